@@ -1,0 +1,25 @@
+/* SPDX-License-Identifier: MIT */
+/* topo.h - loading a node's hardware topology with hwloc.
+ *
+ * SHOAL_TOPOLOGY makes this machine look like another one, for placement and
+ * reporting: an hwloc synthetic description ("package:2 numa:2 core:4 pu:2")
+ * or the path of an hwloc XML file. Such a topology is not this system, so
+ * bindings computed on it are reported but cannot be applied. */
+#ifndef SHOAL_RUNTIME_TOPO_H
+#define SHOAL_RUNTIME_TOPO_H
+
+#include <stdbool.h>
+#include <hwloc.h>
+
+#include <shoal/error.h>
+
+/* Load a topology. spec is NULL or "" for this machine, a path to an XML
+ * file (it contains '/' or ends in ".xml"), or else a synthetic string.
+ * Returns 0 and sets *out (caller frees with hwloc_topology_destroy), or a
+ * negative code with error filled naming spec (SHOAL_ETOPOLOGY). */
+int topo_load(const char *spec, hwloc_topology_t *out, shoal_error_t *error);
+
+/* Whether bindings on topo can be applied to processes here. */
+bool topo_is_this_system(hwloc_topology_t topo);
+
+#endif
