@@ -1,0 +1,12 @@
+/* SPDX-License-Identifier: MIT */
+/* cmd.h - subcommands of the `shoal` front end. Each takes the words after
+ * its name and returns the process exit status. */
+#ifndef SHOAL_CMD_CMD_H
+#define SHOAL_CMD_CMD_H
+
+/* Exit status for bad usage, as the rest of the shell world. */
+enum { CMD_EXIT_USAGE = 2 };
+
+int cmd_run(int argc, char **argv);
+
+#endif

@@ -1,0 +1,268 @@
+/* SPDX-License-Identifier: MIT */
+/* run.c - `shoal run`: parse, place, report, launch, and say how it ended.
+ *
+ * With no pool running, this command is the job's whole runtime: it maps
+ * the ranks on this machine's topology and runs them with local_job. */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <hwloc.h>
+#include <hwloc/glibc-sched.h>
+
+#include <shoal/shoal.h>
+
+#include "cmd/cmd.h"
+#include "runtime/hostlist.h"
+#include "runtime/local_job.h"
+#include "runtime/runopt.h"
+#include "runtime/spawn.h"
+#include "runtime/topo.h"
+#include "scheduler/map.h"
+
+/* Seconds between SIGTERM and SIGKILL when a job is ended early. */
+static const double run_default_kill_grace = 3.0;
+
+struct run_state {
+    struct runopt opt;
+    struct hostlist hosts;
+    char hostname[256];
+    hwloc_topology_t topo;
+    struct map_result *map;
+    char *path;
+    cpu_set_t **cpus;
+    char **env;
+};
+
+static int run_fail(int status, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static int run_fail(int status, const char *fmt, ...)
+{
+    va_list ap;
+
+    fputs("shoal: ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    return status;
+}
+
+static int run_usage_error(const char *text)
+{
+    fprintf(stderr, "shoal: %s\nsee 'shoal run --help'\n", text);
+    return CMD_EXIT_USAGE;
+}
+
+/* Gather -H and --hostfile; only this machine can be used until a pool
+ * runs. Sets *slots to the slots to map on (< 0: one per core). Returns 0,
+ * or the exit status after saying what is wrong. */
+static int run_local_slots(struct run_state *st, int *slots)
+{
+    shoal_error_t error;
+
+    for (int i = 0; i < st->opt.nhosts; i++)
+        if (hostlist_add_arg(&st->hosts, st->opt.hosts[i], &error) < 0)
+            return run_usage_error(error.text);
+    if (st->opt.hostfile
+        && hostlist_add_file(&st->hosts, st->opt.hostfile, &error) < 0)
+        return run_usage_error(error.text);
+    *slots = st->hosts.count > 0 ? 0 : -1;
+    for (int i = 0; i < st->hosts.count; i++) {
+        const struct hostlist_entry *e = &st->hosts.entries[i];
+        if (!hostlist_is_local(e->name, st->hostname))
+            return run_fail(LOCAL_JOB_STATUS_ERROR,
+                            "cannot use host '%s': no pool is running, so "
+                            "only this machine ('%s') is available",
+                            e->name, st->hostname);
+        /* "localhost" and the host's name are the same machine */
+        if (e->slots < 0 || *slots < 0)
+            *slots = -1;
+        else
+            *slots += e->slots;
+    }
+    return 0;
+}
+
+static void run_report_bindings(const struct run_state *st)
+{
+    for (int i = 0; i < st->map->nranks; i++) {
+        const struct map_rank *r = &st->map->ranks[i];
+        char *list = NULL, *mask = NULL;
+
+        if (!r->cpuset) {
+            fprintf(stderr, "[%s] rank %d is not bound\n", st->hostname, i);
+            continue;
+        }
+        hwloc_bitmap_list_asprintf(&list, r->cpuset);
+        hwloc_bitmap_asprintf(&mask, r->cpuset);
+        fprintf(stderr, "[%s] rank %d bound to PUs %s (cpuset %s)\n",
+                st->hostname, i, list ? list : "?", mask ? mask : "?");
+        free(list);
+        free(mask);
+    }
+}
+
+/* Turn the map's cpusets into what sched_setaffinity takes. A topology
+ * given by SHOAL_TOPOLOGY describes another machine: report, don't bind. */
+static int run_prepare_bindings(struct run_state *st)
+{
+    if (!topo_is_this_system(st->topo))
+        return 0;
+    st->cpus = calloc((size_t)st->map->nranks, sizeof(*st->cpus));
+    if (!st->cpus)
+        return -ENOMEM;
+    for (int i = 0; i < st->map->nranks; i++) {
+        if (!st->map->ranks[i].cpuset)
+            continue;
+        st->cpus[i] = calloc(1, sizeof(cpu_set_t));
+        if (!st->cpus[i])
+            return -ENOMEM;
+        hwloc_cpuset_to_glibc_sched_affinity(st->topo,
+                                             st->map->ranks[i].cpuset,
+                                             st->cpus[i], sizeof(cpu_set_t));
+    }
+    return 0;
+}
+
+static double run_kill_grace(void)
+{
+    const char *text = getenv("SHOAL_KILL_GRACE");
+    char *end;
+    double v;
+
+    if (!text || !*text)
+        return run_default_kill_grace;
+    v = strtod(text, &end);
+    if (*end != '\0' || !isfinite(v) || v < 0) {
+        fprintf(stderr,
+                "shoal: ignoring SHOAL_KILL_GRACE='%s': not a number of "
+                "seconds\n",
+                text);
+        return run_default_kill_grace;
+    }
+    return v;
+}
+
+static int run_launch(struct run_state *st)
+{
+    struct local_job_config config = {0};
+    struct local_job_result result;
+    shoal_error_t error;
+    int rc;
+
+    st->env = calloc((size_t)st->opt.nenv + 1, sizeof(char *));
+    if (!st->env || run_prepare_bindings(st) < 0)
+        return run_fail(LOCAL_JOB_STATUS_ERROR, "out of memory");
+    for (int i = 0; i < st->opt.nenv; i++)
+        st->env[i] = st->opt.env[i];
+    config.host = st->hostname;
+    config.nranks = st->map->nranks;
+    config.path = st->path;
+    config.argv = st->opt.prog_argv;
+    config.env = st->env;
+    config.wdir = st->opt.wdir;
+    config.cpus = st->cpus;
+    config.tag_output = st->opt.tag_output;
+    config.output_dir = st->opt.output_dir;
+    config.timeout = st->opt.timeout;
+    config.kill_grace = run_kill_grace();
+    config.enable_recovery = st->opt.enable_recovery;
+    config.in_fd = STDIN_FILENO;
+    config.out_fd = STDOUT_FILENO;
+    config.err_fd = STDERR_FILENO;
+    rc = local_job_run(&config, &result, &error);
+    if (rc < 0) {
+        int status = LOCAL_JOB_STATUS_ERROR;
+        if (rc == -ENOENT)
+            status = 127;
+        else if (rc == -EACCES || rc == -ENOEXEC)
+            status = 126;
+        return run_fail(status, "cannot launch '%s' on '%s': %s",
+                        st->opt.prog_argv[0], st->hostname, error.text);
+    }
+    if (result.message.text[0])
+        run_fail(0, "%s", result.message.text);
+    return result.status;
+}
+
+static int run_with_state(struct run_state *st, int argc, char **argv)
+{
+    struct map_request req = {0};
+    struct map_node node;
+    shoal_error_t error;
+    int status;
+    int slots;
+    int rc;
+
+    if (runopt_parse(argc, argv, &st->opt, &error) < 0)
+        return run_usage_error(error.text);
+    if (st->opt.help) {
+        fputs(runopt_usage(), stdout);
+        return 0;
+    }
+    if (gethostname(st->hostname, sizeof(st->hostname) - 1) < 0)
+        strcpy(st->hostname, "localhost");
+    status = run_local_slots(st, &slots);
+    if (status != 0)
+        return status;
+    rc = topo_load(getenv("SHOAL_TOPOLOGY"), &st->topo, &error);
+    if (rc < 0)
+        return run_fail(LOCAL_JOB_STATUS_ERROR, "%s", error.text);
+
+    node.name = st->hostname;
+    node.topo = st->topo;
+    node.slots = slots;
+    req.nranks = st->opt.nranks;
+    req.map_by = st->opt.map_by;
+    req.pe = st->opt.pe;
+    req.rank_by = st->opt.rank_by;
+    req.bind_to = st->opt.bind_to;
+    req.oversubscribe = st->opt.oversubscribe;
+    req.use_hwthread_cpus = st->opt.use_hwthread_cpus;
+    rc = map_compute(&node, 1, &req, &st->map, &error);
+    if (rc == SHOAL_ENOSLOTS) {
+        fprintf(stderr,
+                "shoal: %s\n"
+                "hint: request fewer ranks with -n, count hardware threads "
+                "as slots with\n"
+                "hint: --use-hwthread-cpus, or allow more ranks than slots "
+                "with --oversubscribe\n",
+                error.text);
+        return LOCAL_JOB_STATUS_ERROR;
+    }
+    if (rc < 0)
+        return run_usage_error(error.text);
+
+    rc = spawn_resolve(st->opt.prog_argv[0], st->opt.wdir, &st->path, &error);
+    if (rc < 0)
+        return run_fail(rc == -ENOENT ? 127 : 126, "%s", error.text);
+    if (st->opt.report_bindings)
+        run_report_bindings(st);
+    return run_launch(st);
+}
+
+int cmd_run(int argc, char **argv)
+{
+    struct run_state st;
+    int status;
+
+    memset(&st, 0, sizeof(st));
+    status = run_with_state(&st, argc, argv);
+    if (st.cpus) {
+        for (int i = 0; i < st.map->nranks; i++)
+            free(st.cpus[i]);
+        free(st.cpus);
+    }
+    free(st.env);
+    free(st.path);
+    map_result_destroy(st.map);
+    if (st.topo)
+        hwloc_topology_destroy(st.topo);
+    hostlist_release(&st.hosts);
+    runopt_release(&st.opt);
+    return status;
+}

@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: MIT */
+/* shoal.c - the `shoal` command; also `mpirun` and `mpiexec`. */
+#include <stdio.h>
+#include <string.h>
+
+#include <shoal/shoal.h>
+
+#include "cmd/cmd.h"
+
+static const char shoal_usage[] =
+    "usage: shoal <command> [options]\n"
+    "\n"
+    "commands:\n"
+    "  run        launch a program on N ranks (also as mpirun, mpiexec)\n"
+    "  version    print shoal's version\n"
+    "  help       show this help\n"
+    "\n"
+    "'shoal run --help' lists the options of run.\n";
+
+int main(int argc, char **argv)
+{
+    const char *self = strrchr(argv[0], '/');
+
+    self = self ? self + 1 : argv[0];
+    if (strcmp(self, "mpirun") == 0 || strcmp(self, "mpiexec") == 0)
+        return cmd_run(argc - 1, argv + 1);
+    if (argc < 2) {
+        fputs(shoal_usage, stderr);
+        return CMD_EXIT_USAGE;
+    }
+    if (strcmp(argv[1], "run") == 0)
+        return cmd_run(argc - 2, argv + 2);
+    if (strcmp(argv[1], "version") == 0 || strcmp(argv[1], "--version") == 0) {
+        printf("shoal %s\n", shoal_version());
+        return 0;
+    }
+    if (strcmp(argv[1], "help") == 0 || strcmp(argv[1], "--help") == 0
+        || strcmp(argv[1], "-h") == 0) {
+        fputs(shoal_usage, stdout);
+        return 0;
+    }
+    fprintf(stderr, "shoal: unknown command '%s'\nsee 'shoal help'\n",
+            argv[1]);
+    return CMD_EXIT_USAGE;
+}

@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: MIT */
+/* env.h - the environment a rank starts with.
+ *
+ * A rank inherits the launcher's environment, less anything that would make
+ * it believe it runs under another launcher (PMI_*, PMIX_*), plus the -x
+ * settings, plus its identity: PMI_FD/PMI_RANK/PMI_SIZE for the PMI-1
+ * client of its MPI library, and SHOAL_RANK, SHOAL_SIZE, SHOAL_LOCAL_RANK,
+ * SHOAL_LOCAL_SIZE for scripts. The shared part is built once per job. */
+#ifndef SHOAL_RUNTIME_ENV_H
+#define SHOAL_RUNTIME_ENV_H
+
+struct env_block {
+    char **vars;   /* NULL-terminated; strings borrowed or owned (owned) */
+    int count;
+    char **owned;  /* strings this block allocated */
+    int nowned;
+};
+
+/* Build the shared environment from base (e.g. environ) and the -x list
+ * (NULL-terminated "VAR" or "VAR=value"; may be NULL): "VAR=value" sets or
+ * replaces VAR, "VAR" keeps VAR as inherited. Returns 0 or -ENOMEM. */
+int env_block_init(struct env_block *block, char *const *base,
+                   char *const *extra);
+void env_block_release(struct env_block *block);
+
+/* Make one rank's environment: the block plus its identity. *envp is
+ * NULL-terminated; free it with env_block_free_rank() (the block must
+ * outlive it). Returns 0 or -ENOMEM. */
+int env_block_for_rank(const struct env_block *block, int rank, int size,
+                       int local_rank, int local_size, int pmi_fd,
+                       char ***envp);
+void env_block_free_rank(char **envp);
+
+#endif

@@ -1,0 +1,57 @@
+/* SPDX-License-Identifier: MIT */
+/* local_job.h - the embedded single-node runtime: run every rank of one job
+ * on this machine and supervise it to the end.
+ *
+ * It starts the ranks bound and wired up (a PMI-1 server on one socket per
+ * rank), forwards their output (optionally tagged or into per-rank files)
+ * and stdin (to rank 0), forwards signals, enforces a timeout, and ends the
+ * job as Open MPI does: the first rank to fail sets the exit status and the
+ * others are terminated (SIGTERM, then SIGKILL after a grace period). No
+ * process of the job is left when local_job_run() returns. */
+#ifndef SHOAL_RUNTIME_LOCAL_JOB_H
+#define SHOAL_RUNTIME_LOCAL_JOB_H
+
+#include <sched.h>
+#include <stdbool.h>
+
+#include <shoal/error.h>
+
+/* Exit statuses of a job that did not end by its ranks' own choice. */
+enum local_job_status {
+    LOCAL_JOB_STATUS_ERROR = 1,     /* runtime error (bad PMI message ...) */
+    LOCAL_JOB_STATUS_TIMEOUT = 124, /* --timeout expired, as timeout(1) */
+    LOCAL_JOB_STATUS_SIGNALED = 128 /* + the signal the runtime received */
+};
+
+struct local_job_config {
+    const char *host;         /* this node's name, for messages */
+    int nranks;
+    const char *path;         /* resolved program */
+    char *const *argv;        /* NULL-terminated program arguments */
+    char *const *env;         /* NULL-terminated "VAR=value" to add, or NULL */
+    const char *wdir;         /* or NULL */
+    cpu_set_t *const *cpus;   /* nranks entries (NULL = unbound), or NULL */
+    bool tag_output;          /* prefix output lines with "[rank] " */
+    const char *output_dir;   /* DIR/1/rank.N/{stdout,stderr}, or NULL */
+    double timeout;           /* seconds; 0 for none */
+    double kill_grace;        /* seconds between SIGTERM and SIGKILL */
+    bool enable_recovery;     /* keep other ranks running on a failure */
+    int in_fd;                /* forwarded to rank 0 */
+    int out_fd;               /* where the ranks' stdout goes */
+    int err_fd;               /* where the ranks' stderr goes */
+};
+
+struct local_job_result {
+    int status;            /* what the launcher exits with */
+    shoal_error_t message; /* why the job failed; empty when it did not */
+};
+
+/* Run the job to completion. Returns 0 when the job ran (result says how
+ * it ended), or a negative code with error filled when it could not start
+ * (a rank could not be spawned, an output file could not be created); no
+ * rank is left running either way. Installs signal handlers for the
+ * duration of the call (and ignores SIGPIPE); not reentrant. */
+int local_job_run(const struct local_job_config *config,
+                  struct local_job_result *result, shoal_error_t *error);
+
+#endif

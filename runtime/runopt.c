@@ -1,0 +1,298 @@
+/* SPDX-License-Identifier: MIT */
+/* runopt.c - parse the options of `shoal run` with Open MPI's names. */
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "runtime/runopt.h"
+
+enum runopt_id {
+    RUNOPT_NP,
+    RUNOPT_HOST,
+    RUNOPT_HOSTFILE,
+    RUNOPT_OVERSUBSCRIBE,
+    RUNOPT_HWTHREAD_CPUS,
+    RUNOPT_MAP_BY,
+    RUNOPT_RANK_BY,
+    RUNOPT_BIND_TO,
+    RUNOPT_REPORT_BINDINGS,
+    RUNOPT_ENV,
+    RUNOPT_WDIR,
+    RUNOPT_TAG_OUTPUT,
+    RUNOPT_OUTPUT_FILENAME,
+    RUNOPT_TIMEOUT,
+    RUNOPT_ENABLE_RECOVERY,
+    RUNOPT_HELP,
+};
+
+struct runopt_spec {
+    const char *name; /* without leading dashes */
+    enum runopt_id id;
+    bool takes_value;
+};
+
+/* Every spelling Open MPI users type; long names work with one or two
+ * dashes, as in Open MPI. */
+static const struct runopt_spec runopt_specs[] = {
+    {"n", RUNOPT_NP, true},
+    {"np", RUNOPT_NP, true},
+    {"c", RUNOPT_NP, true},
+    {"H", RUNOPT_HOST, true},
+    {"host", RUNOPT_HOST, true},
+    {"hostfile", RUNOPT_HOSTFILE, true},
+    {"machinefile", RUNOPT_HOSTFILE, true},
+    {"oversubscribe", RUNOPT_OVERSUBSCRIBE, false},
+    {"use-hwthread-cpus", RUNOPT_HWTHREAD_CPUS, false},
+    {"map-by", RUNOPT_MAP_BY, true},
+    {"rank-by", RUNOPT_RANK_BY, true},
+    {"bind-to", RUNOPT_BIND_TO, true},
+    {"report-bindings", RUNOPT_REPORT_BINDINGS, false},
+    {"x", RUNOPT_ENV, true},
+    {"wdir", RUNOPT_WDIR, true},
+    {"wd", RUNOPT_WDIR, true},
+    {"tag-output", RUNOPT_TAG_OUTPUT, false},
+    {"output-filename", RUNOPT_OUTPUT_FILENAME, true},
+    {"timeout", RUNOPT_TIMEOUT, true},
+    {"enable-recovery", RUNOPT_ENABLE_RECOVERY, false},
+    {"h", RUNOPT_HELP, false},
+    {"help", RUNOPT_HELP, false},
+};
+
+const char *runopt_usage(void)
+{
+    return "usage: shoal run [options] PROGRAM [ARGS...]\n"
+           "\n"
+           "  -n, -np N                 number of ranks (default: one per "
+           "slot)\n"
+           "  -H, --host HOST[:SLOTS],... hosts to run on\n"
+           "  --hostfile FILE           hosts to run on, one per line "
+           "(\"host slots=N\")\n"
+           "  --oversubscribe           allow more ranks than slots\n"
+           "  --use-hwthread-cpus       a slot is a hardware thread, not a "
+           "core\n"
+           "  --map-by LEVEL[:PE=n]     slot, hwthread, core, numa, package "
+           "or node\n"
+           "  --rank-by LEVEL           order of rank numbers over the map\n"
+           "  --bind-to LEVEL           hwthread, core, numa, package or "
+           "none\n"
+           "  --report-bindings         print each rank's binding\n"
+           "  -x VAR[=VALUE]            export VAR to the ranks\n"
+           "  --wdir DIR                working directory of the ranks\n"
+           "  --tag-output              prefix each output line with "
+           "[rank]\n"
+           "  --output-filename DIR     write DIR/1/rank.N/{stdout,stderr}\n"
+           "  --timeout SECONDS         end the job after SECONDS (exit "
+           "status 124)\n"
+           "  --enable-recovery         keep the other ranks running when "
+           "one fails\n"
+           "  -h, --help                show this help\n"
+           "\n"
+           "Exit status: 0 when every rank exits 0; else the status of the "
+           "first rank\n"
+           "to fail (128+S if killed by signal S); 124 on timeout; 126/127 "
+           "when the\n"
+           "program cannot be run or found; 2 for bad usage; 1 for other "
+           "errors.\n";
+}
+
+static const struct runopt_spec *runopt_find(const char *name, size_t len)
+{
+    for (size_t i = 0; i < sizeof(runopt_specs) / sizeof(runopt_specs[0]);
+         i++) {
+        if (strlen(runopt_specs[i].name) == len
+            && strncmp(runopt_specs[i].name, name, len) == 0)
+            return &runopt_specs[i];
+    }
+    return NULL;
+}
+
+static int runopt_append(char ***array, int *count, char *item)
+{
+    char **grown = realloc(*array, (size_t)(*count + 1) * sizeof(char *));
+
+    if (!grown)
+        return -ENOMEM;
+    grown[(*count)++] = item;
+    *array = grown;
+    return 0;
+}
+
+static int runopt_parse_nranks(const char *text, int *out,
+                               shoal_error_t *error)
+{
+    char *end;
+    long n;
+
+    errno = 0;
+    n = strtol(text, &end, 10);
+    if (errno != 0 || end == text || *end != '\0' || n <= 0 || n > INT_MAX)
+        return shoal_errprintf(error, SHOAL_EUSAGE,
+                               "invalid number of ranks '%s': must be a "
+                               "positive integer",
+                               text);
+    *out = (int)n;
+    return 0;
+}
+
+static int runopt_parse_timeout(const char *text, double *out,
+                                shoal_error_t *error)
+{
+    char *end;
+    double t;
+
+    errno = 0;
+    t = strtod(text, &end);
+    if (errno != 0 || end == text || *end != '\0' || !isfinite(t) || t <= 0)
+        return shoal_errprintf(error, SHOAL_EUSAGE,
+                               "invalid timeout '%s': must be a positive "
+                               "number of seconds",
+                               text);
+    *out = t;
+    return 0;
+}
+
+static int runopt_apply(struct runopt *opt, const struct runopt_spec *spec,
+                        const char *word, char *value, shoal_error_t *error)
+{
+    int rc = 0;
+
+    switch (spec->id) {
+    case RUNOPT_NP:
+        return runopt_parse_nranks(value, &opt->nranks, error);
+    case RUNOPT_HOST:
+        rc = runopt_append(&opt->hosts, &opt->nhosts, value);
+        break;
+    case RUNOPT_HOSTFILE:
+        opt->hostfile = value;
+        break;
+    case RUNOPT_OVERSUBSCRIBE:
+        opt->oversubscribe = true;
+        break;
+    case RUNOPT_HWTHREAD_CPUS:
+        opt->use_hwthread_cpus = true;
+        break;
+    case RUNOPT_MAP_BY:
+        rc = map_level_parse(value, &opt->map_by, &opt->pe, error);
+        break;
+    case RUNOPT_RANK_BY:
+        rc = map_level_parse(value, &opt->rank_by, NULL, error);
+        break;
+    case RUNOPT_BIND_TO:
+        rc = map_bind_parse(value, &opt->bind_to, error);
+        break;
+    case RUNOPT_REPORT_BINDINGS:
+        opt->report_bindings = true;
+        break;
+    case RUNOPT_ENV:
+        if (value[0] == '=' || value[0] == '\0')
+            return shoal_errprintf(error, SHOAL_EUSAGE,
+                                   "invalid value '%s' for '%s': expected "
+                                   "VAR or VAR=VALUE",
+                                   value, word);
+        rc = runopt_append(&opt->env, &opt->nenv, value);
+        break;
+    case RUNOPT_WDIR:
+        opt->wdir = value;
+        break;
+    case RUNOPT_TAG_OUTPUT:
+        opt->tag_output = true;
+        break;
+    case RUNOPT_OUTPUT_FILENAME:
+        opt->output_dir = value;
+        break;
+    case RUNOPT_TIMEOUT:
+        return runopt_parse_timeout(value, &opt->timeout, error);
+    case RUNOPT_ENABLE_RECOVERY:
+        opt->enable_recovery = true;
+        break;
+    case RUNOPT_HELP:
+        opt->help = true;
+        break;
+    }
+    if (rc == -ENOMEM)
+        return shoal_errprintf(error, rc, "out of memory");
+    /* The level parsers have already said what is wrong. */
+    return rc < 0 ? SHOAL_EUSAGE : 0;
+}
+
+/* Split "-name", "--name" or "--name=value" into the option's spec and an
+ * inline value. Returns NULL for an unknown option. */
+static const struct runopt_spec *runopt_lookup(const char *word,
+                                               const char **inline_value)
+{
+    const char *name = word + 1;
+    const char *eq;
+
+    if (*name == '-')
+        name++;
+    eq = strchr(name, '=');
+    *inline_value = eq ? eq + 1 : NULL;
+    return runopt_find(name, eq ? (size_t)(eq - name) : strlen(name));
+}
+
+int runopt_parse(int argc, char **argv, struct runopt *opt,
+                 shoal_error_t *error)
+{
+    int i;
+    int rc;
+
+    memset(opt, 0, sizeof(*opt));
+    for (i = 0; i < argc; i++) {
+        char *word = argv[i];
+        const struct runopt_spec *spec;
+        const char *inline_value;
+        char *value = NULL;
+
+        if (strcmp(word, "--") == 0) {
+            i++;
+            break;
+        }
+        if (word[0] != '-' || word[1] == '\0')
+            break;
+        spec = runopt_lookup(word, &inline_value);
+        if (!spec) {
+            rc = shoal_errprintf(error, SHOAL_EUSAGE, "unknown option '%s'",
+                                 word);
+            goto error;
+        }
+        if (spec->takes_value) {
+            if (inline_value) {
+                value = (char *)inline_value;
+            } else if (i + 1 < argc) {
+                value = argv[++i];
+            } else {
+                rc = shoal_errprintf(error, SHOAL_EUSAGE,
+                                     "option '%s' needs a value", word);
+                goto error;
+            }
+        } else if (inline_value) {
+            rc = shoal_errprintf(error, SHOAL_EUSAGE,
+                                 "option '%s' takes no value", word);
+            goto error;
+        }
+        rc = runopt_apply(opt, spec, word, value, error);
+        if (rc < 0)
+            goto error;
+        if (opt->help)
+            return 0;
+    }
+    if (i >= argc) {
+        rc = shoal_errprintf(error, SHOAL_EUSAGE, "no program given");
+        goto error;
+    }
+    opt->prog_argc = argc - i;
+    opt->prog_argv = argv + i;
+    return 0;
+error:
+    runopt_release(opt);
+    return rc;
+}
+
+void runopt_release(struct runopt *opt)
+{
+    free(opt->hosts);
+    free(opt->env);
+    memset(opt, 0, sizeof(*opt));
+}

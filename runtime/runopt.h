@@ -1,0 +1,55 @@
+/* SPDX-License-Identifier: MIT */
+/* runopt.h - the options of `shoal run` (and mpirun/mpiexec), parsed with
+ * Open MPI's names.
+ *
+ * Open MPI accepts its long options with one dash as well as two (-np,
+ * -host, -wdir, -x), and `--opt=value` as well as `--opt value`; so does
+ * this parser. Parsing stops at the first word that is not an option (the
+ * program) or after "--". */
+#ifndef SHOAL_RUNTIME_RUNOPT_H
+#define SHOAL_RUNTIME_RUNOPT_H
+
+#include <stdbool.h>
+
+#include <shoal/error.h>
+#include "scheduler/map.h"
+
+struct runopt {
+    int nranks;                 /* -n/-np; 0 when not given */
+    char **hosts;               /* each -H/--host argument, in order */
+    int nhosts;
+    const char *hostfile;       /* --hostfile/--machinefile, or NULL */
+    bool oversubscribe;
+    bool use_hwthread_cpus;
+    enum map_level map_by;
+    int pe;                     /* from --map-by X:PE=n; 0 when not given */
+    enum map_level rank_by;
+    enum map_bind bind_to;
+    bool report_bindings;
+    char **env;                 /* each -x argument: "VAR" or "VAR=value" */
+    int nenv;
+    const char *wdir;           /* --wdir, or NULL */
+    bool tag_output;
+    const char *output_dir;     /* --output-filename, or NULL */
+    double timeout;             /* --timeout seconds; 0 for none */
+    bool enable_recovery;       /* keep other ranks running on a failure */
+    bool help;                  /* --help was given: nothing else is valid */
+    int prog_argc;              /* the program and its arguments */
+    char **prog_argv;           /* borrowed from argv */
+};
+
+/* Parse argv[0..argc-1] (argv[0] is the first option, not the command name)
+ * into opt. Strings in opt are borrowed from argv; the arrays are owned by
+ * opt and freed with runopt_release(). Returns 0, or SHOAL_EUSAGE with
+ * error naming the offending word (unknown option, missing or bad value,
+ * no program). On failure opt needs no release. */
+int runopt_parse(int argc, char **argv, struct runopt *opt,
+                 shoal_error_t *error);
+
+/* Free what runopt_parse() allocated; accepts a zeroed struct. */
+void runopt_release(struct runopt *opt);
+
+/* The option summary printed by `shoal run --help`; static text. */
+const char *runopt_usage(void);
+
+#endif

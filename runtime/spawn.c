@@ -1,0 +1,216 @@
+/* SPDX-License-Identifier: MIT */
+/* spawn.c - fork/exec with binding and a synchronous error report. */
+#include "runtime/spawn.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+/* What the child reports when it cannot get to exec. */
+enum spawn_stage {
+    SPAWN_STAGE_CHDIR = 1,
+    SPAWN_STAGE_FDS,
+    SPAWN_STAGE_BIND,
+    SPAWN_STAGE_EXEC,
+};
+
+struct spawn_failure {
+    int stage;
+    int err;
+};
+
+/* Runs in the child: only async-signal-safe calls from here to exec. */
+static void spawn_child(const struct spawn_spec *spec, int report_fd)
+{
+    struct spawn_failure failure = {0, 0};
+    struct sigaction dfl;
+    int fds[3] = {spec->stdin_fd, spec->stdout_fd, spec->stderr_fd};
+
+    setpgid(0, 0);
+    /* Handlers of the parent's event loop must not run here. */
+    memset(&dfl, 0, sizeof(dfl));
+    dfl.sa_handler = SIG_DFL;
+    for (int sig = 1; sig < NSIG; sig++)
+        if (sig != SIGKILL && sig != SIGSTOP)
+            sigaction(sig, &dfl, NULL);
+
+    if (spec->wdir && chdir(spec->wdir) < 0) {
+        failure.stage = SPAWN_STAGE_CHDIR;
+        goto fail;
+    }
+    /* dup2 clears close-on-exec on the copies; a descriptor already in
+     * place needs its flag cleared by hand. */
+    for (int i = 0; i < 3; i++) {
+        if (fds[i] == i) {
+            if (fcntl(i, F_SETFD, 0) < 0)
+                goto fail_fds;
+        } else if (dup2(fds[i], i) < 0) {
+            goto fail_fds;
+        }
+    }
+    if (spec->keep_fd >= 0 && fcntl(spec->keep_fd, F_SETFD, 0) < 0)
+        goto fail_fds;
+    if (spec->cpus
+        && sched_setaffinity(0, sizeof(*spec->cpus), spec->cpus) < 0) {
+        failure.stage = SPAWN_STAGE_BIND;
+        goto fail;
+    }
+    {
+        sigset_t empty;
+        sigemptyset(&empty);
+        sigprocmask(SIG_SETMASK, &empty, NULL);
+    }
+    execve(spec->path, spec->argv, spec->envp);
+    failure.stage = SPAWN_STAGE_EXEC;
+    goto fail;
+fail_fds:
+    failure.stage = SPAWN_STAGE_FDS;
+fail:
+    failure.err = errno;
+    (void)!write(report_fd, &failure, sizeof(failure));
+    _exit(127);
+}
+
+static int spawn_failure_error(const struct spawn_spec *spec,
+                               const struct spawn_failure *failure,
+                               shoal_error_t *error)
+{
+    switch (failure->stage) {
+    case SPAWN_STAGE_CHDIR:
+        return shoal_errprintf(error, -failure->err,
+                               "cannot change to directory '%s': %s",
+                               spec->wdir, strerror(failure->err));
+    case SPAWN_STAGE_BIND:
+        return shoal_errprintf(error, -failure->err,
+                               "cannot bind '%s': %s", spec->path,
+                               strerror(failure->err));
+    case SPAWN_STAGE_EXEC:
+        return shoal_errprintf(error, -failure->err,
+                               "cannot execute '%s': %s", spec->path,
+                               strerror(failure->err));
+    default:
+        return shoal_errprintf(error, -failure->err,
+                               "cannot set up descriptors for '%s': %s",
+                               spec->path, strerror(failure->err));
+    }
+}
+
+int spawn_process(const struct spawn_spec *spec, pid_t *pid,
+                  shoal_error_t *error)
+{
+    struct spawn_failure failure;
+    sigset_t all, oldmask;
+    int report[2];
+    ssize_t n;
+    pid_t child;
+
+    if (pipe2(report, O_CLOEXEC) < 0)
+        return shoal_errprintf(error, -errno, "cannot create pipe: %s",
+                               strerror(errno));
+    /* No signal handler of ours may run in the child before it resets
+     * them; the child restores an empty mask just before exec. */
+    sigfillset(&all);
+    sigprocmask(SIG_SETMASK, &all, &oldmask);
+    child = fork();
+    if (child == 0) {
+        close(report[0]);
+        spawn_child(spec, report[1]);
+    }
+    sigprocmask(SIG_SETMASK, &oldmask, NULL);
+    close(report[1]);
+    if (child < 0) {
+        int err = errno;
+        close(report[0]);
+        return shoal_errprintf(error, -err, "cannot fork: %s", strerror(err));
+    }
+    /* EOF means exec succeeded and closed the pipe. */
+    do {
+        n = read(report[0], &failure, sizeof(failure));
+    } while (n < 0 && errno == EINTR);
+    close(report[0]);
+    if (n == (ssize_t)sizeof(failure)) {
+        while (waitpid(child, NULL, 0) < 0 && errno == EINTR)
+            ;
+        return spawn_failure_error(spec, &failure, error);
+    }
+    /* The child's process group is set by both sides so that signalling
+     * the group right after this returns cannot race with the child. */
+    setpgid(child, child);
+    *pid = child;
+    return 0;
+}
+
+static int spawn_check(const char *path)
+{
+    struct stat st;
+
+    if (stat(path, &st) < 0)
+        return -errno;
+    if (S_ISDIR(st.st_mode))
+        return -EACCES;
+    if (access(path, X_OK) < 0)
+        return -errno;
+    return 0;
+}
+
+int spawn_resolve(const char *program, const char *wdir, char **path,
+                  shoal_error_t *error)
+{
+    const char *search = getenv("PATH");
+    char *candidate = NULL;
+    int rc = -ENOENT;
+
+    if (*program == '\0')
+        return shoal_errprintf(error, -ENOENT, "empty program name");
+    if (strchr(program, '/')) {
+        if (program[0] == '/' || !wdir)
+            candidate = strdup(program);
+        else if (asprintf(&candidate, "%s/%s", wdir, program) < 0)
+            candidate = NULL;
+        if (!candidate)
+            return shoal_errprintf(error, -ENOMEM, "out of memory");
+        rc = spawn_check(candidate);
+        if (rc == 0) {
+            *path = candidate;
+            return 0;
+        }
+        free(candidate);
+        return shoal_errprintf(error, rc, "cannot execute '%s': %s", program,
+                               strerror(-rc));
+    }
+    if (!search || !*search)
+        search = "/usr/local/bin:/usr/bin:/bin";
+    while (*search) {
+        size_t len = strcspn(search, ":");
+        int entry_rc;
+
+        if (asprintf(&candidate, "%.*s/%s", len ? (int)len : 1,
+                     len ? search : ".", program)
+            < 0)
+            return shoal_errprintf(error, -ENOMEM, "out of memory");
+        entry_rc = spawn_check(candidate);
+        if (entry_rc == 0) {
+            *path = candidate;
+            return 0;
+        }
+        free(candidate);
+        /* as execvp: a found but unusable file beats "not found" */
+        if (entry_rc == -EACCES)
+            rc = -EACCES;
+        search += len;
+        if (*search == ':')
+            search++;
+    }
+    if (rc == -ENOENT)
+        return shoal_errprintf(error, rc, "cannot find '%s' in PATH",
+                               program);
+    return shoal_errprintf(error, rc, "cannot execute '%s': %s", program,
+                           strerror(-rc));
+}

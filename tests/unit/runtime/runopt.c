@@ -1,0 +1,148 @@
+/* SPDX-License-Identifier: MIT */
+#include <string.h>
+
+#include <criterion/criterion.h>
+#include <criterion/new/assert.h>
+#include <criterion/parameterized.h>
+
+#include "runtime/runopt.h"
+
+TestSuite(runopt, .timeout = 10);
+
+/* Parse a NULL-terminated list of words. */
+static int parse(struct runopt *opt, shoal_error_t *err, char **words)
+{
+    int n = 0;
+
+    while (words[n])
+        n++;
+    return runopt_parse(n, words, opt, err);
+}
+
+Test(runopt, open_mpi_spellings_of_rank_count)
+{
+    static char *forms[][4] = {
+        {"-n", "3", "a.out", NULL},     {"-np", "3", "a.out", NULL},
+        {"--np", "3", "a.out", NULL},   {"--n=3", "a.out", NULL, NULL},
+        {"-c", "3", "a.out", NULL},
+    };
+
+    for (size_t i = 0; i < sizeof(forms) / sizeof(forms[0]); i++) {
+        struct runopt opt;
+        shoal_error_t err = {{0}};
+        cr_assert(eq(int, parse(&opt, &err, forms[i]), 0), "form %zu: %s", i,
+                  err.text);
+        cr_assert(eq(int, opt.nranks, 3), "form %zu", i);
+        cr_assert(eq(int, opt.prog_argc, 1));
+        cr_assert(eq(str, opt.prog_argv[0], "a.out"));
+        runopt_release(&opt);
+    }
+}
+
+Test(runopt, program_arguments_are_not_options)
+{
+    char *words[] = {"-n", "2", "--tag-output", "prog", "-n", "5", "--x",
+                     NULL};
+    struct runopt opt;
+    shoal_error_t err;
+
+    cr_assert(eq(int, parse(&opt, &err, words), 0));
+    cr_assert(eq(int, opt.nranks, 2));
+    cr_assert(opt.tag_output);
+    cr_assert(eq(int, opt.prog_argc, 4));
+    cr_assert(eq(str, opt.prog_argv[1], "-n"));
+    cr_assert(eq(str, opt.prog_argv[3], "--x"));
+    runopt_release(&opt);
+}
+
+Test(runopt, double_dash_ends_options)
+{
+    char *words[] = {"--oversubscribe", "--", "-weird-name", NULL};
+    struct runopt opt;
+    shoal_error_t err;
+
+    cr_assert(eq(int, parse(&opt, &err, words), 0));
+    cr_assert(opt.oversubscribe);
+    cr_assert(eq(str, opt.prog_argv[0], "-weird-name"));
+    runopt_release(&opt);
+}
+
+Test(runopt, every_option_is_recorded)
+{
+    char *words[] = {"-H",  "localhost:2", "--host", "a,b", "--hostfile",
+                     "hf",  "--use-hwthread-cpus", "--map-by", "numa:PE=2",
+                     "--rank-by", "package", "--bind-to", "core",
+                     "--report-bindings", "-x", "FOO", "-x", "BAR=1",
+                     "--wdir", "/tmp", "--output-filename", "out",
+                     "--timeout", "2.5", "--enable-recovery", "prog", NULL};
+    struct runopt opt;
+    shoal_error_t err = {{0}};
+
+    cr_assert(eq(int, parse(&opt, &err, words), 0), "%s", err.text);
+    cr_assert(eq(int, opt.nhosts, 2));
+    cr_assert(eq(str, opt.hosts[1], "a,b"));
+    cr_assert(eq(str, (char *)opt.hostfile, "hf"));
+    cr_assert(opt.use_hwthread_cpus);
+    cr_assert(eq(int, opt.map_by, MAP_LEVEL_NUMA));
+    cr_assert(eq(int, opt.pe, 2));
+    cr_assert(eq(int, opt.rank_by, MAP_LEVEL_PACKAGE));
+    cr_assert(eq(int, opt.bind_to, MAP_BIND_CORE));
+    cr_assert(opt.report_bindings);
+    cr_assert(eq(int, opt.nenv, 2));
+    cr_assert(eq(str, opt.env[1], "BAR=1"));
+    cr_assert(eq(str, (char *)opt.wdir, "/tmp"));
+    cr_assert(eq(str, (char *)opt.output_dir, "out"));
+    cr_assert(eq(dbl, opt.timeout, 2.5));
+    cr_assert(opt.enable_recovery);
+    runopt_release(&opt);
+}
+
+Test(runopt, help_needs_no_program)
+{
+    char *words[] = {"--help", NULL};
+    struct runopt opt;
+    shoal_error_t err;
+
+    cr_assert(eq(int, parse(&opt, &err, words), 0));
+    cr_assert(opt.help);
+    cr_assert(strstr(runopt_usage(), "--map-by") != NULL);
+    runopt_release(&opt);
+}
+
+struct bad_case {
+    char *words[5];
+    const char *message;
+};
+
+ParameterizedTestParameters(runopt, bad_arguments_are_refused)
+{
+    static struct bad_case cases[] = {
+        {{"-n", "0", "prog", NULL}, "invalid number of ranks '0'"},
+        {{"-n", "-3", "prog", NULL}, "invalid number of ranks '-3'"},
+        {{"-n", "two", "prog", NULL}, "invalid number of ranks 'two'"},
+        {{"-n", "99999999999", "prog", NULL}, "invalid number of ranks"},
+        {{"--frobnicate", "prog", NULL}, "unknown option '--frobnicate'"},
+        {{"-n", NULL}, "option '-n' needs a value"},
+        {{"-n", "2", NULL}, "no program given"},
+        {{NULL}, "no program given"},
+        {{"--timeout", "soon", "prog", NULL}, "invalid timeout 'soon'"},
+        {{"--timeout", "0", "prog", NULL}, "invalid timeout '0'"},
+        {{"--tag-output=yes", "prog", NULL}, "takes no value"},
+        {{"--map-by", "galaxy", "prog", NULL}, "galaxy"},
+        {{"--bind-to", "galaxy", "prog", NULL}, "galaxy"},
+        {{"-x", "=1", "prog", NULL}, "expected VAR or VAR=VALUE"},
+    };
+    return cr_make_param_array(struct bad_case, cases,
+                               sizeof(cases) / sizeof(cases[0]));
+}
+
+ParameterizedTest(struct bad_case *c, runopt, bad_arguments_are_refused)
+{
+    struct runopt opt;
+    shoal_error_t err = {{0}};
+    int rc = parse(&opt, &err, c->words);
+
+    cr_assert(eq(int, rc, SHOAL_EUSAGE), "rc %d for '%s'", rc, c->message);
+    cr_assert(strstr(err.text, c->message) != NULL, "got '%s', want '%s'",
+              err.text, c->message);
+}
