@@ -16,10 +16,16 @@
 /* Load a topology. spec is NULL or "" for this machine, a path to an XML
  * file (it contains '/' or ends in ".xml"), or else a synthetic string.
  * Returns 0 and sets *out (caller frees with hwloc_topology_destroy), or a
- * negative code with error filled naming spec (SHOAL_ETOPOLOGY). */
+ * negative code with error filled naming spec (SHOAL_ETOPOLOGY).
+ *
+ * To keep `shoal run` quick the topology holds only what placement uses:
+ * machine, packages, dies, groups, NUMA nodes, cores and PUs. Caches, I/O
+ * devices (PCI, GPUs, NICs) and Misc objects are filtered out; code that
+ * needs them loads its own topology. */
 int topo_load(const char *spec, hwloc_topology_t *out, shoal_error_t *error);
 
-/* Whether bindings on topo can be applied to processes here. */
+/* Whether bindings on topo can be applied to processes here: false for
+ * synthetic and XML topologies. */
 bool topo_is_this_system(hwloc_topology_t topo);
 
 #endif

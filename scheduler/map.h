@@ -5,7 +5,29 @@
  * topology and slot count) and a request in Open MPI's terms (map-by,
  * rank-by, bind-to, PE=n, oversubscribe, use-hwthread-cpus), compute for
  * each rank its node and the cpuset it is bound to. Nothing is applied:
- * the launcher binds, the reporter prints. */
+ * the launcher binds, the reporter prints.
+ *
+ * The semantics are Open MPI's (4.x and PRRTE):
+ *  - map-by slot, core, hwthread: fill each node's cores (PUs) in order,
+ *    node after node, each node up to its slots;
+ *  - map-by numa, package: ranks of a node go round-robin over its NUMA
+ *    nodes (packages), each taking the next free core of its object;
+ *    objects without CPUs are skipped, a topology without such objects is
+ *    one object;
+ *  - map-by node: ranks go round-robin over the nodes with slots left;
+ *  - :PE=n: each rank takes n consecutive cores (PUs) inside its mapping
+ *    object, and is bound to all of them;
+ *  - oversubscribing spreads the excess ranks evenly over the nodes and
+ *    wraps around their cores;
+ *  - rank-by numbers the positions mapping produced: slot in placement
+ *    order, core/hwthread along the cores, numa/package round-robin over
+ *    those objects (node by node), node round-robin over the nodes;
+ *  - bind-to a wider level binds the objects of that level holding the
+ *    rank's cores (PUs); bind-to hwthread with PE=n cores is an error, and
+ *    ranks sharing a core (oversubscribed) take its PUs in turn.
+ * One deliberate difference: without --bind-to, Open MPI 4 binds to the
+ * NUMA node or package for map-by numa/package and for more than two
+ * ranks; shoal binds to the core (see MAP_BIND_DEFAULT). */
 #ifndef SHOAL_SCHEDULER_MAP_H
 #define SHOAL_SCHEDULER_MAP_H
 
@@ -19,7 +41,7 @@ enum map_level {
     MAP_LEVEL_DEFAULT = 0, /* map-by: core, or hwthread with hwthread cpus;
                             * rank-by: same as map-by */
     MAP_LEVEL_SLOT,
-    MAP_LEVEL_HWTHREAD,
+    MAP_LEVEL_HWTHREAD, /* as map-by, implies use_hwthread_cpus */
     MAP_LEVEL_CORE,
     MAP_LEVEL_NUMA,
     MAP_LEVEL_PACKAGE,
@@ -40,7 +62,10 @@ enum map_bind {
 struct map_node {
     const char *name;      /* borrowed */
     hwloc_topology_t topo; /* borrowed */
-    int slots;             /* < 0: one per core (per PU with hwthread cpus) */
+    int slots;             /* < 0: one per core (per PU with hwthread cpus)
+                            * that a rank fits on; 0: none, ranks come here
+                            * only if oversubscribing and no node has slots.
+                            * A rank of PE=n takes n slots. */
 };
 
 struct map_request {
@@ -56,20 +81,26 @@ struct map_request {
 struct map_rank {
     int node;               /* index into the nodes array */
     int local_rank;         /* rank's index among the ranks of its node */
-    hwloc_bitmap_t cpuset;  /* bound cpuset; NULL when not bound */
+    hwloc_bitmap_t cpuset;  /* bound cpuset, owned by the result; NULL when
+                             * not bound */
 };
 
 struct map_result {
     int nranks;
-    bool oversubscribed;    /* more ranks than slots on some node */
+    bool oversubscribed;    /* more ranks than slots, or than cores (PUs),
+                             * on some node: some ranks share cpus */
     struct map_rank *ranks; /* nranks entries, indexed by MPI rank */
 };
 
-/* Place req->nranks ranks on nodes. Returns 0 and sets *out (caller frees
- * with map_result_destroy), or a negative code with error filled:
- * SHOAL_ENOSLOTS when there are more ranks than slots and oversubscribe is
- * off, -EINVAL for a request that cannot be honoured (PE larger than the
- * cores of a mapping object, binding narrower than PE=n, ...). */
+/* Place req->nranks ranks on nodes[0 .. nnodes), each node having a
+ * topology (nodes may share one). Returns 0 and sets *out (caller frees
+ * with map_result_destroy), or a negative code with error filled and *out
+ * untouched: SHOAL_ENOSLOTS when there are more ranks than slots and
+ * oversubscribe is off, -EINVAL for a request that cannot be honoured (no
+ * nodes, PE larger than the cores of a mapping object, binding narrower
+ * than PE=n, ...), -ENOMEM. The result does not refer to the topologies.
+ * Only reads its inputs: calls may run concurrently on shared topologies.
+ * Time and memory are linear in nodes plus ranks times PE. */
 int map_compute(const struct map_node *nodes, int nnodes,
                 const struct map_request *req, struct map_result **out,
                 shoal_error_t *error);
@@ -77,10 +108,14 @@ int map_compute(const struct map_node *nodes, int nnodes,
 /* Free a result; NULL is accepted. */
 void map_result_destroy(struct map_result *result);
 
-/* Parse an Open MPI name ("slot", "core", "numa", "package", "socket",
- * "hwthread", "node", "none", ...) into a level or binding, with any
- * ":PE=n" modifier of --map-by returned through pe (may be NULL for
- * rank-by). Return 0 or -EINVAL with error naming the bad word. */
+/* Parse an Open MPI name, in any case, into a level ("slot", "hwthread",
+ * "core", "numa", "package", "socket", "node") or a binding ("none",
+ * "hwthread", "core", "numa", "package", "socket"). For --map-by, pass pe:
+ * it receives n from a ":PE=n" modifier (also ",PE=n", any case), or 0.
+ * For --rank-by pass pe NULL: no modifier is accepted. Open MPI words shoal
+ * does not implement (l1cache, l2cache, l3cache, board, ppr, seq, ...)
+ * fail with "... is not supported". Return 0, or -EINVAL with error naming
+ * the bad word and the outputs untouched. */
 int map_level_parse(const char *text, enum map_level *level, int *pe,
                     shoal_error_t *error);
 int map_bind_parse(const char *text, enum map_bind *bind,

@@ -1,0 +1,91 @@
+/* SPDX-License-Identifier: MIT */
+/* topo.c - loading a node's hardware topology with hwloc. */
+#include <errno.h>
+#include <stdbool.h>
+#include <string.h>
+
+#include <hwloc.h>
+
+#include <shoal/error.h>
+
+#include "runtime/topo.h"
+
+static bool topo_spec_is_xml(const char *spec)
+{
+    size_t len = strlen(spec);
+
+    return strchr(spec, '/') || (len >= 4 && !strcmp(spec + len - 4, ".xml"));
+}
+
+/* Placement only needs packages, NUMA nodes, cores and PUs. Discovering I/O
+ * devices walks sysfs's PCI tree and caches cost a read per cache level and
+ * CPU; both are most of the load time on a real machine, and `shoal run`
+ * pays it before the first rank starts. */
+static int topo_set_filters(hwloc_topology_t topo)
+{
+    if (hwloc_topology_set_io_types_filter(topo, HWLOC_TYPE_FILTER_KEEP_NONE)
+        || hwloc_topology_set_cache_types_filter(topo,
+                                                 HWLOC_TYPE_FILTER_KEEP_NONE)
+        || hwloc_topology_set_icache_types_filter(topo,
+                                                  HWLOC_TYPE_FILTER_KEEP_NONE)
+        || hwloc_topology_set_type_filter(topo, HWLOC_OBJ_MISC,
+                                          HWLOC_TYPE_FILTER_KEEP_NONE)
+        || hwloc_topology_set_type_filter(topo, HWLOC_OBJ_MEMCACHE,
+                                          HWLOC_TYPE_FILTER_KEEP_NONE))
+        return -errno;
+    return 0;
+}
+
+/* hwloc reports a bad synthetic string or XML file with errno, which is
+ * not always set to something a person can act on; name the format. */
+static const char *topo_cause(const char *spec, int errnum)
+{
+    if (!spec || !*spec)
+        return strerror(errnum);
+    if (!topo_spec_is_xml(spec))
+        return "invalid synthetic description";
+    if (errnum == ENOENT || errnum == EACCES || errnum == EISDIR)
+        return strerror(errnum);
+    return "invalid XML topology file";
+}
+
+int topo_load(const char *spec, hwloc_topology_t *out, shoal_error_t *error)
+{
+    hwloc_topology_t topo;
+    const char *shown = spec && *spec ? spec : "this machine";
+    int rc;
+
+    if (hwloc_topology_init(&topo) < 0)
+        return shoal_errprintf(error, SHOAL_ETOPOLOGY,
+                               "cannot load topology '%s': %s", shown,
+                               strerror(errno));
+    rc = topo_set_filters(topo);
+    if (rc < 0)
+        goto error;
+    if (spec && *spec) {
+        if (topo_spec_is_xml(spec))
+            rc = hwloc_topology_set_xml(topo, spec);
+        else
+            rc = hwloc_topology_set_synthetic(topo, spec);
+        if (rc < 0) {
+            rc = -errno;
+            goto error;
+        }
+    }
+    if (hwloc_topology_load(topo) < 0) {
+        rc = -errno;
+        goto error;
+    }
+    *out = topo;
+    return 0;
+error:
+    hwloc_topology_destroy(topo);
+    return shoal_errprintf(error, SHOAL_ETOPOLOGY,
+                           "cannot load topology '%s': %s", shown,
+                           topo_cause(spec, rc ? -rc : EINVAL));
+}
+
+bool topo_is_this_system(hwloc_topology_t topo)
+{
+    return hwloc_topology_is_thissystem(topo) != 0;
+}

@@ -1,0 +1,1117 @@
+/* SPDX-License-Identifier: MIT */
+/* map.c - placing a job's ranks on nodes and cores, as Open MPI does.
+ *
+ * A map is computed in five linear passes over the snapshot:
+ *
+ *   1. summarize each distinct topology once: its units (cores, or PUs with
+ *      hwthread cpus) and how NUMA nodes, packages and the whole machine
+ *      partition them. The nodes of a pool usually share a few topology
+ *      objects, so a pointer-keyed table makes this O(nodes);
+ *   2. count the ranks of each node: fill node by node up to its slots, or
+ *      deal one rank per node in turn for map-by node; when oversubscribing,
+ *      spread the excess evenly, as Open MPI does;
+ *   3. place each node's ranks: deal them round-robin across the node's
+ *      mapping objects (one object, the node, for slot/core/hwthread), each
+ *      rank taking the next PE free units of its object; once every object
+ *      is full, start again from the first unit (a new "layer");
+ *   4. number the placed positions by rank-by;
+ *   5. widen each rank's units to its bind-to level.
+ *
+ * Nothing here depends on nodes times cores, so a thousand ranks over ten
+ * thousand nodes is a matter of milliseconds. */
+#include <errno.h>
+#include <limits.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <hwloc.h>
+
+#include <shoal/error.h>
+
+#include "scheduler/map.h"
+#include "util/bug.h"
+
+/* The levels a topology's units are partitioned by. */
+enum map_scope {
+    MAP_SCOPE_MACHINE,
+    MAP_SCOPE_NUMA,
+    MAP_SCOPE_PACKAGE,
+    MAP_SCOPE_COUNT,
+};
+
+/* How the objects of one level partition a topology's units. A unit
+ * belongs to exactly one group: NUMA nodes without CPUs (HBM, CXL memory)
+ * own no unit and are left out, a unit covered by two NUMA nodes goes to
+ * the first, and a topology without objects of the level is one group
+ * spanning the machine. */
+struct map_groups {
+    int ngroups;
+    int largest;                  /* units in the biggest group */
+    int *group_of;                /* [nunits] */
+    int *first;                   /* [ngroups + 1]: group g's units are */
+    int *members;                 /* members[first[g] .. first[g + 1]) */
+    hwloc_const_cpuset_t *cpuset; /* [ngroups], borrowed from the topology */
+};
+
+struct map_summary {
+    hwloc_topology_t topo;
+    int nunits;
+    hwloc_obj_t *units; /* cores or PUs, in logical order */
+    struct map_groups scope[MAP_SCOPE_COUNT];
+    int fit; /* ranks that fit without two sharing a unit */
+};
+
+/* A rank's place before it is numbered: its units are the PE consecutive
+ * entries members[at ...] of its node's mapping groups. */
+struct map_position {
+    int node;
+    int at;
+    int layer; /* times the node's units were used up before this rank */
+};
+
+struct map_plan {
+    const struct map_node *nodes;
+    int nnodes;
+    const struct map_request *req;
+    bool hwthreads; /* units are PUs */
+    int pe;
+    enum map_scope map_scope;
+    enum map_level rank_by;
+    enum map_bind bind;
+
+    struct map_summary *summaries; /* one per distinct topology */
+    int nsummaries;
+    int maxsummaries;
+    int *summary_of; /* [nnodes] */
+    int *fit;        /* [nnodes] ranks placeable without sharing units */
+    int *capacity;   /* [nnodes] ranks allowed by slots */
+    long long total; /* sum of capacity */
+
+    int nranks;
+    bool oversubscribed;
+    int *count; /* [nnodes] */
+    int *start; /* [nnodes + 1] first position of each node */
+    struct map_position *positions;
+    int *order; /* [nranks] rank -> position */
+};
+
+static const char *map_node_name(const struct map_node *node)
+{
+    return node->name ? node->name : "(unnamed)";
+}
+
+/* Give the units inside set that no group owns yet to the next group;
+ * return how many it got. */
+static int map_groups_claim(struct map_groups *groups,
+                            hwloc_topology_t topo,
+                            hwloc_const_cpuset_t set,
+                            hwloc_obj_type_t unit_type)
+{
+    hwloc_obj_t unit =
+        hwloc_get_next_obj_inside_cpuset_by_type(topo, set, unit_type, NULL);
+    int owned = 0;
+
+    while (unit) {
+        if (groups->group_of[unit->logical_index] < 0) {
+            groups->group_of[unit->logical_index] = groups->ngroups;
+            owned++;
+        }
+        unit = hwloc_get_next_obj_inside_cpuset_by_type(topo, set, unit_type,
+                                                        unit);
+    }
+    return owned;
+}
+
+/* Partition units by the objects of type; see struct map_groups. */
+static int map_groups_build(struct map_groups *groups,
+                            hwloc_topology_t topo,
+                            hwloc_obj_type_t type,
+                            const hwloc_obj_t *units,
+                            int nunits)
+{
+    int nobjs = hwloc_get_nbobjs_by_type(topo, type);
+    hwloc_obj_type_t unit_type = nunits > 0 ? units[0]->type : HWLOC_OBJ_PU;
+    int claimed = 0;
+    int *cursor;
+
+    if (nobjs < 0)
+        nobjs = 0;
+    groups->group_of = malloc(sizeof(int) * (nunits + 1));
+    groups->first = calloc(nobjs + 2, sizeof(int));
+    groups->members = malloc(sizeof(int) * (nunits + 1));
+    groups->cpuset = calloc(nobjs + 1, sizeof(*groups->cpuset));
+    if (!groups->group_of || !groups->first || !groups->members
+        || !groups->cpuset)
+        return -ENOMEM;
+    for (int u = 0; u < nunits; u++)
+        groups->group_of[u] = -1;
+
+    groups->ngroups = 0;
+    for (int i = 0; i < nobjs; i++) {
+        hwloc_obj_t obj = hwloc_get_obj_by_type(topo, type, i);
+        int owned;
+
+        owned = map_groups_claim(groups, topo, obj->cpuset, unit_type);
+        if (owned > 0) {
+            groups->cpuset[groups->ngroups++] = obj->cpuset;
+            claimed += owned;
+        }
+    }
+    if (claimed < nunits) {
+        for (int u = 0; u < nunits; u++) {
+            if (groups->group_of[u] < 0)
+                groups->group_of[u] = groups->ngroups;
+        }
+        groups->cpuset[groups->ngroups++] = hwloc_get_root_obj(topo)->cpuset;
+    }
+
+    /* Counting sort keeps the units of each group in logical order. */
+    for (int u = 0; u < nunits; u++)
+        groups->first[groups->group_of[u] + 1]++;
+    groups->largest = 0;
+    for (int g = 0; g < groups->ngroups; g++) {
+        if (groups->first[g + 1] > groups->largest)
+            groups->largest = groups->first[g + 1];
+        groups->first[g + 1] += groups->first[g];
+    }
+    cursor = malloc(sizeof(int) * (groups->ngroups + 1));
+    if (!cursor)
+        return -ENOMEM;
+    memcpy(cursor, groups->first, sizeof(int) * groups->ngroups);
+    for (int u = 0; u < nunits; u++)
+        groups->members[cursor[groups->group_of[u]]++] = u;
+    free(cursor);
+    return 0;
+}
+
+static void map_summary_release(struct map_summary *summary)
+{
+    for (int s = 0; s < MAP_SCOPE_COUNT; s++) {
+        free(summary->scope[s].group_of);
+        free(summary->scope[s].first);
+        free(summary->scope[s].members);
+        free(summary->scope[s].cpuset);
+    }
+    free(summary->units);
+}
+
+static int map_summary_init(struct map_summary *summary,
+                            hwloc_topology_t topo,
+                            const struct map_plan *plan)
+{
+    static const hwloc_obj_type_t scope_type[MAP_SCOPE_COUNT] = {
+        [MAP_SCOPE_MACHINE] = HWLOC_OBJ_MACHINE,
+        [MAP_SCOPE_NUMA] = HWLOC_OBJ_NUMANODE,
+        [MAP_SCOPE_PACKAGE] = HWLOC_OBJ_PACKAGE,
+    };
+    hwloc_obj_type_t type = HWLOC_OBJ_PU;
+    const struct map_groups *mapping;
+    int rc;
+
+    memset(summary, 0, sizeof(*summary));
+    summary->topo = topo;
+    /* Topologies that report no cores (some VMs, some XML) get a core per
+     * PU, as Open MPI does. */
+    if (!plan->hwthreads && hwloc_get_nbobjs_by_type(topo, HWLOC_OBJ_CORE) > 0)
+        type = HWLOC_OBJ_CORE;
+    summary->nunits = hwloc_get_nbobjs_by_type(topo, type);
+    if (summary->nunits < 0)
+        summary->nunits = 0;
+    summary->units = malloc(sizeof(hwloc_obj_t) * (summary->nunits + 1));
+    if (!summary->units)
+        return -ENOMEM;
+    for (int u = 0; u < summary->nunits; u++)
+        summary->units[u] = hwloc_get_obj_by_type(topo, type, u);
+    for (int s = 0; s < MAP_SCOPE_COUNT; s++) {
+        rc = map_groups_build(&summary->scope[s], topo, scope_type[s],
+                              summary->units, summary->nunits);
+        if (rc < 0)
+            return rc;
+    }
+    mapping = &summary->scope[plan->map_scope];
+    for (int g = 0; g < mapping->ngroups; g++)
+        summary->fit += (mapping->first[g + 1] - mapping->first[g]) / plan->pe;
+    return 0;
+}
+
+static uint64_t map_hash_pointer(const void *p)
+{
+    uint64_t x = (uint64_t)(uintptr_t)p;
+
+    x ^= x >> 33;
+    x *= 0xff51afd7ed558ccdULL;
+    x ^= x >> 33;
+    return x;
+}
+
+/* Summaries are referred to by index, so the array may move. */
+static int map_summaries_grow(struct map_plan *plan)
+{
+    struct map_summary *grown;
+    int max = plan->maxsummaries ? 2 * plan->maxsummaries : 4;
+
+    if (plan->nsummaries < plan->maxsummaries)
+        return 0;
+    grown = realloc(plan->summaries, sizeof(*grown) * max);
+    if (!grown)
+        return -ENOMEM;
+    plan->summaries = grown;
+    plan->maxsummaries = max;
+    return 0;
+}
+
+/* Give every node the index of its topology's summary, building one per
+ * distinct topology. */
+static int map_summarize(struct map_plan *plan)
+{
+    size_t size = 16;
+    int *table;
+    int rc = 0;
+
+    while (size < 2 * (size_t)plan->nnodes)
+        size *= 2;
+    table = malloc(sizeof(int) * size);
+    plan->summary_of = malloc(sizeof(int) * plan->nnodes);
+    if (!table || !plan->summary_of) {
+        rc = -ENOMEM;
+        goto out;
+    }
+    for (size_t i = 0; i < size; i++)
+        table[i] = -1;
+    for (int n = 0; n < plan->nnodes; n++) {
+        hwloc_topology_t topo = plan->nodes[n].topo;
+        size_t i = map_hash_pointer(topo) & (size - 1);
+
+        if (n > 0 && plan->nodes[n - 1].topo == topo) {
+            plan->summary_of[n] = plan->summary_of[n - 1];
+            continue;
+        }
+        while (table[i] >= 0 && plan->summaries[table[i]].topo != topo)
+            i = (i + 1) & (size - 1);
+        if (table[i] < 0) {
+            rc = map_summaries_grow(plan);
+            if (rc < 0)
+                goto out;
+            rc = map_summary_init(&plan->summaries[plan->nsummaries], topo,
+                                  plan);
+            plan->nsummaries++;
+            if (rc < 0)
+                goto out;
+            table[i] = plan->nsummaries - 1;
+        }
+        plan->summary_of[n] = table[i];
+    }
+out:
+    free(table);
+    return rc;
+}
+
+static const struct map_summary *map_summary_of(const struct map_plan *plan,
+                                                int node)
+{
+    return &plan->summaries[plan->summary_of[node]];
+}
+
+static const char *map_unit_name(const struct map_plan *plan)
+{
+    return plan->hwthreads ? "hwthreads" : "cores";
+}
+
+/* What each node can take: `fit` ranks of PE units without sharing, and
+ * `capacity` ranks by its slots (a rank of PE=n takes n slots). */
+static int map_measure(struct map_plan *plan, shoal_error_t *error)
+{
+    static const char *const scope_name[MAP_SCOPE_COUNT] = {
+        [MAP_SCOPE_MACHINE] = "node",
+        [MAP_SCOPE_NUMA] = "numa node",
+        [MAP_SCOPE_PACKAGE] = "package",
+    };
+
+    plan->fit = malloc(sizeof(int) * plan->nnodes);
+    plan->capacity = malloc(sizeof(int) * plan->nnodes);
+    if (!plan->fit || !plan->capacity)
+        return -ENOMEM;
+    plan->total = 0;
+    for (int n = 0; n < plan->nnodes; n++) {
+        const struct map_node *node = &plan->nodes[n];
+        const struct map_summary *summary = map_summary_of(plan, n);
+        int largest = summary->scope[plan->map_scope].largest;
+
+        plan->fit[n] = summary->fit;
+        if (node->slots != 0 && summary->fit == 0) {
+            if (plan->map_scope == MAP_SCOPE_MACHINE)
+                return shoal_errprintf(
+                    error, -EINVAL,
+                    "cannot map with PE=%d: '%s' has only %d %s", plan->pe,
+                    map_node_name(node), largest, map_unit_name(plan));
+            return shoal_errprintf(
+                error, -EINVAL,
+                "cannot map with PE=%d: the largest %s of '%s' has only %d %s",
+                plan->pe, scope_name[plan->map_scope], map_node_name(node),
+                largest, map_unit_name(plan));
+        }
+        if (summary->fit == 0)
+            plan->capacity[n] = 0;
+        else if (node->slots >= 0)
+            plan->capacity[n] = node->slots / plan->pe;
+        else
+            plan->capacity[n] = summary->fit;
+        plan->total += plan->capacity[n];
+    }
+    return 0;
+}
+
+static int map_no_slots(const struct map_plan *plan, shoal_error_t *error)
+{
+    char where[320];
+
+    if (plan->nnodes == 1)
+        snprintf(where, sizeof(where), "'%s'", map_node_name(&plan->nodes[0]));
+    else
+        snprintf(where, sizeof(where), "%d nodes", plan->nnodes);
+    if (plan->total == 0)
+        return shoal_errprintf(error, SHOAL_ENOSLOTS,
+                               "not enough slots: no slots available on %s",
+                               where);
+    if (plan->pe > 1)
+        return shoal_errprintf(error, SHOAL_ENOSLOTS,
+                               "not enough slots: %d ranks of PE=%d requested "
+                               "but only %lld fit on %s",
+                               plan->nranks, plan->pe, plan->total, where);
+    return shoal_errprintf(error, SHOAL_ENOSLOTS,
+                           "not enough slots: %d ranks requested but only "
+                           "%lld slots available on %s",
+                           plan->nranks, plan->total, where);
+}
+
+/* Fill each node up to its slots before the next one. */
+static int map_count_fill(struct map_plan *plan, int remaining)
+{
+    for (int n = 0; n < plan->nnodes && remaining > 0; n++) {
+        int take =
+            plan->capacity[n] < remaining ? plan->capacity[n] : remaining;
+
+        plan->count[n] = take;
+        remaining -= take;
+    }
+    return remaining;
+}
+
+/* One rank per node in turn, skipping full nodes. The list of nodes with
+ * room left is compacted every round so full nodes cost nothing later. */
+static int map_count_round_robin(struct map_plan *plan, int remaining)
+{
+    int *open = malloc(sizeof(int) * plan->nnodes);
+    int nopen = 0;
+
+    if (!open)
+        return -ENOMEM;
+    for (int n = 0; n < plan->nnodes; n++) {
+        if (plan->capacity[n] > 0)
+            open[nopen++] = n;
+    }
+    while (remaining > 0 && nopen > 0) {
+        int kept = 0;
+
+        for (int i = 0; i < nopen && remaining > 0; i++) {
+            int n = open[i];
+
+            plan->count[n]++;
+            remaining--;
+            if (plan->count[n] < plan->capacity[n])
+                open[kept++] = n;
+        }
+        nopen = kept;
+    }
+    free(open);
+    return remaining;
+}
+
+/* Spread the ranks beyond all slots evenly over the nodes that have slots
+ * (over every node that can hold a rank when none has), the first nodes
+ * taking one more when the division is not exact, as Open MPI does. */
+static int
+map_count_spread(struct map_plan *plan, int excess, shoal_error_t *error)
+{
+    int ntargets = 0;
+    bool any_slots = plan->total > 0;
+    int share;
+    int extra;
+
+    for (int n = 0; n < plan->nnodes; n++) {
+        if (any_slots ? plan->capacity[n] > 0 : plan->fit[n] > 0)
+            ntargets++;
+    }
+    if (ntargets == 0)
+        return map_no_slots(plan, error);
+    share = excess / ntargets;
+    extra = excess % ntargets;
+    for (int n = 0; n < plan->nnodes; n++) {
+        if (any_slots ? plan->capacity[n] > 0 : plan->fit[n] > 0) {
+            plan->count[n] += share + (extra > 0);
+            if (extra > 0)
+                extra--;
+        }
+    }
+    return 0;
+}
+
+static int map_count(struct map_plan *plan, shoal_error_t *error)
+{
+    int remaining;
+
+    if (plan->req->nranks > 0) {
+        plan->nranks = plan->req->nranks;
+    } else if (plan->total > INT_MAX) {
+        return shoal_errprintf(error, -EOVERFLOW,
+                               "too many slots to start a rank on each: %lld",
+                               plan->total);
+    } else {
+        plan->nranks = (int)plan->total;
+    }
+    if (plan->nranks == 0
+        || (plan->nranks > plan->total && !plan->req->oversubscribe))
+        return map_no_slots(plan, error);
+
+    plan->count = calloc(plan->nnodes, sizeof(int));
+    if (!plan->count)
+        return -ENOMEM;
+    if (plan->req->map_by == MAP_LEVEL_NODE)
+        remaining = map_count_round_robin(plan, plan->nranks);
+    else
+        remaining = map_count_fill(plan, plan->nranks);
+    if (remaining < 0)
+        return remaining;
+    if (remaining > 0) {
+        int rc = map_count_spread(plan, remaining, error);
+
+        if (rc < 0)
+            return rc;
+    }
+    for (int n = 0; n < plan->nnodes; n++) {
+        if (plan->count[n] > plan->capacity[n] || plan->count[n] > plan->fit[n])
+            plan->oversubscribed = true;
+    }
+    return 0;
+}
+
+/* Deal a node's ranks round-robin over its mapping groups, each taking
+ * the next PE units of its group; when no group has PE units left, every
+ * group starts over from its first unit, one layer up. */
+static void map_place_node(const struct map_plan *plan,
+                           int n,
+                           int *used,
+                           struct map_position *out)
+{
+    const struct map_groups *groups =
+        &map_summary_of(plan, n)->scope[plan->map_scope];
+    int k = plan->count[n];
+    int placed = 0;
+    int layer = 0;
+
+    memset(used, 0, sizeof(int) * groups->ngroups);
+    while (placed < k) {
+        bool progress = false;
+
+        for (int g = 0; g < groups->ngroups && placed < k; g++) {
+            int size = groups->first[g + 1] - groups->first[g];
+
+            if ((used[g] + 1) * plan->pe > size)
+                continue;
+            out[placed].node = n;
+            out[placed].at = groups->first[g] + used[g] * plan->pe;
+            out[placed].layer = layer;
+            used[g]++;
+            placed++;
+            progress = true;
+        }
+        if (!progress) {
+            if (plan->fit[n] == 0)
+                SHOAL_BUG("ranks counted on a node that cannot hold one");
+            layer++;
+            memset(used, 0, sizeof(int) * groups->ngroups);
+        }
+    }
+}
+
+static int map_max_groups(const struct map_plan *plan)
+{
+    int most = 1;
+
+    for (int i = 0; i < plan->nsummaries; i++) {
+        for (int s = 0; s < MAP_SCOPE_COUNT; s++) {
+            if (plan->summaries[i].scope[s].ngroups > most)
+                most = plan->summaries[i].scope[s].ngroups;
+        }
+    }
+    return most;
+}
+
+static int map_place(struct map_plan *plan)
+{
+    int *used = malloc(sizeof(int) * map_max_groups(plan));
+
+    plan->start = malloc(sizeof(int) * (plan->nnodes + 1));
+    plan->positions = malloc(sizeof(*plan->positions) * plan->nranks);
+    if (!used || !plan->start || !plan->positions) {
+        free(used);
+        return -ENOMEM;
+    }
+    plan->start[0] = 0;
+    for (int n = 0; n < plan->nnodes; n++) {
+        plan->start[n + 1] = plan->start[n] + plan->count[n];
+        if (plan->count[n] > 0)
+            map_place_node(plan, n, used, &plan->positions[plan->start[n]]);
+    }
+    free(used);
+    return 0;
+}
+
+struct map_sort_key {
+    long long key;
+    int position;
+};
+
+static int map_sort_key_compare(const void *a, const void *b)
+{
+    const struct map_sort_key *x = a;
+    const struct map_sort_key *y = b;
+
+    if (x->key != y->key)
+        return x->key < y->key ? -1 : 1;
+    return (x->position > y->position) - (x->position < y->position);
+}
+
+static int map_unit_of(const struct map_plan *plan,
+                       const struct map_position *pos)
+{
+    const struct map_summary *summary = map_summary_of(plan, pos->node);
+
+    return summary->scope[plan->map_scope].members[pos->at];
+}
+
+/* rank-by core/hwthread: along the node's units, first layer first. */
+static int map_rank_by_unit(struct map_plan *plan)
+{
+    struct map_sort_key *keys = malloc(sizeof(*keys) * plan->nranks);
+
+    if (!keys)
+        return -ENOMEM;
+    for (int n = 0; n < plan->nnodes; n++) {
+        int k = plan->count[n];
+        int nunits = map_summary_of(plan, n)->nunits;
+        struct map_sort_key *node_keys = &keys[plan->start[n]];
+
+        for (int i = 0; i < k; i++) {
+            int p = plan->start[n] + i;
+            const struct map_position *pos = &plan->positions[p];
+
+            node_keys[i].key =
+                (long long)pos->layer * nunits + map_unit_of(plan, pos);
+            node_keys[i].position = p;
+        }
+        qsort(node_keys, k, sizeof(*node_keys), map_sort_key_compare);
+    }
+    for (int r = 0; r < plan->nranks; r++)
+        plan->order[r] = keys[r].position;
+    free(keys);
+    return 0;
+}
+
+/* rank-by numa/package: deal each node's positions round-robin across the
+ * objects of that level, in placement order within an object. */
+static int map_rank_by_object(struct map_plan *plan, enum map_scope scope)
+{
+    int most = map_max_groups(plan);
+    int *first = malloc(sizeof(int) * (most + 1));
+    int *taken = malloc(sizeof(int) * most);
+    int *bucket = malloc(sizeof(int) * plan->nranks);
+    int rc = 0;
+
+    if (!first || !taken || !bucket) {
+        rc = -ENOMEM;
+        goto out;
+    }
+    for (int n = 0; n < plan->nnodes; n++) {
+        const struct map_groups *groups =
+            &map_summary_of(plan, n)->scope[scope];
+        int ng = groups->ngroups;
+        int k = plan->count[n];
+        int *out = &plan->order[plan->start[n]];
+        int emitted = 0;
+
+        memset(first, 0, sizeof(int) * (ng + 1));
+        for (int i = 0; i < k; i++) {
+            const struct map_position *pos =
+                &plan->positions[plan->start[n] + i];
+
+            first[groups->group_of[map_unit_of(plan, pos)] + 1]++;
+        }
+        for (int g = 0; g < ng; g++)
+            first[g + 1] += first[g];
+        memcpy(taken, first, sizeof(int) * ng);
+        for (int i = 0; i < k; i++) {
+            const struct map_position *pos =
+                &plan->positions[plan->start[n] + i];
+            int g = groups->group_of[map_unit_of(plan, pos)];
+
+            bucket[taken[g]++] = plan->start[n] + i;
+        }
+        memcpy(taken, first, sizeof(int) * ng);
+        while (emitted < k) {
+            for (int g = 0; g < ng; g++) {
+                if (taken[g] < first[g + 1])
+                    out[emitted++] = bucket[taken[g]++];
+            }
+        }
+    }
+out:
+    free(first);
+    free(taken);
+    free(bucket);
+    return rc;
+}
+
+/* rank-by node: one rank per node in turn, in each node's placement order.
+ * As in counting, exhausted nodes drop out of the list. */
+static int map_rank_by_node(struct map_plan *plan)
+{
+    int *open = malloc(sizeof(int) * plan->nnodes);
+    int nopen = 0;
+    int r = 0;
+
+    if (!open)
+        return -ENOMEM;
+    for (int n = 0; n < plan->nnodes; n++) {
+        if (plan->count[n] > 0)
+            open[nopen++] = n;
+    }
+    for (int round = 0; nopen > 0; round++) {
+        int kept = 0;
+
+        for (int i = 0; i < nopen; i++) {
+            int n = open[i];
+
+            plan->order[r++] = plan->start[n] + round;
+            if (round + 1 < plan->count[n])
+                open[kept++] = n;
+        }
+        nopen = kept;
+    }
+    free(open);
+    return 0;
+}
+
+static int map_rank(struct map_plan *plan)
+{
+    plan->order = malloc(sizeof(int) * plan->nranks);
+    if (!plan->order)
+        return -ENOMEM;
+    switch (plan->rank_by) {
+    case MAP_LEVEL_SLOT:
+        for (int r = 0; r < plan->nranks; r++)
+            plan->order[r] = r;
+        return 0;
+    case MAP_LEVEL_HWTHREAD:
+    case MAP_LEVEL_CORE:
+        return map_rank_by_unit(plan);
+    case MAP_LEVEL_NUMA:
+        return map_rank_by_object(plan, MAP_SCOPE_NUMA);
+    case MAP_LEVEL_PACKAGE:
+        return map_rank_by_object(plan, MAP_SCOPE_PACKAGE);
+    case MAP_LEVEL_NODE:
+        return map_rank_by_node(plan);
+    case MAP_LEVEL_DEFAULT:
+        break;
+    }
+    SHOAL_BUG("rank-by level not resolved");
+}
+
+/* The PU a rank mapped to a core binds to with bind-to hwthread: ranks
+ * sharing the core (oversubscribed layers) take its PUs in turn. */
+static hwloc_obj_t
+map_unit_pu(hwloc_topology_t topo, hwloc_obj_t unit, int layer)
+{
+    int npus;
+
+    if (unit->type == HWLOC_OBJ_PU)
+        return unit;
+    npus = hwloc_get_nbobjs_inside_cpuset_by_type(topo, unit->cpuset,
+                                                  HWLOC_OBJ_PU);
+    if (npus <= 0)
+        return unit;
+    return hwloc_get_obj_inside_cpuset_by_type(topo, unit->cpuset, HWLOC_OBJ_PU,
+                                               layer % npus);
+}
+
+static hwloc_obj_t map_unit_core(hwloc_topology_t topo, hwloc_obj_t unit)
+{
+    hwloc_obj_t core;
+
+    if (unit->type == HWLOC_OBJ_CORE)
+        return unit;
+    core = hwloc_get_ancestor_obj_by_type(topo, HWLOC_OBJ_CORE, unit);
+    return core ? core : unit;
+}
+
+static int map_bind_position(const struct map_plan *plan,
+                             const struct map_position *pos,
+                             hwloc_bitmap_t *out)
+{
+    const struct map_summary *summary = map_summary_of(plan, pos->node);
+    const struct map_groups *mapping = &summary->scope[plan->map_scope];
+    hwloc_bitmap_t set;
+
+    *out = NULL;
+    if (plan->bind == MAP_BIND_NONE)
+        return 0;
+    set = hwloc_bitmap_alloc();
+    if (!set)
+        return -ENOMEM;
+    for (int i = 0; i < plan->pe; i++) {
+        int unit = mapping->members[pos->at + i];
+        hwloc_obj_t obj = summary->units[unit];
+        const struct map_groups *wide = NULL;
+        hwloc_const_cpuset_t cpus;
+
+        switch (plan->bind) {
+        case MAP_BIND_HWTHREAD:
+            cpus = map_unit_pu(summary->topo, obj, pos->layer)->cpuset;
+            break;
+        case MAP_BIND_CORE:
+            cpus = map_unit_core(summary->topo, obj)->cpuset;
+            break;
+        case MAP_BIND_NUMA:
+            wide = &summary->scope[MAP_SCOPE_NUMA];
+            cpus = wide->cpuset[wide->group_of[unit]];
+            break;
+        case MAP_BIND_PACKAGE:
+            wide = &summary->scope[MAP_SCOPE_PACKAGE];
+            cpus = wide->cpuset[wide->group_of[unit]];
+            break;
+        default:
+            SHOAL_BUG("bind-to level not resolved");
+        }
+        if (hwloc_bitmap_or(set, set, cpus) < 0) {
+            hwloc_bitmap_free(set);
+            return -ENOMEM;
+        }
+    }
+    *out = set;
+    return 0;
+}
+
+static int map_build_result(const struct map_plan *plan,
+                            struct map_result **out)
+{
+    struct map_result *result = calloc(1, sizeof(*result));
+    int *next_local = calloc(plan->nnodes, sizeof(int));
+    int rc = -ENOMEM;
+
+    if (!result || !next_local)
+        goto error;
+    result->ranks = calloc(plan->nranks, sizeof(*result->ranks));
+    if (!result->ranks)
+        goto error;
+    result->nranks = plan->nranks;
+    result->oversubscribed = plan->oversubscribed;
+    for (int r = 0; r < plan->nranks; r++) {
+        const struct map_position *pos = &plan->positions[plan->order[r]];
+
+        result->ranks[r].node = pos->node;
+        result->ranks[r].local_rank = next_local[pos->node]++;
+        rc = map_bind_position(plan, pos, &result->ranks[r].cpuset);
+        if (rc < 0)
+            goto error;
+    }
+    free(next_local);
+    *out = result;
+    return 0;
+error:
+    free(next_local);
+    map_result_destroy(result);
+    return rc;
+}
+
+static int map_plan_init(struct map_plan *plan,
+                         const struct map_node *nodes,
+                         int nnodes,
+                         const struct map_request *req,
+                         shoal_error_t *error)
+{
+    memset(plan, 0, sizeof(*plan));
+    if (!nodes || nnodes <= 0)
+        return shoal_errprintf(error, -EINVAL, "no nodes to map ranks on");
+    if ((int)req->map_by < 0 || req->map_by > MAP_LEVEL_NODE
+        || (int)req->rank_by < 0 || req->rank_by > MAP_LEVEL_NODE
+        || (int)req->bind_to < 0 || req->bind_to > MAP_BIND_PACKAGE)
+        return shoal_errprintf(error, -EINVAL, "invalid mapping request");
+    if (req->pe < 0)
+        return shoal_errprintf(error, -EINVAL,
+                               "invalid PE=%d: expected a positive number",
+                               req->pe);
+    for (int n = 0; n < nnodes; n++) {
+        if (!nodes[n].topo)
+            return shoal_errprintf(error, -EINVAL, "node '%s' has no topology",
+                                   map_node_name(&nodes[n]));
+    }
+    plan->nodes = nodes;
+    plan->nnodes = nnodes;
+    plan->req = req;
+    /* Open MPI: mapping to hwthreads treats them as independent cpus. */
+    plan->hwthreads =
+        req->use_hwthread_cpus || req->map_by == MAP_LEVEL_HWTHREAD;
+    plan->pe = req->pe > 0 ? req->pe : 1;
+    if (req->bind_to == MAP_BIND_HWTHREAD && !plan->hwthreads && plan->pe > 1)
+        return shoal_errprintf(error, -EINVAL,
+                               "--bind-to hwthread is narrower than PE=%d: "
+                               "each rank has %d cores",
+                               plan->pe, plan->pe);
+    switch (req->map_by) {
+    case MAP_LEVEL_NUMA:
+        plan->map_scope = MAP_SCOPE_NUMA;
+        break;
+    case MAP_LEVEL_PACKAGE:
+        plan->map_scope = MAP_SCOPE_PACKAGE;
+        break;
+    default:
+        plan->map_scope = MAP_SCOPE_MACHINE;
+        break;
+    }
+    plan->rank_by =
+        req->rank_by != MAP_LEVEL_DEFAULT ? req->rank_by : req->map_by;
+    if (plan->rank_by == MAP_LEVEL_DEFAULT)
+        plan->rank_by = plan->hwthreads ? MAP_LEVEL_HWTHREAD : MAP_LEVEL_CORE;
+    return 0;
+}
+
+static void map_plan_release(struct map_plan *plan)
+{
+    for (int i = 0; i < plan->nsummaries; i++)
+        map_summary_release(&plan->summaries[i]);
+    free(plan->summaries);
+    free(plan->summary_of);
+    free(plan->fit);
+    free(plan->capacity);
+    free(plan->count);
+    free(plan->start);
+    free(plan->positions);
+    free(plan->order);
+}
+
+int map_compute(const struct map_node *nodes,
+                int nnodes,
+                const struct map_request *req,
+                struct map_result **out,
+                shoal_error_t *error)
+{
+    struct map_plan plan;
+    int rc;
+
+    rc = map_plan_init(&plan, nodes, nnodes, req, error);
+    if (rc < 0)
+        return rc;
+    rc = map_summarize(&plan);
+    if (rc < 0)
+        goto out;
+    rc = map_measure(&plan, error);
+    if (rc < 0)
+        goto out;
+    rc = map_count(&plan, error);
+    if (rc < 0)
+        goto out;
+    /* Open MPI leaves oversubscribed jobs unbound unless told otherwise:
+     * ranks sharing cores should let the kernel balance them. */
+    plan.bind = req->bind_to;
+    if (plan.bind == MAP_BIND_DEFAULT && plan.oversubscribed)
+        plan.bind = MAP_BIND_NONE;
+    else if (plan.bind == MAP_BIND_DEFAULT)
+        plan.bind = plan.hwthreads ? MAP_BIND_HWTHREAD : MAP_BIND_CORE;
+    rc = map_place(&plan);
+    if (rc < 0)
+        goto out;
+    rc = map_rank(&plan);
+    if (rc < 0)
+        goto out;
+    rc = map_build_result(&plan, out);
+out:
+    map_plan_release(&plan);
+    if (rc == -ENOMEM)
+        return shoal_errprintf(error, rc, "cannot map ranks: out of memory");
+    return rc;
+}
+
+void map_result_destroy(struct map_result *result)
+{
+    if (!result)
+        return;
+    if (result->ranks) {
+        for (int r = 0; r < result->nranks; r++)
+            hwloc_bitmap_free(result->ranks[r].cpuset);
+    }
+    free(result->ranks);
+    free(result);
+}
+
+/* Parsing Open MPI's option values. */
+
+struct map_word {
+    const char *name;
+    int value;
+};
+
+static const struct map_word map_level_words[] = {
+    {"slot", MAP_LEVEL_SLOT},       {"hwthread", MAP_LEVEL_HWTHREAD},
+    {"core", MAP_LEVEL_CORE},       {"numa", MAP_LEVEL_NUMA},
+    {"package", MAP_LEVEL_PACKAGE}, {"socket", MAP_LEVEL_PACKAGE},
+    {"node", MAP_LEVEL_NODE},       {NULL, 0},
+};
+
+static const struct map_word map_bind_words[] = {
+    {"none", MAP_BIND_NONE},
+    {"hwthread", MAP_BIND_HWTHREAD},
+    {"core", MAP_BIND_CORE},
+    {"numa", MAP_BIND_NUMA},
+    {"package", MAP_BIND_PACKAGE},
+    {"socket", MAP_BIND_PACKAGE},
+    {NULL, 0},
+};
+
+/* Open MPI words shoal knows but does not implement; they get a clearer
+ * message than a typo does. */
+static const char *const map_unsupported_words[] = {
+    "l1cache",  "l2cache", "l3cache", "board",    "ppr", "seq",
+    "rankfile", "dist",    "pe-list", "cpu-list", NULL,
+};
+
+static bool map_word_is(const char *word, size_t len, const char *name)
+{
+    return strlen(name) == len && !strncasecmp(word, name, len);
+}
+
+/* Look up the word before any ':' of text in words. Returns the length of
+ * the word, or a negative code with error filled. */
+static int map_word_parse(const char *option,
+                          const char *text,
+                          const struct map_word *words,
+                          int *value,
+                          shoal_error_t *error)
+{
+    size_t len;
+
+    if (!text || !*text)
+        return shoal_errprintf(error, -EINVAL, "missing %s value", option);
+    len = strcspn(text, ":");
+    for (const struct map_word *w = words; w->name; w++) {
+        if (map_word_is(text, len, w->name)) {
+            *value = w->value;
+            return (int)len;
+        }
+    }
+    for (int i = 0; map_unsupported_words[i]; i++) {
+        if (map_word_is(text, len, map_unsupported_words[i]))
+            return shoal_errprintf(error, -EINVAL, "%s '%.*s' is not supported",
+                                   option, (int)len, text);
+    }
+    return shoal_errprintf(error, -EINVAL, "unknown %s value '%.*s'", option,
+                           (int)len, text);
+}
+
+static int map_pe_parse(const char *text,
+                        const char *value,
+                        size_t len,
+                        int *pe,
+                        shoal_error_t *error)
+{
+    char digits[16];
+    char *end;
+    long n;
+
+    if (len == 0 || len >= sizeof(digits) || value[0] < '0' || value[0] > '9')
+        goto error;
+    memcpy(digits, value, len);
+    digits[len] = '\0';
+    errno = 0;
+    n = strtol(digits, &end, 10);
+    if (errno || *end || n <= 0 || n > INT_MAX)
+        goto error;
+    *pe = (int)n;
+    return 0;
+error:
+    return shoal_errprintf(error, -EINVAL,
+                           "invalid PE value '%.*s' in --map-by '%s': "
+                           "expected a positive integer",
+                           (int)len, value, text);
+}
+
+/* Modifiers follow the word, separated by ':' (PRRTE) or ',' (Open MPI
+ * 4). Only PE=n exists, and only for --map-by (pe not NULL). */
+static int map_modifiers_parse(const char *option,
+                               const char *text,
+                               const char *mods,
+                               int *pe,
+                               shoal_error_t *error)
+{
+    while (*mods == ':' || *mods == ',') {
+        const char *mod = mods + 1;
+        size_t len = strcspn(mod, ":,");
+
+        if (len == 0)
+            return shoal_errprintf(error, -EINVAL, "empty %s modifier in '%s'",
+                                   option, text);
+        if (pe && len >= 3 && !strncasecmp(mod, "pe=", 3)) {
+            int rc = map_pe_parse(text, mod + 3, len - 3, pe, error);
+
+            if (rc < 0)
+                return rc;
+        } else {
+            return shoal_errprintf(error, -EINVAL, "unknown %s modifier '%.*s'",
+                                   option, (int)len, mod);
+        }
+        mods = mod + len;
+    }
+    return 0;
+}
+
+int map_level_parse(const char *text,
+                    enum map_level *level,
+                    int *pe,
+                    shoal_error_t *error)
+{
+    const char *option = pe ? "--map-by" : "--rank-by";
+    int value = MAP_LEVEL_DEFAULT;
+    int parsed_pe = 0;
+    int len;
+    int rc;
+
+    len = map_word_parse(option, text, map_level_words, &value, error);
+    if (len < 0)
+        return len;
+    rc = map_modifiers_parse(option, text, text + len, pe ? &parsed_pe : NULL,
+                             error);
+    if (rc < 0)
+        return rc;
+    *level = value;
+    if (pe)
+        *pe = parsed_pe;
+    return 0;
+}
+
+int map_bind_parse(const char *text, enum map_bind *bind, shoal_error_t *error)
+{
+    int value = MAP_BIND_DEFAULT;
+    int len;
+    int rc;
+
+    len = map_word_parse("--bind-to", text, map_bind_words, &value, error);
+    if (len < 0)
+        return len;
+    rc = map_modifiers_parse("--bind-to", text, text + len, NULL, error);
+    if (rc < 0)
+        return rc;
+    *bind = value;
+    return 0;
+}

@@ -1,0 +1,795 @@
+/* SPDX-License-Identifier: MIT */
+/* Unit tests of scheduler/map.c: placements on synthetic and XML
+ * topologies, compared with what Open MPI's mpirun does.
+ *
+ * Topologies (PU numbers):
+ *   "core:4 pu:1"                   cores 0-3 are PUs 0-3
+ *   "core:4 pu:2"                   core c is PUs 2c,2c+1
+ *   "package:2 numa:2 core:4 pu:2"  core c is PUs 2c,2c+1; NUMA node m is
+ *                                   PUs 8m-8m+7; package p is PUs 16p-16p+15
+ *   "@topo-asymmetric.xml"          package 0: cores 0-3 (PUs 0-7, NUMA 0),
+ *                                   package 1: cores 4-5 (PUs 8-11, NUMA 1),
+ *                                   and a NUMA node without CPUs */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <criterion/criterion.h>
+#include <criterion/new/assert.h>
+#include <criterion/parameterized.h>
+
+#include <shoal/shoal.h>
+
+#include "runtime/topo.h"
+#include "scheduler/map.h"
+
+TestSuite(map, .timeout = 30);
+
+#define ONE_PU "core:4 pu:1"
+#define TWO_PU "core:4 pu:2"
+#define NUMA4 "package:2 numa:2 core:4 pu:2"
+#define ASYM "@topo-asymmetric.xml"
+
+/* A spec starting with '@' names a file of tests/fixtures. */
+static hwloc_topology_t load(const char *spec)
+{
+    shoal_error_t error = {{0}};
+    hwloc_topology_t topo = NULL;
+    char path[4096];
+    int rc;
+
+    if (spec[0] == '@') {
+        const char *srcdir = getenv("SHOAL_SRCDIR");
+
+        cr_assert(not(eq(ptr, (void *)srcdir, NULL)),
+                  "SHOAL_SRCDIR is not set; run through make check");
+        snprintf(path, sizeof(path), "%s/tests/fixtures/%s", srcdir, spec + 1);
+        spec = path;
+    }
+    rc = topo_load(spec, &topo, &error);
+    cr_assert(eq(int, rc, 0), "topo_load('%s'): %s", spec, error.text);
+    return topo;
+}
+
+/* The result as text, one word per rank in rank order: its cpuset in
+ * hwloc's list notation ("0-1,4"), "none" when unbound, prefixed with
+ * "n<node>:" when with_node. */
+static void
+render(const struct map_result *result, bool with_node, char *buf, size_t size)
+{
+    size_t len = 0;
+
+    buf[0] = '\0';
+    for (int r = 0; r < result->nranks && len < size; r++) {
+        const struct map_rank *rank = &result->ranks[r];
+        char *set = NULL;
+
+        if (rank->cpuset)
+            cr_assert(hwloc_bitmap_list_asprintf(&set, rank->cpuset) >= 0);
+        len += snprintf(buf + len, size - len, "%s", r ? " " : "");
+        if (with_node)
+            len += snprintf(buf + len, size - len, "n%d:", rank->node);
+        len += snprintf(buf + len, size - len, "%s", set ? set : "none");
+        free(set);
+    }
+}
+
+/* Criterion copies parameters into each test's process, which may map the
+ * program elsewhere: text lives in the structs, not behind pointers. */
+struct map_case {
+    char name[96];
+    char topo[48];
+    int nnodes; /* 0: one */
+    int slots;  /* 0: one per core (the default, -1) */
+    int nranks;
+    char map_by[24]; /* "": default */
+    char rank_by[24];
+    char bind_to[24];
+    bool oversubscribe;
+    bool hwthreads;
+    char expect[192];
+    bool oversubscribed;
+};
+
+static void request_parse(const struct map_case *c, struct map_request *req)
+{
+    shoal_error_t error = {{0}};
+
+    memset(req, 0, sizeof(*req));
+    req->nranks = c->nranks;
+    req->oversubscribe = c->oversubscribe;
+    req->use_hwthread_cpus = c->hwthreads;
+    if (c->map_by[0])
+        cr_assert(eq(int,
+                     map_level_parse(c->map_by, &req->map_by, &req->pe, &error),
+                     0),
+                  "%s: %s", c->name, error.text);
+    if (c->rank_by[0])
+        cr_assert(eq(int,
+                     map_level_parse(c->rank_by, &req->rank_by, NULL, &error),
+                     0),
+                  "%s: %s", c->name, error.text);
+    if (c->bind_to[0])
+        cr_assert(eq(int, map_bind_parse(c->bind_to, &req->bind_to, &error), 0),
+                  "%s: %s", c->name, error.text);
+}
+
+/* Each case: where the ranks go and what they are bound to. */
+static struct map_case map_cases[] = {
+    /* defaults: map-by core, rank-by core, bind-to core */
+    {.name = "default fills cores in order",
+     .topo = ONE_PU,
+     .nranks = 4,
+     .expect = "0 1 2 3"},
+    {.name = "default binds a rank to its whole core",
+     .topo = TWO_PU,
+     .nranks = 4,
+     .expect = "0-1 2-3 4-5 6-7"},
+    {.name = "zero ranks means one per core",
+     .topo = NUMA4,
+     .nranks = 0,
+     .expect =
+         "0-1 2-3 4-5 6-7 8-9 10-11 12-13 14-15 16-17 18-19 20-21 22-23 24-25 "
+         "26-27 28-29 30-31"},
+    {.name = "explicit slots limit the ranks of a node",
+     .topo = ONE_PU,
+     .slots = 2,
+     .nranks = 0,
+     .expect = "0 1"},
+    {.name = "map-by slot fills cores like map-by core",
+     .topo = TWO_PU,
+     .nranks = 3,
+     .map_by = "slot",
+     .expect = "0-1 2-3 4-5"},
+
+    /* hardware threads as cpus */
+    {.name = "use-hwthread-cpus gives a slot and a binding per PU",
+     .topo = TWO_PU,
+     .nranks = 0,
+     .hwthreads = true,
+     .expect = "0 1 2 3 4 5 6 7"},
+    {.name = "map-by hwthread implies hwthread cpus",
+     .topo = TWO_PU,
+     .nranks = 0,
+     .map_by = "hwthread",
+     .expect = "0 1 2 3 4 5 6 7"},
+    {.name = "hwthread cpus with bind-to core bind the whole core",
+     .topo = TWO_PU,
+     .nranks = 3,
+     .bind_to = "core",
+     .hwthreads = true,
+     .expect = "0-1 0-1 2-3"},
+
+    /* map-by objects: round-robin, next free core inside the object */
+    {.name = "map-by numa deals ranks across NUMA nodes",
+     .topo = NUMA4,
+     .nranks = 6,
+     .map_by = "numa",
+     .expect = "0-1 8-9 16-17 24-25 2-3 10-11"},
+    {.name = "map-by package deals ranks across packages",
+     .topo = NUMA4,
+     .nranks = 4,
+     .map_by = "package",
+     .expect = "0-1 16-17 2-3 18-19"},
+    {.name = "map-by socket is map-by package",
+     .topo = NUMA4,
+     .nranks = 3,
+     .map_by = "socket",
+     .expect = "0-1 16-17 2-3"},
+    {.name = "map-by package without packages is the whole machine",
+     .topo = ONE_PU,
+     .nranks = 4,
+     .map_by = "package",
+     .expect = "0 1 2 3"},
+    {.name = "map-by package skips full packages",
+     .topo = ASYM,
+     .nranks = 0,
+     .map_by = "package",
+     .expect = "0-1 8-9 2-3 10-11 4-5 6-7"},
+    {.name = "map-by numa ignores NUMA nodes without CPUs",
+     .topo = ASYM,
+     .nranks = 0,
+     .map_by = "numa",
+     .expect = "0-1 8-9 2-3 10-11 4-5 6-7"},
+
+    /* PE=n: n consecutive cpus per rank, bound to all of them */
+    {.name = "PE=2 binds each rank to two cores",
+     .topo = NUMA4,
+     .nranks = 4,
+     .map_by = "core:PE=2",
+     .expect = "0-3 4-7 8-11 12-15"},
+    {.name = "PE=2 by numa takes cores inside each NUMA node",
+     .topo = NUMA4,
+     .nranks = 4,
+     .map_by = "numa:pe=2",
+     .expect = "0-3 8-11 16-19 24-27"},
+    {.name = "PE counts slots: 4 cores hold 2 ranks of PE=2",
+     .topo = ONE_PU,
+     .nranks = 0,
+     .map_by = "slot:PE=2",
+     .expect = "0-1 2-3"},
+    {.name = "PE with hwthread cpus counts PUs",
+     .topo = TWO_PU,
+     .nranks = 0,
+     .map_by = "hwthread:PE=2",
+     .expect = "0-1 2-3 4-5 6-7"},
+    {.name = "PE of PUs bound to cores covers every core touched",
+     .topo = NUMA4,
+     .nranks = 2,
+     .map_by = "core:PE=3",
+     .bind_to = "core",
+     .hwthreads = true,
+     .expect = "0-3 2-5"},
+    {.name = "PE must fit inside the object: leftover cores stay free",
+     .topo = ASYM,
+     .nranks = 0,
+     .map_by = "package:PE=3",
+     .expect = "0-5"},
+    {.name = "PE with bind-to package binds the package",
+     .topo = NUMA4,
+     .nranks = 2,
+     .map_by = "core:PE=2",
+     .bind_to = "package",
+     .expect = "0-15 0-15"},
+
+    /* rank-by renumbers the positions the mapping produced */
+    {.name = "rank-by package deals ranks across packages",
+     .topo = NUMA4,
+     .nranks = 0,
+     .rank_by = "package",
+     .expect =
+         "0-1 16-17 2-3 18-19 4-5 20-21 6-7 22-23 8-9 24-25 10-11 26-27 12-13 "
+         "28-29 14-15 30-31"},
+    {.name = "rank-by numa deals ranks across NUMA nodes",
+     .topo = NUMA4,
+     .nranks = 0,
+     .map_by = "core",
+     .rank_by = "numa",
+     .expect =
+         "0-1 8-9 16-17 24-25 2-3 10-11 18-19 26-27 4-5 12-13 20-21 28-29 6-7 "
+         "14-15 22-23 30-31"},
+    {.name = "rank-by core numbers map-by numa positions along cores",
+     .topo = NUMA4,
+     .nranks = 8,
+     .map_by = "numa",
+     .rank_by = "core",
+     .expect = "0-1 2-3 8-9 10-11 16-17 18-19 24-25 26-27"},
+    {.name = "rank-by slot keeps the order of placement",
+     .topo = NUMA4,
+     .nranks = 4,
+     .map_by = "numa",
+     .rank_by = "slot",
+     .expect = "0-1 8-9 16-17 24-25"},
+    {.name = "rank-by package of a partly filled node uses packages with ranks",
+     .topo = NUMA4,
+     .nranks = 4,
+     .map_by = "core",
+     .rank_by = "package",
+     .expect = "0-1 2-3 4-5 6-7"},
+
+    /* bind-to wider levels */
+    {.name = "bind-to numa binds the NUMA node of the rank",
+     .topo = NUMA4,
+     .nranks = 4,
+     .map_by = "numa",
+     .bind_to = "numa",
+     .expect = "0-7 8-15 16-23 24-31"},
+    {.name = "bind-to package binds the package of the rank",
+     .topo = NUMA4,
+     .nranks = 4,
+     .map_by = "numa",
+     .bind_to = "package",
+     .expect = "0-15 0-15 16-31 16-31"},
+    {.name = "bind-to socket is bind-to package",
+     .topo = ASYM,
+     .nranks = 6,
+     .bind_to = "socket",
+     .expect = "0-7 0-7 0-7 0-7 8-11 8-11"},
+    {.name = "bind-to package without packages binds the machine",
+     .topo = ONE_PU,
+     .nranks = 2,
+     .bind_to = "package",
+     .expect = "0-3 0-3"},
+    {.name = "bind-to numa on the asymmetric node",
+     .topo = ASYM,
+     .nranks = 6,
+     .bind_to = "numa",
+     .expect = "0-7 0-7 0-7 0-7 8-11 8-11"},
+    {.name = "bind-to hwthread binds the first PU of each core",
+     .topo = TWO_PU,
+     .nranks = 4,
+     .bind_to = "hwthread",
+     .expect = "0 2 4 6"},
+    {.name = "bind-to none leaves ranks unbound",
+     .topo = ONE_PU,
+     .nranks = 2,
+     .bind_to = "none",
+     .expect = "none none"},
+
+    /* oversubscription */
+    {.name = "oversubscribed ranks are unbound by default",
+     .topo = ONE_PU,
+     .nranks = 6,
+     .oversubscribe = true,
+     .expect = "none none none none none none",
+     .oversubscribed = true},
+    {.name = "oversubscribed ranks wrap around the cores",
+     .topo = ONE_PU,
+     .nranks = 6,
+     .bind_to = "core",
+     .oversubscribe = true,
+     .expect = "0 1 2 3 0 1",
+     .oversubscribed = true},
+    {.name = "oversubscribed map-by numa wraps around each NUMA node",
+     .topo = NUMA4,
+     .nranks = 18,
+     .map_by = "numa",
+     .rank_by = "slot",
+     .bind_to = "numa",
+     .oversubscribe = true,
+     .expect =
+         "0-7 8-15 16-23 24-31 0-7 8-15 16-23 24-31 0-7 8-15 16-23 24-31 0-7 "
+         "8-15 16-23 24-31 0-7 8-15",
+     .oversubscribed = true},
+    {.name = "ranks sharing a core take its PUs in turn",
+     .topo = TWO_PU,
+     .nranks = 6,
+     .bind_to = "hwthread",
+     .oversubscribe = true,
+     .expect = "0 2 4 6 1 3",
+     .oversubscribed = true},
+    {.name = "more slots than cores overloads the cores",
+     .topo = ONE_PU,
+     .slots = 6,
+     .nranks = 6,
+     .expect = "none none none none none none",
+     .oversubscribed = true},
+
+    /* several nodes */
+    {.name = "nodes fill up before the next one",
+     .topo = ONE_PU,
+     .nnodes = 3,
+     .nranks = 6,
+     .expect = "n0:0 n0:1 n0:2 n0:3 n1:0 n1:1"},
+    {.name = "nodes fill up to their slots",
+     .topo = ONE_PU,
+     .nnodes = 3,
+     .slots = 2,
+     .nranks = 5,
+     .expect = "n0:0 n0:1 n1:0 n1:1 n2:0"},
+    {.name = "map-by node deals ranks across nodes",
+     .topo = ONE_PU,
+     .nnodes = 3,
+     .nranks = 5,
+     .map_by = "node",
+     .expect = "n0:0 n1:0 n2:0 n0:1 n1:1"},
+    {.name = "map-by node rank-by slot numbers each node in turn",
+     .topo = ONE_PU,
+     .nnodes = 3,
+     .nranks = 5,
+     .map_by = "node",
+     .rank_by = "slot",
+     .expect = "n0:0 n0:1 n1:0 n1:1 n2:0"},
+    {.name = "rank-by node over map-by core",
+     .topo = ONE_PU,
+     .nnodes = 2,
+     .slots = 2,
+     .nranks = 4,
+     .map_by = "core",
+     .rank_by = "node",
+     .expect = "n0:0 n1:0 n0:1 n1:1"},
+    {.name = "oversubscribing nodes spreads the excess evenly",
+     .topo = ONE_PU,
+     .nnodes = 2,
+     .slots = 2,
+     .nranks = 7,
+     .bind_to = "core",
+     .oversubscribe = true,
+     .expect = "n0:0 n0:1 n0:2 n0:3 n1:0 n1:1 n1:2",
+     .oversubscribed = true},
+};
+
+ParameterizedTestParameters(map, places_ranks_like_open_mpi)
+{
+    return cr_make_param_array(struct map_case, map_cases,
+                               sizeof(map_cases) / sizeof(map_cases[0]));
+}
+
+ParameterizedTest(struct map_case *c, map, places_ranks_like_open_mpi)
+{
+    hwloc_topology_t topo = load(c->topo);
+    struct map_node nodes[8];
+    struct map_request req;
+    struct map_result *result = NULL;
+    shoal_error_t error = {{0}};
+    char got[4096];
+    int rc;
+
+    int nnodes = c->nnodes ? c->nnodes : 1;
+
+    cr_assert(le(int, nnodes, 8));
+    for (int n = 0; n < nnodes; n++) {
+        nodes[n].name = "host";
+        nodes[n].topo = topo;
+        nodes[n].slots = c->slots ? c->slots : -1;
+    }
+    request_parse(c, &req);
+    rc = map_compute(nodes, nnodes, &req, &result, &error);
+    cr_assert(eq(int, rc, 0), "%s: %s", c->name, error.text);
+    render(result, nnodes > 1, got, sizeof(got));
+    cr_expect(eq(str, got, c->expect), "%s", c->name);
+    cr_expect(eq(int, result->oversubscribed, c->oversubscribed), "%s",
+              c->name);
+    map_result_destroy(result);
+    hwloc_topology_destroy(topo);
+}
+
+struct map_error_case {
+    char name[64];
+    char topo[48];
+    int nnodes;
+    int slots;
+    int nranks;
+    char map_by[24];
+    char bind_to[24];
+    int code;
+    char text[128];
+};
+
+static struct map_error_case map_error_cases[] = {
+    {"too many ranks on one node", ONE_PU, 1, 2, 4, "", "", SHOAL_ENOSLOTS,
+     "not enough slots: 4 ranks requested but only 2 slots available on "
+     "'host'"},
+    {"too many ranks on several nodes", ONE_PU, 3, -1, 13, "", "",
+     SHOAL_ENOSLOTS,
+     "not enough slots: 13 ranks requested but only 12 slots available on 3 "
+     "nodes"},
+    {"too many ranks of PE=2", ONE_PU, 1, -1, 3, "core:PE=2", "",
+     SHOAL_ENOSLOTS,
+     "not enough slots: 3 ranks of PE=2 requested but only 2 fit on 'host'"},
+    {"nodes without slots", ONE_PU, 2, 0, 0, "", "", SHOAL_ENOSLOTS,
+     "not enough slots: no slots available on 2 nodes"},
+    {"PE larger than the node", ONE_PU, 1, -1, 1, "core:PE=5", "", -EINVAL,
+     "cannot map with PE=5: 'host' has only 4 cores"},
+    {"PE larger than a NUMA node", NUMA4, 1, -1, 1, "numa:PE=5", "", -EINVAL,
+     "cannot map with PE=5: the largest numa node of 'host' has only 4 "
+     "cores"},
+    {"PE larger than a package", ASYM, 1, -1, 1, "package:PE=5", "", -EINVAL,
+     "cannot map with PE=5: the largest package of 'host' has only 4 cores"},
+    {"PE of hwthreads larger than the node", TWO_PU, 1, -1, 1, "hwthread:PE=9",
+     "", -EINVAL, "cannot map with PE=9: 'host' has only 8 hwthreads"},
+    {"bind-to hwthread narrower than PE", TWO_PU, 1, -1, 1, "core:PE=2",
+     "hwthread", -EINVAL,
+     "--bind-to hwthread is narrower than PE=2: each rank has 2 cores"},
+};
+
+ParameterizedTestParameters(map, refuses_impossible_requests)
+{
+    return cr_make_param_array(struct map_error_case, map_error_cases,
+                               sizeof(map_error_cases)
+                                   / sizeof(map_error_cases[0]));
+}
+
+ParameterizedTest(struct map_error_case *c, map, refuses_impossible_requests)
+{
+    hwloc_topology_t topo = load(c->topo);
+    struct map_node nodes[4];
+    struct map_request req = {.nranks = c->nranks};
+    struct map_result *result = (struct map_result *)&req;
+    shoal_error_t error = {{0}};
+    int rc;
+
+    for (int n = 0; n < c->nnodes; n++)
+        nodes[n] = (struct map_node){"host", topo, c->slots};
+    if (c->map_by[0])
+        cr_assert(eq(
+            int, map_level_parse(c->map_by, &req.map_by, &req.pe, &error), 0));
+    if (c->bind_to[0])
+        cr_assert(eq(int, map_bind_parse(c->bind_to, &req.bind_to, &error), 0));
+    rc = map_compute(nodes, c->nnodes, &req, &result, &error);
+    cr_expect(eq(int, rc, c->code), "%s", c->name);
+    cr_expect(eq(str, error.text, c->text), "%s", c->name);
+    cr_expect(eq(ptr, result, (void *)&req), "%s: *out changed on failure",
+              c->name);
+    hwloc_topology_destroy(topo);
+}
+
+Test(map, rejects_a_negative_pe_and_missing_nodes)
+{
+    hwloc_topology_t topo = load(ONE_PU);
+    struct map_node node = {"host", topo, -1};
+    struct map_request req = {.nranks = 1, .pe = -2};
+    struct map_result *result = NULL;
+    shoal_error_t error = {{0}};
+
+    cr_expect(eq(int, map_compute(&node, 1, &req, &result, &error), -EINVAL));
+    cr_expect(eq(str, error.text, "invalid PE=-2: expected a positive number"));
+    req.pe = 0;
+    cr_expect(eq(int, map_compute(&node, 0, &req, &result, &error), -EINVAL));
+    cr_expect(eq(str, error.text, "no nodes to map ranks on"));
+    node.topo = NULL;
+    cr_expect(eq(int, map_compute(&node, 1, &req, &result, &error), -EINVAL));
+    cr_expect(eq(str, error.text, "node 'host' has no topology"));
+    cr_expect(eq(ptr, result, NULL));
+    hwloc_topology_destroy(topo);
+}
+
+Test(map, numbers_local_ranks_per_node_in_rank_order)
+{
+    hwloc_topology_t topo = load(ONE_PU);
+    struct map_node nodes[3] = {
+        {"a", topo, -1}, {"b", topo, -1}, {"c", topo, -1}};
+    struct map_request req = {.nranks = 5, .map_by = MAP_LEVEL_NODE};
+    struct map_result *result = NULL;
+    shoal_error_t error = {{0}};
+    char got[64] = "";
+
+    cr_assert(eq(int, map_compute(nodes, 3, &req, &result, &error), 0), "%s",
+              error.text);
+    for (int r = 0; r < result->nranks; r++) {
+        size_t len = strlen(got);
+
+        snprintf(got + len, sizeof(got) - len, "%s%d", r ? " " : "",
+                 result->ranks[r].local_rank);
+    }
+    cr_expect(eq(str, got, "0 0 0 1 1"));
+    map_result_destroy(result);
+    hwloc_topology_destroy(topo);
+}
+
+Test(map, map_by_node_skips_nodes_whose_slots_are_used_up)
+{
+    hwloc_topology_t topo = load(ONE_PU);
+    struct map_node nodes[3] = {{"a", topo, 1}, {"b", topo, 3}, {"c", topo, 2}};
+    struct map_request req = {.nranks = 6, .map_by = MAP_LEVEL_NODE};
+    struct map_result *result = NULL;
+    shoal_error_t error = {{0}};
+    char got[256];
+
+    cr_assert(eq(int, map_compute(nodes, 3, &req, &result, &error), 0), "%s",
+              error.text);
+    render(result, true, got, sizeof(got));
+    cr_expect(eq(str, got, "n0:0 n1:0 n2:0 n1:1 n2:1 n1:2"));
+    cr_expect(not(result->oversubscribed));
+    map_result_destroy(result);
+    hwloc_topology_destroy(topo);
+}
+
+Test(map, each_node_uses_its_own_topology)
+{
+    hwloc_topology_t small = load(ONE_PU);
+    hwloc_topology_t threaded = load(TWO_PU);
+    struct map_node nodes[3] = {
+        {"a", small, -1}, {"b", threaded, -1}, {"c", small, 1}};
+    struct map_request req = {0};
+    struct map_result *result = NULL;
+    shoal_error_t error = {{0}};
+    char got[256];
+
+    cr_assert(eq(int, map_compute(nodes, 3, &req, &result, &error), 0), "%s",
+              error.text);
+    render(result, true, got, sizeof(got));
+    cr_expect(
+        eq(str, got, "n0:0 n0:1 n0:2 n0:3 n1:0-1 n1:2-3 n1:4-5 n1:6-7 n2:0"));
+    map_result_destroy(result);
+    hwloc_topology_destroy(threaded);
+    hwloc_topology_destroy(small);
+}
+
+Test(map, result_destroy_accepts_null)
+{
+    map_result_destroy(NULL);
+}
+
+static double seconds_since(const struct timespec *start)
+{
+    struct timespec now;
+
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (double)(now.tv_sec - start->tv_sec)
+           + (double)(now.tv_nsec - start->tv_nsec) / 1e9;
+}
+
+/* A pool of ten thousand nodes of a hundred distinct topology objects,
+ * interleaved so that neighbours never share one. */
+Test(map, maps_a_thousand_ranks_over_ten_thousand_nodes_quickly)
+{
+    enum { NNODES = 10000, NTOPOS = 100 };
+    static const struct map_request requests[] = {
+        {.nranks = 1000},
+        {.nranks = 1000, .map_by = MAP_LEVEL_NODE},
+        {.nranks = 1000, .map_by = MAP_LEVEL_NUMA, .rank_by = MAP_LEVEL_CORE},
+        {.nranks = 1000,
+         .map_by = MAP_LEVEL_PACKAGE,
+         .pe = 2,
+         .bind_to = MAP_BIND_NUMA},
+        {.nranks = 1000, .rank_by = MAP_LEVEL_NODE},
+    };
+    hwloc_topology_t topos[NTOPOS];
+    struct map_node *nodes = calloc(NNODES, sizeof(*nodes));
+    shoal_error_t error = {{0}};
+
+    cr_assert(not(eq(ptr, nodes, NULL)));
+    for (int t = 0; t < NTOPOS; t++)
+        topos[t] = load(NUMA4);
+    for (int n = 0; n < NNODES; n++)
+        nodes[n] = (struct map_node){"node", topos[n % NTOPOS], -1};
+    for (size_t i = 0; i < sizeof(requests) / sizeof(requests[0]); i++) {
+        struct map_result *result = NULL;
+        struct timespec start;
+        double took;
+
+        clock_gettime(CLOCK_MONOTONIC, &start);
+        cr_assert(eq(int,
+                     map_compute(nodes, NNODES, &requests[i], &result, &error),
+                     0),
+                  "request %zu: %s", i, error.text);
+        took = seconds_since(&start);
+        cr_expect(lt(dbl, took, 0.25), "request %zu took %.3f s", i, took);
+        cr_expect(eq(int, result->nranks, 1000));
+        map_result_destroy(result);
+    }
+    for (int t = 0; t < NTOPOS; t++)
+        hwloc_topology_destroy(topos[t]);
+    free(nodes);
+}
+
+Test(map, fills_every_slot_of_ten_thousand_nodes_quickly)
+{
+    enum { NNODES = 10000 };
+    hwloc_topology_t topo = load(NUMA4);
+    struct map_node *nodes = calloc(NNODES, sizeof(*nodes));
+    struct map_request req = {.map_by = MAP_LEVEL_NODE};
+    struct map_result *result = NULL;
+    shoal_error_t error = {{0}};
+    struct timespec start;
+    double took;
+
+    cr_assert(not(eq(ptr, nodes, NULL)));
+    for (int n = 0; n < NNODES; n++)
+        nodes[n] = (struct map_node){"node", topo, -1};
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    cr_assert(eq(int, map_compute(nodes, NNODES, &req, &result, &error), 0),
+              "%s", error.text);
+    took = seconds_since(&start);
+    cr_expect(lt(dbl, took, 1.0), "took %.3f s", took);
+    cr_expect(eq(int, result->nranks, NNODES * 16));
+    cr_expect(eq(int, result->ranks[NNODES].node, 0));
+    cr_expect(eq(int, result->ranks[NNODES].local_rank, 1));
+    map_result_destroy(result);
+    hwloc_topology_destroy(topo);
+    free(nodes);
+}
+
+struct level_case {
+    char text[32];
+    bool map_by; /* parse for --map-by (pe requested) or --rank-by */
+    int code;
+    enum map_level level;
+    int pe;
+    char error[128];
+};
+
+static struct level_case level_cases[] = {
+    {"slot", true, 0, MAP_LEVEL_SLOT, 0, ""},
+    {"hwthread", true, 0, MAP_LEVEL_HWTHREAD, 0, ""},
+    {"core", true, 0, MAP_LEVEL_CORE, 0, ""},
+    {"numa", true, 0, MAP_LEVEL_NUMA, 0, ""},
+    {"package", true, 0, MAP_LEVEL_PACKAGE, 0, ""},
+    {"socket", true, 0, MAP_LEVEL_PACKAGE, 0, ""},
+    {"node", true, 0, MAP_LEVEL_NODE, 0, ""},
+    {"Core", true, 0, MAP_LEVEL_CORE, 0, ""},
+    {"core:PE=2", true, 0, MAP_LEVEL_CORE, 2, ""},
+    {"numa:pe=4", true, 0, MAP_LEVEL_NUMA, 4, ""},
+    {"socket,PE=3", true, -EINVAL, 0, 0,
+     "unknown --map-by value 'socket,PE=3'"},
+    {"slot", false, 0, MAP_LEVEL_SLOT, 0, ""},
+    {"node", false, 0, MAP_LEVEL_NODE, 0, ""},
+    {"core:PE=0", true, -EINVAL, 0, 0,
+     "invalid PE value '0' in --map-by 'core:PE=0': expected a positive "
+     "integer"},
+    {"core:PE=-1", true, -EINVAL, 0, 0,
+     "invalid PE value '-1' in --map-by 'core:PE=-1': expected a positive "
+     "integer"},
+    {"core:PE=2x", true, -EINVAL, 0, 0,
+     "invalid PE value '2x' in --map-by 'core:PE=2x': expected a positive "
+     "integer"},
+    {"core:PE=", true, -EINVAL, 0, 0,
+     "invalid PE value '' in --map-by 'core:PE=': expected a positive "
+     "integer"},
+    {"core:PE=99999999999", true, -EINVAL, 0, 0,
+     "invalid PE value '99999999999' in --map-by 'core:PE=99999999999': "
+     "expected a positive integer"},
+    {"core:oversubscribe", true, -EINVAL, 0, 0,
+     "unknown --map-by modifier 'oversubscribe'"},
+    {"core:PE=2,span", true, -EINVAL, 0, 0, "unknown --map-by modifier 'span'"},
+    {"core:", true, -EINVAL, 0, 0, "empty --map-by modifier in 'core:'"},
+    {"core:PE=2", false, -EINVAL, 0, 0, "unknown --rank-by modifier 'PE=2'"},
+    {"l3cache", true, -EINVAL, 0, 0, "--map-by 'l3cache' is not supported"},
+    {"board", true, -EINVAL, 0, 0, "--map-by 'board' is not supported"},
+    {"ppr:2:package", true, -EINVAL, 0, 0, "--map-by 'ppr' is not supported"},
+    {"l2cache", false, -EINVAL, 0, 0, "--rank-by 'l2cache' is not supported"},
+    {"bogus", true, -EINVAL, 0, 0, "unknown --map-by value 'bogus'"},
+    {"none", true, -EINVAL, 0, 0, "unknown --map-by value 'none'"},
+    {"", true, -EINVAL, 0, 0, "missing --map-by value"},
+};
+
+ParameterizedTestParameters(map, parses_open_mpi_levels)
+{
+    return cr_make_param_array(struct level_case, level_cases,
+                               sizeof(level_cases) / sizeof(level_cases[0]));
+}
+
+ParameterizedTest(struct level_case *c, map, parses_open_mpi_levels)
+{
+    enum map_level level = MAP_LEVEL_DEFAULT;
+    int pe = -7;
+    shoal_error_t error = {{0}};
+    int rc = map_level_parse(c->text, &level, c->map_by ? &pe : NULL, &error);
+
+    cr_assert(eq(int, rc, c->code), "'%s': %s", c->text, error.text);
+    cr_expect(eq(str, error.text, c->error), "'%s'", c->text);
+    if (rc == 0) {
+        cr_expect(eq(int, level, c->level), "'%s'", c->text);
+        if (c->map_by)
+            cr_expect(eq(int, pe, c->pe), "'%s'", c->text);
+    } else {
+        cr_expect(eq(int, level, MAP_LEVEL_DEFAULT), "'%s' changed level",
+                  c->text);
+        cr_expect(eq(int, pe, -7), "'%s' changed pe", c->text);
+    }
+}
+
+struct bind_case {
+    char text[32];
+    int code;
+    enum map_bind bind;
+    char error[128];
+};
+
+static struct bind_case bind_cases[] = {
+    {"none", 0, MAP_BIND_NONE, ""},
+    {"hwthread", 0, MAP_BIND_HWTHREAD, ""},
+    {"core", 0, MAP_BIND_CORE, ""},
+    {"numa", 0, MAP_BIND_NUMA, ""},
+    {"package", 0, MAP_BIND_PACKAGE, ""},
+    {"socket", 0, MAP_BIND_PACKAGE, ""},
+    {"NONE", 0, MAP_BIND_NONE, ""},
+    {"core:overload-allowed", -EINVAL, 0,
+     "unknown --bind-to modifier 'overload-allowed'"},
+    {"l3cache", -EINVAL, 0, "--bind-to 'l3cache' is not supported"},
+    {"node", -EINVAL, 0, "unknown --bind-to value 'node'"},
+    {"slot", -EINVAL, 0, "unknown --bind-to value 'slot'"},
+    {"", -EINVAL, 0, "missing --bind-to value"},
+};
+
+ParameterizedTestParameters(map, parses_open_mpi_bindings)
+{
+    return cr_make_param_array(struct bind_case, bind_cases,
+                               sizeof(bind_cases) / sizeof(bind_cases[0]));
+}
+
+ParameterizedTest(struct bind_case *c, map, parses_open_mpi_bindings)
+{
+    enum map_bind bind = MAP_BIND_DEFAULT;
+    shoal_error_t error = {{0}};
+    int rc = map_bind_parse(c->text, &bind, &error);
+
+    cr_assert(eq(int, rc, c->code), "'%s': %s", c->text, error.text);
+    cr_expect(eq(str, error.text, c->error), "'%s'", c->text);
+    if (rc == 0)
+        cr_expect(eq(int, bind, c->bind), "'%s'", c->text);
+}
+
+Test(map, parse_rejects_null_text)
+{
+    enum map_level level;
+    enum map_bind bind;
+    shoal_error_t error = {{0}};
+
+    cr_expect(eq(int, map_level_parse(NULL, &level, NULL, &error), -EINVAL));
+    cr_expect(eq(str, error.text, "missing --rank-by value"));
+    cr_expect(eq(int, map_bind_parse(NULL, &bind, NULL), -EINVAL));
+}
