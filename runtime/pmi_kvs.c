@@ -38,8 +38,8 @@ struct pmi_kvs {
 
 enum { KVS_INITIAL_SLOTS = 64 };
 
-/* FNV-1a: short keys, no adversary that gains from collisions beyond what
- * the key limit already bounds. */
+/* FNV-1a. Keys are short; the ranks that choose them belong to the job's
+ * own user, and the key limit bounds the cost of any collisions. */
 static uint32_t kvs_hash(const char *key, size_t len)
 {
     uint32_t h = 2166136261u;
@@ -82,7 +82,8 @@ void pmi_kvs_destroy(pmi_kvs_t *kvs)
     free(kvs);
 }
 
-static bool kvs_is_printable(unsigned char c)
+/* Printable ASCII other than space: what a PMI-1 value can carry. */
+static bool kvs_is_token_char(unsigned char c)
 {
     return c > 0x20 && c <= 0x7e;
 }
@@ -105,13 +106,13 @@ int pmi_kvs_check(const char *key, const char *value, shoal_error_t *error)
                                valuelen, (int)PMI_KVS_VALUE_MAX);
     }
     for (size_t i = 0; i < keylen; i++) {
-        if (!kvs_is_printable(key[i]) || key[i] == '=') {
+        if (!kvs_is_token_char(key[i]) || key[i] == '=') {
             return shoal_errprintf(error, -EINVAL, "invalid byte 0x%02x in key",
                                    (unsigned char)key[i]);
         }
     }
     for (size_t i = 0; i < valuelen; i++) {
-        if (!kvs_is_printable(value[i])) {
+        if (!kvs_is_token_char(value[i])) {
             return shoal_errprintf(error, -EINVAL,
                                    "invalid byte 0x%02x in value",
                                    (unsigned char)value[i]);

@@ -58,7 +58,6 @@ struct pmi_rank_conn {
 struct pmi_server {
     struct pmi_server_ops ops;
     void *arg;
-    int size;
     int appnum;
     int universe_size;
     char kvsname[PMI_SERVER_KVSNAME_MAX];
@@ -707,7 +706,6 @@ int pmi_server_create(const struct pmi_server_config *config,
         return shoal_errprintf(error, -ENOMEM, "out of memory");
     server->ops = *ops;
     server->arg = arg;
-    server->size = config->size;
     server->appnum = config->appnum;
     server->universe_size = config->universe_size;
     strcpy(server->kvsname, config->kvsname);

@@ -18,7 +18,10 @@
  *
  * A rank's first message must be init (abort is accepted at any time);
  * after finalize only init or abort; while a rank waits for barrier_out,
- * only abort. Anything else is a protocol fault. */
+ * only abort. Anything else is a protocol fault. An init asking for a PMI
+ * version other than 1.0 or 1.1 is answered rc=-1 and leaves the rank
+ * uninitialized; requests the server does not offer (name publishing) and
+ * puts or gets naming another kvsname are answered rc=-1 as well. */
 #ifndef SHOAL_RUNTIME_PMI_SERVER_H
 #define SHOAL_RUNTIME_PMI_SERVER_H
 
