@@ -237,6 +237,10 @@ static int run_with_state(struct run_state *st, int argc, char **argv)
     if (rc < 0)
         return run_usage_error(error.text);
 
+    if (st->opt.wdir && access(st->opt.wdir, X_OK) < 0)
+        return run_fail(LOCAL_JOB_STATUS_ERROR,
+                        "cannot change to directory '%s': %s", st->opt.wdir,
+                        strerror(errno));
     rc = spawn_resolve(st->opt.prog_argv[0], st->opt.wdir, &st->path, &error);
     if (rc < 0)
         return run_fail(rc == -ENOENT ? 127 : 126, "%s", error.text);

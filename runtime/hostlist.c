@@ -112,13 +112,13 @@ static void hostlist_restore(struct hostlist *list,
 static int hostlist_add_arg_entry(struct hostlist *list, const char *entry,
                                   size_t len, shoal_error_t *error)
 {
-    /* "host" or "host:N"; the last ':' separates the count so that a
-     * bare IPv6 address without a count is still accepted. */
+    /* "host" or "host:N". An IPv6 address has colons of its own and is
+     * taken whole; "[addr]" is not supported. */
     const char *colon = memrchr(entry, ':', len);
     size_t name_len = len;
     int slots = 1;
 
-    if (colon && colon + 1 < entry + len && isdigit((unsigned char)colon[1])) {
+    if (colon && !hostlist_name_valid(entry, len)) {
         name_len = (size_t)(colon - entry);
         if (hostlist_parse_count(colon + 1, len - name_len - 1, &slots) < 0)
             return shoal_errprintf(error, SHOAL_EUSAGE,
@@ -173,7 +173,8 @@ static int hostlist_parse_line(struct hostlist *list, char *line,
     char *save = NULL;
     char *name = strtok_r(line, " \t\r\n", &save);
     char *word;
-    int slots = -1;
+    int slots = -1, max_slots = 0;
+    bool is_slots, is_max;
 
     if (!name)
         return 0;
@@ -190,24 +191,26 @@ static int hostlist_parse_line(struct hostlist *list, char *line,
                                    "%s:%d: expected key=value, got '%s'",
                                    path, lineno, word);
         *eq = '\0';
+        is_slots = strcmp(word, "slots") == 0 || strcmp(word, "count") == 0
+                   || strcmp(word, "cpu") == 0;
+        is_max = strcmp(word, "max_slots") == 0
+                 || strcmp(word, "max-slots") == 0;
+        if (!is_slots && !is_max)
+            return shoal_errprintf(error, SHOAL_EUSAGE,
+                                   "%s:%d: unknown key '%s'", path, lineno,
+                                   word);
         if (hostlist_parse_count(eq + 1, strlen(eq + 1), &n) < 0)
             return shoal_errprintf(error, SHOAL_EUSAGE,
                                    "%s:%d: key '%s': '%s' is not a positive "
                                    "integer",
                                    path, lineno, word, eq + 1);
-        if (strcmp(word, "slots") == 0 || strcmp(word, "count") == 0
-            || strcmp(word, "cpu") == 0) {
-            slots = n;
-        } else if (strcmp(word, "max_slots") == 0
-                   || strcmp(word, "max-slots") == 0) {
-            /* a hard limit is honoured by never exceeding slots */
-            if (slots < 0 || slots > n)
-                slots = n;
-        } else {
-            return shoal_errprintf(error, SHOAL_EUSAGE,
-                                   "%s:%d: unknown key '%s'", path, lineno,
-                                   word);
-        }
+        if (is_slots)
+            slots = max_slots > 0 && n > max_slots ? max_slots : n;
+        else
+            max_slots = n;
+        /* a hard limit is honoured by never exceeding it */
+        if (max_slots > 0 && (slots < 0 || slots > max_slots))
+            slots = max_slots;
     }
     if (hostlist_add(list, name, strlen(name), slots) < 0)
         return shoal_errprintf(error, -ENOMEM, "out of memory");

@@ -26,8 +26,21 @@ struct spawn_failure {
     int err;
 };
 
+/* Mark every descriptor from first on close-on-exec. */
+static void spawn_cloexec_from(int first, int max_fd)
+{
+#ifdef CLOSE_RANGE_CLOEXEC
+    if (close_range((unsigned int)first, ~0U, CLOSE_RANGE_CLOEXEC) == 0)
+        return;
+#endif
+    /* kernels before 5.11: one call per possible descriptor */
+    for (int fd = first; fd < max_fd; fd++)
+        fcntl(fd, F_SETFD, FD_CLOEXEC);
+}
+
 /* Runs in the child: only async-signal-safe calls from here to exec. */
-static void spawn_child(const struct spawn_spec *spec, int report_fd)
+static void spawn_child(const struct spawn_spec *spec, int report_fd,
+                        int max_fd)
 {
     struct spawn_failure failure = {0, 0};
     struct sigaction dfl;
@@ -55,6 +68,9 @@ static void spawn_child(const struct spawn_spec *spec, int report_fd)
             goto fail_fds;
         }
     }
+    /* Only 0-2 and keep_fd cross exec, even if a library of the caller
+     * left a descriptor without close-on-exec. */
+    spawn_cloexec_from(3, max_fd);
     if (spec->keep_fd >= 0 && fcntl(spec->keep_fd, F_SETFD, 0) < 0)
         goto fail_fds;
     if (spec->cpus
@@ -107,6 +123,8 @@ int spawn_process(const struct spawn_spec *spec, pid_t *pid,
 {
     struct spawn_failure failure;
     sigset_t all, oldmask;
+    long open_max = sysconf(_SC_OPEN_MAX);
+    int max_fd = open_max > 0 && open_max < 65536 ? (int)open_max : 65536;
     int report[2];
     ssize_t n;
     pid_t child;
@@ -121,7 +139,7 @@ int spawn_process(const struct spawn_spec *spec, pid_t *pid,
     child = fork();
     if (child == 0) {
         close(report[0]);
-        spawn_child(spec, report[1]);
+        spawn_child(spec, report[1], max_fd);
     }
     sigprocmask(SIG_SETMASK, &oldmask, NULL);
     close(report[1]);

@@ -16,11 +16,15 @@ int main(int argc, char **argv)
     for (int lap = 0; lap < laps; lap++) {
         int token = -1;
         if (rank == 0) {
-            token = lap * 1000;
-            MPI_Send(&token, 1, MPI_INT, next, lap, MPI_COMM_WORLD);
-            MPI_Recv(&token, 1, MPI_INT, MPI_ANY_SOURCE, MPI_ANY_TAG,
-                     MPI_COMM_WORLD, MPI_STATUS_IGNORE);
-            if (token != lap * 1000 + size - 1)
+            /* nonblocking: with one rank, rank 0 is its own neighbour */
+            int start = lap * 1000;
+            MPI_Request sreq;
+            MPI_Status st;
+            MPI_Isend(&start, 1, MPI_INT, next, lap, MPI_COMM_WORLD, &sreq);
+            MPI_Recv(&token, 1, MPI_INT, MPI_ANY_SOURCE, lap, MPI_COMM_WORLD,
+                     &st);
+            MPI_Wait(&sreq, MPI_STATUS_IGNORE);
+            if (token != lap * 1000 + size - 1 || st.MPI_SOURCE != prev)
                 errors++;
         } else {
             MPI_Status st;

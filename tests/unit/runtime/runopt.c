@@ -109,28 +109,30 @@ Test(runopt, help_needs_no_program)
     runopt_release(&opt);
 }
 
+/* Criterion runs each case in a fresh process, so a case holds its text
+ * by value: pointers into the parent would not survive. */
 struct bad_case {
-    char *words[5];
-    const char *message;
+    char words[5][24];
+    char message[64];
 };
 
 ParameterizedTestParameters(runopt, bad_arguments_are_refused)
 {
     static struct bad_case cases[] = {
-        {{"-n", "0", "prog", NULL}, "invalid number of ranks '0'"},
-        {{"-n", "-3", "prog", NULL}, "invalid number of ranks '-3'"},
-        {{"-n", "two", "prog", NULL}, "invalid number of ranks 'two'"},
-        {{"-n", "99999999999", "prog", NULL}, "invalid number of ranks"},
-        {{"--frobnicate", "prog", NULL}, "unknown option '--frobnicate'"},
-        {{"-n", NULL}, "option '-n' needs a value"},
-        {{"-n", "2", NULL}, "no program given"},
-        {{NULL}, "no program given"},
-        {{"--timeout", "soon", "prog", NULL}, "invalid timeout 'soon'"},
-        {{"--timeout", "0", "prog", NULL}, "invalid timeout '0'"},
-        {{"--tag-output=yes", "prog", NULL}, "takes no value"},
-        {{"--map-by", "galaxy", "prog", NULL}, "galaxy"},
-        {{"--bind-to", "galaxy", "prog", NULL}, "galaxy"},
-        {{"-x", "=1", "prog", NULL}, "expected VAR or VAR=VALUE"},
+        {{"-n", "0", "prog"}, "invalid number of ranks '0'"},
+        {{"-n", "-3", "prog"}, "invalid number of ranks '-3'"},
+        {{"-n", "two", "prog"}, "invalid number of ranks 'two'"},
+        {{"-n", "99999999999", "prog"}, "invalid number of ranks"},
+        {{"--frobnicate", "prog"}, "unknown option '--frobnicate'"},
+        {{"-n"}, "option '-n' needs a value"},
+        {{"-n", "2"}, "no program given"},
+        {{""}, "no program given"},
+        {{"--timeout", "soon", "prog"}, "invalid timeout 'soon'"},
+        {{"--timeout", "0", "prog"}, "invalid timeout '0'"},
+        {{"--tag-output=yes", "prog"}, "takes no value"},
+        {{"--map-by", "galaxy", "prog"}, "galaxy"},
+        {{"--bind-to", "galaxy", "prog"}, "galaxy"},
+        {{"-x", "=1", "prog"}, "expected VAR or VAR=VALUE"},
     };
     return cr_make_param_array(struct bad_case, cases,
                                sizeof(cases) / sizeof(cases[0]));
@@ -138,9 +140,14 @@ ParameterizedTestParameters(runopt, bad_arguments_are_refused)
 
 ParameterizedTest(struct bad_case *c, runopt, bad_arguments_are_refused)
 {
+    char *words[6] = {NULL};
     struct runopt opt;
     shoal_error_t err = {{0}};
-    int rc = parse(&opt, &err, c->words);
+    int rc;
+
+    for (int i = 0; i < 5 && c->words[i][0]; i++)
+        words[i] = c->words[i];
+    rc = parse(&opt, &err, words);
 
     cr_assert(eq(int, rc, SHOAL_EUSAGE), "rc %d for '%s'", rc, c->message);
     cr_assert(strstr(err.text, c->message) != NULL, "got '%s', want '%s'",
