@@ -136,15 +136,11 @@ static void local_job_grace_cb(uv_timer_t *timer)
 }
 
 /* End the job: SIGTERM now, SIGKILL to whatever is left after the grace
- * period. Called again it goes straight to SIGKILL. */
+ * period. Calling it again changes nothing. */
 static void local_job_terminate(struct local_job *job)
 {
-    if (job->live_ranks == 0)
+    if (job->live_ranks == 0 || job->killing)
         return;
-    if (job->killing) {
-        local_job_signal_ranks(job, SIGKILL);
-        return;
-    }
     job->killing = true;
     local_job_signal_ranks(job, SIGTERM);
     uv_timer_start(&job->grace_timer, local_job_grace_cb,
@@ -624,6 +620,8 @@ static void local_job_signal_cb(uv_signal_t *handle, int sig)
         local_job_fail(job, LOCAL_JOB_STATUS_SIGNALED + sig,
                        "interrupted by signal %d (%s)", sig, strsignal(sig));
         /* a second interrupt does not wait for the grace period */
+        if (job->killing)
+            local_job_signal_ranks(job, SIGKILL);
         local_job_terminate(job);
         break;
     case SIGTSTP:

@@ -140,4 +140,14 @@ test_expect_success 'SIGINT ends a job that ignores SIGTERM, after the grace per
     no_strays "sleep 1234.8"
 '
 
+test_expect_success 'a second SIGINT does not wait for the grace period' '
+    SHOAL_KILL_GRACE=60 "$SHOAL" run -n 2 sh -c \
+        "trap \"\" TERM; touch $TRASH/stubborn2.\$SHOAL_RANK; exec sleep 1234.4" &
+    pid=$! &&
+    while [ ! -f stubborn2.0 ] || [ ! -f stubborn2.1 ]; do sleep 0.05; done &&
+    kill -INT $pid && sleep 0.3 && kill -INT $pid &&
+    test_within 5 test_expect_code 130 wait $pid &&
+    no_strays "sleep 1234.4"
+'
+
 test_done
