@@ -14,7 +14,7 @@ static bool env_is_launcher_var(const char *var)
 {
     static const char *const prefixes[] = {
         "PMI_", "PMIX_", "SHOAL_RANK=", "SHOAL_SIZE=", "SHOAL_LOCAL_RANK=",
-        "SHOAL_LOCAL_SIZE=",
+        "SHOAL_LOCAL_SIZE=", "MPI_LOCALRANKID=", "MPI_LOCALNRANKS=",
     };
 
     for (size_t i = 0; i < sizeof(prefixes) / sizeof(prefixes[0]); i++)
@@ -88,7 +88,7 @@ void env_block_release(struct env_block *block)
     memset(block, 0, sizeof(*block));
 }
 
-enum { ENV_RANK_VARS = 7, ENV_RANK_TEXT = 7 * 40 };
+enum { ENV_RANK_VARS = 9, ENV_RANK_TEXT = 9 * 40 };
 
 int env_block_for_rank(const struct env_block *block, int rank, int size,
                        int local_rank, int local_size, int pmi_fd,
@@ -106,6 +106,8 @@ int env_block_for_rank(const struct env_block *block, int rank, int size,
         {"PMI_SIZE", size},         {"SHOAL_RANK", rank},
         {"SHOAL_SIZE", size},       {"SHOAL_LOCAL_RANK", local_rank},
         {"SHOAL_LOCAL_SIZE", local_size},
+        /* what Hydra sets; libraries read them to pick a GPU or NIC */
+        {"MPI_LOCALRANKID", local_rank},  {"MPI_LOCALNRANKS", local_size},
     };
 
     if (!vars)

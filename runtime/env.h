@@ -5,7 +5,8 @@
  * it believe it runs under another launcher (PMI_*, PMIX_*), plus the -x
  * settings, plus its identity: PMI_FD/PMI_RANK/PMI_SIZE for the PMI-1
  * client of its MPI library, and SHOAL_RANK, SHOAL_SIZE, SHOAL_LOCAL_RANK,
- * SHOAL_LOCAL_SIZE for scripts. The shared part is built once per job. */
+ * SHOAL_LOCAL_SIZE for scripts, MPI_LOCALRANKID and MPI_LOCALNRANKS as Hydra
+ * sets them. The shared part is built once per job. */
 #ifndef SHOAL_RUNTIME_ENV_H
 #define SHOAL_RUNTIME_ENV_H
 

@@ -41,6 +41,8 @@ Test(env, rank_gets_identity_and_loses_foreign_launcher_vars)
     cr_assert(eq(str, (char *)lookup(envp, "SHOAL_RANK"), "3"));
     cr_assert(eq(str, (char *)lookup(envp, "SHOAL_LOCAL_RANK"), "1"));
     cr_assert(eq(str, (char *)lookup(envp, "SHOAL_LOCAL_SIZE"), "4"));
+    cr_assert(eq(str, (char *)lookup(envp, "MPI_LOCALRANKID"), "1"));
+    cr_assert(eq(str, (char *)lookup(envp, "MPI_LOCALNRANKS"), "4"));
     {
         int foo = 0;
         for (char **e = envp; *e; e++)
