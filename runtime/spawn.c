@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -40,13 +41,19 @@ static void spawn_cloexec_from(int first, int max_fd)
 
 /* Runs in the child: only async-signal-safe calls from here to exec. */
 static void spawn_child(const struct spawn_spec *spec, int report_fd,
-                        int max_fd)
+                        int max_fd, pid_t parent)
 {
     struct spawn_failure failure = {0, 0};
     struct sigaction dfl;
     int fds[3] = {spec->stdin_fd, spec->stdout_fd, spec->stderr_fd};
 
     setpgid(0, 0);
+    /* A rank must not outlive its launcher, even one killed with SIGKILL
+     * that had no chance to end the job. If the parent died before this
+     * took effect, go now. */
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != parent)
+        _exit(127);
     /* Handlers of the parent's event loop must not run here. */
     memset(&dfl, 0, sizeof(dfl));
     dfl.sa_handler = SIG_DFL;
@@ -123,6 +130,7 @@ int spawn_process(const struct spawn_spec *spec, pid_t *pid,
 {
     struct spawn_failure failure;
     sigset_t all, oldmask;
+    pid_t parent = getpid();
     long open_max = sysconf(_SC_OPEN_MAX);
     int max_fd = open_max > 0 && open_max < 65536 ? (int)open_max : 65536;
     int report[2];
@@ -139,7 +147,7 @@ int spawn_process(const struct spawn_spec *spec, pid_t *pid,
     child = fork();
     if (child == 0) {
         close(report[0]);
-        spawn_child(spec, report[1], max_fd);
+        spawn_child(spec, report[1], max_fd, parent);
     }
     sigprocmask(SIG_SETMASK, &oldmask, NULL);
     close(report[1]);

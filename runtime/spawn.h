@@ -29,7 +29,7 @@ struct spawn_spec {
 };
 
 /* Start the process in a new process group of its own (so that signals to
- * the job reach its children too). Every other descriptor of the caller
+ * the job reach its children too), set to be killed if the caller dies. Every other descriptor of the caller
  * must be close-on-exec. Returns 0 and sets *pid, or a negative errno with
  * error filled ("cannot execute 'a.out': permission denied"); then no
  * process is left. Safe to call from a program with signal handlers: the

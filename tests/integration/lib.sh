@@ -24,6 +24,23 @@ say_fail() {
     test_failed=$((test_failed + 1))
 }
 
+# test_bg COMMAND...: start COMMAND in the background, its pid in $bg_pid;
+# whatever a test starts this way is ended when the test is over.
+test_bg() {
+    "$@" &
+    bg_pid=$!
+    echo "$bg_pid" >>"$TRASH/.bg-pids"
+}
+
+test_end_bg() {
+    [ -f "$TRASH/.bg-pids" ] || return 0
+    for p in $(cat "$TRASH/.bg-pids"); do
+        kill -CONT "$p" 2>/dev/null
+        kill -TERM "$p" 2>/dev/null
+    done
+    rm -f "$TRASH/.bg-pids"
+}
+
 # test_expect_success DESCRIPTION SCRIPT
 test_expect_success() {
     test_count=$((test_count + 1))
@@ -32,6 +49,7 @@ test_expect_success() {
     else
         say_fail "$1"
     fi
+    test_end_bg
 }
 
 # test_skip DESCRIPTION REASON

@@ -111,10 +111,10 @@ test_expect_success '--timeout ends the job with status 124' '
 '
 
 test_expect_success 'SIGTERM reaches every rank as SIGTERM' '
-    "$SHOAL" run -n 2 sh -c \
+    test_bg "$SHOAL" run -n 2 sh -c \
         "trap \"echo term \\\$SHOAL_RANK >>$TRASH/terms; exit 0\" TERM;
-         touch $TRASH/ready.\$SHOAL_RANK; while :; do sleep 0.05; done" &
-    pid=$! &&
+         touch $TRASH/ready.\$SHOAL_RANK; while :; do sleep 0.05; done" &&
+    pid=$bg_pid &&
     while [ ! -f ready.0 ] || [ ! -f ready.1 ]; do sleep 0.05; done &&
     kill -TERM $pid &&
     test_expect_code 143 wait $pid &&
@@ -122,28 +122,56 @@ test_expect_success 'SIGTERM reaches every rank as SIGTERM' '
 '
 
 test_expect_success 'SIGUSR1 is forwarded' '
-    "$SHOAL" run -n 2 sh -c \
+    test_bg "$SHOAL" run -n 2 sh -c \
         "trap \"echo usr1 \\\$SHOAL_RANK >>$TRASH/usr1; exit 0\" USR1;
-         touch $TRASH/go.\$SHOAL_RANK; while :; do sleep 0.05; done" &
-    pid=$! &&
+         touch $TRASH/go.\$SHOAL_RANK; while :; do sleep 0.05; done" &&
+    pid=$bg_pid &&
     while [ ! -f go.0 ] || [ ! -f go.1 ]; do sleep 0.05; done &&
     kill -USR1 $pid && wait $pid &&
     sort usr1 >out && printf "usr1 0\nusr1 1\n" >expect && test_cmp expect out
 '
 
 test_expect_success 'SIGINT ends a job that ignores SIGTERM, after the grace period' '
-    "$SHOAL" run -n 1 sh -c "trap \"\" TERM; touch $TRASH/stubborn; exec sleep 1234.8" &
-    pid=$! &&
+    test_bg "$SHOAL" run -n 1 sh -c "trap \"\" TERM; touch $TRASH/stubborn; exec sleep 1234.8" &&
+    pid=$bg_pid &&
     while [ ! -f stubborn ]; do sleep 0.05; done &&
     kill -INT $pid &&
     test_within 10 test_expect_code 130 wait $pid &&
     no_strays "sleep 1234.8"
 '
 
+# state PID: the one-letter process state (R, S, T, ...).
+state() {
+    sed 's/.*) //' "/proc/$1/stat" | cut -c1
+}
+
+test_expect_success 'SIGTSTP stops the ranks and shoal run; SIGCONT resumes them' '
+    test_bg "$SHOAL" run -n 2 sh -c "touch $TRASH/tstp.\$SHOAL_RANK; exec sleep 1234.3" &&
+    pid=$bg_pid &&
+    while [ ! -f tstp.0 ] || [ ! -f tstp.1 ]; do sleep 0.05; done &&
+    sleep 0.2 && ranks=$(pgrep -f "^sleep 1234.3") &&
+    test $(echo $ranks | wc -w) -eq 2 &&
+    kill -TSTP $pid && sleep 0.5 &&
+    test "$(state $pid)" = T &&
+    for r in $ranks; do test "$(state $r)" = T || exit 1; done &&
+    kill -CONT $pid && sleep 0.5 &&
+    test "$(state $pid)" != T &&
+    for r in $ranks; do test "$(state $r)" = S || exit 1; done &&
+    kill -TERM $pid && test_expect_code 143 wait $pid &&
+    no_strays "sleep 1234.3"
+'
+
+test_expect_success 'ranks do not outlive a launcher killed with SIGKILL' '
+    test_bg "$SHOAL" run -n 2 sh -c "touch $TRASH/orphan.\$SHOAL_RANK; exec sleep 1234.1" &&
+    while [ ! -f orphan.0 ] || [ ! -f orphan.1 ]; do sleep 0.05; done &&
+    kill -KILL $bg_pid && test_expect_code 137 wait $bg_pid &&
+    no_strays "^sleep 1234.1"
+'
+
 test_expect_success 'a second SIGINT does not wait for the grace period' '
-    SHOAL_KILL_GRACE=60 "$SHOAL" run -n 2 sh -c \
-        "trap \"\" TERM; touch $TRASH/stubborn2.\$SHOAL_RANK; exec sleep 1234.4" &
-    pid=$! &&
+    test_bg env SHOAL_KILL_GRACE=60 "$SHOAL" run -n 2 sh -c \
+        "trap \"\" TERM; touch $TRASH/stubborn2.\$SHOAL_RANK; exec sleep 1234.4" &&
+    pid=$bg_pid &&
     while [ ! -f stubborn2.0 ] || [ ! -f stubborn2.1 ]; do sleep 0.05; done &&
     kill -INT $pid && sleep 0.3 && kill -INT $pid &&
     test_within 5 test_expect_code 130 wait $pid &&
