@@ -24,14 +24,14 @@
 enum { BENCH_MAX_ARGS = 16, BENCH_MAX_CASES = 32 };
 
 struct bench_case {
-    const char *work;     /* what is launched */
+    const char *work; /* what is launched */
     int nranks;
     const char *launcher; /* shoal, hydra, openmpi, fork+exec */
     char *argv[BENCH_MAX_ARGS];
     double *samples;
     int nsamples;
     int failures;
-    double median;        /* seconds; < 0 when every run failed */
+    double median; /* seconds; < 0 when every run failed */
 };
 
 static double bench_now(void)
@@ -100,15 +100,14 @@ static double bench_median(struct bench_case *c)
     qsort(c->samples, (size_t)c->nsamples, sizeof(double), bench_cmp_double);
     if (c->nsamples % 2)
         return c->samples[c->nsamples / 2];
-    return (c->samples[c->nsamples / 2 - 1] + c->samples[c->nsamples / 2])
-           / 2;
+    return (c->samples[c->nsamples / 2 - 1] + c->samples[c->nsamples / 2]) / 2;
 }
 
 static struct bench_case cases[BENCH_MAX_CASES];
 static int ncases;
 
-static struct bench_case *bench_add(const char *work, int nranks,
-                                    const char *launcher, int reps)
+static struct bench_case *
+bench_add(const char *work, int nranks, const char *launcher, int reps)
 {
     struct bench_case *c = &cases[ncases++];
 
@@ -134,8 +133,8 @@ static void bench_set_argv(struct bench_case *c, const char *first, ...)
     c->argv[i] = NULL;
 }
 
-static const struct bench_case *bench_find(const char *work, int nranks,
-                                           const char *launcher)
+static const struct bench_case *
+bench_find(const char *work, int nranks, const char *launcher)
 {
     for (int i = 0; i < ncases; i++)
         if (strcmp(cases[i].work, work) == 0 && cases[i].nranks == nranks
@@ -195,8 +194,8 @@ int main(int argc, char **argv)
         struct bench_case *c;
 
         c = bench_add("true", counts[k], "shoal", reps);
-        bench_set_argv(c, shoal, "run", "-n", n, "--oversubscribe",
-                       "/bin/true", NULL);
+        bench_set_argv(c, shoal, "run", "-n", n, "--oversubscribe", "/bin/true",
+                       NULL);
         if (have_hydra) {
             c = bench_add("true", counts[k], "hydra", reps);
             bench_set_argv(c, "mpiexec.hydra", "-n", n, "/bin/true", NULL);
@@ -255,8 +254,8 @@ int main(int argc, char **argv)
         printf("}\n");
     }
 
-    printf("\n%-10s %3s %-10s %10s %8s\n", "work", "n", "launcher",
-           "median ms", "/hydra");
+    printf("\n%-10s %3s %-10s %10s %8s\n", "work", "n", "launcher", "median ms",
+           "/hydra");
     for (int i = 0; i < ncases; i++) {
         const struct bench_case *c = &cases[i];
         const struct bench_case *hydra =

@@ -121,8 +121,7 @@ static int run_prepare_bindings(struct run_state *st)
         st->cpus[i] = calloc(1, sizeof(cpu_set_t));
         if (!st->cpus[i])
             return -ENOMEM;
-        hwloc_cpuset_to_glibc_sched_affinity(st->topo,
-                                             st->map->ranks[i].cpuset,
+        hwloc_cpuset_to_glibc_sched_affinity(st->topo, st->map->ranks[i].cpuset,
                                              st->cpus[i], sizeof(cpu_set_t));
     }
     return 0;

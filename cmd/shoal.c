@@ -39,7 +39,6 @@ int main(int argc, char **argv)
         fputs(shoal_usage, stdout);
         return 0;
     }
-    fprintf(stderr, "shoal: unknown command '%s'\nsee 'shoal help'\n",
-            argv[1]);
+    fprintf(stderr, "shoal: unknown command '%s'\nsee 'shoal help'\n", argv[1]);
     return CMD_EXIT_USAGE;
 }

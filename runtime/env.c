@@ -13,8 +13,14 @@
 static bool env_is_launcher_var(const char *var)
 {
     static const char *const prefixes[] = {
-        "PMI_", "PMIX_", "SHOAL_RANK=", "SHOAL_SIZE=", "SHOAL_LOCAL_RANK=",
-        "SHOAL_LOCAL_SIZE=", "MPI_LOCALRANKID=", "MPI_LOCALNRANKS=",
+        "PMI_",
+        "PMIX_",
+        "SHOAL_RANK=",
+        "SHOAL_SIZE=",
+        "SHOAL_LOCAL_RANK=",
+        "SHOAL_LOCAL_SIZE=",
+        "MPI_LOCALRANKID=",
+        "MPI_LOCALNRANKS=",
     };
 
     for (size_t i = 0; i < sizeof(prefixes) / sizeof(prefixes[0]); i++)
@@ -39,7 +45,8 @@ static int env_block_find(const struct env_block *block, const char *var)
     return -1;
 }
 
-int env_block_init(struct env_block *block, char *const *base,
+int env_block_init(struct env_block *block,
+                   char *const *base,
                    char *const *extra)
 {
     int nbase = 0, nextra = 0;
@@ -90,8 +97,12 @@ void env_block_release(struct env_block *block)
 
 enum { ENV_RANK_VARS = 9, ENV_RANK_TEXT = 9 * 40 };
 
-int env_block_for_rank(const struct env_block *block, int rank, int size,
-                       int local_rank, int local_size, int pmi_fd,
+int env_block_for_rank(const struct env_block *block,
+                       int rank,
+                       int size,
+                       int local_rank,
+                       int local_size,
+                       int pmi_fd,
                        char ***envp)
 {
     size_t nptr = (size_t)block->count + ENV_RANK_VARS + 1;
@@ -102,12 +113,16 @@ int env_block_for_rank(const struct env_block *block, int rank, int size,
         const char *name;
         int value;
     } identity[ENV_RANK_VARS] = {
-        {"PMI_FD", pmi_fd},         {"PMI_RANK", rank},
-        {"PMI_SIZE", size},         {"SHOAL_RANK", rank},
-        {"SHOAL_SIZE", size},       {"SHOAL_LOCAL_RANK", local_rank},
+        {"PMI_FD", pmi_fd},
+        {"PMI_RANK", rank},
+        {"PMI_SIZE", size},
+        {"SHOAL_RANK", rank},
+        {"SHOAL_SIZE", size},
+        {"SHOAL_LOCAL_RANK", local_rank},
         {"SHOAL_LOCAL_SIZE", local_size},
         /* what Hydra sets; libraries read them to pick a GPU or NIC */
-        {"MPI_LOCALRANKID", local_rank},  {"MPI_LOCALNRANKS", local_size},
+        {"MPI_LOCALRANKID", local_rank},
+        {"MPI_LOCALNRANKS", local_size},
     };
 
     if (!vars)

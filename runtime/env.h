@@ -11,24 +11,29 @@
 #define SHOAL_RUNTIME_ENV_H
 
 struct env_block {
-    char **vars;   /* NULL-terminated; strings borrowed or owned (owned) */
+    char **vars; /* NULL-terminated; strings borrowed or owned (owned) */
     int count;
-    char **owned;  /* strings this block allocated */
+    char **owned; /* strings this block allocated */
     int nowned;
 };
 
 /* Build the shared environment from base (e.g. environ) and the -x list
  * (NULL-terminated "VAR" or "VAR=value"; may be NULL): "VAR=value" sets or
  * replaces VAR, "VAR" keeps VAR as inherited. Returns 0 or -ENOMEM. */
-int env_block_init(struct env_block *block, char *const *base,
+int env_block_init(struct env_block *block,
+                   char *const *base,
                    char *const *extra);
 void env_block_release(struct env_block *block);
 
 /* Make one rank's environment: the block plus its identity. *envp is
  * NULL-terminated; free it with env_block_free_rank() (the block must
  * outlive it). Returns 0 or -ENOMEM. */
-int env_block_for_rank(const struct env_block *block, int rank, int size,
-                       int local_rank, int local_size, int pmi_fd,
+int env_block_for_rank(const struct env_block *block,
+                       int rank,
+                       int size,
+                       int local_rank,
+                       int local_size,
+                       int pmi_fd,
                        char ***envp);
 void env_block_free_rank(char **envp);
 

@@ -51,8 +51,8 @@ static int hostlist_parse_count(const char *text, size_t len, int *out)
 }
 
 /* Add slots to name, merging a host named again. */
-static int hostlist_add(struct hostlist *list, const char *name, size_t len,
-                        int slots)
+static int
+hostlist_add(struct hostlist *list, const char *name, size_t len, int slots)
 {
     struct hostlist_entry *grown;
 
@@ -109,8 +109,10 @@ static void hostlist_restore(struct hostlist *list,
     free(saved->slots);
 }
 
-static int hostlist_add_arg_entry(struct hostlist *list, const char *entry,
-                                  size_t len, shoal_error_t *error)
+static int hostlist_add_arg_entry(struct hostlist *list,
+                                  const char *entry,
+                                  size_t len,
+                                  shoal_error_t *error)
 {
     /* "host" or "host:N". An IPv6 address has colons of its own and is
      * taken whole; "[addr]" is not supported. */
@@ -127,14 +129,15 @@ static int hostlist_add_arg_entry(struct hostlist *list, const char *entry,
                                    (int)len, entry);
     }
     if (!hostlist_name_valid(entry, name_len))
-        return shoal_errprintf(error, SHOAL_EUSAGE,
-                               "invalid host name '%.*s'", (int)len, entry);
+        return shoal_errprintf(error, SHOAL_EUSAGE, "invalid host name '%.*s'",
+                               (int)len, entry);
     if (hostlist_add(list, entry, name_len, slots) < 0)
         return shoal_errprintf(error, -ENOMEM, "out of memory");
     return 0;
 }
 
-int hostlist_add_arg(struct hostlist *list, const char *arg,
+int hostlist_add_arg(struct hostlist *list,
+                     const char *arg,
                      shoal_error_t *error)
 {
     struct hostlist_saved saved;
@@ -166,8 +169,10 @@ error:
 }
 
 /* One hostfile line: "host [slots=N] [max_slots=M]". */
-static int hostlist_parse_line(struct hostlist *list, char *line,
-                               const char *path, int lineno,
+static int hostlist_parse_line(struct hostlist *list,
+                               char *line,
+                               const char *path,
+                               int lineno,
                                shoal_error_t *error)
 {
     char *save = NULL;
@@ -188,13 +193,13 @@ static int hostlist_parse_line(struct hostlist *list, char *line,
 
         if (!eq)
             return shoal_errprintf(error, SHOAL_EUSAGE,
-                                   "%s:%d: expected key=value, got '%s'",
-                                   path, lineno, word);
+                                   "%s:%d: expected key=value, got '%s'", path,
+                                   lineno, word);
         *eq = '\0';
         is_slots = strcmp(word, "slots") == 0 || strcmp(word, "count") == 0
                    || strcmp(word, "cpu") == 0;
-        is_max = strcmp(word, "max_slots") == 0
-                 || strcmp(word, "max-slots") == 0;
+        is_max =
+            strcmp(word, "max_slots") == 0 || strcmp(word, "max-slots") == 0;
         if (!is_slots && !is_max)
             return shoal_errprintf(error, SHOAL_EUSAGE,
                                    "%s:%d: unknown key '%s'", path, lineno,
@@ -217,7 +222,8 @@ static int hostlist_parse_line(struct hostlist *list, char *line,
     return 0;
 }
 
-int hostlist_add_file(struct hostlist *list, const char *path,
+int hostlist_add_file(struct hostlist *list,
+                      const char *path,
                       shoal_error_t *error)
 {
     struct hostlist_saved saved;
@@ -247,8 +253,8 @@ int hostlist_add_file(struct hostlist *list, const char *path,
     if (rc == 0 && ferror(f))
         rc = shoal_errprintf(error, -EIO, "cannot read hostfile '%s'", path);
     if (rc == 0 && list->count == saved.count)
-        rc = shoal_errprintf(error, SHOAL_EUSAGE,
-                             "hostfile '%s' names no host", path);
+        rc = shoal_errprintf(error, SHOAL_EUSAGE, "hostfile '%s' names no host",
+                             path);
     free(line);
     fclose(f);
     if (rc < 0) {
@@ -278,8 +284,7 @@ bool hostlist_is_local(const char *name, const char *self)
     /* "node1" names "node1.cluster.org" and the reverse */
     if (strlen(name) == label && strncmp(name, self, label) == 0)
         return true;
-    return strncmp(name, self, strlen(self)) == 0
-           && name[strlen(self)] == '.';
+    return strncmp(name, self, strlen(self)) == 0 && name[strlen(self)] == '.';
 }
 
 void hostlist_release(struct hostlist *list)

@@ -14,8 +14,8 @@
 #include <shoal/error.h>
 
 struct hostlist_entry {
-    char *name;  /* owned */
-    int slots;   /* < 0: one per core of the host */
+    char *name; /* owned */
+    int slots;  /* < 0: one per core of the host */
 };
 
 struct hostlist {
@@ -26,12 +26,14 @@ struct hostlist {
 /* Add the hosts of one -H argument ("a:2,b,c:4"). Returns 0, or
  * SHOAL_EUSAGE with error naming the bad entry (list unchanged), or
  * -ENOMEM. */
-int hostlist_add_arg(struct hostlist *list, const char *arg,
+int hostlist_add_arg(struct hostlist *list,
+                     const char *arg,
                      shoal_error_t *error);
 
 /* Add the hosts of a hostfile. Returns 0, or a negative code with error
  * naming file, line and reason (list unchanged). */
-int hostlist_add_file(struct hostlist *list, const char *path,
+int hostlist_add_file(struct hostlist *list,
+                      const char *path,
                       shoal_error_t *error);
 
 /* Find a host by name; NULL when absent. Borrowed from list. */

@@ -43,9 +43,9 @@ struct local_stream {
     struct local_job *job;
     int rank;
     int dest_fd;
-    bool own_dest;       /* dest_fd is a file we opened */
+    bool own_dest; /* dest_fd is a file we opened */
     bool open;
-    char *partial;       /* tagged output: an incomplete last line */
+    char *partial; /* tagged output: an incomplete last line */
     size_t partial_len;
     char buf[LOCAL_JOB_READ_SIZE];
 };
@@ -53,9 +53,9 @@ struct local_stream {
 struct local_rank {
     struct local_job *job;
     int rank;
-    pid_t pid;           /* 0 before it started */
+    pid_t pid; /* 0 before it started */
     bool reaped;
-    bool signalled;      /* we sent it a terminating signal */
+    bool signalled; /* we sent it a terminating signal */
     uv_pipe_t pmi;
     bool pmi_open;
     char pmi_buf[4096];
@@ -71,22 +71,22 @@ struct local_job {
     pmi_server_t *pmi;
     int live_ranks;
     int open_streams;
-    bool failed;         /* result holds the first failure */
-    bool killing;        /* SIGTERM sent; SIGKILL on grace expiry */
+    bool failed;  /* result holds the first failure */
+    bool killing; /* SIGTERM sent; SIGKILL on grace expiry */
     uv_timer_t timeout_timer;
     uv_timer_t grace_timer;
     uv_timer_t drain_timer;
     uv_signal_t signals[8];
     int nsignals;
     /* stdin forwarding to rank 0 */
-    uv_stream_t *stdin_src;   /* our stdin, when forwarded */
+    uv_stream_t *stdin_src; /* our stdin, when forwarded */
     uv_pipe_t stdin_src_pipe;
     uv_tty_t stdin_src_tty;
-    uv_pipe_t stdin_dst;      /* rank 0's stdin pipe */
+    uv_pipe_t stdin_dst; /* rank 0's stdin pipe */
     bool stdin_src_open;
     bool stdin_dst_open;
     bool stdin_reading;
-    int stdin_flags;          /* our stdin's file status flags, restored */
+    int stdin_flags; /* our stdin's file status flags, restored */
 };
 
 static void local_job_close_cb(uv_handle_t *handle)
@@ -94,13 +94,13 @@ static void local_job_close_cb(uv_handle_t *handle)
     (void)handle;
 }
 
-static void local_job_fail(struct local_job *job, int status,
-                           const char *fmt, ...)
+static void
+local_job_fail(struct local_job *job, int status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 /* Record the first failure: it decides the exit status and message. */
-static void local_job_fail(struct local_job *job, int status,
-                           const char *fmt, ...)
+static void
+local_job_fail(struct local_job *job, int status, const char *fmt, ...)
 {
     va_list ap;
 
@@ -109,8 +109,8 @@ static void local_job_fail(struct local_job *job, int status,
     job->failed = true;
     job->result->status = status;
     va_start(ap, fmt);
-    vsnprintf(job->result->message.text, sizeof(job->result->message.text),
-              fmt, ap);
+    vsnprintf(job->result->message.text, sizeof(job->result->message.text), fmt,
+              ap);
     va_end(ap);
 }
 
@@ -169,8 +169,8 @@ static int local_job_write_all(int fd, const char *buf, size_t len)
     return 0;
 }
 
-static void local_stream_emit_line(struct local_stream *s, const char *line,
-                                   size_t len)
+static void
+local_stream_emit_line(struct local_stream *s, const char *line, size_t len)
 {
     char prefix[32];
     int plen = snprintf(prefix, sizeof(prefix), "[%d] ", s->rank);
@@ -192,8 +192,8 @@ static void local_stream_emit_line(struct local_stream *s, const char *line,
     s->partial_len = 0;
 }
 
-static void local_stream_keep_partial(struct local_stream *s, const char *p,
-                                      size_t len)
+static void
+local_stream_keep_partial(struct local_stream *s, const char *p, size_t len)
 {
     if (s->partial_len + len > LOCAL_JOB_LINE_MAX) {
         static const char nl = '\n';
@@ -212,8 +212,8 @@ static void local_stream_keep_partial(struct local_stream *s, const char *p,
     s->partial_len += len;
 }
 
-static void local_stream_write(struct local_stream *s, const char *buf,
-                               size_t len)
+static void
+local_stream_write(struct local_stream *s, const char *buf, size_t len)
 {
     const struct local_job_config *config = s->job->config;
 
@@ -251,8 +251,8 @@ static void local_stream_close(struct local_stream *s)
     local_job_maybe_finish(s->job);
 }
 
-static void local_stream_alloc_cb(uv_handle_t *handle, size_t hint,
-                                  uv_buf_t *buf)
+static void
+local_stream_alloc_cb(uv_handle_t *handle, size_t hint, uv_buf_t *buf)
 {
     struct local_stream *s = handle->data;
 
@@ -261,8 +261,8 @@ static void local_stream_alloc_cb(uv_handle_t *handle, size_t hint,
     buf->len = sizeof(s->buf);
 }
 
-static void local_stream_read_cb(uv_stream_t *stream, ssize_t n,
-                                 const uv_buf_t *buf)
+static void
+local_stream_read_cb(uv_stream_t *stream, ssize_t n, const uv_buf_t *buf)
 {
     struct local_stream *s = stream->data;
 
@@ -304,15 +304,13 @@ static int local_pmi_send(int rank, const char *buf, size_t len, void *arg)
     return 0;
 }
 
-static void local_pmi_abort(int rank, int exitcode, const char *msg,
-                            void *arg)
+static void local_pmi_abort(int rank, int exitcode, const char *msg, void *arg)
 {
     struct local_job *job = arg;
 
-    local_job_fail(job, exitcode,
-                   "rank %d on '%s' aborted the job with exit code %d%s%s",
-                   rank, job->config->host, exitcode, msg ? ": " : "",
-                   msg ? msg : "");
+    local_job_fail(
+        job, exitcode, "rank %d on '%s' aborted the job with exit code %d%s%s",
+        rank, job->config->host, exitcode, msg ? ": " : "", msg ? msg : "");
     local_job_terminate(job);
 }
 
@@ -329,8 +327,7 @@ static void local_pmi_close(struct local_rank *r)
     uv_close((uv_handle_t *)&r->pmi, local_job_close_cb);
 }
 
-static void local_pmi_alloc_cb(uv_handle_t *handle, size_t hint,
-                               uv_buf_t *buf)
+static void local_pmi_alloc_cb(uv_handle_t *handle, size_t hint, uv_buf_t *buf)
 {
     struct local_rank *r = handle->data;
 
@@ -339,8 +336,8 @@ static void local_pmi_alloc_cb(uv_handle_t *handle, size_t hint,
     buf->len = sizeof(r->pmi_buf);
 }
 
-static void local_pmi_read_cb(uv_stream_t *stream, ssize_t n,
-                              const uv_buf_t *buf)
+static void
+local_pmi_read_cb(uv_stream_t *stream, ssize_t n, const uv_buf_t *buf)
 {
     struct local_rank *r = stream->data;
     struct local_job *job = r->job;
@@ -352,8 +349,7 @@ static void local_pmi_read_cb(uv_stream_t *stream, ssize_t n,
     }
     if (n == 0)
         return;
-    if (pmi_server_input(job->pmi, r->rank, buf->base, (size_t)n, &perr)
-        < 0) {
+    if (pmi_server_input(job->pmi, r->rank, buf->base, (size_t)n, &perr) < 0) {
         local_job_fail(job, LOCAL_JOB_STATUS_ERROR, "rank %d on '%s': %s",
                        r->rank, job->config->host, perr.text);
         local_pmi_close(r);
@@ -375,16 +371,16 @@ static void local_stdin_stop(struct local_job *job)
     }
 }
 
-static void local_stdin_alloc_cb(uv_handle_t *handle, size_t hint,
-                                 uv_buf_t *buf)
+static void
+local_stdin_alloc_cb(uv_handle_t *handle, size_t hint, uv_buf_t *buf)
 {
     (void)handle;
     buf->base = malloc(hint);
     buf->len = buf->base ? hint : 0;
 }
 
-static void local_stdin_read_cb(uv_stream_t *stream, ssize_t n,
-                                const uv_buf_t *buf);
+static void
+local_stdin_read_cb(uv_stream_t *stream, ssize_t n, const uv_buf_t *buf);
 
 static void local_stdin_write_cb(uv_write_t *req, int status)
 {
@@ -414,8 +410,8 @@ static void local_stdin_shutdown_cb(uv_shutdown_t *req, int status)
     local_stdin_stop(job);
 }
 
-static void local_stdin_read_cb(uv_stream_t *stream, ssize_t n,
-                                const uv_buf_t *buf)
+static void
+local_stdin_read_cb(uv_stream_t *stream, ssize_t n, const uv_buf_t *buf)
 {
     struct local_job *job = stream->data;
 
@@ -462,8 +458,10 @@ static void local_stdin_read_cb(uv_stream_t *stream, ssize_t n,
  * through the loop, as it will be from another node. A terminal is read
  * only while we are in its foreground, so a job started with '&' is not
  * stopped by SIGTTIN. Sets *child_fd to what rank 0 gets as fd 0. */
-static int local_stdin_setup(struct local_job *job, int devnull,
-                             int *child_fd, shoal_error_t *error)
+static int local_stdin_setup(struct local_job *job,
+                             int devnull,
+                             int *child_fd,
+                             shoal_error_t *error)
 {
     int in = job->config->in_fd;
     struct stat st;
@@ -542,15 +540,16 @@ static void local_job_maybe_finish(struct local_job *job)
     if (job->live_ranks > 0)
         return;
     local_job_close_all(job);
-    if (job->open_streams > 0 && !uv_is_active((uv_handle_t *)&job->drain_timer))
+    if (job->open_streams > 0
+        && !uv_is_active((uv_handle_t *)&job->drain_timer))
         uv_timer_start(&job->drain_timer, local_job_drain_cb,
                        (uint64_t)(local_job_drain_seconds * 1000.0), 0);
     else if (job->open_streams == 0)
         uv_timer_stop(&job->drain_timer);
 }
 
-static void local_rank_exited(struct local_job *job, struct local_rank *r,
-                              int wstatus)
+static void
+local_rank_exited(struct local_job *job, struct local_rank *r, int wstatus)
 {
     const char *host = job->config->host;
 
@@ -563,8 +562,8 @@ static void local_rank_exited(struct local_job *job, struct local_rank *r,
     } else if (WIFSIGNALED(wstatus)) {
         int sig = WTERMSIG(wstatus);
         local_job_fail(job, 128 + sig,
-                       "rank %d on '%s' was killed by signal %d (%s)",
-                       r->rank, host, sig, strsignal(sig));
+                       "rank %d on '%s' was killed by signal %d (%s)", r->rank,
+                       host, sig, strsignal(sig));
     } else if (WEXITSTATUS(wstatus) != 0) {
         local_job_fail(job, WEXITSTATUS(wstatus),
                        "rank %d on '%s' exited with status %d", r->rank, host,
@@ -572,8 +571,8 @@ static void local_rank_exited(struct local_job *job, struct local_rank *r,
     } else if (pmi_server_rank_initialized(job->pmi, r->rank)
                && !pmi_server_rank_finalized(job->pmi, r->rank)) {
         local_job_fail(job, LOCAL_JOB_STATUS_ERROR,
-                       "rank %d on '%s' exited without finalizing",
-                       r->rank, host);
+                       "rank %d on '%s' exited without finalizing", r->rank,
+                       host);
     }
     if (r->rank == 0)
         local_stdin_stop(job);
@@ -657,8 +656,10 @@ static int local_job_watch_signals(struct local_job *job)
 
 /* Starting ranks -------------------------------------------------------- */
 
-static int local_job_open_output(struct local_job *job, int rank,
-                                 const char *name, int *fd,
+static int local_job_open_output(struct local_job *job,
+                                 int rank,
+                                 const char *name,
+                                 int *fd,
                                  shoal_error_t *error)
 {
     char path[4096];
@@ -683,9 +684,13 @@ static int local_job_open_output(struct local_job *job, int rank,
 }
 
 /* Set up one output stream: returns the write end for the child. */
-static int local_stream_open(struct local_job *job, struct local_stream *s,
-                             int rank, const char *name, int default_dest,
-                             int *child_fd, shoal_error_t *error)
+static int local_stream_open(struct local_job *job,
+                             struct local_stream *s,
+                             int rank,
+                             const char *name,
+                             int default_dest,
+                             int *child_fd,
+                             shoal_error_t *error)
 {
     int fds[2];
     int rc;
@@ -729,8 +734,10 @@ error:
     return rc;
 }
 
-static int local_rank_start(struct local_job *job, struct local_rank *r,
-                            struct env_block *base, int stdin_fd,
+static int local_rank_start(struct local_job *job,
+                            struct local_rank *r,
+                            struct env_block *base,
+                            int stdin_fd,
                             shoal_error_t *error)
 {
     const struct local_job_config *config = job->config;
@@ -839,7 +846,8 @@ static int local_job_start(struct local_job *job, shoal_error_t *error)
 }
 
 int local_job_run(const struct local_job_config *config,
-                  struct local_job_result *result, shoal_error_t *error)
+                  struct local_job_result *result,
+                  shoal_error_t *error)
 {
     struct local_job job;
     struct sigaction ign = {.sa_handler = SIG_IGN}, old_pipe;
@@ -869,8 +877,7 @@ int local_job_run(const struct local_job_config *config,
     uv_timer_init(&job.loop, &job.timeout_timer);
     uv_timer_init(&job.loop, &job.grace_timer);
     uv_timer_init(&job.loop, &job.drain_timer);
-    job.timeout_timer.data = job.grace_timer.data = job.drain_timer.data =
-        &job;
+    job.timeout_timer.data = job.grace_timer.data = job.drain_timer.data = &job;
     rc = local_job_watch_signals(&job);
     if (rc < 0)
         rc = shoal_errprintf(error, -EIO, "cannot watch signals: %s",

@@ -24,21 +24,21 @@ enum local_job_status {
 };
 
 struct local_job_config {
-    const char *host;         /* this node's name, for messages */
+    const char *host; /* this node's name, for messages */
     int nranks;
-    const char *path;         /* resolved program */
-    char *const *argv;        /* NULL-terminated program arguments */
-    char *const *env;         /* NULL-terminated "VAR=value" to add, or NULL */
-    const char *wdir;         /* or NULL */
-    cpu_set_t *const *cpus;   /* nranks entries (NULL = unbound), or NULL */
-    bool tag_output;          /* prefix output lines with "[rank] " */
-    const char *output_dir;   /* DIR/1/rank.N/{stdout,stderr}, or NULL */
-    double timeout;           /* seconds; 0 for none */
-    double kill_grace;        /* seconds between SIGTERM and SIGKILL */
-    bool enable_recovery;     /* keep other ranks running on a failure */
-    int in_fd;                /* forwarded to rank 0 */
-    int out_fd;               /* where the ranks' stdout goes */
-    int err_fd;               /* where the ranks' stderr goes */
+    const char *path;       /* resolved program */
+    char *const *argv;      /* NULL-terminated program arguments */
+    char *const *env;       /* NULL-terminated "VAR=value" to add, or NULL */
+    const char *wdir;       /* or NULL */
+    cpu_set_t *const *cpus; /* nranks entries (NULL = unbound), or NULL */
+    bool tag_output;        /* prefix output lines with "[rank] " */
+    const char *output_dir; /* DIR/1/rank.N/{stdout,stderr}, or NULL */
+    double timeout;         /* seconds; 0 for none */
+    double kill_grace;      /* seconds between SIGTERM and SIGKILL */
+    bool enable_recovery;   /* keep other ranks running on a failure */
+    int in_fd;              /* forwarded to rank 0 */
+    int out_fd;             /* where the ranks' stdout goes */
+    int err_fd;             /* where the ranks' stderr goes */
 };
 
 struct local_job_result {
@@ -52,6 +52,7 @@ struct local_job_result {
  * rank is left running either way. Installs signal handlers for the
  * duration of the call (and ignores SIGPIPE); not reentrant. */
 int local_job_run(const struct local_job_config *config,
-                  struct local_job_result *result, shoal_error_t *error);
+                  struct local_job_result *result,
+                  shoal_error_t *error);
 
 #endif

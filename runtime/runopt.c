@@ -119,8 +119,7 @@ static int runopt_append(char ***array, int *count, char *item)
     return 0;
 }
 
-static int runopt_parse_nranks(const char *text, int *out,
-                               shoal_error_t *error)
+static int runopt_parse_nranks(const char *text, int *out, shoal_error_t *error)
 {
     char *end;
     long n;
@@ -136,8 +135,8 @@ static int runopt_parse_nranks(const char *text, int *out,
     return 0;
 }
 
-static int runopt_parse_timeout(const char *text, double *out,
-                                shoal_error_t *error)
+static int
+runopt_parse_timeout(const char *text, double *out, shoal_error_t *error)
 {
     char *end;
     double t;
@@ -153,8 +152,11 @@ static int runopt_parse_timeout(const char *text, double *out,
     return 0;
 }
 
-static int runopt_apply(struct runopt *opt, const struct runopt_spec *spec,
-                        const char *word, char *value, shoal_error_t *error)
+static int runopt_apply(struct runopt *opt,
+                        const struct runopt_spec *spec,
+                        const char *word,
+                        char *value,
+                        shoal_error_t *error)
 {
     int rc = 0;
 
@@ -232,7 +234,9 @@ static const struct runopt_spec *runopt_lookup(const char *word,
     return runopt_find(name, eq ? (size_t)(eq - name) : strlen(name));
 }
 
-int runopt_parse(int argc, char **argv, struct runopt *opt,
+int runopt_parse(int argc,
+                 char **argv,
+                 struct runopt *opt,
                  shoal_error_t *error)
 {
     int i;

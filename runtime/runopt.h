@@ -15,27 +15,27 @@
 #include "scheduler/map.h"
 
 struct runopt {
-    int nranks;                 /* -n/-np; 0 when not given */
-    char **hosts;               /* each -H/--host argument, in order */
+    int nranks;   /* -n/-np; 0 when not given */
+    char **hosts; /* each -H/--host argument, in order */
     int nhosts;
-    const char *hostfile;       /* --hostfile/--machinefile, or NULL */
+    const char *hostfile; /* --hostfile/--machinefile, or NULL */
     bool oversubscribe;
     bool use_hwthread_cpus;
     enum map_level map_by;
-    int pe;                     /* from --map-by X:PE=n; 0 when not given */
+    int pe; /* from --map-by X:PE=n; 0 when not given */
     enum map_level rank_by;
     enum map_bind bind_to;
     bool report_bindings;
-    char **env;                 /* each -x argument: "VAR" or "VAR=value" */
+    char **env; /* each -x argument: "VAR" or "VAR=value" */
     int nenv;
-    const char *wdir;           /* --wdir, or NULL */
+    const char *wdir; /* --wdir, or NULL */
     bool tag_output;
-    const char *output_dir;     /* --output-filename, or NULL */
-    double timeout;             /* --timeout seconds; 0 for none */
-    bool enable_recovery;       /* keep other ranks running on a failure */
-    bool help;                  /* --help was given: nothing else is valid */
-    int prog_argc;              /* the program and its arguments */
-    char **prog_argv;           /* borrowed from argv */
+    const char *output_dir; /* --output-filename, or NULL */
+    double timeout;         /* --timeout seconds; 0 for none */
+    bool enable_recovery;   /* keep other ranks running on a failure */
+    bool help;              /* --help was given: nothing else is valid */
+    int prog_argc;          /* the program and its arguments */
+    char **prog_argv;       /* borrowed from argv */
 };
 
 /* Parse argv[0..argc-1] (argv[0] is the first option, not the command name)
@@ -43,7 +43,9 @@ struct runopt {
  * opt and freed with runopt_release(). Returns 0, or SHOAL_EUSAGE with
  * error naming the offending word (unknown option, missing or bad value,
  * no program). On failure opt needs no release. */
-int runopt_parse(int argc, char **argv, struct runopt *opt,
+int runopt_parse(int argc,
+                 char **argv,
+                 struct runopt *opt,
                  shoal_error_t *error);
 
 /* Free what runopt_parse() allocated; accepts a zeroed struct. */

@@ -40,8 +40,10 @@ static void spawn_cloexec_from(int first, int max_fd)
 }
 
 /* Runs in the child: only async-signal-safe calls from here to exec. */
-static void spawn_child(const struct spawn_spec *spec, int report_fd,
-                        int max_fd, pid_t parent)
+static void spawn_child(const struct spawn_spec *spec,
+                        int report_fd,
+                        int max_fd,
+                        pid_t parent)
 {
     struct spawn_failure failure = {0, 0};
     struct sigaction dfl;
@@ -111,13 +113,11 @@ static int spawn_failure_error(const struct spawn_spec *spec,
                                "cannot change to directory '%s': %s",
                                spec->wdir, strerror(failure->err));
     case SPAWN_STAGE_BIND:
-        return shoal_errprintf(error, -failure->err,
-                               "cannot bind '%s': %s", spec->path,
-                               strerror(failure->err));
+        return shoal_errprintf(error, -failure->err, "cannot bind '%s': %s",
+                               spec->path, strerror(failure->err));
     case SPAWN_STAGE_EXEC:
-        return shoal_errprintf(error, -failure->err,
-                               "cannot execute '%s': %s", spec->path,
-                               strerror(failure->err));
+        return shoal_errprintf(error, -failure->err, "cannot execute '%s': %s",
+                               spec->path, strerror(failure->err));
     default:
         return shoal_errprintf(error, -failure->err,
                                "cannot set up descriptors for '%s': %s",
@@ -125,7 +125,8 @@ static int spawn_failure_error(const struct spawn_spec *spec,
     }
 }
 
-int spawn_process(const struct spawn_spec *spec, pid_t *pid,
+int spawn_process(const struct spawn_spec *spec,
+                  pid_t *pid,
                   shoal_error_t *error)
 {
     struct spawn_failure failure;
@@ -186,7 +187,9 @@ static int spawn_check(const char *path)
     return 0;
 }
 
-int spawn_resolve(const char *program, const char *wdir, char **path,
+int spawn_resolve(const char *program,
+                  const char *wdir,
+                  char **path,
                   shoal_error_t *error)
 {
     const char *search = getenv("PATH");
@@ -235,8 +238,7 @@ int spawn_resolve(const char *program, const char *wdir, char **path,
             search++;
     }
     if (rc == -ENOENT)
-        return shoal_errprintf(error, rc, "cannot find '%s' in PATH",
-                               program);
+        return shoal_errprintf(error, rc, "cannot find '%s' in PATH", program);
     return shoal_errprintf(error, rc, "cannot execute '%s': %s", program,
                            strerror(-rc));
 }

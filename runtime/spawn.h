@@ -17,31 +17,35 @@
 #include <shoal/error.h>
 
 struct spawn_spec {
-    const char *path;    /* program to execute (no PATH search) */
-    char *const *argv;   /* NULL-terminated; argv[0] as the program sees */
-    char *const *envp;   /* NULL-terminated environment */
-    const char *wdir;    /* working directory, or NULL to inherit */
+    const char *path;      /* program to execute (no PATH search) */
+    char *const *argv;     /* NULL-terminated; argv[0] as the program sees */
+    char *const *envp;     /* NULL-terminated environment */
+    const char *wdir;      /* working directory, or NULL to inherit */
     const cpu_set_t *cpus; /* binding, or NULL to leave it unbound */
-    int stdin_fd;        /* becomes fd 0 in the child */
-    int stdout_fd;       /* becomes fd 1 */
-    int stderr_fd;       /* becomes fd 2 */
-    int keep_fd;         /* one more fd inherited as is (PMI_FD), or -1 */
+    int stdin_fd;          /* becomes fd 0 in the child */
+    int stdout_fd;         /* becomes fd 1 */
+    int stderr_fd;         /* becomes fd 2 */
+    int keep_fd;           /* one more fd inherited as is (PMI_FD), or -1 */
 };
 
 /* Start the process in a new process group of its own (so that signals to
- * the job reach its children too), set to be killed if the caller dies. Every other descriptor of the caller
- * must be close-on-exec. Returns 0 and sets *pid, or a negative errno with
- * error filled ("cannot execute 'a.out': permission denied"); then no
- * process is left. Safe to call from a program with signal handlers: the
- * child runs with default dispositions and an empty signal mask. */
-int spawn_process(const struct spawn_spec *spec, pid_t *pid,
+ * the job reach its children too), set to be killed if the caller dies. Every
+ * other descriptor of the caller must be close-on-exec. Returns 0 and sets
+ * *pid, or a negative errno with error filled ("cannot execute 'a.out':
+ * permission denied"); then no process is left. Safe to call from a program
+ * with signal handlers: the child runs with default dispositions and an empty
+ * signal mask. */
+int spawn_process(const struct spawn_spec *spec,
+                  pid_t *pid,
                   shoal_error_t *error);
 
 /* Resolve a program name as execvp(3) would: a name with '/' is taken
  * relative to wdir (or the current directory when wdir is NULL); else each
  * PATH entry is tried. Returns 0 and sets *path (caller frees), or -ENOENT
  * or -EACCES with error filled, naming the program. */
-int spawn_resolve(const char *program, const char *wdir, char **path,
+int spawn_resolve(const char *program,
+                  const char *wdir,
+                  char **path,
                   shoal_error_t *error);
 
 #endif

@@ -69,20 +69,20 @@ struct map_node {
 };
 
 struct map_request {
-    int nranks;            /* <= 0: one rank per slot of all nodes */
+    int nranks; /* <= 0: one rank per slot of all nodes */
     enum map_level map_by;
-    int pe;                /* cpus per rank (":PE=n"); 0 means 1 */
+    int pe; /* cpus per rank (":PE=n"); 0 means 1 */
     enum map_level rank_by;
     enum map_bind bind_to;
-    bool oversubscribe;    /* allow more ranks than slots */
+    bool oversubscribe;     /* allow more ranks than slots */
     bool use_hwthread_cpus; /* a slot is a PU, not a core */
 };
 
 struct map_rank {
-    int node;               /* index into the nodes array */
-    int local_rank;         /* rank's index among the ranks of its node */
-    hwloc_bitmap_t cpuset;  /* bound cpuset, owned by the result; NULL when
-                             * not bound */
+    int node;              /* index into the nodes array */
+    int local_rank;        /* rank's index among the ranks of its node */
+    hwloc_bitmap_t cpuset; /* bound cpuset, owned by the result; NULL when
+                            * not bound */
 };
 
 struct map_result {
@@ -101,8 +101,10 @@ struct map_result {
  * than PE=n, ...), -ENOMEM. The result does not refer to the topologies.
  * Only reads its inputs: calls may run concurrently on shared topologies.
  * Time and memory are linear in nodes plus ranks times PE. */
-int map_compute(const struct map_node *nodes, int nnodes,
-                const struct map_request *req, struct map_result **out,
+int map_compute(const struct map_node *nodes,
+                int nnodes,
+                const struct map_request *req,
+                struct map_result **out,
                 shoal_error_t *error);
 
 /* Free a result; NULL is accepted. */
@@ -116,9 +118,10 @@ void map_result_destroy(struct map_result *result);
  * does not implement (l1cache, l2cache, l3cache, board, ppr, seq, ...)
  * fail with "... is not supported". Return 0, or -EINVAL with error naming
  * the bad word and the outputs untouched. */
-int map_level_parse(const char *text, enum map_level *level, int *pe,
+int map_level_parse(const char *text,
+                    enum map_level *level,
+                    int *pe,
                     shoal_error_t *error);
-int map_bind_parse(const char *text, enum map_bind *bind,
-                   shoal_error_t *error);
+int map_bind_parse(const char *text, enum map_bind *bind, shoal_error_t *error);
 
 #endif

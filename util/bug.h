@@ -10,7 +10,7 @@
  * for bad input. */
 #define SHOAL_BUG(msg)                                                         \
     do {                                                                       \
-        fprintf(stderr, "shoal: BUG at %s:%d: %s\n", __FILE__, __LINE__,      \
+        fprintf(stderr, "shoal: BUG at %s:%d: %s\n", __FILE__, __LINE__,       \
                 (msg));                                                        \
         abort();                                                               \
     } while (0)

@@ -28,8 +28,8 @@ SHOAL_API const char *shoal_strerror(int code)
     return "unknown error";
 }
 
-SHOAL_API int shoal_errprintf(shoal_error_t *error, int code, const char *fmt,
-                              ...)
+SHOAL_API int
+shoal_errprintf(shoal_error_t *error, int code, const char *fmt, ...)
 {
     va_list ap;
 

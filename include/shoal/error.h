@@ -12,13 +12,13 @@
 
 /* X-macro table of shoal's own codes: name, number, text. The numbers are
  * offsets above SHOAL_ERRNO_BASE so they never collide with errno values. */
-#define SHOAL_ERRNO_TABLE(X)                                                  \
-    X(SHOAL_ENOSLOTS, 1, "not enough slots")                                  \
-    X(SHOAL_EPROTO, 2, "malformed protocol message")                          \
-    X(SHOAL_ETOPOLOGY, 3, "cannot load topology")                             \
-    X(SHOAL_EUSAGE, 4, "invalid usage")                                       \
-    X(SHOAL_ENOHOST, 5, "host not available")                                 \
-    X(SHOAL_ETIMEDOUT, 6, "job timed out")                                    \
+#define SHOAL_ERRNO_TABLE(X)                                                   \
+    X(SHOAL_ENOSLOTS, 1, "not enough slots")                                   \
+    X(SHOAL_EPROTO, 2, "malformed protocol message")                           \
+    X(SHOAL_ETOPOLOGY, 3, "cannot load topology")                              \
+    X(SHOAL_EUSAGE, 4, "invalid usage")                                        \
+    X(SHOAL_ENOHOST, 5, "host not available")                                  \
+    X(SHOAL_ETIMEDOUT, 6, "job timed out")                                     \
     X(SHOAL_EABORTED, 7, "job aborted")
 
 enum { SHOAL_ERRNO_BASE = 4096 };
@@ -40,7 +40,8 @@ SHOAL_API const char *shoal_strerror(int code);
 
 /* Format a message into error (which may be NULL) and return code, so a
  * failing call can `return shoal_errprintf(error, -EINVAL, "...")`. */
-SHOAL_API int shoal_errprintf(shoal_error_t *error, int code, const char *fmt,
-                              ...) __attribute__((format(printf, 3, 4)));
+SHOAL_API int
+shoal_errprintf(shoal_error_t *error, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 #endif

@@ -22,8 +22,7 @@ int main(int argc, char **argv)
     errors += sum != (long)size * (size + 1) / 2;
 
     double dmax = 0, dmine = rank * 1.5;
-    MPI_Reduce(&dmine, &dmax, 1, MPI_DOUBLE, MPI_MAX, size - 1,
-               MPI_COMM_WORLD);
+    MPI_Reduce(&dmine, &dmax, 1, MPI_DOUBLE, MPI_MAX, size - 1, MPI_COMM_WORLD);
     if (rank == size - 1)
         errors += dmax != (size - 1) * 1.5;
 

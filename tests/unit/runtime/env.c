@@ -21,8 +21,9 @@ static const char *lookup(char **envp, const char *name)
 
 Test(env, rank_gets_identity_and_loses_foreign_launcher_vars)
 {
-    char *base[] = {"HOME=/root", "PMI_PORT=host:1", "PMIX_RANK=3",
-                    "SHOAL_RANK=9", "KEEP=1", "FOO=old", NULL};
+    char *base[] = {
+        "HOME=/root", "PMI_PORT=host:1", "PMIX_RANK=3", "SHOAL_RANK=9",
+        "KEEP=1",     "FOO=old",         NULL};
     char *extra[] = {"FOO=new", "BAR=2", "HOME", NULL};
     struct env_block block;
     char **envp;

@@ -42,16 +42,15 @@ Test(hostlist, host_arguments_with_and_without_slots)
 
 Test(hostlist, bad_host_argument_leaves_list_unchanged)
 {
-    static const char *bad[] = {"a:0", "a:x", "a,,b", "", "a b", "a:-1",
-                                "a:2,b:", "bad/name"};
+    static const char *bad[] = {"a:0", "a:x",  "a,,b",   "",
+                                "a b", "a:-1", "a:2,b:", "bad/name"};
     struct hostlist list = {0};
     shoal_error_t err;
 
     cr_assert(eq(int, hostlist_add_arg(&list, "keep:1", &err), 0));
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         err.text[0] = '\0';
-        cr_assert(eq(int, hostlist_add_arg(&list, bad[i], &err),
-                     SHOAL_EUSAGE),
+        cr_assert(eq(int, hostlist_add_arg(&list, bad[i], &err), SHOAL_EUSAGE),
                   "'%s' accepted", bad[i]);
         cr_assert(err.text[0] != '\0');
         cr_assert(eq(int, list.count, 1), "'%s' changed the list", bad[i]);
@@ -70,8 +69,7 @@ Test(hostlist, hostfile_lines_comments_and_defaults)
     struct hostlist list = {0};
     shoal_error_t err = {{0}};
 
-    cr_assert(eq(int, hostlist_add_file(&list, path, &err), 0), "%s",
-              err.text);
+    cr_assert(eq(int, hostlist_add_file(&list, path, &err), 0), "%s", err.text);
     cr_assert(eq(int, list.count, 3));
     cr_assert(eq(int, hostlist_find(&list, "node1")->slots, 4));
     cr_assert(eq(int, hostlist_find(&list, "node2")->slots, -1));

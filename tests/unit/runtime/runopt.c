@@ -22,8 +22,8 @@ static int parse(struct runopt *opt, shoal_error_t *err, char **words)
 Test(runopt, open_mpi_spellings_of_rank_count)
 {
     static char *forms[][4] = {
-        {"-n", "3", "a.out", NULL},     {"-np", "3", "a.out", NULL},
-        {"--np", "3", "a.out", NULL},   {"--n=3", "a.out", NULL, NULL},
+        {"-n", "3", "a.out", NULL},   {"-np", "3", "a.out", NULL},
+        {"--np", "3", "a.out", NULL}, {"--n=3", "a.out", NULL, NULL},
         {"-c", "3", "a.out", NULL},
     };
 
@@ -41,8 +41,7 @@ Test(runopt, open_mpi_spellings_of_rank_count)
 
 Test(runopt, program_arguments_are_not_options)
 {
-    char *words[] = {"-n", "2", "--tag-output", "prog", "-n", "5", "--x",
-                     NULL};
+    char *words[] = {"-n", "2", "--tag-output", "prog", "-n", "5", "--x", NULL};
     struct runopt opt;
     shoal_error_t err;
 
@@ -69,12 +68,33 @@ Test(runopt, double_dash_ends_options)
 
 Test(runopt, every_option_is_recorded)
 {
-    char *words[] = {"-H",  "localhost:2", "--host", "a,b", "--hostfile",
-                     "hf",  "--use-hwthread-cpus", "--map-by", "numa:PE=2",
-                     "--rank-by", "package", "--bind-to", "core",
-                     "--report-bindings", "-x", "FOO", "-x", "BAR=1",
-                     "--wdir", "/tmp", "--output-filename", "out",
-                     "--timeout", "2.5", "--enable-recovery", "prog", NULL};
+    char *words[] = {"-H",
+                     "localhost:2",
+                     "--host",
+                     "a,b",
+                     "--hostfile",
+                     "hf",
+                     "--use-hwthread-cpus",
+                     "--map-by",
+                     "numa:PE=2",
+                     "--rank-by",
+                     "package",
+                     "--bind-to",
+                     "core",
+                     "--report-bindings",
+                     "-x",
+                     "FOO",
+                     "-x",
+                     "BAR=1",
+                     "--wdir",
+                     "/tmp",
+                     "--output-filename",
+                     "out",
+                     "--timeout",
+                     "2.5",
+                     "--enable-recovery",
+                     "prog",
+                     NULL};
     struct runopt opt;
     shoal_error_t err = {{0}};
 

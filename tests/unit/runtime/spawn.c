@@ -18,8 +18,11 @@
 TestSuite(spawn, .timeout = 20);
 
 /* Run /bin/sh -c script with stdout captured; return its exit status. */
-static int run_sh_full(const char *script, const char *wdir,
-                       const cpu_set_t *cpus, int keep_fd, char *out,
+static int run_sh_full(const char *script,
+                       const char *wdir,
+                       const cpu_set_t *cpus,
+                       int keep_fd,
+                       char *out,
                        size_t outlen)
 {
     char *argv[] = {"sh", "-c", (char *)script, NULL};
@@ -54,14 +57,17 @@ static int run_sh_full(const char *script, const char *wdir,
     return WEXITSTATUS(status);
 }
 
-static int run_sh(const char *script, const char *wdir, const cpu_set_t *cpus,
-                  char *out, size_t outlen)
+static int run_sh(const char *script,
+                  const char *wdir,
+                  const cpu_set_t *cpus,
+                  char *out,
+                  size_t outlen)
 {
     return run_sh_full(script, wdir, cpus, -1, out, outlen);
 }
 
-static int run_sh_keep(const char *script, int keep_fd, char *out,
-                       size_t outlen)
+static int
+run_sh_keep(const char *script, int keep_fd, char *out, size_t outlen)
 {
     return run_sh_full(script, NULL, NULL, keep_fd, out, outlen);
 }
@@ -88,8 +94,8 @@ Test(spawn, binding_is_in_place_before_the_program_runs)
     CPU_ZERO(&one);
     CPU_SET(0, &one);
     cr_assert(eq(int,
-                 run_sh("grep Cpus_allowed_list /proc/self/status", NULL,
-                        &one, out, sizeof(out)),
+                 run_sh("grep Cpus_allowed_list /proc/self/status", NULL, &one,
+                        out, sizeof(out)),
                  0));
     cr_assert(eq(str, out, "Cpus_allowed_list:\t0\n"));
 }
@@ -143,8 +149,7 @@ Test(spawn, exec_failures_are_reported_synchronously)
 
     spec.path = plain; /* exists, not executable */
     cr_assert(eq(int, spawn_process(&spec, &pid, &err), -EACCES));
-    cr_assert(strstr(err.text, "': Permission denied") != NULL, "%s",
-              err.text);
+    cr_assert(strstr(err.text, "': Permission denied") != NULL, "%s", err.text);
     spec.path = "/bin/true";
     spec.wdir = "/nonexistent-dir";
     cr_assert(eq(int, spawn_process(&spec, &pid, &err), -ENOENT));
@@ -175,6 +180,6 @@ Test(spawn, resolve_like_execvp)
                  -EACCES));
     unlink(plain);
     cr_assert(eq(int, spawn_resolve("/tmp", NULL, &path, &err), -EACCES));
-    cr_assert(eq(int, spawn_resolve("./missing", "/tmp", &path, &err),
-                 -ENOENT));
+    cr_assert(
+        eq(int, spawn_resolve("./missing", "/tmp", &path, &err), -ENOENT));
 }

@@ -11,8 +11,8 @@ TestSuite(error, .timeout = 10);
 
 Test(error, strerror_names_shoal_codes_and_errno)
 {
-    cr_assert(eq(str, (char *)shoal_strerror(SHOAL_ENOSLOTS),
-                 "not enough slots"));
+    cr_assert(
+        eq(str, (char *)shoal_strerror(SHOAL_ENOSLOTS), "not enough slots"));
     cr_assert(eq(str, (char *)shoal_strerror(-ENOENT), strerror(ENOENT)));
     cr_assert(eq(str, (char *)shoal_strerror(0), "success"));
     cr_assert(eq(str, (char *)shoal_strerror(-999999), "unknown error"));
