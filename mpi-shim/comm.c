@@ -94,6 +94,12 @@ int shim_comm_create_world(void)
         return -ENOMEM;
     }
     memset(ctx_free, 0xff, sizeof(ctx_free));
+    /* Group index 0 is MPI_GROUP_EMPTY's. */
+    if (shim_table_insert(&shim.groups, NULL) < 0) {
+        free(w);
+        free(s);
+        return -ENOMEM;
+    }
     for (int i = 0; i < shim.size; i++)
         w[i] = i;
     s[0] = shim.rank;
@@ -553,7 +559,7 @@ static int group_new(int n, int *world, MPI_Group *out)
         free(g);
         return idx;
     }
-    g->handle = SHIM_HANDLE(SHIM_KIND_GROUP, idx) | 0x00800000;
+    g->handle = SHIM_HANDLE(SHIM_KIND_GROUP, idx);
     g->refcount = 1;
     g->size = n;
     g->world = world;

@@ -34,15 +34,23 @@ static bool prov_is(const struct fi_info *info, const char *name)
 }
 
 /* Picks the provider. Forced by name: the first match. One node: shm when
- * present. Several nodes: the first provider libfabric ranks best that can
- * leave the node (so verbs;ofi_rxm, efa or cxi before tcp;ofi_rxm). */
+ * present and trustworthy. Several nodes: the first provider libfabric
+ * ranks best that can leave the node (so verbs;ofi_rxm, efa or cxi before
+ * tcp;ofi_rxm).
+ *
+ * shm before libfabric 1.18 breaks two guarantees MPI needs: messages of
+ * different protocol sizes overtake each other (FI_ORDER_SAS is claimed
+ * but not kept), and FI_PEEK never completes once a match is queued
+ * (tests/mpi-shim/ordering.c and wildcard.c show both). 1.18 rebuilt its
+ * matching on the shared receive context, so older runtimes use the
+ * network provider over loopback unless shm is asked for by name. */
 static struct fi_info *choose(struct fi_info *list,
                               const char *forced,
                               bool single_node)
 {
     if (forced)
         return list;
-    if (single_node) {
+    if (single_node && fi_version() >= FI_VERSION(1, 18)) {
         for (struct fi_info *i = list; i; i = i->next)
             if (prov_is(i, "shm"))
                 return i;
@@ -333,9 +341,10 @@ int shim_ofi_progress(void)
             struct fi_cq_err_entry ee = {0};
             if (fi_cq_readerr(shim_ofi.cq, &ee, 0) == 1) {
                 /* A truncated receive reports the bytes delivered in len;
-                 * a failed peek is not an error but "no message". */
+                 * a failed peek is not an error but "no message". Some
+                 * providers (shm) report err negated. */
                 complete_entry(ee.op_context, ee.tag, ee.len, ee.data,
-                               ee.err);
+                               ee.err < 0 ? -ee.err : ee.err);
                 seen++;
             }
             continue;

@@ -293,7 +293,7 @@ enum { SMALL = 64 };
 SHIM_WEAK(Waitall)
 int PMPI_Waitall(int count,
                  MPI_Request array_of_requests[],
-                 MPI_Status array_of_statuses[])
+                 MPI_Status *array_of_statuses)
 {
     struct shim_request *small[SMALL];
     struct shim_request **rs = small;
@@ -331,7 +331,7 @@ SHIM_WEAK(Testall)
 int PMPI_Testall(int count,
                  MPI_Request array_of_requests[],
                  int *flag,
-                 MPI_Status array_of_statuses[])
+                 MPI_Status *array_of_statuses)
 {
     struct shim_request *small[SMALL];
     struct shim_request **rs = small;
@@ -510,7 +510,7 @@ int PMPI_Waitsome(int incount,
                   MPI_Request array_of_requests[],
                   int *outcount,
                   int array_of_indices[],
-                  MPI_Status array_of_statuses[])
+                  MPI_Status *array_of_statuses)
 {
     return some_common("MPI_Waitsome", incount, array_of_requests, outcount,
                        array_of_indices, array_of_statuses, true);
@@ -521,7 +521,7 @@ int PMPI_Testsome(int incount,
                   MPI_Request array_of_requests[],
                   int *outcount,
                   int array_of_indices[],
-                  MPI_Status array_of_statuses[])
+                  MPI_Status *array_of_statuses)
 {
     return some_common("MPI_Testsome", incount, array_of_requests, outcount,
                        array_of_indices, array_of_statuses, false);

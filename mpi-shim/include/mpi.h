@@ -382,7 +382,7 @@ SHOAL_MPI_DECL(Wait, (MPI_Request * request, MPI_Status *status));
 SHOAL_MPI_DECL(Waitall,
                (int count,
                 MPI_Request array_of_requests[],
-                MPI_Status array_of_statuses[]));
+                MPI_Status *array_of_statuses));
 SHOAL_MPI_DECL(Waitany,
                (int count,
                 MPI_Request array_of_requests[],
@@ -393,13 +393,13 @@ SHOAL_MPI_DECL(Waitsome,
                 MPI_Request array_of_requests[],
                 int *outcount,
                 int array_of_indices[],
-                MPI_Status array_of_statuses[]));
+                MPI_Status *array_of_statuses));
 SHOAL_MPI_DECL(Test, (MPI_Request * request, int *flag, MPI_Status *status));
 SHOAL_MPI_DECL(Testall,
                (int count,
                 MPI_Request array_of_requests[],
                 int *flag,
-                MPI_Status array_of_statuses[]));
+                MPI_Status *array_of_statuses));
 SHOAL_MPI_DECL(Testany,
                (int count,
                 MPI_Request array_of_requests[],
@@ -411,7 +411,7 @@ SHOAL_MPI_DECL(Testsome,
                 MPI_Request array_of_requests[],
                 int *outcount,
                 int array_of_indices[],
-                MPI_Status array_of_statuses[]));
+                MPI_Status *array_of_statuses));
 SHOAL_MPI_DECL(Request_free, (MPI_Request * request));
 SHOAL_MPI_DECL(Request_get_status,
                (MPI_Request request, int *flag, MPI_Status *status));
