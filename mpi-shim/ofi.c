@@ -38,19 +38,20 @@ static bool prov_is(const struct fi_info *info, const char *name)
  * ranks best that can leave the node (so verbs;ofi_rxm, efa or cxi before
  * tcp;ofi_rxm).
  *
- * shm before libfabric 1.18 breaks two guarantees MPI needs: messages of
- * different protocol sizes overtake each other (FI_ORDER_SAS is claimed
- * but not kept), and FI_PEEK never completes once a match is queued
- * (tests/mpi-shim/ordering.c and wildcard.c show both). 1.18 rebuilt its
- * matching on the shared receive context, so older runtimes use the
- * network provider over loopback unless shm is asked for by name. */
+ * shm before libfabric 1.19 breaks guarantees MPI needs when messages
+ * arrive unexpected: messages of different protocol sizes overtake each
+ * other (FI_ORDER_SAS is claimed but not kept), FI_PEEK never completes
+ * once a match is queued, and unexpected segmented (SAR) messages stall
+ * (ofiwg/libfabric#9143, fixed for 1.19; tests/mpi-shim/ordering.c and
+ * wildcard.c show the rest). Older runtimes therefore use the network
+ * provider over loopback unless shm is asked for by name. */
 static struct fi_info *choose(struct fi_info *list,
                               const char *forced,
                               bool single_node)
 {
     if (forced)
         return list;
-    if (single_node && fi_version() >= FI_VERSION(1, 18)) {
+    if (single_node && fi_version() >= FI_VERSION(1, 19)) {
         for (struct fi_info *i = list; i; i = i->next)
             if (prov_is(i, "shm"))
                 return i;
