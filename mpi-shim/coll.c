@@ -752,6 +752,118 @@ static void allreduce_rsag(struct shim_sched *s, void *acc, const struct red *rd
     }
 }
 
+/* Blocking small allreduce without a schedule: the recursive doubling of
+ * allreduce_rd() run step by step on the stack. Latency is what counts at
+ * these sizes, and building a schedule costs as much as a message. */
+enum { ALLREDUCE_DIRECT = 256 };
+
+static int exchange(struct shim_comm *c,
+                    const void *sbuf,
+                    void *rbuf,
+                    size_t bytes,
+                    int peer,
+                    int tag)
+{
+    struct shim_request *r;
+    int rc = shim_coll_irecv(rbuf, bytes, peer, tag, c, &r);
+
+    if (rc)
+        return rc;
+    if (bytes <= shim_ofi.inject_size) {
+        rc = shim_ofi_inject(sbuf, bytes, c->world[peer],
+                             shim_tag_make(c->ctx | 1, c->rank, tag));
+    } else {
+        struct shim_request *sr;
+        rc = shim_coll_isend(sbuf, bytes, peer, tag, c, &sr);
+        if (rc == 0) {
+            rc = shim_req_wait(sr);
+            shim_req_free(sr);
+        }
+    }
+    int rc2 = shim_req_wait(r);
+    shim_req_free(r);
+    return rc ? rc : rc2;
+}
+
+static int send_only(struct shim_comm *c,
+                     const void *sbuf,
+                     size_t bytes,
+                     int peer,
+                     int tag)
+{
+    struct shim_request *sr;
+    int rc = shim_coll_isend(sbuf, bytes, peer, tag, c, &sr);
+
+    if (rc == 0) {
+        rc = shim_req_wait(sr);
+        shim_req_free(sr);
+    }
+    return rc;
+}
+
+static int recv_only(struct shim_comm *c, void *rbuf, size_t bytes, int peer, int tag)
+{
+    struct shim_request *r;
+    int rc = shim_coll_irecv(rbuf, bytes, peer, tag, c, &r);
+
+    if (rc == 0) {
+        rc = shim_req_wait(r);
+        shim_req_free(r);
+    }
+    return rc;
+}
+
+static int allreduce_direct(const void *sendbuf,
+                            char *acc,
+                            const struct red *rd,
+                            struct shim_comm *c)
+{
+    int p = c->size, r = c->rank;
+    int tag = (int)(c->coll_seq++ & SHIM_TAGV_MASK);
+    size_t bytes = red_bytes(rd);
+    char tmp[ALLREDUCE_DIRECT];
+    int pof2 = 1, rem, newrank, rc = 0;
+
+    if (sendbuf != MPI_IN_PLACE)
+        memcpy(acc, sendbuf, bytes);
+    while (pof2 * 2 <= p)
+        pof2 *= 2;
+    rem = p - pof2;
+    if (r < 2 * rem) {
+        if (r % 2 == 0) {
+            rc = send_only(c, acc, bytes, r + 1, tag);
+            newrank = -1;
+        } else {
+            rc = recv_only(c, tmp, bytes, r - 1, tag);
+            if (rc == 0)
+                rc = shim_op_apply(rd->op, tmp, acc, rd->nelem, rd->rdt);
+            newrank = r / 2;
+        }
+    } else {
+        newrank = r - rem;
+    }
+    for (int mask = 1; rc == 0 && newrank >= 0 && mask < pof2; mask <<= 1) {
+        int nd = newrank ^ mask;
+        int dst = nd < rem ? nd * 2 + 1 : nd + rem;
+        rc = exchange(c, acc, tmp, bytes, dst, tag);
+        if (rc)
+            break;
+        if (rd->op->commute || dst < r) {
+            rc = shim_op_apply(rd->op, tmp, acc, rd->nelem, rd->rdt);
+        } else {
+            rc = shim_op_apply(rd->op, acc, tmp, rd->nelem, rd->rdt);
+            memcpy(acc, tmp, bytes);
+        }
+    }
+    if (rc == 0 && r < 2 * rem) {
+        if (r % 2)
+            rc = send_only(c, acc, bytes, r - 1, tag);
+        else
+            rc = recv_only(c, acc, bytes, r + 1, tag);
+    }
+    return rc;
+}
+
 static int allreduce(const void *sendbuf,
                      void *recvbuf,
                      int count,
@@ -766,6 +878,13 @@ static int allreduce(const void *sendbuf,
 
     if (rc)
         return rc;
+    /* Dense data needs no packing, so small blocking calls go direct. */
+    if (!request && t->dense && red_bytes(&rd) <= ALLREDUCE_DIRECT) {
+        const void *in = sendbuf == MPI_IN_PLACE
+                             ? MPI_IN_PLACE
+                             : (const char *)sendbuf + t->true_lb;
+        return allreduce_direct(in, (char *)recvbuf + t->true_lb, &rd, c);
+    }
     rc = sched_new(c, &s);
     if (rc)
         return rc;
