@@ -154,7 +154,8 @@ static void *tmp_alloc(struct shim_sched *s, size_t bytes)
     return p;
 }
 
-static void s_send(struct shim_sched *s, const void *buf, size_t bytes, int peer)
+static void
+s_send(struct shim_sched *s, const void *buf, size_t bytes, int peer)
 {
     struct step *st = push(s, ST_SEND);
     if (st) {
@@ -192,7 +193,8 @@ static void s_reduce(struct shim_sched *s,
     }
 }
 
-static void s_copy(struct shim_sched *s, const void *src, void *dst, size_t bytes)
+static void
+s_copy(struct shim_sched *s, const void *src, void *dst, size_t bytes)
 {
     struct step *st;
 
@@ -461,10 +463,8 @@ static void bcast_binomial(struct shim_sched *s, void *buf, size_t n, int root)
 }
 
 /* Van de Geijn: binomial scatter of p chunks, then a ring allgather. */
-static void bcast_scatter_ring(struct shim_sched *s,
-                               void *buf,
-                               size_t n,
-                               int root)
+static void
+bcast_scatter_ring(struct shim_sched *s, void *buf, size_t n, int root)
 {
     int p = s->comm->size, r = s->comm->rank;
     int vr = (r - root + p) % p;
@@ -472,7 +472,7 @@ static void bcast_scatter_ring(struct shim_sched *s,
     char *b = buf;
     int mask = 1;
 
-#define CH_LO(i) ((size_t)(i) * chunk < n ? (size_t)(i) * chunk : n)
+#define CH_LO(i) ((size_t)(i)*chunk < n ? (size_t)(i)*chunk : n)
     while (mask < p) {
         if (vr & mask) {
             size_t lo = CH_LO(vr), hi = CH_LO(vr + mask);
@@ -586,10 +586,8 @@ static const void *red_in(struct shim_sched *s,
     return in_bytes(s, buf, (size_t)count, t);
 }
 
-static void *red_out(struct shim_sched *s,
-                     void *buf,
-                     int count,
-                     struct shim_datatype *t)
+static void *
+red_out(struct shim_sched *s, void *buf, int count, struct shim_datatype *t)
 {
     if (t->dense)
         return (char *)buf + t->true_lb;
@@ -652,7 +650,8 @@ static void allreduce_rd(struct shim_sched *s, void *acc, const struct red *rd)
 /* Rabenseifner: reduce-scatter by recursive halving, then allgather by
  * recursive doubling; moves 2n bytes per rank instead of n log p.
  * Commutative operations only. */
-static void allreduce_rsag(struct shim_sched *s, void *acc, const struct red *rd)
+static void
+allreduce_rsag(struct shim_sched *s, void *acc, const struct red *rd)
 {
     int p = s->comm->size, r = s->comm->rank;
     size_t esz = rd->esz;
@@ -785,11 +784,8 @@ static int exchange(struct shim_comm *c,
     return rc ? rc : rc2;
 }
 
-static int send_only(struct shim_comm *c,
-                     const void *sbuf,
-                     size_t bytes,
-                     int peer,
-                     int tag)
+static int send_only(
+    struct shim_comm *c, const void *sbuf, size_t bytes, int peer, int tag)
 {
     struct shim_request *sr;
     int rc = shim_coll_isend(sbuf, bytes, peer, tag, c, &sr);
@@ -801,7 +797,8 @@ static int send_only(struct shim_comm *c,
     return rc;
 }
 
-static int recv_only(struct shim_comm *c, void *rbuf, size_t bytes, int peer, int tag)
+static int
+recv_only(struct shim_comm *c, void *rbuf, size_t bytes, int peer, int tag)
 {
     struct shim_request *r;
     int rc = shim_coll_irecv(rbuf, bytes, peer, tag, c, &r);
@@ -1121,11 +1118,8 @@ static int scan(const void *sendbuf,
 
 /* ---- gather and scatter -------------------------------------------------- */
 /* Binomial gather of n-byte blocks into rotated order at the root. */
-static void gather_binomial(struct shim_sched *s,
-                            const void *mine,
-                            void *out,
-                            size_t n,
-                            int root)
+static void gather_binomial(
+    struct shim_sched *s, const void *mine, void *out, size_t n, int root)
 {
     int p = s->comm->size, r = s->comm->rank;
     int vr = (r - root + p) % p;
@@ -1153,16 +1147,13 @@ static void gather_binomial(struct shim_sched *s,
     }
     /* Root: block j of tmp belongs to rank (j + root) % p. */
     for (int j = 0; j < p; j++)
-        s_copy(s, tmp + (size_t)j * n, (char *)out + (size_t)((j + root) % p) * n,
-               n);
+        s_copy(s, tmp + (size_t)j * n,
+               (char *)out + (size_t)((j + root) % p) * n, n);
     s_fence(s);
 }
 
-static void scatter_binomial(struct shim_sched *s,
-                             const void *in,
-                             void *mine,
-                             size_t n,
-                             int root)
+static void scatter_binomial(
+    struct shim_sched *s, const void *in, void *mine, size_t n, int root)
 {
     int p = s->comm->size, r = s->comm->rank;
     int vr = (r - root + p) % p;
@@ -1215,8 +1206,8 @@ static int gather(const void *sendbuf,
 
     if (rc)
         return rc;
-    size_t n = r == root ? (size_t)recvcount * rt->size
-                         : (size_t)sendcount * st->size;
+    size_t n =
+        r == root ? (size_t)recvcount * rt->size : (size_t)sendcount * st->size;
     char *out = NULL;
     if (r == root)
         out = out_bytes(s, recvbuf, (size_t)recvcount * (size_t)p, rt);
@@ -1260,8 +1251,8 @@ static int scatter(const void *sendbuf,
 
     if (rc)
         return rc;
-    size_t n = r == root ? (size_t)sendcount * st->size
-                         : (size_t)recvcount * rt->size;
+    size_t n =
+        r == root ? (size_t)sendcount * st->size : (size_t)recvcount * rt->size;
     const char *in = NULL;
     if (r == root)
         in = in_bytes(s, sendbuf, (size_t)sendcount * (size_t)p, st);
@@ -1376,16 +1367,14 @@ int shim_coll_allgather(const void *sendbuf,
                         struct shim_datatype *recvtype,
                         struct shim_comm *comm)
 {
-    return allgather(sendbuf, sendcount, sendtype, recvbuf, recvcount,
-                     recvtype, comm, NULL);
+    return allgather(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype,
+                     comm, NULL);
 }
 
 /* Bruck (1997): log p rounds; in round k every block whose index has bit k
  * set moves 2^k ranks on. Wins for small blocks, where latency rules. */
-static void alltoall_bruck(struct shim_sched *s,
-                           const char *in,
-                           char *out,
-                           size_t n)
+static void
+alltoall_bruck(struct shim_sched *s, const char *in, char *out, size_t n)
 {
     int p = s->comm->size, r = s->comm->rank;
     char *tmp = tmp_alloc(s, n * (size_t)p);
@@ -1418,10 +1407,8 @@ static void alltoall_bruck(struct shim_sched *s,
 
 /* Pairwise exchange: p - 1 steps, one partner each (XOR when p is a
  * power of two, else a shift), so no rank is flooded. */
-static void alltoall_pairwise(struct shim_sched *s,
-                              const char *in,
-                              char *out,
-                              size_t n)
+static void
+alltoall_pairwise(struct shim_sched *s, const char *in, char *out, size_t n)
 {
     int p = s->comm->size, r = s->comm->rank;
     bool pow2 = (p & (p - 1)) == 0;
@@ -1472,7 +1459,8 @@ static int alltoall(const void *sendbuf,
     return finish(s, request);
 }
 
-/* ---- argument checks shared by the entry points --------------------------- */
+/* ---- argument checks shared by the entry points ---------------------------
+ */
 static int check_comm(MPI_Comm comm, struct shim_comm **c)
 {
     return shim_comm_check(comm, c);
@@ -1554,11 +1542,8 @@ static int bcast_entry(const char *fn,
 }
 
 SHIM_WEAK(Bcast)
-int PMPI_Bcast(void *buffer,
-               int count,
-               MPI_Datatype datatype,
-               int root,
-               MPI_Comm comm)
+int PMPI_Bcast(
+    void *buffer, int count, MPI_Datatype datatype, int root, MPI_Comm comm)
 {
     return bcast_entry("MPI_Bcast", buffer, count, datatype, root, comm, NULL);
 }
@@ -1635,8 +1620,8 @@ int PMPI_Ireduce(const void *sendbuf,
     if (root < 0 || !request)
         return shim_err(shim_comm_lookup(comm), "MPI_Ireduce",
                         SHIM_ECLASS(root < 0 ? MPI_ERR_ROOT : MPI_ERR_ARG));
-    return red_entry("MPI_Ireduce", sendbuf, recvbuf, count, datatype, op,
-                     root, comm, request);
+    return red_entry("MPI_Ireduce", sendbuf, recvbuf, count, datatype, op, root,
+                     comm, request);
 }
 
 SHIM_WEAK(Allreduce)
@@ -1647,8 +1632,8 @@ int PMPI_Allreduce(const void *sendbuf,
                    MPI_Op op,
                    MPI_Comm comm)
 {
-    return red_entry("MPI_Allreduce", sendbuf, recvbuf, count, datatype, op,
-                     -1, comm, NULL);
+    return red_entry("MPI_Allreduce", sendbuf, recvbuf, count, datatype, op, -1,
+                     comm, NULL);
 }
 
 SHIM_WEAK(Iallreduce)
@@ -1766,8 +1751,8 @@ int PMPI_Exscan(const void *sendbuf,
                 MPI_Op op,
                 MPI_Comm comm)
 {
-    return scan_entry("MPI_Exscan", sendbuf, recvbuf, count, datatype, op,
-                      comm, true);
+    return scan_entry("MPI_Exscan", sendbuf, recvbuf, count, datatype, op, comm,
+                      true);
 }
 
 /* Gather, scatter, allgather and alltoall share their checks. */
@@ -1918,8 +1903,7 @@ int PMPI_Iallgather(const void *sendbuf,
         return shim_err(shim_comm_lookup(comm), "MPI_Iallgather",
                         SHIM_ECLASS(MPI_ERR_ARG));
     return move_entry("MPI_Iallgather", MV_ALLGATHER, sendbuf, sendcount,
-                      sendtype, recvbuf, recvcount, recvtype, 0, comm,
-                      request);
+                      sendtype, recvbuf, recvcount, recvtype, 0, comm, request);
 }
 
 SHIM_WEAK(Alltoall)
@@ -1931,8 +1915,8 @@ int PMPI_Alltoall(const void *sendbuf,
                   MPI_Datatype recvtype,
                   MPI_Comm comm)
 {
-    return move_entry("MPI_Alltoall", MV_ALLTOALL, sendbuf, sendcount,
-                      sendtype, recvbuf, recvcount, recvtype, 0, comm, NULL);
+    return move_entry("MPI_Alltoall", MV_ALLTOALL, sendbuf, sendcount, sendtype,
+                      recvbuf, recvcount, recvtype, 0, comm, NULL);
 }
 
 SHIM_WEAK(Ialltoall)
@@ -1949,8 +1933,7 @@ int PMPI_Ialltoall(const void *sendbuf,
         return shim_err(shim_comm_lookup(comm), "MPI_Ialltoall",
                         SHIM_ECLASS(MPI_ERR_ARG));
     return move_entry("MPI_Ialltoall", MV_ALLTOALL, sendbuf, sendcount,
-                      sendtype, recvbuf, recvcount, recvtype, 0, comm,
-                      request);
+                      sendtype, recvbuf, recvcount, recvtype, 0, comm, request);
 }
 
 /* ---- the vector variants: linear, every message posted at once ----------- */
@@ -1994,8 +1977,8 @@ static int v_exchange(struct shim_comm *c,
             s_send(s, src, (size_t)scounts[i] * st->size, i);
     }
     /* This rank's own block is a local copy, when it moves at all. */
-    bool self_recv = (recv_from_all || r == recv_only_from) && rcounts
-                     && rcounts[r] > 0;
+    bool self_recv =
+        (recv_from_all || r == recv_only_from) && rcounts && rcounts[r] > 0;
     bool self_send = (send_to_all || r == send_only_to) && scounts
                      && scounts[r] > 0 && sendbuf != MPI_IN_PLACE;
     if (self_recv && self_send) {
@@ -2094,8 +2077,8 @@ int PMPI_Scatterv(const void *sendbuf,
         return shim_err(c, "MPI_Scatterv", -ENOMEM);
     }
     rcnt[root] = recvbuf == MPI_IN_PLACE ? 0 : recvcount;
-    rc = v_exchange(c, sendbuf, c->rank == root ? sendcounts : NULL, displs,
-                    st, recvbuf, rcnt, rd, rt, true, -1, false, root);
+    rc = v_exchange(c, sendbuf, c->rank == root ? sendcounts : NULL, displs, st,
+                    recvbuf, rcnt, rd, rt, true, -1, false, root);
     free(rcnt);
     free(rd);
     return ENTRY_RET(c, "MPI_Scatterv", rc);

@@ -24,8 +24,7 @@ static int ctx_alloc(struct shim_comm *parent, unsigned *id)
     int rc;
 
     shim_op_check(MPI_BAND, &band);
-    rc = shim_coll_allreduce(ctx_free, mask, SHIM_NCTX / 32, u32, band,
-                             parent);
+    rc = shim_coll_allreduce(ctx_free, mask, SHIM_NCTX / 32, u32, band, parent);
     if (rc)
         return rc;
     for (unsigned w = 0; w < SHIM_NCTX / 32; w++) {
@@ -171,10 +170,8 @@ int PMPI_Comm_size(MPI_Comm comm, int *size)
 /* Makes the communicator of the listed world ranks (in order) on top of
  * parent; every member of parent calls it, members == NULL for those not
  * in it. The context id is agreed over all of parent. */
-static int comm_make(struct shim_comm *parent,
-                     int n,
-                     int *members,
-                     struct shim_comm **out)
+static int
+comm_make(struct shim_comm *parent, int n, int *members, struct shim_comm **out)
 {
     unsigned id;
     int rc = ctx_alloc(parent, &id);
@@ -255,10 +252,8 @@ static int split_cmp(const void *a, const void *b)
     return x->rank - y->rank;
 }
 
-static int comm_split(struct shim_comm *c,
-                      int color,
-                      int key,
-                      struct shim_comm **out)
+static int
+comm_split(struct shim_comm *c, int color, int key, struct shim_comm **out)
 {
     struct shim_datatype *i2 = shim_dt_get(MPI_INT);
     int mine[2] = {color, key};
@@ -317,11 +312,8 @@ int PMPI_Comm_split(MPI_Comm comm, int color, int key, MPI_Comm *newcomm)
 }
 
 SHIM_WEAK(Comm_split_type)
-int PMPI_Comm_split_type(MPI_Comm comm,
-                         int split_type,
-                         int key,
-                         MPI_Info info,
-                         MPI_Comm *newcomm)
+int PMPI_Comm_split_type(
+    MPI_Comm comm, int split_type, int key, MPI_Info info, MPI_Comm *newcomm)
 {
     struct shim_comm *c, *n;
     int rc = shim_comm_check(comm, &c);
@@ -334,8 +326,8 @@ int PMPI_Comm_split_type(MPI_Comm comm,
         rc = SHIM_ECLASS(MPI_ERR_ARG);
     if (rc)
         return shim_err(c, "MPI_Comm_split_type", rc);
-    int color = split_type == MPI_UNDEFINED ? MPI_UNDEFINED
-                                            : shim.node_of[shim.rank];
+    int color =
+        split_type == MPI_UNDEFINED ? MPI_UNDEFINED : shim.node_of[shim.rank];
     rc = comm_split(c, color, key, &n);
     if (rc)
         return shim_err(c, "MPI_Comm_split_type", rc);
@@ -526,8 +518,8 @@ int PMPI_Attr_get(MPI_Comm comm, int keyval, void *attribute_val, int *flag)
 /* ---- groups ------------------------------------------------------------- */
 int shim_group_check(MPI_Group group, struct shim_group **out)
 {
-    static struct shim_group empty = {
-        .handle = MPI_GROUP_EMPTY, .rank = MPI_UNDEFINED};
+    static struct shim_group empty = {.handle = MPI_GROUP_EMPTY,
+                                      .rank = MPI_UNDEFINED};
 
     if (group == MPI_GROUP_EMPTY) {
         *out = &empty;
@@ -676,11 +668,8 @@ int PMPI_Group_excl(MPI_Group group,
 }
 
 SHIM_WEAK(Group_translate_ranks)
-int PMPI_Group_translate_ranks(MPI_Group group1,
-                               int n,
-                               const int ranks1[],
-                               MPI_Group group2,
-                               int ranks2[])
+int PMPI_Group_translate_ranks(
+    MPI_Group group1, int n, const int ranks1[], MPI_Group group2, int ranks2[])
 {
     struct shim_group *a, *b;
     int rc = shim_group_check(group1, &a);
@@ -843,17 +832,15 @@ int PMPI_Cart_rank(MPI_Comm comm, const int coords[], int *rank)
 }
 
 SHIM_WEAK(Cart_shift)
-int PMPI_Cart_shift(MPI_Comm comm,
-                    int direction,
-                    int disp,
-                    int *rank_source,
-                    int *rank_dest)
+int PMPI_Cart_shift(
+    MPI_Comm comm, int direction, int disp, int *rank_source, int *rank_dest)
 {
     struct shim_comm *c = NULL;
     int rc = cart_check(comm, &c);
 
-    if (rc == 0 && (direction < 0 || direction >= c->ndims || !rank_source
-                    || !rank_dest))
+    if (rc == 0
+        && (direction < 0 || direction >= c->ndims || !rank_source
+            || !rank_dest))
         rc = SHIM_ECLASS(MPI_ERR_ARG);
     if (rc)
         return shim_err(c, "MPI_Cart_shift", rc);
@@ -883,11 +870,8 @@ int PMPI_Cart_shift(MPI_Comm comm,
 }
 
 SHIM_WEAK(Cart_get)
-int PMPI_Cart_get(MPI_Comm comm,
-                  int maxdims,
-                  int dims[],
-                  int periods[],
-                  int coords[])
+int PMPI_Cart_get(
+    MPI_Comm comm, int maxdims, int dims[], int periods[], int coords[])
 {
     struct shim_comm *c = NULL;
     int rc = cart_check(comm, &c);
@@ -941,8 +925,7 @@ int PMPI_Dims_create(int nnodes, int ndims, int dims[])
         return shim_err(NULL, "MPI_Dims_create", SHIM_ECLASS(MPI_ERR_DIMS));
     for (int i = 0; i < ndims; i++) {
         if (dims[i] < 0)
-            return shim_err(NULL, "MPI_Dims_create",
-                            SHIM_ECLASS(MPI_ERR_DIMS));
+            return shim_err(NULL, "MPI_Dims_create", SHIM_ECLASS(MPI_ERR_DIMS));
         if (dims[i] > 0)
             fixed *= dims[i];
         else

@@ -93,11 +93,8 @@ static struct shim_datatype predef_types[NPREDEF];
 static struct shim_dt_block predef_blocks[NPREDEF][2];
 
 /* Appends a block, merging it with the previous one when they touch. */
-static int blocks_add(struct shim_dt_block **blocks,
-                      int *n,
-                      int *cap,
-                      MPI_Aint off,
-                      size_t len)
+static int blocks_add(
+    struct shim_dt_block **blocks, int *n, int *cap, MPI_Aint off, size_t len)
 {
     if (len == 0)
         return 0;
@@ -170,8 +167,8 @@ int shim_dt_init(void)
             t->size = p->a + sizeof(int);
             t->extent = (MPI_Aint)p->ext;
             t->blocks[0] = (struct shim_dt_block){0, p->a};
-            t->blocks[1] = (struct shim_dt_block){(MPI_Aint)p->boff,
-                                                  sizeof(int)};
+            t->blocks[1] =
+                (struct shim_dt_block){(MPI_Aint)p->boff, sizeof(int)};
             t->nblocks = p->a == p->boff ? 1 : 2;
             if (t->nblocks == 1)
                 t->blocks[0].len = t->size;
@@ -406,9 +403,9 @@ int PMPI_Type_vector(int count,
 
     if (!o)
         return ret("MPI_Type_vector", SHIM_ECLASS(MPI_ERR_TYPE));
-    return ret("MPI_Type_vector", hvector(count, blocklength,
-                                          (MPI_Aint)stride * o->extent,
-                                          oldtype, newtype));
+    return ret("MPI_Type_vector",
+               hvector(count, blocklength, (MPI_Aint)stride * o->extent,
+                       oldtype, newtype));
 }
 
 SHIM_WEAK(Type_create_hvector)

@@ -99,13 +99,14 @@ static const char *const class_text[MPI_ERR_LASTCODE] = {
 };
 
 static const char *const class_name[MPI_ERR_LASTCODE] = {
-    "MPI_SUCCESS", "MPI_ERR_BUFFER", "MPI_ERR_COUNT", "MPI_ERR_TYPE",
-    "MPI_ERR_TAG", "MPI_ERR_COMM", "MPI_ERR_RANK", "MPI_ERR_REQUEST",
-    "MPI_ERR_ROOT", "MPI_ERR_GROUP", "MPI_ERR_OP", "MPI_ERR_TOPOLOGY",
-    "MPI_ERR_DIMS", "MPI_ERR_ARG", "MPI_ERR_UNKNOWN", "MPI_ERR_TRUNCATE",
-    "MPI_ERR_OTHER", "MPI_ERR_INTERN", "MPI_ERR_IN_STATUS", "MPI_ERR_PENDING",
-    "MPI_ERR_KEYVAL", "MPI_ERR_NO_MEM", "MPI_ERR_INFO",
-    "MPI_ERR_UNSUPPORTED_OPERATION",
+    "MPI_SUCCESS",       "MPI_ERR_BUFFER",  "MPI_ERR_COUNT",
+    "MPI_ERR_TYPE",      "MPI_ERR_TAG",     "MPI_ERR_COMM",
+    "MPI_ERR_RANK",      "MPI_ERR_REQUEST", "MPI_ERR_ROOT",
+    "MPI_ERR_GROUP",     "MPI_ERR_OP",      "MPI_ERR_TOPOLOGY",
+    "MPI_ERR_DIMS",      "MPI_ERR_ARG",     "MPI_ERR_UNKNOWN",
+    "MPI_ERR_TRUNCATE",  "MPI_ERR_OTHER",   "MPI_ERR_INTERN",
+    "MPI_ERR_IN_STATUS", "MPI_ERR_PENDING", "MPI_ERR_KEYVAL",
+    "MPI_ERR_NO_MEM",    "MPI_ERR_INFO",    "MPI_ERR_UNSUPPORTED_OPERATION",
 };
 
 const char *shim_class_string(int mpiclass)
@@ -259,8 +260,7 @@ int PMPI_Comm_set_errhandler(MPI_Comm comm, MPI_Errhandler errhandler)
     if (rc)
         return shim_err(NULL, "MPI_Comm_set_errhandler", rc);
     if (!errh_lookup(errhandler))
-        return shim_err(c, "MPI_Comm_set_errhandler",
-                        SHIM_ECLASS(MPI_ERR_ARG));
+        return shim_err(c, "MPI_Comm_set_errhandler", SHIM_ECLASS(MPI_ERR_ARG));
     c->errhandler = errhandler;
     return MPI_SUCCESS;
 }
@@ -274,8 +274,7 @@ int PMPI_Comm_get_errhandler(MPI_Comm comm, MPI_Errhandler *errhandler)
     if (rc)
         return shim_err(NULL, "MPI_Comm_get_errhandler", rc);
     if (!errhandler)
-        return shim_err(c, "MPI_Comm_get_errhandler",
-                        SHIM_ECLASS(MPI_ERR_ARG));
+        return shim_err(c, "MPI_Comm_get_errhandler", SHIM_ECLASS(MPI_ERR_ARG));
     *errhandler = c->errhandler;
     return MPI_SUCCESS;
 }

@@ -163,8 +163,9 @@ static int exchange_addresses(void)
     rc = shim_pmi_put(key, val);
     for (int i = 0; rc == 0 && i < nchunks; i++) {
         char part[2 * sizeof(name) + 1];
-        size_t n = hexlen - (size_t)i * chunk < chunk ? hexlen - (size_t)i * chunk
-                                                      : chunk;
+        size_t n = hexlen - (size_t)i * chunk < chunk
+                       ? hexlen - (size_t)i * chunk
+                       : chunk;
         memcpy(part, hex + (size_t)i * chunk, n);
         part[n] = '\0';
         snprintf(key, sizeof(key), "shoal-addr-%d-%d", shim.rank, i);
@@ -209,16 +210,17 @@ static int init_common(int required, int *provided)
         snprintf(shim.hostname, sizeof(shim.hostname), "localhost");
     shim.hostname[sizeof(shim.hostname) - 1] = '\0';
     rc = shim_pmi_init(&shim.rank, &shim.size, &shim.appnum);
-    if (rc == 0 && (shim.size < 1 || shim.size > SHIM_MAX_RANKS
-                    || shim.rank < 0 || shim.rank >= shim.size))
+    if (rc == 0
+        && (shim.size < 1 || shim.size > SHIM_MAX_RANKS || shim.rank < 0
+            || shim.rank >= shim.size))
         rc = -EINVAL;
     if (rc == 0)
         rc = locality();
     if (rc == 0) {
         stage = "opening the fabric";
         const char *forced = getenv("SHOAL_OFI_PROVIDER");
-        rc = shim_ofi_open(forced && *forced ? forced : NULL,
-                           shim.nnodes == 1, err, sizeof(err));
+        rc = shim_ofi_open(forced && *forced ? forced : NULL, shim.nnodes == 1,
+                           err, sizeof(err));
     }
     if (rc == 0) {
         stage = "exchanging endpoint addresses";
@@ -239,9 +241,8 @@ static int init_common(int required, int *provided)
         shim_pmi_abort(1, msg);
         _exit(1);
     }
-    shim.thread_level = required > MPI_THREAD_SERIALIZED
-                            ? MPI_THREAD_SERIALIZED
-                            : required;
+    shim.thread_level =
+        required > MPI_THREAD_SERIALIZED ? MPI_THREAD_SERIALIZED : required;
     if (provided)
         *provided = shim.thread_level;
     shim.initialized = true;
@@ -375,11 +376,11 @@ int PMPI_Get_library_version(char *version, int *resultlen)
 {
     if (!version || !resultlen)
         return MPI_ERR_ARG;
-    *resultlen = snprintf(version, MPI_MAX_LIBRARY_VERSION_STRING,
-                          "shoal MPI %s (libfabric %u.%u, provider %s)",
-                          PACKAGE_VERSION, FI_MAJOR(fi_version()),
-                          FI_MINOR(fi_version()),
-                          shim_ofi.prov_name[0] ? shim_ofi.prov_name : "none");
+    *resultlen =
+        snprintf(version, MPI_MAX_LIBRARY_VERSION_STRING,
+                 "shoal MPI %s (libfabric %u.%u, provider %s)", PACKAGE_VERSION,
+                 FI_MAJOR(fi_version()), FI_MINOR(fi_version()),
+                 shim_ofi.prov_name[0] ? shim_ofi.prov_name : "none");
     return MPI_SUCCESS;
 }
 

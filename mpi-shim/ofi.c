@@ -45,9 +45,8 @@ static bool prov_is(const struct fi_info *info, const char *name)
  * (ofiwg/libfabric#9143, fixed for 1.19; tests/mpi-shim/ordering.c and
  * wildcard.c show the rest). Older runtimes therefore use the network
  * provider over loopback unless shm is asked for by name. */
-static struct fi_info *choose(struct fi_info *list,
-                              const char *forced,
-                              bool single_node)
+static struct fi_info *
+choose(struct fi_info *list, const char *forced, bool single_node)
 {
     if (forced)
         return list;
@@ -237,7 +236,8 @@ static int ack_inject(int world_dest, uint64_t tag)
 
 /* A synchronous send's data was received: tell the sender. The ack tag
  * carries the sender's sequence number so it matches one send only. */
-static void ack_send(const struct shim_request *req, uint64_t tag, uint64_t data)
+static void
+ack_send(const struct shim_request *req, uint64_t tag, uint64_t data)
 {
     int src = shim_tag_src(tag);
     uint64_t ack = SHIM_TAG_ACK
@@ -273,11 +273,8 @@ static void acks_retry(void)
     ndeferred -= i;
 }
 
-static void complete_entry(struct shim_ofi_op *op,
-                           uint64_t tag,
-                           size_t len,
-                           uint64_t data,
-                           int err)
+static void complete_entry(
+    struct shim_ofi_op *op, uint64_t tag, size_t len, uint64_t data, int err)
 {
     struct shim_request *req = op->req;
 
@@ -331,8 +328,8 @@ int shim_ofi_progress(void)
         n = fi_cq_read(shim_ofi.cq, e, 16);
         if (n > 0) {
             for (ssize_t i = 0; i < n; i++)
-                complete_entry(e[i].op_context, e[i].tag, e[i].len,
-                               e[i].data, 0);
+                complete_entry(e[i].op_context, e[i].tag, e[i].len, e[i].data,
+                               0);
             seen += (int)n;
             if (n < 16)
                 return seen;
@@ -391,8 +388,7 @@ int shim_ofi_inject(const void *buf, size_t len, int world_dest, uint64_t tag)
     ssize_t rc;
 
     do {
-        rc = fi_tinject(shim_ofi.ep, buf, len, shim_ofi.addrs[world_dest],
-                        tag);
+        rc = fi_tinject(shim_ofi.ep, buf, len, shim_ofi.addrs[world_dest], tag);
         if (rc == -FI_EAGAIN)
             shim_progress();
     } while (rc == -FI_EAGAIN);

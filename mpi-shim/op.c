@@ -24,42 +24,77 @@ static struct shim_op builtin_ops[NBUILTIN];
 
 /* Integer types take arithmetic, logical and bitwise operations. */
 #define DEFINE_INT(name, T)                                                    \
-    static int apply_##name(int op, const void *in, void *inout, size_t n)   \
+    static int apply_##name(int op, const void *in, void *inout, size_t n)     \
     {                                                                          \
         switch (op) {                                                          \
-        case 1: OPLOOP(T, a[i] > b[i] ? a[i] : b[i]); return 0;               \
-        case 2: OPLOOP(T, a[i] < b[i] ? a[i] : b[i]); return 0;               \
-        case 3: OPLOOP(T, (T)(a[i] + b[i])); return 0;                         \
-        case 4: OPLOOP(T, (T)(a[i] * b[i])); return 0;                         \
-        case 5: OPLOOP(T, (T)(a[i] && b[i])); return 0;                        \
-        case 6: OPLOOP(T, (T)(a[i] & b[i])); return 0;                         \
-        case 7: OPLOOP(T, (T)(a[i] || b[i])); return 0;                        \
-        case 8: OPLOOP(T, (T)(a[i] | b[i])); return 0;                         \
-        case 9: OPLOOP(T, (T)(!a[i] != !b[i])); return 0;                      \
-        case 10: OPLOOP(T, (T)(a[i] ^ b[i])); return 0;                        \
-        default: return -1;                                                    \
+        case 1:                                                                \
+            OPLOOP(T, a[i] > b[i] ? a[i] : b[i]);                              \
+            return 0;                                                          \
+        case 2:                                                                \
+            OPLOOP(T, a[i] < b[i] ? a[i] : b[i]);                              \
+            return 0;                                                          \
+        case 3:                                                                \
+            OPLOOP(T, (T)(a[i] + b[i]));                                       \
+            return 0;                                                          \
+        case 4:                                                                \
+            OPLOOP(T, (T)(a[i] * b[i]));                                       \
+            return 0;                                                          \
+        case 5:                                                                \
+            OPLOOP(T, (T)(a[i] && b[i]));                                      \
+            return 0;                                                          \
+        case 6:                                                                \
+            OPLOOP(T, (T)(a[i] & b[i]));                                       \
+            return 0;                                                          \
+        case 7:                                                                \
+            OPLOOP(T, (T)(a[i] || b[i]));                                      \
+            return 0;                                                          \
+        case 8:                                                                \
+            OPLOOP(T, (T)(a[i] | b[i]));                                       \
+            return 0;                                                          \
+        case 9:                                                                \
+            OPLOOP(T, (T)(!a[i] != !b[i]));                                    \
+            return 0;                                                          \
+        case 10:                                                               \
+            OPLOOP(T, (T)(a[i] ^ b[i]));                                       \
+            return 0;                                                          \
+        default:                                                               \
+            return -1;                                                         \
         }                                                                      \
     }
 
 #define DEFINE_FLOAT(name, T)                                                  \
-    static int apply_##name(int op, const void *in, void *inout, size_t n)   \
+    static int apply_##name(int op, const void *in, void *inout, size_t n)     \
     {                                                                          \
         switch (op) {                                                          \
-        case 1: OPLOOP(T, a[i] > b[i] ? a[i] : b[i]); return 0;               \
-        case 2: OPLOOP(T, a[i] < b[i] ? a[i] : b[i]); return 0;               \
-        case 3: OPLOOP(T, a[i] + b[i]); return 0;                              \
-        case 4: OPLOOP(T, a[i] * b[i]); return 0;                              \
-        default: return -1;                                                    \
+        case 1:                                                                \
+            OPLOOP(T, a[i] > b[i] ? a[i] : b[i]);                              \
+            return 0;                                                          \
+        case 2:                                                                \
+            OPLOOP(T, a[i] < b[i] ? a[i] : b[i]);                              \
+            return 0;                                                          \
+        case 3:                                                                \
+            OPLOOP(T, a[i] + b[i]);                                            \
+            return 0;                                                          \
+        case 4:                                                                \
+            OPLOOP(T, a[i] * b[i]);                                            \
+            return 0;                                                          \
+        default:                                                               \
+            return -1;                                                         \
         }                                                                      \
     }
 
 #define DEFINE_COMPLEX(name, T)                                                \
-    static int apply_##name(int op, const void *in, void *inout, size_t n)   \
+    static int apply_##name(int op, const void *in, void *inout, size_t n)     \
     {                                                                          \
         switch (op) {                                                          \
-        case 3: OPLOOP(T, a[i] + b[i]); return 0;                              \
-        case 4: OPLOOP(T, a[i] * b[i]); return 0;                              \
-        default: return -1;                                                    \
+        case 3:                                                                \
+            OPLOOP(T, a[i] + b[i]);                                            \
+            return 0;                                                          \
+        case 4:                                                                \
+            OPLOOP(T, a[i] * b[i]);                                            \
+            return 0;                                                          \
+        default:                                                               \
+            return -1;                                                         \
         }                                                                      \
     }
 
@@ -70,7 +105,7 @@ static struct shim_op builtin_ops[NBUILTIN];
         V v;                                                                   \
         int k;                                                                 \
     };                                                                         \
-    static int apply_##name(int op, const void *in, void *inout, size_t n)   \
+    static int apply_##name(int op, const void *in, void *inout, size_t n)     \
     {                                                                          \
         const struct pair_##name *a = in;                                      \
         struct pair_##name *b = inout;                                         \
@@ -125,10 +160,17 @@ DEFINE_PAIR(ldouble_int, long double)
 static int apply_bool(int op, const void *in, void *inout, size_t n)
 {
     switch (op) {
-    case 5: OPLOOP(_Bool, a[i] && b[i]); return 0;
-    case 7: OPLOOP(_Bool, a[i] || b[i]); return 0;
-    case 9: OPLOOP(_Bool, a[i] != b[i]); return 0;
-    default: return -1;
+    case 5:
+        OPLOOP(_Bool, a[i] && b[i]);
+        return 0;
+    case 7:
+        OPLOOP(_Bool, a[i] || b[i]);
+        return 0;
+    case 9:
+        OPLOOP(_Bool, a[i] != b[i]);
+        return 0;
+    default:
+        return -1;
     }
 }
 
@@ -144,16 +186,16 @@ typedef int apply_f(int op, const void *in, void *inout, size_t n);
 
 /* Indexed by the predefined datatype's index (see mpi.h). */
 static apply_f *const apply_table[39] = {
-    NULL,          apply_char,       apply_schar,    apply_uchar,
-    apply_byte,    apply_wchar,      apply_short,    apply_ushort,
-    apply_int,     apply_uint,       apply_long,     apply_ulong,
-    apply_llong,   apply_ullong,     apply_float,    apply_double,
-    apply_ldouble, apply_i8,         apply_i16,      apply_i32,
-    apply_i64,     apply_u8,         apply_u16,      apply_u32,
-    apply_u64,     apply_bool,       apply_cfloat,   apply_cdouble,
-    apply_cldouble, apply_aint,      apply_offset,   apply_offset,
-    NULL,          apply_float_int,  apply_double_int, apply_long_int,
-    apply_int_int, apply_short_int,  apply_ldouble_int,
+    NULL,           apply_char,      apply_schar,       apply_uchar,
+    apply_byte,     apply_wchar,     apply_short,       apply_ushort,
+    apply_int,      apply_uint,      apply_long,        apply_ulong,
+    apply_llong,    apply_ullong,    apply_float,       apply_double,
+    apply_ldouble,  apply_i8,        apply_i16,         apply_i32,
+    apply_i64,      apply_u8,        apply_u16,         apply_u32,
+    apply_u64,      apply_bool,      apply_cfloat,      apply_cdouble,
+    apply_cldouble, apply_aint,      apply_offset,      apply_offset,
+    NULL,           apply_float_int, apply_double_int,  apply_long_int,
+    apply_int_int,  apply_short_int, apply_ldouble_int,
 };
 
 int shim_op_init(void)
@@ -296,8 +338,8 @@ int PMPI_Reduce_local(const void *inbuf,
         rc = SHIM_ECLASS(MPI_ERR_COUNT);
     if (rc == 0) {
         if (o->builtin && t->basic != MPI_DATATYPE_NULL && t->dense)
-            rc = shim_op_apply(o, inbuf, inoutbuf,
-                               (size_t)count * t->nbasic, t->basic);
+            rc = shim_op_apply(o, inbuf, inoutbuf, (size_t)count * t->nbasic,
+                               t->basic);
         else if (!o->builtin)
             rc = shim_op_apply(o, inbuf, inoutbuf, (size_t)count, datatype);
         else

@@ -59,7 +59,8 @@ static int pmi_read_line(char *line, size_t len)
         }
         if (pmi.rlen == sizeof(pmi.rbuf))
             return -EMSGSIZE;
-        ssize_t r = read(pmi.fd, pmi.rbuf + pmi.rlen, sizeof(pmi.rbuf) - pmi.rlen);
+        ssize_t r =
+            read(pmi.fd, pmi.rbuf + pmi.rlen, sizeof(pmi.rbuf) - pmi.rlen);
         if (r < 0 && errno == EINTR)
             continue;
         if (r <= 0)
@@ -93,7 +94,8 @@ static int pmi_field(const char *line, const char *key, char *out, size_t len)
 }
 
 /* Sends cmd and reads the reply, which must be `cmd=expect`; checks rc. */
-static int pmi_call(const char *cmd, const char *expect, char *reply, size_t len)
+static int
+pmi_call(const char *cmd, const char *expect, char *reply, size_t len)
 {
     char got[64];
     char rc[16];
@@ -222,8 +224,8 @@ int shim_pmi_get(const char *key, char *value, size_t len)
         }
         return -ENOENT;
     }
-    if (snprintf(line, sizeof(line), "cmd=get kvsname=%s key=%s\n",
-                 pmi.kvsname, key)
+    if (snprintf(line, sizeof(line), "cmd=get kvsname=%s key=%s\n", pmi.kvsname,
+                 key)
         >= (int)sizeof(line))
         return -EMSGSIZE;
     err = pmi_call(line, "get_result", reply, sizeof(reply));

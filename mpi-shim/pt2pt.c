@@ -302,8 +302,7 @@ int PMPI_Buffer_attach(void *buffer, int size)
     if (size < 0 || (!buffer && size > 0))
         return shim_err(NULL, "MPI_Buffer_attach", SHIM_ECLASS(MPI_ERR_ARG));
     if (bsend.buf)
-        return shim_err(NULL, "MPI_Buffer_attach",
-                        SHIM_ECLASS(MPI_ERR_BUFFER));
+        return shim_err(NULL, "MPI_Buffer_attach", SHIM_ECLASS(MPI_ERR_BUFFER));
     bsend.buf = buffer;
     bsend.size = (size_t)size;
     return MPI_SUCCESS;
@@ -572,8 +571,8 @@ int PMPI_Sendrecv(const void *sendbuf,
     struct shim_comm *c = NULL;
     struct shim_datatype *st, *rt;
     struct shim_request *sreq = NULL, *rreq = NULL;
-    int rc = check_args(comm, sendcount, sendtype, dest, sendtag, false, &c,
-                        &st);
+    int rc =
+        check_args(comm, sendcount, sendtype, dest, sendtag, false, &c, &st);
 
     if (rc == 0)
         rc = check_args(comm, recvcount, recvtype, source, recvtag, true, &c,
@@ -735,7 +734,8 @@ int PMPI_Probe(int source, int tag, MPI_Comm comm, MPI_Status *status)
 }
 
 SHIM_WEAK(Iprobe)
-int PMPI_Iprobe(int source, int tag, MPI_Comm comm, int *flag, MPI_Status *status)
+int PMPI_Iprobe(
+    int source, int tag, MPI_Comm comm, int *flag, MPI_Status *status)
 {
     return probe_common("MPI_Iprobe", source, tag, comm, false, flag, NULL,
                         status);
@@ -979,8 +979,8 @@ int PMPI_Recv_init(void *buf,
                    MPI_Comm comm,
                    MPI_Request *request)
 {
-    return persist_init("MPI_Recv_init", false, 0, buf, count, datatype,
-                        source, tag, comm, request);
+    return persist_init("MPI_Recv_init", false, 0, buf, count, datatype, source,
+                        tag, comm, request);
 }
 
 static int start_one(MPI_Request *request)

@@ -163,9 +163,8 @@ static bool req_done(struct shim_request *r)
 
 /* Hands a completed request back to the user: status, error class, and
  * the handle set to MPI_REQUEST_NULL unless the request is persistent. */
-static int req_finish(MPI_Request *handle,
-                      struct shim_request *r,
-                      MPI_Status *status)
+static int
+req_finish(MPI_Request *handle, struct shim_request *r, MPI_Status *status)
 {
     int err;
 
@@ -272,8 +271,8 @@ static int finish_all(int count,
     int any = 0;
 
     for (int i = 0; i < count; i++) {
-        MPI_Status *st = statuses == MPI_STATUSES_IGNORE ? MPI_STATUS_IGNORE
-                                                         : &statuses[i];
+        MPI_Status *st =
+            statuses == MPI_STATUSES_IGNORE ? MPI_STATUS_IGNORE : &statuses[i];
         if (!rs[i]) {
             status_empty(st);
             continue;
@@ -477,9 +476,8 @@ static int some_common(const char *fn,
             active = true;
             if (!req_done(r))
                 continue;
-            MPI_Status *st = statuses == MPI_STATUSES_IGNORE
-                                 ? MPI_STATUS_IGNORE
-                                 : &statuses[n];
+            MPI_Status *st = statuses == MPI_STATUSES_IGNORE ? MPI_STATUS_IGNORE
+                                                             : &statuses[n];
             struct shim_comm *c = req_comm(r);
             int e = req_finish(&reqs[i], r, st);
             if (e && !err) {

@@ -109,8 +109,8 @@ struct shim_datatype {
     int refcount;
     bool predefined;
     bool committed;
-    size_t size;     /* bytes of data in one element */
-    MPI_Aint lb;     /* MPI lower bound and extent (may be resized) */
+    size_t size; /* bytes of data in one element */
+    MPI_Aint lb; /* MPI lower bound and extent (may be resized) */
     MPI_Aint extent;
     MPI_Aint true_lb;
     MPI_Aint true_extent;
@@ -183,7 +183,7 @@ struct shim_comm {
     unsigned ctx;    /* tag context of point-to-point; ctx|1 = collective */
     int rank;
     int size;
-    int *world;      /* comm rank -> world rank (libfabric address index) */
+    int *world; /* comm rank -> world rank (libfabric address index) */
     MPI_Errhandler errhandler;
     char name[MPI_MAX_OBJECT_NAME];
     uint32_t coll_seq; /* collective sequence number, the collective tag */

@@ -36,7 +36,7 @@ typedef struct MPI_Status {
     int MPI_SOURCE;
     int MPI_TAG;
     int MPI_ERROR;
-    int shoal_cancelled; /* private */
+    int shoal_cancelled;   /* private */
     MPI_Count shoal_count; /* private: bytes received */
 } MPI_Status;
 
@@ -313,14 +313,10 @@ SHOAL_MPI_DECL(Sendrecv_replace,
                 MPI_Status *status));
 SHOAL_MPI_DECL(Buffer_attach, (void *buffer, int size));
 SHOAL_MPI_DECL(Buffer_detach, (void *buffer_addr, int *size));
-SHOAL_MPI_DECL(Probe,
-               (int source, int tag, MPI_Comm comm, MPI_Status *status));
-SHOAL_MPI_DECL(Iprobe,
-               (int source,
-                int tag,
-                MPI_Comm comm,
-                int *flag,
-                MPI_Status *status));
+SHOAL_MPI_DECL(Probe, (int source, int tag, MPI_Comm comm, MPI_Status *status));
+SHOAL_MPI_DECL(
+    Iprobe,
+    (int source, int tag, MPI_Comm comm, int *flag, MPI_Status *status));
 SHOAL_MPI_DECL(Mprobe,
                (int source,
                 int tag,
@@ -420,12 +416,9 @@ SHOAL_MPI_DECL(Test_cancelled, (const MPI_Status *status, int *flag));
 
 /* Collectives */
 SHOAL_MPI_DECL(Barrier, (MPI_Comm comm));
-SHOAL_MPI_DECL(Bcast,
-               (void *buffer,
-                int count,
-                MPI_Datatype datatype,
-                int root,
-                MPI_Comm comm));
+SHOAL_MPI_DECL(
+    Bcast,
+    (void *buffer, int count, MPI_Datatype datatype, int root, MPI_Comm comm));
 SHOAL_MPI_DECL(Reduce,
                (const void *sendbuf,
                 void *recvbuf,
@@ -622,12 +615,9 @@ SHOAL_MPI_DECL(Comm_size, (MPI_Comm comm, int *size));
 SHOAL_MPI_DECL(Comm_dup, (MPI_Comm comm, MPI_Comm *newcomm));
 SHOAL_MPI_DECL(Comm_split,
                (MPI_Comm comm, int color, int key, MPI_Comm *newcomm));
-SHOAL_MPI_DECL(Comm_split_type,
-               (MPI_Comm comm,
-                int split_type,
-                int key,
-                MPI_Info info,
-                MPI_Comm *newcomm));
+SHOAL_MPI_DECL(
+    Comm_split_type,
+    (MPI_Comm comm, int split_type, int key, MPI_Info info, MPI_Comm *newcomm));
 SHOAL_MPI_DECL(Comm_create,
                (MPI_Comm comm, MPI_Group group, MPI_Comm *newcomm));
 SHOAL_MPI_DECL(Comm_free, (MPI_Comm * comm));
@@ -636,16 +626,19 @@ SHOAL_MPI_DECL(Comm_group, (MPI_Comm comm, MPI_Group *group));
 SHOAL_MPI_DECL(Comm_test_inter, (MPI_Comm comm, int *flag));
 SHOAL_MPI_DECL(Comm_set_name, (MPI_Comm comm, const char *comm_name));
 SHOAL_MPI_DECL(Comm_get_name, (MPI_Comm comm, char *comm_name, int *resultlen));
-SHOAL_MPI_DECL(Comm_get_attr,
-               (MPI_Comm comm, int comm_keyval, void *attribute_val, int *flag));
+SHOAL_MPI_DECL(
+    Comm_get_attr,
+    (MPI_Comm comm, int comm_keyval, void *attribute_val, int *flag));
 SHOAL_MPI_DECL(Attr_get,
                (MPI_Comm comm, int keyval, void *attribute_val, int *flag));
 SHOAL_MPI_DECL(Group_size, (MPI_Group group, int *size));
 SHOAL_MPI_DECL(Group_rank, (MPI_Group group, int *rank));
-SHOAL_MPI_DECL(Group_incl,
-               (MPI_Group group, int n, const int ranks[], MPI_Group *newgroup));
-SHOAL_MPI_DECL(Group_excl,
-               (MPI_Group group, int n, const int ranks[], MPI_Group *newgroup));
+SHOAL_MPI_DECL(
+    Group_incl,
+    (MPI_Group group, int n, const int ranks[], MPI_Group *newgroup));
+SHOAL_MPI_DECL(
+    Group_excl,
+    (MPI_Group group, int n, const int ranks[], MPI_Group *newgroup));
 SHOAL_MPI_DECL(Group_translate_ranks,
                (MPI_Group group1,
                 int n,
@@ -665,26 +658,19 @@ SHOAL_MPI_DECL(Cart_create,
 SHOAL_MPI_DECL(Cart_coords,
                (MPI_Comm comm, int rank, int maxdims, int coords[]));
 SHOAL_MPI_DECL(Cart_rank, (MPI_Comm comm, const int coords[], int *rank));
-SHOAL_MPI_DECL(Cart_shift,
-               (MPI_Comm comm,
-                int direction,
-                int disp,
-                int *rank_source,
-                int *rank_dest));
-SHOAL_MPI_DECL(Cart_get,
-               (MPI_Comm comm,
-                int maxdims,
-                int dims[],
-                int periods[],
-                int coords[]));
+SHOAL_MPI_DECL(
+    Cart_shift,
+    (MPI_Comm comm, int direction, int disp, int *rank_source, int *rank_dest));
+SHOAL_MPI_DECL(
+    Cart_get,
+    (MPI_Comm comm, int maxdims, int dims[], int periods[], int coords[]));
 SHOAL_MPI_DECL(Cartdim_get, (MPI_Comm comm, int *ndims));
 SHOAL_MPI_DECL(Dims_create, (int nnodes, int ndims, int dims[]));
 SHOAL_MPI_DECL(Topo_test, (MPI_Comm comm, int *status));
 
 /* Errors */
 SHOAL_MPI_DECL(Comm_create_errhandler,
-               (MPI_Comm_errhandler_function * fn,
-                MPI_Errhandler *errhandler));
+               (MPI_Comm_errhandler_function * fn, MPI_Errhandler *errhandler));
 SHOAL_MPI_DECL(Comm_set_errhandler, (MPI_Comm comm, MPI_Errhandler errhandler));
 SHOAL_MPI_DECL(Comm_get_errhandler,
                (MPI_Comm comm, MPI_Errhandler *errhandler));

@@ -135,8 +135,7 @@ static void test_reduce(void)
                            MPI_COMM_WORLD);
                 CHECK(in[0] == size - 1, "reduce in place %d", in[0]);
             } else {
-                MPI_Reduce(in, NULL, n, MPI_INT, MPI_MAX, root,
-                           MPI_COMM_WORLD);
+                MPI_Reduce(in, NULL, n, MPI_INT, MPI_MAX, root, MPI_COMM_WORLD);
             }
             free(in);
             free(out);
@@ -240,7 +239,8 @@ static void test_alltoall(void)
     int counts[] = {1, 50, 5000};
     for (int k = 0; k < 3; k++) {
         int n = counts[k];
-        int *s = malloc(sizeof(int) * n * size), *r = malloc(sizeof(int) * n * size);
+        int *s = malloc(sizeof(int) * n * size),
+            *r = malloc(sizeof(int) * n * size);
         for (int d = 0; d < size; d++)
             for (int i = 0; i < n; i++)
                 s[d * n + i] = rank * 1000000 + d * 1000 + i % 1000;
@@ -303,8 +303,8 @@ static void test_scans(void)
         in[i] = i + rank;
     MPI_Reduce_scatter_block(in, out, n, MPI_INT, MPI_SUM, MPI_COMM_WORLD);
     for (int i = 0; i < n; i++)
-        CHECK(out[i] == (rank * n + i) * size + size * (size - 1) / 2,
-              "rsb %d", out[i]);
+        CHECK(out[i] == (rank * n + i) * size + size * (size - 1) / 2, "rsb %d",
+              out[i]);
     int *cnt = malloc(sizeof(int) * size), tot = 0;
     for (int i = 0; i < size; i++)
         tot += cnt[i] = i % 3 + 1;

@@ -36,8 +36,8 @@ int main(int argc, char **argv)
         m[i] = rank * 100 + i;
         r[i] = -1;
     }
-    MPI_Sendrecv(&m[2], 1, col, next, 0, &r[1], 1, col, prev, 0,
-                 MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+    MPI_Sendrecv(&m[2], 1, col, next, 0, &r[1], 1, col, prev, 0, MPI_COMM_WORLD,
+                 MPI_STATUS_IGNORE);
     for (int i = 0; i < 30; i++)
         CHECK(r[i] == (i % 5 == 1 ? prev * 100 + (i / 5) * 5 + 2 : -1),
               "vector elem %d = %g", i, r[i]);
@@ -116,7 +116,8 @@ int main(int argc, char **argv)
     MPI_Datatype pair;
     MPI_Type_contiguous(2, MPI_INT, &pair);
     MPI_Type_commit(&pair);
-    int *s = malloc(sizeof(int) * 2 * size), *t = malloc(sizeof(int) * 2 * size);
+    int *s = malloc(sizeof(int) * 2 * size),
+        *t = malloc(sizeof(int) * 2 * size);
     for (int i = 0; i < size; i++) {
         s[2 * i] = rank;
         s[2 * i + 1] = i;

@@ -64,9 +64,11 @@ int main(int argc, char **argv)
     MPI_Group_size(g2, &s2);
     MPI_Group_rank(g1, &r1);
     MPI_Group_translate_ranks(g1, size > 1 ? 2 : 1, (int[]){0, 1}, wg, tr);
-    SAY("groups %d %d translate %d %d\n", s1, s2, tr[0],
-        size > 1 ? tr[1] : -1);
-    CHECK(r1 == (rank == 0 ? 0 : rank == size - 1 ? 1 : MPI_UNDEFINED),
+    SAY("groups %d %d translate %d %d\n", s1, s2, tr[0], size > 1 ? tr[1] : -1);
+    CHECK(r1
+              == (rank == 0          ? 0
+                  : rank == size - 1 ? 1
+                                     : MPI_UNDEFINED),
           "group rank %d", r1);
     MPI_Group_compare(wg, wg, &res);
     CHECK(res == MPI_IDENT, "group compare");
