@@ -1,0 +1,764 @@
+/* SPDX-License-Identifier: MIT */
+/* mpi.h - the MPI interface of shoal's MPI library (libmpi over libfabric).
+ *
+ * Handles are integers, as in MPICH: the high byte names the object kind so
+ * that a handle of the wrong kind is reported with the proper error class
+ * instead of being dereferenced. Every MPI_ function is also available as
+ * PMPI_ for profiling tools. Thread levels up to MPI_THREAD_SERIALIZED. */
+#ifndef SHOAL_MPI_H
+#define SHOAL_MPI_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define SHOAL_MPI_API __attribute__((visibility("default")))
+
+#define MPI_VERSION 3
+#define MPI_SUBVERSION 1
+
+typedef int MPI_Comm;
+typedef int MPI_Datatype;
+typedef int MPI_Group;
+typedef int MPI_Op;
+typedef int MPI_Errhandler;
+typedef int MPI_Request;
+typedef int MPI_Message;
+typedef int MPI_Info;
+typedef intptr_t MPI_Aint;
+typedef long long MPI_Count;
+typedef long long MPI_Offset;
+
+typedef struct MPI_Status {
+    int MPI_SOURCE;
+    int MPI_TAG;
+    int MPI_ERROR;
+    int shoal_cancelled;   /* private */
+    MPI_Count shoal_count; /* private: bytes received */
+} MPI_Status;
+
+#define MPI_STATUS_IGNORE ((MPI_Status *)1)
+#define MPI_STATUSES_IGNORE ((MPI_Status *)1)
+#define MPI_IN_PLACE ((void *)-1)
+#define MPI_BOTTOM ((void *)0)
+#define MPI_UNWEIGHTED ((int *)2)
+#define MPI_ERRCODES_IGNORE ((int *)0)
+
+/* Handle kinds live in bits 24..29; bit 30 marks a valid (non-null) one. */
+#define MPI_COMM_NULL ((MPI_Comm)0x04000000)
+#define MPI_COMM_WORLD ((MPI_Comm)0x44000000)
+#define MPI_COMM_SELF ((MPI_Comm)0x44000001)
+#define MPI_GROUP_NULL ((MPI_Group)0x08000000)
+#define MPI_GROUP_EMPTY ((MPI_Group)0x48000000)
+#define MPI_DATATYPE_NULL ((MPI_Datatype)0x0c000000)
+#define MPI_OP_NULL ((MPI_Op)0x18000000)
+#define MPI_ERRHANDLER_NULL ((MPI_Errhandler)0x14000000)
+#define MPI_ERRORS_ARE_FATAL ((MPI_Errhandler)0x54000000)
+#define MPI_ERRORS_RETURN ((MPI_Errhandler)0x54000001)
+#define MPI_REQUEST_NULL ((MPI_Request)0x2c000000)
+#define MPI_MESSAGE_NULL ((MPI_Message)0x30000000)
+#define MPI_MESSAGE_NO_PROC ((MPI_Message)0x70000000)
+#define MPI_INFO_NULL ((MPI_Info)0x1c000000)
+
+/* Predefined datatypes: 0x4c000000 | index into the library's table. */
+#define SHOAL_MPI_DT(i) ((MPI_Datatype)(0x4c000000 | (i)))
+#define MPI_CHAR SHOAL_MPI_DT(1)
+#define MPI_SIGNED_CHAR SHOAL_MPI_DT(2)
+#define MPI_UNSIGNED_CHAR SHOAL_MPI_DT(3)
+#define MPI_BYTE SHOAL_MPI_DT(4)
+#define MPI_WCHAR SHOAL_MPI_DT(5)
+#define MPI_SHORT SHOAL_MPI_DT(6)
+#define MPI_UNSIGNED_SHORT SHOAL_MPI_DT(7)
+#define MPI_INT SHOAL_MPI_DT(8)
+#define MPI_UNSIGNED SHOAL_MPI_DT(9)
+#define MPI_LONG SHOAL_MPI_DT(10)
+#define MPI_UNSIGNED_LONG SHOAL_MPI_DT(11)
+#define MPI_LONG_LONG_INT SHOAL_MPI_DT(12)
+#define MPI_LONG_LONG MPI_LONG_LONG_INT
+#define MPI_UNSIGNED_LONG_LONG SHOAL_MPI_DT(13)
+#define MPI_FLOAT SHOAL_MPI_DT(14)
+#define MPI_DOUBLE SHOAL_MPI_DT(15)
+#define MPI_LONG_DOUBLE SHOAL_MPI_DT(16)
+#define MPI_INT8_T SHOAL_MPI_DT(17)
+#define MPI_INT16_T SHOAL_MPI_DT(18)
+#define MPI_INT32_T SHOAL_MPI_DT(19)
+#define MPI_INT64_T SHOAL_MPI_DT(20)
+#define MPI_UINT8_T SHOAL_MPI_DT(21)
+#define MPI_UINT16_T SHOAL_MPI_DT(22)
+#define MPI_UINT32_T SHOAL_MPI_DT(23)
+#define MPI_UINT64_T SHOAL_MPI_DT(24)
+#define MPI_C_BOOL SHOAL_MPI_DT(25)
+#define MPI_C_FLOAT_COMPLEX SHOAL_MPI_DT(26)
+#define MPI_C_COMPLEX MPI_C_FLOAT_COMPLEX
+#define MPI_C_DOUBLE_COMPLEX SHOAL_MPI_DT(27)
+#define MPI_C_LONG_DOUBLE_COMPLEX SHOAL_MPI_DT(28)
+#define MPI_AINT SHOAL_MPI_DT(29)
+#define MPI_OFFSET SHOAL_MPI_DT(30)
+#define MPI_COUNT SHOAL_MPI_DT(31)
+#define MPI_PACKED SHOAL_MPI_DT(32)
+#define MPI_FLOAT_INT SHOAL_MPI_DT(33)
+#define MPI_DOUBLE_INT SHOAL_MPI_DT(34)
+#define MPI_LONG_INT SHOAL_MPI_DT(35)
+#define MPI_2INT SHOAL_MPI_DT(36)
+#define MPI_SHORT_INT SHOAL_MPI_DT(37)
+#define MPI_LONG_DOUBLE_INT SHOAL_MPI_DT(38)
+
+#define MPI_MAX ((MPI_Op)0x58000001)
+#define MPI_MIN ((MPI_Op)0x58000002)
+#define MPI_SUM ((MPI_Op)0x58000003)
+#define MPI_PROD ((MPI_Op)0x58000004)
+#define MPI_LAND ((MPI_Op)0x58000005)
+#define MPI_BAND ((MPI_Op)0x58000006)
+#define MPI_LOR ((MPI_Op)0x58000007)
+#define MPI_BOR ((MPI_Op)0x58000008)
+#define MPI_LXOR ((MPI_Op)0x58000009)
+#define MPI_BXOR ((MPI_Op)0x5800000a)
+#define MPI_MINLOC ((MPI_Op)0x5800000b)
+#define MPI_MAXLOC ((MPI_Op)0x5800000c)
+#define MPI_REPLACE ((MPI_Op)0x5800000d)
+#define MPI_NO_OP ((MPI_Op)0x5800000e)
+
+enum {
+    MPI_SUCCESS = 0,
+    MPI_ERR_BUFFER,
+    MPI_ERR_COUNT,
+    MPI_ERR_TYPE,
+    MPI_ERR_TAG,
+    MPI_ERR_COMM,
+    MPI_ERR_RANK,
+    MPI_ERR_REQUEST,
+    MPI_ERR_ROOT,
+    MPI_ERR_GROUP,
+    MPI_ERR_OP,
+    MPI_ERR_TOPOLOGY,
+    MPI_ERR_DIMS,
+    MPI_ERR_ARG,
+    MPI_ERR_UNKNOWN,
+    MPI_ERR_TRUNCATE,
+    MPI_ERR_OTHER,
+    MPI_ERR_INTERN,
+    MPI_ERR_IN_STATUS,
+    MPI_ERR_PENDING,
+    MPI_ERR_KEYVAL,
+    MPI_ERR_NO_MEM,
+    MPI_ERR_INFO,
+    MPI_ERR_UNSUPPORTED_OPERATION,
+    MPI_ERR_LASTCODE
+};
+
+enum {
+    MPI_THREAD_SINGLE = 0,
+    MPI_THREAD_FUNNELED,
+    MPI_THREAD_SERIALIZED,
+    MPI_THREAD_MULTIPLE
+};
+
+enum { MPI_IDENT = 0, MPI_CONGRUENT, MPI_SIMILAR, MPI_UNEQUAL };
+enum { MPI_GRAPH = 1, MPI_CART, MPI_DIST_GRAPH };
+enum { MPI_COMM_TYPE_SHARED = 1 };
+
+enum {
+    MPI_TAG_UB = 0x64400001,
+    MPI_HOST,
+    MPI_IO,
+    MPI_WTIME_IS_GLOBAL,
+    MPI_APPNUM,
+    MPI_UNIVERSE_SIZE,
+    MPI_LASTUSEDCODE
+};
+
+#define MPI_ANY_SOURCE (-2)
+#define MPI_PROC_NULL (-1)
+#define MPI_ROOT (-3)
+#define MPI_ANY_TAG (-1)
+#define MPI_UNDEFINED (-32766)
+#define MPI_KEYVAL_INVALID 0x24000000
+#define MPI_BSEND_OVERHEAD 96
+#define MPI_MAX_PROCESSOR_NAME 256
+#define MPI_MAX_ERROR_STRING 512
+#define MPI_MAX_OBJECT_NAME 128
+#define MPI_MAX_LIBRARY_VERSION_STRING 256
+
+typedef void(MPI_User_function)(void *invec,
+                                void *inoutvec,
+                                int *len,
+                                MPI_Datatype *datatype);
+typedef void(MPI_Comm_errhandler_function)(MPI_Comm *comm, int *code, ...);
+typedef MPI_Comm_errhandler_function MPI_Comm_errhandler_fn;
+
+/* Declares MPI_name and PMPI_name with one prototype. */
+#define SHOAL_MPI_DECL(name, args)                                             \
+    SHOAL_MPI_API int MPI_##name args;                                         \
+    SHOAL_MPI_API int PMPI_##name args
+
+SHOAL_MPI_DECL(Init, (int *argc, char ***argv));
+SHOAL_MPI_DECL(Init_thread,
+               (int *argc, char ***argv, int required, int *provided));
+SHOAL_MPI_DECL(Initialized, (int *flag));
+SHOAL_MPI_DECL(Finalize, (void));
+SHOAL_MPI_DECL(Finalized, (int *flag));
+SHOAL_MPI_DECL(Query_thread, (int *provided));
+SHOAL_MPI_DECL(Is_thread_main, (int *flag));
+SHOAL_MPI_DECL(Abort, (MPI_Comm comm, int errorcode));
+SHOAL_MPI_DECL(Get_processor_name, (char *name, int *resultlen));
+SHOAL_MPI_DECL(Get_version, (int *version, int *subversion));
+SHOAL_MPI_DECL(Get_library_version, (char *version, int *resultlen));
+SHOAL_MPI_API double MPI_Wtime(void);
+SHOAL_MPI_API double PMPI_Wtime(void);
+SHOAL_MPI_API double MPI_Wtick(void);
+SHOAL_MPI_API double PMPI_Wtick(void);
+
+/* Point to point */
+SHOAL_MPI_DECL(Send,
+               (const void *buf,
+                int count,
+                MPI_Datatype datatype,
+                int dest,
+                int tag,
+                MPI_Comm comm));
+SHOAL_MPI_DECL(Ssend,
+               (const void *buf,
+                int count,
+                MPI_Datatype datatype,
+                int dest,
+                int tag,
+                MPI_Comm comm));
+SHOAL_MPI_DECL(Rsend,
+               (const void *buf,
+                int count,
+                MPI_Datatype datatype,
+                int dest,
+                int tag,
+                MPI_Comm comm));
+SHOAL_MPI_DECL(Bsend,
+               (const void *buf,
+                int count,
+                MPI_Datatype datatype,
+                int dest,
+                int tag,
+                MPI_Comm comm));
+SHOAL_MPI_DECL(Recv,
+               (void *buf,
+                int count,
+                MPI_Datatype datatype,
+                int source,
+                int tag,
+                MPI_Comm comm,
+                MPI_Status *status));
+SHOAL_MPI_DECL(Isend,
+               (const void *buf,
+                int count,
+                MPI_Datatype datatype,
+                int dest,
+                int tag,
+                MPI_Comm comm,
+                MPI_Request *request));
+SHOAL_MPI_DECL(Issend,
+               (const void *buf,
+                int count,
+                MPI_Datatype datatype,
+                int dest,
+                int tag,
+                MPI_Comm comm,
+                MPI_Request *request));
+SHOAL_MPI_DECL(Irsend,
+               (const void *buf,
+                int count,
+                MPI_Datatype datatype,
+                int dest,
+                int tag,
+                MPI_Comm comm,
+                MPI_Request *request));
+SHOAL_MPI_DECL(Ibsend,
+               (const void *buf,
+                int count,
+                MPI_Datatype datatype,
+                int dest,
+                int tag,
+                MPI_Comm comm,
+                MPI_Request *request));
+SHOAL_MPI_DECL(Irecv,
+               (void *buf,
+                int count,
+                MPI_Datatype datatype,
+                int source,
+                int tag,
+                MPI_Comm comm,
+                MPI_Request *request));
+SHOAL_MPI_DECL(Sendrecv,
+               (const void *sendbuf,
+                int sendcount,
+                MPI_Datatype sendtype,
+                int dest,
+                int sendtag,
+                void *recvbuf,
+                int recvcount,
+                MPI_Datatype recvtype,
+                int source,
+                int recvtag,
+                MPI_Comm comm,
+                MPI_Status *status));
+SHOAL_MPI_DECL(Sendrecv_replace,
+               (void *buf,
+                int count,
+                MPI_Datatype datatype,
+                int dest,
+                int sendtag,
+                int source,
+                int recvtag,
+                MPI_Comm comm,
+                MPI_Status *status));
+SHOAL_MPI_DECL(Buffer_attach, (void *buffer, int size));
+SHOAL_MPI_DECL(Buffer_detach, (void *buffer_addr, int *size));
+SHOAL_MPI_DECL(Probe, (int source, int tag, MPI_Comm comm, MPI_Status *status));
+SHOAL_MPI_DECL(
+    Iprobe,
+    (int source, int tag, MPI_Comm comm, int *flag, MPI_Status *status));
+SHOAL_MPI_DECL(Mprobe,
+               (int source,
+                int tag,
+                MPI_Comm comm,
+                MPI_Message *message,
+                MPI_Status *status));
+SHOAL_MPI_DECL(Improbe,
+               (int source,
+                int tag,
+                MPI_Comm comm,
+                int *flag,
+                MPI_Message *message,
+                MPI_Status *status));
+SHOAL_MPI_DECL(Mrecv,
+               (void *buf,
+                int count,
+                MPI_Datatype datatype,
+                MPI_Message *message,
+                MPI_Status *status));
+SHOAL_MPI_DECL(Imrecv,
+               (void *buf,
+                int count,
+                MPI_Datatype datatype,
+                MPI_Message *message,
+                MPI_Request *request));
+SHOAL_MPI_DECL(Get_count,
+               (const MPI_Status *status, MPI_Datatype datatype, int *count));
+SHOAL_MPI_DECL(Get_elements,
+               (const MPI_Status *status, MPI_Datatype datatype, int *count));
+SHOAL_MPI_DECL(Send_init,
+               (const void *buf,
+                int count,
+                MPI_Datatype datatype,
+                int dest,
+                int tag,
+                MPI_Comm comm,
+                MPI_Request *request));
+SHOAL_MPI_DECL(Ssend_init,
+               (const void *buf,
+                int count,
+                MPI_Datatype datatype,
+                int dest,
+                int tag,
+                MPI_Comm comm,
+                MPI_Request *request));
+SHOAL_MPI_DECL(Recv_init,
+               (void *buf,
+                int count,
+                MPI_Datatype datatype,
+                int source,
+                int tag,
+                MPI_Comm comm,
+                MPI_Request *request));
+SHOAL_MPI_DECL(Start, (MPI_Request * request));
+SHOAL_MPI_DECL(Startall, (int count, MPI_Request array_of_requests[]));
+
+/* Completion */
+SHOAL_MPI_DECL(Wait, (MPI_Request * request, MPI_Status *status));
+SHOAL_MPI_DECL(Waitall,
+               (int count,
+                MPI_Request array_of_requests[],
+                MPI_Status *array_of_statuses));
+SHOAL_MPI_DECL(Waitany,
+               (int count,
+                MPI_Request array_of_requests[],
+                int *index,
+                MPI_Status *status));
+SHOAL_MPI_DECL(Waitsome,
+               (int incount,
+                MPI_Request array_of_requests[],
+                int *outcount,
+                int array_of_indices[],
+                MPI_Status *array_of_statuses));
+SHOAL_MPI_DECL(Test, (MPI_Request * request, int *flag, MPI_Status *status));
+SHOAL_MPI_DECL(Testall,
+               (int count,
+                MPI_Request array_of_requests[],
+                int *flag,
+                MPI_Status *array_of_statuses));
+SHOAL_MPI_DECL(Testany,
+               (int count,
+                MPI_Request array_of_requests[],
+                int *index,
+                int *flag,
+                MPI_Status *status));
+SHOAL_MPI_DECL(Testsome,
+               (int incount,
+                MPI_Request array_of_requests[],
+                int *outcount,
+                int array_of_indices[],
+                MPI_Status *array_of_statuses));
+SHOAL_MPI_DECL(Request_free, (MPI_Request * request));
+SHOAL_MPI_DECL(Request_get_status,
+               (MPI_Request request, int *flag, MPI_Status *status));
+SHOAL_MPI_DECL(Cancel, (MPI_Request * request));
+SHOAL_MPI_DECL(Test_cancelled, (const MPI_Status *status, int *flag));
+
+/* Collectives */
+SHOAL_MPI_DECL(Barrier, (MPI_Comm comm));
+SHOAL_MPI_DECL(
+    Bcast,
+    (void *buffer, int count, MPI_Datatype datatype, int root, MPI_Comm comm));
+SHOAL_MPI_DECL(Reduce,
+               (const void *sendbuf,
+                void *recvbuf,
+                int count,
+                MPI_Datatype datatype,
+                MPI_Op op,
+                int root,
+                MPI_Comm comm));
+SHOAL_MPI_DECL(Allreduce,
+               (const void *sendbuf,
+                void *recvbuf,
+                int count,
+                MPI_Datatype datatype,
+                MPI_Op op,
+                MPI_Comm comm));
+SHOAL_MPI_DECL(Gather,
+               (const void *sendbuf,
+                int sendcount,
+                MPI_Datatype sendtype,
+                void *recvbuf,
+                int recvcount,
+                MPI_Datatype recvtype,
+                int root,
+                MPI_Comm comm));
+SHOAL_MPI_DECL(Gatherv,
+               (const void *sendbuf,
+                int sendcount,
+                MPI_Datatype sendtype,
+                void *recvbuf,
+                const int recvcounts[],
+                const int displs[],
+                MPI_Datatype recvtype,
+                int root,
+                MPI_Comm comm));
+SHOAL_MPI_DECL(Scatter,
+               (const void *sendbuf,
+                int sendcount,
+                MPI_Datatype sendtype,
+                void *recvbuf,
+                int recvcount,
+                MPI_Datatype recvtype,
+                int root,
+                MPI_Comm comm));
+SHOAL_MPI_DECL(Scatterv,
+               (const void *sendbuf,
+                const int sendcounts[],
+                const int displs[],
+                MPI_Datatype sendtype,
+                void *recvbuf,
+                int recvcount,
+                MPI_Datatype recvtype,
+                int root,
+                MPI_Comm comm));
+SHOAL_MPI_DECL(Allgather,
+               (const void *sendbuf,
+                int sendcount,
+                MPI_Datatype sendtype,
+                void *recvbuf,
+                int recvcount,
+                MPI_Datatype recvtype,
+                MPI_Comm comm));
+SHOAL_MPI_DECL(Allgatherv,
+               (const void *sendbuf,
+                int sendcount,
+                MPI_Datatype sendtype,
+                void *recvbuf,
+                const int recvcounts[],
+                const int displs[],
+                MPI_Datatype recvtype,
+                MPI_Comm comm));
+SHOAL_MPI_DECL(Alltoall,
+               (const void *sendbuf,
+                int sendcount,
+                MPI_Datatype sendtype,
+                void *recvbuf,
+                int recvcount,
+                MPI_Datatype recvtype,
+                MPI_Comm comm));
+SHOAL_MPI_DECL(Alltoallv,
+               (const void *sendbuf,
+                const int sendcounts[],
+                const int sdispls[],
+                MPI_Datatype sendtype,
+                void *recvbuf,
+                const int recvcounts[],
+                const int rdispls[],
+                MPI_Datatype recvtype,
+                MPI_Comm comm));
+SHOAL_MPI_DECL(Reduce_scatter,
+               (const void *sendbuf,
+                void *recvbuf,
+                const int recvcounts[],
+                MPI_Datatype datatype,
+                MPI_Op op,
+                MPI_Comm comm));
+SHOAL_MPI_DECL(Reduce_scatter_block,
+               (const void *sendbuf,
+                void *recvbuf,
+                int recvcount,
+                MPI_Datatype datatype,
+                MPI_Op op,
+                MPI_Comm comm));
+SHOAL_MPI_DECL(Scan,
+               (const void *sendbuf,
+                void *recvbuf,
+                int count,
+                MPI_Datatype datatype,
+                MPI_Op op,
+                MPI_Comm comm));
+SHOAL_MPI_DECL(Exscan,
+               (const void *sendbuf,
+                void *recvbuf,
+                int count,
+                MPI_Datatype datatype,
+                MPI_Op op,
+                MPI_Comm comm));
+SHOAL_MPI_DECL(Ibarrier, (MPI_Comm comm, MPI_Request *request));
+SHOAL_MPI_DECL(Ibcast,
+               (void *buffer,
+                int count,
+                MPI_Datatype datatype,
+                int root,
+                MPI_Comm comm,
+                MPI_Request *request));
+SHOAL_MPI_DECL(Ireduce,
+               (const void *sendbuf,
+                void *recvbuf,
+                int count,
+                MPI_Datatype datatype,
+                MPI_Op op,
+                int root,
+                MPI_Comm comm,
+                MPI_Request *request));
+SHOAL_MPI_DECL(Iallreduce,
+               (const void *sendbuf,
+                void *recvbuf,
+                int count,
+                MPI_Datatype datatype,
+                MPI_Op op,
+                MPI_Comm comm,
+                MPI_Request *request));
+SHOAL_MPI_DECL(Igather,
+               (const void *sendbuf,
+                int sendcount,
+                MPI_Datatype sendtype,
+                void *recvbuf,
+                int recvcount,
+                MPI_Datatype recvtype,
+                int root,
+                MPI_Comm comm,
+                MPI_Request *request));
+SHOAL_MPI_DECL(Iscatter,
+               (const void *sendbuf,
+                int sendcount,
+                MPI_Datatype sendtype,
+                void *recvbuf,
+                int recvcount,
+                MPI_Datatype recvtype,
+                int root,
+                MPI_Comm comm,
+                MPI_Request *request));
+SHOAL_MPI_DECL(Iallgather,
+               (const void *sendbuf,
+                int sendcount,
+                MPI_Datatype sendtype,
+                void *recvbuf,
+                int recvcount,
+                MPI_Datatype recvtype,
+                MPI_Comm comm,
+                MPI_Request *request));
+SHOAL_MPI_DECL(Ialltoall,
+               (const void *sendbuf,
+                int sendcount,
+                MPI_Datatype sendtype,
+                void *recvbuf,
+                int recvcount,
+                MPI_Datatype recvtype,
+                MPI_Comm comm,
+                MPI_Request *request));
+SHOAL_MPI_DECL(Op_create,
+               (MPI_User_function * user_fn, int commute, MPI_Op *op));
+SHOAL_MPI_DECL(Op_free, (MPI_Op * op));
+SHOAL_MPI_DECL(Op_commutative, (MPI_Op op, int *commute));
+SHOAL_MPI_DECL(Reduce_local,
+               (const void *inbuf,
+                void *inoutbuf,
+                int count,
+                MPI_Datatype datatype,
+                MPI_Op op));
+
+/* Communicators and groups */
+SHOAL_MPI_DECL(Comm_rank, (MPI_Comm comm, int *rank));
+SHOAL_MPI_DECL(Comm_size, (MPI_Comm comm, int *size));
+SHOAL_MPI_DECL(Comm_dup, (MPI_Comm comm, MPI_Comm *newcomm));
+SHOAL_MPI_DECL(Comm_split,
+               (MPI_Comm comm, int color, int key, MPI_Comm *newcomm));
+SHOAL_MPI_DECL(
+    Comm_split_type,
+    (MPI_Comm comm, int split_type, int key, MPI_Info info, MPI_Comm *newcomm));
+SHOAL_MPI_DECL(Comm_create,
+               (MPI_Comm comm, MPI_Group group, MPI_Comm *newcomm));
+SHOAL_MPI_DECL(Comm_free, (MPI_Comm * comm));
+SHOAL_MPI_DECL(Comm_compare, (MPI_Comm comm1, MPI_Comm comm2, int *result));
+SHOAL_MPI_DECL(Comm_group, (MPI_Comm comm, MPI_Group *group));
+SHOAL_MPI_DECL(Comm_test_inter, (MPI_Comm comm, int *flag));
+SHOAL_MPI_DECL(Comm_set_name, (MPI_Comm comm, const char *comm_name));
+SHOAL_MPI_DECL(Comm_get_name, (MPI_Comm comm, char *comm_name, int *resultlen));
+SHOAL_MPI_DECL(
+    Comm_get_attr,
+    (MPI_Comm comm, int comm_keyval, void *attribute_val, int *flag));
+SHOAL_MPI_DECL(Attr_get,
+               (MPI_Comm comm, int keyval, void *attribute_val, int *flag));
+SHOAL_MPI_DECL(Group_size, (MPI_Group group, int *size));
+SHOAL_MPI_DECL(Group_rank, (MPI_Group group, int *rank));
+SHOAL_MPI_DECL(
+    Group_incl,
+    (MPI_Group group, int n, const int ranks[], MPI_Group *newgroup));
+SHOAL_MPI_DECL(
+    Group_excl,
+    (MPI_Group group, int n, const int ranks[], MPI_Group *newgroup));
+SHOAL_MPI_DECL(Group_translate_ranks,
+               (MPI_Group group1,
+                int n,
+                const int ranks1[],
+                MPI_Group group2,
+                int ranks2[]));
+SHOAL_MPI_DECL(Group_compare,
+               (MPI_Group group1, MPI_Group group2, int *result));
+SHOAL_MPI_DECL(Group_free, (MPI_Group * group));
+SHOAL_MPI_DECL(Cart_create,
+               (MPI_Comm comm_old,
+                int ndims,
+                const int dims[],
+                const int periods[],
+                int reorder,
+                MPI_Comm *comm_cart));
+SHOAL_MPI_DECL(Cart_coords,
+               (MPI_Comm comm, int rank, int maxdims, int coords[]));
+SHOAL_MPI_DECL(Cart_rank, (MPI_Comm comm, const int coords[], int *rank));
+SHOAL_MPI_DECL(
+    Cart_shift,
+    (MPI_Comm comm, int direction, int disp, int *rank_source, int *rank_dest));
+SHOAL_MPI_DECL(
+    Cart_get,
+    (MPI_Comm comm, int maxdims, int dims[], int periods[], int coords[]));
+SHOAL_MPI_DECL(Cartdim_get, (MPI_Comm comm, int *ndims));
+SHOAL_MPI_DECL(Dims_create, (int nnodes, int ndims, int dims[]));
+SHOAL_MPI_DECL(Topo_test, (MPI_Comm comm, int *status));
+
+/* Errors */
+SHOAL_MPI_DECL(Comm_create_errhandler,
+               (MPI_Comm_errhandler_function * fn, MPI_Errhandler *errhandler));
+SHOAL_MPI_DECL(Comm_set_errhandler, (MPI_Comm comm, MPI_Errhandler errhandler));
+SHOAL_MPI_DECL(Comm_get_errhandler,
+               (MPI_Comm comm, MPI_Errhandler *errhandler));
+SHOAL_MPI_DECL(Errhandler_set, (MPI_Comm comm, MPI_Errhandler errhandler));
+SHOAL_MPI_DECL(Errhandler_get, (MPI_Comm comm, MPI_Errhandler *errhandler));
+SHOAL_MPI_DECL(Errhandler_free, (MPI_Errhandler * errhandler));
+SHOAL_MPI_DECL(Comm_call_errhandler, (MPI_Comm comm, int errorcode));
+SHOAL_MPI_DECL(Error_string, (int errorcode, char *string, int *resultlen));
+SHOAL_MPI_DECL(Error_class, (int errorcode, int *errorclass));
+
+/* Datatypes */
+SHOAL_MPI_DECL(Type_size, (MPI_Datatype datatype, int *size));
+SHOAL_MPI_DECL(Type_get_extent,
+               (MPI_Datatype datatype, MPI_Aint *lb, MPI_Aint *extent));
+SHOAL_MPI_DECL(Type_get_true_extent,
+               (MPI_Datatype datatype,
+                MPI_Aint *true_lb,
+                MPI_Aint *true_extent));
+SHOAL_MPI_DECL(Type_contiguous,
+               (int count, MPI_Datatype oldtype, MPI_Datatype *newtype));
+SHOAL_MPI_DECL(Type_vector,
+               (int count,
+                int blocklength,
+                int stride,
+                MPI_Datatype oldtype,
+                MPI_Datatype *newtype));
+SHOAL_MPI_DECL(Type_create_hvector,
+               (int count,
+                int blocklength,
+                MPI_Aint stride,
+                MPI_Datatype oldtype,
+                MPI_Datatype *newtype));
+SHOAL_MPI_DECL(Type_indexed,
+               (int count,
+                const int array_of_blocklengths[],
+                const int array_of_displacements[],
+                MPI_Datatype oldtype,
+                MPI_Datatype *newtype));
+SHOAL_MPI_DECL(Type_create_hindexed,
+               (int count,
+                const int array_of_blocklengths[],
+                const MPI_Aint array_of_displacements[],
+                MPI_Datatype oldtype,
+                MPI_Datatype *newtype));
+SHOAL_MPI_DECL(Type_create_indexed_block,
+               (int count,
+                int blocklength,
+                const int array_of_displacements[],
+                MPI_Datatype oldtype,
+                MPI_Datatype *newtype));
+SHOAL_MPI_DECL(Type_create_struct,
+               (int count,
+                const int array_of_blocklengths[],
+                const MPI_Aint array_of_displacements[],
+                const MPI_Datatype array_of_types[],
+                MPI_Datatype *newtype));
+SHOAL_MPI_DECL(Type_create_resized,
+               (MPI_Datatype oldtype,
+                MPI_Aint lb,
+                MPI_Aint extent,
+                MPI_Datatype *newtype));
+SHOAL_MPI_DECL(Type_dup, (MPI_Datatype oldtype, MPI_Datatype *newtype));
+SHOAL_MPI_DECL(Type_commit, (MPI_Datatype * datatype));
+SHOAL_MPI_DECL(Type_free, (MPI_Datatype * datatype));
+SHOAL_MPI_DECL(Pack,
+               (const void *inbuf,
+                int incount,
+                MPI_Datatype datatype,
+                void *outbuf,
+                int outsize,
+                int *position,
+                MPI_Comm comm));
+SHOAL_MPI_DECL(Unpack,
+               (const void *inbuf,
+                int insize,
+                int *position,
+                void *outbuf,
+                int outcount,
+                MPI_Datatype datatype,
+                MPI_Comm comm));
+SHOAL_MPI_DECL(Pack_size,
+               (int incount, MPI_Datatype datatype, MPI_Comm comm, int *size));
+SHOAL_MPI_DECL(Get_address, (const void *location, MPI_Aint *address));
+
+#undef SHOAL_MPI_DECL
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,403 @@
+/* SPDX-License-Identifier: MIT */
+/* init.c - start-up, wire-up through PMI, shutdown, and the small
+ * environment calls. */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "mpi-shim/shim_private.h"
+
+struct shim_global shim = {.pmi_fd = -1};
+
+void shim_progress(void)
+{
+    shim_ofi_progress();
+    shim_sched_progress_all();
+}
+
+/* Parses PMI_process_mapping, "(vector,(start,nodes,ranks_per_node),...)"
+ * as MPICH writes it, into node_of[]. Returns 0 or -EINVAL. */
+static int parse_mapping(const char *map, int size, int *node_of)
+{
+    const char *p = strstr(map, "vector");
+    int rank = 0;
+
+    if (!p)
+        return -EINVAL;
+    p += strlen("vector");
+    while ((p = strchr(p, '(')) != NULL) {
+        int start, nodes, ppn;
+        if (sscanf(p, "(%d,%d,%d)", &start, &nodes, &ppn) != 3 || nodes <= 0
+            || ppn <= 0)
+            return -EINVAL;
+        for (int n = 0; n < nodes; n++)
+            for (int k = 0; k < ppn && rank < size; k++)
+                node_of[rank++] = start + n;
+        p++;
+    }
+    /* A block-cyclic mapping repeats until every rank is placed. */
+    if (rank == 0)
+        return -EINVAL;
+    for (int r = rank; r < size; r++)
+        node_of[r] = node_of[r % rank];
+    return 0;
+}
+
+static void hex_encode(const unsigned char *in, size_t n, char *out)
+{
+    static const char digits[] = "0123456789abcdef";
+
+    for (size_t i = 0; i < n; i++) {
+        out[2 * i] = digits[in[i] >> 4];
+        out[2 * i + 1] = digits[in[i] & 15];
+    }
+    out[2 * n] = '\0';
+}
+
+static int hex_decode(const char *in, unsigned char *out, size_t max)
+{
+    size_t n = strlen(in);
+
+    if (n % 2 || n / 2 > max)
+        return -EINVAL;
+    for (size_t i = 0; i < n / 2; i++) {
+        unsigned v;
+        if (sscanf(in + 2 * i, "%2x", &v) != 1)
+            return -EINVAL;
+        out[i] = (unsigned char)v;
+    }
+    return (int)(n / 2);
+}
+
+/* Without a process mapping, ranks learn each other's host names. */
+static int locality_by_hostname(void)
+{
+    char key[64];
+    char **names = calloc((size_t)shim.size, sizeof(char *));
+    int rc;
+
+    if (!names)
+        return -ENOMEM;
+    snprintf(key, sizeof(key), "shoal-host-%d", shim.rank);
+    rc = shim_pmi_put(key, shim.hostname);
+    if (rc == 0)
+        rc = shim_pmi_barrier();
+    for (int r = 0; rc == 0 && r < shim.size; r++) {
+        char val[MPI_MAX_PROCESSOR_NAME];
+        snprintf(key, sizeof(key), "shoal-host-%d", r);
+        rc = shim_pmi_get(key, val, sizeof(val));
+        if (rc == 0) {
+            names[r] = strdup(val);
+            if (!names[r])
+                rc = -ENOMEM;
+        }
+    }
+    shim.nnodes = 0;
+    for (int r = 0; rc == 0 && r < shim.size; r++) {
+        shim.node_of[r] = -1;
+        for (int q = 0; q < r; q++)
+            if (strcmp(names[q], names[r]) == 0) {
+                shim.node_of[r] = shim.node_of[q];
+                break;
+            }
+        if (shim.node_of[r] < 0)
+            shim.node_of[r] = shim.nnodes++;
+    }
+    for (int r = 0; r < shim.size; r++)
+        free(names[r]);
+    free(names);
+    return rc;
+}
+
+static int locality(void)
+{
+    char map[1024];
+
+    shim.node_of = calloc((size_t)shim.size, sizeof(int));
+    if (!shim.node_of)
+        return -ENOMEM;
+    if (shim.size == 1) {
+        shim.nnodes = 1;
+        return 0;
+    }
+    if (shim_pmi_get("PMI_process_mapping", map, sizeof(map)) == 0
+        && parse_mapping(map, shim.size, shim.node_of) == 0) {
+        shim.nnodes = 0;
+        for (int r = 0; r < shim.size; r++)
+            if (shim.node_of[r] + 1 > shim.nnodes)
+                shim.nnodes = shim.node_of[r] + 1;
+        return 0;
+    }
+    return locality_by_hostname();
+}
+
+/* Publishes this rank's endpoint name (hex, split over several keys when
+ * longer than a PMI value) and inserts everybody's into the AV, in rank
+ * order so that the libfabric address of rank r is the AV's index r. */
+static int exchange_addresses(void)
+{
+    unsigned char name[512];
+    size_t len = sizeof(name);
+    char hex[2 * sizeof(name) + 1];
+    char key[64];
+    size_t chunk = shim_pmi_value_max();
+    int rc;
+
+    rc = shim_ofi_getname(name, &len);
+    if (rc)
+        return rc;
+    if (chunk < 16)
+        return -EMSGSIZE;
+    chunk &= ~(size_t)1;
+    hex_encode(name, len, hex);
+    size_t hexlen = strlen(hex);
+    int nchunks = (int)((hexlen + chunk - 1) / chunk);
+    snprintf(key, sizeof(key), "shoal-addr-%d-n", shim.rank);
+    char val[32];
+    snprintf(val, sizeof(val), "%d", nchunks);
+    rc = shim_pmi_put(key, val);
+    for (int i = 0; rc == 0 && i < nchunks; i++) {
+        char part[2 * sizeof(name) + 1];
+        size_t n = hexlen - (size_t)i * chunk < chunk
+                       ? hexlen - (size_t)i * chunk
+                       : chunk;
+        memcpy(part, hex + (size_t)i * chunk, n);
+        part[n] = '\0';
+        snprintf(key, sizeof(key), "shoal-addr-%d-%d", shim.rank, i);
+        rc = shim_pmi_put(key, part);
+    }
+    if (rc == 0)
+        rc = shim_pmi_barrier();
+    if (rc)
+        return rc;
+    unsigned char *all = malloc(len * (size_t)shim.size);
+    if (!all)
+        return -ENOMEM;
+    for (int r = 0; rc == 0 && r < shim.size; r++) {
+        char buf[2 * sizeof(name) + 1];
+        size_t at = 0;
+        snprintf(key, sizeof(key), "shoal-addr-%d-n", r);
+        rc = shim_pmi_get(key, val, sizeof(val));
+        int nc = rc == 0 ? atoi(val) : 0;
+        for (int i = 0; rc == 0 && i < nc; i++) {
+            snprintf(key, sizeof(key), "shoal-addr-%d-%d", r, i);
+            rc = shim_pmi_get(key, buf + at, sizeof(buf) - at);
+            at += strlen(buf + at);
+        }
+        if (rc == 0 && hex_decode(buf, all + (size_t)r * len, len) != (int)len)
+            rc = -EINVAL;
+    }
+    if (rc == 0)
+        rc = shim_ofi_insert(all, len, shim.size);
+    free(all);
+    return rc;
+}
+
+static int init_common(int required, int *provided)
+{
+    char err[256] = "";
+    const char *stage = "PMI wire-up";
+    int rc;
+
+    if (shim.initialized || shim.finalized)
+        return SHIM_ECLASS(MPI_ERR_OTHER);
+    if (gethostname(shim.hostname, sizeof(shim.hostname)) != 0)
+        snprintf(shim.hostname, sizeof(shim.hostname), "localhost");
+    shim.hostname[sizeof(shim.hostname) - 1] = '\0';
+    rc = shim_pmi_init(&shim.rank, &shim.size, &shim.appnum);
+    if (rc == 0
+        && (shim.size < 1 || shim.size > SHIM_MAX_RANKS || shim.rank < 0
+            || shim.rank >= shim.size))
+        rc = -EINVAL;
+    if (rc == 0)
+        rc = locality();
+    if (rc == 0) {
+        stage = "opening the fabric";
+        const char *forced = getenv("SHOAL_OFI_PROVIDER");
+        rc = shim_ofi_open(forced && *forced ? forced : NULL, shim.nnodes == 1,
+                           err, sizeof(err));
+    }
+    if (rc == 0) {
+        stage = "exchanging endpoint addresses";
+        rc = exchange_addresses();
+    }
+    if (rc == 0)
+        rc = shim_dt_init();
+    if (rc == 0)
+        rc = shim_op_init();
+    if (rc == 0)
+        rc = shim_comm_create_world();
+    if (rc) {
+        char msg[512];
+        snprintf(msg, sizeof(msg), "shoal mpi: rank %d: MPI_Init: %s: %s\n",
+                 shim.rank, stage, err[0] ? err : strerror(rc < 0 ? -rc : rc));
+        ssize_t n = write(2, msg, strlen(msg));
+        (void)n;
+        shim_pmi_abort(1, msg);
+        _exit(1);
+    }
+    shim.thread_level =
+        required > MPI_THREAD_SERIALIZED ? MPI_THREAD_SERIALIZED : required;
+    if (provided)
+        *provided = shim.thread_level;
+    shim.initialized = true;
+    return 0;
+}
+
+SHIM_WEAK(Init)
+int PMPI_Init(int *argc, char ***argv)
+{
+    (void)argc;
+    (void)argv;
+    int rc = init_common(MPI_THREAD_SINGLE, NULL);
+    return rc ? shim_err(NULL, "MPI_Init", rc) : MPI_SUCCESS;
+}
+
+SHIM_WEAK(Init_thread)
+int PMPI_Init_thread(int *argc, char ***argv, int required, int *provided)
+{
+    (void)argc;
+    (void)argv;
+    if (!provided)
+        return shim_err(NULL, "MPI_Init_thread", SHIM_ECLASS(MPI_ERR_ARG));
+    int rc = init_common(required, provided);
+    return rc ? shim_err(NULL, "MPI_Init_thread", rc) : MPI_SUCCESS;
+}
+
+SHIM_WEAK(Initialized)
+int PMPI_Initialized(int *flag)
+{
+    if (!flag)
+        return MPI_ERR_ARG;
+    *flag = shim.initialized;
+    return MPI_SUCCESS;
+}
+
+SHIM_WEAK(Finalized)
+int PMPI_Finalized(int *flag)
+{
+    if (!flag)
+        return MPI_ERR_ARG;
+    *flag = shim.finalized;
+    return MPI_SUCCESS;
+}
+
+SHIM_WEAK(Query_thread)
+int PMPI_Query_thread(int *provided)
+{
+    if (!provided)
+        return MPI_ERR_ARG;
+    *provided = shim.thread_level;
+    return MPI_SUCCESS;
+}
+
+SHIM_WEAK(Is_thread_main)
+int PMPI_Is_thread_main(int *flag)
+{
+    if (!flag)
+        return MPI_ERR_ARG;
+    *flag = 1;
+    return MPI_SUCCESS;
+}
+
+SHIM_WEAK(Finalize)
+int PMPI_Finalize(void)
+{
+    int rc;
+
+    if (!shim.initialized || shim.finalized)
+        return shim_err(NULL, "MPI_Finalize", SHIM_ECLASS(MPI_ERR_OTHER));
+    /* Every rank must be done sending to us before the endpoint closes. */
+    shim_bsend_finalize();
+    rc = shim_coll_barrier(shim.world);
+    if (rc)
+        return shim_err(NULL, "MPI_Finalize", rc);
+    shim_ofi_close();
+    shim_pmi_finalize();
+    shim_comm_finalize();
+    shim_req_finalize();
+    shim_op_finalize();
+    shim_dt_finalize();
+    shim_errhandler_finalize();
+    free(shim.node_of);
+    shim.node_of = NULL;
+    shim.initialized = false;
+    shim.finalized = true;
+    return MPI_SUCCESS;
+}
+
+SHIM_WEAK(Abort)
+int PMPI_Abort(MPI_Comm comm, int errorcode)
+{
+    char msg[256];
+
+    (void)comm;
+    snprintf(msg, sizeof(msg),
+             "shoal mpi: rank %d: MPI_Abort: aborting the job with error "
+             "code %d\n",
+             shim.rank, errorcode);
+    ssize_t n = write(2, msg, strlen(msg));
+    (void)n;
+    shim_pmi_abort(errorcode, msg);
+    _exit(errorcode);
+}
+
+SHIM_WEAK(Get_processor_name)
+int PMPI_Get_processor_name(char *name, int *resultlen)
+{
+    char host[MPI_MAX_PROCESSOR_NAME];
+
+    if (!name || !resultlen)
+        return shim_err(NULL, "MPI_Get_processor_name",
+                        SHIM_ECLASS(MPI_ERR_ARG));
+    if (shim.hostname[0] == '\0' && gethostname(host, sizeof(host)) == 0)
+        snprintf(shim.hostname, sizeof(shim.hostname), "%s", host);
+    *resultlen = snprintf(name, MPI_MAX_PROCESSOR_NAME, "%s", shim.hostname);
+    return MPI_SUCCESS;
+}
+
+SHIM_WEAK(Get_version)
+int PMPI_Get_version(int *version, int *subversion)
+{
+    if (!version || !subversion)
+        return MPI_ERR_ARG;
+    *version = MPI_VERSION;
+    *subversion = MPI_SUBVERSION;
+    return MPI_SUCCESS;
+}
+
+SHIM_WEAK(Get_library_version)
+int PMPI_Get_library_version(char *version, int *resultlen)
+{
+    if (!version || !resultlen)
+        return MPI_ERR_ARG;
+    *resultlen =
+        snprintf(version, MPI_MAX_LIBRARY_VERSION_STRING,
+                 "shoal MPI %s (libfabric %u.%u, provider %s)", PACKAGE_VERSION,
+                 FI_MAJOR(fi_version()), FI_MINOR(fi_version()),
+                 shim_ofi.prov_name[0] ? shim_ofi.prov_name : "none");
+    return MPI_SUCCESS;
+}
+
+SHIM_WEAK(Wtime)
+double PMPI_Wtime(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+SHIM_WEAK(Wtick)
+double PMPI_Wtick(void)
+{
+    struct timespec ts;
+
+    clock_getres(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}

@@ -1,0 +1,481 @@
+/* SPDX-License-Identifier: MIT */
+/* ofi.c - the libfabric layer: one RDM endpoint with tagged messages, one
+ * completion queue polled from inside MPI calls (no progress thread). */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <rdma/fi_cm.h>
+#include <rdma/fi_domain.h>
+#include <rdma/fi_endpoint.h>
+#include <rdma/fi_errno.h>
+#include <rdma/fi_tagged.h>
+
+#include "mpi-shim/shim_private.h"
+
+struct shim_ofi_state shim_ofi;
+
+/* Acknowledgements of synchronous sends that could not be injected at once
+ * (the provider returned -FI_EAGAIN); retried on every progress call. */
+struct shim_ofi_ack {
+    int world_dest;
+    uint64_t tag;
+};
+static struct shim_ofi_ack *deferred_acks;
+static int ndeferred;
+static int deferred_cap;
+
+static bool prov_is(const struct fi_info *info, const char *name)
+{
+    return strcmp(info->fabric_attr->prov_name, name) == 0;
+}
+
+/* Picks the provider. Forced by name: the first match. One node: shm when
+ * present and trustworthy. Several nodes: the first provider libfabric
+ * ranks best that can leave the node (so verbs;ofi_rxm, efa or cxi before
+ * tcp;ofi_rxm).
+ *
+ * shm before libfabric 1.19 breaks guarantees MPI needs when messages
+ * arrive unexpected: messages of different protocol sizes overtake each
+ * other (FI_ORDER_SAS is claimed but not kept), FI_PEEK never completes
+ * once a match is queued, and unexpected segmented (SAR) messages stall
+ * (ofiwg/libfabric#9143, fixed for 1.19; tests/mpi-shim/ordering.c and
+ * wildcard.c show the rest). Older runtimes therefore use the network
+ * provider over loopback unless shm is asked for by name. */
+static struct fi_info *
+choose(struct fi_info *list, const char *forced, bool single_node)
+{
+    if (forced)
+        return list;
+    if (single_node && fi_version() >= FI_VERSION(1, 19)) {
+        for (struct fi_info *i = list; i; i = i->next)
+            if (prov_is(i, "shm"))
+                return i;
+    }
+    for (struct fi_info *i = list; i; i = i->next) {
+        if (prov_is(i, "shm") || prov_is(i, "sockets")
+            || strstr(i->fabric_attr->prov_name, "ofi_rxd"))
+            continue;
+        return i;
+    }
+    return list;
+}
+
+int shim_ofi_open(const char *prov_name,
+                  bool single_node,
+                  char *errbuf,
+                  size_t errlen)
+{
+    struct fi_info *hints = fi_allocinfo();
+    struct fi_info *list = NULL;
+    struct fi_info *pick;
+    const char *step = "fi_getinfo";
+    int rc;
+
+    if (!hints)
+        return -ENOMEM;
+    hints->caps = FI_TAGGED;
+    hints->mode = FI_CONTEXT | FI_CONTEXT2;
+    hints->ep_attr->type = FI_EP_RDM;
+    /* Matching order equals sending order per pair: MPI non-overtaking. */
+    hints->tx_attr->msg_order = FI_ORDER_SAS;
+    hints->rx_attr->msg_order = FI_ORDER_SAS;
+    /* Every registration mode the code below honours. */
+    hints->domain_attr->mr_mode = FI_MR_LOCAL | FI_MR_VIRT_ADDR
+                                  | FI_MR_ALLOCATED | FI_MR_PROV_KEY
+                                  | FI_MR_ENDPOINT;
+    hints->domain_attr->threading = FI_THREAD_DOMAIN;
+    hints->domain_attr->av_type = FI_AV_TABLE;
+    hints->domain_attr->resource_mgmt = FI_RM_ENABLED;
+    if (prov_name) {
+        hints->fabric_attr->prov_name = strdup(prov_name);
+        if (!hints->fabric_attr->prov_name) {
+            fi_freeinfo(hints);
+            return -ENOMEM;
+        }
+    }
+    rc = fi_getinfo(FI_VERSION(1, 11), NULL, NULL, 0, hints, &list);
+    fi_freeinfo(hints);
+    if (rc)
+        goto error;
+    pick = choose(list, prov_name, single_node);
+    if (pick->domain_attr->cq_data_size < 4) {
+        rc = -FI_ENODATA;
+        step = "provider without remote CQ data";
+        goto error;
+    }
+    shim_ofi.info = fi_dupinfo(pick);
+    fi_freeinfo(list);
+    list = NULL;
+    if (!shim_ofi.info) {
+        rc = -ENOMEM;
+        goto error;
+    }
+    snprintf(shim_ofi.prov_name, sizeof(shim_ofi.prov_name), "%s",
+             shim_ofi.info->fabric_attr->prov_name);
+    shim_ofi.inject_size = shim_ofi.info->tx_attr->inject_size;
+    shim_ofi.mr_local = (shim_ofi.info->domain_attr->mr_mode & FI_MR_LOCAL);
+
+    step = "fi_fabric";
+    rc = fi_fabric(shim_ofi.info->fabric_attr, &shim_ofi.fabric, NULL);
+    if (rc)
+        goto error;
+    step = "fi_domain";
+    rc = fi_domain(shim_ofi.fabric, shim_ofi.info, &shim_ofi.domain, NULL);
+    if (rc)
+        goto error;
+    struct fi_cq_attr cq_attr = {
+        .format = FI_CQ_FORMAT_TAGGED,
+        .wait_obj = FI_WAIT_NONE,
+    };
+    step = "fi_cq_open";
+    rc = fi_cq_open(shim_ofi.domain, &cq_attr, &shim_ofi.cq, NULL);
+    if (rc)
+        goto error;
+    struct fi_av_attr av_attr = {.type = FI_AV_TABLE};
+    step = "fi_av_open";
+    rc = fi_av_open(shim_ofi.domain, &av_attr, &shim_ofi.av, NULL);
+    if (rc)
+        goto error;
+    step = "fi_endpoint";
+    rc = fi_endpoint(shim_ofi.domain, shim_ofi.info, &shim_ofi.ep, NULL);
+    if (rc)
+        goto error;
+    step = "fi_ep_bind";
+    rc = fi_ep_bind(shim_ofi.ep, &shim_ofi.cq->fid, FI_TRANSMIT | FI_RECV);
+    if (rc)
+        goto error;
+    rc = fi_ep_bind(shim_ofi.ep, &shim_ofi.av->fid, 0);
+    if (rc)
+        goto error;
+    step = "fi_enable";
+    rc = fi_enable(shim_ofi.ep);
+    if (rc)
+        goto error;
+    return 0;
+error:
+    if (list)
+        fi_freeinfo(list);
+    snprintf(errbuf, errlen, "%s: %s", step, fi_strerror(-rc));
+    shim_ofi_close();
+    return rc < 0 ? rc : -rc;
+}
+
+int shim_ofi_getname(void *name, size_t *len)
+{
+    return fi_getname(&shim_ofi.ep->fid, name, len);
+}
+
+int shim_ofi_insert(const void *names, size_t namelen, int count)
+{
+    (void)namelen;
+    shim_ofi.addrs = calloc((size_t)count, sizeof(*shim_ofi.addrs));
+    if (!shim_ofi.addrs)
+        return -ENOMEM;
+    int n = fi_av_insert(shim_ofi.av, names, (size_t)count, shim_ofi.addrs, 0,
+                         NULL);
+    if (n != count)
+        return n < 0 ? n : -EADDRNOTAVAIL;
+    return 0;
+}
+
+void shim_ofi_close(void)
+{
+    if (shim_ofi.ep)
+        fi_close(&shim_ofi.ep->fid);
+    if (shim_ofi.av)
+        fi_close(&shim_ofi.av->fid);
+    if (shim_ofi.cq)
+        fi_close(&shim_ofi.cq->fid);
+    if (shim_ofi.domain)
+        fi_close(&shim_ofi.domain->fid);
+    if (shim_ofi.fabric)
+        fi_close(&shim_ofi.fabric->fid);
+    if (shim_ofi.info)
+        fi_freeinfo(shim_ofi.info);
+    free(shim_ofi.addrs);
+    free(deferred_acks);
+    deferred_acks = NULL;
+    ndeferred = deferred_cap = 0;
+    memset(&shim_ofi, 0, sizeof(shim_ofi));
+}
+
+static int mr_register(void *buf, size_t len, struct fid_mr **mr, void **desc)
+{
+    int rc;
+
+    *desc = NULL;
+    if (!shim_ofi.mr_local || len == 0)
+        return 0;
+    rc = fi_mr_reg(shim_ofi.domain, buf, len, FI_SEND | FI_RECV, 0, 0, 0, mr,
+                   NULL);
+    if (rc)
+        return rc;
+    if (shim_ofi.info->domain_attr->mr_mode & FI_MR_ENDPOINT) {
+        rc = fi_mr_bind(*mr, &shim_ofi.ep->fid, 0);
+        if (rc == 0)
+            rc = fi_mr_enable(*mr);
+        if (rc) {
+            fi_close(&(*mr)->fid);
+            *mr = NULL;
+            return rc;
+        }
+    }
+    *desc = fi_mr_desc(*mr);
+    return 0;
+}
+
+static int ack_inject(int world_dest, uint64_t tag)
+{
+    return (int)fi_tinject(shim_ofi.ep, NULL, 0, shim_ofi.addrs[world_dest],
+                           tag);
+}
+
+/* A synchronous send's data was received: tell the sender. The ack tag
+ * carries the sender's sequence number so it matches one send only. */
+static void
+ack_send(const struct shim_request *req, uint64_t tag, uint64_t data)
+{
+    int src = shim_tag_src(tag);
+    uint64_t ack = SHIM_TAG_ACK
+                   | shim_tag_make(shim_tag_ctx(tag), req->comm->rank,
+                                   (int)(data & SHIM_TAGV_MASK));
+    int dest = req->comm->world[src];
+
+    if (ndeferred == 0 && ack_inject(dest, ack) == 0)
+        return;
+    if (ndeferred == deferred_cap) {
+        int cap = deferred_cap ? 2 * deferred_cap : 16;
+        struct shim_ofi_ack *a = realloc(deferred_acks, sizeof(*a) * cap);
+        if (!a)
+            SHOAL_MPI_OOM();
+        deferred_acks = a;
+        deferred_cap = cap;
+    }
+    deferred_acks[ndeferred].world_dest = dest;
+    deferred_acks[ndeferred].tag = ack;
+    ndeferred++;
+}
+
+static void acks_retry(void)
+{
+    int i = 0;
+
+    while (i < ndeferred
+           && ack_inject(deferred_acks[i].world_dest, deferred_acks[i].tag)
+                  == 0)
+        i++;
+    memmove(deferred_acks, deferred_acks + i,
+            sizeof(*deferred_acks) * (ndeferred - i));
+    ndeferred -= i;
+}
+
+static void complete_entry(
+    struct shim_ofi_op *op, uint64_t tag, size_t len, uint64_t data, int err)
+{
+    struct shim_request *req = op->req;
+
+    if (op == &req->ack_op) {
+        shim_req_op_done(req);
+        return;
+    }
+    switch (req->kind) {
+    case SHIM_REQ_RECV:
+        if (err == FI_ECANCELED) {
+            req->cancelled = true;
+            break;
+        }
+        req->source = shim_tag_src(tag);
+        req->tag = shim_tag_tag(tag);
+        req->count_bytes = len;
+        if (err == FI_ETRUNC)
+            req->error = MPI_ERR_TRUNCATE;
+        else if (err)
+            req->error = MPI_ERR_OTHER;
+        if (tag & SHIM_TAG_SYNC)
+            ack_send(req, tag, data);
+        break;
+    case SHIM_REQ_PROBE:
+        req->found = (err == 0);
+        if (req->found) {
+            req->source = shim_tag_src(tag);
+            req->tag = shim_tag_tag(tag);
+            req->count_bytes = len;
+        }
+        break;
+    default:
+        if (err == FI_ECANCELED)
+            req->cancelled = true;
+        else if (err)
+            req->error = MPI_ERR_OTHER;
+        break;
+    }
+    shim_req_op_done(req);
+}
+
+int shim_ofi_progress(void)
+{
+    struct fi_cq_tagged_entry e[16];
+    ssize_t n;
+    int seen = 0;
+
+    if (ndeferred)
+        acks_retry();
+    for (;;) {
+        n = fi_cq_read(shim_ofi.cq, e, 16);
+        if (n > 0) {
+            for (ssize_t i = 0; i < n; i++)
+                complete_entry(e[i].op_context, e[i].tag, e[i].len, e[i].data,
+                               0);
+            seen += (int)n;
+            if (n < 16)
+                return seen;
+            continue;
+        }
+        if (n == -FI_EAVAIL) {
+            struct fi_cq_err_entry ee = {0};
+            if (fi_cq_readerr(shim_ofi.cq, &ee, 0) == 1) {
+                /* A truncated receive reports the bytes delivered in len;
+                 * a failed peek is not an error but "no message". Some
+                 * providers (shm) report err negated. */
+                complete_entry(ee.op_context, ee.tag, ee.len, ee.data,
+                               ee.err < 0 ? -ee.err : ee.err);
+                seen++;
+            }
+            continue;
+        }
+        return seen;
+    }
+}
+
+int shim_ofi_send(struct shim_request *req,
+                  const void *buf,
+                  size_t len,
+                  int world_dest,
+                  uint64_t tag,
+                  bool sync,
+                  uint32_t sync_id)
+{
+    void *desc;
+    ssize_t rc;
+
+    rc = mr_register((void *)buf, len, &req->mr, &desc);
+    if (rc)
+        return (int)rc;
+    req->op.req = req;
+    req->pending++;
+    do {
+        if (sync)
+            rc = fi_tsenddata(shim_ofi.ep, buf, len, desc, sync_id,
+                              shim_ofi.addrs[world_dest], tag | SHIM_TAG_SYNC,
+                              &req->op);
+        else
+            rc = fi_tsend(shim_ofi.ep, buf, len, desc,
+                          shim_ofi.addrs[world_dest], tag, &req->op);
+        if (rc == -FI_EAGAIN)
+            shim_progress();
+    } while (rc == -FI_EAGAIN);
+    if (rc)
+        req->pending--;
+    return (int)rc;
+}
+
+int shim_ofi_inject(const void *buf, size_t len, int world_dest, uint64_t tag)
+{
+    ssize_t rc;
+
+    do {
+        rc = fi_tinject(shim_ofi.ep, buf, len, shim_ofi.addrs[world_dest], tag);
+        if (rc == -FI_EAGAIN)
+            shim_progress();
+    } while (rc == -FI_EAGAIN);
+    return (int)rc;
+}
+
+int shim_ofi_recv(struct shim_request *req,
+                  bool ack,
+                  void *buf,
+                  size_t len,
+                  uint64_t tag,
+                  uint64_t ignore)
+{
+    void *desc;
+    ssize_t rc;
+    struct shim_ofi_op *op = ack ? &req->ack_op : &req->op;
+
+    rc = mr_register(buf, len, ack ? &req->ack_mr : &req->mr, &desc);
+    if (rc)
+        return (int)rc;
+    op->req = req;
+    req->pending++;
+    do {
+        rc = fi_trecv(shim_ofi.ep, buf, len, desc, FI_ADDR_UNSPEC, tag, ignore,
+                      op);
+        if (rc == -FI_EAGAIN)
+            shim_progress();
+    } while (rc == -FI_EAGAIN);
+    if (rc)
+        req->pending--;
+    return (int)rc;
+}
+
+int shim_ofi_peek(struct shim_request *req,
+                  uint64_t tag,
+                  uint64_t ignore,
+                  bool claim)
+{
+    struct fi_msg_tagged msg = {
+        .addr = FI_ADDR_UNSPEC,
+        .tag = tag,
+        .ignore = ignore,
+        .context = &req->op,
+    };
+    ssize_t rc;
+
+    req->op.req = req;
+    req->pending++;
+    do {
+        rc = fi_trecvmsg(shim_ofi.ep, &msg,
+                         FI_PEEK | FI_COMPLETION | (claim ? FI_CLAIM : 0));
+        if (rc == -FI_EAGAIN)
+            shim_progress();
+    } while (rc == -FI_EAGAIN);
+    if (rc)
+        req->pending--;
+    return (int)rc;
+}
+
+int shim_ofi_claim_recv(struct shim_request *req, void *buf, size_t len)
+{
+    struct iovec iov = {.iov_base = buf, .iov_len = len};
+    void *desc;
+    struct fi_msg_tagged msg = {
+        .msg_iov = &iov,
+        .desc = &desc,
+        .iov_count = 1,
+        .addr = FI_ADDR_UNSPEC,
+        .context = &req->op,
+    };
+    ssize_t rc;
+
+    rc = mr_register(buf, len, &req->mr, &desc);
+    if (rc)
+        return (int)rc;
+    req->pending++;
+    do {
+        rc = fi_trecvmsg(shim_ofi.ep, &msg, FI_CLAIM | FI_COMPLETION);
+        if (rc == -FI_EAGAIN)
+            shim_progress();
+    } while (rc == -FI_EAGAIN);
+    if (rc)
+        req->pending--;
+    return (int)rc;
+}
+
+int shim_ofi_cancel(struct shim_request *req)
+{
+    return (int)fi_cancel(&shim_ofi.ep->fid, &req->op);
+}

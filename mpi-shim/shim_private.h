@@ -1,0 +1,423 @@
+/* SPDX-License-Identifier: MIT */
+/* shim_private.h - internal objects of libmpi shared by its modules.
+ *
+ * Layering follows MPICH: the shim_ functions implement MPI semantics
+ * (communicators, datatypes, requests, collectives) and call the shim_ofi_
+ * layer, which is the only code that talks to libfabric. Internal functions
+ * return 0 or a negative code: either -errno (libfabric uses the same
+ * numbers) or SHIM_ECLASS(c) for an MPI error class; entry points turn the
+ * code into an MPI error class with shim_err(). Not thread-safe: the library
+ * offers up to MPI_THREAD_SERIALIZED. */
+#ifndef SHOAL_MPI_SHIM_PRIVATE_H
+#define SHOAL_MPI_SHIM_PRIVATE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <rdma/fabric.h>
+
+#include "mpi-shim/include/mpi.h"
+
+/* Defines PMPI_name and makes MPI_name a weak alias of it, so a profiling
+ * library can interpose MPI_name and still call PMPI_name. */
+#define SHIM_PRAGMA(x) _Pragma(#x)
+#define SHIM_WEAK(name) SHIM_PRAGMA(weak MPI_##name = PMPI_##name)
+
+/* An MPI error class carried through the internal negative-code scheme. */
+enum { SHIM_ECLASS_BASE = 100000 };
+#define SHIM_ECLASS(c) (-(SHIM_ECLASS_BASE + (c)))
+
+/* Handle encoding; see mpi.h. */
+enum shim_kind {
+    SHIM_KIND_COMM = 0x04,
+    SHIM_KIND_GROUP = 0x08,
+    SHIM_KIND_DATATYPE = 0x0c,
+    SHIM_KIND_ERRHANDLER = 0x14,
+    SHIM_KIND_OP = 0x18,
+    SHIM_KIND_REQUEST = 0x2c,
+    SHIM_KIND_MESSAGE = 0x30,
+};
+enum { SHIM_HANDLE_VALID = 0x40000000, SHIM_HANDLE_INDEX = 0x00ffffff };
+#define SHIM_HANDLE(kind, idx) (SHIM_HANDLE_VALID | ((kind) << 24) | (idx))
+#define SHIM_HANDLE_KIND(h) ((int)(((unsigned)(h) >> 24) & 0x3f))
+
+/* A growable table from handle index to object; freed slots are reused. */
+struct shim_table {
+    void **slots;
+    int used;
+    int cap;
+    int *freelist;
+    int nfree;
+};
+int shim_table_insert(struct shim_table *table, void *obj);
+void *shim_table_lookup(struct shim_table *table, int handle, int kind);
+void shim_table_remove(struct shim_table *table, int handle);
+void shim_table_release(struct shim_table *table);
+
+/* ---- tag layout ------------------------------------------------------
+ * One 64-bit libfabric tag carries everything MPI matches on, so the
+ * provider's matching engine does MPI matching (as MPICH's CH4/OFI does):
+ *   63 SYNC  set on synchronous sends; receives ignore it
+ *   62 ACK   the acknowledgement of a synchronous send
+ *   59..44   context id (bit 44 set for the collective context)
+ *   43..24   source rank in the communicator
+ *   23..0    MPI tag (MPI_TAG_UB = 2^24 - 1)
+ * MPI_ANY_SOURCE and MPI_ANY_TAG become ignore bits; since all receives go
+ * to FI_ADDR_UNSPEC, the source comes back in the tag. */
+#define SHIM_TAG_SYNC (1ULL << 63)
+#define SHIM_TAG_ACK (1ULL << 62)
+enum {
+    SHIM_CTX_SHIFT = 44,
+    SHIM_SRC_SHIFT = 24,
+    SHIM_TAG_BITS = 24,
+    SHIM_SRC_BITS = 20,
+    SHIM_TAG_MAX = (1 << 24) - 1,
+    SHIM_MAX_RANKS = 1 << 20,
+    SHIM_NCTX = 4096, /* context ids; each has a p2p and a coll context */
+};
+#define SHIM_SRC_MASK (((1ULL << SHIM_SRC_BITS) - 1) << SHIM_SRC_SHIFT)
+#define SHIM_TAGV_MASK ((1ULL << SHIM_TAG_BITS) - 1)
+
+static inline uint64_t shim_tag_make(unsigned ctx, int src, int tag)
+{
+    return ((uint64_t)ctx << SHIM_CTX_SHIFT)
+           | ((uint64_t)(unsigned)src << SHIM_SRC_SHIFT)
+           | ((uint64_t)(unsigned)tag & SHIM_TAGV_MASK);
+}
+static inline int shim_tag_src(uint64_t t)
+{
+    return (int)((t >> SHIM_SRC_SHIFT) & ((1ULL << SHIM_SRC_BITS) - 1));
+}
+static inline int shim_tag_tag(uint64_t t)
+{
+    return (int)(t & SHIM_TAGV_MASK);
+}
+static inline unsigned shim_tag_ctx(uint64_t t)
+{
+    return (unsigned)((t >> SHIM_CTX_SHIFT) & 0xffff);
+}
+
+/* ---- datatypes ------------------------------------------------------- */
+struct shim_dt_block {
+    MPI_Aint off;
+    size_t len;
+};
+
+struct shim_datatype {
+    int handle;
+    int refcount;
+    bool predefined;
+    bool committed;
+    size_t size; /* bytes of data in one element */
+    MPI_Aint lb; /* MPI lower bound and extent (may be resized) */
+    MPI_Aint extent;
+    MPI_Aint true_lb;
+    MPI_Aint true_extent;
+    /* The typemap of one element, flattened to byte blocks in typemap order
+     * with neighbours merged; what pack/unpack walk. */
+    int nblocks;
+    struct shim_dt_block *blocks;
+    /* count elements occupy size*count contiguous bytes at buf + true_lb. */
+    bool contig;
+    /* The raw region [buf + true_lb, + count * extent) may be moved as is
+     * inside a collective: contiguous types and the MINLOC/MAXLOC pairs. */
+    bool dense;
+    /* When every basic element has the same predefined type: that type and
+     * how many there are per element, for reductions; else 0. */
+    MPI_Datatype basic;
+    size_t nbasic;
+    const char *name;
+};
+
+int shim_dt_init(void);
+void shim_dt_finalize(void);
+struct shim_datatype *shim_dt_get(MPI_Datatype dt);
+/* Checks dt is a valid committed type; 0 or SHIM_ECLASS(MPI_ERR_TYPE). */
+int shim_dt_check(MPI_Datatype dt, struct shim_datatype **out);
+void shim_dt_incref(struct shim_datatype *t);
+void shim_dt_decref(struct shim_datatype *t);
+void shim_dt_pack(const struct shim_datatype *t,
+                  const void *inbuf,
+                  size_t count,
+                  void *packed);
+void shim_dt_unpack(const struct shim_datatype *t,
+                    const void *packed,
+                    size_t nbytes,
+                    void *outbuf);
+
+/* ---- reduction operations --------------------------------------------- */
+struct shim_op {
+    int handle;
+    int refcount;
+    MPI_User_function *user_fn;
+    bool commute;
+    int builtin; /* 1..14 for predefined ops, 0 for user ops */
+};
+int shim_op_init(void);
+void shim_op_finalize(void);
+int shim_op_check(MPI_Op op, struct shim_op **out);
+/* inout[i] = in[i] op inout[i] for count elements of dt. dt must be a
+ * predefined type for builtin ops. Returns 0 or SHIM_ECLASS(MPI_ERR_OP). */
+int shim_op_apply(struct shim_op *op,
+                  const void *in,
+                  void *inout,
+                  size_t count,
+                  MPI_Datatype dt);
+/* Whether op can combine predefined type dt; no side effects. */
+bool shim_op_supports(const struct shim_op *op, MPI_Datatype dt);
+
+/* ---- groups and communicators ----------------------------------------- */
+struct shim_group {
+    int handle;
+    int refcount;
+    int size;
+    int rank;   /* this process's rank in the group or MPI_UNDEFINED */
+    int *world; /* group rank -> rank in MPI_COMM_WORLD */
+};
+
+struct shim_comm {
+    int handle;
+    int refcount;
+    unsigned ctx_id; /* index in [0, SHIM_NCTX) */
+    unsigned ctx;    /* tag context of point-to-point; ctx|1 = collective */
+    int rank;
+    int size;
+    int *world; /* comm rank -> world rank (libfabric address index) */
+    MPI_Errhandler errhandler;
+    char name[MPI_MAX_OBJECT_NAME];
+    uint32_t coll_seq; /* collective sequence number, the collective tag */
+    int topo;          /* MPI_CART or MPI_UNDEFINED */
+    int ndims;
+    int *dims;
+    int *periods;
+    /* Ranks sharing this process's node and the lowest of each node; used
+     * by node-aware collectives. */
+    int node_count;
+};
+
+struct shim_comm *shim_comm_lookup(MPI_Comm comm);
+int shim_comm_check(MPI_Comm comm, struct shim_comm **out);
+int shim_comm_create_world(void);
+void shim_comm_finalize(void);
+int shim_group_check(MPI_Group group, struct shim_group **out);
+
+/* ---- requests ---------------------------------------------------------- */
+enum shim_req_kind {
+    SHIM_REQ_SEND = 1,
+    SHIM_REQ_RECV,
+    SHIM_REQ_PROBE,
+    SHIM_REQ_COLL,
+    SHIM_REQ_PERSIST,
+};
+
+struct shim_request;
+
+/* The context libfabric hands back with a completion. */
+struct shim_ofi_op {
+    struct fi_context2 fctx; /* first: providers may use it (FI_CONTEXT2) */
+    struct shim_request *req;
+};
+
+struct shim_sched;
+
+struct shim_request {
+    struct shim_ofi_op op;
+    struct shim_ofi_op ack_op; /* a synchronous send's acknowledgement */
+    int handle;                /* MPI_REQUEST_NULL for internal requests */
+    enum shim_req_kind kind;
+    int pending; /* libfabric operations not yet completed */
+    bool done;
+    bool user_freed; /* MPI_Request_free before completion */
+    int error;       /* MPI error class of the completion */
+    int source;
+    int tag;
+    size_t count_bytes;
+    bool cancelled;
+    bool found; /* probe result */
+    struct shim_comm *comm;
+    struct fid_mr *mr; /* FI_MR_LOCAL registration, closed at completion */
+    struct fid_mr *ack_mr;
+    /* Non-contiguous receive: data lands in tmp and is unpacked into
+     * user_buf; non-contiguous and buffered sends free tmp. */
+    void *tmp;
+    void *user_buf;
+    size_t user_count;
+    struct shim_datatype *user_dt;
+    void *bsend_seg;
+    /* A persistent request's arguments and its current instance. */
+    struct {
+        bool is_send;
+        int mode;
+        const void *buf;
+        int count;
+        MPI_Datatype dt;
+        int peer;
+        int tag;
+        struct shim_request *active;
+    } persist;
+    struct shim_sched *sched;
+    struct shim_request *next_free;
+};
+
+struct shim_request *shim_req_alloc(enum shim_req_kind kind);
+/* Gives req a user handle; 0 or -ENOMEM. */
+int shim_req_publish(struct shim_request *req);
+void shim_req_free(struct shim_request *req);
+struct shim_request *shim_req_lookup(MPI_Request handle);
+/* Marks one libfabric operation of req complete. */
+void shim_req_op_done(struct shim_request *req);
+void shim_req_fill_status(const struct shim_request *req, MPI_Status *status);
+int shim_req_wait(struct shim_request *req);
+void shim_req_finalize(void);
+
+/* ---- point to point (internal) ----------------------------------------- */
+enum shim_send_mode {
+    SHIM_SEND_STD = 0,
+    SHIM_SEND_SYNC,
+    SHIM_SEND_BUFFERED,
+};
+int shim_isend(const void *buf,
+               size_t count,
+               struct shim_datatype *dt,
+               int dest,
+               int tag,
+               struct shim_comm *comm,
+               unsigned ctx,
+               enum shim_send_mode mode,
+               struct shim_request **out);
+int shim_irecv(void *buf,
+               size_t count,
+               struct shim_datatype *dt,
+               int source,
+               int tag,
+               struct shim_comm *comm,
+               unsigned ctx,
+               struct shim_request **out);
+/* Contiguous byte helpers used by collectives on the collective context. */
+int shim_coll_isend(const void *buf,
+                    size_t bytes,
+                    int dest,
+                    int tag,
+                    struct shim_comm *comm,
+                    struct shim_request **out);
+int shim_coll_irecv(void *buf,
+                    size_t bytes,
+                    int source,
+                    int tag,
+                    struct shim_comm *comm,
+                    struct shim_request **out);
+void shim_bsend_finalize(void);
+
+/* ---- collectives ------------------------------------------------------- */
+void shim_sched_progress_all(void);
+int shim_coll_barrier(struct shim_comm *comm);
+int shim_coll_allreduce(const void *sendbuf,
+                        void *recvbuf,
+                        int count,
+                        struct shim_datatype *dt,
+                        struct shim_op *op,
+                        struct shim_comm *comm);
+int shim_coll_allgather(const void *sendbuf,
+                        int sendcount,
+                        struct shim_datatype *sendtype,
+                        void *recvbuf,
+                        int recvcount,
+                        struct shim_datatype *recvtype,
+                        struct shim_comm *comm);
+
+/* ---- libfabric layer --------------------------------------------------- */
+struct shim_ofi_state {
+    struct fi_info *info;
+    struct fid_fabric *fabric;
+    struct fid_domain *domain;
+    struct fid_av *av;
+    struct fid_cq *cq;
+    struct fid_ep *ep;
+    fi_addr_t *addrs; /* world rank -> address */
+    size_t inject_size;
+    bool mr_local; /* provider needs local buffers registered */
+    char prov_name[64];
+};
+extern struct shim_ofi_state shim_ofi;
+
+/* Opens fabric, domain, endpoint, AV and CQ. prov_name forces a provider
+ * (NULL: choose by locality); single_node tells whether every rank shares
+ * this node. Fills errbuf on failure. */
+int shim_ofi_open(const char *prov_name,
+                  bool single_node,
+                  char *errbuf,
+                  size_t errlen);
+int shim_ofi_getname(void *name, size_t *len);
+int shim_ofi_insert(const void *names, size_t namelen, int count);
+void shim_ofi_close(void);
+/* Reads the completion queue and dispatches; returns completions seen. */
+int shim_ofi_progress(void);
+int shim_ofi_send(struct shim_request *req,
+                  const void *buf,
+                  size_t len,
+                  int world_dest,
+                  uint64_t tag,
+                  bool sync,
+                  uint32_t sync_id);
+/* Sends len <= inject_size bytes with no completion; 0 or -errno. */
+int shim_ofi_inject(const void *buf, size_t len, int world_dest, uint64_t tag);
+/* Posts a receive; ack selects the request's acknowledgement context. */
+int shim_ofi_recv(struct shim_request *req,
+                  bool ack,
+                  void *buf,
+                  size_t len,
+                  uint64_t tag,
+                  uint64_t ignore);
+int shim_ofi_peek(struct shim_request *req,
+                  uint64_t tag,
+                  uint64_t ignore,
+                  bool claim);
+int shim_ofi_claim_recv(struct shim_request *req, void *buf, size_t len);
+int shim_ofi_cancel(struct shim_request *req);
+
+/* ---- process-wide state ------------------------------------------------ */
+struct shim_global {
+    bool initialized;
+    bool finalized;
+    int thread_level;
+    int rank;
+    int size;
+    int appnum;
+    int *node_of; /* world rank -> node index */
+    int nnodes;
+    char hostname[MPI_MAX_PROCESSOR_NAME];
+    struct shim_comm *world;
+    struct shim_comm *self;
+    struct shim_table comms;
+    struct shim_table groups;
+    struct shim_table datatypes;
+    struct shim_table ops;
+    struct shim_table requests;
+    struct shim_table errhandlers;
+    int pmi_fd; /* -1 for a singleton */
+};
+extern struct shim_global shim;
+
+/* Progress engine: the completion queue, then collective schedules. */
+void shim_progress(void);
+
+/* ---- errors ------------------------------------------------------------ */
+/* Converts an internal code to an MPI error class, invokes comm's error
+ * handler (MPI_COMM_WORLD's when comm is NULL) and returns the class.
+ * fn names the MPI call. Under MPI_ERRORS_ARE_FATAL it prints one line
+ * naming rank, call, provider and cause, and aborts the job. */
+int shim_err(struct shim_comm *comm, const char *fn, int code);
+int shim_err_class(int code);
+int shim_errhandler_init(void);
+void shim_errhandler_finalize(void);
+const char *shim_class_string(int mpiclass);
+/* For failures that leave no caller to return to (inside progress): prints
+ * the fatal line and aborts the job. */
+_Noreturn void shim_fatal(const char *what);
+#define SHOAL_MPI_OOM() shim_fatal("out of memory")
+
+/* ---- PMI-1 client ------------------------------------------------------ */
+#include "mpi-shim/pmi_client.h"
+
+#endif

@@ -1,0 +1,112 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# Runs the programs of tests/mpi-shim/testlist built with shoal's mpicc
+# under a PMI-1 launcher, on each listed provider, and compares their
+# output with the same source built and run with the reference MPI.
+# Prints TAP. Every run is bounded by a timeout; launchers reap their
+# ranks, and nothing else is started in the background.
+set -u
+src=${SHOAL_SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}
+build=${SHOAL_BUILDDIR:-$src}
+# The launcher for shoal's programs; one line to switch.
+SHIM_LAUNCHER=${SHIM_LAUNCHER:-"mpiexec.hydra -n"}
+REF_MPICC=${REF_MPICC:-mpicc.openmpi}
+REF_LAUNCHER=${REF_LAUNCHER:-"mpirun.openmpi --oversubscribe -n"}
+RUN_TIMEOUT=${RUN_TIMEOUT:-120}
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+export OMPI_MCA_btl_base_warn_component_unused=0
+mpicc="$build/mpi-shim/mpicc-uninst"
+list="$src/tests/mpi-shim/testlist"
+bin="$build/tests/mpi-shim/bin"
+mkdir -p "$bin"
+have_ref=yes
+command -v "$REF_MPICC" >/dev/null 2>&1 || have_ref=no
+command -v ${REF_LAUNCHER%% *} >/dev/null 2>&1 || have_ref=no
+
+provider_name() {
+    case "$1" in
+    shm) echo shm ;;
+    tcp) echo "tcp;ofi_rxm" ;;
+    *) echo "$1" ;;
+    esac
+}
+
+# Count the plan: per program one build, per (ranks, provider) one run,
+# per ranks one reference comparison.
+plan=0
+while read -r name ranks provs expect; do
+    case "$name" in ''|\#*) continue ;; esac
+    nr=$(echo "$ranks" | tr ',' ' ' | wc -w)
+    np=$(echo "$provs" | tr ',' ' ' | wc -w)
+    plan=$((plan + 1 + nr * np + nr))
+done <"$list"
+echo "1..$plan"
+
+n=0
+ok() { n=$((n + 1)); echo "ok $n - $*"; }
+notok() { n=$((n + 1)); echo "not ok $n - $*"; }
+skip() { n=$((n + 1)); echo "ok $n - $* # SKIP"; }
+
+while read -r name ranks provs expect; do
+    case "$name" in ''|\#*) continue ;; esac
+    srcfile="$src/tests/mpi-shim/$name.c"
+    built=yes
+    if "$mpicc" -O1 -o "$bin/$name.shim" "$srcfile" >"$bin/$name.build.log" 2>&1; then
+        ok "build $name"
+    else
+        notok "build $name"; sed 's/^/# /' "$bin/$name.build.log"; built=no
+    fi
+    ref_built=no
+    if [ "$have_ref" = yes ] && "$REF_MPICC" -O1 -o "$bin/$name.ref" "$srcfile" \
+        >"$bin/$name.refbuild.log" 2>&1; then
+        ref_built=yes
+    fi
+    for np in $(echo "$ranks" | tr ',' ' '); do
+        first_out=""
+        for prov in $(echo "$provs" | tr ',' ' '); do
+            out="$bin/$name.$np.$prov.out"
+            err="$bin/$name.$np.$prov.err"
+            if [ "$built" != yes ]; then
+                notok "$name -n $np on $prov (not built)"; continue
+            fi
+            SHOAL_OFI_PROVIDER=$(provider_name "$prov") \
+                timeout -k 10 "$RUN_TIMEOUT" $SHIM_LAUNCHER "$np" \
+                "$bin/$name.shim" </dev/null >"$out" 2>"$err"
+            rc=$?
+            last=$(tail -n 1 "$out")
+            if [ "$expect" = FATAL ]; then
+                # The default error handler must abort the job with one
+                # line naming rank, call, provider and cause.
+                if [ $rc -ne 0 ] && [ $rc -ne 124 ] && grep -q \
+                    "^shoal mpi: rank 1: MPI_Send: invalid rank (MPI_ERR_RANK) (provider '$(provider_name "$prov")')" "$err"; then
+                    ok "$name -n $np on $prov aborts with the fatal message"
+                else
+                    notok "$name -n $np on $prov (rc $rc)"; sed 's/^/# /' "$err" | head -5
+                fi
+                continue
+            fi
+            if [ $rc -eq 0 ] && [ "$last" = "$expect" ] && ! grep -q '^FAIL' "$out"; then
+                ok "$name -n $np on $prov"
+            else
+                notok "$name -n $np on $prov (rc $rc)"
+                sed 's/^/# /' "$out" | tail -n 10; sed 's/^/# err: /' "$err" | tail -n 5
+            fi
+            [ -z "$first_out" ] && first_out="$out"
+        done
+        # Differential: the reference MPI prints the same.
+        if [ "$ref_built" != yes ]; then
+            skip "$name -n $np matches the reference (no reference MPI)"
+            continue
+        fi
+        ref="$bin/$name.$np.ref.out"
+        timeout -k 10 "$RUN_TIMEOUT" $REF_LAUNCHER "$np" "$bin/$name.ref" \
+            </dev/null >"$ref" 2>"$ref.err"
+        if [ "$expect" = FATAL ]; then
+            ok "$name -n $np reference also fails"
+        elif [ -n "$first_out" ] && diff -u "$ref" "$first_out" >"$ref.diff"; then
+            ok "$name -n $np matches the reference"
+        else
+            notok "$name -n $np matches the reference"; sed 's/^/# /' "$ref.diff" | head -20
+        fi
+    done
+done <"$list"
