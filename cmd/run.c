@@ -4,7 +4,6 @@
  * With no pool running, this command is the job's whole runtime: it maps
  * the ranks on this machine's topology and runs them with local_job. */
 #include <errno.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,9 +20,21 @@
 #include "runtime/spawn.h"
 #include "runtime/topo.h"
 #include "scheduler/map.h"
+#include "util/param.h"
 
-/* Seconds between SIGTERM and SIGKILL when a job is ended early. */
-static const double run_default_kill_grace = 3.0;
+PARAM_DEFINE(run_kill_grace_param,
+             "kill_grace",
+             PARAM_TYPE_DOUBLE,
+             "3",
+             "seconds between SIGTERM and SIGKILL when a job is ended "
+             "early");
+PARAM_DEFINE(run_topology_param,
+             "topology",
+             PARAM_TYPE_STRING,
+             NULL,
+             "make this machine look like another for placement: an hwloc "
+             "synthetic description (\"package:2 core:4 pu:2\") or an XML "
+             "file; bindings are then reported, not applied");
 
 struct run_state {
     struct runopt opt;
@@ -127,25 +138,6 @@ static int run_prepare_bindings(struct run_state *st)
     return 0;
 }
 
-static double run_kill_grace(void)
-{
-    const char *text = getenv("SHOAL_KILL_GRACE");
-    char *end;
-    double v;
-
-    if (!text || !*text)
-        return run_default_kill_grace;
-    v = strtod(text, &end);
-    if (*end != '\0' || !isfinite(v) || v < 0) {
-        fprintf(stderr,
-                "shoal: ignoring SHOAL_KILL_GRACE='%s': not a number of "
-                "seconds\n",
-                text);
-        return run_default_kill_grace;
-    }
-    return v;
-}
-
 static int run_launch(struct run_state *st)
 {
     struct local_job_config config = {0};
@@ -153,6 +145,9 @@ static int run_launch(struct run_state *st)
     shoal_error_t error;
     int rc;
 
+    if (param_get_double(&run_kill_grace_param, 0, &config.kill_grace, &error)
+        < 0)
+        return run_fail(CMD_EXIT_USAGE, "%s", error.text);
     st->env = calloc((size_t)st->opt.nenv + 1, sizeof(char *));
     if (!st->env || run_prepare_bindings(st) < 0)
         return run_fail(LOCAL_JOB_STATUS_ERROR, "out of memory");
@@ -168,7 +163,6 @@ static int run_launch(struct run_state *st)
     config.tag_output = st->opt.tag_output;
     config.output_dir = st->opt.output_dir;
     config.timeout = st->opt.timeout;
-    config.kill_grace = run_kill_grace();
     config.enable_recovery = st->opt.enable_recovery;
     config.in_fd = STDIN_FILENO;
     config.out_fd = STDOUT_FILENO;
@@ -208,7 +202,7 @@ static int run_with_state(struct run_state *st, int argc, char **argv)
     status = run_local_slots(st, &slots);
     if (status != 0)
         return status;
-    rc = topo_load(getenv("SHOAL_TOPOLOGY"), &st->topo, &error);
+    rc = topo_load(param_get_string(&run_topology_param), &st->topo, &error);
     if (rc < 0)
         return run_fail(LOCAL_JOB_STATUS_ERROR, "%s", error.text);
 

@@ -81,6 +81,13 @@ test_expect_success 'unknown shoal command' '
     test_expect_code 2 "$SHOAL" frobnicate 2>err &&
     grep -F "shoal: unknown command '"'"'frobnicate'"'"'" err
 '
+test_expect_success 'a bad tunable is an error, not ignored' '
+    (export SHOAL_KILL_GRACE=soon && expect_error 2 "invalid SHOAL_KILL_GRACE='"'"'soon'"'"'" -n 1 true)
+'
+test_expect_success 'shoal info --params lists the tunables' '
+    "$SHOAL" info --params >out &&
+    grep -x SHOAL_KILL_GRACE out && grep -x SHOAL_TOPOLOGY out
+'
 test_expect_success '--help prints the options and exits 0' '
     "$SHOAL" run --help >out && grep -F -- "--map-by" out
 '

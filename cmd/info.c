@@ -1,0 +1,33 @@
+/* SPDX-License-Identifier: MIT */
+/* info.c - `shoal info`: what this build of shoal is and can be tuned with. */
+#include <stdio.h>
+#include <string.h>
+
+#include <shoal/shoal.h>
+
+#include "cmd/cmd.h"
+#include "util/param.h"
+
+static void info_print_param(const struct param_def *def, void *arg)
+{
+    const char *value = param_get_string(def);
+
+    (void)arg;
+    printf("%s\n    %s\n    default: %s; now: %s\n", param_env_name(def),
+           def->help, def->default_value ? def->default_value : "(unset)",
+           value ? value : "(unset)");
+}
+
+int cmd_info(int argc, char **argv)
+{
+    if (argc == 1 && strcmp(argv[0], "--params") == 0) {
+        param_foreach(info_print_param, NULL);
+        return 0;
+    }
+    if (argc != 0) {
+        fprintf(stderr, "usage: shoal info [--params]\n");
+        return CMD_EXIT_USAGE;
+    }
+    printf("shoal %s\n", shoal_version());
+    return 0;
+}
