@@ -45,6 +45,7 @@ struct local_stream {
     int dest_fd;
     bool own_dest; /* dest_fd is a file we opened */
     bool open;
+    bool broken;   /* the destination is a pipe nobody reads any more */
     char *partial; /* tagged output: an incomplete last line */
     size_t partial_len;
     char buf[LOCAL_JOB_READ_SIZE];
@@ -169,6 +170,16 @@ static int local_job_write_all(int fd, const char *buf, size_t len)
     return 0;
 }
 
+/* Write to the stream's destination. Once that is a pipe whose reader has
+ * gone (`shoal run ... | head`), the rank's own pipe is closed too, so the
+ * rank meets the broken pipe as it would without us in between. */
+static void
+local_stream_put(struct local_stream *s, const char *buf, size_t len)
+{
+    if (!s->broken && local_job_write_all(s->dest_fd, buf, len) == -EPIPE)
+        s->broken = true;
+}
+
 static void
 local_stream_emit_line(struct local_stream *s, const char *line, size_t len)
 {
@@ -178,15 +189,14 @@ local_stream_emit_line(struct local_stream *s, const char *line, size_t len)
     /* one write per line keeps tagged lines of different ranks whole */
     char *whole = malloc((size_t)plen + s->partial_len + len);
     if (!whole) {
-        local_job_write_all(s->dest_fd, prefix, (size_t)plen);
-        local_job_write_all(s->dest_fd, s->partial, s->partial_len);
-        local_job_write_all(s->dest_fd, line, len);
+        local_stream_put(s, prefix, (size_t)plen);
+        local_stream_put(s, s->partial, s->partial_len);
+        local_stream_put(s, line, len);
     } else {
         memcpy(whole, prefix, (size_t)plen);
         memcpy(whole + plen, s->partial, s->partial_len);
         memcpy(whole + plen + s->partial_len, line, len);
-        local_job_write_all(s->dest_fd, whole,
-                            (size_t)plen + s->partial_len + len);
+        local_stream_put(s, whole, (size_t)plen + s->partial_len + len);
         free(whole);
     }
     s->partial_len = 0;
@@ -198,13 +208,13 @@ local_stream_keep_partial(struct local_stream *s, const char *p, size_t len)
     if (s->partial_len + len > LOCAL_JOB_LINE_MAX) {
         static const char nl = '\n';
         local_stream_emit_line(s, p, len);
-        local_job_write_all(s->dest_fd, &nl, 1);
+        local_stream_put(s, &nl, 1);
         return;
     }
     if (!s->partial) {
         s->partial = malloc(LOCAL_JOB_LINE_MAX);
         if (!s->partial) {
-            local_job_write_all(s->dest_fd, p, len);
+            local_stream_put(s, p, len);
             return;
         }
     }
@@ -218,7 +228,7 @@ local_stream_write(struct local_stream *s, const char *buf, size_t len)
     const struct local_job_config *config = s->job->config;
 
     if (!config->tag_output || s->own_dest) {
-        local_job_write_all(s->dest_fd, buf, len);
+        local_stream_put(s, buf, len);
         return;
     }
     while (len > 0) {
@@ -268,7 +278,7 @@ local_stream_read_cb(uv_stream_t *stream, ssize_t n, const uv_buf_t *buf)
 
     if (n > 0)
         local_stream_write(s, buf->base, (size_t)n);
-    else if (n < 0)
+    if (n < 0 || s->broken)
         local_stream_close(s);
 }
 

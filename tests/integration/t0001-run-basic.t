@@ -59,6 +59,12 @@ test_expect_success '--output-filename writes per-rank files' '
     echo "err 0" >expect && test_cmp expect o/1/rank.0/stderr
 '
 
+test_expect_success 'a closed output pipe reaches the ranks, as in a pipeline' '
+    test_within 10 sh -c "\"$SHOAL\" run -n 2 yes 2>err | head -n 3 >out" &&
+    printf "y\ny\ny\n" >expect && test_cmp expect out &&
+    grep "killed by signal 13" err
+'
+
 test_expect_success 'stdin from a pipe goes to rank 0 only' '
     seq 1 20000 | "$SHOAL" run -n 2 sh -c "wc -l | sed s/^/\$SHOAL_RANK:/" |
         sort >out &&
