@@ -77,6 +77,12 @@ int shim_ofi_open(const char *prov_name,
 
     if (!hints)
         return -ENOMEM;
+    /* rxm's "dynamic receive buffers" let tcp place eager data straight
+     * into the posted buffer; when that buffer is too small (an MPI
+     * truncation) the tcp connection fails and later messages on it are
+     * lost. Bounce buffers report the truncation properly. A user's own
+     * setting wins. */
+    setenv("FI_OFI_RXM_ENABLE_DYN_RBUF", "0", 0);
     hints->caps = FI_TAGGED;
     hints->mode = FI_CONTEXT | FI_CONTEXT2;
     hints->ep_attr->type = FI_EP_RDM;
