@@ -5,6 +5,15 @@
 
 #include "mtest.h"
 
+static int handler_calls, handler_class;
+
+static void count_errors(MPI_Comm *comm, int *code, ...)
+{
+    (void)comm;
+    handler_calls++;
+    MPI_Error_class(*code, &handler_class);
+}
+
 static int cls(int code)
 {
     int c;
@@ -84,6 +93,15 @@ int main(int argc, char **argv)
     MPI_Comm_dup(MPI_COMM_WORLD, &dup);
     rc = MPI_Send(&v, 1, MPI_INT, size + 1, 0, dup);
     CHECK(cls(rc) == MPI_ERR_RANK, "dup inherits errors-return: %d", cls(rc));
+    /* A user error handler is called once, with the error's class. */
+    MPI_Errhandler mine;
+    MPI_Comm_create_errhandler(count_errors, &mine);
+    MPI_Comm_set_errhandler(dup, mine);
+    MPI_Send(&v, 1, MPI_INT, 0, -1, dup);
+    CHECK(handler_calls == 1 && handler_class == MPI_ERR_TAG,
+          "handler called %d times with class %d", handler_calls,
+          handler_class);
+    MPI_Errhandler_free(&mine);
     MPI_Comm_free(&dup);
     SAY("errors done\n");
     return mtest_finalize();
