@@ -12,7 +12,7 @@
 
 #include "mpi-shim/shim_private.h"
 
-struct shim_global shim = {.pmi_fd = -1};
+struct shim_global shim = {.pmi_fd = -1, .idle_polls = 64};
 
 void shim_progress(void)
 {
@@ -217,6 +217,15 @@ static int init_common(int required, int *provided)
     if (rc == 0)
         rc = locality();
     if (rc == 0) {
+        /* Spinning ranks that outnumber the cores starve the rank that
+         * would make progress; yield at once then (Open MPI's
+         * mpi_yield_when_idle, MPICH's oversubscription mode). */
+        long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+        int nlocal = 0;
+        for (int r = 0; r < shim.size; r++)
+            nlocal += shim.node_of[r] == shim.node_of[shim.rank];
+        if (ncpu > 0 && nlocal > ncpu)
+            shim.idle_polls = 1;
         stage = "opening the fabric";
         const char *forced = getenv("SHOAL_OFI_PROVIDER");
         rc = shim_ofi_open(forced && *forced ? forced : NULL, shim.nnodes == 1,
@@ -343,6 +352,7 @@ int PMPI_Abort(MPI_Comm comm, int errorcode)
              shim.rank, errorcode);
     ssize_t n = write(2, msg, strlen(msg));
     (void)n;
+    usleep(100000); /* as in errors.c: let the line reach the launcher */
     shim_pmi_abort(errorcode, msg);
     _exit(errorcode);
 }

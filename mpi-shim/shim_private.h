@@ -396,11 +396,17 @@ struct shim_global {
     struct shim_table requests;
     struct shim_table errhandlers;
     int pmi_fd; /* -1 for a singleton */
+    /* Polls without a completion before a waiting rank yields its core:
+     * at once when this node has more ranks than cores. */
+    int idle_polls;
 };
 extern struct shim_global shim;
 
 /* Progress engine: the completion queue, then collective schedules. */
 void shim_progress(void);
+/* One step of a waiting loop: progress, and yield the core after
+ * shim.idle_polls fruitless polls (*idle counts them). */
+void shim_progress_wait(int *idle);
 
 /* ---- errors ------------------------------------------------------------ */
 /* Converts an internal code to an MPI error class, invokes comm's error
