@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <rdma/fi_cm.h>
 #include <rdma/fi_domain.h>
@@ -122,6 +124,24 @@ int shim_ofi_open(const char *prov_name,
     }
     snprintf(shim_ofi.prov_name, sizeof(shim_ofi.prov_name), "%s",
              shim_ofi.info->fabric_attr->prov_name);
+    /* shm names its region after the pid; a region left behind by a
+     * killed process makes a later process with the same pid fail with
+     * EBUSY. A name unique in time avoids that. */
+    if (prov_is(shim_ofi.info, "shm")
+        && shim_ofi.info->addr_format == FI_ADDR_STR) {
+        char name[96];
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        snprintf(name, sizeof(name), "fi_shm://shoal_%d_%lx_%lx", (int)getpid(),
+                 (unsigned long)ts.tv_sec, (unsigned long)ts.tv_nsec);
+        free(shim_ofi.info->src_addr);
+        shim_ofi.info->src_addr = strdup(name);
+        if (!shim_ofi.info->src_addr) {
+            rc = -ENOMEM;
+            goto error;
+        }
+        shim_ofi.info->src_addrlen = strlen(name) + 1;
+    }
     shim_ofi.inject_size = shim_ofi.info->tx_attr->inject_size;
     shim_ofi.mr_local = (shim_ofi.info->domain_attr->mr_mode & FI_MR_LOCAL);
 
