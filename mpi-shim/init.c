@@ -175,26 +175,28 @@ static int exchange_addresses(void)
         rc = shim_pmi_barrier();
     if (rc)
         return rc;
-    unsigned char *all = malloc(len * (size_t)shim.size);
-    if (!all)
-        return -ENOMEM;
+    rc = shim_ofi_av_prepare(shim.size);
+    /* Names may differ in length (string addresses): decode and insert
+     * one at a time, in rank order. */
     for (int r = 0; rc == 0 && r < shim.size; r++) {
         char buf[2 * sizeof(name) + 1];
+        unsigned char addr[sizeof(name)];
         size_t at = 0;
         snprintf(key, sizeof(key), "shoal-addr-%d-n", r);
         rc = shim_pmi_get(key, val, sizeof(val));
         int nc = rc == 0 ? atoi(val) : 0;
+        buf[0] = '\0';
         for (int i = 0; rc == 0 && i < nc; i++) {
             snprintf(key, sizeof(key), "shoal-addr-%d-%d", r, i);
             rc = shim_pmi_get(key, buf + at, sizeof(buf) - at);
             at += strlen(buf + at);
         }
-        if (rc == 0 && hex_decode(buf, all + (size_t)r * len, len) != (int)len)
-            rc = -EINVAL;
+        int n = rc == 0 ? hex_decode(buf, addr, sizeof(addr)) : rc;
+        if (n <= 0)
+            rc = rc ? rc : -EINVAL;
+        else
+            rc = shim_ofi_insert(addr, r);
     }
-    if (rc == 0)
-        rc = shim_ofi_insert(all, len, shim.size);
-    free(all);
     return rc;
 }
 

@@ -195,17 +195,17 @@ int shim_ofi_getname(void *name, size_t *len)
     return fi_getname(&shim_ofi.ep->fid, name, len);
 }
 
-int shim_ofi_insert(const void *names, size_t namelen, int count)
+int shim_ofi_av_prepare(int count)
 {
-    (void)namelen;
     shim_ofi.addrs = calloc((size_t)count, sizeof(*shim_ofi.addrs));
-    if (!shim_ofi.addrs)
-        return -ENOMEM;
-    int n = fi_av_insert(shim_ofi.av, names, (size_t)count, shim_ofi.addrs, 0,
-                         NULL);
-    if (n != count)
-        return n < 0 ? n : -EADDRNOTAVAIL;
-    return 0;
+    return shim_ofi.addrs ? 0 : -ENOMEM;
+}
+
+int shim_ofi_insert(const void *name, int rank)
+{
+    int n = fi_av_insert(shim_ofi.av, name, 1, &shim_ofi.addrs[rank], 0, NULL);
+
+    return n == 1 ? 0 : n < 0 ? n : -EADDRNOTAVAIL;
 }
 
 void shim_ofi_close(void)

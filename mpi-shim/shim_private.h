@@ -349,7 +349,10 @@ int shim_ofi_open(const char *prov_name,
                   char *errbuf,
                   size_t errlen);
 int shim_ofi_getname(void *name, size_t *len);
-int shim_ofi_insert(const void *names, size_t namelen, int count);
+/* Sizes the rank-to-address table for count ranks; 0 or -ENOMEM. */
+int shim_ofi_av_prepare(int count);
+/* Inserts the endpoint name of rank (in rank order); 0 or -errno. */
+int shim_ofi_insert(const void *name, int rank);
 void shim_ofi_close(void);
 /* Reads the completion queue and dispatches; returns completions seen. */
 int shim_ofi_progress(void);
