@@ -134,11 +134,6 @@ int shim_err_class(int code)
     }
 }
 
-int shim_errhandler_init(void)
-{
-    return 0;
-}
-
 void shim_errhandler_finalize(void)
 {
     for (int i = 0; i < shim.errhandlers.used; i++)

@@ -12,7 +12,7 @@
 
 #include "mpi-shim/shim_private.h"
 
-struct shim_global shim = {.pmi_fd = -1, .idle_polls = 64};
+struct shim_global shim = {.idle_polls = 64};
 
 void shim_progress(void)
 {

@@ -191,9 +191,6 @@ struct shim_comm {
     int ndims;
     int *dims;
     int *periods;
-    /* Ranks sharing this process's node and the lowest of each node; used
-     * by node-aware collectives. */
-    int node_count;
 };
 
 struct shim_comm *shim_comm_lookup(MPI_Comm comm);
@@ -398,7 +395,6 @@ struct shim_global {
     struct shim_table ops;
     struct shim_table requests;
     struct shim_table errhandlers;
-    int pmi_fd; /* -1 for a singleton */
     /* Polls without a completion before a waiting rank yields its core:
      * at once when this node has more ranks than cores. */
     int idle_polls;
@@ -418,7 +414,6 @@ void shim_progress_wait(int *idle);
  * naming rank, call, provider and cause, and aborts the job. */
 int shim_err(struct shim_comm *comm, const char *fn, int code);
 int shim_err_class(int code);
-int shim_errhandler_init(void);
 void shim_errhandler_finalize(void);
 const char *shim_class_string(int mpiclass);
 /* For failures that leave no caller to return to (inside progress): prints
