@@ -34,6 +34,14 @@ run() {
     timeout -k 5 "${RUN_TIMEOUT:-120}" "$@" </dev/null >>"$results" \
         2>>"$out/stderr.log"
     local rc=$?
+    # A killed rank leaves its shm region (named shoal_<pid>_...) behind.
+    if [ $rc -ne 0 ]; then
+        for f in /dev/shm/shoal_*; do
+            [ -e "$f" ] || continue
+            b=${f##*/shoal_}
+            kill -0 "${b%%_*}" 2>/dev/null || rm -f "$f"
+        done
+    fi
     [ $rc -eq 0 ] || echo "{\"error\":\"run failed\",\"rc\":$rc,\"command\":\"$*\"}" \
         | tee -a "$out/errors.json" >&2
     return $rc

@@ -46,6 +46,18 @@ while read -r name ranks provs expect; do
 done <"$list"
 echo "1..$plan"
 
+# A rank killed by a timeout cannot remove its shm region; our regions
+# are named shoal_<pid>_..., so those of dead processes are removed.
+cleanup_shm() {
+    local f b pid
+    for f in /dev/shm/shoal_*; do
+        [ -e "$f" ] || continue
+        b=${f##*/shoal_}
+        pid=${b%%_*}
+        kill -0 "$pid" 2>/dev/null || rm -f "$f"
+    done
+}
+
 n=0
 ok() { n=$((n + 1)); echo "ok $n - $*"; }
 notok() { n=$((n + 1)); echo "not ok $n - $*"; }
@@ -77,6 +89,7 @@ while read -r name ranks provs expect; do
                 timeout -k 10 "$RUN_TIMEOUT" $SHIM_LAUNCHER "$np" \
                 "$bin/$name.shim" </dev/null >"$out" 2>"$err"
             rc=$?
+            [ $rc -ne 0 ] && cleanup_shm
             last=$(tail -n 1 "$out")
             if [ "$expect" = FATAL ]; then
                 # The default error handler must abort the job with one
