@@ -28,8 +28,23 @@ done
 
 results="$out/results.json"
 : >"$results"
-run() { # label np program launcher... (env already set)
-    timeout -k 5 600 "$@" </dev/null >>"$results" 2>>"$out/stderr.log"
+# Every run is bounded; a run that fails or times out leaves a JSON error
+# object (libfabric 1.17's shm can stall on unexpected segmented messages).
+run() {
+    timeout -k 5 "${RUN_TIMEOUT:-120}" "$@" </dev/null >>"$results" \
+        2>>"$out/stderr.log"
+    local rc=$?
+    # A killed rank leaves its shm region (named shoal_<pid>_...) behind.
+    if [ $rc -ne 0 ]; then
+        for f in /dev/shm/shoal_*; do
+            [ -e "$f" ] || continue
+            b=${f##*/shoal_}
+            kill -0 "${b%%_*}" 2>/dev/null || rm -f "$f"
+        done
+    fi
+    [ $rc -eq 0 ] || echo "{\"error\":\"run failed\",\"rc\":$rc,\"command\":\"$*\"}" \
+        | tee -a "$out/errors.json" >&2
+    return $rc
 }
 for prov in $SHIM_PROVIDERS; do
     label="shoal-$prov"
@@ -46,7 +61,10 @@ for np in $COLL_RANKS; do
     if [ "$first" = default ]; then
         run env -u SHOAL_OFI_PROVIDER $SHIM_LAUNCHER "$np" "$out/shim_coll.shoal" "shoal-default"
     else
-        run env SHOAL_OFI_PROVIDER="$first" $SHIM_LAUNCHER "$np" "$out/shim_coll.shoal" "shoal-$first"
+        # A failed run's partial lines are kept; the default provider then
+        # measures what is missing.
+        run env SHOAL_OFI_PROVIDER="$first" $SHIM_LAUNCHER "$np" "$out/shim_coll.shoal" "shoal-$first" \
+            || run env -u SHOAL_OFI_PROVIDER $SHIM_LAUNCHER "$np" "$out/shim_coll.shoal" "shoal-default"
     fi
     run $REF_LAUNCHER "$np" "$out/shim_coll.ompi" openmpi
 done

@@ -19,7 +19,6 @@
 #include "config.h"
 
 #include <errno.h>
-#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -377,13 +376,8 @@ static int sched_run(struct shim_sched *s)
     int rc;
 
     sched_close(s);
-    while (!sched_advance(s)) {
-        if (shim_ofi_progress() == 0 && ++idle > 64) {
-            sched_yield();
-            idle = 0;
-        }
-        shim_sched_progress_all();
-    }
+    while (!sched_advance(s))
+        shim_progress_wait(&idle);
     rc = s->err;
     sched_free(s);
     return rc;

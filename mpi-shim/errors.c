@@ -134,11 +134,6 @@ int shim_err_class(int code)
     }
 }
 
-int shim_errhandler_init(void)
-{
-    return 0;
-}
-
 void shim_errhandler_finalize(void)
 {
     for (int i = 0; i < shim.errhandlers.used; i++)
@@ -166,6 +161,9 @@ static _Noreturn void die(const char *fn, const char *cause)
     /* One write so that lines of several ranks do not interleave. */
     ssize_t n = write(2, msg, strlen(msg));
     (void)n;
+    /* Give the launcher's output forwarding a moment: it kills the job
+     * as soon as the abort arrives and may drop the line otherwise. */
+    usleep(100000);
     shim_pmi_abort(1, msg);
     _exit(1);
 }

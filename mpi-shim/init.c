@@ -12,7 +12,7 @@
 
 #include "mpi-shim/shim_private.h"
 
-struct shim_global shim = {.pmi_fd = -1};
+struct shim_global shim = {.idle_polls = 64};
 
 void shim_progress(void)
 {
@@ -175,26 +175,28 @@ static int exchange_addresses(void)
         rc = shim_pmi_barrier();
     if (rc)
         return rc;
-    unsigned char *all = malloc(len * (size_t)shim.size);
-    if (!all)
-        return -ENOMEM;
+    rc = shim_ofi_av_prepare(shim.size);
+    /* Names may differ in length (string addresses): decode and insert
+     * one at a time, in rank order. */
     for (int r = 0; rc == 0 && r < shim.size; r++) {
         char buf[2 * sizeof(name) + 1];
+        unsigned char addr[sizeof(name)];
         size_t at = 0;
         snprintf(key, sizeof(key), "shoal-addr-%d-n", r);
         rc = shim_pmi_get(key, val, sizeof(val));
         int nc = rc == 0 ? atoi(val) : 0;
+        buf[0] = '\0';
         for (int i = 0; rc == 0 && i < nc; i++) {
             snprintf(key, sizeof(key), "shoal-addr-%d-%d", r, i);
             rc = shim_pmi_get(key, buf + at, sizeof(buf) - at);
             at += strlen(buf + at);
         }
-        if (rc == 0 && hex_decode(buf, all + (size_t)r * len, len) != (int)len)
-            rc = -EINVAL;
+        int n = rc == 0 ? hex_decode(buf, addr, sizeof(addr)) : rc;
+        if (n <= 0)
+            rc = rc ? rc : -EINVAL;
+        else
+            rc = shim_ofi_insert(addr, r);
     }
-    if (rc == 0)
-        rc = shim_ofi_insert(all, len, shim.size);
-    free(all);
     return rc;
 }
 
@@ -217,6 +219,15 @@ static int init_common(int required, int *provided)
     if (rc == 0)
         rc = locality();
     if (rc == 0) {
+        /* Spinning ranks that outnumber the cores starve the rank that
+         * would make progress; yield at once then (Open MPI's
+         * mpi_yield_when_idle, MPICH's oversubscription mode). */
+        long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+        int nlocal = 0;
+        for (int r = 0; r < shim.size; r++)
+            nlocal += shim.node_of[r] == shim.node_of[shim.rank];
+        if (ncpu > 0 && nlocal > ncpu)
+            shim.idle_polls = 1;
         stage = "opening the fabric";
         const char *forced = getenv("SHOAL_OFI_PROVIDER");
         rc = shim_ofi_open(forced && *forced ? forced : NULL, shim.nnodes == 1,
@@ -343,6 +354,7 @@ int PMPI_Abort(MPI_Comm comm, int errorcode)
              shim.rank, errorcode);
     ssize_t n = write(2, msg, strlen(msg));
     (void)n;
+    usleep(100000); /* as in errors.c: let the line reach the launcher */
     shim_pmi_abort(errorcode, msg);
     _exit(errorcode);
 }

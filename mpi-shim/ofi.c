@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <rdma/fi_cm.h>
 #include <rdma/fi_domain.h>
@@ -77,6 +79,12 @@ int shim_ofi_open(const char *prov_name,
 
     if (!hints)
         return -ENOMEM;
+    /* rxm's "dynamic receive buffers" let tcp place eager data straight
+     * into the posted buffer; when that buffer is too small (an MPI
+     * truncation) the tcp connection fails and later messages on it are
+     * lost. Bounce buffers report the truncation properly. A user's own
+     * setting wins. */
+    setenv("FI_OFI_RXM_ENABLE_DYN_RBUF", "0", 0);
     hints->caps = FI_TAGGED;
     hints->mode = FI_CONTEXT | FI_CONTEXT2;
     hints->ep_attr->type = FI_EP_RDM;
@@ -116,6 +124,24 @@ int shim_ofi_open(const char *prov_name,
     }
     snprintf(shim_ofi.prov_name, sizeof(shim_ofi.prov_name), "%s",
              shim_ofi.info->fabric_attr->prov_name);
+    /* shm names its region after the pid; a region left behind by a
+     * killed process makes a later process with the same pid fail with
+     * EBUSY. A name unique in time avoids that. */
+    if (prov_is(shim_ofi.info, "shm")
+        && shim_ofi.info->addr_format == FI_ADDR_STR) {
+        char name[96];
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        snprintf(name, sizeof(name), "fi_shm://shoal_%d_%lx_%lx", (int)getpid(),
+                 (unsigned long)ts.tv_sec, (unsigned long)ts.tv_nsec);
+        free(shim_ofi.info->src_addr);
+        shim_ofi.info->src_addr = strdup(name);
+        if (!shim_ofi.info->src_addr) {
+            rc = -ENOMEM;
+            goto error;
+        }
+        shim_ofi.info->src_addrlen = strlen(name) + 1;
+    }
     shim_ofi.inject_size = shim_ofi.info->tx_attr->inject_size;
     shim_ofi.mr_local = (shim_ofi.info->domain_attr->mr_mode & FI_MR_LOCAL);
 
@@ -169,17 +195,17 @@ int shim_ofi_getname(void *name, size_t *len)
     return fi_getname(&shim_ofi.ep->fid, name, len);
 }
 
-int shim_ofi_insert(const void *names, size_t namelen, int count)
+int shim_ofi_av_prepare(int count)
 {
-    (void)namelen;
     shim_ofi.addrs = calloc((size_t)count, sizeof(*shim_ofi.addrs));
-    if (!shim_ofi.addrs)
-        return -ENOMEM;
-    int n = fi_av_insert(shim_ofi.av, names, (size_t)count, shim_ofi.addrs, 0,
-                         NULL);
-    if (n != count)
-        return n < 0 ? n : -EADDRNOTAVAIL;
-    return 0;
+    return shim_ofi.addrs ? 0 : -ENOMEM;
+}
+
+int shim_ofi_insert(const void *name, int rank)
+{
+    int n = fi_av_insert(shim_ofi.av, name, 1, &shim_ofi.addrs[rank], 0, NULL);
+
+    return n == 1 ? 0 : n < 0 ? n : -EADDRNOTAVAIL;
 }
 
 void shim_ofi_close(void)

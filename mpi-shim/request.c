@@ -132,17 +132,20 @@ static void status_empty(MPI_Status *status)
     status->shoal_count = 0;
 }
 
-/* Spins on the progress engine; yields the core after a while without
- * completions so oversubscribed ranks (more ranks than cores) move on. */
-static void progress_wait(int *idle)
+void shim_progress_wait(int *idle)
 {
-    int before = shim_ofi_progress();
+    int seen = shim_ofi_progress();
 
     shim_sched_progress_all();
-    if (before == 0 && ++*idle > 64) {
+    if (seen == 0 && ++*idle >= shim.idle_polls) {
         sched_yield();
         *idle = 0;
     }
+}
+
+static void progress_wait(int *idle)
+{
+    shim_progress_wait(idle);
 }
 
 int shim_req_wait(struct shim_request *req)

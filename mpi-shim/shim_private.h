@@ -191,9 +191,6 @@ struct shim_comm {
     int ndims;
     int *dims;
     int *periods;
-    /* Ranks sharing this process's node and the lowest of each node; used
-     * by node-aware collectives. */
-    int node_count;
 };
 
 struct shim_comm *shim_comm_lookup(MPI_Comm comm);
@@ -349,7 +346,10 @@ int shim_ofi_open(const char *prov_name,
                   char *errbuf,
                   size_t errlen);
 int shim_ofi_getname(void *name, size_t *len);
-int shim_ofi_insert(const void *names, size_t namelen, int count);
+/* Sizes the rank-to-address table for count ranks; 0 or -ENOMEM. */
+int shim_ofi_av_prepare(int count);
+/* Inserts the endpoint name of rank (in rank order); 0 or -errno. */
+int shim_ofi_insert(const void *name, int rank);
 void shim_ofi_close(void);
 /* Reads the completion queue and dispatches; returns completions seen. */
 int shim_ofi_progress(void);
@@ -395,12 +395,17 @@ struct shim_global {
     struct shim_table ops;
     struct shim_table requests;
     struct shim_table errhandlers;
-    int pmi_fd; /* -1 for a singleton */
+    /* Polls without a completion before a waiting rank yields its core:
+     * at once when this node has more ranks than cores. */
+    int idle_polls;
 };
 extern struct shim_global shim;
 
 /* Progress engine: the completion queue, then collective schedules. */
 void shim_progress(void);
+/* One step of a waiting loop: progress, and yield the core after
+ * shim.idle_polls fruitless polls (*idle counts them). */
+void shim_progress_wait(int *idle);
 
 /* ---- errors ------------------------------------------------------------ */
 /* Converts an internal code to an MPI error class, invokes comm's error
@@ -409,7 +414,6 @@ void shim_progress(void);
  * naming rank, call, provider and cause, and aborts the job. */
 int shim_err(struct shim_comm *comm, const char *fn, int code);
 int shim_err_class(int code);
-int shim_errhandler_init(void);
 void shim_errhandler_finalize(void);
 const char *shim_class_string(int mpiclass);
 /* For failures that leave no caller to return to (inside progress): prints

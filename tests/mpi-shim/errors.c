@@ -5,6 +5,15 @@
 
 #include "mtest.h"
 
+static int handler_calls, handler_class;
+
+static void count_errors(MPI_Comm *comm, int *code, ...)
+{
+    (void)comm;
+    handler_calls++;
+    MPI_Error_class(*code, &handler_class);
+}
+
 static int cls(int code)
 {
     int c;
@@ -26,19 +35,29 @@ int main(int argc, char **argv)
     CHECK(eh == MPI_ERRORS_RETURN, "errhandler not set");
     SAY("errors on %d ranks\n", size);
 
-    /* Truncation, then a normal receive on the same pair. */
-    int lens[] = {8};
-    for (int k = 0; k < 1 && size > 1; k++) {
+    /* Truncation, eager and rendezvous, blocking and nonblocking; then a
+     * normal message on the same pair must still arrive. */
+    int lens[] = {8, 1000, 100000};
+    for (int k = 0; k < 3 && size > 1; k++) {
         int n = lens[k];
         int *b = malloc(sizeof(int) * n);
         if (rank == 0) {
             for (int i = 0; i < n; i++)
                 b[i] = i;
             MPI_Send(b, n, MPI_INT, 1, 1, MPI_COMM_WORLD);
+            MPI_Send(b, n, MPI_INT, 1, 2, MPI_COMM_WORLD);
+            MPI_Send(b, n, MPI_INT, 1, 3, MPI_COMM_WORLD);
         } else if (rank == 1) {
-            memset(b, 0, sizeof(int) * n);
             rc = MPI_Recv(b, n / 2, MPI_INT, 0, 1, MPI_COMM_WORLD, &st);
             CHECK(cls(rc) == MPI_ERR_TRUNCATE, "len %d: class %d", n, cls(rc));
+            MPI_Request r;
+            MPI_Irecv(b, n / 4, MPI_INT, 0, 2, MPI_COMM_WORLD, &r);
+            rc = MPI_Wait(&r, &st);
+            CHECK(cls(rc) == MPI_ERR_TRUNCATE, "wait class %d", cls(rc));
+            b[n - 1] = -1;
+            rc = MPI_Recv(b, n, MPI_INT, 0, 3, MPI_COMM_WORLD, &st);
+            CHECK(rc == MPI_SUCCESS && b[n - 1] == n - 1,
+                  "len %d: message after truncation", n);
         }
         free(b);
     }
@@ -74,6 +93,15 @@ int main(int argc, char **argv)
     MPI_Comm_dup(MPI_COMM_WORLD, &dup);
     rc = MPI_Send(&v, 1, MPI_INT, size + 1, 0, dup);
     CHECK(cls(rc) == MPI_ERR_RANK, "dup inherits errors-return: %d", cls(rc));
+    /* A user error handler is called once, with the error's class. */
+    MPI_Errhandler mine;
+    MPI_Comm_create_errhandler(count_errors, &mine);
+    MPI_Comm_set_errhandler(dup, mine);
+    MPI_Send(&v, 1, MPI_INT, 0, -1, dup);
+    CHECK(handler_calls == 1 && handler_class == MPI_ERR_TAG,
+          "handler called %d times with class %d", handler_calls,
+          handler_class);
+    MPI_Errhandler_free(&mine);
     MPI_Comm_free(&dup);
     SAY("errors done\n");
     return mtest_finalize();

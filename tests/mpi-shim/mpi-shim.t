@@ -15,6 +15,10 @@ REF_LAUNCHER=${REF_LAUNCHER:-"mpirun.openmpi --oversubscribe -n"}
 RUN_TIMEOUT=${RUN_TIMEOUT:-120}
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 export OMPI_MCA_btl_base_warn_component_unused=0
+if ! command -v ${SHIM_LAUNCHER%% *} >/dev/null 2>&1; then
+    echo "1..0 # SKIP no PMI-1 launcher '${SHIM_LAUNCHER%% *}'"
+    exit 0
+fi
 mpicc="$build/mpi-shim/mpicc-uninst"
 list="$src/tests/mpi-shim/testlist"
 bin="$build/tests/mpi-shim/bin"
@@ -41,6 +45,18 @@ while read -r name ranks provs expect; do
     plan=$((plan + 1 + nr * np + nr))
 done <"$list"
 echo "1..$plan"
+
+# A rank killed by a timeout cannot remove its shm region; our regions
+# are named shoal_<pid>_..., so those of dead processes are removed.
+cleanup_shm() {
+    local f b pid
+    for f in /dev/shm/shoal_*; do
+        [ -e "$f" ] || continue
+        b=${f##*/shoal_}
+        pid=${b%%_*}
+        kill -0 "$pid" 2>/dev/null || rm -f "$f"
+    done
+}
 
 n=0
 ok() { n=$((n + 1)); echo "ok $n - $*"; }
@@ -73,6 +89,7 @@ while read -r name ranks provs expect; do
                 timeout -k 10 "$RUN_TIMEOUT" $SHIM_LAUNCHER "$np" \
                 "$bin/$name.shim" </dev/null >"$out" 2>"$err"
             rc=$?
+            [ $rc -ne 0 ] && cleanup_shm
             last=$(tail -n 1 "$out")
             if [ "$expect" = FATAL ]; then
                 # The default error handler must abort the job with one
