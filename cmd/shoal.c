@@ -12,6 +12,7 @@ static const char shoal_usage[] =
     "\n"
     "commands:\n"
     "  run        launch a program on N ranks (also as mpirun, mpiexec)\n"
+    "  keygen     make a new pool key\n"
     "  version    print shoal's version\n"
     "  help       show this help\n"
     "\n"
@@ -30,6 +31,8 @@ int main(int argc, char **argv)
     }
     if (strcmp(argv[1], "run") == 0)
         return cmd_run(argc - 2, argv + 2);
+    if (strcmp(argv[1], "keygen") == 0)
+        return cmd_keygen(argc - 2, argv + 2);
     if (strcmp(argv[1], "version") == 0 || strcmp(argv[1], "--version") == 0) {
         printf("shoal %s\n", shoal_version());
         return 0;
