@@ -9,9 +9,11 @@
  * positions change (a shuffle, a reclaim), which is rare next to lookups.
  *
  * The gossip queue holds at most one item per member, the newest news
- * about it; sending picks the items sent least often first, as
- * memberlist's transmit-limited queue does, so fresh news goes out before
- * news that has already spread. */
+ * about it; sending picks the items sent least often first, and the
+ * newest among equals, as memberlist's transmit-limited queue does, so
+ * fresh news goes out before news that has already spread, and a
+ * suspicion is not starved by a crowd of older arrivals during a join
+ * storm. */
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -36,6 +38,8 @@ struct member_gossip {
     struct member_update update; /* payload points at payload_copy */
     uint8_t *payload_copy;
     uint32_t transmits;
+    uint64_t order; /* when queued: newer news goes first on ties */
+    bool urgent;
 };
 
 enum member_pending_kind {
@@ -81,6 +85,7 @@ struct member_table {
     struct member_gossip *queue;
     size_t nqueue;
     size_t queue_capacity;
+    uint64_t gossip_order;
 
     struct member_pending *pending;
     size_t npending;
@@ -283,13 +288,22 @@ static void member_queue_drop(member_table_t *t, size_t i)
     t->queue[i] = t->queue[--t->nqueue];
 }
 
-/* Queue the news about n for gossip, replacing older news about it. On
- * allocation failure the news is not gossiped; push-pull repairs that. */
+/* Queue the news about n for gossip, replacing older news about it.
+ * Urgent news (suspicions, deaths, departures, refutations) goes before
+ * arrivals and payload changes: a refutation that waits behind a join
+ * storm arrives after the suspicion timeout, and a live member is
+ * declared dead. On allocation failure the news is not gossiped;
+ * push-pull repairs that. */
 static void member_queue(member_table_t *t,
                          const struct member_node *n,
-                         uint64_t from)
+                         uint64_t from,
+                         bool urgent)
 {
-    struct member_gossip g = {.update = member_update_of(n, from)};
+    struct member_gossip g = {
+        .update = member_update_of(n, from),
+        .order = t->gossip_order++,
+        .urgent = urgent,
+    };
 
     for (size_t i = 0; i < t->nqueue; i++) {
         if (t->queue[i].update.id == n->id) {
@@ -315,9 +329,11 @@ static int member_gossip_cmp(const void *a, const void *b)
 {
     const struct member_gossip *x = a, *y = b;
 
+    if (x->urgent != y->urgent)
+        return x->urgent ? -1 : 1;
     if (x->transmits != y->transmits)
         return x->transmits < y->transmits ? -1 : 1;
-    return (x->update.id > y->update.id) - (x->update.id < y->update.id);
+    return (x->order < y->order) - (x->order > y->order);
 }
 
 static void member_count_send(member_table_t *t,
@@ -528,7 +544,7 @@ static void member_refute(member_table_t *t, uint32_t inc)
     if (self->incarnation <= inc)
         self->incarnation = inc + 1;
     t->stats.refutations++;
-    member_queue(t, self, 0);
+    member_queue(t, self, 0, true);
 }
 
 static void member_on_alive(member_table_t *t,
@@ -557,7 +573,7 @@ static void member_on_alive(member_table_t *t,
         n = member_add(t, u, now_ms);
         if (!n)
             return;
-        member_queue(t, n, 0);
+        member_queue(t, n, 0, false);
         member_emit(t, MEMBER_EVENT_JOIN, n);
         return;
     }
@@ -570,7 +586,7 @@ static void member_on_alive(member_table_t *t,
     n->state = MEMBER_ALIVE;
     if (old != MEMBER_ALIVE)
         n->since_ms = now_ms;
-    member_queue(t, n, 0);
+    member_queue(t, n, 0, !changed || old == MEMBER_SUSPECT);
     if (old == MEMBER_DEAD || old == MEMBER_LEFT)
         member_emit(t, MEMBER_EVENT_JOIN, n);
     else if (old == MEMBER_SUSPECT)
@@ -598,11 +614,11 @@ static void member_on_suspect(member_table_t *t,
         n->incarnation = u->incarnation;
         n->since_ms = now_ms;
         n->suspect_deadline_ms = now_ms + member_suspicion_timeout(t);
-        member_queue(t, n, u->from);
+        member_queue(t, n, u->from, true);
         member_emit(t, MEMBER_EVENT_SUSPECT, n);
     } else if (n->state == MEMBER_SUSPECT && u->incarnation > n->incarnation) {
         n->incarnation = u->incarnation;
-        member_queue(t, n, u->from);
+        member_queue(t, n, u->from, true);
     }
 }
 
@@ -626,7 +642,7 @@ static void member_on_dead(member_table_t *t,
     n->state = state;
     n->incarnation = u->incarnation;
     n->since_ms = now_ms;
-    member_queue(t, n, u->from);
+    member_queue(t, n, u->from, true);
     member_emit(t, state == MEMBER_LEFT ? MEMBER_EVENT_LEAVE
                                         : MEMBER_EVENT_DEAD,
                 n);
@@ -682,6 +698,13 @@ static void member_on_ack(member_table_t *t, uint32_t seq)
     }
 }
 
+static bool member_is_known_live(const member_table_t *t, uint64_t id)
+{
+    const struct member_node *n = member_lookup(t, id);
+
+    return n && (n->state == MEMBER_ALIVE || n->state == MEMBER_SUSPECT);
+}
+
 int member_table_input(member_table_t *t,
                        enum member_channel channel,
                        uint64_t from,
@@ -705,13 +728,15 @@ int member_table_input(member_table_t *t,
            || msg.kind == MEMBER_MSG_PUSH_PULL_REPLY;
     for (size_t i = 0; i < msg.nupdates; i++)
         member_apply(t, &msg.updates[i], full, now_ms);
-    /* A datagram from a member we do not know means gossip missed its
-     * arrival (or we reaped it while it lived): swap lists with it now
-     * instead of waiting for a push-pull to pick it. At most one such
-     * swap per probe interval, so a crowd of newcomers costs little. */
+    /* A datagram from a member we do not know, or believe dead or gone,
+     * means gossip missed its arrival or its refutation: swap lists with
+     * it now instead of waiting for a push-pull to pick it (it refutes
+     * whatever we say of it). At most one such
+     * swap per five probe intervals: during a join storm many senders
+     * are briefly unknown, and gossip will tell us of most of them. */
     if (channel == MEMBER_CHANNEL_DATAGRAM && from != 0 && from != t->self_id
-        && !member_lookup(t, from) && now_ms >= t->next_intro_ms) {
-        t->next_intro_ms = now_ms + t->tun.probe_interval_ms;
+        && !member_is_known_live(t, from) && now_ms >= t->next_intro_ms) {
+        t->next_intro_ms = now_ms + 5 * (uint64_t)t->tun.probe_interval_ms;
         member_send_state(t, MEMBER_MSG_PUSH_PULL, from, addr);
     }
 
@@ -1042,7 +1067,7 @@ int member_table_join(member_table_t *t,
         member_start(t, now_ms);
     /* the seeds spread our arrival, and so do we, to whoever we learn of:
      * two sources make it far less likely that a member misses it */
-    member_queue(t, member_self(t), 0);
+    member_queue(t, member_self(t), 0, false);
     for (size_t i = 0; i < nseeds; i++)
         member_send_state(t, MEMBER_MSG_PUSH_PULL, 0, &seeds[i]);
     return 0;
@@ -1059,7 +1084,7 @@ void member_table_leave(member_table_t *t, uint64_t now_ms)
     self->state = MEMBER_LEFT;
     self->since_ms = now_ms;
     t->probe.active = false;
-    member_queue(t, self, 0);
+    member_queue(t, self, 0, true);
     member_gossip_round(t, 2 * t->tun.gossip_fanout);
 }
 
@@ -1085,7 +1110,7 @@ int member_table_set_payload(member_table_t *t,
     self->payload_len = (uint16_t)len;
     if (!t->leaving) {
         self->incarnation++;
-        member_queue(t, self, 0);
+        member_queue(t, self, 0, false);
     }
     return 0;
 }
