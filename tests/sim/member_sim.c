@@ -29,6 +29,7 @@ struct sim_node {
     member_table_t *table;
     uint64_t deadline;
     uint64_t stop_at; /* 0: not stopping */
+    uint64_t stalled_until;
     int group;
 };
 
@@ -313,6 +314,11 @@ void member_sim_set_loss(member_sim_t *sim, double loss)
     sim->config.loss = loss;
 }
 
+void member_sim_stall(member_sim_t *sim, size_t i, uint64_t ms)
+{
+    sim->nodes[i].stalled_until = sim->now + ms;
+}
+
 static void sim_deliver(member_sim_t *sim, struct sim_msg *m)
 {
     struct sim_node *to = &sim->nodes[m->to];
@@ -321,6 +327,20 @@ static void sim_deliver(member_sim_t *sim, struct sim_msg *m)
 
     if (!to->table || to->group != from->group) {
         sim->counts.lost++;
+        return;
+    }
+    if (to->stalled_until > sim->now) {
+        /* held in the socket buffer until the node runs again; sent in
+         * order, so order among the held ones is kept */
+        struct sim_msg held = *m;
+        held.at = to->stalled_until;
+        held.order = sim->order++;
+        held.bytes = malloc(m->len ? m->len : 1);
+        if (held.bytes) {
+            memcpy(held.bytes, m->bytes, m->len);
+            if (sim_push(sim, held) < 0)
+                free(held.bytes);
+        }
         return;
     }
     member_table_input(to->table, m->channel, member_sim_id(m->from), &addr,
@@ -343,7 +363,7 @@ static void sim_step(member_sim_t *sim)
             member_sim_kill(sim, i);
             continue;
         }
-        if (node->deadline <= sim->now) {
+        if (node->deadline <= sim->now && node->stalled_until <= sim->now) {
             member_table_tick(node->table, sim->now);
             sim_refresh(node);
         }

@@ -70,6 +70,11 @@ void member_sim_partition(member_sim_t *sim, size_t i, int g);
 
 void member_sim_set_loss(member_sim_t *sim, double loss);
 
+/* Stall node i for ms: it handles no message and runs no timer until
+ * then, as a daemon starved of CPU would; what arrived meanwhile is
+ * handled when it wakes, in order. */
+void member_sim_stall(member_sim_t *sim, size_t i, uint64_t ms);
+
 /* Advance the clock to until_ms, delivering messages and ticking tables. */
 void member_sim_run(member_sim_t *sim, uint64_t until_ms);
 

@@ -532,3 +532,32 @@ Test(member, create_refuses_bad_config)
     cr_assert(eq(ptr, t, NULL));
     cr_assert(eq(str, (char *)member_event_name(MEMBER_EVENT_REAP), "reap"));
 }
+
+Test(member, busy_nodes_stalling_are_suspected_never_declared_dead)
+{
+    struct event_log log;
+    member_sim_t *sim = make_sim(16, 0.05, 17, &log);
+    uint64_t start;
+
+    start_all(sim);
+    converge(sim, 5000);
+    /* for a minute, some node stalls for 600 ms every 500 ms: three
+     * probe intervals without an answer, as when every CPU is taken */
+    start = member_sim_now(sim);
+    for (int round = 0; round < 120; round++) {
+        member_sim_stall(sim, (size_t)(round * 7) % 16, 600);
+        member_sim_run(sim, start + 500 * (uint64_t)(round + 1));
+    }
+    member_sim_run(sim, member_sim_now(sim) + 3000);
+    struct member_stats stats;
+    uint64_t suspicions = 0;
+    for (size_t i = 0; i < 16; i++) {
+        member_table_get_stats(member_sim_table(sim, i), &stats);
+        suspicions += stats.suspicions;
+    }
+    /* the stalls were noticed, and forgiven */
+    cr_assert(gt(u64, suspicions, 10));
+    cr_assert(eq(u64, log.false_dead, 0));
+    cr_assert(member_sim_converged(sim, NULL));
+    member_sim_destroy(sim);
+}
