@@ -30,11 +30,14 @@ struct sim_node {
     uint64_t deadline;
     uint64_t stop_at; /* 0: not stopping */
     uint64_t stalled_until;
+    seal_t *seal;
+    seal_key_t key;
     int group;
 };
 
 struct member_sim {
     struct member_sim_config config;
+    bool sealed;
     struct sim_node *nodes;
     uint64_t now;
     uint64_t rng;
@@ -150,7 +153,6 @@ static int sim_send(enum member_channel channel,
     uint32_t spread =
         sim->config.latency_max_ms - sim->config.latency_min_ms + 1;
 
-    (void)dest;
     if (channel == MEMBER_CHANNEL_DATAGRAM)
         sim->counts.datagrams++;
     else
@@ -173,13 +175,34 @@ static int sim_send(enum member_channel channel,
     m.at = sim->now + sim->config.latency_min_ms
            + sim_random(sim) % (spread ? spread : 1);
     m.order = sim->order++;
-    m.bytes = malloc(len ? len : 1);
+    m.bytes = malloc(len + SEAL_OVERHEAD);
     if (!m.bytes)
         return -ENOMEM;
-    memcpy(m.bytes, buf, len);
+    if (from->seal) {
+        if (seal_wrap(from->seal, 1, dest, sim->now, buf, len, m.bytes,
+                      len + SEAL_OVERHEAD, &m.len)
+            < 0) {
+            free(m.bytes);
+            return -EMSGSIZE;
+        }
+    } else {
+        memcpy(m.bytes, buf, len);
+    }
     if (sim_push(sim, m) < 0) {
         free(m.bytes);
         return -ENOMEM;
+    }
+    if (channel == MEMBER_CHANNEL_DATAGRAM && sim->config.duplicate > 0
+        && sim_uniform(sim) < sim->config.duplicate) {
+        struct sim_msg again = m;
+        again.at += 1 + sim_random(sim) % 20;
+        again.order = sim->order++;
+        again.bytes = malloc(m.len);
+        if (again.bytes) {
+            memcpy(again.bytes, m.bytes, m.len);
+            if (sim_push(sim, again) < 0)
+                free(again.bytes);
+        }
     }
     return 0;
 }
@@ -216,9 +239,13 @@ int member_sim_create(const struct member_sim_config *config,
         member_sim_destroy(sim);
         return -ENOMEM;
     }
+    sim->sealed = config->key != NULL;
+    sim->config.key = NULL;
     for (size_t i = 0; i < config->nodes; i++) {
         sim->nodes[i].sim = sim;
         sim->nodes[i].index = i;
+        if (config->key)
+            sim->nodes[i].key = *config->key;
     }
     for (size_t i = 0; i < config->payload_len; i++)
         sim->payload[i] = (uint8_t)('a' + i % 26);
@@ -231,7 +258,7 @@ void member_sim_destroy(member_sim_t *sim)
     if (!sim)
         return;
     for (size_t i = 0; sim->nodes && i < sim->config.nodes; i++)
-        member_table_destroy(sim->nodes[i].table);
+        member_sim_kill(sim, i);
     for (size_t i = 0; i < sim->nheap; i++)
         free(sim->heap[i].bytes);
     free(sim->heap);
@@ -271,9 +298,14 @@ int member_sim_start(member_sim_t *sim,
     char name[32];
     int rc;
 
-    member_table_destroy(node->table);
-    node->table = NULL;
+    member_sim_kill(sim, i);
     node->stop_at = 0;
+    if (sim->sealed) {
+        struct seal_config sc = {.key = &node->key, .node_id = config.id};
+        rc = seal_create(&sc, &node->seal, NULL);
+        if (rc < 0)
+            return rc;
+    }
     snprintf(name, sizeof(name), "node%zu", i);
     config.name = name;
     rc = member_table_create(&config, &ops, node, &node->table, NULL);
@@ -291,6 +323,22 @@ void member_sim_kill(member_sim_t *sim, size_t i)
 {
     member_table_destroy(sim->nodes[i].table);
     sim->nodes[i].table = NULL;
+    seal_destroy(sim->nodes[i].seal);
+    sim->nodes[i].seal = NULL;
+}
+
+void member_sim_set_key(member_sim_t *sim, size_t i, const seal_key_t *key)
+{
+    sim->nodes[i].key = *key;
+}
+
+void member_sim_get_seal_stats(member_sim_t *sim,
+                               size_t i,
+                               struct seal_stats *stats)
+{
+    memset(stats, 0, sizeof(*stats));
+    if (sim->nodes[i].seal)
+        seal_get_stats(sim->nodes[i].seal, stats);
 }
 
 void member_sim_leave(member_sim_t *sim, size_t i, uint64_t linger_ms)
@@ -343,8 +391,24 @@ static void sim_deliver(member_sim_t *sim, struct sim_msg *m)
         }
         return;
     }
-    member_table_input(to->table, m->channel, member_sim_id(m->from), &addr,
-                       m->bytes, m->len, sim->now, NULL);
+    if (to->seal) {
+        /* the sender is who the seal says, not who the network says */
+        struct seal_header header;
+        uint8_t *body = malloc(m->len);
+        size_t len = 0;
+        if (body
+            && seal_unwrap(to->seal, m->bytes, m->len, sim->now, &header,
+                           body, m->len, &len, NULL)
+                   == 0)
+            member_table_input(to->table, m->channel, header.sender, &addr,
+                               body, len, sim->now, NULL);
+        else
+            sim->counts.lost++;
+        free(body);
+    } else {
+        member_table_input(to->table, m->channel, member_sim_id(m->from),
+                           &addr, m->bytes, m->len, sim->now, NULL);
+    }
     sim_refresh(to);
 }
 

@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include "runtime/member.h"
+#include "runtime/seal.h"
 
 typedef struct member_sim member_sim_t;
 
@@ -26,6 +27,12 @@ struct member_sim_config {
     double loss; /* of each datagram */
     uint64_t seed;
     size_t payload_len; /* bytes of each node's payload */
+    /* When set, every message travels sealed under this key (copied), as
+     * between daemons; member_sim_set_key() gives a node another. */
+    const seal_key_t *key;
+    /* Deliver each datagram a second time with this probability: a
+     * network that duplicates, or an attacker replaying. */
+    double duplicate;
 };
 
 struct member_sim_counts {
@@ -57,6 +64,14 @@ int member_sim_start(member_sim_t *sim,
                      size_t i,
                      uint32_t incarnation,
                      size_t seed);
+
+/* Give node i its own key from its next start on (sealed pools only). */
+void member_sim_set_key(member_sim_t *sim, size_t i, const seal_key_t *key);
+
+/* Counters of node i's seal (zero when not sealed or not running). */
+void member_sim_get_seal_stats(member_sim_t *sim,
+                               size_t i,
+                               struct seal_stats *stats);
 
 /* Crash node i: it stops at once, telling no one. */
 void member_sim_kill(member_sim_t *sim, size_t i);

@@ -561,3 +561,53 @@ Test(member, busy_nodes_stalling_are_suspected_never_declared_dead)
     cr_assert(member_sim_converged(sim, NULL));
     member_sim_destroy(sim);
 }
+
+Test(member, sealed_pool_converges_and_shuts_out_a_wrong_key)
+{
+    seal_key_t key, wrong;
+    struct member_sim_config config = {
+        .nodes = 8,
+        .latency_min_ms = 1,
+        .latency_max_ms = 5,
+        .seed = 18,
+        .payload_len = 64,
+        .key = &key,
+        .duplicate = 0.1,
+    };
+    member_sim_t *sim = NULL;
+    struct seal_stats stats;
+    uint64_t auth = 0, replays = 0;
+
+    memset(&key, 0x11, sizeof(key));
+    memset(&wrong, 0x22, sizeof(wrong));
+    member_tunables_default(&config.tunables);
+    cr_assert(eq(int, member_sim_create(&config, &sim), 0));
+    /* node 7 has another key: it must never get in */
+    member_sim_set_key(sim, 7, &wrong);
+    cr_assert(eq(int, member_sim_start(sim, 0, 0, 0), 0));
+    for (size_t i = 1; i < 8; i++) {
+        member_sim_run(sim, member_sim_now(sim) + 5);
+        cr_assert(eq(int, member_sim_start(sim, i, 0, i == 7 ? 3 : 0), 0));
+    }
+    member_sim_run(sim, member_sim_now(sim) + 5000);
+    for (size_t i = 0; i < 7; i++) {
+        member_table_t *t = member_sim_table(sim, i);
+        struct member_info info;
+        cr_assert(eq(sz, member_table_count(t, MEMBER_ALIVE), 7), "node %zu",
+                  i);
+        cr_assert(eq(int, member_table_find(t, member_sim_id(7), &info),
+                     -ENOENT));
+        member_sim_get_seal_stats(sim, i, &stats);
+        auth += stats.dropped[SEAL_DROP_AUTH];
+        replays += stats.dropped[SEAL_DROP_REPLAY];
+        cr_assert(gt(u64, stats.opened, 0));
+    }
+    /* its join went to node 3, which refused it and counted why */
+    member_sim_get_seal_stats(sim, 3, &stats);
+    cr_assert(ge(u64, stats.dropped[SEAL_DROP_AUTH], 1));
+    cr_assert(eq(sz, member_table_size(member_sim_table(sim, 7)), 1));
+    /* the network's duplicates were dropped as replays, harmlessly */
+    cr_assert(gt(u64, replays, 0));
+    cr_assert(ge(u64, auth, 1));
+    member_sim_destroy(sim);
+}
