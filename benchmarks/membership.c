@@ -146,14 +146,13 @@ static void bench_convergence(struct bench_row *row)
            "\"datagrams_per_node_s\":%.1f,\"bytes_per_node_s\":%.0f}\n",
            row->nodes, ok ? "true" : "false", row->converge_ms,
            (unsigned long long)counts.datagrams,
-           (unsigned long long)counts.streams,
-           (unsigned long long)counts.bytes, row->datagrams_per_node_s,
-           row->bytes_per_node_s);
+           (unsigned long long)counts.streams, (unsigned long long)counts.bytes,
+           row->datagrams_per_node_s, row->bytes_per_node_s);
     member_sim_destroy(sim);
 }
 
-static void bench_detection(struct bench_row *row, int li, double loss,
-                            int reps)
+static void
+bench_detection(struct bench_row *row, int li, double loss, int reps)
 {
     double first[BENCH_MAX_REPS], all[BENCH_MAX_REPS];
     int nfirst = 0, nall = 0;
@@ -175,8 +174,8 @@ static void bench_detection(struct bench_row *row, int li, double loss,
         d.killed[victim] = true;
         d.first_dead = 0;
         member_sim_kill(sim, victim);
-        bool ok = member_sim_run_until(sim, killed + 30000, bench_all_know,
-                                       &victim);
+        bool ok =
+            member_sim_run_until(sim, killed + 30000, bench_all_know, &victim);
         if (d.first_dead)
             first[nfirst++] = (double)(d.first_dead - killed);
         if (ok)
@@ -194,9 +193,8 @@ static void bench_detection(struct bench_row *row, int li, double loss,
            "\"nodes\":%zu,\"loss\":%.2f,\"reps\":%d,"
            "\"first_dead_median_ms\":%.0f,\"all_dead_median_ms\":%.0f,"
            "\"bound_ms\":%.0f,\"ratio_to_bound\":%.2f,\"false_dead\":%llu}\n",
-           row->nodes, loss, reps, row->first_dead_ms[li],
-           row->all_dead_ms[li], row->bound_ms,
-           row->first_dead_ms[li] / row->bound_ms,
+           row->nodes, loss, reps, row->first_dead_ms[li], row->all_dead_ms[li],
+           row->bound_ms, row->first_dead_ms[li] / row->bound_ms,
            (unsigned long long)d.false_dead);
     member_sim_destroy(sim);
 }
@@ -246,8 +244,7 @@ int main(int argc, char **argv)
            "medians of %d kills)\n",
            reps);
     printf("%6s %10s %10s %10s %12s %12s %10s %8s\n", "nodes", "converge",
-           "dgram/n/s", "B/n/s", "detect 0%", "detect 5%", "bound",
-           "false");
+           "dgram/n/s", "B/n/s", "detect 0%", "detect 5%", "bound", "false");
     for (int i = 0; i < nsizes; i++) {
         const struct bench_row *r = &rows[i];
         printf("%6zu %8.0fms %10.1f %10.0f %8.0f/%-4.0f %7.0f/%-4.0f "

@@ -40,8 +40,9 @@ int cmd_keygen(int argc, char **argv)
             output = argv[++i];
             continue;
         }
-        fprintf(stderr, "shoal: keygen: unexpected argument '%s'\n"
-                        "see 'shoal keygen --help'\n",
+        fprintf(stderr,
+                "shoal: keygen: unexpected argument '%s'\n"
+                "see 'shoal keygen --help'\n",
                 argv[i]);
         return CMD_EXIT_USAGE;
     }

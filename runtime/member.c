@@ -98,7 +98,7 @@ struct member_table {
     uint64_t next_reconnect_ms;
     uint64_t next_intro_ms;
 
-    uint8_t *buf; /* max_datagram bytes */
+    uint8_t *buf;                  /* max_datagram bytes */
     struct member_update *scratch; /* updates of an outgoing datagram */
     size_t scratch_capacity;
     struct member_stats stats;
@@ -125,9 +125,9 @@ void member_tunables_default(struct member_tunables *t)
 const char *member_event_name(enum member_event_kind kind)
 {
     static const char *const names[] = {
-        [MEMBER_EVENT_JOIN] = "join",     [MEMBER_EVENT_SUSPECT] = "suspect",
-        [MEMBER_EVENT_ALIVE] = "alive",   [MEMBER_EVENT_DEAD] = "dead",
-        [MEMBER_EVENT_LEAVE] = "leave",   [MEMBER_EVENT_UPDATE] = "update",
+        [MEMBER_EVENT_JOIN] = "join",   [MEMBER_EVENT_SUSPECT] = "suspect",
+        [MEMBER_EVENT_ALIVE] = "alive", [MEMBER_EVENT_DEAD] = "dead",
+        [MEMBER_EVENT_LEAVE] = "leave", [MEMBER_EVENT_UPDATE] = "update",
         [MEMBER_EVENT_REAP] = "reap",
     };
 
@@ -245,8 +245,7 @@ static uint64_t member_suspicion_timeout(const member_table_t *t)
     return (uint64_t)(t->tun.suspicion_timeout_ms * scale);
 }
 
-static int member_grow(void **array, size_t *capacity, size_t need,
-                       size_t elem)
+static int member_grow(void **array, size_t *capacity, size_t need, size_t elem)
 {
     size_t cap = *capacity ? *capacity : 8;
     void *p;
@@ -442,8 +441,8 @@ static void member_send_state(member_table_t *t,
 
 static struct member_pending *member_pending_add(member_table_t *t)
 {
-    if (member_grow((void **)&t->pending, &t->pending_capacity,
-                    t->npending + 1, sizeof(*t->pending))
+    if (member_grow((void **)&t->pending, &t->pending_capacity, t->npending + 1,
+                    sizeof(*t->pending))
         < 0)
         return NULL;
     memset(&t->pending[t->npending], 0, sizeof(*t->pending));
@@ -488,9 +487,8 @@ static int member_set_body(struct member_node *n,
     return 0;
 }
 
-static struct member_node *member_add(member_table_t *t,
-                                      const struct member_update *u,
-                                      uint64_t now_ms)
+static struct member_node *
+member_add(member_table_t *t, const struct member_update *u, uint64_t now_ms)
 {
     struct member_node *n;
     bool changed;
@@ -643,9 +641,8 @@ static void member_on_dead(member_table_t *t,
     n->incarnation = u->incarnation;
     n->since_ms = now_ms;
     member_queue(t, n, u->from, true);
-    member_emit(t, state == MEMBER_LEFT ? MEMBER_EVENT_LEAVE
-                                        : MEMBER_EVENT_DEAD,
-                n);
+    member_emit(
+        t, state == MEMBER_LEFT ? MEMBER_EVENT_LEAVE : MEMBER_EVENT_DEAD, n);
 }
 
 static void member_apply(member_table_t *t,
@@ -685,8 +682,8 @@ static void member_on_ack(member_table_t *t, uint32_t seq)
             if (t->probe.active && t->probe.seq == seq)
                 t->probe.acked = true;
         } else {
-            struct member_msg ack = {
-                .kind = MEMBER_MSG_ACK, .seq = p->requester_seq};
+            struct member_msg ack = {.kind = MEMBER_MSG_ACK,
+                                     .seq = p->requester_seq};
             struct member_addr addr = p->requester_addr;
             uint64_t requester = p->requester;
             member_pending_drop(t, i);
@@ -1231,8 +1228,7 @@ int member_table_find(const member_table_t *t,
     return 0;
 }
 
-void member_table_get_stats(const member_table_t *t,
-                            struct member_stats *stats)
+void member_table_get_stats(const member_table_t *t, struct member_stats *stats)
 {
     *stats = t->stats;
 }

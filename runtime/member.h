@@ -110,9 +110,9 @@ enum member_event_kind {
     MEMBER_EVENT_SUSPECT, /* alive -> suspect */
     MEMBER_EVENT_ALIVE,   /* suspect -> alive: it refuted */
     MEMBER_EVENT_DEAD,
-    MEMBER_EVENT_LEAVE,   /* it left gracefully */
-    MEMBER_EVENT_UPDATE,  /* name, address or payload changed */
-    MEMBER_EVENT_REAP,    /* dead or left long enough: forgotten */
+    MEMBER_EVENT_LEAVE,  /* it left gracefully */
+    MEMBER_EVENT_UPDATE, /* name, address or payload changed */
+    MEMBER_EVENT_REAP,   /* dead or left long enough: forgotten */
 };
 
 /* How a message must travel. Datagrams are at most max_datagram bytes
@@ -217,8 +217,7 @@ int member_table_set_payload(member_table_t *table,
 size_t member_table_size(const member_table_t *table);
 
 /* Number of members in state. */
-size_t member_table_count(const member_table_t *table,
-                          enum member_state state);
+size_t member_table_count(const member_table_t *table, enum member_state state);
 
 /* Fill *info with the member at index (0 <= index < size; the order is
  * arbitrary and changes as the table runs). Returns 0 or -ERANGE. */

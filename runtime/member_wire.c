@@ -222,8 +222,8 @@ static int wire_get_update(struct wire_cursor *c,
         return shoal_errprintf(error, SHOAL_EPROTO, "%s: unknown state %u",
                                what, (unsigned)u->state);
     if (u->state == MEMBER_ALIVE && !u->has_body)
-        return shoal_errprintf(error, SHOAL_EPROTO,
-                               "%s: alive without a body", what);
+        return shoal_errprintf(error, SHOAL_EPROTO, "%s: alive without a body",
+                               what);
     if (!u->has_body)
         return 0;
     namelen = (size_t)wire_get_uint(c, 1);
@@ -326,8 +326,7 @@ void member_msg_release(struct member_msg *msg)
     msg->nupdates = 0;
 }
 
-bool member_addr_equal(const struct member_addr *a,
-                       const struct member_addr *b)
+bool member_addr_equal(const struct member_addr *a, const struct member_addr *b)
 {
     size_t n = a->family == 4 ? 4 : 16;
 
@@ -335,9 +334,7 @@ bool member_addr_equal(const struct member_addr *a,
            && (a->family == 0 || memcmp(a->bytes, b->bytes, n) == 0);
 }
 
-void member_addr_format(const struct member_addr *addr,
-                        char *buf,
-                        size_t size)
+void member_addr_format(const struct member_addr *addr, char *buf, size_t size)
 {
     char text[INET6_ADDRSTRLEN];
 

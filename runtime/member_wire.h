@@ -74,8 +74,8 @@ enum member_msg_kind {
     MEMBER_MSG_PING = 1,
     MEMBER_MSG_ACK = 2,
     MEMBER_MSG_PING_REQ = 3,
-    MEMBER_MSG_GOSSIP = 4,     /* updates only */
-    MEMBER_MSG_PUSH_PULL = 5,  /* full state; answer with a reply */
+    MEMBER_MSG_GOSSIP = 4,    /* updates only */
+    MEMBER_MSG_PUSH_PULL = 5, /* full state; answer with a reply */
     MEMBER_MSG_PUSH_PULL_REPLY = 6,
 };
 
@@ -122,9 +122,7 @@ bool member_addr_equal(const struct member_addr *a,
 
 /* Write addr as "192.0.2.1:7946", "[2001:db8::1]:7946" or "-" into buf
  * (NUL-terminated, truncated to size). */
-void member_addr_format(const struct member_addr *addr,
-                        char *buf,
-                        size_t size);
+void member_addr_format(const struct member_addr *addr, char *buf, size_t size);
 
 /* Name of a state: "alive", "suspect", "dead", "left". */
 const char *member_state_name(enum member_state state);

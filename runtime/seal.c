@@ -121,8 +121,8 @@ int seal_key_parse(const char *text,
     if (len == 2 * SEAL_KEY_BYTES) {
         rc = sodium_hex2bin(bytes, sizeof(bytes), text, len, NULL, &n, &end);
     } else {
-        rc = sodium_base642bin(bytes, sizeof(bytes), text, len, NULL, &n,
-                               &end, sodium_base64_VARIANT_ORIGINAL);
+        rc = sodium_base642bin(bytes, sizeof(bytes), text, len, NULL, &n, &end,
+                               sodium_base64_VARIANT_ORIGINAL);
     }
     if (rc != 0 || n != SEAL_KEY_BYTES || end != text + len) {
         sodium_memzero(bytes, sizeof(bytes));
@@ -146,8 +146,8 @@ int seal_key_load(const char *path, seal_key_t *key, shoal_error_t *error)
 
     if (fd < 0) {
         rc = -errno;
-        return shoal_errprintf(error, rc, "cannot open key file '%s': %s",
-                               path, strerror(-rc));
+        return shoal_errprintf(error, rc, "cannot open key file '%s': %s", path,
+                               strerror(-rc));
     }
     if (fstat(fd, &st) < 0) {
         rc = -errno;
@@ -217,8 +217,8 @@ int seal_key_write(const char *path,
     seal_key_format(key, text, sizeof(text));
     if (fchmod(fd, S_IRUSR | S_IWUSR) < 0) {
         rc = -errno;
-        shoal_errprintf(error, rc, "cannot set mode of key file '%s': %s",
-                        path, strerror(-rc));
+        shoal_errprintf(error, rc, "cannot set mode of key file '%s': %s", path,
+                        strerror(-rc));
         goto error;
     }
     while (done < len) {
@@ -357,9 +357,9 @@ int seal_wrap(seal_t *seal,
     seal_put64(header + SEAL_OFF_SEQ, seq);
     seal_put64(header + SEAL_OFF_TIME, now_ms);
     randombytes_buf(nonce, SEAL_NONCE_BYTES);
-    crypto_aead_xchacha20poly1305_ietf_encrypt(cipher, &clen, body, len,
-                                               header, SEAL_HEADER_BYTES, NULL,
-                                               nonce, seal->key);
+    crypto_aead_xchacha20poly1305_ietf_encrypt(cipher, &clen, body, len, header,
+                                               SEAL_HEADER_BYTES, NULL, nonce,
+                                               seal->key);
     *outlen = SEAL_HEADER_BYTES + SEAL_NONCE_BYTES + (size_t)clen;
     seal->stats.sealed++;
     return 0;
@@ -377,9 +377,8 @@ static size_t seal_slot_hash(uint64_t id)
     return (size_t)id;
 }
 
-static struct seal_peer *seal_slot(struct seal_peer *peers,
-                                   size_t nslots,
-                                   uint64_t id)
+static struct seal_peer *
+seal_slot(struct seal_peer *peers, size_t nslots, uint64_t id)
 {
     size_t mask = nslots - 1;
 
@@ -423,8 +422,7 @@ static bool seal_window_test(const struct seal_peer *p, uint64_t seq)
 }
 
 /* Is seq acceptable from p? */
-static enum seal_drop seal_window_check(const struct seal_peer *p,
-                                        uint64_t seq)
+static enum seal_drop seal_window_check(const struct seal_peer *p, uint64_t seq)
 {
     if (!p || seq > p->top)
         return SEAL_DROP_COUNT;
@@ -462,10 +460,10 @@ static int seal_refuse(seal_t *seal,
                        size_t outlen)
 {
     static const int codes[SEAL_DROP_COUNT] = {
-        [SEAL_DROP_SHORT] = -EBADMSG,   [SEAL_DROP_MAGIC] = -EBADMSG,
-        [SEAL_DROP_VERSION] = -EBADMSG, [SEAL_DROP_AUTH] = -EBADMSG,
-        [SEAL_DROP_REPLAY] = -EALREADY, [SEAL_DROP_OLD] = -ESTALE,
-        [SEAL_DROP_FUTURE] = -ESTALE,   [SEAL_DROP_REFLECTED] = -EXDEV,
+        [SEAL_DROP_SHORT] = -EBADMSG,     [SEAL_DROP_MAGIC] = -EBADMSG,
+        [SEAL_DROP_VERSION] = -EBADMSG,   [SEAL_DROP_AUTH] = -EBADMSG,
+        [SEAL_DROP_REPLAY] = -EALREADY,   [SEAL_DROP_OLD] = -ESTALE,
+        [SEAL_DROP_FUTURE] = -ESTALE,     [SEAL_DROP_REFLECTED] = -EXDEV,
         [SEAL_DROP_MISDIRECTED] = -EXDEV, [SEAL_DROP_PEERS] = -ENOSPC,
     };
 
@@ -521,7 +519,8 @@ int seal_unwrap(seal_t *seal,
         return seal_refuse(seal, SEAL_DROP_REFLECTED, why, out, bodylen);
     if (hdr.dest != 0 && hdr.dest != seal->node_id)
         return seal_refuse(seal, SEAL_DROP_MISDIRECTED, why, out, bodylen);
-    if (hdr.timestamp_ms < now_ms && now_ms - hdr.timestamp_ms > seal->max_age_ms)
+    if (hdr.timestamp_ms < now_ms
+        && now_ms - hdr.timestamp_ms > seal->max_age_ms)
         return seal_refuse(seal, SEAL_DROP_OLD, why, out, bodylen);
     if (hdr.timestamp_ms > now_ms
         && hdr.timestamp_ms - now_ms > seal->max_skew_ms)

@@ -44,16 +44,16 @@ enum seal_version { SEAL_VERSION = 1 };
 /* Why a message was refused. The names are stable: they are shown to users
  * by seal_drop_name(). */
 #define SEAL_DROP_TABLE(X)                                                     \
-    X(SEAL_DROP_SHORT, "short")           /* shorter than the overhead */      \
-    X(SEAL_DROP_MAGIC, "bad-magic")       /* not a shoal message */            \
-    X(SEAL_DROP_VERSION, "bad-version")   /* unknown version or flags */       \
-    X(SEAL_DROP_AUTH, "auth-failed")      /* wrong key or altered */           \
-    X(SEAL_DROP_REPLAY, "replay")         /* sequence number seen already */   \
-    X(SEAL_DROP_OLD, "too-old")           /* behind the window, or stale */    \
-    X(SEAL_DROP_FUTURE, "clock-skew")     /* from too far in the future */     \
-    X(SEAL_DROP_REFLECTED, "reflected")   /* claims to come from us */         \
+    X(SEAL_DROP_SHORT, "short")             /* shorter than the overhead */    \
+    X(SEAL_DROP_MAGIC, "bad-magic")         /* not a shoal message */          \
+    X(SEAL_DROP_VERSION, "bad-version")     /* unknown version or flags */     \
+    X(SEAL_DROP_AUTH, "auth-failed")        /* wrong key or altered */         \
+    X(SEAL_DROP_REPLAY, "replay")           /* sequence number seen already */ \
+    X(SEAL_DROP_OLD, "too-old")             /* behind the window, or stale */  \
+    X(SEAL_DROP_FUTURE, "clock-skew")       /* from too far in the future */   \
+    X(SEAL_DROP_REFLECTED, "reflected")     /* claims to come from us */       \
     X(SEAL_DROP_MISDIRECTED, "misdirected") /* meant for another node */       \
-    X(SEAL_DROP_PEERS, "too-many-peers")  /* no room to track the sender */
+    X(SEAL_DROP_PEERS, "too-many-peers")    /* no room to track the sender */
 
 enum seal_drop {
 #define SEAL_DROP_ENUM(name, text) name,
@@ -102,8 +102,8 @@ int seal_key_write(const char *path,
 typedef struct seal seal_t;
 
 struct seal_config {
-    const seal_key_t *key;   /* copied */
-    uint64_t node_id;        /* this node; not 0 */
+    const seal_key_t *key; /* copied */
+    uint64_t node_id;      /* this node; not 0 */
     /* A message whose clock is this much behind ours is refused even if
      * its sequence number is new: after a restart we hold no window for
      * its sender, and this bounds how old a captured message can be

@@ -81,9 +81,8 @@ static struct member_addr sim_addr(size_t i)
     return a;
 }
 
-static bool sim_index_of(const member_sim_t *sim,
-                         const struct member_addr *a,
-                         size_t *i)
+static bool
+sim_index_of(const member_sim_t *sim, const struct member_addr *a, size_t *i)
 {
     if (a->family != 4 || a->bytes[0] != 10 || a->bytes[1] != 213
         || a->bytes[3] == 0)
@@ -162,8 +161,7 @@ static int sim_send(enum member_channel channel,
         return -EHOSTUNREACH;
     /* a stream to a crashed or cut-off node fails to connect */
     if (channel == MEMBER_CHANNEL_STREAM
-        && (!sim->nodes[m.to].table
-            || sim->nodes[m.to].group != from->group)) {
+        && (!sim->nodes[m.to].table || sim->nodes[m.to].group != from->group)) {
         sim->counts.lost++;
         return -ECONNREFUSED;
     }
@@ -284,8 +282,7 @@ int member_sim_start(member_sim_t *sim,
                      size_t seed)
 {
     struct sim_node *node = &sim->nodes[i];
-    static const struct member_ops ops = {.send = sim_send,
-                                          .event = sim_event};
+    static const struct member_ops ops = {.send = sim_send, .event = sim_event};
     struct member_config config = {
         .id = member_sim_id(i),
         .addr = sim_addr(i),
@@ -397,8 +394,8 @@ static void sim_deliver(member_sim_t *sim, struct sim_msg *m)
         uint8_t *body = malloc(m->len);
         size_t len = 0;
         if (body
-            && seal_unwrap(to->seal, m->bytes, m->len, sim->now, &header,
-                           body, m->len, &len, NULL)
+            && seal_unwrap(to->seal, m->bytes, m->len, sim->now, &header, body,
+                           m->len, &len, NULL)
                    == 0)
             member_table_input(to->table, m->channel, header.sender, &addr,
                                body, len, sim->now, NULL);
@@ -406,8 +403,8 @@ static void sim_deliver(member_sim_t *sim, struct sim_msg *m)
             sim->counts.lost++;
         free(body);
     } else {
-        member_table_input(to->table, m->channel, member_sim_id(m->from),
-                           &addr, m->bytes, m->len, sim->now, NULL);
+        member_table_input(to->table, m->channel, member_sim_id(m->from), &addr,
+                           m->bytes, m->len, sim->now, NULL);
     }
     sim_refresh(to);
 }

@@ -20,7 +20,7 @@ struct event_log {
     size_t watch;           /* the node whose fate is followed */
     uint64_t first_suspect; /* first time any node reported watch ... */
     uint64_t first_dead;
-    uint64_t dead_reports;  /* DEAD events about watch */
+    uint64_t dead_reports; /* DEAD events about watch */
     uint64_t join_reports;
     uint64_t leave_reports;
     uint64_t alive_reports;  /* suspect -> alive about watch */
@@ -70,8 +70,8 @@ static void log_event(size_t observer,
     }
 }
 
-static member_sim_t *make_sim(size_t n, double loss, uint64_t seed,
-                              struct event_log *log)
+static member_sim_t *
+make_sim(size_t n, double loss, uint64_t seed, struct event_log *log)
 {
     struct member_sim_config config = {
         .nodes = n,
@@ -109,8 +109,8 @@ static void start_all(member_sim_t *sim)
 static void converge(member_sim_t *sim, uint64_t within_ms)
 {
     uint64_t start = member_sim_now(sim);
-    bool ok = member_sim_run_until(sim, start + within_ms,
-                                   member_sim_converged, NULL);
+    bool ok = member_sim_run_until(sim, start + within_ms, member_sim_converged,
+                                   NULL);
 
     cr_assert(ok, "%zu nodes did not converge within %llu ms",
               member_sim_size(sim), (unsigned long long)within_ms);
@@ -157,9 +157,8 @@ ParameterizedTest(size_t *n, member, member_list_converges)
         member_table_t *t = member_sim_table(sim, i);
         cr_assert(eq(sz, member_table_size(t), *n), "node %zu", i);
         struct member_info info;
-        cr_assert(eq(int, member_table_find(t, member_sim_id((i + 1) % *n),
-                                            &info),
-                     0));
+        cr_assert(eq(
+            int, member_table_find(t, member_sim_id((i + 1) % *n), &info), 0));
         cr_assert(eq(sz, info.payload_len, 64));
     }
     cr_assert(eq(u64, log.false_dead, 0));
@@ -187,8 +186,7 @@ Test(member, killed_node_detected_within_bound_at_5_percent_loss)
         uint64_t killed = member_sim_now(sim);
         member_sim_kill(sim, victim);
         cr_assert(member_sim_run_until(sim, killed + 5000, all_see, &dead),
-                  "node %zu not known dead by all 5 s after its death",
-                  victim);
+                  "node %zu not known dead by all 5 s after its death", victim);
         cr_assert(gt(u64, log.first_dead, 0));
         detect[k] = log.first_dead - killed;
         /* the bound the tunables promise for 16 nodes: a probe interval to
@@ -205,8 +203,8 @@ Test(member, killed_node_detected_within_bound_at_5_percent_loss)
 
 /* Tell node `to` that node `about` is suspect at incarnation inc, as a
  * gossip datagram from node `from` would. */
-static void inject_suspect(member_sim_t *sim, size_t to, size_t from,
-                           size_t about, uint32_t inc)
+static void inject_suspect(
+    member_sim_t *sim, size_t to, size_t from, size_t about, uint32_t inc)
 {
     struct member_update u = {
         .id = member_sim_id(about),
@@ -221,16 +219,16 @@ static void inject_suspect(member_sim_t *sim, size_t to, size_t from,
     size_t len;
 
     cr_assert(eq(int, member_wire_encode(&msg, buf, sizeof(buf), &len), 0));
-    cr_assert(eq(int,
-                 member_table_input(member_sim_table(sim, to),
-                                    MEMBER_CHANNEL_DATAGRAM,
-                                    member_sim_id(from), &addr, buf, len,
-                                    member_sim_now(sim), NULL),
-                 0));
+    cr_assert(
+        eq(int,
+           member_table_input(member_sim_table(sim, to),
+                              MEMBER_CHANNEL_DATAGRAM, member_sim_id(from),
+                              &addr, buf, len, member_sim_now(sim), NULL),
+           0));
 }
 
-static uint32_t incarnation_seen(member_sim_t *sim, size_t observer,
-                                 size_t subject)
+static uint32_t
+incarnation_seen(member_sim_t *sim, size_t observer, size_t subject)
 {
     struct member_info info;
 
@@ -312,14 +310,13 @@ Test(member, restarted_node_rejoins_with_higher_incarnation)
 
     log.watch = 2;
     member_sim_kill(sim, 2);
-    cr_assert(member_sim_run_until(sim, member_sim_now(sim) + 5000, all_see,
-                                   &dead));
+    cr_assert(
+        member_sim_run_until(sim, member_sim_now(sim) + 5000, all_see, &dead));
     /* the new life starts at 0; the pool remembers more, so it refutes */
     cr_assert(eq(int, member_sim_start(sim, 2, 0, 6), 0));
     converge(sim, 5000);
     for (size_t i = 0; i < 8; i++)
-        cr_assert(gt(u32, incarnation_seen(sim, i, 2), before), "node %zu",
-                  i);
+        cr_assert(gt(u32, incarnation_seen(sim, i, 2), before), "node %zu", i);
     cr_assert(eq(u64, log.join_reports, 7));
     member_sim_destroy(sim);
 }
@@ -333,8 +330,8 @@ Test(member, restart_with_higher_incarnation_is_accepted_at_once)
     start_all(sim);
     converge(sim, 5000);
     member_sim_kill(sim, 4);
-    cr_assert(member_sim_run_until(sim, member_sim_now(sim) + 5000, all_see,
-                                   &dead));
+    cr_assert(
+        member_sim_run_until(sim, member_sim_now(sim) + 5000, all_see, &dead));
     cr_assert(eq(int, member_sim_start(sim, 4, 50, 0), 0));
     converge(sim, 5000);
     for (size_t i = 0; i < 6; i++)
@@ -393,8 +390,8 @@ Test(member, payload_update_reaches_everyone)
     converge(sim, 5000);
     log.watch = 9;
     cr_assert(eq(int,
-                 member_table_set_payload(member_sim_table(sim, 9), "load=3",
-                                          6, member_sim_now(sim)),
+                 member_table_set_payload(member_sim_table(sim, 9), "load=3", 6,
+                                          member_sim_now(sim)),
                  0));
     member_sim_run(sim, member_sim_now(sim) + 2000);
     for (size_t i = 0; i < 16; i++) {
@@ -427,8 +424,8 @@ Test(member, dead_members_are_reaped)
     start_all(sim);
     converge(sim, 5000);
     member_sim_kill(sim, 1);
-    cr_assert(member_sim_run_until(sim, member_sim_now(sim) + 5000, all_see,
-                                   &dead));
+    cr_assert(
+        member_sim_run_until(sim, member_sim_now(sim) + 5000, all_see, &dead));
     member_sim_run(sim, member_sim_now(sim) + 4000);
     for (size_t i = 0; i < 5; i++) {
         struct member_info info;
@@ -511,23 +508,23 @@ Test(member, create_refuses_bad_config)
     char longname[80];
 
     member_tunables_default(&config.tunables);
-    cr_assert(eq(int, member_table_create(&config, &ops, NULL, &t, &err),
-                 -EINVAL));
+    cr_assert(
+        eq(int, member_table_create(&config, &ops, NULL, &t, &err), -EINVAL));
     cr_assert(eq(str, err.text, "member id 0 is reserved"));
     config.id = 1;
     memset(longname, 'n', sizeof(longname) - 1);
     longname[sizeof(longname) - 1] = '\0';
     config.name = longname;
-    cr_assert(eq(int, member_table_create(&config, &ops, NULL, &t, &err),
-                 -EINVAL));
+    cr_assert(
+        eq(int, member_table_create(&config, &ops, NULL, &t, &err), -EINVAL));
     config.name = "ok";
     config.tunables.probe_interval_ms = 0;
-    cr_assert(eq(int, member_table_create(&config, &ops, NULL, &t, &err),
-                 -EINVAL));
+    cr_assert(
+        eq(int, member_table_create(&config, &ops, NULL, &t, &err), -EINVAL));
     member_tunables_default(&config.tunables);
     struct member_ops none = {0};
-    cr_assert(eq(int, member_table_create(&config, &none, NULL, &t, &err),
-                 -EINVAL));
+    cr_assert(
+        eq(int, member_table_create(&config, &none, NULL, &t, &err), -EINVAL));
     cr_assert(eq(str, err.text, "no send operation"));
     cr_assert(eq(ptr, t, NULL));
     cr_assert(eq(str, (char *)member_event_name(MEMBER_EVENT_REAP), "reap"));
@@ -595,8 +592,8 @@ Test(member, sealed_pool_converges_and_shuts_out_a_wrong_key)
         struct member_info info;
         cr_assert(eq(sz, member_table_count(t, MEMBER_ALIVE), 7), "node %zu",
                   i);
-        cr_assert(eq(int, member_table_find(t, member_sim_id(7), &info),
-                     -ENOENT));
+        cr_assert(
+            eq(int, member_table_find(t, member_sim_id(7), &info), -ENOENT));
         member_sim_get_seal_stats(sim, i, &stats);
         auth += stats.dropped[SEAL_DROP_AUTH];
         replays += stats.dropped[SEAL_DROP_REPLAY];

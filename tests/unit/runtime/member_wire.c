@@ -67,7 +67,8 @@ static struct member_msg sample(enum member_msg_kind kind,
         .id = 3, .incarnation = 1, .state = MEMBER_SUSPECT, .from = 1};
     struct member_update dead = {
         .id = 4, .incarnation = 2, .state = MEMBER_DEAD, .from = 2};
-    struct member_update left = {.id = 5, .incarnation = 9, .state = MEMBER_LEFT};
+    struct member_update left = {
+        .id = 5, .incarnation = 9, .state = MEMBER_LEFT};
     struct member_msg m = {.kind = kind, .seq = 0xdeadbeef, .target = 42};
 
     updates[0] = full_update(1, MEMBER_ALIVE);
@@ -167,8 +168,8 @@ Test(member_wire, encode_refuses_small_buffer_and_invalid_messages)
 
     struct member_msg bad = m;
     bad.kind = (enum member_msg_kind)9;
-    cr_assert(eq(int, member_wire_encode(&bad, buf, sizeof(buf), &len),
-                 -EINVAL));
+    cr_assert(
+        eq(int, member_wire_encode(&bad, buf, sizeof(buf), &len), -EINVAL));
     updates[1].state = (enum member_state)7;
     cr_assert(eq(int, member_wire_encode(&m, buf, sizeof(buf), &len), -EINVAL));
     updates[1].state = MEMBER_ALIVE; /* alive without a body */
@@ -198,7 +199,8 @@ ParameterizedTestParameters(member_wire, garbage_refused)
         {{1, 7, 0, 0, 0, 0}, 6, "unknown message kind 7"},
         {{1, 4, 0, 0, 0}, 5, "message truncated"},
         {{1, 4, 0, 0, 0, 1}, 6, "1 updates cannot fit in 0 bytes"},
-        {{1, 4, 0xff, 0xff, 0xff, 0xff, 0}, 7,
+        {{1, 4, 0xff, 0xff, 0xff, 0xff, 0},
+         7,
          "4294967295 updates cannot fit in 1 bytes"},
         {{1, 4, 0, 0, 0, 0, 0}, 7, "1 bytes after the last update"},
         /* state 5 */
@@ -206,24 +208,32 @@ ParameterizedTestParameters(member_wire, garbage_refused)
         /* alive, no body */
         {{1, 4, 0, 0, 0, 1, 0, [26] = 0}, 27, "update 0: alive without a body"},
         /* body with a name length of 64 */
-        {{1, 4, 0, 0, 0, 1, 0x80, [27] = 64}, 28,
+        {{1, 4, 0, 0, 0, 1, 0x80, [27] = 64},
+         28,
          "update 0: name of 64 bytes (at most 63)"},
         /* name claims 5 bytes, 2 present */
-        {{1, 4, 0, 0, 0, 1, 0x80, [27] = 5, 'a', 'b'}, 30, "update 0: truncated"},
+        {{1, 4, 0, 0, 0, 1, 0x80, [27] = 5, 'a', 'b'},
+         30,
+         "update 0: truncated"},
         /* name with a space */
-        {{1, 4, 0, 0, 0, 1, 0x80, [27] = 2, 'a', ' '}, 30,
+        {{1, 4, 0, 0, 0, 1, 0x80, [27] = 2, 'a', ' '},
+         30,
          "update 0: invalid byte 0x20 in name"},
         /* address family 5 */
-        {{1, 4, 0, 0, 0, 1, 0x80, [27] = 1, 'a', 5}, 30,
+        {{1, 4, 0, 0, 0, 1, 0x80, [27] = 1, 'a', 5},
+         30,
          "update 0: unknown address family 5"},
         /* payload length 1025 */
-        {{1, 4, 0, 0, 0, 1, 0x80, [27] = 1, 'a', 0, 0, 0, 0x04, 0x01}, 34,
+        {{1, 4, 0, 0, 0, 1, 0x80, [27] = 1, 'a', 0, 0, 0, 0x04, 0x01},
+         34,
          "update 0: payload of 1025 bytes (at most 1024)"},
         /* payload claims 4 bytes, 1 present */
-        {{1, 4, 0, 0, 0, 1, 0x80, [27] = 1, 'a', 0, 0, 0, 0, 4, 'x'}, 35,
+        {{1, 4, 0, 0, 0, 1, 0x80, [27] = 1, 'a', 0, 0, 0, 0, 4, 'x'},
+         35,
          "update 0: truncated"},
         /* ping-req with a bad target family */
-        {{1, 3, 0, 0, 0, 0, [14] = 9}, 15,
+        {{1, 3, 0, 0, 0, 0, [14] = 9},
+         15,
          "ping-req target: unknown address family 9"},
         {{1, 3, 0, 0, 0, 0, [14] = 6, 1, 2}, 17, "ping-req target: truncated"},
     };
@@ -238,8 +248,8 @@ ParameterizedTest(struct garbage_case *c, member_wire, garbage_refused)
     uint8_t *copy = malloc(c->len ? c->len : 1);
 
     memcpy(copy, c->bytes, c->len);
-    cr_assert(eq(int, member_wire_decode(copy, c->len, &back, &err),
-                 SHOAL_EPROTO));
+    cr_assert(
+        eq(int, member_wire_decode(copy, c->len, &back, &err), SHOAL_EPROTO));
     cr_assert(eq(str, err.text, c->error));
     free(copy);
 }
@@ -278,8 +288,9 @@ Test(member_wire, random_inputs_never_crash)
             continue;
         accepted++;
         size_t len2 = 0;
-        cr_assert(eq(int, member_wire_encode(&back, again, sizeof(again), &len2),
-                     0), "round %d", round);
+        cr_assert(
+            eq(int, member_wire_encode(&back, again, sizeof(again), &len2), 0),
+            "round %d", round);
         cr_assert(eq(sz, len2, n), "round %d", round);
         cr_assert(eq(int, memcmp(again, buf, n), 0), "round %d", round);
         member_msg_release(&back);

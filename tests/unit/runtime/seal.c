@@ -42,8 +42,8 @@ struct sealed {
     size_t len;
 };
 
-static struct sealed wrap(seal_t *seal, uint64_t dest, uint64_t now,
-                          const char *body)
+static struct sealed
+wrap(seal_t *seal, uint64_t dest, uint64_t now, const char *body)
 {
     struct sealed m;
 
@@ -56,8 +56,11 @@ static struct sealed wrap(seal_t *seal, uint64_t dest, uint64_t now,
 }
 
 /* Open m and return the code; body gets the text on success. */
-static int unwrap(seal_t *seal, const struct sealed *m, uint64_t now,
-                  char *body, enum seal_drop *why)
+static int unwrap(seal_t *seal,
+                  const struct sealed *m,
+                  uint64_t now,
+                  char *body,
+                  enum seal_drop *why)
 {
     struct seal_header header;
     uint8_t out[256];
@@ -91,8 +94,8 @@ Test(seal, round_trip_gives_body_and_header)
     size_t outlen = 0;
 
     cr_assert(eq(int,
-                 seal_unwrap(b, m.buf, m.len, t0 + 5, &header, out,
-                             sizeof(out), &outlen, NULL),
+                 seal_unwrap(b, m.buf, m.len, t0 + 5, &header, out, sizeof(out),
+                             &outlen, NULL),
                  0));
     cr_assert(eq(sz, outlen, 11));
     cr_assert(eq(int, memcmp(out, "hello, pool", 11), 0));
@@ -256,8 +259,7 @@ Test(seal, stale_and_future_timestamps_refused)
 {
     seal_key_t key = test_key(8);
     struct seal_config config = {
-        .key = &key, .node_id = NODE_B, .max_age_ms = 1000,
-        .max_skew_ms = 500};
+        .key = &key, .node_id = NODE_B, .max_age_ms = 1000, .max_skew_ms = 500};
     seal_t *a = make_seal(&key, NODE_A);
     seal_t *b = NULL;
     enum seal_drop why;
@@ -375,18 +377,17 @@ Test(seal, short_input_and_small_buffers)
     }
     /* a truncated message long enough to parse fails its tag */
     cr_assert(eq(int,
-                 seal_unwrap(b, m.buf, m.len - 1, t0, &header, out,
-                             sizeof(out), &outlen, &why),
+                 seal_unwrap(b, m.buf, m.len - 1, t0, &header, out, sizeof(out),
+                             &outlen, &why),
                  -EBADMSG));
     cr_assert(eq(int, why, SEAL_DROP_AUTH));
-    cr_assert(eq(int,
-                 seal_unwrap(b, m.buf, m.len, t0, &header, out, 11, &outlen,
-                             &why),
-                 -EMSGSIZE));
-    cr_assert(eq(int,
-                 seal_wrap(a, 1, NODE_B, t0, "abc", 3, out,
-                           SEAL_OVERHEAD + 2, &outlen),
-                 -EMSGSIZE));
+    cr_assert(eq(
+        int, seal_unwrap(b, m.buf, m.len, t0, &header, out, 11, &outlen, &why),
+        -EMSGSIZE));
+    cr_assert(eq(
+        int,
+        seal_wrap(a, 1, NODE_B, t0, "abc", 3, out, SEAL_OVERHEAD + 2, &outlen),
+        -EMSGSIZE));
     cr_assert(eq(str, (char *)seal_drop_name(SEAL_DROP_REPLAY), "replay"));
     cr_assert(eq(str, (char *)seal_drop_name(SEAL_DROP_COUNT), "unknown"));
     seal_destroy(a);
@@ -402,14 +403,14 @@ struct key_case {
 ParameterizedTestParameters(seal, key_parse)
 {
     static struct key_case cases[] = {
-        {"000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f",
-         0},
+        {"000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f", 0},
         {"000102030405060708090A0B0C0D0E0F101112131415161718191A1B1C1D1E1F\n",
          0},
         {"  AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=\r\n", 0},
         {"", -EINVAL},
         {"\n", -EINVAL},
-        {"000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e", -EINVAL},
+        {"000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e",
+         -EINVAL},
         {"000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1g",
          -EINVAL},
         {"000102030405060708090a0b0c0d0e0f 101112131415161718191a1b1c1d1e1f",
@@ -432,8 +433,7 @@ ParameterizedTest(struct key_case *c, seal, key_parse)
     cr_assert(eq(int, rc, c->rc), "text '%s': %s", c->text, err.text);
     if (rc == 0) {
         for (int i = 0; i < SEAL_KEY_BYTES; i++)
-            cr_assert(eq(u8, key.bytes[i], i), "text '%s' byte %d", c->text,
-                      i);
+            cr_assert(eq(u8, key.bytes[i], i), "text '%s' byte %d", c->text, i);
     } else {
         cr_assert(eq(u8, key.bytes[0], 0xee), "key changed on failure");
         cr_assert(eq(str, err.text,
@@ -480,8 +480,8 @@ Test(seal, key_file_written_0600_and_loaded)
     /* never replaces an existing key */
     cr_assert(eq(int, seal_key_write(path, &key, &err), -EEXIST));
     char want[1024];
-    snprintf(want, sizeof(want),
-             "cannot create key file '%s': File exists", path);
+    snprintf(want, sizeof(want), "cannot create key file '%s': File exists",
+             path);
     cr_assert(eq(str, err.text, want));
     cr_assert(eq(int, stat(path, &st), 0));
 
@@ -501,8 +501,8 @@ struct mode_case {
 ParameterizedTestParameters(seal, key_file_mode)
 {
     static struct mode_case cases[] = {
-        {0600, 0},       {0400, 0},       {0640, -EPERM}, {0604, -EPERM},
-        {0644, -EPERM},  {0660, -EPERM},  {0602, -EPERM}, {0610, -EPERM},
+        {0600, 0},      {0400, 0},      {0640, -EPERM}, {0604, -EPERM},
+        {0644, -EPERM}, {0660, -EPERM}, {0602, -EPERM}, {0610, -EPERM},
     };
     return cr_make_param_array(struct mode_case, cases,
                                sizeof(cases) / sizeof(cases[0]));
@@ -522,8 +522,7 @@ ParameterizedTest(struct mode_case *c, seal, key_file_mode)
                "101112131415161718191a1b1c1d1e1f\n",
                c->mode);
     int rc = seal_key_load(path, &key, &err);
-    cr_assert(eq(int, rc, c->rc), "mode %04o: %s", (unsigned)c->mode,
-              err.text);
+    cr_assert(eq(int, rc, c->rc), "mode %04o: %s", (unsigned)c->mode, err.text);
     if (rc < 0) {
         snprintf(want, sizeof(want),
                  "key file '%s' is accessible by others (mode %04o); run "
