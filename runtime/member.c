@@ -56,6 +56,8 @@ struct member_pending {
     uint32_t requester_seq;
 };
 
+enum { MEMBER_PENDING_MAX = 4096 };
+
 struct member_probe {
     bool active;
     bool acked;
@@ -441,6 +443,10 @@ static void member_send_state(member_table_t *t,
 
 static struct member_pending *member_pending_add(member_table_t *t)
 {
+    /* each entry lives one probe interval; a flood of ping-reqs from a
+     * key holder gone wrong must not grow the table without bound */
+    if (t->npending >= MEMBER_PENDING_MAX)
+        return NULL;
     if (member_grow((void **)&t->pending, &t->pending_capacity, t->npending + 1,
                     sizeof(*t->pending))
         < 0)
@@ -752,7 +758,10 @@ int member_table_input(member_table_t *t,
         member_on_ack(t, msg.seq);
         break;
     case MEMBER_MSG_PING_REQ: {
-        struct member_pending *p = member_pending_add(t);
+        struct member_pending *p;
+        if (msg.target == t->self_id || msg.target_addr.family == 0)
+            break;
+        p = member_pending_add(t);
         if (!p)
             break;
         p->kind = MEMBER_PENDING_FORWARD;

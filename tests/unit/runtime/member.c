@@ -608,3 +608,152 @@ Test(member, sealed_pool_converges_and_shuts_out_a_wrong_key)
     cr_assert(ge(u64, auth, 1));
     member_sim_destroy(sim);
 }
+
+/* The last datagrams a lone table sent, decoded. */
+struct capture {
+    int count;
+    uint64_t dest[8];
+    struct member_addr addr[8];
+    struct member_msg msg[8];
+    uint8_t bytes[8][1500];
+};
+
+static int capture_send(enum member_channel channel,
+                        uint64_t dest,
+                        const struct member_addr *addr,
+                        const void *buf,
+                        size_t len,
+                        void *arg)
+{
+    struct capture *c = arg;
+
+    if (channel != MEMBER_CHANNEL_DATAGRAM || c->count == 8)
+        return 0;
+    memcpy(c->bytes[c->count], buf, len);
+    cr_assert(
+        eq(int,
+           member_wire_decode(c->bytes[c->count], len, &c->msg[c->count], NULL),
+           0));
+    c->dest[c->count] = dest;
+    c->addr[c->count] = *addr;
+    c->count++;
+    return 0;
+}
+
+static void capture_release(struct capture *c)
+{
+    for (int i = 0; i < c->count; i++)
+        member_msg_release(&c->msg[i]);
+    c->count = 0;
+}
+
+static void feed(member_table_t *t,
+                 uint64_t from,
+                 const struct member_addr *addr,
+                 const struct member_msg *m,
+                 uint64_t now)
+{
+    uint8_t buf[512];
+    size_t len;
+
+    cr_assert(eq(int, member_wire_encode(m, buf, sizeof(buf), &len), 0));
+    cr_assert(eq(int,
+                 member_table_input(t, MEMBER_CHANNEL_DATAGRAM, from, addr, buf,
+                                    len, now, NULL),
+                 0));
+}
+
+Test(member, ping_req_is_relayed_and_its_ack_returned)
+{
+    struct member_config config = {
+        .id = 1, .name = "relay", .addr = {.family = 4, .port = 1}};
+    struct member_ops ops = {.send = capture_send};
+    struct member_addr b = {.family = 4, .bytes = {10, 0, 0, 2}, .port = 2};
+    struct member_addr c = {.family = 6, .bytes = {[15] = 3}, .port = 3};
+    static struct capture cap;
+    member_table_t *t = NULL;
+
+    member_tunables_default(&config.tunables);
+    cr_assert(eq(int, member_table_create(&config, &ops, &cap, &t, NULL), 0));
+    /* b knows us; b asks us to probe c for it */
+    struct member_update alive_b = {
+        .id = 2, .state = MEMBER_ALIVE, .has_body = true, .addr = b};
+    struct member_msg req = {.kind = MEMBER_MSG_PING_REQ,
+                             .seq = 77,
+                             .target = 3,
+                             .target_addr = c,
+                             .updates = &alive_b,
+                             .nupdates = 1};
+    feed(t, 2, &b, &req, 1000);
+    cr_assert(eq(int, cap.count, 1));
+    cr_assert(eq(int, cap.msg[0].kind, MEMBER_MSG_PING));
+    cr_assert(eq(u64, cap.msg[0].target, 3));
+    cr_assert(eq(u64, cap.dest[0], 3));
+    cr_assert(member_addr_equal(&cap.addr[0], &c));
+    uint32_t relay_seq = cap.msg[0].seq;
+    capture_release(&cap);
+
+    /* c answers us; we answer b with b's number */
+    struct member_msg ack = {.kind = MEMBER_MSG_ACK, .seq = relay_seq};
+    feed(t, 3, &c, &ack, 1010);
+    cr_assert(eq(int, cap.count, 1));
+    cr_assert(eq(int, cap.msg[0].kind, MEMBER_MSG_ACK));
+    cr_assert(eq(u32, cap.msg[0].seq, 77));
+    cr_assert(eq(u64, cap.dest[0], 2));
+    cr_assert(member_addr_equal(&cap.addr[0], &b));
+    capture_release(&cap);
+
+    /* a second ack is not forwarded again, nor one that comes too late */
+    feed(t, 3, &c, &ack, 1020);
+    cr_assert(eq(int, cap.count, 0));
+    feed(t, 2, &b, &req, 2000);
+    relay_seq = cap.msg[0].seq;
+    capture_release(&cap);
+    member_table_tick(t, 2000 + config.tunables.probe_interval_ms);
+    capture_release(&cap);
+    ack.seq = relay_seq;
+    feed(t, 3, &c, &ack, 2000 + config.tunables.probe_interval_ms + 1);
+    for (int i = 0; i < cap.count; i++)
+        cr_assert(not(eq(int, cap.msg[i].kind, MEMBER_MSG_ACK)));
+    capture_release(&cap);
+
+    /* ping-reqs about ourselves are ignored */
+    req.target = 1;
+    feed(t, 2, &b, &req, 3000);
+    cr_assert(eq(int, cap.count, 0));
+    member_table_destroy(t);
+}
+
+Test(member, ping_is_acked_with_news_piggybacked)
+{
+    struct member_config config = {
+        .id = 1, .name = "one", .addr = {.family = 4, .port = 1}};
+    struct member_ops ops = {.send = capture_send};
+    struct member_addr b = {.family = 4, .bytes = {10, 0, 0, 2}, .port = 2};
+    static struct capture cap;
+    member_table_t *t = NULL;
+
+    member_tunables_default(&config.tunables);
+    cr_assert(eq(int, member_table_create(&config, &ops, &cap, &t, NULL), 0));
+    struct member_update news[2] = {
+        {.id = 2, .state = MEMBER_ALIVE, .has_body = true, .addr = b},
+        {.id = 5, .state = MEMBER_ALIVE, .has_body = true, .addr = b},
+    };
+    snprintf(news[1].name, sizeof(news[1].name), "five");
+    struct member_msg ping = {.kind = MEMBER_MSG_PING,
+                              .seq = 9,
+                              .target = 1,
+                              .updates = news,
+                              .nupdates = 2};
+    feed(t, 2, &b, &ping, 1000);
+    cr_assert(eq(sz, member_table_size(t), 3));
+    cr_assert(eq(int, cap.count, 1));
+    cr_assert(eq(int, cap.msg[0].kind, MEMBER_MSG_ACK));
+    cr_assert(eq(u32, cap.msg[0].seq, 9));
+    /* the ack tells b of five, not of b itself */
+    cr_assert(eq(sz, cap.msg[0].nupdates, 1));
+    cr_assert(eq(u64, cap.msg[0].updates[0].id, 5));
+    cr_assert(eq(str, cap.msg[0].updates[0].name, "five"));
+    capture_release(&cap);
+    member_table_destroy(t);
+}
