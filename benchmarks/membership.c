@@ -117,6 +117,8 @@ struct bench_row {
     double converge_ms;
     double datagrams_per_node_s;
     double bytes_per_node_s;
+    double steady_datagrams; /* per node and second, once converged */
+    double steady_bytes;
     uint64_t streams;
     double first_dead_ms[2]; /* medians at 0% and 5% loss */
     double all_dead_ms[2];
@@ -148,6 +150,23 @@ static void bench_convergence(struct bench_row *row)
            (unsigned long long)counts.datagrams,
            (unsigned long long)counts.streams, (unsigned long long)counts.bytes,
            row->datagrams_per_node_s, row->bytes_per_node_s);
+
+    /* what a quiet pool costs, once the news of the joins has been
+     * retransmitted enough: probes, acks, and the push-pulls (bytes) */
+    member_sim_run(sim, member_sim_now(sim) + 10000);
+    member_sim_get_counts(sim, &counts);
+    struct member_sim_counts before = counts;
+    uint64_t quiet = member_sim_now(sim);
+    member_sim_run(sim, quiet + 20000);
+    member_sim_get_counts(sim, &counts);
+    row->steady_datagrams = (double)(counts.datagrams - before.datagrams)
+                            / (double)row->nodes / 20.0;
+    row->steady_bytes =
+        (double)(counts.bytes - before.bytes) / (double)row->nodes / 20.0;
+    printf("{\"bench\":\"membership\",\"measure\":\"steady\","
+           "\"nodes\":%zu,\"datagrams_per_node_s\":%.1f,"
+           "\"bytes_per_node_s\":%.0f}\n",
+           row->nodes, row->steady_datagrams, row->steady_bytes);
     member_sim_destroy(sim);
 }
 
@@ -243,17 +262,21 @@ int main(int argc, char **argv)
     printf("\nmembership (simulated, 1-5 ms latency, default tunables, "
            "medians of %d kills)\n",
            reps);
-    printf("%6s %10s %10s %10s %12s %12s %10s %8s\n", "nodes", "converge",
-           "dgram/n/s", "B/n/s", "detect 0%", "detect 5%", "bound", "false");
+    printf("%6s %10s %14s %12s %12s %10s %6s\n", "nodes", "converge",
+           "quiet dgram/s", "detect 0%", "detect 5%", "bound", "false");
     for (int i = 0; i < nsizes; i++) {
         const struct bench_row *r = &rows[i];
-        printf("%6zu %8.0fms %10.1f %10.0f %8.0f/%-4.0f %7.0f/%-4.0f "
-               "%8.0fms %8llu\n",
-               r->nodes, r->converge_ms, r->datagrams_per_node_s,
-               r->bytes_per_node_s, r->first_dead_ms[0], r->all_dead_ms[0],
-               r->first_dead_ms[1], r->all_dead_ms[1], r->bound_ms,
+        printf("%6zu %8.0fms %6.1f (%4.0fB) %7.0f/%-4.0f %7.0f/%-4.0f "
+               "%8.0fms %6llu\n",
+               r->nodes, r->converge_ms, r->steady_datagrams,
+               r->steady_datagrams > 0 ? r->steady_bytes / r->steady_datagrams
+                                       : 0,
+               r->first_dead_ms[0], r->all_dead_ms[0], r->first_dead_ms[1],
+               r->all_dead_ms[1], r->bound_ms,
                (unsigned long long)(r->false_dead[0] + r->false_dead[1]));
     }
-    printf("detect: ms until the first node / all nodes declared it dead\n");
+    printf("quiet: datagrams each node sends per second once converged "
+           "(mean size)\n"
+           "detect: ms until the first node / all nodes declared it dead\n");
     return 0;
 }
