@@ -13,6 +13,7 @@ static const char shoal_usage[] =
     "commands:\n"
     "  run        launch a program on N ranks (also as mpirun, mpiexec)\n"
     "  info       show the version; --params lists every tunable\n"
+    "  keygen     make a new pool key\n"
     "  version    print shoal's version\n"
     "  help       show this help\n"
     "\n"
@@ -33,6 +34,8 @@ int main(int argc, char **argv)
         return cmd_run(argc - 2, argv + 2);
     if (strcmp(argv[1], "info") == 0)
         return cmd_info(argc - 2, argv + 2);
+    if (strcmp(argv[1], "keygen") == 0)
+        return cmd_keygen(argc - 2, argv + 2);
     if (strcmp(argv[1], "version") == 0 || strcmp(argv[1], "--version") == 0) {
         printf("shoal %s\n", shoal_version());
         return 0;
