@@ -496,6 +496,52 @@ bcast_scatter_ring(struct shim_sched *s, void *buf, size_t n, int root)
 #undef CH_LO
 }
 
+/* Blocking small broadcast of contiguous data without a schedule: the
+ * binomial tree of bcast_binomial(), run in place. */
+enum { BCAST_DIRECT = 16384 };
+
+static int bcast_direct(char *buf, size_t n, int root, struct shim_comm *c)
+{
+    int p = c->size, r = c->rank;
+    int vr = (r - root + p) % p;
+    int tag = (int)(c->coll_seq++ & SHIM_TAGV_MASK);
+    struct shim_request *reqs[32];
+    int nreq = 0, mask = 1, rc = 0;
+
+    while (mask < p) {
+        if (vr & mask) {
+            struct shim_request *rq;
+            rc = shim_coll_irecv(buf, n, (r - mask + p) % p, tag, c, &rq);
+            if (rc == 0) {
+                rc = shim_req_wait(rq);
+                shim_req_free(rq);
+            }
+            break;
+        }
+        mask <<= 1;
+    }
+    for (mask >>= 1; rc == 0 && mask > 0; mask >>= 1) {
+        if (vr + mask >= p)
+            continue;
+        int dst = (r + mask) % p;
+        if (n <= shim_ofi.inject_size) {
+            rc = shim_ofi_inject(buf, n, c->world[dst],
+                                 shim_tag_make(c->ctx | 1, c->rank, tag));
+        } else {
+            rc = shim_coll_isend(buf, n, dst, tag, c, &reqs[nreq]);
+            if (rc == 0)
+                nreq++;
+        }
+    }
+    for (int i = 0; i < nreq; i++) {
+        int rc2 = shim_req_wait(reqs[i]);
+        shim_req_free(reqs[i]);
+        if (!rc)
+            rc = rc2;
+    }
+    return rc;
+}
+
 static int bcast(void *buffer,
                  int count,
                  struct shim_datatype *t,
@@ -504,11 +550,13 @@ static int bcast(void *buffer,
                  MPI_Request *request)
 {
     struct shim_sched *s;
-    int rc = sched_new(c, &s);
+    size_t n = (size_t)count * t->size;
 
+    if (!request && t->contig && n <= BCAST_DIRECT && c->size > 1 && n > 0)
+        return bcast_direct((char *)buffer + t->true_lb, n, root, c);
+    int rc = sched_new(c, &s);
     if (rc)
         return rc;
-    size_t n = (size_t)count * t->size;
     void *b;
     if (c->rank == root)
         b = (void *)in_bytes(s, buffer, (size_t)count, t);
