@@ -9,7 +9,7 @@
 set -u
 src=$(cd "$(dirname "$0")/.." && pwd)
 build=${1:-${SHOAL_BUILDDIR:-$src}}
-SHIM_LAUNCHER=${SHIM_LAUNCHER:-"mpiexec.hydra -n"}
+SHIM_LAUNCHER=${SHIM_LAUNCHER:-"$build/cmd/shoal run --oversubscribe -n"}
 REF_MPICC=${REF_MPICC:-mpicc.openmpi}
 REF_LAUNCHER=${REF_LAUNCHER:-"mpirun.openmpi --oversubscribe -n"}
 # Providers of shoal to measure (ping-pong); the first also runs the

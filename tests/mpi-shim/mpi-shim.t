@@ -9,7 +9,7 @@ set -u
 src=${SHOAL_SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 build=${SHOAL_BUILDDIR:-$src}
 # The launcher for shoal's programs; one line to switch.
-SHIM_LAUNCHER=${SHIM_LAUNCHER:-"mpiexec.hydra -n"}
+SHIM_LAUNCHER=${SHIM_LAUNCHER:-"$build/cmd/shoal run --oversubscribe -n"}
 REF_MPICC=${REF_MPICC:-mpicc.openmpi}
 REF_LAUNCHER=${REF_LAUNCHER:-"mpirun.openmpi --oversubscribe -n"}
 RUN_TIMEOUT=${RUN_TIMEOUT:-120}
