@@ -17,7 +17,8 @@
  * - every push-pull interval the node swaps its whole list with a random
  *   member over a stream, which repairs whatever gossip missed, and every
  *   reconnect interval it tries a member it believes dead, which heals a
- *   partition once the network does;
+ *   partition once the network does; a datagram from a member unknown
+ *   to it, or believed dead, makes it swap lists with that member at once;
  * - dead and departed members are forgotten after the reclaim time.
  *
  * The table does no I/O and reads no clock. The owner passes the time in
