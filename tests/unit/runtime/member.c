@@ -13,7 +13,7 @@
 #include "runtime/member.h"
 #include "tests/sim/member_sim.h"
 
-TestSuite(member, .timeout = 60);
+TestSuite(member, .timeout = 30);
 
 /* What the nodes reported, for the assertions. */
 struct event_log {
