@@ -956,8 +956,10 @@ static void member_reap(member_table_t *t, uint64_t now_ms)
 
     for (size_t i = t->count; i-- > 0;) {
         struct member_node *n = &t->nodes[i];
+        /* never this node: after leaving it still answers, and a
+         * table without itself has nothing to refute with */
         if ((n->state != MEMBER_DEAD && n->state != MEMBER_LEFT)
-            || now_ms - n->since_ms < t->tun.reclaim_ms)
+            || n->id == t->self_id || now_ms < n->since_ms + t->tun.reclaim_ms)
             continue;
         member_emit(t, MEMBER_EVENT_REAP, n);
         for (size_t q = 0; q < t->nqueue; q++) {

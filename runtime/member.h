@@ -17,7 +17,8 @@
  * - every push-pull interval the node swaps its whole list with a random
  *   member over a stream, which repairs whatever gossip missed, and every
  *   reconnect interval it tries a member it believes dead, which heals a
- *   partition once the network does;
+ *   partition once the network does; a datagram from a member unknown
+ *   to it, or believed dead, makes it swap lists with that member at once;
  * - dead and departed members are forgotten after the reclaim time.
  *
  * The table does no I/O and reads no clock. The owner passes the time in
@@ -25,8 +26,12 @@
  * that arrive, calls member_table_tick() by member_table_next_deadline(),
  * and gets the messages to send through ops->send. Messages are not
  * sealed here: the owner seals them (runtime/seal.h) and passes the
- * authenticated sender's id to member_table_input(). Not thread-safe: one
- * thread drives a table. Callbacks must not call back into the table. */
+ * authenticated sender's id to member_table_input(). When input and a
+ * deadline are both due, feed the input first: a daemon that was starved
+ * of CPU must see the acks waiting in its socket before its probe timers
+ * conclude that none came (libuv runs timers before polling, so drain
+ * the socket in the timer callback). Not thread-safe: one thread drives
+ * a table. Callbacks must not call back into the table. */
 #ifndef SHOAL_RUNTIME_MEMBER_H
 #define SHOAL_RUNTIME_MEMBER_H
 

@@ -3,10 +3,12 @@
  *
  * Each input goes through the membership decoder (whose accepted messages
  * must re-encode to the very same bytes), into a member table as a
- * datagram and as a stream (whatever the peer says, the table must stay
- * consistent), and through the seal's opener (which must refuse it and
- * count the refusal: nobody without the key can make a valid message).
- * Built by `./configure --enable-fuzzing && make fuzz`. */
+ * datagram and as a stream, and, read as a sequence of messages from a
+ * few peers, into another (whatever the peers say, the table must stay
+ * consistent and every message it sends must decode), and through the seal's
+ * opener (which must refuse it and count the refusal: nobody without the key
+ * can make a valid message). Built by `./configure --enable-fuzzing && make
+ * fuzz`. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -78,6 +80,56 @@ static void fuzz_table(const uint8_t *data, size_t size)
     member_table_destroy(t);
 }
 
+/* The input as a conversation: records of [u8 sender][u8 flags][u16
+ * length][bytes], each delivered to one table from one of a few peers,
+ * with time moving on, so that sequences of news (suspect, refute, dead,
+ * left, rejoin) reach states one message cannot. */
+static void fuzz_conversation(const uint8_t *data, size_t size)
+{
+    struct member_config config = {.id = 1, .name = "fuzz"};
+    struct member_ops ops = {.send = fuzz_send};
+    member_table_t *t = NULL;
+    struct member_info info;
+    uint64_t now = 1000;
+
+    member_tunables_default(&config.tunables);
+    config.tunables.reclaim_ms = 2000;
+    if (member_table_create(&config, &ops, NULL, &t, NULL) != 0)
+        abort();
+    member_table_tick(t, now);
+    while (size >= 4) {
+        uint64_t sender = 2 + data[0] % 4;
+        uint8_t flags = data[1];
+        size_t len = (size_t)data[2] << 8 | data[3];
+        struct member_addr from = {.family = 4,
+                                   .bytes = {10, 213, 0, (uint8_t)sender}};
+        data += 4;
+        size -= 4;
+        if (len > size)
+            len = size;
+        member_table_input(
+            t, flags & 1 ? MEMBER_CHANNEL_STREAM : MEMBER_CHANNEL_DATAGRAM,
+            sender, &from, data, len, now, NULL);
+        data += len;
+        size -= len;
+        now += (uint64_t)(flags >> 1) * 20;
+        if (flags & 0x80)
+            member_table_leave(t, now);
+        member_table_tick(t, now);
+    }
+    for (int i = 0; i < 40; i++) {
+        now += 100;
+        member_table_tick(t, now);
+    }
+    if (member_table_find(t, 1, &info) != 0)
+        abort();
+    for (size_t i = 0; i < member_table_size(t); i++)
+        if (member_table_at(t, i, &info) != 0
+            || member_table_find(t, info.id, &info) != 0)
+            abort();
+    member_table_destroy(t);
+}
+
 static void fuzz_seal(const uint8_t *data, size_t size)
 {
     static seal_t *seal;
@@ -107,6 +159,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     fuzz_round_trip(data, size);
     fuzz_table(data, size);
+    fuzz_conversation(data, size);
     fuzz_seal(data, size);
     return 0;
 }

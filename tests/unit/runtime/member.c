@@ -13,7 +13,7 @@
 #include "runtime/member.h"
 #include "tests/sim/member_sim.h"
 
-TestSuite(member, .timeout = 60);
+TestSuite(member, .timeout = 30);
 
 /* What the nodes reported, for the assertions. */
 struct event_log {
@@ -755,5 +755,28 @@ Test(member, ping_is_acked_with_news_piggybacked)
     cr_assert(eq(u64, cap.msg[0].updates[0].id, 5));
     cr_assert(eq(str, cap.msg[0].updates[0].name, "five"));
     capture_release(&cap);
+    member_table_destroy(t);
+}
+
+Test(member, a_node_that_left_keeps_itself_in_its_table)
+{
+    struct member_config config = {.id = 1, .name = "leaver"};
+    struct member_ops ops = {.send = count_send};
+    member_table_t *t = NULL;
+    struct member_info info;
+    int sent = 0;
+
+    member_tunables_default(&config.tunables);
+    config.tunables.reclaim_ms = 1000;
+    cr_assert(eq(int, member_table_create(&config, &ops, &sent, &t, NULL), 0));
+    member_table_tick(t, 100);
+    member_table_leave(t, 200);
+    for (uint64_t now = 300; now < 5000; now += 100)
+        member_table_tick(t, now);
+    cr_assert(eq(int, member_table_find(t, 1, &info), 0));
+    cr_assert(eq(int, info.state, MEMBER_LEFT));
+    cr_assert(info.self);
+    /* and what it hears of itself is still handled */
+    cr_assert(eq(int, member_table_set_payload(t, "p", 1, 5000), 0));
     member_table_destroy(t);
 }
