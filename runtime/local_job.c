@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <uv.h>
@@ -148,10 +149,11 @@ static void local_job_terminate(struct local_job *job)
                    (uint64_t)(job->config->kill_grace * 1000.0), 0);
 }
 
-static int local_job_write_all(int fd, const char *buf, size_t len)
+/* Write every byte of iov, resuming after partial writes. */
+static int local_job_writev_all(int fd, struct iovec *iov, int iovcnt)
 {
-    while (len > 0) {
-        ssize_t n = write(fd, buf, len);
+    while (iovcnt > 0) {
+        ssize_t n = writev(fd, iov, iovcnt);
 
         if (n < 0) {
             if (errno == EINTR)
@@ -164,8 +166,15 @@ static int local_job_write_all(int fd, const char *buf, size_t len)
             }
             return -errno;
         }
-        buf += n;
-        len -= (size_t)n;
+        while (iovcnt > 0 && (size_t)n >= iov->iov_len) {
+            n -= (ssize_t)iov->iov_len;
+            iov++;
+            iovcnt--;
+        }
+        if (iovcnt > 0) {
+            iov->iov_base = (char *)iov->iov_base + n;
+            iov->iov_len -= (size_t)n;
+        }
     }
     return 0;
 }
@@ -174,10 +183,18 @@ static int local_job_write_all(int fd, const char *buf, size_t len)
  * gone (`shoal run ... | head`), the rank's own pipe is closed too, so the
  * rank meets the broken pipe as it would without us in between. */
 static void
+local_stream_putv(struct local_stream *s, struct iovec *iov, int iovcnt)
+{
+    if (!s->broken && local_job_writev_all(s->dest_fd, iov, iovcnt) == -EPIPE)
+        s->broken = true;
+}
+
+static void
 local_stream_put(struct local_stream *s, const char *buf, size_t len)
 {
-    if (!s->broken && local_job_write_all(s->dest_fd, buf, len) == -EPIPE)
-        s->broken = true;
+    struct iovec iov = {.iov_base = (void *)buf, .iov_len = len};
+
+    local_stream_putv(s, &iov, 1);
 }
 
 static void
@@ -185,20 +202,14 @@ local_stream_emit_line(struct local_stream *s, const char *line, size_t len)
 {
     char prefix[32];
     int plen = snprintf(prefix, sizeof(prefix), "[%d] ", s->rank);
+    /* one writev per line keeps tagged lines of different ranks whole */
+    struct iovec iov[3] = {
+        {.iov_base = prefix, .iov_len = (size_t)plen},
+        {.iov_base = s->partial, .iov_len = s->partial_len},
+        {.iov_base = (void *)line, .iov_len = len},
+    };
 
-    /* one write per line keeps tagged lines of different ranks whole */
-    char *whole = malloc((size_t)plen + s->partial_len + len);
-    if (!whole) {
-        local_stream_put(s, prefix, (size_t)plen);
-        local_stream_put(s, s->partial, s->partial_len);
-        local_stream_put(s, line, len);
-    } else {
-        memcpy(whole, prefix, (size_t)plen);
-        memcpy(whole + plen, s->partial, s->partial_len);
-        memcpy(whole + plen + s->partial_len, line, len);
-        local_stream_put(s, whole, (size_t)plen + s->partial_len + len);
-        free(whole);
-    }
+    local_stream_putv(s, iov, 3);
     s->partial_len = 0;
 }
 

@@ -51,6 +51,15 @@ test_expect_success '--tag-output prefixes every line with the rank' '
     test "$(wc -l <out)" -eq 6
 '
 
+test_expect_success '--tag-output keeps every byte of a line longer than its line buffer' '
+    "$SHOAL" run -n 1 --tag-output sh -c \
+        "head -c 300000 /dev/zero | tr \"\\\\0\" x; echo" |
+        (sleep 0.3; cat) >out &&
+    test "$(tr -d "\n" <out | sed "s/\[0\] //g" | tr -d x | wc -c)" -eq 0 &&
+    test "$(tr -cd x <out | wc -c)" -eq 300000 &&
+    test "$(grep -c "^\[0\] x" out)" -eq "$(wc -l <out)"
+'
+
 test_expect_success '--output-filename writes per-rank files' '
     "$SHOAL" run -n 2 --output-filename "$TRASH/o" sh -c \
         "echo out \$SHOAL_RANK; echo err \$SHOAL_RANK >&2" >out &&
