@@ -760,6 +760,9 @@ int control_client_request(int fd,
     int rc;
 
     rc = control_client_send_json(fd, request);
+    if (rc == -EPIPE || rc == -ECONNRESET)
+        return shoal_errprintf(error, -EPIPE,
+                               "the daemon closed the connection");
     if (rc < 0)
         return shoal_errprintf(error, rc, "cannot send to the daemon: %s",
                                strerror(-rc));
