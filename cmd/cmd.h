@@ -10,5 +10,7 @@ enum { CMD_EXIT_USAGE = 2 };
 int cmd_run(int argc, char **argv);
 int cmd_info(int argc, char **argv);
 int cmd_keygen(int argc, char **argv);
+int cmd_daemon(int argc, char **argv);
+int cmd_status(int argc, char **argv);
 
 #endif

@@ -14,10 +14,12 @@ static const char shoal_usage[] =
     "  run        launch a program on N ranks (also as mpirun, mpiexec)\n"
     "  info       show the version; --params lists every tunable\n"
     "  keygen     make a new pool key\n"
+    "  daemon     run, start or stop the node daemon (also as shoald)\n"
+    "  status     show the pool: every node, its cores, memory, load\n"
     "  version    print shoal's version\n"
     "  help       show this help\n"
     "\n"
-    "'shoal run --help' lists the options of run.\n";
+    "'shoal COMMAND --help' lists the options of a command.\n";
 
 int main(int argc, char **argv)
 {
@@ -26,6 +28,11 @@ int main(int argc, char **argv)
     self = self ? self + 1 : argv[0];
     if (strcmp(self, "mpirun") == 0 || strcmp(self, "mpiexec") == 0)
         return cmd_run(argc - 1, argv + 1);
+    if (strcmp(self, "shoald") == 0) {
+        /* shoald [options] is shoal daemon run [options] */
+        argv[0] = "run";
+        return cmd_daemon(argc, argv);
+    }
     if (argc < 2) {
         fputs(shoal_usage, stderr);
         return CMD_EXIT_USAGE;
@@ -36,6 +43,10 @@ int main(int argc, char **argv)
         return cmd_info(argc - 2, argv + 2);
     if (strcmp(argv[1], "keygen") == 0)
         return cmd_keygen(argc - 2, argv + 2);
+    if (strcmp(argv[1], "daemon") == 0)
+        return cmd_daemon(argc - 2, argv + 2);
+    if (strcmp(argv[1], "status") == 0)
+        return cmd_status(argc - 2, argv + 2);
     if (strcmp(argv[1], "version") == 0 || strcmp(argv[1], "--version") == 0) {
         printf("shoal %s\n", shoal_version());
         return 0;
