@@ -407,6 +407,9 @@ static int map_measure(struct map_plan *plan, shoal_error_t *error)
             plan->capacity[n] = node->slots / plan->pe;
         else
             plan->capacity[n] = plan->fit[n];
+        /* A pool node lends its allowed units, never more. */
+        if (node->allowed && plan->capacity[n] > plan->fit[n])
+            plan->capacity[n] = plan->fit[n];
         plan->total += plan->capacity[n];
     }
     return 0;

@@ -71,9 +71,11 @@ struct map_node {
                                    * hwthread cpus) wholly inside it are
                                    * used, and bindings are clipped to
                                    * it. Such a node is one of a pool:
-                                   * when its allowed units cannot hold a
-                                   * rank of PE=n it takes no rank instead
-                                   * of failing the request. */
+                                   * its slots never exceed the ranks its
+                                   * allowed units hold, and when they
+                                   * cannot hold a rank of PE=n it takes
+                                   * no rank instead of failing the
+                                   * request. */
 };
 
 struct map_request {
