@@ -185,7 +185,7 @@ static int run_launch(struct run_state *st)
 static int run_with_state(struct run_state *st, int argc, char **argv)
 {
     struct map_request req = {0};
-    struct map_node node;
+    struct map_node node = {0};
     shoal_error_t error;
     int status;
     int slots;
