@@ -10,5 +10,6 @@ enum { CMD_EXIT_USAGE = 2 };
 int cmd_run(int argc, char **argv);
 int cmd_info(int argc, char **argv);
 int cmd_keygen(int argc, char **argv);
+int cmd_proxy(int argc, char **argv);
 
 #endif
