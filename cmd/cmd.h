@@ -12,5 +12,6 @@ int cmd_info(int argc, char **argv);
 int cmd_keygen(int argc, char **argv);
 int cmd_daemon(int argc, char **argv);
 int cmd_status(int argc, char **argv);
+int cmd_proxy(int argc, char **argv);
 
 #endif

@@ -41,6 +41,9 @@ int main(int argc, char **argv)
         return cmd_run(argc - 2, argv + 2);
     if (strcmp(argv[1], "info") == 0)
         return cmd_info(argc - 2, argv + 2);
+    /* hidden: started by the pool's daemon, not by people */
+    if (strcmp(argv[1], "proxy") == 0)
+        return cmd_proxy(argc - 2, argv + 2);
     if (strcmp(argv[1], "keygen") == 0)
         return cmd_keygen(argc - 2, argv + 2);
     if (strcmp(argv[1], "daemon") == 0)
