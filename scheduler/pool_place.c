@@ -13,6 +13,7 @@
  *      indexes, and the cpus the ranks were mapped to (whatever their
  *      binding) to the logical cores to claim from each node. */
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +30,7 @@ struct pool_topo {
     hwloc_topology_t topo;
     hwloc_obj_type_t core_type; /* HWLOC_OBJ_CORE, or PU without cores */
     int ncores;
+    int pus_per_core;         /* the most PUs of a core */
     hwloc_bitmap_t all_cores; /* logical indexes 0 .. ncores-1 */
 };
 
@@ -146,6 +148,15 @@ static int pool_topo_build(const char *synthetic,
         entry->core_type = HWLOC_OBJ_PU;
         entry->ncores = hwloc_get_nbobjs_by_type(entry->topo, HWLOC_OBJ_PU);
     }
+    entry->pus_per_core = 1;
+    for (int c = 0; c < entry->ncores; c++) {
+        hwloc_obj_t core =
+            hwloc_get_obj_by_type(entry->topo, entry->core_type, c);
+        int npus = hwloc_bitmap_weight(core->cpuset);
+
+        if (npus > entry->pus_per_core)
+            entry->pus_per_core = npus;
+    }
     if (entry->ncores > 0
         && hwloc_bitmap_set_range(entry->all_cores, 0, entry->ncores - 1) < 0) {
         pool_topo_destroy(entry);
@@ -223,6 +234,8 @@ struct pool_job {
     int *snapshot_of;           /* [nchosen] map node -> snapshot index */
     hwloc_bitmap_t *owned;      /* [nchosen] allowed sets we allocated */
     int nmap;
+    int built;       /* chosen[0 .. built) have been looked at */
+    long long bound; /* most ranks the map nodes could take */
 };
 
 static void pool_job_release(struct pool_job *job)
@@ -405,35 +418,63 @@ static int pool_allowed(const struct pool_topo *entry,
     return 0;
 }
 
-/* Units (cores, or PUs with hwthread cpus) of the allowed set. */
-static int pool_free_units(const struct pool_topo *entry,
-                           hwloc_const_cpuset_t allowed,
-                           bool hwthreads)
+/* The most ranks a node can take (its free units over PE, capped by its
+ * -H slots), 0 when it has no free core. An upper bound: map_compute()
+ * knows the exact figure, which also depends on how the free cores fall
+ * into NUMA nodes and packages. */
+static int pool_node_bound(const struct pool_job *job,
+                           const struct pool_topo *entry,
+                           hwloc_const_bitmap_t free_cores,
+                           int slots)
 {
-    if (hwthreads)
-        return hwloc_bitmap_weight(allowed);
-    return hwloc_get_nbobjs_inside_cpuset_by_type(entry->topo, allowed,
-                                                  entry->core_type);
+    const struct map_request *req = &job->req->map;
+    int pe = req->pe > 0 ? req->pe : 1;
+    int units = entry->ncores;
+
+    if (free_cores) {
+        int weight = hwloc_bitmap_weight(free_cores);
+
+        if (weight >= 0 && weight < units)
+            units = weight;
+        if (!hwloc_bitmap_intersects(entry->all_cores, free_cores))
+            units = 0;
+    }
+    if (req->use_hwthread_cpus || req->map_by == MAP_LEVEL_HWTHREAD)
+        units *= entry->pus_per_core;
+    if (slots >= 0 && slots < units)
+        units = slots;
+    return units / pe;
 }
 
-static int pool_build_map_nodes(struct pool_job *job, shoal_error_t *error)
+static int pool_map_nodes_alloc(struct pool_job *job)
 {
-    bool named = job->req->hosts && job->req->hosts->count > 0;
-    bool hwthreads = job->req->map.use_hwthread_cpus
-                     || job->req->map.map_by == MAP_LEVEL_HWTHREAD;
-
     job->map_nodes = calloc(job->nchosen + 1, sizeof(*job->map_nodes));
     job->topos = calloc(job->nchosen + 1, sizeof(*job->topos));
     job->snapshot_of = calloc(job->nchosen + 1, sizeof(int));
     job->owned = calloc(job->nchosen + 1, sizeof(hwloc_bitmap_t));
     if (!job->map_nodes || !job->topos || !job->snapshot_of || !job->owned)
         return -ENOMEM;
-    for (int i = 0; i < job->nchosen; i++) {
+    return 0;
+}
+
+/* Turn chosen nodes into map nodes until there are `nodes` of them that
+ * could together take `ranks` ranks, or every chosen node is done. */
+static int pool_build_map_nodes(struct pool_job *job,
+                                long long ranks,
+                                int nodes,
+                                shoal_error_t *error)
+{
+    bool named = job->req->hosts && job->req->hosts->count > 0;
+
+    for (;
+         job->built < job->nchosen && (job->bound < ranks || job->nmap < nodes);
+         job->built++) {
+        int i = job->built;
         const struct pool_node *node = &job->nodes[job->chosen[i]];
         struct map_node *m = &job->map_nodes[job->nmap];
         struct pool_topo *entry;
         shoal_error_t why;
-        int nfree;
+        int bound;
         int rc;
 
         rc = pool_topo_cache_find(job->cache, node->topology, &entry, &why);
@@ -444,25 +485,75 @@ static int pool_build_map_nodes(struct pool_job *job, shoal_error_t *error)
                                    pool_node_name(node), why.text);
         if (rc < 0)
             continue;
+        bound = pool_node_bound(job, entry, node->free_cores, job->slots[i]);
+        if (node->free_cores
+            && !hwloc_bitmap_intersects(entry->all_cores, node->free_cores))
+            continue; /* no free core */
         rc = pool_allowed(entry, node->free_cores, &m->allowed,
                           &job->owned[job->nmap]);
         if (rc < 0)
             return rc;
-        nfree = pool_free_units(entry, m->allowed, hwthreads);
-        if (nfree <= 0) {
-            hwloc_bitmap_free(job->owned[job->nmap]);
-            job->owned[job->nmap] = NULL;
-            continue;
-        }
         m->name = pool_node_name(node);
         m->topo = entry->topo;
         /* map caps a pool node's slots at what its free units hold */
         m->slots = job->slots[i];
         job->topos[job->nmap] = entry;
         job->snapshot_of[job->nmap] = job->chosen[i];
+        job->bound += bound;
         job->nmap++;
     }
     return 0;
+}
+
+static int pool_no_free_core(const struct pool_job *job, shoal_error_t *error);
+
+/* Whether every rank is on a node of its own. */
+static bool pool_one_rank_per_node(const struct map_result *map)
+{
+    for (int r = 0; r < map->nranks; r++) {
+        if (map->ranks[r].local_rank != 0)
+            return false;
+    }
+    return true;
+}
+
+/* Map on the fewest nodes that can hold the job, and on all of them only
+ * when that fails. Filling nodes in order (map-by slot, core, numa,
+ * package) never puts a rank past the nodes it needs, and dealing one
+ * rank per node (map-by node) gives the first nranks nodes one rank each
+ * when they all take one; so without oversubscription the answer on the
+ * prefix is the answer on the pool, and a pool of ten thousand nodes costs
+ * what the job's own nodes cost (plus the sort). */
+static int
+pool_map(struct pool_job *job, struct map_result **out, shoal_error_t *error)
+{
+    const struct map_request *req = &job->req->map;
+    bool by_node = req->map_by == MAP_LEVEL_NODE;
+    bool prefix = req->nranks > 0 && !req->oversubscribe;
+    struct map_result *map = NULL;
+    int rc = 0;
+
+    if (prefix)
+        rc = pool_build_map_nodes(job, by_node ? 0 : req->nranks,
+                                  by_node ? req->nranks : 0, error);
+    if (rc < 0)
+        return rc;
+    if (prefix && job->nmap > 0 && job->built < job->nchosen) {
+        rc = map_compute(job->map_nodes, job->nmap, req, &map, error);
+        if (rc == 0 && (!by_node || pool_one_rank_per_node(map))) {
+            *out = map;
+            return 0;
+        }
+        map_result_destroy(map);
+        if (rc < 0 && rc != SHOAL_ENOSLOTS)
+            return rc;
+    }
+    rc = pool_build_map_nodes(job, LLONG_MAX, INT_MAX, error);
+    if (rc < 0)
+        return rc;
+    if (job->nmap == 0)
+        return pool_no_free_core(job, error);
+    return map_compute(job->map_nodes, job->nmap, req, out, error);
 }
 
 /* A cpuset of the node's topology as logical PU indexes. */
@@ -656,14 +747,10 @@ int pool_place(const struct pool_node *nodes,
         rc = pool_choose_all(&job);
     if (rc < 0)
         goto out;
-    rc = pool_build_map_nodes(&job, error);
+    rc = pool_map_nodes_alloc(&job);
     if (rc < 0)
         goto out;
-    if (job.nmap == 0) {
-        rc = pool_no_free_core(&job, error);
-        goto out;
-    }
-    rc = map_compute(job.map_nodes, job.nmap, &req->map, &map, error);
+    rc = pool_map(&job, &map, error);
     if (rc < 0)
         goto out;
     placement = calloc(1, sizeof(*placement));

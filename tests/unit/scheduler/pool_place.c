@@ -520,6 +520,29 @@ ParameterizedTest(struct gen_case *c,
         hwloc_bitmap_free(pus);
     }
 
+    /* With room enough, oversubscribe changes nothing, but it makes
+     * pool_place map on every node instead of the fewest that hold the
+     * job: both must agree. */
+    if (c->nranks > 0 && !c->oversubscribe) {
+        struct pool_placement *full = NULL;
+
+        req.map.oversubscribe = true;
+        rc = pool_place(nodes, c->nnodes, &req, cache, &full, &error);
+        cr_assert(eq(int, rc, 0), "%s: %s", c->name, error.text);
+        cr_assert(eq(int, full->nclaims, p->nclaims), "%s", c->name);
+        for (int i = 0; i < p->nclaims; i++) {
+            cr_assert(eq(int, full->claims[i].node, p->claims[i].node));
+            cr_assert(hwloc_bitmap_isequal(full->claims[i].cores,
+                                           p->claims[i].cores));
+        }
+        for (int r = 0; r < p->nranks; r++) {
+            cr_assert(eq(int, full->ranks[r].node, p->ranks[r].node),
+                      "%s: rank %d", c->name, r);
+            cr_assert(hwloc_bitmap_isequal(full->ranks[r].cpuset,
+                                           p->ranks[r].cpuset));
+        }
+        pool_placement_destroy(full);
+    }
     pool_placement_destroy(p);
     pool_topo_cache_destroy(cache);
     for (int n = 0; n < c->nnodes; n++)
