@@ -21,6 +21,7 @@
 #include "cmd/cmd.h"
 #include "runtime/control.h"
 #include "runtime/daemon.h"
+#include "runtime/gangd.h"
 #include "util/fs.h"
 
 static const char daemon_usage[] =
@@ -163,8 +164,17 @@ static int daemon_foreground(struct daemon_args *a, int report_fd)
     daemon_t *d = NULL;
     int rc;
 
+    gangd_t *gang = NULL;
+    char *self = realpath("/proc/self/exe", NULL);
+
     a->config.log = log_stderr;
-    rc = daemon_create(&a->config, &d, &error);
+    rc = self ? daemon_create(&a->config, &d, &error)
+              : shoal_errprintf(&error, -errno, "cannot find the shoal "
+                                "program: %s", strerror(errno));
+    /* gang jobs: this node's cores and the relay to its proxies */
+    if (rc == 0 && (rc = gangd_attach(d, self, &gang, &error)) < 0)
+        daemon_destroy(d);
+    free(self);
     if (rc < 0) {
         if (report_fd >= 0) {
             ssize_t ignored = write(report_fd, error.text, strlen(error.text));
@@ -177,6 +187,7 @@ static int daemon_foreground(struct daemon_args *a, int report_fd)
     if (report_fd >= 0)
         close(report_fd);
     daemon_run(d);
+    gangd_detach(gang);
     daemon_destroy(d);
     return 0;
 }
