@@ -46,6 +46,10 @@
 #                            free the subnet; idempotent, and run from the
 #                            EXIT trap set by netns_setup
 #
+# Hosts share the machine's CPUs: give each its SHOAL_TOPOLOGY (netns_topology
+# I), on which bindings are computed and reported but not applied, so two
+# hosts never pin ranks to the same core.
+#
 # Only root can make namespaces; without root or a working `ip netns`, tests
 # are skipped with the reason. A test killed with SIGKILL cannot clean up:
 # the next netns_setup removes namespaces named after a test whose process
