@@ -233,6 +233,7 @@ netns_setup() {
     trap 'netns_teardown; rm -rf "$TRASH"' EXIT
     trap 'exit 129' HUP
     trap 'exit 130' INT
+    trap 'exit 141' PIPE
     trap 'exit 143' TERM
     netns_stale_sweep
     netns_pick_subnet || return 1
