@@ -41,6 +41,7 @@
 #   netns_ping I ADDR [T]    whether ADDR answers an ICMP echo from host I
 #                            within T seconds (default 2)
 #   netns_pids I             pids of every process on host I
+#   $NETNS_PYTHON $NETNS_TOOL  network probes (see nettool.py)
 #   netns_teardown           end every process on the hosts, delete the
 #                            namespaces (with them the veths and bridge) and
 #                            free the subnet; idempotent, and run from the
@@ -64,6 +65,9 @@ NETNS_DIR="$TRASH/.netns"
 NETNS_NET=
 NETNS_HOSTS=0
 netns_skip_reason=
+# A plain interpreter: wrappers such as pyenv's shims take seconds to start
+# on a loaded machine, which tests polling a daemon cannot afford.
+NETNS_PYTHON=$(command -v /usr/bin/python3 || command -v python3)
 
 netns_name() {
     echo "$NETNS_PREFIX-h$1"
@@ -142,7 +146,7 @@ netns_ping() {
     if command -v ping >/dev/null 2>&1; then
         netns_exec "$1" ping -q -c 1 -W "${3:-2}" "$2" >/dev/null
     else
-        netns_exec "$1" python3 "$NETNS_TOOL" ping "$2" "${3:-2}"
+        netns_exec "$1" "$NETNS_PYTHON" "$NETNS_TOOL" ping "$2" "${3:-2}"
     fi
 }
 
@@ -223,12 +227,16 @@ netns_setup() {
         netns_skip_reason="not root: simulated hosts need network namespaces"
         return 1
     fi
-    for i in ip unshare nsenter mount hostname python3; do
+    for i in ip unshare nsenter mount hostname; do
         if ! command -v $i >/dev/null 2>&1; then
             netns_skip_reason="no '$i' command"
             return 1
         fi
     done
+    if [ -z "$NETNS_PYTHON" ]; then
+        netns_skip_reason="no 'python3' command"
+        return 1
+    fi
     mkdir -p "$NETNS_DIR" "$NETNS_STATE" || return 1
     trap 'netns_teardown; rm -rf "$TRASH"' EXIT
     trap 'exit 129' HUP

@@ -141,6 +141,8 @@ def cmd_udp_garbage(addr, port, count):
         if i % 2:
             body = b"SHOL" + body
         sock.sendto(body, (addr, int(port)))
+        # paced, so that the receiver's socket buffer is not what drops them
+        time.sleep(0.002)
     return 0
 
 

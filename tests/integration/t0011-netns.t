@@ -63,8 +63,8 @@ test_expect_success 'commands run in the current directory' '
 '
 
 test_expect_success 'a TCP connection between two hosts' '
-    netns_bg 2 python3 "$NETNS_TOOL" tcp-serve "$(netns_addr 2)" 7000 10 >served &&
-    test_within 10 netns_exec 1 python3 "$NETNS_TOOL" tcp-send \
+    netns_bg 2 "$NETNS_PYTHON" "$NETNS_TOOL" tcp-serve "$(netns_addr 2)" 7000 10 >served &&
+    test_within 10 netns_exec 1 "$NETNS_PYTHON" "$NETNS_TOOL" tcp-send \
         "$(netns_addr 2)" 7000 hello >answer &&
     echo "echo $(netns_name 2) hello" >expect &&
     test_cmp expect answer &&
@@ -75,8 +75,8 @@ test_expect_success 'a TCP connection between two hosts' '
 
 test_expect_success 'traffic between two hosts crosses the veth link' '
     before2=$(netns_rx_bytes 2) && before3=$(netns_rx_bytes 3) &&
-    netns_bg 2 python3 "$NETNS_TOOL" tcp-serve "$(netns_addr 2)" 7001 10 >/dev/null &&
-    head -c 200000 /dev/zero | netns_exec 1 python3 "$NETNS_TOOL" \
+    netns_bg 2 "$NETNS_PYTHON" "$NETNS_TOOL" tcp-serve "$(netns_addr 2)" 7001 10 >/dev/null &&
+    head -c 200000 /dev/zero | netns_exec 1 "$NETNS_PYTHON" "$NETNS_TOOL" \
         tcp-send "$(netns_addr 2)" 7001 - >/dev/null &&
     wait $netns_bg_pid &&
     after2=$(netns_rx_bytes 2) && after3=$(netns_rx_bytes 3) &&
@@ -87,9 +87,9 @@ test_expect_success 'traffic between two hosts crosses the veth link' '
 
 test_expect_success 'traffic inside one host does not touch its link' '
     before=$(netns_rx_bytes 1) &&
-    netns_bg 1 python3 "$NETNS_TOOL" tcp-serve 127.0.0.1 7002 10 >/dev/null &&
+    netns_bg 1 "$NETNS_PYTHON" "$NETNS_TOOL" tcp-serve 127.0.0.1 7002 10 >/dev/null &&
     head -c 200000 /dev/zero |
-        netns_exec 1 python3 "$NETNS_TOOL" tcp-send 127.0.0.1 7002 - >/dev/null &&
+        netns_exec 1 "$NETNS_PYTHON" "$NETNS_TOOL" tcp-send 127.0.0.1 7002 - >/dev/null &&
     wait $netns_bg_pid &&
     after=$(netns_rx_bytes 1) &&
     test $((after - before)) -lt 10000
