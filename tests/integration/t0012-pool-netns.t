@@ -157,6 +157,9 @@ test_expect_success 'a daemon with another key is never a member, and is counted
     after=$(counter 1 auth-failed) &&
     echo "auth-failed: $before -> $after" &&
     test "$after" -gt "$before" &&
+    netns_exec 4 "$SHOAL" status --json --dir "$SHOAL_DIR/stranger" |
+        "$NETNS_PYTHON" "$POOLQ" members >stranger &&
+    line 4 alive >expect && test_cmp expect stranger &&
     test_within 15 netns_exec 4 "$SHOAL" daemon stop --dir "$SHOAL_DIR/stranger"
 '
 
