@@ -4,6 +4,8 @@
 
   members      stdin: `shoal status --json`; print one line per member,
                sorted: "NAME STATE CORES"
+  age NAME     stdin: `shoal status --json`; print member NAME's age_ms,
+               the time since it entered its state
   counter NAME...
                stdin: `shoal status --stats` (JSON or text); print the sum
                of every counter called one of NAME (e.g. auth-failed), at
@@ -42,6 +44,15 @@ def cmd_members():
         print(line)
 
 
+def cmd_age(name):
+    doc = json.load(sys.stdin)
+    for m in find_members(doc):
+        if field(m, "name", "hostname") == name:
+            print(int(m["age_ms"]))
+            return
+    raise SystemExit("poolq: no member %s" % name)
+
+
 def walk(node, names, total):
     if isinstance(node, dict):
         for k, v in node.items():
@@ -70,6 +81,8 @@ def cmd_counter(*names):
 def main(argv):
     if len(argv) >= 2 and argv[1] == "members":
         cmd_members()
+    elif len(argv) == 3 and argv[1] == "age":
+        cmd_age(argv[2])
     elif len(argv) >= 3 and argv[1] == "counter":
         cmd_counter(*argv[2:])
     else:

@@ -92,6 +92,7 @@ all_alive() {
     for i in 1 2 3 4; do line $i alive; done >alive
 }
 
+started=$(date +%s)
 test_expect_success 'a daemon starts on each host' '
     "$SHOAL" keygen -o pool.key &&
     for i in 1 2 3 4; do
@@ -105,6 +106,18 @@ test_expect_success 'a daemon starts on each host' '
 test_expect_success 'every host sees the four hosts alive, with their cores' '
     all_alive &&
     wait_members 20 alive 1 2 3 4
+'
+
+test_expect_success 'a member'"'"'s age is the time since it entered its state' '
+    for i in 1 4; do
+        netns_exec $i "$SHOAL" status --json >status &&
+        for j in 1 4; do
+            age=$("$NETNS_PYTHON" "$POOLQ" age "$(netns_name $j)" <status) &&
+            echo "host $i: age of $j is $age ms" &&
+            test "$age" -ge 0 && test "$age" -le $(( ($(date +%s) - started + 1) * 1000 )) ||
+            exit 1
+        done
+    done
 '
 
 test_expect_success 'the daemons talk over the links' '
