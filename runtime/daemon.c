@@ -825,6 +825,7 @@ int daemon_create(const struct daemon_config *config,
     mconf.payload = payload;
     mconf.payload_len = payload_len;
     mconf.tunables = d->tunables;
+    mconf.now_ms = mono_ms();
     rc = member_table_create(&mconf, &daemon_member_ops, d, &d->table, error);
     if (rc < 0)
         goto error;
