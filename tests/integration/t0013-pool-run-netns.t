@@ -165,10 +165,12 @@ test_expect_success 'two jobs started at once on two hosts never share a core' '
 '
 
 test_expect_success 'a host lost mid-job fails the job by name, nothing is left' '
-    netns_bg 1 sh -c "\"$SHOAL\" run -n 4 --map-by node sleep 60 >lost.out 2>lost.err; echo \$? >lost.rc" &&
+    # a sleep of its own name: the hosts are held open by sleeps too
+    cp /bin/sleep "$TRASH/nap" &&
+    netns_bg 1 sh -c "\"$SHOAL\" run -n 4 --map-by node \"$TRASH/nap\" 60 >lost.out 2>lost.err; echo \$? >lost.rc" &&
     p=$netns_bg_pid &&
     sleep 2 &&
-    netns_exec 3 pgrep -x sleep >/dev/null &&
+    netns_exec 3 pgrep -x nap >/dev/null &&
     pid=$(netns_exec 3 cat "$SHOAL_DIR/daemon.pid") &&
     kill -KILL "$pid" &&
     test_within 20 wait $p &&
@@ -177,7 +179,7 @@ test_expect_success 'a host lost mid-job fails the job by name, nothing is left'
     grep "node '"'"'$H3'"'"' was lost; rank 2 on it is gone" lost.err &&
     sleep 1 &&
     for i in 1 2 3 4; do
-        ! netns_exec $i pgrep -x sleep || exit 1
+        ! netns_exec $i pgrep -x nap || exit 1
     done
 '
 
