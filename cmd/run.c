@@ -418,8 +418,8 @@ static int run_on_pool(struct run_state *st, int ctl_fd)
     config.env = st->env;
     /* ranks elsewhere start where this command was typed, as with
      * Open MPI: the pool shares its file systems */
-    config.wdir = st->opt.wdir ? st->opt.wdir
-                               : (getcwd(cwd, sizeof(cwd)) ? cwd : NULL);
+    config.wdir =
+        st->opt.wdir ? st->opt.wdir : (getcwd(cwd, sizeof(cwd)) ? cwd : NULL);
     config.tag_output = st->opt.tag_output;
     config.output_dir = st->opt.output_dir;
     config.timeout = st->opt.timeout;

@@ -144,9 +144,8 @@ static void gangd_lease_cb(uv_timer_t *timer)
     gangd_ledger_changed(g);
 }
 
-static void gangd_send_claim(struct gangd *g,
-                             uint64_t node,
-                             const struct claim_msg *msg)
+static void
+gangd_send_claim(struct gangd *g, uint64_t node, const struct claim_msg *msg)
 {
     uint8_t buf[2 * CLAIM_WIRE_RANGES_MAX * 2 + 64];
     size_t len;
@@ -165,9 +164,8 @@ static void gangd_end_proxies_of(struct gangd *g, uint64_t job, uint64_t home)
 }
 
 /* A claim message from another node's gang, or an answer to ours. */
-static void gangd_home_answer(struct gangd *g,
-                              uint64_t from,
-                              const struct claim_msg *msg);
+static void
+gangd_home_answer(struct gangd *g, uint64_t from, const struct claim_msg *msg);
 
 static void gangd_claim_frame(daemon_t *d,
                               uint64_t from,
@@ -196,9 +194,8 @@ static void gangd_claim_frame(daemon_t *d,
         busy = hwloc_bitmap_alloc();
         /* a node claims for itself only */
         rc = msg.home == from && busy
-                 ? claim_ledger_claim(g->ledger, msg.job, msg.home,
-                                      msg.attempt, msg.cores,
-                                      now + msg.lease_ms, busy)
+                 ? claim_ledger_claim(g->ledger, msg.job, msg.home, msg.attempt,
+                                      msg.cores, now + msg.lease_ms, busy)
                  : -EPERM;
         answer.kind = rc == 0 ? CLAIM_MSG_GRANT : CLAIM_MSG_REFUSE;
         answer.cores = busy;
@@ -284,11 +281,11 @@ static json_t *home_placement_json(struct home_job *h,
                 m = &members[k];
         snprintf(id, sizeof(id), "%016" PRIx64, pl->claims[i].node_id);
         hwloc_bitmap_list_asprintf(&cores, pl->claims[i].cores);
-        json_array_append_new(
-            nodes, json_pack("{s:s, s:s, s:s, s:s}", "id", id, "name",
-                             m ? m->name : "?", "topology",
-                             m ? m->summary.synthetic : "", "cores",
-                             cores ? cores : ""));
+        json_array_append_new(nodes,
+                              json_pack("{s:s, s:s, s:s, s:s}", "id", id,
+                                        "name", m ? m->name : "?", "topology",
+                                        m ? m->summary.synthetic : "", "cores",
+                                        cores ? cores : ""));
         free(cores);
     }
     for (int r = 0; r < pl->nranks; r++) {
@@ -301,13 +298,13 @@ static json_t *home_placement_json(struct home_job *h,
         if (pr->cpuset)
             while ((pu = hwloc_bitmap_next(pr->cpuset, pu)) >= 0)
                 json_array_append_new(pus, json_integer(pu));
-        json_array_append_new(
-            ranks, json_pack("{s:i, s:i, s:o}", "node", node, "local",
-                             pr->local_rank, "pus", pus));
+        json_array_append_new(ranks,
+                              json_pack("{s:i, s:i, s:o}", "node", node,
+                                        "local", pr->local_rank, "pus", pus));
     }
     snprintf(id, sizeof(id), "%016" PRIx64, h->id);
-    return json_pack("{s:s, s:o, s:o, s:b}", "job", id, "nodes", nodes,
-                     "ranks", ranks, "oversubscribed", pl->oversubscribed);
+    return json_pack("{s:s, s:o, s:o, s:b}", "job", id, "nodes", nodes, "ranks",
+                     ranks, "oversubscribed", pl->oversubscribed);
 }
 
 static void home_timer_cb(uv_timer_t *timer);
@@ -431,8 +428,7 @@ static void home_step(struct home_job *h)
     uint64_t next = gang_next_timer(h->gang);
     uv_timer_stop(h->timer);
     if (next != UINT64_MAX)
-        uv_timer_start(h->timer, home_timer_cb, next > now ? next - now : 0,
-                       0);
+        uv_timer_start(h->timer, home_timer_cb, next > now ? next - now : 0, 0);
 }
 
 static void home_timer_cb(uv_timer_t *timer)
@@ -445,9 +441,8 @@ static void home_timer_cb(uv_timer_t *timer)
         home_step(h);
 }
 
-static void gangd_home_answer(struct gangd *g,
-                              uint64_t from,
-                              const struct claim_msg *msg)
+static void
+gangd_home_answer(struct gangd *g, uint64_t from, const struct claim_msg *msg)
 {
     struct home_job *h = home_find(g, msg->job);
     uint64_t now = uv_now(daemon_loop(g->d));
@@ -499,10 +494,8 @@ static void relay_send(struct gangd *g,
                        int *rc);
 
 /* A 'D' frame from the front end: u64 node id, then a job frame. */
-static void home_conn_frame(control_conn_t *conn,
-                            const void *body,
-                            size_t len,
-                            void *arg)
+static void
+home_conn_frame(control_conn_t *conn, const void *body, size_t len, void *arg)
 {
     struct home_job *h = arg;
     const uint8_t *b = body;
@@ -577,16 +570,16 @@ static void gangd_op_claim(control_conn_t *conn, json_t *request, void *arg)
         control_reply_error(conn, -ENOMEM, "out of memory");
         return;
     }
-    if (json_unpack_ex(request, NULL, 0, "{s:I, s?I, s?I, s?I, s?I, s?b, s?b, s?I}",
-                       "nranks", &nranks, "map_by", &map_by, "pe", &pe,
-                       "rank_by", &rank_by, "bind_to", &bind_to,
-                       "oversubscribe", &over, "hwthread", &hwthread,
-                       "timeout_ms", &timeout_ms)
+    if (json_unpack_ex(request, NULL, 0,
+                       "{s:I, s?I, s?I, s?I, s?I, s?b, s?b, s?I}", "nranks",
+                       &nranks, "map_by", &map_by, "pe", &pe, "rank_by",
+                       &rank_by, "bind_to", &bind_to, "oversubscribe", &over,
+                       "hwthread", &hwthread, "timeout_ms", &timeout_ms)
             < 0
-        || nranks < 0 || nranks > 1 << 24 || map_by < 0 || map_by > MAP_LEVEL_NODE
-        || rank_by < 0 || rank_by > MAP_LEVEL_NODE || bind_to < 0
-        || bind_to > MAP_BIND_PACKAGE || pe < 0 || pe > 4096 || timeout_ms < 0
-        || (hosts && !json_is_array(hosts))) {
+        || nranks < 0 || nranks > 1 << 24 || map_by < 0
+        || map_by > MAP_LEVEL_NODE || rank_by < 0 || rank_by > MAP_LEVEL_NODE
+        || bind_to < 0 || bind_to > MAP_BIND_PACKAGE || pe < 0 || pe > 4096
+        || timeout_ms < 0 || (hosts && !json_is_array(hosts))) {
         free(h);
         control_reply_error(conn, -EINVAL, "malformed gang-claim request");
         return;
@@ -660,9 +653,9 @@ static void relay_send(struct gangd *g,
     for (int i = 0; i < 8; i++)
         body[1 + i] = (uint8_t)(job >> (56 - 8 * i));
     memcpy(body + RELAY_HEAD, frame, len);
-    *rc = daemon_send(g->d, node,
-                      len ? frame[0] : (uint8_t)GANGD_TYPE_PROXY_LOST, body,
-                      RELAY_HEAD + len);
+    *rc =
+        daemon_send(g->d, node, len ? frame[0] : (uint8_t)GANGD_TYPE_PROXY_LOST,
+                    body, RELAY_HEAD + len);
     free(body);
 }
 
@@ -771,8 +764,8 @@ static void proxy_retry_cb(uv_timer_t *timer)
 
     if (!p->g || !p->pending)
         return;
-    relay_send(p->g, p->home, RELAY_TO_HOME, p->job, p->pending,
-               p->pending_len, &rc);
+    relay_send(p->g, p->home, RELAY_TO_HOME, p->job, p->pending, p->pending_len,
+               &rc);
     if (rc == -ENOBUFS)
         return;
     free(p->pending);
@@ -814,10 +807,8 @@ static void proxy_read_cb(uv_stream_t *stream, ssize_t n, const uv_buf_t *buf)
     }
 }
 
-static int proxy_spawn(struct gangd *g,
-                       uint64_t job,
-                       uint64_t home,
-                       struct proxy **out)
+static int
+proxy_spawn(struct gangd *g, uint64_t job, uint64_t home, struct proxy **out)
 {
     struct proxy *p = calloc(1, sizeof(*p));
     uv_process_options_t opt = {0};
@@ -969,8 +960,10 @@ static void gangd_job_frame(daemon_t *d,
         rc = held ? claim_ledger_job_cores(g->ledger, job, held) : -ENOMEM;
         if (rc < 0 || hwloc_bitmap_iszero(held)) {
             hwloc_bitmap_free(held);
-            gangd_log(g, "launch of job %016" PRIx64 " from %016" PRIx64
-                      " refused: it holds no cores here", job, from);
+            gangd_log(g,
+                      "launch of job %016" PRIx64 " from %016" PRIx64
+                      " refused: it holds no cores here",
+                      job, from);
             relay_send(g, from, RELAY_TO_HOME, job, NULL, 0, &rc);
             return;
         }

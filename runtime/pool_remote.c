@@ -110,7 +110,8 @@ static void remote_all_lost(struct pool_remote *pr)
 }
 
 /* One frame from the daemon: a node's job frame, or an event. */
-static void remote_frame(struct pool_remote *pr, const uint8_t *body, size_t len)
+static void
+remote_frame(struct pool_remote *pr, const uint8_t *body, size_t len)
 {
     if (body[0] == CONTROL_KIND_DATA && len > 9) {
         uint64_t id = 0;
@@ -166,9 +167,9 @@ static void remote_read_cb(uv_stream_t *stream, ssize_t n, const uv_buf_t *buf)
     if (n > 0) {
         memcpy(pr->buf + pr->len, buf->base, (size_t)n);
         pr->len += (size_t)n;
-        while ((rc = control_frame_next(pr->buf + off, pr->len - off,
-                                        &body_len))
-               == 1) {
+        while (
+            (rc = control_frame_next(pr->buf + off, pr->len - off, &body_len))
+            == 1) {
             remote_frame(pr, pr->buf + off + 4, body_len);
             off += 4 + body_len;
             if (!pr->open)
@@ -297,8 +298,8 @@ static int remote_parse_placement(struct pool_remote *pr,
         n->pus[n->nranks] = calloc(json_array_size(pus) + 1, sizeof(uint32_t));
         if (!n->pus[n->nranks])
             return shoal_errprintf(error, -ENOMEM, "out of memory");
-        json_array_foreach(pus, k, pu)
-            n->pus[n->nranks][k] = (uint32_t)json_integer_value(pu);
+        json_array_foreach(pus, k, pu) n->pus[n->nranks][k] =
+            (uint32_t)json_integer_value(pu);
         n->npus[n->nranks] = (uint32_t)json_array_size(pus);
         if (report) {
             hwloc_bitmap_t set = hwloc_bitmap_alloc();
@@ -374,8 +375,7 @@ int pool_remote_run(int ctl_fd,
                              uv_strerror(rc));
     } else {
         pr.pipe.data = &pr;
-        uv_read_start((uv_stream_t *)&pr.pipe, remote_alloc_cb,
-                      remote_read_cb);
+        uv_read_start((uv_stream_t *)&pr.pipe, remote_alloc_cb, remote_read_cb);
         rc = pool_job_create(&cfg, &remote_ops, &pr, &pr.job, error);
     }
     if (rc == 0)

@@ -344,7 +344,13 @@ int seal_wrap(seal_t *seal,
 
     if (outsize < SEAL_OVERHEAD || len > outsize - SEAL_OVERHEAD)
         return -EMSGSIZE;
-    if (now_ms * 1000 > seq)
+    /* Start from the clock, so that a restarted node's numbers are new
+     * to its peers (it would have to have sealed 1000 messages a
+     * millisecond to catch up), then count one by one: jumping with the
+     * clock later would push a stream frame sealed a few milliseconds
+     * before a datagram out of the receiver's window when the datagram
+     * arrives first. */
+    if (seal->last_seq == 0 && now_ms * 1000 > seq)
         seq = now_ms * 1000;
     seal->last_seq = seq;
 

@@ -145,9 +145,11 @@ void seal_destroy(seal_t *seal);
 /* Seal len bytes of body as a message of the given type to node dest (0
  * when its id is not known yet, as for a first contact by address), at
  * our clock now_ms. out must hold len + SEAL_OVERHEAD bytes; *outlen gets
- * the sealed length. Sequence numbers start at now_ms * 1000 and grow by
- * one per message (or jump to the clock when it is ahead), so a restarted
- * node's numbers are still new to its peers. Returns 0 or -EMSGSIZE. out
+ * the sealed length. Sequence numbers start at now_ms * 1000 at the first
+ * message and grow by one per message, so a restarted node's numbers are
+ * still new to its peers, and messages of one sender that travel different
+ * ways (datagrams, streams) stay within SEAL_WINDOW of each other. Returns
+ * 0 or -EMSGSIZE. out
  * may not overlap body. */
 int seal_wrap(seal_t *seal,
               uint8_t type,

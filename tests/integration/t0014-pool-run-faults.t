@@ -1,0 +1,116 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+# A job on the pool outlives none of what it depends on, and leaves
+# nothing behind: when `shoal run` itself is killed, or the daemon of the
+# host it was typed on, every rank on every host ends and the cores are
+# given back.
+. "$SHOAL_SRCDIR/tests/integration/lib.sh"
+. "$SHOAL_SRCDIR/tests/integration/netns.sh"
+
+netns_setup_or_skip 3
+
+PORT=7911
+SHOAL_DIR="$NETNS_STATE/shoal"
+export SHOAL_DIR
+SHOAL_SPEED=1000
+export SHOAL_SPEED
+
+daemon_start() {
+    local i seed
+    i=$1
+    seed=1
+    [ "$i" -eq 1 ] && seed=2
+    netns_exec "$i" env SHOAL_TOPOLOGY="$(netns_topology "$i")" \
+        "$SHOAL" daemon start --dir "$SHOAL_DIR" --key "$TRASH/pool.key" \
+        --listen "$(netns_addr "$i"):$PORT" \
+        --join "$(netns_addr $seed):$PORT"
+}
+
+free_cores() {
+    netns_exec "$1" "$SHOAL" status --json >"status.$1" &&
+        "$NETNS_PYTHON" -c '
+import json, sys
+s = json.load(sys.stdin)
+print(sum(m["summary"]["cores_free"] for m in s["members"]
+          if m["state"] == "alive" and "summary" in m))' <"status.$1"
+}
+
+wait_free() {
+    local end
+    end=$(($(date +%s) + $3))
+    while [ "$(free_cores "$1")" != "$2" ]; do
+        [ "$(date +%s)" -ge "$end" ] && {
+            echo "host $1 sees $(free_cores "$1") free cores, not $2" >&2
+            return 1
+        }
+        sleep 0.2
+    done
+}
+
+# naps_on I: the job's processes on host I (a sleep of its own name: the
+# hosts are held open by sleeps).
+naps_on() {
+    netns_exec "$1" pgrep -x nap | wc -l
+}
+
+# wait_no_naps SECONDS: no host runs a process of the job any more.
+wait_no_naps() {
+    local end
+    end=$(($(date +%s) + $1))
+    while :; do
+        n=0
+        for i in 1 2 3; do n=$((n + $(naps_on $i))); done
+        [ "$n" -eq 0 ] && return 0
+        [ "$(date +%s)" -ge "$end" ] && {
+            echo "$n processes of the job still run" >&2
+            return 1
+        }
+        sleep 0.2
+    done
+}
+
+# The pool's cores: 2 + 4 + 3.
+ALL=9
+
+test_expect_success 'a daemon on each host' '
+    "$SHOAL" keygen -o pool.key &&
+    cp /bin/sleep nap &&
+    for i in 1 2 3; do test_within 15 daemon_start $i || exit 1; done &&
+    for i in 1 2 3; do wait_free $i $ALL 20 || exit 1; done
+'
+
+test_expect_success 'shoal run killed with SIGKILL: its ranks end on every host' '
+    netns_bg 1 "$SHOAL" run -n 6 --map-by node "$TRASH/nap" 60 &&
+    p=$netns_bg_pid &&
+    sleep 2 &&
+    for i in 1 2 3; do test "$(naps_on $i)" -eq 2 || exit 1; done &&
+    kill -KILL $p &&
+    test_within 15 wait_no_naps 12 &&
+    for i in 1 2 3; do wait_free $i $ALL 10 || exit 1; done
+'
+
+test_expect_success 'the home daemon killed: the job fails, its ranks end everywhere' '
+    netns_bg 1 sh -c "\"$SHOAL\" run -n 6 --map-by node \"$TRASH/nap\" 60 >home.out 2>home.err; echo \$? >home.rc" &&
+    p=$netns_bg_pid &&
+    sleep 2 &&
+    for i in 1 2 3; do test "$(naps_on $i)" -eq 2 || exit 1; done &&
+    kill -KILL "$(netns_exec 1 cat "$SHOAL_DIR/daemon.pid")" &&
+    test_within 15 wait $p &&
+    cat home.err &&
+    test "$(cat home.rc)" = 1 &&
+    grep "was lost" home.err &&
+    test_within 15 wait_no_naps 12 &&
+    for i in 2 3; do wait_free $i $((ALL - 2)) 15 || exit 1; done
+'
+
+test_expect_success 'daemons stop and nothing runs after them' '
+    for i in 2 3; do
+        test_within 15 netns_exec $i "$SHOAL" daemon stop --dir "$SHOAL_DIR" || exit 1
+    done &&
+    for i in 1 2 3; do
+        netns_pids $i >pids.$i &&
+        test "$(wc -l <pids.$i)" -eq 1 || { cat pids.$i; exit 1; }
+    done
+'
+
+test_done
