@@ -48,9 +48,12 @@ wait_free() {
 }
 
 # naps_on I: the job's processes on host I (a sleep of its own name: the
-# hosts are held open by sleeps).
+# hosts are held open by sleeps). The hosts share one pid namespace, so
+# pgrep would see every host's: count those in host I's network namespace.
 naps_on() {
-    netns_exec "$1" pgrep -x nap | wc -l
+    for pid in $(netns_pids "$1"); do
+        cat "/proc/$pid/comm" 2>/dev/null
+    done | grep -cx nap
 }
 
 # wait_no_naps SECONDS: no host runs a process of the job any more.
@@ -83,7 +86,10 @@ test_expect_success 'shoal run killed with SIGKILL: its ranks end on every host'
     netns_bg 1 "$SHOAL" run -n 6 --map-by node "$TRASH/nap" 60 &&
     p=$netns_bg_pid &&
     sleep 2 &&
-    for i in 1 2 3; do test "$(naps_on $i)" -eq 2 || exit 1; done &&
+    for i in 1 2 3; do
+        echo "host $i runs $(naps_on $i) ranks"
+        test "$(naps_on $i)" -eq 2 || exit 1
+    done &&
     kill -KILL $p &&
     test_within 15 wait_no_naps 12 &&
     for i in 1 2 3; do wait_free $i $ALL 10 || exit 1; done
@@ -93,7 +99,10 @@ test_expect_success 'the home daemon killed: the job fails, its ranks end everyw
     netns_bg 1 sh -c "\"$SHOAL\" run -n 6 --map-by node \"$TRASH/nap\" 60 >home.out 2>home.err; echo \$? >home.rc" &&
     p=$netns_bg_pid &&
     sleep 2 &&
-    for i in 1 2 3; do test "$(naps_on $i)" -eq 2 || exit 1; done &&
+    for i in 1 2 3; do
+        echo "host $i runs $(naps_on $i) ranks"
+        test "$(naps_on $i)" -eq 2 || exit 1
+    done &&
     kill -KILL "$(netns_exec 1 cat "$SHOAL_DIR/daemon.pid")" &&
     test_within 15 wait $p &&
     cat home.err &&
