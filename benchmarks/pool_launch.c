@@ -175,6 +175,35 @@ static void bench_on_signal(int sig)
     raise(sig);
 }
 
+/* The daemon's claims generation: it moves with every claim and release
+ * of its cores, so it shows that the pool runs went through the daemon.
+ * Returns it, or -1. */
+static long long bench_claims_generation(const char *dir)
+{
+    char sock[300];
+    json_t *req = json_pack("{s:s}", "op", "status"), *reply = NULL;
+    json_t *m;
+    size_t k;
+    long long gen = -1;
+    int fd;
+
+    snprintf(sock, sizeof(sock), "%s/d/control.sock", dir);
+    if (control_client_connect(sock, &fd, NULL) == 0) {
+        if (control_client_request(fd, req, 5000, &reply, NULL) == 0) {
+            json_array_foreach(json_object_get(reply, "members"), k, m)
+            {
+                if (json_is_true(json_object_get(m, "self")))
+                    gen = json_integer_value(json_object_get(
+                        json_object_get(m, "summary"), "claims_generation"));
+            }
+            json_decref(reply);
+        }
+        close(fd);
+    }
+    json_decref(req);
+    return gen;
+}
+
 /* Start `shoal daemon run` in dir on a loopback port and wait until it
  * answers. Returns 0, or -1 (printed). */
 static int bench_start_daemon(const char *shoal, const char *dir)
@@ -237,7 +266,8 @@ static int bench_start_daemon(const char *shoal, const char *dir)
 
 int main(int argc, char **argv)
 {
-    int reps = 15, opt, rc = 1;
+    int reps = 15, opt, rc = 1, pool_runs = 0;
+    long long gen_before, gen_after;
     const char *shoal, *hello_mpich, *hello_shoal;
     char top[] = "/tmp/shoal-bench-launch-XXXXXX", pool_env[300], cmd[400];
     static const char embedded_env[] = "SHOAL_POOL=no";
@@ -290,6 +320,7 @@ int main(int argc, char **argv)
     }
 
     /* one warm-up round, then interleaved measured rounds */
+    gen_before = bench_claims_generation(top);
     for (int round = -1; round < reps; round++) {
         for (int i = 0; i < ncases; i++) {
             struct bench_case *c = &cases[i];
@@ -305,8 +336,20 @@ int main(int argc, char **argv)
         }
     }
 
-    for (int i = 0; i < ncases; i++)
+    gen_after = bench_claims_generation(top);
+    for (int i = 0; i < ncases; i++) {
         cases[i].median = bench_median(&cases[i]);
+        if (strcmp(cases[i].launcher, "pool") == 0)
+            pool_runs += cases[i].nsamples + 1;
+    }
+    printf("{\"bench\":\"pool_launch\",\"pool_runs\":%d,"
+           "\"claims_generation_delta\":%lld}\n",
+           pool_runs, gen_after - gen_before);
+    if (gen_before < 0 || gen_after - gen_before < pool_runs)
+        fprintf(stderr, "bench-pool-launch: warning: the daemon's claims "
+                        "moved %lld times for %d pool runs; not every run "
+                        "went through it\n",
+                gen_after - gen_before, pool_runs);
     for (int i = 0; i < ncases; i++) {
         const struct bench_case *c = &cases[i];
         const struct bench_case *hydra = bench_find(c->work, "hydra");
