@@ -216,7 +216,7 @@ static int bench_start_daemon(const char *shoal, const char *dir)
     snprintf(sock, sizeof(sock), "%s/d/control.sock", dir);
     snprintf(log, sizeof(log), "%s/daemon.log", dir);
     snprintf(listen, sizeof(listen), "127.0.0.1:%d",
-             30000 + (int)(getpid() % 30000));
+             21000 + (int)(getpid() % 11000));
     snprintf(cmd, sizeof(cmd), "'%s' keygen -o '%s'", shoal, key);
     if (system(cmd) != 0) {
         fprintf(stderr, "bench-pool-launch: cannot make a key\n");

@@ -263,10 +263,15 @@ static bool bench_any_exited(struct bench_pool *p)
         int status;
 
         if (p->d[i].pid > 0 && waitpid(p->d[i].pid, &status, WNOHANG) > 0) {
+            char cmd[400];
+
+            /* its directory goes at the end of the run: show its log */
             fprintf(stderr,
-                    "bench-pool-membership: daemon n%zu exited; see "
-                    "'%s.log'\n",
-                    i, p->d[i].dir);
+                    "bench-pool-membership: daemon n%zu exited (status "
+                    "0x%x); the end of its log:\n",
+                    i, (unsigned)status);
+            snprintf(cmd, sizeof(cmd), "tail -n 5 '%s.log' >&2", p->d[i].dir);
+            bench_system(cmd);
             p->d[i].pid = 0;
             return true;
         }
@@ -625,8 +630,10 @@ int main(int argc, char **argv)
     signal(SIGHUP, bench_on_signal);
     /* every daemon's CPU is the same: skip measuring it N times */
     setenv("SHOAL_SPEED", "1000", 1);
-    /* ports of this run, away from those of a parallel run */
-    port_base = 31000 + (int)(getpid() % 20) * 1000;
+    /* ports of this run, away from those of a parallel run and below the
+     * ephemeral range (32768-), where the daemons' own connections could
+     * take a port before a late daemon binds it */
+    port_base = 21000 + (int)(getpid() % 10) * 1100;
     member_tunables_default(&tun);
 
     for (int i = 0; i < nsizes; i++) {
@@ -649,8 +656,9 @@ int main(int argc, char **argv)
         const struct bench_row *r = &rows[i];
 
         if (r->converge_ms < 0) {
-            printf("%6zu  did not converge within %d s\n", r->nodes,
-                   BENCH_CONVERGE_TIMEOUT_S);
+            printf("%6zu  did not converge (a daemon failed, or %d s "
+                   "passed)\n",
+                   r->nodes, BENCH_CONVERGE_TIMEOUT_S);
             continue;
         }
         printf("%6zu %6.0fms %7.0fms %7.0fms %7.2f %9.0fms %8.0fms %7.2f "
