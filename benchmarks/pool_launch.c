@@ -1,0 +1,395 @@
+/* SPDX-License-Identifier: MIT */
+/* pool_launch.c - launch latency of `shoal run` through a running pool,
+ * against MPICH's Hydra and shoal's embedded runtime, in one run.
+ *
+ * One daemon is started on a loopback port with its own directory. Then
+ * each launcher runs the same work, `-n 2`:
+ *
+ * - pool:     `shoal run` with SHOAL_DIR at the daemon: the daemon places
+ *             the job, claims the cores, and starts a proxy that runs the
+ *             ranks, while `shoal run` coordinates through it;
+ * - embedded: `shoal run` with SHOAL_POOL=no: the job's whole runtime in
+ *             the command, as before the pool;
+ * - hydra:    `mpiexec.hydra`;
+ * - fork+exec: the two processes forked and waited for (for /bin/true).
+ *
+ * The work is /bin/true, an MPI hello (MPI_Init + MPI_Finalize) built
+ * with MPICH's mpicc, and the same hello built with shoal's own mpicc.
+ * Launchers are interleaved round by round so that machine noise hits
+ * them alike; we report medians and the ratio to Hydra.
+ *
+ * usage: bench-pool-launch [-r REPS] SHOAL HELLO_MPICH HELLO_SHOAL
+ * Prints one JSON object per measurement, then a table. */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "runtime/control.h"
+
+enum { BENCH_MAX_ARGS = 16, BENCH_MAX_CASES = 16 };
+
+struct bench_case {
+    const char *work; /* what is launched */
+    const char *launcher;
+    char *argv[BENCH_MAX_ARGS];
+    const char *env[2]; /* set in the launcher's environment */
+    double *samples;
+    int nsamples;
+    int failures;
+    double median; /* seconds; < 0 when every run failed */
+};
+
+static struct bench_case cases[BENCH_MAX_CASES];
+static int ncases;
+static pid_t daemon_pid;
+
+static double bench_now(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* Run argv once with output discarded and env added; return seconds, or
+ * < 0 on failure. */
+static double bench_run_once(const struct bench_case *c)
+{
+    double start = bench_now();
+    int status;
+    pid_t pid = fork();
+
+    if (pid < 0)
+        return -1;
+    if (pid == 0) {
+        int null = open("/dev/null", O_RDWR);
+
+        for (int i = 0; i < 2 && c->env[i]; i++)
+            putenv((char *)c->env[i]);
+        dup2(null, 0);
+        dup2(null, 1);
+        dup2(null, 2);
+        execvp(c->argv[0], c->argv);
+        _exit(127);
+    }
+    while (waitpid(pid, &status, 0) < 0)
+        if (errno != EINTR)
+            return -1;
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+        return -1;
+    return bench_now() - start;
+}
+
+/* Two fork+execs of the program, waited for together: the floor any
+ * launcher of two processes pays. */
+static double bench_fork_exec(const char *path)
+{
+    double start = bench_now();
+    pid_t pids[2];
+
+    for (int i = 0; i < 2; i++) {
+        pids[i] = fork();
+        if (pids[i] == 0) {
+            execl(path, path, (char *)NULL);
+            _exit(127);
+        }
+    }
+    for (int i = 0; i < 2; i++)
+        waitpid(pids[i], NULL, 0);
+    return bench_now() - start;
+}
+
+static int bench_cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+
+    return (x > y) - (x < y);
+}
+
+static double bench_median(struct bench_case *c)
+{
+    if (c->nsamples == 0)
+        return -1;
+    qsort(c->samples, (size_t)c->nsamples, sizeof(double), bench_cmp_double);
+    if (c->nsamples % 2)
+        return c->samples[c->nsamples / 2];
+    return (c->samples[c->nsamples / 2 - 1] + c->samples[c->nsamples / 2]) / 2;
+}
+
+static struct bench_case *
+bench_add(const char *work, const char *launcher, int reps, const char *first,
+          ...)
+{
+    struct bench_case *c = &cases[ncases++];
+    const char *word = first;
+    va_list ap;
+    int i = 0;
+
+    c->work = work;
+    c->launcher = launcher;
+    c->samples = calloc((size_t)reps, sizeof(double));
+    va_start(ap, first);
+    while (word && i < BENCH_MAX_ARGS - 1) {
+        c->argv[i++] = (char *)word;
+        word = va_arg(ap, const char *);
+    }
+    va_end(ap);
+    c->argv[i] = NULL;
+    return c;
+}
+
+static const struct bench_case *bench_find(const char *work,
+                                           const char *launcher)
+{
+    for (int i = 0; i < ncases; i++)
+        if (strcmp(cases[i].work, work) == 0
+            && strcmp(cases[i].launcher, launcher) == 0)
+            return &cases[i];
+    return NULL;
+}
+
+static void bench_stop_daemon(void)
+{
+    if (daemon_pid > 0) {
+        kill(daemon_pid, SIGKILL);
+        waitpid(daemon_pid, NULL, 0);
+        daemon_pid = 0;
+    }
+}
+
+static void bench_on_signal(int sig)
+{
+    if (daemon_pid > 0)
+        kill(daemon_pid, SIGKILL);
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
+/* The daemon's claims generation: it moves with every claim and release
+ * of its cores, so it shows that the pool runs went through the daemon.
+ * Returns it, or -1. */
+static long long bench_claims_generation(const char *dir)
+{
+    char sock[300];
+    json_t *req = json_pack("{s:s}", "op", "status"), *reply = NULL;
+    json_t *m;
+    size_t k;
+    long long gen = -1;
+    int fd;
+
+    snprintf(sock, sizeof(sock), "%s/d/control.sock", dir);
+    if (control_client_connect(sock, &fd, NULL) == 0) {
+        if (control_client_request(fd, req, 5000, &reply, NULL) == 0) {
+            json_array_foreach(json_object_get(reply, "members"), k, m)
+            {
+                if (json_is_true(json_object_get(m, "self")))
+                    gen = json_integer_value(json_object_get(
+                        json_object_get(m, "summary"), "claims_generation"));
+            }
+            json_decref(reply);
+        }
+        close(fd);
+    }
+    json_decref(req);
+    return gen;
+}
+
+/* Start `shoal daemon run` in dir on a loopback port and wait until it
+ * answers. Returns 0, or -1 (printed). */
+static int bench_start_daemon(const char *shoal, const char *dir)
+{
+    char key[300], sock[300], listen[64], log[300], cmd[700];
+    json_t *req = json_pack("{s:s}", "op", "ping"), *reply = NULL;
+    double deadline;
+
+    snprintf(key, sizeof(key), "%s/pool.key", dir);
+    snprintf(sock, sizeof(sock), "%s/d/control.sock", dir);
+    snprintf(log, sizeof(log), "%s/daemon.log", dir);
+    snprintf(listen, sizeof(listen), "127.0.0.1:%d",
+             21000 + (int)(getpid() % 11000));
+    snprintf(cmd, sizeof(cmd), "'%s' keygen -o '%s'", shoal, key);
+    if (system(cmd) != 0) {
+        fprintf(stderr, "bench-pool-launch: cannot make a key\n");
+        return -1;
+    }
+    daemon_pid = fork();
+    if (daemon_pid == 0) {
+        int null = open("/dev/null", O_RDWR);
+        int out = open(log, O_WRONLY | O_CREAT | O_APPEND, 0600);
+        char ddir[300];
+
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        snprintf(ddir, sizeof(ddir), "%s/d", dir);
+        dup2(null, 0);
+        dup2(out, 1);
+        dup2(out, 2);
+        execl(shoal, shoal, "daemon", "run", "--dir", ddir, "--key", key,
+              "--listen", listen, "--name", "bench", (char *)NULL);
+        _exit(127);
+    }
+    deadline = bench_now() + 30;
+    while (bench_now() < deadline) {
+        int fd;
+
+        if (waitpid(daemon_pid, NULL, WNOHANG) == daemon_pid) {
+            daemon_pid = 0;
+            break;
+        }
+        if (control_client_connect(sock, &fd, NULL) == 0) {
+            int rc = control_client_request(fd, req, 5000, &reply, NULL);
+
+            close(fd);
+            if (rc == 0) {
+                json_decref(reply);
+                json_decref(req);
+                return 0;
+            }
+        }
+        usleep(20000);
+    }
+    json_decref(req);
+    fprintf(stderr, "bench-pool-launch: the daemon did not start; see '%s'\n",
+            log);
+    bench_stop_daemon();
+    return -1;
+}
+
+int main(int argc, char **argv)
+{
+    int reps = 15, opt, rc = 1, pool_runs = 0;
+    long long gen_before, gen_after;
+    const char *shoal, *hello_mpich, *hello_shoal;
+    char top[] = "/tmp/shoal-bench-launch-XXXXXX", pool_env[300], cmd[400];
+    static const char embedded_env[] = "SHOAL_POOL=no";
+    int have_hydra = system("command -v mpiexec.hydra >/dev/null 2>&1") == 0;
+
+    while ((opt = getopt(argc, argv, "r:")) != -1) {
+        if (opt == 'r' && atoi(optarg) > 0)
+            reps = atoi(optarg);
+        else
+            goto usage;
+    }
+    if (argc - optind != 3)
+        goto usage;
+    shoal = argv[optind];
+    hello_mpich = argv[optind + 1];
+    hello_shoal = argv[optind + 2];
+    if (!mkdtemp(top)) {
+        perror("bench-pool-launch: mkdtemp");
+        return 1;
+    }
+    snprintf(pool_env, sizeof(pool_env), "SHOAL_DIR=%s/d", top);
+    /* the embedded runs and Hydra never find a daemon of their own */
+    unsetenv("SHOAL_DIR");
+    signal(SIGINT, bench_on_signal);
+    signal(SIGTERM, bench_on_signal);
+    signal(SIGHUP, bench_on_signal);
+    setenv("SHOAL_SPEED", "1000", 1);
+    if (bench_start_daemon(shoal, top) < 0)
+        goto out;
+
+    {
+        static const char *const works[] = {"true", "mpi_hello", "shoal_hello"};
+        const char *progs[] = {"/bin/true", hello_mpich, hello_shoal};
+
+        for (int w = 0; w < 3; w++) {
+            struct bench_case *c;
+
+            c = bench_add(works[w], "pool", reps, shoal, "run", "-n", "2",
+                          progs[w], NULL);
+            c->env[0] = pool_env;
+            c = bench_add(works[w], "embedded", reps, shoal, "run", "-n", "2",
+                          progs[w], NULL);
+            c->env[0] = embedded_env;
+            if (have_hydra)
+                bench_add(works[w], "hydra", reps, "mpiexec.hydra", "-n", "2",
+                          progs[w], NULL);
+            if (w == 0)
+                bench_add(works[w], "fork+exec", reps, NULL);
+        }
+    }
+
+    /* one warm-up round, then interleaved measured rounds */
+    gen_before = bench_claims_generation(top);
+    for (int round = -1; round < reps; round++) {
+        for (int i = 0; i < ncases; i++) {
+            struct bench_case *c = &cases[i];
+            double t = c->argv[0] ? bench_run_once(c)
+                                  : bench_fork_exec("/bin/true");
+
+            if (round < 0)
+                continue;
+            if (t < 0)
+                c->failures++;
+            else
+                c->samples[c->nsamples++] = t;
+        }
+    }
+
+    gen_after = bench_claims_generation(top);
+    for (int i = 0; i < ncases; i++) {
+        cases[i].median = bench_median(&cases[i]);
+        if (strcmp(cases[i].launcher, "pool") == 0)
+            pool_runs += cases[i].nsamples + 1;
+    }
+    printf("{\"bench\":\"pool_launch\",\"pool_runs\":%d,"
+           "\"claims_generation_delta\":%lld}\n",
+           pool_runs, gen_after - gen_before);
+    if (gen_before < 0 || gen_after - gen_before < pool_runs)
+        fprintf(stderr, "bench-pool-launch: warning: the daemon's claims "
+                        "moved %lld times for %d pool runs; not every run "
+                        "went through it\n",
+                gen_after - gen_before, pool_runs);
+    for (int i = 0; i < ncases; i++) {
+        const struct bench_case *c = &cases[i];
+        const struct bench_case *hydra = bench_find(c->work, "hydra");
+
+        printf("{\"bench\":\"pool_launch\",\"work\":\"%s\",\"nranks\":2,"
+               "\"launcher\":\"%s\",\"median_ms\":%.3f,\"runs\":%d,"
+               "\"failures\":%d",
+               c->work, c->launcher, c->median * 1e3, c->nsamples,
+               c->failures);
+        if (hydra && hydra->median > 0 && c->median > 0)
+            printf(",\"ratio_vs_hydra\":%.3f", c->median / hydra->median);
+        printf("}\n");
+    }
+
+    printf("\nlaunch of -n 2 through a running pool (one daemon), medians "
+           "of %d interleaved runs\n",
+           reps);
+    printf("%-12s %-10s %10s %8s\n", "work", "launcher", "median ms",
+           "/hydra");
+    for (int i = 0; i < ncases; i++) {
+        const struct bench_case *c = &cases[i];
+        const struct bench_case *hydra = bench_find(c->work, "hydra");
+
+        printf("%-12s %-10s %10.2f", c->work, c->launcher, c->median * 1e3);
+        if (hydra && hydra->median > 0 && c->median > 0)
+            printf(" %8.2f", c->median / hydra->median);
+        printf("%s\n", c->failures ? "  (some runs failed)" : "");
+    }
+    printf("mpi_hello: built with MPICH's mpicc; shoal_hello: with shoal's "
+           "mpicc\n");
+    rc = 0;
+out:
+    bench_stop_daemon();
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", top);
+    if (system(cmd) != 0)
+        rc = 1;
+    return rc;
+
+usage:
+    fprintf(stderr, "usage: bench-pool-launch [-r REPS] SHOAL HELLO_MPICH "
+                    "HELLO_SHOAL\n");
+    return 2;
+}
