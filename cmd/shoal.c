@@ -14,6 +14,12 @@ static const char shoal_usage[] =
     "  run        launch a program on N ranks (also as mpirun, mpiexec)\n"
     "  info       show the version; --params lists every tunable\n"
     "  keygen     make a new pool key\n"
+    "  submit     run a command once per task of a bag-of-tasks job\n"
+    "  jobs       list bag-of-tasks jobs; job ID shows one\n"
+    "  wait       wait for a job, showing its progress\n"
+    "  results    per-task results of a job (--json, --csv)\n"
+    "  output     a task's stdout and stderr\n"
+    "  cancel     cancel a job and kill its tasks\n"
     "  version    print shoal's version\n"
     "  help       show this help\n"
     "\n"
@@ -36,6 +42,12 @@ int main(int argc, char **argv)
         return cmd_info(argc - 2, argv + 2);
     if (strcmp(argv[1], "keygen") == 0)
         return cmd_keygen(argc - 2, argv + 2);
+    {
+        int rc = cmd_tasks(argv[1], argc - 2, argv + 2);
+
+        if (rc >= 0)
+            return rc;
+    }
     if (strcmp(argv[1], "version") == 0 || strcmp(argv[1], "--version") == 0) {
         printf("shoal %s\n", shoal_version());
         return 0;
