@@ -393,6 +393,7 @@ static int tasks_cmd_taskd(int argc, char **argv)
     shoal_error_t error = {{0}};
     char *dir = NULL, sock[PATH_MAX], lock[PATH_MAX];
     double cores = 0;
+    FILE *pidf;
     int lockfd, rc;
 
     if (argc == 2 && strcmp(argv[0], "--dir") == 0)
@@ -438,10 +439,17 @@ static int tasks_cmd_taskd(int argc, char **argv)
     uv_signal_start(&s.sigint, tasks_service_signal_cb, SIGINT);
     s.idle_since = tasks_now();
     uv_timer_start(&s.idle, tasks_service_idle_cb, 100, 100);
+    snprintf(lock, sizeof(lock), "%s/taskd.pid", dir);
+    pidf = fopen(lock, "we");
+    if (pidf) {
+        fprintf(pidf, "%d\n", (int)getpid());
+        fclose(pidf);
+    }
     fprintf(stderr, "shoal taskd: serving '%s' (pid %d)\n", sock,
             (int)getpid());
     uv_run(&s.loop, UV_RUN_DEFAULT);
     uv_loop_close(&s.loop);
+    unlink(lock);
     free(dir);
     close(lockfd);
     return 0;
