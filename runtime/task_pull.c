@@ -93,11 +93,12 @@ static void task_pull_start_waiting(struct task_pull *p)
 }
 
 /* How many cores' worth of tasks to ask for: the free cores plus a
- * prefetch that grows with the node's speed, minus what already waits. */
+ * backlog that grows with the node's size and speed (a 1000-speed node
+ * keeps one waiting task per core), minus what already waits. */
 static int task_pull_want(const struct task_pull *p)
 {
     int waiting = 0;
-    int prefetch = (p->free_cores * p->speed + 999) / 1000;
+    int prefetch = (p->cores * p->speed + 999) / 1000;
 
     for (size_t i = 0; i < p->nslots; i++)
         if (p->slots[i].state == TASK_PULL_WAITING)
@@ -120,8 +121,7 @@ void task_pull_tick(struct task_pull *p, double now)
         free(held);
         p->next_renew = now + p->renew_every;
     }
-    if (!p->in_flight && p->free_cores > 0 && now >= p->next_pull
-        && task_pull_want(p) > 0) {
+    if (!p->in_flight && now >= p->next_pull && task_pull_want(p) > 0) {
         p->in_flight = true;
         p->ops->pull(p->free_cores, task_pull_want(p), p->speed, p->arg);
     }
