@@ -10,6 +10,9 @@ enum { CMD_EXIT_USAGE = 2 };
 int cmd_run(int argc, char **argv);
 int cmd_info(int argc, char **argv);
 int cmd_keygen(int argc, char **argv);
+int cmd_daemon(int argc, char **argv);
+int cmd_status(int argc, char **argv);
+int cmd_proxy(int argc, char **argv);
 /* submit, jobs, job, wait, results, output, cancel and taskd; -1 when name
  * is none of them. */
 int cmd_tasks(const char *name, int argc, char **argv);

@@ -16,6 +16,7 @@
 #include "cmd/cmd.h"
 #include "runtime/hostlist.h"
 #include "runtime/local_job.h"
+#include "runtime/pool_local.h"
 #include "runtime/runopt.h"
 #include "runtime/spawn.h"
 #include "runtime/topo.h"
@@ -35,6 +36,15 @@ PARAM_DEFINE(run_topology_param,
              "make this machine look like another for placement: an hwloc "
              "synthetic description (\"package:2 core:4 pu:2\") or an XML "
              "file; bindings are then reported, not applied");
+
+PARAM_DEFINE(run_proxy_nodes_param,
+             "proxy_nodes",
+             PARAM_TYPE_DOUBLE,
+             "0",
+             "debugging and tests: split the job's ranks in this many "
+             "consecutive blocks, each run by a `shoal proxy` process on "
+             "this machine, as the nodes of a pool job; 0 runs the job "
+             "in-process");
 
 struct run_state {
     struct runopt opt;
@@ -138,8 +148,105 @@ static int run_prepare_bindings(struct run_state *st)
     return 0;
 }
 
+/* The job's ranks in nnodes consecutive blocks, each run by a local
+ * `shoal proxy` as if it were a node of the pool. */
+static int run_launch_proxies(struct run_state *st,
+                              const struct local_job_config *lc,
+                              int nnodes)
+{
+    struct pool_job_config config = {0};
+    struct pool_job_node *nodes;
+    struct pool_job_result result;
+    shoal_error_t error;
+    char **names, *self, *proxy_argv[3];
+    int *ranks;
+    uint32_t **pus, *npus;
+    int rc, status;
+
+    if (nnodes > lc->nranks)
+        nnodes = lc->nranks;
+    nodes = calloc((size_t)nnodes, sizeof(*nodes));
+    names = calloc((size_t)nnodes, sizeof(*names));
+    ranks = calloc((size_t)lc->nranks, sizeof(*ranks));
+    pus = calloc((size_t)lc->nranks, sizeof(*pus));
+    npus = calloc((size_t)lc->nranks, sizeof(*npus));
+    self = realpath("/proc/self/exe", NULL);
+    if (!nodes || !names || !ranks || !pus || !npus || !self) {
+        status = run_fail(LOCAL_JOB_STATUS_ERROR, "out of memory");
+        goto done;
+    }
+    for (int r = 0; r < lc->nranks; r++) {
+        const struct map_rank *m = &st->map->ranks[r];
+        int pu = -1;
+        ranks[r] = r;
+        if (!m->cpuset)
+            continue;
+        pus[r] = calloc((size_t)hwloc_bitmap_weight(m->cpuset) + 1,
+                        sizeof(uint32_t));
+        if (!pus[r])
+            continue;
+        while ((pu = hwloc_bitmap_next(m->cpuset, pu)) >= 0) {
+            hwloc_obj_t o =
+                hwloc_get_pu_obj_by_os_index(st->topo, (unsigned)pu);
+            if (o)
+                pus[r][npus[r]++] = o->logical_index;
+        }
+    }
+    for (int i = 0, first = 0; i < nnodes; i++) {
+        int n = lc->nranks / nnodes + (i < lc->nranks % nnodes);
+        if (asprintf(&names[i], "%s:%d", st->hostname, i) < 0)
+            names[i] = NULL;
+        nodes[i].name = names[i] ? names[i] : st->hostname;
+        nodes[i].nranks = n;
+        nodes[i].ranks = ranks + first;
+        nodes[i].pus = (const uint32_t *const *)pus + first;
+        nodes[i].npus = npus + first;
+        first += n;
+    }
+    config.job_id = (uint64_t)getpid();
+    config.nranks = lc->nranks;
+    config.nnodes = nnodes;
+    config.nodes = nodes;
+    config.path = lc->path;
+    config.argv = lc->argv;
+    config.env = lc->env;
+    config.wdir = lc->wdir;
+    config.tag_output = lc->tag_output;
+    config.output_dir = lc->output_dir;
+    config.timeout = lc->timeout;
+    config.kill_grace = lc->kill_grace;
+    config.enable_recovery = lc->enable_recovery;
+    config.in_fd = lc->in_fd;
+    config.out_fd = lc->out_fd;
+    config.err_fd = lc->err_fd;
+    proxy_argv[0] = self;
+    proxy_argv[1] = "proxy";
+    proxy_argv[2] = NULL;
+    rc = pool_local_run(&config, proxy_argv, &result, &error);
+    if (rc < 0) {
+        status = run_fail(LOCAL_JOB_STATUS_ERROR, "%s", error.text);
+        goto done;
+    }
+    if (result.message.text[0])
+        run_fail(0, "%s", result.message.text);
+    status = result.status;
+done:
+    for (int i = 0; names && i < nnodes; i++)
+        free(names[i]);
+    for (int r = 0; pus && r < lc->nranks; r++)
+        free(pus[r]);
+    free(pus);
+    free(npus);
+    free(ranks);
+    free(names);
+    free(nodes);
+    free(self);
+    return status;
+}
+
 static int run_launch(struct run_state *st)
 {
+    double proxy_nodes;
     struct local_job_config config = {0};
     struct local_job_result result;
     shoal_error_t error;
@@ -167,6 +274,10 @@ static int run_launch(struct run_state *st)
     config.in_fd = STDIN_FILENO;
     config.out_fd = STDOUT_FILENO;
     config.err_fd = STDERR_FILENO;
+    if (param_get_double(&run_proxy_nodes_param, 0, &proxy_nodes, &error) < 0)
+        return run_fail(CMD_EXIT_USAGE, "%s", error.text);
+    if (proxy_nodes >= 1)
+        return run_launch_proxies(st, &config, (int)proxy_nodes);
     rc = local_job_run(&config, &result, &error);
     if (rc < 0) {
         int status = LOCAL_JOB_STATUS_ERROR;
@@ -185,7 +296,7 @@ static int run_launch(struct run_state *st)
 static int run_with_state(struct run_state *st, int argc, char **argv)
 {
     struct map_request req = {0};
-    struct map_node node;
+    struct map_node node = {0};
     shoal_error_t error;
     int status;
     int slots;

@@ -14,6 +14,8 @@ static const char shoal_usage[] =
     "  run        launch a program on N ranks (also as mpirun, mpiexec)\n"
     "  info       show the version; --params lists every tunable\n"
     "  keygen     make a new pool key\n"
+    "  daemon     run, start or stop the node daemon (also as shoald)\n"
+    "  status     show the pool: every node, its cores, memory, load\n"
     "  submit     run a command once per task of a bag-of-tasks job\n"
     "  jobs       list bag-of-tasks jobs; job ID shows one\n"
     "  wait       wait for a job, showing its progress\n"
@@ -23,7 +25,7 @@ static const char shoal_usage[] =
     "  version    print shoal's version\n"
     "  help       show this help\n"
     "\n"
-    "'shoal run --help' lists the options of run.\n";
+    "'shoal COMMAND --help' lists the options of a command.\n";
 
 int main(int argc, char **argv)
 {
@@ -32,6 +34,11 @@ int main(int argc, char **argv)
     self = self ? self + 1 : argv[0];
     if (strcmp(self, "mpirun") == 0 || strcmp(self, "mpiexec") == 0)
         return cmd_run(argc - 1, argv + 1);
+    if (strcmp(self, "shoald") == 0) {
+        /* shoald [options] is shoal daemon run [options] */
+        argv[0] = "run";
+        return cmd_daemon(argc, argv);
+    }
     if (argc < 2) {
         fputs(shoal_usage, stderr);
         return CMD_EXIT_USAGE;
@@ -40,8 +47,15 @@ int main(int argc, char **argv)
         return cmd_run(argc - 2, argv + 2);
     if (strcmp(argv[1], "info") == 0)
         return cmd_info(argc - 2, argv + 2);
+    /* hidden: started by the pool's daemon, not by people */
+    if (strcmp(argv[1], "proxy") == 0)
+        return cmd_proxy(argc - 2, argv + 2);
     if (strcmp(argv[1], "keygen") == 0)
         return cmd_keygen(argc - 2, argv + 2);
+    if (strcmp(argv[1], "daemon") == 0)
+        return cmd_daemon(argc - 2, argv + 2);
+    if (strcmp(argv[1], "status") == 0)
+        return cmd_status(argc - 2, argv + 2);
     {
         int rc = cmd_tasks(argv[1], argc - 2, argv + 2);
 

@@ -1,83 +1,49 @@
 /* SPDX-License-Identifier: MIT */
-/* local_job.c - run and supervise one job's ranks on this node. */
+/* local_job.c - run and supervise one job's ranks on this node.
+ *
+ * The processes are a rank_set; this file adds what makes them a job on
+ * one node: the PMI server of all ranks, output written where the user
+ * asked (output_sink), stdin forwarded to rank 0, signals, the timeout and
+ * the first-failure policy. */
 #include "runtime/local_job.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/uio.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <uv.h>
 
-#include "runtime/env.h"
+#include "runtime/output_sink.h"
 #include "runtime/pmi_server.h"
-#include "runtime/spawn.h"
+#include "runtime/rank_set.h"
 #include "util/bug.h"
-#include "util/fs.h"
-
-extern char **environ;
 
 enum {
-    LOCAL_JOB_READ_SIZE = 65536,
-    /* a tagged line longer than this is emitted in pieces */
-    LOCAL_JOB_LINE_MAX = 65536,
     /* stop reading our stdin while this much waits for rank 0 */
     LOCAL_JOB_STDIN_BACKLOG = 1 << 20,
 };
 
-/* Output that is still open this long after every rank has exited belongs
- * to a process that escaped the job's process groups; stop waiting. */
-static const double local_job_drain_seconds = 5.0;
-
-struct local_job;
-
-/* One of a rank's output pipes and where its bytes go. */
-struct local_stream {
-    uv_pipe_t pipe;
-    struct local_job *job;
-    int rank;
-    int dest_fd;
-    bool own_dest; /* dest_fd is a file we opened */
-    bool open;
-    bool broken;   /* the destination is a pipe nobody reads any more */
-    char *partial; /* tagged output: an incomplete last line */
-    size_t partial_len;
-    char buf[LOCAL_JOB_READ_SIZE];
-};
-
-struct local_rank {
-    struct local_job *job;
-    int rank;
-    pid_t pid; /* 0 before it started */
-    bool reaped;
-    bool signalled; /* we sent it a terminating signal */
-    uv_pipe_t pmi;
-    bool pmi_open;
-    char pmi_buf[4096];
-    struct local_stream out;
-    struct local_stream err;
+struct local_rank_sinks {
+    struct output_sink out;
+    struct output_sink err;
 };
 
 struct local_job {
     const struct local_job_config *config;
     struct local_job_result *result;
     uv_loop_t loop;
-    struct local_rank *ranks;
+    rank_set_t *set;
+    struct local_rank_sinks *sinks;
     pmi_server_t *pmi;
-    int live_ranks;
-    int open_streams;
     bool failed;  /* result holds the first failure */
     bool killing; /* SIGTERM sent; SIGKILL on grace expiry */
+    bool idle;    /* every rank reaped, every stream closed */
     uv_timer_t timeout_timer;
-    uv_timer_t grace_timer;
-    uv_timer_t drain_timer;
     uv_signal_t signals[8];
     int nsignals;
     /* stdin forwarding to rank 0 */
@@ -116,213 +82,45 @@ local_job_fail(struct local_job *job, int status, const char *fmt, ...)
     va_end(ap);
 }
 
-static void local_job_signal_ranks(struct local_job *job, int sig)
-{
-    for (int i = 0; i < job->config->nranks; i++) {
-        struct local_rank *r = &job->ranks[i];
-        if (r->pid > 0 && !r->reaped) {
-            /* the group holds the rank and anything it started */
-            if (kill(-r->pid, sig) < 0)
-                kill(r->pid, sig);
-            if (sig == SIGTERM || sig == SIGKILL)
-                r->signalled = true;
-        }
-    }
-}
-
-static void local_job_grace_cb(uv_timer_t *timer)
-{
-    struct local_job *job = timer->data;
-
-    local_job_signal_ranks(job, SIGKILL);
-}
-
 /* End the job: SIGTERM now, SIGKILL to whatever is left after the grace
  * period. Calling it again changes nothing. */
 static void local_job_terminate(struct local_job *job)
 {
-    if (job->live_ranks == 0 || job->killing)
+    if (rank_set_live(job->set) == 0 || job->killing)
         return;
     job->killing = true;
-    local_job_signal_ranks(job, SIGTERM);
-    uv_timer_start(&job->grace_timer, local_job_grace_cb,
-                   (uint64_t)(job->config->kill_grace * 1000.0), 0);
+    rank_set_terminate(job->set);
 }
 
-/* Write every byte of iov, resuming after partial writes. */
-static int local_job_writev_all(int fd, struct iovec *iov, int iovcnt)
+/* Output --------------------------------------------------------------- */
+
+static void local_job_output(int index,
+                             enum rank_set_stream stream,
+                             const char *buf,
+                             size_t len,
+                             void *arg)
 {
-    while (iovcnt > 0) {
-        ssize_t n = writev(fd, iov, iovcnt);
+    struct local_job *job = arg;
+    struct output_sink *s = stream == RANK_SET_STDOUT ? &job->sinks[index].out
+                                                      : &job->sinks[index].err;
 
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            if (errno == EAGAIN) {
-                /* someone made our stdout non-blocking: wait, in order */
-                struct pollfd p = {.fd = fd, .events = POLLOUT};
-                poll(&p, 1, -1);
-                continue;
-            }
-            return -errno;
-        }
-        while (iovcnt > 0 && (size_t)n >= iov->iov_len) {
-            n -= (ssize_t)iov->iov_len;
-            iov++;
-            iovcnt--;
-        }
-        if (iovcnt > 0) {
-            iov->iov_base = (char *)iov->iov_base + n;
-            iov->iov_len -= (size_t)n;
-        }
-    }
-    return 0;
-}
-
-/* Write to the stream's destination. Once that is a pipe whose reader has
- * gone (`shoal run ... | head`), the rank's own pipe is closed too, so the
- * rank meets the broken pipe as it would without us in between. */
-static void
-local_stream_putv(struct local_stream *s, struct iovec *iov, int iovcnt)
-{
-    if (!s->broken && local_job_writev_all(s->dest_fd, iov, iovcnt) == -EPIPE)
-        s->broken = true;
-}
-
-static void
-local_stream_put(struct local_stream *s, const char *buf, size_t len)
-{
-    struct iovec iov = {.iov_base = (void *)buf, .iov_len = len};
-
-    local_stream_putv(s, &iov, 1);
-}
-
-static void
-local_stream_emit_line(struct local_stream *s, const char *line, size_t len)
-{
-    char prefix[32];
-    int plen = snprintf(prefix, sizeof(prefix), "[%d] ", s->rank);
-    /* one writev per line keeps tagged lines of different ranks whole */
-    struct iovec iov[3] = {
-        {.iov_base = prefix, .iov_len = (size_t)plen},
-        {.iov_base = s->partial, .iov_len = s->partial_len},
-        {.iov_base = (void *)line, .iov_len = len},
-    };
-
-    local_stream_putv(s, iov, 3);
-    s->partial_len = 0;
-}
-
-static void
-local_stream_keep_partial(struct local_stream *s, const char *p, size_t len)
-{
-    if (s->partial_len + len > LOCAL_JOB_LINE_MAX) {
-        static const char nl = '\n';
-        local_stream_emit_line(s, p, len);
-        local_stream_put(s, &nl, 1);
+    if (len == 0) {
+        output_sink_close(s);
         return;
     }
-    if (!s->partial) {
-        s->partial = malloc(LOCAL_JOB_LINE_MAX);
-        if (!s->partial) {
-            local_stream_put(s, p, len);
-            return;
-        }
-    }
-    memcpy(s->partial + s->partial_len, p, len);
-    s->partial_len += len;
-}
-
-static void
-local_stream_write(struct local_stream *s, const char *buf, size_t len)
-{
-    const struct local_job_config *config = s->job->config;
-
-    if (!config->tag_output || s->own_dest) {
-        local_stream_put(s, buf, len);
-        return;
-    }
-    while (len > 0) {
-        const char *nl = memchr(buf, '\n', len);
-        if (!nl) {
-            local_stream_keep_partial(s, buf, len);
-            return;
-        }
-        local_stream_emit_line(s, buf, (size_t)(nl - buf) + 1);
-        len -= (size_t)(nl - buf) + 1;
-        buf = nl + 1;
-    }
-}
-
-static void local_job_maybe_finish(struct local_job *job);
-
-static void local_stream_close(struct local_stream *s)
-{
-    if (!s->open)
-        return;
-    if (s->partial_len > 0)
-        local_stream_emit_line(s, "\n", 1);
-    free(s->partial);
-    s->partial = NULL;
-    s->open = false;
-    uv_close((uv_handle_t *)&s->pipe, local_job_close_cb);
-    if (s->own_dest)
-        close(s->dest_fd);
-    s->job->open_streams--;
-    local_job_maybe_finish(s->job);
-}
-
-static void
-local_stream_alloc_cb(uv_handle_t *handle, size_t hint, uv_buf_t *buf)
-{
-    struct local_stream *s = handle->data;
-
-    (void)hint;
-    buf->base = s->buf;
-    buf->len = sizeof(s->buf);
-}
-
-static void
-local_stream_read_cb(uv_stream_t *stream, ssize_t n, const uv_buf_t *buf)
-{
-    struct local_stream *s = stream->data;
-
-    if (n > 0)
-        local_stream_write(s, buf->base, (size_t)n);
-    if (n < 0 || s->broken)
-        local_stream_close(s);
+    output_sink_write(s, buf, len);
+    /* the rank meets the broken pipe as it would without us in between */
+    if (s->broken)
+        rank_set_close_output(job->set, index, stream);
 }
 
 /* PMI ------------------------------------------------------------------ */
 
-static void local_pmi_write_cb(uv_write_t *req, int status)
-{
-    (void)status;
-    free(req);
-}
-
 static int local_pmi_send(int rank, const char *buf, size_t len, void *arg)
 {
     struct local_job *job = arg;
-    struct local_rank *r = &job->ranks[rank];
-    uv_write_t *req;
-    uv_buf_t b;
-    int rc;
 
-    if (!r->pmi_open)
-        return -EPIPE;
-    /* the request and a copy of the reply in one allocation */
-    req = malloc(sizeof(*req) + len);
-    if (!req)
-        return -ENOMEM;
-    memcpy(req + 1, buf, len);
-    b = uv_buf_init((char *)(req + 1), (unsigned int)len);
-    rc = uv_write(req, (uv_stream_t *)&r->pmi, &b, 1, local_pmi_write_cb);
-    if (rc < 0) {
-        free(req);
-        return rc;
-    }
-    return 0;
+    return rank_set_pmi_send(job->set, rank, buf, len);
 }
 
 static void local_pmi_abort(int rank, int exitcode, const char *msg, void *arg)
@@ -340,40 +138,16 @@ static const struct pmi_server_ops local_pmi_ops = {
     .abort = local_pmi_abort,
 };
 
-static void local_pmi_close(struct local_rank *r)
-{
-    if (!r->pmi_open)
-        return;
-    r->pmi_open = false;
-    uv_close((uv_handle_t *)&r->pmi, local_job_close_cb);
-}
-
-static void local_pmi_alloc_cb(uv_handle_t *handle, size_t hint, uv_buf_t *buf)
-{
-    struct local_rank *r = handle->data;
-
-    (void)hint;
-    buf->base = r->pmi_buf;
-    buf->len = sizeof(r->pmi_buf);
-}
-
 static void
-local_pmi_read_cb(uv_stream_t *stream, ssize_t n, const uv_buf_t *buf)
+local_job_pmi_input(int index, const char *buf, size_t len, void *arg)
 {
-    struct local_rank *r = stream->data;
-    struct local_job *job = r->job;
+    struct local_job *job = arg;
     shoal_error_t perr;
 
-    if (n < 0) {
-        local_pmi_close(r);
-        return;
-    }
-    if (n == 0)
-        return;
-    if (pmi_server_input(job->pmi, r->rank, buf->base, (size_t)n, &perr) < 0) {
+    if (pmi_server_input(job->pmi, index, buf, len, &perr) < 0) {
         local_job_fail(job, LOCAL_JOB_STATUS_ERROR, "rank %d on '%s': %s",
-                       r->rank, job->config->host, perr.text);
-        local_pmi_close(r);
+                       index, job->config->host, perr.text);
+        rank_set_pmi_close(job->set, index);
         local_job_terminate(job);
     }
 }
@@ -534,88 +308,57 @@ static int local_stdin_setup(struct local_job *job,
 static void local_job_close_all(struct local_job *job)
 {
     uv_timer_stop(&job->timeout_timer);
-    uv_timer_stop(&job->grace_timer);
     for (int i = 0; i < job->nsignals; i++)
         if (!uv_is_closing((uv_handle_t *)&job->signals[i]))
             uv_close((uv_handle_t *)&job->signals[i], local_job_close_cb);
     job->nsignals = 0;
     local_stdin_stop(job);
-    for (int i = 0; i < job->config->nranks; i++)
-        local_pmi_close(&job->ranks[i]);
 }
 
-static void local_job_drain_cb(uv_timer_t *timer)
+static void local_job_idle(void *arg)
 {
-    struct local_job *job = timer->data;
+    struct local_job *job = arg;
 
-    for (int i = 0; i < job->config->nranks; i++) {
-        local_stream_close(&job->ranks[i].out);
-        local_stream_close(&job->ranks[i].err);
-    }
-}
-
-/* Once every rank is reaped, close what keeps the loop alive; the loop
- * ends when the last output pipe reaches EOF. */
-static void local_job_maybe_finish(struct local_job *job)
-{
-    if (job->live_ranks > 0)
-        return;
+    job->idle = true;
     local_job_close_all(job);
-    if (job->open_streams > 0
-        && !uv_is_active((uv_handle_t *)&job->drain_timer))
-        uv_timer_start(&job->drain_timer, local_job_drain_cb,
-                       (uint64_t)(local_job_drain_seconds * 1000.0), 0);
-    else if (job->open_streams == 0)
-        uv_timer_stop(&job->drain_timer);
 }
 
-static void
-local_rank_exited(struct local_job *job, struct local_rank *r, int wstatus)
+static void local_job_exited(int index, int wstatus, bool killed, void *arg)
 {
+    struct local_job *job = arg;
     const char *host = job->config->host;
 
-    r->reaped = true;
-    job->live_ranks--;
-    /* Whatever the rank left behind in its group goes with it. */
-    kill(-r->pid, SIGKILL);
-    if (job->killing && r->signalled) {
+    if (job->killing && killed) {
         /* terminated by us: the first failure already tells why */
     } else if (WIFSIGNALED(wstatus)) {
         int sig = WTERMSIG(wstatus);
         local_job_fail(job, 128 + sig,
-                       "rank %d on '%s' was killed by signal %d (%s)", r->rank,
+                       "rank %d on '%s' was killed by signal %d (%s)", index,
                        host, sig, strsignal(sig));
     } else if (WEXITSTATUS(wstatus) != 0) {
         local_job_fail(job, WEXITSTATUS(wstatus),
-                       "rank %d on '%s' exited with status %d", r->rank, host,
+                       "rank %d on '%s' exited with status %d", index, host,
                        WEXITSTATUS(wstatus));
-    } else if (pmi_server_rank_initialized(job->pmi, r->rank)
-               && !pmi_server_rank_finalized(job->pmi, r->rank)) {
+    } else if (pmi_server_rank_initialized(job->pmi, index)
+               && !pmi_server_rank_finalized(job->pmi, index)) {
         local_job_fail(job, LOCAL_JOB_STATUS_ERROR,
-                       "rank %d on '%s' exited without finalizing", r->rank,
+                       "rank %d on '%s' exited without finalizing", index,
                        host);
     }
-    if (r->rank == 0)
+    if (index == 0)
         local_stdin_stop(job);
     if (job->failed && !job->config->enable_recovery)
         local_job_terminate(job);
-    local_job_maybe_finish(job);
+    if (rank_set_live(job->set) == 0)
+        local_job_close_all(job);
 }
 
-static void local_job_reap(struct local_job *job)
-{
-    for (int i = 0; i < job->config->nranks; i++) {
-        struct local_rank *r = &job->ranks[i];
-        int wstatus;
-        pid_t pid;
-
-        if (r->pid <= 0 || r->reaped)
-            continue;
-        pid = waitpid(r->pid, &wstatus, WNOHANG);
-        if (pid == r->pid)
-            local_rank_exited(job, r, wstatus);
-    }
-}
+static const struct rank_set_ops local_rank_set_ops = {
+    .output = local_job_output,
+    .pmi_input = local_job_pmi_input,
+    .exited = local_job_exited,
+    .idle = local_job_idle,
+};
 
 static void local_job_timeout_cb(uv_timer_t *timer)
 {
@@ -631,9 +374,6 @@ static void local_job_signal_cb(uv_signal_t *handle, int sig)
     struct local_job *job = handle->data;
 
     switch (sig) {
-    case SIGCHLD:
-        local_job_reap(job);
-        break;
     case SIGINT:
     case SIGTERM:
     case SIGHUP:
@@ -641,24 +381,24 @@ static void local_job_signal_cb(uv_signal_t *handle, int sig)
                        "interrupted by signal %d (%s)", sig, strsignal(sig));
         /* a second interrupt does not wait for the grace period */
         if (job->killing)
-            local_job_signal_ranks(job, SIGKILL);
+            rank_set_kill(job->set);
         local_job_terminate(job);
         break;
     case SIGTSTP:
         /* stop the ranks, then ourselves, as a shell job would stop */
-        local_job_signal_ranks(job, SIGTSTP);
+        rank_set_signal(job->set, SIGTSTP);
         raise(SIGSTOP);
         break;
     default:
-        local_job_signal_ranks(job, sig);
+        rank_set_signal(job->set, sig);
         break;
     }
 }
 
 static int local_job_watch_signals(struct local_job *job)
 {
-    static const int sigs[] = {SIGCHLD, SIGINT,  SIGTERM, SIGHUP,
-                               SIGUSR1, SIGUSR2, SIGCONT, SIGTSTP};
+    static const int sigs[] = {SIGINT,  SIGTERM, SIGHUP, SIGUSR1,
+                               SIGUSR2, SIGCONT, SIGTSTP};
 
     for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
         uv_signal_t *h = &job->signals[job->nsignals];
@@ -677,159 +417,10 @@ static int local_job_watch_signals(struct local_job *job)
 
 /* Starting ranks -------------------------------------------------------- */
 
-static int local_job_open_output(struct local_job *job,
-                                 int rank,
-                                 const char *name,
-                                 int *fd,
-                                 shoal_error_t *error)
-{
-    char path[4096];
-    int n;
-
-    n = snprintf(path, sizeof(path), "%s/1/rank.%d", job->config->output_dir,
-                 rank);
-    if (n < 0 || (size_t)n >= sizeof(path))
-        return shoal_errprintf(error, -ENAMETOOLONG,
-                               "output directory '%s' is too long",
-                               job->config->output_dir);
-    if (fs_mkdir_p(path, 0755) < 0)
-        return shoal_errprintf(error, -errno,
-                               "cannot create directory '%s': %s", path,
-                               strerror(errno));
-    snprintf(path + n, sizeof(path) - (size_t)n, "/%s", name);
-    *fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (*fd < 0)
-        return shoal_errprintf(error, -errno, "cannot create '%s': %s", path,
-                               strerror(errno));
-    return 0;
-}
-
-/* Set up one output stream: returns the write end for the child. */
-static int local_stream_open(struct local_job *job,
-                             struct local_stream *s,
-                             int rank,
-                             const char *name,
-                             int default_dest,
-                             int *child_fd,
-                             shoal_error_t *error)
-{
-    int fds[2];
-    int rc;
-
-    s->job = job;
-    s->rank = rank;
-    s->dest_fd = default_dest;
-    if (job->config->output_dir) {
-        rc = local_job_open_output(job, rank, name, &s->dest_fd, error);
-        if (rc < 0)
-            return rc;
-        s->own_dest = true;
-    }
-    if (pipe2(fds, O_CLOEXEC) < 0) {
-        rc = shoal_errprintf(error, -errno, "cannot create pipe: %s",
-                             strerror(errno));
-        goto error;
-    }
-    rc = uv_pipe_init(&job->loop, &s->pipe, 0);
-    if (rc == 0)
-        rc = uv_pipe_open(&s->pipe, fds[0]);
-    if (rc < 0) {
-        close(fds[0]);
-        close(fds[1]);
-        rc = shoal_errprintf(error, -EIO, "cannot watch output pipe: %s",
-                             uv_strerror(rc));
-        goto error;
-    }
-    s->pipe.data = s;
-    s->open = true;
-    job->open_streams++;
-    uv_read_start((uv_stream_t *)&s->pipe, local_stream_alloc_cb,
-                  local_stream_read_cb);
-    *child_fd = fds[1];
-    return 0;
-error:
-    if (s->own_dest) {
-        close(s->dest_fd);
-        s->own_dest = false;
-    }
-    return rc;
-}
-
-static int local_rank_start(struct local_job *job,
-                            struct local_rank *r,
-                            struct env_block *base,
-                            int stdin_fd,
-                            shoal_error_t *error)
-{
-    const struct local_job_config *config = job->config;
-    struct spawn_spec spec = {0};
-    int out_fd = -1, err_fd = -1;
-    int pmi[2] = {-1, -1};
-    char **envp = NULL;
-    int rc;
-
-    rc = local_stream_open(job, &r->out, r->rank, "stdout", config->out_fd,
-                           &out_fd, error);
-    if (rc < 0)
-        goto done;
-    rc = local_stream_open(job, &r->err, r->rank, "stderr", config->err_fd,
-                           &err_fd, error);
-    if (rc < 0)
-        goto done;
-    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pmi) < 0) {
-        rc = shoal_errprintf(error, -errno, "cannot create socket: %s",
-                             strerror(errno));
-        goto done;
-    }
-    rc = env_block_for_rank(base, r->rank, config->nranks, r->rank,
-                            config->nranks, pmi[1], &envp);
-    if (rc < 0) {
-        rc = shoal_errprintf(error, rc, "out of memory");
-        goto done;
-    }
-    spec.path = config->path;
-    spec.argv = config->argv;
-    spec.envp = envp;
-    spec.wdir = config->wdir;
-    spec.cpus = config->cpus ? config->cpus[r->rank] : NULL;
-    spec.stdin_fd = stdin_fd;
-    spec.stdout_fd = out_fd;
-    spec.stderr_fd = err_fd;
-    spec.keep_fd = pmi[1];
-    rc = spawn_process(&spec, &r->pid, error);
-    if (rc < 0)
-        goto done;
-    job->live_ranks++;
-    rc = uv_pipe_init(&job->loop, &r->pmi, 0);
-    if (rc == 0)
-        rc = uv_pipe_open(&r->pmi, pmi[0]);
-    if (rc < 0) {
-        rc = shoal_errprintf(error, -EIO, "cannot watch PMI socket: %s",
-                             uv_strerror(rc));
-        goto done;
-    }
-    pmi[0] = -1;
-    r->pmi.data = r;
-    r->pmi_open = true;
-    uv_read_start((uv_stream_t *)&r->pmi, local_pmi_alloc_cb,
-                  local_pmi_read_cb);
-done:
-    env_block_free_rank(envp);
-    if (pmi[0] >= 0)
-        close(pmi[0]);
-    if (pmi[1] >= 0)
-        close(pmi[1]);
-    if (out_fd >= 0)
-        close(out_fd);
-    if (err_fd >= 0)
-        close(err_fd);
-    return rc;
-}
-
 static int local_job_start(struct local_job *job, shoal_error_t *error)
 {
     const struct local_job_config *config = job->config;
-    struct env_block base;
+    struct rank_set_config scfg = {0};
     char mapping[64];
     struct pmi_server_config pcfg = {0};
     int devnull, stdin0;
@@ -845,24 +436,40 @@ static int local_job_start(struct local_job *job, shoal_error_t *error)
     rc = pmi_server_create(&pcfg, &local_pmi_ops, job, &job->pmi, error);
     if (rc < 0)
         return rc;
-    rc = env_block_init(&base, environ, config->env);
+    scfg.loop = &job->loop;
+    scfg.nranks = config->nranks;
+    scfg.size = config->nranks;
+    scfg.path = config->path;
+    scfg.argv = config->argv;
+    scfg.env = config->env;
+    scfg.wdir = config->wdir;
+    scfg.cpus = config->cpus;
+    scfg.kill_grace = config->kill_grace;
+    rc = rank_set_create(&scfg, &local_rank_set_ops, job, &job->set, error);
     if (rc < 0)
-        return shoal_errprintf(error, rc, "out of memory");
+        return rc;
+    for (int i = 0; i < config->nranks; i++) {
+        rc = output_sink_open(&job->sinks[i].out, i, "stdout", config->out_fd,
+                              config->tag_output, config->output_dir, error);
+        if (rc == 0)
+            rc = output_sink_open(&job->sinks[i].err, i, "stderr",
+                                  config->err_fd, config->tag_output,
+                                  config->output_dir, error);
+        if (rc < 0)
+            return rc;
+    }
     devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
-    if (devnull < 0) {
-        env_block_release(&base);
+    if (devnull < 0)
         return shoal_errprintf(error, -errno, "cannot open /dev/null: %s",
                                strerror(errno));
-    }
     rc = local_stdin_setup(job, devnull, &stdin0, error);
     for (int i = 0; rc == 0 && i < config->nranks; i++) {
         int child_stdin = i == 0 ? stdin0 : devnull;
-        rc = local_rank_start(job, &job->ranks[i], &base, child_stdin, error);
+        rc = rank_set_start(job->set, i, child_stdin, error);
     }
     if (stdin0 != devnull && stdin0 != config->in_fd)
         close(stdin0);
     close(devnull);
-    env_block_release(&base);
     return rc;
 }
 
@@ -881,24 +488,18 @@ int local_job_run(const struct local_job_config *config,
     job.config = config;
     job.result = result;
     job.stdin_flags = -1;
-    job.ranks = calloc((size_t)config->nranks, sizeof(*job.ranks));
-    if (!job.ranks)
+    job.sinks = calloc((size_t)config->nranks, sizeof(*job.sinks));
+    if (!job.sinks)
         return shoal_errprintf(error, -ENOMEM, "out of memory");
-    for (int i = 0; i < config->nranks; i++) {
-        job.ranks[i].job = &job;
-        job.ranks[i].rank = i;
-    }
     rc = uv_loop_init(&job.loop);
     if (rc < 0) {
-        free(job.ranks);
+        free(job.sinks);
         return shoal_errprintf(error, -EIO, "cannot create event loop: %s",
                                uv_strerror(rc));
     }
     sigaction(SIGPIPE, &ign, &old_pipe);
     uv_timer_init(&job.loop, &job.timeout_timer);
-    uv_timer_init(&job.loop, &job.grace_timer);
-    uv_timer_init(&job.loop, &job.drain_timer);
-    job.timeout_timer.data = job.grace_timer.data = job.drain_timer.data = &job;
+    job.timeout_timer.data = &job;
     rc = local_job_watch_signals(&job);
     if (rc < 0)
         rc = shoal_errprintf(error, -EIO, "cannot watch signals: %s",
@@ -909,26 +510,31 @@ int local_job_run(const struct local_job_config *config,
         /* Those already started go at once, without a grace period. */
         job.failed = true;
         job.killing = true;
-        local_job_signal_ranks(&job, SIGKILL);
+        if (job.set)
+            rank_set_kill(job.set);
     } else if (config->timeout > 0) {
         uv_timer_start(&job.timeout_timer, local_job_timeout_cb,
                        (uint64_t)(config->timeout * 1000.0), 0);
     }
-    /* A rank may have exited before its SIGCHLD handler was watching. */
-    local_job_reap(&job);
-    local_job_maybe_finish(&job);
+    if (job.set)
+        rank_set_seal(job.set);
+    else
+        local_job_close_all(&job);
     uv_run(&job.loop, UV_RUN_DEFAULT);
 
     if (job.stdin_flags >= 0)
         fcntl(config->in_fd, F_SETFL, job.stdin_flags);
+    for (int i = 0; i < config->nranks; i++) {
+        output_sink_close(&job.sinks[i].out);
+        output_sink_close(&job.sinks[i].err);
+    }
     uv_close((uv_handle_t *)&job.timeout_timer, local_job_close_cb);
-    uv_close((uv_handle_t *)&job.grace_timer, local_job_close_cb);
-    uv_close((uv_handle_t *)&job.drain_timer, local_job_close_cb);
     uv_run(&job.loop, UV_RUN_DEFAULT);
     if (uv_loop_close(&job.loop) != 0)
         SHOAL_BUG("event loop closed with handles open");
     sigaction(SIGPIPE, &old_pipe, NULL);
+    rank_set_destroy(job.set);
     pmi_server_destroy(job.pmi);
-    free(job.ranks);
+    free(job.sinks);
     return rc;
 }

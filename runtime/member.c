@@ -1177,7 +1177,7 @@ int member_table_create(const struct member_config *config,
     t->nslots = 16;
     t->slots = calloc(t->nslots, sizeof(*t->slots));
     t->buf = malloc(tun->max_datagram);
-    if (!t->slots || !t->buf || !member_add(t, &self, 0)) {
+    if (!t->slots || !t->buf || !member_add(t, &self, config->now_ms)) {
         member_table_destroy(t);
         return shoal_errprintf(error, -ENOMEM, "out of memory");
     }

@@ -93,6 +93,9 @@ struct member_config {
     const void *payload; /* copied; at most MEMBER_PAYLOAD_MAX bytes */
     size_t payload_len;
     uint64_t seed; /* for the random choices; 0: derived from id */
+    /* The time of creation, in the clock later calls pass as now_ms: this
+     * node has been alive since then (its since_ms). */
+    uint64_t now_ms;
     struct member_tunables tunables;
 };
 

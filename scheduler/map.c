@@ -72,6 +72,15 @@ struct map_position {
     int layer; /* times the node's units were used up before this rank */
 };
 
+/* The mapping groups a node's ranks are dealt over: its summary's, or for
+ * a node with an allowed cpuset, the same groups holding only the allowed
+ * units (built for the nodes that get ranks). */
+struct map_view {
+    const int *first;
+    const int *members;
+    int *owned; /* first and members, when the view filters */
+};
+
 struct map_plan {
     const struct map_node *nodes;
     int nnodes;
@@ -85,10 +94,12 @@ struct map_plan {
     struct map_summary *summaries; /* one per distinct topology */
     int nsummaries;
     int maxsummaries;
-    int *summary_of; /* [nnodes] */
-    int *fit;        /* [nnodes] ranks placeable without sharing units */
-    int *capacity;   /* [nnodes] ranks allowed by slots */
-    long long total; /* sum of capacity */
+    int *summary_of;        /* [nnodes] */
+    int *fit;               /* [nnodes] ranks placeable without sharing units */
+    int *capacity;          /* [nnodes] ranks allowed by slots */
+    bool *filtered;         /* [nnodes] some units are not allowed */
+    struct map_view *views; /* [nnodes] */
+    long long total;        /* sum of capacity */
 
     int nranks;
     bool oversubscribed;
@@ -320,6 +331,40 @@ static const char *map_unit_name(const struct map_plan *plan)
     return plan->hwthreads ? "hwthreads" : "cores";
 }
 
+static bool map_unit_allowed(const struct map_summary *summary,
+                             int unit,
+                             hwloc_const_cpuset_t allowed)
+{
+    hwloc_const_cpuset_t cpus = summary->units[unit]->cpuset;
+
+    return !hwloc_bitmap_iszero(cpus) && hwloc_bitmap_isincluded(cpus, allowed);
+}
+
+/* Ranks of PE units that fit in the allowed units of node n, group by
+ * group; *filtered tells whether some unit is left out. A node whose
+ * whole machine is allowed costs one bitmap test. */
+static int map_allowed_fit(const struct map_plan *plan, int n, bool *filtered)
+{
+    const struct map_summary *summary = map_summary_of(plan, n);
+    const struct map_groups *mapping = &summary->scope[plan->map_scope];
+    hwloc_const_cpuset_t allowed = plan->nodes[n].allowed;
+    int fit = 0;
+
+    *filtered = false;
+    if (hwloc_bitmap_isincluded(hwloc_get_root_obj(summary->topo)->cpuset,
+                                allowed))
+        return summary->fit;
+    *filtered = true;
+    for (int g = 0; g < mapping->ngroups; g++) {
+        int count = 0;
+
+        for (int i = mapping->first[g]; i < mapping->first[g + 1]; i++)
+            count += map_unit_allowed(summary, mapping->members[i], allowed);
+        fit += count / plan->pe;
+    }
+    return fit;
+}
+
 /* What each node can take: `fit` ranks of PE units without sharing, and
  * `capacity` ranks by its slots (a rank of PE=n takes n slots). */
 static int map_measure(struct map_plan *plan, shoal_error_t *error)
@@ -332,7 +377,8 @@ static int map_measure(struct map_plan *plan, shoal_error_t *error)
 
     plan->fit = malloc(sizeof(int) * plan->nnodes);
     plan->capacity = malloc(sizeof(int) * plan->nnodes);
-    if (!plan->fit || !plan->capacity)
+    plan->filtered = calloc(plan->nnodes, sizeof(bool));
+    if (!plan->fit || !plan->capacity || !plan->filtered)
         return -ENOMEM;
     plan->total = 0;
     for (int n = 0; n < plan->nnodes; n++) {
@@ -341,7 +387,9 @@ static int map_measure(struct map_plan *plan, shoal_error_t *error)
         int largest = summary->scope[plan->map_scope].largest;
 
         plan->fit[n] = summary->fit;
-        if (node->slots != 0 && summary->fit == 0) {
+        if (node->allowed) {
+            plan->fit[n] = map_allowed_fit(plan, n, &plan->filtered[n]);
+        } else if (node->slots != 0 && summary->fit == 0) {
             if (plan->map_scope == MAP_SCOPE_MACHINE)
                 return shoal_errprintf(
                     error, -EINVAL,
@@ -353,12 +401,15 @@ static int map_measure(struct map_plan *plan, shoal_error_t *error)
                 plan->pe, scope_name[plan->map_scope], map_node_name(node),
                 largest, map_unit_name(plan));
         }
-        if (summary->fit == 0)
+        if (plan->fit[n] == 0)
             plan->capacity[n] = 0;
         else if (node->slots >= 0)
             plan->capacity[n] = node->slots / plan->pe;
         else
-            plan->capacity[n] = summary->fit;
+            plan->capacity[n] = plan->fit[n];
+        /* A pool node lends its allowed units, never more. */
+        if (node->allowed && plan->capacity[n] > plan->fit[n])
+            plan->capacity[n] = plan->fit[n];
         plan->total += plan->capacity[n];
     }
     return 0;
@@ -508,6 +559,7 @@ static void map_place_node(const struct map_plan *plan,
 {
     const struct map_groups *groups =
         &map_summary_of(plan, n)->scope[plan->map_scope];
+    const struct map_view *view = &plan->views[n];
     int k = plan->count[n];
     int placed = 0;
     int layer = 0;
@@ -517,12 +569,12 @@ static void map_place_node(const struct map_plan *plan,
         bool progress = false;
 
         for (int g = 0; g < groups->ngroups && placed < k; g++) {
-            int size = groups->first[g + 1] - groups->first[g];
+            int size = view->first[g + 1] - view->first[g];
 
             if ((used[g] + 1) * plan->pe > size)
                 continue;
             out[placed].node = n;
-            out[placed].at = groups->first[g] + used[g] * plan->pe;
+            out[placed].at = view->first[g] + used[g] * plan->pe;
             out[placed].layer = layer;
             used[g]++;
             placed++;
@@ -550,15 +602,74 @@ static int map_max_groups(const struct map_plan *plan)
     return most;
 }
 
+/* Node n's mapping groups with only its allowed units, in the same
+ * order. */
+static int map_view_filter(struct map_plan *plan, int n)
+{
+    const struct map_summary *summary = map_summary_of(plan, n);
+    const struct map_groups *groups = &summary->scope[plan->map_scope];
+    hwloc_const_cpuset_t allowed = plan->nodes[n].allowed;
+    struct map_view *view = &plan->views[n];
+    int *first;
+    int *members;
+    int kept = 0;
+
+    view->owned = malloc(sizeof(int) * (groups->ngroups + 1 + summary->nunits));
+    if (!view->owned)
+        return -ENOMEM;
+    first = view->owned;
+    members = view->owned + groups->ngroups + 1;
+    for (int g = 0; g < groups->ngroups; g++) {
+        first[g] = kept;
+        for (int i = groups->first[g]; i < groups->first[g + 1]; i++) {
+            if (map_unit_allowed(summary, groups->members[i], allowed))
+                members[kept++] = groups->members[i];
+        }
+    }
+    first[groups->ngroups] = kept;
+    view->first = first;
+    view->members = members;
+    return 0;
+}
+
+static int map_views_build(struct map_plan *plan)
+{
+    plan->views = calloc(plan->nnodes, sizeof(*plan->views));
+    if (!plan->views)
+        return -ENOMEM;
+    for (int n = 0; n < plan->nnodes; n++) {
+        const struct map_groups *groups =
+            &map_summary_of(plan, n)->scope[plan->map_scope];
+
+        if (plan->count[n] > 0 && plan->filtered[n]) {
+            int rc = map_view_filter(plan, n);
+
+            if (rc < 0)
+                return rc;
+        } else {
+            plan->views[n].first = groups->first;
+            plan->views[n].members = groups->members;
+        }
+    }
+    return 0;
+}
+
 static int map_place(struct map_plan *plan)
 {
     int *used = malloc(sizeof(int) * map_max_groups(plan));
+
+    int rc;
 
     plan->start = malloc(sizeof(int) * (plan->nnodes + 1));
     plan->positions = malloc(sizeof(*plan->positions) * plan->nranks);
     if (!used || !plan->start || !plan->positions) {
         free(used);
         return -ENOMEM;
+    }
+    rc = map_views_build(plan);
+    if (rc < 0) {
+        free(used);
+        return rc;
     }
     plan->start[0] = 0;
     for (int n = 0; n < plan->nnodes; n++) {
@@ -588,9 +699,7 @@ static int map_sort_key_compare(const void *a, const void *b)
 static int map_unit_of(const struct map_plan *plan,
                        const struct map_position *pos)
 {
-    const struct map_summary *summary = map_summary_of(plan, pos->node);
-
-    return summary->scope[plan->map_scope].members[pos->at];
+    return plan->views[pos->node].members[pos->at];
 }
 
 /* rank-by core/hwthread: along the node's units, first layer first. */
@@ -762,7 +871,8 @@ static int map_bind_position(const struct map_plan *plan,
                              hwloc_bitmap_t *out)
 {
     const struct map_summary *summary = map_summary_of(plan, pos->node);
-    const struct map_groups *mapping = &summary->scope[plan->map_scope];
+    const struct map_view *view = &plan->views[pos->node];
+    hwloc_const_cpuset_t allowed = plan->nodes[pos->node].allowed;
     hwloc_bitmap_t set;
 
     *out = NULL;
@@ -772,7 +882,7 @@ static int map_bind_position(const struct map_plan *plan,
     if (!set)
         return -ENOMEM;
     for (int i = 0; i < plan->pe; i++) {
-        int unit = mapping->members[pos->at + i];
+        int unit = view->members[pos->at + i];
         hwloc_obj_t obj = summary->units[unit];
         const struct map_groups *wide = NULL;
         hwloc_const_cpuset_t cpus;
@@ -796,6 +906,34 @@ static int map_bind_position(const struct map_plan *plan,
             SHOAL_BUG("bind-to level not resolved");
         }
         if (hwloc_bitmap_or(set, set, cpus) < 0) {
+            hwloc_bitmap_free(set);
+            return -ENOMEM;
+        }
+    }
+    if (allowed && hwloc_bitmap_and(set, set, allowed) < 0) {
+        hwloc_bitmap_free(set);
+        return -ENOMEM;
+    }
+    *out = set;
+    return 0;
+}
+
+/* The cpus of the units a rank was mapped to. */
+static int map_mapped_position(const struct map_plan *plan,
+                               const struct map_position *pos,
+                               hwloc_bitmap_t *out)
+{
+    const struct map_summary *summary = map_summary_of(plan, pos->node);
+    const struct map_view *view = &plan->views[pos->node];
+    hwloc_bitmap_t set = hwloc_bitmap_alloc();
+
+    *out = NULL;
+    if (!set)
+        return -ENOMEM;
+    for (int i = 0; i < plan->pe; i++) {
+        int unit = view->members[pos->at + i];
+
+        if (hwloc_bitmap_or(set, set, summary->units[unit]->cpuset) < 0) {
             hwloc_bitmap_free(set);
             return -ENOMEM;
         }
@@ -824,6 +962,9 @@ static int map_build_result(const struct map_plan *plan,
         result->ranks[r].node = pos->node;
         result->ranks[r].local_rank = next_local[pos->node]++;
         rc = map_bind_position(plan, pos, &result->ranks[r].cpuset);
+        if (rc < 0)
+            goto error;
+        rc = map_mapped_position(plan, pos, &result->ranks[r].mapped);
         if (rc < 0)
             goto error;
     }
@@ -896,6 +1037,12 @@ static void map_plan_release(struct map_plan *plan)
     free(plan->summary_of);
     free(plan->fit);
     free(plan->capacity);
+    free(plan->filtered);
+    if (plan->views) {
+        for (int n = 0; n < plan->nnodes; n++)
+            free(plan->views[n].owned);
+    }
+    free(plan->views);
     free(plan->count);
     free(plan->start);
     free(plan->positions);
@@ -949,8 +1096,10 @@ void map_result_destroy(struct map_result *result)
     if (!result)
         return;
     if (result->ranks) {
-        for (int r = 0; r < result->nranks; r++)
+        for (int r = 0; r < result->nranks; r++) {
             hwloc_bitmap_free(result->ranks[r].cpuset);
+            hwloc_bitmap_free(result->ranks[r].mapped);
+        }
     }
     free(result->ranks);
     free(result);

@@ -66,6 +66,16 @@ struct map_node {
                             * that a rank fits on; 0: none, ranks come here
                             * only if oversubscribing and no node has slots.
                             * A rank of PE=n takes n slots. */
+    hwloc_const_cpuset_t allowed; /* borrowed; NULL: every cpu. Otherwise
+                                   * only units (cores, or PUs with
+                                   * hwthread cpus) wholly inside it are
+                                   * used, and bindings are clipped to
+                                   * it. Such a node is one of a pool:
+                                   * its slots never exceed the ranks its
+                                   * allowed units hold, and when they
+                                   * cannot hold a rank of PE=n it takes
+                                   * no rank instead of failing the
+                                   * request. */
 };
 
 struct map_request {
@@ -83,6 +93,9 @@ struct map_rank {
     int local_rank;        /* rank's index among the ranks of its node */
     hwloc_bitmap_t cpuset; /* bound cpuset, owned by the result; NULL when
                             * not bound */
+    hwloc_bitmap_t mapped; /* the cpus of the units (PE cores or PUs) the
+                            * rank was mapped to, whatever the binding;
+                            * owned by the result, never NULL */
 };
 
 struct map_result {

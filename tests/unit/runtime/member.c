@@ -499,6 +499,23 @@ Test(member, garbage_input_refused_and_counted)
     member_table_destroy(NULL);
 }
 
+Test(member, this_node_is_alive_since_its_creation)
+{
+    struct member_config config = {.id = 1, .name = "solo", .now_ms = 5000};
+    struct member_ops ops = {.send = count_send};
+    struct member_info info;
+    member_table_t *t = NULL;
+    int sent = 0;
+
+    member_tunables_default(&config.tunables);
+    cr_assert(eq(int, member_table_create(&config, &ops, &sent, &t, NULL), 0));
+    cr_assert(eq(int, member_table_find(t, 1, &info), 0));
+    cr_assert(info.self);
+    cr_assert(eq(int, info.state, MEMBER_ALIVE));
+    cr_assert(eq(u64, info.since_ms, 5000));
+    member_table_destroy(t);
+}
+
 Test(member, create_refuses_bad_config)
 {
     struct member_config config = {.id = 0, .name = "x"};

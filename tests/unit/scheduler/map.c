@@ -400,7 +400,7 @@ ParameterizedTestParameters(map, places_ranks_like_open_mpi)
 ParameterizedTest(struct map_case *c, map, places_ranks_like_open_mpi)
 {
     hwloc_topology_t topo = load(c->topo);
-    struct map_node nodes[8];
+    struct map_node nodes[8] = {{0}};
     struct map_request req;
     struct map_result *result = NULL;
     shoal_error_t error = {{0}};
@@ -475,14 +475,14 @@ ParameterizedTestParameters(map, refuses_impossible_requests)
 ParameterizedTest(struct map_error_case *c, map, refuses_impossible_requests)
 {
     hwloc_topology_t topo = load(c->topo);
-    struct map_node nodes[4];
+    struct map_node nodes[4] = {{0}};
     struct map_request req = {.nranks = c->nranks};
     struct map_result *result = (struct map_result *)&req;
     shoal_error_t error = {{0}};
     int rc;
 
     for (int n = 0; n < c->nnodes; n++)
-        nodes[n] = (struct map_node){"host", topo, c->slots};
+        nodes[n] = (struct map_node){"host", topo, c->slots, NULL};
     if (c->map_by[0])
         cr_assert(eq(
             int, map_level_parse(c->map_by, &req.map_by, &req.pe, &error), 0));
@@ -499,7 +499,7 @@ ParameterizedTest(struct map_error_case *c, map, refuses_impossible_requests)
 Test(map, rejects_a_negative_pe_and_missing_nodes)
 {
     hwloc_topology_t topo = load(ONE_PU);
-    struct map_node node = {"host", topo, -1};
+    struct map_node node = {"host", topo, -1, NULL};
     struct map_request req = {.nranks = 1, .pe = -2};
     struct map_result *result = NULL;
     shoal_error_t error = {{0}};
@@ -520,7 +520,7 @@ Test(map, numbers_local_ranks_per_node_in_rank_order)
 {
     hwloc_topology_t topo = load(ONE_PU);
     struct map_node nodes[3] = {
-        {"a", topo, -1}, {"b", topo, -1}, {"c", topo, -1}};
+        {"a", topo, -1, NULL}, {"b", topo, -1, NULL}, {"c", topo, -1, NULL}};
     struct map_request req = {.nranks = 5, .map_by = MAP_LEVEL_NODE};
     struct map_result *result = NULL;
     shoal_error_t error = {{0}};
@@ -542,7 +542,7 @@ Test(map, numbers_local_ranks_per_node_in_rank_order)
 Test(map, map_by_node_skips_nodes_whose_slots_are_used_up)
 {
     hwloc_topology_t topo = load(ONE_PU);
-    struct map_node nodes[3] = {{"a", topo, 1}, {"b", topo, 3}, {"c", topo, 2}};
+    struct map_node nodes[3] = {{"a", topo, 1, NULL}, {"b", topo, 3, NULL}, {"c", topo, 2, NULL}};
     struct map_request req = {.nranks = 6, .map_by = MAP_LEVEL_NODE};
     struct map_result *result = NULL;
     shoal_error_t error = {{0}};
@@ -562,7 +562,7 @@ Test(map, each_node_uses_its_own_topology)
     hwloc_topology_t small = load(ONE_PU);
     hwloc_topology_t threaded = load(TWO_PU);
     struct map_node nodes[3] = {
-        {"a", small, -1}, {"b", threaded, -1}, {"c", small, 1}};
+        {"a", small, -1, NULL}, {"b", threaded, -1, NULL}, {"c", small, 1, NULL}};
     struct map_request req = {0};
     struct map_result *result = NULL;
     shoal_error_t error = {{0}};
@@ -615,7 +615,7 @@ Test(map, maps_a_thousand_ranks_over_ten_thousand_nodes_quickly)
     for (int t = 0; t < NTOPOS; t++)
         topos[t] = load(NUMA4);
     for (int n = 0; n < NNODES; n++)
-        nodes[n] = (struct map_node){"node", topos[n % NTOPOS], -1};
+        nodes[n] = (struct map_node){"node", topos[n % NTOPOS], -1, NULL};
     for (size_t i = 0; i < sizeof(requests) / sizeof(requests[0]); i++) {
         struct map_result *result = NULL;
         struct timespec start;
@@ -649,7 +649,7 @@ Test(map, fills_every_slot_of_ten_thousand_nodes_quickly)
 
     cr_assert(not(eq(ptr, nodes, NULL)));
     for (int n = 0; n < NNODES; n++)
-        nodes[n] = (struct map_node){"node", topo, -1};
+        nodes[n] = (struct map_node){"node", topo, -1, NULL};
     clock_gettime(CLOCK_MONOTONIC, &start);
     cr_assert(eq(int, map_compute(nodes, NNODES, &req, &result, &error), 0),
               "%s", error.text);

@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: MIT */
+/* proxy.c - `shoal proxy` (hidden): run one node's ranks of a gang job.
+ *
+ * The pool's daemon (or `shoal run` with SHOAL_PROXY_NODES) starts it with
+ * a stream socket as fd 0, or as the fd given by --fd N, and speaks job
+ * frames on it (runtime/node_job.h). It exits 0 once it sent DONE, else 1
+ * after saying why on stderr. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <shoal/shoal.h>
+
+#include "cmd/cmd.h"
+#include "runtime/node_job.h"
+#include "util/param.h"
+
+int cmd_proxy(int argc, char **argv)
+{
+    struct node_job_config config = {.link_fd = STDIN_FILENO};
+    char hostname[256] = "";
+    shoal_error_t error;
+    int rc;
+
+    for (int i = 0; i < argc; i++) {
+        char *end;
+        if (strcmp(argv[i], "--fd") == 0 && i + 1 < argc) {
+            long fd = strtol(argv[++i], &end, 10);
+            if (*end || fd < 0 || fd > 65535) {
+                fprintf(stderr, "shoal: bad --fd '%s'\n", argv[i]);
+                return CMD_EXIT_USAGE;
+            }
+            config.link_fd = (int)fd;
+        } else {
+            fprintf(stderr, "usage: shoal proxy [--fd N]\n");
+            return CMD_EXIT_USAGE;
+        }
+    }
+    config.topology = getenv("SHOAL_TOPOLOGY");
+    rc = node_job_run(&config, &error);
+    if (rc < 0) {
+        gethostname(hostname, sizeof(hostname) - 1);
+        fprintf(stderr, "shoal: proxy on '%s': %s\n", hostname, error.text);
+        return 1;
+    }
+    return 0;
+}

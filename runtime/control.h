@@ -1,0 +1,177 @@
+/* SPDX-License-Identifier: MIT */
+/* control.h - the daemon's local control socket, server and client.
+ *
+ * Commands on the node talk to its daemon over a UNIX stream socket in
+ * the daemon's directory (control.sock, mode 0600). The daemon checks the
+ * caller's credentials at accept time (SO_PEERCRED): only its own user and
+ * root may connect; others are refused and counted.
+ *
+ * Both ways the stream is a sequence of frames: a u32 big-endian length
+ * (at most CONTROL_FRAME_MAX) and that many bytes of body, whose first
+ * byte is its kind: 'J' a JSON object (a request {"op": "...", ...} or a
+ * reply {"ok": true, ...} / {"ok": false, "error": "text", "code": N}),
+ * 'D' binary data (relayed job frames). A connection may stay open and
+ * carry any number of frames both ways: an op handler gets the connection,
+ * may keep it, send on it later, take over its later frames, and is told
+ * when it closes.
+ *
+ * The server runs on a libuv loop and is not thread-safe. The client half
+ * is blocking and meant for commands. */
+#ifndef SHOAL_RUNTIME_CONTROL_H
+#define SHOAL_RUNTIME_CONTROL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+#include <uv.h>
+
+#include <shoal/error.h>
+
+enum control_limit {
+    CONTROL_FRAME_MAX = 16 << 20,
+};
+
+enum control_kind {
+    CONTROL_KIND_JSON = 'J',
+    CONTROL_KIND_DATA = 'D',
+};
+
+/* ---- frame codec (pure) ---- */
+
+/* Look at the len bytes at the start of a stream buffer. Returns 1 and
+ * sets *body_len when a whole frame is there (its body, kind byte first,
+ * starts at buf + 4), 0 when more bytes are needed, -EMSGSIZE when the
+ * frame is longer than CONTROL_FRAME_MAX, -EBADMSG when its body is empty
+ * or of an unknown kind. */
+int control_frame_next(const void *buf, size_t len, size_t *body_len);
+
+/* Encode a frame of the given kind holding len bytes of payload. Returns 0
+ * and sets *out (caller frees with free()) and *out_len, or -EMSGSIZE or
+ * -ENOMEM. */
+int control_frame_encode(enum control_kind kind,
+                         const void *payload,
+                         size_t len,
+                         uint8_t **out,
+                         size_t *out_len);
+
+/* Encode obj (borrowed) as a 'J' frame, as control_frame_encode(). */
+int control_frame_encode_json(const json_t *obj, uint8_t **out, size_t *len);
+
+/* Decode the body of a 'J' frame (kind byte included). Returns 0 and sets
+ * *out (a new reference: json_decref() it), or SHOAL_EPROTO with error
+ * (may be NULL) filled when it is not a JSON object. */
+int control_frame_decode_json(const void *body,
+                              size_t len,
+                              json_t **out,
+                              shoal_error_t *error);
+
+/* ---- server ---- */
+
+typedef struct control control_t;
+typedef struct control_conn control_conn_t;
+
+/* An op's handler. request is borrowed for the call; conn stays valid
+ * until its close handler returns (see control_conn_set_handlers()), or
+ * until this call returns if the handler sets none. The handler answers
+ * with control_reply*() now or later. */
+typedef void control_op_f(control_conn_t *conn, json_t *request, void *arg);
+
+/* A frame on a connection taken over by control_conn_set_handlers();
+ * body starts with the kind byte and is borrowed for the call. */
+typedef void
+control_frame_f(control_conn_t *conn, const void *body, size_t len, void *arg);
+
+/* The connection is closing; conn is freed when this returns. */
+typedef void control_close_f(control_conn_t *conn, void *arg);
+
+struct control_stats {
+    uint64_t accepted;
+    uint64_t refused; /* another user */
+    uint64_t requests;
+    uint64_t unknown_ops;
+    uint64_t malformed; /* bad frames: the connection is closed */
+};
+
+/* Listen on the UNIX socket at path, mode 0600. A socket file left by a
+ * daemon that is gone is replaced; one that answers is not: -EADDRINUSE.
+ * Returns 0 and sets *out, or a negative code with error (may be NULL)
+ * filled. */
+int control_create(uv_loop_t *loop,
+                   const char *path,
+                   control_t **out,
+                   shoal_error_t *error);
+
+/* Close the listener and every connection (their close handlers run),
+ * remove the socket file, and free the server once the loop has run the
+ * close callbacks. NULL is accepted. */
+void control_destroy(control_t *control);
+
+/* Call fn for requests whose "op" is op (copied). A later registration of
+ * op replaces the earlier one. Returns 0 or -ENOMEM. */
+int control_on(control_t *control, const char *op, control_op_f *fn, void *arg);
+
+/* Send obj (borrowed) as a 'J' frame. Returns 0, -ENOBUFS when the client
+ * has not read CONTROL_FRAME_MAX x 2 bytes already queued, -EPIPE when the
+ * connection is closing, or -ENOMEM. */
+int control_send_json(control_conn_t *conn, const json_t *obj);
+
+/* Send len bytes as a 'D' frame; as control_send_json(). */
+int control_send_data(control_conn_t *conn, const void *buf, size_t len);
+
+/* Reply {"ok": true} merged with fields (a JSON object whose reference is
+ * stolen; NULL for none). Returns as control_send_json(). */
+int control_reply(control_conn_t *conn, json_t *fields);
+
+/* Reply {"ok": false, "error": text, "code": code}. */
+int control_reply_error(control_conn_t *conn, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Take over conn: its later frames go to frame (NULL: dispatched as ops,
+ * as before), and close is called when it closes (NULL: not told). */
+void control_conn_set_handlers(control_conn_t *conn,
+                               control_frame_f *frame,
+                               control_close_f *close,
+                               void *arg);
+
+/* Close conn once what is queued on it has been written. */
+void control_conn_close(control_conn_t *conn);
+
+/* The caller's user id, from SO_PEERCRED. */
+uint32_t control_conn_uid(const control_conn_t *conn);
+
+/* Copy the counters into *stats. */
+void control_get_stats(const control_t *control, struct control_stats *stats);
+
+/* ---- client ---- */
+
+/* The daemon directory: dir when not NULL, else $SHOAL_DIR, else
+ * /var/lib/shoal for root and ${XDG_STATE_HOME:-$HOME/.local/state}/shoal
+ * for others. Returns 0, or -ENAMETOOLONG. */
+int control_dir_default(const char *dir, char *buf, size_t size);
+
+/* Connect to the control socket at path. Returns 0 and sets *fd, or
+ * -ENOENT / -ECONNREFUSED (no daemon) or another negative errno, with
+ * error (may be NULL) filled. */
+int control_client_connect(const char *path, int *fd, shoal_error_t *error);
+
+/* Send obj (borrowed) as a 'J' frame. Returns 0 or a negative errno. */
+int control_client_send_json(int fd, const json_t *obj);
+
+/* Read one frame, waiting at most timeout_ms (-1: forever). Returns 0 and
+ * sets *body (kind byte first; caller frees with free()) and *len,
+ * -ETIMEDOUT, -EPIPE at end of stream, SHOAL_EPROTO for a bad frame, or a
+ * negative errno. */
+int control_client_recv(int fd, int timeout_ms, uint8_t **body, size_t *len);
+
+/* Send request and wait for its JSON reply. Returns 0 and sets *reply (a
+ * new reference), or a negative code with error (may be NULL) filled. A
+ * reply {"ok": false} is returned as 0: the caller looks. */
+int control_client_request(int fd,
+                           const json_t *request,
+                           int timeout_ms,
+                           json_t **reply,
+                           shoal_error_t *error);
+
+#endif

@@ -1,0 +1,1053 @@
+/* SPDX-License-Identifier: MIT */
+/* gangd.c - core claims, gang placement and the job relay in the daemon. */
+#include "runtime/gangd.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <jansson.h>
+#include <sodium.h>
+#include <uv.h>
+
+#include "runtime/control.h"
+#include "runtime/hostlist.h"
+#include "runtime/job_wire.h"
+#include "scheduler/claim.h"
+#include "scheduler/claim_wire.h"
+#include "scheduler/gang.h"
+#include "scheduler/pool_place.h"
+
+enum {
+    /* body of a relayed frame: direction, job id, then the frame */
+    RELAY_HEAD = 9,
+    RELAY_TO_PROXY = 0,
+    RELAY_TO_HOME = 1,
+    /* a claim's lease while the job starts */
+    GANGD_LEASE_MS = 15000,
+    GANGD_CLAIM_TIMEOUT_MS = 30000,
+    /* retry of a relay the peer's queue refused */
+    GANGD_RETRY_MS = 5,
+};
+
+struct gangd;
+
+/* A job this node is the home of: its front end's connection, its
+ * gang claim and, once granted, its placement. */
+struct home_job {
+    struct home_job *next;
+    struct gangd *g;
+    uint64_t id;
+    control_conn_t *conn;
+    gang_t *gang;
+    uv_timer_t *timer; /* freed by its close callback */
+    struct pool_request req;
+    struct hostlist hosts;
+    struct pool_placement *placement;
+    bool replied;
+};
+
+/* A proxy running this node's share of a job. */
+struct proxy {
+    struct proxy *next;
+    struct gangd *g; /* NULL once gangd is gone */
+    uint64_t job;
+    uint64_t home;
+    uv_process_t process;
+    uv_pipe_t pipe;
+    uv_timer_t retry;
+    struct job_stream in;
+    /* a frame the home's queue refused, sent again by the retry timer */
+    uint8_t *pending;
+    size_t pending_len;
+    uint8_t pending_type;
+    bool pipe_open, exited, done_seen, lost_sent;
+    int handles; /* open handles; the proxy is freed when none is left */
+};
+
+struct gangd {
+    daemon_t *d;
+    char *proxy_path;
+    claim_ledger_t *ledger;
+    uv_timer_t *lease_timer;
+    pool_topo_cache_t *cache;
+    struct home_job *homes;
+    struct proxy *proxies;
+};
+
+static void gangd_log(struct gangd *g, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void gangd_log(struct gangd *g, const char *fmt, ...)
+{
+    va_list ap;
+
+    (void)g;
+    fputs("shoald: gang: ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+}
+
+static void free_handle_cb(uv_handle_t *handle)
+{
+    free(handle);
+}
+
+/* ---- this node's cores ---- */
+
+/* Publish the free cores and the ledger's generation in our record. */
+static void gangd_publish(struct gangd *g)
+{
+    struct node_summary s = *daemon_summary(g->d);
+    hwloc_bitmap_t free_cores = hwloc_bitmap_alloc();
+
+    if (!free_cores)
+        return;
+    if (claim_ledger_free_cores(g->ledger, free_cores) == 0) {
+        hwloc_bitmap_list_snprintf(s.free_cores, sizeof(s.free_cores),
+                                   free_cores);
+        s.claims_generation = claim_ledger_generation(g->ledger);
+        daemon_set_summary(g->d, &s);
+    }
+    hwloc_bitmap_free(free_cores);
+}
+
+static void gangd_lease_cb(uv_timer_t *timer);
+
+/* Arm the timer for the next lease to lapse, and publish. */
+static void gangd_ledger_changed(struct gangd *g)
+{
+    uint64_t next = claim_ledger_next_deadline(g->ledger);
+    uint64_t now = uv_now(daemon_loop(g->d));
+
+    uv_timer_stop(g->lease_timer);
+    if (next != CLAIM_FOREVER)
+        uv_timer_start(g->lease_timer, gangd_lease_cb,
+                       next > now ? next - now : 0, 0);
+    gangd_publish(g);
+}
+
+static void gangd_lease_cb(uv_timer_t *timer)
+{
+    struct gangd *g = timer->data;
+    int freed = claim_ledger_expire(g->ledger, uv_now(daemon_loop(g->d)));
+
+    if (freed > 0)
+        gangd_log(g, "%d cores freed: a claim's lease lapsed", freed);
+    gangd_ledger_changed(g);
+}
+
+static void gangd_send_claim(struct gangd *g,
+                             uint64_t node,
+                             const struct claim_msg *msg)
+{
+    uint8_t buf[2 * CLAIM_WIRE_RANGES_MAX * 2 + 64];
+    size_t len;
+
+    if (claim_wire_encode(msg, buf, sizeof(buf), &len) == 0)
+        daemon_send(g->d, node, (uint8_t)msg->kind, buf, len);
+}
+
+static void proxy_end(struct proxy *p);
+
+static void gangd_end_proxies_of(struct gangd *g, uint64_t job, uint64_t home)
+{
+    for (struct proxy *p = g->proxies; p; p = p->next)
+        if ((job && p->job == job) || (home && p->home == home))
+            proxy_end(p);
+}
+
+/* A claim message from another node's gang, or an answer to ours. */
+static void gangd_home_answer(struct gangd *g,
+                              uint64_t from,
+                              const struct claim_msg *msg);
+
+static void gangd_claim_frame(daemon_t *d,
+                              uint64_t from,
+                              uint8_t type,
+                              const void *body,
+                              size_t len,
+                              void *arg)
+{
+    struct gangd *g = arg;
+    struct claim_msg msg, answer = {0};
+    hwloc_bitmap_t busy;
+    uint64_t now = uv_now(daemon_loop(d));
+    shoal_error_t error;
+    int rc;
+
+    (void)type;
+    if (claim_wire_decode(body, len, &msg, &error) < 0) {
+        gangd_log(g, "claim message from %016" PRIx64 " dropped: %s", from,
+                  error.text);
+        return;
+    }
+    answer.job = msg.job;
+    answer.attempt = msg.attempt;
+    switch (msg.kind) {
+    case CLAIM_MSG_CLAIM:
+        busy = hwloc_bitmap_alloc();
+        /* a node claims for itself only */
+        rc = msg.home == from && busy
+                 ? claim_ledger_claim(g->ledger, msg.job, msg.home,
+                                      msg.attempt, msg.cores,
+                                      now + msg.lease_ms, busy)
+                 : -EPERM;
+        answer.kind = rc == 0 ? CLAIM_MSG_GRANT : CLAIM_MSG_REFUSE;
+        answer.cores = busy;
+        if (rc == -EPERM && busy)
+            hwloc_bitmap_copy(busy, msg.cores);
+        gangd_send_claim(g, from, &answer);
+        hwloc_bitmap_free(busy);
+        gangd_ledger_changed(g);
+        break;
+    case CLAIM_MSG_RELEASE:
+        claim_ledger_release(g->ledger, msg.job);
+        gangd_end_proxies_of(g, msg.job, 0);
+        gangd_ledger_changed(g);
+        break;
+    case CLAIM_MSG_RENEW:
+        claim_ledger_renew(g->ledger, msg.job,
+                           msg.lease_ms == CLAIM_WIRE_LEASE_FOREVER
+                               ? CLAIM_FOREVER
+                               : now + msg.lease_ms);
+        gangd_ledger_changed(g);
+        break;
+    case CLAIM_MSG_GRANT:
+    case CLAIM_MSG_REFUSE:
+        gangd_home_answer(g, from, &msg);
+        break;
+    }
+    claim_msg_release(&msg);
+}
+
+/* ---- the home side: placing and claiming ---- */
+
+static struct home_job *home_find(struct gangd *g, uint64_t id)
+{
+    for (struct home_job *h = g->homes; h; h = h->next)
+        if (h->id == id)
+            return h;
+    return NULL;
+}
+
+static int home_node_index(const struct home_job *h, uint64_t node)
+{
+    for (int i = 0; h->placement && i < h->placement->nclaims; i++)
+        if (h->placement->claims[i].node_id == node)
+            return i;
+    return -1;
+}
+
+/* Send what the gang emitted; a node we cannot reach has refused. */
+static void home_drain(struct home_job *h)
+{
+    struct claim_msg msg;
+    uint64_t node;
+    uint64_t now = uv_now(daemon_loop(h->g->d));
+    uint64_t unreachable[64];
+    int nun = 0;
+
+    while (gang_next_message(h->gang, &node, &msg)) {
+        uint8_t buf[2 * CLAIM_WIRE_RANGES_MAX * 2 + 64];
+        size_t len;
+        if (claim_wire_encode(&msg, buf, sizeof(buf), &len) < 0)
+            continue;
+        if (daemon_send(h->g->d, node, (uint8_t)msg.kind, buf, len) < 0
+            && msg.kind == CLAIM_MSG_CLAIM && nun < 64)
+            unreachable[nun++] = node;
+    }
+    for (int i = 0; i < nun; i++)
+        gang_on_refuse(h->gang, unreachable[i], gang_attempt(h->gang), now);
+}
+
+static json_t *home_placement_json(struct home_job *h,
+                                   const struct daemon_member *members,
+                                   size_t nmembers)
+{
+    const struct pool_placement *pl = h->placement;
+    json_t *nodes = json_array(), *ranks = json_array();
+    char id[17];
+
+    for (int i = 0; i < pl->nclaims; i++) {
+        const struct daemon_member *m = NULL;
+        char *cores = NULL;
+        for (size_t k = 0; k < nmembers; k++)
+            if (members[k].id == pl->claims[i].node_id)
+                m = &members[k];
+        snprintf(id, sizeof(id), "%016" PRIx64, pl->claims[i].node_id);
+        hwloc_bitmap_list_asprintf(&cores, pl->claims[i].cores);
+        json_array_append_new(
+            nodes, json_pack("{s:s, s:s, s:s, s:s}", "id", id, "name",
+                             m ? m->name : "?", "topology",
+                             m ? m->summary.synthetic : "", "cores",
+                             cores ? cores : ""));
+        free(cores);
+    }
+    for (int r = 0; r < pl->nranks; r++) {
+        const struct pool_rank *pr = &pl->ranks[r];
+        json_t *pus = json_array();
+        int node = 0, pu = -1;
+        for (int i = 0; i < pl->nclaims; i++)
+            if (pl->claims[i].node_id == pr->node_id)
+                node = i;
+        if (pr->cpuset)
+            while ((pu = hwloc_bitmap_next(pr->cpuset, pu)) >= 0)
+                json_array_append_new(pus, json_integer(pu));
+        json_array_append_new(
+            ranks, json_pack("{s:i, s:i, s:o}", "node", node, "local",
+                             pr->local_rank, "pus", pus));
+    }
+    snprintf(id, sizeof(id), "%016" PRIx64, h->id);
+    return json_pack("{s:s, s:o, s:o, s:b}", "job", id, "nodes", nodes,
+                     "ranks", ranks, "oversubscribed", pl->oversubscribed);
+}
+
+static void home_timer_cb(uv_timer_t *timer);
+
+/* The gang moved: place again, reply, or wait for its timer. */
+static void home_step(struct home_job *h)
+{
+    struct gangd *g = h->g;
+    uint64_t now = uv_now(daemon_loop(g->d));
+    shoal_error_t error;
+
+    for (;;) {
+        enum gang_phase phase = gang_phase(h->gang);
+        if (phase == GANG_PLACE) {
+            struct daemon_member *members = NULL;
+            struct pool_node *nodes = NULL;
+            hwloc_bitmap_t *free_sets = NULL;
+            size_t n = 0;
+            int rc = daemon_members(g->d, &members, &n);
+            if (rc == 0) {
+                nodes = calloc(n ? n : 1, sizeof(*nodes));
+                free_sets = calloc(n ? n : 1, sizeof(*free_sets));
+            }
+            for (size_t i = 0; nodes && free_sets && i < n; i++) {
+                const struct daemon_member *m = &members[i];
+                free_sets[i] = hwloc_bitmap_alloc();
+                if (free_sets[i])
+                    hwloc_bitmap_list_sscanf(free_sets[i],
+                                             m->summary.free_cores);
+                nodes[i].id = m->id;
+                nodes[i].name = m->name;
+                nodes[i].topology = m->summary.synthetic;
+                nodes[i].free_cores = free_sets[i];
+                nodes[i].alive = m->state == MEMBER_ALIVE && m->has_summary;
+                nodes[i].speed = (int)m->summary.speed;
+            }
+            pool_placement_destroy(h->placement);
+            h->placement = NULL;
+            rc = !nodes || !free_sets
+                     ? shoal_errprintf(&error, -ENOMEM, "out of memory")
+                     : pool_place(nodes, (int)n, &h->req, g->cache,
+                                  &h->placement, &error);
+            for (size_t i = 0; free_sets && i < n; i++)
+                hwloc_bitmap_free(free_sets[i]);
+            free(free_sets);
+            free(nodes);
+            free(members);
+            if (rc == SHOAL_ENOSLOTS) {
+                /* the cores may come free: keep trying until the timeout,
+                 * but say why if it comes */
+                if (gang_place_failed(h->gang, now) == 0
+                    && gang_phase(h->gang) != GANG_FAILED)
+                    break;
+                control_reply_error(h->conn, SHOAL_ENOSLOTS, "%s", error.text);
+                h->replied = true;
+                return;
+            }
+            if (rc < 0) {
+                control_reply_error(h->conn, rc, "%s", error.text);
+                h->replied = true;
+                return;
+            }
+            struct gang_target *targets =
+                calloc((size_t)h->placement->nclaims, sizeof(*targets));
+            if (!targets) {
+                control_reply_error(h->conn, -ENOMEM, "out of memory");
+                h->replied = true;
+                return;
+            }
+            for (int i = 0; i < h->placement->nclaims; i++) {
+                targets[i].node = h->placement->claims[i].node_id;
+                targets[i].cores = h->placement->claims[i].cores;
+            }
+            rc = gang_start(h->gang, targets, h->placement->nclaims, now);
+            free(targets);
+            if (rc < 0) {
+                control_reply_error(h->conn, rc, "cannot claim cores");
+                h->replied = true;
+                return;
+            }
+            home_drain(h);
+            continue;
+        }
+        if (phase == GANG_GRANTED) {
+            struct daemon_member *members = NULL;
+            size_t n = 0;
+            gang_confirm(h->gang);
+            home_drain(h);
+            daemon_members(g->d, &members, &n);
+            control_reply(h->conn, home_placement_json(h, members, n));
+            free(members);
+            h->replied = true;
+            return;
+        }
+        if (phase == GANG_FAILED) {
+            int rc = gang_status(h->gang, &error);
+            control_reply_error(h->conn, rc, "%s", error.text);
+            h->replied = true;
+            return;
+        }
+        break;
+    }
+    uint64_t next = gang_next_timer(h->gang);
+    uv_timer_stop(h->timer);
+    if (next != UINT64_MAX)
+        uv_timer_start(h->timer, home_timer_cb, next > now ? next - now : 0,
+                       0);
+}
+
+static void home_timer_cb(uv_timer_t *timer)
+{
+    struct home_job *h = timer->data;
+
+    gang_on_timer(h->gang, uv_now(timer->loop));
+    home_drain(h);
+    if (!h->replied)
+        home_step(h);
+}
+
+static void gangd_home_answer(struct gangd *g,
+                              uint64_t from,
+                              const struct claim_msg *msg)
+{
+    struct home_job *h = home_find(g, msg->job);
+    uint64_t now = uv_now(daemon_loop(g->d));
+
+    if (!h || h->replied)
+        return;
+    if (msg->kind == CLAIM_MSG_GRANT)
+        gang_on_grant(h->gang, from, msg->attempt, now);
+    else
+        gang_on_refuse(h->gang, from, msg->attempt, now);
+    home_drain(h);
+    home_step(h);
+}
+
+static void home_destroy(struct home_job *h)
+{
+    struct gangd *g = h->g;
+
+    for (struct home_job **pp = &g->homes; *pp; pp = &(*pp)->next)
+        if (*pp == h) {
+            *pp = h->next;
+            break;
+        }
+    if (h->gang) {
+        /* the job is over, or its front end gone: give the cores back,
+         * which also ends the proxies still running */
+        gang_release(h->gang);
+        home_drain(h);
+        gang_destroy(h->gang);
+    }
+    uv_close((uv_handle_t *)h->timer, free_handle_cb);
+    pool_placement_destroy(h->placement);
+    hostlist_release(&h->hosts);
+    free(h);
+}
+
+static void home_conn_close(control_conn_t *conn, void *arg)
+{
+    (void)conn;
+    home_destroy(arg);
+}
+
+static void relay_send(struct gangd *g,
+                       uint64_t node,
+                       uint8_t dir,
+                       uint64_t job,
+                       const uint8_t *frame,
+                       size_t len,
+                       int *rc);
+
+/* A 'D' frame from the front end: u64 node id, then a job frame. */
+static void home_conn_frame(control_conn_t *conn,
+                            const void *body,
+                            size_t len,
+                            void *arg)
+{
+    struct home_job *h = arg;
+    const uint8_t *b = body;
+    uint64_t node = 0;
+    int rc;
+
+    if (len < 1 + 8 + 1 || b[0] != CONTROL_KIND_DATA || !h->replied
+        || !h->placement) {
+        control_conn_close(conn);
+        return;
+    }
+    for (int i = 0; i < 8; i++)
+        node = node << 8 | b[1 + i];
+    if (home_node_index(h, node) < 0) {
+        control_conn_close(conn);
+        return;
+    }
+    relay_send(h->g, node, RELAY_TO_PROXY, h->id, b + 9, len - 9, &rc);
+    if (rc < 0) {
+        char id[17];
+        json_t *ev;
+        snprintf(id, sizeof(id), "%016" PRIx64, node);
+        ev = json_pack("{s:s, s:s}", "event", "node-lost", "node", id);
+        if (ev)
+            control_send_json(conn, ev);
+        json_decref(ev);
+    }
+}
+
+/* {"op": "gang-claim", "nranks": N, "map_by": L, "pe": P, "rank_by": L,
+ *  "bind_to": B, "oversubscribe": b, "hwthread": b, "hosts": ["a:2", ...],
+ *  "timeout_ms": T} */
+static void gangd_op_claim(control_conn_t *conn, json_t *request, void *arg)
+{
+    struct gangd *g = arg;
+    struct home_job *h = calloc(1, sizeof(*h));
+    struct gang_config gc = {0};
+    json_t *hosts = json_object_get(request, "hosts"), *host;
+    json_int_t nranks = 0, map_by = 0, pe = 0, rank_by = 0, bind_to = 0;
+    json_int_t timeout_ms = GANGD_CLAIM_TIMEOUT_MS;
+    int over = 0, hwthread = 0;
+    shoal_error_t error;
+    size_t i;
+
+    if (!h) {
+        control_reply_error(conn, -ENOMEM, "out of memory");
+        return;
+    }
+    if (json_unpack_ex(request, NULL, 0, "{s:I, s?I, s?I, s?I, s?I, s?b, s?b, s?I}",
+                       "nranks", &nranks, "map_by", &map_by, "pe", &pe,
+                       "rank_by", &rank_by, "bind_to", &bind_to,
+                       "oversubscribe", &over, "hwthread", &hwthread,
+                       "timeout_ms", &timeout_ms)
+            < 0
+        || nranks < 0 || nranks > 1 << 24 || map_by < 0 || map_by > MAP_LEVEL_NODE
+        || rank_by < 0 || rank_by > MAP_LEVEL_NODE || bind_to < 0
+        || bind_to > MAP_BIND_PACKAGE || pe < 0 || pe > 4096 || timeout_ms < 0
+        || (hosts && !json_is_array(hosts))) {
+        free(h);
+        control_reply_error(conn, -EINVAL, "malformed gang-claim request");
+        return;
+    }
+    json_array_foreach(hosts, i, host)
+    {
+        if (!json_is_string(host)
+            || hostlist_add_arg(&h->hosts, json_string_value(host), &error)
+                   < 0) {
+            hostlist_release(&h->hosts);
+            free(h);
+            control_reply_error(conn, SHOAL_EUSAGE, "bad host in request");
+            return;
+        }
+    }
+    h->g = g;
+    h->conn = conn;
+    h->req.map.nranks = (int)nranks;
+    h->req.map.map_by = (enum map_level)map_by;
+    h->req.map.pe = (int)pe;
+    h->req.map.rank_by = (enum map_level)rank_by;
+    h->req.map.bind_to = (enum map_bind)bind_to;
+    h->req.map.oversubscribe = over;
+    h->req.map.use_hwthread_cpus = hwthread;
+    h->req.hosts = h->hosts.count ? &h->hosts : NULL;
+    h->req.home = daemon_node_id(g->d);
+    do
+        randombytes_buf(&h->id, sizeof(h->id));
+    while (h->id == 0 || home_find(g, h->id));
+    h->timer = malloc(sizeof(*h->timer));
+    gc.job = h->id;
+    gc.home = h->req.home;
+    gc.lease_ms = GANGD_LEASE_MS;
+    gc.timeout_ms = (uint64_t)timeout_ms;
+    gc.seed = h->id;
+    if (!h->timer
+        || gang_create(&gc, uv_now(daemon_loop(g->d)), &h->gang) < 0) {
+        free(h->timer);
+        hostlist_release(&h->hosts);
+        free(h);
+        control_reply_error(conn, -ENOMEM, "out of memory");
+        return;
+    }
+    uv_timer_init(daemon_loop(g->d), h->timer);
+    uv_unref((uv_handle_t *)h->timer);
+    h->timer->data = h;
+    h->next = g->homes;
+    g->homes = h;
+    control_conn_set_handlers(conn, home_conn_frame, home_conn_close, h);
+    home_step(h);
+}
+
+/* ---- the relay and the proxies ---- */
+
+static void relay_send(struct gangd *g,
+                       uint64_t node,
+                       uint8_t dir,
+                       uint64_t job,
+                       const uint8_t *frame,
+                       size_t len,
+                       int *rc)
+{
+    uint8_t *body = malloc(RELAY_HEAD + len);
+
+    if (!body) {
+        *rc = -ENOMEM;
+        return;
+    }
+    body[0] = dir;
+    for (int i = 0; i < 8; i++)
+        body[1 + i] = (uint8_t)(job >> (56 - 8 * i));
+    memcpy(body + RELAY_HEAD, frame, len);
+    *rc = daemon_send(g->d, node,
+                      len ? frame[0] : (uint8_t)GANGD_TYPE_PROXY_LOST, body,
+                      RELAY_HEAD + len);
+    free(body);
+}
+
+static void proxy_handle_closed(uv_handle_t *handle)
+{
+    struct proxy *p = handle->data;
+
+    if (--p->handles > 0)
+        return;
+    job_stream_release(&p->in);
+    free(p->pending);
+    free(p);
+}
+
+static void proxy_unlink(struct proxy *p)
+{
+    if (!p->g)
+        return;
+    for (struct proxy **pp = &p->g->proxies; *pp; pp = &(*pp)->next)
+        if (*pp == p) {
+            *pp = p->next;
+            break;
+        }
+}
+
+/* Both the process and its link are gone: give the cores back, and tell
+ * the home if the proxy did not finish. */
+static void proxy_finish(struct proxy *p)
+{
+    struct gangd *g = p->g;
+    int rc;
+
+    if (p->pipe_open || !p->exited || !g)
+        return;
+    if (!p->done_seen && !p->lost_sent) {
+        p->lost_sent = true;
+        relay_send(g, p->home, RELAY_TO_HOME, p->job, NULL, 0, &rc);
+    }
+    claim_ledger_release(g->ledger, p->job);
+    gangd_ledger_changed(g);
+    proxy_unlink(p);
+    p->g = NULL;
+    uv_close((uv_handle_t *)&p->process, proxy_handle_closed);
+    uv_close((uv_handle_t *)&p->retry, proxy_handle_closed);
+}
+
+static void proxy_close_pipe(struct proxy *p)
+{
+    if (!p->pipe_open)
+        return;
+    p->pipe_open = false;
+    uv_close((uv_handle_t *)&p->pipe, proxy_handle_closed);
+}
+
+/* End the proxy: closing its link makes it end its ranks and exit. */
+static void proxy_end(struct proxy *p)
+{
+    proxy_close_pipe(p);
+    proxy_finish(p);
+}
+
+static void proxy_exit_cb(uv_process_t *process, int64_t status, int signo)
+{
+    struct proxy *p = process->data;
+
+    (void)status;
+    (void)signo;
+    p->exited = true;
+    proxy_close_pipe(p);
+    proxy_finish(p);
+}
+
+static void proxy_read_cb(uv_stream_t *stream, ssize_t n, const uv_buf_t *buf);
+static void proxy_alloc_cb(uv_handle_t *handle, size_t hint, uv_buf_t *buf);
+
+/* One frame from the proxy: up to the home. */
+static int proxy_frame(const uint8_t *frame, size_t len, void *arg)
+{
+    struct proxy *p = arg;
+    int rc;
+
+    if (!p->g)
+        return 0;
+    if (len > 0 && frame[0] == JOB_FRAME_DONE)
+        p->done_seen = true;
+    if (p->pending) {
+        /* keep the order: queue behind the refused one */
+        return -ENOBUFS;
+    }
+    relay_send(p->g, p->home, RELAY_TO_HOME, p->job, frame, len, &rc);
+    if (rc == -ENOBUFS) {
+        p->pending = malloc(len);
+        if (!p->pending)
+            return -ENOMEM;
+        memcpy(p->pending, frame, len);
+        p->pending_len = len;
+        return -ENOBUFS;
+    }
+    return 0;
+}
+
+static void proxy_retry_cb(uv_timer_t *timer)
+{
+    struct proxy *p = timer->data;
+    int rc;
+
+    if (!p->g || !p->pending)
+        return;
+    relay_send(p->g, p->home, RELAY_TO_HOME, p->job, p->pending,
+               p->pending_len, &rc);
+    if (rc == -ENOBUFS)
+        return;
+    free(p->pending);
+    p->pending = NULL;
+    uv_timer_stop(timer);
+    if (p->pipe_open)
+        uv_read_start((uv_stream_t *)&p->pipe, proxy_alloc_cb, proxy_read_cb);
+}
+
+static void proxy_alloc_cb(uv_handle_t *handle, size_t hint, uv_buf_t *buf)
+{
+    (void)handle;
+    buf->base = malloc(hint);
+    buf->len = buf->base ? hint : 0;
+}
+
+static void proxy_read_cb(uv_stream_t *stream, ssize_t n, const uv_buf_t *buf)
+{
+    struct proxy *p = stream->data;
+
+    if (n > 0) {
+        int rc = job_stream_feed(&p->in, buf->base, (size_t)n, proxy_frame, p);
+        if (rc == -ENOBUFS) {
+            /* the home's queue is full: stop reading the proxy (which then
+             * stops reading its ranks) until it drains. The frames after
+             * the refused one in this read are lost to order, so a read
+             * stream is fed one frame at a time below. */
+            uv_read_stop(stream);
+            uv_timer_start(&p->retry, proxy_retry_cb, GANGD_RETRY_MS,
+                           GANGD_RETRY_MS);
+        } else if (rc < 0) {
+            n = UV_EPROTO;
+        }
+    }
+    free(buf->base);
+    if (n < 0) {
+        proxy_close_pipe(p);
+        proxy_finish(p);
+    }
+}
+
+static int proxy_spawn(struct gangd *g,
+                       uint64_t job,
+                       uint64_t home,
+                       struct proxy **out)
+{
+    struct proxy *p = calloc(1, sizeof(*p));
+    uv_process_options_t opt = {0};
+    uv_stdio_container_t stdio[3];
+    char *args[3];
+    int sv[2], rc;
+
+    if (!p)
+        return -ENOMEM;
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
+        free(p);
+        return -errno;
+    }
+    args[0] = g->proxy_path;
+    args[1] = "proxy";
+    args[2] = NULL;
+    stdio[0].flags = UV_INHERIT_FD;
+    stdio[0].data.fd = sv[1];
+    stdio[1].flags = UV_INHERIT_FD;
+    stdio[1].data.fd = STDERR_FILENO;
+    stdio[2].flags = UV_INHERIT_FD;
+    stdio[2].data.fd = STDERR_FILENO;
+    opt.file = g->proxy_path;
+    opt.args = args;
+    opt.stdio = stdio;
+    opt.stdio_count = 3;
+    opt.exit_cb = proxy_exit_cb;
+    p->process.data = p;
+    rc = uv_spawn(daemon_loop(g->d), &p->process, &opt);
+    close(sv[1]);
+    if (rc < 0) {
+        close(sv[0]);
+        /* the handle was initialized: close it before freeing */
+        p->handles = 1;
+        uv_close((uv_handle_t *)&p->process, proxy_handle_closed);
+        return rc;
+    }
+    uv_pipe_init(daemon_loop(g->d), &p->pipe, 0);
+    uv_pipe_open(&p->pipe, sv[0]);
+    uv_timer_init(daemon_loop(g->d), &p->retry);
+    uv_unref((uv_handle_t *)&p->process);
+    uv_unref((uv_handle_t *)&p->pipe);
+    uv_unref((uv_handle_t *)&p->retry);
+    p->pipe.data = p;
+    p->retry.data = p;
+    p->handles = 3;
+    p->pipe_open = true;
+    p->g = g;
+    p->job = job;
+    p->home = home;
+    job_stream_init(&p->in);
+    uv_read_start((uv_stream_t *)&p->pipe, proxy_alloc_cb, proxy_read_cb);
+    p->next = g->proxies;
+    g->proxies = p;
+    *out = p;
+    return 0;
+}
+
+static void proxy_write_cb(uv_write_t *req, int status)
+{
+    (void)status;
+    free(req);
+}
+
+static int proxy_write(struct proxy *p, const uint8_t *frame, size_t len)
+{
+    uv_write_t *req = malloc(sizeof(*req) + 4 + len);
+    uv_buf_t b;
+    int rc;
+
+    if (!req)
+        return -ENOMEM;
+    job_stream_head((uint8_t *)(req + 1), len);
+    memcpy((uint8_t *)(req + 1) + 4, frame, len);
+    b = uv_buf_init((char *)(req + 1), (unsigned int)(4 + len));
+    rc = uv_write(req, (uv_stream_t *)&p->pipe, &b, 1, proxy_write_cb);
+    if (rc < 0)
+        free(req);
+    return rc;
+}
+
+static struct proxy *proxy_find(struct gangd *g, uint64_t job)
+{
+    for (struct proxy *p = g->proxies; p; p = p->next)
+        if (p->job == job)
+            return p;
+    return NULL;
+}
+
+/* A relayed job frame from another daemon (or ourselves). */
+static void gangd_job_frame(daemon_t *d,
+                            uint64_t from,
+                            uint8_t type,
+                            const void *body,
+                            size_t len,
+                            void *arg)
+{
+    struct gangd *g = arg;
+    const uint8_t *b = body;
+    const uint8_t *frame = b + RELAY_HEAD;
+    size_t flen = len - RELAY_HEAD;
+    uint64_t job = 0;
+
+    (void)d;
+    if (len < RELAY_HEAD || b[0] > RELAY_TO_HOME)
+        return;
+    for (int i = 0; i < 8; i++)
+        job = job << 8 | b[1 + i];
+    if (b[0] == RELAY_TO_HOME) {
+        struct home_job *h = home_find(g, job);
+        uint8_t *out;
+        char id[17];
+        if (!h || home_node_index(h, from) < 0)
+            return;
+        if (type == GANGD_TYPE_PROXY_LOST || flen == 0) {
+            json_t *ev;
+            snprintf(id, sizeof(id), "%016" PRIx64, from);
+            ev = json_pack("{s:s, s:s}", "event", "node-lost", "node", id);
+            if (ev)
+                control_send_json(h->conn, ev);
+            json_decref(ev);
+            return;
+        }
+        out = malloc(8 + flen);
+        if (!out)
+            return;
+        for (int i = 0; i < 8; i++)
+            out[i] = (uint8_t)(from >> (56 - 8 * i));
+        memcpy(out + 8, frame, flen);
+        if (control_send_data(h->conn, out, 8 + flen) == -ENOBUFS) {
+            /* the front end stopped reading: it cannot keep up with the
+             * job's output, and nothing can be held for it */
+            gangd_log(g, "job %016" PRIx64 ": front end not reading, ending",
+                      job);
+            control_conn_close(h->conn);
+        }
+        free(out);
+        return;
+    }
+    /* towards a proxy on this node */
+    struct proxy *p = proxy_find(g, job);
+    if (!p) {
+        hwloc_bitmap_t held;
+        int rc;
+        if (flen == 0 || frame[0] != JOB_FRAME_LAUNCH)
+            return;
+        /* only the home that claimed cores here may start the job */
+        held = hwloc_bitmap_alloc();
+        rc = held ? claim_ledger_job_cores(g->ledger, job, held) : -ENOMEM;
+        if (rc < 0 || hwloc_bitmap_iszero(held)) {
+            hwloc_bitmap_free(held);
+            gangd_log(g, "launch of job %016" PRIx64 " from %016" PRIx64
+                      " refused: it holds no cores here", job, from);
+            relay_send(g, from, RELAY_TO_HOME, job, NULL, 0, &rc);
+            return;
+        }
+        hwloc_bitmap_free(held);
+        claim_ledger_renew(g->ledger, job, CLAIM_FOREVER);
+        rc = proxy_spawn(g, job, from, &p);
+        if (rc < 0) {
+            gangd_log(g, "cannot start a proxy: %s", uv_strerror(rc));
+            relay_send(g, from, RELAY_TO_HOME, job, NULL, 0, &rc);
+            return;
+        }
+    }
+    if (p->home != from || !p->pipe_open)
+        return;
+    if (proxy_write(p, frame, flen) < 0)
+        proxy_end(p);
+}
+
+/* ---- membership ---- */
+
+static void gangd_member(daemon_t *d,
+                         enum member_event_kind kind,
+                         const struct daemon_member *m,
+                         void *arg)
+{
+    struct gangd *g = arg;
+    char id[17];
+
+    (void)d;
+    if (kind != MEMBER_EVENT_DEAD && kind != MEMBER_EVENT_LEAVE)
+        return;
+    /* its jobs here end, and its claims with them */
+    gangd_end_proxies_of(g, 0, m->id);
+    if (claim_ledger_release_home(g->ledger, m->id) > 0)
+        gangd_ledger_changed(g);
+    snprintf(id, sizeof(id), "%016" PRIx64, m->id);
+    for (struct home_job *h = g->homes; h; h = h->next) {
+        json_t *ev;
+        if (!h->replied || home_node_index(h, m->id) < 0)
+            continue;
+        ev = json_pack("{s:s, s:s, s:s}", "event", "node-lost", "node", id,
+                       "name", m->name);
+        if (ev)
+            control_send_json(h->conn, ev);
+        json_decref(ev);
+    }
+}
+
+int gangd_attach(daemon_t *d,
+                 const char *proxy_path,
+                 gangd_t **out,
+                 shoal_error_t *error)
+{
+    struct gangd *g = calloc(1, sizeof(*g));
+    const struct node_summary *s = daemon_summary(d);
+    hwloc_bitmap_t lendable = hwloc_bitmap_alloc();
+    int rc = -ENOMEM;
+
+    if (!g || !lendable)
+        goto fail;
+    g->d = d;
+    g->proxy_path = strdup(proxy_path);
+    g->lease_timer = malloc(sizeof(*g->lease_timer));
+    if (!g->proxy_path || !g->lease_timer)
+        goto fail;
+    if (s->cores > 0)
+        hwloc_bitmap_set_range(lendable, 0, (int)s->cores - 1);
+    if (claim_ledger_create(lendable, &g->ledger) < 0
+        || pool_topo_cache_create(&g->cache) < 0)
+        goto fail;
+    uv_timer_init(daemon_loop(d), g->lease_timer);
+    uv_unref((uv_handle_t *)g->lease_timer);
+    g->lease_timer->data = g;
+    if ((rc = daemon_on_frame(d, CLAIM_MSG_CLAIM, CLAIM_MSG_RENEW,
+                              gangd_claim_frame, g))
+            < 0
+        || (rc = daemon_on_frame(d, GANGD_TYPE_FIRST, GANGD_TYPE_LAST,
+                                 gangd_job_frame, g))
+               < 0
+        || (rc = daemon_on_member(d, gangd_member, g)) < 0
+        || (rc = daemon_on_control(d, "gang-claim", gangd_op_claim, g)) < 0)
+        goto fail;
+    hwloc_bitmap_free(lendable);
+    gangd_publish(g);
+    *out = g;
+    return 0;
+fail:
+    hwloc_bitmap_free(lendable);
+    if (g) {
+        if (g->lease_timer && g->lease_timer->data)
+            uv_close((uv_handle_t *)g->lease_timer, free_handle_cb);
+        else
+            free(g->lease_timer);
+        claim_ledger_destroy(g->ledger);
+        pool_topo_cache_destroy(g->cache);
+        free(g->proxy_path);
+        free(g);
+    }
+    return shoal_errprintf(error, rc, "cannot set up gang jobs: %s",
+                           strerror(-rc));
+}
+
+void gangd_detach(gangd_t *g)
+{
+    if (!g)
+        return;
+    while (g->homes)
+        home_destroy(g->homes);
+    while (g->proxies) {
+        struct proxy *p = g->proxies;
+        g->proxies = p->next;
+        p->g = NULL;
+        /* the proxy ends its ranks when its link closes; make sure */
+        if (!p->exited)
+            uv_process_kill(&p->process, SIGTERM);
+        proxy_close_pipe(p);
+        uv_close((uv_handle_t *)&p->process, proxy_handle_closed);
+        uv_close((uv_handle_t *)&p->retry, proxy_handle_closed);
+    }
+    uv_close((uv_handle_t *)g->lease_timer, free_handle_cb);
+    claim_ledger_destroy(g->ledger);
+    pool_topo_cache_destroy(g->cache);
+    free(g->proxy_path);
+    free(g);
+}

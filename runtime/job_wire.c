@@ -1,0 +1,612 @@
+/* SPDX-License-Identifier: MIT */
+/* job_wire.c - encoding and defensive decoding of job frames. */
+#include "runtime/job_wire.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Encoder: a growing buffer; the first failure sticks. */
+struct job_wbuf {
+    uint8_t *p;
+    size_t len;
+    size_t cap;
+    int err;
+};
+
+static void wput(struct job_wbuf *w, const void *data, size_t n)
+{
+    if (w->err)
+        return;
+    if (w->len + n > JOB_WIRE_FRAME_MAX) {
+        w->err = -EINVAL;
+        return;
+    }
+    if (w->len + n > w->cap) {
+        size_t cap = w->cap ? w->cap : 256;
+        uint8_t *p;
+        while (cap < w->len + n)
+            cap *= 2;
+        p = realloc(w->p, cap);
+        if (!p) {
+            w->err = -ENOMEM;
+            return;
+        }
+        w->p = p;
+        w->cap = cap;
+    }
+    if (n > 0)
+        memcpy(w->p + w->len, data, n);
+    w->len += n;
+}
+
+static void wu8(struct job_wbuf *w, uint8_t v)
+{
+    wput(w, &v, 1);
+}
+
+static void wu32(struct job_wbuf *w, uint32_t v)
+{
+    uint8_t b[4] = {(uint8_t)(v >> 24), (uint8_t)(v >> 16), (uint8_t)(v >> 8),
+                    (uint8_t)v};
+    wput(w, b, 4);
+}
+
+static void wu64(struct job_wbuf *w, uint64_t v)
+{
+    wu32(w, (uint32_t)(v >> 32));
+    wu32(w, (uint32_t)v);
+}
+
+static void wtime(struct job_wbuf *w, double seconds)
+{
+    if (!(seconds >= 0) || seconds > 1e12) {
+        w->err = w->err ? w->err : -EINVAL;
+        return;
+    }
+    wu64(w, (uint64_t)llround(seconds * 1000.0));
+}
+
+static void wdata(struct job_wbuf *w, const void *p, size_t n, size_t max)
+{
+    if (n > max || (n > 0 && !p)) {
+        w->err = w->err ? w->err : -EINVAL;
+        return;
+    }
+    wu32(w, (uint32_t)n);
+    wput(w, p, n);
+}
+
+static void wstr(struct job_wbuf *w, const char *s)
+{
+    if (!s) {
+        w->err = w->err ? w->err : -EINVAL;
+        return;
+    }
+    wdata(w, s, strlen(s), JOB_WIRE_STRING_MAX);
+}
+
+static void wopt(struct job_wbuf *w, const char *s)
+{
+    wu8(w, s != NULL);
+    if (s)
+        wstr(w, s);
+}
+
+static void wcount(struct job_wbuf *w, uint32_t n)
+{
+    if (n > JOB_WIRE_LIST_MAX)
+        w->err = w->err ? w->err : -EINVAL;
+    wu32(w, n);
+}
+
+static void wstrv(struct job_wbuf *w, char *const *v, uint32_t n)
+{
+    wcount(w, n);
+    for (uint32_t i = 0; i < n && !w->err; i++)
+        wstr(w, v ? v[i] : NULL);
+}
+
+static void wkvs(struct job_wbuf *w, const struct job_kv *kvs, uint32_t n)
+{
+    wcount(w, n);
+    for (uint32_t i = 0; i < n && !w->err; i++) {
+        wstr(w, kvs[i].key);
+        wstr(w, kvs[i].value);
+    }
+}
+
+static void wlaunch(struct job_wbuf *w, const struct job_launch *l)
+{
+    wu64(w, l->job_id);
+    wu32(w, l->node_index);
+    wu32(w, l->job_size);
+    wu32(w, l->universe_size);
+    wcount(w, l->nranks);
+    for (uint32_t i = 0; i < l->nranks && !w->err; i++) {
+        const struct job_launch_rank *r = &l->ranks[i];
+        wu32(w, r->rank);
+        wu32(w, r->local_rank);
+        wcount(w, r->npus);
+        for (uint32_t j = 0; j < r->npus; j++)
+            wu32(w, r->pus[j]);
+    }
+    wstr(w, l->path);
+    wstrv(w, l->argv, l->argc);
+    wstrv(w, l->env, l->nenv);
+    wopt(w, l->wdir);
+    wopt(w, l->process_mapping);
+    wtime(w, l->timeout);
+    wtime(w, l->kill_grace);
+    wu8(w, l->enable_recovery);
+}
+
+int job_frame_encode(const struct job_frame *f, uint8_t **out, size_t *len)
+{
+    struct job_wbuf w = {0};
+
+    wu8(&w, (uint8_t)f->kind);
+    switch (f->kind) {
+    case JOB_FRAME_LAUNCH:
+        wlaunch(&w, &f->launch);
+        break;
+    case JOB_FRAME_STARTED:
+    case JOB_FRAME_DONE:
+        break;
+    case JOB_FRAME_SPAWN_FAILED:
+        wu32(&w, (uint32_t)f->spawn_failed.code);
+        wstr(&w, f->spawn_failed.message);
+        break;
+    case JOB_FRAME_OUTPUT:
+        if (f->output.stream != JOB_OUTPUT_STDOUT
+            && f->output.stream != JOB_OUTPUT_STDERR)
+            w.err = -EINVAL;
+        wu32(&w, f->output.rank);
+        wu8(&w, f->output.stream);
+        wdata(&w, f->output.bytes, f->output.len, JOB_WIRE_DATA_MAX);
+        break;
+    case JOB_FRAME_STDIN:
+        wdata(&w, f->input.bytes, f->input.len, JOB_WIRE_DATA_MAX);
+        break;
+    case JOB_FRAME_BARRIER_IN:
+    case JOB_FRAME_BARRIER_OUT:
+        wkvs(&w, f->barrier.kvs, f->barrier.nkvs);
+        break;
+    case JOB_FRAME_RANK_EXIT:
+        wu32(&w, f->rank_exit.rank);
+        wu8(&w, (uint8_t)(f->rank_exit.signaled | f->rank_exit.initialized << 1
+                          | f->rank_exit.finalized << 2
+                          | f->rank_exit.killed << 3));
+        wu32(&w, (uint32_t)f->rank_exit.value);
+        break;
+    case JOB_FRAME_ABORT:
+        wu32(&w, (uint32_t)f->abort.rank);
+        wu32(&w, (uint32_t)f->abort.code);
+        wu8(&w, f->abort.fault);
+        wstr(&w, f->abort.message);
+        break;
+    case JOB_FRAME_SIGNAL:
+        wu32(&w, (uint32_t)f->signal.signo);
+        break;
+    case JOB_FRAME_KILL:
+        wu8(&w, f->kill.now);
+        break;
+    default:
+        w.err = -EINVAL;
+        break;
+    }
+    if (w.err) {
+        free(w.p);
+        return w.err;
+    }
+    *out = w.p;
+    *len = w.len;
+    return 0;
+}
+
+/* Decoder: reads from what is left; the first failure sticks. */
+struct job_rbuf {
+    const uint8_t *p;
+    size_t left;
+    int err; /* SHOAL_EPROTO or -ENOMEM */
+    const char *why;
+};
+
+static void rfail(struct job_rbuf *r, int err, const char *why)
+{
+    if (!r->err) {
+        r->err = err;
+        r->why = why;
+    }
+}
+
+static const uint8_t *rtake(struct job_rbuf *r, size_t n)
+{
+    const uint8_t *p;
+
+    if (r->err)
+        return NULL;
+    if (n > r->left) {
+        rfail(r, SHOAL_EPROTO, "truncated");
+        return NULL;
+    }
+    p = r->p;
+    r->p += n;
+    r->left -= n;
+    return p;
+}
+
+static uint8_t ru8(struct job_rbuf *r)
+{
+    const uint8_t *p = rtake(r, 1);
+    return p ? p[0] : 0;
+}
+
+static uint32_t ru32(struct job_rbuf *r)
+{
+    const uint8_t *p = rtake(r, 4);
+    return p ? (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8
+                   | p[3]
+             : 0;
+}
+
+static uint64_t ru64(struct job_rbuf *r)
+{
+    uint64_t hi = ru32(r);
+    return hi << 32 | ru32(r);
+}
+
+static bool rflag(struct job_rbuf *r)
+{
+    uint8_t v = ru8(r);
+    if (v > 1)
+        rfail(r, SHOAL_EPROTO, "bad flag");
+    return v == 1;
+}
+
+static double rtime(struct job_rbuf *r)
+{
+    uint64_t ms = ru64(r);
+    if (ms > (uint64_t)1e15)
+        rfail(r, SHOAL_EPROTO, "time out of range");
+    return (double)ms / 1000.0;
+}
+
+/* A count of items of at least min bytes each: bounded by what is left,
+ * so no allocation is larger than the frame can justify. */
+static uint32_t rcount(struct job_rbuf *r, size_t min)
+{
+    uint32_t n = ru32(r);
+    if (n > JOB_WIRE_LIST_MAX || (size_t)n * min > r->left) {
+        rfail(r, SHOAL_EPROTO, "bad count");
+        return 0;
+    }
+    return n;
+}
+
+static void *ralloc(struct job_rbuf *r, size_t n, size_t size)
+{
+    void *p;
+
+    if (r->err)
+        return NULL;
+    p = calloc(n ? n : 1, size);
+    if (!p)
+        rfail(r, -ENOMEM, "out of memory");
+    return p;
+}
+
+static uint8_t *rdata(struct job_rbuf *r, uint32_t *len, size_t max)
+{
+    uint32_t n = ru32(r);
+    const uint8_t *p;
+    uint8_t *copy;
+
+    if (n > max) {
+        rfail(r, SHOAL_EPROTO, "data too long");
+        return NULL;
+    }
+    p = rtake(r, n);
+    if (!p)
+        return NULL;
+    copy = ralloc(r, (size_t)n + 1, 1);
+    if (!copy)
+        return NULL;
+    memcpy(copy, p, n);
+    *len = n;
+    return copy;
+}
+
+static char *rstr(struct job_rbuf *r)
+{
+    uint32_t n = 0;
+    char *s = (char *)rdata(r, &n, JOB_WIRE_STRING_MAX);
+
+    if (s && memchr(s, '\0', n)) {
+        free(s);
+        rfail(r, SHOAL_EPROTO, "NUL in string");
+        return NULL;
+    }
+    return s;
+}
+
+static char *ropt(struct job_rbuf *r)
+{
+    return rflag(r) ? rstr(r) : NULL;
+}
+
+static char **rstrv(struct job_rbuf *r, uint32_t *count)
+{
+    uint32_t n = rcount(r, 4);
+    char **v = ralloc(r, (size_t)n + 1, sizeof(char *));
+
+    for (uint32_t i = 0; v && i < n && !r->err; i++)
+        v[i] = rstr(r);
+    *count = n;
+    return v;
+}
+
+static void strv_free(char **v)
+{
+    if (!v)
+        return;
+    for (char **p = v; *p; p++)
+        free(*p);
+    free(v);
+}
+
+static struct job_kv *rkvs(struct job_rbuf *r, uint32_t *count)
+{
+    uint32_t n = rcount(r, 8);
+    struct job_kv *kvs = ralloc(r, n, sizeof(*kvs));
+
+    *count = 0;
+    for (uint32_t i = 0; kvs && i < n && !r->err; i++) {
+        kvs[i].key = rstr(r);
+        kvs[i].value = rstr(r);
+        *count = i + 1;
+    }
+    return kvs;
+}
+
+static void rlaunch(struct job_rbuf *r, struct job_launch *l)
+{
+    l->job_id = ru64(r);
+    l->node_index = ru32(r);
+    l->job_size = ru32(r);
+    l->universe_size = ru32(r);
+    l->nranks = rcount(r, 12);
+    l->ranks = ralloc(r, l->nranks, sizeof(*l->ranks));
+    for (uint32_t i = 0; l->ranks && i < l->nranks && !r->err; i++) {
+        struct job_launch_rank *k = &l->ranks[i];
+        k->rank = ru32(r);
+        k->local_rank = ru32(r);
+        k->npus = rcount(r, 4);
+        k->pus = ralloc(r, k->npus, sizeof(uint32_t));
+        for (uint32_t j = 0; k->pus && j < k->npus; j++)
+            k->pus[j] = ru32(r);
+        if (k->rank >= l->job_size || k->local_rank >= l->nranks)
+            rfail(r, SHOAL_EPROTO, "rank out of range");
+    }
+    l->path = rstr(r);
+    l->argv = rstrv(r, &l->argc);
+    l->env = rstrv(r, &l->nenv);
+    l->wdir = ropt(r);
+    l->process_mapping = ropt(r);
+    l->timeout = rtime(r);
+    l->kill_grace = rtime(r);
+    l->enable_recovery = rflag(r);
+    if (!r->err && (l->argc == 0 || l->nranks == 0))
+        rfail(r, SHOAL_EPROTO, "no program or no rank");
+}
+
+int job_frame_decode(const uint8_t *buf,
+                     size_t len,
+                     struct job_frame *f,
+                     shoal_error_t *error)
+{
+    struct job_rbuf r = {.p = buf, .left = len};
+    uint8_t flags;
+
+    memset(f, 0, sizeof(*f));
+    if (len > JOB_WIRE_FRAME_MAX)
+        return shoal_errprintf(error, SHOAL_EPROTO,
+                               "job frame of %zu bytes is too long", len);
+    f->kind = ru8(&r);
+    switch (f->kind) {
+    case JOB_FRAME_LAUNCH:
+        rlaunch(&r, &f->launch);
+        break;
+    case JOB_FRAME_STARTED:
+    case JOB_FRAME_DONE:
+        break;
+    case JOB_FRAME_SPAWN_FAILED:
+        f->spawn_failed.code = (int32_t)ru32(&r);
+        f->spawn_failed.message = rstr(&r);
+        break;
+    case JOB_FRAME_OUTPUT:
+        f->output.rank = ru32(&r);
+        f->output.stream = ru8(&r);
+        if (f->output.stream != JOB_OUTPUT_STDOUT
+            && f->output.stream != JOB_OUTPUT_STDERR)
+            rfail(&r, SHOAL_EPROTO, "bad stream");
+        f->output.bytes = rdata(&r, &f->output.len, JOB_WIRE_DATA_MAX);
+        break;
+    case JOB_FRAME_STDIN:
+        f->input.bytes = rdata(&r, &f->input.len, JOB_WIRE_DATA_MAX);
+        break;
+    case JOB_FRAME_BARRIER_IN:
+    case JOB_FRAME_BARRIER_OUT:
+        f->barrier.kvs = rkvs(&r, &f->barrier.nkvs);
+        break;
+    case JOB_FRAME_RANK_EXIT:
+        f->rank_exit.rank = ru32(&r);
+        flags = ru8(&r);
+        if (flags > 15)
+            rfail(&r, SHOAL_EPROTO, "bad flags");
+        f->rank_exit.signaled = flags & 1;
+        f->rank_exit.initialized = flags & 2;
+        f->rank_exit.finalized = flags & 4;
+        f->rank_exit.killed = flags & 8;
+        f->rank_exit.value = (int32_t)ru32(&r);
+        break;
+    case JOB_FRAME_ABORT:
+        f->abort.rank = (int32_t)ru32(&r);
+        f->abort.code = (int32_t)ru32(&r);
+        f->abort.fault = rflag(&r);
+        f->abort.message = rstr(&r);
+        break;
+    case JOB_FRAME_SIGNAL:
+        f->signal.signo = (int32_t)ru32(&r);
+        if (f->signal.signo <= 0 || f->signal.signo >= 65)
+            rfail(&r, SHOAL_EPROTO, "bad signal number");
+        break;
+    case JOB_FRAME_KILL:
+        f->kill.now = rflag(&r);
+        break;
+    default:
+        rfail(&r, SHOAL_EPROTO, "unknown kind");
+        break;
+    }
+    if (!r.err && r.left > 0)
+        rfail(&r, SHOAL_EPROTO, "trailing bytes");
+    if (r.err) {
+        int kind = f->kind;
+        job_frame_release(f);
+        if (r.err == -ENOMEM)
+            return shoal_errprintf(error, -ENOMEM, "out of memory");
+        return shoal_errprintf(error, SHOAL_EPROTO,
+                               "malformed job frame (kind %d %s): %s", kind,
+                               job_frame_kind_name(kind), r.why);
+    }
+    return 0;
+}
+
+void job_frame_release(struct job_frame *f)
+{
+    if (!f)
+        return;
+    switch (f->kind) {
+    case JOB_FRAME_LAUNCH:
+        for (uint32_t i = 0; f->launch.ranks && i < f->launch.nranks; i++)
+            free(f->launch.ranks[i].pus);
+        free(f->launch.ranks);
+        free(f->launch.path);
+        strv_free(f->launch.argv);
+        strv_free(f->launch.env);
+        free(f->launch.wdir);
+        free(f->launch.process_mapping);
+        break;
+    case JOB_FRAME_SPAWN_FAILED:
+        free(f->spawn_failed.message);
+        break;
+    case JOB_FRAME_OUTPUT:
+        free(f->output.bytes);
+        break;
+    case JOB_FRAME_STDIN:
+        free(f->input.bytes);
+        break;
+    case JOB_FRAME_BARRIER_IN:
+    case JOB_FRAME_BARRIER_OUT:
+        for (uint32_t i = 0; f->barrier.kvs && i < f->barrier.nkvs; i++) {
+            free(f->barrier.kvs[i].key);
+            free(f->barrier.kvs[i].value);
+        }
+        free(f->barrier.kvs);
+        break;
+    case JOB_FRAME_ABORT:
+        free(f->abort.message);
+        break;
+    default:
+        break;
+    }
+    memset(f, 0, sizeof(*f));
+}
+
+const char *job_frame_kind_name(int kind)
+{
+    static const char *const names[] = {
+        "LAUNCH", "STARTED",    "SPAWN_FAILED", "OUTPUT",
+        "STDIN",  "BARRIER_IN", "BARRIER_OUT",  "RANK_EXIT",
+        "ABORT",  "SIGNAL",     "KILL",         "DONE",
+    };
+
+    if (kind < JOB_FRAME_LAUNCH || kind > JOB_FRAME_DONE)
+        return "?";
+    return names[kind - JOB_FRAME_LAUNCH];
+}
+
+/* Streams ---------------------------------------------------------------- */
+
+void job_stream_init(struct job_stream *s)
+{
+    memset(s, 0, sizeof(*s));
+}
+
+void job_stream_release(struct job_stream *s)
+{
+    free(s->buf);
+    memset(s, 0, sizeof(*s));
+}
+
+void job_stream_head(uint8_t head[4], size_t len)
+{
+    head[0] = (uint8_t)(len >> 24);
+    head[1] = (uint8_t)(len >> 16);
+    head[2] = (uint8_t)(len >> 8);
+    head[3] = (uint8_t)len;
+}
+
+static size_t job_stream_len(const uint8_t *p)
+{
+    return (size_t)p[0] << 24 | (size_t)p[1] << 16 | (size_t)p[2] << 8 | p[3];
+}
+
+int job_stream_feed(struct job_stream *s,
+                    const void *data,
+                    size_t len,
+                    job_stream_frame_f *fn,
+                    void *arg)
+{
+    size_t off = 0;
+    int rc;
+
+    if (s->len + len > s->cap) {
+        size_t cap = s->cap ? s->cap : 4096;
+        uint8_t *p;
+        while (cap < s->len + len)
+            cap *= 2;
+        p = realloc(s->buf, cap);
+        if (!p)
+            return -ENOMEM;
+        s->buf = p;
+        s->cap = cap;
+    }
+    if (len > 0)
+        memcpy(s->buf + s->len, data, len);
+    s->len += len;
+    while (s->len - off >= 4) {
+        size_t n = job_stream_len(s->buf + off);
+        if (n > JOB_WIRE_FRAME_MAX)
+            return SHOAL_EPROTO;
+        if (s->len - off - 4 < n)
+            break;
+        rc = fn(s->buf + off + 4, n, arg);
+        off += 4 + n;
+        if (rc != 0) {
+            memmove(s->buf, s->buf + off, s->len - off);
+            s->len -= off;
+            return rc;
+        }
+    }
+    memmove(s->buf, s->buf + off, s->len - off);
+    s->len -= off;
+    /* don't hold on to a large buffer once it drained */
+    if (s->len == 0 && s->cap > 1 << 20) {
+        free(s->buf);
+        s->buf = NULL;
+        s->cap = 0;
+    }
+    return 0;
+}

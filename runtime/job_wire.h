@@ -1,0 +1,195 @@
+/* SPDX-License-Identifier: MIT */
+/* job_wire.h - the frames of one gang job spread over several nodes, and
+ * their binary encoding.
+ *
+ * The coordinator (`shoal run`) and one proxy per node (`shoal proxy`)
+ * speak these frames; whatever carries them between the two (a socketpair,
+ * the daemons' sealed streams, the control socket) only relays them. The
+ * kind numbers are the job range of the daemons' seal types (32-63), so a
+ * relay may use the first byte of a frame as its type.
+ *
+ *   coordinator -> proxy: LAUNCH (first, once), STDIN, BARRIER_OUT,
+ *                         SIGNAL, KILL, OUTPUT (empty: the reader of that
+ *                         rank's stream is gone, close its pipe)
+ *   proxy -> coordinator: STARTED or SPAWN_FAILED (once, after LAUNCH),
+ *                         OUTPUT (empty: that stream reached its end),
+ *                         BARRIER_IN, RANK_EXIT, ABORT, DONE (last)
+ *
+ * Encoding is big-endian: u8 kind, then the kind's fields. A string is u32
+ * length + bytes (no NUL inside); an optional string is u8 present + string;
+ * a list is u32 count + items; times are u64 milliseconds. The decoder
+ * trusts nothing: every length is checked against what is left before
+ * anything is allocated, counts and sizes are bounded, trailing bytes are
+ * an error, and garbage gives SHOAL_EPROTO, never a crash. Pure and
+ * thread-safe.
+ *
+ * On a byte stream each frame is sent as u32 big-endian length + frame
+ * (job_stream_*). */
+#ifndef SHOAL_RUNTIME_JOB_WIRE_H
+#define SHOAL_RUNTIME_JOB_WIRE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <shoal/error.h>
+
+enum job_frame_kind {
+    JOB_FRAME_LAUNCH = 32,
+    JOB_FRAME_STARTED = 33,
+    JOB_FRAME_SPAWN_FAILED = 34,
+    JOB_FRAME_OUTPUT = 35,
+    JOB_FRAME_STDIN = 36,
+    JOB_FRAME_BARRIER_IN = 37,
+    JOB_FRAME_BARRIER_OUT = 38,
+    JOB_FRAME_RANK_EXIT = 39,
+    JOB_FRAME_ABORT = 40,
+    JOB_FRAME_SIGNAL = 41,
+    JOB_FRAME_KILL = 42,
+    JOB_FRAME_DONE = 43,
+};
+
+enum job_wire_limit {
+    /* one encoded frame, as the control socket bounds its frames */
+    JOB_WIRE_FRAME_MAX = 16 * 1024 * 1024,
+    /* one string (argument, variable, key, value, message) */
+    JOB_WIRE_STRING_MAX = 1024 * 1024,
+    /* items of a list: ranks of a node, PUs of a rank, arguments, keys */
+    JOB_WIRE_LIST_MAX = 1024 * 1024,
+    /* an OUTPUT or STDIN payload */
+    JOB_WIRE_DATA_MAX = 1024 * 1024,
+};
+
+enum job_output_stream {
+    JOB_OUTPUT_STDOUT = 1,
+    JOB_OUTPUT_STDERR = 2,
+};
+
+/* One rank a node runs. */
+struct job_launch_rank {
+    uint32_t rank;       /* global rank */
+    uint32_t local_rank; /* 0..nranks-1 on this node */
+    uint32_t npus;       /* 0: not bound */
+    uint32_t *pus;       /* logical PU indexes in the node's topology */
+};
+
+struct job_launch {
+    uint64_t job_id;
+    uint32_t node_index;
+    uint32_t job_size; /* ranks in the whole job (PMI_SIZE) */
+    uint32_t universe_size;
+    uint32_t nranks; /* ranks on this node */
+    struct job_launch_rank *ranks;
+    char *path;  /* resolved program */
+    char **argv; /* NULL-terminated, argc entries */
+    uint32_t argc;
+    char **env; /* NULL-terminated "VAR=value" or "VAR" (-x), nenv entries */
+    uint32_t nenv;
+    char *wdir;            /* or NULL */
+    char *process_mapping; /* PMI_process_mapping, or NULL */
+    double timeout;        /* seconds, 0 none; the coordinator enforces it */
+    double kill_grace;     /* seconds between SIGTERM and SIGKILL */
+    bool enable_recovery;
+};
+
+struct job_kv {
+    char *key;
+    char *value;
+};
+
+/* A rank's end, as waitpid() told it. */
+struct job_rank_exit {
+    uint32_t rank;
+    bool signaled; /* value is a signal number, else an exit status */
+    int32_t value;
+    bool initialized; /* it sent PMI init */
+    bool finalized;   /* it sent PMI finalize */
+    bool killed;      /* the runtime sent it SIGTERM or SIGKILL */
+};
+
+struct job_frame {
+    enum job_frame_kind kind;
+    union {
+        struct job_launch launch;
+        struct {
+            int32_t code; /* negative errno / SHOAL_E* */
+            char *message;
+        } spawn_failed;
+        struct {
+            uint32_t rank;
+            uint8_t stream; /* enum job_output_stream */
+            uint32_t len;   /* 0: end of the stream */
+            uint8_t *bytes;
+        } output;
+        struct {
+            uint32_t len; /* 0: end of input */
+            uint8_t *bytes;
+        } input; /* STDIN */
+        struct {
+            uint32_t nkvs;
+            struct job_kv *kvs;
+        } barrier; /* BARRIER_IN, BARRIER_OUT */
+        struct job_rank_exit rank_exit;
+        struct {
+            int32_t rank;  /* -1: not a rank's doing */
+            int32_t code;  /* exit code the job ends with */
+            bool fault;    /* a runtime fault (bad PMI message), not
+                              MPI_Abort */
+            char *message; /* the rank's text or the fault; may be "" */
+        } abort;
+        struct {
+            int32_t signo;
+        } signal;
+        struct {
+            bool now; /* SIGKILL at once, no grace period */
+        } kill;
+    };
+};
+
+/* Encode f into a new buffer: *out (caller frees with free()) of *len
+ * bytes. Pointers in f are only read. Returns 0, -EINVAL for a frame that
+ * breaks a limit or has an unknown kind, or -ENOMEM. */
+int job_frame_encode(const struct job_frame *f, uint8_t **out, size_t *len);
+
+/* Decode len bytes into f. Returns 0 (release f with job_frame_release())
+ * or SHOAL_EPROTO / -ENOMEM with error filled; f then needs no release. */
+int job_frame_decode(const uint8_t *buf,
+                     size_t len,
+                     struct job_frame *f,
+                     shoal_error_t *error);
+
+/* Free what job_frame_decode() allocated in f; NULL is accepted. Not for
+ * frames a caller built. */
+void job_frame_release(struct job_frame *f);
+
+/* The name of a kind, for messages ("LAUNCH"); "?" when unknown. */
+const char *job_frame_kind_name(int kind);
+
+/* Reassembling length-prefixed frames from a byte stream. */
+struct job_stream {
+    uint8_t *buf;
+    size_t len;
+    size_t cap;
+};
+
+/* Called for each complete frame (borrowed for the call). A non-zero
+ * return stops job_stream_feed(), which returns it. */
+typedef int job_stream_frame_f(const uint8_t *frame, size_t len, void *arg);
+
+void job_stream_init(struct job_stream *s);
+void job_stream_release(struct job_stream *s);
+
+/* Feed bytes read from the stream; fn is called for every frame they
+ * complete, in order, and a partial frame is kept. Returns 0, fn's
+ * non-zero value, SHOAL_EPROTO for a length over JOB_WIRE_FRAME_MAX (the
+ * stream is then unusable) or -ENOMEM. */
+int job_stream_feed(struct job_stream *s,
+                    const void *data,
+                    size_t len,
+                    job_stream_frame_f *fn,
+                    void *arg);
+
+/* Write the 4-byte prefix of a frame of len bytes into head. */
+void job_stream_head(uint8_t head[4], size_t len);
+
+#endif

@@ -1,0 +1,705 @@
+/* SPDX-License-Identifier: MIT */
+/* node_job.c - run one node's ranks of a job for a remote coordinator. */
+#include "runtime/node_job.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <hwloc.h>
+#include <hwloc/glibc-sched.h>
+#include <uv.h>
+
+#include "runtime/job_wire.h"
+#include "runtime/pmi_server.h"
+#include "runtime/rank_set.h"
+#include "runtime/topo.h"
+#include "util/bug.h"
+
+struct node_job {
+    const struct node_job_config *config;
+    uv_loop_t loop;
+    uv_pipe_t link;
+    bool link_open;
+    bool link_lost;
+    bool launched;
+    bool done_sent;
+    bool paused;
+    struct job_stream in;
+    struct job_frame launch; /* decoded LAUNCH, owned */
+    int *ranks;              /* global rank of each local index */
+    cpu_set_t **cpus;
+    rank_set_t *set;
+    pmi_server_t *pmi;
+    int rank0_index; /* local index of global rank 0, or -1 */
+    uv_pipe_t stdin_dst;
+    bool stdin_open;
+    uv_signal_t signals[3];
+    int nsignals;
+    int rc;
+    shoal_error_t *error;
+};
+
+static void node_job_close_cb(uv_handle_t *handle)
+{
+    (void)handle;
+}
+
+/* The link ---------------------------------------------------------------- */
+
+static void node_job_check_backlog(struct node_job *job)
+{
+    size_t queued;
+
+    if (!job->set || !job->link_open)
+        return;
+    queued = uv_stream_get_write_queue_size((uv_stream_t *)&job->link);
+    if (!job->paused && queued > NODE_JOB_LINK_HIGH) {
+        job->paused = true;
+        rank_set_pause_output(job->set, true);
+    } else if (job->paused && queued < NODE_JOB_LINK_LOW) {
+        job->paused = false;
+        rank_set_pause_output(job->set, false);
+    }
+}
+
+static void node_job_link_close(struct node_job *job)
+{
+    if (!job->link_open)
+        return;
+    job->link_open = false;
+    uv_close((uv_handle_t *)&job->link, node_job_close_cb);
+}
+
+static void node_job_write_cb(uv_write_t *req, int status)
+{
+    struct node_job *job = req->data;
+
+    free(req);
+    if (status < 0) {
+        job->link_lost = true;
+        return;
+    }
+    node_job_check_backlog(job);
+}
+
+static void node_job_send(struct node_job *job, const struct job_frame *f)
+{
+    uint8_t *body;
+    size_t len;
+    uv_write_t *req;
+    uv_buf_t b;
+
+    if (!job->link_open || job->link_lost)
+        return;
+    if (job_frame_encode(f, &body, &len) < 0)
+        SHOAL_BUG("a frame the proxy made does not encode");
+    req = malloc(sizeof(*req) + 4 + len);
+    if (!req) {
+        free(body);
+        return;
+    }
+    job_stream_head((uint8_t *)(req + 1), len);
+    memcpy((uint8_t *)(req + 1) + 4, body, len);
+    free(body);
+    req->data = job;
+    b = uv_buf_init((char *)(req + 1), (unsigned int)(4 + len));
+    if (uv_write(req, (uv_stream_t *)&job->link, &b, 1, node_job_write_cb)
+        < 0) {
+        free(req);
+        job->link_lost = true;
+        return;
+    }
+    node_job_check_backlog(job);
+}
+
+static void node_job_shutdown_cb(uv_shutdown_t *req, int status)
+{
+    struct node_job *job = req->data;
+
+    (void)status;
+    free(req);
+    node_job_link_close(job);
+}
+
+/* Ranks -------------------------------------------------------------------- */
+
+static void node_job_output(int index,
+                            enum rank_set_stream stream,
+                            const char *buf,
+                            size_t len,
+                            void *arg)
+{
+    struct node_job *job = arg;
+    struct job_frame f = {.kind = JOB_FRAME_OUTPUT};
+
+    f.output.rank = (uint32_t)job->ranks[index];
+    f.output.stream = (uint8_t)stream;
+    /* keep frames within the wire's bound */
+    do {
+        size_t n = len > JOB_WIRE_DATA_MAX ? JOB_WIRE_DATA_MAX : len;
+        f.output.len = (uint32_t)n;
+        f.output.bytes = (uint8_t *)buf;
+        node_job_send(job, &f);
+        buf += n;
+        len -= n;
+    } while (len > 0);
+}
+
+static int node_job_index_of(const struct node_job *job, int rank)
+{
+    for (uint32_t i = 0; i < job->launch.launch.nranks; i++)
+        if (job->ranks[i] == rank)
+            return (int)i;
+    return -1;
+}
+
+static void
+node_job_pmi_input(int index, const char *buf, size_t len, void *arg)
+{
+    struct node_job *job = arg;
+    struct job_frame f = {.kind = JOB_FRAME_ABORT};
+    shoal_error_t perr;
+
+    if (pmi_server_input(job->pmi, job->ranks[index], buf, len, &perr) < 0) {
+        rank_set_pmi_close(job->set, index);
+        f.abort.rank = job->ranks[index];
+        f.abort.code = 1;
+        f.abort.fault = true;
+        f.abort.message = perr.text;
+        node_job_send(job, &f);
+    }
+}
+
+static void node_job_stdin_close(struct node_job *job)
+{
+    if (!job->stdin_open)
+        return;
+    job->stdin_open = false;
+    uv_close((uv_handle_t *)&job->stdin_dst, node_job_close_cb);
+}
+
+static void node_job_exited(int index, int wstatus, bool killed, void *arg)
+{
+    struct node_job *job = arg;
+    struct job_frame f = {.kind = JOB_FRAME_RANK_EXIT};
+    int rank = job->ranks[index];
+
+    f.rank_exit.rank = (uint32_t)rank;
+    f.rank_exit.signaled = WIFSIGNALED(wstatus);
+    f.rank_exit.value =
+        WIFSIGNALED(wstatus) ? WTERMSIG(wstatus) : WEXITSTATUS(wstatus);
+    f.rank_exit.initialized = pmi_server_rank_initialized(job->pmi, rank);
+    f.rank_exit.finalized = pmi_server_rank_finalized(job->pmi, rank);
+    f.rank_exit.killed = killed;
+    if (index == job->rank0_index)
+        node_job_stdin_close(job);
+    node_job_send(job, &f);
+}
+
+static void node_job_close_signals(struct node_job *job)
+{
+    for (int i = 0; i < job->nsignals; i++)
+        uv_close((uv_handle_t *)&job->signals[i], node_job_close_cb);
+    job->nsignals = 0;
+}
+
+/* Say DONE, and close the link once it is written. */
+static void node_job_finish(struct node_job *job)
+{
+    struct job_frame f = {.kind = JOB_FRAME_DONE};
+    uv_shutdown_t *req;
+
+    node_job_stdin_close(job);
+    node_job_close_signals(job);
+    if (!job->link_open)
+        return;
+    node_job_send(job, &f);
+    job->done_sent = !job->link_lost;
+    uv_read_stop((uv_stream_t *)&job->link);
+    req = malloc(sizeof(*req));
+    if (req) {
+        req->data = job;
+        if (uv_shutdown(req, (uv_stream_t *)&job->link, node_job_shutdown_cb)
+            == 0)
+            return;
+        free(req);
+    }
+    node_job_link_close(job);
+}
+
+/* Nothing is left of the ranks. */
+static void node_job_idle(void *arg)
+{
+    node_job_finish(arg);
+}
+
+static const struct rank_set_ops node_rank_set_ops = {
+    .output = node_job_output,
+    .pmi_input = node_job_pmi_input,
+    .exited = node_job_exited,
+    .idle = node_job_idle,
+};
+
+/* PMI ---------------------------------------------------------------------- */
+
+static int node_pmi_send(int rank, const char *buf, size_t len, void *arg)
+{
+    struct node_job *job = arg;
+    int index = node_job_index_of(job, rank);
+
+    if (index < 0)
+        return -EINVAL;
+    return rank_set_pmi_send(job->set, index, buf, len);
+}
+
+static void node_pmi_abort(int rank, int exitcode, const char *msg, void *arg)
+{
+    struct node_job *job = arg;
+    struct job_frame f = {.kind = JOB_FRAME_ABORT};
+
+    f.abort.rank = rank;
+    f.abort.code = exitcode;
+    f.abort.message = (char *)(msg ? msg : "");
+    node_job_send(job, &f);
+}
+
+struct node_kv_list {
+    struct job_kv *kvs;
+    uint32_t n;
+    uint32_t cap;
+};
+
+static int node_job_collect_kv(const char *key, const char *value, void *arg)
+{
+    struct node_kv_list *l = arg;
+
+    if (l->n == l->cap) {
+        uint32_t cap = l->cap ? l->cap * 2 : 16;
+        struct job_kv *p = realloc(l->kvs, cap * sizeof(*p));
+        if (!p)
+            return -ENOMEM;
+        l->kvs = p;
+        l->cap = cap;
+    }
+    l->kvs[l->n].key = (char *)key;
+    l->kvs[l->n].value = (char *)value;
+    l->n++;
+    return 0;
+}
+
+/* Every local rank is in the barrier: send up what they put since the last
+ * one; the release waits for BARRIER_OUT. */
+static void node_pmi_barrier_enter(pmi_server_t *server, void *arg)
+{
+    struct node_job *job = arg;
+    struct job_frame f = {.kind = JOB_FRAME_BARRIER_IN};
+    struct node_kv_list l = {0};
+
+    pmi_server_kvs_foreach_new(server, node_job_collect_kv, &l);
+    f.barrier.kvs = l.kvs;
+    f.barrier.nkvs = l.n;
+    node_job_send(job, &f);
+    free(l.kvs);
+}
+
+static const struct pmi_server_ops node_pmi_ops = {
+    .send = node_pmi_send,
+    .abort = node_pmi_abort,
+    .barrier_enter = node_pmi_barrier_enter,
+};
+
+/* Starting ------------------------------------------------------------------
+ */
+
+static int node_job_bindings(struct node_job *job, shoal_error_t *error)
+{
+    const struct job_launch *l = &job->launch.launch;
+    hwloc_topology_t topo;
+    int rc;
+
+    rc = topo_load(job->config->topology, &topo, error);
+    if (rc < 0)
+        return rc;
+    job->cpus = calloc(l->nranks, sizeof(*job->cpus));
+    if (!job->cpus) {
+        hwloc_topology_destroy(topo);
+        return shoal_errprintf(error, -ENOMEM, "out of memory");
+    }
+    for (uint32_t i = 0; i < l->nranks && rc == 0; i++) {
+        const struct job_launch_rank *r = &l->ranks[i];
+        hwloc_bitmap_t set;
+        if (r->npus == 0)
+            continue;
+        set = hwloc_bitmap_alloc();
+        for (uint32_t j = 0; j < r->npus; j++) {
+            hwloc_obj_t pu =
+                hwloc_get_obj_by_type(topo, HWLOC_OBJ_PU, r->pus[j]);
+            if (!pu) {
+                rc = shoal_errprintf(error, -EINVAL,
+                                     "rank %u is bound to PU %u, which this "
+                                     "node does not have",
+                                     r->rank, r->pus[j]);
+                break;
+            }
+            hwloc_bitmap_or(set, set, pu->cpuset);
+        }
+        /* a topology that is not this machine's is reported, not applied */
+        if (rc == 0 && topo_is_this_system(topo)) {
+            job->cpus[r->local_rank] = calloc(1, sizeof(cpu_set_t));
+            if (job->cpus[r->local_rank])
+                hwloc_cpuset_to_glibc_sched_affinity(
+                    topo, set, job->cpus[r->local_rank], sizeof(cpu_set_t));
+        }
+        hwloc_bitmap_free(set);
+    }
+    hwloc_topology_destroy(topo);
+    return rc;
+}
+
+static int node_job_start(struct node_job *job, shoal_error_t *error)
+{
+    const struct job_launch *l = &job->launch.launch;
+    struct rank_set_config scfg = {0};
+    struct pmi_server_config pcfg = {0};
+    char kvsname[64];
+    int devnull, stdin0 = -1;
+    int rc;
+
+    job->ranks = calloc(l->nranks, sizeof(int));
+    if (!job->ranks)
+        return shoal_errprintf(error, -ENOMEM, "out of memory");
+    job->rank0_index = -1;
+    for (uint32_t i = 0; i < l->nranks; i++)
+        job->ranks[i] = -1;
+    for (uint32_t i = 0; i < l->nranks; i++) {
+        const struct job_launch_rank *r = &l->ranks[i];
+        if (job->ranks[r->local_rank] >= 0)
+            return shoal_errprintf(error, SHOAL_EPROTO,
+                                   "LAUNCH names local rank %u twice",
+                                   r->local_rank);
+        job->ranks[r->local_rank] = (int)r->rank;
+        if (r->rank == 0)
+            job->rank0_index = (int)r->local_rank;
+    }
+    rc = node_job_bindings(job, error);
+    if (rc < 0)
+        return rc;
+    snprintf(kvsname, sizeof(kvsname), "shoal_kvs_%llu",
+             (unsigned long long)l->job_id);
+    pcfg.size = (int)l->job_size;
+    pcfg.nlocal = (int)l->nranks;
+    pcfg.local_ranks = job->ranks;
+    pcfg.universe_size =
+        (int)(l->universe_size ? l->universe_size : l->job_size);
+    pcfg.kvsname = kvsname;
+    pcfg.process_mapping = l->process_mapping;
+    rc = pmi_server_create(&pcfg, &node_pmi_ops, job, &job->pmi, error);
+    if (rc < 0)
+        return rc;
+    scfg.loop = &job->loop;
+    scfg.nranks = (int)l->nranks;
+    scfg.ranks = job->ranks;
+    scfg.size = (int)l->job_size;
+    scfg.path = l->path;
+    scfg.argv = l->argv;
+    scfg.env = l->env;
+    scfg.wdir = l->wdir;
+    scfg.cpus = job->cpus;
+    scfg.kill_grace = l->kill_grace;
+    rc = rank_set_create(&scfg, &node_rank_set_ops, job, &job->set, error);
+    if (rc < 0)
+        return rc;
+    devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+    if (devnull < 0)
+        return shoal_errprintf(error, -errno, "cannot open /dev/null: %s",
+                               strerror(errno));
+    if (job->rank0_index >= 0) {
+        int fds[2];
+        if (pipe2(fds, O_CLOEXEC) < 0) {
+            close(devnull);
+            return shoal_errprintf(error, -errno, "cannot create pipe: %s",
+                                   strerror(errno));
+        }
+        uv_pipe_init(&job->loop, &job->stdin_dst, 0);
+        uv_pipe_open(&job->stdin_dst, fds[1]);
+        job->stdin_open = true;
+        stdin0 = fds[0];
+    }
+    for (uint32_t i = 0; rc == 0 && i < l->nranks; i++)
+        rc = rank_set_start(job->set, (int)i,
+                            (int)i == job->rank0_index ? stdin0 : devnull,
+                            error);
+    if (stdin0 >= 0)
+        close(stdin0);
+    close(devnull);
+    return rc;
+}
+
+/* Frames from the coordinator --------------------------------------------- */
+
+static void node_job_stdin_write_cb(uv_write_t *req, int status)
+{
+    struct node_job *job = req->data;
+
+    free(req);
+    if (status < 0)
+        node_job_stdin_close(job); /* rank 0 closed its stdin */
+}
+
+static void node_job_stdin_shutdown_cb(uv_shutdown_t *req, int status)
+{
+    struct node_job *job = req->data;
+
+    (void)status;
+    free(req);
+    node_job_stdin_close(job);
+}
+
+static void node_job_stdin(struct node_job *job, const struct job_frame *f)
+{
+    if (!job->stdin_open)
+        return;
+    if (f->input.len == 0) {
+        uv_shutdown_t *req = malloc(sizeof(*req));
+        if (req) {
+            req->data = job;
+            if (uv_shutdown(req, (uv_stream_t *)&job->stdin_dst,
+                            node_job_stdin_shutdown_cb)
+                == 0)
+                return;
+            free(req);
+        }
+        node_job_stdin_close(job);
+        return;
+    }
+    uv_write_t *req = malloc(sizeof(*req) + f->input.len);
+    if (!req)
+        return;
+    uv_buf_t b = uv_buf_init((char *)(req + 1), f->input.len);
+    memcpy(req + 1, f->input.bytes, f->input.len);
+    req->data = job;
+    if (uv_write(req, (uv_stream_t *)&job->stdin_dst, &b, 1,
+                 node_job_stdin_write_cb)
+        < 0)
+        free(req);
+}
+
+static int node_job_barrier_out(struct node_job *job,
+                                const struct job_frame *f,
+                                shoal_error_t *error)
+{
+    for (uint32_t i = 0; i < f->barrier.nkvs; i++) {
+        int rc = pmi_server_kvs_put(job->pmi, f->barrier.kvs[i].key,
+                                    f->barrier.kvs[i].value);
+        if (rc < 0)
+            return shoal_errprintf(error, rc, "cannot store key '%s': %s",
+                                   f->barrier.kvs[i].key, shoal_strerror(rc));
+    }
+    return pmi_server_barrier_release(job->pmi, error);
+}
+
+static int node_job_launch(struct node_job *job)
+{
+    struct job_frame f = {.kind = JOB_FRAME_STARTED};
+    shoal_error_t serr = {{0}};
+    int rc;
+
+    job->launched = true;
+    rc = node_job_start(job, &serr);
+    if (rc < 0) {
+        f.kind = JOB_FRAME_SPAWN_FAILED;
+        f.spawn_failed.code = rc;
+        f.spawn_failed.message = serr.text;
+        if (job->set)
+            rank_set_kill(job->set);
+    }
+    node_job_send(job, &f);
+    if (job->set) {
+        rank_set_seal(job->set);
+    } else {
+        /* nothing could even be prepared */
+        node_job_finish(job);
+    }
+    return 0;
+}
+
+static int node_job_frame(const uint8_t *buf, size_t len, void *arg)
+{
+    struct node_job *job = arg;
+    struct job_frame f;
+    shoal_error_t ferr;
+    int rc;
+
+    rc = job_frame_decode(buf, len, &f, &ferr);
+    if (rc < 0)
+        return shoal_errprintf(job->error, rc, "from the coordinator: %s",
+                               ferr.text);
+    if (!job->launched) {
+        if (f.kind != JOB_FRAME_LAUNCH) {
+            job_frame_release(&f);
+            return shoal_errprintf(job->error, SHOAL_EPROTO,
+                                   "the coordinator sent %s before LAUNCH",
+                                   job_frame_kind_name(f.kind));
+        }
+        job->launch = f;
+        return node_job_launch(job);
+    }
+    rc = 0;
+    switch (f.kind) {
+    case JOB_FRAME_STDIN:
+        node_job_stdin(job, &f);
+        break;
+    case JOB_FRAME_BARRIER_OUT:
+        rc = node_job_barrier_out(job, &f, job->error);
+        break;
+    case JOB_FRAME_SIGNAL:
+        if (job->set)
+            rank_set_signal(job->set, f.signal.signo);
+        break;
+    case JOB_FRAME_KILL:
+        if (job->set && f.kill.now)
+            rank_set_kill(job->set);
+        else if (job->set)
+            rank_set_terminate(job->set);
+        break;
+    case JOB_FRAME_OUTPUT:
+        /* the reader of that rank's stream is gone */
+        if (job->set && f.output.len == 0) {
+            int index = node_job_index_of(job, (int)f.output.rank);
+            if (index >= 0)
+                rank_set_close_output(job->set, index, f.output.stream);
+        }
+        break;
+    default:
+        rc =
+            shoal_errprintf(job->error, SHOAL_EPROTO, "the coordinator sent %s",
+                            job_frame_kind_name(f.kind));
+        break;
+    }
+    job_frame_release(&f);
+    return rc;
+}
+
+/* The link is gone, or the proxy is told to stop: end the ranks. */
+static void node_job_abandon(struct node_job *job, int rc)
+{
+    if (job->rc == 0)
+        job->rc = rc;
+    job->link_lost = true;
+    node_job_link_close(job);
+    if (job->set)
+        rank_set_terminate(job->set);
+    else
+        node_job_close_signals(job);
+}
+
+static void node_job_alloc_cb(uv_handle_t *handle, size_t hint, uv_buf_t *buf)
+{
+    (void)handle;
+    buf->base = malloc(hint);
+    buf->len = buf->base ? hint : 0;
+}
+
+static void
+node_job_read_cb(uv_stream_t *stream, ssize_t n, const uv_buf_t *buf)
+{
+    struct node_job *job = stream->data;
+    int rc;
+
+    if (n < 0) {
+        free(buf->base);
+        if (!job->done_sent)
+            node_job_abandon(job, shoal_errprintf(job->error, -EPIPE,
+                                                  "the link to the "
+                                                  "coordinator closed"));
+        return;
+    }
+    rc = job_stream_feed(&job->in, buf->base, (size_t)n, node_job_frame, job);
+    free(buf->base);
+    if (rc == SHOAL_EPROTO && job->rc == 0 && !job->error->text[0])
+        shoal_errprintf(job->error, rc,
+                        "oversized frame from the "
+                        "coordinator");
+    if (rc < 0)
+        node_job_abandon(job, rc);
+}
+
+static void node_job_signal_cb(uv_signal_t *handle, int sig)
+{
+    struct node_job *job = handle->data;
+
+    node_job_abandon(job, shoal_errprintf(job->error, -EINTR,
+                                          "interrupted by signal %d (%s)", sig,
+                                          strsignal(sig)));
+}
+
+int node_job_run(const struct node_job_config *config, shoal_error_t *error)
+{
+    static const int sigs[] = {SIGTERM, SIGINT, SIGHUP};
+    struct sigaction ign = {.sa_handler = SIG_IGN}, old_pipe;
+    struct node_job job;
+    int rc;
+
+    memset(&job, 0, sizeof(job));
+    job.config = config;
+    job.error = error;
+    if (error)
+        error->text[0] = '\0';
+    job_stream_init(&job.in);
+    rc = uv_loop_init(&job.loop);
+    if (rc < 0) {
+        close(config->link_fd);
+        return shoal_errprintf(error, -EIO, "cannot create event loop: %s",
+                               uv_strerror(rc));
+    }
+    sigaction(SIGPIPE, &ign, &old_pipe);
+    uv_pipe_init(&job.loop, &job.link, 0);
+    rc = uv_pipe_open(&job.link, config->link_fd);
+    if (rc < 0) {
+        uv_close((uv_handle_t *)&job.link, node_job_close_cb);
+        close(config->link_fd);
+        rc = shoal_errprintf(error, -EIO, "cannot use fd %d: %s",
+                             config->link_fd, uv_strerror(rc));
+    } else {
+        job.link.data = &job;
+        job.link_open = true;
+        uv_read_start((uv_stream_t *)&job.link, node_job_alloc_cb,
+                      node_job_read_cb);
+        for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
+            uv_signal_init(&job.loop, &job.signals[i]);
+            job.signals[i].data = &job;
+            uv_signal_start(&job.signals[i], node_job_signal_cb, sigs[i]);
+            job.nsignals++;
+        }
+    }
+    uv_run(&job.loop, UV_RUN_DEFAULT);
+    node_job_stdin_close(&job);
+    node_job_close_signals(&job);
+    node_job_link_close(&job);
+    if (job.set)
+        rank_set_close(job.set);
+    uv_run(&job.loop, UV_RUN_DEFAULT);
+    if (uv_loop_close(&job.loop) != 0)
+        SHOAL_BUG("event loop closed with handles open");
+    sigaction(SIGPIPE, &old_pipe, NULL);
+    if (rc == 0)
+        rc = job.rc;
+    if (rc == 0 && !job.done_sent)
+        rc = shoal_errprintf(error, -EPIPE,
+                             "the link closed before the job was launched");
+    rank_set_destroy(job.set);
+    pmi_server_destroy(job.pmi);
+    if (job.cpus)
+        for (uint32_t i = 0; i < job.launch.launch.nranks; i++)
+            free(job.cpus[i]);
+    free(job.cpus);
+    free(job.ranks);
+    job_frame_release(&job.launch);
+    job_stream_release(&job.in);
+    return rc;
+}

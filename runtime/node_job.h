@@ -1,0 +1,54 @@
+/* SPDX-License-Identifier: MIT */
+/* node_job.h - one node's share of a gang job: the proxy side.
+ *
+ * A proxy (`shoal proxy`) is started by the pool's daemon on each node of a
+ * job, with a stream socket to it (or any byte stream that reaches the
+ * job's coordinator through relays). On that link it reads job frames
+ * (runtime/job_wire.h, each as u32 big-endian length + frame) and writes
+ * its own. The first frame must be LAUNCH: the proxy starts the node's
+ * ranks bound (logical PU indexes of the LAUNCH translated through this
+ * machine's hwloc topology; with SHOAL_TOPOLOGY set the topology is not
+ * this system and nothing is bound), each with a PMI socket served by a PMI
+ * server of the node's ranks only, then answers STARTED (or SPAWN_FAILED
+ * and ends what it started). From then on:
+ *
+ *   - rank output goes up as OUTPUT frames; reading a rank's pipes stops
+ *     while more than NODE_JOB_LINK_HIGH bytes wait to be written on the
+ *     link, and resumes under NODE_JOB_LINK_LOW;
+ *   - STDIN frames feed global rank 0's stdin, if this node runs it;
+ *   - when every local rank entered a PMI barrier, the node's new puts go
+ *     up as BARRIER_IN; BARRIER_OUT brings the others' puts, which are
+ *     stored before the local ranks are released;
+ *   - RANK_EXIT for each rank; ABORT for MPI_Abort (PMI abort) or a PMI
+ *     protocol fault; the proxy ends nothing on its own: the coordinator
+ *     decides, and sends SIGNAL or KILL;
+ *   - DONE once no rank is left and every output stream is drained; then
+ *     the proxy closes the link and returns.
+ *
+ * If the link closes or breaks (coordinator or relay gone), or the proxy
+ * gets SIGTERM, SIGINT or SIGHUP, it ends its ranks (SIGTERM, SIGKILL after
+ * the LAUNCH's grace period) and returns; ranks also die with the proxy
+ * itself (parent-death signal), so nothing is left behind. */
+#ifndef SHOAL_RUNTIME_NODE_JOB_H
+#define SHOAL_RUNTIME_NODE_JOB_H
+
+#include <shoal/error.h>
+
+enum node_job_limit {
+    NODE_JOB_LINK_HIGH = 4 * 1024 * 1024,
+    NODE_JOB_LINK_LOW = 1024 * 1024,
+};
+
+struct node_job_config {
+    int link_fd;          /* the stream to the coordinator; taken over */
+    const char *topology; /* SHOAL_TOPOLOGY value, or NULL for this host */
+};
+
+/* Run one node's share of a job to its end. Returns 0 when the job ran
+ * and DONE was sent, or a negative code with error filled: SHOAL_EPROTO
+ * for a bad frame or a first frame that is not LAUNCH, -EPIPE when the
+ * link was lost before DONE. No rank is left running either way. Installs
+ * signal handlers for the duration of the call; not reentrant. */
+int node_job_run(const struct node_job_config *config, shoal_error_t *error);
+
+#endif

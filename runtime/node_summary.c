@@ -1,0 +1,428 @@
+/* SPDX-License-Identifier: MIT */
+/* node_summary.c - what a node tells the pool about itself. */
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <hwloc.h>
+
+#include <shoal/error.h>
+
+#include "runtime/member_wire.h"
+#include "runtime/node_summary.h"
+#include "runtime/topo.h"
+#include "util/param.h"
+
+PARAM_DEFINE(node_summary_param_speed,
+             "speed",
+             PARAM_TYPE_DOUBLE,
+             NULL,
+             "speed score of this node (1000 = the reference machine); "
+             "unset: measured at start");
+
+/* The largest encoding must fit in a member's payload. */
+_Static_assert(2 + 2 + NODE_SUMMARY_HOSTNAME_MAX + 2
+                       + NODE_SUMMARY_SYNTHETIC_MAX + 4 * 4 + 8 + 3 * 4 + 2
+                       + NODE_SUMMARY_FREE_MAX + 8
+                   <= MEMBER_PAYLOAD_MAX,
+               "a node summary must fit in a member payload");
+
+static int count_type(hwloc_topology_t topo, hwloc_obj_type_t type)
+{
+    int n = hwloc_get_nbobjs_by_type(topo, type);
+
+    return n < 0 ? 0 : n;
+}
+
+int node_summary_from_topology(hwloc_topology_t topo,
+                               struct node_summary *summary)
+{
+    hwloc_obj_t root = hwloc_get_root_obj(topo);
+    hwloc_bitmap_t cores;
+    unsigned long flags = HWLOC_TOPOLOGY_EXPORT_SYNTHETIC_FLAG_NO_ATTRS;
+    int n;
+
+    summary->packages = count_type(topo, HWLOC_OBJ_PACKAGE);
+    summary->numa_nodes = count_type(topo, HWLOC_OBJ_NUMANODE);
+    summary->cores = count_type(topo, HWLOC_OBJ_CORE);
+    summary->pus = count_type(topo, HWLOC_OBJ_PU);
+    summary->memory_bytes = root ? root->total_memory : 0;
+
+    n = hwloc_topology_export_synthetic(topo, summary->synthetic,
+                                        sizeof(summary->synthetic), flags);
+    /* hwloc cannot describe an asymmetric machine, and truncates a
+     * description too long for the buffer: fall back to the counts */
+    if (n < 0 || (size_t)n >= sizeof(summary->synthetic)) {
+        uint32_t cores_n = summary->cores ? summary->cores : summary->pus;
+        uint32_t per_core =
+            cores_n && summary->pus % cores_n == 0 ? summary->pus / cores_n : 1;
+
+        snprintf(summary->synthetic, sizeof(summary->synthetic),
+                 "Package:1 Core:%u PU:%u", (unsigned)cores_n,
+                 (unsigned)per_core);
+    }
+
+    summary->free_cores[0] = '\0';
+    if (summary->cores == 0)
+        return 0;
+    cores = hwloc_bitmap_alloc();
+    if (!cores)
+        return -ENOMEM;
+    hwloc_bitmap_set_range(cores, 0, (int)summary->cores - 1);
+    hwloc_bitmap_list_snprintf(summary->free_cores, sizeof(summary->free_cores),
+                               cores);
+    hwloc_bitmap_free(cores);
+    return 0;
+}
+
+/* GPUs and coprocessors are hwloc OS devices, found only when the PCI
+ * tree is walked; that costs tens of milliseconds, which a daemon pays
+ * once at start. */
+static uint32_t count_gpus(void)
+{
+    hwloc_topology_t topo;
+    hwloc_obj_t obj = NULL;
+    uint32_t n = 0;
+
+    if (hwloc_topology_init(&topo) < 0)
+        return 0;
+    if (hwloc_topology_set_io_types_filter(topo,
+                                           HWLOC_TYPE_FILTER_KEEP_IMPORTANT)
+            < 0
+        || hwloc_topology_load(topo) < 0) {
+        hwloc_topology_destroy(topo);
+        return 0;
+    }
+    while ((obj = hwloc_get_next_osdev(topo, obj)) != NULL) {
+        if (obj->attr->osdev.type == HWLOC_OBJ_OSDEV_GPU
+            || obj->attr->osdev.type == HWLOC_OBJ_OSDEV_COPROC)
+            n++;
+    }
+    hwloc_topology_destroy(topo);
+    return n;
+}
+
+int node_summary_collect(const char *spec,
+                         struct node_summary *summary,
+                         shoal_error_t *error)
+{
+    hwloc_topology_t topo;
+    uint32_t gpus = 0;
+    bool here;
+    int rc;
+
+    memset(summary, 0, sizeof(*summary));
+    if (!spec)
+        spec = getenv("SHOAL_TOPOLOGY");
+    here = !spec || !*spec;
+    if (here)
+        gpus = count_gpus();
+    rc = topo_load(spec, &topo, error);
+    if (rc < 0)
+        return rc;
+    rc = node_summary_from_topology(topo, summary);
+    hwloc_topology_destroy(topo);
+    if (rc < 0)
+        return shoal_errprintf(error, rc, "cannot describe the topology: %s",
+                               shoal_strerror(rc));
+    summary->gpus = gpus;
+    if (gethostname(summary->hostname, sizeof(summary->hostname) - 1) < 0)
+        snprintf(summary->hostname, sizeof(summary->hostname), "localhost");
+    rc = node_summary_speed(&summary->speed, error);
+    if (rc < 0)
+        return rc;
+    node_summary_refresh_load(summary);
+    return 0;
+}
+
+static uint64_t now_ns(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* A chain of dependent multiplies and shifts: it measures the integer
+ * pipeline and the clock, not memory, so it is stable from run to run. */
+static uint64_t speed_kernel(uint64_t rounds, uint64_t x)
+{
+    for (uint64_t i = 0; i < rounds; i++) {
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        x *= 0x2545f4914f6cdd1dULL;
+    }
+    return x;
+}
+
+/* Rounds of speed_kernel() per millisecond on the reference machine (one
+ * core of the 2-core build machines). */
+static const double speed_ref_rounds_per_ms = 350000.0;
+
+int node_summary_speed(uint32_t *speed, shoal_error_t *error)
+{
+    /* kept alive so the loop is not optimized away */
+    static volatile uint64_t sink;
+    uint64_t rounds = 1 << 14;
+    double best = 0;
+    double value;
+    int rc;
+
+    if (getenv(param_env_name(&node_summary_param_speed))) {
+        rc = param_get_double(&node_summary_param_speed, 1, &value, error);
+        if (rc < 0)
+            return rc;
+        *speed = value > 1e9 ? 1000000000u : (uint32_t)value;
+        return 0;
+    }
+    /* grow the work until one run takes 5 ms, then keep the best of four
+     * runs: a busy machine can only make a run slower */
+    for (;;) {
+        uint64_t t0 = now_ns();
+        uint64_t dt;
+
+        sink = speed_kernel(rounds, sink + 1);
+        dt = now_ns() - t0;
+        if (dt >= 5000000 || rounds >= (1ULL << 40))
+            break;
+        rounds *= 2;
+    }
+    for (int i = 0; i < 4; i++) {
+        uint64_t t0 = now_ns();
+        double per_ms;
+
+        sink = speed_kernel(rounds, sink + 1);
+        per_ms = (double)rounds * 1e6 / (double)(now_ns() - t0 + 1);
+        if (per_ms > best)
+            best = per_ms;
+    }
+    value = best / speed_ref_rounds_per_ms * NODE_SUMMARY_SPEED_REF;
+    *speed = value < 1 ? 1 : value > 1e9 ? 1000000000u : (uint32_t)value;
+    return 0;
+}
+
+int node_summary_refresh_load(struct node_summary *summary)
+{
+    double load;
+
+    if (getloadavg(&load, 1) != 1)
+        return -EIO;
+    summary->load_milli = load > 4e6 ? 4000000000u : (uint32_t)(load * 1000);
+    return 0;
+}
+
+struct put {
+    uint8_t *p;
+    uint8_t *end;
+    bool overflow;
+};
+
+static void put_bytes(struct put *w, const void *src, size_t n)
+{
+    if ((size_t)(w->end - w->p) < n) {
+        w->overflow = true;
+        return;
+    }
+    memcpy(w->p, src, n);
+    w->p += n;
+}
+
+static void put_be(struct put *w, uint64_t v, int bytes)
+{
+    uint8_t b[8];
+
+    for (int i = 0; i < bytes; i++)
+        b[i] = (uint8_t)(v >> (8 * (bytes - 1 - i)));
+    put_bytes(w, b, (size_t)bytes);
+}
+
+static int put_string(struct put *w, const char *s, size_t max)
+{
+    size_t n = strnlen(s, max + 1);
+
+    if (n > max)
+        return -EINVAL;
+    put_be(w, n, 2);
+    put_bytes(w, s, n);
+    return 0;
+}
+
+int node_summary_encode(const struct node_summary *s,
+                        void *buf,
+                        size_t size,
+                        size_t *len)
+{
+    struct put w = {buf, (uint8_t *)buf + size, false};
+
+    put_be(&w, NODE_SUMMARY_VERSION, 1);
+    put_be(&w, 0, 1);
+    if (put_string(&w, s->hostname, NODE_SUMMARY_HOSTNAME_MAX) < 0
+        || put_string(&w, s->synthetic, NODE_SUMMARY_SYNTHETIC_MAX) < 0)
+        return -EINVAL;
+    put_be(&w, s->packages, 4);
+    put_be(&w, s->numa_nodes, 4);
+    put_be(&w, s->cores, 4);
+    put_be(&w, s->pus, 4);
+    put_be(&w, s->memory_bytes, 8);
+    put_be(&w, s->gpus, 4);
+    put_be(&w, s->speed, 4);
+    put_be(&w, s->load_milli, 4);
+    if (put_string(&w, s->free_cores, NODE_SUMMARY_FREE_MAX) < 0)
+        return -EINVAL;
+    put_be(&w, s->claims_generation, 8);
+    if (w.overflow)
+        return -EMSGSIZE;
+    *len = (size_t)(w.p - (uint8_t *)buf);
+    return 0;
+}
+
+struct get {
+    const uint8_t *p;
+    const uint8_t *end;
+    const char *field; /* the first field that did not fit */
+};
+
+static uint64_t get_be(struct get *r, int bytes, const char *field)
+{
+    uint64_t v = 0;
+
+    if (r->field)
+        return 0;
+    if (r->end - r->p < bytes) {
+        r->field = field;
+        return 0;
+    }
+    for (int i = 0; i < bytes; i++)
+        v = (v << 8) | *r->p++;
+    return v;
+}
+
+/* Printable ASCII only: these strings end up on terminals. */
+static bool text_ok(const char *s, size_t n, const char *allowed)
+{
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+
+        if (allowed ? !strchr(allowed, c) || c == '\0' : c < 0x20 || c > 0x7e)
+            return false;
+    }
+    return true;
+}
+
+static int get_string(struct get *r,
+                      char *out,
+                      size_t max,
+                      const char *field,
+                      const char *allowed,
+                      shoal_error_t *error)
+{
+    size_t n = get_be(r, 2, field);
+
+    if (r->field)
+        return 0;
+    if (n > max)
+        return shoal_errprintf(error, SHOAL_EPROTO,
+                               "node summary: %s of %zu bytes (at most %zu)",
+                               field, n, max);
+    if ((size_t)(r->end - r->p) < n) {
+        r->field = field;
+        return 0;
+    }
+    if (!text_ok((const char *)r->p, n, allowed))
+        return shoal_errprintf(error, SHOAL_EPROTO,
+                               "node summary: bad character in %s", field);
+    memcpy(out, r->p, n);
+    out[n] = '\0';
+    r->p += n;
+    return 0;
+}
+
+/* "0-3,6": increasing numbers and ranges separated by commas. */
+static bool core_list_ok(const char *s)
+{
+    long prev = -1;
+
+    if (!*s)
+        return true;
+    for (;;) {
+        char *end;
+        long a, b;
+
+        if (*s < '0' || *s > '9')
+            return false;
+        a = strtol(s, &end, 10);
+        b = a;
+        if (*end == '-') {
+            s = end + 1;
+            if (*s < '0' || *s > '9')
+                return false;
+            b = strtol(s, &end, 10);
+        }
+        if (a <= prev || b < a || b > 1 << 20)
+            return false;
+        prev = b;
+        if (!*end)
+            return true;
+        if (*end != ',')
+            return false;
+        s = end + 1;
+    }
+}
+
+int node_summary_decode(const void *buf,
+                        size_t len,
+                        struct node_summary *s,
+                        shoal_error_t *error)
+{
+    struct get r = {buf, (const uint8_t *)buf + len, NULL};
+    unsigned version, flags;
+    int rc;
+
+    memset(s, 0, sizeof(*s));
+    version = (unsigned)get_be(&r, 1, "version");
+    flags = (unsigned)get_be(&r, 1, "flags");
+    if (!r.field && version < 1)
+        return shoal_errprintf(error, SHOAL_EPROTO,
+                               "node summary: bad version %u", version);
+    if (!r.field && flags != 0)
+        return shoal_errprintf(error, SHOAL_EPROTO,
+                               "node summary: unknown flags 0x%x", flags);
+    rc = get_string(&r, s->hostname, NODE_SUMMARY_HOSTNAME_MAX, "hostname",
+                    NULL, error);
+    if (rc < 0)
+        return rc;
+    rc = get_string(&r, s->synthetic, NODE_SUMMARY_SYNTHETIC_MAX,
+                    "synthetic topology", NULL, error);
+    if (rc < 0)
+        return rc;
+    s->packages = (uint32_t)get_be(&r, 4, "packages");
+    s->numa_nodes = (uint32_t)get_be(&r, 4, "numa nodes");
+    s->cores = (uint32_t)get_be(&r, 4, "cores");
+    s->pus = (uint32_t)get_be(&r, 4, "pus");
+    s->memory_bytes = get_be(&r, 8, "memory");
+    s->gpus = (uint32_t)get_be(&r, 4, "gpus");
+    s->speed = (uint32_t)get_be(&r, 4, "speed");
+    s->load_milli = (uint32_t)get_be(&r, 4, "load");
+    rc = get_string(&r, s->free_cores, NODE_SUMMARY_FREE_MAX, "free cores",
+                    "0123456789,-", error);
+    if (rc < 0)
+        return rc;
+    s->claims_generation = get_be(&r, 8, "claims generation");
+    if (r.field)
+        return shoal_errprintf(error, SHOAL_EPROTO,
+                               "node summary: truncated in %s", r.field);
+    if (!core_list_ok(s->free_cores))
+        return shoal_errprintf(error, SHOAL_EPROTO,
+                               "node summary: bad free core list '%s'",
+                               s->free_cores);
+    if (version == NODE_SUMMARY_VERSION && r.p != r.end)
+        return shoal_errprintf(error, SHOAL_EPROTO,
+                               "node summary: %zu trailing bytes",
+                               (size_t)(r.end - r.p));
+    return 0;
+}

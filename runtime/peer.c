@@ -1,0 +1,782 @@
+/* SPDX-License-Identifier: MIT */
+/* peer.c - the sealed transport between daemons. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <uv.h>
+
+#include <shoal/error.h>
+
+#include "runtime/peer.h"
+
+/* The most datagrams read in one go: a flood of garbage must not keep
+ * the loop from its timers and streams. */
+enum { PEER_DRAIN_BATCH = 256 };
+
+struct peer_conn {
+    uv_tcp_t tcp;
+    peer_t *peer;
+    struct member_addr addr;
+    bool outbound;
+    bool closing;
+    uint8_t *rbuf;
+    size_t rlen;
+    size_t rcap;
+    size_t queued; /* bytes handed to uv_write and not done */
+    struct peer_conn *prev;
+    struct peer_conn *next;
+};
+
+struct peer_write {
+    uv_write_t req;
+    struct peer_conn *conn;
+    size_t len;
+    uint8_t bytes[];
+};
+
+struct peer_local {
+    struct peer_local *next;
+    uint8_t type;
+    size_t len;
+    uint8_t body[];
+};
+
+struct peer_handler {
+    peer_handler_f *fn;
+    void *arg;
+};
+
+struct peer {
+    uv_loop_t *loop;
+    seal_t *seal;
+    uint64_t node_id;
+    struct member_addr listen;
+    int udp_fd;
+    uv_poll_t udp_poll;
+    uv_tcp_t listener;
+    uv_timer_t local_timer;
+    struct peer_local *local_head;
+    struct peer_local *local_tail;
+    struct peer_conn *conns;
+    struct peer_handler handlers[256];
+    struct peer_stats stats;
+    int open_handles; /* freed when the last one is closed */
+    bool closing;
+    uint8_t dgram[PEER_DATAGRAM_MAX + 1];
+    uint8_t dgram_body[PEER_DATAGRAM_MAX];
+};
+
+static const char *const peer_drop_names[] = {
+#define PEER_DROP_NAME(name, text) text,
+    PEER_DROP_TABLE(PEER_DROP_NAME)
+#undef PEER_DROP_NAME
+};
+
+const char *peer_drop_name(enum peer_drop why)
+{
+    if ((unsigned)why >= PEER_DROP_COUNT)
+        return "unknown";
+    return peer_drop_names[why];
+}
+
+static uint64_t wall_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+void peer_frame_header(uint8_t out[4], uint32_t len)
+{
+    out[0] = (uint8_t)(len >> 24);
+    out[1] = (uint8_t)(len >> 16);
+    out[2] = (uint8_t)(len >> 8);
+    out[3] = (uint8_t)len;
+}
+
+int peer_frame_next(const void *buf, size_t len, size_t max, size_t *msg_len)
+{
+    const uint8_t *b = buf;
+    uint32_t n;
+
+    if (len < 4)
+        return 0;
+    n = (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8
+        | b[3];
+    if (n > max)
+        return -EMSGSIZE;
+    if (n < SEAL_OVERHEAD)
+        return -EBADMSG;
+    if (len - 4 < n)
+        return 0;
+    *msg_len = n;
+    return 1;
+}
+
+int peer_addr_to_sockaddr(const struct member_addr *addr,
+                          struct sockaddr_storage *ss)
+{
+    memset(ss, 0, sizeof(*ss));
+    if (addr->family == 4) {
+        struct sockaddr_in *sin = (struct sockaddr_in *)ss;
+
+        sin->sin_family = AF_INET;
+        sin->sin_port = htons(addr->port);
+        memcpy(&sin->sin_addr, addr->bytes, 4);
+        return 0;
+    }
+    if (addr->family == 6) {
+        struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
+
+        sin6->sin6_family = AF_INET6;
+        sin6->sin6_port = htons(addr->port);
+        memcpy(&sin6->sin6_addr, addr->bytes, 16);
+        return 0;
+    }
+    return -EAFNOSUPPORT;
+}
+
+int peer_addr_from_sockaddr(const struct sockaddr *sa, struct member_addr *addr)
+{
+    memset(addr, 0, sizeof(*addr));
+    if (sa->sa_family == AF_INET) {
+        const struct sockaddr_in *sin = (const struct sockaddr_in *)sa;
+
+        addr->family = 4;
+        addr->port = ntohs(sin->sin_port);
+        memcpy(addr->bytes, &sin->sin_addr, 4);
+        return 0;
+    }
+    if (sa->sa_family == AF_INET6) {
+        const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)sa;
+
+        addr->family = 6;
+        addr->port = ntohs(sin6->sin6_port);
+        memcpy(addr->bytes, &sin6->sin6_addr, 16);
+        return 0;
+    }
+    return -EAFNOSUPPORT;
+}
+
+int peer_addr_parse(const char *text,
+                    uint16_t default_port,
+                    struct member_addr *addr)
+{
+    char host[INET6_ADDRSTRLEN + 1];
+    const char *port = NULL;
+    size_t hlen;
+
+    memset(addr, 0, sizeof(*addr));
+    if (text[0] == '[') {
+        const char *close = strchr(text, ']');
+
+        if (!close || (close[1] != '\0' && close[1] != ':'))
+            return -EINVAL;
+        hlen = (size_t)(close - text - 1);
+        if (hlen >= sizeof(host))
+            return -EINVAL;
+        memcpy(host, text + 1, hlen);
+        host[hlen] = '\0';
+        if (close[1] == ':')
+            port = close + 2;
+        if (inet_pton(AF_INET6, host, addr->bytes) != 1)
+            return -EINVAL;
+        addr->family = 6;
+    } else {
+        const char *colon = strchr(text, ':');
+
+        hlen = colon ? (size_t)(colon - text) : strlen(text);
+        if (hlen >= sizeof(host))
+            return -EINVAL;
+        memcpy(host, text, hlen);
+        host[hlen] = '\0';
+        if (colon)
+            port = colon + 1;
+        if (inet_pton(AF_INET, host, addr->bytes) != 1)
+            return -EINVAL;
+        addr->family = 4;
+    }
+    addr->port = default_port;
+    if (port) {
+        char *end;
+        long p;
+
+        if (*port < '0' || *port > '9')
+            return -EINVAL;
+        p = strtol(port, &end, 10);
+        if (*end || p < 1 || p > 65535)
+            return -EINVAL;
+        addr->port = (uint16_t)p;
+    }
+    return 0;
+}
+
+/* The peer is freed when its last handle has closed. */
+static void peer_release(peer_t *peer)
+{
+    struct peer_local *l = peer->local_head;
+
+    if (--peer->open_handles > 0 || !peer->closing)
+        return;
+    while (l) {
+        struct peer_local *next = l->next;
+
+        free(l);
+        l = next;
+    }
+    free(peer);
+}
+
+static void peer_handle_closed(uv_handle_t *handle)
+{
+    peer_release(handle->data);
+}
+
+static void dispatch(peer_t *peer,
+                     enum peer_channel channel,
+                     const struct seal_header *header,
+                     const struct member_addr *addr,
+                     const void *body,
+                     size_t len)
+{
+    struct peer_handler *h = &peer->handlers[header->type];
+    struct peer_message msg = {
+        .channel = channel,
+        .type = header->type,
+        .sender = header->sender,
+        .dest = header->dest,
+        .addr = addr,
+        .body = body,
+        .len = len,
+    };
+
+    if (!h->fn) {
+        peer->stats.dropped[PEER_DROP_UNHANDLED]++;
+        return;
+    }
+    h->fn(peer, &msg, h->arg);
+}
+
+/* ---- datagrams ---- */
+
+void peer_drain(peer_t *peer)
+{
+    for (int i = 0; i < PEER_DRAIN_BATCH && !peer->closing; i++) {
+        struct sockaddr_storage ss;
+        socklen_t sslen = sizeof(ss);
+        struct member_addr from;
+        struct seal_header header;
+        size_t body_len = 0;
+        ssize_t n;
+
+        n = recvfrom(peer->udp_fd, peer->dgram, sizeof(peer->dgram), MSG_TRUNC,
+                     (struct sockaddr *)&ss, &sslen);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            return; /* EAGAIN, or an ICMP error of an earlier send */
+        }
+        if ((size_t)n > PEER_DATAGRAM_MAX) {
+            peer->stats.dropped[PEER_DROP_OVERSIZED]++;
+            continue;
+        }
+        peer->stats.bytes_received += (uint64_t)n;
+        if (peer_addr_from_sockaddr((struct sockaddr *)&ss, &from) < 0)
+            continue;
+        if (seal_unwrap(peer->seal, peer->dgram, (size_t)n, wall_ms(), &header,
+                        peer->dgram_body, sizeof(peer->dgram_body), &body_len,
+                        NULL)
+            < 0)
+            continue; /* counted by the seal */
+        peer->stats.datagrams_received++;
+        dispatch(peer, PEER_CHANNEL_DATAGRAM, &header, &from, peer->dgram_body,
+                 body_len);
+    }
+}
+
+static void on_udp_readable(uv_poll_t *poll, int status, int events)
+{
+    peer_t *peer = poll->data;
+
+    (void)events;
+    if (status < 0)
+        return;
+    peer_drain(peer);
+}
+
+int peer_send_datagram(peer_t *peer,
+                       const struct member_addr *addr,
+                       uint64_t dest,
+                       uint8_t type,
+                       const void *body,
+                       size_t len)
+{
+    uint8_t buf[PEER_DATAGRAM_MAX];
+    struct sockaddr_storage ss;
+    size_t n = 0;
+    int rc;
+
+    if (len + SEAL_OVERHEAD > sizeof(buf))
+        return -EMSGSIZE;
+    rc = peer_addr_to_sockaddr(addr, &ss);
+    if (rc < 0)
+        return rc;
+    rc = seal_wrap(peer->seal, type, dest, wall_ms(), body, len, buf,
+                   sizeof(buf), &n);
+    if (rc < 0)
+        return rc;
+    if (sendto(peer->udp_fd, buf, n, 0, (struct sockaddr *)&ss,
+               ss.ss_family == AF_INET ? sizeof(struct sockaddr_in)
+                                       : sizeof(struct sockaddr_in6))
+        < 0) {
+        peer->stats.send_errors++;
+        return -errno;
+    }
+    peer->stats.datagrams_sent++;
+    peer->stats.bytes_sent += n;
+    return 0;
+}
+
+/* ---- streams ---- */
+
+static void conn_closed(uv_handle_t *handle)
+{
+    struct peer_conn *conn = handle->data;
+    peer_t *peer = conn->peer;
+
+    free(conn->rbuf);
+    free(conn);
+    peer_release(peer);
+}
+
+static void conn_close(struct peer_conn *conn)
+{
+    peer_t *peer = conn->peer;
+
+    if (conn->closing)
+        return;
+    conn->closing = true;
+    if (conn->prev)
+        conn->prev->next = conn->next;
+    else
+        peer->conns = conn->next;
+    if (conn->next)
+        conn->next->prev = conn->prev;
+    conn->prev = conn->next = NULL;
+    uv_close((uv_handle_t *)&conn->tcp, conn_closed);
+}
+
+static struct peer_conn *conn_new(peer_t *peer, bool outbound)
+{
+    struct peer_conn *conn = calloc(1, sizeof(*conn));
+
+    if (!conn)
+        return NULL;
+    if (uv_tcp_init(peer->loop, &conn->tcp) < 0) {
+        free(conn);
+        return NULL;
+    }
+    peer->open_handles++;
+    conn->tcp.data = conn;
+    conn->peer = peer;
+    conn->outbound = outbound;
+    conn->next = peer->conns;
+    if (peer->conns)
+        peer->conns->prev = conn;
+    peer->conns = conn;
+    uv_tcp_nodelay(&conn->tcp, 1);
+    return conn;
+}
+
+static void conn_alloc(uv_handle_t *handle, size_t suggested, uv_buf_t *buf)
+{
+    struct peer_conn *conn = handle->data;
+    size_t want = conn->rlen + (suggested < 65536 ? 65536 : suggested);
+
+    (void)suggested;
+    if (want > conn->rcap) {
+        uint8_t *p = realloc(conn->rbuf, want);
+
+        if (!p) {
+            *buf = uv_buf_init(NULL, 0);
+            return;
+        }
+        conn->rbuf = p;
+        conn->rcap = want;
+    }
+    *buf = uv_buf_init((char *)conn->rbuf + conn->rlen,
+                       (unsigned)(conn->rcap - conn->rlen));
+}
+
+/* Open every whole frame in the buffer; a bad one closes the connection,
+ * since what follows it in the stream cannot be trusted either. */
+static void conn_parse(struct peer_conn *conn)
+{
+    peer_t *peer = conn->peer;
+    size_t off = 0;
+
+    while (!conn->closing) {
+        struct seal_header header;
+        size_t msg_len = 0, body_len = 0;
+        uint8_t *body;
+        int rc;
+
+        rc = peer_frame_next(conn->rbuf + off, conn->rlen - off, PEER_FRAME_MAX,
+                             &msg_len);
+        if (rc == 0)
+            break;
+        if (rc < 0) {
+            peer->stats.dropped[rc == -EMSGSIZE ? PEER_DROP_OVERSIZED
+                                                : PEER_DROP_MALFORMED]++;
+            peer->stats.disconnected++;
+            conn_close(conn);
+            return;
+        }
+        body = malloc(msg_len - SEAL_OVERHEAD + 1);
+        if (!body) {
+            conn_close(conn);
+            return;
+        }
+        rc = seal_unwrap(peer->seal, conn->rbuf + off + 4, msg_len, wall_ms(),
+                         &header, body, msg_len - SEAL_OVERHEAD, &body_len,
+                         NULL);
+        off += 4 + msg_len;
+        if (rc < 0) {
+            free(body);
+            peer->stats.disconnected++;
+            conn_close(conn);
+            return;
+        }
+        peer->stats.frames_received++;
+        dispatch(peer, PEER_CHANNEL_STREAM, &header, &conn->addr, body,
+                 body_len);
+        free(body);
+    }
+    if (off > 0 && !conn->closing) {
+        memmove(conn->rbuf, conn->rbuf + off, conn->rlen - off);
+        conn->rlen -= off;
+    }
+}
+
+static void conn_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
+{
+    struct peer_conn *conn = stream->data;
+
+    (void)buf;
+    if (nread < 0) {
+        conn_close(conn);
+        return;
+    }
+    conn->peer->stats.bytes_received += (uint64_t)nread;
+    conn->rlen += (size_t)nread;
+    conn_parse(conn);
+}
+
+static void conn_connected(uv_connect_t *req, int status)
+{
+    struct peer_conn *conn = req->data;
+
+    free(req);
+    if (status < 0) {
+        if (status != UV_ECANCELED) {
+            conn->peer->stats.connect_errors++;
+            conn_close(conn);
+        }
+        return;
+    }
+    if (uv_read_start((uv_stream_t *)&conn->tcp, conn_alloc, conn_read) < 0)
+        conn_close(conn);
+}
+
+static void conn_written(uv_write_t *req, int status)
+{
+    struct peer_write *w = req->data;
+    struct peer_conn *conn = w->conn;
+
+    conn->queued -= w->len;
+    if (status < 0 && status != UV_ECANCELED) {
+        conn->peer->stats.send_errors++;
+        conn_close(conn);
+    }
+    free(w);
+}
+
+static struct peer_conn *conn_find(peer_t *peer, const struct member_addr *addr)
+{
+    for (struct peer_conn *c = peer->conns; c; c = c->next) {
+        if (!c->closing && member_addr_equal(&c->addr, addr))
+            return c;
+    }
+    return NULL;
+}
+
+static int
+conn_open(peer_t *peer, const struct member_addr *addr, struct peer_conn **out)
+{
+    struct sockaddr_storage ss;
+    struct peer_conn *conn;
+    uv_connect_t *req;
+    int rc;
+
+    rc = peer_addr_to_sockaddr(addr, &ss);
+    if (rc < 0)
+        return rc;
+    req = malloc(sizeof(*req));
+    conn = req ? conn_new(peer, true) : NULL;
+    if (!conn) {
+        free(req);
+        return -ENOMEM;
+    }
+    conn->addr = *addr;
+    req->data = conn;
+    rc =
+        uv_tcp_connect(req, &conn->tcp, (struct sockaddr *)&ss, conn_connected);
+    if (rc < 0) {
+        free(req);
+        peer->stats.connect_errors++;
+        conn_close(conn);
+        return rc;
+    }
+    peer->stats.connects++;
+    *out = conn;
+    return 0;
+}
+
+static void local_deliver(uv_timer_t *timer)
+{
+    peer_t *peer = timer->data;
+    struct peer_local *l = peer->local_head;
+    struct seal_header header = {.sender = peer->node_id,
+                                 .dest = peer->node_id};
+
+    /* only what was queued before this call: a handler that sends to
+     * itself again is served on the next turn of the loop */
+    peer->local_head = peer->local_tail = NULL;
+    while (l) {
+        struct peer_local *next = l->next;
+
+        if (!peer->closing) {
+            header.type = l->type;
+            dispatch(peer, PEER_CHANNEL_LOCAL, &header, &peer->listen, l->body,
+                     l->len);
+        }
+        free(l);
+        l = next;
+    }
+}
+
+static int send_local(peer_t *peer, uint8_t type, const void *body, size_t len)
+{
+    struct peer_local *l = malloc(sizeof(*l) + len);
+
+    if (!l)
+        return -ENOMEM;
+    l->next = NULL;
+    l->type = type;
+    l->len = len;
+    if (len)
+        memcpy(l->body, body, len);
+    if (peer->local_tail)
+        peer->local_tail->next = l;
+    else
+        peer->local_head = l;
+    peer->local_tail = l;
+    uv_timer_start(&peer->local_timer, local_deliver, 0, 0);
+    return 0;
+}
+
+int peer_send_stream(peer_t *peer,
+                     const struct member_addr *addr,
+                     uint64_t dest,
+                     uint8_t type,
+                     const void *body,
+                     size_t len)
+{
+    struct peer_conn *conn;
+    struct peer_write *w;
+    size_t n = 0;
+    uv_buf_t buf;
+    int rc;
+
+    if (len + SEAL_OVERHEAD > PEER_FRAME_MAX)
+        return -EMSGSIZE;
+    if (dest != 0 && dest == peer->node_id)
+        return send_local(peer, type, body, len);
+    conn = conn_find(peer, addr);
+    if (conn && conn->queued + len + SEAL_OVERHEAD + 4 > PEER_QUEUE_MAX) {
+        peer->stats.dropped[PEER_DROP_QUEUE_FULL]++;
+        return -ENOBUFS;
+    }
+    w = malloc(sizeof(*w) + 4 + len + SEAL_OVERHEAD);
+    if (!w)
+        return -ENOMEM;
+    if (!conn) {
+        rc = conn_open(peer, addr, &conn);
+        if (rc < 0) {
+            free(w);
+            return rc;
+        }
+    }
+    rc = seal_wrap(peer->seal, type, dest, wall_ms(), body, len, w->bytes + 4,
+                   len + SEAL_OVERHEAD, &n);
+    if (rc < 0) {
+        free(w);
+        return rc;
+    }
+    peer_frame_header(w->bytes, (uint32_t)n);
+    w->conn = conn;
+    w->len = n + 4;
+    w->req.data = w;
+    buf = uv_buf_init((char *)w->bytes, (unsigned)w->len);
+    rc = uv_write(&w->req, (uv_stream_t *)&conn->tcp, &buf, 1, conn_written);
+    if (rc < 0) {
+        free(w);
+        peer->stats.send_errors++;
+        conn_close(conn);
+        return rc;
+    }
+    conn->queued += w->len;
+    peer->stats.frames_sent++;
+    peer->stats.bytes_sent += w->len;
+    return 0;
+}
+
+static void on_connection(uv_stream_t *server, int status)
+{
+    peer_t *peer = server->data;
+    struct sockaddr_storage ss;
+    int sslen = sizeof(ss);
+    struct peer_conn *conn;
+
+    if (status < 0)
+        return;
+    conn = conn_new(peer, false);
+    if (!conn)
+        return;
+    if (uv_accept(server, (uv_stream_t *)&conn->tcp) < 0
+        || uv_tcp_getpeername(&conn->tcp, (struct sockaddr *)&ss, &sslen) < 0
+        || peer_addr_from_sockaddr((struct sockaddr *)&ss, &conn->addr) < 0
+        || uv_read_start((uv_stream_t *)&conn->tcp, conn_alloc, conn_read)
+               < 0) {
+        conn_close(conn);
+        return;
+    }
+    peer->stats.accepted++;
+}
+
+/* ---- lifecycle ---- */
+
+static int udp_open(peer_t *peer, const struct sockaddr_storage *ss)
+{
+    socklen_t sslen = ss->ss_family == AF_INET ? sizeof(struct sockaddr_in)
+                                               : sizeof(struct sockaddr_in6);
+    int one = 1;
+    int fd;
+
+    fd = socket(ss->ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return -errno;
+    setsockopt(fd, SOL_SOCKET, SO_BROADCAST, &one, sizeof(one));
+    if (bind(fd, (const struct sockaddr *)ss, sslen) < 0) {
+        int rc = -errno;
+
+        close(fd);
+        return rc;
+    }
+    peer->udp_fd = fd;
+    return 0;
+}
+
+int peer_create(const struct peer_config *config,
+                peer_t **out,
+                shoal_error_t *error)
+{
+    struct sockaddr_storage ss;
+    char where[80];
+    peer_t *peer;
+    int rc;
+
+    member_addr_format(&config->listen, where, sizeof(where));
+    if (!config->loop || !config->seal || config->node_id == 0
+        || config->listen.port == 0
+        || peer_addr_to_sockaddr(&config->listen, &ss) < 0)
+        return shoal_errprintf(error, -EINVAL, "cannot listen on '%s': %s",
+                               where, "invalid address");
+    peer = calloc(1, sizeof(*peer));
+    if (!peer)
+        return shoal_errprintf(error, -ENOMEM, "out of memory");
+    peer->loop = config->loop;
+    peer->seal = config->seal;
+    peer->node_id = config->node_id;
+    peer->listen = config->listen;
+    rc = udp_open(peer, &ss);
+    if (rc < 0) {
+        free(peer);
+        return shoal_errprintf(error, rc, "cannot listen on '%s' (udp): %s",
+                               where, strerror(-rc));
+    }
+    uv_tcp_init(peer->loop, &peer->listener);
+    uv_poll_init(peer->loop, &peer->udp_poll, peer->udp_fd);
+    uv_timer_init(peer->loop, &peer->local_timer);
+    peer->listener.data = peer->udp_poll.data = peer->local_timer.data = peer;
+    peer->open_handles = 3;
+    rc = uv_tcp_bind(&peer->listener, (struct sockaddr *)&ss, 0);
+    if (rc == 0)
+        rc = uv_listen((uv_stream_t *)&peer->listener, 128, on_connection);
+    if (rc == 0)
+        rc = uv_poll_start(&peer->udp_poll, UV_READABLE, on_udp_readable);
+    if (rc < 0) {
+        shoal_errprintf(error, rc, "cannot listen on '%s' (tcp): %s", where,
+                        uv_strerror(rc));
+        peer_destroy(peer);
+        return rc;
+    }
+    *out = peer;
+    return 0;
+}
+
+void peer_destroy(peer_t *peer)
+{
+    if (!peer || peer->closing)
+        return;
+    peer->closing = true;
+    while (peer->conns)
+        conn_close(peer->conns);
+    uv_close((uv_handle_t *)&peer->udp_poll, peer_handle_closed);
+    uv_close((uv_handle_t *)&peer->listener, peer_handle_closed);
+    uv_close((uv_handle_t *)&peer->local_timer, peer_handle_closed);
+    close(peer->udp_fd);
+    peer->udp_fd = -1;
+}
+
+int peer_on(
+    peer_t *peer, uint8_t first, uint8_t last, peer_handler_f *fn, void *arg)
+{
+    if (first > last)
+        return -EINVAL;
+    for (unsigned t = first; t <= last; t++) {
+        peer->handlers[t].fn = fn;
+        peer->handlers[t].arg = arg;
+    }
+    return 0;
+}
+
+void peer_count_drop(peer_t *peer, enum peer_drop why)
+{
+    if ((unsigned)why < PEER_DROP_COUNT)
+        peer->stats.dropped[why]++;
+}
+
+void peer_get_stats(const peer_t *peer, struct peer_stats *stats)
+{
+    *stats = peer->stats;
+    seal_get_stats(peer->seal, &stats->seal);
+}

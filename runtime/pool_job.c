@@ -1,0 +1,752 @@
+/* SPDX-License-Identifier: MIT */
+/* pool_job.c - coordinate one job's ranks over the nodes that run them. */
+#include "runtime/pool_job.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "runtime/job_wire.h"
+#include "runtime/local_job.h"
+#include "runtime/output_sink.h"
+#include "util/bug.h"
+
+enum {
+    POOL_JOB_STDIN_CHUNK = 65536,
+};
+
+/* After KILL, how much longer than the grace period nodes have to say
+ * DONE before they are given up. */
+static const double pool_job_done_slack = 10.0;
+
+struct pool_node {
+    bool started;
+    bool done;
+    bool lost;
+    bool in_barrier;
+    struct job_kv *puts; /* BARRIER_IN of the current round, owned */
+    uint32_t nputs;
+};
+
+struct pool_job {
+    struct pool_job_config config;
+    const struct pool_job_ops *ops;
+    void *arg;
+    struct pool_job_result result;
+    struct pool_node *nodes;
+    int *node_of_rank;
+    struct output_sink *sinks; /* 2 per rank: stdout, stderr */
+    char *process_mapping;
+    int nfinished; /* nodes done or lost */
+    int nbarrier;
+    bool failed;
+    bool killing;
+    bool finished;
+    uv_timer_t timeout_timer;
+    uv_timer_t done_timer;
+    uv_signal_t signals[7];
+    int nsignals;
+    /* stdin */
+    int stdin_node; /* node of rank 0 */
+    uv_stream_t *stdin_src;
+    uv_pipe_t stdin_pipe;
+    uv_tty_t stdin_tty;
+    uv_idle_t stdin_file; /* a regular file, read a chunk per turn */
+    bool stdin_open;
+    bool stdin_is_file;
+    int stdin_flags;
+};
+
+static void pool_job_close_cb(uv_handle_t *handle)
+{
+    (void)handle;
+}
+
+static void
+pool_job_fail(struct pool_job *job, int status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+pool_job_fail(struct pool_job *job, int status, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (job->failed)
+        return;
+    job->failed = true;
+    job->result.status = status;
+    va_start(ap, fmt);
+    vsnprintf(job->result.message.text, sizeof(job->result.message.text), fmt,
+              ap);
+    va_end(ap);
+}
+
+static const char *pool_job_host_of(const struct pool_job *job, int rank)
+{
+    return job->config.nodes[job->node_of_rank[rank]].name;
+}
+
+static void pool_job_send(struct pool_job *job, int node, struct job_frame *f)
+{
+    uint8_t *buf;
+    size_t len;
+
+    if (job->nodes[node].done || job->nodes[node].lost)
+        return;
+    if (job_frame_encode(f, &buf, &len) < 0)
+        SHOAL_BUG("a frame the coordinator made does not encode");
+    job->ops->send(node, buf, len, job->arg);
+    free(buf);
+}
+
+static void pool_job_send_all(struct pool_job *job, struct job_frame *f)
+{
+    for (int i = 0; i < job->config.nnodes; i++)
+        pool_job_send(job, i, f);
+}
+
+static void pool_job_done_timer_cb(uv_timer_t *timer);
+
+/* End every rank: KILL to every node (now: no grace period). */
+static void pool_job_kill(struct pool_job *job, bool now)
+{
+    struct job_frame f = {.kind = JOB_FRAME_KILL};
+
+    if (job->killing && !now)
+        return;
+    job->killing = true;
+    f.kill.now = now;
+    pool_job_send_all(job, &f);
+    if (!uv_is_active((uv_handle_t *)&job->done_timer))
+        uv_timer_start(
+            &job->done_timer, pool_job_done_timer_cb,
+            (uint64_t)((job->config.kill_grace + pool_job_done_slack) * 1000.0),
+            0);
+}
+
+/* Stdin ----------------------------------------------------------------- */
+
+static void pool_stdin_send(struct pool_job *job, const char *buf, size_t len)
+{
+    struct job_frame f = {.kind = JOB_FRAME_STDIN};
+
+    f.input.len = (uint32_t)len;
+    f.input.bytes = (uint8_t *)buf;
+    pool_job_send(job, job->stdin_node, &f);
+}
+
+static void pool_stdin_stop(struct pool_job *job)
+{
+    if (!job->stdin_open)
+        return;
+    job->stdin_open = false;
+    if (job->stdin_is_file)
+        uv_close((uv_handle_t *)&job->stdin_file, pool_job_close_cb);
+    else
+        uv_close((uv_handle_t *)job->stdin_src, pool_job_close_cb);
+}
+
+static void pool_stdin_eof(struct pool_job *job)
+{
+    pool_stdin_stop(job);
+    pool_stdin_send(job, NULL, 0);
+}
+
+static void pool_stdin_alloc_cb(uv_handle_t *handle, size_t hint, uv_buf_t *buf)
+{
+    (void)handle;
+    buf->base = malloc(hint);
+    buf->len = buf->base ? hint : 0;
+}
+
+static void
+pool_stdin_read_cb(uv_stream_t *stream, ssize_t n, const uv_buf_t *buf)
+{
+    struct pool_job *job = stream->data;
+
+    if (n < 0)
+        pool_stdin_eof(job);
+    else if (n > 0)
+        pool_stdin_send(job, buf->base, (size_t)n);
+    free(buf->base);
+}
+
+static void pool_stdin_file_cb(uv_idle_t *idle)
+{
+    struct pool_job *job = idle->data;
+    char buf[POOL_JOB_STDIN_CHUNK];
+    ssize_t n = read(job->config.in_fd, buf, sizeof(buf));
+
+    if (n < 0 && errno == EINTR)
+        return;
+    if (n <= 0)
+        pool_stdin_eof(job);
+    else
+        pool_stdin_send(job, buf, (size_t)n);
+}
+
+/* Our stdin goes to rank 0's node as STDIN frames. A terminal is read only
+ * while we are in its foreground, so a job started with '&' is not stopped
+ * by SIGTTIN; then rank 0 gets end of file at once. */
+static void pool_stdin_setup(struct pool_job *job)
+{
+    int in = job->config.in_fd;
+    struct stat st;
+
+    if (in < 0 || fstat(in, &st) < 0
+        || (isatty(in) && tcgetpgrp(in) != getpgrp())) {
+        pool_stdin_send(job, NULL, 0);
+        return;
+    }
+    if (S_ISREG(st.st_mode) || (S_ISCHR(st.st_mode) && !isatty(in))) {
+        uv_idle_init(job->config.loop, &job->stdin_file);
+        job->stdin_file.data = job;
+        job->stdin_is_file = true;
+        job->stdin_open = true;
+        uv_idle_start(&job->stdin_file, pool_stdin_file_cb);
+        return;
+    }
+    job->stdin_flags = fcntl(in, F_GETFL);
+    if (isatty(in)) {
+        uv_tty_init(job->config.loop, &job->stdin_tty, in, 1);
+        job->stdin_src = (uv_stream_t *)&job->stdin_tty;
+    } else {
+        uv_pipe_init(job->config.loop, &job->stdin_pipe, 0);
+        job->stdin_src = (uv_stream_t *)&job->stdin_pipe;
+        if (uv_pipe_open(&job->stdin_pipe, in) < 0) {
+            uv_close((uv_handle_t *)&job->stdin_pipe, pool_job_close_cb);
+            pool_stdin_send(job, NULL, 0);
+            return;
+        }
+    }
+    job->stdin_src->data = job;
+    job->stdin_open = true;
+    uv_read_start(job->stdin_src, pool_stdin_alloc_cb, pool_stdin_read_cb);
+}
+
+/* Ending ----------------------------------------------------------------- */
+
+static void pool_job_close_handles(struct pool_job *job)
+{
+    uv_close((uv_handle_t *)&job->timeout_timer, pool_job_close_cb);
+    uv_close((uv_handle_t *)&job->done_timer, pool_job_close_cb);
+    for (int i = 0; i < job->nsignals; i++)
+        uv_close((uv_handle_t *)&job->signals[i], pool_job_close_cb);
+    job->nsignals = 0;
+    pool_stdin_stop(job);
+    if (job->stdin_flags >= 0)
+        fcntl(job->config.in_fd, F_SETFL, job->stdin_flags);
+}
+
+static void pool_job_node_finished(struct pool_job *job)
+{
+    job->nfinished++;
+    if (job->nfinished < job->config.nnodes || job->finished)
+        return;
+    job->finished = true;
+    for (int i = 0; i < 2 * job->config.nranks; i++)
+        output_sink_close(&job->sinks[i]);
+    pool_job_close_handles(job);
+    job->ops->finished(job->arg);
+}
+
+static void pool_job_barrier_check(struct pool_job *job);
+
+void pool_job_node_lost(pool_job_t *job, int node)
+{
+    struct pool_node *n = &job->nodes[node];
+    const struct pool_job_node *cn = &job->config.nodes[node];
+    char list[256] = "";
+    size_t off = 0;
+
+    if (n->done || n->lost)
+        return;
+    n->lost = true;
+    for (int i = 0; i < cn->nranks && off < sizeof(list) - 16; i++)
+        off += (size_t)snprintf(list + off, sizeof(list) - off, "%s%d",
+                                i ? "," : "", cn->ranks[i]);
+    if (off >= sizeof(list) - 16)
+        snprintf(list + off, sizeof(list) - off, ",...");
+    pool_job_fail(job, LOCAL_JOB_STATUS_ERROR,
+                  "node '%s' was lost; rank%s %s on it %s gone", cn->name,
+                  cn->nranks > 1 ? "s" : "", list,
+                  cn->nranks > 1 ? "are" : "is");
+    /* its output streams will not end by themselves */
+    for (int i = 0; i < cn->nranks; i++) {
+        output_sink_close(&job->sinks[2 * cn->ranks[i]]);
+        output_sink_close(&job->sinks[2 * cn->ranks[i] + 1]);
+    }
+    if (n->in_barrier)
+        job->nbarrier--;
+    pool_job_kill(job, false);
+    pool_job_node_finished(job);
+}
+
+static void pool_job_done_timer_cb(uv_timer_t *timer)
+{
+    struct pool_job *job = timer->data;
+
+    for (int i = 0; i < job->config.nnodes && !job->finished; i++)
+        pool_job_node_lost(job, i);
+}
+
+static void pool_job_timeout_cb(uv_timer_t *timer)
+{
+    struct pool_job *job = timer->data;
+
+    pool_job_fail(job, LOCAL_JOB_STATUS_TIMEOUT,
+                  "job timed out after %g seconds", job->config.timeout);
+    pool_job_kill(job, false);
+}
+
+static void pool_job_signal_cb(uv_signal_t *handle, int sig)
+{
+    struct pool_job *job = handle->data;
+    struct job_frame f = {.kind = JOB_FRAME_SIGNAL};
+
+    switch (sig) {
+    case SIGINT:
+    case SIGTERM:
+    case SIGHUP:
+        pool_job_fail(job, LOCAL_JOB_STATUS_SIGNALED + sig,
+                      "interrupted by signal %d (%s)", sig, strsignal(sig));
+        /* a second interrupt does not wait for the grace period */
+        pool_job_kill(job, job->killing);
+        break;
+    case SIGTSTP:
+        f.signal.signo = SIGTSTP;
+        pool_job_send_all(job, &f);
+        raise(SIGSTOP);
+        break;
+    default:
+        f.signal.signo = sig;
+        pool_job_send_all(job, &f);
+        break;
+    }
+}
+
+/* Frames from nodes ------------------------------------------------------- */
+
+static void pool_job_rank_exit(struct pool_job *job,
+                               const struct job_rank_exit *e)
+{
+    const char *host = pool_job_host_of(job, (int)e->rank);
+
+    if (job->killing && e->killed) {
+        /* terminated by us: the first failure already tells why */
+    } else if (e->signaled) {
+        pool_job_fail(job, 128 + e->value,
+                      "rank %u on '%s' was killed by signal %d (%s)", e->rank,
+                      host, e->value, strsignal(e->value));
+    } else if (e->value != 0) {
+        pool_job_fail(job, e->value, "rank %u on '%s' exited with status %d",
+                      e->rank, host, e->value);
+    } else if (e->initialized && !e->finalized) {
+        pool_job_fail(job, LOCAL_JOB_STATUS_ERROR,
+                      "rank %u on '%s' exited without finalizing", e->rank,
+                      host);
+    }
+    if (job->failed && !job->config.enable_recovery)
+        pool_job_kill(job, false);
+}
+
+static void pool_job_abort(struct pool_job *job, const struct job_frame *f)
+{
+    int rank = f->abort.rank;
+    const char *host = rank >= 0 && rank < job->config.nranks
+                           ? pool_job_host_of(job, rank)
+                           : "?";
+
+    if (f->abort.fault)
+        pool_job_fail(job, LOCAL_JOB_STATUS_ERROR, "rank %d on '%s': %s", rank,
+                      host, f->abort.message);
+    else
+        pool_job_fail(job, f->abort.code,
+                      "rank %d on '%s' aborted the job with exit code %d%s%s",
+                      rank, host, f->abort.code,
+                      f->abort.message[0] ? ": " : "", f->abort.message);
+    pool_job_kill(job, false);
+}
+
+static void pool_job_output(struct pool_job *job, int node, struct job_frame *f)
+{
+    struct output_sink *s;
+    struct job_frame close = {.kind = JOB_FRAME_OUTPUT};
+
+    s = &job->sinks[2 * f->output.rank + (f->output.stream - 1)];
+    if (f->output.len == 0) {
+        output_sink_close(s);
+        return;
+    }
+    if (!s->open)
+        return;
+    output_sink_write(s, (const char *)f->output.bytes, f->output.len);
+    if (s->broken) {
+        /* the rank meets the broken pipe as it would without us */
+        output_sink_close(s);
+        close.output.rank = f->output.rank;
+        close.output.stream = f->output.stream;
+        pool_job_send(job, node, &close);
+    }
+}
+
+/* Every node still running is in the barrier: send each the puts of all
+ * the others, and start a new round. */
+static void pool_job_barrier_check(struct pool_job *job)
+{
+    int waiting = 0;
+    uint32_t total = 0;
+    struct job_kv *all;
+
+    for (int i = 0; i < job->config.nnodes; i++) {
+        const struct pool_node *n = &job->nodes[i];
+        if (n->lost || n->done)
+            continue;
+        if (!n->in_barrier)
+            return;
+        waiting++;
+        total += n->nputs;
+    }
+    if (waiting == 0)
+        return;
+    all = calloc(total ? total : 1, sizeof(*all));
+    if (!all) {
+        pool_job_fail(job, LOCAL_JOB_STATUS_ERROR, "out of memory");
+        pool_job_kill(job, false);
+        return;
+    }
+    for (int i = 0; i < job->config.nnodes; i++) {
+        struct pool_node *n = &job->nodes[i];
+        struct job_frame f = {.kind = JOB_FRAME_BARRIER_OUT};
+        uint32_t k = 0;
+        if (!n->in_barrier)
+            continue;
+        for (int j = 0; j < job->config.nnodes; j++) {
+            if (j == i || !job->nodes[j].in_barrier)
+                continue;
+            memcpy(all + k, job->nodes[j].puts,
+                   job->nodes[j].nputs * sizeof(*all));
+            k += job->nodes[j].nputs;
+        }
+        f.barrier.kvs = all;
+        f.barrier.nkvs = k;
+        pool_job_send(job, i, &f);
+    }
+    free(all);
+    for (int i = 0; i < job->config.nnodes; i++) {
+        struct pool_node *n = &job->nodes[i];
+        struct job_frame owned = {.kind = JOB_FRAME_BARRIER_IN};
+        if (!n->in_barrier)
+            continue;
+        owned.barrier.kvs = n->puts;
+        owned.barrier.nkvs = n->nputs;
+        job_frame_release(&owned);
+        n->puts = NULL;
+        n->nputs = 0;
+        n->in_barrier = false;
+    }
+    job->nbarrier = 0;
+}
+
+static int
+pool_job_protocol_fault(struct pool_job *job, int node, const char *what)
+{
+    pool_job_fail(job, LOCAL_JOB_STATUS_ERROR, "node '%s': %s",
+                  job->config.nodes[node].name, what);
+    pool_job_kill(job, false);
+    return SHOAL_EPROTO;
+}
+
+static bool pool_job_rank_on(const struct pool_job *job, int node, uint32_t r)
+{
+    return r < (uint32_t)job->config.nranks && job->node_of_rank[r] == node;
+}
+
+int pool_job_input(pool_job_t *job, int node, const uint8_t *buf, size_t len)
+{
+    struct pool_node *n = &job->nodes[node];
+    struct job_frame f;
+    shoal_error_t ferr;
+    int rc = 0;
+
+    if (n->done || n->lost)
+        return 0;
+    if (job_frame_decode(buf, len, &f, &ferr) < 0)
+        return pool_job_protocol_fault(job, node, ferr.text);
+    switch (f.kind) {
+    case JOB_FRAME_STARTED:
+        n->started = true;
+        break;
+    case JOB_FRAME_SPAWN_FAILED: {
+        int status = LOCAL_JOB_STATUS_ERROR;
+        if (f.spawn_failed.code == -ENOENT)
+            status = 127;
+        else if (f.spawn_failed.code == -EACCES
+                 || f.spawn_failed.code == -ENOEXEC)
+            status = 126;
+        pool_job_fail(job, status, "cannot launch '%s' on '%s': %s",
+                      job->config.argv[0], job->config.nodes[node].name,
+                      f.spawn_failed.message);
+        pool_job_kill(job, true);
+        break;
+    }
+    case JOB_FRAME_OUTPUT:
+        if (!pool_job_rank_on(job, node, f.output.rank))
+            rc = pool_job_protocol_fault(job, node, "output of a foreign rank");
+        else
+            pool_job_output(job, node, &f);
+        break;
+    case JOB_FRAME_BARRIER_IN:
+        if (n->in_barrier) {
+            rc = pool_job_protocol_fault(job, node, "BARRIER_IN twice");
+            break;
+        }
+        n->in_barrier = true;
+        n->puts = f.barrier.kvs;
+        n->nputs = f.barrier.nkvs;
+        f.barrier.kvs = NULL;
+        f.barrier.nkvs = 0;
+        job->nbarrier++;
+        pool_job_barrier_check(job);
+        break;
+    case JOB_FRAME_RANK_EXIT:
+        if (!pool_job_rank_on(job, node, f.rank_exit.rank))
+            rc = pool_job_protocol_fault(job, node, "exit of a foreign rank");
+        else
+            pool_job_rank_exit(job, &f.rank_exit);
+        break;
+    case JOB_FRAME_ABORT:
+        pool_job_abort(job, &f);
+        break;
+    case JOB_FRAME_DONE:
+        for (int i = 0; i < job->config.nodes[node].nranks; i++) {
+            int r = job->config.nodes[node].ranks[i];
+            output_sink_close(&job->sinks[2 * r]);
+            output_sink_close(&job->sinks[2 * r + 1]);
+        }
+        if (n->in_barrier)
+            job->nbarrier--;
+        n->in_barrier = false;
+        n->done = true;
+        pool_job_node_finished(job);
+        /* a node that ended may be all a barrier waited for */
+        if (!job->finished)
+            pool_job_barrier_check(job);
+        break;
+    default:
+        rc = pool_job_protocol_fault(job, node, "unexpected frame");
+        break;
+    }
+    job_frame_release(&f);
+    return rc;
+}
+
+/* Setting up -------------------------------------------------------------- */
+
+/* MPICH's PMI_process_mapping: ranks in consecutive blocks, node after
+ * node, are "(vector,(first node,node count,ranks per node),...)". Any
+ * other layout cannot be written so; NULL is then sent (no mapping). */
+static char *pool_job_mapping(const struct pool_job_config *c)
+{
+    size_t cap = 32 + (size_t)c->nnodes * 40, off;
+    char *s = malloc(cap);
+    int next = 0;
+
+    if (!s)
+        return NULL;
+    off = (size_t)snprintf(s, cap, "(vector");
+    for (int i = 0; i < c->nnodes; i++) {
+        for (int j = 0; j < c->nodes[i].nranks; j++)
+            if (c->nodes[i].ranks[j] != next++) {
+                free(s);
+                return NULL;
+            }
+        off += (size_t)snprintf(s + off, cap - off, ",(%d,1,%d)", i,
+                                c->nodes[i].nranks);
+    }
+    snprintf(s + off, cap - off, ")");
+    return s;
+}
+
+int pool_job_create(const struct pool_job_config *config,
+                    const struct pool_job_ops *ops,
+                    void *arg,
+                    pool_job_t **out,
+                    shoal_error_t *error)
+{
+    struct pool_job *job;
+    int count = 0;
+    int rc;
+
+    if (config->nranks <= 0 || config->nnodes <= 0 || !config->path
+        || !config->argv || !config->argv[0])
+        return shoal_errprintf(error, -EINVAL, "invalid job configuration");
+    job = calloc(1, sizeof(*job));
+    if (!job)
+        return shoal_errprintf(error, -ENOMEM, "out of memory");
+    job->config = *config;
+    job->ops = ops;
+    job->arg = arg;
+    job->stdin_flags = -1;
+    job->nodes = calloc((size_t)config->nnodes, sizeof(*job->nodes));
+    job->node_of_rank = malloc((size_t)config->nranks * sizeof(int));
+    job->sinks = calloc(2 * (size_t)config->nranks, sizeof(*job->sinks));
+    if (!job->nodes || !job->node_of_rank || !job->sinks) {
+        rc = shoal_errprintf(error, -ENOMEM, "out of memory");
+        goto error;
+    }
+    for (int r = 0; r < config->nranks; r++)
+        job->node_of_rank[r] = -1;
+    for (int i = 0; i < config->nnodes; i++)
+        for (int j = 0; j < config->nodes[i].nranks; j++) {
+            int r = config->nodes[i].ranks[j];
+            if (r < 0 || r >= config->nranks || job->node_of_rank[r] >= 0) {
+                rc = shoal_errprintf(error, -EINVAL,
+                                     "rank %d is placed twice or out of range",
+                                     r);
+                goto error;
+            }
+            job->node_of_rank[r] = i;
+            count++;
+        }
+    if (count != config->nranks) {
+        rc = shoal_errprintf(error, -EINVAL, "not every rank is placed");
+        goto error;
+    }
+    job->stdin_node = job->node_of_rank[0];
+    for (int r = 0; r < config->nranks; r++) {
+        rc = output_sink_open(&job->sinks[2 * r], r, "stdout", config->out_fd,
+                              config->tag_output, config->output_dir, error);
+        if (rc == 0)
+            rc = output_sink_open(&job->sinks[2 * r + 1], r, "stderr",
+                                  config->err_fd, config->tag_output,
+                                  config->output_dir, error);
+        if (rc < 0)
+            goto error;
+    }
+    job->process_mapping = pool_job_mapping(config);
+    uv_timer_init(config->loop, &job->timeout_timer);
+    uv_timer_init(config->loop, &job->done_timer);
+    job->timeout_timer.data = job->done_timer.data = job;
+    *out = job;
+    return 0;
+error:
+    if (job->sinks)
+        for (int i = 0; i < 2 * config->nranks; i++)
+            output_sink_close(&job->sinks[i]);
+    free(job->sinks);
+    free(job->node_of_rank);
+    free(job->nodes);
+    free(job);
+    return rc;
+}
+
+static int pool_job_launch(struct pool_job *job, int node)
+{
+    const struct pool_job_node *cn = &job->config.nodes[node];
+    struct job_frame f = {.kind = JOB_FRAME_LAUNCH};
+    struct job_launch *l = &f.launch;
+    uint32_t argc = 0, nenv = 0;
+    uint8_t *buf;
+    size_t len;
+    int rc;
+
+    while (job->config.argv[argc])
+        argc++;
+    while (job->config.env && job->config.env[nenv])
+        nenv++;
+    l->job_id = job->config.job_id;
+    l->node_index = (uint32_t)node;
+    l->job_size = (uint32_t)job->config.nranks;
+    l->universe_size = (uint32_t)job->config.nranks;
+    l->nranks = (uint32_t)cn->nranks;
+    l->ranks = calloc((size_t)cn->nranks, sizeof(*l->ranks));
+    if (!l->ranks)
+        return -ENOMEM;
+    for (int i = 0; i < cn->nranks; i++) {
+        l->ranks[i].rank = (uint32_t)cn->ranks[i];
+        l->ranks[i].local_rank = (uint32_t)i;
+        if (cn->pus && cn->npus) {
+            l->ranks[i].pus = (uint32_t *)cn->pus[i];
+            l->ranks[i].npus = cn->pus[i] ? cn->npus[i] : 0;
+        }
+    }
+    l->path = (char *)job->config.path;
+    l->argv = (char **)job->config.argv;
+    l->argc = argc;
+    l->env = (char **)job->config.env;
+    l->nenv = nenv;
+    l->wdir = (char *)job->config.wdir;
+    l->process_mapping = job->process_mapping;
+    l->timeout = job->config.timeout;
+    l->kill_grace = job->config.kill_grace;
+    l->enable_recovery = job->config.enable_recovery;
+    rc = job_frame_encode(&f, &buf, &len);
+    free(l->ranks);
+    if (rc < 0)
+        return rc;
+    rc = job->ops->send(node, buf, len, job->arg);
+    free(buf);
+    return rc;
+}
+
+int pool_job_start(pool_job_t *job, shoal_error_t *error)
+{
+    static const int sigs[] = {SIGINT,  SIGTERM, SIGHUP, SIGUSR1,
+                               SIGUSR2, SIGCONT, SIGTSTP};
+
+    for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
+        uv_signal_t *h = &job->signals[job->nsignals];
+        int rc = uv_signal_init(job->config.loop, h);
+        if (rc < 0)
+            return shoal_errprintf(error, -EIO, "cannot watch signals: %s",
+                                   uv_strerror(rc));
+        h->data = job;
+        job->nsignals++;
+        uv_signal_start(h, pool_job_signal_cb, sigs[i]);
+    }
+    for (int i = 0; i < job->config.nnodes; i++) {
+        int rc = pool_job_launch(job, i);
+        if (rc == -EINVAL || rc == -ENOMEM)
+            return shoal_errprintf(error, rc, "cannot encode the launch: %s",
+                                   shoal_strerror(rc));
+        if (rc < 0)
+            pool_job_node_lost(job, i);
+    }
+    if (job->finished)
+        return 0;
+    if (job->config.timeout > 0)
+        uv_timer_start(&job->timeout_timer, pool_job_timeout_cb,
+                       (uint64_t)(job->config.timeout * 1000.0), 0);
+    pool_stdin_setup(job);
+    return 0;
+}
+
+const struct pool_job_result *pool_job_result(const pool_job_t *job)
+{
+    return &job->result;
+}
+
+void pool_job_destroy(pool_job_t *job)
+{
+    if (!job)
+        return;
+    for (int i = 0; i < job->config.nnodes; i++) {
+        struct job_frame owned = {.kind = JOB_FRAME_BARRIER_IN};
+        owned.barrier.kvs = job->nodes[i].puts;
+        owned.barrier.nkvs = job->nodes[i].nputs;
+        job_frame_release(&owned);
+    }
+    for (int i = 0; i < 2 * job->config.nranks; i++)
+        output_sink_close(&job->sinks[i]);
+    free(job->process_mapping);
+    free(job->sinks);
+    free(job->node_of_rank);
+    free(job->nodes);
+    free(job);
+}

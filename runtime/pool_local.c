@@ -1,0 +1,250 @@
+/* SPDX-License-Identifier: MIT */
+/* pool_local.c - pool_job over socketpairs to local proxy processes. */
+#include "runtime/pool_local.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <uv.h>
+
+#include "runtime/job_wire.h"
+#include "runtime/spawn.h"
+#include "util/bug.h"
+
+extern char **environ;
+
+struct pool_local;
+
+struct pool_local_link {
+    struct pool_local *owner;
+    int node;
+    uv_pipe_t pipe;
+    bool open;
+    pid_t pid;
+    struct job_stream in;
+};
+
+struct pool_local {
+    uv_loop_t loop;
+    pool_job_t *job;
+    struct pool_local_link *links;
+    int nlinks;
+};
+
+static void pool_local_close_cb(uv_handle_t *handle)
+{
+    (void)handle;
+}
+
+static void pool_local_link_close(struct pool_local_link *l)
+{
+    if (!l->open)
+        return;
+    l->open = false;
+    uv_close((uv_handle_t *)&l->pipe, pool_local_close_cb);
+}
+
+static void pool_local_write_cb(uv_write_t *req, int status)
+{
+    (void)status;
+    free(req);
+}
+
+static int
+pool_local_send(int node, const uint8_t *frame, size_t len, void *arg)
+{
+    struct pool_local *pl = arg;
+    struct pool_local_link *l = &pl->links[node];
+    uv_write_t *req;
+    uv_buf_t b;
+    int rc;
+
+    if (!l->open)
+        return -EPIPE;
+    req = malloc(sizeof(*req) + 4 + len);
+    if (!req)
+        return -ENOMEM;
+    job_stream_head((uint8_t *)(req + 1), len);
+    memcpy((uint8_t *)(req + 1) + 4, frame, len);
+    b = uv_buf_init((char *)(req + 1), (unsigned int)(4 + len));
+    rc = uv_write(req, (uv_stream_t *)&l->pipe, &b, 1, pool_local_write_cb);
+    if (rc < 0)
+        free(req);
+    return rc;
+}
+
+static void pool_local_finished(void *arg)
+{
+    struct pool_local *pl = arg;
+
+    for (int i = 0; i < pl->nlinks; i++)
+        pool_local_link_close(&pl->links[i]);
+}
+
+static const struct pool_job_ops pool_local_ops = {
+    .send = pool_local_send,
+    .finished = pool_local_finished,
+};
+
+static int pool_local_frame(const uint8_t *frame, size_t len, void *arg)
+{
+    struct pool_local_link *l = arg;
+
+    pool_job_input(l->owner->job, l->node, frame, len);
+    return 0;
+}
+
+static void pool_local_alloc_cb(uv_handle_t *handle, size_t hint, uv_buf_t *buf)
+{
+    (void)handle;
+    buf->base = malloc(hint);
+    buf->len = buf->base ? hint : 0;
+}
+
+static void
+pool_local_read_cb(uv_stream_t *stream, ssize_t n, const uv_buf_t *buf)
+{
+    struct pool_local_link *l = stream->data;
+
+    if (n > 0
+        && job_stream_feed(&l->in, buf->base, (size_t)n, pool_local_frame, l)
+               < 0)
+        n = UV_EPROTO;
+    free(buf->base);
+    if (n < 0) {
+        pool_local_link_close(l);
+        pool_job_node_lost(l->owner->job, l->node);
+    }
+}
+
+static int pool_local_spawn(struct pool_local *pl,
+                            struct pool_local_link *l,
+                            char *const *proxy_argv,
+                            shoal_error_t *error)
+{
+    struct spawn_spec spec = {0};
+    int sv[2];
+    int rc;
+
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+        return shoal_errprintf(error, -errno, "cannot create socket: %s",
+                               strerror(errno));
+    spec.path = proxy_argv[0];
+    spec.argv = proxy_argv;
+    spec.envp = environ;
+    spec.stdin_fd = sv[1];
+    spec.stdout_fd = STDERR_FILENO;
+    spec.stderr_fd = STDERR_FILENO;
+    spec.keep_fd = -1;
+    rc = spawn_process(&spec, &l->pid, error);
+    close(sv[1]);
+    if (rc < 0) {
+        close(sv[0]);
+        return rc;
+    }
+    uv_pipe_init(&pl->loop, &l->pipe, 0);
+    rc = uv_pipe_open(&l->pipe, sv[0]);
+    if (rc < 0) {
+        uv_close((uv_handle_t *)&l->pipe, pool_local_close_cb);
+        close(sv[0]);
+        return shoal_errprintf(error, -EIO, "cannot watch proxy socket: %s",
+                               uv_strerror(rc));
+    }
+    l->pipe.data = l;
+    l->open = true;
+    uv_read_start((uv_stream_t *)&l->pipe, pool_local_alloc_cb,
+                  pool_local_read_cb);
+    return 0;
+}
+
+/* Proxies whose link closed end their ranks within the grace period and
+ * exit; one that does not is killed. */
+static void pool_local_reap(struct pool_local *pl, double grace)
+{
+    struct timespec start, now;
+
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    for (;;) {
+        int left = 0;
+        for (int i = 0; i < pl->nlinks; i++) {
+            struct pool_local_link *l = &pl->links[i];
+            if (l->pid > 0 && waitpid(l->pid, NULL, WNOHANG) == l->pid)
+                l->pid = 0;
+            left += l->pid > 0;
+        }
+        if (left == 0)
+            return;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        if ((double)(now.tv_sec - start.tv_sec)
+                + (double)(now.tv_nsec - start.tv_nsec) / 1e9
+            > grace + 2.0)
+            break;
+        usleep(10000);
+    }
+    for (int i = 0; i < pl->nlinks; i++)
+        if (pl->links[i].pid > 0) {
+            kill(pl->links[i].pid, SIGKILL);
+            waitpid(pl->links[i].pid, NULL, 0);
+        }
+}
+
+int pool_local_run(const struct pool_job_config *config,
+                   char *const *proxy_argv,
+                   struct pool_job_result *result,
+                   shoal_error_t *error)
+{
+    struct pool_job_config cfg = *config;
+    struct sigaction ign = {.sa_handler = SIG_IGN}, old_pipe;
+    struct pool_local pl;
+    int rc;
+
+    memset(&pl, 0, sizeof(pl));
+    memset(result, 0, sizeof(*result));
+    pl.links = calloc((size_t)config->nnodes, sizeof(*pl.links));
+    if (!pl.links)
+        return shoal_errprintf(error, -ENOMEM, "out of memory");
+    rc = uv_loop_init(&pl.loop);
+    if (rc < 0) {
+        free(pl.links);
+        return shoal_errprintf(error, -EIO, "cannot create event loop: %s",
+                               uv_strerror(rc));
+    }
+    sigaction(SIGPIPE, &ign, &old_pipe);
+    cfg.loop = &pl.loop;
+    rc = pool_job_create(&cfg, &pool_local_ops, &pl, &pl.job, error);
+    for (int i = 0; rc == 0 && i < config->nnodes; i++) {
+        pl.links[i].owner = &pl;
+        pl.links[i].node = i;
+        job_stream_init(&pl.links[i].in);
+        rc = pool_local_spawn(&pl, &pl.links[i], proxy_argv, error);
+        pl.nlinks = i + 1;
+    }
+    if (rc == 0)
+        rc = pool_job_start(pl.job, error);
+    if (rc == 0)
+        uv_run(&pl.loop, UV_RUN_DEFAULT);
+    if (rc == 0)
+        *result = *pool_job_result(pl.job);
+    else if (pl.job)
+        /* ends what was started and closes the job's handles */
+        for (int i = 0; i < config->nnodes; i++)
+            pool_job_node_lost(pl.job, i);
+    for (int i = 0; i < pl.nlinks; i++)
+        pool_local_link_close(&pl.links[i]);
+    uv_run(&pl.loop, UV_RUN_DEFAULT);
+    pool_local_reap(&pl, config->kill_grace);
+    if (uv_loop_close(&pl.loop) != 0)
+        SHOAL_BUG("event loop closed with handles open");
+    sigaction(SIGPIPE, &old_pipe, NULL);
+    for (int i = 0; i < pl.nlinks; i++)
+        job_stream_release(&pl.links[i].in);
+    pool_job_destroy(pl.job);
+    free(pl.links);
+    return rc;
+}

@@ -1,0 +1,25 @@
+/* SPDX-License-Identifier: MIT */
+/* pool_local.h - a gang job over proxies on this machine: the minimal
+ * transport for pool_job, without the pool's daemons.
+ *
+ * Each node of the job is a real `shoal proxy` process started here on a
+ * socketpair (its fd 0), so every job frame crosses a process boundary as
+ * it will between hosts; only the relays are missing. `shoal run` uses it
+ * when SHOAL_PROXY_NODES is set, for tests and debugging. */
+#ifndef SHOAL_RUNTIME_POOL_LOCAL_H
+#define SHOAL_RUNTIME_POOL_LOCAL_H
+
+#include "runtime/pool_job.h"
+
+/* Run the job described by config (its loop is ignored: pool_local makes
+ * its own) with one proxy per node, started as proxy_argv (NULL-terminated,
+ * e.g. {"/path/shoal", "proxy", NULL}). Returns 0 when the job ran (result
+ * says how it ended) or a negative code with error filled; every proxy has
+ * exited when it returns. Installs signal handlers (via pool_job) for the
+ * duration; not reentrant. */
+int pool_local_run(const struct pool_job_config *config,
+                   char *const *proxy_argv,
+                   struct pool_job_result *result,
+                   shoal_error_t *error);
+
+#endif

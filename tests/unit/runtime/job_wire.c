@@ -1,0 +1,348 @@
+/* SPDX-License-Identifier: MIT */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <criterion/criterion.h>
+#include <criterion/new/assert.h>
+
+#include "runtime/job_wire.h"
+
+TestSuite(job_wire, .timeout = 60);
+
+static uint32_t pus0[] = {0, 1};
+static uint32_t pus1[] = {7};
+static struct job_launch_rank launch_ranks[] = {
+    {.rank = 4, .local_rank = 0, .npus = 2, .pus = pus0},
+    {.rank = 5, .local_rank = 1, .npus = 1, .pus = pus1},
+    {.rank = 6, .local_rank = 2, .npus = 0, .pus = NULL},
+};
+static char *launch_argv[] = {"ring", "-v", "", NULL};
+static char *launch_env[] = {"FOO=bar", "KEEP", NULL};
+static uint8_t some_bytes[] = "line one\nline\0two";
+static struct job_kv some_kvs[] = {
+    {.key = "P0-businesscard", .value = "description#host$port#1$"},
+    {.key = "k", .value = ""},
+};
+
+/* One frame of every kind, with every field set to something telling. */
+static struct job_frame sample(enum job_frame_kind kind)
+{
+    struct job_frame f = {.kind = kind};
+
+    switch (kind) {
+    case JOB_FRAME_LAUNCH:
+        f.launch = (struct job_launch){
+            .job_id = 0x1122334455667788ull,
+            .node_index = 2,
+            .job_size = 8,
+            .universe_size = 8,
+            .nranks = 3,
+            .ranks = launch_ranks,
+            .path = "/usr/bin/ring",
+            .argv = launch_argv,
+            .argc = 3,
+            .env = launch_env,
+            .nenv = 2,
+            .wdir = "/tmp",
+            .process_mapping = "(vector,(0,3,3))",
+            .timeout = 1.5,
+            .kill_grace = 3,
+            .enable_recovery = true,
+        };
+        break;
+    case JOB_FRAME_SPAWN_FAILED:
+        f.spawn_failed.code = -ENOENT;
+        f.spawn_failed.message = "cannot execute 'x': no such file";
+        break;
+    case JOB_FRAME_OUTPUT:
+        f.output.rank = 5;
+        f.output.stream = JOB_OUTPUT_STDERR;
+        f.output.len = sizeof(some_bytes);
+        f.output.bytes = some_bytes;
+        break;
+    case JOB_FRAME_STDIN:
+        f.input.len = sizeof(some_bytes);
+        f.input.bytes = some_bytes;
+        break;
+    case JOB_FRAME_BARRIER_IN:
+    case JOB_FRAME_BARRIER_OUT:
+        f.barrier.nkvs = 2;
+        f.barrier.kvs = some_kvs;
+        break;
+    case JOB_FRAME_RANK_EXIT:
+        f.rank_exit = (struct job_rank_exit){.rank = 6,
+                                             .signaled = true,
+                                             .value = 9,
+                                             .initialized = true,
+                                             .finalized = false,
+                                             .killed = true};
+        break;
+    case JOB_FRAME_ABORT:
+        f.abort.rank = 1;
+        f.abort.code = 7;
+        f.abort.fault = false;
+        f.abort.message = "application called MPI_Abort";
+        break;
+    case JOB_FRAME_SIGNAL:
+        f.signal.signo = 10;
+        break;
+    case JOB_FRAME_KILL:
+        f.kill.now = true;
+        break;
+    default:
+        break;
+    }
+    return f;
+}
+
+static void assert_same(const struct job_frame *a, const struct job_frame *b)
+{
+    cr_assert(eq(int, a->kind, b->kind));
+    switch (a->kind) {
+    case JOB_FRAME_LAUNCH: {
+        const struct job_launch *x = &a->launch, *y = &b->launch;
+        cr_assert(eq(u64, x->job_id, y->job_id));
+        cr_assert(eq(u32, x->node_index, y->node_index));
+        cr_assert(eq(u32, x->job_size, y->job_size));
+        cr_assert(eq(u32, x->universe_size, y->universe_size));
+        cr_assert(eq(u32, x->nranks, y->nranks));
+        for (uint32_t i = 0; i < x->nranks; i++) {
+            cr_assert(eq(u32, x->ranks[i].rank, y->ranks[i].rank));
+            cr_assert(eq(u32, x->ranks[i].local_rank, y->ranks[i].local_rank));
+            cr_assert(eq(u32, x->ranks[i].npus, y->ranks[i].npus));
+            for (uint32_t j = 0; j < x->ranks[i].npus; j++)
+                cr_assert(eq(u32, x->ranks[i].pus[j], y->ranks[i].pus[j]));
+        }
+        cr_assert(eq(str, x->path, y->path));
+        cr_assert(eq(u32, x->argc, y->argc));
+        for (uint32_t i = 0; i < x->argc; i++)
+            cr_assert(eq(str, x->argv[i], y->argv[i]));
+        cr_assert(y->argv[y->argc] == NULL, "argv is NULL-terminated");
+        cr_assert(eq(u32, x->nenv, y->nenv));
+        for (uint32_t i = 0; i < x->nenv; i++)
+            cr_assert(eq(str, x->env[i], y->env[i]));
+        cr_assert(eq(str, x->wdir, y->wdir));
+        cr_assert(eq(str, x->process_mapping, y->process_mapping));
+        cr_assert(eq(dbl, x->timeout, y->timeout));
+        cr_assert(eq(dbl, x->kill_grace, y->kill_grace));
+        cr_assert(eq(int, x->enable_recovery, y->enable_recovery));
+        break;
+    }
+    case JOB_FRAME_SPAWN_FAILED:
+        cr_assert(eq(i32, a->spawn_failed.code, b->spawn_failed.code));
+        cr_assert(eq(str, a->spawn_failed.message, b->spawn_failed.message));
+        break;
+    case JOB_FRAME_OUTPUT:
+        cr_assert(eq(u32, a->output.rank, b->output.rank));
+        cr_assert(eq(u8, a->output.stream, b->output.stream));
+        cr_assert(eq(u32, a->output.len, b->output.len));
+        cr_assert(eq(
+            int, memcmp(a->output.bytes, b->output.bytes, a->output.len), 0));
+        break;
+    case JOB_FRAME_STDIN:
+        cr_assert(eq(u32, a->input.len, b->input.len));
+        cr_assert(
+            eq(int, memcmp(a->input.bytes, b->input.bytes, a->input.len), 0));
+        break;
+    case JOB_FRAME_BARRIER_IN:
+    case JOB_FRAME_BARRIER_OUT:
+        cr_assert(eq(u32, a->barrier.nkvs, b->barrier.nkvs));
+        for (uint32_t i = 0; i < a->barrier.nkvs; i++) {
+            cr_assert(eq(str, a->barrier.kvs[i].key, b->barrier.kvs[i].key));
+            cr_assert(
+                eq(str, a->barrier.kvs[i].value, b->barrier.kvs[i].value));
+        }
+        break;
+    case JOB_FRAME_RANK_EXIT:
+        cr_assert(eq(u32, a->rank_exit.rank, b->rank_exit.rank));
+        cr_assert(eq(int, a->rank_exit.signaled, b->rank_exit.signaled));
+        cr_assert(eq(i32, a->rank_exit.value, b->rank_exit.value));
+        cr_assert(eq(int, a->rank_exit.initialized, b->rank_exit.initialized));
+        cr_assert(eq(int, a->rank_exit.finalized, b->rank_exit.finalized));
+        cr_assert(eq(int, a->rank_exit.killed, b->rank_exit.killed));
+        break;
+    case JOB_FRAME_ABORT:
+        cr_assert(eq(i32, a->abort.rank, b->abort.rank));
+        cr_assert(eq(i32, a->abort.code, b->abort.code));
+        cr_assert(eq(int, a->abort.fault, b->abort.fault));
+        cr_assert(eq(str, a->abort.message, b->abort.message));
+        break;
+    case JOB_FRAME_SIGNAL:
+        cr_assert(eq(i32, a->signal.signo, b->signal.signo));
+        break;
+    case JOB_FRAME_KILL:
+        cr_assert(eq(int, a->kill.now, b->kill.now));
+        break;
+    default:
+        break;
+    }
+}
+
+Test(job_wire, every_kind_round_trips)
+{
+    for (int k = JOB_FRAME_LAUNCH; k <= JOB_FRAME_DONE; k++) {
+        struct job_frame f = sample(k), g;
+        shoal_error_t error;
+        uint8_t *buf;
+        size_t len;
+
+        cr_assert(eq(int, job_frame_encode(&f, &buf, &len), 0), "kind %d", k);
+        cr_assert(eq(int, job_frame_decode(buf, len, &g, &error), 0),
+                  "kind %d: %s", k, error.text);
+        assert_same(&f, &g);
+        job_frame_release(&g);
+        free(buf);
+    }
+}
+
+Test(job_wire, truncation_at_every_byte_is_refused)
+{
+    for (int k = JOB_FRAME_LAUNCH; k <= JOB_FRAME_DONE; k++) {
+        struct job_frame f = sample(k), g;
+        shoal_error_t error;
+        uint8_t *buf;
+        size_t len;
+
+        cr_assert(eq(int, job_frame_encode(&f, &buf, &len), 0));
+        for (size_t cut = 0; cut < len; cut++) {
+            int rc = job_frame_decode(buf, cut, &g, &error);
+            cr_assert(eq(int, rc, SHOAL_EPROTO), "kind %s cut at %zu of %zu",
+                      job_frame_kind_name(k), cut, len);
+        }
+        free(buf);
+    }
+}
+
+Test(job_wire, trailing_bytes_are_refused)
+{
+    struct job_frame f = sample(JOB_FRAME_SIGNAL), g;
+    uint8_t *buf;
+    size_t len;
+
+    cr_assert(eq(int, job_frame_encode(&f, &buf, &len), 0));
+    buf = realloc(buf, len + 1);
+    buf[len] = 0;
+    cr_assert(eq(int, job_frame_decode(buf, len + 1, &g, NULL), SHOAL_EPROTO));
+    free(buf);
+}
+
+Test(job_wire, random_garbage_never_crashes)
+{
+    uint8_t buf[512];
+    unsigned seed = 12345;
+
+    for (int i = 0; i < 200000; i++) {
+        size_t len = (size_t)(rand_r(&seed) % (int)sizeof(buf));
+        struct job_frame g;
+        for (size_t j = 0; j < len; j++)
+            buf[j] = (uint8_t)rand_r(&seed);
+        /* mostly valid kinds, so the field decoders get exercised */
+        if (len > 0 && i % 4 != 0)
+            buf[0] = (uint8_t)(JOB_FRAME_LAUNCH + i % 12);
+        if (job_frame_decode(buf, len, &g, NULL) == 0)
+            job_frame_release(&g);
+    }
+}
+
+Test(job_wire, mutated_frames_never_crash)
+{
+    unsigned seed = 99;
+
+    for (int k = JOB_FRAME_LAUNCH; k <= JOB_FRAME_DONE; k++) {
+        struct job_frame f = sample(k), g;
+        uint8_t *buf;
+        size_t len;
+
+        cr_assert(eq(int, job_frame_encode(&f, &buf, &len), 0));
+        for (int i = 0; i < 20000; i++) {
+            uint8_t *m = malloc(len);
+            memcpy(m, buf, len);
+            for (int n = 0; n < 1 + i % 3; n++)
+                m[(size_t)rand_r(&seed) % len] = (uint8_t)rand_r(&seed);
+            if (job_frame_decode(m, len, &g, NULL) == 0)
+                job_frame_release(&g);
+            free(m);
+        }
+        free(buf);
+    }
+}
+
+Test(job_wire, huge_counts_are_refused_before_allocating)
+{
+    /* BARRIER_IN claiming 2^32-1 pairs in a 5-byte frame */
+    uint8_t buf[] = {JOB_FRAME_BARRIER_IN, 0xff, 0xff, 0xff, 0xff};
+    struct job_frame g;
+
+    cr_assert(
+        eq(int, job_frame_decode(buf, sizeof(buf), &g, NULL), SHOAL_EPROTO));
+}
+
+Test(job_wire, encoder_refuses_what_the_decoder_would)
+{
+    struct job_frame f = {.kind = JOB_FRAME_OUTPUT};
+    uint8_t *buf;
+    size_t len;
+
+    f.output.stream = 3;
+    cr_assert(eq(int, job_frame_encode(&f, &buf, &len), -EINVAL));
+    f.kind = 99;
+    cr_assert(eq(int, job_frame_encode(&f, &buf, &len), -EINVAL));
+}
+
+struct collect {
+    int count;
+    size_t lens[8];
+};
+
+static int collect_frame(const uint8_t *frame, size_t len, void *arg)
+{
+    struct collect *c = arg;
+
+    (void)frame;
+    c->lens[c->count++] = len;
+    return 0;
+}
+
+Test(job_wire, stream_reassembles_frames_split_anywhere)
+{
+    uint8_t wire[64];
+    size_t n = 0;
+    const size_t sizes[] = {0, 5, 17};
+
+    for (int i = 0; i < 3; i++) {
+        job_stream_head(wire + n, sizes[i]);
+        n += 4;
+        memset(wire + n, 'a' + i, sizes[i]);
+        n += sizes[i];
+    }
+    for (size_t step = 1; step <= n; step++) {
+        struct job_stream s;
+        struct collect c = {0};
+        job_stream_init(&s);
+        for (size_t off = 0; off < n; off += step) {
+            size_t len = off + step > n ? n - off : step;
+            cr_assert(
+                eq(int, job_stream_feed(&s, wire + off, len, collect_frame, &c),
+                   0));
+        }
+        cr_assert(eq(int, c.count, 3), "step %zu", step);
+        for (int i = 0; i < 3; i++)
+            cr_assert(eq(sz, c.lens[i], sizes[i]));
+        job_stream_release(&s);
+    }
+}
+
+Test(job_wire, stream_refuses_an_oversized_length)
+{
+    uint8_t head[4];
+    struct job_stream s;
+    struct collect c = {0};
+
+    job_stream_head(head, (size_t)JOB_WIRE_FRAME_MAX + 1);
+    job_stream_init(&s);
+    cr_assert(
+        eq(int, job_stream_feed(&s, head, 4, collect_frame, &c), SHOAL_EPROTO));
+    job_stream_release(&s);
+}

@@ -1,0 +1,191 @@
+/* SPDX-License-Identifier: MIT */
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <criterion/criterion.h>
+#include <criterion/new/assert.h>
+
+#include <uv.h>
+
+#include "runtime/peer.h"
+#include "runtime/seal.h"
+
+TestSuite(peer, .timeout = 20);
+
+Test(peer, frame_header_and_parse_agree)
+{
+    uint8_t buf[4 + SEAL_OVERHEAD + 10] = {0};
+    size_t msg_len = 0;
+
+    peer_frame_header(buf, SEAL_OVERHEAD + 10);
+    for (size_t cut = 0; cut < sizeof(buf); cut++)
+        cr_assert(eq(int, peer_frame_next(buf, cut, 1000, &msg_len), 0),
+                  "cut %zu", cut);
+    cr_assert(eq(int, peer_frame_next(buf, sizeof(buf), 1000, &msg_len), 1));
+    cr_assert(eq(sz, msg_len, (size_t)SEAL_OVERHEAD + 10));
+}
+
+Test(peer, frames_out_of_bounds_are_refused)
+{
+    uint8_t buf[8];
+    size_t msg_len = 0;
+
+    peer_frame_header(buf, 1001);
+    cr_assert(eq(int, peer_frame_next(buf, 4, 1000, &msg_len), -EMSGSIZE));
+    peer_frame_header(buf, SEAL_OVERHEAD - 1);
+    cr_assert(eq(int, peer_frame_next(buf, 4, 1000, &msg_len), -EBADMSG));
+    peer_frame_header(buf, 0xffffffffu);
+    cr_assert(
+        eq(int, peer_frame_next(buf, 8, PEER_FRAME_MAX, &msg_len), -EMSGSIZE));
+}
+
+Test(peer, addresses_parse_and_convert)
+{
+    struct member_addr a, b;
+    struct sockaddr_storage ss;
+
+    cr_assert(eq(int, peer_addr_parse("127.0.0.1:7912", 7911, &a), 0));
+    cr_assert(eq(u16, a.port, 7912));
+    cr_assert(eq(int, peer_addr_parse("10.1.2.3", 7911, &a), 0));
+    cr_assert(eq(u16, a.port, 7911));
+    cr_assert(eq(int, peer_addr_parse("[::1]:99", 7911, &a), 0));
+    cr_assert(eq(u8, a.family, 6));
+    cr_assert(eq(int, peer_addr_to_sockaddr(&a, &ss), 0));
+    cr_assert(eq(int, peer_addr_from_sockaddr((struct sockaddr *)&ss, &b), 0));
+    cr_assert(member_addr_equal(&a, &b));
+    cr_assert(eq(int, peer_addr_parse("host:1", 7911, &a), -EINVAL));
+    cr_assert(eq(int, peer_addr_parse("1.2.3.4:0", 7911, &a), -EINVAL));
+    cr_assert(eq(int, peer_addr_parse("1.2.3.4:70000", 7911, &a), -EINVAL));
+    cr_assert(eq(int, peer_addr_parse("1.2.3.4:x", 7911, &a), -EINVAL));
+    cr_assert(eq(int, peer_addr_parse("[::1", 7911, &a), -EINVAL));
+}
+
+struct got {
+    int datagrams;
+    int streams;
+    int local;
+    uint64_t sender;
+    char body[64];
+};
+
+static void on_msg(peer_t *peer, const struct peer_message *msg, void *arg)
+{
+    struct got *g = arg;
+
+    (void)peer;
+    if (msg->channel == PEER_CHANNEL_DATAGRAM)
+        g->datagrams++;
+    else if (msg->channel == PEER_CHANNEL_STREAM)
+        g->streams++;
+    else
+        g->local++;
+    g->sender = msg->sender;
+    snprintf(g->body, sizeof(g->body), "%.*s", (int)msg->len,
+             (const char *)msg->body);
+}
+
+static int free_port(void)
+{
+    struct sockaddr_in sin = {.sin_family = AF_INET};
+    socklen_t len = sizeof(sin);
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    int port;
+
+    sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    bind(fd, (struct sockaddr *)&sin, sizeof(sin));
+    getsockname(fd, (struct sockaddr *)&sin, &len);
+    port = ntohs(sin.sin_port);
+    close(fd);
+    return port;
+}
+
+static void run_for(uv_loop_t *loop, int ms)
+{
+    uint64_t end = uv_now(loop) + (uint64_t)ms;
+
+    while (uv_now(loop) < end) {
+        uv_run(loop, UV_RUN_NOWAIT);
+        usleep(1000);
+        uv_update_time(loop);
+    }
+}
+
+Test(peer, two_peers_talk_and_refuse_garbage)
+{
+    seal_key_t key;
+    seal_t *sa = NULL, *sb = NULL;
+    struct seal_config ca = {.key = &key, .node_id = 0xa};
+    struct seal_config cb = {.key = &key, .node_id = 0xb};
+    struct peer_config pa = {.node_id = 0xa}, pb = {.node_id = 0xb};
+    peer_t *a = NULL, *b = NULL;
+    struct got ga = {0}, gb = {0};
+    struct peer_stats stats;
+    uv_loop_t loop;
+    struct sockaddr_storage ss;
+    int fd;
+
+    memset(key.bytes, 7, sizeof(key.bytes));
+    cr_assert(eq(int, seal_create(&ca, &sa, NULL), 0));
+    cr_assert(eq(int, seal_create(&cb, &sb, NULL), 0));
+    uv_loop_init(&loop);
+    pa.loop = pb.loop = &loop;
+    pa.seal = sa;
+    pb.seal = sb;
+    peer_addr_parse("127.0.0.1", (uint16_t)free_port(), &pa.listen);
+    peer_addr_parse("127.0.0.1", (uint16_t)free_port(), &pb.listen);
+    cr_assert(eq(int, peer_create(&pa, &a, NULL), 0));
+    cr_assert(eq(int, peer_create(&pb, &b, NULL), 0));
+    peer_on(a, 20, 30, on_msg, &ga);
+    peer_on(b, 20, 30, on_msg, &gb);
+
+    cr_assert(eq(int, peer_send_datagram(a, &pb.listen, 0xb, 20, "hi", 2), 0));
+    cr_assert(eq(int, peer_send_stream(a, &pb.listen, 0xb, 21, "there", 5), 0));
+    cr_assert(eq(int, peer_send_stream(a, &pa.listen, 0xa, 22, "me", 2), 0));
+    cr_assert(eq(int, ga.local, 0), "delivered re-entrantly");
+    run_for(&loop, 300);
+    cr_assert(eq(int, gb.datagrams, 1));
+    cr_assert(eq(int, gb.streams, 1));
+    cr_assert(eq(u64, gb.sender, 0xa));
+    cr_assert(eq(str, gb.body, "there"));
+    cr_assert(eq(int, ga.local, 1));
+    /* the answer goes back on the connection */
+    cr_assert(eq(int, peer_send_stream(b, &pa.listen, 0xa, 23, "back", 4), 0));
+    run_for(&loop, 200);
+    cr_assert(eq(int, ga.streams, 1));
+    cr_assert(eq(str, ga.body, "back"));
+    /* a type without handler is counted */
+    peer_send_datagram(a, &pb.listen, 0xb, 99, "x", 1);
+    /* garbage on a stream gets the connection closed */
+    fd = socket(AF_INET, SOCK_STREAM, 0);
+    peer_addr_to_sockaddr(&pb.listen, &ss);
+    cr_assert(
+        eq(int, connect(fd, (struct sockaddr *)&ss, sizeof(struct sockaddr_in)),
+           0));
+    {
+        uint8_t junk[4 + 96];
+
+        memset(junk, 0x5a, sizeof(junk));
+        peer_frame_header(junk, 96);
+        cr_assert(eq(long, (long)write(fd, junk, 50), 50L));
+        run_for(&loop, 50);
+        cr_assert(eq(long, (long)write(fd, junk + 50, sizeof(junk) - 50),
+                     (long)sizeof(junk) - 50));
+        run_for(&loop, 100);
+        /* the peer hung up */
+        cr_assert(eq(long, (long)read(fd, junk, 1), 0L));
+    }
+    peer_get_stats(b, &stats);
+    cr_assert(eq(u64, stats.dropped[PEER_DROP_UNHANDLED], 1));
+    cr_assert(eq(u64, stats.disconnected, 1));
+    close(fd);
+    peer_destroy(a);
+    peer_destroy(b);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    cr_assert(eq(int, uv_loop_close(&loop), 0));
+    seal_destroy(sa);
+    seal_destroy(sb);
+}
