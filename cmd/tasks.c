@@ -50,24 +50,6 @@ PARAM_DEFINE(tasks_idle_exit_param,
              "60",
              "seconds a task service started by a command stays with no job "
              "running and no client; 0 keeps it");
-PARAM_DEFINE(tasks_lease_param,
-             "task_lease",
-             PARAM_TYPE_DOUBLE,
-             "30",
-             "seconds a task lease lasts without renewal; a worker renews "
-             "every third of it");
-PARAM_DEFINE(tasks_cores_param,
-             "task_cores",
-             PARAM_TYPE_DOUBLE,
-             "0",
-             "cores this node lends to tasks; 0 for all of them (more than "
-             "the node has runs them unbound)");
-PARAM_DEFINE(tasks_kill_grace_param,
-             "task_kill_grace",
-             PARAM_TYPE_DOUBLE,
-             "3",
-             "seconds between SIGTERM and SIGKILL when a task is ended");
-
 static int tasks_fail(int status, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
@@ -392,7 +374,6 @@ static int tasks_cmd_taskd(int argc, char **argv)
     struct taskd_config cfg = {0};
     shoal_error_t error = {{0}};
     char *dir = NULL, sock[PATH_MAX], lock[PATH_MAX];
-    double cores = 0;
     FILE *pidf;
     int lockfd, rc;
 
@@ -410,16 +391,11 @@ static int tasks_cmd_taskd(int argc, char **argv)
     if (lockfd < 0 || flock(lockfd, LOCK_EX | LOCK_NB) < 0)
         return tasks_fail(1, "a task service already runs in '%s'", dir);
     if (param_get_double(&tasks_idle_exit_param, 0, &s.idle_exit, &error) < 0
-        || param_get_double(&tasks_lease_param, 0.1, &cfg.lease, &error) < 0
-        || param_get_double(&tasks_cores_param, 0, &cores, &error) < 0
-        || param_get_double(&tasks_kill_grace_param, 0, &cfg.kill_grace, &error)
-               < 0)
+        || taskd_config_from_params(&cfg, &error) < 0)
         return tasks_fail(1, "%s", error.text);
     if (tasks_node_id(dir, &cfg.node_id) < 0)
         return tasks_fail(1, "cannot keep a node id in '%s'", dir);
     cfg.dir = dir;
-    cfg.cores = (int)cores;
-    cfg.speed = getenv("SHOAL_SPEED") ? atoi(getenv("SHOAL_SPEED")) : 1000;
     signal(SIGPIPE, SIG_IGN);
     uv_loop_init(&s.loop);
     rc = taskd_create(&s.loop, &cfg, &s.taskd, &error);

@@ -194,6 +194,9 @@ int task_exec_create(uv_loop_t *loop,
     uv_timer_init(loop, &x->tick);
     x->sigchld.data = x->tick.data = x;
     x->open_handles = 2;
+    /* running tasks do not keep the loop alive: their owner ends them */
+    uv_unref((uv_handle_t *)&x->sigchld);
+    uv_unref((uv_handle_t *)&x->tick);
     rc = uv_signal_start(&x->sigchld, task_exec_sigchld_cb, SIGCHLD);
     if (rc < 0) {
         task_exec_destroy(x);

@@ -18,6 +18,43 @@
 #include "runtime/task_pull.h"
 #include "runtime/topo.h"
 #include "scheduler/taskgen.h"
+#include "util/param.h"
+
+PARAM_DEFINE(taskd_lease_param,
+             "task_lease",
+             PARAM_TYPE_DOUBLE,
+             "30",
+             "seconds a task lease lasts without renewal; a worker renews "
+             "every third of it");
+PARAM_DEFINE(taskd_cores_param,
+             "task_cores",
+             PARAM_TYPE_DOUBLE,
+             "0",
+             "cores this node lends to tasks; 0 for all of them (more than "
+             "the node has runs them unbound)");
+PARAM_DEFINE(taskd_kill_grace_param,
+             "task_kill_grace",
+             PARAM_TYPE_DOUBLE,
+             "3",
+             "seconds between SIGTERM and SIGKILL when a task is ended");
+
+int taskd_config_from_params(struct taskd_config *config, shoal_error_t *error)
+{
+    double cores = 0;
+    const char *speed = getenv("SHOAL_SPEED");
+    int rc = param_get_double(&taskd_lease_param, 0.1, &config->lease, error);
+
+    if (rc == 0)
+        rc = param_get_double(&taskd_cores_param, 0, &cores, error);
+    if (rc == 0)
+        rc = param_get_double(&taskd_kill_grace_param, 0, &config->kill_grace,
+                              error);
+    if (rc < 0)
+        return rc;
+    config->cores = cores > 65536 ? 65536 : (int)cores;
+    config->speed = speed && atoi(speed) > 0 ? atoi(speed) : 1000;
+    return 0;
+}
 
 /* What a worker needs of a job to run its tasks, decoded once. */
 struct taskd_job {
@@ -753,8 +790,13 @@ static void taskd_op_cancel(struct taskd *t,
         return;
     }
     n = journal_job_cancel(t->journal, id, taskd_now());
-    if (n < 0) {
+    if (n == -ENOENT) {
         taskd_reply_error(reply, arg, n, "no job %" PRIu64, id);
+        return;
+    }
+    if (n < 0) {
+        taskd_reply_error(reply, arg, n, "cannot cancel job %" PRIu64 ": %s",
+                          id, shoal_strerror(n));
         return;
     }
     task_pull_revoke(t->pull, id, UINT64_MAX);
@@ -893,6 +935,10 @@ int taskd_create(uv_loop_t *loop,
     uv_check_start(&t->check, taskd_check_cb);
     uv_timer_start(&t->tick, taskd_tick_cb, 0, 500);
     uv_timer_start(&t->progress, taskd_progress_cb, 200, 200);
+    /* the daemon's loop ends when the daemon leaves, not when we do */
+    uv_unref((uv_handle_t *)&t->check);
+    uv_unref((uv_handle_t *)&t->tick);
+    uv_unref((uv_handle_t *)&t->progress);
     *out = t;
     return 0;
 error:

@@ -96,15 +96,22 @@ void taskd_stream_close(struct taskd_stream *s);
 /* Whether a job is running or a stream open: the daemon should stay. */
 bool taskd_busy(struct taskd *t);
 
-/* Plugging into the node daemon (runtime/daemon.h) is then:
- *
- *     taskd_create(daemon_loop(d), &cfg, &t, error);
- *     daemon_on_control(d, "task.*", taskd_control_op, t);
- *     daemon_on_frame(d, TASKD_FRAME_FIRST, TASKD_FRAME_LAST,
- *                     taskd_frame_op, t);
- *     daemon_on_member(d, taskd_member_op, t);  dead node -> re-queue
- *
- * with thin adapters over taskd_control() and, for frames, the journal and
- * task_pull calls that the single-node path makes directly. */
+/* Fill config's tunables from the environment (task_lease, task_cores,
+ * task_kill_grace, SHOAL_SPEED); dir and node_id are left to the caller.
+ * Returns 0 or a negative code with error filled naming the variable. */
+int taskd_config_from_params(struct taskd_config *config, shoal_error_t *error);
+
+struct daemon;
+
+/* Serve bag-of-tasks jobs in the node daemon d whose directory is dir: a
+ * taskd on the daemon's loop, with its node id, and the "task.*" control
+ * ops on its control socket. Returns 0 and sets *out (free with
+ * taskd_destroy() when the daemon stops), or a negative code with error
+ * filled. The pull frames between daemons (TASKD_FRAME_*, task_wire) are
+ * not registered yet: every node runs the jobs submitted to it. */
+int taskd_attach(struct daemon *d,
+                 const char *dir,
+                 struct taskd **out,
+                 shoal_error_t *error);
 
 #endif
