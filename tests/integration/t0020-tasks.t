@@ -166,4 +166,25 @@ test_expect_success 'a program that cannot run fails its tasks, named' '
     "$SHOAL" results "$id" --json | grep "no-such-program"
 '
 
+test_expect_success 'the node daemon serves the same commands' '
+    stop_service &&
+    export SHOAL_DIR="$TRASH/daemon" &&
+    mkdir -p "$SHOAL_DIR" &&
+    "$SHOAL" keygen -o "$SHOAL_DIR/pool.key" &&
+    port=$((20000 + $$ % 20000)) &&
+    "$SHOAL" daemon start --listen 127.0.0.1:$port >/dev/null &&
+    id=$("$SHOAL" submit --range 1-100 -- sh -c "echo via daemon {}") &&
+    test ! -e "$SHOAL_DIR/taskd.pid" &&
+    "$SHOAL" wait "$id" >wait.out &&
+    grep "done: 100 done" wait.out &&
+    "$SHOAL" output "$id" 99 >out &&
+    echo "via daemon 100" >expect && test_cmp expect out &&
+    id=$("$SHOAL" submit --range 1-20 -- sleep 1023) &&
+    for _ in $(seq 50); do
+        pgrep -f "sleep 1023" >/dev/null && break; sleep 0.1
+    done &&
+    test_within 20 "$SHOAL" daemon stop &&
+    no_strays "sleep 1023"
+'
+
 test_done
