@@ -462,7 +462,7 @@ static void taskd_stream_remove(struct taskd *t, struct taskd_stream *s)
 
 /* Send each stream its job's progress if it changed; the final reply when
  * the job is over. */
-static void taskd_progress(struct taskd *t)
+static void taskd_progress(struct taskd *t, bool only_final)
 {
     struct taskd_stream *s = t->streams, *next;
 
@@ -479,8 +479,9 @@ static void taskd_progress(struct taskd *t)
             s->reply(msg, true, s->arg);
             json_decref(msg);
             taskd_stream_remove(t, s);
-        } else if (!s->first_sent
-                   || memcmp(s->sent, info.count, sizeof(s->sent)) != 0) {
+        } else if (!only_final
+                   && (!s->first_sent
+                       || memcmp(s->sent, info.count, sizeof(s->sent)) != 0)) {
             memcpy(s->sent, info.count, sizeof(s->sent));
             s->first_sent = true;
             msg = json_pack("{s:o}", "progress", taskd_job_json(&info));
@@ -498,7 +499,7 @@ static void taskd_progress_cb(uv_timer_t *h)
     if (!t->progress_dirty)
         return;
     t->progress_dirty = false;
-    taskd_progress(t);
+    taskd_progress(t, false);
 }
 
 /* After each loop iteration: record what ended in one transaction, then
@@ -507,17 +508,13 @@ static void taskd_check_cb(uv_check_t *h)
 {
     struct taskd *t = h->data;
     struct journal_lease leases[256];
-    bool finished_job = false;
+    bool recorded = false;
     int n;
 
     if (t->npending > 0) {
-        enum journal_outcome *o = calloc(t->npending, sizeof(*o));
-
-        if (journal_record(t->journal, t->pending, t->npending, taskd_now(), o)
-            == 0)
-            for (size_t i = 0; o && i < t->npending; i++)
-                finished_job |= o[i] != JOURNAL_OUTCOME_RETRY;
-        free(o);
+        recorded = journal_record(t->journal, t->pending, t->npending,
+                                  taskd_now(), NULL)
+                   == 0;
         for (size_t i = 0; i < t->npending * 4; i++)
             free(t->pending_strings[i]);
         t->npending = 0;
@@ -533,9 +530,10 @@ static void taskd_check_cb(uv_check_t *h)
         if (n > 0)
             t->progress_dirty = true;
     }
-    /* a job that just ended is reported at once, not at the next tick */
-    if (finished_job && t->streams)
-        taskd_progress_cb(&t->progress);
+    /* a job that just ended is reported at once; progress waits for the
+     * next tick, so a fast job does not send a message per task */
+    if (recorded && t->streams)
+        taskd_progress(t, true);
 }
 
 static void taskd_tick_cb(uv_timer_t *h)
