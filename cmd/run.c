@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <hwloc.h>
+#include <jansson.h>
 #include <hwloc/glibc-sched.h>
 
 #include <shoal/shoal.h>
@@ -17,6 +18,8 @@
 #include "runtime/hostlist.h"
 #include "runtime/local_job.h"
 #include "runtime/pool_local.h"
+#include "runtime/pool_remote.h"
+#include "runtime/control.h"
 #include "runtime/runopt.h"
 #include "runtime/spawn.h"
 #include "runtime/topo.h"
@@ -45,6 +48,18 @@ PARAM_DEFINE(run_proxy_nodes_param,
              "consecutive blocks, each run by a `shoal proxy` process on "
              "this machine, as the nodes of a pool job; 0 runs the job "
              "in-process");
+
+PARAM_DEFINE(run_pool_param,
+             "pool",
+             PARAM_TYPE_STRING,
+             "auto",
+             "run jobs on the pool: \"auto\" when this node's daemon "
+             "answers, \"no\" always on this machine alone");
+PARAM_DEFINE(run_claim_timeout_param,
+             "claim_timeout",
+             PARAM_TYPE_DOUBLE,
+             "30",
+             "seconds a job waits for enough free cores in the pool");
 
 struct run_state {
     struct runopt opt;
@@ -293,6 +308,143 @@ static int run_launch(struct run_state *st)
     return result.status;
 }
 
+extern char **environ;
+
+/* Connect to this node's daemon, if one runs and the pool is wanted.
+ * Returns the connection, or -1 for the embedded runtime. */
+static int run_pool_connect(void)
+{
+    const char *mode = param_get_string(&run_pool_param);
+    char dir[4096], path[4200];
+    int fd;
+
+    if (mode && strcmp(mode, "no") == 0)
+        return -1;
+    if (control_dir_default(NULL, dir, sizeof(dir)) < 0)
+        return -1;
+    snprintf(path, sizeof(path), "%s/control.sock", dir);
+    if (control_client_connect(path, &fd, NULL) < 0)
+        return -1;
+    return fd;
+}
+
+/* The ranks' environment on the pool: ours (as srun exports it), less
+ * another launcher's wire-up, then -x, each resolved here as Open MPI
+ * does: "-x VAR" exports this shell's value. */
+static char **run_pool_env(const struct runopt *opt)
+{
+    size_t n = 0, k = 0;
+    char **env;
+
+    while (environ[n])
+        n++;
+    env = calloc(n + (size_t)opt->nenv + 1, sizeof(char *));
+    if (!env)
+        return NULL;
+    for (size_t i = 0; i < n; i++)
+        if (strncmp(environ[i], "PMI_", 4) != 0
+            && strncmp(environ[i], "PMIX_", 5) != 0)
+            env[k++] = environ[i];
+    for (int i = 0; i < opt->nenv; i++) {
+        const char *e = opt->env[i];
+        if (strchr(e, '=')) {
+            env[k++] = (char *)e;
+            continue;
+        }
+        for (size_t j = 0; j < n; j++)
+            if (strncmp(environ[j], e, strlen(e)) == 0
+                && environ[j][strlen(e)] == '=')
+                env[k++] = environ[j];
+    }
+    return env;
+}
+
+/* The job on the pool: the daemon places it on free cores anywhere in the
+ * pool and claims them; this command coordinates the ranks. */
+static int run_on_pool(struct run_state *st, int ctl_fd)
+{
+    struct pool_remote_request req = {0};
+    struct pool_job_config config = {0};
+    struct pool_job_result result;
+    shoal_error_t error;
+    char cwd[4096];
+    int rc;
+
+    for (int i = 0; i < st->opt.nhosts; i++)
+        if (hostlist_add_arg(&st->hosts, st->opt.hosts[i], &error) < 0) {
+            close(ctl_fd);
+            return run_usage_error(error.text);
+        }
+    if (st->opt.hostfile
+        && hostlist_add_file(&st->hosts, st->opt.hostfile, &error) < 0) {
+        close(ctl_fd);
+        return run_usage_error(error.text);
+    }
+    if (param_get_double(&run_kill_grace_param, 0, &config.kill_grace, &error)
+            < 0
+        || param_get_double(&run_claim_timeout_param, 0, &req.claim_timeout,
+                            &error)
+               < 0) {
+        close(ctl_fd);
+        return run_fail(CMD_EXIT_USAGE, "%s", error.text);
+    }
+    if (st->opt.wdir && access(st->opt.wdir, X_OK) < 0) {
+        close(ctl_fd);
+        return run_fail(LOCAL_JOB_STATUS_ERROR,
+                        "cannot change to directory '%s': %s", st->opt.wdir,
+                        strerror(errno));
+    }
+    rc = spawn_resolve(st->opt.prog_argv[0], st->opt.wdir, &st->path, &error);
+    if (rc < 0) {
+        close(ctl_fd);
+        return run_fail(rc == -ENOENT ? 127 : 126, "%s", error.text);
+    }
+    st->env = run_pool_env(&st->opt);
+    if (!st->env) {
+        close(ctl_fd);
+        return run_fail(LOCAL_JOB_STATUS_ERROR, "out of memory");
+    }
+    req.map.nranks = st->opt.nranks;
+    req.map.map_by = st->opt.map_by;
+    req.map.pe = st->opt.pe;
+    req.map.rank_by = st->opt.rank_by;
+    req.map.bind_to = st->opt.bind_to;
+    req.map.oversubscribe = st->opt.oversubscribe;
+    req.map.use_hwthread_cpus = st->opt.use_hwthread_cpus;
+    req.hosts = st->hosts.count ? &st->hosts : NULL;
+    req.report_bindings = st->opt.report_bindings ? stderr : NULL;
+    config.path = st->path;
+    config.argv = st->opt.prog_argv;
+    config.env = st->env;
+    /* ranks elsewhere start where this command was typed, as with
+     * Open MPI: the pool shares its file systems */
+    config.wdir = st->opt.wdir ? st->opt.wdir
+                               : (getcwd(cwd, sizeof(cwd)) ? cwd : NULL);
+    config.tag_output = st->opt.tag_output;
+    config.output_dir = st->opt.output_dir;
+    config.timeout = st->opt.timeout;
+    config.enable_recovery = st->opt.enable_recovery;
+    config.in_fd = STDIN_FILENO;
+    config.out_fd = STDOUT_FILENO;
+    config.err_fd = STDERR_FILENO;
+    rc = pool_remote_run(ctl_fd, &req, &config, &result, &error);
+    if (rc == SHOAL_ENOSLOTS) {
+        fprintf(stderr,
+                "shoal: %s\n"
+                "hint: request fewer ranks with -n, wait for the pool's "
+                "cores to come free\n"
+                "hint: (SHOAL_CLAIM_TIMEOUT), or allow more ranks than "
+                "slots with --oversubscribe\n",
+                error.text);
+        return LOCAL_JOB_STATUS_ERROR;
+    }
+    if (rc < 0)
+        return run_fail(LOCAL_JOB_STATUS_ERROR, "%s", error.text);
+    if (result.message.text[0])
+        run_fail(0, "%s", result.message.text);
+    return result.status;
+}
+
 static int run_with_state(struct run_state *st, int argc, char **argv)
 {
     struct map_request req = {0};
@@ -310,6 +462,11 @@ static int run_with_state(struct run_state *st, int argc, char **argv)
     }
     if (gethostname(st->hostname, sizeof(st->hostname) - 1) < 0)
         strcpy(st->hostname, "localhost");
+    if (!getenv("SHOAL_PROXY_NODES")) {
+        int ctl_fd = run_pool_connect();
+        if (ctl_fd >= 0)
+            return run_on_pool(st, ctl_fd);
+    }
     status = run_local_slots(st, &slots);
     if (status != 0)
         return status;

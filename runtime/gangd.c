@@ -350,11 +350,29 @@ static void home_step(struct home_job *h)
                      ? shoal_errprintf(&error, -ENOMEM, "out of memory")
                      : pool_place(nodes, (int)n, &h->req, g->cache,
                                   &h->placement, &error);
+            if (rc == SHOAL_ENOSLOTS) {
+                /* waiting helps only if the job fits the pool once its
+                 * cores are free */
+                struct pool_placement *all = NULL;
+                shoal_error_t why;
+                for (size_t i = 0; i < n; i++)
+                    nodes[i].free_cores = NULL;
+                if (pool_place(nodes, (int)n, &h->req, g->cache, &all, &why)
+                    == SHOAL_ENOSLOTS) {
+                    control_reply_error(h->conn, SHOAL_ENOSLOTS, "%s",
+                                        why.text);
+                    h->replied = true;
+                    rc = 0;
+                }
+                pool_placement_destroy(all);
+            }
             for (size_t i = 0; free_sets && i < n; i++)
                 hwloc_bitmap_free(free_sets[i]);
             free(free_sets);
             free(nodes);
             free(members);
+            if (h->replied)
+                return;
             if (rc == SHOAL_ENOSLOTS) {
                 /* the cores may come free: keep trying until the timeout,
                  * but say why if it comes */
@@ -514,6 +532,32 @@ static void home_conn_frame(control_conn_t *conn,
     }
 }
 
+/* "localhost", loopback addresses and the host name mean this node, as
+ * they do without a pool: name it as the pool knows it. */
+static void gangd_local_names(struct gangd *g, struct hostlist *hosts)
+{
+    struct daemon_member *members = NULL;
+    char self[256] = "";
+    size_t n = 0;
+
+    if (gethostname(self, sizeof(self) - 1) < 0
+        || daemon_members(g->d, &members, &n) < 0)
+        return;
+    for (size_t k = 0; k < n; k++) {
+        if (!members[k].self)
+            continue;
+        for (int i = 0; i < hosts->count; i++) {
+            char *name;
+            if (!hostlist_is_local(hosts->entries[i].name, self)
+                || !(name = strdup(members[k].name)))
+                continue;
+            free(hosts->entries[i].name);
+            hosts->entries[i].name = name;
+        }
+    }
+    free(members);
+}
+
 /* {"op": "gang-claim", "nranks": N, "map_by": L, "pe": P, "rank_by": L,
  *  "bind_to": B, "oversubscribe": b, "hwthread": b, "hosts": ["a:2", ...],
  *  "timeout_ms": T} */
@@ -558,6 +602,7 @@ static void gangd_op_claim(control_conn_t *conn, json_t *request, void *arg)
             return;
         }
     }
+    gangd_local_names(g, &h->hosts);
     h->g = g;
     h->conn = conn;
     h->req.map.nranks = (int)nranks;

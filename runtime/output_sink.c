@@ -85,6 +85,7 @@ output_sink_keep_partial(struct output_sink *s, const char *p, size_t len)
         static const char nl = '\n';
         output_sink_emit_line(s, p, len);
         output_sink_put(s, &nl, 1);
+        s->line_cut = true;
         return;
     }
     if (!s->partial) {
@@ -105,6 +106,15 @@ void output_sink_write(struct output_sink *s, const char *buf, size_t len)
     if (!s->tag) {
         output_sink_put(s, buf, len);
         return;
+    }
+    if (s->line_cut && len > 0) {
+        /* the newline that ends a line cut for length was written with
+         * the cut: an empty tagged line would be noise */
+        s->line_cut = false;
+        if (buf[0] == '\n' && s->partial_len == 0) {
+            buf++;
+            len--;
+        }
     }
     while (len > 0) {
         const char *nl = memchr(buf, '\n', len);

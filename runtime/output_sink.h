@@ -25,6 +25,7 @@ struct output_sink {
     bool broken;   /* the destination is a pipe nobody reads any more */
     char *partial; /* tagged output: an incomplete last line */
     size_t partial_len;
+    bool line_cut; /* a long line was cut: its newline is written */
 };
 
 /* Open a sink for rank's stream named "stdout" or "stderr": into a file

@@ -1,0 +1,400 @@
+/* SPDX-License-Identifier: MIT */
+/* pool_remote.c - pool_job over the control socket and the pool's daemons. */
+#include "runtime/pool_remote.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <hwloc.h>
+#include <jansson.h>
+#include <uv.h>
+
+#include "runtime/control.h"
+#include "util/bug.h"
+
+struct remote_node {
+    uint64_t id;
+    char *name;
+    int nranks;
+    int *ranks;
+    uint32_t **pus;
+    uint32_t *npus;
+};
+
+struct pool_remote {
+    uv_loop_t loop;
+    uv_pipe_t pipe;
+    bool open;
+    pool_job_t *job;
+    struct remote_node *nodes;
+    int nnodes;
+    /* a partial control frame */
+    uint8_t *buf;
+    size_t len, cap;
+};
+
+static void remote_close(struct pool_remote *pr)
+{
+    if (!pr->open)
+        return;
+    pr->open = false;
+    uv_close((uv_handle_t *)&pr->pipe, NULL);
+}
+
+static void remote_write_cb(uv_write_t *req, int status)
+{
+    (void)status;
+    free(req);
+}
+
+/* A job frame for node: a 'D' frame of u64 node id + frame. */
+static int remote_send(int node, const uint8_t *frame, size_t len, void *arg)
+{
+    struct pool_remote *pr = arg;
+    uint64_t id = pr->nodes[node].id;
+    size_t body = 1 + 8 + len;
+    uv_write_t *req;
+    uint8_t *p;
+    uv_buf_t b;
+    int rc;
+
+    if (!pr->open)
+        return -EPIPE;
+    if (body > CONTROL_FRAME_MAX)
+        return -EMSGSIZE;
+    req = malloc(sizeof(*req) + 4 + body);
+    if (!req)
+        return -ENOMEM;
+    p = (uint8_t *)(req + 1);
+    p[0] = (uint8_t)(body >> 24);
+    p[1] = (uint8_t)(body >> 16);
+    p[2] = (uint8_t)(body >> 8);
+    p[3] = (uint8_t)body;
+    p[4] = CONTROL_KIND_DATA;
+    for (int i = 0; i < 8; i++)
+        p[5 + i] = (uint8_t)(id >> (56 - 8 * i));
+    memcpy(p + 13, frame, len);
+    b = uv_buf_init((char *)p, (unsigned int)(4 + body));
+    rc = uv_write(req, (uv_stream_t *)&pr->pipe, &b, 1, remote_write_cb);
+    if (rc < 0)
+        free(req);
+    return rc;
+}
+
+static void remote_finished(void *arg)
+{
+    remote_close(arg);
+}
+
+static const struct pool_job_ops remote_ops = {
+    .send = remote_send,
+    .finished = remote_finished,
+};
+
+static int remote_node_index(const struct pool_remote *pr, uint64_t id)
+{
+    for (int i = 0; i < pr->nnodes; i++)
+        if (pr->nodes[i].id == id)
+            return i;
+    return -1;
+}
+
+static void remote_all_lost(struct pool_remote *pr)
+{
+    for (int i = 0; i < pr->nnodes; i++)
+        pool_job_node_lost(pr->job, i);
+}
+
+/* One frame from the daemon: a node's job frame, or an event. */
+static void remote_frame(struct pool_remote *pr, const uint8_t *body, size_t len)
+{
+    if (body[0] == CONTROL_KIND_DATA && len > 9) {
+        uint64_t id = 0;
+        int node;
+        for (int i = 0; i < 8; i++)
+            id = id << 8 | body[1 + i];
+        node = remote_node_index(pr, id);
+        if (node >= 0)
+            pool_job_input(pr->job, node, body + 9, len - 9);
+        return;
+    }
+    if (body[0] == CONTROL_KIND_JSON) {
+        json_t *obj = NULL;
+        const char *event = NULL, *node = NULL;
+        if (control_frame_decode_json(body, len, &obj, NULL) == 0
+            && json_unpack(obj, "{s:s, s:s}", "event", &event, "node", &node)
+                   == 0
+            && strcmp(event, "node-lost") == 0) {
+            int i = remote_node_index(pr, strtoull(node, NULL, 16));
+            if (i >= 0)
+                pool_job_node_lost(pr->job, i);
+        }
+        json_decref(obj);
+    }
+}
+
+static void remote_alloc_cb(uv_handle_t *handle, size_t hint, uv_buf_t *buf)
+{
+    (void)handle;
+    buf->base = malloc(hint);
+    buf->len = buf->base ? hint : 0;
+}
+
+static void remote_read_cb(uv_stream_t *stream, ssize_t n, const uv_buf_t *buf)
+{
+    struct pool_remote *pr = stream->data;
+    size_t off = 0, body_len;
+    int rc;
+
+    if (n > 0 && pr->len + (size_t)n > pr->cap) {
+        size_t cap = pr->cap ? pr->cap : 65536;
+        uint8_t *p;
+        while (cap < pr->len + (size_t)n)
+            cap *= 2;
+        p = realloc(pr->buf, cap);
+        if (!p)
+            n = UV_ENOMEM;
+        else {
+            pr->buf = p;
+            pr->cap = cap;
+        }
+    }
+    if (n > 0) {
+        memcpy(pr->buf + pr->len, buf->base, (size_t)n);
+        pr->len += (size_t)n;
+        while ((rc = control_frame_next(pr->buf + off, pr->len - off,
+                                        &body_len))
+               == 1) {
+            remote_frame(pr, pr->buf + off + 4, body_len);
+            off += 4 + body_len;
+            if (!pr->open)
+                break;
+        }
+        if (rc < 0)
+            n = UV_EPROTO;
+        memmove(pr->buf, pr->buf + off, pr->len - off);
+        pr->len -= off;
+    }
+    free(buf->base);
+    if (n < 0 && pr->open) {
+        /* the daemon is gone: so is the way to every node */
+        remote_close(pr);
+        remote_all_lost(pr);
+    }
+}
+
+/* Ask the daemon to place and claim. Returns 0 and sets *reply, or a
+ * negative code with error filled. */
+static int remote_claim(int fd,
+                        const struct pool_remote_request *req,
+                        json_t **reply,
+                        shoal_error_t *error)
+{
+    json_t *request, *hosts = json_array(), *r = NULL;
+    json_int_t code = -EIO;
+    const char *text = "the daemon refused the job";
+    int timeout_ms = (int)(req->claim_timeout * 1000);
+    char word[512];
+    int rc;
+
+    for (int i = 0; req->hosts && i < req->hosts->count; i++) {
+        const struct hostlist_entry *e = &req->hosts->entries[i];
+        if (e->slots >= 0)
+            snprintf(word, sizeof(word), "%s:%d", e->name, e->slots);
+        else
+            snprintf(word, sizeof(word), "%s", e->name);
+        json_array_append_new(hosts, json_string(word));
+    }
+    request = json_pack(
+        "{s:s, s:i, s:i, s:i, s:i, s:i, s:b, s:b, s:o, s:i}", "op",
+        "gang-claim", "nranks", req->map.nranks, "map_by", req->map.map_by,
+        "pe", req->map.pe, "rank_by", req->map.rank_by, "bind_to",
+        req->map.bind_to, "oversubscribe", req->map.oversubscribe, "hwthread",
+        req->map.use_hwthread_cpus, "hosts", hosts, "timeout_ms", timeout_ms);
+    if (!request)
+        return shoal_errprintf(error, -ENOMEM, "out of memory");
+    /* the daemon answers by the claim timeout; allow for a busy node */
+    rc = control_client_request(fd, request, timeout_ms + 10000, &r, error);
+    json_decref(request);
+    if (rc < 0)
+        return rc;
+    if (json_is_true(json_object_get(r, "ok"))) {
+        *reply = r;
+        return 0;
+    }
+    json_unpack(r, "{s?s, s?I}", "error", &text, "code", &code);
+    rc = shoal_errprintf(error, code < 0 ? (int)code : -EIO, "%s", text);
+    json_decref(r);
+    return rc;
+}
+
+static void remote_nodes_release(struct pool_remote *pr)
+{
+    for (int i = 0; pr->nodes && i < pr->nnodes; i++) {
+        struct remote_node *n = &pr->nodes[i];
+        for (int r = 0; r < n->nranks && n->pus; r++)
+            free(n->pus[r]);
+        free(n->pus);
+        free(n->npus);
+        free(n->ranks);
+        free(n->name);
+    }
+    free(pr->nodes);
+}
+
+/* The daemon's placement into pr->nodes: per node its ranks in local
+ * order, each with its logical PUs. */
+static int remote_parse_placement(struct pool_remote *pr,
+                                  json_t *reply,
+                                  int nranks,
+                                  FILE *report,
+                                  shoal_error_t *error)
+{
+    json_t *nodes = json_object_get(reply, "nodes");
+    json_t *ranks = json_object_get(reply, "ranks");
+    json_t *v;
+    size_t i;
+
+    if (!json_is_array(nodes) || !json_is_array(ranks)
+        || json_array_size(nodes) == 0
+        || (nranks > 0 && json_array_size(ranks) != (size_t)nranks))
+        return shoal_errprintf(error, SHOAL_EPROTO,
+                               "the daemon's placement is malformed");
+    pr->nnodes = (int)json_array_size(nodes);
+    pr->nodes = calloc((size_t)pr->nnodes, sizeof(*pr->nodes));
+    if (!pr->nodes)
+        return shoal_errprintf(error, -ENOMEM, "out of memory");
+    json_array_foreach(nodes, i, v)
+    {
+        const char *id = "", *name = "?";
+        json_unpack(v, "{s:s, s:s}", "id", &id, "name", &name);
+        pr->nodes[i].id = strtoull(id, NULL, 16);
+        pr->nodes[i].name = strdup(name);
+        pr->nodes[i].ranks = calloc(json_array_size(ranks), sizeof(int));
+        pr->nodes[i].pus = calloc(json_array_size(ranks), sizeof(uint32_t *));
+        pr->nodes[i].npus = calloc(json_array_size(ranks), sizeof(uint32_t));
+        if (!pr->nodes[i].name || !pr->nodes[i].ranks || !pr->nodes[i].pus
+            || !pr->nodes[i].npus)
+            return shoal_errprintf(error, -ENOMEM, "out of memory");
+    }
+    /* local ranks are numbered 0.. on each node in rank order */
+    json_array_foreach(ranks, i, v)
+    {
+        json_t *pus = json_object_get(v, "pus"), *pu;
+        json_int_t node = -1;
+        struct remote_node *n;
+        size_t k;
+        json_unpack(v, "{s:I}", "node", &node);
+        if (node < 0 || node >= pr->nnodes || !json_is_array(pus))
+            return shoal_errprintf(error, SHOAL_EPROTO,
+                                   "the daemon's placement is malformed");
+        n = &pr->nodes[node];
+        n->ranks[n->nranks] = (int)i;
+        n->pus[n->nranks] = calloc(json_array_size(pus) + 1, sizeof(uint32_t));
+        if (!n->pus[n->nranks])
+            return shoal_errprintf(error, -ENOMEM, "out of memory");
+        json_array_foreach(pus, k, pu)
+            n->pus[n->nranks][k] = (uint32_t)json_integer_value(pu);
+        n->npus[n->nranks] = (uint32_t)json_array_size(pus);
+        if (report) {
+            hwloc_bitmap_t set = hwloc_bitmap_alloc();
+            char *list = NULL;
+            for (k = 0; set && k < json_array_size(pus); k++)
+                hwloc_bitmap_set(set, n->pus[n->nranks][k]);
+            if (set && !hwloc_bitmap_iszero(set)
+                && hwloc_bitmap_list_asprintf(&list, set) >= 0)
+                fprintf(report, "[%s] rank %zu bound to PUs %s\n", n->name, i,
+                        list);
+            else
+                fprintf(report, "[%s] rank %zu is not bound\n", n->name, i);
+            free(list);
+            hwloc_bitmap_free(set);
+        }
+        n->nranks++;
+    }
+    return 0;
+}
+
+int pool_remote_run(int ctl_fd,
+                    const struct pool_remote_request *req,
+                    const struct pool_job_config *config,
+                    struct pool_job_result *result,
+                    shoal_error_t *error)
+{
+    struct pool_job_config cfg = *config;
+    struct pool_job_node *nodes = NULL;
+    struct sigaction ign = {.sa_handler = SIG_IGN}, old_pipe;
+    struct pool_remote pr;
+    json_t *reply = NULL;
+    const char *job = "0";
+    int rc;
+
+    memset(&pr, 0, sizeof(pr));
+    memset(result, 0, sizeof(*result));
+    rc = remote_claim(ctl_fd, req, &reply, error);
+    if (rc == 0)
+        rc = remote_parse_placement(&pr, reply, req->map.nranks,
+                                    req->report_bindings, error);
+    if (rc == 0 && !(nodes = calloc((size_t)pr.nnodes, sizeof(*nodes))))
+        rc = shoal_errprintf(error, -ENOMEM, "out of memory");
+    if (rc < 0) {
+        close(ctl_fd);
+        json_decref(reply);
+        remote_nodes_release(&pr);
+        return rc;
+    }
+    json_unpack(reply, "{s:s}", "job", &job);
+    cfg.job_id = strtoull(job, NULL, 16);
+    json_decref(reply);
+    cfg.nranks = 0;
+    for (int i = 0; i < pr.nnodes; i++) {
+        nodes[i].name = pr.nodes[i].name;
+        nodes[i].nranks = pr.nodes[i].nranks;
+        nodes[i].ranks = pr.nodes[i].ranks;
+        nodes[i].pus = (const uint32_t *const *)pr.nodes[i].pus;
+        nodes[i].npus = pr.nodes[i].npus;
+        cfg.nranks += pr.nodes[i].nranks;
+    }
+    cfg.nnodes = pr.nnodes;
+    cfg.nodes = nodes;
+    cfg.loop = &pr.loop;
+
+    sigaction(SIGPIPE, &ign, &old_pipe);
+    uv_loop_init(&pr.loop);
+    uv_pipe_init(&pr.loop, &pr.pipe, 0);
+    pr.open = true;
+    rc = uv_pipe_open(&pr.pipe, ctl_fd);
+    if (rc < 0) {
+        close(ctl_fd);
+        rc = shoal_errprintf(error, -EIO, "cannot watch the daemon: %s",
+                             uv_strerror(rc));
+    } else {
+        pr.pipe.data = &pr;
+        uv_read_start((uv_stream_t *)&pr.pipe, remote_alloc_cb,
+                      remote_read_cb);
+        rc = pool_job_create(&cfg, &remote_ops, &pr, &pr.job, error);
+    }
+    if (rc == 0)
+        rc = pool_job_start(pr.job, error);
+    if (rc == 0)
+        uv_run(&pr.loop, UV_RUN_DEFAULT);
+    if (rc == 0)
+        *result = *pool_job_result(pr.job);
+    else if (pr.job)
+        remote_all_lost(&pr);
+    /* closing the connection releases the job's cores */
+    remote_close(&pr);
+    uv_run(&pr.loop, UV_RUN_DEFAULT);
+    if (uv_loop_close(&pr.loop) != 0)
+        SHOAL_BUG("event loop closed with handles open");
+    sigaction(SIGPIPE, &old_pipe, NULL);
+    pool_job_destroy(pr.job);
+    remote_nodes_release(&pr);
+    free(nodes);
+    free(pr.buf);
+    return rc;
+}

@@ -1,0 +1,194 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+# `shoal run` on a pool of four simulated hosts, each a different machine:
+# ranks are placed across hosts and wired up through the daemons (MPICH
+# programs and shoal's own MPI), -H and --map-by steer them, two jobs
+# started at once from two hosts never share a core, and a host lost
+# mid-job fails the job with its name, leaving nothing behind.
+. "$SHOAL_SRCDIR/tests/integration/lib.sh"
+. "$SHOAL_SRCDIR/tests/integration/netns.sh"
+
+netns_setup_or_skip 4
+
+POOLQ="$SHOAL_SRCDIR/tests/integration/poolq.py"
+PORT=7911
+SHOAL_DIR="$NETNS_STATE/shoal"
+export SHOAL_DIR
+SHOAL_SPEED=1000
+export SHOAL_SPEED
+# Simulated hosts share this machine's cores: bindings are reported, not
+# applied (each host has a synthetic topology). They also share its kernel,
+# whose boot id is how UCX (under Debian's MPICH) tells hosts apart: it
+# would take two hosts for one and use shared memory between them, which
+# their separate IPC namespaces forbid. Between real hosts UCX finds TCP
+# by itself.
+UCX_TLS=self,tcp
+export UCX_TLS
+
+daemon_start() {
+    local i seed
+    i=$1
+    seed=1
+    [ "$i" -eq 1 ] && seed=2
+    netns_exec "$i" env SHOAL_TOPOLOGY="$(netns_topology "$i")" \
+        "$SHOAL" daemon start --dir "$SHOAL_DIR" --key "$TRASH/pool.key" \
+        --listen "$(netns_addr "$i"):$PORT" \
+        --join "$(netns_addr $seed):$PORT"
+}
+
+# free_cores I: the free cores host I sees, pool-wide.
+free_cores() {
+    netns_exec "$1" "$SHOAL" status --json >"status.$1" &&
+        "$NETNS_PYTHON" -c '
+import json, sys
+s = json.load(sys.stdin)
+print(sum(m["summary"]["cores_free"] for m in s["members"]
+          if m["state"] == "alive" and "summary" in m))' <"status.$1"
+}
+
+# wait_free I N SECONDS: host I sees N free cores in the pool.
+wait_free() {
+    local end
+    end=$(($(date +%s) + $3))
+    while [ "$(free_cores "$1")" != "$2" ]; do
+        [ "$(date +%s)" -ge "$end" ] && {
+            echo "host $1 sees $(free_cores "$1") free cores, not $2" >&2
+            return 1
+        }
+        sleep 0.2
+    done
+}
+
+# The pool's cores: 2 + 4 + 3 + 8.
+ALL=17
+H1=$(netns_name 1) H2=$(netns_name 2) H3=$(netns_name 3) H4=$(netns_name 4)
+
+test_expect_success 'a daemon on each host, and the pool sees every core' '
+    "$SHOAL" keygen -o pool.key &&
+    for i in 1 2 3 4; do test_within 15 daemon_start $i || exit 1; done &&
+    for i in 1 2 3 4; do wait_free $i $ALL 20 || exit 1; done
+'
+
+test_expect_success 'map-by node puts one rank on each host, home first' '
+    netns_exec 1 "$SHOAL" run -n 4 --map-by node hostname >out &&
+    printf "%s\n" $H1 $H2 $H3 $H4 | sort >expect &&
+    sort out >got && test_cmp expect got
+'
+
+test_expect_success 'ranks fill the home host, then the next ones' '
+    netns_exec 2 "$SHOAL" run -n 7 --tag-output sh -c "echo \$SHOAL_LOCAL_RANK" |
+        sort >out &&
+    test "$(wc -l <out)" -eq 7 &&
+    netns_exec 2 "$SHOAL" run -n 7 hostname | sort | uniq -c |
+        awk "{print \$2, \$1}" >counts &&
+    grep -qx "$H2 4" counts
+'
+
+test_expect_success '-H names the hosts and their slots, in order' '
+    netns_exec 1 "$SHOAL" run -H $H3:2,$H4:1 -n 3 --tag-output hostname >out &&
+    printf "[0] %s\n[1] %s\n[2] %s\n" $H3 $H3 $H4 >expect &&
+    sort out >got && test_cmp expect got
+'
+
+test_expect_success 'an unknown host in -H is named' '
+    test_expect_code 1 netns_exec 1 "$SHOAL" run -H nosuchhost -n 1 true 2>err &&
+    grep nosuchhost err
+'
+
+test_expect_success 'report-bindings names each rank'"'"'s host and PUs' '
+    netns_exec 1 "$SHOAL" run -H $H4:2 -n 2 --map-by numa --report-bindings true 2>err ||
+    { cat err; exit 1; }
+    cat err &&
+    grep -c "^\[$H4\] rank [01] bound to PUs" err >n &&
+    test "$(cat n)" -eq 2
+'
+
+test_expect_success 'an MPICH ring over four hosts' '
+    ( cd "$SHOAL_BUILDDIR" && make -s tests/mpi/ring.mpich tests/mpi/collectives.mpich ) >/dev/null &&
+    for i in 1 2 3 4; do netns_rx_bytes $i; done >before &&
+    test_within 60 netns_exec 1 "$SHOAL" run -n 8 --map-by node "$MPI_DIR/ring.mpich" >out 2>err &&
+    cat out err &&
+    grep "No Errors" out &&
+    for i in 1 2 3 4; do netns_rx_bytes $i; done >after &&
+    paste before after | while read b a; do
+        test "$a" -gt "$b" || exit 1
+    done
+'
+
+test_expect_success 'MPICH collectives over two hosts, 5 ranks' '
+    test_within 60 netns_exec 3 "$SHOAL" run -H $H3:3,$H1:2 -n 5 "$MPI_DIR/collectives.mpich" >out 2>err ||
+    { cat out err; exit 1; }
+    grep "No Errors" out
+'
+
+test_expect_success 'shoal'"'"'s own MPI over two hosts' '
+    "$SHOAL_BUILDDIR/mpi-shim/mpicc-uninst" -O1 -o hello.shoal "$SHOAL_SRCDIR/tests/mpi/hello.c" &&
+    test_within 60 netns_exec 1 "$SHOAL" run -n 2 --map-by node ./hello.shoal >out 2>err ||
+    { cat out err; exit 1; }
+    sort out >got &&
+    printf "hello from rank 0 of 2 on %s\nhello from rank 1 of 2 on %s\n" $H1 $H2 >expect &&
+    test_cmp expect got
+'
+
+test_expect_success 'exit status and MPI_Abort cross hosts' '
+    test_expect_code 5 netns_exec 1 "$SHOAL" run -n 3 --map-by node \
+        sh -c "test \$SHOAL_RANK = 2 && exit 5; sleep 30" &&
+    ( cd "$SHOAL_BUILDDIR" && make -s tests/mpi/abort.mpich ) >/dev/null &&
+    test_expect_code 7 test_within 60 netns_exec 2 "$SHOAL" run -n 4 --map-by node \
+        "$MPI_DIR/abort.mpich" 7
+'
+
+test_expect_success 'the cores of ended jobs are free again' '
+    for i in 1 2 3 4; do wait_free $i $ALL 10 || exit 1; done
+'
+
+test_expect_success 'two jobs started at once on two hosts never share a core' '
+    # each wants the whole pool: one runs, the other waits for it
+    netns_bg 1 sh -c "\"$SHOAL\" run -n $ALL sh -c \"date +%s.%N; sleep 2; date +%s.%N\" >job1 2>job1.err; echo \$? >job1.rc" &&
+    p1=$netns_bg_pid &&
+    netns_bg 2 sh -c "\"$SHOAL\" run -n $ALL sh -c \"date +%s.%N; sleep 2; date +%s.%N\" >job2 2>job2.err; echo \$? >job2.rc" &&
+    p2=$netns_bg_pid &&
+    test_within 60 wait $p1 && test_within 60 wait $p2 &&
+    cat job1.err job2.err &&
+    test "$(cat job1.rc)" = 0 && test "$(cat job2.rc)" = 0 &&
+    test "$(wc -l <job1)" -eq $((2 * ALL)) &&
+    test "$(wc -l <job2)" -eq $((2 * ALL)) &&
+    end1=$(sort -n job1 | tail -1) && start1=$(sort -n job1 | head -1) &&
+    end2=$(sort -n job2 | tail -1) && start2=$(sort -n job2 | head -1) &&
+    echo "job1 $start1-$end1, job2 $start2-$end2" &&
+    awk -v s1=$start1 -v e1=$end1 -v s2=$start2 -v e2=$end2 \
+        "BEGIN { exit !(e1 <= s2 || e2 <= s1) }"
+'
+
+test_expect_success 'a host lost mid-job fails the job by name, nothing is left' '
+    netns_bg 1 sh -c "\"$SHOAL\" run -n 4 --map-by node sleep 60 >lost.out 2>lost.err; echo \$? >lost.rc" &&
+    p=$netns_bg_pid &&
+    sleep 2 &&
+    netns_exec 3 pgrep -x sleep >/dev/null &&
+    pid=$(netns_exec 3 cat "$SHOAL_DIR/daemon.pid") &&
+    kill -KILL "$pid" &&
+    test_within 20 wait $p &&
+    cat lost.err &&
+    test "$(cat lost.rc)" = 1 &&
+    grep "node '"'"'$H3'"'"' was lost; rank 2 on it is gone" lost.err &&
+    sleep 1 &&
+    for i in 1 2 3 4; do
+        ! netns_exec $i pgrep -x sleep || exit 1
+    done
+'
+
+test_expect_success 'the pool frees the lost job'"'"'s cores on the hosts left' '
+    for i in 1 2 4; do wait_free $i $((ALL - 3)) 20 || exit 1; done
+'
+
+test_expect_success 'daemons stop and nothing runs after them' '
+    for i in 1 2 4; do
+        test_within 15 netns_exec $i "$SHOAL" daemon stop --dir "$SHOAL_DIR" || exit 1
+    done &&
+    for i in 1 2 3 4; do
+        netns_pids $i >pids.$i &&
+        test "$(wc -l <pids.$i)" -eq 1 || { cat pids.$i; exit 1; }
+    done
+'
+
+test_done
