@@ -22,6 +22,7 @@
 #include "runtime/control.h"
 #include "runtime/daemon.h"
 #include "runtime/gangd.h"
+#include "runtime/taskd.h"
 #include "util/fs.h"
 
 static const char daemon_usage[] =
@@ -165,6 +166,7 @@ static int daemon_foreground(struct daemon_args *a, int report_fd)
     int rc;
 
     gangd_t *gang = NULL;
+    struct taskd *tasks = NULL;
     char *self = realpath("/proc/self/exe", NULL);
 
     a->config.log = log_stderr;
@@ -174,6 +176,11 @@ static int daemon_foreground(struct daemon_args *a, int report_fd)
     /* gang jobs: this node's cores and the relay to its proxies */
     if (rc == 0 && (rc = gangd_attach(d, self, &gang, &error)) < 0)
         daemon_destroy(d);
+    /* bag-of-tasks jobs: their journal, this node's worker, task.* ops */
+    if (rc == 0 && (rc = taskd_attach(d, a->dir, &tasks, &error)) < 0) {
+        gangd_detach(gang);
+        daemon_destroy(d);
+    }
     free(self);
     if (rc < 0) {
         if (report_fd >= 0) {
@@ -187,6 +194,7 @@ static int daemon_foreground(struct daemon_args *a, int report_fd)
     if (report_fd >= 0)
         close(report_fd);
     daemon_run(d);
+    taskd_destroy(tasks);
     gangd_detach(gang);
     daemon_destroy(d);
     return 0;

@@ -16,6 +16,12 @@ static const char shoal_usage[] =
     "  keygen     make a new pool key\n"
     "  daemon     run, start or stop the node daemon (also as shoald)\n"
     "  status     show the pool: every node, its cores, memory, load\n"
+    "  submit     run a command once per task of a bag-of-tasks job\n"
+    "  jobs       list bag-of-tasks jobs; job ID shows one\n"
+    "  wait       wait for a job, showing its progress\n"
+    "  results    per-task results of a job (--json, --csv)\n"
+    "  output     a task's stdout and stderr\n"
+    "  cancel     cancel a job and kill its tasks\n"
     "  version    print shoal's version\n"
     "  help       show this help\n"
     "\n"
@@ -50,6 +56,12 @@ int main(int argc, char **argv)
         return cmd_daemon(argc - 2, argv + 2);
     if (strcmp(argv[1], "status") == 0)
         return cmd_status(argc - 2, argv + 2);
+    {
+        int rc = cmd_tasks(argv[1], argc - 2, argv + 2);
+
+        if (rc >= 0)
+            return rc;
+    }
     if (strcmp(argv[1], "version") == 0 || strcmp(argv[1], "--version") == 0) {
         printf("shoal %s\n", shoal_version());
         return 0;

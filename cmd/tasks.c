@@ -1,0 +1,1104 @@
+/* SPDX-License-Identifier: MIT */
+/* tasks.c - bag-of-tasks commands: submit, jobs, job, wait, results,
+ * output, cancel; and `shoal taskd`, the service that runs them.
+ *
+ * Every command talks to the node's service over DIR/control.sock. When
+ * none answers, the command starts one for the user (the embedded default,
+ * as `shoal run` has one): `shoal taskd` detached, logging to
+ * DIR/taskd.log, which leaves by itself once no job runs and no client has
+ * been connected for taskd_idle_exit seconds. Its journal stays in DIR, so
+ * the next command starts it again and finds every job. DIR is --dir, else
+ * $SHOAL_DIR, else /var/lib/shoal for root and
+ * ${XDG_STATE_HOME:-~/.local/state}/shoal for others. */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/ioctl.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <jansson.h>
+#include <uv.h>
+
+#include <shoal/shoal.h>
+
+#include "cmd/cmd.h"
+#include "runtime/task_server.h"
+#include "runtime/taskd.h"
+#include "scheduler/taskgen.h"
+#include "util/fs.h"
+#include "util/param.h"
+
+extern char **environ;
+
+PARAM_DEFINE(tasks_idle_exit_param,
+             "taskd_idle_exit",
+             PARAM_TYPE_DOUBLE,
+             "60",
+             "seconds a task service started by a command stays with no job "
+             "running and no client; 0 keeps it");
+static int tasks_fail(int status, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static int tasks_fail(int status, const char *fmt, ...)
+{
+    va_list ap;
+
+    fputs("shoal: ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    return status;
+}
+
+static int tasks_usage(const char *cmd, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static int tasks_usage(const char *cmd, const char *fmt, ...)
+{
+    va_list ap;
+
+    fputs("shoal: ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "\nsee 'shoal %s --help'\n", cmd);
+    return CMD_EXIT_USAGE;
+}
+
+/* --- the service's directory and socket ---------------------------------- */
+
+static char *tasks_dir(void)
+{
+    const char *env = getenv("SHOAL_DIR"), *home, *xdg;
+    char *dir = NULL;
+
+    if (env && *env)
+        return strdup(env);
+    if (getuid() == 0)
+        return strdup("/var/lib/shoal");
+    xdg = getenv("XDG_STATE_HOME");
+    home = getenv("HOME");
+    if (xdg && *xdg) {
+        if (asprintf(&dir, "%s/shoal", xdg) < 0)
+            return NULL;
+    } else if (asprintf(&dir, "%s/.local/state/shoal", home ? home : "/tmp")
+               < 0)
+        return NULL;
+    return dir;
+}
+
+static int tasks_connect(const char *dir)
+{
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    int fd;
+
+    if ((size_t)snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/control.sock",
+                         dir)
+        >= sizeof(sa.sun_path))
+        return -ENAMETOOLONG;
+    fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return -errno;
+    if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+        int err = errno;
+
+        close(fd);
+        return -err;
+    }
+    return fd;
+}
+
+static int tasks_write_all(int fd, const void *p, size_t n)
+{
+    while (n > 0) {
+        ssize_t w = write(fd, p, n);
+
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return -EPIPE;
+        p = (const char *)p + w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+static int tasks_read_all(int fd, void *p, size_t n)
+{
+    while (n > 0) {
+        ssize_t r = read(fd, p, n);
+
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            return -ECONNRESET;
+        p = (char *)p + r;
+        n -= (size_t)r;
+    }
+    return 0;
+}
+
+static int tasks_send(int fd, json_t *req)
+{
+    char *text = json_dumps(req, JSON_COMPACT);
+    size_t len = text ? strlen(text) + 1 : 0;
+    uint8_t hdr[5] = {(uint8_t)(len >> 24), (uint8_t)(len >> 16),
+                      (uint8_t)(len >> 8), (uint8_t)len, 'J'};
+    int rc;
+
+    if (!text)
+        return -ENOMEM;
+    if (len > TASK_SERVER_FRAME_MAX) {
+        free(text);
+        return -E2BIG;
+    }
+    rc = tasks_write_all(fd, hdr, 5);
+    if (rc == 0)
+        rc = tasks_write_all(fd, text, len - 1);
+    free(text);
+    return rc;
+}
+
+/* Read one reply; NULL when the connection ended. */
+static json_t *tasks_recv(int fd)
+{
+    uint8_t hdr[4];
+    size_t len;
+    char *body;
+    json_t *msg = NULL;
+
+    if (tasks_read_all(fd, hdr, 4) < 0)
+        return NULL;
+    len = (size_t)hdr[0] << 24 | (size_t)hdr[1] << 16 | (size_t)hdr[2] << 8
+          | hdr[3];
+    if (len < 1 || len > TASK_SERVER_FRAME_MAX)
+        return NULL;
+    body = malloc(len);
+    if (body && tasks_read_all(fd, body, len) == 0 && body[0] == 'J')
+        msg = json_loadb(body + 1, len - 1, 0, NULL);
+    free(body);
+    return msg;
+}
+
+/* Start the service in the background, detached, and wait until it
+ * answers. Returns a connected socket or a negative code. */
+static int tasks_start_service(const char *dir)
+{
+    char log[PATH_MAX];
+    pid_t pid;
+
+    snprintf(log, sizeof(log), "%s/taskd.log", dir);
+    pid = fork();
+    if (pid < 0)
+        return -errno;
+    if (pid == 0) {
+        int fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+        int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
+
+        setsid();
+        if (fd < 0 || null < 0)
+            _exit(1);
+        dup2(null, 0);
+        dup2(fd, 1);
+        dup2(fd, 2);
+        /* a second fork: the service is nobody's child, never a zombie */
+        if (fork() != 0)
+            _exit(0);
+        execl("/proc/self/exe", "shoal", "taskd", "--dir", dir, (char *)NULL);
+        _exit(127);
+    }
+    while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+        ;
+    for (int i = 0; i < 500; i++) {
+        int fd = tasks_connect(dir);
+
+        if (fd >= 0)
+            return fd;
+        usleep(20000);
+    }
+    return -ETIMEDOUT;
+}
+
+/* A connection to the service, started if none runs. */
+static int tasks_open(const char *dir, bool start)
+{
+    int fd = tasks_connect(dir);
+
+    if (fd >= 0 || !start)
+        return fd;
+    if (fs_mkdir_p(dir, 0700) < 0)
+        return -errno;
+    return tasks_start_service(dir);
+}
+
+/* One request, one reply. Returns the reply (ok true) or NULL after
+ * saying what failed. */
+static json_t *tasks_call(const char *dir, json_t *req)
+{
+    int fd = tasks_open(dir, true);
+    json_t *reply;
+
+    if (fd < 0) {
+        tasks_fail(1, "cannot reach the task service in '%s': %s", dir,
+                   strerror(-fd));
+        json_decref(req);
+        return NULL;
+    }
+    if (tasks_send(fd, req) < 0 || !(reply = tasks_recv(fd))) {
+        tasks_fail(1, "the task service in '%s' closed the connection", dir);
+        close(fd);
+        json_decref(req);
+        return NULL;
+    }
+    close(fd);
+    json_decref(req);
+    if (!json_is_true(json_object_get(reply, "ok"))) {
+        tasks_fail(1, "%s",
+                   json_string_value(json_object_get(reply, "error"))
+                       ?: "request failed");
+        json_decref(reply);
+        return NULL;
+    }
+    return reply;
+}
+
+static int tasks_parse_id(const char *cmd, const char *s, uint64_t *id)
+{
+    char *end;
+    unsigned long long v;
+
+    errno = 0;
+    v = strtoull(s, &end, 10);
+    if (!*s || *end || errno || v == 0 || s[0] == '-')
+        return tasks_usage(cmd, "invalid job id '%s'", s);
+    *id = v;
+    return 0;
+}
+
+/* --- shoal taskd --------------------------------------------------------- */
+
+struct tasks_service {
+    uv_loop_t loop;
+    uv_signal_t sigterm, sigint;
+    uv_timer_t idle;
+    double idle_exit, idle_since;
+    struct taskd *taskd;
+    struct task_server *server;
+    bool stopping;
+};
+
+static double tasks_now(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void tasks_service_stop(struct tasks_service *s)
+{
+    if (s->stopping)
+        return;
+    s->stopping = true;
+    task_server_destroy(s->server);
+    taskd_destroy(s->taskd);
+    uv_close((uv_handle_t *)&s->sigterm, NULL);
+    uv_close((uv_handle_t *)&s->sigint, NULL);
+    uv_close((uv_handle_t *)&s->idle, NULL);
+}
+
+static void tasks_service_signal_cb(uv_signal_t *h, int signum)
+{
+    (void)signum;
+    tasks_service_stop(h->data);
+}
+
+static void tasks_service_idle_cb(uv_timer_t *h)
+{
+    struct tasks_service *s = h->data;
+    double now = tasks_now();
+
+    if (task_server_stop_requested(s->server)) {
+        tasks_service_stop(s);
+        return;
+    }
+    if (taskd_busy(s->taskd) || task_server_clients(s->server) > 0)
+        s->idle_since = now;
+    else if (s->idle_exit > 0 && now - s->idle_since >= s->idle_exit)
+        tasks_service_stop(s);
+}
+
+static int tasks_node_id(const char *dir, uint64_t *id)
+{
+    char path[PATH_MAX];
+    FILE *f;
+
+    snprintf(path, sizeof(path), "%s/node-id", dir);
+    f = fopen(path, "re");
+    if (f) {
+        int ok = fscanf(f, "%" SCNx64, id) == 1;
+
+        fclose(f);
+        if (ok && *id)
+            return 0;
+    }
+    do {
+        if (getrandom(id, sizeof(*id), 0) != (ssize_t)sizeof(*id))
+            return -EIO;
+    } while (*id == 0 || *id > INT64_MAX);
+    f = fopen(path, "we");
+    if (!f)
+        return -errno;
+    fprintf(f, "%016" PRIx64 "\n", *id);
+    return fclose(f) == 0 ? 0 : -EIO;
+}
+
+static int tasks_cmd_taskd(int argc, char **argv)
+{
+    struct tasks_service s = {0};
+    struct taskd_config cfg = {0};
+    shoal_error_t error = {{0}};
+    char *dir = NULL, sock[PATH_MAX], lock[PATH_MAX];
+    FILE *pidf;
+    int lockfd, rc;
+
+    if (argc == 2 && strcmp(argv[0], "--dir") == 0)
+        dir = strdup(argv[1]);
+    else if (argc == 0)
+        dir = tasks_dir();
+    else
+        return tasks_usage("taskd", "usage: shoal taskd [--dir DIR]");
+    if (!dir || fs_mkdir_p(dir, 0700) < 0)
+        return tasks_fail(1, "cannot create '%s': %s", dir ? dir : "?",
+                          strerror(errno));
+    snprintf(lock, sizeof(lock), "%s/taskd.lock", dir);
+    lockfd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (lockfd < 0 || flock(lockfd, LOCK_EX | LOCK_NB) < 0)
+        return tasks_fail(1, "a task service already runs in '%s'", dir);
+    if (param_get_double(&tasks_idle_exit_param, 0, &s.idle_exit, &error) < 0
+        || taskd_config_from_params(&cfg, &error) < 0)
+        return tasks_fail(1, "%s", error.text);
+    if (tasks_node_id(dir, &cfg.node_id) < 0)
+        return tasks_fail(1, "cannot keep a node id in '%s'", dir);
+    cfg.dir = dir;
+    signal(SIGPIPE, SIG_IGN);
+    uv_loop_init(&s.loop);
+    rc = taskd_create(&s.loop, &cfg, &s.taskd, &error);
+    snprintf(sock, sizeof(sock), "%s/control.sock", dir);
+    if (rc == 0)
+        rc = task_server_create(&s.loop, sock, s.taskd, &s.server, &error);
+    if (rc < 0) {
+        taskd_destroy(s.taskd);
+        uv_run(&s.loop, UV_RUN_DEFAULT);
+        return tasks_fail(1, "%s", error.text);
+    }
+    uv_signal_init(&s.loop, &s.sigterm);
+    uv_signal_init(&s.loop, &s.sigint);
+    uv_timer_init(&s.loop, &s.idle);
+    s.sigterm.data = s.sigint.data = s.idle.data = &s;
+    uv_signal_start(&s.sigterm, tasks_service_signal_cb, SIGTERM);
+    uv_signal_start(&s.sigint, tasks_service_signal_cb, SIGINT);
+    s.idle_since = tasks_now();
+    uv_timer_start(&s.idle, tasks_service_idle_cb, 100, 100);
+    snprintf(lock, sizeof(lock), "%s/taskd.pid", dir);
+    pidf = fopen(lock, "we");
+    if (pidf) {
+        fprintf(pidf, "%d\n", (int)getpid());
+        fclose(pidf);
+    }
+    fprintf(stderr, "shoal taskd: serving '%s' (pid %d)\n", sock,
+            (int)getpid());
+    uv_run(&s.loop, UV_RUN_DEFAULT);
+    uv_loop_close(&s.loop);
+    unlink(lock);
+    free(dir);
+    close(lockfd);
+    return 0;
+}
+
+/* --- shoal submit -------------------------------------------------------- */
+
+static const char tasks_submit_usage[] =
+    "usage: shoal submit [options] (--range A-B | --each-line FILE |\n"
+    "                    --param K=V1,V2 ...) -- COMMAND [ARGS...]\n"
+    "\n"
+    "Run COMMAND once per task; '{}' in it is the task's value (the\n"
+    "integer of the range, the line of the file), '{K}' the value of\n"
+    "parameter K, '{#}' the task's index; '{{' and '}}' are braces.\n"
+    "Prints the job id and returns at once.\n"
+    "\n"
+    "  --name NAME         a name for the job\n"
+    "  --cores C           cores per task, bound (default 1)\n"
+    "  --retries R         run a failed task up to R more times (default 0)\n"
+    "  --time-limit S      end a task after S seconds (a failure)\n"
+    "  --range A-B         one task per integer A..B\n"
+    "  --each-line FILE    one task per non-empty line of FILE\n"
+    "  --param K=V1,V2     one task per combination of parameter values\n"
+    "\n"
+    "Tasks run in the directory shoal submit ran in, with its environment\n"
+    "plus SHOAL_JOB_ID, SHOAL_TASK_ID and SHOAL_TASK_ATTEMPT; their output\n"
+    "is kept in $SHOAL_DIR/jobs/ID/task.N/{stdout,stderr}.\n";
+
+/* The value of option name at argv[*i] ("--name V" or "--name=V"); NULL
+ * if argv[*i] is not that option. Sets *missing when the value is. */
+static const char *
+tasks_optval(char **argv, int argc, int *i, const char *name, bool *missing)
+{
+    size_t n = strlen(name);
+
+    if (strncmp(argv[*i], name, n) != 0)
+        return NULL;
+    if (argv[*i][n] == '=')
+        return argv[*i] + n + 1;
+    if (argv[*i][n] != '\0')
+        return NULL;
+    if (*i + 1 >= argc) {
+        *missing = true;
+        return NULL;
+    }
+    return argv[++*i];
+}
+
+static int tasks_parse_int(const char *s, long min, long max, long *v)
+{
+    char *end;
+
+    errno = 0;
+    *v = strtol(s, &end, 10);
+    return *s && !*end && !errno && *v >= min && *v <= max ? 0 : -EINVAL;
+}
+
+static int tasks_cmd_submit(int argc, char **argv)
+{
+    struct taskgen *gen = NULL;
+    shoal_error_t error = {{0}};
+    const char *name = NULL, *v;
+    long cores = 1, retries = 0;
+    double limit = 0;
+    int i, dash = -1, rc = 0;
+    char *dir, cwd[PATH_MAX], *end;
+    json_t *req, *args, *env, *reply;
+
+    if (argc == 1
+        && (strcmp(argv[0], "--help") == 0 || strcmp(argv[0], "-h") == 0)) {
+        fputs(tasks_submit_usage, stdout);
+        return 0;
+    }
+    if (taskgen_create(&gen) < 0)
+        return tasks_fail(1, "out of memory");
+    for (i = 0; i < argc && rc == 0; i++) {
+        bool missing = false;
+
+        if (strcmp(argv[i], "--") == 0) {
+            dash = i;
+            break;
+        }
+        if ((v = tasks_optval(argv, argc, &i, "--name", &missing)))
+            name = v;
+        else if ((v = tasks_optval(argv, argc, &i, "--cores", &missing))) {
+            if (tasks_parse_int(v, 1, 4096, &cores) < 0)
+                rc = tasks_usage("submit", "invalid --cores '%s'", v);
+        } else if ((v = tasks_optval(argv, argc, &i, "--retries", &missing))) {
+            if (tasks_parse_int(v, 0, 1000, &retries) < 0)
+                rc = tasks_usage("submit", "invalid --retries '%s'", v);
+        } else if ((v = tasks_optval(argv, argc, &i, "--time-limit",
+                                     &missing))) {
+            limit = strtod(v, &end);
+            if (!*v || *end || !(limit > 0) || limit > 1e9)
+                rc = tasks_usage("submit", "invalid --time-limit '%s'", v);
+        } else if ((v = tasks_optval(argv, argc, &i, "--range", &missing))) {
+            if (taskgen_set_range(gen, v, &error) < 0)
+                rc = tasks_usage("submit", "%s", error.text);
+        } else if ((v = tasks_optval(argv, argc, &i, "--each-line",
+                                     &missing))) {
+            if (taskgen_set_lines(gen, v, &error) < 0)
+                rc = tasks_usage("submit", "%s", error.text);
+        } else if ((v = tasks_optval(argv, argc, &i, "--param", &missing))) {
+            if (taskgen_add_param(gen, v, &error) < 0)
+                rc = tasks_usage("submit", "%s", error.text);
+        } else if (missing)
+            rc = tasks_usage("submit", "option '%s' needs a value", argv[i]);
+        else if (argv[i][0] == '-')
+            rc = tasks_usage("submit", "unknown option '%s'", argv[i]);
+        else
+            rc = tasks_usage("submit", "missing '--' before the command '%s'",
+                             argv[i]);
+        if (missing && rc == 0)
+            rc = tasks_usage("submit", "option '%s' needs a value", argv[i]);
+    }
+    if (rc == 0 && dash < 0)
+        rc = tasks_usage("submit", "missing '--' and a command");
+    if (rc == 0 && dash == argc - 1)
+        rc = tasks_usage("submit", "no command after '--'");
+    if (rc == 0 && taskgen_finish(gen, 0, &error) < 0)
+        rc = tasks_usage("submit", "%s", error.text);
+    if (rc == 0
+        && taskgen_check_command(gen, argc - dash - 1, argv + dash + 1, &error)
+               < 0)
+        rc = tasks_usage("submit", "%s", error.text);
+    if (rc == 0 && !getcwd(cwd, sizeof(cwd)))
+        rc = tasks_fail(1, "cannot get the current directory: %s",
+                        strerror(errno));
+    if (rc != 0) {
+        taskgen_destroy(gen);
+        return rc;
+    }
+    args = json_array();
+    for (i = dash + 1; i < argc; i++)
+        json_array_append_new(args, json_string(argv[i]));
+    env = json_array();
+    for (char **e = environ; *e; e++)
+        if (strncmp(*e, "SHOAL_JOB_ID=", 13) && strncmp(*e, "SHOAL_TASK_", 11))
+            json_array_append_new(env, json_string(*e));
+    req = json_pack("{s:s, s:i, s:i, s:f, s:o, s:o, s:o, s:s}", "op",
+                    "task.submit", "cores", (int)cores, "retries", (int)retries,
+                    "time_limit", limit, "spec", taskgen_spec(gen), "argv",
+                    args, "env", env, "wdir", cwd);
+    if (name)
+        json_object_set_new(req, "name", json_string(name));
+    taskgen_destroy(gen);
+    dir = tasks_dir();
+    reply = tasks_call(dir, req);
+    free(dir);
+    if (!reply)
+        return 1;
+    printf("%" JSON_INTEGER_FORMAT "\n",
+           json_integer_value(json_object_get(reply, "id")));
+    json_decref(reply);
+    return 0;
+}
+
+/* --- shoal jobs, job, cancel --------------------------------------------- */
+
+static json_int_t tasks_int(const json_t *o, const char *key)
+{
+    return json_integer_value(json_object_get(o, key));
+}
+
+static int tasks_cmd_jobs(int argc, char **argv)
+{
+    json_t *reply, *job;
+    char *dir;
+    size_t i;
+
+    (void)argv;
+    if (argc != 0)
+        return tasks_usage("jobs", "usage: shoal jobs");
+    dir = tasks_dir();
+    reply = tasks_call(dir, json_pack("{s:s}", "op", "task.jobs"));
+    free(dir);
+    if (!reply)
+        return 1;
+    printf("%-6s %-16s %-9s %8s %8s %8s %8s %8s\n", "ID", "NAME", "STATE",
+           "TASKS", "DONE", "RUNNING", "QUEUED", "FAILED");
+    json_array_foreach(json_object_get(reply, "jobs"), i, job)
+    {
+        printf("%-6" JSON_INTEGER_FORMAT " %-16s %-9s %8" JSON_INTEGER_FORMAT
+               " %8" JSON_INTEGER_FORMAT " %8" JSON_INTEGER_FORMAT
+               " %8" JSON_INTEGER_FORMAT " %8" JSON_INTEGER_FORMAT "\n",
+               tasks_int(job, "id"),
+               json_string_value(json_object_get(job, "name")) ?: "-",
+               json_string_value(json_object_get(job, "state")),
+               tasks_int(job, "ntasks"), tasks_int(job, "done"),
+               tasks_int(job, "running"), tasks_int(job, "queued"),
+               tasks_int(job, "failed"));
+    }
+    json_decref(reply);
+    return 0;
+}
+
+static void tasks_print_time(const char *label, double t)
+{
+    char text[64];
+    time_t s = (time_t)t;
+    struct tm tm;
+
+    if (t <= 0) {
+        printf("%-14s -\n", label);
+        return;
+    }
+    localtime_r(&s, &tm);
+    strftime(text, sizeof(text), "%Y-%m-%d %H:%M:%S", &tm);
+    printf("%-14s %s\n", label, text);
+}
+
+static int tasks_cmd_job(int argc, char **argv)
+{
+    json_t *reply, *job, *a;
+    uint64_t id;
+    char *dir;
+    size_t i;
+    int rc;
+
+    if (argc != 1)
+        return tasks_usage("job", "usage: shoal job ID");
+    rc = tasks_parse_id("job", argv[0], &id);
+    if (rc)
+        return rc;
+    dir = tasks_dir();
+    reply = tasks_call(
+        dir, json_pack("{s:s, s:I}", "op", "task.job", "id", (json_int_t)id));
+    free(dir);
+    if (!reply)
+        return 1;
+    job = json_object_get(reply, "job");
+    printf("%-14s %" JSON_INTEGER_FORMAT "\n", "id", tasks_int(job, "id"));
+    printf("%-14s %s\n", "name",
+           json_string_value(json_object_get(job, "name")) ?: "-");
+    printf("%-14s %s\n", "state",
+           json_string_value(json_object_get(job, "state")));
+    printf("%-14s", "command");
+    json_array_foreach(json_object_get(job, "argv"), i, a)
+        printf(" %s", json_string_value(a));
+    printf("\n%-14s %s\n", "directory",
+           json_string_value(json_object_get(job, "wdir")));
+    printf("%-14s %" JSON_INTEGER_FORMAT "\n", "cores/task",
+           tasks_int(job, "cores"));
+    printf("%-14s %" JSON_INTEGER_FORMAT "\n", "retries",
+           tasks_int(job, "retries"));
+    printf("%-14s %g\n", "time limit",
+           json_number_value(json_object_get(job, "time_limit")));
+    printf("%-14s %" JSON_INTEGER_FORMAT "\n", "tasks",
+           tasks_int(job, "ntasks"));
+    static const char *const keys[] = {"done",   "running",   "queued",
+                                       "failed", "cancelled", "stale_reports"};
+    for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+        printf("%-14s %" JSON_INTEGER_FORMAT "\n", keys[i],
+               tasks_int(job, keys[i]));
+    tasks_print_time("submitted",
+                     json_number_value(json_object_get(job, "submitted")));
+    tasks_print_time("finished",
+                     json_number_value(json_object_get(job, "finished")));
+    json_decref(reply);
+    return 0;
+}
+
+static int tasks_cmd_cancel(int argc, char **argv)
+{
+    json_t *reply;
+    uint64_t id;
+    char *dir;
+    int rc;
+
+    if (argc != 1)
+        return tasks_usage("cancel", "usage: shoal cancel ID");
+    rc = tasks_parse_id("cancel", argv[0], &id);
+    if (rc)
+        return rc;
+    dir = tasks_dir();
+    reply = tasks_call(dir, json_pack("{s:s, s:I}", "op", "task.cancel", "id",
+                                      (json_int_t)id));
+    free(dir);
+    if (!reply)
+        return 1;
+    printf("job %" PRIu64 " cancelled (%" JSON_INTEGER_FORMAT " tasks)\n", id,
+           tasks_int(reply, "cancelled"));
+    json_decref(reply);
+    return 0;
+}
+
+/* --- shoal wait ---------------------------------------------------------- */
+
+struct tasks_rate {
+    double t0;
+    json_int_t ended0;
+    bool have0;
+};
+
+static json_int_t tasks_ended(const json_t *job)
+{
+    return tasks_int(job, "done") + tasks_int(job, "failed")
+           + tasks_int(job, "cancelled");
+}
+
+static void tasks_show_progress(const json_t *job,
+                                struct tasks_rate *r,
+                                bool tty,
+                                double *last_line)
+{
+    json_int_t n = tasks_int(job, "ntasks"), ended = tasks_ended(job);
+    double now = tasks_now(), rate = 0, eta = -1;
+    char bar[41];
+    int width = 40, fill;
+
+    if (!r->have0) {
+        r->t0 = now;
+        r->ended0 = ended;
+        r->have0 = true;
+    }
+    if (now > r->t0 + 0.2 && ended > r->ended0) {
+        rate = (double)(ended - r->ended0) / (now - r->t0);
+        eta = (double)(n - ended) / rate;
+    }
+    if (tty) {
+        fill = n ? (int)(width * ended / n) : width;
+        memset(bar, '#', (size_t)fill);
+        memset(bar + fill, '.', (size_t)(width - fill));
+        bar[width] = '\0';
+        fprintf(stderr,
+                "\r[%s] %" JSON_INTEGER_FORMAT "/%" JSON_INTEGER_FORMAT
+                " %" JSON_INTEGER_FORMAT " run %" JSON_INTEGER_FORMAT
+                " fail %.0f/s",
+                bar, ended, n, tasks_int(job, "running"),
+                tasks_int(job, "failed"), rate);
+        if (eta >= 0)
+            fprintf(stderr, " ETA %.0fs  ", eta);
+        else
+            fputs(" ETA -    ", stderr);
+        fflush(stderr);
+        return;
+    }
+    if (now - *last_line < 1.0)
+        return;
+    *last_line = now;
+    printf("job %" JSON_INTEGER_FORMAT ": %" JSON_INTEGER_FORMAT
+           "/%" JSON_INTEGER_FORMAT " ended, %" JSON_INTEGER_FORMAT
+           " running, %" JSON_INTEGER_FORMAT " failed, %.0f tasks/s\n",
+           tasks_int(job, "id"), ended, n, tasks_int(job, "running"),
+           tasks_int(job, "failed"), rate);
+    fflush(stdout);
+}
+
+static int tasks_cmd_wait(int argc, char **argv)
+{
+    struct tasks_rate rate = {0};
+    bool tty = isatty(STDERR_FILENO), shown = false;
+    double last_line = 0, lost_since = 0;
+    json_t *msg = NULL, *job;
+    const char *state;
+    uint64_t id;
+    char *dir;
+    int rc, fd;
+
+    if (argc != 1)
+        return tasks_usage("wait", "usage: shoal wait ID");
+    rc = tasks_parse_id("wait", argv[0], &id);
+    if (rc)
+        return rc;
+    dir = tasks_dir();
+    /* A service that goes away mid-job (restarted, crashed) is started
+     * again and the wait carries on; the journal holds the job. */
+    for (;;) {
+        fd = tasks_open(dir, true);
+        if (fd >= 0) {
+            json_t *req = json_pack("{s:s, s:I}", "op", "task.wait", "id",
+                                    (json_int_t)id);
+
+            rc = tasks_send(fd, req);
+            json_decref(req);
+            while (rc == 0 && (msg = tasks_recv(fd))) {
+                lost_since = 0;
+                if (json_object_get(msg, "progress")) {
+                    tasks_show_progress(json_object_get(msg, "progress"), &rate,
+                                        tty, &last_line);
+                    shown = true;
+                    json_decref(msg);
+                    continue;
+                }
+                break;
+            }
+            close(fd);
+            if (msg)
+                break;
+        }
+        if (!lost_since)
+            lost_since = tasks_now();
+        if (tasks_now() - lost_since > 60) {
+            tasks_fail(1, "lost the task service in '%s'", dir);
+            free(dir);
+            return 1;
+        }
+        usleep(200000);
+    }
+    free(dir);
+    if (tty && shown)
+        fputc('\n', stderr);
+    if (!json_is_true(json_object_get(msg, "ok"))) {
+        tasks_fail(1, "%s",
+                   json_string_value(json_object_get(msg, "error")) ?: "?");
+        json_decref(msg);
+        return 1;
+    }
+    job = json_object_get(msg, "job");
+    state = json_string_value(json_object_get(job, "state"));
+    printf("job %" PRIu64 " %s: %" JSON_INTEGER_FORMAT
+           " done, %" JSON_INTEGER_FORMAT " failed, %" JSON_INTEGER_FORMAT
+           " cancelled of %" JSON_INTEGER_FORMAT " in %.1fs\n",
+           id, state, tasks_int(job, "done"), tasks_int(job, "failed"),
+           tasks_int(job, "cancelled"), tasks_int(job, "ntasks"),
+           json_number_value(json_object_get(job, "finished"))
+               - json_number_value(json_object_get(job, "submitted")));
+    rc = strcmp(state, "done") == 0 ? 0 : 1;
+    json_decref(msg);
+    return rc;
+}
+
+/* --- shoal results, output ----------------------------------------------- */
+
+enum tasks_format { TASKS_TABLE, TASKS_JSON, TASKS_CSV };
+
+static void tasks_csv_field(const char *s)
+{
+    if (!s) {
+        putchar(',');
+        return;
+    }
+    if (strpbrk(s, ",\"\n\r")) {
+        putchar('"');
+        for (; *s; s++) {
+            if (*s == '"')
+                putchar('"');
+            putchar(*s);
+        }
+        putchar('"');
+    } else
+        fputs(s, stdout);
+    putchar(',');
+}
+
+/* "value" for a range or a line, "k=v k2=v2" for parameters. */
+static char *tasks_params_text(const json_t *params)
+{
+    const char *key;
+    json_t *v;
+    char *out = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&out, &len);
+
+    json_object_foreach((json_t *)params, key, v)
+    {
+        if (len || ftell(f) > 0)
+            fputc(' ', f);
+        if (*key)
+            fprintf(f, "%s=", key);
+        fputs(json_string_value(v) ?: "", f);
+    }
+    fclose(f);
+    return out;
+}
+
+static void tasks_print_row(const json_t *t, enum tasks_format fmt)
+{
+    char *params = tasks_params_text(json_object_get(t, "params"));
+    json_t *status = json_object_get(t, "status");
+    char num[64];
+
+    if (fmt == TASKS_CSV) {
+        snprintf(num, sizeof(num), "%" JSON_INTEGER_FORMAT,
+                 tasks_int(t, "task"));
+        tasks_csv_field(num);
+        tasks_csv_field(params);
+        tasks_csv_field(json_string_value(json_object_get(t, "state")));
+        snprintf(num, sizeof(num), "%016" PRIx64,
+                 (uint64_t)tasks_int(t, "node"));
+        tasks_csv_field(num);
+        snprintf(num, sizeof(num), "%.6f",
+                 json_number_value(json_object_get(t, "start")));
+        tasks_csv_field(num);
+        snprintf(num, sizeof(num), "%.6f",
+                 json_number_value(json_object_get(t, "end")));
+        tasks_csv_field(num);
+        if (json_is_integer(status))
+            snprintf(num, sizeof(num), "%" JSON_INTEGER_FORMAT,
+                     json_integer_value(status));
+        else
+            num[0] = '\0';
+        tasks_csv_field(num);
+        snprintf(num, sizeof(num), "%" JSON_INTEGER_FORMAT,
+                 tasks_int(t, "attempts"));
+        tasks_csv_field(num);
+        tasks_csv_field(json_string_value(json_object_get(t, "stdout")));
+        fputs(json_string_value(json_object_get(t, "stderr")) ?: "", stdout);
+        putchar('\n');
+    } else {
+        printf("%6" JSON_INTEGER_FORMAT " %-9s %6s %8" JSON_INTEGER_FORMAT
+               " %8.3f  %s\n",
+               tasks_int(t, "task"),
+               json_string_value(json_object_get(t, "state")),
+               json_is_integer(status)
+                   ? (snprintf(num, sizeof(num), "%" JSON_INTEGER_FORMAT,
+                               json_integer_value(status)),
+                      num)
+                   : "-",
+               tasks_int(t, "attempts"),
+               json_number_value(json_object_get(t, "end"))
+                       > json_number_value(json_object_get(t, "start"))
+                   ? json_number_value(json_object_get(t, "end"))
+                         - json_number_value(json_object_get(t, "start"))
+                   : 0.0,
+               params ? params : "");
+    }
+    free(params);
+}
+
+static int tasks_cmd_results(int argc, char **argv)
+{
+    enum tasks_format fmt = TASKS_TABLE;
+    json_int_t first = 0;
+    bool any = false;
+    const char *ids = NULL;
+    uint64_t id;
+    char *dir;
+    int rc;
+
+    for (int i = 0; i < argc; i++) {
+        if (strcmp(argv[i], "--json") == 0)
+            fmt = TASKS_JSON;
+        else if (strcmp(argv[i], "--csv") == 0)
+            fmt = TASKS_CSV;
+        else if (argv[i][0] == '-')
+            return tasks_usage("results", "unknown option '%s'", argv[i]);
+        else if (!ids)
+            ids = argv[i];
+        else
+            return tasks_usage("results",
+                               "usage: shoal results ID [--json|--csv]");
+    }
+    if (!ids)
+        return tasks_usage("results", "usage: shoal results ID [--json|--csv]");
+    rc = tasks_parse_id("results", ids, &id);
+    if (rc)
+        return rc;
+    dir = tasks_dir();
+    if (fmt == TASKS_CSV)
+        puts("task,params,state,node,start,end,status,attempts,stdout,"
+             "stderr");
+    else if (fmt == TASKS_TABLE)
+        printf("%6s %-9s %6s %8s %8s  %s\n", "TASK", "STATE", "STATUS",
+               "ATTEMPTS", "SECONDS", "PARAMS");
+    else
+        putchar('[');
+    for (;;) {
+        json_t *reply = tasks_call(
+            dir, json_pack("{s:s, s:I, s:I, s:i}", "op", "task.results", "id",
+                           (json_int_t)id, "first", first, "max", 5000));
+        json_t *t, *next;
+        size_t i;
+
+        if (!reply) {
+            free(dir);
+            return 1;
+        }
+        json_array_foreach(json_object_get(reply, "tasks"), i, t)
+        {
+            if (fmt == TASKS_JSON) {
+                char *text = json_dumps(t, JSON_COMPACT);
+
+                printf("%s\n%s", any ? "," : "", text);
+                free(text);
+            } else
+                tasks_print_row(t, fmt);
+            any = true;
+        }
+        next = json_object_get(reply, "next");
+        first = json_integer_value(next);
+        json_decref(reply);
+        if (!json_is_integer(next))
+            break;
+    }
+    if (fmt == TASKS_JSON)
+        puts("\n]");
+    free(dir);
+    return 0;
+}
+
+static int tasks_copy_file(const char *path, FILE *to)
+{
+    char buf[65536];
+    size_t n;
+    FILE *f = fopen(path, "re");
+
+    if (!f)
+        return -errno;
+    while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
+        fwrite(buf, 1, n, to);
+    fclose(f);
+    fflush(to);
+    return 0;
+}
+
+static int tasks_cmd_output(int argc, char **argv)
+{
+    json_t *reply, *t;
+    const char *out, *err;
+    long task;
+    uint64_t id;
+    char *dir;
+    int rc;
+
+    if (argc != 2)
+        return tasks_usage("output", "usage: shoal output ID TASK");
+    rc = tasks_parse_id("output", argv[0], &id);
+    if (rc)
+        return rc;
+    if (tasks_parse_int(argv[1], 0, LONG_MAX, &task) < 0)
+        return tasks_usage("output", "invalid task index '%s'", argv[1]);
+    dir = tasks_dir();
+    reply =
+        tasks_call(dir, json_pack("{s:s, s:I, s:I}", "op", "task.output", "id",
+                                  (json_int_t)id, "task", (json_int_t)task));
+    free(dir);
+    if (!reply)
+        return 1;
+    t = json_object_get(reply, "task");
+    out = json_string_value(json_object_get(t, "stdout"));
+    err = json_string_value(json_object_get(t, "stderr"));
+    if (!out || !err) {
+        rc = tasks_fail(1, "task %ld of job %" PRIu64 " has no output yet (%s)",
+                        task, id,
+                        json_string_value(json_object_get(t, "state")));
+    } else if (tasks_copy_file(out, stdout) < 0
+               || tasks_copy_file(err, stderr) < 0) {
+        /* kept on the node that ran it; fetching from peers comes with
+         * the pool */
+        rc = tasks_fail(1, "cannot read the output of task %ld: %s", task,
+                        strerror(errno));
+    }
+    json_decref(reply);
+    return rc;
+}
+
+int cmd_tasks(const char *name, int argc, char **argv)
+{
+    if (strcmp(name, "taskd") == 0)
+        return tasks_cmd_taskd(argc, argv);
+    if (argc == 1 && strcmp(name, "submit") != 0
+        && (strcmp(argv[0], "--help") == 0 || strcmp(argv[0], "-h") == 0)) {
+        printf("usage: shoal %s%s\n", name,
+               strcmp(name, "jobs") == 0      ? ""
+               : strcmp(name, "results") == 0 ? " ID [--json|--csv]"
+               : strcmp(name, "output") == 0  ? " ID TASK"
+                                              : " ID");
+        return 0;
+    }
+    if (strcmp(name, "submit") == 0)
+        return tasks_cmd_submit(argc, argv);
+    if (strcmp(name, "jobs") == 0)
+        return tasks_cmd_jobs(argc, argv);
+    if (strcmp(name, "job") == 0)
+        return tasks_cmd_job(argc, argv);
+    if (strcmp(name, "wait") == 0)
+        return tasks_cmd_wait(argc, argv);
+    if (strcmp(name, "results") == 0)
+        return tasks_cmd_results(argc, argv);
+    if (strcmp(name, "output") == 0)
+        return tasks_cmd_output(argc, argv);
+    if (strcmp(name, "cancel") == 0)
+        return tasks_cmd_cancel(argc, argv);
+    return -1;
+}

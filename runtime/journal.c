@@ -1,0 +1,750 @@
+/* SPDX-License-Identifier: MIT */
+/* journal.c - bag-of-tasks jobs, tasks and attempts in SQLite. */
+#include "runtime/journal.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sqlite3.h>
+
+/* Counters per state live in the jobs row and change in the same
+ * transaction as the tasks, so `shoal jobs` and the progress of `shoal wait`
+ * cost one row read however many tasks a job has. */
+static const char journal_schema[] =
+    "CREATE TABLE IF NOT EXISTS jobs ("
+    " id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT, desc TEXT NOT NULL,"
+    " cores INTEGER NOT NULL, retries INTEGER NOT NULL,"
+    " state INTEGER NOT NULL DEFAULT 0, ntasks INTEGER NOT NULL,"
+    " n0 INTEGER NOT NULL DEFAULT 0, n1 INTEGER NOT NULL DEFAULT 0,"
+    " n2 INTEGER NOT NULL DEFAULT 0, n3 INTEGER NOT NULL DEFAULT 0,"
+    " n4 INTEGER NOT NULL DEFAULT 0, stale INTEGER NOT NULL DEFAULT 0,"
+    " submitted REAL NOT NULL, finished REAL NOT NULL DEFAULT 0);"
+    "CREATE TABLE IF NOT EXISTS tasks ("
+    " job INTEGER NOT NULL, idx INTEGER NOT NULL, params TEXT NOT NULL,"
+    " state INTEGER NOT NULL DEFAULT 0, attempt INTEGER NOT NULL DEFAULT 0,"
+    " token INTEGER NOT NULL DEFAULT 0, node INTEGER NOT NULL DEFAULT 0,"
+    " expires REAL NOT NULL DEFAULT 0, failures INTEGER NOT NULL DEFAULT 0,"
+    " failed_node INTEGER, PRIMARY KEY (job, idx)) WITHOUT ROWID;"
+    "CREATE INDEX IF NOT EXISTS tasks_queued ON tasks (job, idx)"
+    " WHERE state = 0;"
+    "CREATE INDEX IF NOT EXISTS tasks_leased ON tasks (expires)"
+    " WHERE state = 1;"
+    "CREATE TABLE IF NOT EXISTS attempts ("
+    " job INTEGER NOT NULL, idx INTEGER NOT NULL, attempt INTEGER NOT NULL,"
+    " node INTEGER NOT NULL, token INTEGER NOT NULL, leased REAL NOT NULL,"
+    " start REAL, end REAL, status INTEGER, reason TEXT, out_path TEXT,"
+    " err_path TEXT, err_tail TEXT, PRIMARY KEY (job, idx, attempt))"
+    " WITHOUT ROWID;";
+
+enum journal_stmt {
+    JS_BEGIN,
+    JS_COMMIT,
+    JS_ROLLBACK,
+    JS_JOB_INSERT,
+    JS_TASK_INSERT,
+    JS_RUNNING_JOBS,
+    JS_PICK,
+    JS_PICK_AVOID,
+    JS_LEASE_TASK,
+    JS_ATTEMPT_INSERT,
+    JS_COUNT_MOVE,
+    JS_TASK_GET,
+    JS_RENEW,
+    JS_ATTEMPT_END,
+    JS_TASK_SET,
+    JS_STALE,
+    JS_JOB_FINISH,
+    JS_EXPIRED,
+    JS_NODE_LEASED,
+    JS_REQUEUE,
+    JS_JOB_GET,
+    JS_JOBS,
+    JS_CANCEL_TASKS,
+    JS_CANCEL_JOB,
+    JS_TASKS,
+    JS_BUSY,
+    JS_NSTMTS
+};
+
+static const char *const journal_sql[JS_NSTMTS] = {
+    [JS_BEGIN] = "BEGIN IMMEDIATE",
+    [JS_COMMIT] = "COMMIT",
+    [JS_ROLLBACK] = "ROLLBACK",
+    [JS_JOB_INSERT] = "INSERT INTO jobs (name, desc, cores, retries, ntasks,"
+                      " n0, submitted) VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?6)",
+    [JS_TASK_INSERT] = "INSERT INTO tasks (job, idx, params) VALUES (?,?,?)",
+    [JS_RUNNING_JOBS] = "SELECT id, cores FROM jobs WHERE state = 0"
+                        " AND n0 > 0 ORDER BY id",
+    [JS_PICK] = "SELECT idx FROM tasks WHERE job = ?1 AND state = 0"
+                " ORDER BY idx LIMIT ?2",
+    [JS_PICK_AVOID] = "SELECT idx FROM tasks WHERE job = ?1 AND state = 0"
+                      " AND failed_node IS NOT ?3 ORDER BY idx LIMIT ?2",
+    [JS_LEASE_TASK] = "UPDATE tasks SET state = 1, attempt = attempt + 1,"
+                      " token = ?3, node = ?4, expires = ?5"
+                      " WHERE job = ?1 AND idx = ?2 RETURNING attempt",
+    [JS_ATTEMPT_INSERT] = "INSERT INTO attempts (job, idx, attempt, node,"
+                          " token, leased) VALUES (?,?,?,?,?,?)",
+    /* ?2..?6: change of n0..n4 */
+    [JS_COUNT_MOVE] = "UPDATE jobs SET n0 = n0 + ?2, n1 = n1 + ?3,"
+                      " n2 = n2 + ?4, n3 = n3 + ?5, n4 = n4 + ?6"
+                      " WHERE id = ?1",
+    [JS_TASK_GET] = "SELECT t.state, t.attempt, t.token, t.failures,"
+                    " j.retries FROM tasks t JOIN jobs j ON j.id = t.job"
+                    " WHERE t.job = ?1 AND t.idx = ?2",
+    [JS_RENEW] = "UPDATE tasks SET expires = ?5 WHERE job = ?1 AND idx = ?2"
+                 " AND attempt = ?3 AND token = ?4 AND state = 1",
+    [JS_ATTEMPT_END] = "UPDATE attempts SET start = ?4, end = ?5,"
+                       " status = ?6, reason = ?7, out_path = ?8,"
+                       " err_path = ?9, err_tail = ?10"
+                       " WHERE job = ?1 AND idx = ?2 AND attempt = ?3",
+    [JS_TASK_SET] = "UPDATE tasks SET state = ?3, failures = ?4,"
+                    " failed_node = ?5 WHERE job = ?1 AND idx = ?2",
+    [JS_STALE] = "UPDATE jobs SET stale = stale + 1 WHERE id = ?1",
+    [JS_JOB_FINISH] = "UPDATE jobs SET state = CASE WHEN n3 > 0 THEN 2"
+                      " ELSE 1 END, finished = ?2 WHERE id = ?1"
+                      " AND state = 0 AND n0 = 0 AND n1 = 0",
+    [JS_EXPIRED] = "SELECT job, idx FROM tasks WHERE state = 1"
+                   " AND expires < ?1",
+    [JS_NODE_LEASED] = "SELECT job, idx FROM tasks WHERE state = 1"
+                       " AND node = ?1",
+    [JS_REQUEUE] = "UPDATE tasks SET state = 0 WHERE job = ?1 AND idx = ?2",
+    [JS_JOB_GET] = "SELECT id, name, desc, cores, retries, state, ntasks,"
+                   " n0, n1, n2, n3, n4, stale, submitted, finished"
+                   " FROM jobs WHERE id = ?1",
+    [JS_JOBS] = "SELECT id, name, desc, cores, retries, state, ntasks,"
+                " n0, n1, n2, n3, n4, stale, submitted, finished"
+                " FROM jobs ORDER BY id",
+    [JS_CANCEL_TASKS] = "UPDATE tasks SET state = 4 WHERE job = ?1"
+                        " AND state IN (0, 1)",
+    [JS_CANCEL_JOB] = "UPDATE jobs SET state = 3, finished = ?2,"
+                      " n4 = n4 + n0 + n1, n0 = 0, n1 = 0"
+                      " WHERE id = ?1 AND state = 0",
+    [JS_TASKS] = "SELECT t.idx, t.params, t.state, t.attempt, t.node,"
+                 " a.start, a.end, a.status, a.reason, a.out_path,"
+                 " a.err_path, a.err_tail FROM tasks t LEFT JOIN attempts a"
+                 " ON a.job = t.job AND a.idx = t.idx AND a.attempt = t.attempt"
+                 " WHERE t.job = ?1 AND t.idx >= ?2 ORDER BY t.idx LIMIT ?3",
+    [JS_BUSY] = "SELECT 1 FROM jobs WHERE state = 0 LIMIT 1",
+};
+
+struct journal {
+    sqlite3 *db;
+    sqlite3_stmt *stmt[JS_NSTMTS];
+};
+
+static int journal_code(int rc)
+{
+    switch (rc) {
+    case SQLITE_OK:
+    case SQLITE_ROW:
+    case SQLITE_DONE:
+        return 0;
+    case SQLITE_NOMEM:
+        return -ENOMEM;
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+        return -EBUSY;
+    case SQLITE_FULL:
+        return -ENOSPC;
+    case SQLITE_READONLY:
+    case SQLITE_PERM:
+        return -EACCES;
+    default:
+        return -EIO;
+    }
+}
+
+/* The statement s, reset and unbound, ready for new parameters. */
+static sqlite3_stmt *journal_stmt(struct journal *j, enum journal_stmt s)
+{
+    sqlite3_reset(j->stmt[s]);
+    sqlite3_clear_bindings(j->stmt[s]);
+    return j->stmt[s];
+}
+
+/* Run a statement that returns no rows (or whose rows are not wanted). */
+static int journal_step_done(sqlite3_stmt *st)
+{
+    int rc = sqlite3_step(st);
+
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : journal_code(rc);
+}
+
+static int journal_exec(struct journal *j, enum journal_stmt s)
+{
+    return journal_step_done(journal_stmt(j, s));
+}
+
+static int journal_end(struct journal *j, int rc)
+{
+    if (rc < 0)
+        journal_exec(j, JS_ROLLBACK);
+    else if (journal_exec(j, JS_COMMIT) < 0) {
+        journal_exec(j, JS_ROLLBACK);
+        return -EIO;
+    }
+    return rc;
+}
+
+static int journal_count_move(struct journal *j,
+                              uint64_t job,
+                              const int64_t delta[JOURNAL_TASK_NSTATES])
+{
+    sqlite3_stmt *st = journal_stmt(j, JS_COUNT_MOVE);
+
+    sqlite3_bind_int64(st, 1, (sqlite3_int64)job);
+    for (int i = 0; i < JOURNAL_TASK_NSTATES; i++)
+        sqlite3_bind_int64(st, 2 + i, delta[i]);
+    return journal_step_done(st);
+}
+
+int journal_open(const char *path, struct journal **out, shoal_error_t *error)
+{
+    struct journal *j = calloc(1, sizeof(*j));
+    int rc;
+
+    if (!j)
+        return -ENOMEM;
+    rc = sqlite3_open_v2(
+        path, &j->db,
+        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+    if (rc != SQLITE_OK)
+        goto error;
+    sqlite3_busy_timeout(j->db, 5000);
+    rc = sqlite3_exec(j->db,
+                      "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;"
+                      "PRAGMA foreign_keys = OFF;",
+                      NULL, NULL, NULL);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_exec(j->db, journal_schema, NULL, NULL, NULL);
+    for (int i = 0; rc == SQLITE_OK && i < JS_NSTMTS; i++)
+        rc = sqlite3_prepare_v3(j->db, journal_sql[i], -1,
+                                SQLITE_PREPARE_PERSISTENT, &j->stmt[i], NULL);
+    if (rc != SQLITE_OK)
+        goto error;
+    *out = j;
+    return 0;
+error:
+    shoal_errprintf(error, journal_code(rc), "cannot open journal '%s': %s",
+                    path, j->db ? sqlite3_errmsg(j->db) : sqlite3_errstr(rc));
+    journal_close(j);
+    return journal_code(rc) ? journal_code(rc) : -EIO;
+}
+
+void journal_close(struct journal *j)
+{
+    if (!j)
+        return;
+    for (int i = 0; i < JS_NSTMTS; i++)
+        sqlite3_finalize(j->stmt[i]);
+    sqlite3_close(j->db);
+    free(j);
+}
+
+int journal_job_create(struct journal *j,
+                       const struct journal_job_spec *spec,
+                       uint64_t ntasks,
+                       journal_params_f *params,
+                       void *arg,
+                       uint64_t *id,
+                       shoal_error_t *error)
+{
+    sqlite3_stmt *st;
+    uint64_t job;
+    int rc;
+
+    sqlite3_exec(j->db, "PRAGMA synchronous = FULL", NULL, NULL, NULL);
+    rc = journal_exec(j, JS_BEGIN);
+    if (rc < 0)
+        goto out;
+    st = journal_stmt(j, JS_JOB_INSERT);
+    if (spec->name)
+        sqlite3_bind_text(st, 1, spec->name, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, spec->desc, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 3, spec->cores);
+    sqlite3_bind_int(st, 4, spec->retries);
+    sqlite3_bind_int64(st, 5, (sqlite3_int64)ntasks);
+    sqlite3_bind_double(st, 6, spec->submitted);
+    rc = journal_step_done(st);
+    job = (uint64_t)sqlite3_last_insert_rowid(j->db);
+    st = j->stmt[JS_TASK_INSERT];
+    for (uint64_t i = 0; rc == 0 && i < ntasks; i++) {
+        const char *p = params(i, arg);
+
+        if (!p) {
+            rc = -ENOMEM;
+            break;
+        }
+        sqlite3_reset(st);
+        sqlite3_bind_int64(st, 1, (sqlite3_int64)job);
+        sqlite3_bind_int64(st, 2, (sqlite3_int64)i);
+        sqlite3_bind_text(st, 3, p, -1, SQLITE_TRANSIENT);
+        rc = journal_step_done(st);
+    }
+    rc = journal_end(j, rc);
+out:
+    sqlite3_exec(j->db, "PRAGMA synchronous = NORMAL", NULL, NULL, NULL);
+    if (rc < 0)
+        return shoal_errprintf(error, rc, "cannot record the job: %s",
+                               sqlite3_errmsg(j->db));
+    *id = job;
+    return 0;
+}
+
+static int journal_lease_job(struct journal *j,
+                             uint64_t job,
+                             int cores,
+                             uint64_t node,
+                             bool avoid_failed,
+                             double now,
+                             double lease_secs,
+                             struct journal_lease *out,
+                             size_t max)
+{
+    sqlite3_stmt *st = journal_stmt(j, avoid_failed ? JS_PICK_AVOID : JS_PICK);
+    uint64_t idx[256];
+    size_t n = 0;
+    int rc;
+
+    if (max > sizeof(idx) / sizeof(idx[0]))
+        max = sizeof(idx) / sizeof(idx[0]);
+    sqlite3_bind_int64(st, 1, (sqlite3_int64)job);
+    sqlite3_bind_int64(st, 2, (sqlite3_int64)max);
+    if (avoid_failed)
+        sqlite3_bind_int64(st, 3, (sqlite3_int64)node);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+        idx[n++] = (uint64_t)sqlite3_column_int64(st, 0);
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE)
+        return journal_code(rc);
+    for (size_t i = 0; i < n; i++) {
+        struct journal_lease *l = &out[i];
+        sqlite3_int64 token;
+
+        sqlite3_randomness(sizeof(token), &token);
+        token &= INT64_MAX;
+        st = journal_stmt(j, JS_LEASE_TASK);
+        sqlite3_bind_int64(st, 1, (sqlite3_int64)job);
+        sqlite3_bind_int64(st, 2, (sqlite3_int64)idx[i]);
+        sqlite3_bind_int64(st, 3, token);
+        sqlite3_bind_int64(st, 4, (sqlite3_int64)node);
+        sqlite3_bind_double(st, 5, now + lease_secs);
+        if (sqlite3_step(st) != SQLITE_ROW) {
+            sqlite3_reset(st);
+            return -EIO;
+        }
+        *l = (struct journal_lease){.job = job,
+                                    .task = idx[i],
+                                    .attempt =
+                                        (uint32_t)sqlite3_column_int(st, 0),
+                                    .token = (uint64_t)token,
+                                    .cores = cores,
+                                    .expires = now + lease_secs};
+        sqlite3_reset(st);
+        st = journal_stmt(j, JS_ATTEMPT_INSERT);
+        sqlite3_bind_int64(st, 1, (sqlite3_int64)job);
+        sqlite3_bind_int64(st, 2, (sqlite3_int64)idx[i]);
+        sqlite3_bind_int(st, 3, (int)l->attempt);
+        sqlite3_bind_int64(st, 4, (sqlite3_int64)node);
+        sqlite3_bind_int64(st, 5, token);
+        sqlite3_bind_double(st, 6, now);
+        rc = journal_step_done(st);
+        if (rc < 0)
+            return rc;
+    }
+    if (n > 0) {
+        int64_t delta[JOURNAL_TASK_NSTATES] = {-(int64_t)n, (int64_t)n};
+
+        rc = journal_count_move(j, job, delta);
+        if (rc < 0)
+            return rc;
+    }
+    return (int)n;
+}
+
+int journal_lease(struct journal *j,
+                  uint64_t node,
+                  int budget,
+                  bool avoid_failed,
+                  double now,
+                  double lease_secs,
+                  struct journal_lease *out,
+                  size_t max)
+{
+    struct {
+        uint64_t id;
+        int cores;
+    } jobs[64];
+    size_t njobs = 0, n = 0;
+    sqlite3_stmt *st;
+    int rc = journal_exec(j, JS_BEGIN);
+
+    if (rc < 0)
+        return rc;
+    st = journal_stmt(j, JS_RUNNING_JOBS);
+    while (njobs < 64 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        jobs[njobs].id = (uint64_t)sqlite3_column_int64(st, 0);
+        jobs[njobs].cores = sqlite3_column_int(st, 1);
+        njobs++;
+    }
+    sqlite3_reset(st);
+    rc = 0;
+    for (size_t i = 0; i < njobs && n < max && rc >= 0; i++) {
+        size_t want = (size_t)(budget / jobs[i].cores);
+
+        if (want > max - n)
+            want = max - n;
+        if (want == 0)
+            continue;
+        rc = journal_lease_job(j, jobs[i].id, jobs[i].cores, node, avoid_failed,
+                               now, lease_secs, out + n, want);
+        if (rc > 0) {
+            n += (size_t)rc;
+            budget -= rc * jobs[i].cores;
+        }
+    }
+    rc = journal_end(j, rc < 0 ? rc : 0);
+    return rc < 0 ? rc : (int)n;
+}
+
+int journal_renew(struct journal *j,
+                  const struct journal_lease *leases,
+                  size_t n,
+                  double now,
+                  double lease_secs,
+                  bool *valid)
+{
+    int renewed = 0, rc = journal_exec(j, JS_BEGIN);
+
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        sqlite3_stmt *st = journal_stmt(j, JS_RENEW);
+
+        sqlite3_bind_int64(st, 1, (sqlite3_int64)leases[i].job);
+        sqlite3_bind_int64(st, 2, (sqlite3_int64)leases[i].task);
+        sqlite3_bind_int(st, 3, (int)leases[i].attempt);
+        sqlite3_bind_int64(st, 4, (sqlite3_int64)leases[i].token);
+        sqlite3_bind_double(st, 5, now + lease_secs);
+        rc = journal_step_done(st);
+        if (valid)
+            valid[i] = sqlite3_changes(j->db) == 1;
+        renewed += sqlite3_changes(j->db) == 1;
+    }
+    rc = journal_end(j, rc);
+    return rc < 0 ? rc : renewed;
+}
+
+static int journal_record_one(struct journal *j,
+                              const struct journal_result *r,
+                              double now,
+                              enum journal_outcome *outcome)
+{
+    sqlite3_stmt *st = journal_stmt(j, JS_TASK_GET);
+    int64_t delta[JOURNAL_TASK_NSTATES] = {0};
+    enum journal_task_state to;
+    int state, failures, retries, rc;
+    uint32_t attempt;
+    uint64_t token;
+
+    sqlite3_bind_int64(st, 1, (sqlite3_int64)r->job);
+    sqlite3_bind_int64(st, 2, (sqlite3_int64)r->task);
+    rc = sqlite3_step(st);
+    if (rc != SQLITE_ROW) {
+        sqlite3_reset(st);
+        *outcome = JOURNAL_OUTCOME_STALE;
+        return rc == SQLITE_DONE ? 0 : journal_code(rc);
+    }
+    state = sqlite3_column_int(st, 0);
+    attempt = (uint32_t)sqlite3_column_int(st, 1);
+    token = (uint64_t)sqlite3_column_int64(st, 2);
+    failures = sqlite3_column_int(st, 3);
+    retries = sqlite3_column_int(st, 4);
+    sqlite3_reset(st);
+    if (state != JOURNAL_TASK_LEASED || attempt != r->attempt
+        || token != r->token) {
+        *outcome = JOURNAL_OUTCOME_STALE;
+        st = journal_stmt(j, JS_STALE);
+        sqlite3_bind_int64(st, 1, (sqlite3_int64)r->job);
+        return journal_step_done(st);
+    }
+    st = journal_stmt(j, JS_ATTEMPT_END);
+    sqlite3_bind_int64(st, 1, (sqlite3_int64)r->job);
+    sqlite3_bind_int64(st, 2, (sqlite3_int64)r->task);
+    sqlite3_bind_int(st, 3, (int)r->attempt);
+    sqlite3_bind_double(st, 4, r->start);
+    sqlite3_bind_double(st, 5, r->end);
+    sqlite3_bind_int(st, 6, r->status);
+    sqlite3_bind_text(st, 7, r->reason, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 8, r->out_path, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 9, r->err_path, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 10, r->err_tail, -1, SQLITE_STATIC);
+    rc = journal_step_done(st);
+    if (rc < 0)
+        return rc;
+    if (r->status == 0) {
+        to = JOURNAL_TASK_DONE;
+        *outcome = JOURNAL_OUTCOME_DONE;
+    } else if (++failures <= retries) {
+        to = JOURNAL_TASK_QUEUED;
+        *outcome = JOURNAL_OUTCOME_RETRY;
+    } else {
+        to = JOURNAL_TASK_FAILED;
+        *outcome = JOURNAL_OUTCOME_FAILED;
+    }
+    st = journal_stmt(j, JS_TASK_SET);
+    sqlite3_bind_int64(st, 1, (sqlite3_int64)r->job);
+    sqlite3_bind_int64(st, 2, (sqlite3_int64)r->task);
+    sqlite3_bind_int(st, 3, (int)to);
+    sqlite3_bind_int(st, 4, failures);
+    if (r->status != 0)
+        sqlite3_bind_int64(st, 5, (sqlite3_int64)r->node);
+    rc = journal_step_done(st);
+    if (rc < 0)
+        return rc;
+    delta[JOURNAL_TASK_LEASED] = -1;
+    delta[to] += 1;
+    rc = journal_count_move(j, r->job, delta);
+    if (rc < 0)
+        return rc;
+    st = journal_stmt(j, JS_JOB_FINISH);
+    sqlite3_bind_int64(st, 1, (sqlite3_int64)r->job);
+    sqlite3_bind_double(st, 2, now);
+    return journal_step_done(st);
+}
+
+int journal_record(struct journal *j,
+                   const struct journal_result *results,
+                   size_t n,
+                   double now,
+                   enum journal_outcome *outcomes)
+{
+    int rc = journal_exec(j, JS_BEGIN);
+
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        enum journal_outcome o = JOURNAL_OUTCOME_STALE;
+
+        rc = journal_record_one(j, &results[i], now, &o);
+        if (outcomes)
+            outcomes[i] = o;
+    }
+    return journal_end(j, rc);
+}
+
+/* Re-queue the leased tasks that query (bound with arg) selects. */
+static int journal_requeue(struct journal *j,
+                           enum journal_stmt query,
+                           sqlite3_int64 iarg,
+                           double darg)
+{
+    sqlite3_stmt *st;
+    int n = 0, rc = journal_exec(j, JS_BEGIN);
+
+    if (rc < 0)
+        return rc;
+    for (;;) {
+        uint64_t job, idx;
+        int64_t delta[JOURNAL_TASK_NSTATES] = {1, -1};
+
+        st = journal_stmt(j, query);
+        if (query == JS_EXPIRED)
+            sqlite3_bind_double(st, 1, darg);
+        else
+            sqlite3_bind_int64(st, 1, iarg);
+        rc = sqlite3_step(st);
+        if (rc != SQLITE_ROW) {
+            sqlite3_reset(st);
+            rc = rc == SQLITE_DONE ? 0 : journal_code(rc);
+            break;
+        }
+        job = (uint64_t)sqlite3_column_int64(st, 0);
+        idx = (uint64_t)sqlite3_column_int64(st, 1);
+        sqlite3_reset(st);
+        st = journal_stmt(j, JS_REQUEUE);
+        sqlite3_bind_int64(st, 1, (sqlite3_int64)job);
+        sqlite3_bind_int64(st, 2, (sqlite3_int64)idx);
+        rc = journal_step_done(st);
+        if (rc == 0)
+            rc = journal_count_move(j, job, delta);
+        if (rc < 0)
+            break;
+        n++;
+    }
+    rc = journal_end(j, rc);
+    return rc < 0 ? rc : n;
+}
+
+int journal_expire(struct journal *j, double now)
+{
+    return journal_requeue(j, JS_EXPIRED, 0, now);
+}
+
+int journal_requeue_node(struct journal *j, uint64_t node)
+{
+    return journal_requeue(j, JS_NODE_LEASED, (sqlite3_int64)node, 0);
+}
+
+int journal_job_cancel(struct journal *j, uint64_t id, double now)
+{
+    struct journal_job_info info;
+    sqlite3_stmt *st;
+    int n = 0, rc = journal_job_get(j, id, &info);
+
+    if (rc < 0)
+        return rc;
+    journal_job_info_release(&info);
+    rc = journal_exec(j, JS_BEGIN);
+    if (rc < 0)
+        return rc;
+    st = journal_stmt(j, JS_CANCEL_TASKS);
+    sqlite3_bind_int64(st, 1, (sqlite3_int64)id);
+    rc = journal_step_done(st);
+    n = sqlite3_changes(j->db);
+    if (rc == 0) {
+        st = journal_stmt(j, JS_CANCEL_JOB);
+        sqlite3_bind_int64(st, 1, (sqlite3_int64)id);
+        sqlite3_bind_double(st, 2, now);
+        rc = journal_step_done(st);
+    }
+    rc = journal_end(j, rc);
+    return rc < 0 ? rc : n;
+}
+
+static char *journal_strdup_col(sqlite3_stmt *st, int col)
+{
+    const unsigned char *s = sqlite3_column_text(st, col);
+
+    return s ? strdup((const char *)s) : NULL;
+}
+
+static void journal_info_from_row(sqlite3_stmt *st,
+                                  struct journal_job_info *info,
+                                  bool copy)
+{
+    info->id = (uint64_t)sqlite3_column_int64(st, 0);
+    if (copy) {
+        info->name = journal_strdup_col(st, 1);
+        info->desc = journal_strdup_col(st, 2);
+    } else {
+        info->name = (char *)sqlite3_column_text(st, 1);
+        info->desc = (char *)sqlite3_column_text(st, 2);
+    }
+    info->cores = sqlite3_column_int(st, 3);
+    info->retries = sqlite3_column_int(st, 4);
+    info->state = (enum journal_job_state)sqlite3_column_int(st, 5);
+    info->ntasks = (uint64_t)sqlite3_column_int64(st, 6);
+    for (int i = 0; i < JOURNAL_TASK_NSTATES; i++)
+        info->count[i] = (uint64_t)sqlite3_column_int64(st, 7 + i);
+    info->stale_reports = (uint64_t)sqlite3_column_int64(st, 12);
+    info->submitted = sqlite3_column_double(st, 13);
+    info->finished = sqlite3_column_double(st, 14);
+}
+
+int journal_job_get(struct journal *j,
+                    uint64_t id,
+                    struct journal_job_info *info)
+{
+    sqlite3_stmt *st = journal_stmt(j, JS_JOB_GET);
+    int rc;
+
+    sqlite3_bind_int64(st, 1, (sqlite3_int64)id);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        journal_info_from_row(st, info, true);
+    sqlite3_reset(st);
+    if (rc == SQLITE_DONE)
+        return -ENOENT;
+    return rc == SQLITE_ROW ? 0 : journal_code(rc);
+}
+
+void journal_job_info_release(struct journal_job_info *info)
+{
+    free(info->name);
+    free(info->desc);
+    info->name = info->desc = NULL;
+}
+
+int journal_jobs(struct journal *j,
+                 void (*fn)(const struct journal_job_info *info, void *arg),
+                 void *arg)
+{
+    sqlite3_stmt *st = journal_stmt(j, JS_JOBS);
+    int rc;
+
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        struct journal_job_info info;
+
+        journal_info_from_row(st, &info, false);
+        fn(&info, arg);
+    }
+    sqlite3_reset(st);
+    return journal_code(rc);
+}
+
+static const char *journal_text(sqlite3_stmt *st, int col)
+{
+    return (const char *)sqlite3_column_text(st, col);
+}
+
+int journal_tasks(struct journal *j,
+                  uint64_t id,
+                  uint64_t first,
+                  size_t max,
+                  void (*fn)(const struct journal_task_row *row, void *arg),
+                  void *arg)
+{
+    sqlite3_stmt *st = journal_stmt(j, JS_TASKS);
+    int n = 0, rc;
+
+    sqlite3_bind_int64(st, 1, (sqlite3_int64)id);
+    sqlite3_bind_int64(st, 2, (sqlite3_int64)first);
+    sqlite3_bind_int64(st, 3, (sqlite3_int64)max);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        struct journal_task_row row = {
+            .task = (uint64_t)sqlite3_column_int64(st, 0),
+            .params = journal_text(st, 1),
+            .state = (enum journal_task_state)sqlite3_column_int(st, 2),
+            .attempts = (uint32_t)sqlite3_column_int(st, 3),
+            .node = (uint64_t)sqlite3_column_int64(st, 4),
+            .start = sqlite3_column_double(st, 5),
+            .end = sqlite3_column_double(st, 6),
+            .status = sqlite3_column_type(st, 7) == SQLITE_NULL
+                          ? -1
+                          : sqlite3_column_int(st, 7),
+            .reason = journal_text(st, 8),
+            .out_path = journal_text(st, 9),
+            .err_path = journal_text(st, 10),
+            .err_tail = journal_text(st, 11),
+        };
+
+        fn(&row, arg);
+        n++;
+    }
+    sqlite3_reset(st);
+    rc = journal_code(rc);
+    return rc < 0 ? rc : n;
+}
+
+bool journal_busy(struct journal *j)
+{
+    sqlite3_stmt *st = journal_stmt(j, JS_BUSY);
+    bool busy = sqlite3_step(st) == SQLITE_ROW;
+
+    sqlite3_reset(st);
+    return busy;
+}
+
+const char *journal_task_state_name(enum journal_task_state s)
+{
+    static const char *const names[] = {"queued", "running", "done", "failed",
+                                        "cancelled"};
+
+    return (unsigned)s < JOURNAL_TASK_NSTATES ? names[s] : "unknown";
+}
+
+const char *journal_job_state_name(enum journal_job_state s)
+{
+    static const char *const names[] = {"running", "done", "failed",
+                                        "cancelled"};
+
+    return (unsigned)s <= JOURNAL_JOB_CANCELLED ? names[s] : "unknown";
+}

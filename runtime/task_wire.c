@@ -1,0 +1,233 @@
+/* SPDX-License-Identifier: MIT */
+/* task_wire.c - bag-of-tasks frame bodies to and from JSON. */
+#include "runtime/task_wire.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static char *task_wire_dump(json_t *o, size_t *len)
+{
+    char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
+
+    json_decref(o);
+    if (text)
+        *len = strlen(text);
+    return text;
+}
+
+static json_t *task_wire_u64(uint64_t v)
+{
+    char text[24];
+
+    snprintf(text, sizeof(text), "%" PRIu64, v);
+    return json_string(text);
+}
+
+static int task_wire_get_u64(const json_t *o, const char *key, uint64_t *v)
+{
+    const char *s = json_string_value(json_object_get(o, key));
+    char *end;
+
+    if (!s || !*s || *s == '-')
+        return -1;
+    errno = 0;
+    *v = strtoull(s, &end, 10);
+    return *end || errno ? -1 : 0;
+}
+
+static int task_wire_get_int(const json_t *o,
+                             const char *key,
+                             json_int_t min,
+                             json_int_t max,
+                             json_int_t *v)
+{
+    json_t *j = json_object_get(o, key);
+
+    if (!json_is_integer(j))
+        return -1;
+    *v = json_integer_value(j);
+    return *v < min || *v > max ? -1 : 0;
+}
+
+char *task_wire_pull_encode(const struct task_wire_pull *m, size_t *len)
+{
+    return task_wire_dump(json_pack("{s:i, s:i, s:i}", "free", m->free_cores,
+                                    "want", m->want, "speed", m->speed),
+                          len);
+}
+
+int task_wire_pull_decode(const void *body,
+                          size_t len,
+                          struct task_wire_pull *m)
+{
+    json_t *o = json_loadb(body, len, 0, NULL);
+    json_int_t f, w, s;
+    int rc = SHOAL_EPROTO;
+
+    if (o && task_wire_get_int(o, "free", 0, 1 << 20, &f) == 0
+        && task_wire_get_int(o, "want", 0, 1 << 20, &w) == 0
+        && task_wire_get_int(o, "speed", 1, 1 << 30, &s) == 0) {
+        *m = (struct task_wire_pull){(int)f, (int)w, (int)s};
+        rc = 0;
+    }
+    json_decref(o);
+    return rc;
+}
+
+char *task_wire_leases_encode(const char *key,
+                              const struct journal_lease *leases,
+                              size_t n,
+                              size_t *len)
+{
+    json_t *a = json_array();
+
+    for (size_t i = 0; a && i < n; i++) {
+        const struct journal_lease *l = &leases[i];
+
+        json_array_append_new(a, json_pack("{s:o, s:o, s:i, s:o, s:i, s:f}",
+                                           "job", task_wire_u64(l->job), "task",
+                                           task_wire_u64(l->task), "attempt",
+                                           (int)l->attempt, "token",
+                                           task_wire_u64(l->token), "cores",
+                                           l->cores, "expires", l->expires));
+    }
+    return task_wire_dump(json_pack("{s:o}", key, a), len);
+}
+
+static int task_wire_lease(const json_t *o, struct journal_lease *l)
+{
+    json_int_t attempt, cores;
+    json_t *exp = json_object_get(o, "expires");
+
+    if (task_wire_get_u64(o, "job", &l->job) < 0
+        || task_wire_get_u64(o, "task", &l->task) < 0
+        || task_wire_get_u64(o, "token", &l->token) < 0
+        || task_wire_get_int(o, "attempt", 1, UINT32_MAX, &attempt) < 0
+        || task_wire_get_int(o, "cores", 1, 1 << 20, &cores) < 0
+        || !json_is_number(exp))
+        return -1;
+    l->attempt = (uint32_t)attempt;
+    l->cores = (int)cores;
+    l->expires = json_number_value(exp);
+    return 0;
+}
+
+int task_wire_leases_decode(const void *body,
+                            size_t len,
+                            const char *key,
+                            struct journal_lease **leases,
+                            size_t *n)
+{
+    json_t *o = json_loadb(body, len, 0, NULL);
+    json_t *a = json_object_get(o, key), *v;
+    struct journal_lease *out;
+    size_t i;
+
+    if (!json_is_array(a)) {
+        json_decref(o);
+        return SHOAL_EPROTO;
+    }
+    out = calloc(json_array_size(a) + 1, sizeof(*out));
+    if (!out) {
+        json_decref(o);
+        return -ENOMEM;
+    }
+    json_array_foreach(a, i, v)
+    {
+        if (task_wire_lease(v, &out[i]) < 0) {
+            free(out);
+            json_decref(o);
+            return SHOAL_EPROTO;
+        }
+    }
+    *n = json_array_size(a);
+    *leases = out;
+    json_decref(o);
+    return 0;
+}
+
+static void task_wire_opt(json_t *o, const char *key, const char *s)
+{
+    if (s)
+        json_object_set_new(o, key, json_string(s));
+}
+
+char *task_wire_results_encode(const struct journal_result *results,
+                               size_t n,
+                               size_t *len)
+{
+    json_t *a = json_array();
+
+    for (size_t i = 0; a && i < n; i++) {
+        const struct journal_result *r = &results[i];
+        json_t *o =
+            json_pack("{s:o, s:o, s:i, s:o, s:o, s:f, s:f, s:i}", "job",
+                      task_wire_u64(r->job), "task", task_wire_u64(r->task),
+                      "attempt", (int)r->attempt, "token",
+                      task_wire_u64(r->token), "node", task_wire_u64(r->node),
+                      "start", r->start, "end", r->end, "status", r->status);
+
+        task_wire_opt(o, "reason", r->reason);
+        task_wire_opt(o, "stdout", r->out_path);
+        task_wire_opt(o, "stderr", r->err_path);
+        task_wire_opt(o, "stderr_tail", r->err_tail);
+        json_array_append_new(a, o);
+    }
+    return task_wire_dump(json_pack("{s:o}", "results", a), len);
+}
+
+int task_wire_results_decode(const void *body,
+                             size_t len,
+                             json_t **doc,
+                             struct journal_result **results,
+                             size_t *n)
+{
+    json_t *o = json_loadb(body, len, 0, NULL);
+    json_t *a = json_object_get(o, "results"), *v;
+    struct journal_result *out;
+    size_t i;
+
+    if (!json_is_array(a)) {
+        json_decref(o);
+        return SHOAL_EPROTO;
+    }
+    out = calloc(json_array_size(a) + 1, sizeof(*out));
+    if (!out) {
+        json_decref(o);
+        return -ENOMEM;
+    }
+    json_array_foreach(a, i, v)
+    {
+        struct journal_result *r = &out[i];
+        json_int_t attempt, status;
+        json_t *start = json_object_get(v, "start");
+        json_t *end = json_object_get(v, "end");
+
+        if (task_wire_get_u64(v, "job", &r->job) < 0
+            || task_wire_get_u64(v, "task", &r->task) < 0
+            || task_wire_get_u64(v, "token", &r->token) < 0
+            || task_wire_get_u64(v, "node", &r->node) < 0
+            || task_wire_get_int(v, "attempt", 1, UINT32_MAX, &attempt) < 0
+            || task_wire_get_int(v, "status", 0, 65535, &status) < 0
+            || !json_is_number(start) || !json_is_number(end)) {
+            free(out);
+            json_decref(o);
+            return SHOAL_EPROTO;
+        }
+        r->attempt = (uint32_t)attempt;
+        r->status = (int)status;
+        r->start = json_number_value(start);
+        r->end = json_number_value(end);
+        r->reason = json_string_value(json_object_get(v, "reason"));
+        r->out_path = json_string_value(json_object_get(v, "stdout"));
+        r->err_path = json_string_value(json_object_get(v, "stderr"));
+        r->err_tail = json_string_value(json_object_get(v, "stderr_tail"));
+    }
+    *n = json_array_size(a);
+    *results = out;
+    *doc = o;
+    return 0;
+}

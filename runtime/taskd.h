@@ -1,0 +1,117 @@
+/* SPDX-License-Identifier: MIT */
+/* taskd.h - bag-of-tasks jobs in a node daemon: the home node's journal,
+ * this node's worker, and the control operations of the `shoal` commands.
+ *
+ * One taskd per daemon, on the daemon's libuv loop. It is home to the jobs
+ * submitted on this node (journal in DIR/jobs.db) and a worker that pulls
+ * tasks (task_pull) and runs them (task_exec) on the cores this node lends.
+ * On one node the worker pulls from its own home by function calls; across
+ * nodes the same exchanges are task frames (TASKD_FRAME_*), which the
+ * daemon carries sealed between daemons.
+ *
+ * Control operations take a JSON request and answer with one or more JSON
+ * replies through a callback (a stream for "task.wait"):
+ *   task.submit  {name?, cores, retries, time_limit, spec, argv, env, wdir}
+ *                -> {id, ntasks}
+ *   task.jobs    -> {jobs: [...]}
+ *   task.job     {id} -> {job}
+ *   task.wait    {id} -> {progress} ... then the final {job}
+ *   task.results {id, first, max} -> {tasks: [...], next}
+ *   task.output  {id, task} -> {node, stdout, stderr}
+ *   task.cancel  {id} -> {cancelled}
+ * A reply is {"ok": true, ...} or {"ok": false, "error": TEXT, "code": N}.
+ *
+ * Where a task runs. In the directory it was submitted from (recorded with
+ * the job) with the submitter's environment plus SHOAL_JOB_ID,
+ * SHOAL_TASK_ID and SHOAL_TASK_ATTEMPT; its stdout and stderr go to
+ * DIR/jobs/ID/task.N/{stdout,stderr} on the node that ran it (a retry
+ * replaces them, so a failed task keeps its last stderr). */
+#ifndef SHOAL_RUNTIME_TASKD_H
+#define SHOAL_RUNTIME_TASKD_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <jansson.h>
+#include <uv.h>
+
+#include <shoal/error.h>
+
+/* Task frames between daemons: the header type byte, within 64-95. */
+enum taskd_frame_type {
+    TASKD_FRAME_PULL = 64, /* worker -> home: free cores, want, speed */
+    TASKD_FRAME_GRANT,     /* home -> worker: job specs and leases */
+    TASKD_FRAME_RENEW,     /* worker -> home: leases held */
+    TASKD_FRAME_RENEWED,   /* home -> worker: leases no longer valid */
+    TASKD_FRAME_RESULT,    /* worker -> home: results of ended tasks */
+    TASKD_FRAME_CANCEL,    /* home -> worker: kill the tasks of a job */
+    TASKD_FRAME_POKE,      /* home -> workers: new work is queued */
+    TASKD_FRAME_FIRST = 64,
+    TASKD_FRAME_LAST = 95,
+};
+
+struct taskd_config {
+    const char *dir;   /* the daemon's directory: jobs.db, jobs/ */
+    uint64_t node_id;  /* this node, kept across restarts */
+    int cores;         /* cores lent to tasks; 0: every core */
+    int speed;         /* 1000 = reference */
+    double lease;      /* seconds a lease lasts without renewal */
+    double kill_grace; /* SIGTERM to SIGKILL */
+};
+
+struct taskd;
+struct taskd_stream;
+
+/* A reply to a control request. final is true for the last one; after
+ * it, the stream (if any) is gone. msg is borrowed for the call. */
+typedef void taskd_reply_f(const json_t *msg, bool final, void *arg);
+
+/* Make the taskd of a node on loop: open the journal, re-queue the tasks
+ * this node held before a restart (they died with it), start pulling.
+ * Returns 0 and sets *out, or a negative code with error filled. */
+int taskd_create(uv_loop_t *loop,
+                 const struct taskd_config *config,
+                 struct taskd **out,
+                 shoal_error_t *error);
+
+/* Kill this node's tasks (their leases are re-queued when the daemon comes
+ * back), end the streams with an error, close the journal; the loop must
+ * run to close the handles. NULL is accepted. */
+void taskd_destroy(struct taskd *t);
+
+/* Handle a control request (op is "task.*"). reply is called at least
+ * once, maybe from within this call. Returns 0, or -ENOSYS for an op that
+ * is not taskd's (reply is then not called). For a streaming op, *stream
+ * (may be NULL) is set; pass it to taskd_stream_close() if the client goes
+ * away before the final reply. */
+int taskd_control(struct taskd *t,
+                  const char *op,
+                  const json_t *request,
+                  taskd_reply_f *reply,
+                  void *arg,
+                  struct taskd_stream **stream);
+
+/* The client of a stream went away: no more replies. */
+void taskd_stream_close(struct taskd_stream *s);
+
+/* Whether a job is running or a stream open: the daemon should stay. */
+bool taskd_busy(struct taskd *t);
+
+/* Fill config's tunables from the environment (task_lease, task_cores,
+ * task_kill_grace, SHOAL_SPEED); dir and node_id are left to the caller.
+ * Returns 0 or a negative code with error filled naming the variable. */
+int taskd_config_from_params(struct taskd_config *config, shoal_error_t *error);
+
+struct daemon;
+
+/* Serve bag-of-tasks jobs in the node daemon d whose directory is dir: a
+ * taskd on the daemon's loop, with its node id, and the "task.*" control
+ * ops on its control socket. Returns 0 and sets *out (free with
+ * taskd_destroy() when the daemon stops), or a negative code with error
+ * filled. The pull frames between daemons (TASKD_FRAME_*, task_wire) are
+ * not registered yet: every node runs the jobs submitted to it. */
+int taskd_attach(struct daemon *d,
+                 const char *dir,
+                 struct taskd **out,
+                 shoal_error_t *error);
+
+#endif

@@ -1,0 +1,63 @@
+/* SPDX-License-Identifier: MIT */
+/* taskd_attach.c - bag-of-tasks jobs served by the node daemon: the
+ * "task.*" control ops over the daemon's control socket. */
+#include "runtime/taskd.h"
+
+#include "runtime/control.h"
+#include "runtime/daemon.h"
+
+static const char *const taskd_ops[] = {
+    "task.submit",  "task.jobs",   "task.job",    "task.wait",
+    "task.results", "task.output", "task.cancel",
+};
+
+static void taskd_conn_reply(const json_t *msg, bool final, void *arg)
+{
+    control_conn_t *conn = arg;
+
+    control_send_json(conn, msg);
+    /* the stream is gone: the connection is an ordinary one again */
+    if (final)
+        control_conn_set_handlers(conn, NULL, NULL, NULL);
+}
+
+static void taskd_conn_close(control_conn_t *conn, void *arg)
+{
+    (void)conn;
+    taskd_stream_close(arg);
+}
+
+static void taskd_control_op(control_conn_t *conn, json_t *request, void *arg)
+{
+    struct taskd *t = arg;
+    struct taskd_stream *stream = NULL;
+    const char *op = json_string_value(json_object_get(request, "op"));
+
+    if (taskd_control(t, op, request, taskd_conn_reply, conn, &stream) < 0)
+        control_reply_error(conn, -ENOSYS, "unknown operation '%s'", op);
+    else if (stream)
+        control_conn_set_handlers(conn, NULL, taskd_conn_close, stream);
+}
+
+int taskd_attach(struct daemon *d,
+                 const char *dir,
+                 struct taskd **out,
+                 shoal_error_t *error)
+{
+    struct taskd_config cfg = {.dir = dir, .node_id = daemon_node_id(d)};
+    struct taskd *t;
+    int rc = taskd_config_from_params(&cfg, error);
+
+    if (rc == 0)
+        rc = taskd_create(daemon_loop(d), &cfg, &t, error);
+    for (size_t i = 0; rc == 0 && i < sizeof(taskd_ops) / sizeof(*taskd_ops);
+         i++)
+        rc = daemon_on_control(d, taskd_ops[i], taskd_control_op, t);
+    if (rc < 0) {
+        shoal_errprintf(error, rc, "cannot serve bag-of-tasks jobs: %s",
+                        shoal_strerror(rc));
+        return rc;
+    }
+    *out = t;
+    return 0;
+}

@@ -1,0 +1,190 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+# Bag-of-tasks jobs on one node: submit, wait, results, output, cancel,
+# retries, a home service killed mid-job, and bad submissions.
+. "$SHOAL_SRCDIR/tests/integration/lib.sh"
+
+export SHOAL_DIR="$TRASH/node"
+# a service the test forgot would not outlive it by much
+export SHOAL_TASKD_IDLE_EXIT=20
+export SHOAL_TASK_KILL_GRACE=1
+
+stop_service() {
+    [ -f "$SHOAL_DIR/taskd.pid" ] || return 0
+    pid=$(cat "$SHOAL_DIR/taskd.pid")
+    kill "$pid" 2>/dev/null || return 0
+    for _ in $(seq 50); do
+        kill -0 "$pid" 2>/dev/null || return 0
+        sleep 0.1
+    done
+    kill -9 "$pid" 2>/dev/null
+}
+trap 'stop_service; rm -rf "$TRASH"' EXIT
+
+# state_count ID STATE: tasks of job ID in STATE, from `shoal results --csv`
+state_count() {
+    "$SHOAL" results "$1" --csv | awk -F, -v s="$2" 'NR > 1 && $3 == s' |
+        wc -l
+}
+
+test_expect_success 'submit prints a job id and starts the service' '
+    id=$("$SHOAL" submit --name small --range 1-3 -- echo task {}) &&
+    test "$id" = 1 &&
+    test -S "$SHOAL_DIR/control.sock" &&
+    "$SHOAL" wait 1 >wait.out &&
+    grep "job 1 done: 3 done, 0 failed" wait.out &&
+    "$SHOAL" output 1 2 >out &&
+    echo "task 3" >expect && test_cmp expect out
+'
+
+test_expect_success '2,000 tasks each write one line; each has one result' '
+    mkdir -p lines &&
+    id=$("$SHOAL" submit --range 0-1999 -- sh -c "echo result {} \$SHOAL_TASK_ID") &&
+    test_within 600 "$SHOAL" wait "$id" >wait.out &&
+    test "$(state_count "$id" done)" = 2000 &&
+    "$SHOAL" results "$id" --csv | awk -F, "NR > 1 { print \$1 }" | sort -n |
+        uniq -c | awk "\$1 != 1" >dups && test ! -s dups &&
+    "$SHOAL" results "$id" --csv | awk -F, "NR > 1 { print \$9 }" >paths &&
+    test "$(wc -l <paths)" = 2000 &&
+    for i in 0 1 999 1999; do
+        echo "result $i $i" >expect &&
+        test_cmp expect "$SHOAL_DIR/jobs/$id/task.$i/stdout" || exit 1
+    done &&
+    cat $(cat paths) | sort -u | wc -l >n && test "$(cat n)" = 2000
+'
+
+test_expect_success 'results come as JSON and CSV with every field' '
+    "$SHOAL" results 1 --json >r.json &&
+    python3 -c "
+import json, sys
+r = json.load(open(\"r.json\"))
+assert len(r) == 3, r
+t = r[2]
+for k in (\"task\", \"params\", \"state\", \"node\", \"start\", \"end\",
+          \"status\", \"attempts\", \"stdout\", \"stderr\"):
+    assert k in t, k
+assert t[\"params\"] == {\"\": \"3\"} and t[\"status\"] == 0, t
+assert t[\"end\"] >= t[\"start\"] > 0, t
+" &&
+    "$SHOAL" results 1 --csv | head -1 >head &&
+    echo "task,params,state,node,start,end,status,attempts,stdout,stderr" >expect &&
+    test_cmp expect head
+'
+
+test_expect_success 'a failing task is retried and then succeeds' '
+    id=$("$SHOAL" submit --retries 2 --range 1-4 -- sh -c \
+        "echo try \$SHOAL_TASK_ATTEMPT >&2; test \$SHOAL_TASK_ATTEMPT -ge 3") &&
+    "$SHOAL" wait "$id" &&
+    test "$(state_count "$id" done)" = 4 &&
+    "$SHOAL" results "$id" --csv | awk -F, "NR > 1 && \$8 != 3" >bad &&
+    test ! -s bad
+'
+
+test_expect_success 'a task failing every attempt is failed with its stderr' '
+    id=$("$SHOAL" submit --retries 1 --param n=1,2 -- sh -c \
+        "echo broken {n} \$SHOAL_TASK_ATTEMPT >&2; exit 5") &&
+    test_expect_code 1 "$SHOAL" wait "$id" >wait.out &&
+    grep "failed: 0 done, 2 failed" wait.out &&
+    test "$(state_count "$id" failed)" = 2 &&
+    "$SHOAL" results "$id" --json >r.json &&
+    python3 -c "
+import json
+for t in json.load(open(\"r.json\")):
+    assert t[\"status\"] == 5 and t[\"attempts\"] == 2, t
+    assert t[\"stderr_tail\"] == \"broken %s 2\\n\" % t[\"params\"][\"n\"], t
+" &&
+    "$SHOAL" output "$id" 1 2>err &&
+    echo "broken 2 2" >expect && test_cmp expect err
+'
+
+test_expect_success 'a time limit ends a task and fails it' '
+    id=$("$SHOAL" submit --time-limit 0.5 --range 1-1 -- sleep 30) &&
+    test_within 10 test_expect_code 1 "$SHOAL" wait "$id" &&
+    "$SHOAL" results "$id" --json | grep "\"reason\": *\"time limit\""
+'
+
+test_expect_success 'cancel stops every task and leaves no process' '
+    id=$("$SHOAL" submit --range 1-50 -- sh -c "sleep 1017; :") &&
+    for _ in $(seq 100); do
+        pgrep -f "sleep 1017" >/dev/null && break; sleep 0.1
+    done &&
+    pgrep -f "sleep 1017" >/dev/null &&
+    "$SHOAL" cancel "$id" >out &&
+    grep "job $id cancelled (50 tasks)" out &&
+    test_within 10 test_expect_code 1 "$SHOAL" wait "$id" >wait.out &&
+    grep "cancelled" wait.out &&
+    no_strays "sleep 1017" &&
+    "$SHOAL" jobs | grep "^$id .*cancelled"
+'
+
+test_expect_success 'a home service killed mid-job resumes it, nothing lost' '
+    id=$("$SHOAL" submit --range 1-200 -- sh -c "sleep 0.05; echo line {}") &&
+    for _ in $(seq 200); do
+        n=$("$SHOAL" job "$id" | awk "\$1 == \"done\" { print \$2 }")
+        test "$n" -ge 20 && break; sleep 0.1
+    done &&
+    test "$n" -ge 20 &&
+    kill -9 "$(cat "$SHOAL_DIR/taskd.pid")" &&
+    sleep 0.2 &&
+    test_within 300 "$SHOAL" wait "$id" >wait.out &&
+    grep "done: 200 done, 0 failed" wait.out &&
+    for i in $(seq 0 199); do
+        echo "line $((i + 1))" >expect &&
+        test_cmp expect "$SHOAL_DIR/jobs/$id/task.$i/stdout" || exit 1
+    done &&
+    no_strays "echo line"
+'
+
+test_expect_success 'bad submissions say what is wrong and exit 2' '
+    test_expect_code 2 "$SHOAL" submit --range 5-1 -- true 2>err &&
+    grep "shoal: empty range .5-1.: 5 is after 1" err &&
+    test_expect_code 2 "$SHOAL" submit --range 1-5 true 2>err &&
+    grep "shoal: missing .--. before the command .true." err &&
+    test_expect_code 2 "$SHOAL" submit --range 1-5 2>err &&
+    grep "shoal: missing .--. and a command" err &&
+    test_expect_code 2 "$SHOAL" submit --frobnicate -- true 2>err &&
+    grep "shoal: unknown option .--frobnicate." err &&
+    test_expect_code 2 "$SHOAL" submit --each-line /nonexistent/x -- true 2>err &&
+    grep "shoal: cannot read ./nonexistent/x.: No such file or directory" err &&
+    test_expect_code 2 "$SHOAL" submit --range 1-2 -- echo {x} 2>err &&
+    grep "shoal: unknown placeholder .{x}. in argument 1" err &&
+    test_expect_code 2 "$SHOAL" submit -- true 2>err &&
+    grep "shoal: no tasks: give --range, --each-line or --param" err &&
+    test_expect_code 2 "$SHOAL" submit --range 1-2 -- 2>err &&
+    grep "no command after .--." err &&
+    test_expect_code 2 "$SHOAL" submit --cores 0 --range 1-2 -- true 2>err &&
+    grep "invalid --cores .0." err &&
+    test_expect_code 2 "$SHOAL" wait abc 2>err &&
+    grep "invalid job id .abc." err &&
+    test_expect_code 1 "$SHOAL" wait 999 2>err &&
+    grep "shoal: no such job" err
+'
+
+test_expect_success 'a program that cannot run fails its tasks, named' '
+    id=$("$SHOAL" submit --range 1-2 -- ./no-such-program) &&
+    test_expect_code 1 "$SHOAL" wait "$id" &&
+    "$SHOAL" results "$id" --json | grep "no-such-program"
+'
+
+test_expect_success 'the node daemon serves the same commands' '
+    stop_service &&
+    export SHOAL_DIR="$TRASH/daemon" &&
+    mkdir -p "$SHOAL_DIR" &&
+    "$SHOAL" keygen -o "$SHOAL_DIR/pool.key" &&
+    port=$((20000 + $$ % 20000)) &&
+    "$SHOAL" daemon start --listen 127.0.0.1:$port >/dev/null &&
+    id=$("$SHOAL" submit --range 1-100 -- sh -c "echo via daemon {}") &&
+    test ! -e "$SHOAL_DIR/taskd.pid" &&
+    "$SHOAL" wait "$id" >wait.out &&
+    grep "done: 100 done" wait.out &&
+    "$SHOAL" output "$id" 99 >out &&
+    echo "via daemon 100" >expect && test_cmp expect out &&
+    id=$("$SHOAL" submit --range 1-20 -- sleep 1023) &&
+    for _ in $(seq 50); do
+        pgrep -f "sleep 1023" >/dev/null && break; sleep 0.1
+    done &&
+    test_within 20 "$SHOAL" daemon stop &&
+    no_strays "sleep 1023"
+'
+
+test_done

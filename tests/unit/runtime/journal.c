@@ -1,0 +1,316 @@
+/* SPDX-License-Identifier: MIT */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <criterion/criterion.h>
+#include <criterion/new/assert.h>
+
+#include "runtime/journal.h"
+
+static char journal_dir[64];
+static char journal_path[96];
+
+static void journal_setup(void)
+{
+    strcpy(journal_dir, "/tmp/shoal-journal-XXXXXX");
+    cr_assert(mkdtemp(journal_dir) != NULL);
+    snprintf(journal_path, sizeof(journal_path), "%s/jobs.db", journal_dir);
+}
+
+static void journal_teardown(void)
+{
+    char cmd[128];
+
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", journal_dir);
+    cr_assert(eq(int, system(cmd), 0));
+}
+
+TestSuite(journal,
+          .init = journal_setup,
+          .fini = journal_teardown,
+          .timeout = 30);
+
+static const char *params_of(uint64_t i, void *arg)
+{
+    static char text[64];
+
+    (void)arg;
+    snprintf(text, sizeof(text), "{\"\":\"%lu\"}", (unsigned long)i);
+    return text;
+}
+
+static uint64_t make_job(struct journal *j, uint64_t n, int retries)
+{
+    struct journal_job_spec spec = {.name = "t",
+                                    .desc = "{}",
+                                    .cores = 1,
+                                    .retries = retries,
+                                    .submitted = 1.0};
+    shoal_error_t err = {{0}};
+    uint64_t id = 0;
+
+    cr_assert(
+        eq(int, journal_job_create(j, &spec, n, params_of, NULL, &id, &err), 0),
+        "%s", err.text);
+    return id;
+}
+
+static struct journal_result
+result_of(const struct journal_lease *l, uint64_t node, int status)
+{
+    return (struct journal_result){.job = l->job,
+                                   .task = l->task,
+                                   .attempt = l->attempt,
+                                   .token = l->token,
+                                   .node = node,
+                                   .start = 1,
+                                   .end = 2,
+                                   .status = status,
+                                   .err_tail = status ? "boom" : NULL};
+}
+
+static void counts(struct journal *j, uint64_t id, uint64_t want[5], int st)
+{
+    struct journal_job_info info;
+
+    cr_assert(eq(int, journal_job_get(j, id, &info), 0));
+    for (int i = 0; i < JOURNAL_TASK_NSTATES; i++)
+        cr_assert(eq(u64, info.count[i], want[i]), "count of %s",
+                  journal_task_state_name(i));
+    cr_assert(eq(int, (int)info.state, st), "job state %s",
+              journal_job_state_name(info.state));
+    journal_job_info_release(&info);
+}
+
+Test(journal, ten_thousand_tasks_insert_in_one_quick_transaction)
+{
+    struct journal *j;
+    shoal_error_t err = {{0}};
+    struct timespec a, b;
+    uint64_t id;
+
+    cr_assert(eq(int, journal_open(journal_path, &j, &err), 0), "%s", err.text);
+    clock_gettime(CLOCK_MONOTONIC, &a);
+    id = make_job(j, 10000, 0);
+    clock_gettime(CLOCK_MONOTONIC, &b);
+    cr_assert(eq(u64, id, 1));
+    cr_assert(
+        lt(dbl, (b.tv_sec - a.tv_sec) + (b.tv_nsec - a.tv_nsec) / 1e9, 2.0),
+        "10,000 tasks took too long to record");
+    counts(j, id, (uint64_t[]){10000, 0, 0, 0, 0}, JOURNAL_JOB_RUNNING);
+    journal_close(j);
+}
+
+Test(journal, lease_takes_oldest_first_within_the_core_budget)
+{
+    struct journal *j;
+    struct journal_lease l[8];
+    uint64_t a, b;
+
+    cr_assert(eq(int, journal_open(journal_path, &j, NULL), 0));
+    a = make_job(j, 3, 0);
+    b = make_job(j, 3, 0);
+    cr_assert(eq(int, journal_lease(j, 7, 4, false, 10, 30, l, 8), 4));
+    cr_assert(eq(u64, l[0].job, a));
+    cr_assert(eq(u64, l[2].task, 2));
+    cr_assert(eq(u64, l[3].job, b));
+    cr_assert(eq(u64, l[3].task, 0));
+    cr_assert(eq(u32, l[0].attempt, 1));
+    cr_assert(eq(int, journal_lease(j, 7, 1, false, 10, 30, l, 0), 0),
+              "max 0 leases nothing");
+    counts(j, a, (uint64_t[]){0, 3, 0, 0, 0}, JOURNAL_JOB_RUNNING);
+    journal_close(j);
+}
+
+Test(journal, a_late_duplicate_report_is_ignored_and_counted)
+{
+    struct journal *j;
+    struct journal_lease first, second;
+    struct journal_result r;
+    enum journal_outcome o;
+    struct journal_job_info info;
+    uint64_t id;
+
+    cr_assert(eq(int, journal_open(journal_path, &j, NULL), 0));
+    id = make_job(j, 1, 0);
+    cr_assert(eq(int, journal_lease(j, 1, 1, false, 0, 10, &first, 1), 1));
+    /* node 1 stops renewing; the lease expires and node 2 takes the task */
+    cr_assert(eq(int, journal_expire(j, 5), 0), "not expired yet");
+    cr_assert(eq(int, journal_expire(j, 11), 1));
+    cr_assert(eq(int, journal_lease(j, 2, 1, false, 11, 10, &second, 1), 1));
+    cr_assert(eq(u32, second.attempt, 2));
+    /* node 1 was only slow: its report arrives after the re-lease */
+    r = result_of(&first, 1, 0);
+    cr_assert(eq(int, journal_record(j, &r, 1, 12, &o), 0));
+    cr_assert(eq(int, (int)o, JOURNAL_OUTCOME_STALE));
+    counts(j, id, (uint64_t[]){0, 1, 0, 0, 0}, JOURNAL_JOB_RUNNING);
+    r = result_of(&second, 2, 0);
+    cr_assert(eq(int, journal_record(j, &r, 1, 13, &o), 0));
+    cr_assert(eq(int, (int)o, JOURNAL_OUTCOME_DONE));
+    /* the same report twice, and the first worker once more */
+    cr_assert(eq(int, journal_record(j, &r, 1, 14, &o), 0));
+    cr_assert(eq(int, (int)o, JOURNAL_OUTCOME_STALE));
+    r = result_of(&first, 1, 1);
+    cr_assert(eq(int, journal_record(j, &r, 1, 14, &o), 0));
+    cr_assert(eq(int, (int)o, JOURNAL_OUTCOME_STALE));
+    counts(j, id, (uint64_t[]){0, 0, 1, 0, 0}, JOURNAL_JOB_DONE);
+    cr_assert(eq(int, journal_job_get(j, id, &info), 0));
+    cr_assert(eq(u64, info.stale_reports, 3));
+    cr_assert(eq(dbl, info.finished, 13));
+    journal_job_info_release(&info);
+    journal_close(j);
+}
+
+Test(journal, a_forged_token_is_not_recorded)
+{
+    struct journal *j;
+    struct journal_lease l;
+    struct journal_result r;
+    enum journal_outcome o;
+
+    cr_assert(eq(int, journal_open(journal_path, &j, NULL), 0));
+    make_job(j, 1, 0);
+    cr_assert(eq(int, journal_lease(j, 1, 1, false, 0, 10, &l, 1), 1));
+    r = result_of(&l, 1, 0);
+    r.token ^= 1;
+    cr_assert(eq(int, journal_record(j, &r, 1, 1, &o), 0));
+    cr_assert(eq(int, (int)o, JOURNAL_OUTCOME_STALE));
+    journal_close(j);
+}
+
+static void keep_row(const struct journal_task_row *row, void *arg)
+{
+    struct journal_task_row *out = arg;
+
+    *out = *row;
+    out->err_tail = row->err_tail ? strdup(row->err_tail) : NULL;
+}
+
+Test(journal, failures_retry_on_another_node_then_fail_for_good)
+{
+    struct journal *j;
+    struct journal_lease l;
+    struct journal_result r;
+    struct journal_task_row row;
+    enum journal_outcome o;
+    uint64_t id;
+
+    cr_assert(eq(int, journal_open(journal_path, &j, NULL), 0));
+    id = make_job(j, 1, 2);
+    for (int attempt = 1; attempt <= 3; attempt++) {
+        uint64_t node = (uint64_t)attempt;
+
+        /* the node that failed it last does not get it back while
+         * another node could take it */
+        if (attempt > 1)
+            cr_assert(
+                eq(int, journal_lease(j, node - 1, 1, true, 0, 10, &l, 1), 0),
+                "attempt %d went back to the failing node", attempt);
+        cr_assert(eq(int, journal_lease(j, node, 1, true, 0, 10, &l, 1), 1));
+        cr_assert(eq(u32, l.attempt, (uint32_t)attempt));
+        r = result_of(&l, node, 3);
+        cr_assert(eq(int, journal_record(j, &r, 1, 1, &o), 0));
+        cr_assert(
+            eq(int, (int)o,
+               attempt < 3 ? JOURNAL_OUTCOME_RETRY : JOURNAL_OUTCOME_FAILED));
+    }
+    counts(j, id, (uint64_t[]){0, 0, 0, 1, 0}, JOURNAL_JOB_FAILED);
+    cr_assert(eq(int, journal_tasks(j, id, 0, 10, keep_row, &row), 1));
+    cr_assert(eq(u32, row.attempts, 3));
+    cr_assert(eq(int, row.status, 3));
+    cr_assert(eq(str, (char *)row.err_tail, "boom"));
+    free((char *)row.err_tail);
+    journal_close(j);
+}
+
+Test(journal, renew_keeps_a_lease_and_refuses_a_lost_one)
+{
+    struct journal *j;
+    struct journal_lease l[2];
+    bool valid[2];
+
+    cr_assert(eq(int, journal_open(journal_path, &j, NULL), 0));
+    make_job(j, 2, 0);
+    cr_assert(eq(int, journal_lease(j, 1, 2, false, 0, 10, l, 2), 2));
+    cr_assert(eq(int, journal_renew(j, l, 1, 8, 10, valid), 1));
+    cr_assert(eq(int, journal_expire(j, 12), 1), "only the unrenewed one");
+    cr_assert(eq(int, journal_renew(j, l, 2, 12, 10, valid), 1));
+    cr_assert(valid[0]);
+    cr_assert(not(valid[1]));
+    journal_close(j);
+}
+
+Test(journal, cancel_ends_queued_and_leased_tasks)
+{
+    struct journal *j;
+    struct journal_lease l;
+    struct journal_result r;
+    enum journal_outcome o;
+    uint64_t id;
+
+    cr_assert(eq(int, journal_open(journal_path, &j, NULL), 0));
+    id = make_job(j, 5, 0);
+    cr_assert(eq(int, journal_lease(j, 1, 1, false, 0, 10, &l, 1), 1));
+    cr_assert(eq(int, journal_job_cancel(j, id, 3), 5));
+    counts(j, id, (uint64_t[]){0, 0, 0, 0, 5}, JOURNAL_JOB_CANCELLED);
+    r = result_of(&l, 1, 0);
+    cr_assert(eq(int, journal_record(j, &r, 1, 4, &o), 0));
+    cr_assert(eq(int, (int)o, JOURNAL_OUTCOME_STALE));
+    cr_assert(eq(int, journal_lease(j, 1, 4, false, 0, 10, &l, 1), 0));
+    cr_assert(eq(int, journal_job_cancel(j, id, 3), 0));
+    cr_assert(eq(int, journal_job_cancel(j, 99, 3), -ENOENT));
+    journal_close(j);
+}
+
+Test(journal, reopened_after_a_crash_the_job_carries_on)
+{
+    struct journal *j;
+    struct journal_lease l[4];
+    struct journal_result r;
+    pid_t pid = fork();
+    int status;
+
+    cr_assert(pid >= 0);
+    if (pid == 0) {
+        /* the daemon: records a job, leases, records one result, dies */
+        if (journal_open(journal_path, &j, NULL) < 0)
+            _exit(1);
+        make_job(j, 4, 0);
+        if (journal_lease(j, 1, 4, false, 0, 10, l, 4) != 4)
+            _exit(2);
+        r = result_of(&l[0], 1, 0);
+        if (journal_record(j, &r, 1, 1, NULL) < 0)
+            _exit(3);
+        _exit(0); /* no journal_close */
+    }
+    cr_assert(eq(int, waitpid(pid, &status, 0), pid));
+    cr_assert(eq(int, status, 0));
+    cr_assert(eq(int, journal_open(journal_path, &j, NULL), 0));
+    counts(j, 1, (uint64_t[]){0, 3, 1, 0, 0}, JOURNAL_JOB_RUNNING);
+    /* its tasks died with it: re-queue them and finish the job */
+    cr_assert(eq(int, journal_requeue_node(j, 1), 3));
+    cr_assert(eq(int, journal_lease(j, 1, 4, false, 0, 10, l, 4), 3));
+    for (int i = 0; i < 3; i++) {
+        r = result_of(&l[i], 1, 0);
+        cr_assert(eq(int, journal_record(j, &r, 1, 2, NULL), 0));
+    }
+    counts(j, 1, (uint64_t[]){0, 0, 4, 0, 0}, JOURNAL_JOB_DONE);
+    cr_assert(not(journal_busy(j)));
+    journal_close(j);
+}
+
+Test(journal, an_unwritable_path_is_named)
+{
+    struct journal *j;
+    shoal_error_t err = {{0}};
+
+    cr_assert(lt(int, journal_open("/nonexistent/dir/jobs.db", &j, &err), 0));
+    cr_assert(strstr(err.text, "cannot open journal '/nonexistent/dir/jobs.db'")
+                  != NULL,
+              "%s", err.text);
+}

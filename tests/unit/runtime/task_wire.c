@@ -1,0 +1,149 @@
+/* SPDX-License-Identifier: MIT */
+#include <stdlib.h>
+#include <string.h>
+
+#include <criterion/criterion.h>
+#include <criterion/new/assert.h>
+#include <criterion/parameterized.h>
+
+#include "runtime/task_wire.h"
+
+TestSuite(task_wire, .timeout = 10);
+
+Test(task_wire, leases_keep_every_bit_of_their_token)
+{
+    struct journal_lease in[2] = {
+        {.job = 3,
+         .task = 9999999,
+         .attempt = 2,
+         .token = 0x7fffffffffffffffULL,
+         .cores = 4,
+         .expires = 12.5},
+        {.job = 1ULL << 60,
+         .task = 0,
+         .attempt = 1,
+         .token = 1,
+         .cores = 1,
+         .expires = 0},
+    };
+    struct journal_lease *out;
+    size_t len, n;
+    char *body = task_wire_leases_encode("leases", in, 2, &len);
+
+    cr_assert(body != NULL);
+    cr_assert(
+        eq(int, task_wire_leases_decode(body, len, "leases", &out, &n), 0));
+    cr_assert(eq(sz, n, 2));
+    for (size_t i = 0; i < n; i++) {
+        cr_assert(eq(u64, out[i].job, in[i].job));
+        cr_assert(eq(u64, out[i].task, in[i].task));
+        cr_assert(eq(u32, out[i].attempt, in[i].attempt));
+        cr_assert(eq(u64, out[i].token, in[i].token));
+        cr_assert(eq(int, out[i].cores, in[i].cores));
+        cr_assert(eq(dbl, out[i].expires, in[i].expires));
+    }
+    free(out);
+    free(body);
+}
+
+Test(task_wire, results_round_trip_with_optional_strings)
+{
+    struct journal_result in[2] = {
+        {.job = 1,
+         .task = 2,
+         .attempt = 3,
+         .token = 1ULL << 62,
+         .node = 77,
+         .start = 1.25,
+         .end = 2.5,
+         .status = 5,
+         .reason = "time limit",
+         .out_path = "/o",
+         .err_path = "/e",
+         .err_tail = "bad \"x\"\n"},
+        {.job = 1,
+         .task = 3,
+         .attempt = 1,
+         .token = 9,
+         .node = 77,
+         .status = 0},
+    };
+    struct journal_result *out;
+    json_t *doc;
+    size_t len, n;
+    char *body = task_wire_results_encode(in, 2, &len);
+
+    cr_assert(eq(int, task_wire_results_decode(body, len, &doc, &out, &n), 0));
+    cr_assert(eq(sz, n, 2));
+    cr_assert(eq(u64, out[0].token, in[0].token));
+    cr_assert(eq(int, out[0].status, 5));
+    cr_assert(eq(str, (char *)out[0].reason, "time limit"));
+    cr_assert(eq(str, (char *)out[0].err_tail, "bad \"x\"\n"));
+    cr_assert(eq(dbl, out[0].start, 1.25));
+    cr_assert(out[1].reason == NULL);
+    cr_assert(out[1].err_path == NULL);
+    free(out);
+    json_decref(doc);
+    free(body);
+}
+
+Test(task_wire, pull_round_trip)
+{
+    struct task_wire_pull in = {3, 7, 2500}, out;
+    size_t len;
+    char *body = task_wire_pull_encode(&in, &len);
+
+    cr_assert(eq(int, task_wire_pull_decode(body, len, &out), 0));
+    cr_assert(eq(int, out.free_cores, 3));
+    cr_assert(eq(int, out.want, 7));
+    cr_assert(eq(int, out.speed, 2500));
+    free(body);
+}
+
+struct task_wire_bad {
+    char body[160];
+};
+
+ParameterizedTestParameters(task_wire, malformed_bodies_are_refused)
+{
+    static struct task_wire_bad cases[] = {
+        {""},
+        {"{"},
+        {"[]"},
+        {"{\"leases\": 3}"},
+        {"{\"leases\": [{}]}"},
+        {"{\"leases\": [{\"job\": 1, \"task\": \"1\", \"attempt\": 1,"
+         " \"token\": \"1\", \"cores\": 1, \"expires\": 0}]}"},
+        {"{\"leases\": [{\"job\": \"-1\", \"task\": \"1\", \"attempt\": 1,"
+         " \"token\": \"1\", \"cores\": 1, \"expires\": 0}]}"},
+        {"{\"leases\": [{\"job\": \"1\", \"task\": \"1\", \"attempt\": 0,"
+         " \"token\": \"1\", \"cores\": 1, \"expires\": 0}]}"},
+        {"{\"leases\": [{\"job\": \"1\", \"task\": \"1x\", \"attempt\": 1,"
+         " \"token\": \"1\", \"cores\": 1, \"expires\": 0}]}"},
+    };
+
+    return cr_make_param_array(struct task_wire_bad, cases,
+                               sizeof(cases) / sizeof(cases[0]));
+}
+
+ParameterizedTest(struct task_wire_bad *c,
+                  task_wire,
+                  malformed_bodies_are_refused)
+{
+    struct journal_lease *l = NULL;
+    struct journal_result *r = NULL;
+    struct task_wire_pull p;
+    json_t *doc = NULL;
+    size_t n = 0;
+
+    cr_assert(
+        eq(int,
+           task_wire_leases_decode(c->body, strlen(c->body), "leases", &l, &n),
+           SHOAL_EPROTO),
+        "accepted: %s", c->body);
+    cr_assert(eq(
+        int, task_wire_results_decode(c->body, strlen(c->body), &doc, &r, &n),
+        SHOAL_EPROTO));
+    cr_assert(eq(int, task_wire_pull_decode(c->body, strlen(c->body), &p),
+                 SHOAL_EPROTO));
+}
