@@ -160,6 +160,37 @@ test_expect_success 'exit status and MPI_Abort cross hosts' '
         "$MPI_DIR/abort.mpich" 7
 '
 
+test_expect_success 'stdin reaches rank 0 on another host' '
+    printf "line one\nline two\n" |
+        netns_exec 1 "$SHOAL" run -H $H2,$H1 -n 2 --tag-output \
+            sh -c "cat; echo \$(hostname) done" >out &&
+    printf "[0] line one\n[0] line two\n[0] %s done\n[1] %s done\n" $H2 $H1 >expect &&
+    sort out >got && sort expect >want && test_cmp want got
+'
+
+test_expect_success '--timeout ends a job on several hosts with 124' '
+    test_expect_code 124 test_within 20 netns_exec 1 "$SHOAL" run -n 3 --map-by node \
+        --timeout 2 sleep 60
+'
+
+test_expect_success 'SIGTERM to shoal run reaches the ranks on every host; 143' '
+    cat >trapper <<-\EOF &&
+	#!/bin/sh
+	trap "echo term $SHOAL_RANK; exit 0" TERM
+	sleep 60 &
+	wait
+	EOF
+    chmod +x trapper &&
+    netns_bg 1 "$SHOAL" run -n 3 --map-by node ./trapper >term.out &&
+    p=$netns_bg_pid &&
+    sleep 3 &&
+    kill -TERM $p &&
+    set +e && test_within 15 wait $p; rc=$? && set -e &&
+    cat term.out && test $rc = 143 &&
+    sort term.out >got &&
+    printf "term 0\nterm 1\nterm 2\n" >expect && test_cmp expect got
+'
+
 test_expect_success 'the cores of ended jobs are free again' '
     for i in 1 2 3 4; do wait_free $i $ALL 10 || exit 1; done
 '
