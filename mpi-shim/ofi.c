@@ -66,6 +66,35 @@ choose(struct fi_info *list, const char *forced, bool single_node)
     return list;
 }
 
+/* Defaults for rxm, the layer that gives tcp and verbs RDM semantics.
+ * rxm reads its parameters once, when libfabric initializes its providers
+ * at the first fi_getinfo() of the process, so they are set before it.
+ * Providers without rxm (shm, efa, cxi, ...) ignore them. A user's own
+ * setting always wins.
+ *
+ * Dynamic receive buffers let tcp place eager data straight into the
+ * posted buffer; when that buffer is too small (an MPI truncation) the tcp
+ * connection fails and later messages on it are lost. Bounce buffers
+ * report the truncation properly, so they stay.
+ *
+ * Over tcp, rxm shares one receive context among all connections and
+ * posts FI_OFI_RXM_MSG_RX_SIZE bounce buffers to it at fi_enable(): 4096
+ * by default, 16 KiB each, allocated and zeroed 1024 at a time, which is
+ * 68 MB and most of MPI_Init's time (see "Start-up" in README.md). 128 is
+ * what rxm posts per connection when the context is not shared. Fewer
+ * posted buffers only bound how many messages are taken off the sockets
+ * before rxm handles them: a message that finds no buffer waits in the
+ * socket, and an unexpected message gets its buffer replaced at once, so
+ * nothing is lost and no receive waits on a matching one. When the user
+ * asks for a shared context (FI_OFI_RXM_USE_SRX, e.g. for verbs at scale)
+ * rxm's own default is kept. */
+static void rxm_defaults(void)
+{
+    setenv("FI_OFI_RXM_ENABLE_DYN_RBUF", "0", 0);
+    if (!getenv("FI_OFI_RXM_USE_SRX"))
+        setenv("FI_OFI_RXM_MSG_RX_SIZE", "128", 0);
+}
+
 int shim_ofi_open(const char *prov_name,
                   bool single_node,
                   char *errbuf,
@@ -79,12 +108,7 @@ int shim_ofi_open(const char *prov_name,
 
     if (!hints)
         return -ENOMEM;
-    /* rxm's "dynamic receive buffers" let tcp place eager data straight
-     * into the posted buffer; when that buffer is too small (an MPI
-     * truncation) the tcp connection fails and later messages on it are
-     * lost. Bounce buffers report the truncation properly. A user's own
-     * setting wins. */
-    setenv("FI_OFI_RXM_ENABLE_DYN_RBUF", "0", 0);
+    rxm_defaults();
     hints->caps = FI_TAGGED;
     hints->mode = FI_CONTEXT | FI_CONTEXT2;
     hints->ep_attr->type = FI_EP_RDM;
