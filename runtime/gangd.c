@@ -307,6 +307,20 @@ static json_t *home_placement_json(struct home_job *h,
                      ranks, "oversubscribed", pl->oversubscribed);
 }
 
+/* Tell a job's front end that node is gone for the job: dead, left, its
+ * proxy ended early, or out of reach. */
+static void home_tell_lost(control_conn_t *conn, uint64_t node)
+{
+    char id[17];
+    json_t *ev;
+
+    snprintf(id, sizeof(id), "%016" PRIx64, node);
+    ev = json_pack("{s:s, s:s}", "event", "node-lost", "node", id);
+    if (ev)
+        control_send_json(conn, ev);
+    json_decref(ev);
+}
+
 static void home_timer_cb(uv_timer_t *timer);
 
 /* The gang moved: place again, reply, or wait for its timer. */
@@ -514,15 +528,8 @@ home_conn_frame(control_conn_t *conn, const void *body, size_t len, void *arg)
         return;
     }
     relay_send(h->g, node, RELAY_TO_PROXY, h->id, b + 9, len - 9, &rc);
-    if (rc < 0) {
-        char id[17];
-        json_t *ev;
-        snprintf(id, sizeof(id), "%016" PRIx64, node);
-        ev = json_pack("{s:s, s:s}", "event", "node-lost", "node", id);
-        if (ev)
-            control_send_json(conn, ev);
-        json_decref(ev);
-    }
+    if (rc < 0)
+        home_tell_lost(conn, node);
 }
 
 /* "localhost", loopback addresses and the host name mean this node, as
@@ -920,16 +927,10 @@ static void gangd_job_frame(daemon_t *d,
     if (b[0] == RELAY_TO_HOME) {
         struct home_job *h = home_find(g, job);
         uint8_t *out;
-        char id[17];
         if (!h || home_node_index(h, from) < 0)
             return;
         if (type == GANGD_TYPE_PROXY_LOST || flen == 0) {
-            json_t *ev;
-            snprintf(id, sizeof(id), "%016" PRIx64, from);
-            ev = json_pack("{s:s, s:s}", "event", "node-lost", "node", id);
-            if (ev)
-                control_send_json(h->conn, ev);
-            json_decref(ev);
+            home_tell_lost(h->conn, from);
             return;
         }
         out = malloc(8 + flen);
@@ -990,7 +991,6 @@ static void gangd_member(daemon_t *d,
                          void *arg)
 {
     struct gangd *g = arg;
-    char id[17];
 
     (void)d;
     if (kind != MEMBER_EVENT_DEAD && kind != MEMBER_EVENT_LEAVE)
@@ -999,17 +999,9 @@ static void gangd_member(daemon_t *d,
     gangd_end_proxies_of(g, 0, m->id);
     if (claim_ledger_release_home(g->ledger, m->id) > 0)
         gangd_ledger_changed(g);
-    snprintf(id, sizeof(id), "%016" PRIx64, m->id);
-    for (struct home_job *h = g->homes; h; h = h->next) {
-        json_t *ev;
-        if (!h->replied || home_node_index(h, m->id) < 0)
-            continue;
-        ev = json_pack("{s:s, s:s, s:s}", "event", "node-lost", "node", id,
-                       "name", m->name);
-        if (ev)
-            control_send_json(h->conn, ev);
-        json_decref(ev);
-    }
+    for (struct home_job *h = g->homes; h; h = h->next)
+        if (h->replied && home_node_index(h, m->id) >= 0)
+            home_tell_lost(h->conn, m->id);
 }
 
 int gangd_attach(daemon_t *d,

@@ -14,28 +14,7 @@ if ! "$SHOAL" daemon --help >/dev/null 2>&1; then
 fi
 netns_setup_or_skip 4
 
-POOLQ="$SHOAL_SRCDIR/tests/integration/poolq.py"
-PORT=7911
-# Each host has its own $NETNS_STATE: clients find their host's daemon.
-SHOAL_DIR="$NETNS_STATE/shoal"
-export SHOAL_DIR
-# No calibration loop at start: the hosts share two CPUs.
-SHOAL_SPEED=1000
-export SHOAL_SPEED
-
-# daemon_start I [OPTION...]: start a daemon on host I with its topology,
-# listening on its address and joining through host 1 (host 1 through 2).
-daemon_start() {
-    local i seed
-    i=$1
-    shift
-    seed=1
-    [ "$i" -eq 1 ] && seed=2
-    netns_exec "$i" env SHOAL_TOPOLOGY="$(netns_topology "$i")" \
-        "$SHOAL" daemon start --dir "$SHOAL_DIR" --key "$TRASH/pool.key" \
-        --listen "$(netns_addr "$i"):$PORT" \
-        --join "$(netns_addr $seed):$PORT" "$@"
-}
+. "$SHOAL_SRCDIR/tests/integration/pool.sh"
 
 # members I: host I's view, one "NAME STATE CORES" line per member.
 members() {

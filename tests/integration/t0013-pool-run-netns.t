@@ -10,12 +10,8 @@
 
 netns_setup_or_skip 4
 
-POOLQ="$SHOAL_SRCDIR/tests/integration/poolq.py"
-PORT=7911
-SHOAL_DIR="$NETNS_STATE/shoal"
-export SHOAL_DIR
-SHOAL_SPEED=1000
-export SHOAL_SPEED
+. "$SHOAL_SRCDIR/tests/integration/pool.sh"
+
 # Simulated hosts share this machine's cores: bindings are reported, not
 # applied (each host has a synthetic topology). They also share its kernel,
 # whose boot id is how UCX (under Debian's MPICH) tells hosts apart: it
@@ -28,40 +24,6 @@ export SHOAL_SPEED
 # ranks only.
 UCX_TLS=self,tcp
 export UCX_TLS
-
-daemon_start() {
-    local i seed
-    i=$1
-    seed=1
-    [ "$i" -eq 1 ] && seed=2
-    netns_exec "$i" env SHOAL_TOPOLOGY="$(netns_topology "$i")" \
-        "$SHOAL" daemon start --dir "$SHOAL_DIR" --key "$TRASH/pool.key" \
-        --listen "$(netns_addr "$i"):$PORT" \
-        --join "$(netns_addr $seed):$PORT"
-}
-
-# free_cores I: the free cores host I sees, pool-wide.
-free_cores() {
-    netns_exec "$1" "$SHOAL" status --json >"status.$1" &&
-        "$NETNS_PYTHON" -c '
-import json, sys
-s = json.load(sys.stdin)
-print(sum(m["summary"]["cores_free"] for m in s["members"]
-          if m["state"] == "alive" and "summary" in m))' <"status.$1"
-}
-
-# wait_free I N SECONDS: host I sees N free cores in the pool.
-wait_free() {
-    local end
-    end=$(($(date +%s) + $3))
-    while [ "$(free_cores "$1")" != "$2" ]; do
-        [ "$(date +%s)" -ge "$end" ] && {
-            echo "host $1 sees $(free_cores "$1") free cores, not $2" >&2
-            return 1
-        }
-        sleep 0.2
-    done
-}
 
 # tcp_opens I: TCP connections host I opened or accepted so far. The
 # daemons keep theirs open, so new ones during a job are the ranks'.

@@ -9,43 +9,7 @@
 
 netns_setup_or_skip 3
 
-PORT=7911
-SHOAL_DIR="$NETNS_STATE/shoal"
-export SHOAL_DIR
-SHOAL_SPEED=1000
-export SHOAL_SPEED
-
-daemon_start() {
-    local i seed
-    i=$1
-    seed=1
-    [ "$i" -eq 1 ] && seed=2
-    netns_exec "$i" env SHOAL_TOPOLOGY="$(netns_topology "$i")" \
-        "$SHOAL" daemon start --dir "$SHOAL_DIR" --key "$TRASH/pool.key" \
-        --listen "$(netns_addr "$i"):$PORT" \
-        --join "$(netns_addr $seed):$PORT"
-}
-
-free_cores() {
-    netns_exec "$1" "$SHOAL" status --json >"status.$1" &&
-        "$NETNS_PYTHON" -c '
-import json, sys
-s = json.load(sys.stdin)
-print(sum(m["summary"]["cores_free"] for m in s["members"]
-          if m["state"] == "alive" and "summary" in m))' <"status.$1"
-}
-
-wait_free() {
-    local end
-    end=$(($(date +%s) + $3))
-    while [ "$(free_cores "$1")" != "$2" ]; do
-        [ "$(date +%s)" -ge "$end" ] && {
-            echo "host $1 sees $(free_cores "$1") free cores, not $2" >&2
-            return 1
-        }
-        sleep 0.2
-    done
-}
+. "$SHOAL_SRCDIR/tests/integration/pool.sh"
 
 # naps_on I: the job's processes on host I (a sleep of its own name: the
 # hosts are held open by sleeps). The hosts share one pid namespace, so
