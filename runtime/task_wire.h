@@ -10,6 +10,8 @@
  *
  *   PULL     {"free": F, "want": W, "speed": S}
  *   GRANT    {"jobs": {ID: DESC...}, "leases": [LEASE...]}
+ *            where DESC is {"env": [S...], "wdir": S, "time_limit": T} and
+ *            each LEASE also carries "argv": the task's command, expanded
  *   RENEW    {"leases": [LEASE...]}
  *   RENEWED  {"lost": [LEASE...]}
  *   RESULT   {"results": [RESULT...]}
@@ -40,6 +42,19 @@ char *task_wire_results_encode(const struct journal_result *results,
                                size_t n,
                                size_t *len);
 
+/* GRANT: jobs is an object mapping each job id (decimal text) to its
+ * DESC (borrowed); argvs[i] is lease i's expanded command, a JSON array of
+ * strings (borrowed). Returns a new JSON text as the encoders above. */
+char *task_wire_grant_encode(json_t *jobs,
+                             const struct journal_lease *leases,
+                             json_t *const *argvs,
+                             size_t n,
+                             size_t *len);
+
+/* CANCEL {"job": ID}. */
+char *task_wire_job_encode(uint64_t job, size_t *len);
+int task_wire_job_decode(const void *body, size_t len, uint64_t *job);
+
 /* Decode. Returns 0 or SHOAL_EPROTO. Leases and results are new arrays
  * (caller frees with free(); a result's strings are borrowed from *doc,
  * which the caller decrefs after use). */
@@ -56,5 +71,20 @@ int task_wire_results_decode(const void *body,
                              json_t **doc,
                              struct journal_result **results,
                              size_t *n);
+
+/* Decode a GRANT, checking that every lease has a non-empty argv of
+ * strings and that its job has a DESC with an env array of strings and an
+ * absolute wdir. Sets *leases (caller frees with free()) and *n, and *doc
+ * (caller decrefs): task_wire_grant_argv() and task_wire_grant_desc() read
+ * it. Returns 0, SHOAL_EPROTO or -ENOMEM. */
+int task_wire_grant_decode(const void *body,
+                           size_t len,
+                           json_t **doc,
+                           struct journal_lease **leases,
+                           size_t *n);
+
+/* Lease i's argv, and job's DESC, in a decoded GRANT (borrowed from doc). */
+json_t *task_wire_grant_argv(json_t *doc, size_t i);
+json_t *task_wire_grant_desc(json_t *doc, uint64_t job);
 
 #endif

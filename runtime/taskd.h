@@ -61,6 +61,13 @@ struct taskd_config {
 struct taskd;
 struct taskd_stream;
 
+/* How a taskd reaches the other daemons of its pool: send a task frame to
+ * node (as daemon_send(): 0 or a negative code). */
+struct taskd_net_ops {
+    int (*send)(
+        uint64_t node, uint8_t type, const void *body, size_t len, void *arg);
+};
+
 /* A reply to a control request. final is true for the last one; after
  * it, the stream (if any) is gone. msg is borrowed for the call. */
 typedef void taskd_reply_f(const json_t *msg, bool final, void *arg);
@@ -101,14 +108,30 @@ bool taskd_busy(struct taskd *t);
  * Returns 0 or a negative code with error filled naming the variable. */
 int taskd_config_from_params(struct taskd_config *config, shoal_error_t *error);
 
+/* Join t to a pool: frames go out through ops->send (ops and arg must
+ * outlive t). Until called, t is a node alone: it runs the jobs it is home
+ * to, and no others. */
+void taskd_set_net(struct taskd *t, const struct taskd_net_ops *ops, void *arg);
+
+/* A task frame (TASKD_FRAME_*) from node from; body borrowed for the call.
+ * A body that does not decode is dropped. */
+void taskd_frame(
+    struct taskd *t, uint64_t from, uint8_t type, const void *body, size_t len);
+
+/* Node is alive (joined, or came back), or gone (dead or left). A node
+ * gone gives back the tasks it was leased (they are queued again at once)
+ * and, for the tasks this node runs for it as their home, ends them. */
+void taskd_member(struct taskd *t, uint64_t node, bool alive);
+
 struct daemon;
 
 /* Serve bag-of-tasks jobs in the node daemon d whose directory is dir: a
  * taskd on the daemon's loop, with its node id, and the "task.*" control
  * ops on its control socket. Returns 0 and sets *out (free with
  * taskd_destroy() when the daemon stops), or a negative code with error
- * filled. The pull frames between daemons (TASKD_FRAME_*, task_wire) are
- * not registered yet: every node runs the jobs submitted to it. */
+ * filled. The task frames between daemons (TASKD_FRAME_*, task_wire) and
+ * member events are wired to the daemon, so every node with free cores
+ * pulls tasks from every home that has work. */
 int taskd_attach(struct daemon *d,
                  const char *dir,
                  struct taskd **out,
