@@ -556,10 +556,11 @@ static int taskd_send(struct taskd *t,
                       uint64_t node,
                       enum taskd_frame_type type,
                       char *body,
-                      size_t len)
+                      const size_t *len)
 {
+    /* len is read here, after the encoder that made body has set it */
     int rc = body && t->net
-                 ? t->net->send(node, (uint8_t)type, body, len, t->net_arg)
+                 ? t->net->send(node, (uint8_t)type, body, *len, t->net_arg)
                  : -ENOMEM;
 
     free(body);
@@ -611,7 +612,7 @@ taskd_renew_op(const struct journal_lease *leases, size_t n, void *arg)
             mine[k++].job = other->remote_id;
         }
         taskd_send(t, job->home, TASKD_FRAME_RENEW,
-                   task_wire_leases_encode("leases", mine, k, &len), len);
+                   task_wire_leases_encode("leases", mine, k, &len), &len);
     }
 out:
     free(valid);
@@ -734,13 +735,16 @@ static void taskd_progress_cb(uv_timer_t *h)
 
 /* --- the pool: homes and workers ----------------------------------------- */
 
+static const size_t taskd_poke_len = 2; /* "{}" */
+
 /* Tell every other node (and our own worker) that work is queued here. */
 static void taskd_poke_all(struct taskd *t)
 {
     double now = taskd_now();
 
     for (size_t i = 0; i < t->npeers; i++)
-        taskd_send(t, t->peers[i], TASKD_FRAME_POKE, strdup("{}"), 2);
+        taskd_send(t, t->peers[i], TASKD_FRAME_POKE, strdup("{}"),
+                   &taskd_poke_len);
     t->next_poke = now + 1.0;
     task_pull_poke(t->pull, now);
 }
@@ -833,7 +837,7 @@ static void taskd_pull_answer(struct taskd *t)
         size_t len;
 
         if (taskd_send(t, h->node, TASKD_FRAME_PULL,
-                       task_wire_pull_encode(&m, &len), len)
+                       task_wire_pull_encode(&m, &len), &len)
             == 0) {
             t->pull_home = h->node;
             t->pull_sent = taskd_now();
@@ -868,7 +872,7 @@ static void taskd_flush_outbox(struct taskd *t)
         /* lost if the home is gone: its lease expires, the task runs
          * again, and it is recorded once */
         taskd_send(t, q->home[i], TASKD_FRAME_RESULT,
-                   task_wire_results_encode(batch, k, &len), len);
+                   task_wire_results_encode(batch, k, &len), &len);
     }
     free(batch);
     free(sent);
@@ -980,7 +984,7 @@ taskd_on_pull(struct taskd *t, uint64_t from, const void *body, size_t len)
     if (k > 0)
         t->progress_dirty = true;
     if (taskd_send(t, from, TASKD_FRAME_GRANT,
-                   task_wire_grant_encode(jobs, leases, argvs, k, &blen), blen)
+                   task_wire_grant_encode(jobs, leases, argvs, k, &blen), &blen)
             < 0
         && k > 0)
         journal_requeue_node(t->journal, from);
@@ -1080,7 +1084,7 @@ taskd_on_renew(struct taskd *t, uint64_t from, const void *body, size_t len)
         if (nlost > 0)
             taskd_send(t, from, TASKD_FRAME_RENEWED,
                        task_wire_leases_encode("lost", leases, nlost, &blen),
-                       blen);
+                       &blen);
     }
     free(valid);
     free(leases);
@@ -1202,7 +1206,8 @@ void taskd_member(struct taskd *t, uint64_t node, bool alive)
         t->peers[t->npeers++] = node;
         /* a node that joins (or came back) learns of our work at once */
         if (journal_busy(t->journal))
-            taskd_send(t, node, TASKD_FRAME_POKE, strdup("{}"), 2);
+            taskd_send(t, node, TASKD_FRAME_POKE, strdup("{}"),
+                       &taskd_poke_len);
         return;
     }
     if (i < t->npeers)
@@ -1484,7 +1489,7 @@ static void taskd_op_cancel(struct taskd *t,
         size_t len;
 
         taskd_send(t, t->peers[i], TASKD_FRAME_CANCEL,
-                   task_wire_job_encode(id, &len), len);
+                   task_wire_job_encode(id, &len), &len);
     }
     t->progress_dirty = true;
     taskd_reply_ok(reply, arg, json_pack("{s:i}", "cancelled", n));
