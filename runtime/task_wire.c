@@ -329,3 +329,69 @@ int task_wire_grant_decode(const void *body,
     *n = count;
     return 0;
 }
+
+static const char task_wire_b64_chars[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+char *task_wire_b64_encode(const void *data, size_t len)
+{
+    const unsigned char *in = data;
+    char *out = malloc((len + 2) / 3 * 4 + 1), *o = out;
+
+    if (!out)
+        return NULL;
+    for (size_t i = 0; i < len; i += 3) {
+        unsigned v = (unsigned)in[i] << 16;
+
+        if (i + 1 < len)
+            v |= (unsigned)in[i + 1] << 8;
+        if (i + 2 < len)
+            v |= in[i + 2];
+        *o++ = task_wire_b64_chars[v >> 18 & 63];
+        *o++ = task_wire_b64_chars[v >> 12 & 63];
+        *o++ = i + 1 < len ? task_wire_b64_chars[v >> 6 & 63] : '=';
+        *o++ = i + 2 < len ? task_wire_b64_chars[v & 63] : '=';
+    }
+    *o = '\0';
+    return out;
+}
+
+int task_wire_b64_decode(const char *text, char **out, size_t *len)
+{
+    size_t n = strlen(text), k = 0;
+    char *buf;
+
+    if (n % 4)
+        return SHOAL_EPROTO;
+    buf = malloc(n / 4 * 3 + 1);
+    if (!buf)
+        return -ENOMEM;
+    for (size_t i = 0; i < n; i += 4) {
+        unsigned v = 0;
+        int pad = 0;
+
+        for (int j = 0; j < 4; j++) {
+            const char *c = strchr(task_wire_b64_chars, text[i + j]);
+
+            if (text[i + j] == '=' && i + 4 == n && j >= 2) {
+                pad++;
+                v <<= 6;
+                continue;
+            }
+            if (!c || !*c || pad) {
+                free(buf);
+                return SHOAL_EPROTO;
+            }
+            v = v << 6 | (unsigned)(c - task_wire_b64_chars);
+        }
+        buf[k++] = (char)(v >> 16);
+        if (pad < 2)
+            buf[k++] = (char)(v >> 8 & 255);
+        if (pad < 1)
+            buf[k++] = (char)(v & 255);
+    }
+    buf[k] = '\0';
+    *out = buf;
+    *len = k;
+    return 0;
+}

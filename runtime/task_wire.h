@@ -17,6 +17,9 @@
  *   RESULT   {"results": [RESULT...]}
  *   CANCEL   {"job": ID}
  *   POKE     {}
+ *   FETCH    {"req": N, "stdout": PATH, "stderr": PATH}
+ *   FETCHED  {"req": N, "stdout": B64, "stderr": B64} or {"req": N,
+ *            "error": TEXT}
  * where LEASE is {"job", "task", "attempt", "token", "cores", "expires"}. */
 #ifndef SHOAL_RUNTIME_TASK_WIRE_H
 #define SHOAL_RUNTIME_TASK_WIRE_H
@@ -71,6 +74,13 @@ int task_wire_results_decode(const void *body,
                              json_t **doc,
                              struct journal_result **results,
                              size_t *n);
+
+/* Bytes as base64 text (a new string, caller frees), or NULL on
+ * allocation failure; and back (*out a new buffer the caller frees, with
+ * a NUL after its *len bytes): 0, SHOAL_EPROTO or -ENOMEM. Task output
+ * travels so between nodes, as it need not be UTF-8. */
+char *task_wire_b64_encode(const void *data, size_t len);
+int task_wire_b64_decode(const char *text, char **out, size_t *len);
 
 /* Decode a GRANT, checking that every lease has a non-empty argv of
  * strings and that its job has a DESC with an env array of strings and an

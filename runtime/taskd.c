@@ -120,8 +120,17 @@ struct taskd_stream {
     void *arg;
     uint64_t sent[JOURNAL_TASK_NSTATES];
     bool first_sent;
+    /* an output fetch from another node rather than progress */
+    uint64_t fetch; /* its request number, 0 for none */
+    uint64_t fetch_node;
+    json_t *fetch_row;
+    double fetch_deadline;
     struct taskd_stream *next;
 };
+
+/* Seconds a node has to send a task's output; the most sent of a file. */
+#define TASKD_FETCH_TIMEOUT 10.0
+#define TASKD_FETCH_MAX (3 << 20)
 
 struct taskd {
     uv_loop_t *loop;
@@ -149,6 +158,7 @@ struct taskd {
     uint64_t pull_home; /* the home a PULL waits on, or 0 */
     double pull_sent;
     uint64_t next_remote;
+    uint64_t next_fetch;
     double next_poke;
     uv_idle_t wake; /* runs the check at once when work is pending */
     bool pull_wanted;
@@ -688,6 +698,7 @@ static void taskd_stream_remove(struct taskd *t, struct taskd_stream *s)
         p = &(*p)->next;
     if (*p)
         *p = s->next;
+    json_decref(s->fetch_row);
     free(s);
 }
 
@@ -702,7 +713,7 @@ static void taskd_progress(struct taskd *t, bool only_final)
         json_t *msg;
 
         next = s->next;
-        if (journal_job_get(t->journal, s->job, &info) < 0)
+        if (s->fetch || journal_job_get(t->journal, s->job, &info) < 0)
             continue;
         if (info.state != JOURNAL_JOB_RUNNING) {
             msg =
@@ -911,6 +922,8 @@ static void taskd_check_cb(uv_check_t *h)
         taskd_progress(t, true);
 }
 
+static void taskd_fetch_expire(struct taskd *t, uint64_t gone);
+
 static void taskd_tick_cb(uv_timer_t *h)
 {
     struct taskd *t = h->data;
@@ -926,6 +939,7 @@ static void taskd_tick_cb(uv_timer_t *h)
     }
     if (t->pull_home && now - t->pull_sent > TASKD_PULL_TIMEOUT)
         taskd_pull_give_up(t);
+    taskd_fetch_expire(t, 0);
     task_pull_tick(t->pull, now);
 }
 
@@ -1132,6 +1146,129 @@ taskd_on_result(struct taskd *t, uint64_t from, const void *body, size_t len)
     json_decref(doc);
 }
 
+/* A file of ours for a FETCH, as base64 (at most TASKD_FETCH_MAX bytes,
+ * its end). Only files under our jobs/ are served. */
+static char *taskd_read_output(struct taskd *t, const char *path)
+{
+    size_t dl = strlen(t->dir);
+    char *data, *b64;
+    long size;
+    size_t n;
+    FILE *f;
+
+    if (strncmp(path, t->dir, dl) != 0 || strncmp(path + dl, "/jobs/", 6) != 0
+        || strstr(path, "/../"))
+        return NULL;
+    f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    fseek(f, 0, SEEK_END);
+    size = ftell(f);
+    if (size > TASKD_FETCH_MAX)
+        fseek(f, size - TASKD_FETCH_MAX, SEEK_SET);
+    else
+        rewind(f);
+    data = malloc(TASKD_FETCH_MAX);
+    n = data ? fread(data, 1, TASKD_FETCH_MAX, f) : 0;
+    fclose(f);
+    b64 = data ? task_wire_b64_encode(data, n) : NULL;
+    free(data);
+    return b64;
+}
+
+static void
+taskd_on_fetch(struct taskd *t, uint64_t from, const void *body, size_t len)
+{
+    json_t *req = json_loadb(body, len, 0, NULL), *ans;
+    const char *out = json_string_value(json_object_get(req, "stdout"));
+    const char *err = json_string_value(json_object_get(req, "stderr"));
+    char *o = out ? taskd_read_output(t, out) : NULL;
+    char *e = err ? taskd_read_output(t, err) : NULL;
+    char *text;
+    size_t tlen;
+
+    if (!json_is_integer(json_object_get(req, "req"))) {
+        json_decref(req);
+        return;
+    }
+    ans = o && e
+              ? json_pack("{s:O, s:s, s:s}", "req", json_object_get(req, "req"),
+                          "stdout", o, "stderr", e)
+              : json_pack("{s:O, s:s}", "req", json_object_get(req, "req"),
+                          "error", "its output files are gone");
+    text = ans ? json_dumps(ans, JSON_COMPACT) : NULL;
+    tlen = text ? strlen(text) : 0;
+    taskd_send(t, from, TASKD_FRAME_FETCHED, text, &tlen);
+    json_decref(ans);
+    json_decref(req);
+    free(o);
+    free(e);
+}
+
+static void taskd_fetch_fail(struct taskd_stream *s, const char *why)
+{
+    json_t *msg =
+        json_pack("{s:b, s:s, s:i}", "ok", 0, "error", why, "code", -EHOSTDOWN);
+    s->reply(msg, true, s->arg);
+    json_decref(msg);
+    taskd_stream_remove(s->t, s);
+}
+
+static void
+taskd_on_fetched(struct taskd *t, uint64_t from, const void *body, size_t len)
+{
+    json_t *ans = json_loadb(body, len, 0, NULL);
+    json_int_t req = json_integer_value(json_object_get(ans, "req"));
+    const char *out = json_string_value(json_object_get(ans, "stdout"));
+    const char *err = json_string_value(json_object_get(ans, "stderr"));
+    struct taskd_stream *s = t->streams;
+    char why[256];
+
+    while (s && (s->fetch != (uint64_t)req || s->fetch_node != from))
+        s = s->next;
+    if (!s) {
+        json_decref(ans);
+        return;
+    }
+    if (!out || !err) {
+        snprintf(why, sizeof(why),
+                 "node %016" PRIx64 " has no output of the task: %s", from,
+                 json_string_value(json_object_get(ans, "error"))
+                     ?: "bad answer");
+        taskd_fetch_fail(s, why);
+    } else {
+        json_t *msg = json_pack("{s:b, s:O}", "ok", 1, "task", s->fetch_row);
+
+        json_object_set_new(json_object_get(msg, "task"), "stdout_data",
+                            json_string(out));
+        json_object_set_new(json_object_get(msg, "task"), "stderr_data",
+                            json_string(err));
+        s->reply(msg, true, s->arg);
+        json_decref(msg);
+        taskd_stream_remove(t, s);
+    }
+    json_decref(ans);
+}
+
+/* Fetches whose node is gone or silent fail. */
+static void taskd_fetch_expire(struct taskd *t, uint64_t gone)
+{
+    struct taskd_stream *s = t->streams, *next;
+    double now = taskd_now();
+    char why[256];
+
+    for (; s; s = next) {
+        next = s->next;
+        if (!s->fetch || (s->fetch_node != gone && now < s->fetch_deadline))
+            continue;
+        snprintf(why, sizeof(why),
+                 "node %016" PRIx64 " %s: the task's output is there",
+                 s->fetch_node,
+                 s->fetch_node == gone ? "left the pool" : "did not answer");
+        taskd_fetch_fail(s, why);
+    }
+}
+
 /* Forget the jobs of a home, killing their tasks. */
 static void taskd_drop_home_jobs(struct taskd *t, uint64_t home, uint64_t id)
 {
@@ -1170,6 +1307,12 @@ void taskd_frame(
     case TASKD_FRAME_CANCEL:
         if (task_wire_job_decode(body, len, &job) == 0)
             taskd_drop_home_jobs(t, from, job);
+        break;
+    case TASKD_FRAME_FETCH:
+        taskd_on_fetch(t, from, body, len);
+        break;
+    case TASKD_FRAME_FETCHED:
+        taskd_on_fetched(t, from, body, len);
         break;
     case TASKD_FRAME_POKE:
         h = taskd_home_get(t, from);
@@ -1227,6 +1370,7 @@ void taskd_member(struct taskd *t, uint64_t node, bool alive)
             t->outbox.home[j] = 0;
     if (t->pull_home == node)
         taskd_pull_give_up(t);
+    taskd_fetch_expire(t, node);
 }
 
 void taskd_set_net(struct taskd *t, const struct taskd_net_ops *ops, void *arg)
@@ -1440,11 +1584,16 @@ static void taskd_op_results(struct taskd *t,
 static void taskd_op_output(struct taskd *t,
                             const json_t *req,
                             taskd_reply_f *reply,
-                            void *arg)
+                            void *arg,
+                            struct taskd_stream **stream)
 {
     json_int_t task = json_integer_value(json_object_get(req, "task"));
     json_t *rows = json_array(), *row;
-    uint64_t id;
+    const char *out, *err;
+    struct taskd_stream *s;
+    uint64_t id, node;
+    char *body;
+    size_t i, len;
 
     if (taskd_job_id(req, &id) < 0 || task < 0
         || journal_tasks(t->journal, id, (uint64_t)task, 1, taskd_add_task,
@@ -1459,7 +1608,45 @@ static void taskd_op_output(struct taskd *t,
     row = json_incref(json_array_get(rows, 0));
     json_decref(rows);
     json_object_set_new(row, "home", json_integer((json_int_t)t->cfg.node_id));
-    taskd_reply_ok(reply, arg, json_pack("{s:o}", "task", row));
+    node = (uint64_t)json_integer_value(json_object_get(row, "node"));
+    out = json_string_value(json_object_get(row, "stdout"));
+    err = json_string_value(json_object_get(row, "stderr"));
+    if (node == 0 || node == t->cfg.node_id || !out || !err) {
+        taskd_reply_ok(reply, arg, json_pack("{s:o}", "task", row));
+        return;
+    }
+    /* it ran on another node: ask it for the files */
+    for (i = 0; i < t->npeers && t->peers[i] != node; i++)
+        ;
+    s = i < t->npeers ? calloc(1, sizeof(*s)) : NULL;
+    body = s ? json_dumps(json_pack("{s:I, s:s, s:s}", "req",
+                                    (json_int_t)(t->next_fetch + 1), "stdout",
+                                    out, "stderr", err),
+                          JSON_COMPACT)
+             : NULL;
+    len = body ? strlen(body) : 0;
+    if (!s || taskd_send(t, node, TASKD_FRAME_FETCH, body, &len) < 0) {
+        taskd_reply_error(reply, arg, -EHOSTDOWN,
+                          "task %" JSON_INTEGER_FORMAT " of job %" PRIu64
+                          " ran on node %016" PRIx64
+                          ", which is not in the pool (its output stays there)",
+                          task, id, node);
+        free(s);
+        json_decref(row);
+        return;
+    }
+    *s = (struct taskd_stream){.t = t,
+                               .reply = reply,
+                               .arg = arg,
+                               .fetch = ++t->next_fetch,
+                               .fetch_node = node,
+                               .fetch_row = row,
+                               .fetch_deadline =
+                                   taskd_now() + TASKD_FETCH_TIMEOUT,
+                               .next = t->streams};
+    t->streams = s;
+    if (stream)
+        *stream = s;
 }
 
 static void taskd_op_cancel(struct taskd *t,
@@ -1516,7 +1703,7 @@ int taskd_control(struct taskd *t,
     else if (strcmp(op, "task.results") == 0)
         taskd_op_results(t, request, reply, arg);
     else if (strcmp(op, "task.output") == 0)
-        taskd_op_output(t, request, reply, arg);
+        taskd_op_output(t, request, reply, arg, stream);
     else if (strcmp(op, "task.cancel") == 0)
         taskd_op_cancel(t, request, reply, arg);
     else if (strcmp(op, "task.wait") == 0) {

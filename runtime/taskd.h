@@ -17,7 +17,10 @@
  *   task.job     {id} -> {job}
  *   task.wait    {id} -> {progress} ... then the final {job}
  *   task.results {id, first, max} -> {tasks: [...], next}
- *   task.output  {id, task} -> {node, stdout, stderr}
+ *   task.output  {id, task} -> {task: {..., node, stdout, stderr}}, with
+ *                stdout_data and stderr_data (base64) when another node
+ *                ran it: they are fetched from it (an error if it is
+ *                gone)
  *   task.cancel  {id} -> {cancelled}
  * A reply is {"ok": true, ...} or {"ok": false, "error": TEXT, "code": N}.
  *
@@ -45,6 +48,8 @@ enum taskd_frame_type {
     TASKD_FRAME_RESULT,    /* worker -> home: results of ended tasks */
     TASKD_FRAME_CANCEL,    /* home -> worker: kill the tasks of a job */
     TASKD_FRAME_POKE,      /* home -> workers: new work is queued */
+    TASKD_FRAME_FETCH,     /* home -> worker: a task's output, please */
+    TASKD_FRAME_FETCHED,   /* worker -> home: here it is */
     TASKD_FRAME_FIRST = 64,
     TASKD_FRAME_LAST = 95,
 };

@@ -189,3 +189,27 @@ Test(task_wire, a_grant_carries_each_task_command_and_its_job)
     json_decref(argvs[0]);
     json_decref(argvs[1]);
 }
+
+Test(task_wire, output_bytes_survive_base64)
+{
+    static const char *const cases[] = {"", "a", "ab", "abc", "abcd",
+                                        "\xff\x00\x80 line\n"};
+    static const size_t lens[] = {0, 1, 2, 3, 4, 9};
+
+    for (size_t i = 0; i < sizeof(lens) / sizeof(lens[0]); i++) {
+        char *text = task_wire_b64_encode(cases[i], lens[i]), *back = NULL;
+        size_t len = 0;
+
+        cr_assert(ne(ptr, text, NULL));
+        cr_assert(eq(int, task_wire_b64_decode(text, &back, &len), 0), "%s",
+                  text);
+        cr_assert(eq(sz, len, lens[i]), "%s", text);
+        cr_assert(eq(int, memcmp(back, cases[i], len), 0), "%s", text);
+        free(text);
+        free(back);
+    }
+    char *back = NULL;
+    size_t len;
+    cr_assert(eq(int, task_wire_b64_decode("ab=c", &back, &len), SHOAL_EPROTO));
+    cr_assert(eq(int, task_wire_b64_decode("abc", &back, &len), SHOAL_EPROTO));
+}
