@@ -62,6 +62,10 @@ int taskd_config_from_params(struct taskd_config *config, shoal_error_t *error)
  * with ours and with each other's. */
 #define TASKD_REMOTE_KEY (UINT64_C(1) << 62)
 
+/* A task's cores in the node's claim ledger are a claim of this job id:
+ * gang job ids are the home's own (below 2^63). */
+#define TASKD_CLAIM_KEY (UINT64_C(1) << 63)
+
 /* Seconds a PULL may go unanswered before the worker asks again (the home
  * may have restarted and lost it). */
 #define TASKD_PULL_TIMEOUT 5.0
@@ -110,6 +114,7 @@ struct taskd_run {
     struct journal_lease lease;
     int *cores; /* logical core indexes held */
     int ncores;
+    bool claimed; /* from the node's claim ledger (taskd_set_cores) */
     struct taskd_run *next;
 };
 
@@ -151,6 +156,8 @@ struct taskd {
     /* the pool (net NULL: this node alone) */
     const struct taskd_net_ops *net;
     void *net_arg;
+    const struct taskd_cores_ops *cores_ops; /* NULL: core_busy */
+    void *cores_arg;
     uint64_t *peers; /* other nodes alive */
     size_t npeers, cap_peers;
     struct taskd_home *homes;
@@ -367,13 +374,28 @@ taskd_take_cores(struct taskd *t, struct taskd_run *run, int n, cpu_set_t *set)
     run->cores = calloc((size_t)n, sizeof(int));
     if (!run->cores)
         return -ENOMEM;
-    for (int c = 0; c < t->ncores && run->ncores < n; c++) {
-        hwloc_obj_t core;
+    if (t->cores_ops) {
+        int rc = t->cores_ops->claim(TASKD_CLAIM_KEY | run->key, n, run->cores,
+                                     t->cores_arg);
 
-        if (t->core_busy[c])
-            continue;
-        t->core_busy[c] = true;
-        run->cores[run->ncores++] = c;
+        if (rc < 0)
+            return rc;
+        run->ncores = n;
+        run->claimed = true;
+    }
+    for (int i = 0; i < n; i++) {
+        hwloc_obj_t core;
+        int c = run->claimed ? run->cores[i] : -1;
+
+        for (int k = 0; c < 0 && k < t->ncores; k++)
+            if (!t->core_busy[k])
+                c = k;
+        if (c < 0)
+            break;
+        if (!run->claimed) {
+            t->core_busy[c] = true;
+            run->cores[run->ncores++] = c;
+        }
         core = hwloc_get_obj_by_type(t->topo, HWLOC_OBJ_CORE, (unsigned)c);
         if (t->bind && core) {
             cpu_set_t one;
@@ -388,8 +410,11 @@ taskd_take_cores(struct taskd *t, struct taskd_run *run, int n, cpu_set_t *set)
 
 static void taskd_run_free(struct taskd *t, struct taskd_run *run)
 {
-    for (int i = 0; i < run->ncores; i++)
-        t->core_busy[run->cores[i]] = false;
+    if (run->claimed)
+        t->cores_ops->release(TASKD_CLAIM_KEY | run->key, t->cores_arg);
+    else
+        for (int i = 0; i < run->ncores; i++)
+            t->core_busy[run->cores[i]] = false;
     free(run->cores);
     free(run);
 }
@@ -480,9 +505,19 @@ static int taskd_start_op(const struct journal_lease *l, void *arg)
     run = calloc(1, sizeof(*run));
     if (rc == 0 && !run)
         rc = shoal_errprintf(&error, -ENOMEM, "out of memory");
-    if (rc == 0)
+    if (rc == 0) {
+        run->key = ++t->next_key;
         rc = taskd_take_cores(
             t, run, l->cores < t->ncores ? l->cores : t->ncores, &set);
+        if (rc == -EBUSY) {
+            /* a gang job took the cores since the last count: the lease
+             * lapses and the task runs again, no retry used */
+            taskd_run_free(t, run);
+            taskgen_argv_free(argv);
+            free(path);
+            return rc;
+        }
+    }
     if (rc < 0)
         goto out;
     snprintf(env_job, sizeof(env_job), "SHOAL_JOB_ID=%" PRIu64,
@@ -495,7 +530,6 @@ static int taskd_start_op(const struct journal_lease *l, void *arg)
     job->env[job->nenv + 2] = env_attempt;
     snprintf(out_dir, sizeof(out_dir), "%s/jobs/%" PRIu64 "/task.%" PRIu64,
              t->dir, job->home ? job->remote_id : l->job, l->task);
-    run->key = ++t->next_key;
     run->lease = *l;
     spec = (struct task_exec_spec){.key = run->key,
                                    .path = path,
@@ -924,6 +958,20 @@ static void taskd_check_cb(uv_check_t *h)
 
 static void taskd_fetch_expire(struct taskd *t, uint64_t gone);
 
+/* Lend tasks what gang jobs leave: the ledger's free cores plus those our
+ * tasks hold, at most what this node lends. */
+static void taskd_sync_cores(struct taskd *t, double now)
+{
+    int lend;
+
+    if (!t->cores_ops)
+        return;
+    lend = t->cores_ops->free_count(t->cores_arg);
+    for (struct taskd_run *r = t->runs; r; r = r->next)
+        lend += r->ncores;
+    task_pull_set_cores(t->pull, lend < t->ncores ? lend : t->ncores, now);
+}
+
 static void taskd_tick_cb(uv_timer_t *h)
 {
     struct taskd *t = h->data;
@@ -940,6 +988,7 @@ static void taskd_tick_cb(uv_timer_t *h)
     if (t->pull_home && now - t->pull_sent > TASKD_PULL_TIMEOUT)
         taskd_pull_give_up(t);
     taskd_fetch_expire(t, 0);
+    taskd_sync_cores(t, now);
     task_pull_tick(t->pull, now);
 }
 
@@ -1371,6 +1420,15 @@ void taskd_member(struct taskd *t, uint64_t node, bool alive)
     if (t->pull_home == node)
         taskd_pull_give_up(t);
     taskd_fetch_expire(t, node);
+}
+
+void taskd_set_cores(struct taskd *t,
+                     const struct taskd_cores_ops *ops,
+                     void *arg)
+{
+    t->cores_ops = ops;
+    t->cores_arg = arg;
+    taskd_sync_cores(t, taskd_now());
 }
 
 void taskd_set_net(struct taskd *t, const struct taskd_net_ops *ops, void *arg)

@@ -113,6 +113,21 @@ bool taskd_busy(struct taskd *t);
  * Returns 0 or a negative code with error filled naming the variable. */
 int taskd_config_from_params(struct taskd_config *config, shoal_error_t *error);
 
+/* Where a node's cores come from when gang jobs share them: claim n cores
+ * for the task key (their logical indexes into cores; 0 or -EBUSY),
+ * release them, and count the cores free for tasks now. */
+struct taskd_cores_ops {
+    int (*claim)(uint64_t key, int n, int *cores, void *arg);
+    void (*release)(uint64_t key, void *arg);
+    int (*free_count)(void *arg);
+};
+
+/* Take t's cores from ops (and arg, which must outlive t) rather than
+ * from its own count: the node lends tasks only what gang jobs leave. */
+void taskd_set_cores(struct taskd *t,
+                     const struct taskd_cores_ops *ops,
+                     void *arg);
+
 /* Join t to a pool: frames go out through ops->send (ops and arg must
  * outlive t). Until called, t is a node alone: it runs the jobs it is home
  * to, and no others. */
@@ -130,14 +145,18 @@ void taskd_member(struct taskd *t, uint64_t node, bool alive);
 
 struct daemon;
 
-/* Serve bag-of-tasks jobs in the node daemon d whose directory is dir: a
+/* Serve bag-of-tasks jobs in the node daemon d whose directory is dir
+ * (its cores shared with gang jobs through gang, when not NULL): a
  * taskd on the daemon's loop, with its node id, and the "task.*" control
  * ops on its control socket. Returns 0 and sets *out (free with
  * taskd_destroy() when the daemon stops), or a negative code with error
  * filled. The task frames between daemons (TASKD_FRAME_*, task_wire) and
  * member events are wired to the daemon, so every node with free cores
  * pulls tasks from every home that has work. */
+struct gangd;
+
 int taskd_attach(struct daemon *d,
+                 struct gangd *gang,
                  const char *dir,
                  struct taskd **out,
                  shoal_error_t *error);

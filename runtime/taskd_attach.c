@@ -6,6 +6,7 @@
 
 #include "runtime/control.h"
 #include "runtime/daemon.h"
+#include "runtime/gangd.h"
 
 static const char *const taskd_ops[] = {
     "task.submit",  "task.jobs",   "task.job",    "task.wait",
@@ -81,7 +82,29 @@ static void taskd_daemon_member(struct daemon *d,
     }
 }
 
+static int taskd_gang_claim(uint64_t key, int n, int *cores, void *arg)
+{
+    return gangd_task_cores_claim(arg, key, n, cores);
+}
+
+static void taskd_gang_release(uint64_t key, void *arg)
+{
+    gangd_task_cores_release(arg, key);
+}
+
+static int taskd_gang_free(void *arg)
+{
+    return gangd_cores_free(arg);
+}
+
+static const struct taskd_cores_ops taskd_gang_cores = {
+    .claim = taskd_gang_claim,
+    .release = taskd_gang_release,
+    .free_count = taskd_gang_free,
+};
+
 int taskd_attach(struct daemon *d,
+                 struct gangd *gang,
                  const char *dir,
                  struct taskd **out,
                  shoal_error_t *error)
@@ -95,6 +118,8 @@ int taskd_attach(struct daemon *d,
     for (size_t i = 0; rc == 0 && i < sizeof(taskd_ops) / sizeof(*taskd_ops);
          i++)
         rc = daemon_on_control(d, taskd_ops[i], taskd_control_op, t);
+    if (rc == 0 && gang)
+        taskd_set_cores(t, &taskd_gang_cores, gang);
     if (rc == 0) {
         taskd_set_net(t, &taskd_net, d);
         rc = daemon_on_frame(d, TASKD_FRAME_FIRST, TASKD_FRAME_LAST,
