@@ -171,13 +171,15 @@ static int daemon_foreground(struct daemon_args *a, int report_fd)
 
     a->config.log = log_stderr;
     rc = self ? daemon_create(&a->config, &d, &error)
-              : shoal_errprintf(&error, -errno, "cannot find the shoal "
-                                "program: %s", strerror(errno));
+              : shoal_errprintf(&error, -errno,
+                                "cannot find the shoal "
+                                "program: %s",
+                                strerror(errno));
     /* gang jobs: this node's cores and the relay to its proxies */
     if (rc == 0 && (rc = gangd_attach(d, self, &gang, &error)) < 0)
         daemon_destroy(d);
     /* bag-of-tasks jobs: their journal, this node's worker, task.* ops */
-    if (rc == 0 && (rc = taskd_attach(d, a->dir, &tasks, &error)) < 0) {
+    if (rc == 0 && (rc = taskd_attach(d, gang, a->dir, &tasks, &error)) < 0) {
         gangd_detach(gang);
         daemon_destroy(d);
     }

@@ -37,6 +37,7 @@
 
 #include "cmd/cmd.h"
 #include "runtime/task_server.h"
+#include "runtime/task_wire.h"
 #include "runtime/taskd.h"
 #include "scheduler/taskgen.h"
 #include "util/fs.h"
@@ -1032,6 +1033,21 @@ static int tasks_copy_file(const char *path, FILE *to)
     return 0;
 }
 
+/* Output fetched from the node that ran the task, as base64. */
+static int tasks_write_b64(const char *text, FILE *to)
+{
+    char *data;
+    size_t len;
+    int rc = task_wire_b64_decode(text, &data, &len);
+
+    if (rc < 0)
+        return rc;
+    fwrite(data, 1, len, to);
+    fflush(to);
+    free(data);
+    return 0;
+}
+
 static int tasks_cmd_output(int argc, char **argv)
 {
     json_t *reply, *t;
@@ -1062,10 +1078,19 @@ static int tasks_cmd_output(int argc, char **argv)
         rc = tasks_fail(1, "task %ld of job %" PRIu64 " has no output yet (%s)",
                         task, id,
                         json_string_value(json_object_get(t, "state")));
+    } else if (json_is_string(json_object_get(t, "stdout_data"))) {
+        if (tasks_write_b64(
+                json_string_value(json_object_get(t, "stdout_data")), stdout)
+                < 0
+            || tasks_write_b64(
+                   json_string_value(json_object_get(t, "stderr_data")), stderr)
+                   < 0)
+            rc = tasks_fail(1,
+                            "cannot read the output of task %ld: malformed "
+                            "answer",
+                            task);
     } else if (tasks_copy_file(out, stdout) < 0
                || tasks_copy_file(err, stderr) < 0) {
-        /* kept on the node that ran it; fetching from peers comes with
-         * the pool */
         rc = tasks_fail(1, "cannot read the output of task %ld: %s", task,
                         strerror(errno));
     }

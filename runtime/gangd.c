@@ -983,6 +983,52 @@ static void gangd_job_frame(daemon_t *d,
         proxy_end(p);
 }
 
+/* ---- cores lent to bag-of-tasks jobs ---- */
+
+int gangd_task_cores_claim(gangd_t *g, uint64_t key, int n, int *cores)
+{
+    hwloc_bitmap_t free_set = hwloc_bitmap_alloc();
+    hwloc_bitmap_t take = hwloc_bitmap_alloc();
+    uint64_t self = daemon_node_id(g->d);
+    int rc = -ENOMEM, k = 0, c;
+
+    if (!free_set || !take || claim_ledger_free_cores(g->ledger, free_set) < 0)
+        goto out;
+    hwloc_bitmap_foreach_begin(c, free_set)
+    {
+        if (k == n)
+            break;
+        hwloc_bitmap_set(take, (unsigned)c);
+        cores[k++] = c;
+    }
+    hwloc_bitmap_foreach_end();
+    rc = k < n ? -EBUSY
+               : claim_ledger_claim(g->ledger, key, self, 1, take,
+                                    CLAIM_FOREVER, NULL);
+    if (rc == 0)
+        claim_ledger_renew(g->ledger, key, CLAIM_FOREVER);
+out:
+    hwloc_bitmap_free(free_set);
+    hwloc_bitmap_free(take);
+    return rc;
+}
+
+void gangd_task_cores_release(gangd_t *g, uint64_t key)
+{
+    claim_ledger_release(g->ledger, key);
+}
+
+int gangd_cores_free(gangd_t *g)
+{
+    hwloc_bitmap_t free_set = hwloc_bitmap_alloc();
+    int n = 0;
+
+    if (free_set && claim_ledger_free_cores(g->ledger, free_set) == 0)
+        n = hwloc_bitmap_weight(free_set);
+    hwloc_bitmap_free(free_set);
+    return n < 0 ? 0 : n;
+}
+
 /* ---- membership ---- */
 
 static void gangd_member(daemon_t *d,

@@ -47,6 +47,21 @@ int gangd_attach(daemon_t *d,
                  gangd_t **out,
                  shoal_error_t *error);
 
+/* Cores for bag-of-tasks jobs on this node, from the same ledger as gang
+ * claims, so neither kind of job is given a core the other holds. A task
+ * holds its cores as a local claim (job key, home this node, no lease)
+ * that no member event releases.
+ *
+ * gangd_task_cores_claim takes n free cores for key and writes their
+ * logical indexes into cores: 0, or -EBUSY when fewer are free (nothing is
+ * taken). gangd_task_cores_release gives them back. gangd_cores_free is
+ * the number of cores neither gang jobs nor tasks hold. The published free
+ * cores are not refreshed per task (that would gossip each task): a gang
+ * claim on a core a task holds is refused and placed again. */
+int gangd_task_cores_claim(gangd_t *g, uint64_t key, int n, int *cores);
+void gangd_task_cores_release(gangd_t *g, uint64_t key);
+int gangd_cores_free(gangd_t *g);
+
 /* End every proxy (they end their ranks) and free g; NULL is accepted.
  * Call before daemon_destroy(), after daemon_run() returned. */
 void gangd_detach(gangd_t *g);

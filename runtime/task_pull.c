@@ -15,6 +15,7 @@ enum task_pull_slot_state {
 struct task_pull_slot {
     struct journal_lease lease;
     enum task_pull_slot_state state;
+    int held; /* cores taken while running */
 };
 
 struct task_pull {
@@ -80,9 +81,10 @@ static void task_pull_start_waiting(struct task_pull *p)
 
         if (s->state != TASK_PULL_WAITING)
             continue;
-        if (need > p->free_cores)
+        if (need < 1 || need > p->free_cores)
             break;
         s->state = TASK_PULL_RUNNING;
+        s->held = need;
         p->free_cores -= need;
         if (p->ops->start(&s->lease, p->arg) < 0) {
             p->free_cores += need;
@@ -125,6 +127,16 @@ void task_pull_tick(struct task_pull *p, double now)
         p->in_flight = true;
         p->ops->pull(p->free_cores, task_pull_want(p), p->speed, p->arg);
     }
+}
+
+void task_pull_set_cores(struct task_pull *p, int cores, double now)
+{
+    if (cores < 0 || cores == p->cores)
+        return;
+    p->free_cores += cores - p->cores;
+    p->cores = cores;
+    task_pull_start_waiting(p);
+    task_pull_tick(p, now);
 }
 
 void task_pull_poke(struct task_pull *p, double now)
@@ -184,8 +196,8 @@ bool task_pull_finished(struct task_pull *p,
     if (i == SIZE_MAX || p->slots[i].state == TASK_PULL_WAITING)
         return false;
     report = p->slots[i].state == TASK_PULL_RUNNING;
-    cores = p->slots[i].lease.cores;
-    p->free_cores += cores < p->cores ? cores : p->cores;
+    cores = p->slots[i].held;
+    p->free_cores += cores;
     task_pull_remove(p, i);
     task_pull_start_waiting(p);
     task_pull_tick(p, now);

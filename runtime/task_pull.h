@@ -60,6 +60,11 @@ void task_pull_destroy(struct task_pull *p);
 /* Let time pass: renew when due, pull when cores are free. */
 void task_pull_tick(struct task_pull *p, double now);
 
+/* The node now lends cores cores (>= 0; gang jobs took some, or gave them
+ * back). Running tasks keep theirs: when fewer are lent than run, no task
+ * starts until enough have ended. Starts what now fits. */
+void task_pull_set_cores(struct task_pull *p, int cores, double now);
+
 /* The home has new work (a job was submitted or a task re-queued): forget
  * the idle back-off. */
 void task_pull_poke(struct task_pull *p, double now);

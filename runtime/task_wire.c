@@ -3,6 +3,7 @@
 #include "runtime/task_wire.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -229,5 +230,168 @@ int task_wire_results_decode(const void *body,
     *n = json_array_size(a);
     *results = out;
     *doc = o;
+    return 0;
+}
+
+char *task_wire_grant_encode(json_t *jobs,
+                             const struct journal_lease *leases,
+                             json_t *const *argvs,
+                             size_t n,
+                             size_t *len)
+{
+    char *text = task_wire_leases_encode("leases", leases, n, len);
+    json_t *o = text ? json_loads(text, 0, NULL) : NULL;
+    json_t *a = json_object_get(o, "leases");
+
+    free(text);
+    if (!o)
+        return NULL;
+    for (size_t i = 0; i < n; i++)
+        json_object_set(json_array_get(a, i), "argv", argvs[i]);
+    json_object_set(o, "jobs", jobs);
+    return task_wire_dump(o, len);
+}
+
+char *task_wire_job_encode(uint64_t job, size_t *len)
+{
+    return task_wire_dump(json_pack("{s:o}", "job", task_wire_u64(job)), len);
+}
+
+int task_wire_job_decode(const void *body, size_t len, uint64_t *job)
+{
+    json_t *o = json_loadb(body, len, 0, NULL);
+    int rc = o && task_wire_get_u64(o, "job", job) == 0 ? 0 : SHOAL_EPROTO;
+
+    json_decref(o);
+    return rc;
+}
+
+static bool task_wire_strings(const json_t *a, bool nonempty)
+{
+    size_t i;
+    json_t *v;
+
+    if (!json_is_array(a) || (nonempty && json_array_size(a) == 0))
+        return false;
+    json_array_foreach(a, i, v)
+    {
+        if (!json_is_string(v))
+            return false;
+    }
+    return true;
+}
+
+json_t *task_wire_grant_argv(json_t *doc, size_t i)
+{
+    return json_object_get(json_array_get(json_object_get(doc, "leases"), i),
+                           "argv");
+}
+
+json_t *task_wire_grant_desc(json_t *doc, uint64_t job)
+{
+    char key[24];
+
+    snprintf(key, sizeof(key), "%" PRIu64, job);
+    return json_object_get(json_object_get(doc, "jobs"), key);
+}
+
+int task_wire_grant_decode(const void *body,
+                           size_t len,
+                           json_t **doc,
+                           struct journal_lease **leases,
+                           size_t *n)
+{
+    json_t *o = json_loadb(body, len, 0, NULL);
+    struct journal_lease *out = NULL;
+    size_t count = 0;
+    int rc;
+
+    if (!o)
+        return SHOAL_EPROTO;
+    rc = task_wire_leases_decode(body, len, "leases", &out, &count);
+    for (size_t i = 0; rc == 0 && i < count; i++) {
+        json_t *desc = task_wire_grant_desc(o, out[i].job);
+        const char *wdir = json_string_value(json_object_get(desc, "wdir"));
+
+        if (!task_wire_strings(task_wire_grant_argv(o, i), true)
+            || !task_wire_strings(json_object_get(desc, "env"), false) || !wdir
+            || wdir[0] != '/'
+            || !json_is_number(json_object_get(desc, "time_limit")))
+            rc = SHOAL_EPROTO;
+    }
+    if (rc < 0) {
+        free(out);
+        json_decref(o);
+        return rc;
+    }
+    *doc = o;
+    *leases = out;
+    *n = count;
+    return 0;
+}
+
+static const char task_wire_b64_chars[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+char *task_wire_b64_encode(const void *data, size_t len)
+{
+    const unsigned char *in = data;
+    char *out = malloc((len + 2) / 3 * 4 + 1), *o = out;
+
+    if (!out)
+        return NULL;
+    for (size_t i = 0; i < len; i += 3) {
+        unsigned v = (unsigned)in[i] << 16;
+
+        if (i + 1 < len)
+            v |= (unsigned)in[i + 1] << 8;
+        if (i + 2 < len)
+            v |= in[i + 2];
+        *o++ = task_wire_b64_chars[v >> 18 & 63];
+        *o++ = task_wire_b64_chars[v >> 12 & 63];
+        *o++ = i + 1 < len ? task_wire_b64_chars[v >> 6 & 63] : '=';
+        *o++ = i + 2 < len ? task_wire_b64_chars[v & 63] : '=';
+    }
+    *o = '\0';
+    return out;
+}
+
+int task_wire_b64_decode(const char *text, char **out, size_t *len)
+{
+    size_t n = strlen(text), k = 0;
+    char *buf;
+
+    if (n % 4)
+        return SHOAL_EPROTO;
+    buf = malloc(n / 4 * 3 + 1);
+    if (!buf)
+        return -ENOMEM;
+    for (size_t i = 0; i < n; i += 4) {
+        unsigned v = 0;
+        int pad = 0;
+
+        for (int j = 0; j < 4; j++) {
+            const char *c = strchr(task_wire_b64_chars, text[i + j]);
+
+            if (text[i + j] == '=' && i + 4 == n && j >= 2) {
+                pad++;
+                v <<= 6;
+                continue;
+            }
+            if (!c || !*c || pad) {
+                free(buf);
+                return SHOAL_EPROTO;
+            }
+            v = v << 6 | (unsigned)(c - task_wire_b64_chars);
+        }
+        buf[k++] = (char)(v >> 16);
+        if (pad < 2)
+            buf[k++] = (char)(v >> 8 & 255);
+        if (pad < 1)
+            buf[k++] = (char)(v & 255);
+    }
+    buf[k] = '\0';
+    *out = buf;
+    *len = k;
     return 0;
 }

@@ -10,11 +10,16 @@
  *
  *   PULL     {"free": F, "want": W, "speed": S}
  *   GRANT    {"jobs": {ID: DESC...}, "leases": [LEASE...]}
+ *            where DESC is {"env": [S...], "wdir": S, "time_limit": T} and
+ *            each LEASE also carries "argv": the task's command, expanded
  *   RENEW    {"leases": [LEASE...]}
  *   RENEWED  {"lost": [LEASE...]}
  *   RESULT   {"results": [RESULT...]}
  *   CANCEL   {"job": ID}
  *   POKE     {}
+ *   FETCH    {"req": N, "stdout": PATH, "stderr": PATH}
+ *   FETCHED  {"req": N, "stdout": B64, "stderr": B64} or {"req": N,
+ *            "error": TEXT}
  * where LEASE is {"job", "task", "attempt", "token", "cores", "expires"}. */
 #ifndef SHOAL_RUNTIME_TASK_WIRE_H
 #define SHOAL_RUNTIME_TASK_WIRE_H
@@ -40,6 +45,19 @@ char *task_wire_results_encode(const struct journal_result *results,
                                size_t n,
                                size_t *len);
 
+/* GRANT: jobs is an object mapping each job id (decimal text) to its
+ * DESC (borrowed); argvs[i] is lease i's expanded command, a JSON array of
+ * strings (borrowed). Returns a new JSON text as the encoders above. */
+char *task_wire_grant_encode(json_t *jobs,
+                             const struct journal_lease *leases,
+                             json_t *const *argvs,
+                             size_t n,
+                             size_t *len);
+
+/* CANCEL {"job": ID}. */
+char *task_wire_job_encode(uint64_t job, size_t *len);
+int task_wire_job_decode(const void *body, size_t len, uint64_t *job);
+
 /* Decode. Returns 0 or SHOAL_EPROTO. Leases and results are new arrays
  * (caller frees with free(); a result's strings are borrowed from *doc,
  * which the caller decrefs after use). */
@@ -56,5 +74,27 @@ int task_wire_results_decode(const void *body,
                              json_t **doc,
                              struct journal_result **results,
                              size_t *n);
+
+/* Bytes as base64 text (a new string, caller frees), or NULL on
+ * allocation failure; and back (*out a new buffer the caller frees, with
+ * a NUL after its *len bytes): 0, SHOAL_EPROTO or -ENOMEM. Task output
+ * travels so between nodes, as it need not be UTF-8. */
+char *task_wire_b64_encode(const void *data, size_t len);
+int task_wire_b64_decode(const char *text, char **out, size_t *len);
+
+/* Decode a GRANT, checking that every lease has a non-empty argv of
+ * strings and that its job has a DESC with an env array of strings and an
+ * absolute wdir. Sets *leases (caller frees with free()) and *n, and *doc
+ * (caller decrefs): task_wire_grant_argv() and task_wire_grant_desc() read
+ * it. Returns 0, SHOAL_EPROTO or -ENOMEM. */
+int task_wire_grant_decode(const void *body,
+                           size_t len,
+                           json_t **doc,
+                           struct journal_lease **leases,
+                           size_t *n);
+
+/* Lease i's argv, and job's DESC, in a decoded GRANT (borrowed from doc). */
+json_t *task_wire_grant_argv(json_t *doc, size_t i);
+json_t *task_wire_grant_desc(json_t *doc, uint64_t job);
 
 #endif

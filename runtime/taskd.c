@@ -16,6 +16,7 @@
 #include "runtime/spawn.h"
 #include "runtime/task_exec.h"
 #include "runtime/task_pull.h"
+#include "runtime/task_wire.h"
 #include "runtime/topo.h"
 #include "scheduler/taskgen.h"
 #include "util/param.h"
@@ -56,15 +57,55 @@ int taskd_config_from_params(struct taskd_config *config, shoal_error_t *error)
     return 0;
 }
 
+/* The job keys of task_pull: this node's own jobs are their journal ids;
+ * jobs of other homes get keys from this bit up, as their ids may clash
+ * with ours and with each other's. */
+#define TASKD_REMOTE_KEY (UINT64_C(1) << 62)
+
+/* A task's cores in the node's claim ledger are a claim of this job id:
+ * gang job ids are the home's own (below 2^63). */
+#define TASKD_CLAIM_KEY (UINT64_C(1) << 63)
+
+/* Seconds a PULL may go unanswered before the worker asks again (the home
+ * may have restarted and lost it). */
+#define TASKD_PULL_TIMEOUT 5.0
+
 /* What a worker needs of a job to run its tasks, decoded once. */
 struct taskd_job {
-    uint64_t id;
-    char **argv; /* template */
-    char **env;  /* submitter's, plus room for three SHOAL_ variables */
+    uint64_t id;        /* its key in task_pull */
+    uint64_t home;      /* 0: this node's own job */
+    uint64_t remote_id; /* its id at its home */
+    char **argv;        /* template (own jobs only) */
+    char **env;         /* submitter's, plus room for three SHOAL_ variables */
     size_t nenv;
     char *wdir;
     double time_limit;
+    json_t *wire; /* DESC for GRANTs to other nodes (own jobs only) */
     struct taskd_job *next;
+};
+
+/* The command of a task granted by another home, until it starts. */
+struct taskd_granted {
+    uint64_t key, task;
+    uint32_t attempt;
+    char **argv;
+    struct taskd_granted *next;
+};
+
+/* Another node that is home to work for us. */
+struct taskd_home {
+    uint64_t node;
+    bool has_work;
+    struct taskd_home *next;
+};
+
+/* Results waiting for the next check: to record in our journal, or to
+ * send to their home. Strings are owned (4 per result). */
+struct taskd_queue {
+    struct journal_result *r;
+    char **strings;
+    uint64_t *home;
+    size_t n, cap;
 };
 
 /* A task this node runs. */
@@ -73,6 +114,7 @@ struct taskd_run {
     struct journal_lease lease;
     int *cores; /* logical core indexes held */
     int ncores;
+    bool claimed; /* from the node's claim ledger (taskd_set_cores) */
     struct taskd_run *next;
 };
 
@@ -83,8 +125,17 @@ struct taskd_stream {
     void *arg;
     uint64_t sent[JOURNAL_TASK_NSTATES];
     bool first_sent;
+    /* an output fetch from another node rather than progress */
+    uint64_t fetch; /* its request number, 0 for none */
+    uint64_t fetch_node;
+    json_t *fetch_row;
+    double fetch_deadline;
     struct taskd_stream *next;
 };
+
+/* Seconds a node has to send a task's output; the most sent of a file. */
+#define TASKD_FETCH_TIMEOUT 10.0
+#define TASKD_FETCH_MAX (3 << 20)
 
 struct taskd {
     uv_loop_t *loop;
@@ -100,11 +151,25 @@ struct taskd {
     struct taskd_job *jobs;
     struct taskd_run *runs;
     uint64_t next_key;
-    struct journal_result *pending; /* results to record at the next check */
-    char **pending_strings;         /* owned by pending, freed after */
-    size_t npending, cap_pending;
+    struct taskd_queue pending; /* results to record at the next check */
+    struct taskd_queue outbox;  /* results to send to other homes */
+    /* the pool (net NULL: this node alone) */
+    const struct taskd_net_ops *net;
+    void *net_arg;
+    const struct taskd_cores_ops *cores_ops; /* NULL: core_busy */
+    void *cores_arg;
+    uint64_t *peers; /* other nodes alive */
+    size_t npeers, cap_peers;
+    struct taskd_home *homes;
+    struct taskd_granted *granted;
+    uint64_t pull_home; /* the home a PULL waits on, or 0 */
+    double pull_sent;
+    uint64_t next_remote;
+    uint64_t next_fetch;
+    double next_poke;
+    uv_idle_t wake; /* runs the check at once when work is pending */
     bool pull_wanted;
-    int pull_want;
+    int pull_want, pull_free;
     bool progress_dirty;
     struct taskd_stream *streams;
     uv_check_t check;
@@ -121,6 +186,13 @@ static double taskd_now(void)
     return (double)tv.tv_sec + tv.tv_usec / 1e6;
 }
 
+/* Nothing to do: an active idle handle only keeps the loop from blocking
+ * before the check that follows. */
+static void taskd_wake_cb(uv_idle_t *h)
+{
+    (void)h;
+}
+
 static void taskd_job_free(struct taskd_job *job)
 {
     if (!job)
@@ -128,6 +200,7 @@ static void taskd_job_free(struct taskd_job *job)
     taskgen_argv_free(job->argv);
     taskgen_argv_free(job->env);
     free(job->wdir);
+    json_decref(job->wire);
     free(job);
 }
 
@@ -162,7 +235,7 @@ static struct taskd_job *taskd_job_get(struct taskd *t, uint64_t id)
     for (job = t->jobs; job; job = job->next)
         if (job->id == id)
             return job;
-    if (journal_job_get(t->journal, id, &info) < 0)
+    if (id >= TASKD_REMOTE_KEY || journal_job_get(t->journal, id, &info) < 0)
         return NULL;
     desc = json_loads(info.desc, 0, NULL);
     journal_job_info_release(&info);
@@ -174,7 +247,10 @@ static struct taskd_job *taskd_job_get(struct taskd *t, uint64_t id)
     job->env = taskd_strings(json_object_get(desc, "env"), 3, &job->nenv);
     job->wdir = strdup(json_string_value(json_object_get(desc, "wdir")) ?: "/");
     job->time_limit = json_real_value(json_object_get(desc, "time_limit"));
-    if (!job->argv || !job->env || !job->wdir)
+    job->wire =
+        json_pack("{s:O, s:s, s:f}", "env", json_object_get(desc, "env"),
+                  "wdir", job->wdir, "time_limit", job->time_limit);
+    if (!job->argv || !job->env || !job->wdir || !job->wire)
         goto error;
     json_decref(desc);
     job->next = t->jobs;
@@ -186,35 +262,78 @@ error:
     return NULL;
 }
 
-/* Queue a result for the next journal transaction (strings copied). */
-static void taskd_push_result(struct taskd *t, const struct journal_result *r)
+/* Queue a result (strings copied) for home (0: our journal). */
+static void taskd_queue_push(struct taskd_queue *qu,
+                             const struct journal_result *r,
+                             uint64_t home)
 {
     struct journal_result *q;
 
-    if (t->npending == t->cap_pending) {
-        size_t cap = t->cap_pending ? t->cap_pending * 2 : 64;
-        struct journal_result *np = realloc(t->pending, cap * sizeof(*np));
-        char **ns = realloc(t->pending_strings, cap * 4 * sizeof(*ns));
+    if (qu->n == qu->cap) {
+        size_t cap = qu->cap ? qu->cap * 2 : 64;
+        struct journal_result *np = realloc(qu->r, cap * sizeof(*np));
+        char **ns;
+        uint64_t *nh;
 
         if (np)
-            t->pending = np;
+            qu->r = np;
+        ns = np ? realloc(qu->strings, cap * 4 * sizeof(*ns)) : NULL;
         if (ns)
-            t->pending_strings = ns;
-        if (!np || !ns)
+            qu->strings = ns;
+        nh = ns ? realloc(qu->home, cap * sizeof(*nh)) : NULL;
+        if (nh)
+            qu->home = nh;
+        if (!nh)
             return; /* the lease expires and the task runs again */
-        t->cap_pending = cap;
+        qu->cap = cap;
     }
-    q = &t->pending[t->npending];
+    q = &qu->r[qu->n];
     *q = *r;
     q->reason = r->reason ? strdup(r->reason) : NULL;
     q->out_path = r->out_path ? strdup(r->out_path) : NULL;
     q->err_path = r->err_path ? strdup(r->err_path) : NULL;
     q->err_tail = r->err_tail ? strdup(r->err_tail) : NULL;
-    t->pending_strings[t->npending * 4] = (char *)q->reason;
-    t->pending_strings[t->npending * 4 + 1] = (char *)q->out_path;
-    t->pending_strings[t->npending * 4 + 2] = (char *)q->err_path;
-    t->pending_strings[t->npending * 4 + 3] = (char *)q->err_tail;
-    t->npending++;
+    qu->strings[qu->n * 4] = (char *)q->reason;
+    qu->strings[qu->n * 4 + 1] = (char *)q->out_path;
+    qu->strings[qu->n * 4 + 2] = (char *)q->err_path;
+    qu->strings[qu->n * 4 + 3] = (char *)q->err_tail;
+    qu->home[qu->n] = home;
+    qu->n++;
+}
+
+static void taskd_queue_clear(struct taskd_queue *qu)
+{
+    for (size_t i = 0; i < qu->n * 4; i++)
+        free(qu->strings[i]);
+    qu->n = 0;
+}
+
+static void taskd_queue_release(struct taskd_queue *qu)
+{
+    taskd_queue_clear(qu);
+    free(qu->r);
+    free(qu->strings);
+    free(qu->home);
+}
+
+/* Queue the result of one of our tasks: for our journal, or for its home
+ * (in its id there). A task of a home that is gone reports nothing. */
+static void taskd_push_result(struct taskd *t, const struct journal_result *r)
+{
+    struct journal_result copy = *r;
+    struct taskd_job *job;
+
+    if (r->job < TASKD_REMOTE_KEY) {
+        taskd_queue_push(&t->pending, r, 0);
+    } else {
+        for (job = t->jobs; job && job->id != r->job; job = job->next)
+            ;
+        if (!job)
+            return;
+        copy.job = job->remote_id;
+        taskd_queue_push(&t->outbox, &copy, job->home);
+    }
+    uv_idle_start(&t->wake, taskd_wake_cb);
 }
 
 static void taskd_fail_start(struct taskd *t,
@@ -255,13 +374,28 @@ taskd_take_cores(struct taskd *t, struct taskd_run *run, int n, cpu_set_t *set)
     run->cores = calloc((size_t)n, sizeof(int));
     if (!run->cores)
         return -ENOMEM;
-    for (int c = 0; c < t->ncores && run->ncores < n; c++) {
-        hwloc_obj_t core;
+    if (t->cores_ops) {
+        int rc = t->cores_ops->claim(TASKD_CLAIM_KEY | run->key, n, run->cores,
+                                     t->cores_arg);
 
-        if (t->core_busy[c])
-            continue;
-        t->core_busy[c] = true;
-        run->cores[run->ncores++] = c;
+        if (rc < 0)
+            return rc;
+        run->ncores = n;
+        run->claimed = true;
+    }
+    for (int i = 0; i < n; i++) {
+        hwloc_obj_t core;
+        int c = run->claimed ? run->cores[i] : -1;
+
+        for (int k = 0; c < 0 && k < t->ncores; k++)
+            if (!t->core_busy[k])
+                c = k;
+        if (c < 0)
+            break;
+        if (!run->claimed) {
+            t->core_busy[c] = true;
+            run->cores[run->ncores++] = c;
+        }
         core = hwloc_get_obj_by_type(t->topo, HWLOC_OBJ_CORE, (unsigned)c);
         if (t->bind && core) {
             cpu_set_t one;
@@ -276,10 +410,71 @@ taskd_take_cores(struct taskd *t, struct taskd_run *run, int n, cpu_set_t *set)
 
 static void taskd_run_free(struct taskd *t, struct taskd_run *run)
 {
-    for (int i = 0; i < run->ncores; i++)
-        t->core_busy[run->cores[i]] = false;
+    if (run->claimed)
+        t->cores_ops->release(TASKD_CLAIM_KEY | run->key, t->cores_arg);
+    else
+        for (int i = 0; i < run->ncores; i++)
+            t->core_busy[run->cores[i]] = false;
     free(run->cores);
     free(run);
+}
+
+/* The command of task of our own job, expanded (caller frees with
+ * taskgen_argv_free()). Returns 0 or a negative code with error filled. */
+static int taskd_expand(struct taskd *t,
+                        struct taskd_job *job,
+                        uint64_t task,
+                        char ***argv,
+                        shoal_error_t *error)
+{
+    struct taskd_params_copy pc = {NULL};
+    json_t *params;
+    int rc;
+
+    journal_tasks(t->journal, job->id, task, 1, taskd_copy_params, &pc);
+    params = pc.params ? json_loads(pc.params, 0, NULL) : NULL;
+    free(pc.params);
+    rc = params ? taskgen_expand(job->argv, params, task, argv, error)
+                : shoal_errprintf(error, -EIO, "cannot read the task");
+    json_decref(params);
+    return rc;
+}
+
+/* Take the command granted with lease l by another home. */
+static char **taskd_granted_take(struct taskd *t, const struct journal_lease *l)
+{
+    struct taskd_granted **p = &t->granted, *g;
+    char **argv;
+
+    while (*p
+           && ((*p)->key != l->job || (*p)->task != l->task
+               || (*p)->attempt != l->attempt))
+        p = &(*p)->next;
+    g = *p;
+    if (!g)
+        return NULL;
+    *p = g->next;
+    argv = g->argv;
+    free(g);
+    return argv;
+}
+
+/* Forget the commands granted for job key (task UINT64_MAX: every task). */
+static void taskd_granted_drop(struct taskd *t, uint64_t key, uint64_t task)
+{
+    struct taskd_granted **p = &t->granted;
+
+    while (*p) {
+        struct taskd_granted *g = *p;
+
+        if (g->key == key && (task == UINT64_MAX || g->task == task)) {
+            *p = g->next;
+            taskgen_argv_free(g->argv);
+            free(g);
+        } else {
+            p = &g->next;
+        }
+    }
 }
 
 /* task_pull op: run a leased task now. */
@@ -287,9 +482,7 @@ static int taskd_start_op(const struct journal_lease *l, void *arg)
 {
     struct taskd *t = arg;
     struct taskd_job *job = taskd_job_get(t, l->job);
-    struct taskd_params_copy pc = {NULL};
     struct taskd_run *run = NULL;
-    json_t *params = NULL;
     char **argv = NULL, *path = NULL, out_dir[PATH_MAX];
     char env_job[40], env_task[40], env_attempt[40];
     shoal_error_t error = {{0}};
@@ -301,22 +494,34 @@ static int taskd_start_op(const struct journal_lease *l, void *arg)
         taskd_fail_start(t, l, "cannot read the job from the journal");
         return -EIO;
     }
-    journal_tasks(t->journal, l->job, l->task, 1, taskd_copy_params, &pc);
-    params = pc.params ? json_loads(pc.params, 0, NULL) : NULL;
-    free(pc.params);
-    rc = params ? taskgen_expand(job->argv, params, l->task, &argv, &error)
-                : shoal_errprintf(&error, -EIO, "cannot read the task");
+    if (job->home == 0)
+        rc = taskd_expand(t, job, l->task, &argv, &error);
+    else if ((argv = taskd_granted_take(t, l)) != NULL)
+        rc = 0;
+    else
+        rc = shoal_errprintf(&error, -EIO, "no command granted for the task");
     if (rc == 0)
         rc = spawn_resolve(argv[0], job->wdir, &path, &error);
     run = calloc(1, sizeof(*run));
     if (rc == 0 && !run)
         rc = shoal_errprintf(&error, -ENOMEM, "out of memory");
-    if (rc == 0)
+    if (rc == 0) {
+        run->key = ++t->next_key;
         rc = taskd_take_cores(
             t, run, l->cores < t->ncores ? l->cores : t->ncores, &set);
+        if (rc == -EBUSY) {
+            /* a gang job took the cores since the last count: the lease
+             * lapses and the task runs again, no retry used */
+            taskd_run_free(t, run);
+            taskgen_argv_free(argv);
+            free(path);
+            return rc;
+        }
+    }
     if (rc < 0)
         goto out;
-    snprintf(env_job, sizeof(env_job), "SHOAL_JOB_ID=%" PRIu64, l->job);
+    snprintf(env_job, sizeof(env_job), "SHOAL_JOB_ID=%" PRIu64,
+             job->home ? job->remote_id : l->job);
     snprintf(env_task, sizeof(env_task), "SHOAL_TASK_ID=%" PRIu64, l->task);
     snprintf(env_attempt, sizeof(env_attempt), "SHOAL_TASK_ATTEMPT=%" PRIu32,
              l->attempt);
@@ -324,8 +529,7 @@ static int taskd_start_op(const struct journal_lease *l, void *arg)
     job->env[job->nenv + 1] = env_task;
     job->env[job->nenv + 2] = env_attempt;
     snprintf(out_dir, sizeof(out_dir), "%s/jobs/%" PRIu64 "/task.%" PRIu64,
-             t->dir, l->job, l->task);
-    run->key = ++t->next_key;
+             t->dir, job->home ? job->remote_id : l->job, l->task);
     run->lease = *l;
     spec = (struct task_exec_spec){.key = run->key,
                                    .path = path,
@@ -347,7 +551,6 @@ out:
         taskd_fail_start(t, l, error.text);
     if (run)
         taskd_run_free(t, run);
-    json_decref(params);
     taskgen_argv_free(argv);
     free(path);
     return rc;
@@ -357,10 +560,11 @@ static void taskd_pull_op(int free_cores, int want, int speed, void *arg)
 {
     struct taskd *t = arg;
 
-    (void)free_cores;
     (void)speed;
     t->pull_wanted = true;
     t->pull_want = want;
+    t->pull_free = free_cores;
+    uv_idle_start(&t->wake, taskd_wake_cb);
 }
 
 static void taskd_abandon_op(const struct journal_lease *l, void *arg)
@@ -373,20 +577,91 @@ static void taskd_abandon_op(const struct journal_lease *l, void *arg)
             task_exec_kill(t->exec, r->key);
 }
 
+static struct taskd_job *taskd_job_find(struct taskd *t, uint64_t key)
+{
+    struct taskd_job *job = t->jobs;
+
+    while (job && job->id != key)
+        job = job->next;
+    return job;
+}
+
+static struct taskd_job *
+taskd_remote_find(struct taskd *t, uint64_t home, uint64_t id)
+{
+    struct taskd_job *job = t->jobs;
+
+    while (job && (job->home != home || job->remote_id != id))
+        job = job->next;
+    return job;
+}
+
+static int taskd_send(struct taskd *t,
+                      uint64_t node,
+                      enum taskd_frame_type type,
+                      char *body,
+                      const size_t *len)
+{
+    /* len is read here, after the encoder that made body has set it */
+    int rc = body && t->net
+                 ? t->net->send(node, (uint8_t)type, body, *len, t->net_arg)
+                 : -ENOMEM;
+
+    free(body);
+    return rc;
+}
+
+/* Renew our own leases in the journal, and send the others' to their
+ * homes, one RENEW per home, in the ids the homes know. */
 static void
 taskd_renew_op(const struct journal_lease *leases, size_t n, void *arg)
 {
     struct taskd *t = arg;
     bool *valid = calloc(n, sizeof(*valid));
+    struct journal_lease *mine = calloc(n, sizeof(*mine));
+    bool *sent = calloc(n, sizeof(*sent));
+    size_t nmine = 0;
 
-    if (!valid)
-        return;
-    if (journal_renew(t->journal, leases, n, taskd_now(), t->cfg.lease, valid)
-        >= 0)
-        for (size_t i = 0; i < n; i++)
+    if (!valid || !mine || !sent)
+        goto out;
+    for (size_t i = 0; i < n; i++)
+        if (leases[i].job < TASKD_REMOTE_KEY)
+            mine[nmine++] = leases[i];
+    if (nmine > 0
+        && journal_renew(t->journal, mine, nmine, taskd_now(), t->cfg.lease,
+                         valid)
+               >= 0)
+        for (size_t i = 0; i < nmine; i++)
             if (!valid[i])
-                task_pull_revoke(t->pull, leases[i].job, leases[i].task);
+                task_pull_revoke(t->pull, mine[i].job, mine[i].task);
+    for (size_t i = 0; i < n; i++) {
+        struct taskd_job *job;
+        size_t k = 0, len;
+
+        if (sent[i] || leases[i].job < TASKD_REMOTE_KEY)
+            continue;
+        job = taskd_job_find(t, leases[i].job);
+        if (!job)
+            continue;
+        for (size_t j = i; j < n; j++) {
+            struct taskd_job *other = leases[j].job == leases[i].job
+                                          ? job
+                                          : taskd_job_find(t, leases[j].job);
+
+            if (sent[j] || leases[j].job < TASKD_REMOTE_KEY || !other
+                || other->home != job->home)
+                continue;
+            sent[j] = true;
+            mine[k] = leases[j];
+            mine[k++].job = other->remote_id;
+        }
+        taskd_send(t, job->home, TASKD_FRAME_RENEW,
+                   task_wire_leases_encode("leases", mine, k, &len), &len);
+    }
+out:
     free(valid);
+    free(mine);
+    free(sent);
 }
 
 static const struct task_pull_ops taskd_pull_ops = {
@@ -457,6 +732,7 @@ static void taskd_stream_remove(struct taskd *t, struct taskd_stream *s)
         p = &(*p)->next;
     if (*p)
         *p = s->next;
+    json_decref(s->fetch_row);
     free(s);
 }
 
@@ -471,7 +747,7 @@ static void taskd_progress(struct taskd *t, bool only_final)
         json_t *msg;
 
         next = s->next;
-        if (journal_job_get(t->journal, s->job, &info) < 0)
+        if (s->fetch || journal_job_get(t->journal, s->job, &info) < 0)
             continue;
         if (info.state != JOURNAL_JOB_RUNNING) {
             msg =
@@ -502,38 +778,198 @@ static void taskd_progress_cb(uv_timer_t *h)
     taskd_progress(t, false);
 }
 
-/* After each loop iteration: record what ended in one transaction, then
- * answer the worker's pull. */
+/* --- the pool: homes and workers ----------------------------------------- */
+
+static const size_t taskd_poke_len = 2; /* "{}" */
+
+/* Tell every other node (and our own worker) that work is queued here. */
+static void taskd_poke_all(struct taskd *t)
+{
+    double now = taskd_now();
+
+    for (size_t i = 0; i < t->npeers; i++)
+        taskd_send(t, t->peers[i], TASKD_FRAME_POKE, strdup("{}"),
+                   &taskd_poke_len);
+    t->next_poke = now + 1.0;
+    task_pull_poke(t->pull, now);
+}
+
+/* Tasks queued in our journal, over every running job. */
+static void taskd_add_queued(const struct journal_job_info *info, void *arg)
+{
+    if (info->state == JOURNAL_JOB_RUNNING)
+        *(uint64_t *)arg += info->count[JOURNAL_TASK_QUEUED];
+}
+
+static uint64_t taskd_queued(struct taskd *t)
+{
+    uint64_t n = 0;
+
+    journal_jobs(t->journal, taskd_add_queued, &n);
+    return n;
+}
+
+static struct taskd_home *taskd_home_get(struct taskd *t, uint64_t node)
+{
+    struct taskd_home *h;
+
+    for (h = t->homes; h; h = h->next)
+        if (h->node == node)
+            return h;
+    h = calloc(1, sizeof(*h));
+    if (!h)
+        return NULL;
+    h->node = node;
+    h->next = t->homes;
+    t->homes = h;
+    return h;
+}
+
+/* The next home with work, taken round-robin: it goes to the end. */
+static struct taskd_home *taskd_home_next(struct taskd *t)
+{
+    struct taskd_home **p = &t->homes, *h, **tail;
+
+    while (*p && !(*p)->has_work)
+        p = &(*p)->next;
+    h = *p;
+    if (!h)
+        return NULL;
+    *p = h->next;
+    h->next = NULL;
+    for (tail = &t->homes; *tail; tail = &(*tail)->next)
+        ;
+    *tail = h;
+    return h;
+}
+
+/* Whether the pull in flight is answered: an empty grant if the home it
+ * went to is gone or silent. */
+static void taskd_pull_give_up(struct taskd *t)
+{
+    t->pull_home = 0;
+    task_pull_grant(t->pull, NULL, 0, taskd_now());
+}
+
+/* Lease tasks of our journal to node (ours included). A task that failed
+ * on a node goes to another one when the pool has one. */
+static int
+taskd_lease(struct taskd *t, uint64_t node, int want, struct journal_lease *out)
+{
+    return journal_lease(t->journal, node, want, t->npeers > 0, taskd_now(),
+                         t->cfg.lease, out, (size_t)want);
+}
+
+/* Answer our worker's pull: from our own journal first, else from the next
+ * home with work, else empty. */
+static void taskd_pull_answer(struct taskd *t)
+{
+    struct journal_lease leases[256];
+    int want = t->pull_want < 256 ? t->pull_want : 256;
+    struct taskd_home *h;
+    int n = 0;
+
+    t->pull_wanted = false;
+    if (want > 0 && journal_busy(t->journal))
+        n = taskd_lease(t, t->cfg.node_id, want, leases);
+    if (n > 0) {
+        t->progress_dirty = true;
+        task_pull_grant(t->pull, leases, (size_t)n, taskd_now());
+        return;
+    }
+    while (want > 0 && (h = taskd_home_next(t)) != NULL) {
+        struct task_wire_pull m = {t->pull_free, want, t->cfg.speed};
+        size_t len;
+
+        if (taskd_send(t, h->node, TASKD_FRAME_PULL,
+                       task_wire_pull_encode(&m, &len), &len)
+            == 0) {
+            t->pull_home = h->node;
+            t->pull_sent = taskd_now();
+            return;
+        }
+        h->has_work = false;
+    }
+    task_pull_grant(t->pull, NULL, 0, taskd_now());
+}
+
+/* Send the results of other homes' tasks, one RESULT per home. */
+static void taskd_flush_outbox(struct taskd *t)
+{
+    struct taskd_queue *q = &t->outbox;
+    struct journal_result *batch;
+    bool *sent;
+
+    if (q->n == 0)
+        return;
+    batch = calloc(q->n, sizeof(*batch));
+    sent = calloc(q->n, sizeof(*sent));
+    for (size_t i = 0; batch && sent && i < q->n; i++) {
+        size_t k = 0, len;
+
+        if (sent[i])
+            continue;
+        for (size_t j = i; j < q->n; j++)
+            if (!sent[j] && q->home[j] == q->home[i]) {
+                sent[j] = true;
+                batch[k++] = q->r[j];
+            }
+        /* lost if the home is gone: its lease expires, the task runs
+         * again, and it is recorded once */
+        taskd_send(t, q->home[i], TASKD_FRAME_RESULT,
+                   task_wire_results_encode(batch, k, &len), &len);
+    }
+    free(batch);
+    free(sent);
+    taskd_queue_clear(q);
+}
+
+/* After each loop iteration: record what ended in one transaction, send
+ * the others' results, then answer the worker's pull. */
 static void taskd_check_cb(uv_check_t *h)
 {
     struct taskd *t = h->data;
-    struct journal_lease leases[256];
     bool recorded = false;
-    int n;
 
-    if (t->npending > 0) {
-        recorded = journal_record(t->journal, t->pending, t->npending,
-                                  taskd_now(), NULL)
+    uv_idle_stop(&t->wake);
+    if (t->pending.n > 0) {
+        enum journal_outcome *out = calloc(t->pending.n, sizeof(*out));
+        bool retry = false;
+
+        recorded = journal_record(t->journal, t->pending.r, t->pending.n,
+                                  taskd_now(), out)
                    == 0;
-        for (size_t i = 0; i < t->npending * 4; i++)
-            free(t->pending_strings[i]);
-        t->npending = 0;
+        for (size_t i = 0; recorded && out && i < t->pending.n; i++)
+            retry |= out[i] == JOURNAL_OUTCOME_RETRY;
+        free(out);
+        taskd_queue_clear(&t->pending);
         t->progress_dirty = true;
+        if (retry)
+            taskd_poke_all(t);
     }
-    if (t->pull_wanted) {
-        int want = t->pull_want < 256 ? t->pull_want : 256;
-
-        t->pull_wanted = false;
-        n = journal_lease(t->journal, t->cfg.node_id, want, false, taskd_now(),
-                          t->cfg.lease, leases, (size_t)want);
-        task_pull_grant(t->pull, leases, n > 0 ? (size_t)n : 0, taskd_now());
-        if (n > 0)
-            t->progress_dirty = true;
-    }
+    taskd_flush_outbox(t);
+    if (t->pull_wanted && t->pull_home == 0)
+        taskd_pull_answer(t);
     /* a job that just ended is reported at once; progress waits for the
      * next tick, so a fast job does not send a message per task */
     if (recorded && t->streams)
         taskd_progress(t, true);
+}
+
+static void taskd_fetch_expire(struct taskd *t, uint64_t gone);
+
+/* Lend tasks what gang jobs leave: the ledger's free cores plus those our
+ * tasks hold, at most what this node lends. */
+static void taskd_sync_cores(struct taskd *t, double now)
+{
+    int lend;
+
+    if (!t->cores_ops)
+        return;
+    lend = t->cores_ops->free_count(t->cores_arg);
+    for (struct taskd_run *r = t->runs; r; r = r->next)
+        lend += r->ncores;
+    task_pull_set_cores(t->pull, lend < t->ncores ? lend : t->ncores, now);
 }
 
 static void taskd_tick_cb(uv_timer_t *h)
@@ -543,9 +979,462 @@ static void taskd_tick_cb(uv_timer_t *h)
 
     if (journal_expire(t->journal, now) > 0) {
         t->progress_dirty = true;
-        task_pull_poke(t->pull, now);
+        taskd_poke_all(t);
+    } else if (t->npeers > 0 && now >= t->next_poke && taskd_queued(t) > 0) {
+        /* a poke may have been lost to a restart: repeat it while work is
+         * queued */
+        taskd_poke_all(t);
     }
+    if (t->pull_home && now - t->pull_sent > TASKD_PULL_TIMEOUT)
+        taskd_pull_give_up(t);
+    taskd_fetch_expire(t, 0);
+    taskd_sync_cores(t, now);
     task_pull_tick(t->pull, now);
+}
+
+/* A PULL from a worker: lease it a batch, with what it needs to run
+ * them. */
+static void
+taskd_on_pull(struct taskd *t, uint64_t from, const void *body, size_t len)
+{
+    struct journal_lease leases[256];
+    json_t *argvs[256], *jobs = json_object();
+    struct task_wire_pull m;
+    size_t k = 0, blen;
+    int n;
+
+    if (task_wire_pull_decode(body, len, &m) < 0 || !jobs) {
+        json_decref(jobs);
+        return;
+    }
+    n = m.want > 0 && journal_busy(t->journal)
+            ? taskd_lease(t, from, m.want < 256 ? m.want : 256, leases)
+            : 0;
+    for (int i = 0; i < n; i++) {
+        struct taskd_job *job = taskd_job_get(t, leases[i].job);
+        shoal_error_t error = {{0}};
+        char **argv = NULL, key[24];
+        int rc = job ? taskd_expand(t, job, leases[i].task, &argv, &error)
+                     : shoal_errprintf(&error, -EIO,
+                                       "cannot read the job from the journal");
+
+        if (rc < 0) {
+            /* recorded here, as the worker's would be */
+            struct journal_result r = {
+                .job = leases[i].job,
+                .task = leases[i].task,
+                .attempt = leases[i].attempt,
+                .token = leases[i].token,
+                .node = t->cfg.node_id,
+                .start = taskd_now(),
+                .end = taskd_now(),
+                .status = TASK_EXEC_STATUS_NOT_RUN,
+                .reason = error.text,
+                .err_tail = error.text,
+            };
+            taskd_queue_push(&t->pending, &r, 0);
+            uv_idle_start(&t->wake, taskd_wake_cb);
+            continue;
+        }
+        argvs[k] = json_array();
+        for (size_t a = 0; argv[a]; a++)
+            json_array_append_new(argvs[k], json_string(argv[a]));
+        taskgen_argv_free(argv);
+        snprintf(key, sizeof(key), "%" PRIu64, job->id);
+        json_object_set(jobs, key, job->wire);
+        leases[k++] = leases[i];
+    }
+    if (k > 0)
+        t->progress_dirty = true;
+    if (taskd_send(t, from, TASKD_FRAME_GRANT,
+                   task_wire_grant_encode(jobs, leases, argvs, k, &blen), &blen)
+            < 0
+        && k > 0)
+        journal_requeue_node(t->journal, from);
+    for (size_t i = 0; i < k; i++)
+        json_decref(argvs[i]);
+    json_decref(jobs);
+}
+
+/* The job key of (home, id), made from its DESC on first sight. */
+static struct taskd_job *
+taskd_remote_job(struct taskd *t, uint64_t home, uint64_t id, json_t *desc)
+{
+    struct taskd_job *job = taskd_remote_find(t, home, id);
+
+    if (job)
+        return job;
+    job = calloc(1, sizeof(*job));
+    if (!job)
+        return NULL;
+    job->id = TASKD_REMOTE_KEY + ++t->next_remote;
+    job->home = home;
+    job->remote_id = id;
+    job->env = taskd_strings(json_object_get(desc, "env"), 3, &job->nenv);
+    job->wdir = strdup(json_string_value(json_object_get(desc, "wdir")));
+    job->time_limit = json_number_value(json_object_get(desc, "time_limit"));
+    if (!job->env || !job->wdir) {
+        taskd_job_free(job);
+        return NULL;
+    }
+    job->next = t->jobs;
+    t->jobs = job;
+    return job;
+}
+
+/* A GRANT from a home: our leases, in our job keys, to task_pull. */
+static void
+taskd_on_grant(struct taskd *t, uint64_t from, const void *body, size_t len)
+{
+    struct journal_lease *leases = NULL;
+    size_t n = 0, k = 0;
+    json_t *doc = NULL;
+    struct taskd_home *h = taskd_home_get(t, from);
+
+    if (task_wire_grant_decode(body, len, &doc, &leases, &n) < 0)
+        n = 0;
+    for (size_t i = 0; i < n; i++) {
+        struct taskd_job *job = taskd_remote_job(
+            t, from, leases[i].job, task_wire_grant_desc(doc, leases[i].job));
+        struct taskd_granted *g = calloc(1, sizeof(*g));
+
+        if (g)
+            g->argv = taskd_strings(task_wire_grant_argv(doc, i), 0, NULL);
+        if (!job || !g || !g->argv) {
+            /* not taken: its lease expires and it goes elsewhere */
+            free(g);
+            continue;
+        }
+        g->key = job->id;
+        g->task = leases[i].task;
+        g->attempt = leases[i].attempt;
+        g->next = t->granted;
+        t->granted = g;
+        leases[k] = leases[i];
+        leases[k++].job = job->id;
+    }
+    if (h && n == 0)
+        h->has_work = false;
+    if (from == t->pull_home) {
+        t->pull_home = 0;
+        task_pull_grant(t->pull, leases, k, taskd_now());
+    } else if (k > 0) {
+        /* late: we stopped waiting for it; take it all the same */
+        task_pull_grant(t->pull, leases, k, taskd_now());
+    }
+    free(leases);
+    json_decref(doc);
+}
+
+/* A RENEW from a worker: extend its leases, and name the ones it lost. */
+static void
+taskd_on_renew(struct taskd *t, uint64_t from, const void *body, size_t len)
+{
+    struct journal_lease *leases = NULL;
+    size_t n = 0, nlost = 0, blen;
+    bool *valid;
+
+    if (task_wire_leases_decode(body, len, "leases", &leases, &n) < 0)
+        return;
+    valid = calloc(n + 1, sizeof(*valid));
+    if (valid && n > 0
+        && journal_renew(t->journal, leases, n, taskd_now(), t->cfg.lease,
+                         valid)
+               >= 0) {
+        for (size_t i = 0; i < n; i++)
+            if (!valid[i])
+                leases[nlost++] = leases[i];
+        if (nlost > 0)
+            taskd_send(t, from, TASKD_FRAME_RENEWED,
+                       task_wire_leases_encode("lost", leases, nlost, &blen),
+                       &blen);
+    }
+    free(valid);
+    free(leases);
+}
+
+/* A RENEWED from a home: give up the leases it no longer honours. */
+static void
+taskd_on_renewed(struct taskd *t, uint64_t from, const void *body, size_t len)
+{
+    struct journal_lease *lost = NULL;
+    size_t n = 0;
+
+    if (task_wire_leases_decode(body, len, "lost", &lost, &n) < 0)
+        return;
+    for (size_t i = 0; i < n; i++) {
+        struct taskd_job *job = taskd_remote_find(t, from, lost[i].job);
+
+        if (!job)
+            continue;
+        taskd_granted_drop(t, job->id, lost[i].task);
+        task_pull_revoke(t->pull, job->id, lost[i].task);
+    }
+    free(lost);
+}
+
+/* A RESULT from a worker: into the journal at the next check, where the
+ * lease's token decides whether it counts. */
+static void
+taskd_on_result(struct taskd *t, uint64_t from, const void *body, size_t len)
+{
+    struct journal_result *results = NULL;
+    json_t *doc = NULL;
+    size_t n = 0;
+
+    if (task_wire_results_decode(body, len, &doc, &results, &n) < 0)
+        return;
+    for (size_t i = 0; i < n; i++) {
+        /* a node reports for itself only */
+        results[i].node = from;
+        taskd_queue_push(&t->pending, &results[i], 0);
+    }
+    if (n > 0)
+        uv_idle_start(&t->wake, taskd_wake_cb);
+    free(results);
+    json_decref(doc);
+}
+
+/* A file of ours for a FETCH, as base64 (at most TASKD_FETCH_MAX bytes,
+ * its end). Only files under our jobs/ are served. */
+static char *taskd_read_output(struct taskd *t, const char *path)
+{
+    size_t dl = strlen(t->dir);
+    char *data, *b64;
+    long size;
+    size_t n;
+    FILE *f;
+
+    if (strncmp(path, t->dir, dl) != 0 || strncmp(path + dl, "/jobs/", 6) != 0
+        || strstr(path, "/../"))
+        return NULL;
+    f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    fseek(f, 0, SEEK_END);
+    size = ftell(f);
+    if (size > TASKD_FETCH_MAX)
+        fseek(f, size - TASKD_FETCH_MAX, SEEK_SET);
+    else
+        rewind(f);
+    data = malloc(TASKD_FETCH_MAX);
+    n = data ? fread(data, 1, TASKD_FETCH_MAX, f) : 0;
+    fclose(f);
+    b64 = data ? task_wire_b64_encode(data, n) : NULL;
+    free(data);
+    return b64;
+}
+
+static void
+taskd_on_fetch(struct taskd *t, uint64_t from, const void *body, size_t len)
+{
+    json_t *req = json_loadb(body, len, 0, NULL), *ans;
+    const char *out = json_string_value(json_object_get(req, "stdout"));
+    const char *err = json_string_value(json_object_get(req, "stderr"));
+    char *o = out ? taskd_read_output(t, out) : NULL;
+    char *e = err ? taskd_read_output(t, err) : NULL;
+    char *text;
+    size_t tlen;
+
+    if (!json_is_integer(json_object_get(req, "req"))) {
+        json_decref(req);
+        return;
+    }
+    ans = o && e
+              ? json_pack("{s:O, s:s, s:s}", "req", json_object_get(req, "req"),
+                          "stdout", o, "stderr", e)
+              : json_pack("{s:O, s:s}", "req", json_object_get(req, "req"),
+                          "error", "its output files are gone");
+    text = ans ? json_dumps(ans, JSON_COMPACT) : NULL;
+    tlen = text ? strlen(text) : 0;
+    taskd_send(t, from, TASKD_FRAME_FETCHED, text, &tlen);
+    json_decref(ans);
+    json_decref(req);
+    free(o);
+    free(e);
+}
+
+static void taskd_fetch_fail(struct taskd_stream *s, const char *why)
+{
+    json_t *msg =
+        json_pack("{s:b, s:s, s:i}", "ok", 0, "error", why, "code", -EHOSTDOWN);
+    s->reply(msg, true, s->arg);
+    json_decref(msg);
+    taskd_stream_remove(s->t, s);
+}
+
+static void
+taskd_on_fetched(struct taskd *t, uint64_t from, const void *body, size_t len)
+{
+    json_t *ans = json_loadb(body, len, 0, NULL);
+    json_int_t req = json_integer_value(json_object_get(ans, "req"));
+    const char *out = json_string_value(json_object_get(ans, "stdout"));
+    const char *err = json_string_value(json_object_get(ans, "stderr"));
+    struct taskd_stream *s = t->streams;
+    char why[256];
+
+    while (s && (s->fetch != (uint64_t)req || s->fetch_node != from))
+        s = s->next;
+    if (!s) {
+        json_decref(ans);
+        return;
+    }
+    if (!out || !err) {
+        snprintf(why, sizeof(why),
+                 "node %016" PRIx64 " has no output of the task: %s", from,
+                 json_string_value(json_object_get(ans, "error"))
+                     ?: "bad answer");
+        taskd_fetch_fail(s, why);
+    } else {
+        json_t *msg = json_pack("{s:b, s:O}", "ok", 1, "task", s->fetch_row);
+
+        json_object_set_new(json_object_get(msg, "task"), "stdout_data",
+                            json_string(out));
+        json_object_set_new(json_object_get(msg, "task"), "stderr_data",
+                            json_string(err));
+        s->reply(msg, true, s->arg);
+        json_decref(msg);
+        taskd_stream_remove(t, s);
+    }
+    json_decref(ans);
+}
+
+/* Fetches whose node is gone or silent fail. */
+static void taskd_fetch_expire(struct taskd *t, uint64_t gone)
+{
+    struct taskd_stream *s = t->streams, *next;
+    double now = taskd_now();
+    char why[256];
+
+    for (; s; s = next) {
+        next = s->next;
+        if (!s->fetch || (s->fetch_node != gone && now < s->fetch_deadline))
+            continue;
+        snprintf(why, sizeof(why),
+                 "node %016" PRIx64 " %s: the task's output is there",
+                 s->fetch_node,
+                 s->fetch_node == gone ? "left the pool" : "did not answer");
+        taskd_fetch_fail(s, why);
+    }
+}
+
+/* Forget the jobs of a home, killing their tasks. */
+static void taskd_drop_home_jobs(struct taskd *t, uint64_t home, uint64_t id)
+{
+    for (struct taskd_job *job = t->jobs; job; job = job->next) {
+        if (job->home != home || (id && job->remote_id != id))
+            continue;
+        taskd_granted_drop(t, job->id, UINT64_MAX);
+        task_pull_revoke(t->pull, job->id, UINT64_MAX);
+    }
+}
+
+void taskd_frame(
+    struct taskd *t, uint64_t from, uint8_t type, const void *body, size_t len)
+{
+    struct taskd_home *h;
+    uint64_t job;
+
+    if (from == t->cfg.node_id)
+        return; /* our own worker takes the shortcut */
+    switch (type) {
+    case TASKD_FRAME_PULL:
+        taskd_on_pull(t, from, body, len);
+        break;
+    case TASKD_FRAME_GRANT:
+        taskd_on_grant(t, from, body, len);
+        break;
+    case TASKD_FRAME_RENEW:
+        taskd_on_renew(t, from, body, len);
+        break;
+    case TASKD_FRAME_RENEWED:
+        taskd_on_renewed(t, from, body, len);
+        break;
+    case TASKD_FRAME_RESULT:
+        taskd_on_result(t, from, body, len);
+        break;
+    case TASKD_FRAME_CANCEL:
+        if (task_wire_job_decode(body, len, &job) == 0)
+            taskd_drop_home_jobs(t, from, job);
+        break;
+    case TASKD_FRAME_FETCH:
+        taskd_on_fetch(t, from, body, len);
+        break;
+    case TASKD_FRAME_FETCHED:
+        taskd_on_fetched(t, from, body, len);
+        break;
+    case TASKD_FRAME_POKE:
+        h = taskd_home_get(t, from);
+        if (h) {
+            h->has_work = true;
+            task_pull_poke(t->pull, taskd_now());
+        }
+        break;
+    default:
+        break;
+    }
+}
+
+void taskd_member(struct taskd *t, uint64_t node, bool alive)
+{
+    size_t i;
+
+    if (node == t->cfg.node_id)
+        return;
+    for (i = 0; i < t->npeers && t->peers[i] != node; i++)
+        ;
+    if (alive) {
+        if (i < t->npeers)
+            return;
+        if (t->npeers == t->cap_peers) {
+            size_t cap = t->cap_peers ? t->cap_peers * 2 : 16;
+            uint64_t *p = realloc(t->peers, cap * sizeof(*p));
+
+            if (!p)
+                return;
+            t->peers = p;
+            t->cap_peers = cap;
+        }
+        t->peers[t->npeers++] = node;
+        /* a node that joins (or came back) learns of our work at once */
+        if (journal_busy(t->journal))
+            taskd_send(t, node, TASKD_FRAME_POKE, strdup("{}"),
+                       &taskd_poke_len);
+        return;
+    }
+    if (i < t->npeers)
+        t->peers[i] = t->peers[--t->npeers];
+    /* as a home: its tasks go back to the queue */
+    if (journal_requeue_node(t->journal, node) > 0) {
+        t->progress_dirty = true;
+        taskd_poke_all(t);
+    }
+    /* as a worker: the tasks we run for it are orphans */
+    taskd_drop_home_jobs(t, node, 0);
+    for (struct taskd_home *h = t->homes; h; h = h->next)
+        if (h->node == node)
+            h->has_work = false;
+    for (size_t j = 0; j < t->outbox.n; j++)
+        if (t->outbox.home[j] == node)
+            t->outbox.home[j] = 0;
+    if (t->pull_home == node)
+        taskd_pull_give_up(t);
+    taskd_fetch_expire(t, node);
+}
+
+void taskd_set_cores(struct taskd *t,
+                     const struct taskd_cores_ops *ops,
+                     void *arg)
+{
+    t->cores_ops = ops;
+    t->cores_arg = arg;
+    taskd_sync_cores(t, taskd_now());
+}
+
+void taskd_set_net(struct taskd *t, const struct taskd_net_ops *ops, void *arg)
+{
+    t->net = ops;
+    t->net_arg = arg;
 }
 
 /* --- control operations -------------------------------------------------- */
@@ -648,7 +1537,7 @@ static void taskd_op_submit(struct taskd *t,
     taskd_reply_ok(reply, arg,
                    json_pack("{s:I, s:I}", "id", (json_int_t)id, "ntasks",
                              (json_int_t)taskgen_count(it.gen)));
-    task_pull_poke(t->pull, taskd_now());
+    taskd_poke_all(t);
 out:
     free(it.text);
     taskgen_argv_free(tmpl);
@@ -753,11 +1642,16 @@ static void taskd_op_results(struct taskd *t,
 static void taskd_op_output(struct taskd *t,
                             const json_t *req,
                             taskd_reply_f *reply,
-                            void *arg)
+                            void *arg,
+                            struct taskd_stream **stream)
 {
     json_int_t task = json_integer_value(json_object_get(req, "task"));
     json_t *rows = json_array(), *row;
-    uint64_t id;
+    const char *out, *err;
+    struct taskd_stream *s;
+    uint64_t id, node;
+    char *body;
+    size_t i, len;
 
     if (taskd_job_id(req, &id) < 0 || task < 0
         || journal_tasks(t->journal, id, (uint64_t)task, 1, taskd_add_task,
@@ -772,7 +1666,45 @@ static void taskd_op_output(struct taskd *t,
     row = json_incref(json_array_get(rows, 0));
     json_decref(rows);
     json_object_set_new(row, "home", json_integer((json_int_t)t->cfg.node_id));
-    taskd_reply_ok(reply, arg, json_pack("{s:o}", "task", row));
+    node = (uint64_t)json_integer_value(json_object_get(row, "node"));
+    out = json_string_value(json_object_get(row, "stdout"));
+    err = json_string_value(json_object_get(row, "stderr"));
+    if (node == 0 || node == t->cfg.node_id || !out || !err) {
+        taskd_reply_ok(reply, arg, json_pack("{s:o}", "task", row));
+        return;
+    }
+    /* it ran on another node: ask it for the files */
+    for (i = 0; i < t->npeers && t->peers[i] != node; i++)
+        ;
+    s = i < t->npeers ? calloc(1, sizeof(*s)) : NULL;
+    body = s ? json_dumps(json_pack("{s:I, s:s, s:s}", "req",
+                                    (json_int_t)(t->next_fetch + 1), "stdout",
+                                    out, "stderr", err),
+                          JSON_COMPACT)
+             : NULL;
+    len = body ? strlen(body) : 0;
+    if (!s || taskd_send(t, node, TASKD_FRAME_FETCH, body, &len) < 0) {
+        taskd_reply_error(reply, arg, -EHOSTDOWN,
+                          "task %" JSON_INTEGER_FORMAT " of job %" PRIu64
+                          " ran on node %016" PRIx64
+                          ", which is not in the pool (its output stays there)",
+                          task, id, node);
+        free(s);
+        json_decref(row);
+        return;
+    }
+    *s = (struct taskd_stream){.t = t,
+                               .reply = reply,
+                               .arg = arg,
+                               .fetch = ++t->next_fetch,
+                               .fetch_node = node,
+                               .fetch_row = row,
+                               .fetch_deadline =
+                                   taskd_now() + TASKD_FETCH_TIMEOUT,
+                               .next = t->streams};
+    t->streams = s;
+    if (stream)
+        *stream = s;
 }
 
 static void taskd_op_cancel(struct taskd *t,
@@ -798,6 +1730,12 @@ static void taskd_op_cancel(struct taskd *t,
         return;
     }
     task_pull_revoke(t->pull, id, UINT64_MAX);
+    for (size_t i = 0; i < t->npeers; i++) {
+        size_t len;
+
+        taskd_send(t, t->peers[i], TASKD_FRAME_CANCEL,
+                   task_wire_job_encode(id, &len), &len);
+    }
     t->progress_dirty = true;
     taskd_reply_ok(reply, arg, json_pack("{s:i}", "cancelled", n));
 }
@@ -823,7 +1761,7 @@ int taskd_control(struct taskd *t,
     else if (strcmp(op, "task.results") == 0)
         taskd_op_results(t, request, reply, arg);
     else if (strcmp(op, "task.output") == 0)
-        taskd_op_output(t, request, reply, arg);
+        taskd_op_output(t, request, reply, arg, stream);
     else if (strcmp(op, "task.cancel") == 0)
         taskd_op_cancel(t, request, reply, arg);
     else if (strcmp(op, "task.wait") == 0) {
@@ -928,8 +1866,9 @@ int taskd_create(uv_loop_t *loop,
     uv_check_init(loop, &t->check);
     uv_timer_init(loop, &t->tick);
     uv_timer_init(loop, &t->progress);
-    t->check.data = t->tick.data = t->progress.data = t;
-    t->open_handles = 3;
+    uv_idle_init(loop, &t->wake);
+    t->check.data = t->tick.data = t->progress.data = t->wake.data = t;
+    t->open_handles = 4;
     uv_check_start(&t->check, taskd_check_cb);
     uv_timer_start(&t->tick, taskd_tick_cb, 0, 500);
     uv_timer_start(&t->progress, taskd_progress_cb, 200, 200);
@@ -937,6 +1876,7 @@ int taskd_create(uv_loop_t *loop,
     uv_unref((uv_handle_t *)&t->check);
     uv_unref((uv_handle_t *)&t->tick);
     uv_unref((uv_handle_t *)&t->progress);
+    uv_unref((uv_handle_t *)&t->wake);
     *out = t;
     return 0;
 error:
@@ -964,7 +1904,7 @@ void taskd_destroy(struct taskd *t)
         taskd_stream_remove(t, s);
     }
     task_exec_destroy(t->exec);
-    journal_record(t->journal, t->pending, t->npending, taskd_now(), NULL);
+    journal_record(t->journal, t->pending.r, t->pending.n, taskd_now(), NULL);
     while (t->runs) {
         struct taskd_run *r = t->runs;
 
@@ -972,10 +1912,22 @@ void taskd_destroy(struct taskd *t)
         taskd_run_free(t, r);
     }
     journal_requeue_node(t->journal, t->cfg.node_id);
-    for (size_t i = 0; i < t->npending * 4; i++)
-        free(t->pending_strings[i]);
-    free(t->pending);
-    free(t->pending_strings);
+    taskd_queue_release(&t->pending);
+    taskd_queue_release(&t->outbox);
+    free(t->peers);
+    while (t->homes) {
+        struct taskd_home *h = t->homes;
+
+        t->homes = h->next;
+        free(h);
+    }
+    while (t->granted) {
+        struct taskd_granted *g = t->granted;
+
+        t->granted = g->next;
+        taskgen_argv_free(g->argv);
+        free(g);
+    }
     while (t->jobs) {
         struct taskd_job *j = t->jobs;
 
@@ -990,4 +1942,5 @@ void taskd_destroy(struct taskd *t)
     uv_close((uv_handle_t *)&t->check, taskd_close_cb);
     uv_close((uv_handle_t *)&t->tick, taskd_close_cb);
     uv_close((uv_handle_t *)&t->progress, taskd_close_cb);
+    uv_close((uv_handle_t *)&t->wake, taskd_close_cb);
 }

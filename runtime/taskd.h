@@ -17,7 +17,10 @@
  *   task.job     {id} -> {job}
  *   task.wait    {id} -> {progress} ... then the final {job}
  *   task.results {id, first, max} -> {tasks: [...], next}
- *   task.output  {id, task} -> {node, stdout, stderr}
+ *   task.output  {id, task} -> {task: {..., node, stdout, stderr}}, with
+ *                stdout_data and stderr_data (base64) when another node
+ *                ran it: they are fetched from it (an error if it is
+ *                gone)
  *   task.cancel  {id} -> {cancelled}
  * A reply is {"ok": true, ...} or {"ok": false, "error": TEXT, "code": N}.
  *
@@ -45,6 +48,8 @@ enum taskd_frame_type {
     TASKD_FRAME_RESULT,    /* worker -> home: results of ended tasks */
     TASKD_FRAME_CANCEL,    /* home -> worker: kill the tasks of a job */
     TASKD_FRAME_POKE,      /* home -> workers: new work is queued */
+    TASKD_FRAME_FETCH,     /* home -> worker: a task's output, please */
+    TASKD_FRAME_FETCHED,   /* worker -> home: here it is */
     TASKD_FRAME_FIRST = 64,
     TASKD_FRAME_LAST = 95,
 };
@@ -60,6 +65,13 @@ struct taskd_config {
 
 struct taskd;
 struct taskd_stream;
+
+/* How a taskd reaches the other daemons of its pool: send a task frame to
+ * node (as daemon_send(): 0 or a negative code). */
+struct taskd_net_ops {
+    int (*send)(
+        uint64_t node, uint8_t type, const void *body, size_t len, void *arg);
+};
 
 /* A reply to a control request. final is true for the last one; after
  * it, the stream (if any) is gone. msg is borrowed for the call. */
@@ -101,15 +113,50 @@ bool taskd_busy(struct taskd *t);
  * Returns 0 or a negative code with error filled naming the variable. */
 int taskd_config_from_params(struct taskd_config *config, shoal_error_t *error);
 
+/* Where a node's cores come from when gang jobs share them: claim n cores
+ * for the task key (their logical indexes into cores; 0 or -EBUSY),
+ * release them, and count the cores free for tasks now. */
+struct taskd_cores_ops {
+    int (*claim)(uint64_t key, int n, int *cores, void *arg);
+    void (*release)(uint64_t key, void *arg);
+    int (*free_count)(void *arg);
+};
+
+/* Take t's cores from ops (and arg, which must outlive t) rather than
+ * from its own count: the node lends tasks only what gang jobs leave. */
+void taskd_set_cores(struct taskd *t,
+                     const struct taskd_cores_ops *ops,
+                     void *arg);
+
+/* Join t to a pool: frames go out through ops->send (ops and arg must
+ * outlive t). Until called, t is a node alone: it runs the jobs it is home
+ * to, and no others. */
+void taskd_set_net(struct taskd *t, const struct taskd_net_ops *ops, void *arg);
+
+/* A task frame (TASKD_FRAME_*) from node from; body borrowed for the call.
+ * A body that does not decode is dropped. */
+void taskd_frame(
+    struct taskd *t, uint64_t from, uint8_t type, const void *body, size_t len);
+
+/* Node is alive (joined, or came back), or gone (dead or left). A node
+ * gone gives back the tasks it was leased (they are queued again at once)
+ * and, for the tasks this node runs for it as their home, ends them. */
+void taskd_member(struct taskd *t, uint64_t node, bool alive);
+
 struct daemon;
 
-/* Serve bag-of-tasks jobs in the node daemon d whose directory is dir: a
+/* Serve bag-of-tasks jobs in the node daemon d whose directory is dir
+ * (its cores shared with gang jobs through gang, when not NULL): a
  * taskd on the daemon's loop, with its node id, and the "task.*" control
  * ops on its control socket. Returns 0 and sets *out (free with
  * taskd_destroy() when the daemon stops), or a negative code with error
- * filled. The pull frames between daemons (TASKD_FRAME_*, task_wire) are
- * not registered yet: every node runs the jobs submitted to it. */
+ * filled. The task frames between daemons (TASKD_FRAME_*, task_wire) and
+ * member events are wired to the daemon, so every node with free cores
+ * pulls tasks from every home that has work. */
+struct gangd;
+
 int taskd_attach(struct daemon *d,
+                 struct gangd *gang,
                  const char *dir,
                  struct taskd **out,
                  shoal_error_t *error);

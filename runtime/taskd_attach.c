@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /* taskd_attach.c - bag-of-tasks jobs served by the node daemon: the
- * "task.*" control ops over the daemon's control socket. */
+ * "task.*" control ops over the daemon's control socket, and the task
+ * frames and member events that join the node's taskd to the pool. */
 #include "runtime/taskd.h"
 
 #include "runtime/control.h"
 #include "runtime/daemon.h"
+#include "runtime/gangd.h"
 
 static const char *const taskd_ops[] = {
     "task.submit",  "task.jobs",   "task.job",    "task.wait",
@@ -39,7 +41,70 @@ static void taskd_control_op(control_conn_t *conn, json_t *request, void *arg)
         control_conn_set_handlers(conn, NULL, taskd_conn_close, stream);
 }
 
+static int taskd_net_send(
+    uint64_t node, uint8_t type, const void *body, size_t len, void *arg)
+{
+    return daemon_send(arg, node, type, body, len);
+}
+
+static const struct taskd_net_ops taskd_net = {.send = taskd_net_send};
+
+static void taskd_daemon_frame(struct daemon *d,
+                               uint64_t from,
+                               uint8_t type,
+                               const void *body,
+                               size_t len,
+                               void *arg)
+{
+    (void)d;
+    taskd_frame(arg, from, type, body, len);
+}
+
+static void taskd_daemon_member(struct daemon *d,
+                                enum member_event_kind kind,
+                                const struct daemon_member *m,
+                                void *arg)
+{
+    (void)d;
+    switch (kind) {
+    case MEMBER_EVENT_JOIN:
+    case MEMBER_EVENT_ALIVE:
+    case MEMBER_EVENT_UPDATE:
+        if (m->state == MEMBER_ALIVE || m->state == MEMBER_SUSPECT)
+            taskd_member(arg, m->id, true);
+        break;
+    case MEMBER_EVENT_DEAD:
+    case MEMBER_EVENT_LEAVE:
+        taskd_member(arg, m->id, false);
+        break;
+    default:
+        break;
+    }
+}
+
+static int taskd_gang_claim(uint64_t key, int n, int *cores, void *arg)
+{
+    return gangd_task_cores_claim(arg, key, n, cores);
+}
+
+static void taskd_gang_release(uint64_t key, void *arg)
+{
+    gangd_task_cores_release(arg, key);
+}
+
+static int taskd_gang_free(void *arg)
+{
+    return gangd_cores_free(arg);
+}
+
+static const struct taskd_cores_ops taskd_gang_cores = {
+    .claim = taskd_gang_claim,
+    .release = taskd_gang_release,
+    .free_count = taskd_gang_free,
+};
+
 int taskd_attach(struct daemon *d,
+                 struct gangd *gang,
                  const char *dir,
                  struct taskd **out,
                  shoal_error_t *error)
@@ -53,6 +118,15 @@ int taskd_attach(struct daemon *d,
     for (size_t i = 0; rc == 0 && i < sizeof(taskd_ops) / sizeof(*taskd_ops);
          i++)
         rc = daemon_on_control(d, taskd_ops[i], taskd_control_op, t);
+    if (rc == 0 && gang)
+        taskd_set_cores(t, &taskd_gang_cores, gang);
+    if (rc == 0) {
+        taskd_set_net(t, &taskd_net, d);
+        rc = daemon_on_frame(d, TASKD_FRAME_FIRST, TASKD_FRAME_LAST,
+                             taskd_daemon_frame, t);
+    }
+    if (rc == 0)
+        rc = daemon_on_member(d, taskd_daemon_member, t);
     if (rc < 0) {
         shoal_errprintf(error, rc, "cannot serve bag-of-tasks jobs: %s",
                         shoal_strerror(rc));

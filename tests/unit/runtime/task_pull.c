@@ -229,3 +229,26 @@ Test(task_pull, a_faster_node_runs_more_tasks)
     for (int w = 0; w < 2; w++)
         task_pull_destroy(p[w]);
 }
+
+Test(task_pull, cores_taken_by_gang_jobs_start_nothing_until_given_back)
+{
+    struct journal_lease l[4] = {lease(0), lease(1), lease(2), lease(3)};
+    struct fake f = {0};
+    struct task_pull *p;
+
+    cr_assert(eq(int, task_pull_create(2, 1000, 10, 1, &fake_ops, &f, &p), 0));
+    task_pull_tick(p, 0);
+    task_pull_grant(p, l, 4, 0.1);
+    cr_assert(eq(int, f.started, 2));
+    /* a gang job takes both cores; the running tasks keep theirs */
+    task_pull_set_cores(p, 0, 0.2);
+    cr_assert(task_pull_finished(p, 1, 0, 1, 0.3));
+    cr_assert(eq(int, f.started, 2), "no core lent, nothing starts");
+    task_pull_set_cores(p, 1, 0.4);
+    cr_assert(eq(int, f.started, 2), "the one lent is still held");
+    cr_assert(task_pull_finished(p, 1, 1, 1, 0.5));
+    cr_assert(eq(int, f.started, 3), "a core is free again: %d", f.started);
+    task_pull_set_cores(p, 2, 0.6);
+    cr_assert(eq(int, f.started, 4));
+    task_pull_destroy(p);
+}

@@ -147,3 +147,69 @@ ParameterizedTest(struct task_wire_bad *c,
     cr_assert(eq(int, task_wire_pull_decode(c->body, strlen(c->body), &p),
                  SHOAL_EPROTO));
 }
+
+Test(task_wire, a_grant_carries_each_task_command_and_its_job)
+{
+    struct journal_lease in[2] = {
+        {.job = 3, .task = 7, .attempt = 2, .token = UINT64_MAX, .cores = 1},
+        {.job = 3, .task = 8, .attempt = 1, .token = 5, .cores = 1},
+    };
+    json_t *jobs = json_pack("{s:{s:[s], s:s, s:f}}", "3", "env", "A=1", "wdir",
+                             "/tmp", "time_limit", 2.5);
+    json_t *argvs[2] = {json_pack("[s, s]", "echo", "7"),
+                        json_pack("[s, s]", "echo", "8")};
+    struct journal_lease *out = NULL;
+    json_t *doc = NULL;
+    size_t len, n = 0;
+    char *body = task_wire_grant_encode(jobs, in, argvs, 2, &len);
+
+    cr_assert(ne(ptr, body, NULL));
+    cr_assert(eq(int, task_wire_grant_decode(body, len, &doc, &out, &n), 0),
+              "refused: %s", body);
+    cr_assert(eq(sz, n, 2));
+    cr_assert(eq(u64, out[0].token, UINT64_MAX));
+    cr_assert(eq(str,
+                 (char *)json_string_value(
+                     json_array_get(task_wire_grant_argv(doc, 1), 1)),
+                 "8"));
+    cr_assert(eq(str,
+                 (char *)json_string_value(
+                     json_object_get(task_wire_grant_desc(doc, 3), "wdir")),
+                 "/tmp"));
+    free(out);
+    free(body);
+    json_decref(doc);
+    /* a lease whose job has no description is refused */
+    json_object_del(jobs, "3");
+    body = task_wire_grant_encode(jobs, in, argvs, 2, &len);
+    cr_assert(eq(int, task_wire_grant_decode(body, len, &doc, &out, &n),
+                 SHOAL_EPROTO));
+    free(body);
+    json_decref(jobs);
+    json_decref(argvs[0]);
+    json_decref(argvs[1]);
+}
+
+Test(task_wire, output_bytes_survive_base64)
+{
+    static const char *const cases[] = {"", "a", "ab", "abc", "abcd",
+                                        "\xff\x00\x80 line\n"};
+    static const size_t lens[] = {0, 1, 2, 3, 4, 9};
+
+    for (size_t i = 0; i < sizeof(lens) / sizeof(lens[0]); i++) {
+        char *text = task_wire_b64_encode(cases[i], lens[i]), *back = NULL;
+        size_t len = 0;
+
+        cr_assert(ne(ptr, text, NULL));
+        cr_assert(eq(int, task_wire_b64_decode(text, &back, &len), 0), "%s",
+                  text);
+        cr_assert(eq(sz, len, lens[i]), "%s", text);
+        cr_assert(eq(int, memcmp(back, cases[i], len), 0), "%s", text);
+        free(text);
+        free(back);
+    }
+    char *back = NULL;
+    size_t len;
+    cr_assert(eq(int, task_wire_b64_decode("ab=c", &back, &len), SHOAL_EPROTO));
+    cr_assert(eq(int, task_wire_b64_decode("abc", &back, &len), SHOAL_EPROTO));
+}
