@@ -182,14 +182,19 @@ static void run(MPI_Comm comm, const char *what, MPI_Op noncomm,
             CHECK(0, "%s strided bcast [%d]: %d", what, i, v[i]);
             break;
         }
+    /* ... and gathered from every rank into every other int. */
+    int *all = malloc(sizeof(int) * 2 * n * size);
     for (int i = 0; i < 2 * n; i++)
-        v[i] = i % 2 ? -7 : rank + i;
-    MPI_Allreduce(MPI_IN_PLACE, v, 1, every2, MPI_MAX, comm);
-    for (int i = 0; i < 2 * n; i++)
-        if (v[i] != (i % 2 ? -7 : size - 1 + i)) {
-            CHECK(0, "%s strided allreduce [%d]: %d", what, i, v[i]);
+        v[i] = i % 2 ? -7 : rank * 10000 + i;
+    for (int i = 0; i < 2 * n * size; i++)
+        all[i] = -3;
+    MPI_Allgather(v, 1, every2, all, n, MPI_INT, comm);
+    for (int i = 0; i < n * size; i++)
+        if (all[i] != (i / n) * 10000 + 2 * (i % n)) {
+            CHECK(0, "%s strided allgather [%d]: %d", what, i, all[i]);
             break;
         }
+    free(all);
     MPI_Type_free(&every2);
     free(v);
 
