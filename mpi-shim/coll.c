@@ -23,6 +23,7 @@
 #include <string.h>
 
 #include "mpi-shim/shim_private.h"
+#include "util/bug.h"
 
 /* Size thresholds (bytes) choosing between algorithms. */
 enum {
@@ -63,6 +64,12 @@ struct shim_sched {
     int phase_end;
     struct shim_comm *comm;
     int tag;
+    /* The group the builders currently write for: p ranks, this one r,
+     * peers translated to comm ranks through map (NULL: the whole comm).
+     * Node-aware collectives switch it between a node and its leaders. */
+    int p;
+    int r;
+    const int *map;
     void **tmps;
     int ntmp;
     int tmpcap;
@@ -89,6 +96,8 @@ static int sched_new(struct shim_comm *comm, struct shim_sched **out)
     s->comm = comm;
     s->tag = (int)(comm->coll_seq++ & SHIM_TAGV_MASK);
     s->phase_end = -1;
+    s->p = comm->size;
+    s->r = comm->rank;
     *out = s;
     return 0;
 }
@@ -160,7 +169,7 @@ s_send(struct shim_sched *s, const void *buf, size_t bytes, int peer)
     if (st) {
         st->src = buf;
         st->bytes = bytes;
-        st->peer = peer;
+        st->peer = s->map ? s->map[peer] : peer;
     }
 }
 
@@ -170,7 +179,7 @@ static void s_recv(struct shim_sched *s, void *buf, size_t bytes, int peer)
     if (st) {
         st->dst = buf;
         st->bytes = bytes;
-        st->peer = peer;
+        st->peer = s->map ? s->map[peer] : peer;
     }
 }
 
@@ -423,10 +432,209 @@ static int finish(struct shim_sched *s, MPI_Request *request)
     return request ? sched_start(s, request) : sched_run(s);
 }
 
+/* ---- node-aware structure ------------------------------------------------
+ * When a communicator spans several nodes and some node holds more than
+ * one of its ranks, Barrier, Bcast, Reduce, Allreduce and Allgather run in
+ * two levels (as MPICH's and Open MPI's hierarchical collectives do):
+ * within each node to a leader, among the leaders, then within each node
+ * again, so data crosses the network once per node rather than once per
+ * rank. Both levels are written into the one schedule of the collective,
+ * by pointing its view (s->p, s->r, s->map) at the node's ranks or at the
+ * leaders and reusing the flat builders; the nonblocking variants thus get
+ * the same algorithms. No sub-communicators are made: that would cost
+ * context ids and a collective to agree on them, while the node of every
+ * rank is already known everywhere (shim.node_of[]), so each process
+ * derives the same structure alone, once per communicator.
+ *
+ * Flat algorithms remain for a communicator on one node or with one rank
+ * per node (nothing to gain), for non-commutative reductions unless every
+ * node's ranks are consecutive (the leaders' order must be rank order),
+ * for Allgather when nodes are not consecutive (blocks would need
+ * permuting), and for Scatter, Gather, Alltoall, the vector variants,
+ * Reduce_scatter and Scan, where every rank's data is distinct and
+ * funnelling it through leaders adds copies without saving network bytes.
+ * SHOAL_MPI_COLL_FLAT=1 forces the flat algorithms, for comparison. */
+static bool coll_flat_forced(void)
+{
+    static int forced = -1;
+
+    if (forced < 0) {
+        const char *v = getenv("SHOAL_MPI_COLL_FLAT");
+        forced = v && *v && strcmp(v, "0") != 0;
+    }
+    return forced;
+}
+
+static void nodemap_free(struct shim_nodemap *nm)
+{
+    if (!nm)
+        return;
+    free(nm->node);
+    free(nm->first);
+    free(nm->count);
+    free(nm->local);
+    free(nm);
+}
+
+void shim_coll_comm_release(struct shim_comm *comm)
+{
+    nodemap_free(comm->nodemap);
+    comm->nodemap = NULL;
+    comm->nodemap_built = false;
+}
+
+static struct shim_nodemap *nodemap_build(const struct shim_comm *c)
+{
+    int p = c->size;
+    struct shim_nodemap *nm = calloc(1, sizeof(*nm));
+    int *seen = calloc((size_t)shim.nnodes, sizeof(int));
+
+    if (!nm || !seen)
+        goto error;
+    nm->node = malloc(sizeof(int) * p);
+    nm->first = malloc(sizeof(int) * p);
+    nm->count = calloc((size_t)p, sizeof(int));
+    nm->local = malloc(sizeof(int) * p);
+    if (!nm->node || !nm->first || !nm->count || !nm->local)
+        goto error;
+    /* seen[] maps a world node to 1 + its index here. */
+    for (int i = 0; i < p; i++) {
+        int wn = shim.node_of[c->world[i]];
+        if (!seen[wn]) {
+            nm->first[nm->nnodes] = i;
+            seen[wn] = ++nm->nnodes;
+        }
+        nm->node[i] = seen[wn] - 1;
+        nm->count[nm->node[i]]++;
+    }
+    nm->contiguous = true;
+    for (int i = 1; i < p; i++)
+        if (nm->node[i] != nm->node[i - 1]
+            && nm->first[nm->node[i]] != i)
+            nm->contiguous = false;
+    nm->mynode = nm->node[c->rank];
+    for (int i = 0; i < p; i++) {
+        if (nm->node[i] != nm->mynode)
+            continue;
+        if (i == c->rank)
+            nm->mylocal = nm->nlocal;
+        nm->local[nm->nlocal++] = i;
+    }
+    free(seen);
+    return nm;
+error:
+    free(seen);
+    nodemap_free(nm);
+    return NULL;
+}
+
+/* The node structure of c when node-aware algorithms apply, else NULL.
+ * Built on first use; a failed allocation just leaves c flat. */
+static const struct shim_nodemap *nodemap_get(struct shim_comm *c)
+{
+    if (!c->nodemap_built) {
+        c->nodemap_built = true;
+        if (c->size > 2 && shim.nnodes > 1 && !coll_flat_forced()) {
+            c->nodemap = nodemap_build(c);
+            if (c->nodemap
+                && (c->nodemap->nnodes == 1
+                    || c->nodemap->nnodes == c->size)) {
+                nodemap_free(c->nodemap);
+                c->nodemap = NULL;
+            }
+        }
+    }
+    return c->nodemap;
+}
+
+static void view_node(struct shim_sched *s, const struct shim_nodemap *nm)
+{
+    s->p = nm->nlocal;
+    s->r = nm->mylocal;
+    s->map = nm->local;
+}
+
+/* Views the leaders, leaders[k] the rank standing for node k; false (and
+ * the view unchanged) when this rank is not one of them. */
+static bool view_leaders(struct shim_sched *s,
+                         const struct shim_nodemap *nm,
+                         const int *leaders)
+{
+    if (leaders[nm->mynode] != s->comm->rank)
+        return false;
+    s->p = nm->nnodes;
+    s->r = nm->mynode;
+    s->map = leaders;
+    return true;
+}
+
+static void view_comm(struct shim_sched *s)
+{
+    s->p = s->comm->size;
+    s->r = s->comm->rank;
+    s->map = NULL;
+}
+
+/* The leaders of nm's nodes: each node's lowest rank, but root for its
+ * own node when root >= 0. Lives as long as s. */
+static const int *
+leaders_for(struct shim_sched *s, const struct shim_nodemap *nm, int root)
+{
+    int *l = tmp_alloc(s, sizeof(int) * nm->nnodes);
+
+    if (!l)
+        return NULL;
+    memcpy(l, nm->first, sizeof(int) * nm->nnodes);
+    if (root >= 0)
+        l[nm->node[root]] = root;
+    return l;
+}
+
+/* The index in this node's view of the comm rank leader. */
+static int local_index(const struct shim_nodemap *nm, int leader)
+{
+    for (int i = 0; i < nm->nlocal; i++)
+        if (nm->local[i] == leader)
+            return i;
+    SHOAL_BUG("node leader is not on its node");
+}
+
+/* The two-level builders, below the flat ones. */
+struct red;
+static void barrier_nodes(struct shim_sched *s, const struct shim_nodemap *nm);
+static void bcast_nodes(struct shim_sched *s,
+                        const struct shim_nodemap *nm,
+                        void *buf,
+                        size_t n,
+                        int root);
+static void allreduce_nodes(struct shim_sched *s,
+                            const struct shim_nodemap *nm,
+                            void *acc,
+                            const struct red *rd);
+static void reduce_tree(struct shim_sched *s,
+                        void *acc,
+                        void *out,
+                        const struct red *rd,
+                        int root);
+static bool reduce_node_aware(const struct shim_nodemap *nm,
+                              const struct shim_op *op);
+static void reduce_nodes(struct shim_sched *s,
+                         const struct shim_nodemap *nm,
+                         void *acc,
+                         void *out,
+                         const struct red *rd,
+                         int root);
+
+static bool allgather_node_aware(const struct shim_nodemap *nm);
+static void allgather_nodes(struct shim_sched *s,
+                            const struct shim_nodemap *nm,
+                            char *out,
+                            size_t n);
+
 /* ---- barrier: dissemination --------------------------------------------- */
 static void build_barrier(struct shim_sched *s)
 {
-    int p = s->comm->size, r = s->comm->rank;
+    int p = s->p, r = s->r;
 
     for (int k = 1; k < p; k <<= 1) {
         s_recv(s, NULL, 0, (r - k + p) % p);
@@ -438,7 +646,7 @@ static void build_barrier(struct shim_sched *s)
 /* ---- broadcast ----------------------------------------------------------- */
 static void bcast_binomial(struct shim_sched *s, void *buf, size_t n, int root)
 {
-    int p = s->comm->size, r = s->comm->rank;
+    int p = s->p, r = s->r;
     int vr = (r - root + p) % p;
     int mask = 1;
 
@@ -460,7 +668,7 @@ static void bcast_binomial(struct shim_sched *s, void *buf, size_t n, int root)
 static void
 bcast_scatter_ring(struct shim_sched *s, void *buf, size_t n, int root)
 {
-    int p = s->comm->size, r = s->comm->rank;
+    int p = s->p, r = s->r;
     int vr = (r - root + p) % p;
     size_t chunk = (n + (size_t)p - 1) / (size_t)p;
     char *b = buf;
@@ -551,8 +759,10 @@ static int bcast(void *buffer,
 {
     struct shim_sched *s;
     size_t n = (size_t)count * t->size;
+    const struct shim_nodemap *nm = nodemap_get(c);
 
-    if (!request && t->contig && n <= BCAST_DIRECT && c->size > 1 && n > 0)
+    if (!request && !nm && t->contig && n <= BCAST_DIRECT && c->size > 1
+        && n > 0)
         return bcast_direct((char *)buffer + t->true_lb, n, root, c);
     int rc = sched_new(c, &s);
     if (rc)
@@ -562,7 +772,9 @@ static int bcast(void *buffer,
         b = (void *)in_bytes(s, buffer, (size_t)count, t);
     else
         b = out_bytes(s, buffer, (size_t)count, t);
-    if (c->size > 1 && n > 0 && b) {
+    if (nm && n > 0 && b) {
+        bcast_nodes(s, nm, b, n, root);
+    } else if (c->size > 1 && n > 0 && b) {
         if (n >= BCAST_LONG && c->size > 2)
             bcast_scatter_ring(s, b, n, root);
         else
@@ -642,7 +854,7 @@ red_out(struct shim_sched *s, void *buf, int count, struct shim_datatype *t)
  * and receives the result. */
 static void allreduce_rd(struct shim_sched *s, void *acc, const struct red *rd)
 {
-    int p = s->comm->size, r = s->comm->rank;
+    int p = s->p, r = s->r;
     size_t bytes = red_bytes(rd);
     void *tmp = tmp_alloc(s, bytes);
     int pof2 = 1, rem, newrank;
@@ -695,7 +907,7 @@ static void allreduce_rd(struct shim_sched *s, void *acc, const struct red *rd)
 static void
 allreduce_rsag(struct shim_sched *s, void *acc, const struct red *rd)
 {
-    int p = s->comm->size, r = s->comm->rank;
+    int p = s->p, r = s->r;
     size_t esz = rd->esz;
     char *a = acc;
     char *tmp = tmp_alloc(s, red_bytes(rd));
@@ -917,8 +1129,10 @@ static int allreduce(const void *sendbuf,
 
     if (rc)
         return rc;
+    const struct shim_nodemap *nm = nodemap_get(c);
+    bool two_level = reduce_node_aware(nm, op);
     /* Dense data needs no packing, so small blocking calls go direct. */
-    if (!request && t->dense && red_bytes(&rd) <= ALLREDUCE_DIRECT) {
+    if (!request && !two_level && t->dense && red_bytes(&rd) <= ALLREDUCE_DIRECT) {
         const void *in = sendbuf == MPI_IN_PLACE
                              ? MPI_IN_PLACE
                              : (const char *)sendbuf + t->true_lb;
@@ -934,7 +1148,9 @@ static int allreduce(const void *sendbuf,
         shim_dt_pack(t, recvbuf, (size_t)count, acc);
     }
     s_fence(s);
-    if (c->size > 1 && count > 0 && acc) {
+    if (two_level && count > 0 && acc) {
+        allreduce_nodes(s, nm, acc, &rd);
+    } else if (c->size > 1 && count > 0 && acc) {
         int pof2 = 1;
         while (pof2 * 2 <= c->size)
             pof2 *= 2;
@@ -957,9 +1173,50 @@ int shim_coll_allreduce(const void *sendbuf,
     return allreduce(sendbuf, recvbuf, count, dt, op, comm, NULL);
 }
 
-/* Binomial reduction to vroot 0 of the relative numbering; for
- * non-commutative operations the numbering is not rotated and rank 0
- * forwards the result to root, keeping the operand order. */
+/* Binomial reduction over the view to view rank root, of the data each
+ * rank holds in acc (scratch afterwards); root ends with the result in out.
+ * For non-commutative operations the tree is rooted at view rank 0, so
+ * operands combine in view order, and rank 0 forwards the result. */
+static void
+reduce_tree(struct shim_sched *s, void *acc, void *out, const struct red *rd,
+            int root)
+{
+    int p = s->p, r = s->r;
+    size_t bytes = red_bytes(rd);
+    int vroot = rd->op->commute ? root : 0;
+    int vr = (r - vroot + p) % p;
+    void *tmp = p > 1 ? tmp_alloc(s, bytes) : NULL;
+
+    for (int mask = 1; mask < p; mask <<= 1) {
+        if (vr & mask) {
+            s_send(s, acc, bytes, ((vr & ~mask) + vroot) % p);
+            s_fence(s);
+            break;
+        }
+        int src = vr | mask;
+        if (src < p) {
+            s_recv(s, tmp, bytes, (src + vroot) % p);
+            s_fence(s);
+            if (rd->op->commute) {
+                s_reduce(s, tmp, acc, rd->nelem, rd->rdt, rd->op);
+            } else {
+                s_reduce(s, acc, tmp, rd->nelem, rd->rdt, rd->op);
+                s_copy(s, tmp, acc, bytes);
+            }
+            s_fence(s);
+        }
+    }
+    if (vroot == root) {
+        if (r == root)
+            s_copy(s, acc, out, bytes);
+    } else if (r == vroot) {
+        s_send(s, acc, bytes, root);
+    } else if (r == root) {
+        s_recv(s, out, bytes, vroot);
+    }
+    s_fence(s);
+}
+
 static int reduce(const void *sendbuf,
                   void *recvbuf,
                   int count,
@@ -972,7 +1229,7 @@ static int reduce(const void *sendbuf,
     struct shim_sched *s;
     struct red rd;
     int rc = red_prepare(t, op, count, &rd);
-    int p = c->size, r = c->rank;
+    const struct shim_nodemap *nm = nodemap_get(c);
 
     if (rc)
         return rc;
@@ -980,46 +1237,26 @@ static int reduce(const void *sendbuf,
     if (rc)
         return rc;
     size_t bytes = red_bytes(&rd);
-    int vroot = op->commute ? root : 0;
-    int vr = (r - vroot + p) % p;
+    bool two_level = reduce_node_aware(nm, op);
+    void *out = c->rank == root ? red_out(s, recvbuf, count, t) : NULL;
     void *acc;
-    if (r == vroot && r == root)
-        acc = red_out(s, recvbuf, count, t);
+    /* The flat tree's root accumulates straight into the result. */
+    if (!two_level && c->rank == root && (op->commute || root == 0))
+        acc = out;
     else
         acc = tmp_alloc(s, bytes);
     const void *in = sendbuf == MPI_IN_PLACE ? red_in(s, recvbuf, count, t)
                                              : red_in(s, sendbuf, count, t);
-    if (!acc || !in)
+    if (!acc || !in || (c->rank == root && !out))
         return finish(s, request);
     s_copy(s, in, acc, bytes);
     s_fence(s);
-    void *tmp = p > 1 ? tmp_alloc(s, bytes) : NULL;
-    for (int mask = 1; mask < p && count > 0; mask <<= 1) {
-        if (vr & mask) {
-            s_send(s, acc, bytes, ((vr & ~mask) + vroot) % p);
-            s_fence(s);
-            break;
-        }
-        int src = vr | mask;
-        if (src < p) {
-            s_recv(s, tmp, bytes, (src + vroot) % p);
-            s_fence(s);
-            if (op->commute) {
-                s_reduce(s, tmp, acc, rd.nelem, rd.rdt, op);
-            } else {
-                s_reduce(s, acc, tmp, rd.nelem, rd.rdt, op);
-                s_copy(s, tmp, acc, bytes);
-            }
-            s_fence(s);
-        }
-    }
-    if (vroot != root && count > 0) {
-        if (r == vroot)
-            s_send(s, acc, bytes, root);
-        else if (r == root)
-            s_recv(s, red_out(s, recvbuf, count, t), bytes, vroot);
-        s_fence(s);
-    }
+    if (count == 0)
+        return finish(s, request);
+    if (two_level)
+        reduce_nodes(s, nm, acc, out, &rd, root);
+    else
+        reduce_tree(s, acc, out, &rd, root);
     return finish(s, request);
 }
 
@@ -1163,7 +1400,7 @@ static int scan(const void *sendbuf,
 static void gather_binomial(
     struct shim_sched *s, const void *mine, void *out, size_t n, int root)
 {
-    int p = s->comm->size, r = s->comm->rank;
+    int p = s->p, r = s->r;
     int vr = (r - root + p) % p;
     char *tmp = tmp_alloc(s, n * (size_t)p);
     int have = 1;
@@ -1197,7 +1434,7 @@ static void gather_binomial(
 static void scatter_binomial(
     struct shim_sched *s, const void *in, void *mine, size_t n, int root)
 {
-    int p = s->comm->size, r = s->comm->rank;
+    int p = s->p, r = s->r;
     int vr = (r - root + p) % p;
     char *tmp = tmp_alloc(s, n * (size_t)p);
     int mask = 1;
@@ -1323,7 +1560,7 @@ static int scatter(const void *sendbuf,
 /* ---- allgather and alltoall ---------------------------------------------- */
 static void allgather_bruck(struct shim_sched *s, char *out, size_t n)
 {
-    int p = s->comm->size, r = s->comm->rank;
+    int p = s->p, r = s->r;
     char *tmp = tmp_alloc(s, n * (size_t)p);
 
     if (!tmp)
@@ -1346,7 +1583,7 @@ static void allgather_ring(struct shim_sched *s,
                            const size_t *off,
                            const size_t *len)
 {
-    int p = s->comm->size, r = s->comm->rank;
+    int p = s->p, r = s->r;
     int left = (r - 1 + p) % p, right = (r + 1) % p;
 
     for (int j = 0; j < p - 1; j++) {
@@ -1384,7 +1621,10 @@ static int allgather(const void *sendbuf,
         shim_dt_pack(rt, recvbuf, (size_t)recvcount * (size_t)p, out);
     }
     s_fence(s);
-    if (p > 1 && n > 0) {
+    const struct shim_nodemap *nm = nodemap_get(c);
+    if (allgather_node_aware(nm) && n > 0) {
+        allgather_nodes(s, nm, out, n);
+    } else if (p > 1 && n > 0) {
         if (n * (size_t)p <= ALLGATHER_SHORT) {
             allgather_bruck(s, out, n);
         } else {
@@ -1418,7 +1658,7 @@ int shim_coll_allgather(const void *sendbuf,
 static void
 alltoall_bruck(struct shim_sched *s, const char *in, char *out, size_t n)
 {
-    int p = s->comm->size, r = s->comm->rank;
+    int p = s->p, r = s->r;
     char *tmp = tmp_alloc(s, n * (size_t)p);
     char *pk = tmp_alloc(s, n * (size_t)p);
     char *pk2 = tmp_alloc(s, n * (size_t)p);
@@ -1452,7 +1692,7 @@ alltoall_bruck(struct shim_sched *s, const char *in, char *out, size_t n)
 static void
 alltoall_pairwise(struct shim_sched *s, const char *in, char *out, size_t n)
 {
-    int p = s->comm->size, r = s->comm->rank;
+    int p = s->p, r = s->r;
     bool pow2 = (p & (p - 1)) == 0;
 
     s_copy(s, in + (size_t)r * n, out + (size_t)r * n, n);
@@ -1501,6 +1741,148 @@ static int alltoall(const void *sendbuf,
     return finish(s, request);
 }
 
+/* ---- node-aware (two-level) builders -------------------------------------
+ * See "node-aware structure" above. Each runs the intra-node steps in the
+ * node's view and the inter-node steps in the leaders' view, then returns
+ * the view to the whole communicator. */
+
+/* Binomial fan-in of empty messages to view rank 0. */
+static void fanin_binomial(struct shim_sched *s)
+{
+    int p = s->p, r = s->r;
+
+    for (int mask = 1; mask < p; mask <<= 1) {
+        if (r & mask) {
+            s_fence(s);
+            s_send(s, NULL, 0, r - mask);
+            break;
+        }
+        if (r + mask < p)
+            s_recv(s, NULL, 0, r + mask);
+    }
+    s_fence(s);
+}
+
+static void barrier_nodes(struct shim_sched *s, const struct shim_nodemap *nm)
+{
+    view_node(s, nm);
+    fanin_binomial(s);
+    if (view_leaders(s, nm, nm->first))
+        build_barrier(s);
+    view_node(s, nm);
+    bcast_binomial(s, NULL, 0, 0);
+    view_comm(s);
+}
+
+static void bcast_view(struct shim_sched *s, void *buf, size_t n, int root)
+{
+    if (n >= BCAST_LONG && s->p > 2)
+        bcast_scatter_ring(s, buf, n, root);
+    else
+        bcast_binomial(s, buf, n, root);
+}
+
+/* The root leads its node, so the data leaves it once per other node. */
+static void bcast_nodes(struct shim_sched *s,
+                        const struct shim_nodemap *nm,
+                        void *buf,
+                        size_t n,
+                        int root)
+{
+    const int *leaders = leaders_for(s, nm, root);
+
+    if (!leaders)
+        return;
+    if (view_leaders(s, nm, leaders))
+        bcast_view(s, buf, n, nm->node[root]);
+    view_node(s, nm);
+    bcast_view(s, buf, n, local_index(nm, leaders[nm->mynode]));
+    view_comm(s);
+}
+
+static bool reduce_node_aware(const struct shim_nodemap *nm,
+                              const struct shim_op *op)
+{
+    return nm && (op->commute || nm->contiguous);
+}
+
+/* Each node reduces to its leader (the root on the root's node), then the
+ * leaders reduce to the root. With consecutive nodes, node order is rank
+ * order, so non-commutative operations keep their operand order. */
+static void reduce_nodes(struct shim_sched *s,
+                         const struct shim_nodemap *nm,
+                         void *acc,
+                         void *out,
+                         const struct red *rd,
+                         int root)
+{
+    const int *leaders = leaders_for(s, nm, root);
+
+    if (!leaders)
+        return;
+    view_node(s, nm);
+    reduce_tree(s, acc, acc, rd, local_index(nm, leaders[nm->mynode]));
+    if (view_leaders(s, nm, leaders))
+        reduce_tree(s, acc, out, rd, nm->node[root]);
+    view_comm(s);
+}
+
+/* Reduce to each node's lowest rank, allreduce among those, broadcast in
+ * each node. */
+static void allreduce_nodes(struct shim_sched *s,
+                            const struct shim_nodemap *nm,
+                            void *acc,
+                            const struct red *rd)
+{
+    view_node(s, nm);
+    reduce_tree(s, acc, acc, rd, 0);
+    if (view_leaders(s, nm, nm->first)) {
+        int pof2 = 1;
+        while (pof2 * 2 <= s->p)
+            pof2 *= 2;
+        if (red_bytes(rd) > ALLREDUCE_SHORT && rd->op->commute
+            && rd->nelem >= (size_t)pof2)
+            allreduce_rsag(s, acc, rd);
+        else
+            allreduce_rd(s, acc, rd);
+    }
+    view_node(s, nm);
+    bcast_view(s, acc, red_bytes(rd), 0);
+    view_comm(s);
+}
+
+static bool allgather_node_aware(const struct shim_nodemap *nm)
+{
+    return nm && nm->contiguous;
+}
+
+/* Nodes hold consecutive blocks of out: each gathers its block at its
+ * lowest rank, the leaders exchange node blocks in a ring, and each
+ * leader broadcasts the whole in its node. */
+static void allgather_nodes(struct shim_sched *s,
+                            const struct shim_nodemap *nm,
+                            char *out,
+                            size_t n)
+{
+    int nn = nm->nnodes;
+    int me = s->comm->rank;
+    size_t *off = (size_t *)tmp_alloc(s, sizeof(size_t) * 2 * nn);
+
+    if (!off)
+        return;
+    for (int k = 0; k < nn; k++) {
+        off[k] = (size_t)nm->first[k] * n;
+        off[nn + k] = (size_t)nm->count[k] * n;
+    }
+    view_node(s, nm);
+    gather_binomial(s, out + (size_t)me * n, out + off[nm->mynode], n, 0);
+    if (view_leaders(s, nm, nm->first))
+        allgather_ring(s, out, off, off + nn);
+    view_node(s, nm);
+    bcast_view(s, out, n * (size_t)s->comm->size, 0);
+    view_comm(s);
+}
+
 /* ---- argument checks shared by the entry points ---------------------------
  */
 static int check_comm(MPI_Comm comm, struct shim_comm **c)
@@ -1529,7 +1911,11 @@ static int barrier(struct shim_comm *c, MPI_Request *request)
 
     if (rc)
         return rc;
-    build_barrier(s);
+    const struct shim_nodemap *nm = nodemap_get(c);
+    if (nm)
+        barrier_nodes(s, nm);
+    else
+        build_barrier(s);
     return finish(s, request);
 }
 

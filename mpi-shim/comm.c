@@ -74,6 +74,7 @@ static struct shim_comm *comm_new(unsigned id, int size, int *world, int rank)
 
 static void comm_destroy(struct shim_comm *c)
 {
+    shim_coll_comm_release(c);
     ctx_give(c->ctx_id);
     shim_table_remove(&shim.comms, c->handle);
     free(c->world);

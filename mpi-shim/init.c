@@ -74,8 +74,9 @@ static int hex_decode(const char *in, unsigned char *out, size_t max)
     return (int)(n / 2);
 }
 
-/* Without a process mapping, ranks learn each other's host names. */
-static int locality_by_hostname(void)
+/* Without a process mapping, ranks learn each other's host names (or the
+ * names given by SHOAL_MPI_NODE). */
+static int locality_by_hostname(const char *myname)
 {
     char key[64];
     char **names = calloc((size_t)shim.size, sizeof(char *));
@@ -84,7 +85,7 @@ static int locality_by_hostname(void)
     if (!names)
         return -ENOMEM;
     snprintf(key, sizeof(key), "shoal-host-%d", shim.rank);
-    rc = shim_pmi_put(key, shim.hostname);
+    rc = shim_pmi_put(key, myname);
     if (rc == 0)
         rc = shim_pmi_barrier();
     for (int r = 0; rc == 0 && r < shim.size; r++) {
@@ -114,9 +115,34 @@ static int locality_by_hostname(void)
     return rc;
 }
 
+/* SHOAL_MPI_NODE overrides the node name this rank reports for locality,
+ * for tests and debugging of node-aware code on one machine: a plain name
+ * is used as is; "@block:K" names the node rank / K (K consecutive ranks
+ * per node) and "@cyclic:K" the node rank % K (K nodes, round robin). It
+ * takes precedence over the launcher's process mapping. The processor
+ * name MPI reports stays the real host name. Returns the name in buf, or
+ * NULL when the variable is unset or empty. */
+static const char *node_override(char *buf, size_t len)
+{
+    const char *v = getenv("SHOAL_MPI_NODE");
+    int k;
+
+    if (!v || !*v)
+        return NULL;
+    if (sscanf(v, "@block:%d", &k) == 1 && k > 0)
+        snprintf(buf, len, "node%d", shim.rank / k);
+    else if (sscanf(v, "@cyclic:%d", &k) == 1 && k > 0)
+        snprintf(buf, len, "node%d", shim.rank % k);
+    else
+        snprintf(buf, len, "%s", v);
+    return buf;
+}
+
 static int locality(void)
 {
     char map[1024];
+    char fake[MPI_MAX_PROCESSOR_NAME];
+    const char *override = node_override(fake, sizeof(fake));
 
     shim.node_of = calloc((size_t)shim.size, sizeof(int));
     if (!shim.node_of)
@@ -125,6 +151,8 @@ static int locality(void)
         shim.nnodes = 1;
         return 0;
     }
+    if (override)
+        return locality_by_hostname(override);
     if (shim_pmi_get("PMI_process_mapping", map, sizeof(map)) == 0
         && parse_mapping(map, shim.size, shim.node_of) == 0) {
         shim.nnodes = 0;
@@ -133,7 +161,7 @@ static int locality(void)
                 shim.nnodes = shim.node_of[r] + 1;
         return 0;
     }
-    return locality_by_hostname();
+    return locality_by_hostname(shim.hostname);
 }
 
 /* Publishes this rank's endpoint name (hex, split over several keys when
@@ -226,6 +254,10 @@ static int init_common(int required, int *provided)
         int nlocal = 0;
         for (int r = 0; r < shim.size; r++)
             nlocal += shim.node_of[r] == shim.node_of[shim.rank];
+        /* Fake nodes (SHOAL_MPI_NODE) are for runs on one machine: count
+         * every rank as sharing this one. */
+        if (getenv("SHOAL_MPI_NODE") && *getenv("SHOAL_MPI_NODE"))
+            nlocal = shim.size;
         if (ncpu > 0 && nlocal > ncpu)
             shim.idle_polls = 1;
         stage = "opening the fabric";

@@ -176,6 +176,21 @@ struct shim_group {
     int *world; /* group rank -> rank in MPI_COMM_WORLD */
 };
 
+/* Where a communicator's ranks live, for node-aware collectives; built
+ * from shim.node_of[] on first use, without communication, and freed with
+ * the communicator. Nodes are numbered by their lowest comm rank. */
+struct shim_nodemap {
+    int nnodes;
+    int *node;  /* comm rank -> node index */
+    int *first; /* node index -> lowest comm rank on it */
+    int *count; /* node index -> ranks on it */
+    int *local; /* comm ranks on this rank's node, ascending */
+    int nlocal;
+    int mylocal; /* this rank's index in local[] */
+    int mynode;
+    bool contiguous; /* every node's ranks are consecutive comm ranks */
+};
+
 struct shim_comm {
     int handle;
     int refcount;
@@ -191,6 +206,10 @@ struct shim_comm {
     int ndims;
     int *dims;
     int *periods;
+    /* NULL until the first collective asks, and when node-aware algorithms
+     * do not apply (one node, one rank per node); see mpi-shim/coll.c. */
+    struct shim_nodemap *nodemap;
+    bool nodemap_built;
 };
 
 struct shim_comm *shim_comm_lookup(MPI_Comm comm);
@@ -308,6 +327,8 @@ void shim_bsend_finalize(void);
 
 /* ---- collectives ------------------------------------------------------- */
 void shim_sched_progress_all(void);
+/* Frees what the collectives cached on comm; comm stays valid. */
+void shim_coll_comm_release(struct shim_comm *comm);
 int shim_coll_barrier(struct shim_comm *comm);
 int shim_coll_allreduce(const void *sendbuf,
                         void *recvbuf,

@@ -77,15 +77,25 @@ while read -r name ranks provs expect; do
         >"$bin/$name.refbuild.log" 2>&1; then
         ref_built=yes
     fi
-    for np in $(echo "$ranks" | tr ',' ' '); do
+    for spec in $(echo "$ranks" | tr ',' ' '); do
+        # "8/block:2": 8 ranks made to believe they sit on nodes of 2
+        # consecutive ranks (SHOAL_MPI_NODE=@block:2, mpi-shim/README.md).
+        np=${spec%%/*}
+        fake=""
+        tagname=$np
+        if [ "$spec" != "$np" ]; then
+            fake="@${spec#*/}"
+            tagname="$np.${spec#*/}"
+            tagname=${tagname//:/}
+        fi
         first_out=""
         for prov in $(echo "$provs" | tr ',' ' '); do
-            out="$bin/$name.$np.$prov.out"
-            err="$bin/$name.$np.$prov.err"
+            out="$bin/$name.$tagname.$prov.out"
+            err="$bin/$name.$tagname.$prov.err"
             if [ "$built" != yes ]; then
-                notok "$name -n $np on $prov (not built)"; continue
+                notok "$name -n $spec on $prov (not built)"; continue
             fi
-            SHOAL_OFI_PROVIDER=$(provider_name "$prov") \
+            SHOAL_OFI_PROVIDER=$(provider_name "$prov") SHOAL_MPI_NODE=$fake \
                 timeout -k 10 "$RUN_TIMEOUT" $SHIM_LAUNCHER "$np" \
                 "$bin/$name.shim" </dev/null >"$out" 2>"$err"
             rc=$?
@@ -103,27 +113,27 @@ while read -r name ranks provs expect; do
                 continue
             fi
             if [ $rc -eq 0 ] && [ "$last" = "$expect" ] && ! grep -q '^FAIL' "$out"; then
-                ok "$name -n $np on $prov"
+                ok "$name -n $spec on $prov"
             else
-                notok "$name -n $np on $prov (rc $rc)"
+                notok "$name -n $spec on $prov (rc $rc)"
                 sed 's/^/# /' "$out" | tail -n 10; sed 's/^/# err: /' "$err" | tail -n 5
             fi
             [ -z "$first_out" ] && first_out="$out"
         done
         # Differential: the reference MPI prints the same.
         if [ "$ref_built" != yes ]; then
-            skip "$name -n $np matches the reference (no reference MPI)"
+            skip "$name -n $spec matches the reference (no reference MPI)"
             continue
         fi
-        ref="$bin/$name.$np.ref.out"
+        ref="$bin/$name.$tagname.ref.out"
         timeout -k 10 "$RUN_TIMEOUT" $REF_LAUNCHER "$np" "$bin/$name.ref" \
             </dev/null >"$ref" 2>"$ref.err"
         if [ "$expect" = FATAL ]; then
             ok "$name -n $np reference also fails"
         elif [ -n "$first_out" ] && diff -u "$ref" "$first_out" >"$ref.diff"; then
-            ok "$name -n $np matches the reference"
+            ok "$name -n $spec matches the reference"
         else
-            notok "$name -n $np matches the reference"; sed 's/^/# /' "$ref.diff" | head -20
+            notok "$name -n $spec matches the reference"; sed 's/^/# /' "$ref.diff" | head -20
         fi
     done
 done <"$list"
