@@ -124,22 +124,6 @@ test_expect_success 'shoal'"'"'s own MPI: node-aware collectives, 8 ranks on fou
     grep "No Errors" out
 '
 
-# Not a pass/fail test: allreduce of 8 ranks over four hosts, flat and
-# node-aware alternately in one run, kept in
-# $SHOAL_BUILDDIR/benchmarks/nodecoll-pool.json for benchmarks/README.md.
-test_expect_success 'allreduce over four hosts, flat and node-aware' '
-    "$SHOAL_BUILDDIR/mpi-shim/mpicc-uninst" -O2 -o nodebench.shoal "$SHOAL_SRCDIR/benchmarks/shim_nodecoll.c" &&
-    for round in 1 2 3; do
-        netns_exec 1 env SHOAL_MPI_COLL_FLAT=1 "$SHOAL" run -n 8 --map-by node --timeout 100 \
-            -x SHOAL_MPI_COLL_FLAT ./nodebench.shoal flat >>bench.json &&
-        netns_exec 1 env SHOAL_MPI_COLL_FLAT=0 "$SHOAL" run -n 8 --map-by node --timeout 100 \
-            -x SHOAL_MPI_COLL_FLAT ./nodebench.shoal node-aware >>bench.json || exit 1
-    done &&
-    mkdir -p "$SHOAL_BUILDDIR/benchmarks" &&
-    cp bench.json "$SHOAL_BUILDDIR/benchmarks/nodecoll-pool.json" &&
-    test $(grep -c median bench.json) = 12
-'
-
 test_expect_success 'exit status and MPI_Abort cross hosts' '
     test_expect_code 5 netns_exec 1 "$SHOAL" run -n 3 --map-by node \
         sh -c "test \$SHOAL_RANK = 2 && exit 5; sleep 30" &&
