@@ -528,8 +528,14 @@ static int taskd_start_op(const struct journal_lease *l, void *arg)
     job->env[job->nenv] = env_job;
     job->env[job->nenv + 1] = env_task;
     job->env[job->nenv + 2] = env_attempt;
-    snprintf(out_dir, sizeof(out_dir), "%s/jobs/%" PRIu64 "/task.%" PRIu64,
-             t->dir, job->home ? job->remote_id : l->job, l->task);
+    /* another home's job ids may be ours too: its outputs go apart */
+    if (job->home)
+        snprintf(out_dir, sizeof(out_dir),
+                 "%s/jobs/%016" PRIx64 "-%" PRIu64 "/task.%" PRIu64, t->dir,
+                 job->home, job->remote_id, l->task);
+    else
+        snprintf(out_dir, sizeof(out_dir), "%s/jobs/%" PRIu64 "/task.%" PRIu64,
+                 t->dir, l->job, l->task);
     run->lease = *l;
     spec = (struct task_exec_spec){.key = run->key,
                                    .path = path,
