@@ -297,7 +297,7 @@ static void run_local(struct shim_sched *s, struct step *st)
 
     switch (st->kind) {
     case ST_REDUCE:
-        rc = shim_op_apply(st->op, st->src, st->dst, st->count, st->rdt);
+        rc = shim_op_apply_image(st->op, st->src, st->dst, st->count, st->rdt);
         if (rc && !s->err)
             s->err = rc;
         break;
@@ -509,8 +509,7 @@ static struct shim_nodemap *nodemap_build(const struct shim_comm *c)
     }
     nm->contiguous = true;
     for (int i = 1; i < p; i++)
-        if (nm->node[i] != nm->node[i - 1]
-            && nm->first[nm->node[i]] != i)
+        if (nm->node[i] != nm->node[i - 1] && nm->first[nm->node[i]] != i)
             nm->contiguous = false;
     nm->mynode = nm->node[c->rank];
     for (int i = 0; i < p; i++) {
@@ -537,8 +536,7 @@ static const struct shim_nodemap *nodemap_get(struct shim_comm *c)
         if (c->size > 2 && shim.nnodes > 1 && !coll_flat_forced()) {
             c->nodemap = nodemap_build(c);
             if (c->nodemap
-                && (c->nodemap->nnodes == 1
-                    || c->nodemap->nnodes == c->size)) {
+                && (c->nodemap->nnodes == 1 || c->nodemap->nnodes == c->size)) {
                 nodemap_free(c->nodemap);
                 c->nodemap = NULL;
             }
@@ -611,11 +609,8 @@ static void allreduce_nodes(struct shim_sched *s,
                             const struct shim_nodemap *nm,
                             void *acc,
                             const struct red *rd);
-static void reduce_tree(struct shim_sched *s,
-                        void *acc,
-                        void *out,
-                        const struct red *rd,
-                        int root);
+static void reduce_tree(
+    struct shim_sched *s, void *acc, void *out, const struct red *rd, int root);
 static bool reduce_node_aware(const struct shim_nodemap *nm,
                               const struct shim_op *op);
 static void reduce_nodes(struct shim_sched *s,
@@ -800,10 +795,10 @@ static int red_prepare(struct shim_datatype *t,
 {
     rd->op = op;
     if (!op->builtin) {
-        if (!t->dense)
-            return SHIM_ECLASS(MPI_ERR_OP);
+        /* a type with holes travels packed: shim_op_apply_image() gives
+         * the user's function unpacked copies */
         rd->rdt = t->handle;
-        rd->esz = (size_t)t->extent;
+        rd->esz = t->dense ? (size_t)t->extent : t->size;
         rd->nelem = (size_t)count;
         return 0;
     }
@@ -1094,7 +1089,7 @@ static int allreduce_direct(const void *sendbuf,
         } else {
             rc = recv_only(c, tmp, bytes, r - 1, tag);
             if (rc == 0)
-                rc = shim_op_apply(rd->op, tmp, acc, rd->nelem, rd->rdt);
+                rc = shim_op_apply_image(rd->op, tmp, acc, rd->nelem, rd->rdt);
             newrank = r / 2;
         }
     } else {
@@ -1107,9 +1102,9 @@ static int allreduce_direct(const void *sendbuf,
         if (rc)
             break;
         if (rd->op->commute || dst < r) {
-            rc = shim_op_apply(rd->op, tmp, acc, rd->nelem, rd->rdt);
+            rc = shim_op_apply_image(rd->op, tmp, acc, rd->nelem, rd->rdt);
         } else {
-            rc = shim_op_apply(rd->op, acc, tmp, rd->nelem, rd->rdt);
+            rc = shim_op_apply_image(rd->op, acc, tmp, rd->nelem, rd->rdt);
             memcpy(acc, tmp, bytes);
         }
     }
@@ -1140,7 +1135,8 @@ static int allreduce(const void *sendbuf,
     bool two_level = reduce_node_aware(nm, op)
                      && !(op->commute && red_bytes(&rd) > ALLREDUCE_NODE_MAX);
     /* Dense data needs no packing, so small blocking calls go direct. */
-    if (!request && !two_level && t->dense && red_bytes(&rd) <= ALLREDUCE_DIRECT) {
+    if (!request && !two_level && t->dense
+        && red_bytes(&rd) <= ALLREDUCE_DIRECT) {
         const void *in = sendbuf == MPI_IN_PLACE
                              ? MPI_IN_PLACE
                              : (const char *)sendbuf + t->true_lb;
@@ -1185,9 +1181,8 @@ int shim_coll_allreduce(const void *sendbuf,
  * rank holds in acc (scratch afterwards); root ends with the result in out.
  * For non-commutative operations the tree is rooted at view rank 0, so
  * operands combine in view order, and rank 0 forwards the result. */
-static void
-reduce_tree(struct shim_sched *s, void *acc, void *out, const struct red *rd,
-            int root)
+static void reduce_tree(
+    struct shim_sched *s, void *acc, void *out, const struct red *rd, int root)
 {
     int p = s->p, r = s->r;
     size_t bytes = red_bytes(rd);

@@ -273,6 +273,52 @@ int shim_op_apply(struct shim_op *op,
     return 0;
 }
 
+/* A user op over a type with holes, inside a collective: its operands
+ * travel packed, and the user's function expects the type's layout, so
+ * each element is unpacked into scratch copies, combined, and packed back. */
+static int apply_user_packed(struct shim_op *op,
+                             struct shim_datatype *t,
+                             const void *in,
+                             void *inout,
+                             size_t count)
+{
+    size_t span = (size_t)t->true_extent;
+    char *a = malloc(span ? span : 1), *b = malloc(span ? span : 1);
+    MPI_Datatype dt = t->handle;
+    int one = 1;
+
+    if (!a || !b) {
+        free(a);
+        free(b);
+        return -ENOMEM;
+    }
+    for (size_t i = 0; i < count; i++) {
+        const char *pin = (const char *)in + i * t->size;
+        char *pio = (char *)inout + i * t->size;
+        char *abase = a - t->true_lb, *bbase = b - t->true_lb;
+        shim_dt_unpack(t, pin, t->size, abase);
+        shim_dt_unpack(t, pio, t->size, bbase);
+        op->user_fn(abase, bbase, &one, &dt);
+        shim_dt_pack(t, bbase, 1, pio);
+    }
+    free(a);
+    free(b);
+    return 0;
+}
+
+int shim_op_apply_image(struct shim_op *op,
+                        const void *in,
+                        void *inout,
+                        size_t count,
+                        MPI_Datatype dt)
+{
+    struct shim_datatype *t = shim_dt_get(dt);
+
+    if (!op->builtin && t && !t->dense)
+        return apply_user_packed(op, t, in, inout, count);
+    return shim_op_apply(op, in, inout, count, dt);
+}
+
 SHIM_WEAK(Op_create)
 int PMPI_Op_create(MPI_User_function *user_fn, int commute, MPI_Op *op)
 {

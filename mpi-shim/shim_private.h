@@ -164,6 +164,14 @@ int shim_op_apply(struct shim_op *op,
                   void *inout,
                   size_t count,
                   MPI_Datatype dt);
+/* As shim_op_apply() on a collective's byte images: a type with holes
+ * is packed there (count elements of its size), and a user op is applied
+ * to unpacked copies of each element. */
+int shim_op_apply_image(struct shim_op *op,
+                        const void *in,
+                        void *inout,
+                        size_t count,
+                        MPI_Datatype dt);
 /* Whether op can combine predefined type dt; no side effects. */
 bool shim_op_supports(const struct shim_op *op, MPI_Datatype dt);
 
