@@ -33,6 +33,7 @@ enum {
     GANGD_CLAIM_TIMEOUT_MS = 30000,
     /* retry of a relay the peer's queue refused */
     GANGD_RETRY_MS = 5,
+    GANGD_TASK_PUBLISH_MS = 1000,
 };
 
 struct gangd;
@@ -75,6 +76,10 @@ struct gangd {
     char *proxy_path;
     claim_ledger_t *ledger;
     uv_timer_t *lease_timer;
+    /* tasks take and give back cores often: their changes are published
+     * at most once per GANGD_TASK_PUBLISH_MS */
+    uv_timer_t *publish_timer;
+    bool publish_pending;
     pool_topo_cache_t *cache;
     struct home_job *homes;
     struct proxy *proxies;
@@ -985,6 +990,24 @@ static void gangd_job_frame(daemon_t *d,
 
 /* ---- cores lent to bag-of-tasks jobs ---- */
 
+static void gangd_publish_cb(uv_timer_t *timer)
+{
+    struct gangd *g = timer->data;
+
+    g->publish_pending = false;
+    gangd_publish(g);
+}
+
+/* Publish the free cores soon, once for however many task changes. */
+static void gangd_publish_soon(struct gangd *g)
+{
+    if (g->publish_pending)
+        return;
+    g->publish_pending = true;
+    uv_timer_start(g->publish_timer, gangd_publish_cb, GANGD_TASK_PUBLISH_MS,
+                   0);
+}
+
 int gangd_task_cores_claim(gangd_t *g, uint64_t key, int n, int *cores)
 {
     hwloc_bitmap_t free_set = hwloc_bitmap_alloc();
@@ -1005,8 +1028,10 @@ int gangd_task_cores_claim(gangd_t *g, uint64_t key, int n, int *cores)
     rc = k < n ? -EBUSY
                : claim_ledger_claim(g->ledger, key, self, 1, take,
                                     CLAIM_FOREVER, NULL);
-    if (rc == 0)
+    if (rc == 0) {
         claim_ledger_renew(g->ledger, key, CLAIM_FOREVER);
+        gangd_publish_soon(g);
+    }
 out:
     hwloc_bitmap_free(free_set);
     hwloc_bitmap_free(take);
@@ -1015,7 +1040,8 @@ out:
 
 void gangd_task_cores_release(gangd_t *g, uint64_t key)
 {
-    claim_ledger_release(g->ledger, key);
+    if (claim_ledger_release(g->ledger, key) > 0)
+        gangd_publish_soon(g);
 }
 
 int gangd_cores_free(gangd_t *g)
@@ -1064,8 +1090,9 @@ int gangd_attach(daemon_t *d,
         goto fail;
     g->d = d;
     g->proxy_path = strdup(proxy_path);
-    g->lease_timer = malloc(sizeof(*g->lease_timer));
-    if (!g->proxy_path || !g->lease_timer)
+    g->lease_timer = calloc(1, sizeof(*g->lease_timer));
+    g->publish_timer = calloc(1, sizeof(*g->publish_timer));
+    if (!g->proxy_path || !g->lease_timer || !g->publish_timer)
         goto fail;
     if (s->cores > 0)
         hwloc_bitmap_set_range(lendable, 0, (int)s->cores - 1);
@@ -1075,6 +1102,9 @@ int gangd_attach(daemon_t *d,
     uv_timer_init(daemon_loop(d), g->lease_timer);
     uv_unref((uv_handle_t *)g->lease_timer);
     g->lease_timer->data = g;
+    uv_timer_init(daemon_loop(d), g->publish_timer);
+    uv_unref((uv_handle_t *)g->publish_timer);
+    g->publish_timer->data = g;
     if ((rc = daemon_on_frame(d, CLAIM_MSG_CLAIM, CLAIM_MSG_RENEW,
                               gangd_claim_frame, g))
             < 0
@@ -1095,6 +1125,10 @@ fail:
             uv_close((uv_handle_t *)g->lease_timer, free_handle_cb);
         else
             free(g->lease_timer);
+        if (g->publish_timer && g->publish_timer->data)
+            uv_close((uv_handle_t *)g->publish_timer, free_handle_cb);
+        else
+            free(g->publish_timer);
         claim_ledger_destroy(g->ledger);
         pool_topo_cache_destroy(g->cache);
         free(g->proxy_path);
@@ -1122,6 +1156,7 @@ void gangd_detach(gangd_t *g)
         uv_close((uv_handle_t *)&p->retry, proxy_handle_closed);
     }
     uv_close((uv_handle_t *)g->lease_timer, free_handle_cb);
+    uv_close((uv_handle_t *)g->publish_timer, free_handle_cb);
     claim_ledger_destroy(g->ledger);
     pool_topo_cache_destroy(g->cache);
     free(g->proxy_path);

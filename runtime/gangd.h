@@ -56,8 +56,9 @@ int gangd_attach(daemon_t *d,
  * logical indexes into cores: 0, or -EBUSY when fewer are free (nothing is
  * taken). gangd_task_cores_release gives them back. gangd_cores_free is
  * the number of cores neither gang jobs nor tasks hold. The published free
- * cores are not refreshed per task (that would gossip each task): a gang
- * claim on a core a task holds is refused and placed again. */
+ * cores follow tasks within a second (at most one update a second, not one
+ * per task); a gang claim on a core a task took since is refused and
+ * placed again. */
 int gangd_task_cores_claim(gangd_t *g, uint64_t key, int n, int *cores);
 void gangd_task_cores_release(gangd_t *g, uint64_t key);
 int gangd_cores_free(gangd_t *g);

@@ -198,9 +198,11 @@ test_expect_success 'a host lost mid-job fails the job by name, nothing is left'
     cat lost.err &&
     test "$(cat lost.rc)" = 1 &&
     grep "node '"'"'$H3'"'"' was lost; rank 2 on it is gone" lost.err &&
-    sleep 1 &&
-    for i in 1 2 3 4; do
-        ! netns_exec $i pgrep -x nap || exit 1
+    # the ranks end within the kill grace (1 s here) on a loaded machine
+    n=0 &&
+    while pgrep -x nap; do
+        n=$((n + 1)) && test $n -lt 50 || exit 1
+        sleep 0.2
     done
 '
 
