@@ -243,9 +243,14 @@ static void on_join_timer(uv_timer_t *timer)
             if (!ifa->ifa_addr || ifa->ifa_addr->sa_family != AF_INET
                 || !(ifa->ifa_flags & IFF_UP))
                 continue;
-            if ((ifa->ifa_flags & IFF_BROADCAST) && ifa->ifa_broadaddr)
-                peer_addr_from_sockaddr(ifa->ifa_broadaddr, &to);
-            else if (ifa->ifa_flags & IFF_LOOPBACK)
+            if ((ifa->ifa_flags & IFF_BROADCAST) && ifa->ifa_netmask) {
+                /* from the address and mask: an interface configured
+                 * without "brd" reports 0.0.0.0 as its broadcast */
+                struct sockaddr_in b = *(struct sockaddr_in *)ifa->ifa_addr;
+                b.sin_addr.s_addr |=
+                    ~((struct sockaddr_in *)ifa->ifa_netmask)->sin_addr.s_addr;
+                peer_addr_from_sockaddr((struct sockaddr *)&b, &to);
+            } else if (ifa->ifa_flags & IFF_LOOPBACK)
                 peer_addr_parse("127.255.255.255", 0, &to);
             else
                 continue;
@@ -711,6 +716,15 @@ static int set_addresses(daemon_t *d,
         < 0)
         return shoal_errprintf(error, -EINVAL,
                                "bad listen address '%s' (want ADDR:PORT)",
+                               config->listen);
+    /* a socket bound to one address receives no broadcasts */
+    if (config->discover
+        && (d->listen.family != 4 || memcmp(d->listen.bytes, any4, 4) != 0))
+        return shoal_errprintf(error, -EINVAL,
+                               "--discover needs the daemon to listen on "
+                               "0.0.0.0 (a socket bound to '%s' receives no "
+                               "broadcasts); choose the address peers use "
+                               "with --advertise",
                                config->listen);
     d->advertise = d->listen;
     if (config->advertise) {
