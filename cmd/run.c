@@ -93,10 +93,9 @@ static int run_usage_error(const char *text)
     return CMD_EXIT_USAGE;
 }
 
-/* Gather -H and --hostfile; only this machine can be used until a pool
- * runs. Sets *slots to the slots to map on (< 0: one per core). Returns 0,
- * or the exit status after saying what is wrong. */
-static int run_local_slots(struct run_state *st, int *slots)
+/* Gather -H and --hostfile into st->hosts. Returns 0, or the exit status
+ * after saying what is wrong. */
+static int run_gather_hosts(struct run_state *st)
 {
     shoal_error_t error;
 
@@ -106,6 +105,35 @@ static int run_local_slots(struct run_state *st, int *slots)
     if (st->opt.hostfile
         && hostlist_add_file(&st->hosts, st->opt.hostfile, &error) < 0)
         return run_usage_error(error.text);
+    return 0;
+}
+
+/* Check --wdir and find the program into st->path. Returns 0, or the exit
+ * status after saying what is wrong. */
+static int run_find_program(struct run_state *st)
+{
+    shoal_error_t error;
+    int rc;
+
+    if (st->opt.wdir && access(st->opt.wdir, X_OK) < 0)
+        return run_fail(LOCAL_JOB_STATUS_ERROR,
+                        "cannot change to directory '%s': %s", st->opt.wdir,
+                        strerror(errno));
+    rc = spawn_resolve(st->opt.prog_argv[0], st->opt.wdir, &st->path, &error);
+    if (rc < 0)
+        return run_fail(rc == -ENOENT ? 127 : 126, "%s", error.text);
+    return 0;
+}
+
+/* Gather -H and --hostfile; only this machine can be used until a pool
+ * runs. Sets *slots to the slots to map on (< 0: one per core). Returns 0,
+ * or the exit status after saying what is wrong. */
+static int run_local_slots(struct run_state *st, int *slots)
+{
+    int status = run_gather_hosts(st);
+
+    if (status != 0)
+        return status;
     *slots = st->hosts.count > 0 ? 0 : -1;
     for (int i = 0; i < st->hosts.count; i++) {
         const struct hostlist_entry *e = &st->hosts.entries[i];
@@ -368,41 +396,24 @@ static int run_on_pool(struct run_state *st, int ctl_fd)
     struct pool_job_result result;
     shoal_error_t error;
     char cwd[4096];
-    int rc;
+    int rc, status;
 
-    for (int i = 0; i < st->opt.nhosts; i++)
-        if (hostlist_add_arg(&st->hosts, st->opt.hosts[i], &error) < 0) {
-            close(ctl_fd);
-            return run_usage_error(error.text);
-        }
-    if (st->opt.hostfile
-        && hostlist_add_file(&st->hosts, st->opt.hostfile, &error) < 0) {
+    status = run_gather_hosts(st);
+    if (status == 0
+        && (param_get_double(&run_kill_grace_param, 0, &config.kill_grace,
+                             &error)
+                < 0
+            || param_get_double(&run_claim_timeout_param, 0, &req.claim_timeout,
+                                &error)
+                   < 0))
+        status = run_fail(CMD_EXIT_USAGE, "%s", error.text);
+    if (status == 0)
+        status = run_find_program(st);
+    if (status == 0 && !(st->env = run_pool_env(&st->opt)))
+        status = run_fail(LOCAL_JOB_STATUS_ERROR, "out of memory");
+    if (status != 0) {
         close(ctl_fd);
-        return run_usage_error(error.text);
-    }
-    if (param_get_double(&run_kill_grace_param, 0, &config.kill_grace, &error)
-            < 0
-        || param_get_double(&run_claim_timeout_param, 0, &req.claim_timeout,
-                            &error)
-               < 0) {
-        close(ctl_fd);
-        return run_fail(CMD_EXIT_USAGE, "%s", error.text);
-    }
-    if (st->opt.wdir && access(st->opt.wdir, X_OK) < 0) {
-        close(ctl_fd);
-        return run_fail(LOCAL_JOB_STATUS_ERROR,
-                        "cannot change to directory '%s': %s", st->opt.wdir,
-                        strerror(errno));
-    }
-    rc = spawn_resolve(st->opt.prog_argv[0], st->opt.wdir, &st->path, &error);
-    if (rc < 0) {
-        close(ctl_fd);
-        return run_fail(rc == -ENOENT ? 127 : 126, "%s", error.text);
-    }
-    st->env = run_pool_env(&st->opt);
-    if (!st->env) {
-        close(ctl_fd);
-        return run_fail(LOCAL_JOB_STATUS_ERROR, "out of memory");
+        return status;
     }
     req.map.nranks = st->opt.nranks;
     req.map.map_by = st->opt.map_by;
@@ -498,13 +509,9 @@ static int run_with_state(struct run_state *st, int argc, char **argv)
     if (rc < 0)
         return run_usage_error(error.text);
 
-    if (st->opt.wdir && access(st->opt.wdir, X_OK) < 0)
-        return run_fail(LOCAL_JOB_STATUS_ERROR,
-                        "cannot change to directory '%s': %s", st->opt.wdir,
-                        strerror(errno));
-    rc = spawn_resolve(st->opt.prog_argv[0], st->opt.wdir, &st->path, &error);
-    if (rc < 0)
-        return run_fail(rc == -ENOENT ? 127 : 126, "%s", error.text);
+    status = run_find_program(st);
+    if (status != 0)
+        return status;
     if (st->opt.report_bindings)
         run_report_bindings(st);
     return run_launch(st);
