@@ -22,6 +22,7 @@
 #include "scheduler/claim_wire.h"
 #include "scheduler/gang.h"
 #include "scheduler/pool_place.h"
+#include "util/bytes.h"
 
 enum {
     /* body of a relayed frame: direction, job id, then the frame */
@@ -149,14 +150,15 @@ static void gangd_lease_cb(uv_timer_t *timer)
     gangd_ledger_changed(g);
 }
 
-static void
+/* Send a claim message; returns the result of daemon_send(). */
+static int
 gangd_send_claim(struct gangd *g, uint64_t node, const struct claim_msg *msg)
 {
     uint8_t buf[2 * CLAIM_WIRE_RANGES_MAX * 2 + 64];
     size_t len;
+    int rc = claim_wire_encode(msg, buf, sizeof(buf), &len);
 
-    if (claim_wire_encode(msg, buf, sizeof(buf), &len) == 0)
-        daemon_send(g->d, node, (uint8_t)msg->kind, buf, len);
+    return rc < 0 ? rc : daemon_send(g->d, node, (uint8_t)msg->kind, buf, len);
 }
 
 static void proxy_end(struct proxy *p);
@@ -257,15 +259,10 @@ static void home_drain(struct home_job *h)
     uint64_t unreachable[64];
     int nun = 0;
 
-    while (gang_next_message(h->gang, &node, &msg)) {
-        uint8_t buf[2 * CLAIM_WIRE_RANGES_MAX * 2 + 64];
-        size_t len;
-        if (claim_wire_encode(&msg, buf, sizeof(buf), &len) < 0)
-            continue;
-        if (daemon_send(h->g->d, node, (uint8_t)msg.kind, buf, len) < 0
+    while (gang_next_message(h->gang, &node, &msg))
+        if (gangd_send_claim(h->g, node, &msg) < 0
             && msg.kind == CLAIM_MSG_CLAIM && nun < 64)
             unreachable[nun++] = node;
-    }
     for (int i = 0; i < nun; i++)
         gang_on_refuse(h->gang, unreachable[i], gang_attempt(h->gang), now);
 }
@@ -526,8 +523,7 @@ home_conn_frame(control_conn_t *conn, const void *body, size_t len, void *arg)
         control_conn_close(conn);
         return;
     }
-    for (int i = 0; i < 8; i++)
-        node = node << 8 | b[1 + i];
+    node = bytes_get_be64(b + 1);
     if (home_node_index(h, node) < 0) {
         control_conn_close(conn);
         return;
@@ -662,8 +658,7 @@ static void relay_send(struct gangd *g,
         return;
     }
     body[0] = dir;
-    for (int i = 0; i < 8; i++)
-        body[1 + i] = (uint8_t)(job >> (56 - 8 * i));
+    bytes_put_be64(body + 1, job);
     memcpy(body + RELAY_HEAD, frame, len);
     *rc =
         daemon_send(g->d, node, len ? frame[0] : (uint8_t)GANGD_TYPE_PROXY_LOST,
@@ -927,8 +922,7 @@ static void gangd_job_frame(daemon_t *d,
     (void)d;
     if (len < RELAY_HEAD || b[0] > RELAY_TO_HOME)
         return;
-    for (int i = 0; i < 8; i++)
-        job = job << 8 | b[1 + i];
+    job = bytes_get_be64(b + 1);
     if (b[0] == RELAY_TO_HOME) {
         struct home_job *h = home_find(g, job);
         uint8_t *out;
@@ -941,8 +935,7 @@ static void gangd_job_frame(daemon_t *d,
         out = malloc(8 + flen);
         if (!out)
             return;
-        for (int i = 0; i < 8; i++)
-            out[i] = (uint8_t)(from >> (56 - 8 * i));
+        bytes_put_be64(out, from);
         memcpy(out + 8, frame, flen);
         if (control_send_data(h->conn, out, 8 + flen) == -ENOBUFS) {
             /* the front end stopped reading: it cannot keep up with the

@@ -15,6 +15,7 @@
 
 #include "runtime/control.h"
 #include "util/bug.h"
+#include "util/bytes.h"
 
 struct remote_node {
     uint64_t id;
@@ -75,8 +76,7 @@ static int remote_send(int node, const uint8_t *frame, size_t len, void *arg)
     p[2] = (uint8_t)(body >> 8);
     p[3] = (uint8_t)body;
     p[4] = CONTROL_KIND_DATA;
-    for (int i = 0; i < 8; i++)
-        p[5 + i] = (uint8_t)(id >> (56 - 8 * i));
+    bytes_put_be64(p + 5, id);
     memcpy(p + 13, frame, len);
     b = uv_buf_init((char *)p, (unsigned int)(4 + body));
     rc = uv_write(req, (uv_stream_t *)&pr->pipe, &b, 1, remote_write_cb);
@@ -114,11 +114,7 @@ static void
 remote_frame(struct pool_remote *pr, const uint8_t *body, size_t len)
 {
     if (body[0] == CONTROL_KIND_DATA && len > 9) {
-        uint64_t id = 0;
-        int node;
-        for (int i = 0; i < 8; i++)
-            id = id << 8 | body[1 + i];
-        node = remote_node_index(pr, id);
+        int node = remote_node_index(pr, bytes_get_be64(body + 1));
         if (node >= 0)
             pool_job_input(pr->job, node, body + 9, len - 9);
         return;

@@ -23,6 +23,7 @@
 #include <sodium.h>
 
 #include "runtime/seal.h"
+#include "util/bytes.h"
 
 static const uint8_t seal_magic[4] = {'S', 'H', 'O', 'L'};
 
@@ -297,23 +298,6 @@ void seal_get_stats(const seal_t *seal, struct seal_stats *stats)
     *stats = seal->stats;
 }
 
-static void seal_put64(uint8_t *p, uint64_t v)
-{
-    for (int i = 7; i >= 0; i--) {
-        p[i] = (uint8_t)v;
-        v >>= 8;
-    }
-}
-
-static uint64_t seal_get64(const uint8_t *p)
-{
-    uint64_t v = 0;
-
-    for (int i = 0; i < 8; i++)
-        v = (v << 8) | p[i];
-    return v;
-}
-
 /* Header layout: magic[4] version type flags[2] sender dest seq time. */
 enum seal_header_offset {
     SEAL_OFF_VERSION = 4,
@@ -358,10 +342,10 @@ int seal_wrap(seal_t *seal,
     memcpy(header, seal_magic, sizeof(seal_magic));
     header[SEAL_OFF_VERSION] = SEAL_VERSION;
     header[SEAL_OFF_TYPE] = type;
-    seal_put64(header + SEAL_OFF_SENDER, seal->node_id);
-    seal_put64(header + SEAL_OFF_DEST, dest);
-    seal_put64(header + SEAL_OFF_SEQ, seq);
-    seal_put64(header + SEAL_OFF_TIME, now_ms);
+    bytes_put_be64(header + SEAL_OFF_SENDER, seal->node_id);
+    bytes_put_be64(header + SEAL_OFF_DEST, dest);
+    bytes_put_be64(header + SEAL_OFF_SEQ, seq);
+    bytes_put_be64(header + SEAL_OFF_TIME, now_ms);
     randombytes_buf(nonce, SEAL_NONCE_BYTES);
     crypto_aead_xchacha20poly1305_ietf_encrypt(cipher, &clen, body, len, header,
                                                SEAL_HEADER_BYTES, NULL, nonce,
@@ -516,10 +500,10 @@ int seal_unwrap(seal_t *seal,
         return seal_refuse(seal, SEAL_DROP_AUTH, why, out, bodylen);
 
     hdr.type = h[SEAL_OFF_TYPE];
-    hdr.sender = seal_get64(h + SEAL_OFF_SENDER);
-    hdr.dest = seal_get64(h + SEAL_OFF_DEST);
-    hdr.seq = seal_get64(h + SEAL_OFF_SEQ);
-    hdr.timestamp_ms = seal_get64(h + SEAL_OFF_TIME);
+    hdr.sender = bytes_get_be64(h + SEAL_OFF_SENDER);
+    hdr.dest = bytes_get_be64(h + SEAL_OFF_DEST);
+    hdr.seq = bytes_get_be64(h + SEAL_OFF_SEQ);
+    hdr.timestamp_ms = bytes_get_be64(h + SEAL_OFF_TIME);
 
     if (hdr.sender == seal->node_id)
         return seal_refuse(seal, SEAL_DROP_REFLECTED, why, out, bodylen);
