@@ -17,6 +17,7 @@
 
 #include "runtime/control.h"
 #include "runtime/hostlist.h"
+#include "runtime/job_link.h"
 #include "runtime/job_wire.h"
 #include "scheduler/claim.h"
 #include "scheduler/claim_wire.h"
@@ -874,29 +875,6 @@ proxy_spawn(struct gangd *g, uint64_t job, uint64_t home, struct proxy **out)
     return 0;
 }
 
-static void proxy_write_cb(uv_write_t *req, int status)
-{
-    (void)status;
-    free(req);
-}
-
-static int proxy_write(struct proxy *p, const uint8_t *frame, size_t len)
-{
-    uv_write_t *req = malloc(sizeof(*req) + 4 + len);
-    uv_buf_t b;
-    int rc;
-
-    if (!req)
-        return -ENOMEM;
-    job_stream_head((uint8_t *)(req + 1), len);
-    memcpy((uint8_t *)(req + 1) + 4, frame, len);
-    b = uv_buf_init((char *)(req + 1), (unsigned int)(4 + len));
-    rc = uv_write(req, (uv_stream_t *)&p->pipe, &b, 1, proxy_write_cb);
-    if (rc < 0)
-        free(req);
-    return rc;
-}
-
 static struct proxy *proxy_find(struct gangd *g, uint64_t job)
 {
     for (struct proxy *p = g->proxies; p; p = p->next)
@@ -977,7 +955,7 @@ static void gangd_job_frame(daemon_t *d,
     }
     if (p->home != from || !p->pipe_open)
         return;
-    if (proxy_write(p, frame, flen) < 0)
+    if (job_link_write((uv_stream_t *)&p->pipe, frame, flen, NULL, NULL) < 0)
         proxy_end(p);
 }
 

@@ -14,6 +14,7 @@
 #include <hwloc/glibc-sched.h>
 #include <uv.h>
 
+#include "runtime/job_link.h"
 #include "runtime/job_wire.h"
 #include "runtime/pmi_server.h"
 #include "runtime/rank_set.h"
@@ -91,26 +92,18 @@ static void node_job_send(struct node_job *job, const struct job_frame *f)
 {
     uint8_t *body;
     size_t len;
-    uv_write_t *req;
-    uv_buf_t b;
+    int rc;
 
     if (!job->link_open || job->link_lost)
         return;
     if (job_frame_encode(f, &body, &len) < 0)
         SHOAL_BUG("a frame the proxy made does not encode");
-    req = malloc(sizeof(*req) + 4 + len);
-    if (!req) {
-        free(body);
-        return;
-    }
-    job_stream_head((uint8_t *)(req + 1), len);
-    memcpy((uint8_t *)(req + 1) + 4, body, len);
+    rc = job_link_write((uv_stream_t *)&job->link, body, len, node_job_write_cb,
+                        job);
     free(body);
-    req->data = job;
-    b = uv_buf_init((char *)(req + 1), (unsigned int)(4 + len));
-    if (uv_write(req, (uv_stream_t *)&job->link, &b, 1, node_job_write_cb)
-        < 0) {
-        free(req);
+    if (rc == -ENOMEM)
+        return;
+    if (rc < 0) {
         job->link_lost = true;
         return;
     }

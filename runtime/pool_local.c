@@ -13,6 +13,7 @@
 #include <unistd.h>
 #include <uv.h>
 
+#include "runtime/job_link.h"
 #include "runtime/job_wire.h"
 #include "runtime/spawn.h"
 #include "util/bug.h"
@@ -50,33 +51,15 @@ static void pool_local_link_close(struct pool_local_link *l)
     uv_close((uv_handle_t *)&l->pipe, pool_local_close_cb);
 }
 
-static void pool_local_write_cb(uv_write_t *req, int status)
-{
-    (void)status;
-    free(req);
-}
-
 static int
 pool_local_send(int node, const uint8_t *frame, size_t len, void *arg)
 {
     struct pool_local *pl = arg;
     struct pool_local_link *l = &pl->links[node];
-    uv_write_t *req;
-    uv_buf_t b;
-    int rc;
 
     if (!l->open)
         return -EPIPE;
-    req = malloc(sizeof(*req) + 4 + len);
-    if (!req)
-        return -ENOMEM;
-    job_stream_head((uint8_t *)(req + 1), len);
-    memcpy((uint8_t *)(req + 1) + 4, frame, len);
-    b = uv_buf_init((char *)(req + 1), (unsigned int)(4 + len));
-    rc = uv_write(req, (uv_stream_t *)&l->pipe, &b, 1, pool_local_write_cb);
-    if (rc < 0)
-        free(req);
-    return rc;
+    return job_link_write((uv_stream_t *)&l->pipe, frame, len, NULL, NULL);
 }
 
 static void pool_local_finished(void *arg)
