@@ -2,7 +2,7 @@
 /* spawn.h - start one process with its binding, environment, working
  * directory and standard streams set before its first instruction runs.
  *
- * The child binds itself between fork and exec, so the program's main()
+ * The child binds itself before exec, so the program's main()
  * already runs on its cpuset (no window in which it runs elsewhere, unlike
  * binding a pid after the fact). A failure in the child (chdir, exec) is
  * reported to the parent through a close-on-exec pipe, so the caller learns
