@@ -22,7 +22,8 @@ static const char status_usage[] =
     "\n"
     "  --json      the same as one JSON object, for scripts\n"
     "  --stats     the daemon's counters: messages sent and received,\n"
-    "              messages dropped by reason, control refusals\n"
+    "              messages dropped by reason, control refusals, task\n"
+    "              results sent, acked, sent again and given up\n"
     "  --dir DIR   the daemon's directory (as for 'shoal daemon')\n"
     "  -h, --help  show this help\n";
 
@@ -92,6 +93,8 @@ static void print_stats(json_t *stats)
     print_group("dropped", json_object_get(stats, "drops"));
     print_group("membership", json_object_get(stats, "member"));
     print_group("control", json_object_get(stats, "control"));
+    if (json_object_get(stats, "tasks"))
+        print_group("tasks", json_object_get(stats, "tasks"));
 }
 
 int cmd_status(int argc, char **argv)

@@ -87,6 +87,11 @@ struct daemon {
     struct daemon_listener listeners[DAEMON_LISTENERS_MAX];
     size_t nlisteners;
     struct daemon_frame_handler frames[256];
+    struct {
+        daemon_stats_f *fn;
+        void *arg;
+    } stats[DAEMON_LISTENERS_MAX];
+    size_t nstats;
 };
 
 static void dlog(daemon_t *d,
@@ -486,12 +491,22 @@ static void op_status(control_conn_t *conn, json_t *request, void *arg)
     control_reply(conn, json_pack("{s:s, s:o}", "self", id, "members", list));
 }
 
+int daemon_on_stats(daemon_t *d, daemon_stats_f *fn, void *arg)
+{
+    if (d->nstats == DAEMON_LISTENERS_MAX)
+        return -ENOMEM;
+    d->stats[d->nstats].fn = fn;
+    d->stats[d->nstats].arg = arg;
+    d->nstats++;
+    return 0;
+}
+
 json_t *daemon_stats_json(daemon_t *d)
 {
     struct peer_stats ps;
     struct member_stats ms;
     struct control_stats cs;
-    json_t *drops = json_object();
+    json_t *drops = json_object(), *stats;
 
     peer_get_stats(d->peer, &ps);
     member_table_get_stats(d->table, &ms);
@@ -502,7 +517,7 @@ json_t *daemon_stats_json(daemon_t *d)
     for (int i = 0; i < PEER_DROP_COUNT; i++)
         json_object_set_new(drops, peer_drop_name(i),
                             json_integer((json_int_t)ps.dropped[i]));
-    return json_pack(
+    stats = json_pack(
         "{s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, "
         "s:I}, s:o, s:{s:I, s:I, s:I, s:I, s:I, s:I}, s:{s:I, s:I, s:I, "
         "s:I, s:I}}",
@@ -523,6 +538,9 @@ json_t *daemon_stats_json(daemon_t *d)
         (json_int_t)cs.accepted, "refused", (json_int_t)cs.refused, "requests",
         (json_int_t)cs.requests, "unknown_ops", (json_int_t)cs.unknown_ops,
         "malformed", (json_int_t)cs.malformed);
+    for (size_t i = 0; stats && i < d->nstats; i++)
+        d->stats[i].fn(d, stats, d->stats[i].arg);
+    return stats;
 }
 
 static void op_stats(control_conn_t *conn, json_t *request, void *arg)

@@ -161,4 +161,11 @@ int daemon_set_summary(daemon_t *d, const struct node_summary *summary);
  * "stats" op returns them. */
 json_t *daemon_stats_json(daemon_t *d);
 
+/* Add a service's counters to the daemon's (stats, borrowed for the
+ * call), as a group of its own. */
+typedef void daemon_stats_f(daemon_t *d, json_t *stats, void *arg);
+
+/* Call fn whenever the counters are asked for. Returns 0 or -ENOMEM. */
+int daemon_on_stats(daemon_t *d, daemon_stats_f *fn, void *arg);
+
 #endif

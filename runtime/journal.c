@@ -50,6 +50,8 @@ enum journal_stmt {
     JS_COUNT_MOVE,
     JS_TASK_GET,
     JS_RENEW,
+    JS_REVIVE,
+    JS_ATTEMPT_GET,
     JS_ATTEMPT_END,
     JS_TASK_SET,
     JS_STALE,
@@ -57,6 +59,7 @@ enum journal_stmt {
     JS_EXPIRED,
     JS_NODE_LEASED,
     JS_REQUEUE,
+    JS_EXTEND,
     JS_JOB_GET,
     JS_JOBS,
     JS_CANCEL_TASKS,
@@ -93,6 +96,14 @@ static const char *const journal_sql[JS_NSTMTS] = {
                     " WHERE t.job = ?1 AND t.idx = ?2",
     [JS_RENEW] = "UPDATE tasks SET expires = ?5 WHERE job = ?1 AND idx = ?2"
                  " AND attempt = ?3 AND token = ?4 AND state = 1",
+    /* a lease that lapsed while its task waits, unrecorded, in the queue */
+    [JS_REVIVE] = "UPDATE tasks SET state = 1, expires = ?5 WHERE job = ?1"
+                  " AND idx = ?2 AND attempt = ?3 AND token = ?4 AND state = 0"
+                  " AND NOT EXISTS (SELECT 1 FROM attempts a WHERE a.job = ?1"
+                  " AND a.idx = ?2 AND a.attempt = ?3"
+                  " AND a.status IS NOT NULL)",
+    [JS_ATTEMPT_GET] = "SELECT token, status IS NOT NULL FROM attempts"
+                       " WHERE job = ?1 AND idx = ?2 AND attempt = ?3",
     [JS_ATTEMPT_END] = "UPDATE attempts SET start = ?4, end = ?5,"
                        " status = ?6, reason = ?7, out_path = ?8,"
                        " err_path = ?9, err_tail = ?10"
@@ -108,6 +119,8 @@ static const char *const journal_sql[JS_NSTMTS] = {
     [JS_NODE_LEASED] = "SELECT job, idx FROM tasks WHERE state = 1"
                        " AND node = ?1",
     [JS_REQUEUE] = "UPDATE tasks SET state = 0 WHERE job = ?1 AND idx = ?2",
+    [JS_EXTEND] = "UPDATE tasks SET expires = ?1 WHERE state = 1"
+                  " AND expires < ?1",
     [JS_JOB_GET] = "SELECT id, name, desc, cores, retries, state, ntasks,"
                    " n0, n1, n2, n3, n4, stale, submitted, finished"
                    " FROM jobs WHERE id = ?1",
@@ -408,6 +421,29 @@ int journal_lease(struct journal *j,
     return rc < 0 ? rc : (int)n;
 }
 
+/* Bring back lease i if it lapsed while its task waited in the queue,
+ * unrecorded and not leased again: the worker still runs it, so running it
+ * elsewhere would waste the work done. Returns 1 if revived, 0 if not, or a
+ * negative code. */
+static int
+journal_revive(struct journal *j, const struct journal_lease *l, double expires)
+{
+    sqlite3_stmt *st = journal_stmt(j, JS_REVIVE);
+    int64_t delta[JOURNAL_TASK_NSTATES] = {-1, 1};
+    int rc;
+
+    sqlite3_bind_int64(st, 1, (sqlite3_int64)l->job);
+    sqlite3_bind_int64(st, 2, (sqlite3_int64)l->task);
+    sqlite3_bind_int(st, 3, (int)l->attempt);
+    sqlite3_bind_int64(st, 4, (sqlite3_int64)l->token);
+    sqlite3_bind_double(st, 5, expires);
+    rc = journal_step_done(st);
+    if (rc < 0 || sqlite3_changes(j->db) != 1)
+        return rc;
+    rc = journal_count_move(j, l->job, delta);
+    return rc < 0 ? rc : 1;
+}
+
 int journal_renew(struct journal *j,
                   const struct journal_lease *leases,
                   size_t n,
@@ -419,6 +455,7 @@ int journal_renew(struct journal *j,
 
     for (size_t i = 0; rc == 0 && i < n; i++) {
         sqlite3_stmt *st = journal_stmt(j, JS_RENEW);
+        bool ok;
 
         sqlite3_bind_int64(st, 1, (sqlite3_int64)leases[i].job);
         sqlite3_bind_int64(st, 2, (sqlite3_int64)leases[i].task);
@@ -426,26 +463,68 @@ int journal_renew(struct journal *j,
         sqlite3_bind_int64(st, 4, (sqlite3_int64)leases[i].token);
         sqlite3_bind_double(st, 5, now + lease_secs);
         rc = journal_step_done(st);
+        ok = rc == 0 && sqlite3_changes(j->db) == 1;
+        if (rc == 0 && !ok) {
+            rc = journal_revive(j, &leases[i], now + lease_secs);
+            ok = rc == 1;
+            if (rc > 0)
+                rc = 0;
+        }
         if (valid)
-            valid[i] = sqlite3_changes(j->db) == 1;
-        renewed += sqlite3_changes(j->db) == 1;
+            valid[i] = ok;
+        renewed += ok;
     }
     rc = journal_end(j, rc);
     return rc < 0 ? rc : renewed;
 }
 
+/* Whether r is a report of an attempt handed out and never recorded
+ * (JOURNAL_OUTCOME_DONE stands for yes), one already recorded
+ * (JOURNAL_OUTCOME_DUPLICATE: a worker sent it again, unsure it arrived),
+ * or of no attempt of ours (JOURNAL_OUTCOME_STALE). Returns 0 or a negative
+ * code. */
+static int journal_attempt_check(struct journal *j,
+                                 const struct journal_result *r,
+                                 enum journal_outcome *outcome)
+{
+    sqlite3_stmt *st = journal_stmt(j, JS_ATTEMPT_GET);
+    int rc;
+
+    sqlite3_bind_int64(st, 1, (sqlite3_int64)r->job);
+    sqlite3_bind_int64(st, 2, (sqlite3_int64)r->task);
+    sqlite3_bind_int(st, 3, (int)r->attempt);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW && (uint64_t)sqlite3_column_int64(st, 0) == r->token)
+        *outcome = sqlite3_column_int(st, 1) ? JOURNAL_OUTCOME_DUPLICATE
+                                             : JOURNAL_OUTCOME_DONE;
+    else
+        *outcome = JOURNAL_OUTCOME_STALE;
+    sqlite3_reset(st);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : journal_code(rc);
+}
+
+/* A result counts if it is for the task's last lease and that attempt has
+ * no result yet, whether the task is still LEASED or its lease lapsed and
+ * it waits in the queue, not yet handed to another node: the work is done,
+ * so it is not run again. A result already recorded is a duplicate, and a
+ * result for a lease given up (the task leased again, or cancelled) is
+ * stale; neither changes the task. */
 static int journal_record_one(struct journal *j,
                               const struct journal_result *r,
                               double now,
                               enum journal_outcome *outcome)
 {
-    sqlite3_stmt *st = journal_stmt(j, JS_TASK_GET);
+    sqlite3_stmt *st;
     int64_t delta[JOURNAL_TASK_NSTATES] = {0};
     enum journal_task_state to;
     int state, failures, retries, rc;
     uint32_t attempt;
     uint64_t token;
 
+    rc = journal_attempt_check(j, r, outcome);
+    if (rc < 0 || *outcome == JOURNAL_OUTCOME_DUPLICATE)
+        return rc;
+    st = journal_stmt(j, JS_TASK_GET);
     sqlite3_bind_int64(st, 1, (sqlite3_int64)r->job);
     sqlite3_bind_int64(st, 2, (sqlite3_int64)r->task);
     rc = sqlite3_step(st);
@@ -460,8 +539,9 @@ static int journal_record_one(struct journal *j,
     failures = sqlite3_column_int(st, 3);
     retries = sqlite3_column_int(st, 4);
     sqlite3_reset(st);
-    if (state != JOURNAL_TASK_LEASED || attempt != r->attempt
-        || token != r->token) {
+    if (*outcome == JOURNAL_OUTCOME_STALE
+        || (state != JOURNAL_TASK_LEASED && state != JOURNAL_TASK_QUEUED)
+        || attempt != r->attempt || token != r->token) {
         *outcome = JOURNAL_OUTCOME_STALE;
         st = journal_stmt(j, JS_STALE);
         sqlite3_bind_int64(st, 1, (sqlite3_int64)r->job);
@@ -501,7 +581,7 @@ static int journal_record_one(struct journal *j,
     rc = journal_step_done(st);
     if (rc < 0)
         return rc;
-    delta[JOURNAL_TASK_LEASED] = -1;
+    delta[state] -= 1;
     delta[to] += 1;
     rc = journal_count_move(j, r->job, delta);
     if (rc < 0)
@@ -581,6 +661,16 @@ int journal_expire(struct journal *j, double now)
 int journal_requeue_node(struct journal *j, uint64_t node)
 {
     return journal_requeue(j, JS_NODE_LEASED, (sqlite3_int64)node, 0);
+}
+
+int journal_extend(struct journal *j, double until)
+{
+    sqlite3_stmt *st = journal_stmt(j, JS_EXTEND);
+    int rc;
+
+    sqlite3_bind_double(st, 1, until);
+    rc = journal_step_done(st);
+    return rc < 0 ? rc : sqlite3_changes(j->db);
 }
 
 int journal_job_cancel(struct journal *j, uint64_t id, double now)

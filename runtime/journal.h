@@ -8,11 +8,15 @@
  *
  * Leases. A task handed out is LEASED with a new attempt number, a random
  * token and an expiry. A result counts only if its (attempt, token) is the
- * task's current lease: a worker presumed dead whose task was re-queued and
- * leased again may report late, and that report is ignored (and counted in
- * the job's stale_reports), so every task has exactly one recorded result.
- * Leases not renewed expire back to QUEUED (journal_expire); an expiry does
- * not use up a retry (the node failed, not the task).
+ * task's last lease and that attempt has no result yet: a worker presumed
+ * dead whose task was re-queued and leased again may report late, and that
+ * report is ignored (and counted in the job's stale_reports), so every task
+ * has exactly one recorded result. Leases not renewed expire back to QUEUED
+ * (journal_expire); an expiry does not use up a retry (the node failed, not
+ * the task). Until the task is leased again, its last lease still counts:
+ * a late result is recorded (the work is done, it is not run again), and a
+ * late renewal takes the task back from the queue. A result sent again (the
+ * worker did not know it arrived) is a duplicate: ignored, not counted.
  *
  * Durability. WAL mode, with synchronous=FULL for job creation (the job id
  * printed to the user must survive a power loss) and synchronous=NORMAL for
@@ -49,10 +53,11 @@ enum journal_job_state {
 
 /* What happened to one reported result. */
 enum journal_outcome {
-    JOURNAL_OUTCOME_DONE,   /* recorded: the task succeeded */
-    JOURNAL_OUTCOME_RETRY,  /* recorded: failed, queued again */
-    JOURNAL_OUTCOME_FAILED, /* recorded: failed for good */
-    JOURNAL_OUTCOME_STALE,  /* ignored: not the task's current lease */
+    JOURNAL_OUTCOME_DONE,      /* recorded: the task succeeded */
+    JOURNAL_OUTCOME_RETRY,     /* recorded: failed, queued again */
+    JOURNAL_OUTCOME_FAILED,    /* recorded: failed for good */
+    JOURNAL_OUTCOME_STALE,     /* ignored: not the task's current lease */
+    JOURNAL_OUTCOME_DUPLICATE, /* ignored: this attempt is recorded already */
 };
 
 struct journal;
@@ -153,8 +158,10 @@ int journal_lease(struct journal *j,
 
 /* Extend the listed leases to now + lease_secs. valid[i] (may be NULL) is
  * set to whether lease i is still current; a lease that is not (expired and
- * handed to another node, or its job cancelled) must be given up by the
- * worker. Returns the number renewed or a negative code. */
+ * handed to another node, its result recorded, or its job cancelled) must
+ * be given up by the worker. A lease that expired while its task is still
+ * queued, unrecorded, is taken back: the task is LEASED again under the
+ * same attempt and token. Returns the number renewed or a negative code. */
 int journal_renew(struct journal *j,
                   const struct journal_lease *leases,
                   size_t n,
@@ -163,8 +170,11 @@ int journal_renew(struct journal *j,
                   bool *valid);
 
 /* Record n results in one transaction; outcomes[i] (may be NULL) says what
- * became of each. A result that is not for the task's current lease is
- * ignored. Returns 0 or a negative code (then nothing was recorded). */
+ * became of each. A result counts if it is for the task's last lease and
+ * that attempt has none yet, the task LEASED or (its lease lapsed) still
+ * QUEUED; one already recorded is a duplicate, any other is stale: both are
+ * ignored. Every outcome is final: the reporter may forget the result.
+ * Returns 0 or a negative code (then nothing was recorded). */
 int journal_record(struct journal *j,
                    const struct journal_result *results,
                    size_t n,
@@ -179,6 +189,12 @@ int journal_expire(struct journal *j, double now);
  * daemon restarted, which killed its tasks). Returns the number re-queued or
  * a negative code. */
 int journal_requeue_node(struct journal *j, uint64_t node);
+
+/* Push the expiry of every leased task to at least until. A home that
+ * restarts does so for the leases of other nodes: it cannot know whether
+ * they were renewed while it was down, so they get a full lease to renew
+ * or report. Returns the number extended or a negative code. */
+int journal_extend(struct journal *j, double until);
 
 /* Cancel job id: its queued and leased tasks become CANCELLED. Returns the
  * number of tasks cancelled, -ENOENT for no such job, or another negative

@@ -233,6 +233,61 @@ int task_wire_results_decode(const void *body,
     return 0;
 }
 
+char *
+task_wire_acks_encode(const struct task_wire_ack *acks, size_t n, size_t *len)
+{
+    json_t *a = json_array();
+
+    for (size_t i = 0; a && i < n; i++)
+        json_array_append_new(a, json_pack("{s:o, s:o, s:i, s:b}", "job",
+                                           task_wire_u64(acks[i].job), "task",
+                                           task_wire_u64(acks[i].task),
+                                           "attempt", (int)acks[i].attempt,
+                                           "recorded", acks[i].recorded));
+    return task_wire_dump(json_pack("{s:o}", "acks", a), len);
+}
+
+int task_wire_acks_decode(const void *body,
+                          size_t len,
+                          struct task_wire_ack **acks,
+                          size_t *n)
+{
+    json_t *o = json_loadb(body, len, 0, NULL);
+    json_t *a = json_object_get(o, "acks"), *v;
+    struct task_wire_ack *out;
+    size_t i;
+
+    if (!json_is_array(a)) {
+        json_decref(o);
+        return SHOAL_EPROTO;
+    }
+    out = calloc(json_array_size(a) + 1, sizeof(*out));
+    if (!out) {
+        json_decref(o);
+        return -ENOMEM;
+    }
+    json_array_foreach(a, i, v)
+    {
+        json_t *recorded = json_object_get(v, "recorded");
+        json_int_t attempt;
+
+        if (task_wire_get_u64(v, "job", &out[i].job) < 0
+            || task_wire_get_u64(v, "task", &out[i].task) < 0
+            || task_wire_get_int(v, "attempt", 1, UINT32_MAX, &attempt) < 0
+            || !json_is_boolean(recorded)) {
+            free(out);
+            json_decref(o);
+            return SHOAL_EPROTO;
+        }
+        out[i].attempt = (uint32_t)attempt;
+        out[i].recorded = json_is_true(recorded);
+    }
+    *n = json_array_size(a);
+    *acks = out;
+    json_decref(o);
+    return 0;
+}
+
 char *task_wire_grant_encode(json_t *jobs,
                              const struct journal_lease *leases,
                              json_t *const *argvs,

@@ -15,6 +15,9 @@
  *   RENEW    {"leases": [LEASE...]}
  *   RENEWED  {"lost": [LEASE...]}
  *   RESULT   {"results": [RESULT...]}
+ *   RESULT_ACK {"acks": [ACK...]}, where ACK is {"job", "task", "attempt",
+ *            "recorded"}: the home is done with that result, recorded
+ *            (true) or refused as stale or a duplicate (false)
  *   CANCEL   {"job": ID}
  *   POKE     {}
  *   FETCH    {"req": N, "stdout": PATH, "stderr": PATH}
@@ -24,6 +27,7 @@
 #ifndef SHOAL_RUNTIME_TASK_WIRE_H
 #define SHOAL_RUNTIME_TASK_WIRE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <jansson.h>
@@ -44,6 +48,25 @@ char *task_wire_leases_encode(const char *key,
 char *task_wire_results_encode(const struct journal_result *results,
                                size_t n,
                                size_t *len);
+
+/* One entry of a RESULT_ACK: the result of (job, task, attempt) is in the
+ * home's journal, or will never be. */
+struct task_wire_ack {
+    uint64_t job;
+    uint64_t task;
+    uint32_t attempt;
+    bool recorded; /* false: refused (stale, or recorded before) */
+};
+
+/* RESULT_ACK: encode as the encoders above; decode into a new array
+ * (caller frees with free()) and *n. Returns 0, SHOAL_EPROTO or
+ * -ENOMEM. */
+char *
+task_wire_acks_encode(const struct task_wire_ack *acks, size_t n, size_t *len);
+int task_wire_acks_decode(const void *body,
+                          size_t len,
+                          struct task_wire_ack **acks,
+                          size_t *n);
 
 /* GRANT: jobs is an object mapping each job id (decimal text) to its
  * DESC (borrowed); argvs[i] is lease i's expanded command, a JSON array of

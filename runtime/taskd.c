@@ -70,6 +70,27 @@ int taskd_config_from_params(struct taskd_config *config, shoal_error_t *error)
  * may have restarted and lost it). */
 #define TASKD_PULL_TIMEOUT 5.0
 
+/* The results of another home's tasks stay in the outbox until the home
+ * acks them (RESULT_ACK), recorded or refused: a link down for a moment
+ * or a home daemon restarting must not cost finished work, which would
+ * then run again. Unacked results are sent again after 1 s, then at
+ * doubling intervals up to 5 s, and at once when the home is seen again
+ * (it comes back alive, or pokes us). They are given up only when the home
+ * leaves the pool for good, or after TASKD_OUTBOX_KEEP seconds (long
+ * enough for a machine to reboot: the home keeps its journal, and gives
+ * its leases a full term when it restarts), or when more than
+ * TASKD_OUTBOX_MAX wait (the oldest first); each is counted in
+ * results_dropped. A home declared dead is not given up at once: SWIM
+ * declares a node dead within about two seconds of silence, less than a
+ * daemon takes to restart. Its running tasks are killed, though, as
+ * their leases will go elsewhere. */
+#define TASKD_RESEND_FIRST 1.0
+#define TASKD_RESEND_MAX 5.0
+#define TASKD_OUTBOX_KEEP 600.0
+#define TASKD_OUTBOX_MAX 65536
+/* results per RESULT frame */
+#define TASKD_RESULT_BATCH 256
+
 /* What a worker needs of a job to run its tasks, decoded once. */
 struct taskd_job {
     uint64_t id;        /* its key in task_pull */
@@ -96,7 +117,17 @@ struct taskd_granted {
 struct taskd_home {
     uint64_t node;
     bool has_work;
+    /* our results it has not acked are sent again at resend_at (0: none
+     * wait), then backoff seconds later, which doubles up to a bound */
+    double resend_at, backoff;
     struct taskd_home *next;
+};
+
+/* Where a queued result comes from or goes to, and since when. */
+struct taskd_queued {
+    uint64_t node; /* pending: the worker (0: ours); outbox: the home */
+    double since;  /* when it was queued */
+    bool sent;     /* outbox: sent at least once */
 };
 
 /* Results waiting for the next check: to record in our journal, or to
@@ -104,8 +135,21 @@ struct taskd_home {
 struct taskd_queue {
     struct journal_result *r;
     char **strings;
-    uint64_t *home;
+    struct taskd_queued *meta;
     size_t n, cap;
+};
+
+/* Counters of the results exchanged with other nodes, for `shoal status
+ * --stats`. */
+struct taskd_stats {
+    uint64_t results_sent;      /* worker: RESULT entries sent first */
+    uint64_t results_resent;    /* worker: sent again, not yet acked */
+    uint64_t results_acked;     /* worker: acked by their home */
+    uint64_t results_refused;   /* worker: of those, refused by the home */
+    uint64_t results_dropped;   /* worker: given up unacked */
+    uint64_t results_received;  /* home: RESULT entries from workers */
+    uint64_t results_duplicate; /* home: received again, acked again */
+    uint64_t acks_sent;         /* home: RESULT_ACK entries sent */
 };
 
 /* A task this node runs. */
@@ -152,7 +196,9 @@ struct taskd {
     struct taskd_run *runs;
     uint64_t next_key;
     struct taskd_queue pending; /* results to record at the next check */
-    struct taskd_queue outbox;  /* results to send to other homes */
+    struct taskd_queue outbox;  /* results for other homes, until acked */
+    size_t outbox_unsent;       /* of which never sent */
+    struct taskd_stats stats;
     /* the pool (net NULL: this node alone) */
     const struct taskd_net_ops *net;
     void *net_arg;
@@ -262,29 +308,32 @@ error:
     return NULL;
 }
 
-/* Queue a result (strings copied) for home (0: our journal). */
-static void taskd_queue_push(struct taskd_queue *qu,
-                             const struct journal_result *r,
-                             uint64_t home)
+/* Queue a result (strings copied) from or for node, at now. Returns 0 or
+ * -ENOMEM (then the result is not queued: its lease expires and the task
+ * runs again). */
+static int taskd_queue_push(struct taskd_queue *qu,
+                            const struct journal_result *r,
+                            uint64_t node,
+                            double now)
 {
     struct journal_result *q;
 
     if (qu->n == qu->cap) {
         size_t cap = qu->cap ? qu->cap * 2 : 64;
         struct journal_result *np = realloc(qu->r, cap * sizeof(*np));
+        struct taskd_queued *nm;
         char **ns;
-        uint64_t *nh;
 
         if (np)
             qu->r = np;
         ns = np ? realloc(qu->strings, cap * 4 * sizeof(*ns)) : NULL;
         if (ns)
             qu->strings = ns;
-        nh = ns ? realloc(qu->home, cap * sizeof(*nh)) : NULL;
-        if (nh)
-            qu->home = nh;
-        if (!nh)
-            return; /* the lease expires and the task runs again */
+        nm = ns ? realloc(qu->meta, cap * sizeof(*nm)) : NULL;
+        if (nm)
+            qu->meta = nm;
+        if (!nm)
+            return -ENOMEM;
         qu->cap = cap;
     }
     q = &qu->r[qu->n];
@@ -297,8 +346,9 @@ static void taskd_queue_push(struct taskd_queue *qu,
     qu->strings[qu->n * 4 + 1] = (char *)q->out_path;
     qu->strings[qu->n * 4 + 2] = (char *)q->err_path;
     qu->strings[qu->n * 4 + 3] = (char *)q->err_tail;
-    qu->home[qu->n] = home;
+    qu->meta[qu->n] = (struct taskd_queued){.node = node, .since = now};
     qu->n++;
+    return 0;
 }
 
 static void taskd_queue_clear(struct taskd_queue *qu)
@@ -308,12 +358,35 @@ static void taskd_queue_clear(struct taskd_queue *qu)
     qu->n = 0;
 }
 
+/* Remove the entries marked in gone (n entries), keeping the others in
+ * order. */
+static void taskd_queue_remove(struct taskd_queue *qu, const bool *gone)
+{
+    size_t k = 0;
+
+    for (size_t i = 0; i < qu->n; i++) {
+        if (gone[i]) {
+            for (int s = 0; s < 4; s++)
+                free(qu->strings[i * 4 + s]);
+            continue;
+        }
+        if (k != i) {
+            qu->r[k] = qu->r[i];
+            memcpy(&qu->strings[k * 4], &qu->strings[i * 4],
+                   4 * sizeof(*qu->strings));
+            qu->meta[k] = qu->meta[i];
+        }
+        k++;
+    }
+    qu->n = k;
+}
+
 static void taskd_queue_release(struct taskd_queue *qu)
 {
     taskd_queue_clear(qu);
     free(qu->r);
     free(qu->strings);
-    free(qu->home);
+    free(qu->meta);
 }
 
 /* Queue the result of one of our tasks: for our journal, or for its home
@@ -324,14 +397,28 @@ static void taskd_push_result(struct taskd *t, const struct journal_result *r)
     struct taskd_job *job;
 
     if (r->job < TASKD_REMOTE_KEY) {
-        taskd_queue_push(&t->pending, r, 0);
+        taskd_queue_push(&t->pending, r, 0, taskd_now());
     } else {
         for (job = t->jobs; job && job->id != r->job; job = job->next)
             ;
         if (!job)
             return;
+        if (t->outbox.n >= TASKD_OUTBOX_MAX) {
+            bool *gone = calloc(t->outbox.n, sizeof(*gone));
+
+            if (!gone)
+                return;
+            gone[0] = true;
+            if (!t->outbox.meta[0].sent)
+                t->outbox_unsent--;
+            taskd_queue_remove(&t->outbox, gone);
+            t->stats.results_dropped++;
+            free(gone);
+        }
         copy.job = job->remote_id;
-        taskd_queue_push(&t->outbox, &copy, job->home);
+        if (taskd_queue_push(&t->outbox, &copy, job->home, taskd_now()) < 0)
+            return;
+        t->outbox_unsent++;
     }
     uv_idle_start(&t->wake, taskd_wake_cb);
 }
@@ -899,39 +986,175 @@ static void taskd_pull_answer(struct taskd *t)
     task_pull_grant(t->pull, NULL, 0, taskd_now());
 }
 
-/* Send the results of other homes' tasks, one RESULT per home. */
-static void taskd_flush_outbox(struct taskd *t)
+/* Send the results in batch (n, at most TASKD_RESULT_BATCH) to home. */
+static void taskd_send_results(struct taskd *t,
+                               uint64_t home,
+                               const struct journal_result *batch,
+                               size_t n)
+{
+    size_t len;
+
+    if (n > 0)
+        taskd_send(t, home, TASKD_FRAME_RESULT,
+                   task_wire_results_encode(batch, n, &len), &len);
+}
+
+/* Send the results of other homes' tasks, one RESULT per home and batch:
+ * those never sent, and those of a home whose resend is due (now). They
+ * stay in the outbox until acked. */
+static void taskd_flush_outbox(struct taskd *t, double now)
 {
     struct taskd_queue *q = &t->outbox;
     struct journal_result *batch;
-    bool *sent;
+    bool *done;
 
     if (q->n == 0)
         return;
-    batch = calloc(q->n, sizeof(*batch));
-    sent = calloc(q->n, sizeof(*sent));
-    for (size_t i = 0; batch && sent && i < q->n; i++) {
-        size_t k = 0, len;
+    batch = calloc(TASKD_RESULT_BATCH, sizeof(*batch));
+    done = calloc(q->n, sizeof(*done));
+    for (size_t i = 0; batch && done && i < q->n; i++) {
+        struct taskd_home *h;
+        size_t k = 0, resent = 0;
+        bool due;
 
-        if (sent[i])
+        if (done[i])
             continue;
-        for (size_t j = i; j < q->n; j++)
-            if (!sent[j] && q->home[j] == q->home[i]) {
-                sent[j] = true;
-                batch[k++] = q->r[j];
+        h = taskd_home_get(t, q->meta[i].node);
+        if (!h)
+            break;
+        due = h->resend_at > 0 && h->resend_at <= now;
+        for (size_t j = i; j < q->n; j++) {
+            if (done[j] || q->meta[j].node != h->node)
+                continue;
+            done[j] = true;
+            if (q->meta[j].sent && !due)
+                continue;
+            if (q->meta[j].sent) {
+                resent++;
+            } else {
+                q->meta[j].sent = true;
+                t->outbox_unsent--;
+                t->stats.results_sent++;
             }
-        /* lost if the home is gone: its lease expires, the task runs
-         * again, and it is recorded once */
-        taskd_send(t, q->home[i], TASKD_FRAME_RESULT,
-                   task_wire_results_encode(batch, k, &len), &len);
+            batch[k++] = q->r[j];
+            if (k == TASKD_RESULT_BATCH) {
+                taskd_send_results(t, h->node, batch, k);
+                k = 0;
+            }
+        }
+        taskd_send_results(t, h->node, batch, k);
+        t->stats.results_resent += resent;
+        if (due) {
+            h->resend_at = now + h->backoff;
+            h->backoff = h->backoff * 2 < TASKD_RESEND_MAX ? h->backoff * 2
+                                                           : TASKD_RESEND_MAX;
+        } else if (h->resend_at == 0) {
+            h->backoff = TASKD_RESEND_FIRST;
+            h->resend_at = now + h->backoff;
+        }
     }
     free(batch);
-    free(sent);
-    taskd_queue_clear(q);
+    free(done);
 }
 
-/* After each loop iteration: record what ended in one transaction, send
- * the others' results, then answer the worker's pull. */
+/* Whether some results for home wait in the outbox. */
+static bool taskd_outbox_has(struct taskd *t, uint64_t home)
+{
+    for (size_t i = 0; i < t->outbox.n; i++)
+        if (t->outbox.meta[i].node == home)
+            return true;
+    return false;
+}
+
+/* Home is back (or never went, and speaks to us): send what it has not
+ * acked now rather than at the end of a back-off. */
+static void taskd_outbox_hurry(struct taskd *t, uint64_t home)
+{
+    struct taskd_home *h;
+
+    for (h = t->homes; h && h->node != home; h = h->next)
+        ;
+    if (!h || h->resend_at == 0 || h->backoff <= TASKD_RESEND_FIRST)
+        return;
+    h->resend_at = taskd_now();
+    h->backoff = TASKD_RESEND_FIRST;
+    uv_idle_start(&t->wake, taskd_wake_cb);
+}
+
+/* Homes with nothing left in the outbox need no resend. */
+static void taskd_outbox_settle(struct taskd *t)
+{
+    for (struct taskd_home *h = t->homes; h; h = h->next)
+        if (h->resend_at != 0 && !taskd_outbox_has(t, h->node)) {
+            h->resend_at = 0;
+            h->backoff = TASKD_RESEND_FIRST;
+        }
+}
+
+/* Give up the outbox's results for home (0: those older than
+ * TASKD_OUTBOX_KEEP at now). */
+static void taskd_outbox_drop(struct taskd *t, uint64_t home, double now)
+{
+    struct taskd_queue *q = &t->outbox;
+    bool *gone = q->n ? calloc(q->n, sizeof(*gone)) : NULL;
+    size_t n = 0;
+
+    for (size_t i = 0; gone && i < q->n; i++) {
+        gone[i] = home ? q->meta[i].node == home
+                       : now - q->meta[i].since > TASKD_OUTBOX_KEEP;
+        if (gone[i]) {
+            n++;
+            if (!q->meta[i].sent)
+                t->outbox_unsent--;
+        }
+    }
+    if (n > 0) {
+        taskd_queue_remove(q, gone);
+        t->stats.results_dropped += n;
+        taskd_outbox_settle(t);
+    }
+    free(gone);
+}
+
+/* Ack the results just recorded (outcomes[i] for pending entry i) to the
+ * workers that sent them, one RESULT_ACK per worker: whatever became of a
+ * result, the worker may forget it. */
+static void taskd_ack_results(struct taskd *t,
+                              const enum journal_outcome *outcomes)
+{
+    struct taskd_queue *q = &t->pending;
+    struct task_wire_ack *acks = calloc(q->n, sizeof(*acks));
+    bool *done = calloc(q->n, sizeof(*done));
+
+    for (size_t i = 0; acks && done && i < q->n; i++) {
+        size_t k = 0, len;
+
+        if (done[i] || q->meta[i].node == 0)
+            continue;
+        for (size_t j = i; j < q->n; j++) {
+            if (done[j] || q->meta[j].node != q->meta[i].node)
+                continue;
+            done[j] = true;
+            acks[k++] = (struct task_wire_ack){
+                .job = q->r[j].job,
+                .task = q->r[j].task,
+                .attempt = q->r[j].attempt,
+                .recorded = outcomes[j] != JOURNAL_OUTCOME_STALE
+                            && outcomes[j] != JOURNAL_OUTCOME_DUPLICATE};
+            t->stats.results_duplicate +=
+                outcomes[j] == JOURNAL_OUTCOME_DUPLICATE;
+        }
+        t->stats.acks_sent += k;
+        taskd_send(t, q->meta[i].node, TASKD_FRAME_RESULT_ACK,
+                   task_wire_acks_encode(acks, k, &len), &len);
+    }
+    free(acks);
+    free(done);
+}
+
+/* After each loop iteration: record what ended in one transaction (and ack
+ * the workers' results once they are safe in the journal), send the
+ * others' results, then answer the worker's pull. */
 static void taskd_check_cb(uv_check_t *h)
 {
     struct taskd *t = h->data;
@@ -942,18 +1165,24 @@ static void taskd_check_cb(uv_check_t *h)
         enum journal_outcome *out = calloc(t->pending.n, sizeof(*out));
         bool retry = false;
 
-        recorded = journal_record(t->journal, t->pending.r, t->pending.n,
-                                  taskd_now(), out)
-                   == 0;
-        for (size_t i = 0; recorded && out && i < t->pending.n; i++)
+        /* without room for the outcomes, nothing is recorded: the workers
+         * send their results again, ours run again */
+        recorded = out
+                   && journal_record(t->journal, t->pending.r, t->pending.n,
+                                     taskd_now(), out)
+                          == 0;
+        for (size_t i = 0; recorded && i < t->pending.n; i++)
             retry |= out[i] == JOURNAL_OUTCOME_RETRY;
+        if (recorded)
+            taskd_ack_results(t, out);
         free(out);
         taskd_queue_clear(&t->pending);
         t->progress_dirty = true;
         if (retry)
             taskd_poke_all(t);
     }
-    taskd_flush_outbox(t);
+    if (t->outbox_unsent > 0)
+        taskd_flush_outbox(t, taskd_now());
     if (t->pull_wanted && t->pull_home == 0)
         taskd_pull_answer(t);
     /* a job that just ended is reported at once; progress waits for the
@@ -993,6 +1222,10 @@ static void taskd_tick_cb(uv_timer_t *h)
     }
     if (t->pull_home && now - t->pull_sent > TASKD_PULL_TIMEOUT)
         taskd_pull_give_up(t);
+    if (t->outbox.n > 0) {
+        taskd_outbox_drop(t, 0, now);
+        taskd_flush_outbox(t, now);
+    }
     taskd_fetch_expire(t, 0);
     taskd_sync_cores(t, now);
     task_pull_tick(t->pull, now);
@@ -1038,7 +1271,7 @@ taskd_on_pull(struct taskd *t, uint64_t from, const void *body, size_t len)
                 .reason = error.text,
                 .err_tail = error.text,
             };
-            taskd_queue_push(&t->pending, &r, 0);
+            taskd_queue_push(&t->pending, &r, 0, taskd_now());
             uv_idle_start(&t->wake, taskd_wake_cb);
             continue;
         }
@@ -1180,25 +1413,63 @@ taskd_on_renewed(struct taskd *t, uint64_t from, const void *body, size_t len)
 }
 
 /* A RESULT from a worker: into the journal at the next check, where the
- * lease's token decides whether it counts. */
+ * lease's token decides whether it counts; acked once recorded. */
 static void
 taskd_on_result(struct taskd *t, uint64_t from, const void *body, size_t len)
 {
     struct journal_result *results = NULL;
     json_t *doc = NULL;
     size_t n = 0;
+    double now = taskd_now();
 
     if (task_wire_results_decode(body, len, &doc, &results, &n) < 0)
         return;
     for (size_t i = 0; i < n; i++) {
         /* a node reports for itself only */
         results[i].node = from;
-        taskd_queue_push(&t->pending, &results[i], 0);
+        if (taskd_queue_push(&t->pending, &results[i], from, now) == 0)
+            t->stats.results_received++;
     }
     if (n > 0)
         uv_idle_start(&t->wake, taskd_wake_cb);
     free(results);
     json_decref(doc);
+}
+
+/* A RESULT_ACK from a home: forget the results it is done with. */
+static void taskd_on_result_ack(struct taskd *t,
+                                uint64_t from,
+                                const void *body,
+                                size_t len)
+{
+    struct taskd_queue *q = &t->outbox;
+    struct task_wire_ack *acks = NULL;
+    bool *gone;
+    size_t n = 0, k = 0;
+
+    if (task_wire_acks_decode(body, len, &acks, &n) < 0)
+        return;
+    gone = q->n ? calloc(q->n, sizeof(*gone)) : NULL;
+    for (size_t a = 0; gone && a < n; a++)
+        for (size_t i = 0; i < q->n; i++) {
+            if (gone[i] || q->meta[i].node != from || q->r[i].job != acks[a].job
+                || q->r[i].task != acks[a].task
+                || q->r[i].attempt != acks[a].attempt)
+                continue;
+            gone[i] = true;
+            if (!q->meta[i].sent)
+                t->outbox_unsent--;
+            t->stats.results_acked++;
+            t->stats.results_refused += !acks[a].recorded;
+            k++;
+            break;
+        }
+    if (k > 0) {
+        taskd_queue_remove(q, gone);
+        taskd_outbox_settle(t);
+    }
+    free(gone);
+    free(acks);
 }
 
 /* A file of ours for a FETCH, as base64 (at most TASKD_FETCH_MAX bytes,
@@ -1359,6 +1630,9 @@ void taskd_frame(
     case TASKD_FRAME_RESULT:
         taskd_on_result(t, from, body, len);
         break;
+    case TASKD_FRAME_RESULT_ACK:
+        taskd_on_result_ack(t, from, body, len);
+        break;
     case TASKD_FRAME_CANCEL:
         if (task_wire_job_decode(body, len, &job) == 0)
             taskd_drop_home_jobs(t, from, job);
@@ -1375,13 +1649,15 @@ void taskd_frame(
             h->has_work = true;
             task_pull_poke(t->pull, taskd_now());
         }
+        /* a home that restarted pokes us as soon as it sees us */
+        taskd_outbox_hurry(t, from);
         break;
     default:
         break;
     }
 }
 
-void taskd_member(struct taskd *t, uint64_t node, bool alive)
+void taskd_member(struct taskd *t, uint64_t node, enum taskd_member_state state)
 {
     size_t i;
 
@@ -1389,7 +1665,7 @@ void taskd_member(struct taskd *t, uint64_t node, bool alive)
         return;
     for (i = 0; i < t->npeers && t->peers[i] != node; i++)
         ;
-    if (alive) {
+    if (state == TASKD_MEMBER_ALIVE) {
         if (i < t->npeers)
             return;
         if (t->npeers == t->cap_peers) {
@@ -1406,23 +1682,26 @@ void taskd_member(struct taskd *t, uint64_t node, bool alive)
         if (journal_busy(t->journal))
             taskd_send(t, node, TASKD_FRAME_POKE, strdup("{}"),
                        &taskd_poke_len);
+        /* and gets the results we hold for it */
+        taskd_outbox_hurry(t, node);
         return;
     }
     if (i < t->npeers)
         t->peers[i] = t->peers[--t->npeers];
-    /* as a home: its tasks go back to the queue */
+    /* as a home: its tasks go back to the queue (a result that comes late
+     * still counts while they wait there) */
     if (journal_requeue_node(t->journal, node) > 0) {
         t->progress_dirty = true;
         taskd_poke_all(t);
     }
-    /* as a worker: the tasks we run for it are orphans */
+    /* as a worker: the tasks we run for it are orphans; the results we
+     * hold for it wait, unless it left for good */
     taskd_drop_home_jobs(t, node, 0);
     for (struct taskd_home *h = t->homes; h; h = h->next)
         if (h->node == node)
             h->has_work = false;
-    for (size_t j = 0; j < t->outbox.n; j++)
-        if (t->outbox.home[j] == node)
-            t->outbox.home[j] = 0;
+    if (state == TASKD_MEMBER_LEFT)
+        taskd_outbox_drop(t, node, 0);
     if (t->pull_home == node)
         taskd_pull_give_up(t);
     taskd_fetch_expire(t, node);
@@ -1803,6 +2082,24 @@ void taskd_stream_close(struct taskd_stream *s)
         taskd_stream_remove(s->t, s);
 }
 
+void taskd_stats_json(struct taskd *t, json_t *stats)
+{
+    const struct taskd_stats *s = &t->stats;
+
+    json_object_set_new(
+        stats, "tasks",
+        json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
+                  "results_sent", (json_int_t)s->results_sent, "results_resent",
+                  (json_int_t)s->results_resent, "results_acked",
+                  (json_int_t)s->results_acked, "results_refused",
+                  (json_int_t)s->results_refused, "results_dropped",
+                  (json_int_t)s->results_dropped, "results_waiting",
+                  (json_int_t)t->outbox.n, "results_received",
+                  (json_int_t)s->results_received, "results_duplicate",
+                  (json_int_t)s->results_duplicate, "acks_sent",
+                  (json_int_t)s->acks_sent));
+}
+
 bool taskd_busy(struct taskd *t)
 {
     return t->streams || journal_busy(t->journal);
@@ -1867,8 +2164,10 @@ int taskd_create(uv_loop_t *loop,
                         shoal_strerror(rc));
         goto error;
     }
-    /* this node's tasks died with its previous daemon */
+    /* this node's tasks died with its previous daemon; the other nodes'
+     * may still run, and could not renew while we were down */
     journal_requeue_node(t->journal, config->node_id);
+    journal_extend(t->journal, taskd_now() + config->lease);
     uv_check_init(loop, &t->check);
     uv_timer_init(loop, &t->tick);
     uv_timer_init(loop, &t->progress);

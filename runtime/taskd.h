@@ -41,15 +41,16 @@
 
 /* Task frames between daemons: the header type byte, within 64-95. */
 enum taskd_frame_type {
-    TASKD_FRAME_PULL = 64, /* worker -> home: free cores, want, speed */
-    TASKD_FRAME_GRANT,     /* home -> worker: job specs and leases */
-    TASKD_FRAME_RENEW,     /* worker -> home: leases held */
-    TASKD_FRAME_RENEWED,   /* home -> worker: leases no longer valid */
-    TASKD_FRAME_RESULT,    /* worker -> home: results of ended tasks */
-    TASKD_FRAME_CANCEL,    /* home -> worker: kill the tasks of a job */
-    TASKD_FRAME_POKE,      /* home -> workers: new work is queued */
-    TASKD_FRAME_FETCH,     /* home -> worker: a task's output, please */
-    TASKD_FRAME_FETCHED,   /* worker -> home: here it is */
+    TASKD_FRAME_PULL = 64,  /* worker -> home: free cores, want, speed */
+    TASKD_FRAME_GRANT,      /* home -> worker: job specs and leases */
+    TASKD_FRAME_RENEW,      /* worker -> home: leases held */
+    TASKD_FRAME_RENEWED,    /* home -> worker: leases no longer valid */
+    TASKD_FRAME_RESULT,     /* worker -> home: results of ended tasks */
+    TASKD_FRAME_CANCEL,     /* home -> worker: kill the tasks of a job */
+    TASKD_FRAME_POKE,       /* home -> workers: new work is queued */
+    TASKD_FRAME_FETCH,      /* home -> worker: a task's output, please */
+    TASKD_FRAME_FETCHED,    /* worker -> home: here it is */
+    TASKD_FRAME_RESULT_ACK, /* home -> worker: results recorded or refused */
     TASKD_FRAME_FIRST = 64,
     TASKD_FRAME_LAST = 95,
 };
@@ -138,10 +139,25 @@ void taskd_set_net(struct taskd *t, const struct taskd_net_ops *ops, void *arg);
 void taskd_frame(
     struct taskd *t, uint64_t from, uint8_t type, const void *body, size_t len);
 
-/* Node is alive (joined, or came back), or gone (dead or left). A node
- * gone gives back the tasks it was leased (they are queued again at once)
- * and, for the tasks this node runs for it as their home, ends them. */
-void taskd_member(struct taskd *t, uint64_t node, bool alive);
+/* What membership says of another node. */
+enum taskd_member_state {
+    TASKD_MEMBER_ALIVE, /* joined, or came back */
+    TASKD_MEMBER_DEAD,  /* silent: it may come back (a daemon restarting) */
+    TASKD_MEMBER_LEFT,  /* gone for good */
+};
+
+/* Node is alive, dead or left. A node dead or left gives back the tasks it
+ * was leased (they are queued again at once) and, for the tasks this node
+ * runs for it as their home, ends them. The results of its tasks that
+ * this node holds, not yet acked, are sent again when it comes back alive,
+ * and given up when it leaves. */
+void taskd_member(struct taskd *t,
+                  uint64_t node,
+                  enum taskd_member_state state);
+
+/* Add t's counters to stats (a JSON object): a "tasks" object of
+ * integers. */
+void taskd_stats_json(struct taskd *t, json_t *stats);
 
 struct daemon;
 

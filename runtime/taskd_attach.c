@@ -71,15 +71,23 @@ static void taskd_daemon_member(struct daemon *d,
     case MEMBER_EVENT_ALIVE:
     case MEMBER_EVENT_UPDATE:
         if (m->state == MEMBER_ALIVE || m->state == MEMBER_SUSPECT)
-            taskd_member(arg, m->id, true);
+            taskd_member(arg, m->id, TASKD_MEMBER_ALIVE);
         break;
     case MEMBER_EVENT_DEAD:
+        taskd_member(arg, m->id, TASKD_MEMBER_DEAD);
+        break;
     case MEMBER_EVENT_LEAVE:
-        taskd_member(arg, m->id, false);
+        taskd_member(arg, m->id, TASKD_MEMBER_LEFT);
         break;
     default:
         break;
     }
+}
+
+static void taskd_daemon_stats(struct daemon *d, json_t *stats, void *arg)
+{
+    (void)d;
+    taskd_stats_json(arg, stats);
 }
 
 static int taskd_gang_claim(uint64_t key, int n, int *cores, void *arg)
@@ -127,6 +135,8 @@ int taskd_attach(struct daemon *d,
     }
     if (rc == 0)
         rc = daemon_on_member(d, taskd_daemon_member, t);
+    if (rc == 0)
+        rc = daemon_on_stats(d, taskd_daemon_stats, t);
     if (rc < 0) {
         shoal_errprintf(error, rc, "cannot serve bag-of-tasks jobs: %s",
                         shoal_strerror(rc));

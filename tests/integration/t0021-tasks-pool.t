@@ -136,6 +136,17 @@ submit() {
     netns_exec 1 "$SHOAL" submit "$@"
 }
 
+# ran_twice FILE: tasks that ran to their end twice although their first
+# end was on a worker (host 2 or 3), from the lines "TASK HOST" the tasks
+# append when they end. A task that ran on the home may have ended just
+# as the home was killed, before its result was recorded: it runs again
+# rightly, and is not counted.
+ran_twice() {
+    awk -v h1="$(netns_name 1)" '
+        !($1 in first) { first[$1] = $2; next }
+        first[$1] != h1 { print $1 }' "$1" | sort -u
+}
+
 test_expect_success 'a daemon on each host' '
     "$SHOAL" keygen -o pool.key &&
     cp /bin/sleep nap &&
@@ -190,6 +201,27 @@ test_expect_success 'the home daemon restarted mid-job: every task recorded once
     test_within 90 netns_exec 1 "$SHOAL" wait "$id" >wait.out &&
     check_once "$id" 300 &&
     netns_exec 1 "$SHOAL" job "$id"
+'
+
+test_expect_success 'the home down while workers end tasks: no ended task runs again' '
+    # tasks of 1 to 1.9 s, so that some end on the workers while the home
+    # is down: their results wait there, and count when it is back
+    id=$(submit --range 0-59 -- sh -c \
+        "sleep 1.\$((SHOAL_TASK_ID % 4 * 3)) &&
+         echo \$SHOAL_TASK_ID \$(hostname) >>$TRASH/ran.\$SHOAL_JOB_ID") &&
+    wait_done "$id" 10 60 &&
+    kill -KILL "$(daemon_pid 1)" &&
+    sleep 3 &&
+    test_within 15 daemon_start 1 &&
+    test_within 90 netns_exec 1 "$SHOAL" wait "$id" >wait.out &&
+    check_once "$id" 60 &&
+    test "$(wc -l <"ran.$id")" -ge 60 &&
+    for i in 2 3; do
+        netns_exec $i "$SHOAL" status --stats | sed -n "/^tasks:/,\$p"
+    done &&
+    ran_twice "ran.$id" >twice &&
+    { test ! -s twice || { echo "ran again after ending on a worker:" &&
+                           cat twice && false; }; }
 '
 
 test_expect_success 'a task failing on one host is retried on another' '

@@ -152,15 +152,16 @@ Test(journal, a_late_duplicate_report_is_ignored_and_counted)
     r = result_of(&second, 2, 0);
     cr_assert(eq(int, journal_record(j, &r, 1, 13, &o), 0));
     cr_assert(eq(int, (int)o, JOURNAL_OUTCOME_DONE));
-    /* the same report twice, and the first worker once more */
+    /* the same report twice (a duplicate, not stale), and the first
+     * worker once more */
     cr_assert(eq(int, journal_record(j, &r, 1, 14, &o), 0));
-    cr_assert(eq(int, (int)o, JOURNAL_OUTCOME_STALE));
+    cr_assert(eq(int, (int)o, JOURNAL_OUTCOME_DUPLICATE));
     r = result_of(&first, 1, 1);
     cr_assert(eq(int, journal_record(j, &r, 1, 14, &o), 0));
     cr_assert(eq(int, (int)o, JOURNAL_OUTCOME_STALE));
     counts(j, id, (uint64_t[]){0, 0, 1, 0, 0}, JOURNAL_JOB_DONE);
     cr_assert(eq(int, journal_job_get(j, id, &info), 0));
-    cr_assert(eq(u64, info.stale_reports, 3));
+    cr_assert(eq(u64, info.stale_reports, 2));
     cr_assert(eq(dbl, info.finished, 13));
     journal_job_info_release(&info);
     journal_close(j);
@@ -231,7 +232,7 @@ Test(journal, failures_retry_on_another_node_then_fail_for_good)
 Test(journal, renew_keeps_a_lease_and_refuses_a_lost_one)
 {
     struct journal *j;
-    struct journal_lease l[2];
+    struct journal_lease l[2], other;
     bool valid[2];
 
     cr_assert(eq(int, journal_open(journal_path, &j, NULL), 0));
@@ -239,9 +240,165 @@ Test(journal, renew_keeps_a_lease_and_refuses_a_lost_one)
     cr_assert(eq(int, journal_lease(j, 1, 2, false, 0, 10, l, 2), 2));
     cr_assert(eq(int, journal_renew(j, l, 1, 8, 10, valid), 1));
     cr_assert(eq(int, journal_expire(j, 12), 1), "only the unrenewed one");
+    cr_assert(eq(int, journal_lease(j, 2, 1, false, 12, 10, &other, 1), 1));
     cr_assert(eq(int, journal_renew(j, l, 2, 12, 10, valid), 1));
     cr_assert(valid[0]);
     cr_assert(not(valid[1]));
+    journal_close(j);
+}
+
+Test(journal, a_late_renewal_takes_back_a_task_still_queued)
+{
+    struct journal *j;
+    struct journal_lease l, again;
+    struct journal_result r;
+    enum journal_outcome o;
+    bool valid;
+    uint64_t id;
+
+    cr_assert(eq(int, journal_open(journal_path, &j, NULL), 0));
+    id = make_job(j, 1, 0);
+    cr_assert(eq(int, journal_lease(j, 1, 1, false, 0, 10, &l, 1), 1));
+    cr_assert(eq(int, journal_expire(j, 11), 1));
+    counts(j, id, (uint64_t[]){1, 0, 0, 0, 0}, JOURNAL_JOB_RUNNING);
+    /* the worker was cut off for a while, and renews when it is back */
+    cr_assert(eq(int, journal_renew(j, &l, 1, 12, 10, &valid), 1));
+    cr_assert(valid);
+    counts(j, id, (uint64_t[]){0, 1, 0, 0, 0}, JOURNAL_JOB_RUNNING);
+    cr_assert(eq(int, journal_lease(j, 2, 1, false, 12, 10, &again, 1), 0),
+              "taken back: not for another node");
+    cr_assert(eq(int, journal_expire(j, 21), 0), "renewed until 22");
+    r = result_of(&l, 1, 0);
+    cr_assert(eq(int, journal_record(j, &r, 1, 13, &o), 0));
+    cr_assert(eq(int, (int)o, JOURNAL_OUTCOME_DONE));
+    counts(j, id, (uint64_t[]){0, 0, 1, 0, 0}, JOURNAL_JOB_DONE);
+    /* a renewal after the result is refused */
+    cr_assert(eq(int, journal_renew(j, &l, 1, 14, 10, &valid), 0));
+    cr_assert(not(valid));
+    journal_close(j);
+}
+
+Test(journal, a_late_result_is_recorded_while_its_task_is_still_queued)
+{
+    struct journal *j;
+    struct journal_lease l[2], again;
+    struct journal_result r;
+    struct journal_job_info info;
+    enum journal_outcome o;
+    uint64_t id;
+
+    cr_assert(eq(int, journal_open(journal_path, &j, NULL), 0));
+    id = make_job(j, 2, 1);
+    cr_assert(eq(int, journal_lease(j, 1, 2, false, 0, 10, l, 2), 2));
+    /* both leases lapse (the worker was cut off): the tasks wait in the
+     * queue */
+    cr_assert(eq(int, journal_expire(j, 11), 2));
+    counts(j, id, (uint64_t[]){2, 0, 0, 0, 0}, JOURNAL_JOB_RUNNING);
+    /* the worker's results arrive before anyone took the tasks again: the
+     * work is done, so it counts (a failure uses a retry as usual) */
+    r = result_of(&l[0], 1, 0);
+    cr_assert(eq(int, journal_record(j, &r, 1, 12, &o), 0));
+    cr_assert(eq(int, (int)o, JOURNAL_OUTCOME_DONE));
+    r = result_of(&l[1], 1, 3);
+    cr_assert(eq(int, journal_record(j, &r, 1, 12, &o), 0));
+    cr_assert(eq(int, (int)o, JOURNAL_OUTCOME_RETRY));
+    counts(j, id, (uint64_t[]){1, 0, 1, 0, 0}, JOURNAL_JOB_RUNNING);
+    /* the failed one, queued for its retry, does not take its own result
+     * twice */
+    cr_assert(eq(int, journal_record(j, &r, 1, 13, &o), 0));
+    cr_assert(eq(int, (int)o, JOURNAL_OUTCOME_DUPLICATE));
+    cr_assert(eq(int, journal_lease(j, 2, 2, false, 13, 10, &again, 1), 1));
+    cr_assert(eq(u64, again.task, 1));
+    cr_assert(eq(u32, again.attempt, 2));
+    cr_assert(eq(int, journal_job_get(j, id, &info), 0));
+    cr_assert(eq(u64, info.stale_reports, 0));
+    journal_job_info_release(&info);
+    journal_close(j);
+}
+
+Test(journal, a_late_result_is_refused_once_its_task_is_leased_again)
+{
+    struct journal *j;
+    struct journal_lease l, again;
+    struct journal_result r;
+    struct journal_job_info info;
+    enum journal_outcome o;
+    uint64_t id;
+
+    cr_assert(eq(int, journal_open(journal_path, &j, NULL), 0));
+    id = make_job(j, 1, 0);
+    cr_assert(eq(int, journal_lease(j, 1, 1, false, 0, 10, &l, 1), 1));
+    cr_assert(eq(int, journal_expire(j, 11), 1));
+    cr_assert(eq(int, journal_lease(j, 2, 1, false, 11, 10, &again, 1), 1));
+    r = result_of(&l, 1, 0);
+    cr_assert(eq(int, journal_record(j, &r, 1, 12, &o), 0));
+    cr_assert(eq(int, (int)o, JOURNAL_OUTCOME_STALE));
+    counts(j, id, (uint64_t[]){0, 1, 0, 0, 0}, JOURNAL_JOB_RUNNING);
+    /* nor once the new lease has lapsed in turn: only the last lease
+     * counts */
+    cr_assert(eq(int, journal_expire(j, 22), 1));
+    cr_assert(eq(int, journal_record(j, &r, 1, 23, &o), 0));
+    cr_assert(eq(int, (int)o, JOURNAL_OUTCOME_STALE));
+    r = result_of(&again, 2, 0);
+    cr_assert(eq(int, journal_record(j, &r, 1, 24, &o), 0));
+    cr_assert(eq(int, (int)o, JOURNAL_OUTCOME_DONE));
+    counts(j, id, (uint64_t[]){0, 0, 1, 0, 0}, JOURNAL_JOB_DONE);
+    cr_assert(eq(int, journal_job_get(j, id, &info), 0));
+    cr_assert(eq(u64, info.stale_reports, 2));
+    journal_job_info_release(&info);
+    journal_close(j);
+}
+
+static void keep_attempts(const struct journal_task_row *row, void *arg)
+{
+    *(uint32_t *)arg = row->attempts;
+}
+
+Test(journal, a_result_sent_again_is_a_duplicate_recorded_once)
+{
+    struct journal *j;
+    struct journal_lease l;
+    struct journal_result r[2];
+    struct journal_job_info info;
+    enum journal_outcome o[2];
+    uint32_t attempts = 0;
+    uint64_t id;
+
+    cr_assert(eq(int, journal_open(journal_path, &j, NULL), 0));
+    id = make_job(j, 1, 0);
+    cr_assert(eq(int, journal_lease(j, 1, 1, false, 0, 10, &l, 1), 1));
+    r[0] = result_of(&l, 1, 0);
+    cr_assert(eq(int, journal_record(j, r, 1, 1, o), 0));
+    cr_assert(eq(int, (int)o[0], JOURNAL_OUTCOME_DONE));
+    /* the acknowledgement was lost: the worker sends it again, twice in
+     * one batch */
+    r[1] = r[0];
+    r[1].status = 7;
+    cr_assert(eq(int, journal_record(j, r, 2, 2, o), 0));
+    cr_assert(eq(int, (int)o[0], JOURNAL_OUTCOME_DUPLICATE));
+    cr_assert(eq(int, (int)o[1], JOURNAL_OUTCOME_DUPLICATE));
+    counts(j, id, (uint64_t[]){0, 0, 1, 0, 0}, JOURNAL_JOB_DONE);
+    cr_assert(eq(int, journal_tasks(j, id, 0, 1, keep_attempts, &attempts), 1));
+    cr_assert(eq(u32, attempts, 1));
+    cr_assert(eq(int, journal_job_get(j, id, &info), 0));
+    cr_assert(eq(u64, info.stale_reports, 0));
+    cr_assert(eq(dbl, info.finished, 1), "finished by the first report");
+    journal_job_info_release(&info);
+    journal_close(j);
+}
+
+Test(journal, a_restarted_home_gives_leases_a_full_term)
+{
+    struct journal *j;
+    struct journal_lease l[2];
+
+    cr_assert(eq(int, journal_open(journal_path, &j, NULL), 0));
+    make_job(j, 2, 0);
+    cr_assert(eq(int, journal_lease(j, 1, 1, false, 0, 10, &l[0], 1), 1));
+    cr_assert(eq(int, journal_lease(j, 2, 1, false, 0, 30, &l[1], 1), 1));
+    cr_assert(eq(int, journal_extend(j, 20), 1), "not the longer one");
+    cr_assert(eq(int, journal_expire(j, 19), 0));
+    cr_assert(eq(int, journal_expire(j, 21), 1));
     journal_close(j);
 }
 

@@ -104,6 +104,69 @@ struct task_wire_bad {
     char body[160];
 };
 
+Test(task_wire, acks_round_trip)
+{
+    struct task_wire_ack in[3] = {
+        {.job = 1ULL << 62, .task = 0, .attempt = 1, .recorded = true},
+        {.job = 7, .task = 12345678901ULL, .attempt = 4, .recorded = false},
+        {.job = 2, .task = 1, .attempt = UINT32_MAX >> 1, .recorded = true},
+    };
+    struct task_wire_ack *out;
+    size_t len, n;
+    char *body = task_wire_acks_encode(in, 3, &len);
+
+    cr_assert(body != NULL);
+    cr_assert(eq(int, task_wire_acks_decode(body, len, &out, &n), 0));
+    cr_assert(eq(sz, n, 3));
+    for (size_t i = 0; i < n; i++) {
+        cr_assert(eq(u64, out[i].job, in[i].job));
+        cr_assert(eq(u64, out[i].task, in[i].task));
+        cr_assert(eq(u32, out[i].attempt, in[i].attempt));
+        cr_assert(eq(int, out[i].recorded, in[i].recorded));
+    }
+    free(out);
+    free(body);
+    body = task_wire_acks_encode(NULL, 0, &len);
+    cr_assert(eq(str, body, "{\"acks\":[]}"));
+    cr_assert(eq(int, task_wire_acks_decode(body, len, &out, &n), 0));
+    cr_assert(eq(sz, n, 0));
+    free(out);
+    free(body);
+}
+
+ParameterizedTestParameters(task_wire, malformed_acks_are_refused)
+{
+    static struct task_wire_bad cases[] = {
+        {""},
+        {"{\"acks\": {}}"},
+        {"{\"acks\": [{}]}"},
+        {"{\"acks\": [{\"job\": 1, \"task\": \"1\", \"attempt\": 1,"
+         " \"recorded\": true}]}"},
+        {"{\"acks\": [{\"job\": \"1\", \"task\": \"1\", \"attempt\": 0,"
+         " \"recorded\": true}]}"},
+        {"{\"acks\": [{\"job\": \"1\", \"task\": \"-2\", \"attempt\": 1,"
+         " \"recorded\": true}]}"},
+        {"{\"acks\": [{\"job\": \"1\", \"task\": \"1\", \"attempt\": 1,"
+         " \"recorded\": 1}]}"},
+        {"{\"acks\": [{\"job\": \"1\", \"task\": \"1\", \"attempt\": 1}]}"},
+    };
+
+    return cr_make_param_array(struct task_wire_bad, cases,
+                               sizeof(cases) / sizeof(cases[0]));
+}
+
+ParameterizedTest(struct task_wire_bad *c,
+                  task_wire,
+                  malformed_acks_are_refused)
+{
+    struct task_wire_ack *a = NULL;
+    size_t n = 0;
+
+    cr_assert(eq(int, task_wire_acks_decode(c->body, strlen(c->body), &a, &n),
+                 SHOAL_EPROTO),
+              "accepted: %s", c->body);
+}
+
 ParameterizedTestParameters(task_wire, malformed_bodies_are_refused)
 {
     static struct task_wire_bad cases[] = {
@@ -192,8 +255,8 @@ Test(task_wire, a_grant_carries_each_task_command_and_its_job)
 
 Test(task_wire, output_bytes_survive_base64)
 {
-    static const char *const cases[] = {"", "a", "ab", "abc", "abcd",
-                                        "\xff\x00\x80 line\n"};
+    static const char *const cases[] = {"",    "a",    "ab",
+                                        "abc", "abcd", "\xff\x00\x80 line\n"};
     static const size_t lens[] = {0, 1, 2, 3, 4, 9};
 
     for (size_t i = 0; i < sizeof(lens) / sizeof(lens[0]); i++) {
