@@ -32,7 +32,8 @@ static int task_wire_get_u64(const json_t *o, const char *key, uint64_t *v)
     const char *s = json_string_value(json_object_get(o, key));
     char *end;
 
-    if (!s || !*s || *s == '-')
+    /* digits only: strtoull alone would take " -1" for UINT64_MAX */
+    if (!s || *s < '0' || *s > '9')
         return -1;
     errno = 0;
     *v = strtoull(s, &end, 10);
@@ -88,10 +89,10 @@ char *task_wire_leases_encode(const char *key,
     for (size_t i = 0; a && i < n; i++) {
         const struct journal_lease *l = &leases[i];
 
-        json_array_append_new(a, json_pack("{s:o, s:o, s:i, s:o, s:i, s:f}",
+        json_array_append_new(a, json_pack("{s:o, s:o, s:I, s:o, s:i, s:f}",
                                            "job", task_wire_u64(l->job), "task",
                                            task_wire_u64(l->task), "attempt",
-                                           (int)l->attempt, "token",
+                                           (json_int_t)l->attempt, "token",
                                            task_wire_u64(l->token), "cores",
                                            l->cores, "expires", l->expires));
     }
@@ -165,9 +166,9 @@ char *task_wire_results_encode(const struct journal_result *results,
     for (size_t i = 0; a && i < n; i++) {
         const struct journal_result *r = &results[i];
         json_t *o =
-            json_pack("{s:o, s:o, s:i, s:o, s:o, s:f, s:f, s:i}", "job",
+            json_pack("{s:o, s:o, s:I, s:o, s:o, s:f, s:f, s:i}", "job",
                       task_wire_u64(r->job), "task", task_wire_u64(r->task),
-                      "attempt", (int)r->attempt, "token",
+                      "attempt", (json_int_t)r->attempt, "token",
                       task_wire_u64(r->token), "node", task_wire_u64(r->node),
                       "start", r->start, "end", r->end, "status", r->status);
 

@@ -46,6 +46,42 @@ Test(task_wire, leases_keep_every_bit_of_their_token)
     free(body);
 }
 
+/* Attempts are 32-bit unsigned: one past INT_MAX was sent negative and
+ * refused by the other side. */
+Test(task_wire, attempts_above_int_max_survive_a_round_trip)
+{
+    static const char body[] =
+        "{\"leases\":[{\"job\":\"3\",\"task\":\"7\",\"attempt\":3000000000,"
+        "\"token\":\"1\",\"cores\":4,\"expires\":12.5}]}";
+    struct journal_lease *l, *back;
+    struct journal_result r = {.job = 1, .task = 2, .attempt = UINT32_MAX},
+                          *rback;
+    json_t *doc;
+    size_t n, len;
+    char *text;
+
+    cr_assert(eq(
+        int, task_wire_leases_decode(body, sizeof(body) - 1, "leases", &l, &n),
+        0));
+    cr_assert(eq(u32, l[0].attempt, 3000000000U));
+    text = task_wire_leases_encode("leases", l, n, &len);
+    cr_assert(ne(ptr, text, NULL));
+    cr_assert(
+        eq(int, task_wire_leases_decode(text, len, "leases", &back, &n), 0),
+        "refused: %s", text);
+    cr_assert(eq(u32, back[0].attempt, 3000000000U));
+    free(text);
+    free(back);
+    free(l);
+    text = task_wire_results_encode(&r, 1, &len);
+    cr_assert(eq(int, task_wire_results_decode(text, len, &doc, &rback, &n), 0),
+              "refused: %s", text);
+    cr_assert(eq(u32, rback[0].attempt, UINT32_MAX));
+    free(text);
+    free(rback);
+    json_decref(doc);
+}
+
 Test(task_wire, results_round_trip_with_optional_strings)
 {
     struct journal_result in[2] = {
@@ -120,6 +156,15 @@ ParameterizedTestParameters(task_wire, malformed_bodies_are_refused)
          " \"token\": \"1\", \"cores\": 1, \"expires\": 0}]}"},
         {"{\"leases\": [{\"job\": \"1\", \"task\": \"1x\", \"attempt\": 1,"
          " \"token\": \"1\", \"cores\": 1, \"expires\": 0}]}"},
+        {"{\"leases\": [{\"job\": \" -1\", \"task\": \"1\", \"attempt\": 1,"
+         " \"token\": \"1\", \"cores\": 1, \"expires\": 0}]}"},
+        {"{\"leases\": [{\"job\": \"1\", \"task\": \"+1\", \"attempt\": 1,"
+         " \"token\": \"1\", \"cores\": 1, \"expires\": 0}]}"},
+        {"{\"leases\": [{\"job\": \"1\", \"task\": \"1\", \"attempt\": 1,"
+         " \"token\": \"\", \"cores\": 1, \"expires\": 0}]}"},
+        {"{\"leases\": [{\"job\": \"1\", \"task\": \"1\", \"attempt\": 1,"
+         " \"token\": \"18446744073709551616\", \"cores\": 1,"
+         " \"expires\": 0}]}"},
     };
 
     return cr_make_param_array(struct task_wire_bad, cases,
@@ -192,8 +237,8 @@ Test(task_wire, a_grant_carries_each_task_command_and_its_job)
 
 Test(task_wire, output_bytes_survive_base64)
 {
-    static const char *const cases[] = {"", "a", "ab", "abc", "abcd",
-                                        "\xff\x00\x80 line\n"};
+    static const char *const cases[] = {"",    "a",    "ab",
+                                        "abc", "abcd", "\xff\x00\x80 line\n"};
     static const size_t lens[] = {0, 1, 2, 3, 4, 9};
 
     for (size_t i = 0; i < sizeof(lens) / sizeof(lens[0]); i++) {
