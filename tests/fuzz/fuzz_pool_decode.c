@@ -7,6 +7,7 @@
  * again to the very same bytes (job frames, claims) or to a record that
  * decodes the same (node summaries), and a refusal must leave nothing to
  * free. Built by `./configure --enable-fuzzing && make fuzz`. */
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +17,7 @@
 #include "runtime/control.h"
 #include "runtime/job_wire.h"
 #include "runtime/node_summary.h"
+#include "runtime/task_wire.h"
 #include "scheduler/claim_wire.h"
 
 static void fuzz_node_summary(const uint8_t *data, size_t size)
@@ -80,22 +82,253 @@ static void fuzz_control(const uint8_t *data, size_t size)
     }
 }
 
+/* The bag-of-tasks frames: a decoded body encodes again to a body that
+ * decodes to the same values (the JSON text itself may differ). */
+static bool fuzz_same_str(const char *a, const char *b)
+{
+    return a == b || (a && b && strcmp(a, b) == 0);
+}
+
+static bool fuzz_same_leases(const struct journal_lease *a,
+                             const struct journal_lease *b,
+                             size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (a[i].job != b[i].job || a[i].task != b[i].task
+            || a[i].attempt != b[i].attempt || a[i].token != b[i].token
+            || a[i].cores != b[i].cores || a[i].expires != b[i].expires)
+            return false;
+    return true;
+}
+
+static void fuzz_task_pull(const uint8_t *data, size_t size)
+{
+    struct task_wire_pull a, b;
+    size_t len;
+    char *text;
+
+    if (task_wire_pull_decode(data, size, &a) != 0)
+        return;
+    text = task_wire_pull_encode(&a, &len);
+    if (!text || task_wire_pull_decode(text, len, &b) != 0
+        || a.free_cores != b.free_cores || a.want != b.want
+        || a.speed != b.speed)
+        abort();
+    free(text);
+}
+
+static void fuzz_task_leases(const uint8_t *data, size_t size)
+{
+    static const char *const keys[] = {"leases", "lost"};
+
+    for (size_t k = 0; k < 2; k++) {
+        struct journal_lease *a, *b;
+        size_t na, nb, len;
+        char *text;
+
+        if (task_wire_leases_decode(data, size, keys[k], &a, &na) != 0)
+            continue;
+        text = task_wire_leases_encode(keys[k], a, na, &len);
+        if (!text || task_wire_leases_decode(text, len, keys[k], &b, &nb) != 0
+            || na != nb || !fuzz_same_leases(a, b, na))
+            abort();
+        free(text);
+        free(a);
+        free(b);
+    }
+}
+
+static void fuzz_task_results(const uint8_t *data, size_t size)
+{
+    struct journal_result *a, *b;
+    json_t *doc_a, *doc_b;
+    size_t na, nb, len;
+    char *text;
+
+    if (task_wire_results_decode(data, size, &doc_a, &a, &na) != 0)
+        return;
+    text = task_wire_results_encode(a, na, &len);
+    if (!text || task_wire_results_decode(text, len, &doc_b, &b, &nb) != 0
+        || na != nb)
+        abort();
+    for (size_t i = 0; i < na; i++)
+        if (a[i].job != b[i].job || a[i].task != b[i].task
+            || a[i].attempt != b[i].attempt || a[i].token != b[i].token
+            || a[i].node != b[i].node || a[i].start != b[i].start
+            || a[i].end != b[i].end || a[i].status != b[i].status
+            || !fuzz_same_str(a[i].reason, b[i].reason)
+            || !fuzz_same_str(a[i].out_path, b[i].out_path)
+            || !fuzz_same_str(a[i].err_path, b[i].err_path)
+            || !fuzz_same_str(a[i].err_tail, b[i].err_tail))
+            abort();
+    free(text);
+    free(a);
+    free(b);
+    json_decref(doc_a);
+    json_decref(doc_b);
+}
+
+/* What a GRANT's decoder promises the worker: every lease has a non-empty
+ * argv of strings, and its job a DESC with env strings and an absolute
+ * wdir. */
+static void
+fuzz_grant_check(json_t *doc, const struct journal_lease *l, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        json_t *argv = task_wire_grant_argv(doc, i), *v;
+        json_t *desc = task_wire_grant_desc(doc, l[i].job);
+        const char *wdir = json_string_value(json_object_get(desc, "wdir"));
+        size_t j;
+
+        if (!json_is_array(argv) || json_array_size(argv) == 0 || !wdir
+            || wdir[0] != '/' || !json_is_array(json_object_get(desc, "env")))
+            abort();
+        json_array_foreach(argv, j, v)
+        {
+            if (!json_is_string(v))
+                abort();
+        }
+        json_array_foreach(json_object_get(desc, "env"), j, v)
+        {
+            if (!json_is_string(v))
+                abort();
+        }
+    }
+}
+
+static void fuzz_task_grant(const uint8_t *data, size_t size)
+{
+    struct journal_lease *a, *b;
+    json_t *doc_a, *doc_b, **argvs;
+    size_t na, nb, len;
+    char *text;
+
+    if (task_wire_grant_decode(data, size, &doc_a, &a, &na) != 0)
+        return;
+    fuzz_grant_check(doc_a, a, na);
+    argvs = calloc(na + 1, sizeof(*argvs));
+    if (!argvs)
+        abort();
+    for (size_t i = 0; i < na; i++)
+        argvs[i] = task_wire_grant_argv(doc_a, i);
+    text = task_wire_grant_encode(json_object_get(doc_a, "jobs"), a, argvs, na,
+                                  &len);
+    if (!text || task_wire_grant_decode(text, len, &doc_b, &b, &nb) != 0
+        || na != nb || !fuzz_same_leases(a, b, na))
+        abort();
+    fuzz_grant_check(doc_b, b, nb);
+    for (size_t i = 0; i < na; i++)
+        if (!json_equal(task_wire_grant_argv(doc_b, i), argvs[i])
+            || !json_equal(task_wire_grant_desc(doc_b, b[i].job),
+                           task_wire_grant_desc(doc_a, a[i].job)))
+            abort();
+    free(text);
+    free(argvs);
+    free(a);
+    free(b);
+    json_decref(doc_a);
+    json_decref(doc_b);
+}
+
+static void fuzz_task_job(const uint8_t *data, size_t size)
+{
+    uint64_t a, b;
+    size_t len;
+    char *text;
+
+    if (task_wire_job_decode(data, size, &a) != 0)
+        return;
+    text = task_wire_job_encode(a, &len);
+    if (!text || task_wire_job_decode(text, len, &b) != 0 || a != b)
+        abort();
+    free(text);
+}
+
+/* Base64 both ways: any bytes survive encode -> decode, and text that
+ * decodes encodes again to text that decodes to the same bytes. */
+static void fuzz_task_b64(const uint8_t *data, size_t size)
+{
+    char *text = malloc(size + 1), *enc, *a = NULL, *b = NULL;
+    size_t na, nb;
+
+    if (!text)
+        abort();
+    memcpy(text, data, size);
+    text[size] = '\0';
+    enc = task_wire_b64_encode(data, size);
+    if (!enc || strlen(enc) != (size + 2) / 3 * 4
+        || task_wire_b64_decode(enc, &a, &na) != 0 || na != size
+        || memcmp(a, data, size) != 0 || a[na] != '\0')
+        abort();
+    free(enc);
+    free(a);
+    if (task_wire_b64_decode(text, &a, &na) == 0) {
+        enc = task_wire_b64_encode(a, na);
+        if (!enc || task_wire_b64_decode(enc, &b, &nb) != 0 || na != nb
+            || memcmp(a, b, na) != 0 || a[na] != '\0')
+            abort();
+        free(enc);
+        free(a);
+        free(b);
+    }
+    free(text);
+}
+
+enum fuzz_kind {
+    FUZZ_NODE_SUMMARY,
+    FUZZ_CLAIM,
+    FUZZ_JOB_FRAME,
+    FUZZ_CONTROL,
+    FUZZ_TASK_PULL,
+    FUZZ_TASK_LEASES,
+    FUZZ_TASK_RESULTS,
+    FUZZ_TASK_GRANT,
+    FUZZ_TASK_JOB,
+    FUZZ_TASK_B64,
+    FUZZ_KINDS
+};
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+    enum fuzz_kind kind;
+
     if (size < 1)
         return 0;
-    switch (data[0] % 4) {
-    case 0:
-        fuzz_node_summary(data + 1, size - 1);
+    kind = (enum fuzz_kind)(data[0] % FUZZ_KINDS);
+    data++;
+    size--;
+    switch (kind) {
+    case FUZZ_NODE_SUMMARY:
+        fuzz_node_summary(data, size);
         break;
-    case 1:
-        fuzz_claim(data + 1, size - 1);
+    case FUZZ_CLAIM:
+        fuzz_claim(data, size);
         break;
-    case 2:
-        fuzz_job_frame(data + 1, size - 1);
+    case FUZZ_JOB_FRAME:
+        fuzz_job_frame(data, size);
         break;
-    default:
-        fuzz_control(data + 1, size - 1);
+    case FUZZ_CONTROL:
+        fuzz_control(data, size);
+        break;
+    case FUZZ_TASK_PULL:
+        fuzz_task_pull(data, size);
+        break;
+    case FUZZ_TASK_LEASES:
+        fuzz_task_leases(data, size);
+        break;
+    case FUZZ_TASK_RESULTS:
+        fuzz_task_results(data, size);
+        break;
+    case FUZZ_TASK_GRANT:
+        fuzz_task_grant(data, size);
+        break;
+    case FUZZ_TASK_JOB:
+        fuzz_task_job(data, size);
+        break;
+    case FUZZ_TASK_B64:
+        fuzz_task_b64(data, size);
+        break;
+    case FUZZ_KINDS:
         break;
     }
     return 0;
