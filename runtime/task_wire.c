@@ -331,6 +331,77 @@ int task_wire_grant_decode(const void *body,
     return 0;
 }
 
+char *task_wire_fetch_encode(const struct task_wire_fetch *m, size_t *len)
+{
+    json_t *o = json_pack("{s:I}", "req", (json_int_t)m->req);
+
+    task_wire_opt(o, "stdout", m->out_path);
+    task_wire_opt(o, "stderr", m->err_path);
+    return task_wire_dump(o, len);
+}
+
+/* An object with a request number from 1, as a new reference. */
+static json_t *task_wire_req(const void *body, size_t len, uint64_t *req)
+{
+    json_t *o = json_loadb(body, len, 0, NULL);
+    json_int_t v;
+
+    if (!json_is_object(o)
+        || task_wire_get_int(o, "req", 1, INT64_MAX, &v) < 0) {
+        json_decref(o);
+        return NULL;
+    }
+    *req = (uint64_t)v;
+    return o;
+}
+
+int task_wire_fetch_decode(const void *body,
+                           size_t len,
+                           json_t **doc,
+                           struct task_wire_fetch *m)
+{
+    json_t *o = task_wire_req(body, len, &m->req);
+
+    if (!o)
+        return SHOAL_EPROTO;
+    m->out_path = json_string_value(json_object_get(o, "stdout"));
+    m->err_path = json_string_value(json_object_get(o, "stderr"));
+    *doc = o;
+    return 0;
+}
+
+char *task_wire_fetched_encode(const struct task_wire_fetched *m, size_t *len)
+{
+    json_t *o = json_pack("{s:I}", "req", (json_int_t)m->req);
+
+    if (m->out && m->err) {
+        task_wire_opt(o, "stdout", m->out);
+        task_wire_opt(o, "stderr", m->err);
+    } else
+        task_wire_opt(o, "error", m->error);
+    return task_wire_dump(o, len);
+}
+
+int task_wire_fetched_decode(const void *body,
+                             size_t len,
+                             json_t **doc,
+                             struct task_wire_fetched *m)
+{
+    json_t *o = task_wire_req(body, len, &m->req);
+
+    if (!o)
+        return SHOAL_EPROTO;
+    m->out = json_string_value(json_object_get(o, "stdout"));
+    m->err = json_string_value(json_object_get(o, "stderr"));
+    m->error = NULL;
+    if (!m->out || !m->err) {
+        m->out = m->err = NULL;
+        m->error = json_string_value(json_object_get(o, "error"));
+    }
+    *doc = o;
+    return 0;
+}
+
 static const char task_wire_b64_chars[] =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 

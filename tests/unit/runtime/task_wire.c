@@ -258,3 +258,108 @@ Test(task_wire, output_bytes_survive_base64)
     cr_assert(eq(int, task_wire_b64_decode("ab=c", &back, &len), SHOAL_EPROTO));
     cr_assert(eq(int, task_wire_b64_decode("abc", &back, &len), SHOAL_EPROTO));
 }
+
+Test(task_wire, a_fetch_names_the_request_and_both_files)
+{
+    struct task_wire_fetch in = {5, "/d/jobs/3/task.7/stdout",
+                                 "/d/jobs/3/task.7/stderr"},
+                           out;
+    json_t *doc;
+    size_t len;
+    char *body = task_wire_fetch_encode(&in, &len);
+
+    cr_assert(eq(str, body,
+                 "{\"req\":5,\"stdout\":\"/d/jobs/3/task.7/stdout\","
+                 "\"stderr\":\"/d/jobs/3/task.7/stderr\"}"));
+    cr_assert(eq(sz, len, strlen(body)));
+    cr_assert(eq(int, task_wire_fetch_decode(body, len, &doc, &out), 0));
+    cr_assert(eq(u64, out.req, 5));
+    cr_assert(eq(str, (char *)out.out_path, "/d/jobs/3/task.7/stdout"));
+    cr_assert(eq(str, (char *)out.err_path, "/d/jobs/3/task.7/stderr"));
+    json_decref(doc);
+    free(body);
+    /* without its files it still decodes, to be answered with an error */
+    static const char bare[] = "{\"req\":9223372036854775807,\"stdout\":3}";
+    cr_assert(
+        eq(int, task_wire_fetch_decode(bare, strlen(bare), &doc, &out), 0));
+    cr_assert(eq(u64, out.req, INT64_MAX));
+    cr_assert(eq(ptr, (void *)out.out_path, NULL));
+    cr_assert(eq(ptr, (void *)out.err_path, NULL));
+    json_decref(doc);
+}
+
+Test(task_wire, a_fetched_carries_both_outputs_or_why_not)
+{
+    struct task_wire_fetched in = {.req = 7, .out = "aGk=", .err = ""}, out;
+    json_t *doc;
+    size_t len;
+    char *body = task_wire_fetched_encode(&in, &len);
+
+    cr_assert(eq(str, body, "{\"req\":7,\"stdout\":\"aGk=\",\"stderr\":\"\"}"));
+    cr_assert(eq(int, task_wire_fetched_decode(body, len, &doc, &out), 0));
+    cr_assert(eq(u64, out.req, 7));
+    cr_assert(eq(str, (char *)out.out, "aGk="));
+    cr_assert(eq(str, (char *)out.err, ""));
+    cr_assert(eq(ptr, (void *)out.error, NULL));
+    json_decref(doc);
+    free(body);
+
+    /* one output alone is no answer: it is sent, and read, as an error */
+    in = (struct task_wire_fetched){.req = 8, .out = "aGk=", .error = "gone"};
+    body = task_wire_fetched_encode(&in, &len);
+    cr_assert(eq(str, body, "{\"req\":8,\"error\":\"gone\"}"));
+    cr_assert(eq(int, task_wire_fetched_decode(body, len, &doc, &out), 0));
+    cr_assert(eq(u64, out.req, 8));
+    cr_assert(eq(ptr, (void *)out.out, NULL));
+    cr_assert(eq(ptr, (void *)out.err, NULL));
+    cr_assert(eq(str, (char *)out.error, "gone"));
+    json_decref(doc);
+    free(body);
+
+    static const char half[] = "{\"req\":1,\"stderr\":\"aGk=\",\"error\":3}";
+    cr_assert(
+        eq(int, task_wire_fetched_decode(half, strlen(half), &doc, &out), 0));
+    cr_assert(eq(ptr, (void *)out.out, NULL));
+    cr_assert(eq(ptr, (void *)out.err, NULL));
+    cr_assert(eq(ptr, (void *)out.error, NULL));
+    json_decref(doc);
+}
+
+ParameterizedTestParameters(task_wire, fetches_without_a_request_are_refused)
+{
+    static struct task_wire_bad cases[] = {
+        {""},
+        {"{"},
+        {"[]"},
+        {"\"req\""},
+        {"{}"},
+        {"{\"req\": null, \"stdout\": \"/a\", \"stderr\": \"/b\"}"},
+        {"{\"req\": \"1\", \"stdout\": \"/a\", \"stderr\": \"/b\"}"},
+        {"{\"req\": 0, \"stdout\": \"/a\", \"stderr\": \"/b\"}"},
+        {"{\"req\": -1, \"stdout\": \"/a\", \"stderr\": \"/b\"}"},
+        {"{\"req\": 1.0, \"stdout\": \"/a\", \"stderr\": \"/b\"}"},
+        {"{\"req\": 18446744073709551615, \"stdout\": \"/a\"}"},
+    };
+
+    return cr_make_param_array(struct task_wire_bad, cases,
+                               sizeof(cases) / sizeof(cases[0]));
+}
+
+ParameterizedTest(struct task_wire_bad *c,
+                  task_wire,
+                  fetches_without_a_request_are_refused)
+{
+    struct task_wire_fetch f;
+    struct task_wire_fetched a;
+    json_t *doc = NULL;
+
+    cr_assert(eq(int,
+                 task_wire_fetch_decode(c->body, strlen(c->body), &doc, &f),
+                 SHOAL_EPROTO),
+              "accepted: %s", c->body);
+    cr_assert(eq(int,
+                 task_wire_fetched_decode(c->body, strlen(c->body), &doc, &a),
+                 SHOAL_EPROTO),
+              "accepted: %s", c->body);
+    cr_assert(eq(ptr, doc, NULL));
+}
