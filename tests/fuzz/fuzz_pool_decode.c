@@ -1,12 +1,18 @@
 /* SPDX-License-Identifier: MIT */
 /* fuzz_pool_decode.c - libFuzzer target for the pool's other decoders.
  *
- * The first byte of an input picks what reads the rest: a node's record
- * (the membership payload), a core-claim message, a gang job frame, or the
- * control socket's framing and JSON. Whatever a decoder accepts must encode
- * again to the very same bytes (job frames, claims) or to a record that
- * decodes the same (node summaries), and a refusal must leave nothing to
- * free. Built by `./configure --enable-fuzzing && make fuzz`. */
+ * The first byte of an input picks what reads the rest (enum fuzz_kind,
+ * modulo its count): a node's record (the membership payload), a
+ * core-claim message, a gang job frame, the control socket's framing and
+ * JSON, or a bag-of-tasks frame body between daemons (PULL, RENEW and
+ * RENEWED leases, RESULT, GRANT, CANCEL, FETCH, FETCHED) or the base64 its
+ * task output travels in. Whatever a decoder accepts must encode again to
+ * the very same bytes (job frames, claims) or to bytes that decode to the
+ * same values (node summaries, task frames: every field, a GRANT's
+ * commands and job descriptions too; base64 both ways), a GRANT must keep
+ * what its decoder promises the worker, and a refusal must leave nothing
+ * to free (ASan's leak check). Seeds: tests/fuzz/seeds/pool/. Built by
+ * `./configure --enable-fuzzing && make fuzz`. */
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -274,6 +280,49 @@ static void fuzz_task_b64(const uint8_t *data, size_t size)
     free(text);
 }
 
+static void fuzz_task_fetch(const uint8_t *data, size_t size)
+{
+    struct task_wire_fetch a, b;
+    json_t *doc_a, *doc_b;
+    size_t len;
+    char *text;
+
+    if (task_wire_fetch_decode(data, size, &doc_a, &a) != 0)
+        return;
+    text = task_wire_fetch_encode(&a, &len);
+    if (!text || task_wire_fetch_decode(text, len, &doc_b, &b) != 0
+        || a.req != b.req || a.req == 0
+        || !fuzz_same_str(a.out_path, b.out_path)
+        || !fuzz_same_str(a.err_path, b.err_path))
+        abort();
+    free(text);
+    json_decref(doc_a);
+    json_decref(doc_b);
+}
+
+static void fuzz_task_fetched(const uint8_t *data, size_t size)
+{
+    struct task_wire_fetched a, b;
+    json_t *doc_a, *doc_b;
+    size_t len;
+    char *text;
+
+    if (task_wire_fetched_decode(data, size, &doc_a, &a) != 0)
+        return;
+    if (a.req == 0 || !a.out != !a.err || (a.out && a.error))
+        abort();
+    text = task_wire_fetched_encode(&a, &len);
+    if (!text || task_wire_fetched_decode(text, len, &doc_b, &b) != 0
+        || a.req != b.req || !fuzz_same_str(a.out, b.out)
+        || !fuzz_same_str(a.err, b.err) || !fuzz_same_str(a.error, b.error))
+        abort();
+    free(text);
+    json_decref(doc_a);
+    json_decref(doc_b);
+}
+
+/* The first byte's value modulo FUZZ_KINDS (a seed's first byte is the
+ * value itself: 4 for a PULL, ..., 11 for a FETCHED). */
 enum fuzz_kind {
     FUZZ_NODE_SUMMARY,
     FUZZ_CLAIM,
@@ -285,6 +334,8 @@ enum fuzz_kind {
     FUZZ_TASK_GRANT,
     FUZZ_TASK_JOB,
     FUZZ_TASK_B64,
+    FUZZ_TASK_FETCH,
+    FUZZ_TASK_FETCHED,
     FUZZ_KINDS
 };
 
@@ -327,6 +378,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         break;
     case FUZZ_TASK_B64:
         fuzz_task_b64(data, size);
+        break;
+    case FUZZ_TASK_FETCH:
+        fuzz_task_fetch(data, size);
+        break;
+    case FUZZ_TASK_FETCHED:
+        fuzz_task_fetched(data, size);
         break;
     case FUZZ_KINDS:
         break;
