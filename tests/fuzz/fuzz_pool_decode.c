@@ -4,15 +4,19 @@
  * The first byte of an input picks what reads the rest (enum fuzz_kind,
  * modulo its count): a node's record (the membership payload), a
  * core-claim message, a gang job frame, the control socket's framing and
- * JSON, or a bag-of-tasks frame body between daemons (PULL, RENEW and
- * RENEWED leases, RESULT, GRANT, CANCEL, FETCH, FETCHED) or the base64 its
- * task output travels in. Whatever a decoder accepts must encode again to
- * the very same bytes (job frames, claims) or to bytes that decode to the
- * same values (node summaries, task frames: every field, a GRANT's
- * commands and job descriptions too; base64 both ways), a GRANT must keep
- * what its decoder promises the worker, and a refusal must leave nothing
- * to free (ASan's leak check). Seeds: tests/fuzz/seeds/pool/. Built by
- * `./configure --enable-fuzzing && make fuzz`. */
+ * JSON, a bag-of-tasks frame body between daemons (PULL, RENEW and
+ * RENEWED leases, RESULT, GRANT, CANCEL, FETCH, FETCHED), the base64 a
+ * task's output travels in, or the numbers of task frames to encode.
+ *
+ * Whatever a decoder accepts must encode again to the very same bytes (job
+ * frames, claims) or to bytes that decode to the same values (node
+ * summaries; task frames, every field, and a GRANT's commands and job
+ * descriptions; base64 both ways). A GRANT must keep what its decoder
+ * promises the worker, numbers anywhere in a decoder's range must survive
+ * their encoder, and nothing may leak (ASan's leak check), accepted or
+ * refused. Seeds: tests/fuzz/seeds/pool/. Built by `./configure
+ * --enable-fuzzing && make fuzz`. */
+#include <math.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -321,8 +325,100 @@ static void fuzz_task_fetched(const uint8_t *data, size_t size)
     json_decref(doc_b);
 }
 
+/* The other way round: the numbers of a lease, a result, a PULL, a
+ * CANCEL and a FETCH taken from the input bytes, anywhere in the range
+ * their decoder accepts, must come back from their encoder's body. */
+static uint64_t fuzz_take(const uint8_t **data, size_t *size)
+{
+    uint64_t v = 0;
+
+    for (int i = 0; i < 8 && *size > 0; i++, (*data)++, (*size)--)
+        v = v << 8 | **data;
+    return v;
+}
+
+static double fuzz_take_double(const uint8_t **data, size_t *size)
+{
+    uint64_t bits = fuzz_take(data, size);
+    double d;
+
+    memcpy(&d, &bits, sizeof(d));
+    return isfinite(d) ? d : 0; /* JSON has no NaN nor infinity */
+}
+
+static void fuzz_task_values(const uint8_t *data, size_t size)
+{
+    struct journal_lease l, *lb;
+    struct journal_result r = {0}, *rb;
+    struct task_wire_pull p, pb;
+    struct task_wire_fetch f, fb;
+    uint64_t job, jb;
+    json_t *doc;
+    size_t len, n;
+    char *text;
+
+    l = (struct journal_lease){
+        .job = fuzz_take(&data, &size),
+        .task = fuzz_take(&data, &size),
+        .attempt = (uint32_t)fuzz_take(&data, &size),
+        .token = fuzz_take(&data, &size),
+        .cores = (int)(fuzz_take(&data, &size) % (1 << 20)) + 1,
+        .expires = fuzz_take_double(&data, &size)};
+    l.attempt += l.attempt == 0;
+    text = task_wire_leases_encode("leases", &l, 1, &len);
+    if (!text || task_wire_leases_decode(text, len, "leases", &lb, &n) != 0
+        || n != 1 || !fuzz_same_leases(&l, lb, 1))
+        abort();
+    free(text);
+    free(lb);
+
+    r.job = l.job;
+    r.task = l.task;
+    r.attempt = l.attempt;
+    r.token = l.token;
+    r.node = fuzz_take(&data, &size);
+    r.start = l.expires;
+    r.end = fuzz_take_double(&data, &size);
+    r.status = (int)(fuzz_take(&data, &size) % 65536);
+    text = task_wire_results_encode(&r, 1, &len);
+    if (!text || task_wire_results_decode(text, len, &doc, &rb, &n) != 0
+        || n != 1 || rb->job != r.job || rb->task != r.task
+        || rb->attempt != r.attempt || rb->token != r.token
+        || rb->node != r.node || rb->start != r.start || rb->end != r.end
+        || rb->status != r.status)
+        abort();
+    free(text);
+    free(rb);
+    json_decref(doc);
+
+    p.free_cores = (int)(fuzz_take(&data, &size) % ((1 << 20) + 1));
+    p.want = (int)(fuzz_take(&data, &size) % ((1 << 20) + 1));
+    p.speed = (int)(fuzz_take(&data, &size) % (1 << 30)) + 1;
+    text = task_wire_pull_encode(&p, &len);
+    if (!text || task_wire_pull_decode(text, len, &pb) != 0
+        || pb.free_cores != p.free_cores || pb.want != p.want
+        || pb.speed != p.speed)
+        abort();
+    free(text);
+
+    job = fuzz_take(&data, &size);
+    text = task_wire_job_encode(job, &len);
+    if (!text || task_wire_job_decode(text, len, &jb) != 0 || jb != job)
+        abort();
+    free(text);
+
+    f = (struct task_wire_fetch){fuzz_take(&data, &size) % INT64_MAX + 1, "/o",
+                                 "/e"};
+    text = task_wire_fetch_encode(&f, &len);
+    if (!text || task_wire_fetch_decode(text, len, &doc, &fb) != 0
+        || fb.req != f.req)
+        abort();
+    free(text);
+    json_decref(doc);
+}
+
 /* The first byte's value modulo FUZZ_KINDS (a seed's first byte is the
- * value itself: 4 for a PULL, ..., 11 for a FETCHED). */
+ * value itself: 4 for a PULL, ..., 12 for numbers to encode). */
 enum fuzz_kind {
     FUZZ_NODE_SUMMARY,
     FUZZ_CLAIM,
@@ -336,6 +432,7 @@ enum fuzz_kind {
     FUZZ_TASK_B64,
     FUZZ_TASK_FETCH,
     FUZZ_TASK_FETCHED,
+    FUZZ_TASK_VALUES,
     FUZZ_KINDS
 };
 
@@ -384,6 +481,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         break;
     case FUZZ_TASK_FETCHED:
         fuzz_task_fetched(data, size);
+        break;
+    case FUZZ_TASK_VALUES:
+        fuzz_task_values(data, size);
         break;
     case FUZZ_KINDS:
         break;
