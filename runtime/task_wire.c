@@ -32,7 +32,8 @@ static int task_wire_get_u64(const json_t *o, const char *key, uint64_t *v)
     const char *s = json_string_value(json_object_get(o, key));
     char *end;
 
-    if (!s || !*s || *s == '-')
+    /* digits only: strtoull alone would take " -1" for UINT64_MAX */
+    if (!s || *s < '0' || *s > '9')
         return -1;
     errno = 0;
     *v = strtoull(s, &end, 10);
@@ -88,10 +89,10 @@ char *task_wire_leases_encode(const char *key,
     for (size_t i = 0; a && i < n; i++) {
         const struct journal_lease *l = &leases[i];
 
-        json_array_append_new(a, json_pack("{s:o, s:o, s:i, s:o, s:i, s:f}",
+        json_array_append_new(a, json_pack("{s:o, s:o, s:I, s:o, s:i, s:f}",
                                            "job", task_wire_u64(l->job), "task",
                                            task_wire_u64(l->task), "attempt",
-                                           (int)l->attempt, "token",
+                                           (json_int_t)l->attempt, "token",
                                            task_wire_u64(l->token), "cores",
                                            l->cores, "expires", l->expires));
     }
@@ -165,9 +166,9 @@ char *task_wire_results_encode(const struct journal_result *results,
     for (size_t i = 0; a && i < n; i++) {
         const struct journal_result *r = &results[i];
         json_t *o =
-            json_pack("{s:o, s:o, s:i, s:o, s:o, s:f, s:f, s:i}", "job",
+            json_pack("{s:o, s:o, s:I, s:o, s:o, s:f, s:f, s:i}", "job",
                       task_wire_u64(r->job), "task", task_wire_u64(r->task),
-                      "attempt", (int)r->attempt, "token",
+                      "attempt", (json_int_t)r->attempt, "token",
                       task_wire_u64(r->token), "node", task_wire_u64(r->node),
                       "start", r->start, "end", r->end, "status", r->status);
 
@@ -382,6 +383,77 @@ int task_wire_grant_decode(const void *body,
     *doc = o;
     *leases = out;
     *n = count;
+    return 0;
+}
+
+char *task_wire_fetch_encode(const struct task_wire_fetch *m, size_t *len)
+{
+    json_t *o = json_pack("{s:I}", "req", (json_int_t)m->req);
+
+    task_wire_opt(o, "stdout", m->out_path);
+    task_wire_opt(o, "stderr", m->err_path);
+    return task_wire_dump(o, len);
+}
+
+/* An object with a request number from 1, as a new reference. */
+static json_t *task_wire_req(const void *body, size_t len, uint64_t *req)
+{
+    json_t *o = json_loadb(body, len, 0, NULL);
+    json_int_t v;
+
+    if (!json_is_object(o)
+        || task_wire_get_int(o, "req", 1, INT64_MAX, &v) < 0) {
+        json_decref(o);
+        return NULL;
+    }
+    *req = (uint64_t)v;
+    return o;
+}
+
+int task_wire_fetch_decode(const void *body,
+                           size_t len,
+                           json_t **doc,
+                           struct task_wire_fetch *m)
+{
+    json_t *o = task_wire_req(body, len, &m->req);
+
+    if (!o)
+        return SHOAL_EPROTO;
+    m->out_path = json_string_value(json_object_get(o, "stdout"));
+    m->err_path = json_string_value(json_object_get(o, "stderr"));
+    *doc = o;
+    return 0;
+}
+
+char *task_wire_fetched_encode(const struct task_wire_fetched *m, size_t *len)
+{
+    json_t *o = json_pack("{s:I}", "req", (json_int_t)m->req);
+
+    if (m->out && m->err) {
+        task_wire_opt(o, "stdout", m->out);
+        task_wire_opt(o, "stderr", m->err);
+    } else
+        task_wire_opt(o, "error", m->error);
+    return task_wire_dump(o, len);
+}
+
+int task_wire_fetched_decode(const void *body,
+                             size_t len,
+                             json_t **doc,
+                             struct task_wire_fetched *m)
+{
+    json_t *o = task_wire_req(body, len, &m->req);
+
+    if (!o)
+        return SHOAL_EPROTO;
+    m->out = json_string_value(json_object_get(o, "stdout"));
+    m->err = json_string_value(json_object_get(o, "stderr"));
+    m->error = NULL;
+    if (!m->out || !m->err) {
+        m->out = m->err = NULL;
+        m->error = json_string_value(json_object_get(o, "error"));
+    }
+    *doc = o;
     return 0;
 }
 

@@ -120,4 +120,36 @@ int task_wire_grant_decode(const void *body,
 json_t *task_wire_grant_argv(json_t *doc, size_t i);
 json_t *task_wire_grant_desc(json_t *doc, uint64_t job);
 
+/* FETCH: the home asks the node that ran a task for its output files.
+ * req numbers the home's requests from 1 (at most INT64_MAX: it travels
+ * as a JSON number); a path not given is NULL, and gets an "error"
+ * answer. */
+struct task_wire_fetch {
+    uint64_t req;
+    const char *out_path, *err_path;
+};
+
+/* FETCHED: the files' contents as base64 (out and err), or neither and
+ * why not (error, NULL if the answer does not say). */
+struct task_wire_fetched {
+    uint64_t req;
+    const char *out, *err;
+    const char *error;
+};
+
+/* Encode as the encoders above (a FETCHED with out or err NULL is sent as
+ * an error). Decode: 0 or SHOAL_EPROTO (no object, or req not a whole
+ * number from 1); the strings are borrowed from *doc, which the caller
+ * decrefs after use. A decoded FETCHED has both out and err or neither. */
+char *task_wire_fetch_encode(const struct task_wire_fetch *m, size_t *len);
+int task_wire_fetch_decode(const void *body,
+                           size_t len,
+                           json_t **doc,
+                           struct task_wire_fetch *m);
+char *task_wire_fetched_encode(const struct task_wire_fetched *m, size_t *len);
+int task_wire_fetched_decode(const void *body,
+                             size_t len,
+                             json_t **doc,
+                             struct task_wire_fetched *m);
+
 #endif

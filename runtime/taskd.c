@@ -1505,28 +1505,22 @@ static char *taskd_read_output(struct taskd *t, const char *path)
 static void
 taskd_on_fetch(struct taskd *t, uint64_t from, const void *body, size_t len)
 {
-    json_t *req = json_loadb(body, len, 0, NULL), *ans;
-    const char *out = json_string_value(json_object_get(req, "stdout"));
-    const char *err = json_string_value(json_object_get(req, "stderr"));
-    char *o = out ? taskd_read_output(t, out) : NULL;
-    char *e = err ? taskd_read_output(t, err) : NULL;
-    char *text;
-    size_t tlen;
+    struct task_wire_fetch req;
+    struct task_wire_fetched ans = {.error = "its output files are gone"};
+    char *o, *e, *text;
+    json_t *doc;
+    size_t tlen = 0;
 
-    if (!json_is_integer(json_object_get(req, "req"))) {
-        json_decref(req);
+    if (task_wire_fetch_decode(body, len, &doc, &req) < 0)
         return;
-    }
-    ans = o && e
-              ? json_pack("{s:O, s:s, s:s}", "req", json_object_get(req, "req"),
-                          "stdout", o, "stderr", e)
-              : json_pack("{s:O, s:s}", "req", json_object_get(req, "req"),
-                          "error", "its output files are gone");
-    text = ans ? json_dumps(ans, JSON_COMPACT) : NULL;
-    tlen = text ? strlen(text) : 0;
+    o = req.out_path ? taskd_read_output(t, req.out_path) : NULL;
+    e = req.err_path ? taskd_read_output(t, req.err_path) : NULL;
+    ans.req = req.req;
+    ans.out = o;
+    ans.err = e;
+    text = task_wire_fetched_encode(&ans, &tlen);
     taskd_send(t, from, TASKD_FRAME_FETCHED, text, &tlen);
-    json_decref(ans);
-    json_decref(req);
+    json_decref(doc);
     free(o);
     free(e);
 }
@@ -1543,37 +1537,36 @@ static void taskd_fetch_fail(struct taskd_stream *s, const char *why)
 static void
 taskd_on_fetched(struct taskd *t, uint64_t from, const void *body, size_t len)
 {
-    json_t *ans = json_loadb(body, len, 0, NULL);
-    json_int_t req = json_integer_value(json_object_get(ans, "req"));
-    const char *out = json_string_value(json_object_get(ans, "stdout"));
-    const char *err = json_string_value(json_object_get(ans, "stderr"));
+    struct task_wire_fetched ans;
     struct taskd_stream *s = t->streams;
+    json_t *doc;
     char why[256];
 
-    while (s && (s->fetch != (uint64_t)req || s->fetch_node != from))
+    if (task_wire_fetched_decode(body, len, &doc, &ans) < 0)
+        return;
+    while (s && (s->fetch != ans.req || s->fetch_node != from))
         s = s->next;
     if (!s) {
-        json_decref(ans);
+        json_decref(doc);
         return;
     }
-    if (!out || !err) {
+    if (!ans.out) {
         snprintf(why, sizeof(why),
                  "node %016" PRIx64 " has no output of the task: %s", from,
-                 json_string_value(json_object_get(ans, "error"))
-                     ?: "bad answer");
+                 ans.error ?: "bad answer");
         taskd_fetch_fail(s, why);
     } else {
         json_t *msg = json_pack("{s:b, s:O}", "ok", 1, "task", s->fetch_row);
 
         json_object_set_new(json_object_get(msg, "task"), "stdout_data",
-                            json_string(out));
+                            json_string(ans.out));
         json_object_set_new(json_object_get(msg, "task"), "stderr_data",
-                            json_string(err));
+                            json_string(ans.err));
         s->reply(msg, true, s->arg);
         json_decref(msg);
         taskd_stream_remove(t, s);
     }
-    json_decref(ans);
+    json_decref(doc);
 }
 
 /* Fetches whose node is gone or silent fail. */
@@ -1962,12 +1955,10 @@ static void taskd_op_output(struct taskd *t,
     for (i = 0; i < t->npeers && t->peers[i] != node; i++)
         ;
     s = i < t->npeers ? calloc(1, sizeof(*s)) : NULL;
-    body = s ? json_dumps(json_pack("{s:I, s:s, s:s}", "req",
-                                    (json_int_t)(t->next_fetch + 1), "stdout",
-                                    out, "stderr", err),
-                          JSON_COMPACT)
+    len = 0;
+    body = s ? task_wire_fetch_encode(
+               &(struct task_wire_fetch){t->next_fetch + 1, out, err}, &len)
              : NULL;
-    len = body ? strlen(body) : 0;
     if (!s || taskd_send(t, node, TASKD_FRAME_FETCH, body, &len) < 0) {
         taskd_reply_error(reply, arg, -EHOSTDOWN,
                           "task %" JSON_INTEGER_FORMAT " of job %" PRIu64

@@ -46,6 +46,42 @@ Test(task_wire, leases_keep_every_bit_of_their_token)
     free(body);
 }
 
+/* Attempts are 32-bit unsigned: one past INT_MAX was sent negative and
+ * refused by the other side. */
+Test(task_wire, attempts_above_int_max_survive_a_round_trip)
+{
+    static const char body[] =
+        "{\"leases\":[{\"job\":\"3\",\"task\":\"7\",\"attempt\":3000000000,"
+        "\"token\":\"1\",\"cores\":4,\"expires\":12.5}]}";
+    struct journal_lease *l, *back;
+    struct journal_result r = {.job = 1, .task = 2, .attempt = UINT32_MAX},
+                          *rback;
+    json_t *doc;
+    size_t n, len;
+    char *text;
+
+    cr_assert(eq(
+        int, task_wire_leases_decode(body, sizeof(body) - 1, "leases", &l, &n),
+        0));
+    cr_assert(eq(u32, l[0].attempt, 3000000000U));
+    text = task_wire_leases_encode("leases", l, n, &len);
+    cr_assert(ne(ptr, text, NULL));
+    cr_assert(
+        eq(int, task_wire_leases_decode(text, len, "leases", &back, &n), 0),
+        "refused: %s", text);
+    cr_assert(eq(u32, back[0].attempt, 3000000000U));
+    free(text);
+    free(back);
+    free(l);
+    text = task_wire_results_encode(&r, 1, &len);
+    cr_assert(eq(int, task_wire_results_decode(text, len, &doc, &rback, &n), 0),
+              "refused: %s", text);
+    cr_assert(eq(u32, rback[0].attempt, UINT32_MAX));
+    free(text);
+    free(rback);
+    json_decref(doc);
+}
+
 Test(task_wire, results_round_trip_with_optional_strings)
 {
     struct journal_result in[2] = {
@@ -183,6 +219,15 @@ ParameterizedTestParameters(task_wire, malformed_bodies_are_refused)
          " \"token\": \"1\", \"cores\": 1, \"expires\": 0}]}"},
         {"{\"leases\": [{\"job\": \"1\", \"task\": \"1x\", \"attempt\": 1,"
          " \"token\": \"1\", \"cores\": 1, \"expires\": 0}]}"},
+        {"{\"leases\": [{\"job\": \" -1\", \"task\": \"1\", \"attempt\": 1,"
+         " \"token\": \"1\", \"cores\": 1, \"expires\": 0}]}"},
+        {"{\"leases\": [{\"job\": \"1\", \"task\": \"+1\", \"attempt\": 1,"
+         " \"token\": \"1\", \"cores\": 1, \"expires\": 0}]}"},
+        {"{\"leases\": [{\"job\": \"1\", \"task\": \"1\", \"attempt\": 1,"
+         " \"token\": \"\", \"cores\": 1, \"expires\": 0}]}"},
+        {"{\"leases\": [{\"job\": \"1\", \"task\": \"1\", \"attempt\": 1,"
+         " \"token\": \"18446744073709551616\", \"cores\": 1,"
+         " \"expires\": 0}]}"},
     };
 
     return cr_make_param_array(struct task_wire_bad, cases,
@@ -275,4 +320,109 @@ Test(task_wire, output_bytes_survive_base64)
     size_t len;
     cr_assert(eq(int, task_wire_b64_decode("ab=c", &back, &len), SHOAL_EPROTO));
     cr_assert(eq(int, task_wire_b64_decode("abc", &back, &len), SHOAL_EPROTO));
+}
+
+Test(task_wire, a_fetch_names_the_request_and_both_files)
+{
+    struct task_wire_fetch in = {5, "/d/jobs/3/task.7/stdout",
+                                 "/d/jobs/3/task.7/stderr"},
+                           out;
+    json_t *doc;
+    size_t len;
+    char *body = task_wire_fetch_encode(&in, &len);
+
+    cr_assert(eq(str, body,
+                 "{\"req\":5,\"stdout\":\"/d/jobs/3/task.7/stdout\","
+                 "\"stderr\":\"/d/jobs/3/task.7/stderr\"}"));
+    cr_assert(eq(sz, len, strlen(body)));
+    cr_assert(eq(int, task_wire_fetch_decode(body, len, &doc, &out), 0));
+    cr_assert(eq(u64, out.req, 5));
+    cr_assert(eq(str, (char *)out.out_path, "/d/jobs/3/task.7/stdout"));
+    cr_assert(eq(str, (char *)out.err_path, "/d/jobs/3/task.7/stderr"));
+    json_decref(doc);
+    free(body);
+    /* without its files it still decodes, to be answered with an error */
+    static const char bare[] = "{\"req\":9223372036854775807,\"stdout\":3}";
+    cr_assert(
+        eq(int, task_wire_fetch_decode(bare, strlen(bare), &doc, &out), 0));
+    cr_assert(eq(u64, out.req, INT64_MAX));
+    cr_assert(eq(ptr, (void *)out.out_path, NULL));
+    cr_assert(eq(ptr, (void *)out.err_path, NULL));
+    json_decref(doc);
+}
+
+Test(task_wire, a_fetched_carries_both_outputs_or_why_not)
+{
+    struct task_wire_fetched in = {.req = 7, .out = "aGk=", .err = ""}, out;
+    json_t *doc;
+    size_t len;
+    char *body = task_wire_fetched_encode(&in, &len);
+
+    cr_assert(eq(str, body, "{\"req\":7,\"stdout\":\"aGk=\",\"stderr\":\"\"}"));
+    cr_assert(eq(int, task_wire_fetched_decode(body, len, &doc, &out), 0));
+    cr_assert(eq(u64, out.req, 7));
+    cr_assert(eq(str, (char *)out.out, "aGk="));
+    cr_assert(eq(str, (char *)out.err, ""));
+    cr_assert(eq(ptr, (void *)out.error, NULL));
+    json_decref(doc);
+    free(body);
+
+    /* one output alone is no answer: it is sent, and read, as an error */
+    in = (struct task_wire_fetched){.req = 8, .out = "aGk=", .error = "gone"};
+    body = task_wire_fetched_encode(&in, &len);
+    cr_assert(eq(str, body, "{\"req\":8,\"error\":\"gone\"}"));
+    cr_assert(eq(int, task_wire_fetched_decode(body, len, &doc, &out), 0));
+    cr_assert(eq(u64, out.req, 8));
+    cr_assert(eq(ptr, (void *)out.out, NULL));
+    cr_assert(eq(ptr, (void *)out.err, NULL));
+    cr_assert(eq(str, (char *)out.error, "gone"));
+    json_decref(doc);
+    free(body);
+
+    static const char half[] = "{\"req\":1,\"stderr\":\"aGk=\",\"error\":3}";
+    cr_assert(
+        eq(int, task_wire_fetched_decode(half, strlen(half), &doc, &out), 0));
+    cr_assert(eq(ptr, (void *)out.out, NULL));
+    cr_assert(eq(ptr, (void *)out.err, NULL));
+    cr_assert(eq(ptr, (void *)out.error, NULL));
+    json_decref(doc);
+}
+
+ParameterizedTestParameters(task_wire, fetches_without_a_request_are_refused)
+{
+    static struct task_wire_bad cases[] = {
+        {""},
+        {"{"},
+        {"[]"},
+        {"\"req\""},
+        {"{}"},
+        {"{\"req\": null, \"stdout\": \"/a\", \"stderr\": \"/b\"}"},
+        {"{\"req\": \"1\", \"stdout\": \"/a\", \"stderr\": \"/b\"}"},
+        {"{\"req\": 0, \"stdout\": \"/a\", \"stderr\": \"/b\"}"},
+        {"{\"req\": -1, \"stdout\": \"/a\", \"stderr\": \"/b\"}"},
+        {"{\"req\": 1.0, \"stdout\": \"/a\", \"stderr\": \"/b\"}"},
+        {"{\"req\": 18446744073709551615, \"stdout\": \"/a\"}"},
+    };
+
+    return cr_make_param_array(struct task_wire_bad, cases,
+                               sizeof(cases) / sizeof(cases[0]));
+}
+
+ParameterizedTest(struct task_wire_bad *c,
+                  task_wire,
+                  fetches_without_a_request_are_refused)
+{
+    struct task_wire_fetch f;
+    struct task_wire_fetched a;
+    json_t *doc = NULL;
+
+    cr_assert(eq(int,
+                 task_wire_fetch_decode(c->body, strlen(c->body), &doc, &f),
+                 SHOAL_EPROTO),
+              "accepted: %s", c->body);
+    cr_assert(eq(int,
+                 task_wire_fetched_decode(c->body, strlen(c->body), &doc, &a),
+                 SHOAL_EPROTO),
+              "accepted: %s", c->body);
+    cr_assert(eq(ptr, doc, NULL));
 }
