@@ -240,11 +240,11 @@ task_wire_acks_encode(const struct task_wire_ack *acks, size_t n, size_t *len)
     json_t *a = json_array();
 
     for (size_t i = 0; a && i < n; i++)
-        json_array_append_new(a, json_pack("{s:o, s:o, s:i, s:b}", "job",
-                                           task_wire_u64(acks[i].job), "task",
-                                           task_wire_u64(acks[i].task),
-                                           "attempt", (int)acks[i].attempt,
-                                           "recorded", acks[i].recorded));
+        json_array_append_new(
+            a, json_pack(
+                   "{s:o, s:o, s:I, s:b}", "job", task_wire_u64(acks[i].job),
+                   "task", task_wire_u64(acks[i].task), "attempt",
+                   (json_int_t)acks[i].attempt, "recorded", acks[i].recorded));
     return task_wire_dump(json_pack("{s:o}", "acks", a), len);
 }
 

@@ -5,8 +5,9 @@
  * modulo its count): a node's record (the membership payload), a
  * core-claim message, a gang job frame, the control socket's framing and
  * JSON, a bag-of-tasks frame body between daemons (PULL, RENEW and
- * RENEWED leases, RESULT, GRANT, CANCEL, FETCH, FETCHED), the base64 a
- * task's output travels in, or the numbers of task frames to encode.
+ * RENEWED leases, RESULT, GRANT, CANCEL, FETCH, FETCHED, RESULT_ACK), the
+ * base64 a task's output travels in, or the numbers of task frames to
+ * encode.
  *
  * Whatever a decoder accepts must encode again to the very same bytes (job
  * frames, claims) or to bytes that decode to the same values (node
@@ -240,6 +241,26 @@ static void fuzz_task_grant(const uint8_t *data, size_t size)
     json_decref(doc_b);
 }
 
+static void fuzz_task_acks(const uint8_t *data, size_t size)
+{
+    struct task_wire_ack *a, *b;
+    size_t na, nb, len;
+    char *text;
+
+    if (task_wire_acks_decode(data, size, &a, &na) != 0)
+        return;
+    text = task_wire_acks_encode(a, na, &len);
+    if (!text || task_wire_acks_decode(text, len, &b, &nb) != 0 || nb != na)
+        abort();
+    for (size_t i = 0; i < na; i++)
+        if (a[i].job != b[i].job || a[i].task != b[i].task
+            || a[i].attempt != b[i].attempt || a[i].recorded != b[i].recorded)
+            abort();
+    free(text);
+    free(a);
+    free(b);
+}
+
 static void fuzz_task_job(const uint8_t *data, size_t size)
 {
     uint64_t a, b;
@@ -433,6 +454,7 @@ enum fuzz_kind {
     FUZZ_TASK_FETCH,
     FUZZ_TASK_FETCHED,
     FUZZ_TASK_VALUES,
+    FUZZ_TASK_ACKS,
     FUZZ_KINDS
 };
 
@@ -484,6 +506,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         break;
     case FUZZ_TASK_VALUES:
         fuzz_task_values(data, size);
+        break;
+    case FUZZ_TASK_ACKS:
+        fuzz_task_acks(data, size);
         break;
     case FUZZ_KINDS:
         break;

@@ -145,7 +145,7 @@ Test(task_wire, acks_round_trip)
     struct task_wire_ack in[3] = {
         {.job = 1ULL << 62, .task = 0, .attempt = 1, .recorded = true},
         {.job = 7, .task = 12345678901ULL, .attempt = 4, .recorded = false},
-        {.job = 2, .task = 1, .attempt = UINT32_MAX >> 1, .recorded = true},
+        {.job = 2, .task = 1, .attempt = UINT32_MAX, .recorded = true},
     };
     struct task_wire_ack *out;
     size_t len, n;
