@@ -99,6 +99,35 @@ char *task_wire_leases_encode(const char *key,
     return task_wire_dump(json_pack("{s:o}", key, a), len);
 }
 
+/* Parse body as an object holding an array under key, and allocate a
+ * zeroed entry of elem bytes per element (one more, so that an empty array
+ * allocates too). Returns 0 with *doc, *array and *out set, or
+ * SHOAL_EPROTO or -ENOMEM with nothing to free. */
+static int task_wire_array_open(const void *body,
+                                size_t len,
+                                const char *key,
+                                size_t elem,
+                                json_t **doc,
+                                json_t **array,
+                                void **out)
+{
+    json_t *o = json_loadb(body, len, 0, NULL);
+    json_t *a = json_object_get(o, key);
+
+    if (!json_is_array(a)) {
+        json_decref(o);
+        return SHOAL_EPROTO;
+    }
+    *out = calloc(json_array_size(a) + 1, elem);
+    if (!*out) {
+        json_decref(o);
+        return -ENOMEM;
+    }
+    *doc = o;
+    *array = a;
+    return 0;
+}
+
 static int task_wire_lease(const json_t *o, struct journal_lease *l)
 {
     json_int_t attempt, cores;
@@ -123,20 +152,15 @@ int task_wire_leases_decode(const void *body,
                             struct journal_lease **leases,
                             size_t *n)
 {
-    json_t *o = json_loadb(body, len, 0, NULL);
-    json_t *a = json_object_get(o, key), *v;
+    json_t *o, *a, *v;
     struct journal_lease *out;
+    void *mem;
     size_t i;
+    int rc = task_wire_array_open(body, len, key, sizeof(*out), &o, &a, &mem);
 
-    if (!json_is_array(a)) {
-        json_decref(o);
-        return SHOAL_EPROTO;
-    }
-    out = calloc(json_array_size(a) + 1, sizeof(*out));
-    if (!out) {
-        json_decref(o);
-        return -ENOMEM;
-    }
+    if (rc < 0)
+        return rc;
+    out = mem;
     json_array_foreach(a, i, v)
     {
         if (task_wire_lease(v, &out[i]) < 0) {
@@ -187,20 +211,16 @@ int task_wire_results_decode(const void *body,
                              struct journal_result **results,
                              size_t *n)
 {
-    json_t *o = json_loadb(body, len, 0, NULL);
-    json_t *a = json_object_get(o, "results"), *v;
+    json_t *o, *a, *v;
     struct journal_result *out;
+    void *mem;
     size_t i;
+    int rc =
+        task_wire_array_open(body, len, "results", sizeof(*out), &o, &a, &mem);
 
-    if (!json_is_array(a)) {
-        json_decref(o);
-        return SHOAL_EPROTO;
-    }
-    out = calloc(json_array_size(a) + 1, sizeof(*out));
-    if (!out) {
-        json_decref(o);
-        return -ENOMEM;
-    }
+    if (rc < 0)
+        return rc;
+    out = mem;
     json_array_foreach(a, i, v)
     {
         struct journal_result *r = &out[i];
@@ -253,20 +273,16 @@ int task_wire_acks_decode(const void *body,
                           struct task_wire_ack **acks,
                           size_t *n)
 {
-    json_t *o = json_loadb(body, len, 0, NULL);
-    json_t *a = json_object_get(o, "acks"), *v;
+    json_t *o, *a, *v;
     struct task_wire_ack *out;
+    void *mem;
     size_t i;
+    int rc =
+        task_wire_array_open(body, len, "acks", sizeof(*out), &o, &a, &mem);
 
-    if (!json_is_array(a)) {
-        json_decref(o);
-        return SHOAL_EPROTO;
-    }
-    out = calloc(json_array_size(a) + 1, sizeof(*out));
-    if (!out) {
-        json_decref(o);
-        return -ENOMEM;
-    }
+    if (rc < 0)
+        return rc;
+    out = mem;
     json_array_foreach(a, i, v)
     {
         json_t *recorded = json_object_get(v, "recorded");
