@@ -1436,6 +1436,58 @@ taskd_on_result(struct taskd *t, uint64_t from, const void *body, size_t len)
     json_decref(doc);
 }
 
+/* The acks of one RESULT_ACK as an open-addressing hash set, so that
+ * matching them against the outbox is one pass over it however many
+ * results wait there (up to TASKD_OUTBOX_MAX after a long outage). */
+struct taskd_ack_set {
+    size_t mask;
+    const struct task_wire_ack **slots;
+};
+
+static size_t
+taskd_ack_hash(const struct taskd_ack_set *s, uint64_t job, uint64_t task)
+{
+    uint64_t h = job * 0x9e3779b97f4a7c15ULL ^ task * 0xc2b2ae3d27d4eb4fULL;
+
+    return (size_t)(h ^ (h >> 31)) & s->mask;
+}
+
+static int taskd_ack_set_init(struct taskd_ack_set *s,
+                              const struct task_wire_ack *acks,
+                              size_t n)
+{
+    size_t size = 8;
+
+    while (size < 2 * n)
+        size *= 2;
+    s->mask = size - 1;
+    s->slots = calloc(size, sizeof(*s->slots));
+    if (!s->slots)
+        return -ENOMEM;
+    for (size_t a = 0; a < n; a++) {
+        size_t i = taskd_ack_hash(s, acks[a].job, acks[a].task);
+
+        while (s->slots[i])
+            i = (i + 1) & s->mask;
+        s->slots[i] = &acks[a];
+    }
+    return 0;
+}
+
+static const struct task_wire_ack *
+taskd_ack_set_find(const struct taskd_ack_set *s,
+                   const struct journal_result *r)
+{
+    for (size_t i = taskd_ack_hash(s, r->job, r->task); s->slots[i];
+         i = (i + 1) & s->mask) {
+        const struct task_wire_ack *a = s->slots[i];
+
+        if (a->job == r->job && a->task == r->task && a->attempt == r->attempt)
+            return a;
+    }
+    return NULL;
+}
+
 /* A RESULT_ACK from a home: forget the results it is done with. */
 static void taskd_on_result_ack(struct taskd *t,
                                 uint64_t from,
@@ -1444,30 +1496,32 @@ static void taskd_on_result_ack(struct taskd *t,
 {
     struct taskd_queue *q = &t->outbox;
     struct task_wire_ack *acks = NULL;
+    struct taskd_ack_set set = {0};
     bool *gone;
     size_t n = 0, k = 0;
 
     if (task_wire_acks_decode(body, len, &acks, &n) < 0)
         return;
     gone = q->n ? calloc(q->n, sizeof(*gone)) : NULL;
-    for (size_t a = 0; gone && a < n; a++)
+    if (gone && taskd_ack_set_init(&set, acks, n) == 0)
         for (size_t i = 0; i < q->n; i++) {
-            if (gone[i] || q->meta[i].node != from || q->r[i].job != acks[a].job
-                || q->r[i].task != acks[a].task
-                || q->r[i].attempt != acks[a].attempt)
+            const struct task_wire_ack *a;
+
+            if (q->meta[i].node != from
+                || !(a = taskd_ack_set_find(&set, &q->r[i])))
                 continue;
             gone[i] = true;
             if (!q->meta[i].sent)
                 t->outbox_unsent--;
             t->stats.results_acked++;
-            t->stats.results_refused += !acks[a].recorded;
+            t->stats.results_refused += !a->recorded;
             k++;
-            break;
         }
     if (k > 0) {
         taskd_queue_remove(q, gone);
         taskd_outbox_settle(t);
     }
+    free(set.slots);
     free(gone);
     free(acks);
 }
