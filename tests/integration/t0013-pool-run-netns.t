@@ -79,11 +79,22 @@ test_expect_success 'report-bindings names each rank'"'"'s host and PUs' '
     test "$(cat n)" -eq 2
 '
 
+# MPICH over UCX's tcp now and then hangs in MPI_Finalize even between two
+# ranks, once the program's work is done (see above): a run that printed
+# its result and then timed out earns one more run, which must pass.
+ring_run() {
+    test_within 60 netns_exec 1 "$SHOAL" run -H $H1,$H3 -n 2 --timeout 50 \
+        "$MPI_DIR/ring.mpich" >out 2>err
+}
+
 test_expect_success 'an MPICH ring over two hosts, connected over the link' '
     ( cd "$SHOAL_BUILDDIR" && make -s tests/mpi/ring.mpich tests/mpi/hello.mpich ) >/dev/null &&
     for i in 1 3; do tcp_opens $i; done >before &&
-    test_within 60 netns_exec 1 "$SHOAL" run -H $H1,$H3 -n 2 --timeout 50 "$MPI_DIR/ring.mpich" >out 2>err ||
-    { cat out err; exit 1; }
+    { ring_run ||
+      { grep -q "No Errors" out && grep -q "job timed out" err &&
+        echo "MPICH hung in MPI_Finalize after the ring; running it again" &&
+        ring_run; } ||
+      { cat out err; exit 1; }; }
     grep "No Errors" out &&
     for i in 1 3; do tcp_opens $i; done >after &&
     paste before after | while read b a; do
