@@ -18,14 +18,9 @@
 #include <shoal/error.h>
 
 #include "runtime/control.h"
+#include "util/bytes.h"
 
 /* ---- frame codec ---- */
-
-static uint32_t get_u32(const uint8_t *b)
-{
-    return (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8
-           | b[3];
-}
 
 int control_frame_next(const void *buf, size_t len, size_t *body_len)
 {
@@ -34,7 +29,7 @@ int control_frame_next(const void *buf, size_t len, size_t *body_len)
 
     if (len < 4)
         return 0;
-    n = get_u32(b);
+    n = (uint32_t)bytes_get_be(b, 4);
     if (n > CONTROL_FRAME_MAX)
         return -EMSGSIZE;
     if (n == 0)
@@ -49,28 +44,38 @@ int control_frame_next(const void *buf, size_t len, size_t *body_len)
     return 1;
 }
 
+int control_frame_head(uint8_t head[CONTROL_FRAME_HEAD],
+                       enum control_kind kind,
+                       size_t len)
+{
+    if (len + 1 > CONTROL_FRAME_MAX)
+        return -EMSGSIZE;
+    bytes_put_be(head, len + 1, 4);
+    head[4] = (uint8_t)kind;
+    return 0;
+}
+
 int control_frame_encode(enum control_kind kind,
                          const void *payload,
                          size_t len,
                          uint8_t **out,
                          size_t *out_len)
 {
+    uint8_t head[CONTROL_FRAME_HEAD];
     uint8_t *f;
+    int rc;
 
-    if (len + 1 > CONTROL_FRAME_MAX)
-        return -EMSGSIZE;
-    f = malloc(len + 5);
+    rc = control_frame_head(head, kind, len);
+    if (rc < 0)
+        return rc;
+    f = malloc(CONTROL_FRAME_HEAD + len);
     if (!f)
         return -ENOMEM;
-    f[0] = (uint8_t)((len + 1) >> 24);
-    f[1] = (uint8_t)((len + 1) >> 16);
-    f[2] = (uint8_t)((len + 1) >> 8);
-    f[3] = (uint8_t)(len + 1);
-    f[4] = (uint8_t)kind;
+    memcpy(f, head, CONTROL_FRAME_HEAD);
     if (len)
-        memcpy(f + 5, payload, len);
+        memcpy(f + CONTROL_FRAME_HEAD, payload, len);
     *out = f;
-    *out_len = len + 5;
+    *out_len = CONTROL_FRAME_HEAD + len;
     return 0;
 }
 
@@ -734,7 +739,7 @@ int control_client_recv(int fd, int timeout_ms, uint8_t **body, size_t *len)
         return rc;
     if (control_frame_next(head, 5, &n) < 0)
         return SHOAL_EPROTO;
-    n = get_u32(head);
+    n = (size_t)bytes_get_be(head, 4);
     b = malloc(n);
     if (!b)
         return -ENOMEM;

@@ -31,6 +31,7 @@
 
 enum control_limit {
     CONTROL_FRAME_MAX = 16 << 20,
+    CONTROL_FRAME_HEAD = 4 + 1, /* the length and the kind byte */
 };
 
 enum control_kind {
@@ -46,6 +47,14 @@ enum control_kind {
  * frame is longer than CONTROL_FRAME_MAX, -EBADMSG when its body is empty
  * or of an unknown kind. */
 int control_frame_next(const void *buf, size_t len, size_t *body_len);
+
+/* Write the head of a frame of the given kind whose len bytes of payload
+ * the caller sends right after it: the body's length (kind byte included)
+ * and the kind byte. Returns 0, or -EMSGSIZE, writing nothing, when the
+ * body would be longer than CONTROL_FRAME_MAX. */
+int control_frame_head(uint8_t head[CONTROL_FRAME_HEAD],
+                       enum control_kind kind,
+                       size_t len);
 
 /* Encode a frame of the given kind holding len bytes of payload. Returns 0
  * and sets *out (caller frees with free()) and *out_len, or -EMSGSIZE or

@@ -7,6 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/bytes.h"
+#include "util/wire.h"
+
 /* Encoder: a growing buffer; the first failure sticks. */
 struct job_wbuf {
     uint8_t *p;
@@ -41,22 +44,27 @@ static void wput(struct job_wbuf *w, const void *data, size_t n)
     w->len += n;
 }
 
+static void wbe(struct job_wbuf *w, uint64_t v, size_t width)
+{
+    uint8_t b[8];
+
+    bytes_put_be(b, v, width);
+    wput(w, b, width);
+}
+
 static void wu8(struct job_wbuf *w, uint8_t v)
 {
-    wput(w, &v, 1);
+    wbe(w, v, 1);
 }
 
 static void wu32(struct job_wbuf *w, uint32_t v)
 {
-    uint8_t b[4] = {(uint8_t)(v >> 24), (uint8_t)(v >> 16), (uint8_t)(v >> 8),
-                    (uint8_t)v};
-    wput(w, b, 4);
+    wbe(w, v, 4);
 }
 
 static void wu64(struct job_wbuf *w, uint64_t v)
 {
-    wu32(w, (uint32_t)(v >> 32));
-    wu32(w, (uint32_t)v);
+    wbe(w, v, 8);
 }
 
 static void wtime(struct job_wbuf *w, double seconds)
@@ -207,8 +215,7 @@ int job_frame_encode(const struct job_frame *f, uint8_t **out, size_t *len)
 
 /* Decoder: reads from what is left; the first failure sticks. */
 struct job_rbuf {
-    const uint8_t *p;
-    size_t left;
+    struct wire_reader in;
     int err; /* SHOAL_EPROTO or -ENOMEM */
     const char *why;
 };
@@ -227,34 +234,33 @@ static const uint8_t *rtake(struct job_rbuf *r, size_t n)
 
     if (r->err)
         return NULL;
-    if (n > r->left) {
+    p = wire_get_bytes(&r->in, n, NULL);
+    if (r->in.short_) {
         rfail(r, SHOAL_EPROTO, "truncated");
         return NULL;
     }
-    p = r->p;
-    r->p += n;
-    r->left -= n;
     return p;
+}
+
+static uint64_t rbe(struct job_rbuf *r, size_t width)
+{
+    const uint8_t *p = rtake(r, width);
+    return p ? bytes_get_be(p, width) : 0;
 }
 
 static uint8_t ru8(struct job_rbuf *r)
 {
-    const uint8_t *p = rtake(r, 1);
-    return p ? p[0] : 0;
+    return (uint8_t)rbe(r, 1);
 }
 
 static uint32_t ru32(struct job_rbuf *r)
 {
-    const uint8_t *p = rtake(r, 4);
-    return p ? (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8
-                   | p[3]
-             : 0;
+    return (uint32_t)rbe(r, 4);
 }
 
 static uint64_t ru64(struct job_rbuf *r)
 {
-    uint64_t hi = ru32(r);
-    return hi << 32 | ru32(r);
+    return rbe(r, 8);
 }
 
 static bool rflag(struct job_rbuf *r)
@@ -278,7 +284,7 @@ static double rtime(struct job_rbuf *r)
 static uint32_t rcount(struct job_rbuf *r, size_t min)
 {
     uint32_t n = ru32(r);
-    if (n > JOB_WIRE_LIST_MAX || (size_t)n * min > r->left) {
+    if (n > JOB_WIRE_LIST_MAX || (size_t)n * min > r->in.left) {
         rfail(r, SHOAL_EPROTO, "bad count");
         return 0;
     }
@@ -406,10 +412,11 @@ int job_frame_decode(const uint8_t *buf,
                      struct job_frame *f,
                      shoal_error_t *error)
 {
-    struct job_rbuf r = {.p = buf, .left = len};
+    struct job_rbuf r = {0};
     uint8_t flags;
 
     memset(f, 0, sizeof(*f));
+    wire_reader_init(&r.in, buf, len);
     if (len > JOB_WIRE_FRAME_MAX)
         return shoal_errprintf(error, SHOAL_EPROTO,
                                "job frame of %zu bytes is too long", len);
@@ -469,7 +476,7 @@ int job_frame_decode(const uint8_t *buf,
         rfail(&r, SHOAL_EPROTO, "unknown kind");
         break;
     }
-    if (!r.err && r.left > 0)
+    if (!r.err && r.in.left > 0)
         rfail(&r, SHOAL_EPROTO, "trailing bytes");
     if (r.err) {
         int kind = f->kind;
@@ -552,15 +559,12 @@ void job_stream_release(struct job_stream *s)
 
 void job_stream_head(uint8_t head[4], size_t len)
 {
-    head[0] = (uint8_t)(len >> 24);
-    head[1] = (uint8_t)(len >> 16);
-    head[2] = (uint8_t)(len >> 8);
-    head[3] = (uint8_t)len;
+    bytes_put_be(head, len, 4);
 }
 
 static size_t job_stream_len(const uint8_t *p)
 {
-    return (size_t)p[0] << 24 | (size_t)p[1] << 16 | (size_t)p[2] << 8 | p[3];
+    return (size_t)bytes_get_be(p, 4);
 }
 
 int job_stream_feed(struct job_stream *s,

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* member_wire.c - encode and decode membership messages.
  *
- * Both directions go through a cursor that refuses to move past its end,
- * so no read or write depends on a length field being honest. */
+ * Both directions go through util/wire.h's cursors, which refuse to move
+ * past their end, so no read or write depends on a length field being
+ * honest. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
@@ -10,67 +11,11 @@
 #include <string.h>
 
 #include "runtime/member_wire.h"
+#include "util/wire.h"
 
 enum { MEMBER_WIRE_BODY_FLAG = 0x80 };
 
-struct wire_cursor {
-    uint8_t *p; /* writing; NULL when reading */
-    const uint8_t *r;
-    size_t left;
-    bool short_; /* ran past the end */
-};
-
-static bool wire_take(struct wire_cursor *c, size_t n)
-{
-    if (c->short_ || n > c->left) {
-        c->short_ = true;
-        return false;
-    }
-    c->left -= n;
-    return true;
-}
-
-static void wire_put(struct wire_cursor *c, const void *src, size_t n)
-{
-    if (!wire_take(c, n))
-        return;
-    if (n)
-        memcpy(c->p, src, n);
-    c->p += n;
-}
-
-static void wire_put_uint(struct wire_cursor *c, uint64_t v, size_t n)
-{
-    uint8_t b[8];
-
-    for (size_t i = 0; i < n; i++)
-        b[i] = (uint8_t)(v >> (8 * (n - 1 - i)));
-    wire_put(c, b, n);
-}
-
-static const uint8_t *wire_get(struct wire_cursor *c, size_t n)
-{
-    const uint8_t *at = c->r;
-
-    if (!wire_take(c, n))
-        return NULL;
-    c->r += n;
-    return at;
-}
-
-static uint64_t wire_get_uint(struct wire_cursor *c, size_t n)
-{
-    const uint8_t *b = wire_get(c, n);
-    uint64_t v = 0;
-
-    if (!b)
-        return 0;
-    for (size_t i = 0; i < n; i++)
-        v = (v << 8) | b[i];
-    return v;
-}
-
-static size_t wire_addr_size(const struct member_addr *addr)
+static size_t member_wire_addr_size(const struct member_addr *addr)
 {
     return 1 + (addr->family == 4 ? 4 : addr->family == 6 ? 16 : 0) + 2;
 }
@@ -85,7 +30,7 @@ size_t member_wire_head_size(const struct member_msg *msg)
     case MEMBER_MSG_ACK:
         return n + 4;
     case MEMBER_MSG_PING_REQ:
-        return n + 4 + 8 + wire_addr_size(&msg->target_addr);
+        return n + 4 + 8 + member_wire_addr_size(&msg->target_addr);
     default:
         return n;
     }
@@ -96,24 +41,25 @@ size_t member_wire_update_size(const struct member_update *u)
     size_t n = MEMBER_WIRE_UPDATE_MIN;
 
     if (u->has_body)
-        n += 1 + strnlen(u->name, sizeof(u->name)) + wire_addr_size(&u->addr)
-             + 2 + u->payload_len;
+        n += 1 + strnlen(u->name, sizeof(u->name))
+             + member_wire_addr_size(&u->addr) + 2 + u->payload_len;
     return n;
 }
 
-static bool wire_addr_valid(const struct member_addr *addr)
+static bool member_wire_addr_valid(const struct member_addr *addr)
 {
     return addr->family == 0 || addr->family == 4 || addr->family == 6;
 }
 
-static void wire_put_addr(struct wire_cursor *c, const struct member_addr *a)
+static void member_wire_put_addr(struct wire_writer *w,
+                                 const struct member_addr *a)
 {
-    wire_put_uint(c, a->family, 1);
-    wire_put(c, a->bytes, a->family == 4 ? 4 : a->family == 6 ? 16 : 0);
-    wire_put_uint(c, a->port, 2);
+    wire_put_u8(w, a->family);
+    wire_put_bytes(w, a->bytes, a->family == 4 ? 4 : a->family == 6 ? 16 : 0);
+    wire_put_u16(w, a->port);
 }
 
-static bool wire_update_valid(const struct member_update *u)
+static bool member_wire_update_valid(const struct member_update *u)
 {
     if ((unsigned)u->state > MEMBER_LEFT)
         return false;
@@ -123,7 +69,8 @@ static bool wire_update_valid(const struct member_update *u)
         return true;
     return strnlen(u->name, sizeof(u->name)) <= MEMBER_NAME_MAX
            && u->payload_len <= MEMBER_PAYLOAD_MAX
-           && (u->payload || u->payload_len == 0) && wire_addr_valid(&u->addr);
+           && (u->payload || u->payload_len == 0)
+           && member_wire_addr_valid(&u->addr);
 }
 
 int member_wire_encode(const struct member_msg *msg,
@@ -131,81 +78,82 @@ int member_wire_encode(const struct member_msg *msg,
                        size_t size,
                        size_t *len)
 {
-    struct wire_cursor c = {.p = buf, .left = size};
+    struct wire_writer w;
 
     if (msg->kind < MEMBER_MSG_PING || msg->kind > MEMBER_MSG_PUSH_PULL_REPLY
-        || msg->nupdates > UINT32_MAX || !wire_addr_valid(&msg->target_addr))
+        || msg->nupdates > UINT32_MAX
+        || !member_wire_addr_valid(&msg->target_addr))
         return -EINVAL;
     for (size_t i = 0; i < msg->nupdates; i++)
-        if (!wire_update_valid(&msg->updates[i]))
+        if (!member_wire_update_valid(&msg->updates[i]))
             return -EINVAL;
 
-    wire_put_uint(&c, MEMBER_WIRE_VERSION, 1);
-    wire_put_uint(&c, msg->kind, 1);
+    wire_writer_init(&w, buf, size);
+    wire_put_u8(&w, MEMBER_WIRE_VERSION);
+    wire_put_u8(&w, msg->kind);
     if (msg->kind == MEMBER_MSG_PING || msg->kind == MEMBER_MSG_ACK
         || msg->kind == MEMBER_MSG_PING_REQ)
-        wire_put_uint(&c, msg->seq, 4);
+        wire_put_u32(&w, msg->seq);
     if (msg->kind == MEMBER_MSG_PING || msg->kind == MEMBER_MSG_PING_REQ)
-        wire_put_uint(&c, msg->target, 8);
+        wire_put_u64(&w, msg->target);
     if (msg->kind == MEMBER_MSG_PING_REQ)
-        wire_put_addr(&c, &msg->target_addr);
-    wire_put_uint(&c, msg->nupdates, 4);
-    for (size_t i = 0; i < msg->nupdates && !c.short_; i++) {
+        member_wire_put_addr(&w, &msg->target_addr);
+    wire_put_u32(&w, (uint32_t)msg->nupdates);
+    for (size_t i = 0; i < msg->nupdates && !w.overflow; i++) {
         const struct member_update *u = &msg->updates[i];
         size_t namelen = strnlen(u->name, sizeof(u->name));
 
-        wire_put_uint(&c, u->state | (u->has_body ? MEMBER_WIRE_BODY_FLAG : 0),
-                      1);
-        wire_put_uint(&c, u->id, 8);
-        wire_put_uint(&c, u->incarnation, 4);
-        wire_put_uint(&c, u->from, 8);
+        wire_put_u8(&w, u->state | (u->has_body ? MEMBER_WIRE_BODY_FLAG : 0));
+        wire_put_u64(&w, u->id);
+        wire_put_u32(&w, u->incarnation);
+        wire_put_u64(&w, u->from);
         if (!u->has_body)
             continue;
-        wire_put_uint(&c, namelen, 1);
-        wire_put(&c, u->name, namelen);
-        wire_put_addr(&c, &u->addr);
-        wire_put_uint(&c, u->payload_len, 2);
-        wire_put(&c, u->payload, u->payload_len);
+        wire_put_u8(&w, (uint8_t)namelen);
+        wire_put_bytes(&w, u->name, namelen);
+        member_wire_put_addr(&w, &u->addr);
+        wire_put_u16(&w, u->payload_len);
+        wire_put_bytes(&w, u->payload, u->payload_len);
     }
-    if (c.short_)
+    if (w.overflow)
         return -EMSGSIZE;
-    *len = size - c.left;
+    *len = w.off;
     return 0;
 }
 
-static int wire_get_addr(struct wire_cursor *c,
-                         struct member_addr *addr,
-                         shoal_error_t *error,
-                         const char *what)
+static int member_wire_get_addr(struct wire_reader *r,
+                                struct member_addr *addr,
+                                shoal_error_t *error,
+                                const char *what)
 {
     const uint8_t *bytes;
     size_t n;
 
     memset(addr, 0, sizeof(*addr));
-    addr->family = (uint8_t)wire_get_uint(c, 1);
-    if (c->short_)
+    addr->family = (uint8_t)wire_get_u8(r);
+    if (r->short_)
         return shoal_errprintf(error, SHOAL_EPROTO, "%s: truncated", what);
-    if (!wire_addr_valid(addr))
+    if (!member_wire_addr_valid(addr))
         return shoal_errprintf(error, SHOAL_EPROTO,
                                "%s: unknown address family %u", what,
                                addr->family);
     n = addr->family == 4 ? 4 : addr->family == 6 ? 16 : 0;
-    bytes = wire_get(c, n);
+    bytes = wire_get_bytes(r, n, NULL);
     if (n && bytes)
         memcpy(addr->bytes, bytes, n);
-    addr->port = (uint16_t)wire_get_uint(c, 2);
-    if (c->short_)
+    addr->port = (uint16_t)wire_get_u16(r);
+    if (r->short_)
         return shoal_errprintf(error, SHOAL_EPROTO, "%s: truncated", what);
     return 0;
 }
 
-static int wire_get_update(struct wire_cursor *c,
-                           size_t index,
-                           struct member_update *u,
-                           shoal_error_t *error)
+static int member_wire_get_update(struct wire_reader *r,
+                                  size_t index,
+                                  struct member_update *u,
+                                  shoal_error_t *error)
 {
     char what[32];
-    unsigned flags = (unsigned)wire_get_uint(c, 1);
+    unsigned flags = (unsigned)wire_get_u8(r);
     size_t namelen;
     const uint8_t *name;
     int rc;
@@ -213,10 +161,10 @@ static int wire_get_update(struct wire_cursor *c,
     snprintf(what, sizeof(what), "update %zu", index);
     u->has_body = flags & MEMBER_WIRE_BODY_FLAG;
     u->state = (enum member_state)(flags & ~MEMBER_WIRE_BODY_FLAG);
-    u->id = wire_get_uint(c, 8);
-    u->incarnation = (uint32_t)wire_get_uint(c, 4);
-    u->from = wire_get_uint(c, 8);
-    if (c->short_)
+    u->id = wire_get_u64(r);
+    u->incarnation = (uint32_t)wire_get_u32(r);
+    u->from = wire_get_u64(r);
+    if (r->short_)
         return shoal_errprintf(error, SHOAL_EPROTO, "%s: truncated", what);
     if ((unsigned)u->state > MEMBER_LEFT)
         return shoal_errprintf(error, SHOAL_EPROTO, "%s: unknown state %u",
@@ -226,13 +174,13 @@ static int wire_get_update(struct wire_cursor *c,
                                what);
     if (!u->has_body)
         return 0;
-    namelen = (size_t)wire_get_uint(c, 1);
+    namelen = (size_t)wire_get_u8(r);
     if (namelen > MEMBER_NAME_MAX)
         return shoal_errprintf(error, SHOAL_EPROTO,
                                "%s: name of %zu bytes (at most %d)", what,
                                namelen, (int)MEMBER_NAME_MAX);
-    name = wire_get(c, namelen);
-    if (c->short_)
+    name = wire_get_bytes(r, namelen, NULL);
+    if (r->short_)
         return shoal_errprintf(error, SHOAL_EPROTO, "%s: truncated", what);
     for (size_t i = 0; i < namelen; i++)
         if (name[i] <= 0x20 || name[i] == 0x7f)
@@ -241,16 +189,16 @@ static int wire_get_update(struct wire_cursor *c,
                                    name[i]);
     memcpy(u->name, name, namelen);
     u->name[namelen] = '\0';
-    rc = wire_get_addr(c, &u->addr, error, what);
+    rc = member_wire_get_addr(r, &u->addr, error, what);
     if (rc < 0)
         return rc;
-    u->payload_len = (uint16_t)wire_get_uint(c, 2);
+    u->payload_len = (uint16_t)wire_get_u16(r);
     if (u->payload_len > MEMBER_PAYLOAD_MAX)
         return shoal_errprintf(error, SHOAL_EPROTO,
                                "%s: payload of %u bytes (at most %d)", what,
                                u->payload_len, (int)MEMBER_PAYLOAD_MAX);
-    u->payload = wire_get(c, u->payload_len);
-    if (c->short_)
+    u->payload = wire_get_bytes(r, u->payload_len, NULL);
+    if (r->short_)
         return shoal_errprintf(error, SHOAL_EPROTO, "%s: truncated", what);
     return 0;
 }
@@ -260,14 +208,17 @@ int member_wire_decode(const void *buf,
                        struct member_msg *msg,
                        shoal_error_t *error)
 {
-    struct wire_cursor c = {.r = buf, .left = len};
+    struct wire_reader r;
     struct member_msg m = {0};
-    unsigned version = (unsigned)wire_get_uint(&c, 1);
-    unsigned kind = (unsigned)wire_get_uint(&c, 1);
+    unsigned version, kind;
     uint64_t count;
     int rc;
 
-    if (c.short_)
+    wire_reader_init(&r, buf, len);
+    version = wire_get_u8(&r);
+    kind = wire_get_u8(&r);
+
+    if (r.short_)
         return shoal_errprintf(error, SHOAL_EPROTO, "message truncated");
     if (version != MEMBER_WIRE_VERSION)
         return shoal_errprintf(error, SHOAL_EPROTO,
@@ -278,22 +229,22 @@ int member_wire_decode(const void *buf,
     m.kind = (enum member_msg_kind)kind;
     if (kind == MEMBER_MSG_PING || kind == MEMBER_MSG_ACK
         || kind == MEMBER_MSG_PING_REQ)
-        m.seq = (uint32_t)wire_get_uint(&c, 4);
+        m.seq = (uint32_t)wire_get_u32(&r);
     if (kind == MEMBER_MSG_PING || kind == MEMBER_MSG_PING_REQ)
-        m.target = wire_get_uint(&c, 8);
+        m.target = wire_get_u64(&r);
     if (kind == MEMBER_MSG_PING_REQ) {
-        rc = wire_get_addr(&c, &m.target_addr, error, "ping-req target");
+        rc = member_wire_get_addr(&r, &m.target_addr, error, "ping-req target");
         if (rc < 0)
             return rc;
     }
-    count = wire_get_uint(&c, 4);
-    if (c.short_)
+    count = wire_get_u32(&r);
+    if (r.short_)
         return shoal_errprintf(error, SHOAL_EPROTO, "message truncated");
     /* a lying count cannot make us allocate more than the input holds */
-    if (count > c.left / MEMBER_WIRE_UPDATE_MIN)
+    if (count > r.left / MEMBER_WIRE_UPDATE_MIN)
         return shoal_errprintf(error, SHOAL_EPROTO,
                                "%llu updates cannot fit in %zu bytes",
-                               (unsigned long long)count, c.left);
+                               (unsigned long long)count, r.left);
     if (count > 0) {
         m.updates = calloc((size_t)count, sizeof(*m.updates));
         if (!m.updates)
@@ -301,13 +252,13 @@ int member_wire_decode(const void *buf,
     }
     m.nupdates = (size_t)count;
     for (size_t i = 0; i < m.nupdates; i++) {
-        rc = wire_get_update(&c, i, &m.updates[i], error);
+        rc = member_wire_get_update(&r, i, &m.updates[i], error);
         if (rc < 0)
             goto error;
     }
-    if (c.left != 0) {
+    if (r.left != 0) {
         rc = shoal_errprintf(error, SHOAL_EPROTO,
-                             "%zu bytes after the last update", c.left);
+                             "%zu bytes after the last update", r.left);
         goto error;
     }
     *msg = m;

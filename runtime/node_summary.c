@@ -16,6 +16,7 @@
 #include "runtime/node_summary.h"
 #include "runtime/topo.h"
 #include "util/param.h"
+#include "util/wire.h"
 
 PARAM_DEFINE(node_summary_param_speed,
              "speed",
@@ -216,39 +217,14 @@ int node_summary_refresh_load(struct node_summary *summary)
     return 0;
 }
 
-struct put {
-    uint8_t *p;
-    uint8_t *end;
-    bool overflow;
-};
-
-static void put_bytes(struct put *w, const void *src, size_t n)
-{
-    if ((size_t)(w->end - w->p) < n) {
-        w->overflow = true;
-        return;
-    }
-    memcpy(w->p, src, n);
-    w->p += n;
-}
-
-static void put_be(struct put *w, uint64_t v, int bytes)
-{
-    uint8_t b[8];
-
-    for (int i = 0; i < bytes; i++)
-        b[i] = (uint8_t)(v >> (8 * (bytes - 1 - i)));
-    put_bytes(w, b, (size_t)bytes);
-}
-
-static int put_string(struct put *w, const char *s, size_t max)
+static int put_string(struct wire_writer *w, const char *s, size_t max)
 {
     size_t n = strnlen(s, max + 1);
 
     if (n > max)
         return -EINVAL;
-    put_be(w, n, 2);
-    put_bytes(w, s, n);
+    wire_put_u16(w, (uint16_t)n);
+    wire_put_bytes(w, s, n);
     return 0;
 }
 
@@ -257,49 +233,29 @@ int node_summary_encode(const struct node_summary *s,
                         size_t size,
                         size_t *len)
 {
-    struct put w = {buf, (uint8_t *)buf + size, false};
+    struct wire_writer w;
 
-    put_be(&w, NODE_SUMMARY_VERSION, 1);
-    put_be(&w, 0, 1);
+    wire_writer_init(&w, buf, size);
+    wire_put_u8(&w, NODE_SUMMARY_VERSION);
+    wire_put_u8(&w, 0);
     if (put_string(&w, s->hostname, NODE_SUMMARY_HOSTNAME_MAX) < 0
         || put_string(&w, s->synthetic, NODE_SUMMARY_SYNTHETIC_MAX) < 0)
         return -EINVAL;
-    put_be(&w, s->packages, 4);
-    put_be(&w, s->numa_nodes, 4);
-    put_be(&w, s->cores, 4);
-    put_be(&w, s->pus, 4);
-    put_be(&w, s->memory_bytes, 8);
-    put_be(&w, s->gpus, 4);
-    put_be(&w, s->speed, 4);
-    put_be(&w, s->load_milli, 4);
+    wire_put_u32(&w, s->packages);
+    wire_put_u32(&w, s->numa_nodes);
+    wire_put_u32(&w, s->cores);
+    wire_put_u32(&w, s->pus);
+    wire_put_u64(&w, s->memory_bytes);
+    wire_put_u32(&w, s->gpus);
+    wire_put_u32(&w, s->speed);
+    wire_put_u32(&w, s->load_milli);
     if (put_string(&w, s->free_cores, NODE_SUMMARY_FREE_MAX) < 0)
         return -EINVAL;
-    put_be(&w, s->claims_generation, 8);
+    wire_put_u64(&w, s->claims_generation);
     if (w.overflow)
         return -EMSGSIZE;
-    *len = (size_t)(w.p - (uint8_t *)buf);
+    *len = w.off;
     return 0;
-}
-
-struct get {
-    const uint8_t *p;
-    const uint8_t *end;
-    const char *field; /* the first field that did not fit */
-};
-
-static uint64_t get_be(struct get *r, int bytes, const char *field)
-{
-    uint64_t v = 0;
-
-    if (r->field)
-        return 0;
-    if (r->end - r->p < bytes) {
-        r->field = field;
-        return 0;
-    }
-    for (int i = 0; i < bytes; i++)
-        v = (v << 8) | *r->p++;
-    return v;
 }
 
 /* Printable ASCII only: these strings end up on terminals. */
@@ -314,31 +270,30 @@ static bool text_ok(const char *s, size_t n, const char *allowed)
     return true;
 }
 
-static int get_string(struct get *r,
+static int get_string(struct wire_reader *r,
                       char *out,
                       size_t max,
                       const char *field,
                       const char *allowed,
                       shoal_error_t *error)
 {
-    size_t n = get_be(r, 2, field);
+    size_t n = wire_get_be(r, 2, field);
+    const uint8_t *text;
 
-    if (r->field)
+    if (r->short_)
         return 0;
     if (n > max)
         return shoal_errprintf(error, SHOAL_EPROTO,
                                "node summary: %s of %zu bytes (at most %zu)",
                                field, n, max);
-    if ((size_t)(r->end - r->p) < n) {
-        r->field = field;
+    text = wire_get_bytes(r, n, field);
+    if (r->short_)
         return 0;
-    }
-    if (!text_ok((const char *)r->p, n, allowed))
+    if (!text_ok((const char *)text, n, allowed))
         return shoal_errprintf(error, SHOAL_EPROTO,
                                "node summary: bad character in %s", field);
-    memcpy(out, r->p, n);
+    memcpy(out, text, n);
     out[n] = '\0';
-    r->p += n;
     return 0;
 }
 
@@ -379,17 +334,18 @@ int node_summary_decode(const void *buf,
                         struct node_summary *s,
                         shoal_error_t *error)
 {
-    struct get r = {buf, (const uint8_t *)buf + len, NULL};
+    struct wire_reader r;
     unsigned version, flags;
     int rc;
 
     memset(s, 0, sizeof(*s));
-    version = (unsigned)get_be(&r, 1, "version");
-    flags = (unsigned)get_be(&r, 1, "flags");
-    if (!r.field && version < 1)
+    wire_reader_init(&r, buf, len);
+    version = (unsigned)wire_get_be(&r, 1, "version");
+    flags = (unsigned)wire_get_be(&r, 1, "flags");
+    if (!r.short_ && version < 1)
         return shoal_errprintf(error, SHOAL_EPROTO,
                                "node summary: bad version %u", version);
-    if (!r.field && flags != 0)
+    if (!r.short_ && flags != 0)
         return shoal_errprintf(error, SHOAL_EPROTO,
                                "node summary: unknown flags 0x%x", flags);
     rc = get_string(&r, s->hostname, NODE_SUMMARY_HOSTNAME_MAX, "hostname",
@@ -400,29 +356,28 @@ int node_summary_decode(const void *buf,
                     "synthetic topology", NULL, error);
     if (rc < 0)
         return rc;
-    s->packages = (uint32_t)get_be(&r, 4, "packages");
-    s->numa_nodes = (uint32_t)get_be(&r, 4, "numa nodes");
-    s->cores = (uint32_t)get_be(&r, 4, "cores");
-    s->pus = (uint32_t)get_be(&r, 4, "pus");
-    s->memory_bytes = get_be(&r, 8, "memory");
-    s->gpus = (uint32_t)get_be(&r, 4, "gpus");
-    s->speed = (uint32_t)get_be(&r, 4, "speed");
-    s->load_milli = (uint32_t)get_be(&r, 4, "load");
+    s->packages = (uint32_t)wire_get_be(&r, 4, "packages");
+    s->numa_nodes = (uint32_t)wire_get_be(&r, 4, "numa nodes");
+    s->cores = (uint32_t)wire_get_be(&r, 4, "cores");
+    s->pus = (uint32_t)wire_get_be(&r, 4, "pus");
+    s->memory_bytes = wire_get_be(&r, 8, "memory");
+    s->gpus = (uint32_t)wire_get_be(&r, 4, "gpus");
+    s->speed = (uint32_t)wire_get_be(&r, 4, "speed");
+    s->load_milli = (uint32_t)wire_get_be(&r, 4, "load");
     rc = get_string(&r, s->free_cores, NODE_SUMMARY_FREE_MAX, "free cores",
                     "0123456789,-", error);
     if (rc < 0)
         return rc;
-    s->claims_generation = get_be(&r, 8, "claims generation");
-    if (r.field)
+    s->claims_generation = wire_get_be(&r, 8, "claims generation");
+    if (r.short_)
         return shoal_errprintf(error, SHOAL_EPROTO,
-                               "node summary: truncated in %s", r.field);
+                               "node summary: truncated in %s", r.short_field);
     if (!core_list_ok(s->free_cores))
         return shoal_errprintf(error, SHOAL_EPROTO,
                                "node summary: bad free core list '%s'",
                                s->free_cores);
-    if (version == NODE_SUMMARY_VERSION && r.p != r.end)
+    if (version == NODE_SUMMARY_VERSION && r.left != 0)
         return shoal_errprintf(error, SHOAL_EPROTO,
-                               "node summary: %zu trailing bytes",
-                               (size_t)(r.end - r.p));
+                               "node summary: %zu trailing bytes", r.left);
     return 0;
 }

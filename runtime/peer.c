@@ -15,6 +15,7 @@
 #include <shoal/error.h>
 
 #include "runtime/peer.h"
+#include "util/bytes.h"
 
 /* The most datagrams read in one go: a flood of garbage must not keep
  * the loop from its timers and streams. */
@@ -96,10 +97,7 @@ static uint64_t wall_ms(void)
 
 void peer_frame_header(uint8_t out[4], uint32_t len)
 {
-    out[0] = (uint8_t)(len >> 24);
-    out[1] = (uint8_t)(len >> 16);
-    out[2] = (uint8_t)(len >> 8);
-    out[3] = (uint8_t)len;
+    bytes_put_be(out, len, 4);
 }
 
 int peer_frame_next(const void *buf, size_t len, size_t max, size_t *msg_len)
@@ -109,8 +107,7 @@ int peer_frame_next(const void *buf, size_t len, size_t max, size_t *msg_len)
 
     if (len < 4)
         return 0;
-    n = (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8
-        | b[3];
+    n = (uint32_t)bytes_get_be(b, 4);
     if (n > max)
         return -EMSGSIZE;
     if (n < SEAL_OVERHEAD)

@@ -57,7 +57,8 @@ static int remote_send(int node, const uint8_t *frame, size_t len, void *arg)
 {
     struct pool_remote *pr = arg;
     uint64_t id = pr->nodes[node].id;
-    size_t body = 1 + 8 + len;
+    size_t payload = 8 + len;
+    uint8_t head[CONTROL_FRAME_HEAD];
     uv_write_t *req;
     uint8_t *p;
     uv_buf_t b;
@@ -65,20 +66,17 @@ static int remote_send(int node, const uint8_t *frame, size_t len, void *arg)
 
     if (!pr->open)
         return -EPIPE;
-    if (body > CONTROL_FRAME_MAX)
-        return -EMSGSIZE;
-    req = malloc(sizeof(*req) + 4 + body);
+    rc = control_frame_head(head, CONTROL_KIND_DATA, payload);
+    if (rc < 0)
+        return rc;
+    req = malloc(sizeof(*req) + CONTROL_FRAME_HEAD + payload);
     if (!req)
         return -ENOMEM;
     p = (uint8_t *)(req + 1);
-    p[0] = (uint8_t)(body >> 24);
-    p[1] = (uint8_t)(body >> 16);
-    p[2] = (uint8_t)(body >> 8);
-    p[3] = (uint8_t)body;
-    p[4] = CONTROL_KIND_DATA;
-    bytes_put_be64(p + 5, id);
-    memcpy(p + 13, frame, len);
-    b = uv_buf_init((char *)p, (unsigned int)(4 + body));
+    memcpy(p, head, CONTROL_FRAME_HEAD);
+    bytes_put_be64(p + CONTROL_FRAME_HEAD, id);
+    memcpy(p + CONTROL_FRAME_HEAD + 8, frame, len);
+    b = uv_buf_init((char *)p, (unsigned int)(CONTROL_FRAME_HEAD + payload));
     rc = uv_write(req, (uv_stream_t *)&pr->pipe, &b, 1, remote_write_cb);
     if (rc < 0)
         free(req);

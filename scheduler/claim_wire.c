@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* claim_wire.c - encode and decode the core-claim messages.
  *
- * Decoding reads through a cursor that refuses to move past its end, so
- * no read depends on a length field being honest. */
+ * Decoding reads through util/wire.h's reader, which refuses to move past
+ * its end, so no read depends on a length field being honest. */
 #include <errno.h>
 #include <stdbool.h>
 #include <string.h>
@@ -10,36 +10,10 @@
 #include <hwloc.h>
 
 #include "scheduler/claim_wire.h"
+#include "util/bug.h"
+#include "util/wire.h"
 
 enum { CLAIM_WIRE_HEAD = 1 + 1 + 8 + 4 };
-
-struct claim_cursor {
-    const uint8_t *p;
-    size_t left;
-    bool short_;
-};
-
-static uint64_t claim_get(struct claim_cursor *c, size_t n)
-{
-    uint64_t v = 0;
-
-    if (c->short_ || n > c->left) {
-        c->short_ = true;
-        return 0;
-    }
-    for (size_t i = 0; i < n; i++)
-        v = (v << 8) | c->p[i];
-    c->p += n;
-    c->left -= n;
-    return v;
-}
-
-static uint8_t *claim_put(uint8_t *p, uint64_t v, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        p[i] = (uint8_t)(v >> (8 * (n - 1 - i)));
-    return p + n;
-}
 
 /* Ranges of a bitmap, or -1 when it cannot travel. */
 static int claim_ranges(hwloc_const_bitmap_t cores)
@@ -90,34 +64,30 @@ size_t claim_wire_size(const struct claim_msg *msg)
     }
 }
 
-static uint8_t *claim_put_cores(uint8_t *p, hwloc_const_bitmap_t cores)
+/* A u16 count of ranges, then each range as u16 first and last core. */
+static void claim_put_cores(struct wire_writer *w, hwloc_const_bitmap_t cores)
 {
-    uint8_t *count = p;
-    int ranges = 0;
     int first = -1;
     int prev = -2;
     int core;
 
-    p += 2;
+    wire_put_u16(w, (uint16_t)claim_ranges(cores));
     hwloc_bitmap_foreach_begin(core, cores)
     {
         if (core != prev + 1) {
             if (first >= 0) {
-                p = claim_put(p, (uint64_t)first, 2);
-                p = claim_put(p, (uint64_t)prev, 2);
+                wire_put_u16(w, (uint16_t)first);
+                wire_put_u16(w, (uint16_t)prev);
             }
             first = core;
-            ranges++;
         }
         prev = core;
     }
     hwloc_bitmap_foreach_end();
     if (first >= 0) {
-        p = claim_put(p, (uint64_t)first, 2);
-        p = claim_put(p, (uint64_t)prev, 2);
+        wire_put_u16(w, (uint16_t)first);
+        wire_put_u16(w, (uint16_t)prev);
     }
-    claim_put(count, (uint64_t)ranges, 2);
-    return p;
 }
 
 int claim_wire_encode(const struct claim_msg *msg,
@@ -126,52 +96,55 @@ int claim_wire_encode(const struct claim_msg *msg,
                       size_t *len)
 {
     size_t need = claim_wire_size(msg);
-    uint8_t *p = buf;
+    struct wire_writer w;
 
     if (need == 0)
         return -EINVAL;
     if (need > size)
         return -EMSGSIZE;
-    p = claim_put(p, CLAIM_WIRE_VERSION, 1);
-    p = claim_put(p, (uint64_t)msg->kind, 1);
-    p = claim_put(p, msg->job, 8);
-    p = claim_put(p, msg->attempt, 4);
+    wire_writer_init(&w, buf, need);
+    wire_put_u8(&w, CLAIM_WIRE_VERSION);
+    wire_put_u8(&w, (uint8_t)msg->kind);
+    wire_put_u64(&w, msg->job);
+    wire_put_u32(&w, msg->attempt);
     switch (msg->kind) {
     case CLAIM_MSG_CLAIM:
-        p = claim_put(p, msg->home, 8);
-        p = claim_put(p, msg->lease_ms, 4);
-        p = claim_put_cores(p, msg->cores);
+        wire_put_u64(&w, msg->home);
+        wire_put_u32(&w, msg->lease_ms);
+        claim_put_cores(&w, msg->cores);
         break;
     case CLAIM_MSG_REFUSE:
-        p = claim_put_cores(p, msg->cores);
+        claim_put_cores(&w, msg->cores);
         break;
     case CLAIM_MSG_RENEW:
-        p = claim_put(p, msg->lease_ms, 4);
+        wire_put_u32(&w, msg->lease_ms);
         break;
     default:
         break;
     }
-    *len = (size_t)(p - (uint8_t *)buf);
+    if (w.overflow || w.off != need)
+        SHOAL_BUG("claim_wire_encode: message and claim_wire_size() disagree");
+    *len = w.off;
     return 0;
 }
 
-static int claim_get_cores(struct claim_cursor *c,
+static int claim_get_cores(struct wire_reader *r,
                            hwloc_bitmap_t cores,
                            shoal_error_t *error)
 {
-    uint64_t ranges = claim_get(c, 2);
+    uint64_t ranges = wire_get_u16(r);
     long prev = -2;
 
-    if (c->short_)
+    if (r->short_)
         return shoal_errprintf(error, SHOAL_EPROTO,
                                "claim message: truncated core list");
-    if (ranges > c->left / 4)
+    if (ranges > r->left / 4)
         return shoal_errprintf(error, SHOAL_EPROTO,
                                "claim message: %llu core ranges in %zu bytes",
-                               (unsigned long long)ranges, c->left);
+                               (unsigned long long)ranges, r->left);
     for (uint64_t i = 0; i < ranges; i++) {
-        long first = (long)claim_get(c, 2);
-        long last = (long)claim_get(c, 2);
+        long first = (long)wire_get_u16(r);
+        long last = (long)wire_get_u16(r);
 
         if (first > last || first <= prev + 1)
             return shoal_errprintf(error, SHOAL_EPROTO,
@@ -189,7 +162,7 @@ int claim_wire_decode(const void *buf,
                       struct claim_msg *msg,
                       shoal_error_t *error)
 {
-    struct claim_cursor c = {.p = buf, .left = len};
+    struct wire_reader r;
     struct claim_msg out = {0};
     unsigned version;
     int rc = 0;
@@ -197,38 +170,39 @@ int claim_wire_decode(const void *buf,
     if (!buf || len < CLAIM_WIRE_HEAD)
         return shoal_errprintf(error, SHOAL_EPROTO,
                                "claim message: %zu bytes, too short", len);
-    version = (unsigned)claim_get(&c, 1);
+    wire_reader_init(&r, buf, len);
+    version = wire_get_u8(&r);
     if (version != CLAIM_WIRE_VERSION)
         return shoal_errprintf(error, SHOAL_EPROTO,
                                "claim message: unknown version %u", version);
-    out.kind = (enum claim_msg_kind)claim_get(&c, 1);
+    out.kind = (enum claim_msg_kind)wire_get_u8(&r);
     if (!claim_kind_known(out.kind))
         return shoal_errprintf(error, SHOAL_EPROTO,
                                "claim message: unknown kind %d", (int)out.kind);
-    out.job = claim_get(&c, 8);
-    out.attempt = (uint32_t)claim_get(&c, 4);
+    out.job = wire_get_u64(&r);
+    out.attempt = wire_get_u32(&r);
     if (out.kind == CLAIM_MSG_CLAIM) {
-        out.home = claim_get(&c, 8);
-        out.lease_ms = (uint32_t)claim_get(&c, 4);
+        out.home = wire_get_u64(&r);
+        out.lease_ms = wire_get_u32(&r);
     } else if (out.kind == CLAIM_MSG_RENEW) {
-        out.lease_ms = (uint32_t)claim_get(&c, 4);
+        out.lease_ms = wire_get_u32(&r);
     }
     if (out.kind == CLAIM_MSG_CLAIM || out.kind == CLAIM_MSG_REFUSE) {
         out.cores = hwloc_bitmap_alloc();
         if (!out.cores)
             return -ENOMEM;
-        rc = claim_get_cores(&c, out.cores, error);
+        rc = claim_get_cores(&r, out.cores, error);
         if (rc == 0 && out.kind == CLAIM_MSG_CLAIM
             && hwloc_bitmap_iszero(out.cores))
             rc = shoal_errprintf(error, SHOAL_EPROTO,
                                  "claim message: a claim of no cores");
     }
-    if (rc == 0 && c.short_)
+    if (rc == 0 && r.short_)
         rc = shoal_errprintf(error, SHOAL_EPROTO, "claim message: truncated %s",
                              claim_msg_kind_name(out.kind));
-    if (rc == 0 && c.left > 0)
+    if (rc == 0 && r.left > 0)
         rc = shoal_errprintf(error, SHOAL_EPROTO,
-                             "claim message: %zu trailing bytes", c.left);
+                             "claim message: %zu trailing bytes", r.left);
     if (rc < 0) {
         hwloc_bitmap_free(out.cores);
         return rc;
