@@ -36,10 +36,12 @@
 #include <shoal/shoal.h>
 
 #include "cmd/cmd.h"
+#include "runtime/control.h"
 #include "runtime/task_server.h"
 #include "runtime/task_wire.h"
 #include "runtime/taskd.h"
 #include "scheduler/taskgen.h"
+#include "util/bytes.h"
 #include "util/fs.h"
 #include "util/param.h"
 
@@ -157,20 +159,20 @@ static int tasks_read_all(int fd, void *p, size_t n)
 static int tasks_send(int fd, json_t *req)
 {
     char *text = json_dumps(req, JSON_COMPACT);
-    size_t len = text ? strlen(text) + 1 : 0;
-    uint8_t hdr[5] = {(uint8_t)(len >> 24), (uint8_t)(len >> 16),
-                      (uint8_t)(len >> 8), (uint8_t)len, 'J'};
+    size_t len = text ? strlen(text) : 0;
+    uint8_t hdr[CONTROL_FRAME_HEAD];
     int rc;
 
     if (!text)
         return -ENOMEM;
-    if (len > TASK_SERVER_FRAME_MAX) {
+    if (len + 1 > TASK_SERVER_FRAME_MAX
+        || control_frame_head(hdr, CONTROL_KIND_JSON, len) < 0) {
         free(text);
         return -E2BIG;
     }
-    rc = tasks_write_all(fd, hdr, 5);
+    rc = tasks_write_all(fd, hdr, sizeof(hdr));
     if (rc == 0)
-        rc = tasks_write_all(fd, text, len - 1);
+        rc = tasks_write_all(fd, text, len);
     free(text);
     return rc;
 }
@@ -185,12 +187,12 @@ static json_t *tasks_recv(int fd)
 
     if (tasks_read_all(fd, hdr, 4) < 0)
         return NULL;
-    len = (size_t)hdr[0] << 24 | (size_t)hdr[1] << 16 | (size_t)hdr[2] << 8
-          | hdr[3];
+    len = (size_t)bytes_get_be(hdr, 4);
     if (len < 1 || len > TASK_SERVER_FRAME_MAX)
         return NULL;
     body = malloc(len);
-    if (body && tasks_read_all(fd, body, len) == 0 && body[0] == 'J')
+    if (body && tasks_read_all(fd, body, len) == 0
+        && body[0] == CONTROL_KIND_JSON)
         msg = json_loadb(body + 1, len - 1, 0, NULL);
     free(body);
     return msg;

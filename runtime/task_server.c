@@ -9,6 +9,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "runtime/control.h"
+#include "util/bytes.h"
+
 struct task_conn {
     uv_pipe_t pipe;
     struct task_server *server;
@@ -72,17 +75,16 @@ static void task_conn_send(struct task_conn *c, const json_t *msg)
 
     if (!text || c->closing)
         goto out;
-    req = malloc(sizeof(*req) + 5 + len);
+    req = malloc(sizeof(*req) + CONTROL_FRAME_HEAD + len);
     if (!req)
         goto out;
     frame = (uint8_t *)(req + 1);
-    frame[0] = (uint8_t)((len + 1) >> 24);
-    frame[1] = (uint8_t)((len + 1) >> 16);
-    frame[2] = (uint8_t)((len + 1) >> 8);
-    frame[3] = (uint8_t)(len + 1);
-    frame[4] = 'J';
-    memcpy(frame + 5, text, len);
-    b = uv_buf_init((char *)frame, (unsigned int)(len + 5));
+    if (control_frame_head(frame, CONTROL_KIND_JSON, len) < 0) {
+        free(req);
+        goto out;
+    }
+    memcpy(frame + CONTROL_FRAME_HEAD, text, len);
+    b = uv_buf_init((char *)frame, (unsigned int)(CONTROL_FRAME_HEAD + len));
     if (uv_write(req, (uv_stream_t *)&c->pipe, &b, 1, task_conn_write_cb) < 0)
         free(req);
 out:
@@ -113,7 +115,7 @@ static void task_conn_request(struct task_conn *c, const char *body, size_t n)
     const char *op;
     int rc;
 
-    if (n < 1 || body[0] != 'J') {
+    if (n < 1 || body[0] != CONTROL_KIND_JSON) {
         task_conn_error(c, SHOAL_EPROTO, "expected a JSON frame");
         return;
     }
@@ -174,8 +176,7 @@ static void task_conn_read_cb(uv_stream_t *st, ssize_t n, const uv_buf_t *b)
     c->len += (size_t)n;
     while (c->len - off >= 4) {
         const uint8_t *p = (const uint8_t *)c->buf + off;
-        size_t flen =
-            (size_t)p[0] << 24 | (size_t)p[1] << 16 | (size_t)p[2] << 8 | p[3];
+        size_t flen = (size_t)bytes_get_be(p, 4);
 
         if (flen > TASK_SERVER_FRAME_MAX) {
             task_conn_close(c);
