@@ -43,6 +43,8 @@ enum daemon_timing {
     DAEMON_LEAVE_ROUNDS = 5,
     DAEMON_SEEDS_MAX = 64,
     DAEMON_LISTENERS_MAX = 16,
+    /* services adding their counters to the daemon's */
+    DAEMON_STATS_SOURCES_MAX = 8,
 };
 
 struct daemon_listener {
@@ -90,7 +92,7 @@ struct daemon {
     struct {
         daemon_stats_f *fn;
         void *arg;
-    } stats[DAEMON_LISTENERS_MAX];
+    } stats[DAEMON_STATS_SOURCES_MAX];
     size_t nstats;
 };
 
@@ -493,7 +495,7 @@ static void op_status(control_conn_t *conn, json_t *request, void *arg)
 
 int daemon_on_stats(daemon_t *d, daemon_stats_f *fn, void *arg)
 {
-    if (d->nstats == DAEMON_LISTENERS_MAX)
+    if (d->nstats == DAEMON_STATS_SOURCES_MAX)
         return -ENOMEM;
     d->stats[d->nstats].fn = fn;
     d->stats[d->nstats].arg = arg;
