@@ -127,6 +127,46 @@ netns_pids() {
     ip netns pids "$(netns_name "$1")" 2>/dev/null
 }
 
+# netns_count_named I NAME: processes named NAME on host I. The hosts share
+# one pid namespace, so count those in host I's network namespace.
+netns_count_named() {
+    local pid
+    for pid in $(netns_pids "$1"); do
+        cat "/proc/$pid/comm" 2>/dev/null
+    done | grep -cx "$2"
+}
+
+# netns_wait_none_named NAME SECONDS I...: within SECONDS, none of hosts
+# I... runs a process named NAME.
+netns_wait_none_named() {
+    local name end i n
+    name=$1
+    end=$(($(date +%s) + $2))
+    shift 2
+    while :; do
+        n=0
+        for i in "$@"; do n=$((n + $(netns_count_named "$i" "$name"))); done
+        [ "$n" -eq 0 ] && return 0
+        [ "$(date +%s)" -ge "$end" ] && {
+            echo "$n processes named $name still run" >&2
+            return 1
+        }
+        sleep 0.2
+    done
+}
+
+# netns_idle I...: hosts I... run nothing but the process that holds their
+# namespaces; the first that runs more is named, with its pids.
+netns_idle() {
+    local i
+    for i in "$@"; do
+        [ "$(netns_pids "$i" | wc -l)" -eq 1 ] || {
+            echo "host $i runs:" $(netns_pids "$i") >&2
+            return 1
+        }
+    done
+}
+
 netns_link_down() {
     ip -n "$NETNS_HUB" link set "veth$1" down
 }

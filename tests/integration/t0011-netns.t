@@ -126,6 +126,21 @@ test_expect_success 'processes started with netns_bg or detached are on their ho
     grep -qx "$(pgrep -f "^sleep 7$$5")" pids
 '
 
+test_expect_success 'a host'"'"'s processes are counted by name, and waited for' '
+    cp /bin/sleep idlecheck &&
+    netns_bg 2 "$TRASH/idlecheck" 60 &&
+    p=$netns_bg_pid &&
+    test_within 5 sh -c "until grep -qx idlecheck /proc/$p/comm; do sleep 0.1; done" &&
+    test "$(netns_count_named 2 idlecheck)" -eq 1 &&
+    test "$(netns_count_named 1 idlecheck)" -eq 0 &&
+    ! netns_idle 2 &&
+    ! netns_wait_none_named idlecheck 1 1 2 &&
+    kill $p &&
+    { wait $p || :; } &&
+    netns_wait_none_named idlecheck 5 1 2 &&
+    netns_idle 2
+'
+
 # child SCRIPT: write child.t, a test file of its own that sets up 2 hosts,
 # starts a process on each (one detached) and runs SCRIPT. It writes its
 # namespace prefix, subnet and trash directory to child.prefix.

@@ -225,10 +225,7 @@ test_expect_success 'daemons stop and nothing runs after them' '
     for i in 1 2 4; do
         test_within 15 netns_exec $i "$SHOAL" daemon stop --dir "$SHOAL_DIR" || exit 1
     done &&
-    for i in 1 2 3 4; do
-        netns_pids $i >pids.$i &&
-        test "$(wc -l <pids.$i)" -eq 1 || { cat pids.$i; exit 1; }
-    done
+    netns_idle 1 2 3 4
 '
 
 test_done

@@ -11,28 +11,15 @@ netns_setup_or_skip 3
 
 . "$SHOAL_SRCDIR/tests/integration/pool.sh"
 
-# naps_on I: the job's processes on host I (a sleep of its own name: the
-# hosts are held open by sleeps). The hosts share one pid namespace, so
-# pgrep would see every host's: count those in host I's network namespace.
-naps_on() {
-    for pid in $(netns_pids "$1"); do
-        cat "/proc/$pid/comm" 2>/dev/null
-    done | grep -cx nap
-}
+# The job's processes are sleeps named nap (the hosts are held open by
+# sleeps of their own).
 
-# wait_no_naps SECONDS: no host runs a process of the job any more.
-wait_no_naps() {
-    local end
-    end=$(($(date +%s) + $1))
-    while :; do
-        n=0
-        for i in 1 2 3; do n=$((n + $(naps_on $i))); done
-        [ "$n" -eq 0 ] && return 0
-        [ "$(date +%s)" -ge "$end" ] && {
-            echo "$n processes of the job still run" >&2
-            return 1
-        }
-        sleep 0.2
+# two_ranks_each: the job runs two ranks on every host.
+two_ranks_each() {
+    local i
+    for i in 1 2 3; do
+        echo "host $i runs $(netns_count_named $i nap) ranks"
+        test "$(netns_count_named $i nap)" -eq 2 || return 1
     done
 }
 
@@ -50,12 +37,9 @@ test_expect_success 'shoal run killed with SIGKILL: its ranks end on every host'
     netns_bg 1 "$SHOAL" run -n 6 --map-by node "$TRASH/nap" 60 &&
     p=$netns_bg_pid &&
     sleep 2 &&
-    for i in 1 2 3; do
-        echo "host $i runs $(naps_on $i) ranks"
-        test "$(naps_on $i)" -eq 2 || exit 1
-    done &&
+    two_ranks_each &&
     kill -KILL $p &&
-    test_within 15 wait_no_naps 12 &&
+    test_within 15 netns_wait_none_named nap 12 1 2 3 &&
     for i in 1 2 3; do wait_free $i $ALL 10 || exit 1; done
 '
 
@@ -63,16 +47,13 @@ test_expect_success 'the home daemon killed: the job fails, its ranks end everyw
     netns_bg 1 sh -c "\"$SHOAL\" run -n 6 --map-by node \"$TRASH/nap\" 60 >home.out 2>home.err; echo \$? >home.rc" &&
     p=$netns_bg_pid &&
     sleep 2 &&
-    for i in 1 2 3; do
-        echo "host $i runs $(naps_on $i) ranks"
-        test "$(naps_on $i)" -eq 2 || exit 1
-    done &&
+    two_ranks_each &&
     kill -KILL "$(netns_exec 1 cat "$SHOAL_DIR/daemon.pid")" &&
     test_within 15 wait $p &&
     cat home.err &&
     test "$(cat home.rc)" = 1 &&
     grep "was lost" home.err &&
-    test_within 15 wait_no_naps 12 &&
+    test_within 15 netns_wait_none_named nap 12 1 2 3 &&
     for i in 2 3; do wait_free $i $((ALL - 2)) 15 || exit 1; done
 '
 
@@ -80,10 +61,7 @@ test_expect_success 'daemons stop and nothing runs after them' '
     for i in 2 3; do
         test_within 15 netns_exec $i "$SHOAL" daemon stop --dir "$SHOAL_DIR" || exit 1
     done &&
-    for i in 1 2 3; do
-        netns_pids $i >pids.$i &&
-        test "$(wc -l <pids.$i)" -eq 1 || { cat pids.$i; exit 1; }
-    done
+    netns_idle 1 2 3
 '
 
 test_done

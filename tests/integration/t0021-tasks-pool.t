@@ -109,29 +109,6 @@ wait_done() {
     done
 }
 
-# naps_on I: processes named nap on host I (the hosts share one pid
-# namespace, so count those in host I's network namespace).
-naps_on() {
-    for pid in $(netns_pids "$1"); do
-        cat "/proc/$pid/comm" 2>/dev/null
-    done | grep -cx nap
-}
-
-wait_no_naps() {
-    local end
-    end=$(($(date +%s) + $1))
-    while :; do
-        n=0
-        for i in 1 2 3; do n=$((n + $(naps_on $i))); done
-        [ "$n" -eq 0 ] && return 0
-        [ "$(date +%s)" -ge "$end" ] && {
-            echo "$n processes of the job still run" >&2
-            return 1
-        }
-        sleep 0.2
-    done
-}
-
 submit() {
     netns_exec 1 "$SHOAL" submit "$@"
 }
@@ -249,14 +226,14 @@ test_expect_success 'a task failing everywhere is failed, with its status and st
 test_expect_success 'cancel ends every task on every host, no process left' '
     id=$(submit --range 0-199 -- "$TRASH/nap" 60) &&
     end=$(($(date +%s) + 20)) &&
-    until test "$(naps_on 1)" -gt 0 && test "$(naps_on 2)" -gt 0 &&
-          test "$(naps_on 3)" -gt 0; do
+    until test "$(netns_count_named 1 nap)" -gt 0 && test "$(netns_count_named 2 nap)" -gt 0 &&
+          test "$(netns_count_named 3 nap)" -gt 0; do
         test "$(date +%s)" -lt "$end" || exit 1
         sleep 0.2
     done &&
-    for i in 1 2 3; do echo "host $i runs $(naps_on $i) tasks"; done &&
+    for i in 1 2 3; do echo "host $i runs $(netns_count_named $i nap) tasks"; done &&
     netns_exec 1 "$SHOAL" cancel "$id" &&
-    test_within 15 wait_no_naps 12 &&
+    test_within 15 netns_wait_none_named nap 12 1 2 3 &&
     netns_exec 1 "$SHOAL" job "$id" | grep cancelled
 '
 
@@ -264,10 +241,7 @@ test_expect_success 'daemons stop and nothing runs after them' '
     for i in 1 2 3; do
         test_within 15 netns_exec $i "$SHOAL" daemon stop --dir "$SHOAL_DIR" || exit 1
     done &&
-    for i in 1 2 3; do
-        netns_pids $i >pids.$i &&
-        test "$(wc -l <pids.$i)" -eq 1 || { cat pids.$i; exit 1; }
-    done
+    netns_idle 1 2 3
 '
 
 test_done
