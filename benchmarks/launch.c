@@ -21,6 +21,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "benchmarks/bench.h"
+
 enum { BENCH_MAX_ARGS = 16, BENCH_MAX_CASES = 32 };
 
 struct bench_case {
@@ -33,14 +35,6 @@ struct bench_case {
     int failures;
     double median; /* seconds; < 0 when every run failed */
 };
-
-static double bench_now(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
 
 /* Run argv once with output discarded; return seconds, or < 0 on failure. */
 static double bench_run_once(char *const *argv)
@@ -84,23 +78,6 @@ static double bench_fork_exec(const char *path, int n)
     for (int i = 0; i < n; i++)
         waitpid(pids[i], NULL, 0);
     return bench_now() - start;
-}
-
-static int bench_cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-
-    return (x > y) - (x < y);
-}
-
-static double bench_median(struct bench_case *c)
-{
-    if (c->nsamples == 0)
-        return -1;
-    qsort(c->samples, (size_t)c->nsamples, sizeof(double), bench_cmp_double);
-    if (c->nsamples % 2)
-        return c->samples[c->nsamples / 2];
-    return (c->samples[c->nsamples / 2 - 1] + c->samples[c->nsamples / 2]) / 2;
 }
 
 static struct bench_case cases[BENCH_MAX_CASES];
@@ -238,7 +215,7 @@ int main(int argc, char **argv)
     }
 
     for (int i = 0; i < ncases; i++)
-        cases[i].median = bench_median(&cases[i]);
+        cases[i].median = bench_median(cases[i].samples, cases[i].nsamples);
     for (int i = 0; i < ncases; i++) {
         const struct bench_case *c = &cases[i];
         const struct bench_case *hydra =

@@ -25,6 +25,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "benchmarks/bench.h"
 #include "runtime/member.h"
 #include "tests/sim/member_sim.h"
 
@@ -66,21 +67,6 @@ static bool bench_all_know(member_sim_t *sim, void *arg)
             && !member_sim_sees(sim, i, victim, MEMBER_DEAD))
             return false;
     return true;
-}
-
-static int bench_cmp(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-
-    return (x > y) - (x < y);
-}
-
-static double bench_median(double *v, int n)
-{
-    if (n == 0)
-        return -1;
-    qsort(v, (size_t)n, sizeof(*v), bench_cmp);
-    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
 static member_sim_t *bench_pool(size_t n, double loss, uint64_t seed)

@@ -19,6 +19,7 @@
 
 #include <shoal/shoal.h>
 
+#include "benchmarks/bench.h"
 #include "scheduler/map.h"
 #include "scheduler/pool_place.h"
 
@@ -31,27 +32,6 @@ static const char *const bench_topos[] = {
     "pack:4 numa:1 core:16 pu:1",
 };
 static const int bench_cores[] = {32, 4, 12, 64};
-
-static double bench_now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
-
-static int bench_cmp(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-
-    return (x > y) - (x < y);
-}
-
-static double bench_median(double *v, int n)
-{
-    qsort(v, (size_t)n, sizeof(*v), bench_cmp);
-    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
 
 static void bench_die(const char *what, const shoal_error_t *error)
 {
@@ -136,22 +116,22 @@ int main(int argc, char **argv)
             bench_die(maps[m], &error);
         for (int r = 0; r < reps; r++) {
             struct pool_placement *p = NULL;
-            double t0 = bench_now_ms();
+            double t0 = 1e3 * bench_now();
 
             if (pool_place(nodes, nnodes, &req, cache, &p, &error) < 0)
                 bench_die("pool_place", &error);
-            samples[r] = bench_now_ms() - t0;
+            samples[r] = 1e3 * bench_now() - t0;
             nclaims = p->nclaims;
             pool_placement_destroy(p);
         }
         pool_ms[m] = bench_median(samples, reps);
         for (int r = 0; r < reps; r++) {
             struct map_result *res = NULL;
-            double t0 = bench_now_ms();
+            double t0 = 1e3 * bench_now();
 
             if (map_compute(ref, nnodes, &req.map, &res, &error) < 0)
                 bench_die("map_compute", &error);
-            samples[r] = bench_now_ms() - t0;
+            samples[r] = 1e3 * bench_now() - t0;
             map_result_destroy(res);
         }
         ref_ms[m] = bench_median(samples, reps);

@@ -34,6 +34,7 @@
 
 #include <jansson.h>
 
+#include "benchmarks/bench.h"
 #include "runtime/control.h"
 
 enum { BENCH_MAX_ARGS = 16, BENCH_MAX_CASES = 16 };
@@ -52,14 +53,6 @@ struct bench_case {
 static struct bench_case cases[BENCH_MAX_CASES];
 static int ncases;
 static pid_t daemon_pid;
-
-static double bench_now(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
 
 /* Run argv once with output discarded and env added; return seconds, or
  * < 0 on failure. */
@@ -109,26 +102,8 @@ static double bench_fork_exec(const char *path)
     return bench_now() - start;
 }
 
-static int bench_cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-
-    return (x > y) - (x < y);
-}
-
-static double bench_median(struct bench_case *c)
-{
-    if (c->nsamples == 0)
-        return -1;
-    qsort(c->samples, (size_t)c->nsamples, sizeof(double), bench_cmp_double);
-    if (c->nsamples % 2)
-        return c->samples[c->nsamples / 2];
-    return (c->samples[c->nsamples / 2 - 1] + c->samples[c->nsamples / 2]) / 2;
-}
-
-static struct bench_case *
-bench_add(const char *work, const char *launcher, int reps, const char *first,
-          ...)
+static struct bench_case *bench_add(
+    const char *work, const char *launcher, int reps, const char *first, ...)
 {
     struct bench_case *c = &cases[ncases++];
     const char *word = first;
@@ -324,8 +299,8 @@ int main(int argc, char **argv)
     for (int round = -1; round < reps; round++) {
         for (int i = 0; i < ncases; i++) {
             struct bench_case *c = &cases[i];
-            double t = c->argv[0] ? bench_run_once(c)
-                                  : bench_fork_exec("/bin/true");
+            double t =
+                c->argv[0] ? bench_run_once(c) : bench_fork_exec("/bin/true");
 
             if (round < 0)
                 continue;
@@ -338,7 +313,7 @@ int main(int argc, char **argv)
 
     gen_after = bench_claims_generation(top);
     for (int i = 0; i < ncases; i++) {
-        cases[i].median = bench_median(&cases[i]);
+        cases[i].median = bench_median(cases[i].samples, cases[i].nsamples);
         if (strcmp(cases[i].launcher, "pool") == 0)
             pool_runs += cases[i].nsamples + 1;
     }
@@ -346,9 +321,10 @@ int main(int argc, char **argv)
            "\"claims_generation_delta\":%lld}\n",
            pool_runs, gen_after - gen_before);
     if (gen_before < 0 || gen_after - gen_before < pool_runs)
-        fprintf(stderr, "bench-pool-launch: warning: the daemon's claims "
-                        "moved %lld times for %d pool runs; not every run "
-                        "went through it\n",
+        fprintf(stderr,
+                "bench-pool-launch: warning: the daemon's claims "
+                "moved %lld times for %d pool runs; not every run "
+                "went through it\n",
                 gen_after - gen_before, pool_runs);
     for (int i = 0; i < ncases; i++) {
         const struct bench_case *c = &cases[i];
@@ -357,8 +333,7 @@ int main(int argc, char **argv)
         printf("{\"bench\":\"pool_launch\",\"work\":\"%s\",\"nranks\":2,"
                "\"launcher\":\"%s\",\"median_ms\":%.3f,\"runs\":%d,"
                "\"failures\":%d",
-               c->work, c->launcher, c->median * 1e3, c->nsamples,
-               c->failures);
+               c->work, c->launcher, c->median * 1e3, c->nsamples, c->failures);
         if (hydra && hydra->median > 0 && c->median > 0)
             printf(",\"ratio_vs_hydra\":%.3f", c->median / hydra->median);
         printf("}\n");
@@ -367,8 +342,7 @@ int main(int argc, char **argv)
     printf("\nlaunch of -n 2 through a running pool (one daemon), medians "
            "of %d interleaved runs\n",
            reps);
-    printf("%-12s %-10s %10s %8s\n", "work", "launcher", "median ms",
-           "/hydra");
+    printf("%-12s %-10s %10s %8s\n", "work", "launcher", "median ms", "/hydra");
     for (int i = 0; i < ncases; i++) {
         const struct bench_case *c = &cases[i];
         const struct bench_case *hydra = bench_find(c->work, "hydra");

@@ -23,8 +23,8 @@
  * The reference, measured in the same run, is the simulated pool of
  * tests/sim with the same size, tunables and start spacing (the real
  * daemons' starts spread evenly; 1-5 ms latency, no loss), convergence
- * counted from the first start in both: ratio = real / simulated. The bound the tunables
- * promise for first detection (two probe intervals and the suspicion
+ * counted from the first start in both: ratio = real / simulated. The bound the
+ * tunables promise for first detection (two probe intervals and the suspicion
  * timeout) is printed beside it.
  *
  * usage: bench-pool-membership [-r KILLS] [-n SIZE]... SHOAL
@@ -44,6 +44,7 @@
 
 #include <jansson.h>
 
+#include "benchmarks/bench.h"
 #include "runtime/control.h"
 #include "runtime/member.h"
 #include "tests/sim/member_sim.h"
@@ -75,35 +76,12 @@ struct bench_pool {
 /* The pool being measured, for the signal handler's cleanup. */
 static struct bench_pool *bench_current;
 
-static double bench_now(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
 static void bench_sleep_ms(int ms)
 {
     struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
 
     while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
         ;
-}
-
-static int bench_cmp(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-
-    return (x > y) - (x < y);
-}
-
-static double bench_median(double *v, int n)
-{
-    if (n == 0)
-        return -1;
-    qsort(v, (size_t)n, sizeof(*v), bench_cmp);
-    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
 /* ---- real daemons ---- */
@@ -246,9 +224,9 @@ bench_dead_at(struct bench_pool *p, size_t i, const char *victim, double *when)
 
         if (name && state && strcmp(name, victim) == 0
             && strcmp(state, "dead") == 0) {
-            *when = mid - (double)json_integer_value(
-                              json_object_get(m, "age_ms"))
-                              * 1e-3;
+            *when = mid
+                    - (double)json_integer_value(json_object_get(m, "age_ms"))
+                          * 1e-3;
             rc = 1;
         }
     }
@@ -440,10 +418,10 @@ static void bench_simulate(size_t n,
         member_sim_run(sim, start + (uint64_t)(spacing_ms * (double)i));
         member_sim_start(sim, i, 0, 0);
     }
-    out->converge_ms = member_sim_run_until(sim, start + 120000,
-                                            member_sim_converged, NULL)
-                           ? (double)(member_sim_now(sim) - start)
-                           : -1;
+    out->converge_ms =
+        member_sim_run_until(sim, start + 120000, member_sim_converged, NULL)
+            ? (double)(member_sim_now(sim) - start)
+            : -1;
     member_sim_run(sim, member_sim_now(sim) + 1000);
     for (int r = 0; r < kills; r++) {
         size_t victim = victims[r];
@@ -471,18 +449,21 @@ static void bench_simulate(size_t n,
 
 struct bench_row {
     size_t nodes;
-    double spawn_ms;     /* forking them all */
-    double up_ms;        /* until the last daemon's member table started */
-    double up_spread_ms; /* from the first daemon's start to the last's */
-    double gossip_ms;    /* convergence from the first daemon's start */
-    double converge_ms;  /* from the first fork */
+    double spawn_ms;         /* forking them all */
+    double up_ms;            /* until the last daemon's member table started */
+    double up_spread_ms;     /* from the first daemon's start to the last's */
+    double gossip_ms;        /* convergence from the first daemon's start */
+    double converge_ms;      /* from the first fork */
     double first_ms, all_ms; /* medians over the kills */
     int kills_ok;
     double bound_ms;
     struct bench_sim_result sim;
 };
 
-static int bench_size(const char *shoal, size_t n, int kills, int port_base,
+static int bench_size(const char *shoal,
+                      size_t n,
+                      int kills,
+                      int port_base,
                       struct bench_row *row)
 {
     struct bench_pool p = {.shoal = shoal, .n = n, .base_port = port_base};
@@ -540,8 +521,7 @@ static int bench_size(const char *shoal, size_t n, int kills, int port_base,
         victim = 1 + (size_t)((rng >> 33) % (n - 1));
         victims[r] = victim;
         bench_sleep_ms(1000);
-        if (bench_detect(&p, victim, &first[row->kills_ok],
-                         &all[row->kills_ok])
+        if (bench_detect(&p, victim, &first[row->kills_ok], &all[row->kills_ok])
             == 0) {
             printf("{\"bench\":\"pool_membership\",\"measure\":\"kill\","
                    "\"nodes\":%zu,\"victim\":\"n%zu\",\"first_dead_ms\":%.0f,"
@@ -569,8 +549,8 @@ static int bench_size(const char *shoal, size_t n, int kills, int port_base,
     row->first_ms = bench_median(first, row->kills_ok) * 1e3;
     row->all_ms = bench_median(all, row->kills_ok) * 1e3;
 
-    bench_simulate(n, row->up_spread_ms / (double)(n - 1), victims,
-                   kills, &row->sim);
+    bench_simulate(n, row->up_spread_ms / (double)(n - 1), victims, kills,
+                   &row->sim);
     printf("{\"bench\":\"pool_membership\",\"measure\":\"detection\","
            "\"nodes\":%zu,\"kills\":%d,\"detected\":%d,"
            "\"first_dead_median_ms\":%.0f,\"all_dead_median_ms\":%.0f,"
@@ -668,9 +648,8 @@ int main(int argc, char **argv)
                r->all_ms / r->sim.all_ms, r->bound_ms,
                r->first_ms / r->bound_ms,
                r->kills_ok < kills ? "  (some kills not detected)" : "");
-        printf("%6s %8s %9s %7.0fms %7s %9.0fms %8.0fms   (simulated)\n",
-               "sim", "", "", r->sim.converge_ms, "", r->sim.first_ms,
-               r->sim.all_ms);
+        printf("%6s %8s %9s %7.0fms %7s %9.0fms %8.0fms   (simulated)\n", "sim",
+               "", "", r->sim.converge_ms, "", r->sim.first_ms, r->sim.all_ms);
     }
     printf("all up: from the first fork until the last daemon started its "
            "member table\n"
