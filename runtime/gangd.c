@@ -24,6 +24,7 @@
 #include "scheduler/gang.h"
 #include "scheduler/pool_place.h"
 #include "util/bytes.h"
+#include "util/uvbuf.h"
 
 enum {
     /* body of a relayed frame: direction, job id, then the frame */
@@ -737,7 +738,6 @@ static void proxy_exit_cb(uv_process_t *process, int64_t status, int signo)
 }
 
 static void proxy_read_cb(uv_stream_t *stream, ssize_t n, const uv_buf_t *buf);
-static void proxy_alloc_cb(uv_handle_t *handle, size_t hint, uv_buf_t *buf);
 
 /* One frame from the proxy: up to the home. */
 static int proxy_frame(const uint8_t *frame, size_t len, void *arg)
@@ -780,14 +780,7 @@ static void proxy_retry_cb(uv_timer_t *timer)
     p->pending = NULL;
     uv_timer_stop(timer);
     if (p->pipe_open)
-        uv_read_start((uv_stream_t *)&p->pipe, proxy_alloc_cb, proxy_read_cb);
-}
-
-static void proxy_alloc_cb(uv_handle_t *handle, size_t hint, uv_buf_t *buf)
-{
-    (void)handle;
-    buf->base = malloc(hint);
-    buf->len = buf->base ? hint : 0;
+        uv_read_start((uv_stream_t *)&p->pipe, uvbuf_alloc, proxy_read_cb);
 }
 
 static void proxy_read_cb(uv_stream_t *stream, ssize_t n, const uv_buf_t *buf)
@@ -868,7 +861,7 @@ proxy_spawn(struct gangd *g, uint64_t job, uint64_t home, struct proxy **out)
     p->job = job;
     p->home = home;
     job_stream_init(&p->in);
-    uv_read_start((uv_stream_t *)&p->pipe, proxy_alloc_cb, proxy_read_cb);
+    uv_read_start((uv_stream_t *)&p->pipe, uvbuf_alloc, proxy_read_cb);
     p->next = g->proxies;
     g->proxies = p;
     *out = p;

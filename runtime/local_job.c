@@ -22,6 +22,7 @@
 #include "runtime/pmi_server.h"
 #include "runtime/rank_set.h"
 #include "util/bug.h"
+#include "util/uvbuf.h"
 
 enum {
     /* stop reading our stdin while this much waits for rank 0 */
@@ -167,14 +168,6 @@ static void local_stdin_stop(struct local_job *job)
 }
 
 static void
-local_stdin_alloc_cb(uv_handle_t *handle, size_t hint, uv_buf_t *buf)
-{
-    (void)handle;
-    buf->base = malloc(hint);
-    buf->len = buf->base ? hint : 0;
-}
-
-static void
 local_stdin_read_cb(uv_stream_t *stream, ssize_t n, const uv_buf_t *buf);
 
 static void local_stdin_write_cb(uv_write_t *req, int status)
@@ -191,8 +184,7 @@ static void local_stdin_write_cb(uv_write_t *req, int status)
         && uv_stream_get_write_queue_size((uv_stream_t *)&job->stdin_dst)
                < LOCAL_JOB_STDIN_BACKLOG) {
         job->stdin_reading = true;
-        uv_read_start(job->stdin_src, local_stdin_alloc_cb,
-                      local_stdin_read_cb);
+        uv_read_start(job->stdin_src, uvbuf_alloc, local_stdin_read_cb);
     }
 }
 
@@ -298,7 +290,7 @@ static int local_stdin_setup(struct local_job *job,
     job->stdin_src->data = job;
     job->stdin_src_open = true;
     job->stdin_reading = true;
-    uv_read_start(job->stdin_src, local_stdin_alloc_cb, local_stdin_read_cb);
+    uv_read_start(job->stdin_src, uvbuf_alloc, local_stdin_read_cb);
     *child_fd = fds[0];
     return 0;
 }

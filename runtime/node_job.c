@@ -20,6 +20,7 @@
 #include "runtime/rank_set.h"
 #include "runtime/topo.h"
 #include "util/bug.h"
+#include "util/uvbuf.h"
 
 struct node_job {
     const struct node_job_config *config;
@@ -591,13 +592,6 @@ static void node_job_abandon(struct node_job *job, int rc)
         node_job_close_signals(job);
 }
 
-static void node_job_alloc_cb(uv_handle_t *handle, size_t hint, uv_buf_t *buf)
-{
-    (void)handle;
-    buf->base = malloc(hint);
-    buf->len = buf->base ? hint : 0;
-}
-
 static void
 node_job_read_cb(uv_stream_t *stream, ssize_t n, const uv_buf_t *buf)
 {
@@ -661,8 +655,7 @@ int node_job_run(const struct node_job_config *config, shoal_error_t *error)
     } else {
         job.link.data = &job;
         job.link_open = true;
-        uv_read_start((uv_stream_t *)&job.link, node_job_alloc_cb,
-                      node_job_read_cb);
+        uv_read_start((uv_stream_t *)&job.link, uvbuf_alloc, node_job_read_cb);
         for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
             uv_signal_init(&job.loop, &job.signals[i]);
             job.signals[i].data = &job;

@@ -15,6 +15,7 @@
 #include "runtime/local_job.h"
 #include "runtime/output_sink.h"
 #include "util/bug.h"
+#include "util/uvbuf.h"
 
 enum {
     POOL_JOB_STDIN_CHUNK = 65536,
@@ -157,13 +158,6 @@ static void pool_stdin_eof(struct pool_job *job)
     pool_stdin_send(job, NULL, 0);
 }
 
-static void pool_stdin_alloc_cb(uv_handle_t *handle, size_t hint, uv_buf_t *buf)
-{
-    (void)handle;
-    buf->base = malloc(hint);
-    buf->len = buf->base ? hint : 0;
-}
-
 static void
 pool_stdin_read_cb(uv_stream_t *stream, ssize_t n, const uv_buf_t *buf)
 {
@@ -226,7 +220,7 @@ static void pool_stdin_setup(struct pool_job *job)
     }
     job->stdin_src->data = job;
     job->stdin_open = true;
-    uv_read_start(job->stdin_src, pool_stdin_alloc_cb, pool_stdin_read_cb);
+    uv_read_start(job->stdin_src, uvbuf_alloc, pool_stdin_read_cb);
 }
 
 /* Ending ----------------------------------------------------------------- */

@@ -17,6 +17,7 @@
 #include "runtime/job_wire.h"
 #include "runtime/spawn.h"
 #include "util/bug.h"
+#include "util/uvbuf.h"
 
 extern char **environ;
 
@@ -83,13 +84,6 @@ static int pool_local_frame(const uint8_t *frame, size_t len, void *arg)
     return 0;
 }
 
-static void pool_local_alloc_cb(uv_handle_t *handle, size_t hint, uv_buf_t *buf)
-{
-    (void)handle;
-    buf->base = malloc(hint);
-    buf->len = buf->base ? hint : 0;
-}
-
 static void
 pool_local_read_cb(uv_stream_t *stream, ssize_t n, const uv_buf_t *buf)
 {
@@ -141,8 +135,7 @@ static int pool_local_spawn(struct pool_local *pl,
     }
     l->pipe.data = l;
     l->open = true;
-    uv_read_start((uv_stream_t *)&l->pipe, pool_local_alloc_cb,
-                  pool_local_read_cb);
+    uv_read_start((uv_stream_t *)&l->pipe, uvbuf_alloc, pool_local_read_cb);
     return 0;
 }
 

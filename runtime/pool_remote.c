@@ -16,6 +16,7 @@
 #include "runtime/control.h"
 #include "util/bug.h"
 #include "util/bytes.h"
+#include "util/uvbuf.h"
 
 struct remote_node {
     uint64_t id;
@@ -130,13 +131,6 @@ remote_frame(struct pool_remote *pr, const uint8_t *body, size_t len)
         }
         json_decref(obj);
     }
-}
-
-static void remote_alloc_cb(uv_handle_t *handle, size_t hint, uv_buf_t *buf)
-{
-    (void)handle;
-    buf->base = malloc(hint);
-    buf->len = buf->base ? hint : 0;
 }
 
 static void remote_read_cb(uv_stream_t *stream, ssize_t n, const uv_buf_t *buf)
@@ -369,7 +363,7 @@ int pool_remote_run(int ctl_fd,
                              uv_strerror(rc));
     } else {
         pr.pipe.data = &pr;
-        uv_read_start((uv_stream_t *)&pr.pipe, remote_alloc_cb, remote_read_cb);
+        uv_read_start((uv_stream_t *)&pr.pipe, uvbuf_alloc, remote_read_cb);
         rc = pool_job_create(&cfg, &remote_ops, &pr, &pr.job, error);
     }
     if (rc == 0)
