@@ -9,13 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { TRIALS = 7 };
+#include "bench.h"
 
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
+enum { TRIALS = 7 };
 
 enum coll { ALLREDUCE, BCAST, ALLTOALL };
 static const char *const names[] = {"allreduce", "bcast", "alltoall"};
@@ -59,11 +55,10 @@ int main(int argc, char **argv)
                 if (trial >= 0)
                     t[trial] = slow;
             }
-            qsort(t, TRIALS, sizeof(double), cmp_double);
             if (rank == 0) {
                 printf("{\"bench\":\"%s\",\"impl\":\"%s\",\"ranks\":%d,"
                        "\"size\":%zu,\"metric\":\"time_us\",\"median\":%.4f}\n",
-                       names[c], impl, size, n, t[TRIALS / 2] * 1e6);
+                       names[c], impl, size, n, bench_median(t, TRIALS) * 1e6);
                 fflush(stdout);
             }
         }

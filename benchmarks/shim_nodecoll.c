@@ -9,13 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { TRIALS = 7 };
+#include "bench.h"
 
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
+enum { TRIALS = 7 };
 
 int main(int argc, char **argv)
 {
@@ -43,11 +39,10 @@ int main(int argc, char **argv)
             if (trial >= 0)
                 t[trial] = slow;
         }
-        qsort(t, TRIALS, sizeof(double), cmp_double);
         if (rank == 0) {
             printf("{\"bench\":\"allreduce\",\"impl\":\"%s\",\"ranks\":%d,"
                    "\"size\":%zu,\"metric\":\"time_us\",\"median\":%.2f}\n",
-                   label, size, sizes[k], t[TRIALS / 2] * 1e6);
+                   label, size, sizes[k], bench_median(t, TRIALS) * 1e6);
             fflush(stdout);
         }
     }

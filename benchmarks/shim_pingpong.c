@@ -8,13 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { TRIALS = 7 };
+#include "bench.h"
 
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
+enum { TRIALS = 7 };
 
 int main(int argc, char **argv)
 {
@@ -49,8 +45,7 @@ int main(int argc, char **argv)
             if (trial >= 0) /* trial -1 warms up connections and caches */
                 t[trial] = (MPI_Wtime() - t0) / iters / 2;
         }
-        qsort(t, TRIALS, sizeof(double), cmp_double);
-        double med = t[TRIALS / 2];
+        double med = bench_median(t, TRIALS);
         if (rank == 0) {
             printf("{\"bench\":\"pingpong\",\"impl\":\"%s\",\"ranks\":%d,"
                    "\"size\":%zu,\"metric\":\"latency_us\",\"median\":%.4f}\n",
