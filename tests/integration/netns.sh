@@ -192,7 +192,24 @@ netns_ping() {
 
 # netns_stale_sweep: delete the namespaces of tests that are gone (killed
 # before their teardown could run), ending the processes left in them.
+# Sweeps take $NETNS_LOCKS/.sweep, so a test that inspects what a killed
+# test left can hold them off (netns_hold_sweeps).
 netns_stale_sweep() {
+    mkdir -p "$NETNS_LOCKS" 2>/dev/null
+    (
+        flock -w 60 9 || true
+        netns_stale_sweep_locked
+    ) 9>"$NETNS_LOCKS/.sweep"
+}
+
+# netns_hold_sweeps FD: no test sweeps until FD, opened on the sweep lock
+# here, is closed (or the calling shell ends).
+netns_hold_sweeps() {
+    mkdir -p "$NETNS_LOCKS" 2>/dev/null
+    eval "exec $1>\"\$NETNS_LOCKS/.sweep\"" && flock "$1"
+}
+
+netns_stale_sweep_locked() {
     local ns owner
     for ns in $(ip netns list 2>/dev/null | sed -n \
         's/^\(shoal-[0-9][0-9]*-\(hub\|h[0-9][0-9]*\)\)\( .*\)\{0,1\}$/\1/p'); do

@@ -207,11 +207,13 @@ test_expect_success 'a test interrupted by a signal cleans up' '
 test_expect_success 'what a killed test left is removed by the next one' '
     child "netns_bg 1 sleep ${MARK}4; touch $TRASH/child.up; wait \$netns_bg_pid" &&
     child_bg && read prefix net trash <child.prefix &&
+    netns_hold_sweeps 8 &&
     kill -KILL $child_pid && test_expect_code 137 wait $child_pid &&
     rm -rf "$trash" &&
     ip netns list | grep -q "^$prefix-h1" &&
     test -d "$NETNS_LOCKS/${net##*.}" &&
     pgrep -f "^sleep ${MARK}4" &&
+    exec 8>&- &&
     child "touch $TRASH/child.ran" &&
     test_within 20 ./child.t >child.out 2>&1 &&
     left_behind $prefix $net >left && test_cmp /dev/null left
