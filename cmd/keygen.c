@@ -10,7 +10,7 @@
 #include <shoal/shoal.h>
 
 #include "cmd/cmd.h"
-#include "runtime/seal.h"
+#include "util/seal.h"
 
 static const char keygen_usage[] =
     "usage: shoal keygen [-o FILE]\n"

@@ -15,13 +15,13 @@
 #include <shoal/shoal.h>
 
 #include "cmd/cmd.h"
-#include "runtime/hostlist.h"
+#include "util/hostlist.h"
 #include "runtime/local_job.h"
 #include "runtime/pool_local.h"
 #include "runtime/pool_remote.h"
 #include "runtime/control.h"
 #include "runtime/runopt.h"
-#include "runtime/spawn.h"
+#include "util/spawn.h"
 #include "runtime/topo.h"
 #include "scheduler/map.h"
 #include "util/param.h"

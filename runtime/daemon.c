@@ -25,7 +25,7 @@
 #include "runtime/member.h"
 #include "runtime/node_summary.h"
 #include "runtime/peer.h"
-#include "runtime/seal.h"
+#include "util/seal.h"
 #include "util/fs.h"
 
 /* Seal types of the daemon's own messages. */

@@ -16,7 +16,7 @@
 #include <uv.h>
 
 #include "runtime/control.h"
-#include "runtime/hostlist.h"
+#include "util/hostlist.h"
 #include "runtime/job_link.h"
 #include "runtime/job_wire.h"
 #include "scheduler/claim.h"

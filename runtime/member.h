@@ -25,7 +25,7 @@
  * milliseconds to every call (any monotonic clock), feeds it the messages
  * that arrive, calls member_table_tick() by member_table_next_deadline(),
  * and gets the messages to send through ops->send. Messages are not
- * sealed here: the owner seals them (runtime/seal.h) and passes the
+ * sealed here: the owner seals them (util/seal.h) and passes the
  * authenticated sender's id to member_table_input(). When input and a
  * deadline are both due, feed the input first: a daemon that was starved
  * of CPU must see the acks waiting in its socket before its probe timers

@@ -2,7 +2,7 @@
 /* peer.h - the sealed transport between daemons.
  *
  * One UDP socket and one TCP listener on the same address and port carry
- * every message between daemons, each sealed with runtime/seal.h:
+ * every message between daemons, each sealed with util/seal.h:
  *
  * - a datagram is one sealed message (membership probes, discovery);
  * - a stream is a TCP connection carrying frames, each a u32 big-endian
@@ -38,7 +38,7 @@
 #include <shoal/error.h>
 
 #include "runtime/member_wire.h"
-#include "runtime/seal.h"
+#include "util/seal.h"
 
 enum peer_limit {
     /* bytes of a sealed stream message */

@@ -15,7 +15,7 @@
 
 #include "runtime/job_link.h"
 #include "runtime/job_wire.h"
-#include "runtime/spawn.h"
+#include "util/spawn.h"
 #include "util/bug.h"
 #include "util/uvbuf.h"
 

@@ -17,7 +17,7 @@
 
 #include <shoal/error.h>
 
-#include "runtime/hostlist.h"
+#include "util/hostlist.h"
 #include "runtime/pool_job.h"
 #include "scheduler/map.h"
 

@@ -12,7 +12,7 @@
 #include <unistd.h>
 
 #include "runtime/env.h"
-#include "runtime/spawn.h"
+#include "util/spawn.h"
 
 extern char **environ;
 

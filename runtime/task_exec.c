@@ -13,7 +13,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "runtime/spawn.h"
+#include "util/spawn.h"
 #include "util/fs.h"
 
 enum { TASK_EXEC_TAIL = 2048 };

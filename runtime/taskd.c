@@ -13,7 +13,7 @@
 #include <hwloc/glibc-sched.h>
 
 #include "runtime/journal.h"
-#include "runtime/spawn.h"
+#include "util/spawn.h"
 #include "runtime/task_exec.h"
 #include "runtime/task_pull.h"
 #include "runtime/task_wire.h"

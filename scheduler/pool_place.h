@@ -32,7 +32,7 @@
 
 #include <shoal/error.h>
 
-#include "runtime/hostlist.h"
+#include "util/hostlist.h"
 #include "scheduler/map.h"
 
 /* Topologies built from synthetic strings, one per distinct string, kept

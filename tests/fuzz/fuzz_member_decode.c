@@ -15,7 +15,7 @@
 
 #include "runtime/member.h"
 #include "runtime/member_wire.h"
-#include "runtime/seal.h"
+#include "util/seal.h"
 
 static int fuzz_send(enum member_channel channel,
                      uint64_t dest,

@@ -15,7 +15,7 @@
 #include <stdint.h>
 
 #include "runtime/member.h"
-#include "runtime/seal.h"
+#include "util/seal.h"
 
 typedef struct member_sim member_sim_t;
 

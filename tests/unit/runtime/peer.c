@@ -12,7 +12,7 @@
 #include <uv.h>
 
 #include "runtime/peer.h"
-#include "runtime/seal.h"
+#include "util/seal.h"
 
 TestSuite(peer, .timeout = 20);
 

@@ -18,7 +18,7 @@
 
 #include <shoal/shoal.h>
 
-#include "runtime/hostlist.h"
+#include "util/hostlist.h"
 #include "scheduler/pool_place.h"
 
 TestSuite(pool_place, .timeout = 60);

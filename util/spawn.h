@@ -7,8 +7,8 @@
  * binding a pid after the fact). A failure in the child (chdir, exec) is
  * reported to the parent through a close-on-exec pipe, so the caller learns
  * "permission denied" synchronously instead of seeing an exit status 127. */
-#ifndef SHOAL_RUNTIME_SPAWN_H
-#define SHOAL_RUNTIME_SPAWN_H
+#ifndef SHOAL_UTIL_SPAWN_H
+#define SHOAL_UTIL_SPAWN_H
 
 #include <sched.h>
 #include <stdbool.h>

@@ -17,8 +17,8 @@
  * passes the time. Every refused message is counted by reason, so that the
  * daemon can report them, and the refusal has no other side effect. Not
  * thread-safe: one thread drives a seal_t. */
-#ifndef SHOAL_RUNTIME_SEAL_H
-#define SHOAL_RUNTIME_SEAL_H
+#ifndef SHOAL_UTIL_SEAL_H
+#define SHOAL_UTIL_SEAL_H
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* spawn.c - vfork-style clone/exec with binding and a synchronous error
  * report. */
-#include "runtime/spawn.h"
+#include "util/spawn.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -11,7 +11,7 @@
 #include <criterion/new/assert.h>
 #include <criterion/parameterized.h>
 
-#include "runtime/seal.h"
+#include "util/seal.h"
 
 TestSuite(seal, .timeout = 20);
 

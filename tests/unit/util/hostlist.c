@@ -7,7 +7,7 @@
 #include <criterion/criterion.h>
 #include <criterion/new/assert.h>
 
-#include "runtime/hostlist.h"
+#include "util/hostlist.h"
 
 TestSuite(hostlist, .timeout = 10);
 

@@ -22,7 +22,7 @@
 
 #include <sodium.h>
 
-#include "runtime/seal.h"
+#include "util/seal.h"
 #include "util/bytes.h"
 
 static const uint8_t seal_magic[4] = {'S', 'H', 'O', 'L'};

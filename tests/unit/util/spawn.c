@@ -13,7 +13,7 @@
 #include <criterion/criterion.h>
 #include <criterion/new/assert.h>
 
-#include "runtime/spawn.h"
+#include "util/spawn.h"
 
 TestSuite(spawn, .timeout = 20);
 

@@ -6,8 +6,8 @@
  * [max_slots=M]` with '#' comments, and a host without slots= gets one slot
  * per core of that host (slots < 0 here, resolved when its topology is
  * known). */
-#ifndef SHOAL_RUNTIME_HOSTLIST_H
-#define SHOAL_RUNTIME_HOSTLIST_H
+#ifndef SHOAL_UTIL_HOSTLIST_H
+#define SHOAL_UTIL_HOSTLIST_H
 
 #include <stdbool.h>
 

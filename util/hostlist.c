@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "runtime/hostlist.h"
+#include "util/hostlist.h"
 
 enum { HOSTLIST_NAME_MAX = 255 };
 
