@@ -26,8 +26,8 @@
 #include <unistd.h>
 
 #include "benchmarks/bench.h"
-#include "runtime/member.h"
-#include "tests/sim/member_sim.h"
+#include "runtime/member/member.h"
+#include "runtime/member/member_sim.h"
 
 enum { BENCH_MAX_SIZES = 8, BENCH_MAX_REPS = 101 };
 

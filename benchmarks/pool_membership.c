@@ -46,8 +46,8 @@
 
 #include "benchmarks/bench.h"
 #include "runtime/control.h"
-#include "runtime/member.h"
-#include "tests/sim/member_sim.h"
+#include "runtime/member/member.h"
+#include "runtime/member/member_sim.h"
 
 enum {
     BENCH_MAX_SIZES = 8,

@@ -22,7 +22,7 @@
 #include "runtime/control.h"
 #include "runtime/runopt.h"
 #include "util/spawn.h"
-#include "runtime/topo.h"
+#include "runtime/member/topo.h"
 #include "scheduler/map.h"
 #include "util/param.h"
 

@@ -22,8 +22,8 @@
 
 #include "runtime/control.h"
 #include "runtime/daemon.h"
-#include "runtime/member.h"
-#include "runtime/node_summary.h"
+#include "runtime/member/member.h"
+#include "runtime/member/node_summary.h"
 #include "runtime/peer.h"
 #include "util/seal.h"
 #include "util/fs.h"

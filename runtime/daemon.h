@@ -6,7 +6,7 @@
  * made on first start and kept, so a restarted daemon is the same node),
  * control.sock, daemon.pid. It seals every message with the pool key,
  * keeps a SWIM member table whose payload is this node's summary
- * (runtime/node_summary.h, its load refreshed every few seconds), joins
+ * (runtime/member/node_summary.h, its load refreshed every few seconds), joins
  * the pool through seeds (retried while it is alone) or by discovery (a
  * sealed UDP broadcast on its port: daemons with the same key answer by
  * joining; others' broadcasts fail authentication and are counted), and
@@ -29,8 +29,8 @@
 #include <shoal/error.h>
 
 #include "runtime/control.h"
-#include "runtime/member.h"
-#include "runtime/node_summary.h"
+#include "runtime/member/member.h"
+#include "runtime/member/node_summary.h"
 
 enum daemon_limit {
     DAEMON_DEFAULT_PORT = 7911,

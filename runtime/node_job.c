@@ -18,7 +18,7 @@
 #include "runtime/job_wire.h"
 #include "runtime/pmi_server.h"
 #include "runtime/rank_set.h"
-#include "runtime/topo.h"
+#include "runtime/member/topo.h"
 #include "util/bug.h"
 #include "util/uvbuf.h"
 

@@ -37,7 +37,7 @@
 
 #include <shoal/error.h>
 
-#include "runtime/member_wire.h"
+#include "runtime/member/member_wire.h"
 #include "util/seal.h"
 
 enum peer_limit {

@@ -17,7 +17,7 @@
 #include "runtime/task_exec.h"
 #include "runtime/task_pull.h"
 #include "runtime/task_wire.h"
-#include "runtime/topo.h"
+#include "runtime/member/topo.h"
 #include "scheduler/taskgen.h"
 #include "util/param.h"
 

@@ -13,8 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "runtime/member.h"
-#include "runtime/member_wire.h"
+#include "runtime/member/member.h"
+#include "runtime/member/member_wire.h"
 #include "util/seal.h"
 
 static int fuzz_send(enum member_channel channel,

@@ -27,7 +27,7 @@
 
 #include "runtime/control.h"
 #include "runtime/job_wire.h"
-#include "runtime/node_summary.h"
+#include "runtime/member/node_summary.h"
 #include "runtime/task_wire.h"
 #include "scheduler/claim_wire.h"
 

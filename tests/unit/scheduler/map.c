@@ -22,7 +22,7 @@
 
 #include <shoal/shoal.h>
 
-#include "runtime/topo.h"
+#include "runtime/member/topo.h"
 #include "scheduler/map.h"
 
 TestSuite(map, .timeout = 30);

@@ -5,8 +5,8 @@
  * reporting: an hwloc synthetic description ("package:2 numa:2 core:4 pu:2")
  * or the path of an hwloc XML file. Such a topology is not this system, so
  * bindings computed on it are reported but cannot be applied. */
-#ifndef SHOAL_RUNTIME_TOPO_H
-#define SHOAL_RUNTIME_TOPO_H
+#ifndef SHOAL_RUNTIME_MEMBER_TOPO_H
+#define SHOAL_RUNTIME_MEMBER_TOPO_H
 
 #include <stdbool.h>
 #include <hwloc.h>

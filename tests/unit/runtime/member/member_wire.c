@@ -8,7 +8,7 @@
 #include <criterion/new/assert.h>
 #include <criterion/parameterized.h>
 
-#include "runtime/member_wire.h"
+#include "runtime/member/member_wire.h"
 
 TestSuite(member_wire, .timeout = 20);
 

@@ -1,20 +1,20 @@
 /* SPDX-License-Identifier: MIT */
 /* member_sim.h - a deterministic, in-process pool of member tables.
  *
- * N member tables (runtime/member.h) run over a simulated network with a
+ * N member tables (runtime/member/member.h) run over a simulated network with a
  * simulated clock: datagrams take a random latency in a range and are lost
  * with a given probability, streams arrive whole; nodes can be crashed,
  * made to leave, restarted and cut off into partitions. Everything is
  * driven by one seed, so a run is reproducible to the message. Used by the
  * unit tests and the membership benchmark. Not thread-safe. */
-#ifndef SHOAL_TESTS_SIM_MEMBER_SIM_H
-#define SHOAL_TESTS_SIM_MEMBER_SIM_H
+#ifndef SHOAL_RUNTIME_MEMBER_MEMBER_SIM_H
+#define SHOAL_RUNTIME_MEMBER_MEMBER_SIM_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
-#include "runtime/member.h"
+#include "runtime/member/member.h"
 #include "util/seal.h"
 
 typedef struct member_sim member_sim_t;

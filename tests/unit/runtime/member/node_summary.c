@@ -7,9 +7,9 @@
 
 #include <hwloc.h>
 
-#include "runtime/member_wire.h"
-#include "runtime/node_summary.h"
-#include "runtime/topo.h"
+#include "runtime/member/member_wire.h"
+#include "runtime/member/node_summary.h"
+#include "runtime/member/topo.h"
 
 TestSuite(node_summary, .timeout = 30);
 

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Unit tests of runtime/topo.c: loading this machine, synthetic strings and
+/* Unit tests of runtime/member/topo.c: loading this machine, synthetic strings and
  * XML files, and the errors a person sees for bad ones. */
 #include <errno.h>
 #include <stdio.h>
@@ -12,7 +12,7 @@
 
 #include <shoal/shoal.h>
 
-#include "runtime/topo.h"
+#include "runtime/member/topo.h"
 
 TestSuite(topo, .timeout = 30);
 

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Membership, driven through a simulated network (tests/sim/member_sim.h):
+/* Membership, driven through a simulated network (runtime/member/member_sim.h):
  * every run is deterministic for its seed. */
 #include <errno.h>
 #include <stdio.h>
@@ -10,8 +10,8 @@
 #include <criterion/new/assert.h>
 #include <criterion/parameterized.h>
 
-#include "runtime/member.h"
-#include "tests/sim/member_sim.h"
+#include "runtime/member/member.h"
+#include "runtime/member/member_sim.h"
 
 TestSuite(member, .timeout = 30);
 

@@ -20,7 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "runtime/member.h"
+#include "runtime/member/member.h"
 
 struct member_node {
     uint64_t id;

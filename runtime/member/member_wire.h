@@ -20,8 +20,8 @@
  * left, counts are bounded by the bytes that could hold them, and trailing
  * bytes are an error; garbage gives SHOAL_EPROTO, never a crash. These
  * functions are pure and thread-safe. */
-#ifndef SHOAL_RUNTIME_MEMBER_WIRE_H
-#define SHOAL_RUNTIME_MEMBER_WIRE_H
+#ifndef SHOAL_RUNTIME_MEMBER_MEMBER_WIRE_H
+#define SHOAL_RUNTIME_MEMBER_MEMBER_WIRE_H
 
 #include <stdbool.h>
 #include <stddef.h>

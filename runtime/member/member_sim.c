@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "tests/sim/member_sim.h"
+#include "runtime/member/member_sim.h"
 
 struct sim_msg {
     uint64_t at;

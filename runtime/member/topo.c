@@ -10,7 +10,7 @@
 
 #include <shoal/error.h>
 
-#include "runtime/topo.h"
+#include "runtime/member/topo.h"
 
 static bool topo_spec_is_xml(const char *spec)
 {

@@ -12,9 +12,9 @@
 
 #include <shoal/error.h>
 
-#include "runtime/member_wire.h"
-#include "runtime/node_summary.h"
-#include "runtime/topo.h"
+#include "runtime/member/member_wire.h"
+#include "runtime/member/node_summary.h"
+#include "runtime/member/topo.h"
 #include "util/param.h"
 #include "util/wire.h"
 

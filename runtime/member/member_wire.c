@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "runtime/member_wire.h"
+#include "runtime/member/member_wire.h"
 #include "util/wire.h"
 
 enum { MEMBER_WIRE_BODY_FLAG = 0x80 };

@@ -32,8 +32,8 @@
  * conclude that none came (libuv runs timers before polling, so drain
  * the socket in the timer callback). Not thread-safe: one thread drives
  * a table. Callbacks must not call back into the table. */
-#ifndef SHOAL_RUNTIME_MEMBER_H
-#define SHOAL_RUNTIME_MEMBER_H
+#ifndef SHOAL_RUNTIME_MEMBER_MEMBER_H
+#define SHOAL_RUNTIME_MEMBER_MEMBER_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -41,7 +41,7 @@
 
 #include <shoal/error.h>
 
-#include "runtime/member_wire.h"
+#include "runtime/member/member_wire.h"
 
 typedef struct member_table member_table_t;
 

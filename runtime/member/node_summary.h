@@ -23,8 +23,8 @@
  * truncation, bad lengths, unprintable text or a malformed core list give
  * SHOAL_EPROTO, never a crash. Encoding and decoding are pure and
  * thread-safe; collecting reads the machine. */
-#ifndef SHOAL_RUNTIME_NODE_SUMMARY_H
-#define SHOAL_RUNTIME_NODE_SUMMARY_H
+#ifndef SHOAL_RUNTIME_MEMBER_NODE_SUMMARY_H
+#define SHOAL_RUNTIME_MEMBER_NODE_SUMMARY_H
 
 #include <stddef.h>
 #include <stdint.h>
