@@ -19,7 +19,7 @@
 #include <uv.h>
 
 #include "runtime/output_sink.h"
-#include "runtime/pmi_server.h"
+#include "runtime/pmi/pmi_server.h"
 #include "runtime/rank_set.h"
 #include "util/bug.h"
 #include "util/uvbuf.h"

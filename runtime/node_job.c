@@ -16,7 +16,7 @@
 
 #include "runtime/job_link.h"
 #include "runtime/job_wire.h"
-#include "runtime/pmi_server.h"
+#include "runtime/pmi/pmi_server.h"
 #include "runtime/rank_set.h"
 #include "runtime/member/topo.h"
 #include "util/bug.h"

@@ -8,7 +8,7 @@
 #include <criterion/new/assert.h>
 #include <criterion/parameterized.h>
 
-#include "runtime/pmi_server.h"
+#include "runtime/pmi/pmi_server.h"
 
 TestSuite(pmi_server, .timeout = 30);
 

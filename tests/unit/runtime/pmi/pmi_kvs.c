@@ -7,7 +7,7 @@
 #include <criterion/new/assert.h>
 #include <criterion/parameterized.h>
 
-#include "runtime/pmi_kvs.h"
+#include "runtime/pmi/pmi_kvs.h"
 
 TestSuite(pmi_kvs, .timeout = 20);
 

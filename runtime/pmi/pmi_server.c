@@ -22,9 +22,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "runtime/pmi_kvs.h"
-#include "runtime/pmi_server.h"
-#include "runtime/pmi_wire.h"
+#include "runtime/pmi/pmi_kvs.h"
+#include "runtime/pmi/pmi_server.h"
+#include "runtime/pmi/pmi_wire.h"
 #include "util/bug.h"
 
 /* The wire, the space and the server must agree on the limits that

@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "runtime/pmi_kvs.h"
+#include "runtime/pmi/pmi_kvs.h"
 
 struct pmi_kvs_entry {
     char *key;

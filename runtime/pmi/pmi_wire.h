@@ -11,8 +11,8 @@
  * builder produces replies that the MPICH client parser accepts. Both sides
  * of the protocol (the launcher's server and a client such as the MPI shim)
  * use this module, so it knows nothing of server limits or state. */
-#ifndef SHOAL_RUNTIME_PMI_WIRE_H
-#define SHOAL_RUNTIME_PMI_WIRE_H
+#ifndef SHOAL_RUNTIME_PMI_PMI_WIRE_H
+#define SHOAL_RUNTIME_PMI_PMI_WIRE_H
 
 #include <stddef.h>
 

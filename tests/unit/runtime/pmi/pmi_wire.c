@@ -7,7 +7,7 @@
 #include <criterion/new/assert.h>
 #include <criterion/parameterized.h>
 
-#include "runtime/pmi_wire.h"
+#include "runtime/pmi/pmi_wire.h"
 
 TestSuite(pmi_wire, .timeout = 10);
 

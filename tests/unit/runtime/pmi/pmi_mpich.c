@@ -25,7 +25,7 @@
 #include <criterion/new/assert.h>
 #include <criterion/parameterized.h>
 
-#include "runtime/pmi_server.h"
+#include "runtime/pmi/pmi_server.h"
 
 TestSuite(pmi_mpich, .timeout = 120);
 
@@ -315,7 +315,7 @@ static const char *hello_path(void)
     if (!mpicc || !*mpicc)
         cr_skip_test("MPICH not found: MPICC_MPICH is empty");
     cr_assert(ne(ptr, (void *)builddir, NULL), "SHOAL_BUILDDIR is not set");
-    snprintf(path, sizeof(path), "%s/tests/unit/runtime/pmi_hello.mpich",
+    snprintf(path, sizeof(path), "%s/tests/unit/runtime/pmi/pmi_hello.mpich",
              builddir);
     cr_assert(eq(int, access(path, X_OK), 0), "%s: %s", path, strerror(errno));
     return path;

@@ -6,8 +6,8 @@
  * exhausting the launcher. Keys are remembered in the order they were first
  * put, and each key can be marked fresh, which is how a pool finds the
  * puts it must send to the job's other nodes at a barrier. Not thread-safe. */
-#ifndef SHOAL_RUNTIME_PMI_KVS_H
-#define SHOAL_RUNTIME_PMI_KVS_H
+#ifndef SHOAL_RUNTIME_PMI_PMI_KVS_H
+#define SHOAL_RUNTIME_PMI_PMI_KVS_H
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "runtime/pmi_wire.h"
+#include "runtime/pmi/pmi_wire.h"
 
 static bool wire_is_printable(unsigned char c)
 {

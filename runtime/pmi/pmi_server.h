@@ -22,8 +22,8 @@
  * version other than 1.0 or 1.1 is answered rc=-1 and leaves the rank
  * uninitialized; requests the server does not offer (name publishing) and
  * puts or gets naming another kvsname are answered rc=-1 as well. */
-#ifndef SHOAL_RUNTIME_PMI_SERVER_H
-#define SHOAL_RUNTIME_PMI_SERVER_H
+#ifndef SHOAL_RUNTIME_PMI_PMI_SERVER_H
+#define SHOAL_RUNTIME_PMI_PMI_SERVER_H
 
 #include <stdbool.h>
 #include <stddef.h>
