@@ -35,7 +35,7 @@
 #include <jansson.h>
 
 #include "benchmarks/bench.h"
-#include "runtime/control.h"
+#include "runtime/daemon/control.h"
 
 enum { BENCH_MAX_ARGS = 16, BENCH_MAX_CASES = 16 };
 

@@ -45,7 +45,7 @@
 #include <jansson.h>
 
 #include "benchmarks/bench.h"
-#include "runtime/control.h"
+#include "runtime/daemon/control.h"
 #include "runtime/member/member.h"
 #include "runtime/member/member_sim.h"
 

@@ -19,8 +19,8 @@
 #include <shoal/shoal.h>
 
 #include "cmd/cmd.h"
-#include "runtime/control.h"
-#include "runtime/daemon.h"
+#include "runtime/daemon/control.h"
+#include "runtime/daemon/daemon.h"
 #include "runtime/gangd.h"
 #include "runtime/taskd.h"
 #include "util/fs.h"

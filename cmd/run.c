@@ -19,7 +19,7 @@
 #include "runtime/local_job.h"
 #include "runtime/pool_local.h"
 #include "runtime/pool_remote.h"
-#include "runtime/control.h"
+#include "runtime/daemon/control.h"
 #include "runtime/runopt.h"
 #include "util/spawn.h"
 #include "runtime/member/topo.h"

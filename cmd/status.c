@@ -11,7 +11,7 @@
 #include <shoal/shoal.h>
 
 #include "cmd/cmd.h"
-#include "runtime/control.h"
+#include "runtime/daemon/control.h"
 
 static const char status_usage[] =
     "usage: shoal status [--json | --stats] [--dir DIR]\n"

@@ -36,7 +36,7 @@
 #include <shoal/shoal.h>
 
 #include "cmd/cmd.h"
-#include "runtime/control.h"
+#include "runtime/daemon/control.h"
 #include "runtime/task_server.h"
 #include "runtime/task_wire.h"
 #include "runtime/taskd.h"

@@ -15,7 +15,7 @@
 #include <sodium.h>
 #include <uv.h>
 
-#include "runtime/control.h"
+#include "runtime/daemon/control.h"
 #include "util/hostlist.h"
 #include "runtime/job_link.h"
 #include "runtime/job_wire.h"

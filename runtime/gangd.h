@@ -27,7 +27,7 @@
 
 #include <shoal/error.h>
 
-#include "runtime/daemon.h"
+#include "runtime/daemon/daemon.h"
 
 typedef struct gangd gangd_t;
 

@@ -13,7 +13,7 @@
 #include <jansson.h>
 #include <uv.h>
 
-#include "runtime/control.h"
+#include "runtime/daemon/control.h"
 #include "util/bug.h"
 #include "util/bytes.h"
 #include "util/uvbuf.h"

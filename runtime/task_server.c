@@ -9,7 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "runtime/control.h"
+#include "runtime/daemon/control.h"
 #include "util/bytes.h"
 
 struct task_conn {

@@ -4,8 +4,8 @@
  * frames and member events that join the node's taskd to the pool. */
 #include "runtime/taskd.h"
 
-#include "runtime/control.h"
-#include "runtime/daemon.h"
+#include "runtime/daemon/control.h"
+#include "runtime/daemon/daemon.h"
 #include "runtime/gangd.h"
 
 static const char *const taskd_ops[] = {

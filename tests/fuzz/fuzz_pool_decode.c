@@ -25,7 +25,7 @@
 
 #include <jansson.h>
 
-#include "runtime/control.h"
+#include "runtime/daemon/control.h"
 #include "runtime/job_wire.h"
 #include "runtime/member/node_summary.h"
 #include "runtime/task_wire.h"

@@ -11,7 +11,7 @@
 
 #include <uv.h>
 
-#include "runtime/peer.h"
+#include "runtime/daemon/peer.h"
 #include "util/seal.h"
 
 TestSuite(peer, .timeout = 20);

@@ -17,8 +17,8 @@
  * 64-95), member events and control ops. Everything runs on the loop's
  * thread; no call is thread-safe, and callbacks may call back into the
  * daemon unless they say otherwise. */
-#ifndef SHOAL_RUNTIME_DAEMON_H
-#define SHOAL_RUNTIME_DAEMON_H
+#ifndef SHOAL_RUNTIME_DAEMON_DAEMON_H
+#define SHOAL_RUNTIME_DAEMON_DAEMON_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -28,7 +28,7 @@
 
 #include <shoal/error.h>
 
-#include "runtime/control.h"
+#include "runtime/daemon/control.h"
 #include "runtime/member/member.h"
 #include "runtime/member/node_summary.h"
 

@@ -26,8 +26,8 @@
  * acks waiting in its socket before its probe timers conclude none came.
  *
  * Not thread-safe: everything runs on the loop's thread. */
-#ifndef SHOAL_RUNTIME_PEER_H
-#define SHOAL_RUNTIME_PEER_H
+#ifndef SHOAL_RUNTIME_DAEMON_PEER_H
+#define SHOAL_RUNTIME_DAEMON_PEER_H
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -14,7 +14,7 @@
 
 #include <shoal/error.h>
 
-#include "runtime/peer.h"
+#include "runtime/daemon/peer.h"
 #include "util/bytes.h"
 
 /* The most datagrams read in one go: a flood of garbage must not keep

@@ -17,8 +17,8 @@
  *
  * The server runs on a libuv loop and is not thread-safe. The client half
  * is blocking and meant for commands. */
-#ifndef SHOAL_RUNTIME_CONTROL_H
-#define SHOAL_RUNTIME_CONTROL_H
+#ifndef SHOAL_RUNTIME_DAEMON_CONTROL_H
+#define SHOAL_RUNTIME_DAEMON_CONTROL_H
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -20,11 +20,11 @@
 
 #include <shoal/error.h>
 
-#include "runtime/control.h"
-#include "runtime/daemon.h"
+#include "runtime/daemon/control.h"
+#include "runtime/daemon/daemon.h"
 #include "runtime/member/member.h"
 #include "runtime/member/node_summary.h"
-#include "runtime/peer.h"
+#include "runtime/daemon/peer.h"
 #include "util/seal.h"
 #include "util/fs.h"
 

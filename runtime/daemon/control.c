@@ -17,7 +17,7 @@
 
 #include <shoal/error.h>
 
-#include "runtime/control.h"
+#include "runtime/daemon/control.h"
 #include "util/bytes.h"
 
 /* ---- frame codec ---- */

@@ -12,7 +12,7 @@
 
 #include <jansson.h>
 
-#include "runtime/control.h"
+#include "runtime/daemon/control.h"
 
 TestSuite(control, .timeout = 20);
 
