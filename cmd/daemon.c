@@ -21,7 +21,7 @@
 #include "cmd/cmd.h"
 #include "runtime/daemon/control.h"
 #include "runtime/daemon/daemon.h"
-#include "runtime/gangd.h"
+#include "runtime/job/gangd.h"
 #include "runtime/taskd.h"
 #include "util/fs.h"
 

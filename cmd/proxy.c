@@ -3,7 +3,7 @@
  *
  * The pool's daemon (or `shoal run` with SHOAL_PROXY_NODES) starts it with
  * a stream socket as fd 0, or as the fd given by --fd N, and speaks job
- * frames on it (runtime/node_job.h). It exits 0 once it sent DONE, else 1
+ * frames on it (runtime/job/node_job.h). It exits 0 once it sent DONE, else 1
  * after saying why on stderr. */
 #include <errno.h>
 #include <stdio.h>
@@ -14,7 +14,7 @@
 #include <shoal/shoal.h>
 
 #include "cmd/cmd.h"
-#include "runtime/node_job.h"
+#include "runtime/job/node_job.h"
 #include "util/param.h"
 
 int cmd_proxy(int argc, char **argv)

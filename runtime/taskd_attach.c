@@ -6,7 +6,7 @@
 
 #include "runtime/daemon/control.h"
 #include "runtime/daemon/daemon.h"
-#include "runtime/gangd.h"
+#include "runtime/job/gangd.h"
 
 static const char *const taskd_ops[] = {
     "task.submit",  "task.jobs",   "task.job",    "task.wait",

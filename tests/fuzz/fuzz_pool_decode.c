@@ -26,7 +26,7 @@
 #include <jansson.h>
 
 #include "runtime/daemon/control.h"
-#include "runtime/job_wire.h"
+#include "runtime/job/job_wire.h"
 #include "runtime/member/node_summary.h"
 #include "runtime/task_wire.h"
 #include "scheduler/claim_wire.h"

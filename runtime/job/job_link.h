@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* job_link.h - writing job frames on a libuv stream, each as u32
- * big-endian length + frame (runtime/job_wire.h's stream framing): what
+ * big-endian length + frame (runtime/job/job_wire.h's stream framing): what
  * the coordinator, the proxies and the daemons' relay all do. */
-#ifndef SHOAL_RUNTIME_JOB_LINK_H
-#define SHOAL_RUNTIME_JOB_LINK_H
+#ifndef SHOAL_RUNTIME_JOB_JOB_LINK_H
+#define SHOAL_RUNTIME_JOB_JOB_LINK_H
 
 #include <stddef.h>
 #include <stdint.h>

@@ -2,11 +2,11 @@
 /* pool_job.h - the coordinator of one gang job over several nodes.
  *
  * `shoal run` drives a job whose ranks run on N nodes, each node's share
- * run by a proxy (runtime/node_job.h). pool_job does no transport I/O: it
+ * run by a proxy (runtime/job/node_job.h). pool_job does no transport I/O: it
  * hands each frame for node i to ops->send, and the owner feeds it every
  * frame received from node i (pool_job_input) and tells it when node i is
  * lost or its link closed (pool_job_node_lost). So the same coordinator
- * runs over local socketpairs (runtime/pool_local.h) or the pool's daemons.
+ * runs over local socketpairs (runtime/job/pool_local.h) or the pool's daemons.
  *
  * It behaves as local_job does, job-wide: output is written as the user
  * asked (tags "[rank] ", --output-filename's DIR/1/rank.N/), our stdin goes
@@ -23,8 +23,8 @@
  * lost; ranks R1,R2 on it are gone"; the other nodes are sent KILL and
  * awaited (their DONE) for at most the grace period plus 10 seconds, after
  * which those still silent are given up as lost too. */
-#ifndef SHOAL_RUNTIME_POOL_JOB_H
-#define SHOAL_RUNTIME_POOL_JOB_H
+#ifndef SHOAL_RUNTIME_JOB_POOL_JOB_H
+#define SHOAL_RUNTIME_JOB_POOL_JOB_H
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "runtime/runopt.h"
+#include "runtime/job/runopt.h"
 
 enum runopt_id {
     RUNOPT_NP,

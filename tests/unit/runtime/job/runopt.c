@@ -5,7 +5,7 @@
 #include <criterion/new/assert.h>
 #include <criterion/parameterized.h>
 
-#include "runtime/runopt.h"
+#include "runtime/job/runopt.h"
 
 TestSuite(runopt, .timeout = 10);
 

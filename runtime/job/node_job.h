@@ -4,7 +4,7 @@
  * A proxy (`shoal proxy`) is started by the pool's daemon on each node of a
  * job, with a stream socket to it (or any byte stream that reaches the
  * job's coordinator through relays). On that link it reads job frames
- * (runtime/job_wire.h, each as u32 big-endian length + frame) and writes
+ * (runtime/job/job_wire.h, each as u32 big-endian length + frame) and writes
  * its own. The first frame must be LAUNCH: the proxy starts the node's
  * ranks bound (logical PU indexes of the LAUNCH translated through this
  * machine's hwloc topology; with SHOAL_TOPOLOGY set the topology is not
@@ -29,8 +29,8 @@
  * gets SIGTERM, SIGINT or SIGHUP, it ends its ranks (SIGTERM, SIGKILL after
  * the LAUNCH's grace period) and returns; ranks also die with the proxy
  * itself (parent-death signal), so nothing is left behind. */
-#ifndef SHOAL_RUNTIME_NODE_JOB_H
-#define SHOAL_RUNTIME_NODE_JOB_H
+#ifndef SHOAL_RUNTIME_JOB_NODE_JOB_H
+#define SHOAL_RUNTIME_JOB_NODE_JOB_H
 
 #include <shoal/error.h>
 

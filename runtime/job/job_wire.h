@@ -25,8 +25,8 @@
  *
  * On a byte stream each frame is sent as u32 big-endian length + frame
  * (job_stream_*). */
-#ifndef SHOAL_RUNTIME_JOB_WIRE_H
-#define SHOAL_RUNTIME_JOB_WIRE_H
+#ifndef SHOAL_RUNTIME_JOB_JOB_WIRE_H
+#define SHOAL_RUNTIME_JOB_JOB_WIRE_H
 
 #include <stdbool.h>
 #include <stddef.h>

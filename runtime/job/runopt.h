@@ -6,8 +6,8 @@
  * -host, -wdir, -x), and `--opt=value` as well as `--opt value`; so does
  * this parser. Parsing stops at the first word that is not an option (the
  * program) or after "--". */
-#ifndef SHOAL_RUNTIME_RUNOPT_H
-#define SHOAL_RUNTIME_RUNOPT_H
+#ifndef SHOAL_RUNTIME_JOB_RUNOPT_H
+#define SHOAL_RUNTIME_JOB_RUNOPT_H
 
 #include <stdbool.h>
 

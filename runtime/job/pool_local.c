@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* pool_local.c - pool_job over socketpairs to local proxy processes. */
-#include "runtime/pool_local.h"
+#include "runtime/job/pool_local.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -13,8 +13,8 @@
 #include <unistd.h>
 #include <uv.h>
 
-#include "runtime/job_link.h"
-#include "runtime/job_wire.h"
+#include "runtime/job/job_link.h"
+#include "runtime/job/job_wire.h"
 #include "util/spawn.h"
 #include "util/bug.h"
 #include "util/uvbuf.h"

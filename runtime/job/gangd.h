@@ -22,8 +22,8 @@
  * closes releases its claims; a node whose home dies, or whose claim is
  * released, ends the proxy of that job (closing its link, so it ends the
  * ranks). Everything runs on the daemon's loop. */
-#ifndef SHOAL_RUNTIME_GANGD_H
-#define SHOAL_RUNTIME_GANGD_H
+#ifndef SHOAL_RUNTIME_JOB_GANGD_H
+#define SHOAL_RUNTIME_JOB_GANGD_H
 
 #include <shoal/error.h>
 

@@ -12,8 +12,8 @@
  * group with it (SIGKILL), so nothing a rank left behind survives it. The
  * set watches SIGCHLD itself and reaps only its own pids. Not thread-safe;
  * callbacks run from the loop, never from a rank_set_* call unless said. */
-#ifndef SHOAL_RUNTIME_RANK_SET_H
-#define SHOAL_RUNTIME_RANK_SET_H
+#ifndef SHOAL_RUNTIME_JOB_RANK_SET_H
+#define SHOAL_RUNTIME_JOB_RANK_SET_H
 
 #include <sched.h>
 #include <stdbool.h>

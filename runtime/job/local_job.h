@@ -8,8 +8,8 @@
  * job as Open MPI does: the first rank to fail sets the exit status and the
  * others are terminated (SIGTERM, then SIGKILL after a grace period). No
  * process of the job is left when local_job_run() returns. */
-#ifndef SHOAL_RUNTIME_LOCAL_JOB_H
-#define SHOAL_RUNTIME_LOCAL_JOB_H
+#ifndef SHOAL_RUNTIME_JOB_LOCAL_JOB_H
+#define SHOAL_RUNTIME_JOB_LOCAL_JOB_H
 
 #include <sched.h>
 #include <stdbool.h>

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* pool_job.c - coordinate one job's ranks over the nodes that run them. */
-#include "runtime/pool_job.h"
+#include "runtime/job/pool_job.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -11,9 +11,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "runtime/job_wire.h"
-#include "runtime/local_job.h"
-#include "runtime/output_sink.h"
+#include "runtime/job/job_wire.h"
+#include "runtime/job/local_job.h"
+#include "runtime/job/output_sink.h"
 #include "util/bug.h"
 #include "util/uvbuf.h"
 

@@ -7,7 +7,7 @@
 #include <criterion/criterion.h>
 #include <criterion/new/assert.h>
 
-#include "runtime/job_wire.h"
+#include "runtime/job/job_wire.h"
 
 TestSuite(job_wire, .timeout = 60);
 

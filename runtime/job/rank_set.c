@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* rank_set.c - spawn, watch, reap and end the ranks of one node. */
-#include "runtime/rank_set.h"
+#include "runtime/job/rank_set.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -11,7 +11,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "runtime/env.h"
+#include "runtime/job/env.h"
 #include "util/spawn.h"
 
 extern char **environ;

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* output_sink.c - write a rank's output where the user wants it. */
-#include "runtime/output_sink.h"
+#include "runtime/job/output_sink.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -3,14 +3,14 @@
  *
  * `shoal run` on a node whose daemon runs hands the placement to the
  * daemon (the control op "gang-claim": place on the pool's free cores and
- * claim them all-or-nothing, see runtime/gangd.h), then coordinates the
+ * claim them all-or-nothing, see runtime/job/gangd.h), then coordinates the
  * job itself with pool_job, each node's frames travelling as 'D' frames
  * on the same control connection (u64 node id, job frame) through the
  * daemons to the nodes' proxies. The connection is the job's lifeline:
  * when it closes, for whatever reason, the daemons end the job's proxies
  * and give its cores back. */
-#ifndef SHOAL_RUNTIME_POOL_REMOTE_H
-#define SHOAL_RUNTIME_POOL_REMOTE_H
+#ifndef SHOAL_RUNTIME_JOB_POOL_REMOTE_H
+#define SHOAL_RUNTIME_JOB_POOL_REMOTE_H
 
 #include <stdbool.h>
 #include <stdio.h>
@@ -18,7 +18,7 @@
 #include <shoal/error.h>
 
 #include "util/hostlist.h"
-#include "runtime/pool_job.h"
+#include "runtime/job/pool_job.h"
 #include "scheduler/map.h"
 
 struct pool_remote_request {

@@ -7,8 +7,8 @@
  * client of its MPI library, and SHOAL_RANK, SHOAL_SIZE, SHOAL_LOCAL_RANK,
  * SHOAL_LOCAL_SIZE for scripts, MPI_LOCALRANKID and MPI_LOCALNRANKS as Hydra
  * sets them. The shared part is built once per job. */
-#ifndef SHOAL_RUNTIME_ENV_H
-#define SHOAL_RUNTIME_ENV_H
+#ifndef SHOAL_RUNTIME_JOB_ENV_H
+#define SHOAL_RUNTIME_JOB_ENV_H
 
 struct env_block {
     char **vars; /* NULL-terminated; strings borrowed or owned (owned) */

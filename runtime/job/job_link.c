@@ -1,12 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /* job_link.c - job frames on a libuv stream. */
-#include "runtime/job_link.h"
+#include "runtime/job/job_link.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "runtime/job_wire.h"
+#include "runtime/job/job_wire.h"
 
 static void job_link_written(uv_write_t *req, int status)
 {

@@ -5,7 +5,7 @@
  * one node: the PMI server of all ranks, output written where the user
  * asked (output_sink), stdin forwarded to rank 0, signals, the timeout and
  * the first-failure policy. */
-#include "runtime/local_job.h"
+#include "runtime/job/local_job.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -18,9 +18,9 @@
 #include <unistd.h>
 #include <uv.h>
 
-#include "runtime/output_sink.h"
+#include "runtime/job/output_sink.h"
 #include "runtime/pmi/pmi_server.h"
-#include "runtime/rank_set.h"
+#include "runtime/job/rank_set.h"
 #include "util/bug.h"
 #include "util/uvbuf.h"
 

@@ -5,7 +5,7 @@
 #include <criterion/criterion.h>
 #include <criterion/new/assert.h>
 
-#include "runtime/env.h"
+#include "runtime/job/env.h"
 
 TestSuite(env, .timeout = 10);
 

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* job_wire.c - encoding and defensive decoding of job frames. */
-#include "runtime/job_wire.h"
+#include "runtime/job/job_wire.h"
 
 #include <errno.h>
 #include <math.h>

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* pool_remote.c - pool_job over the control socket and the pool's daemons. */
-#include "runtime/pool_remote.h"
+#include "runtime/job/pool_remote.h"
 
 #include <errno.h>
 #include <inttypes.h>

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "runtime/env.h"
+#include "runtime/job/env.h"
 
 /* Variables a rank must not inherit: they would point its MPI library at
  * a launcher that is not ours, or contradict its identity. */

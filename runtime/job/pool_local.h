@@ -6,10 +6,10 @@
  * socketpair (its fd 0), so every job frame crosses a process boundary as
  * it will between hosts; only the relays are missing. `shoal run` uses it
  * when SHOAL_PROXY_NODES is set, for tests and debugging. */
-#ifndef SHOAL_RUNTIME_POOL_LOCAL_H
-#define SHOAL_RUNTIME_POOL_LOCAL_H
+#ifndef SHOAL_RUNTIME_JOB_POOL_LOCAL_H
+#define SHOAL_RUNTIME_JOB_POOL_LOCAL_H
 
-#include "runtime/pool_job.h"
+#include "runtime/job/pool_job.h"
 
 /* Run the job described by config (its loop is ignored: pool_local makes
  * its own) with one proxy per node, started as proxy_argv (NULL-terminated,

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* gangd.c - core claims, gang placement and the job relay in the daemon. */
-#include "runtime/gangd.h"
+#include "runtime/job/gangd.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -17,8 +17,8 @@
 
 #include "runtime/daemon/control.h"
 #include "util/hostlist.h"
-#include "runtime/job_link.h"
-#include "runtime/job_wire.h"
+#include "runtime/job/job_link.h"
+#include "runtime/job/job_wire.h"
 #include "scheduler/claim.h"
 #include "scheduler/claim_wire.h"
 #include "scheduler/gang.h"

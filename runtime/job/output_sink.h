@@ -8,8 +8,8 @@
  * rest (a line over 64 KiB is emitted in pieces), and is ended with a
  * newline when the stream closes. Both the embedded runtime and the
  * coordinator of a job over several nodes write output through this. */
-#ifndef SHOAL_RUNTIME_OUTPUT_SINK_H
-#define SHOAL_RUNTIME_OUTPUT_SINK_H
+#ifndef SHOAL_RUNTIME_JOB_OUTPUT_SINK_H
+#define SHOAL_RUNTIME_JOB_OUTPUT_SINK_H
 
 #include <stdbool.h>
 #include <stddef.h>

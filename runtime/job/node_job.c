@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* node_job.c - run one node's ranks of a job for a remote coordinator. */
-#include "runtime/node_job.h"
+#include "runtime/job/node_job.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -14,10 +14,10 @@
 #include <hwloc/glibc-sched.h>
 #include <uv.h>
 
-#include "runtime/job_link.h"
-#include "runtime/job_wire.h"
+#include "runtime/job/job_link.h"
+#include "runtime/job/job_wire.h"
 #include "runtime/pmi/pmi_server.h"
-#include "runtime/rank_set.h"
+#include "runtime/job/rank_set.h"
 #include "runtime/member/topo.h"
 #include "util/bug.h"
 #include "util/uvbuf.h"
