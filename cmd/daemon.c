@@ -22,7 +22,7 @@
 #include "runtime/daemon/control.h"
 #include "runtime/daemon/daemon.h"
 #include "runtime/job/gangd.h"
-#include "runtime/taskd.h"
+#include "runtime/tasks/taskd.h"
 #include "util/fs.h"
 
 static const char daemon_usage[] =

@@ -28,7 +28,7 @@
 #include "runtime/daemon/control.h"
 #include "runtime/job/job_wire.h"
 #include "runtime/member/node_summary.h"
-#include "runtime/task_wire.h"
+#include "runtime/tasks/task_wire.h"
 #include "scheduler/claim_wire.h"
 
 static void fuzz_node_summary(const uint8_t *data, size_t size)

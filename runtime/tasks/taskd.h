@@ -29,8 +29,8 @@
  * SHOAL_TASK_ID and SHOAL_TASK_ATTEMPT; its stdout and stderr go to
  * DIR/jobs/ID/task.N/{stdout,stderr} on the node that ran it (a retry
  * replaces them, so a failed task keeps its last stderr). */
-#ifndef SHOAL_RUNTIME_TASKD_H
-#define SHOAL_RUNTIME_TASKD_H
+#ifndef SHOAL_RUNTIME_TASKS_TASKD_H
+#define SHOAL_RUNTIME_TASKS_TASKD_H
 
 #include <stdbool.h>
 #include <stdint.h>

@@ -2,7 +2,7 @@
 /* taskd_attach.c - bag-of-tasks jobs served by the node daemon: the
  * "task.*" control ops over the daemon's control socket, and the task
  * frames and member events that join the node's taskd to the pool. */
-#include "runtime/taskd.h"
+#include "runtime/tasks/taskd.h"
 
 #include "runtime/daemon/control.h"
 #include "runtime/daemon/daemon.h"

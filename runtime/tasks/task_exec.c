@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* task_exec.c - processes of bag-of-tasks tasks: start, limit, kill, reap. */
-#include "runtime/task_exec.h"
+#include "runtime/tasks/task_exec.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* taskd.c - bag-of-tasks jobs: home journal, local worker, control ops. */
-#include "runtime/taskd.h"
+#include "runtime/tasks/taskd.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -12,13 +12,13 @@
 #include <hwloc.h>
 #include <hwloc/glibc-sched.h>
 
-#include "runtime/journal.h"
+#include "runtime/tasks/journal.h"
 #include "util/spawn.h"
-#include "runtime/task_exec.h"
-#include "runtime/task_pull.h"
-#include "runtime/task_wire.h"
+#include "runtime/tasks/task_exec.h"
+#include "runtime/tasks/task_pull.h"
+#include "runtime/tasks/task_wire.h"
 #include "runtime/member/topo.h"
-#include "scheduler/taskgen.h"
+#include "runtime/tasks/taskgen.h"
 #include "util/param.h"
 
 PARAM_DEFINE(taskd_lease_param,

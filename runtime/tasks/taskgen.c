@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* taskgen.c - expanding --range, --each-line and --param into tasks. */
-#include "scheduler/taskgen.h"
+#include "runtime/tasks/taskgen.h"
 
 #include <ctype.h>
 #include <errno.h>

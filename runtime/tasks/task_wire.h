@@ -24,15 +24,15 @@
  *   FETCHED  {"req": N, "stdout": B64, "stderr": B64} or {"req": N,
  *            "error": TEXT}
  * where LEASE is {"job", "task", "attempt", "token", "cores", "expires"}. */
-#ifndef SHOAL_RUNTIME_TASK_WIRE_H
-#define SHOAL_RUNTIME_TASK_WIRE_H
+#ifndef SHOAL_RUNTIME_TASKS_TASK_WIRE_H
+#define SHOAL_RUNTIME_TASKS_TASK_WIRE_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <jansson.h>
 
-#include "runtime/journal.h"
+#include "runtime/tasks/journal.h"
 
 struct task_wire_pull {
     int free_cores, want, speed;

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* task_server.c - control socket for the task service. */
-#include "runtime/task_server.h"
+#include "runtime/tasks/task_server.h"
 
 #include <errno.h>
 #include <stdlib.h>

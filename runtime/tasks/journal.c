@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* journal.c - bag-of-tasks jobs, tasks and attempts in SQLite. */
-#include "runtime/journal.h"
+#include "runtime/tasks/journal.h"
 
 #include <errno.h>
 #include <stdlib.h>

@@ -24,8 +24,8 @@
  * a range or a line has the key "". The generator is pure (no I/O but
  * reading the lines file) and deterministic: task i's parameters depend only
  * on the spec, so the spec is what travels (taskgen_spec), not the tasks. */
-#ifndef SHOAL_SCHEDULER_TASKGEN_H
-#define SHOAL_SCHEDULER_TASKGEN_H
+#ifndef SHOAL_RUNTIME_TASKS_TASKGEN_H
+#define SHOAL_RUNTIME_TASKS_TASKGEN_H
 
 #include <stdint.h>
 #include <jansson.h>

@@ -26,8 +26,8 @@
  * transaction, and a batch of results shares one.
  *
  * Not thread-safe: one journal per thread (the daemon's loop). */
-#ifndef SHOAL_RUNTIME_JOURNAL_H
-#define SHOAL_RUNTIME_JOURNAL_H
+#ifndef SHOAL_RUNTIME_TASKS_JOURNAL_H
+#define SHOAL_RUNTIME_TASKS_JOURNAL_H
 
 #include <stdbool.h>
 #include <stddef.h>

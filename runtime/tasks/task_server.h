@@ -8,8 +8,8 @@
  * JSON objects, several for a stream. A peer of another uid (other than
  * root) is refused at accept time (SO_PEERCRED). The socket is made mode
  * 0600. */
-#ifndef SHOAL_RUNTIME_TASK_SERVER_H
-#define SHOAL_RUNTIME_TASK_SERVER_H
+#ifndef SHOAL_RUNTIME_TASKS_TASK_SERVER_H
+#define SHOAL_RUNTIME_TASKS_TASK_SERVER_H
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -17,7 +17,7 @@
 
 #include <shoal/error.h>
 
-#include "runtime/taskd.h"
+#include "runtime/tasks/taskd.h"
 
 enum { TASK_SERVER_FRAME_MAX = 16 << 20 };
 

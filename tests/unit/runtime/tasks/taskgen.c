@@ -8,7 +8,7 @@
 #include <criterion/new/assert.h>
 #include <criterion/parameterized.h>
 
-#include "scheduler/taskgen.h"
+#include "runtime/tasks/taskgen.h"
 
 TestSuite(taskgen, .timeout = 10);
 

@@ -6,7 +6,7 @@
 #include <criterion/new/assert.h>
 #include <criterion/parameterized.h>
 
-#include "runtime/task_wire.h"
+#include "runtime/tasks/task_wire.h"
 
 TestSuite(task_wire, .timeout = 10);
 

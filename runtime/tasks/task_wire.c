@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* task_wire.c - bag-of-tasks frame bodies to and from JSON. */
-#include "runtime/task_wire.h"
+#include "runtime/tasks/task_wire.h"
 
 #include <errno.h>
 #include <stdbool.h>

@@ -10,7 +10,7 @@
 #include <criterion/criterion.h>
 #include <criterion/new/assert.h>
 
-#include "runtime/journal.h"
+#include "runtime/tasks/journal.h"
 
 static char journal_dir[64];
 static char journal_path[96];

@@ -16,14 +16,14 @@
  * On one node the home and the worker are the same daemon and the "frames"
  * are function calls; across nodes they are task frames (types 64-95 of
  * the daemon's sealed streams). */
-#ifndef SHOAL_RUNTIME_TASK_PULL_H
-#define SHOAL_RUNTIME_TASK_PULL_H
+#ifndef SHOAL_RUNTIME_TASKS_TASK_PULL_H
+#define SHOAL_RUNTIME_TASKS_TASK_PULL_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
-#include "runtime/journal.h"
+#include "runtime/tasks/journal.h"
 
 struct task_pull_ops {
     /* Ask the home node for up to `want` cores' worth of tasks. The answer

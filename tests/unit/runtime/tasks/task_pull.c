@@ -7,7 +7,7 @@
 #include <criterion/criterion.h>
 #include <criterion/new/assert.h>
 
-#include "runtime/task_pull.h"
+#include "runtime/tasks/task_pull.h"
 
 TestSuite(task_pull, .timeout = 10);
 

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* task_pull.c - worker-side pull state machine for bag-of-tasks jobs. */
-#include "runtime/task_pull.h"
+#include "runtime/tasks/task_pull.h"
 
 #include <errno.h>
 #include <stdlib.h>

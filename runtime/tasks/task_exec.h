@@ -10,8 +10,8 @@
  * grace period; so does task_exec_kill(). Children are reaped on SIGCHLD.
  * task_exec_destroy() kills and reaps whatever still runs, so no process is
  * left behind. */
-#ifndef SHOAL_RUNTIME_TASK_EXEC_H
-#define SHOAL_RUNTIME_TASK_EXEC_H
+#ifndef SHOAL_RUNTIME_TASKS_TASK_EXEC_H
+#define SHOAL_RUNTIME_TASKS_TASK_EXEC_H
 
 #include <sched.h>
 #include <stdint.h>
