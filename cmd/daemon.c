@@ -24,6 +24,7 @@
 #include "runtime/job/gangd.h"
 #include "runtime/tasks/taskd.h"
 #include "util/fs.h"
+#include "util/log.h"
 
 static const char daemon_usage[] =
     "usage: shoal daemon run|start|stop [options]\n"
@@ -137,26 +138,24 @@ static int parse_args(int argc, char **argv, struct daemon_args *a)
     return 0;
 }
 
-static void log_stderr(enum daemon_log_level level,
-                       const char *subsystem,
+/* The daemon's log sink: one line per message on stderr (DIR/daemon.log
+ * when detached), with the time to the millisecond, as syslog would. */
+static void log_stderr(enum log_level level,
+                       enum log_subsys subsys,
                        const char *text,
                        void *arg)
 {
-    static const char *const names[] = {"emerg",   "alert",  "crit", "error",
-                                        "warning", "notice", "info", "debug"};
     struct timeval tv;
     struct tm tm;
     char when[32];
 
     (void)arg;
-    if (level > DAEMON_LOG_INFO && !getenv("SHOAL_DEBUG"))
-        return;
     gettimeofday(&tv, NULL);
     localtime_r(&tv.tv_sec, &tm);
     strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm);
     fprintf(stderr, "%s.%03ld shoald[%d] %s %s: %s\n", when,
-            (long)(tv.tv_usec / 1000), (int)getpid(), names[level & 7],
-            subsystem, text);
+            (long)(tv.tv_usec / 1000), (int)getpid(), log_level_name(level),
+            log_subsys_name(subsys), text);
 }
 
 static int daemon_foreground(struct daemon_args *a, int report_fd)
@@ -169,7 +168,7 @@ static int daemon_foreground(struct daemon_args *a, int report_fd)
     struct taskd *tasks = NULL;
     char *self = realpath("/proc/self/exe", NULL);
 
-    a->config.log = log_stderr;
+    log_set_sink(log_stderr, NULL);
     rc = self ? daemon_create(&a->config, &d, &error)
               : shoal_errprintf(&error, -errno,
                                 "cannot find the shoal "
@@ -364,6 +363,7 @@ static int daemon_stop_cmd(struct daemon_args *a)
 int cmd_daemon(int argc, char **argv)
 {
     struct daemon_args a;
+    shoal_error_t error;
     int rc;
 
     memset(&a, 0, sizeof(a));
@@ -372,6 +372,10 @@ int cmd_daemon(int argc, char **argv)
         return 0;
     if (rc)
         return rc;
+    if (strcmp(a.action, "stop") != 0 && log_configure_env(&error) < 0) {
+        fprintf(stderr, "shoal: daemon: %s\n", error.text);
+        return CMD_EXIT_USAGE;
+    }
     if (strcmp(a.action, "run") == 0)
         return daemon_foreground(&a, -1);
     if (strcmp(a.action, "start") == 0)

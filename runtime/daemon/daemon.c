@@ -27,6 +27,7 @@
 #include "runtime/daemon/peer.h"
 #include "util/seal.h"
 #include "util/fs.h"
+#include "util/log.h"
 
 /* Seal types of the daemon's own messages. */
 enum daemon_type {
@@ -62,8 +63,6 @@ struct daemon {
     char *dir;
     char *pid_path;
     char *sock_path;
-    daemon_log_f *log;
-    void *log_arg;
     uint64_t id;
     char name[MEMBER_NAME_MAX + 1];
     struct member_addr listen;
@@ -95,29 +94,6 @@ struct daemon {
     } stats[DAEMON_STATS_SOURCES_MAX];
     size_t nstats;
 };
-
-static void dlog(daemon_t *d,
-                 enum daemon_log_level level,
-                 const char *subsystem,
-                 const char *fmt,
-                 ...) __attribute__((format(printf, 4, 5)));
-
-static void dlog(daemon_t *d,
-                 enum daemon_log_level level,
-                 const char *subsystem,
-                 const char *fmt,
-                 ...)
-{
-    char text[512];
-    va_list ap;
-
-    if (!d->log)
-        return;
-    va_start(ap, fmt);
-    vsnprintf(text, sizeof(text), fmt, ap);
-    va_end(ap);
-    d->log(level, subsystem, text, d->log_arg);
-}
 
 static uint64_t mono_ms(void)
 {
@@ -172,11 +148,11 @@ static void member_event(enum member_event_kind kind,
     member_from_info(info, &m);
     member_addr_format(&m.addr, where, sizeof(where));
     if (kind != MEMBER_EVENT_UPDATE)
-        dlog(d, DAEMON_LOG_NOTICE, "member", "%s %s (%016" PRIx64 " at %s)",
-             member_event_name(kind), m.name, m.id, where);
+        LOG(LOG_LEVEL_NOTICE, LOG_MEMBER, "%s %s (%016" PRIx64 " at %s)",
+            member_event_name(kind), m.name, m.id, where);
     else
-        dlog(d, DAEMON_LOG_DEBUG, "member", "update %s (%016" PRIx64 ")",
-             m.name, m.id);
+        LOG(LOG_LEVEL_DEBUG, LOG_MEMBER, "update %s (%016" PRIx64 ")", m.name,
+            m.id);
     for (size_t i = 0; i < d->nlisteners; i++)
         d->listeners[i].fn(d, kind, &m, d->listeners[i].arg);
 }
@@ -556,7 +532,7 @@ static void op_stop(control_conn_t *conn, json_t *request, void *arg)
     daemon_t *d = arg;
 
     (void)request;
-    dlog(d, DAEMON_LOG_NOTICE, "daemon", "stop requested");
+    LOG(LOG_LEVEL_NOTICE, LOG_DAEMON, "stop requested");
     control_reply(conn, json_pack("{s:i}", "pid", (int)getpid()));
     daemon_stop(d);
 }
@@ -567,7 +543,7 @@ static void on_signal(uv_signal_t *sig, int signum)
 {
     daemon_t *d = sig->data;
 
-    dlog(d, DAEMON_LOG_NOTICE, "daemon", "signal %d: leaving", signum);
+    LOG(LOG_LEVEL_NOTICE, LOG_DAEMON, "signal %d: leaving", signum);
     daemon_stop(d);
 }
 
@@ -592,7 +568,7 @@ static void on_left(uv_timer_t *timer)
 {
     daemon_t *d = timer->data;
 
-    dlog(d, DAEMON_LOG_NOTICE, "daemon", "left the pool");
+    LOG(LOG_LEVEL_NOTICE, LOG_DAEMON, "left the pool");
     close_handles(d);
 }
 
@@ -790,8 +766,6 @@ int daemon_create(const struct daemon_config *config,
     d = calloc(1, sizeof(*d));
     if (!d)
         return shoal_errprintf(error, -ENOMEM, "out of memory");
-    d->log = config->log;
-    d->log_arg = config->log_arg;
     d->discover = config->discover;
     d->dir = strdup(config->dir);
     d->pid_path = path_join(config->dir, "daemon.pid");
@@ -897,10 +871,10 @@ int daemon_create(const struct daemon_config *config,
         char where[64];
 
         member_addr_format(&d->advertise, where, sizeof(where));
-        dlog(d, DAEMON_LOG_NOTICE, "daemon",
-             "node %016" PRIx64 " '%s' at %s: %u cores, speed %u", d->id,
-             d->name, where, (unsigned)d->summary.cores,
-             (unsigned)d->summary.speed);
+        LOG(LOG_LEVEL_NOTICE, LOG_DAEMON,
+            "node %016" PRIx64 " '%s' at %s: %u cores, speed %u", d->id,
+            d->name, where, (unsigned)d->summary.cores,
+            (unsigned)d->summary.speed);
     }
     free(key_path);
     *out = d;

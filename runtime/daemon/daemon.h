@@ -40,20 +40,6 @@ enum daemon_limit {
 
 typedef struct daemon daemon_t;
 
-/* Log levels, as syslog's. */
-enum daemon_log_level {
-    DAEMON_LOG_ERR = 3,
-    DAEMON_LOG_WARNING = 4,
-    DAEMON_LOG_NOTICE = 5,
-    DAEMON_LOG_INFO = 6,
-    DAEMON_LOG_DEBUG = 7,
-};
-
-typedef void daemon_log_f(enum daemon_log_level level,
-                          const char *subsystem,
-                          const char *text,
-                          void *arg);
-
 struct daemon_config {
     const char *dir;       /* required; created if missing (mode 0700) */
     const char *key_path;  /* NULL: DIR/pool.key */
@@ -63,8 +49,6 @@ struct daemon_config {
     bool discover;         /* broadcast for peers while alone */
     const char *name;      /* NULL: the host name */
     const char *topology;  /* NULL: SHOAL_TOPOLOGY, else this machine */
-    daemon_log_f *log;     /* NULL: no log */
-    void *log_arg;
 };
 
 /* A member with its decoded summary. has_summary is false when its

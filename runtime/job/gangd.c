@@ -24,6 +24,7 @@
 #include "scheduler/gang.h"
 #include "scheduler/pool_place.h"
 #include "util/bytes.h"
+#include "util/log.h"
 #include "util/uvbuf.h"
 
 enum {
@@ -88,21 +89,6 @@ struct gangd {
     struct proxy *proxies;
 };
 
-static void gangd_log(struct gangd *g, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static void gangd_log(struct gangd *g, const char *fmt, ...)
-{
-    va_list ap;
-
-    (void)g;
-    fputs("shoald: gang: ", stderr);
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fputc('\n', stderr);
-}
-
 static void free_handle_cb(uv_handle_t *handle)
 {
     free(handle);
@@ -148,7 +134,8 @@ static void gangd_lease_cb(uv_timer_t *timer)
     int freed = claim_ledger_expire(g->ledger, uv_now(daemon_loop(g->d)));
 
     if (freed > 0)
-        gangd_log(g, "%d cores freed: a claim's lease lapsed", freed);
+        LOG(LOG_LEVEL_NOTICE, LOG_GANG,
+            "%d cores freed: a claim's lease lapsed", freed);
     gangd_ledger_changed(g);
 }
 
@@ -192,8 +179,8 @@ static void gangd_claim_frame(daemon_t *d,
 
     (void)type;
     if (claim_wire_decode(body, len, &msg, &error) < 0) {
-        gangd_log(g, "claim message from %016" PRIx64 " dropped: %s", from,
-                  error.text);
+        LOG(LOG_LEVEL_WARNING, LOG_GANG,
+            "claim message from %016" PRIx64 " dropped: %s", from, error.text);
         return;
     }
     answer.job = msg.job;
@@ -911,8 +898,8 @@ static void gangd_job_frame(daemon_t *d,
         if (control_send_data(h->conn, out, 8 + flen) == -ENOBUFS) {
             /* the front end stopped reading: it cannot keep up with the
              * job's output, and nothing can be held for it */
-            gangd_log(g, "job %016" PRIx64 ": front end not reading, ending",
-                      job);
+            LOG(LOG_LEVEL_WARNING, LOG_GANG,
+                "job %016" PRIx64 ": front end not reading, ending", job);
             control_conn_close(h->conn);
         }
         free(out);
@@ -930,10 +917,10 @@ static void gangd_job_frame(daemon_t *d,
         rc = held ? claim_ledger_job_cores(g->ledger, job, held) : -ENOMEM;
         if (rc < 0 || hwloc_bitmap_iszero(held)) {
             hwloc_bitmap_free(held);
-            gangd_log(g,
-                      "launch of job %016" PRIx64 " from %016" PRIx64
-                      " refused: it holds no cores here",
-                      job, from);
+            LOG(LOG_LEVEL_WARNING, LOG_GANG,
+                "launch of job %016" PRIx64 " from %016" PRIx64
+                " refused: it holds no cores here",
+                job, from);
             relay_send(g, from, RELAY_TO_HOME, job, NULL, 0, &rc);
             return;
         }
@@ -941,7 +928,8 @@ static void gangd_job_frame(daemon_t *d,
         claim_ledger_renew(g->ledger, job, CLAIM_FOREVER);
         rc = proxy_spawn(g, job, from, &p);
         if (rc < 0) {
-            gangd_log(g, "cannot start a proxy: %s", uv_strerror(rc));
+            LOG(LOG_LEVEL_WARNING, LOG_GANG, "cannot start a proxy: %s",
+                uv_strerror(rc));
             relay_send(g, from, RELAY_TO_HOME, job, NULL, 0, &rc);
             return;
         }
