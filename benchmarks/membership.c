@@ -2,7 +2,7 @@
 /* membership.c - SWIM membership in simulation: convergence and detection.
  *
  * Pools of 16, 64 and 256 member tables run over the simulated network of
- * tests/sim (1-5 ms latency), with the default tunables. For each size we
+ * the membership simulator (1-5 ms latency), with the default tunables. For each size we
  * measure, in simulated time:
  *
  * - convergence: nodes start 5 ms apart, each joining through node 0;

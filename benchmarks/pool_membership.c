@@ -21,7 +21,7 @@
  * member become alive (or dead), not merely that it has.
  *
  * The reference, measured in the same run, is the simulated pool of
- * tests/sim with the same size, tunables and start spacing (the real
+ * the membership simulator with the same size, tunables and start spacing (the real
  * daemons' starts spread evenly; 1-5 ms latency, no loss), convergence
  * counted from the first start in both: ratio = real / simulated. The bound the
  * tunables promise for first detection (two probe intervals and the suspicion
@@ -627,7 +627,7 @@ int main(int argc, char **argv)
     }
 
     printf("\npool membership (real daemons on loopback, default tunables, "
-           "medians of %d kills; sim = tests/sim, same size and spacing)\n",
+           "medians of %d kills; sim = the membership simulator, same size and spacing)\n",
            kills);
     printf("%6s %8s %9s %9s %7s %11s %10s %7s %8s %6s\n", "nodes", "all up",
            "converge", "from up", "/sim", "first dead", "all dead", "/sim",
