@@ -3,6 +3,7 @@
 #include "runtime/tasks/journal.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sqlite3.h>
@@ -162,6 +163,9 @@ static int journal_code(int rc)
     case SQLITE_READONLY:
     case SQLITE_PERM:
         return -EACCES;
+    case SQLITE_CORRUPT:
+    case SQLITE_NOTADB:
+        return -EUCLEAN;
     default:
         return -EIO;
     }
@@ -212,9 +216,35 @@ static int journal_count_move(struct journal *j,
     return journal_step_done(st);
 }
 
+/* SQLite's quick_check over the whole file: pages, cells and free lists,
+ * without the index cross-checks of integrity_check, so it stays linear in
+ * the file. Returns 0 when it says "ok", -EUCLEAN with its first complaint
+ * in why otherwise. */
+static int journal_quick_check(sqlite3 *db, char *why, size_t size)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(db, "PRAGMA quick_check(1)", -1, &st, NULL);
+    const char *text;
+
+    if (rc == SQLITE_OK)
+        rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        text = (const char *)sqlite3_column_text(st, 0);
+        rc = text && strcmp(text, "ok") == 0 ? SQLITE_OK : SQLITE_CORRUPT;
+        snprintf(why, size, "%s", text ? text : "no answer");
+    } else {
+        snprintf(why, size, "%s", sqlite3_errmsg(db));
+    }
+    sqlite3_finalize(st);
+    if (rc == SQLITE_OK)
+        return 0;
+    return journal_code(rc) == -EUCLEAN ? -EUCLEAN : journal_code(rc);
+}
+
 int journal_open(const char *path, struct journal **out, shoal_error_t *error)
 {
     struct journal *j = calloc(1, sizeof(*j));
+    char why[256];
     int rc;
 
     if (!j)
@@ -225,6 +255,25 @@ int journal_open(const char *path, struct journal **out, shoal_error_t *error)
     if (rc != SQLITE_OK)
         goto error;
     sqlite3_busy_timeout(j->db, 5000);
+    /* Checked before anything is written: a damaged journal is refused as
+     * it is, never repaired, replaced or added to, so the jobs and results
+     * it still holds can be saved by hand. */
+    rc = journal_quick_check(j->db, why, sizeof(why));
+    if (rc == -EUCLEAN) {
+        shoal_errprintf(error, rc,
+                        "journal '%s' is damaged (SQLite: %s); it is left "
+                        "as it is: move it aside with its -wal and -shm "
+                        "files to start an empty journal, or restore it "
+                        "from a copy",
+                        path, why);
+        journal_close(j);
+        return -EUCLEAN;
+    }
+    if (rc < 0) {
+        shoal_errprintf(error, rc, "cannot open journal '%s': %s", path, why);
+        journal_close(j);
+        return rc;
+    }
     rc = sqlite3_exec(j->db,
                       "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;"
                       "PRAGMA foreign_keys = OFF;",

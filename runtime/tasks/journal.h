@@ -125,7 +125,10 @@ struct journal_task_row {
 };
 
 /* Open (creating if needed) the journal at path. Returns 0 and sets *out
- * (close with journal_close) or a negative code with error filled. */
+ * (close with journal_close) or a negative code with error filled. A file
+ * that is not a journal or fails SQLite's quick check is refused with
+ * -EUCLEAN (error names the file, SQLite's reason and what to do) and left
+ * untouched. Any later call meeting a damaged page returns -EUCLEAN too. */
 int journal_open(const char *path, struct journal **out, shoal_error_t *error);
 
 /* Close j; NULL is accepted. */

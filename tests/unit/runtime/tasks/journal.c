@@ -471,3 +471,125 @@ Test(journal, an_unwritable_path_is_named)
                   != NULL,
               "%s", err.text);
 }
+
+/* Write a journal of n tasks, closed, and return its size. */
+static long journal_make_file(uint64_t n)
+{
+    struct journal *j;
+    FILE *f;
+    long size;
+
+    cr_assert(eq(int, journal_open(journal_path, &j, NULL), 0));
+    make_job(j, n, 0);
+    journal_close(j);
+    f = fopen(journal_path, "rb");
+    cr_assert(f != NULL);
+    fseek(f, 0, SEEK_END);
+    size = ftell(f);
+    fclose(f);
+    return size;
+}
+
+/* Overwrite len bytes at off with a pattern that is no valid b-tree page. */
+static void journal_damage(long off, long len)
+{
+    FILE *f = fopen(journal_path, "r+b");
+
+    cr_assert(f != NULL);
+    fseek(f, off, SEEK_SET);
+    for (long i = 0; i < len; i++)
+        fputc((int)(0xa5 ^ (i * 37)), f);
+    fclose(f);
+}
+
+static char *journal_slurp(long *size)
+{
+    FILE *f = fopen(journal_path, "rb");
+    char *bytes;
+
+    cr_assert(f != NULL);
+    fseek(f, 0, SEEK_END);
+    *size = ftell(f);
+    rewind(f);
+    bytes = malloc((size_t)*size + 1);
+    cr_assert(bytes != NULL);
+    cr_assert(eq(sz, fread(bytes, 1, (size_t)*size, f), (size_t)*size));
+    fclose(f);
+    return bytes;
+}
+
+static void journal_assert_refused_untouched(void)
+{
+    struct journal *j = NULL;
+    shoal_error_t err = {{0}};
+    long before_size, after_size;
+    char *before = journal_slurp(&before_size), *after;
+
+    cr_assert(eq(int, journal_open(journal_path, &j, &err), -EUCLEAN), "%s",
+              err.text);
+    cr_assert(j == NULL);
+    cr_assert(strstr(err.text, journal_path) != NULL, "%s", err.text);
+    cr_assert(strstr(err.text, "is damaged (SQLite: ") != NULL, "%s", err.text);
+    cr_assert(strstr(err.text, "move it aside") != NULL, "%s", err.text);
+    after = journal_slurp(&after_size);
+    cr_assert(eq(long, after_size, before_size));
+    cr_assert(memcmp(before, after, (size_t)before_size) == 0,
+              "a refused journal was written to");
+    free(before);
+    free(after);
+}
+
+Test(journal, damaged_middle_pages_are_refused_and_left_untouched)
+{
+    long size = journal_make_file(5000);
+
+    cr_assert(gt(long, size, 32 * 4096L), "the journal is %ld bytes", size);
+    journal_damage(size / 2, 3 * 4096);
+    journal_assert_refused_untouched();
+}
+
+Test(journal, damaged_tail_pages_are_refused)
+{
+    long size = journal_make_file(5000);
+
+    journal_damage(size - 2 * 4096, 2 * 4096);
+    journal_assert_refused_untouched();
+}
+
+Test(journal, random_bytes_are_not_a_journal)
+{
+    FILE *f = fopen(journal_path, "wb");
+
+    cr_assert(f != NULL);
+    for (int i = 0; i < 8192; i++)
+        fputc((i * 131 + 7) & 0xff, f);
+    fclose(f);
+    journal_assert_refused_untouched();
+}
+
+Test(journal, an_overwritten_header_is_refused)
+{
+    journal_make_file(100);
+    journal_damage(0, 100);
+    journal_assert_refused_untouched();
+}
+
+Test(journal, a_truncated_journal_is_refused)
+{
+    long size = journal_make_file(5000);
+
+    cr_assert(eq(int, truncate(journal_path, size / 3), 0));
+    journal_assert_refused_untouched();
+}
+
+Test(journal, an_empty_file_becomes_a_new_journal)
+{
+    struct journal *j;
+    FILE *f = fopen(journal_path, "wb");
+
+    cr_assert(f != NULL);
+    fclose(f);
+    cr_assert(eq(int, journal_open(journal_path, &j, NULL), 0));
+    cr_assert(eq(u64, make_job(j, 1, 0), 1));
+    journal_close(j);
+}
