@@ -15,6 +15,13 @@ failure (with a reason on stderr), 2 on a usage error.
   udp-send ADDR PORT HEX...      one datagram per HEX argument
   udp-garbage ADDR PORT COUNT    COUNT datagrams of random bytes and lengths,
                                  some starting with shoal's magic "SHOL"
+  tcp-halfopen ADDR PORT COUNT BYTES HOLD
+                                 open COUNT connections, each announcing a
+                                 frame of BYTES and sending all of it but
+                                 its last byte (random, never a valid seal),
+                                 hold them HOLD s; print "closed N of COUNT"
+                                 (connections the peer closed meanwhile) and
+                                 "refused N" (connections never opened)
   sniff-udp IFACE PORT COUNT TIMEOUT
                                  print, one hex line each, the payloads of
                                  the first COUNT UDP datagrams to PORT that
@@ -146,6 +153,57 @@ def cmd_udp_garbage(addr, port, count):
     return 0
 
 
+def cmd_tcp_halfopen(addr, port, count, nbytes, hold):
+    nbytes = int(nbytes)
+    conns, refused = [], 0
+    chunk = os.urandom(65536)
+    for _ in range(int(count)):
+        try:
+            conn = socket.create_connection((addr, int(port)), timeout=2)
+        except OSError:
+            refused += 1
+            continue
+        conn.setblocking(False)
+        conns.append([conn, struct.pack("!I", nbytes), nbytes - 1])
+    # feed every connection as far as the peer reads, until each has sent
+    # all but one byte, the peer closed it, or the hold is over
+    deadline = time.monotonic() + float(hold)
+    closed = 0
+    while time.monotonic() < deadline:
+        progress = False
+        for c in conns:
+            sock, head, left = c
+            if sock is None:
+                continue
+            try:
+                if head:
+                    n = sock.send(head)
+                    c[1] = head[n:]
+                elif left > 0:
+                    n = sock.send(chunk[:min(left, len(chunk))])
+                    c[2] = left - n
+                else:
+                    r, _, _ = select.select([sock], [], [], 0)
+                    if r and not sock.recv(1, socket.MSG_PEEK):
+                        raise ConnectionResetError
+                    continue
+                progress = progress or n > 0
+            except BlockingIOError:
+                pass
+            except OSError:
+                sock.close()
+                c[0] = None
+                closed += 1
+        if not progress:
+            time.sleep(0.05)
+    for c in conns:
+        if c[0] is not None:
+            c[0].close()
+    print("closed %d of %d" % (closed, len(conns)))
+    print("refused %d" % refused)
+    return 0
+
+
 def cmd_sniff_udp(iface, port, count, timeout):
     eth_p_ip = 0x0800
     sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW,
@@ -186,6 +244,7 @@ COMMANDS = {
     "tcp-send": cmd_tcp_send,
     "udp-send": cmd_udp_send,
     "udp-garbage": cmd_udp_garbage,
+    "tcp-halfopen": cmd_tcp_halfopen,
     "sniff-udp": cmd_sniff_udp,
 }
 
