@@ -215,7 +215,7 @@ struct shim_comm {
     int *dims;
     int *periods;
     /* NULL until the first collective asks, and when node-aware algorithms
-     * do not apply (one node, one rank per node); see mpi-shim/coll.c. */
+     * do not apply (one node, one rank per node); see mpi-shim/coll_node.c. */
     struct shim_nodemap *nodemap;
     bool nodemap_built;
 };
