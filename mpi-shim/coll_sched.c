@@ -8,7 +8,8 @@
  * never check each step for failure: the first error sticks to the
  * schedule and ends it. Blocking collectives run their schedule here to
  * the end; nonblocking ones go on the active list, which the progress
- * engine advances (see coll_private.h for the modules around it). */
+ * engine (progress.c) advances through a hook: the engine knows nothing
+ * of collectives. See coll_private.h for the modules around this one. */
 #include "config.h"
 
 #include <errno.h>
@@ -39,8 +40,12 @@ struct shim_sched_step {
     struct shim_request *req;
 };
 
+/* Nonblocking collectives in flight, advanced by the progress engine
+ * through sched_progress_all(), which is added as a hook when the first
+ * one starts. */
 static struct shim_sched *active;
 static bool in_progress;
+static bool hooked;
 
 /* ---- building ----------------------------------------------------------- */
 int shim_sched_create(struct shim_comm *comm, struct shim_sched **out)
@@ -326,9 +331,14 @@ static bool sched_advance(struct shim_sched *s)
     return true;
 }
 
-void shim_sched_progress_all(void)
+/* The progress hook: advances every active schedule and completes the
+ * requests of those that end. in_progress keeps a nested poll (from a
+ * post's retry) from walking the list being walked. */
+static void sched_progress_all(void *arg)
 {
     struct shim_sched **p = &active;
+
+    (void)arg;
 
     if (in_progress || !active)
         return;
@@ -376,6 +386,14 @@ static int sched_start(struct shim_sched *s, MPI_Request *request)
         sched_free(s);
         return rc;
     }
+    if (!hooked) {
+        rc = shim_progress_hook_add(sched_progress_all, NULL);
+        if (rc) {
+            sched_free(s);
+            return rc;
+        }
+        hooked = true;
+    }
     r = shim_req_alloc(SHIM_REQ_COLL);
     if (!r) {
         sched_free(s);
@@ -393,7 +411,7 @@ static int sched_start(struct shim_sched *s, MPI_Request *request)
     s->next = active;
     active = s;
     *request = r->handle;
-    shim_sched_progress_all();
+    sched_progress_all(NULL);
     return 0;
 }
 
