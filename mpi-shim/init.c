@@ -12,13 +12,7 @@
 
 #include "mpi-shim/shim_private.h"
 
-struct shim_global shim = {.idle_polls = 64};
-
-void shim_progress(void)
-{
-    shim_ofi_progress();
-    shim_sched_progress_all();
-}
+struct shim_global shim;
 
 /* Parses PMI_process_mapping, "(vector,(start,nodes,ranks_per_node),...)"
  * as MPICH writes it, into node_of[]. Returns 0 or -EINVAL. */
@@ -247,10 +241,8 @@ static int init_common(int required, int *provided)
     if (rc == 0)
         rc = locality();
     if (rc == 0) {
-        /* Spinning ranks that outnumber the cores starve the rank that
-         * would make progress; yield at once then (Open MPI's
-         * mpi_yield_when_idle, MPICH's oversubscription mode). */
-        long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+        /* How many ranks share this node's cores decides how waiting
+         * ranks spin (see progress.c). */
         int nlocal = 0;
         for (int r = 0; r < shim.size; r++)
             nlocal += shim.node_of[r] == shim.node_of[shim.rank];
@@ -258,8 +250,7 @@ static int init_common(int required, int *provided)
          * every rank as sharing this one. */
         if (getenv("SHOAL_MPI_NODE") && *getenv("SHOAL_MPI_NODE"))
             nlocal = shim.size;
-        if (ncpu > 0 && nlocal > ncpu)
-            shim.idle_polls = 1;
+        shim_progress_init(nlocal);
         stage = "opening the fabric";
         const char *forced = getenv("SHOAL_OFI_PROVIDER");
         rc = shim_ofi_open(forced && *forced ? forced : NULL, shim.nnodes == 1,

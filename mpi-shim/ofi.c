@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* ofi.c - the libfabric layer: one RDM endpoint with tagged messages, one
- * completion queue polled from inside MPI calls (no progress thread). */
+ * completion queue polled from inside MPI calls (no progress thread). The
+ * layer above it is the progress engine (progress.c), which it reaches
+ * only through the upcalls the engine hands over. */
 #include "config.h"
 
 #include <errno.h>
@@ -19,6 +21,36 @@
 #include "mpi-shim/shim_private.h"
 
 struct shim_ofi_state shim_ofi;
+
+static const struct shim_ofi_upcalls *upcalls;
+
+void shim_ofi_set_upcalls(const struct shim_ofi_upcalls *up)
+{
+    upcalls = up;
+}
+
+/* The provider is out of resources: let the layer above make progress. */
+static void busy(void)
+{
+    upcalls->busy(upcalls->arg);
+}
+
+/* Marks one libfabric operation of req complete; once all are, closes its
+ * registrations and hands it up. */
+static void op_done(struct shim_request *req)
+{
+    if (--req->pending > 0)
+        return;
+    if (req->mr) {
+        fi_close(&req->mr->fid);
+        req->mr = NULL;
+    }
+    if (req->ack_mr) {
+        fi_close(&req->ack_mr->fid);
+        req->ack_mr = NULL;
+    }
+    upcalls->req_done(req, upcalls->arg);
+}
 
 /* Acknowledgements of synchronous sends that could not be injected at once
  * (the provider returned -FI_EAGAIN); retried on every progress call. */
@@ -329,7 +361,7 @@ static void complete_entry(
     struct shim_request *req = op->req;
 
     if (op == &req->ack_op) {
-        shim_req_op_done(req);
+        op_done(req);
         return;
     }
     switch (req->kind) {
@@ -363,7 +395,7 @@ static void complete_entry(
             req->error = MPI_ERR_OTHER;
         break;
     }
-    shim_req_op_done(req);
+    op_done(req);
 }
 
 int shim_ofi_progress(void)
@@ -426,7 +458,7 @@ int shim_ofi_send(struct shim_request *req,
             rc = fi_tsend(shim_ofi.ep, buf, len, desc,
                           shim_ofi.addrs[world_dest], tag, &req->op);
         if (rc == -FI_EAGAIN)
-            shim_progress();
+            busy();
     } while (rc == -FI_EAGAIN);
     if (rc)
         req->pending--;
@@ -440,7 +472,7 @@ int shim_ofi_inject(const void *buf, size_t len, int world_dest, uint64_t tag)
     do {
         rc = fi_tinject(shim_ofi.ep, buf, len, shim_ofi.addrs[world_dest], tag);
         if (rc == -FI_EAGAIN)
-            shim_progress();
+            busy();
     } while (rc == -FI_EAGAIN);
     return (int)rc;
 }
@@ -465,7 +497,7 @@ int shim_ofi_recv(struct shim_request *req,
         rc = fi_trecv(shim_ofi.ep, buf, len, desc, FI_ADDR_UNSPEC, tag, ignore,
                       op);
         if (rc == -FI_EAGAIN)
-            shim_progress();
+            busy();
     } while (rc == -FI_EAGAIN);
     if (rc)
         req->pending--;
@@ -491,7 +523,7 @@ int shim_ofi_peek(struct shim_request *req,
         rc = fi_trecvmsg(shim_ofi.ep, &msg,
                          FI_PEEK | FI_COMPLETION | (claim ? FI_CLAIM : 0));
         if (rc == -FI_EAGAIN)
-            shim_progress();
+            busy();
     } while (rc == -FI_EAGAIN);
     if (rc)
         req->pending--;
@@ -518,7 +550,7 @@ int shim_ofi_claim_recv(struct shim_request *req, void *buf, size_t len)
     do {
         rc = fi_trecvmsg(shim_ofi.ep, &msg, FI_CLAIM | FI_COMPLETION);
         if (rc == -FI_EAGAIN)
-            shim_progress();
+            busy();
     } while (rc == -FI_EAGAIN);
     if (rc)
         req->pending--;

@@ -209,8 +209,8 @@ static struct {
     struct bsend_seg *segs;
 } bsend;
 
-void shim_bsend_release(void *seg);
-void shim_bsend_release(void *seg)
+/* A buffered send completed: its segment returns to the buffer. */
+static void bsend_release(void *seg)
 {
     struct bsend_seg **p = &bsend.segs;
 
@@ -277,14 +277,15 @@ static int bsend_start(const void *buf,
     rc = shim_isend(data, len, shim_dt_get(MPI_BYTE), dest, tag, c, c->ctx,
                     SHIM_SEND_STD, &req);
     if (rc) {
-        shim_bsend_release(seg);
+        bsend_release(seg);
         return rc;
     }
     if (req->done) {
-        shim_bsend_release(seg);
+        bsend_release(seg);
         shim_req_free(req);
     } else {
-        req->bsend_seg = seg;
+        req->release = bsend_release;
+        req->release_arg = seg;
         req->user_freed = true;
     }
     return 0;

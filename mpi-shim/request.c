@@ -1,13 +1,12 @@
 /* SPDX-License-Identifier: MIT */
-/* request.c - request objects and the Wait/Test family. */
+/* request.c - request objects and the Wait/Test family. Requests are
+ * completed by the progress engine (progress.c); the Wait calls drive it
+ * until theirs are done. */
 #include "config.h"
 
 #include <errno.h>
-#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include <rdma/fi_domain.h>
 
 #include "mpi-shim/shim_private.h"
 
@@ -75,41 +74,6 @@ struct shim_request *shim_req_lookup(MPI_Request handle)
     return shim_table_lookup(&shim.requests, handle, SHIM_KIND_REQUEST);
 }
 
-void shim_bsend_release(void *seg);
-
-void shim_req_op_done(struct shim_request *req)
-{
-    if (--req->pending > 0)
-        return;
-    if (req->mr) {
-        fi_close(&req->mr->fid);
-        req->mr = NULL;
-    }
-    if (req->ack_mr) {
-        fi_close(&req->ack_mr->fid);
-        req->ack_mr = NULL;
-    }
-    if (req->kind == SHIM_REQ_RECV && req->tmp) {
-        size_t max = req->user_count * req->user_dt->size;
-        shim_dt_unpack(req->user_dt, req->tmp,
-                       req->count_bytes < max ? req->count_bytes : max,
-                       req->user_buf);
-    }
-    if (req->bsend_seg)
-        shim_bsend_release(req->bsend_seg);
-    else
-        free(req->tmp);
-    req->tmp = NULL;
-    req->bsend_seg = NULL;
-    if (req->user_dt) {
-        shim_dt_decref(req->user_dt);
-        req->user_dt = NULL;
-    }
-    req->done = true;
-    if (req->user_freed)
-        shim_req_free(req);
-}
-
 void shim_req_fill_status(const struct shim_request *req, MPI_Status *status)
 {
     if (status == MPI_STATUS_IGNORE)
@@ -132,28 +96,12 @@ static void status_empty(MPI_Status *status)
     status->shoal_count = 0;
 }
 
-void shim_progress_wait(int *idle)
-{
-    int seen = shim_ofi_progress();
-
-    shim_sched_progress_all();
-    if (seen == 0 && ++*idle >= shim.idle_polls) {
-        sched_yield();
-        *idle = 0;
-    }
-}
-
-static void progress_wait(int *idle)
-{
-    shim_progress_wait(idle);
-}
-
 int shim_req_wait(struct shim_request *req)
 {
     int idle = 0;
 
     while (!req->done)
-        progress_wait(&idle);
+        shim_progress_wait(&idle);
     return req->error ? SHIM_ECLASS(req->error) : 0;
 }
 
@@ -223,7 +171,7 @@ int PMPI_Wait(MPI_Request *request, MPI_Status *status)
         return MPI_SUCCESS;
     }
     while (!req_done(r))
-        progress_wait(&idle);
+        shim_progress_wait(&idle);
     struct shim_comm *c = req_comm(r);
     rc = req_finish(request, r, status);
     return rc ? shim_err(c, "MPI_Wait", SHIM_ECLASS(rc)) : MPI_SUCCESS;
@@ -318,7 +266,7 @@ int PMPI_Waitall(int count,
     }
     for (int i = 0; i < count; i++)
         while (rs[i] && !req_done(rs[i]))
-            progress_wait(&idle);
+            shim_progress_wait(&idle);
     rc = finish_all(count, array_of_requests, rs, array_of_statuses, &ec);
     if (rs != small)
         free(rs);
@@ -411,7 +359,7 @@ static int any_common(const char *fn,
             return shim_err(NULL, fn, err);
         if (i >= 0 || !active || !block)
             break;
-        progress_wait(&idle);
+        shim_progress_wait(&idle);
     }
     if (flag)
         *flag = (i >= 0 || !active);
@@ -497,7 +445,7 @@ static int some_common(const char *fn,
             *outcount = n;
             break;
         }
-        progress_wait(&idle);
+        shim_progress_wait(&idle);
     }
     if (err) {
         shim_err(ec, fn, SHIM_ECLASS(err));

@@ -3,11 +3,16 @@
  *
  * Layering follows MPICH: the shim_ functions implement MPI semantics
  * (communicators, datatypes, requests, collectives) and call the shim_ofi_
- * layer, which is the only code that talks to libfabric. Internal functions
- * return 0 or a negative code: either -errno (libfabric uses the same
- * numbers) or SHIM_ECLASS(c) for an MPI error class; entry points turn the
- * code into an MPI error class with shim_err(). Not thread-safe: the library
- * offers up to MPI_THREAD_SERIALIZED. */
+ * layer, which is the only code that talks to libfabric. Calls run one way:
+ * entry points -> collectives (coll_*.c) and point-to-point (pt2pt.c) ->
+ * the progress engine (progress.c) -> the transport (ofi.c); the objects
+ * (tables, datatypes, ops, communicators, requests) serve every layer, and
+ * the transport reaches the engine only through the upcalls it is handed
+ * (struct shim_ofi_upcalls). Internal functions return 0 or a negative
+ * code: either -errno (libfabric uses the same numbers) or SHIM_ECLASS(c)
+ * for an MPI error class; entry points turn the code into an MPI error
+ * class with shim_err(). Not thread-safe: the library offers up to
+ * MPI_THREAD_SERIALIZED. */
 #ifndef SHOAL_MPI_SHIM_PRIVATE_H
 #define SHOAL_MPI_SHIM_PRIVATE_H
 
@@ -215,7 +220,7 @@ struct shim_comm {
     int *dims;
     int *periods;
     /* NULL until the first collective asks, and when node-aware algorithms
-     * do not apply (one node, one rank per node); see mpi-shim/coll.c. */
+     * do not apply (one node, one rank per node); see mpi-shim/coll_node.c. */
     struct shim_nodemap *nodemap;
     bool nodemap_built;
 };
@@ -245,6 +250,9 @@ struct shim_ofi_op {
 
 struct shim_sched;
 
+/* Gives back what a request borrowed, once its data has left. */
+typedef void shim_req_release_f(void *arg);
+
 struct shim_request {
     struct shim_ofi_op op;
     struct shim_ofi_op ack_op; /* a synchronous send's acknowledgement */
@@ -268,7 +276,10 @@ struct shim_request {
     void *user_buf;
     size_t user_count;
     struct shim_datatype *user_dt;
-    void *bsend_seg;
+    /* When set, called with release_arg at completion instead of freeing
+     * tmp: a buffered send gives its segment back to the attached buffer. */
+    shim_req_release_f *release;
+    void *release_arg;
     /* A persistent request's arguments and its current instance. */
     struct {
         bool is_send;
@@ -289,11 +300,30 @@ struct shim_request *shim_req_alloc(enum shim_req_kind kind);
 int shim_req_publish(struct shim_request *req);
 void shim_req_free(struct shim_request *req);
 struct shim_request *shim_req_lookup(MPI_Request handle);
-/* Marks one libfabric operation of req complete. */
-void shim_req_op_done(struct shim_request *req);
 void shim_req_fill_status(const struct shim_request *req, MPI_Status *status);
+/* Drives progress until req is done; 0 or its error as SHIM_ECLASS(). */
 int shim_req_wait(struct shim_request *req);
 void shim_req_finalize(void);
+
+/* ---- progress engine (progress.c) --------------------------------------
+ * Everything that moves runs from here, inside MPI calls: the transport's
+ * completion queue first, then the hooks of the layers above it (the
+ * collective schedules). Nothing below calls up but through the
+ * transport's upcalls, which shim_progress_init() sets. */
+/* Sets the waiting policy for nlocal ranks sharing this node's cores, and
+ * hands the transport its upcalls. Call once, before shim_ofi_open(). */
+void shim_progress_init(int nlocal);
+/* One poll: the completion queue, then every hook. */
+void shim_progress(void);
+/* One step of a waiting loop: a poll, and yield the core after enough
+ * fruitless polls in a row (*idle counts them; start it at 0). */
+void shim_progress_wait(int *idle);
+/* Work run on every poll, after the completion queue. */
+typedef void shim_progress_hook_f(void *arg);
+/* Adds fn(arg) to every later poll; hooks run in the order added and may
+ * be re-entered from the transport's retries, so they guard themselves.
+ * 0, or -ENOSPC when the table is full. */
+int shim_progress_hook_add(shim_progress_hook_f *fn, void *arg);
 
 /* ---- point to point (internal) ----------------------------------------- */
 enum shim_send_mode {
@@ -334,7 +364,6 @@ int shim_coll_irecv(void *buf,
 void shim_bsend_finalize(void);
 
 /* ---- collectives ------------------------------------------------------- */
-void shim_sched_progress_all(void);
 /* Frees what the collectives cached on comm; comm stays valid. */
 void shim_coll_comm_release(struct shim_comm *comm);
 int shim_coll_barrier(struct shim_comm *comm);
@@ -380,6 +409,20 @@ int shim_ofi_av_prepare(int count);
 /* Inserts the endpoint name of rank (in rank order); 0 or -errno. */
 int shim_ofi_insert(const void *name, int rank);
 void shim_ofi_close(void);
+/* What the transport calls back into the layer above it (progress.c),
+ * so that it never calls up by name. */
+struct shim_ofi_upcalls {
+    /* Every libfabric operation of req has completed; the transport has
+     * filled in what the completions said (source, tag, count, error)
+     * and closed req's registrations. */
+    void (*req_done)(struct shim_request *req, void *arg);
+    /* The provider is out of resources (-FI_EAGAIN): make progress before
+     * the transport tries again. */
+    void (*busy)(void *arg);
+    void *arg;
+};
+/* up is borrowed and must stay valid while the transport is in use. */
+void shim_ofi_set_upcalls(const struct shim_ofi_upcalls *up);
 /* Reads the completion queue and dispatches; returns completions seen. */
 int shim_ofi_progress(void);
 int shim_ofi_send(struct shim_request *req,
@@ -424,17 +467,8 @@ struct shim_global {
     struct shim_table ops;
     struct shim_table requests;
     struct shim_table errhandlers;
-    /* Polls without a completion before a waiting rank yields its core:
-     * at once when this node has more ranks than cores. */
-    int idle_polls;
 };
 extern struct shim_global shim;
-
-/* Progress engine: the completion queue, then collective schedules. */
-void shim_progress(void);
-/* One step of a waiting loop: progress, and yield the core after
- * shim.idle_polls fruitless polls (*idle counts them). */
-void shim_progress_wait(int *idle);
 
 /* ---- errors ------------------------------------------------------------ */
 /* Converts an internal code to an MPI error class, invokes comm's error

@@ -1,0 +1,130 @@
+/* SPDX-License-Identifier: MIT */
+/* progress.c - the progress engine: what makes communication move.
+ *
+ * libmpi has no progress thread (it offers up to MPI_THREAD_SERIALIZED),
+ * so nothing moves unless the application is inside an MPI call: every
+ * call that can wait or test polls here. One poll reads the transport's
+ * completion queue (ofi.c), finishing the requests whose operations are
+ * all complete, and then runs the hooks of the layers above, today the
+ * collective schedule engine (coll_sched.c), which posts the next phase of
+ * any nonblocking collective whose messages have arrived. The queue goes
+ * first so the hooks see the completions of this very poll.
+ *
+ * The engine sits between the MPI layers and the transport, and calls
+ * neither up nor sideways by name: the transport reaches it through the
+ * upcalls handed over in shim_progress_init() (a finished request, a
+ * provider out of resources), and the layers above plug in as hooks, as
+ * MPICH's progress hooks serve its nonblocking collectives. So the calls
+ * run one way: entry points -> collectives and point-to-point ->
+ * progress -> transport.
+ *
+ * A waiting rank spins on polls, which is fastest while it has a core of
+ * its own; when the ranks on a node outnumber its cores, spinning starves
+ * the rank that would make progress, so waiting ranks then yield the core
+ * after every fruitless poll (Open MPI's mpi_yield_when_idle, MPICH's
+ * oversubscription mode) instead of after 64.
+ *
+ * The transport's retry on a full provider queue polls from within a
+ * post, and a hook's posts can hit it, so hooks are re-entered and guard
+ * themselves; completions themselves do not call back into the engine. */
+#include "config.h"
+
+#include <errno.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "mpi-shim/shim_private.h"
+
+/* The hooks any layer may add; one is used today. */
+enum { PROGRESS_HOOKS_MAX = 4 };
+
+static struct {
+    shim_progress_hook_f *fn;
+    void *arg;
+} hooks[PROGRESS_HOOKS_MAX];
+static int nhooks;
+
+/* Fruitless polls before a waiting rank yields its core. */
+static int idle_polls = 64;
+
+/* Every libfabric operation of req has completed: deliver a receive that
+ * went through a bounce buffer, give back what the request borrowed, and
+ * free it if the user already let go of it. */
+static void req_done(struct shim_request *req, void *arg)
+{
+    (void)arg;
+    if (req->kind == SHIM_REQ_RECV && req->tmp) {
+        size_t max = req->user_count * req->user_dt->size;
+        shim_dt_unpack(req->user_dt, req->tmp,
+                       req->count_bytes < max ? req->count_bytes : max,
+                       req->user_buf);
+    }
+    if (req->release)
+        req->release(req->release_arg);
+    else
+        free(req->tmp);
+    req->tmp = NULL;
+    req->release = NULL;
+    req->release_arg = NULL;
+    if (req->user_dt) {
+        shim_dt_decref(req->user_dt);
+        req->user_dt = NULL;
+    }
+    req->done = true;
+    if (req->user_freed)
+        shim_req_free(req);
+}
+
+static void busy(void *arg)
+{
+    (void)arg;
+    shim_progress();
+}
+
+static const struct shim_ofi_upcalls upcalls = {
+    .req_done = req_done,
+    .busy = busy,
+};
+
+void shim_progress_init(int nlocal)
+{
+    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+
+    if (ncpu > 0 && nlocal > ncpu)
+        idle_polls = 1;
+    shim_ofi_set_upcalls(&upcalls);
+}
+
+int shim_progress_hook_add(shim_progress_hook_f *fn, void *arg)
+{
+    if (nhooks == PROGRESS_HOOKS_MAX)
+        return -ENOSPC;
+    hooks[nhooks].fn = fn;
+    hooks[nhooks].arg = arg;
+    nhooks++;
+    return 0;
+}
+
+static void hooks_run(void)
+{
+    for (int i = 0; i < nhooks; i++)
+        hooks[i].fn(hooks[i].arg);
+}
+
+void shim_progress(void)
+{
+    shim_ofi_progress();
+    hooks_run();
+}
+
+void shim_progress_wait(int *idle)
+{
+    int seen = shim_ofi_progress();
+
+    hooks_run();
+    if (seen == 0 && ++*idle >= idle_polls) {
+        sched_yield();
+        *idle = 0;
+    }
+}
