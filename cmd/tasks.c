@@ -22,7 +22,6 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/ioctl.h>
-#include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/time.h>
@@ -43,7 +42,9 @@
 #include "runtime/tasks/taskgen.h"
 #include "util/bytes.h"
 #include "util/fs.h"
+#include "util/nodeid.h"
 #include "util/param.h"
+#include "util/statedir.h"
 
 extern char **environ;
 
@@ -85,24 +86,15 @@ static int tasks_usage(const char *cmd, const char *fmt, ...)
 
 /* --- the service's directory and socket ---------------------------------- */
 
+/* The service's directory (util/statedir.h), or NULL when it is too long
+ * or memory is short. */
 static char *tasks_dir(void)
 {
-    const char *env = getenv("SHOAL_DIR"), *home, *xdg;
-    char *dir = NULL;
+    char buf[PATH_MAX];
 
-    if (env && *env)
-        return strdup(env);
-    if (getuid() == 0)
-        return strdup("/var/lib/shoal");
-    xdg = getenv("XDG_STATE_HOME");
-    home = getenv("HOME");
-    if (xdg && *xdg) {
-        if (asprintf(&dir, "%s/shoal", xdg) < 0)
-            return NULL;
-    } else if (asprintf(&dir, "%s/.local/state/shoal", home ? home : "/tmp")
-               < 0)
+    if (statedir_resolve(NULL, buf, sizeof(buf)) < 0)
         return NULL;
-    return dir;
+    return strdup(buf);
 }
 
 static int tasks_connect(const char *dir)
@@ -346,31 +338,6 @@ static void tasks_service_idle_cb(uv_timer_t *h)
         tasks_service_stop(s);
 }
 
-static int tasks_node_id(const char *dir, uint64_t *id)
-{
-    char path[PATH_MAX];
-    FILE *f;
-
-    snprintf(path, sizeof(path), "%s/node-id", dir);
-    f = fopen(path, "re");
-    if (f) {
-        int ok = fscanf(f, "%" SCNx64, id) == 1;
-
-        fclose(f);
-        if (ok && *id)
-            return 0;
-    }
-    do {
-        if (getrandom(id, sizeof(*id), 0) != (ssize_t)sizeof(*id))
-            return -EIO;
-    } while (*id == 0 || *id > INT64_MAX);
-    f = fopen(path, "we");
-    if (!f)
-        return -errno;
-    fprintf(f, "%016" PRIx64 "\n", *id);
-    return fclose(f) == 0 ? 0 : -EIO;
-}
-
 static int tasks_cmd_taskd(int argc, char **argv)
 {
     struct tasks_service s = {0};
@@ -396,8 +363,8 @@ static int tasks_cmd_taskd(int argc, char **argv)
     if (param_get_double(&tasks_idle_exit_param, 0, &s.idle_exit, &error) < 0
         || taskd_config_from_params(&cfg, &error) < 0)
         return tasks_fail(1, "%s", error.text);
-    if (tasks_node_id(dir, &cfg.node_id) < 0)
-        return tasks_fail(1, "cannot keep a node id in '%s'", dir);
+    if (nodeid_load(dir, &cfg.node_id, &error) < 0)
+        return tasks_fail(1, "%s", error.text);
     cfg.dir = dir;
     signal(SIGPIPE, SIG_IGN);
     uv_loop_init(&s.loop);

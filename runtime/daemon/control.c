@@ -604,28 +604,6 @@ void control_get_stats(const control_t *control, struct control_stats *stats)
 
 /* ---- client ---- */
 
-int control_dir_default(const char *dir, char *buf, size_t size)
-{
-    const char *env = getenv("SHOAL_DIR");
-    const char *xdg = getenv("XDG_STATE_HOME");
-    const char *home = getenv("HOME");
-    int n;
-
-    if (dir && *dir)
-        n = snprintf(buf, size, "%s", dir);
-    else if (env && *env)
-        n = snprintf(buf, size, "%s", env);
-    else if (geteuid() == 0)
-        n = snprintf(buf, size, "/var/lib/shoal");
-    else if (xdg && *xdg)
-        n = snprintf(buf, size, "%s/shoal", xdg);
-    else
-        n = snprintf(buf, size, "%s/.local/state/shoal", home ? home : "");
-    if (n < 0 || (size_t)n >= size)
-        return -ENAMETOOLONG;
-    return 0;
-}
-
 int control_client_connect(const char *path, int *fd, shoal_error_t *error)
 {
     struct sockaddr_un sun = {.sun_family = AF_UNIX};

@@ -155,11 +155,6 @@ void control_get_stats(const control_t *control, struct control_stats *stats);
 
 /* ---- client ---- */
 
-/* The daemon directory: dir when not NULL, else $SHOAL_DIR, else
- * /var/lib/shoal for root and ${XDG_STATE_HOME:-$HOME/.local/state}/shoal
- * for others. Returns 0, or -ENAMETOOLONG. */
-int control_dir_default(const char *dir, char *buf, size_t size);
-
 /* Connect to the control socket at path. Returns 0 and sets *fd, or
  * -ENOENT / -ECONNREFUSED (no daemon) or another negative errno, with
  * error (may be NULL) filled. */
