@@ -22,10 +22,8 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/ioctl.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/time.h>
-#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -36,11 +34,9 @@
 
 #include "cmd/cmd.h"
 #include "runtime/daemon/control.h"
-#include "runtime/tasks/task_server.h"
 #include "runtime/tasks/task_wire.h"
 #include "runtime/tasks/taskd.h"
 #include "runtime/tasks/taskgen.h"
-#include "util/bytes.h"
 #include "util/fs.h"
 #include "util/nodeid.h"
 #include "util/param.h"
@@ -97,97 +93,17 @@ static char *tasks_dir(void)
     return strdup(buf);
 }
 
+/* A connection to the service in dir, or a negative errno. */
 static int tasks_connect(const char *dir)
 {
-    struct sockaddr_un sa = {.sun_family = AF_UNIX};
-    int fd;
+    char path[PATH_MAX];
+    int fd, rc;
 
-    if ((size_t)snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/control.sock",
-                         dir)
-        >= sizeof(sa.sun_path))
+    if (snprintf(path, sizeof(path), "%s/control.sock", dir)
+        >= (int)sizeof(path))
         return -ENAMETOOLONG;
-    fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0)
-        return -errno;
-    if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-        int err = errno;
-
-        close(fd);
-        return -err;
-    }
-    return fd;
-}
-
-static int tasks_write_all(int fd, const void *p, size_t n)
-{
-    while (n > 0) {
-        ssize_t w = write(fd, p, n);
-
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return -EPIPE;
-        p = (const char *)p + w;
-        n -= (size_t)w;
-    }
-    return 0;
-}
-
-static int tasks_read_all(int fd, void *p, size_t n)
-{
-    while (n > 0) {
-        ssize_t r = read(fd, p, n);
-
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0)
-            return -ECONNRESET;
-        p = (char *)p + r;
-        n -= (size_t)r;
-    }
-    return 0;
-}
-
-static int tasks_send(int fd, json_t *req)
-{
-    char *text = json_dumps(req, JSON_COMPACT);
-    size_t len = text ? strlen(text) : 0;
-    uint8_t hdr[CONTROL_FRAME_HEAD];
-    int rc;
-
-    if (!text)
-        return -ENOMEM;
-    if (len + 1 > TASK_SERVER_FRAME_MAX
-        || control_frame_head(hdr, CONTROL_KIND_JSON, len) < 0) {
-        free(text);
-        return -E2BIG;
-    }
-    rc = tasks_write_all(fd, hdr, sizeof(hdr));
-    if (rc == 0)
-        rc = tasks_write_all(fd, text, len);
-    free(text);
-    return rc;
-}
-
-/* Read one reply; NULL when the connection ended. */
-static json_t *tasks_recv(int fd)
-{
-    uint8_t hdr[4];
-    size_t len;
-    char *body;
-    json_t *msg = NULL;
-
-    if (tasks_read_all(fd, hdr, 4) < 0)
-        return NULL;
-    len = (size_t)bytes_get_be(hdr, 4);
-    if (len < 1 || len > TASK_SERVER_FRAME_MAX)
-        return NULL;
-    body = malloc(len);
-    if (body && tasks_read_all(fd, body, len) == 0
-        && body[0] == CONTROL_KIND_JSON)
-        msg = json_loadb(body + 1, len - 1, 0, NULL);
-    free(body);
-    return msg;
+    rc = control_client_connect(path, &fd, NULL);
+    return rc < 0 ? rc : fd;
 }
 
 /* Start the service in the background, detached, and wait until it
@@ -254,7 +170,7 @@ static json_t *tasks_call(const char *dir, json_t *req)
         json_decref(req);
         return NULL;
     }
-    if (tasks_send(fd, req) < 0 || !(reply = tasks_recv(fd))) {
+    if (control_client_request(fd, req, -1, &reply, NULL) < 0) {
         tasks_fail(1, "the task service in '%s' closed the connection", dir);
         close(fd);
         json_decref(req);
@@ -293,7 +209,8 @@ struct tasks_service {
     uv_timer_t idle;
     double idle_exit, idle_since;
     struct taskd *taskd;
-    struct task_server *server;
+    control_t *control;
+    bool stop_requested; /* by a "stop" request */
     bool stopping;
 };
 
@@ -310,7 +227,7 @@ static void tasks_service_stop(struct tasks_service *s)
     if (s->stopping)
         return;
     s->stopping = true;
-    task_server_destroy(s->server);
+    control_destroy(s->control);
     taskd_destroy(s->taskd);
     uv_close((uv_handle_t *)&s->sigterm, NULL);
     uv_close((uv_handle_t *)&s->sigint, NULL);
@@ -328,14 +245,50 @@ static void tasks_service_idle_cb(uv_timer_t *h)
     struct tasks_service *s = h->data;
     double now = tasks_now();
 
-    if (task_server_stop_requested(s->server)) {
+    if (s->stop_requested) {
         tasks_service_stop(s);
         return;
     }
-    if (taskd_busy(s->taskd) || task_server_clients(s->server) > 0)
+    if (taskd_busy(s->taskd) || control_clients(s->control) > 0)
         s->idle_since = now;
     else if (s->idle_exit > 0 && now - s->idle_since >= s->idle_exit)
         tasks_service_stop(s);
+}
+
+static void tasks_op_ping(control_conn_t *conn, json_t *request, void *arg)
+{
+    (void)request;
+    (void)arg;
+    control_reply(conn, json_pack("{s:i}", "pid", (int)getpid()));
+}
+
+/* The service stops at the next idle check, once the reply is out. */
+static void tasks_op_stop(control_conn_t *conn, json_t *request, void *arg)
+{
+    struct tasks_service *s = arg;
+
+    (void)request;
+    control_reply(conn, json_pack("{s:i}", "pid", (int)getpid()));
+    s->stop_requested = true;
+}
+
+/* Serve the task ops, "ping" and "stop" on the control socket at path. */
+static int tasks_service_listen(struct tasks_service *s,
+                                const char *path,
+                                shoal_error_t *error)
+{
+    int rc = control_create(&s->loop, path, &s->control, error);
+
+    for (size_t i = 0; rc == 0 && taskd_control_ops[i]; i++)
+        rc = control_on(s->control, taskd_control_ops[i], taskd_control_op,
+                        s->taskd);
+    if (rc == 0)
+        rc = control_on(s->control, "ping", tasks_op_ping, s);
+    if (rc == 0)
+        rc = control_on(s->control, "stop", tasks_op_stop, s);
+    if (rc == -ENOMEM)
+        shoal_errprintf(error, rc, "out of memory");
+    return rc;
 }
 
 static int tasks_cmd_taskd(int argc, char **argv)
@@ -371,8 +324,9 @@ static int tasks_cmd_taskd(int argc, char **argv)
     rc = taskd_create(&s.loop, &cfg, &s.taskd, &error);
     snprintf(sock, sizeof(sock), "%s/control.sock", dir);
     if (rc == 0)
-        rc = task_server_create(&s.loop, sock, s.taskd, &s.server, &error);
+        rc = tasks_service_listen(&s, sock, &error);
     if (rc < 0) {
+        control_destroy(s.control);
         taskd_destroy(s.taskd);
         uv_run(&s.loop, UV_RUN_DEFAULT);
         return tasks_fail(1, "%s", error.text);
@@ -769,15 +723,18 @@ static int tasks_cmd_wait(int argc, char **argv)
             json_t *req = json_pack("{s:s, s:I}", "op", "task.wait", "id",
                                     (json_int_t)id);
 
-            rc = tasks_send(fd, req);
+            rc = control_client_send_json(fd, req);
             json_decref(req);
-            while (rc == 0 && (msg = tasks_recv(fd))) {
+            msg = NULL;
+            while (rc == 0
+                   && control_client_recv_json(fd, -1, &msg, NULL) == 0) {
                 lost_since = 0;
                 if (json_object_get(msg, "progress")) {
                     tasks_show_progress(json_object_get(msg, "progress"), &rate,
                                         tty, &last_line);
                     shown = true;
                     json_decref(msg);
+                    msg = NULL;
                     continue;
                 }
                 break;

@@ -579,6 +579,15 @@ void control_get_stats(const control_t *control, struct control_stats *stats)
     *stats = control->stats;
 }
 
+size_t control_clients(const control_t *control)
+{
+    size_t n = 0;
+
+    for (const struct control_conn *c = control->conns; c; c = c->next)
+        n++;
+    return n;
+}
+
 /* ---- client ---- */
 
 int control_client_connect(const char *path, int *fd, shoal_error_t *error)
@@ -709,23 +718,15 @@ int control_client_recv(int fd, int timeout_ms, uint8_t **body, size_t *len)
     return 0;
 }
 
-int control_client_request(int fd,
-                           const json_t *request,
-                           int timeout_ms,
-                           json_t **reply,
-                           shoal_error_t *error)
+int control_client_recv_json(int fd,
+                             int timeout_ms,
+                             json_t **reply,
+                             shoal_error_t *error)
 {
     uint8_t *body;
     size_t len;
     int rc;
 
-    rc = control_client_send_json(fd, request);
-    if (rc == -EPIPE || rc == -ECONNRESET)
-        return shoal_errprintf(error, -EPIPE,
-                               "the daemon closed the connection");
-    if (rc < 0)
-        return shoal_errprintf(error, rc, "cannot send to the daemon: %s",
-                               strerror(-rc));
     for (;;) {
         rc = control_client_recv(fd, timeout_ms, &body, &len);
         if (rc == -ETIMEDOUT)
@@ -743,4 +744,21 @@ int control_client_request(int fd,
     rc = control_frame_decode_json(body, len, reply, error);
     free(body);
     return rc;
+}
+
+int control_client_request(int fd,
+                           const json_t *request,
+                           int timeout_ms,
+                           json_t **reply,
+                           shoal_error_t *error)
+{
+    int rc = control_client_send_json(fd, request);
+
+    if (rc == -EPIPE || rc == -ECONNRESET)
+        return shoal_errprintf(error, -EPIPE,
+                               "the daemon closed the connection");
+    if (rc < 0)
+        return shoal_errprintf(error, rc, "cannot send to the daemon: %s",
+                               strerror(-rc));
+    return control_client_recv_json(fd, timeout_ms, reply, error);
 }

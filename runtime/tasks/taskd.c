@@ -2127,6 +2127,39 @@ void taskd_stream_close(struct taskd_stream *s)
         taskd_stream_remove(s->t, s);
 }
 
+const char *const taskd_control_ops[] = {
+    "task.submit",  "task.jobs",   "task.job",    "task.wait",
+    "task.results", "task.output", "task.cancel", NULL,
+};
+
+static void taskd_conn_reply(const json_t *msg, bool final, void *arg)
+{
+    control_conn_t *conn = arg;
+
+    control_send_json(conn, msg);
+    /* the stream is gone: the connection is an ordinary one again */
+    if (final)
+        control_conn_set_handlers(conn, NULL, NULL, NULL);
+}
+
+static void taskd_conn_close(control_conn_t *conn, void *arg)
+{
+    (void)conn;
+    taskd_stream_close(arg);
+}
+
+void taskd_control_op(control_conn_t *conn, json_t *request, void *arg)
+{
+    struct taskd *t = arg;
+    struct taskd_stream *stream = NULL;
+    const char *op = json_string_value(json_object_get(request, "op"));
+
+    if (taskd_control(t, op, request, taskd_conn_reply, conn, &stream) < 0)
+        control_reply_error(conn, -ENOSYS, "unknown operation '%s'", op);
+    else if (stream)
+        control_conn_set_handlers(conn, NULL, taskd_conn_close, stream);
+}
+
 void taskd_stats_json(struct taskd *t, json_t *stats)
 {
     const struct taskd_stats *s = &t->stats;
