@@ -34,6 +34,7 @@
 
 #include "cmd/cmd.h"
 #include "runtime/daemon/control.h"
+#include "runtime/tasks/task_cmd.h"
 #include "runtime/tasks/task_wire.h"
 #include "runtime/tasks/taskd.h"
 #include "runtime/tasks/taskgen.h"
@@ -407,6 +408,24 @@ static int tasks_parse_int(const char *s, long min, long max, long *v)
     return *s && !*end && !errno && *v >= min && *v <= max ? 0 : -EINVAL;
 }
 
+/* The environment the tasks get: ours but for the variables the task
+ * service sets for each task. A new vector (caller frees it, not its
+ * strings, which are environ's), or NULL. */
+static char **tasks_env(void)
+{
+    size_t n = 0, k = 0;
+    char **env;
+
+    while (environ[n])
+        n++;
+    env = calloc(n + 1, sizeof(*env));
+    for (size_t i = 0; env && i < n; i++)
+        if (strncmp(environ[i], "SHOAL_JOB_ID=", 13)
+            && strncmp(environ[i], "SHOAL_TASK_", 11))
+            env[k++] = environ[i];
+    return env;
+}
+
 static int tasks_cmd_submit(int argc, char **argv)
 {
     struct taskgen *gen = NULL;
@@ -416,7 +435,8 @@ static int tasks_cmd_submit(int argc, char **argv)
     double limit = 0;
     int i, dash = -1, rc = 0;
     char *dir, cwd[PATH_MAX], *end;
-    json_t *req, *args, *env, *reply;
+    struct task_cmd cmd;
+    json_t *req, *reply;
 
     if (argc == 1
         && (strcmp(argv[0], "--help") == 0 || strcmp(argv[0], "-h") == 0)) {
@@ -482,19 +502,27 @@ static int tasks_cmd_submit(int argc, char **argv)
         taskgen_destroy(gen);
         return rc;
     }
-    args = json_array();
-    for (i = dash + 1; i < argc; i++)
-        json_array_append_new(args, json_string(argv[i]));
-    env = json_array();
-    for (char **e = environ; *e; e++)
-        if (strncmp(*e, "SHOAL_JOB_ID=", 13) && strncmp(*e, "SHOAL_TASK_", 11))
-            json_array_append_new(env, json_string(*e));
-    req = json_pack("{s:s, s:i, s:i, s:f, s:o, s:o, s:o, s:s}", "op",
-                    "task.submit", "cores", (int)cores, "retries", (int)retries,
-                    "time_limit", limit, "spec", taskgen_spec(gen), "argv",
-                    args, "env", env, "wdir", cwd);
-    if (name)
-        json_object_set_new(req, "name", json_string(name));
+    cmd =
+        (struct task_cmd){.argv = calloc((size_t)(argc - dash), sizeof(char *)),
+                          .env = tasks_env(),
+                          .wdir = cwd,
+                          .time_limit = limit};
+    for (i = dash + 1; cmd.argv && i < argc; i++)
+        cmd.argv[i - dash - 1] = argv[i];
+    req = json_pack("{s:s, s:i, s:i, s:o}", "op", "task.submit", "cores",
+                    (int)cores, "retries", (int)retries, "spec",
+                    taskgen_spec(gen));
+    rc = cmd.argv && cmd.env && req ? task_cmd_pack(&cmd, req) : -ENOMEM;
+    free(cmd.argv);
+    free(cmd.env);
+    if (rc == 0 && name
+        && json_object_set_new(req, "name", json_string(name)) < 0)
+        rc = -ENOMEM;
+    if (rc < 0) {
+        json_decref(req);
+        taskgen_destroy(gen);
+        return tasks_fail(1, "out of memory");
+    }
     taskgen_destroy(gen);
     dir = tasks_dir();
     reply = tasks_call(dir, req);

@@ -14,6 +14,7 @@
 
 #include "runtime/tasks/journal.h"
 #include "util/spawn.h"
+#include "runtime/tasks/task_cmd.h"
 #include "runtime/tasks/task_exec.h"
 #include "runtime/tasks/task_pull.h"
 #include "runtime/tasks/task_wire.h"
@@ -96,11 +97,9 @@ struct taskd_job {
     uint64_t id;        /* its key in task_pull */
     uint64_t home;      /* 0: this node's own job */
     uint64_t remote_id; /* its id at its home */
-    char **argv;        /* template (own jobs only) */
-    char **env;         /* submitter's, plus room for three SHOAL_ variables */
-    size_t nenv;
-    char *wdir;
-    double time_limit;
+    /* argv is the template (own jobs only); env has room for three
+     * SHOAL_ variables after the submitter's */
+    struct task_cmd cmd;
     json_t *wire; /* DESC for GRANTs to other nodes (own jobs only) */
     struct taskd_job *next;
 };
@@ -243,9 +242,7 @@ static void taskd_job_free(struct taskd_job *job)
 {
     if (!job)
         return;
-    taskgen_argv_free(job->argv);
-    taskgen_argv_free(job->env);
-    free(job->wdir);
+    task_cmd_release(&job->cmd);
     json_decref(job->wire);
     free(job);
 }
@@ -289,14 +286,15 @@ static struct taskd_job *taskd_job_get(struct taskd *t, uint64_t id)
     if (!desc || !job)
         goto error;
     job->id = id;
-    job->argv = taskd_strings(json_object_get(desc, "argv"), 0, NULL);
-    job->env = taskd_strings(json_object_get(desc, "env"), 3, &job->nenv);
-    job->wdir = strdup(json_string_value(json_object_get(desc, "wdir")) ?: "/");
-    job->time_limit = json_real_value(json_object_get(desc, "time_limit"));
-    job->wire =
-        json_pack("{s:O, s:s, s:f}", "env", json_object_get(desc, "env"),
-                  "wdir", job->wdir, "time_limit", job->time_limit);
-    if (!job->argv || !job->env || !job->wdir || !job->wire)
+    if (task_cmd_unpack(desc, TASK_CMD_ARGV_REQUIRED, 3, &job->cmd, NULL) < 0)
+        goto error;
+    job->wire = json_object();
+    if (!job->wire
+        || task_cmd_pack(&(struct task_cmd){.env = job->cmd.env,
+                                            .wdir = job->cmd.wdir,
+                                            .time_limit = job->cmd.time_limit},
+                         job->wire)
+               < 0)
         goto error;
     json_decref(desc);
     job->next = t->jobs;
@@ -521,7 +519,7 @@ static int taskd_expand(struct taskd *t,
     journal_tasks(t->journal, job->id, task, 1, taskd_copy_params, &pc);
     params = pc.params ? json_loads(pc.params, 0, NULL) : NULL;
     free(pc.params);
-    rc = params ? taskgen_expand(job->argv, params, task, argv, error)
+    rc = params ? taskgen_expand(job->cmd.argv, params, task, argv, error)
                 : shoal_errprintf(error, -EIO, "cannot read the task");
     json_decref(params);
     return rc;
@@ -588,7 +586,7 @@ static int taskd_start_op(const struct journal_lease *l, void *arg)
     else
         rc = shoal_errprintf(&error, -EIO, "no command granted for the task");
     if (rc == 0)
-        rc = spawn_resolve(argv[0], job->wdir, &path, &error);
+        rc = spawn_resolve(argv[0], job->cmd.wdir, &path, &error);
     run = calloc(1, sizeof(*run));
     if (rc == 0 && !run)
         rc = shoal_errprintf(&error, -ENOMEM, "out of memory");
@@ -612,9 +610,9 @@ static int taskd_start_op(const struct journal_lease *l, void *arg)
     snprintf(env_task, sizeof(env_task), "SHOAL_TASK_ID=%" PRIu64, l->task);
     snprintf(env_attempt, sizeof(env_attempt), "SHOAL_TASK_ATTEMPT=%" PRIu32,
              l->attempt);
-    job->env[job->nenv] = env_job;
-    job->env[job->nenv + 1] = env_task;
-    job->env[job->nenv + 2] = env_attempt;
+    job->cmd.env[job->cmd.nenv] = env_job;
+    job->cmd.env[job->cmd.nenv + 1] = env_task;
+    job->cmd.env[job->cmd.nenv + 2] = env_attempt;
     /* another home's job ids may be ours too: its outputs go apart */
     if (job->home)
         snprintf(out_dir, sizeof(out_dir),
@@ -627,13 +625,13 @@ static int taskd_start_op(const struct journal_lease *l, void *arg)
     spec = (struct task_exec_spec){.key = run->key,
                                    .path = path,
                                    .argv = argv,
-                                   .envp = job->env,
-                                   .wdir = job->wdir,
+                                   .envp = job->cmd.env,
+                                   .wdir = job->cmd.wdir,
                                    .cpus = t->bind ? &set : NULL,
                                    .out_dir = out_dir,
-                                   .time_limit = job->time_limit};
+                                   .time_limit = job->cmd.time_limit};
     rc = task_exec_start(t->exec, &spec, &error);
-    job->env[job->nenv] = NULL;
+    job->cmd.env[job->cmd.nenv] = NULL;
     if (rc == 0) {
         run->next = t->runs;
         t->runs = run;
@@ -1309,10 +1307,7 @@ taskd_remote_job(struct taskd *t, uint64_t home, uint64_t id, json_t *desc)
     job->id = TASKD_REMOTE_KEY + ++t->next_remote;
     job->home = home;
     job->remote_id = id;
-    job->env = taskd_strings(json_object_get(desc, "env"), 3, &job->nenv);
-    job->wdir = strdup(json_string_value(json_object_get(desc, "wdir")));
-    job->time_limit = json_number_value(json_object_get(desc, "time_limit"));
-    if (!job->env || !job->wdir) {
+    if (task_cmd_unpack(desc, TASK_CMD_ARGV_ABSENT, 3, &job->cmd, NULL) < 0) {
         taskd_job_free(job);
         return NULL;
     }
@@ -1820,43 +1815,44 @@ static void taskd_op_submit(struct taskd *t,
                             taskd_reply_f *reply,
                             void *arg)
 {
-    json_t *argv = json_object_get(req, "argv");
-    json_t *env = json_object_get(req, "env");
-    const char *wdir = json_string_value(json_object_get(req, "wdir"));
     struct journal_job_spec spec = {
         .name = json_string_value(json_object_get(req, "name")),
         .cores = (int)json_integer_value(json_object_get(req, "cores")),
         .retries = (int)json_integer_value(json_object_get(req, "retries")),
         .submitted = taskd_now(),
     };
-    double limit = json_number_value(json_object_get(req, "time_limit"));
     struct taskd_params_iter it = {NULL, NULL};
+    struct task_cmd cmd = {0};
     shoal_error_t error = {{0}};
-    char **tmpl = NULL;
     json_t *desc;
     uint64_t id;
     int rc;
 
-    if (!json_is_array(argv) || json_array_size(argv) == 0
-        || !json_is_array(env) || !wdir || wdir[0] != '/' || spec.cores < 1
-        || spec.retries < 0 || limit < 0) {
+    if (spec.cores < 1 || spec.retries < 0) {
         taskd_reply_error(reply, arg, SHOAL_EPROTO, "malformed submit request");
         return;
     }
-    rc = taskgen_from_spec(json_object_get(req, "spec"), 0, &it.gen, &error);
-    tmpl = rc == 0 ? taskd_strings(argv, 0, NULL) : NULL;
-    if (rc == 0 && !tmpl)
-        rc = shoal_errprintf(&error, -ENOMEM, "out of memory");
+    rc = task_cmd_unpack(req, TASK_CMD_ARGV_REQUIRED, 0, &cmd, &error);
     if (rc == 0)
-        rc = taskgen_check_command(it.gen, (int)json_array_size(argv), tmpl,
-                                   &error);
+        rc =
+            taskgen_from_spec(json_object_get(req, "spec"), 0, &it.gen, &error);
+    if (rc == 0) {
+        int argc = 0;
+
+        while (cmd.argv[argc])
+            argc++;
+        rc = taskgen_check_command(it.gen, argc, cmd.argv, &error);
+    }
     if (rc < 0) {
         taskd_reply_error(reply, arg, rc, "%s", error.text);
         goto out;
     }
-    desc = json_pack("{s:O, s:O, s:s, s:f, s:O}", "argv", argv, "env", env,
-                     "wdir", wdir, "time_limit", limit, "spec",
-                     json_object_get(req, "spec"));
+    desc = json_pack("{s:O}", "spec", json_object_get(req, "spec"));
+    if (!desc || task_cmd_pack(&cmd, desc) < 0) {
+        json_decref(desc);
+        taskd_reply_error(reply, arg, -ENOMEM, "out of memory");
+        goto out;
+    }
     spec.desc = json_dumps(desc, JSON_COMPACT);
     json_decref(desc);
     rc = journal_job_create(t->journal, &spec, taskgen_count(it.gen),
@@ -1872,7 +1868,7 @@ static void taskd_op_submit(struct taskd *t,
     taskd_poke_all(t);
 out:
     free(it.text);
-    taskgen_argv_free(tmpl);
+    task_cmd_release(&cmd);
     taskgen_destroy(it.gen);
 }
 
