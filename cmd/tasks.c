@@ -83,8 +83,8 @@ static int tasks_usage(const char *cmd, const char *fmt, ...)
 
 /* --- the service's directory and socket ---------------------------------- */
 
-/* The service's directory (util/statedir.h), or NULL when it is too long
- * or memory is short. */
+/* The service's directory (util/statedir.h), or NULL when its name is
+ * too long (or memory is short). */
 static char *tasks_dir(void)
 {
     char buf[PATH_MAX];
@@ -162,9 +162,15 @@ static int tasks_open(const char *dir, bool start)
  * saying what failed. */
 static json_t *tasks_call(const char *dir, json_t *req)
 {
-    int fd = tasks_open(dir, true);
+    int fd = dir ? tasks_open(dir, true) : -ENAMETOOLONG;
     json_t *reply;
 
+    if (!dir) {
+        tasks_fail(1, "cannot find the task service: %s",
+                   strerror(ENAMETOOLONG));
+        json_decref(req);
+        return NULL;
+    }
     if (fd < 0) {
         tasks_fail(1, "cannot reach the task service in '%s': %s", dir,
                    strerror(-fd));
@@ -743,6 +749,9 @@ static int tasks_cmd_wait(int argc, char **argv)
     if (rc)
         return rc;
     dir = tasks_dir();
+    if (!dir)
+        return tasks_fail(1, "cannot find the task service: %s",
+                          strerror(ENAMETOOLONG));
     /* A service that goes away mid-job (restarted, crashed) is started
      * again and the wait carries on; the journal holds the job. */
     for (;;) {
@@ -930,6 +939,9 @@ static int tasks_cmd_results(int argc, char **argv)
     if (rc)
         return rc;
     dir = tasks_dir();
+    if (!dir)
+        return tasks_fail(1, "cannot find the task service: %s",
+                          strerror(ENAMETOOLONG));
     if (fmt == TASKS_CSV)
         puts("task,params,state,node,start,end,status,attempts,stdout,"
              "stderr");
