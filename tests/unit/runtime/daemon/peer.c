@@ -152,10 +152,33 @@ Test(peer, two_peers_talk_and_refuse_garbage)
         /* the peer hung up */
         cr_assert(eq(long, (long)read(fd, junk, 1), 0L));
     }
+    close(fd);
+    /* so do a frame too short to be sealed and one too long to be read */
+    for (int i = 0; i < 2; i++) {
+        uint8_t head[4];
+
+        fd = socket(AF_INET, SOCK_STREAM, 0);
+        cr_assert(
+            eq(int,
+               connect(fd, (struct sockaddr *)&ss, sizeof(struct sockaddr_in)),
+               0));
+        frame_reader_head(head, i == 0 ? SEAL_OVERHEAD - 1 : 0xffffffffu);
+        cr_assert(eq(long, (long)write(fd, head, 4), 4L));
+        if (i == 0) {
+            uint8_t body[SEAL_OVERHEAD - 1] = {0};
+
+            cr_assert(eq(long, (long)write(fd, body, sizeof(body)),
+                         (long)sizeof(body)));
+        }
+        run_for(&loop, 100);
+        cr_assert(eq(long, (long)read(fd, head, 1), 0L), "case %d", i);
+        close(fd);
+    }
     peer_get_stats(b, &stats);
     cr_assert(eq(u64, stats.dropped[PEER_DROP_UNHANDLED], 1));
-    cr_assert(eq(u64, stats.disconnected, 1));
-    close(fd);
+    cr_assert(eq(u64, stats.dropped[PEER_DROP_MALFORMED], 1));
+    cr_assert(eq(u64, stats.dropped[PEER_DROP_OVERSIZED], 1));
+    cr_assert(eq(u64, stats.disconnected, 3));
     peer_destroy(a);
     peer_destroy(b);
     uv_run(&loop, UV_RUN_DEFAULT);
