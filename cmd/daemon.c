@@ -25,6 +25,7 @@
 #include "runtime/tasks/taskd.h"
 #include "util/fs.h"
 #include "util/log.h"
+#include "util/statedir.h"
 
 static const char daemon_usage[] =
     "usage: shoal daemon run|start|stop [options]\n"
@@ -132,7 +133,7 @@ static int parse_args(int argc, char **argv, struct daemon_args *a)
     if (strcmp(a->action, "run") && strcmp(a->action, "start")
         && strcmp(a->action, "stop"))
         return usage_error("unknown action '%s'", a->action);
-    if (control_dir_default(dir, a->dir, sizeof(a->dir)) < 0)
+    if (statedir_resolve(dir, a->dir, sizeof(a->dir)) < 0)
         return usage_error("%s", "directory name too long");
     a->config.dir = a->dir;
     return 0;

@@ -25,6 +25,7 @@
 #include "runtime/member/topo.h"
 #include "scheduler/map.h"
 #include "util/param.h"
+#include "util/statedir.h"
 
 PARAM_DEFINE(run_kill_grace_param,
              "kill_grace",
@@ -348,7 +349,7 @@ static int run_pool_connect(void)
 
     if (mode && strcmp(mode, "no") == 0)
         return -1;
-    if (control_dir_default(NULL, dir, sizeof(dir)) < 0)
+    if (statedir_resolve(NULL, dir, sizeof(dir)) < 0)
         return -1;
     snprintf(path, sizeof(path), "%s/control.sock", dir);
     if (control_client_connect(path, &fd, NULL) < 0)

@@ -12,6 +12,7 @@
 
 #include "cmd/cmd.h"
 #include "runtime/daemon/control.h"
+#include "util/statedir.h"
 
 static const char status_usage[] =
     "usage: shoal status [--json | --stats] [--dir DIR]\n"
@@ -127,7 +128,7 @@ int cmd_status(int argc, char **argv)
             return CMD_EXIT_USAGE;
         }
     }
-    if (control_dir_default(dir, dirbuf, sizeof(dirbuf)) < 0
+    if (statedir_resolve(dir, dirbuf, sizeof(dirbuf)) < 0
         || snprintf(path, sizeof(path), "%s/control.sock", dirbuf)
                >= (int)sizeof(path)) {
         fputs("shoal: status: directory name too long\n", stderr);

@@ -22,11 +22,8 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/ioctl.h>
-#include <sys/random.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/time.h>
-#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -37,13 +34,14 @@
 
 #include "cmd/cmd.h"
 #include "runtime/daemon/control.h"
-#include "runtime/tasks/task_server.h"
+#include "runtime/tasks/task_cmd.h"
 #include "runtime/tasks/task_wire.h"
 #include "runtime/tasks/taskd.h"
 #include "runtime/tasks/taskgen.h"
-#include "util/bytes.h"
 #include "util/fs.h"
+#include "util/nodeid.h"
 #include "util/param.h"
+#include "util/statedir.h"
 
 extern char **environ;
 
@@ -85,117 +83,28 @@ static int tasks_usage(const char *cmd, const char *fmt, ...)
 
 /* --- the service's directory and socket ---------------------------------- */
 
+/* The service's directory (util/statedir.h), or NULL when its name is
+ * too long (or memory is short). */
 static char *tasks_dir(void)
 {
-    const char *env = getenv("SHOAL_DIR"), *home, *xdg;
-    char *dir = NULL;
+    char buf[PATH_MAX];
 
-    if (env && *env)
-        return strdup(env);
-    if (getuid() == 0)
-        return strdup("/var/lib/shoal");
-    xdg = getenv("XDG_STATE_HOME");
-    home = getenv("HOME");
-    if (xdg && *xdg) {
-        if (asprintf(&dir, "%s/shoal", xdg) < 0)
-            return NULL;
-    } else if (asprintf(&dir, "%s/.local/state/shoal", home ? home : "/tmp")
-               < 0)
+    if (statedir_resolve(NULL, buf, sizeof(buf)) < 0)
         return NULL;
-    return dir;
+    return strdup(buf);
 }
 
+/* A connection to the service in dir, or a negative errno. */
 static int tasks_connect(const char *dir)
 {
-    struct sockaddr_un sa = {.sun_family = AF_UNIX};
-    int fd;
+    char path[PATH_MAX];
+    int fd, rc;
 
-    if ((size_t)snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/control.sock",
-                         dir)
-        >= sizeof(sa.sun_path))
+    if (snprintf(path, sizeof(path), "%s/control.sock", dir)
+        >= (int)sizeof(path))
         return -ENAMETOOLONG;
-    fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0)
-        return -errno;
-    if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-        int err = errno;
-
-        close(fd);
-        return -err;
-    }
-    return fd;
-}
-
-static int tasks_write_all(int fd, const void *p, size_t n)
-{
-    while (n > 0) {
-        ssize_t w = write(fd, p, n);
-
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return -EPIPE;
-        p = (const char *)p + w;
-        n -= (size_t)w;
-    }
-    return 0;
-}
-
-static int tasks_read_all(int fd, void *p, size_t n)
-{
-    while (n > 0) {
-        ssize_t r = read(fd, p, n);
-
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0)
-            return -ECONNRESET;
-        p = (char *)p + r;
-        n -= (size_t)r;
-    }
-    return 0;
-}
-
-static int tasks_send(int fd, json_t *req)
-{
-    char *text = json_dumps(req, JSON_COMPACT);
-    size_t len = text ? strlen(text) : 0;
-    uint8_t hdr[CONTROL_FRAME_HEAD];
-    int rc;
-
-    if (!text)
-        return -ENOMEM;
-    if (len + 1 > TASK_SERVER_FRAME_MAX
-        || control_frame_head(hdr, CONTROL_KIND_JSON, len) < 0) {
-        free(text);
-        return -E2BIG;
-    }
-    rc = tasks_write_all(fd, hdr, sizeof(hdr));
-    if (rc == 0)
-        rc = tasks_write_all(fd, text, len);
-    free(text);
-    return rc;
-}
-
-/* Read one reply; NULL when the connection ended. */
-static json_t *tasks_recv(int fd)
-{
-    uint8_t hdr[4];
-    size_t len;
-    char *body;
-    json_t *msg = NULL;
-
-    if (tasks_read_all(fd, hdr, 4) < 0)
-        return NULL;
-    len = (size_t)bytes_get_be(hdr, 4);
-    if (len < 1 || len > TASK_SERVER_FRAME_MAX)
-        return NULL;
-    body = malloc(len);
-    if (body && tasks_read_all(fd, body, len) == 0
-        && body[0] == CONTROL_KIND_JSON)
-        msg = json_loadb(body + 1, len - 1, 0, NULL);
-    free(body);
-    return msg;
+    rc = control_client_connect(path, &fd, NULL);
+    return rc < 0 ? rc : fd;
 }
 
 /* Start the service in the background, detached, and wait until it
@@ -253,16 +162,22 @@ static int tasks_open(const char *dir, bool start)
  * saying what failed. */
 static json_t *tasks_call(const char *dir, json_t *req)
 {
-    int fd = tasks_open(dir, true);
+    int fd = dir ? tasks_open(dir, true) : -ENAMETOOLONG;
     json_t *reply;
 
+    if (!dir) {
+        tasks_fail(1, "cannot find the task service: %s",
+                   strerror(ENAMETOOLONG));
+        json_decref(req);
+        return NULL;
+    }
     if (fd < 0) {
         tasks_fail(1, "cannot reach the task service in '%s': %s", dir,
                    strerror(-fd));
         json_decref(req);
         return NULL;
     }
-    if (tasks_send(fd, req) < 0 || !(reply = tasks_recv(fd))) {
+    if (control_client_request(fd, req, -1, &reply, NULL) < 0) {
         tasks_fail(1, "the task service in '%s' closed the connection", dir);
         close(fd);
         json_decref(req);
@@ -301,7 +216,8 @@ struct tasks_service {
     uv_timer_t idle;
     double idle_exit, idle_since;
     struct taskd *taskd;
-    struct task_server *server;
+    control_t *control;
+    bool stop_requested; /* by a "stop" request */
     bool stopping;
 };
 
@@ -318,7 +234,7 @@ static void tasks_service_stop(struct tasks_service *s)
     if (s->stopping)
         return;
     s->stopping = true;
-    task_server_destroy(s->server);
+    control_destroy(s->control);
     taskd_destroy(s->taskd);
     uv_close((uv_handle_t *)&s->sigterm, NULL);
     uv_close((uv_handle_t *)&s->sigint, NULL);
@@ -336,39 +252,50 @@ static void tasks_service_idle_cb(uv_timer_t *h)
     struct tasks_service *s = h->data;
     double now = tasks_now();
 
-    if (task_server_stop_requested(s->server)) {
+    if (s->stop_requested) {
         tasks_service_stop(s);
         return;
     }
-    if (taskd_busy(s->taskd) || task_server_clients(s->server) > 0)
+    if (taskd_busy(s->taskd) || control_clients(s->control) > 0)
         s->idle_since = now;
     else if (s->idle_exit > 0 && now - s->idle_since >= s->idle_exit)
         tasks_service_stop(s);
 }
 
-static int tasks_node_id(const char *dir, uint64_t *id)
+static void tasks_op_ping(control_conn_t *conn, json_t *request, void *arg)
 {
-    char path[PATH_MAX];
-    FILE *f;
+    (void)request;
+    (void)arg;
+    control_reply(conn, json_pack("{s:i}", "pid", (int)getpid()));
+}
 
-    snprintf(path, sizeof(path), "%s/node-id", dir);
-    f = fopen(path, "re");
-    if (f) {
-        int ok = fscanf(f, "%" SCNx64, id) == 1;
+/* The service stops at the next idle check, once the reply is out. */
+static void tasks_op_stop(control_conn_t *conn, json_t *request, void *arg)
+{
+    struct tasks_service *s = arg;
 
-        fclose(f);
-        if (ok && *id)
-            return 0;
-    }
-    do {
-        if (getrandom(id, sizeof(*id), 0) != (ssize_t)sizeof(*id))
-            return -EIO;
-    } while (*id == 0 || *id > INT64_MAX);
-    f = fopen(path, "we");
-    if (!f)
-        return -errno;
-    fprintf(f, "%016" PRIx64 "\n", *id);
-    return fclose(f) == 0 ? 0 : -EIO;
+    (void)request;
+    control_reply(conn, json_pack("{s:i}", "pid", (int)getpid()));
+    s->stop_requested = true;
+}
+
+/* Serve the task ops, "ping" and "stop" on the control socket at path. */
+static int tasks_service_listen(struct tasks_service *s,
+                                const char *path,
+                                shoal_error_t *error)
+{
+    int rc = control_create(&s->loop, path, &s->control, error);
+
+    for (size_t i = 0; rc == 0 && taskd_control_ops[i]; i++)
+        rc = control_on(s->control, taskd_control_ops[i], taskd_control_op,
+                        s->taskd);
+    if (rc == 0)
+        rc = control_on(s->control, "ping", tasks_op_ping, s);
+    if (rc == 0)
+        rc = control_on(s->control, "stop", tasks_op_stop, s);
+    if (rc == -ENOMEM)
+        shoal_errprintf(error, rc, "out of memory");
+    return rc;
 }
 
 static int tasks_cmd_taskd(int argc, char **argv)
@@ -396,16 +323,17 @@ static int tasks_cmd_taskd(int argc, char **argv)
     if (param_get_double(&tasks_idle_exit_param, 0, &s.idle_exit, &error) < 0
         || taskd_config_from_params(&cfg, &error) < 0)
         return tasks_fail(1, "%s", error.text);
-    if (tasks_node_id(dir, &cfg.node_id) < 0)
-        return tasks_fail(1, "cannot keep a node id in '%s'", dir);
+    if (nodeid_load(dir, &cfg.node_id, &error) < 0)
+        return tasks_fail(1, "%s", error.text);
     cfg.dir = dir;
     signal(SIGPIPE, SIG_IGN);
     uv_loop_init(&s.loop);
     rc = taskd_create(&s.loop, &cfg, &s.taskd, &error);
     snprintf(sock, sizeof(sock), "%s/control.sock", dir);
     if (rc == 0)
-        rc = task_server_create(&s.loop, sock, s.taskd, &s.server, &error);
+        rc = tasks_service_listen(&s, sock, &error);
     if (rc < 0) {
+        control_destroy(s.control);
         taskd_destroy(s.taskd);
         uv_run(&s.loop, UV_RUN_DEFAULT);
         return tasks_fail(1, "%s", error.text);
@@ -486,6 +414,24 @@ static int tasks_parse_int(const char *s, long min, long max, long *v)
     return *s && !*end && !errno && *v >= min && *v <= max ? 0 : -EINVAL;
 }
 
+/* The environment the tasks get: ours but for the variables the task
+ * service sets for each task. A new vector (caller frees it, not its
+ * strings, which are environ's), or NULL. */
+static char **tasks_env(void)
+{
+    size_t n = 0, k = 0;
+    char **env;
+
+    while (environ[n])
+        n++;
+    env = calloc(n + 1, sizeof(*env));
+    for (size_t i = 0; env && i < n; i++)
+        if (strncmp(environ[i], "SHOAL_JOB_ID=", 13)
+            && strncmp(environ[i], "SHOAL_TASK_", 11))
+            env[k++] = environ[i];
+    return env;
+}
+
 static int tasks_cmd_submit(int argc, char **argv)
 {
     struct taskgen *gen = NULL;
@@ -495,7 +441,8 @@ static int tasks_cmd_submit(int argc, char **argv)
     double limit = 0;
     int i, dash = -1, rc = 0;
     char *dir, cwd[PATH_MAX], *end;
-    json_t *req, *args, *env, *reply;
+    struct task_cmd cmd;
+    json_t *req, *reply;
 
     if (argc == 1
         && (strcmp(argv[0], "--help") == 0 || strcmp(argv[0], "-h") == 0)) {
@@ -561,19 +508,27 @@ static int tasks_cmd_submit(int argc, char **argv)
         taskgen_destroy(gen);
         return rc;
     }
-    args = json_array();
-    for (i = dash + 1; i < argc; i++)
-        json_array_append_new(args, json_string(argv[i]));
-    env = json_array();
-    for (char **e = environ; *e; e++)
-        if (strncmp(*e, "SHOAL_JOB_ID=", 13) && strncmp(*e, "SHOAL_TASK_", 11))
-            json_array_append_new(env, json_string(*e));
-    req = json_pack("{s:s, s:i, s:i, s:f, s:o, s:o, s:o, s:s}", "op",
-                    "task.submit", "cores", (int)cores, "retries", (int)retries,
-                    "time_limit", limit, "spec", taskgen_spec(gen), "argv",
-                    args, "env", env, "wdir", cwd);
-    if (name)
-        json_object_set_new(req, "name", json_string(name));
+    cmd =
+        (struct task_cmd){.argv = calloc((size_t)(argc - dash), sizeof(char *)),
+                          .env = tasks_env(),
+                          .wdir = cwd,
+                          .time_limit = limit};
+    for (i = dash + 1; cmd.argv && i < argc; i++)
+        cmd.argv[i - dash - 1] = argv[i];
+    req = json_pack("{s:s, s:i, s:i, s:o}", "op", "task.submit", "cores",
+                    (int)cores, "retries", (int)retries, "spec",
+                    taskgen_spec(gen));
+    rc = cmd.argv && cmd.env && req ? task_cmd_pack(&cmd, req) : -ENOMEM;
+    free(cmd.argv);
+    free(cmd.env);
+    if (rc == 0 && name
+        && json_object_set_new(req, "name", json_string(name)) < 0)
+        rc = -ENOMEM;
+    if (rc < 0) {
+        json_decref(req);
+        taskgen_destroy(gen);
+        return tasks_fail(1, "out of memory");
+    }
     taskgen_destroy(gen);
     dir = tasks_dir();
     reply = tasks_call(dir, req);
@@ -794,6 +749,9 @@ static int tasks_cmd_wait(int argc, char **argv)
     if (rc)
         return rc;
     dir = tasks_dir();
+    if (!dir)
+        return tasks_fail(1, "cannot find the task service: %s",
+                          strerror(ENAMETOOLONG));
     /* A service that goes away mid-job (restarted, crashed) is started
      * again and the wait carries on; the journal holds the job. */
     for (;;) {
@@ -802,15 +760,18 @@ static int tasks_cmd_wait(int argc, char **argv)
             json_t *req = json_pack("{s:s, s:I}", "op", "task.wait", "id",
                                     (json_int_t)id);
 
-            rc = tasks_send(fd, req);
+            rc = control_client_send_json(fd, req);
             json_decref(req);
-            while (rc == 0 && (msg = tasks_recv(fd))) {
+            msg = NULL;
+            while (rc == 0
+                   && control_client_recv_json(fd, -1, &msg, NULL) == 0) {
                 lost_since = 0;
                 if (json_object_get(msg, "progress")) {
                     tasks_show_progress(json_object_get(msg, "progress"), &rate,
                                         tty, &last_line);
                     shown = true;
                     json_decref(msg);
+                    msg = NULL;
                     continue;
                 }
                 break;
@@ -978,6 +939,9 @@ static int tasks_cmd_results(int argc, char **argv)
     if (rc)
         return rc;
     dir = tasks_dir();
+    if (!dir)
+        return tasks_fail(1, "cannot find the task service: %s",
+                          strerror(ENAMETOOLONG));
     if (fmt == TASKS_CSV)
         puts("task,params,state,node,start,end,status,attempts,stdout,"
              "stderr");

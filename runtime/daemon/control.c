@@ -19,6 +19,8 @@
 
 #include "runtime/daemon/control.h"
 #include "util/bytes.h"
+#include "util/frame_reader.h"
+#include "util/uvbuf.h"
 
 /* ---- frame codec ---- */
 
@@ -130,9 +132,7 @@ struct control_conn {
     control_t *control;
     uint32_t uid;
     bool closing;
-    uint8_t *rbuf;
-    size_t rlen;
-    size_t rcap;
+    struct frame_reader reader;
     size_t queued;
     control_frame_f *frame_fn;
     control_close_f *close_fn;
@@ -181,7 +181,7 @@ static void conn_closed(uv_handle_t *handle)
 
     if (conn->close_fn)
         conn->close_fn(conn, conn->arg);
-    free(conn->rbuf);
+    frame_reader_release(&conn->reader);
     free(conn);
     control_release(control);
 }
@@ -394,66 +394,42 @@ static void dispatch_op(control_conn_t *conn, const uint8_t *body, size_t len)
     json_decref(request);
 }
 
-static void conn_parse(control_conn_t *conn)
+/* One frame from the client: to the handler that took the connection
+ * over, or an op. A frame of no known kind closes the connection, as what
+ * follows it cannot be trusted either. Returns non-zero to stop reading
+ * once the connection closes. */
+static int conn_frame(const uint8_t *body, size_t len, void *arg)
 {
-    size_t off = 0;
+    control_conn_t *conn = arg;
 
-    while (!conn->closing) {
-        size_t body_len = 0;
-        int rc =
-            control_frame_next(conn->rbuf + off, conn->rlen - off, &body_len);
-
-        if (rc == 0)
-            break;
-        if (rc < 0) {
-            conn->control->stats.malformed++;
-            conn_close_now(conn);
-            return;
-        }
-        if (conn->frame_fn)
-            conn->frame_fn(conn, conn->rbuf + off + 4, body_len, conn->arg);
-        else if (conn->rbuf[off + 4] == CONTROL_KIND_JSON)
-            dispatch_op(conn, conn->rbuf + off + 4, body_len);
-        else
-            control_reply_error(conn, -EINVAL, "data frame without a job");
-        off += 4 + body_len;
+    if (len == 0
+        || (body[0] != CONTROL_KIND_JSON && body[0] != CONTROL_KIND_DATA)) {
+        conn->control->stats.malformed++;
+        conn_close_now(conn);
+        return -EBADMSG;
     }
-    if (off > 0 && !conn->closing) {
-        memmove(conn->rbuf, conn->rbuf + off, conn->rlen - off);
-        conn->rlen -= off;
-    }
-}
-
-static void conn_alloc(uv_handle_t *handle, size_t suggested, uv_buf_t *buf)
-{
-    control_conn_t *conn = handle->data;
-    size_t want = conn->rlen + (suggested < 65536 ? 65536 : suggested);
-
-    if (want > conn->rcap) {
-        uint8_t *p = realloc(conn->rbuf, want);
-
-        if (!p) {
-            *buf = uv_buf_init(NULL, 0);
-            return;
-        }
-        conn->rbuf = p;
-        conn->rcap = want;
-    }
-    *buf = uv_buf_init((char *)conn->rbuf + conn->rlen,
-                       (unsigned)(conn->rcap - conn->rlen));
+    if (conn->frame_fn)
+        conn->frame_fn(conn, body, len, conn->arg);
+    else if (body[0] == CONTROL_KIND_JSON)
+        dispatch_op(conn, body, len);
+    else
+        control_reply_error(conn, -EINVAL, "data frame without a job");
+    return conn->closing ? -EPIPE : 0;
 }
 
 static void conn_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
 {
     control_conn_t *conn = stream->data;
+    int rc = 0;
 
-    (void)buf;
-    if (nread < 0) {
+    if (nread > 0)
+        rc = frame_reader_feed(&conn->reader, buf->base, (size_t)nread, NULL,
+                               conn_frame, conn);
+    free(buf->base);
+    if (rc == -EMSGSIZE)
+        conn->control->stats.malformed++;
+    if (nread < 0 || rc == -EMSGSIZE || rc == -ENOMEM)
         conn_close_now(conn);
-        return;
-    }
-    conn->rlen += (size_t)nread;
-    conn_parse(conn);
 }
 
 static void on_connection(uv_stream_t *server, int status)
@@ -472,6 +448,7 @@ static void on_connection(uv_stream_t *server, int status)
     uv_pipe_init(control->loop, &conn->pipe, 0);
     conn->pipe.data = conn;
     conn->control = control;
+    frame_reader_init(&conn->reader, CONTROL_FRAME_MAX);
     control->open_handles++;
     conn->next = control->conns;
     if (control->conns)
@@ -490,7 +467,7 @@ static void on_connection(uv_stream_t *server, int status)
         return;
     }
     control->stats.accepted++;
-    if (uv_read_start((uv_stream_t *)&conn->pipe, conn_alloc, conn_read) < 0)
+    if (uv_read_start((uv_stream_t *)&conn->pipe, uvbuf_alloc, conn_read) < 0)
         conn_close_now(conn);
 }
 
@@ -602,29 +579,16 @@ void control_get_stats(const control_t *control, struct control_stats *stats)
     *stats = control->stats;
 }
 
-/* ---- client ---- */
-
-int control_dir_default(const char *dir, char *buf, size_t size)
+size_t control_clients(const control_t *control)
 {
-    const char *env = getenv("SHOAL_DIR");
-    const char *xdg = getenv("XDG_STATE_HOME");
-    const char *home = getenv("HOME");
-    int n;
+    size_t n = 0;
 
-    if (dir && *dir)
-        n = snprintf(buf, size, "%s", dir);
-    else if (env && *env)
-        n = snprintf(buf, size, "%s", env);
-    else if (geteuid() == 0)
-        n = snprintf(buf, size, "/var/lib/shoal");
-    else if (xdg && *xdg)
-        n = snprintf(buf, size, "%s/shoal", xdg);
-    else
-        n = snprintf(buf, size, "%s/.local/state/shoal", home ? home : "");
-    if (n < 0 || (size_t)n >= size)
-        return -ENAMETOOLONG;
-    return 0;
+    for (const struct control_conn *c = control->conns; c; c = c->next)
+        n++;
+    return n;
 }
+
+/* ---- client ---- */
 
 int control_client_connect(const char *path, int *fd, shoal_error_t *error)
 {
@@ -754,23 +718,15 @@ int control_client_recv(int fd, int timeout_ms, uint8_t **body, size_t *len)
     return 0;
 }
 
-int control_client_request(int fd,
-                           const json_t *request,
-                           int timeout_ms,
-                           json_t **reply,
-                           shoal_error_t *error)
+int control_client_recv_json(int fd,
+                             int timeout_ms,
+                             json_t **reply,
+                             shoal_error_t *error)
 {
     uint8_t *body;
     size_t len;
     int rc;
 
-    rc = control_client_send_json(fd, request);
-    if (rc == -EPIPE || rc == -ECONNRESET)
-        return shoal_errprintf(error, -EPIPE,
-                               "the daemon closed the connection");
-    if (rc < 0)
-        return shoal_errprintf(error, rc, "cannot send to the daemon: %s",
-                               strerror(-rc));
     for (;;) {
         rc = control_client_recv(fd, timeout_ms, &body, &len);
         if (rc == -ETIMEDOUT)
@@ -788,4 +744,21 @@ int control_client_request(int fd,
     rc = control_frame_decode_json(body, len, reply, error);
     free(body);
     return rc;
+}
+
+int control_client_request(int fd,
+                           const json_t *request,
+                           int timeout_ms,
+                           json_t **reply,
+                           shoal_error_t *error)
+{
+    int rc = control_client_send_json(fd, request);
+
+    if (rc == -EPIPE || rc == -ECONNRESET)
+        return shoal_errprintf(error, -EPIPE,
+                               "the daemon closed the connection");
+    if (rc < 0)
+        return shoal_errprintf(error, rc, "cannot send to the daemon: %s",
+                               strerror(-rc));
+    return control_client_recv_json(fd, timeout_ms, reply, error);
 }

@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: MIT */
-/* control.h - the daemon's local control socket, server and client.
+/* control.h - the node's local control socket, server and client.
  *
  * Commands on the node talk to its daemon over a UNIX stream socket in
- * the daemon's directory (control.sock, mode 0600). The daemon checks the
- * caller's credentials at accept time (SO_PEERCRED): only its own user and
- * root may connect; others are refused and counted.
+ * the daemon's directory (control.sock, mode 0600); where no daemon runs,
+ * the task service a command starts (`shoal taskd`) serves the same
+ * socket with this same server. The server checks the caller's
+ * credentials at accept time (SO_PEERCRED): only its own effective user
+ * and root may connect; others are refused and counted.
  *
  * Both ways the stream is a sequence of frames: a u32 big-endian length
  * (at most CONTROL_FRAME_MAX) and that many bytes of body, whose first
@@ -153,12 +155,10 @@ uint32_t control_conn_uid(const control_conn_t *conn);
 /* Copy the counters into *stats. */
 void control_get_stats(const control_t *control, struct control_stats *stats);
 
-/* ---- client ---- */
+/* The number of connections open now (a server with none may be idle). */
+size_t control_clients(const control_t *control);
 
-/* The daemon directory: dir when not NULL, else $SHOAL_DIR, else
- * /var/lib/shoal for root and ${XDG_STATE_HOME:-$HOME/.local/state}/shoal
- * for others. Returns 0, or -ENAMETOOLONG. */
-int control_dir_default(const char *dir, char *buf, size_t size);
+/* ---- client ---- */
 
 /* Connect to the control socket at path. Returns 0 and sets *fd, or
  * -ENOENT / -ECONNREFUSED (no daemon) or another negative errno, with
@@ -173,6 +173,15 @@ int control_client_send_json(int fd, const json_t *obj);
  * -ETIMEDOUT, -EPIPE at end of stream, SHOAL_EPROTO for a bad frame, or a
  * negative errno. */
 int control_client_recv(int fd, int timeout_ms, uint8_t **body, size_t *len);
+
+/* Read frames until a JSON one, waiting at most timeout_ms for each (-1:
+ * forever); data frames are skipped. Returns 0 and sets *reply (a new
+ * reference), or a negative code with error (may be NULL) filled: -EPIPE
+ * at end of stream, -ETIMEDOUT, SHOAL_EPROTO for a bad frame. */
+int control_client_recv_json(int fd,
+                             int timeout_ms,
+                             json_t **reply,
+                             shoal_error_t *error);
 
 /* Send request and wait for its JSON reply. Returns 0 and sets *reply (a
  * new reference), or a negative code with error (may be NULL) filled. A

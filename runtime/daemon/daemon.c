@@ -28,6 +28,7 @@
 #include "util/seal.h"
 #include "util/fs.h"
 #include "util/log.h"
+#include "util/nodeid.h"
 
 /* Seal types of the daemon's own messages. */
 enum daemon_type {
@@ -606,50 +607,6 @@ static char *path_join(const char *dir, const char *name)
     return p;
 }
 
-/* The node id is made once and kept, so that a restarted daemon is the
- * same member (it refutes what the pool says of its former self). */
-static int load_node_id(const char *dir, uint64_t *id, shoal_error_t *error)
-{
-    char *path = path_join(dir, "node-id");
-    char text[40];
-    ssize_t n;
-    int fd, rc = 0;
-
-    if (!path)
-        return shoal_errprintf(error, -ENOMEM, "out of memory");
-    fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd >= 0) {
-        char *end;
-
-        n = read(fd, text, sizeof(text) - 1);
-        close(fd);
-        text[n > 0 ? n : 0] = '\0';
-        *id = strtoull(text, &end, 16);
-        if (n <= 0 || *id == 0 || (*end != '\n' && *end != '\0'))
-            rc = shoal_errprintf(error, -EINVAL, "bad node id file '%s'", path);
-        free(path);
-        return rc;
-    }
-    if (errno != ENOENT) {
-        rc = shoal_errprintf(error, -errno, "cannot read '%s': %s", path,
-                             strerror(errno));
-        free(path);
-        return rc;
-    }
-    do
-        randombytes_buf(id, sizeof(*id));
-    while (*id == 0);
-    snprintf(text, sizeof(text), "%016" PRIx64 "\n", *id);
-    fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-    if (fd < 0 || write(fd, text, strlen(text)) != (ssize_t)strlen(text))
-        rc = shoal_errprintf(error, -errno, "cannot write '%s': %s", path,
-                             strerror(errno));
-    if (fd >= 0)
-        close(fd);
-    free(path);
-    return rc;
-}
-
 static int parse_seeds(daemon_t *d, const char *list, shoal_error_t *error)
 {
     char *copy = strdup(list), *save = NULL, *tok;
@@ -793,7 +750,7 @@ int daemon_create(const struct daemon_config *config,
     rc = seal_key_load(key_path, &key, error);
     if (rc < 0)
         goto error;
-    rc = load_node_id(d->dir, &d->id, error);
+    rc = nodeid_load(d->dir, &d->id, error);
     if (rc < 0)
         goto error;
     rc = node_summary_collect(config->topology, &d->summary, error);

@@ -16,6 +16,8 @@
 
 #include "runtime/daemon/peer.h"
 #include "util/bytes.h"
+#include "util/frame_reader.h"
+#include "util/uvbuf.h"
 
 /* The most datagrams read in one go: a flood of garbage must not keep
  * the loop from its timers and streams. */
@@ -27,9 +29,7 @@ struct peer_conn {
     struct member_addr addr;
     bool outbound;
     bool closing;
-    uint8_t *rbuf;
-    size_t rlen;
-    size_t rcap;
+    struct frame_reader reader;
     size_t queued; /* bytes handed to uv_write and not done */
     struct peer_conn *prev;
     struct peer_conn *next;
@@ -93,29 +93,6 @@ static uint64_t wall_ms(void)
 
     clock_gettime(CLOCK_REALTIME, &ts);
     return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-void peer_frame_header(uint8_t out[4], uint32_t len)
-{
-    bytes_put_be(out, len, 4);
-}
-
-int peer_frame_next(const void *buf, size_t len, size_t max, size_t *msg_len)
-{
-    const uint8_t *b = buf;
-    uint32_t n;
-
-    if (len < 4)
-        return 0;
-    n = (uint32_t)bytes_get_be(b, 4);
-    if (n > max)
-        return -EMSGSIZE;
-    if (n < SEAL_OVERHEAD)
-        return -EBADMSG;
-    if (len - 4 < n)
-        return 0;
-    *msg_len = n;
-    return 1;
 }
 
 int peer_addr_to_sockaddr(const struct member_addr *addr,
@@ -349,7 +326,7 @@ static void conn_closed(uv_handle_t *handle)
     struct peer_conn *conn = handle->data;
     peer_t *peer = conn->peer;
 
-    free(conn->rbuf);
+    frame_reader_release(&conn->reader);
     free(conn);
     peer_release(peer);
 }
@@ -385,6 +362,7 @@ static struct peer_conn *conn_new(peer_t *peer, bool outbound)
     conn->tcp.data = conn;
     conn->peer = peer;
     conn->outbound = outbound;
+    frame_reader_init(&conn->reader, PEER_FRAME_MAX);
     conn->next = peer->conns;
     if (peer->conns)
         peer->conns->prev = conn;
@@ -393,88 +371,60 @@ static struct peer_conn *conn_new(peer_t *peer, bool outbound)
     return conn;
 }
 
-static void conn_alloc(uv_handle_t *handle, size_t suggested, uv_buf_t *buf)
+/* Open one frame; a bad one closes the connection, since what follows it
+ * in the stream cannot be trusted either. Returns non-zero to stop
+ * reading once the connection closes. */
+static int conn_frame(const uint8_t *msg, size_t msg_len, void *arg)
 {
-    struct peer_conn *conn = handle->data;
-    size_t want = conn->rlen + (suggested < 65536 ? 65536 : suggested);
-
-    (void)suggested;
-    if (want > conn->rcap) {
-        uint8_t *p = realloc(conn->rbuf, want);
-
-        if (!p) {
-            *buf = uv_buf_init(NULL, 0);
-            return;
-        }
-        conn->rbuf = p;
-        conn->rcap = want;
-    }
-    *buf = uv_buf_init((char *)conn->rbuf + conn->rlen,
-                       (unsigned)(conn->rcap - conn->rlen));
-}
-
-/* Open every whole frame in the buffer; a bad one closes the connection,
- * since what follows it in the stream cannot be trusted either. */
-static void conn_parse(struct peer_conn *conn)
-{
+    struct peer_conn *conn = arg;
     peer_t *peer = conn->peer;
-    size_t off = 0;
+    struct seal_header header;
+    size_t body_len = 0;
+    uint8_t *body;
+    int rc;
 
-    while (!conn->closing) {
-        struct seal_header header;
-        size_t msg_len = 0, body_len = 0;
-        uint8_t *body;
-        int rc;
-
-        rc = peer_frame_next(conn->rbuf + off, conn->rlen - off, PEER_FRAME_MAX,
-                             &msg_len);
-        if (rc == 0)
-            break;
-        if (rc < 0) {
-            peer->stats.dropped[rc == -EMSGSIZE ? PEER_DROP_OVERSIZED
-                                                : PEER_DROP_MALFORMED]++;
-            peer->stats.disconnected++;
-            conn_close(conn);
-            return;
-        }
-        body = malloc(msg_len - SEAL_OVERHEAD + 1);
-        if (!body) {
-            conn_close(conn);
-            return;
-        }
-        rc = seal_unwrap(peer->seal, conn->rbuf + off + 4, msg_len, wall_ms(),
-                         &header, body, msg_len - SEAL_OVERHEAD, &body_len,
-                         NULL);
-        off += 4 + msg_len;
-        if (rc < 0) {
-            free(body);
-            peer->stats.disconnected++;
-            conn_close(conn);
-            return;
-        }
-        peer->stats.frames_received++;
-        dispatch(peer, PEER_CHANNEL_STREAM, &header, &conn->addr, body,
-                 body_len);
+    if (msg_len < SEAL_OVERHEAD) {
+        peer->stats.dropped[PEER_DROP_MALFORMED]++;
+        peer->stats.disconnected++;
+        conn_close(conn);
+        return -EBADMSG;
+    }
+    body = malloc(msg_len - SEAL_OVERHEAD + 1);
+    if (!body) {
+        conn_close(conn);
+        return -ENOMEM;
+    }
+    rc = seal_unwrap(peer->seal, msg, msg_len, wall_ms(), &header, body,
+                     msg_len - SEAL_OVERHEAD, &body_len, NULL);
+    if (rc < 0) {
         free(body);
+        peer->stats.disconnected++;
+        conn_close(conn);
+        return rc;
     }
-    if (off > 0 && !conn->closing) {
-        memmove(conn->rbuf, conn->rbuf + off, conn->rlen - off);
-        conn->rlen -= off;
-    }
+    peer->stats.frames_received++;
+    dispatch(peer, PEER_CHANNEL_STREAM, &header, &conn->addr, body, body_len);
+    free(body);
+    return conn->closing ? -EPIPE : 0;
 }
 
 static void conn_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
 {
     struct peer_conn *conn = stream->data;
+    int rc = 0;
 
-    (void)buf;
-    if (nread < 0) {
-        conn_close(conn);
-        return;
+    if (nread > 0) {
+        conn->peer->stats.bytes_received += (uint64_t)nread;
+        rc = frame_reader_feed(&conn->reader, buf->base, (size_t)nread, NULL,
+                               conn_frame, conn);
     }
-    conn->peer->stats.bytes_received += (uint64_t)nread;
-    conn->rlen += (size_t)nread;
-    conn_parse(conn);
+    free(buf->base);
+    if (rc == -EMSGSIZE) {
+        conn->peer->stats.dropped[PEER_DROP_OVERSIZED]++;
+        conn->peer->stats.disconnected++;
+    }
+    if (nread < 0 || rc == -EMSGSIZE || rc == -ENOMEM)
+        conn_close(conn);
 }
 
 static void conn_connected(uv_connect_t *req, int status)
@@ -489,7 +439,7 @@ static void conn_connected(uv_connect_t *req, int status)
         }
         return;
     }
-    if (uv_read_start((uv_stream_t *)&conn->tcp, conn_alloc, conn_read) < 0)
+    if (uv_read_start((uv_stream_t *)&conn->tcp, uvbuf_alloc, conn_read) < 0)
         conn_close(conn);
 }
 
@@ -628,7 +578,7 @@ int peer_send_stream(peer_t *peer,
         free(w);
         return rc;
     }
-    peer_frame_header(w->bytes, (uint32_t)n);
+    frame_reader_head(w->bytes, n);
     w->conn = conn;
     w->len = n + 4;
     w->req.data = w;
@@ -661,7 +611,7 @@ static void on_connection(uv_stream_t *server, int status)
     if (uv_accept(server, (uv_stream_t *)&conn->tcp) < 0
         || uv_tcp_getpeername(&conn->tcp, (struct sockaddr *)&ss, &sslen) < 0
         || peer_addr_from_sockaddr((struct sockaddr *)&ss, &conn->addr) < 0
-        || uv_read_start((uv_stream_t *)&conn->tcp, conn_alloc, conn_read)
+        || uv_read_start((uv_stream_t *)&conn->tcp, uvbuf_alloc, conn_read)
                < 0) {
         conn_close(conn);
         return;

@@ -162,15 +162,6 @@ void peer_get_stats(const peer_t *peer, struct peer_stats *stats);
 /* Name of a drop reason, e.g. "oversized"; "unknown" out of range. */
 const char *peer_drop_name(enum peer_drop why);
 
-/* Stream framing, pure. Write the 4-byte header of a frame of len bytes. */
-void peer_frame_header(uint8_t out[4], uint32_t len);
-
-/* Look at the len bytes at the start of a stream buffer. Returns 1 and
- * sets *msg_len when a whole frame is there (its message starts at
- * buf + 4), 0 when more bytes are needed, -EMSGSIZE when the frame is
- * longer than max, -EBADMSG when it is too short to be a sealed message. */
-int peer_frame_next(const void *buf, size_t len, size_t max, size_t *msg_len);
-
 /* Convert between member_addr and sockaddr. Return 0 or -EAFNOSUPPORT. */
 int peer_addr_to_sockaddr(const struct member_addr *addr,
                           struct sockaddr_storage *ss);

@@ -26,6 +26,7 @@
 #include "util/bytes.h"
 #include "util/log.h"
 #include "util/uvbuf.h"
+#include "util/frame_reader.h"
 
 enum {
     /* body of a relayed frame: direction, job id, then the frame */
@@ -66,11 +67,14 @@ struct proxy {
     uv_process_t process;
     uv_pipe_t pipe;
     uv_timer_t retry;
-    struct job_stream in;
+    struct frame_reader in;
     /* a frame the home's queue refused, sent again by the retry timer */
     uint8_t *pending;
     size_t pending_len;
     uint8_t pending_type;
+    /* the bytes read after it, fed once it is sent */
+    uint8_t *rest;
+    size_t rest_len;
     bool pipe_open, exited, done_seen, lost_sent;
     int handles; /* open handles; the proxy is freed when none is left */
 };
@@ -661,8 +665,9 @@ static void proxy_handle_closed(uv_handle_t *handle)
 
     if (--p->handles > 0)
         return;
-    job_stream_release(&p->in);
+    frame_reader_release(&p->in);
     free(p->pending);
+    free(p->rest);
     free(p);
 }
 
@@ -752,9 +757,29 @@ static int proxy_frame(const uint8_t *frame, size_t len, void *arg)
     return 0;
 }
 
+/* Feed the proxy's frames in len bytes at data to the home. When its queue
+ * refuses one, the bytes after it are kept (in p->rest) to be fed once
+ * the refused frame is through. Returns 0, -ENOBUFS (wait for the retry
+ * timer) or another negative code (the link is unusable). */
+static int proxy_feed(struct proxy *p, const uint8_t *data, size_t len)
+{
+    size_t used = 0;
+    int rc = frame_reader_feed(&p->in, data, len, &used, proxy_frame, p);
+
+    if (rc != -ENOBUFS || used == len)
+        return rc;
+    p->rest = malloc(len - used);
+    if (!p->rest)
+        return -ENOMEM;
+    memcpy(p->rest, data + used, len - used);
+    p->rest_len = len - used;
+    return rc;
+}
+
 static void proxy_retry_cb(uv_timer_t *timer)
 {
     struct proxy *p = timer->data;
+    uint8_t *rest;
     int rc;
 
     if (!p->g || !p->pending)
@@ -765,9 +790,19 @@ static void proxy_retry_cb(uv_timer_t *timer)
         return;
     free(p->pending);
     p->pending = NULL;
+    rest = p->rest;
+    p->rest = NULL;
+    rc = rest ? proxy_feed(p, rest, p->rest_len) : 0;
+    free(rest);
+    if (rc == -ENOBUFS)
+        return;
     uv_timer_stop(timer);
-    if (p->pipe_open)
+    if (rc < 0) {
+        proxy_close_pipe(p);
+        proxy_finish(p);
+    } else if (p->pipe_open) {
         uv_read_start((uv_stream_t *)&p->pipe, uvbuf_alloc, proxy_read_cb);
+    }
 }
 
 static void proxy_read_cb(uv_stream_t *stream, ssize_t n, const uv_buf_t *buf)
@@ -775,12 +810,11 @@ static void proxy_read_cb(uv_stream_t *stream, ssize_t n, const uv_buf_t *buf)
     struct proxy *p = stream->data;
 
     if (n > 0) {
-        int rc = job_stream_feed(&p->in, buf->base, (size_t)n, proxy_frame, p);
+        int rc = proxy_feed(p, (const uint8_t *)buf->base, (size_t)n);
+
         if (rc == -ENOBUFS) {
             /* the home's queue is full: stop reading the proxy (which then
-             * stops reading its ranks) until it drains. The frames after
-             * the refused one in this read are lost to order, so a read
-             * stream is fed one frame at a time below. */
+             * stops reading its ranks) until it drains */
             uv_read_stop(stream);
             uv_timer_start(&p->retry, proxy_retry_cb, GANGD_RETRY_MS,
                            GANGD_RETRY_MS);
@@ -847,7 +881,7 @@ proxy_spawn(struct gangd *g, uint64_t job, uint64_t home, struct proxy **out)
     p->g = g;
     p->job = job;
     p->home = home;
-    job_stream_init(&p->in);
+    frame_reader_init(&p->in, JOB_WIRE_FRAME_MAX);
     uv_read_start((uv_stream_t *)&p->pipe, uvbuf_alloc, proxy_read_cb);
     p->next = g->proxies;
     g->proxies = p;

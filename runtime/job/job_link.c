@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "runtime/job/job_wire.h"
+#include "util/frame_reader.h"
 
 static void job_link_written(uv_write_t *req, int status)
 {
@@ -28,7 +29,7 @@ int job_link_write(uv_stream_t *stream,
     if (!req)
         return -ENOMEM;
     bytes = (uint8_t *)(req + 1);
-    job_stream_head(bytes, len);
+    frame_reader_head(bytes, len);
     memcpy(bytes + 4, frame, len);
     req->data = data;
     b = uv_buf_init((char *)bytes, (unsigned int)(4 + len));

@@ -24,7 +24,7 @@
  * thread-safe.
  *
  * On a byte stream each frame is sent as u32 big-endian length + frame
- * (job_stream_*). */
+ * (util/frame_reader.h splits them out again). */
 #ifndef SHOAL_RUNTIME_JOB_JOB_WIRE_H
 #define SHOAL_RUNTIME_JOB_JOB_WIRE_H
 
@@ -164,32 +164,5 @@ void job_frame_release(struct job_frame *f);
 
 /* The name of a kind, for messages ("LAUNCH"); "?" when unknown. */
 const char *job_frame_kind_name(int kind);
-
-/* Reassembling length-prefixed frames from a byte stream. */
-struct job_stream {
-    uint8_t *buf;
-    size_t len;
-    size_t cap;
-};
-
-/* Called for each complete frame (borrowed for the call). A non-zero
- * return stops job_stream_feed(), which returns it. */
-typedef int job_stream_frame_f(const uint8_t *frame, size_t len, void *arg);
-
-void job_stream_init(struct job_stream *s);
-void job_stream_release(struct job_stream *s);
-
-/* Feed bytes read from the stream; fn is called for every frame they
- * complete, in order, and a partial frame is kept. Returns 0, fn's
- * non-zero value, SHOAL_EPROTO for a length over JOB_WIRE_FRAME_MAX (the
- * stream is then unusable) or -ENOMEM. */
-int job_stream_feed(struct job_stream *s,
-                    const void *data,
-                    size_t len,
-                    job_stream_frame_f *fn,
-                    void *arg);
-
-/* Write the 4-byte prefix of a frame of len bytes into head. */
-void job_stream_head(uint8_t head[4], size_t len);
 
 #endif

@@ -21,6 +21,7 @@
 #include "runtime/member/topo.h"
 #include "util/bug.h"
 #include "util/uvbuf.h"
+#include "util/frame_reader.h"
 
 struct node_job {
     const struct node_job_config *config;
@@ -31,7 +32,7 @@ struct node_job {
     bool launched;
     bool done_sent;
     bool paused;
-    struct job_stream in;
+    struct frame_reader in;
     struct job_frame launch; /* decoded LAUNCH, owned */
     int *ranks;              /* global rank of each local index */
     cpu_set_t **cpus;
@@ -606,12 +607,13 @@ node_job_read_cb(uv_stream_t *stream, ssize_t n, const uv_buf_t *buf)
                                                   "coordinator closed"));
         return;
     }
-    rc = job_stream_feed(&job->in, buf->base, (size_t)n, node_job_frame, job);
+    rc = frame_reader_feed(&job->in, buf->base, (size_t)n, NULL, node_job_frame,
+                           job);
     free(buf->base);
-    if (rc == SHOAL_EPROTO && job->rc == 0 && !job->error->text[0])
-        shoal_errprintf(job->error, rc,
-                        "oversized frame from the "
-                        "coordinator");
+    if (rc == -EMSGSIZE && job->rc == 0 && !job->error->text[0])
+        rc = shoal_errprintf(job->error, SHOAL_EPROTO,
+                             "oversized frame from the "
+                             "coordinator");
     if (rc < 0)
         node_job_abandon(job, rc);
 }
@@ -637,7 +639,7 @@ int node_job_run(const struct node_job_config *config, shoal_error_t *error)
     job.error = error;
     if (error)
         error->text[0] = '\0';
-    job_stream_init(&job.in);
+    frame_reader_init(&job.in, JOB_WIRE_FRAME_MAX);
     rc = uv_loop_init(&job.loop);
     if (rc < 0) {
         close(config->link_fd);
@@ -686,6 +688,6 @@ int node_job_run(const struct node_job_config *config, shoal_error_t *error)
     free(job.cpus);
     free(job.ranks);
     job_frame_release(&job.launch);
-    job_stream_release(&job.in);
+    frame_reader_release(&job.in);
     return rc;
 }

@@ -18,6 +18,7 @@
 #include "util/spawn.h"
 #include "util/bug.h"
 #include "util/uvbuf.h"
+#include "util/frame_reader.h"
 
 extern char **environ;
 
@@ -29,7 +30,7 @@ struct pool_local_link {
     uv_pipe_t pipe;
     bool open;
     pid_t pid;
-    struct job_stream in;
+    struct frame_reader in;
 };
 
 struct pool_local {
@@ -90,7 +91,8 @@ pool_local_read_cb(uv_stream_t *stream, ssize_t n, const uv_buf_t *buf)
     struct pool_local_link *l = stream->data;
 
     if (n > 0
-        && job_stream_feed(&l->in, buf->base, (size_t)n, pool_local_frame, l)
+        && frame_reader_feed(&l->in, buf->base, (size_t)n, NULL,
+                             pool_local_frame, l)
                < 0)
         n = UV_EPROTO;
     free(buf->base);
@@ -197,7 +199,7 @@ int pool_local_run(const struct pool_job_config *config,
     for (int i = 0; rc == 0 && i < config->nnodes; i++) {
         pl.links[i].owner = &pl;
         pl.links[i].node = i;
-        job_stream_init(&pl.links[i].in);
+        frame_reader_init(&pl.links[i].in, JOB_WIRE_FRAME_MAX);
         rc = pool_local_spawn(&pl, &pl.links[i], proxy_argv, error);
         pl.nlinks = i + 1;
     }
@@ -219,7 +221,7 @@ int pool_local_run(const struct pool_job_config *config,
         SHOAL_BUG("event loop closed with handles open");
     sigaction(SIGPIPE, &old_pipe, NULL);
     for (int i = 0; i < pl.nlinks; i++)
-        job_stream_release(&pl.links[i].in);
+        frame_reader_release(&pl.links[i].in);
     pool_job_destroy(pl.job);
     free(pl.links);
     return rc;

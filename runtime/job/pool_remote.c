@@ -16,6 +16,7 @@
 #include "runtime/daemon/control.h"
 #include "util/bug.h"
 #include "util/bytes.h"
+#include "util/frame_reader.h"
 #include "util/uvbuf.h"
 
 struct remote_node {
@@ -34,9 +35,7 @@ struct pool_remote {
     pool_job_t *job;
     struct remote_node *nodes;
     int nnodes;
-    /* a partial control frame */
-    uint8_t *buf;
-    size_t len, cap;
+    struct frame_reader in; /* control frames from the daemon */
 };
 
 static void remote_close(struct pool_remote *pr)
@@ -108,15 +107,21 @@ static void remote_all_lost(struct pool_remote *pr)
         pool_job_node_lost(pr->job, i);
 }
 
-/* One frame from the daemon: a node's job frame, or an event. */
-static void
-remote_frame(struct pool_remote *pr, const uint8_t *body, size_t len)
+/* One frame from the daemon: a node's job frame, or an event. Returns
+ * non-zero to stop reading: the link closed, or the frame is of no kind
+ * the control protocol knows. */
+static int remote_frame(const uint8_t *body, size_t len, void *arg)
 {
+    struct pool_remote *pr = arg;
+
+    if (len == 0
+        || (body[0] != CONTROL_KIND_DATA && body[0] != CONTROL_KIND_JSON))
+        return -EBADMSG;
     if (body[0] == CONTROL_KIND_DATA && len > 9) {
         int node = remote_node_index(pr, bytes_get_be64(body + 1));
         if (node >= 0)
             pool_job_input(pr->job, node, body + 9, len - 9);
-        return;
+        return pr->open ? 0 : -EPIPE;
     }
     if (body[0] == CONTROL_KIND_JSON) {
         json_t *obj = NULL;
@@ -131,42 +136,19 @@ remote_frame(struct pool_remote *pr, const uint8_t *body, size_t len)
         }
         json_decref(obj);
     }
+    return pr->open ? 0 : -EPIPE;
 }
 
 static void remote_read_cb(uv_stream_t *stream, ssize_t n, const uv_buf_t *buf)
 {
     struct pool_remote *pr = stream->data;
-    size_t off = 0, body_len;
-    int rc;
 
-    if (n > 0 && pr->len + (size_t)n > pr->cap) {
-        size_t cap = pr->cap ? pr->cap : 65536;
-        uint8_t *p;
-        while (cap < pr->len + (size_t)n)
-            cap *= 2;
-        p = realloc(pr->buf, cap);
-        if (!p)
-            n = UV_ENOMEM;
-        else {
-            pr->buf = p;
-            pr->cap = cap;
-        }
-    }
     if (n > 0) {
-        memcpy(pr->buf + pr->len, buf->base, (size_t)n);
-        pr->len += (size_t)n;
-        while (
-            (rc = control_frame_next(pr->buf + off, pr->len - off, &body_len))
-            == 1) {
-            remote_frame(pr, pr->buf + off + 4, body_len);
-            off += 4 + body_len;
-            if (!pr->open)
-                break;
-        }
-        if (rc < 0)
+        int rc = frame_reader_feed(&pr->in, buf->base, (size_t)n, NULL,
+                                   remote_frame, pr);
+
+        if (rc < 0 && rc != -EPIPE)
             n = UV_EPROTO;
-        memmove(pr->buf, pr->buf + off, pr->len - off);
-        pr->len -= off;
     }
     free(buf->base);
     if (n < 0 && pr->open) {
@@ -356,6 +338,7 @@ int pool_remote_run(int ctl_fd,
     uv_loop_init(&pr.loop);
     uv_pipe_init(&pr.loop, &pr.pipe, 0);
     pr.open = true;
+    frame_reader_init(&pr.in, CONTROL_FRAME_MAX);
     rc = uv_pipe_open(&pr.pipe, ctl_fd);
     if (rc < 0) {
         close(ctl_fd);
@@ -383,6 +366,6 @@ int pool_remote_run(int ctl_fd,
     pool_job_destroy(pr.job);
     remote_nodes_release(&pr);
     free(nodes);
-    free(pr.buf);
+    frame_reader_release(&pr.in);
     return rc;
 }

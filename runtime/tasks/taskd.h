@@ -39,6 +39,8 @@
 
 #include <shoal/error.h>
 
+#include "runtime/daemon/control.h"
+
 /* Task frames between daemons: the header type byte, within 64-95. */
 enum taskd_frame_type {
     TASKD_FRAME_PULL = 64,  /* worker -> home: free cores, want, speed */
@@ -105,6 +107,17 @@ int taskd_control(struct taskd *t,
 
 /* The client of a stream went away: no more replies. */
 void taskd_stream_close(struct taskd_stream *s);
+
+/* The control ops a taskd serves ("task.submit" ...), NULL-terminated. */
+extern const char *const taskd_control_ops[];
+
+/* Serve one of taskd_control_ops on a control socket (a control_op_f whose
+ * arg is the taskd): taskd_control() with the replies sent on conn. A
+ * stream ("task.wait", a "task.output" fetched from another node) holds
+ * conn until its final reply, and ends when the client goes away. The
+ * node daemon and the task service a command starts both serve the ops
+ * so. */
+void taskd_control_op(control_conn_t *conn, json_t *request, void *arg);
 
 /* Whether a job is running or a stream open: the daemon should stay. */
 bool taskd_busy(struct taskd *t);

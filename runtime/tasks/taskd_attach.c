@@ -1,45 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /* taskd_attach.c - bag-of-tasks jobs served by the node daemon: the
- * "task.*" control ops over the daemon's control socket, and the task
- * frames and member events that join the node's taskd to the pool. */
+ * "task.*" control ops on the daemon's control socket (taskd_control_op),
+ * and the task frames and member events that join the node's taskd to the
+ * pool. */
 #include "runtime/tasks/taskd.h"
 
 #include "runtime/daemon/control.h"
 #include "runtime/daemon/daemon.h"
 #include "runtime/job/gangd.h"
-
-static const char *const taskd_ops[] = {
-    "task.submit",  "task.jobs",   "task.job",    "task.wait",
-    "task.results", "task.output", "task.cancel",
-};
-
-static void taskd_conn_reply(const json_t *msg, bool final, void *arg)
-{
-    control_conn_t *conn = arg;
-
-    control_send_json(conn, msg);
-    /* the stream is gone: the connection is an ordinary one again */
-    if (final)
-        control_conn_set_handlers(conn, NULL, NULL, NULL);
-}
-
-static void taskd_conn_close(control_conn_t *conn, void *arg)
-{
-    (void)conn;
-    taskd_stream_close(arg);
-}
-
-static void taskd_control_op(control_conn_t *conn, json_t *request, void *arg)
-{
-    struct taskd *t = arg;
-    struct taskd_stream *stream = NULL;
-    const char *op = json_string_value(json_object_get(request, "op"));
-
-    if (taskd_control(t, op, request, taskd_conn_reply, conn, &stream) < 0)
-        control_reply_error(conn, -ENOSYS, "unknown operation '%s'", op);
-    else if (stream)
-        control_conn_set_handlers(conn, NULL, taskd_conn_close, stream);
-}
 
 static int taskd_net_send(
     uint64_t node, uint8_t type, const void *body, size_t len, void *arg)
@@ -123,9 +91,8 @@ int taskd_attach(struct daemon *d,
 
     if (rc == 0)
         rc = taskd_create(daemon_loop(d), &cfg, &t, error);
-    for (size_t i = 0; rc == 0 && i < sizeof(taskd_ops) / sizeof(*taskd_ops);
-         i++)
-        rc = daemon_on_control(d, taskd_ops[i], taskd_control_op, t);
+    for (size_t i = 0; rc == 0 && taskd_control_ops[i]; i++)
+        rc = daemon_on_control(d, taskd_control_ops[i], taskd_control_op, t);
     if (rc == 0 && gang)
         taskd_set_cores(t, &taskd_gang_cores, gang);
     if (rc == 0) {

@@ -84,19 +84,6 @@ Test(control, json_bodies_must_be_objects)
     }
 }
 
-Test(control, default_dir_follows_the_rules)
-{
-    char buf[256];
-
-    cr_assert(eq(int, control_dir_default("/x/y", buf, sizeof(buf)), 0));
-    cr_assert(eq(str, buf, "/x/y"));
-    setenv("SHOAL_DIR", "/from/env", 1);
-    cr_assert(eq(int, control_dir_default(NULL, buf, sizeof(buf)), 0));
-    cr_assert(eq(str, buf, "/from/env"));
-    unsetenv("SHOAL_DIR");
-    cr_assert(eq(int, control_dir_default(NULL, buf, 4), -ENAMETOOLONG));
-}
-
 struct echo_state {
     int closed;
 };

@@ -12,36 +12,10 @@
 #include <uv.h>
 
 #include "runtime/daemon/peer.h"
+#include "util/frame_reader.h"
 #include "util/seal.h"
 
 TestSuite(peer, .timeout = 20);
-
-Test(peer, frame_header_and_parse_agree)
-{
-    uint8_t buf[4 + SEAL_OVERHEAD + 10] = {0};
-    size_t msg_len = 0;
-
-    peer_frame_header(buf, SEAL_OVERHEAD + 10);
-    for (size_t cut = 0; cut < sizeof(buf); cut++)
-        cr_assert(eq(int, peer_frame_next(buf, cut, 1000, &msg_len), 0),
-                  "cut %zu", cut);
-    cr_assert(eq(int, peer_frame_next(buf, sizeof(buf), 1000, &msg_len), 1));
-    cr_assert(eq(sz, msg_len, (size_t)SEAL_OVERHEAD + 10));
-}
-
-Test(peer, frames_out_of_bounds_are_refused)
-{
-    uint8_t buf[8];
-    size_t msg_len = 0;
-
-    peer_frame_header(buf, 1001);
-    cr_assert(eq(int, peer_frame_next(buf, 4, 1000, &msg_len), -EMSGSIZE));
-    peer_frame_header(buf, SEAL_OVERHEAD - 1);
-    cr_assert(eq(int, peer_frame_next(buf, 4, 1000, &msg_len), -EBADMSG));
-    peer_frame_header(buf, 0xffffffffu);
-    cr_assert(
-        eq(int, peer_frame_next(buf, 8, PEER_FRAME_MAX, &msg_len), -EMSGSIZE));
-}
 
 Test(peer, addresses_parse_and_convert)
 {
@@ -169,7 +143,7 @@ Test(peer, two_peers_talk_and_refuse_garbage)
         uint8_t junk[4 + 96];
 
         memset(junk, 0x5a, sizeof(junk));
-        peer_frame_header(junk, 96);
+        frame_reader_head(junk, 96);
         cr_assert(eq(long, (long)write(fd, junk, 50), 50L));
         run_for(&loop, 50);
         cr_assert(eq(long, (long)write(fd, junk + 50, sizeof(junk) - 50),
@@ -178,10 +152,33 @@ Test(peer, two_peers_talk_and_refuse_garbage)
         /* the peer hung up */
         cr_assert(eq(long, (long)read(fd, junk, 1), 0L));
     }
+    close(fd);
+    /* so do a frame too short to be sealed and one too long to be read */
+    for (int i = 0; i < 2; i++) {
+        uint8_t head[4];
+
+        fd = socket(AF_INET, SOCK_STREAM, 0);
+        cr_assert(
+            eq(int,
+               connect(fd, (struct sockaddr *)&ss, sizeof(struct sockaddr_in)),
+               0));
+        frame_reader_head(head, i == 0 ? SEAL_OVERHEAD - 1 : 0xffffffffu);
+        cr_assert(eq(long, (long)write(fd, head, 4), 4L));
+        if (i == 0) {
+            uint8_t body[SEAL_OVERHEAD - 1] = {0};
+
+            cr_assert(eq(long, (long)write(fd, body, sizeof(body)),
+                         (long)sizeof(body)));
+        }
+        run_for(&loop, 100);
+        cr_assert(eq(long, (long)read(fd, head, 1), 0L), "case %d", i);
+        close(fd);
+    }
     peer_get_stats(b, &stats);
     cr_assert(eq(u64, stats.dropped[PEER_DROP_UNHANDLED], 1));
-    cr_assert(eq(u64, stats.disconnected, 1));
-    close(fd);
+    cr_assert(eq(u64, stats.dropped[PEER_DROP_MALFORMED], 1));
+    cr_assert(eq(u64, stats.dropped[PEER_DROP_OVERSIZED], 1));
+    cr_assert(eq(u64, stats.disconnected, 3));
     peer_destroy(a);
     peer_destroy(b);
     uv_run(&loop, UV_RUN_DEFAULT);

@@ -8,6 +8,7 @@
 #include <criterion/new/assert.h>
 
 #include "runtime/job/job_wire.h"
+#include "util/frame_reader.h"
 
 TestSuite(job_wire, .timeout = 60);
 
@@ -312,37 +313,38 @@ Test(job_wire, stream_reassembles_frames_split_anywhere)
     const size_t sizes[] = {0, 5, 17};
 
     for (int i = 0; i < 3; i++) {
-        job_stream_head(wire + n, sizes[i]);
+        frame_reader_head(wire + n, sizes[i]);
         n += 4;
         memset(wire + n, 'a' + i, sizes[i]);
         n += sizes[i];
     }
     for (size_t step = 1; step <= n; step++) {
-        struct job_stream s;
+        struct frame_reader s;
         struct collect c = {0};
-        job_stream_init(&s);
+        frame_reader_init(&s, JOB_WIRE_FRAME_MAX);
         for (size_t off = 0; off < n; off += step) {
             size_t len = off + step > n ? n - off : step;
-            cr_assert(
-                eq(int, job_stream_feed(&s, wire + off, len, collect_frame, &c),
-                   0));
+            cr_assert(eq(
+                int,
+                frame_reader_feed(&s, wire + off, len, NULL, collect_frame, &c),
+                0));
         }
         cr_assert(eq(int, c.count, 3), "step %zu", step);
         for (int i = 0; i < 3; i++)
             cr_assert(eq(sz, c.lens[i], sizes[i]));
-        job_stream_release(&s);
+        frame_reader_release(&s);
     }
 }
 
 Test(job_wire, stream_refuses_an_oversized_length)
 {
     uint8_t head[4];
-    struct job_stream s;
+    struct frame_reader s;
     struct collect c = {0};
 
-    job_stream_head(head, (size_t)JOB_WIRE_FRAME_MAX + 1);
-    job_stream_init(&s);
-    cr_assert(
-        eq(int, job_stream_feed(&s, head, 4, collect_frame, &c), SHOAL_EPROTO));
-    job_stream_release(&s);
+    frame_reader_head(head, (size_t)JOB_WIRE_FRAME_MAX + 1);
+    frame_reader_init(&s, JOB_WIRE_FRAME_MAX);
+    cr_assert(eq(int, frame_reader_feed(&s, head, 4, NULL, collect_frame, &c),
+                 -EMSGSIZE));
+    frame_reader_release(&s);
 }

@@ -1,0 +1,484 @@
+/* SPDX-License-Identifier: MIT */
+/* taskd_control.c - bag-of-tasks jobs' control operations ("task.*":
+ * submit, jobs, job, wait, results, output, cancel; see taskd.h), their
+ * requests checked and their replies built from the journal, the streams
+ * of "task.wait" and of an output fetched from another node, and the
+ * adapter that serves them on a control socket. */
+#include "runtime/tasks/taskd.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "runtime/daemon/control.h"
+#include "runtime/tasks/journal.h"
+#include "runtime/tasks/task_cmd.h"
+#include "runtime/tasks/task_pull.h"
+#include "runtime/tasks/task_wire.h"
+#include "runtime/tasks/taskd_private.h"
+#include "runtime/tasks/taskgen.h"
+
+json_t *taskd_job_json(const struct journal_job_info *info)
+{
+    json_t *o = json_pack(
+        "{s:I, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:f, s:f, s:i, s:i}",
+        "id", (json_int_t)info->id, "state",
+        journal_job_state_name(info->state), "ntasks", (json_int_t)info->ntasks,
+        "queued", (json_int_t)info->count[JOURNAL_TASK_QUEUED], "running",
+        (json_int_t)info->count[JOURNAL_TASK_LEASED], "done",
+        (json_int_t)info->count[JOURNAL_TASK_DONE], "failed",
+        (json_int_t)info->count[JOURNAL_TASK_FAILED], "cancelled",
+        (json_int_t)info->count[JOURNAL_TASK_CANCELLED], "stale_reports",
+        (json_int_t)info->stale_reports, "submitted", info->submitted,
+        "finished", info->finished, "cores", info->cores, "retries",
+        info->retries);
+
+    if (info->name)
+        json_object_set_new(o, "name", json_string(info->name));
+    return o;
+}
+
+void taskd_stream_remove(struct taskd *t, struct taskd_stream *s)
+{
+    struct taskd_stream **p = &t->streams;
+
+    while (*p && *p != s)
+        p = &(*p)->next;
+    if (*p)
+        *p = s->next;
+    json_decref(s->fetch_row);
+    free(s);
+}
+
+void taskd_progress(struct taskd *t, bool only_final)
+{
+    struct taskd_stream *s = t->streams, *next;
+
+    for (; s; s = next) {
+        struct journal_job_info info;
+        json_t *msg;
+
+        next = s->next;
+        if (s->fetch || journal_job_get(t->journal, s->job, &info) < 0)
+            continue;
+        if (info.state != JOURNAL_JOB_RUNNING) {
+            msg =
+                json_pack("{s:b, s:o}", "ok", 1, "job", taskd_job_json(&info));
+            s->reply(msg, true, s->arg);
+            json_decref(msg);
+            taskd_stream_remove(t, s);
+        } else if (!only_final
+                   && (!s->first_sent
+                       || memcmp(s->sent, info.count, sizeof(s->sent)) != 0)) {
+            memcpy(s->sent, info.count, sizeof(s->sent));
+            s->first_sent = true;
+            msg = json_pack("{s:o}", "progress", taskd_job_json(&info));
+            s->reply(msg, false, s->arg);
+            json_decref(msg);
+        }
+        journal_job_info_release(&info);
+    }
+}
+
+void taskd_progress_cb(uv_timer_t *h)
+{
+    struct taskd *t = h->data;
+
+    if (!t->progress_dirty)
+        return;
+    t->progress_dirty = false;
+    taskd_progress(t, false);
+}
+
+static void taskd_reply_error(taskd_reply_f *reply,
+                              void *arg,
+                              int code,
+                              const char *fmt,
+                              ...) __attribute__((format(printf, 4, 5)));
+
+static void taskd_reply_error(
+    taskd_reply_f *reply, void *arg, int code, const char *fmt, ...)
+{
+    char text[512];
+    va_list ap;
+    json_t *msg;
+
+    va_start(ap, fmt);
+    vsnprintf(text, sizeof(text), fmt, ap);
+    va_end(ap);
+    msg = json_pack("{s:b, s:s, s:i}", "ok", 0, "error", text, "code", code);
+    reply(msg, true, arg);
+    json_decref(msg);
+}
+
+static void taskd_reply_ok(taskd_reply_f *reply, void *arg, json_t *msg)
+{
+    json_object_set_new(msg, "ok", json_true());
+    reply(msg, true, arg);
+    json_decref(msg);
+}
+
+struct taskd_params_iter {
+    struct taskgen *gen;
+    char *text;
+};
+
+static const char *taskd_params_of(uint64_t index, void *arg)
+{
+    struct taskd_params_iter *it = arg;
+    json_t *p = taskgen_params(it->gen, index);
+
+    free(it->text);
+    it->text = p ? json_dumps(p, JSON_COMPACT) : NULL;
+    json_decref(p);
+    return it->text;
+}
+
+static void taskd_op_submit(struct taskd *t,
+                            const json_t *req,
+                            taskd_reply_f *reply,
+                            void *arg)
+{
+    struct journal_job_spec spec = {
+        .name = json_string_value(json_object_get(req, "name")),
+        .cores = (int)json_integer_value(json_object_get(req, "cores")),
+        .retries = (int)json_integer_value(json_object_get(req, "retries")),
+        .submitted = taskd_now(),
+    };
+    struct taskd_params_iter it = {NULL, NULL};
+    struct task_cmd cmd = {0};
+    shoal_error_t error = {{0}};
+    json_t *desc;
+    uint64_t id;
+    int rc;
+
+    if (spec.cores < 1 || spec.retries < 0) {
+        taskd_reply_error(reply, arg, SHOAL_EPROTO, "malformed submit request");
+        return;
+    }
+    rc = task_cmd_unpack(req, TASK_CMD_ARGV_REQUIRED, 0, &cmd, &error);
+    if (rc == 0)
+        rc =
+            taskgen_from_spec(json_object_get(req, "spec"), 0, &it.gen, &error);
+    if (rc == 0) {
+        int argc = 0;
+
+        while (cmd.argv[argc])
+            argc++;
+        rc = taskgen_check_command(it.gen, argc, cmd.argv, &error);
+    }
+    if (rc < 0) {
+        taskd_reply_error(reply, arg, rc, "%s", error.text);
+        goto out;
+    }
+    desc = json_pack("{s:O}", "spec", json_object_get(req, "spec"));
+    if (!desc || task_cmd_pack(&cmd, desc) < 0) {
+        json_decref(desc);
+        taskd_reply_error(reply, arg, -ENOMEM, "out of memory");
+        goto out;
+    }
+    spec.desc = json_dumps(desc, JSON_COMPACT);
+    json_decref(desc);
+    rc = journal_job_create(t->journal, &spec, taskgen_count(it.gen),
+                            taskd_params_of, &it, &id, &error);
+    free((char *)spec.desc);
+    if (rc < 0) {
+        taskd_reply_error(reply, arg, rc, "%s", error.text);
+        goto out;
+    }
+    taskd_reply_ok(reply, arg,
+                   json_pack("{s:I, s:I}", "id", (json_int_t)id, "ntasks",
+                             (json_int_t)taskgen_count(it.gen)));
+    taskd_poke_all(t);
+out:
+    free(it.text);
+    task_cmd_release(&cmd);
+    taskgen_destroy(it.gen);
+}
+
+static void taskd_add_job(const struct journal_job_info *info, void *arg)
+{
+    json_array_append_new(arg, taskd_job_json(info));
+}
+
+int taskd_job_id(const json_t *req, uint64_t *id)
+{
+    json_t *v = json_object_get(req, "id");
+
+    if (!json_is_integer(v) || json_integer_value(v) < 1)
+        return -EINVAL;
+    *id = (uint64_t)json_integer_value(v);
+    return 0;
+}
+
+static void taskd_op_job(struct taskd *t,
+                         const json_t *req,
+                         taskd_reply_f *reply,
+                         void *arg)
+{
+    struct journal_job_info info;
+    json_t *job, *desc;
+    uint64_t id;
+
+    if (taskd_job_id(req, &id) < 0
+        || journal_job_get(t->journal, id, &info) < 0) {
+        taskd_reply_error(reply, arg, -ENOENT, "no such job");
+        return;
+    }
+    job = taskd_job_json(&info);
+    desc = json_loads(info.desc, 0, NULL);
+    json_object_set(job, "argv", json_object_get(desc, "argv"));
+    json_object_set(job, "wdir", json_object_get(desc, "wdir"));
+    json_object_set(job, "time_limit", json_object_get(desc, "time_limit"));
+    json_decref(desc);
+    journal_job_info_release(&info);
+    taskd_reply_ok(reply, arg, json_pack("{s:o}", "job", job));
+}
+
+static void taskd_add_task(const struct journal_task_row *row, void *arg)
+{
+    json_t *o = json_pack(
+        "{s:I, s:o, s:s, s:i, s:I, s:f, s:f}", "task", (json_int_t)row->task,
+        "params", json_loads(row->params, 0, NULL) ?: json_object(), "state",
+        journal_task_state_name(row->state), "attempts", (int)row->attempts,
+        "node", (json_int_t)row->node, "start", row->start, "end", row->end);
+
+    json_object_set_new(
+        o, "status", row->status < 0 ? json_null() : json_integer(row->status));
+    if (row->reason)
+        json_object_set_new(o, "reason", json_string(row->reason));
+    if (row->out_path)
+        json_object_set_new(o, "stdout", json_string(row->out_path));
+    if (row->err_path)
+        json_object_set_new(o, "stderr", json_string(row->err_path));
+    if (row->err_tail)
+        json_object_set_new(o, "stderr_tail", json_string(row->err_tail));
+    json_array_append_new(arg, o);
+}
+
+static void taskd_op_results(struct taskd *t,
+                             const json_t *req,
+                             taskd_reply_f *reply,
+                             void *arg)
+{
+    json_int_t first = json_integer_value(json_object_get(req, "first"));
+    json_int_t max = json_integer_value(json_object_get(req, "max"));
+    struct journal_job_info info;
+    json_t *tasks;
+    uint64_t id;
+    int n;
+
+    if (taskd_job_id(req, &id) < 0
+        || journal_job_get(t->journal, id, &info) < 0) {
+        taskd_reply_error(reply, arg, -ENOENT, "no such job");
+        return;
+    }
+    journal_job_info_release(&info);
+    if (max <= 0 || max > 10000)
+        max = 10000;
+    if (first < 0)
+        first = 0;
+    tasks = json_array();
+    n = journal_tasks(t->journal, id, (uint64_t)first, (size_t)max,
+                      taskd_add_task, tasks);
+    if (n < 0) {
+        json_decref(tasks);
+        taskd_reply_error(reply, arg, n, "cannot read the journal");
+        return;
+    }
+    taskd_reply_ok(reply, arg,
+                   json_pack("{s:o, s:o}", "tasks", tasks, "next",
+                             n == max ? json_integer(first + n) : json_null()));
+}
+
+static void taskd_op_output(struct taskd *t,
+                            const json_t *req,
+                            taskd_reply_f *reply,
+                            void *arg,
+                            struct taskd_stream **stream)
+{
+    json_int_t task = json_integer_value(json_object_get(req, "task"));
+    json_t *rows = json_array(), *row;
+    const char *out, *err;
+    struct taskd_stream *s;
+    uint64_t id, node;
+    char *body;
+    size_t i, len;
+
+    if (taskd_job_id(req, &id) < 0 || task < 0
+        || journal_tasks(t->journal, id, (uint64_t)task, 1, taskd_add_task,
+                         rows)
+               != 1
+        || json_integer_value(json_object_get(json_array_get(rows, 0), "task"))
+               != task) {
+        json_decref(rows);
+        taskd_reply_error(reply, arg, -ENOENT, "no such task");
+        return;
+    }
+    row = json_incref(json_array_get(rows, 0));
+    json_decref(rows);
+    json_object_set_new(row, "home", json_integer((json_int_t)t->cfg.node_id));
+    node = (uint64_t)json_integer_value(json_object_get(row, "node"));
+    out = json_string_value(json_object_get(row, "stdout"));
+    err = json_string_value(json_object_get(row, "stderr"));
+    if (node == 0 || node == t->cfg.node_id || !out || !err) {
+        taskd_reply_ok(reply, arg, json_pack("{s:o}", "task", row));
+        return;
+    }
+    /* it ran on another node: ask it for the files */
+    for (i = 0; i < t->npeers && t->peers[i] != node; i++)
+        ;
+    s = i < t->npeers ? calloc(1, sizeof(*s)) : NULL;
+    len = 0;
+    body = s ? task_wire_fetch_encode(
+               &(struct task_wire_fetch){t->next_fetch + 1, out, err}, &len)
+             : NULL;
+    if (!s || taskd_send(t, node, TASKD_FRAME_FETCH, body, &len) < 0) {
+        taskd_reply_error(reply, arg, -EHOSTDOWN,
+                          "task %" JSON_INTEGER_FORMAT " of job %" PRIu64
+                          " ran on node %016" PRIx64
+                          ", which is not in the pool (its output stays there)",
+                          task, id, node);
+        free(s);
+        json_decref(row);
+        return;
+    }
+    *s = (struct taskd_stream){.t = t,
+                               .reply = reply,
+                               .arg = arg,
+                               .fetch = ++t->next_fetch,
+                               .fetch_node = node,
+                               .fetch_row = row,
+                               .fetch_deadline =
+                                   taskd_now() + TASKD_FETCH_TIMEOUT,
+                               .next = t->streams};
+    t->streams = s;
+    if (stream)
+        *stream = s;
+}
+
+static void taskd_op_cancel(struct taskd *t,
+                            const json_t *req,
+                            taskd_reply_f *reply,
+                            void *arg)
+{
+    uint64_t id;
+    int n;
+
+    if (taskd_job_id(req, &id) < 0) {
+        taskd_reply_error(reply, arg, -EINVAL, "no job id");
+        return;
+    }
+    n = journal_job_cancel(t->journal, id, taskd_now());
+    if (n == -ENOENT) {
+        taskd_reply_error(reply, arg, n, "no job %" PRIu64, id);
+        return;
+    }
+    if (n < 0) {
+        taskd_reply_error(reply, arg, n, "cannot cancel job %" PRIu64 ": %s",
+                          id, shoal_strerror(n));
+        return;
+    }
+    task_pull_revoke(t->pull, id, UINT64_MAX);
+    for (size_t i = 0; i < t->npeers; i++) {
+        size_t len;
+
+        taskd_send(t, t->peers[i], TASKD_FRAME_CANCEL,
+                   task_wire_job_encode(id, &len), &len);
+    }
+    t->progress_dirty = true;
+    taskd_reply_ok(reply, arg, json_pack("{s:i}", "cancelled", n));
+}
+
+int taskd_control(struct taskd *t,
+                  const char *op,
+                  const json_t *request,
+                  taskd_reply_f *reply,
+                  void *arg,
+                  struct taskd_stream **stream)
+{
+    if (stream)
+        *stream = NULL;
+    if (strcmp(op, "task.submit") == 0)
+        taskd_op_submit(t, request, reply, arg);
+    else if (strcmp(op, "task.jobs") == 0) {
+        json_t *jobs = json_array();
+
+        journal_jobs(t->journal, taskd_add_job, jobs);
+        taskd_reply_ok(reply, arg, json_pack("{s:o}", "jobs", jobs));
+    } else if (strcmp(op, "task.job") == 0)
+        taskd_op_job(t, request, reply, arg);
+    else if (strcmp(op, "task.results") == 0)
+        taskd_op_results(t, request, reply, arg);
+    else if (strcmp(op, "task.output") == 0)
+        taskd_op_output(t, request, reply, arg, stream);
+    else if (strcmp(op, "task.cancel") == 0)
+        taskd_op_cancel(t, request, reply, arg);
+    else if (strcmp(op, "task.wait") == 0) {
+        struct journal_job_info info;
+        struct taskd_stream *s;
+        uint64_t id;
+
+        if (taskd_job_id(request, &id) < 0
+            || journal_job_get(t->journal, id, &info) < 0) {
+            taskd_reply_error(reply, arg, -ENOENT, "no such job");
+            return 0;
+        }
+        journal_job_info_release(&info);
+        s = calloc(1, sizeof(*s));
+        if (!s) {
+            taskd_reply_error(reply, arg, -ENOMEM, "out of memory");
+            return 0;
+        }
+        *s = (struct taskd_stream){
+            .t = t, .job = id, .reply = reply, .arg = arg, .next = t->streams};
+        t->streams = s;
+        if (stream)
+            *stream = s;
+        t->progress_dirty = true;
+    } else
+        return -ENOSYS;
+    return 0;
+}
+
+void taskd_stream_close(struct taskd_stream *s)
+{
+    if (s)
+        taskd_stream_remove(s->t, s);
+}
+
+const char *const taskd_control_ops[] = {
+    "task.submit",  "task.jobs",   "task.job",    "task.wait",
+    "task.results", "task.output", "task.cancel", NULL,
+};
+
+static void taskd_conn_reply(const json_t *msg, bool final, void *arg)
+{
+    control_conn_t *conn = arg;
+
+    control_send_json(conn, msg);
+    /* the stream is gone: the connection is an ordinary one again */
+    if (final)
+        control_conn_set_handlers(conn, NULL, NULL, NULL);
+}
+
+static void taskd_conn_close(control_conn_t *conn, void *arg)
+{
+    (void)conn;
+    taskd_stream_close(arg);
+}
+
+void taskd_control_op(control_conn_t *conn, json_t *request, void *arg)
+{
+    struct taskd *t = arg;
+    struct taskd_stream *stream = NULL;
+    const char *op = json_string_value(json_object_get(request, "op"));
+
+    if (taskd_control(t, op, request, taskd_conn_reply, conn, &stream) < 0)
+        control_reply_error(conn, -ENOSYS, "unknown operation '%s'", op);
+    else if (stream)
+        control_conn_set_handlers(conn, NULL, taskd_conn_close, stream);
+}
