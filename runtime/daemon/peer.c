@@ -26,6 +26,9 @@
  * the loop from its timers and streams. */
 enum { PEER_DRAIN_BATCH = 256 };
 
+/* at most one line about refused messages in this time */
+enum { PEER_LOG_INTERVAL_MS = 10000 };
+
 struct peer_conn {
     uv_tcp_t tcp;
     peer_t *peer;
@@ -33,6 +36,7 @@ struct peer_conn {
     bool outbound;
     bool closing;
     bool proven;        /* a frame sealed with the pool key came in */
+    bool answered;      /* a frame that opened came in on it */
     uint64_t opened_ms; /* loop time it was made */
     uint64_t last_read_ms;
     struct frame_reader reader;
@@ -76,6 +80,7 @@ struct peer {
     uv_timer_t sweep_timer;  /* closes connections that overstay */
     uint64_t auth_log_last;  /* log_ratelimit() state */
     uint64_t auth_log_quiet; /* failures not logged since the last line */
+    uint64_t unanswered_log_last;
     struct peer_handler handlers[256];
     struct peer_stats stats;
     int open_handles; /* freed when the last one is closed */
@@ -250,7 +255,7 @@ static void dispatch(peer_t *peer,
 }
 
 /* A message that did not open: say so with the sender's address, at most
- * once a second, so a flood costs the log one line a second. */
+ * once per PEER_LOG_INTERVAL_MS, so a flood costs the log little. */
 static void peer_log_refused(peer_t *peer,
                              const struct member_addr *from,
                              const char *channel,
@@ -261,17 +266,22 @@ static void peer_log_refused(peer_t *peer,
     if (why != SEAL_DROP_AUTH && why != SEAL_DROP_MAGIC
         && why != SEAL_DROP_VERSION)
         return; /* replays and stale messages are the network's doing */
-    if (!log_ratelimit(&peer->auth_log_last, 1000)) {
+    if (!log_ratelimit(&peer->auth_log_last, PEER_LOG_INTERVAL_MS)) {
         peer->auth_log_quiet++;
         return;
     }
     member_addr_format(from, where, sizeof(where));
-    LOG(LOG_LEVEL_WARNING, LOG_PEER,
-        "%s from %s refused: %s%s (%" PRIu64 " more refused since the last "
-        "report)",
-        channel, where, seal_drop_name(why),
-        why == SEAL_DROP_AUTH ? ": a daemon with another pool key?" : "",
-        peer->auth_log_quiet);
+    if (peer->auth_log_quiet)
+        LOG(LOG_LEVEL_WARNING, LOG_PEER,
+            "%s from %s refused: %s%s (and %" PRIu64 " more since the last "
+            "report)",
+            channel, where, seal_drop_name(why),
+            why == SEAL_DROP_AUTH ? ": a daemon with another pool key?" : "",
+            peer->auth_log_quiet);
+    else
+        LOG(LOG_LEVEL_WARNING, LOG_PEER, "%s from %s refused: %s%s", channel,
+            where, seal_drop_name(why),
+            why == SEAL_DROP_AUTH ? ": a daemon with another pool key?" : "");
     peer->auth_log_quiet = 0;
 }
 
@@ -461,6 +471,7 @@ static int conn_frame(const uint8_t *msg, size_t msg_len, void *arg)
         conn->reader.max = PEER_FRAME_MAX;
     }
     peer->stats.frames_received++;
+    conn->answered = true;
     if (header.type != PEER_TYPE_HELLO)
         dispatch(peer, PEER_CHANNEL_STREAM, &header, &conn->addr, body,
                  body_len);
@@ -483,6 +494,19 @@ static void conn_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
     if (rc == -EMSGSIZE) {
         conn->peer->stats.dropped[PEER_DROP_OVERSIZED]++;
         conn->peer->stats.disconnected++;
+    }
+    if (nread < 0 && conn->outbound && !conn->answered && !conn->closing) {
+        char where[64];
+
+        /* a daemon with another key closes without a word */
+        conn->peer->stats.unanswered++;
+        member_addr_format(&conn->addr, where, sizeof(where));
+        if (log_ratelimit(&conn->peer->unanswered_log_last,
+                          PEER_LOG_INTERVAL_MS))
+            LOG(LOG_LEVEL_WARNING, LOG_PEER,
+                "%s closed our connection without answering: does it have "
+                "the same pool key?",
+                where);
     }
     if (nread < 0 || rc == -EMSGSIZE || rc == -ENOMEM)
         conn_close(conn);

@@ -28,8 +28,9 @@
  * for PEER_STALL_MS, is closed; unproven connections are capped per source
  * address and in all, and every connection in all (PEER_UNPROVEN_*,
  * PEER_CONNS_MAX). Failures to open a message are logged (subsystem
- * "peer", at most once a second) with the sender's address: a daemon
- * given another pool's key is seen on both sides.
+ * "peer", one line per 10 s at most) with the sender's address, and so is
+ * a connection of ours closed before any answer: a daemon given another
+ * pool's key is seen on both sides.
  *
  * UDP is read with a plain non-blocking socket under a uv_poll_t, so that
  * the owner can drain it with peer_drain() from a timer callback: libuv
@@ -135,6 +136,9 @@ struct peer_stats {
     uint64_t connect_errors; /* ... that failed */
     uint64_t accepted;
     uint64_t disconnected; /* connections closed for a bad frame */
+    /* our connections the other side closed before answering anything:
+     * what a daemon with another pool key does */
+    uint64_t unanswered;
     uint64_t dropped[PEER_DROP_COUNT];
     struct seal_stats seal;
 };
