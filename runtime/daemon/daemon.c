@@ -538,7 +538,7 @@ json_t *daemon_stats_json(daemon_t *d)
     stats = json_pack(
         "{s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, "
         "s:I, s:I}, s:o, s:{s:I, s:I, s:I, s:I, s:I, s:I}, s:{s:I, s:I, s:I, "
-        "s:I, s:I}}",
+        "s:I, s:I, s:I, s:I}}",
         "transport", "datagrams_sent", (json_int_t)ps.datagrams_sent,
         "datagrams_received", (json_int_t)ps.datagrams_received, "frames_sent",
         (json_int_t)ps.frames_sent, "frames_received",
