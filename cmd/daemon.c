@@ -52,6 +52,9 @@ struct daemon_args {
     char dir[4096];
 };
 
+/* how long `daemon start --join` waits for the seeds' first answer */
+enum { DAEMON_START_JOIN_WAIT_MS = 1500 };
+
 static int usage_error(const char *fmt, const char *what)
 {
     fputs("shoal: daemon: ", stderr);
@@ -227,6 +230,62 @@ static int ask(const char *dir, const char *op, int timeout_ms, json_t **reply)
     return rc < 0 ? -1 : 0;
 }
 
+/* The number of other nodes alive, and of messages that failed
+ * authentication or connections closed unanswered, as the daemon in dir
+ * says; -1 when it does not answer. */
+static int pool_view(const char *dir, long long *auth_failed)
+{
+    json_t *transport;
+    json_t *reply = NULL, *m;
+    size_t i;
+    int others = 0;
+
+    if (ask(dir, "status", 2000, &reply) < 0)
+        return -1;
+    json_array_foreach(json_object_get(reply, "members"), i, m)
+    {
+        const char *state = json_string_value(json_object_get(m, "state"));
+
+        if (!json_is_true(json_object_get(m, "self")) && state
+            && strcmp(state, "alive") == 0)
+            others++;
+    }
+    json_decref(reply);
+    if (ask(dir, "stats", 2000, &reply) < 0)
+        return -1;
+    transport = json_object_get(json_object_get(reply, "stats"), "transport");
+    *auth_failed =
+        json_integer_value(
+            json_object_get(json_object_get(transport, "drops"), "auth-failed"))
+        + json_integer_value(json_object_get(transport, "unanswered"));
+    json_decref(reply);
+    return others;
+}
+
+/* A daemon told to join: wait a moment for the seeds' answer, and warn
+ * when what came back failed authentication, the sign of a daemon given
+ * another pool's key, which would otherwise stay alone in silence. */
+static void daemon_start_check_join(const char *dir)
+{
+    long long auth_failed = 0;
+
+    for (int waited = 0; waited < DAEMON_START_JOIN_WAIT_MS; waited += 100) {
+        int others = pool_view(dir, &auth_failed);
+
+        if (others != 0)
+            return; /* joined, or no answer to give */
+        if (auth_failed > 0)
+            break;
+        usleep(100 * 1000);
+    }
+    if (auth_failed > 0)
+        fprintf(stderr,
+                "shoal: daemon: warning: no node answered with the pool key "
+                "(%lld messages failed authentication or went unanswered): is "
+                "the key the same on every node?\n",
+                auth_failed);
+}
+
 static int daemon_start(struct daemon_args *a)
 {
     char log_path[4200], msg[600];
@@ -296,6 +355,8 @@ static int daemon_start(struct daemon_args *a)
         return 1;
     }
     json_decref(reply);
+    if (a->config.join)
+        daemon_start_check_join(a->dir);
     return 0;
 }
 

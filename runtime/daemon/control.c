@@ -132,6 +132,7 @@ struct control_conn {
     control_t *control;
     uint32_t uid;
     bool closing;
+    uint64_t last_read_ms; /* loop time */
     struct frame_reader reader;
     size_t queued;
     control_frame_f *frame_fn;
@@ -154,6 +155,8 @@ struct control {
     char *path;
     struct control_op *ops;
     struct control_conn *conns;
+    size_t nconns;
+    uv_timer_t sweep_timer; /* closes connections that stall mid-frame */
     struct control_stats stats;
     int open_handles;
     bool closing;
@@ -191,6 +194,7 @@ static void conn_unlink(control_conn_t *conn)
     control_t *control = conn->control;
 
     conn->closing = true;
+    control->nconns--;
     if (conn->prev)
         conn->prev->next = conn->next;
     else
@@ -422,9 +426,11 @@ static void conn_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
     control_conn_t *conn = stream->data;
     int rc = 0;
 
-    if (nread > 0)
+    if (nread > 0) {
+        conn->last_read_ms = uv_now(conn->control->loop);
         rc = frame_reader_feed(&conn->reader, buf->base, (size_t)nread, NULL,
                                conn_frame, conn);
+    }
     free(buf->base);
     if (rc == -EMSGSIZE)
         conn->control->stats.malformed++;
@@ -449,7 +455,9 @@ static void on_connection(uv_stream_t *server, int status)
     conn->pipe.data = conn;
     conn->control = control;
     frame_reader_init(&conn->reader, CONTROL_FRAME_MAX);
+    conn->last_read_ms = uv_now(control->loop);
     control->open_handles++;
+    control->nconns++;
     conn->next = control->conns;
     if (control->conns)
         control->conns->prev = conn;
@@ -466,6 +474,11 @@ static void on_connection(uv_stream_t *server, int status)
         conn_close_now(conn);
         return;
     }
+    if (control->nconns > CONTROL_CONNS_MAX) { /* this one counted */
+        control->stats.over_limit++;
+        conn_close_now(conn);
+        return;
+    }
     control->stats.accepted++;
     if (uv_read_start((uv_stream_t *)&conn->pipe, uvbuf_alloc, conn_read) < 0)
         conn_close_now(conn);
@@ -474,6 +487,24 @@ static void on_connection(uv_stream_t *server, int status)
 static void listener_closed(uv_handle_t *handle)
 {
     control_release(handle->data);
+}
+
+/* A client that began a frame and stopped sending holds its buffer and
+ * its connection: close it after CONTROL_STALL_MS. */
+static void on_sweep(uv_timer_t *timer)
+{
+    control_t *control = timer->data;
+    uint64_t now = uv_now(control->loop);
+    control_conn_t *c = control->conns, *next;
+
+    for (; c; c = next) {
+        next = c->next;
+        if (frame_reader_partial(&c->reader)
+            && now - c->last_read_ms >= CONTROL_STALL_MS) {
+            control->stats.stalled++;
+            conn_close_now(c);
+        }
+    }
 }
 
 /* A socket file that no one answers on was left by a daemon that died. */
@@ -516,7 +547,9 @@ int control_create(uv_loop_t *loop,
     control->loop = loop;
     uv_pipe_init(loop, &control->listener, 0);
     control->listener.data = control;
-    control->open_handles = 1;
+    uv_timer_init(loop, &control->sweep_timer);
+    control->sweep_timer.data = control;
+    control->open_handles = 2;
     /* the socket is never reachable by others, not even between bind and
      * chmod */
     old_mask = umask(077);
@@ -526,10 +559,15 @@ int control_create(uv_loop_t *loop,
         rc = -errno;
     if (rc == 0)
         rc = uv_listen((uv_stream_t *)&control->listener, 64, on_connection);
+    if (rc == 0) {
+        rc = uv_timer_start(&control->sweep_timer, on_sweep, 1000, 1000);
+        uv_unref((uv_handle_t *)&control->sweep_timer);
+    }
     if (rc < 0) {
         shoal_errprintf(error, rc, "cannot listen on '%s': %s", path,
                         uv_strerror(rc));
         control->closing = true;
+        uv_close((uv_handle_t *)&control->sweep_timer, listener_closed);
         uv_close((uv_handle_t *)&control->listener, listener_closed);
         return rc;
     }
@@ -545,6 +583,7 @@ void control_destroy(control_t *control)
     while (control->conns)
         conn_close_now(control->conns);
     unlink(control->path);
+    uv_close((uv_handle_t *)&control->sweep_timer, listener_closed);
     uv_close((uv_handle_t *)&control->listener, listener_closed);
 }
 

@@ -34,6 +34,10 @@
 enum control_limit {
     CONTROL_FRAME_MAX = 16 << 20,
     CONTROL_FRAME_HEAD = 4 + 1, /* the length and the kind byte */
+    /* connections at once; more are closed at accept and counted */
+    CONTROL_CONNS_MAX = 256,
+    /* a frame begun and not finished for this long closes its connection */
+    CONTROL_STALL_MS = 30000,
 };
 
 enum control_kind {
@@ -102,7 +106,9 @@ struct control_stats {
     uint64_t refused; /* another user */
     uint64_t requests;
     uint64_t unknown_ops;
-    uint64_t malformed; /* bad frames: the connection is closed */
+    uint64_t malformed;  /* bad frames: the connection is closed */
+    uint64_t over_limit; /* past CONTROL_CONNS_MAX */
+    uint64_t stalled;    /* a frame left unfinished CONTROL_STALL_MS */
 };
 
 /* Listen on the UNIX socket at path, mode 0600. A socket file left by a

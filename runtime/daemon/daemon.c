@@ -40,6 +40,8 @@ enum daemon_type {
 enum daemon_timing {
     DAEMON_LOAD_INTERVAL_MS = 5000,
     DAEMON_JOIN_INTERVAL_MS = 1000,
+    /* alone this long with seeds to join: say why it may be */
+    DAEMON_ALONE_WARN_MS = 5000,
     DAEMON_DISCOVER_INTERVAL_MS = 2000,
     /* gossip intervals to keep running after leaving */
     DAEMON_LEAVE_ROUNDS = 5,
@@ -70,6 +72,8 @@ struct daemon {
     struct member_addr advertise;
     struct member_addr seeds[DAEMON_SEEDS_MAX];
     size_t nseeds;
+    uint64_t alone_since_ms; /* mono_ms() it found itself alone, or 0 */
+    bool alone_warned;
     bool discover;
     seal_t *seal;
     peer_t *peer;
@@ -209,6 +213,34 @@ static bool daemon_alone(daemon_t *d)
            <= 1;
 }
 
+/* A daemon that stays alone although it has seeds is told why it may be,
+ * once per time alone: the seeds are down or unreachable, or they answer
+ * with another pool's key (their answers then fail to open). */
+static void daemon_warn_alone(daemon_t *d)
+{
+    struct peer_stats ps;
+    uint64_t now = mono_ms();
+
+    if (!d->alone_since_ms)
+        d->alone_since_ms = now;
+    if (d->alone_warned || now - d->alone_since_ms < DAEMON_ALONE_WARN_MS)
+        return;
+    d->alone_warned = true;
+    peer_get_stats(d->peer, &ps);
+    if (ps.seal.dropped[SEAL_DROP_AUTH] > 0 || ps.unanswered > 0)
+        LOG(LOG_LEVEL_WARNING, LOG_MEMBER,
+            "still alone after %d s: %" PRIu64 " messages failed "
+            "authentication and %" PRIu64 " connections were closed "
+            "unanswered; does every node have the same pool key?",
+            DAEMON_ALONE_WARN_MS / 1000, ps.seal.dropped[SEAL_DROP_AUTH],
+            ps.unanswered);
+    else
+        LOG(LOG_LEVEL_WARNING, LOG_MEMBER,
+            "still alone after %d s: no seed has answered; are they running "
+            "and reachable?",
+            DAEMON_ALONE_WARN_MS / 1000);
+}
+
 /* Seeds are tried again while no one else is alive: at start, and after
  * the rest of the pool was lost. */
 static void on_join_timer(uv_timer_t *timer)
@@ -216,10 +248,17 @@ static void on_join_timer(uv_timer_t *timer)
     daemon_t *d = timer->data;
     struct ifaddrs *ifs, *ifa;
 
-    if (d->leaving || !daemon_alone(d))
+    if (d->leaving)
         return;
-    if (d->nseeds > 0)
+    if (!daemon_alone(d)) {
+        d->alone_since_ms = 0;
+        d->alone_warned = false;
+        return;
+    }
+    if (d->nseeds > 0) {
         member_table_join(d->table, d->seeds, d->nseeds, mono_ms());
+        daemon_warn_alone(d);
+    }
     if (d->discover && getifaddrs(&ifs) == 0) {
         for (ifa = ifs; ifa; ifa = ifa->ifa_next) {
             struct member_addr to;
@@ -498,8 +537,8 @@ json_t *daemon_stats_json(daemon_t *d)
                             json_integer((json_int_t)ps.dropped[i]));
     stats = json_pack(
         "{s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, "
-        "s:I}, s:o, s:{s:I, s:I, s:I, s:I, s:I, s:I}, s:{s:I, s:I, s:I, "
-        "s:I, s:I}}",
+        "s:I, s:I}, s:o, s:{s:I, s:I, s:I, s:I, s:I, s:I}, s:{s:I, s:I, s:I, "
+        "s:I, s:I, s:I, s:I}}",
         "transport", "datagrams_sent", (json_int_t)ps.datagrams_sent,
         "datagrams_received", (json_int_t)ps.datagrams_received, "frames_sent",
         (json_int_t)ps.frames_sent, "frames_received",
@@ -508,15 +547,16 @@ json_t *daemon_stats_json(daemon_t *d)
         (json_int_t)ps.send_errors, "connects", (json_int_t)ps.connects,
         "connect_errors", (json_int_t)ps.connect_errors, "accepted",
         (json_int_t)ps.accepted, "disconnected", (json_int_t)ps.disconnected,
-        "sealed", (json_int_t)ps.seal.sealed, "opened",
-        (json_int_t)ps.seal.opened, "drops", drops, "member", "received",
-        (json_int_t)ms.received, "malformed", (json_int_t)ms.malformed,
-        "probes", (json_int_t)ms.probes, "indirect_probes",
-        (json_int_t)ms.indirect_probes, "suspicions", (json_int_t)ms.suspicions,
-        "refutations", (json_int_t)ms.refutations, "control", "accepted",
-        (json_int_t)cs.accepted, "refused", (json_int_t)cs.refused, "requests",
-        (json_int_t)cs.requests, "unknown_ops", (json_int_t)cs.unknown_ops,
-        "malformed", (json_int_t)cs.malformed);
+        "unanswered", (json_int_t)ps.unanswered, "sealed",
+        (json_int_t)ps.seal.sealed, "opened", (json_int_t)ps.seal.opened,
+        "drops", drops, "member", "received", (json_int_t)ms.received,
+        "malformed", (json_int_t)ms.malformed, "probes", (json_int_t)ms.probes,
+        "indirect_probes", (json_int_t)ms.indirect_probes, "suspicions",
+        (json_int_t)ms.suspicions, "refutations", (json_int_t)ms.refutations,
+        "control", "accepted", (json_int_t)cs.accepted, "refused",
+        (json_int_t)cs.refused, "requests", (json_int_t)cs.requests,
+        "unknown_ops", (json_int_t)cs.unknown_ops, "malformed",
+        (json_int_t)cs.malformed);
     for (size_t i = 0; stats && i < d->nstats; i++)
         d->stats[i].fn(d, stats, d->stats[i].arg);
     return stats;

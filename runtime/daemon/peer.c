@@ -14,14 +14,20 @@
 
 #include <shoal/error.h>
 
+#include <inttypes.h>
+
 #include "runtime/daemon/peer.h"
 #include "util/bytes.h"
 #include "util/frame_reader.h"
+#include "util/log.h"
 #include "util/uvbuf.h"
 
 /* The most datagrams read in one go: a flood of garbage must not keep
  * the loop from its timers and streams. */
 enum { PEER_DRAIN_BATCH = 256 };
+
+/* at most one line about refused messages in this time */
+enum { PEER_LOG_INTERVAL_MS = 10000 };
 
 struct peer_conn {
     uv_tcp_t tcp;
@@ -29,6 +35,10 @@ struct peer_conn {
     struct member_addr addr;
     bool outbound;
     bool closing;
+    bool proven;        /* a frame sealed with the pool key came in */
+    bool answered;      /* a frame that opened came in on it */
+    uint64_t opened_ms; /* loop time it was made */
+    uint64_t last_read_ms;
     struct frame_reader reader;
     size_t queued; /* bytes handed to uv_write and not done */
     struct peer_conn *prev;
@@ -66,6 +76,11 @@ struct peer {
     struct peer_local *local_head;
     struct peer_local *local_tail;
     struct peer_conn *conns;
+    size_t nconns, nunproven;
+    uv_timer_t sweep_timer;  /* closes connections that overstay */
+    uint64_t auth_log_last;  /* log_ratelimit() state */
+    uint64_t auth_log_quiet; /* failures not logged since the last line */
+    uint64_t unanswered_log_last;
     struct peer_handler handlers[256];
     struct peer_stats stats;
     int open_handles; /* freed when the last one is closed */
@@ -239,6 +254,37 @@ static void dispatch(peer_t *peer,
     h->fn(peer, &msg, h->arg);
 }
 
+/* A message that did not open: say so with the sender's address, at most
+ * once per PEER_LOG_INTERVAL_MS, so a flood costs the log little. */
+static void peer_log_refused(peer_t *peer,
+                             const struct member_addr *from,
+                             const char *channel,
+                             enum seal_drop why)
+{
+    char where[64];
+
+    if (why != SEAL_DROP_AUTH && why != SEAL_DROP_MAGIC
+        && why != SEAL_DROP_VERSION)
+        return; /* replays and stale messages are the network's doing */
+    if (!log_ratelimit(&peer->auth_log_last, PEER_LOG_INTERVAL_MS)) {
+        peer->auth_log_quiet++;
+        return;
+    }
+    member_addr_format(from, where, sizeof(where));
+    if (peer->auth_log_quiet)
+        LOG(LOG_LEVEL_WARNING, LOG_PEER,
+            "%s from %s refused: %s%s (and %" PRIu64 " more since the last "
+            "report)",
+            channel, where, seal_drop_name(why),
+            why == SEAL_DROP_AUTH ? ": a daemon with another pool key?" : "",
+            peer->auth_log_quiet);
+    else
+        LOG(LOG_LEVEL_WARNING, LOG_PEER, "%s from %s refused: %s%s", channel,
+            where, seal_drop_name(why),
+            why == SEAL_DROP_AUTH ? ": a daemon with another pool key?" : "");
+    peer->auth_log_quiet = 0;
+}
+
 /* ---- datagrams ---- */
 
 void peer_drain(peer_t *peer)
@@ -248,6 +294,7 @@ void peer_drain(peer_t *peer)
         socklen_t sslen = sizeof(ss);
         struct member_addr from;
         struct seal_header header;
+        enum seal_drop why = SEAL_DROP_COUNT;
         size_t body_len = 0;
         ssize_t n;
 
@@ -267,9 +314,11 @@ void peer_drain(peer_t *peer)
             continue;
         if (seal_unwrap(peer->seal, peer->dgram, (size_t)n, wall_ms(), &header,
                         peer->dgram_body, sizeof(peer->dgram_body), &body_len,
-                        NULL)
-            < 0)
-            continue; /* counted by the seal */
+                        &why)
+            < 0) {
+            peer_log_refused(peer, &from, "datagram", why); /* and counted */
+            continue;
+        }
         peer->stats.datagrams_received++;
         dispatch(peer, PEER_CHANNEL_DATAGRAM, &header, &from, peer->dgram_body,
                  body_len);
@@ -338,6 +387,9 @@ static void conn_close(struct peer_conn *conn)
     if (conn->closing)
         return;
     conn->closing = true;
+    peer->nconns--;
+    if (!conn->proven)
+        peer->nunproven--;
     if (conn->prev)
         conn->prev->next = conn->next;
     else
@@ -362,7 +414,15 @@ static struct peer_conn *conn_new(peer_t *peer, bool outbound)
     conn->tcp.data = conn;
     conn->peer = peer;
     conn->outbound = outbound;
-    frame_reader_init(&conn->reader, PEER_FRAME_MAX);
+    conn->opened_ms = conn->last_read_ms = uv_now(peer->loop);
+    /* We chose whom to dial: the answers on our own connection are
+     * trusted as far as their seals are. A stranger's must say hello. */
+    conn->proven = outbound;
+    frame_reader_init(&conn->reader,
+                      outbound ? PEER_FRAME_MAX : PEER_HELLO_MAX);
+    peer->nconns++;
+    if (!conn->proven)
+        peer->nunproven++;
     conn->next = peer->conns;
     if (peer->conns)
         peer->conns->prev = conn;
@@ -379,6 +439,7 @@ static int conn_frame(const uint8_t *msg, size_t msg_len, void *arg)
     struct peer_conn *conn = arg;
     peer_t *peer = conn->peer;
     struct seal_header header;
+    enum seal_drop why = SEAL_DROP_COUNT;
     size_t body_len = 0;
     uint8_t *body;
     int rc;
@@ -395,15 +456,25 @@ static int conn_frame(const uint8_t *msg, size_t msg_len, void *arg)
         return -ENOMEM;
     }
     rc = seal_unwrap(peer->seal, msg, msg_len, wall_ms(), &header, body,
-                     msg_len - SEAL_OVERHEAD, &body_len, NULL);
+                     msg_len - SEAL_OVERHEAD, &body_len, &why);
     if (rc < 0) {
         free(body);
+        peer_log_refused(peer, &conn->addr, "connection", why);
         peer->stats.disconnected++;
         conn_close(conn);
         return rc;
     }
+    if (!conn->proven) {
+        /* the key is proven: frames up to the protocol's bound from now */
+        conn->proven = true;
+        peer->nunproven--;
+        conn->reader.max = PEER_FRAME_MAX;
+    }
     peer->stats.frames_received++;
-    dispatch(peer, PEER_CHANNEL_STREAM, &header, &conn->addr, body, body_len);
+    conn->answered = true;
+    if (header.type != PEER_TYPE_HELLO)
+        dispatch(peer, PEER_CHANNEL_STREAM, &header, &conn->addr, body,
+                 body_len);
     free(body);
     return conn->closing ? -EPIPE : 0;
 }
@@ -414,6 +485,7 @@ static void conn_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
     int rc = 0;
 
     if (nread > 0) {
+        conn->last_read_ms = uv_now(conn->peer->loop);
         conn->peer->stats.bytes_received += (uint64_t)nread;
         rc = frame_reader_feed(&conn->reader, buf->base, (size_t)nread, NULL,
                                conn_frame, conn);
@@ -422,6 +494,19 @@ static void conn_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
     if (rc == -EMSGSIZE) {
         conn->peer->stats.dropped[PEER_DROP_OVERSIZED]++;
         conn->peer->stats.disconnected++;
+    }
+    if (nread < 0 && conn->outbound && !conn->answered && !conn->closing) {
+        char where[64];
+
+        /* a daemon with another key closes without a word */
+        conn->peer->stats.unanswered++;
+        member_addr_format(&conn->addr, where, sizeof(where));
+        if (log_ratelimit(&conn->peer->unanswered_log_last,
+                          PEER_LOG_INTERVAL_MS))
+            LOG(LOG_LEVEL_WARNING, LOG_PEER,
+                "%s closed our connection without answering: does it have "
+                "the same pool key?",
+                where);
     }
     if (nread < 0 || rc == -EMSGSIZE || rc == -ENOMEM)
         conn_close(conn);
@@ -540,38 +625,22 @@ static int send_local(peer_t *peer, uint8_t type, const void *body, size_t len)
     return 0;
 }
 
-int peer_send_stream(peer_t *peer,
-                     const struct member_addr *addr,
-                     uint64_t dest,
-                     uint8_t type,
-                     const void *body,
-                     size_t len)
+/* Seal body as one frame and queue it on conn. */
+static int conn_write(struct peer_conn *conn,
+                      uint64_t dest,
+                      uint8_t type,
+                      const void *body,
+                      size_t len)
 {
-    struct peer_conn *conn;
+    peer_t *peer = conn->peer;
     struct peer_write *w;
     size_t n = 0;
     uv_buf_t buf;
     int rc;
 
-    if (len + SEAL_OVERHEAD > PEER_FRAME_MAX)
-        return -EMSGSIZE;
-    if (dest != 0 && dest == peer->node_id)
-        return send_local(peer, type, body, len);
-    conn = conn_find(peer, addr);
-    if (conn && conn->queued + len + SEAL_OVERHEAD + 4 > PEER_QUEUE_MAX) {
-        peer->stats.dropped[PEER_DROP_QUEUE_FULL]++;
-        return -ENOBUFS;
-    }
     w = malloc(sizeof(*w) + 4 + len + SEAL_OVERHEAD);
     if (!w)
         return -ENOMEM;
-    if (!conn) {
-        rc = conn_open(peer, addr, &conn);
-        if (rc < 0) {
-            free(w);
-            return rc;
-        }
-    }
     rc = seal_wrap(peer->seal, type, dest, wall_ms(), body, len, w->bytes + 4,
                    len + SEAL_OVERHEAD, &n);
     if (rc < 0) {
@@ -596,6 +665,49 @@ int peer_send_stream(peer_t *peer,
     return 0;
 }
 
+int peer_send_stream(peer_t *peer,
+                     const struct member_addr *addr,
+                     uint64_t dest,
+                     uint8_t type,
+                     const void *body,
+                     size_t len)
+{
+    struct peer_conn *conn;
+    int rc;
+
+    if (len + SEAL_OVERHEAD > PEER_FRAME_MAX)
+        return -EMSGSIZE;
+    if (dest != 0 && dest == peer->node_id)
+        return send_local(peer, type, body, len);
+    conn = conn_find(peer, addr);
+    if (conn && conn->queued + len + SEAL_OVERHEAD + 4 > PEER_QUEUE_MAX) {
+        peer->stats.dropped[PEER_DROP_QUEUE_FULL]++;
+        return -ENOBUFS;
+    }
+    if (!conn) {
+        rc = conn_open(peer, addr, &conn);
+        if (rc < 0)
+            return rc;
+        /* the hello goes first, so the other side lets larger frames in */
+        rc = conn_write(conn, 0, PEER_TYPE_HELLO, NULL, 0);
+        if (rc < 0)
+            return rc;
+    }
+    return conn_write(conn, dest, type, body, len);
+}
+
+/* Unproven connections from the address of addr (any port). */
+static size_t conns_unproven_from(peer_t *peer, const struct member_addr *addr)
+{
+    size_t n = 0;
+
+    for (struct peer_conn *c = peer->conns; c; c = c->next)
+        if (!c->proven && !c->closing && c->addr.family == addr->family
+            && memcmp(c->addr.bytes, addr->bytes, sizeof(addr->bytes)) == 0)
+            n++;
+    return n;
+}
+
 static void on_connection(uv_stream_t *server, int status)
 {
     peer_t *peer = server->data;
@@ -610,13 +722,43 @@ static void on_connection(uv_stream_t *server, int status)
         return;
     if (uv_accept(server, (uv_stream_t *)&conn->tcp) < 0
         || uv_tcp_getpeername(&conn->tcp, (struct sockaddr *)&ss, &sslen) < 0
-        || peer_addr_from_sockaddr((struct sockaddr *)&ss, &conn->addr) < 0
-        || uv_read_start((uv_stream_t *)&conn->tcp, uvbuf_alloc, conn_read)
-               < 0) {
+        || peer_addr_from_sockaddr((struct sockaddr *)&ss, &conn->addr) < 0) {
+        conn_close(conn);
+        return;
+    }
+    /* counted with this one already */
+    if (peer->nconns > PEER_CONNS_MAX || peer->nunproven > PEER_UNPROVEN_MAX
+        || conns_unproven_from(peer, &conn->addr) > PEER_UNPROVEN_PER_ADDR) {
+        peer->stats.dropped[PEER_DROP_CONN_LIMIT]++;
+        conn_close(conn);
+        return;
+    }
+    if (uv_read_start((uv_stream_t *)&conn->tcp, uvbuf_alloc, conn_read) < 0) {
         conn_close(conn);
         return;
     }
     peer->stats.accepted++;
+}
+
+/* Close the connections that overstay: a stranger's that has not proven
+ * the key in time, and any that left a frame unfinished too long. */
+static void on_sweep(uv_timer_t *timer)
+{
+    peer_t *peer = timer->data;
+    uint64_t now = uv_now(peer->loop);
+    struct peer_conn *c = peer->conns, *next;
+
+    for (; c; c = next) {
+        next = c->next;
+        if (!c->proven && now - c->opened_ms >= PEER_HELLO_TIMEOUT_MS) {
+            peer->stats.dropped[PEER_DROP_HELLO_TIMEOUT]++;
+            conn_close(c);
+        } else if (frame_reader_partial(&c->reader)
+                   && now - c->last_read_ms >= PEER_STALL_MS) {
+            peer->stats.dropped[PEER_DROP_STALLED]++;
+            conn_close(c);
+        }
+    }
 }
 
 /* ---- lifecycle ---- */
@@ -673,13 +815,19 @@ int peer_create(const struct peer_config *config,
     uv_tcp_init(peer->loop, &peer->listener);
     uv_poll_init(peer->loop, &peer->udp_poll, peer->udp_fd);
     uv_timer_init(peer->loop, &peer->local_timer);
+    uv_timer_init(peer->loop, &peer->sweep_timer);
     peer->listener.data = peer->udp_poll.data = peer->local_timer.data = peer;
-    peer->open_handles = 3;
+    peer->sweep_timer.data = peer;
+    peer->open_handles = 4;
     rc = uv_tcp_bind(&peer->listener, (struct sockaddr *)&ss, 0);
     if (rc == 0)
         rc = uv_listen((uv_stream_t *)&peer->listener, 128, on_connection);
     if (rc == 0)
         rc = uv_poll_start(&peer->udp_poll, UV_READABLE, on_udp_readable);
+    if (rc == 0) {
+        rc = uv_timer_start(&peer->sweep_timer, on_sweep, 1000, 1000);
+        uv_unref((uv_handle_t *)&peer->sweep_timer);
+    }
     if (rc < 0) {
         shoal_errprintf(error, rc, "cannot listen on '%s' (tcp): %s", where,
                         uv_strerror(rc));
@@ -700,6 +848,7 @@ void peer_destroy(peer_t *peer)
     uv_close((uv_handle_t *)&peer->udp_poll, peer_handle_closed);
     uv_close((uv_handle_t *)&peer->listener, peer_handle_closed);
     uv_close((uv_handle_t *)&peer->local_timer, peer_handle_closed);
+    uv_close((uv_handle_t *)&peer->sweep_timer, peer_handle_closed);
     close(peer->udp_fd);
     peer->udp_fd = -1;
 }

@@ -20,6 +20,18 @@
  * bounds, is closed; a connection whose peer does not read is bounded by
  * PEER_QUEUE_MAX bytes, past which sends to it fail.
  *
+ * Strangers cost little. Whoever opens a stream first sends a hello, a
+ * sealed message of PEER_HELLO_MAX bytes at most; until one arrives the
+ * accepting side takes no longer frame, so a connection that never proves
+ * the pool key holds at most that much memory. A connection that has not
+ * proven the key within PEER_HELLO_TIMEOUT_MS, or leaves a frame unfinished
+ * for PEER_STALL_MS, is closed; unproven connections are capped per source
+ * address and in all, and every connection in all (PEER_UNPROVEN_*,
+ * PEER_CONNS_MAX). Failures to open a message are logged (subsystem
+ * "peer", one line per 10 s at most) with the sender's address, and so is
+ * a connection of ours closed before any answer: a daemon given another
+ * pool's key is seen on both sides.
+ *
  * UDP is read with a plain non-blocking socket under a uv_poll_t, so that
  * the owner can drain it with peer_drain() from a timer callback: libuv
  * runs timers before polling, and a daemon starved of CPU must see the
@@ -47,14 +59,33 @@ enum peer_limit {
     PEER_DATAGRAM_MAX = 65507,
     /* bytes waiting to be written on one connection */
     PEER_QUEUE_MAX = 16 << 20,
+    /* A connection a stranger opened proves the pool key before it may
+     * send anything large: its first frame is the opener's hello, at most
+     * this long, due within PEER_HELLO_TIMEOUT_MS. */
+    PEER_HELLO_MAX = 128,
+    PEER_HELLO_TIMEOUT_MS = 5000,
+    /* a frame begun and not finished for this long closes its connection */
+    PEER_STALL_MS = 60000,
+    /* connections not yet proven, from one address and in all */
+    PEER_UNPROVEN_PER_ADDR = 8,
+    PEER_UNPROVEN_MAX = 64,
+    /* every connection, proven or not */
+    PEER_CONNS_MAX = 4096,
 };
+
+/* The seal type of the hello that opens every stream: below the daemon's
+ * own types (DAEMON_FRAME_FIRST), never handed to a handler. */
+enum { PEER_TYPE_HELLO = 15 };
 
 /* Refusals of the transport itself, beyond the seal's. */
 #define PEER_DROP_TABLE(X)                                                     \
     X(PEER_DROP_OVERSIZED, "oversized")   /* longer than the limit */          \
     X(PEER_DROP_MALFORMED, "malformed")   /* framing, or body undecodable */   \
     X(PEER_DROP_QUEUE_FULL, "queue-full") /* peer not reading: send refused */ \
-    X(PEER_DROP_UNHANDLED, "unhandled")   /* no handler for its type */
+    X(PEER_DROP_UNHANDLED, "unhandled")   /* no handler for its type */        \
+    X(PEER_DROP_CONN_LIMIT, "conn-limit") /* too many connections */           \
+    X(PEER_DROP_HELLO_TIMEOUT, "hello-timeout") /* no key proven in time */    \
+    X(PEER_DROP_STALLED, "stalled")             /* a frame left unfinished */
 
 enum peer_drop {
 #define PEER_DROP_ENUM(name, text) name,
@@ -105,6 +136,9 @@ struct peer_stats {
     uint64_t connect_errors; /* ... that failed */
     uint64_t accepted;
     uint64_t disconnected; /* connections closed for a bad frame */
+    /* our connections the other side closed before answering anything:
+     * what a daemon with another pool key does */
+    uint64_t unanswered;
     uint64_t dropped[PEER_DROP_COUNT];
     struct seal_stats seal;
 };

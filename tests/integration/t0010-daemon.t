@@ -129,15 +129,21 @@ test_expect_success 'a port in use is reported' '
     grep -iF "address already in use" err
 '
 
-test_expect_success 'a daemon with another key never joins; its messages are dropped' '
+test_expect_success 'a daemon with another key never joins; both sides say why' '
     before=$(drops d1 auth-failed) &&
     "$SHOAL" daemon start --dir "$TRASH/d6" --key "$TRASH/other.key" \
         --listen 127.0.0.1:$((BASE + 6)) --name n6 \
-        --join 127.0.0.1:$((BASE + 1)) &&
-    sleep 3 &&
+        --join 127.0.0.1:$((BASE + 1)) 2>err &&
+    cat err &&
+    grep -F "warning: no node answered with the pool key" err &&
+    grep -F "is the key the same on every node?" err &&
+    sleep 6 &&
     test "$(count d6 alive)" = 1 &&
     test -z "$(state_of d1 n6)" &&
     test "$(drops d1 auth-failed)" -gt "$before" &&
+    grep -E "warning peer: connection from 127.0.0.1:[0-9]+ refused: auth-failed: a daemon with another pool key\?" "$TRASH/d1/daemon.log" &&
+    grep -F "127.0.0.1:$((BASE + 1)) closed our connection without answering: does it have the same pool key?" "$TRASH/d6/daemon.log" &&
+    grep -F "still alone after 5 s" "$TRASH/d6/daemon.log" &&
     "$SHOAL" daemon stop --dir "$TRASH/d6"
 '
 

@@ -219,3 +219,72 @@ Test(control, server_dispatches_ops_and_streams)
     cr_assert(eq(int, stat(path, &sb), -1), "socket file left behind");
     rmdir(dir);
 }
+
+struct flood_run {
+    const char *path;
+    int fds[CONTROL_CONNS_MAX + 8];
+    int opened;
+    int done;
+};
+
+static void *flood(void *arg)
+{
+    struct flood_run *run = arg;
+
+    for (size_t i = 0; i < sizeof(run->fds) / sizeof(run->fds[0]); i++)
+        if (control_client_connect(run->path, &run->fds[i], NULL) == 0)
+            run->opened++;
+    usleep(300 * 1000);
+    run->done = 1;
+    return NULL;
+}
+
+static void on_flood_tick(uv_timer_t *timer)
+{
+    struct flood_run *run = timer->data;
+
+    if (run->done)
+        uv_stop(timer->loop);
+}
+
+Test(control, connections_past_the_cap_are_closed_and_counted)
+{
+    char dir[] = "/tmp/shoal-control-XXXXXX";
+    char path[64];
+    uv_loop_t loop;
+    uv_timer_t tick;
+    control_t *control = NULL;
+    struct control_stats stats;
+    static struct flood_run run;
+    pthread_t th;
+    int closed = 0;
+
+    cr_assert(not(eq(ptr, mkdtemp(dir), NULL)));
+    snprintf(path, sizeof(path), "%s/control.sock", dir);
+    run.path = path;
+    uv_loop_init(&loop);
+    cr_assert(eq(int, control_create(&loop, path, &control, NULL), 0));
+    uv_timer_init(&loop, &tick);
+    tick.data = &run;
+    uv_timer_start(&tick, on_flood_tick, 10, 10);
+    cr_assert(eq(int, pthread_create(&th, NULL, flood, &run), 0));
+    uv_run(&loop, UV_RUN_DEFAULT);
+    pthread_join(th, NULL);
+    cr_assert(eq(int, run.opened, CONTROL_CONNS_MAX + 8));
+    for (int i = 0; i < run.opened; i++) {
+        char c;
+        struct timeval tv = {.tv_sec = 0, .tv_usec = 1000};
+
+        setsockopt(run.fds[i], SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+        closed += read(run.fds[i], &c, 1) == 0;
+        close(run.fds[i]);
+    }
+    control_get_stats(control, &stats);
+    cr_assert(eq(u64, stats.over_limit, 8));
+    cr_assert(eq(int, closed, 8));
+    uv_close((uv_handle_t *)&tick, NULL);
+    control_destroy(control);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    cr_assert(eq(int, uv_loop_close(&loop), 0));
+    rmdir(dir);
+}
