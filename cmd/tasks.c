@@ -564,8 +564,7 @@ static int tasks_cmd_jobs(int argc, char **argv)
         return 1;
     printf("%-6s %-16s %-9s %8s %8s %8s %8s %8s\n", "ID", "NAME", "STATE",
            "TASKS", "DONE", "RUNNING", "QUEUED", "FAILED");
-    json_array_foreach(json_object_get(reply, "jobs"), i, job)
-    {
+    json_array_foreach (json_object_get(reply, "jobs"), i, job) {
         printf("%-6" JSON_INTEGER_FORMAT " %-16s %-9s %8" JSON_INTEGER_FORMAT
                " %8" JSON_INTEGER_FORMAT " %8" JSON_INTEGER_FORMAT
                " %8" JSON_INTEGER_FORMAT " %8" JSON_INTEGER_FORMAT "\n",
@@ -621,7 +620,7 @@ static int tasks_cmd_job(int argc, char **argv)
     printf("%-14s %s\n", "state",
            json_string_value(json_object_get(job, "state")));
     printf("%-14s", "command");
-    json_array_foreach(json_object_get(job, "argv"), i, a)
+    json_array_foreach (json_object_get(job, "argv"), i, a)
         printf(" %s", json_string_value(a));
     printf("\n%-14s %s\n", "directory",
            json_string_value(json_object_get(job, "wdir")));
@@ -844,8 +843,7 @@ static char *tasks_params_text(const json_t *params)
     size_t len = 0;
     FILE *f = open_memstream(&out, &len);
 
-    json_object_foreach((json_t *)params, key, v)
-    {
+    json_object_foreach ((json_t *)params, key, v) {
         if (len || ftell(f) > 0)
             fputc(' ', f);
         if (*key)
@@ -961,8 +959,7 @@ static int tasks_cmd_results(int argc, char **argv)
             free(dir);
             return 1;
         }
-        json_array_foreach(json_object_get(reply, "tasks"), i, t)
-        {
+        json_array_foreach (json_object_get(reply, "tasks"), i, t) {
             if (fmt == TASKS_JSON) {
                 char *text = json_dumps(t, JSON_COMPACT);
 
@@ -1017,7 +1014,7 @@ static int tasks_write_b64(const char *text, FILE *to)
 static int tasks_cmd_output(int argc, char **argv)
 {
     json_t *reply, *t;
-    const char *out, *err;
+    const char *out, *err, *state, *reason;
     long task;
     uint64_t id;
     char *dir;
@@ -1040,10 +1037,16 @@ static int tasks_cmd_output(int argc, char **argv)
     t = json_object_get(reply, "task");
     out = json_string_value(json_object_get(t, "stdout"));
     err = json_string_value(json_object_get(t, "stderr"));
-    if (!out || !err) {
+    state = json_string_value(json_object_get(t, "state"));
+    reason = json_string_value(json_object_get(t, "reason"));
+    if ((!out || !err) && state && strcmp(state, "failed") == 0) {
+        /* it never ran: what stopped it is all there is to show */
+        rc = tasks_fail(1,
+                        "task %ld of job %" PRIu64 " failed without output: %s",
+                        task, id, reason ? reason : "no reason recorded");
+    } else if (!out || !err) {
         rc = tasks_fail(1, "task %ld of job %" PRIu64 " has no output yet (%s)",
-                        task, id,
-                        json_string_value(json_object_get(t, "state")));
+                        task, id, state ? state : "unknown");
     } else if (json_is_string(json_object_get(t, "stdout_data"))) {
         if (tasks_write_b64(
                 json_string_value(json_object_get(t, "stdout_data")), stdout)

@@ -311,3 +311,9 @@ size_t task_exec_running(const struct task_exec *x)
 {
     return x->nrunning;
 }
+
+int task_exec_status_not_run(int code)
+{
+    return code == -ENOENT ? TASK_EXEC_STATUS_NOT_FOUND
+                           : TASK_EXEC_STATUS_CANNOT_RUN;
+}

@@ -19,11 +19,17 @@
 
 #include <shoal/error.h>
 
-/* Statuses of a task that did not end by its own exit. */
+/* Statuses of a task that did not end by its own exit, as shells and
+ * `shoal run` give them. */
 enum task_exec_status {
-    TASK_EXEC_STATUS_SIGNALED = 128, /* + the signal, as shells say */
-    TASK_EXEC_STATUS_NOT_RUN = 256,  /* could not be started */
+    TASK_EXEC_STATUS_CANNOT_RUN = 126, /* found, but it could not be run */
+    TASK_EXEC_STATUS_NOT_FOUND = 127,  /* no such program */
+    TASK_EXEC_STATUS_SIGNALED = 128,   /* + the signal */
 };
+
+/* The status of a task that could not be started for code (a negative
+ * errno): 127 when the program does not exist, 126 otherwise. */
+int task_exec_status_not_run(int code);
 
 struct task_exec_spec {
     uint64_t key;          /* the caller's name for it, given back */

@@ -97,8 +97,7 @@ char **taskd_strings(const json_t *a, size_t extra, size_t *n)
 
     if (!v)
         return NULL;
-    json_array_foreach(a, i, s)
-    {
+    json_array_foreach (a, i, s) {
         v[i] = strdup(json_is_string(s) ? json_string_value(s) : "");
         if (!v[i]) {
             taskgen_argv_free(v);
@@ -259,6 +258,7 @@ static void taskd_push_result(struct taskd *t, const struct journal_result *r)
 
 static void taskd_fail_start(struct taskd *t,
                              const struct journal_lease *l,
+                             int code,
                              const char *why)
 {
     double now = taskd_now();
@@ -269,7 +269,7 @@ static void taskd_fail_start(struct taskd *t,
                                .node = t->cfg.node_id,
                                .start = now,
                                .end = now,
-                               .status = TASK_EXEC_STATUS_NOT_RUN,
+                               .status = task_exec_status_not_run(code),
                                .reason = why,
                                .err_tail = why};
 
@@ -409,7 +409,7 @@ static int taskd_start_op(const struct journal_lease *l, void *arg)
     int rc;
 
     if (!job) {
-        taskd_fail_start(t, l, "cannot read the job from the journal");
+        taskd_fail_start(t, l, -EIO, "cannot read the job from the journal");
         return -EIO;
     }
     if (job->home == 0)
@@ -472,7 +472,7 @@ static int taskd_start_op(const struct journal_lease *l, void *arg)
     }
 out:
     if (rc < 0)
-        taskd_fail_start(t, l, error.text);
+        taskd_fail_start(t, l, rc, error.text);
     if (run)
         taskd_run_free(t, run);
     taskgen_argv_free(argv);

@@ -351,7 +351,7 @@ taskd_on_pull(struct taskd *t, uint64_t from, const void *body, size_t len)
                 .node = t->cfg.node_id,
                 .start = taskd_now(),
                 .end = taskd_now(),
-                .status = TASK_EXEC_STATUS_NOT_RUN,
+                .status = task_exec_status_not_run(rc),
                 .reason = error.text,
                 .err_tail = error.text,
             };

@@ -163,7 +163,22 @@ test_expect_success 'bad submissions say what is wrong and exit 2' '
 test_expect_success 'a program that cannot run fails its tasks, named' '
     id=$("$SHOAL" submit --range 1-2 -- ./no-such-program) &&
     test_expect_code 1 "$SHOAL" wait "$id" &&
-    "$SHOAL" results "$id" --json | grep "no-such-program"
+    "$SHOAL" results "$id" --json | grep "no-such-program" &&
+    "$SHOAL" results "$id" --csv >res.csv &&
+    cat res.csv &&
+    test "$(tail -n +2 res.csv | cut -d, -f7 | sort -u)" = 127 &&
+    test_expect_code 1 "$SHOAL" output "$id" 1 2>err &&
+    cat err &&
+    grep "shoal: task 1 of job $id failed without output: .*no-such-program" err
+'
+
+test_expect_success 'a program that is not executable fails with status 126' '
+    printf "#!/bin/sh\necho hi\n" >not-exec && chmod 644 not-exec &&
+    id=$("$SHOAL" submit --range 1-1 -- ./not-exec) &&
+    test_expect_code 1 "$SHOAL" wait "$id" &&
+    "$SHOAL" results "$id" --csv >res.csv &&
+    cat res.csv &&
+    test "$(tail -n +2 res.csv | cut -d, -f7)" = 126
 '
 
 test_expect_success 'the node daemon serves the same commands' '
