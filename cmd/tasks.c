@@ -961,7 +961,14 @@ static int tasks_cmd_results(int argc, char **argv)
         }
         json_array_foreach (json_object_get(reply, "tasks"), i, t) {
             if (fmt == TASKS_JSON) {
-                char *text = json_dumps(t, JSON_COMPACT);
+                char *text, node[24];
+
+                /* a 64-bit id as a JSON number is read as another id by
+                 * jq and JavaScript (doubles): the CSV's hex string */
+                snprintf(node, sizeof(node), "%016" PRIx64,
+                         (uint64_t)tasks_int(t, "node"));
+                json_object_set_new(t, "node", json_string(node));
+                text = json_dumps(t, JSON_COMPACT);
 
                 printf("%s\n%s", any ? "," : "", text);
                 free(text);

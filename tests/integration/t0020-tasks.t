@@ -65,7 +65,13 @@ for k in (\"task\", \"params\", \"state\", \"node\", \"start\", \"end\",
     assert k in t, k
 assert t[\"params\"] == {\"\": \"3\"} and t[\"status\"] == 0, t
 assert t[\"end\"] >= t[\"start\"] > 0, t
-" &&
+# a 64-bit node id is a string, the same as in the CSV
+assert isinstance(t[\"node\"], str) and len(t[\"node\"]) == 16, t
+int(t[\"node\"], 16)
+print(t[\"node\"])
+" >json-node &&
+    "$SHOAL" results 1 --csv | tail -1 | cut -d, -f4 >csv-node &&
+    test_cmp csv-node json-node &&
     "$SHOAL" results 1 --csv | head -1 >head &&
     echo "task,params,state,node,start,end,status,attempts,stdout,stderr" >expect &&
     test_cmp expect head
