@@ -556,7 +556,8 @@ json_t *daemon_stats_json(daemon_t *d)
         "control", "accepted", (json_int_t)cs.accepted, "refused",
         (json_int_t)cs.refused, "requests", (json_int_t)cs.requests,
         "unknown_ops", (json_int_t)cs.unknown_ops, "malformed",
-        (json_int_t)cs.malformed);
+        (json_int_t)cs.malformed, "over_limit", (json_int_t)cs.over_limit,
+        "stalled", (json_int_t)cs.stalled);
     for (size_t i = 0; stats && i < d->nstats; i++)
         d->stats[i].fn(d, stats, d->stats[i].arg);
     return stats;

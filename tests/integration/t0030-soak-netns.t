@@ -157,7 +157,7 @@ test_expect_success 'strangers were refused and no daemon grew past the bound' '
     for i in 1 2 3 4; do
         r=$(netns_exec $i "$SHOAL" status --stats |
             "$NETNS_PYTHON" "$POOLQ" counter auth-failed bad-magic short bad-version malformed \
-                oversized unauthenticated refused) &&
+                oversized conn-limit hello-timeout stalled) &&
         refused=$((refused + r))
     done &&
     echo "bad frames and connections refused (daemons alive at the end): $refused" >>figures &&
