@@ -72,7 +72,8 @@ struct proxy {
     size_t pending_len;
     uint8_t pending_type;
     bool pipe_open, exited, done_seen, lost_sent;
-    int handles; /* open handles; the proxy is freed when none is left */
+    bool relay_failed; /* a relay to the home failed: said once */
+    int handles;       /* open handles; the proxy is freed when none is left */
 };
 
 struct gangd {
@@ -401,13 +402,12 @@ static void home_conn_close(control_conn_t *conn, void *arg)
     home_destroy(arg);
 }
 
-static void relay_send(struct gangd *g,
-                       uint64_t node,
-                       uint8_t dir,
-                       uint64_t job,
-                       const uint8_t *frame,
-                       size_t len,
-                       int *rc);
+static int relay_send(struct gangd *g,
+                      uint64_t node,
+                      uint8_t dir,
+                      uint64_t job,
+                      const uint8_t *frame,
+                      size_t len);
 
 /* A 'D' frame from the front end: u64 node id, then a job frame. */
 static void
@@ -428,9 +428,14 @@ home_conn_frame(control_conn_t *conn, const void *body, size_t len, void *arg)
         control_conn_close(conn);
         return;
     }
-    relay_send(h->g, node, RELAY_TO_PROXY, h->id, b + 9, len - 9, &rc);
-    if (rc < 0)
+    rc = relay_send(h->g, node, RELAY_TO_PROXY, h->id, b + 9, len - 9);
+    if (rc < 0) {
+        LOG(LOG_LEVEL_WARNING, LOG_GANG,
+            "job %016" PRIx64 ": cannot relay a frame to %016" PRIx64
+            ": %s; its node is lost to the job",
+            h->id, node, strerror(-rc));
         home_tell_lost(conn, node);
+    }
 }
 
 /* "localhost", loopback addresses and the host name mean this node, as
@@ -543,27 +548,61 @@ static void gangd_op_claim(control_conn_t *conn, json_t *request, void *arg)
 
 /* ---- the relay and the proxies ---- */
 
-static void relay_send(struct gangd *g,
-                       uint64_t node,
-                       uint8_t dir,
-                       uint64_t job,
-                       const uint8_t *frame,
-                       size_t len,
-                       int *rc)
+/* Relay a job frame to node's daemon, towards its proxy or its home; an
+ * empty frame tells the home that the proxy is lost. Returns 0, -ENOMEM,
+ * or daemon_send()'s error (-ENOBUFS: its queue is full, try again). */
+static int relay_send(struct gangd *g,
+                      uint64_t node,
+                      uint8_t dir,
+                      uint64_t job,
+                      const uint8_t *frame,
+                      size_t len)
 {
     uint8_t *body = malloc(RELAY_HEAD + len);
+    int rc;
 
-    if (!body) {
-        *rc = -ENOMEM;
-        return;
-    }
+    if (!body)
+        return -ENOMEM;
     body[0] = dir;
     bytes_put_be64(body + 1, job);
-    memcpy(body + RELAY_HEAD, frame, len);
-    *rc =
+    if (len)
+        memcpy(body + RELAY_HEAD, frame, len);
+    rc =
         daemon_send(g->d, node, len ? frame[0] : (uint8_t)GANGD_TYPE_PROXY_LOST,
                     body, RELAY_HEAD + len);
     free(body);
+    return rc;
+}
+
+/* Tell job's home (or the home that asked to launch it) that its proxy
+ * here is lost. A home that cannot be told learns it from its connection
+ * or the member events. */
+static void relay_lost(struct gangd *g, uint64_t home, uint64_t job)
+{
+    int rc = relay_send(g, home, RELAY_TO_HOME, job, NULL, 0);
+
+    if (rc < 0)
+        LOG(LOG_LEVEL_WARNING, LOG_GANG,
+            "job %016" PRIx64 ": cannot tell %016" PRIx64
+            " that its proxy here is lost: %s",
+            job, home, strerror(-rc));
+}
+
+/* A proxy's frame up to its home: 0, -ENOBUFS (queue full: keep it, try
+ * again), or another error, logged once per proxy (the frame is dropped:
+ * the home is gone or out of reach, and the member events end the job). */
+static int proxy_relay_up(struct proxy *p, const uint8_t *frame, size_t len)
+{
+    int rc = relay_send(p->g, p->home, RELAY_TO_HOME, p->job, frame, len);
+
+    if (rc < 0 && rc != -ENOBUFS && !p->relay_failed) {
+        p->relay_failed = true;
+        LOG(LOG_LEVEL_WARNING, LOG_GANG,
+            "job %016" PRIx64 ": cannot relay the proxy's frames to %016" PRIx64
+            ": %s; dropping them",
+            p->job, p->home, strerror(-rc));
+    }
+    return rc;
 }
 
 static void proxy_handle_closed(uv_handle_t *handle)
@@ -593,13 +632,12 @@ static void proxy_unlink(struct proxy *p)
 static void proxy_finish(struct proxy *p)
 {
     struct gangd *g = p->g;
-    int rc;
 
     if (p->pipe_open || !p->exited || !g)
         return;
     if (!p->done_seen && !p->lost_sent) {
         p->lost_sent = true;
-        relay_send(g, p->home, RELAY_TO_HOME, p->job, NULL, 0, &rc);
+        relay_lost(g, p->home, p->job);
     }
     cores_release(g->cores, p->job);
     proxy_unlink(p);
@@ -650,7 +688,7 @@ static int proxy_frame(const uint8_t *frame, size_t len, void *arg)
         /* keep the order: queue behind the refused one */
         return -ENOBUFS;
     }
-    relay_send(p->g, p->home, RELAY_TO_HOME, p->job, frame, len, &rc);
+    rc = proxy_relay_up(p, frame, len);
     if (rc == -ENOBUFS) {
         p->pending = malloc(len);
         if (!p->pending)
@@ -669,8 +707,7 @@ static void proxy_retry_cb(uv_timer_t *timer)
 
     if (!p->g || !p->pending)
         return;
-    relay_send(p->g, p->home, RELAY_TO_HOME, p->job, p->pending, p->pending_len,
-               &rc);
+    rc = proxy_relay_up(p, p->pending, p->pending_len);
     if (rc == -ENOBUFS)
         return;
     free(p->pending);
@@ -827,7 +864,7 @@ static void gangd_job_frame(daemon_t *d,
                 "launch of job %016" PRIx64 " from %016" PRIx64
                 " refused: it holds no cores here",
                 job, from);
-            relay_send(g, from, RELAY_TO_HOME, job, NULL, 0, &rc);
+            relay_lost(g, from, job);
             return;
         }
         cores_confirm(g->cores, job);
@@ -835,7 +872,7 @@ static void gangd_job_frame(daemon_t *d,
         if (rc < 0) {
             LOG(LOG_LEVEL_WARNING, LOG_GANG, "cannot start a proxy: %s",
                 uv_strerror(rc));
-            relay_send(g, from, RELAY_TO_HOME, job, NULL, 0, &rc);
+            relay_lost(g, from, job);
             return;
         }
     }
