@@ -237,7 +237,7 @@ static void home_step(struct home_job *h)
         enum gang_phase phase = gang_phase(h->gang);
         if (phase == GANG_PLACE) {
             struct daemon_member *members = NULL;
-            struct pool_node *nodes = NULL;
+            struct place_node *nodes = NULL;
             hwloc_bitmap_t *free_sets = NULL;
             size_t n = 0;
             int rc = daemon_members(g->d, &members, &n);
