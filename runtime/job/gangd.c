@@ -19,6 +19,7 @@
 #include "runtime/daemon/control.h"
 #include "runtime/daemon/cores.h"
 #include "util/hostlist.h"
+#include "runtime/job/gang_request.h"
 #include "runtime/job/job_link.h"
 #include "runtime/job/job_wire.h"
 #include "scheduler/claim_wire.h"
@@ -35,7 +36,6 @@ enum {
     RELAY_TO_HOME = 1,
     /* a claim's lease while the job starts */
     GANGD_LEASE_MS = 15000,
-    GANGD_CLAIM_TIMEOUT_MS = 30000,
     /* retry of a relay the peer's queue refused */
     GANGD_RETRY_MS = 5,
 };
@@ -464,60 +464,30 @@ static void gangd_local_names(struct gangd *g, struct hostlist *hosts)
     free(members);
 }
 
-/* {"op": "gang-claim", "nranks": N, "map_by": L, "pe": P, "rank_by": L,
- *  "bind_to": B, "oversubscribe": b, "hwthread": b, "hosts": ["a:2", ...],
- *  "timeout_ms": T} */
+/* Place and claim the job of a "gang-claim" request (gang_request.h). */
 static void gangd_op_claim(control_conn_t *conn, json_t *request, void *arg)
 {
     struct gangd *g = arg;
     struct home_job *h = calloc(1, sizeof(*h));
+    struct gang_request gr;
     struct gang_config gc = {0};
-    json_t *hosts = json_object_get(request, "hosts"), *host;
-    json_int_t nranks = 0, map_by = 0, pe = 0, rank_by = 0, bind_to = 0;
-    json_int_t timeout_ms = GANGD_CLAIM_TIMEOUT_MS;
-    int over = 0, hwthread = 0;
     shoal_error_t error;
-    size_t i;
+    int rc;
 
     if (!h) {
         control_reply_error(conn, -ENOMEM, "out of memory");
         return;
     }
-    if (json_unpack_ex(request, NULL, 0,
-                       "{s:I, s?I, s?I, s?I, s?I, s?b, s?b, s?I}", "nranks",
-                       &nranks, "map_by", &map_by, "pe", &pe, "rank_by",
-                       &rank_by, "bind_to", &bind_to, "oversubscribe", &over,
-                       "hwthread", &hwthread, "timeout_ms", &timeout_ms)
-            < 0
-        || nranks < 0 || nranks > 1 << 24 || map_by < 0
-        || map_by > MAP_LEVEL_NODE || rank_by < 0 || rank_by > MAP_LEVEL_NODE
-        || bind_to < 0 || bind_to > MAP_BIND_PACKAGE || pe < 0 || pe > 4096
-        || timeout_ms < 0 || (hosts && !json_is_array(hosts))) {
+    rc = gang_request_decode(request, &gr, &h->hosts, &error);
+    if (rc < 0) {
         free(h);
-        control_reply_error(conn, -EINVAL, "malformed gang-claim request");
+        control_reply_error(conn, rc, "%s", error.text);
         return;
-    }
-    json_array_foreach(hosts, i, host)
-    {
-        if (!json_is_string(host)
-            || hostlist_add_arg(&h->hosts, json_string_value(host), &error)
-                   < 0) {
-            hostlist_release(&h->hosts);
-            free(h);
-            control_reply_error(conn, SHOAL_EUSAGE, "bad host in request");
-            return;
-        }
     }
     gangd_local_names(g, &h->hosts);
     h->g = g;
     h->conn = conn;
-    h->req.map.nranks = (int)nranks;
-    h->req.map.map_by = (enum map_level)map_by;
-    h->req.map.pe = (int)pe;
-    h->req.map.rank_by = (enum map_level)rank_by;
-    h->req.map.bind_to = (enum map_bind)bind_to;
-    h->req.map.oversubscribe = over;
-    h->req.map.use_hwthread_cpus = hwthread;
+    h->req.map = gr.map;
     h->req.hosts = h->hosts.count ? &h->hosts : NULL;
     h->req.home = daemon_node_id(g->d);
     do
@@ -527,7 +497,7 @@ static void gangd_op_claim(control_conn_t *conn, json_t *request, void *arg)
     gc.job = h->id;
     gc.home = h->req.home;
     gc.lease_ms = GANGD_LEASE_MS;
-    gc.timeout_ms = (uint64_t)timeout_ms;
+    gc.timeout_ms = (uint64_t)gr.timeout_ms;
     gc.seed = h->id;
     if (!h->timer
         || gang_create(&gc, uv_now(daemon_loop(g->d)), &h->gang) < 0) {

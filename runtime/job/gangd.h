@@ -2,7 +2,8 @@
 /* gangd.h - the daemon's part in gang (MPI) jobs.
  *
  * On the node where `shoal run` was typed (the job's home) it serves the
- * control op "gang-claim": place the job on a snapshot of the pool
+ * control op "gang-claim" (its request: runtime/job/gang_request.h):
+ * place the job on a snapshot of the pool
  * (scheduler/pool_place.h) and claim the cores all-or-nothing
  * (scheduler/gang.h), placing again after a refusal, until granted or timed
  * out. The claims are answered by each node's core ledger
