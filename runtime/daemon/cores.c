@@ -313,12 +313,7 @@ int cores_create(daemon_t *d, cores_t **out, shoal_error_t *error)
     return 0;
 error:
     hwloc_bitmap_free(lendable);
-    if (c) {
-        cores_timer_close(c->lease_timer);
-        cores_timer_close(c->publish_timer);
-        claim_ledger_destroy(c->ledger);
-        free(c);
-    }
+    cores_destroy(c);
     return shoal_errprintf(error, rc, "cannot keep the node's cores: %s",
                            strerror(-rc));
 }
