@@ -224,3 +224,23 @@ int pool_local_run(const struct pool_job_config *config,
     free(pl.links);
     return rc;
 }
+
+void pool_local_config(const struct local_job_config *local,
+                       struct pool_job_config *out)
+{
+    *out = (struct pool_job_config){
+        .nranks = local->nranks,
+        .path = local->path,
+        .argv = local->argv,
+        .env = local->env,
+        .wdir = local->wdir,
+        .tag_output = local->tag_output,
+        .output_dir = local->output_dir,
+        .timeout = local->timeout,
+        .kill_grace = local->kill_grace,
+        .enable_recovery = local->enable_recovery,
+        .in_fd = local->in_fd,
+        .out_fd = local->out_fd,
+        .err_fd = local->err_fd,
+    };
+}

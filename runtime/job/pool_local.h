@@ -9,7 +9,16 @@
 #ifndef SHOAL_RUNTIME_JOB_POOL_LOCAL_H
 #define SHOAL_RUNTIME_JOB_POOL_LOCAL_H
 
+#include "runtime/job/local_job.h"
 #include "runtime/job/pool_job.h"
+
+/* The same job for pool_job as local (borrowed: its strings and arrays
+ * are pointed to, not copied) would be for local_job: program, arguments,
+ * environment, directory, output, limits and the three fds, the job's
+ * size. The nodes, the loop and the job id are left zero, for the caller
+ * (the host and the cpus of local have no place in it). */
+void pool_local_config(const struct local_job_config *local,
+                       struct pool_job_config *out);
 
 /* Run the job described by config (its loop is ignored: pool_local makes
  * its own) with one proxy per node, started as proxy_argv (NULL-terminated,
