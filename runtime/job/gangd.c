@@ -409,6 +409,15 @@ static int relay_send(struct gangd *g,
                       const uint8_t *frame,
                       size_t len);
 
+/* The level to log a failed relay to node at: a node known dead, gone
+ * or unknown is what the member events report (and end the job for), so
+ * only other failures are warnings. */
+static enum log_level relay_failure_level(int rc)
+{
+    return rc == -EHOSTDOWN || rc == -ENOENT ? LOG_LEVEL_DEBUG
+                                             : LOG_LEVEL_WARNING;
+}
+
 /* A 'D' frame from the front end: u64 node id, then a job frame. */
 static void
 home_conn_frame(control_conn_t *conn, const void *body, size_t len, void *arg)
@@ -430,7 +439,7 @@ home_conn_frame(control_conn_t *conn, const void *body, size_t len, void *arg)
     }
     rc = relay_send(h->g, node, RELAY_TO_PROXY, h->id, b + 9, len - 9);
     if (rc < 0) {
-        LOG(LOG_LEVEL_WARNING, LOG_GANG,
+        LOG(relay_failure_level(rc), LOG_GANG,
             "job %016" PRIx64 ": cannot relay a frame to %016" PRIx64
             ": %s; its node is lost to the job",
             h->id, node, strerror(-rc));
@@ -552,7 +561,7 @@ static void relay_lost(struct gangd *g, uint64_t home, uint64_t job)
     int rc = relay_send(g, home, RELAY_TO_HOME, job, NULL, 0);
 
     if (rc < 0)
-        LOG(LOG_LEVEL_WARNING, LOG_GANG,
+        LOG(relay_failure_level(rc), LOG_GANG,
             "job %016" PRIx64 ": cannot tell %016" PRIx64
             " that its proxy here is lost: %s",
             job, home, strerror(-rc));
@@ -567,7 +576,7 @@ static int proxy_relay_up(struct proxy *p, const uint8_t *frame, size_t len)
 
     if (rc < 0 && rc != -ENOBUFS && !p->relay_failed) {
         p->relay_failed = true;
-        LOG(LOG_LEVEL_WARNING, LOG_GANG,
+        LOG(relay_failure_level(rc), LOG_GANG,
             "job %016" PRIx64 ": cannot relay the proxy's frames to %016" PRIx64
             ": %s; dropping them",
             p->job, p->home, strerror(-rc));
