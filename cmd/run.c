@@ -215,74 +215,35 @@ static int run_launch_proxies(struct run_state *st,
                               const struct local_job_config *lc,
                               int nnodes)
 {
+    struct pool_local_split split = {0};
     struct pool_job_config config;
-    struct pool_job_node *nodes;
     struct pool_job_result result;
     shoal_error_t error;
-    char **names, *self, *proxy_argv[3];
-    int *ranks;
-    uint32_t **pus, *npus;
+    char *self = realpath("/proc/self/exe", NULL), *proxy_argv[3];
     int rc, status;
 
-    if (nnodes > lc->nranks)
-        nnodes = lc->nranks;
-    nodes = calloc((size_t)nnodes, sizeof(*nodes));
-    names = calloc((size_t)nnodes, sizeof(*names));
-    ranks = calloc((size_t)lc->nranks, sizeof(*ranks));
-    pus = calloc((size_t)lc->nranks, sizeof(*pus));
-    npus = calloc((size_t)lc->nranks, sizeof(*npus));
-    self = realpath("/proc/self/exe", NULL);
-    if (!nodes || !names || !ranks || !pus || !npus || !self) {
-        status = run_fail(LOCAL_JOB_STATUS_ERROR, "out of memory");
-        goto done;
-    }
-    for (int r = 0; r < lc->nranks; r++) {
-        const struct map_rank *m = &st->map->ranks[r];
-        int weight;
-        ranks[r] = r;
-        if (!m->cpuset)
-            continue;
-        weight = hwloc_bitmap_weight(m->cpuset);
-        pus[r] = calloc((size_t)weight + 1, sizeof(uint32_t));
-        if (pus[r])
-            npus[r] = (uint32_t)local_place_logical_pus(st->topo, m->cpuset,
-                                                        pus[r], weight);
-    }
-    for (int i = 0; i < nnodes; i++) {
-        int first, n = local_place_block(lc->nranks, nnodes, i, &first);
-        if (asprintf(&names[i], "%s:%d", st->hostname, i) < 0)
-            names[i] = NULL;
-        nodes[i].name = names[i] ? names[i] : st->hostname;
-        nodes[i].nranks = n;
-        nodes[i].ranks = ranks + first;
-        nodes[i].pus = (const uint32_t *const *)pus + first;
-        nodes[i].npus = npus + first;
+    if (!self
+        || pool_local_split(st->map, st->topo, st->hostname, nnodes, &split)
+               < 0) {
+        free(self);
+        return run_fail(LOCAL_JOB_STATUS_ERROR, "out of memory");
     }
     pool_local_config(lc, &config);
     config.job_id = (uint64_t)getpid();
-    config.nnodes = nnodes;
-    config.nodes = nodes;
+    config.nnodes = split.nnodes;
+    config.nodes = split.nodes;
     proxy_argv[0] = self;
     proxy_argv[1] = "proxy";
     proxy_argv[2] = NULL;
     rc = pool_local_run(&config, proxy_argv, &result, &error);
     if (rc < 0) {
         status = run_fail(LOCAL_JOB_STATUS_ERROR, "%s", error.text);
-        goto done;
+    } else {
+        if (result.message.text[0])
+            run_fail(0, "%s", result.message.text);
+        status = result.status;
     }
-    if (result.message.text[0])
-        run_fail(0, "%s", result.message.text);
-    status = result.status;
-done:
-    for (int i = 0; names && i < nnodes; i++)
-        free(names[i]);
-    for (int r = 0; pus && r < lc->nranks; r++)
-        free(pus[r]);
-    free(pus);
-    free(npus);
-    free(ranks);
-    free(names);
-    free(nodes);
+    pool_local_split_release(&split);
     free(self);
     return status;
 }
