@@ -43,7 +43,7 @@ int main(int argc, char **argv)
 {
     static const char *const maps[] = {"core", "node", "numa", "package:PE=2"};
     int reps = 21, nnodes = 10000, nranks = 1000;
-    struct pool_node *nodes;
+    struct place_node *nodes;
     struct map_node *ref;
     hwloc_bitmap_t *frees;
     char(*names)[16];
@@ -87,11 +87,11 @@ int main(int argc, char **argv)
         int t = rand_r(&seed) % 4;
 
         snprintf(names[n], sizeof(names[n]), "node%05d", n);
-        nodes[n] = (struct pool_node){.id = (uint64_t)n + 1,
-                                      .name = names[n],
-                                      .topology = bench_topos[t],
-                                      .alive = rand_r(&seed) % 20 != 0,
-                                      .speed = 500 + rand_r(&seed) % 4 * 250};
+        nodes[n] = (struct place_node){.id = (uint64_t)n + 1,
+                                       .name = names[n],
+                                       .topology = bench_topos[t],
+                                       .alive = rand_r(&seed) % 20 != 0,
+                                       .speed = 500 + rand_r(&seed) % 4 * 250};
         if (rand_r(&seed) % 3 == 0) {
             frees[n] = hwloc_bitmap_alloc();
             for (int c = 0; c < bench_cores[t]; c++) {

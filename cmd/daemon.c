@@ -21,6 +21,7 @@
 #include "cmd/cmd.h"
 #include "runtime/daemon/control.h"
 #include "runtime/daemon/daemon.h"
+#include "runtime/daemon/cores.h"
 #include "runtime/job/gangd.h"
 #include "runtime/tasks/taskd.h"
 #include "util/fs.h"
@@ -168,6 +169,7 @@ static int daemon_foreground(struct daemon_args *a, int report_fd)
     daemon_t *d = NULL;
     int rc;
 
+    cores_t *cores = NULL;
     gangd_t *gang = NULL;
     struct taskd *tasks = NULL;
     char *self = realpath("/proc/self/exe", NULL);
@@ -178,12 +180,18 @@ static int daemon_foreground(struct daemon_args *a, int report_fd)
                                 "cannot find the shoal "
                                 "program: %s",
                                 strerror(errno));
-    /* gang jobs: this node's cores and the relay to its proxies */
-    if (rc == 0 && (rc = gangd_attach(d, self, &gang, &error)) < 0)
+    /* this node's cores: the ledger gang jobs and tasks share */
+    if (rc == 0 && (rc = cores_create(d, &cores, &error)) < 0)
         daemon_destroy(d);
+    /* gang jobs: placing and claiming, and the relay to their proxies */
+    if (rc == 0 && (rc = gangd_attach(d, cores, self, &gang, &error)) < 0) {
+        cores_destroy(cores);
+        daemon_destroy(d);
+    }
     /* bag-of-tasks jobs: their journal, this node's worker, task.* ops */
-    if (rc == 0 && (rc = taskd_attach(d, gang, a->dir, &tasks, &error)) < 0) {
+    if (rc == 0 && (rc = taskd_attach(d, cores, a->dir, &tasks, &error)) < 0) {
         gangd_detach(gang);
+        cores_destroy(cores);
         daemon_destroy(d);
     }
     free(self);
@@ -201,6 +209,7 @@ static int daemon_foreground(struct daemon_args *a, int report_fd)
     daemon_run(d);
     taskd_destroy(tasks);
     gangd_detach(gang);
+    cores_destroy(cores);
     daemon_destroy(d);
     return 0;
 }

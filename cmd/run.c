@@ -1,8 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /* run.c - `shoal run`: parse, place, report, launch, and say how it ended.
  *
- * With no pool running, this command is the job's whole runtime: it maps
- * the ranks on this machine's topology and runs them with local_job. */
+ * With a pool running, the pool's daemon places the job and this command
+ * coordinates it (runtime/job/pool_remote.h). With no pool, this command
+ * is the job's whole runtime: it places the ranks on this machine
+ * (scheduler/local_place.h) and runs them with local_job, or over local
+ * proxies (runtime/job/pool_local.h). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,15 +19,17 @@
 
 #include "cmd/cmd.h"
 #include "util/hostlist.h"
+#include "runtime/daemon/control.h"
+#include "runtime/job/env.h"
 #include "runtime/job/local_job.h"
 #include "runtime/job/pool_local.h"
 #include "runtime/job/pool_remote.h"
-#include "runtime/daemon/control.h"
 #include "runtime/job/runopt.h"
-#include "util/spawn.h"
 #include "runtime/member/topo.h"
+#include "scheduler/local_place.h"
 #include "scheduler/map.h"
 #include "util/param.h"
+#include "util/spawn.h"
 #include "util/statedir.h"
 
 PARAM_DEFINE(run_kill_grace_param,
@@ -131,24 +136,13 @@ static int run_find_program(struct run_state *st)
  * or the exit status after saying what is wrong. */
 static int run_local_slots(struct run_state *st, int *slots)
 {
+    shoal_error_t error;
     int status = run_gather_hosts(st);
 
     if (status != 0)
         return status;
-    *slots = st->hosts.count > 0 ? 0 : -1;
-    for (int i = 0; i < st->hosts.count; i++) {
-        const struct hostlist_entry *e = &st->hosts.entries[i];
-        if (!hostlist_is_local(e->name, st->hostname))
-            return run_fail(LOCAL_JOB_STATUS_ERROR,
-                            "cannot use host '%s': no pool is running, so "
-                            "only this machine ('%s') is available",
-                            e->name, st->hostname);
-        /* "localhost" and the host's name are the same machine */
-        if (e->slots < 0 || *slots < 0)
-            *slots = -1;
-        else
-            *slots += e->slots;
-    }
+    if (local_place_slots(&st->hosts, st->hostname, slots, &error) < 0)
+        return run_fail(LOCAL_JOB_STATUS_ERROR, "%s", error.text);
     return 0;
 }
 
@@ -192,132 +186,86 @@ static int run_prepare_bindings(struct run_state *st)
     return 0;
 }
 
+/* The job as the options describe it, for local_job; the one place the
+ * options reach a launcher's configuration (pool jobs take it through
+ * pool_local_config()). The kill grace is the caller's. */
+static void run_job_config(const struct run_state *st,
+                           struct local_job_config *config)
+{
+    *config = (struct local_job_config){
+        .host = st->hostname,
+        .nranks = st->map ? st->map->nranks : 0,
+        .path = st->path,
+        .argv = st->opt.prog_argv,
+        .env = st->env,
+        .wdir = st->opt.wdir,
+        .cpus = st->cpus,
+        .tag_output = st->opt.tag_output,
+        .output_dir = st->opt.output_dir,
+        .timeout = st->opt.timeout,
+        .enable_recovery = st->opt.enable_recovery,
+        .in_fd = STDIN_FILENO,
+        .out_fd = STDOUT_FILENO,
+        .err_fd = STDERR_FILENO,
+    };
+}
+
 /* The job's ranks in nnodes consecutive blocks, each run by a local
  * `shoal proxy` as if it were a node of the pool. */
 static int run_launch_proxies(struct run_state *st,
                               const struct local_job_config *lc,
                               int nnodes)
 {
-    struct pool_job_config config = {0};
-    struct pool_job_node *nodes;
+    struct pool_local_split split = {0};
+    struct pool_job_config config;
     struct pool_job_result result;
     shoal_error_t error;
-    char **names, *self, *proxy_argv[3];
-    int *ranks;
-    uint32_t **pus, *npus;
+    char *self = realpath("/proc/self/exe", NULL), *proxy_argv[3];
     int rc, status;
 
-    if (nnodes > lc->nranks)
-        nnodes = lc->nranks;
-    nodes = calloc((size_t)nnodes, sizeof(*nodes));
-    names = calloc((size_t)nnodes, sizeof(*names));
-    ranks = calloc((size_t)lc->nranks, sizeof(*ranks));
-    pus = calloc((size_t)lc->nranks, sizeof(*pus));
-    npus = calloc((size_t)lc->nranks, sizeof(*npus));
-    self = realpath("/proc/self/exe", NULL);
-    if (!nodes || !names || !ranks || !pus || !npus || !self) {
-        status = run_fail(LOCAL_JOB_STATUS_ERROR, "out of memory");
-        goto done;
+    if (!self
+        || pool_local_split(st->map, st->topo, st->hostname, nnodes, &split)
+               < 0) {
+        free(self);
+        return run_fail(LOCAL_JOB_STATUS_ERROR, "out of memory");
     }
-    for (int r = 0; r < lc->nranks; r++) {
-        const struct map_rank *m = &st->map->ranks[r];
-        int pu = -1;
-        ranks[r] = r;
-        if (!m->cpuset)
-            continue;
-        pus[r] = calloc((size_t)hwloc_bitmap_weight(m->cpuset) + 1,
-                        sizeof(uint32_t));
-        if (!pus[r])
-            continue;
-        while ((pu = hwloc_bitmap_next(m->cpuset, pu)) >= 0) {
-            hwloc_obj_t o =
-                hwloc_get_pu_obj_by_os_index(st->topo, (unsigned)pu);
-            if (o)
-                pus[r][npus[r]++] = o->logical_index;
-        }
-    }
-    for (int i = 0, first = 0; i < nnodes; i++) {
-        int n = lc->nranks / nnodes + (i < lc->nranks % nnodes);
-        if (asprintf(&names[i], "%s:%d", st->hostname, i) < 0)
-            names[i] = NULL;
-        nodes[i].name = names[i] ? names[i] : st->hostname;
-        nodes[i].nranks = n;
-        nodes[i].ranks = ranks + first;
-        nodes[i].pus = (const uint32_t *const *)pus + first;
-        nodes[i].npus = npus + first;
-        first += n;
-    }
+    pool_local_config(lc, &config);
     config.job_id = (uint64_t)getpid();
-    config.nranks = lc->nranks;
-    config.nnodes = nnodes;
-    config.nodes = nodes;
-    config.path = lc->path;
-    config.argv = lc->argv;
-    config.env = lc->env;
-    config.wdir = lc->wdir;
-    config.tag_output = lc->tag_output;
-    config.output_dir = lc->output_dir;
-    config.timeout = lc->timeout;
-    config.kill_grace = lc->kill_grace;
-    config.enable_recovery = lc->enable_recovery;
-    config.in_fd = lc->in_fd;
-    config.out_fd = lc->out_fd;
-    config.err_fd = lc->err_fd;
+    config.nnodes = split.nnodes;
+    config.nodes = split.nodes;
     proxy_argv[0] = self;
     proxy_argv[1] = "proxy";
     proxy_argv[2] = NULL;
     rc = pool_local_run(&config, proxy_argv, &result, &error);
     if (rc < 0) {
         status = run_fail(LOCAL_JOB_STATUS_ERROR, "%s", error.text);
-        goto done;
+    } else {
+        if (result.message.text[0])
+            run_fail(0, "%s", result.message.text);
+        status = result.status;
     }
-    if (result.message.text[0])
-        run_fail(0, "%s", result.message.text);
-    status = result.status;
-done:
-    for (int i = 0; names && i < nnodes; i++)
-        free(names[i]);
-    for (int r = 0; pus && r < lc->nranks; r++)
-        free(pus[r]);
-    free(pus);
-    free(npus);
-    free(ranks);
-    free(names);
-    free(nodes);
+    pool_local_split_release(&split);
     free(self);
     return status;
 }
 
 static int run_launch(struct run_state *st)
 {
-    double proxy_nodes;
-    struct local_job_config config = {0};
+    double kill_grace, proxy_nodes;
+    struct local_job_config config;
     struct local_job_result result;
     shoal_error_t error;
     int rc;
 
-    if (param_get_double(&run_kill_grace_param, 0, &config.kill_grace, &error)
-        < 0)
+    if (param_get_double(&run_kill_grace_param, 0, &kill_grace, &error) < 0)
         return run_fail(CMD_EXIT_USAGE, "%s", error.text);
     st->env = calloc((size_t)st->opt.nenv + 1, sizeof(char *));
     if (!st->env || run_prepare_bindings(st) < 0)
         return run_fail(LOCAL_JOB_STATUS_ERROR, "out of memory");
     for (int i = 0; i < st->opt.nenv; i++)
         st->env[i] = st->opt.env[i];
-    config.host = st->hostname;
-    config.nranks = st->map->nranks;
-    config.path = st->path;
-    config.argv = st->opt.prog_argv;
-    config.env = st->env;
-    config.wdir = st->opt.wdir;
-    config.cpus = st->cpus;
-    config.tag_output = st->opt.tag_output;
-    config.output_dir = st->opt.output_dir;
-    config.timeout = st->opt.timeout;
-    config.enable_recovery = st->opt.enable_recovery;
-    config.in_fd = STDIN_FILENO;
-    config.out_fd = STDOUT_FILENO;
-    config.err_fd = STDERR_FILENO;
+    run_job_config(st, &config);
+    config.kill_grace = kill_grace;
     if (param_get_double(&run_proxy_nodes_param, 0, &proxy_nodes, &error) < 0)
         return run_fail(CMD_EXIT_USAGE, "%s", error.text);
     if (proxy_nodes >= 1)
@@ -357,88 +305,46 @@ static int run_pool_connect(void)
     return fd;
 }
 
-/* The ranks' environment on the pool: ours (as srun exports it), less
- * another launcher's wire-up, then -x, each resolved here as Open MPI
- * does: "-x VAR" exports this shell's value. */
-static char **run_pool_env(const struct runopt *opt)
-{
-    size_t n = 0, k = 0;
-    char **env;
-
-    while (environ[n])
-        n++;
-    env = calloc(n + (size_t)opt->nenv + 1, sizeof(char *));
-    if (!env)
-        return NULL;
-    for (size_t i = 0; i < n; i++)
-        if (strncmp(environ[i], "PMI_", 4) != 0
-            && strncmp(environ[i], "PMIX_", 5) != 0)
-            env[k++] = environ[i];
-    for (int i = 0; i < opt->nenv; i++) {
-        const char *e = opt->env[i];
-        if (strchr(e, '=')) {
-            env[k++] = (char *)e;
-            continue;
-        }
-        for (size_t j = 0; j < n; j++)
-            if (strncmp(environ[j], e, strlen(e)) == 0
-                && environ[j][strlen(e)] == '=')
-                env[k++] = environ[j];
-    }
-    return env;
-}
-
 /* The job on the pool: the daemon places it on free cores anywhere in the
  * pool and claims them; this command coordinates the ranks. */
 static int run_on_pool(struct run_state *st, int ctl_fd)
 {
     struct pool_remote_request req = {0};
-    struct pool_job_config config = {0};
+    struct local_job_config lc;
+    struct pool_job_config config;
     struct pool_job_result result;
     shoal_error_t error;
+    double kill_grace = 0;
     char cwd[4096];
     int rc, status;
 
     status = run_gather_hosts(st);
     if (status == 0
-        && (param_get_double(&run_kill_grace_param, 0, &config.kill_grace,
-                             &error)
-                < 0
+        && (param_get_double(&run_kill_grace_param, 0, &kill_grace, &error) < 0
             || param_get_double(&run_claim_timeout_param, 0, &req.claim_timeout,
                                 &error)
                    < 0))
         status = run_fail(CMD_EXIT_USAGE, "%s", error.text);
     if (status == 0)
         status = run_find_program(st);
-    if (status == 0 && !(st->env = run_pool_env(&st->opt)))
+    /* the ranks' environment on the pool: ours, as srun exports it */
+    if (status == 0
+        && env_export(environ, st->opt.env, st->opt.nenv, &st->env) < 0)
         status = run_fail(LOCAL_JOB_STATUS_ERROR, "out of memory");
     if (status != 0) {
         close(ctl_fd);
         return status;
     }
-    req.map.nranks = st->opt.nranks;
-    req.map.map_by = st->opt.map_by;
-    req.map.pe = st->opt.pe;
-    req.map.rank_by = st->opt.rank_by;
-    req.map.bind_to = st->opt.bind_to;
-    req.map.oversubscribe = st->opt.oversubscribe;
-    req.map.use_hwthread_cpus = st->opt.use_hwthread_cpus;
+    runopt_map_request(&st->opt, &req.map);
     req.hosts = st->hosts.count ? &st->hosts : NULL;
     req.report_bindings = st->opt.report_bindings ? stderr : NULL;
-    config.path = st->path;
-    config.argv = st->opt.prog_argv;
-    config.env = st->env;
+    run_job_config(st, &lc);
+    pool_local_config(&lc, &config);
+    config.kill_grace = kill_grace;
     /* ranks elsewhere start where this command was typed, as with
      * Open MPI: the pool shares its file systems */
     config.wdir =
         st->opt.wdir ? st->opt.wdir : (getcwd(cwd, sizeof(cwd)) ? cwd : NULL);
-    config.tag_output = st->opt.tag_output;
-    config.output_dir = st->opt.output_dir;
-    config.timeout = st->opt.timeout;
-    config.enable_recovery = st->opt.enable_recovery;
-    config.in_fd = STDIN_FILENO;
-    config.out_fd = STDOUT_FILENO;
-    config.err_fd = STDERR_FILENO;
     rc = pool_remote_run(ctl_fd, &req, &config, &result, &error);
     if (rc == SHOAL_ENOSLOTS) {
         fprintf(stderr,
@@ -459,8 +365,7 @@ static int run_on_pool(struct run_state *st, int ctl_fd)
 
 static int run_with_state(struct run_state *st, int argc, char **argv)
 {
-    struct map_request req = {0};
-    struct map_node node = {0};
+    struct map_request req;
     shoal_error_t error;
     int status;
     int slots;
@@ -486,17 +391,8 @@ static int run_with_state(struct run_state *st, int argc, char **argv)
     if (rc < 0)
         return run_fail(LOCAL_JOB_STATUS_ERROR, "%s", error.text);
 
-    node.name = st->hostname;
-    node.topo = st->topo;
-    node.slots = slots;
-    req.nranks = st->opt.nranks;
-    req.map_by = st->opt.map_by;
-    req.pe = st->opt.pe;
-    req.rank_by = st->opt.rank_by;
-    req.bind_to = st->opt.bind_to;
-    req.oversubscribe = st->opt.oversubscribe;
-    req.use_hwthread_cpus = st->opt.use_hwthread_cpus;
-    rc = map_compute(&node, 1, &req, &st->map, &error);
+    runopt_map_request(&st->opt, &req);
+    rc = local_place(st->hostname, st->topo, slots, &req, &st->map, &error);
     if (rc == SHOAL_ENOSLOTS) {
         fprintf(stderr,
                 "shoal: %s\n"

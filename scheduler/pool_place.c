@@ -219,8 +219,8 @@ int pool_topo_cache_get(pool_topo_cache_t *cache,
 }
 
 /* Everything one placement allocates on its way. */
-struct pool_job {
-    const struct pool_node *nodes;
+struct place_job {
+    const struct place_node *nodes;
     int nnodes;
     const struct pool_request *req;
     pool_topo_cache_t *cache;
@@ -238,7 +238,7 @@ struct pool_job {
     long long bound; /* most ranks the map nodes could take */
 };
 
-static void pool_job_release(struct pool_job *job)
+static void place_job_release(struct place_job *job)
 {
     if (job->owned) {
         for (int i = 0; i < job->nmap; i++)
@@ -252,14 +252,14 @@ static void pool_job_release(struct pool_job *job)
     free(job->snapshot_of);
 }
 
-static const char *pool_node_name(const struct pool_node *node)
+static const char *place_node_name(const struct place_node *node)
 {
     return node->name ? node->name : "(unnamed)";
 }
 
 /* The default order: home, then speed descending, then name, then id. */
 struct pool_order_key {
-    const struct pool_node *node;
+    const struct place_node *node;
     bool home;
     int index;
 };
@@ -274,13 +274,13 @@ static int pool_order_compare(const void *a, const void *b)
         return x->home ? -1 : 1;
     if (x->node->speed != y->node->speed)
         return x->node->speed > y->node->speed ? -1 : 1;
-    c = strcmp(pool_node_name(x->node), pool_node_name(y->node));
+    c = strcmp(place_node_name(x->node), place_node_name(y->node));
     if (c)
         return c;
     return (x->node->id > y->node->id) - (x->node->id < y->node->id);
 }
 
-static int pool_choose_all(struct pool_job *job)
+static int pool_choose_all(struct place_job *job)
 {
     struct pool_order_key *keys = malloc(sizeof(*keys) * (job->nnodes + 1));
     int nkeys = 0;
@@ -288,7 +288,7 @@ static int pool_choose_all(struct pool_job *job)
     if (!keys)
         return -ENOMEM;
     for (int n = 0; n < job->nnodes; n++) {
-        const struct pool_node *node = &job->nodes[n];
+        const struct place_node *node = &job->nodes[n];
 
         if (node->alive)
             keys[nkeys++] =
@@ -318,7 +318,7 @@ static bool pool_name_matches(const char *host, const char *name)
     return hl == nl && !strncmp(host, name, hl);
 }
 
-static int pool_find_home(const struct pool_job *job)
+static int pool_find_home(const struct place_job *job)
 {
     for (int n = 0; n < job->nnodes; n++) {
         if (job->nodes[n].id == job->req->home)
@@ -339,7 +339,7 @@ static void pool_list_add(char *buf, size_t size, int *count, const char *text)
     (*count)++;
 }
 
-static int pool_choose_hosts(struct pool_job *job, shoal_error_t *error)
+static int pool_choose_hosts(struct place_job *job, shoal_error_t *error)
 {
     const struct hostlist *hosts = job->req->hosts;
     int home = pool_find_home(job);
@@ -422,10 +422,10 @@ static int pool_allowed(const struct pool_topo *entry,
  * -H slots), 0 when it has no free core. An upper bound: map_compute()
  * knows the exact figure, which also depends on how the free cores fall
  * into NUMA nodes and packages. */
-static int pool_node_bound(const struct pool_job *job,
-                           const struct pool_topo *entry,
-                           hwloc_const_bitmap_t free_cores,
-                           int slots)
+static int place_node_bound(const struct place_job *job,
+                            const struct pool_topo *entry,
+                            hwloc_const_bitmap_t free_cores,
+                            int slots)
 {
     const struct map_request *req = &job->req->map;
     int pe = req->pe > 0 ? req->pe : 1;
@@ -446,7 +446,7 @@ static int pool_node_bound(const struct pool_job *job,
     return units / pe;
 }
 
-static int pool_map_nodes_alloc(struct pool_job *job)
+static int pool_map_nodes_alloc(struct place_job *job)
 {
     job->map_nodes = calloc(job->nchosen + 1, sizeof(*job->map_nodes));
     job->topos = calloc(job->nchosen + 1, sizeof(*job->topos));
@@ -459,7 +459,7 @@ static int pool_map_nodes_alloc(struct pool_job *job)
 
 /* Turn chosen nodes into map nodes until there are `nodes` of them that
  * could together take `ranks` ranks, or every chosen node is done. */
-static int pool_build_map_nodes(struct pool_job *job,
+static int pool_build_map_nodes(struct place_job *job,
                                 long long ranks,
                                 int nodes,
                                 shoal_error_t *error)
@@ -470,7 +470,7 @@ static int pool_build_map_nodes(struct pool_job *job,
          job->built < job->nchosen && (job->bound < ranks || job->nmap < nodes);
          job->built++) {
         int i = job->built;
-        const struct pool_node *node = &job->nodes[job->chosen[i]];
+        const struct place_node *node = &job->nodes[job->chosen[i]];
         struct map_node *m = &job->map_nodes[job->nmap];
         struct pool_topo *entry;
         shoal_error_t why;
@@ -482,10 +482,10 @@ static int pool_build_map_nodes(struct pool_job *job,
             return rc;
         if (rc < 0 && named)
             return shoal_errprintf(error, rc, "host '%s': %s",
-                                   pool_node_name(node), why.text);
+                                   place_node_name(node), why.text);
         if (rc < 0)
             continue;
-        bound = pool_node_bound(job, entry, node->free_cores, job->slots[i]);
+        bound = place_node_bound(job, entry, node->free_cores, job->slots[i]);
         if (node->free_cores
             && !hwloc_bitmap_intersects(entry->all_cores, node->free_cores))
             continue; /* no free core */
@@ -493,7 +493,7 @@ static int pool_build_map_nodes(struct pool_job *job,
                           &job->owned[job->nmap]);
         if (rc < 0)
             return rc;
-        m->name = pool_node_name(node);
+        m->name = place_node_name(node);
         m->topo = entry->topo;
         /* map caps a pool node's slots at what its free units hold */
         m->slots = job->slots[i];
@@ -505,7 +505,7 @@ static int pool_build_map_nodes(struct pool_job *job,
     return 0;
 }
 
-static int pool_no_free_core(const struct pool_job *job, shoal_error_t *error);
+static int pool_no_free_core(const struct place_job *job, shoal_error_t *error);
 
 /* Whether every rank is on a node of its own. */
 static bool pool_one_rank_per_node(const struct map_result *map)
@@ -525,7 +525,7 @@ static bool pool_one_rank_per_node(const struct map_result *map)
  * prefix is the answer on the pool, and a pool of ten thousand nodes costs
  * what the job's own nodes cost (plus the sort). */
 static int
-pool_map(struct pool_job *job, struct map_result **out, shoal_error_t *error)
+pool_map(struct place_job *job, struct map_result **out, shoal_error_t *error)
 {
     const struct map_request *req = &job->req->map;
     bool by_node = req->map_by == MAP_LEVEL_NODE;
@@ -607,7 +607,7 @@ static int pool_cores_of(const struct pool_topo *entry,
 }
 
 /* Number the nodes used, in node order, and give each a claim. */
-static int pool_claims_init(const struct pool_job *job,
+static int pool_claims_init(const struct place_job *job,
                             const struct map_result *map,
                             struct pool_placement *placement,
                             int *claim_of)
@@ -643,7 +643,7 @@ static int pool_claims_init(const struct pool_job *job,
  * than a core (numa, package) are clipped to the claimed cores: the rest
  * of the object may go to other jobs, as a resource manager's cgroup
  * would clip them. */
-static int pool_translate(const struct pool_job *job,
+static int pool_translate(const struct place_job *job,
                           const struct map_result *map,
                           struct pool_placement *placement)
 {
@@ -707,7 +707,7 @@ out:
     return rc;
 }
 
-static int pool_no_free_core(const struct pool_job *job, shoal_error_t *error)
+static int pool_no_free_core(const struct place_job *job, shoal_error_t *error)
 {
     bool named = job->req->hosts && job->req->hosts->count > 0;
     char asked[32] = "ranks";
@@ -720,14 +720,14 @@ static int pool_no_free_core(const struct pool_job *job, shoal_error_t *error)
                            asked, named ? "the hosts given" : "the pool");
 }
 
-int pool_place(const struct pool_node *nodes,
+int pool_place(const struct place_node *nodes,
                int nnodes,
                const struct pool_request *req,
                pool_topo_cache_t *cache,
                struct pool_placement **out,
                shoal_error_t *error)
 {
-    struct pool_job job = {
+    struct place_job job = {
         .nodes = nodes,
         .nnodes = nnodes > 0 ? nnodes : 0,
         .req = req,
@@ -762,7 +762,7 @@ int pool_place(const struct pool_node *nodes,
 out:
     pool_placement_destroy(placement);
     map_result_destroy(map);
-    pool_job_release(&job);
+    place_job_release(&job);
     if (rc == -ENOMEM)
         return shoal_errprintf(error, rc, "cannot place ranks: out of memory");
     return rc;

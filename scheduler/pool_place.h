@@ -61,7 +61,7 @@ int pool_topo_cache_get(pool_topo_cache_t *cache,
 int pool_topo_cache_size(const pool_topo_cache_t *cache);
 
 /* One node of the snapshot. Everything is borrowed for the call. */
-struct pool_node {
+struct place_node {
     uint64_t id;
     const char *name;
     const char *topology;            /* hwloc synthetic string */
@@ -112,7 +112,7 @@ struct pool_placement {
  *  - -EINVAL: a request map_compute() refuses; -ENOMEM.
  * No busy core (outside free_cores) is ever used or claimed. Time is
  * linear in nodes (n log n for the default order) plus ranks. */
-int pool_place(const struct pool_node *nodes,
+int pool_place(const struct place_node *nodes,
                int nnodes,
                const struct pool_request *req,
                pool_topo_cache_t *cache,

@@ -144,3 +144,32 @@ void env_block_free_rank(char **envp)
 {
     free(envp);
 }
+
+int env_export(char *const *base, char *const *extra, int nextra, char ***out)
+{
+    size_t n = 0, k = 0;
+    char **env;
+
+    while (base[n])
+        n++;
+    env = calloc(n + (size_t)nextra + 1, sizeof(char *));
+    if (!env)
+        return -ENOMEM;
+    for (size_t i = 0; i < n; i++)
+        if (strncmp(base[i], "PMI_", 4) != 0
+            && strncmp(base[i], "PMIX_", 5) != 0)
+            env[k++] = base[i];
+    for (int i = 0; i < nextra; i++) {
+        const char *e = extra[i];
+        if (strchr(e, '=')) {
+            env[k++] = (char *)e;
+            continue;
+        }
+        for (size_t j = 0; j < n; j++)
+            if (strncmp(base[j], e, strlen(e)) == 0
+                && base[j][strlen(e)] == '=')
+                env[k++] = base[j];
+    }
+    *out = env;
+    return 0;
+}

@@ -37,4 +37,13 @@ int env_block_for_rank(const struct env_block *block,
                        char ***envp);
 void env_block_free_rank(char **envp);
 
+/* The environment a job takes to the pool's nodes, as srun exports it:
+ * base (e.g. environ) less another launcher's wire-up (PMI_*, PMIX_*),
+ * then the -x list extra (nextra entries), each resolved here as Open MPI
+ * does: "VAR=value" as it is, "VAR" as base's "VAR=value" (nothing when
+ * base has no VAR). Sets *out to a NULL-terminated array of strings
+ * borrowed from base and extra (caller frees the array with free()) and
+ * returns 0, or returns -ENOMEM. */
+int env_export(char *const *base, char *const *extra, int nextra, char ***out);
+
 #endif

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* gangd.c - core claims, gang placement and the job relay in the daemon. */
+/* gangd.c - gang placement, claims from the home, and the job relay in
+ * the daemon. */
 #include "runtime/job/gangd.h"
 
 #include <errno.h>
@@ -16,10 +17,11 @@
 #include <uv.h>
 
 #include "runtime/daemon/control.h"
+#include "runtime/daemon/cores.h"
 #include "util/hostlist.h"
+#include "runtime/job/gang_request.h"
 #include "runtime/job/job_link.h"
 #include "runtime/job/job_wire.h"
-#include "scheduler/claim.h"
 #include "scheduler/claim_wire.h"
 #include "scheduler/gang.h"
 #include "scheduler/pool_place.h"
@@ -35,10 +37,8 @@ enum {
     RELAY_TO_HOME = 1,
     /* a claim's lease while the job starts */
     GANGD_LEASE_MS = 15000,
-    GANGD_CLAIM_TIMEOUT_MS = 30000,
     /* retry of a relay the peer's queue refused */
     GANGD_RETRY_MS = 5,
-    GANGD_TASK_PUBLISH_MS = 1000,
 };
 
 struct gangd;
@@ -76,18 +76,14 @@ struct proxy {
     uint8_t *rest;
     size_t rest_len;
     bool pipe_open, exited, done_seen, lost_sent;
-    int handles; /* open handles; the proxy is freed when none is left */
+    bool relay_failed; /* a relay to the home failed: said once */
+    int handles;       /* open handles; the proxy is freed when none is left */
 };
 
 struct gangd {
     daemon_t *d;
     char *proxy_path;
-    claim_ledger_t *ledger;
-    uv_timer_t *lease_timer;
-    /* tasks take and give back cores often: their changes are published
-     * at most once per GANGD_TASK_PUBLISH_MS */
-    uv_timer_t *publish_timer;
-    bool publish_pending;
+    cores_t *cores;
     pool_topo_cache_t *cache;
     struct home_job *homes;
     struct proxy *proxies;
@@ -96,62 +92,6 @@ struct gangd {
 static void free_handle_cb(uv_handle_t *handle)
 {
     free(handle);
-}
-
-/* ---- this node's cores ---- */
-
-/* Publish the free cores and the ledger's generation in our record. */
-static void gangd_publish(struct gangd *g)
-{
-    struct node_summary s = *daemon_summary(g->d);
-    hwloc_bitmap_t free_cores = hwloc_bitmap_alloc();
-
-    if (!free_cores)
-        return;
-    if (claim_ledger_free_cores(g->ledger, free_cores) == 0) {
-        hwloc_bitmap_list_snprintf(s.free_cores, sizeof(s.free_cores),
-                                   free_cores);
-        s.claims_generation = claim_ledger_generation(g->ledger);
-        daemon_set_summary(g->d, &s);
-    }
-    hwloc_bitmap_free(free_cores);
-}
-
-static void gangd_lease_cb(uv_timer_t *timer);
-
-/* Arm the timer for the next lease to lapse, and publish. */
-static void gangd_ledger_changed(struct gangd *g)
-{
-    uint64_t next = claim_ledger_next_deadline(g->ledger);
-    uint64_t now = uv_now(daemon_loop(g->d));
-
-    uv_timer_stop(g->lease_timer);
-    if (next != CLAIM_FOREVER)
-        uv_timer_start(g->lease_timer, gangd_lease_cb,
-                       next > now ? next - now : 0, 0);
-    gangd_publish(g);
-}
-
-static void gangd_lease_cb(uv_timer_t *timer)
-{
-    struct gangd *g = timer->data;
-    int freed = claim_ledger_expire(g->ledger, uv_now(daemon_loop(g->d)));
-
-    if (freed > 0)
-        LOG(LOG_LEVEL_NOTICE, LOG_GANG,
-            "%d cores freed: a claim's lease lapsed", freed);
-    gangd_ledger_changed(g);
-}
-
-/* Send a claim message; returns the result of daemon_send(). */
-static int
-gangd_send_claim(struct gangd *g, uint64_t node, const struct claim_msg *msg)
-{
-    uint8_t buf[2 * CLAIM_WIRE_RANGES_MAX * 2 + 64];
-    size_t len;
-    int rc = claim_wire_encode(msg, buf, sizeof(buf), &len);
-
-    return rc < 0 ? rc : daemon_send(g->d, node, (uint8_t)msg->kind, buf, len);
 }
 
 static void proxy_end(struct proxy *p);
@@ -163,65 +103,37 @@ static void gangd_end_proxies_of(struct gangd *g, uint64_t job, uint64_t home)
             proxy_end(p);
 }
 
-/* A claim message from another node's gang, or an answer to ours. */
+/* The node's ledger ended claims from outside: their proxies end. */
+static void
+gangd_cores_released(cores_t *c, uint64_t job, uint64_t home, void *arg)
+{
+    (void)c;
+    gangd_end_proxies_of(arg, job, home);
+}
+
 static void
 gangd_home_answer(struct gangd *g, uint64_t from, const struct claim_msg *msg);
 
-static void gangd_claim_frame(daemon_t *d,
-                              uint64_t from,
-                              uint8_t type,
-                              const void *body,
-                              size_t len,
-                              void *arg)
+/* A peer's answer to one of our claims: GRANT or REFUSE. */
+static void gangd_answer_frame(daemon_t *d,
+                               uint64_t from,
+                               uint8_t type,
+                               const void *body,
+                               size_t len,
+                               void *arg)
 {
-    struct gangd *g = arg;
-    struct claim_msg msg, answer = {0};
-    hwloc_bitmap_t busy;
-    uint64_t now = uv_now(daemon_loop(d));
+    struct claim_msg msg;
     shoal_error_t error;
-    int rc;
 
+    (void)d;
     (void)type;
     if (claim_wire_decode(body, len, &msg, &error) < 0) {
         LOG(LOG_LEVEL_WARNING, LOG_GANG,
             "claim message from %016" PRIx64 " dropped: %s", from, error.text);
         return;
     }
-    answer.job = msg.job;
-    answer.attempt = msg.attempt;
-    switch (msg.kind) {
-    case CLAIM_MSG_CLAIM:
-        busy = hwloc_bitmap_alloc();
-        /* a node claims for itself only */
-        rc = msg.home == from && busy
-                 ? claim_ledger_claim(g->ledger, msg.job, msg.home, msg.attempt,
-                                      msg.cores, now + msg.lease_ms, busy)
-                 : -EPERM;
-        answer.kind = rc == 0 ? CLAIM_MSG_GRANT : CLAIM_MSG_REFUSE;
-        answer.cores = busy;
-        if (rc == -EPERM && busy)
-            hwloc_bitmap_copy(busy, msg.cores);
-        gangd_send_claim(g, from, &answer);
-        hwloc_bitmap_free(busy);
-        gangd_ledger_changed(g);
-        break;
-    case CLAIM_MSG_RELEASE:
-        claim_ledger_release(g->ledger, msg.job);
-        gangd_end_proxies_of(g, msg.job, 0);
-        gangd_ledger_changed(g);
-        break;
-    case CLAIM_MSG_RENEW:
-        claim_ledger_renew(g->ledger, msg.job,
-                           msg.lease_ms == CLAIM_WIRE_LEASE_FOREVER
-                               ? CLAIM_FOREVER
-                               : now + msg.lease_ms);
-        gangd_ledger_changed(g);
-        break;
-    case CLAIM_MSG_GRANT:
-    case CLAIM_MSG_REFUSE:
-        gangd_home_answer(g, from, &msg);
-        break;
-    }
+    if (msg.kind == CLAIM_MSG_GRANT || msg.kind == CLAIM_MSG_REFUSE)
+        gangd_home_answer(arg, from, &msg);
     claim_msg_release(&msg);
 }
 
@@ -253,7 +165,7 @@ static void home_drain(struct home_job *h)
     int nun = 0;
 
     while (gang_next_message(h->gang, &node, &msg))
-        if (gangd_send_claim(h->g, node, &msg) < 0
+        if (cores_send_claim(h->g->cores, node, &msg) < 0
             && msg.kind == CLAIM_MSG_CLAIM && nun < 64)
             unreachable[nun++] = node;
     for (int i = 0; i < nun; i++)
@@ -329,7 +241,7 @@ static void home_step(struct home_job *h)
         enum gang_phase phase = gang_phase(h->gang);
         if (phase == GANG_PLACE) {
             struct daemon_member *members = NULL;
-            struct pool_node *nodes = NULL;
+            struct place_node *nodes = NULL;
             hwloc_bitmap_t *free_sets = NULL;
             size_t n = 0;
             int rc = daemon_members(g->d, &members, &n);
@@ -494,13 +406,21 @@ static void home_conn_close(control_conn_t *conn, void *arg)
     home_destroy(arg);
 }
 
-static void relay_send(struct gangd *g,
-                       uint64_t node,
-                       uint8_t dir,
-                       uint64_t job,
-                       const uint8_t *frame,
-                       size_t len,
-                       int *rc);
+static int relay_send(struct gangd *g,
+                      uint64_t node,
+                      uint8_t dir,
+                      uint64_t job,
+                      const uint8_t *frame,
+                      size_t len);
+
+/* The level to log a failed relay to node at: a node known dead, gone
+ * or unknown is what the member events report (and end the job for), so
+ * only other failures are warnings. */
+static enum log_level relay_failure_level(int rc)
+{
+    return rc == -EHOSTDOWN || rc == -ENOENT ? LOG_LEVEL_DEBUG
+                                             : LOG_LEVEL_WARNING;
+}
 
 /* A 'D' frame from the front end: u64 node id, then a job frame. */
 static void
@@ -521,9 +441,14 @@ home_conn_frame(control_conn_t *conn, const void *body, size_t len, void *arg)
         control_conn_close(conn);
         return;
     }
-    relay_send(h->g, node, RELAY_TO_PROXY, h->id, b + 9, len - 9, &rc);
-    if (rc < 0)
+    rc = relay_send(h->g, node, RELAY_TO_PROXY, h->id, b + 9, len - 9);
+    if (rc < 0) {
+        LOG(relay_failure_level(rc), LOG_GANG,
+            "job %016" PRIx64 ": cannot relay a frame to %016" PRIx64
+            ": %s; its node is lost to the job",
+            h->id, node, strerror(-rc));
         home_tell_lost(conn, node);
+    }
 }
 
 /* "localhost", loopback addresses and the host name mean this node, as
@@ -552,60 +477,30 @@ static void gangd_local_names(struct gangd *g, struct hostlist *hosts)
     free(members);
 }
 
-/* {"op": "gang-claim", "nranks": N, "map_by": L, "pe": P, "rank_by": L,
- *  "bind_to": B, "oversubscribe": b, "hwthread": b, "hosts": ["a:2", ...],
- *  "timeout_ms": T} */
+/* Place and claim the job of a "gang-claim" request (gang_request.h). */
 static void gangd_op_claim(control_conn_t *conn, json_t *request, void *arg)
 {
     struct gangd *g = arg;
     struct home_job *h = calloc(1, sizeof(*h));
+    struct gang_request gr;
     struct gang_config gc = {0};
-    json_t *hosts = json_object_get(request, "hosts"), *host;
-    json_int_t nranks = 0, map_by = 0, pe = 0, rank_by = 0, bind_to = 0;
-    json_int_t timeout_ms = GANGD_CLAIM_TIMEOUT_MS;
-    int over = 0, hwthread = 0;
     shoal_error_t error;
-    size_t i;
+    int rc;
 
     if (!h) {
         control_reply_error(conn, -ENOMEM, "out of memory");
         return;
     }
-    if (json_unpack_ex(request, NULL, 0,
-                       "{s:I, s?I, s?I, s?I, s?I, s?b, s?b, s?I}", "nranks",
-                       &nranks, "map_by", &map_by, "pe", &pe, "rank_by",
-                       &rank_by, "bind_to", &bind_to, "oversubscribe", &over,
-                       "hwthread", &hwthread, "timeout_ms", &timeout_ms)
-            < 0
-        || nranks < 0 || nranks > 1 << 24 || map_by < 0
-        || map_by > MAP_LEVEL_NODE || rank_by < 0 || rank_by > MAP_LEVEL_NODE
-        || bind_to < 0 || bind_to > MAP_BIND_PACKAGE || pe < 0 || pe > 4096
-        || timeout_ms < 0 || (hosts && !json_is_array(hosts))) {
+    rc = gang_request_decode(request, &gr, &h->hosts, &error);
+    if (rc < 0) {
         free(h);
-        control_reply_error(conn, -EINVAL, "malformed gang-claim request");
+        control_reply_error(conn, rc, "%s", error.text);
         return;
-    }
-    json_array_foreach(hosts, i, host)
-    {
-        if (!json_is_string(host)
-            || hostlist_add_arg(&h->hosts, json_string_value(host), &error)
-                   < 0) {
-            hostlist_release(&h->hosts);
-            free(h);
-            control_reply_error(conn, SHOAL_EUSAGE, "bad host in request");
-            return;
-        }
     }
     gangd_local_names(g, &h->hosts);
     h->g = g;
     h->conn = conn;
-    h->req.map.nranks = (int)nranks;
-    h->req.map.map_by = (enum map_level)map_by;
-    h->req.map.pe = (int)pe;
-    h->req.map.rank_by = (enum map_level)rank_by;
-    h->req.map.bind_to = (enum map_bind)bind_to;
-    h->req.map.oversubscribe = over;
-    h->req.map.use_hwthread_cpus = hwthread;
+    h->req.map = gr.map;
     h->req.hosts = h->hosts.count ? &h->hosts : NULL;
     h->req.home = daemon_node_id(g->d);
     do
@@ -615,7 +510,7 @@ static void gangd_op_claim(control_conn_t *conn, json_t *request, void *arg)
     gc.job = h->id;
     gc.home = h->req.home;
     gc.lease_ms = GANGD_LEASE_MS;
-    gc.timeout_ms = (uint64_t)timeout_ms;
+    gc.timeout_ms = (uint64_t)gr.timeout_ms;
     gc.seed = h->id;
     if (!h->timer
         || gang_create(&gc, uv_now(daemon_loop(g->d)), &h->gang) < 0) {
@@ -636,27 +531,61 @@ static void gangd_op_claim(control_conn_t *conn, json_t *request, void *arg)
 
 /* ---- the relay and the proxies ---- */
 
-static void relay_send(struct gangd *g,
-                       uint64_t node,
-                       uint8_t dir,
-                       uint64_t job,
-                       const uint8_t *frame,
-                       size_t len,
-                       int *rc)
+/* Relay a job frame to node's daemon, towards its proxy or its home; an
+ * empty frame tells the home that the proxy is lost. Returns 0, -ENOMEM,
+ * or daemon_send()'s error (-ENOBUFS: its queue is full, try again). */
+static int relay_send(struct gangd *g,
+                      uint64_t node,
+                      uint8_t dir,
+                      uint64_t job,
+                      const uint8_t *frame,
+                      size_t len)
 {
     uint8_t *body = malloc(RELAY_HEAD + len);
+    int rc;
 
-    if (!body) {
-        *rc = -ENOMEM;
-        return;
-    }
+    if (!body)
+        return -ENOMEM;
     body[0] = dir;
     bytes_put_be64(body + 1, job);
-    memcpy(body + RELAY_HEAD, frame, len);
-    *rc =
+    if (len)
+        memcpy(body + RELAY_HEAD, frame, len);
+    rc =
         daemon_send(g->d, node, len ? frame[0] : (uint8_t)GANGD_TYPE_PROXY_LOST,
                     body, RELAY_HEAD + len);
     free(body);
+    return rc;
+}
+
+/* Tell job's home (or the home that asked to launch it) that its proxy
+ * here is lost. A home that cannot be told learns it from its connection
+ * or the member events. */
+static void relay_lost(struct gangd *g, uint64_t home, uint64_t job)
+{
+    int rc = relay_send(g, home, RELAY_TO_HOME, job, NULL, 0);
+
+    if (rc < 0)
+        LOG(relay_failure_level(rc), LOG_GANG,
+            "job %016" PRIx64 ": cannot tell %016" PRIx64
+            " that its proxy here is lost: %s",
+            job, home, strerror(-rc));
+}
+
+/* A proxy's frame up to its home: 0, -ENOBUFS (queue full: keep it, try
+ * again), or another error, logged once per proxy (the frame is dropped:
+ * the home is gone or out of reach, and the member events end the job). */
+static int proxy_relay_up(struct proxy *p, const uint8_t *frame, size_t len)
+{
+    int rc = relay_send(p->g, p->home, RELAY_TO_HOME, p->job, frame, len);
+
+    if (rc < 0 && rc != -ENOBUFS && !p->relay_failed) {
+        p->relay_failed = true;
+        LOG(relay_failure_level(rc), LOG_GANG,
+            "job %016" PRIx64 ": cannot relay the proxy's frames to %016" PRIx64
+            ": %s; dropping them",
+            p->job, p->home, strerror(-rc));
+    }
+    return rc;
 }
 
 static void proxy_handle_closed(uv_handle_t *handle)
@@ -687,16 +616,14 @@ static void proxy_unlink(struct proxy *p)
 static void proxy_finish(struct proxy *p)
 {
     struct gangd *g = p->g;
-    int rc;
 
     if (p->pipe_open || !p->exited || !g)
         return;
     if (!p->done_seen && !p->lost_sent) {
         p->lost_sent = true;
-        relay_send(g, p->home, RELAY_TO_HOME, p->job, NULL, 0, &rc);
+        relay_lost(g, p->home, p->job);
     }
-    claim_ledger_release(g->ledger, p->job);
-    gangd_ledger_changed(g);
+    cores_release(g->cores, p->job);
     proxy_unlink(p);
     p->g = NULL;
     uv_close((uv_handle_t *)&p->process, proxy_handle_closed);
@@ -745,7 +672,7 @@ static int proxy_frame(const uint8_t *frame, size_t len, void *arg)
         /* keep the order: queue behind the refused one */
         return -ENOBUFS;
     }
-    relay_send(p->g, p->home, RELAY_TO_HOME, p->job, frame, len, &rc);
+    rc = proxy_relay_up(p, frame, len);
     if (rc == -ENOBUFS) {
         p->pending = malloc(len);
         if (!p->pending)
@@ -784,8 +711,7 @@ static void proxy_retry_cb(uv_timer_t *timer)
 
     if (!p->g || !p->pending)
         return;
-    relay_send(p->g, p->home, RELAY_TO_HOME, p->job, p->pending, p->pending_len,
-               &rc);
+    rc = proxy_relay_up(p, p->pending, p->pending_len);
     if (rc == -ENOBUFS)
         return;
     free(p->pending);
@@ -942,29 +868,24 @@ static void gangd_job_frame(daemon_t *d,
     /* towards a proxy on this node */
     struct proxy *p = proxy_find(g, job);
     if (!p) {
-        hwloc_bitmap_t held;
         int rc;
         if (flen == 0 || frame[0] != JOB_FRAME_LAUNCH)
             return;
         /* only the home that claimed cores here may start the job */
-        held = hwloc_bitmap_alloc();
-        rc = held ? claim_ledger_job_cores(g->ledger, job, held) : -ENOMEM;
-        if (rc < 0 || hwloc_bitmap_iszero(held)) {
-            hwloc_bitmap_free(held);
+        if (cores_job_holds(g->cores, job) <= 0) {
             LOG(LOG_LEVEL_WARNING, LOG_GANG,
                 "launch of job %016" PRIx64 " from %016" PRIx64
                 " refused: it holds no cores here",
                 job, from);
-            relay_send(g, from, RELAY_TO_HOME, job, NULL, 0, &rc);
+            relay_lost(g, from, job);
             return;
         }
-        hwloc_bitmap_free(held);
-        claim_ledger_renew(g->ledger, job, CLAIM_FOREVER);
+        cores_confirm(g->cores, job);
         rc = proxy_spawn(g, job, from, &p);
         if (rc < 0) {
             LOG(LOG_LEVEL_WARNING, LOG_GANG, "cannot start a proxy: %s",
                 uv_strerror(rc));
-            relay_send(g, from, RELAY_TO_HOME, job, NULL, 0, &rc);
+            relay_lost(g, from, job);
             return;
         }
     }
@@ -972,73 +893,6 @@ static void gangd_job_frame(daemon_t *d,
         return;
     if (job_link_write((uv_stream_t *)&p->pipe, frame, flen, NULL, NULL) < 0)
         proxy_end(p);
-}
-
-/* ---- cores lent to bag-of-tasks jobs ---- */
-
-static void gangd_publish_cb(uv_timer_t *timer)
-{
-    struct gangd *g = timer->data;
-
-    g->publish_pending = false;
-    gangd_publish(g);
-}
-
-/* Publish the free cores soon, once for however many task changes. */
-static void gangd_publish_soon(struct gangd *g)
-{
-    if (g->publish_pending)
-        return;
-    g->publish_pending = true;
-    uv_timer_start(g->publish_timer, gangd_publish_cb, GANGD_TASK_PUBLISH_MS,
-                   0);
-}
-
-int gangd_task_cores_claim(gangd_t *g, uint64_t key, int n, int *cores)
-{
-    hwloc_bitmap_t free_set = hwloc_bitmap_alloc();
-    hwloc_bitmap_t take = hwloc_bitmap_alloc();
-    uint64_t self = daemon_node_id(g->d);
-    int rc = -ENOMEM, k = 0, c;
-
-    if (!free_set || !take || claim_ledger_free_cores(g->ledger, free_set) < 0)
-        goto out;
-    hwloc_bitmap_foreach_begin(c, free_set)
-    {
-        if (k == n)
-            break;
-        hwloc_bitmap_set(take, (unsigned)c);
-        cores[k++] = c;
-    }
-    hwloc_bitmap_foreach_end();
-    rc = k < n ? -EBUSY
-               : claim_ledger_claim(g->ledger, key, self, 1, take,
-                                    CLAIM_FOREVER, NULL);
-    if (rc == 0) {
-        claim_ledger_renew(g->ledger, key, CLAIM_FOREVER);
-        gangd_publish_soon(g);
-    }
-out:
-    hwloc_bitmap_free(free_set);
-    hwloc_bitmap_free(take);
-    return rc;
-}
-
-void gangd_task_cores_release(gangd_t *g, uint64_t key)
-{
-    if (claim_ledger_release(g->ledger, key) > 0)
-        gangd_publish_soon(g);
-}
-
-int gangd_cores_free(gangd_t *g)
-{
-    hwloc_bitmap_t free_set = hwloc_bitmap_alloc();
-    int n = 0;
-
-    if (free_set && claim_ledger_free_cores(g->ledger, free_set) == 0)
-        n = hwloc_bitmap_weight(free_set);
-    hwloc_bitmap_free(free_set);
-    return n < 0 ? 0 : n;
 }
 
 /* ---- membership ---- */
@@ -1053,46 +907,30 @@ static void gangd_member(daemon_t *d,
     (void)d;
     if (kind != MEMBER_EVENT_DEAD && kind != MEMBER_EVENT_LEAVE)
         return;
-    /* its jobs here end, and its claims with them */
-    gangd_end_proxies_of(g, 0, m->id);
-    if (claim_ledger_release_home(g->ledger, m->id) > 0)
-        gangd_ledger_changed(g);
+    /* its proxies here ended when the ledger released its claims */
     for (struct home_job *h = g->homes; h; h = h->next)
         if (h->replied && home_node_index(h, m->id) >= 0)
             home_tell_lost(h->conn, m->id);
 }
 
 int gangd_attach(daemon_t *d,
+                 cores_t *cores,
                  const char *proxy_path,
                  gangd_t **out,
                  shoal_error_t *error)
 {
     struct gangd *g = calloc(1, sizeof(*g));
-    const struct node_summary *s = daemon_summary(d);
-    hwloc_bitmap_t lendable = hwloc_bitmap_alloc();
     int rc = -ENOMEM;
 
-    if (!g || !lendable)
+    if (!g)
         goto fail;
     g->d = d;
+    g->cores = cores;
     g->proxy_path = strdup(proxy_path);
-    g->lease_timer = calloc(1, sizeof(*g->lease_timer));
-    g->publish_timer = calloc(1, sizeof(*g->publish_timer));
-    if (!g->proxy_path || !g->lease_timer || !g->publish_timer)
+    if (!g->proxy_path || pool_topo_cache_create(&g->cache) < 0)
         goto fail;
-    if (s->cores > 0)
-        hwloc_bitmap_set_range(lendable, 0, (int)s->cores - 1);
-    if (claim_ledger_create(lendable, &g->ledger) < 0
-        || pool_topo_cache_create(&g->cache) < 0)
-        goto fail;
-    uv_timer_init(daemon_loop(d), g->lease_timer);
-    uv_unref((uv_handle_t *)g->lease_timer);
-    g->lease_timer->data = g;
-    uv_timer_init(daemon_loop(d), g->publish_timer);
-    uv_unref((uv_handle_t *)g->publish_timer);
-    g->publish_timer->data = g;
-    if ((rc = daemon_on_frame(d, CLAIM_MSG_CLAIM, CLAIM_MSG_RENEW,
-                              gangd_claim_frame, g))
+    if ((rc = daemon_on_frame(d, CLAIM_MSG_GRANT, CLAIM_MSG_REFUSE,
+                              gangd_answer_frame, g))
             < 0
         || (rc = daemon_on_frame(d, GANGD_TYPE_FIRST, GANGD_TYPE_LAST,
                                  gangd_job_frame, g))
@@ -1100,22 +938,11 @@ int gangd_attach(daemon_t *d,
         || (rc = daemon_on_member(d, gangd_member, g)) < 0
         || (rc = daemon_on_control(d, "gang-claim", gangd_op_claim, g)) < 0)
         goto fail;
-    hwloc_bitmap_free(lendable);
-    gangd_publish(g);
+    cores_set_release_listener(cores, gangd_cores_released, g);
     *out = g;
     return 0;
 fail:
-    hwloc_bitmap_free(lendable);
     if (g) {
-        if (g->lease_timer && g->lease_timer->data)
-            uv_close((uv_handle_t *)g->lease_timer, free_handle_cb);
-        else
-            free(g->lease_timer);
-        if (g->publish_timer && g->publish_timer->data)
-            uv_close((uv_handle_t *)g->publish_timer, free_handle_cb);
-        else
-            free(g->publish_timer);
-        claim_ledger_destroy(g->ledger);
         pool_topo_cache_destroy(g->cache);
         free(g->proxy_path);
         free(g);
@@ -1141,9 +968,7 @@ void gangd_detach(gangd_t *g)
         uv_close((uv_handle_t *)&p->process, proxy_handle_closed);
         uv_close((uv_handle_t *)&p->retry, proxy_handle_closed);
     }
-    uv_close((uv_handle_t *)g->lease_timer, free_handle_cb);
-    uv_close((uv_handle_t *)g->publish_timer, free_handle_cb);
-    claim_ledger_destroy(g->ledger);
+    cores_set_release_listener(g->cores, NULL, NULL);
     pool_topo_cache_destroy(g->cache);
     free(g->proxy_path);
     free(g);

@@ -15,6 +15,7 @@
 
 #include "runtime/job/job_link.h"
 #include "runtime/job/job_wire.h"
+#include "scheduler/local_place.h"
 #include "util/spawn.h"
 #include "util/bug.h"
 #include "util/uvbuf.h"
@@ -225,4 +226,82 @@ int pool_local_run(const struct pool_job_config *config,
     pool_job_destroy(pl.job);
     free(pl.links);
     return rc;
+}
+
+void pool_local_config(const struct local_job_config *local,
+                       struct pool_job_config *out)
+{
+    *out = (struct pool_job_config){
+        .nranks = local->nranks,
+        .path = local->path,
+        .argv = local->argv,
+        .env = local->env,
+        .wdir = local->wdir,
+        .tag_output = local->tag_output,
+        .output_dir = local->output_dir,
+        .timeout = local->timeout,
+        .kill_grace = local->kill_grace,
+        .enable_recovery = local->enable_recovery,
+        .in_fd = local->in_fd,
+        .out_fd = local->out_fd,
+        .err_fd = local->err_fd,
+    };
+}
+
+void pool_local_split_release(struct pool_local_split *split)
+{
+    for (int i = 0; split->names && i < split->nnodes; i++)
+        free(split->names[i]);
+    for (int r = 0; split->pus && r < split->nranks; r++)
+        free(split->pus[r]);
+    free(split->pus);
+    free(split->npus);
+    free(split->ranks);
+    free(split->names);
+    free(split->nodes);
+    memset(split, 0, sizeof(*split));
+}
+
+int pool_local_split(const struct map_result *map,
+                     hwloc_topology_t topo,
+                     const char *host,
+                     int nnodes,
+                     struct pool_local_split *out)
+{
+    struct pool_local_split sp = {.nranks = map->nranks};
+
+    sp.nnodes = nnodes > map->nranks ? map->nranks : nnodes;
+    sp.nodes = calloc((size_t)sp.nnodes, sizeof(*sp.nodes));
+    sp.names = calloc((size_t)sp.nnodes, sizeof(*sp.names));
+    sp.ranks = calloc((size_t)sp.nranks, sizeof(*sp.ranks));
+    sp.pus = calloc((size_t)sp.nranks, sizeof(*sp.pus));
+    sp.npus = calloc((size_t)sp.nranks, sizeof(*sp.npus));
+    if (!sp.nodes || !sp.names || !sp.ranks || !sp.pus || !sp.npus) {
+        pool_local_split_release(&sp);
+        return -ENOMEM;
+    }
+    for (int r = 0; r < sp.nranks; r++) {
+        const struct map_rank *m = &map->ranks[r];
+        int weight;
+        sp.ranks[r] = r;
+        if (!m->cpuset)
+            continue;
+        weight = hwloc_bitmap_weight(m->cpuset);
+        sp.pus[r] = calloc((size_t)weight + 1, sizeof(uint32_t));
+        if (sp.pus[r])
+            sp.npus[r] = (uint32_t)local_place_logical_pus(topo, m->cpuset,
+                                                           sp.pus[r], weight);
+    }
+    for (int i = 0; i < sp.nnodes; i++) {
+        int first, n = local_place_block(sp.nranks, sp.nnodes, i, &first);
+        if (asprintf(&sp.names[i], "%s:%d", host, i) < 0)
+            sp.names[i] = NULL;
+        sp.nodes[i].name = sp.names[i] ? sp.names[i] : host;
+        sp.nodes[i].nranks = n;
+        sp.nodes[i].ranks = sp.ranks + first;
+        sp.nodes[i].pus = (const uint32_t *const *)sp.pus + first;
+        sp.nodes[i].npus = sp.npus + first;
+    }
+    *out = sp;
+    return 0;
 }

@@ -14,6 +14,7 @@
 #include <uv.h>
 
 #include "runtime/daemon/control.h"
+#include "runtime/job/gang_request.h"
 #include "util/bug.h"
 #include "util/bytes.h"
 #include "util/frame_reader.h"
@@ -165,29 +166,17 @@ static int remote_claim(int fd,
                         json_t **reply,
                         shoal_error_t *error)
 {
-    json_t *request, *hosts = json_array(), *r = NULL;
+    struct gang_request gr = {.map = req->map, .hosts = req->hosts};
+    json_t *request, *r = NULL;
     json_int_t code = -EIO;
     const char *text = "the daemon refused the job";
     int timeout_ms = (int)(req->claim_timeout * 1000);
-    char word[512];
     int rc;
 
-    for (int i = 0; req->hosts && i < req->hosts->count; i++) {
-        const struct hostlist_entry *e = &req->hosts->entries[i];
-        if (e->slots >= 0)
-            snprintf(word, sizeof(word), "%s:%d", e->name, e->slots);
-        else
-            snprintf(word, sizeof(word), "%s", e->name);
-        json_array_append_new(hosts, json_string(word));
-    }
-    request = json_pack(
-        "{s:s, s:i, s:i, s:i, s:i, s:i, s:b, s:b, s:o, s:i}", "op",
-        "gang-claim", "nranks", req->map.nranks, "map_by", req->map.map_by,
-        "pe", req->map.pe, "rank_by", req->map.rank_by, "bind_to",
-        req->map.bind_to, "oversubscribe", req->map.oversubscribe, "hwthread",
-        req->map.use_hwthread_cpus, "hosts", hosts, "timeout_ms", timeout_ms);
-    if (!request)
-        return shoal_errprintf(error, -ENOMEM, "out of memory");
+    gr.timeout_ms = timeout_ms;
+    rc = gang_request_encode(&gr, &request, error);
+    if (rc < 0)
+        return rc;
     /* the daemon answers by the claim timeout; allow for a busy node */
     rc = control_client_request(fd, request, timeout_ms + 10000, &r, error);
     json_decref(request);

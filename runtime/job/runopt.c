@@ -300,3 +300,16 @@ void runopt_release(struct runopt *opt)
     free(opt->env);
     memset(opt, 0, sizeof(*opt));
 }
+
+void runopt_map_request(const struct runopt *opt, struct map_request *req)
+{
+    *req = (struct map_request){
+        .nranks = opt->nranks,
+        .map_by = opt->map_by,
+        .pe = opt->pe,
+        .rank_by = opt->rank_by,
+        .bind_to = opt->bind_to,
+        .oversubscribe = opt->oversubscribe,
+        .use_hwthread_cpus = opt->use_hwthread_cpus,
+    };
+}

@@ -51,6 +51,11 @@ int runopt_parse(int argc,
 /* Free what runopt_parse() allocated; accepts a zeroed struct. */
 void runopt_release(struct runopt *opt);
 
+/* The placement the options ask for (-n, --map-by, --rank-by, --bind-to,
+ * --oversubscribe, --use-hwthread-cpus): the one place they are copied
+ * into a map request, for the embedded runtime and the pool alike. */
+void runopt_map_request(const struct runopt *opt, struct map_request *req);
+
 /* The option summary printed by `shoal run --help`; static text. */
 const char *runopt_usage(void);
 

@@ -175,17 +175,18 @@ void taskd_stats_json(struct taskd *t, json_t *stats);
 struct daemon;
 
 /* Serve bag-of-tasks jobs in the node daemon d whose directory is dir
- * (its cores shared with gang jobs through gang, when not NULL): a
+ * (its cores shared with gang jobs through the node's core ledger cores,
+ * runtime/daemon/cores.h, when not NULL): a
  * taskd on the daemon's loop, with its node id, and the "task.*" control
  * ops on its control socket. Returns 0 and sets *out (free with
  * taskd_destroy() when the daemon stops), or a negative code with error
  * filled. The task frames between daemons (TASKD_FRAME_*, task_wire) and
  * member events are wired to the daemon, so every node with free cores
  * pulls tasks from every home that has work. */
-struct gangd;
+struct cores;
 
 int taskd_attach(struct daemon *d,
-                 struct gangd *gang,
+                 struct cores *cores,
                  const char *dir,
                  struct taskd **out,
                  shoal_error_t *error);

@@ -6,8 +6,8 @@
 #include "runtime/tasks/taskd.h"
 
 #include "runtime/daemon/control.h"
+#include "runtime/daemon/cores.h"
 #include "runtime/daemon/daemon.h"
-#include "runtime/job/gangd.h"
 
 static int taskd_net_send(
     uint64_t node, uint8_t type, const void *body, size_t len, void *arg)
@@ -58,29 +58,29 @@ static void taskd_daemon_stats(struct daemon *d, json_t *stats, void *arg)
     taskd_stats_json(arg, stats);
 }
 
-static int taskd_gang_claim(uint64_t key, int n, int *cores, void *arg)
+static int taskd_cores_claim(uint64_t key, int n, int *cores, void *arg)
 {
-    return gangd_task_cores_claim(arg, key, n, cores);
+    return cores_task_claim(arg, key, n, cores);
 }
 
-static void taskd_gang_release(uint64_t key, void *arg)
+static void taskd_cores_release(uint64_t key, void *arg)
 {
-    gangd_task_cores_release(arg, key);
+    cores_task_release(arg, key);
 }
 
-static int taskd_gang_free(void *arg)
+static int taskd_cores_free(void *arg)
 {
-    return gangd_cores_free(arg);
+    return cores_free_count(arg);
 }
 
-static const struct taskd_cores_ops taskd_gang_cores = {
-    .claim = taskd_gang_claim,
-    .release = taskd_gang_release,
-    .free_count = taskd_gang_free,
+static const struct taskd_cores_ops taskd_daemon_cores = {
+    .claim = taskd_cores_claim,
+    .release = taskd_cores_release,
+    .free_count = taskd_cores_free,
 };
 
 int taskd_attach(struct daemon *d,
-                 struct gangd *gang,
+                 struct cores *cores,
                  const char *dir,
                  struct taskd **out,
                  shoal_error_t *error)
@@ -93,8 +93,8 @@ int taskd_attach(struct daemon *d,
         rc = taskd_create(daemon_loop(d), &cfg, &t, error);
     for (size_t i = 0; rc == 0 && taskd_control_ops[i]; i++)
         rc = daemon_on_control(d, taskd_control_ops[i], taskd_control_op, t);
-    if (rc == 0 && gang)
-        taskd_set_cores(t, &taskd_gang_cores, gang);
+    if (rc == 0 && cores)
+        taskd_set_cores(t, &taskd_daemon_cores, cores);
     if (rc == 0) {
         taskd_set_net(t, &taskd_net, d);
         rc = daemon_on_frame(d, TASKD_FRAME_FIRST, TASKD_FRAME_LAST,

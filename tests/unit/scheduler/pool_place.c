@@ -29,7 +29,7 @@ TestSuite(pool_place, .timeout = 60);
 
 /* A pool of up to 16 hand-made nodes; free is a list string or NULL. */
 struct pool_fixture {
-    struct pool_node nodes[16];
+    struct place_node nodes[16];
     hwloc_bitmap_t free[16];
     int n;
     pool_topo_cache_t *cache;
@@ -41,7 +41,7 @@ static void fixture_add(struct pool_fixture *f,
                         const char *free_list,
                         int speed)
 {
-    struct pool_node *node = &f->nodes[f->n];
+    struct place_node *node = &f->nodes[f->n];
 
     cr_assert(lt(int, f->n, 16));
     node->id = 100 + f->n;
@@ -406,7 +406,7 @@ ParameterizedTest(struct gen_case *c,
                   pool_place,
                   generated_pools_use_only_free_cores)
 {
-    struct pool_node *nodes = calloc(c->nnodes, sizeof(*nodes));
+    struct place_node *nodes = calloc(c->nnodes, sizeof(*nodes));
     hwloc_bitmap_t *frees = calloc(c->nnodes, sizeof(*frees));
     char(*names)[16] = calloc(c->nnodes, sizeof(*names));
     hwloc_bitmap_t *seen = calloc(c->nnodes, sizeof(*seen));
@@ -433,11 +433,11 @@ ParameterizedTest(struct gen_case *c,
         int ncores = t == 0 ? 32 : t == 1 ? 4 : t == 2 ? 12 : 64;
 
         snprintf(names[n], sizeof(names[n]), "node%05d", n);
-        nodes[n] = (struct pool_node){.id = 1 + n,
-                                      .name = names[n],
-                                      .topology = gen_topos[t],
-                                      .alive = rand_r(&seed) % 20 != 0,
-                                      .speed = 500 + rand_r(&seed) % 4 * 250};
+        nodes[n] = (struct place_node){.id = 1 + n,
+                                       .name = names[n],
+                                       .topology = gen_topos[t],
+                                       .alive = rand_r(&seed) % 20 != 0,
+                                       .speed = 500 + rand_r(&seed) % 4 * 250};
         /* a third of the nodes run other jobs on random cores */
         if (rand_r(&seed) % 3 == 0) {
             frees[n] = hwloc_bitmap_alloc();
@@ -465,7 +465,7 @@ ParameterizedTest(struct gen_case *c,
     /* Claims: alive nodes, free cores only, each node at most once. */
     for (int i = 0; i < p->nclaims; i++) {
         const struct pool_claim *claim = &p->claims[i];
-        const struct pool_node *node = &nodes[claim->node];
+        const struct place_node *node = &nodes[claim->node];
 
         cr_assert(node->alive, "%s: claim on dead node %s", c->name,
                   node->name);
@@ -556,7 +556,7 @@ ParameterizedTest(struct gen_case *c,
 Test(pool_place, identical_nodes_share_one_topology)
 {
     enum { N = 10000 };
-    struct pool_node *nodes = calloc(N, sizeof(*nodes));
+    struct place_node *nodes = calloc(N, sizeof(*nodes));
     struct pool_request req = {.map.nranks = 1000,
                                .map.map_by = MAP_LEVEL_NODE};
     pool_topo_cache_t *cache = NULL;
@@ -567,11 +567,11 @@ Test(pool_place, identical_nodes_share_one_topology)
     cr_assert(eq(int, pool_topo_cache_create(&cache), 0));
     for (int n = 0; n < N; n++) {
         snprintf(names[n], sizeof(names[n]), "n%d", n);
-        nodes[n] = (struct pool_node){.id = n + 1,
-                                      .name = names[n],
-                                      .topology = "pack:2 core:8 pu:2",
-                                      .alive = true,
-                                      .speed = 1000};
+        nodes[n] = (struct place_node){.id = n + 1,
+                                       .name = names[n],
+                                       .topology = "pack:2 core:8 pu:2",
+                                       .alive = true,
+                                       .speed = 1000};
     }
     cr_assert(eq(int, pool_place(nodes, N, &req, cache, &p, &error), 0), "%s",
               error.text);

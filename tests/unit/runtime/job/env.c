@@ -53,3 +53,20 @@ Test(env, rank_gets_identity_and_loses_foreign_launcher_vars)
     env_block_free_rank(envp);
     env_block_release(&block);
 }
+
+Test(env, export_drops_wire_up_and_resolves_x_here)
+{
+    char *base[] = {"HOME=/root", "PMI_PORT=1", "PMIX_RANK=0",
+                    "FOO=here",   "PATH=/bin",  NULL};
+    char *extra[] = {"BAR=2", "FOO", "MISSING"};
+    char **env = NULL;
+
+    cr_assert(eq(int, env_export(base, extra, 3, &env), 0));
+    cr_assert(eq(str, env[0], "HOME=/root"));
+    cr_assert(eq(str, env[1], "FOO=here"));
+    cr_assert(eq(str, env[2], "PATH=/bin"));
+    cr_assert(eq(str, env[3], "BAR=2"));
+    cr_assert(eq(str, env[4], "FOO=here"), "-x FOO takes this shell's value");
+    cr_assert(eq(ptr, env[5], NULL), "-x MISSING exports nothing");
+    free(env);
+}

@@ -173,3 +173,34 @@ ParameterizedTest(struct bad_case *c, runopt, bad_arguments_are_refused)
     cr_assert(strstr(err.text, c->message) != NULL, "got '%s', want '%s'",
               err.text, c->message);
 }
+
+Test(runopt, map_request_carries_every_placement_option)
+{
+    char *words[] = {"-n",
+                     "6",
+                     "--map-by",
+                     "package:PE=2",
+                     "--rank-by",
+                     "core",
+                     "--bind-to",
+                     "numa",
+                     "--oversubscribe",
+                     "--use-hwthread-cpus",
+                     "prog",
+                     NULL};
+    struct runopt opt;
+    struct map_request req;
+    shoal_error_t err;
+
+    memset(&opt, 0, sizeof(opt));
+    cr_assert(eq(int, parse(&opt, &err, words), 0), "%s", err.text);
+    runopt_map_request(&opt, &req);
+    cr_assert(eq(int, req.nranks, 6));
+    cr_assert(eq(int, req.map_by, MAP_LEVEL_PACKAGE));
+    cr_assert(eq(int, req.pe, 2));
+    cr_assert(eq(int, req.rank_by, MAP_LEVEL_CORE));
+    cr_assert(eq(int, req.bind_to, MAP_BIND_NUMA));
+    cr_assert(eq(int, req.oversubscribe, 1));
+    cr_assert(eq(int, req.use_hwthread_cpus, 1));
+    runopt_release(&opt);
+}
