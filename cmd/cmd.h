@@ -7,6 +7,16 @@
 /* Exit status for bad usage, as the rest of the shell world. */
 enum { CMD_EXIT_USAGE = 2 };
 
+/* Say "shoal: " and the formatted text on stderr, as one line; returns
+ * status, so a command can `return cmd_fail(1, ...)`. */
+int cmd_fail(int status, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* The same for a usage error, followed by "see 'shoal CMD --help'";
+ * returns CMD_EXIT_USAGE. */
+int cmd_usage(const char *cmd, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
 int cmd_run(int argc, char **argv);
 int cmd_info(int argc, char **argv);
 int cmd_keygen(int argc, char **argv);

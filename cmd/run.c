@@ -78,27 +78,6 @@ struct run_state {
     char **env;
 };
 
-static int run_fail(int status, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static int run_fail(int status, const char *fmt, ...)
-{
-    va_list ap;
-
-    fputs("shoal: ", stderr);
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fputc('\n', stderr);
-    return status;
-}
-
-static int run_usage_error(const char *text)
-{
-    fprintf(stderr, "shoal: %s\nsee 'shoal run --help'\n", text);
-    return CMD_EXIT_USAGE;
-}
-
 /* Gather -H and --hostfile into st->hosts. Returns 0, or the exit status
  * after saying what is wrong. */
 static int run_gather_hosts(struct run_state *st)
@@ -107,10 +86,10 @@ static int run_gather_hosts(struct run_state *st)
 
     for (int i = 0; i < st->opt.nhosts; i++)
         if (hostlist_add_arg(&st->hosts, st->opt.hosts[i], &error) < 0)
-            return run_usage_error(error.text);
+            return cmd_usage("run", "%s", error.text);
     if (st->opt.hostfile
         && hostlist_add_file(&st->hosts, st->opt.hostfile, &error) < 0)
-        return run_usage_error(error.text);
+        return cmd_usage("run", "%s", error.text);
     return 0;
 }
 
@@ -122,12 +101,12 @@ static int run_find_program(struct run_state *st)
     int rc;
 
     if (st->opt.wdir && access(st->opt.wdir, X_OK) < 0)
-        return run_fail(LOCAL_JOB_STATUS_ERROR,
+        return cmd_fail(LOCAL_JOB_STATUS_ERROR,
                         "cannot change to directory '%s': %s", st->opt.wdir,
                         strerror(errno));
     rc = spawn_resolve(st->opt.prog_argv[0], st->opt.wdir, &st->path, &error);
     if (rc < 0)
-        return run_fail(rc == -ENOENT ? 127 : 126, "%s", error.text);
+        return cmd_fail(rc == -ENOENT ? 127 : 126, "%s", error.text);
     return 0;
 }
 
@@ -142,7 +121,7 @@ static int run_local_slots(struct run_state *st, int *slots)
     if (status != 0)
         return status;
     if (local_place_slots(&st->hosts, st->hostname, slots, &error) < 0)
-        return run_fail(LOCAL_JOB_STATUS_ERROR, "%s", error.text);
+        return cmd_fail(LOCAL_JOB_STATUS_ERROR, "%s", error.text);
     return 0;
 }
 
@@ -227,7 +206,7 @@ static int run_launch_proxies(struct run_state *st,
         || pool_local_split(st->map, st->topo, st->hostname, nnodes, &split)
                < 0) {
         free(self);
-        return run_fail(LOCAL_JOB_STATUS_ERROR, "out of memory");
+        return cmd_fail(LOCAL_JOB_STATUS_ERROR, "out of memory");
     }
     pool_local_config(lc, &config);
     config.job_id = (uint64_t)getpid();
@@ -238,10 +217,10 @@ static int run_launch_proxies(struct run_state *st,
     proxy_argv[2] = NULL;
     rc = pool_local_run(&config, proxy_argv, &result, &error);
     if (rc < 0) {
-        status = run_fail(LOCAL_JOB_STATUS_ERROR, "%s", error.text);
+        status = cmd_fail(LOCAL_JOB_STATUS_ERROR, "%s", error.text);
     } else {
         if (result.message.text[0])
-            run_fail(0, "%s", result.message.text);
+            cmd_fail(0, "%s", result.message.text);
         status = result.status;
     }
     pool_local_split_release(&split);
@@ -258,16 +237,16 @@ static int run_launch(struct run_state *st)
     int rc;
 
     if (param_get_double(&run_kill_grace_param, 0, &kill_grace, &error) < 0)
-        return run_fail(CMD_EXIT_USAGE, "%s", error.text);
+        return cmd_fail(CMD_EXIT_USAGE, "%s", error.text);
     st->env = calloc((size_t)st->opt.nenv + 1, sizeof(char *));
     if (!st->env || run_prepare_bindings(st) < 0)
-        return run_fail(LOCAL_JOB_STATUS_ERROR, "out of memory");
+        return cmd_fail(LOCAL_JOB_STATUS_ERROR, "out of memory");
     for (int i = 0; i < st->opt.nenv; i++)
         st->env[i] = st->opt.env[i];
     run_job_config(st, &config);
     config.kill_grace = kill_grace;
     if (param_get_double(&run_proxy_nodes_param, 0, &proxy_nodes, &error) < 0)
-        return run_fail(CMD_EXIT_USAGE, "%s", error.text);
+        return cmd_fail(CMD_EXIT_USAGE, "%s", error.text);
     if (proxy_nodes >= 1)
         return run_launch_proxies(st, &config, (int)proxy_nodes);
     rc = local_job_run(&config, &result, &error);
@@ -277,11 +256,11 @@ static int run_launch(struct run_state *st)
             status = 127;
         else if (rc == -EACCES || rc == -ENOEXEC)
             status = 126;
-        return run_fail(status, "cannot launch '%s' on '%s': %s",
+        return cmd_fail(status, "cannot launch '%s' on '%s': %s",
                         st->opt.prog_argv[0], st->hostname, error.text);
     }
     if (result.message.text[0])
-        run_fail(0, "%s", result.message.text);
+        cmd_fail(0, "%s", result.message.text);
     return result.status;
 }
 
@@ -324,13 +303,13 @@ static int run_on_pool(struct run_state *st, int ctl_fd)
             || param_get_double(&run_claim_timeout_param, 0, &req.claim_timeout,
                                 &error)
                    < 0))
-        status = run_fail(CMD_EXIT_USAGE, "%s", error.text);
+        status = cmd_fail(CMD_EXIT_USAGE, "%s", error.text);
     if (status == 0)
         status = run_find_program(st);
     /* the ranks' environment on the pool: ours, as srun exports it */
     if (status == 0
         && env_export(environ, st->opt.env, st->opt.nenv, &st->env) < 0)
-        status = run_fail(LOCAL_JOB_STATUS_ERROR, "out of memory");
+        status = cmd_fail(LOCAL_JOB_STATUS_ERROR, "out of memory");
     if (status != 0) {
         close(ctl_fd);
         return status;
@@ -357,9 +336,9 @@ static int run_on_pool(struct run_state *st, int ctl_fd)
         return LOCAL_JOB_STATUS_ERROR;
     }
     if (rc < 0)
-        return run_fail(LOCAL_JOB_STATUS_ERROR, "%s", error.text);
+        return cmd_fail(LOCAL_JOB_STATUS_ERROR, "%s", error.text);
     if (result.message.text[0])
-        run_fail(0, "%s", result.message.text);
+        cmd_fail(0, "%s", result.message.text);
     return result.status;
 }
 
@@ -372,7 +351,7 @@ static int run_with_state(struct run_state *st, int argc, char **argv)
     int rc;
 
     if (runopt_parse(argc, argv, &st->opt, &error) < 0)
-        return run_usage_error(error.text);
+        return cmd_usage("run", "%s", error.text);
     if (st->opt.help) {
         fputs(runopt_usage(), stdout);
         return 0;
@@ -389,7 +368,7 @@ static int run_with_state(struct run_state *st, int argc, char **argv)
         return status;
     rc = topo_load(param_get_string(&run_topology_param), &st->topo, &error);
     if (rc < 0)
-        return run_fail(LOCAL_JOB_STATUS_ERROR, "%s", error.text);
+        return cmd_fail(LOCAL_JOB_STATUS_ERROR, "%s", error.text);
 
     runopt_map_request(&st->opt, &req);
     rc = local_place(st->hostname, st->topo, slots, &req, &st->map, &error);
@@ -404,7 +383,7 @@ static int run_with_state(struct run_state *st, int argc, char **argv)
         return LOCAL_JOB_STATUS_ERROR;
     }
     if (rc < 0)
-        return run_usage_error(error.text);
+        return cmd_usage("run", "%s", error.text);
 
     status = run_find_program(st);
     if (status != 0)

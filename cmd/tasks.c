@@ -51,36 +51,6 @@ PARAM_DEFINE(tasks_idle_exit_param,
              "60",
              "seconds a task service started by a command stays with no job "
              "running and no client; 0 keeps it");
-static int tasks_fail(int status, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static int tasks_fail(int status, const char *fmt, ...)
-{
-    va_list ap;
-
-    fputs("shoal: ", stderr);
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fputc('\n', stderr);
-    return status;
-}
-
-static int tasks_usage(const char *cmd, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static int tasks_usage(const char *cmd, const char *fmt, ...)
-{
-    va_list ap;
-
-    fputs("shoal: ", stderr);
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fprintf(stderr, "\nsee 'shoal %s --help'\n", cmd);
-    return CMD_EXIT_USAGE;
-}
-
 /* --- the service's directory and socket ---------------------------------- */
 
 /* The service's directory (util/statedir.h), or NULL when its name is
@@ -166,19 +136,18 @@ static json_t *tasks_call(const char *dir, json_t *req)
     json_t *reply;
 
     if (!dir) {
-        tasks_fail(1, "cannot find the task service: %s",
-                   strerror(ENAMETOOLONG));
+        cmd_fail(1, "cannot find the task service: %s", strerror(ENAMETOOLONG));
         json_decref(req);
         return NULL;
     }
     if (fd < 0) {
-        tasks_fail(1, "cannot reach the task service in '%s': %s", dir,
-                   strerror(-fd));
+        cmd_fail(1, "cannot reach the task service in '%s': %s", dir,
+                 strerror(-fd));
         json_decref(req);
         return NULL;
     }
     if (control_client_request(fd, req, -1, &reply, NULL) < 0) {
-        tasks_fail(1, "the task service in '%s' closed the connection", dir);
+        cmd_fail(1, "the task service in '%s' closed the connection", dir);
         close(fd);
         json_decref(req);
         return NULL;
@@ -186,9 +155,9 @@ static json_t *tasks_call(const char *dir, json_t *req)
     close(fd);
     json_decref(req);
     if (!json_is_true(json_object_get(reply, "ok"))) {
-        tasks_fail(1, "%s",
-                   json_string_value(json_object_get(reply, "error"))
-                       ?: "request failed");
+        cmd_fail(1, "%s",
+                 json_string_value(json_object_get(reply, "error"))
+                     ?: "request failed");
         json_decref(reply);
         return NULL;
     }
@@ -203,7 +172,7 @@ static int tasks_parse_id(const char *cmd, const char *s, uint64_t *id)
     errno = 0;
     v = strtoull(s, &end, 10);
     if (!*s || *end || errno || v == 0 || s[0] == '-')
-        return tasks_usage(cmd, "invalid job id '%s'", s);
+        return cmd_usage(cmd, "invalid job id '%s'", s);
     *id = v;
     return 0;
 }
@@ -312,19 +281,19 @@ static int tasks_cmd_taskd(int argc, char **argv)
     else if (argc == 0)
         dir = tasks_dir();
     else
-        return tasks_usage("taskd", "usage: shoal taskd [--dir DIR]");
+        return cmd_usage("taskd", "usage: shoal taskd [--dir DIR]");
     if (!dir || fs_mkdir_p(dir, 0700) < 0)
-        return tasks_fail(1, "cannot create '%s': %s", dir ? dir : "?",
-                          strerror(errno));
+        return cmd_fail(1, "cannot create '%s': %s", dir ? dir : "?",
+                        strerror(errno));
     snprintf(lock, sizeof(lock), "%s/taskd.lock", dir);
     lockfd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
     if (lockfd < 0 || flock(lockfd, LOCK_EX | LOCK_NB) < 0)
-        return tasks_fail(1, "a task service already runs in '%s'", dir);
+        return cmd_fail(1, "a task service already runs in '%s'", dir);
     if (param_get_double(&tasks_idle_exit_param, 0, &s.idle_exit, &error) < 0
         || taskd_config_from_params(&cfg, &error) < 0)
-        return tasks_fail(1, "%s", error.text);
+        return cmd_fail(1, "%s", error.text);
     if (nodeid_load(dir, &cfg.node_id, &error) < 0)
-        return tasks_fail(1, "%s", error.text);
+        return cmd_fail(1, "%s", error.text);
     cfg.dir = dir;
     signal(SIGPIPE, SIG_IGN);
     uv_loop_init(&s.loop);
@@ -336,7 +305,7 @@ static int tasks_cmd_taskd(int argc, char **argv)
         control_destroy(s.control);
         taskd_destroy(s.taskd);
         uv_run(&s.loop, UV_RUN_DEFAULT);
-        return tasks_fail(1, "%s", error.text);
+        return cmd_fail(1, "%s", error.text);
     }
     uv_signal_init(&s.loop, &s.sigterm);
     uv_signal_init(&s.loop, &s.sigint);
@@ -450,7 +419,7 @@ static int tasks_cmd_submit(int argc, char **argv)
         return 0;
     }
     if (taskgen_create(&gen) < 0)
-        return tasks_fail(1, "out of memory");
+        return cmd_fail(1, "out of memory");
     for (i = 0; i < argc && rc == 0; i++) {
         bool missing = false;
 
@@ -462,48 +431,48 @@ static int tasks_cmd_submit(int argc, char **argv)
             name = v;
         else if ((v = tasks_optval(argv, argc, &i, "--cores", &missing))) {
             if (tasks_parse_int(v, 1, 4096, &cores) < 0)
-                rc = tasks_usage("submit", "invalid --cores '%s'", v);
+                rc = cmd_usage("submit", "invalid --cores '%s'", v);
         } else if ((v = tasks_optval(argv, argc, &i, "--retries", &missing))) {
             if (tasks_parse_int(v, 0, 1000, &retries) < 0)
-                rc = tasks_usage("submit", "invalid --retries '%s'", v);
+                rc = cmd_usage("submit", "invalid --retries '%s'", v);
         } else if ((v = tasks_optval(argv, argc, &i, "--time-limit",
                                      &missing))) {
             limit = strtod(v, &end);
             if (!*v || *end || !(limit > 0) || limit > 1e9)
-                rc = tasks_usage("submit", "invalid --time-limit '%s'", v);
+                rc = cmd_usage("submit", "invalid --time-limit '%s'", v);
         } else if ((v = tasks_optval(argv, argc, &i, "--range", &missing))) {
             if (taskgen_set_range(gen, v, &error) < 0)
-                rc = tasks_usage("submit", "%s", error.text);
+                rc = cmd_usage("submit", "%s", error.text);
         } else if ((v = tasks_optval(argv, argc, &i, "--each-line",
                                      &missing))) {
             if (taskgen_set_lines(gen, v, &error) < 0)
-                rc = tasks_usage("submit", "%s", error.text);
+                rc = cmd_usage("submit", "%s", error.text);
         } else if ((v = tasks_optval(argv, argc, &i, "--param", &missing))) {
             if (taskgen_add_param(gen, v, &error) < 0)
-                rc = tasks_usage("submit", "%s", error.text);
+                rc = cmd_usage("submit", "%s", error.text);
         } else if (missing)
-            rc = tasks_usage("submit", "option '%s' needs a value", argv[i]);
+            rc = cmd_usage("submit", "option '%s' needs a value", argv[i]);
         else if (argv[i][0] == '-')
-            rc = tasks_usage("submit", "unknown option '%s'", argv[i]);
+            rc = cmd_usage("submit", "unknown option '%s'", argv[i]);
         else
-            rc = tasks_usage("submit", "missing '--' before the command '%s'",
-                             argv[i]);
+            rc = cmd_usage("submit", "missing '--' before the command '%s'",
+                           argv[i]);
         if (missing && rc == 0)
-            rc = tasks_usage("submit", "option '%s' needs a value", argv[i]);
+            rc = cmd_usage("submit", "option '%s' needs a value", argv[i]);
     }
     if (rc == 0 && dash < 0)
-        rc = tasks_usage("submit", "missing '--' and a command");
+        rc = cmd_usage("submit", "missing '--' and a command");
     if (rc == 0 && dash == argc - 1)
-        rc = tasks_usage("submit", "no command after '--'");
+        rc = cmd_usage("submit", "no command after '--'");
     if (rc == 0 && taskgen_finish(gen, 0, &error) < 0)
-        rc = tasks_usage("submit", "%s", error.text);
+        rc = cmd_usage("submit", "%s", error.text);
     if (rc == 0
         && taskgen_check_command(gen, argc - dash - 1, argv + dash + 1, &error)
                < 0)
-        rc = tasks_usage("submit", "%s", error.text);
+        rc = cmd_usage("submit", "%s", error.text);
     if (rc == 0 && !getcwd(cwd, sizeof(cwd)))
-        rc = tasks_fail(1, "cannot get the current directory: %s",
-                        strerror(errno));
+        rc = cmd_fail(1, "cannot get the current directory: %s",
+                      strerror(errno));
     if (rc != 0) {
         taskgen_destroy(gen);
         return rc;
@@ -527,7 +496,7 @@ static int tasks_cmd_submit(int argc, char **argv)
     if (rc < 0) {
         json_decref(req);
         taskgen_destroy(gen);
-        return tasks_fail(1, "out of memory");
+        return cmd_fail(1, "out of memory");
     }
     taskgen_destroy(gen);
     dir = tasks_dir();
@@ -556,7 +525,7 @@ static int tasks_cmd_jobs(int argc, char **argv)
 
     (void)argv;
     if (argc != 0)
-        return tasks_usage("jobs", "usage: shoal jobs");
+        return cmd_usage("jobs", "usage: shoal jobs");
     dir = tasks_dir();
     reply = tasks_call(dir, json_pack("{s:s}", "op", "task.jobs"));
     free(dir);
@@ -603,7 +572,7 @@ static int tasks_cmd_job(int argc, char **argv)
     int rc;
 
     if (argc != 1)
-        return tasks_usage("job", "usage: shoal job ID");
+        return cmd_usage("job", "usage: shoal job ID");
     rc = tasks_parse_id("job", argv[0], &id);
     if (rc)
         return rc;
@@ -653,7 +622,7 @@ static int tasks_cmd_cancel(int argc, char **argv)
     int rc;
 
     if (argc != 1)
-        return tasks_usage("cancel", "usage: shoal cancel ID");
+        return cmd_usage("cancel", "usage: shoal cancel ID");
     rc = tasks_parse_id("cancel", argv[0], &id);
     if (rc)
         return rc;
@@ -743,14 +712,14 @@ static int tasks_cmd_wait(int argc, char **argv)
     int rc, fd;
 
     if (argc != 1)
-        return tasks_usage("wait", "usage: shoal wait ID");
+        return cmd_usage("wait", "usage: shoal wait ID");
     rc = tasks_parse_id("wait", argv[0], &id);
     if (rc)
         return rc;
     dir = tasks_dir();
     if (!dir)
-        return tasks_fail(1, "cannot find the task service: %s",
-                          strerror(ENAMETOOLONG));
+        return cmd_fail(1, "cannot find the task service: %s",
+                        strerror(ENAMETOOLONG));
     /* A service that goes away mid-job (restarted, crashed) is started
      * again and the wait carries on; the journal holds the job. */
     for (;;) {
@@ -782,7 +751,7 @@ static int tasks_cmd_wait(int argc, char **argv)
         if (!lost_since)
             lost_since = tasks_now();
         if (tasks_now() - lost_since > 60) {
-            tasks_fail(1, "lost the task service in '%s'", dir);
+            cmd_fail(1, "lost the task service in '%s'", dir);
             free(dir);
             return 1;
         }
@@ -792,8 +761,8 @@ static int tasks_cmd_wait(int argc, char **argv)
     if (tty && shown)
         fputc('\n', stderr);
     if (!json_is_true(json_object_get(msg, "ok"))) {
-        tasks_fail(1, "%s",
-                   json_string_value(json_object_get(msg, "error")) ?: "?");
+        cmd_fail(1, "%s",
+                 json_string_value(json_object_get(msg, "error")) ?: "?");
         json_decref(msg);
         return 1;
     }
@@ -924,22 +893,22 @@ static int tasks_cmd_results(int argc, char **argv)
         else if (strcmp(argv[i], "--csv") == 0)
             fmt = TASKS_CSV;
         else if (argv[i][0] == '-')
-            return tasks_usage("results", "unknown option '%s'", argv[i]);
+            return cmd_usage("results", "unknown option '%s'", argv[i]);
         else if (!ids)
             ids = argv[i];
         else
-            return tasks_usage("results",
-                               "usage: shoal results ID [--json|--csv]");
+            return cmd_usage("results",
+                             "usage: shoal results ID [--json|--csv]");
     }
     if (!ids)
-        return tasks_usage("results", "usage: shoal results ID [--json|--csv]");
+        return cmd_usage("results", "usage: shoal results ID [--json|--csv]");
     rc = tasks_parse_id("results", ids, &id);
     if (rc)
         return rc;
     dir = tasks_dir();
     if (!dir)
-        return tasks_fail(1, "cannot find the task service: %s",
-                          strerror(ENAMETOOLONG));
+        return cmd_fail(1, "cannot find the task service: %s",
+                        strerror(ENAMETOOLONG));
     if (fmt == TASKS_CSV)
         puts("task,params,state,node,start,end,status,attempts,stdout,"
              "stderr");
@@ -1028,12 +997,12 @@ static int tasks_cmd_output(int argc, char **argv)
     int rc;
 
     if (argc != 2)
-        return tasks_usage("output", "usage: shoal output ID TASK");
+        return cmd_usage("output", "usage: shoal output ID TASK");
     rc = tasks_parse_id("output", argv[0], &id);
     if (rc)
         return rc;
     if (tasks_parse_int(argv[1], 0, LONG_MAX, &task) < 0)
-        return tasks_usage("output", "invalid task index '%s'", argv[1]);
+        return cmd_usage("output", "invalid task index '%s'", argv[1]);
     dir = tasks_dir();
     reply =
         tasks_call(dir, json_pack("{s:s, s:I, s:I}", "op", "task.output", "id",
@@ -1048,12 +1017,12 @@ static int tasks_cmd_output(int argc, char **argv)
     reason = json_string_value(json_object_get(t, "reason"));
     if ((!out || !err) && state && strcmp(state, "failed") == 0) {
         /* it never ran: what stopped it is all there is to show */
-        rc = tasks_fail(1,
-                        "task %ld of job %" PRIu64 " failed without output: %s",
-                        task, id, reason ? reason : "no reason recorded");
+        rc =
+            cmd_fail(1, "task %ld of job %" PRIu64 " failed without output: %s",
+                     task, id, reason ? reason : "no reason recorded");
     } else if (!out || !err) {
-        rc = tasks_fail(1, "task %ld of job %" PRIu64 " has no output yet (%s)",
-                        task, id, state ? state : "unknown");
+        rc = cmd_fail(1, "task %ld of job %" PRIu64 " has no output yet (%s)",
+                      task, id, state ? state : "unknown");
     } else if (json_is_string(json_object_get(t, "stdout_data"))) {
         if (tasks_write_b64(
                 json_string_value(json_object_get(t, "stdout_data")), stdout)
@@ -1061,14 +1030,14 @@ static int tasks_cmd_output(int argc, char **argv)
             || tasks_write_b64(
                    json_string_value(json_object_get(t, "stderr_data")), stderr)
                    < 0)
-            rc = tasks_fail(1,
-                            "cannot read the output of task %ld: malformed "
-                            "answer",
-                            task);
+            rc = cmd_fail(1,
+                          "cannot read the output of task %ld: malformed "
+                          "answer",
+                          task);
     } else if (tasks_copy_file(out, stdout) < 0
                || tasks_copy_file(err, stderr) < 0) {
-        rc = tasks_fail(1, "cannot read the output of task %ld: %s", task,
-                        strerror(errno));
+        rc = cmd_fail(1, "cannot read the output of task %ld: %s", task,
+                      strerror(errno));
     }
     json_decref(reply);
     return rc;
