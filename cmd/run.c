@@ -267,12 +267,16 @@ static int run_launch(struct run_state *st)
 extern char **environ;
 
 /* Connect to this node's daemon, if one runs and the pool is wanted.
- * Returns the connection, or -1 for the embedded runtime. */
+ * Returns the connection, or -1 for the embedded runtime. What answers on
+ * the socket may be the task service alone (started by `shoal submit`
+ * without a daemon): it has no pool to offer, so the job runs here. */
 static int run_pool_connect(void)
 {
     const char *mode = param_get_string(&run_pool_param);
     char dir[4096], path[4200];
-    int fd;
+    json_t *req, *reply = NULL;
+    const char *service;
+    int fd, rc;
 
     if (mode && strcmp(mode, "no") == 0)
         return -1;
@@ -281,6 +285,16 @@ static int run_pool_connect(void)
     snprintf(path, sizeof(path), "%s/control.sock", dir);
     if (control_client_connect(path, &fd, NULL) < 0)
         return -1;
+    req = json_pack("{s:s}", "op", "ping");
+    rc = control_client_request(fd, req, 10000, &reply, NULL);
+    json_decref(req);
+    service = json_string_value(json_object_get(reply, "service"));
+    if (rc < 0 || !service || strcmp(service, "daemon") != 0) {
+        json_decref(reply);
+        close(fd);
+        return -1;
+    }
+    json_decref(reply);
     return fd;
 }
 

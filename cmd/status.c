@@ -49,8 +49,7 @@ static void print_table(json_t *reply)
     printf("%-20s %-21s %-7s %9s %-13s %9s %4s %6s %6s\n", "NAME", "ADDRESS",
            "STATE", "CORES", "PKG/NUMA/C/PU", "MEMORY", "GPUS", "SPEED",
            "LOAD");
-    json_array_foreach(members, i, m)
-    {
+    json_array_foreach (members, i, m) {
         json_t *s = json_object_get(m, "summary");
         char cores[32] = "-", shape[48] = "-", mem[32] = "-", gpus[16] = "-";
         char speed[16] = "-", load[16] = "-";
@@ -75,14 +74,33 @@ static void print_table(json_t *reply)
     }
 }
 
+/* No daemon, but the task service that `shoal submit` starts runs here. */
+static int status_tasks_only(const char *dir, json_t *ping, bool json)
+{
+    long long pid = field_i(ping, "pid");
+
+    if (json) {
+        json_t *o = json_pack("{s:s, s:I, s:s, s:[]}", "service", "tasks",
+                              "pid", (json_int_t)pid, "dir", dir, "members");
+
+        json_dumpf(o, stdout, JSON_INDENT(2) | JSON_SORT_KEYS);
+        putchar('\n');
+        json_decref(o);
+        return 0;
+    }
+    printf("no daemon runs in '%s': the task service runs alone there (pid "
+           "%lld), on this node only; 'shoal jobs' lists its jobs\n",
+           dir, pid);
+    return 0;
+}
+
 static void print_group(const char *title, json_t *group)
 {
     const char *key;
     json_t *v;
 
     printf("%s:\n", title);
-    json_object_foreach(group, key, v)
-    {
+    json_object_foreach (group, key, v) {
         if (json_is_integer(v))
             printf("  %-20s %lld\n", key, (long long)json_integer_value(v));
     }
@@ -143,6 +161,21 @@ int cmd_status(int argc, char **argv)
             fprintf(stderr, "shoal: status: %s\n", error.text);
         return 1;
     }
+    /* the task service alone may answer here: say so, not "unknown op" */
+    req = json_pack("{s:s}", "op", "ping");
+    rc = control_client_request(fd, req, 10000, &reply, &error);
+    json_decref(req);
+    if (rc == 0
+        && strcmp(field_s(reply, "service") ? field_s(reply, "service") : "",
+                  "tasks")
+               == 0) {
+        close(fd);
+        rc = status_tasks_only(dirbuf, reply, json);
+        json_decref(reply);
+        return rc;
+    }
+    json_decref(reply);
+    reply = NULL;
     req = json_pack("{s:s}", "op", stats ? "stats" : "status");
     rc = control_client_request(fd, req, 10000, &reply, &error);
     json_decref(req);

@@ -235,7 +235,9 @@ static void tasks_op_ping(control_conn_t *conn, json_t *request, void *arg)
 {
     (void)request;
     (void)arg;
-    control_reply(conn, json_pack("{s:i}", "pid", (int)getpid()));
+    /* not a daemon: `shoal run` and `shoal status` tell it apart by this */
+    control_reply(conn, json_pack("{s:s, s:i}", "service", "tasks", "pid",
+                                  (int)getpid()));
 }
 
 /* The service stops at the next idle check, once the reply is out. */
@@ -244,7 +246,9 @@ static void tasks_op_stop(control_conn_t *conn, json_t *request, void *arg)
     struct tasks_service *s = arg;
 
     (void)request;
-    control_reply(conn, json_pack("{s:i}", "pid", (int)getpid()));
+    /* not a daemon: `shoal run` and `shoal status` tell it apart by this */
+    control_reply(conn, json_pack("{s:s, s:i}", "service", "tasks", "pid",
+                                  (int)getpid()));
     s->stop_requested = true;
 }
 

@@ -484,8 +484,9 @@ static void op_ping(control_conn_t *conn, json_t *request, void *arg)
 
     (void)request;
     id_text(d->id, id);
-    control_reply(conn, json_pack("{s:s, s:s, s:i}", "node", id, "name",
-                                  d->name, "pid", (int)getpid()));
+    control_reply(conn,
+                  json_pack("{s:s, s:s, s:s, s:i}", "service", "daemon", "node",
+                            id, "name", d->name, "pid", (int)getpid()));
 }
 
 static void op_status(control_conn_t *conn, json_t *request, void *arg)

@@ -37,6 +37,21 @@ test_expect_success 'submit prints a job id and starts the service' '
     echo "task 3" >expect && test_cmp expect out
 '
 
+test_expect_success 'shoal run and status work beside the task service' '
+    test -S "$SHOAL_DIR/control.sock" &&
+    "$SHOAL" run -n 2 echo hi >run.out 2>run.err &&
+    cat run.err &&
+    printf "hi\nhi\n" >expect && test_cmp expect run.out &&
+    "$SHOAL" status >st.out &&
+    cat st.out &&
+    grep "no daemon runs in .*: the task service runs alone there (pid [0-9]*)" st.out &&
+    "$SHOAL" status --json | python3 -c "
+import json, sys
+s = json.load(sys.stdin)
+assert s[\"service\"] == \"tasks\" and s[\"members\"] == [], s
+"
+'
+
 test_expect_success '2,000 tasks each write one line; each has one result' '
     mkdir -p lines &&
     id=$("$SHOAL" submit --range 0-1999 -- sh -c "echo result {} \$SHOAL_TASK_ID") &&
