@@ -823,6 +823,7 @@ void taskd_destroy(struct taskd *t)
     taskd_queue_release(&t->pending);
     taskd_queue_release(&t->outbox);
     free(t->peers);
+    free(t->sizes);
     while (t->homes) {
         struct taskd_home *h = t->homes;
 

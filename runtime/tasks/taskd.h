@@ -168,6 +168,14 @@ void taskd_member(struct taskd *t,
                   uint64_t node,
                   enum taskd_member_state state);
 
+/* Node, alive, has cores cores and is called name: what a job submitted
+ * here may ask for is bounded by the largest node alive. Forgotten when
+ * the node is dead or left. */
+void taskd_member_size(struct taskd *t,
+                       uint64_t node,
+                       const char *name,
+                       unsigned cores);
+
 /* Add t's counters to stats (a JSON object): a "tasks" object of
  * integers. */
 void taskd_stats_json(struct taskd *t, json_t *stats);

@@ -38,8 +38,11 @@ static void taskd_daemon_member(struct daemon *d,
     case MEMBER_EVENT_JOIN:
     case MEMBER_EVENT_ALIVE:
     case MEMBER_EVENT_UPDATE:
-        if (m->state == MEMBER_ALIVE || m->state == MEMBER_SUSPECT)
+        if (m->state == MEMBER_ALIVE || m->state == MEMBER_SUSPECT) {
             taskd_member(arg, m->id, TASKD_MEMBER_ALIVE);
+            if (m->has_summary)
+                taskd_member_size(arg, m->id, m->name, m->summary.cores);
+        }
         break;
     case MEMBER_EVENT_DEAD:
         taskd_member(arg, m->id, TASKD_MEMBER_DEAD);

@@ -137,6 +137,30 @@ static const char *taskd_params_of(uint64_t index, void *arg)
     return it->text;
 }
 
+/* A job whose tasks no node alive could ever hold would wait forever:
+ * refuse it, naming the largest node. Returns true when refused. */
+static bool taskd_refuse_unplaceable(struct taskd *t,
+                                     int cores,
+                                     taskd_reply_f *reply,
+                                     void *arg)
+{
+    const char *largest = "this node";
+    int most = t->ncores;
+
+    for (size_t i = 0; i < t->nsizes; i++)
+        if ((int)t->sizes[i].cores > most) {
+            most = (int)t->sizes[i].cores;
+            largest = t->sizes[i].name;
+        }
+    if (cores <= most)
+        return false;
+    taskd_reply_error(reply, arg, SHOAL_EUSAGE,
+                      "no node of the pool has %d cores for a task: the "
+                      "largest, '%s', has %d",
+                      cores, largest, most);
+    return true;
+}
+
 static void taskd_op_submit(struct taskd *t,
                             const json_t *req,
                             taskd_reply_f *reply,
@@ -159,6 +183,8 @@ static void taskd_op_submit(struct taskd *t,
         taskd_reply_error(reply, arg, SHOAL_EPROTO, "malformed submit request");
         return;
     }
+    if (taskd_refuse_unplaceable(t, spec.cores, reply, arg))
+        return;
     rc = task_cmd_unpack(req, TASK_CMD_ARGV_REQUIRED, 0, &cmd, &error);
     if (rc == 0)
         rc =

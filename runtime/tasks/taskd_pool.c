@@ -815,6 +815,10 @@ void taskd_member(struct taskd *t, uint64_t node, enum taskd_member_state state)
     }
     if (i < t->npeers)
         t->peers[i] = t->peers[--t->npeers];
+    for (i = 0; i < t->nsizes && t->sizes[i].node != node; i++)
+        ;
+    if (i < t->nsizes)
+        t->sizes[i] = t->sizes[--t->nsizes];
     /* as a home: its tasks go back to the queue (a result that comes late
      * still counts while they wait there) */
     if (journal_requeue_node(t->journal, node) > 0) {
@@ -838,4 +842,32 @@ void taskd_set_net(struct taskd *t, const struct taskd_net_ops *ops, void *arg)
 {
     t->net = ops;
     t->net_arg = arg;
+}
+
+void taskd_member_size(struct taskd *t,
+                       uint64_t node,
+                       const char *name,
+                       unsigned cores)
+{
+    size_t i;
+
+    if (node == t->cfg.node_id)
+        return;
+    for (i = 0; i < t->nsizes && t->sizes[i].node != node; i++)
+        ;
+    if (i == t->nsizes) {
+        if (t->nsizes == t->cap_sizes) {
+            size_t cap = t->cap_sizes ? t->cap_sizes * 2 : 16;
+            struct taskd_peer_size *p = realloc(t->sizes, cap * sizeof(*p));
+
+            if (!p)
+                return;
+            t->sizes = p;
+            t->cap_sizes = cap;
+        }
+        t->nsizes++;
+    }
+    t->sizes[i].node = node;
+    t->sizes[i].cores = cores;
+    snprintf(t->sizes[i].name, sizeof(t->sizes[i].name), "%s", name);
 }

@@ -180,6 +180,13 @@ struct taskd {
     void *cores_arg;
     uint64_t *peers; /* other nodes alive */
     size_t npeers, cap_peers;
+    /* the size of each other node alive, for what a job may ask */
+    struct taskd_peer_size {
+        uint64_t node;
+        unsigned cores;
+        char name[64];
+    } * sizes;
+    size_t nsizes, cap_sizes;
     struct taskd_home *homes;
     struct taskd_granted *granted;
     uint64_t pull_home; /* the home a PULL waits on, or 0 */

@@ -181,6 +181,12 @@ test_expect_success 'bad submissions say what is wrong and exit 2' '
     grep "shoal: no such job" err
 '
 
+test_expect_success 'a job no node could ever hold is refused, naming the largest' '
+    test_expect_code 1 "$SHOAL" submit --cores 99 --range 1-1 -- true 2>err &&
+    cat err &&
+    grep "shoal: no node of the pool has 99 cores for a task: the largest, .this node., has [0-9]*$" err
+'
+
 test_expect_success 'a program that cannot run fails its tasks, named' '
     id=$("$SHOAL" submit --range 1-2 -- ./no-such-program) &&
     test_expect_code 1 "$SHOAL" wait "$id" &&

@@ -131,6 +131,12 @@ test_expect_success 'a daemon on each host' '
     for i in 1 2 3; do wait_alive $i 3 20 || exit 1; done
 '
 
+test_expect_success 'a job no node of the pool could hold is refused, naming the largest' '
+    test_expect_code 1 netns_exec 1 "$SHOAL" submit --cores 5 --range 1-1 -- true 2>err &&
+    cat err &&
+    grep "shoal: no node of the pool has 5 cores for a task: the largest, .$(netns_name 2)., has 4$" err
+'
+
 test_expect_success '2,000 tasks on the pool: one result each, more on faster nodes' '
     id=$(submit --range 0-1999 -- sh -c "echo result {} \$SHOAL_TASK_ID") &&
     test "$id" = 1 &&
