@@ -547,6 +547,10 @@ static int tasks_cmd_jobs(int argc, char **argv)
                tasks_int(job, "ntasks"), tasks_int(job, "done"),
                tasks_int(job, "running"), tasks_int(job, "queued"),
                tasks_int(job, "failed"));
+        /* why it waits, under its row, as squeue's (REASON) */
+        if (json_is_string(json_object_get(job, "reason")))
+            printf("       (%s)\n",
+                   json_string_value(json_object_get(job, "reason")));
     }
     json_decref(reply);
     return 0;
@@ -592,6 +596,9 @@ static int tasks_cmd_job(int argc, char **argv)
            json_string_value(json_object_get(job, "name")) ?: "-");
     printf("%-14s %s\n", "state",
            json_string_value(json_object_get(job, "state")));
+    if (json_is_string(json_object_get(job, "reason")))
+        printf("%-14s %s\n", "reason",
+               json_string_value(json_object_get(job, "reason")));
     printf("%-14s", "command");
     json_array_foreach (json_object_get(job, "argv"), i, a)
         printf(" %s", json_string_value(a));

@@ -168,13 +168,15 @@ void taskd_member(struct taskd *t,
                   uint64_t node,
                   enum taskd_member_state state);
 
-/* Node, alive, has cores cores and is called name: what a job submitted
- * here may ask for is bounded by the largest node alive. Forgotten when
- * the node is dead or left. */
+/* Node, alive, has cores cores, free_cores of them free, and is called
+ * name: what a job submitted here may ask for is bounded by the largest
+ * node alive, and a job waits for "Resources" while no node has enough
+ * free. Forgotten when the node is dead or left. */
 void taskd_member_size(struct taskd *t,
                        uint64_t node,
                        const char *name,
-                       unsigned cores);
+                       unsigned cores,
+                       unsigned free_cores);
 
 /* Add t's counters to stats (a JSON object): a "tasks" object of
  * integers. */

@@ -5,6 +5,8 @@
  * pool. */
 #include "runtime/tasks/taskd.h"
 
+#include <hwloc.h>
+
 #include "runtime/daemon/control.h"
 #include "runtime/daemon/cores.h"
 #include "runtime/daemon/daemon.h"
@@ -28,6 +30,18 @@ static void taskd_daemon_frame(struct daemon *d,
     taskd_frame(arg, from, type, body, len);
 }
 
+/* The number of cores in a list such as "0-3,6". */
+static unsigned taskd_count_list(const char *list)
+{
+    hwloc_bitmap_t set = hwloc_bitmap_alloc();
+    int n = 0;
+
+    if (set && hwloc_bitmap_list_sscanf(set, list) == 0)
+        n = hwloc_bitmap_weight(set);
+    hwloc_bitmap_free(set);
+    return n > 0 ? (unsigned)n : 0;
+}
+
 static void taskd_daemon_member(struct daemon *d,
                                 enum member_event_kind kind,
                                 const struct daemon_member *m,
@@ -41,7 +55,8 @@ static void taskd_daemon_member(struct daemon *d,
         if (m->state == MEMBER_ALIVE || m->state == MEMBER_SUSPECT) {
             taskd_member(arg, m->id, TASKD_MEMBER_ALIVE);
             if (m->has_summary)
-                taskd_member_size(arg, m->id, m->name, m->summary.cores);
+                taskd_member_size(arg, m->id, m->name, m->summary.cores,
+                                  taskd_count_list(m->summary.free_cores));
         }
         break;
     case MEMBER_EVENT_DEAD:

@@ -225,9 +225,58 @@ out:
     taskgen_destroy(it.gen);
 }
 
+/* The most cores free on one node now, this one included. */
+static int taskd_most_free(struct taskd *t)
+{
+    int most = 0;
+
+    if (t->cores_ops)
+        most = t->cores_ops->free_count(t->cores_arg);
+    else
+        for (int k = 0; k < t->ncores; k++)
+            most += !t->core_busy[k];
+    if (most > t->ncores)
+        most = t->ncores;
+    for (size_t i = 0; i < t->nsizes; i++)
+        if ((int)t->sizes[i].free > most)
+            most = (int)t->sizes[i].free;
+    return most;
+}
+
+/* Why a job's queued tasks wait, as Slurm's Reason: set in o as "reason"
+ * while some wait and none could start now for want of free cores. */
+static void taskd_job_reason(struct taskd *t,
+                             const struct journal_job_info *info,
+                             json_t *o)
+{
+    char text[160];
+    int most;
+
+    if (info->state != JOURNAL_JOB_RUNNING
+        || info->count[JOURNAL_TASK_QUEUED] == 0)
+        return;
+    most = taskd_most_free(t);
+    if (most >= info->cores)
+        return;
+    snprintf(text, sizeof(text),
+             "Resources: each task needs %d free cores on one node; the "
+             "most free now is %d",
+             info->cores, most);
+    json_object_set_new(o, "reason", json_string(text));
+}
+
+struct taskd_jobs_list {
+    struct taskd *t;
+    json_t *jobs;
+};
+
 static void taskd_add_job(const struct journal_job_info *info, void *arg)
 {
-    json_array_append_new(arg, taskd_job_json(info));
+    struct taskd_jobs_list *l = arg;
+    json_t *o = taskd_job_json(info);
+
+    taskd_job_reason(l->t, info, o);
+    json_array_append_new(l->jobs, o);
 }
 
 int taskd_job_id(const json_t *req, uint64_t *id)
@@ -255,6 +304,7 @@ static void taskd_op_job(struct taskd *t,
         return;
     }
     job = taskd_job_json(&info);
+    taskd_job_reason(t, &info, job);
     desc = json_loads(info.desc, 0, NULL);
     json_object_set(job, "argv", json_object_get(desc, "argv"));
     json_object_set(job, "wdir", json_object_get(desc, "wdir"));
@@ -432,8 +482,9 @@ int taskd_control(struct taskd *t,
         taskd_op_submit(t, request, reply, arg);
     else if (strcmp(op, "task.jobs") == 0) {
         json_t *jobs = json_array();
+        struct taskd_jobs_list l = {t, jobs};
 
-        journal_jobs(t->journal, taskd_add_job, jobs);
+        journal_jobs(t->journal, taskd_add_job, &l);
         taskd_reply_ok(reply, arg, json_pack("{s:o}", "jobs", jobs));
     } else if (strcmp(op, "task.job") == 0)
         taskd_op_job(t, request, reply, arg);

@@ -847,7 +847,8 @@ void taskd_set_net(struct taskd *t, const struct taskd_net_ops *ops, void *arg)
 void taskd_member_size(struct taskd *t,
                        uint64_t node,
                        const char *name,
-                       unsigned cores)
+                       unsigned cores,
+                       unsigned free_cores)
 {
     size_t i;
 
@@ -869,5 +870,6 @@ void taskd_member_size(struct taskd *t,
     }
     t->sizes[i].node = node;
     t->sizes[i].cores = cores;
+    t->sizes[i].free = free_cores;
     snprintf(t->sizes[i].name, sizeof(t->sizes[i].name), "%s", name);
 }

@@ -184,8 +184,9 @@ struct taskd {
     struct taskd_peer_size {
         uint64_t node;
         unsigned cores;
+        unsigned free; /* cores it publishes free */
         char name[64];
-    } * sizes;
+    } *sizes;
     size_t nsizes, cap_sizes;
     struct taskd_home *homes;
     struct taskd_granted *granted;

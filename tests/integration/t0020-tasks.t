@@ -187,6 +187,27 @@ test_expect_success 'a job no node could ever hold is refused, naming the larges
     grep "shoal: no node of the pool has 99 cores for a task: the largest, .this node., has [0-9]*$" err
 '
 
+test_expect_success 'a job waiting for cores says why, as squeue does' '
+    n=$("$SHOAL" submit --cores 999 --range 1-1 -- true 2>&1 |
+        sed -n "s/.*has \([0-9]*\)$/\1/p") &&
+    test -n "$n" &&
+    a=$("$SHOAL" submit --cores "$n" --range 1-1 -- sleep 30) &&
+    for _ in $(seq 100); do
+        "$SHOAL" job "$a" | grep -q "^running *1$" && break
+        sleep 0.1
+    done &&
+    b=$("$SHOAL" submit --cores "$n" --range 1-2 -- true) &&
+    "$SHOAL" job "$b" >job.out &&
+    cat job.out &&
+    grep "^reason *Resources: each task needs $n free cores on one node; the most free now is 0$" job.out &&
+    "$SHOAL" jobs >jobs.out &&
+    grep "^ *(Resources: each task needs $n free cores" jobs.out &&
+    "$SHOAL" job "$a" >job.a &&
+    ! grep "^reason" job.a &&
+    "$SHOAL" cancel "$a" &&
+    test_within 20 "$SHOAL" wait "$b" >/dev/null
+'
+
 test_expect_success 'a program that cannot run fails its tasks, named' '
     id=$("$SHOAL" submit --range 1-2 -- ./no-such-program) &&
     test_expect_code 1 "$SHOAL" wait "$id" &&
