@@ -117,12 +117,20 @@ static int tasks_start_service(const char *dir)
 }
 
 /* A connection to the service, started if none runs. */
+/* Connect to the service of dir, starting one when none answers and start
+ * is set; -EHOSTDOWN when dir is a daemon's whose daemon is down: a task
+ * service started there would hold the daemon's journal and socket, and
+ * keep the restarted daemon out of the pool. */
 static int tasks_open(const char *dir, bool start)
 {
     int fd = tasks_connect(dir);
+    char pid_path[PATH_MAX];
 
     if (fd >= 0 || !start)
         return fd;
+    snprintf(pid_path, sizeof(pid_path), "%s/daemon.pid", dir);
+    if (access(pid_path, F_OK) == 0)
+        return -EHOSTDOWN;
     if (fs_mkdir_p(dir, 0700) < 0)
         return -errno;
     return tasks_start_service(dir);
@@ -137,6 +145,15 @@ static json_t *tasks_call(const char *dir, json_t *req)
 
     if (!dir) {
         cmd_fail(1, "cannot find the task service: %s", strerror(ENAMETOOLONG));
+        json_decref(req);
+        return NULL;
+    }
+    if (fd == -EHOSTDOWN) {
+        cmd_fail(1,
+                 "the daemon of '%s' does not answer (it left daemon.pid): "
+                 "start it again with 'shoal daemon start', or remove "
+                 "'%s/daemon.pid' to run tasks on this node alone",
+                 dir, dir);
         json_decref(req);
         return NULL;
     }
@@ -732,7 +749,8 @@ static int tasks_cmd_wait(int argc, char **argv)
         return cmd_fail(1, "cannot find the task service: %s",
                         strerror(ENAMETOOLONG));
     /* A service that goes away mid-job (restarted, crashed) is started
-     * again and the wait carries on; the journal holds the job. */
+     * again and the wait carries on; the journal holds the job. A daemon
+     * that goes away is waited for, never replaced by a service. */
     for (;;) {
         fd = tasks_open(dir, true);
         if (fd >= 0) {
@@ -762,7 +780,14 @@ static int tasks_cmd_wait(int argc, char **argv)
         if (!lost_since)
             lost_since = tasks_now();
         if (tasks_now() - lost_since > 60) {
-            cmd_fail(1, "lost the task service in '%s'", dir);
+            if (fd == -EHOSTDOWN)
+                cmd_fail(1,
+                         "the daemon of '%s' has not come back in 60 s: "
+                         "start it again with 'shoal daemon start', then "
+                         "'shoal wait %" PRIu64 "'",
+                         dir, id);
+            else
+                cmd_fail(1, "lost the task service in '%s'", dir);
             free(dir);
             return 1;
         }

@@ -250,4 +250,35 @@ test_expect_success 'the node daemon serves the same commands' '
     no_strays "sleep 1023"
 '
 
+# wait_into ID: shoal wait ID, its output in wait.out, wait.err, wait.rc
+wait_into() {
+    rc=0
+    "$SHOAL" wait "$1" >wait.out 2>wait.err || rc=$?
+    echo $rc >wait.rc
+}
+
+test_expect_success 'a killed daemon is waited for, never replaced by a task service' '
+    export SHOAL_DIR="$TRASH/daemon2" &&
+    mkdir -p "$SHOAL_DIR" &&
+    "$SHOAL" keygen -o "$SHOAL_DIR/pool.key" &&
+    port=$((20000 + ($$ + 1) % 20000)) &&
+    "$SHOAL" daemon start --listen 127.0.0.1:$port >/dev/null &&
+    id=$("$SHOAL" submit --range 1-4 -- sleep 2) &&
+    test_bg wait_into "$id" && waiter=$bg_pid &&
+    sleep 0.5 &&
+    kill -KILL "$(cat "$SHOAL_DIR/daemon.pid")" &&
+    sleep 1 &&
+    test_expect_code 1 "$SHOAL" jobs 2>err &&
+    cat err &&
+    grep "the daemon of .* does not answer (it left daemon.pid): start it again" err &&
+    test ! -e "$SHOAL_DIR/taskd.pid" &&
+    "$SHOAL" daemon start --listen 127.0.0.1:$port >/dev/null &&
+    test_within 90 wait $waiter &&
+    cat wait.out wait.err &&
+    test "$(cat wait.rc)" = 0 &&
+    grep "job $id done: 4 done" wait.out &&
+    test ! -e "$SHOAL_DIR/taskd.pid" &&
+    test_within 20 "$SHOAL" daemon stop
+'
+
 test_done
