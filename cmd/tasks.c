@@ -14,6 +14,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -79,15 +80,56 @@ static int tasks_connect(const char *dir)
 
 /* Start the service in the background, detached, and wait until it
  * answers. Returns a connected socket or a negative code. */
+/* Why a service started by tasks_start_service() ended at once: the last
+ * line of its log. */
+static char tasks_start_error[512];
+
+/* The last line of the file at path into buf ("" when none). */
+static void tasks_last_line(const char *path, char *buf, size_t size)
+{
+    FILE *f = fopen(path, "re");
+    char line[512];
+
+    buf[0] = '\0';
+    if (!f)
+        return;
+    while (fgets(line, sizeof(line), f))
+        if (line[0] != '\n')
+            snprintf(buf, size, "%s", line);
+    fclose(f);
+    buf[strcspn(buf, "\n")] = '\0';
+}
+
+/* tasks_start_error without the "shoal: " the service's own line has. */
+static const char *tasks_start_reason(void)
+{
+    const char *r = tasks_start_error;
+
+    if (strncmp(r, "shoal: ", 7) == 0)
+        r += 7;
+    return *r ? r : "see its log, taskd.log";
+}
+
+/* Start `shoal taskd` for dir, detached, and connect to it. It inherits
+ * the write end of a pipe, so the read end sees EOF the moment it exits:
+ * a service that cannot start (a damaged journal, say) is known at once,
+ * and -ECHILD is returned with its reason in tasks_start_error, instead
+ * of a wait that ends in a time-out. */
 static int tasks_start_service(const char *dir)
 {
     char log[PATH_MAX];
+    int alive[2];
     pid_t pid;
 
     snprintf(log, sizeof(log), "%s/taskd.log", dir);
-    pid = fork();
-    if (pid < 0)
+    if (pipe2(alive, O_CLOEXEC) < 0)
         return -errno;
+    pid = fork();
+    if (pid < 0) {
+        close(alive[0]);
+        close(alive[1]);
+        return -errno;
+    }
     if (pid == 0) {
         int fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
         int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
@@ -98,21 +140,32 @@ static int tasks_start_service(const char *dir)
         dup2(null, 0);
         dup2(fd, 1);
         dup2(fd, 2);
+        fcntl(alive[1], F_SETFD, 0); /* held by the service until it ends */
         /* a second fork: the service is nobody's child, never a zombie */
         if (fork() != 0)
             _exit(0);
         execl("/proc/self/exe", "shoal", "taskd", "--dir", dir, (char *)NULL);
         _exit(127);
     }
+    close(alive[1]);
     while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
         ;
     for (int i = 0; i < 500; i++) {
+        struct pollfd p = {.fd = alive[0], .events = POLLIN};
         int fd = tasks_connect(dir);
 
-        if (fd >= 0)
+        if (fd >= 0) {
+            close(alive[0]);
             return fd;
-        usleep(20000);
+        }
+        if (poll(&p, 1, 20) == 1) {
+            /* EOF: the service is gone; its log says why */
+            close(alive[0]);
+            tasks_last_line(log, tasks_start_error, sizeof(tasks_start_error));
+            return -ECHILD;
+        }
     }
+    close(alive[0]);
     return -ETIMEDOUT;
 }
 
@@ -154,6 +207,12 @@ static json_t *tasks_call(const char *dir, json_t *req)
                  "start it again with 'shoal daemon start', or remove "
                  "'%s/daemon.pid' to run tasks on this node alone",
                  dir, dir);
+        json_decref(req);
+        return NULL;
+    }
+    if (fd == -ECHILD) {
+        cmd_fail(1, "the task service in '%s' could not start: %s", dir,
+                 tasks_start_reason());
         json_decref(req);
         return NULL;
     }
@@ -753,6 +812,12 @@ static int tasks_cmd_wait(int argc, char **argv)
      * that goes away is waited for, never replaced by a service. */
     for (;;) {
         fd = tasks_open(dir, true);
+        if (fd == -ECHILD) {
+            cmd_fail(1, "the task service in '%s' could not start: %s", dir,
+                     tasks_start_reason());
+            free(dir);
+            return 1;
+        }
         if (fd >= 0) {
             json_t *req = json_pack("{s:s, s:I}", "op", "task.wait", "id",
                                     (json_int_t)id);

@@ -250,6 +250,20 @@ test_expect_success 'the node daemon serves the same commands' '
     no_strays "sleep 1023"
 '
 
+test_expect_success 'a damaged journal is refused at once, named, and left as it is' '
+    export SHOAL_DIR="$TRASH/damaged" &&
+    mkdir -p "$SHOAL_DIR" &&
+    head -c 8192 /dev/urandom >"$SHOAL_DIR/jobs.db" &&
+    cp "$SHOAL_DIR/jobs.db" jobs.db.copy &&
+    test_within 3 test_expect_code 1 "$SHOAL" submit --range 1-2 -- true 2>err &&
+    cat err &&
+    grep "shoal: the task service in .* could not start: journal .$SHOAL_DIR/jobs.db. is damaged (SQLite: file is not a database); it is left as it is: move it aside" err &&
+    test_within 3 test_expect_code 1 "$SHOAL" wait 1 2>err &&
+    grep "could not start: journal .* is damaged" err &&
+    cmp "$SHOAL_DIR/jobs.db" jobs.db.copy &&
+    test ! -e "$SHOAL_DIR/taskd.pid"
+'
+
 # wait_into ID: shoal wait ID, its output in wait.out, wait.err, wait.rc
 wait_into() {
     rc=0
