@@ -887,3 +887,34 @@ const char *journal_job_state_name(enum journal_job_state s)
 
     return (unsigned)s <= JOURNAL_JOB_CANCELLED ? names[s] : "unknown";
 }
+
+/* AUTOINCREMENT keeps its high-water mark in sqlite_sequence: raising it
+ * makes the next id floor + 1, and never lowers what was handed out. */
+int journal_id_floor(struct journal *j, uint64_t floor)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(
+        j->db,
+        "INSERT INTO sqlite_sequence (name, seq) SELECT 'jobs', ?1"
+        " WHERE NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = "
+        "'jobs');",
+        -1, &st, NULL);
+
+    if (rc == SQLITE_OK) {
+        sqlite3_bind_int64(st, 1, (sqlite3_int64)floor);
+        rc = sqlite3_step(st);
+        sqlite3_finalize(st);
+        st = NULL;
+    }
+    if (rc == SQLITE_DONE)
+        rc = sqlite3_prepare_v2(j->db,
+                                "UPDATE sqlite_sequence SET seq = ?1"
+                                " WHERE name = 'jobs' AND seq < ?1",
+                                -1, &st, NULL);
+    if (rc == SQLITE_OK) {
+        sqlite3_bind_int64(st, 1, (sqlite3_int64)floor);
+        rc = sqlite3_step(st);
+        sqlite3_finalize(st);
+    }
+    return rc == SQLITE_DONE ? 0 : journal_code(rc) ? journal_code(rc) : -EIO;
+}

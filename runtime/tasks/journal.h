@@ -131,6 +131,11 @@ struct journal_task_row {
  * untouched. Any later call meeting a damaged page returns -EUCLEAN too. */
 int journal_open(const char *path, struct journal **out, shoal_error_t *error);
 
+/* Make the next job id above floor (and above every id handed out), so a
+ * journal started anew beside output directories jobs/1..jobs/floor does
+ * not number its jobs over theirs. Returns 0 or a negative code. */
+int journal_id_floor(struct journal *j, uint64_t floor);
+
 /* Close j; NULL is accepted. */
 void journal_close(struct journal *j);
 

@@ -10,6 +10,7 @@
  * taskd_control.c. */
 #include "runtime/tasks/taskd.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
@@ -718,6 +719,34 @@ static void taskd_close_cb(uv_handle_t *h)
         free(t);
 }
 
+/* The largest N of the output directories DIR/jobs/N of this node's own
+ * jobs (0 when none): a journal made anew must not number over them. */
+static uint64_t taskd_output_id_max(const char *dir)
+{
+    char path[PATH_MAX];
+    struct dirent *e;
+    uint64_t most = 0;
+    DIR *d;
+
+    snprintf(path, sizeof(path), "%s/jobs", dir);
+    d = opendir(path);
+    if (!d)
+        return 0;
+    while ((e = readdir(d)) != NULL) {
+        char *end;
+        unsigned long long n;
+
+        if (e->d_name[0] < '1' || e->d_name[0] > '9')
+            continue;
+        errno = 0;
+        n = strtoull(e->d_name, &end, 10);
+        if (!*end && !errno && n > most)
+            most = n;
+    }
+    closedir(d);
+    return most;
+}
+
 int taskd_create(uv_loop_t *loop,
                  const struct taskd_config *config,
                  struct taskd **out,
@@ -738,6 +767,8 @@ int taskd_create(uv_loop_t *loop,
     }
     snprintf(path, sizeof(path), "%s/jobs.db", config->dir);
     rc = journal_open(path, &t->journal, error);
+    if (rc == 0)
+        rc = journal_id_floor(t->journal, taskd_output_id_max(config->dir));
     if (rc == 0)
         rc = topo_load(getenv("SHOAL_TOPOLOGY"), &t->topo, error);
     if (rc < 0)

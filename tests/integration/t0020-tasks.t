@@ -264,6 +264,15 @@ test_expect_success 'a damaged journal is refused at once, named, and left as it
     test ! -e "$SHOAL_DIR/taskd.pid"
 '
 
+test_expect_success 'a new journal numbers its jobs above the output it finds' '
+    export SHOAL_DIR="$TRASH/renumber" &&
+    mkdir -p "$SHOAL_DIR/jobs/7/task.0" "$SHOAL_DIR/jobs/12" &&
+    id=$("$SHOAL" submit --range 1-1 -- true) &&
+    test "$id" = 13 &&
+    "$SHOAL" wait "$id" >/dev/null &&
+    stop_service
+'
+
 # wait_into ID: shoal wait ID, its output in wait.out, wait.err, wait.rc
 wait_into() {
     rc=0

@@ -593,3 +593,20 @@ Test(journal, an_empty_file_becomes_a_new_journal)
     cr_assert(eq(u64, make_job(j, 1, 0), 1));
     journal_close(j);
 }
+
+Test(journal, an_id_floor_numbers_new_jobs_above_it_and_never_lowers)
+{
+    struct journal *j;
+
+    cr_assert(eq(int, journal_open(journal_path, &j, NULL), 0));
+    cr_assert(eq(int, journal_id_floor(j, 41), 0));
+    cr_assert(eq(u64, make_job(j, 1, 0), 42));
+    cr_assert(eq(int, journal_id_floor(j, 7), 0));
+    cr_assert(eq(u64, make_job(j, 1, 0), 43));
+    journal_close(j);
+    /* kept across a reopen */
+    cr_assert(eq(int, journal_open(journal_path, &j, NULL), 0));
+    cr_assert(eq(int, journal_id_floor(j, 0), 0));
+    cr_assert(eq(u64, make_job(j, 1, 0), 44));
+    journal_close(j);
+}
