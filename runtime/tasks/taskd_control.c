@@ -478,6 +478,15 @@ int taskd_control(struct taskd *t,
 {
     if (stream)
         *stream = NULL;
+    if (t->journal_error
+        && (strcmp(op, "task.submit") == 0 || strcmp(op, "task.wait") == 0)) {
+        /* a wait would never end, a job would never run */
+        taskd_reply_error(reply, arg, t->journal_error,
+                          "the journal '%s/jobs.db' failed (%s): its jobs "
+                          "cannot go on; see the service's log",
+                          t->dir, shoal_strerror(t->journal_error));
+        return 0;
+    }
     if (strcmp(op, "task.submit") == 0)
         taskd_op_submit(t, request, reply, arg);
     else if (strcmp(op, "task.jobs") == 0) {

@@ -22,6 +22,7 @@
 #include "runtime/tasks/task_pull.h"
 #include "runtime/tasks/task_wire.h"
 #include "runtime/tasks/taskd_private.h"
+#include "util/log.h"
 #include "runtime/tasks/taskgen.h"
 
 static struct taskd_job *
@@ -123,8 +124,21 @@ void taskd_pull_give_up(struct taskd *t)
 static int
 taskd_lease(struct taskd *t, uint64_t node, int want, struct journal_lease *out)
 {
-    return journal_lease(t->journal, node, want, t->npeers > 0, taskd_now(),
-                         t->cfg.lease, out, (size_t)want);
+    int n = journal_lease(t->journal, node, want, t->npeers > 0, taskd_now(),
+                          t->cfg.lease, out, (size_t)want);
+
+    if (n < 0) {
+        /* not "nothing to lease": the jobs here cannot go on, and every
+         * command that asks is told so (taskd_control) */
+        t->journal_error = n;
+        if (log_ratelimit(&t->journal_log_last, 60000))
+            LOG(LOG_LEVEL_ERR, LOG_TASKS,
+                "cannot lease tasks from the journal '%s/jobs.db': %s; its "
+                "jobs wait until it is repaired",
+                t->dir, shoal_strerror(n));
+        return 0;
+    }
+    return n;
 }
 
 void taskd_pull_answer(struct taskd *t)

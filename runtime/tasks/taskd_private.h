@@ -186,8 +186,10 @@ struct taskd {
         unsigned cores;
         unsigned free; /* cores it publishes free */
         char name[64];
-    } *sizes;
+    } * sizes;
     size_t nsizes, cap_sizes;
+    int journal_error;         /* the last journal failure, or 0 */
+    uint64_t journal_log_last; /* log_ratelimit() state */
     struct taskd_home *homes;
     struct taskd_granted *granted;
     uint64_t pull_home; /* the home a PULL waits on, or 0 */

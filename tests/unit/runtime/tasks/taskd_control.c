@@ -10,6 +10,7 @@
 
 #include <criterion/criterion.h>
 #include <criterion/new/assert.h>
+#include <sqlite3.h>
 
 #include "runtime/tasks/taskd_private.h"
 #include "runtime/tasks/taskgen.h"
@@ -337,5 +338,38 @@ Test(taskd_control,
                  (char *)json_string_value(json_object_get(
                      json_object_get(r.msgs[0], "job"), "state")),
                  "cancelled"));
+    taskd_replies_release(&r);
+}
+
+Test(taskd_control,
+     a_journal_that_fails_while_serving_stops_submit_and_wait_with_why,
+     .init = taskd_setup,
+     .fini = taskd_teardown)
+{
+    struct taskd_replies r = {0};
+    char path[128], *err = NULL;
+    sqlite3 *db;
+
+    cr_assert(eq(int, taskd_ask("task.submit", taskd_submit_request(), &r), 0));
+    taskd_replies_release(&r);
+    /* the journal breaks under the service: its tasks table is gone */
+    snprintf(path, sizeof(path), "%s/jobs.db", taskd_dir);
+    cr_assert(eq(int, sqlite3_open(path, &db), SQLITE_OK));
+    cr_assert(eq(int, sqlite3_exec(db, "DROP TABLE tasks", NULL, NULL, &err),
+                 SQLITE_OK),
+              "%s", err ? err : "");
+    sqlite3_close(db);
+    /* the next lease fails: not "nothing to lease" */
+    taskd_under_test->pull_want = 1;
+    taskd_pull_answer(taskd_under_test);
+    cr_assert(ne(int, taskd_under_test->journal_error, 0));
+    cr_assert(eq(int, taskd_ask("task.submit", taskd_submit_request(), &r), 0));
+    cr_assert(ne(ptr, strstr(taskd_error_text(&r), "/jobs.db' failed ("), NULL),
+              "%s", taskd_error_text(&r));
+    taskd_replies_release(&r);
+    cr_assert(
+        eq(int, taskd_ask("task.wait", json_pack("{s:i}", "id", 1), &r), 0));
+    cr_assert(ne(ptr, strstr(taskd_error_text(&r), "cannot go on"), NULL), "%s",
+              taskd_error_text(&r));
     taskd_replies_release(&r);
 }
