@@ -250,6 +250,8 @@ static int run_launch(struct run_state *st)
     if (proxy_nodes >= 1)
         return run_launch_proxies(st, &config, (int)proxy_nodes);
     rc = local_job_run(&config, &result, &error);
+    if (rc == SHOAL_EOUTPUT) /* the program is fine: its output is not */
+        return cmd_fail(LOCAL_JOB_STATUS_ERROR, "%s", error.text);
     if (rc < 0) {
         int status = LOCAL_JOB_STATUS_ERROR;
         if (rc == -ENOENT)

@@ -19,7 +19,8 @@
     X(SHOAL_EUSAGE, 4, "invalid usage")                                        \
     X(SHOAL_ENOHOST, 5, "host not available")                                  \
     X(SHOAL_ETIMEDOUT, 6, "job timed out")                                     \
-    X(SHOAL_EABORTED, 7, "job aborted")
+    X(SHOAL_EABORTED, 7, "job aborted")                                        \
+    X(SHOAL_EOUTPUT, 8, "cannot write the job's output")
 
 enum { SHOAL_ERRNO_BASE = 4096 };
 

@@ -162,15 +162,18 @@ int output_sink_open(struct output_sink *s,
             return shoal_errprintf(error, -ENAMETOOLONG,
                                    "output directory '%s' is too long",
                                    output_dir);
+        /* SHOAL_EOUTPUT, not the errno: a missing directory here is no
+         * missing program (127) to whoever maps codes to exit statuses */
         if (fs_mkdir_p(path, 0755) < 0)
-            return shoal_errprintf(error, -errno,
+            return shoal_errprintf(error, SHOAL_EOUTPUT,
                                    "cannot create directory '%s': %s", path,
                                    strerror(errno));
         snprintf(path + n, sizeof(path) - (size_t)n, "/%s", name);
         s->dest_fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
         if (s->dest_fd < 0)
-            return shoal_errprintf(error, -errno, "cannot create '%s': %s",
-                                   path, strerror(errno));
+            return shoal_errprintf(error, SHOAL_EOUTPUT,
+                                   "cannot create '%s': %s", path,
+                                   strerror(errno));
         s->own_dest = true;
     }
     s->open = true;

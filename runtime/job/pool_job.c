@@ -478,6 +478,12 @@ int pool_job_input(pool_job_t *job, int node, const uint8_t *buf, size_t len)
         break;
     case JOB_FRAME_SPAWN_FAILED: {
         int status = LOCAL_JOB_STATUS_ERROR;
+        if (f.spawn_failed.code == SHOAL_EOUTPUT) {
+            /* the program is fine: where its output goes is not */
+            pool_job_fail(job, status, "%s", f.spawn_failed.message);
+            pool_job_kill(job, true);
+            break;
+        }
         if (f.spawn_failed.code == -ENOENT)
             status = 127;
         else if (f.spawn_failed.code == -EACCES

@@ -91,4 +91,12 @@ test_expect_success 'shoal info --params lists the tunables' '
 test_expect_success '--help prints the options and exits 0' '
     "$SHOAL" run --help >out && grep -F -- "--map-by" out
 '
+test_expect_success 'an --output-filename that cannot be made: exit 1 and one message, every way' '
+    for how in SHOAL_POOL=no SHOAL_PROXY_NODES=1 SHOAL_PROXY_NODES=0; do
+        test_expect_code 1 env $how "$SHOAL" run -n 1 \
+            --output-filename /proc/no-such/out echo hi 2>err &&
+        echo "shoal: cannot create directory '"'"'/proc/no-such/out/1/rank.0'"'"': No such file or directory" >expect &&
+        test_cmp expect err || exit 1
+    done
+'
 test_done
