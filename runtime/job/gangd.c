@@ -214,15 +214,16 @@ static json_t *home_placement_json(struct home_job *h,
                      ranks, "oversubscribed", pl->oversubscribed);
 }
 
-/* Tell a job's front end that node is gone for the job: dead, left, its
- * proxy ended early, or out of reach. */
-static void home_tell_lost(control_conn_t *conn, uint64_t node)
+/* Tell a job's front end that node is gone for the job, and why: "node"
+ * (dead, left, or out of reach) or "proxy" (its proxy ended early). */
+static void home_tell_lost(control_conn_t *conn, uint64_t node, const char *why)
 {
     char id[17];
     json_t *ev;
 
     snprintf(id, sizeof(id), "%016" PRIx64, node);
-    ev = json_pack("{s:s, s:s}", "event", "node-lost", "node", id);
+    ev = json_pack("{s:s, s:s, s:s}", "event", "node-lost", "node", id, "why",
+                   why);
     if (ev)
         control_send_json(conn, ev);
     json_decref(ev);
@@ -447,7 +448,7 @@ home_conn_frame(control_conn_t *conn, const void *body, size_t len, void *arg)
             "job %016" PRIx64 ": cannot relay a frame to %016" PRIx64
             ": %s; its node is lost to the job",
             h->id, node, strerror(-rc));
-        home_tell_lost(conn, node);
+        home_tell_lost(conn, node, "node");
     }
 }
 
@@ -847,7 +848,7 @@ static void gangd_job_frame(daemon_t *d,
         if (!h || home_node_index(h, from) < 0)
             return;
         if (type == GANGD_TYPE_PROXY_LOST || flen == 0) {
-            home_tell_lost(h->conn, from);
+            home_tell_lost(h->conn, from, "proxy");
             return;
         }
         out = malloc(8 + flen);
@@ -910,7 +911,7 @@ static void gangd_member(daemon_t *d,
     /* its proxies here ended when the ledger released its claims */
     for (struct home_job *h = g->homes; h; h = h->next)
         if (h->replied && home_node_index(h, m->id) >= 0)
-            home_tell_lost(h->conn, m->id);
+            home_tell_lost(h->conn, m->id, "node");
 }
 
 int gangd_attach(daemon_t *d,

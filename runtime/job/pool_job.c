@@ -253,6 +253,11 @@ static void pool_job_barrier_check(struct pool_job *job);
 
 void pool_job_node_lost(pool_job_t *job, int node)
 {
+    pool_job_node_lost_why(job, node, POOL_JOB_LOST_NODE);
+}
+
+void pool_job_node_lost_why(pool_job_t *job, int node, enum pool_job_loss why)
+{
     struct pool_node *n = &job->nodes[node];
     const struct pool_job_node *cn = &job->config.nodes[node];
     char list[256] = "";
@@ -266,10 +271,17 @@ void pool_job_node_lost(pool_job_t *job, int node)
                                 i ? "," : "", cn->ranks[i]);
     if (off >= sizeof(list) - 16)
         snprintf(list + off, sizeof(list) - off, ",...");
-    pool_job_fail(job, LOCAL_JOB_STATUS_ERROR,
-                  "node '%s' was lost; rank%s %s on it %s gone", cn->name,
-                  cn->nranks > 1 ? "s" : "", list,
-                  cn->nranks > 1 ? "are" : "is");
+    if (why == POOL_JOB_LOST_PROXY)
+        pool_job_fail(job, LOCAL_JOB_STATUS_ERROR,
+                      "the proxy on node '%s' ended before its ranks were "
+                      "done (the node is up); rank%s %s on it %s gone",
+                      cn->name, cn->nranks > 1 ? "s" : "", list,
+                      cn->nranks > 1 ? "are" : "is");
+    else
+        pool_job_fail(job, LOCAL_JOB_STATUS_ERROR,
+                      "node '%s' was lost; rank%s %s on it %s gone", cn->name,
+                      cn->nranks > 1 ? "s" : "", list,
+                      cn->nranks > 1 ? "are" : "is");
     /* its output streams will not end by themselves */
     for (int i = 0; i < cn->nranks; i++) {
         output_sink_close(&job->sinks[2 * cn->ranks[i]]);

@@ -101,9 +101,18 @@ int pool_job_start(pool_job_t *job, shoal_error_t *error);
  * SHOAL_EPROTO; the owner may keep feeding. */
 int pool_job_input(pool_job_t *job, int node, const uint8_t *frame, size_t len);
 
+/* Why a node is gone for a job, as the user is told. */
+enum pool_job_loss {
+    POOL_JOB_LOST_NODE,  /* its host died or left, or its link closed */
+    POOL_JOB_LOST_PROXY, /* its proxy ended early; the node itself is up */
+};
+
 /* Node is gone (its host died) or its link closed. Harmless after the
  * node sent DONE; else the job fails as described above. */
 void pool_job_node_lost(pool_job_t *job, int node);
+
+/* The same, saying why. */
+void pool_job_node_lost_why(pool_job_t *job, int node, enum pool_job_loss why);
 
 /* How the job ended; valid once ops->finished was called. */
 const struct pool_job_result *pool_job_result(const pool_job_t *job);

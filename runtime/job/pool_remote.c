@@ -132,8 +132,13 @@ static int remote_frame(const uint8_t *body, size_t len, void *arg)
                    == 0
             && strcmp(event, "node-lost") == 0) {
             int i = remote_node_index(pr, strtoull(node, NULL, 16));
+            const char *why = json_string_value(json_object_get(obj, "why"));
+
             if (i >= 0)
-                pool_job_node_lost(pr->job, i);
+                pool_job_node_lost_why(pr->job, i,
+                                       why && strcmp(why, "proxy") == 0
+                                           ? POOL_JOB_LOST_PROXY
+                                           : POOL_JOB_LOST_NODE);
         }
         json_decref(obj);
     }
@@ -228,8 +233,7 @@ static int remote_parse_placement(struct pool_remote *pr,
     pr->nodes = calloc((size_t)pr->nnodes, sizeof(*pr->nodes));
     if (!pr->nodes)
         return shoal_errprintf(error, -ENOMEM, "out of memory");
-    json_array_foreach(nodes, i, v)
-    {
+    json_array_foreach (nodes, i, v) {
         const char *id = "", *name = "?";
         json_unpack(v, "{s:s, s:s}", "id", &id, "name", &name);
         pr->nodes[i].id = strtoull(id, NULL, 16);
@@ -242,8 +246,7 @@ static int remote_parse_placement(struct pool_remote *pr,
             return shoal_errprintf(error, -ENOMEM, "out of memory");
     }
     /* local ranks are numbered 0.. on each node in rank order */
-    json_array_foreach(ranks, i, v)
-    {
+    json_array_foreach (ranks, i, v) {
         json_t *pus = json_object_get(v, "pus"), *pu;
         json_int_t node = -1;
         struct remote_node *n;
@@ -257,8 +260,8 @@ static int remote_parse_placement(struct pool_remote *pr,
         n->pus[n->nranks] = calloc(json_array_size(pus) + 1, sizeof(uint32_t));
         if (!n->pus[n->nranks])
             return shoal_errprintf(error, -ENOMEM, "out of memory");
-        json_array_foreach(pus, k, pu) n->pus[n->nranks][k] =
-            (uint32_t)json_integer_value(pu);
+        json_array_foreach (pus, k, pu)
+            n->pus[n->nranks][k] = (uint32_t)json_integer_value(pu);
         n->npus[n->nranks] = (uint32_t)json_array_size(pus);
         if (report) {
             hwloc_bitmap_t set = hwloc_bitmap_alloc();

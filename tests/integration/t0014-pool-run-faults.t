@@ -43,6 +43,29 @@ test_expect_success 'shoal run killed with SIGKILL: its ranks end on every host'
     for i in 1 2 3; do wait_free $i $ALL 10 || exit 1; done
 '
 
+# proxy_pid I: the pid of the `shoal proxy` running on host I
+proxy_pid() {
+    for p in $(netns_pids "$1"); do
+        tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | grep -q "^[^ ]*shoal proxy" &&
+            echo "$p" && return 0
+    done
+    return 1
+}
+
+test_expect_success 'a proxy killed on a host that stays up: the user is told so' '
+    netns_bg 1 sh -c "\"$SHOAL\" run -n 6 --map-by node \"$TRASH/nap\" 60 >proxy.out 2>proxy.err; echo \$? >proxy.rc" &&
+    p=$netns_bg_pid &&
+    sleep 2 &&
+    two_ranks_each &&
+    kill -KILL "$(proxy_pid 2)" &&
+    test_within 15 wait $p &&
+    cat proxy.err &&
+    test "$(cat proxy.rc)" = 1 &&
+    grep "the proxy on node .$(netns_name 2). ended before its ranks were done (the node is up)" proxy.err &&
+    test_within 15 netns_wait_none_named nap 12 1 2 3 &&
+    for i in 1 2 3; do wait_free $i $ALL 15 || exit 1; done
+'
+
 test_expect_success 'the home daemon killed: the job fails, its ranks end everywhere' '
     netns_bg 1 sh -c "\"$SHOAL\" run -n 6 --map-by node \"$TRASH/nap\" 60 >home.out 2>home.err; echo \$? >home.rc" &&
     p=$netns_bg_pid &&
