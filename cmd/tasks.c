@@ -84,7 +84,8 @@ static int tasks_connect(const char *dir)
  * line of its log. */
 static char tasks_start_error[512];
 
-/* The last line of the file at path into buf ("" when none). */
+/* The last line of the file at path that the service wrote to say why it
+ * stopped ("shoal: ..."), into buf ("" when none). */
 static void tasks_last_line(const char *path, char *buf, size_t size)
 {
     FILE *f = fopen(path, "re");
@@ -93,8 +94,9 @@ static void tasks_last_line(const char *path, char *buf, size_t size)
     buf[0] = '\0';
     if (!f)
         return;
+    /* the service's own words, not what a sanitizer may add after them */
     while (fgets(line, sizeof(line), f))
-        if (line[0] != '\n')
+        if (strncmp(line, "shoal: ", 7) == 0)
             snprintf(buf, size, "%s", line);
     fclose(f);
     buf[strcspn(buf, "\n")] = '\0';
@@ -354,7 +356,7 @@ static int tasks_cmd_taskd(int argc, char **argv)
     shoal_error_t error = {{0}};
     char *dir = NULL, sock[PATH_MAX], lock[PATH_MAX];
     FILE *pidf;
-    int lockfd, rc;
+    int lockfd = -1, rc;
 
     if (argc == 2 && strcmp(argv[0], "--dir") == 0)
         dir = strdup(argv[1]);
@@ -362,18 +364,24 @@ static int tasks_cmd_taskd(int argc, char **argv)
         dir = tasks_dir();
     else
         return cmd_usage("taskd", "usage: shoal taskd [--dir DIR]");
-    if (!dir || fs_mkdir_p(dir, 0700) < 0)
-        return cmd_fail(1, "cannot create '%s': %s", dir ? dir : "?",
-                        strerror(errno));
+    if (!dir || fs_mkdir_p(dir, 0700) < 0) {
+        rc = cmd_fail(1, "cannot create '%s': %s", dir ? dir : "?",
+                      strerror(errno));
+        free(dir);
+        return rc;
+    }
     snprintf(lock, sizeof(lock), "%s/taskd.lock", dir);
     lockfd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-    if (lockfd < 0 || flock(lockfd, LOCK_EX | LOCK_NB) < 0)
-        return cmd_fail(1, "a task service already runs in '%s'", dir);
+    if (lockfd < 0 || flock(lockfd, LOCK_EX | LOCK_NB) < 0) {
+        rc = cmd_fail(1, "a task service already runs in '%s'", dir);
+        goto out;
+    }
     if (param_get_double(&tasks_idle_exit_param, 0, &s.idle_exit, &error) < 0
-        || taskd_config_from_params(&cfg, &error) < 0)
-        return cmd_fail(1, "%s", error.text);
-    if (nodeid_load(dir, &cfg.node_id, &error) < 0)
-        return cmd_fail(1, "%s", error.text);
+        || taskd_config_from_params(&cfg, &error) < 0
+        || nodeid_load(dir, &cfg.node_id, &error) < 0) {
+        rc = cmd_fail(1, "%s", error.text);
+        goto out;
+    }
     cfg.dir = dir;
     signal(SIGPIPE, SIG_IGN);
     uv_loop_init(&s.loop);
@@ -385,7 +393,9 @@ static int tasks_cmd_taskd(int argc, char **argv)
         control_destroy(s.control);
         taskd_destroy(s.taskd);
         uv_run(&s.loop, UV_RUN_DEFAULT);
-        return cmd_fail(1, "%s", error.text);
+        uv_loop_close(&s.loop);
+        rc = cmd_fail(1, "%s", error.text);
+        goto out;
     }
     uv_signal_init(&s.loop, &s.sigterm);
     uv_signal_init(&s.loop, &s.sigint);
@@ -406,9 +416,12 @@ static int tasks_cmd_taskd(int argc, char **argv)
     uv_run(&s.loop, UV_RUN_DEFAULT);
     uv_loop_close(&s.loop);
     unlink(lock);
+    rc = 0;
+out:
     free(dir);
-    close(lockfd);
-    return 0;
+    if (lockfd >= 0)
+        close(lockfd);
+    return rc;
 }
 
 /* --- shoal submit -------------------------------------------------------- */
