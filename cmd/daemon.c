@@ -56,14 +56,6 @@ struct daemon_args {
 /* how long `daemon start --join` waits for the seeds' first answer */
 enum { DAEMON_START_JOIN_WAIT_MS = 1500 };
 
-static int usage_error(const char *fmt, const char *what)
-{
-    fputs("shoal: daemon: ", stderr);
-    fprintf(stderr, fmt, what);
-    fputs("\nsee 'shoal daemon --help'\n", stderr);
-    return CMD_EXIT_USAGE;
-}
-
 /* Match "--name VALUE" and "--name=VALUE". */
 static int
 take_value(int argc, char **argv, int *i, const char *name, const char **value)
@@ -105,11 +97,13 @@ static int parse_args(int argc, char **argv, struct daemon_args *a)
         for (size_t k = 0; k < sizeof(valued) / sizeof(valued[0]); k++) {
             matched = take_value(argc, argv, &i, valued[k], &value);
             if (matched < 0)
-                return usage_error("option '%s' needs a value", valued[k]);
+                return cmd_usage("daemon", "daemon: option '%s' needs a value",
+                                 valued[k]);
             if (matched == 0)
                 continue;
             if (!*value)
-                return usage_error("option '%s' needs a value", valued[k]);
+                return cmd_usage("daemon", "daemon: option '%s' needs a value",
+                                 valued[k]);
             if (k == 0)
                 dir = value;
             else if (k == 1)
@@ -130,15 +124,16 @@ static int parse_args(int argc, char **argv, struct daemon_args *a)
             a->action = argv[i];
             continue;
         }
-        return usage_error("unexpected argument '%s'", argv[i]);
+        return cmd_usage("daemon", "daemon: unexpected argument '%s'", argv[i]);
     }
     if (!a->action)
-        return usage_error("%s", "missing action: run, start or stop");
+        return cmd_usage("daemon", "daemon: %s",
+                         "missing action: run, start or stop");
     if (strcmp(a->action, "run") && strcmp(a->action, "start")
         && strcmp(a->action, "stop"))
-        return usage_error("unknown action '%s'", a->action);
+        return cmd_usage("daemon", "daemon: unknown action '%s'", a->action);
     if (statedir_resolve(dir, a->dir, sizeof(a->dir)) < 0)
-        return usage_error("%s", "directory name too long");
+        return cmd_usage("daemon", "daemon: %s", "directory name too long");
     a->config.dir = a->dir;
     return 0;
 }
@@ -251,8 +246,7 @@ static int pool_view(const char *dir, long long *auth_failed)
 
     if (ask(dir, "status", 2000, &reply) < 0)
         return -1;
-    json_array_foreach(json_object_get(reply, "members"), i, m)
-    {
+    json_array_foreach (json_object_get(reply, "members"), i, m) {
         const char *state = json_string_value(json_object_get(m, "state"));
 
         if (!json_is_true(json_object_get(m, "self")) && state

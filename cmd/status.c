@@ -118,7 +118,7 @@ static void print_stats(json_t *stats)
 
 int cmd_status(int argc, char **argv)
 {
-    const char *dir = NULL;
+    const char *dir = NULL, *service;
     bool json = false, stats = false;
     shoal_error_t error = {{0}};
     char dirbuf[4096], path[4200];
@@ -165,10 +165,8 @@ int cmd_status(int argc, char **argv)
     req = json_pack("{s:s}", "op", "ping");
     rc = control_client_request(fd, req, 10000, &reply, &error);
     json_decref(req);
-    if (rc == 0
-        && strcmp(field_s(reply, "service") ? field_s(reply, "service") : "",
-                  "tasks")
-               == 0) {
+    service = rc == 0 ? field_s(reply, "service") : NULL;
+    if (service && strcmp(service, "tasks") == 0) {
         close(fd);
         rc = status_tasks_only(dirbuf, reply, json);
         json_decref(reply);
