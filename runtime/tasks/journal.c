@@ -236,9 +236,7 @@ static int journal_quick_check(sqlite3 *db, char *why, size_t size)
         snprintf(why, size, "%s", sqlite3_errmsg(db));
     }
     sqlite3_finalize(st);
-    if (rc == SQLITE_OK)
-        return 0;
-    return journal_code(rc) == -EUCLEAN ? -EUCLEAN : journal_code(rc);
+    return rc == SQLITE_OK ? 0 : journal_code(rc);
 }
 
 int journal_open(const char *path, struct journal **out, shoal_error_t *error)
