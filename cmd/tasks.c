@@ -624,18 +624,21 @@ static int tasks_cmd_jobs(int argc, char **argv)
     free(dir);
     if (!reply)
         return 1;
-    printf("%-6s %-16s %-9s %8s %8s %8s %8s %8s\n", "ID", "NAME", "STATE",
-           "TASKS", "DONE", "RUNNING", "QUEUED", "FAILED");
+    /* LEASED: handed to a node that has not started them yet (prefetched
+     * behind its running tasks) */
+    printf("%-6s %-16s %-9s %8s %8s %8s %8s %8s %8s\n", "ID", "NAME", "STATE",
+           "TASKS", "DONE", "RUNNING", "LEASED", "QUEUED", "FAILED");
     json_array_foreach (json_object_get(reply, "jobs"), i, job) {
         printf("%-6" JSON_INTEGER_FORMAT " %-16s %-9s %8" JSON_INTEGER_FORMAT
                " %8" JSON_INTEGER_FORMAT " %8" JSON_INTEGER_FORMAT
-               " %8" JSON_INTEGER_FORMAT " %8" JSON_INTEGER_FORMAT "\n",
+               " %8" JSON_INTEGER_FORMAT " %8" JSON_INTEGER_FORMAT
+               " %8" JSON_INTEGER_FORMAT "\n",
                tasks_int(job, "id"),
                json_string_value(json_object_get(job, "name")) ?: "-",
                json_string_value(json_object_get(job, "state")),
                tasks_int(job, "ntasks"), tasks_int(job, "done"),
-               tasks_int(job, "running"), tasks_int(job, "queued"),
-               tasks_int(job, "failed"));
+               tasks_int(job, "running"), tasks_int(job, "leased"),
+               tasks_int(job, "queued"), tasks_int(job, "failed"));
         /* why it waits, under its row, as squeue's (REASON) */
         if (json_is_string(json_object_get(job, "reason")))
             printf("       (%s)\n",
@@ -701,8 +704,9 @@ static int tasks_cmd_job(int argc, char **argv)
            json_number_value(json_object_get(job, "time_limit")));
     printf("%-14s %" JSON_INTEGER_FORMAT "\n", "tasks",
            tasks_int(job, "ntasks"));
-    static const char *const keys[] = {"done",   "running",   "queued",
-                                       "failed", "cancelled", "stale_reports"};
+    static const char *const keys[] = {"done",         "running", "leased",
+                                       "queued",       "failed",  "cancelled",
+                                       "stale_reports"};
     for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
         printf("%-14s %" JSON_INTEGER_FORMAT "\n", keys[i],
                tasks_int(job, keys[i]));

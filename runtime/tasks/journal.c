@@ -37,6 +37,13 @@ static const char journal_schema[] =
     " err_path TEXT, err_tail TEXT, PRIMARY KEY (job, idx, attempt))"
     " WITHOUT ROWID;";
 
+/* Of a job's LEASED tasks, those whose worker said they run. Through the
+ * partial index of leased tasks: what the pool holds, not the whole job. */
+#define JOURNAL_STARTED_SQL                                                    \
+    " (SELECT count(*) FROM tasks t INDEXED BY tasks_leased JOIN attempts a"   \
+    " ON a.job = t.job AND a.idx = t.idx AND a.attempt = t.attempt"            \
+    " WHERE t.state = 1 AND t.job = jobs.id AND a.start IS NOT NULL)"
+
 enum journal_stmt {
     JS_BEGIN,
     JS_COMMIT,
@@ -52,6 +59,7 @@ enum journal_stmt {
     JS_TASK_GET,
     JS_RENEW,
     JS_REVIVE,
+    JS_ATTEMPT_STARTED,
     JS_ATTEMPT_GET,
     JS_ATTEMPT_END,
     JS_TASK_SET,
@@ -97,6 +105,9 @@ static const char *const journal_sql[JS_NSTMTS] = {
                     " WHERE t.job = ?1 AND t.idx = ?2",
     [JS_RENEW] = "UPDATE tasks SET expires = ?5 WHERE job = ?1 AND idx = ?2"
                  " AND attempt = ?3 AND token = ?4 AND state = 1",
+    /* the worker says the task runs (its result sets start again) */
+    [JS_ATTEMPT_STARTED] = "UPDATE attempts SET start = ?4 WHERE job = ?1"
+                           " AND idx = ?2 AND attempt = ?3 AND start IS NULL",
     /* a lease that lapsed while its task waits, unrecorded, in the queue */
     [JS_REVIVE] = "UPDATE tasks SET state = 1, expires = ?5 WHERE job = ?1"
                   " AND idx = ?2 AND attempt = ?3 AND token = ?4 AND state = 0"
@@ -122,12 +133,14 @@ static const char *const journal_sql[JS_NSTMTS] = {
     [JS_REQUEUE] = "UPDATE tasks SET state = 0 WHERE job = ?1 AND idx = ?2",
     [JS_EXTEND] = "UPDATE tasks SET expires = ?1 WHERE state = 1"
                   " AND expires < ?1",
-    [JS_JOB_GET] = "SELECT id, name, desc, cores, retries, state, ntasks,"
-                   " n0, n1, n2, n3, n4, stale, submitted, finished"
-                   " FROM jobs WHERE id = ?1",
-    [JS_JOBS] = "SELECT id, name, desc, cores, retries, state, ntasks,"
-                " n0, n1, n2, n3, n4, stale, submitted, finished"
-                " FROM jobs ORDER BY id",
+    [JS_JOB_GET] =
+        "SELECT id, name, desc, cores, retries, state, ntasks,"
+        " n0, n1, n2, n3, n4, stale, submitted, finished," JOURNAL_STARTED_SQL
+        " FROM jobs WHERE id = ?1",
+    [JS_JOBS] =
+        "SELECT id, name, desc, cores, retries, state, ntasks,"
+        " n0, n1, n2, n3, n4, stale, submitted, finished," JOURNAL_STARTED_SQL
+        " FROM jobs ORDER BY id",
     [JS_CANCEL_TASKS] = "UPDATE tasks SET state = 4 WHERE job = ?1"
                         " AND state IN (0, 1)",
     [JS_CANCEL_JOB] = "UPDATE jobs SET state = 3, finished = ?2,"
@@ -517,6 +530,14 @@ int journal_renew(struct journal *j,
             if (rc > 0)
                 rc = 0;
         }
+        if (ok && leases[i].started > 0) {
+            st = journal_stmt(j, JS_ATTEMPT_STARTED);
+            sqlite3_bind_int64(st, 1, (sqlite3_int64)leases[i].job);
+            sqlite3_bind_int64(st, 2, (sqlite3_int64)leases[i].task);
+            sqlite3_bind_int(st, 3, (int)leases[i].attempt);
+            sqlite3_bind_double(st, 4, leases[i].started);
+            rc = journal_step_done(st);
+        }
         if (valid)
             valid[i] = ok;
         renewed += ok;
@@ -774,6 +795,7 @@ static void journal_info_from_row(sqlite3_stmt *st,
     info->stale_reports = (uint64_t)sqlite3_column_int64(st, 12);
     info->submitted = sqlite3_column_double(st, 13);
     info->finished = sqlite3_column_double(st, 14);
+    info->started = (uint64_t)sqlite3_column_int64(st, 15);
 }
 
 int journal_job_get(struct journal *j,
@@ -872,7 +894,7 @@ bool journal_busy(struct journal *j)
 
 const char *journal_task_state_name(enum journal_task_state s)
 {
-    static const char *const names[] = {"queued", "running", "done", "failed",
+    static const char *const names[] = {"queued", "leased", "done", "failed",
                                         "cancelled"};
 
     return (unsigned)s < JOURNAL_TASK_NSTATES ? names[s] : "unknown";

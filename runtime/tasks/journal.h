@@ -83,6 +83,7 @@ struct journal_job_info {
     enum journal_job_state state;
     uint64_t ntasks;
     uint64_t count[JOURNAL_TASK_NSTATES]; /* tasks in each state */
+    uint64_t started; /* of the LEASED ones: known to run on their worker */
     uint64_t stale_reports;
     double submitted, finished; /* finished is 0 while running */
 };
@@ -94,6 +95,8 @@ struct journal_lease {
     uint64_t token;
     int cores;
     double expires;
+    double started; /* when the worker started its task; 0 while it waits
+                       for cores there (a prefetched lease), or unknown */
 };
 
 struct journal_result {
@@ -169,7 +172,9 @@ int journal_lease(struct journal *j,
  * handed to another node, its result recorded, or its job cancelled) must
  * be given up by the worker. A lease that expired while its task is still
  * queued, unrecorded, is taken back: the task is LEASED again under the
- * same attempt and token. Returns the number renewed or a negative code. */
+ * same attempt and token. A current lease with started > 0 marks its
+ * attempt as running (journal_job_info.started counts those). Returns the
+ * number renewed or a negative code. */
 int journal_renew(struct journal *j,
                   const struct journal_lease *leases,
                   size_t n,

@@ -26,6 +26,8 @@ struct task_pull {
     bool in_flight;
     double next_pull; /* no pull before this (idle back-off) */
     double next_renew;
+    double now;      /* the latest time given to any call */
+    bool renew_soon; /* a task started: tell its home at the next tick */
     struct task_pull_slot *slots;
     size_t nslots, cap;
 };
@@ -86,6 +88,10 @@ static void task_pull_start_waiting(struct task_pull *p)
         s->state = TASK_PULL_RUNNING;
         s->held = need;
         p->free_cores -= need;
+        /* a prefetched task is leased long before it runs: the home counts
+         * it as running only once a renewal says so */
+        s->lease.started = p->now > 0 ? p->now : 1;
+        p->renew_soon = true;
         if (p->ops->start(&s->lease, p->arg) < 0) {
             p->free_cores += need;
             task_pull_remove(p, i);
@@ -110,7 +116,8 @@ static int task_pull_want(const struct task_pull *p)
 
 void task_pull_tick(struct task_pull *p, double now)
 {
-    if (now >= p->next_renew) {
+    p->now = now;
+    if (now >= p->next_renew || p->renew_soon) {
         struct journal_lease *held =
             malloc((p->nslots ? p->nslots : 1) * sizeof(*held));
         size_t n = 0;
@@ -122,6 +129,7 @@ void task_pull_tick(struct task_pull *p, double now)
             p->ops->renew(held, n, p->arg);
         free(held);
         p->next_renew = now + p->renew_every;
+        p->renew_soon = false;
     }
     if (!p->in_flight && now >= p->next_pull && task_pull_want(p) > 0) {
         p->in_flight = true;
@@ -133,6 +141,7 @@ void task_pull_set_cores(struct task_pull *p, int cores, double now)
 {
     if (cores < 0 || cores == p->cores)
         return;
+    p->now = now;
     p->free_cores += cores - p->cores;
     p->cores = cores;
     task_pull_start_waiting(p);
@@ -151,6 +160,7 @@ void task_pull_grant(struct task_pull *p,
                      double now)
 {
     p->in_flight = false;
+    p->now = now;
     if (p->nslots + n > p->cap) {
         size_t cap = (p->nslots + n) * 2;
         struct task_pull_slot *s = realloc(p->slots, cap * sizeof(*s));
@@ -197,6 +207,7 @@ bool task_pull_finished(struct task_pull *p,
         return false;
     report = p->slots[i].state == TASK_PULL_RUNNING;
     cores = p->slots[i].held;
+    p->now = now;
     p->free_cores += cores;
     task_pull_remove(p, i);
     task_pull_start_waiting(p);

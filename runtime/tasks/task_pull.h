@@ -9,9 +9,11 @@
  * few more tasks than fit (prefetch, in proportion to the node's speed), so
  * a fast node does not wait a round trip between two tasks and fast nodes
  * end up running more. Leases are renewed together every renew_every
- * seconds (RENEW); a lease the home no longer honours (expired and handed
- * out again, job cancelled) is abandoned: its task is killed, not reported.
- * A finished task frees its cores and produces a RESULT.
+ * seconds (RENEW), and at the next tick after a task starts, so the home
+ * learns which of its leases run (lease.started) and which wait; a lease the
+ * home no longer honours (expired and handed out again, job cancelled) is
+ * abandoned: its task is killed, not reported. A finished task frees its cores
+ * and produces a RESULT.
  *
  * On one node the home and the worker are the same daemon and the "frames"
  * are function calls; across nodes they are task frames (types 64-95 of

@@ -89,12 +89,15 @@ char *task_wire_leases_encode(const char *key,
     for (size_t i = 0; a && i < n; i++) {
         const struct journal_lease *l = &leases[i];
 
-        json_array_append_new(a, json_pack("{s:o, s:o, s:I, s:o, s:i, s:f}",
-                                           "job", task_wire_u64(l->job), "task",
-                                           task_wire_u64(l->task), "attempt",
-                                           (json_int_t)l->attempt, "token",
-                                           task_wire_u64(l->token), "cores",
-                                           l->cores, "expires", l->expires));
+        json_t *o = json_pack(
+            "{s:o, s:o, s:I, s:o, s:i, s:f}", "job", task_wire_u64(l->job),
+            "task", task_wire_u64(l->task), "attempt", (json_int_t)l->attempt,
+            "token", task_wire_u64(l->token), "cores", l->cores, "expires",
+            l->expires);
+
+        if (o && l->started > 0)
+            json_object_set_new(o, "started", json_real(l->started));
+        json_array_append_new(a, o);
     }
     return task_wire_dump(json_pack("{s:o}", key, a), len);
 }
@@ -132,17 +135,23 @@ static int task_wire_lease(const json_t *o, struct journal_lease *l)
 {
     json_int_t attempt, cores;
     json_t *exp = json_object_get(o, "expires");
+    json_t *started = json_object_get(o, "started");
 
     if (task_wire_get_u64(o, "job", &l->job) < 0
         || task_wire_get_u64(o, "task", &l->task) < 0
         || task_wire_get_u64(o, "token", &l->token) < 0
         || task_wire_get_int(o, "attempt", 1, UINT32_MAX, &attempt) < 0
         || task_wire_get_int(o, "cores", 1, 1 << 20, &cores) < 0
-        || !json_is_number(exp))
+        || !json_is_number(exp) || (started && !json_is_number(started)))
         return -1;
     l->attempt = (uint32_t)attempt;
     l->cores = (int)cores;
     l->expires = json_number_value(exp);
+    /* absent (a grant, or a task still waiting for cores) or nonsense: not
+     * started */
+    l->started = started && json_number_value(started) > 0
+                     ? json_number_value(started)
+                     : 0;
     return 0;
 }
 
@@ -161,8 +170,7 @@ int task_wire_leases_decode(const void *body,
     if (rc < 0)
         return rc;
     out = mem;
-    json_array_foreach(a, i, v)
-    {
+    json_array_foreach (a, i, v) {
         if (task_wire_lease(v, &out[i]) < 0) {
             free(out);
             json_decref(o);
@@ -221,8 +229,7 @@ int task_wire_results_decode(const void *body,
     if (rc < 0)
         return rc;
     out = mem;
-    json_array_foreach(a, i, v)
-    {
+    json_array_foreach (a, i, v) {
         struct journal_result *r = &out[i];
         json_int_t attempt, status;
         json_t *start = json_object_get(v, "start");
@@ -283,8 +290,7 @@ int task_wire_acks_decode(const void *body,
     if (rc < 0)
         return rc;
     out = mem;
-    json_array_foreach(a, i, v)
-    {
+    json_array_foreach (a, i, v) {
         json_t *recorded = json_object_get(v, "recorded");
         json_int_t attempt;
 
@@ -345,8 +351,7 @@ static bool task_wire_strings(const json_t *a, bool nonempty)
 
     if (!json_is_array(a) || (nonempty && json_array_size(a) == 0))
         return false;
-    json_array_foreach(a, i, v)
-    {
+    json_array_foreach (a, i, v) {
         if (!json_is_string(v))
             return false;
     }

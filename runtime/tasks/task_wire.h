@@ -12,7 +12,8 @@
  *   GRANT    {"jobs": {ID: DESC...}, "leases": [LEASE...]}
  *            where DESC is {"env": [S...], "wdir": S, "time_limit": T} and
  *            each LEASE also carries "argv": the task's command, expanded
- *   RENEW    {"leases": [LEASE...]}
+ *   RENEW    {"leases": [LEASE...]}, each LEASE with "started": T once
+ *            its task runs on the worker (absent while it waits for cores)
  *   RENEWED  {"lost": [LEASE...]}
  *   RESULT   {"results": [RESULT...]}
  *   RESULT_ACK {"acks": [ACK...]}, where ACK is {"job", "task", "attempt",

@@ -23,14 +23,17 @@
 
 json_t *taskd_job_json(const struct journal_job_info *info)
 {
+    /* a leased task may wait for cores on its worker (prefetch): it runs
+     * once the worker's renewal says so */
+    uint64_t leased = info->count[JOURNAL_TASK_LEASED];
+    uint64_t started = info->started < leased ? info->started : leased;
     json_t *o = json_pack(
         "{s:I, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:f, s:f, s:i, s:i}",
         "id", (json_int_t)info->id, "state",
         journal_job_state_name(info->state), "ntasks", (json_int_t)info->ntasks,
         "queued", (json_int_t)info->count[JOURNAL_TASK_QUEUED], "running",
-        (json_int_t)info->count[JOURNAL_TASK_LEASED], "done",
-        (json_int_t)info->count[JOURNAL_TASK_DONE], "failed",
-        (json_int_t)info->count[JOURNAL_TASK_FAILED], "cancelled",
+        (json_int_t)started, "done", (json_int_t)info->count[JOURNAL_TASK_DONE],
+        "failed", (json_int_t)info->count[JOURNAL_TASK_FAILED], "cancelled",
         (json_int_t)info->count[JOURNAL_TASK_CANCELLED], "stale_reports",
         (json_int_t)info->stale_reports, "submitted", info->submitted,
         "finished", info->finished, "cores", info->cores, "retries",
@@ -38,6 +41,8 @@ json_t *taskd_job_json(const struct journal_job_info *info)
 
     if (info->name)
         json_object_set_new(o, "name", json_string(info->name));
+    json_object_set_new(o, "leased",
+                        json_integer((json_int_t)(leased - started)));
     return o;
 }
 
@@ -319,8 +324,11 @@ static void taskd_add_task(const struct journal_task_row *row, void *arg)
     json_t *o = json_pack(
         "{s:I, s:o, s:s, s:i, s:I, s:f, s:f}", "task", (json_int_t)row->task,
         "params", json_loads(row->params, 0, NULL) ?: json_object(), "state",
-        journal_task_state_name(row->state), "attempts", (int)row->attempts,
-        "node", (json_int_t)row->node, "start", row->start, "end", row->end);
+        row->state == JOURNAL_TASK_LEASED && row->start > 0
+            ? "running"
+            : journal_task_state_name(row->state),
+        "attempts", (int)row->attempts, "node", (json_int_t)row->node, "start",
+        row->start, "end", row->end);
 
     json_object_set_new(
         o, "status", row->status < 0 ? json_null() : json_integer(row->status));

@@ -208,6 +208,33 @@ test_expect_success 'a job waiting for cores says why, as squeue does' '
     test_within 20 "$SHOAL" wait "$b" >/dev/null
 '
 
+# A node is granted a few more tasks than it has cores (prefetch): those
+# wait there, leased, and are not counted as running.
+test_expect_success 'tasks leased but not started are not shown as running' '
+    n=$("$SHOAL" submit --cores 999 --range 1-1 -- true 2>&1 |
+        sed -n "s/.*has \([0-9]*\)$/\1/p") &&
+    id=$("$SHOAL" submit --range 1-$((n * 4)) -- sleep 1025) &&
+    for _ in $(seq 100); do
+        "$SHOAL" job "$id" | grep -q "^leased *[1-9]" && break
+        sleep 0.1
+    done &&
+    "$SHOAL" job "$id" >job.out &&
+    cat job.out &&
+    grep "^running *$n$" job.out &&
+    leased=$(sed -n "s/^leased *//p" job.out) &&
+    test "$leased" -ge 1 &&
+    queued=$(sed -n "s/^queued *//p" job.out) &&
+    test $((n + leased + queued)) = $((n * 4)) &&
+    test "$(state_count "$id" running)" = "$n" &&
+    test "$(state_count "$id" leased)" = "$leased" &&
+    "$SHOAL" jobs >jobs.out &&
+    grep "^ID .* RUNNING *LEASED *QUEUED" jobs.out &&
+    grep "^$id .* $n *$leased *$queued *0$" jobs.out &&
+    "$SHOAL" cancel "$id" &&
+    test_within 20 test_expect_code 1 "$SHOAL" wait "$id" >/dev/null &&
+    no_strays "sleep 1025"
+'
+
 test_expect_success 'a program that cannot run fails its tasks, named' '
     id=$("$SHOAL" submit --range 1-2 -- ./no-such-program) &&
     test_expect_code 1 "$SHOAL" wait "$id" &&

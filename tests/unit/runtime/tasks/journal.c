@@ -247,6 +247,50 @@ Test(journal, renew_keeps_a_lease_and_refuses_a_lost_one)
     journal_close(j);
 }
 
+/* A prefetched lease waits for cores on its worker: the job counts it
+ * leased, not running, until a renewal says its task started; a task
+ * leased again under a new attempt is not running until said again. */
+Test(journal, a_lease_counts_as_running_once_its_worker_says_it_started)
+{
+    struct journal *j;
+    struct journal_lease l[3], again;
+    struct journal_job_info info;
+    uint64_t id;
+
+    cr_assert(eq(int, journal_open(journal_path, &j, NULL), 0));
+    id = make_job(j, 3, 0);
+    cr_assert(eq(int, journal_lease(j, 1, 3, false, 0, 10, l, 3), 3));
+    cr_assert(eq(int, journal_job_get(j, id, &info), 0));
+    cr_assert(eq(u64, info.count[JOURNAL_TASK_LEASED], 3));
+    cr_assert(eq(u64, info.started, 0), "a grant alone starts nothing");
+    journal_job_info_release(&info);
+
+    l[0].started = 4;
+    l[1].started = 5;
+    cr_assert(eq(int, journal_renew(j, l, 3, 6, 10, NULL), 3));
+    cr_assert(eq(int, journal_job_get(j, id, &info), 0));
+    cr_assert(eq(u64, info.started, 2));
+    journal_job_info_release(&info);
+
+    /* task 0 ends; task 1's lease lapses and another node takes it */
+    struct journal_result r = result_of(&l[0], 1, 0);
+    cr_assert(eq(int, journal_record(j, &r, 1, 7, NULL), 0));
+    cr_assert(eq(int, journal_expire(j, 20), 2));
+    cr_assert(eq(int, journal_lease(j, 2, 1, false, 20, 10, &again, 1), 1));
+    cr_assert(eq(u64, again.task, 1));
+    cr_assert(eq(int, journal_job_get(j, id, &info), 0));
+    cr_assert(eq(u64, info.count[JOURNAL_TASK_LEASED], 1));
+    cr_assert(eq(u64, info.started, 0), "the new attempt has not started");
+    journal_job_info_release(&info);
+
+    /* a stale renewal of the old attempt marks nothing */
+    cr_assert(eq(int, journal_renew(j, &l[1], 1, 21, 10, NULL), 0));
+    cr_assert(eq(int, journal_job_get(j, id, &info), 0));
+    cr_assert(eq(u64, info.started, 0));
+    journal_job_info_release(&info);
+    journal_close(j);
+}
+
 Test(journal, a_late_renewal_takes_back_a_task_still_queued)
 {
     struct journal *j;

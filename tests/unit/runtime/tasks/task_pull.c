@@ -14,7 +14,7 @@ TestSuite(task_pull, .timeout = 10);
 /* A fake home node and the record of what the worker asked for. */
 struct fake {
     int pulls, last_free, last_want;
-    int started, abandoned, renews, renewed_leases;
+    int started, abandoned, renews, renewed_leases, renewed_started;
     struct journal_lease running[64];
     int nrunning;
     bool fail_start;
@@ -53,9 +53,11 @@ static void fake_renew(const struct journal_lease *l, size_t n, void *arg)
 {
     struct fake *f = arg;
 
-    (void)l;
     f->renews++;
     f->renewed_leases = (int)n;
+    f->renewed_started = 0;
+    for (size_t i = 0; i < n; i++)
+        f->renewed_started += l[i].started > 0;
 }
 
 static const struct task_pull_ops fake_ops = {
@@ -141,6 +143,32 @@ Test(task_pull, leases_are_renewed_together_on_time)
     task_pull_tick(p, 10.5);
     cr_assert(eq(int, f.renews, 1));
     cr_assert(eq(int, f.renewed_leases, 2));
+    task_pull_destroy(p);
+}
+
+/* The home must tell a running task from a prefetched one: the renewal
+ * after a start comes at the next tick, marking only what runs. */
+Test(task_pull, a_start_is_told_at_the_next_tick_and_only_for_what_runs)
+{
+    struct fake f = {0};
+    struct task_pull *p;
+    struct journal_lease l[3] = {lease(0), lease(1), lease(2)};
+
+    cr_assert(eq(int, task_pull_create(1, 2000, 10, 1, &fake_ops, &f, &p), 0));
+    task_pull_tick(p, 0);
+    f.renews = 0;
+    task_pull_grant(p, l, 3, 1);
+    cr_assert(eq(int, f.started, 1), "one core: one task runs");
+    cr_assert(eq(int, f.renews, 1), "told at once, not after renew_every");
+    cr_assert(eq(int, f.renewed_leases, 3));
+    cr_assert(eq(int, f.renewed_started, 1), "two wait for the core");
+    task_pull_tick(p, 2);
+    cr_assert(eq(int, f.renews, 1), "nothing new to tell");
+    cr_assert(task_pull_finished(p, 1, 0, 1, 3));
+    cr_assert(eq(int, f.started, 2));
+    cr_assert(eq(int, f.renews, 2));
+    cr_assert(eq(int, f.renewed_leases, 2));
+    cr_assert(eq(int, f.renewed_started, 1));
     task_pull_destroy(p);
 }
 

@@ -18,7 +18,8 @@ Test(task_wire, leases_keep_every_bit_of_their_token)
          .attempt = 2,
          .token = 0x7fffffffffffffffULL,
          .cores = 4,
-         .expires = 12.5},
+         .expires = 12.5,
+         .started = 11.25},
         {.job = 1ULL << 60,
          .task = 0,
          .attempt = 1,
@@ -41,6 +42,8 @@ Test(task_wire, leases_keep_every_bit_of_their_token)
         cr_assert(eq(u64, out[i].token, in[i].token));
         cr_assert(eq(int, out[i].cores, in[i].cores));
         cr_assert(eq(dbl, out[i].expires, in[i].expires));
+        cr_assert(eq(dbl, out[i].started, in[i].started),
+                  "started, or 0 for a lease still waiting");
     }
     free(out);
     free(body);
@@ -228,6 +231,9 @@ ParameterizedTestParameters(task_wire, malformed_bodies_are_refused)
         {"{\"leases\": [{\"job\": \"1\", \"task\": \"1\", \"attempt\": 1,"
          " \"token\": \"18446744073709551616\", \"cores\": 1,"
          " \"expires\": 0}]}"},
+        {"{\"leases\": [{\"job\": \"1\", \"task\": \"1\", \"attempt\": 1,"
+         " \"token\": \"1\", \"cores\": 1, \"expires\": 0,"
+         " \"started\": \"now\"}]}"},
     };
 
     return cr_make_param_array(struct task_wire_bad, cases,
