@@ -7,9 +7,11 @@
  * (scheduler/local_place.h) and runs them with local_job, or over local
  * proxies (runtime/job/pool_local.h). */
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <hwloc.h>
 #include <jansson.h>
@@ -19,6 +21,7 @@
 
 #include "cmd/cmd.h"
 #include "util/hostlist.h"
+#include "runtime/ckpt/ckpt_job.h"
 #include "runtime/daemon/control.h"
 #include "runtime/job/env.h"
 #include "runtime/job/local_job.h"
@@ -67,8 +70,25 @@ PARAM_DEFINE(run_claim_timeout_param,
              "30",
              "seconds a job waits for enough free cores in the pool");
 
+/* A job that may run more than once (--checkpoint, --restart-on-failure):
+ * where its ranks checkpoint, and what the next run is told. */
+struct run_restart {
+    bool enabled;
+    char *root;    /* SHOAL_CKPT_ROOT: ROOT/rankN per rank; or NULL */
+    char *vars[4]; /* the SHOAL_CKPT_* settings of the next run */
+    int nvars;
+    int restarts; /* runs started again after a failure */
+    int nranks;   /* of the job, for its checkpoint directories */
+    int version;  /* the version the next run restores; 0 none */
+};
+
 struct run_state {
     struct runopt opt;
+    struct run_restart restart;
+    char **xenv; /* the -x list plus the checkpoint settings */
+    int nxenv;
+    double kill_grace;
+    int last_end; /* enum job_end of the last run */
     struct hostlist hosts;
     char hostname[256];
     hwloc_topology_t topo;
@@ -183,6 +203,7 @@ static void run_job_config(const struct run_state *st,
         .output_dir = st->opt.output_dir,
         .timeout = st->opt.timeout,
         .enable_recovery = st->opt.enable_recovery,
+        .ckpt_root = st->restart.root,
         .in_fd = STDIN_FILENO,
         .out_fd = STDOUT_FILENO,
         .err_fd = STDERR_FILENO,
@@ -215,6 +236,7 @@ static int run_launch_proxies(struct run_state *st,
     proxy_argv[0] = self;
     proxy_argv[1] = "proxy";
     proxy_argv[2] = NULL;
+    st->last_end = JOB_END_ERROR;
     rc = pool_local_run(&config, proxy_argv, &result, &error);
     if (rc < 0) {
         status = cmd_fail(LOCAL_JOB_STATUS_ERROR, "%s", error.text);
@@ -222,6 +244,7 @@ static int run_launch_proxies(struct run_state *st,
         if (result.message.text[0])
             cmd_fail(0, "%s", result.message.text);
         status = result.status;
+        st->last_end = result.end;
     }
     pool_local_split_release(&split);
     free(self);
@@ -230,25 +253,27 @@ static int run_launch_proxies(struct run_state *st,
 
 static int run_launch(struct run_state *st)
 {
-    double kill_grace, proxy_nodes;
+    double proxy_nodes;
     struct local_job_config config;
     struct local_job_result result;
     shoal_error_t error;
     int rc;
 
-    if (param_get_double(&run_kill_grace_param, 0, &kill_grace, &error) < 0)
-        return cmd_fail(CMD_EXIT_USAGE, "%s", error.text);
-    st->env = calloc((size_t)st->opt.nenv + 1, sizeof(char *));
-    if (!st->env || run_prepare_bindings(st) < 0)
+    if (!st->cpus && run_prepare_bindings(st) < 0)
         return cmd_fail(LOCAL_JOB_STATUS_ERROR, "out of memory");
-    for (int i = 0; i < st->opt.nenv; i++)
-        st->env[i] = st->opt.env[i];
+    free(st->env);
+    st->env = calloc((size_t)st->nxenv + 1, sizeof(char *));
+    if (!st->env)
+        return cmd_fail(LOCAL_JOB_STATUS_ERROR, "out of memory");
+    for (int i = 0; i < st->nxenv; i++)
+        st->env[i] = st->xenv[i];
     run_job_config(st, &config);
-    config.kill_grace = kill_grace;
+    config.kill_grace = st->kill_grace;
     if (param_get_double(&run_proxy_nodes_param, 0, &proxy_nodes, &error) < 0)
         return cmd_fail(CMD_EXIT_USAGE, "%s", error.text);
     if (proxy_nodes >= 1)
         return run_launch_proxies(st, &config, (int)proxy_nodes);
+    st->last_end = JOB_END_ERROR;
     rc = local_job_run(&config, &result, &error);
     if (rc == SHOAL_EOUTPUT) /* the program is fine: its output is not */
         return cmd_fail(LOCAL_JOB_STATUS_ERROR, "%s", error.text);
@@ -263,6 +288,7 @@ static int run_launch(struct run_state *st)
     }
     if (result.message.text[0])
         cmd_fail(0, "%s", result.message.text);
+    st->last_end = result.end;
     return result.status;
 }
 
@@ -300,42 +326,49 @@ static int run_pool_connect(void)
     return fd;
 }
 
+/* What a job on the pool needs once, however often it runs. Returns 0 or
+ * the exit status after saying what is wrong. */
+static int run_pool_prepare(struct run_state *st, double *claim_timeout)
+{
+    shoal_error_t error;
+    int status = run_gather_hosts(st);
+
+    if (status == 0
+        && param_get_double(&run_claim_timeout_param, 0, claim_timeout, &error)
+               < 0)
+        status = cmd_fail(CMD_EXIT_USAGE, "%s", error.text);
+    if (status == 0)
+        status = run_find_program(st);
+    return status;
+}
+
 /* The job on the pool: the daemon places it on free cores anywhere in the
  * pool and claims them; this command coordinates the ranks. */
-static int run_on_pool(struct run_state *st, int ctl_fd)
+static int run_on_pool(struct run_state *st, int ctl_fd, double claim_timeout)
 {
     struct pool_remote_request req = {0};
     struct local_job_config lc;
     struct pool_job_config config;
     struct pool_job_result result;
     shoal_error_t error;
-    double kill_grace = 0;
     char cwd[4096];
-    int rc, status;
+    int rc;
 
-    status = run_gather_hosts(st);
-    if (status == 0
-        && (param_get_double(&run_kill_grace_param, 0, &kill_grace, &error) < 0
-            || param_get_double(&run_claim_timeout_param, 0, &req.claim_timeout,
-                                &error)
-                   < 0))
-        status = cmd_fail(CMD_EXIT_USAGE, "%s", error.text);
-    if (status == 0)
-        status = run_find_program(st);
+    st->last_end = JOB_END_ERROR;
     /* the ranks' environment on the pool: ours, as srun exports it */
-    if (status == 0
-        && env_export(environ, st->opt.env, st->opt.nenv, &st->env) < 0)
-        status = cmd_fail(LOCAL_JOB_STATUS_ERROR, "out of memory");
-    if (status != 0) {
+    free(st->env);
+    st->env = NULL;
+    if (env_export(environ, st->xenv, st->nxenv, &st->env) < 0) {
         close(ctl_fd);
-        return status;
+        return cmd_fail(LOCAL_JOB_STATUS_ERROR, "out of memory");
     }
+    req.claim_timeout = claim_timeout;
     runopt_map_request(&st->opt, &req.map);
     req.hosts = st->hosts.count ? &st->hosts : NULL;
     req.report_bindings = st->opt.report_bindings ? stderr : NULL;
     run_job_config(st, &lc);
     pool_local_config(&lc, &config);
-    config.kill_grace = kill_grace;
+    config.kill_grace = st->kill_grace;
     /* ranks elsewhere start where this command was typed, as with
      * Open MPI: the pool shares its file systems */
     config.wdir =
@@ -355,7 +388,228 @@ static int run_on_pool(struct run_state *st, int ctl_fd)
         return cmd_fail(LOCAL_JOB_STATUS_ERROR, "%s", error.text);
     if (result.message.text[0])
         cmd_fail(0, "%s", result.message.text);
+    st->last_end = result.end;
+    st->restart.nranks = result.nranks;
     return result.status;
+}
+
+/* Restarts ---------------------------------------------------------------- */
+
+static int run_restart_var(struct run_restart *r, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static int run_restart_var(struct run_restart *r, const char *fmt, ...)
+{
+    va_list ap;
+    int rc;
+
+    if (r->nvars == (int)(sizeof(r->vars) / sizeof(r->vars[0])))
+        return -ENOMEM;
+    va_start(ap, fmt);
+    rc = vasprintf(&r->vars[r->nvars], fmt, ap);
+    va_end(ap);
+    if (rc < 0)
+        return -ENOMEM;
+    r->nvars++;
+    return 0;
+}
+
+/* The environment of the next run: the -x list, then the checkpoint
+ * settings (which win over a -x of the same name). */
+static int run_restart_env(struct run_state *st)
+{
+    struct run_restart *r = &st->restart;
+
+    for (int i = 0; i < r->nvars; i++)
+        free(r->vars[i]);
+    r->nvars = 0;
+    if (r->root
+        && (run_restart_var(r, "SHOAL_CKPT_ROOT=%s", r->root) < 0
+            || run_restart_var(r, "SHOAL_CKPT_INTERVAL=%g",
+                               st->opt.checkpoint_interval)
+                   < 0
+            /* 0: begin afresh, even if a rank finds versions of its own */
+            || run_restart_var(r, "SHOAL_CKPT_RESTART=%d", r->version > 0) < 0
+            || (r->version > 0
+                && run_restart_var(r, "SHOAL_CKPT_VERSION=%d", r->version)
+                       < 0)))
+        return -ENOMEM;
+    free(st->xenv);
+    st->nxenv = 0;
+    st->xenv = calloc((size_t)(st->opt.nenv + r->nvars + 1), sizeof(char *));
+    if (!st->xenv)
+        return -ENOMEM;
+    for (int i = 0; i < st->opt.nenv; i++)
+        st->xenv[st->nxenv++] = st->opt.env[i];
+    for (int i = 0; i < r->nvars; i++)
+        st->xenv[st->nxenv++] = r->vars[i];
+    return 0;
+}
+
+/* Before the first run: with --checkpoint, the job's checkpoint root,
+ * DIR/HOST-PID-TIME under --checkpoint-dir (./shoal-ckpt by default, in
+ * the ranks' working directory: on a pool, a file system every node
+ * shares). Returns 0 or the exit status after saying what is wrong. */
+static int run_restart_setup(struct run_state *st)
+{
+    struct run_restart *r = &st->restart;
+    const char *dir =
+        st->opt.checkpoint_dir ? st->opt.checkpoint_dir : "shoal-ckpt";
+    char base[4096], stamp[64];
+    shoal_error_t error;
+    time_t now = time(NULL);
+    struct tm tm;
+    int rc;
+
+    if (param_get_double(&run_kill_grace_param, 0, &st->kill_grace, &error) < 0)
+        return cmd_fail(CMD_EXIT_USAGE, "%s", error.text);
+    r->enabled = st->opt.checkpoint || st->opt.restart_on_failure;
+    if (st->opt.checkpoint) {
+        if (dir[0] == '/')
+            snprintf(base, sizeof(base), "%s", dir);
+        else if (st->opt.wdir && st->opt.wdir[0] == '/')
+            snprintf(base, sizeof(base), "%s/%s", st->opt.wdir, dir);
+        else if (getcwd(base, sizeof(base) / 2))
+            snprintf(base + strlen(base), sizeof(base) - strlen(base),
+                     "/%s%s%s", st->opt.wdir ? st->opt.wdir : "",
+                     st->opt.wdir ? "/" : "", dir);
+        else
+            return cmd_fail(LOCAL_JOB_STATUS_ERROR,
+                            "cannot find the working directory: %s",
+                            strerror(errno));
+        localtime_r(&now, &tm);
+        strftime(stamp, sizeof(stamp), "%Y%m%d-%H%M%S", &tm);
+        if (asprintf(&r->root, "%s/%s-%s-%ld", base, stamp, st->hostname,
+                     (long)getpid())
+            < 0) {
+            r->root = NULL;
+            return cmd_fail(LOCAL_JOB_STATUS_ERROR, "out of memory");
+        }
+        rc = ckpt_job_prepare(r->root, r->nranks, &error);
+        if (rc < 0)
+            return cmd_fail(LOCAL_JOB_STATUS_ERROR, "%s", error.text);
+    }
+    if (run_restart_env(st) < 0)
+        return cmd_fail(LOCAL_JOB_STATUS_ERROR, "out of memory");
+    return 0;
+}
+
+/* After a run that ended with status: whether to run the job again, and
+ * from which version (saying so). A rank exiting with the checkpoint exit
+ * code asked for it and does not use up a restart; a failed rank or a
+ * lost node does; a timeout, ^C or a program that cannot start do not
+ * restart at all. */
+static bool run_restart_next(struct run_state *st, int status)
+{
+    struct run_restart *r = &st->restart;
+    bool asked = st->opt.checkpoint && st->last_end == JOB_END_RANK_FAILED
+                 && status == st->opt.checkpoint_exit_code;
+    struct ckpt_job_choice choice = {0};
+    shoal_error_t error;
+
+    if (!r->enabled || status == 0
+        || (st->last_end != JOB_END_RANK_FAILED
+            && st->last_end != JOB_END_NODE_LOST))
+        return false;
+    if (!asked && r->restarts >= st->opt.max_restarts) {
+        fprintf(stderr, "shoal: not restarting: --max-restarts %d reached\n",
+                st->opt.max_restarts);
+        return false;
+    }
+    if (r->root
+        && ckpt_job_choose(r->root, r->nranks, true, &choice, &error) < 0) {
+        fprintf(stderr, "shoal: not restarting: %s\n", error.text);
+        return false;
+    }
+    if (choice.skipped)
+        fprintf(stderr, "shoal: checkpoint version %d is not restored: %s\n",
+                choice.skipped, choice.why);
+    if (!asked)
+        r->restarts++;
+    r->version = choice.version;
+    if (choice.version > 0)
+        fprintf(stderr, "shoal: restarting from checkpoint version %d",
+                choice.version);
+    else
+        fprintf(stderr, "shoal: restarting from the beginning%s",
+                r->root ? " (no checkpoint committed by every rank yet)" : "");
+    if (asked)
+        fprintf(stderr, ", as a rank asked (exit status %d)\n", status);
+    else
+        fprintf(stderr, " (restart %d of %d)\n", r->restarts,
+                st->opt.max_restarts);
+    if (r->root && choice.version > 0)
+        ckpt_job_keep(r->root, r->nranks, choice.version);
+    return run_restart_env(st) == 0;
+}
+
+/* After the last run: checkpoints served their purpose when the job
+ * succeeded; after a failure they are kept for whoever looks into it. */
+static void run_restart_finish(struct run_state *st, int status)
+{
+    struct run_restart *r = &st->restart;
+    char *parent;
+
+    if (!r->root)
+        return;
+    if (status != 0) {
+        fprintf(stderr, "shoal: checkpoints kept in %s\n", r->root);
+        return;
+    }
+    ckpt_job_remove(r->root);
+    /* the default directory goes too once nothing else is in it */
+    parent = strdup(r->root);
+    if (parent && strrchr(parent, '/')) {
+        *strrchr(parent, '/') = '\0';
+        rmdir(parent);
+    }
+    free(parent);
+}
+
+/* Run the job on the pool, again after a failure as the options allow. */
+static int run_pool_supervise(struct run_state *st, int ctl_fd)
+{
+    double claim_timeout = 0;
+    int status = run_pool_prepare(st, &claim_timeout);
+
+    st->restart.nranks = st->opt.nranks;
+    if (status == 0)
+        status = run_restart_setup(st);
+    if (status != 0) {
+        close(ctl_fd);
+        return status;
+    }
+    for (;;) {
+        status = run_on_pool(st, ctl_fd, claim_timeout);
+        if (!run_restart_next(st, status))
+            break;
+        ctl_fd = run_pool_connect();
+        if (ctl_fd < 0) {
+            status = cmd_fail(LOCAL_JOB_STATUS_ERROR,
+                              "cannot restart: this node's daemon does not "
+                              "answer");
+            break;
+        }
+    }
+    run_restart_finish(st, status);
+    return status;
+}
+
+/* Run the job on this machine, again after a failure as the options
+ * allow. */
+static int run_local_supervise(struct run_state *st)
+{
+    int status;
+
+    st->restart.nranks = st->map->nranks;
+    status = run_restart_setup(st);
+    if (status != 0)
+        return status;
+    do
+        status = run_launch(st);
+    while (run_restart_next(st, status));
+    run_restart_finish(st, status);
+    return status;
 }
 
 static int run_with_state(struct run_state *st, int argc, char **argv)
@@ -377,7 +631,7 @@ static int run_with_state(struct run_state *st, int argc, char **argv)
     if (!getenv("SHOAL_PROXY_NODES")) {
         int ctl_fd = run_pool_connect();
         if (ctl_fd >= 0)
-            return run_on_pool(st, ctl_fd);
+            return run_pool_supervise(st, ctl_fd);
     }
     status = run_local_slots(st, &slots);
     if (status != 0)
@@ -406,7 +660,7 @@ static int run_with_state(struct run_state *st, int argc, char **argv)
         return status;
     if (st->opt.report_bindings)
         run_report_bindings(st);
-    return run_launch(st);
+    return run_local_supervise(st);
 }
 
 int cmd_run(int argc, char **argv)
@@ -422,6 +676,10 @@ int cmd_run(int argc, char **argv)
         free(st.cpus);
     }
     free(st.env);
+    free(st.xenv);
+    for (int i = 0; i < st.restart.nvars; i++)
+        free(st.restart.vars[i]);
+    free(st.restart.root);
     free(st.path);
     map_result_destroy(st.map);
     if (st.topo)

@@ -105,8 +105,13 @@ int env_block_for_rank(const struct env_block *block,
                        int pmi_fd,
                        char ***envp)
 {
-    size_t nptr = (size_t)block->count + ENV_RANK_VARS + 1;
-    char **vars = malloc(nptr * sizeof(char *) + ENV_RANK_TEXT);
+    /* a job with checkpoints gives each rank a directory of its own */
+    int root_at = env_block_find(block, "SHOAL_CKPT_ROOT=");
+    const char *root =
+        root_at >= 0 ? block->vars[root_at] + strlen("SHOAL_CKPT_ROOT=") : NULL;
+    size_t root_text = root ? strlen(root) + 48 : 0;
+    size_t nptr = (size_t)block->count + ENV_RANK_VARS + 2;
+    char **vars = malloc(nptr * sizeof(char *) + ENV_RANK_TEXT + root_text);
     char *text;
     int n = block->count;
     const struct {
@@ -133,6 +138,16 @@ int env_block_for_rank(const struct env_block *block,
     for (int i = 0; i < ENV_RANK_VARS; i++) {
         int len = sprintf(text, "%s=%d", identity[i].name, identity[i].value);
         vars[n++] = text;
+        text += len + 1;
+    }
+    if (root) {
+        int at = env_block_find(block, "SHOAL_CKPT_DIR=");
+        int len = sprintf(text, "SHOAL_CKPT_DIR=%s/rank%d", root, rank);
+
+        if (at >= 0) /* the launcher's own, from an enclosing job */
+            vars[at] = text;
+        else
+            vars[n++] = text;
         text += len + 1;
     }
     vars[n] = NULL;

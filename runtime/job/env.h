@@ -6,7 +6,9 @@
  * settings, plus its identity: PMI_FD/PMI_RANK/PMI_SIZE for the PMI-1
  * client of its MPI library, and SHOAL_RANK, SHOAL_SIZE, SHOAL_LOCAL_RANK,
  * SHOAL_LOCAL_SIZE for scripts, MPI_LOCALRANKID and MPI_LOCALNRANKS as Hydra
- * sets them. The shared part is built once per job. */
+ * sets them. A job with checkpoints (SHOAL_CKPT_ROOT=DIR in its
+ * environment) gives each rank SHOAL_CKPT_DIR=DIR/rankN, N its global rank.
+ * The shared part is built once per job. */
 #ifndef SHOAL_RUNTIME_JOB_ENV_H
 #define SHOAL_RUNTIME_JOB_ENV_H
 

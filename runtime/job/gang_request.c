@@ -73,8 +73,7 @@ static int request_hosts(const json_t *request,
         return shoal_errprintf(error, -EINVAL,
                                "malformed gang-claim request: 'hosts' must be "
                                "an array of strings");
-    json_array_foreach(list, i, host)
-    {
+    json_array_foreach (list, i, host) {
         if (!json_is_string(host)) {
             hostlist_release(hosts);
             return shoal_errprintf(error, SHOAL_EUSAGE,

@@ -18,6 +18,7 @@
 #include <unistd.h>
 #include <uv.h>
 
+#include "runtime/job/ckpt_watch.h"
 #include "runtime/job/output_sink.h"
 #include "runtime/pmi/pmi_server.h"
 #include "runtime/job/rank_set.h"
@@ -45,6 +46,7 @@ struct local_job {
     bool killing; /* SIGTERM sent; SIGKILL on grace expiry */
     bool idle;    /* every rank reaped, every stream closed */
     uv_timer_t timeout_timer;
+    struct ckpt_watch ckpt;
     uv_signal_t signals[8];
     int nsignals;
     /* stdin forwarding to rank 0 */
@@ -63,13 +65,15 @@ static void local_job_close_cb(uv_handle_t *handle)
     (void)handle;
 }
 
-static void
-local_job_fail(struct local_job *job, int status, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+static void local_job_fail(struct local_job *job,
+                           enum job_end end,
+                           int status,
+                           const char *fmt,
+                           ...) __attribute__((format(printf, 4, 5)));
 
 /* Record the first failure: it decides the exit status and message. */
-static void
-local_job_fail(struct local_job *job, int status, const char *fmt, ...)
+static void local_job_fail(
+    struct local_job *job, enum job_end end, int status, const char *fmt, ...)
 {
     va_list ap;
 
@@ -77,6 +81,7 @@ local_job_fail(struct local_job *job, int status, const char *fmt, ...)
         return;
     job->failed = true;
     job->result->status = status;
+    job->result->end = end;
     va_start(ap, fmt);
     vsnprintf(job->result->message.text, sizeof(job->result->message.text), fmt,
               ap);
@@ -128,9 +133,10 @@ static void local_pmi_abort(int rank, int exitcode, const char *msg, void *arg)
 {
     struct local_job *job = arg;
 
-    local_job_fail(
-        job, exitcode, "rank %d on '%s' aborted the job with exit code %d%s%s",
-        rank, job->config->host, exitcode, msg ? ": " : "", msg ? msg : "");
+    local_job_fail(job, JOB_END_RANK_FAILED, exitcode,
+                   "rank %d on '%s' aborted the job with exit code %d%s%s",
+                   rank, job->config->host, exitcode, msg ? ": " : "",
+                   msg ? msg : "");
     local_job_terminate(job);
 }
 
@@ -146,8 +152,9 @@ local_job_pmi_input(int index, const char *buf, size_t len, void *arg)
     shoal_error_t perr;
 
     if (pmi_server_input(job->pmi, index, buf, len, &perr) < 0) {
-        local_job_fail(job, LOCAL_JOB_STATUS_ERROR, "rank %d on '%s': %s",
-                       index, job->config->host, perr.text);
+        local_job_fail(job, JOB_END_ERROR, LOCAL_JOB_STATUS_ERROR,
+                       "rank %d on '%s': %s", index, job->config->host,
+                       perr.text);
         rank_set_pmi_close(job->set, index);
         local_job_terminate(job);
     }
@@ -300,6 +307,7 @@ static int local_stdin_setup(struct local_job *job,
 static void local_job_close_all(struct local_job *job)
 {
     uv_timer_stop(&job->timeout_timer);
+    ckpt_watch_stop(&job->ckpt);
     for (int i = 0; i < job->nsignals; i++)
         if (!uv_is_closing((uv_handle_t *)&job->signals[i]))
             uv_close((uv_handle_t *)&job->signals[i], local_job_close_cb);
@@ -324,16 +332,16 @@ static void local_job_exited(int index, int wstatus, bool killed, void *arg)
         /* terminated by us: the first failure already tells why */
     } else if (WIFSIGNALED(wstatus)) {
         int sig = WTERMSIG(wstatus);
-        local_job_fail(job, 128 + sig,
+        local_job_fail(job, JOB_END_RANK_FAILED, 128 + sig,
                        "rank %d on '%s' was killed by signal %d (%s)", index,
                        host, sig, strsignal(sig));
     } else if (WEXITSTATUS(wstatus) != 0) {
-        local_job_fail(job, WEXITSTATUS(wstatus),
+        local_job_fail(job, JOB_END_RANK_FAILED, WEXITSTATUS(wstatus),
                        "rank %d on '%s' exited with status %d", index, host,
                        WEXITSTATUS(wstatus));
     } else if (pmi_server_rank_initialized(job->pmi, index)
                && !pmi_server_rank_finalized(job->pmi, index)) {
-        local_job_fail(job, LOCAL_JOB_STATUS_ERROR,
+        local_job_fail(job, JOB_END_RANK_FAILED, LOCAL_JOB_STATUS_ERROR,
                        "rank %d on '%s' exited without finalizing", index,
                        host);
     }
@@ -356,7 +364,7 @@ static void local_job_timeout_cb(uv_timer_t *timer)
 {
     struct local_job *job = timer->data;
 
-    local_job_fail(job, LOCAL_JOB_STATUS_TIMEOUT,
+    local_job_fail(job, JOB_END_TIMEOUT, LOCAL_JOB_STATUS_TIMEOUT,
                    "job timed out after %g seconds", job->config->timeout);
     local_job_terminate(job);
 }
@@ -369,7 +377,8 @@ static void local_job_signal_cb(uv_signal_t *handle, int sig)
     case SIGINT:
     case SIGTERM:
     case SIGHUP:
-        local_job_fail(job, LOCAL_JOB_STATUS_SIGNALED + sig,
+        local_job_fail(job, JOB_END_INTERRUPTED,
+                       LOCAL_JOB_STATUS_SIGNALED + sig,
                        "interrupted by signal %d (%s)", sig, strsignal(sig));
         /* a second interrupt does not wait for the grace period */
         if (job->killing)
@@ -492,6 +501,7 @@ int local_job_run(const struct local_job_config *config,
     sigaction(SIGPIPE, &ign, &old_pipe);
     uv_timer_init(&job.loop, &job.timeout_timer);
     job.timeout_timer.data = &job;
+    ckpt_watch_start(&job.ckpt, &job.loop, config->ckpt_root, config->nranks);
     rc = local_job_watch_signals(&job);
     if (rc < 0)
         rc = shoal_errprintf(error, -EIO, "cannot watch signals: %s",
@@ -521,6 +531,7 @@ int local_job_run(const struct local_job_config *config,
         output_sink_close(&job.sinks[i].err);
     }
     uv_close((uv_handle_t *)&job.timeout_timer, local_job_close_cb);
+    ckpt_watch_stop(&job.ckpt);
     uv_run(&job.loop, UV_RUN_DEFAULT);
     if (uv_loop_close(&job.loop) != 0)
         SHOAL_BUG("event loop closed with handles open");

@@ -23,6 +23,19 @@ enum local_job_status {
     LOCAL_JOB_STATUS_SIGNALED = 128 /* + the signal the runtime received */
 };
 
+/* Why a job ended, for a launcher deciding whether to run it again (a
+ * rank that crashed or a lost node may be worth a restart; a program that
+ * cannot be found, a timeout or the user's ^C are not). */
+enum job_end {
+    JOB_END_OK = 0,      /* every rank exited 0 */
+    JOB_END_RANK_FAILED, /* a rank exited non-zero, was killed, aborted, or
+                            exited without finalizing */
+    JOB_END_NODE_LOST,   /* a node of the job, or its proxy, was lost */
+    JOB_END_TIMEOUT,     /* --timeout expired */
+    JOB_END_INTERRUPTED, /* the launcher was told to stop (SIGINT...) */
+    JOB_END_ERROR,       /* the runtime failed: spawn, protocol, memory */
+};
+
 struct local_job_config {
     const char *host; /* this node's name, for messages */
     int nranks;
@@ -36,6 +49,8 @@ struct local_job_config {
     double timeout;         /* seconds; 0 for none */
     double kill_grace;      /* seconds between SIGTERM and SIGKILL */
     bool enable_recovery;   /* keep other ranks running on a failure */
+    const char *ckpt_root;  /* the job's checkpoints (SHOAL_CKPT_ROOT),
+                               whose KEEP files it advances; or NULL */
     int in_fd;              /* forwarded to rank 0 */
     int out_fd;             /* where the ranks' stdout goes */
     int err_fd;             /* where the ranks' stderr goes */
@@ -43,6 +58,7 @@ struct local_job_config {
 
 struct local_job_result {
     int status;            /* what the launcher exits with */
+    enum job_end end;      /* why; JOB_END_OK with status 0 */
     shoal_error_t message; /* why the job failed; empty when it did not */
 };
 

@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "runtime/job/ckpt_watch.h"
 #include "runtime/job/job_wire.h"
 #include "runtime/job/local_job.h"
 #include "runtime/job/output_sink.h"
@@ -49,6 +50,7 @@ struct pool_job {
     bool killing;
     bool finished;
     uv_timer_t timeout_timer;
+    struct ckpt_watch ckpt;
     uv_timer_t done_timer;
     uv_signal_t signals[7];
     int nsignals;
@@ -68,12 +70,14 @@ static void pool_job_close_cb(uv_handle_t *handle)
     (void)handle;
 }
 
-static void
-pool_job_fail(struct pool_job *job, int status, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+static void pool_job_fail(struct pool_job *job,
+                          enum job_end end,
+                          int status,
+                          const char *fmt,
+                          ...) __attribute__((format(printf, 4, 5)));
 
-static void
-pool_job_fail(struct pool_job *job, int status, const char *fmt, ...)
+static void pool_job_fail(
+    struct pool_job *job, enum job_end end, int status, const char *fmt, ...)
 {
     va_list ap;
 
@@ -81,6 +85,7 @@ pool_job_fail(struct pool_job *job, int status, const char *fmt, ...)
         return;
     job->failed = true;
     job->result.status = status;
+    job->result.end = end;
     va_start(ap, fmt);
     vsnprintf(job->result.message.text, sizeof(job->result.message.text), fmt,
               ap);
@@ -229,6 +234,7 @@ static void pool_job_close_handles(struct pool_job *job)
 {
     uv_close((uv_handle_t *)&job->timeout_timer, pool_job_close_cb);
     uv_close((uv_handle_t *)&job->done_timer, pool_job_close_cb);
+    ckpt_watch_stop(&job->ckpt);
     for (int i = 0; i < job->nsignals; i++)
         uv_close((uv_handle_t *)&job->signals[i], pool_job_close_cb);
     job->nsignals = 0;
@@ -272,13 +278,13 @@ void pool_job_node_lost_why(pool_job_t *job, int node, enum pool_job_loss why)
     if (off >= sizeof(list) - 16)
         snprintf(list + off, sizeof(list) - off, ",...");
     if (why == POOL_JOB_LOST_PROXY)
-        pool_job_fail(job, LOCAL_JOB_STATUS_ERROR,
+        pool_job_fail(job, JOB_END_NODE_LOST, LOCAL_JOB_STATUS_ERROR,
                       "the proxy on node '%s' ended before its ranks were "
                       "done (the node is up); rank%s %s on it %s gone",
                       cn->name, cn->nranks > 1 ? "s" : "", list,
                       cn->nranks > 1 ? "are" : "is");
     else
-        pool_job_fail(job, LOCAL_JOB_STATUS_ERROR,
+        pool_job_fail(job, JOB_END_NODE_LOST, LOCAL_JOB_STATUS_ERROR,
                       "node '%s' was lost; rank%s %s on it %s gone", cn->name,
                       cn->nranks > 1 ? "s" : "", list,
                       cn->nranks > 1 ? "are" : "is");
@@ -305,7 +311,7 @@ static void pool_job_timeout_cb(uv_timer_t *timer)
 {
     struct pool_job *job = timer->data;
 
-    pool_job_fail(job, LOCAL_JOB_STATUS_TIMEOUT,
+    pool_job_fail(job, JOB_END_TIMEOUT, LOCAL_JOB_STATUS_TIMEOUT,
                   "job timed out after %g seconds", job->config.timeout);
     pool_job_kill(job, false);
 }
@@ -319,7 +325,7 @@ static void pool_job_signal_cb(uv_signal_t *handle, int sig)
     case SIGINT:
     case SIGTERM:
     case SIGHUP:
-        pool_job_fail(job, LOCAL_JOB_STATUS_SIGNALED + sig,
+        pool_job_fail(job, JOB_END_INTERRUPTED, LOCAL_JOB_STATUS_SIGNALED + sig,
                       "interrupted by signal %d (%s)", sig, strsignal(sig));
         /* a second interrupt does not wait for the grace period */
         pool_job_kill(job, job->killing);
@@ -346,14 +352,15 @@ static void pool_job_rank_exit(struct pool_job *job,
     if (job->killing && e->killed) {
         /* terminated by us: the first failure already tells why */
     } else if (e->signaled) {
-        pool_job_fail(job, 128 + e->value,
+        pool_job_fail(job, JOB_END_RANK_FAILED, 128 + e->value,
                       "rank %u on '%s' was killed by signal %d (%s)", e->rank,
                       host, e->value, strsignal(e->value));
     } else if (e->value != 0) {
-        pool_job_fail(job, e->value, "rank %u on '%s' exited with status %d",
-                      e->rank, host, e->value);
+        pool_job_fail(job, JOB_END_RANK_FAILED, e->value,
+                      "rank %u on '%s' exited with status %d", e->rank, host,
+                      e->value);
     } else if (e->initialized && !e->finalized) {
-        pool_job_fail(job, LOCAL_JOB_STATUS_ERROR,
+        pool_job_fail(job, JOB_END_RANK_FAILED, LOCAL_JOB_STATUS_ERROR,
                       "rank %u on '%s' exited without finalizing", e->rank,
                       host);
     }
@@ -369,10 +376,10 @@ static void pool_job_abort(struct pool_job *job, const struct job_frame *f)
                            : "?";
 
     if (f->abort.fault)
-        pool_job_fail(job, LOCAL_JOB_STATUS_ERROR, "rank %d on '%s': %s", rank,
-                      host, f->abort.message);
+        pool_job_fail(job, JOB_END_ERROR, LOCAL_JOB_STATUS_ERROR,
+                      "rank %d on '%s': %s", rank, host, f->abort.message);
     else
-        pool_job_fail(job, f->abort.code,
+        pool_job_fail(job, JOB_END_RANK_FAILED, f->abort.code,
                       "rank %d on '%s' aborted the job with exit code %d%s%s",
                       rank, host, f->abort.code,
                       f->abort.message[0] ? ": " : "", f->abort.message);
@@ -422,7 +429,8 @@ static void pool_job_barrier_check(struct pool_job *job)
         return;
     all = calloc(total ? total : 1, sizeof(*all));
     if (!all) {
-        pool_job_fail(job, LOCAL_JOB_STATUS_ERROR, "out of memory");
+        pool_job_fail(job, JOB_END_ERROR, LOCAL_JOB_STATUS_ERROR,
+                      "out of memory");
         pool_job_kill(job, false);
         return;
     }
@@ -462,7 +470,7 @@ static void pool_job_barrier_check(struct pool_job *job)
 static int
 pool_job_protocol_fault(struct pool_job *job, int node, const char *what)
 {
-    pool_job_fail(job, LOCAL_JOB_STATUS_ERROR, "node '%s': %s",
+    pool_job_fail(job, JOB_END_ERROR, LOCAL_JOB_STATUS_ERROR, "node '%s': %s",
                   job->config.nodes[node].name, what);
     pool_job_kill(job, false);
     return SHOAL_EPROTO;
@@ -492,7 +500,8 @@ int pool_job_input(pool_job_t *job, int node, const uint8_t *buf, size_t len)
         int status = LOCAL_JOB_STATUS_ERROR;
         if (f.spawn_failed.code == SHOAL_EOUTPUT) {
             /* the program is fine: where its output goes is not */
-            pool_job_fail(job, status, "%s", f.spawn_failed.message);
+            pool_job_fail(job, JOB_END_ERROR, status, "%s",
+                          f.spawn_failed.message);
             pool_job_kill(job, true);
             break;
         }
@@ -501,9 +510,9 @@ int pool_job_input(pool_job_t *job, int node, const uint8_t *buf, size_t len)
         else if (f.spawn_failed.code == -EACCES
                  || f.spawn_failed.code == -ENOEXEC)
             status = 126;
-        pool_job_fail(job, status, "cannot launch '%s' on '%s': %s",
-                      job->config.argv[0], job->config.nodes[node].name,
-                      f.spawn_failed.message);
+        pool_job_fail(job, JOB_END_ERROR, status,
+                      "cannot launch '%s' on '%s': %s", job->config.argv[0],
+                      job->config.nodes[node].name, f.spawn_failed.message);
         pool_job_kill(job, true);
         break;
     }
@@ -602,6 +611,7 @@ int pool_job_create(const struct pool_job_config *config,
     if (!job)
         return shoal_errprintf(error, -ENOMEM, "out of memory");
     job->config = *config;
+    job->result.nranks = config->nranks;
     job->ops = ops;
     job->arg = arg;
     job->stdin_flags = -1;
@@ -735,6 +745,8 @@ int pool_job_start(pool_job_t *job, shoal_error_t *error)
     if (job->config.timeout > 0)
         uv_timer_start(&job->timeout_timer, pool_job_timeout_cb,
                        (uint64_t)(job->config.timeout * 1000.0), 0);
+    ckpt_watch_start(&job->ckpt, job->config.loop, job->config.ckpt_root,
+                     job->config.nranks);
     pool_stdin_setup(job);
     return 0;
 }

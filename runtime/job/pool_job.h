@@ -32,6 +32,7 @@
 #include <uv.h>
 
 #include <shoal/error.h>
+#include "runtime/job/local_job.h"
 
 typedef struct pool_job pool_job_t;
 
@@ -72,13 +73,16 @@ struct pool_job_config {
     double timeout;         /* seconds; 0 for none */
     double kill_grace;
     bool enable_recovery;
-    int in_fd; /* forwarded to rank 0; -1 for none */
+    const char *ckpt_root; /* the job's checkpoints, or NULL (ckpt_watch.h) */
+    int in_fd;             /* forwarded to rank 0; -1 for none */
     int out_fd;
     int err_fd;
 };
 
 struct pool_job_result {
     int status;            /* what the launcher exits with */
+    enum job_end end;      /* why (runtime/job/local_job.h) */
+    int nranks;            /* ranks the job had */
     shoal_error_t message; /* why the job failed; empty when it did not */
 };
 

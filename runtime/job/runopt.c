@@ -24,40 +24,56 @@ enum runopt_id {
     RUNOPT_OUTPUT_FILENAME,
     RUNOPT_TIMEOUT,
     RUNOPT_ENABLE_RECOVERY,
+    RUNOPT_CHECKPOINT,
+    RUNOPT_CHECKPOINT_DIR,
+    RUNOPT_CHECKPOINT_EXIT_CODE,
+    RUNOPT_MAX_RESTARTS,
+    RUNOPT_RESTART_ON_FAILURE,
     RUNOPT_HELP,
+};
+
+enum runopt_value {
+    RUNOPT_NO_VALUE,
+    RUNOPT_VALUE,          /* --name VALUE or --name=VALUE */
+    RUNOPT_OPTIONAL_VALUE, /* --name, or --name=VALUE */
 };
 
 struct runopt_spec {
     const char *name; /* without leading dashes */
     enum runopt_id id;
-    bool takes_value;
+    enum runopt_value value;
 };
 
 /* Every spelling Open MPI users type; long names work with one or two
  * dashes, as in Open MPI. */
 static const struct runopt_spec runopt_specs[] = {
-    {"n", RUNOPT_NP, true},
-    {"np", RUNOPT_NP, true},
-    {"c", RUNOPT_NP, true},
-    {"H", RUNOPT_HOST, true},
-    {"host", RUNOPT_HOST, true},
-    {"hostfile", RUNOPT_HOSTFILE, true},
-    {"machinefile", RUNOPT_HOSTFILE, true},
-    {"oversubscribe", RUNOPT_OVERSUBSCRIBE, false},
-    {"use-hwthread-cpus", RUNOPT_HWTHREAD_CPUS, false},
-    {"map-by", RUNOPT_MAP_BY, true},
-    {"rank-by", RUNOPT_RANK_BY, true},
-    {"bind-to", RUNOPT_BIND_TO, true},
-    {"report-bindings", RUNOPT_REPORT_BINDINGS, false},
-    {"x", RUNOPT_ENV, true},
-    {"wdir", RUNOPT_WDIR, true},
-    {"wd", RUNOPT_WDIR, true},
-    {"tag-output", RUNOPT_TAG_OUTPUT, false},
-    {"output-filename", RUNOPT_OUTPUT_FILENAME, true},
-    {"timeout", RUNOPT_TIMEOUT, true},
-    {"enable-recovery", RUNOPT_ENABLE_RECOVERY, false},
-    {"h", RUNOPT_HELP, false},
-    {"help", RUNOPT_HELP, false},
+    {"n", RUNOPT_NP, RUNOPT_VALUE},
+    {"np", RUNOPT_NP, RUNOPT_VALUE},
+    {"c", RUNOPT_NP, RUNOPT_VALUE},
+    {"H", RUNOPT_HOST, RUNOPT_VALUE},
+    {"host", RUNOPT_HOST, RUNOPT_VALUE},
+    {"hostfile", RUNOPT_HOSTFILE, RUNOPT_VALUE},
+    {"machinefile", RUNOPT_HOSTFILE, RUNOPT_VALUE},
+    {"oversubscribe", RUNOPT_OVERSUBSCRIBE, RUNOPT_NO_VALUE},
+    {"use-hwthread-cpus", RUNOPT_HWTHREAD_CPUS, RUNOPT_NO_VALUE},
+    {"map-by", RUNOPT_MAP_BY, RUNOPT_VALUE},
+    {"rank-by", RUNOPT_RANK_BY, RUNOPT_VALUE},
+    {"bind-to", RUNOPT_BIND_TO, RUNOPT_VALUE},
+    {"report-bindings", RUNOPT_REPORT_BINDINGS, RUNOPT_NO_VALUE},
+    {"x", RUNOPT_ENV, RUNOPT_VALUE},
+    {"wdir", RUNOPT_WDIR, RUNOPT_VALUE},
+    {"wd", RUNOPT_WDIR, RUNOPT_VALUE},
+    {"tag-output", RUNOPT_TAG_OUTPUT, RUNOPT_NO_VALUE},
+    {"output-filename", RUNOPT_OUTPUT_FILENAME, RUNOPT_VALUE},
+    {"timeout", RUNOPT_TIMEOUT, RUNOPT_VALUE},
+    {"enable-recovery", RUNOPT_ENABLE_RECOVERY, RUNOPT_NO_VALUE},
+    {"checkpoint", RUNOPT_CHECKPOINT, RUNOPT_OPTIONAL_VALUE},
+    {"checkpoint-dir", RUNOPT_CHECKPOINT_DIR, RUNOPT_VALUE},
+    {"checkpoint-exit-code", RUNOPT_CHECKPOINT_EXIT_CODE, RUNOPT_VALUE},
+    {"max-restarts", RUNOPT_MAX_RESTARTS, RUNOPT_VALUE},
+    {"restart-on-failure", RUNOPT_RESTART_ON_FAILURE, RUNOPT_NO_VALUE},
+    {"h", RUNOPT_HELP, RUNOPT_NO_VALUE},
+    {"help", RUNOPT_HELP, RUNOPT_NO_VALUE},
 };
 
 const char *runopt_usage(void)
@@ -87,6 +103,21 @@ const char *runopt_usage(void)
            "status 124)\n"
            "  --enable-recovery         keep the other ranks running when "
            "one fails\n"
+           "  --checkpoint[=SECONDS]    give each rank a checkpoint directory "
+           "and ask for\n"
+           "                            a checkpoint every SECONDS (default "
+           "60); restart a\n"
+           "                            failed job from its last checkpoint\n"
+           "  --checkpoint-dir DIR      where checkpoints are kept (default "
+           "./shoal-ckpt)\n"
+           "  --checkpoint-exit-code N  a rank exiting N checkpointed and "
+           "wants a restart\n"
+           "                            (default 85)\n"
+           "  --restart-on-failure      restart a failed job (from the "
+           "beginning without\n"
+           "                            --checkpoint)\n"
+           "  --max-restarts N          restarts allowed after failures "
+           "(default 3)\n"
            "  -h, --help                show this help\n"
            "\n"
            "Exit status: 0 when every rank exits 0; else the status of the "
@@ -152,6 +183,27 @@ runopt_parse_timeout(const char *text, double *out, shoal_error_t *error)
     return 0;
 }
 
+static int runopt_parse_count(const char *text,
+                              const char *what,
+                              int min,
+                              int max,
+                              int *out,
+                              shoal_error_t *error)
+{
+    char *end;
+    long n;
+
+    errno = 0;
+    n = strtol(text, &end, 10);
+    if (errno != 0 || end == text || *end != '\0' || n < min || n > max)
+        return shoal_errprintf(error, SHOAL_EUSAGE,
+                               "invalid %s '%s': must be an integer from %d "
+                               "to %d",
+                               what, text, min, max);
+    *out = (int)n;
+    return 0;
+}
+
 static int runopt_apply(struct runopt *opt,
                         const struct runopt_spec *spec,
                         const char *word,
@@ -209,6 +261,32 @@ static int runopt_apply(struct runopt *opt,
     case RUNOPT_ENABLE_RECOVERY:
         opt->enable_recovery = true;
         break;
+    case RUNOPT_CHECKPOINT:
+        opt->checkpoint = true;
+        if (!value)
+            return 0;
+        rc = runopt_parse_timeout(value, &opt->checkpoint_interval, error);
+        if (rc < 0)
+            return shoal_errprintf(error, SHOAL_EUSAGE,
+                                   "invalid checkpoint interval '%s': must be "
+                                   "a positive number of seconds",
+                                   value);
+        return 0;
+    case RUNOPT_CHECKPOINT_DIR:
+        if (value[0] == '\0')
+            return shoal_errprintf(error, SHOAL_EUSAGE,
+                                   "option '%s' needs a directory", word);
+        opt->checkpoint_dir = value;
+        break;
+    case RUNOPT_CHECKPOINT_EXIT_CODE:
+        return runopt_parse_count(value, "checkpoint exit code", 1, 255,
+                                  &opt->checkpoint_exit_code, error);
+    case RUNOPT_MAX_RESTARTS:
+        return runopt_parse_count(value, "number of restarts", 0, 1000000,
+                                  &opt->max_restarts, error);
+    case RUNOPT_RESTART_ON_FAILURE:
+        opt->restart_on_failure = true;
+        break;
     case RUNOPT_HELP:
         opt->help = true;
         break;
@@ -243,6 +321,9 @@ int runopt_parse(int argc,
     int rc;
 
     memset(opt, 0, sizeof(*opt));
+    opt->checkpoint_interval = 60;
+    opt->checkpoint_exit_code = 85;
+    opt->max_restarts = 3;
     for (i = 0; i < argc; i++) {
         char *word = argv[i];
         const struct runopt_spec *spec;
@@ -261,7 +342,9 @@ int runopt_parse(int argc,
                                  word);
             goto error;
         }
-        if (spec->takes_value) {
+        if (spec->value == RUNOPT_OPTIONAL_VALUE) {
+            value = (char *)inline_value;
+        } else if (spec->value == RUNOPT_VALUE) {
             if (inline_value) {
                 value = (char *)inline_value;
             } else if (i + 1 < argc) {

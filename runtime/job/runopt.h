@@ -30,12 +30,18 @@ struct runopt {
     int nenv;
     const char *wdir; /* --wdir, or NULL */
     bool tag_output;
-    const char *output_dir; /* --output-filename, or NULL */
-    double timeout;         /* --timeout seconds; 0 for none */
-    bool enable_recovery;   /* keep other ranks running on a failure */
-    bool help;              /* --help was given: nothing else is valid */
-    int prog_argc;          /* the program and its arguments */
-    char **prog_argv;       /* borrowed from argv */
+    const char *output_dir;     /* --output-filename, or NULL */
+    double timeout;             /* --timeout seconds; 0 for none */
+    bool enable_recovery;       /* keep other ranks running on a failure */
+    bool checkpoint;            /* --checkpoint: ranks get checkpoint dirs */
+    double checkpoint_interval; /* --checkpoint=SECONDS (60) */
+    const char *checkpoint_dir; /* --checkpoint-dir, or NULL */
+    int checkpoint_exit_code;   /* --checkpoint-exit-code (85) */
+    bool restart_on_failure;    /* --restart-on-failure */
+    int max_restarts;           /* --max-restarts (3) */
+    bool help;                  /* --help was given: nothing else is valid */
+    int prog_argc;              /* the program and its arguments */
+    char **prog_argv;           /* borrowed from argv */
 };
 
 /* Parse argv[0..argc-1] (argv[0] is the first option, not the command name)

@@ -1,0 +1,51 @@
+/* SPDX-License-Identifier: MIT */
+/* ckpt_job.h - a job's checkpoints as its launcher sees them.
+ *
+ * A job run with checkpoints has a root directory; rank N keeps its
+ * versions in ROOT/rankN (its SHOAL_CKPT_DIR, laid out as
+ * runtime/ckpt/ckpt_store.h says: vV/ with MANIFEST and COMMITTED). The
+ * job-wide version is the newest one every rank committed: the only kind a
+ * restart may start from, since ranks restored from different versions
+ * would not agree. The launcher writes it to each rank's KEEP file as it
+ * advances, so no rank prunes the version the job would restart from.
+ *
+ * Plain file-system code, no loop: called between runs and from a timer. */
+#ifndef SHOAL_RUNTIME_CKPT_CKPT_JOB_H
+#define SHOAL_RUNTIME_CKPT_CKPT_JOB_H
+
+#include <stdbool.h>
+
+#include <shoal/error.h>
+
+/* The version a restart would start from. */
+struct ckpt_job_choice {
+    int version;   /* newest version committed by every rank; 0: none */
+    int skipped;   /* newest committed version passed over as damaged, or
+                      0 */
+    char why[512]; /* what was wrong with it, for the user ("" if none) */
+};
+
+/* Create ROOT and ROOT/rank0..rank(nranks-1) (and ROOT's parents).
+ * Returns 0 or a negative errno with error filled. */
+int ckpt_job_prepare(const char *root, int nranks, shoal_error_t *error);
+
+/* Choose the version to restart from: the newest committed in every
+ * rank's directory. With verify, every file of that version must also
+ * match its MANIFEST (hash and size) on every rank; a version that does
+ * not is passed over for the next older one, and choice says so. Returns
+ * 0 (choice->version 0 when there is none) or a negative errno with error
+ * filled when root cannot be read. */
+int ckpt_job_choose(const char *root,
+                    int nranks,
+                    bool verify,
+                    struct ckpt_job_choice *choice,
+                    shoal_error_t *error);
+
+/* Write version to each rank's KEEP file (atomically: a rank reads the
+ * old number or the new one). Returns 0 or a negative errno. */
+int ckpt_job_keep(const char *root, int nranks, int version);
+
+/* Remove root and everything in it. Returns 0 or a negative errno. */
+int ckpt_job_remove(const char *root);
+
+#endif
