@@ -1,0 +1,76 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+# A gang job outlives a host: with --checkpoint, the loss of a host that
+# runs one of its ranks (daemon, proxy and rank killed at once, as a
+# machine that goes away) restarts the job on the hosts that are left,
+# from the newest version every rank committed, and it finishes with the
+# right answer; `shoal run` stays attached and says what happened.
+. "$SHOAL_SRCDIR/tests/integration/lib.sh"
+. "$SHOAL_SRCDIR/tests/integration/netns.sh"
+
+netns_setup_or_skip 4
+
+. "$SHOAL_SRCDIR/tests/integration/pool.sh"
+
+COUNT="$SHOAL_SRCDIR/tests/fixtures/ckpt-count.sh"
+# The pool's cores: 2 + 4 + 3 + 8.
+ALL=17
+
+test_expect_success 'a daemon on each host' '
+    "$SHOAL" keygen -o pool.key &&
+    for i in 1 2 3 4; do test_within 15 daemon_start $i || exit 1; done &&
+    for i in 1 2 3 4; do wait_free $i $ALL 20 || exit 1; done
+'
+
+# rank_host R: the host (1-4) running rank R of the job, by the ranks'
+# SHOAL_RANK in their environment.
+rank_host() {
+    for i in 1 2 3 4; do
+        for p in $(netns_pids $i); do
+            tr "\0" "\n" <"/proc/$p/environ" 2>/dev/null |
+                grep -qx "SHOAL_RANK=$1" &&
+                grep -q ckpt-count "/proc/$p/cmdline" 2>/dev/null &&
+                echo $i && return 0
+        done
+    done
+    return 1
+}
+
+test_expect_success 'a host lost mid-job: the job restarts on the others from its checkpoint' '
+    rm -f steps.* &&
+    netns_bg 1 sh -c "\"$SHOAL\" run -n 4 --map-by node --checkpoint=1 --checkpoint-dir \"$TRASH/ck\" \"$COUNT\" 40 >lost.out 2>lost.err; echo \$? >lost.rc" &&
+    p=$netns_bg_pid &&
+    for _ in $(seq 100); do
+        [ "$(cat steps.* 2>/dev/null | wc -l)" -ge 40 ] && break; sleep 0.1
+    done &&
+    victim=$(rank_host 2) &&
+    test "$victim" != 1 &&
+    echo "rank 2 runs on host $victim; it goes" &&
+    netns_kill_all "$(netns_name $victim)" &&
+    test_within 60 wait $p &&
+    cat lost.err && cat lost.out &&
+    test "$(cat lost.rc)" = 0 &&
+    grep "node .$(netns_name $victim). was lost" lost.err &&
+    grep "shoal: restarting from checkpoint version [1-9][0-9]* (restart 1 of 3)" lost.err &&
+    test "$(grep -c "counted to 40" lost.out)" = 4 &&
+    test "$(grep -c "resumes after step" lost.out)" = 4 &&
+    ! test -e "$TRASH/ck/"* &&
+    for r in 0 1 2 3; do
+        # work lost: steps done twice, at most the steps of a few seconds
+        again=$(($(wc -l <steps.$r) - 40)) &&
+        echo "rank $r did $again steps again" &&
+        test "$again" -le 15 || exit 1
+    done
+'
+
+test_expect_success 'the surviving daemons stop and nothing runs after them' '
+    left= &&
+    for i in 1 2 3 4; do
+        [ "$i" = "$victim" ] && continue
+        left="$left $i" &&
+        test_within 15 netns_exec $i "$SHOAL" daemon stop --dir "$SHOAL_DIR" || exit 1
+    done &&
+    netns_idle $left
+'
+
+test_done
