@@ -5,5 +5,6 @@
 
 #include <shoal/version.h>
 #include <shoal/error.h>
+#include <shoal/ckpt.h>
 
 #endif

@@ -1,0 +1,144 @@
+/* SPDX-License-Identifier: MIT */
+/* ckpt_store.h - the on-disk checkpoint store of one rank or task.
+ *
+ * The store is a directory RDIR holding numbered versions. The layout is a
+ * contract shared by the library (shoal_ckpt_*), the runtime (restarts,
+ * replication) and programs that do not link libshoal:
+ *
+ *   RDIR/v<N>/            version N's files (N >= 1, decimal, no leading 0)
+ *   RDIR/v<N>/MANIFEST    "shoal-ckpt 1", then per file, sorted by name:
+ *                         "<64 hex of BLAKE2b-256> <size> <name>"
+ *   RDIR/v<N>/COMMITTED   empty marker, written last; only a version with
+ *                         it counts
+ *   RDIR/KEEP             (runtime) the version the job-wide commit last
+ *                         reached: it and newer ones are never removed
+ *   RDIR/REQUEST          (runtime) "checkpoint" or "exit"
+ *
+ * Commit order, so that a crash at any point leaves either the old state
+ * or a complete version: every file fsynced, MANIFEST written to a
+ * temporary name, fsynced and renamed, COMMITTED created and fsynced, the
+ * version directory and RDIR fsynced. Removal runs the other way: the
+ * COMMITTED marker goes first, so a half-removed version is uncommitted.
+ *
+ * Files are hashed while streaming through a fixed buffer; no file is read
+ * whole into memory. The store keeps no state besides RDIR's path: every
+ * call reads the directory, so the runtime and the program may use the
+ * same RDIR one after the other. Not thread-safe; two processes must not
+ * write the same RDIR at once. Functions return 0 or a negative errno. */
+#ifndef SHOAL_RUNTIME_CKPT_CKPT_STORE_H
+#define SHOAL_RUNTIME_CKPT_CKPT_STORE_H
+
+#include <stddef.h>
+#include <time.h>
+
+typedef struct ckpt_store ckpt_store_t;
+
+/* The longest file name of a version (one path component). */
+enum ckpt_limits { CKPT_NAME_MAX = 255 };
+
+/* What RDIR/REQUEST asks for. */
+enum ckpt_request {
+    CKPT_REQUEST_NONE = 0,       /* no REQUEST file */
+    CKPT_REQUEST_CHECKPOINT = 1, /* "checkpoint" */
+    CKPT_REQUEST_EXIT = 2,       /* "exit" */
+};
+
+/* Return 0 if name may be a file of a version: not empty, at most
+ * CKPT_NAME_MAX bytes, no '/' or newline (MANIFEST is line based), not
+ * starting with '.', not MANIFEST or COMMITTED. Else -EINVAL (NULL too). */
+int ckpt_name_check(const char *name);
+
+/* Open the store at rdir (copied; made absolute against the current
+ * directory), creating it and its parents (mode 0700) when missing.
+ * Returns 0 and sets *out (free with ckpt_store_destroy()), -EINVAL for an
+ * empty rdir, -ENOMEM, or the errno of mkdir. */
+int ckpt_store_create(const char *rdir, ckpt_store_t **out);
+
+/* Free store; NULL is accepted. Leaves the directory alone. */
+void ckpt_store_destroy(ckpt_store_t *store);
+
+/* RDIR, absolute. Borrowed: valid until ckpt_store_destroy(). */
+const char *ckpt_store_dir(const ckpt_store_t *store);
+
+/* Format the path of file name of version into buf (size len); name NULL
+ * gives the version directory. Returns 0, -EINVAL for a bad name or
+ * version, -ENAMETOOLONG when it does not fit. */
+int ckpt_store_path(const ckpt_store_t *store,
+                    int version,
+                    const char *name,
+                    char *buf,
+                    size_t len);
+
+/* List the version directories of RDIR, ascending, committed or not.
+ * Returns the count (>= 0) and sets *versions to an array the caller frees
+ * with free() (NULL when the count is 0), or a negative errno. Entries
+ * whose names are not v<N> are ignored. */
+int ckpt_store_list(const ckpt_store_t *store, int **versions);
+
+/* Return 1 if version has its COMMITTED marker, 0 if not (or no such
+ * version), or a negative errno other than ENOENT from stat. */
+int ckpt_store_committed(const ckpt_store_t *store, int version);
+
+/* Check version: it must be committed (else -ENOENT), have a well-formed
+ * MANIFEST, and every file listed must exist with the recorded size and
+ * BLAKE2b-256 hash (else -EUCLEAN; a missing MANIFEST, as in a version
+ * that was never sealed, is -EUCLEAN too). Files not listed are ignored.
+ * Returns 0, those, -ENOMEM or an errno of reading. */
+int ckpt_store_verify(const ckpt_store_t *store, int version);
+
+/* Find the newest committed version at most at_most whose files verify;
+ * versions that fail are skipped, not removed. Returns 0 and sets *version
+ * (0 when there is none), or a negative errno when RDIR cannot be read. */
+int ckpt_store_newest(const ckpt_store_t *store, int at_most, int *version);
+
+/* Make an empty directory for version, removing whatever held that number
+ * first, unless it is committed and pinned by KEEP (-EEXIST). Returns 0,
+ * -EINVAL for version < 1, -EEXIST, or an errno of the file system. */
+int ckpt_store_begin(const ckpt_store_t *store, int version);
+
+/* Commit version in the order given above. Its directory must hold only
+ * regular files with valid names (besides MANIFEST, COMMITTED and the
+ * temporary manifest), else -EINVAL and nothing is written. Returns 0,
+ * -ENOENT when there is no such directory, -ENOMEM, or an errno of the
+ * file system (the version then is not committed). Does not prune. */
+int ckpt_store_commit(const ckpt_store_t *store, int version);
+
+/* Write the MANIFEST of a version that a program committed itself (its
+ * files plus COMMITTED, without MANIFEST), from the files present, and
+ * fsync it and the directories. A version that already has a MANIFEST is
+ * left alone (0). Returns 0, -ENOENT when version is not committed,
+ * -EINVAL for an entry that is not a regular file with a valid name,
+ * -ENOMEM, or an errno of the file system. */
+int ckpt_store_seal(const ckpt_store_t *store, int version);
+
+/* Remove version: its COMMITTED marker first, then its files and
+ * directory; RDIR is fsynced. A missing version is 0. Returns 0 or an
+ * errno of the file system. Does not look at KEEP: the caller decides. */
+int ckpt_store_remove(const ckpt_store_t *store, int version);
+
+/* Read RDIR/KEEP into *keep (0 when absent). Returns 0, -EINVAL when it
+ * does not hold a positive decimal number, or an errno of reading. */
+int ckpt_store_keep(const ckpt_store_t *store, int *keep);
+
+/* Apply retention: keep the two newest committed versions; remove older
+ * committed ones, and uncommitted directories older than the newest
+ * committed version. Never removes `writing` (0 for none) nor a version
+ * >= KEEP. When KEEP is malformed nothing is removed and -EINVAL returned.
+ * Returns 0 or the first errno met (it goes on with the others). */
+int ckpt_store_prune(const ckpt_store_t *store, int writing);
+
+/* Read RDIR/REQUEST: *kind becomes its request (CKPT_REQUEST_NONE without
+ * the file; a file with another text counts as "checkpoint") and *mtime
+ * its modification time when it exists. Returns 0 or an errno of reading. */
+int ckpt_store_request(const ckpt_store_t *store,
+                       enum ckpt_request *kind,
+                       struct timespec *mtime);
+
+/* Set *mtime to the modification time of version's COMMITTED marker, on
+ * the file system's clock (the one REQUEST's time is on). Returns 0,
+ * -ENOENT, or an errno of stat. */
+int ckpt_store_commit_time(const ckpt_store_t *store,
+                           int version,
+                           struct timespec *mtime);
+
+#endif
