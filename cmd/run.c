@@ -538,8 +538,9 @@ static bool run_restart_next(struct run_state *st, int status)
     else
         fprintf(stderr, " (restart %d of %d)\n", r->restarts,
                 st->opt.max_restarts);
-    if (r->root && choice.version > 0)
-        ckpt_job_keep(r->root, r->nranks, choice.version);
+    if (r->root && ckpt_job_rollback(r->root, r->nranks, choice.version) < 0)
+        fprintf(stderr, "shoal: cannot clear the versions after %d in %s\n",
+                choice.version, r->root);
     return run_restart_env(st) == 0;
 }
 

@@ -51,7 +51,9 @@
  * When the runtime restarts a job (SHOAL_CKPT_RESTART=1 and
  * SHOAL_CKPT_VERSION=N in the environment), version N is restored: it
  * must be committed (else -ENOENT) and every file of its manifest must
- * have the recorded size and hash (else -EUCLEAN). Otherwise the newest
+ * have the recorded size and hash (else -EUCLEAN). With
+ * SHOAL_CKPT_RESTART=0 the runtime found no version to restore: nothing is
+ * restored, whatever the directory holds. Otherwise the newest
  * committed version whose files verify is restored; versions that fail
  * verification are skipped and left in place. In an MPI job with shoal's
  * MPI, the ranks agree on the newest version every rank has (see

@@ -207,6 +207,11 @@ static int ckpt_find_restore(ckpt_store_t *store, int *version)
             return rc;
         return ckpt_agree_ok(ckpt_store_verify(store, *version));
     }
+    if (restart && !strcmp(restart, "0")) {
+        /* the runtime chose: begin afresh, whatever this rank finds */
+        *version = 0;
+        return 0;
+    }
     rc = ckpt_agree_ok(ckpt_store_newest(store, INT_MAX, &mine));
     if (rc < 0)
         return rc;

@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "runtime/ckpt/ckpt_store.h"
 #include "util/fs.h"
 
 int ckpt_job_prepare(const char *root, int nranks, shoal_error_t *error)
@@ -34,123 +35,50 @@ int ckpt_job_prepare(const char *root, int nranks, shoal_error_t *error)
     return 0;
 }
 
-/* "vN" with N a positive decimal without leading zeros; 0 otherwise. */
-static int ckpt_job_version_of(const char *name)
-{
-    char *end;
-    long v;
-
-    if (name[0] != 'v' || name[1] < '1' || name[1] > '9')
-        return 0;
-    errno = 0;
-    v = strtol(name + 1, &end, 10);
-    if (errno != 0 || *end != '\0' || v <= 0 || v > INT_MAX)
-        return 0;
-    return (int)v;
-}
-
-static bool ckpt_job_committed(const char *root, int rank, int version)
+/* The store of rank r, or NULL (out of memory, or no such directory and
+ * none can be made). */
+static ckpt_store_t *ckpt_job_store(const char *root, int r)
 {
     char path[PATH_MAX];
-    struct stat st;
+    ckpt_store_t *store = NULL;
 
-    if (snprintf(path, sizeof(path), "%s/rank%d/v%d/COMMITTED", root, rank,
-                 version)
-        >= (int)sizeof(path))
-        return false;
-    return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+    if (snprintf(path, sizeof(path), "%s/rank%d", root, r) >= (int)sizeof(path)
+        || ckpt_store_create(path, &store) < 0)
+        return NULL;
+    return store;
 }
 
-/* The committed versions of rank 0, newest first, in *out (caller frees).
- * Returns how many, or a negative errno. */
-static int ckpt_job_versions(const char *root, int **out)
+/* Whether every rank committed version, and with verify, whether each
+ * rank's copy is whole: a program that committed by the marker alone gets
+ * its MANIFEST now (ckpt_store_seal), then every file is checked against
+ * it. Sets why for the first rank that fails. */
+static bool ckpt_job_whole(ckpt_store_t **stores,
+                           int nranks,
+                           int version,
+                           bool verify,
+                           bool *damaged,
+                           char *why,
+                           size_t whylen)
 {
-    char path[PATH_MAX];
-    struct dirent *e;
-    int *v = NULL, n = 0, cap = 0;
-    DIR *d;
+    *damaged = false;
+    for (int r = 0; r < nranks; r++)
+        if (ckpt_store_committed(stores[r], version) != 1)
+            return false;
+    for (int r = 0; verify && r < nranks; r++) {
+        int rc = ckpt_store_seal(stores[r], version);
 
-    snprintf(path, sizeof(path), "%s/rank0", root);
-    d = opendir(path);
-    if (!d)
-        return errno == ENOENT ? 0 : -errno;
-    while ((e = readdir(d))) {
-        int version = ckpt_job_version_of(e->d_name);
-
-        if (version == 0 || !ckpt_job_committed(root, 0, version))
-            continue;
-        if (n == cap) {
-            int *grown =
-                realloc(v, (size_t)(cap = cap ? 2 * cap : 8) * sizeof(*v));
-            if (!grown) {
-                closedir(d);
-                free(v);
-                return -ENOMEM;
-            }
-            v = grown;
-        }
-        v[n++] = version;
-    }
-    closedir(d);
-    /* newest first; a handful of entries (retention keeps two) */
-    for (int i = 1; i < n; i++)
-        for (int j = i; j > 0 && v[j] > v[j - 1]; j--) {
-            int t = v[j];
-            v[j] = v[j - 1];
-            v[j - 1] = t;
-        }
-    *out = v;
-    return n;
-}
-
-/* Whether version holds together on rank: its MANIFEST names files that
- * are all there with their sizes. The hashes are the store's to check. */
-static int ckpt_job_intact(
-    const char *root, int rank, int version, char *why, size_t whylen)
-{
-    char path[2 * PATH_MAX], line[PATH_MAX + 128], name[PATH_MAX];
-    unsigned long long size;
-    struct stat st;
-    FILE *f;
-    int rc = 0;
-
-    snprintf(path, sizeof(path), "%s/rank%d/v%d/MANIFEST", root, rank, version);
-    f = fopen(path, "r");
-    if (!f) {
-        snprintf(why, whylen, "rank %d has no MANIFEST for version %d", rank,
-                 version);
-        return 0;
-    }
-    if (!fgets(line, sizeof(line), f) || strcmp(line, "shoal-ckpt 1\n") != 0) {
-        snprintf(why, whylen, "rank %d's MANIFEST of version %d is not one",
-                 rank, version);
-        fclose(f);
-        return 0;
-    }
-    rc = 1;
-    while (rc == 1 && fgets(line, sizeof(line), f)) {
-        char hash[80];
-
-        if (sscanf(line, "%79s %llu %4095[^\n]", hash, &size, name) != 3) {
-            snprintf(why, whylen,
-                     "rank %d's MANIFEST of version %d has a bad line", rank,
-                     version);
-            rc = 0;
-            break;
-        }
-        snprintf(path, sizeof(path), "%s/rank%d/v%d/%s", root, rank, version,
-                 name);
-        if (stat(path, &st) < 0 || (unsigned long long)st.st_size != size) {
-            snprintf(why, whylen,
-                     "rank %d's file '%.200s' of version %d is missing or has "
-                     "the "
-                     "wrong size",
-                     rank, name, version);
-            rc = 0;
+        if (rc == 0)
+            rc = ckpt_store_verify(stores[r], version);
+        if (rc < 0) {
+            *damaged = true;
+            snprintf(why, whylen, "rank %d's copy %s (%s)", r,
+                     rc == -EUCLEAN ? "does not match its manifest"
+                                    : "cannot be read",
+                     strerror(-rc));
+            return false;
         }
     }
-    fclose(f);
-    return rc;
+    return true;
 }
 
 int ckpt_job_choose(const char *root,
@@ -159,31 +87,65 @@ int ckpt_job_choose(const char *root,
                     struct ckpt_job_choice *choice,
                     shoal_error_t *error)
 {
-    int *versions = NULL;
-    int n = ckpt_job_versions(root, &versions);
+    ckpt_store_t **stores =
+        calloc(nranks > 0 ? (size_t)nranks : 1, sizeof(*stores));
+    int *versions = NULL, n = 0, rc = 0;
 
     memset(choice, 0, sizeof(*choice));
-    if (n < 0)
-        return shoal_errprintf(error, n, "cannot read checkpoints in '%s': %s",
-                               root, strerror(-n));
-    for (int i = 0; i < n && choice->version == 0; i++) {
-        bool all = true;
+    for (int r = 0; stores && r < nranks; r++)
+        if (!(stores[r] = ckpt_job_store(root, r)))
+            rc = -ENOMEM;
+    if (!stores)
+        rc = -ENOMEM;
+    if (rc == 0 && nranks > 0)
+        n = rc = ckpt_store_list(stores[0], &versions);
+    /* newest first: the list is ascending */
+    for (int i = n - 1; rc >= 0 && i >= 0 && choice->version == 0; i--) {
+        char why[sizeof(choice->why)];
+        bool damaged;
 
-        for (int r = 0; all && r < nranks; r++)
-            all = ckpt_job_committed(root, r, versions[i]);
-        if (!all)
-            continue; /* not a job-wide version: nothing wrong with it */
-        for (int r = 0; verify && all && r < nranks; r++)
-            all = ckpt_job_intact(root, r, versions[i], choice->why,
-                                  sizeof(choice->why))
-                  == 1;
-        if (all)
+        if (ckpt_job_whole(stores, nranks, versions[i], verify, &damaged, why,
+                           sizeof(why)))
             choice->version = versions[i];
-        else if (choice->skipped == 0)
+        else if (damaged && choice->skipped == 0) {
             choice->skipped = versions[i];
+            memcpy(choice->why, why, sizeof(why));
+        }
     }
     free(versions);
+    for (int r = 0; stores && r < nranks; r++)
+        ckpt_store_destroy(stores[r]);
+    free(stores);
+    if (rc < 0)
+        return shoal_errprintf(error, rc, "cannot read checkpoints in '%s': %s",
+                               root, strerror(-rc));
     return 0;
+}
+
+int ckpt_job_rollback(const char *root, int nranks, int version)
+{
+    int first = 0;
+
+    for (int r = 0; r < nranks; r++) {
+        ckpt_store_t *store = ckpt_job_store(root, r);
+        int *versions = NULL, n, rc = 0;
+
+        if (!store)
+            return -ENOMEM;
+        n = ckpt_store_list(store, &versions);
+        for (int i = 0; i < n; i++)
+            if (versions[i] > version
+                && (rc = ckpt_store_remove(store, versions[i])) < 0
+                && first == 0)
+                first = rc;
+        if (n < 0 && first == 0)
+            first = n;
+        free(versions);
+        ckpt_store_destroy(store);
+    }
+    if (first == 0)
+        first = ckpt_job_keep(root, nranks, version);
+    return first;
 }
 
 int ckpt_job_keep(const char *root, int nranks, int version)
@@ -195,6 +157,11 @@ int ckpt_job_keep(const char *root, int nranks, int version)
         int fd, rc = 0;
 
         snprintf(path, sizeof(path), "%s/rank%d/KEEP", root, r);
+        if (version <= 0) {
+            if (unlink(path) < 0 && errno != ENOENT)
+                return -errno;
+            continue;
+        }
         snprintf(tmp, sizeof(tmp), "%s.tmp", path);
         fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
         if (fd < 0)

@@ -42,8 +42,15 @@ int ckpt_job_choose(const char *root,
                     shoal_error_t *error);
 
 /* Write version to each rank's KEEP file (atomically: a rank reads the
- * old number or the new one). Returns 0 or a negative errno. */
+ * old number or the new one); version 0 removes it. Returns 0 or a
+ * negative errno. */
 int ckpt_job_keep(const char *root, int nranks, int version);
+
+/* Before a run restores version (0: none): remove every newer version
+ * from every rank (they are not job-wide: restored ranks would write
+ * them again) and set KEEP to version. Returns 0 or the first negative
+ * errno met. */
+int ckpt_job_rollback(const char *root, int nranks, int version);
 
 /* Remove root and everything in it. Returns 0 or a negative errno. */
 int ckpt_job_remove(const char *root);
