@@ -75,9 +75,10 @@ PARAM_DEFINE(run_claim_timeout_param,
 struct run_restart {
     bool enabled;
     char *root;    /* SHOAL_CKPT_ROOT: ROOT/rankN per rank; or NULL */
-    char *vars[4]; /* the SHOAL_CKPT_* settings of the next run */
+    char *vars[5]; /* the SHOAL_CKPT_* settings of the next run */
     int nvars;
     int restarts; /* runs started again after a failure */
+    int runs;     /* runs so far, whatever ended them */
     int nranks;   /* of the job, for its checkpoint directories */
     int version;  /* the version the next run restores; 0 none */
 };
@@ -423,6 +424,9 @@ static int run_restart_env(struct run_state *st)
     for (int i = 0; i < r->nvars; i++)
         free(r->vars[i]);
     r->nvars = 0;
+    /* as SLURM_RESTART_COUNT: the runs before this one */
+    if (r->enabled && run_restart_var(r, "SHOAL_RESTART_COUNT=%d", r->runs) < 0)
+        return -ENOMEM;
     if (r->root
         && (run_restart_var(r, "SHOAL_CKPT_ROOT=%s", r->root) < 0
             || run_restart_var(r, "SHOAL_CKPT_INTERVAL=%g",
@@ -496,9 +500,10 @@ static int run_restart_setup(struct run_state *st)
 
 /* After a run that ended with status: whether to run the job again, and
  * from which version (saying so). A rank exiting with the checkpoint exit
- * code asked for it and does not use up a restart; a failed rank or a
- * lost node does; a timeout, ^C or a program that cannot start do not
- * restart at all. */
+ * code asked for it and does not use up a restart, as long as the job
+ * committed a new version since the last run (else it makes no progress,
+ * and counts as a failure); a failed rank or a lost node uses one up; a
+ * timeout, ^C or a program that cannot start do not restart at all. */
 static bool run_restart_next(struct run_state *st, int status)
 {
     struct run_restart *r = &st->restart;
@@ -511,6 +516,10 @@ static bool run_restart_next(struct run_state *st, int status)
         || (st->last_end != JOB_END_RANK_FAILED
             && st->last_end != JOB_END_NODE_LOST))
         return false;
+    if (asked && r->root
+        && ckpt_job_choose(r->root, r->nranks, false, &choice, NULL) == 0
+        && choice.version <= r->version)
+        asked = false; /* no new version since the last run: no progress */
     if (!asked && r->restarts >= st->opt.max_restarts) {
         fprintf(stderr, "shoal: not restarting: --max-restarts %d reached\n",
                 st->opt.max_restarts);
@@ -526,6 +535,7 @@ static bool run_restart_next(struct run_state *st, int status)
                 choice.skipped, choice.why);
     if (!asked)
         r->restarts++;
+    r->runs++;
     r->version = choice.version;
     if (choice.version > 0)
         fprintf(stderr, "shoal: restarting from checkpoint version %d",

@@ -1,0 +1,105 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+# shoal run --checkpoint / --restart-on-failure on the embedded runtime: a
+# failed rank restarts the job from the newest version every rank
+# committed; damaged versions are passed over and named; restarts are
+# bounded; what restarting cannot mend (a timeout, ^C) is not restarted.
+. "$SHOAL_SRCDIR/tests/integration/lib.sh"
+
+COUNT="$SHOAL_SRCDIR/tests/fixtures/ckpt-count.sh"
+export SHOAL_POOL=no
+
+test_expect_success 'without checkpoints, --restart-on-failure runs the job again from the start' '
+    rm -f steps.* &&
+    "$SHOAL" run -n 2 --restart-on-failure "$COUNT" 8 1 2 >out 2>err &&
+    cat err &&
+    grep "rank 1 on .* exited with status 3" err &&
+    grep "shoal: restarting from the beginning (restart 1 of 3)" err &&
+    test "$(grep -c "counted to 8" out)" = 2 &&
+    test "$(wc -l <steps.1)" = 10
+'
+
+test_expect_success 'with --checkpoint a failed rank restarts the job from its last version' '
+    rm -f steps.* &&
+    "$SHOAL" run -n 3 --oversubscribe --checkpoint=1 --checkpoint-dir ck \
+        "$COUNT" 12 1 6 >out 2>err &&
+    cat err out &&
+    grep "shoal: restarting from checkpoint version [6-9] (restart 1 of 3)" err &&
+    test "$(grep -c "resumes after step [6-9]" out)" = 3 &&
+    test "$(grep -c "counted to 12" out)" = 3 &&
+    # the others went on while the rank failed: a few steps done again
+    for r in 0 1 2; do test "$(wc -l <steps.$r)" -le 16 || exit 1; done &&
+    # done: its checkpoints are gone, and the default place with them
+    ! test -e ck
+'
+
+test_expect_success 'a damaged version is not restored: the one before is, and the user is told' '
+    rm -f steps.* &&
+    CKPT_COUNT_MANIFEST=1 CKPT_COUNT_DAMAGE=1 \
+        "$SHOAL" run -n 2 --checkpoint --checkpoint-dir ck "$COUNT" 8 0 4 \
+        >out 2>err &&
+    cat err out &&
+    grep "shoal: checkpoint version 4 is not restored: rank 0.s copy does not match its manifest" err &&
+    grep "shoal: restarting from checkpoint version 3 (restart 1 of 3)" err &&
+    test "$(grep -c "counted to 8" out)" = 2
+'
+
+test_expect_success 'restarts are bounded; the last run says how the job ended' '
+    test_expect_code 5 "$SHOAL" run -n 2 --restart-on-failure --max-restarts 2 \
+        sh -c "exit 5" 2>err &&
+    cat err &&
+    test "$(grep -c "restarting from the beginning" err)" = 2 &&
+    grep "shoal: not restarting: --max-restarts 2 reached" err
+'
+
+# ask.sh: commit the next version (HTCondor-style), then exit 85 (or
+# $ASK_CODE) to be restarted from it, until version 3.
+cat >ask.sh <<\EOF
+#!/bin/sh
+v=${SHOAL_CKPT_VERSION:-0}
+[ "$v" -ge 3 ] && { echo "rank $SHOAL_RANK finished at version $v"; exit 0; }
+n=$((v + 1))
+mkdir -p "$SHOAL_CKPT_DIR/v$n" && : >"$SHOAL_CKPT_DIR/v$n/COMMITTED"
+sleep 0.5 # the first rank to exit ends the job: let every rank commit
+exit ${ASK_CODE:-85}
+EOF
+chmod +x ask.sh
+
+test_expect_success 'a rank exiting with the checkpoint exit code restarts without using one up' '
+    "$SHOAL" run -n 2 --checkpoint --checkpoint-dir ck --max-restarts 0 \
+        ./ask.sh >out 2>err &&
+    cat err out &&
+    test "$(grep -c "as a rank asked (exit status 85)" err)" = 3 &&
+    test "$(grep -c "finished at version 3" out)" = 2 &&
+    ASK_CODE=86 "$SHOAL" run -n 1 --checkpoint --checkpoint-exit-code 86 \
+        --max-restarts 0 --checkpoint-dir ck ./ask.sh 2>err &&
+    grep "as a rank asked (exit status 86)" err
+'
+
+test_expect_success 'asking for a restart without a new version is a failure' '
+    test_expect_code 85 "$SHOAL" run -n 1 --checkpoint --checkpoint-dir ck \
+        --max-restarts 1 sh -c "exit 85" 2>err &&
+    cat err &&
+    grep "restarting from the beginning .* (restart 1 of 1)" err &&
+    grep "not restarting: --max-restarts 1 reached" err
+'
+
+test_expect_success 'a timeout is not restarted, and the checkpoints are kept' '
+    test_expect_code 124 "$SHOAL" run -n 1 --timeout 1 --checkpoint \
+        --checkpoint-dir ck3 sleep 30 2>err &&
+    cat err &&
+    ! grep restarting err &&
+    grep "shoal: checkpoints kept in .*/ck3/" err
+'
+
+test_expect_success 'bad checkpoint options are usage errors' '
+    test_expect_code 2 "$SHOAL" run --checkpoint=0 true 2>err &&
+    grep "invalid checkpoint interval .0." err &&
+    test_expect_code 2 "$SHOAL" run --max-restarts -1 true 2>err &&
+    grep "invalid number of restarts" err &&
+    test_expect_code 2 "$SHOAL" run --checkpoint-exit-code 0 true 2>err &&
+    grep "invalid checkpoint exit code" err &&
+    test_expect_code 2 "$SHOAL" run --checkpoint-dir "" true 2>err
+'
+
+test_done
