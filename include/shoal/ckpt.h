@@ -107,9 +107,10 @@ SHOAL_API int shoal_ckpt_commit(int valid);
 
 /* Set *flag to 1 when a checkpoint is wanted now, else 0: the runtime
  * wrote a REQUEST file in the checkpoint directory after this process's
- * last commit, or $SHOAL_CKPT_INTERVAL seconds (a positive number) passed
- * since init or the last commit. Collective with shoal's MPI (the maximum
- * over the ranks). Returns 0, -EINVAL before init or with flag NULL. */
+ * last commit (any REQUEST counts before the first commit), or
+ * $SHOAL_CKPT_INTERVAL seconds (a positive number) passed since init or the
+ * last commit. Collective with shoal's MPI (the maximum over the ranks).
+ * Returns 0, -EINVAL before init or with flag NULL. */
 SHOAL_API int shoal_ckpt_need(int *flag);
 
 /* Set *flag to 1 when the runtime asks the program to checkpoint and exit

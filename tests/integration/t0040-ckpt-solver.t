@@ -1,0 +1,82 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+# Application checkpoints end to end: tests/mpi-shim/ckpt_solver.c, built
+# with shoal's mpicc and libshoal, run with shoal run (the embedded
+# runtime), killed mid-way, and resumed from ./shoal-ckpt with the same
+# result as a run that was never interrupted.
+. "$SHOAL_SRCDIR/tests/integration/lib.sh"
+
+SOLVER="$TRASH/ckpt_solver"
+
+run() {
+    timeout -k 5 60 "$SHOAL" run --oversubscribe "$@"
+}
+
+test_expect_success 'the solver builds with shoal mpicc and libshoal' '
+    "$SHOAL_BUILDDIR/mpi-shim/mpicc-uninst" -O1 -Wall -Werror \
+        -I"$SHOAL_SRCDIR/include" -o "$SOLVER" \
+        "$SHOAL_SRCDIR/tests/mpi-shim/ckpt_solver.c" \
+        -L"$SHOAL_BUILDDIR/.libs" -Wl,-rpath,"$SHOAL_BUILDDIR/.libs" -lshoal
+'
+
+test_expect_success 'an uninterrupted run prints its result and keeps two versions' '
+    mkdir whole && cd whole &&
+    run -n 2 "$SOLVER" >out &&
+    grep -c "^result 300 " out &&
+    test "$(wc -l <out)" -eq 1 &&
+    tail -n 1 out >"$TRASH/expect-result" &&
+    for r in 0 1; do
+        ls shoal-ckpt/rank$r >"$TRASH/versions.$r" &&
+        printf "v250\nv275\n" | test_cmp - "$TRASH/versions.$r" &&
+        test -f shoal-ckpt/rank$r/v275/COMMITTED &&
+        head -n 1 shoal-ckpt/rank$r/v275/MANIFEST | grep -x "shoal-ckpt 1" || return 1
+    done
+'
+
+test_expect_success 'a run that crashes at step 110 exits non-zero without a result' '
+    mkdir crash && cd crash &&
+    test_within 30 test_expect_code 3 env SOLVER_CRASH_AT=110 \
+        "$SHOAL" run -n 2 "$SOLVER" >out 2>err &&
+    ! grep "^result" out &&
+    grep "rank 1 on .* exited with status 3" err &&
+    test -f shoal-ckpt/rank0/v100/COMMITTED &&
+    test -f shoal-ckpt/rank1/v100/COMMITTED &&
+    no_strays "$SOLVER"
+'
+
+test_expect_success 'run again, it resumes from version 100 with the same result' '
+    cd crash &&
+    run -n 2 "$SOLVER" >out &&
+    echo "resumed from version 100 at step 100" >expect &&
+    cat "$TRASH/expect-result" >>expect &&
+    test_cmp expect out
+'
+
+test_expect_success 'a corrupt newest version is skipped for the one before it' '
+    mkdir corrupt && cd corrupt &&
+    test_expect_code 3 env SOLVER_CRASH_AT=110 \
+        "$SHOAL" run -n 2 "$SOLVER" >out 2>err &&
+    for r in 0 1; do
+        printf "\377\377\377\377" |
+            dd of=shoal-ckpt/rank$r/v100/state bs=1 seek=40 conv=notrunc \
+                2>/dev/null || return 1
+    done &&
+    run -n 2 "$SOLVER" >out &&
+    echo "resumed from version 75 at step 75" >expect &&
+    cat "$TRASH/expect-result" >>expect &&
+    test_cmp expect out
+'
+
+test_expect_success 'on one rank, interrupted and resumed, the result is the same' '
+    mkdir one && cd one &&
+    run -n 1 "$SOLVER" 300 7 >whole &&
+    rm -rf shoal-ckpt &&
+    test_expect_code 3 env SOLVER_CRASH_AT=150 \
+        "$SHOAL" run -n 1 "$SOLVER" 300 7 >out 2>err &&
+    run -n 1 "$SOLVER" 300 7 >out &&
+    echo "resumed from version 147 at step 147" >expect &&
+    cat whole >>expect &&
+    test_cmp expect out
+'
+
+test_done
