@@ -79,4 +79,36 @@ test_expect_success 'on one rank, interrupted and resumed, the result is the sam
     test_cmp expect out
 '
 
+test_expect_success 'under shoal run --checkpoint the crashed solver is restarted by itself' '
+    mkdir auto && cd auto &&
+    SOLVER_CRASH_AT=110 run -n 2 --checkpoint --checkpoint-dir ck \
+        "$SOLVER" >out 2>err &&
+    cat err out &&
+    grep "shoal: restarting from checkpoint version 100 (restart 1 of 3)" err &&
+    echo "resumed from version 100 at step 100" >expect &&
+    cat "$TRASH/expect-result" >>expect &&
+    test_cmp expect out &&
+    ! test -e ck
+'
+
+if test -n "$MPICC_MPICH"; then
+    test_expect_success 'the same solver built with MPICH, restarted by shoal run' '
+        $MPICC_MPICH -O1 -Wall -Werror -I"$SHOAL_SRCDIR/include" \
+            -o "$SOLVER.mpich" "$SHOAL_SRCDIR/tests/mpi-shim/ckpt_solver.c" \
+            -L"$SHOAL_BUILDDIR/.libs" -Wl,-rpath,"$SHOAL_BUILDDIR/.libs" \
+            -lshoal &&
+        mkdir mpich && cd mpich &&
+        SOLVER_CRASH_AT=110 run -n 2 --checkpoint --checkpoint-dir ck \
+            "$SOLVER.mpich" >out 2>err &&
+        cat err out &&
+        grep "shoal: restarting from checkpoint version 100 (restart 1 of 3)" err &&
+        echo "resumed from version 100 at step 100" >expect &&
+        cat "$TRASH/expect-result" >>expect &&
+        test_cmp expect out
+    '
+else
+    test_skip 'the same solver built with MPICH, restarted by shoal run' \
+        'no MPICH mpicc'
+fi
+
 test_done
