@@ -442,6 +442,12 @@ static const char tasks_submit_usage[] =
     "  --range A-B         one task per integer A..B\n"
     "  --each-line FILE    one task per non-empty line of FILE\n"
     "  --param K=V1,V2     one task per combination of parameter values\n"
+    "  --checkpoint[=S]    give each task a checkpoint directory (and ask for\n"
+    "                      a checkpoint every S seconds, default 60); a task\n"
+    "                      run again resumes from its newest version\n"
+    "  --checkpoint-dir D  where the tasks' checkpoints are kept (default\n"
+    "                      ./shoal-ckpt; on a pool, a file system every node\n"
+    "                      shares)\n"
     "\n"
     "Tasks run in the directory shoal submit ran in, with its environment\n"
     "plus SHOAL_JOB_ID, SHOAL_TASK_ID and SHOAL_TASK_ATTEMPT; their output\n"
@@ -486,10 +492,12 @@ static char **tasks_env(void)
 
     while (environ[n])
         n++;
-    env = calloc(n + 1, sizeof(*env));
+    /* two more: the job's checkpoint settings */
+    env = calloc(n + 3, sizeof(*env));
     for (size_t i = 0; env && i < n; i++)
         if (strncmp(environ[i], "SHOAL_JOB_ID=", 13)
-            && strncmp(environ[i], "SHOAL_TASK_", 11))
+            && strncmp(environ[i], "SHOAL_TASK_", 11)
+            && strncmp(environ[i], "SHOAL_CKPT_", 11))
             env[k++] = environ[i];
     return env;
 }
@@ -500,7 +508,10 @@ static int tasks_cmd_submit(int argc, char **argv)
     shoal_error_t error = {{0}};
     const char *name = NULL, *v;
     long cores = 1, retries = 0;
-    double limit = 0;
+    double limit = 0, ckpt_interval = 60;
+    const char *ckpt_dir = NULL;
+    bool ckpt = false;
+    char *ckpt_root = NULL, *ckpt_every = NULL;
     int i, dash = -1, rc = 0;
     char *dir, cwd[PATH_MAX], *end;
     struct task_cmd cmd;
@@ -520,7 +531,22 @@ static int tasks_cmd_submit(int argc, char **argv)
             dash = i;
             break;
         }
-        if ((v = tasks_optval(argv, argc, &i, "--name", &missing)))
+        if (strcmp(argv[i], "--checkpoint") == 0)
+            ckpt = true;
+        else if (strncmp(argv[i], "--checkpoint=", 13) == 0) {
+            ckpt = true;
+            ckpt_interval = strtod(argv[i] + 13, &end);
+            if (!argv[i][13] || *end || !(ckpt_interval > 0)
+                || ckpt_interval > 1e9)
+                rc = cmd_usage("submit", "invalid checkpoint interval '%s'",
+                               argv[i] + 13);
+        } else if ((v = tasks_optval(argv, argc, &i, "--checkpoint-dir",
+                                     &missing))) {
+            ckpt = true;
+            ckpt_dir = v;
+            if (!*v)
+                rc = cmd_usage("submit", "--checkpoint-dir needs a directory");
+        } else if ((v = tasks_optval(argv, argc, &i, "--name", &missing)))
             name = v;
         else if ((v = tasks_optval(argv, argc, &i, "--cores", &missing))) {
             if (tasks_parse_int(v, 1, 4096, &cores) < 0)
@@ -577,12 +603,43 @@ static int tasks_cmd_submit(int argc, char **argv)
                           .time_limit = limit};
     for (i = dash + 1; cmd.argv && i < argc; i++)
         cmd.argv[i - dash - 1] = argv[i];
+    if (ckpt && cmd.env) {
+        /* one directory per submission; each task's store is ROOT/taskN */
+        char stamp[32], host[128] = "localhost";
+        time_t now = time(NULL);
+        struct tm tm;
+        size_t n = 0;
+
+        localtime_r(&now, &tm);
+        strftime(stamp, sizeof(stamp), "%Y%m%d-%H%M%S", &tm);
+        gethostname(host, sizeof(host) - 1);
+        if (!ckpt_dir)
+            ckpt_dir = "shoal-ckpt";
+        if (asprintf(&ckpt_root, "SHOAL_CKPT_ROOT=%s%s%s/tasks-%s-%s-%ld",
+                     ckpt_dir[0] == '/' ? "" : cwd,
+                     ckpt_dir[0] == '/' ? "" : "/", ckpt_dir, stamp, host,
+                     (long)getpid())
+                < 0
+            || asprintf(&ckpt_every, "SHOAL_CKPT_INTERVAL=%g", ckpt_interval)
+                   < 0) {
+            ckpt_root = ckpt_every = NULL;
+        } else {
+            while (cmd.env[n])
+                n++;
+            cmd.env[n] = ckpt_root;
+            cmd.env[n + 1] = ckpt_every;
+        }
+    }
     req = json_pack("{s:s, s:i, s:i, s:o}", "op", "task.submit", "cores",
                     (int)cores, "retries", (int)retries, "spec",
                     taskgen_spec(gen));
-    rc = cmd.argv && cmd.env && req ? task_cmd_pack(&cmd, req) : -ENOMEM;
+    rc = cmd.argv && cmd.env && req && (!ckpt || ckpt_every)
+             ? task_cmd_pack(&cmd, req)
+             : -ENOMEM;
     free(cmd.argv);
     free(cmd.env);
+    free(ckpt_root);
+    free(ckpt_every);
     if (rc == 0 && name
         && json_object_set_new(req, "name", json_string(name)) < 0)
         rc = -ENOMEM;

@@ -148,6 +148,45 @@ int ckpt_job_rollback(const char *root, int nranks, int version)
     return first;
 }
 
+int ckpt_job_task_version(const char *rdir, int *version)
+{
+    ckpt_store_t *store = NULL;
+    int *versions = NULL, n, rc;
+
+    *version = 0;
+    rc = ckpt_store_create(rdir, &store);
+    if (rc < 0)
+        return rc;
+    n = ckpt_store_list(store, &versions);
+    for (int i = 0; i < n; i++)
+        if (ckpt_store_committed(store, versions[i]) == 1)
+            ckpt_store_seal(store, versions[i]); /* a damaged one fails */
+    free(versions);
+    rc = n < 0 ? n : ckpt_store_newest(store, INT_MAX, version);
+    ckpt_store_destroy(store);
+    return rc;
+}
+
+void ckpt_job_task_done(const char *root, uint64_t task)
+{
+    char path[PATH_MAX];
+    char *slash;
+
+    if (snprintf(path, sizeof(path), "%s/task%llu", root,
+                 (unsigned long long)task)
+        >= (int)sizeof(path))
+        return;
+    ckpt_job_remove(path);
+    if (rmdir(root) < 0)
+        return; /* other tasks keep theirs */
+    snprintf(path, sizeof(path), "%s", root);
+    slash = strrchr(path, '/');
+    if (slash && slash != path) {
+        *slash = '\0';
+        rmdir(path);
+    }
+}
+
 int ckpt_job_keep(const char *root, int nranks, int version)
 {
     char path[PATH_MAX], tmp[PATH_MAX + 8], text[32];

@@ -14,6 +14,7 @@
 #define SHOAL_RUNTIME_CKPT_CKPT_JOB_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include <shoal/error.h>
 
@@ -51,6 +52,17 @@ int ckpt_job_keep(const char *root, int nranks, int version);
  * them again) and set KEEP to version. Returns 0 or the first negative
  * errno met. */
 int ckpt_job_rollback(const char *root, int nranks, int version);
+
+/* The version a task resumes from: the newest committed one in its store
+ * rdir whose files verify (versions committed by the marker alone are
+ * sealed first). Sets *version (0: start afresh) and returns 0, or a
+ * negative errno when rdir cannot be read. */
+int ckpt_job_task_version(const char *rdir, int *version);
+
+/* A task of the job whose checkpoints are under root ended well: its
+ * store (root/taskN) goes, and root too once it is empty (the last task),
+ * and root's parent after it when that is empty too. */
+void ckpt_job_task_done(const char *root, uint64_t task);
 
 /* Remove root and everything in it. Returns 0 or a negative errno. */
 int ckpt_job_remove(const char *root);

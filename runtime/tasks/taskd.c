@@ -21,6 +21,7 @@
 #include <hwloc.h>
 #include <hwloc/glibc-sched.h>
 
+#include "runtime/ckpt/ckpt_job.h"
 #include "runtime/member/topo.h"
 #include "runtime/tasks/journal.h"
 #include "runtime/tasks/task_cmd.h"
@@ -127,7 +128,9 @@ struct taskd_job *taskd_job_get(struct taskd *t, uint64_t id)
     if (!desc || !job)
         goto error;
     job->id = id;
-    if (task_cmd_unpack(desc, TASK_CMD_ARGV_REQUIRED, 3, &job->cmd, NULL) < 0)
+    if (task_cmd_unpack(desc, TASK_CMD_ARGV_REQUIRED, TASKD_TASK_VARS,
+                        &job->cmd, NULL)
+        < 0)
         goto error;
     job->wire = json_object();
     if (!job->wire
@@ -396,6 +399,51 @@ void taskd_granted_drop(struct taskd *t, uint64_t key, uint64_t task)
     }
 }
 
+/* A job submitted with --checkpoint (SHOAL_CKPT_ROOT in its environment)
+ * gives each task a store of its own, ROOT/taskN, on a file system every
+ * node shares; a task run again (a retry, or its node was lost) resumes
+ * from the newest version there. Fills the three variables (dir, restart,
+ * version; unused ones empty) and returns how many to add. */
+static int taskd_task_ckpt(const struct taskd_job *job,
+                           uint64_t task,
+                           char *dir,
+                           size_t dirlen,
+                           char *restart,
+                           char *version,
+                           size_t varlen)
+{
+    const char *root = NULL;
+    int v = 0;
+
+    for (size_t i = 0; i < job->cmd.nenv; i++)
+        if (strncmp(job->cmd.env[i], "SHOAL_CKPT_ROOT=", 16) == 0)
+            root = job->cmd.env[i] + 16;
+    if (!root || !*root)
+        return 0;
+    if (snprintf(dir, dirlen, "SHOAL_CKPT_DIR=%s/task%" PRIu64, root, task)
+        >= (int)dirlen)
+        return 0;
+    if (ckpt_job_task_version(dir + strlen("SHOAL_CKPT_DIR="), &v) < 0)
+        v = 0; /* unreadable: the task starts afresh and says why itself */
+    snprintf(restart, varlen, "SHOAL_CKPT_RESTART=%d", v > 0);
+    if (v == 0)
+        return 2;
+    snprintf(version, varlen, "SHOAL_CKPT_VERSION=%d", v);
+    return 3;
+}
+
+/* A task of a job with checkpoints succeeded: its versions served. */
+static void taskd_task_ckpt_done(struct taskd *t,
+                                 const struct journal_lease *lease)
+{
+    struct taskd_job *job = taskd_job_get(t, lease->job);
+
+    for (size_t i = 0; job && i < job->cmd.nenv; i++)
+        if (strncmp(job->cmd.env[i], "SHOAL_CKPT_ROOT=", 16) == 0
+            && job->cmd.env[i][16])
+            ckpt_job_task_done(job->cmd.env[i] + 16, lease->task);
+}
+
 /* task_pull op: run a leased task now. */
 static int taskd_start_op(const struct journal_lease *l, void *arg)
 {
@@ -404,6 +452,8 @@ static int taskd_start_op(const struct journal_lease *l, void *arg)
     struct taskd_run *run = NULL;
     char **argv = NULL, *path = NULL, out_dir[PATH_MAX];
     char env_job[40], env_task[40], env_attempt[40];
+    char env_ckpt_dir[PATH_MAX + 32], env_restart[40], env_version[40];
+    int nckpt;
     shoal_error_t error = {{0}};
     struct task_exec_spec spec;
     cpu_set_t set;
@@ -447,6 +497,15 @@ static int taskd_start_op(const struct journal_lease *l, void *arg)
     job->cmd.env[job->cmd.nenv] = env_job;
     job->cmd.env[job->cmd.nenv + 1] = env_task;
     job->cmd.env[job->cmd.nenv + 2] = env_attempt;
+    nckpt = taskd_task_ckpt(job, l->task, env_ckpt_dir, sizeof(env_ckpt_dir),
+                            env_restart, env_version, sizeof(env_restart));
+    if (nckpt > 0)
+        job->cmd.env[job->cmd.nenv + 3] = env_ckpt_dir;
+    if (nckpt > 1)
+        job->cmd.env[job->cmd.nenv + 4] = env_restart;
+    if (nckpt > 2)
+        job->cmd.env[job->cmd.nenv + 5] = env_version;
+    job->cmd.env[job->cmd.nenv + 3 + nckpt] = NULL;
     /* another home's job ids may be ours too: its outputs go apart */
     if (job->home)
         snprintf(out_dir, sizeof(out_dir),
@@ -597,9 +656,12 @@ static void taskd_exec_done(const struct task_exec_result *res, void *arg)
     struct journal_lease lease = run->lease;
 
     taskd_run_free(t, run);
-    if (task_pull_finished(t->pull, lease.job, lease.task, lease.attempt,
-                           taskd_now()))
-        taskd_push_result(t, &r);
+    if (!task_pull_finished(t->pull, lease.job, lease.task, lease.attempt,
+                            taskd_now()))
+        return;
+    if (res->status == 0)
+        taskd_task_ckpt_done(t, &lease);
+    taskd_push_result(t, &r);
 }
 
 /* After each loop iteration: record what ended in one transaction (and ack

@@ -407,7 +407,9 @@ taskd_remote_job(struct taskd *t, uint64_t home, uint64_t id, json_t *desc)
     job->id = TASKD_REMOTE_KEY + ++t->next_remote;
     job->home = home;
     job->remote_id = id;
-    if (task_cmd_unpack(desc, TASK_CMD_ARGV_ABSENT, 3, &job->cmd, NULL) < 0) {
+    if (task_cmd_unpack(desc, TASK_CMD_ARGV_ABSENT, TASKD_TASK_VARS, &job->cmd,
+                        NULL)
+        < 0) {
         taskd_job_free(job);
         return NULL;
     }

@@ -68,6 +68,11 @@
 #define TASKD_RESULT_BATCH 256
 
 /* What a worker needs of a job to run its tasks, decoded once. */
+/* Variables added to a job's environment for each task: SHOAL_JOB_ID,
+ * SHOAL_TASK_ID, SHOAL_TASK_ATTEMPT, and for a job with checkpoints
+ * SHOAL_CKPT_DIR, SHOAL_CKPT_RESTART, SHOAL_CKPT_VERSION. */
+enum { TASKD_TASK_VARS = 6 };
+
 struct taskd_job {
     uint64_t id;        /* its key in task_pull */
     uint64_t home;      /* 0: this node's own job */
