@@ -266,6 +266,8 @@ static int init_common(int required, int *provided)
         rc = shim_op_init();
     if (rc == 0)
         rc = shim_comm_create_world();
+    if (rc == 0)
+        rc = shim_ckpt_init();
     if (rc) {
         char msg[512];
         snprintf(msg, sizeof(msg), "shoal mpi: rank %d: MPI_Init: %s: %s\n",
@@ -358,6 +360,7 @@ int PMPI_Finalize(void)
     shim_op_finalize();
     shim_dt_finalize();
     shim_errhandler_finalize();
+    shim_ckpt_finalize();
     free(shim.node_of);
     shim.node_of = NULL;
     shim.initialized = false;

@@ -54,6 +54,8 @@ static int idle_polls = 64;
 static void req_done(struct shim_request *req, void *arg)
 {
     (void)arg;
+    if (req->ckpt)
+        shim_ckpt_req_done(req);
     if (req->kind == SHIM_REQ_RECV && req->tmp) {
         size_t max = req->user_count * req->user_dt->size;
         shim_dt_unpack(req->user_dt, req->tmp,

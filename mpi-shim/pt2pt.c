@@ -101,20 +101,25 @@ int shim_isend(const void *buf,
     } else if (mode == SHIM_SEND_SYNC) {
         uint32_t id = sync_seq++ & SHIM_TAGV_MASK;
         uint64_t ack = SHIM_TAG_ACK | shim_tag_make(ctx, dest, (int)id);
+        shim_ckpt_req_post(req, ctx);
         rc = shim_ofi_recv(req, true, NULL, 0, ack, 0);
         if (rc == 0)
             rc = shim_ofi_send(req, ptr, len, wdest, t, true, id);
     } else {
+        shim_ckpt_req_post(req, ctx);
         rc = shim_ofi_send(req, ptr, len, wdest, t, false, 0);
     }
     if (rc) {
+        shim_ckpt_req_unpost(req);
         if (req->pending == 0) {
             free(req->tmp);
             shim_req_free(req);
         }
         *out = NULL;
+        return rc;
     }
-    return rc;
+    shim_ckpt_count_send(ctx, wdest);
+    return 0;
 }
 
 int shim_irecv(void *buf,
@@ -161,9 +166,11 @@ int shim_irecv(void *buf,
         shim_dt_incref(dt);
         ptr = req->tmp;
     }
+    shim_ckpt_req_post(req, ctx);
     rc = shim_ofi_recv(req, false, ptr, len, shim_tag_make(ctx, source, tag),
                        ignore);
     if (rc) {
+        shim_ckpt_req_unpost(req);
         free(req->tmp);
         shim_dt_decref(req->user_dt);
         shim_req_free(req);
@@ -368,7 +375,10 @@ static int send_common(const char *fn,
         rc = shim_ofi_inject((const char *)buf + t->true_lb,
                              (size_t)count * t->size, c->world[dest],
                              shim_tag_make(c->ctx, c->rank, tag));
-        return rc ? shim_err(c, fn, rc) : MPI_SUCCESS;
+        if (rc)
+            return shim_err(c, fn, rc);
+        shim_ckpt_count_send(c->ctx, c->world[dest]);
+        return MPI_SUCCESS;
     }
     rc = shim_isend(buf, (size_t)count, t, dest, tag, c, c->ctx, mode, &req);
     if (rc)
@@ -818,9 +828,12 @@ static int mrecv_start(void *buf,
         shim_dt_incref(t);
         ptr = req->tmp;
     }
+    shim_ckpt_req_post(req, req->comm->ctx);
     rc = shim_ofi_claim_recv(req, ptr, len);
-    if (rc)
+    if (rc) {
+        shim_ckpt_req_unpost(req);
         return rc;
+    }
     *out = req;
     return 0;
 }

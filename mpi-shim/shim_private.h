@@ -293,6 +293,9 @@ struct shim_request {
     } persist;
     struct shim_sched *sched;
     struct shim_request *next_free;
+    /* A point-to-point operation the checkpoint cut waits for (ckpt.c):
+     * counted in shim_ckpt.pending_* until it completes. */
+    bool ckpt;
 };
 
 struct shim_request *shim_req_alloc(enum shim_req_kind kind);
@@ -362,6 +365,73 @@ int shim_coll_irecv(void *buf,
                     struct shim_comm *comm,
                     struct shim_request **out);
 void shim_bsend_finalize(void);
+
+/* ---- checkpoint cut (ckpt.c) --------------------------------------------
+ * What the cut needs to know of point-to-point traffic, kept where
+ * messages are sent and completed: a plain increment per message, no
+ * locks (the library is at most MPI_THREAD_SERIALIZED). Only messages on
+ * a communicator's point-to-point context count; collectives' own
+ * messages are complete when their call returns. */
+struct shim_ckpt_counts {
+    uint64_t *sent;  /* world rank -> messages sent to it */
+    uint64_t *recvd; /* world rank -> messages from it received (matched) */
+    /* Posted operations not yet complete (requests with ckpt set). */
+    int64_t pending_sends;
+    int64_t pending_recvs;
+    /* Completions of such operations, ever: tells a stalled drain from a
+     * slow one. */
+    uint64_t completions;
+};
+extern struct shim_ckpt_counts shim_ckpt;
+/* Sizes the counters for shim.size ranks; 0 or -ENOMEM. */
+int shim_ckpt_init(void);
+void shim_ckpt_finalize(void);
+/* Whether messages on tag context ctx are the application's own. */
+static inline bool shim_ckpt_counts_ctx(unsigned ctx)
+{
+    return (ctx & 1) == 0;
+}
+/* Counts a message sent to world rank wdest on context ctx. */
+static inline void shim_ckpt_count_send(unsigned ctx, int wdest)
+{
+    if (shim_ckpt_counts_ctx(ctx))
+        shim_ckpt.sent[wdest]++;
+}
+/* Marks req (a send or receive on context ctx about to be posted) as one
+ * the cut waits for; undone by shim_ckpt_req_done() at completion, or by
+ * shim_ckpt_req_unpost() when the post failed. */
+static inline void shim_ckpt_req_post(struct shim_request *req, unsigned ctx)
+{
+    if (!shim_ckpt_counts_ctx(ctx))
+        return;
+    req->ckpt = true;
+    if (req->kind == SHIM_REQ_SEND)
+        shim_ckpt.pending_sends++;
+    else
+        shim_ckpt.pending_recvs++;
+}
+void shim_ckpt_req_unpost(struct shim_request *req);
+/* req, marked by shim_ckpt_req_post(), has completed (progress.c). */
+void shim_ckpt_req_done(struct shim_request *req);
+
+/* The checkpoint entry points libshoal calls through weak references
+ * when the program links this MPI (see README.md, "Checkpoints"). Both are
+ * collective over MPI_COMM_WORLD and not MPI calls: they return 0 or a
+ * negative errno, never invoke an error handler, and -ENOTCONN outside
+ * MPI_Init .. MPI_Finalize.
+ *
+ * shoal_mpi_ckpt_agree: *flag becomes the maximum of every rank's *flag;
+ * untouched on failure. -EINVAL when flag is NULL.
+ *
+ * shoal_mpi_ckpt_quiesce: drains point-to-point traffic so that no message
+ * crosses the cut: 0 when every message sent before the call has been
+ * received (matched) by the application and every send has completed;
+ * -EBUSY when some message never will be (its receive is not posted, so
+ * it waits or would wait unexpected, and a restart would lose it); the
+ * same result on every rank. The application's requests stay its own:
+ * completed sends and receives are still to be waited for by it. */
+SHOAL_MPI_API int shoal_mpi_ckpt_agree(int *flag);
+SHOAL_MPI_API int shoal_mpi_ckpt_quiesce(void);
 
 /* ---- collectives ------------------------------------------------------- */
 /* Frees what the collectives cached on comm; comm stays valid. */
