@@ -10,7 +10,9 @@
  * slab as version <step>. The last line, from rank 0, is
  * "result STEPS CHECKSUM", the same whether or not the run was interrupted
  * and resumed. With SOLVER_CRASH_AT=S the rank 1 (0 when alone) calls
- * _exit(3) once S steps are done, unless the run is a restart. */
+ * _exit(3) once S steps are done, unless the run is a restart; with
+ * SOLVER_STEP_MS=T each step also sleeps T milliseconds (a long run to
+ * interrupt). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -108,6 +110,8 @@ int main(int argc, char **argv)
     int every = argc > 2 ? atoi(argv[2]) : 25;
     const char *crash = getenv("SOLVER_CRASH_AT");
     int crash_at = crash ? atoi(crash) : -1;
+    const char *pace = getenv("SOLVER_STEP_MS");
+    int step_ms = pace ? atoi(pace) : 0;
     int restarted, version, vmin, vmax, rc;
 
     MPI_Init(&argc, &argv);
@@ -145,6 +149,8 @@ int main(int argc, char **argv)
         if (s.step >= steps)
             break;
         solver_step(&s);
+        if (step_ms > 0)
+            usleep((useconds_t)step_ms * 1000);
         /* per rank unless shoal's MPI combines it: combine it here */
         if (shoal_ckpt_need(&need) < 0)
             need = 0;
