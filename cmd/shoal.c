@@ -22,6 +22,7 @@ static const char shoal_usage[] =
     "  results    per-task results of a job (--json, --csv)\n"
     "  output     a task's stdout and stderr\n"
     "  cancel     cancel a job and kill its tasks\n"
+    "  ckpt       list (ls) or remove (rm) the checkpoints jobs keep\n"
     "  version    print shoal's version\n"
     "  help       show this help\n"
     "\n"
@@ -56,6 +57,8 @@ int main(int argc, char **argv)
         return cmd_daemon(argc - 2, argv + 2);
     if (strcmp(argv[1], "status") == 0)
         return cmd_status(argc - 2, argv + 2);
+    if (strcmp(argv[1], "ckpt") == 0)
+        return cmd_ckpt(argc - 2, argv + 2);
     {
         int rc = cmd_tasks(argv[1], argc - 2, argv + 2);
 

@@ -148,6 +148,21 @@ int ckpt_job_rollback(const char *root, int nranks, int version)
     return first;
 }
 
+int ckpt_job_prune(const char *root, int nranks)
+{
+    int first = 0;
+
+    for (int r = 0; r < nranks; r++) {
+        ckpt_store_t *store = ckpt_job_store(root, r);
+        int rc = store ? ckpt_store_prune(store, 0) : -ENOMEM;
+
+        if (rc < 0 && first == 0)
+            first = rc;
+        ckpt_store_destroy(store);
+    }
+    return first;
+}
+
 int ckpt_job_task_version(const char *rdir, int *version)
 {
     ckpt_store_t *store = NULL;
@@ -185,6 +200,152 @@ void ckpt_job_task_done(const char *root, uint64_t task)
         *slash = '\0';
         rmdir(path);
     }
+}
+
+/* The files of one version: count and bytes (MANIFEST and the marker
+ * included: what the version costs on disk). */
+static void ckpt_job_version_size(const char *dir, int *files, double *bytes)
+{
+    struct dirent *e;
+    struct stat st;
+    DIR *d = opendir(dir);
+
+    *files = 0;
+    *bytes = 0;
+    while (d && (e = readdir(d))) {
+        if (e->d_name[0] == '.')
+            continue;
+        if (fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0
+            && S_ISREG(st.st_mode)) {
+            (*files)++;
+            *bytes += (double)st.st_size;
+        }
+    }
+    if (d)
+        closedir(d);
+}
+
+/* "rankN" or "taskN": N, else -1. */
+static long ckpt_job_member_index(const char *name, const char *prefix)
+{
+    size_t n = strlen(prefix);
+    char *end;
+    long v;
+
+    if (strncmp(name, prefix, n) != 0 || name[n] < '0' || name[n] > '9')
+        return -1;
+    v = strtol(name + n, &end, 10);
+    return *end ? -1 : v;
+}
+
+static int ckpt_job_member_cmp(const void *a, const void *b)
+{
+    const char *x =
+        json_string_value(json_object_get(*(json_t *const *)a, "name"));
+    const char *y =
+        json_string_value(json_object_get(*(json_t *const *)b, "name"));
+    long ix = ckpt_job_member_index(x, x[0] == 'r' ? "rank" : "task");
+    long iy = ckpt_job_member_index(y, y[0] == 'r' ? "rank" : "task");
+
+    if (x[0] != y[0])
+        return x[0] < y[0] ? -1 : 1;
+    return ix < iy ? -1 : ix > iy;
+}
+
+static json_t *ckpt_job_describe_member(const char *root, const char *name)
+{
+    char path[PATH_MAX], vdir[2 * PATH_MAX];
+    ckpt_store_t *store = NULL;
+    json_t *m, *list = json_array();
+    int *versions = NULL, n, keep = 0;
+
+    snprintf(path, sizeof(path), "%s/%s", root, name);
+    if (!list || ckpt_store_create(path, &store) < 0) {
+        json_decref(list);
+        return NULL;
+    }
+    ckpt_store_keep(store, &keep);
+    n = ckpt_store_list(store, &versions);
+    for (int i = 0; i < n; i++) {
+        int files;
+        double bytes;
+
+        snprintf(vdir, sizeof(vdir), "%s/v%d", path, versions[i]);
+        ckpt_job_version_size(vdir, &files, &bytes);
+        json_array_append_new(
+            list, json_pack("{s:i, s:b, s:i, s:f}", "version", versions[i],
+                            "committed",
+                            ckpt_store_committed(store, versions[i]) == 1,
+                            "files", files, "bytes", bytes));
+    }
+    free(versions);
+    ckpt_store_destroy(store);
+    m = json_pack("{s:s, s:i, s:o}", "name", name, "keep", keep, "versions",
+                  list);
+    return m;
+}
+
+int ckpt_job_describe(const char *root, json_t **out, shoal_error_t *error)
+{
+    json_t *members = json_array(), **sorted = NULL;
+    struct dirent *e;
+    int nranks = 0, rc = 0;
+    size_t n;
+    DIR *d = opendir(root);
+
+    if (!d) {
+        rc = -errno;
+        json_decref(members);
+        return shoal_errprintf(error, rc, "cannot read '%s': %s", root,
+                               strerror(-rc));
+    }
+    while (members && (e = readdir(d))) {
+        json_t *m;
+
+        if (ckpt_job_member_index(e->d_name, "rank") < 0
+            && ckpt_job_member_index(e->d_name, "task") < 0)
+            continue;
+        nranks += ckpt_job_member_index(e->d_name, "rank") >= 0;
+        m = ckpt_job_describe_member(root, e->d_name);
+        if (m)
+            json_array_append_new(members, m);
+    }
+    closedir(d);
+    if (!members)
+        return shoal_errprintf(error, -ENOMEM, "out of memory");
+    n = json_array_size(members);
+    if (n == 0) {
+        json_decref(members);
+        return shoal_errprintf(error, -ENOENT,
+                               "'%s' holds no checkpoints (no rankN or taskN "
+                               "directory)",
+                               root);
+    }
+    /* rank0, rank1, ..., rank10 in numeric order */
+    sorted = calloc(n, sizeof(*sorted));
+    if (sorted) {
+        json_t *in_order = json_array();
+
+        for (size_t i = 0; i < n; i++)
+            sorted[i] = json_array_get(members, i);
+        qsort(sorted, n, sizeof(*sorted), ckpt_job_member_cmp);
+        for (size_t i = 0; in_order && i < n; i++)
+            json_array_append(in_order, sorted[i]);
+        if (in_order) {
+            json_decref(members);
+            members = in_order;
+        }
+        free(sorted);
+    }
+    {
+        struct ckpt_job_choice choice = {0};
+
+        if (nranks > 0)
+            ckpt_job_choose(root, nranks, false, &choice, NULL);
+        *out = json_pack("{s:s, s:o, s:i}", "root", root, "members", members,
+                         "version", choice.version);
+    }
+    return *out ? 0 : shoal_errprintf(error, -ENOMEM, "out of memory");
 }
 
 int ckpt_job_keep(const char *root, int nranks, int version)

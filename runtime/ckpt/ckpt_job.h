@@ -15,6 +15,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <jansson.h>
 
 #include <shoal/error.h>
 
@@ -53,6 +54,12 @@ int ckpt_job_keep(const char *root, int nranks, int version);
  * errno met. */
 int ckpt_job_rollback(const char *root, int nranks, int version);
 
+/* Apply retention in every rank's store (ckpt_store_prune: the two
+ * newest committed versions and whatever KEEP pins stay), for programs
+ * that do not link libshoal and so never prune. Returns 0 or the first
+ * negative errno met. */
+int ckpt_job_prune(const char *root, int nranks);
+
 /* The version a task resumes from: the newest committed one in its store
  * rdir whose files verify (versions committed by the marker alone are
  * sealed first). Sets *version (0: start afresh) and returns 0, or a
@@ -63,6 +70,15 @@ int ckpt_job_task_version(const char *rdir, int *version);
  * store (root/taskN) goes, and root too once it is empty (the last task),
  * and root's parent after it when that is empty too. */
 void ckpt_job_task_done(const char *root, uint64_t task);
+
+/* Describe the checkpoints under root for people and scripts (`shoal ckpt
+ * ls`): {"root": ROOT, "members": [{"name": "rank0" | "task7", "keep": K,
+ * "versions": [{"version": V, "committed": B, "files": N, "bytes": S}...]}
+ * ...], "version": the newest version every rank committed (rank roots
+ * only; 0 none)}. No hashing: listing is cheap. Returns 0 and sets *out
+ * (caller decrefs), -ENOENT when root holds no rankN or taskN directory,
+ * or another negative errno with error filled. */
+int ckpt_job_describe(const char *root, json_t **out, shoal_error_t *error);
 
 /* Remove root and everything in it. Returns 0 or a negative errno. */
 int ckpt_job_remove(const char *root);

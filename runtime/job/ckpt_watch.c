@@ -28,6 +28,8 @@ static void ckpt_watch_cb(uv_timer_t *timer)
     LOG(LOG_LEVEL_DEBUG, LOG_CKPT, "version %d committed by every rank",
         choice.version);
     w->kept = choice.version;
+    /* what came before it is no restart's any more */
+    ckpt_job_prune(w->root, w->nranks);
 }
 
 int ckpt_watch_start(struct ckpt_watch *w,

@@ -3,7 +3,8 @@
  *
  * Every second, the newest version every rank committed (ckpt_job.h) is
  * looked up; when it advances, it is written to each rank's KEEP file, so
- * that no rank prunes the version a restart would start from. Embedded in
+ * that no rank prunes the version a restart would start from, and older
+ * versions are pruned (two committed ones stay). Embedded in
  * the coordinator's loop (local_job, pool_job); it only reads directories
  * and writes small files. */
 #ifndef SHOAL_RUNTIME_JOB_CKPT_WATCH_H

@@ -92,6 +92,41 @@ test_expect_success 'a timeout is not restarted, and the checkpoints are kept' '
     grep "shoal: checkpoints kept in .*/ck3/" err
 '
 
+test_expect_success 'shoal ckpt ls shows what a job kept; rm removes it, and only job roots' '
+    test_expect_code 124 "$SHOAL" run -n 2 --timeout 3 --checkpoint \
+        --checkpoint-dir kept "$COUNT" 100 2>/dev/null &&
+    root=$(ls -d kept/*) &&
+    "$SHOAL" ckpt ls kept >ls.out &&
+    cat ls.out &&
+    grep "^$root$" ls.out &&
+    grep "^  restart from version [1-9][0-9]* (committed by every rank)" ls.out &&
+    grep "^  rank1 *[0-9]* *committed *2 *[0-9]* B" ls.out &&
+    grep "(kept)" ls.out &&
+    "$SHOAL" ckpt ls --json "$root" >ls.json &&
+    python3 -c "
+import json, sys
+r = json.load(open(\"ls.json\"))
+names = [m[\"name\"] for m in r[\"members\"]]
+assert names == [\"rank0\", \"rank1\"], names
+v = r[\"version\"]
+assert v > 0
+for m in r[\"members\"]:
+    vs = [x[\"version\"] for x in m[\"versions\"] if x[\"committed\"]]
+    assert v in vs, (v, vs)
+    # retention: at most two committed versions before the job-wide one
+    assert len([x for x in vs if x < v]) <= 2, vs
+" &&
+    test_expect_code 1 "$SHOAL" ckpt rm kept 2>err &&
+    grep "not removed: .kept. holds no checkpoints" err &&
+    test -d "$root" &&
+    "$SHOAL" ckpt rm "$root" &&
+    ! test -e "$root" &&
+    "$SHOAL" ckpt ls kept >ls.out &&
+    grep "no checkpoints in kept" ls.out &&
+    test_expect_code 2 "$SHOAL" ckpt frob 2>err &&
+    grep "unknown subcommand .frob." err
+'
+
 test_expect_success 'bad checkpoint options are usage errors' '
     test_expect_code 2 "$SHOAL" run --checkpoint=0 true 2>err &&
     grep "invalid checkpoint interval .0." err &&

@@ -1,0 +1,185 @@
+/* SPDX-License-Identifier: MIT */
+/* ckpt.c - `shoal ckpt ls|rm`: the checkpoints jobs keep.
+ *
+ * A job run with --checkpoint keeps its versions under a root directory
+ * (runtime/ckpt/ckpt_job.h): DIR/STAMP-HOST-PID for `shoal run`,
+ * DIR/tasks-STAMP-HOST-PID for `shoal submit`, DIR being --checkpoint-dir
+ * (./shoal-ckpt by default). `ls` takes roots, or directories holding
+ * roots, and shows each rank's or task's versions; `rm` removes roots. */
+#include <dirent.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <jansson.h>
+
+#include "cmd/cmd.h"
+#include "runtime/ckpt/ckpt_job.h"
+
+static const char ckpt_usage[] =
+    "usage: shoal ckpt ls [--json] [DIR...]\n"
+    "       shoal ckpt rm ROOT...\n"
+    "\n"
+    "  ls    list the checkpoints under each DIR (default ./shoal-ckpt):\n"
+    "        a job's root, or a directory of roots; per rank or task, each\n"
+    "        version, committed or not, its files and bytes, and the version\n"
+    "        a restart would start from\n"
+    "  rm    remove job roots and every version in them\n"
+    "  --json  one JSON object per root, one per line\n";
+
+static void ckpt_print_size(double bytes, char *buf, size_t len)
+{
+    static const char *const units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+    int u = 0;
+
+    while (bytes >= 1024 && u < 4) {
+        bytes /= 1024;
+        u++;
+    }
+    snprintf(buf, len, u ? "%.1f %s" : "%.0f %s", bytes, units[u]);
+}
+
+static void ckpt_print_root(const json_t *root)
+{
+    json_t *m, *v;
+    size_t i, j;
+    json_int_t version = json_integer_value(json_object_get(root, "version"));
+
+    printf("%s\n", json_string_value(json_object_get(root, "root")));
+    if (version > 0)
+        printf("  restart from version %" JSON_INTEGER_FORMAT
+               " (committed by every rank)\n",
+               version);
+    printf("  %-10s %8s  %-11s %6s %12s\n", "MEMBER", "VERSION", "STATE",
+           "FILES", "SIZE");
+    json_array_foreach (json_object_get(root, "members"), i, m) {
+        const char *name = json_string_value(json_object_get(m, "name"));
+        json_int_t keep = json_integer_value(json_object_get(m, "keep"));
+
+        if (json_array_size(json_object_get(m, "versions")) == 0)
+            printf("  %-10s %8s  %-11s\n", name, "-", "none");
+        json_array_foreach (json_object_get(m, "versions"), j, v) {
+            char size[32];
+            json_int_t n = json_integer_value(json_object_get(v, "version"));
+
+            ckpt_print_size(json_number_value(json_object_get(v, "bytes")),
+                            size, sizeof(size));
+            printf("  %-10s %8" JSON_INTEGER_FORMAT
+                   "  %-11s %6" JSON_INTEGER_FORMAT " %12s%s\n",
+                   name, n,
+                   json_is_true(json_object_get(v, "committed")) ? "committed"
+                                                                 : "partial",
+                   json_integer_value(json_object_get(v, "files")), size,
+                   keep == n ? "  (kept)" : "");
+        }
+    }
+}
+
+/* Show dir: a root, or each root in it. Returns 0 or 1 after saying what
+ * is wrong. */
+static int ckpt_ls_one(const char *dir, bool as_json)
+{
+    shoal_error_t error;
+    json_t *root;
+    struct dirent *e;
+    int shown = 0, rc;
+    DIR *d;
+
+    rc = ckpt_job_describe(dir, &root, &error);
+    if (rc == 0) {
+        if (as_json) {
+            json_dumpf(root, stdout, JSON_COMPACT);
+            putchar('\n');
+        } else {
+            ckpt_print_root(root);
+        }
+        json_decref(root);
+        return 0;
+    }
+    if (rc != -ENOENT)
+        return cmd_fail(1, "%s", error.text);
+    d = opendir(dir);
+    if (!d)
+        return cmd_fail(1, "cannot read '%s': %s", dir, strerror(errno));
+    while ((e = readdir(d))) {
+        char path[PATH_MAX];
+
+        if (e->d_name[0] == '.')
+            continue;
+        if (snprintf(path, sizeof(path), "%s/%s", dir, e->d_name)
+                >= (int)sizeof(path)
+            || ckpt_job_describe(path, &root, NULL) < 0)
+            continue;
+        if (as_json) {
+            json_dumpf(root, stdout, JSON_COMPACT);
+            putchar('\n');
+        } else {
+            ckpt_print_root(root);
+        }
+        json_decref(root);
+        shown++;
+    }
+    closedir(d);
+    if (shown == 0 && !as_json)
+        printf("no checkpoints in %s\n", dir);
+    return 0;
+}
+
+static int ckpt_ls(int argc, char **argv)
+{
+    bool as_json = false;
+    int i = 0, rc = 0;
+
+    if (i < argc && strcmp(argv[i], "--json") == 0) {
+        as_json = true;
+        i++;
+    }
+    for (int k = i; k < argc; k++)
+        if (argv[k][0] == '-')
+            return cmd_usage("ckpt", "unknown option '%s'", argv[k]);
+    if (i == argc)
+        return ckpt_ls_one("shoal-ckpt", as_json);
+    for (; i < argc; i++)
+        rc |= ckpt_ls_one(argv[i], as_json);
+    return rc;
+}
+
+static int ckpt_rm(int argc, char **argv)
+{
+    int rc = 0;
+
+    if (argc == 0)
+        return cmd_usage("ckpt", "rm needs the root of a job's checkpoints");
+    for (int i = 0; i < argc; i++) {
+        shoal_error_t error;
+        json_t *root;
+        int err;
+
+        /* only what is a job's root: never a directory of other things */
+        if (ckpt_job_describe(argv[i], &root, &error) < 0) {
+            rc = cmd_fail(1, "not removed: %s", error.text);
+            continue;
+        }
+        json_decref(root);
+        err = ckpt_job_remove(argv[i]);
+        if (err < 0)
+            rc = cmd_fail(1, "cannot remove '%s': %s", argv[i], strerror(-err));
+    }
+    return rc;
+}
+
+int cmd_ckpt(int argc, char **argv)
+{
+    if (argc == 0)
+        return cmd_usage("ckpt", "missing subcommand (ls or rm)");
+    if (strcmp(argv[0], "--help") == 0 || strcmp(argv[0], "-h") == 0) {
+        fputs(ckpt_usage, stdout);
+        return 0;
+    }
+    if (strcmp(argv[0], "ls") == 0)
+        return ckpt_ls(argc - 1, argv + 1);
+    if (strcmp(argv[0], "rm") == 0)
+        return ckpt_rm(argc - 1, argv + 1);
+    return cmd_usage("ckpt", "unknown subcommand '%s'", argv[0]);
+}
