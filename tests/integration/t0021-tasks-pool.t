@@ -176,6 +176,51 @@ test_expect_success 'a worker daemon killed mid-job: every task recorded once' '
     for i in 1 2 3; do wait_alive $i 3 20 || exit 1; done
 '
 
+# tick N: count to N, a step every 0.1 s, committing each step as the
+# HTCondor-style contract says; prints where it resumed, if it did.
+cat >"$TRASH/tick.sh" <<\EOF
+#!/bin/sh
+i=0
+[ "$SHOAL_CKPT_RESTART" = 1 ] && i=$(cat "$SHOAL_CKPT_DIR/v$SHOAL_CKPT_VERSION/n")
+[ "$i" -gt 0 ] && echo "resumed after $i"
+while [ "$i" -lt "$1" ]; do
+    i=$((i + 1))
+    sleep 0.1
+    mkdir -p "$SHOAL_CKPT_DIR/v$i" && echo "$i" >"$SHOAL_CKPT_DIR/v$i/n" &&
+        : >"$SHOAL_CKPT_DIR/v$i/COMMITTED" || exit 1
+done
+echo "counted to $i"
+EOF
+chmod +x "$TRASH/tick.sh"
+
+test_expect_success 'checkpointing tasks whose worker is lost resume on another node' '
+    id=$(submit --checkpoint --checkpoint-dir "$TRASH/tck" --range 0-17 -- \
+        "$TRASH/tick.sh" 40) &&
+    victim= &&
+    for _ in $(seq 100); do
+        for h in 2 3; do
+            [ "$(ran_on "$id" $h)" -gt 0 ] && victim=$h && break 2
+        done
+        sleep 0.1
+    done &&
+    test -n "$victim" &&
+    sleep 1.5 &&
+    results "$id" | awk -F, -v n="$(node_id $victim)" "\$4 == n && \$3 == \"running\" { print \$1 }" >lost &&
+    echo "running on host $victim: $(cat lost)" &&
+    test -s lost &&
+    kill -KILL "$(daemon_pid $victim)" &&
+    test_within 120 netns_exec 1 "$SHOAL" wait "$id" >wait.out &&
+    check_once "$id" 18 &&
+    for t in $(cat lost); do
+        netns_exec 1 "$SHOAL" output "$id" "$t" >out.$t &&
+        cat out.$t &&
+        grep "^resumed after [1-9][0-9]*$" out.$t &&
+        grep "^counted to 40$" out.$t || exit 1
+    done &&
+    test_within 15 daemon_start $victim &&
+    for i in 1 2 3; do wait_alive $i 3 20 || exit 1; done
+'
+
 test_expect_success 'the home daemon restarted mid-job: every task recorded once' '
     id=$(submit --range 0-299 -- sh -c "sleep 0.1; echo \$SHOAL_TASK_ID") &&
     wait_done "$id" 30 30 &&
