@@ -4,14 +4,16 @@
  * A job run with --checkpoint keeps its versions under a root directory
  * (runtime/ckpt/ckpt_job.h): DIR/STAMP-HOST-PID for `shoal run`,
  * DIR/tasks-STAMP-HOST-PID for `shoal submit`, DIR being --checkpoint-dir
- * (./shoal-ckpt by default). `ls` takes roots, or directories holding
- * roots, and shows each rank's or task's versions; `rm` removes roots. */
+ * (./shoal-ckpt by default); a restarted run gets DIR/JOB/runK. `ls`
+ * takes roots, or directories holding them, and shows each rank's or
+ * task's versions; `rm` removes a job's checkpoints. */
 #include <dirent.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <jansson.h>
 
 #include "cmd/cmd.h"
@@ -19,13 +21,14 @@
 
 static const char ckpt_usage[] =
     "usage: shoal ckpt ls [--json] [DIR...]\n"
-    "       shoal ckpt rm ROOT...\n"
+    "       shoal ckpt rm DIR...\n"
     "\n"
     "  ls    list the checkpoints under each DIR (default ./shoal-ckpt):\n"
     "        a job's root, or a directory of roots; per rank or task, each\n"
     "        version, committed or not, its files and bytes, and the version\n"
     "        a restart would start from\n"
-    "  rm    remove job roots and every version in them\n"
+    "  rm    remove a job's checkpoints (the directory `ls` names, or the\n"
+    "        job's directory above it)\n"
     "  --json  one JSON object per root, one per line\n";
 
 static void ckpt_print_size(double bytes, char *buf, size_t len)
@@ -76,54 +79,65 @@ static void ckpt_print_root(const json_t *root)
     }
 }
 
-/* Show dir: a root, or each root in it. Returns 0 or 1 after saying what
- * is wrong. */
-static int ckpt_ls_one(const char *dir, bool as_json)
+/* Call fn on each job root at dir or below it, at most depth levels down
+ * (DIR/JOB/runK is two). Returns how many roots were found. */
+static int ckpt_each_root(const char *dir,
+                          int depth,
+                          void (*fn)(json_t *root, void *arg),
+                          void *arg)
 {
-    shoal_error_t error;
     json_t *root;
     struct dirent *e;
-    int shown = 0, rc;
+    int found = 0;
     DIR *d;
 
-    rc = ckpt_job_describe(dir, &root, &error);
-    if (rc == 0) {
-        if (as_json) {
-            json_dumpf(root, stdout, JSON_COMPACT);
-            putchar('\n');
-        } else {
-            ckpt_print_root(root);
-        }
+    if (ckpt_job_describe(dir, &root, NULL) == 0) {
+        fn(root, arg);
         json_decref(root);
-        return 0;
+        return 1;
     }
-    if (rc != -ENOENT)
-        return cmd_fail(1, "%s", error.text);
-    d = opendir(dir);
-    if (!d)
-        return cmd_fail(1, "cannot read '%s': %s", dir, strerror(errno));
+    if (depth == 0 || !(d = opendir(dir)))
+        return 0;
     while ((e = readdir(d))) {
         char path[PATH_MAX];
 
-        if (e->d_name[0] == '.')
+        if (e->d_name[0] == '.'
+            || snprintf(path, sizeof(path), "%s/%s", dir, e->d_name)
+                   >= (int)sizeof(path))
             continue;
-        if (snprintf(path, sizeof(path), "%s/%s", dir, e->d_name)
-                >= (int)sizeof(path)
-            || ckpt_job_describe(path, &root, NULL) < 0)
-            continue;
-        if (as_json) {
-            json_dumpf(root, stdout, JSON_COMPACT);
-            putchar('\n');
-        } else {
-            ckpt_print_root(root);
-        }
-        json_decref(root);
-        shown++;
+        found += ckpt_each_root(path, depth - 1, fn, arg);
     }
     closedir(d);
-    if (shown == 0 && !as_json)
+    return found;
+}
+
+static void ckpt_show(json_t *root, void *arg)
+{
+    if (*(bool *)arg) {
+        json_dumpf(root, stdout, JSON_COMPACT);
+        putchar('\n');
+    } else {
+        ckpt_print_root(root);
+    }
+}
+
+/* Show the roots at or under dir. Returns 0 or 1 after saying what is
+ * wrong. */
+static int ckpt_ls_one(const char *dir, bool as_json)
+{
+    struct stat st;
+
+    if (stat(dir, &st) < 0)
+        return cmd_fail(1, "cannot read '%s': %s", dir, strerror(errno));
+    if (ckpt_each_root(dir, 2, ckpt_show, &as_json) == 0 && !as_json)
         printf("no checkpoints in %s\n", dir);
     return 0;
+}
+
+static void ckpt_count(json_t *root, void *arg)
+{
+    (void)root;
+    (*(int *)arg)++;
 }
 
 static int ckpt_ls(int argc, char **argv)
@@ -152,16 +166,19 @@ static int ckpt_rm(int argc, char **argv)
     if (argc == 0)
         return cmd_usage("ckpt", "rm needs the root of a job's checkpoints");
     for (int i = 0; i < argc; i++) {
-        shoal_error_t error;
-        json_t *root;
         int err;
 
-        /* only what is a job's root: never a directory of other things */
-        if (ckpt_job_describe(argv[i], &root, &error) < 0) {
-            rc = cmd_fail(1, "not removed: %s", error.text);
+        int roots = 0;
+
+        /* only a job's checkpoints (a run's root, or the job's directory
+         * of them): never a directory of other things */
+        if (ckpt_each_root(argv[i], 1, ckpt_count, &roots) == 0) {
+            rc = cmd_fail(1,
+                          "not removed: '%s' holds no job's checkpoints (no "
+                          "rankN or taskN directory)",
+                          argv[i]);
             continue;
         }
-        json_decref(root);
         err = ckpt_job_remove(argv[i]);
         if (err < 0)
             rc = cmd_fail(1, "cannot remove '%s': %s", argv[i], strerror(-err));

@@ -74,7 +74,8 @@ PARAM_DEFINE(run_claim_timeout_param,
  * where its ranks checkpoint, and what the next run is told. */
 struct run_restart {
     bool enabled;
-    char *root;    /* SHOAL_CKPT_ROOT: ROOT/rankN per rank; or NULL */
+    char *base;    /* the job's checkpoints, DIR/STAMP-HOST-PID, or NULL */
+    char *root;    /* this run's, BASE/runK (SHOAL_CKPT_ROOT); or NULL */
     char *vars[5]; /* the SHOAL_CKPT_* settings of the next run */
     int nvars;
     int restarts; /* runs started again after a failure */
@@ -483,9 +484,10 @@ static int run_restart_setup(struct run_state *st)
                             strerror(errno));
         localtime_r(&now, &tm);
         strftime(stamp, sizeof(stamp), "%Y%m%d-%H%M%S", &tm);
-        if (asprintf(&r->root, "%s/%s-%s-%ld", base, stamp, st->hostname,
+        if (asprintf(&r->base, "%s/%s-%s-%ld", base, stamp, st->hostname,
                      (long)getpid())
-            < 0) {
+                < 0
+            || asprintf(&r->root, "%s/run0", r->base) < 0) {
             r->root = NULL;
             return cmd_fail(LOCAL_JOB_STATUS_ERROR, "out of memory");
         }
@@ -548,9 +550,20 @@ static bool run_restart_next(struct run_state *st, int status)
     else
         fprintf(stderr, " (restart %d of %d)\n", r->restarts,
                 st->opt.max_restarts);
-    if (r->root && ckpt_job_rollback(r->root, r->nranks, choice.version) < 0)
-        fprintf(stderr, "shoal: cannot clear the versions after %d in %s\n",
-                choice.version, r->root);
+    if (r->root) {
+        char *next = NULL;
+
+        if (asprintf(&next, "%s/run%d", r->base, r->runs) < 0)
+            return false;
+        if (ckpt_job_advance(r->root, next, r->nranks, choice.version, &error)
+            < 0) {
+            fprintf(stderr, "shoal: not restarting: %s\n", error.text);
+            free(next);
+            return false;
+        }
+        free(r->root);
+        r->root = next;
+    }
     return run_restart_env(st) == 0;
 }
 
@@ -561,15 +574,15 @@ static void run_restart_finish(struct run_state *st, int status)
     struct run_restart *r = &st->restart;
     char *parent;
 
-    if (!r->root)
+    if (!r->base)
         return;
     if (status != 0) {
         fprintf(stderr, "shoal: checkpoints kept in %s\n", r->root);
         return;
     }
-    ckpt_job_remove(r->root);
+    ckpt_job_remove(r->base);
     /* the default directory goes too once nothing else is in it */
-    parent = strdup(r->root);
+    parent = strdup(r->base);
     if (parent && strrchr(parent, '/')) {
         *strrchr(parent, '/') = '\0';
         rmdir(parent);
@@ -691,6 +704,7 @@ int cmd_run(int argc, char **argv)
     for (int i = 0; i < st.restart.nvars; i++)
         free(st.restart.vars[i]);
     free(st.restart.root);
+    free(st.restart.base);
     free(st.path);
     map_result_destroy(st.map);
     if (st.topo)

@@ -122,30 +122,35 @@ int ckpt_job_choose(const char *root,
     return 0;
 }
 
-int ckpt_job_rollback(const char *root, int nranks, int version)
+int ckpt_job_advance(const char *root,
+                     const char *next_root,
+                     int nranks,
+                     int version,
+                     shoal_error_t *error)
 {
-    int first = 0;
+    char from[PATH_MAX], to[PATH_MAX];
+    int rc = ckpt_job_prepare(next_root, nranks, error);
 
-    for (int r = 0; r < nranks; r++) {
-        ckpt_store_t *store = ckpt_job_store(root, r);
-        int *versions = NULL, n, rc = 0;
-
-        if (!store)
-            return -ENOMEM;
-        n = ckpt_store_list(store, &versions);
-        for (int i = 0; i < n; i++)
-            if (versions[i] > version
-                && (rc = ckpt_store_remove(store, versions[i])) < 0
-                && first == 0)
-                first = rc;
-        if (n < 0 && first == 0)
-            first = n;
-        free(versions);
-        ckpt_store_destroy(store);
+    for (int r = 0; rc == 0 && version > 0 && r < nranks; r++) {
+        if (snprintf(from, sizeof(from), "%s/rank%d/v%d", root, r, version)
+                >= (int)sizeof(from)
+            || snprintf(to, sizeof(to), "%s/rank%d/v%d", next_root, r, version)
+                   >= (int)sizeof(to))
+            rc = shoal_errprintf(error, -ENAMETOOLONG,
+                                 "checkpoint path too long under '%s'",
+                                 next_root);
+        else if (rename(from, to) < 0)
+            rc = shoal_errprintf(error, -errno,
+                                 "cannot move version %d of rank %d to '%s': "
+                                 "%s",
+                                 version, r, next_root, strerror(errno));
     }
-    if (first == 0)
-        first = ckpt_job_keep(root, nranks, version);
-    return first;
+    if (rc == 0 && (rc = ckpt_job_keep(next_root, nranks, version)) < 0)
+        shoal_errprintf(error, rc, "cannot pin version %d in '%s': %s", version,
+                        next_root, strerror(-rc));
+    if (rc == 0)
+        ckpt_job_remove(root);
+    return rc;
 }
 
 int ckpt_job_prune(const char *root, int nranks)

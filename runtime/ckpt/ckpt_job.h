@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* ckpt_job.h - a job's checkpoints as its launcher sees them.
  *
- * A job run with checkpoints has a root directory; rank N keeps its
- * versions in ROOT/rankN (its SHOAL_CKPT_DIR, laid out as
+ * Each run of a job with checkpoints has a root directory (a restart gets
+ * a new one, see ckpt_job_advance()); rank N keeps its versions in
+ * ROOT/rankN (its SHOAL_CKPT_DIR, laid out as
  * runtime/ckpt/ckpt_store.h says: vV/ with MANIFEST and COMMITTED). The
  * job-wide version is the newest one every rank committed: the only kind a
  * restart may start from, since ranks restored from different versions
@@ -48,11 +49,17 @@ int ckpt_job_choose(const char *root,
  * negative errno. */
 int ckpt_job_keep(const char *root, int nranks, int version);
 
-/* Before a run restores version (0: none): remove every newer version
- * from every rank (they are not job-wide: restored ranks would write
- * them again) and set KEEP to version. Returns 0 or the first negative
- * errno met. */
-int ckpt_job_rollback(const char *root, int nranks, int version);
+/* Before the next run of a job: make its new root next_root, move the
+ * version it restores (0: none) of every rank there from root, pin it with
+ * KEEP, and remove root with whatever else it held. Each run of a job has
+ * a root of its own, so a rank of an earlier run that is still alive (a
+ * node cut off, not yet dead) writes where no later run looks. Returns 0
+ * or a negative errno with error filled. */
+int ckpt_job_advance(const char *root,
+                     const char *next_root,
+                     int nranks,
+                     int version,
+                     shoal_error_t *error);
 
 /* Apply retention in every rank's store (ckpt_store_prune: the two
  * newest committed versions and whatever KEEP pins stay), for programs

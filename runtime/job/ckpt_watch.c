@@ -56,6 +56,8 @@ void ckpt_watch_stop(struct ckpt_watch *w)
 {
     if (!w->root || uv_is_closing((uv_handle_t *)&w->timer))
         return;
+    /* one last look: the job may have committed since the last tick */
+    ckpt_watch_cb(&w->timer);
     uv_timer_stop(&w->timer);
     uv_close((uv_handle_t *)&w->timer, NULL);
 }

@@ -26,8 +26,8 @@ int ckpt_watch_start(struct ckpt_watch *w,
                      const char *root,
                      int nranks);
 
-/* Stop and close the timer (the loop must run once more to finish the
- * close); harmless on a watch never started. */
+/* Look one last time, then stop and close the timer (the loop must run
+ * once more to finish the close); harmless on a watch never started. */
 void ckpt_watch_stop(struct ckpt_watch *w);
 
 #endif

@@ -44,6 +44,55 @@ test_expect_success 'a damaged version is not restored: the one before is, and t
     test "$(grep -c "counted to 8" out)" = 2
 '
 
+# zombie.sh: each rank counts to 12, committing each step. In the first
+# run rank 1 leaves behind a process that keeps writing versions holding
+# 666 into its checkpoint directory (a rank of an old run still alive, as
+# on a host cut off), then fails after step 4; in the second run rank 0
+# fails after step 9. No run may restore what the leftover wrote.
+cat >zombie.sh <<\EOF
+#!/bin/sh
+i=0
+[ "$SHOAL_CKPT_RESTART" = 1 ] && i=$(cat "$SHOAL_CKPT_DIR/v$SHOAL_CKPT_VERSION/count")
+[ "$i" -gt 0 ] && echo "rank $SHOAL_RANK resumes after step $i"
+[ "$i" -gt 12 ] && { echo "rank $SHOAL_RANK restored $i, an old run's"; exit 9; }
+if [ "$SHOAL_RANK" = 1 ] && [ "$SHOAL_RESTART_COUNT" = 0 ]; then
+    setsid sh -c 'echo $$ >zombie.pid
+        # from the moment its rank is gone, as a rank cut off would
+        while kill -0 $1 2>/dev/null; do sleep 0.05; done
+        for k in $(seq 30); do
+            for v in $(seq 14); do
+                mkdir -p "$0/v$v" && echo 666 >"$0/v$v/count" &&
+                    : >"$0/v$v/COMMITTED"
+            done 2>/dev/null
+            sleep 0.1
+        done' "$SHOAL_CKPT_DIR" $$ </dev/null >/dev/null 2>&1 &
+fi
+while [ "$i" -lt 12 ]; do
+    i=$((i + 1))
+    sleep 0.2
+    v="$SHOAL_CKPT_DIR/v$i"
+    mkdir -p "$v" && echo "$i" >"$v/count" && : >"$v/COMMITTED" || exit 1
+    if { [ "$SHOAL_RANK" = 1 ] && [ "$SHOAL_RESTART_COUNT" = 0 ] && [ $i = 4 ]; } ||
+        { [ "$SHOAL_RANK" = 0 ] && [ "$SHOAL_RESTART_COUNT" = 1 ] && [ $i = 9 ]; }; then
+        sleep 0.5
+        exit 3
+    fi
+done
+echo "rank $SHOAL_RANK counted to $i"
+EOF
+chmod +x zombie.sh
+
+test_expect_success 'what a rank of an earlier run still writes is never restored' '
+    "$SHOAL" run -n 2 --checkpoint --checkpoint-dir zk ./zombie.sh >out 2>err;
+    rc=$? &&
+    while kill -0 "$(cat zombie.pid)" 2>/dev/null; do sleep 0.1; done &&
+    cat err out &&
+    test "$rc" = 0 &&
+    test "$(grep -c "restarting from checkpoint version" err)" = 2 &&
+    ! grep "an old run" out &&
+    test "$(grep -c "counted to 12" out)" = 2
+'
+
 test_expect_success 'restarts are bounded; the last run says how the job ended' '
     test_expect_code 5 "$SHOAL" run -n 2 --restart-on-failure --max-restarts 2 \
         sh -c "exit 5" 2>err &&
@@ -89,13 +138,13 @@ test_expect_success 'a timeout is not restarted, and the checkpoints are kept' '
         --checkpoint-dir ck3 sleep 30 2>err &&
     cat err &&
     ! grep restarting err &&
-    grep "shoal: checkpoints kept in .*/ck3/" err
+    grep "shoal: checkpoints kept in .*/ck3/.*/run0$" err
 '
 
 test_expect_success 'shoal ckpt ls shows what a job kept; rm removes it, and only job roots' '
     test_expect_code 124 "$SHOAL" run -n 2 --timeout 3 --checkpoint \
         --checkpoint-dir kept "$COUNT" 100 2>/dev/null &&
-    root=$(ls -d kept/*) &&
+    job=$(ls -d kept/*) && root=$job/run0 &&
     "$SHOAL" ckpt ls kept >ls.out &&
     cat ls.out &&
     grep "^$root$" ls.out &&
@@ -117,10 +166,10 @@ for m in r[\"members\"]:
     assert len([x for x in vs if x < v]) <= 2, vs
 " &&
     test_expect_code 1 "$SHOAL" ckpt rm kept 2>err &&
-    grep "not removed: .kept. holds no checkpoints" err &&
+    grep "not removed: .kept. holds no job.s checkpoints" err &&
     test -d "$root" &&
-    "$SHOAL" ckpt rm "$root" &&
-    ! test -e "$root" &&
+    "$SHOAL" ckpt rm "$job" &&
+    ! test -e "$job" &&
     "$SHOAL" ckpt ls kept >ls.out &&
     grep "no checkpoints in kept" ls.out &&
     test_expect_code 2 "$SHOAL" ckpt frob 2>err &&
