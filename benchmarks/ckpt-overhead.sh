@@ -1,0 +1,51 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+# ckpt-overhead.sh - the cost of checkpoints to a running MPI job: the
+# same job (benchmarks/ckpt_overhead.c, 2 ranks, MB per rank of state) run
+# without checkpoints and with `shoal run --checkpoint=INTERVAL`,
+# alternately REPS times; prints one JSON object per run, then the medians
+# and the overhead. The goal: at most 5% with a checkpoint every 10 s.
+#
+# usage: benchmarks/ckpt-overhead.sh BUILDDIR SRCDIR [STEPS] [MB] [INTERVAL] [REPS]
+set -eu
+
+build=$(cd "${1:?usage: ckpt-overhead.sh BUILDDIR SRCDIR [STEPS] [MB] [INTERVAL] [REPS]}" && pwd)
+src=$(cd "${2:?usage: ckpt-overhead.sh BUILDDIR SRCDIR [STEPS] [MB] [INTERVAL] [REPS]}" && pwd)
+steps=${3:-400}
+mb=${4:-64}
+interval=${5:-10}
+reps=${6:-3}
+work=$(mktemp -d "${TMPDIR:-/tmp}/shoal-bench-ckpt.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+cd "$work"
+
+"$build/mpi-shim/mpicc-uninst" -O2 -I"$src/include" -o overhead \
+    "$src/benchmarks/ckpt_overhead.c" -L"$build/.libs" \
+    -Wl,-rpath,"$build/.libs" -lshoal
+
+for r in $(seq "$reps"); do
+    for mode in plain ckpt; do
+        if [ "$mode" = ckpt ]; then
+            out=$(SHOAL_POOL=no "$build/cmd/shoal" run -n 2 \
+                --checkpoint="$interval" --checkpoint-dir ck ./overhead \
+                "$steps" "$mb")
+        else
+            out=$(SHOAL_POOL=no "$build/cmd/shoal" run -n 2 ./overhead \
+                "$steps" "$mb")
+        fi
+        echo "$out" | awk -v m="$mode" -v mb="$mb" -v i="$interval" '{
+            printf "{\"bench\": \"ckpt-overhead\", \"mode\": \"%s\", \"mb_per_rank\": %d, \"interval\": %g, \"steps\": %d, \"checkpoints\": %d, \"seconds\": %.3f}\n",
+                m, mb, i, $2, $4, $6 }'
+    done
+done | tee runs.json
+python3 - runs.json <<'PY'
+import json, statistics, sys
+runs = [json.loads(l) for l in open(sys.argv[1])]
+med = {m: statistics.median(r["seconds"] for r in runs if r["mode"] == m)
+       for m in ("plain", "ckpt")}
+ck = statistics.median(r["checkpoints"] for r in runs if r["mode"] == "ckpt")
+print()
+print("median without checkpoints %.3f s, with %.3f s (%d checkpoints)"
+      % (med["plain"], med["ckpt"], ck))
+print("overhead %.1f%% (goal <= 5%%)" % (100 * (med["ckpt"] / med["plain"] - 1)))
+PY
