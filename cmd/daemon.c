@@ -22,6 +22,7 @@
 #include "runtime/daemon/control.h"
 #include "runtime/daemon/daemon.h"
 #include "runtime/daemon/cores.h"
+#include "runtime/ckpt/ckpt_service.h"
 #include "runtime/job/gangd.h"
 #include "runtime/tasks/taskd.h"
 #include "util/fs.h"
@@ -167,6 +168,7 @@ static int daemon_foreground(struct daemon_args *a, int report_fd)
     cores_t *cores = NULL;
     gangd_t *gang = NULL;
     struct taskd *tasks = NULL;
+    ckpt_service_t *ckpt = NULL;
     char *self = realpath("/proc/self/exe", NULL);
 
     log_set_sink(log_stderr, NULL);
@@ -189,6 +191,13 @@ static int daemon_foreground(struct daemon_args *a, int report_fd)
         cores_destroy(cores);
         daemon_destroy(d);
     }
+    /* checkpoint copies: ckpt.* ops, copies kept for and fetched from peers */
+    if (rc == 0 && (rc = ckpt_service_attach(d, a->dir, &ckpt, &error)) < 0) {
+        taskd_destroy(tasks);
+        gangd_detach(gang);
+        cores_destroy(cores);
+        daemon_destroy(d);
+    }
     free(self);
     if (rc < 0) {
         if (report_fd >= 0) {
@@ -202,6 +211,7 @@ static int daemon_foreground(struct daemon_args *a, int report_fd)
     if (report_fd >= 0)
         close(report_fd);
     daemon_run(d);
+    ckpt_service_destroy(ckpt);
     taskd_destroy(tasks);
     gangd_detach(gang);
     cores_destroy(cores);

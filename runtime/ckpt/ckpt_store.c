@@ -359,76 +359,160 @@ static int parse_line(const char *line, struct ckpt_entry *ent)
     return 0;
 }
 
-/* Read dfd's MANIFEST into e. A missing or malformed one is -EUCLEAN. */
-static int read_manifest(int dfd, struct ckpt_entries *e)
+/* Parse the text of a MANIFEST into e. Lines end with a newline; the
+ * first is the magic, the others are sorted by name. Anything else is
+ * -EUCLEAN; -ENOMEM. */
+static int parse_manifest(const char *text, size_t len, struct ckpt_entries *e)
 {
-    char *line = NULL;
-    size_t cap = 0;
-    ssize_t n;
-    FILE *f;
-    int rc = 0, lineno = 0;
+    char line[2 * CKPT_HASH_BYTES + 24 + CKPT_NAME_MAX + 2];
+    size_t off = 0;
+    int lineno = 0;
+
+    while (off < len) {
+        const char *nl = memchr(text + off, '\n', len - off);
+        size_t n = nl ? (size_t)(nl - (text + off)) : 0;
+        struct ckpt_entry *ent;
+        int rc;
+
+        if (!nl || n >= sizeof(line) || memchr(text + off, '\0', n))
+            return -EUCLEAN;
+        memcpy(line, text + off, n);
+        line[n] = '\0';
+        off += n + 1;
+        if (lineno++ == 0) {
+            if (strcmp(line, ckpt_manifest_magic) != 0)
+                return -EUCLEAN;
+            continue;
+        }
+        ent = entries_add(e);
+        if (!ent)
+            return -ENOMEM;
+        rc = parse_line(line, ent);
+        if (rc < 0)
+            return rc;
+        if (e->count > 1 && strcmp(e->v[e->count - 2].name, ent->name) >= 0)
+            return -EUCLEAN;
+    }
+    return lineno == 0 ? -EUCLEAN : 0;
+}
+
+/* Read the MANIFEST of dfd into memory (*text, NUL-terminated, caller
+ * frees). A missing one, or one longer than CKPT_MANIFEST_MAX, is
+ * -EUCLEAN. */
+static int read_manifest_text(int dfd, char **text, size_t *len)
+{
+    struct stat st;
+    char *buf;
+    size_t got = 0;
+    int rc = 0;
     int fd = openat(dfd, ckpt_manifest_name, O_RDONLY | O_CLOEXEC);
 
     if (fd < 0)
         return errno == ENOENT ? -EUCLEAN : -errno;
-    f = fdopen(fd, "r");
-    if (!f) {
+    if (fstat(fd, &st) < 0) {
         rc = -errno;
         close(fd);
         return rc;
     }
-    while ((n = getline(&line, &cap, f)) > 0) {
-        struct ckpt_entry *ent;
-
-        if (line[n - 1] != '\n') {
-            rc = -EUCLEAN;
-            break;
-        }
-        line[n - 1] = '\0';
-        if (lineno++ == 0) {
-            if (strcmp(line, ckpt_manifest_magic) != 0) {
-                rc = -EUCLEAN;
-                break;
-            }
-            continue;
-        }
-        ent = entries_add(e);
-        if (!ent) {
-            rc = -ENOMEM;
-            break;
-        }
-        rc = parse_line(line, ent);
-        if (rc < 0)
-            break;
-        if (e->count > 1 && strcmp(e->v[e->count - 2].name, ent->name) >= 0) {
-            rc = -EUCLEAN;
-            break;
-        }
+    if (!S_ISREG(st.st_mode) || st.st_size > CKPT_MANIFEST_MAX) {
+        close(fd);
+        return -EUCLEAN;
     }
-    if (rc == 0 && ferror(f))
-        rc = -EIO;
-    if (rc == 0 && lineno == 0)
-        rc = -EUCLEAN;
-    free(line);
-    fclose(f);
+    buf = malloc((size_t)st.st_size + 1);
+    if (!buf) {
+        close(fd);
+        return -ENOMEM;
+    }
+    while (got < (size_t)st.st_size) {
+        ssize_t n = read(fd, buf + got, (size_t)st.st_size - got);
+
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            rc = n < 0 ? -errno : -EUCLEAN;
+            break;
+        }
+        got += (size_t)n;
+    }
+    close(fd);
+    if (rc < 0) {
+        free(buf);
+        return rc;
+    }
+    buf[got] = '\0';
+    *text = buf;
+    *len = got;
+    return 0;
+}
+
+/* Read dfd's MANIFEST into e. A missing or malformed one is -EUCLEAN. */
+static int read_manifest(int dfd, struct ckpt_entries *e)
+{
+    char *text;
+    size_t len;
+    int rc = read_manifest_text(dfd, &text, &len);
+
+    if (rc < 0)
+        return rc;
+    rc = parse_manifest(text, len, e);
+    free(text);
     return rc;
 }
 
-int ckpt_store_verify(const ckpt_store_t *store, int version)
+int ckpt_store_manifest(const ckpt_store_t *store,
+                        int version,
+                        char **text,
+                        size_t *len)
+{
+    int rc, dfd = open_version(store, version);
+
+    if (dfd < 0)
+        return dfd;
+    rc = read_manifest_text(dfd, text, len);
+    close(dfd);
+    return rc;
+}
+
+int ckpt_manifest_parse(const char *text,
+                        size_t len,
+                        struct ckpt_file **files,
+                        size_t *n)
+{
+    struct ckpt_entries e = {0};
+    struct ckpt_file *v = NULL;
+    int rc = parse_manifest(text, len, &e);
+
+    if (rc == 0 && e.count > 0) {
+        v = calloc(e.count, sizeof(*v));
+        if (!v)
+            rc = -ENOMEM;
+    }
+    for (size_t i = 0; rc == 0 && i < e.count; i++) {
+        strcpy(v[i].name, e.v[i].name);
+        v[i].size = e.v[i].size;
+    }
+    free(e.v);
+    if (rc < 0)
+        return rc;
+    *files = v;
+    *n = e.count;
+    return 0;
+}
+
+/* Hash every file of version against its MANIFEST, fsyncing each when
+ * sync is set. */
+static int check_files(const ckpt_store_t *store, int version, bool sync)
 {
     struct ckpt_entries e = {0};
     unsigned char hash[CKPT_HASH_BYTES];
     uint64_t size;
-    int dfd, rc = ckpt_store_committed(store, version);
+    int rc, dfd = open_version(store, version);
 
-    if (rc <= 0)
-        return rc == 0 ? -ENOENT : rc;
-    dfd = open_version(store, version);
     if (dfd < 0)
         return dfd;
     rc = read_manifest(dfd, &e);
     for (size_t i = 0; rc == 0 && i < e.count; i++) {
-        rc = hash_file(dfd, e.v[i].name, false, hash, &size);
+        rc = hash_file(dfd, e.v[i].name, sync, hash, &size);
         if (rc == -ENOENT || rc == -EINVAL || rc == -ELOOP)
             rc = -EUCLEAN;
         else if (rc == 0
@@ -439,6 +523,20 @@ int ckpt_store_verify(const ckpt_store_t *store, int version)
     free(e.v);
     close(dfd);
     return rc;
+}
+
+int ckpt_store_check(const ckpt_store_t *store, int version, bool sync)
+{
+    return check_files(store, version, sync);
+}
+
+int ckpt_store_verify(const ckpt_store_t *store, int version)
+{
+    int rc = ckpt_store_committed(store, version);
+
+    if (rc <= 0)
+        return rc == 0 ? -ENOENT : rc;
+    return check_files(store, version, false);
 }
 
 int ckpt_store_newest(const ckpt_store_t *store, int at_most, int *version)
@@ -574,6 +672,21 @@ static int create_marker(int dfd)
     if (fsync(fd) < 0)
         rc = -errno;
     close(fd);
+    return rc;
+}
+
+int ckpt_store_mark(const ckpt_store_t *store, int version)
+{
+    int rc, dfd = open_version(store, version);
+
+    if (dfd < 0)
+        return dfd;
+    rc = create_marker(dfd);
+    if (rc == 0 && fsync(dfd) < 0)
+        rc = -errno;
+    if (rc == 0)
+        rc = fsync_path(store->dir);
+    close(dfd);
     return rc;
 }
 

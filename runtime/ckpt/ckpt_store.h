@@ -28,13 +28,25 @@
 #ifndef SHOAL_RUNTIME_CKPT_CKPT_STORE_H
 #define SHOAL_RUNTIME_CKPT_CKPT_STORE_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <time.h>
 
 typedef struct ckpt_store ckpt_store_t;
 
 /* The longest file name of a version (one path component). */
-enum ckpt_limits { CKPT_NAME_MAX = 255 };
+enum ckpt_limits {
+    CKPT_NAME_MAX = 255,
+    /* bytes of a MANIFEST: about 16,000 files */
+    CKPT_MANIFEST_MAX = 4 << 20,
+};
+
+/* A file of a version as its MANIFEST lists it. */
+struct ckpt_file {
+    char name[CKPT_NAME_MAX + 1];
+    uint64_t size;
+};
 
 /* What RDIR/REQUEST asks for. */
 enum ckpt_request {
@@ -86,6 +98,32 @@ int ckpt_store_committed(const ckpt_store_t *store, int version);
  * Returns 0, those, -ENOMEM or an errno of reading. */
 int ckpt_store_verify(const ckpt_store_t *store, int version);
 
+/* Check the files of version against its MANIFEST as ckpt_store_verify()
+ * does, whether the version is committed or not, and fsync each file when
+ * sync is set: what a receiver does before it commits a copy. Returns 0,
+ * -ENOENT when there is no such version, -EUCLEAN, -ENOMEM or an errno of
+ * the file system. */
+int ckpt_store_check(const ckpt_store_t *store, int version, bool sync);
+
+/* Read the MANIFEST of version, committed or not, into *text (caller
+ * frees with free(); NUL-terminated) and *len. Returns 0, -ENOENT when
+ * there is no such version, -EUCLEAN when there is no MANIFEST or it is
+ * longer than CKPT_MANIFEST_MAX, -ENOMEM or an errno of reading. */
+int ckpt_store_manifest(const ckpt_store_t *store,
+                        int version,
+                        char **text,
+                        size_t *len);
+
+/* Parse the len bytes of a MANIFEST's text (from another node: any bytes)
+ * into *files (caller frees with free(); NULL when there are none) and
+ * *n, in the MANIFEST's order. Returns 0, -EUCLEAN for text that is not a
+ * well-formed MANIFEST (names checked with ckpt_name_check(), sorted,
+ * unique), or -ENOMEM. */
+int ckpt_manifest_parse(const char *text,
+                        size_t len,
+                        struct ckpt_file **files,
+                        size_t *n);
+
 /* Find the newest committed version at most at_most whose files verify;
  * versions that fail are skipped, not removed. Returns 0 and sets *version
  * (0 when there is none), or a negative errno when RDIR cannot be read. */
@@ -102,6 +140,12 @@ int ckpt_store_begin(const ckpt_store_t *store, int version);
  * -ENOENT when there is no such directory, -ENOMEM, or an errno of the
  * file system (the version then is not committed). Does not prune. */
 int ckpt_store_commit(const ckpt_store_t *store, int version);
+
+/* Create the COMMITTED marker of version, whose files and MANIFEST are
+ * in place and checked (a copy received from another node), and fsync it,
+ * the version directory and RDIR. Returns 0, -ENOENT when there is no
+ * such version, or an errno of the file system. */
+int ckpt_store_mark(const ckpt_store_t *store, int version);
 
 /* Write the MANIFEST of a version that a program committed itself (its
  * files plus COMMITTED, without MANIFEST), from the files present, and

@@ -1,0 +1,151 @@
+/* SPDX-License-Identifier: MIT */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <criterion/criterion.h>
+#include <criterion/new/assert.h>
+
+#include <shoal/error.h>
+
+#include "runtime/ckpt/ckpt_wire.h"
+
+TestSuite(ckpt_wire, .timeout = 30);
+
+static size_t roundtrip(const struct ckpt_msg *in,
+                        struct ckpt_msg *out,
+                        uint8_t *buf,
+                        size_t cap)
+{
+    int n = ckpt_wire_encode(in, buf, cap);
+
+    cr_assert(gt(int, n, 0), "encode %s: %d", ckpt_wire_name(in->type), n);
+    cr_assert(eq(sz, (size_t)n, ckpt_wire_size(in)));
+    cr_assert(eq(int, ckpt_wire_decode(in->type, buf, (size_t)n, out), 0),
+              "decode %s", ckpt_wire_name(in->type));
+    return (size_t)n;
+}
+
+Test(ckpt_wire, offer_and_pull_roundtrip)
+{
+    static const char manifest[] = "shoal-ckpt 1\n";
+    struct ckpt_msg in = {.type = CKPT_FRAME_OFFER,
+                          .xid = 0x0123456789abcdefULL,
+                          .purpose = CKPT_PURPOSE_FETCH,
+                          .version = 42,
+                          .manifest = manifest,
+                          .manifest_len = sizeof(manifest) - 1},
+                    out;
+    uint8_t buf[256];
+
+    strcpy(in.key, "job/rank3");
+    roundtrip(&in, &out, buf, sizeof(buf));
+    cr_expect(eq(u64, out.xid, in.xid));
+    cr_expect(eq(u8, out.purpose, CKPT_PURPOSE_FETCH));
+    cr_expect(eq(i32, out.version, 42));
+    cr_expect(eq(str, out.key, "job/rank3"));
+    cr_expect(eq(sz, out.manifest_len, in.manifest_len));
+    cr_expect(zero(memcmp(out.manifest, manifest, out.manifest_len)));
+    in.type = CKPT_FRAME_PULL;
+    roundtrip(&in, &out, buf, sizeof(buf));
+    cr_expect(eq(str, out.key, "job/rank3"));
+}
+
+Test(ckpt_wire, status_chunk_ack_result_roundtrip)
+{
+    uint64_t have[3] = {0, 1ULL << 40, 7};
+    uint8_t buf[CKPT_WIRE_CHUNK_HEAD + 16];
+    struct ckpt_msg
+        st = {.type = CKPT_FRAME_STATUS, .xid = 9, .nfiles = 3, .have = have},
+        ch = {.type = CKPT_FRAME_CHUNK,
+              .xid = 9,
+              .file = 2,
+              .offset = 100,
+              .data = "0123456789",
+              .len = 10},
+        ack = {.type = CKPT_FRAME_ACK, .xid = 9, .file = 2, .end = 110},
+        res = {.type = CKPT_FRAME_RESULT, .xid = 9, .code = -ENOSPC}, out;
+    uint8_t big[256];
+
+    roundtrip(&st, &out, big, sizeof(big));
+    cr_expect(eq(u32, out.nfiles, 3));
+    for (uint32_t i = 0; i < 3; i++)
+        cr_expect(eq(u64, ckpt_wire_have(&out, i), have[i]));
+    roundtrip(&ch, &out, buf, sizeof(buf));
+    cr_expect(eq(u64, out.offset, 100));
+    cr_expect(zero(memcmp(out.data, "0123456789", 10)));
+    roundtrip(&ack, &out, buf, sizeof(buf));
+    cr_expect(eq(u64, out.end, 110));
+    strcpy(res.text, "no space left on device");
+    roundtrip(&res, &out, big, sizeof(big));
+    cr_expect(eq(i32, out.code, -ENOSPC));
+    cr_expect(eq(str, out.text, "no space left on device"));
+}
+
+Test(ckpt_wire, refuses_truncated_trailing_and_out_of_bounds)
+{
+    struct ckpt_msg in = {.type = CKPT_FRAME_PULL, .xid = 1, .version = 3}, out;
+    uint8_t buf[128];
+    int n;
+
+    strcpy(in.key, "a/b");
+    n = ckpt_wire_encode(&in, buf, sizeof(buf));
+    cr_assert(gt(int, n, 0));
+    for (int cut = 0; cut < n; cut++)
+        cr_expect(eq(int,
+                     ckpt_wire_decode(CKPT_FRAME_PULL, buf, (size_t)cut, &out),
+                     SHOAL_EPROTO),
+                  "cut at %d", cut);
+    buf[n] = 0;
+    cr_expect(eq(int,
+                 ckpt_wire_decode(CKPT_FRAME_PULL, buf, (size_t)n + 1, &out),
+                 SHOAL_EPROTO));
+    cr_expect(eq(int, ckpt_wire_decode(CKPT_FRAME_LAST, buf, (size_t)n, &out),
+                 SHOAL_EPROTO));
+    /* a key that escapes, forged in the frame */
+    memcpy(buf + 1 + 8 + 4 + 2, "../", 3);
+    cr_expect(eq(int, ckpt_wire_decode(CKPT_FRAME_PULL, buf, (size_t)n, &out),
+                 SHOAL_EPROTO));
+    strcpy(in.key, "../x");
+    cr_expect(eq(int, ckpt_wire_encode(&in, buf, sizeof(buf)), -EINVAL));
+    in.version = 0;
+    strcpy(in.key, "a");
+    cr_expect(eq(int, ckpt_wire_encode(&in, buf, sizeof(buf)), -EINVAL));
+    in.version = 1;
+    cr_expect(eq(int, ckpt_wire_encode(&in, buf, 4), -EMSGSIZE));
+}
+
+/* Random bytes of every type must never crash the decoder, and whatever
+ * it accepts must encode back to the same bytes. */
+Test(ckpt_wire, random_bytes_are_refused_or_roundtrip)
+{
+    uint8_t buf[512], again[1024];
+    unsigned seed = 12345;
+    int accepted = 0;
+
+    for (int iter = 0; iter < 200000; iter++) {
+        size_t len = (size_t)(rand_r(&seed) % sizeof(buf));
+        uint8_t type = (uint8_t)(CKPT_FRAME_FIRST + rand_r(&seed) % 10);
+        struct ckpt_msg m;
+
+        for (size_t i = 0; i < len; i++)
+            buf[i] = (uint8_t)rand_r(&seed);
+        if (len > 0 && rand_r(&seed) % 2)
+            buf[0] = CKPT_WIRE_FORMAT;
+        if (ckpt_wire_decode(type, buf, len, &m) == 0) {
+            uint64_t have[CKPT_WIRE_FILES_MAX > 64 ? 64 : 1];
+            int n;
+
+            accepted++;
+            if (m.type == CKPT_FRAME_STATUS && m.nfiles <= 64) {
+                for (uint32_t i = 0; i < m.nfiles; i++)
+                    have[i] = ckpt_wire_have(&m, i);
+                m.have = have;
+            }
+            n = ckpt_wire_encode(&m, again, sizeof(again));
+            cr_assert(eq(int, n, (int)len), "type %u", type);
+            cr_assert(zero(memcmp(again, buf, len)));
+        }
+    }
+    cr_log_info("%d of 200000 random frames decoded", accepted);
+}
