@@ -197,6 +197,9 @@ test_expect_success 'two jobs started at once on two hosts never share a core' '
 '
 
 test_expect_success 'a host lost mid-job fails the job by name, nothing is left' '
+    # one rank per host only when the last jobs'"'"' cores are seen free
+    # everywhere, or --map-by node fills the hosts it sees free
+    for i in 1 2 3 4; do wait_free $i $ALL 20 || exit 1; done &&
     # a sleep of its own name: the hosts are held open by sleeps too
     cp /bin/sleep "$TRASH/nap" &&
     netns_bg 1 sh -c "\"$SHOAL\" run -n 4 --map-by node \"$TRASH/nap\" 60 >lost.out 2>lost.err; echo \$? >lost.rc" &&
