@@ -62,7 +62,7 @@ PARAM_DEFINE(ownerd_utmp_param,
              PARAM_TYPE_STRING,
              NULL,
              "utmp file whose sessions' terminals are the owner's keyboard "
-             "(unset: the system's; empty: none)");
+             "(unset: the system's; /dev/null: none)");
 
 struct ownerd {
     daemon_t *d;
