@@ -2,6 +2,7 @@
 /* daemon.c - `shoal daemon run|start|stop` (and `shoald`): the node daemon
  * in the foreground, detached, or asked to leave. */
 #include <errno.h>
+#include <math.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -24,6 +25,7 @@
 #include "runtime/daemon/cores.h"
 #include "runtime/ckpt/ckpt_service.h"
 #include "runtime/job/gangd.h"
+#include "runtime/owner/ownerd.h"
 #include "runtime/tasks/taskd.h"
 #include "util/fs.h"
 #include "util/log.h"
@@ -46,11 +48,23 @@ static const char daemon_usage[] =
     "  --join HOST:PORT,... seed daemons to join through (numeric)\n"
     "  --discover           find peers by broadcast on the listen port\n"
     "  --name NAME          this node's name (default: the host name)\n"
+    "  --lend MODE          when to lend this node's cores: dedicated\n"
+    "                       (always; the default), desktop (while the\n"
+    "                       owner is away), never\n"
+    "  --owner-idle SECONDS desktop: keyboard idle before lending (900)\n"
+    "  --owner-display DISPLAY  desktop: X display to watch (default "
+    "$DISPLAY)\n"
+    "  --owner-ttys GLOB    desktop: more terminals to watch, e.g. "
+    "'/dev/tty[0-9]'\n"
+    "  --vacate-after SECONDS  desktop: suspended jobs are vacated after\n"
+    "                       this long (600)\n"
     "  -h, --help           show this help\n";
 
 struct daemon_args {
     const char *action;
     struct daemon_config config;
+    struct ownerd_config owner;
+    const char *lend, *owner_idle, *vacate_after;
     char dir[4096];
 };
 
@@ -77,11 +91,68 @@ take_value(int argc, char **argv, int *i, const char *name, const char **value)
     return 1;
 }
 
+/* A number of seconds for option name: finite, at least min. */
+static int
+parse_seconds(const char *name, const char *text, double min, double *out)
+{
+    char *end;
+    double v;
+
+    errno = 0;
+    v = strtod(text, &end);
+    if (errno || end == text || *end || !isfinite(v) || v < min)
+        return cmd_usage("daemon",
+                         "daemon: bad value '%s' for option '%s': expected "
+                         "a number of seconds%s",
+                         text, name, min > 0 ? " above 0" : "");
+    *out = v;
+    return 0;
+}
+
+/* The owner's options over the SHOAL_OWNER_* tunables. */
+static int parse_owner(struct daemon_args *a)
+{
+    struct ownerd_config given = a->owner;
+    shoal_error_t error;
+
+    if (ownerd_config_from_params(&a->owner, &error) < 0)
+        return cmd_usage("daemon", "daemon: %s", error.text);
+    a->owner.display = given.display;
+    a->owner.ttys = given.ttys;
+    if (a->lend && owner_mode_parse(a->lend, &a->owner.mode) < 0)
+        return cmd_usage("daemon",
+                         "daemon: bad value '%s' for option '--lend': "
+                         "expected desktop, dedicated or never",
+                         a->lend);
+    if (a->owner_idle
+        && parse_seconds("--owner-idle", a->owner_idle, 1e-3,
+                         &a->owner.thresholds.lend_idle))
+        return CMD_EXIT_USAGE;
+    if (a->vacate_after
+        && parse_seconds("--vacate-after", a->vacate_after, 0,
+                         &a->owner.thresholds.vacate_after))
+        return CMD_EXIT_USAGE;
+    return 0;
+}
+
 static int parse_args(int argc, char **argv, struct daemon_args *a)
 {
-    static const char *const valued[] = {"--dir",       "--key",  "--listen",
-                                         "--advertise", "--join", "--name"};
+    static const char *const valued[] = {
+        "--dir",           "--key",        "--listen",      "--advertise",
+        "--join",          "--name",       "--lend",        "--owner-idle",
+        "--owner-display", "--owner-ttys", "--vacate-after"};
     const char *dir = NULL;
+    const char **slot[] = {&dir,
+                           &a->config.key_path,
+                           &a->config.listen,
+                           &a->config.advertise,
+                           &a->config.join,
+                           &a->config.name,
+                           &a->lend,
+                           &a->owner_idle,
+                           &a->owner.display,
+                           &a->owner.ttys,
+                           &a->vacate_after};
 
     for (int i = 0; i < argc; i++) {
         const char *value = NULL;
@@ -105,18 +176,7 @@ static int parse_args(int argc, char **argv, struct daemon_args *a)
             if (!*value)
                 return cmd_usage("daemon", "daemon: option '%s' needs a value",
                                  valued[k]);
-            if (k == 0)
-                dir = value;
-            else if (k == 1)
-                a->config.key_path = value;
-            else if (k == 2)
-                a->config.listen = value;
-            else if (k == 3)
-                a->config.advertise = value;
-            else if (k == 4)
-                a->config.join = value;
-            else
-                a->config.name = value;
+            *slot[k] = value;
             break;
         }
         if (matched)
@@ -133,6 +193,8 @@ static int parse_args(int argc, char **argv, struct daemon_args *a)
     if (strcmp(a->action, "run") && strcmp(a->action, "start")
         && strcmp(a->action, "stop"))
         return cmd_usage("daemon", "daemon: unknown action '%s'", a->action);
+    if (parse_owner(a) != 0)
+        return CMD_EXIT_USAGE;
     if (statedir_resolve(dir, a->dir, sizeof(a->dir)) < 0)
         return cmd_usage("daemon", "daemon: %s", "directory name too long");
     a->config.dir = a->dir;
@@ -166,6 +228,7 @@ static int daemon_foreground(struct daemon_args *a, int report_fd)
     int rc;
 
     cores_t *cores = NULL;
+    ownerd_t *owner = NULL;
     gangd_t *gang = NULL;
     struct taskd *tasks = NULL;
     ckpt_service_t *ckpt = NULL;
@@ -180,14 +243,22 @@ static int daemon_foreground(struct daemon_args *a, int report_fd)
     /* this node's cores: the ledger gang jobs and tasks share */
     if (rc == 0 && (rc = cores_create(d, &cores, &error)) < 0)
         daemon_destroy(d);
+    /* the owner of a workstation: whether the cores are lent at all */
+    if (rc == 0
+        && (rc = ownerd_attach(d, cores, &a->owner, &owner, &error)) < 0) {
+        cores_destroy(cores);
+        daemon_destroy(d);
+    }
     /* gang jobs: placing and claiming, and the relay to their proxies */
     if (rc == 0 && (rc = gangd_attach(d, cores, self, &gang, &error)) < 0) {
+        ownerd_detach(owner);
         cores_destroy(cores);
         daemon_destroy(d);
     }
     /* bag-of-tasks jobs: their journal, this node's worker, task.* ops */
     if (rc == 0 && (rc = taskd_attach(d, cores, a->dir, &tasks, &error)) < 0) {
         gangd_detach(gang);
+        ownerd_detach(owner);
         cores_destroy(cores);
         daemon_destroy(d);
     }
@@ -214,6 +285,7 @@ static int daemon_foreground(struct daemon_args *a, int report_fd)
     ckpt_service_destroy(ckpt);
     taskd_destroy(tasks);
     gangd_detach(gang);
+    ownerd_detach(owner);
     cores_destroy(cores);
     daemon_destroy(d);
     return 0;

@@ -18,7 +18,8 @@ static const char status_usage[] =
     "usage: shoal status [--json | --stats] [--dir DIR]\n"
     "\n"
     "Show every node of the pool as the local daemon sees it: name,\n"
-    "address, state, free/total cores, packages/NUMA nodes/cores/PUs,\n"
+    "address, state, owner (dedicated, away, present, suspended,\n"
+    "vacating), free/total cores, packages/NUMA nodes/cores/PUs,\n"
     "memory, GPUs, speed (1000 = reference) and load.\n"
     "\n"
     "  --json      the same as one JSON object, for scripts\n"
@@ -46,9 +47,9 @@ static void print_table(json_t *reply)
     json_t *m;
     size_t i;
 
-    printf("%-20s %-21s %-7s %9s %-13s %9s %4s %6s %6s\n", "NAME", "ADDRESS",
-           "STATE", "CORES", "PKG/NUMA/C/PU", "MEMORY", "GPUS", "SPEED",
-           "LOAD");
+    printf("%-20s %-21s %-7s %-9s %9s %-13s %9s %4s %6s %6s\n", "NAME",
+           "ADDRESS", "STATE", "OWNER", "CORES", "PKG/NUMA/C/PU", "MEMORY",
+           "GPUS", "SPEED", "LOAD");
     json_array_foreach (members, i, m) {
         json_t *s = json_object_get(m, "summary");
         char cores[32] = "-", shape[48] = "-", mem[32] = "-", gpus[16] = "-";
@@ -67,9 +68,9 @@ static void print_table(json_t *reply)
             snprintf(load, sizeof(load), "%.2f",
                      json_number_value(json_object_get(s, "load")));
         }
-        printf("%-20s %-21s %-7s %9s %-13s %9s %4s %6s %6s%s\n",
+        printf("%-20s %-21s %-7s %-9s %9s %-13s %9s %4s %6s %6s%s\n",
                field_s(m, "name"), field_s(m, "addr"), field_s(m, "state"),
-               cores, shape, mem, gpus, speed, load,
+               field_s(m, "owner"), cores, shape, mem, gpus, speed, load,
                json_is_true(json_object_get(m, "self")) ? "  (this node)" : "");
     }
 }
@@ -112,6 +113,8 @@ static void print_stats(json_t *stats)
     print_group("dropped", json_object_get(stats, "drops"));
     print_group("membership", json_object_get(stats, "member"));
     print_group("control", json_object_get(stats, "control"));
+    if (json_object_get(stats, "owner"))
+        print_group("owner", json_object_get(stats, "owner"));
     if (json_object_get(stats, "tasks"))
         print_group("tasks", json_object_get(stats, "tasks"));
 }

@@ -25,6 +25,7 @@ struct cores {
     uv_timer_t *lease_timer;   /* freed by its close callback */
     uv_timer_t *publish_timer; /* freed by its close callback */
     bool publish_pending;
+    bool withheld; /* the owner's: no core is lent */
     cores_release_f *on_release;
     void *on_release_arg;
 };
@@ -43,6 +44,8 @@ static void cores_publish(struct cores *c)
     if (!free_cores)
         return;
     if (claim_ledger_free_cores(c->ledger, free_cores) == 0) {
+        if (c->withheld)
+            hwloc_bitmap_zero(free_cores);
         hwloc_bitmap_list_snprintf(s.free_cores, sizeof(s.free_cores),
                                    free_cores);
         s.claims_generation = claim_ledger_generation(c->ledger);
@@ -114,8 +117,8 @@ static void cores_answer_claim(struct cores *c,
     hwloc_bitmap_t busy = hwloc_bitmap_alloc();
     int rc;
 
-    /* a node claims for itself only */
-    rc = msg->home == from && busy
+    /* a node claims for itself only, and not while its owner uses it */
+    rc = msg->home == from && busy && !c->withheld
              ? claim_ledger_claim(c->ledger, msg->job, msg->home, msg->attempt,
                                   msg->cores, now + msg->lease_ms, busy)
              : -EPERM;
@@ -216,6 +219,19 @@ void cores_release(cores_t *c, uint64_t job)
     cores_changed(c);
 }
 
+void cores_set_withheld(cores_t *c, bool withheld)
+{
+    if (c->withheld == withheld)
+        return;
+    c->withheld = withheld;
+    cores_publish(c);
+}
+
+bool cores_withheld(const cores_t *c)
+{
+    return c->withheld;
+}
+
 int cores_task_claim(cores_t *c, uint64_t key, int n, int *cores)
 {
     hwloc_bitmap_t free_set = hwloc_bitmap_alloc();
@@ -225,6 +241,8 @@ int cores_task_claim(cores_t *c, uint64_t key, int n, int *cores)
 
     if (!free_set || !take || claim_ledger_free_cores(c->ledger, free_set) < 0)
         goto out;
+    if (c->withheld)
+        hwloc_bitmap_zero(free_set);
     hwloc_bitmap_foreach_begin(core, free_set)
     {
         if (k == n)
@@ -257,7 +275,8 @@ int cores_free_count(cores_t *c)
     hwloc_bitmap_t free_set = hwloc_bitmap_alloc();
     int n = 0;
 
-    if (free_set && claim_ledger_free_cores(c->ledger, free_set) == 0)
+    if (free_set && !c->withheld
+        && claim_ledger_free_cores(c->ledger, free_set) == 0)
         n = hwloc_bitmap_weight(free_set);
     hwloc_bitmap_free(free_set);
     return n < 0 ? 0 : n;

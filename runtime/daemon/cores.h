@@ -27,6 +27,7 @@
 #ifndef SHOAL_RUNTIME_DAEMON_CORES_H
 #define SHOAL_RUNTIME_DAEMON_CORES_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include <shoal/error.h>
@@ -72,6 +73,15 @@ void cores_release(cores_t *c, uint64_t job);
  * -EINVAL for a message that cannot be encoded, or daemon_send()'s
  * error. msg is borrowed for the call. */
 int cores_send_claim(cores_t *c, uint64_t node, const struct claim_msg *msg);
+
+/* Withhold every core from new work, or lend them again (the owner of a
+ * workstation came back, runtime/owner/). While withheld, the summary
+ * publishes no free core (so placements elsewhere pass this node by),
+ * CLAIMs are refused naming every core, cores_task_claim() gives -EBUSY
+ * and cores_free_count() 0; the claims held stay, and the jobs holding
+ * them are the owner service's business. Publishes at once. */
+void cores_set_withheld(cores_t *c, bool withheld);
+bool cores_withheld(const cores_t *c);
 
 /* Cores for bag-of-tasks jobs on this node, from the same ledger as gang
  * claims, so neither kind of job is given a core the other holds. A task

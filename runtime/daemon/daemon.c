@@ -473,6 +473,12 @@ static json_t *member_json(const struct daemon_member *m)
                       s->load_milli / 1000.0, "free_cores", s->free_cores,
                       "cores_free", (json_int_t)core_list_count(s->free_cores),
                       "claims_generation", (json_int_t)s->claims_generation));
+        /* a daemon from before owner states (version 1) always lent */
+        json_object_set_new(
+            o, "owner",
+            json_string(s->owner == NODE_OWNER_UNKNOWN
+                            ? "dedicated"
+                            : node_summary_owner_name(s->owner)));
     }
     return o;
 }
@@ -798,6 +804,8 @@ int daemon_create(const struct daemon_config *config,
     rc = node_summary_collect(config->topology, &d->summary, error);
     if (rc < 0)
         goto error;
+    /* until an owner service says otherwise, this node always lends */
+    d->summary.owner = NODE_OWNER_DEDICATED;
     snprintf(d->name, sizeof(d->name), "%s",
              config->name ? config->name : d->summary.hostname);
     sconf.key = &key;

@@ -252,6 +252,7 @@ int node_summary_encode(const struct node_summary *s,
     if (put_string(&w, s->free_cores, NODE_SUMMARY_FREE_MAX) < 0)
         return -EINVAL;
     wire_put_u64(&w, s->claims_generation);
+    wire_put_u8(&w, s->owner);
     if (w.overflow)
         return -EMSGSIZE;
     *len = w.off;
@@ -369,6 +370,8 @@ int node_summary_decode(const void *buf,
     if (rc < 0)
         return rc;
     s->claims_generation = wire_get_be(&r, 8, "claims generation");
+    if (version >= 2)
+        s->owner = (uint8_t)wire_get_be(&r, 1, "owner");
     if (r.short_)
         return shoal_errprintf(error, SHOAL_EPROTO,
                                "node summary: truncated in %s", r.short_field);
@@ -376,8 +379,26 @@ int node_summary_decode(const void *buf,
         return shoal_errprintf(error, SHOAL_EPROTO,
                                "node summary: bad free core list '%s'",
                                s->free_cores);
-    if (version == NODE_SUMMARY_VERSION && r.left != 0)
+    if (version <= NODE_SUMMARY_VERSION && r.left != 0)
         return shoal_errprintf(error, SHOAL_EPROTO,
                                "node summary: %zu trailing bytes", r.left);
     return 0;
+}
+
+const char *node_summary_owner_name(uint8_t owner)
+{
+    switch (owner) {
+    case NODE_OWNER_DEDICATED:
+        return "dedicated";
+    case NODE_OWNER_AWAY:
+        return "away";
+    case NODE_OWNER_PRESENT:
+        return "present";
+    case NODE_OWNER_SUSPENDED:
+        return "suspended";
+    case NODE_OWNER_VACATING:
+        return "vacating";
+    default:
+        return "unknown";
+    }
 }

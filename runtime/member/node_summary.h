@@ -16,6 +16,7 @@
  *   u64 memory bytes, u32 gpus, u32 speed, u32 load x 1000
  *   u16 length + free cores (a list string, "0-3,6")
  *   u64 claims generation
+ *   (version 2) u8 owner state (enum node_owner)
  *
  * A later version appends fields: a decoder reads the fields it knows of
  * any version >= 1 and ignores what follows them, while a version 1
@@ -34,12 +35,26 @@
 #include <shoal/error.h>
 
 enum node_summary_limit {
-    NODE_SUMMARY_VERSION = 1,
+    NODE_SUMMARY_VERSION = 2,
     NODE_SUMMARY_HOSTNAME_MAX = 255,
     NODE_SUMMARY_SYNTHETIC_MAX = 383,
     NODE_SUMMARY_FREE_MAX = 255,
     /* the speed of the reference machine */
     NODE_SUMMARY_SPEED_REF = 1000,
+};
+
+/* Whether the node's owner lets it lend its cores (runtime/owner/). A
+ * version 1 summary says nothing: NODE_OWNER_UNKNOWN, from a daemon that
+ * always lent its cores. A value this decoder does not know (a later
+ * state) is kept as it came; node_summary_owner_name() calls it
+ * "unknown". */
+enum node_owner {
+    NODE_OWNER_UNKNOWN = 0,
+    NODE_OWNER_DEDICATED = 1, /* always lends */
+    NODE_OWNER_AWAY = 2,    /* a workstation lending while its owner is away */
+    NODE_OWNER_PRESENT = 3, /* its owner uses it: lends nothing */
+    NODE_OWNER_SUSPENDED = 4, /* its owner is back: the jobs here are stopped */
+    NODE_OWNER_VACATING = 5,  /* the jobs here are being ended */
 };
 
 struct node_summary {
@@ -57,7 +72,12 @@ struct node_summary {
     /* logical indexes of the free cores, as a list string "0-3,6" */
     char free_cores[NODE_SUMMARY_FREE_MAX + 1];
     uint64_t claims_generation;
+    uint8_t owner; /* enum node_owner */
 };
+
+/* "dedicated", "away", "present", "suspended", "vacating", or "unknown"
+ * (NODE_OWNER_UNKNOWN and values from later versions); static. */
+const char *node_summary_owner_name(uint8_t owner);
 
 /* Fill the topology fields of *summary (synthetic description, counts,
  * memory) from topo, and mark every core free; the other fields are left

@@ -113,7 +113,7 @@ test_expect_success 'four daemons converge to one pool' '
         ".members[] | select(.name == \"n1\") | .summary.pus" \
         "[m[\"summary\"][\"pus\"] for m in d[\"members\"] if m[\"name\"] == \"n1\"][0]")" = 8 &&
     "$SHOAL" status --dir "$TRASH/d1" >table &&
-    grep -E "^n1 +127.0.0.1:$((BASE + 1)) +alive +4/4 +2/2/4/8" table &&
+    grep -E "^n1 +127.0.0.1:$((BASE + 1)) +alive +dedicated +4/4 +2/2/4/8" table &&
     test "$(grep -c alive table)" = 4
 '
 

@@ -30,6 +30,7 @@ static struct node_summary sample(void)
     s.load_milli = 2500;
     strcpy(s.free_cores, "0-3,6");
     s.claims_generation = 0x0102030405060708ULL;
+    s.owner = NODE_OWNER_SUSPENDED;
     return s;
 }
 
@@ -48,6 +49,7 @@ static void assert_same(const struct node_summary *a,
     cr_assert(eq(u32, a->load_milli, b->load_milli));
     cr_assert(eq(str, (char *)a->free_cores, (char *)b->free_cores));
     cr_assert(eq(u64, a->claims_generation, b->claims_generation));
+    cr_assert(eq(u8, a->owner, b->owner));
 }
 
 Test(node_summary, round_trips_every_field)
@@ -121,11 +123,46 @@ Test(node_summary, trailing_bytes_only_from_later_versions)
     buf[len] = 0x55;
     cr_assert(
         eq(int, node_summary_decode(buf, len + 1, &out, NULL), SHOAL_EPROTO));
-    buf[0] = 2; /* a later version may append fields */
+    buf[0] = NODE_SUMMARY_VERSION + 1; /* a later version may append */
     cr_assert(eq(int, node_summary_decode(buf, len + 1, &out, NULL), 0));
     assert_same(&s, &out);
     buf[0] = 0;
     cr_assert(eq(int, node_summary_decode(buf, len, &out, NULL), SHOAL_EPROTO));
+}
+
+/* A version 1 record (a daemon from before owner states) is the version 2
+ * record without its last byte, the owner: it decodes with the owner
+ * unknown. And a version 2 record is a version 1 record plus that byte,
+ * which a version 1 decoder skips as a later version's field. */
+Test(node_summary, version_1_records_decode_with_the_owner_unknown)
+{
+    struct node_summary s = sample(), out;
+    uint8_t buf[MEMBER_PAYLOAD_MAX];
+    size_t len = 0;
+
+    cr_assert(eq(int, node_summary_encode(&s, buf, sizeof(buf), &len), 0));
+    cr_assert(eq(u8, buf[0], 2));
+    cr_assert(eq(u8, buf[len - 1], NODE_OWNER_SUSPENDED));
+    buf[0] = 1;
+    cr_assert(eq(int, node_summary_decode(buf, len - 1, &out, NULL), 0));
+    cr_assert(eq(u8, out.owner, NODE_OWNER_UNKNOWN));
+    cr_assert(eq(str, (char *)node_summary_owner_name(out.owner), "unknown"));
+    cr_assert(eq(int, node_summary_decode(buf, len, &out, NULL), SHOAL_EPROTO));
+}
+
+Test(node_summary, owner_states_from_later_versions_are_kept_as_unknown)
+{
+    struct node_summary s = sample(), out;
+    uint8_t buf[MEMBER_PAYLOAD_MAX];
+    size_t len = 0;
+
+    s.owner = 77;
+    cr_assert(eq(int, node_summary_encode(&s, buf, sizeof(buf), &len), 0));
+    cr_assert(eq(int, node_summary_decode(buf, len, &out, NULL), 0));
+    cr_assert(eq(u8, out.owner, 77));
+    cr_assert(eq(str, (char *)node_summary_owner_name(out.owner), "unknown"));
+    cr_assert(
+        eq(str, (char *)node_summary_owner_name(NODE_OWNER_AWAY), "away"));
 }
 
 Test(node_summary, bad_text_and_core_lists_are_refused)

@@ -1,0 +1,373 @@
+/* SPDX-License-Identifier: MIT */
+/* ownerd.c - the owner service: sample, decide, act, publish. */
+#include "runtime/owner/ownerd.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+#include <uv.h>
+
+#include "runtime/owner/owner_load.h"
+#include "runtime/owner/owner_procs.h"
+#include "runtime/owner/owner_tty.h"
+#include "runtime/owner/owner_x11.h"
+#include "util/log.h"
+#include "util/param.h"
+
+enum {
+    OWNERD_INTERVAL_MS = 1000,
+    OWNERD_SOURCES_MAX = 3,
+};
+
+PARAM_DEFINE(ownerd_active_idle_param,
+             "owner_active_idle",
+             PARAM_TYPE_DOUBLE,
+             "60",
+             "desktop mode: input this many seconds old or newer means the "
+             "owner is back (at most --owner-idle)");
+PARAM_DEFINE(ownerd_continue_idle_param,
+             "owner_continue_idle",
+             PARAM_TYPE_DOUBLE,
+             "300",
+             "desktop mode: seconds of owner quiet that continue suspended "
+             "jobs (at most --owner-idle)");
+PARAM_DEFINE(ownerd_lend_load_param,
+             "owner_lend_load",
+             PARAM_TYPE_DOUBLE,
+             "0.3",
+             "desktop mode: the owner's CPU load (cores) at most this to lend");
+PARAM_DEFINE(ownerd_suspend_load_param,
+             "owner_suspend_load",
+             PARAM_TYPE_DOUBLE,
+             "0.5",
+             "desktop mode: the owner's CPU load (cores) at least this for "
+             "owner_suspend_load_for seconds suspends the jobs");
+PARAM_DEFINE(ownerd_suspend_load_for_param,
+             "owner_suspend_load_for",
+             PARAM_TYPE_DOUBLE,
+             "120",
+             "desktop mode: seconds of high owner load that suspend");
+PARAM_DEFINE(ownerd_vacate_grace_param,
+             "owner_vacate_grace",
+             PARAM_TYPE_DOUBLE,
+             "60",
+             "seconds a vacated job has to checkpoint and exit before SIGKILL");
+PARAM_DEFINE(ownerd_utmp_param,
+             "owner_utmp",
+             PARAM_TYPE_STRING,
+             NULL,
+             "utmp file whose sessions' terminals are the owner's keyboard "
+             "(unset: the system's; /dev/null: none)");
+
+struct ownerd {
+    daemon_t *d;
+    cores_t *cores;
+    struct owner_policy policy;
+    struct owner_source *srcs[OWNERD_SOURCES_MAX];
+    struct owner_source *load; /* one of srcs, or NULL */
+    int last_rc[OWNERD_SOURCES_MAX];
+    size_t nsrcs;
+    uv_timer_t *timer; /* freed by its close callback */
+    struct owner_inputs last;
+    pid_t self;
+    /* counters for `shoal status --stats` */
+    long long transitions[OWNER_ACTION_KILL + 1];
+    long long stopped;   /* processes stopped by the last suspend */
+    long long stop_us;   /* how long stopping them took */
+    long long signalled; /* processes signalled by the last action */
+};
+
+int ownerd_config_from_params(struct ownerd_config *config,
+                              shoal_error_t *error)
+{
+    struct owner_thresholds *t = &config->thresholds;
+    int rc;
+
+    memset(config, 0, sizeof(*config));
+    config->mode = OWNER_MODE_DEDICATED;
+    owner_thresholds_default(t);
+    if ((rc = param_get_double(&ownerd_active_idle_param, 0, &t->active_idle,
+                               error))
+            < 0
+        || (rc = param_get_double(&ownerd_continue_idle_param, 0,
+                                  &t->continue_idle, error))
+               < 0
+        || (rc = param_get_double(&ownerd_lend_load_param, 0, &t->lend_load,
+                                  error))
+               < 0
+        || (rc = param_get_double(&ownerd_suspend_load_param, 0,
+                                  &t->suspend_load, error))
+               < 0
+        || (rc = param_get_double(&ownerd_suspend_load_for_param, 0,
+                                  &t->suspend_load_for, error))
+               < 0
+        || (rc = param_get_double(&ownerd_vacate_grace_param, 0,
+                                  &t->vacate_grace, error))
+               < 0)
+        return rc;
+    config->utmp = param_get_string(&ownerd_utmp_param);
+    return 0;
+}
+
+static double mono_s(void)
+{
+    return (double)uv_hrtime() / 1e9;
+}
+
+static double real_s(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static enum node_owner ownerd_node_owner(enum owner_state state)
+{
+    switch (state) {
+    case OWNER_STATE_DEDICATED:
+        return NODE_OWNER_DEDICATED;
+    case OWNER_STATE_AWAY:
+        return NODE_OWNER_AWAY;
+    case OWNER_STATE_PRESENT:
+        return NODE_OWNER_PRESENT;
+    case OWNER_STATE_SUSPENDED:
+        return NODE_OWNER_SUSPENDED;
+    case OWNER_STATE_VACATING:
+        return NODE_OWNER_VACATING;
+    }
+    return NODE_OWNER_UNKNOWN;
+}
+
+/* Tell the pool the owner's state, and lend or withhold the cores. The
+ * ledger first: a placement that reads the new state must not find cores
+ * still free. */
+static void ownerd_publish(struct ownerd *o)
+{
+    struct node_summary s;
+
+    cores_set_withheld(o->cores, !owner_state_lends(o->policy.state));
+    s = *daemon_summary(o->d);
+    if (s.owner == ownerd_node_owner(o->policy.state))
+        return;
+    s.owner = (uint8_t)ownerd_node_owner(o->policy.state);
+    daemon_set_summary(o->d, &s);
+}
+
+/* Stop every job process: the walk is repeated by owner_procs_signal()
+ * until no new process shows up, so a job forking at that moment is
+ * caught too. */
+static void ownerd_stop_jobs(struct ownerd *o)
+{
+    uint64_t start = uv_hrtime();
+    int n = owner_procs_signal(o->self, SIGSTOP, 'T');
+
+    o->stop_us = (long long)((uv_hrtime() - start) / 1000);
+    o->stopped = n > 0 ? n : 0;
+    if (n < 0)
+        LOG(LOG_LEVEL_ERR, LOG_OWNER, "cannot stop the jobs: %s", strerror(-n));
+    else
+        LOG(LOG_LEVEL_NOTICE, LOG_OWNER, "%d job processes stopped in %lld us",
+            n, o->stop_us);
+}
+
+static void ownerd_act(struct ownerd *o, enum owner_action action)
+{
+    int n = 0;
+
+    switch (action) {
+    case OWNER_ACTION_NONE:
+    case OWNER_ACTION_LEND:
+        break;
+    case OWNER_ACTION_SUSPEND:
+        ownerd_stop_jobs(o);
+        break;
+    case OWNER_ACTION_CONTINUE:
+        n = owner_procs_signal(o->self, SIGCONT, 0);
+        LOG(LOG_LEVEL_NOTICE, LOG_OWNER, "%d job processes continued", n);
+        break;
+    case OWNER_ACTION_VACATE:
+        n = owner_procs_request_ckpt(o->self, "exit");
+        if (n > 0)
+            LOG(LOG_LEVEL_NOTICE, LOG_OWNER,
+                "%d ranks asked to checkpoint and exit", n);
+        /* stopped processes cannot checkpoint, nor act on SIGTERM */
+        owner_procs_signal(o->self, SIGCONT, 0);
+        n = owner_procs_signal(o->self, SIGTERM, 'Z');
+        LOG(LOG_LEVEL_NOTICE, LOG_OWNER,
+            "%d job processes sent SIGTERM; SIGKILL in %.0f s", n,
+            o->policy.t.vacate_grace);
+        break;
+    case OWNER_ACTION_KILL:
+        n = owner_procs_signal(o->self, SIGKILL, 'Z');
+        if (n > 0)
+            LOG(LOG_LEVEL_NOTICE, LOG_OWNER, "%d job processes killed", n);
+        break;
+    }
+    o->signalled = n > 0 ? n : 0;
+}
+
+/* Say once when a source comes or goes, so "not present" is never
+ * silent. */
+static void ownerd_note_sources(struct ownerd *o, const int *rcs)
+{
+    for (size_t i = 0; i < o->nsrcs; i++) {
+        if (rcs[i] == o->last_rc[i])
+            continue;
+        if (rcs[i] == 0)
+            LOG(LOG_LEVEL_INFO, LOG_OWNER, "source %s: present",
+                o->srcs[i]->name);
+        else
+            LOG(LOG_LEVEL_INFO, LOG_OWNER, "source %s: not present%s%s",
+                o->srcs[i]->name, rcs[i] == -ENODEV ? "" : ": ",
+                rcs[i] == -ENODEV ? "" : strerror(-rcs[i]));
+        o->last_rc[i] = rcs[i];
+    }
+}
+
+static void ownerd_tick(uv_timer_t *timer)
+{
+    struct ownerd *o = timer->data;
+    int rcs[OWNERD_SOURCES_MAX];
+    enum owner_state before = o->policy.state;
+    enum owner_action action;
+    char reason[160] = "";
+
+    owner_sources_read(o->srcs, o->nsrcs, real_s(), &o->last, rcs);
+    ownerd_note_sources(o, rcs);
+    action = owner_policy_step(&o->policy, mono_s(), &o->last, reason,
+                               sizeof(reason));
+    if (o->policy.state != before) {
+        LOG(LOG_LEVEL_NOTICE, LOG_OWNER, "%s -> %s (%s): %s",
+            owner_state_name(before), owner_state_name(o->policy.state),
+            owner_action_name(action), reason);
+        o->transitions[action]++;
+        /* the cores first, so nothing new lands on what is stopped */
+        ownerd_publish(o);
+        ownerd_act(o, action);
+    } else if (o->policy.state == OWNER_STATE_SUSPENDED) {
+        /* a task leased before the cores were withheld may start now */
+        int n = owner_procs_signal(o->self, SIGSTOP, 'T');
+
+        if (n > o->stopped)
+            o->stopped = n;
+    }
+}
+
+static void ownerd_stats(daemon_t *d, json_t *stats, void *arg)
+{
+    struct ownerd *o = arg;
+    json_t *g;
+
+    (void)d;
+    g = json_pack(
+        "{s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "state",
+        owner_state_name(o->policy.state), "idle_s",
+        (json_int_t)(o->last.input_present ? o->last.idle : -1), "load_milli",
+        (json_int_t)(o->last.load_present ? o->last.load * 1000 : -1),
+        "jobs_load_milli",
+        (json_int_t)(o->load ? owner_load_source_jobs(o->load) * 1000 : 0),
+        "suspends", (json_int_t)o->transitions[OWNER_ACTION_SUSPEND],
+        "continues", (json_int_t)o->transitions[OWNER_ACTION_CONTINUE],
+        "vacates", (json_int_t)o->transitions[OWNER_ACTION_VACATE], "stopped",
+        (json_int_t)o->stopped, "stop_us", (json_int_t)o->stop_us, "lends",
+        (json_int_t)o->transitions[OWNER_ACTION_LEND]);
+    if (g)
+        json_object_set_new(stats, "owner", g);
+}
+
+static void free_handle_cb(uv_handle_t *handle)
+{
+    free(handle);
+}
+
+/* The sources of desktop mode: terminals, the X display, the load. */
+static int ownerd_add_sources(struct ownerd *o,
+                              const struct ownerd_config *config)
+{
+    struct owner_source *s;
+    int rc;
+
+    rc = owner_tty_source_create(config->utmp, config->ttys, &s);
+    if (rc < 0)
+        return rc;
+    o->srcs[o->nsrcs++] = s;
+    rc = owner_x11_source_create(config->display, &s);
+    if (rc == -ENOTSUP)
+        LOG(LOG_LEVEL_INFO, LOG_OWNER,
+            "source x11: not present: shoal was built without libXss");
+    else if (rc < 0)
+        return rc;
+    else
+        o->srcs[o->nsrcs++] = s;
+    rc = owner_load_source_create(o->self, &s);
+    if (rc < 0)
+        return rc;
+    o->srcs[o->nsrcs++] = o->load = s;
+    for (size_t i = 0; i < o->nsrcs; i++)
+        o->last_rc[i] = 1; /* neither present nor not: say it once */
+    return 0;
+}
+
+int ownerd_attach(daemon_t *d,
+                  cores_t *cores,
+                  const struct ownerd_config *config,
+                  ownerd_t **out,
+                  shoal_error_t *error)
+{
+    struct ownerd *o = calloc(1, sizeof(*o));
+    int rc = -ENOMEM;
+
+    if (!o)
+        goto error;
+    o->d = d;
+    o->cores = cores;
+    o->self = getpid();
+    owner_policy_init(&o->policy, config->mode, &config->thresholds, mono_s());
+    if (config->mode == OWNER_MODE_DESKTOP) {
+        if ((rc = ownerd_add_sources(o, config)) < 0)
+            goto error;
+        o->timer = calloc(1, sizeof(*o->timer));
+        if (!o->timer) {
+            rc = -ENOMEM;
+            goto error;
+        }
+        uv_timer_init(daemon_loop(d), o->timer);
+        uv_unref((uv_handle_t *)o->timer);
+        o->timer->data = o;
+        uv_timer_start(o->timer, ownerd_tick, 0, OWNERD_INTERVAL_MS);
+    }
+    if ((rc = daemon_on_stats(d, ownerd_stats, o)) < 0)
+        goto error;
+    ownerd_publish(o);
+    LOG(LOG_LEVEL_NOTICE, LOG_OWNER, "lending: %s, owner %s",
+        config->mode == OWNER_MODE_DESKTOP     ? "desktop"
+        : config->mode == OWNER_MODE_DEDICATED ? "dedicated"
+                                               : "never",
+        owner_state_name(o->policy.state));
+    *out = o;
+    return 0;
+error:
+    ownerd_detach(o);
+    return shoal_errprintf(error, rc, "cannot watch the owner: %s",
+                           strerror(-rc));
+}
+
+void ownerd_detach(ownerd_t *o)
+{
+    if (!o)
+        return;
+    /* jobs left stopped could not even act on their SIGTERM */
+    if (o->policy.state == OWNER_STATE_SUSPENDED)
+        owner_procs_signal(o->self, SIGCONT, 0);
+    if (o->timer)
+        uv_close((uv_handle_t *)o->timer, free_handle_cb);
+    for (size_t i = 0; i < o->nsrcs; i++)
+        owner_source_destroy(o->srcs[i]);
+    free(o);
+}

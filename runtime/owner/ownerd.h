@@ -1,0 +1,62 @@
+/* SPDX-License-Identifier: MIT */
+/* ownerd.h - the owner service of the node daemon: samples the owner's
+ * presence every second, runs the policy (owner_policy.h) and carries out
+ * what it decides on this node.
+ *
+ * While the owner uses the machine (states present, suspended, vacating)
+ * the node lends no core: the core ledger withholds them all
+ * (cores_set_withheld()), so the summary publishes none free and new work
+ * goes elsewhere. The state travels in the node summary (its owner field)
+ * and so shows in `shoal status`. Every transition is logged (subsystem
+ * owner) with its reason.
+ *
+ * On SUSPEND every job process of this node (owner_procs.h: the daemon's
+ * descendants but its proxies) gets SIGSTOP, and any that starts later
+ * while suspended too; on CONTINUE, SIGCONT. On VACATE each rank with a
+ * checkpoint directory gets "exit" in its $SHOAL_CKPT_DIR/REQUEST, then
+ * every job process SIGCONT and SIGTERM; after the grace period, SIGKILL.
+ * These act on this node only: the other ranks of a gang job spanning
+ * several nodes keep running.
+ *
+ * In mode dedicated nothing is sampled; in mode never the cores are
+ * withheld for good. Everything runs on the daemon's loop thread. */
+#ifndef SHOAL_RUNTIME_OWNER_OWNERD_H
+#define SHOAL_RUNTIME_OWNER_OWNERD_H
+
+#include <shoal/error.h>
+
+#include "runtime/daemon/cores.h"
+#include "runtime/daemon/daemon.h"
+#include "runtime/owner/owner_policy.h"
+
+typedef struct ownerd ownerd_t;
+
+struct ownerd_config {
+    enum owner_mode mode;
+    struct owner_thresholds thresholds;
+    const char *display; /* X display to watch; NULL: $DISPLAY */
+    const char *ttys;    /* glob of more terminals to watch, or NULL */
+    const char *utmp;    /* sessions' utmp file; NULL: the system's; "": none */
+};
+
+/* Fill config from the defaults and the SHOAL_OWNER_* tunables (mode
+ * dedicated). Returns 0, or -EINVAL with error naming a bad tunable. */
+int ownerd_config_from_params(struct ownerd_config *config,
+                              shoal_error_t *error);
+
+/* Attach the owner service to d and its core ledger: publish the owner's
+ * state, and in mode desktop start sampling. config and its strings are
+ * copied. Returns 0 and sets *out, or a negative code with error filled
+ * (then destroy d without running it). */
+int ownerd_attach(daemon_t *d,
+                  cores_t *cores,
+                  const struct ownerd_config *config,
+                  ownerd_t **out,
+                  shoal_error_t *error);
+
+/* Stop sampling, continue jobs left stopped, and free o once its timer is
+ * closed: call after daemon_run() returned, before cores_destroy() and
+ * daemon_destroy(). NULL is accepted. */
+void ownerd_detach(ownerd_t *o);
+
+#endif
