@@ -746,7 +746,7 @@ int pool_job_start(pool_job_t *job, shoal_error_t *error)
         uv_timer_start(&job->timeout_timer, pool_job_timeout_cb,
                        (uint64_t)(job->config.timeout * 1000.0), 0);
     ckpt_watch_start(&job->ckpt, job->config.loop, job->config.ckpt_root,
-                     job->config.nranks);
+                     job->config.nranks, &job->config.ckpt_auto);
     pool_stdin_setup(job);
     return 0;
 }

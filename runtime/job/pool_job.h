@@ -74,7 +74,8 @@ struct pool_job_config {
     double kill_grace;
     bool enable_recovery;
     const char *ckpt_root; /* the job's checkpoints, or NULL (ckpt_watch.h) */
-    int in_fd;             /* forwarded to rank 0; -1 for none */
+    struct ckpt_watch_auto ckpt_auto; /* --checkpoint=auto, or mtbf 0 */
+    int in_fd;                        /* forwarded to rank 0; -1 for none */
     int out_fd;
     int err_fd;
 };
