@@ -16,6 +16,47 @@
 #include "runtime/ckpt/ckpt_store.h"
 #include "util/fs.h"
 
+/* Write text to the file name of every rank's directory, replacing it
+ * atomically (a rank reads the old text or the new), or remove the file
+ * when text is NULL. Returns 0 or the first negative errno met. */
+static int ckpt_job_note_each(const char *root,
+                              int nranks,
+                              const char *name,
+                              const char *text)
+{
+    char path[PATH_MAX], tmp[PATH_MAX + 8];
+    int first = 0;
+
+    for (int r = 0; r < nranks; r++) {
+        int fd, rc = 0;
+
+        snprintf(path, sizeof(path), "%s/rank%d/%s", root, r, name);
+        if (!text) {
+            if (unlink(path) < 0 && errno != ENOENT && first == 0)
+                first = -errno;
+            continue;
+        }
+        snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+        fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+        if (fd < 0) {
+            rc = -errno;
+        } else {
+            ssize_t len = (ssize_t)strlen(text);
+
+            if (write(fd, text, (size_t)len) != len)
+                rc = -EIO;
+            close(fd);
+            if (rc == 0 && rename(tmp, path) < 0)
+                rc = -errno;
+            if (rc < 0)
+                unlink(tmp);
+        }
+        if (rc < 0 && first == 0)
+            first = rc;
+    }
+    return first;
+}
+
 int ckpt_job_prepare(const char *root, int nranks, shoal_error_t *error)
 {
     char path[PATH_MAX];
@@ -381,31 +422,7 @@ int ckpt_job_describe(const char *root, json_t **out, shoal_error_t *error)
 
 int ckpt_job_request(const char *root, int nranks)
 {
-    char path[PATH_MAX], tmp[PATH_MAX + 8];
-    static const char text[] = "checkpoint\n";
-    int first = 0;
-
-    for (int r = 0; r < nranks; r++) {
-        int fd, rc = 0;
-
-        snprintf(path, sizeof(path), "%s/rank%d/REQUEST", root, r);
-        snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-        fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-        if (fd < 0) {
-            rc = -errno;
-        } else {
-            if (write(fd, text, sizeof(text) - 1) != (ssize_t)sizeof(text) - 1)
-                rc = -EIO;
-            close(fd);
-            if (rc == 0 && rename(tmp, path) < 0)
-                rc = -errno;
-            if (rc < 0)
-                unlink(tmp);
-        }
-        if (rc < 0 && first == 0)
-            first = rc;
-    }
-    return first;
+    return ckpt_job_note_each(root, nranks, "REQUEST", "checkpoint\n");
 }
 
 double ckpt_job_cost(const char *root, int nranks)
@@ -425,33 +442,10 @@ double ckpt_job_cost(const char *root, int nranks)
 
 int ckpt_job_keep(const char *root, int nranks, int version)
 {
-    char path[PATH_MAX], tmp[PATH_MAX + 8], text[32];
-    int len = snprintf(text, sizeof(text), "%d\n", version);
+    char text[32];
 
-    for (int r = 0; r < nranks; r++) {
-        int fd, rc = 0;
-
-        snprintf(path, sizeof(path), "%s/rank%d/KEEP", root, r);
-        if (version <= 0) {
-            if (unlink(path) < 0 && errno != ENOENT)
-                return -errno;
-            continue;
-        }
-        snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-        fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-        if (fd < 0)
-            return -errno;
-        if (write(fd, text, (size_t)len) != len)
-            rc = errno ? -errno : -EIO;
-        close(fd);
-        if (rc == 0 && rename(tmp, path) < 0)
-            rc = -errno;
-        if (rc < 0) {
-            unlink(tmp);
-            return rc;
-        }
-    }
-    return 0;
+    snprintf(text, sizeof(text), "%d\n", version);
+    return ckpt_job_note_each(root, nranks, "KEEP", version > 0 ? text : NULL);
 }
 
 static int ckpt_job_unlink(const char *path,

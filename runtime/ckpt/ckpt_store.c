@@ -801,23 +801,39 @@ int ckpt_store_remove(const ckpt_store_t *store, int version)
     return rc;
 }
 
-int ckpt_store_keep(const ckpt_store_t *store, int *keep)
+/* Read the small text file RDIR/name into text (NUL-terminated, at most
+ * len - 1 bytes). Returns 1, 0 when there is no such file, or a negative
+ * errno. */
+static int ckpt_store_read_note(const ckpt_store_t *store,
+                                const char *name,
+                                char *text,
+                                size_t len)
 {
-    char path[PATH_MAX], text[32], *end;
+    char path[PATH_MAX];
     FILE *f;
     size_t n;
-    long v;
 
-    *keep = 0;
-    if (snprintf(path, sizeof(path), "%s/KEEP", store->dir)
+    if (snprintf(path, sizeof(path), "%s/%s", store->dir, name)
         >= (int)sizeof(path))
         return -ENAMETOOLONG;
     f = fopen(path, "re");
     if (!f)
         return errno == ENOENT ? 0 : -errno;
-    n = fread(text, 1, sizeof(text) - 1, f);
+    n = fread(text, 1, len - 1, f);
     fclose(f);
     text[n] = '\0';
+    return 1;
+}
+
+int ckpt_store_keep(const ckpt_store_t *store, int *keep)
+{
+    char text[32], *end;
+    int rc = ckpt_store_read_note(store, "KEEP", text, sizeof(text));
+    long v;
+
+    *keep = 0;
+    if (rc <= 0)
+        return rc;
     errno = 0;
     v = strtol(text, &end, 10);
     while (*end == '\n' || *end == ' ' || *end == '\r')
@@ -857,21 +873,13 @@ int ckpt_store_cost_write(const ckpt_store_t *store, double seconds)
 
 int ckpt_store_cost(const ckpt_store_t *store, double *seconds)
 {
-    char path[PATH_MAX], text[64], *end;
-    FILE *f;
-    size_t n;
+    char text[64], *end;
+    int rc = ckpt_store_read_note(store, "COST", text, sizeof(text));
     double v;
 
     *seconds = 0;
-    if (snprintf(path, sizeof(path), "%s/COST", store->dir)
-        >= (int)sizeof(path))
-        return -ENAMETOOLONG;
-    f = fopen(path, "re");
-    if (!f)
-        return errno == ENOENT ? 0 : -errno;
-    n = fread(text, 1, sizeof(text) - 1, f);
-    fclose(f);
-    text[n] = '\0';
+    if (rc <= 0)
+        return rc;
     v = strtod(text, &end);
     while (*end == '\n')
         end++;

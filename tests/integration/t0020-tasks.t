@@ -235,27 +235,11 @@ test_expect_success 'tasks leased but not started are not shown as running' '
     no_strays "sleep 1025"
 '
 
-# tick N: count to N, a step every 0.1 s, committing each step as the
-# HTCondor-style contract says; attempt 1 of task 2 fails after step 3.
-cat >tick.sh <<\EOF
-#!/bin/sh
-i=0
-[ "$SHOAL_CKPT_RESTART" = 1 ] && i=$(cat "$SHOAL_CKPT_DIR/v$SHOAL_CKPT_VERSION/n")
-[ "$i" -gt 0 ] && echo "resumed after $i"
-while [ "$i" -lt "$1" ]; do
-    i=$((i + 1))
-    sleep 0.1
-    mkdir -p "$SHOAL_CKPT_DIR/v$i" && echo "$i" >"$SHOAL_CKPT_DIR/v$i/n" &&
-        : >"$SHOAL_CKPT_DIR/v$i/COMMITTED" || exit 1
-    [ "$SHOAL_TASK_ID" = 2 ] && [ "$SHOAL_TASK_ATTEMPT" = 1 ] && [ "$i" = 3 ] && exit 7
-done
-echo "counted to $i"
-EOF
-chmod +x tick.sh
+TICK="$SHOAL_SRCDIR/tests/fixtures/ckpt-tick.sh"
 
 test_expect_success 'a checkpointing task run again resumes from its newest version' '
     id=$("$SHOAL" submit --checkpoint --checkpoint-dir ck --retries 1 \
-        --range 1-3 -- ./tick.sh 6) &&
+        --range 1-3 -- "$TICK" 6 2 3) &&
     test_within 30 "$SHOAL" wait "$id" >/dev/null &&
     "$SHOAL" output "$id" 2 >out2 &&
     printf "resumed after 3\ncounted to 6\n" >expect &&

@@ -176,26 +176,11 @@ test_expect_success 'a worker daemon killed mid-job: every task recorded once' '
     for i in 1 2 3; do wait_alive $i 3 20 || exit 1; done
 '
 
-# tick N: count to N, a step every 0.1 s, committing each step as the
-# HTCondor-style contract says; prints where it resumed, if it did.
-cat >"$TRASH/tick.sh" <<\EOF
-#!/bin/sh
-i=0
-[ "$SHOAL_CKPT_RESTART" = 1 ] && i=$(cat "$SHOAL_CKPT_DIR/v$SHOAL_CKPT_VERSION/n")
-[ "$i" -gt 0 ] && echo "resumed after $i"
-while [ "$i" -lt "$1" ]; do
-    i=$((i + 1))
-    sleep 0.1
-    mkdir -p "$SHOAL_CKPT_DIR/v$i" && echo "$i" >"$SHOAL_CKPT_DIR/v$i/n" &&
-        : >"$SHOAL_CKPT_DIR/v$i/COMMITTED" || exit 1
-done
-echo "counted to $i"
-EOF
-chmod +x "$TRASH/tick.sh"
+TICK="$SHOAL_SRCDIR/tests/fixtures/ckpt-tick.sh"
 
 test_expect_success 'checkpointing tasks whose worker is lost resume on another node' '
     id=$(submit --checkpoint --checkpoint-dir "$TRASH/tck" --range 0-17 -- \
-        "$TRASH/tick.sh" 40) &&
+        "$TICK" 40) &&
     victim= &&
     for _ in $(seq 100); do
         for h in 2 3; do
