@@ -18,6 +18,7 @@
 #include <sodium.h>
 
 #include "runtime/ckpt/ckpt_key.h"
+#include "runtime/ckpt/ckpt_seen.h"
 #include "runtime/ckpt/ckpt_store.h"
 #include "runtime/ckpt/ckpt_wire.h"
 #include "runtime/ckpt/ckpt_xfer.h"
@@ -28,15 +29,17 @@
 PARAM_DEFINE(ckpt_chunk_param,
              "ckpt_chunk_kib",
              PARAM_TYPE_DOUBLE,
-             "256",
-             "KiB of checkpoint data in one frame between daemons");
+             "1024",
+             "KiB of checkpoint data in one frame between daemons; large "
+             "enough that sealing and system calls per frame cost little");
 PARAM_DEFINE(ckpt_window_param,
              "ckpt_window_kib",
              PARAM_TYPE_DOUBLE,
-             "2048",
+             "8192",
              "KiB of checkpoint data sent to one node and not yet "
-             "acknowledged; small enough that membership traffic is never "
-             "queued behind much of it");
+             "acknowledged: several frames, so the link never waits for an "
+             "acknowledgement, yet few enough that membership traffic is "
+             "never queued behind much of it");
 PARAM_DEFINE(ckpt_timeout_param,
              "ckpt_timeout",
              PARAM_TYPE_DOUBLE,
@@ -48,6 +51,7 @@ enum {
     CKPT_TICK_MS = 250,
     CKPT_ERRORS_MAX = 1536,
     CKPT_LIST_DEPTH = CKPT_KEY_DEPTH,
+    CKPT_SEEN_MAX = 64, /* versions remembered as hashed */
 };
 
 struct ckpt_stats {
@@ -135,6 +139,10 @@ struct ckpt_recv {
     size_t nfiles;
     uint64_t *have;
     int *fds;
+    /* each file received from its first byte is hashed as it is written,
+     * so the copy is checked without reading it back */
+    crypto_generichash_state *hashing;
+    struct ckpt_hash *hashes; /* valid: hashing[i] runs */
     uint64_t last_ms;
     bool installing;
     struct ckpt_fetch *fetch; /* NULL for a replica */
@@ -155,6 +163,7 @@ struct ckpt_service {
     struct ckpt_send *sends;
     struct ckpt_recv *recvs;
     struct ckpt_stats stats;
+    ckpt_seen_t *seen;
     int working; /* work items on the thread pool */
     bool closed; /* destroyed while some were: they only free themselves */
 };
@@ -303,60 +312,112 @@ struct ckpt_work {
     char *manifest;
     size_t manifest_len;
     void *owner;
+    /* in: the identity the version had when last hashed (PREPARE, SERVE);
+     * out: the one it has now that it is known right */
+    bool known;
+    unsigned char id[CKPT_HASH_BYTES];
+    /* CKPT_WORK_INSTALL: the hashes taken while receiving */
+    struct ckpt_hash *hashes;
+    size_t nhashes;
     /* CKPT_WORK_SERVE */
     uint64_t to;
     uint64_t xid;
     char key[CKPT_KEY_MAX + 1];
 };
 
+/* Make sure the version of w->store is committed, sealed and right, and
+ * read its manifest. A version hashed earlier is trusted while its
+ * identity stays the same; one sealed just now was hashed by sealing. */
+static int ckpt_work_ready(struct ckpt_work *w, bool seal)
+{
+    unsigned char now[CKPT_HASH_BYTES];
+    char *text = NULL;
+    size_t len = 0;
+    bool hashed = false;
+    int rc = ckpt_store_committed(w->store, w->version);
+
+    if (rc == 0)
+        rc = -ENOENT;
+    if (rc < 0)
+        return rc;
+    if (seal) {
+        rc = ckpt_store_manifest(w->store, w->version, &text, &len);
+        free(text);
+        if (rc == -EUCLEAN) {
+            rc = ckpt_store_seal(w->store, w->version);
+            hashed = rc == 0;
+        } else if (rc < 0) {
+            return rc;
+        }
+    }
+    rc = ckpt_store_identity(w->store, w->version, now);
+    if (rc == 0 && !hashed
+        && !(w->known && sodium_memcmp(now, w->id, sizeof(now)) == 0))
+        rc = ckpt_store_verify(w->store, w->version);
+    if (rc == 0)
+        rc = ckpt_store_manifest(w->store, w->version, &w->manifest,
+                                 &w->manifest_len);
+    memcpy(w->id, now, sizeof(now));
+    w->known = rc == 0;
+    return rc;
+}
+
+/* Check a received copy, move it into place and commit it. */
+static int ckpt_work_install(struct ckpt_work *w)
+{
+    char path[PATH_MAX], final[PATH_MAX];
+    int rc = ckpt_store_check_hashed(w->stage, w->version, w->hashes,
+                                     w->nhashes, true);
+
+    if (rc == 0)
+        rc = ckpt_store_remove(w->store, w->version);
+    if (rc == 0)
+        rc = ckpt_store_path(w->stage, w->version, NULL, path, sizeof(path));
+    if (rc == 0)
+        rc = ckpt_store_path(w->store, w->version, NULL, final, sizeof(final));
+    if (rc == 0 && rename(path, final) < 0)
+        rc = -errno;
+    if (rc == 0) {
+        rmdir(ckpt_store_dir(w->stage));
+        rc = ckpt_store_mark(w->store, w->version);
+    }
+    /* checked just now: a fetch served from it need not hash it again */
+    w->known = rc == 0 && ckpt_store_identity(w->store, w->version, w->id) == 0;
+    return rc;
+}
+
 static void ckpt_work_run(uv_work_t *req)
 {
     struct ckpt_work *w = req->data;
-    char path[PATH_MAX], final[PATH_MAX];
-    int rc = 0;
 
     switch (w->kind) {
     case CKPT_WORK_PREPARE:
-        rc = ckpt_store_committed(w->store, w->version);
-        if (rc == 0)
-            rc = -ENOENT;
-        if (rc > 0)
-            rc = ckpt_store_seal(w->store, w->version);
-        /* fall through */
+        w->rc = ckpt_work_ready(w, true);
+        break;
     case CKPT_WORK_SERVE:
-        if (rc == 0)
-            rc = ckpt_store_verify(w->store, w->version);
-        if (rc == 0)
-            rc = ckpt_store_manifest(w->store, w->version, &w->manifest,
-                                     &w->manifest_len);
+        w->rc = ckpt_work_ready(w, false);
         break;
     case CKPT_WORK_INSTALL:
-        rc = ckpt_store_check(w->stage, w->version, true);
-        if (rc == 0)
-            rc = ckpt_store_remove(w->store, w->version);
-        if (rc == 0)
-            rc =
-                ckpt_store_path(w->stage, w->version, NULL, path, sizeof(path));
-        if (rc == 0)
-            rc = ckpt_store_path(w->store, w->version, NULL, final,
-                                 sizeof(final));
-        if (rc == 0 && rename(path, final) < 0)
-            rc = -errno;
-        if (rc == 0) {
-            rmdir(ckpt_store_dir(w->stage));
-            rc = ckpt_store_mark(w->store, w->version);
-        }
+        w->rc = ckpt_work_install(w);
         break;
     }
-    w->rc = rc;
+}
+
+/* The version directory of w, by which ckpt_seen knows it. */
+static int ckpt_work_dir(const struct ckpt_work *w, char *buf, size_t len)
+{
+    return ckpt_store_path(w->store, w->version, NULL, buf, len);
 }
 
 static void ckpt_work_after(uv_work_t *req, int status);
 
 static int ckpt_work_queue(struct ckpt_work *w)
 {
+    char dir[PATH_MAX];
     int rc;
 
+    if (w->kind != CKPT_WORK_INSTALL && ckpt_work_dir(w, dir, sizeof(dir)) == 0)
+        w->known = ckpt_seen_get(w->svc->seen, dir, w->id);
     w->req.data = w;
     rc = uv_queue_work(w->svc->loop, &w->req, ckpt_work_run, ckpt_work_after);
     if (rc == 0)
@@ -526,6 +587,9 @@ static void ckpt_send_check(struct ckpt_send *s)
         svc->stats.copies_sent++;
     } else {
         svc->stats.copies_failed++;
+        /* what this node sent was not what it hashed: hash it next time */
+        if (code == -EUCLEAN)
+            ckpt_seen_forget(svc->seen, s->dir);
         /* tell the receiver, so it stops waiting (it may be gone) */
         ckpt_send_result(svc, s->to, s->xid, code, ckpt_reason(code));
     }
@@ -992,6 +1056,8 @@ static void ckpt_recv_free(struct ckpt_recv *r)
     ckpt_recv_close_fds(r);
     free(r->fds);
     free(r->have);
+    free(r->hashing);
+    free(r->hashes);
     free(r->files);
     ckpt_store_destroy(r->final);
     ckpt_store_destroy(r->stage);
@@ -1110,6 +1176,10 @@ static int ckpt_recv_stage(struct ckpt_recv *r, const struct ckpt_msg *m)
                 return -errno;
             r->have[i] = 0;
         }
+        /* a resumed file is hashed whole when installed */
+        r->hashes[i].valid = r->have[i] == 0;
+        if (r->hashes[i].valid)
+            crypto_generichash_init(&r->hashing[i], NULL, 0, CKPT_HASH_BYTES);
     }
     return 0;
 }
@@ -1186,7 +1256,9 @@ ckpt_on_offer(struct ckpt_service *svc, uint64_t from, const struct ckpt_msg *m)
     if (rc == 0) {
         r->fds = malloc((r->nfiles + 1) * sizeof(int));
         r->have = calloc(r->nfiles + 1, sizeof(uint64_t));
-        rc = r->fds && r->have ? 0 : -ENOMEM;
+        r->hashing = calloc(r->nfiles + 1, sizeof(*r->hashing));
+        r->hashes = calloc(r->nfiles + 1, sizeof(*r->hashes));
+        rc = r->fds && r->have && r->hashing && r->hashes ? 0 : -ENOMEM;
         for (size_t i = 0; rc == 0 && i < r->nfiles; i++)
             r->fds[i] = -1;
     }
@@ -1271,6 +1343,8 @@ ckpt_on_chunk(struct ckpt_service *svc, uint64_t from, const struct ckpt_msg *m)
         ckpt_recv_abort(r, rc, true, true, NULL);
         return;
     }
+    if (r->hashes[m->file].valid)
+        crypto_generichash_update(&r->hashing[m->file], m->data, m->len);
     svc->stats.bytes_received += m->len;
     r->have[m->file] += m->len;
     r->last_ms = ckpt_now(svc);
@@ -1299,11 +1373,21 @@ ckpt_on_done(struct ckpt_service *svc, uint64_t from, const struct ckpt_msg *m)
             return;
         }
     ckpt_recv_close_fds(r);
+    for (size_t i = 0; i < r->nfiles; i++)
+        if (r->hashes[i].valid)
+            crypto_generichash_final(&r->hashing[i], r->hashes[i].bytes,
+                                     CKPT_HASH_BYTES);
     w = calloc(1, sizeof(*w));
-    if (!w) {
+    /* the work's own copy: the receiver may be freed before it ends */
+    if (w)
+        w->hashes = malloc((r->nfiles + 1) * sizeof(*w->hashes));
+    if (!w || !w->hashes) {
+        free(w);
         ckpt_recv_abort(r, -ENOMEM, true, false, NULL);
         return;
     }
+    memcpy(w->hashes, r->hashes, r->nfiles * sizeof(*w->hashes));
+    w->nhashes = r->nfiles;
     w->kind = CKPT_WORK_INSTALL;
     w->svc = svc;
     w->owner = r;
@@ -1315,6 +1399,7 @@ ckpt_on_done(struct ckpt_service *svc, uint64_t from, const struct ckpt_msg *m)
         r->fetch->installing = true;
     rc = ckpt_work_queue(w);
     if (rc < 0) {
+        free(w->hashes);
         free(w);
         r->installing = false;
         ckpt_recv_abort(r, rc, true, false, NULL);
@@ -1390,12 +1475,19 @@ static void ckpt_work_after(uv_work_t *req, int status)
     }
     if (!w->svc || w->svc->closed) {
         ckpt_store_destroy(w->store);
+        free(w->hashes);
         free(w->manifest);
         free(w);
         return;
     }
     if (status < 0 && w->rc == 0)
         w->rc = status;
+    if (w->rc == 0 && w->known) {
+        char dir[PATH_MAX];
+
+        if (ckpt_work_dir(w, dir, sizeof(dir)) == 0)
+            ckpt_seen_add(w->svc->seen, dir, w->id);
+    }
     switch (w->kind) {
     case CKPT_WORK_PREPARE:
         ckpt_rep_prepared(w);
@@ -1410,6 +1502,7 @@ static void ckpt_work_after(uv_work_t *req, int status)
     }
     if (w->kind != CKPT_WORK_INSTALL)
         ckpt_store_destroy(w->store);
+    free(w->hashes);
     free(w->manifest);
     free(w);
 }
@@ -1835,8 +1928,11 @@ int ckpt_service_attach(daemon_t *d,
         svc->buf = malloc(CKPT_WIRE_CHUNK_HEAD + svc->chunk);
         rc = svc->buf ? 0 : -ENOMEM;
     }
+    if (rc == 0)
+        rc = ckpt_seen_create(CKPT_SEEN_MAX, &svc->seen);
     if (rc < 0) {
         if (svc) {
+            free(svc->buf);
             free(svc->state);
             free(svc);
         }
@@ -1898,6 +1994,8 @@ static void ckpt_service_closed(uv_handle_t *h)
     }
     free(svc->buf);
     free(svc->state);
+    ckpt_seen_destroy(svc->seen);
+    svc->seen = NULL;
     svc->closed = true;
     if (svc->working == 0)
         free(svc);
