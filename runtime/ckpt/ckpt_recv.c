@@ -15,6 +15,7 @@
 #include <shoal/error.h>
 
 #include "runtime/ckpt/ckpt_fetch.h"
+#include "runtime/ckpt/ckpt_hasher.h"
 #include "runtime/ckpt/ckpt_key.h"
 #include "runtime/ckpt/ckpt_node.h"
 #include "runtime/ckpt/ckpt_work.h"
@@ -58,8 +59,7 @@ void ckpt_recv_free(struct ckpt_recv *r)
     ckpt_recv_close_fds(r);
     free(r->fds);
     free(r->have);
-    free(r->hashing);
-    free(r->hashes);
+    ckpt_hasher_destroy(r->hasher);
     free(r->files);
     ckpt_store_destroy(r->final);
     ckpt_store_destroy(r->stage);
@@ -143,9 +143,9 @@ static int ckpt_stage_manifest(ckpt_store_t *stage,
  * files. */
 static int ckpt_recv_stage(struct ckpt_recv *r, const struct ckpt_msg *m)
 {
-    char *old = NULL;
+    char *old = NULL, **paths;
     size_t old_len = 0;
-    bool resume;
+    bool resume, *follow;
     int rc;
 
     resume = ckpt_store_manifest(r->stage, r->version, &old, &old_len) == 0
@@ -160,30 +160,44 @@ static int ckpt_recv_stage(struct ckpt_recv *r, const struct ckpt_msg *m)
         if (rc < 0)
             return rc;
     }
-    for (size_t i = 0; i < r->nfiles; i++) {
+    paths = calloc(r->nfiles + 1, sizeof(*paths));
+    follow = calloc(r->nfiles + 1, sizeof(*follow));
+    rc = paths && follow ? 0 : -ENOMEM;
+    for (size_t i = 0; rc == 0 && i < r->nfiles; i++) {
         char path[PATH_MAX];
         struct stat st;
 
         rc = ckpt_store_path(r->stage, r->version, r->files[i].name, path,
                              sizeof(path));
+        if (rc == 0)
+            rc = (paths[i] = strdup(path)) ? 0 : -ENOMEM;
         if (rc < 0)
-            return rc;
+            break;
         r->fds[i] =
             open(path, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
-        if (r->fds[i] < 0 || fstat(r->fds[i], &st) < 0)
-            return -errno;
+        if (r->fds[i] < 0 || fstat(r->fds[i], &st) < 0) {
+            rc = -errno;
+            break;
+        }
         r->have[i] = (uint64_t)st.st_size;
         if (r->have[i] > r->files[i].size) {
-            if (ftruncate(r->fds[i], 0) < 0)
-                return -errno;
+            if (ftruncate(r->fds[i], 0) < 0) {
+                rc = -errno;
+                break;
+            }
             r->have[i] = 0;
         }
         /* a resumed file is hashed whole when installed */
-        r->hashes[i].valid = r->have[i] == 0;
-        if (r->hashes[i].valid)
-            crypto_generichash_init(&r->hashing[i], NULL, 0, CKPT_HASH_BYTES);
+        follow[i] = r->have[i] == 0;
     }
-    return 0;
+    if (rc == 0)
+        rc = ckpt_hasher_create(r->svc->loop, (const char *const *)paths,
+                                follow, r->nfiles, &r->hasher);
+    for (size_t i = 0; paths && i < r->nfiles; i++)
+        free(paths[i]);
+    free(paths);
+    free(follow);
+    return rc;
 }
 
 static bool ckpt_committed_same(ckpt_store_t *store, const struct ckpt_msg *m)
@@ -259,9 +273,7 @@ void ckpt_recv_on_offer(struct ckpt_service *svc,
     if (rc == 0) {
         r->fds = malloc((r->nfiles + 1) * sizeof(int));
         r->have = calloc(r->nfiles + 1, sizeof(uint64_t));
-        r->hashing = calloc(r->nfiles + 1, sizeof(*r->hashing));
-        r->hashes = calloc(r->nfiles + 1, sizeof(*r->hashes));
-        rc = r->fds && r->have && r->hashing && r->hashes ? 0 : -ENOMEM;
+        rc = r->fds && r->have ? 0 : -ENOMEM;
         for (size_t i = 0; rc == 0 && i < r->nfiles; i++)
             r->fds[i] = -1;
     }
@@ -347,10 +359,13 @@ void ckpt_recv_on_chunk(struct ckpt_service *svc,
         ckpt_recv_abort(r, rc, true, true, NULL);
         return;
     }
-    if (r->hashes[m->file].valid)
-        crypto_generichash_update(&r->hashing[m->file], m->data, m->len);
     svc->stats.bytes_received += m->len;
     r->have[m->file] += m->len;
+    rc = ckpt_hasher_grow(r->hasher, m->file, r->have[m->file]);
+    if (rc < 0) {
+        ckpt_recv_abort(r, rc, true, false, NULL);
+        return;
+    }
     r->last_ms = ckpt_now(svc);
     if (r->fetch)
         r->fetch->last_ms = r->last_ms;
@@ -359,12 +374,46 @@ void ckpt_recv_on_chunk(struct ckpt_service *svc,
     ckpt_node_send(svc, from, &ack);
 }
 
+/* Every byte of r is hashed (rc 0, hashes of the files received from
+ * their first byte): check the copy, move it into place and commit it. */
+static void ckpt_recv_hashed(void *arg, int rc, const struct ckpt_hash *hashes)
+{
+    struct ckpt_recv *r = arg;
+    struct ckpt_work *w = NULL;
+
+    if (rc == 0) {
+        w = calloc(1, sizeof(*w));
+        /* the work's own copy: the receiver may be freed before it ends */
+        if (w)
+            w->hashes = malloc((r->nfiles + 1) * sizeof(*w->hashes));
+        rc = w && w->hashes ? 0 : -ENOMEM;
+    }
+    if (rc == 0) {
+        memcpy(w->hashes, hashes, r->nfiles * sizeof(*w->hashes));
+        w->nhashes = r->nfiles;
+        w->kind = CKPT_WORK_INSTALL;
+        w->svc = r->svc;
+        w->owner = r;
+        w->store = r->final;
+        w->stage = r->stage;
+        w->version = r->version;
+        rc = ckpt_work_queue(w);
+    }
+    if (rc < 0) {
+        if (w)
+            free(w->hashes);
+        free(w);
+        r->installing = false;
+        /* the staged files changed under this node: start over */
+        ckpt_recv_abort(r, rc, true, rc == -EUCLEAN, NULL);
+    }
+}
+
 void ckpt_recv_on_done(struct ckpt_service *svc,
                        uint64_t from,
                        const struct ckpt_msg *m)
 {
     struct ckpt_recv *r = ckpt_recv_find(svc, from, m->xid);
-    struct ckpt_work *w;
     int rc;
 
     if (!r || r->installing) {
@@ -378,35 +427,13 @@ void ckpt_recv_on_done(struct ckpt_service *svc,
             return;
         }
     ckpt_recv_close_fds(r);
-    for (size_t i = 0; i < r->nfiles; i++)
-        if (r->hashes[i].valid)
-            crypto_generichash_final(&r->hashing[i], r->hashes[i].bytes,
-                                     CKPT_HASH_BYTES);
-    w = calloc(1, sizeof(*w));
-    /* the work's own copy: the receiver may be freed before it ends */
-    if (w)
-        w->hashes = malloc((r->nfiles + 1) * sizeof(*w->hashes));
-    if (!w || !w->hashes) {
-        free(w);
-        ckpt_recv_abort(r, -ENOMEM, true, false, NULL);
-        return;
-    }
-    memcpy(w->hashes, r->hashes, r->nfiles * sizeof(*w->hashes));
-    w->nhashes = r->nfiles;
-    w->kind = CKPT_WORK_INSTALL;
-    w->svc = svc;
-    w->owner = r;
-    w->store = r->final;
-    w->stage = r->stage;
-    w->version = r->version;
+    /* no timeout from here: the hasher catches up, then the install */
     r->installing = true;
     if (r->fetch)
         r->fetch->installing = true;
-    rc = ckpt_work_queue(w);
+    rc = ckpt_hasher_finish(r->hasher, ckpt_recv_hashed, r);
     if (rc < 0) {
-        free(w->hashes);
-        free(w);
         r->installing = false;
-        ckpt_recv_abort(r, rc, true, false, NULL);
+        ckpt_recv_abort(r, rc, true, rc == -EUCLEAN, NULL);
     }
 }

@@ -7,11 +7,12 @@
  * staged in FINAL/.part-vV/vV, resuming from what an earlier attempt with
  * the same MANIFEST left there, and STATUS tells the sender how much of
  * each file is held. Each CHUNK must continue its file where it stands;
- * it is written, hashed (files received from their first byte) and
- * acknowledged. DONE, with every file complete, queues the install
- * (ckpt_work.h): the files are checked against the MANIFEST (a resumed
- * file is hashed whole there), fsynced, renamed into place and committed;
- * only then does the sender get RESULT 0. A copy is whole or absent.
+ * it is written and acknowledged, and hashed on the thread pool a little
+ * behind the writer (files received from their first byte; ckpt_hasher.h).
+ * DONE, with every file complete, waits for the hashing to catch up and
+ * queues the install (ckpt_work.h): the files are checked against the MANIFEST
+ * (a resumed file is hashed whole there), fsynced, renamed into place and
+ * committed; only then does the sender get RESULT 0. A copy is whole or absent.
  *
  * Staged files are kept when a transfer breaks (the next attempt resumes)
  * and removed when the data cannot be right (a hash mismatch) or the disk
@@ -25,8 +26,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include <sodium.h>
-
+#include "runtime/ckpt/ckpt_hasher.h"
 #include "runtime/ckpt/ckpt_service_private.h"
 #include "runtime/ckpt/ckpt_store.h"
 #include "runtime/ckpt/ckpt_wire.h"
@@ -46,9 +46,8 @@ struct ckpt_recv {
     uint64_t *have;
     int *fds;
     /* each file received from its first byte is hashed as it is written,
-     * so the copy is checked without reading it back */
-    crypto_generichash_state *hashing;
-    struct ckpt_hash *hashes; /* valid: hashing[i] runs */
+     * on the thread pool, so the copy need not be read whole at install */
+    ckpt_hasher_t *hasher;
     uint64_t last_ms;
     bool installing;
     struct ckpt_fetch *fetch; /* NULL for a replica */

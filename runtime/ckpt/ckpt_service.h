@@ -39,9 +39,10 @@
  *
  * A sender hashes a version when it seals it, and verifies it only when
  * its files changed since this daemon last hashed it whole (ckpt_seen.h):
- * a version is read once per copy, for sending. Hashing whole versions
- * runs on libuv's thread pool; the loop hashes only the chunk it writes,
- * so membership probes are answered while large versions move.
+ * a version is read once per copy, for sending. All hashing runs on
+ * libuv's thread pool (a receiver's a little behind its writes,
+ * ckpt_hasher.h), so the loop only moves chunks and membership probes are
+ * answered while large versions move.
  * Frames that do not decode are counted ("malformed") and dropped.
  * Everything else runs on the daemon's loop; not thread-safe. */
 #ifndef SHOAL_RUNTIME_CKPT_CKPT_SERVICE_H
