@@ -394,14 +394,19 @@ static void ckpt_recv_hashed(void *arg, int rc, const struct ckpt_hash *hashes)
         w->kind = CKPT_WORK_INSTALL;
         w->svc = r->svc;
         w->owner = r;
-        w->store = r->final;
-        w->stage = r->stage;
         w->version = r->version;
-        rc = ckpt_work_queue(w);
+        rc = ckpt_store_create(ckpt_store_dir(r->final), &w->store);
     }
+    if (rc == 0)
+        rc = ckpt_store_create(ckpt_store_dir(r->stage), &w->stage);
+    if (rc == 0)
+        rc = ckpt_work_queue(w);
     if (rc < 0) {
-        if (w)
+        if (w) {
+            ckpt_store_destroy(w->store);
+            ckpt_store_destroy(w->stage);
             free(w->hashes);
+        }
         free(w);
         r->installing = false;
         /* the staged files changed under this node: start over */

@@ -128,6 +128,7 @@ static void ckpt_work_after(uv_work_t *req, int status)
     }
     if (!w->svc || w->svc->closed) {
         ckpt_store_destroy(w->store);
+        ckpt_store_destroy(w->stage);
         free(w->hashes);
         free(w->manifest);
         free(w);
@@ -150,11 +151,10 @@ static void ckpt_work_after(uv_work_t *req, int status)
         break;
     case CKPT_WORK_INSTALL:
         ckpt_recv_finish(w->owner, w->rc);
-        w->store = NULL; /* the receiver's */
         break;
     }
-    if (w->kind != CKPT_WORK_INSTALL)
-        ckpt_store_destroy(w->store);
+    ckpt_store_destroy(w->store);
+    ckpt_store_destroy(w->stage);
     free(w->hashes);
     free(w->manifest);
     free(w);

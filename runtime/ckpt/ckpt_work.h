@@ -52,7 +52,8 @@ struct ckpt_work {
 };
 
 /* Queue w (calloc'd, kind, svc, store and version set; the item owns
- * store, except for CKPT_WORK_INSTALL, whose stores are the receiver's).
+ * store and stage: a receiver freed by ckpt_service_destroy() while its
+ * install runs must not take them from under the pool thread).
  * Returns 0 (w is freed when finished) or a negative errno (w is still
  * the caller's). */
 int ckpt_work_queue(struct ckpt_work *w);
