@@ -17,7 +17,9 @@ void frame_reader_init(struct frame_reader *r, size_t max)
 void frame_reader_release(struct frame_reader *r)
 {
     free(r->body);
-    r->body = NULL;
+    free(r->spare);
+    r->body = r->spare = NULL;
+    r->spare_cap = r->body_cap = 0;
     r->head_len = 0;
     r->body_len = 0;
     r->body_have = 0;
@@ -49,9 +51,18 @@ frame_reader_take_head(struct frame_reader *r, const uint8_t *p, size_t len)
     r->body_len = (size_t)bytes_get_be(r->head, FRAME_READER_HEAD);
     if (r->body_len > r->max)
         return -EMSGSIZE;
-    r->body = malloc(r->body_len ? r->body_len : 1);
-    if (!r->body)
-        return -ENOMEM;
+    if (r->spare && r->spare_cap >= r->body_len) {
+        r->body = r->spare;
+        r->body_cap = r->spare_cap;
+        r->spare = NULL;
+    } else {
+        free(r->spare);
+        r->spare = NULL;
+        r->body_cap = r->body_len ? r->body_len : 1;
+        r->body = malloc(r->body_cap);
+        if (!r->body)
+            return -ENOMEM;
+    }
     r->body_have = 0;
     return (ssize_t)n;
 }
@@ -106,15 +117,21 @@ int frame_reader_feed(struct frame_reader *r,
             break;
         {
             uint8_t *body = r->body;
-            size_t body_len = r->body_len;
+            size_t body_len = r->body_len, cap = r->body_cap;
 
             /* the reader is ready for the next frame before fn runs, as fn
              * may release it */
             r->body = NULL;
             r->head_len = 0;
-            r->body_len = r->body_have = 0;
+            r->body_len = r->body_have = r->body_cap = 0;
             rc = fn(body, body_len, arg);
-            free(body);
+            /* fn returned 0: the reader lives on, keep the buffer */
+            if (rc == 0 && !r->spare) {
+                r->spare = body;
+                r->spare_cap = cap;
+            } else {
+                free(body);
+            }
         }
         if (rc != 0)
             break;

@@ -13,7 +13,12 @@
  * length over max is refused as soon as its four bytes are in, before any
  * of its body is stored: a peer cannot make the reader allocate more than
  * the protocol allows. What a body must look like (a kind byte, a seal)
- * is the caller's to check, in its callback.
+ * is the caller's to check, in its callback. The buffer of a frame that
+ * was stored is kept for the next one that fits it: a stream of large
+ * frames (checkpoint copies between daemons) would otherwise allocate and
+ * free a large block per frame, and every such block maps fresh pages
+ * that fault in again at each frame. The reader still holds at most one
+ * body buffer, of at most max bytes.
  *
  * Pure: no I/O, no clock; one reader per stream, not thread-safe. */
 #ifndef SHOAL_UTIL_FRAME_READER_H
@@ -33,6 +38,9 @@ struct frame_reader {
     uint8_t *body;                   /* a body being read, or NULL */
     size_t body_len;                 /* its length */
     size_t body_have;                /* of its bytes, those in body */
+    size_t body_cap;                 /* bytes allocated at body */
+    uint8_t *spare;                  /* the last body's buffer, or NULL */
+    size_t spare_cap;
 };
 
 /* A whole frame's body (len bytes, maybe 0), borrowed for the call. A
@@ -42,8 +50,8 @@ typedef int frame_reader_f(const uint8_t *body, size_t len, void *arg);
 /* Make r ready for a new stream whose bodies are at most max bytes. */
 void frame_reader_init(struct frame_reader *r, size_t max);
 
-/* Free the part of a frame r holds; r may be used again after
- * frame_reader_init(). */
+/* Free the part of a frame r holds and its spare buffer; r may be used
+ * again after frame_reader_init(). */
 void frame_reader_release(struct frame_reader *r);
 
 /* Feed len bytes of the stream: fn is called for each frame they complete,

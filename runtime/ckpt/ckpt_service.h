@@ -27,16 +27,22 @@
  * NODE-IDs are 16 hex digits, as node-id files and `shoal status` show
  * them. Copies travel in the frames of ckpt_wire.h, each transfer driven
  * by a ckpt_xfer.h state machine on the sender. A receiver writes into a
- * staging directory beside the final one (STORE/.part-vV/vV), checks
- * every file against the MANIFEST's size and hash and fsyncs them, renames
+ * staging directory beside the final one (STORE/.part-vV/vV), hashing
+ * each file as it is written (a file resumed from an earlier attempt is
+ * hashed whole at the end), checks every file against the MANIFEST's size
+ * and hash and fsyncs them, renames
  * the directory into place, then writes COMMITTED: a copy is whole or
  * absent, and acknowledged only once committed. The staging directory is
  * kept when a transfer breaks, so the next attempt with the same MANIFEST
  * resumes from the bytes already there; it is removed when the data
  * cannot be right (a hash mismatch) or the disk is full.
  *
- * Hashing whole versions runs on libuv's thread pool: the loop only moves
- * chunks, so membership probes are answered while large versions move.
+ * A sender hashes a version when it seals it, and verifies it only when
+ * its files changed since this daemon last hashed it whole (ckpt_seen.h):
+ * a version is read once per copy, for sending. All hashing runs on
+ * libuv's thread pool (a receiver's a little behind its writes,
+ * ckpt_hasher.h), so the loop only moves chunks and membership probes are
+ * answered while large versions move.
  * Frames that do not decode are counted ("malformed") and dropped.
  * Everything else runs on the daemon's loop; not thread-safe. */
 #ifndef SHOAL_RUNTIME_CKPT_CKPT_SERVICE_H

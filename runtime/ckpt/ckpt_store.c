@@ -27,7 +27,6 @@
 #include "util/fs.h"
 
 enum {
-    CKPT_HASH_BYTES = 32,
     CKPT_READ_CHUNK = 64 * 1024,
 };
 
@@ -499,9 +498,39 @@ int ckpt_manifest_parse(const char *text,
     return 0;
 }
 
+/* Check file i of a manifest by the hash known for it: its size from
+ * fstat, and an fsync when sync is set. */
+static int check_known(int dfd,
+                       const struct ckpt_entry *ent,
+                       const struct ckpt_hash *known,
+                       bool sync)
+{
+    struct stat sb;
+    int rc = 0;
+    int fd = openat(dfd, ent->name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+
+    if (fd < 0)
+        return -errno;
+    if (fstat(fd, &sb) < 0)
+        rc = -errno;
+    else if (!S_ISREG(sb.st_mode))
+        rc = -EINVAL;
+    else if ((uint64_t)sb.st_size != ent->size
+             || sodium_memcmp(known->bytes, ent->hash, CKPT_HASH_BYTES) != 0)
+        rc = -EUCLEAN;
+    else if (sync && fsync(fd) < 0)
+        rc = -errno;
+    close(fd);
+    return rc;
+}
+
 /* Hash every file of version against its MANIFEST, fsyncing each when
- * sync is set. */
-static int check_files(const ckpt_store_t *store, int version, bool sync)
+ * sync is set; a file with a known hash is not read. */
+static int check_files(const ckpt_store_t *store,
+                       int version,
+                       const struct ckpt_hash *known,
+                       size_t nknown,
+                       bool sync)
 {
     struct ckpt_entries e = {0};
     unsigned char hash[CKPT_HASH_BYTES];
@@ -511,13 +540,19 @@ static int check_files(const ckpt_store_t *store, int version, bool sync)
     if (dfd < 0)
         return dfd;
     rc = read_manifest(dfd, &e);
+    if (rc == 0 && known && nknown != e.count)
+        rc = -EUCLEAN;
     for (size_t i = 0; rc == 0 && i < e.count; i++) {
-        rc = hash_file(dfd, e.v[i].name, sync, hash, &size);
+        if (known && known[i].valid) {
+            rc = check_known(dfd, &e.v[i], &known[i], sync);
+        } else {
+            rc = hash_file(dfd, e.v[i].name, sync, hash, &size);
+            if (rc == 0
+                && (size != e.v[i].size
+                    || sodium_memcmp(hash, e.v[i].hash, sizeof(hash)) != 0))
+                rc = -EUCLEAN;
+        }
         if (rc == -ENOENT || rc == -EINVAL || rc == -ELOOP)
-            rc = -EUCLEAN;
-        else if (rc == 0
-                 && (size != e.v[i].size
-                     || sodium_memcmp(hash, e.v[i].hash, sizeof(hash)) != 0))
             rc = -EUCLEAN;
     }
     free(e.v);
@@ -527,7 +562,63 @@ static int check_files(const ckpt_store_t *store, int version, bool sync)
 
 int ckpt_store_check(const ckpt_store_t *store, int version, bool sync)
 {
-    return check_files(store, version, sync);
+    return check_files(store, version, NULL, 0, sync);
+}
+
+int ckpt_store_check_hashed(const ckpt_store_t *store,
+                            int version,
+                            const struct ckpt_hash *known,
+                            size_t n,
+                            bool sync)
+{
+    static const struct ckpt_hash none;
+
+    /* an empty version has no files to know: keep the count checked */
+    return check_files(store, version, n ? known : &none, n, sync);
+}
+
+int ckpt_store_identity(const ckpt_store_t *store,
+                        int version,
+                        unsigned char identity[CKPT_HASH_BYTES])
+{
+    crypto_generichash_state st;
+    char *text = NULL;
+    size_t len = 0;
+    struct ckpt_entries e = {0};
+    int rc, dfd = open_version(store, version);
+
+    if (dfd < 0)
+        return dfd;
+    rc = read_manifest_text(dfd, &text, &len);
+    if (rc == 0)
+        rc = parse_manifest(text, len, &e);
+    if (rc == 0) {
+        crypto_generichash_init(&st, NULL, 0, CKPT_HASH_BYTES);
+        crypto_generichash_update(&st, (const unsigned char *)text, len);
+    }
+    for (size_t i = 0; rc == 0 && i < e.count; i++) {
+        struct stat sb;
+        int64_t v[7];
+
+        if (fstatat(dfd, e.v[i].name, &sb, AT_SYMLINK_NOFOLLOW) < 0) {
+            rc = errno == ENOENT ? -EUCLEAN : -errno;
+            break;
+        }
+        v[0] = (int64_t)sb.st_dev;
+        v[1] = (int64_t)sb.st_ino;
+        v[2] = (int64_t)sb.st_size;
+        v[3] = (int64_t)sb.st_mtim.tv_sec;
+        v[4] = (int64_t)sb.st_mtim.tv_nsec;
+        v[5] = (int64_t)sb.st_ctim.tv_sec;
+        v[6] = (int64_t)sb.st_ctim.tv_nsec;
+        crypto_generichash_update(&st, (const unsigned char *)v, sizeof(v));
+    }
+    if (rc == 0)
+        crypto_generichash_final(&st, identity, CKPT_HASH_BYTES);
+    free(e.v);
+    free(text);
+    close(dfd);
+    return rc;
 }
 
 int ckpt_store_verify(const ckpt_store_t *store, int version)
@@ -536,7 +627,7 @@ int ckpt_store_verify(const ckpt_store_t *store, int version)
 
     if (rc <= 0)
         return rc == 0 ? -ENOENT : rc;
-    return check_files(store, version, false);
+    return check_files(store, version, NULL, 0, false);
 }
 
 int ckpt_store_newest(const ckpt_store_t *store, int at_most, int *version)

@@ -43,6 +43,8 @@ enum ckpt_limits {
     CKPT_NAME_MAX = 255,
     /* bytes of a MANIFEST: about 16,000 files */
     CKPT_MANIFEST_MAX = 4 << 20,
+    /* bytes of a file's BLAKE2b hash in a MANIFEST */
+    CKPT_HASH_BYTES = 32,
 };
 
 /* A file of a version as its MANIFEST lists it. */
@@ -107,6 +109,35 @@ int ckpt_store_verify(const ckpt_store_t *store, int version);
  * -ENOENT when there is no such version, -EUCLEAN, -ENOMEM or an errno of
  * the file system. */
 int ckpt_store_check(const ckpt_store_t *store, int version, bool sync);
+
+/* A file's hash computed by the caller, e.g. while the file was written
+ * from the network; valid is false when the caller has none. */
+struct ckpt_hash {
+    bool valid;
+    unsigned char bytes[CKPT_HASH_BYTES];
+};
+
+/* ckpt_store_check() for a caller that has hashed some files already:
+ * known[i] (i < n, in MANIFEST order; known may be NULL when n is 0)
+ * stands for reading file i again, whose size is still checked with
+ * fstat. n must be the number of files of the MANIFEST, else -EUCLEAN.
+ * Returns as ckpt_store_check(). */
+int ckpt_store_check_hashed(const ckpt_store_t *store,
+                            int version,
+                            const struct ckpt_hash *known,
+                            size_t n,
+                            bool sync);
+
+/* The identity of version as the file system shows it now: a digest of
+ * its MANIFEST's text and of device, inode, size, modification and
+ * change times of every file listed. Equal identities at two times mean
+ * no listed file was replaced or written in between (to the clock's
+ * resolution), so a version verified at the first need not be hashed
+ * again at the second. Returns 0, -ENOENT, -EUCLEAN (no MANIFEST, a
+ * listed file missing), -ENOMEM or an errno of the file system. */
+int ckpt_store_identity(const ckpt_store_t *store,
+                        int version,
+                        unsigned char identity[CKPT_HASH_BYTES]);
 
 /* Read the MANIFEST of version, committed or not, into *text (caller
  * frees with free(); NUL-terminated) and *len. Returns 0, -ENOENT when

@@ -40,6 +40,10 @@ struct peer_conn {
     uint64_t opened_ms; /* loop time it was made */
     uint64_t last_read_ms;
     struct frame_reader reader;
+    /* the opened body of the last frame, kept for the next: a fresh large
+     * block per frame would fault its pages in every time */
+    uint8_t *opened;
+    size_t opened_cap;
     size_t queued; /* bytes handed to uv_write and not done */
     struct peer_conn *prev;
     struct peer_conn *next;
@@ -48,9 +52,17 @@ struct peer_conn {
 struct peer_write {
     uv_write_t req;
     struct peer_conn *conn;
+    struct peer_write *next; /* on the peer's spare list */
+    size_t cap;              /* bytes allocated at bytes */
     size_t len;
     uint8_t bytes[];
 };
+
+/* Written frames of at least PEER_SPARE_MIN bytes leave their buffers for
+ * the next ones, at most PEER_SPARES of them: large frames (checkpoint
+ * copies) follow each other at link speed, and a fresh block for each
+ * would map and fault in its pages every time. */
+enum { PEER_SPARE_MIN = 64 << 10, PEER_SPARES = 8 };
 
 struct peer_local {
     struct peer_local *next;
@@ -84,6 +96,8 @@ struct peer {
     struct peer_handler handlers[256];
     struct peer_stats stats;
     int open_handles; /* freed when the last one is closed */
+    struct peer_write *spares;
+    size_t nspares;
     bool closing;
     uint8_t dgram[PEER_DATAGRAM_MAX + 1];
     uint8_t dgram_body[PEER_DATAGRAM_MAX];
@@ -220,6 +234,12 @@ static void peer_release(peer_t *peer)
 
         free(l);
         l = next;
+    }
+    while (peer->spares) {
+        struct peer_write *w = peer->spares;
+
+        peer->spares = w->next;
+        free(w);
     }
     free(peer);
 }
@@ -376,6 +396,7 @@ static void conn_closed(uv_handle_t *handle)
     peer_t *peer = conn->peer;
 
     frame_reader_release(&conn->reader);
+    free(conn->opened);
     free(conn);
     peer_release(peer);
 }
@@ -450,15 +471,20 @@ static int conn_frame(const uint8_t *msg, size_t msg_len, void *arg)
         conn_close(conn);
         return -EBADMSG;
     }
-    body = malloc(msg_len - SEAL_OVERHEAD + 1);
-    if (!body) {
-        conn_close(conn);
-        return -ENOMEM;
+    if (conn->opened_cap < msg_len - SEAL_OVERHEAD + 1) {
+        free(conn->opened);
+        conn->opened_cap = msg_len - SEAL_OVERHEAD + 1;
+        conn->opened = malloc(conn->opened_cap);
+        if (!conn->opened) {
+            conn->opened_cap = 0;
+            conn_close(conn);
+            return -ENOMEM;
+        }
     }
+    body = conn->opened;
     rc = seal_unwrap(peer->seal, msg, msg_len, wall_ms(), &header, body,
                      msg_len - SEAL_OVERHEAD, &body_len, &why);
     if (rc < 0) {
-        free(body);
         peer_log_refused(peer, &conn->addr, "connection", why);
         peer->stats.disconnected++;
         conn_close(conn);
@@ -475,7 +501,6 @@ static int conn_frame(const uint8_t *msg, size_t msg_len, void *arg)
     if (header.type != PEER_TYPE_HELLO)
         dispatch(peer, PEER_CHANNEL_STREAM, &header, &conn->addr, body,
                  body_len);
-    free(body);
     return conn->closing ? -EPIPE : 0;
 }
 
@@ -528,6 +553,45 @@ static void conn_connected(uv_connect_t *req, int status)
         conn_close(conn);
 }
 
+/* A write buffer of at least cap bytes, a spare one when one fits. */
+static struct peer_write *write_get(peer_t *peer, size_t cap)
+{
+    struct peer_write *w;
+
+    for (struct peer_write **p = &peer->spares; *p; p = &(*p)->next)
+        if ((*p)->cap >= cap) {
+            w = *p;
+            *p = w->next;
+            peer->nspares--;
+            return w;
+        }
+    w = malloc(sizeof(*w) + cap);
+    if (w)
+        w->cap = cap;
+    return w;
+}
+
+static void write_put(peer_t *peer, struct peer_write *w)
+{
+    if (w->cap < PEER_SPARE_MIN || peer->closing) {
+        free(w);
+        return;
+    }
+    if (peer->nspares == PEER_SPARES) {
+        /* drop the oldest (last) spare for this one */
+        struct peer_write **p = &peer->spares;
+
+        while ((*p)->next)
+            p = &(*p)->next;
+        free(*p);
+        *p = NULL;
+        peer->nspares--;
+    }
+    w->next = peer->spares;
+    peer->spares = w;
+    peer->nspares++;
+}
+
 static void conn_written(uv_write_t *req, int status)
 {
     struct peer_write *w = req->data;
@@ -538,7 +602,7 @@ static void conn_written(uv_write_t *req, int status)
         conn->peer->stats.send_errors++;
         conn_close(conn);
     }
-    free(w);
+    write_put(conn->peer, w);
 }
 
 static struct peer_conn *conn_find(peer_t *peer, const struct member_addr *addr)
@@ -638,13 +702,13 @@ static int conn_write(struct peer_conn *conn,
     uv_buf_t buf;
     int rc;
 
-    w = malloc(sizeof(*w) + 4 + len + SEAL_OVERHEAD);
+    w = write_get(peer, 4 + len + SEAL_OVERHEAD);
     if (!w)
         return -ENOMEM;
     rc = seal_wrap(peer->seal, type, dest, wall_ms(), body, len, w->bytes + 4,
                    len + SEAL_OVERHEAD, &n);
     if (rc < 0) {
-        free(w);
+        write_put(peer, w);
         return rc;
     }
     frame_reader_head(w->bytes, n);
@@ -654,7 +718,7 @@ static int conn_write(struct peer_conn *conn,
     buf = uv_buf_init((char *)w->bytes, (unsigned)w->len);
     rc = uv_write(&w->req, (uv_stream_t *)&conn->tcp, &buf, 1, conn_written);
     if (rc < 0) {
-        free(w);
+        write_put(peer, w);
         peer->stats.send_errors++;
         conn_close(conn);
         return rc;

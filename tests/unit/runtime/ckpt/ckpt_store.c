@@ -364,3 +364,64 @@ Test(ckpt_store, a_relative_directory_is_made_absolute)
     ckpt_store_destroy(rel);
     cr_assert(eq(int, ckpt_store_create("", &rel), -EINVAL));
 }
+
+/* The BLAKE2b-256 of text, as a receiver computes it while writing. */
+static struct ckpt_hash hash_of(const char *text)
+{
+    struct ckpt_hash h = {.valid = true};
+
+    crypto_generichash(h.bytes, sizeof(h.bytes), (const unsigned char *)text,
+                       strlen(text), NULL, 0);
+    return h;
+}
+
+Test(ckpt_store, check_hashed_trusts_known_hashes_and_reads_the_rest)
+{
+    struct ckpt_hash known[2] = {hash_of("a of 1\n"), {.valid = false}};
+
+    commit_version(1);
+    cr_expect(eq(int, ckpt_store_check_hashed(store, 1, known, 2, true), 0));
+    /* a known hash that differs from the MANIFEST's */
+    known[0] = hash_of("a of 2\n");
+    cr_expect(
+        eq(int, ckpt_store_check_hashed(store, 1, known, 2, true), -EUCLEAN));
+    /* a file read again is still checked */
+    known[0] = hash_of("a of 1\n");
+    ckpt_flip(ckpt_at("v1/b"), 2);
+    cr_expect(
+        eq(int, ckpt_store_check_hashed(store, 1, known, 2, false), -EUCLEAN));
+    /* the count must be the MANIFEST's */
+    cr_expect(
+        eq(int, ckpt_store_check_hashed(store, 1, known, 1, false), -EUCLEAN));
+    cr_expect(
+        eq(int, ckpt_store_check_hashed(store, 1, NULL, 0, false), -EUCLEAN));
+}
+
+Test(ckpt_store, check_hashed_still_checks_the_size)
+{
+    struct ckpt_hash known[2] = {hash_of("a of 1\n"), hash_of("b of 1, "
+                                                              "longer\n")};
+
+    commit_version(1);
+    ckpt_write(ckpt_at("v1/a"), "a of 1\nmore\n");
+    cr_expect(
+        eq(int, ckpt_store_check_hashed(store, 1, known, 2, false), -EUCLEAN));
+}
+
+Test(ckpt_store, identity_changes_when_a_file_is_rewritten)
+{
+    unsigned char id1[CKPT_HASH_BYTES], id2[CKPT_HASH_BYTES];
+
+    commit_version(1);
+    cr_assert(eq(int, ckpt_store_identity(store, 1, id1), 0));
+    cr_assert(eq(int, ckpt_store_identity(store, 1, id2), 0));
+    cr_expect(eq(int, memcmp(id1, id2, sizeof(id1)), 0));
+    /* a new inode of the same size and contents is another identity */
+    cr_assert(eq(int, rename(ckpt_at("v1/a"), ckpt_at("v1/a.old")), 0));
+    ckpt_write(ckpt_at("v1/a"), "a of 1\n");
+    cr_assert(eq(int, ckpt_store_identity(store, 1, id2), 0));
+    cr_expect(ne(int, memcmp(id1, id2, sizeof(id1)), 0));
+    cr_assert(eq(int, unlink(ckpt_at("v1/b")), 0));
+    cr_expect(eq(int, ckpt_store_identity(store, 1, id2), -EUCLEAN));
+    cr_expect(eq(int, ckpt_store_identity(store, 9, id2), -ENOENT));
+}

@@ -1,0 +1,193 @@
+/* SPDX-License-Identifier: MIT */
+/* ckpt_catalog.c - the ckpt.list and ckpt.remove ops. */
+#include "runtime/ckpt/ckpt_catalog.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <shoal/error.h>
+
+#include "runtime/ckpt/ckpt_key.h"
+#include "runtime/ckpt/ckpt_recv.h"
+#include "runtime/ckpt/ckpt_store.h"
+
+/* Sum the sizes of the regular files of dir. */
+static void ckpt_dir_size(const char *dir, uint64_t *bytes, int *files)
+{
+    DIR *d = opendir(dir);
+    struct dirent *de;
+
+    *bytes = 0;
+    *files = 0;
+    if (!d)
+        return;
+    while ((de = readdir(d))) {
+        struct stat st;
+
+        if (de->d_name[0] == '.' || !strcmp(de->d_name, "MANIFEST")
+            || !strcmp(de->d_name, "COMMITTED"))
+            continue;
+        if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0
+            && S_ISREG(st.st_mode)) {
+            *bytes += (uint64_t)st.st_size;
+            (*files)++;
+        }
+    }
+    closedir(d);
+}
+
+/* List the versions of the store at path (key), then the stores below. */
+static void
+ckpt_list_walk(const char *path, const char *key, int depth, json_t *out)
+{
+    ckpt_store_t *store;
+    int *versions = NULL, n;
+    DIR *d;
+    struct dirent *de;
+    struct stat st;
+
+    if (stat(path, &st) < 0 || !S_ISDIR(st.st_mode))
+        return;
+    if (*key && ckpt_store_create(path, &store) == 0) {
+        n = ckpt_store_list(store, &versions);
+        for (int i = 0; i < n; i++) {
+            char vdir[PATH_MAX];
+            uint64_t bytes = 0;
+            int files = 0;
+
+            if (ckpt_store_path(store, versions[i], NULL, vdir, sizeof(vdir))
+                == 0)
+                ckpt_dir_size(vdir, &bytes, &files);
+            json_array_append_new(
+                out, json_pack("{s:s, s:i, s:I, s:i, s:b}", "key", key,
+                               "version", versions[i], "bytes",
+                               (json_int_t)bytes, "files", files, "committed",
+                               ckpt_store_committed(store, versions[i]) == 1));
+        }
+        free(versions);
+        ckpt_store_destroy(store);
+    }
+    if (depth >= CKPT_LIST_DEPTH)
+        return;
+    d = opendir(path);
+    if (!d)
+        return;
+    while ((de = readdir(d))) {
+        char sub[PATH_MAX], subkey[CKPT_KEY_MAX + CKPT_KEY_PART_MAX + 2];
+        int a = snprintf(sub, sizeof(sub), "%s/%s", path, de->d_name);
+        int b = *key
+                    ? snprintf(subkey, sizeof(subkey), "%s/%s", key, de->d_name)
+                    : snprintf(subkey, sizeof(subkey), "%s", de->d_name);
+
+        if (a < 0 || (size_t)a >= sizeof(sub) || b < 0
+            || (size_t)b >= sizeof(subkey) || ckpt_key_check(subkey, 0) < 0)
+            continue; /* ".", "..", staging and version directories */
+        ckpt_list_walk(sub, subkey, depth + 1, out);
+    }
+    closedir(d);
+}
+
+static int ckpt_list_cmp(const void *a, const void *b)
+{
+    const json_t *x = *(json_t *const *)a, *y = *(json_t *const *)b;
+    int c = strcmp(json_string_value(json_object_get(x, "key")),
+                   json_string_value(json_object_get(y, "key")));
+
+    if (c)
+        return c;
+    return (int)(json_integer_value(json_object_get(x, "version"))
+                 - json_integer_value(json_object_get(y, "version")));
+}
+
+void ckpt_catalog_list(control_conn_t *conn, json_t *req, void *arg)
+{
+    struct ckpt_service *svc = arg;
+    json_t *jkey = json_object_get(req, "key");
+    const char *key = jkey ? json_string_value(jkey) : "";
+    char path[PATH_MAX];
+    json_t *out, *sorted;
+    json_t **v;
+    size_t n;
+
+    if (!key || ckpt_key_path(svc->state, key, path, sizeof(path)) < 0) {
+        control_reply_error(conn, -EINVAL, "invalid checkpoint key '%s'",
+                            key ? key : "");
+        return;
+    }
+    out = json_array();
+    ckpt_list_walk(path, key, 0, out);
+    n = json_array_size(out);
+    v = calloc(n + 1, sizeof(*v));
+    sorted = json_array();
+    for (size_t i = 0; v && i < n; i++)
+        v[i] = json_array_get(out, i);
+    if (v)
+        qsort(v, n, sizeof(*v), ckpt_list_cmp);
+    for (size_t i = 0; v && i < n; i++)
+        json_array_append(sorted, v[i]);
+    free(v);
+    json_decref(out);
+    control_reply(conn, json_pack("{s:o}", "versions", sorted));
+}
+
+void ckpt_catalog_remove(control_conn_t *conn, json_t *req, void *arg)
+{
+    struct ckpt_service *svc = arg;
+    const char *key = json_string_value(json_object_get(req, "key"));
+    char path[PATH_MAX];
+    ckpt_store_t *store;
+    int *versions = NULL, n, keep_from, rc = 0;
+    json_t *removed;
+    struct stat st;
+
+    if (ckpt_key_check(key, 0) < 0
+        || ckpt_key_path(svc->state, key, path, sizeof(path)) < 0) {
+        control_reply_error(conn, -EINVAL, "invalid checkpoint key '%s'",
+                            key ? key : "");
+        return;
+    }
+    if (ckpt_get_version(req, "keep_from", &keep_from, 0) < 0) {
+        control_reply_error(conn, -EINVAL, "'keep_from' must be >= 0");
+        return;
+    }
+    removed = json_array();
+    if (stat(path, &st) < 0 || !S_ISDIR(st.st_mode)) {
+        control_reply(conn, json_pack("{s:o}", "removed", removed));
+        return;
+    }
+    rc = ckpt_store_create(path, &store);
+    n = rc == 0 ? ckpt_store_list(store, &versions) : rc;
+    for (int i = 0; i < n; i++) {
+        ckpt_store_t *stage;
+
+        if (keep_from != 0 && versions[i] >= keep_from)
+            continue;
+        rc = ckpt_store_remove(store, versions[i]);
+        if (rc < 0)
+            break;
+        if (ckpt_recv_stage_open(path, versions[i], &stage) == 0) {
+            ckpt_recv_stage_remove(stage, versions[i]);
+            ckpt_store_destroy(stage);
+        }
+        json_array_append_new(removed, json_integer(versions[i]));
+    }
+    free(versions);
+    if (n >= 0)
+        ckpt_store_destroy(store);
+    if (n < 0 || rc < 0) {
+        json_decref(removed);
+        control_reply_error(conn, n < 0 ? n : rc,
+                            "cannot remove copies of '%s': %s", key,
+                            shoal_strerror(n < 0 ? n : rc));
+        return;
+    }
+    control_reply(conn, json_pack("{s:o}", "removed", removed));
+}
