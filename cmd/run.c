@@ -23,6 +23,7 @@
 #include "util/hostlist.h"
 #include "runtime/ckpt/ckpt_job.h"
 #include "runtime/daemon/control.h"
+#include "runtime/job/ckpt_copies.h"
 #include "runtime/job/env.h"
 #include "runtime/job/local_job.h"
 #include "runtime/job/pool_local.h"
@@ -74,9 +75,15 @@ PARAM_DEFINE(run_claim_timeout_param,
  * where its ranks checkpoint, and what the next run is told. */
 struct run_restart {
     bool enabled;
-    char *base;    /* the job's checkpoints, DIR/STAMP-HOST-PID, or NULL */
-    char *root;    /* this run's, BASE/runK (SHOAL_CKPT_ROOT); or NULL */
-    char *vars[5]; /* the SHOAL_CKPT_* settings of the next run */
+    char *base; /* the job's checkpoints, DIR/STAMP-HOST-PID, or NULL */
+    char *root; /* this run's, BASE/runK (SHOAL_CKPT_ROOT); or NULL */
+    /* with --replicas: checkpoints on each node's disk, under the key
+     * job-STAMP-HOST-PID; root is then @state/KEY/runK, which each proxy
+     * makes a directory of its node's (runtime/job/node_ckpt.h), and
+     * copies tracks where the versions live */
+    char *key;
+    ckpt_copies_t *copies;
+    char *vars[6]; /* the SHOAL_CKPT_* settings of the next run */
     int nvars;
     int restarts; /* runs started again after a failure */
     int runs;     /* runs so far, whatever ended them */
@@ -375,6 +382,8 @@ static int run_on_pool(struct run_state *st, int ctl_fd, double claim_timeout)
      * Open MPI: the pool shares its file systems */
     config.wdir =
         st->opt.wdir ? st->opt.wdir : (getcwd(cwd, sizeof(cwd)) ? cwd : NULL);
+    config.ckpt_copies = st->restart.copies;
+    config.ckpt_restore = st->restart.copies ? st->restart.version : 0;
     rc = pool_remote_run(ctl_fd, &req, &config, &result, &error);
     if (rc == SHOAL_ENOSLOTS) {
         fprintf(stderr,
@@ -436,7 +445,10 @@ static int run_restart_env(struct run_state *st)
             /* 0: begin afresh, even if a rank finds versions of its own */
             || run_restart_var(r, "SHOAL_CKPT_RESTART=%d", r->version > 0) < 0
             || (r->version > 0
-                && run_restart_var(r, "SHOAL_CKPT_VERSION=%d", r->version)
+                && run_restart_var(r, "SHOAL_CKPT_VERSION=%d", r->version) < 0)
+            || (r->copies
+                && run_restart_var(r, "SHOAL_CKPT_REPLICAS=%d",
+                                   st->opt.replicas)
                        < 0)))
         return -ENOMEM;
     free(st->xenv);
@@ -469,7 +481,23 @@ static int run_restart_setup(struct run_state *st)
     if (param_get_double(&run_kill_grace_param, 0, &st->kill_grace, &error) < 0)
         return cmd_fail(CMD_EXIT_USAGE, "%s", error.text);
     r->enabled = st->opt.checkpoint || st->opt.restart_on_failure;
-    if (st->opt.checkpoint) {
+    if (st->opt.checkpoint && st->opt.replicas > 0) {
+        localtime_r(&now, &tm);
+        strftime(stamp, sizeof(stamp), "%Y%m%d-%H%M%S", &tm);
+        if (asprintf(&r->key, "job-%s-%s-%ld", stamp, st->hostname,
+                     (long)getpid())
+            < 0) {
+            r->key = NULL;
+            return cmd_fail(LOCAL_JOB_STATUS_ERROR, "out of memory");
+        }
+        if (asprintf(&r->root, "@state/%s/run0", r->key) < 0) {
+            r->root = NULL;
+            return cmd_fail(LOCAL_JOB_STATUS_ERROR, "out of memory");
+        }
+        rc = ckpt_copies_create(r->nranks, &r->copies);
+        if (rc < 0)
+            return cmd_fail(LOCAL_JOB_STATUS_ERROR, "%s", shoal_strerror(rc));
+    } else if (st->opt.checkpoint) {
         if (dir[0] == '/')
             snprintf(base, sizeof(base), "%s", dir);
         else if (st->opt.wdir && st->opt.wdir[0] == '/')
@@ -518,17 +546,24 @@ static bool run_restart_next(struct run_state *st, int status)
         || (st->last_end != JOB_END_RANK_FAILED
             && st->last_end != JOB_END_NODE_LOST))
         return false;
-    if (asked && r->root
+    if (asked && r->copies && ckpt_copies_version(r->copies) <= r->version)
+        asked = false; /* no new version since the last run: no progress */
+    if (asked && r->root && !r->copies
         && ckpt_job_choose(r->root, r->nranks, false, &choice, NULL) == 0
         && choice.version <= r->version)
-        asked = false; /* no new version since the last run: no progress */
+        asked = false;
     if (!asked && r->restarts >= st->opt.max_restarts) {
         fprintf(stderr, "shoal: not restarting: --max-restarts %d reached\n",
                 st->opt.max_restarts);
         return false;
     }
-    if (r->root
-        && ckpt_job_choose(r->root, r->nranks, true, &choice, &error) < 0) {
+    if (r->copies) {
+        /* what the nodes reported durable; each node verifies what it
+         * restores */
+        choice.version = ckpt_copies_version(r->copies);
+    } else if (r->root
+               && ckpt_job_choose(r->root, r->nranks, true, &choice, &error)
+                      < 0) {
         fprintf(stderr, "shoal: not restarting: %s\n", error.text);
         return false;
     }
@@ -550,7 +585,14 @@ static bool run_restart_next(struct run_state *st, int status)
     else
         fprintf(stderr, " (restart %d of %d)\n", r->restarts,
                 st->opt.max_restarts);
-    if (r->root) {
+    if (r->copies) {
+        char *next = NULL;
+
+        if (asprintf(&next, "@state/%s/run%d", r->key, r->runs) < 0)
+            return false;
+        free(r->root);
+        r->root = next;
+    } else if (r->root) {
         char *next = NULL;
 
         if (asprintf(&next, "%s/run%d", r->base, r->runs) < 0)
@@ -597,6 +639,9 @@ static int run_pool_supervise(struct run_state *st, int ctl_fd)
     int status = run_pool_prepare(st, &claim_timeout);
 
     st->restart.nranks = st->opt.nranks;
+    /* the table of copies is sized before the pool places the job */
+    if (status == 0 && st->opt.replicas > 0 && st->opt.nranks < 1)
+        status = cmd_usage("run", "option '--replicas' needs -n");
     if (status == 0)
         status = run_restart_setup(st);
     if (status != 0) {
@@ -626,6 +671,11 @@ static int run_local_supervise(struct run_state *st)
     int status;
 
     st->restart.nranks = st->map->nranks;
+    if (st->opt.replicas > 0) {
+        fprintf(stderr, "shoal: --replicas: there is no other node to copy "
+                        "checkpoints to; they stay in one directory\n");
+        st->opt.replicas = 0;
+    }
     status = run_restart_setup(st);
     if (status != 0)
         return status;
@@ -705,6 +755,8 @@ int cmd_run(int argc, char **argv)
         free(st.restart.vars[i]);
     free(st.restart.root);
     free(st.restart.base);
+    free(st.restart.key);
+    ckpt_copies_destroy(st.restart.copies);
     free(st.path);
     map_result_destroy(st.map);
     if (st.topo)
