@@ -1,0 +1,100 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+# A gang job outlives a host without a shared file system: with
+# --checkpoint --replicas 1 each rank checkpoints on its own host's disk
+# (the host's private state directory), every version is copied to
+# another host by the daemons' checkpoint service, and when the host of a
+# rank is lost the job restarts on the hosts left, that rank resuming from
+# the copy of its version fetched back from the partner.
+. "$SHOAL_SRCDIR/tests/integration/lib.sh"
+. "$SHOAL_SRCDIR/tests/integration/netns.sh"
+
+netns_setup_or_skip 4
+
+. "$SHOAL_SRCDIR/tests/integration/pool.sh"
+
+COUNT="$SHOAL_SRCDIR/tests/fixtures/ckpt-count.sh"
+# The pool's cores: 2 + 4 + 3 + 8.
+ALL=17
+
+test_expect_success 'a daemon on each host' '
+    "$SHOAL" keygen -o pool.key &&
+    for i in 1 2 3 4; do test_within 15 daemon_start $i || exit 1; done &&
+    for i in 1 2 3 4; do wait_free $i $ALL 20 || exit 1; done
+'
+
+# rank_host R: the host (1-4) running rank R of the job, by the ranks'
+# SHOAL_RANK in their environment.
+rank_host() {
+    for i in 1 2 3 4; do
+        for p in $(netns_pids $i); do
+            tr "\0" "\n" <"/proc/$p/environ" 2>/dev/null |
+                grep -qx "SHOAL_RANK=$1" &&
+                grep -q ckpt-count "/proc/$p/cmdline" 2>/dev/null &&
+                echo $i && return 0
+        done
+    done
+    return 1
+}
+
+# rank_dir R: the SHOAL_CKPT_DIR of rank R, wherever it runs.
+rank_dir() {
+    for i in 1 2 3 4; do
+        for p in $(netns_pids $i); do
+            grep -q ckpt-count "/proc/$p/cmdline" 2>/dev/null &&
+                tr "\0" "\n" <"/proc/$p/environ" 2>/dev/null |
+                grep -qx "SHOAL_RANK=$1" &&
+                tr "\0" "\n" <"/proc/$p/environ" |
+                sed -n "s/^SHOAL_CKPT_DIR=//p" && return 0
+        done
+    done
+    return 1
+}
+
+test_expect_success '--replicas without --checkpoint is refused' '
+    test_expect_code 2 "$SHOAL" run -n 1 --replicas 1 true 2>err &&
+    grep "needs --checkpoint" err
+'
+
+test_expect_success 'a host lost mid-job: the job restarts from the copies of its checkpoints' '
+    rm -f steps.* &&
+    netns_bg 1 sh -c "\"$SHOAL\" run -n 4 --map-by node --checkpoint=1 --replicas 1 \"$COUNT\" 40 >lost.out 2>lost.err; echo \$? >lost.rc" &&
+    p=$netns_bg_pid &&
+    for _ in $(seq 150); do
+        [ "$(cat steps.* 2>/dev/null | wc -l)" -ge 60 ] && break; sleep 0.1
+    done &&
+    dir=$(rank_dir 2) && echo "rank 2 checkpoints in $dir" &&
+    case "$dir" in "$SHOAL_DIR"/ckpt-jobs/job-*/run0/rank2) ;; *) false ;; esac &&
+    victim=$(rank_host 2) &&
+    test "$victim" != 1 &&
+    echo "$victim" >"$TRASH/victim.script" &&
+    echo "rank 2 runs on host $victim; it goes" &&
+    netns_kill_all "$(netns_name $victim)" &&
+    test_within 90 wait $p &&
+    cat lost.err && cat lost.out &&
+    test "$(cat lost.rc)" = 0 &&
+    grep "node .$(netns_name $victim). was lost" lost.err &&
+    grep "shoal: restarting from checkpoint version [1-9][0-9]* (restart 1 of 3)" lost.err &&
+    v=$(sed -n "s/.*restarting from checkpoint version \([0-9]*\).*/\1/p" lost.err) &&
+    grep -x "rank 2 resumes after step $v" lost.out &&
+    test "$(grep -c "counted to 40" lost.out)" = 4 &&
+    test "$(grep -c "resumes after step $v" lost.out)" = 4 &&
+    ! test -e shoal-ckpt &&
+    for r in 0 1 2 3; do
+        again=$(($(wc -l <steps.$r) - 40)) &&
+        echo "rank $r did $again steps again" &&
+        test "$again" -le 25 || exit 1
+    done
+'
+
+test_expect_success 'the surviving daemons stop and nothing runs after them' '
+    left= && victims=$(cat "$TRASH"/victim.*) &&
+    for i in 1 2 3 4; do
+        echo " $victims " | tr "\n" " " | grep -q " $i " && continue
+        left="$left $i" &&
+        test_within 15 netns_exec $i "$SHOAL" daemon stop --dir "$SHOAL_DIR" || exit 1
+    done &&
+    netns_idle $left
+'
+
+test_done
