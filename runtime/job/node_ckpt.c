@@ -3,6 +3,7 @@
  * back. */
 #include "runtime/job/node_ckpt.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -14,6 +15,7 @@
 #include <unistd.h>
 #include <jansson.h>
 
+#include "runtime/ckpt/ckpt_job.h"
 #include "runtime/ckpt/ckpt_key.h"
 #include "runtime/ckpt/ckpt_store.h"
 #include "runtime/daemon/control.h"
@@ -45,6 +47,8 @@ struct node_ckpt {
     char jobkey[CKPT_KEY_PART_MAX + 1];
     uint64_t self;
     int copies;
+    int run;  /* K of runK */
+    int kept; /* the job's version before the last; older ones go */
     struct node_ckpt_rank *ranks;
     uv_timer_t timer;
     bool timer_on;
@@ -68,17 +72,20 @@ struct node_ckpt_work {
 /* Setting up --------------------------------------------------------------- */
 
 /* "JOBKEY/runK": a key component, then the run. */
-static int node_ckpt_parse_root(const char *rest, char *jobkey, size_t len)
+static int
+node_ckpt_parse_root(const char *rest, char *jobkey, size_t len, int *run)
 {
     const char *slash = strchr(rest, '/');
     size_t n = slash ? (size_t)(slash - rest) : 0;
     char *end;
+    long k;
 
     if (!slash || n == 0 || n >= len || strncmp(slash + 1, "run", 3) != 0)
         return -EINVAL;
-    strtol(slash + 4, &end, 10);
-    if (end == slash + 4 || *end)
+    k = strtol(slash + 4, &end, 10);
+    if (end == slash + 4 || *end || k < 0 || k > 1000000)
         return -EINVAL;
+    *run = (int)k;
     memcpy(jobkey, rest, n);
     jobkey[n] = '\0';
     return ckpt_key_check(jobkey, 0);
@@ -139,7 +146,7 @@ int node_ckpt_create(const struct node_ckpt_config *config,
     if (nc->copies < 1 || nc->copies > 64)
         nc->copies = 1;
     root += strlen(node_ckpt_prefix);
-    rc = node_ckpt_parse_root(root, nc->jobkey, sizeof(nc->jobkey));
+    rc = node_ckpt_parse_root(root, nc->jobkey, sizeof(nc->jobkey), &nc->run);
     if (rc < 0) {
         rc =
             shoal_errprintf(error, rc, "bad checkpoint root '@state/%s'", root);
@@ -440,33 +447,64 @@ static int node_ckpt_write_keep(const ckpt_store_t *store, int version)
     return rc;
 }
 
-static void node_ckpt_drop_below(const ckpt_store_t *store, int version)
+static void node_ckpt_drop_below(const char *rdir, int version)
 {
-    int *versions = NULL;
-    int n = ckpt_store_list(store, &versions);
+    ckpt_store_t *store;
+    int *versions = NULL, n;
 
+    if (ckpt_store_create(rdir, &store) < 0)
+        return;
+    n = ckpt_store_list(store, &versions);
     for (int i = 0; i < n; i++)
         if (versions[i] < version)
             ckpt_store_remove(store, versions[i]);
     free(versions);
+    ckpt_store_destroy(store);
+}
+
+/* The copies of every rank of the job this node keeps, its own ranks'
+ * and those other nodes sent: STATE/ckpt/JOBKEY/rankM. */
+static void node_ckpt_drop_copies(struct node_ckpt *nc, int version)
+{
+    char dir[PATH_MAX], rdir[PATH_MAX + 300];
+    struct dirent *e;
+    DIR *d;
+
+    if (ckpt_key_path(nc->state, nc->jobkey, dir, sizeof(dir)) < 0)
+        return;
+    d = opendir(dir);
+    if (!d)
+        return;
+    while ((e = readdir(d)) != NULL) {
+        if (strncmp(e->d_name, "rank", 4) != 0)
+            continue;
+        snprintf(rdir, sizeof(rdir), "%s/%s", dir, e->d_name);
+        node_ckpt_drop_below(rdir, version);
+    }
+    closedir(d);
 }
 
 void node_ckpt_keep(node_ckpt_t *nc, int version)
 {
-    for (int i = 0; nc && version > 0 && i < nc->config.nranks; i++) {
+    if (!nc || version <= nc->kept)
+        return;
+    for (int i = 0; i < nc->config.nranks; i++) {
         struct node_ckpt_rank *r = &nc->ranks[i];
         int rc = node_ckpt_write_keep(r->store, version);
 
-        if (rc < 0) {
+        if (rc < 0)
             LOG(LOG_LEVEL_WARNING, LOG_CKPT,
                 "cannot pin version %d of rank %d: %s", version, r->rank,
                 strerror(-rc));
-            continue;
-        }
-        /* versions being copied are newer than any the job holds */
-        node_ckpt_drop_below(r->store, version);
-        node_ckpt_drop_below(r->published, version);
     }
+    /* the job's version before this one stays, in case every copy of
+     * this one is lost; versions being copied are newer than both */
+    if (nc->kept > 0) {
+        for (int i = 0; i < nc->config.nranks; i++)
+            node_ckpt_drop_below(ckpt_store_dir(nc->ranks[i].store), nc->kept);
+        node_ckpt_drop_copies(nc, nc->kept);
+    }
+    nc->kept = version;
 }
 
 /* Restoring ---------------------------------------------------------------- */
@@ -540,6 +578,16 @@ int node_ckpt_restore(node_ckpt_t *nc,
         rc = node_ckpt_fetch(nc, r, k, error);
         if (rc < 0)
             return rc;
+    }
+    /* what earlier runs left on this node is no restart's any more: the
+     * versions they committed that count were copied, and the ones
+     * restored are in this run's directories now */
+    for (int k = 0; k < nc->run; k++) {
+        char dir[PATH_MAX + 256];
+
+        snprintf(dir, sizeof(dir), "%s/ckpt-jobs/%s/run%d", nc->state,
+                 nc->jobkey, k);
+        ckpt_job_remove(dir);
     }
     return 0;
 }
