@@ -105,6 +105,13 @@ void ckpt_copies_drop(ckpt_copies_t *t, int rank, int version)
         memset(e, 0, sizeof(*e));
 }
 
+void ckpt_copies_forget_below(ckpt_copies_t *t, int version)
+{
+    for (size_t i = 0; i < (size_t)t->nranks * CKPT_COPIES_VERSIONS; i++)
+        if (t->entries[i].version < version)
+            memset(&t->entries[i], 0, sizeof(t->entries[i]));
+}
+
 int ckpt_copies_version(const ckpt_copies_t *t)
 {
     struct ckpt_copies_entry *row0 = ckpt_copies_row(t, 0);

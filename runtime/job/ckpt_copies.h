@@ -42,6 +42,10 @@ int ckpt_copies_add(
 /* Version of rank turned out to exist nowhere: forget it. */
 void ckpt_copies_drop(ckpt_copies_t *t, int rank, int version);
 
+/* Forget every version older than version, on every rank (the nodes
+ * removed them). */
+void ckpt_copies_forget_below(ckpt_copies_t *t, int version);
+
 /* The newest version durable on every rank, 0 when there is none. */
 int ckpt_copies_version(const ckpt_copies_t *t);
 

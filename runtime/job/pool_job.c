@@ -496,6 +496,10 @@ static void pool_job_ckpt_copies(struct pool_job *job,
     v = ckpt_copies_version(job->config.ckpt_copies);
     if (v <= job->ckpt_kept)
         return;
+    /* the proxies remove what is older than the version before: a
+     * restart must not look for it */
+    if (job->ckpt_kept > 0)
+        ckpt_copies_forget_below(job->config.ckpt_copies, job->ckpt_kept);
     job->ckpt_kept = v;
     keep.ckpt_keep.version = (uint32_t)v;
     pool_job_send_all(job, &keep);

@@ -33,6 +33,9 @@ Test(ckpt_copies, the_job_version_is_the_newest_durable_on_every_rank)
     cr_assert(eq(int, ckpt_copies_add(t, 1, 5, b, 1), 0));
     cr_assert(eq(int, ckpt_copies_version(t), 5));
     cr_assert(eq(int, ckpt_copies_holders(t, 0, 9, &got), 0));
+    ckpt_copies_forget_below(t, 6);
+    cr_assert(eq(int, ckpt_copies_version(t), 0));
+    cr_assert(eq(int, ckpt_copies_holders(t, 0, 6, &got), 2));
     ckpt_copies_destroy(t);
 }
 
