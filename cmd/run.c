@@ -7,6 +7,7 @@
  * (scheduler/local_place.h) and runs them with local_job, or over local
  * proxies (runtime/job/pool_local.h). */
 #include <errno.h>
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -528,6 +529,78 @@ static int run_restart_setup(struct run_state *st)
     return 0;
 }
 
+/* Whether node id is among the live members in status (a "status"
+ * reply); sets *name to its name when it is known. */
+static bool run_node_alive(json_t *status, uint64_t id, const char **name)
+{
+    json_t *members = json_object_get(status, "members"), *m;
+    size_t i;
+
+    *name = NULL;
+    json_array_foreach (members, i, m) {
+        const char *text = json_string_value(json_object_get(m, "id"));
+        const char *state = json_string_value(json_object_get(m, "state"));
+
+        if (!text || strtoull(text, NULL, 16) != id)
+            continue;
+        *name = json_string_value(json_object_get(m, "name"));
+        return state
+               && (strcmp(state, "alive") == 0
+                   || strcmp(state, "suspect") == 0);
+    }
+    return false;
+}
+
+/* With --replicas: the newest version durable on every rank of which
+ * every rank still has a copy on a live node. A version some rank lost
+ * with all its holders is said, and forgotten. Without an answer from
+ * this node's daemon the nodes' own checks decide (a restore that finds
+ * no copy fails the launch). */
+static int run_restart_durable(struct run_state *st)
+{
+    struct run_restart *r = &st->restart;
+    int fd = run_pool_connect(), v, lost = -1;
+    json_t *req = json_pack("{s:s}", "op", "status"), *status = NULL;
+
+    if (fd >= 0 && req
+        && control_client_request(fd, req, 10000, &status, NULL) < 0)
+        status = NULL;
+    json_decref(req);
+    if (fd >= 0)
+        close(fd);
+    while ((v = ckpt_copies_version(r->copies)) > 0 && status) {
+        const uint64_t *nodes = NULL;
+        const char *name;
+        int n = 0;
+
+        lost = -1;
+        for (int rank = 0; rank < r->nranks && lost < 0; rank++) {
+            bool held = false;
+
+            n = ckpt_copies_holders(r->copies, rank, v, &nodes);
+            for (int i = 0; i < n && !held; i++)
+                held = run_node_alive(status, nodes[i], &name);
+            if (!held)
+                lost = rank;
+        }
+        if (lost < 0)
+            break;
+        fprintf(stderr, "shoal: version %d of rank %d is lost with nodes ", v,
+                lost);
+        for (int i = 0; i < n; i++) {
+            run_node_alive(status, nodes[i], &name);
+            if (name)
+                fprintf(stderr, "%s'%s'", i ? ", " : "", name);
+            else
+                fprintf(stderr, "%s%016" PRIx64, i ? ", " : "", nodes[i]);
+        }
+        fputc('\n', stderr);
+        ckpt_copies_drop(r->copies, lost, v);
+    }
+    json_decref(status);
+    return v;
+}
+
 /* After a run that ended with status: whether to run the job again, and
  * from which version (saying so). A rank exiting with the checkpoint exit
  * code asked for it and does not use up a restart, as long as the job
@@ -560,7 +633,7 @@ static bool run_restart_next(struct run_state *st, int status)
     if (r->copies) {
         /* what the nodes reported durable; each node verifies what it
          * restores */
-        choice.version = ckpt_copies_version(r->copies);
+        choice.version = run_restart_durable(st);
     } else if (r->root
                && ckpt_job_choose(r->root, r->nranks, true, &choice, &error)
                       < 0) {
@@ -579,7 +652,9 @@ static bool run_restart_next(struct run_state *st, int status)
                 choice.version);
     else
         fprintf(stderr, "shoal: restarting from the beginning%s",
-                r->root ? " (no checkpoint committed by every rank yet)" : "");
+                r->root && !r->copies
+                    ? " (no checkpoint committed by every rank yet)"
+                    : "");
     if (asked)
         fprintf(stderr, ", as a rank asked (exit status %d)\n", status);
     else

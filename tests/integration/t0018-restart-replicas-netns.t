@@ -87,6 +87,46 @@ test_expect_success 'a host lost mid-job: the job restarts from the copies of it
     done
 '
 
+# copy_host R VICTIM: a host other than VICTIM that holds copies of rank
+# R's versions (the daemons' store, STATE/ckpt/JOB/rankR).
+copy_host() {
+    for i in 1 2 3 4; do
+        [ "$i" = "$2" ] && continue
+        netns_exec $i sh -c "ls -d \"\$SHOAL_DIR\"/ckpt/job-*/rank$1/v* \
+            >/dev/null 2>&1" && echo $i && return 0
+    done
+    return 1
+}
+
+# Three hosts are left: the one that is not home and whose partner (the
+# next live node in node-id order) is not home either loses its rank and
+# that rank's copies at once; home alone finishes the job.
+test_expect_success 'a rank loses its host and its copies: the job says so and starts again' '
+    mkdir both && cd both &&
+    netns_bg 1 sh -c "\"$SHOAL\" run -n 3 --map-by node --oversubscribe --checkpoint=1 --replicas 1 \"$COUNT\" 30 >out 2>err; echo \$? >rc" &&
+    p=$netns_bg_pid &&
+    for _ in $(seq 150); do
+        [ "$(cat steps.* 2>/dev/null | wc -l)" -ge 45 ] && break; sleep 0.1
+    done &&
+    victim= && partner= &&
+    for r in 0 1 2; do
+        h=$(rank_host $r) && c=$(copy_host $r $h) || continue
+        [ "$h" != 1 ] && [ "$c" != 1 ] && victim=$h && partner=$c &&
+            rank=$r && break
+    done &&
+    test -n "$victim" &&
+    echo "$victim" >"$TRASH/victim.both1" &&
+    echo "$partner" >"$TRASH/victim.both2" &&
+    echo "rank $rank runs on host $victim, its copies are on host $partner: both go" &&
+    netns_kill_all "$(netns_name $victim)" "$(netns_name $partner)" &&
+    test_within 90 wait $p &&
+    cat err && cat out &&
+    test "$(cat rc)" = 0 &&
+    grep "shoal: version [1-9][0-9]* of rank $rank is lost with nodes .*$(netns_name $victim)" err &&
+    grep "shoal: restarting from the beginning" err &&
+    test "$(grep -c "counted to 30" out)" = 3
+'
+
 test_expect_success 'the surviving daemons stop and nothing runs after them' '
     left= && victims=$(cat "$TRASH"/victim.*) &&
     for i in 1 2 3 4; do
