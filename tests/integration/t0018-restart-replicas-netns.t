@@ -9,24 +9,26 @@
 . "$SHOAL_SRCDIR/tests/integration/lib.sh"
 . "$SHOAL_SRCDIR/tests/integration/netns.sh"
 
-netns_setup_or_skip 4
+# Four hosts for the first job; a fifth, so that three are left for the
+# last one after the solver lost one.
+netns_setup_or_skip 5
 
 . "$SHOAL_SRCDIR/tests/integration/pool.sh"
 
 COUNT="$SHOAL_SRCDIR/tests/fixtures/ckpt-count.sh"
-# The pool's cores: 2 + 4 + 3 + 8.
-ALL=17
+# The pool's cores: 2 + 4 + 3 + 8 + 1.
+ALL=18
 
 test_expect_success 'a daemon on each host' '
     "$SHOAL" keygen -o pool.key &&
-    for i in 1 2 3 4; do test_within 15 daemon_start $i || exit 1; done &&
-    for i in 1 2 3 4; do wait_free $i $ALL 20 || exit 1; done
+    for i in 1 2 3 4 5; do test_within 15 daemon_start $i || exit 1; done &&
+    for i in 1 2 3 4 5; do wait_free $i $ALL 20 || exit 1; done
 '
 
-# rank_host R: the host (1-4) running rank R of the job, by the ranks'
+# rank_host R: the host (1-5) running rank R of the job, by the ranks'
 # SHOAL_RANK in their environment.
 rank_host() {
-    for i in 1 2 3 4; do
+    for i in 1 2 3 4 5; do
         for p in $(netns_pids $i); do
             tr "\0" "\n" <"/proc/$p/environ" 2>/dev/null |
                 grep -qx "SHOAL_RANK=$1" &&
@@ -39,7 +41,7 @@ rank_host() {
 
 # rank_dir R: the SHOAL_CKPT_DIR of rank R, wherever it runs.
 rank_dir() {
-    for i in 1 2 3 4; do
+    for i in 1 2 3 4 5; do
         for p in $(netns_pids $i); do
             grep -q ckpt-count "/proc/$p/cmdline" 2>/dev/null &&
                 tr "\0" "\n" <"/proc/$p/environ" 2>/dev/null |
@@ -87,13 +89,54 @@ test_expect_success 'a host lost mid-job: the job restarts from the copies of it
     done
 '
 
-# copy_host R VICTIM: a host other than VICTIM that holds copies of rank
-# R's versions (the daemons' store, STATE/ckpt/JOB/rankR).
+SOLVER="$TRASH/ckpt_solver"
+
+# solver_host R: the host (1-5) running rank R of the solver
+solver_host() {
+    for i in 1 2 3 4 5; do
+        for p in $(netns_pids $i); do
+            grep -q ckpt_solver "/proc/$p/cmdline" 2>/dev/null &&
+                tr "\0" "\n" <"/proc/$p/environ" 2>/dev/null |
+                grep -qx "SHOAL_RANK=$1" && echo $i && return 0
+        done
+    done
+    return 1
+}
+
+test_expect_success 'the solver with shoal MPI builds' '
+    "$SHOAL_BUILDDIR/mpi-shim/mpicc-uninst" -O1 -I"$SHOAL_SRCDIR/include" \
+        -o "$SOLVER" "$SHOAL_SRCDIR/tests/mpi-shim/ckpt_solver.c" \
+        -L"$SHOAL_BUILDDIR/.libs" -Wl,-rpath,"$SHOAL_BUILDDIR/.libs" -lshoal
+'
+
+test_expect_success 'an MPI job that loses a host resumes from the copies, same answer' '
+    mkdir shim && cd shim &&
+    SHOAL_POOL=no "$SHOAL" run -n 3 --oversubscribe "$SOLVER" 400 20 >expect &&
+    netns_bg 1 env SOLVER_STEP_MS=30 sh -c "\"$SHOAL\" run -n 3 --map-by node --checkpoint=2 --replicas 1 \"$SOLVER\" 400 20 >out 2>err; echo \$? >rc" &&
+    p=$netns_bg_pid &&
+    sleep 5 &&
+    victim=$(solver_host 1) &&
+    test "$victim" != 1 &&
+    echo "$victim" >"$TRASH/victim.shim" &&
+    netns_kill_all "$(netns_name $victim)" &&
+    test_within 90 wait $p &&
+    cat err out &&
+    test "$(cat rc)" = 0 &&
+    grep "node .$(netns_name $victim). was lost" err &&
+    grep "shoal: restarting from checkpoint version [1-9][0-9]* (restart 1 of 3)" err &&
+    grep "^resumed from version [1-9][0-9]* at step" out &&
+    tail -n 1 out >got &&
+    test_cmp expect got
+'
+
+# copy_host R VICTIM KEY: a host other than VICTIM that holds copies of
+# rank R's versions for the job KEY (the daemons' store,
+# STATE/ckpt/KEY/rankR).
 copy_host() {
-    for i in 1 2 3 4; do
+    for i in 1 2 3 4 5; do
         [ "$i" = "$2" ] && continue
-        netns_exec $i sh -c "ls -d \"\$SHOAL_DIR\"/ckpt/job-*/rank$1/v* \
-            >/dev/null 2>&1" && echo $i && return 0
+        netns_exec $i sh -c "ls -d \"\$SHOAL_DIR\"/ckpt/$3/rank$1/v* \
+            >/dev/null 2>&1" 2>/dev/null && echo $i && return 0
     done
     return 1
 }
@@ -109,10 +152,15 @@ test_expect_success 'a rank loses its host and its copies: the job says so and s
         [ "$(cat steps.* 2>/dev/null | wc -l)" -ge 45 ] && break; sleep 0.1
     done &&
     victim= && partner= &&
+    key=$(rank_dir 0 | sed "s|.*/ckpt-jobs/\([^/]*\)/.*|\1|") &&
+    echo "the job is $key" &&
     for r in 0 1 2; do
-        h=$(rank_host $r) && c=$(copy_host $r $h) || continue
-        [ "$h" != 1 ] && [ "$c" != 1 ] && victim=$h && partner=$c &&
-            rank=$r && break
+        h=$(rank_host $r) && c=$(copy_host $r $h $key) || continue
+        echo "rank $r runs on host $h, a copy is on host $c"
+        if [ "$h" != 1 ] && [ "$c" != 1 ]; then
+            victim=$h partner=$c rank=$r
+            break
+        fi
     done &&
     test -n "$victim" &&
     echo "$victim" >"$TRASH/victim.both1" &&
@@ -129,7 +177,7 @@ test_expect_success 'a rank loses its host and its copies: the job says so and s
 
 test_expect_success 'the surviving daemons stop and nothing runs after them' '
     left= && victims=$(cat "$TRASH"/victim.*) &&
-    for i in 1 2 3 4; do
+    for i in 1 2 3 4 5; do
         echo " $victims " | tr "\n" " " | grep -q " $i " && continue
         left="$left $i" &&
         test_within 15 netns_exec $i "$SHOAL" daemon stop --dir "$SHOAL_DIR" || exit 1
