@@ -166,8 +166,9 @@ struct job_frame {
         struct {
             uint32_t rank;
             uint32_t version;
-            uint32_t nnodes; /* nodes that hold a copy, besides the
-                                sender's own original */
+            uint32_t nnodes; /* nodes holding the version: the sender's
+                                own first (its original, which its
+                                daemon can serve), then the copies */
             uint64_t *nodes;
         } ckpt_copies;
         struct {
