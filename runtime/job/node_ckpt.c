@@ -32,12 +32,14 @@ enum {
 
 static const char node_ckpt_prefix[] = "@state/";
 
+struct node_ckpt_work;
+
 struct node_ckpt_rank {
     int rank;
-    ckpt_store_t *store;     /* ROOT/rankN */
-    ckpt_store_t *published; /* STATE/ckpt/JOBKEY/rankN */
-    int copied;              /* newest version copied (or given up) */
-    bool busy;               /* a copy runs on the thread pool */
+    ckpt_store_t *store;         /* ROOT/rankN */
+    ckpt_store_t *published;     /* STATE/ckpt/JOBKEY/rankN */
+    int copied;                  /* newest version copied (or given up) */
+    struct node_ckpt_work *work; /* the copy on the thread pool, or NULL */
 };
 
 struct node_ckpt {
@@ -343,7 +345,7 @@ static void node_ckpt_after_work_cb(uv_work_t *req, int status)
     int index = w->index;
     struct node_ckpt_rank *r = &nc->ranks[index];
 
-    r->busy = false;
+    r->work = NULL;
     if (status == 0 && w->rc == 0 && !nc->stopped)
         nc->config.copied(r->rank, w->version, w->nodes, w->nnodes,
                           nc->config.arg);
@@ -364,7 +366,7 @@ static void node_ckpt_scan(struct node_ckpt *nc, int index)
     struct node_ckpt_work *w;
     int *versions = NULL, n, next = 0;
 
-    if (r->busy)
+    if (r->work)
         return;
     n = ckpt_store_list(r->store, &versions);
     for (int i = 0; i < n && !next; i++)
@@ -392,7 +394,7 @@ static void node_ckpt_scan(struct node_ckpt *nc, int index)
     /* one try per version: a failed copy is not retried, the next
      * version will be */
     r->copied = next;
-    r->busy = true;
+    r->work = w;
 }
 
 static void node_ckpt_timer_cb(uv_timer_t *timer)
@@ -422,6 +424,10 @@ void node_ckpt_stop(node_ckpt_t *nc)
     nc->stopped = true;
     if (nc->timer_on)
         uv_close((uv_handle_t *)&nc->timer, NULL);
+    /* a copy not begun yet is not begun at all: the proxy is ending */
+    for (int i = 0; i < nc->config.nranks; i++)
+        if (nc->ranks[i].work)
+            uv_cancel((uv_req_t *)&nc->ranks[i].work->req);
 }
 
 /* Pinning ------------------------------------------------------------------ */
