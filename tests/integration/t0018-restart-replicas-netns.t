@@ -58,6 +58,14 @@ test_expect_success '--replicas without --checkpoint is refused' '
     grep "needs --checkpoint" err
 '
 
+test_expect_success 'without a pool, --replicas says there is no other node and goes on' '
+    SHOAL_POOL=no "$SHOAL" run -n 2 --checkpoint --replicas 1 \
+        sh -c "echo \$SHOAL_CKPT_DIR" >out 2>err &&
+    cat err out &&
+    test "$(grep -c "no other node to copy checkpoints to" err)" = 1 &&
+    grep "/shoal-ckpt/.*/run0/rank1$" out
+'
+
 test_expect_success 'a host lost mid-job: the job restarts from the copies of its checkpoints' '
     rm -f steps.* &&
     netns_bg 1 sh -c "\"$SHOAL\" run -n 4 --map-by node --checkpoint=1 --replicas 1 \"$COUNT\" 40 >lost.out 2>lost.err; echo \$? >lost.rc" &&
