@@ -55,6 +55,10 @@ struct node_ckpt {
     uv_timer_t timer;
     bool timer_on;
     bool stopped;
+    /* node_ckpt_flush(): waiting for the last copies */
+    bool flushing;
+    void (*flushed)(void *arg);
+    void *flushed_arg;
 };
 
 /* One copy, made on the thread pool. */
@@ -338,6 +342,25 @@ static void node_ckpt_work_cb(uv_work_t *req)
 
 static void node_ckpt_scan(struct node_ckpt *nc, int index);
 
+/* A flush is over once no copy runs. */
+static void node_ckpt_flush_end(struct node_ckpt *nc)
+{
+    if (!nc->flushing)
+        return;
+    nc->flushing = false;
+    if (nc->timer_on && !nc->stopped)
+        uv_timer_stop(&nc->timer);
+    nc->flushed(nc->flushed_arg);
+}
+
+static void node_ckpt_flush_check(struct node_ckpt *nc)
+{
+    for (int i = 0; nc->flushing && i < nc->config.nranks; i++)
+        if (nc->ranks[i].work)
+            return;
+    node_ckpt_flush_end(nc);
+}
+
 static void node_ckpt_after_work_cb(uv_work_t *req, int status)
 {
     struct node_ckpt_work *w = req->data;
@@ -356,6 +379,7 @@ static void node_ckpt_after_work_cb(uv_work_t *req, int status)
     free(w);
     if (!nc->stopped)
         node_ckpt_scan(nc, index);
+    node_ckpt_flush_check(nc);
 }
 
 /* Start copying the oldest version of rank index committed since the last
@@ -369,10 +393,15 @@ static void node_ckpt_scan(struct node_ckpt *nc, int index)
     if (r->work)
         return;
     n = ckpt_store_list(r->store, &versions);
-    for (int i = 0; i < n && !next; i++)
-        if (versions[i] > r->copied
-            && ckpt_store_committed(r->store, versions[i]) == 1)
-            next = versions[i];
+    for (int i = 0; i < n && !next; i++) {
+        /* every version in order, so that the ranks' durable versions
+         * meet; at the end only the newest counts */
+        int at = nc->flushing ? n - 1 - i : i;
+
+        if (versions[at] > r->copied
+            && ckpt_store_committed(r->store, versions[at]) == 1)
+            next = versions[at];
+    }
     free(versions);
     if (!next)
         return;
@@ -415,6 +444,28 @@ int node_ckpt_start(node_ckpt_t *nc)
     nc->timer_on = true;
     return uv_timer_start(&nc->timer, node_ckpt_timer_cb, NODE_CKPT_PERIOD_MS,
                           NODE_CKPT_PERIOD_MS);
+}
+
+static void node_ckpt_flush_timeout_cb(uv_timer_t *timer)
+{
+    node_ckpt_flush_end(timer->data);
+}
+
+int node_ckpt_flush(node_ckpt_t *nc, void (*done)(void *arg), void *arg)
+{
+    if (nc->stopped)
+        return -EALREADY;
+    nc->flushing = true;
+    nc->flushed = done;
+    nc->flushed_arg = arg;
+    /* the timer that followed the stores now bounds the wait */
+    if (nc->timer_on)
+        uv_timer_start(&nc->timer, node_ckpt_flush_timeout_cb,
+                       NODE_CKPT_FLUSH_MS, 0);
+    for (int i = 0; i < nc->config.nranks; i++)
+        node_ckpt_scan(nc, i);
+    node_ckpt_flush_check(nc);
+    return 0;
 }
 
 void node_ckpt_stop(node_ckpt_t *nc)

@@ -38,6 +38,10 @@
 
 typedef struct node_ckpt node_ckpt_t;
 
+enum {
+    NODE_CKPT_FLUSH_MS = 10 * 1000, /* the longest a flush holds DONE */
+};
+
 /* Version of rank is now held by nodes[0..n-1] (this node first). */
 typedef void node_ckpt_copies_f(
     int rank, int version, const uint64_t *nodes, int n, void *arg);
@@ -78,6 +82,14 @@ int node_ckpt_start(node_ckpt_t *nc);
 
 /* The job's durable version is now version: pin it, drop what is older. */
 void node_ckpt_keep(node_ckpt_t *nc, int version);
+
+/* The ranks are gone: copy the newest version each committed, if not
+ * copied yet, so that a version committed just before a rank exited (as
+ * one that asks for a restart does) is durable before the node says
+ * DONE; then call done(arg), once, at most NODE_CKPT_FLUSH_MS later.
+ * Returns 0, or -EALREADY after node_ckpt_stop() (done is then not
+ * called). */
+int node_ckpt_flush(node_ckpt_t *nc, void (*done)(void *arg), void *arg);
 
 /* Stop following (no new copy starts; one running finishes on the
  * loop, without being reported). NULL is accepted. */

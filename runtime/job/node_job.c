@@ -230,10 +230,22 @@ static void node_job_finish(struct node_job *job)
     node_job_link_close(job);
 }
 
-/* Nothing is left of the ranks. */
-static void node_job_idle(void *arg)
+static void node_job_flushed(void *arg)
 {
     node_job_finish(arg);
+}
+
+/* Nothing is left of the ranks. With node-local checkpoints, what they
+ * committed last is copied before DONE: the coordinator may restart the
+ * job from it as soon as DONE arrives. */
+static void node_job_idle(void *arg)
+{
+    struct node_job *job = arg;
+
+    if (job->ckpt && job->link_open && !job->link_lost
+        && node_ckpt_flush(job->ckpt, node_job_flushed, job) == 0)
+        return;
+    node_job_finish(job);
 }
 
 static const struct rank_set_ops node_rank_set_ops = {

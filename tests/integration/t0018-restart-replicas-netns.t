@@ -66,6 +66,29 @@ test_expect_success 'without a pool, --replicas says there is no other node and 
     grep "/shoal-ckpt/.*/run0/rank1$" out
 '
 
+# ask.sh: commit the next version (HTCondor-style), then exit 85 to be
+# restarted from it, until version 3.
+cat >ask.sh <<\EOF
+#!/bin/sh
+v=${SHOAL_CKPT_VERSION:-0}
+[ "$v" -ge 3 ] && { echo "rank $SHOAL_RANK finished at version $v"; exit 0; }
+n=$((v + 1))
+mkdir -p "$SHOAL_CKPT_DIR/v$n" && echo "$n" >"$SHOAL_CKPT_DIR/v$n/count" &&
+    : >"$SHOAL_CKPT_DIR/v$n/COMMITTED"
+sleep 0.5 # the first rank to exit ends the job: let every rank commit
+exit 85
+EOF
+chmod +x ask.sh
+
+test_expect_success 'a version committed just before the ranks exit is copied before the restart' '
+    netns_exec 1 sh -c "\"$SHOAL\" run -n 2 --map-by node --checkpoint --replicas 1 \
+        --max-restarts 0 ./ask.sh >ask.out 2>ask.err" &&
+    cat ask.err ask.out &&
+    test "$(grep -c "as a rank asked (exit status 85)" ask.err)" = 3 &&
+    grep "restarting from checkpoint version 3, as a rank asked" ask.err &&
+    test "$(grep -c "finished at version 3" ask.out)" = 2
+'
+
 test_expect_success 'a host lost mid-job: the job restarts from the copies of its checkpoints' '
     rm -f steps.* &&
     netns_bg 1 sh -c "\"$SHOAL\" run -n 4 --map-by node --checkpoint=1 --replicas 1 \"$COUNT\" 40 >lost.out 2>lost.err; echo \$? >lost.rc" &&
