@@ -172,36 +172,55 @@ copy_host() {
     return 1
 }
 
-# Three hosts are left: the one that is not home and whose partner (the
-# next live node in node-id order) is not home either loses its rank and
-# that rank's copies at once; home alone finishes the job.
+# ring: the live hosts (1-5) in node-id order, the order in which the
+# checkpoint service picks a node's partner (the next live node).
+ring() {
+    netns_exec "$1" "$SHOAL" status --json >ring.json &&
+        "$NETNS_PYTHON" -c '
+import json, sys
+s = json.load(sys.stdin)
+print(" ".join(m["name"] for m in sorted(s["members"], key=lambda m: m["id"])
+               if m["state"] == "alive"))' <ring.json |
+        tr " " "\n" | while read -r name; do
+            for i in 1 2 3 4 5; do
+                [ "$(netns_name $i)" = "$name" ] && echo $i
+            done
+        done
+}
+
+# Three hosts are left, A, B and C in node-id order: the job runs a rank
+# on each (all their cores free, one rank per node), from C, so that B
+# keeps the copies of A's rank; A and B go at once, and C alone finishes
+# the job from the beginning.
 test_expect_success 'a rank loses its host and its copies: the job says so and starts again' '
     mkdir both && cd both &&
-    netns_bg 1 sh -c "\"$SHOAL\" run -n 3 --map-by node --oversubscribe --checkpoint=1 --replicas 1 \"$COUNT\" 30 >out 2>err; echo \$? >rc" &&
+    set -- $(ring 1) && test $# = 3 &&
+    a=$1 b=$2 c=$3 &&
+    echo "hosts $a, $b, $c in node-id order" &&
+    for i in $a $b $c; do wait_free $i $(($(netns_cores $a) + $(netns_cores $b) + $(netns_cores $c))) 20 || exit 1; done &&
+    netns_bg $c sh -c "\"$SHOAL\" run -n 3 --map-by node --oversubscribe --checkpoint=1 --replicas 1 \"$COUNT\" 30 >out 2>err; echo \$? >rc" &&
     p=$netns_bg_pid &&
     for _ in $(seq 150); do
         [ "$(cat steps.* 2>/dev/null | wc -l)" -ge 45 ] && break; sleep 0.1
     done &&
-    victim= && partner= &&
     key=$(rank_dir 0 | sed "s|.*/ckpt-jobs/\([^/]*\)/.*|\1|") &&
     echo "the job is $key" &&
+    rank= &&
     for r in 0 1 2; do
-        h=$(rank_host $r) && c=$(copy_host $r $h $key) || continue
-        echo "rank $r runs on host $h, a copy is on host $c"
-        if [ "$h" != 1 ] && [ "$c" != 1 ]; then
-            victim=$h partner=$c rank=$r
-            break
-        fi
+        h=$(rank_host $r) || true
+        echo "rank $r runs on host $h"
+        if [ "$h" = "$a" ]; then rank=$r; fi
     done &&
-    test -n "$victim" &&
-    echo "$victim" >"$TRASH/victim.both1" &&
-    echo "$partner" >"$TRASH/victim.both2" &&
-    echo "rank $rank runs on host $victim, its copies are on host $partner: both go" &&
-    netns_kill_all "$(netns_name $victim)" "$(netns_name $partner)" &&
+    test -n "$rank" &&
+    test "$(copy_host $rank $a $key)" = "$b" &&
+    echo "$a" >"$TRASH/victim.both1" &&
+    echo "$b" >"$TRASH/victim.both2" &&
+    echo "rank $rank runs on host $a, its copies are on host $b: both go" &&
+    netns_kill_all "$(netns_name $a)" "$(netns_name $b)" &&
     test_within 90 wait $p &&
     cat err && cat out &&
     test "$(cat rc)" = 0 &&
-    grep "shoal: version [1-9][0-9]* of rank $rank is lost with nodes .*$(netns_name $victim)" err &&
+    grep "shoal: version [1-9][0-9]* of rank $rank is lost with nodes .*$(netns_name $a)" err &&
     grep "shoal: restarting from the beginning" err &&
     test "$(grep -c "counted to 30" out)" = 3
 '
