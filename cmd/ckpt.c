@@ -49,7 +49,16 @@ static void ckpt_print_root(const json_t *root)
     size_t i, j;
     json_int_t version = json_integer_value(json_object_get(root, "version"));
 
+    const json_t *iv = json_object_get(root, "interval");
+
     printf("%s\n", json_string_value(json_object_get(root, "root")));
+    if (json_is_object(iv))
+        printf("  checkpoint every %.0f s (auto: Daly's optimum for a "
+               "checkpoint cost of %.3f s and an MTBF of %.0f s, from %s)\n",
+               json_number_value(json_object_get(iv, "interval")),
+               json_number_value(json_object_get(iv, "cost")),
+               json_number_value(json_object_get(iv, "mtbf")),
+               json_string_value(json_object_get(iv, "mtbf_source")) ?: "?");
     if (version > 0)
         printf("  restart from version %" JSON_INTEGER_FORMAT
                " (committed by every rank)\n",

@@ -22,6 +22,7 @@
 
 #include "cmd/cmd.h"
 #include "util/hostlist.h"
+#include "runtime/ckpt/ckpt_interval.h"
 #include "runtime/ckpt/ckpt_job.h"
 #include "runtime/daemon/control.h"
 #include "runtime/job/ckpt_copies.h"
@@ -66,6 +67,23 @@ PARAM_DEFINE(run_pool_param,
              "auto",
              "run jobs on the pool: \"auto\" when this node's daemon "
              "answers, \"no\" always on this machine alone");
+PARAM_DEFINE(run_ckpt_mtbf_param,
+             "ckpt_mtbf",
+             PARAM_TYPE_DOUBLE,
+             "86400",
+             "--checkpoint=auto without a pool: the machine's mean time "
+             "between failures, in seconds (a pool measures its own)");
+PARAM_DEFINE(run_ckpt_min_param,
+             "ckpt_min_interval",
+             PARAM_TYPE_DOUBLE,
+             "10",
+             "--checkpoint=auto: the shortest interval, in seconds (also "
+             "when the first checkpoint comes, to measure its cost)");
+PARAM_DEFINE(run_ckpt_max_param,
+             "ckpt_max_interval",
+             PARAM_TYPE_DOUBLE,
+             "3600",
+             "--checkpoint=auto: the longest interval, in seconds");
 PARAM_DEFINE(run_claim_timeout_param,
              "claim_timeout",
              PARAM_TYPE_DOUBLE,
@@ -90,11 +108,13 @@ struct run_restart {
     int runs;     /* runs so far, whatever ended them */
     int nranks;   /* of the job, for its checkpoint directories */
     int version;  /* the version the next run restores; 0 none */
+    struct ckpt_watch_auto autoc; /* --checkpoint=auto, else mtbf 0 */
 };
 
 struct run_state {
     struct runopt opt;
     struct run_restart restart;
+    bool pooled; /* the job runs on the pool */
     char **xenv; /* the -x list plus the checkpoint settings */
     int nxenv;
     double kill_grace;
@@ -214,6 +234,7 @@ static void run_job_config(const struct run_state *st,
         .timeout = st->opt.timeout,
         .enable_recovery = st->opt.enable_recovery,
         .ckpt_root = st->restart.root,
+        .ckpt_auto = st->restart.autoc,
         .in_fd = STDIN_FILENO,
         .out_fd = STDOUT_FILENO,
         .err_fd = STDERR_FILENO,
@@ -440,9 +461,11 @@ static int run_restart_env(struct run_state *st)
         return -ENOMEM;
     if (r->root
         && (run_restart_var(r, "SHOAL_CKPT_ROOT=%s", r->root) < 0
-            || run_restart_var(r, "SHOAL_CKPT_INTERVAL=%g",
-                               st->opt.checkpoint_interval)
-                   < 0
+            /* auto: the coordinator asks through REQUEST files */
+            || (!st->opt.checkpoint_auto
+                && run_restart_var(r, "SHOAL_CKPT_INTERVAL=%g",
+                                   st->opt.checkpoint_interval)
+                       < 0)
             /* 0: begin afresh, even if a rank finds versions of its own */
             || run_restart_var(r, "SHOAL_CKPT_RESTART=%d", r->version > 0) < 0
             || (r->version > 0
@@ -461,6 +484,76 @@ static int run_restart_env(struct run_state *st)
         st->xenv[st->nxenv++] = st->opt.env[i];
     for (int i = 0; i < r->nvars; i++)
         st->xenv[st->nxenv++] = r->vars[i];
+    return 0;
+}
+
+/* What the pool has seen of failures: node-seconds alive and losses, from
+ * this node's daemon, and its alive nodes. Returns 0, or -1 without a
+ * daemon that says. */
+static int run_pool_churn(double *node_s, double *losses, int *alive)
+{
+    char dir[4096], path[4200];
+    json_t *req, *reply = NULL, *m;
+    size_t i;
+    int fd, rc;
+
+    if (statedir_resolve(NULL, dir, sizeof(dir)) < 0)
+        return -1;
+    snprintf(path, sizeof(path), "%s/control.sock", dir);
+    if (control_client_connect(path, &fd, NULL) < 0)
+        return -1;
+    req = json_pack("{s:s}", "op", "status");
+    rc = control_client_request(fd, req, 10000, &reply, NULL);
+    json_decref(req);
+    close(fd);
+    if (rc < 0 || !json_is_object(json_object_get(reply, "churn"))) {
+        json_decref(reply);
+        return -1;
+    }
+    *node_s = json_number_value(
+        json_object_get(json_object_get(reply, "churn"), "node_seconds"));
+    *losses = json_number_value(
+        json_object_get(json_object_get(reply, "churn"), "losses"));
+    *alive = 0;
+    json_array_foreach (json_object_get(reply, "members"), i, m)
+        *alive +=
+            json_is_string(json_object_get(m, "state"))
+            && strcmp(json_string_value(json_object_get(m, "state")), "alive")
+                   == 0;
+    json_decref(reply);
+    return 0;
+}
+
+/* --checkpoint=auto: the job's MTBF (the pool's failures over the nodes
+ * the job may span, or SHOAL_CKPT_MTBF without a pool) and the bounds of
+ * the interval. Returns 0 or SHOAL_EUSAGE with error filled. */
+static int run_restart_auto(struct run_state *st, shoal_error_t *error)
+{
+    struct ckpt_watch_auto *a = &st->restart.autoc;
+    double node_s = 0, losses = 0;
+    int alive = 0;
+
+    if (param_get_double(&run_ckpt_min_param, 0, &a->min_interval, error) < 0
+        || param_get_double(&run_ckpt_max_param, 0, &a->max_interval, error) < 0
+        || param_get_double(&run_ckpt_mtbf_param, 0, &a->mtbf, error) < 0)
+        return SHOAL_EUSAGE;
+    if (!(a->min_interval > 0) || a->max_interval < a->min_interval
+        || !(a->mtbf > 0))
+        return shoal_errprintf(error, SHOAL_EUSAGE,
+                               "--checkpoint=auto needs 0 < "
+                               "SHOAL_CKPT_MIN_INTERVAL <= "
+                               "SHOAL_CKPT_MAX_INTERVAL and "
+                               "SHOAL_CKPT_MTBF > 0");
+    a->source = "SHOAL_CKPT_MTBF (no pool)";
+    if (st->pooled && run_pool_churn(&node_s, &losses, &alive) == 0
+        && node_s > 0) {
+        int nodes = st->opt.nranks > 0 && st->opt.nranks < alive
+                        ? st->opt.nranks
+                        : alive;
+        a->mtbf = ckpt_interval_job_mtbf(node_s, losses, nodes);
+        a->source = losses >= 1 ? "the pool's failures"
+                                : "the pool's time without a failure";
+    }
     return 0;
 }
 
@@ -524,6 +617,8 @@ static int run_restart_setup(struct run_state *st)
         if (rc < 0)
             return cmd_fail(LOCAL_JOB_STATUS_ERROR, "%s", error.text);
     }
+    if (st->opt.checkpoint_auto && run_restart_auto(st, &error) < 0)
+        return cmd_fail(CMD_EXIT_USAGE, "%s", error.text);
     if (run_restart_env(st) < 0)
         return cmd_fail(LOCAL_JOB_STATUS_ERROR, "out of memory");
     return 0;
@@ -714,6 +809,7 @@ static int run_pool_supervise(struct run_state *st, int ctl_fd)
     int status = run_pool_prepare(st, &claim_timeout);
 
     st->restart.nranks = st->opt.nranks;
+    st->pooled = true;
     /* the table of copies is sized before the pool places the job */
     if (status == 0 && st->opt.replicas > 0 && st->opt.nranks < 1)
         status = cmd_usage("run", "option '--replicas' needs -n");

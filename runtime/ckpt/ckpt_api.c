@@ -56,6 +56,7 @@ struct ckpt_session {
     int writing;               /* version begun, in CKPT_PHASE_WRITING */
     double interval;           /* $SHOAL_CKPT_INTERVAL, 0 for none */
     struct timespec since;     /* init or last commit, CLOCK_MONOTONIC */
+    struct timespec begun;     /* the version being written, likewise */
     bool committed;            /* this process committed a version */
     struct timespec commit_at; /* its COMMITTED marker's mtime */
     char **routes;             /* strings route() handed out */
@@ -319,6 +320,7 @@ SHOAL_API int shoal_ckpt_begin(int version)
     s->reading = false;
     s->writing = version;
     s->phase = CKPT_PHASE_WRITING;
+    clock_gettime(CLOCK_MONOTONIC, &s->begun);
     return 0;
 }
 
@@ -349,6 +351,10 @@ SHOAL_API int shoal_ckpt_commit(int valid)
     s->committed =
         ckpt_store_commit_time(s->store, version, &s->commit_at) == 0;
     clock_gettime(CLOCK_MONOTONIC, &s->since);
+    /* what this checkpoint cost, for the runtime's choice of interval */
+    ckpt_store_cost_write(s->store,
+                          (double)(s->since.tv_sec - s->begun.tv_sec)
+                              + (s->since.tv_nsec - s->begun.tv_nsec) / 1e9);
     ckpt_store_prune(s->store, 0);
     return 0;
 }

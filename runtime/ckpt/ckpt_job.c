@@ -100,10 +100,17 @@ int ckpt_job_choose(const char *root,
     if (rc == 0 && nranks > 0)
         n = rc = ckpt_store_list(stores[0], &versions);
     /* newest first: the list is ascending */
-    for (int i = n - 1; rc >= 0 && i >= 0 && choice->version == 0; i--) {
+    for (int i = n - 1; rc >= 0 && i >= 0 && choice->previous == 0; i--) {
         char why[sizeof(choice->why)];
         bool damaged;
 
+        if (choice->version) {
+            /* the fallback, for retention: committed everywhere suffices */
+            if (ckpt_job_whole(stores, nranks, versions[i], false, &damaged,
+                               why, sizeof(why)))
+                choice->previous = versions[i];
+            continue;
+        }
         if (ckpt_job_whole(stores, nranks, versions[i], verify, &damaged, why,
                            sizeof(why)))
             choice->version = versions[i];
@@ -153,16 +160,25 @@ int ckpt_job_advance(const char *root,
     return rc;
 }
 
-int ckpt_job_prune(const char *root, int nranks)
+int ckpt_job_prune(const char *root, int nranks, int older, int newest)
 {
     int first = 0;
 
     for (int r = 0; r < nranks; r++) {
         ckpt_store_t *store = ckpt_job_store(root, r);
-        int rc = store ? ckpt_store_prune(store, 0) : -ENOMEM;
+        int *versions = NULL, n, rc = 0;
 
+        if (!store)
+            return -ENOMEM;
+        n = ckpt_store_list(store, &versions);
+        for (int i = 0; i < n && rc == 0; i++)
+            if (versions[i] < newest && versions[i] != older)
+                rc = ckpt_store_remove(store, versions[i]);
+        if (n < 0)
+            rc = n;
         if (rc < 0 && first == 0)
             first = rc;
+        free(versions);
         ckpt_store_destroy(store);
     }
     return first;
@@ -347,10 +363,64 @@ int ckpt_job_describe(const char *root, json_t **out, shoal_error_t *error)
 
         if (nranks > 0)
             ckpt_job_choose(root, nranks, false, &choice, NULL);
+        char path[PATH_MAX];
+        json_t *interval;
+
         *out = json_pack("{s:s, s:o, s:i}", "root", root, "members", members,
                          "version", choice.version);
+        /* --checkpoint=auto leaves its numbers there (ckpt_watch) */
+        snprintf(path, sizeof(path), "%s/INTERVAL", root);
+        interval = json_load_file(path, 0, NULL);
+        if (*out && json_is_object(interval))
+            json_object_set_new(*out, "interval", interval);
+        else
+            json_decref(interval);
     }
     return *out ? 0 : shoal_errprintf(error, -ENOMEM, "out of memory");
+}
+
+int ckpt_job_request(const char *root, int nranks)
+{
+    char path[PATH_MAX], tmp[PATH_MAX + 8];
+    static const char text[] = "checkpoint\n";
+    int first = 0;
+
+    for (int r = 0; r < nranks; r++) {
+        int fd, rc = 0;
+
+        snprintf(path, sizeof(path), "%s/rank%d/REQUEST", root, r);
+        snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+        fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+        if (fd < 0) {
+            rc = -errno;
+        } else {
+            if (write(fd, text, sizeof(text) - 1) != (ssize_t)sizeof(text) - 1)
+                rc = -EIO;
+            close(fd);
+            if (rc == 0 && rename(tmp, path) < 0)
+                rc = -errno;
+            if (rc < 0)
+                unlink(tmp);
+        }
+        if (rc < 0 && first == 0)
+            first = rc;
+    }
+    return first;
+}
+
+double ckpt_job_cost(const char *root, int nranks)
+{
+    double most = 0;
+
+    for (int r = 0; r < nranks; r++) {
+        ckpt_store_t *store = ckpt_job_store(root, r);
+        double c = 0;
+
+        if (store && ckpt_store_cost(store, &c) == 0 && c > most)
+            most = c;
+        ckpt_store_destroy(store);
+    }
+    return most;
 }
 
 int ckpt_job_keep(const char *root, int nranks, int version)

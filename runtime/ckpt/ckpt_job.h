@@ -23,6 +23,7 @@
 /* The version a restart would start from. */
 struct ckpt_job_choice {
     int version;   /* newest version committed by every rank; 0: none */
+    int previous;  /* the one before it committed by every rank; 0: none */
     int skipped;   /* newest committed version passed over as damaged, or
                       0 */
     char why[512]; /* what was wrong with it, for the user ("" if none) */
@@ -61,11 +62,14 @@ int ckpt_job_advance(const char *root,
                      int version,
                      shoal_error_t *error);
 
-/* Apply retention in every rank's store (ckpt_store_prune: the two
- * newest committed versions and whatever KEEP pins stay), for programs
- * that do not link libshoal and so never prune. Returns 0 or the first
- * negative errno met. */
-int ckpt_job_prune(const char *root, int nranks);
+/* Apply retention over the job: of what the ranks hold, keep the two
+ * newest job-wide versions (older and newest; equal when there was only
+ * one) and whatever is newer than newest (it may become job-wide), and
+ * remove the rest. For programs that do not link libshoal, which never
+ * prune, and for the versions between the two, which a rank's own
+ * retention cannot tell from the others. Returns 0 or the first negative
+ * errno met. */
+int ckpt_job_prune(const char *root, int nranks, int older, int newest);
 
 /* The version a task resumes from: the newest committed one in its store
  * rdir whose files verify (versions committed by the marker alone are
@@ -82,10 +86,20 @@ void ckpt_job_task_done(const char *root, uint64_t task);
  * ls`): {"root": ROOT, "members": [{"name": "rank0" | "task7", "keep": K,
  * "versions": [{"version": V, "committed": B, "files": N, "bytes": S}...]}
  * ...], "version": the newest version every rank committed (rank roots
- * only; 0 none)}. No hashing: listing is cheap. Returns 0 and sets *out
+ * only; 0 none), "interval": what --checkpoint=auto chose and why (when it
+ * did: ROOT/INTERVAL)}. No hashing: listing is cheap. Returns 0 and sets *out
  * (caller decrefs), -ENOENT when root holds no rankN or taskN directory,
  * or another negative errno with error filled. */
 int ckpt_job_describe(const char *root, json_t **out, shoal_error_t *error);
+
+/* Ask every rank for a checkpoint now: write "checkpoint" to each rank's
+ * REQUEST file (atomically; its new time is what ranks compare with their
+ * last commit). Returns 0 or the first negative errno met. */
+int ckpt_job_request(const char *root, int nranks);
+
+/* The largest cost (seconds) a rank recorded for its last checkpoint
+ * (RDIR/COST); 0 when none has. */
+double ckpt_job_cost(const char *root, int nranks);
 
 /* Remove root and everything in it. Returns 0 or a negative errno. */
 int ckpt_job_remove(const char *root);

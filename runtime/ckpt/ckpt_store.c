@@ -829,6 +829,58 @@ int ckpt_store_keep(const ckpt_store_t *store, int *keep)
     return 0;
 }
 
+int ckpt_store_cost_write(const ckpt_store_t *store, double seconds)
+{
+    char path[PATH_MAX], tmp[PATH_MAX + 8];
+    FILE *f;
+    int rc = 0;
+
+    if (!(seconds >= 0))
+        return -EINVAL;
+    if (snprintf(path, sizeof(path), "%s/COST", store->dir) >= (int)sizeof(path)
+        || snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp))
+        return -ENAMETOOLONG;
+    f = fopen(tmp, "we");
+    if (!f)
+        return -errno;
+    if (fprintf(f, "%.6f\n", seconds) < 0)
+        rc = -EIO;
+    if (fclose(f) != 0 && rc == 0)
+        rc = -errno;
+    /* no fsync: a cost lost to a crash is measured again next time */
+    if (rc == 0 && rename(tmp, path) < 0)
+        rc = -errno;
+    if (rc < 0)
+        unlink(tmp);
+    return rc;
+}
+
+int ckpt_store_cost(const ckpt_store_t *store, double *seconds)
+{
+    char path[PATH_MAX], text[64], *end;
+    FILE *f;
+    size_t n;
+    double v;
+
+    *seconds = 0;
+    if (snprintf(path, sizeof(path), "%s/COST", store->dir)
+        >= (int)sizeof(path))
+        return -ENAMETOOLONG;
+    f = fopen(path, "re");
+    if (!f)
+        return errno == ENOENT ? 0 : -errno;
+    n = fread(text, 1, sizeof(text) - 1, f);
+    fclose(f);
+    text[n] = '\0';
+    v = strtod(text, &end);
+    while (*end == '\n')
+        end++;
+    if (end == text || *end || !(v >= 0) || v > 1e9)
+        return -EINVAL;
+    *seconds = v;
+    return 0;
+}
+
 int ckpt_store_prune(const ckpt_store_t *store, int writing)
 {
     int *v = NULL, keep, newest = 0, second = 0, count, rc, first = 0;

@@ -13,6 +13,9 @@
  *   RDIR/KEEP             (runtime) the version the job-wide commit last
  *                         reached: it and newer ones are never removed
  *   RDIR/REQUEST          (runtime) "checkpoint" or "exit"
+ *   RDIR/COST             (library) seconds the last commit took, from
+ *                         begin: the cost the runtime weighs the interval
+ *                         against
  *
  * Commit order, so that a crash at any point leaves either the old state
  * or a complete version: every file fsynced, MANIFEST written to a
@@ -163,6 +166,12 @@ int ckpt_store_remove(const ckpt_store_t *store, int version);
 /* Read RDIR/KEEP into *keep (0 when absent). Returns 0, -EINVAL when it
  * does not hold a positive decimal number, or an errno of reading. */
 int ckpt_store_keep(const ckpt_store_t *store, int *keep);
+
+/* Record that the last checkpoint took seconds (RDIR/COST, replaced
+ * atomically), or read it into *seconds (0 when absent). Return 0,
+ * -EINVAL for a malformed COST, or an errno of the file system. */
+int ckpt_store_cost_write(const ckpt_store_t *store, double seconds);
+int ckpt_store_cost(const ckpt_store_t *store, double *seconds);
 
 /* Apply retention: keep the two newest committed versions; remove older
  * committed ones, and uncommitted directories older than the newest

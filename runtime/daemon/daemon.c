@@ -73,6 +73,13 @@ struct daemon {
     struct member_addr seeds[DAEMON_SEEDS_MAX];
     size_t nseeds;
     uint64_t alone_since_ms; /* mono_ms() it found itself alone, or 0 */
+    /* the pool's churn as seen from here, for checkpoint intervals: time
+     * nodes were alive (this one included) and how many were lost (dead,
+     * not left) */
+    double churn_node_s;
+    uint64_t churn_losses;
+    uint64_t churn_last_ms;
+    int churn_alive;
     bool alone_warned;
     bool discover;
     seal_t *seal;
@@ -142,6 +149,28 @@ static int member_send(enum member_channel channel,
                             len);
 }
 
+/* Count the node-time since the last event at the alive count then. */
+static void daemon_churn_advance(daemon_t *d)
+{
+    uint64_t now = mono_ms();
+
+    if (d->churn_last_ms)
+        d->churn_node_s +=
+            d->churn_alive * (double)(now - d->churn_last_ms) / 1000.0;
+    d->churn_last_ms = now;
+}
+
+static void daemon_churn_event(daemon_t *d, enum member_event_kind kind)
+{
+    daemon_churn_advance(d);
+    if (kind == MEMBER_EVENT_JOIN)
+        d->churn_alive++;
+    else if (kind == MEMBER_EVENT_DEAD || kind == MEMBER_EVENT_LEAVE) {
+        d->churn_alive -= d->churn_alive > 1;
+        d->churn_losses += kind == MEMBER_EVENT_DEAD;
+    }
+}
+
 static void member_event(enum member_event_kind kind,
                          const struct member_info *info,
                          void *arg)
@@ -150,6 +179,7 @@ static void member_event(enum member_event_kind kind,
     struct daemon_member m;
     char where[64];
 
+    daemon_churn_event(d, kind);
     member_from_info(info, &m);
     member_addr_format(&m.addr, where, sizeof(where));
     if (kind != MEMBER_EVENT_UPDATE)
@@ -513,7 +543,11 @@ static void op_status(control_conn_t *conn, json_t *request, void *arg)
         json_array_append_new(list, member_json(&m[i]));
     free(m);
     id_text(d->id, id);
-    control_reply(conn, json_pack("{s:s, s:o}", "self", id, "members", list));
+    daemon_churn_advance(d);
+    control_reply(conn,
+                  json_pack("{s:s, s:o, s:{s:f, s:I}}", "self", id, "members",
+                            list, "churn", "node_seconds", d->churn_node_s,
+                            "losses", (json_int_t)d->churn_losses));
 }
 
 int daemon_on_stats(daemon_t *d, daemon_stats_f *fn, void *arg)
@@ -777,6 +811,7 @@ int daemon_create(const struct daemon_config *config,
     d->sock_path = path_join(config->dir, "control.sock");
     key_path = config->key_path ? strdup(config->key_path)
                                 : path_join(config->dir, "pool.key");
+    d->churn_alive = 1; /* this node */
     uv_loop_init(&d->loop);
     if (!d->dir || !d->pid_path || !d->sock_path || !key_path) {
         rc = shoal_errprintf(error, -ENOMEM, "out of memory");

@@ -501,7 +501,8 @@ int local_job_run(const struct local_job_config *config,
     sigaction(SIGPIPE, &ign, &old_pipe);
     uv_timer_init(&job.loop, &job.timeout_timer);
     job.timeout_timer.data = &job;
-    ckpt_watch_start(&job.ckpt, &job.loop, config->ckpt_root, config->nranks);
+    ckpt_watch_start(&job.ckpt, &job.loop, config->ckpt_root, config->nranks,
+                     &config->ckpt_auto);
     rc = local_job_watch_signals(&job);
     if (rc < 0)
         rc = shoal_errprintf(error, -EIO, "cannot watch signals: %s",

@@ -16,6 +16,8 @@
 
 #include <shoal/error.h>
 
+#include "runtime/job/ckpt_watch.h"
+
 /* Exit statuses of a job that did not end by its ranks' own choice. */
 enum local_job_status {
     LOCAL_JOB_STATUS_ERROR = 1,     /* runtime error (bad PMI message ...) */
@@ -51,9 +53,10 @@ struct local_job_config {
     bool enable_recovery;   /* keep other ranks running on a failure */
     const char *ckpt_root;  /* the job's checkpoints (SHOAL_CKPT_ROOT),
                                whose KEEP files it advances; or NULL */
-    int in_fd;              /* forwarded to rank 0 */
-    int out_fd;             /* where the ranks' stdout goes */
-    int err_fd;             /* where the ranks' stderr goes */
+    struct ckpt_watch_auto ckpt_auto; /* --checkpoint=auto, or mtbf 0 */
+    int in_fd;                        /* forwarded to rank 0 */
+    int out_fd;                       /* where the ranks' stdout goes */
+    int err_fd;                       /* where the ranks' stderr goes */
 };
 
 struct local_job_result {

@@ -817,7 +817,7 @@ int pool_job_start(pool_job_t *job, shoal_error_t *error)
     /* node-local directories are the proxies' to follow */
     ckpt_watch_start(&job->ckpt, job->config.loop,
                      job->config.ckpt_copies ? NULL : job->config.ckpt_root,
-                     job->config.nranks);
+                     job->config.nranks, &job->config.ckpt_auto);
     pool_stdin_setup(job);
     return 0;
 }

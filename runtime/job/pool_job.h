@@ -78,6 +78,7 @@ struct pool_job_config {
     double kill_grace;
     bool enable_recovery;
     const char *ckpt_root; /* the job's checkpoints, or NULL (ckpt_watch.h) */
+    struct ckpt_watch_auto ckpt_auto; /* --checkpoint=auto, or mtbf 0 */
     /* node-local checkpoints (ckpt_copies.h): the table of durable
      * versions, borrowed and updated from CKPT_COPIES (each advance of
      * the job's version is sent to every node as CKPT_KEEP; ckpt_root is

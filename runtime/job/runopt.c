@@ -105,11 +105,14 @@ const char *runopt_usage(void)
            "status 124)\n"
            "  --enable-recovery         keep the other ranks running when "
            "one fails\n"
-           "  --checkpoint[=SECONDS]    give each rank a checkpoint directory "
-           "and ask for\n"
-           "                            a checkpoint every SECONDS (default "
-           "60); restart a\n"
-           "                            failed job from its last checkpoint\n"
+           "  --checkpoint[=SECONDS|auto] give each rank a checkpoint "
+           "directory and ask\n"
+           "                            for a checkpoint every SECONDS "
+           "(default 60; auto:\n"
+           "                            Daly's optimum from the measured cost "
+           "and the pool's\n"
+           "                            failures); restart a failed job from "
+           "its last one\n"
            "  --checkpoint-dir DIR      where checkpoints are kept (default "
            "./shoal-ckpt)\n"
            "  --checkpoint-exit-code N  a rank exiting N checkpointed and "
@@ -271,11 +274,15 @@ static int runopt_apply(struct runopt *opt,
         opt->checkpoint = true;
         if (!value)
             return 0;
+        if (strcmp(value, "auto") == 0) {
+            opt->checkpoint_auto = true;
+            return 0;
+        }
         rc = runopt_parse_timeout(value, &opt->checkpoint_interval, error);
         if (rc < 0)
             return shoal_errprintf(error, SHOAL_EUSAGE,
                                    "invalid checkpoint interval '%s': must be "
-                                   "a positive number of seconds",
+                                   "a positive number of seconds, or auto",
                                    value);
         return 0;
     case RUNOPT_CHECKPOINT_DIR:
@@ -382,6 +389,14 @@ int runopt_parse(int argc,
     if (opt->replicas > 0 && !opt->checkpoint) {
         rc = shoal_errprintf(error, SHOAL_EUSAGE,
                              "option '--replicas' needs --checkpoint");
+        goto error;
+    }
+    /* the automatic interval is asked through files in the ranks'
+     * directories, which the coordinator cannot reach on other nodes */
+    if (opt->replicas > 0 && opt->checkpoint_auto) {
+        rc = shoal_errprintf(error, SHOAL_EUSAGE,
+                             "option '--replicas' needs a fixed "
+                             "--checkpoint=SECONDS, not auto");
         goto error;
     }
     opt->prog_argc = argc - i;

@@ -35,6 +35,7 @@ struct runopt {
     bool enable_recovery;       /* keep other ranks running on a failure */
     bool checkpoint;            /* --checkpoint: ranks get checkpoint dirs */
     double checkpoint_interval; /* --checkpoint=SECONDS (60) */
+    bool checkpoint_auto;       /* --checkpoint=auto */
     const char *checkpoint_dir; /* --checkpoint-dir, or NULL */
     int checkpoint_exit_code;   /* --checkpoint-exit-code (85) */
     int replicas; /* --replicas: copies of each version on other nodes, the

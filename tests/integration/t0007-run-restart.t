@@ -57,15 +57,18 @@ i=0
 [ "$i" -gt 12 ] && { echo "rank $SHOAL_RANK restored $i, an old run's"; exit 9; }
 if [ "$SHOAL_RANK" = 1 ] && [ "$SHOAL_RESTART_COUNT" = 0 ]; then
     setsid sh -c 'echo $$ >zombie.pid
-        # from the moment its rank is gone, as a rank cut off would
-        while kill -0 $1 2>/dev/null; do sleep 0.05; done
+        # once the job runs again without it, as a rank cut off would
+        n=0
+        while ! test -d "${0%/run0/rank1}/run1" && [ $n -lt 200 ]; do
+            sleep 0.05; n=$((n + 1))
+        done
         for k in $(seq 30); do
             for v in $(seq 14); do
                 mkdir -p "$0/v$v" && echo 666 >"$0/v$v/count" &&
                     : >"$0/v$v/COMMITTED"
             done 2>/dev/null
             sleep 0.1
-        done' "$SHOAL_CKPT_DIR" $$ </dev/null >/dev/null 2>&1 &
+        done' "$SHOAL_CKPT_DIR" </dev/null >/dev/null 2>&1 &
 fi
 while [ "$i" -lt 12 ]; do
     i=$((i + 1))

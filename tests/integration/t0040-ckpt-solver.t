@@ -26,7 +26,7 @@ test_expect_success 'an uninterrupted run prints its result and keeps two versio
     test "$(wc -l <out)" -eq 1 &&
     tail -n 1 out >"$TRASH/expect-result" &&
     for r in 0 1; do
-        ls shoal-ckpt/rank$r >"$TRASH/versions.$r" &&
+        ls -d shoal-ckpt/rank$r/v* | sed "s|.*/||" >"$TRASH/versions.$r" &&
         printf "v250\nv275\n" | test_cmp - "$TRASH/versions.$r" &&
         test -f shoal-ckpt/rank$r/v275/COMMITTED &&
         head -n 1 shoal-ckpt/rank$r/v275/MANIFEST | grep -x "shoal-ckpt 1" || return 1
@@ -89,6 +89,29 @@ test_expect_success 'under shoal run --checkpoint the crashed solver is restarte
     cat "$TRASH/expect-result" >>expect &&
     test_cmp expect out &&
     ! test -e ck
+'
+
+test_expect_success 'with --checkpoint=auto shoal run asks for checkpoints at Daly'"'"'s interval' '
+    mkdir autoint && cd autoint &&
+    test_expect_code 124 env SOLVER_STEP_MS=20 SHOAL_CKPT_MIN_INTERVAL=1 \
+        SHOAL_CKPT_MTBF=30 "$SHOAL" run -n 2 --oversubscribe --timeout 6 \
+        --checkpoint=auto --checkpoint-dir ck "$SOLVER" 100000 100000 \
+        >out 2>err &&
+    "$SHOAL" ckpt ls ck >ls.out &&
+    cat ls.out &&
+    grep "^  checkpoint every [0-9]* s (auto: Daly.s optimum for a checkpoint cost of [0-9.]* s and an MTBF of 30 s, from SHOAL_CKPT_MTBF (no pool))" ls.out &&
+    "$SHOAL" ckpt ls --json ck >ls.json &&
+    python3 -c "
+import json, math
+r = json.load(open(\"ls.json\"))
+iv = r[\"interval\"]
+c, m, t = iv[\"cost\"], iv[\"mtbf\"], iv[\"interval\"]
+assert m == 30 and c >= 0, iv
+want = math.sqrt(2 * c * m) * (1 + math.sqrt(c / (2 * m)) / 3 + c / (18 * m)) - c
+assert abs(t - max(1, want)) < 0.1, (t, want)
+# K is 100000: every version there was asked for by the runtime
+assert r[\"version\"] > 0, r
+"
 '
 
 if test -n "$MPICC_MPICH"; then
