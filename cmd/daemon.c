@@ -197,6 +197,9 @@ static int parse_args(int argc, char **argv, struct daemon_args *a)
         return CMD_EXIT_USAGE;
     if (statedir_resolve(dir, a->dir, sizeof(a->dir)) < 0)
         return cmd_usage("daemon", "daemon: %s", "directory name too long");
+    /* the proxies it starts find their node's state where it keeps it */
+    if (setenv("SHOAL_DIR", a->dir, 1) < 0)
+        return cmd_fail(1, "daemon: %s", strerror(errno));
     a->config.dir = a->dir;
     return 0;
 }

@@ -7,6 +7,7 @@
  * (scheduler/local_place.h) and runs them with local_job, or over local
  * proxies (runtime/job/pool_local.h). */
 #include <errno.h>
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +25,7 @@
 #include "runtime/ckpt/ckpt_interval.h"
 #include "runtime/ckpt/ckpt_job.h"
 #include "runtime/daemon/control.h"
+#include "runtime/job/ckpt_copies.h"
 #include "runtime/job/env.h"
 #include "runtime/job/local_job.h"
 #include "runtime/job/pool_local.h"
@@ -92,9 +94,15 @@ PARAM_DEFINE(run_claim_timeout_param,
  * where its ranks checkpoint, and what the next run is told. */
 struct run_restart {
     bool enabled;
-    char *base;    /* the job's checkpoints, DIR/STAMP-HOST-PID, or NULL */
-    char *root;    /* this run's, BASE/runK (SHOAL_CKPT_ROOT); or NULL */
-    char *vars[5]; /* the SHOAL_CKPT_* settings of the next run */
+    char *base; /* the job's checkpoints, DIR/STAMP-HOST-PID, or NULL */
+    char *root; /* this run's, BASE/runK (SHOAL_CKPT_ROOT); or NULL */
+    /* with --replicas: checkpoints on each node's disk, under the key
+     * job-STAMP-HOST-PID; root is then @state/KEY/runK, which each proxy
+     * makes a directory of its node's (runtime/job/node_ckpt.h), and
+     * copies tracks where the versions live */
+    char *key;
+    ckpt_copies_t *copies;
+    char *vars[6]; /* the SHOAL_CKPT_* settings of the next run */
     int nvars;
     int restarts; /* runs started again after a failure */
     int runs;     /* runs so far, whatever ended them */
@@ -396,6 +404,8 @@ static int run_on_pool(struct run_state *st, int ctl_fd, double claim_timeout)
      * Open MPI: the pool shares its file systems */
     config.wdir =
         st->opt.wdir ? st->opt.wdir : (getcwd(cwd, sizeof(cwd)) ? cwd : NULL);
+    config.ckpt_copies = st->restart.copies;
+    config.ckpt_restore = st->restart.copies ? st->restart.version : 0;
     rc = pool_remote_run(ctl_fd, &req, &config, &result, &error);
     if (rc == SHOAL_ENOSLOTS) {
         fprintf(stderr,
@@ -459,7 +469,10 @@ static int run_restart_env(struct run_state *st)
             /* 0: begin afresh, even if a rank finds versions of its own */
             || run_restart_var(r, "SHOAL_CKPT_RESTART=%d", r->version > 0) < 0
             || (r->version > 0
-                && run_restart_var(r, "SHOAL_CKPT_VERSION=%d", r->version)
+                && run_restart_var(r, "SHOAL_CKPT_VERSION=%d", r->version) < 0)
+            || (r->copies
+                && run_restart_var(r, "SHOAL_CKPT_REPLICAS=%d",
+                                   st->opt.replicas)
                        < 0)))
         return -ENOMEM;
     free(st->xenv);
@@ -562,7 +575,23 @@ static int run_restart_setup(struct run_state *st)
     if (param_get_double(&run_kill_grace_param, 0, &st->kill_grace, &error) < 0)
         return cmd_fail(CMD_EXIT_USAGE, "%s", error.text);
     r->enabled = st->opt.checkpoint || st->opt.restart_on_failure;
-    if (st->opt.checkpoint) {
+    if (st->opt.checkpoint && st->opt.replicas > 0) {
+        localtime_r(&now, &tm);
+        strftime(stamp, sizeof(stamp), "%Y%m%d-%H%M%S", &tm);
+        if (asprintf(&r->key, "job-%s-%s-%ld", stamp, st->hostname,
+                     (long)getpid())
+            < 0) {
+            r->key = NULL;
+            return cmd_fail(LOCAL_JOB_STATUS_ERROR, "out of memory");
+        }
+        if (asprintf(&r->root, "@state/%s/run0", r->key) < 0) {
+            r->root = NULL;
+            return cmd_fail(LOCAL_JOB_STATUS_ERROR, "out of memory");
+        }
+        rc = ckpt_copies_create(r->nranks, &r->copies);
+        if (rc < 0)
+            return cmd_fail(LOCAL_JOB_STATUS_ERROR, "%s", shoal_strerror(rc));
+    } else if (st->opt.checkpoint) {
         if (dir[0] == '/')
             snprintf(base, sizeof(base), "%s", dir);
         else if (st->opt.wdir && st->opt.wdir[0] == '/')
@@ -595,6 +624,78 @@ static int run_restart_setup(struct run_state *st)
     return 0;
 }
 
+/* Whether node id is among the live members in status (a "status"
+ * reply); sets *name to its name when it is known. */
+static bool run_node_alive(json_t *status, uint64_t id, const char **name)
+{
+    json_t *members = json_object_get(status, "members"), *m;
+    size_t i;
+
+    *name = NULL;
+    json_array_foreach (members, i, m) {
+        const char *text = json_string_value(json_object_get(m, "id"));
+        const char *state = json_string_value(json_object_get(m, "state"));
+
+        if (!text || strtoull(text, NULL, 16) != id)
+            continue;
+        *name = json_string_value(json_object_get(m, "name"));
+        return state
+               && (strcmp(state, "alive") == 0
+                   || strcmp(state, "suspect") == 0);
+    }
+    return false;
+}
+
+/* With --replicas: the newest version durable on every rank of which
+ * every rank still has a copy on a live node. A version some rank lost
+ * with all its holders is said, and forgotten. Without an answer from
+ * this node's daemon the nodes' own checks decide (a restore that finds
+ * no copy fails the launch). */
+static int run_restart_durable(struct run_state *st)
+{
+    struct run_restart *r = &st->restart;
+    int fd = run_pool_connect(), v, lost = -1;
+    json_t *req = json_pack("{s:s}", "op", "status"), *status = NULL;
+
+    if (fd >= 0 && req
+        && control_client_request(fd, req, 10000, &status, NULL) < 0)
+        status = NULL;
+    json_decref(req);
+    if (fd >= 0)
+        close(fd);
+    while ((v = ckpt_copies_version(r->copies)) > 0 && status) {
+        const uint64_t *nodes = NULL;
+        const char *name;
+        int n = 0;
+
+        lost = -1;
+        for (int rank = 0; rank < r->nranks && lost < 0; rank++) {
+            bool held = false;
+
+            n = ckpt_copies_holders(r->copies, rank, v, &nodes);
+            for (int i = 0; i < n && !held; i++)
+                held = run_node_alive(status, nodes[i], &name);
+            if (!held)
+                lost = rank;
+        }
+        if (lost < 0)
+            break;
+        fprintf(stderr, "shoal: version %d of rank %d is lost with nodes ", v,
+                lost);
+        for (int i = 0; i < n; i++) {
+            run_node_alive(status, nodes[i], &name);
+            if (name)
+                fprintf(stderr, "%s'%s'", i ? ", " : "", name);
+            else
+                fprintf(stderr, "%s%016" PRIx64, i ? ", " : "", nodes[i]);
+        }
+        fputc('\n', stderr);
+        ckpt_copies_drop(r->copies, lost, v);
+    }
+    json_decref(status);
+    return v;
+}
+
 /* After a run that ended with status: whether to run the job again, and
  * from which version (saying so). A rank exiting with the checkpoint exit
  * code asked for it and does not use up a restart, as long as the job
@@ -613,17 +714,24 @@ static bool run_restart_next(struct run_state *st, int status)
         || (st->last_end != JOB_END_RANK_FAILED
             && st->last_end != JOB_END_NODE_LOST))
         return false;
-    if (asked && r->root
+    if (asked && r->copies && ckpt_copies_version(r->copies) <= r->version)
+        asked = false; /* no new version since the last run: no progress */
+    if (asked && r->root && !r->copies
         && ckpt_job_choose(r->root, r->nranks, false, &choice, NULL) == 0
         && choice.version <= r->version)
-        asked = false; /* no new version since the last run: no progress */
+        asked = false;
     if (!asked && r->restarts >= st->opt.max_restarts) {
         fprintf(stderr, "shoal: not restarting: --max-restarts %d reached\n",
                 st->opt.max_restarts);
         return false;
     }
-    if (r->root
-        && ckpt_job_choose(r->root, r->nranks, true, &choice, &error) < 0) {
+    if (r->copies) {
+        /* what the nodes reported durable; each node verifies what it
+         * restores */
+        choice.version = run_restart_durable(st);
+    } else if (r->root
+               && ckpt_job_choose(r->root, r->nranks, true, &choice, &error)
+                      < 0) {
         fprintf(stderr, "shoal: not restarting: %s\n", error.text);
         return false;
     }
@@ -639,13 +747,22 @@ static bool run_restart_next(struct run_state *st, int status)
                 choice.version);
     else
         fprintf(stderr, "shoal: restarting from the beginning%s",
-                r->root ? " (no checkpoint committed by every rank yet)" : "");
+                r->root && !r->copies
+                    ? " (no checkpoint committed by every rank yet)"
+                    : "");
     if (asked)
         fprintf(stderr, ", as a rank asked (exit status %d)\n", status);
     else
         fprintf(stderr, " (restart %d of %d)\n", r->restarts,
                 st->opt.max_restarts);
-    if (r->root) {
+    if (r->copies) {
+        char *next = NULL;
+
+        if (asprintf(&next, "@state/%s/run%d", r->key, r->runs) < 0)
+            return false;
+        free(r->root);
+        r->root = next;
+    } else if (r->root) {
         char *next = NULL;
 
         if (asprintf(&next, "%s/run%d", r->base, r->runs) < 0)
@@ -693,6 +810,9 @@ static int run_pool_supervise(struct run_state *st, int ctl_fd)
 
     st->restart.nranks = st->opt.nranks;
     st->pooled = true;
+    /* the table of copies is sized before the pool places the job */
+    if (status == 0 && st->opt.replicas > 0 && st->opt.nranks < 1)
+        status = cmd_usage("run", "option '--replicas' needs -n");
     if (status == 0)
         status = run_restart_setup(st);
     if (status != 0) {
@@ -722,6 +842,11 @@ static int run_local_supervise(struct run_state *st)
     int status;
 
     st->restart.nranks = st->map->nranks;
+    if (st->opt.replicas > 0) {
+        fprintf(stderr, "shoal: --replicas: there is no other node to copy "
+                        "checkpoints to; they stay in one directory\n");
+        st->opt.replicas = 0;
+    }
     status = run_restart_setup(st);
     if (status != 0)
         return status;
@@ -801,6 +926,8 @@ int cmd_run(int argc, char **argv)
         free(st.restart.vars[i]);
     free(st.restart.root);
     free(st.restart.base);
+    free(st.restart.key);
+    ckpt_copies_destroy(st.restart.copies);
     free(st.path);
     map_result_destroy(st.map);
     if (st.topo)

@@ -125,6 +125,15 @@ static void wkvs(struct job_wbuf *w, const struct job_kv *kvs, uint32_t n)
     }
 }
 
+static void wnodes(struct job_wbuf *w, const uint64_t *nodes, uint32_t n)
+{
+    if (n > JOB_WIRE_HOLDERS_MAX || (n > 0 && !nodes))
+        w->err = w->err ? w->err : -EINVAL;
+    wu32(w, n);
+    for (uint32_t i = 0; i < n && !w->err; i++)
+        wu64(w, nodes[i]);
+}
+
 static void wlaunch(struct job_wbuf *w, const struct job_launch *l)
 {
     wu64(w, l->job_id);
@@ -148,6 +157,15 @@ static void wlaunch(struct job_wbuf *w, const struct job_launch *l)
     wtime(w, l->timeout);
     wtime(w, l->kill_grace);
     wu8(w, l->enable_recovery);
+    if (l->nrestores == 0)
+        return; /* no trailer: what older proxies read */
+    wcount(w, l->nrestores);
+    for (uint32_t i = 0; i < l->nrestores && !w->err; i++) {
+        const struct job_launch_restore *k = &l->restores[i];
+        wu32(w, k->rank);
+        wu32(w, k->version);
+        wnodes(w, k->nodes, k->nnodes);
+    }
 }
 
 int job_frame_encode(const struct job_frame *f, uint8_t **out, size_t *len)
@@ -199,6 +217,14 @@ int job_frame_encode(const struct job_frame *f, uint8_t **out, size_t *len)
         break;
     case JOB_FRAME_KILL:
         wu8(&w, f->kill.now);
+        break;
+    case JOB_FRAME_CKPT_COPIES:
+        wu32(&w, f->ckpt_copies.rank);
+        wu32(&w, f->ckpt_copies.version);
+        wnodes(&w, f->ckpt_copies.nodes, f->ckpt_copies.nnodes);
+        break;
+    case JOB_FRAME_CKPT_KEEP:
+        wu32(&w, f->ckpt_keep.version);
         break;
     default:
         w.err = -EINVAL;
@@ -376,6 +402,21 @@ static struct job_kv *rkvs(struct job_rbuf *r, uint32_t *count)
     return kvs;
 }
 
+/* A list of node ids; at most JOB_WIRE_HOLDERS_MAX. */
+static uint64_t *rnodes(struct job_rbuf *r, uint32_t *count)
+{
+    uint32_t n = rcount(r, 8);
+    uint64_t *v;
+
+    if (n > JOB_WIRE_HOLDERS_MAX)
+        rfail(r, SHOAL_EPROTO, "too many nodes");
+    v = ralloc(r, n, sizeof(uint64_t));
+    for (uint32_t i = 0; v && i < n && !r->err; i++)
+        v[i] = ru64(r);
+    *count = v ? n : 0;
+    return v;
+}
+
 static void rlaunch(struct job_rbuf *r, struct job_launch *l)
 {
     l->job_id = ru64(r);
@@ -403,6 +444,20 @@ static void rlaunch(struct job_rbuf *r, struct job_launch *l)
     l->timeout = rtime(r);
     l->kill_grace = rtime(r);
     l->enable_recovery = rflag(r);
+    if (!r->err && r->in.left > 0) {
+        l->nrestores = rcount(r, 12);
+        if (!r->err && l->nrestores == 0)
+            rfail(r, SHOAL_EPROTO, "empty restore list");
+        l->restores = ralloc(r, l->nrestores, sizeof(*l->restores));
+        for (uint32_t i = 0; l->restores && i < l->nrestores && !r->err; i++) {
+            struct job_launch_restore *k = &l->restores[i];
+            k->rank = ru32(r);
+            k->version = ru32(r);
+            k->nodes = rnodes(r, &k->nnodes);
+            if (k->rank >= l->job_size || k->version == 0)
+                rfail(r, SHOAL_EPROTO, "bad restore");
+        }
+    }
     if (!r->err && (l->argc == 0 || l->nranks == 0))
         rfail(r, SHOAL_EPROTO, "no program or no rank");
 }
@@ -472,6 +527,16 @@ int job_frame_decode(const uint8_t *buf,
     case JOB_FRAME_KILL:
         f->kill.now = rflag(&r);
         break;
+    case JOB_FRAME_CKPT_COPIES:
+        f->ckpt_copies.rank = ru32(&r);
+        f->ckpt_copies.version = ru32(&r);
+        f->ckpt_copies.nodes = rnodes(&r, &f->ckpt_copies.nnodes);
+        if (!r.err && f->ckpt_copies.version == 0)
+            rfail(&r, SHOAL_EPROTO, "version 0");
+        break;
+    case JOB_FRAME_CKPT_KEEP:
+        f->ckpt_keep.version = ru32(&r);
+        break;
     default:
         rfail(&r, SHOAL_EPROTO, "unknown kind");
         break;
@@ -504,6 +569,12 @@ void job_frame_release(struct job_frame *f)
         strv_free(f->launch.env);
         free(f->launch.wdir);
         free(f->launch.process_mapping);
+        for (uint32_t i = 0; f->launch.restores && i < f->launch.nrestores; i++)
+            free(f->launch.restores[i].nodes);
+        free(f->launch.restores);
+        break;
+    case JOB_FRAME_CKPT_COPIES:
+        free(f->ckpt_copies.nodes);
         break;
     case JOB_FRAME_SPAWN_FAILED:
         free(f->spawn_failed.message);
@@ -534,12 +605,12 @@ void job_frame_release(struct job_frame *f)
 const char *job_frame_kind_name(int kind)
 {
     static const char *const names[] = {
-        "LAUNCH", "STARTED",    "SPAWN_FAILED", "OUTPUT",
-        "STDIN",  "BARRIER_IN", "BARRIER_OUT",  "RANK_EXIT",
-        "ABORT",  "SIGNAL",     "KILL",         "DONE",
+        "LAUNCH",     "STARTED",     "SPAWN_FAILED", "OUTPUT",    "STDIN",
+        "BARRIER_IN", "BARRIER_OUT", "RANK_EXIT",    "ABORT",     "SIGNAL",
+        "KILL",       "DONE",        "CKPT_COPIES",  "CKPT_KEEP",
     };
 
-    if (kind < JOB_FRAME_LAUNCH || kind > JOB_FRAME_DONE)
+    if (kind < JOB_FRAME_LAUNCH || kind > JOB_FRAME_CKPT_KEEP)
         return "?";
     return names[kind - JOB_FRAME_LAUNCH];
 }

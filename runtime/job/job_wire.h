@@ -10,10 +10,13 @@
  *
  *   coordinator -> proxy: LAUNCH (first, once), STDIN, BARRIER_OUT,
  *                         SIGNAL, KILL, OUTPUT (empty: the reader of that
- *                         rank's stream is gone, close its pipe)
+ *                         rank's stream is gone, close its pipe),
+ *                         CKPT_KEEP (the job's durable checkpoint version)
  *   proxy -> coordinator: STARTED or SPAWN_FAILED (once, after LAUNCH),
  *                         OUTPUT (empty: that stream reached its end),
- *                         BARRIER_IN, RANK_EXIT, ABORT, DONE (last)
+ *                         BARRIER_IN, RANK_EXIT, ABORT, CKPT_COPIES (a
+ *                         rank's version now copied to other nodes),
+ *                         DONE (last)
  *
  * Encoding is big-endian: u8 kind, then the kind's fields. A string is u32
  * length + bytes (no NUL inside); an optional string is u8 present + string;
@@ -21,7 +24,9 @@
  * trusts nothing: every length is checked against what is left before
  * anything is allocated, counts and sizes are bounded, trailing bytes are
  * an error, and garbage gives SHOAL_EPROTO, never a crash. Pure and
- * thread-safe.
+ * thread-safe. LAUNCH may end with an optional trailer (the versions its
+ * ranks restore): it is written only when there is one, and a LAUNCH
+ * without it decodes as before.
  *
  * On a byte stream each frame is sent as u32 big-endian length + frame
  * (util/frame_reader.h splits them out again). */
@@ -47,6 +52,8 @@ enum job_frame_kind {
     JOB_FRAME_SIGNAL = 41,
     JOB_FRAME_KILL = 42,
     JOB_FRAME_DONE = 43,
+    JOB_FRAME_CKPT_COPIES = 44,
+    JOB_FRAME_CKPT_KEEP = 45,
 };
 
 enum job_wire_limit {
@@ -58,6 +65,8 @@ enum job_wire_limit {
     JOB_WIRE_LIST_MAX = 1024 * 1024,
     /* an OUTPUT or STDIN payload */
     JOB_WIRE_DATA_MAX = 1024 * 1024,
+    /* nodes holding one version of a rank's checkpoint */
+    JOB_WIRE_HOLDERS_MAX = 256,
 };
 
 enum job_output_stream {
@@ -71,6 +80,15 @@ struct job_launch_rank {
     uint32_t local_rank; /* 0..nranks-1 on this node */
     uint32_t npus;       /* 0: not bound */
     uint32_t *pus;       /* logical PU indexes in the node's topology */
+};
+
+/* A rank that starts from a checkpoint version its node may not hold: the
+ * nodes (ids, as node-id files hold them) that keep a copy. */
+struct job_launch_restore {
+    uint32_t rank;
+    uint32_t version;
+    uint32_t nnodes;
+    uint64_t *nodes;
 };
 
 struct job_launch {
@@ -90,6 +108,8 @@ struct job_launch {
     double timeout;        /* seconds, 0 none; the coordinator enforces it */
     double kill_grace;     /* seconds between SIGTERM and SIGKILL */
     bool enable_recovery;
+    uint32_t nrestores; /* optional trailer; 0 none */
+    struct job_launch_restore *restores;
 };
 
 struct job_kv {
@@ -143,6 +163,17 @@ struct job_frame {
         struct {
             bool now; /* SIGKILL at once, no grace period */
         } kill;
+        struct {
+            uint32_t rank;
+            uint32_t version;
+            uint32_t nnodes; /* nodes holding the version: the sender's
+                                own first (its original, which its
+                                daemon can serve), then the copies */
+            uint64_t *nodes;
+        } ckpt_copies;
+        struct {
+            uint32_t version; /* the newest one durable on every rank */
+        } ckpt_keep;
     };
 };
 

@@ -16,6 +16,7 @@
 
 #include "runtime/job/job_link.h"
 #include "runtime/job/job_wire.h"
+#include "runtime/job/node_ckpt.h"
 #include "runtime/pmi/pmi_server.h"
 #include "runtime/job/rank_set.h"
 #include "runtime/member/topo.h"
@@ -38,7 +39,8 @@ struct node_job {
     cpu_set_t **cpus;
     rank_set_t *set;
     pmi_server_t *pmi;
-    int rank0_index; /* local index of global rank 0, or -1 */
+    node_ckpt_t *ckpt; /* node-local checkpoints, or NULL */
+    int rank0_index;   /* local index of global rank 0, or -1 */
     uv_pipe_t stdin_dst;
     bool stdin_open;
     uv_signal_t signals[3];
@@ -211,6 +213,7 @@ static void node_job_finish(struct node_job *job)
 
     node_job_stdin_close(job);
     node_job_close_signals(job);
+    node_ckpt_stop(job->ckpt);
     if (!job->link_open)
         return;
     node_job_send(job, &f);
@@ -227,10 +230,22 @@ static void node_job_finish(struct node_job *job)
     node_job_link_close(job);
 }
 
-/* Nothing is left of the ranks. */
-static void node_job_idle(void *arg)
+static void node_job_flushed(void *arg)
 {
     node_job_finish(arg);
+}
+
+/* Nothing is left of the ranks. With node-local checkpoints, what they
+ * committed last is copied before DONE: the coordinator may restart the
+ * job from it as soon as DONE arrives. */
+static void node_job_idle(void *arg)
+{
+    struct node_job *job = arg;
+
+    if (job->ckpt && job->link_open && !job->link_lost
+        && node_ckpt_flush(job->ckpt, node_job_flushed, job) == 0)
+        return;
+    node_job_finish(job);
 }
 
 static const struct rank_set_ops node_rank_set_ops = {
@@ -356,6 +371,39 @@ static int node_job_bindings(struct node_job *job, shoal_error_t *error)
     return rc;
 }
 
+/* A version of a local rank is copied: tell the coordinator where. */
+static void node_job_ckpt_copied(
+    int rank, int version, const uint64_t *nodes, int n, void *arg)
+{
+    struct node_job *job = arg;
+    struct job_frame f = {.kind = JOB_FRAME_CKPT_COPIES};
+
+    f.ckpt_copies.rank = (uint32_t)rank;
+    f.ckpt_copies.version = (uint32_t)version;
+    f.ckpt_copies.nnodes = (uint32_t)n;
+    f.ckpt_copies.nodes = (uint64_t *)nodes;
+    node_job_send(job, &f);
+}
+
+/* With node-local checkpoints: the ranks' directories on this node, and
+ * the versions they restore put there before they start. */
+static int node_job_ckpt_setup(struct node_job *job, shoal_error_t *error)
+{
+    struct job_launch *l = &job->launch.launch;
+    struct node_ckpt_config config = {
+        .loop = &job->loop,
+        .ranks = job->ranks,
+        .nranks = (int)l->nranks,
+        .copied = node_job_ckpt_copied,
+        .arg = job,
+    };
+    int rc = node_ckpt_create(&config, l->env, l->nenv, &job->ckpt, error);
+
+    if (rc == 0 && job->ckpt)
+        rc = node_ckpt_restore(job->ckpt, l->restores, l->nrestores, error);
+    return rc;
+}
+
 static int node_job_start(struct node_job *job, shoal_error_t *error)
 {
     const struct job_launch *l = &job->launch.launch;
@@ -396,6 +444,9 @@ static int node_job_start(struct node_job *job, shoal_error_t *error)
     rc = pmi_server_create(&pcfg, &node_pmi_ops, job, &job->pmi, error);
     if (rc < 0)
         return rc;
+    rc = node_job_ckpt_setup(job, error);
+    if (rc < 0)
+        return rc;
     scfg.loop = &job->loop;
     scfg.nranks = (int)l->nranks;
     scfg.ranks = job->ranks;
@@ -432,6 +483,8 @@ static int node_job_start(struct node_job *job, shoal_error_t *error)
     if (stdin0 >= 0)
         close(stdin0);
     close(devnull);
+    if (rc == 0 && job->ckpt && node_ckpt_start(job->ckpt) < 0)
+        rc = shoal_errprintf(error, -EIO, "cannot follow the checkpoints");
     return rc;
 }
 
@@ -562,6 +615,9 @@ static int node_job_frame(const uint8_t *buf, size_t len, void *arg)
         else if (job->set)
             rank_set_terminate(job->set);
         break;
+    case JOB_FRAME_CKPT_KEEP:
+        node_ckpt_keep(job->ckpt, (int)f.ckpt_keep.version);
+        break;
     case JOB_FRAME_OUTPUT:
         /* the reader of that rank's stream is gone */
         if (job->set && f.output.len == 0) {
@@ -587,6 +643,7 @@ static void node_job_abandon(struct node_job *job, int rc)
         job->rc = rc;
     job->link_lost = true;
     node_job_link_close(job);
+    node_ckpt_stop(job->ckpt);
     if (job->set)
         rank_set_terminate(job->set);
     else
@@ -669,6 +726,7 @@ int node_job_run(const struct node_job_config *config, shoal_error_t *error)
     node_job_stdin_close(&job);
     node_job_close_signals(&job);
     node_job_link_close(&job);
+    node_ckpt_stop(job.ckpt);
     if (job.set)
         rank_set_close(job.set);
     uv_run(&job.loop, UV_RUN_DEFAULT);
@@ -682,6 +740,7 @@ int node_job_run(const struct node_job_config *config, shoal_error_t *error)
                              "the link closed before the job was launched");
     rank_set_destroy(job.set);
     pmi_server_destroy(job.pmi);
+    node_ckpt_destroy(job.ckpt);
     if (job.cpus)
         for (uint32_t i = 0; i < job.launch.launch.nranks; i++)
             free(job.cpus[i]);

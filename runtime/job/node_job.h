@@ -22,6 +22,12 @@
  *   - RANK_EXIT for each rank; ABORT for MPI_Abort (PMI abort) or a PMI
  *     protocol fault; the proxy ends nothing on its own: the coordinator
  *     decides, and sends SIGNAL or KILL;
+ *   - with node-local checkpoints (SHOAL_CKPT_ROOT=@state/...,
+ *     runtime/job/node_ckpt.h) the versions the LAUNCH names are put in
+ *     the ranks' directories before they start (a version found nowhere
+ *     is SPAWN_FAILED -ENODATA), each version a rank commits is copied to
+ *     other nodes and reported as CKPT_COPIES, and CKPT_KEEP pins the
+ *     job's version;
  *   - DONE once no rank is left and every output stream is drained; then
  *     the proxy closes the link and returns.
  *

@@ -51,6 +51,7 @@ struct pool_job {
     bool finished;
     uv_timer_t timeout_timer;
     struct ckpt_watch ckpt;
+    int ckpt_kept; /* the last CKPT_KEEP sent; 0 none */
     uv_timer_t done_timer;
     uv_signal_t signals[7];
     int nsignals;
@@ -481,6 +482,40 @@ static bool pool_job_rank_on(const struct pool_job *job, int node, uint32_t r)
     return r < (uint32_t)job->config.nranks && job->node_of_rank[r] == node;
 }
 
+/* A rank's version is durable: when the job's version advances, every
+ * node pins it. */
+static void pool_job_ckpt_copies(struct pool_job *job,
+                                 const struct job_frame *f)
+{
+    struct job_frame keep = {.kind = JOB_FRAME_CKPT_KEEP};
+    int v;
+
+    ckpt_copies_add(job->config.ckpt_copies, (int)f->ckpt_copies.rank,
+                    (int)f->ckpt_copies.version, f->ckpt_copies.nodes,
+                    (int)f->ckpt_copies.nnodes);
+    v = ckpt_copies_version(job->config.ckpt_copies);
+    if (v <= job->ckpt_kept)
+        return;
+    /* the proxies remove what is older than the version before: a
+     * restart must not look for it */
+    if (job->ckpt_kept > 0)
+        ckpt_copies_forget_below(job->config.ckpt_copies, job->ckpt_kept);
+    job->ckpt_kept = v;
+    keep.ckpt_keep.version = (uint32_t)v;
+    pool_job_send_all(job, &keep);
+}
+
+/* Node could not restore the version of one of its ranks: it is nowhere,
+ * as far as this run can tell. */
+static void pool_job_ckpt_lost(struct pool_job *job, int node)
+{
+    const struct pool_job_node *cn = &job->config.nodes[node];
+
+    for (int i = 0; i < cn->nranks; i++)
+        ckpt_copies_drop(job->config.ckpt_copies, cn->ranks[i],
+                         job->config.ckpt_restore);
+}
+
 int pool_job_input(pool_job_t *job, int node, const uint8_t *buf, size_t len)
 {
     struct pool_node *n = &job->nodes[node];
@@ -498,6 +533,13 @@ int pool_job_input(pool_job_t *job, int node, const uint8_t *buf, size_t len)
         break;
     case JOB_FRAME_SPAWN_FAILED: {
         int status = LOCAL_JOB_STATUS_ERROR;
+        if (f.spawn_failed.code == -ENODATA && job->config.ckpt_copies) {
+            pool_job_ckpt_lost(job, node);
+            pool_job_fail(job, JOB_END_NODE_LOST, status, "node '%s': %s",
+                          job->config.nodes[node].name, f.spawn_failed.message);
+            pool_job_kill(job, true);
+            break;
+        }
         if (f.spawn_failed.code == SHOAL_EOUTPUT) {
             /* the program is fine: where its output goes is not */
             pool_job_fail(job, JOB_END_ERROR, status, "%s",
@@ -543,6 +585,13 @@ int pool_job_input(pool_job_t *job, int node, const uint8_t *buf, size_t len)
         break;
     case JOB_FRAME_ABORT:
         pool_job_abort(job, &f);
+        break;
+    case JOB_FRAME_CKPT_COPIES:
+        if (!job->config.ckpt_copies
+            || !pool_job_rank_on(job, node, f.ckpt_copies.rank))
+            rc = pool_job_protocol_fault(job, node, "copies of a foreign rank");
+        else
+            pool_job_ckpt_copies(job, &f);
         break;
     case JOB_FRAME_DONE:
         for (int i = 0; i < job->config.nodes[node].nranks; i++) {
@@ -708,8 +757,28 @@ static int pool_job_launch(struct pool_job *job, int node)
     l->timeout = job->config.timeout;
     l->kill_grace = job->config.kill_grace;
     l->enable_recovery = job->config.enable_recovery;
+    if (job->config.ckpt_copies && job->config.ckpt_restore > 0) {
+        l->restores = calloc((size_t)cn->nranks, sizeof(*l->restores));
+        if (!l->restores) {
+            free(l->ranks);
+            return -ENOMEM;
+        }
+        for (int i = 0; i < cn->nranks; i++) {
+            const uint64_t *nodes = NULL;
+            struct job_launch_restore *k = &l->restores[i];
+
+            k->rank = (uint32_t)cn->ranks[i];
+            k->version = (uint32_t)job->config.ckpt_restore;
+            k->nnodes = (uint32_t)ckpt_copies_holders(
+                job->config.ckpt_copies, cn->ranks[i], job->config.ckpt_restore,
+                &nodes);
+            k->nodes = (uint64_t *)nodes;
+        }
+        l->nrestores = (uint32_t)cn->nranks;
+    }
     rc = job_frame_encode(&f, &buf, &len);
     free(l->ranks);
+    free(l->restores);
     if (rc < 0)
         return rc;
     rc = job->ops->send(node, buf, len, job->arg);
@@ -745,7 +814,9 @@ int pool_job_start(pool_job_t *job, shoal_error_t *error)
     if (job->config.timeout > 0)
         uv_timer_start(&job->timeout_timer, pool_job_timeout_cb,
                        (uint64_t)(job->config.timeout * 1000.0), 0);
-    ckpt_watch_start(&job->ckpt, job->config.loop, job->config.ckpt_root,
+    /* node-local directories are the proxies' to follow */
+    ckpt_watch_start(&job->ckpt, job->config.loop,
+                     job->config.ckpt_copies ? NULL : job->config.ckpt_root,
                      job->config.nranks, &job->config.ckpt_auto);
     pool_stdin_setup(job);
     return 0;

@@ -22,7 +22,10 @@
  * A lost node fails the job with status 1 and the message "node 'NAME' was
  * lost; ranks R1,R2 on it are gone"; the other nodes are sent KILL and
  * awaited (their DONE) for at most the grace period plus 10 seconds, after
- * which those still silent are given up as lost too. */
+ * which those still silent are given up as lost too. A node that cannot
+ * restore a rank's checkpoint version (SPAWN_FAILED -ENODATA: no copy
+ * left anywhere) ends the job as a lost node would, and that version is
+ * dropped from ckpt_copies, so a restart starts from an older one. */
 #ifndef SHOAL_RUNTIME_JOB_POOL_JOB_H
 #define SHOAL_RUNTIME_JOB_POOL_JOB_H
 
@@ -32,6 +35,7 @@
 #include <uv.h>
 
 #include <shoal/error.h>
+#include "runtime/job/ckpt_copies.h"
 #include "runtime/job/local_job.h"
 
 typedef struct pool_job pool_job_t;
@@ -75,7 +79,14 @@ struct pool_job_config {
     bool enable_recovery;
     const char *ckpt_root; /* the job's checkpoints, or NULL (ckpt_watch.h) */
     struct ckpt_watch_auto ckpt_auto; /* --checkpoint=auto, or mtbf 0 */
-    int in_fd;                        /* forwarded to rank 0; -1 for none */
+    /* node-local checkpoints (ckpt_copies.h): the table of durable
+     * versions, borrowed and updated from CKPT_COPIES (each advance of
+     * the job's version is sent to every node as CKPT_KEEP; ckpt_root is
+     * then not watched); and the version this run restores (0 none),
+     * whose holders each LAUNCH names. NULL for a shared directory. */
+    ckpt_copies_t *ckpt_copies;
+    int ckpt_restore;
+    int in_fd; /* forwarded to rank 0; -1 for none */
     int out_fd;
     int err_fd;
 };

@@ -29,6 +29,7 @@ enum runopt_id {
     RUNOPT_CHECKPOINT_EXIT_CODE,
     RUNOPT_MAX_RESTARTS,
     RUNOPT_RESTART_ON_FAILURE,
+    RUNOPT_REPLICAS,
     RUNOPT_HELP,
 };
 
@@ -72,6 +73,7 @@ static const struct runopt_spec runopt_specs[] = {
     {"checkpoint-exit-code", RUNOPT_CHECKPOINT_EXIT_CODE, RUNOPT_VALUE},
     {"max-restarts", RUNOPT_MAX_RESTARTS, RUNOPT_VALUE},
     {"restart-on-failure", RUNOPT_RESTART_ON_FAILURE, RUNOPT_NO_VALUE},
+    {"replicas", RUNOPT_REPLICAS, RUNOPT_VALUE},
     {"h", RUNOPT_HELP, RUNOPT_NO_VALUE},
     {"help", RUNOPT_HELP, RUNOPT_NO_VALUE},
 };
@@ -116,6 +118,10 @@ const char *runopt_usage(void)
            "  --checkpoint-exit-code N  a rank exiting N checkpointed and "
            "wants a restart\n"
            "                            (default 85)\n"
+           "  --replicas R              keep checkpoints on each node's own "
+           "disk, each\n"
+           "                            version copied to R other nodes "
+           "(with --checkpoint)\n"
            "  --restart-on-failure      restart a failed job (from the "
            "beginning without\n"
            "                            --checkpoint)\n"
@@ -294,6 +300,9 @@ static int runopt_apply(struct runopt *opt,
     case RUNOPT_RESTART_ON_FAILURE:
         opt->restart_on_failure = true;
         break;
+    case RUNOPT_REPLICAS:
+        return runopt_parse_count(value, "number of replicas", 1, 64,
+                                  &opt->replicas, error);
     case RUNOPT_HELP:
         opt->help = true;
         break;
@@ -374,6 +383,20 @@ int runopt_parse(int argc,
     }
     if (i >= argc) {
         rc = shoal_errprintf(error, SHOAL_EUSAGE, "no program given");
+        goto error;
+    }
+    /* copies of what? */
+    if (opt->replicas > 0 && !opt->checkpoint) {
+        rc = shoal_errprintf(error, SHOAL_EUSAGE,
+                             "option '--replicas' needs --checkpoint");
+        goto error;
+    }
+    /* the automatic interval is asked through files in the ranks'
+     * directories, which the coordinator cannot reach on other nodes */
+    if (opt->replicas > 0 && opt->checkpoint_auto) {
+        rc = shoal_errprintf(error, SHOAL_EUSAGE,
+                             "option '--replicas' needs a fixed "
+                             "--checkpoint=SECONDS, not auto");
         goto error;
     }
     opt->prog_argc = argc - i;

@@ -38,11 +38,13 @@ struct runopt {
     bool checkpoint_auto;       /* --checkpoint=auto */
     const char *checkpoint_dir; /* --checkpoint-dir, or NULL */
     int checkpoint_exit_code;   /* --checkpoint-exit-code (85) */
-    bool restart_on_failure;    /* --restart-on-failure */
-    int max_restarts;           /* --max-restarts (3) */
-    bool help;                  /* --help was given: nothing else is valid */
-    int prog_argc;              /* the program and its arguments */
-    char **prog_argv;           /* borrowed from argv */
+    int replicas; /* --replicas: copies of each version on other nodes, the
+                     checkpoints on each node's own disk; 0 without */
+    bool restart_on_failure; /* --restart-on-failure */
+    int max_restarts;        /* --max-restarts (3) */
+    bool help;               /* --help was given: nothing else is valid */
+    int prog_argc;           /* the program and its arguments */
+    char **prog_argv;        /* borrowed from argv */
 };
 
 /* Parse argv[0..argc-1] (argv[0] is the first option, not the command name)

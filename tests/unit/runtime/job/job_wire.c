@@ -28,6 +28,12 @@ static struct job_kv some_kvs[] = {
 };
 
 /* One frame of every kind, with every field set to something telling. */
+static uint64_t some_nodes[] = {0x0123456789abcdefull, 42};
+static struct job_launch_restore some_restores[] = {
+    {.rank = 1, .version = 7, .nnodes = 2, .nodes = some_nodes},
+    {.rank = 4, .version = 7, .nnodes = 0, .nodes = NULL},
+};
+
 static struct job_frame sample(enum job_frame_kind kind)
 {
     struct job_frame f = {.kind = kind};
@@ -92,6 +98,15 @@ static struct job_frame sample(enum job_frame_kind kind)
     case JOB_FRAME_KILL:
         f.kill.now = true;
         break;
+    case JOB_FRAME_CKPT_COPIES:
+        f.ckpt_copies.rank = 3;
+        f.ckpt_copies.version = 12;
+        f.ckpt_copies.nnodes = 2;
+        f.ckpt_copies.nodes = some_nodes;
+        break;
+    case JOB_FRAME_CKPT_KEEP:
+        f.ckpt_keep.version = 11;
+        break;
     default:
         break;
     }
@@ -129,6 +144,16 @@ static void assert_same(const struct job_frame *a, const struct job_frame *b)
         cr_assert(eq(dbl, x->timeout, y->timeout));
         cr_assert(eq(dbl, x->kill_grace, y->kill_grace));
         cr_assert(eq(int, x->enable_recovery, y->enable_recovery));
+        cr_assert(eq(u32, x->nrestores, y->nrestores));
+        for (uint32_t i = 0; i < x->nrestores; i++) {
+            const struct job_launch_restore *p = &x->restores[i],
+                                            *q = &y->restores[i];
+            cr_assert(eq(u32, p->rank, q->rank));
+            cr_assert(eq(u32, p->version, q->version));
+            cr_assert(eq(u32, p->nnodes, q->nnodes));
+            for (uint32_t j = 0; j < p->nnodes; j++)
+                cr_assert(eq(u64, p->nodes[j], q->nodes[j]));
+        }
         break;
     }
     case JOB_FRAME_SPAWN_FAILED:
@@ -176,6 +201,17 @@ static void assert_same(const struct job_frame *a, const struct job_frame *b)
     case JOB_FRAME_KILL:
         cr_assert(eq(int, a->kill.now, b->kill.now));
         break;
+    case JOB_FRAME_CKPT_COPIES:
+        cr_assert(eq(u32, a->ckpt_copies.rank, b->ckpt_copies.rank));
+        cr_assert(eq(u32, a->ckpt_copies.version, b->ckpt_copies.version));
+        cr_assert(eq(u32, a->ckpt_copies.nnodes, b->ckpt_copies.nnodes));
+        for (uint32_t j = 0; j < a->ckpt_copies.nnodes; j++)
+            cr_assert(
+                eq(u64, a->ckpt_copies.nodes[j], b->ckpt_copies.nodes[j]));
+        break;
+    case JOB_FRAME_CKPT_KEEP:
+        cr_assert(eq(u32, a->ckpt_keep.version, b->ckpt_keep.version));
+        break;
     default:
         break;
     }
@@ -183,7 +219,7 @@ static void assert_same(const struct job_frame *a, const struct job_frame *b)
 
 Test(job_wire, every_kind_round_trips)
 {
-    for (int k = JOB_FRAME_LAUNCH; k <= JOB_FRAME_DONE; k++) {
+    for (int k = JOB_FRAME_LAUNCH; k <= JOB_FRAME_CKPT_KEEP; k++) {
         struct job_frame f = sample(k), g;
         shoal_error_t error;
         uint8_t *buf;
@@ -200,7 +236,7 @@ Test(job_wire, every_kind_round_trips)
 
 Test(job_wire, truncation_at_every_byte_is_refused)
 {
-    for (int k = JOB_FRAME_LAUNCH; k <= JOB_FRAME_DONE; k++) {
+    for (int k = JOB_FRAME_LAUNCH; k <= JOB_FRAME_CKPT_KEEP; k++) {
         struct job_frame f = sample(k), g;
         shoal_error_t error;
         uint8_t *buf;
@@ -214,6 +250,53 @@ Test(job_wire, truncation_at_every_byte_is_refused)
         }
         free(buf);
     }
+}
+
+Test(job_wire, launch_restores_round_trip_and_old_launch_still_decodes)
+{
+    struct job_frame f = sample(JOB_FRAME_LAUNCH), g;
+    uint8_t *old, *buf;
+    size_t old_len, len;
+
+    cr_assert(eq(int, job_frame_encode(&f, &old, &old_len), 0));
+    f.launch.nrestores = 2;
+    f.launch.restores = some_restores;
+    cr_assert(eq(int, job_frame_encode(&f, &buf, &len), 0));
+    cr_assert(gt(sz, len, old_len));
+    cr_assert(eq(int, memcmp(old, buf, old_len), 0),
+              "the trailer only follows the fields of before");
+    cr_assert(eq(int, job_frame_decode(buf, len, &g, NULL), 0));
+    assert_same(&f, &g);
+    job_frame_release(&g);
+    /* a LAUNCH without the trailer: no restore */
+    cr_assert(eq(int, job_frame_decode(old, old_len, &g, NULL), 0));
+    cr_assert(eq(u32, g.launch.nrestores, 0));
+    job_frame_release(&g);
+    /* a trailer cut anywhere is refused */
+    for (size_t cut = old_len + 1; cut < len; cut++)
+        cr_assert(eq(int, job_frame_decode(buf, cut, &g, NULL), SHOAL_EPROTO),
+                  "cut at %zu of %zu", cut, len);
+    free(old);
+    free(buf);
+}
+
+Test(job_wire, too_many_holders_are_refused)
+{
+    struct job_frame f = sample(JOB_FRAME_CKPT_COPIES);
+    /* CKPT_COPIES naming 300 nodes, as a peer might send it */
+    size_t len = 1 + 4 + 4 + 4 + 300 * 8;
+    uint8_t *buf = calloc(1, len), *out;
+    struct job_frame g;
+    size_t n;
+
+    buf[0] = JOB_FRAME_CKPT_COPIES;
+    buf[8] = 1; /* version 1 */
+    buf[12] = 300 & 0xff;
+    buf[11] = 300 >> 8;
+    cr_assert(eq(int, job_frame_decode(buf, len, &g, NULL), SHOAL_EPROTO));
+    free(buf);
+    f.ckpt_copies.nnodes = JOB_WIRE_HOLDERS_MAX + 1;
+    cr_assert(eq(int, job_frame_encode(&f, &out, &n), -EINVAL));
 }
 
 Test(job_wire, trailing_bytes_are_refused)
@@ -241,7 +324,7 @@ Test(job_wire, random_garbage_never_crashes)
             buf[j] = (uint8_t)rand_r(&seed);
         /* mostly valid kinds, so the field decoders get exercised */
         if (len > 0 && i % 4 != 0)
-            buf[0] = (uint8_t)(JOB_FRAME_LAUNCH + i % 12);
+            buf[0] = (uint8_t)(JOB_FRAME_LAUNCH + i % 14);
         if (job_frame_decode(buf, len, &g, NULL) == 0)
             job_frame_release(&g);
     }
@@ -251,7 +334,7 @@ Test(job_wire, mutated_frames_never_crash)
 {
     unsigned seed = 99;
 
-    for (int k = JOB_FRAME_LAUNCH; k <= JOB_FRAME_DONE; k++) {
+    for (int k = JOB_FRAME_LAUNCH; k <= JOB_FRAME_CKPT_KEEP; k++) {
         struct job_frame f = sample(k), g;
         uint8_t *buf;
         size_t len;

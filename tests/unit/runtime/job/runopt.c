@@ -93,6 +93,9 @@ Test(runopt, every_option_is_recorded)
                      "--timeout",
                      "2.5",
                      "--enable-recovery",
+                     "--checkpoint=5",
+                     "--replicas",
+                     "2",
                      "prog",
                      NULL};
     struct runopt opt;
@@ -114,6 +117,8 @@ Test(runopt, every_option_is_recorded)
     cr_assert(eq(str, (char *)opt.output_dir, "out"));
     cr_assert(eq(dbl, opt.timeout, 2.5));
     cr_assert(opt.enable_recovery);
+    cr_assert(opt.checkpoint);
+    cr_assert(eq(int, opt.replicas, 2));
     runopt_release(&opt);
 }
 
@@ -153,6 +158,9 @@ ParameterizedTestParameters(runopt, bad_arguments_are_refused)
         {{"--map-by", "galaxy", "prog"}, "galaxy"},
         {{"--bind-to", "galaxy", "prog"}, "galaxy"},
         {{"-x", "=1", "prog"}, "expected VAR or VAR=VALUE"},
+        {{"--replicas", "0", "--checkpoint", "prog"}, "number of replicas"},
+        {{"--replicas", "1", "prog"}, "'--replicas' needs --checkpoint"},
+        {{"--replicas", "1", "--checkpoint=auto", "prog"}, "not auto"},
     };
     return cr_make_param_array(struct bad_case, cases,
                                sizeof(cases) / sizeof(cases[0]));

@@ -1,0 +1,203 @@
+/* SPDX-License-Identifier: MIT */
+/* Tests for runtime/job/pool_job.c: the coordinator's part in node-local
+ * checkpoints (CKPT_COPIES in, CKPT_KEEP out, the versions LAUNCH says to
+ * restore, a version no node can restore). */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <criterion/criterion.h>
+#include <criterion/new/assert.h>
+
+#include "runtime/job/job_wire.h"
+#include "runtime/job/pool_job.h"
+
+struct sent {
+    int count;
+    int node[16];
+    struct job_frame frame[16];
+};
+
+static int capture(int node, const uint8_t *buf, size_t len, void *arg)
+{
+    struct sent *s = arg;
+
+    cr_assert(lt(int, s->count, 16));
+    cr_assert(
+        eq(int, job_frame_decode(buf, len, &s->frame[s->count], NULL), 0));
+    s->node[s->count++] = node;
+    return 0;
+}
+
+static bool finished;
+
+static void on_finished(void *arg)
+{
+    (void)arg;
+    finished = true;
+}
+
+static const struct pool_job_ops ops = {.send = capture,
+                                        .finished = on_finished};
+
+static void feed(pool_job_t *job, int node, const struct job_frame *f, int want)
+{
+    uint8_t *buf;
+    size_t len;
+
+    cr_assert(eq(int, job_frame_encode(f, &buf, &len), 0));
+    cr_assert(eq(int, pool_job_input(job, node, buf, len), want));
+    free(buf);
+}
+
+Test(pool_job, copies_advance_the_job_version_and_restores_are_launched)
+{
+    static const int r0[] = {0}, r1[] = {1};
+    static char *argv[] = {"prog", NULL};
+    const struct pool_job_node nodes[] = {
+        {.name = "a", .nranks = 1, .ranks = r0},
+        {.name = "b", .nranks = 1, .ranks = r1},
+    };
+    uint64_t held[] = {0xa, 0xb}, self_a[] = {0xa, 0xb}, self_b[] = {0xb, 0xa};
+    struct job_frame f = {.kind = JOB_FRAME_CKPT_COPIES};
+    int devnull = open("/dev/null", O_WRONLY);
+    struct sent s = {0};
+    uv_loop_t loop;
+    ckpt_copies_t *table;
+    pool_job_t *job;
+    shoal_error_t error;
+    const uint64_t *got;
+    int base;
+
+    uv_loop_init(&loop);
+    cr_assert(eq(int, ckpt_copies_create(2, &table), 0));
+    ckpt_copies_add(table, 0, 3, held, 2);
+    ckpt_copies_add(table, 1, 3, held, 2);
+    struct pool_job_config config = {
+        .loop = &loop,
+        .job_id = 1,
+        .nranks = 2,
+        .nnodes = 2,
+        .nodes = nodes,
+        .path = "/bin/prog",
+        .argv = argv,
+        .kill_grace = 1,
+        .ckpt_root = "@state/job-t/run1",
+        .ckpt_copies = table,
+        .ckpt_restore = 3,
+        .in_fd = -1,
+        .out_fd = devnull,
+        .err_fd = devnull,
+    };
+    cr_assert(eq(int, pool_job_create(&config, &ops, &s, &job, &error), 0),
+              "%s", error.text);
+    cr_assert(eq(int, pool_job_start(job, &error), 0), "%s", error.text);
+
+    /* each LAUNCH names its rank's version and where it is (then rank
+     * 0's node is told its stdin is at its end) */
+    cr_assert(ge(int, s.count, 2));
+    base = s.count;
+    for (int i = 0; i < 2; i++) {
+        const struct job_launch *l = &s.frame[i].launch;
+        cr_assert(eq(int, s.frame[i].kind, JOB_FRAME_LAUNCH));
+        cr_assert(eq(u32, l->nrestores, 1));
+        cr_assert(eq(u32, l->restores[0].rank, (uint32_t)s.node[i]));
+        cr_assert(eq(u32, l->restores[0].version, 3));
+        cr_assert(eq(u32, l->restores[0].nnodes, 2));
+        cr_assert(eq(u64, l->restores[0].nodes[1], 0xb));
+    }
+
+    /* version 5 is the job's once both ranks have it copied */
+    f.ckpt_copies = (typeof(f.ckpt_copies)){
+        .rank = 0, .version = 5, .nnodes = 2, .nodes = self_a};
+    feed(job, 0, &f, 0);
+    /* the job's version is the restored one until rank 1 has 5 too */
+    cr_assert(eq(int, s.count, base + 2));
+    for (int i = base; i < base + 2; i++) {
+        cr_assert(eq(int, s.frame[i].kind, JOB_FRAME_CKPT_KEEP));
+        cr_assert(eq(u32, s.frame[i].ckpt_keep.version, 3));
+    }
+    base += 2;
+    f.ckpt_copies.rank = 1;
+    f.ckpt_copies.nodes = self_b;
+    feed(job, 1, &f, 0);
+    cr_assert(eq(int, s.count, base + 2));
+    for (int i = base; i < base + 2; i++) {
+        cr_assert(eq(int, s.frame[i].kind, JOB_FRAME_CKPT_KEEP));
+        cr_assert(eq(u32, s.frame[i].ckpt_keep.version, 5));
+    }
+    cr_assert(eq(int, ckpt_copies_holders(table, 1, 5, &got), 2));
+    cr_assert(eq(u64, got[0], 0xb));
+
+    /* a node speaks only of its own ranks */
+    f.ckpt_copies.rank = 0;
+    feed(job, 1, &f, SHOAL_EPROTO);
+
+    for (int i = 0; i < s.count; i++)
+        job_frame_release(&s.frame[i]);
+    pool_job_node_lost(job, 0);
+    pool_job_node_lost(job, 1);
+    cr_assert(finished);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    pool_job_destroy(job);
+    cr_assert(eq(int, uv_loop_close(&loop), 0));
+    ckpt_copies_destroy(table);
+    close(devnull);
+}
+
+Test(pool_job, a_version_no_node_can_restore_is_dropped)
+{
+    static const int r0[] = {0};
+    static char *argv[] = {"prog", NULL};
+    const struct pool_job_node nodes[] = {
+        {.name = "a", .nranks = 1, .ranks = r0},
+    };
+    uint64_t held[] = {0xb};
+    struct job_frame f = {.kind = JOB_FRAME_SPAWN_FAILED};
+    int devnull = open("/dev/null", O_WRONLY);
+    struct sent s = {0};
+    uv_loop_t loop;
+    ckpt_copies_t *table;
+    pool_job_t *job;
+    const struct pool_job_result *result;
+
+    uv_loop_init(&loop);
+    cr_assert(eq(int, ckpt_copies_create(1, &table), 0));
+    ckpt_copies_add(table, 0, 2, held, 1);
+    ckpt_copies_add(table, 0, 3, held, 1);
+    struct pool_job_config config = {
+        .loop = &loop,
+        .job_id = 1,
+        .nranks = 1,
+        .nnodes = 1,
+        .nodes = nodes,
+        .path = "/bin/prog",
+        .argv = argv,
+        .kill_grace = 1,
+        .ckpt_copies = table,
+        .ckpt_restore = 3,
+        .in_fd = -1,
+        .out_fd = devnull,
+        .err_fd = devnull,
+    };
+    cr_assert(eq(int, pool_job_create(&config, &ops, &s, &job, NULL), 0));
+    cr_assert(eq(int, pool_job_start(job, NULL), 0));
+    f.spawn_failed.code = -ENODATA;
+    f.spawn_failed.message = "version 3 of rank 0 is lost with nodes b";
+    feed(job, 0, &f, 0);
+    pool_job_node_lost(job, 0);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    result = pool_job_result(job);
+    cr_assert(eq(int, result->end, JOB_END_NODE_LOST));
+    cr_assert(strstr(result->message.text, "version 3 of rank 0 is lost")
+              != NULL);
+    cr_assert(eq(int, ckpt_copies_version(table), 2), "the one before");
+    for (int i = 0; i < s.count; i++)
+        job_frame_release(&s.frame[i]);
+    pool_job_destroy(job);
+    cr_assert(eq(int, uv_loop_close(&loop), 0));
+    ckpt_copies_destroy(table);
+    close(devnull);
+}
