@@ -96,6 +96,20 @@ test_expect_success 'what a rank of an earlier run still writes is never restore
     test "$(grep -c "counted to 12" out)" = 2
 '
 
+test_expect_success 'a rank that never commits holds the job at the beginning, and says so' '
+    "$SHOAL" run -n 2 --checkpoint --checkpoint-dir nc --max-restarts 1 \
+        sh -c "if [ \$SHOAL_RANK = 0 ]; then
+                   for v in 1 2 3; do mkdir -p \$SHOAL_CKPT_DIR/v\$v &&
+                       : >\$SHOAL_CKPT_DIR/v\$v/COMMITTED; done
+               fi
+               [ \$SHOAL_RESTART_COUNT = 0 ] && sleep 0.5 && exit 4
+               echo rank \$SHOAL_RANK restart=\$SHOAL_CKPT_RESTART" \
+        >out 2>err &&
+    cat err out &&
+    grep "shoal: restarting from the beginning (no checkpoint committed by every rank yet) (restart 1 of 1)" err &&
+    test "$(grep -c "restart=0" out)" = 2
+'
+
 test_expect_success 'restarts are bounded; the last run says how the job ended' '
     test_expect_code 5 "$SHOAL" run -n 2 --restart-on-failure --max-restarts 2 \
         sh -c "exit 5" 2>err &&
