@@ -116,7 +116,7 @@ assert r[\"version\"] > 0, r
 
 if test -n "$MPICC_MPICH"; then
     test_expect_success 'the same solver built with MPICH, restarted by shoal run' '
-        $MPICC_MPICH -O1 -Wall -Werror -I"$SHOAL_SRCDIR/include" \
+        $MPICC_MPICH $SHOAL_WRAPPER_FLAGS -O1 -Wall -Werror -I"$SHOAL_SRCDIR/include" \
             -o "$SOLVER.mpich" "$SHOAL_SRCDIR/tests/mpi-shim/ckpt_solver.c" \
             -L"$SHOAL_BUILDDIR/.libs" -Wl,-rpath,"$SHOAL_BUILDDIR/.libs" \
             -lshoal &&
