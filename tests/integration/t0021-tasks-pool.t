@@ -39,6 +39,20 @@ daemon_pid() {
     netns_exec "$1" cat "$SHOAL_DIR/daemon.pid"
 }
 
+# daemon_kill I: SIGKILL host I's daemon and wait until it is gone: a
+# process killed is not gone at once (a large one takes a while to be torn
+# down), and until then it still holds its control socket.
+daemon_kill() {
+    local p
+    p=$(daemon_pid "$1") && kill -KILL "$p" || return 1
+    for _ in $(seq 200); do
+        kill -0 "$p" 2>/dev/null || return 0
+        sleep 0.05
+    done
+    echo "host $1's daemon $p outlived SIGKILL by 10 s" >&2
+    return 1
+}
+
 # alive_seen I: the nodes host I sees alive.
 alive_seen() {
     netns_exec "$1" "$SHOAL" status --json 2>/dev/null |
@@ -168,7 +182,7 @@ test_expect_success 'shoal output fetches a task run on another host' '
 test_expect_success 'a worker daemon killed mid-job: every task recorded once' '
     id=$(submit --range 0-299 -- sh -c "sleep 0.1; echo \$SHOAL_TASK_ID") &&
     wait_done "$id" 30 30 &&
-    kill -KILL "$(daemon_pid 3)" &&
+    daemon_kill 3 &&
     test_within 90 netns_exec 1 "$SHOAL" wait "$id" >wait.out &&
     check_once "$id" 300 &&
     test "$(ran_on "$id" 3)" -gt 0 &&
@@ -193,7 +207,7 @@ test_expect_success 'checkpointing tasks whose worker is lost resume on another 
     results "$id" | awk -F, -v n="$(node_id $victim)" "\$4 == n && \$3 == \"running\" { print \$1 }" >lost &&
     echo "running on host $victim: $(cat lost)" &&
     test -s lost &&
-    kill -KILL "$(daemon_pid $victim)" &&
+    daemon_kill $victim &&
     test_within 120 netns_exec 1 "$SHOAL" wait "$id" >wait.out &&
     check_once "$id" 18 &&
     for t in $(cat lost); do
@@ -209,7 +223,7 @@ test_expect_success 'checkpointing tasks whose worker is lost resume on another 
 test_expect_success 'the home daemon restarted mid-job: every task recorded once' '
     id=$(submit --range 0-299 -- sh -c "sleep 0.1; echo \$SHOAL_TASK_ID") &&
     wait_done "$id" 30 30 &&
-    kill -KILL "$(daemon_pid 1)" &&
+    daemon_kill 1 &&
     test_within 15 daemon_start 1 &&
     test_within 90 netns_exec 1 "$SHOAL" wait "$id" >wait.out &&
     check_once "$id" 300 &&
@@ -223,7 +237,7 @@ test_expect_success 'the home down while workers end tasks: no ended task runs a
         "sleep 1.\$((SHOAL_TASK_ID % 4 * 3)) &&
          echo \$SHOAL_TASK_ID \$(hostname) >>$TRASH/ran.\$SHOAL_JOB_ID") &&
     wait_done "$id" 10 60 &&
-    kill -KILL "$(daemon_pid 1)" &&
+    daemon_kill 1 &&
     sleep 3 &&
     test_within 15 daemon_start 1 &&
     test_within 90 netns_exec 1 "$SHOAL" wait "$id" >wait.out &&
