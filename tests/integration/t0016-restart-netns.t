@@ -114,6 +114,9 @@ test_expect_success 'an MPI job (shoal MPI) that loses a host restarts on the ot
 
 if test -n "$MPICC_MPICH"; then
     test_expect_success 'an MPICH-built MPI job that loses a host restarts, same answer' '
+        # in the sanitized build: what MPICH leaves allocated at exit is
+        # not ours to free
+        export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0" &&
         $MPICC_MPICH $SHOAL_WRAPPER_FLAGS -O1 -I"$SHOAL_SRCDIR/include" -o "$SOLVER.mpich" \
             "$SHOAL_SRCDIR/tests/mpi-shim/ckpt_solver.c" \
             -L"$SHOAL_BUILDDIR/.libs" -Wl,-rpath,"$SHOAL_BUILDDIR/.libs" \
