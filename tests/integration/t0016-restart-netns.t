@@ -11,6 +11,7 @@
 netns_setup_or_skip 4
 
 . "$SHOAL_SRCDIR/tests/integration/pool.sh"
+. "$SHOAL_SRCDIR/tests/integration/restart.sh"
 
 COUNT="$SHOAL_SRCDIR/tests/fixtures/ckpt-count.sh"
 # The pool's cores: 2 + 4 + 3 + 8.
@@ -66,42 +67,6 @@ test_expect_success 'a host lost mid-job: the job restarts on the others from it
 
 SOLVER="$TRASH/ckpt_solver"
 
-# solver_host R: the host (1-4) running rank R of the solver
-solver_host() {
-    for i in 1 2 3 4; do
-        for p in $(netns_pids $i); do
-            grep -q ckpt_solver "/proc/$p/cmdline" 2>/dev/null &&
-                tr "\0" "\n" <"/proc/$p/environ" 2>/dev/null |
-                grep -qx "SHOAL_RANK=$1" && echo $i && return 0
-        done
-    done
-    return 1
-}
-
-# solver_loses_a_host BINARY NAME N: run BINARY as N ranks, one per host,
-# with checkpoints, and kill the host of rank 1 (not the home) mid-run;
-# the job must restart on the hosts left and print the result of a run
-# that was never interrupted.
-solver_loses_a_host() {
-    rm -rf "$2" && mkdir "$2" && cd "$2" &&
-    SHOAL_POOL=no "$SHOAL" run -n $3 --oversubscribe "$1" 400 20 >expect &&
-    netns_bg 1 env SOLVER_STEP_MS=30 sh -c "\"$SHOAL\" run -n $3 --map-by node --checkpoint=2 --checkpoint-dir ck \"$1\" 400 20 >out 2>err; echo \$? >rc" &&
-    p=$netns_bg_pid &&
-    sleep 5 &&
-    victim=$(solver_host 1) &&
-    test "$victim" != 1 &&
-    echo "$victim" >"$TRASH/victim.$2" &&
-    netns_kill_all "$(netns_name $victim)" &&
-    test_within 90 wait $p &&
-    cat err out &&
-    test "$(cat rc)" = 0 &&
-    grep "node .$(netns_name $victim). was lost" err &&
-    grep "shoal: restarting from checkpoint version [1-9][0-9]* (restart 1 of 3)" err &&
-    grep "^resumed from version [1-9][0-9]* at step" out &&
-    tail -n 1 out >got &&
-    test_cmp expect got
-}
-
 test_expect_success 'the solver with shoal MPI builds' '
     "$SHOAL_BUILDDIR/mpi-shim/mpicc-uninst" -O1 -I"$SHOAL_SRCDIR/include" \
         -o "$SOLVER" "$SHOAL_SRCDIR/tests/mpi-shim/ckpt_solver.c" \
@@ -109,7 +74,7 @@ test_expect_success 'the solver with shoal MPI builds' '
 '
 
 test_expect_success 'an MPI job (shoal MPI) that loses a host restarts on the others, same answer' '
-    solver_loses_a_host "$SOLVER" shim 4
+    solver_loses_a_host "$SOLVER" shim 4 --checkpoint-dir ck
 '
 
 if test -n "$MPICC_MPICH"; then
@@ -121,7 +86,7 @@ if test -n "$MPICC_MPICH"; then
             "$SHOAL_SRCDIR/tests/mpi-shim/ckpt_solver.c" \
             -L"$SHOAL_BUILDDIR/.libs" -Wl,-rpath,"$SHOAL_BUILDDIR/.libs" \
             -lshoal &&
-        solver_loses_a_host "$SOLVER.mpich" mpich 2
+        solver_loses_a_host "$SOLVER.mpich" mpich 2 --checkpoint-dir ck
     '
 else
     test_skip 'an MPICH-built MPI job that loses a host restarts, same answer' \

@@ -14,6 +14,7 @@
 netns_setup_or_skip 5
 
 . "$SHOAL_SRCDIR/tests/integration/pool.sh"
+. "$SHOAL_SRCDIR/tests/integration/restart.sh"
 
 COUNT="$SHOAL_SRCDIR/tests/fixtures/ckpt-count.sh"
 # The pool's cores: 2 + 4 + 3 + 8 + 1.
@@ -122,18 +123,6 @@ test_expect_success 'a host lost mid-job: the job restarts from the copies of it
 
 SOLVER="$TRASH/ckpt_solver"
 
-# solver_host R: the host (1-5) running rank R of the solver
-solver_host() {
-    for i in 1 2 3 4 5; do
-        for p in $(netns_pids $i); do
-            grep -q ckpt_solver "/proc/$p/cmdline" 2>/dev/null &&
-                tr "\0" "\n" <"/proc/$p/environ" 2>/dev/null |
-                grep -qx "SHOAL_RANK=$1" && echo $i && return 0
-        done
-    done
-    return 1
-}
-
 test_expect_success 'the solver with shoal MPI builds' '
     "$SHOAL_BUILDDIR/mpi-shim/mpicc-uninst" -O1 -I"$SHOAL_SRCDIR/include" \
         -o "$SOLVER" "$SHOAL_SRCDIR/tests/mpi-shim/ckpt_solver.c" \
@@ -141,23 +130,7 @@ test_expect_success 'the solver with shoal MPI builds' '
 '
 
 test_expect_success 'an MPI job that loses a host resumes from the copies, same answer' '
-    mkdir shim && cd shim &&
-    SHOAL_POOL=no "$SHOAL" run -n 3 --oversubscribe "$SOLVER" 400 20 >expect &&
-    netns_bg 1 env SOLVER_STEP_MS=30 sh -c "\"$SHOAL\" run -n 3 --map-by node --checkpoint=2 --replicas 1 \"$SOLVER\" 400 20 >out 2>err; echo \$? >rc" &&
-    p=$netns_bg_pid &&
-    sleep 5 &&
-    victim=$(solver_host 1) &&
-    test "$victim" != 1 &&
-    echo "$victim" >"$TRASH/victim.shim" &&
-    netns_kill_all "$(netns_name $victim)" &&
-    test_within 90 wait $p &&
-    cat err out &&
-    test "$(cat rc)" = 0 &&
-    grep "node .$(netns_name $victim). was lost" err &&
-    grep "shoal: restarting from checkpoint version [1-9][0-9]* (restart 1 of 3)" err &&
-    grep "^resumed from version [1-9][0-9]* at step" out &&
-    tail -n 1 out >got &&
-    test_cmp expect got
+    solver_loses_a_host "$SOLVER" shim 3 --replicas 1
 '
 
 # copy_host R VICTIM KEY: a host other than VICTIM that holds copies of
