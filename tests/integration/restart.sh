@@ -1,7 +1,31 @@
 # SPDX-License-Identifier: MIT
-# restart.sh - helpers of the tests where a job loses a host and restarts
-# from its checkpoints. Source after netns.sh and pool.sh; $NETNS_HOSTS is
-# the number of hosts.
+# restart.sh - helpers of the tests where a job restarts from its
+# checkpoints. solver_build needs lib.sh only; the others need netns.sh and
+# pool.sh too ($NETNS_HOSTS is the number of hosts).
+
+# solver_build MPICC OUT: build tests/mpi-shim/ckpt_solver.c with MPICC
+# (shoal's mpicc, or MPICH's) against the build tree's libshoal. A program
+# of another MPI that links libshoal takes the flags libshoal was built
+# with ($SHOAL_WRAPPER_FLAGS: the sanitizers' runtime in that build).
+solver_build() {
+    $1 $SHOAL_WRAPPER_FLAGS -O1 -Wall -Werror -I"$SHOAL_SRCDIR/include" \
+        -o "$2" "$SHOAL_SRCDIR/tests/mpi-shim/ckpt_solver.c" \
+        -L"$SHOAL_BUILDDIR/.libs" -Wl,-rpath,"$SHOAL_BUILDDIR/.libs" -lshoal
+}
+
+# rank_host R: the host running rank R of tests/fixtures/ckpt-count.sh, by
+# the ranks' SHOAL_RANK in their environment.
+rank_host() {
+    for i in $(seq "$NETNS_HOSTS"); do
+        for p in $(netns_pids $i); do
+            tr "\0" "\n" <"/proc/$p/environ" 2>/dev/null |
+                grep -qx "SHOAL_RANK=$1" &&
+                grep -q ckpt-count "/proc/$p/cmdline" 2>/dev/null &&
+                echo $i && return 0
+        done
+    done
+    return 1
+}
 
 # solver_host R: the host running rank R of tests/mpi-shim/ckpt_solver.c
 solver_host() {

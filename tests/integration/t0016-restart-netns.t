@@ -23,20 +23,6 @@ test_expect_success 'a daemon on each host' '
     for i in 1 2 3 4; do wait_free $i $ALL 20 || exit 1; done
 '
 
-# rank_host R: the host (1-4) running rank R of the job, by the ranks'
-# SHOAL_RANK in their environment.
-rank_host() {
-    for i in 1 2 3 4; do
-        for p in $(netns_pids $i); do
-            tr "\0" "\n" <"/proc/$p/environ" 2>/dev/null |
-                grep -qx "SHOAL_RANK=$1" &&
-                grep -q ckpt-count "/proc/$p/cmdline" 2>/dev/null &&
-                echo $i && return 0
-        done
-    done
-    return 1
-}
-
 test_expect_success 'a host lost mid-job: the job restarts on the others from its checkpoint' '
     rm -f steps.* &&
     netns_bg 1 sh -c "\"$SHOAL\" run -n 4 --map-by node --checkpoint=1 --checkpoint-dir \"$TRASH/ck\" \"$COUNT\" 40 >lost.out 2>lost.err; echo \$? >lost.rc" &&
@@ -68,9 +54,7 @@ test_expect_success 'a host lost mid-job: the job restarts on the others from it
 SOLVER="$TRASH/ckpt_solver"
 
 test_expect_success 'the solver with shoal MPI builds' '
-    "$SHOAL_BUILDDIR/mpi-shim/mpicc-uninst" -O1 -I"$SHOAL_SRCDIR/include" \
-        -o "$SOLVER" "$SHOAL_SRCDIR/tests/mpi-shim/ckpt_solver.c" \
-        -L"$SHOAL_BUILDDIR/.libs" -Wl,-rpath,"$SHOAL_BUILDDIR/.libs" -lshoal
+    solver_build "$SHOAL_BUILDDIR/mpi-shim/mpicc-uninst" "$SOLVER"
 '
 
 test_expect_success 'an MPI job (shoal MPI) that loses a host restarts on the others, same answer' '
@@ -82,10 +66,7 @@ if test -n "$MPICC_MPICH"; then
         # in the sanitized build: what MPICH leaves allocated at exit is
         # not ours to free
         export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0" &&
-        $MPICC_MPICH $SHOAL_WRAPPER_FLAGS -O1 -I"$SHOAL_SRCDIR/include" -o "$SOLVER.mpich" \
-            "$SHOAL_SRCDIR/tests/mpi-shim/ckpt_solver.c" \
-            -L"$SHOAL_BUILDDIR/.libs" -Wl,-rpath,"$SHOAL_BUILDDIR/.libs" \
-            -lshoal &&
+        solver_build "$MPICC_MPICH" "$SOLVER.mpich" &&
         solver_loses_a_host "$SOLVER.mpich" mpich 2 --checkpoint-dir ck
     '
 else

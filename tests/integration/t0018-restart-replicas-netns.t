@@ -26,20 +26,6 @@ test_expect_success 'a daemon on each host' '
     for i in 1 2 3 4 5; do wait_free $i $ALL 20 || exit 1; done
 '
 
-# rank_host R: the host (1-5) running rank R of the job, by the ranks'
-# SHOAL_RANK in their environment.
-rank_host() {
-    for i in 1 2 3 4 5; do
-        for p in $(netns_pids $i); do
-            tr "\0" "\n" <"/proc/$p/environ" 2>/dev/null |
-                grep -qx "SHOAL_RANK=$1" &&
-                grep -q ckpt-count "/proc/$p/cmdline" 2>/dev/null &&
-                echo $i && return 0
-        done
-    done
-    return 1
-}
-
 # rank_dir R: the SHOAL_CKPT_DIR of rank R, wherever it runs.
 rank_dir() {
     for i in 1 2 3 4 5; do
@@ -124,9 +110,7 @@ test_expect_success 'a host lost mid-job: the job restarts from the copies of it
 SOLVER="$TRASH/ckpt_solver"
 
 test_expect_success 'the solver with shoal MPI builds' '
-    "$SHOAL_BUILDDIR/mpi-shim/mpicc-uninst" -O1 -I"$SHOAL_SRCDIR/include" \
-        -o "$SOLVER" "$SHOAL_SRCDIR/tests/mpi-shim/ckpt_solver.c" \
-        -L"$SHOAL_BUILDDIR/.libs" -Wl,-rpath,"$SHOAL_BUILDDIR/.libs" -lshoal
+    solver_build "$SHOAL_BUILDDIR/mpi-shim/mpicc-uninst" "$SOLVER"
 '
 
 test_expect_success 'an MPI job that loses a host resumes from the copies, same answer' '

@@ -5,6 +5,7 @@
 # runtime), killed mid-way, and resumed from ./shoal-ckpt with the same
 # result as a run that was never interrupted.
 . "$SHOAL_SRCDIR/tests/integration/lib.sh"
+. "$SHOAL_SRCDIR/tests/integration/restart.sh"
 
 SOLVER="$TRASH/ckpt_solver"
 
@@ -13,10 +14,7 @@ run() {
 }
 
 test_expect_success 'the solver builds with shoal mpicc and libshoal' '
-    "$SHOAL_BUILDDIR/mpi-shim/mpicc-uninst" -O1 -Wall -Werror \
-        -I"$SHOAL_SRCDIR/include" -o "$SOLVER" \
-        "$SHOAL_SRCDIR/tests/mpi-shim/ckpt_solver.c" \
-        -L"$SHOAL_BUILDDIR/.libs" -Wl,-rpath,"$SHOAL_BUILDDIR/.libs" -lshoal
+    solver_build "$SHOAL_BUILDDIR/mpi-shim/mpicc-uninst" "$SOLVER"
 '
 
 test_expect_success 'an uninterrupted run prints its result and keeps two versions' '
@@ -119,10 +117,7 @@ if test -n "$MPICC_MPICH"; then
         # in the sanitized build: what MPICH leaves allocated at exit is
         # not ours to free
         export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0" &&
-        $MPICC_MPICH $SHOAL_WRAPPER_FLAGS -O1 -Wall -Werror -I"$SHOAL_SRCDIR/include" \
-            -o "$SOLVER.mpich" "$SHOAL_SRCDIR/tests/mpi-shim/ckpt_solver.c" \
-            -L"$SHOAL_BUILDDIR/.libs" -Wl,-rpath,"$SHOAL_BUILDDIR/.libs" \
-            -lshoal &&
+        solver_build "$MPICC_MPICH" "$SOLVER.mpich" &&
         mkdir mpich && cd mpich &&
         SOLVER_CRASH_AT=110 run -n 2 --checkpoint --checkpoint-dir ck \
             "$SOLVER.mpich" >out 2>err &&
