@@ -23,10 +23,12 @@
 #include "runtime/daemon/control.h"
 #include "runtime/daemon/daemon.h"
 #include "runtime/daemon/cores.h"
+#include "runtime/daemon/peer.h"
 #include "runtime/ckpt/ckpt_service.h"
 #include "runtime/job/gangd.h"
 #include "runtime/owner/ownerd.h"
 #include "runtime/tasks/taskd.h"
+#include "util/conf.h"
 #include "util/fs.h"
 #include "util/log.h"
 #include "util/statedir.h"
@@ -58,13 +60,85 @@ static const char daemon_usage[] =
     "'/dev/tty[0-9]'\n"
     "  --vacate-after SECONDS  desktop: suspended jobs are vacated after\n"
     "                       this long (600)\n"
-    "  -h, --help           show this help\n";
+    "  --config FILE        read only this configuration file\n"
+    "  -h, --help           show this help\n"
+    "\n"
+    "run and start read /etc/shoal/shoal.conf, then DIR/shoal.conf (when\n"
+    "they exist), or only --config FILE: 'key = value' lines, '#' comments,\n"
+    "values may be quoted. The keys are the long options above without\n"
+    "'--' (not dir or config; discover = yes|no), e.g. 'lend = desktop'.\n"
+    "A later file overrides an earlier one; the command line wins over\n"
+    "both. An unknown key, a key set twice or a bad value is an error.\n";
+
+/* The options of `shoal daemon run|start`. Each long option, without its
+ * "--", is also a key of the configuration files (but those marked
+ * DAEMON_OPT_CMDLINE), checked by the same function: an option added to
+ * this table is a key with no more code. */
+enum daemon_opt {
+    DAEMON_OPT_DIR,
+    DAEMON_OPT_CONFIG,
+    DAEMON_OPT_KEY,
+    DAEMON_OPT_LISTEN,
+    DAEMON_OPT_ADVERTISE,
+    DAEMON_OPT_JOIN,
+    DAEMON_OPT_DISCOVER,
+    DAEMON_OPT_NAME,
+    DAEMON_OPT_LEND,
+    DAEMON_OPT_OWNER_IDLE,
+    DAEMON_OPT_OWNER_DISPLAY,
+    DAEMON_OPT_OWNER_TTYS,
+    DAEMON_OPT_VACATE_AFTER,
+    DAEMON_OPT_COUNT,
+};
+
+enum daemon_opt_kind {
+    DAEMON_OPT_VALUE,   /* --name VALUE or --name=VALUE; key = VALUE */
+    DAEMON_OPT_SWITCH,  /* --name alone; key = yes|no */
+    DAEMON_OPT_CMDLINE, /* --name VALUE, and no key of the files */
+};
+
+/* Whether value suits the option: 0, or -EINVAL with what is expected
+ * written into expected (size bytes). */
+typedef int daemon_opt_check_f(const char *value, char *expected, size_t size);
+
+struct daemon_option {
+    const char *name;
+    enum daemon_opt_kind kind;
+    daemon_opt_check_f *check; /* NULL: any non-empty value */
+};
+
+static daemon_opt_check_f check_addr, check_seeds, check_bool, check_lend,
+    check_seconds_above_0, check_seconds;
+
+static const struct daemon_option daemon_options[DAEMON_OPT_COUNT] = {
+    [DAEMON_OPT_DIR] = {"dir", DAEMON_OPT_CMDLINE, NULL},
+    [DAEMON_OPT_CONFIG] = {"config", DAEMON_OPT_CMDLINE, NULL},
+    [DAEMON_OPT_KEY] = {"key", DAEMON_OPT_VALUE, NULL},
+    [DAEMON_OPT_LISTEN] = {"listen", DAEMON_OPT_VALUE, check_addr},
+    [DAEMON_OPT_ADVERTISE] = {"advertise", DAEMON_OPT_VALUE, check_addr},
+    [DAEMON_OPT_JOIN] = {"join", DAEMON_OPT_VALUE, check_seeds},
+    [DAEMON_OPT_DISCOVER] = {"discover", DAEMON_OPT_SWITCH, check_bool},
+    [DAEMON_OPT_NAME] = {"name", DAEMON_OPT_VALUE, NULL},
+    [DAEMON_OPT_LEND] = {"lend", DAEMON_OPT_VALUE, check_lend},
+    [DAEMON_OPT_OWNER_IDLE] = {"owner-idle", DAEMON_OPT_VALUE,
+                               check_seconds_above_0},
+    [DAEMON_OPT_OWNER_DISPLAY] = {"owner-display", DAEMON_OPT_VALUE, NULL},
+    [DAEMON_OPT_OWNER_TTYS] = {"owner-ttys", DAEMON_OPT_VALUE, NULL},
+    [DAEMON_OPT_VACATE_AFTER] = {"vacate-after", DAEMON_OPT_VALUE,
+                                 check_seconds},
+};
+
+/* The system's configuration file; then DIR/shoal.conf. */
+static const char daemon_conf_system[] = "/etc/shoal/shoal.conf";
 
 struct daemon_args {
     const char *action;
+    const char *value[DAEMON_OPT_COUNT]; /* from the command line */
+    const char *file[DAEMON_OPT_COUNT];  /* from the files, the last wins */
+    conf_t *confs[2];                    /* the files read */
+    char confs_read[8400];               /* their names, for the log */
     struct daemon_config config;
     struct ownerd_config owner;
-    const char *lend, *owner_idle, *vacate_after;
     char dir[4096];
 };
 
@@ -77,13 +151,13 @@ take_value(int argc, char **argv, int *i, const char *name, const char **value)
 {
     size_t n = strlen(name);
 
-    if (strncmp(argv[*i], name, n) != 0)
+    if (strncmp(argv[*i], "--", 2) != 0 || strncmp(argv[*i] + 2, name, n) != 0)
         return 0;
-    if (argv[*i][n] == '=') {
-        *value = argv[*i] + n + 1;
+    if (argv[*i][n + 2] == '=') {
+        *value = argv[*i] + n + 3;
         return 1;
     }
-    if (argv[*i][n] != '\0')
+    if (argv[*i][n + 2] != '\0')
         return 0;
     if (*i + 1 >= argc)
         return -1;
@@ -91,9 +165,55 @@ take_value(int argc, char **argv, int *i, const char *name, const char **value)
     return 1;
 }
 
-/* A number of seconds for option name: finite, at least min. */
-static int
-parse_seconds(const char *name, const char *text, double min, double *out)
+static int check_addr(const char *value, char *expected, size_t size)
+{
+    struct member_addr addr;
+
+    if (peer_addr_parse(value, DAEMON_DEFAULT_PORT, &addr) == 0)
+        return 0;
+    snprintf(expected, size, "expected a numeric ADDR:PORT");
+    return -EINVAL;
+}
+
+/* Each comma-separated seed an address, as daemon_create() takes them. */
+static int check_seeds(const char *value, char *expected, size_t size)
+{
+    char *copy = strdup(value), *save = NULL, *tok;
+    int rc = 0;
+
+    if (!copy)
+        return -ENOMEM;
+    for (tok = strtok_r(copy, ",", &save); tok && rc == 0;
+         tok = strtok_r(NULL, ",", &save))
+        rc = check_addr(tok, expected, size);
+    free(copy);
+    if (rc < 0)
+        snprintf(expected, size, "expected numeric HOST:PORT,...");
+    return rc;
+}
+
+static int check_bool(const char *value, char *expected, size_t size)
+{
+    bool b;
+
+    if (conf_bool_parse(value, &b) == 0)
+        return 0;
+    snprintf(expected, size, "expected yes or no");
+    return -EINVAL;
+}
+
+static int check_lend(const char *value, char *expected, size_t size)
+{
+    enum owner_mode mode;
+
+    if (owner_mode_parse(value, &mode) == 0)
+        return 0;
+    snprintf(expected, size, "expected desktop, dedicated or never");
+    return -EINVAL;
+}
+
+/* A number of seconds: finite, at least min (above 0 when min > 0). */
+static int parse_seconds(const char *text, double min, double *out)
 {
     char *end;
     double v;
@@ -101,86 +221,176 @@ parse_seconds(const char *name, const char *text, double min, double *out)
     errno = 0;
     v = strtod(text, &end);
     if (errno || end == text || *end || !isfinite(v) || v < min)
-        return cmd_usage("daemon",
-                         "daemon: bad value '%s' for option '%s': expected "
-                         "a number of seconds%s",
-                         text, name, min > 0 ? " above 0" : "");
+        return -EINVAL;
     *out = v;
     return 0;
 }
 
-/* The owner's options over the SHOAL_OWNER_* tunables. */
-static int parse_owner(struct daemon_args *a)
+static int check_seconds_above_0(const char *value, char *expected, size_t size)
 {
-    struct ownerd_config given = a->owner;
+    double v;
+
+    if (parse_seconds(value, 1e-3, &v) == 0)
+        return 0;
+    snprintf(expected, size, "expected a number of seconds above 0");
+    return -EINVAL;
+}
+
+static int check_seconds(const char *value, char *expected, size_t size)
+{
+    double v;
+
+    if (parse_seconds(value, 0, &v) == 0)
+        return 0;
+    snprintf(expected, size, "expected a number of seconds");
+    return -EINVAL;
+}
+
+/* The value an option ends with: the command line's, else the files'. */
+static const char *opt_value(const struct daemon_args *a, enum daemon_opt opt)
+{
+    return a->value[opt] ? a->value[opt] : a->file[opt];
+}
+
+/* The options' values into the daemon's and the owner's configuration,
+ * over the SHOAL_OWNER_* tunables. Every value was checked already. */
+static int apply_options(struct daemon_args *a)
+{
+    const char *v;
     shoal_error_t error;
+    bool discover = false;
 
     if (ownerd_config_from_params(&a->owner, &error) < 0)
         return cmd_usage("daemon", "daemon: %s", error.text);
-    a->owner.display = given.display;
-    a->owner.ttys = given.ttys;
-    if (a->lend && owner_mode_parse(a->lend, &a->owner.mode) < 0)
-        return cmd_usage("daemon",
-                         "daemon: bad value '%s' for option '--lend': "
-                         "expected desktop, dedicated or never",
-                         a->lend);
-    if (a->owner_idle
-        && parse_seconds("--owner-idle", a->owner_idle, 1e-3,
-                         &a->owner.thresholds.lend_idle))
-        return CMD_EXIT_USAGE;
-    if (a->vacate_after
-        && parse_seconds("--vacate-after", a->vacate_after, 0,
-                         &a->owner.thresholds.vacate_after))
-        return CMD_EXIT_USAGE;
+    a->config.key_path = opt_value(a, DAEMON_OPT_KEY);
+    a->config.listen = opt_value(a, DAEMON_OPT_LISTEN);
+    a->config.advertise = opt_value(a, DAEMON_OPT_ADVERTISE);
+    a->config.join = opt_value(a, DAEMON_OPT_JOIN);
+    a->config.name = opt_value(a, DAEMON_OPT_NAME);
+    if ((v = opt_value(a, DAEMON_OPT_DISCOVER)))
+        conf_bool_parse(v, &discover);
+    a->config.discover = discover;
+    if ((v = opt_value(a, DAEMON_OPT_LEND)))
+        owner_mode_parse(v, &a->owner.mode);
+    if ((v = opt_value(a, DAEMON_OPT_OWNER_IDLE)))
+        parse_seconds(v, 1e-3, &a->owner.thresholds.lend_idle);
+    if ((v = opt_value(a, DAEMON_OPT_VACATE_AFTER)))
+        parse_seconds(v, 0, &a->owner.thresholds.vacate_after);
+    a->owner.display = opt_value(a, DAEMON_OPT_OWNER_DISPLAY);
+    a->owner.ttys = opt_value(a, DAEMON_OPT_OWNER_TTYS);
+    return 0;
+}
+
+/* Read one configuration file (optional: a missing one is no error) and
+ * take its settings, each checked as its option is. */
+static int read_conf(struct daemon_args *a, const char *path, bool optional)
+{
+    static const char *keys[DAEMON_OPT_COUNT];
+    shoal_error_t error = {{0}};
+    conf_t *c = NULL;
+    size_t n;
+
+    for (size_t k = 0; k < DAEMON_OPT_COUNT; k++)
+        keys[k] = daemon_options[k].name;
+    if (conf_load(path, optional, keys, DAEMON_OPT_COUNT, &c, &error) < 0)
+        return cmd_fail(CMD_EXIT_USAGE, "daemon: %s", error.text);
+    if (!c)
+        return 0;
+    for (size_t i = 0; i < conf_count(c); i++) {
+        const struct conf_entry *e = conf_entry(c, i);
+        const struct daemon_option *o = &daemon_options[e->key];
+        char expected[128];
+
+        if (o->kind == DAEMON_OPT_CMDLINE) {
+            int rc = cmd_fail(CMD_EXIT_USAGE,
+                              "daemon: %s:%d: key '%s' is not allowed in a "
+                              "configuration file: give --%s instead",
+                              path, e->line, o->name, o->name);
+
+            conf_destroy(c);
+            return rc;
+        }
+        if (o->check && o->check(e->value, expected, sizeof(expected)) < 0) {
+            int rc = cmd_fail(CMD_EXIT_USAGE,
+                              "daemon: %s:%d: bad value '%s' for key '%s': %s",
+                              path, e->line, e->value, o->name, expected);
+
+            conf_destroy(c);
+            return rc;
+        }
+        a->file[e->key] = e->value;
+    }
+    for (n = 0; n < 2 && a->confs[n]; n++)
+        ;
+    a->confs[n] = c;
+    n = strlen(a->confs_read);
+    snprintf(a->confs_read + n, sizeof(a->confs_read) - n, "%s%s",
+             n ? ", " : "", path);
+    return 0;
+}
+
+/* The configuration files: --config FILE alone, or the system's and then
+ * DIR/shoal.conf, those two when they exist. */
+static int read_confs(struct daemon_args *a)
+{
+    char path[4200];
+    int rc;
+
+    if (a->value[DAEMON_OPT_CONFIG])
+        return read_conf(a, a->value[DAEMON_OPT_CONFIG], false);
+    if ((rc = read_conf(a, daemon_conf_system, true)) != 0)
+        return rc;
+    snprintf(path, sizeof(path), "%s/shoal.conf", a->dir);
+    return read_conf(a, path, true);
+}
+
+/* One option of the command line at argv[*i]: 1 taken, 0 not an option
+ * of the table, or an exit status. */
+static int parse_option(int argc, char **argv, int *i, struct daemon_args *a)
+{
+    for (size_t k = 0; k < DAEMON_OPT_COUNT; k++) {
+        const struct daemon_option *o = &daemon_options[k];
+        const char *value = NULL;
+        char expected[128];
+        int matched;
+
+        if (o->kind == DAEMON_OPT_SWITCH) {
+            if (strncmp(argv[*i], "--", 2) != 0
+                || strcmp(argv[*i] + 2, o->name) != 0)
+                continue;
+            a->value[k] = "yes";
+            return 1;
+        }
+        matched = take_value(argc, argv, i, o->name, &value);
+        if (matched == 0)
+            continue;
+        if (matched < 0 || !*value)
+            return cmd_usage("daemon", "daemon: option '--%s' needs a value",
+                             o->name);
+        if (o->check && o->check(value, expected, sizeof(expected)) < 0)
+            return cmd_usage("daemon",
+                             "daemon: bad value '%s' for option '--%s': %s",
+                             value, o->name, expected);
+        a->value[k] = value;
+        return 1;
+    }
     return 0;
 }
 
 static int parse_args(int argc, char **argv, struct daemon_args *a)
 {
-    static const char *const valued[] = {
-        "--dir",           "--key",        "--listen",      "--advertise",
-        "--join",          "--name",       "--lend",        "--owner-idle",
-        "--owner-display", "--owner-ttys", "--vacate-after"};
-    const char *dir = NULL;
-    const char **slot[] = {&dir,
-                           &a->config.key_path,
-                           &a->config.listen,
-                           &a->config.advertise,
-                           &a->config.join,
-                           &a->config.name,
-                           &a->lend,
-                           &a->owner_idle,
-                           &a->owner.display,
-                           &a->owner.ttys,
-                           &a->vacate_after};
+    int rc;
 
     for (int i = 0; i < argc; i++) {
-        const char *value = NULL;
-        int matched = 0;
-
         if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
             fputs(daemon_usage, stdout);
             return 1;
         }
-        if (strcmp(argv[i], "--discover") == 0) {
-            a->config.discover = true;
+        rc = parse_option(argc, argv, &i, a);
+        if (rc == 1)
             continue;
-        }
-        for (size_t k = 0; k < sizeof(valued) / sizeof(valued[0]); k++) {
-            matched = take_value(argc, argv, &i, valued[k], &value);
-            if (matched < 0)
-                return cmd_usage("daemon", "daemon: option '%s' needs a value",
-                                 valued[k]);
-            if (matched == 0)
-                continue;
-            if (!*value)
-                return cmd_usage("daemon", "daemon: option '%s' needs a value",
-                                 valued[k]);
-            *slot[k] = value;
-            break;
-        }
-        if (matched)
-            continue;
+        if (rc != 0)
+            return rc;
         if (!a->action && argv[i][0] != '-') {
             a->action = argv[i];
             continue;
@@ -193,10 +403,13 @@ static int parse_args(int argc, char **argv, struct daemon_args *a)
     if (strcmp(a->action, "run") && strcmp(a->action, "start")
         && strcmp(a->action, "stop"))
         return cmd_usage("daemon", "daemon: unknown action '%s'", a->action);
-    if (parse_owner(a) != 0)
-        return CMD_EXIT_USAGE;
-    if (statedir_resolve(dir, a->dir, sizeof(a->dir)) < 0)
+    if (statedir_resolve(a->value[DAEMON_OPT_DIR], a->dir, sizeof(a->dir)) < 0)
         return cmd_usage("daemon", "daemon: %s", "directory name too long");
+    /* stopping needs no configuration: a broken file must not prevent it */
+    if (strcmp(a->action, "stop") != 0 && (rc = read_confs(a)) != 0)
+        return rc;
+    if ((rc = apply_options(a)) != 0)
+        return rc;
     /* the proxies it starts find their node's state where it keeps it */
     if (setenv("SHOAL_DIR", a->dir, 1) < 0)
         return cmd_fail(1, "daemon: %s", strerror(errno));
@@ -238,6 +451,8 @@ static int daemon_foreground(struct daemon_args *a, int report_fd)
     char *self = realpath("/proc/self/exe", NULL);
 
     log_set_sink(log_stderr, NULL);
+    LOG(LOG_LEVEL_NOTICE, LOG_DAEMON, "configuration: %s",
+        a->confs_read[0] ? a->confs_read : "no file");
     rc = self ? daemon_create(&a->config, &d, &error)
               : shoal_errprintf(&error, -errno,
                                 "cannot find the shoal "
@@ -519,16 +734,17 @@ int cmd_daemon(int argc, char **argv)
     memset(&a, 0, sizeof(a));
     rc = parse_args(argc, argv, &a);
     if (rc == 1)
-        return 0;
-    if (rc)
-        return rc;
-    if (strcmp(a.action, "stop") != 0 && log_configure_env(&error) < 0) {
-        fprintf(stderr, "shoal: daemon: %s\n", error.text);
-        return CMD_EXIT_USAGE;
-    }
-    if (strcmp(a.action, "run") == 0)
-        return daemon_foreground(&a, -1);
-    if (strcmp(a.action, "start") == 0)
-        return daemon_start(&a);
-    return daemon_stop_cmd(&a);
+        rc = 0;
+    else if (rc == 0 && strcmp(a.action, "stop") != 0
+             && log_configure_env(&error) < 0)
+        rc = cmd_fail(CMD_EXIT_USAGE, "daemon: %s", error.text);
+    else if (rc == 0 && strcmp(a.action, "run") == 0)
+        rc = daemon_foreground(&a, -1);
+    else if (rc == 0 && strcmp(a.action, "start") == 0)
+        rc = daemon_start(&a);
+    else if (rc == 0)
+        rc = daemon_stop_cmd(&a);
+    for (size_t i = 0; i < sizeof(a.confs) / sizeof(a.confs[0]); i++)
+        conf_destroy(a.confs[i]);
+    return rc;
 }

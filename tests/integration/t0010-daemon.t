@@ -97,9 +97,9 @@ test_expect_success 'start reports a bad key file and a bad address' '
     test_expect_code 1 "$SHOAL" daemon start --dir "$TRASH/dx" \
         --key "$TRASH/bad.key" --listen 127.0.0.1:$((BASE + 9)) 2>err &&
     grep -F "bad.key" err &&
-    test_expect_code 1 "$SHOAL" daemon start --dir "$TRASH/dx" \
+    test_expect_code 2 "$SHOAL" daemon start --dir "$TRASH/dx" \
         --key "$TRASH/pool.key" --listen 127.0.0.1:99999 2>err &&
-    grep -F "bad listen address" err &&
+    grep -F "bad value '"'"'127.0.0.1:99999'"'"' for option '"'"'--listen'"'"'" err &&
     test ! -e "$TRASH/dx/daemon.pid"
 '
 
