@@ -468,7 +468,8 @@ static int daemon_foreground(struct daemon_args *a, int report_fd)
         daemon_destroy(d);
     }
     /* gang jobs: placing and claiming, and the relay to their proxies */
-    if (rc == 0 && (rc = gangd_attach(d, cores, self, &gang, &error)) < 0) {
+    if (rc == 0
+        && (rc = gangd_attach(d, cores, owner, self, &gang, &error)) < 0) {
         ownerd_detach(owner);
         cores_destroy(cores);
         daemon_destroy(d);
@@ -484,6 +485,7 @@ static int daemon_foreground(struct daemon_args *a, int report_fd)
     if (rc == 0 && (rc = ckpt_service_attach(d, a->dir, &ckpt, &error)) < 0) {
         taskd_destroy(tasks);
         gangd_detach(gang);
+        ownerd_detach(owner);
         cores_destroy(cores);
         daemon_destroy(d);
     }

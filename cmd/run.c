@@ -373,6 +373,14 @@ static int run_pool_prepare(struct run_state *st, double *claim_timeout)
     return status;
 }
 
+/* What the coordinator says while the job runs: on our stderr, between
+ * the ranks' lines. */
+static void run_notice(const char *text, void *arg)
+{
+    (void)arg;
+    fprintf(stderr, "shoal: %s\n", text);
+}
+
 /* The job on the pool: the daemon places it on free cores anywhere in the
  * pool and claims them; this command coordinates the ranks. */
 static int run_on_pool(struct run_state *st, int ctl_fd, double claim_timeout)
@@ -406,6 +414,7 @@ static int run_on_pool(struct run_state *st, int ctl_fd, double claim_timeout)
         st->opt.wdir ? st->opt.wdir : (getcwd(cwd, sizeof(cwd)) ? cwd : NULL);
     config.ckpt_copies = st->restart.copies;
     config.ckpt_restore = st->restart.copies ? st->restart.version : 0;
+    config.notice = run_notice;
     rc = pool_remote_run(ctl_fd, &req, &config, &result, &error);
     if (rc == SHOAL_ENOSLOTS) {
         fprintf(stderr,

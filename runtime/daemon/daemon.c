@@ -453,6 +453,11 @@ uv_loop_t *daemon_loop(daemon_t *d)
     return &d->loop;
 }
 
+const char *daemon_name(const daemon_t *d)
+{
+    return d->name;
+}
+
 uint64_t daemon_node_id(const daemon_t *d)
 {
     return d->id;

@@ -91,6 +91,9 @@ void daemon_destroy(daemon_t *d);
 uv_loop_t *daemon_loop(daemon_t *d);
 uint64_t daemon_node_id(const daemon_t *d);
 
+/* This node's name in the pool (--name, else the host name). */
+const char *daemon_name(const daemon_t *d);
+
 /* A frame of a registered type from node from_node (authenticated; this
  * node for frames it sent itself). body is borrowed for the call. */
 typedef void daemon_frame_f(daemon_t *d,

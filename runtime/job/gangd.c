@@ -77,6 +77,8 @@ struct proxy {
     size_t rest_len;
     bool pipe_open, exited, done_seen, lost_sent;
     bool relay_failed; /* a relay to the home failed: said once */
+    bool held;         /* the home was told HOLD (held) */
+    bool hold_stale;   /* the home's queue refused the owner's last word */
     int handles;       /* open handles; the proxy is freed when none is left */
 };
 
@@ -84,6 +86,9 @@ struct gangd {
     daemon_t *d;
     char *proxy_path;
     cores_t *cores;
+    ownerd_t *owner; /* or NULL */
+    bool held;       /* the owner holds this node's jobs */
+    char hold_reason[200];
     pool_topo_cache_t *cache;
     struct home_job *homes;
     struct proxy *proxies;
@@ -589,6 +594,35 @@ static int proxy_relay_up(struct proxy *p, const uint8_t *frame, size_t len)
     return rc;
 }
 
+static void proxy_retry_cb(uv_timer_t *timer);
+
+/* Tell the proxy's home what the owner holds now (g->held), unless it
+ * knows. A refusal by the home's full queue is tried again by the retry
+ * timer; another failure is dropped (the home is gone, and with it the
+ * job). */
+static void proxy_send_hold(struct proxy *p)
+{
+    struct job_frame f = {.kind = JOB_FRAME_HOLD};
+    uint8_t *frame;
+    size_t len;
+    int rc;
+
+    if (!p->g || p->done_seen || (p->held == p->g->held && !p->hold_stale))
+        return;
+    f.hold.held = p->g->held;
+    f.hold.reason = p->g->hold_reason;
+    if (job_frame_encode(&f, &frame, &len) < 0)
+        return;
+    rc = proxy_relay_up(p, frame, len);
+    free(frame);
+    p->hold_stale = rc == -ENOBUFS;
+    if (rc == 0)
+        p->held = p->g->held;
+    if (p->hold_stale && !uv_is_active((uv_handle_t *)&p->retry))
+        uv_timer_start(&p->retry, proxy_retry_cb, GANGD_RETRY_MS,
+                       GANGD_RETRY_MS);
+}
+
 static void proxy_handle_closed(uv_handle_t *handle)
 {
     struct proxy *p = handle->data;
@@ -710,8 +744,15 @@ static void proxy_retry_cb(uv_timer_t *timer)
     uint8_t *rest;
     int rc;
 
-    if (!p->g || !p->pending)
+    if (!p->g)
         return;
+    if (p->hold_stale)
+        proxy_send_hold(p);
+    if (!p->pending) {
+        if (!p->hold_stale)
+            uv_timer_stop(timer);
+        return;
+    }
     rc = proxy_relay_up(p, p->pending, p->pending_len);
     if (rc == -ENOBUFS)
         return;
@@ -723,7 +764,8 @@ static void proxy_retry_cb(uv_timer_t *timer)
     free(rest);
     if (rc == -ENOBUFS)
         return;
-    uv_timer_stop(timer);
+    if (!p->hold_stale)
+        uv_timer_stop(timer);
     if (rc < 0) {
         proxy_close_pipe(p);
         proxy_finish(p);
@@ -894,6 +936,26 @@ static void gangd_job_frame(daemon_t *d,
         return;
     if (job_link_write((uv_stream_t *)&p->pipe, frame, flen, NULL, NULL) < 0)
         proxy_end(p);
+    else if (frame[0] == JOB_FRAME_LAUNCH)
+        proxy_send_hold(p); /* launched while the owner is here */
+}
+
+/* ---- the owner ---- */
+
+static void gangd_owner_hold(bool held, const char *reason, void *arg)
+{
+    struct gangd *g = arg;
+    int n = 0;
+
+    g->held = held;
+    snprintf(g->hold_reason, sizeof(g->hold_reason),
+             "the owner of node '%s' %s: %s", daemon_name(g->d),
+             held ? "is back" : "let it go", reason);
+    for (struct proxy *p = g->proxies; p; p = p->next, n++)
+        proxy_send_hold(p);
+    if (n > 0)
+        LOG(LOG_LEVEL_NOTICE, LOG_GANG, "%d gang job%s told to %s", n,
+            n > 1 ? "s" : "", held ? "stop on every node" : "go on");
 }
 
 /* ---- membership ---- */
@@ -916,6 +978,7 @@ static void gangd_member(daemon_t *d,
 
 int gangd_attach(daemon_t *d,
                  cores_t *cores,
+                 ownerd_t *owner,
                  const char *proxy_path,
                  gangd_t **out,
                  shoal_error_t *error)
@@ -927,6 +990,7 @@ int gangd_attach(daemon_t *d,
         goto fail;
     g->d = d;
     g->cores = cores;
+    g->owner = owner;
     g->proxy_path = strdup(proxy_path);
     if (!g->proxy_path || pool_topo_cache_create(&g->cache) < 0)
         goto fail;
@@ -940,6 +1004,8 @@ int gangd_attach(daemon_t *d,
         || (rc = daemon_on_control(d, "gang-claim", gangd_op_claim, g)) < 0)
         goto fail;
     cores_set_release_listener(cores, gangd_cores_released, g);
+    if (owner)
+        ownerd_on_hold(owner, gangd_owner_hold, g);
     *out = g;
     return 0;
 fail:
@@ -970,6 +1036,8 @@ void gangd_detach(gangd_t *g)
         uv_close((uv_handle_t *)&p->retry, proxy_handle_closed);
     }
     cores_set_release_listener(g->cores, NULL, NULL);
+    if (g->owner)
+        ownerd_on_hold(g->owner, NULL, NULL);
     pool_topo_cache_destroy(g->cache);
     free(g->proxy_path);
     free(g);

@@ -21,8 +21,14 @@
  * closes releases its claims; a node whose home dies, or whose claim is
  * released (the ledger's release listener), ends the proxy of that job
  * (closing its link, so it ends the ranks), and gives its cores back to
- * the ledger when the proxy is gone. Everything runs on the daemon's
- * loop. */
+ * the ledger when the proxy is gone.
+ *
+ * When this node's owner comes back (runtime/owner/ownerd.h stopped the
+ * job processes here), each job with a proxy here is sent HOLD (held) up
+ * to its coordinator, which then stops the job's ranks on every node; when
+ * the owner leaves again, or the jobs are vacated, HOLD (not held) lets
+ * them go on. A proxy started while held is told at once. Everything runs
+ * on the daemon's loop. */
 #ifndef SHOAL_RUNTIME_JOB_GANGD_H
 #define SHOAL_RUNTIME_JOB_GANGD_H
 
@@ -30,6 +36,7 @@
 
 #include "runtime/daemon/cores.h"
 #include "runtime/daemon/daemon.h"
+#include "runtime/owner/ownerd.h"
 
 typedef struct gangd gangd_t;
 
@@ -42,12 +49,15 @@ enum gangd_type {
 };
 
 /* Plug gang jobs into d, whose core ledger is cores (borrowed: it must
- * outlive g; g becomes its release listener). proxy_path is the shoal
+ * outlive g; g becomes its release listener). owner, when not NULL, is
+ * the node's owner service (borrowed, must outlive g; g becomes its hold
+ * listener). proxy_path is the shoal
  * program started as `shoal proxy` (copied). Returns 0 and sets *out, or
  * a negative errno with error filled; d may then still hold some of g's
  * registrations, so destroy d without running it. */
 int gangd_attach(daemon_t *d,
                  cores_t *cores,
+                 ownerd_t *owner,
                  const char *proxy_path,
                  gangd_t **out,
                  shoal_error_t *error);

@@ -226,6 +226,10 @@ int job_frame_encode(const struct job_frame *f, uint8_t **out, size_t *len)
     case JOB_FRAME_CKPT_KEEP:
         wu32(&w, f->ckpt_keep.version);
         break;
+    case JOB_FRAME_HOLD:
+        wu8(&w, f->hold.held);
+        wstr(&w, f->hold.reason);
+        break;
     default:
         w.err = -EINVAL;
         break;
@@ -537,6 +541,10 @@ int job_frame_decode(const uint8_t *buf,
     case JOB_FRAME_CKPT_KEEP:
         f->ckpt_keep.version = ru32(&r);
         break;
+    case JOB_FRAME_HOLD:
+        f->hold.held = rflag(&r);
+        f->hold.reason = rstr(&r);
+        break;
     default:
         rfail(&r, SHOAL_EPROTO, "unknown kind");
         break;
@@ -596,6 +604,9 @@ void job_frame_release(struct job_frame *f)
     case JOB_FRAME_ABORT:
         free(f->abort.message);
         break;
+    case JOB_FRAME_HOLD:
+        free(f->hold.reason);
+        break;
     default:
         break;
     }
@@ -607,10 +618,10 @@ const char *job_frame_kind_name(int kind)
     static const char *const names[] = {
         "LAUNCH",     "STARTED",     "SPAWN_FAILED", "OUTPUT",    "STDIN",
         "BARRIER_IN", "BARRIER_OUT", "RANK_EXIT",    "ABORT",     "SIGNAL",
-        "KILL",       "DONE",        "CKPT_COPIES",  "CKPT_KEEP",
+        "KILL",       "DONE",        "CKPT_COPIES",  "CKPT_KEEP", "HOLD",
     };
 
-    if (kind < JOB_FRAME_LAUNCH || kind > JOB_FRAME_CKPT_KEEP)
+    if (kind < JOB_FRAME_LAUNCH || kind > JOB_FRAME_HOLD)
         return "?";
     return names[kind - JOB_FRAME_LAUNCH];
 }

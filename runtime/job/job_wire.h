@@ -17,6 +17,9 @@
  *                         BARRIER_IN, RANK_EXIT, ABORT, CKPT_COPIES (a
  *                         rank's version now copied to other nodes),
  *                         DONE (last)
+ *   node's daemon -> coordinator: HOLD (the owner of that node came back:
+ *                         stop the whole job; or left again: go on),
+ *                         relayed as if the proxy had sent it
  *
  * Encoding is big-endian: u8 kind, then the kind's fields. A string is u32
  * length + bytes (no NUL inside); an optional string is u8 present + string;
@@ -54,6 +57,7 @@ enum job_frame_kind {
     JOB_FRAME_DONE = 43,
     JOB_FRAME_CKPT_COPIES = 44,
     JOB_FRAME_CKPT_KEEP = 45,
+    JOB_FRAME_HOLD = 46,
 };
 
 enum job_wire_limit {
@@ -174,6 +178,10 @@ struct job_frame {
         struct {
             uint32_t version; /* the newest one durable on every rank */
         } ckpt_keep;
+        struct {
+            bool held;    /* stop the job's ranks; false: continue them */
+            char *reason; /* why, for the user; may be "" */
+        } hold;
     };
 };
 

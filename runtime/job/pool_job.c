@@ -31,6 +31,7 @@ struct pool_node {
     bool done;
     bool lost;
     bool in_barrier;
+    bool held;           /* its owner holds the job (HOLD) */
     struct job_kv *puts; /* BARRIER_IN of the current round, owned */
     uint32_t nputs;
 };
@@ -46,6 +47,7 @@ struct pool_job {
     char *process_mapping;
     int nfinished; /* nodes done or lost */
     int nbarrier;
+    int nheld; /* nodes holding the job */
     bool failed;
     bool killing;
     bool finished;
@@ -134,6 +136,52 @@ static void pool_job_kill(struct pool_job *job, bool now)
             &job->done_timer, pool_job_done_timer_cb,
             (uint64_t)((job->config.kill_grace + pool_job_done_slack) * 1000.0),
             0);
+}
+
+/* The owners' holds ---------------------------------------------------- */
+
+static void pool_job_notice(struct pool_job *job, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void pool_job_notice(struct pool_job *job, const char *fmt, ...)
+{
+    char text[512];
+    va_list ap;
+
+    if (!job->config.notice)
+        return;
+    va_start(ap, fmt);
+    vsnprintf(text, sizeof(text), fmt, ap);
+    va_end(ap);
+    job->config.notice(text, job->config.notice_arg);
+}
+
+static void pool_job_signal_all(struct pool_job *job, int signo)
+{
+    struct job_frame f = {.kind = JOB_FRAME_SIGNAL};
+
+    f.signal.signo = signo;
+    pool_job_send_all(job, &f);
+}
+
+/* Node's word from its owner. The first hold stops the job everywhere,
+ * the last release continues it. */
+static void
+pool_job_hold(struct pool_job *job, int node, bool held, const char *reason)
+{
+    struct pool_node *n = &job->nodes[node];
+
+    if (n->held == held)
+        return;
+    n->held = held;
+    job->nheld += held ? 1 : -1;
+    if (held && job->nheld == 1) {
+        pool_job_signal_all(job, SIGSTOP);
+        pool_job_notice(job, "job stopped on every node: %s", reason);
+    } else if (!held && job->nheld == 0 && !job->killing) {
+        pool_job_signal_all(job, SIGCONT);
+        pool_job_notice(job, "job continued: %s", reason);
+    }
 }
 
 /* Stdin ----------------------------------------------------------------- */
@@ -273,6 +321,12 @@ void pool_job_node_lost_why(pool_job_t *job, int node, enum pool_job_loss why)
     if (n->done || n->lost)
         return;
     n->lost = true;
+    if (n->held) {
+        /* the others stay stopped while the job ends; KILL continues
+         * them (a stopped rank cannot act on SIGTERM) */
+        n->held = false;
+        job->nheld--;
+    }
     for (int i = 0; i < cn->nranks && off < sizeof(list) - 16; i++)
         off += (size_t)snprintf(list + off, sizeof(list) - off, "%s%d",
                                 i ? "," : "", cn->ranks[i]);
@@ -530,6 +584,15 @@ int pool_job_input(pool_job_t *job, int node, const uint8_t *buf, size_t len)
     switch (f.kind) {
     case JOB_FRAME_STARTED:
         n->started = true;
+        if (job->nheld > 0) {
+            /* the SIGSTOP sent before found no rank there yet */
+            struct job_frame stop = {.kind = JOB_FRAME_SIGNAL};
+            stop.signal.signo = SIGSTOP;
+            pool_job_send(job, node, &stop);
+        }
+        break;
+    case JOB_FRAME_HOLD:
+        pool_job_hold(job, node, f.hold.held, f.hold.reason);
         break;
     case JOB_FRAME_SPAWN_FAILED: {
         int status = LOCAL_JOB_STATUS_ERROR;
@@ -603,6 +666,8 @@ int pool_job_input(pool_job_t *job, int node, const uint8_t *buf, size_t len)
             job->nbarrier--;
         n->in_barrier = false;
         n->done = true;
+        if (n->held)
+            pool_job_hold(job, node, false, "its node is done");
         pool_job_node_finished(job);
         /* a node that ended may be all a barrier waited for */
         if (!job->finished)

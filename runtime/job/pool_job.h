@@ -19,6 +19,11 @@
  * one kills at once); SIGUSR1, SIGUSR2 and SIGCONT are forwarded; SIGTSTP
  * stops the ranks and then this process.
  *
+ * A node whose owner came back sends HOLD (runtime/job/gangd.h): while any
+ * node holds, every node is sent SIGNAL SIGSTOP (a node that starts
+ * later too), so that no rank waits on a stopped peer and times out;
+ * when the last one lets go (or is lost or done), SIGCONT.
+ *
  * A lost node fails the job with status 1 and the message "node 'NAME' was
  * lost; ranks R1,R2 on it are gone"; the other nodes are sent KILL and
  * awaited (their DONE) for at most the grace period plus 10 seconds, after
@@ -86,6 +91,11 @@ struct pool_job_config {
      * whose holders each LAUNCH names. NULL for a shared directory. */
     ckpt_copies_t *ckpt_copies;
     int ckpt_restore;
+    /* what the user should hear while the job runs (the owner of a node
+     * stopped the job, or let it go on), one line without newline; NULL:
+     * nothing is said */
+    void (*notice)(const char *text, void *arg);
+    void *notice_arg;
     int in_fd; /* forwarded to rank 0; -1 for none */
     int out_fd;
     int err_fd;

@@ -295,6 +295,10 @@ void rank_set_signal(rank_set_t *set, int sig)
             /* the group holds the rank and anything it started */
             if (kill(-r->pid, sig) < 0)
                 kill(r->pid, sig);
+            /* a stopped rank (the owner's hold, SIGTSTP) acts on SIGTERM
+             * only once it runs again */
+            if (sig == SIGTERM && kill(-r->pid, SIGCONT) < 0)
+                kill(r->pid, SIGCONT);
             if (sig == SIGTERM || sig == SIGKILL)
                 r->signalled = true;
         }

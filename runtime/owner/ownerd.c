@@ -80,6 +80,9 @@ struct ownerd {
     long long stopped;   /* processes stopped by the last suspend */
     long long stop_us;   /* how long stopping them took */
     long long signalled; /* processes signalled by the last action */
+    ownerd_hold_fn on_hold;
+    void *on_hold_arg;
+    bool held; /* told the listener: held */
 };
 
 int ownerd_config_from_params(struct ownerd_config *config,
@@ -176,7 +179,28 @@ static void ownerd_stop_jobs(struct ownerd *o)
             n, o->stop_us);
 }
 
-static void ownerd_act(struct ownerd *o, enum owner_action action)
+void ownerd_on_hold(ownerd_t *o, ownerd_hold_fn fn, void *arg)
+{
+    o->on_hold = fn;
+    o->on_hold_arg = arg;
+}
+
+bool ownerd_held(const ownerd_t *o)
+{
+    return o->held;
+}
+
+static void ownerd_tell_hold(struct ownerd *o, bool held, const char *reason)
+{
+    if (o->held == held)
+        return;
+    o->held = held;
+    if (o->on_hold)
+        o->on_hold(held, reason, o->on_hold_arg);
+}
+
+static void
+ownerd_act(struct ownerd *o, enum owner_action action, const char *reason)
 {
     int n = 0;
 
@@ -186,12 +210,17 @@ static void ownerd_act(struct ownerd *o, enum owner_action action)
         break;
     case OWNER_ACTION_SUSPEND:
         ownerd_stop_jobs(o);
+        ownerd_tell_hold(o, true, reason);
         break;
     case OWNER_ACTION_CONTINUE:
         n = owner_procs_signal(o->self, SIGCONT, 0);
         LOG(LOG_LEVEL_NOTICE, LOG_OWNER, "%d job processes continued", n);
+        ownerd_tell_hold(o, false, reason);
         break;
     case OWNER_ACTION_VACATE:
+        /* the job's other nodes go on first: their ranks take part in the
+         * checkpoint asked for below */
+        ownerd_tell_hold(o, false, reason);
         n = owner_procs_request_ckpt(o->self, "exit");
         if (n > 0)
             LOG(LOG_LEVEL_NOTICE, LOG_OWNER,
@@ -249,7 +278,7 @@ static void ownerd_tick(uv_timer_t *timer)
         o->transitions[action]++;
         /* the cores first, so nothing new lands on what is stopped */
         ownerd_publish(o);
-        ownerd_act(o, action);
+        ownerd_act(o, action, reason);
     } else if (o->policy.state == OWNER_STATE_SUSPENDED) {
         /* a task leased before the cores were withheld may start now */
         int n = owner_procs_signal(o->self, SIGSTOP, 'T');

@@ -15,13 +15,16 @@
  * while suspended too; on CONTINUE, SIGCONT. On VACATE each rank with a
  * checkpoint directory gets "exit" in its $SHOAL_CKPT_DIR/REQUEST, then
  * every job process SIGCONT and SIGTERM; after the grace period, SIGKILL.
- * These act on this node only: the other ranks of a gang job spanning
- * several nodes keep running.
+ * These act on this node only; the jobs spanning several nodes are
+ * told through the hold listener (ownerd_on_hold()), so that their
+ * coordinators stop and continue their ranks on every node.
  *
  * In mode dedicated nothing is sampled; in mode never the cores are
  * withheld for good. Everything runs on the daemon's loop thread. */
 #ifndef SHOAL_RUNTIME_OWNER_OWNERD_H
 #define SHOAL_RUNTIME_OWNER_OWNERD_H
+
+#include <stdbool.h>
 
 #include <shoal/error.h>
 
@@ -53,6 +56,18 @@ int ownerd_attach(daemon_t *d,
                   const struct ownerd_config *config,
                   ownerd_t **out,
                   shoal_error_t *error);
+
+/* Called with held true once this node's job processes were stopped for
+ * the owner, and held false once they are let go again (the owner left,
+ * or the jobs are being vacated, so the other nodes must go on to take a
+ * checkpoint). reason says why, for the user. */
+typedef void (*ownerd_hold_fn)(bool held, const char *reason, void *arg);
+
+/* Set the hold listener (one; fn NULL removes it). */
+void ownerd_on_hold(ownerd_t *o, ownerd_hold_fn fn, void *arg);
+
+/* Whether the jobs of this node are held now, as last told. */
+bool ownerd_held(const ownerd_t *o);
 
 /* Stop sampling, continue jobs left stopped, and free o once its timer is
  * closed: call after daemon_run() returned, before cores_destroy() and

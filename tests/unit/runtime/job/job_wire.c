@@ -107,6 +107,10 @@ static struct job_frame sample(enum job_frame_kind kind)
     case JOB_FRAME_CKPT_KEEP:
         f.ckpt_keep.version = 11;
         break;
+    case JOB_FRAME_HOLD:
+        f.hold.held = true;
+        f.hold.reason = "the owner of node 'ws3' is back";
+        break;
     default:
         break;
     }
@@ -212,6 +216,10 @@ static void assert_same(const struct job_frame *a, const struct job_frame *b)
     case JOB_FRAME_CKPT_KEEP:
         cr_assert(eq(u32, a->ckpt_keep.version, b->ckpt_keep.version));
         break;
+    case JOB_FRAME_HOLD:
+        cr_assert(eq(int, a->hold.held, b->hold.held));
+        cr_assert(eq(str, a->hold.reason, b->hold.reason));
+        break;
     default:
         break;
     }
@@ -219,7 +227,7 @@ static void assert_same(const struct job_frame *a, const struct job_frame *b)
 
 Test(job_wire, every_kind_round_trips)
 {
-    for (int k = JOB_FRAME_LAUNCH; k <= JOB_FRAME_CKPT_KEEP; k++) {
+    for (int k = JOB_FRAME_LAUNCH; k <= JOB_FRAME_HOLD; k++) {
         struct job_frame f = sample(k), g;
         shoal_error_t error;
         uint8_t *buf;
@@ -236,7 +244,7 @@ Test(job_wire, every_kind_round_trips)
 
 Test(job_wire, truncation_at_every_byte_is_refused)
 {
-    for (int k = JOB_FRAME_LAUNCH; k <= JOB_FRAME_CKPT_KEEP; k++) {
+    for (int k = JOB_FRAME_LAUNCH; k <= JOB_FRAME_HOLD; k++) {
         struct job_frame f = sample(k), g;
         shoal_error_t error;
         uint8_t *buf;
@@ -334,7 +342,7 @@ Test(job_wire, mutated_frames_never_crash)
 {
     unsigned seed = 99;
 
-    for (int k = JOB_FRAME_LAUNCH; k <= JOB_FRAME_CKPT_KEEP; k++) {
+    for (int k = JOB_FRAME_LAUNCH; k <= JOB_FRAME_HOLD; k++) {
         struct job_frame f = sample(k), g;
         uint8_t *buf;
         size_t len;

@@ -4,6 +4,8 @@
  * restore, a version no node can restore). */
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -199,5 +201,123 @@ Test(pool_job, a_version_no_node_can_restore_is_dropped)
     pool_job_destroy(job);
     cr_assert(eq(int, uv_loop_close(&loop), 0));
     ckpt_copies_destroy(table);
+    close(devnull);
+}
+
+static int notices;
+static char last_notice[512];
+
+static void on_notice(const char *text, void *arg)
+{
+    (void)arg;
+    notices++;
+    snprintf(last_notice, sizeof(last_notice), "%s", text);
+}
+
+/* The frames sent since *base: each a SIGNAL of signo, one per node in
+ * want (a bit per node). */
+static void assert_signals(struct sent *s, int *base, int signo, int want)
+{
+    int got = 0;
+
+    for (int i = *base; i < s->count; i++) {
+        cr_assert(eq(int, s->frame[i].kind, JOB_FRAME_SIGNAL), "frame %d", i);
+        cr_assert(eq(i32, s->frame[i].signal.signo, signo));
+        got |= 1 << s->node[i];
+    }
+    cr_assert(eq(int, got, want));
+    for (int i = *base; i < s->count; i++)
+        job_frame_release(&s->frame[i]);
+    s->count = *base = 0;
+}
+
+Test(pool_job, an_owners_hold_stops_every_node_until_the_last_lets_go)
+{
+    static const int r0[] = {0}, r1[] = {1}, r2[] = {2};
+    static char *argv[] = {"prog", NULL};
+    const struct pool_job_node nodes[] = {
+        {.name = "a", .nranks = 1, .ranks = r0},
+        {.name = "b", .nranks = 1, .ranks = r1},
+        {.name = "c", .nranks = 1, .ranks = r2},
+    };
+    struct job_frame hold = {.kind = JOB_FRAME_HOLD};
+    struct job_frame started = {.kind = JOB_FRAME_STARTED};
+    int devnull = open("/dev/null", O_WRONLY);
+    struct sent s = {0};
+    uv_loop_t loop;
+    pool_job_t *job;
+    int base;
+
+    uv_loop_init(&loop);
+    struct pool_job_config config = {
+        .loop = &loop,
+        .job_id = 1,
+        .nranks = 3,
+        .nnodes = 3,
+        .nodes = nodes,
+        .path = "/bin/prog",
+        .argv = argv,
+        .kill_grace = 1,
+        .notice = on_notice,
+        .in_fd = -1,
+        .out_fd = devnull,
+        .err_fd = devnull,
+    };
+    cr_assert(eq(int, pool_job_create(&config, &ops, &s, &job, NULL), 0));
+    cr_assert(eq(int, pool_job_start(job, NULL), 0));
+    for (int i = 0; i < s.count; i++)
+        job_frame_release(&s.frame[i]);
+    s.count = base = 0;
+    feed(job, 0, &started, 0);
+    feed(job, 1, &started, 0);
+    cr_assert(eq(int, s.count, 0));
+
+    /* b's owner is back: every node stops */
+    hold.hold.held = true;
+    hold.hold.reason = "the owner of node 'b' is back";
+    feed(job, 1, &hold, 0);
+    assert_signals(&s, &base, SIGSTOP, 7);
+    cr_assert(eq(int, notices, 1));
+    cr_assert(strstr(last_notice, "stopped on every node") != NULL);
+    cr_assert(strstr(last_notice, "'b' is back") != NULL);
+    /* c's owner too: nothing more to stop; a repeated word changes
+     * nothing */
+    feed(job, 2, &hold, 0);
+    feed(job, 1, &hold, 0);
+    cr_assert(eq(int, s.count, 0));
+    /* c starts its ranks only now: they are stopped as well */
+    feed(job, 2, &started, 0);
+    assert_signals(&s, &base, SIGSTOP, 4);
+
+    /* b lets go, c still holds: still stopped */
+    hold.hold.held = false;
+    hold.hold.reason = "owner quiet again";
+    feed(job, 1, &hold, 0);
+    cr_assert(eq(int, s.count, 0));
+    /* c lets go: every node continues */
+    feed(job, 2, &hold, 0);
+    assert_signals(&s, &base, SIGCONT, 7);
+    cr_assert(eq(int, notices, 2));
+    cr_assert(strstr(last_notice, "continued") != NULL);
+
+    /* a held node that is lost ends the job: KILL, no SIGCONT (the
+     * nodes' SIGTERM continues what it ends) */
+    hold.hold.held = true;
+    feed(job, 2, &hold, 0);
+    assert_signals(&s, &base, SIGSTOP, 7);
+    pool_job_node_lost(job, 2);
+    for (int i = 0; i < s.count; i++) {
+        cr_assert(eq(int, s.frame[i].kind, JOB_FRAME_KILL));
+        job_frame_release(&s.frame[i]);
+    }
+    s.count = 0;
+    pool_job_node_lost(job, 0);
+    pool_job_node_lost(job, 1);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    cr_assert(eq(int, pool_job_result(job)->end, JOB_END_NODE_LOST));
+    for (int i = 0; i < s.count; i++)
+        job_frame_release(&s.frame[i]);
+    pool_job_destroy(job);
+    cr_assert(eq(int, uv_loop_close(&loop), 0));
     close(devnull);
 }
