@@ -20,9 +20,19 @@
 #include "util/param.h"
 
 enum {
-    OWNERD_INTERVAL_MS = 1000,
     OWNERD_SOURCES_MAX = 3,
 };
+
+/* Half a second: a suspend follows the owner's input within about 0.5 s
+ * plus the stop itself (HTCondor polls every 5 s), and a sample (a stat
+ * per terminal, one X query, /proc/stat and the jobs' accounting) costs
+ * well under a millisecond of the owner's CPU. */
+PARAM_DEFINE(ownerd_sample_interval_param,
+             "owner_sample_interval",
+             PARAM_TYPE_DOUBLE,
+             "0.5",
+             "desktop mode: seconds between two looks at the owner's "
+             "presence (0.05 to 10)");
 
 PARAM_DEFINE(ownerd_active_idle_param,
              "owner_active_idle",
@@ -73,6 +83,7 @@ struct ownerd {
     int last_rc[OWNERD_SOURCES_MAX];
     size_t nsrcs;
     uv_timer_t *timer; /* freed by its close callback */
+    uint64_t interval_ms;
     struct owner_inputs last;
     pid_t self;
     /* counters for `shoal status --stats` */
@@ -111,8 +122,16 @@ int ownerd_config_from_params(struct ownerd_config *config,
                < 0
         || (rc = param_get_double(&ownerd_vacate_grace_param, 0,
                                   &t->vacate_grace, error))
+               < 0
+        || (rc = param_get_double(&ownerd_sample_interval_param, 0,
+                                  &config->sample_interval, error))
                < 0)
         return rc;
+    if (config->sample_interval < 0.05 || config->sample_interval > 10)
+        return shoal_errprintf(error, -EINVAL,
+                               "SHOAL_OWNER_SAMPLE_INTERVAL: %g is not "
+                               "between 0.05 and 10 seconds",
+                               config->sample_interval);
     config->utmp = param_get_string(&ownerd_utmp_param);
     return 0;
 }
@@ -369,7 +388,10 @@ int ownerd_attach(daemon_t *d,
         uv_timer_init(daemon_loop(d), o->timer);
         uv_unref((uv_handle_t *)o->timer);
         o->timer->data = o;
-        uv_timer_start(o->timer, ownerd_tick, 0, OWNERD_INTERVAL_MS);
+        o->interval_ms = (uint64_t)(config->sample_interval * 1000.0);
+        if (o->interval_ms == 0)
+            o->interval_ms = 500;
+        uv_timer_start(o->timer, ownerd_tick, 0, o->interval_ms);
     }
     if ((rc = daemon_on_stats(d, ownerd_stats, o)) < 0)
         goto error;

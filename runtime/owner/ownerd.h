@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* ownerd.h - the owner service of the node daemon: samples the owner's
- * presence every second, runs the policy (owner_policy.h) and carries out
- * what it decides on this node.
+ * presence every half second (SHOAL_OWNER_SAMPLE_INTERVAL), runs the policy
+ * (owner_policy.h) and carries out what it decides on this node.
  *
  * While the owner uses the machine (states present, suspended, vacating)
  * the node lends no core: the core ledger withholds them all
@@ -40,6 +40,7 @@ struct ownerd_config {
     const char *display; /* X display to watch; NULL: $DISPLAY */
     const char *ttys;    /* glob of more terminals to watch, or NULL */
     const char *utmp;    /* sessions' utmp file; NULL: the system's; "": none */
+    double sample_interval; /* seconds between samples; 0: 0.5 */
 };
 
 /* Fill config from the defaults and the SHOAL_OWNER_* tunables (mode
