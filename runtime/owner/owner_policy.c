@@ -32,6 +32,9 @@ void owner_policy_init(struct owner_policy *p,
     p->t = *t;
     p->t.active_idle = fmin(p->t.active_idle, p->t.lend_idle);
     p->t.continue_idle = fmin(p->t.continue_idle, p->t.lend_idle);
+    /* input older than continue_idle must not count as the owner back,
+     * or jobs would be continued and stopped again each step */
+    p->t.active_idle = fmin(p->t.active_idle, p->t.continue_idle);
     p->state = mode == OWNER_MODE_DEDICATED ? OWNER_STATE_DEDICATED
                                             : OWNER_STATE_PRESENT;
     p->since = now;

@@ -250,6 +250,24 @@ Test(owner_policy, short_thresholds_for_tests_suspend_and_continue_in_seconds)
     cr_assert(eq(dbl, r.first[OWNER_ACTION_CONTINUE], 103));
 }
 
+Test(owner_policy, a_continue_idle_under_active_idle_does_not_flap)
+{
+    struct run r;
+    struct owner_thresholds t;
+    owner_thresholds_default(&t);
+    t.lend_idle = 5;
+    t.continue_idle = 3; /* active_idle: 60, taken as 5, then 3 */
+    memset(&r, 0, sizeof(r));
+    owner_policy_init(&r.p, OWNER_MODE_DESKTOP, &t, 0);
+    r.kb = (struct fake){.from = 100, .to = 101, .every = 1};
+    drive(&r, 0, 130);
+    /* one suspend, one continue: input 4 s old is not the owner back */
+    COUNT_IS(&r, OWNER_ACTION_SUSPEND, 1);
+    COUNT_IS(&r, OWNER_ACTION_CONTINUE, 1);
+    cr_assert(eq(dbl, r.first[OWNER_ACTION_CONTINUE], 103));
+    STATE_IS(&r, "away");
+}
+
 Test(owner_policy, modes_parse_and_unknown_ones_are_refused)
 {
     enum owner_mode m = OWNER_MODE_NEVER;
