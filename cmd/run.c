@@ -709,19 +709,21 @@ static int run_restart_durable(struct run_state *st)
  * from which version (saying so). A rank exiting with the checkpoint exit
  * code asked for it and does not use up a restart, as long as the job
  * committed a new version since the last run (else it makes no progress,
- * and counts as a failure); a failed rank or a lost node uses one up; a
- * timeout, ^C or a program that cannot start do not restart at all. */
+ * and counts as a failure); nor does a job vacated by a node's owner (not
+ * the job's fault); a failed rank or a lost node uses one up; a timeout,
+ * ^C or a program that cannot start do not restart at all. */
 static bool run_restart_next(struct run_state *st, int status)
 {
     struct run_restart *r = &st->restart;
     bool asked = st->opt.checkpoint && st->last_end == JOB_END_RANK_FAILED
                  && status == st->opt.checkpoint_exit_code;
+    bool vacated = st->last_end == JOB_END_VACATED;
     struct ckpt_job_choice choice = {0};
     shoal_error_t error;
 
     if (!r->enabled || status == 0
         || (st->last_end != JOB_END_RANK_FAILED
-            && st->last_end != JOB_END_NODE_LOST))
+            && st->last_end != JOB_END_NODE_LOST && !vacated))
         return false;
     if (asked && r->copies && ckpt_copies_version(r->copies) <= r->version)
         asked = false; /* no new version since the last run: no progress */
@@ -729,7 +731,7 @@ static bool run_restart_next(struct run_state *st, int status)
         && ckpt_job_choose(r->root, r->nranks, false, &choice, NULL) == 0
         && choice.version <= r->version)
         asked = false;
-    if (!asked && r->restarts >= st->opt.max_restarts) {
+    if (!asked && !vacated && r->restarts >= st->opt.max_restarts) {
         fprintf(stderr, "shoal: not restarting: --max-restarts %d reached\n",
                 st->opt.max_restarts);
         return false;
@@ -747,7 +749,7 @@ static bool run_restart_next(struct run_state *st, int status)
     if (choice.skipped)
         fprintf(stderr, "shoal: checkpoint version %d is not restored: %s\n",
                 choice.skipped, choice.why);
-    if (!asked)
+    if (!asked && !vacated)
         r->restarts++;
     r->runs++;
     r->version = choice.version;
@@ -761,6 +763,8 @@ static bool run_restart_next(struct run_state *st, int status)
                     : "");
     if (asked)
         fprintf(stderr, ", as a rank asked (exit status %d)\n", status);
+    else if (vacated)
+        fprintf(stderr, ", on nodes whose owners are away\n");
     else
         fprintf(stderr, " (restart %d of %d)\n", r->restarts,
                 st->opt.max_restarts);

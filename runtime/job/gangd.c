@@ -78,6 +78,8 @@ struct proxy {
     bool pipe_open, exited, done_seen, lost_sent;
     bool relay_failed; /* a relay to the home failed: said once */
     bool held;         /* the home was told HOLD (held) */
+    bool vacate_due;   /* the owner vacates this job here: tell the home */
+    bool vacated;      /* the home was told HOLD (vacating) */
     bool hold_stale;   /* the home's queue refused the owner's last word */
     int handles;       /* open handles; the proxy is freed when none is left */
 };
@@ -605,19 +607,26 @@ static void proxy_send_hold(struct proxy *p)
     struct job_frame f = {.kind = JOB_FRAME_HOLD};
     uint8_t *frame;
     size_t len;
+    bool vacate;
     int rc;
 
-    if (!p->g || p->done_seen || (p->held == p->g->held && !p->hold_stale))
+    if (!p->g || p->done_seen)
+        return;
+    vacate = p->vacate_due && !p->vacated && !p->g->held;
+    if (p->held == p->g->held && !vacate && !p->hold_stale)
         return;
     f.hold.held = p->g->held;
+    f.hold.vacating = vacate;
     f.hold.reason = p->g->hold_reason;
     if (job_frame_encode(&f, &frame, &len) < 0)
         return;
     rc = proxy_relay_up(p, frame, len);
     free(frame);
     p->hold_stale = rc == -ENOBUFS;
-    if (rc == 0)
+    if (rc == 0) {
         p->held = p->g->held;
+        p->vacated |= vacate;
+    }
     if (p->hold_stale && !uv_is_active((uv_handle_t *)&p->retry))
         uv_timer_start(&p->retry, proxy_retry_cb, GANGD_RETRY_MS,
                        GANGD_RETRY_MS);
@@ -942,7 +951,8 @@ static void gangd_job_frame(daemon_t *d,
 
 /* ---- the owner ---- */
 
-static void gangd_owner_hold(bool held, const char *reason, void *arg)
+static void
+gangd_owner_hold(bool held, bool vacating, const char *reason, void *arg)
 {
     struct gangd *g = arg;
     int n = 0;
@@ -950,12 +960,20 @@ static void gangd_owner_hold(bool held, const char *reason, void *arg)
     g->held = held;
     snprintf(g->hold_reason, sizeof(g->hold_reason),
              "the owner of node '%s' %s: %s", daemon_name(g->d),
-             held ? "is back" : "let it go", reason);
-    for (struct proxy *p = g->proxies; p; p = p->next, n++)
+             held       ? "is back"
+             : vacating ? "takes it back"
+                        : "let it go",
+             reason);
+    for (struct proxy *p = g->proxies; p; p = p->next, n++) {
+        p->vacate_due |= vacating;
         proxy_send_hold(p);
+    }
     if (n > 0)
         LOG(LOG_LEVEL_NOTICE, LOG_GANG, "%d gang job%s told to %s", n,
-            n > 1 ? "s" : "", held ? "stop on every node" : "go on");
+            n > 1 ? "s" : "",
+            held       ? "stop on every node"
+            : vacating ? "go on elsewhere"
+                       : "go on");
 }
 
 /* ---- membership ---- */

@@ -227,7 +227,7 @@ int job_frame_encode(const struct job_frame *f, uint8_t **out, size_t *len)
         wu32(&w, f->ckpt_keep.version);
         break;
     case JOB_FRAME_HOLD:
-        wu8(&w, f->hold.held);
+        wu8(&w, (uint8_t)(f->hold.held | f->hold.vacating << 1));
         wstr(&w, f->hold.reason);
         break;
     default:
@@ -542,7 +542,11 @@ int job_frame_decode(const uint8_t *buf,
         f->ckpt_keep.version = ru32(&r);
         break;
     case JOB_FRAME_HOLD:
-        f->hold.held = rflag(&r);
+        flags = ru8(&r);
+        if (flags > 2)
+            rfail(&r, SHOAL_EPROTO, "bad hold");
+        f->hold.held = flags & 1;
+        f->hold.vacating = flags & 2;
         f->hold.reason = rstr(&r);
         break;
     default:

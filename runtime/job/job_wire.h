@@ -179,8 +179,10 @@ struct job_frame {
             uint32_t version; /* the newest one durable on every rank */
         } ckpt_keep;
         struct {
-            bool held;    /* stop the job's ranks; false: continue them */
-            char *reason; /* why, for the user; may be "" */
+            bool held;     /* stop the job's ranks; false: continue them */
+            bool vacating; /* (not held) the sender's ranks will end: its
+                              owner takes the node back */
+            char *reason;  /* why, for the user; may be "" */
         } hold;
     };
 };

@@ -36,6 +36,7 @@ enum job_end {
     JOB_END_TIMEOUT,     /* --timeout expired */
     JOB_END_INTERRUPTED, /* the launcher was told to stop (SIGINT...) */
     JOB_END_ERROR,       /* the runtime failed: spawn, protocol, memory */
+    JOB_END_VACATED,     /* a rank ended on a node its owner took back */
 };
 
 struct local_job_config {

@@ -32,6 +32,7 @@ struct pool_node {
     bool lost;
     bool in_barrier;
     bool held;           /* its owner holds the job (HOLD) */
+    bool vacating;       /* its owner takes it back: its ranks will end */
     struct job_kv *puts; /* BARRIER_IN of the current round, owned */
     uint32_t nputs;
 };
@@ -166,11 +167,18 @@ static void pool_job_signal_all(struct pool_job *job, int signo)
 
 /* Node's word from its owner. The first hold stops the job everywhere,
  * the last release continues it. */
-static void
-pool_job_hold(struct pool_job *job, int node, bool held, const char *reason)
+static void pool_job_hold(struct pool_job *job,
+                          int node,
+                          bool held,
+                          bool vacating,
+                          const char *reason)
 {
     struct pool_node *n = &job->nodes[node];
 
+    if (vacating && !n->vacating) {
+        n->vacating = true;
+        pool_job_notice(job, "%s; its ranks there will end", reason);
+    }
     if (n->held == held)
         return;
     n->held = held;
@@ -180,7 +188,8 @@ pool_job_hold(struct pool_job *job, int node, bool held, const char *reason)
         pool_job_notice(job, "job stopped on every node: %s", reason);
     } else if (!held && job->nheld == 0 && !job->killing) {
         pool_job_signal_all(job, SIGCONT);
-        pool_job_notice(job, "job continued: %s", reason);
+        if (!vacating)
+            pool_job_notice(job, "job continued: %s", reason);
     }
 }
 
@@ -406,6 +415,12 @@ static void pool_job_rank_exit(struct pool_job *job,
 
     if (job->killing && e->killed) {
         /* terminated by us: the first failure already tells why */
+    } else if (job->nodes[job->node_of_rank[e->rank]].vacating
+               && (e->signaled || e->value != 0)) {
+        pool_job_fail(job, JOB_END_VACATED,
+                      e->signaled ? 128 + e->value : e->value,
+                      "rank %u on '%s' ended: the node's owner took it back",
+                      e->rank, host);
     } else if (e->signaled) {
         pool_job_fail(job, JOB_END_RANK_FAILED, 128 + e->value,
                       "rank %u on '%s' was killed by signal %d (%s)", e->rank,
@@ -592,7 +607,7 @@ int pool_job_input(pool_job_t *job, int node, const uint8_t *buf, size_t len)
         }
         break;
     case JOB_FRAME_HOLD:
-        pool_job_hold(job, node, f.hold.held, f.hold.reason);
+        pool_job_hold(job, node, f.hold.held, f.hold.vacating, f.hold.reason);
         break;
     case JOB_FRAME_SPAWN_FAILED: {
         int status = LOCAL_JOB_STATUS_ERROR;
@@ -667,7 +682,7 @@ int pool_job_input(pool_job_t *job, int node, const uint8_t *buf, size_t len)
         n->in_barrier = false;
         n->done = true;
         if (n->held)
-            pool_job_hold(job, node, false, "its node is done");
+            pool_job_hold(job, node, false, false, "its node is done");
         pool_job_node_finished(job);
         /* a node that ended may be all a barrier waited for */
         if (!job->finished)

@@ -313,3 +313,23 @@ int owner_procs_request_ckpt(pid_t root, const char *request)
     free(p);
     return (int)ndone;
 }
+
+int owner_procs_signal_unasked(pid_t root, int sig)
+{
+    struct owner_proc *p;
+    size_t n;
+    int rc = owner_procs_list(root, &p, &n), count = 0;
+    char dir[PATH_MAX];
+
+    if (rc < 0)
+        return rc;
+    for (size_t i = 0; i < n; i++) {
+        if (p[i].helper || p[i].state == 'Z'
+            || procs_ckpt_dir(p[i].pid, dir, sizeof(dir)))
+            continue;
+        if (kill(p[i].pid, sig) == 0)
+            count++;
+    }
+    free(p);
+    return count;
+}

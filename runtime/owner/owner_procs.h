@@ -58,4 +58,9 @@ int owner_procs_signal(pid_t root, int sig, char skip_state);
  * the number of directories written, or a negative errno. */
 int owner_procs_request_ckpt(pid_t root, const char *request);
 
+/* Send sig to every job process under root that cannot be asked to
+ * checkpoint (no SHOAL_CKPT_DIR in its environment), in one walk.
+ * Returns the number of processes signalled, or a negative errno. */
+int owner_procs_signal_unasked(pid_t root, int sig);
+
 #endif

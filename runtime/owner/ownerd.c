@@ -209,13 +209,14 @@ bool ownerd_held(const ownerd_t *o)
     return o->held;
 }
 
-static void ownerd_tell_hold(struct ownerd *o, bool held, const char *reason)
+static void
+ownerd_tell_hold(struct ownerd *o, bool held, bool vacating, const char *reason)
 {
-    if (o->held == held)
+    if (o->held == held && !vacating)
         return;
     o->held = held;
     if (o->on_hold)
-        o->on_hold(held, reason, o->on_hold_arg);
+        o->on_hold(held, vacating, reason, o->on_hold_arg);
 }
 
 static void
@@ -229,27 +230,30 @@ ownerd_act(struct ownerd *o, enum owner_action action, const char *reason)
         break;
     case OWNER_ACTION_SUSPEND:
         ownerd_stop_jobs(o);
-        ownerd_tell_hold(o, true, reason);
+        ownerd_tell_hold(o, true, false, reason);
         break;
     case OWNER_ACTION_CONTINUE:
         n = owner_procs_signal(o->self, SIGCONT, 0);
         LOG(LOG_LEVEL_NOTICE, LOG_OWNER, "%d job processes continued", n);
-        ownerd_tell_hold(o, false, reason);
+        ownerd_tell_hold(o, false, false, reason);
         break;
     case OWNER_ACTION_VACATE:
         /* the job's other nodes go on first: their ranks take part in the
          * checkpoint asked for below */
-        ownerd_tell_hold(o, false, reason);
+        ownerd_tell_hold(o, false, true, reason);
+        /* what can checkpoint is asked to, and given the grace period to
+         * do it and exit; the rest is asked to stop now */
         n = owner_procs_request_ckpt(o->self, "exit");
         if (n > 0)
             LOG(LOG_LEVEL_NOTICE, LOG_OWNER,
                 "%d ranks asked to checkpoint and exit", n);
         /* stopped processes cannot checkpoint, nor act on SIGTERM */
         owner_procs_signal(o->self, SIGCONT, 0);
-        n = owner_procs_signal(o->self, SIGTERM, 'Z');
+        n = owner_procs_signal_unasked(o->self, SIGTERM);
         LOG(LOG_LEVEL_NOTICE, LOG_OWNER,
-            "%d job processes sent SIGTERM; SIGKILL in %.0f s", n,
-            o->policy.t.vacate_grace);
+            "%d job processes without checkpoints sent SIGTERM; what is "
+            "left gets SIGKILL in %.0f s",
+            n > 0 ? n : 0, o->policy.t.vacate_grace);
         break;
     case OWNER_ACTION_KILL:
         n = owner_procs_signal(o->self, SIGKILL, 'Z');

@@ -13,8 +13,10 @@
  * On SUSPEND every job process of this node (owner_procs.h: the daemon's
  * descendants but its proxies) gets SIGSTOP, and any that starts later
  * while suspended too; on CONTINUE, SIGCONT. On VACATE each rank with a
- * checkpoint directory gets "exit" in its $SHOAL_CKPT_DIR/REQUEST, then
- * every job process SIGCONT and SIGTERM; after the grace period, SIGKILL.
+ * checkpoint directory gets "exit" in its $SHOAL_CKPT_DIR/REQUEST (it has
+ * the grace period to checkpoint and exit), every job process SIGCONT,
+ * and those that cannot checkpoint SIGTERM; after the grace period,
+ * whatever is left gets SIGKILL.
  * These act on this node only; the jobs spanning several nodes are
  * told through the hold listener (ownerd_on_hold()), so that their
  * coordinators stop and continue their ranks on every node.
@@ -59,10 +61,14 @@ int ownerd_attach(daemon_t *d,
                   shoal_error_t *error);
 
 /* Called with held true once this node's job processes were stopped for
- * the owner, and held false once they are let go again (the owner left,
- * or the jobs are being vacated, so the other nodes must go on to take a
- * checkpoint). reason says why, for the user. */
-typedef void (*ownerd_hold_fn)(bool held, const char *reason, void *arg);
+ * the owner, and held false once they are let go again: the owner left,
+ * or (vacating true) the jobs are being vacated, so their other nodes
+ * must go on to take part in the last checkpoint, and their ranks here
+ * will end. reason says why, for the user. */
+typedef void (*ownerd_hold_fn)(bool held,
+                               bool vacating,
+                               const char *reason,
+                               void *arg);
 
 /* Set the hold listener (one; fn NULL removes it). */
 void ownerd_on_hold(ownerd_t *o, ownerd_hold_fn fn, void *arg);

@@ -88,7 +88,13 @@ test_expect_success 'the owner returns and stays: the job is vacated there and f
     cat run.err run.out &&
     test "$(cat run.rc)" = 0 &&
     grep "owner: suspended -> vacating" "$TRASH/d2/daemon.log" &&
-    grep "shoal: restarting from checkpoint version [1-9][0-9]*" run.err &&
+    grep "shoal: restarting from checkpoint version [1-9][0-9]*, on nodes whose owners are away" run.err &&
+    # the rank there took its last checkpoint when asked, and the vacate
+    # used up no restart
+    grep "checkpointed step [0-9]* and exits, as asked" run.out &&
+    ! grep "(restart 1 of" run.err &&
+    grep "shoal: job stopped on every node: the owner of node .n2. is back" run.err &&
+    grep "shoal: the owner of node .n2. takes it back: .*its ranks there will end" run.err &&
     test "$(grep -c "counted to 50" run.out)" = 3 &&
     test "$(grep -c "resumes after step" run.out)" = 3
 '

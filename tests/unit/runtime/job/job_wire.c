@@ -218,6 +218,7 @@ static void assert_same(const struct job_frame *a, const struct job_frame *b)
         break;
     case JOB_FRAME_HOLD:
         cr_assert(eq(int, a->hold.held, b->hold.held));
+        cr_assert(eq(int, a->hold.vacating, b->hold.vacating));
         cr_assert(eq(str, a->hold.reason, b->hold.reason));
         break;
     default:
@@ -258,6 +259,20 @@ Test(job_wire, truncation_at_every_byte_is_refused)
         }
         free(buf);
     }
+}
+
+Test(job_wire, a_hold_both_held_and_vacating_is_refused)
+{
+    static const uint8_t bad[] = {JOB_FRAME_HOLD, 3, 0, 0, 0, 0};
+    static const uint8_t good[] = {JOB_FRAME_HOLD, 2, 0, 0, 0, 0};
+    struct job_frame g;
+    shoal_error_t error;
+
+    cr_assert(
+        eq(int, job_frame_decode(bad, sizeof(bad), &g, &error), SHOAL_EPROTO));
+    cr_assert(eq(int, job_frame_decode(good, sizeof(good), &g, &error), 0));
+    cr_assert(g.hold.vacating && !g.hold.held);
+    job_frame_release(&g);
 }
 
 Test(job_wire, launch_restores_round_trip_and_old_launch_still_decodes)

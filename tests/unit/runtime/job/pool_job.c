@@ -321,3 +321,73 @@ Test(pool_job, an_owners_hold_stops_every_node_until_the_last_lets_go)
     cr_assert(eq(int, uv_loop_close(&loop), 0));
     close(devnull);
 }
+
+Test(pool_job, a_rank_ended_on_a_node_its_owner_takes_back_is_a_vacate)
+{
+    static const int r0[] = {0}, r1[] = {1};
+    static char *argv[] = {"prog", NULL};
+    const struct pool_job_node nodes[] = {
+        {.name = "a", .nranks = 1, .ranks = r0},
+        {.name = "b", .nranks = 1, .ranks = r1},
+    };
+    struct job_frame hold = {.kind = JOB_FRAME_HOLD};
+    struct job_frame exit = {.kind = JOB_FRAME_RANK_EXIT};
+    int devnull = open("/dev/null", O_WRONLY);
+    struct sent s = {0};
+    uv_loop_t loop;
+    pool_job_t *job;
+    int base = 0;
+
+    uv_loop_init(&loop);
+    struct pool_job_config config = {
+        .loop = &loop,
+        .job_id = 1,
+        .nranks = 2,
+        .nnodes = 2,
+        .nodes = nodes,
+        .path = "/bin/prog",
+        .argv = argv,
+        .kill_grace = 1,
+        .notice = on_notice,
+        .in_fd = -1,
+        .out_fd = devnull,
+        .err_fd = devnull,
+    };
+    notices = 0;
+    cr_assert(eq(int, pool_job_create(&config, &ops, &s, &job, NULL), 0));
+    cr_assert(eq(int, pool_job_start(job, NULL), 0));
+    for (int i = 0; i < s.count; i++)
+        job_frame_release(&s.frame[i]);
+    s.count = 0;
+    hold.hold.held = true;
+    hold.hold.reason = "the owner of node 'b' is back";
+    feed(job, 1, &hold, 0);
+    assert_signals(&s, &base, SIGSTOP, 3);
+    /* vacated: every node goes on (to take part in the last checkpoint),
+     * and the user is told once */
+    hold.hold.held = false;
+    hold.hold.vacating = true;
+    hold.hold.reason = "the owner of node 'b' takes it back";
+    feed(job, 1, &hold, 0);
+    assert_signals(&s, &base, SIGCONT, 3);
+    cr_assert(eq(int, notices, 2));
+    cr_assert(strstr(last_notice, "takes it back; its ranks there will end")
+              != NULL);
+    /* its rank ends by SIGTERM: the job ends as vacated, not failed */
+    exit.rank_exit.rank = 1;
+    exit.rank_exit.signaled = true;
+    exit.rank_exit.value = SIGTERM;
+    feed(job, 1, &exit, 0);
+    pool_job_node_lost(job, 0);
+    pool_job_node_lost(job, 1);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    cr_assert(eq(int, pool_job_result(job)->end, JOB_END_VACATED));
+    cr_assert(strstr(pool_job_result(job)->message.text,
+                     "rank 1 on 'b' ended: the node's owner took it back")
+              != NULL);
+    for (int i = 0; i < s.count; i++)
+        job_frame_release(&s.frame[i]);
+    pool_job_destroy(job);
+    cr_assert(eq(int, uv_loop_close(&loop), 0));
+    close(devnull);
+}
