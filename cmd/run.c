@@ -792,6 +792,32 @@ static bool run_restart_next(struct run_state *st, int status)
     return run_restart_env(st) == 0;
 }
 
+/* A job with node-local checkpoints ended well: the pool forgets them
+ * (the home daemon removes its own and tells every node). A node that
+ * misses it sweeps them after SHOAL_CKPT_RETAIN_DAYS. */
+static void run_restart_forget(const char *key)
+{
+    char dir[4096], path[4200];
+    json_t *req, *reply = NULL;
+    int fd, rc = -1;
+
+    if (statedir_resolve(NULL, dir, sizeof(dir)) == 0
+        && snprintf(path, sizeof(path), "%s/control.sock", dir) > 0
+        && control_client_connect(path, &fd, NULL) == 0) {
+        req = json_pack("{s:s, s:s}", "op", "ckpt.forget", "key", key);
+        rc = control_client_request(fd, req, 10000, &reply, NULL);
+        json_decref(req);
+        json_decref(reply);
+        close(fd);
+    }
+    if (rc < 0)
+        fprintf(stderr,
+                "shoal: the checkpoints of job %s stay on the pool's nodes "
+                "(its daemon did not answer); each node removes them after "
+                "SHOAL_CKPT_RETAIN_DAYS\n",
+                key);
+}
+
 /* After the last run: checkpoints served their purpose when the job
  * succeeded; after a failure they are kept for whoever looks into it. */
 static void run_restart_finish(struct run_state *st, int status)
@@ -799,6 +825,17 @@ static void run_restart_finish(struct run_state *st, int status)
     struct run_restart *r = &st->restart;
     char *parent;
 
+    if (r->key && r->copies) {
+        if (status == 0)
+            run_restart_forget(r->key);
+        else
+            fprintf(stderr,
+                    "shoal: checkpoints kept on the pool's nodes, as job %s "
+                    "(in each node's state directory, under ckpt-jobs/ and "
+                    "ckpt/)\n",
+                    r->key);
+        return;
+    }
     if (!r->base)
         return;
     if (status != 0) {

@@ -5,6 +5,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <stdio.h>
@@ -15,9 +16,13 @@
 
 #include <shoal/error.h>
 
+#include "runtime/ckpt/ckpt_job.h"
 #include "runtime/ckpt/ckpt_key.h"
+#include "runtime/ckpt/ckpt_node.h"
 #include "runtime/ckpt/ckpt_recv.h"
 #include "runtime/ckpt/ckpt_store.h"
+#include "runtime/ckpt/ckpt_wire.h"
+#include "util/log.h"
 
 /* Sum the sizes of the regular files of dir. */
 static void ckpt_dir_size(const char *dir, uint64_t *bytes, int *files)
@@ -190,4 +195,123 @@ void ckpt_catalog_remove(control_conn_t *conn, json_t *req, void *arg)
         return;
     }
     control_reply(conn, json_pack("{s:o}", "removed", removed));
+}
+
+/* The two places a node keeps a job's checkpoints. */
+static const char *const ckpt_catalog_roots[] = {"ckpt", "ckpt-jobs"};
+
+static bool ckpt_catalog_job_key(const char *key)
+{
+    return ckpt_key_check(key, 0) == 0 && !strchr(key, '/');
+}
+
+int ckpt_catalog_forget_job(struct ckpt_service *svc, const char *key)
+{
+    int first = 0;
+
+    if (!ckpt_catalog_job_key(key))
+        return -EINVAL;
+    for (size_t i = 0; i < 2; i++) {
+        char path[PATH_MAX];
+        int rc, n = snprintf(path, sizeof(path), "%s/%s/%s", svc->state,
+                             ckpt_catalog_roots[i], key);
+
+        if (n < 0 || (size_t)n >= sizeof(path))
+            return -ENAMETOOLONG;
+        rc = ckpt_job_remove(path);
+        if (rc < 0 && first == 0)
+            first = rc;
+    }
+    return first;
+}
+
+void ckpt_catalog_forget(control_conn_t *conn, json_t *req, void *arg)
+{
+    struct ckpt_service *svc = arg;
+    const char *key = json_string_value(json_object_get(req, "key"));
+    struct ckpt_msg m = {.type = CKPT_FRAME_FORGET};
+    struct daemon_member *members = NULL;
+    size_t n = 0;
+    int told = 0, rc;
+
+    if (!key || !ckpt_catalog_job_key(key)) {
+        control_reply_error(conn, -EINVAL, "invalid job key '%s'",
+                            key ? key : "");
+        return;
+    }
+    rc = ckpt_catalog_forget_job(svc, key);
+    if (rc < 0) {
+        control_reply_error(conn, rc,
+                            "cannot remove the checkpoints of '%s': %s", key,
+                            shoal_strerror(rc));
+        return;
+    }
+    snprintf(m.key, sizeof(m.key), "%s", key);
+    /* a node that misses this (away, queue full) sweeps the job later */
+    if (daemon_members(svc->d, &members, &n) == 0)
+        for (size_t i = 0; i < n; i++)
+            if (!members[i].self && members[i].state == MEMBER_ALIVE
+                && ckpt_node_send(svc, members[i].id, &m) == 0)
+                told++;
+    free(members);
+    LOG(LOG_LEVEL_INFO, LOG_CKPT,
+        "job %s: checkpoints removed here, %d nodes told", key, told);
+    control_reply(conn, json_pack("{s:i}", "nodes", told));
+}
+
+/* The newest change in a tree, as nftw() walks it. */
+static double ckpt_catalog_newest;
+
+static int ckpt_catalog_note(const char *path,
+                             const struct stat *st,
+                             int flag,
+                             struct FTW *ftw)
+{
+    double t = (double)st->st_mtim.tv_sec + st->st_mtim.tv_nsec * 1e-9;
+
+    (void)path;
+    (void)flag;
+    (void)ftw;
+    if (t > ckpt_catalog_newest)
+        ckpt_catalog_newest = t;
+    return 0;
+}
+
+int ckpt_catalog_sweep(struct ckpt_service *svc, double retain, double now)
+{
+    int removed = 0;
+
+    for (size_t i = 0; i < 2; i++) {
+        char root[PATH_MAX];
+        DIR *d;
+        struct dirent *de;
+        int n = snprintf(root, sizeof(root), "%s/%s", svc->state,
+                         ckpt_catalog_roots[i]);
+
+        if (n < 0 || (size_t)n >= sizeof(root) || !(d = opendir(root)))
+            continue;
+        while ((de = readdir(d))) {
+            char path[PATH_MAX];
+
+            if (!ckpt_catalog_job_key(de->d_name))
+                continue;
+            n = snprintf(path, sizeof(path), "%s/%s", root, de->d_name);
+            if (n < 0 || (size_t)n >= sizeof(path))
+                continue;
+            ckpt_catalog_newest = 0;
+            if (nftw(path, ckpt_catalog_note, 16, FTW_PHYS) < 0
+                || now - ckpt_catalog_newest < retain)
+                continue;
+            if (ckpt_job_remove(path) == 0) {
+                LOG(LOG_LEVEL_NOTICE, LOG_CKPT,
+                    "removed the checkpoints of job %s in %s: unchanged "
+                    "for %.0f days",
+                    de->d_name, ckpt_catalog_roots[i],
+                    (now - ckpt_catalog_newest) / 86400);
+                removed++;
+            }
+        }
+        closedir(d);
+    }
+    return removed;
 }

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <sodium.h>
 
@@ -42,6 +43,15 @@ PARAM_DEFINE(ckpt_timeout_param,
              "20",
              "seconds a checkpoint copy may make no progress before the node "
              "is given up for another");
+
+PARAM_DEFINE(ckpt_retain_param,
+             "ckpt_retain_days",
+             PARAM_TYPE_DOUBLE,
+             "14",
+             "days a job's checkpoints are kept on a node after the last "
+             "change to them (a job that ended well has them removed at "
+             "once; these are what failed jobs and nodes away at the end "
+             "left)");
 
 static void ckpt_on_result(struct ckpt_service *svc,
                            uint64_t from,
@@ -100,6 +110,16 @@ static void ckpt_daemon_frame(daemon_t *d,
     case CKPT_FRAME_PULL:
         ckpt_send_on_pull(svc, from, &m);
         break;
+    case CKPT_FRAME_FORGET: {
+        int rc = ckpt_catalog_forget_job(svc, m.key);
+
+        LOG(rc < 0 ? LOG_LEVEL_WARNING : LOG_LEVEL_INFO, LOG_CKPT,
+            "job %s ended well (said %016" PRIx64 "): its checkpoints here "
+            "%s%s",
+            m.key, from, rc < 0 ? "cannot be removed: " : "are removed",
+            rc < 0 ? shoal_strerror(rc) : "");
+        break;
+    }
     case CKPT_FRAME_RESULT:
         ckpt_on_result(svc, from, &m);
         break;
@@ -159,10 +179,20 @@ static void ckpt_daemon_member(daemon_t *d,
         ckpt_node_gone(arg, m->id);
 }
 
+/* What no job came back for goes, now and then once an hour. */
+static void ckpt_sweep(struct ckpt_service *svc)
+{
+    svc->swept_ms = ckpt_now(svc);
+    ckpt_catalog_sweep(svc, svc->retain, (double)time(NULL));
+}
+
 static void ckpt_on_tick(uv_timer_t *t)
 {
     struct ckpt_service *svc = t->data;
     uint64_t now = ckpt_now(svc);
+
+    if (now - svc->swept_ms >= CKPT_SWEEP_MS)
+        ckpt_sweep(svc);
     struct ckpt_send *s, *snext;
     struct ckpt_recv *r, *rnext;
     struct ckpt_fetch *f, *fnext;
@@ -221,15 +251,18 @@ static void ckpt_daemon_stats(daemon_t *d, json_t *stats, void *arg)
 
 static int ckpt_service_params(struct ckpt_service *svc, shoal_error_t *error)
 {
-    double chunk, window, timeout;
+    double chunk, window, timeout, retain;
     int rc = param_get_double(&ckpt_chunk_param, 4, &chunk, error);
 
     if (rc == 0)
         rc = param_get_double(&ckpt_window_param, 4, &window, error);
     if (rc == 0)
         rc = param_get_double(&ckpt_timeout_param, 0.5, &timeout, error);
+    if (rc == 0)
+        rc = param_get_double(&ckpt_retain_param, 0, &retain, error);
     if (rc < 0)
         return rc;
+    svc->retain = retain * 86400;
     if (chunk > CKPT_WIRE_CHUNK_MAX / 1024)
         chunk = CKPT_WIRE_CHUNK_MAX / 1024;
     if (window < chunk)
@@ -248,9 +281,11 @@ int ckpt_service_attach(daemon_t *d,
                         shoal_error_t *error)
 {
     static const char *const ops[] = {"ckpt.replicate", "ckpt.fetch",
-                                      "ckpt.list", "ckpt.remove"};
+                                      "ckpt.list", "ckpt.remove",
+                                      "ckpt.forget"};
     static control_op_f *const fns[] = {ckpt_rep_op, ckpt_fetch_op,
-                                        ckpt_catalog_list, ckpt_catalog_remove};
+                                        ckpt_catalog_list, ckpt_catalog_remove,
+                                        ckpt_catalog_forget};
     struct ckpt_service *svc = calloc(1, sizeof(*svc));
     int rc = svc ? 0 : -ENOMEM;
 
@@ -297,6 +332,8 @@ int ckpt_service_attach(daemon_t *d,
         /* the tick alone must not keep a leaving daemon's loop running */
         uv_unref((uv_handle_t *)&svc->tick);
     }
+    if (rc == 0)
+        ckpt_sweep(svc);
     if (rc < 0) {
         /* the registrations stay with the daemon: it is torn down next */
         shoal_errprintf(error, rc, "cannot serve checkpoints: %s",

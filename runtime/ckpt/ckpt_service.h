@@ -23,6 +23,11 @@
  *       PREFIX ("" or absent: all).
  *   ckpt.remove {"key", "keep_from": V}  remove the copies of KEY older
  *       than V (0: all); {"removed": [V...]}.
+ *   ckpt.forget {"key": JOBKEY}  the job ended well: remove what this
+ *       node keeps for it (copies and node-local checkpoints) and tell
+ *       every other live node to (FORGET); {"nodes": N told}. What a node
+ *       misses, and what failed jobs leave, is swept after
+ *       SHOAL_CKPT_RETAIN_DAYS (14) without a change.
  *
  * NODE-IDs are 16 hex digits, as node-id files and `shoal status` show
  * them. Copies travel in the frames of ckpt_wire.h, each transfer driven

@@ -26,7 +26,8 @@
 
 enum ckpt_service_limit {
     CKPT_TICK_MS = 250,
-    CKPT_ERRORS_MAX = 1536, /* bytes of the text naming the nodes tried */
+    CKPT_SWEEP_MS = 3600 * 1000, /* between two sweeps of old jobs */
+    CKPT_ERRORS_MAX = 1536,      /* bytes of the text naming the nodes tried */
     CKPT_LIST_DEPTH = CKPT_KEY_DEPTH,
     CKPT_SEEN_MAX = 64, /* versions remembered as hashed */
 };
@@ -58,6 +59,8 @@ struct ckpt_service {
     uint32_t chunk;
     uint64_t window;
     uint64_t timeout_ms;
+    double retain;     /* seconds old jobs' checkpoints are kept */
+    uint64_t swept_ms; /* the last sweep */
     uint8_t *buf;
     struct ckpt_rep *reps;
     struct ckpt_fetch *fetches;

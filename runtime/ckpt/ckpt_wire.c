@@ -24,6 +24,8 @@ size_t ckpt_wire_size(const struct ckpt_msg *m)
         return n + 1 + 4 + ckpt_wire_key_size(m) + 4 + m->manifest_len;
     case CKPT_FRAME_PULL:
         return n + 4 + ckpt_wire_key_size(m);
+    case CKPT_FRAME_FORGET:
+        return n + ckpt_wire_key_size(m);
     case CKPT_FRAME_STATUS:
         return n + 1 + 4 + (m->whole ? 0 : 8 * (size_t)m->nfiles);
     case CKPT_FRAME_CHUNK:
@@ -49,6 +51,9 @@ static bool ckpt_wire_fields_ok(const struct ckpt_msg *m)
         /* fall through */
     case CKPT_FRAME_PULL:
         return m->version >= 1 && ckpt_key_check(m->key, 0) == 0;
+    case CKPT_FRAME_FORGET:
+        /* a job's key: one component */
+        return ckpt_key_check(m->key, 0) == 0 && !strchr(m->key, '/');
     case CKPT_FRAME_STATUS:
         return m->nfiles <= CKPT_WIRE_FILES_MAX
                && (m->whole || !m->nfiles || m->have || m->have_raw);
@@ -88,6 +93,11 @@ int ckpt_wire_encode(const struct ckpt_msg *m, void *buf, size_t cap)
             wire_put_u32(&w, (uint32_t)m->manifest_len);
             wire_put_bytes(&w, m->manifest, m->manifest_len);
         }
+        break;
+    case CKPT_FRAME_FORGET:
+        n = strlen(m->key);
+        wire_put_u16(&w, (uint16_t)n);
+        wire_put_bytes(&w, m->key, n);
         break;
     case CKPT_FRAME_STATUS:
         wire_put_u8(&w, m->whole ? 1 : 0);
@@ -171,6 +181,10 @@ int ckpt_wire_decode(uint8_t type,
                 (const char *)wire_get_bytes(&r, m->manifest_len, "manifest");
         }
         break;
+    case CKPT_FRAME_FORGET:
+        if (!ckpt_wire_get_text(&r, m->key, CKPT_KEY_MAX))
+            return SHOAL_EPROTO;
+        break;
     case CKPT_FRAME_STATUS: {
         uint8_t whole = wire_get_u8(&r);
 
@@ -221,9 +235,9 @@ uint64_t ckpt_wire_have(const struct ckpt_msg *m, uint32_t i)
 const char *ckpt_wire_name(uint8_t type)
 {
     static const char *const names[] = {"offer", "status", "chunk", "ack",
-                                        "done",  "result", "pull"};
+                                        "done",  "result", "pull",  "forget"};
 
-    if (type >= CKPT_FRAME_OFFER && type <= CKPT_FRAME_PULL)
+    if (type >= CKPT_FRAME_OFFER && type <= CKPT_FRAME_FORGET)
         return names[type - CKPT_FRAME_OFFER];
     return "unknown";
 }

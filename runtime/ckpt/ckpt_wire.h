@@ -14,6 +14,10 @@
  *   DONE xid                        ->
  *                                   <-  RESULT xid 0 | -errno text
  *
+ * FORGET key (xid 0) asks a node to remove everything it keeps for the
+ * job whose key is KEY (one component): the job ended well, its
+ * checkpoints served their purpose.
+ *
  * xid is the sender's id of the transfer (for a fetch, the one PULL
  * carried), unique per sending node. STATUS's have[] lists, per file of
  * the manifest, the bytes the receiver already holds from an earlier
@@ -45,6 +49,7 @@ enum ckpt_frame_type {
     CKPT_FRAME_DONE = 100,
     CKPT_FRAME_RESULT = 101,
     CKPT_FRAME_PULL = 102,
+    CKPT_FRAME_FORGET = 103,
     CKPT_FRAME_LAST = 127,
 };
 

@@ -73,7 +73,12 @@ test_expect_success 'a version committed just before the ranks exit is copied be
     cat ask.err ask.out &&
     test "$(grep -c "as a rank asked (exit status 85)" ask.err)" = 3 &&
     grep "restarting from checkpoint version 3, as a rank asked" ask.err &&
-    test "$(grep -c "finished at version 3" ask.out)" = 2
+    test "$(grep -c "finished at version 3" ask.out)" = 2 &&
+    # it ended well: no node keeps its checkpoints or their copies
+    for i in 1 2 3 4 5; do
+        test_within 10 netns_exec $i sh -c "until ! ls -d \"\$SHOAL_DIR\"/ckpt-jobs/job-* 2>/dev/null && ! ls -d \"\$SHOAL_DIR\"/ckpt/job-* 2>/dev/null; do sleep 0.2; done" || {
+            netns_exec $i sh -c "find \"\$SHOAL_DIR\"/ckpt-jobs \"\$SHOAL_DIR\"/ckpt"; exit 1; }
+    done
 '
 
 test_expect_success 'a host lost mid-job: the job restarts from the copies of its checkpoints' '

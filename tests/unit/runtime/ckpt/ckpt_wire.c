@@ -149,3 +149,26 @@ Test(ckpt_wire, random_bytes_are_refused_or_roundtrip)
     }
     cr_log_info("%d of 200000 random frames decoded", accepted);
 }
+
+Test(ckpt_wire, forget_names_one_job_and_nothing_else)
+{
+    struct ckpt_msg in = {.type = CKPT_FRAME_FORGET}, out;
+    uint8_t buf[128];
+    int n;
+
+    strcpy(in.key, "20261206T2301-ws3-4242");
+    roundtrip(&in, &out, buf, sizeof(buf));
+    cr_expect(eq(str, out.key, "20261206T2301-ws3-4242"));
+    /* a rank's key, or one that escapes, is not a job's */
+    strcpy(in.key, "job/rank1");
+    cr_expect(eq(int, ckpt_wire_encode(&in, buf, sizeof(buf)), -EINVAL));
+    strcpy(in.key, "job");
+    n = ckpt_wire_encode(&in, buf, sizeof(buf));
+    cr_assert(gt(int, n, 0));
+    memcpy(buf + 1 + 8 + 2, "..", 2);
+    cr_expect(eq(int, ckpt_wire_decode(CKPT_FRAME_FORGET, buf, (size_t)n, &out),
+                 SHOAL_EPROTO));
+    memcpy(buf + 1 + 8 + 2, "a/", 2);
+    cr_expect(eq(int, ckpt_wire_decode(CKPT_FRAME_FORGET, buf, (size_t)n, &out),
+                 SHOAL_EPROTO));
+}
