@@ -58,7 +58,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     if (ckpt_wire_decode(data[0], data + 1, size - 1, &m) != 0)
         return 0;
-    if (m.type < CKPT_FRAME_FIRST || m.type > CKPT_FRAME_PULL
+    if (m.type < CKPT_FRAME_FIRST || m.type > CKPT_FRAME_FORGET
         || strcmp(ckpt_wire_name(m.type), "unknown") == 0)
         abort();
     fuzz_ckpt_again(&m, data + 1, size - 1);
