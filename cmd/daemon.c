@@ -60,6 +60,14 @@ static const char daemon_usage[] =
     "'/dev/tty[0-9]'\n"
     "  --vacate-after SECONDS  desktop: suspended jobs are vacated after\n"
     "                       this long (600)\n"
+    "  --credentials MODE   how other nodes learn who submitted a job:\n"
+    "                       munge (MUNGE credentials), pool (the pool\n"
+    "                       key's word: weaker), auto (munge if munged\n"
+    "                       answers, else pool; the default)\n"
+    "  --munge-socket PATH  munged's socket (default: MUNGE's own)\n"
+    "  --unknown-user POLICY  a job of a uid with no account here:\n"
+    "                       refuse (the default) or guest\n"
+    "  --guest-user NAME    the account guests run as (default nobody)\n"
     "  --config FILE        read only this configuration file\n"
     "  -h, --help           show this help\n"
     "\n"
@@ -88,6 +96,10 @@ enum daemon_opt {
     DAEMON_OPT_OWNER_DISPLAY,
     DAEMON_OPT_OWNER_TTYS,
     DAEMON_OPT_VACATE_AFTER,
+    DAEMON_OPT_CREDENTIALS,
+    DAEMON_OPT_MUNGE_SOCKET,
+    DAEMON_OPT_UNKNOWN_USER,
+    DAEMON_OPT_GUEST_USER,
     DAEMON_OPT_COUNT,
 };
 
@@ -108,7 +120,7 @@ struct daemon_option {
 };
 
 static daemon_opt_check_f check_addr, check_seeds, check_bool, check_lend,
-    check_seconds_above_0, check_seconds;
+    check_seconds_above_0, check_seconds, check_credentials, check_unknown;
 
 static const struct daemon_option daemon_options[DAEMON_OPT_COUNT] = {
     [DAEMON_OPT_DIR] = {"dir", DAEMON_OPT_CMDLINE, NULL},
@@ -126,6 +138,12 @@ static const struct daemon_option daemon_options[DAEMON_OPT_COUNT] = {
     [DAEMON_OPT_OWNER_TTYS] = {"owner-ttys", DAEMON_OPT_VALUE, NULL},
     [DAEMON_OPT_VACATE_AFTER] = {"vacate-after", DAEMON_OPT_VALUE,
                                  check_seconds},
+    [DAEMON_OPT_CREDENTIALS] = {"credentials", DAEMON_OPT_VALUE,
+                                check_credentials},
+    [DAEMON_OPT_MUNGE_SOCKET] = {"munge-socket", DAEMON_OPT_VALUE, NULL},
+    [DAEMON_OPT_UNKNOWN_USER] = {"unknown-user", DAEMON_OPT_VALUE,
+                                 check_unknown},
+    [DAEMON_OPT_GUEST_USER] = {"guest-user", DAEMON_OPT_VALUE, NULL},
 };
 
 /* The system's configuration file; then DIR/shoal.conf. */
@@ -139,6 +157,7 @@ struct daemon_args {
     char confs_read[8400];               /* their names, for the log */
     struct daemon_config config;
     struct ownerd_config owner;
+    struct usercred_config users;
     char dir[4096];
 };
 
@@ -212,6 +231,26 @@ static int check_lend(const char *value, char *expected, size_t size)
     return -EINVAL;
 }
 
+static int check_credentials(const char *value, char *expected, size_t size)
+{
+    enum usercred_mode mode;
+
+    if (usercred_mode_parse(value, &mode) == 0)
+        return 0;
+    snprintf(expected, size, "expected munge, pool or auto");
+    return -EINVAL;
+}
+
+static int check_unknown(const char *value, char *expected, size_t size)
+{
+    enum usercred_unknown unknown;
+
+    if (usercred_unknown_parse(value, &unknown) == 0)
+        return 0;
+    snprintf(expected, size, "expected refuse or guest");
+    return -EINVAL;
+}
+
 /* A number of seconds: finite, at least min (above 0 when min > 0). */
 static int parse_seconds(const char *text, double min, double *out)
 {
@@ -278,6 +317,13 @@ static int apply_options(struct daemon_args *a)
         parse_seconds(v, 0, &a->owner.thresholds.vacate_after);
     a->owner.display = opt_value(a, DAEMON_OPT_OWNER_DISPLAY);
     a->owner.ttys = opt_value(a, DAEMON_OPT_OWNER_TTYS);
+    if ((v = opt_value(a, DAEMON_OPT_CREDENTIALS)))
+        usercred_mode_parse(v, &a->users.mode);
+    if ((v = opt_value(a, DAEMON_OPT_UNKNOWN_USER)))
+        usercred_unknown_parse(v, &a->users.unknown);
+    a->users.munge_socket = opt_value(a, DAEMON_OPT_MUNGE_SOCKET);
+    a->users.guest = opt_value(a, DAEMON_OPT_GUEST_USER);
+    a->config.credentials = &a->users;
     return 0;
 }
 

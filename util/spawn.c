@@ -15,6 +15,7 @@
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <grp.h>
 #include <unistd.h>
 
 /* What the child reports when it cannot get to exec. */
@@ -23,6 +24,7 @@ enum spawn_stage {
     SPAWN_STAGE_FDS,
     SPAWN_STAGE_BIND,
     SPAWN_STAGE_EXEC,
+    SPAWN_STAGE_USER,
 };
 
 struct spawn_failure {
@@ -55,6 +57,15 @@ static void spawn_child(const struct spawn_spec *spec,
     int fds[3] = {spec->stdin_fd, spec->stdout_fd, spec->stderr_fd};
 
     setpgid(0, 0);
+    /* Groups first, then the gid, then the uid: once the uid is dropped
+     * the others can no longer be changed. A changed identity clears the
+     * parent-death signal, which is why this comes before it. */
+    if (spec->user
+        && (setgroups(spec->user->ngroups, spec->user->groups) < 0
+            || setgid(spec->user->gid) < 0 || setuid(spec->user->uid) < 0)) {
+        failure.stage = SPAWN_STAGE_USER;
+        goto fail;
+    }
     /* A rank must not outlive its launcher, even one killed with SIGKILL
      * that had no chance to end the job. If the parent died before this
      * took effect, go now. */
@@ -168,13 +179,29 @@ static int spawn_failure_error(const struct spawn_spec *spec,
 {
     switch (failure->stage) {
     case SPAWN_STAGE_CHDIR:
+        if (spec->user)
+            return shoal_errprintf(
+                error, -failure->err,
+                "cannot change to directory '%s' as user '%s': %s",
+                spec->wdir, spec->user->name, strerror(failure->err));
         return shoal_errprintf(error, -failure->err,
                                "cannot change to directory '%s': %s",
                                spec->wdir, strerror(failure->err));
+    case SPAWN_STAGE_USER:
+        return shoal_errprintf(error, -failure->err,
+                               "cannot run '%s' as user '%s' (uid %u): %s",
+                               spec->path, spec->user->name,
+                               (unsigned)spec->user->uid,
+                               strerror(failure->err));
     case SPAWN_STAGE_BIND:
         return shoal_errprintf(error, -failure->err, "cannot bind '%s': %s",
                                spec->path, strerror(failure->err));
     case SPAWN_STAGE_EXEC:
+        if (spec->user)
+            return shoal_errprintf(error, -failure->err,
+                                   "cannot execute '%s' as user '%s': %s",
+                                   spec->path, spec->user->name,
+                                   strerror(failure->err));
         return shoal_errprintf(error, -failure->err, "cannot execute '%s': %s",
                                spec->path, strerror(failure->err));
     default:

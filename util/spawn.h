@@ -16,6 +16,19 @@
 
 #include <shoal/error.h>
 
+/* The user a child runs as: set in the child after fork and before
+ * anything else that touches the file system (chdir, exec), so the working
+ * directory and the program are checked with the user's rights. groups are
+ * the supplementary groups (as initgroups(3) would set them; resolved by the
+ * caller, since the child may only make system calls). */
+struct spawn_user {
+    uid_t uid;
+    gid_t gid;
+    const gid_t *groups; /* ngroups entries, or NULL for none */
+    size_t ngroups;
+    const char *name; /* for messages */
+};
+
 struct spawn_spec {
     const char *path;      /* program to execute (no PATH search) */
     char *const *argv;     /* NULL-terminated; argv[0] as the program sees */
@@ -26,13 +39,15 @@ struct spawn_spec {
     int stdout_fd;         /* becomes fd 1 */
     int stderr_fd;         /* becomes fd 2 */
     int keep_fd;           /* one more fd inherited as is (PMI_FD), or -1 */
+    const struct spawn_user *user; /* switch to this user, or NULL: stay */
 };
 
 /* Start the process in a new process group of its own (so that signals to
  * the job reach its children too), set to be killed if the caller dies. Every
  * other descriptor of the caller must be close-on-exec. Returns 0 and sets
  * *pid, or a negative errno with error filled ("cannot execute 'a.out':
- * permission denied"); then no process is left. Safe to call from a program
+ * permission denied"; with a user, "cannot change to directory '/x' as
+ * user 'nobody': permission denied"); then no process is left. Safe to call from a program
  * with signal handlers: the child runs with default dispositions and an empty
  * signal mask. */
 int spawn_process(const struct spawn_spec *spec,

@@ -123,6 +123,7 @@ int control_frame_decode_json(const void *body,
 struct control_op {
     struct control_op *next;
     char *name;
+    enum control_op_class op_class;
     control_op_f *fn;
     void *arg;
 };
@@ -130,7 +131,7 @@ struct control_op {
 struct control_conn {
     uv_pipe_t pipe;
     control_t *control;
-    uint32_t uid;
+    uint32_t uid, gid;
     bool closing;
     uint64_t last_read_ms; /* loop time */
     struct frame_reader reader;
@@ -366,6 +367,30 @@ uint32_t control_conn_uid(const control_conn_t *conn)
     return conn->uid;
 }
 
+uint32_t control_conn_gid(const control_conn_t *conn)
+{
+    return conn->gid;
+}
+
+bool control_op_permitted(enum control_op_class op_class,
+                          uint32_t uid,
+                          uint32_t server_uid)
+{
+    if (op_class != CONTROL_OP_ADMIN)
+        return true;
+    return uid == 0 || uid == server_uid;
+}
+
+bool control_may_act_on(uint32_t uid, uint32_t owner, uint32_t server_uid)
+{
+    return uid == owner || uid == 0 || uid == server_uid;
+}
+
+bool control_conn_may(const control_conn_t *conn, uint32_t owner)
+{
+    return control_may_act_on(conn->uid, owner, (uint32_t)geteuid());
+}
+
 static void dispatch_op(control_conn_t *conn, const uint8_t *body, size_t len)
 {
     control_t *control = conn->control;
@@ -388,6 +413,17 @@ static void dispatch_op(control_conn_t *conn, const uint8_t *body, size_t len)
     }
     for (struct control_op *op = control->ops; op; op = op->next) {
         if (strcmp(op->name, name) == 0) {
+            if (!control_op_permitted(op->op_class, conn->uid,
+                                      (uint32_t)geteuid())) {
+                control->stats.refused++;
+                control_reply_error(conn, -EPERM,
+                                    "'%s' is for root and the daemon's user "
+                                    "(uid %u) only, not uid %u",
+                                    name, (unsigned)geteuid(),
+                                    (unsigned)conn->uid);
+                json_decref(request);
+                return;
+            }
             op->fn(conn, request, op->arg);
             json_decref(request);
             return;
@@ -469,11 +505,7 @@ static void on_connection(uv_stream_t *server, int status)
         return;
     }
     conn->uid = cred.uid;
-    if (cred.uid != 0 && cred.uid != geteuid()) {
-        control->stats.refused++;
-        conn_close_now(conn);
-        return;
-    }
+    conn->gid = cred.gid;
     if (control->nconns > CONTROL_CONNS_MAX) { /* this one counted */
         control->stats.over_limit++;
         conn_close_now(conn);
@@ -550,12 +582,12 @@ int control_create(uv_loop_t *loop,
     uv_timer_init(loop, &control->sweep_timer);
     control->sweep_timer.data = control;
     control->open_handles = 2;
-    /* the socket is never reachable by others, not even between bind and
-     * chmod */
-    old_mask = umask(077);
+    /* every local user may connect (the ops check who they are); the
+     * directory's mode decides who reaches the socket */
+    old_mask = umask(0);
     rc = uv_pipe_bind(&control->listener, path);
     umask(old_mask);
-    if (rc == 0 && chmod(path, 0600) < 0)
+    if (rc == 0 && chmod(path, 0666) < 0)
         rc = -errno;
     if (rc == 0)
         rc = uv_listen((uv_stream_t *)&control->listener, 64, on_connection);
@@ -592,10 +624,20 @@ int control_on(control_t *control,
                control_op_f *fn,
                void *arg)
 {
+    return control_on_class(control, name, CONTROL_OP_ADMIN, fn, arg);
+}
+
+int control_on_class(control_t *control,
+                     const char *name,
+                     enum control_op_class op_class,
+                     control_op_f *fn,
+                     void *arg)
+{
     struct control_op *op;
 
     for (op = control->ops; op; op = op->next) {
         if (strcmp(op->name, name) == 0) {
+            op->op_class = op_class;
             op->fn = fn;
             op->arg = arg;
             return 0;
@@ -606,6 +648,7 @@ int control_on(control_t *control,
         free(op);
         return -ENOMEM;
     }
+    op->op_class = op_class;
     op->fn = fn;
     op->arg = arg;
     op->next = control->ops;

@@ -2,11 +2,15 @@
 /* control.h - the node's local control socket, server and client.
  *
  * Commands on the node talk to its daemon over a UNIX stream socket in
- * the daemon's directory (control.sock, mode 0600); where no daemon runs,
- * the task service a command starts (`shoal taskd`) serves the same
- * socket with this same server. The server checks the caller's
- * credentials at accept time (SO_PEERCRED): only its own effective user
- * and root may connect; others are refused and counted.
+ * the daemon's directory (control.sock, mode 0666: the directory decides
+ * who reaches it); where no daemon runs, the task service a command starts
+ * (`shoal taskd`) serves the same socket with this same server. Every
+ * local user may connect; the server reads the caller's uid and gid at
+ * accept time (SO_PEERCRED), and that, never a field of a message, is who
+ * the caller is. Each op has a class (control_op_class): admin ops are
+ * for root and the daemon's own user only, and refused to others here;
+ * read, submit and owner ops are open, and their handlers decide what a
+ * caller may see or touch (a job's owner or root: control_conn_may()).
  *
  * Both ways the stream is a sequence of frames: a u32 big-endian length
  * (at most CONTROL_FRAME_MAX) and that many bytes of body, whose first
@@ -125,9 +129,43 @@ int control_create(uv_loop_t *loop,
  * close callbacks. NULL is accepted. */
 void control_destroy(control_t *control);
 
-/* Call fn for requests whose "op" is op (copied). A later registration of
- * op replaces the earlier one. Returns 0 or -ENOMEM. */
+/* Who may call an op. */
+enum control_op_class {
+    /* root and the daemon's user only: stop, leave, stats, the
+     * checkpoint service's internals */
+    CONTROL_OP_ADMIN = 0,
+    /* everyone: status, listings (the handler hides others' private
+     * details) */
+    CONTROL_OP_READ,
+    /* everyone: the job is recorded as the caller's */
+    CONTROL_OP_SUBMIT,
+    /* everyone, but the handler acts only on the caller's own jobs unless
+     * the caller is root (cancel, remove, kill) */
+    CONTROL_OP_OWNER,
+};
+
+/* Whether a caller of uid may call an op of class on a server whose
+ * effective uid is server_uid (the accept-time check; owner checks are
+ * the handler's). Pure. */
+bool control_op_permitted(enum control_op_class op_class,
+                          uint32_t uid,
+                          uint32_t server_uid);
+
+/* Whether a caller of uid may act on a job owned by owner: its owner,
+ * root, or the server's own user. Pure. */
+bool control_may_act_on(uint32_t uid, uint32_t owner, uint32_t server_uid);
+
+/* Call fn for requests whose "op" is op (copied), of class CONTROL_OP_ADMIN.
+ * A later registration of op replaces the earlier one. Returns 0 or
+ * -ENOMEM. */
 int control_on(control_t *control, const char *op, control_op_f *fn, void *arg);
+
+/* As control_on(), with the op's class. */
+int control_on_class(control_t *control,
+                     const char *op,
+                     enum control_op_class op_class,
+                     control_op_f *fn,
+                     void *arg);
 
 /* Send obj (borrowed) as a 'J' frame. Returns 0, -ENOBUFS when the client
  * has not read CONTROL_FRAME_MAX x 2 bytes already queued, -EPIPE when the
@@ -155,8 +193,12 @@ void control_conn_set_handlers(control_conn_t *conn,
 /* Close conn once what is queued on it has been written. */
 void control_conn_close(control_conn_t *conn);
 
-/* The caller's user id, from SO_PEERCRED. */
+/* The caller's user and group ids, from SO_PEERCRED. */
 uint32_t control_conn_uid(const control_conn_t *conn);
+uint32_t control_conn_gid(const control_conn_t *conn);
+
+/* control_may_act_on() for conn's caller and this server. */
+bool control_conn_may(const control_conn_t *conn, uint32_t owner);
 
 /* Copy the counters into *stats. */
 void control_get_stats(const control_t *control, struct control_stats *stats);

@@ -85,6 +85,7 @@ struct daemon {
     seal_t *seal;
     peer_t *peer;
     control_t *control;
+    usercred_t *usercred;
     member_table_t *table;
     struct member_tunables tunables;
     struct node_summary summary;
@@ -106,6 +107,34 @@ struct daemon {
     } stats[DAEMON_STATS_SOURCES_MAX];
     size_t nstats;
 };
+
+/* A root daemon serves every local user: they must reach its control
+ * socket, and its proxies' ranks their checkpoint directories, inside
+ * dir. Others may pass through dir (x) but not list it; what is private
+ * (pool.key, jobs.db, logs) keeps its own mode 0600. A daemon of another
+ * user runs only that user's jobs and keeps its directory to itself. */
+static int daemon_open_dir(const char *dir, shoal_error_t *error)
+{
+    struct stat st;
+
+    if (geteuid() != 0)
+        return 0;
+    if (stat(dir, &st) < 0)
+        return shoal_errprintf(error, -errno, "cannot read '%s': %s", dir,
+                               strerror(errno));
+    if ((st.st_mode & 0011) == 0011)
+        return 0;
+    if (chmod(dir, (st.st_mode & 07777) | 0011) < 0)
+        return shoal_errprintf(error, -errno,
+                               "cannot open '%s' to other users (mode %o): %s",
+                               dir, (unsigned)(st.st_mode & 07777) | 0011,
+                               strerror(errno));
+    LOG(LOG_LEVEL_INFO, LOG_DAEMON,
+        "'%s' opened to other users for passage (mode %o): they reach its "
+        "control socket",
+        dir, (unsigned)(st.st_mode & 07777) | 0011);
+    return 0;
+}
 
 static uint64_t mono_ms(void)
 {
@@ -409,6 +438,15 @@ int daemon_on_member(daemon_t *d, daemon_member_f *fn, void *arg)
 int daemon_on_control(daemon_t *d, const char *op, control_op_f *fn, void *arg)
 {
     return control_on(d->control, op, fn, arg);
+}
+
+int daemon_on_control_class(daemon_t *d,
+                            const char *op,
+                            enum control_op_class op_class,
+                            control_op_f *fn,
+                            void *arg)
+{
+    return control_on_class(d->control, op, op_class, fn, arg);
 }
 
 int daemon_members(daemon_t *d, struct daemon_member **out, size_t *n)
@@ -827,6 +865,9 @@ int daemon_create(const struct daemon_config *config,
                              strerror(errno));
         goto error;
     }
+    rc = daemon_open_dir(d->dir, error);
+    if (rc < 0)
+        goto error;
     rc = set_addresses(d, config, error);
     if (rc < 0)
         goto error;
@@ -848,6 +889,16 @@ int daemon_create(const struct daemon_config *config,
     d->summary.owner = NODE_OWNER_DEDICATED;
     snprintf(d->name, sizeof(d->name), "%s",
              config->name ? config->name : d->summary.hostname);
+    {
+        struct usercred_config uconf = {.mode = USERCRED_POOL};
+
+        if (config->credentials)
+            uconf = *config->credentials;
+        uconf.node = d->name;
+        rc = usercred_create(&uconf, &d->usercred, error);
+        if (rc < 0)
+            goto error;
+    }
     sconf.key = &key;
     sconf.node_id = d->id;
     rc = seal_create(&sconf, &d->seal, error);
@@ -890,9 +941,12 @@ int daemon_create(const struct daemon_config *config,
     peer_on(d->peer, DAEMON_TYPE_DISCOVER, DAEMON_TYPE_DISCOVER, on_discover,
             d);
     peer_on(d->peer, DAEMON_FRAME_FIRST, 255, on_frame, d);
-    if (control_on(d->control, "ping", op_ping, d) < 0
-        || control_on(d->control, "status", op_status, d) < 0
-        || control_on(d->control, "stats", op_stats, d) < 0
+    if (control_on_class(d->control, "ping", CONTROL_OP_READ, op_ping, d) < 0
+        || control_on_class(d->control, "status", CONTROL_OP_READ, op_status,
+                            d)
+               < 0
+        || control_on_class(d->control, "stats", CONTROL_OP_READ, op_stats, d)
+               < 0
         || control_on(d->control, "stop", op_stop, d) < 0) {
         rc = shoal_errprintf(error, -ENOMEM, "out of memory");
         goto error;
@@ -948,8 +1002,14 @@ void daemon_destroy(daemon_t *d)
     seal_destroy(d->seal);
     if (d->pid_written)
         unlink(d->pid_path);
+    usercred_destroy(d->usercred);
     free(d->dir);
     free(d->pid_path);
     free(d->sock_path);
     free(d);
+}
+
+usercred_t *daemon_usercred(daemon_t *d)
+{
+    return d->usercred;
 }

@@ -29,6 +29,7 @@
 #include <shoal/error.h>
 
 #include "runtime/daemon/control.h"
+#include "runtime/daemon/usercred.h"
 #include "runtime/member/member.h"
 #include "runtime/member/node_summary.h"
 
@@ -49,6 +50,9 @@ struct daemon_config {
     bool discover;         /* broadcast for peers while alone */
     const char *name;      /* NULL: the host name */
     const char *topology;  /* NULL: SHOAL_TOPOLOGY, else this machine */
+    /* who jobs run as and how other nodes' claims are checked
+     * (usercred.h); NULL: the pool key's trust, unknown users refused */
+    const struct usercred_config *credentials;
 };
 
 /* A member with its decoded summary. has_summary is false when its
@@ -89,6 +93,9 @@ void daemon_stop(daemon_t *d);
 void daemon_destroy(daemon_t *d);
 
 uv_loop_t *daemon_loop(daemon_t *d);
+
+/* The node's user credentials (usercred.h), borrowed for d's life. */
+usercred_t *daemon_usercred(daemon_t *d);
 uint64_t daemon_node_id(const daemon_t *d);
 
 /* This node's name in the pool (--name, else the host name). */
@@ -132,6 +139,13 @@ int daemon_on_member(daemon_t *d, daemon_member_f *fn, void *arg);
 /* Serve control op on the daemon's control socket (see control.h). The
  * daemon's own ops may be replaced. Returns 0 or -ENOMEM. */
 int daemon_on_control(daemon_t *d, const char *op, control_op_f *fn, void *arg);
+
+/* As daemon_on_control(), with the op's class (control.h). */
+int daemon_on_control_class(daemon_t *d,
+                            const char *op,
+                            enum control_op_class op_class,
+                            control_op_f *fn,
+                            void *arg);
 
 /* A snapshot of every member known, this node included. Returns 0 and
  * sets *out (caller frees with free()) and *n, or -ENOMEM. */
