@@ -3,9 +3,12 @@
  *
  * The pool's daemon (or `shoal run` with SHOAL_PROXY_NODES) starts it with
  * a stream socket as fd 0, or as the fd given by --fd N, and speaks job
- * frames on it (runtime/job/node_job.h). It exits 0 once it sent DONE, else 1
+ * frames on it (runtime/job/node_job.h); with --user UID:GID its ranks
+ * run as that account (the daemon verified the submitter's claim and
+ * applied its policy before starting it). It exits 0 once it sent DONE, else 1
  * after saying why on stderr. */
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +23,7 @@
 int cmd_proxy(int argc, char **argv)
 {
     struct node_job_config config = {.link_fd = STDIN_FILENO};
+    struct account user;
     char hostname[256] = "";
     shoal_error_t error;
     int rc;
@@ -33,8 +37,25 @@ int cmd_proxy(int argc, char **argv)
                 return CMD_EXIT_USAGE;
             }
             config.link_fd = (int)fd;
+        } else if (strcmp(argv[i], "--user") == 0 && i + 1 < argc) {
+            unsigned long uid, gid;
+            int n = 0;
+
+            if (sscanf(argv[++i], "%lu:%lu%n", &uid, &gid, &n) != 2
+                || argv[i][n] || uid >= UINT32_MAX || gid >= UINT32_MAX) {
+                fprintf(stderr, "shoal: bad --user '%s': expected UID:GID\n",
+                        argv[i]);
+                return CMD_EXIT_USAGE;
+            }
+            rc = account_by_uid((uid_t)uid, (gid_t)gid, &user);
+            if (rc < 0) {
+                fprintf(stderr, "shoal: proxy: no account of uid %lu: %s\n",
+                        uid, strerror(-rc));
+                return 1;
+            }
+            config.user = &user;
         } else {
-            fprintf(stderr, "usage: shoal proxy [--fd N]\n");
+            fprintf(stderr, "usage: shoal proxy [--fd N] [--user UID:GID]\n");
             return CMD_EXIT_USAGE;
         }
     }

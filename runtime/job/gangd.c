@@ -31,10 +31,15 @@
 #include "util/frame_reader.h"
 
 enum {
-    /* body of a relayed frame: direction, job id, then the frame */
+    /* body of a relayed frame: direction, job id, then the frame; towards
+     * a proxy with the submitter's claim (RELAY_TO_PROXY_AS: a u32 length
+     * and the claim's JSON text, runtime/daemon/usercred.h, before the
+     * frame), which a LAUNCH must carry */
     RELAY_HEAD = 9,
     RELAY_TO_PROXY = 0,
     RELAY_TO_HOME = 1,
+    RELAY_TO_PROXY_AS = 2,
+    RELAY_CLAIM_MAX = 8192,
     /* a claim's lease while the job starts */
     GANGD_LEASE_MS = 15000,
     /* retry of a relay the peer's queue refused */
@@ -56,6 +61,10 @@ struct home_job {
     struct hostlist hosts;
     struct pool_placement *placement;
     bool replied;
+    /* the submitter, from the control socket, and the claim that speaks
+     * for them to the nodes (made at the first LAUNCH) */
+    uint32_t uid, gid;
+    char *claim;
 };
 
 /* A proxy running this node's share of a job. */
@@ -68,6 +77,7 @@ struct proxy {
     uv_pipe_t pipe;
     uv_timer_t retry;
     struct frame_reader in;
+    uint32_t uid; /* who its ranks run as */
     /* a frame the home's queue refused, sent again by the retry timer */
     uint8_t *pending;
     size_t pending_len;
@@ -405,6 +415,7 @@ static void home_destroy(struct home_job *h)
     uv_close((uv_handle_t *)h->timer, free_handle_cb);
     pool_placement_destroy(h->placement);
     hostlist_release(&h->hosts);
+    free(h->claim);
     free(h);
 }
 
@@ -430,6 +441,72 @@ static enum log_level relay_failure_level(int rc)
                                              : LOG_LEVEL_WARNING;
 }
 
+static int relay_send_claim(struct gangd *g,
+                            uint64_t node,
+                            uint64_t job,
+                            const char *claim,
+                            const uint8_t *frame,
+                            size_t len);
+
+/* Give the front end a SPAWN_FAILED from node, as if its proxy had sent
+ * it: the job ends with message. */
+static void home_tell_failed(control_conn_t *conn,
+                             uint64_t node,
+                             int code,
+                             const char *message)
+{
+    struct job_frame f = {.kind = JOB_FRAME_SPAWN_FAILED};
+    uint8_t *frame = NULL, *out;
+    size_t len = 0;
+
+    f.spawn_failed.code = code;
+    f.spawn_failed.message = (char *)message;
+    if (job_frame_encode(&f, &frame, &len) < 0)
+        return;
+    out = malloc(8 + len);
+    if (out) {
+        bytes_put_be64(out, node);
+        memcpy(out + 8, frame, len);
+        control_send_data(conn, out, 8 + len);
+    }
+    free(out);
+    free(frame);
+}
+
+/* Relay a LAUNCH to node with the submitter's claim, made once for the
+ * job (a MUNGE credential binding it, or the pool key's word). Returns
+ * relay_send()'s code, or -EPERM when no claim can be made (the front end
+ * is told). */
+static int home_relay_launch(struct home_job *h,
+                             uint64_t node,
+                             const uint8_t *frame,
+                             size_t len)
+{
+    if (!h->claim) {
+        struct usercred_claim claim;
+        shoal_error_t error = {{0}};
+        json_t *o;
+        int rc = usercred_issue(daemon_usercred(h->g->d), USERCRED_GANG,
+                                daemon_node_id(h->g->d), h->id, h->uid,
+                                h->gid, &claim, &error);
+
+        if (rc < 0) {
+            LOG(LOG_LEVEL_WARNING, LOG_GANG,
+                "job %016" PRIx64 ": no credential for uid %" PRIu32 ": %s",
+                h->id, h->uid, error.text);
+            home_tell_failed(h->conn, node, -EPERM, error.text);
+            return -EPERM;
+        }
+        o = usercred_claim_pack(&claim);
+        usercred_claim_release(&claim);
+        h->claim = o ? json_dumps(o, JSON_COMPACT) : NULL;
+        json_decref(o);
+        if (!h->claim)
+            return -ENOMEM;
+    }
+    return relay_send_claim(h->g, node, h->id, h->claim, frame, len);
+}
+
 /* A 'D' frame from the front end: u64 node id, then a job frame. */
 static void
 home_conn_frame(control_conn_t *conn, const void *body, size_t len, void *arg)
@@ -449,7 +526,13 @@ home_conn_frame(control_conn_t *conn, const void *body, size_t len, void *arg)
         control_conn_close(conn);
         return;
     }
-    rc = relay_send(h->g, node, RELAY_TO_PROXY, h->id, b + 9, len - 9);
+    if (b[9] == JOB_FRAME_LAUNCH) {
+        rc = home_relay_launch(h, node, b + 9, len - 9);
+        if (rc == -EPERM)
+            return;
+    } else {
+        rc = relay_send(h->g, node, RELAY_TO_PROXY, h->id, b + 9, len - 9);
+    }
     if (rc < 0) {
         LOG(relay_failure_level(rc), LOG_GANG,
             "job %016" PRIx64 ": cannot relay a frame to %016" PRIx64
@@ -508,6 +591,8 @@ static void gangd_op_claim(control_conn_t *conn, json_t *request, void *arg)
     gangd_local_names(g, &h->hosts);
     h->g = g;
     h->conn = conn;
+    h->uid = control_conn_uid(conn);
+    h->gid = control_conn_gid(conn);
     h->req.map = gr.map;
     h->req.hosts = h->hosts.count ? &h->hosts : NULL;
     h->req.home = daemon_node_id(g->d);
@@ -561,6 +646,30 @@ static int relay_send(struct gangd *g,
     rc =
         daemon_send(g->d, node, len ? frame[0] : (uint8_t)GANGD_TYPE_PROXY_LOST,
                     body, RELAY_HEAD + len);
+    free(body);
+    return rc;
+}
+
+/* Relay a frame towards node's proxy of job with claim (JSON text). */
+static int relay_send_claim(struct gangd *g,
+                            uint64_t node,
+                            uint64_t job,
+                            const char *claim,
+                            const uint8_t *frame,
+                            size_t len)
+{
+    size_t clen = strlen(claim);
+    uint8_t *body = malloc(RELAY_HEAD + 4 + clen + len);
+    int rc;
+
+    if (!body)
+        return -ENOMEM;
+    body[0] = RELAY_TO_PROXY_AS;
+    bytes_put_be64(body + 1, job);
+    bytes_put_be(body + RELAY_HEAD, clen, 4);
+    memcpy(body + RELAY_HEAD + 4, claim, clen);
+    memcpy(body + RELAY_HEAD + 4 + clen, frame, len);
+    rc = daemon_send(g->d, node, frame[0], body, RELAY_HEAD + 4 + clen + len);
     free(body);
     return rc;
 }
@@ -807,13 +916,19 @@ static void proxy_read_cb(uv_stream_t *stream, ssize_t n, const uv_buf_t *buf)
     }
 }
 
-static int
-proxy_spawn(struct gangd *g, uint64_t job, uint64_t home, struct proxy **out)
+/* Start the proxy of job; its ranks run as target says (the proxy
+ * switches to the user in each rank's child before exec: `shoal proxy
+ * --user UID:GID`). */
+static int proxy_spawn(struct gangd *g,
+                       uint64_t job,
+                       uint64_t home,
+                       const struct usercred_target *target,
+                       struct proxy **out)
 {
     struct proxy *p = calloc(1, sizeof(*p));
     uv_process_options_t opt = {0};
     uv_stdio_container_t stdio[3];
-    char *args[3];
+    char *args[5], user[32];
     int sv[2], rc;
 
     if (!p)
@@ -825,6 +940,15 @@ proxy_spawn(struct gangd *g, uint64_t job, uint64_t home, struct proxy **out)
     args[0] = g->proxy_path;
     args[1] = "proxy";
     args[2] = NULL;
+    p->uid = (uint32_t)geteuid();
+    if (target->switch_user) {
+        snprintf(user, sizeof(user), "%u:%u", (unsigned)target->account.uid,
+                 (unsigned)target->account.gid);
+        args[2] = "--user";
+        args[3] = user;
+        args[4] = NULL;
+        p->uid = (uint32_t)target->account.uid;
+    }
     stdio[0].flags = UV_INHERIT_FD;
     stdio[0].data.fd = sv[1];
     stdio[1].flags = UV_INHERIT_FD;
@@ -875,6 +999,57 @@ static struct proxy *proxy_find(struct gangd *g, uint64_t job)
     return NULL;
 }
 
+/* Whether the job's LAUNCH from home may start here, and as whom: its
+ * claim verified (usercred.h) and this node's policy applied. A LAUNCH
+ * without a claim is refused. Returns 0, or a negative code with error
+ * filled for the submitter (also logged). */
+static int gangd_admit(struct gangd *g,
+                       uint64_t home,
+                       uint64_t job,
+                       const char *text,
+                       size_t len,
+                       struct usercred_target *target,
+                       shoal_error_t *error)
+{
+    struct usercred_claim claim;
+    json_t *o = text ? json_loadb(text, len, 0, NULL) : NULL;
+    shoal_error_t why = {{0}};
+    int rc = usercred_claim_unpack(o, &claim, &why);
+
+    json_decref(o);
+    if (rc < 0) {
+        LOG(LOG_LEVEL_WARNING, LOG_GANG,
+            "launch of job %016" PRIx64 " from %016" PRIx64 " refused: %s",
+            job, home, why.text);
+        return shoal_errprintf(error, -EPERM, "credential refused: %s",
+                               why.text);
+    }
+    rc = usercred_admit(daemon_usercred(g->d), &claim, USERCRED_GANG, home,
+                        job, target, error);
+    usercred_claim_release(&claim);
+    return rc;
+}
+
+/* Tell home that job cannot start here, and why (a SPAWN_FAILED its front
+ * end reports), then that its proxy here is lost. */
+static void gangd_refuse_launch(struct gangd *g,
+                                uint64_t home,
+                                uint64_t job,
+                                int code,
+                                const char *why)
+{
+    struct job_frame f = {.kind = JOB_FRAME_SPAWN_FAILED};
+    uint8_t *frame = NULL;
+    size_t len = 0;
+
+    f.spawn_failed.code = code;
+    f.spawn_failed.message = (char *)why;
+    if (job_frame_encode(&f, &frame, &len) == 0)
+        relay_send(g, home, RELAY_TO_HOME, job, frame, len);
+    free(frame);
+    relay_lost(g, home, job);
+}
+
 /* A relayed job frame from another daemon (or ourselves). */
 static void gangd_job_frame(daemon_t *d,
                             uint64_t from,
@@ -887,12 +1062,29 @@ static void gangd_job_frame(daemon_t *d,
     const uint8_t *b = body;
     const uint8_t *frame = b + RELAY_HEAD;
     size_t flen = len - RELAY_HEAD;
+    const char *claim = NULL;
+    size_t claim_len = 0;
     uint64_t job = 0;
 
     (void)d;
-    if (len < RELAY_HEAD || b[0] > RELAY_TO_HOME)
+    if (len < RELAY_HEAD || b[0] > RELAY_TO_PROXY_AS)
         return;
     job = bytes_get_be64(b + 1);
+    if (b[0] == RELAY_TO_PROXY_AS) {
+        if (flen < 4)
+            return;
+        claim_len = (size_t)bytes_get_be(frame, 4);
+        if (claim_len > RELAY_CLAIM_MAX || claim_len > flen - 4) {
+            LOG(LOG_LEVEL_WARNING, LOG_GANG,
+                "job %016" PRIx64 " from %016" PRIx64
+                ": malformed user claim dropped",
+                job, from);
+            return;
+        }
+        claim = (const char *)frame + 4;
+        frame += 4 + claim_len;
+        flen -= 4 + claim_len;
+    }
     if (b[0] == RELAY_TO_HOME) {
         struct home_job *h = home_find(g, job);
         uint8_t *out;
@@ -920,6 +1112,8 @@ static void gangd_job_frame(daemon_t *d,
     /* towards a proxy on this node */
     struct proxy *p = proxy_find(g, job);
     if (!p) {
+        struct usercred_target target;
+        shoal_error_t error = {{0}};
         int rc;
         if (flen == 0 || frame[0] != JOB_FRAME_LAUNCH)
             return;
@@ -932,8 +1126,13 @@ static void gangd_job_frame(daemon_t *d,
             relay_lost(g, from, job);
             return;
         }
+        rc = gangd_admit(g, from, job, claim, claim_len, &target, &error);
+        if (rc < 0) {
+            gangd_refuse_launch(g, from, job, rc, error.text);
+            return;
+        }
         cores_confirm(g->cores, job);
-        rc = proxy_spawn(g, job, from, &p);
+        rc = proxy_spawn(g, job, from, &target, &p);
         if (rc < 0) {
             LOG(LOG_LEVEL_WARNING, LOG_GANG, "cannot start a proxy: %s",
                 uv_strerror(rc));
@@ -1019,7 +1218,9 @@ int gangd_attach(daemon_t *d,
                                  gangd_job_frame, g))
                < 0
         || (rc = daemon_on_member(d, gangd_member, g)) < 0
-        || (rc = daemon_on_control(d, "gang-claim", gangd_op_claim, g)) < 0)
+        || (rc = daemon_on_control_class(d, "gang-claim", CONTROL_OP_SUBMIT,
+                                         gangd_op_claim, g))
+               < 0)
         goto fail;
     cores_set_release_listener(cores, gangd_cores_released, g);
     if (owner)

@@ -6,12 +6,14 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <jansson.h>
 
@@ -197,6 +199,59 @@ error:
     free(var);
     node_ckpt_destroy(nc);
     return rc;
+}
+
+static uid_t node_ckpt_owner_uid;
+static gid_t node_ckpt_owner_gid;
+
+static int node_ckpt_give_one(const char *path,
+                              const struct stat *st,
+                              int type,
+                              struct FTW *ftw)
+{
+    (void)st;
+    (void)type;
+    (void)ftw;
+    return lchown(path, node_ckpt_owner_uid, node_ckpt_owner_gid) < 0 ? -errno
+                                                                       : 0;
+}
+
+/* Add passage (x) for group and others to path. */
+static int node_ckpt_pass(const char *path)
+{
+    struct stat st;
+
+    if (stat(path, &st) < 0)
+        return -errno;
+    if ((st.st_mode & 0011) == 0011)
+        return 0;
+    return chmod(path, (st.st_mode & 07777) | 0011) < 0 ? -errno : 0;
+}
+
+int node_ckpt_give(node_ckpt_t *nc, uid_t uid, gid_t gid, shoal_error_t *error)
+{
+    char top[PATH_MAX + 16], key[PATH_MAX + 160], run[PATH_MAX + 192];
+    int rc;
+
+    snprintf(top, sizeof(top), "%s/ckpt-jobs", nc->state);
+    snprintf(key, sizeof(key), "%s/%s", top, nc->jobkey);
+    snprintf(run, sizeof(run), "%s/run%d", key, nc->run);
+    rc = node_ckpt_pass(nc->state);
+    if (rc == 0)
+        rc = node_ckpt_pass(top);
+    if (rc == 0)
+        rc = node_ckpt_pass(key);
+    /* one job at a time in a proxy: the walk's target is a global */
+    node_ckpt_owner_uid = uid;
+    node_ckpt_owner_gid = gid;
+    if (rc == 0)
+        rc = nftw(run, node_ckpt_give_one, 16, FTW_PHYS);
+    if (rc < 0)
+        return shoal_errprintf(error, rc,
+                               "cannot give the checkpoint directory '%s' to "
+                               "uid %u: %s",
+                               run, (unsigned)uid, strerror(-rc));
+    return 0;
 }
 
 /* Versions by hard links ----------------------------------------------------

@@ -33,6 +33,8 @@
 #include <stdint.h>
 #include <uv.h>
 
+#include <sys/types.h>
+
 #include <shoal/error.h>
 #include "runtime/job/job_wire.h"
 
@@ -65,6 +67,13 @@ int node_ckpt_create(const struct node_ckpt_config *config,
                      uint32_t nenv,
                      node_ckpt_t **out,
                      shoal_error_t *error);
+
+/* Give the job's run directory (its ranks' directories and what a restore
+ * put there) to uid/gid, whose ranks write their checkpoints there, and
+ * let others pass through the directories above it (never list them).
+ * Call after node_ckpt_restore(), before the ranks start. Returns 0 or a
+ * negative errno with error filled. */
+int node_ckpt_give(node_ckpt_t *nc, uid_t uid, gid_t gid, shoal_error_t *error);
 
 /* Put the versions that restores[] name for local ranks in their
  * directories (other ranks are skipped). Blocks: call before the ranks

@@ -47,6 +47,11 @@ struct node_job {
     int nsignals;
     int rc;
     shoal_error_t *error;
+    /* the ranks' user (config->user), and their -x list with its login
+     * variables added */
+    struct spawn_user user;
+    struct account_env user_env;
+    char **env_as;
 };
 
 static void node_job_close_cb(uv_handle_t *handle)
@@ -401,6 +406,9 @@ static int node_job_ckpt_setup(struct node_job *job, shoal_error_t *error)
 
     if (rc == 0 && job->ckpt)
         rc = node_ckpt_restore(job->ckpt, l->restores, l->nrestores, error);
+    if (rc == 0 && job->ckpt && job->config->user)
+        rc = node_ckpt_give(job->ckpt, job->config->user->uid,
+                            job->config->user->gid, error);
     return rc;
 }
 
@@ -457,6 +465,19 @@ static int node_job_start(struct node_job *job, shoal_error_t *error)
     scfg.wdir = l->wdir;
     scfg.cpus = job->cpus;
     scfg.kill_grace = l->kill_grace;
+    if (job->config->user) {
+        job->env_as = calloc(l->nenv + 4, sizeof(*job->env_as));
+        if (!job->env_as)
+            return shoal_errprintf(error, -ENOMEM, "out of memory");
+        account_spawn_user(job->config->user, &job->user);
+        account_env_fill(job->config->user, &job->user_env);
+        for (uint32_t i = 0; i < l->nenv; i++)
+            job->env_as[i] = l->env[i];
+        for (int i = 0; i < 3; i++)
+            job->env_as[l->nenv + (uint32_t)i] = job->user_env.vars[i];
+        scfg.env = job->env_as;
+        scfg.user = &job->user;
+    }
     rc = rank_set_create(&scfg, &node_rank_set_ops, job, &job->set, error);
     if (rc < 0)
         return rc;
@@ -746,6 +767,7 @@ int node_job_run(const struct node_job_config *config, shoal_error_t *error)
             free(job.cpus[i]);
     free(job.cpus);
     free(job.ranks);
+    free(job.env_as);
     job_frame_release(&job.launch);
     frame_reader_release(&job.in);
     return rc;

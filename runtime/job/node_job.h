@@ -38,6 +38,8 @@
 #ifndef SHOAL_RUNTIME_JOB_NODE_JOB_H
 #define SHOAL_RUNTIME_JOB_NODE_JOB_H
 
+#include "util/account.h"
+
 #include <shoal/error.h>
 
 enum node_job_limit {
@@ -48,6 +50,10 @@ enum node_job_limit {
 struct node_job_config {
     int link_fd;          /* the stream to the coordinator; taken over */
     const char *topology; /* SHOAL_TOPOLOGY value, or NULL for this host */
+    /* the account the ranks run as (borrowed), or NULL: the proxy's own.
+     * Their HOME, USER and LOGNAME are its, and the checkpoint
+     * directories made for them are given to it. */
+    const struct account *user;
 };
 
 /* Run one node's share of a job to its end. Returns 0 when the job ran

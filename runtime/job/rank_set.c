@@ -255,6 +255,7 @@ int rank_set_start(rank_set_t *set,
     spec.stdout_fd = out_fd;
     spec.stderr_fd = err_fd;
     spec.keep_fd = pmi[1];
+    spec.user = config->user;
     rc = spawn_process(&spec, &r->pid, error);
     if (rc < 0)
         goto done;

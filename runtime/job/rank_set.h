@@ -20,6 +20,8 @@
 #include <stddef.h>
 #include <uv.h>
 
+#include "util/spawn.h"
+
 #include <shoal/error.h>
 
 typedef struct rank_set rank_set_t;
@@ -59,6 +61,9 @@ struct rank_set_config {
     const char *wdir;       /* or NULL */
     cpu_set_t *const *cpus; /* nranks entries (NULL = unbound), or NULL */
     double kill_grace;      /* seconds between SIGTERM and SIGKILL */
+    /* the user the ranks run as (switched in the child before exec), or
+     * NULL: the launcher's own */
+    const struct spawn_user *user;
 };
 
 /* Create a set; nothing is started. The config's strings and arrays are
