@@ -95,3 +95,23 @@ void account_env_fill(const struct account *a, struct account_env *env)
     env->vars[2] = env->logname;
     env->vars[3] = NULL;
 }
+
+char **account_env_merge(char *const *env, const struct account_env *ae)
+{
+    size_t n = 0, k = 0;
+    char **out;
+
+    while (env && env[n])
+        n++;
+    out = calloc(n + 4, sizeof(*out));
+    if (!out)
+        return NULL;
+    for (size_t i = 0; i < n; i++)
+        if (strncmp(env[i], "HOME=", 5) && strncmp(env[i], "USER=", 5)
+            && strncmp(env[i], "LOGNAME=", 8))
+            out[k++] = env[i];
+    for (int i = 0; ae->vars[i]; i++)
+        out[k++] = ae->vars[i];
+    out[k] = NULL;
+    return out;
+}

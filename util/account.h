@@ -56,4 +56,9 @@ struct account_env {
 
 void account_env_fill(const struct account *a, struct account_env *env);
 
+/* env (NULL-terminated, borrowed) without its HOME, USER and LOGNAME, then
+ * those of ae: a new NULL-terminated array of borrowed strings (the caller
+ * frees the array alone with free()), or NULL when out of memory. */
+char **account_env_merge(char *const *env, const struct account_env *ae);
+
 #endif

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -234,6 +235,25 @@ static int task_exec_open(const char *path, int flags, shoal_error_t *error)
     return fd;
 }
 
+/* The task's output directory and files are its user's: the user reads
+ * them (shoal tasks output), others do not. */
+static int task_exec_give(const struct task_exec_spec *spec,
+                          int outfd,
+                          int errfd,
+                          shoal_error_t *error)
+{
+    uid_t uid = spec->user->uid;
+    gid_t gid = spec->user->gid;
+
+    if (chown(spec->out_dir, uid, gid) < 0 || chmod(spec->out_dir, 0700) < 0
+        || fchown(outfd, uid, gid) < 0 || fchown(errfd, uid, gid) < 0)
+        return shoal_errprintf(error, -errno,
+                               "cannot give '%s' to user '%s': %s",
+                               spec->out_dir, spec->user->name,
+                               strerror(errno));
+    return 0;
+}
+
 int task_exec_start(struct task_exec *x,
                     const struct task_exec_spec *spec,
                     shoal_error_t *error)
@@ -244,7 +264,8 @@ int task_exec_start(struct task_exec *x,
                             .envp = spec->envp,
                             .wdir = spec->wdir,
                             .cpus = spec->cpus,
-                            .keep_fd = -1};
+                            .keep_fd = -1,
+                            .user = spec->user};
     int in = -1, outfd = -1, errfd = -1, rc;
 
     if (!r)
@@ -266,6 +287,8 @@ int task_exec_start(struct task_exec *x,
     if (rc >= 0)
         rc = errfd =
             task_exec_open(r->err_path, O_WRONLY | O_CREAT | O_TRUNC, error);
+    if (rc >= 0 && spec->user)
+        rc = task_exec_give(spec, outfd, errfd, error);
     if (rc < 0)
         goto error;
     ss.stdin_fd = in;

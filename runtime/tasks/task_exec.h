@@ -19,6 +19,8 @@
 
 #include <shoal/error.h>
 
+#include "util/spawn.h"
+
 /* Statuses of a task that did not end by its own exit, as shells and
  * `shoal run` give them. */
 enum task_exec_status {
@@ -40,6 +42,9 @@ struct task_exec_spec {
     const cpu_set_t *cpus; /* or NULL: unbound */
     const char *out_dir;   /* created if missing */
     double time_limit;     /* seconds, 0 for none */
+    /* the user the task runs as, or NULL: the caller's; out_dir and the
+     * output files are then the user's (out_dir mode 0700) */
+    const struct spawn_user *user;
 };
 
 /* How a task ended. Strings are borrowed for the duration of the

@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
+#include <unistd.h>
 #include <hwloc.h>
 #include <hwloc/glibc-sched.h>
 
@@ -88,7 +89,88 @@ void taskd_job_free(struct taskd_job *job)
         return;
     task_cmd_release(&job->cmd);
     json_decref(job->wire);
+    json_decref(job->claim);
     free(job);
+}
+
+void taskd_set_usercred(struct taskd *t, usercred_t *uc)
+{
+    t->usercred = uc;
+}
+
+void taskd_desc_user(const char *desc, uint32_t *uid, uint32_t *gid)
+{
+    json_t *o = desc ? json_loads(desc, 0, NULL) : NULL;
+    json_t *u = json_object_get(o, "uid"), *g = json_object_get(o, "gid");
+
+    *uid = json_is_integer(u) ? (uint32_t)json_integer_value(u)
+                              : (uint32_t)geteuid();
+    *gid = json_is_integer(g) ? (uint32_t)json_integer_value(g)
+                              : (uint32_t)getegid();
+    json_decref(o);
+}
+
+void taskd_job_decide(struct taskd *t, struct taskd_job *job)
+{
+    shoal_error_t error = {{0}};
+    int rc = 0;
+
+    if (job->decided)
+        return;
+    job->decided = true;
+    memset(&job->target, 0, sizeof(job->target));
+    if (job->home)
+        /* another home's job is decided by its claim, when first seen */
+        rc = shoal_errprintf(&error, -EPERM, "no verified user claim");
+    else if (t->usercred)
+        rc = usercred_admit_local(t->usercred, job->uid, job->gid,
+                                  &job->target, &error);
+    else if (job->uid != (uint32_t)geteuid())
+        /* a task service of its own (no daemon) serves its user alone */
+        rc = shoal_errprintf(&error, -EPERM,
+                             "this task service runs as uid %u and runs "
+                             "only that user's jobs, not those of user %u",
+                             (unsigned)geteuid(), (unsigned)job->uid);
+    if (rc < 0) {
+        job->refused = true;
+        job->refusal = error;
+    }
+}
+
+/* A MUNGE credential of a task job is made for an hour; renew it well
+ * before. */
+#define TASKD_CLAIM_RENEW 1800.0
+
+int taskd_job_claim(struct taskd *t, struct taskd_job *job, shoal_error_t *error)
+{
+    struct usercred_claim claim;
+    double now = taskd_now();
+    json_t *o;
+    int rc;
+
+    if (job->claim
+        && (!t->usercred || usercred_scheme(t->usercred) != USERCRED_MUNGE
+            || now - job->claim_at < TASKD_CLAIM_RENEW))
+        return 0;
+    if (!t->usercred) {
+        claim = (struct usercred_claim){
+            .uid = job->uid, .gid = job->gid, .scheme = USERCRED_POOL};
+    } else {
+        rc = usercred_issue(t->usercred, USERCRED_TASKS, t->cfg.node_id,
+                            job->id, job->uid, job->gid, &claim, error);
+        if (rc < 0)
+            return rc;
+    }
+    o = usercred_claim_pack(&claim);
+    usercred_claim_release(&claim);
+    if (!o || json_object_set(job->wire, "user", o) < 0) {
+        json_decref(o);
+        return shoal_errprintf(error, -ENOMEM, "out of memory");
+    }
+    json_decref(job->claim);
+    job->claim = o;
+    job->claim_at = now;
+    return 0;
 }
 
 char **taskd_strings(const json_t *a, size_t extra, size_t *n)
@@ -123,8 +205,10 @@ struct taskd_job *taskd_job_get(struct taskd *t, uint64_t id)
     if (id >= TASKD_REMOTE_KEY || journal_job_get(t->journal, id, &info) < 0)
         return NULL;
     desc = json_loads(info.desc, 0, NULL);
-    journal_job_info_release(&info);
     job = calloc(1, sizeof(*job));
+    if (job)
+        taskd_desc_user(info.desc, &job->uid, &job->gid);
+    journal_job_info_release(&info);
     if (!desc || !job)
         goto error;
     job->id = id;
@@ -456,6 +540,9 @@ static int taskd_start_op(const struct journal_lease *l, void *arg)
     int nckpt;
     shoal_error_t error = {{0}};
     struct task_exec_spec spec;
+    struct spawn_user user;
+    struct account_env user_env;
+    char **envp = NULL;
     cpu_set_t set;
     int rc;
 
@@ -469,6 +556,11 @@ static int taskd_start_op(const struct journal_lease *l, void *arg)
         rc = 0;
     else
         rc = shoal_errprintf(&error, -EIO, "no command granted for the task");
+    if (rc == 0) {
+        taskd_job_decide(t, job);
+        if (job->refused)
+            rc = shoal_errprintf(&error, -EPERM, "%s", job->refusal.text);
+    }
     if (rc == 0)
         rc = spawn_resolve(argv[0], job->cmd.wdir, &path, &error);
     run = calloc(1, sizeof(*run));
@@ -515,15 +607,27 @@ static int taskd_start_op(const struct journal_lease *l, void *arg)
         snprintf(out_dir, sizeof(out_dir), "%s/jobs/%" PRIu64 "/task.%" PRIu64,
                  t->dir, l->job, l->task);
     run->lease = *l;
+    if (job->target.switch_user) {
+        account_spawn_user(&job->target.account, &user);
+        account_env_fill(&job->target.account, &user_env);
+        envp = account_env_merge(job->cmd.env, &user_env);
+        if (!envp) {
+            job->cmd.env[job->cmd.nenv] = NULL;
+            rc = shoal_errprintf(&error, -ENOMEM, "out of memory");
+            goto out;
+        }
+    }
     spec = (struct task_exec_spec){.key = run->key,
                                    .path = path,
                                    .argv = argv,
-                                   .envp = job->cmd.env,
+                                   .envp = envp ? envp : job->cmd.env,
                                    .wdir = job->cmd.wdir,
                                    .cpus = t->bind ? &set : NULL,
                                    .out_dir = out_dir,
-                                   .time_limit = job->cmd.time_limit};
+                                   .time_limit = job->cmd.time_limit,
+                                   .user = envp ? &user : NULL};
     rc = task_exec_start(t->exec, &spec, &error);
+    free(envp);
     job->cmd.env[job->cmd.nenv] = NULL;
     if (rc == 0) {
         run->next = t->runs;

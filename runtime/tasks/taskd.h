@@ -39,6 +39,8 @@
 
 #include <shoal/error.h>
 
+#include "runtime/daemon/usercred.h"
+
 #include "runtime/daemon/control.h"
 
 /* Task frames between daemons: the header type byte, within 64-95. */
@@ -111,6 +113,10 @@ void taskd_stream_close(struct taskd_stream *s);
 /* The control ops a taskd serves ("task.submit" ...), NULL-terminated. */
 extern const char *const taskd_control_ops[];
 
+/* The class of one of taskd_control_ops (control.h): task.submit
+ * submits, task.cancel acts on the caller's own job, the rest read. */
+enum control_op_class taskd_control_op_class(const char *op);
+
 /* Serve one of taskd_control_ops on a control socket (a control_op_f whose
  * arg is the taskd): taskd_control() with the replies sent on conn. A
  * stream ("task.wait", a "task.output" fetched from another node) holds
@@ -118,6 +124,29 @@ extern const char *const taskd_control_ops[];
  * node daemon and the task service a command starts both serve the ops
  * so. */
 void taskd_control_op(control_conn_t *conn, json_t *request, void *arg);
+
+/* Who submits and runs jobs: the node's user credentials (borrowed; must
+ * outlive t). Without them (a task service of its own) a job runs only if
+ * its submitter is the service's own user. */
+void taskd_set_usercred(struct taskd *t, usercred_t *uc);
+
+/* A control request's caller, from the control socket. */
+struct taskd_caller {
+    uint32_t uid, gid;
+};
+
+/* As taskd_control(), for caller: a job is recorded as the caller's;
+ * task.job, task.results, task.output and task.cancel of another user's
+ * job are refused ("job 3 belongs to user 'nobody' (uid 65534)") unless
+ * the caller is root or the service's own user. taskd_control() is this
+ * with the service's own user as the caller. */
+int taskd_control_as(struct taskd *t,
+                     const struct taskd_caller *caller,
+                     const char *op,
+                     const json_t *request,
+                     taskd_reply_f *reply,
+                     void *arg,
+                     struct taskd_stream **stream);
 
 /* Whether a job is running or a stream open: the daemon should stay. */
 bool taskd_busy(struct taskd *t);

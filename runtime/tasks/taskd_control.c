@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "runtime/daemon/control.h"
 #include "runtime/tasks/journal.h"
@@ -41,6 +42,12 @@ json_t *taskd_job_json(const struct journal_job_info *info)
 
     if (info->name)
         json_object_set_new(o, "name", json_string(info->name));
+    {
+        uint32_t uid, gid;
+
+        taskd_desc_user(info->desc, &uid, &gid);
+        json_object_set_new(o, "user", json_integer((json_int_t)uid));
+    }
     json_object_set_new(o, "leased",
                         json_integer((json_int_t)(leased - started)));
     return o;
@@ -167,6 +174,7 @@ static bool taskd_refuse_unplaceable(struct taskd *t,
 }
 
 static void taskd_op_submit(struct taskd *t,
+                            const struct taskd_caller *caller,
                             const json_t *req,
                             taskd_reply_f *reply,
                             void *arg)
@@ -205,7 +213,11 @@ static void taskd_op_submit(struct taskd *t,
         taskd_reply_error(reply, arg, rc, "%s", error.text);
         goto out;
     }
-    desc = json_pack("{s:O}", "spec", json_object_get(req, "spec"));
+    /* the submitter is the control socket's caller, never a field of the
+     * request */
+    desc = json_pack("{s:O, s:I, s:I}", "spec", json_object_get(req, "spec"),
+                     "uid", (json_int_t)caller->uid, "gid",
+                     (json_int_t)caller->gid);
     if (!desc || task_cmd_pack(&cmd, desc) < 0) {
         json_decref(desc);
         taskd_reply_error(reply, arg, -ENOMEM, "out of memory");
@@ -477,6 +489,55 @@ static void taskd_op_cancel(struct taskd *t,
     taskd_reply_ok(reply, arg, json_pack("{s:i}", "cancelled", n));
 }
 
+enum control_op_class taskd_control_op_class(const char *op)
+{
+    if (strcmp(op, "task.submit") == 0)
+        return CONTROL_OP_SUBMIT;
+    if (strcmp(op, "task.cancel") == 0)
+        return CONTROL_OP_OWNER;
+    return CONTROL_OP_READ;
+}
+
+/* Ops on one job whose data is its owner's: the job's commands, results
+ * and output, and cancelling it. */
+static bool taskd_op_is_private(const char *op)
+{
+    return strcmp(op, "task.job") == 0 || strcmp(op, "task.results") == 0
+           || strcmp(op, "task.output") == 0 || strcmp(op, "task.cancel") == 0;
+}
+
+/* Refuse caller an op on another user's job: 0 when it may go on (or the
+ * job is not there: the op says so), else -EPERM after replying. */
+static int taskd_check_owner(struct taskd *t,
+                             const struct taskd_caller *caller,
+                             const json_t *request,
+                             taskd_reply_f *reply,
+                             void *arg)
+{
+    struct journal_job_info info;
+    uint32_t owner, gid;
+    struct account a;
+    uint64_t id;
+
+    if (taskd_job_id(request, &id) < 0
+        || journal_job_get(t->journal, id, &info) < 0)
+        return 0;
+    taskd_desc_user(info.desc, &owner, &gid);
+    journal_job_info_release(&info);
+    if (control_may_act_on(caller->uid, owner, (uint32_t)geteuid()))
+        return 0;
+    if (account_by_uid(owner, (gid_t)-1, &a) == 0)
+        taskd_reply_error(reply, arg, -EPERM,
+                          "job %" PRIu64 " belongs to user '%s' (uid %" PRIu32
+                          ")",
+                          id, a.name, owner);
+    else
+        taskd_reply_error(reply, arg, -EPERM,
+                          "job %" PRIu64 " belongs to user %" PRIu32, id,
+                          owner);
+    return -EPERM;
+}
+
 int taskd_control(struct taskd *t,
                   const char *op,
                   const json_t *request,
@@ -484,8 +545,24 @@ int taskd_control(struct taskd *t,
                   void *arg,
                   struct taskd_stream **stream)
 {
+    struct taskd_caller self = {(uint32_t)geteuid(), (uint32_t)getegid()};
+
+    return taskd_control_as(t, &self, op, request, reply, arg, stream);
+}
+
+int taskd_control_as(struct taskd *t,
+                     const struct taskd_caller *caller,
+                     const char *op,
+                     const json_t *request,
+                     taskd_reply_f *reply,
+                     void *arg,
+                     struct taskd_stream **stream)
+{
     if (stream)
         *stream = NULL;
+    if (taskd_op_is_private(op)
+        && taskd_check_owner(t, caller, request, reply, arg) < 0)
+        return 0;
     if (t->journal_error
         && (strcmp(op, "task.submit") == 0 || strcmp(op, "task.wait") == 0)) {
         /* a wait would never end, a job would never run */
@@ -496,7 +573,7 @@ int taskd_control(struct taskd *t,
         return 0;
     }
     if (strcmp(op, "task.submit") == 0)
-        taskd_op_submit(t, request, reply, arg);
+        taskd_op_submit(t, caller, request, reply, arg);
     else if (strcmp(op, "task.jobs") == 0) {
         json_t *jobs = json_array();
         struct taskd_jobs_list l = {t, jobs};
@@ -571,7 +648,12 @@ void taskd_control_op(control_conn_t *conn, json_t *request, void *arg)
     struct taskd_stream *stream = NULL;
     const char *op = json_string_value(json_object_get(request, "op"));
 
-    if (taskd_control(t, op, request, taskd_conn_reply, conn, &stream) < 0)
+    struct taskd_caller caller = {control_conn_uid(conn),
+                                  control_conn_gid(conn)};
+
+    if (taskd_control_as(t, &caller, op, request, taskd_conn_reply, conn,
+                         &stream)
+        < 0)
         control_reply_error(conn, -ENOSYS, "unknown operation '%s'", op);
     else if (stream)
         control_conn_set_handlers(conn, NULL, taskd_conn_close, stream);

@@ -351,9 +351,12 @@ taskd_on_pull(struct taskd *t, uint64_t from, const void *body, size_t len)
         struct taskd_job *job = taskd_job_get(t, leases[i].job);
         shoal_error_t error = {{0}};
         char **argv = NULL, key[24];
-        int rc = job ? taskd_expand(t, job, leases[i].task, &argv, &error)
+        int rc = job ? taskd_job_claim(t, job, &error)
                      : shoal_errprintf(&error, -EIO,
                                        "cannot read the job from the journal");
+
+        if (rc == 0)
+            rc = taskd_expand(t, job, leases[i].task, &argv, &error);
 
         if (rc < 0) {
             /* recorded here, as the worker's would be */
@@ -393,6 +396,41 @@ taskd_on_pull(struct taskd *t, uint64_t from, const void *body, size_t len)
     json_decref(jobs);
 }
 
+/* Who the tasks of another home's job run as here, decided once from
+ * the claim in its DESC (usercred.h: a MUNGE credential verified, or the
+ * pool key's word). A job without a good claim is kept, refused: each of
+ * its tasks granted here fails with the reason, so the submitter sees it
+ * in the task's result. */
+static void
+taskd_remote_admit(struct taskd *t, struct taskd_job *job, const json_t *user)
+{
+    struct usercred_claim claim;
+    shoal_error_t error = {{0}}, why = {{0}};
+    int rc = usercred_claim_unpack(user, &claim, &why);
+
+    job->decided = true;
+    if (rc < 0) {
+        LOG(LOG_LEVEL_WARNING, LOG_TASKS,
+            "task job %" PRIu64 " from %016" PRIx64 " refused: %s",
+            job->remote_id, job->home, why.text);
+        rc = shoal_errprintf(&error, -EPERM, "credential refused: %s",
+                             why.text);
+    } else if (!t->usercred) {
+        rc = shoal_errprintf(&error, -EPERM,
+                             "this node has no user credentials");
+    } else {
+        job->uid = claim.uid;
+        job->gid = claim.gid;
+        rc = usercred_admit(t->usercred, &claim, USERCRED_TASKS, job->home,
+                            job->remote_id, &job->target, &error);
+    }
+    usercred_claim_release(&claim);
+    if (rc < 0) {
+        job->refused = true;
+        job->refusal = error;
+    }
+}
+
 /* The job key of (home, id), made from its DESC on first sight. */
 static struct taskd_job *
 taskd_remote_job(struct taskd *t, uint64_t home, uint64_t id, json_t *desc)
@@ -413,6 +451,7 @@ taskd_remote_job(struct taskd *t, uint64_t home, uint64_t id, json_t *desc)
         taskd_job_free(job);
         return NULL;
     }
+    taskd_remote_admit(t, job, json_object_get(desc, "user"));
     job->next = t->jobs;
     t->jobs = job;
     return job;

@@ -27,6 +27,7 @@
 
 #include <shoal/error.h>
 
+#include "runtime/daemon/usercred.h"
 #include "runtime/tasks/journal.h"
 #include "runtime/tasks/task_cmd.h"
 #include "runtime/tasks/task_exec.h"
@@ -81,6 +82,19 @@ struct taskd_job {
      * SHOAL_ variables after the submitter's */
     struct task_cmd cmd;
     json_t *wire; /* DESC for GRANTs to other nodes (own jobs only) */
+    /* the submitter: own jobs from the journal (the control socket's
+     * SO_PEERCRED at submit), others' from their verified claim */
+    uint32_t uid, gid;
+    /* own jobs: the claim that goes in GRANTs ("user" of the DESC), made
+     * at the first GRANT and again before a MUNGE credential expires */
+    json_t *claim;
+    double claim_at;
+    /* who its tasks run as here, once decided: target, or refused (why,
+     * told to the submitter through each task's result) */
+    bool decided;
+    bool refused;
+    shoal_error_t refusal;
+    struct usercred_target target;
     struct taskd_job *next;
 };
 
@@ -162,6 +176,7 @@ struct taskd_stream {
 
 struct taskd {
     uv_loop_t *loop;
+    usercred_t *usercred; /* the node's (taskd_set_usercred), or NULL */
     struct taskd_config cfg;
     char *dir;
     struct journal *journal;
@@ -233,6 +248,22 @@ char **taskd_strings(const json_t *a, size_t extra, size_t *n);
 
 /* The job's run description, decoded from the journal once. */
 struct taskd_job *taskd_job_get(struct taskd *t, uint64_t id);
+
+/* The submitter of a job in the journal, from its description: its uid
+ * and gid as recorded at submit (a job from before users were recorded
+ * is the daemon's own user's). */
+void taskd_desc_user(const char *desc, uint32_t *uid, uint32_t *gid);
+
+/* Decide, once, who job's tasks run as on this node (job->decided,
+ * target, refused). A job of another home is decided by its claim when
+ * first seen (taskd_pool.c). */
+void taskd_job_decide(struct taskd *t, struct taskd_job *job);
+
+/* Own job: make or renew the claim its GRANTs carry (the "user" of
+ * job->wire). Returns 0 or a negative code with error filled. */
+int taskd_job_claim(struct taskd *t,
+                    struct taskd_job *job,
+                    shoal_error_t *error);
 
 /* Queue a result (strings copied) from or for node, at now. Returns 0 or
  * -ENOMEM (then the result is not queued: its lease expires and the task
