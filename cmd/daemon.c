@@ -758,6 +758,13 @@ static int daemon_stop_cmd(struct daemon_args *a)
         fprintf(stderr, "shoal: daemon: no daemon running in '%s'\n", a->dir);
         return 1;
     }
+    if (!json_is_true(json_object_get(reply, "ok"))) {
+        fprintf(stderr, "shoal: daemon: %s\n",
+                json_string_value(json_object_get(reply, "error"))
+                    ?: "the daemon refused to stop");
+        json_decref(reply);
+        return 1;
+    }
     if (json_integer_value(json_object_get(reply, "pid")) > 0)
         pid = (int)json_integer_value(json_object_get(reply, "pid"));
     json_decref(reply);

@@ -314,8 +314,14 @@ int ckpt_service_attach(daemon_t *d,
     }
     /* transfer ids unique per node, also across its restarts */
     randombytes_buf(&svc->next_xid, sizeof(svc->next_xid));
+    /* the copies are the daemon's business (its proxies ask, as root or
+     * its user); anyone may list them */
     for (size_t i = 0; rc == 0 && i < sizeof(ops) / sizeof(ops[0]); i++)
-        rc = daemon_on_control(d, ops[i], fns[i], svc);
+        rc = daemon_on_control_class(d, ops[i],
+                                     strcmp(ops[i], "ckpt.list") == 0
+                                         ? CONTROL_OP_READ
+                                         : CONTROL_OP_ADMIN,
+                                     fns[i], svc);
     if (rc == 0)
         rc = daemon_on_frame(d, CKPT_FRAME_FIRST, CKPT_FRAME_LAST,
                              ckpt_daemon_frame, svc);

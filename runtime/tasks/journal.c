@@ -3,9 +3,12 @@
 #include "runtime/tasks/journal.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <sqlite3.h>
 
 /* Counters per state live in the jobs row and change in the same
@@ -260,6 +263,17 @@ int journal_open(const char *path, struct journal **out, shoal_error_t *error)
 
     if (!j)
         return -ENOMEM;
+    /* the jobs' commands and results are their submitters': the journal
+     * is readable by its owner alone (SQLite gives its -wal and -shm files
+     * the database's mode) */
+    {
+        int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+
+        if (fd >= 0) {
+            (void)!fchmod(fd, 0600);
+            close(fd);
+        }
+    }
     rc = sqlite3_open_v2(
         path, &j->db,
         SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
