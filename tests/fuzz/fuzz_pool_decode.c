@@ -6,8 +6,9 @@
  * core-claim message, a gang job frame, the control socket's framing and
  * JSON, a bag-of-tasks frame body between daemons (PULL, RENEW and
  * RENEWED leases, RESULT, GRANT, CANCEL, FETCH, FETCHED, RESULT_ACK), the
- * base64 a task's output travels in, or the numbers of task frames to
- * encode.
+ * base64 a task's output travels in, the numbers of task frames to
+ * encode, or a user claim (the "user" of a GRANT's job description and of
+ * a relayed LAUNCH: runtime/daemon/usercred.h).
  *
  * Whatever a decoder accepts must encode again to the very same bytes (job
  * frames, claims) or to bytes that decode to the same values (node
@@ -26,6 +27,7 @@
 #include <jansson.h>
 
 #include "runtime/daemon/control.h"
+#include "runtime/daemon/usercred.h"
 #include "runtime/job/job_wire.h"
 #include "runtime/member/node_summary.h"
 #include "runtime/tasks/task_wire.h"
@@ -455,8 +457,32 @@ enum fuzz_kind {
     FUZZ_TASK_FETCHED,
     FUZZ_TASK_VALUES,
     FUZZ_TASK_ACKS,
+    FUZZ_USER_CLAIM,
     FUZZ_KINDS
 };
+
+/* A claim the decoder accepts packs to a claim that decodes the same. */
+static void fuzz_user_claim(const uint8_t *data, size_t size)
+{
+    json_t *o = json_loadb((const char *)data, size, 0, NULL);
+    struct usercred_claim a, b;
+    json_t *again;
+
+    if (usercred_claim_unpack(o, &a, NULL) != 0) {
+        json_decref(o);
+        return;
+    }
+    again = usercred_claim_pack(&a);
+    if (!again || usercred_claim_unpack(again, &b, NULL) != 0
+        || a.uid != b.uid || a.gid != b.gid || a.scheme != b.scheme
+        || (a.cred == NULL) != (b.cred == NULL)
+        || (a.cred && strcmp(a.cred, b.cred) != 0))
+        abort();
+    usercred_claim_release(&a);
+    usercred_claim_release(&b);
+    json_decref(again);
+    json_decref(o);
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -468,6 +494,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     data++;
     size--;
     switch (kind) {
+    case FUZZ_USER_CLAIM:
+        fuzz_user_claim(data, size);
+        break;
     case FUZZ_NODE_SUMMARY:
         fuzz_node_summary(data, size);
         break;

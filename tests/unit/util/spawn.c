@@ -183,3 +183,84 @@ Test(spawn, resolve_like_execvp)
     cr_assert(
         eq(int, spawn_resolve("./missing", "/tmp", &path, &err), -ENOENT));
 }
+
+#include "util/account.h"
+
+/* As another user: the ids and groups are the account's before the
+ * working directory is entered, so a directory the user may not enter
+ * fails the spawn, naming the user. */
+Test(spawn, runs_as_another_user)
+{
+    char dir[] = "/tmp/shoal-spawn-XXXXXX";
+    char *argv[] = {"sh", "-c", "id -u; id -g; id -G", NULL};
+    char *envp[] = {"PATH=/usr/bin:/bin", NULL};
+    struct spawn_spec spec = {0};
+    struct spawn_user user;
+    struct account nobody;
+    shoal_error_t err = {{0}};
+    char out[256];
+    ssize_t n, total = 0;
+    int fds[2], status;
+    pid_t pid;
+
+    if (geteuid() != 0)
+        cr_skip_test("needs root to switch users");
+    cr_assert(eq(int, account_by_uid(65534, (gid_t)-1, &nobody), 0));
+    account_spawn_user(&nobody, &user);
+    cr_assert(eq(int, pipe2(fds, O_CLOEXEC), 0));
+    spec.path = "/bin/sh";
+    spec.argv = argv;
+    spec.envp = envp;
+    spec.wdir = "/";
+    spec.stdin_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    spec.stdout_fd = fds[1];
+    spec.stderr_fd = fds[1];
+    spec.keep_fd = -1;
+    spec.user = &user;
+    cr_assert(eq(int, spawn_process(&spec, &pid, &err), 0), "%s", err.text);
+    close(fds[1]);
+    while ((n = read(fds[0], out + total, sizeof(out) - 1 - (size_t)total))
+           > 0)
+        total += n;
+    out[total] = '\0';
+    close(fds[0]);
+    cr_assert(eq(int, waitpid(pid, &status, 0), pid));
+    cr_assert(eq(int, status, 0));
+    /* no supplementary group of root's is left */
+    cr_assert(eq(str, out, "65534\n65534\n65534\n"));
+
+    /* a directory only root may enter */
+    cr_assert(not(eq(ptr, mkdtemp(dir), NULL)));
+    cr_assert(eq(int, chmod(dir, 0700), 0));
+    spec.wdir = dir;
+    cr_assert(eq(int, spawn_process(&spec, &pid, &err), -EACCES));
+    cr_assert(not(eq(ptr, strstr(err.text, "as user 'nobody'"), NULL)), "%s",
+              err.text);
+    close(spec.stdin_fd);
+    rmdir(dir);
+}
+
+Test(spawn, accounts_and_their_login_variables)
+{
+    char *env[] = {"PATH=/bin", "HOME=/root", "USER=root", "LOGNAME=root",
+                   "X=1", NULL};
+    struct account nobody, none;
+    struct account_env ae;
+    char **merged;
+
+    cr_assert(eq(int, account_by_uid(65534, 1, &nobody), 0));
+    cr_assert(eq(str, nobody.name, "nobody"));
+    cr_assert(eq(u32, (uint32_t)nobody.gid, 1)); /* the submitter's */
+    cr_assert(eq(int, account_by_uid(4242, (gid_t)-1, &none), -ENOENT));
+    cr_assert(eq(int, account_by_name("no-such-user-here", &none), -ENOENT));
+    account_env_fill(&nobody, &ae);
+    merged = account_env_merge(env, &ae);
+    cr_assert(not(eq(ptr, merged, NULL)));
+    cr_assert(eq(str, merged[0], "PATH=/bin"));
+    cr_assert(eq(str, merged[1], "X=1"));
+    cr_assert(eq(str, merged[2], "HOME=/nonexistent"));
+    cr_assert(eq(str, merged[3], "USER=nobody"));
+    cr_assert(eq(str, merged[4], "LOGNAME=nobody"));
+    cr_assert(eq(ptr, merged[5], NULL));
+    free(merged);
+}

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <criterion/criterion.h>
@@ -194,7 +195,7 @@ Test(control, server_dispatches_ops_and_streams)
     uv_loop_init(&loop);
     cr_assert(eq(int, control_create(&loop, path, &control, NULL), 0));
     cr_assert(eq(int, stat(path, &sb), 0));
-    cr_assert(eq(int, (int)(sb.st_mode & 0777), 0600));
+    cr_assert(eq(int, (int)(sb.st_mode & 0777), 0666));
     control_on(control, "echo", op_echo, NULL);
     control_on(control, "keep", op_keep, &st);
     /* a second server on a live socket is refused */
@@ -286,5 +287,131 @@ Test(control, connections_past_the_cap_are_closed_and_counted)
     control_destroy(control);
     uv_run(&loop, UV_RUN_DEFAULT);
     cr_assert(eq(int, uv_loop_close(&loop), 0));
+    rmdir(dir);
+}
+
+Test(control, op_classes)
+{
+    /* admin ops: root and the server's own user */
+    cr_assert(control_op_permitted(CONTROL_OP_ADMIN, 0, 1000));
+    cr_assert(control_op_permitted(CONTROL_OP_ADMIN, 1000, 1000));
+    cr_assert(not(control_op_permitted(CONTROL_OP_ADMIN, 65534, 0)));
+    cr_assert(not(control_op_permitted(CONTROL_OP_ADMIN, 1, 1000)));
+    /* the others are open at the door; owner checks are the handler's */
+    cr_assert(control_op_permitted(CONTROL_OP_READ, 65534, 0));
+    cr_assert(control_op_permitted(CONTROL_OP_SUBMIT, 65534, 0));
+    cr_assert(control_op_permitted(CONTROL_OP_OWNER, 65534, 0));
+    cr_assert(control_may_act_on(65534, 65534, 0));
+    cr_assert(control_may_act_on(0, 65534, 0));
+    cr_assert(control_may_act_on(1000, 65534, 1000));
+    cr_assert(not(control_may_act_on(1, 65534, 0)));
+    cr_assert(not(control_may_act_on(65534, 1, 0)));
+}
+
+static void op_whoami(control_conn_t *conn, json_t *request, void *arg)
+{
+    (void)request;
+    (void)arg;
+    control_reply(conn, json_pack("{s:I, s:I}", "uid",
+                                  (json_int_t)control_conn_uid(conn), "gid",
+                                  (json_int_t)control_conn_gid(conn)));
+}
+
+/* In a child as uid/gid 65534: a read op answers with who the server
+ * sees; an admin op is refused, naming the op. Exits 0 when all held. */
+static int other_user_client(const char *path)
+{
+    json_t *req, *reply = NULL;
+    const char *text;
+    int fd, bad = 0;
+
+    if (setgid(65534) < 0 || setuid(65534) < 0)
+        return 2;
+    if (control_client_connect(path, &fd, NULL) < 0)
+        return 3;
+    req = json_pack("{s:s, s:i}", "op", "whoami", "uid", 0);
+    if (control_client_request(fd, req, 5000, &reply, NULL) < 0
+        || !json_is_true(json_object_get(reply, "ok"))
+        || json_integer_value(json_object_get(reply, "uid")) != 65534
+        || json_integer_value(json_object_get(reply, "gid")) != 65534)
+        bad |= 4;
+    json_decref(req);
+    json_decref(reply);
+    req = json_pack("{s:s}", "op", "halt");
+    reply = NULL;
+    if (control_client_request(fd, req, 5000, &reply, NULL) < 0
+        || !json_is_false(json_object_get(reply, "ok")))
+        bad |= 8;
+    text = json_string_value(json_object_get(reply, "error"));
+    if (!text || !strstr(text, "'halt' is for root and the daemon's user"))
+        bad |= 16;
+    json_decref(req);
+    json_decref(reply);
+    close(fd);
+    return bad;
+}
+
+struct child_wait {
+    pid_t pid;
+    int status;
+    bool done;
+};
+
+static void on_child_tick(uv_timer_t *timer)
+{
+    struct child_wait *w = timer->data;
+
+    if (waitpid(w->pid, &w->status, WNOHANG) == w->pid) {
+        w->done = true;
+        uv_stop(timer->loop);
+    }
+}
+
+static int halted;
+
+static void op_halt(control_conn_t *conn, json_t *request, void *arg)
+{
+    (void)request;
+    (void)arg;
+    halted++;
+    control_reply(conn, NULL);
+}
+
+Test(control, other_users_connect_but_not_to_admin_ops)
+{
+    char dir[] = "/tmp/shoal-control-XXXXXX";
+    char path[64];
+    uv_loop_t loop;
+    uv_timer_t tick;
+    control_t *control = NULL;
+    struct child_wait w = {0};
+    struct control_stats stats;
+
+    if (geteuid() != 0)
+        cr_skip_test("needs root to run a client as another user");
+    cr_assert(not(eq(ptr, mkdtemp(dir), NULL)));
+    cr_assert(eq(int, chmod(dir, 0711), 0));
+    snprintf(path, sizeof(path), "%s/control.sock", dir);
+    uv_loop_init(&loop);
+    cr_assert(eq(int, control_create(&loop, path, &control, NULL), 0));
+    control_on_class(control, "whoami", CONTROL_OP_READ, op_whoami, NULL);
+    control_on(control, "halt", op_halt, NULL);
+    w.pid = fork();
+    cr_assert(w.pid >= 0);
+    if (w.pid == 0)
+        _exit(other_user_client(path));
+    uv_timer_init(&loop, &tick);
+    tick.data = &w;
+    uv_timer_start(&tick, on_child_tick, 10, 10);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    cr_assert(w.done);
+    cr_assert(eq(int, w.status, 0), "client failed: status %#x", w.status);
+    cr_assert(eq(int, halted, 0));
+    control_get_stats(control, &stats);
+    cr_assert(eq(u64, stats.refused, 1));
+    uv_close((uv_handle_t *)&tick, NULL);
+    control_destroy(control);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    uv_loop_close(&loop);
     rmdir(dir);
 }
