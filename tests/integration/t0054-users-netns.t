@@ -30,15 +30,15 @@ mkdir -m 777 "$TRASH/work"
 for i in 1 2 3; do netns_exec $i chmod 755 "$NETNS_STATE"; done
 
 MUNGE_DIR="$TRASH/munge"
-munge_pids=
 
 # munge_start I KEY: a munged for host I with KEY, its socket
-# $MUNGE_DIR/hI.sock; its pid is added to $munge_pids.
+# $MUNGE_DIR/hI.sock; its pid is added to $MUNGE_DIR/pids (a file: tests
+# run in subshells).
 munge_start() {
     munged -f --socket="$MUNGE_DIR/h$1.sock" --key-file="$2" \
         --log-file="$MUNGE_DIR/h$1.log" --pid-file="$MUNGE_DIR/h$1.pid" \
         --seed-file="$MUNGE_DIR/h$1.seed" || return 1
-    munge_pids="$munge_pids $(cat "$MUNGE_DIR/h$1.pid")"
+    cat "$MUNGE_DIR/h$1.pid" >>"$MUNGE_DIR/pids"
 }
 
 # munge_restart I KEY: host I's munged again, with KEY.
@@ -55,8 +55,9 @@ munge_restart() {
 }
 
 munge_stop() {
-    for p in $munge_pids; do kill "$p" 2>/dev/null; done
-    munge_pids=
+    [ -f "$MUNGE_DIR/pids" ] || return 0
+    for p in $(cat "$MUNGE_DIR/pids"); do kill "$p" 2>/dev/null; done
+    rm -f "$MUNGE_DIR/pids"
 }
 trap 'munge_stop; netns_teardown; rm -rf "$TRASH"' EXIT
 
