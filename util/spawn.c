@@ -182,26 +182,24 @@ static int spawn_failure_error(const struct spawn_spec *spec,
         if (spec->user)
             return shoal_errprintf(
                 error, -failure->err,
-                "cannot change to directory '%s' as user '%s': %s",
-                spec->wdir, spec->user->name, strerror(failure->err));
+                "cannot change to directory '%s' as user '%s': %s", spec->wdir,
+                spec->user->name, strerror(failure->err));
         return shoal_errprintf(error, -failure->err,
                                "cannot change to directory '%s': %s",
                                spec->wdir, strerror(failure->err));
     case SPAWN_STAGE_USER:
-        return shoal_errprintf(error, -failure->err,
-                               "cannot run '%s' as user '%s' (uid %u): %s",
-                               spec->path, spec->user->name,
-                               (unsigned)spec->user->uid,
-                               strerror(failure->err));
+        return shoal_errprintf(
+            error, -failure->err, "cannot run '%s' as user '%s' (uid %u): %s",
+            spec->path, spec->user->name, (unsigned)spec->user->uid,
+            strerror(failure->err));
     case SPAWN_STAGE_BIND:
         return shoal_errprintf(error, -failure->err, "cannot bind '%s': %s",
                                spec->path, strerror(failure->err));
     case SPAWN_STAGE_EXEC:
         if (spec->user)
-            return shoal_errprintf(error, -failure->err,
-                                   "cannot execute '%s' as user '%s': %s",
-                                   spec->path, spec->user->name,
-                                   strerror(failure->err));
+            return shoal_errprintf(
+                error, -failure->err, "cannot execute '%s' as user '%s': %s",
+                spec->path, spec->user->name, strerror(failure->err));
         return shoal_errprintf(error, -failure->err, "cannot execute '%s': %s",
                                spec->path, strerror(failure->err));
     default:

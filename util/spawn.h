@@ -47,9 +47,9 @@ struct spawn_spec {
  * other descriptor of the caller must be close-on-exec. Returns 0 and sets
  * *pid, or a negative errno with error filled ("cannot execute 'a.out':
  * permission denied"; with a user, "cannot change to directory '/x' as
- * user 'nobody': permission denied"); then no process is left. Safe to call from a program
- * with signal handlers: the child runs with default dispositions and an empty
- * signal mask. */
+ * user 'nobody': permission denied"); then no process is left. Safe to call
+ * from a program with signal handlers: the child runs with default dispositions
+ * and an empty signal mask. */
 int spawn_process(const struct spawn_spec *spec,
                   pid_t *pid,
                   shoal_error_t *error);

@@ -125,10 +125,9 @@ static int daemon_open_dir(const char *dir, shoal_error_t *error)
     if ((st.st_mode & 0011) == 0011)
         return 0;
     if (chmod(dir, (st.st_mode & 07777) | 0011) < 0)
-        return shoal_errprintf(error, -errno,
-                               "cannot open '%s' to other users (mode %o): %s",
-                               dir, (unsigned)(st.st_mode & 07777) | 0011,
-                               strerror(errno));
+        return shoal_errprintf(
+            error, -errno, "cannot open '%s' to other users (mode %o): %s", dir,
+            (unsigned)(st.st_mode & 07777) | 0011, strerror(errno));
     LOG(LOG_LEVEL_INFO, LOG_DAEMON,
         "'%s' opened to other users for passage (mode %o): they reach its "
         "control socket",
@@ -942,8 +941,7 @@ int daemon_create(const struct daemon_config *config,
             d);
     peer_on(d->peer, DAEMON_FRAME_FIRST, 255, on_frame, d);
     if (control_on_class(d->control, "ping", CONTROL_OP_READ, op_ping, d) < 0
-        || control_on_class(d->control, "status", CONTROL_OP_READ, op_status,
-                            d)
+        || control_on_class(d->control, "status", CONTROL_OP_READ, op_status, d)
                < 0
         || control_on_class(d->control, "stats", CONTROL_OP_READ, op_stats, d)
                < 0

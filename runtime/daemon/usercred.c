@@ -101,7 +101,8 @@ int usercred_create(const struct usercred_config *config,
     }
 #else
     if (uc->scheme != USERCRED_POOL)
-        rc = shoal_errprintf(&why, -ENOTSUP, "shoal was built without libmunge");
+        rc =
+            shoal_errprintf(&why, -ENOTSUP, "shoal was built without libmunge");
 #endif
     if (rc < 0 && uc->scheme == USERCRED_MUNGE) {
         rc = shoal_errprintf(error, rc, "--credentials munge: %s", why.text);
@@ -327,11 +328,10 @@ static int usercred_decide_here(usercred_t *uc,
         .node = uc->node,
     };
     struct account a;
-    int found = uid == (uint32_t)p.daemon_uid ? -ENOENT
-                                               : account_by_uid(uid, gid, &a);
+    int found =
+        uid == (uint32_t)p.daemon_uid ? -ENOENT : account_by_uid(uid, gid, &a);
 
-    return usercred_decide(&p, uid, gid, found == 0 ? &a : NULL, target,
-                           error);
+    return usercred_decide(&p, uid, gid, found == 0 ? &a : NULL, target, error);
 }
 
 int usercred_admit(usercred_t *uc,

@@ -142,8 +142,8 @@ struct usercred_policy {
 };
 
 struct usercred_target {
-    bool switch_user; /* false: run as the daemon's own user */
-    bool guest;       /* runs as the guest account */
+    bool switch_user;       /* false: run as the daemon's own user */
+    bool guest;             /* runs as the guest account */
     struct account account; /* valid when switch_user */
 };
 

@@ -125,7 +125,8 @@ void usercred_payload(enum usercred_kind kind,
                       uint64_t job,
                       char buf[USERCRED_PAYLOAD_MAX])
 {
-    snprintf(buf, USERCRED_PAYLOAD_MAX, "shoal-job/1 %s %016" PRIx64 " %016" PRIx64,
+    snprintf(buf, USERCRED_PAYLOAD_MAX,
+             "shoal-job/1 %s %016" PRIx64 " %016" PRIx64,
              kind == USERCRED_GANG ? "gang" : "tasks", home, job);
 }
 
@@ -145,11 +146,11 @@ int usercred_check(const struct usercred_decoded *d,
         return shoal_errprintf(error, -EPERM,
                                "credential refused: replayed credential");
     if (d->uid != claim->uid || d->gid != claim->gid)
-        return shoal_errprintf(error, -EPERM,
-                               "credential refused: it is for uid %" PRIu32
-                               " gid %" PRIu32 ", the request claims uid %" PRIu32
-                               " gid %" PRIu32,
-                               d->uid, d->gid, claim->uid, claim->gid);
+        return shoal_errprintf(
+            error, -EPERM,
+            "credential refused: it is for uid %" PRIu32 " gid %" PRIu32
+            ", the request claims uid %" PRIu32 " gid %" PRIu32,
+            d->uid, d->gid, claim->uid, claim->gid);
     usercred_payload(kind, home, job, want);
     if (!d->payload || d->len != strlen(want)
         || memcmp(d->payload, want, d->len) != 0)
@@ -198,4 +199,3 @@ int usercred_decide(const struct usercred_policy *p,
     out->account = *p->guest;
     return 0;
 }
-

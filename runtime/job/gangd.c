@@ -487,8 +487,8 @@ static int home_relay_launch(struct home_job *h,
         shoal_error_t error = {{0}};
         json_t *o;
         int rc = usercred_issue(daemon_usercred(h->g->d), USERCRED_GANG,
-                                daemon_node_id(h->g->d), h->id, h->uid,
-                                h->gid, &claim, &error);
+                                daemon_node_id(h->g->d), h->id, h->uid, h->gid,
+                                &claim, &error);
 
         if (rc < 0) {
             LOG(LOG_LEVEL_WARNING, LOG_GANG,
@@ -1019,24 +1019,21 @@ static int gangd_admit(struct gangd *g,
     json_decref(o);
     if (rc < 0) {
         LOG(LOG_LEVEL_WARNING, LOG_GANG,
-            "launch of job %016" PRIx64 " from %016" PRIx64 " refused: %s",
-            job, home, why.text);
+            "launch of job %016" PRIx64 " from %016" PRIx64 " refused: %s", job,
+            home, why.text);
         return shoal_errprintf(error, -EPERM, "credential refused: %s",
                                why.text);
     }
-    rc = usercred_admit(daemon_usercred(g->d), &claim, USERCRED_GANG, home,
-                        job, target, error);
+    rc = usercred_admit(daemon_usercred(g->d), &claim, USERCRED_GANG, home, job,
+                        target, error);
     usercred_claim_release(&claim);
     return rc;
 }
 
 /* Tell home that job cannot start here, and why (a SPAWN_FAILED its front
  * end reports), then that its proxy here is lost. */
-static void gangd_refuse_launch(struct gangd *g,
-                                uint64_t home,
-                                uint64_t job,
-                                int code,
-                                const char *why)
+static void gangd_refuse_launch(
+    struct gangd *g, uint64_t home, uint64_t job, int code, const char *why)
 {
     struct job_frame f = {.kind = JOB_FRAME_SPAWN_FAILED};
     uint8_t *frame = NULL;

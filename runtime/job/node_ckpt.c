@@ -213,7 +213,7 @@ static int node_ckpt_give_one(const char *path,
     (void)type;
     (void)ftw;
     return lchown(path, node_ckpt_owner_uid, node_ckpt_owner_gid) < 0 ? -errno
-                                                                       : 0;
+                                                                      : 0;
 }
 
 /* Add passage (x) for group and others to path. */

@@ -247,10 +247,9 @@ static int task_exec_give(const struct task_exec_spec *spec,
 
     if (chown(spec->out_dir, uid, gid) < 0 || chmod(spec->out_dir, 0700) < 0
         || fchown(outfd, uid, gid) < 0 || fchown(errfd, uid, gid) < 0)
-        return shoal_errprintf(error, -errno,
-                               "cannot give '%s' to user '%s': %s",
-                               spec->out_dir, spec->user->name,
-                               strerror(errno));
+        return shoal_errprintf(
+            error, -errno, "cannot give '%s' to user '%s': %s", spec->out_dir,
+            spec->user->name, strerror(errno));
     return 0;
 }
 

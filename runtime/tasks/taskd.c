@@ -123,8 +123,8 @@ void taskd_job_decide(struct taskd *t, struct taskd_job *job)
         /* another home's job is decided by its claim, when first seen */
         rc = shoal_errprintf(&error, -EPERM, "no verified user claim");
     else if (t->usercred)
-        rc = usercred_admit_local(t->usercred, job->uid, job->gid,
-                                  &job->target, &error);
+        rc = usercred_admit_local(t->usercred, job->uid, job->gid, &job->target,
+                                  &error);
     else if (job->uid != (uint32_t)geteuid())
         /* a task service of its own (no daemon) serves its user alone */
         rc = shoal_errprintf(&error, -EPERM,
@@ -141,7 +141,9 @@ void taskd_job_decide(struct taskd *t, struct taskd_job *job)
  * before. */
 #define TASKD_CLAIM_RENEW 1800.0
 
-int taskd_job_claim(struct taskd *t, struct taskd_job *job, shoal_error_t *error)
+int taskd_job_claim(struct taskd *t,
+                    struct taskd_job *job,
+                    shoal_error_t *error)
 {
     struct usercred_claim claim;
     double now = taskd_now();

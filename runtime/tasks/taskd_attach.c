@@ -112,9 +112,9 @@ int taskd_attach(struct daemon *d,
     if (rc == 0)
         taskd_set_usercred(t, daemon_usercred(d));
     for (size_t i = 0; rc == 0 && taskd_control_ops[i]; i++)
-        rc = daemon_on_control_class(d, taskd_control_ops[i],
-                                     taskd_control_op_class(taskd_control_ops[i]),
-                                     taskd_control_op, t);
+        rc = daemon_on_control_class(
+            d, taskd_control_ops[i],
+            taskd_control_op_class(taskd_control_ops[i]), taskd_control_op, t);
     if (rc == 0 && cores)
         taskd_set_cores(t, &taskd_daemon_cores, cores);
     if (rc == 0) {

@@ -413,8 +413,8 @@ taskd_remote_admit(struct taskd *t, struct taskd_job *job, const json_t *user)
         LOG(LOG_LEVEL_WARNING, LOG_TASKS,
             "task job %" PRIu64 " from %016" PRIx64 " refused: %s",
             job->remote_id, job->home, why.text);
-        rc = shoal_errprintf(&error, -EPERM, "credential refused: %s",
-                             why.text);
+        rc =
+            shoal_errprintf(&error, -EPERM, "credential refused: %s", why.text);
     } else if (!t->usercred) {
         rc = shoal_errprintf(&error, -EPERM,
                              "this node has no user credentials");

@@ -196,13 +196,11 @@ fuzz_grant_check(json_t *doc, const struct journal_lease *l, size_t n)
         if (!json_is_array(argv) || json_array_size(argv) == 0 || !wdir
             || wdir[0] != '/' || !json_is_array(json_object_get(desc, "env")))
             abort();
-        json_array_foreach(argv, j, v)
-        {
+        json_array_foreach (argv, j, v) {
             if (!json_is_string(v))
                 abort();
         }
-        json_array_foreach(json_object_get(desc, "env"), j, v)
-        {
+        json_array_foreach (json_object_get(desc, "env"), j, v) {
             if (!json_is_string(v))
                 abort();
         }
@@ -473,8 +471,8 @@ static void fuzz_user_claim(const uint8_t *data, size_t size)
         return;
     }
     again = usercred_claim_pack(&a);
-    if (!again || usercred_claim_unpack(again, &b, NULL) != 0
-        || a.uid != b.uid || a.gid != b.gid || a.scheme != b.scheme
+    if (!again || usercred_claim_unpack(again, &b, NULL) != 0 || a.uid != b.uid
+        || a.gid != b.gid || a.scheme != b.scheme
         || (a.cred == NULL) != (b.cred == NULL)
         || (a.cred && strcmp(a.cred, b.cred) != 0))
         abort();

@@ -219,8 +219,7 @@ Test(spawn, runs_as_another_user)
     spec.user = &user;
     cr_assert(eq(int, spawn_process(&spec, &pid, &err), 0), "%s", err.text);
     close(fds[1]);
-    while ((n = read(fds[0], out + total, sizeof(out) - 1 - (size_t)total))
-           > 0)
+    while ((n = read(fds[0], out + total, sizeof(out) - 1 - (size_t)total)) > 0)
         total += n;
     out[total] = '\0';
     close(fds[0]);
@@ -242,8 +241,8 @@ Test(spawn, runs_as_another_user)
 
 Test(spawn, accounts_and_their_login_variables)
 {
-    char *env[] = {"PATH=/bin", "HOME=/root", "USER=root", "LOGNAME=root",
-                   "X=1", NULL};
+    char *env[] = {"PATH=/bin",    "HOME=/root", "USER=root",
+                   "LOGNAME=root", "X=1",        NULL};
     struct account nobody, none;
     struct account_env ae;
     char **merged;

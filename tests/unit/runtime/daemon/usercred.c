@@ -76,7 +76,8 @@ Test(usercred, bad_claims_are_refused)
         {"{\"uid\": -1, \"gid\": 1, \"scheme\": \"pool\"}", "'uid' and 'gid'"},
         {"{\"uid\": 4294967295, \"gid\": 1, \"scheme\": \"pool\"}",
          "'uid' and 'gid'"},
-        {"{\"uid\": \"0\", \"gid\": 1, \"scheme\": \"pool\"}", "'uid' and 'gid'"},
+        {"{\"uid\": \"0\", \"gid\": 1, \"scheme\": \"pool\"}",
+         "'uid' and 'gid'"},
         {"{\"uid\": 1, \"gid\": 1}", "'scheme'"},
         {"{\"uid\": 1, \"gid\": 1, \"scheme\": \"root\"}", "'scheme'"},
         {"{\"uid\": 1, \"gid\": 1, \"scheme\": \"munge\"}", "'cred'"},
@@ -136,8 +137,8 @@ Test(usercred, check_accepts_the_jobs_own_credential)
 
     usercred_payload(USERCRED_GANG, 5, 9, p);
     d = decoded(USERCRED_DECODED_OK, 65534, 65534, p);
-    cr_assert(eq(int, usercred_check(&d, &claim, USERCRED_GANG, 5, 9, &error),
-                 0));
+    cr_assert(
+        eq(int, usercred_check(&d, &claim, USERCRED_GANG, 5, 9, &error), 0));
     /* a gang job's credential is decoded once per node: a replay is not
      * accepted */
     d.status = USERCRED_DECODED_REPLAYED;
@@ -147,10 +148,9 @@ Test(usercred, check_accepts_the_jobs_own_credential)
     /* a task job's serves all its leases: a replay is, for that job only */
     usercred_payload(USERCRED_TASKS, 5, 9, p);
     d = decoded(USERCRED_DECODED_REPLAYED, 65534, 65534, p);
-    cr_assert(eq(int, usercred_check(&d, &claim, USERCRED_TASKS, 5, 9, &error),
-                 0));
-    cr_assert(eq(int,
-                 usercred_check(&d, &claim, USERCRED_TASKS, 5, 10, &error),
+    cr_assert(
+        eq(int, usercred_check(&d, &claim, USERCRED_TASKS, 5, 9, &error), 0));
+    cr_assert(eq(int, usercred_check(&d, &claim, USERCRED_TASKS, 5, 10, &error),
                  -EPERM));
     cr_assert(eq(str, error.text,
                  "credential refused: it was issued for another job"));
@@ -174,8 +174,9 @@ Test(usercred, check_refuses_forged_and_mismatched_credentials)
     d = decoded(USERCRED_DECODED_OK, 0, 0, p);
     cr_assert(eq(int, usercred_check(&d, &claim, USERCRED_GANG, 5, 9, &error),
                  -EPERM));
-    cr_assert(not(eq(ptr, strstr(error.text, "it is for uid 0 gid 0, the "
-                                             "request claims uid 65534"),
+    cr_assert(not(eq(ptr,
+                     strstr(error.text, "it is for uid 0 gid 0, the "
+                                        "request claims uid 65534"),
                      NULL)),
               "%s", error.text);
     d = decoded(USERCRED_DECODED_OK, 65534, 0, p);
@@ -223,16 +224,16 @@ Test(usercred, decide_follows_the_policy)
     cr_assert(eq(int, usercred_decide(&p, 0, 0, NULL, &t, &error), 0));
     cr_assert(not(t.switch_user));
     /* a known user: as that user, with the submitter's gid */
-    cr_assert(eq(int, usercred_decide(&p, 1000, 100, &test_user, &t, &error),
-                 0));
+    cr_assert(
+        eq(int, usercred_decide(&p, 1000, 100, &test_user, &t, &error), 0));
     cr_assert(t.switch_user);
     cr_assert(not(t.guest));
     cr_assert(eq(u32, (uint32_t)t.account.uid, 1000));
     cr_assert(eq(u32, (uint32_t)t.account.gid, 100));
     cr_assert(eq(str, t.account.name, "ann"));
     /* an unknown uid: refused by default */
-    cr_assert(eq(int, usercred_decide(&p, 4242, 4242, NULL, &t, &error),
-                 -EPERM));
+    cr_assert(
+        eq(int, usercred_decide(&p, 4242, 4242, NULL, &t, &error), -EPERM));
     cr_assert(eq(str, error.text, "user 4242 does not exist on node 'b'"));
     /* or run as the guest */
     p.unknown = USERCRED_UNKNOWN_GUEST;
@@ -243,62 +244,61 @@ Test(usercred, decide_follows_the_policy)
     cr_assert(eq(str, t.account.home, "/nonexistent"));
     /* a guest policy without its account refuses */
     p.guest = NULL;
-    cr_assert(eq(int, usercred_decide(&p, 4242, 4242, NULL, &t, &error),
-                 -EPERM));
+    cr_assert(
+        eq(int, usercred_decide(&p, 4242, 4242, NULL, &t, &error), -EPERM));
     cr_assert(not(eq(ptr, strstr(error.text, "guest account 'nobody'"), NULL)));
     /* a daemon that is not root runs its own user's jobs only */
     p.daemon_uid = 1000;
-    cr_assert(eq(int, usercred_decide(&p, 1000, 1000, &test_user, &t, &error),
-                 0));
+    cr_assert(
+        eq(int, usercred_decide(&p, 1000, 1000, &test_user, &t, &error), 0));
     cr_assert(not(t.switch_user));
     cr_assert(eq(int, usercred_decide(&p, 0, 0, NULL, &t, &error), -EPERM));
-    cr_assert(eq(int, usercred_decide(&p, 65534, 65534, &test_guest, &t,
-                                      &error),
+    cr_assert(eq(int,
+                 usercred_decide(&p, 65534, 65534, &test_guest, &t, &error),
                  -EPERM));
-    cr_assert(not(eq(ptr, strstr(error.text, "runs as uid 1000, not root"),
-                     NULL)),
-              "%s", error.text);
+    cr_assert(
+        not(eq(ptr, strstr(error.text, "runs as uid 1000, not root"), NULL)),
+        "%s", error.text);
 }
 
 /* The pool key's trust: the claim carries no credential and is taken. */
 Test(usercred, pool_trust_takes_the_claim)
 {
     struct usercred_config cfg = {.mode = USERCRED_POOL, .node = "a"};
-    struct usercred_claim claim, munge_claim = {
-        .uid = 65534, .gid = 65534, .scheme = USERCRED_MUNGE, .cred = "MUNGE:x"};
+    struct usercred_claim claim, munge_claim = {.uid = 65534,
+                                                .gid = 65534,
+                                                .scheme = USERCRED_MUNGE,
+                                                .cred = "MUNGE:x"};
     struct usercred_target t;
     shoal_error_t error;
     usercred_t *uc = NULL;
 
-    cr_assert(eq(int, usercred_create(&cfg, &uc, &error), 0), "%s",
-              error.text);
+    cr_assert(eq(int, usercred_create(&cfg, &uc, &error), 0), "%s", error.text);
     cr_assert(eq(int, usercred_scheme(uc), USERCRED_POOL));
-    cr_assert(eq(int,
-                 usercred_issue(uc, USERCRED_GANG, 1, 2, 65534, 65534, &claim,
-                                &error),
-                 0));
+    cr_assert(eq(
+        int,
+        usercred_issue(uc, USERCRED_GANG, 1, 2, 65534, 65534, &claim, &error),
+        0));
     cr_assert(eq(int, claim.scheme, USERCRED_POOL));
     cr_assert(eq(ptr, claim.cred, NULL));
     if (geteuid() == 0) {
-        cr_assert(eq(int,
-                     usercred_admit(uc, &claim, USERCRED_GANG, 1, 2, &t,
-                                    &error),
-                     0),
-                  "%s", error.text);
+        cr_assert(
+            eq(int, usercred_admit(uc, &claim, USERCRED_GANG, 1, 2, &t, &error),
+               0),
+            "%s", error.text);
         cr_assert(t.switch_user);
         cr_assert(eq(u32, (uint32_t)t.account.uid, 65534));
         /* a uid without an account here: refused by default */
         claim.uid = claim.gid = 4242;
-        cr_assert(eq(int,
-                     usercred_admit(uc, &claim, USERCRED_GANG, 1, 2, &t,
-                                    &error),
-                     -EPERM));
+        cr_assert(
+            eq(int, usercred_admit(uc, &claim, USERCRED_GANG, 1, 2, &t, &error),
+               -EPERM));
         cr_assert(eq(str, error.text, "user 4242 does not exist on node 'a'"));
         /* a MUNGE claim is taken on its word too in this mode */
-        cr_assert(eq(int,
-                     usercred_admit(uc, &munge_claim, USERCRED_GANG, 1, 2, &t,
-                                    &error),
-                     0));
+        cr_assert(eq(
+            int,
+            usercred_admit(uc, &munge_claim, USERCRED_GANG, 1, 2, &t, &error),
+            0));
     }
     usercred_destroy(uc);
 }
@@ -319,8 +319,7 @@ Test(usercred, munge_without_munged_is_an_error)
               "%s", error.text);
     /* auto falls back to the pool key's trust */
     cfg.mode = USERCRED_AUTO;
-    cr_assert(eq(int, usercred_create(&cfg, &uc, &error), 0), "%s",
-              error.text);
+    cr_assert(eq(int, usercred_create(&cfg, &uc, &error), 0), "%s", error.text);
     cr_assert(eq(int, usercred_scheme(uc), USERCRED_POOL));
     usercred_destroy(uc);
     /* a guest policy naming no account is refused at start */
