@@ -26,6 +26,7 @@
 #include "runtime/daemon/peer.h"
 #include "runtime/ckpt/ckpt_service.h"
 #include "runtime/job/gangd.h"
+#include "runtime/owner/owner_window.h"
 #include "runtime/owner/ownerd.h"
 #include "runtime/tasks/taskd.h"
 #include "util/conf.h"
@@ -68,6 +69,11 @@ static const char daemon_usage[] =
     "  --unknown-user POLICY  a job of a uid with no account here:\n"
     "                       refuse (the default) or guest\n"
     "  --guest-user NAME    the account guests run as (default nobody)\n"
+    "  --lend-window WINDOW lend only inside these times of the week (local\n"
+    "                       time), e.g. 'Mon-Fri 18:00-08:00, Sat-Sun';\n"
+    "                       outside, jobs here are suspended and vacated\n"
+    "                       as for an owner who came back (desktop,\n"
+    "                       dedicated)\n"
     "  --config FILE        read only this configuration file\n"
     "  -h, --help           show this help\n"
     "\n"
@@ -100,6 +106,7 @@ enum daemon_opt {
     DAEMON_OPT_MUNGE_SOCKET,
     DAEMON_OPT_UNKNOWN_USER,
     DAEMON_OPT_GUEST_USER,
+    DAEMON_OPT_LEND_WINDOW,
     DAEMON_OPT_COUNT,
 };
 
@@ -120,7 +127,8 @@ struct daemon_option {
 };
 
 static daemon_opt_check_f check_addr, check_seeds, check_bool, check_lend,
-    check_seconds_above_0, check_seconds, check_credentials, check_unknown;
+    check_seconds_above_0, check_seconds, check_credentials, check_unknown,
+    check_window;
 
 static const struct daemon_option daemon_options[DAEMON_OPT_COUNT] = {
     [DAEMON_OPT_DIR] = {"dir", DAEMON_OPT_CMDLINE, NULL},
@@ -144,6 +152,7 @@ static const struct daemon_option daemon_options[DAEMON_OPT_COUNT] = {
     [DAEMON_OPT_UNKNOWN_USER] = {"unknown-user", DAEMON_OPT_VALUE,
                                  check_unknown},
     [DAEMON_OPT_GUEST_USER] = {"guest-user", DAEMON_OPT_VALUE, NULL},
+    [DAEMON_OPT_LEND_WINDOW] = {"lend-window", DAEMON_OPT_VALUE, check_window},
 };
 
 /* The system's configuration file; then DIR/shoal.conf. */
@@ -285,6 +294,17 @@ static int check_seconds(const char *value, char *expected, size_t size)
     return -EINVAL;
 }
 
+static int check_window(const char *value, char *expected, size_t size)
+{
+    struct owner_window w;
+    shoal_error_t error;
+
+    if (owner_window_parse(value, &w, &error) == 0)
+        return 0;
+    snprintf(expected, size, "%s", error.text);
+    return -EINVAL;
+}
+
 /* The value an option ends with: the command line's, else the files'. */
 static const char *opt_value(const struct daemon_args *a, enum daemon_opt opt)
 {
@@ -324,6 +344,7 @@ static int apply_options(struct daemon_args *a)
     a->users.munge_socket = opt_value(a, DAEMON_OPT_MUNGE_SOCKET);
     a->users.guest = opt_value(a, DAEMON_OPT_GUEST_USER);
     a->config.credentials = &a->users;
+    a->owner.window = opt_value(a, DAEMON_OPT_LEND_WINDOW);
     return 0;
 }
 

@@ -19,7 +19,7 @@ static const char status_usage[] =
     "\n"
     "Show every node of the pool as the local daemon sees it: name,\n"
     "address, state, owner (dedicated, away, present, suspended,\n"
-    "vacating), free/total cores, packages/NUMA nodes/cores/PUs,\n"
+    "vacating, closed), free/total cores, packages/NUMA nodes/cores/PUs,\n"
     "memory, GPUs, speed (1000 = reference) and load.\n"
     "\n"
     "  --json      the same as one JSON object, for scripts\n"

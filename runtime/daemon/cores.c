@@ -270,6 +270,11 @@ void cores_task_release(cores_t *c, uint64_t key)
         cores_publish_soon(c);
 }
 
+bool cores_busy(const cores_t *c)
+{
+    return claim_ledger_count(c->ledger) > 0;
+}
+
 int cores_free_count(cores_t *c)
 {
     hwloc_bitmap_t free_set = hwloc_bitmap_alloc();

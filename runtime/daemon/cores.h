@@ -83,6 +83,10 @@ int cores_send_claim(cores_t *c, uint64_t node, const struct claim_msg *msg);
 void cores_set_withheld(cores_t *c, bool withheld);
 bool cores_withheld(const cores_t *c);
 
+/* Whether any claim is held here, a gang job's or a task's, withheld or
+ * not: work is placed on this node. */
+bool cores_busy(const cores_t *c);
+
 /* Cores for bag-of-tasks jobs on this node, from the same ledger as gang
  * claims, so neither kind of job is given a core the other holds. A task
  * holds its cores as a local claim (job key, home this node, no lease)

@@ -398,6 +398,8 @@ const char *node_summary_owner_name(uint8_t owner)
         return "suspended";
     case NODE_OWNER_VACATING:
         return "vacating";
+    case NODE_OWNER_CLOSED:
+        return "closed";
     default:
         return "unknown";
     }

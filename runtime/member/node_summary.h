@@ -55,6 +55,7 @@ enum node_owner {
     NODE_OWNER_PRESENT = 3, /* its owner uses it: lends nothing */
     NODE_OWNER_SUSPENDED = 4, /* its owner is back: the jobs here are stopped */
     NODE_OWNER_VACATING = 5,  /* the jobs here are being ended */
+    NODE_OWNER_CLOSED = 6,    /* outside its lending window: lends nothing */
 };
 
 struct node_summary {
@@ -75,8 +76,10 @@ struct node_summary {
     uint8_t owner; /* enum node_owner */
 };
 
-/* "dedicated", "away", "present", "suspended", "vacating", or "unknown"
- * (NODE_OWNER_UNKNOWN and values from later versions); static. */
+/* "dedicated", "away", "present", "suspended", "vacating", "closed", or
+ * "unknown" (NODE_OWNER_UNKNOWN and values from later versions; a reader
+ * from before "closed" says "unknown" for it, and finds no free core
+ * there either); static. */
 const char *node_summary_owner_name(uint8_t owner);
 
 /* Fill the topology fields of *summary (synthetic description, counts,

@@ -8,6 +8,10 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "runtime/owner/owner_window.h"
+
+enum { OWNER_WINDOW_WORDS = OWNER_WINDOW_TEXT_MAX + 40 };
+
 void owner_thresholds_default(struct owner_thresholds *t)
 {
     *t = (struct owner_thresholds){
@@ -85,6 +89,34 @@ static void input_words(const struct owner_inputs *in, char *buf, size_t size)
         snprintf(buf, size, "no input source present");
 }
 
+/* The words for a reason about the window; inside says which side. */
+static void
+window_words(const struct owner_inputs *in, bool inside, char *buf, size_t size)
+{
+    snprintf(buf, size, "%s the lending window%s%s",
+             inside ? "inside" : "outside", in->window ? " " : "",
+             in->window ? in->window : "");
+}
+
+/* Leave a lending state because the window closed: suspend the work
+ * there, or close at once when there is none. */
+static enum owner_action policy_close(struct owner_policy *p,
+                                      double now,
+                                      const struct owner_inputs *in,
+                                      char *reason,
+                                      size_t size)
+{
+    char words[OWNER_WINDOW_WORDS];
+
+    window_words(in, false, words, sizeof(words));
+    if (!in->busy) {
+        say(reason, size, "%s", words);
+        return policy_move(p, now, OWNER_STATE_CLOSED, OWNER_ACTION_NONE);
+    }
+    say(reason, size, "%s: the work here is suspended", words);
+    return policy_move(p, now, OWNER_STATE_SUSPENDED, OWNER_ACTION_SUSPEND);
+}
+
 static enum owner_action policy_desktop(struct owner_policy *p,
                                         double now,
                                         const struct owner_inputs *in,
@@ -95,12 +127,18 @@ static enum owner_action policy_desktop(struct owner_policy *p,
     double idle = in->input_present ? in->idle : HUGE_VAL;
     double low_for = policy_load_low_for(p, now, in);
     double load = in->load_present ? in->load : 0;
-    char words[64];
+    bool away = idle >= t->lend_idle && low_for >= t->active_idle;
+    char words[64], wwords[OWNER_WINDOW_WORDS];
 
     input_words(in, words, sizeof(words));
+    window_words(in, !in->outside_window, wwords, sizeof(wwords));
     switch (p->state) {
     case OWNER_STATE_PRESENT:
-        if (idle >= t->lend_idle && low_for >= t->active_idle) {
+        if (in->outside_window) {
+            say(reason, size, "%s", wwords);
+            return policy_move(p, now, OWNER_STATE_CLOSED, OWNER_ACTION_NONE);
+        }
+        if (away) {
             say(reason, size, "owner away: %s, load %.2f", words, load);
             return policy_move(p, now, OWNER_STATE_AWAY, OWNER_ACTION_LEND);
         }
@@ -118,6 +156,8 @@ static enum owner_action policy_desktop(struct owner_policy *p,
             return policy_move(p, now, OWNER_STATE_SUSPENDED,
                                OWNER_ACTION_SUSPEND);
         }
+        if (in->outside_window)
+            return policy_close(p, now, in, reason, size);
         break;
     case OWNER_STATE_SUSPENDED:
         if (now - p->since >= t->vacate_after) {
@@ -125,20 +165,87 @@ static enum owner_action policy_desktop(struct owner_policy *p,
             return policy_move(p, now, OWNER_STATE_VACATING,
                                OWNER_ACTION_VACATE);
         }
-        if (idle >= t->continue_idle && low_for >= t->continue_idle) {
+        if (!in->outside_window && idle >= t->continue_idle
+            && low_for >= t->continue_idle) {
             say(reason, size, "owner quiet again: %s, load %.2f", words, load);
             return policy_move(p, now, OWNER_STATE_AWAY, OWNER_ACTION_CONTINUE);
         }
         break;
     case OWNER_STATE_VACATING:
         if (now - p->since >= t->vacate_grace) {
-            say(reason, size, "vacated: %.0f s of grace over", now - p->since);
-            return policy_move(p, now, OWNER_STATE_PRESENT, OWNER_ACTION_KILL);
+            say(reason, size, "vacated: %.0f s of grace over%s%s",
+                now - p->since, in->outside_window ? ", " : "",
+                in->outside_window ? wwords : "");
+            return policy_move(p, now,
+                               in->outside_window ? OWNER_STATE_CLOSED
+                                                  : OWNER_STATE_PRESENT,
+                               OWNER_ACTION_KILL);
         }
         break;
+    case OWNER_STATE_CLOSED:
+        if (in->outside_window)
+            break;
+        if (away) {
+            say(reason, size, "%s, owner away: %s, load %.2f", wwords, words,
+                load);
+            return policy_move(p, now, OWNER_STATE_AWAY, OWNER_ACTION_LEND);
+        }
+        say(reason, size, "%s", wwords);
+        return policy_move(p, now, OWNER_STATE_PRESENT, OWNER_ACTION_NONE);
     case OWNER_STATE_DEDICATED:
         /* not a desktop state: start over */
         return policy_move(p, now, OWNER_STATE_PRESENT, OWNER_ACTION_NONE);
+    }
+    return OWNER_ACTION_NONE;
+}
+
+/* Mode dedicated: always lend, but outside the lending window. */
+static enum owner_action policy_dedicated(struct owner_policy *p,
+                                          double now,
+                                          const struct owner_inputs *in,
+                                          char *reason,
+                                          size_t size)
+{
+    char wwords[OWNER_WINDOW_WORDS];
+
+    window_words(in, !in->outside_window, wwords, sizeof(wwords));
+    switch (p->state) {
+    case OWNER_STATE_DEDICATED:
+        if (in->outside_window)
+            return policy_close(p, now, in, reason, size);
+        break;
+    case OWNER_STATE_SUSPENDED:
+        if (now - p->since >= p->t.vacate_after) {
+            say(reason, size, "suspended for %.0f s", now - p->since);
+            return policy_move(p, now, OWNER_STATE_VACATING,
+                               OWNER_ACTION_VACATE);
+        }
+        if (!in->outside_window) {
+            say(reason, size, "%s again", wwords);
+            return policy_move(p, now, OWNER_STATE_DEDICATED,
+                               OWNER_ACTION_CONTINUE);
+        }
+        break;
+    case OWNER_STATE_VACATING:
+        if (now - p->since >= p->t.vacate_grace) {
+            say(reason, size, "vacated: %.0f s of grace over", now - p->since);
+            return policy_move(p, now,
+                               in->outside_window ? OWNER_STATE_CLOSED
+                                                  : OWNER_STATE_DEDICATED,
+                               OWNER_ACTION_KILL);
+        }
+        break;
+    case OWNER_STATE_CLOSED:
+        if (!in->outside_window) {
+            say(reason, size, "%s", wwords);
+            return policy_move(p, now, OWNER_STATE_DEDICATED,
+                               OWNER_ACTION_LEND);
+        }
+        break;
+    case OWNER_STATE_AWAY:
+    case OWNER_STATE_PRESENT:
+        /* not a dedicated state: start over */
+        return policy_move(p, now, OWNER_STATE_DEDICATED, OWNER_ACTION_NONE);
     }
     return OWNER_ACTION_NONE;
 }
@@ -164,6 +271,8 @@ enum owner_action owner_policy_step(struct owner_policy *p,
     }
     if (p->mode == OWNER_MODE_DESKTOP)
         return policy_desktop(p, now, in, reason, size);
+    if (p->mode == OWNER_MODE_DEDICATED)
+        return policy_dedicated(p, now, in, reason, size);
     return OWNER_ACTION_NONE;
 }
 
@@ -185,6 +294,8 @@ const char *owner_state_name(enum owner_state state)
         return "suspended";
     case OWNER_STATE_VACATING:
         return "vacating";
+    case OWNER_STATE_CLOSED:
+        return "closed";
     }
     return "unknown";
 }

@@ -28,6 +28,24 @@
  * between lend_load and suspend_load neither suspends nor lends. A
  * suspended job is vacated after vacate_after whatever the owner does.
  *
+ * A lending window (owner_window.h; the caller says at each step whether
+ * now is outside it) adds a state CLOSED in modes desktop and dedicated:
+ * outside the window the node lends nothing, and work running there is
+ * treated as if the owner were present, so the suspend/vacate path moves
+ * it away:
+ *
+ *   PRESENT, or AWAY/DEDICATED with no work here --(outside)--> CLOSED
+ *   AWAY, DEDICATED with work here --(outside)----------------> SUSPENDED
+ *   SUSPENDED --(outside): no continue; vacate_after still vacates
+ *   VACATING --(vacate_grace passed, outside)-----------------> CLOSED
+ *   CLOSED --(inside; desktop: owner away as PRESENT asks)----> AWAY
+ *   CLOSED --(inside; desktop: otherwise)---------------------> PRESENT
+ *   CLOSED --(inside; dedicated)------------------------------> DEDICATED
+ *   SUSPENDED --(inside again; dedicated)---------------------> DEDICATED
+ *
+ * Mode never ignores the window. Without one (outside_window always
+ * false) nothing of this happens.
+ *
  * Each step makes at most one transition and names the action the caller
  * must take with it, and the reason in words. Pure, not thread-safe. */
 #ifndef SHOAL_RUNTIME_OWNER_OWNER_POLICY_H
@@ -48,6 +66,7 @@ enum owner_state {
     OWNER_STATE_PRESENT,
     OWNER_STATE_SUSPENDED,
     OWNER_STATE_VACATING,
+    OWNER_STATE_CLOSED, /* outside the lending window */
 };
 
 enum owner_action {
@@ -77,6 +96,9 @@ struct owner_inputs {
     double idle;        /* the least idle time of those present */
     bool load_present;
     double load;
+    bool outside_window; /* now is outside the lending window */
+    const char *window;  /* the window's text, for reasons; or NULL */
+    bool busy;           /* work holds cores here (gang claims, tasks) */
 };
 
 struct owner_policy {
@@ -113,7 +135,8 @@ enum owner_action owner_policy_step(struct owner_policy *p,
 /* Whether state lends the node's cores. */
 bool owner_state_lends(enum owner_state state);
 
-/* "dedicated", "away", "present", "suspended", "vacating" (static). */
+/* "dedicated", "away", "present", "suspended", "vacating", "closed"
+ * (static). */
 const char *owner_state_name(enum owner_state state);
 
 /* "none", "lend", "suspend", "continue", "vacate", "kill" (static). */

@@ -15,6 +15,7 @@
 #include "runtime/owner/owner_load.h"
 #include "runtime/owner/owner_procs.h"
 #include "runtime/owner/owner_tty.h"
+#include "runtime/owner/owner_window.h"
 #include "runtime/owner/owner_x11.h"
 #include "util/log.h"
 #include "util/param.h"
@@ -84,6 +85,8 @@ struct ownerd {
     size_t nsrcs;
     uv_timer_t *timer; /* freed by its close callback */
     uint64_t interval_ms;
+    struct owner_window window;
+    bool has_window;
     struct owner_inputs last;
     pid_t self;
     /* counters for `shoal status --stats` */
@@ -162,6 +165,8 @@ static enum node_owner ownerd_node_owner(enum owner_state state)
         return NODE_OWNER_SUSPENDED;
     case OWNER_STATE_VACATING:
         return NODE_OWNER_VACATING;
+    case OWNER_STATE_CLOSED:
+        return NODE_OWNER_CLOSED;
     }
     return NODE_OWNER_UNKNOWN;
 }
@@ -282,18 +287,30 @@ static void ownerd_note_sources(struct ownerd *o, const int *rcs)
     }
 }
 
-static void ownerd_tick(uv_timer_t *timer)
+/* The window's part of the inputs: whether the local time now is
+ * outside it, and whether work holds cores here. */
+static void ownerd_read_window(struct ownerd *o, struct owner_inputs *in)
 {
-    struct ownerd *o = timer->data;
-    int rcs[OWNERD_SOURCES_MAX];
+    time_t now = time(NULL);
+    struct tm tm;
+
+    if (!o->has_window)
+        return;
+    in->window = o->window.text;
+    in->outside_window =
+        localtime_r(&now, &tm) && !owner_window_contains(&o->window, &tm);
+    in->busy = cores_busy(o->cores);
+}
+
+/* One step of the policy on in: log a transition, publish it, act. */
+static void ownerd_step(struct ownerd *o, const struct owner_inputs *in)
+{
     enum owner_state before = o->policy.state;
     enum owner_action action;
-    char reason[160] = "";
+    char reason[OWNER_WINDOW_TEXT_MAX + 200] = "";
 
-    owner_sources_read(o->srcs, o->nsrcs, real_s(), &o->last, rcs);
-    ownerd_note_sources(o, rcs);
-    action = owner_policy_step(&o->policy, mono_s(), &o->last, reason,
-                               sizeof(reason));
+    action =
+        owner_policy_step(&o->policy, mono_s(), in, reason, sizeof(reason));
     if (o->policy.state != before) {
         LOG(LOG_LEVEL_NOTICE, LOG_OWNER, "%s -> %s (%s): %s",
             owner_state_name(before), owner_state_name(o->policy.state),
@@ -309,6 +326,17 @@ static void ownerd_tick(uv_timer_t *timer)
         if (n > o->stopped)
             o->stopped = n;
     }
+}
+
+static void ownerd_tick(uv_timer_t *timer)
+{
+    struct ownerd *o = timer->data;
+    int rcs[OWNERD_SOURCES_MAX];
+
+    owner_sources_read(o->srcs, o->nsrcs, real_s(), &o->last, rcs);
+    ownerd_note_sources(o, rcs);
+    ownerd_read_window(o, &o->last);
+    ownerd_step(o, &o->last);
 }
 
 static void ownerd_stats(daemon_t *d, json_t *stats, void *arg)
@@ -329,6 +357,11 @@ static void ownerd_stats(daemon_t *d, json_t *stats, void *arg)
         "vacates", (json_int_t)o->transitions[OWNER_ACTION_VACATE], "stopped",
         (json_int_t)o->stopped, "stop_us", (json_int_t)o->stop_us, "lends",
         (json_int_t)o->transitions[OWNER_ACTION_LEND]);
+    if (g && o->has_window) {
+        json_object_set_new(g, "window", json_string(o->window.text));
+        json_object_set_new(g, "inside_window",
+                            json_boolean(!o->last.outside_window));
+    }
     if (g)
         json_object_set_new(stats, "owner", g);
 }
@@ -381,9 +414,18 @@ int ownerd_attach(daemon_t *d,
     o->cores = cores;
     o->self = getpid();
     owner_policy_init(&o->policy, config->mode, &config->thresholds, mono_s());
-    if (config->mode == OWNER_MODE_DESKTOP) {
-        if ((rc = ownerd_add_sources(o, config)) < 0)
-            goto error;
+    if (config->window && config->mode != OWNER_MODE_NEVER) {
+        rc = owner_window_parse(config->window, &o->window, error);
+        if (rc < 0) {
+            ownerd_detach(o);
+            return rc;
+        }
+        o->has_window = true;
+    }
+    if (config->mode == OWNER_MODE_DESKTOP
+        && (rc = ownerd_add_sources(o, config)) < 0)
+        goto error;
+    if (config->mode == OWNER_MODE_DESKTOP || o->has_window) {
         o->timer = calloc(1, sizeof(*o->timer));
         if (!o->timer) {
             rc = -ENOMEM;
@@ -399,12 +441,22 @@ int ownerd_attach(daemon_t *d,
     }
     if ((rc = daemon_on_stats(d, ownerd_stats, o)) < 0)
         goto error;
+    if (config->window && !o->has_window)
+        LOG(LOG_LEVEL_WARNING, LOG_OWNER,
+            "lending never: the lending window '%s' has no effect",
+            config->window);
+    /* outside the window from the start: closed before lending anything
+     * (inside it, the first tick decides as before) */
+    ownerd_read_window(o, &o->last);
+    if (o->last.outside_window)
+        ownerd_step(o, &o->last);
     ownerd_publish(o);
-    LOG(LOG_LEVEL_NOTICE, LOG_OWNER, "lending: %s, owner %s",
+    LOG(LOG_LEVEL_NOTICE, LOG_OWNER, "lending: %s%s%s%s, owner %s",
         config->mode == OWNER_MODE_DESKTOP     ? "desktop"
         : config->mode == OWNER_MODE_DEDICATED ? "dedicated"
                                                : "never",
-        owner_state_name(o->policy.state));
+        o->has_window ? ", window '" : "", o->has_window ? o->window.text : "",
+        o->has_window ? "'" : "", owner_state_name(o->policy.state));
     *out = o;
     return 0;
 error:

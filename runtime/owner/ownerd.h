@@ -21,8 +21,16 @@
  * told through the hold listener (ownerd_on_hold()), so that their
  * coordinators stop and continue their ranks on every node.
  *
- * In mode dedicated nothing is sampled; in mode never the cores are
- * withheld for good. Everything runs on the daemon's loop thread. */
+ * A lending window (config window, owner_window.h) is read every second
+ * from the local time, in modes desktop and dedicated (mode never ignores
+ * it, with a warning): outside it the node lends nothing (state closed),
+ * and work running here is suspended and vacated as for an owner who came
+ * back. A daemon started outside its window is closed before it lends
+ * anything.
+ *
+ * In mode dedicated without a window nothing is sampled; in mode never
+ * the cores are withheld for good. Everything runs on the daemon's loop
+ * thread. */
 #ifndef SHOAL_RUNTIME_OWNER_OWNERD_H
 #define SHOAL_RUNTIME_OWNER_OWNERD_H
 
@@ -43,6 +51,7 @@ struct ownerd_config {
     const char *ttys;    /* glob of more terminals to watch, or NULL */
     const char *utmp;    /* sessions' utmp file; NULL: the system's; "": none */
     double sample_interval; /* seconds between samples; 0: 0.5 */
+    const char *window;     /* lending window (owner_window.h), or NULL */
 };
 
 /* Fill config from the defaults and the SHOAL_OWNER_* tunables (mode
@@ -53,7 +62,7 @@ int ownerd_config_from_params(struct ownerd_config *config,
 /* Attach the owner service to d and its core ledger: publish the owner's
  * state, and in mode desktop start sampling. config and its strings are
  * copied. Returns 0 and sets *out, or a negative code with error filled
- * (then destroy d without running it). */
+ * (a bad window: -EINVAL; then destroy d without running it). */
 int ownerd_attach(daemon_t *d,
                   cores_t *cores,
                   const struct ownerd_config *config,

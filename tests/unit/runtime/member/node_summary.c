@@ -163,6 +163,10 @@ Test(node_summary, owner_states_from_later_versions_are_kept_as_unknown)
     cr_assert(eq(str, (char *)node_summary_owner_name(out.owner), "unknown"));
     cr_assert(
         eq(str, (char *)node_summary_owner_name(NODE_OWNER_AWAY), "away"));
+    s.owner = NODE_OWNER_CLOSED;
+    cr_assert(eq(int, node_summary_encode(&s, buf, sizeof(buf), &len), 0));
+    cr_assert(eq(int, node_summary_decode(buf, len, &out, NULL), 0));
+    cr_assert(eq(str, (char *)node_summary_owner_name(out.owner), "closed"));
 }
 
 Test(node_summary, bad_text_and_core_lists_are_refused)

@@ -12,6 +12,7 @@
 
 #include "runtime/owner/owner_policy.h"
 #include "runtime/owner/owner_source.h"
+#include "runtime/owner/owner_window.h"
 
 TestSuite(owner_policy, .timeout = 10);
 
@@ -55,13 +56,24 @@ static int cpu_sample(struct owner_source *src, double now, double *value)
 static const struct owner_source_ops kb_ops = {.sample = kb_sample};
 static const struct owner_source_ops cpu_ops = {.sample = cpu_sample};
 
-/* The run: a policy, its sources, the actions counted, the last reason. */
+/* The run: a policy, its sources, the actions counted, the last reason.
+ * With a lending window, second 0 of the fake clock is `monday_at`
+ * seconds after a Monday's midnight, local time (a week without daylight
+ * saving changes: the window reads broken-down time, owner_window.c's
+ * tests cover the changes), and work holds cores within [busy_from,
+ * busy_to). */
 struct run {
     struct owner_policy p;
     struct fake kb, cpu;
+    struct owner_window w;
+    bool windowed;
+    double monday_at, busy_from, busy_to;
     int actions[OWNER_ACTION_KILL + 1];
-    double first[OWNER_ACTION_KILL + 1]; /* when each action first came */
-    char reason[128];
+    double first[OWNER_ACTION_KILL + 1];    /* when each action first came */
+    double entered[OWNER_STATE_CLOSED + 1]; /* when each state first came */
+    bool seen[OWNER_STATE_CLOSED + 1];
+    int transitions;
+    char reason[400];
 };
 
 /* Start r in mode at time 0 with the default thresholds. */
@@ -83,11 +95,30 @@ static void drive(struct run *r, double from, double to)
     struct owner_inputs in;
 
     for (double now = from; now < to; now += 1) {
-        char why[128] = "";
+        char why[400] = "";
+        enum owner_state before = r->p.state;
         enum owner_action a;
 
         owner_sources_read(srcs, 2, now, &in, NULL);
+        if (r->windowed) {
+            long t = (long)(r->monday_at + now);
+            struct tm tm = {0};
+
+            tm.tm_wday = (int)((t / 86400 + 1) % 7);
+            tm.tm_hour = (int)(t % 86400 / 3600);
+            tm.tm_min = (int)(t % 3600 / 60);
+            in.window = r->w.text;
+            in.outside_window = !owner_window_contains(&r->w, &tm);
+            in.busy = now >= r->busy_from && now < r->busy_to;
+        }
         a = owner_policy_step(&r->p, now, &in, why, sizeof(why));
+        if (r->p.state != before) {
+            r->transitions++;
+            if (!r->seen[r->p.state])
+                r->entered[r->p.state] = now;
+            r->seen[r->p.state] = true;
+            strcpy(r->reason, why);
+        }
         if (a == OWNER_ACTION_NONE)
             continue;
         if (r->actions[a]++ == 0)
@@ -95,6 +126,28 @@ static void drive(struct run *r, double from, double to)
         strcpy(r->reason, why);
     }
 }
+
+/* Give r the lending window text, the fake clock's second 0 at day
+ * (0 Monday) hh:mm, and work busy over [busy_from, busy_to). */
+static void window(struct run *r,
+                   const char *text,
+                   int day,
+                   int hh,
+                   int mm,
+                   double busy_from,
+                   double busy_to)
+{
+    shoal_error_t error;
+
+    cr_assert(eq(int, owner_window_parse(text, &r->w, &error), 0), "%s",
+              error.text);
+    r->windowed = true;
+    r->monday_at = day * 86400.0 + hh * 3600.0 + mm * 60.0;
+    r->busy_from = busy_from;
+    r->busy_to = busy_to;
+}
+
+#define REASON_IS(r, text) cr_assert(eq(str, (r)->reason, (char *)(text)))
 
 #define STATE_IS(r, s)                                                         \
     cr_assert(eq(str, (char *)owner_state_name((r)->p.state), (char *)(s)))
@@ -274,4 +327,143 @@ Test(owner_policy, modes_parse_and_unknown_ones_are_refused)
     cr_assert(eq(int, owner_mode_parse("desktop", &m), 0));
     cr_assert(eq(int, m, OWNER_MODE_DESKTOP));
     cr_assert(eq(int, owner_mode_parse("laptop", &m), -EINVAL));
+}
+
+/* Hours and minutes of the fake clock, in seconds. */
+#define HM(h, m) ((h)*3600.0 + (m)*60.0)
+
+Test(owner_policy, dedicated_closes_outside_the_window_and_lends_inside)
+{
+    struct run r;
+    start(&r, OWNER_MODE_DEDICATED);
+    /* Monday noon: outside; no work here */
+    window(&r, "Mon-Fri 18:00-08:00, Sat-Sun", 0, 12, 0, 0, 0);
+    drive(&r, 0, 1);
+    STATE_IS(&r, "closed");
+    cr_assert(not(owner_state_lends(r.p.state)));
+    REASON_IS(&r, "outside the lending window Mon-Fri 18:00-08:00, Sat-Sun");
+    COUNT_IS(&r, OWNER_ACTION_SUSPEND, 0);
+    drive(&r, 1, HM(6, 0));
+    STATE_IS(&r, "closed");
+    /* 18:00: lends, until Tuesday 08:00 */
+    drive(&r, HM(6, 0), HM(20, 0) - 1);
+    STATE_IS(&r, "dedicated");
+    cr_assert(eq(dbl, r.first[OWNER_ACTION_LEND], HM(6, 0)));
+    REASON_IS(&r, "inside the lending window Mon-Fri 18:00-08:00, Sat-Sun");
+    drive(&r, HM(20, 0) - 1, HM(20, 0) + 1);
+    STATE_IS(&r, "closed");
+    COUNT_IS(&r, OWNER_ACTION_SUSPEND, 0);
+    cr_assert(eq(int, r.transitions, 3));
+}
+
+Test(owner_policy,
+     dedicated_work_is_suspended_and_vacated_when_the_window_closes)
+{
+    struct run r;
+    start(&r, OWNER_MODE_DEDICATED);
+    /* Tuesday 07:00, inside Monday's night; work here all along */
+    window(&r, "Mon-Fri 18:00-08:00, Sat-Sun", 1, 7, 0, 0, HM(100, 0));
+    drive(&r, 0, HM(12, 0));
+    cr_assert(eq(dbl, r.first[OWNER_ACTION_SUSPEND], HM(1, 0)));
+    cr_assert(eq(dbl, r.first[OWNER_ACTION_VACATE], HM(1, 10)));
+    cr_assert(eq(dbl, r.first[OWNER_ACTION_KILL], HM(1, 11)));
+    cr_assert(eq(dbl, r.entered[OWNER_STATE_CLOSED], HM(1, 11)));
+    COUNT_IS(&r, OWNER_ACTION_CONTINUE, 0);
+    /* Tuesday 18:00 */
+    cr_assert(eq(dbl, r.first[OWNER_ACTION_LEND], HM(11, 0)));
+    STATE_IS(&r, "dedicated");
+}
+
+Test(owner_policy, dedicated_work_continues_when_the_window_opens_in_time)
+{
+    struct run r;
+    start(&r, OWNER_MODE_DEDICATED);
+    window(&r, "Mon 08:00-09:00, Mon 09:05-10:00", 0, 8, 0, 0, HM(100, 0));
+    drive(&r, 0, HM(1, 30));
+    cr_assert(eq(dbl, r.first[OWNER_ACTION_SUSPEND], HM(1, 0)));
+    cr_assert(eq(dbl, r.first[OWNER_ACTION_CONTINUE], HM(1, 5)));
+    COUNT_IS(&r, OWNER_ACTION_VACATE, 0);
+    STATE_IS(&r, "dedicated");
+    REASON_IS(&r, "inside the lending window Mon 08:00-09:00, Mon "
+                  "09:05-10:00 again");
+}
+
+Test(owner_policy, desktop_idle_node_closes_without_suspending_and_lends_again)
+{
+    struct run r;
+    start(&r, OWNER_MODE_DESKTOP);
+    /* every night; Monday 07:00, the owner away all along */
+    window(&r, "18:00-08:00", 0, 7, 0, 0, 0);
+    drive(&r, 0, HM(1, 0) + 1);
+    /* no keyboard input ever: idle, and the load low for 60 s */
+    cr_assert(eq(dbl, r.first[OWNER_ACTION_LEND], 60));
+    cr_assert(eq(dbl, r.entered[OWNER_STATE_CLOSED], HM(1, 0)));
+    STATE_IS(&r, "closed");
+    COUNT_IS(&r, OWNER_ACTION_SUSPEND, 0);
+    /* 18:00: straight back to away, the owner being away */
+    drive(&r, HM(1, 0) + 1, HM(12, 0));
+    COUNT_IS(&r, OWNER_ACTION_LEND, 2);
+    STATE_IS(&r, "away");
+    cr_assert(eq(dbl, r.first[OWNER_ACTION_LEND], 60));
+    cr_assert(eq(dbl, r.entered[OWNER_STATE_AWAY], 60));
+    REASON_IS(&r, "inside the lending window 18:00-08:00, owner away: input "
+                  "idle 1000039600 s, load 0.00");
+}
+
+Test(owner_policy,
+     desktop_work_outside_the_window_is_vacated_though_the_owner_is_away)
+{
+    struct run r;
+    start(&r, OWNER_MODE_DESKTOP);
+    window(&r, "18:00-08:00", 0, 7, 0, 0, HM(100, 0));
+    drive(&r, 0, HM(3, 0));
+    cr_assert(eq(dbl, r.first[OWNER_ACTION_LEND], 60));
+    cr_assert(eq(dbl, r.first[OWNER_ACTION_SUSPEND], HM(1, 0)));
+    /* the owner is quiet, but the window is shut: no continue */
+    COUNT_IS(&r, OWNER_ACTION_CONTINUE, 0);
+    cr_assert(eq(dbl, r.first[OWNER_ACTION_VACATE], HM(1, 10)));
+    cr_assert(eq(dbl, r.first[OWNER_ACTION_KILL], HM(1, 11)));
+    STATE_IS(&r, "closed");
+    cr_assert(
+        not(eq(ptr, strstr(r.reason, "outside the lending window"), NULL)),
+        "%s", r.reason);
+}
+
+Test(owner_policy, desktop_owner_present_outside_the_window_shows_closed)
+{
+    struct run r;
+    start(&r, OWNER_MODE_DESKTOP);
+    /* the owner types all day; the window opens at 18:00 (11 h in) */
+    r.kb = (struct fake){.from = 0, .to = HM(100, 0), .every = 10};
+    window(&r, "18:00-08:00", 0, 7, 0, 0, 0);
+    drive(&r, 0, HM(1, 0) + 1);
+    STATE_IS(&r, "closed");
+    drive(&r, HM(1, 0) + 1, HM(12, 0));
+    STATE_IS(&r, "present");
+    COUNT_IS(&r, OWNER_ACTION_LEND, 0);
+    REASON_IS(&r, "inside the lending window 18:00-08:00");
+}
+
+Test(owner_policy, a_window_wraps_over_the_week)
+{
+    struct run r;
+    start(&r, OWNER_MODE_DEDICATED);
+    /* Sunday 19:00 */
+    window(&r, "Sun 20:00-07:30", 6, 19, 0, 0, 0);
+    drive(&r, 0, HM(14, 0));
+    cr_assert(eq(dbl, r.entered[OWNER_STATE_CLOSED], 0));
+    cr_assert(eq(dbl, r.first[OWNER_ACTION_LEND], HM(1, 0)));
+    /* Monday 07:30 */
+    cr_assert(eq(int, r.transitions, 3));
+    STATE_IS(&r, "closed");
+}
+
+Test(owner_policy, never_ignores_the_window)
+{
+    struct run r;
+    start(&r, OWNER_MODE_NEVER);
+    window(&r, "Sat", 0, 0, 0, 0, 0);
+    drive(&r, 0, HM(24 * 7, 0));
+    STATE_IS(&r, "present");
+    cr_assert(eq(int, r.transitions, 0));
 }
