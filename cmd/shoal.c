@@ -23,6 +23,7 @@ static const char shoal_usage[] =
     "  output     a task's stdout and stderr\n"
     "  cancel     cancel a job and kill its tasks\n"
     "  ckpt       list (ls) or remove (rm) the checkpoints jobs keep\n"
+    "  bench      run benchmark suites; list, report and compare runs\n"
     "  version    print shoal's version\n"
     "  help       show this help\n"
     "\n"
@@ -59,6 +60,8 @@ int main(int argc, char **argv)
         return cmd_status(argc - 2, argv + 2);
     if (strcmp(argv[1], "ckpt") == 0)
         return cmd_ckpt(argc - 2, argv + 2);
+    if (strcmp(argv[1], "bench") == 0)
+        return cmd_bench(argc - 2, argv + 2);
     {
         int rc = cmd_tasks(argv[1], argc - 2, argv + 2);
 

@@ -1,0 +1,130 @@
+/* SPDX-License-Identifier: MIT */
+/* suite_parse.h - a benchmark suite file (YAML, read with libyaml) as the
+ * runner sees it.
+ *
+ * The smallest suite:
+ *
+ *     benchmarks:
+ *       - name: nap
+ *         command: [sleep, "{t}"]
+ *         matrix: {t: [0.01, 0.02]}
+ *         repeat: 3
+ *
+ * Top-level keys: benchmarks (required, a sequence), name, description.
+ * Keys of a benchmark (README.md, "Benchmark suites", has the whole list):
+ * name, command (a sequence of words, or one string run with /bin/sh -c),
+ * matrix (parameter -> sequence of scalars), exclude (a sequence of maps
+ * parameter -> value; a combination matching every pair of one entry is
+ * left out), env (map), warmup, repeat, timeout (seconds), mpi (ranks,
+ * map-by, bind-to, oversubscribe: the command runs as a `shoal run` gang
+ * job), parse (json, osu, imb, npb, or {regex: PATTERN} with named
+ * groups), figures (name -> {unit, better: lower|higher}), papi (a
+ * sequence of PAPI event names).
+ *
+ * "{p}" in a command word or an env value is replaced by parameter p's
+ * value; "{p}" naming no parameter is an error, other braces are kept.
+ *
+ * Every error names the file, the line and the key, as
+ * "nap.yaml:4: unknown key 'repat' in benchmark 'nap'", and the whole file
+ * is refused: nothing of it runs. Unknown keys, duplicate keys, a bad
+ * matrix (empty, not scalars, a value twice, an exclude naming no
+ * parameter or value, every combination excluded) and duplicate benchmark
+ * names are errors. Pure apart from reading the file; not thread-safe. */
+#ifndef SHOAL_SUITE_PARSE_H
+#define SHOAL_SUITE_PARSE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <shoal/error.h>
+
+/* How figures are read from a repetition's standard output. */
+enum suite_parser {
+    SUITE_PARSER_NONE = 0, /* wall time only */
+    SUITE_PARSER_REGEX,    /* named groups of a PCRE2 pattern, each match */
+    SUITE_PARSER_JSON,     /* numeric members of JSON-object lines */
+    SUITE_PARSER_OSU,      /* OSU micro-benchmarks tables */
+    SUITE_PARSER_IMB,      /* Intel MPI Benchmarks tables */
+    SUITE_PARSER_NPB,      /* NAS Parallel Benchmarks summary */
+};
+
+struct suite_figure_spec {
+    char *name;
+    char *unit; /* "" when not given */
+    bool higher_better;
+    bool better_given; /* the file said `better:` */
+};
+
+struct suite_param {
+    char *name;
+    char **values; /* as written in the file */
+    size_t nvalues;
+};
+
+/* One exclude entry: params[i] == values[i] for every i. Indexes are into
+ * the benchmark's params and each param's values. */
+struct suite_exclude {
+    size_t *param;
+    size_t *value;
+    size_t n;
+};
+
+struct suite_bench {
+    char *name;
+    int line;       /* where the benchmark starts in the file */
+    char **command; /* NULL-terminated words, before substitution */
+    char **env;     /* NULL-terminated "NAME=value" templates */
+    struct suite_param *params;
+    size_t nparams;
+    struct suite_exclude *excludes;
+    size_t nexcludes;
+    unsigned warmup; /* default 0 */
+    unsigned repeat; /* default 5 */
+    double timeout;  /* seconds; 0 = none */
+    bool mpi;        /* run as a gang job with `shoal run` */
+    unsigned ranks;
+    char *map_by;  /* NULL: shoal run's default */
+    char *bind_to; /* NULL: shoal run's default */
+    bool oversubscribe;
+    enum suite_parser parser;
+    char *regex; /* SUITE_PARSER_REGEX */
+    struct suite_figure_spec *figures;
+    size_t nfigures;
+    char **papi; /* NULL-terminated event names, or NULL */
+};
+
+struct suite {
+    char *path;
+    char *name;    /* the file's name: key, else NULL */
+    char hash[65]; /* BLAKE2b-256 of the file's bytes, hex */
+    char *text;    /* the file's bytes, NUL-terminated */
+    struct suite_bench *benches;
+    size_t nbenches;
+};
+
+/* Parse text (len bytes) as the suite file path (used in messages and
+ * kept). Returns 0 and sets *out (free with suite_free()), -EINVAL with
+ * error filled for a bad file, or -ENOMEM. */
+int suite_parse_text(const char *path,
+                     const char *text,
+                     size_t len,
+                     struct suite **out,
+                     shoal_error_t *error);
+
+/* Read the file at path and parse it as suite_parse_text() does; a file
+ * that cannot be read gives its errno with error filled. */
+int suite_parse_file(const char *path,
+                     struct suite **out,
+                     shoal_error_t *error);
+
+/* Free a suite; NULL is accepted. */
+void suite_free(struct suite *suite);
+
+/* The spec of figure name in bench, or NULL. */
+const struct suite_figure_spec *
+suite_bench_figure(const struct suite_bench *bench, const char *name);
+
+/* "regex", "json", "osu", "imb", "npb" or "none"; static. */
+const char *suite_parser_name(enum suite_parser parser);
+
+#endif

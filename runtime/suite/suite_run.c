@@ -1,0 +1,477 @@
+/* SPDX-License-Identifier: MIT */
+/* suite_run.c - the suite runner: cases, repetitions, records. */
+#include <dirent.h>
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <shoal/shoal.h>
+
+#include "runtime/member/node_summary.h"
+#include "runtime/suite/suite_exec.h"
+#include "runtime/suite/suite_figures.h"
+#include "runtime/suite/suite_run.h"
+
+extern char **environ;
+
+static double mono_s(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static double load_now(void)
+{
+    double l = NAN;
+    FILE *f = fopen("/proc/loadavg", "r");
+
+    if (f) {
+        if (fscanf(f, "%lf", &l) != 1)
+            l = NAN;
+        fclose(f);
+    }
+    return l;
+}
+
+void suite_run_argv_free(char **argv)
+{
+    for (char **a = argv; a && *a; a++)
+        free(*a);
+    free(argv);
+}
+
+char **suite_run_argv(const struct suite_bench *bench,
+                      const struct suite_case *c,
+                      const char *shoal)
+{
+    size_t nwords = 0, n = 0;
+    char **argv;
+    char ranks[16];
+
+    while (bench->command[nwords])
+        nwords++;
+    argv = calloc(nwords + 12, sizeof(char *));
+    if (!argv)
+        return NULL;
+    if (bench->mpi) {
+        snprintf(ranks, sizeof(ranks), "%u", bench->ranks);
+        argv[n++] = strdup(shoal);
+        argv[n++] = strdup("run");
+        argv[n++] = strdup("-n");
+        argv[n++] = strdup(ranks);
+        if (bench->map_by) {
+            argv[n++] = strdup("--map-by");
+            argv[n++] = strdup(bench->map_by);
+        }
+        if (bench->bind_to) {
+            argv[n++] = strdup("--bind-to");
+            argv[n++] = strdup(bench->bind_to);
+        }
+        if (bench->oversubscribe)
+            argv[n++] = strdup("--oversubscribe");
+        argv[n++] = strdup("--");
+    }
+    for (size_t i = 0; i < nwords; i++)
+        argv[n++] = suite_matrix_subst(bench, c, bench->command[i]);
+    for (size_t i = 0; i < n; i++) {
+        if (!argv[i]) {
+            for (size_t j = 0; j < n; j++)
+                free(argv[j]);
+            free(argv);
+            return NULL;
+        }
+    }
+    return argv;
+}
+
+/* environ, then the benchmark's env (substituted), then the counters'
+ * settings. */
+static char **build_env(const struct suite_bench *bench,
+                        const struct suite_case *c,
+                        const char *papi_lib,
+                        const char *papi_dir)
+{
+    size_t n = 0, k = 0, nb = 0;
+    char **env;
+
+    while (environ[n])
+        n++;
+    while (bench->env && bench->env[nb])
+        nb++;
+    env = calloc(n + nb + 4, sizeof(char *));
+    if (!env)
+        return NULL;
+    for (size_t i = 0; i < n; i++)
+        env[k++] = strdup(environ[i]);
+    for (size_t i = 0; i < nb; i++)
+        env[k++] = suite_matrix_subst(bench, c, bench->env[i]);
+    if (papi_lib && papi_dir && bench->papi) {
+        size_t len = 0;
+        char *events;
+
+        for (char **e = bench->papi; *e; e++)
+            len += strlen(*e) + 1;
+        events = calloc(1, len + 1);
+        for (char **e = bench->papi; events && *e; e++) {
+            strcat(events, *e);
+            if (e[1])
+                strcat(events, ",");
+        }
+        if (!events || asprintf(&env[k++], "SHOAL_PAPI_EVENTS=%s", events) < 0)
+            env[k - 1] = NULL;
+        free(events);
+        if (asprintf(&env[k++], "SHOAL_PAPI_DIR=%s", papi_dir) < 0)
+            env[k - 1] = NULL;
+        if (asprintf(&env[k++], "LD_PRELOAD=%s", papi_lib) < 0)
+            env[k - 1] = NULL;
+    }
+    for (size_t i = 0; i < k; i++) {
+        if (!env[i]) {
+            suite_run_argv_free(env);
+            return NULL;
+        }
+    }
+    return env;
+}
+
+struct counter_set {
+    struct suite_counter v[32];
+    size_t n;
+    char unavailable[512];
+};
+
+/* Sum, min and max over the processes' files papi.PID in dir (each line
+ * "EVENT VALUE" or "EVENT unavailable"); the files and dir are removed. */
+static void collect_counters(const char *dir, struct counter_set *set)
+{
+    DIR *d = opendir(dir);
+    struct dirent *de;
+
+    set->n = 0;
+    if (!d)
+        return;
+    while ((de = readdir(d))) {
+        char path[4200], event[128], value[64];
+        FILE *f;
+
+        if (strncmp(de->d_name, "papi.", 5) != 0)
+            continue;
+        snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+        f = fopen(path, "r");
+        while (f && fscanf(f, "%127s %63s", event, value) == 2) {
+            char *end;
+            double v = strtod(value, &end);
+            size_t i;
+
+            if (*end) {
+                if (!strstr(set->unavailable, event)
+                    && strlen(set->unavailable) + strlen(event) + 3
+                           < sizeof(set->unavailable)) {
+                    if (*set->unavailable)
+                        strcat(set->unavailable, ", ");
+                    strcat(set->unavailable, event);
+                }
+                continue;
+            }
+            for (i = 0; i < set->n; i++)
+                if (!strcmp(set->v[i].event, event))
+                    break;
+            if (i == set->n) {
+                if (set->n == sizeof(set->v) / sizeof(set->v[0]))
+                    continue;
+                set->v[i].event = strdup(event);
+                if (!set->v[i].event)
+                    continue;
+                set->v[i].sum = 0;
+                set->v[i].min = INFINITY;
+                set->v[i].max = -INFINITY;
+                set->n++;
+            }
+            set->v[i].sum += v;
+            set->v[i].min = fmin(set->v[i].min, v);
+            set->v[i].max = fmax(set->v[i].max, v);
+        }
+        if (f)
+            fclose(f);
+        unlink(path);
+    }
+    closedir(d);
+    rmdir(dir);
+}
+
+static void release_counters(struct counter_set *set)
+{
+    for (size_t i = 0; i < set->n; i++)
+        free(set->v[i].event);
+    set->n = 0;
+}
+
+struct suite_runner {
+    suite_store_t *store;
+    const struct suite_run_opts *opts;
+    int64_t run;
+    double started;
+    size_t done, total, skipped;
+    bool papi_said;
+};
+
+static int run_rep(struct suite_runner *r,
+                   const struct suite_bench *bench,
+                   const struct suite_case *c,
+                   unsigned case_no,
+                   unsigned rep,
+                   bool warmup,
+                   shoal_error_t *error)
+{
+    const struct suite_run_opts *opts = r->opts;
+    struct suite_exec_result res;
+    struct suite_figure_list figures = {0};
+    struct counter_set counters = {.n = 0};
+    char papi_dir[] = "/tmp/shoal-papi-XXXXXX";
+    bool papi = opts->papi_lib && bench->papi && mkdtemp(papi_dir);
+    char **argv = suite_run_argv(bench, c, opts->shoal);
+    char **env = build_env(bench, c, papi ? opts->papi_lib : NULL, papi_dir);
+    struct suite_rep_record rec = {.bench = bench->name,
+                                   .case_no = case_no,
+                                   .rep = rep,
+                                   .warmup = warmup,
+                                   .load = load_now()};
+    shoal_error_t why = {{0}};
+    int rc;
+
+    if (!argv || !env) {
+        suite_run_argv_free(argv);
+        suite_run_argv_free(env);
+        return -ENOMEM;
+    }
+    rc = suite_exec_run(argv, env, bench->timeout, &res, &why);
+    suite_run_argv_free(argv);
+    suite_run_argv_free(env);
+    if (papi)
+        collect_counters(papi_dir, &counters);
+    if (rc < 0) {
+        /* a program that cannot start fails every repetition alike */
+        release_counters(&counters);
+        return shoal_errprintf(error, rc, "benchmark '%s': %s", bench->name,
+                               why.text);
+    }
+    if (papi && *counters.unavailable && !r->papi_said && opts->notice) {
+        char text[1024];
+
+        snprintf(text, sizeof(text),
+                 "PAPI events not available on this machine: %s (no "
+                 "counts for them)",
+                 counters.unavailable);
+        opts->notice(text, opts->arg);
+        r->papi_said = true;
+    }
+    rec.status = suite_exec_status_name(res.status);
+    rec.exit_code = res.exit_code;
+    rec.wall = res.wall;
+    rec.output = res.out;
+    rec.output_len = res.out_len;
+    if (res.status == SUITE_EXEC_OK && !warmup) {
+        rc = suite_figures_parse(bench, res.out, res.out_len, &figures, error);
+        if (rc == 0 && bench->parser != SUITE_PARSER_NONE && figures.n == 0)
+            rec.status = "noparse";
+    }
+    if (rc == 0 && res.status == SUITE_EXEC_OK)
+        rc = suite_figures_add(&figures, "wall", "", "s", false, res.wall);
+    if (rc == 0)
+        rc = suite_store_rep(r->store, r->run, &rec, &figures, counters.v,
+                             counters.n, error);
+    suite_figures_release(&figures);
+    release_counters(&counters);
+    suite_exec_release(&res);
+    return rc;
+}
+
+static void say_progress(struct suite_runner *r,
+                         const struct suite_bench *bench,
+                         const char *params,
+                         unsigned rep,
+                         unsigned reps,
+                         bool warmup)
+{
+    struct suite_progress p = {.bench = bench->name,
+                               .params = params,
+                               .rep = rep,
+                               .reps = reps,
+                               .warmup = warmup,
+                               .done = r->done,
+                               .total = r->total};
+    size_t ran = r->done - r->skipped;
+
+    if (!r->opts->progress)
+        return;
+    p.elapsed = mono_s() - r->started;
+    p.remaining =
+        ran ? p.elapsed / (double)ran * (double)(r->total - r->done) : NAN;
+    r->opts->progress(&p, r->opts->arg);
+}
+
+static int run_bench(struct suite_runner *r,
+                     const struct suite_bench *bench,
+                     shoal_error_t *error)
+{
+    const struct suite_run_opts *opts = r->opts;
+    struct suite_case *cases = NULL;
+    size_t ncases = 0;
+    unsigned repeat = opts->repeat ? opts->repeat : bench->repeat;
+    int rc = suite_matrix_expand(bench, &cases, &ncases);
+
+    if (rc < 0)
+        return shoal_errprintf(error, rc, "benchmark '%s': bad matrix: %s",
+                               bench->name, shoal_strerror(rc));
+    for (size_t k = 0; k < ncases && rc == 0; k++) {
+        char *params = suite_matrix_params_json(bench, &cases[k]);
+        unsigned reps = bench->warmup + repeat;
+
+        if (!params) {
+            rc = -ENOMEM;
+            break;
+        }
+        rc = suite_store_case(r->store, r->run, bench->name, (unsigned)k,
+                              params, error);
+        for (unsigned i = 0; i < reps && rc == 0; i++) {
+            bool warmup = i < bench->warmup;
+            unsigned rep = warmup ? i : i - bench->warmup;
+
+            if (opts->stop && *opts->stop) {
+                rc = -EINTR;
+                break;
+            }
+            if (opts->resume
+                && suite_store_rep_done(r->store, r->run, bench->name,
+                                        (unsigned)k, rep, warmup)) {
+                r->done++;
+                r->skipped++;
+                continue;
+            }
+            say_progress(r, bench, params, i + 1, reps, warmup);
+            rc = run_rep(r, bench, &cases[k], (unsigned)k, rep, warmup, error);
+            r->done++;
+        }
+        free(params);
+    }
+    free(cases);
+    return rc;
+}
+
+static int describe_node(struct suite_run_meta *meta,
+                         char *host,
+                         size_t hsize,
+                         char *topo,
+                         size_t tsize)
+{
+    struct node_summary s;
+    shoal_error_t e;
+
+    memset(&s, 0, sizeof(s));
+    if (node_summary_collect(NULL, &s, &e) < 0) {
+        gethostname(host, hsize);
+        snprintf(topo, tsize, "unknown (%.200s)", e.text);
+    } else {
+        snprintf(host, hsize, "%s", s.hostname);
+        snprintf(topo, tsize, "%s, %.1f GiB, speed %u", s.synthetic,
+                 (double)s.memory_bytes / (1 << 30), s.speed);
+    }
+    meta->host = host;
+    meta->topology = topo;
+    meta->load = load_now();
+    return 0;
+}
+
+int suite_run(suite_store_t *store,
+              const struct suite *suite,
+              const struct suite_run_opts *opts,
+              int64_t *run,
+              shoal_error_t *error)
+{
+    struct suite_runner r = {.store = store, .opts = opts};
+    struct suite *stored = NULL;
+    int rc = 0;
+
+    *run = 0;
+    if (opts->resume) {
+        char *path, *text, *status;
+
+        rc = suite_store_run_suite(store, opts->resume, &path, &text, &status,
+                                   error);
+        if (rc < 0)
+            return rc;
+        rc = suite_parse_text(path, text, strlen(text), &stored, error);
+        free(path);
+        free(text);
+        free(status);
+        if (rc < 0)
+            return rc;
+        suite = stored;
+        r.run = opts->resume;
+    }
+    if (opts->only) {
+        size_t i;
+
+        for (i = 0; i < suite->nbenches; i++)
+            if (!strcmp(suite->benches[i].name, opts->only))
+                break;
+        if (i == suite->nbenches) {
+            rc = shoal_errprintf(error, -ENOENT, "no benchmark '%s' in '%s'",
+                                 opts->only, suite->path);
+            goto out;
+        }
+    }
+    for (size_t i = 0; i < suite->nbenches; i++) {
+        const struct suite_bench *b = &suite->benches[i];
+        struct suite_case *cases;
+        size_t ncases;
+
+        if (opts->only && strcmp(b->name, opts->only) != 0)
+            continue;
+        if (suite_matrix_expand(b, &cases, &ncases) == 0)
+            r.total +=
+                ncases
+                * (b->warmup + (opts->repeat ? opts->repeat : b->repeat));
+        free(cases);
+    }
+    if (!opts->resume) {
+        char host[256] = "", topo[512] = "";
+        struct suite_run_meta meta = {.suite_path = suite->path,
+                                      .suite_hash = suite->hash,
+                                      .version = shoal_version(),
+                                      .tag = opts->tag};
+        meta.suite_text = suite->text;
+        describe_node(&meta, host, sizeof(host), topo, sizeof(topo));
+        rc = suite_store_run_begin(store, &meta, &r.run, error);
+        if (rc < 0)
+            goto out;
+    }
+    *run = r.run;
+    r.started = mono_s();
+    for (size_t i = 0; i < suite->nbenches && rc == 0; i++) {
+        if (opts->only && strcmp(suite->benches[i].name, opts->only) != 0)
+            continue;
+        rc = run_bench(&r, &suite->benches[i], error);
+    }
+    if (rc == 0 || rc == -EINTR) {
+        shoal_error_t e2;
+        int rc2 = suite_store_run_end(store, r.run,
+                                      rc == 0 ? "done" : "interrupted", &e2);
+
+        if (rc2 < 0 && rc == 0) {
+            *error = e2;
+            rc = rc2;
+        }
+    } else {
+        suite_store_run_end(store, r.run, "interrupted", NULL);
+    }
+out:
+    suite_free(stored);
+    return rc;
+}

@@ -1,0 +1,123 @@
+/* SPDX-License-Identifier: MIT */
+/* suite_store.h - the results store: one SQLite file, DIR/bench.db.
+ *
+ * Tables (created when missing):
+ *   runs     one row per `shoal bench run`: id, start and end time, status
+ *            ("running", "done", "interrupted"), the suite file's path,
+ *            hash and text (so --resume runs exactly what was started),
+ *            shoal's version, tag, host name, topology summary and load
+ *            at start
+ *   cases    (run, bench, case_no) with the case's parameters as JSON
+ *   reps     every repetition, warm-ups included (warmup = 1): status
+ *            ("ok", "failed", "timeout", "crashed", "noparse", "error"),
+ *            exit code, wall time (s), 1-minute load at start, up to 64
+ *            KiB of its output
+ *   figures  each figure of a measured repetition: name, point, unit,
+ *            direction, value; wall time is the figure "wall" in "s"
+ *   counters PAPI counters of a repetition, summed, min and max over its
+ *            processes
+ *
+ * Every write is its own transaction, so an interrupted suite keeps each
+ * repetition that finished. Not thread-safe: one store per thread. */
+#ifndef SHOAL_SUITE_STORE_H
+#define SHOAL_SUITE_STORE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sqlite3.h>
+
+#include <shoal/error.h>
+
+#include "runtime/suite/suite_figures.h"
+
+typedef struct suite_store suite_store_t;
+
+struct suite_run_meta {
+    const char *suite_path;
+    const char *suite_hash;
+    const char *suite_text;
+    const char *version;
+    const char *tag; /* may be NULL */
+    const char *host;
+    const char *topology; /* e.g. "Package:1 Core:2 PU:2, 4 GiB" */
+    double load;          /* 1-minute load average at start */
+};
+
+struct suite_rep_record {
+    const char *bench;
+    unsigned case_no;
+    unsigned rep;
+    bool warmup;
+    const char *status;
+    int exit_code; /* or -signal */
+    double wall;
+    double load;
+    const char *output;
+    size_t output_len;
+};
+
+struct suite_counter {
+    char *event;
+    double sum, min, max;
+};
+
+/* Open (creating) dir/bench.db. Returns 0 and sets *out (close with
+ * suite_store_close()), or a negative code with error filled. */
+int suite_store_open(const char *dir,
+                     suite_store_t **out,
+                     shoal_error_t *error);
+
+/* Close; NULL is accepted. */
+void suite_store_close(suite_store_t *store);
+
+/* The database handle, borrowed, for the report's queries. */
+sqlite3 *suite_store_db(suite_store_t *store);
+
+/* Record a new run; sets *id. Returns 0 or a negative code with error. */
+int suite_store_run_begin(suite_store_t *store,
+                          const struct suite_run_meta *meta,
+                          int64_t *id,
+                          shoal_error_t *error);
+
+/* Mark run id ended with status ("done", "interrupted"). */
+int suite_store_run_end(suite_store_t *store,
+                        int64_t id,
+                        const char *status,
+                        shoal_error_t *error);
+
+/* Load the suite text and path of run id (caller frees both), and its
+ * status. -ENOENT with error filled when there is no such run. */
+int suite_store_run_suite(suite_store_t *store,
+                          int64_t id,
+                          char **path,
+                          char **text,
+                          char **status,
+                          shoal_error_t *error);
+
+/* Record a case (ignored when already recorded). */
+int suite_store_case(suite_store_t *store,
+                     int64_t run,
+                     const char *bench,
+                     unsigned case_no,
+                     const char *params_json,
+                     shoal_error_t *error);
+
+/* Record one repetition with its figures and counters (ncounters may be
+ * 0), in one transaction. */
+int suite_store_rep(suite_store_t *store,
+                    int64_t run,
+                    const struct suite_rep_record *rep,
+                    const struct suite_figure_list *figures,
+                    const struct suite_counter *counters,
+                    size_t ncounters,
+                    shoal_error_t *error);
+
+/* Whether the repetition was recorded already (for --resume). */
+bool suite_store_rep_done(suite_store_t *store,
+                          int64_t run,
+                          const char *bench,
+                          unsigned case_no,
+                          unsigned rep,
+                          bool warmup);
+
+#endif
