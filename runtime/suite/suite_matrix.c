@@ -71,7 +71,7 @@ char *suite_matrix_subst(const struct suite_bench *bench,
         const char *value = NULL;
         size_t skip = 1;
 
-        if (*s == '{') {
+        if (*s == '{' && !(s > tmpl && s[-1] == '$')) {
             for (size_t i = 0; i < bench->nparams; i++) {
                 size_t nl = strlen(bench->params[i].name);
 

@@ -500,7 +500,7 @@ static int check_placeholders(struct suite_walk *w,
                                       "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-");
         bool found = false;
 
-        if (len == 0 || open[1 + len] != '}')
+        if (len == 0 || open[1 + len] != '}' || (open > s && open[-1] == '$'))
             continue;
         for (size_t i = 0; i < b->nparams && !found; i++)
             found = strlen(b->params[i].name) == len
@@ -562,6 +562,7 @@ read_bench(struct suite_walk *w, const yaml_node_t *node, struct suite_bench *b)
             continue;
         } else if (!strcmp(k, "command")) {
             command = v;
+            b->command_line = line_of(v);
             rc = read_command(w, v, b);
         } else if (!strcmp(k, "exclude")) {
             rc = read_exclude(w, v, b);

@@ -22,7 +22,8 @@
  * sequence of PAPI event names).
  *
  * "{p}" in a command word or an env value is replaced by parameter p's
- * value; "{p}" naming no parameter is an error, other braces are kept.
+ * value; "{p}" naming no parameter is an error, other braces are kept,
+ * and so is "${p}" (the shell's).
  *
  * Every error names the file, the line and the key, as
  * "nap.yaml:4: unknown key 'repat' in benchmark 'nap'", and the whole file
@@ -73,6 +74,7 @@ struct suite_bench {
     char *name;
     int line;       /* where the benchmark starts in the file */
     char **command; /* NULL-terminated words, before substitution */
+    int command_line; /* where the command is in the file */
     char **env;     /* NULL-terminated "NAME=value" templates */
     struct suite_param *params;
     size_t nparams;

@@ -15,6 +15,7 @@
 #include "runtime/suite/suite_exec.h"
 #include "runtime/suite/suite_figures.h"
 #include "runtime/suite/suite_run.h"
+#include "util/spawn.h"
 
 extern char **environ;
 
@@ -276,6 +277,18 @@ static int run_rep(struct suite_runner *r,
     rec.wall = res.wall;
     rec.output = res.out;
     rec.output_len = res.out_len;
+    if (res.status != SUITE_EXEC_OK && res.err_len) {
+        char *both = NULL;
+        int len = asprintf(&both, "%s--- stderr ---\n%s", res.out, res.err);
+
+        if (len >= 0) {
+            free(res.out);
+            res.out = both;
+            res.out_len = (size_t)len;
+            rec.output = both;
+            rec.output_len = res.out_len;
+        }
+    }
     if (res.status == SUITE_EXEC_OK && !warmup) {
         rc = suite_figures_parse(bench, res.out, res.out_len, &figures, error);
         if (rc == 0 && bench->parser != SUITE_PARSER_NONE && figures.n == 0)
@@ -364,6 +377,49 @@ static int run_bench(struct suite_runner *r,
     return rc;
 }
 
+/* Every program of the selected benchmarks must exist before anything
+ * runs: a typo found after an hour of measurements costs the hour. */
+static int check_programs(const struct suite *suite,
+                          const struct suite_run_opts *opts,
+                          shoal_error_t *error)
+{
+    for (size_t i = 0; i < suite->nbenches; i++) {
+        const struct suite_bench *b = &suite->benches[i];
+        struct suite_case *cases;
+        size_t ncases;
+        int rc;
+
+        if (opts->only && strcmp(b->name, opts->only) != 0)
+            continue;
+        rc = suite_matrix_expand(b, &cases, &ncases);
+        if (rc < 0)
+            return shoal_errprintf(error, rc, "benchmark '%s': %s", b->name,
+                                   shoal_strerror(rc));
+        for (size_t k = 0; k < ncases && rc == 0; k++) {
+            char *program = suite_matrix_subst(b, &cases[k], b->command[0]);
+            char *path = NULL;
+            shoal_error_t why;
+
+            if (!program) {
+                rc = -ENOMEM;
+                break;
+            }
+            rc = spawn_resolve(program, NULL, &path, &why);
+            if (rc < 0)
+                shoal_errprintf(error, rc,
+                                "%s:%d: key 'command': %s in benchmark '%s'",
+                                suite->path, b->command_line, why.text,
+                                b->name);
+            free(program);
+            free(path);
+        }
+        free(cases);
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}
+
 static int describe_node(struct suite_run_meta *meta,
                          char *host,
                          size_t hsize,
@@ -427,6 +483,9 @@ int suite_run(suite_store_t *store,
             goto out;
         }
     }
+    rc = check_programs(suite, opts, error);
+    if (rc < 0)
+        goto out;
     for (size_t i = 0; i < suite->nbenches; i++) {
         const struct suite_bench *b = &suite->benches[i];
         struct suite_case *cases;
