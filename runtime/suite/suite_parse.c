@@ -517,10 +517,10 @@ static int
 read_bench(struct suite_walk *w, const yaml_node_t *node, struct suite_bench *b)
 {
     const yaml_node_t *command = NULL, *env = NULL;
-    int rc = want_map(w, node, "a benchmark");
+    int rc = 0;
 
-    if (rc < 0)
-        return rc;
+    if (node->type != YAML_MAPPING_NODE)
+        return walk_fail(w, node, "a benchmark must be a mapping");
     b->line = line_of(node);
     b->repeat = 5;
     for (yaml_node_pair_t *p = node->data.mapping.pairs.start;
@@ -538,6 +538,8 @@ read_bench(struct suite_walk *w, const yaml_node_t *node, struct suite_bench *b)
     }
     if (!b->name)
         return walk_fail(w, node, "a benchmark needs key 'name'");
+    if ((rc = want_map(w, node, "a benchmark")) < 0)
+        return rc;
     /* the matrix first: excludes and placeholders refer to it */
     for (yaml_node_pair_t *p = node->data.mapping.pairs.start;
          p < node->data.mapping.pairs.top; p++) {

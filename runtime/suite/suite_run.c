@@ -406,10 +406,9 @@ static int check_programs(const struct suite *suite,
             }
             rc = spawn_resolve(program, NULL, &path, &why);
             if (rc < 0)
-                shoal_errprintf(error, rc,
-                                "%s:%d: key 'command': %s in benchmark '%s'",
-                                suite->path, b->command_line, why.text,
-                                b->name);
+                shoal_errprintf(
+                    error, rc, "%s:%d: key 'command': %s in benchmark '%s'",
+                    suite->path, b->command_line, why.text, b->name);
             free(program);
             free(path);
         }
