@@ -347,13 +347,13 @@ static void emit_rows(FILE *f,
                 fprintf(f, "  (%u failed)", r->s->failed);
         } else {
             fprintf(
-                f, "%s%s%s%s%s%s%s%zu%s%.9g%s%.9g%s%.9g%s%.9g%s%.9g%s%s%s%u",
+                f,
+                "%s%s%s%s%s%s%s%s%s%zu%s%.9g%s%.9g%s%.9g%s%.9g%s%.9g%s%s%s%u",
                 lead, r->s->bench, sep, format == SUITE_FORMAT_CSV ? "\"" : "",
-                params, format == SUITE_FORMAT_CSV ? "\"" : "", sep, r->sum.n,
-                sep, r->sum.median, sep, r->sum.ci_low, sep, r->sum.ci_high,
-                sep, r->sum.min, sep, r->sum.max, sep, r->s->unit, sep,
-                r->s->failed);
-            (void)label;
+                params, format == SUITE_FORMAT_CSV ? "\"" : "", sep, label, sep,
+                r->sum.n, sep, r->sum.median, sep, r->sum.ci_low, sep,
+                r->sum.ci_high, sep, r->sum.min, sep, r->sum.max, sep,
+                r->s->unit, sep, r->s->failed);
         }
         if (vs && r->has_vs && format == SUITE_FORMAT_TABLE)
             fprintf(f, "  %11.6g  %+7.1f%%  %7.4f  %s", r->base.median,

@@ -1,0 +1,213 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+# Benchmark suites on the embedded runtime: the smallest suite end to end,
+# the store, the report, gang jobs through `shoal run`, repetitions that
+# crash, hang or print nothing, bad suite files, a regression between two
+# runs where the second is slower on purpose, and --resume.
+. "$SHOAL_SRCDIR/tests/integration/lib.sh"
+
+export SHOAL_DIR="$TRASH/state"
+export SHOAL_POOL=no
+
+# q SQL: one query on the store, rows as '|'-separated lines
+q() {
+    python3 -c '
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+for row in db.execute(sys.argv[2]):
+    print("|".join(str(v) for v in row))
+' "$SHOAL_DIR/bench.db" "$1"
+}
+
+cat >nap.yaml <<'EOF'
+benchmarks:
+  - name: nap
+    command: [sleep, "{t}"]
+    matrix: {t: [0.01, 0.02]}
+    repeat: 3
+EOF
+
+test_expect_success 'the smallest suite runs and prints its run id last' '
+    "$SHOAL" bench run nap.yaml >run.out 2>run.err &&
+    cat run.out run.err &&
+    test "$(tail -n 1 run.out)" = 1 &&
+    test ! -s run.err
+'
+
+test_expect_success 'the store holds the run, its cases and every repetition' '
+    q "SELECT status, suite_hash, version, host, topology FROM runs" >runs &&
+    cat runs &&
+    hash=$(b2sum -l 256 nap.yaml | cut -d" " -f1) &&
+    grep "^done|$hash|$("$SHOAL" version | cut -d" " -f2)|$HOST|" runs &&
+    grep "Core:" runs &&
+    test "$(q "SELECT count(*) FROM cases WHERE run = 1")" = 2 &&
+    test "$(q "SELECT count(*) FROM reps WHERE run = 1 AND status = \"ok\"")" = 6 &&
+    q "SELECT c.params, f.value FROM figures f JOIN cases c USING (run,
+       bench, case_no) WHERE f.name = \"wall\"" >walls &&
+    cat walls &&
+    test "$(wc -l <walls)" = 6 &&
+    sed "s/^{\"t\":\"\([0-9.]*\)\"}|/\1 /" walls >t-wall &&
+    cat t-wall &&
+    awk "\$2 < \$1 || \$2 > \$1 + 0.5 { exit 1 }" t-wall
+'
+
+test_expect_success 'report --format json has one object per case' '
+    "$SHOAL" bench report 1 --format json >report.json &&
+    cat report.json &&
+    python3 - report.json <<-\EOF
+	import json, sys
+	cases = [json.loads(l) for l in open(sys.argv[1])]
+	assert [c["parameters"] for c in cases] == [{"t": "0.01"}, {"t": "0.02"}], cases
+	for c, t in zip(cases, (0.01, 0.02)):
+	    assert c["name"] == "nap" and c["failed"] == 0, c
+	    w = c["figures"]["wall"]
+	    assert w["n"] == 3 and w["unit"] == "s" and w["better"] == "lower", w
+	    assert t <= w["min"] <= w["median"] <= w["max"] < t + 0.5, w
+	    assert w["ci"] == [w["min"], w["max"]] and w["ci_coverage"] == 0.75, w
+	EOF
+'
+
+test_expect_success 'the table, md and csv reports and ls' '
+    "$SHOAL" bench report 1 >table &&
+    cat table &&
+    grep "^nap  *t=0.01  *wall  *3 " table &&
+    grep "distribution-free 95% confidence interval" table &&
+    "$SHOAL" bench report 1 --format md | grep "^| nap | t=0.01 | wall | 3 |" &&
+    "$SHOAL" bench report 1 --format csv >csv &&
+    head -n 1 csv | grep "^bench,parameters,figure,n,median," &&
+    test "$(wc -l <csv)" = 3 &&
+    "$SHOAL" bench ls >ls &&
+    cat ls &&
+    grep "^ *1  .* done  *6  *0  .*nap.yaml" ls
+'
+
+cat >gang.yaml <<'EOF'
+name: gang and failures
+benchmarks:
+  - name: gang
+    command: [sh, -c, 'echo "rank ${PMI_RANK} of ${PMI_SIZE} t=0.{n}5"']
+    mpi: {ranks: 2, bind-to: none, oversubscribe: true}
+    matrix: {n: [1, 2, 3]}
+    exclude: [{n: 2}]
+    parse: {regex: 'of (?<size>[0-9]+) t=(?<t>[0-9.]+)'}
+    figures: {t: {unit: s}}
+    warmup: 1
+    repeat: 2
+    timeout: 60
+  - name: crash
+    command: [sh, -c, 'kill -SEGV $$']
+    repeat: 2
+  - name: hang
+    command: [sleep, 30]
+    timeout: 0.3
+    repeat: 1
+  - name: silent
+    command: ['true']
+    parse: json
+    repeat: 1
+EOF
+
+test_expect_success 'gang jobs run through shoal run; failures are recorded' '
+    test_within 60 "$SHOAL" bench run gang.yaml >run.out 2>run.err &&
+    cat run.out run.err &&
+    test "$(tail -n 1 run.out)" = 2 &&
+    q "SELECT bench, case_no, warmup, status, exit_code FROM reps WHERE
+       run = 2 ORDER BY rowid" >reps &&
+    cat reps &&
+    printf "%s\n" "gang|0|1|ok|0" "gang|0|0|ok|0" "gang|0|0|ok|0" \
+        "gang|1|1|ok|0" "gang|1|0|ok|0" "gang|1|0|ok|0" \
+        "crash|0|0|crashed|-11" "crash|0|0|crashed|-11" \
+        "hang|0|0|timeout|-15" "silent|0|0|noparse|0" >expect &&
+    test_cmp expect reps &&
+    test "$(q "SELECT params FROM cases WHERE run = 2 AND bench = \"gang\"
+               ORDER BY case_no")" = "$(printf "{\"n\":\"1\"}\n{\"n\":\"3\"}")" &&
+    q "SELECT case_no, name, value FROM figures WHERE run = 2 AND
+       bench = \"gang\" AND name != \"wall\" ORDER BY case_no, rep, name" |
+        sort | uniq -c >figs &&
+    cat figs &&
+    grep "^ *4 0|size|2.0$" figs &&
+    grep "^ *4 0|t|0.15$" figs &&
+    grep "^ *4 1|t|0.35$" figs &&
+    "$SHOAL" bench report 2 >table &&
+    cat table &&
+    grep "^crash .*(2 failed)" table &&
+    grep "^hang .*(1 failed)" table &&
+    "$SHOAL" bench show 2 hang >show &&
+    cat show &&
+    grep "^case 0 (-) rep 1: timeout, exit -15, wall 0.3" show
+'
+
+test_expect_success 'a bad suite file is refused with its line and key' '
+    printf "benchmarks:\n  - name: nap\n    command: [sleep, 1]\n    repat: 3\n" >bad.yaml &&
+    test_expect_code 1 "$SHOAL" bench run bad.yaml >out 2>err &&
+    echo "shoal: bad.yaml:4: unknown key '"'"'repat'"'"' in benchmark '"'"'nap'"'"'" >expect &&
+    test_cmp expect err &&
+    test ! -s out &&
+    printf "benchmarks:\n  - name: x\n    command: [no-such-program-here]\n" >missing.yaml &&
+    test_expect_code 1 "$SHOAL" bench run missing.yaml 2>err &&
+    cat err &&
+    grep "^shoal: missing.yaml:3: key '"'"'command'"'"': cannot find '"'"'no-such-program-here'"'"'" err &&
+    test "$(q "SELECT count(*) FROM runs")" = 2
+'
+
+cat >slow.yaml <<'EOF'
+benchmarks:
+  - name: nap
+    command: [sh, -c, 'sleep $NAP']
+    repeat: 6
+EOF
+
+test_expect_success 'a run made slower on purpose is flagged as a regression' '
+    NAP=0.02 "$SHOAL" bench run slow.yaml >base.out &&
+    NAP=0.08 "$SHOAL" bench run slow.yaml >slow.out &&
+    base=$(tail -n 1 base.out) && slow=$(tail -n 1 slow.out) &&
+    test_expect_code 1 "$SHOAL" bench report "$slow" --vs "$base" \
+        --fail-on-regression >cmp 2>cmp.err &&
+    cat cmp cmp.err &&
+    grep "^nap  *-  *wall .* worse$" cmp &&
+    grep "one-sided Mann-Whitney U" cmp &&
+    grep "run $slow: 1 figure worse than run $base" cmp.err &&
+    "$SHOAL" bench report "$slow" --vs "$base" --format json >cmp.json &&
+    python3 -c "
+import json, sys
+c = json.loads(open(\"cmp.json\").readline())
+vs = c[\"figures\"][\"wall\"][\"vs\"]
+assert vs[\"verdict\"] == \"worse\" and vs[\"change\"] > 1 and vs[\"p\"] < 0.05, vs
+assert vs[\"test\"].startswith(\"Mann-Whitney U\"), vs
+" &&
+    "$SHOAL" bench report "$base" --vs "$slow" --fail-on-regression >back &&
+    grep " better$" back &&
+    "$SHOAL" bench report "$base" --vs "$base" --fail-on-regression >same &&
+    grep " same$" same
+'
+
+cat >long.yaml <<'EOF'
+benchmarks:
+  - name: long
+    command: [sleep, "0.4"]
+    repeat: 5
+EOF
+
+test_expect_success 'an interrupted suite keeps its repetitions and resumes' '
+    last=$(q "SELECT max(id) FROM runs") && id=$((last + 1))
+    "$SHOAL" bench run long.yaml >long.out 2>long.err &
+    pid=$! &&
+    for _ in $(seq 100); do
+        test "$(q "SELECT count(*) FROM reps WHERE run = $id")" -ge 1 && break
+        sleep 0.1
+    done &&
+    kill -INT $pid &&
+    rc=0 && { wait $pid || rc=$?; } &&
+    cat long.out long.err &&
+    test "$rc" = 130 &&
+    grep "shoal bench run --resume $id" long.err &&
+    test "$(q "SELECT status FROM runs WHERE id = $id")" = interrupted &&
+    done=$(q "SELECT count(*) FROM reps WHERE run = $id") &&
+    test "$done" -ge 1 && test "$done" -lt 5 &&
+    "$SHOAL" bench run --resume "$id" >resume.out &&
+    test "$(tail -n 1 resume.out)" = "$id" &&
+    test "$(q "SELECT count(*) FROM reps WHERE run = $id")" = 5 &&
+    test "$(q "SELECT status FROM runs WHERE id = $id")" = done
+'
+
+test_done
