@@ -89,11 +89,12 @@ static const char *papi_lib(char *buf, size_t size)
     if (n <= 0)
         return NULL;
     exe[n] = '\0';
+    const char *dir = dirname(exe);
+
     for (size_t i = 0; i < 2; i++) {
-        snprintf(buf, size, "%s/%s", dirname(exe), rel[i]);
+        snprintf(buf, size, "%s/%s", dir, rel[i]);
         if (access(buf, R_OK) == 0)
             return buf;
-        exe[n] = '\0';
     }
     return NULL;
 }

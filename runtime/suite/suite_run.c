@@ -105,11 +105,20 @@ static char **build_env(const struct suite_bench *bench,
         n++;
     while (bench->env && bench->env[nb])
         nb++;
-    env = calloc(n + nb + 4, sizeof(char *));
+    env = calloc(n + nb + 5, sizeof(char *));
     if (!env)
         return NULL;
-    for (size_t i = 0; i < n; i++)
+    const char *preload = NULL;
+
+    for (size_t i = 0; i < n; i++) {
+        /* the counters' library goes first in a preload list already set */
+        if (papi_lib && papi_dir && bench->papi
+            && !strncmp(environ[i], "LD_PRELOAD=", 11)) {
+            preload = environ[i] + 11;
+            continue;
+        }
         env[k++] = strdup(environ[i]);
+    }
     for (size_t i = 0; i < nb; i++)
         env[k++] = suite_matrix_subst(bench, c, bench->env[i]);
     if (papi_lib && papi_dir && bench->papi) {
@@ -129,7 +138,11 @@ static char **build_env(const struct suite_bench *bench,
         free(events);
         if (asprintf(&env[k++], "SHOAL_PAPI_DIR=%s", papi_dir) < 0)
             env[k - 1] = NULL;
-        if (asprintf(&env[k++], "LD_PRELOAD=%s", papi_lib) < 0)
+        if (asprintf(&env[k++], "LD_PRELOAD=%s%s%s", papi_lib,
+                     preload && *preload ? ":" : "", preload ? preload : "")
+            < 0)
+            env[k - 1] = NULL;
+        if (bench->mpi && !(env[k++] = strdup("SHOAL_PAPI_RANKS=1")))
             env[k - 1] = NULL;
     }
     for (size_t i = 0; i < k; i++) {
@@ -296,6 +309,11 @@ static int run_rep(struct suite_runner *r,
     }
     if (rc == 0 && res.status == SUITE_EXEC_OK)
         rc = suite_figures_add(&figures, "wall", "", "s", false, res.wall);
+    /* each counter's sum over the processes is a figure too, so reports
+     * and comparisons treat it as any other */
+    for (size_t i = 0; i < counters.n && rc == 0 && !warmup; i++)
+        rc = suite_figures_add(&figures, counters.v[i].event, "", "count",
+                               false, counters.v[i].sum);
     if (rc == 0)
         rc = suite_store_rep(r->store, r->run, &rec, &figures, counters.v,
                              counters.n, error);

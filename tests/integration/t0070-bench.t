@@ -150,6 +150,40 @@ test_expect_success 'a bad suite file is refused with its line and key' '
     test "$(q "SELECT count(*) FROM runs")" = 2
 '
 
+cat >papi.yaml <<'EOF'
+benchmarks:
+  - name: count
+    command: [/usr/bin/python3, -S, -c, 'sum(range(100000))']
+    papi: [PAPI_TOT_INS, perf::TASK-CLOCK]
+    repeat: 2
+  - name: ranks
+    command: [/usr/bin/python3, -S, -c, 'sum(range(100000))']
+    mpi: {ranks: 2, bind-to: none, oversubscribe: true}
+    papi: [perf::TASK-CLOCK]
+    repeat: 2
+EOF
+
+test_expect_success 'PAPI counters per repetition, summed over the ranks' '
+    "$SHOAL" bench run papi.yaml >papi.out 2>papi.err &&
+    cat papi.out papi.err &&
+    id=$(tail -n 1 papi.out) &&
+    q "SELECT bench, rep, event, sum > 0, min > 0, max >= min FROM counters
+       WHERE run = $id ORDER BY rowid" >counters &&
+    cat counters &&
+    grep "^count|0|perf::TASK-CLOCK|1|1|1$" counters &&
+    grep "^count|1|perf::TASK-CLOCK|1|1|1$" counters &&
+    grep "^ranks|0|perf::TASK-CLOCK|1|1|1$" counters &&
+    q "SELECT sum / max FROM counters WHERE run = $id AND bench = \"ranks\"" |
+        awk "\$1 < 1.5 { exit 1 }" &&
+    if grep -q "^count|0|PAPI_TOT_INS|1" counters; then
+        test ! -s papi.err
+    else
+        echo "shoal: PAPI events not available on this machine: PAPI_TOT_INS (no counts for them)" >expect &&
+        test_cmp expect papi.err
+    fi &&
+    "$SHOAL" bench report "$id" | grep "^count .*perf::TASK-CLOCK  *2 .* count"
+'
+
 cat >slow.yaml <<'EOF'
 benchmarks:
   - name: nap
