@@ -20,8 +20,9 @@
 
 #include "runtime/job/ckpt_watch.h"
 #include "runtime/job/output_sink.h"
-#include "runtime/pmi/pmi_server.h"
 #include "runtime/job/rank_set.h"
+#include "runtime/pmi/pmi_server.h"
+#include "runtime/pmix/pmixd.h"
 #include "util/bug.h"
 #include "util/uvbuf.h"
 
@@ -42,6 +43,7 @@ struct local_job {
     rank_set_t *set;
     struct local_rank_sinks *sinks;
     pmi_server_t *pmi;
+    pmixd_job_t *pmix;
     bool failed;  /* result holds the first failure */
     bool killing; /* SIGTERM sent; SIGKILL on grace expiry */
     bool idle;    /* every rank reaped, every stream closed */
@@ -139,6 +141,15 @@ static void local_pmi_abort(int rank, int exitcode, const char *msg, void *arg)
                    msg ? msg : "");
     local_job_terminate(job);
 }
+
+static void local_pmix_abort(int rank, int status, const char *msg, void *arg)
+{
+    local_pmi_abort(rank, status, *msg ? msg : NULL, arg);
+}
+
+static const struct pmixd_job_ops local_pmix_ops = {
+    .abort = local_pmix_abort,
+};
 
 static const struct pmi_server_ops local_pmi_ops = {
     .send = local_pmi_send,
@@ -313,6 +324,7 @@ static void local_job_close_all(struct local_job *job)
             uv_close((uv_handle_t *)&job->signals[i], local_job_close_cb);
     job->nsignals = 0;
     local_stdin_stop(job);
+    pmixd_job_close(job->pmix);
 }
 
 static void local_job_idle(void *arg)
@@ -327,7 +339,15 @@ static void local_job_exited(int index, int wstatus, bool killed, void *arg)
 {
     struct local_job *job = arg;
     const char *host = job->config->host;
+    bool initialized = pmi_server_rank_initialized(job->pmi, index);
+    bool finalized = pmi_server_rank_finalized(job->pmi, index);
 
+    /* what its PMIx server saw of the rank (an abort, a finalize) first */
+    pmixd_job_poll(job->pmix);
+    if (pmixd_job_rank_connected(job->pmix, index)) {
+        initialized = true;
+        finalized = finalized || pmixd_job_rank_finalized(job->pmix, index);
+    }
     if (job->killing && killed) {
         /* terminated by us: the first failure already tells why */
     } else if (WIFSIGNALED(wstatus)) {
@@ -339,8 +359,7 @@ static void local_job_exited(int index, int wstatus, bool killed, void *arg)
         local_job_fail(job, JOB_END_RANK_FAILED, WEXITSTATUS(wstatus),
                        "rank %d on '%s' exited with status %d", index, host,
                        WEXITSTATUS(wstatus));
-    } else if (pmi_server_rank_initialized(job->pmi, index)
-               && !pmi_server_rank_finalized(job->pmi, index)) {
+    } else if (initialized && !finalized) {
         local_job_fail(job, JOB_END_RANK_FAILED, LOCAL_JOB_STATUS_ERROR,
                        "rank %d on '%s' exited without finalizing", index,
                        host);
@@ -418,6 +437,32 @@ static int local_job_watch_signals(struct local_job *job)
 
 /* Starting ranks -------------------------------------------------------- */
 
+/* The job's PMIx namespace: one node holds every rank. */
+static int local_job_pmix_create(struct local_job *job, shoal_error_t *error)
+{
+    const struct local_job_config *config = job->config;
+    int *ranks = malloc((size_t)config->nranks * sizeof(int));
+    struct pmixd_node node = {
+        .host = config->host, .nranks = config->nranks, .ranks = ranks};
+    struct pmixd_job_config cfg = {
+        .loop = &job->loop,
+        .size = config->nranks,
+        .universe_size = config->nranks,
+        .nnodes = 1,
+        .nodes = &node,
+        .cpus = config->cpus,
+    };
+    int rc;
+
+    if (!ranks)
+        return shoal_errprintf(error, -ENOMEM, "out of memory");
+    for (int i = 0; i < config->nranks; i++)
+        ranks[i] = i;
+    rc = pmixd_job_create(&cfg, &local_pmix_ops, job, &job->pmix, error);
+    free(ranks);
+    return rc;
+}
+
 static int local_job_start(struct local_job *job, shoal_error_t *error)
 {
     const struct local_job_config *config = job->config;
@@ -435,6 +480,9 @@ static int local_job_start(struct local_job *job, shoal_error_t *error)
     pcfg.kvsname = "shoal_kvs_1";
     pcfg.process_mapping = mapping;
     rc = pmi_server_create(&pcfg, &local_pmi_ops, job, &job->pmi, error);
+    if (rc < 0)
+        return rc;
+    rc = local_job_pmix_create(job, error);
     if (rc < 0)
         return rc;
     scfg.loop = &job->loop;
@@ -466,7 +514,12 @@ static int local_job_start(struct local_job *job, shoal_error_t *error)
     rc = local_stdin_setup(job, devnull, &stdin0, error);
     for (int i = 0; rc == 0 && i < config->nranks; i++) {
         int child_stdin = i == 0 ? stdin0 : devnull;
-        rc = rank_set_start(job->set, i, child_stdin, error);
+        char **penv = NULL;
+
+        rc = pmixd_job_rank_env(job->pmix, i, &penv, error);
+        if (rc == 0)
+            rc = rank_set_start_env(job->set, i, child_stdin, penv, error);
+        pmixd_env_free(penv);
     }
     if (stdin0 != devnull && stdin0 != config->in_fd)
         close(stdin0);
@@ -532,12 +585,14 @@ int local_job_run(const struct local_job_config *config,
         output_sink_close(&job.sinks[i].err);
     }
     uv_close((uv_handle_t *)&job.timeout_timer, local_job_close_cb);
+    pmixd_job_close(job.pmix);
     ckpt_watch_stop(&job.ckpt);
     uv_run(&job.loop, UV_RUN_DEFAULT);
     if (uv_loop_close(&job.loop) != 0)
         SHOAL_BUG("event loop closed with handles open");
     sigaction(SIGPIPE, &old_pipe, NULL);
     rank_set_destroy(job.set);
+    pmixd_job_destroy(job.pmix);
     pmi_server_destroy(job.pmi);
     free(job.sinks);
     return rc;

@@ -213,17 +213,61 @@ static int rank_set_open_pipe(struct rank_set *set,
     return 0;
 }
 
+static bool rank_set_env_has(char *const *envp, size_t n, const char *var)
+{
+    const char *eq = strchr(var, '=');
+    size_t len = eq ? (size_t)(eq - var) + 1 : strlen(var);
+
+    for (size_t i = 0; i < n; i++)
+        if (strncmp(envp[i], var, len) == 0)
+            return true;
+    return false;
+}
+
+/* envp plus those of extra (NULL-terminated, may be NULL) that envp does
+ * not set already (the user's settings win), in one new array of the same
+ * strings; caller frees the array only. */
+static char **rank_set_env_join(char **envp, char *const *extra)
+{
+    size_t n = 0, m = 0, k;
+    char **all;
+
+    while (envp[n])
+        n++;
+    while (extra && extra[m])
+        m++;
+    all = malloc((n + m + 1) * sizeof(char *));
+    if (!all)
+        return NULL;
+    memcpy(all, envp, n * sizeof(char *));
+    k = n;
+    for (size_t i = 0; i < m; i++)
+        if (!rank_set_env_has(envp, n, extra[i]))
+            all[k++] = extra[i];
+    all[k] = NULL;
+    return all;
+}
+
 int rank_set_start(rank_set_t *set,
                    int index,
                    int stdin_fd,
                    shoal_error_t *error)
+{
+    return rank_set_start_env(set, index, stdin_fd, NULL, error);
+}
+
+int rank_set_start_env(rank_set_t *set,
+                       int index,
+                       int stdin_fd,
+                       char *const *extra_env,
+                       shoal_error_t *error)
 {
     const struct rank_set_config *config = &set->config;
     struct rank_set_rank *r = &set->ranks[index];
     struct spawn_spec spec = {0};
     int out_fd = -1, err_fd = -1;
     int pmi[2] = {-1, -1};
-    char **envp = NULL;
+    char **envp = NULL, **joined = NULL;
     int rank = config->ranks ? config->ranks[index] : index;
     int rc;
 
@@ -246,9 +290,16 @@ int rank_set_start(rank_set_t *set,
         rc = shoal_errprintf(error, rc, "out of memory");
         goto done;
     }
+    if (extra_env) {
+        joined = rank_set_env_join(envp, extra_env);
+        if (!joined) {
+            rc = shoal_errprintf(error, -ENOMEM, "out of memory");
+            goto done;
+        }
+    }
     spec.path = config->path;
     spec.argv = config->argv;
-    spec.envp = envp;
+    spec.envp = joined ? joined : envp;
     spec.wdir = config->wdir;
     spec.cpus = config->cpus ? config->cpus[index] : NULL;
     spec.stdin_fd = stdin_fd;
@@ -276,6 +327,7 @@ int rank_set_start(rank_set_t *set,
     r->pmi_open = true;
     uv_read_start((uv_stream_t *)&r->pmi, rank_set_alloc_cb, rank_set_pmi_cb);
 done:
+    free(joined);
     env_block_free_rank(envp);
     if (pmi[0] >= 0)
         close(pmi[0]);

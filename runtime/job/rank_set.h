@@ -83,6 +83,14 @@ int rank_set_start(rank_set_t *set,
                    int stdin_fd,
                    shoal_error_t *error);
 
+/* rank_set_start() with extra "VAR=value" strings (NULL-terminated, or
+ * NULL) added to the rank's environment, e.g. its PMIx server's. */
+int rank_set_start_env(rank_set_t *set,
+                       int index,
+                       int stdin_fd,
+                       char *const *extra_env,
+                       shoal_error_t *error);
+
 /* Say that every rank that will be started is: from now on the set reports
  * idle once nothing is left. Reaps ranks that ended already; may call ops
  * (exited, idle) before it returns. Output still open 5 seconds after the

@@ -1,0 +1,953 @@
+/* SPDX-License-Identifier: MIT */
+/* pmixd.c - the PMIx server of this process, on OpenPMIx. */
+#include "runtime/pmix/pmixd.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <ftw.h>
+#include <hwloc.h>
+#include <pmix.h>
+#include <pmix_server.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "util/log.h"
+
+enum pmixd_event_kind {
+    PMIXD_EV_CONNECTED,
+    PMIXD_EV_FINALIZED,
+    PMIXD_EV_ABORT,
+    PMIXD_EV_FENCE,
+};
+
+/* What the PMIx thread hands to the loop thread. */
+struct pmixd_event {
+    struct pmixd_event *next;
+    enum pmixd_event_kind kind;
+    int index;  /* local rank index (CONNECTED, FINALIZED, ABORT) */
+    int status; /* ABORT */
+    char *text; /* ABORT message, owned */
+    char *data; /* FENCE contribution, owned */
+    size_t len;
+};
+
+/* A client, as OpenPMIx hands it back (server_object). */
+struct pmixd_client {
+    struct pmixd_job *job;
+    int index;
+    int rank;
+};
+
+struct pmixd_job {
+    struct pmixd_job *next; /* in pmixd_jobs */
+    struct pmixd_job_config config;
+    const struct pmixd_job_ops *ops;
+    void *arg;
+    char nspace[PMIX_MAX_NSLEN + 1];
+    char *nsdir;
+    int nlocal;
+    struct pmixd_client *clients;
+    bool *connected; /* loop thread's view */
+    bool *finalized;
+    uv_async_t async;
+    pthread_mutex_t lock; /* guards the queue and the pending fence */
+    struct pmixd_event *head, **tail;
+    /* the fence waiting for the other nodes */
+    bool fence_pending;
+    pmix_modex_cbfunc_t fence_cb;
+    void *fence_cbdata;
+    char *fence_own;
+    size_t fence_own_len;
+};
+
+/* the server, once per process */
+static pthread_mutex_t pmixd_lock = PTHREAD_MUTEX_INITIALIZER;
+static bool pmixd_running;
+static char pmixd_dir[512];
+static unsigned pmixd_serial;
+static struct pmixd_job *pmixd_jobs; /* guarded by pmixd_lock */
+
+/* Waiting for an OpenPMIx operation that completes on its thread. */
+struct pmixd_wait {
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    bool done;
+    pmix_status_t status;
+};
+
+static void pmixd_wait_init(struct pmixd_wait *w)
+{
+    pthread_mutex_init(&w->lock, NULL);
+    pthread_cond_init(&w->cond, NULL);
+    w->done = false;
+    w->status = PMIX_SUCCESS;
+}
+
+static void pmixd_wait_cb(pmix_status_t status, void *cbdata)
+{
+    struct pmixd_wait *w = cbdata;
+
+    pthread_mutex_lock(&w->lock);
+    w->status = status;
+    w->done = true;
+    pthread_cond_signal(&w->cond);
+    pthread_mutex_unlock(&w->lock);
+}
+
+static pmix_status_t pmixd_wait_for(struct pmixd_wait *w)
+{
+    pthread_mutex_lock(&w->lock);
+    while (!w->done)
+        pthread_cond_wait(&w->cond, &w->lock);
+    pthread_mutex_unlock(&w->lock);
+    pthread_mutex_destroy(&w->lock);
+    pthread_cond_destroy(&w->cond);
+    return w->status;
+}
+
+const char *pmixd_version(void)
+{
+    return PMIx_Get_version();
+}
+
+/* Events ----------------------------------------------------------------- */
+
+static struct pmixd_job *pmixd_job_find(const char *nspace)
+{
+    struct pmixd_job *job;
+
+    pthread_mutex_lock(&pmixd_lock);
+    for (job = pmixd_jobs; job; job = job->next)
+        if (strncmp(job->nspace, nspace, PMIX_MAX_NSLEN) == 0)
+            break;
+    pthread_mutex_unlock(&pmixd_lock);
+    return job;
+}
+
+static void pmixd_queue(struct pmixd_job *job, struct pmixd_event *ev)
+{
+    pthread_mutex_lock(&job->lock);
+    *job->tail = ev;
+    job->tail = &ev->next;
+    pthread_mutex_unlock(&job->lock);
+    uv_async_send(&job->async);
+}
+
+static void pmixd_queue_simple(struct pmixd_client *c,
+                               enum pmixd_event_kind kind,
+                               int status,
+                               const char *text)
+{
+    struct pmixd_event *ev = calloc(1, sizeof(*ev));
+
+    if (!ev)
+        return;
+    ev->kind = kind;
+    ev->index = c->index;
+    ev->status = status;
+    if (text)
+        ev->text = strdup(text);
+    pmixd_queue(c->job, ev);
+}
+
+void pmixd_job_poll(pmixd_job_t *job)
+{
+    struct pmixd_event *ev;
+
+    if (!job)
+        return;
+    pthread_mutex_lock(&job->lock);
+    ev = job->head;
+    job->head = NULL;
+    job->tail = &job->head;
+    pthread_mutex_unlock(&job->lock);
+    while (ev) {
+        struct pmixd_event *next = ev->next;
+
+        switch (ev->kind) {
+        case PMIXD_EV_CONNECTED:
+            job->connected[ev->index] = true;
+            break;
+        case PMIXD_EV_FINALIZED:
+            job->finalized[ev->index] = true;
+            break;
+        case PMIXD_EV_ABORT:
+            job->ops->abort(job->clients[ev->index].rank, ev->status,
+                            ev->text ? ev->text : "", job->arg);
+            break;
+        case PMIXD_EV_FENCE:
+            job->ops->fence(job, ev->data, ev->len, job->arg);
+            break;
+        }
+        free(ev->text);
+        free(ev->data);
+        free(ev);
+        ev = next;
+    }
+}
+
+static void pmixd_async_cb(uv_async_t *async)
+{
+    pmixd_job_poll(async->data);
+}
+
+/* The server module (OpenPMIx's thread) ---------------------------------- */
+
+static pmix_status_t pmixd_connected(const pmix_proc_t *proc,
+                                     void *server_object,
+                                     pmix_op_cbfunc_t cbfunc,
+                                     void *cbdata)
+{
+    struct pmixd_client *c = server_object;
+
+    (void)proc;
+    if (c)
+        pmixd_queue_simple(c, PMIXD_EV_CONNECTED, 0, NULL);
+    if (cbfunc)
+        cbfunc(PMIX_SUCCESS, cbdata);
+    return PMIX_SUCCESS;
+}
+
+static pmix_status_t pmixd_finalized(const pmix_proc_t *proc,
+                                     void *server_object,
+                                     pmix_op_cbfunc_t cbfunc,
+                                     void *cbdata)
+{
+    struct pmixd_client *c = server_object;
+
+    (void)proc;
+    if (c)
+        pmixd_queue_simple(c, PMIXD_EV_FINALIZED, 0, NULL);
+    if (cbfunc)
+        cbfunc(PMIX_SUCCESS, cbdata);
+    return PMIX_SUCCESS;
+}
+
+/* The job ends with the rank's status whatever procs it names: shoal ends
+ * jobs whole. The rank is released at once (it exits by itself, as Open
+ * MPI's ranks do after PMIx_Abort); the event is queued first, so the
+ * owner learns of the abort before it can reap the rank. */
+static pmix_status_t pmixd_abort(const pmix_proc_t *proc,
+                                 void *server_object,
+                                 int status,
+                                 const char msg[],
+                                 pmix_proc_t procs[],
+                                 size_t nprocs,
+                                 pmix_op_cbfunc_t cbfunc,
+                                 void *cbdata)
+{
+    struct pmixd_client *c = server_object;
+
+    (void)proc;
+    (void)procs;
+    (void)nprocs;
+    if (c)
+        pmixd_queue_simple(c, PMIXD_EV_ABORT, status, msg);
+    if (cbfunc)
+        cbfunc(PMIX_SUCCESS, cbdata);
+    return PMIX_SUCCESS;
+}
+
+static pmix_status_t pmixd_fence(const pmix_proc_t procs[],
+                                 size_t nprocs,
+                                 const pmix_info_t info[],
+                                 size_t ninfo,
+                                 char *data,
+                                 size_t ndata,
+                                 pmix_modex_cbfunc_t cbfunc,
+                                 void *cbdata)
+{
+    struct pmixd_job *job = nprocs > 0 ? pmixd_job_find(procs[0].nspace) : NULL;
+    struct pmixd_event *ev;
+
+    (void)info;
+    (void)ninfo;
+    if (!job)
+        return PMIX_ERR_NOT_FOUND;
+    if (!job->ops->fence) {
+        /* every participant is here: the data is everyone's */
+        if (cbfunc)
+            cbfunc(PMIX_SUCCESS, data, ndata, cbdata, NULL, NULL);
+        return PMIX_SUCCESS;
+    }
+    ev = calloc(1, sizeof(*ev));
+    if (!ev)
+        return PMIX_ERR_NOMEM;
+    ev->kind = PMIXD_EV_FENCE;
+    if (ndata > 0) {
+        ev->data = malloc(ndata);
+        if (!ev->data) {
+            free(ev);
+            return PMIX_ERR_NOMEM;
+        }
+        memcpy(ev->data, data, ndata);
+        ev->len = ndata;
+    }
+    pthread_mutex_lock(&job->lock);
+    if (job->fence_pending) {
+        pthread_mutex_unlock(&job->lock);
+        free(ev->data);
+        free(ev);
+        LOG(LOG_LEVEL_ERR, LOG_PMI,
+            "pmix: %s: a second fence while one "
+            "is pending",
+            job->nspace);
+        return PMIX_ERR_NOT_SUPPORTED;
+    }
+    job->fence_pending = true;
+    job->fence_cb = cbfunc;
+    job->fence_cbdata = cbdata;
+    job->fence_own = NULL;
+    job->fence_own_len = 0;
+    if (ndata > 0) {
+        job->fence_own = malloc(ndata);
+        if (job->fence_own) {
+            memcpy(job->fence_own, data, ndata);
+            job->fence_own_len = ndata;
+        }
+    }
+    pthread_mutex_unlock(&job->lock);
+    pmixd_queue(job, ev);
+    return PMIX_SUCCESS;
+}
+
+static pmix_status_t pmixd_spawn(const pmix_proc_t *proc,
+                                 const pmix_info_t job_info[],
+                                 size_t ninfo,
+                                 const pmix_app_t apps[],
+                                 size_t napps,
+                                 pmix_spawn_cbfunc_t cbfunc,
+                                 void *cbdata)
+{
+    (void)job_info;
+    (void)ninfo;
+    (void)apps;
+    (void)napps;
+    (void)cbfunc;
+    (void)cbdata;
+    LOG(LOG_LEVEL_WARNING, LOG_PMI,
+        "pmix: rank %u of %s asked to spawn processes: dynamic process "
+        "management is not supported",
+        proc->rank, proc->nspace);
+    return PMIX_ERR_NOT_SUPPORTED;
+}
+
+static void pmixd_log(const pmix_proc_t *client,
+                      const pmix_info_t data[],
+                      size_t ndata,
+                      const pmix_info_t directives[],
+                      size_t ndirs,
+                      pmix_op_cbfunc_t cbfunc,
+                      void *cbdata)
+{
+    (void)directives;
+    (void)ndirs;
+    for (size_t i = 0; i < ndata; i++)
+        if (data[i].value.type == PMIX_STRING)
+            LOG(LOG_LEVEL_NOTICE, LOG_PMI, "pmix: rank %u of %s: %s: %s",
+                client->rank, client->nspace, data[i].key,
+                data[i].value.data.string);
+    if (cbfunc)
+        cbfunc(PMIX_SUCCESS, cbdata);
+}
+
+static pmix_server_module_t pmixd_module = {
+    .client_connected = pmixd_connected,
+    .client_finalized = pmixd_finalized,
+    .abort = pmixd_abort,
+    .fence_nb = pmixd_fence,
+    .spawn = pmixd_spawn,
+    .log = pmixd_log,
+};
+
+/* The server's directory ----------------------------------------------- */
+
+static int
+pmixd_rm_cb(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st;
+    (void)flag;
+    (void)ftw;
+    remove(path);
+    return 0;
+}
+
+static void pmixd_rm_tree(const char *path)
+{
+    nftw(path, pmixd_rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/* Remove what servers that crashed left: shoal-pmix.PID of a PID that is
+ * gone, and ours only. */
+static void pmixd_sweep(const char *tmp)
+{
+    DIR *d = opendir(tmp);
+    struct dirent *e;
+
+    if (!d)
+        return;
+    while ((e = readdir(d))) {
+        char path[1024];
+        struct stat st;
+        char *end;
+        long pid;
+
+        if (strncmp(e->d_name, "shoal-pmix.", 11) != 0)
+            continue;
+        pid = strtol(e->d_name + 11, &end, 10);
+        if (*end || pid <= 0 || pid == (long)getpid())
+            continue;
+        if (kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+            continue;
+        snprintf(path, sizeof(path), "%s/%s", tmp, e->d_name);
+        if (lstat(path, &st) == 0 && S_ISDIR(st.st_mode)
+            && st.st_uid == getuid())
+            pmixd_rm_tree(path);
+    }
+    closedir(d);
+}
+
+static void pmixd_atexit(void)
+{
+    if (!pmixd_running)
+        return;
+    pmixd_running = false;
+    PMIx_server_finalize();
+    pmixd_rm_tree(pmixd_dir);
+}
+
+static int pmixd_server_start(shoal_error_t *error)
+{
+    const char *tmp = getenv("TMPDIR");
+    pmix_info_t info[5];
+    char host[256] = "localhost";
+    char srvname[PMIX_MAX_NSLEN + 1];
+    bool no = false;
+    pmix_status_t st;
+
+    if (pmixd_running)
+        return 0;
+    if (!tmp || !*tmp)
+        tmp = "/tmp";
+    pmixd_sweep(tmp);
+    snprintf(pmixd_dir, sizeof(pmixd_dir), "%s/shoal-pmix.%ld", tmp,
+             (long)getpid());
+    if (mkdir(pmixd_dir, 0700) < 0 && errno != EEXIST)
+        return shoal_errprintf(error, -errno,
+                               "cannot create PMIx directory '%s': %s",
+                               pmixd_dir, strerror(errno));
+    gethostname(host, sizeof(host) - 1);
+    snprintf(srvname, sizeof(srvname), "shoal.%ld", (long)getpid());
+    PMIX_INFO_LOAD(&info[0], PMIX_SERVER_TMPDIR, pmixd_dir, PMIX_STRING);
+    PMIX_INFO_LOAD(&info[1], PMIX_SYSTEM_TMPDIR, pmixd_dir, PMIX_STRING);
+    PMIX_INFO_LOAD(&info[2], PMIX_SERVER_TOOL_SUPPORT, &no, PMIX_BOOL);
+    PMIX_INFO_LOAD(&info[3], PMIX_SERVER_SYSTEM_SUPPORT, &no, PMIX_BOOL);
+    PMIX_INFO_LOAD(&info[4], PMIX_SERVER_NSPACE, srvname, PMIX_STRING);
+    st = PMIx_server_init(&pmixd_module, info, 5);
+    for (int i = 0; i < 5; i++)
+        PMIX_INFO_DESTRUCT(&info[i]);
+    if (st != PMIX_SUCCESS) {
+        pmixd_rm_tree(pmixd_dir);
+        return shoal_errprintf(error, -EIO, "cannot start PMIx server: %s",
+                               PMIx_Error_string(st));
+    }
+    pmixd_running = true;
+    atexit(pmixd_atexit);
+    LOG(LOG_LEVEL_DEBUG, LOG_PMI, "pmix: server %s up in %s", srvname,
+        pmixd_dir);
+    return 0;
+}
+
+/* Registering a namespace ------------------------------------------------ */
+
+/* "a,b,c" of n ints */
+static char *pmixd_join_ints(const int *v, int n, const char *sep)
+{
+    size_t cap = (size_t)n * 12 + 1;
+    char *s = malloc(cap);
+    size_t at = 0;
+
+    if (!s)
+        return NULL;
+    s[0] = '\0';
+    for (int i = 0; i < n; i++)
+        at += (size_t)snprintf(s + at, cap - at, "%s%d", i ? sep : "", v[i]);
+    return s;
+}
+
+static char *pmixd_cpuset_string(cpu_set_t *cpus, char **locality)
+{
+    hwloc_bitmap_t bm = hwloc_bitmap_alloc();
+    pmix_cpuset_t cs = {.source = "hwloc", .bitmap = NULL};
+    char *str = NULL;
+
+    *locality = NULL;
+    if (!bm)
+        return NULL;
+    for (int c = 0; c < CPU_SETSIZE; c++)
+        if (CPU_ISSET(c, cpus))
+            hwloc_bitmap_set(bm, (unsigned)c);
+    cs.bitmap = bm;
+    if (PMIx_server_generate_cpuset_string(&cs, &str) != PMIX_SUCCESS)
+        str = NULL;
+    if (PMIx_server_generate_locality_string(&cs, locality) != PMIX_SUCCESS)
+        *locality = NULL;
+    hwloc_bitmap_free(bm);
+    return str;
+}
+
+#define PMIXD_ADD(list, key, val, type)                                        \
+    do {                                                                       \
+        if (PMIx_Info_list_add((list), (key), (val), (type)) != PMIX_SUCCESS)  \
+            goto fail;                                                         \
+    } while (0)
+
+static int pmixd_register(struct pmixd_job *job, shoal_error_t *error)
+{
+    const struct pmixd_job_config *cfg = &job->config;
+    const struct pmixd_node *me = &cfg->nodes[cfg->node_index];
+    void *list = PMIx_Info_list_start();
+    pmix_data_array_t darray = {0};
+    pmix_info_t *info = NULL;
+    size_t ninfo = 0;
+    char *hosts = NULL, *ppn = NULL, *nodemap = NULL, *procmap = NULL;
+    char *peers = NULL;
+    uint32_t u32;
+    int *node_of = NULL, *rank_on_node = NULL;
+    size_t hosts_len = 0, ppn_len = 0;
+    struct pmixd_wait w;
+    pmix_status_t st;
+    int rc = -ENOMEM;
+
+    if (!list)
+        return shoal_errprintf(error, -ENOMEM, "out of memory");
+    node_of = calloc((size_t)cfg->size, sizeof(int));
+    rank_on_node = calloc((size_t)cfg->size, sizeof(int));
+    if (!node_of || !rank_on_node)
+        goto fail;
+    for (int n = 0; n < cfg->nnodes; n++) {
+        hosts_len += strlen(cfg->nodes[n].host) + 1;
+        ppn_len += (size_t)cfg->nodes[n].nranks * 12 + 1;
+        for (int i = 0; i < cfg->nodes[n].nranks; i++) {
+            node_of[cfg->nodes[n].ranks[i]] = n;
+            rank_on_node[cfg->nodes[n].ranks[i]] = i;
+        }
+    }
+    hosts = calloc(1, hosts_len + 1);
+    ppn = calloc(1, ppn_len + 1);
+    if (!hosts || !ppn)
+        goto fail;
+    for (int n = 0; n < cfg->nnodes; n++) {
+        char *r =
+            pmixd_join_ints(cfg->nodes[n].ranks, cfg->nodes[n].nranks, ",");
+        if (!r)
+            goto fail;
+        if (n) {
+            strcat(hosts, ",");
+            strcat(ppn, ";");
+        }
+        strcat(hosts, cfg->nodes[n].host);
+        strcat(ppn, r);
+        free(r);
+    }
+    if (PMIx_generate_regex(hosts, &nodemap) != PMIX_SUCCESS
+        || PMIx_generate_ppn(ppn, &procmap) != PMIX_SUCCESS) {
+        rc = shoal_errprintf(error, -EIO, "cannot make PMIx maps");
+        goto out;
+    }
+    peers = pmixd_join_ints(me->ranks, me->nranks, ",");
+    if (!peers)
+        goto fail;
+
+    /* job level */
+    u32 = (uint32_t)(cfg->universe_size > 0 ? cfg->universe_size : cfg->size);
+    PMIXD_ADD(list, PMIX_UNIV_SIZE, &u32, PMIX_UINT32);
+    PMIXD_ADD(list, PMIX_MAX_PROCS, &u32, PMIX_UINT32);
+    u32 = (uint32_t)cfg->size;
+    PMIXD_ADD(list, PMIX_JOB_SIZE, &u32, PMIX_UINT32);
+    PMIXD_ADD(list, PMIX_APP_SIZE, &u32, PMIX_UINT32);
+    u32 = (uint32_t)cfg->nnodes;
+    PMIXD_ADD(list, PMIX_NUM_NODES, &u32, PMIX_UINT32);
+    u32 = 1;
+    PMIXD_ADD(list, PMIX_JOB_NUM_APPS, &u32, PMIX_UINT32);
+    PMIXD_ADD(list, PMIX_JOBID, job->nspace, PMIX_STRING);
+    PMIXD_ADD(list, PMIX_NODE_MAP, nodemap, PMIX_REGEX);
+    PMIXD_ADD(list, PMIX_PROC_MAP, procmap, PMIX_REGEX);
+    PMIXD_ADD(list, PMIX_TMPDIR, pmixd_dir, PMIX_STRING);
+    PMIXD_ADD(list, PMIX_NSDIR, job->nsdir, PMIX_STRING);
+    if (cfg->mapby)
+        PMIXD_ADD(list, PMIX_MAPBY, cfg->mapby, PMIX_STRING);
+    if (cfg->bindto)
+        PMIXD_ADD(list, PMIX_BINDTO, cfg->bindto, PMIX_STRING);
+    /* this node */
+    PMIXD_ADD(list, PMIX_HOSTNAME, me->host, PMIX_STRING);
+    u32 = (uint32_t)cfg->node_index;
+    PMIXD_ADD(list, PMIX_NODEID, &u32, PMIX_UINT32);
+    PMIXD_ADD(list, PMIX_LOCAL_PEERS, peers, PMIX_STRING);
+    u32 = (uint32_t)me->nranks;
+    PMIXD_ADD(list, PMIX_LOCAL_SIZE, &u32, PMIX_UINT32);
+    PMIXD_ADD(list, PMIX_NODE_SIZE, &u32, PMIX_UINT32);
+    u32 = (uint32_t)me->ranks[0];
+    PMIXD_ADD(list, PMIX_LOCALLDR, &u32, PMIX_PROC_RANK);
+    /* every rank */
+    for (int r = 0; r < cfg->size; r++) {
+        void *plist = PMIx_Info_list_start();
+        int n = node_of[r];
+        uint16_t u16 = (uint16_t)rank_on_node[r];
+        uint32_t app = 0, node = (uint32_t)n;
+        pmix_rank_t prank = (pmix_rank_t)r;
+        char *cpuset = NULL, *locality = NULL;
+        bool ok;
+
+        if (!plist)
+            goto fail;
+        ok = PMIx_Info_list_add(plist, PMIX_RANK, &prank, PMIX_PROC_RANK)
+                 == PMIX_SUCCESS
+             && PMIx_Info_list_add(plist, PMIX_GLOBAL_RANK, &prank,
+                                   PMIX_PROC_RANK)
+                    == PMIX_SUCCESS
+             && PMIx_Info_list_add(plist, PMIX_APP_RANK, &prank, PMIX_PROC_RANK)
+                    == PMIX_SUCCESS
+             && PMIx_Info_list_add(plist, PMIX_APPNUM, &app, PMIX_UINT32)
+                    == PMIX_SUCCESS
+             && PMIx_Info_list_add(plist, PMIX_LOCAL_RANK, &u16, PMIX_UINT16)
+                    == PMIX_SUCCESS
+             && PMIx_Info_list_add(plist, PMIX_NODE_RANK, &u16, PMIX_UINT16)
+                    == PMIX_SUCCESS
+             && PMIx_Info_list_add(plist, PMIX_NODEID, &node, PMIX_UINT32)
+                    == PMIX_SUCCESS
+             && PMIx_Info_list_add(plist, PMIX_HOSTNAME, cfg->nodes[n].host,
+                                   PMIX_STRING)
+                    == PMIX_SUCCESS;
+        if (ok && n == cfg->node_index) {
+            int idx = rank_on_node[r];
+            char procdir[1024];
+
+            snprintf(procdir, sizeof(procdir), "%s/%d", job->nsdir, r);
+            ok = PMIx_Info_list_add(plist, PMIX_PROCDIR, procdir, PMIX_STRING)
+                 == PMIX_SUCCESS;
+            if (cfg->cpus && cfg->cpus[idx])
+                cpuset = pmixd_cpuset_string(cfg->cpus[idx], &locality);
+            if (ok && cpuset)
+                ok = PMIx_Info_list_add(plist, PMIX_CPUSET, cpuset, PMIX_STRING)
+                     == PMIX_SUCCESS;
+            if (ok && locality)
+                ok = PMIx_Info_list_add(plist, PMIX_LOCALITY_STRING, locality,
+                                        PMIX_STRING)
+                     == PMIX_SUCCESS;
+        }
+        free(cpuset);
+        free(locality);
+        if (ok)
+            ok = PMIx_Info_list_convert(plist, &darray) == PMIX_SUCCESS;
+        PMIx_Info_list_release(plist);
+        if (!ok)
+            goto fail;
+        st = PMIx_Info_list_add(list, PMIX_PROC_DATA, &darray, PMIX_DATA_ARRAY);
+        PMIX_DATA_ARRAY_DESTRUCT(&darray);
+        if (st != PMIX_SUCCESS)
+            goto fail;
+    }
+    if (PMIx_Info_list_convert(list, &darray) != PMIX_SUCCESS)
+        goto fail;
+    info = darray.array;
+    ninfo = darray.size;
+    pmixd_wait_init(&w);
+    st = PMIx_server_register_nspace(job->nspace, me->nranks, info, ninfo,
+                                     pmixd_wait_cb, &w);
+    if (st == PMIX_SUCCESS)
+        st = pmixd_wait_for(&w);
+    if (st != PMIX_SUCCESS) {
+        rc = shoal_errprintf(error, -EIO,
+                             "cannot register PMIx namespace '%s': %s",
+                             job->nspace, PMIx_Error_string(st));
+        goto out;
+    }
+    rc = 0;
+    goto out;
+fail:
+    rc = shoal_errprintf(error, -ENOMEM, "cannot build PMIx job information");
+out:
+    if (info)
+        PMIX_DATA_ARRAY_DESTRUCT(&darray);
+    PMIx_Info_list_release(list);
+    free(hosts);
+    free(ppn);
+    free(nodemap);
+    free(procmap);
+    free(peers);
+    free(node_of);
+    free(rank_on_node);
+    return rc;
+}
+
+/* Jobs ------------------------------------------------------------------- */
+
+static void pmixd_close_cb(uv_handle_t *handle)
+{
+    (void)handle;
+}
+
+int pmixd_job_create(const struct pmixd_job_config *config,
+                     const struct pmixd_job_ops *ops,
+                     void *arg,
+                     pmixd_job_t **out,
+                     shoal_error_t *error)
+{
+    struct pmixd_job *job;
+    const struct pmixd_node *me;
+    char path[1024];
+    int rc;
+
+    if (!config->loop || config->size <= 0 || config->nnodes <= 0
+        || !config->nodes || config->node_index < 0
+        || config->node_index >= config->nnodes || !ops || !ops->abort)
+        return shoal_errprintf(error, -EINVAL, "invalid PMIx job");
+    me = &config->nodes[config->node_index];
+    if (me->nranks <= 0 || !me->ranks)
+        return shoal_errprintf(error, -EINVAL, "invalid PMIx job");
+    rc = pmixd_server_start(error);
+    if (rc < 0)
+        return rc;
+    job = calloc(1, sizeof(*job));
+    if (!job)
+        return shoal_errprintf(error, -ENOMEM, "out of memory");
+    job->config = *config;
+    job->ops = ops;
+    job->arg = arg;
+    job->nlocal = me->nranks;
+    job->tail = &job->head;
+    pthread_mutex_init(&job->lock, NULL);
+    snprintf(job->nspace, sizeof(job->nspace), "shoal.%ld.%u", (long)getpid(),
+             ++pmixd_serial);
+    snprintf(path, sizeof(path), "%s/%s", pmixd_dir, job->nspace);
+    job->nsdir = strdup(path);
+    job->clients = calloc((size_t)job->nlocal, sizeof(*job->clients));
+    job->connected = calloc((size_t)job->nlocal, sizeof(bool));
+    job->finalized = calloc((size_t)job->nlocal, sizeof(bool));
+    if (!job->nsdir || !job->clients || !job->connected || !job->finalized) {
+        rc = shoal_errprintf(error, -ENOMEM, "out of memory");
+        goto fail;
+    }
+    if (mkdir(job->nsdir, 0700) < 0 && errno != EEXIST) {
+        rc = shoal_errprintf(error, -errno, "cannot create '%s': %s",
+                             job->nsdir, strerror(errno));
+        goto fail;
+    }
+    for (int i = 0; i < job->nlocal; i++) {
+        job->clients[i].job = job;
+        job->clients[i].index = i;
+        job->clients[i].rank = me->ranks[i];
+        snprintf(path, sizeof(path), "%s/%d", job->nsdir, me->ranks[i]);
+        mkdir(path, 0700);
+    }
+    pthread_mutex_lock(&pmixd_lock);
+    job->next = pmixd_jobs;
+    pmixd_jobs = job;
+    pthread_mutex_unlock(&pmixd_lock);
+    rc = pmixd_register(job, error);
+    if (rc < 0) {
+        struct pmixd_job **p;
+
+        pthread_mutex_lock(&pmixd_lock);
+        for (p = &pmixd_jobs; *p != job; p = &(*p)->next)
+            ;
+        *p = job->next;
+        pthread_mutex_unlock(&pmixd_lock);
+        goto fail;
+    }
+    uv_async_init(config->loop, &job->async, pmixd_async_cb);
+    job->async.data = job;
+    *out = job;
+    return 0;
+fail:
+    if (job->nsdir)
+        pmixd_rm_tree(job->nsdir);
+    free(job->nsdir);
+    free(job->clients);
+    free(job->connected);
+    free(job->finalized);
+    pthread_mutex_destroy(&job->lock);
+    free(job);
+    return rc;
+}
+
+/* Append a copy of var to the NULL-terminated array *env. */
+static int pmixd_env_add(char ***env, const char *var)
+{
+    size_t n = 0;
+    char **grown;
+    char *copy = strdup(var);
+
+    if (!copy)
+        return -ENOMEM;
+    while ((*env)[n])
+        n++;
+    grown = realloc(*env, (n + 2) * sizeof(char *));
+    if (!grown) {
+        free(copy);
+        return -ENOMEM;
+    }
+    grown[n] = copy;
+    grown[n + 1] = NULL;
+    *env = grown;
+    return 0;
+}
+
+int pmixd_job_rank_env(pmixd_job_t *job,
+                       int index,
+                       char ***env,
+                       shoal_error_t *error)
+{
+    struct pmixd_client *c = &job->clients[index];
+    pmix_proc_t proc;
+    struct pmixd_wait w;
+    char **vars;
+    pmix_status_t st;
+
+    PMIX_PROC_LOAD(&proc, job->nspace, (pmix_rank_t)c->rank);
+    pmixd_wait_init(&w);
+    st = PMIx_server_register_client(&proc, getuid(), getgid(), c,
+                                     pmixd_wait_cb, &w);
+    if (st == PMIX_SUCCESS)
+        st = pmixd_wait_for(&w);
+    if (st != PMIX_SUCCESS && st != PMIX_OPERATION_SUCCEEDED)
+        return shoal_errprintf(error, -EIO,
+                               "cannot register rank %d with PMIx: %s", c->rank,
+                               PMIx_Error_string(st));
+    vars = calloc(1, sizeof(char *));
+    if (!vars)
+        return shoal_errprintf(error, -ENOMEM, "out of memory");
+    st = PMIx_server_setup_fork(&proc, &vars);
+    if (st != PMIX_SUCCESS) {
+        pmixd_env_free(vars);
+        return shoal_errprintf(error, -EIO,
+                               "cannot set up rank %d for PMIx: %s", c->rank,
+                               PMIx_Error_string(st));
+    }
+    /* Open MPI 4.1 takes PMIx only from launchers it recognizes (its
+     * "schizo" components: mpirun, Slurm, JSM, Flux); anything else makes
+     * its ranks singletons. Leaving out the component that declares
+     * singletons lets its PMIx component (ess pmi) take the server it is
+     * given. A user's own OMPI_MCA_schizo wins (rank_set keeps the first
+     * setting of a variable). */
+    if (pmixd_env_add(&vars, "OMPI_MCA_schizo=^orte") < 0) {
+        pmixd_env_free(vars);
+        return shoal_errprintf(error, -ENOMEM, "out of memory");
+    }
+    *env = vars;
+    return 0;
+}
+
+void pmixd_env_free(char **env)
+{
+    if (!env)
+        return;
+    for (char **p = env; *p; p++)
+        free(*p);
+    free(env);
+}
+
+static void pmixd_fence_release_cb(void *cbdata)
+{
+    free(cbdata);
+}
+
+int pmixd_job_fence_release(pmixd_job_t *job,
+                            const void *data,
+                            size_t len,
+                            shoal_error_t *error)
+{
+    pmix_modex_cbfunc_t cb;
+    void *cbdata;
+    char *all;
+    size_t total;
+
+    pthread_mutex_lock(&job->lock);
+    if (!job->fence_pending) {
+        pthread_mutex_unlock(&job->lock);
+        return shoal_errprintf(error, -EINVAL, "no PMIx fence is pending");
+    }
+    job->fence_pending = false;
+    cb = job->fence_cb;
+    cbdata = job->fence_cbdata;
+    total = job->fence_own_len + len;
+    /* this node's blob, then the others': OpenPMIx reads them in turn */
+    all = malloc(total ? total : 1);
+    if (all) {
+        if (job->fence_own_len)
+            memcpy(all, job->fence_own, job->fence_own_len);
+        if (len)
+            memcpy(all + job->fence_own_len, data, len);
+    }
+    free(job->fence_own);
+    job->fence_own = NULL;
+    job->fence_own_len = 0;
+    pthread_mutex_unlock(&job->lock);
+    if (!cb) {
+        free(all);
+        return 0;
+    }
+    if (!all) {
+        cb(PMIX_ERR_NOMEM, NULL, 0, cbdata, NULL, NULL);
+        return 0;
+    }
+    cb(PMIX_SUCCESS, all, total, cbdata, pmixd_fence_release_cb, all);
+    return 0;
+}
+
+bool pmixd_job_rank_connected(const pmixd_job_t *job, int index)
+{
+    return job && job->connected[index];
+}
+
+bool pmixd_job_rank_finalized(const pmixd_job_t *job, int index)
+{
+    return job && job->finalized[index];
+}
+
+void pmixd_job_destroy(pmixd_job_t *job)
+{
+    struct pmixd_job **p;
+    struct pmixd_wait w;
+    struct pmixd_event *ev;
+
+    if (!job)
+        return;
+    pmixd_wait_init(&w);
+    PMIx_server_deregister_nspace(job->nspace, pmixd_wait_cb, &w);
+    pmixd_wait_for(&w);
+    pthread_mutex_lock(&pmixd_lock);
+    for (p = &pmixd_jobs; *p && *p != job; p = &(*p)->next)
+        ;
+    if (*p)
+        *p = job->next;
+    pthread_mutex_unlock(&pmixd_lock);
+    for (ev = job->head; ev;) {
+        struct pmixd_event *next = ev->next;
+        free(ev->text);
+        free(ev->data);
+        free(ev);
+        ev = next;
+    }
+    free(job->fence_own);
+    pmixd_rm_tree(job->nsdir);
+    free(job->nsdir);
+    free(job->clients);
+    free(job->connected);
+    free(job->finalized);
+    pthread_mutex_destroy(&job->lock);
+    free(job);
+}
+
+void pmixd_job_close(pmixd_job_t *job)
+{
+    if (job && !uv_is_closing((uv_handle_t *)&job->async))
+        uv_close((uv_handle_t *)&job->async, pmixd_close_cb);
+}

@@ -1,0 +1,134 @@
+/* SPDX-License-Identifier: MIT */
+/* pmixd.h - a PMIx server for the ranks this process starts, on OpenPMIx.
+ *
+ * Open MPI (and any PMIx client) wires up through PMIx, not PMI-1. This
+ * module serves it with the OpenPMIx server library (PMIx_server_init and
+ * its server module): it never speaks the PMIx wire protocol itself. Each
+ * rank gets PMIx and PMI-1 side by side (PMIX_* and PMI_FD in its
+ * environment), and its MPI library takes the one it speaks.
+ *
+ * One PMIx server per process (OpenPMIx allows a single PMIx_server_init):
+ * it is started by the first pmixd_job_create() and lives until the process
+ * exits, in a directory of its own, ${TMPDIR:-/tmp}/shoal-pmix.PID, which
+ * holds its rendezvous socket and the jobs' tmpdirs. The directory is
+ * removed at exit; one left by a process that crashed is removed by the
+ * next server that starts, once its PID is gone.
+ *
+ * A job is one PMIx namespace: the job-level, node-level and per-rank
+ * information Open MPI reads (sizes, local peers, node and process maps as
+ * PMIx regexes, local and node ranks, hostnames, locality strings and
+ * cpusets of the binding applied, tmpdirs, map-by and bind-to) is
+ * registered when it is created. The owner then asks for each local rank's
+ * environment before spawning it.
+ *
+ * Threading: OpenPMIx calls the server module from its own progress
+ * thread. What the owner must act on (a client connected, finalized, an
+ * abort, a fence this node entered) is queued and delivered through a
+ * uv_async on the owner's loop, so every ops callback runs on the loop
+ * thread. pmixd_job_* calls are made from the loop thread only.
+ *
+ * Fences: when every local rank of the job has entered a fence, OpenPMIx
+ * hands this node's collected data to the host. With ops->fence NULL (one
+ * node holds the whole job) it is handed straight back. Otherwise
+ * ops->fence gets a copy, the owner exchanges it with the job's other
+ * nodes, and pmixd_job_fence_release() completes the fence with every
+ * other node's data. Only one fence is pending at a time, and every fence
+ * is taken as one over the whole job (what Open MPI's MPI_Init and
+ * MPI_Finalize do).
+ *
+ * Not served (the client gets PMIX_ERR_NOT_SUPPORTED): spawn (so
+ * MPI_Comm_spawn fails), connect/disconnect between namespaces, and
+ * direct modex (a full modex at the fence is what a rank gets). */
+#ifndef SHOAL_RUNTIME_PMIX_PMIXD_H
+#define SHOAL_RUNTIME_PMIX_PMIXD_H
+
+#include <sched.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <uv.h>
+
+#include <shoal/error.h>
+
+typedef struct pmixd_job pmixd_job_t;
+
+struct pmixd_job_ops {
+    /* A local rank called PMIx_Abort: the job must end with status. msg
+     * is the rank's text (borrowed for the call; may be ""). Required. */
+    void (*abort)(int rank, int status, const char *msg, void *arg);
+    /* Every local rank entered a fence; data (len bytes, possibly 0) is
+     * this node's contribution, borrowed for the call. The owner calls
+     * pmixd_job_fence_release() once every node's data is in. NULL: one
+     * node, the fence completes at once. */
+    void (*fence)(pmixd_job_t *job, const void *data, size_t len, void *arg);
+};
+
+/* One node of the job: its name and the global ranks it runs. */
+struct pmixd_node {
+    const char *host;
+    int nranks;
+    const int *ranks;
+};
+
+struct pmixd_job_config {
+    uv_loop_t *loop;
+    int size;          /* ranks in the job */
+    int universe_size; /* PMIX_UNIV_SIZE; 0 for size */
+    int nnodes;
+    const struct pmixd_node *nodes; /* nnodes entries, every node */
+    int node_index;                 /* this node, in nodes */
+    /* the binding of each local rank, in the order of nodes[node_index]
+     * .ranks (NULL entry = unbound), or NULL for none bound */
+    cpu_set_t *const *cpus;
+    const char *mapby;  /* PMIX_MAPBY, or NULL */
+    const char *bindto; /* PMIX_BINDTO, or NULL */
+};
+
+/* The version of the OpenPMIx library ("OpenPMIx 4.2.2 ..."), borrowed. */
+const char *pmixd_version(void);
+
+/* Start this process's PMIx server if it is not running, and register a
+ * new namespace for the job. Config is copied. Returns 0 and sets *out,
+ * or a negative code with error filled (-EINVAL for a bad config, -EIO
+ * when OpenPMIx refuses, naming its status). The caller destroys it. */
+int pmixd_job_create(const struct pmixd_job_config *config,
+                     const struct pmixd_job_ops *ops,
+                     void *arg,
+                     pmixd_job_t **out,
+                     shoal_error_t *error);
+
+/* Close the job's handle on the loop (before the loop is closed); the
+ * loop must run once before pmixd_job_destroy(). NULL accepted. */
+void pmixd_job_close(pmixd_job_t *job);
+
+/* Deregister the job's namespace and remove its tmpdir; NULL accepted.
+ * Only once none of its ranks runs, after pmixd_job_close() and a turn of
+ * the loop. */
+void pmixd_job_destroy(pmixd_job_t *job);
+
+/* Register the local rank at index (in nodes[node_index].ranks) as a
+ * client and make the environment it needs to connect: *env is a
+ * NULL-terminated "VAR=value" array (free it with pmixd_env_free()).
+ * Returns 0 or a negative code with error filled. */
+int pmixd_job_rank_env(pmixd_job_t *job,
+                       int index,
+                       char ***env,
+                       shoal_error_t *error);
+void pmixd_env_free(char **env);
+
+/* Complete the pending fence: data (len bytes) is the other nodes' data,
+ * their contributions one after the other. Returns 0, or -EINVAL with
+ * error filled when no fence is pending. */
+int pmixd_job_fence_release(pmixd_job_t *job,
+                            const void *data,
+                            size_t len,
+                            shoal_error_t *error);
+
+/* Deliver now what the PMIx thread queued (so that a rank's finalize or
+ * abort is known before its exit is judged). */
+void pmixd_job_poll(pmixd_job_t *job);
+
+/* Whether the local rank at index has connected (PMIx_Init) / finalized. */
+bool pmixd_job_rank_connected(const pmixd_job_t *job, int index);
+bool pmixd_job_rank_finalized(const pmixd_job_t *job, int index);
+
+#endif
