@@ -1,0 +1,130 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+# Unmodified Open MPI programs under shoal run on one node, wired up through
+# the PMIx server (OpenPMIx); mpirun.openmpi runs the same binaries as the
+# reference (differential).
+. "$SHOAL_SRCDIR/tests/integration/lib.sh"
+
+if [ -z "$MPICC_OPENMPI" ] || [ ! -x "$MPI_DIR/hello.ompi" ]; then
+    test_skip 'Open MPI programs' 'Open MPI (mpicc.openmpi) is not installed'
+    test_done
+    exit 0
+fi
+
+# the PMIx server's directory goes under TMPDIR: the tests check it is
+# removed
+PMIX_TMP="$TRASH/tmp"
+mkdir -p "$PMIX_TMP"
+
+run() {
+    TMPDIR="$PMIX_TMP" timeout -k 5 60 "$SHOAL" run --oversubscribe "$@"
+}
+
+# mpirun.openmpi forwards its stdin to rank 0: it must not eat the test's
+ref() {
+    timeout -k 5 60 "$MPIRUN_OPENMPI" --oversubscribe "$@" </dev/null
+}
+
+test_expect_success 'hello on 4 ranks is no set of singletons' '
+    run -n 4 "$MPI_DIR/hello.ompi" | sort >out &&
+    for r in 0 1 2 3; do echo "hello from rank $r of 4 on $HOST"; done >expect &&
+    test_cmp expect out
+'
+
+for n in 1 2 3 4; do
+    test_expect_success "hello on $n ranks prints what mpirun.openmpi prints" "
+        run -n $n \"\$MPI_DIR/hello.ompi\" | sort >out &&
+        ref -n $n \"\$MPI_DIR/hello.ompi\" | sort >expect &&
+        test_cmp expect out
+    "
+done
+
+grep -v '^#' "$SHOAL_SRCDIR/tests/mpi/testlist" | while read -r prog counts; do
+    [ -n "$prog" ] || continue
+    for n in $counts; do
+        [ "$n" -le 4 ] && echo "$prog $n"
+    done
+done >"$TRASH/cases"
+
+while read -r prog n; do
+    test_expect_success "$prog on $n ranks, as under mpirun.openmpi" "
+        run -n $n \"\$MPI_DIR/$prog.ompi\" >out 2>err &&
+        echo ' No Errors' >expect && test_cmp expect out &&
+        ref -n $n \"\$MPI_DIR/$prog.ompi\" >ref.out &&
+        test_cmp ref.out out
+    "
+done <"$TRASH/cases"
+
+test_expect_success 'a rank exiting non-zero: the status mpirun.openmpi gives' '
+    test_within 30 test_expect_code 3 run -n 4 "$MPI_DIR/exit_code.ompi" 2>err &&
+    grep "shoal: rank 3 on '"'"'$HOST'"'"' exited with status 3" err &&
+    test_expect_code 3 ref -n 4 "$MPI_DIR/exit_code.ompi" 2>/dev/null &&
+    no_strays "$MPI_DIR/exit_code.ompi"
+'
+
+test_expect_success 'MPI_Abort ends the job with its code, as under mpirun.openmpi' '
+    test_within 30 test_expect_code 7 run -n 3 "$MPI_DIR/abort.ompi" 2>err &&
+    grep "shoal: rank 1 on '"'"'$HOST'"'"' aborted the job with exit code 7" err &&
+    test_expect_code 7 ref -n 3 "$MPI_DIR/abort.ompi" 2>/dev/null &&
+    no_strays "$MPI_DIR/abort.ompi"
+'
+
+test_expect_success 'a rank killed before the fence fails the job, no hang' '
+    test_within 30 test_expect_code 137 run -n 3 sh -c \
+        "[ \$SHOAL_RANK = 1 ] && kill -9 \$\$; exec \"\$0\"" \
+        "$MPI_DIR/ring.ompi" 2>err &&
+    grep "shoal: rank 1 on '"'"'$HOST'"'"' was killed by signal 9" err &&
+    no_strays "$MPI_DIR/ring.ompi"
+'
+
+test_expect_success 'a rank killed after MPI_Init: the status mpirun.openmpi gives' '
+    test_within 30 test_expect_code 137 run -n 3 "$MPI_DIR/killed.ompi" 2>err &&
+    grep "shoal: rank 2 on '"'"'$HOST'"'"' was killed by signal 9" err &&
+    test_expect_code 137 ref -n 3 "$MPI_DIR/killed.ompi" >/dev/null 2>&1 &&
+    no_strays "$MPI_DIR/killed.ompi"
+'
+
+test_expect_success 'a client naming another namespace is refused, no hang' '
+    test_within 60 test_expect_code 1 run -n 2 -x PMIX_NAMESPACE=bogus \
+        "$MPI_DIR/hello.ompi" >out 2>err &&
+    grep "shoal: rank [01] on .* exited with status 1" err &&
+    test ! -s out
+'
+
+test_expect_success 'Open MPI keeps the binding shoal applied' '
+    run -n 2 --report-bindings "$MPI_DIR/affinity.ompi" >out 2>err &&
+    for r in 0 1; do
+        pus=$(sed -n "s/.*rank $r bound to PUs \([^ ]*\) .*/\1/p" err) &&
+        test -n "$pus" && grep -x "rank $r cpus $pus" out || return 1
+    done
+'
+
+test_expect_success 'and stays unbound with --bind-to none' '
+    all=$(sed -n "s/^Cpus_allowed_list:[[:space:]]*//p" /proc/self/status) &&
+    run -n 2 --bind-to none "$MPI_DIR/affinity.ompi" >out &&
+    printf "rank 0 cpus %s\nrank 1 cpus %s\n" "$all" "$all" >expect &&
+    test_cmp expect out
+'
+
+test_expect_success 'output tagged per rank' '
+    run -n 2 --tag-output "$MPI_DIR/hello.ompi" | sort >out &&
+    printf "[0] hello from rank 0 of 2 on %s\n[1] hello from rank 1 of 2 on %s\n" \
+        "$HOST" "$HOST" >expect &&
+    test_cmp expect out
+'
+
+test_expect_success 'the PMIx server leaves no directory behind' '
+    run -n 2 "$MPI_DIR/hello.ompi" >/dev/null &&
+    test -z "$(ls "$PMIX_TMP")"
+'
+
+test_expect_success 'the directory of a server that crashed is removed' '
+    mkdir -p "$PMIX_TMP/shoal-pmix.999999999/x" &&
+    run -n 1 "$MPI_DIR/hello.ompi" >/dev/null &&
+    test -z "$(ls "$PMIX_TMP")"
+'
+
+test_expect_success 'every rank gets PMI-1 and PMIx side by side' '
+    run -n 2 sh -c "test -n \"\$PMI_FD\" && test -n \"\$PMIX_NAMESPACE\""
+'
+test_done
