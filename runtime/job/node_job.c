@@ -15,10 +15,12 @@
 #include <uv.h>
 
 #include "runtime/job/job_link.h"
+#include "runtime/job/job_pmix.h"
 #include "runtime/job/job_wire.h"
 #include "runtime/job/node_ckpt.h"
-#include "runtime/pmi/pmi_server.h"
 #include "runtime/job/rank_set.h"
+#include "runtime/pmi/pmi_server.h"
+#include "runtime/pmix/pmixd.h"
 #include "runtime/member/topo.h"
 #include "util/bug.h"
 #include "util/uvbuf.h"
@@ -39,6 +41,8 @@ struct node_job {
     cpu_set_t **cpus;
     rank_set_t *set;
     pmi_server_t *pmi;
+    pmixd_job_t *pmix;
+    bool pmix_fencing; /* a PMIx fence waits for BARRIER_OUT */
     node_ckpt_t *ckpt; /* node-local checkpoints, or NULL */
     int rank0_index;   /* local index of global rank 0, or -1 */
     uv_pipe_t stdin_dst;
@@ -197,6 +201,13 @@ static void node_job_exited(int index, int wstatus, bool killed, void *arg)
         WIFSIGNALED(wstatus) ? WTERMSIG(wstatus) : WEXITSTATUS(wstatus);
     f.rank_exit.initialized = pmi_server_rank_initialized(job->pmi, rank);
     f.rank_exit.finalized = pmi_server_rank_finalized(job->pmi, rank);
+    /* what its PMIx server saw of the rank (an abort, a finalize) first */
+    pmixd_job_poll(job->pmix);
+    if (pmixd_job_rank_connected(job->pmix, index)) {
+        f.rank_exit.initialized = true;
+        f.rank_exit.finalized =
+            f.rank_exit.finalized || pmixd_job_rank_finalized(job->pmix, index);
+    }
     f.rank_exit.killed = killed;
     if (index == job->rank0_index)
         node_job_stdin_close(job);
@@ -205,6 +216,7 @@ static void node_job_exited(int index, int wstatus, bool killed, void *arg)
 
 static void node_job_close_signals(struct node_job *job)
 {
+    pmixd_job_close(job->pmix);
     for (int i = 0; i < job->nsignals; i++)
         uv_close((uv_handle_t *)&job->signals[i], node_job_close_cb);
     job->nsignals = 0;
@@ -327,6 +339,77 @@ static const struct pmi_server_ops node_pmi_ops = {
     .abort = node_pmi_abort,
     .barrier_enter = node_pmi_barrier_enter,
 };
+
+/* PMIx ---------------------------------------------------------------------
+ */
+
+static void node_pmix_abort(int rank, int status, const char *msg, void *arg)
+{
+    node_pmi_abort(rank, status, msg, arg);
+}
+
+/* Every local rank entered a PMIx fence: this node's data goes up as the
+ * puts of a barrier (job_pmix.h). */
+static void
+node_pmix_fence(pmixd_job_t *pmix, const void *data, size_t len, void *arg)
+{
+    struct node_job *job = arg;
+    struct job_frame f = {.kind = JOB_FRAME_BARRIER_IN};
+    struct job_frame a = {.kind = JOB_FRAME_ABORT};
+    struct job_kv *kvs = NULL;
+    uint32_t n = 0;
+
+    (void)pmix;
+    if (job_pmix_fence_encode(data, len, &kvs, &n) < 0) {
+        a.abort.rank = -1;
+        a.abort.code = 1;
+        a.abort.fault = true;
+        a.abort.message = "out of memory for a PMIx fence";
+        node_job_send(job, &a);
+        return;
+    }
+    job->pmix_fencing = true;
+    f.barrier.kvs = kvs;
+    f.barrier.nkvs = n;
+    node_job_send(job, &f);
+    job_pmix_kvs_free(kvs, n);
+}
+
+static const struct pmixd_job_ops node_pmix_ops = {
+    .abort = node_pmix_abort,
+    .fence = node_pmix_fence,
+};
+
+static int node_job_pmix_create(struct node_job *job, shoal_error_t *error)
+{
+    const struct job_launch *l = &job->launch.launch;
+    struct job_pmix_layout layout;
+    struct pmixd_job_config cfg = {0};
+    char host[256] = "localhost";
+    char nspace[64];
+    int rc;
+
+    gethostname(host, sizeof(host) - 1);
+    /* every node of the job names it alike */
+    snprintf(nspace, sizeof(nspace), "shoal.job.%llu",
+             (unsigned long long)l->job_id);
+    rc = job_pmix_layout_init(&layout, (int)l->job_size, l->process_mapping,
+                              host, (int)l->node_index, job->ranks,
+                              (int)l->nranks);
+    if (rc < 0)
+        return shoal_errprintf(error, rc, "cannot lay out the job for PMIx");
+    cfg.loop = &job->loop;
+    cfg.nspace = nspace;
+    cfg.size = (int)l->job_size;
+    cfg.universe_size = (int)l->universe_size;
+    cfg.nnodes = layout.nnodes;
+    cfg.nodes = layout.nodes;
+    cfg.node_index = layout.node_index;
+    cfg.cpus = job->cpus;
+    rc = pmixd_job_create(&cfg, &node_pmix_ops, job, &job->pmix, error);
+    job_pmix_layout_release(&layout);
+    return rc;
+}
 
 /* Starting ------------------------------------------------------------------
  */
@@ -452,6 +535,9 @@ static int node_job_start(struct node_job *job, shoal_error_t *error)
     rc = pmi_server_create(&pcfg, &node_pmi_ops, job, &job->pmi, error);
     if (rc < 0)
         return rc;
+    rc = node_job_pmix_create(job, error);
+    if (rc < 0)
+        return rc;
     rc = node_job_ckpt_setup(job, error);
     if (rc < 0)
         return rc;
@@ -497,10 +583,16 @@ static int node_job_start(struct node_job *job, shoal_error_t *error)
         job->stdin_open = true;
         stdin0 = fds[0];
     }
-    for (uint32_t i = 0; rc == 0 && i < l->nranks; i++)
-        rc = rank_set_start(job->set, (int)i,
-                            (int)i == job->rank0_index ? stdin0 : devnull,
-                            error);
+    for (uint32_t i = 0; rc == 0 && i < l->nranks; i++) {
+        char **penv = NULL;
+
+        rc = pmixd_job_rank_env(job->pmix, (int)i, &penv, error);
+        if (rc == 0)
+            rc = rank_set_start_env(
+                job->set, (int)i, (int)i == job->rank0_index ? stdin0 : devnull,
+                penv, error);
+        pmixd_env_free(penv);
+    }
     if (stdin0 >= 0)
         close(stdin0);
     close(devnull);
@@ -562,6 +654,20 @@ static int node_job_barrier_out(struct node_job *job,
                                 const struct job_frame *f,
                                 shoal_error_t *error)
 {
+    if (job->pmix_fencing) {
+        void *data = NULL;
+        size_t len = 0;
+        int rc =
+            job_pmix_fence_decode(f->barrier.kvs, f->barrier.nkvs, &data, &len);
+
+        job->pmix_fencing = false;
+        if (rc < 0)
+            return shoal_errprintf(error, SHOAL_EPROTO,
+                                   "bad PMIx fence data from another node");
+        rc = pmixd_job_fence_release(job->pmix, data, len, error);
+        free(data);
+        return rc;
+    }
     for (uint32_t i = 0; i < f->barrier.nkvs; i++) {
         int rc = pmi_server_kvs_put(job->pmi, f->barrier.kvs[i].key,
                                     f->barrier.kvs[i].value);
@@ -748,6 +854,7 @@ int node_job_run(const struct node_job_config *config, shoal_error_t *error)
     node_job_close_signals(&job);
     node_job_link_close(&job);
     node_ckpt_stop(job.ckpt);
+    pmixd_job_close(job.pmix);
     if (job.set)
         rank_set_close(job.set);
     uv_run(&job.loop, UV_RUN_DEFAULT);
@@ -760,6 +867,7 @@ int node_job_run(const struct node_job_config *config, shoal_error_t *error)
         rc = shoal_errprintf(error, -EPIPE,
                              "the link closed before the job was launched");
     rank_set_destroy(job.set);
+    pmixd_job_destroy(job.pmix);
     pmi_server_destroy(job.pmi);
     node_ckpt_destroy(job.ckpt);
     if (job.cpus)

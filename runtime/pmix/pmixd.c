@@ -706,6 +706,8 @@ int pmixd_job_create(const struct pmixd_job_config *config,
     int rc;
 
     if (!config->loop || config->size <= 0 || config->nnodes <= 0
+        || (config->nspace
+            && (!*config->nspace || strlen(config->nspace) > PMIX_MAX_NSLEN))
         || !config->nodes || config->node_index < 0
         || config->node_index >= config->nnodes || !ops || !ops->abort)
         return shoal_errprintf(error, -EINVAL, "invalid PMIx job");
@@ -719,13 +721,17 @@ int pmixd_job_create(const struct pmixd_job_config *config,
     if (!job)
         return shoal_errprintf(error, -ENOMEM, "out of memory");
     job->config = *config;
+    job->config.nspace = NULL; /* copied into job->nspace */
     job->ops = ops;
     job->arg = arg;
     job->nlocal = me->nranks;
     job->tail = &job->head;
     pthread_mutex_init(&job->lock, NULL);
-    snprintf(job->nspace, sizeof(job->nspace), "shoal.%ld.%u", (long)getpid(),
-             ++pmixd_serial);
+    if (config->nspace)
+        snprintf(job->nspace, sizeof(job->nspace), "%s", config->nspace);
+    else
+        snprintf(job->nspace, sizeof(job->nspace), "shoal.%ld.%u",
+                 (long)getpid(), ++pmixd_serial);
     snprintf(path, sizeof(path), "%s/%s", pmixd_dir, job->nspace);
     job->nsdir = strdup(path);
     job->clients = calloc((size_t)job->nlocal, sizeof(*job->clients));

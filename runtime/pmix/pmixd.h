@@ -71,6 +71,10 @@ struct pmixd_node {
 
 struct pmixd_job_config {
     uv_loop_t *loop;
+    /* the namespace, the same on every node of the job (Open MPI derives
+     * its job id from it), at most 255 characters; NULL for a new one
+     * ("shoal.PID.N") for a job on one node */
+    const char *nspace;
     int size;          /* ranks in the job */
     int universe_size; /* PMIX_UNIV_SIZE; 0 for size */
     int nnodes;

@@ -1,0 +1,103 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+# Unmodified Open MPI programs on a pool of three simulated hosts: each
+# node's proxy serves PMIx to its ranks, the fences' data crosses hosts in
+# the job's barrier frames, and the ranks talk over the veth links (each
+# host has its own IPC namespace and /dev/shm, so shared memory between
+# hosts is impossible; the TCP connections are counted on the hosts).
+. "$SHOAL_SRCDIR/tests/integration/lib.sh"
+. "$SHOAL_SRCDIR/tests/integration/netns.sh"
+
+if [ -z "$MPICC_OPENMPI" ] || [ ! -x "$MPI_DIR/hello.ompi" ]; then
+    test_skip 'Open MPI programs' 'Open MPI (mpicc.openmpi) is not installed'
+    test_done
+    exit 0
+fi
+
+netns_setup_or_skip 3
+
+. "$SHOAL_SRCDIR/tests/integration/pool.sh"
+
+# tcp_opens I: TCP connections host I opened or accepted so far. The
+# daemons keep theirs open, so new ones during a job are the ranks'.
+tcp_opens() {
+    netns_exec "$1" awk '/^Tcp:/ {
+        if (!names) { for (i = 1; i <= NF; i++) name[i] = $i; names = 1 }
+        else for (i = 1; i <= NF; i++)
+            if (name[i] == "ActiveOpens" || name[i] == "PassiveOpens") n += $i
+    } END { print n }' /proc/net/snmp
+}
+
+# The pool's cores: 2 + 4 + 3.
+ALL=9
+H1=$(netns_name 1) H2=$(netns_name 2) H3=$(netns_name 3)
+
+run() {
+    host=$1
+    shift
+    test_within 60 netns_exec "$host" "$SHOAL" run --timeout 50 "$@"
+}
+
+test_expect_success 'a daemon on each host, and the pool sees every core' '
+    "$SHOAL" keygen -o pool.key &&
+    for i in 1 2 3; do test_within 15 daemon_start $i || exit 1; done &&
+    for i in 1 2 3; do wait_free $i $ALL 20 || exit 1; done
+'
+
+test_expect_success 'an Open MPI ring over two hosts, connected over the link' '
+    for i in 1 3; do tcp_opens $i; done >before &&
+    run 1 -H $H1,$H3 -n 2 "$MPI_DIR/ring.ompi" >out 2>err ||
+    { cat out err; exit 1; }
+    echo " No Errors" >expect && test_cmp expect out &&
+    for i in 1 3; do tcp_opens $i; done >after &&
+    paste before after | while read b a; do
+        echo "TCP connections opened: $b -> $a" &&
+        test "$a" -gt "$b" || exit 1
+    done
+'
+
+test_expect_success 'Open MPI programs wire up over three hosts' '
+    run 2 -n 3 --map-by node "$MPI_DIR/hello.ompi" >out 2>err ||
+    { cat out err; exit 1; }
+    for i in 1 2 3; do grep " of 3 on $(netns_name $i)\$" out || exit 1; done
+'
+
+test_expect_success 'collectives of 4 ranks over three hosts, two on one host' '
+    run 1 -n 4 --map-by node "$MPI_DIR/collectives.ompi" >out 2>err ||
+    { cat out err; exit 1; }
+    echo " No Errors" >expect && test_cmp expect out
+'
+
+test_expect_success 'ranks filling the home host, then the next one' '
+    run 1 -n 4 "$MPI_DIR/split.ompi" >out 2>err ||
+    { cat out err; exit 1; }
+    echo " No Errors" >expect && test_cmp expect out
+'
+
+test_expect_success 'a rank exiting non-zero on another host ends the job with its status' '
+    test_expect_code 3 run 1 -n 3 --map-by node "$MPI_DIR/exit_code.ompi" 2>err &&
+    grep "rank 2 on '"'"'$H3'"'"' exited with status 3" err
+'
+
+test_expect_success 'MPI_Abort on another host ends the job with its code' '
+    test_expect_code 7 run 1 -n 3 --map-by node "$MPI_DIR/abort.ompi" 2>err &&
+    grep "rank 1 on '"'"'$H2'"'"' aborted the job with exit code 7" err
+'
+
+test_expect_success 'a rank killed on another host fails the job, no hang' '
+    test_expect_code 137 run 1 -n 3 --map-by node "$MPI_DIR/killed.ompi" 2>err &&
+    grep "rank 2 on '"'"'$H3'"'"' was killed by signal 9" err
+'
+
+test_expect_success 'no rank and no PMIx directory is left on any host' '
+    sleep 0.5 &&
+    for i in 1 2 3; do
+        for pid in $(netns_pids $i); do
+            cat /proc/$pid/comm 2>/dev/null
+        done | grep "\.omp" && exit 1
+        netns_exec $i sh -c "ls -d \${TMPDIR:-/tmp}/shoal-pmix.* 2>/dev/null" &&
+            exit 1
+    done
+    true
+'
+test_done
