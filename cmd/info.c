@@ -6,6 +6,7 @@
 #include <shoal/shoal.h>
 
 #include "cmd/cmd.h"
+#include "runtime/pmix/pmixd.h"
 #include "util/param.h"
 
 static void info_print_param(const struct param_def *def, void *arg)
@@ -29,5 +30,8 @@ int cmd_info(int argc, char **argv)
         return CMD_EXIT_USAGE;
     }
     printf("shoal %s\n", shoal_version());
+    /* every rank gets both; its MPI library takes the one it speaks */
+    printf("wire-up: PMI-1 (MPICH, shoal's MPI), PMIx (Open MPI)\n");
+    printf("PMIx: %s\n", pmixd_version());
     return 0;
 }

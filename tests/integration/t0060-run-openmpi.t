@@ -124,6 +124,13 @@ test_expect_success 'the directory of a server that crashed is removed' '
     test -z "$(ls "$PMIX_TMP")"
 '
 
+test_expect_success 'shoal info names the wire-ups and the PMIx library' '
+    "$SHOAL" info >out &&
+    grep -x "wire-up: PMI-1 (MPICH, shoal'"'"'s MPI), PMIx (Open MPI)" out &&
+    v=$(pkg-config --modversion pmix) &&
+    grep "^PMIx: OpenPMIx $v " out
+'
+
 test_expect_success 'every rank gets PMI-1 and PMIx side by side' '
     run -n 2 sh -c "test -n \"\$PMI_FD\" && test -n \"\$PMIX_NAMESPACE\""
 '
