@@ -406,6 +406,11 @@ static int node_job_pmix_create(struct node_job *job, shoal_error_t *error)
     cfg.nodes = layout.nodes;
     cfg.node_index = layout.node_index;
     cfg.cpus = job->cpus;
+    if (job->config->user) {
+        cfg.as_user = true;
+        cfg.uid = job->config->user->uid;
+        cfg.gid = job->config->user->gid;
+    }
     rc = pmixd_job_create(&cfg, &node_pmix_ops, job, &job->pmix, error);
     job_pmix_layout_release(&layout);
     return rc;

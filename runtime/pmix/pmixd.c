@@ -438,7 +438,13 @@ static int pmixd_server_start(shoal_error_t *error)
     pmixd_sweep(tmp);
     snprintf(pmixd_dir, sizeof(pmixd_dir), "%s/shoal-pmix.%ld", tmp,
              (long)getpid());
-    if (mkdir(pmixd_dir, 0700) < 0 && errno != EEXIST)
+    /* Job data reaches clients over their connection, not through shared
+     * memory files (OpenPMIx's dstore), whose permissions would have to be
+     * those of every user the ranks run as. */
+    setenv("PMIX_MCA_gds", "hash", 0);
+    /* ranks may run as other users: they may pass through to their own
+     * directories, not list the others */
+    if (mkdir(pmixd_dir, 0711) < 0 && errno != EEXIST)
         return shoal_errprintf(error, -errno,
                                "cannot create PMIx directory '%s': %s",
                                pmixd_dir, strerror(errno));
@@ -741,7 +747,7 @@ int pmixd_job_create(const struct pmixd_job_config *config,
         rc = shoal_errprintf(error, -ENOMEM, "out of memory");
         goto fail;
     }
-    if (mkdir(job->nsdir, 0700) < 0 && errno != EEXIST) {
+    if (mkdir(job->nsdir, 0711) < 0 && errno != EEXIST) {
         rc = shoal_errprintf(error, -errno, "cannot create '%s': %s",
                              job->nsdir, strerror(errno));
         goto fail;
@@ -752,6 +758,9 @@ int pmixd_job_create(const struct pmixd_job_config *config,
         job->clients[i].rank = me->ranks[i];
         snprintf(path, sizeof(path), "%s/%d", job->nsdir, me->ranks[i]);
         mkdir(path, 0700);
+        if (config->as_user && chown(path, config->uid, config->gid) < 0)
+            LOG(LOG_LEVEL_WARNING, LOG_PMI, "pmix: cannot give '%s' to %ld: %s",
+                path, (long)config->uid, strerror(errno));
     }
     pthread_mutex_lock(&pmixd_lock);
     job->next = pmixd_jobs;
@@ -819,8 +828,9 @@ int pmixd_job_rank_env(pmixd_job_t *job,
 
     PMIX_PROC_LOAD(&proc, job->nspace, (pmix_rank_t)c->rank);
     pmixd_wait_init(&w);
-    st = PMIx_server_register_client(&proc, getuid(), getgid(), c,
-                                     pmixd_wait_cb, &w);
+    st = PMIx_server_register_client(
+        &proc, job->config.as_user ? job->config.uid : getuid(),
+        job->config.as_user ? job->config.gid : getgid(), c, pmixd_wait_cb, &w);
     if (st == PMIX_SUCCESS)
         st = pmixd_wait_for(&w);
     if (st != PMIX_SUCCESS && st != PMIX_OPERATION_SUCCEEDED)

@@ -45,6 +45,7 @@
 #include <sched.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 #include <uv.h>
 
 #include <shoal/error.h>
@@ -83,6 +84,11 @@ struct pmixd_job_config {
     /* the binding of each local rank, in the order of nodes[node_index]
      * .ranks (NULL entry = unbound), or NULL for none bound */
     cpu_set_t *const *cpus;
+    /* the user the ranks run as (the server checks each client's), when
+     * not this process's: its uid and gid, and as_user true */
+    bool as_user;
+    uid_t uid;
+    gid_t gid;
     const char *mapby;  /* PMIX_MAPBY, or NULL */
     const char *bindto; /* PMIX_BINDTO, or NULL */
 };
