@@ -542,7 +542,8 @@ static int daemon_foreground(struct daemon_args *a, int report_fd)
         daemon_destroy(d);
     }
     /* bag-of-tasks jobs: their journal, this node's worker, task.* ops */
-    if (rc == 0 && (rc = taskd_attach(d, cores, a->dir, &tasks, &error)) < 0) {
+    if (rc == 0
+        && (rc = taskd_attach(d, cores, owner, a->dir, &tasks, &error)) < 0) {
         gangd_detach(gang);
         ownerd_detach(owner);
         cores_destroy(cores);

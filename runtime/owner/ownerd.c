@@ -96,7 +96,8 @@ struct ownerd {
     long long signalled; /* processes signalled by the last action */
     ownerd_hold_fn on_hold;
     void *on_hold_arg;
-    bool held; /* told the listener: held */
+    bool held;     /* told the listener: held */
+    bool vacating; /* from a VACATE to the next LEND */
 };
 
 int ownerd_config_from_params(struct ownerd_config *config,
@@ -214,6 +215,11 @@ bool ownerd_held(const ownerd_t *o)
     return o->held;
 }
 
+bool ownerd_vacating(const ownerd_t *o)
+{
+    return o->vacating;
+}
+
 static void
 ownerd_tell_hold(struct ownerd *o, bool held, bool vacating, const char *reason)
 {
@@ -231,7 +237,9 @@ ownerd_act(struct ownerd *o, enum owner_action action, const char *reason)
 
     switch (action) {
     case OWNER_ACTION_NONE:
+        break;
     case OWNER_ACTION_LEND:
+        o->vacating = false;
         break;
     case OWNER_ACTION_SUSPEND:
         ownerd_stop_jobs(o);
@@ -243,6 +251,7 @@ ownerd_act(struct ownerd *o, enum owner_action action, const char *reason)
         ownerd_tell_hold(o, false, false, reason);
         break;
     case OWNER_ACTION_VACATE:
+        o->vacating = true;
         /* the job's other nodes go on first: their ranks take part in the
          * checkpoint asked for below */
         ownerd_tell_hold(o, false, true, reason);

@@ -85,6 +85,11 @@ void ownerd_on_hold(ownerd_t *o, ownerd_hold_fn fn, void *arg);
 /* Whether the jobs of this node are held now, as last told. */
 bool ownerd_held(const ownerd_t *o);
 
+/* Whether the owner is taking the node back: from a VACATE until the
+ * node lends again. A job process that ends meanwhile was ended by the
+ * owner's claim, not by a fault of its own. */
+bool ownerd_vacating(const ownerd_t *o);
+
 /* Stop sampling, continue jobs left stopped, and free o once its timer is
  * closed: call after daemon_run() returned, before cores_destroy() and
  * daemon_destroy(). NULL is accepted. */

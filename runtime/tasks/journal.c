@@ -646,6 +646,10 @@ static int journal_record_one(struct journal *j,
     if (r->status == 0) {
         to = JOURNAL_TASK_DONE;
         *outcome = JOURNAL_OUTCOME_DONE;
+    } else if (r->vacated) {
+        /* the owner's claim on the node, not the task's failure */
+        to = JOURNAL_TASK_QUEUED;
+        *outcome = JOURNAL_OUTCOME_RETRY;
     } else if (++failures <= retries) {
         to = JOURNAL_TASK_QUEUED;
         *outcome = JOURNAL_OUTCOME_RETRY;
@@ -658,7 +662,8 @@ static int journal_record_one(struct journal *j,
     sqlite3_bind_int64(st, 2, (sqlite3_int64)r->task);
     sqlite3_bind_int(st, 3, (int)to);
     sqlite3_bind_int(st, 4, failures);
-    if (r->status != 0)
+    /* the node that failed it is avoided next; one vacated is not */
+    if (r->status != 0 && !r->vacated)
         sqlite3_bind_int64(st, 5, (sqlite3_int64)r->node);
     rc = journal_step_done(st);
     if (rc < 0)

@@ -112,6 +112,9 @@ struct journal_result {
     const char *out_path; /* where its stdout/stderr are on node, or NULL */
     const char *err_path;
     const char *err_tail; /* the end of its stderr when it failed, or NULL */
+    bool vacated;         /* ended by its node's owner taking the node back: a
+                             failure that is not the task's, queued again without
+                             using up a retry */
 };
 
 /* One task as `shoal results` shows it: its current (last) attempt. Strings

@@ -63,8 +63,7 @@ static int task_cmd_strings(const json_t *a,
                                "task command: '%s' is not an array of "
                                "strings",
                                key);
-    json_array_foreach(a, i, s)
-    {
+    json_array_foreach (a, i, s) {
         if (!json_is_string(s))
             return shoal_errprintf(error, SHOAL_EPROTO,
                                    "task command: '%s' entry %zu is not a "
@@ -74,8 +73,7 @@ static int task_cmd_strings(const json_t *a,
     v = calloc(count + room + 1, sizeof(*v));
     if (!v)
         return shoal_errprintf(error, -ENOMEM, "out of memory");
-    json_array_foreach(a, i, s)
-    {
+    json_array_foreach (a, i, s) {
         v[i] = strdup(json_string_value(s));
         if (!v[i]) {
             task_cmd_strings_free(v);

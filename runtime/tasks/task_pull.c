@@ -148,6 +148,18 @@ void task_pull_set_cores(struct task_pull *p, int cores, double now)
     task_pull_tick(p, now);
 }
 
+int task_pull_drop_waiting(struct task_pull *p)
+{
+    int n = 0;
+
+    for (size_t i = 0; i < p->nslots; i++)
+        if (p->slots[i].state == TASK_PULL_WAITING) {
+            task_pull_remove(p, i--);
+            n++;
+        }
+    return n;
+}
+
 void task_pull_poke(struct task_pull *p, double now)
 {
     p->next_pull = 0;

@@ -67,6 +67,12 @@ void task_pull_tick(struct task_pull *p, double now);
  * starts until enough have ended. Starts what now fits. */
 void task_pull_set_cores(struct task_pull *p, int cores, double now);
 
+/* The node lends nothing for a while (its owner is back): drop the leases
+ * of the tasks that wait. No longer renewed, they expire at their homes,
+ * which queue the tasks again for other nodes (an expiry uses up no
+ * retry). Returns the number dropped. */
+int task_pull_drop_waiting(struct task_pull *p);
+
 /* The home has new work (a job was submitted or a task re-queued): forget
  * the idle back-off. */
 void task_pull_poke(struct task_pull *p, double now);

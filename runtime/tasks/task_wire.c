@@ -208,6 +208,8 @@ char *task_wire_results_encode(const struct journal_result *results,
         task_wire_opt(o, "stdout", r->out_path);
         task_wire_opt(o, "stderr", r->err_path);
         task_wire_opt(o, "stderr_tail", r->err_tail);
+        if (r->vacated)
+            json_object_set_new(o, "vacated", json_true());
         json_array_append_new(a, o);
     }
     return task_wire_dump(json_pack("{s:o}", "results", a), len);
@@ -241,7 +243,9 @@ int task_wire_results_decode(const void *body,
             || task_wire_get_u64(v, "node", &r->node) < 0
             || task_wire_get_int(v, "attempt", 1, UINT32_MAX, &attempt) < 0
             || task_wire_get_int(v, "status", 0, 65535, &status) < 0
-            || !json_is_number(start) || !json_is_number(end)) {
+            || !json_is_number(start) || !json_is_number(end)
+            || (json_object_get(v, "vacated")
+                && !json_is_boolean(json_object_get(v, "vacated")))) {
             free(out);
             json_decref(o);
             return SHOAL_EPROTO;
@@ -254,6 +258,7 @@ int task_wire_results_decode(const void *body,
         r->out_path = json_string_value(json_object_get(v, "stdout"));
         r->err_path = json_string_value(json_object_get(v, "stderr"));
         r->err_tail = json_string_value(json_object_get(v, "stderr_tail"));
+        r->vacated = json_is_true(json_object_get(v, "vacated"));
     }
     *n = json_array_size(a);
     *results = out;

@@ -15,7 +15,9 @@
  *   RENEW    {"leases": [LEASE...]}, each LEASE with "started": T once
  *            its task runs on the worker (absent while it waits for cores)
  *   RENEWED  {"lost": [LEASE...]}
- *   RESULT   {"results": [RESULT...]}
+ *   RESULT   {"results": [RESULT...]}, a RESULT with "vacated": true
+ *            when the node's owner ended the task (queued again, no
+ *            retry used)
  *   RESULT_ACK {"acks": [ACK...]}, where ACK is {"job", "task", "attempt",
  *            "recorded"}: the home is done with that result, recorded
  *            (true) or refused as stale or a duplicate (false)

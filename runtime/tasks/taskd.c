@@ -729,12 +729,20 @@ out:
     free(sent);
 }
 
+void taskd_set_vacating(struct taskd *t, bool (*vacating)(void *), void *arg)
+{
+    t->vacating = vacating;
+    t->vacating_arg = arg;
+}
+
 static const struct task_pull_ops taskd_pull_ops = {
     .pull = taskd_pull_op,
     .start = taskd_start_op,
     .abandon = taskd_abandon_op,
     .renew = taskd_renew_op,
 };
+
+static void taskd_sync_cores(struct taskd *t, double now);
 
 static void taskd_exec_done(const struct task_exec_result *res, void *arg)
 {
@@ -761,7 +769,16 @@ static void taskd_exec_done(const struct task_exec_result *res, void *arg)
                                .err_tail = res->err_tail};
     struct journal_lease lease = run->lease;
 
+    if (res->status != 0 && t->vacating && t->vacating(t->vacating_arg)) {
+        r.vacated = true;
+        r.reason = "vacated: the node's owner took it back";
+    }
+
     taskd_run_free(t, run);
+    /* the cores it held may not be this node's to lend any more (its
+     * owner is back): say so before they are freed, so that nothing is
+     * pulled on them */
+    taskd_sync_cores(t, taskd_now());
     if (!task_pull_finished(t->pull, lease.job, lease.task, lease.attempt,
                             taskd_now()))
         return;
@@ -817,6 +834,13 @@ static void taskd_sync_cores(struct taskd *t, double now)
 
     if (!t->cores_ops)
         return;
+    if (t->cores_ops->withheld && t->cores_ops->withheld(t->cores_arg)) {
+        /* the owner is back, maybe for hours: nothing more is pulled, and
+         * tasks that wait here are better off elsewhere */
+        task_pull_set_cores(t->pull, 0, now);
+        task_pull_drop_waiting(t->pull);
+        return;
+    }
     lend = t->cores_ops->free_count(t->cores_arg);
     for (struct taskd_run *r = t->runs; r; r = r->next)
         lend += r->ncores;

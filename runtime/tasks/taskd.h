@@ -163,6 +163,8 @@ struct taskd_cores_ops {
     int (*claim)(uint64_t key, int n, int *cores, void *arg);
     void (*release)(uint64_t key, void *arg);
     int (*free_count)(void *arg);
+    /* whether the node's owner withholds every core (may be NULL) */
+    bool (*withheld)(void *arg);
 };
 
 /* Take t's cores from ops (and arg, which must outlive t) rather than
@@ -175,6 +177,11 @@ void taskd_set_cores(struct taskd *t,
  * outlive t). Until called, t is a node alone: it runs the jobs it is home
  * to, and no others. */
 void taskd_set_net(struct taskd *t, const struct taskd_net_ops *ops, void *arg);
+
+/* Whether the node's owner is taking the node back now (NULL: never):
+ * a task that fails meanwhile is reported vacated, to run again
+ * elsewhere without using up a retry. */
+void taskd_set_vacating(struct taskd *t, bool (*vacating)(void *), void *arg);
 
 /* A task frame (TASKD_FRAME_*) from node from; body borrowed for the call.
  * A body that does not decode is dropped. */
@@ -215,7 +222,8 @@ struct daemon;
 
 /* Serve bag-of-tasks jobs in the node daemon d whose directory is dir
  * (its cores shared with gang jobs through the node's core ledger cores,
- * runtime/daemon/cores.h, when not NULL): a
+ * runtime/daemon/cores.h, when not NULL; and its owner service owner,
+ * runtime/owner/ownerd.h, when not NULL, to tell a vacate): a
  * taskd on the daemon's loop, with its node id, and the "task.*" control
  * ops on its control socket. Returns 0 and sets *out (free with
  * taskd_destroy() when the daemon stops), or a negative code with error
@@ -223,9 +231,11 @@ struct daemon;
  * member events are wired to the daemon, so every node with free cores
  * pulls tasks from every home that has work. */
 struct cores;
+struct ownerd;
 
 int taskd_attach(struct daemon *d,
                  struct cores *cores,
+                 struct ownerd *owner,
                  const char *dir,
                  struct taskd **out,
                  shoal_error_t *error);

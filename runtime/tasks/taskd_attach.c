@@ -5,6 +5,8 @@
  * pool. */
 #include "runtime/tasks/taskd.h"
 
+#include "runtime/owner/ownerd.h"
+
 #include <hwloc.h>
 
 #include "runtime/daemon/control.h"
@@ -91,14 +93,26 @@ static int taskd_cores_free(void *arg)
     return cores_free_count(arg);
 }
 
+static bool taskd_cores_withheld(void *arg)
+{
+    return cores_withheld(arg);
+}
+
 static const struct taskd_cores_ops taskd_daemon_cores = {
     .claim = taskd_cores_claim,
     .release = taskd_cores_release,
     .free_count = taskd_cores_free,
+    .withheld = taskd_cores_withheld,
 };
+
+static bool taskd_owner_vacating(void *arg)
+{
+    return ownerd_vacating(arg);
+}
 
 int taskd_attach(struct daemon *d,
                  struct cores *cores,
+                 struct ownerd *owner,
                  const char *dir,
                  struct taskd **out,
                  shoal_error_t *error)
@@ -117,6 +131,8 @@ int taskd_attach(struct daemon *d,
             taskd_control_op_class(taskd_control_ops[i]), taskd_control_op, t);
     if (rc == 0 && cores)
         taskd_set_cores(t, &taskd_daemon_cores, cores);
+    if (rc == 0 && owner)
+        taskd_set_vacating(t, taskd_owner_vacating, owner);
     if (rc == 0) {
         taskd_set_net(t, &taskd_net, d);
         rc = daemon_on_frame(d, TASKD_FRAME_FIRST, TASKD_FRAME_LAST,

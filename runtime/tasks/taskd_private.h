@@ -198,6 +198,8 @@ struct taskd {
     void *net_arg;
     const struct taskd_cores_ops *cores_ops; /* NULL: core_busy */
     void *cores_arg;
+    bool (*vacating)(void *); /* the owner takes the node back; or NULL */
+    void *vacating_arg;
     uint64_t *peers; /* other nodes alive */
     size_t npeers, cap_peers;
     /* the size of each other node alive, for what a job may ask */

@@ -389,8 +389,7 @@ taskgen_load_spec(struct taskgen *g, const json_t *spec, shoal_error_t *error)
     if (json_is_string(range))
         return taskgen_set_range(g, json_string_value(range), error);
     if (json_is_array(lines) && json_array_size(lines) > 0) {
-        json_array_foreach(lines, i, v)
-        {
+        json_array_foreach (lines, i, v) {
             char *s = json_is_string(v) ? strdup(json_string_value(v)) : NULL;
 
             if (!s || taskgen_push(&g->lines, &g->nlines, &cap, s) < 0) {
@@ -403,8 +402,7 @@ taskgen_load_spec(struct taskgen *g, const json_t *spec, shoal_error_t *error)
         return 0;
     }
     if (json_is_array(params) && json_array_size(params) > 0) {
-        json_array_foreach(params, i, v)
-        {
+        json_array_foreach (params, i, v) {
             json_t *values = json_object_get(v, "values"), *s;
             const char *name = json_string_value(json_object_get(v, "name"));
             struct taskgen_param p = {0};
@@ -417,8 +415,7 @@ taskgen_load_spec(struct taskgen *g, const json_t *spec, shoal_error_t *error)
                                        "bad parameter %zu in task spec", i);
             p.name = strdup(name);
             p.values = calloc(json_array_size(values), sizeof(char *));
-            json_array_foreach(values, k, s)
-            {
+            json_array_foreach (values, k, s) {
                 if (!p.values || !json_is_string(s))
                     break;
                 p.values[k] = strdup(json_string_value(s));
@@ -573,11 +570,11 @@ static const char *taskgen_lookup(const json_t *params, const char *s, size_t n)
     if (n == 0) {
         v = json_object_get(params, "");
         if (!v && json_object_size(params) == 1)
-            json_object_foreach((json_t *)params, key, v) break;
+            json_object_foreach ((json_t *)params, key, v)
+                break;
         return json_string_value(v);
     }
-    json_object_foreach((json_t *)params, key, v)
-    {
+    json_object_foreach ((json_t *)params, key, v) {
         if (strlen(key) == n && strncmp(key, s, n) == 0)
             return json_string_value(v);
     }

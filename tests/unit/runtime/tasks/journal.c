@@ -229,6 +229,36 @@ Test(journal, failures_retry_on_another_node_then_fail_for_good)
     journal_close(j);
 }
 
+Test(journal, a_vacated_task_runs_again_without_using_a_retry)
+{
+    struct journal *j;
+    struct journal_lease l;
+    struct journal_result r;
+    enum journal_outcome o;
+    uint64_t id;
+
+    cr_assert(eq(int, journal_open(journal_path, &j, NULL), 0));
+    id = make_job(j, 1, 0); /* no retry at all */
+    /* its node's owner takes the node back twice: queued again each time */
+    for (int attempt = 1; attempt <= 2; attempt++) {
+        cr_assert(eq(int, journal_lease(j, 7, 1, true, 0, 10, &l, 1), 1));
+        r = result_of(&l, 7, 128 + 15);
+        r.vacated = true;
+        r.reason = "vacated: the node's owner took it back";
+        cr_assert(eq(int, journal_record(j, &r, 1, 1, &o), 0));
+        cr_assert(eq(int, (int)o, JOURNAL_OUTCOME_RETRY));
+        counts(j, id, (uint64_t[]){1, 0, 0, 0, 0}, JOURNAL_JOB_RUNNING);
+    }
+    /* a real failure then ends it: the vacates used up nothing */
+    cr_assert(eq(int, journal_lease(j, 8, 1, true, 0, 10, &l, 1), 1));
+    cr_assert(eq(u32, l.attempt, 3));
+    r = result_of(&l, 8, 3);
+    cr_assert(eq(int, journal_record(j, &r, 1, 1, &o), 0));
+    cr_assert(eq(int, (int)o, JOURNAL_OUTCOME_FAILED));
+    counts(j, id, (uint64_t[]){0, 0, 0, 1, 0}, JOURNAL_JOB_FAILED);
+    journal_close(j);
+}
+
 Test(journal, renew_keeps_a_lease_and_refuses_a_lost_one)
 {
     struct journal *j;

@@ -280,3 +280,26 @@ Test(task_pull, cores_taken_by_gang_jobs_start_nothing_until_given_back)
     cr_assert(eq(int, f.started, 4));
     task_pull_destroy(p);
 }
+
+Test(task_pull, a_node_whose_owner_is_back_gives_up_what_waits)
+{
+    struct journal_lease l[4] = {lease(0), lease(1), lease(2), lease(3)};
+    struct fake f = {0};
+    struct task_pull *p;
+
+    cr_assert(eq(int, task_pull_create(2, 1000, 10, 1, &fake_ops, &f, &p), 0));
+    task_pull_tick(p, 0);
+    task_pull_grant(p, l, 4, 0.1);
+    cr_assert(eq(int, f.started, 2));
+    task_pull_set_cores(p, 0, 0.2);
+    cr_assert(eq(int, task_pull_drop_waiting(p), 2));
+    /* only the running ones are renewed from now on */
+    task_pull_tick(p, 20);
+    cr_assert(eq(int, f.renewed_leases, 2));
+    cr_assert(task_pull_finished(p, 1, 0, 1, 20.1));
+    cr_assert(task_pull_finished(p, 1, 1, 1, 20.2));
+    task_pull_set_cores(p, 2, 30);
+    cr_assert(eq(int, f.started, 2), "the dropped ones never start here");
+    cr_assert(eq(int, task_pull_drop_waiting(p), 0));
+    task_pull_destroy(p);
+}

@@ -105,7 +105,8 @@ Test(task_wire, results_round_trip_with_optional_strings)
          .attempt = 1,
          .token = 9,
          .node = 77,
-         .status = 0},
+         .status = 143,
+         .vacated = true},
     };
     struct journal_result *out;
     json_t *doc;
@@ -121,6 +122,8 @@ Test(task_wire, results_round_trip_with_optional_strings)
     cr_assert(eq(dbl, out[0].start, 1.25));
     cr_assert(out[1].reason == NULL);
     cr_assert(out[1].err_path == NULL);
+    cr_assert(not(out[0].vacated));
+    cr_assert(out[1].vacated);
     free(out);
     json_decref(doc);
     free(body);
@@ -234,6 +237,9 @@ ParameterizedTestParameters(task_wire, malformed_bodies_are_refused)
         {"{\"leases\": [{\"job\": \"1\", \"task\": \"1\", \"attempt\": 1,"
          " \"token\": \"1\", \"cores\": 1, \"expires\": 0,"
          " \"started\": \"now\"}]}"},
+        {"{\"results\": [{\"job\": \"1\", \"task\": \"1\", \"attempt\": 1,"
+         " \"token\": \"1\", \"node\": \"1\", \"start\": 0, \"end\": 1,"
+         " \"status\": 1, \"vacated\": 1}]}"},
     };
 
     return cr_make_param_array(struct task_wire_bad, cases,
