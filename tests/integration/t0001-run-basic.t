@@ -24,10 +24,10 @@ test_expect_success 'without -n, one rank per slot' '
 '
 
 test_expect_success 'PMI variables are set and foreign ones removed' '
-    PMI_PORT=elsewhere:1 PMIX_RANK=9 "$SHOAL" run -n 2 sh -c \
-        "echo \$PMI_RANK \$PMI_SIZE \${PMI_FD:+fd} \${PMI_PORT:-none} \${PMIX_RANK:-none}" |
+    PMI_PORT=elsewhere:1 PMIX_RANK=9 PMIX_FOREIGN=1 "$SHOAL" run -n 2 sh -c \
+        "echo \$PMI_RANK \$PMI_SIZE \${PMI_FD:+fd} \${PMI_PORT:-none} \${PMIX_RANK:-none} \${PMIX_FOREIGN:-none}" |
         sort >out &&
-    printf "0 2 fd none none\n1 2 fd none none\n" >expect &&
+    printf "0 2 fd none 0 none\n1 2 fd none 1 none\n" >expect &&
     test_cmp expect out
 '
 
