@@ -4,7 +4,9 @@
  *
  * Every launcher runs the same work: `-n {1,2,4} /bin/true` and a 2-rank
  * MPI hello (MPI_Init + MPI_Finalize), built with MPICH's mpicc for shoal
- * and Hydra and with Open MPI's for mpirun. The launchers are interleaved
+ * and Hydra and with Open MPI's for mpirun; and the Open MPI hello at 2 and
+ * 4 ranks under shoal (wired up through its PMIx server) and mpirun.openmpi
+ * (ratio_vs_openmpi). The launchers are interleaved
  * round by round so that machine noise hits them alike; we report medians
  * and the ratio shoal/reference, which is what stays meaningful on a busy
  * 2-core machine.
@@ -199,6 +201,24 @@ int main(int argc, char **argv)
         }
     }
 
+    /* An Open MPI hello under shoal (PMIx) against mpirun.openmpi, the
+     * same binary at 2 and 4 ranks */
+    if (hello_ompi) {
+        static char *const on[] = {"2", "4"};
+
+        for (int k = 0; k < 2; k++) {
+            struct bench_case *c =
+                bench_add("ompi_hello", atoi(on[k]), "shoal", reps);
+            bench_set_argv(c, shoal, "run", "--oversubscribe", "-n", on[k],
+                           hello_ompi, NULL);
+            if (have_ompi) {
+                c = bench_add("ompi_hello", atoi(on[k]), "openmpi", reps);
+                bench_set_argv(c, "mpirun.openmpi", "-n", on[k],
+                               "--oversubscribe", hello_ompi, NULL);
+            }
+        }
+    }
+
     /* one warm-up round, then interleaved measured rounds */
     for (int round = -1; round < reps; round++) {
         for (int i = 0; i < ncases; i++) {
@@ -220,6 +240,8 @@ int main(int argc, char **argv)
         const struct bench_case *c = &cases[i];
         const struct bench_case *hydra =
             bench_find(c->work, c->nranks, "hydra");
+        const struct bench_case *ompi =
+            bench_find(c->work, c->nranks, "openmpi");
 
         printf("{\"bench\":\"launch\",\"work\":\"%s\",\"nranks\":%d,"
                "\"launcher\":\"%s\",\"median_ms\":%.3f,\"runs\":%d,"
@@ -228,20 +250,28 @@ int main(int argc, char **argv)
                c->failures);
         if (hydra && hydra->median > 0 && c->median > 0)
             printf(",\"ratio_vs_hydra\":%.3f", c->median / hydra->median);
+        if (ompi && ompi != c && ompi->median > 0 && c->median > 0)
+            printf(",\"ratio_vs_openmpi\":%.3f", c->median / ompi->median);
         printf("}\n");
     }
 
-    printf("\n%-10s %3s %-10s %10s %8s\n", "work", "n", "launcher", "median ms",
-           "/hydra");
+    printf("\n%-10s %3s %-10s %10s %8s %8s\n", "work", "n", "launcher",
+           "median ms", "/hydra", "/openmpi");
     for (int i = 0; i < ncases; i++) {
         const struct bench_case *c = &cases[i];
         const struct bench_case *hydra =
             bench_find(c->work, c->nranks, "hydra");
+        const struct bench_case *ompi =
+            bench_find(c->work, c->nranks, "openmpi");
 
         printf("%-10s %3d %-10s %10.2f", c->work, c->nranks, c->launcher,
                c->median * 1e3);
         if (hydra && hydra->median > 0 && c->median > 0)
             printf(" %8.2f", c->median / hydra->median);
+        else
+            printf(" %8s", "");
+        if (ompi && ompi != c && ompi->median > 0 && c->median > 0)
+            printf(" %8.2f", c->median / ompi->median);
         printf("%s\n", c->failures ? "  (some runs failed)" : "");
     }
     return 0;
