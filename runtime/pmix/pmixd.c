@@ -72,6 +72,8 @@ static bool pmixd_running;
 static char pmixd_dir[512];
 static unsigned pmixd_serial;
 static struct pmixd_job *pmixd_jobs; /* guarded by pmixd_lock */
+/* the topology handed to OpenPMIx, which keeps using it */
+static hwloc_topology_t pmixd_topo;
 
 /* Waiting for an OpenPMIx operation that completes on its thread. */
 struct pmixd_wait {
@@ -420,12 +422,17 @@ static void pmixd_atexit(void)
     pmixd_running = false;
     PMIx_server_finalize();
     pmixd_rm_tree(pmixd_dir);
+    if (pmixd_topo)
+        hwloc_topology_destroy(pmixd_topo);
+    pmixd_topo = NULL;
 }
 
 static int pmixd_server_start(shoal_error_t *error)
 {
     const char *tmp = getenv("TMPDIR");
-    pmix_info_t info[5];
+    pmix_info_t info[6];
+    pmix_topology_t topo = {.source = "hwloc", .topology = NULL};
+    size_t ninfo = 5;
     char host[256] = "localhost";
     char srvname[PMIX_MAX_NSLEN + 1];
     bool no = false;
@@ -455,8 +462,23 @@ static int pmixd_server_start(shoal_error_t *error)
     PMIX_INFO_LOAD(&info[2], PMIX_SERVER_TOOL_SUPPORT, &no, PMIX_BOOL);
     PMIX_INFO_LOAD(&info[3], PMIX_SERVER_SYSTEM_SUPPORT, &no, PMIX_BOOL);
     PMIX_INFO_LOAD(&info[4], PMIX_SERVER_NSPACE, srvname, PMIX_STRING);
-    st = PMIx_server_init(&pmixd_module, info, 5);
-    for (int i = 0; i < 5; i++)
+    /* This machine's topology, without I/O devices: OpenPMIx would discover
+     * its own, with them, which costs several times as much (most of the
+     * server's start) */
+    if (!pmixd_topo && hwloc_topology_init(&pmixd_topo) == 0
+        && hwloc_topology_load(pmixd_topo) < 0) {
+        hwloc_topology_destroy(pmixd_topo);
+        pmixd_topo = NULL;
+    }
+    if (pmixd_topo) {
+        topo.topology = pmixd_topo;
+        PMIX_INFO_LOAD(&info[ninfo], PMIX_TOPOLOGY2, &topo, PMIX_TOPO);
+        ninfo++;
+    }
+    st = PMIx_server_init(&pmixd_module, info, ninfo);
+    /* not the topology's: destructing it would destroy the topology the
+     * server goes on using */
+    for (size_t i = 0; i < 5; i++)
         PMIX_INFO_DESTRUCT(&info[i]);
     if (st != PMIX_SUCCESS) {
         pmixd_rm_tree(pmixd_dir);
