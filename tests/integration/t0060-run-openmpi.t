@@ -91,6 +91,11 @@ test_expect_success 'a client naming another namespace is refused, no hang' '
     test ! -s out
 '
 
+test_expect_success 'MPI_Comm_spawn is refused, not left hanging' '
+    test_within 30 run -n 1 "$MPI_DIR/spawn.ompi" >out 2>err &&
+    echo "spawn refused" >expect && test_cmp expect out
+'
+
 test_expect_success 'Open MPI keeps the binding shoal applied' '
     run -n 2 --report-bindings "$MPI_DIR/affinity.ompi" >out 2>err &&
     for r in 0 1; do
