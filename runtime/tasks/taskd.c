@@ -485,37 +485,18 @@ void taskd_granted_drop(struct taskd *t, uint64_t key, uint64_t task)
     }
 }
 
-/* A job submitted with --checkpoint (SHOAL_CKPT_ROOT in its environment)
- * gives each task a store of its own, ROOT/taskN, on a file system every
- * node shares; a task run again (a retry, or its node was lost) resumes
- * from the newest version there. Fills the three variables (dir, restart,
- * version; unused ones empty) and returns how many to add. */
-static int taskd_task_ckpt(const struct taskd_job *job,
-                           uint64_t task,
-                           char *dir,
-                           size_t dirlen,
-                           char *restart,
-                           char *version,
-                           size_t varlen)
+/* The checkpoint root of a job submitted with --checkpoint
+ * (SHOAL_CKPT_ROOT in its environment), or NULL. Each task has a store of
+ * its own, ROOT/taskN, on a file system every node shares; a task run
+ * again (a retry, or its node was lost) resumes from the newest version
+ * there that verifies. */
+static const char *taskd_ckpt_root(const struct taskd_job *job)
 {
-    const char *root = NULL;
-    int v = 0;
-
     for (size_t i = 0; i < job->cmd.nenv; i++)
-        if (strncmp(job->cmd.env[i], "SHOAL_CKPT_ROOT=", 16) == 0)
-            root = job->cmd.env[i] + 16;
-    if (!root || !*root)
-        return 0;
-    if (snprintf(dir, dirlen, "SHOAL_CKPT_DIR=%s/task%" PRIu64, root, task)
-        >= (int)dirlen)
-        return 0;
-    if (ckpt_job_task_version(dir + strlen("SHOAL_CKPT_DIR="), &v) < 0)
-        v = 0; /* unreadable: the task starts afresh and says why itself */
-    snprintf(restart, varlen, "SHOAL_CKPT_RESTART=%d", v > 0);
-    if (v == 0)
-        return 2;
-    snprintf(version, varlen, "SHOAL_CKPT_VERSION=%d", v);
-    return 3;
+        if (strncmp(job->cmd.env[i], "SHOAL_CKPT_ROOT=", 16) == 0
+            && job->cmd.env[i][16])
+            return job->cmd.env[i] + 16;
+    return NULL;
 }
 
 /* A task of a job with checkpoints succeeded: its versions served. */
@@ -523,11 +504,177 @@ static void taskd_task_ckpt_done(struct taskd *t,
                                  const struct journal_lease *lease)
 {
     struct taskd_job *job = taskd_job_get(t, lease->job);
+    const char *root = job ? taskd_ckpt_root(job) : NULL;
 
-    for (size_t i = 0; job && i < job->cmd.nenv; i++)
-        if (strncmp(job->cmd.env[i], "SHOAL_CKPT_ROOT=", 16) == 0
-            && job->cmd.env[i][16])
-            ckpt_job_task_done(job->cmd.env[i] + 16, lease->task);
+    if (root)
+        ckpt_job_task_done(root, lease->task);
+}
+
+static void taskd_sync_cores(struct taskd *t, double now);
+
+/* What a task needs between its cores being taken and its start. */
+struct taskd_prepare {
+    uv_work_t work;
+    struct taskd *t; /* NULL once t is gone: the work frees itself */
+    struct taskd_run *run;
+    char **argv;
+    char *path;
+    cpu_set_t set;
+    char dir[PATH_MAX]; /* the task's checkpoint store */
+    int version;        /* found by the work; 0: start afresh */
+    bool abandoned;     /* its lease went while the work ran */
+};
+
+static void taskd_prepare_free(struct taskd_prepare *p)
+{
+    taskgen_argv_free(p->argv);
+    free(p->path);
+    free(p);
+}
+
+/* Start the task of run (its cores taken), with argv and path (taken
+ * over), resuming from checkpoint version (0: none) of its store dir (NULL:
+ * the job has no checkpoints). Returns 0 or a negative code with error
+ * filled (the caller reports the failure and frees run). */
+static int taskd_launch(struct taskd *t,
+                        struct taskd_job *job,
+                        struct taskd_run *run,
+                        char **argv,
+                        char *path,
+                        cpu_set_t *set,
+                        const char *dir,
+                        int version,
+                        shoal_error_t *error)
+{
+    const struct journal_lease *l = &run->lease;
+    char out_dir[PATH_MAX], env_job[40], env_task[40], env_attempt[40];
+    char env_ckpt_dir[PATH_MAX + 32], env_restart[40], env_version[40];
+    struct task_exec_spec spec;
+    struct spawn_user user;
+    struct account_env user_env;
+    char **envp = NULL;
+    size_t n = job->cmd.nenv;
+    int rc;
+
+    snprintf(env_job, sizeof(env_job), "SHOAL_JOB_ID=%" PRIu64,
+             job->home ? job->remote_id : l->job);
+    snprintf(env_task, sizeof(env_task), "SHOAL_TASK_ID=%" PRIu64, l->task);
+    snprintf(env_attempt, sizeof(env_attempt), "SHOAL_TASK_ATTEMPT=%" PRIu32,
+             l->attempt);
+    job->cmd.env[n++] = env_job;
+    job->cmd.env[n++] = env_task;
+    job->cmd.env[n++] = env_attempt;
+    if (dir) {
+        snprintf(env_ckpt_dir, sizeof(env_ckpt_dir), "SHOAL_CKPT_DIR=%s", dir);
+        snprintf(env_restart, sizeof(env_restart), "SHOAL_CKPT_RESTART=%d",
+                 version > 0);
+        job->cmd.env[n++] = env_ckpt_dir;
+        job->cmd.env[n++] = env_restart;
+        if (version > 0) {
+            snprintf(env_version, sizeof(env_version), "SHOAL_CKPT_VERSION=%d",
+                     version);
+            job->cmd.env[n++] = env_version;
+        }
+    }
+    job->cmd.env[n] = NULL;
+    /* another home's job ids may be ours too: its outputs go apart */
+    if (job->home)
+        snprintf(out_dir, sizeof(out_dir),
+                 "%s/jobs/%016" PRIx64 "-%" PRIu64 "/task.%" PRIu64, t->dir,
+                 job->home, job->remote_id, l->task);
+    else
+        snprintf(out_dir, sizeof(out_dir), "%s/jobs/%" PRIu64 "/task.%" PRIu64,
+                 t->dir, l->job, l->task);
+    if (job->target.switch_user) {
+        account_spawn_user(&job->target.account, &user);
+        account_env_fill(&job->target.account, &user_env);
+        envp = account_env_merge(job->cmd.env, &user_env);
+        if (!envp) {
+            job->cmd.env[job->cmd.nenv] = NULL;
+            taskgen_argv_free(argv);
+            free(path);
+            return shoal_errprintf(error, -ENOMEM, "out of memory");
+        }
+    }
+    spec = (struct task_exec_spec){.key = run->key,
+                                   .path = path,
+                                   .argv = argv,
+                                   .envp = envp ? envp : job->cmd.env,
+                                   .wdir = job->cmd.wdir,
+                                   .cpus = t->bind ? set : NULL,
+                                   .out_dir = out_dir,
+                                   .time_limit = job->cmd.time_limit,
+                                   .user = envp ? &user : NULL};
+    rc = task_exec_start(t->exec, &spec, error);
+    free(envp);
+    job->cmd.env[job->cmd.nenv] = NULL;
+    taskgen_argv_free(argv);
+    free(path);
+    return rc;
+}
+
+static void taskd_runs_unlink(struct taskd *t, struct taskd_run *run)
+{
+    for (struct taskd_run **p = &t->runs; *p; p = &(*p)->next)
+        if (*p == run) {
+            *p = run->next;
+            return;
+        }
+}
+
+static void taskd_prepare_work(uv_work_t *req)
+{
+    struct taskd_prepare *p = req->data;
+
+    /* versions committed by the marker alone are sealed here, and each
+     * is verified: a damaged one is passed over */
+    if (ckpt_job_task_version(p->dir, &p->version) < 0)
+        p->version = 0; /* unreadable: the task starts afresh, says why */
+}
+
+static void taskd_prepare_after(uv_work_t *req, int status)
+{
+    struct taskd_prepare *p = req->data;
+    struct taskd *t = p->t;
+    struct taskd_run *run = p->run;
+    struct journal_lease lease;
+    struct taskd_job *job;
+    shoal_error_t error = {{0}};
+    int rc;
+
+    (void)status;
+    if (!t) {
+        taskd_prepare_free(p);
+        return;
+    }
+    run->prepare = NULL;
+    lease = run->lease;
+    job = taskd_job_get(t, lease.job);
+    if (p->abandoned || !job) {
+        /* its lease is gone (or its job): nothing to run, nothing to say */
+        rc = p->abandoned ? 0 : -EIO;
+        if (!p->abandoned)
+            shoal_errprintf(&error, -EIO,
+                            "cannot read the job from the "
+                            "journal");
+    } else {
+        rc = taskd_launch(t, job, run, p->argv, p->path, &p->set, p->dir,
+                          p->version, &error);
+        p->argv = NULL;
+        p->path = NULL;
+        if (rc == 0) {
+            free(p);
+            return; /* it runs: its end comes through taskd_exec_done */
+        }
+    }
+    taskd_prepare_free(p);
+    taskd_runs_unlink(t, run);
+    taskd_run_free(t, run);
+    taskd_sync_cores(t, taskd_now());
+    if (task_pull_finished(t->pull, lease.job, lease.task, lease.attempt,
+                           taskd_now())
+        && rc < 0)
+        taskd_fail_start(t, &lease, rc, error.text);
 }
 
 /* task_pull op: run a leased task now. */
@@ -536,15 +683,10 @@ static int taskd_start_op(const struct journal_lease *l, void *arg)
     struct taskd *t = arg;
     struct taskd_job *job = taskd_job_get(t, l->job);
     struct taskd_run *run = NULL;
-    char **argv = NULL, *path = NULL, out_dir[PATH_MAX];
-    char env_job[40], env_task[40], env_attempt[40];
-    char env_ckpt_dir[PATH_MAX + 32], env_restart[40], env_version[40];
-    int nckpt;
+    struct taskd_prepare *prep = NULL;
+    const char *root;
+    char **argv = NULL, *path = NULL;
     shoal_error_t error = {{0}};
-    struct task_exec_spec spec;
-    struct spawn_user user;
-    struct account_env user_env;
-    char **envp = NULL;
     cpu_set_t set;
     int rc;
 
@@ -583,54 +725,46 @@ static int taskd_start_op(const struct journal_lease *l, void *arg)
     }
     if (rc < 0)
         goto out;
-    snprintf(env_job, sizeof(env_job), "SHOAL_JOB_ID=%" PRIu64,
-             job->home ? job->remote_id : l->job);
-    snprintf(env_task, sizeof(env_task), "SHOAL_TASK_ID=%" PRIu64, l->task);
-    snprintf(env_attempt, sizeof(env_attempt), "SHOAL_TASK_ATTEMPT=%" PRIu32,
-             l->attempt);
-    job->cmd.env[job->cmd.nenv] = env_job;
-    job->cmd.env[job->cmd.nenv + 1] = env_task;
-    job->cmd.env[job->cmd.nenv + 2] = env_attempt;
-    nckpt = taskd_task_ckpt(job, l->task, env_ckpt_dir, sizeof(env_ckpt_dir),
-                            env_restart, env_version, sizeof(env_restart));
-    if (nckpt > 0)
-        job->cmd.env[job->cmd.nenv + 3] = env_ckpt_dir;
-    if (nckpt > 1)
-        job->cmd.env[job->cmd.nenv + 4] = env_restart;
-    if (nckpt > 2)
-        job->cmd.env[job->cmd.nenv + 5] = env_version;
-    job->cmd.env[job->cmd.nenv + 3 + nckpt] = NULL;
-    /* another home's job ids may be ours too: its outputs go apart */
-    if (job->home)
-        snprintf(out_dir, sizeof(out_dir),
-                 "%s/jobs/%016" PRIx64 "-%" PRIu64 "/task.%" PRIu64, t->dir,
-                 job->home, job->remote_id, l->task);
-    else
-        snprintf(out_dir, sizeof(out_dir), "%s/jobs/%" PRIu64 "/task.%" PRIu64,
-                 t->dir, l->job, l->task);
     run->lease = *l;
-    if (job->target.switch_user) {
-        account_spawn_user(&job->target.account, &user);
-        account_env_fill(&job->target.account, &user_env);
-        envp = account_env_merge(job->cmd.env, &user_env);
-        if (!envp) {
-            job->cmd.env[job->cmd.nenv] = NULL;
-            rc = shoal_errprintf(&error, -ENOMEM, "out of memory");
+    root = taskd_ckpt_root(job);
+    if (root) {
+        /* its versions are verified off the loop, then it starts */
+        prep = calloc(1, sizeof(*prep));
+        if (!prep
+            || snprintf(prep->dir, sizeof(prep->dir), "%s/task%" PRIu64, root,
+                        l->task)
+                   >= (int)sizeof(prep->dir)) {
+            rc = shoal_errprintf(&error, prep ? -ENAMETOOLONG : -ENOMEM,
+                                 "cannot make the task's checkpoint "
+                                 "directory name: %s",
+                                 prep ? "too long" : "out of memory");
+            free(prep);
             goto out;
         }
+        prep->work.data = prep;
+        prep->t = t;
+        prep->run = run;
+        prep->argv = argv;
+        prep->path = path;
+        prep->set = set;
+        argv = NULL;
+        path = NULL;
+        rc = uv_queue_work(t->loop, &prep->work, taskd_prepare_work,
+                           taskd_prepare_after);
+        if (rc < 0) {
+            taskd_prepare_free(prep);
+            shoal_errprintf(&error, rc,
+                            "cannot verify the task's checkpoint: "
+                            "%s",
+                            uv_strerror(rc));
+            goto out;
+        }
+        run->prepare = prep;
+    } else {
+        rc = taskd_launch(t, job, run, argv, path, &set, NULL, 0, &error);
+        argv = NULL;
+        path = NULL;
     }
-    spec = (struct task_exec_spec){.key = run->key,
-                                   .path = path,
-                                   .argv = argv,
-                                   .envp = envp ? envp : job->cmd.env,
-                                   .wdir = job->cmd.wdir,
-                                   .cpus = t->bind ? &set : NULL,
-                                   .out_dir = out_dir,
-                                   .time_limit = job->cmd.time_limit,
-                                   .user = envp ? &user : NULL};
-    rc = task_exec_start(t->exec, &spec, &error);
-    free(envp);
-    job->cmd.env[job->cmd.nenv] = NULL;
     if (rc == 0) {
         run->next = t->runs;
         t->runs = run;
@@ -663,8 +797,12 @@ static void taskd_abandon_op(const struct journal_lease *l, void *arg)
 
     for (struct taskd_run *r = t->runs; r; r = r->next)
         if (r->lease.job == l->job && r->lease.task == l->task
-            && r->lease.attempt == l->attempt)
-            task_exec_kill(t->exec, r->key);
+            && r->lease.attempt == l->attempt) {
+            if (r->prepare)
+                r->prepare->abandoned = true; /* no process yet */
+            else
+                task_exec_kill(t->exec, r->key);
+        }
 }
 
 static struct taskd_job *taskd_job_find(struct taskd *t, uint64_t key)
@@ -741,8 +879,6 @@ static const struct task_pull_ops taskd_pull_ops = {
     .abandon = taskd_abandon_op,
     .renew = taskd_renew_op,
 };
-
-static void taskd_sync_cores(struct taskd *t, double now);
 
 static void taskd_exec_done(const struct task_exec_result *res, void *arg)
 {
@@ -1040,6 +1176,8 @@ void taskd_destroy(struct taskd *t)
         struct taskd_run *r = t->runs;
 
         t->runs = r->next;
+        if (r->prepare)
+            r->prepare->t = NULL; /* its work frees itself */
         taskd_run_free(t, r);
     }
     journal_requeue_node(t->journal, t->cfg.node_id);

@@ -153,6 +153,10 @@ struct taskd_run {
     int ncores;
     bool claimed; /* from the node's claim ledger (taskd_set_cores) */
     struct taskd_run *next;
+    /* a task that resumes: its checkpoint is verified on libuv's thread
+     * pool before it starts (reading every file of a large version must
+     * not hold up the daemon's loop) */
+    struct taskd_prepare *prepare; /* or NULL once started */
 };
 
 struct taskd_stream {
