@@ -14,6 +14,7 @@
 #include <shoal/shoal.h>
 
 #include "cmd/cmd.h"
+#include "runtime/suite/suite_plot.h"
 #include "runtime/suite/suite_report.h"
 #include "runtime/suite/suite_run.h"
 #include "runtime/suite/suite_stats.h"
@@ -24,6 +25,7 @@ static const char bench_usage[] =
     "       shoal bench run --resume RUN\n"
     "       shoal bench ls\n"
     "       shoal bench report RUN [--vs RUN2] [--format table|md|csv|json]\n"
+    "                              [--plot DIR]\n"
     "                              [--threshold PERCENT] "
     "[--fail-on-regression]\n"
     "       shoal bench show RUN BENCH\n"
@@ -185,6 +187,8 @@ static int bench_report(const char *dir, int argc, char **argv)
     int64_t run = 0, vs = 0;
     double threshold = SUITE_STATS_THRESHOLD;
     bool fail_on_regression = false;
+    const char *plot_dir = NULL;
+    unsigned nplots = 0;
     suite_store_t *store;
     shoal_error_t error;
     char *text;
@@ -208,6 +212,8 @@ static int bench_report(const char *dir, int argc, char **argv)
             if (*end || !(threshold >= 0) || threshold > 100)
                 return cmd_usage(
                     "bench", "--threshold '%s' is not a percentage", argv[i]);
+        } else if (!strcmp(argv[i], "--plot") && i + 1 < argc) {
+            plot_dir = argv[++i];
         } else if (!strcmp(argv[i], "--fail-on-regression")) {
             fail_on_regression = true;
         } else if (argv[i][0] == '-' || run) {
@@ -225,9 +231,16 @@ static int bench_report(const char *dir, int argc, char **argv)
         return cmd_fail(1, "%s", error.text);
     rc = suite_report_run(store, run, vs, format, threshold, &text, &worse,
                           &error);
+    if (rc == 0 && plot_dir)
+        rc = suite_plot(store, run, vs, plot_dir, "gnuplot", &nplots, &error);
     suite_store_close(store);
-    if (rc < 0)
+    if (rc < 0) {
+        free(text);
         return cmd_fail(1, "%s", error.text);
+    }
+    if (plot_dir)
+        fprintf(stderr, "shoal: %u plot%s in '%s'\n", nplots,
+                nplots == 1 ? "" : "s", plot_dir);
     fputs(text, stdout);
     free(text);
     if (worse && format != SUITE_FORMAT_JSON && format != SUITE_FORMAT_CSV)

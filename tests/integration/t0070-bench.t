@@ -215,6 +215,49 @@ assert vs[\"test\"].startswith(\"Mann-Whitney U\"), vs
     grep " same$" same
 '
 
+cat >plot.yaml <<'EOF'
+benchmarks:
+  - name: scale
+    command: [sh, -c, 'echo "t=$(( {n} * 3 + {k} ))"']
+    matrix: {n: [1, 2, 4, 8], k: [0, 5]}
+    parse: {regex: 't=(?<t>[0-9.]+)'}
+    figures: {t: {unit: us}}
+    repeat: 2
+  - name: osu
+    command: [cat, "$SHOAL_SRCDIR/tests/fixtures/bench/osu_bw.txt"]
+    parse: osu
+    repeat: 2
+EOF
+
+if command -v gnuplot >/dev/null; then
+test_expect_success 'plots: SVG and PNG of each figure against its axis' '
+    sed "s|\$SHOAL_SRCDIR|$SHOAL_SRCDIR|" plot.yaml >plot2.yaml &&
+    id=$("$SHOAL" bench run plot2.yaml | tail -n 1) &&
+    "$SHOAL" bench report "$id" --plot plots >/dev/null 2>plot.err &&
+    cat plot.err &&
+    grep "^shoal: 3 plots in '"'"'plots'"'"'$" plot.err &&
+    grep "^set logscale x 2$" plots/scale-t.gp &&
+    grep "title \"k=0\"" plots/scale-t.gp &&
+    grep "^4 12 12 12$" plots/scale-t.dat &&
+    grep "^set xlabel \"size\"" plots/osu-bandwidth.gp &&
+    ! grep "logscale" plots/osu-bandwidth.gp &&
+    for p in scale-t scale-wall osu-bandwidth; do
+        python3 - "plots/$p" <<-\EOF || exit 1
+	import struct, sys
+	import xml.etree.ElementTree as ET
+	svg = ET.parse(sys.argv[1] + ".svg").getroot()
+	assert svg.tag == "{http://www.w3.org/2000/svg}svg", svg.tag
+	assert (svg.get("width"), svg.get("height")) == ("800", "500"), svg.attrib
+	png = open(sys.argv[1] + ".png", "rb").read()
+	assert png[:8] == b"\x89PNG\r\n\x1a\n", png[:8]
+	assert png[12:16] == b"IHDR" and struct.unpack(">II", png[16:24]) == (800, 500)
+	EOF
+    done
+'
+else
+test_skip 'plots: SVG and PNG of each figure against its axis' 'no gnuplot'
+fi
+
 cat >long.yaml <<'EOF'
 benchmarks:
   - name: long
