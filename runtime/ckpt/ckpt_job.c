@@ -19,38 +19,46 @@
 /* Write text to the file name of every rank's directory, replacing it
  * atomically (a rank reads the old text or the new), or remove the file
  * when text is NULL. Returns 0 or the first negative errno met. */
+/* Write text into RDIR/name (atomically: a temporary file renamed), or
+ * remove it when text is NULL. Readable by all: the rank may run as
+ * another user than the runtime that writes it, and says nothing
+ * secret. */
+static int ckpt_job_note(const char *rdir, const char *name, const char *text)
+{
+    char path[PATH_MAX], tmp[PATH_MAX + 8];
+    int fd, rc = 0;
+
+    if (snprintf(path, sizeof(path), "%s/%s", rdir, name) >= (int)sizeof(path))
+        return -ENAMETOOLONG;
+    if (!text)
+        return unlink(path) < 0 && errno != ENOENT ? -errno : 0;
+    snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return -errno;
+    if (write(fd, text, strlen(text)) != (ssize_t)strlen(text))
+        rc = -EIO;
+    close(fd);
+    if (rc == 0 && rename(tmp, path) < 0)
+        rc = -errno;
+    if (rc < 0)
+        unlink(tmp);
+    return rc;
+}
+
 static int ckpt_job_note_each(const char *root,
                               int nranks,
                               const char *name,
                               const char *text)
 {
-    char path[PATH_MAX], tmp[PATH_MAX + 8];
+    char rdir[PATH_MAX];
     int first = 0;
 
     for (int r = 0; r < nranks; r++) {
-        int fd, rc = 0;
+        int rc;
 
-        snprintf(path, sizeof(path), "%s/rank%d/%s", root, r, name);
-        if (!text) {
-            if (unlink(path) < 0 && errno != ENOENT && first == 0)
-                first = -errno;
-            continue;
-        }
-        snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-        fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-        if (fd < 0) {
-            rc = -errno;
-        } else {
-            ssize_t len = (ssize_t)strlen(text);
-
-            if (write(fd, text, (size_t)len) != len)
-                rc = -EIO;
-            close(fd);
-            if (rc == 0 && rename(tmp, path) < 0)
-                rc = -errno;
-            if (rc < 0)
-                unlink(tmp);
-        }
+        snprintf(rdir, sizeof(rdir), "%s/rank%d", root, r);
+        rc = ckpt_job_note(rdir, name, text);
         if (rc < 0 && first == 0)
             first = rc;
     }
@@ -423,6 +431,11 @@ int ckpt_job_describe(const char *root, json_t **out, shoal_error_t *error)
 int ckpt_job_request(const char *root, int nranks)
 {
     return ckpt_job_note_each(root, nranks, "REQUEST", "checkpoint\n");
+}
+
+int ckpt_job_request_rdir(const char *rdir)
+{
+    return ckpt_job_note(rdir, "REQUEST", "checkpoint\n");
 }
 
 double ckpt_job_cost(const char *root, int nranks)

@@ -97,6 +97,9 @@ int ckpt_job_describe(const char *root, json_t **out, shoal_error_t *error);
  * last commit). Returns 0 or the first negative errno met. */
 int ckpt_job_request(const char *root, int nranks);
 
+/* The same for the one rank (or task) store rdir. */
+int ckpt_job_request_rdir(const char *rdir);
+
 /* The largest cost (seconds) a rank recorded for its last checkpoint
  * (RDIR/COST); 0 when none has. */
 double ckpt_job_cost(const char *root, int nranks);

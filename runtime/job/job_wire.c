@@ -179,6 +179,7 @@ int job_frame_encode(const struct job_frame *f, uint8_t **out, size_t *len)
         break;
     case JOB_FRAME_STARTED:
     case JOB_FRAME_DONE:
+    case JOB_FRAME_CKPT_REQUEST:
         break;
     case JOB_FRAME_SPAWN_FAILED:
         wu32(&w, (uint32_t)f->spawn_failed.code);
@@ -222,6 +223,8 @@ int job_frame_encode(const struct job_frame *f, uint8_t **out, size_t *len)
         wu32(&w, f->ckpt_copies.rank);
         wu32(&w, f->ckpt_copies.version);
         wnodes(&w, f->ckpt_copies.nodes, f->ckpt_copies.nnodes);
+        if (f->ckpt_copies.cost_ms)
+            wu32(&w, f->ckpt_copies.cost_ms);
         break;
     case JOB_FRAME_CKPT_KEEP:
         wu32(&w, f->ckpt_keep.version);
@@ -486,6 +489,7 @@ int job_frame_decode(const uint8_t *buf,
         break;
     case JOB_FRAME_STARTED:
     case JOB_FRAME_DONE:
+    case JOB_FRAME_CKPT_REQUEST:
         break;
     case JOB_FRAME_SPAWN_FAILED:
         f->spawn_failed.code = (int32_t)ru32(&r);
@@ -537,6 +541,12 @@ int job_frame_decode(const uint8_t *buf,
         f->ckpt_copies.nodes = rnodes(&r, &f->ckpt_copies.nnodes);
         if (!r.err && f->ckpt_copies.version == 0)
             rfail(&r, SHOAL_EPROTO, "version 0");
+        /* an optional trailer: the version's cost */
+        if (!r.err && r.in.left > 0) {
+            f->ckpt_copies.cost_ms = ru32(&r);
+            if (!r.err && f->ckpt_copies.cost_ms == 0)
+                rfail(&r, SHOAL_EPROTO, "a cost of 0 is not written");
+        }
         break;
     case JOB_FRAME_CKPT_KEEP:
         f->ckpt_keep.version = ru32(&r);
@@ -625,7 +635,7 @@ const char *job_frame_kind_name(int kind)
         "KILL",       "DONE",        "CKPT_COPIES",  "CKPT_KEEP", "HOLD",
     };
 
-    if (kind < JOB_FRAME_LAUNCH || kind > JOB_FRAME_HOLD)
+    if (kind < JOB_FRAME_LAUNCH || kind > JOB_FRAME_CKPT_REQUEST)
         return "?";
     return names[kind - JOB_FRAME_LAUNCH];
 }

@@ -11,7 +11,9 @@
  *   coordinator -> proxy: LAUNCH (first, once), STDIN, BARRIER_OUT,
  *                         SIGNAL, KILL, OUTPUT (empty: the reader of that
  *                         rank's stream is gone, close its pipe),
- *                         CKPT_KEEP (the job's durable checkpoint version)
+ *                         CKPT_KEEP (the job's durable checkpoint version),
+ *                         CKPT_REQUEST (--checkpoint=auto: every local rank
+ *                         is asked for a checkpoint now)
  *   proxy -> coordinator: STARTED or SPAWN_FAILED (once, after LAUNCH),
  *                         OUTPUT (empty: that stream reached its end),
  *                         BARRIER_IN, RANK_EXIT, ABORT, CKPT_COPIES (a
@@ -58,6 +60,7 @@ enum job_frame_kind {
     JOB_FRAME_CKPT_COPIES = 44,
     JOB_FRAME_CKPT_KEEP = 45,
     JOB_FRAME_HOLD = 46,
+    JOB_FRAME_CKPT_REQUEST = 47,
 };
 
 enum job_wire_limit {
@@ -174,6 +177,8 @@ struct job_frame {
                                 own first (its original, which its
                                 daemon can serve), then the copies */
             uint64_t *nodes;
+            uint32_t cost_ms; /* optional trailer: what the version cost
+                                 the rank to write (its COST); 0 unknown */
         } ckpt_copies;
         struct {
             uint32_t version; /* the newest one durable on every rank */

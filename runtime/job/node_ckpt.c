@@ -38,7 +38,8 @@ struct node_ckpt_work;
 
 struct node_ckpt_rank {
     int rank;
-    ckpt_store_t *store;         /* ROOT/rankN */
+    char dir[PATH_MAX + 32];     /* ROOT/rankN */
+    ckpt_store_t *store;         /* of dir */
     ckpt_store_t *published;     /* STATE/ckpt/JOBKEY/rankN */
     int copied;                  /* newest version copied (or given up) */
     struct node_ckpt_work *work; /* the copy on the thread pool, or NULL */
@@ -119,6 +120,7 @@ static int node_ckpt_open_ranks(struct node_ckpt *nc, const char *root)
 
         r->rank = nc->config.ranks[i];
         snprintf(dir, sizeof(dir), "%s/rank%d", root, r->rank);
+        snprintf(r->dir, sizeof(r->dir), "%s", dir);
         snprintf(key, sizeof(key), "%s/rank%d", nc->jobkey, r->rank);
         rc = ckpt_store_create(dir, &r->store);
         if (rc == 0)
@@ -424,10 +426,14 @@ static void node_ckpt_after_work_cb(uv_work_t *req, int status)
     struct node_ckpt_rank *r = &nc->ranks[index];
 
     r->work = NULL;
-    if (status == 0 && w->rc == 0 && !nc->stopped)
-        nc->config.copied(r->rank, w->version, w->nodes, w->nnodes,
+    if (status == 0 && w->rc == 0 && !nc->stopped) {
+        double cost = 0;
+
+        /* what the last checkpoint cost the rank (--checkpoint=auto) */
+        ckpt_store_cost(r->store, &cost);
+        nc->config.copied(r->rank, w->version, w->nodes, w->nnodes, cost,
                           nc->config.arg);
-    else if (status == 0 && w->rc < 0)
+    } else if (status == 0 && w->rc < 0)
         LOG(LOG_LEVEL_WARNING, LOG_CKPT,
             "version %d of rank %d is not copied: %s", w->version, r->rank,
             w->why);
@@ -702,6 +708,19 @@ int node_ckpt_restore(node_ckpt_t *nc,
         ckpt_job_remove(dir);
     }
     return 0;
+}
+
+int node_ckpt_ask(node_ckpt_t *nc)
+{
+    int first = 0;
+
+    for (int i = 0; i < nc->config.nranks; i++) {
+        int rc = ckpt_job_request_rdir(nc->ranks[i].dir);
+
+        if (rc < 0 && first == 0)
+            first = rc;
+    }
+    return first;
 }
 
 void node_ckpt_destroy(node_ckpt_t *nc)

@@ -44,9 +44,14 @@ enum {
     NODE_CKPT_FLUSH_MS = 10 * 1000, /* the longest a flush holds DONE */
 };
 
-/* Version of rank is now held by nodes[0..n-1] (this node first). */
-typedef void node_ckpt_copies_f(
-    int rank, int version, const uint64_t *nodes, int n, void *arg);
+/* Version of rank is now held by nodes[0..n-1] (this node first); the
+ * rank's last checkpoint took cost seconds (0: it did not say). */
+typedef void node_ckpt_copies_f(int rank,
+                                int version,
+                                const uint64_t *nodes,
+                                int n,
+                                double cost,
+                                void *arg);
 
 struct node_ckpt_config {
     uv_loop_t *loop;
@@ -88,6 +93,10 @@ int node_ckpt_restore(node_ckpt_t *nc,
 /* Start following the ranks' stores. Returns 0 or a negative errno from
  * libuv. */
 int node_ckpt_start(node_ckpt_t *nc);
+
+/* --checkpoint=auto: ask every local rank for a checkpoint now (its
+ * REQUEST file). Returns 0 or the first negative errno met. */
+int node_ckpt_ask(node_ckpt_t *nc);
 
 /* The job's durable version is now version: pin it, drop what is older. */
 void node_ckpt_keep(node_ckpt_t *nc, int version);

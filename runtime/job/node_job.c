@@ -466,11 +466,14 @@ static int node_job_bindings(struct node_job *job, shoal_error_t *error)
 
 /* A version of a local rank is copied: tell the coordinator where. */
 static void node_job_ckpt_copied(
-    int rank, int version, const uint64_t *nodes, int n, void *arg)
+    int rank, int version, const uint64_t *nodes, int n, double cost, void *arg)
 {
     struct node_job *job = arg;
     struct job_frame f = {.kind = JOB_FRAME_CKPT_COPIES};
 
+    if (cost > 0)
+        f.ckpt_copies.cost_ms =
+            cost * 1000 < UINT32_MAX ? (uint32_t)(cost * 1000) + 1 : UINT32_MAX;
     f.ckpt_copies.rank = (uint32_t)rank;
     f.ckpt_copies.version = (uint32_t)version;
     f.ckpt_copies.nnodes = (uint32_t)n;
@@ -749,6 +752,10 @@ static int node_job_frame(const uint8_t *buf, size_t len, void *arg)
         break;
     case JOB_FRAME_CKPT_KEEP:
         node_ckpt_keep(job->ckpt, (int)f.ckpt_keep.version);
+        break;
+    case JOB_FRAME_CKPT_REQUEST:
+        if (job->ckpt)
+            node_ckpt_ask(job->ckpt);
         break;
     case JOB_FRAME_OUTPUT:
         /* the reader of that rank's stream is gone */

@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "runtime/ckpt/ckpt_interval.h"
 #include "runtime/job/ckpt_watch.h"
 #include "runtime/job/job_wire.h"
 #include "runtime/job/local_job.h"
@@ -54,6 +55,13 @@ struct pool_job {
     bool finished;
     uv_timer_t timeout_timer;
     struct ckpt_watch ckpt;
+    /* --checkpoint=auto with node-local checkpoints: the proxies ask their
+     * ranks (CKPT_REQUEST) every ckpt_interval_daly(cost, mtbf) seconds,
+     * cost the largest a rank reported with its copies */
+    uv_timer_t ask_timer;
+    bool asking;
+    double ask_cost;
+    uint64_t asked_ms;
     int ckpt_kept; /* the last CKPT_KEEP sent; 0 none */
     uv_timer_t done_timer;
     uv_signal_t signals[7];
@@ -292,6 +300,9 @@ static void pool_job_close_handles(struct pool_job *job)
 {
     uv_close((uv_handle_t *)&job->timeout_timer, pool_job_close_cb);
     uv_close((uv_handle_t *)&job->done_timer, pool_job_close_cb);
+    if (job->asking)
+        uv_close((uv_handle_t *)&job->ask_timer, pool_job_close_cb);
+    job->asking = false;
     ckpt_watch_stop(&job->ckpt);
     for (int i = 0; i < job->nsignals; i++)
         uv_close((uv_handle_t *)&job->signals[i], pool_job_close_cb);
@@ -553,12 +564,31 @@ static bool pool_job_rank_on(const struct pool_job *job, int node, uint32_t r)
 
 /* A rank's version is durable: when the job's version advances, every
  * node pins it. */
+/* --checkpoint=auto: ask every node for a checkpoint once the interval
+ * the last cost gives is up. */
+static void pool_job_ask_cb(uv_timer_t *timer)
+{
+    struct pool_job *job = timer->data;
+    const struct ckpt_watch_auto *a = &job->config.ckpt_auto;
+    struct job_frame ask = {.kind = JOB_FRAME_CKPT_REQUEST};
+    uint64_t now = uv_now(job->config.loop);
+    double t = ckpt_interval_daly(job->ask_cost, a->mtbf, a->min_interval,
+                                  a->max_interval);
+
+    if ((double)(now - job->asked_ms) < t * 1000 || job->killing)
+        return;
+    job->asked_ms = now;
+    pool_job_send_all(job, &ask);
+}
+
 static void pool_job_ckpt_copies(struct pool_job *job,
                                  const struct job_frame *f)
 {
     struct job_frame keep = {.kind = JOB_FRAME_CKPT_KEEP};
     int v;
 
+    if (f->ckpt_copies.cost_ms / 1000.0 > job->ask_cost)
+        job->ask_cost = f->ckpt_copies.cost_ms / 1000.0;
     ckpt_copies_add(job->config.ckpt_copies, (int)f->ckpt_copies.rank,
                     (int)f->ckpt_copies.version, f->ckpt_copies.nodes,
                     (int)f->ckpt_copies.nnodes);
@@ -898,6 +928,13 @@ int pool_job_start(pool_job_t *job, shoal_error_t *error)
     ckpt_watch_start(&job->ckpt, job->config.loop,
                      job->config.ckpt_copies ? NULL : job->config.ckpt_root,
                      job->config.nranks, &job->config.ckpt_auto);
+    if (job->config.ckpt_copies && job->config.ckpt_auto.mtbf > 0
+        && uv_timer_init(job->config.loop, &job->ask_timer) == 0) {
+        job->asking = true;
+        job->ask_timer.data = job;
+        job->asked_ms = uv_now(job->config.loop);
+        uv_timer_start(&job->ask_timer, pool_job_ask_cb, 250, 250);
+    }
     pool_stdin_setup(job);
     return 0;
 }

@@ -391,14 +391,6 @@ int runopt_parse(int argc,
                              "option '--replicas' needs --checkpoint");
         goto error;
     }
-    /* the automatic interval is asked through files in the ranks'
-     * directories, which the coordinator cannot reach on other nodes */
-    if (opt->replicas > 0 && opt->checkpoint_auto) {
-        rc = shoal_errprintf(error, SHOAL_EUSAGE,
-                             "option '--replicas' needs a fixed "
-                             "--checkpoint=SECONDS, not auto");
-        goto error;
-    }
     opt->prog_argc = argc - i;
     opt->prog_argv = argv + i;
     return 0;

@@ -81,6 +81,39 @@ test_expect_success 'a version committed just before the ranks exit is copied be
     done
 '
 
+# asked.sh: a rank that checkpoints only when asked (REQUEST), for 6 s,
+# and says how often it was asked
+cat >asked.sh <<\EOF
+#!/bin/sh
+n=0
+end=$(($(date +%s) + 6))
+while [ "$(date +%s)" -lt "$end" ]; do
+    if [ "$(cat "$SHOAL_CKPT_DIR/REQUEST" 2>/dev/null)" = checkpoint ]; then
+        rm -f "$SHOAL_CKPT_DIR/REQUEST"
+        n=$((n + 1))
+        mkdir -p "$SHOAL_CKPT_DIR/v$n" && echo "$n" >"$SHOAL_CKPT_DIR/v$n/count" &&
+            echo 0.05 >"$SHOAL_CKPT_DIR/COST" &&
+            : >"$SHOAL_CKPT_DIR/v$n/COMMITTED"
+    fi
+    sleep 0.1
+done
+echo "rank $SHOAL_RANK was asked $n times"
+EOF
+chmod +x asked.sh
+
+test_expect_success '--checkpoint=auto --replicas: the proxies ask their ranks, on every host' '
+    netns_exec 1 env SHOAL_CKPT_MIN_INTERVAL=1 SHOAL_CKPT_MAX_INTERVAL=1 \
+        "$SHOAL" run -n 3 --map-by node --checkpoint=auto --replicas 1 \
+        ./asked.sh >auto.out 2>auto.err &&
+    cat auto.err auto.out &&
+    test "$(grep -c "was asked" auto.out)" = 3 &&
+    for r in 0 1 2; do
+        n=$(sed -n "s/rank $r was asked \([0-9]*\) times/\1/p" auto.out) &&
+        echo "rank $r: $n" &&
+        test "$n" -ge 3 || exit 1
+    done
+'
+
 test_expect_success 'a host lost mid-job: the job restarts from the copies of its checkpoints' '
     rm -f steps.* &&
     netns_bg 1 sh -c "\"$SHOAL\" run -n 4 --map-by node --checkpoint=1 --replicas 1 \"$COUNT\" 40 >lost.out 2>lost.err; echo \$? >lost.rc" &&

@@ -30,10 +30,10 @@ static void teardown(void)
     ckpt_job_remove(state);
 }
 
-static void
-copied(int rank, int version, const uint64_t *nodes, int n, void *arg)
+static void copied(
+    int rank, int version, const uint64_t *nodes, int n, double cost, void *arg)
 {
-    (void)rank, (void)version, (void)nodes, (void)n, (void)arg;
+    (void)rank, (void)version, (void)nodes, (void)n, (void)cost, (void)arg;
 }
 
 /* Commit version of the store at rdir with one file holding text. */

@@ -391,3 +391,73 @@ Test(pool_job, a_rank_ended_on_a_node_its_owner_takes_back_is_a_vacate)
     cr_assert(eq(int, uv_loop_close(&loop), 0));
     close(devnull);
 }
+
+static void stop_loop(uv_timer_t *t)
+{
+    uv_stop(t->loop);
+}
+
+Test(pool_job, auto_checkpoints_on_node_local_stores_are_asked_of_every_node)
+{
+    static const int r0[] = {0}, r1[] = {1};
+    static char *argv[] = {"prog", NULL};
+    const struct pool_job_node nodes[] = {
+        {.name = "a", .nranks = 1, .ranks = r0},
+        {.name = "b", .nranks = 1, .ranks = r1},
+    };
+    int devnull = open("/dev/null", O_WRONLY);
+    struct sent s = {0};
+    uv_loop_t loop;
+    uv_timer_t stop;
+    ckpt_copies_t *table;
+    pool_job_t *job;
+    int asked[2] = {0, 0};
+
+    uv_loop_init(&loop);
+    cr_assert(eq(int, ckpt_copies_create(2, &table), 0));
+    struct pool_job_config config = {
+        .loop = &loop,
+        .job_id = 1,
+        .nranks = 2,
+        .nnodes = 2,
+        .nodes = nodes,
+        .path = "/bin/prog",
+        .argv = argv,
+        .kill_grace = 1,
+        .ckpt_root = "@state/job-t/run0",
+        .ckpt_auto = {.mtbf = 3600, .min_interval = 0.3, .max_interval = 0.3},
+        .ckpt_copies = table,
+        .in_fd = -1,
+        .out_fd = devnull,
+        .err_fd = devnull,
+    };
+    cr_assert(eq(int, pool_job_create(&config, &ops, &s, &job, NULL), 0));
+    cr_assert(eq(int, pool_job_start(job, NULL), 0));
+    for (int i = 0; i < s.count; i++)
+        job_frame_release(&s.frame[i]);
+    s.count = 0;
+    /* 0.3 s between requests, looked at every 0.25 s: a round at 0.5 s
+     * and at 1 s (and 1.5 s on a quick machine) */
+    uv_timer_init(&loop, &stop);
+    uv_timer_start(&stop, stop_loop, 1600, 0);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    for (int i = 0; i < s.count; i++) {
+        cr_assert(eq(int, s.frame[i].kind, JOB_FRAME_CKPT_REQUEST));
+        asked[s.node[i]]++;
+        job_frame_release(&s.frame[i]);
+    }
+    s.count = 0;
+    cr_assert(ge(int, asked[0], 2), "node a asked %d times", asked[0]);
+    cr_assert(le(int, asked[0], 3), "node a asked %d times", asked[0]);
+    cr_assert(eq(int, asked[1], asked[0]), "node b asked %d times", asked[1]);
+    uv_close((uv_handle_t *)&stop, NULL);
+    pool_job_node_lost(job, 0);
+    pool_job_node_lost(job, 1);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    for (int i = 0; i < s.count; i++)
+        job_frame_release(&s.frame[i]);
+    pool_job_destroy(job);
+    cr_assert(eq(int, uv_loop_close(&loop), 0));
+    ckpt_copies_destroy(table);
+    close(devnull);
+}
