@@ -9,7 +9,9 @@
  * used by processes that are not shoal's jobs). A signal that cannot be
  * read on this machine (no terminal session, no display, no /proc) is
  * "not present": sample() says so with -ENODEV, and the caller reports it
- * as such; it never stands for "idle forever".
+ * as such; it never stands for "idle forever". A source may say why in
+ * its absent text (e.g. "cannot read /dev/input: permission denied"),
+ * which the daemon logs once, and again when it changes.
  *
  * Sources are not thread-safe; each is used on one thread. */
 #ifndef SHOAL_RUNTIME_OWNER_OWNER_SOURCE_H
@@ -17,6 +19,10 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+
+enum {
+    OWNER_SOURCE_ABSENT_MAX = 160, /* bytes of a reason, with its NUL */
+};
 
 enum owner_source_kind {
     OWNER_SOURCE_INPUT, /* sample gives idle seconds */
@@ -40,6 +46,9 @@ struct owner_source {
     const char *name; /* "tty", "x11", "load": for logs and status */
     enum owner_source_kind kind;
     void *impl; /* the implementation's; fakes keep their values here */
+    /* Why the last sample was -ENODEV, or "" when the source gives no
+     * reason; meaningful only after such a sample. */
+    char absent[OWNER_SOURCE_ABSENT_MAX];
 };
 
 /* Sample src (see owner_source_ops.sample). */

@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -12,7 +13,9 @@
 #include <jansson.h>
 #include <uv.h>
 
+#include "runtime/owner/owner_evdev.h"
 #include "runtime/owner/owner_load.h"
+#include "runtime/owner/owner_logind.h"
 #include "runtime/owner/owner_procs.h"
 #include "runtime/owner/owner_tty.h"
 #include "runtime/owner/owner_window.h"
@@ -21,7 +24,7 @@
 #include "util/param.h"
 
 enum {
-    OWNERD_SOURCES_MAX = 3,
+    OWNERD_SOURCES_MAX = 5,
 };
 
 /* Half a second: a suspend follows the owner's input within about 0.5 s
@@ -74,6 +77,12 @@ PARAM_DEFINE(ownerd_utmp_param,
              NULL,
              "utmp file whose sessions' terminals are the owner's keyboard "
              "(unset: the system's; /dev/null: none)");
+PARAM_DEFINE(ownerd_evdev_dir_param,
+             "owner_evdev_dir",
+             PARAM_TYPE_STRING,
+             "/dev/input",
+             "directory whose event* input devices are the owner's keyboard "
+             "and pointer");
 
 struct ownerd {
     daemon_t *d;
@@ -82,6 +91,7 @@ struct ownerd {
     struct owner_source *srcs[OWNERD_SOURCES_MAX];
     struct owner_source *load; /* one of srcs, or NULL */
     int last_rc[OWNERD_SOURCES_MAX];
+    char last_absent[OWNERD_SOURCES_MAX][OWNER_SOURCE_ABSENT_MAX];
     size_t nsrcs;
     uv_timer_t *timer; /* freed by its close callback */
     uint64_t interval_ms;
@@ -278,21 +288,27 @@ ownerd_act(struct ownerd *o, enum owner_action action, const char *reason)
     o->signalled = n > 0 ? n : 0;
 }
 
-/* Say once when a source comes or goes, so "not present" is never
- * silent. */
+/* Say once when a source comes or goes, or why it is not present when
+ * that changes, so "not present" is never silent. */
 static void ownerd_note_sources(struct ownerd *o, const int *rcs)
 {
     for (size_t i = 0; i < o->nsrcs; i++) {
-        if (rcs[i] == o->last_rc[i])
+        const char *why = rcs[i] == -ENODEV ? o->srcs[i]->absent : "";
+
+        if (rcs[i] == o->last_rc[i]
+            && (rcs[i] == 0 || strcmp(why, o->last_absent[i]) == 0))
             continue;
         if (rcs[i] == 0)
             LOG(LOG_LEVEL_INFO, LOG_OWNER, "source %s: present",
                 o->srcs[i]->name);
-        else
+        else if (rcs[i] == -ENODEV)
             LOG(LOG_LEVEL_INFO, LOG_OWNER, "source %s: not present%s%s",
-                o->srcs[i]->name, rcs[i] == -ENODEV ? "" : ": ",
-                rcs[i] == -ENODEV ? "" : strerror(-rcs[i]));
+                o->srcs[i]->name, *why ? ": " : "", why);
+        else
+            LOG(LOG_LEVEL_INFO, LOG_OWNER, "source %s: not present: %s",
+                o->srcs[i]->name, strerror(-rcs[i]));
         o->last_rc[i] = rcs[i];
+        snprintf(o->last_absent[i], sizeof(o->last_absent[i]), "%s", why);
     }
 }
 
@@ -380,7 +396,8 @@ static void free_handle_cb(uv_handle_t *handle)
     free(handle);
 }
 
-/* The sources of desktop mode: terminals, the X display, the load. */
+/* The sources of desktop mode: terminals, the X display, the input
+ * devices, logind, the load. */
 static int ownerd_add_sources(struct ownerd *o,
                               const struct ownerd_config *config)
 {
@@ -395,6 +412,19 @@ static int ownerd_add_sources(struct ownerd *o,
     if (rc == -ENOTSUP)
         LOG(LOG_LEVEL_INFO, LOG_OWNER,
             "source x11: not present: shoal was built without libXss");
+    else if (rc < 0)
+        return rc;
+    else
+        o->srcs[o->nsrcs++] = s;
+    rc = owner_evdev_source_create(param_get_string(&ownerd_evdev_dir_param),
+                                   &s);
+    if (rc < 0)
+        return rc;
+    o->srcs[o->nsrcs++] = s;
+    rc = owner_logind_source_create(&s);
+    if (rc == -ENOTSUP)
+        LOG(LOG_LEVEL_INFO, LOG_OWNER,
+            "source logind: not present: shoal was built without libsystemd");
     else if (rc < 0)
         return rc;
     else
