@@ -12,6 +12,9 @@ export SHOAL_SPEED=1000 SHOAL_DIR="$TRASH/d1"
 # only the test's pty is the owner's keyboard: no utmp sessions, no X
 export SHOAL_OWNER_UTMP=/dev/null
 unset DISPLAY
+# nor input devices, nor logind
+export SHOAL_OWNER_EVDEV_DIR=/nonexistent/input
+export DBUS_SYSTEM_BUS_ADDRESS=unix:path=/nonexistent/system_bus_socket
 # other work on this shared machine must not look like the owner: the
 # load thresholds are raised here, and the load is checked on its own
 export SHOAL_OWNER_LEND_LOAD=100 SHOAL_OWNER_SUSPEND_LOAD=100
@@ -82,6 +85,14 @@ test_expect_success 'with the pty idle, it lends its cores: owner away' '
     wait_until 10 owner_is away &&
     wait_until 5 cores_lent &&
     grep "owner: present -> away (lend)" "$SHOAL_DIR/daemon.log"
+'
+
+test_expect_success 'the sources that cannot be read are logged once, with why' '
+    grep "source tty: present" "$SHOAL_DIR/daemon.log" &&
+    grep "source evdev: not present: cannot read ./nonexistent/input.: No such file" "$SHOAL_DIR/daemon.log" &&
+    test "$(grep -c "source evdev:" "$SHOAL_DIR/daemon.log")" = 1 &&
+    grep -E "source logind: not present: (cannot connect to the system bus .unix:path=/nonexistent/system_bus_socket.|shoal was built without libsystemd)" "$SHOAL_DIR/daemon.log" &&
+    test "$(grep -c "source logind:" "$SHOAL_DIR/daemon.log")" = 1
 '
 
 test_expect_success 'a task runs: sleep 100' '

@@ -11,6 +11,9 @@
 BASE=$((25000 + ($$ % 2000)))
 export SHOAL_SPEED=1000 SHOAL_OWNER_UTMP=/dev/null
 unset DISPLAY
+# nor input devices, nor logind
+export SHOAL_OWNER_EVDEV_DIR=/nonexistent/input
+export DBUS_SYSTEM_BUS_ADDRESS=unix:path=/nonexistent/system_bus_socket
 # other work on this machine must not look like the owner
 export SHOAL_OWNER_LEND_LOAD=100 SHOAL_OWNER_SUSPEND_LOAD=100
 export SHOAL_OWNER_VACATE_GRACE=2

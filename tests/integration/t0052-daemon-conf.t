@@ -9,6 +9,9 @@
 PORT=$((25000 + ($$ % 2000)))
 export SHOAL_SPEED=1000 SHOAL_OWNER_UTMP=/dev/null
 unset DISPLAY
+# nor input devices, nor logind
+export SHOAL_OWNER_EVDEV_DIR=/nonexistent/input
+export DBUS_SYSTEM_BUS_ADDRESS=unix:path=/nonexistent/system_bus_socket
 "$SHOAL" keygen -o "$TRASH/pool.key"
 D="$TRASH/d1"
 mkdir -p "$D"

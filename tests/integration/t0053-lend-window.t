@@ -13,6 +13,9 @@ export SHOAL_OWNER_VACATE_GRACE=2
 # other work on this machine must not look like the owner
 export SHOAL_OWNER_LEND_LOAD=100 SHOAL_OWNER_SUSPEND_LOAD=100
 unset DISPLAY
+# nor input devices, nor logind
+export SHOAL_OWNER_EVDEV_DIR=/nonexistent/input
+export DBUS_SYSTEM_BUS_ADDRESS=unix:path=/nonexistent/system_bus_socket
 "$SHOAL" keygen -o "$TRASH/pool.key"
 
 stop_all() {

@@ -19,6 +19,9 @@ netns_setup_or_skip 3
 export SHOAL_OWNER_UTMP=/dev/null SHOAL_OWNER_LEND_LOAD=100 \
     SHOAL_OWNER_SUSPEND_LOAD=100 SHOAL_OWNER_CONTINUE_IDLE=3
 unset DISPLAY
+# nor input devices, nor logind
+export SHOAL_OWNER_EVDEV_DIR=/nonexistent/input
+export DBUS_SYSTEM_BUS_ADDRESS=unix:path=/nonexistent/system_bus_socket
 SOLVER="$TRASH/ckpt_solver"
 
 stop_owner() {

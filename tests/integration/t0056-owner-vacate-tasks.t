@@ -9,6 +9,9 @@
 PORT=$((21000 + ($$ % 2000)))
 export SHOAL_SPEED=1000 SHOAL_DIR="$TRASH/d1" SHOAL_OWNER_UTMP=/dev/null
 unset DISPLAY
+# nor input devices, nor logind
+export SHOAL_OWNER_EVDEV_DIR=/nonexistent/input
+export DBUS_SYSTEM_BUS_ADDRESS=unix:path=/nonexistent/system_bus_socket
 export SHOAL_OWNER_LEND_LOAD=100 SHOAL_OWNER_SUSPEND_LOAD=100
 export SHOAL_OWNER_VACATE_GRACE=2
 "$SHOAL" keygen -o "$TRASH/pool.key"

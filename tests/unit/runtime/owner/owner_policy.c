@@ -89,8 +89,14 @@ static void start(struct run *r, enum owner_mode mode)
 /* Step r each second from `from` to `to` (seconds of the fake clock). */
 static void drive(struct run *r, double from, double to)
 {
-    struct owner_source kb = {&kb_ops, "kb", OWNER_SOURCE_INPUT, &r->kb};
-    struct owner_source cpu = {&cpu_ops, "cpu", OWNER_SOURCE_LOAD, &r->cpu};
+    struct owner_source kb = {.ops = &kb_ops,
+                              .name = "kb",
+                              .kind = OWNER_SOURCE_INPUT,
+                              .impl = &r->kb};
+    struct owner_source cpu = {.ops = &cpu_ops,
+                               .name = "cpu",
+                               .kind = OWNER_SOURCE_LOAD,
+                               .impl = &r->cpu};
     struct owner_source *srcs[] = {&kb, &cpu};
     struct owner_inputs in;
 
