@@ -29,7 +29,8 @@ enum {
 
 /* Half a second: a suspend follows the owner's input within about 0.5 s
  * plus the stop itself (HTCondor polls every 5 s), and a sample (a stat
- * per terminal, one X query, /proc/stat and the jobs' accounting) costs
+ * per terminal, one X query, a non-blocking read per input device, one
+ * D-Bus round trip to logind, /proc/stat and the jobs' accounting) costs
  * well under a millisecond of the owner's CPU. */
 PARAM_DEFINE(ownerd_sample_interval_param,
              "owner_sample_interval",

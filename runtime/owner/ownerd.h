@@ -3,6 +3,15 @@
  * presence every half second (SHOAL_OWNER_SAMPLE_INTERVAL), runs the policy
  * (owner_policy.h) and carries out what it decides on this node.
  *
+ * The signals of desktop mode, in this order: the terminals of utmp
+ * sessions and config ttys (owner_tty.h), the X display (owner_x11.h,
+ * with libXss), the input devices of SHOAL_OWNER_EVDEV_DIR, /dev/input by
+ * default (owner_evdev.h), logind's IdleHint on the system bus
+ * (owner_logind.h, with libsystemd), and the owner's CPU load
+ * (owner_load.h). The policy takes the least idle time of the input
+ * signals present. A signal that is not present is logged once (and
+ * again when its reason changes) with the reason it gives.
+ *
  * While the owner uses the machine (states present, suspended, vacating)
  * the node lends no core: the core ledger withholds them all
  * (cores_set_withheld()), so the summary publishes none free and new work
