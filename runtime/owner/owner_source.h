@@ -21,7 +21,7 @@
 #include <stddef.h>
 
 enum {
-    OWNER_SOURCE_ABSENT_MAX = 160, /* bytes of a reason, with its NUL */
+    OWNER_SOURCE_ABSENT_MAX = 256, /* bytes of a reason, with its NUL */
 };
 
 enum owner_source_kind {
