@@ -4,8 +4,10 @@
 # hosts: within a second every rank of the job is stopped, on every host,
 # so that no rank waits on a stopped peer; when the owner is quiet again
 # they all go on, and the job ends with the answer of a run that was never
-# stopped. Host 2 is a desktop whose owner types into a real pty; hosts 1
-# and 3 are dedicated.
+# stopped. Then the same with the owner's node dying while the job is
+# stopped: the job restarts on the others from its checkpoint. Host 2 is a
+# desktop whose owner types into a real pty; hosts 1 and 3 are
+# dedicated.
 . "$SHOAL_SRCDIR/tests/integration/lib.sh"
 . "$SHOAL_SRCDIR/tests/integration/netns.sh"
 
@@ -126,8 +128,29 @@ test_expect_success 'the owner types: every rank on every host stops within a se
     test_cmp want got
 '
 
+test_expect_success 'the stopped node dies (its daemon killed): the job restarts on the others from its checkpoint' '
+    echo old >"$TRASH/owner/cmd" &&
+    within 15 owner_is 2 away &&
+    netns_bg 1 env SOLVER_STEP_MS=30 sh -c "\"$SHOAL\" run -n 3 --map-by node --checkpoint=1 --checkpoint-dir ck2 \"$SOLVER\" 300 25 >out2 2>err2; echo \$? >rc2" &&
+    within 20 all_ranks RS &&
+    sleep 3 &&
+    echo type >"$TRASH/owner/cmd" &&
+    within 10 all_ranks T &&
+    kill -KILL "$(netns_exec 2 cat "$SHOAL_DIR/daemon.pid")" &&
+    test_within 120 sh -c "until test -s rc2; do sleep 0.2; done" &&
+    cat err2 &&
+    test "$(cat rc2)" = 0 &&
+    grep "node .$(netns_name 2). was lost" err2 &&
+    grep "shoal: restarting from checkpoint version [1-9][0-9]*" err2 &&
+    tail -n 1 out2 >got &&
+    tail -n 1 expect >want &&
+    test_cmp want got &&
+    # nothing of the job is left on the dead node, stopped or not
+    test "$(netns_count_named 2 ckpt_solver)" = 0
+'
+
 test_expect_success 'the daemons stop and nothing runs after them' '
-    for i in 1 2 3; do
+    for i in 1 3; do
         test_within 15 netns_exec $i "$SHOAL" daemon stop --dir "$SHOAL_DIR" || exit 1
     done &&
     netns_idle 1 2 3
