@@ -25,6 +25,7 @@
 #include "runtime/daemon/cores.h"
 #include "runtime/daemon/peer.h"
 #include "runtime/ckpt/ckpt_service.h"
+#include "runtime/guest/guestd.h"
 #include "runtime/job/gangd.h"
 #include "runtime/owner/owner_window.h"
 #include "runtime/owner/ownerd.h"
@@ -74,6 +75,13 @@ static const char daemon_usage[] =
     "                       outside, jobs here are suspended and vacated\n"
     "                       as for an owner who came back (desktop,\n"
     "                       dedicated)\n"
+    "  --guest-limits on|off  run each job in a cgroup of its own with its\n"
+    "                       cores, a low CPU weight and a memory limit, and\n"
+    "                       tasks with nice 10 and idle I/O (on)\n"
+    "  --guest-memory SIZE|PERCENT  memory limit of each job on this node,\n"
+    "                       and of all together: e.g. 4G or 50% (80%)\n"
+    "  --guest-cpu-weight N CPU weight of jobs, 1-10000; other processes\n"
+    "                       have 100 (10)\n"
     "  --config FILE        read only this configuration file\n"
     "  -h, --help           show this help\n"
     "\n"
@@ -107,6 +115,9 @@ enum daemon_opt {
     DAEMON_OPT_UNKNOWN_USER,
     DAEMON_OPT_GUEST_USER,
     DAEMON_OPT_LEND_WINDOW,
+    DAEMON_OPT_GUEST_LIMITS,
+    DAEMON_OPT_GUEST_MEMORY,
+    DAEMON_OPT_GUEST_CPU_WEIGHT,
     DAEMON_OPT_COUNT,
 };
 
@@ -128,7 +139,8 @@ struct daemon_option {
 
 static daemon_opt_check_f check_addr, check_seeds, check_bool, check_lend,
     check_seconds_above_0, check_seconds, check_credentials, check_unknown,
-    check_window;
+    check_window, check_guest_limits, check_guest_memory,
+    check_guest_cpu_weight;
 
 static const struct daemon_option daemon_options[DAEMON_OPT_COUNT] = {
     [DAEMON_OPT_DIR] = {"dir", DAEMON_OPT_CMDLINE, NULL},
@@ -153,6 +165,12 @@ static const struct daemon_option daemon_options[DAEMON_OPT_COUNT] = {
                                  check_unknown},
     [DAEMON_OPT_GUEST_USER] = {"guest-user", DAEMON_OPT_VALUE, NULL},
     [DAEMON_OPT_LEND_WINDOW] = {"lend-window", DAEMON_OPT_VALUE, check_window},
+    [DAEMON_OPT_GUEST_LIMITS] = {"guest-limits", DAEMON_OPT_VALUE,
+                                 check_guest_limits},
+    [DAEMON_OPT_GUEST_MEMORY] = {"guest-memory", DAEMON_OPT_VALUE,
+                                 check_guest_memory},
+    [DAEMON_OPT_GUEST_CPU_WEIGHT] = {"guest-cpu-weight", DAEMON_OPT_VALUE,
+                                     check_guest_cpu_weight},
 };
 
 /* The system's configuration file; then DIR/shoal.conf. */
@@ -167,6 +185,7 @@ struct daemon_args {
     struct daemon_config config;
     struct ownerd_config owner;
     struct usercred_config users;
+    struct guestd_config guest;
     char dir[4096];
 };
 
@@ -305,6 +324,40 @@ static int check_window(const char *value, char *expected, size_t size)
     return -EINVAL;
 }
 
+/* The guest limits' options, each checked by guestd_config_set() alone. */
+static int check_guest_limits(const char *value, char *expected, size_t size)
+{
+    struct guestd_config scratch = {0};
+
+    if (guestd_config_set(&scratch, value, NULL, NULL, NULL) == 0)
+        return 0;
+    snprintf(expected, size, "expected on or off");
+    return -EINVAL;
+}
+
+static int check_guest_memory(const char *value, char *expected, size_t size)
+{
+    struct guestd_config scratch = {0};
+
+    if (guestd_config_set(&scratch, NULL, value, NULL, NULL) == 0)
+        return 0;
+    snprintf(expected, size,
+             "expected bytes with an optional K, M, G or T, or a percentage "
+             "of RAM such as 80%%");
+    return -EINVAL;
+}
+
+static int
+check_guest_cpu_weight(const char *value, char *expected, size_t size)
+{
+    struct guestd_config scratch = {0};
+
+    if (guestd_config_set(&scratch, NULL, NULL, value, NULL) == 0)
+        return 0;
+    snprintf(expected, size, "expected an integer from 1 to 10000");
+    return -EINVAL;
+}
+
 /* The value an option ends with: the command line's, else the files'. */
 static const char *opt_value(const struct daemon_args *a, enum daemon_opt opt)
 {
@@ -345,6 +398,13 @@ static int apply_options(struct daemon_args *a)
     a->users.guest = opt_value(a, DAEMON_OPT_GUEST_USER);
     a->config.credentials = &a->users;
     a->owner.window = opt_value(a, DAEMON_OPT_LEND_WINDOW);
+    /* the guest limits over the SHOAL_GUEST_* tunables */
+    if (guestd_config_from_params(&a->guest, &error) < 0
+        || guestd_config_set(&a->guest, opt_value(a, DAEMON_OPT_GUEST_LIMITS),
+                             opt_value(a, DAEMON_OPT_GUEST_MEMORY),
+                             opt_value(a, DAEMON_OPT_GUEST_CPU_WEIGHT), &error)
+               < 0)
+        return cmd_usage("daemon", "daemon: %s", error.text);
     return 0;
 }
 
@@ -512,6 +572,7 @@ static int daemon_foreground(struct daemon_args *a, int report_fd)
 
     cores_t *cores = NULL;
     ownerd_t *owner = NULL;
+    guestd_t *guest = NULL;
     gangd_t *gang = NULL;
     struct taskd *tasks = NULL;
     ckpt_service_t *ckpt = NULL;
@@ -534,25 +595,38 @@ static int daemon_foreground(struct daemon_args *a, int report_fd)
         cores_destroy(cores);
         daemon_destroy(d);
     }
-    /* gang jobs: placing and claiming, and the relay to their proxies */
-    if (rc == 0
-        && (rc = gangd_attach(d, cores, owner, self, &gang, &error)) < 0) {
+    /* guest jobs' limits: a cgroup per job */
+    if (rc == 0 && (rc = guestd_attach(d, &a->guest, &guest, &error)) < 0) {
         ownerd_detach(owner);
         cores_destroy(cores);
         daemon_destroy(d);
     }
+    /* gang jobs: placing and claiming, and the relay to their proxies */
+    if (rc == 0
+        && (rc = gangd_attach(d, cores, owner, self, &gang, &error)) < 0) {
+        guestd_detach(guest);
+        ownerd_detach(owner);
+        cores_destroy(cores);
+        daemon_destroy(d);
+    }
+    if (rc == 0)
+        gangd_set_guest(gang, guest);
     /* bag-of-tasks jobs: their journal, this node's worker, task.* ops */
     if (rc == 0
         && (rc = taskd_attach(d, cores, owner, a->dir, &tasks, &error)) < 0) {
         gangd_detach(gang);
+        guestd_detach(guest);
         ownerd_detach(owner);
         cores_destroy(cores);
         daemon_destroy(d);
     }
+    if (rc == 0)
+        taskd_set_guest(tasks, guest);
     /* checkpoint copies: ckpt.* ops, copies kept for and fetched from peers */
     if (rc == 0 && (rc = ckpt_service_attach(d, a->dir, &ckpt, &error)) < 0) {
         taskd_destroy(tasks);
         gangd_detach(gang);
+        guestd_detach(guest);
         ownerd_detach(owner);
         cores_destroy(cores);
         daemon_destroy(d);
@@ -573,6 +647,7 @@ static int daemon_foreground(struct daemon_args *a, int report_fd)
     ckpt_service_destroy(ckpt);
     taskd_destroy(tasks);
     gangd_detach(gang);
+    guestd_detach(guest);
     ownerd_detach(owner);
     cores_destroy(cores);
     daemon_destroy(d);

@@ -5,8 +5,11 @@
  * a stream socket as fd 0, or as the fd given by --fd N, and speaks job
  * frames on it (runtime/job/node_job.h); with --user UID:GID its ranks
  * run as that account (the daemon verified the submitter's claim and
- * applied its policy before starting it). It exits 0 once it sent DONE, else 1
- * after saying why on stderr. */
+ * applied its policy before starting it). The daemon names the job's
+ * memory cgroup with --memory-cgroup DIR, to tell OOM kills apart, and
+ * with --allowed-pus LIST the PUs it sees, as the job's cpuset hides the
+ * others from the proxy. It exits 0 once it sent DONE, else 1 after saying
+ * why on stderr. */
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -54,8 +57,13 @@ int cmd_proxy(int argc, char **argv)
                 return 1;
             }
             config.user = &user;
+        } else if (strcmp(argv[i], "--memory-cgroup") == 0 && i + 1 < argc) {
+            config.memory_cgroup = argv[++i];
+        } else if (strcmp(argv[i], "--allowed-pus") == 0 && i + 1 < argc) {
+            config.allowed_pus = argv[++i];
         } else {
-            fprintf(stderr, "usage: shoal proxy [--fd N] [--user UID:GID]\n");
+            fprintf(stderr, "usage: shoal proxy [--fd N] [--user UID:GID] "
+                            "[--memory-cgroup DIR] [--allowed-pus LIST]\n");
             return CMD_EXIT_USAGE;
         }
     }

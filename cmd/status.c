@@ -25,7 +25,9 @@ static const char status_usage[] =
     "  --json      the same as one JSON object, for scripts\n"
     "  --stats     the daemon's counters: messages sent and received,\n"
     "              messages dropped by reason, control refusals, task\n"
-    "              results sent, acked, sent again and given up\n"
+    "              results sent, acked, sent again and given up, and\n"
+    "              the guest limits enforced (backend v1/v2/none per\n"
+    "              controller, memory limit, CPU weight, OOM kills)\n"
     "  --dir DIR   the daemon's directory (as for 'shoal daemon')\n"
     "  -h, --help  show this help\n";
 
@@ -104,6 +106,8 @@ static void print_group(const char *title, json_t *group)
     json_object_foreach (group, key, v) {
         if (json_is_integer(v))
             printf("  %-20s %lld\n", key, (long long)json_integer_value(v));
+        else if (json_is_string(v) && json_string_value(v)[0])
+            printf("  %-20s %s\n", key, json_string_value(v));
     }
 }
 
@@ -115,6 +119,8 @@ static void print_stats(json_t *stats)
     print_group("control", json_object_get(stats, "control"));
     if (json_object_get(stats, "owner"))
         print_group("owner", json_object_get(stats, "owner"));
+    if (json_object_get(stats, "guest"))
+        print_group("guest", json_object_get(stats, "guest"));
     if (json_object_get(stats, "tasks"))
         print_group("tasks", json_object_get(stats, "tasks"));
 }

@@ -16,7 +16,7 @@ PARAM_DEFINE(log_param,
              NULL,
              "what the daemon logs: a comma list of subsystems (all, "
              "daemon, member, peer, control, topo, sched, gang, launch, pmi, "
-             "tasks, ckpt, owner), -SUBSYS to silence one, and the most "
+             "tasks, ckpt, owner, guest), -SUBSYS to silence one, and the most "
              "verbose level (err, warning, notice, info, debug); default "
              "all,info");
 
@@ -37,6 +37,7 @@ static const char *const log_subsys_names[LOG_SUBSYS_COUNT] = {
     [LOG_CONTROL] = "control", [LOG_TOPO] = "topo",     [LOG_SCHED] = "sched",
     [LOG_GANG] = "gang",       [LOG_LAUNCH] = "launch", [LOG_PMI] = "pmi",
     [LOG_TASKS] = "tasks",     [LOG_CKPT] = "ckpt",     [LOG_OWNER] = "owner",
+    [LOG_GUEST] = "guest",
 };
 
 static const char *const log_level_names[LOG_LEVEL_DEBUG + 1] = {

@@ -51,6 +51,7 @@ enum log_subsys {
     LOG_TASKS,   /* the task service */
     LOG_CKPT,    /* checkpoints */
     LOG_OWNER,   /* owner presence */
+    LOG_GUEST,   /* guest jobs' cgroups and limits */
     LOG_SUBSYS_COUNT,
 };
 

@@ -13,10 +13,19 @@
 #include <sched.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <grp.h>
 #include <unistd.h>
+
+/* ioprio_set(2) has no glibc wrapper nor header of its own */
+enum spawn_ioprio {
+    SPAWN_IOPRIO_WHO_PROCESS = 1,
+    SPAWN_IOPRIO_CLASS_IDLE = 3,
+    SPAWN_IOPRIO_CLASS_SHIFT = 13,
+};
 
 /* What the child reports when it cannot get to exec. */
 enum spawn_stage {
@@ -57,6 +66,15 @@ static void spawn_child(const struct spawn_spec *spec,
     int fds[3] = {spec->stdin_fd, spec->stdout_fd, spec->stderr_fd};
 
     setpgid(0, 0);
+    /* the cgroup first (joining a v1 cpuset resets the affinity), and
+     * while still the caller's user, who may write the cgroup's files */
+    for (int i = 0; i < spec->ncgroup_fds; i++)
+        (void)!write(spec->cgroup_fds[i], "0", 1);
+    if (spec->nice > 0)
+        setpriority(PRIO_PROCESS, 0, spec->nice);
+    if (spec->idle_io)
+        syscall(SYS_ioprio_set, SPAWN_IOPRIO_WHO_PROCESS, 0,
+                SPAWN_IOPRIO_CLASS_IDLE << SPAWN_IOPRIO_CLASS_SHIFT);
     /* Groups first, then the gid, then the uid: once the uid is dropped
      * the others can no longer be changed. A changed identity clears the
      * parent-death signal, which is why this comes before it. */

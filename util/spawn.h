@@ -40,6 +40,13 @@ struct spawn_spec {
     int stderr_fd;         /* becomes fd 2 */
     int keep_fd;           /* one more fd inherited as is (PMI_FD), or -1 */
     const struct spawn_user *user; /* switch to this user, or NULL: stay */
+    /* cgroup.procs files (open for writing) the child joins before it
+     * binds itself and execs: each gets "0" (the writer). A failed write
+     * leaves the child where it is (the caller's cgroup). */
+    const int *cgroup_fds;
+    int ncgroup_fds;
+    int nice;     /* 1..19: the child's nice value; 0: inherited */
+    bool idle_io; /* the child's I/O class idle (ioprio class 3) */
 };
 
 /* Start the process in a new process group of its own (so that signals to

@@ -208,6 +208,12 @@ int cores_job_holds(cores_t *c, uint64_t job)
     return rc;
 }
 
+int cores_job_cores(cores_t *c, uint64_t job, hwloc_bitmap_t out)
+{
+    hwloc_bitmap_zero(out);
+    return claim_ledger_job_cores(c->ledger, job, out);
+}
+
 int cores_confirm(cores_t *c, uint64_t job)
 {
     return claim_ledger_renew(c->ledger, job, CLAIM_FOREVER);

@@ -30,6 +30,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include <hwloc.h>
+
 #include <shoal/error.h>
 
 #include "runtime/daemon/daemon.h"
@@ -60,6 +62,10 @@ void cores_set_release_listener(cores_t *c, cores_release_f *fn, void *arg);
 
 /* Whether job holds cores here: 1 when it does, 0 when not, -ENOMEM. */
 int cores_job_holds(cores_t *c, uint64_t job);
+
+/* The cores (logical indexes) job holds here into out (caller's, cleared
+ * first). Returns 0, or -ENOMEM. */
+int cores_job_cores(cores_t *c, uint64_t job, hwloc_bitmap_t out);
 
 /* Confirm job's claim: its lease never lapses, the job runs. Returns 0,
  * or -ENOENT when job holds nothing here. Publishes nothing. */

@@ -101,6 +101,7 @@ struct gangd {
     ownerd_t *owner; /* or NULL */
     bool held;       /* the owner holds this node's jobs */
     char hold_reason[200];
+    guestd_t *guest; /* or NULL */
     pool_topo_cache_t *cache;
     struct home_job *homes;
     struct proxy *proxies;
@@ -109,6 +110,12 @@ struct gangd {
 static void free_handle_cb(uv_handle_t *handle)
 {
     free(handle);
+}
+
+/* The name of job's cgroup on this node. */
+static void gangd_cgroup_name(uint64_t job, char *buf, size_t size)
+{
+    snprintf(buf, size, "gang-%016" PRIx64, job);
 }
 
 static void proxy_end(struct proxy *p);
@@ -764,6 +771,16 @@ static void proxy_unlink(struct proxy *p)
         }
 }
 
+/* The proxy is gone: what is left in its cgroup is killed, the cgroup
+ * removed. */
+static void gangd_proxy_cgroup_leave(struct gangd *g, uint64_t job)
+{
+    char name[32];
+
+    gangd_cgroup_name(job, name, sizeof(name));
+    guestd_job_leave(g->guest, name, job);
+}
+
 /* Both the process and its link are gone: give the cores back, and tell
  * the home if the proxy did not finish. */
 static void proxy_finish(struct proxy *p)
@@ -777,6 +794,7 @@ static void proxy_finish(struct proxy *p)
         relay_lost(g, p->home, p->job);
     }
     cores_release(g->cores, p->job);
+    gangd_proxy_cgroup_leave(g, p->job);
     proxy_unlink(p);
     p->g = NULL;
     uv_close((uv_handle_t *)&p->process, proxy_handle_closed);
@@ -928,7 +946,10 @@ static int proxy_spawn(struct gangd *g,
     struct proxy *p = calloc(1, sizeof(*p));
     uv_process_options_t opt = {0};
     uv_stdio_container_t stdio[3];
-    char *args[5], user[32];
+    char *args[9], user[32];
+    const char *allowed;
+    int n = 2;
+    char name[32], memory_dir[4096];
     int sv[2], rc;
 
     if (!p)
@@ -939,16 +960,27 @@ static int proxy_spawn(struct gangd *g,
     }
     args[0] = g->proxy_path;
     args[1] = "proxy";
-    args[2] = NULL;
     p->uid = (uint32_t)geteuid();
     if (target->switch_user) {
         snprintf(user, sizeof(user), "%u:%u", (unsigned)target->account.uid,
                  (unsigned)target->account.gid);
-        args[2] = "--user";
-        args[3] = user;
-        args[4] = NULL;
+        args[n++] = "--user";
+        args[n++] = user;
         p->uid = (uint32_t)target->account.uid;
     }
+    gangd_cgroup_name(job, name, sizeof(name));
+    if (guestd_job_memory_dir(g->guest, name, memory_dir, sizeof(memory_dir))
+        == 0) {
+        args[n++] = "--memory-cgroup";
+        args[n++] = memory_dir;
+    }
+    /* in the job's cpuset the proxy would see only the job's PUs */
+    allowed = guestd_allowed_pus(g->guest);
+    if (allowed) {
+        args[n++] = "--allowed-pus";
+        args[n++] = (char *)allowed;
+    }
+    args[n] = NULL;
     stdio[0].flags = UV_INHERIT_FD;
     stdio[0].data.fd = sv[1];
     stdio[1].flags = UV_INHERIT_FD;
@@ -970,6 +1002,8 @@ static int proxy_spawn(struct gangd *g,
         uv_close((uv_handle_t *)&p->process, proxy_handle_closed);
         return rc;
     }
+    /* before LAUNCH reaches it, so every rank starts in the cgroup */
+    guestd_job_add(g->guest, name, p->process.pid);
     uv_pipe_init(daemon_loop(g->d), &p->pipe, 0);
     uv_pipe_open(&p->pipe, sv[0]);
     uv_timer_init(daemon_loop(g->d), &p->retry);
@@ -1045,6 +1079,19 @@ static void gangd_refuse_launch(
         relay_send(g, home, RELAY_TO_HOME, job, frame, len);
     free(frame);
     relay_lost(g, home, job);
+}
+
+/* Make job's cgroup with the cores it holds here, before its proxy
+ * starts; without it the proxy runs in the daemon's (logged). */
+static void gangd_proxy_cgroup_join(struct gangd *g, uint64_t job)
+{
+    hwloc_bitmap_t cores = hwloc_bitmap_alloc();
+    char name[32];
+
+    gangd_cgroup_name(job, name, sizeof(name));
+    if (cores && cores_job_cores(g->cores, job, cores) == 0)
+        guestd_job_join(g->guest, name, job, cores);
+    hwloc_bitmap_free(cores);
 }
 
 /* A relayed job frame from another daemon (or ourselves). */
@@ -1129,8 +1176,10 @@ static void gangd_job_frame(daemon_t *d,
             return;
         }
         cores_confirm(g->cores, job);
+        gangd_proxy_cgroup_join(g, job);
         rc = proxy_spawn(g, job, from, &target, &p);
         if (rc < 0) {
+            gangd_proxy_cgroup_leave(g, job);
             LOG(LOG_LEVEL_WARNING, LOG_GANG, "cannot start a proxy: %s",
                 uv_strerror(rc));
             relay_lost(g, from, job);
@@ -1232,6 +1281,11 @@ fail:
     }
     return shoal_errprintf(error, rc, "cannot set up gang jobs: %s",
                            strerror(-rc));
+}
+
+void gangd_set_guest(gangd_t *g, guestd_t *guest)
+{
+    g->guest = guest;
 }
 
 void gangd_detach(gangd_t *g)

@@ -35,6 +35,7 @@
 #include <shoal/error.h>
 
 #include "runtime/daemon/cores.h"
+#include "runtime/guest/guestd.h"
 #include "runtime/daemon/daemon.h"
 #include "runtime/owner/ownerd.h"
 
@@ -61,6 +62,13 @@ int gangd_attach(daemon_t *d,
                  const char *proxy_path,
                  gangd_t **out,
                  shoal_error_t *error);
+
+/* Run each job's proxy here (and so its ranks) in the job's cgroup of
+ * guest (runtime/guest/guestd.h): made before the proxy starts, the proxy
+ * moved into it before LAUNCH reaches it, and removed once the proxy is
+ * gone. The proxy is told the cgroup's memory directory, to say which
+ * rank the job's memory limit ended. guest NULL: none (the default). */
+void gangd_set_guest(gangd_t *g, guestd_t *guest);
 
 /* End every proxy (they end their ranks), release the claims of the jobs
  * g is home to, and free g; NULL is accepted. Call after daemon_run()

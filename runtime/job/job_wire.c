@@ -202,10 +202,14 @@ int job_frame_encode(const struct job_frame *f, uint8_t **out, size_t *len)
         break;
     case JOB_FRAME_RANK_EXIT:
         wu32(&w, f->rank_exit.rank);
-        wu8(&w, (uint8_t)(f->rank_exit.signaled | f->rank_exit.initialized << 1
-                          | f->rank_exit.finalized << 2
-                          | f->rank_exit.killed << 3));
+        wu8(&w,
+            (uint8_t)(f->rank_exit.signaled | f->rank_exit.initialized << 1
+                      | f->rank_exit.finalized << 2 | f->rank_exit.killed << 3
+                      | f->rank_exit.oom_killed << 4));
         wu32(&w, (uint32_t)f->rank_exit.value);
+        /* only an OOM kill carries the limit: other frames are as before */
+        if (f->rank_exit.oom_killed)
+            wu64(&w, f->rank_exit.memory_limit);
         break;
     case JOB_FRAME_ABORT:
         wu32(&w, (uint32_t)f->abort.rank);
@@ -513,13 +517,16 @@ int job_frame_decode(const uint8_t *buf,
     case JOB_FRAME_RANK_EXIT:
         f->rank_exit.rank = ru32(&r);
         flags = ru8(&r);
-        if (flags > 15)
+        if (flags > 31)
             rfail(&r, SHOAL_EPROTO, "bad flags");
         f->rank_exit.signaled = flags & 1;
         f->rank_exit.initialized = flags & 2;
         f->rank_exit.finalized = flags & 4;
         f->rank_exit.killed = flags & 8;
+        f->rank_exit.oom_killed = flags & 16;
         f->rank_exit.value = (int32_t)ru32(&r);
+        if (f->rank_exit.oom_killed)
+            f->rank_exit.memory_limit = ru64(&r);
         break;
     case JOB_FRAME_ABORT:
         f->abort.rank = (int32_t)ru32(&r);

@@ -129,9 +129,12 @@ struct job_rank_exit {
     uint32_t rank;
     bool signaled; /* value is a signal number, else an exit status */
     int32_t value;
-    bool initialized; /* it sent PMI init */
-    bool finalized;   /* it sent PMI finalize */
-    bool killed;      /* the runtime sent it SIGTERM or SIGKILL */
+    bool initialized;      /* it sent PMI init */
+    bool finalized;        /* it sent PMI finalize */
+    bool killed;           /* the runtime sent it SIGTERM or SIGKILL */
+    bool oom_killed;       /* the OOM killer ended it within the job's cgroup */
+    uint64_t memory_limit; /* with oom_killed: the job's limit in bytes on
+                            * that node, 0 when unknown */
 };
 
 struct job_frame {

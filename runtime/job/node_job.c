@@ -14,6 +14,7 @@
 #include <hwloc/glibc-sched.h>
 #include <uv.h>
 
+#include "runtime/guest/guest_cgroup.h"
 #include "runtime/job/job_link.h"
 #include "runtime/job/job_pmix.h"
 #include "runtime/job/job_wire.h"
@@ -56,6 +57,7 @@ struct node_job {
     struct spawn_user user;
     struct account_env user_env;
     char **env_as;
+    uint64_t oom_kills; /* OOM kills in the memory cgroup accounted for */
 };
 
 static void node_job_close_cb(uv_handle_t *handle)
@@ -189,6 +191,28 @@ static void node_job_stdin_close(struct node_job *job)
     uv_close((uv_handle_t *)&job->stdin_dst, node_job_close_cb);
 }
 
+/* Whether the job's memory cgroup counts an OOM kill not yet accounted
+ * for, and its limit. The kernel counts the kill just after sending the
+ * signal, so the count is read again once if it has not moved yet. */
+static bool node_job_oom_killed(struct node_job *job, uint64_t *limit)
+{
+    uint64_t kills = 0;
+
+    if (!job->config->memory_cgroup)
+        return false;
+    for (int i = 0; i < 2; i++) {
+        if (guest_memory_read(job->config->memory_cgroup, &kills, limit) < 0)
+            return false;
+        if (kills > job->oom_kills) {
+            job->oom_kills++;
+            return true;
+        }
+        if (i == 0)
+            usleep(20 * 1000);
+    }
+    return false;
+}
+
 static void node_job_exited(int index, int wstatus, bool killed, void *arg)
 {
     struct node_job *job = arg;
@@ -209,6 +233,9 @@ static void node_job_exited(int index, int wstatus, bool killed, void *arg)
             f.rank_exit.finalized || pmixd_job_rank_finalized(job->pmix, index);
     }
     f.rank_exit.killed = killed;
+    if (!killed && WIFSIGNALED(wstatus) && WTERMSIG(wstatus) == SIGKILL)
+        f.rank_exit.oom_killed =
+            node_job_oom_killed(job, &f.rank_exit.memory_limit);
     if (index == job->rank0_index)
         node_job_stdin_close(job);
     node_job_send(job, &f);
@@ -425,7 +452,8 @@ static int node_job_bindings(struct node_job *job, shoal_error_t *error)
     hwloc_topology_t topo;
     int rc;
 
-    rc = topo_load(job->config->topology, &topo, error);
+    rc = topo_load_allowed(job->config->topology, job->config->allowed_pus,
+                           &topo, error);
     if (rc < 0)
         return rc;
     job->cpus = calloc(l->nranks, sizeof(*job->cpus));
@@ -833,6 +861,13 @@ int node_job_run(const struct node_job_config *config, shoal_error_t *error)
     memset(&job, 0, sizeof(job));
     job.config = config;
     job.error = error;
+    if (config->memory_cgroup) {
+        /* kills from before this job (a reused cgroup) are not its own */
+        uint64_t limit;
+        if (guest_memory_read(config->memory_cgroup, &job.oom_kills, &limit)
+            < 0)
+            job.oom_kills = 0;
+    }
     if (error)
         error->text[0] = '\0';
     frame_reader_init(&job.in, JOB_WIRE_FRAME_MAX);

@@ -19,8 +19,10 @@
  *   - when every local rank entered a PMI barrier, the node's new puts go
  *     up as BARRIER_IN; BARRIER_OUT brings the others' puts, which are
  *     stored before the local ranks are released;
- *   - RANK_EXIT for each rank; ABORT for MPI_Abort (PMI abort) or a PMI
- *     protocol fault; the proxy ends nothing on its own: the coordinator
+ *   - RANK_EXIT for each rank (marked oom_killed, with the job's memory
+ *     limit, when a SIGKILL the runtime did not send came with a new OOM
+ *     kill in the job's memory cgroup); ABORT for MPI_Abort (PMI abort) or a
+ * PMI protocol fault; the proxy ends nothing on its own: the coordinator
  *     decides, and sends SIGNAL or KILL;
  *   - with node-local checkpoints (SHOAL_CKPT_ROOT=@state/...,
  *     runtime/job/node_ckpt.h) the versions the LAUNCH names are put in
@@ -54,6 +56,14 @@ struct node_job_config {
      * Their HOME, USER and LOGNAME are its, and the checkpoint
      * directories made for them are given to it. */
     const struct account *user;
+    /* the memory cgroup directory of the job on this node (the daemon
+     * made it, runtime/guest/guestd.h), or NULL: a rank that the OOM killer
+     * ended in it is reported so in its RANK_EXIT, with the limit */
+    const char *memory_cgroup;
+    /* the PUs its daemon sees (a list of OS indexes), or NULL: in a job's
+     * cgroup the proxy's own cpuset is the job's, and the topology the
+     * LAUNCH's logical indexes refer to is the daemon's */
+    const char *allowed_pus;
 };
 
 /* Run one node's share of a job to its end. Returns 0 when the job ran

@@ -3,6 +3,7 @@
 #include "runtime/job/pool_job.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -432,6 +433,16 @@ static void pool_job_rank_exit(struct pool_job *job,
                       e->signaled ? 128 + e->value : e->value,
                       "rank %u on '%s' ended: the node's owner took it back",
                       e->rank, host);
+    } else if (e->oom_killed && e->memory_limit) {
+        pool_job_fail(job, JOB_END_RANK_FAILED, 128 + e->value,
+                      "rank %u on '%s' was killed: the job exceeded its "
+                      "memory limit of %" PRIu64 " MiB on '%s'",
+                      e->rank, host, (e->memory_limit + (1 << 19)) >> 20, host);
+    } else if (e->oom_killed) {
+        pool_job_fail(job, JOB_END_RANK_FAILED, 128 + e->value,
+                      "rank %u on '%s' was killed: the job exceeded its "
+                      "memory limit on '%s'",
+                      e->rank, host, host);
     } else if (e->signaled) {
         pool_job_fail(job, JOB_END_RANK_FAILED, 128 + e->value,
                       "rank %u on '%s' was killed by signal %d (%s)", e->rank,

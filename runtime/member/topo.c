@@ -85,6 +85,15 @@ static int topo_init_quick(hwloc_topology_t *topo)
 
 int topo_load(const char *spec, hwloc_topology_t *out, shoal_error_t *error)
 {
+    return topo_load_allowed(spec, NULL, out, error);
+}
+
+int topo_load_allowed(const char *spec,
+                      const char *allowed,
+                      hwloc_topology_t *out,
+                      shoal_error_t *error)
+{
+    hwloc_bitmap_t set = NULL;
     hwloc_topology_t topo;
     const char *shown = spec && *spec ? spec : "this machine";
     int rc;
@@ -96,6 +105,18 @@ int topo_load(const char *spec, hwloc_topology_t *out, shoal_error_t *error)
     rc = topo_set_filters(topo);
     if (rc < 0)
         goto error;
+    if (spec && *spec)
+        allowed = NULL;
+    if (allowed) {
+        set = hwloc_bitmap_alloc();
+        if (!set || hwloc_bitmap_list_sscanf(set, allowed) < 0
+            || hwloc_bitmap_iszero(set)) {
+            hwloc_bitmap_free(set);
+            hwloc_topology_destroy(topo);
+            return shoal_errprintf(error, -EINVAL, "bad PU list '%s'", allowed);
+        }
+        hwloc_topology_set_flags(topo, HWLOC_TOPOLOGY_FLAG_INCLUDE_DISALLOWED);
+    }
     if (spec && *spec) {
         if (topo_spec_is_xml(spec))
             rc = hwloc_topology_set_xml(topo, spec);
@@ -106,13 +127,16 @@ int topo_load(const char *spec, hwloc_topology_t *out, shoal_error_t *error)
             goto error;
         }
     }
-    if (hwloc_topology_load(topo) < 0) {
+    if (hwloc_topology_load(topo) < 0
+        || (set && hwloc_topology_restrict(topo, set, 0) < 0)) {
         rc = -errno;
         goto error;
     }
+    hwloc_bitmap_free(set);
     *out = topo;
     return 0;
 error:
+    hwloc_bitmap_free(set);
     hwloc_topology_destroy(topo);
     return shoal_errprintf(error, SHOAL_ETOPOLOGY,
                            "cannot load topology '%s': %s", shown,

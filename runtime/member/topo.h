@@ -24,6 +24,17 @@
  * needs them loads its own topology. */
 int topo_load(const char *spec, hwloc_topology_t *out, shoal_error_t *error);
 
+/* Load this machine's topology as a process whose cpuset allows the PUs
+ * in the list allowed (OS indexes, "0-3,8") sees it, whatever the cpuset
+ * of the caller: a proxy moved into its job's cgroup sees the machine as
+ * its daemon does, so the logical indexes of a placement mean the same
+ * PUs. allowed NULL: as topo_load(spec). With a spec (not this machine),
+ * allowed is ignored. Returns as topo_load(); a bad list is -EINVAL. */
+int topo_load_allowed(const char *spec,
+                      const char *allowed,
+                      hwloc_topology_t *out,
+                      shoal_error_t *error);
+
 /* Whether bindings on topo can be applied to processes here: false for
  * synthetic and XML topologies. */
 bool topo_is_this_system(hwloc_topology_t topo);

@@ -264,7 +264,11 @@ int task_exec_start(struct task_exec *x,
                             .wdir = spec->wdir,
                             .cpus = spec->cpus,
                             .keep_fd = -1,
-                            .user = spec->user};
+                            .user = spec->user,
+                            .cgroup_fds = spec->cgroup_fds,
+                            .ncgroup_fds = spec->ncgroup_fds,
+                            .nice = spec->background ? 10 : 0,
+                            .idle_io = spec->background};
     int in = -1, outfd = -1, errfd = -1, rc;
 
     if (!r)

@@ -2,8 +2,9 @@
 /* task_exec.h - run the tasks of bag-of-tasks jobs on this node, on a libuv
  * loop.
  *
- * Each task is one process (its own process group, bound to its cores
- * before exec, killed with the daemon by PR_SET_PDEATHSIG), stdin from
+ * Each task is one process (its own process group, in the cgroups and at
+ * the priority its spec names and bound to its cores before exec, killed
+ * with the daemon by PR_SET_PDEATHSIG), stdin from
  * /dev/null, stdout and stderr into files `stdout` and `stderr` of its
  * output directory (truncated: a retry on the same node replaces them). A
  * time limit ends it with SIGTERM to its group, then SIGKILL after the
@@ -14,6 +15,7 @@
 #define SHOAL_RUNTIME_TASKS_TASK_EXEC_H
 
 #include <sched.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <uv.h>
 
@@ -45,6 +47,11 @@ struct task_exec_spec {
     /* the user the task runs as, or NULL: the caller's; out_dir and the
      * output files are then the user's (out_dir mode 0700) */
     const struct spawn_user *user;
+    /* cgroup.procs files the task joins before exec (util/spawn.h), and
+     * whether it runs in the background (nice 10, idle I/O class) */
+    const int *cgroup_fds;
+    int ncgroup_fds;
+    bool background;
 };
 
 /* How a task ended. Strings are borrowed for the duration of the

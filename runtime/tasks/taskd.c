@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -421,6 +422,8 @@ taskd_take_cores(struct taskd *t, struct taskd_run *run, int n, cpu_set_t *set)
 
 static void taskd_run_free(struct taskd *t, struct taskd_run *run)
 {
+    if (run->cgroup[0])
+        guestd_job_leave(t->guest, run->cgroup, run->key);
     if (run->claimed)
         t->cores_ops->release(TASKD_CLAIM_KEY | run->key, t->cores_arg);
     else
@@ -532,6 +535,34 @@ static void taskd_prepare_free(struct taskd_prepare *p)
     free(p);
 }
 
+/* Put run in its job's cgroup (guestd), with the cores it holds when it
+ * is bound, and open the cgroup.procs files its process joins (into
+ * fds). Returns their count: 0 without limits, or when the cgroup could
+ * not be made (the task then runs without, as guestd logged). */
+static int
+taskd_run_cgroup(struct taskd *t, struct taskd_run *run, int *fds, int max)
+{
+    hwloc_bitmap_t cores = NULL;
+    char name[32];
+    int n;
+
+    if (!t->guest)
+        return 0;
+    snprintf(name, sizeof(name), "tasks-%016" PRIx64, run->lease.job);
+    if (t->bind && run->ncores > 0 && (cores = hwloc_bitmap_alloc()))
+        for (int i = 0; i < run->ncores; i++)
+            hwloc_bitmap_set(cores, (unsigned)run->cores[i]);
+    n = guestd_job_join(t->guest, name, run->key, cores);
+    hwloc_bitmap_free(cores);
+    if (n < 0)
+        return 0;
+    snprintf(run->cgroup, sizeof(run->cgroup), "%s", name);
+    if (guestd_job_oom_kills(t->guest, name, &run->oom_kills) < 0)
+        run->oom_kills = 0;
+    n = guestd_job_procs_open(t->guest, name, fds, max);
+    return n < 0 ? 0 : n;
+}
+
 /* Start the task of run (its cores taken), with argv and path (taken
  * over), resuming from checkpoint version (0: none) of its store dir (NULL:
  * the job has no checkpoints). Returns 0 or a negative code with error
@@ -554,6 +585,7 @@ static int taskd_launch(struct taskd *t,
     struct account_env user_env;
     char **envp = NULL;
     size_t n = job->cmd.nenv;
+    int cgroup_fds[TASKD_CGROUP_FDS], ncgroup;
     int rc;
 
     snprintf(env_job, sizeof(env_job), "SHOAL_JOB_ID=%" PRIu64,
@@ -596,6 +628,7 @@ static int taskd_launch(struct taskd *t,
             return shoal_errprintf(error, -ENOMEM, "out of memory");
         }
     }
+    ncgroup = taskd_run_cgroup(t, run, cgroup_fds, TASKD_CGROUP_FDS);
     spec = (struct task_exec_spec){.key = run->key,
                                    .path = path,
                                    .argv = argv,
@@ -604,9 +637,14 @@ static int taskd_launch(struct taskd *t,
                                    .cpus = t->bind ? set : NULL,
                                    .out_dir = out_dir,
                                    .time_limit = job->cmd.time_limit,
-                                   .user = envp ? &user : NULL};
+                                   .user = envp ? &user : NULL,
+                                   .cgroup_fds = cgroup_fds,
+                                   .ncgroup_fds = ncgroup,
+                                   .background = guestd_background(t->guest)};
     rc = task_exec_start(t->exec, &spec, error);
     free(envp);
+    while (ncgroup > 0)
+        close(cgroup_fds[--ncgroup]);
     job->cmd.env[job->cmd.nenv] = NULL;
     taskgen_argv_free(argv);
     free(path);
@@ -675,6 +713,38 @@ static void taskd_prepare_after(uv_work_t *req, int status)
                            taskd_now())
         && rc < 0)
         taskd_fail_start(t, &lease, rc, error.text);
+}
+
+/* Whether the OOM killer ended run's task: a SIGKILL nobody here sent,
+ * with a new OOM kill in its job's cgroup. The reason is written in why. */
+static bool taskd_run_oom(struct taskd *t,
+                          const struct taskd_run *run,
+                          const struct task_exec_result *res,
+                          char *why,
+                          size_t size)
+{
+    uint64_t kills = 0;
+
+    if (!run->cgroup[0] || res->status != TASK_EXEC_STATUS_SIGNALED + SIGKILL
+        || (res->reason && strncmp(res->reason, "signal", 6) != 0))
+        return false;
+    for (int i = 0; i < 2; i++) {
+        if (guestd_job_oom_kills(t->guest, run->cgroup, &kills) < 0)
+            return false;
+        if (kills > run->oom_kills)
+            break;
+        /* the kernel counts the kill just after sending it */
+        if (i == 0)
+            usleep(20 * 1000);
+    }
+    if (kills <= run->oom_kills)
+        return false;
+    snprintf(why, size,
+             "killed: the job exceeded its memory limit of %" PRIu64
+             " MiB on '%s'",
+             (guestd_memory_limit(t->guest) + (1 << 19)) >> 20,
+             guestd_node_name(t->guest));
+    return true;
 }
 
 /* task_pull op: run a leased task now. */
@@ -891,6 +961,8 @@ static void taskd_exec_done(const struct task_exec_result *res, void *arg)
         return;
     struct taskd_run *run = *p;
     *p = run->next;
+    char oom[256];
+    bool oom_killed = taskd_run_oom(t, run, res, oom, sizeof(oom));
     struct journal_result r = {.job = run->lease.job,
                                .task = run->lease.task,
                                .attempt = run->lease.attempt,
@@ -899,7 +971,7 @@ static void taskd_exec_done(const struct task_exec_result *res, void *arg)
                                .start = res->start,
                                .end = res->end,
                                .status = res->status,
-                               .reason = res->reason,
+                               .reason = oom_killed ? oom : res->reason,
                                .out_path = res->out_path,
                                .err_path = res->err_path,
                                .err_tail = res->err_tail};
@@ -1005,6 +1077,11 @@ static void taskd_tick_cb(uv_timer_t *h)
     taskd_fetch_expire(t, 0);
     taskd_sync_cores(t, now);
     task_pull_tick(t->pull, now);
+}
+
+void taskd_set_guest(struct taskd *t, guestd_t *guest)
+{
+    t->guest = guest;
 }
 
 void taskd_set_cores(struct taskd *t,

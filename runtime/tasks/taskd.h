@@ -40,6 +40,7 @@
 #include <shoal/error.h>
 
 #include "runtime/daemon/usercred.h"
+#include "runtime/guest/guestd.h"
 
 #include "runtime/daemon/control.h"
 
@@ -172,6 +173,13 @@ struct taskd_cores_ops {
 void taskd_set_cores(struct taskd *t,
                      const struct taskd_cores_ops *ops,
                      void *arg);
+
+/* Run each task in its job's cgroup of guest (runtime/guest/guestd.h),
+ * with nice 10 and the idle I/O class; a task the OOM killer ended there
+ * fails with the reason "killed: the job exceeded its memory limit of N
+ * MiB on 'NODE'" (and is retried as any failed task). guest must outlive
+ * t; NULL (the default): none. */
+void taskd_set_guest(struct taskd *t, guestd_t *guest);
 
 /* Join t to a pool: frames go out through ops->send (ops and arg must
  * outlive t). Until called, t is a node alone: it runs the jobs it is home

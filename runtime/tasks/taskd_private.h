@@ -74,6 +74,9 @@
  * SHOAL_CKPT_DIR, SHOAL_CKPT_RESTART, SHOAL_CKPT_VERSION. */
 enum { TASKD_TASK_VARS = 6 };
 
+/* cgroup.procs files a task joins: one per cgroup hierarchy in use */
+enum { TASKD_CGROUP_FDS = 4 };
+
 struct taskd_job {
     uint64_t id;        /* its key in task_pull */
     uint64_t home;      /* 0: this node's own job */
@@ -151,7 +154,9 @@ struct taskd_run {
     struct journal_lease lease;
     int *cores; /* logical core indexes held */
     int ncores;
-    bool claimed; /* from the node's claim ledger (taskd_set_cores) */
+    bool claimed;       /* from the node's claim ledger (taskd_set_cores) */
+    char cgroup[32];    /* its job's cgroup (guestd), or "" */
+    uint64_t oom_kills; /* in that cgroup when the task started */
     struct taskd_run *next;
     /* a task that resumes: its checkpoint is verified on libuv's thread
      * pool before it starts (reading every file of a large version must
@@ -187,6 +192,7 @@ struct taskd {
     struct task_exec *exec;
     struct task_pull *pull;
     hwloc_topology_t topo;
+    guestd_t *guest; /* or NULL */
     bool bind;
     int ncores;
     bool *core_busy;

@@ -263,3 +263,50 @@ Test(spawn, accounts_and_their_login_variables)
     cr_assert(eq(ptr, merged[5], NULL));
     free(merged);
 }
+
+Test(spawn, background_priority_and_cgroup_files_before_the_program_runs)
+{
+    char *argv[] = {"sh", "-c",
+                    "cut -d' ' -f19 /proc/self/stat; "
+                    "ionice -p $$",
+                    NULL};
+    char *envp[] = {"PATH=/usr/bin:/bin", NULL};
+    char path[] = "/tmp/spawn-cgroup.XXXXXX", out[256], procs[16] = "";
+    struct spawn_spec spec = {0};
+    shoal_error_t err = {{0}};
+    int fds[2], status, cg = mkstemp(path), cgs[2];
+    ssize_t n, total = 0;
+    pid_t pid;
+
+    cr_assert(ge(int, cg, 0));
+    /* a stand-in for cgroup.procs: what the child writes stays */
+    cgs[0] = open(path, O_WRONLY | O_APPEND | O_CLOEXEC);
+    cgs[1] = open(path, O_WRONLY | O_APPEND | O_CLOEXEC);
+    cr_assert(eq(int, pipe2(fds, O_CLOEXEC), 0));
+    spec.path = "/bin/sh";
+    spec.argv = argv;
+    spec.envp = envp;
+    spec.stdin_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    spec.stdout_fd = fds[1];
+    spec.stderr_fd = fds[1];
+    spec.keep_fd = -1;
+    spec.cgroup_fds = cgs;
+    spec.ncgroup_fds = 2;
+    spec.nice = 10;
+    spec.idle_io = true;
+    cr_assert(eq(int, spawn_process(&spec, &pid, &err), 0), "%s", err.text);
+    close(fds[1]);
+    close(spec.stdin_fd);
+    while ((n = read(fds[0], out + total, sizeof(out) - 1 - (size_t)total)) > 0)
+        total += n;
+    out[total] = '\0';
+    close(fds[0]);
+    cr_assert(eq(int, waitpid(pid, &status, 0), pid));
+    cr_assert(eq(str, out, "10\nidle\n"));
+    cr_assert(eq(int, (int)pread(cg, procs, sizeof(procs) - 1, 0), 2));
+    cr_assert(eq(str, procs, "00"), "one \"0\" per cgroup file");
+    close(cgs[0]);
+    close(cgs[1]);
+    close(cg);
+    unlink(path);
+}

@@ -193,6 +193,9 @@ static void assert_same(const struct job_frame *a, const struct job_frame *b)
         cr_assert(eq(int, a->rank_exit.initialized, b->rank_exit.initialized));
         cr_assert(eq(int, a->rank_exit.finalized, b->rank_exit.finalized));
         cr_assert(eq(int, a->rank_exit.killed, b->rank_exit.killed));
+        cr_assert(eq(int, a->rank_exit.oom_killed, b->rank_exit.oom_killed));
+        cr_assert(
+            eq(u64, a->rank_exit.memory_limit, b->rank_exit.memory_limit));
         break;
     case JOB_FRAME_ABORT:
         cr_assert(eq(i32, a->abort.rank, b->abort.rank));
@@ -322,6 +325,40 @@ Test(job_wire, launch_restores_round_trip_and_old_launch_still_decodes)
     for (size_t cut = old_len + 1; cut < len; cut++)
         cr_assert(eq(int, job_frame_decode(buf, cut, &g, NULL), SHOAL_EPROTO),
                   "cut at %zu of %zu", cut, len);
+    free(old);
+    free(buf);
+}
+
+Test(job_wire, rank_exit_carries_an_oom_kill_and_old_rank_exit_still_decodes)
+{
+    struct job_frame f = sample(JOB_FRAME_RANK_EXIT), g;
+    uint8_t *old, *buf;
+    size_t old_len, len;
+
+    cr_assert(eq(int, job_frame_encode(&f, &old, &old_len), 0));
+    /* the frame of before: rank, flags, value */
+    cr_assert(eq(sz, old_len, 1 + 4 + 1 + 4));
+    f.rank_exit.killed = false;
+    f.rank_exit.oom_killed = true;
+    f.rank_exit.memory_limit = 64ULL << 20;
+    cr_assert(eq(int, job_frame_encode(&f, &buf, &len), 0));
+    cr_assert(eq(sz, len, old_len + 8));
+    cr_assert(eq(int, job_frame_decode(buf, len, &g, NULL), 0));
+    assert_same(&f, &g);
+    job_frame_release(&g);
+    cr_assert(eq(int, job_frame_decode(old, old_len, &g, NULL), 0));
+    cr_assert(not(g.rank_exit.oom_killed));
+    cr_assert(eq(u64, g.rank_exit.memory_limit, 0));
+    job_frame_release(&g);
+    /* the flag without its limit, or the limit without the flag */
+    for (size_t cut = old_len; cut < len; cut++)
+        cr_assert(eq(int, job_frame_decode(buf, cut, &g, NULL), SHOAL_EPROTO),
+                  "cut at %zu of %zu", cut, len);
+    buf[5] &= (uint8_t)~16;
+    cr_assert(eq(int, job_frame_decode(buf, len, &g, NULL), SHOAL_EPROTO));
+    /* a flag no encoder sets */
+    old[5] |= 32;
+    cr_assert(eq(int, job_frame_decode(old, old_len, &g, NULL), SHOAL_EPROTO));
     free(old);
     free(buf);
 }

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* Unit tests of runtime/member/topo.c: loading this machine, synthetic strings and
- * XML files, and the errors a person sees for bad ones. */
+/* Unit tests of runtime/member/topo.c: loading this machine, synthetic strings
+ * and XML files, and the errors a person sees for bad ones. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -175,4 +175,33 @@ Test(topo, error_buffer_is_optional)
 
     cr_expect(eq(int, topo_load("package:x", &topo, NULL), SHOAL_ETOPOLOGY));
     cr_expect(eq(ptr, (void *)topo, NULL));
+}
+
+Test(topo, allowed_pus_show_the_machine_as_a_process_with_that_cpuset_sees_it)
+{
+    hwloc_topology_t all, one;
+    shoal_error_t error;
+    hwloc_obj_t pu;
+    char list[64];
+    int n;
+
+    cr_assert(eq(int, topo_load(NULL, &all, &error), 0), "%s", error.text);
+    n = hwloc_get_nbobjs_by_type(all, HWLOC_OBJ_PU);
+    /* the last PU alone: logical index 0 is then its OS index */
+    pu = hwloc_get_obj_by_type(all, HWLOC_OBJ_PU, (unsigned)n - 1);
+    snprintf(list, sizeof(list), "%u", pu->os_index);
+    cr_assert(eq(int, topo_load_allowed(NULL, list, &one, &error), 0), "%s",
+              error.text);
+    cr_assert(eq(int, hwloc_get_nbobjs_by_type(one, HWLOC_OBJ_PU), 1));
+    cr_assert(eq(uint, hwloc_get_obj_by_type(one, HWLOC_OBJ_PU, 0)->os_index,
+                 pu->os_index));
+    cr_assert(topo_is_this_system(one));
+    hwloc_topology_destroy(one);
+    /* a synthetic topology ignores the list */
+    cr_assert(eq(int, topo_load_allowed("core:4 pu:1", "0", &one, &error), 0));
+    cr_assert(eq(int, hwloc_get_nbobjs_by_type(one, HWLOC_OBJ_PU), 4));
+    hwloc_topology_destroy(one);
+    cr_assert(eq(int, topo_load_allowed(NULL, "x", &one, &error), -EINVAL));
+    cr_assert(eq(str, error.text, "bad PU list 'x'"));
+    hwloc_topology_destroy(all);
 }
