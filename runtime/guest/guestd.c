@@ -22,6 +22,10 @@ enum {
      * while its killed processes exit */
     GUESTD_RETRY_MS = 50,
     GUESTD_RETRIES = 200,
+    /* a job's cgroup outlives its last process this long: the next task
+     * of a job of short tasks finds it, rather than each task paying for
+     * a cgroup made and removed */
+    GUESTD_LINGER_MS = 1000,
 };
 
 /* The default share of memory. A guest job may use most of the machine,
@@ -59,7 +63,9 @@ struct guestd_job {
     struct guestd_job *next;
     char name[GUEST_NAME_MAX + 1];
     struct guestd_member *members;
-    int retries; /* > 0: being removed */
+    bool alive;         /* its cgroup is made */
+    uint64_t remove_at; /* no member since: removed then (loop ms); or 0 */
+    int retries;        /* removals refused (EBUSY) so far */
 };
 
 struct guestd {
@@ -267,15 +273,17 @@ int guestd_job_join(guestd_t *g,
     m->next = j->members;
     j->members = m;
     pus = guestd_job_pus(j);
-    if (j->members->next == NULL) {
-        /* the first member (or the first again, while it was being
-         * removed): make the cgroup with its limits */
+    j->remove_at = 0;
+    j->retries = 0;
+    if (!j->alive) {
+        /* the first member: make the cgroup with its limits */
         struct guest_job_limits limits = {
             .memory = g->memory, .cpu_weight = g->cpu_weight, .pus = pus};
-        j->retries = 0;
         rc = guest_cgroup_job_create(g->cg, job, &limits, &error);
-        if (rc == 0)
+        if (rc == 0) {
             g->created++;
+            j->alive = true;
+        }
     } else {
         rc = guest_cgroup_job_set_pus(g->cg, job, pus);
         if (rc < 0)
@@ -301,17 +309,14 @@ static void guestd_job_remove(struct guestd *g, struct guestd_job *j)
     uint64_t kills;
     int rc;
 
-    if (j->retries == 0
+    if (j->retries == 0 && j->alive
         && guest_cgroup_job_oom_kills(g->cg, j->name, &kills) == 0)
         g->oom_kills += (long long)kills;
     guest_cgroup_job_kill(g->cg, j->name);
     rc = guest_cgroup_job_remove(g->cg, j->name);
-    if (rc == -EBUSY && j->retries < GUESTD_RETRIES) {
-        if (j->retries++ == 0 && !uv_is_active((uv_handle_t *)g->timer))
-            uv_timer_start(g->timer, guestd_retry_cb, GUESTD_RETRY_MS,
-                           GUESTD_RETRY_MS);
+    if (rc == -EBUSY && j->retries++ < GUESTD_RETRIES)
         return;
-    }
+
     if (rc < 0) {
         g->left_behind++;
         LOG(LOG_LEVEL_WARNING, LOG_GUEST, "cannot remove the cgroup of %s: %s",
@@ -322,17 +327,20 @@ static void guestd_job_remove(struct guestd *g, struct guestd_job *j)
     guestd_job_free(g, j);
 }
 
+/* Remove the cgroups of the jobs without a member since their time. */
 static void guestd_retry_cb(uv_timer_t *timer)
 {
     struct guestd *g = timer->data;
+    uint64_t now = uv_now(timer->loop);
     bool pending = false;
 
     for (struct guestd_job *j = g->jobs, *next; j; j = next) {
         next = j->next;
-        if (j->retries > 0 && !j->members) {
+        if (j->members || !j->remove_at)
+            continue;
+        pending = true;
+        if (now >= j->remove_at)
             guestd_job_remove(g, j);
-            pending = true;
-        }
     }
     if (!pending)
         uv_timer_stop(timer);
@@ -354,7 +362,13 @@ void guestd_job_leave(guestd_t *g, const char *job, uint64_t member)
             break;
         }
     if (!j->members) {
-        guestd_job_remove(g, j);
+        /* what the last process left behind goes now, the cgroup later */
+        if (j->alive)
+            guest_cgroup_job_kill(g->cg, j->name);
+        j->remove_at = uv_now(daemon_loop(g->d)) + GUESTD_LINGER_MS;
+        if (!uv_is_active((uv_handle_t *)g->timer))
+            uv_timer_start(g->timer, guestd_retry_cb, GUESTD_RETRY_MS,
+                           GUESTD_RETRY_MS);
         return;
     }
     pus = guestd_job_pus(j);

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* guestd.h - the limits of guest jobs in the node daemon: a cgroup per
  * job (guest_cgroup.h) made when the job's first process is about to
- * start on this node, and removed when its last one is gone.
+ * start on this node, and removed a second after its last one is gone
+ * (what that one left behind is killed at once): a job of short tasks
+ * keeps its cgroup from one task to the next.
  *
  * What is enforced (each where the controller is usable, v2 or v1):
  *   - the job's processes run on the PUs of the cores it was granted
@@ -99,8 +101,9 @@ int guestd_job_join(guestd_t *g,
                     hwloc_const_bitmap_t cores);
 
 /* Take member out of job; when it was the last, kill what is left in the
- * job's cgroup and remove it (again later while processes are exiting).
- * g NULL is accepted. */
+ * job's cgroup, and remove the cgroup a second later unless a member
+ * joined again (tried again while killed processes exit). g NULL is
+ * accepted. */
 void guestd_job_leave(guestd_t *g, const char *job, uint64_t member);
 
 /* Move pid into job's cgroup. Returns 0 or a negative errno. */
