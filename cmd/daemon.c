@@ -596,6 +596,8 @@ static int daemon_foreground(struct daemon_args *a, int report_fd)
         daemon_destroy(d);
     }
     /* guest jobs' limits: a cgroup per job */
+    /* a workstation's guests take only the CPU time its owner leaves */
+    a->guest.idle_cpu = a->owner.mode == OWNER_MODE_DESKTOP;
     if (rc == 0 && (rc = guestd_attach(d, &a->guest, &guest, &error)) < 0) {
         ownerd_detach(owner);
         cores_destroy(cores);

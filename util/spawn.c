@@ -75,6 +75,11 @@ static void spawn_child(const struct spawn_spec *spec,
     if (spec->idle_io)
         syscall(SYS_ioprio_set, SPAWN_IOPRIO_WHO_PROCESS, 0,
                 SPAWN_IOPRIO_CLASS_IDLE << SPAWN_IOPRIO_CLASS_SHIFT);
+    if (spec->idle_cpu) {
+        struct sched_param none = {0};
+
+        sched_setscheduler(0, SCHED_IDLE, &none);
+    }
     /* Groups first, then the gid, then the uid: once the uid is dropped
      * the others can no longer be changed. A changed identity clears the
      * parent-death signal, which is why this comes before it. */

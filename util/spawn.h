@@ -45,8 +45,10 @@ struct spawn_spec {
      * leaves the child where it is (the caller's cgroup). */
     const int *cgroup_fds;
     int ncgroup_fds;
-    int nice;     /* 1..19: the child's nice value; 0: inherited */
-    bool idle_io; /* the child's I/O class idle (ioprio class 3) */
+    int nice;      /* 1..19: the child's nice value; 0: inherited */
+    bool idle_io;  /* the child's I/O class idle (ioprio class 3) */
+    bool idle_cpu; /* the child's policy SCHED_IDLE: CPU time nothing else
+                      wants */
 };
 
 /* Start the process in a new process group of its own (so that signals to

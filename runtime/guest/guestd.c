@@ -75,6 +75,7 @@ struct guestd {
     uint64_t memory;
     unsigned cpu_weight;
     bool enabled;
+    bool idle_cpu;
     char node_name[NODE_SUMMARY_HOSTNAME_MAX + 1];
     char *allowed_pus; /* the daemon's PUs, with a cpuset per job */
     struct guestd_job *jobs;
@@ -437,6 +438,11 @@ bool guestd_background(const guestd_t *g)
     return g && g->enabled;
 }
 
+bool guestd_idle_cpu(const guestd_t *g)
+{
+    return g && g->enabled && g->idle_cpu;
+}
+
 /* ---- the service ---- */
 
 static void guestd_stats(daemon_t *d, json_t *stats, void *arg)
@@ -537,6 +543,7 @@ int guestd_attach(daemon_t *d,
         goto error;
     g->d = d;
     g->enabled = config->enabled;
+    g->idle_cpu = config->idle_cpu;
     guestd_find_name(g);
     g->cpu_weight = config->cpu_weight;
     uv_timer_init(daemon_loop(d), g->timer);

@@ -52,6 +52,10 @@ struct guestd_config {
     const char *memory;  /* --guest-memory SIZE|PERCENT (guest_size_parse) */
     unsigned cpu_weight; /* --guest-cpu-weight, 1..10000 */
     const char *root;    /* cgroups' mount; NULL: /sys/fs/cgroup */
+    /* a workstation lent while its owner is away (--lend desktop): guest
+     * processes run SCHED_IDLE, so they take only CPU time nothing of
+     * the owner's wants (a weight alone still takes a share of it) */
+    bool idle_cpu;
 };
 
 /* Fill config from the defaults and the SHOAL_GUEST_* tunables. Returns
@@ -134,5 +138,9 @@ const char *guestd_node_name(const guestd_t *g);
 
 /* Whether tasks get nice 10 and the idle I/O class: limits are on. */
 bool guestd_background(const guestd_t *g);
+
+/* Whether guest processes run SCHED_IDLE (guestd_config.idle_cpu, with
+ * the limits on). */
+bool guestd_idle_cpu(const guestd_t *g);
 
 #endif

@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1004,6 +1005,15 @@ static int proxy_spawn(struct gangd *g,
     }
     /* before LAUNCH reaches it, so every rank starts in the cgroup */
     guestd_job_add(g->guest, name, p->process.pid);
+    /* and as a guest of a lent workstation: the ranks inherit it */
+    if (guestd_idle_cpu(g->guest)) {
+        struct sched_param none = {0};
+
+        if (sched_setscheduler(p->process.pid, SCHED_IDLE, &none) < 0)
+            LOG(LOG_LEVEL_WARNING, LOG_GANG,
+                "job %016" PRIx64 ": cannot make its proxy SCHED_IDLE: %s", job,
+                strerror(errno));
+    }
     uv_pipe_init(daemon_loop(g->d), &p->pipe, 0);
     uv_pipe_open(&p->pipe, sv[0]);
     uv_timer_init(daemon_loop(g->d), &p->retry);

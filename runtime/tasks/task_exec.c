@@ -268,7 +268,8 @@ int task_exec_start(struct task_exec *x,
                             .cgroup_fds = spec->cgroup_fds,
                             .ncgroup_fds = spec->ncgroup_fds,
                             .nice = spec->background ? 10 : 0,
-                            .idle_io = spec->background};
+                            .idle_io = spec->background,
+                            .idle_cpu = spec->idle_cpu};
     int in = -1, outfd = -1, errfd = -1, rc;
 
     if (!r)

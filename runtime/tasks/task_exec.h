@@ -52,6 +52,7 @@ struct task_exec_spec {
     const int *cgroup_fds;
     int ncgroup_fds;
     bool background;
+    bool idle_cpu; /* and SCHED_IDLE (a lent workstation) */
 };
 
 /* How a task ended. Strings are borrowed for the duration of the

@@ -640,7 +640,8 @@ static int taskd_launch(struct taskd *t,
                                    .user = envp ? &user : NULL,
                                    .cgroup_fds = cgroup_fds,
                                    .ncgroup_fds = ncgroup,
-                                   .background = guestd_background(t->guest)};
+                                   .background = guestd_background(t->guest),
+                                   .idle_cpu = guestd_idle_cpu(t->guest)};
     rc = task_exec_start(t->exec, &spec, error);
     free(envp);
     while (ncgroup > 0)

@@ -99,7 +99,10 @@ test_expect_success 'a task runs: sleep 100' '
     "$SHOAL" submit --range 1-1 -- sleep 100 >id &&
     dpid=$(cat "$SHOAL_DIR/daemon.pid") &&
     wait_until 10 sh -c "pgrep -P $dpid -x sleep >$TRASH/task.pid" &&
-    state_is "$(cat "$TRASH/task.pid")" S
+    state_is "$(cat "$TRASH/task.pid")" S &&
+    # a guest of a lent workstation runs SCHED_IDLE (policy 5): only CPU
+    # time the owner does not want
+    test "$(cut -d" " -f41 "/proc/$(cat "$TRASH/task.pid")/stat")" = 5
 '
 
 test_expect_success 'the owner types: suspended within 2 s, the task stopped (T), no core lent' '

@@ -268,6 +268,7 @@ Test(spawn, background_priority_and_cgroup_files_before_the_program_runs)
 {
     char *argv[] = {"sh", "-c",
                     "cut -d' ' -f19 /proc/self/stat; "
+                    "cut -d' ' -f41 /proc/self/stat; "
                     "ionice -p $$",
                     NULL};
     char *envp[] = {"PATH=/usr/bin:/bin", NULL};
@@ -294,6 +295,7 @@ Test(spawn, background_priority_and_cgroup_files_before_the_program_runs)
     spec.ncgroup_fds = 2;
     spec.nice = 10;
     spec.idle_io = true;
+    spec.idle_cpu = true;
     cr_assert(eq(int, spawn_process(&spec, &pid, &err), 0), "%s", err.text);
     close(fds[1]);
     close(spec.stdin_fd);
@@ -302,7 +304,8 @@ Test(spawn, background_priority_and_cgroup_files_before_the_program_runs)
     out[total] = '\0';
     close(fds[0]);
     cr_assert(eq(int, waitpid(pid, &status, 0), pid));
-    cr_assert(eq(str, out, "10\nidle\n"));
+    /* nice 10, policy 5 (SCHED_IDLE), I/O class idle */
+    cr_assert(eq(str, out, "10\n5\nidle\n"));
     cr_assert(eq(int, (int)pread(cg, procs, sizeof(procs) - 1, 0), 2));
     cr_assert(eq(str, procs, "00"), "one \"0\" per cgroup file");
     close(cgs[0]);
