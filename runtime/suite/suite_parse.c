@@ -386,6 +386,55 @@ read_mpi(struct suite_walk *w, const yaml_node_t *node, struct suite_bench *b)
     return 0;
 }
 
+static int read_precision(struct suite_walk *w,
+                          const yaml_node_t *node,
+                          struct suite_bench *b)
+{
+    const yaml_node_t *ci = NULL;
+    int rc = want_map(w, node, "key 'precision'");
+
+    if (rc < 0)
+        return rc;
+    b->precision_max = 50;
+    for (yaml_node_pair_t *p = node->data.mapping.pairs.start;
+         p < node->data.mapping.pairs.top; p++) {
+        yaml_node_t *kn = yaml_document_get_node(w->doc, p->key);
+        yaml_node_t *v = yaml_document_get_node(w->doc, p->value);
+        const char *k = scalar(kn), *s;
+        char *end;
+        double x;
+
+        if (!strcmp(k, "ci")) {
+            ci = v;
+            rc = want_scalar(w, v, "precision: ci", &s);
+            if (rc < 0)
+                return rc;
+            x = strtod(s, &end);
+            if (end == s || strcmp(end, "%") != 0 || !isfinite(x) || x <= 0
+                || x >= 100)
+                return walk_fail(w, v,
+                                 "key 'precision: ci': '%s' is not a "
+                                 "percentage between 0 and 100 (as 5%%)",
+                                 s);
+            b->precision = x / 100;
+        } else if (!strcmp(k, "max")) {
+            rc = want_uint(w, v, "precision: max", 6, &b->precision_max);
+        } else if (!strcmp(k, "figure")) {
+            rc = want_strdup(w, v, "precision: figure", &b->precision_figure);
+        } else {
+            rc = walk_fail(w, kn,
+                           "unknown key 'precision: %s' (ci, max, figure)", k);
+        }
+        if (rc < 0)
+            return rc;
+    }
+    if (!ci)
+        return walk_fail(w, node, "key 'precision' needs 'ci' (as 5%%)");
+    if (!b->precision_figure && !(b->precision_figure = strdup("wall")))
+        return -ENOMEM;
+    return 0;
+}
+
 static int
 read_parse(struct suite_walk *w, const yaml_node_t *node, struct suite_bench *b)
 {
@@ -516,7 +565,7 @@ static int check_placeholders(struct suite_walk *w,
 static int
 read_bench(struct suite_walk *w, const yaml_node_t *node, struct suite_bench *b)
 {
-    const yaml_node_t *command = NULL, *env = NULL;
+    const yaml_node_t *command = NULL, *env = NULL, *precision = NULL;
     int rc = 0;
 
     if (node->type != YAML_MAPPING_NODE)
@@ -575,6 +624,10 @@ read_bench(struct suite_walk *w, const yaml_node_t *node, struct suite_bench *b)
             rc = want_uint(w, v, "warmup", 0, &b->warmup);
         } else if (!strcmp(k, "repeat")) {
             rc = want_uint(w, v, "repeat", 1, &b->repeat);
+            b->repeat_given = true;
+        } else if (!strcmp(k, "precision")) {
+            precision = v;
+            rc = read_precision(w, v, b);
         } else if (!strcmp(k, "timeout")) {
             const char *s;
 
@@ -606,6 +659,11 @@ read_bench(struct suite_walk *w, const yaml_node_t *node, struct suite_bench *b)
     }
     if (!command)
         return walk_fail(w, node, "key 'command' is missing");
+    if (precision && b->repeat_given && b->repeat > b->precision_max)
+        return walk_fail(w, precision,
+                         "key 'precision: max': %u is below 'repeat' (%u), "
+                         "the least number of repetitions",
+                         b->precision_max, b->repeat);
     for (char **c = b->command; *c; c++)
         if ((rc = check_placeholders(w, command, b, *c)) < 0)
             return rc;
@@ -816,6 +874,7 @@ void suite_free(struct suite *suite)
         free(b->map_by);
         free(b->bind_to);
         free(b->regex);
+        free(b->precision_figure);
         for (size_t j = 0; j < b->nfigures; j++) {
             free(b->figures[j].name);
             free(b->figures[j].unit);

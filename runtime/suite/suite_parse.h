@@ -19,7 +19,9 @@
  * map-by, bind-to, oversubscribe: the command runs as a `shoal run` gang
  * job), parse (json, osu, imb, npb, or {regex: PATTERN} with named
  * groups), figures (name -> {unit, better: lower|higher}), papi (a
- * sequence of PAPI event names).
+ * sequence of PAPI event names), precision ({ci: X%, max: M, figure: F},
+ * suite_stats_precision() is the rule; M >= 6, as fewer repetitions
+ * never give a 95% interval).
  *
  * "{p}" in a command word or an env value is replaced by parameter p's
  * value; "{p}" naming no parameter is an error, other braces are kept,
@@ -72,18 +74,25 @@ struct suite_exclude {
 
 struct suite_bench {
     char *name;
-    int line;       /* where the benchmark starts in the file */
-    char **command; /* NULL-terminated words, before substitution */
+    int line;         /* where the benchmark starts in the file */
+    char **command;   /* NULL-terminated words, before substitution */
     int command_line; /* where the command is in the file */
-    char **env;     /* NULL-terminated "NAME=value" templates */
+    char **env;       /* NULL-terminated "NAME=value" templates */
     struct suite_param *params;
     size_t nparams;
     struct suite_exclude *excludes;
     size_t nexcludes;
-    unsigned warmup; /* default 0 */
-    unsigned repeat; /* default 5 */
-    double timeout;  /* seconds; 0 = none */
-    bool mpi;        /* run as a gang job with `shoal run` */
+    unsigned warmup;   /* default 0 */
+    unsigned repeat;   /* default 5 */
+    bool repeat_given; /* the file said `repeat:` */
+    /* precision: {ci: X%, max: M, figure: F}: repeat until the 95%
+     * interval of F's median (every point of it) is within X of the
+     * median, at most M times; `repeat:` is then the least count */
+    double precision;       /* X as a fraction; 0 = fixed repeat */
+    unsigned precision_max; /* default 50 */
+    char *precision_figure; /* default "wall" */
+    double timeout;         /* seconds; 0 = none */
+    bool mpi;               /* run as a gang job with `shoal run` */
     unsigned ranks;
     char *map_by;  /* NULL: shoal run's default */
     char *bind_to; /* NULL: shoal run's default */

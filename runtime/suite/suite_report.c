@@ -18,6 +18,11 @@ struct report_series {
     double *x;
     size_t n;
     unsigned failed; /* repetitions of the case that did not succeed */
+    /* the case ran to a target precision on figure pfigure */
+    bool precise, reached;
+    char *pfigure;
+    double target;
+    unsigned pmax, preps;
 };
 
 struct report_set {
@@ -35,6 +40,7 @@ static void set_release(struct report_set *set)
         free(s->name);
         free(s->point);
         free(s->unit);
+        free(s->pfigure);
         free(s->x);
     }
     free(set->v);
@@ -86,6 +92,34 @@ failed_reps(suite_store_t *store, int64_t run, const char *bench, int case_no)
         n = (unsigned)sqlite3_column_int(st, 0);
     sqlite3_finalize(st);
     return n;
+}
+
+static void load_precision(suite_store_t *store,
+                           int64_t run,
+                           int case_no,
+                           struct report_series *s)
+{
+    sqlite3_stmt *st;
+
+    if (sqlite3_prepare_v2(suite_store_db(store),
+                           "SELECT figure, target, max, reps, reached FROM "
+                           "precision WHERE run = ? AND bench = ? AND "
+                           "case_no = ?",
+                           -1, &st, NULL)
+        != SQLITE_OK)
+        return;
+    sqlite3_bind_int64(st, 1, run);
+    sqlite3_bind_text(st, 2, s->bench, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int(st, 3, case_no);
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        s->pfigure = col(st, 0);
+        s->precise = s->pfigure != NULL;
+        s->target = sqlite3_column_double(st, 1);
+        s->pmax = (unsigned)sqlite3_column_int(st, 2);
+        s->preps = (unsigned)sqlite3_column_int(st, 3);
+        s->reached = sqlite3_column_int(st, 4);
+    }
+    sqlite3_finalize(st);
 }
 
 /* Load every series of run, grouped by case, figure and point, in the
@@ -149,6 +183,7 @@ static int load_set(suite_store_t *store,
             s->higher = sqlite3_column_int(st, 6);
             s->failed =
                 failed_reps(store, run, bench, sqlite3_column_int(st, 1));
+            load_precision(store, run, sqlite3_column_int(st, 1), s);
             if (!s->bench || !s->params || !s->name || !s->point || !s->unit) {
                 rc = -ENOMEM;
                 break;
@@ -259,6 +294,12 @@ static void emit_json(FILE *f,
         json_object_set_new(o, "name", json_string(s->bench));
         json_object_set_new(o, "parameters", json_loads(s->params, 0, NULL));
         json_object_set_new(o, "failed", json_integer(s->failed));
+        if (s->precise)
+            json_object_set_new(
+                o, "precision",
+                json_pack("{s:s,s:f,s:I,s:I,s:b}", "figure", s->pfigure,
+                          "target", s->target, "max", (json_int_t)s->pmax,
+                          "reps", (json_int_t)s->preps, "reached", s->reached));
         for (j = i; j < nrows && !strcmp(rows[j].s->bench, s->bench)
                     && !strcmp(rows[j].s->params, s->params);
              j++) {
@@ -345,6 +386,11 @@ static void emit_rows(FILE *f,
                     r->sum.min, r->sum.max, r->s->unit);
             if (r->s->failed)
                 fprintf(f, "  (%u failed)", r->s->failed);
+            if (r->s->precise && !strcmp(r->s->name, r->s->pfigure))
+                fprintf(f, "  (CI within %g%%: %s after %u of at most %u)",
+                        100 * r->s->target,
+                        r->s->reached ? "reached" : "NOT reached", r->s->preps,
+                        r->s->pmax);
         } else {
             fprintf(
                 f,
@@ -371,6 +417,15 @@ static void emit_rows(FILE *f,
         fprintf(f, "\nmedian with a distribution-free 95%% confidence interval "
                    "(order statistics; fewer than 6 repetitions give [min, "
                    "max] with less coverage)\n");
+        for (size_t i = 0; i < nrows; i++) {
+            if (rows[i].s->precise) {
+                fprintf(f, "CI within X%%: the case repeated until the "
+                           "interval lay within X%% of the median on both "
+                           "sides (and at least 6 times), or until its "
+                           "bound\n");
+                break;
+            }
+        }
         if (vs)
             fprintf(f,
                     "compared with the baseline by a one-sided Mann-Whitney "

@@ -9,7 +9,9 @@
  * benchmark name and parameters, figures by name and point, and each
  * pair is judged by suite_stats_compare(): a one-sided Mann-Whitney U
  * test at alpha 0.05 and a relative threshold on the medians; the report
- * says so in its text.
+ * says so in its text. A case run to a target precision says, on its
+ * watched figure's rows (table) or in "precision" (json), how many
+ * repetitions it took and whether the target was reached.
  *
  * Each function builds the whole text (caller frees) and prints nothing.
  * Not thread-safe. */

@@ -2,6 +2,7 @@
 /* suite_run.c - the suite runner: cases, repetitions, records. */
 #include <dirent.h>
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +16,7 @@
 #include "runtime/suite/suite_exec.h"
 #include "runtime/suite/suite_figures.h"
 #include "runtime/suite/suite_run.h"
+#include "runtime/suite/suite_stats.h"
 #include "util/spawn.h"
 
 extern char **environ;
@@ -226,6 +228,77 @@ static void release_counters(struct counter_set *set)
     set->n = 0;
 }
 
+/* The values of the figure a target precision watches, one series per
+ * point (an OSU table gives one per message size). */
+struct precision_series {
+    char *point;
+    double *x;
+    size_t n;
+};
+
+struct precision_track {
+    struct precision_series *v;
+    size_t n;
+};
+
+static int track_feed(struct precision_track *t,
+                      const struct suite_figure_list *figures,
+                      const char *name)
+{
+    for (size_t i = 0; i < figures->n; i++) {
+        const struct suite_figure *f = &figures->v[i];
+        struct precision_series *s = NULL;
+        double *x;
+
+        if (strcmp(f->name, name) != 0)
+            continue;
+        for (size_t j = 0; j < t->n && !s; j++)
+            if (!strcmp(t->v[j].point, f->point))
+                s = &t->v[j];
+        if (!s) {
+            struct precision_series *v = realloc(t->v, (t->n + 1) * sizeof(*v));
+
+            if (!v)
+                return -ENOMEM;
+            t->v = v;
+            s = &t->v[t->n];
+            memset(s, 0, sizeof(*s));
+            if (!(s->point = strdup(f->point)))
+                return -ENOMEM;
+            t->n++;
+        }
+        x = realloc(s->x, (s->n + 1) * sizeof(double));
+        if (!x)
+            return -ENOMEM;
+        s->x = x;
+        s->x[s->n++] = f->value;
+    }
+    return 0;
+}
+
+/* Reached when the figure was seen and every point of it is precise. */
+static bool track_reached(const struct precision_track *t,
+                          const struct suite_bench *bench,
+                          unsigned least)
+{
+    for (size_t i = 0; i < t->n; i++)
+        if (suite_stats_precision(t->v[i].x, t->v[i].n, bench->precision, least,
+                                  UINT_MAX, NULL)
+            != SUITE_PRECISION_REACHED)
+            return false;
+    return t->n > 0;
+}
+
+static void track_release(struct precision_track *t)
+{
+    for (size_t i = 0; i < t->n; i++) {
+        free(t->v[i].point);
+        free(t->v[i].x);
+    }
+    free(t->v);
+    memset(t, 0, sizeof(*t));
+}
+
 struct suite_runner {
     suite_store_t *store;
     const struct suite_run_opts *opts;
@@ -241,6 +314,7 @@ static int run_rep(struct suite_runner *r,
                    unsigned case_no,
                    unsigned rep,
                    bool warmup,
+                   struct precision_track *track,
                    shoal_error_t *error)
 {
     const struct suite_run_opts *opts = r->opts;
@@ -317,6 +391,8 @@ static int run_rep(struct suite_runner *r,
     if (rc == 0)
         rc = suite_store_rep(r->store, r->run, &rec, &figures, counters.v,
                              counters.n, error);
+    if (rc == 0 && track && !warmup)
+        rc = track_feed(track, &figures, bench->precision_figure);
     suite_figures_release(&figures);
     release_counters(&counters);
     suite_exec_release(&res);
@@ -347,14 +423,94 @@ static void say_progress(struct suite_runner *r,
     r->opts->progress(&p, r->opts->arg);
 }
 
+/* How many measured repetitions a case runs: a fixed count, or with a
+ * target precision (not overridden by --repeat) at least `least` and at
+ * most `most`. */
+static bool rep_bounds(const struct suite_bench *bench,
+                       const struct suite_run_opts *opts,
+                       unsigned *least,
+                       unsigned *most)
+{
+    if (bench->precision > 0 && !opts->repeat) {
+        *least = bench->repeat_given ? bench->repeat : 1;
+        *most = bench->precision_max;
+        return true;
+    }
+    *least = *most = opts->repeat ? opts->repeat : bench->repeat;
+    return false;
+}
+
+static int run_case(struct suite_runner *r,
+                    const struct suite_bench *bench,
+                    const struct suite_case *c,
+                    unsigned case_no,
+                    const char *params,
+                    shoal_error_t *error)
+{
+    const struct suite_run_opts *opts = r->opts;
+    unsigned least, most, measured = 0;
+    struct precision_track track = {0};
+    bool precise;
+    int rc = 0;
+
+    precise = rep_bounds(bench, opts, &least, &most);
+    for (unsigned i = 0; i < bench->warmup + most && rc == 0; i++) {
+        bool warmup = i < bench->warmup;
+        unsigned rep = warmup ? i : i - bench->warmup;
+
+        if (precise && !warmup && track_reached(&track, bench, least))
+            break;
+        if (opts->stop && *opts->stop) {
+            rc = -EINTR;
+            break;
+        }
+        if (opts->resume
+            && suite_store_rep_done(r->store, r->run, bench->name, case_no, rep,
+                                    warmup)) {
+            if (precise && !warmup) {
+                struct suite_figure_list stored = {0};
+
+                rc = suite_store_rep_figures(r->store, r->run, bench->name,
+                                             case_no, rep, &stored);
+                if (rc == 0)
+                    rc = track_feed(&track, &stored, bench->precision_figure);
+                suite_figures_release(&stored);
+            }
+            measured += !warmup;
+            r->done++;
+            r->skipped++;
+            continue;
+        }
+        say_progress(r, bench, params, i + 1, bench->warmup + most, warmup);
+        rc = run_rep(r, bench, c, case_no, rep, warmup, precise ? &track : NULL,
+                     error);
+        measured += !warmup;
+        r->done++;
+    }
+    if (precise && rc == 0) {
+        struct suite_precision_record p = {
+            .bench = bench->name,
+            .case_no = case_no,
+            .figure = bench->precision_figure,
+            .target = bench->precision,
+            .max = most,
+            .reps = measured,
+            .reached = track_reached(&track, bench, least)};
+
+        /* the estimate counted every case at its bound */
+        r->total -= most - measured;
+        rc = suite_store_precision(r->store, r->run, &p, error);
+    }
+    track_release(&track);
+    return rc;
+}
+
 static int run_bench(struct suite_runner *r,
                      const struct suite_bench *bench,
                      shoal_error_t *error)
 {
-    const struct suite_run_opts *opts = r->opts;
     struct suite_case *cases = NULL;
     size_t ncases = 0;
-    unsigned repeat = opts->repeat ? opts->repeat : bench->repeat;
     int rc = suite_matrix_expand(bench, &cases, &ncases);
 
     if (rc < 0)
@@ -362,7 +518,6 @@ static int run_bench(struct suite_runner *r,
                                bench->name, shoal_strerror(rc));
     for (size_t k = 0; k < ncases && rc == 0; k++) {
         char *params = suite_matrix_params_json(bench, &cases[k]);
-        unsigned reps = bench->warmup + repeat;
 
         if (!params) {
             rc = -ENOMEM;
@@ -370,25 +525,8 @@ static int run_bench(struct suite_runner *r,
         }
         rc = suite_store_case(r->store, r->run, bench->name, (unsigned)k,
                               params, error);
-        for (unsigned i = 0; i < reps && rc == 0; i++) {
-            bool warmup = i < bench->warmup;
-            unsigned rep = warmup ? i : i - bench->warmup;
-
-            if (opts->stop && *opts->stop) {
-                rc = -EINTR;
-                break;
-            }
-            if (opts->resume
-                && suite_store_rep_done(r->store, r->run, bench->name,
-                                        (unsigned)k, rep, warmup)) {
-                r->done++;
-                r->skipped++;
-                continue;
-            }
-            say_progress(r, bench, params, i + 1, reps, warmup);
-            rc = run_rep(r, bench, &cases[k], (unsigned)k, rep, warmup, error);
-            r->done++;
-        }
+        if (rc == 0)
+            rc = run_case(r, bench, &cases[k], (unsigned)k, params, error);
         free(params);
     }
     free(cases);
@@ -510,10 +648,11 @@ int suite_run(suite_store_t *store,
 
         if (opts->only && strcmp(b->name, opts->only) != 0)
             continue;
+        unsigned least, most;
+
+        rep_bounds(b, opts, &least, &most);
         if (suite_matrix_expand(b, &cases, &ncases) == 0)
-            r.total +=
-                ncases
-                * (b->warmup + (opts->repeat ? opts->repeat : b->repeat));
+            r.total += ncases * (b->warmup + most);
         free(cases);
     }
     if (!opts->resume) {

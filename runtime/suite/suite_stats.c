@@ -236,3 +236,27 @@ int suite_stats_compare(const double *a,
         *verdict = higher_better ? SUITE_WORSE : SUITE_BETTER;
     return 0;
 }
+
+enum suite_precision suite_stats_precision(const double *x,
+                                           size_t n,
+                                           double rel,
+                                           unsigned min,
+                                           unsigned max,
+                                           struct suite_summary *sum)
+{
+    struct suite_summary s;
+    double *c = malloc((n ? n : 1) * sizeof(double)), half;
+
+    if (!c)
+        return SUITE_PRECISION_GAVE_UP;
+    memcpy(c, x, n * sizeof(double));
+    suite_stats_summarize(c, n, &s);
+    free(c);
+    if (sum)
+        *sum = s;
+    /* the interval need not be symmetric: its wider side decides */
+    half = fmax(s.median - s.ci_low, s.ci_high - s.median);
+    if (n > 0 && n >= min && s.coverage >= 0.95 && half <= rel * fabs(s.median))
+        return SUITE_PRECISION_REACHED;
+    return n >= max ? SUITE_PRECISION_GAVE_UP : SUITE_PRECISION_MORE;
+}

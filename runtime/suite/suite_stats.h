@@ -79,4 +79,25 @@ int suite_stats_compare(const double *a,
                         double *change,
                         double *p);
 
+/* What the stopping rule of a target precision says after a repetition. */
+enum suite_precision {
+    SUITE_PRECISION_MORE = 0, /* repeat again */
+    SUITE_PRECISION_REACHED,  /* the interval is narrow enough */
+    SUITE_PRECISION_GAVE_UP,  /* max repetitions and still too wide */
+};
+
+/* The stopping rule of `precision: {ci: X%, max: M}`: given the n values
+ * x of a figure measured so far (not reordered), REACHED when n >= min
+ * and the 95% confidence interval of the median (as summarized above,
+ * with coverage >= 0.95, so n >= 6) lies within rel * |median| of the
+ * median on both sides; else GAVE_UP when n >= max; else MORE. The
+ * summary of x is stored in *sum when sum is not NULL. Returns the
+ * verdict; out of memory counts as GAVE_UP. */
+enum suite_precision suite_stats_precision(const double *x,
+                                           size_t n,
+                                           double rel,
+                                           unsigned min,
+                                           unsigned max,
+                                           struct suite_summary *sum);
+
 #endif

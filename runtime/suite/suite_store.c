@@ -34,7 +34,11 @@ static const char schema[] =
     "CREATE INDEX IF NOT EXISTS figures_run ON figures (run, bench, case_no);"
     "CREATE TABLE IF NOT EXISTS counters ("
     "  run INTEGER, bench TEXT, case_no INTEGER, rep INTEGER,"
-    "  event TEXT, sum REAL, min REAL, max REAL);";
+    "  event TEXT, sum REAL, min REAL, max REAL);"
+    "CREATE TABLE IF NOT EXISTS precision ("
+    "  run INTEGER, bench TEXT, case_no INTEGER, figure TEXT, target REAL,"
+    "  max INTEGER, reps INTEGER, reached INTEGER,"
+    "  PRIMARY KEY (run, bench, case_no));";
 
 static double now_s(void)
 {
@@ -369,4 +373,64 @@ bool suite_store_rep_done(suite_store_t *store,
     done = sqlite3_step(st) == SQLITE_ROW;
     sqlite3_finalize(st);
     return done;
+}
+
+int suite_store_precision(suite_store_t *store,
+                          int64_t run,
+                          const struct suite_precision_record *p,
+                          shoal_error_t *error)
+{
+    sqlite3_stmt *st;
+    int rc;
+
+    if (sqlite3_prepare_v2(store->db,
+                           "INSERT OR REPLACE INTO precision VALUES "
+                           "(?,?,?,?,?,?,?,?)",
+                           -1, &st, NULL)
+        != SQLITE_OK)
+        return db_fail(store, error, "record a case's precision");
+    sqlite3_bind_int64(st, 1, run);
+    bind_text(st, 2, p->bench);
+    sqlite3_bind_int(st, 3, (int)p->case_no);
+    bind_text(st, 4, p->figure);
+    sqlite3_bind_double(st, 5, p->target);
+    sqlite3_bind_int(st, 6, (int)p->max);
+    sqlite3_bind_int(st, 7, (int)p->reps);
+    sqlite3_bind_int(st, 8, p->reached);
+    rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE
+               ? 0
+               : db_fail(store, error, "record a case's precision");
+}
+
+int suite_store_rep_figures(suite_store_t *store,
+                            int64_t run,
+                            const char *bench,
+                            unsigned case_no,
+                            unsigned rep,
+                            struct suite_figure_list *list)
+{
+    sqlite3_stmt *st;
+    int rc = 0;
+
+    if (sqlite3_prepare_v2(store->db,
+                           "SELECT name, point, unit, higher, value FROM "
+                           "figures WHERE run = ? AND bench = ? AND "
+                           "case_no = ? AND rep = ? ORDER BY rowid",
+                           -1, &st, NULL)
+        != SQLITE_OK)
+        return -EIO;
+    sqlite3_bind_int64(st, 1, run);
+    bind_text(st, 2, bench);
+    sqlite3_bind_int(st, 3, (int)case_no);
+    sqlite3_bind_int(st, 4, (int)rep);
+    while (rc == 0 && sqlite3_step(st) == SQLITE_ROW)
+        rc = suite_figures_add(list, (const char *)sqlite3_column_text(st, 0),
+                               (const char *)sqlite3_column_text(st, 1),
+                               (const char *)sqlite3_column_text(st, 2),
+                               sqlite3_column_int(st, 3),
+                               sqlite3_column_double(st, 4));
+    sqlite3_finalize(st);
+    return rc;
 }

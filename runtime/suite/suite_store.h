@@ -16,6 +16,9 @@
  *            direction, value; wall time is the figure "wall" in "s"
  *   counters PAPI counters of a repetition, summed, min and max over its
  *            processes
+ *   precision a case run to a target precision: the figure watched, the
+ *            target (relative half-width of the median's 95% interval),
+ *            the bound, the repetitions it took and whether it was reached
  *
  * Every write is its own transaction, so an interrupted suite keeps each
  * repetition that finished. Not thread-safe: one store per thread. */
@@ -119,5 +122,31 @@ bool suite_store_rep_done(suite_store_t *store,
                           unsigned case_no,
                           unsigned rep,
                           bool warmup);
+
+struct suite_precision_record {
+    const char *bench;
+    unsigned case_no;
+    const char *figure;
+    double target; /* e.g. 0.05 */
+    unsigned max;
+    unsigned reps; /* measured repetitions the case took */
+    bool reached;
+};
+
+/* Record (or replace) how a case run to a target precision ended. */
+int suite_store_precision(suite_store_t *store,
+                          int64_t run,
+                          const struct suite_precision_record *p,
+                          shoal_error_t *error);
+
+/* Append the stored figures of one measured repetition to list (for
+ * --resume of a case run to a target precision). Returns 0, -EIO or
+ * -ENOMEM. */
+int suite_store_rep_figures(suite_store_t *store,
+                            int64_t run,
+                            const char *bench,
+                            unsigned case_no,
+                            unsigned rep,
+                            struct suite_figure_list *list);
 
 #endif

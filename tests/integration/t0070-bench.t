@@ -287,4 +287,55 @@ test_expect_success 'an interrupted suite keeps its repetitions and resumes' '
     test "$(q "SELECT status FROM runs WHERE id = $id")" = done
 '
 
+cat >precise.yaml <<'EOF'
+benchmarks:
+  - name: steady
+    command: [sh, -c, 'echo t=100']
+    parse: {regex: 't=(?<t>[0-9.]+)'}
+    precision: {ci: 5%, max: 20, figure: t}
+  - name: outlier
+    command: [sh, -c, 'n=$(cat o 2>/dev/null || echo 0); echo $((n + 1)) >o; test $n = 1 && echo t=200 || echo t=100']
+    parse: {regex: 't=(?<t>[0-9.]+)'}
+    precision: {ci: 5%, max: 20, figure: t}
+  - name: noisy
+    command: [sh, -c, 'n=$(cat c 2>/dev/null || echo 0); echo $((n + 1)) >c; echo t=$((n % 2 * 100 + 50))']
+    parse: {regex: 't=(?<t>[0-9.]+)'}
+    warmup: 1
+    precision: {ci: 5%, max: 8, figure: t}
+EOF
+
+test_expect_success 'a target precision repeats until the median is pinned down' '
+    rm -f o c &&
+    "$SHOAL" bench run precise.yaml >precise.out &&
+    id=$(tail -n 1 precise.out) &&
+    q "SELECT bench, reps, reached, max, target FROM precision WHERE run = $id" >prec &&
+    cat prec &&
+    grep "^steady|6|1|20|0.05$" prec &&
+    grep "^outlier|9|1|20|0.05$" prec &&
+    grep "^noisy|8|0|8|0.05$" prec &&
+    test "$(q "SELECT count(*) FROM reps WHERE run = $id AND bench = \"noisy\" AND warmup = 0")" = 8 &&
+    test "$(q "SELECT count(*) FROM reps WHERE run = $id AND bench = \"steady\"")" = 6 &&
+    "$SHOAL" bench report "$id" >prec.table &&
+    cat prec.table &&
+    grep "^steady .* t .*(CI within 5%: reached after 6 of at most 20)$" prec.table &&
+    grep "^noisy .* t .*(CI within 5%: NOT reached after 8 of at most 8)$" prec.table &&
+    ! grep "^steady .* wall .*CI within" prec.table &&
+    "$SHOAL" bench report "$id" --format json >prec.json &&
+    python3 - prec.json <<-\EOF
+	import json, sys
+	c = {o["name"]: o for o in map(json.loads, open(sys.argv[1]))}
+	assert c["outlier"]["precision"] == {"figure": "t", "target": 0.05,
+	    "max": 20, "reps": 9, "reached": True}, c["outlier"]
+	assert c["noisy"]["precision"]["reached"] is False, c["noisy"]
+	assert c["noisy"]["figures"]["t"]["n"] == 8, c["noisy"]
+	EOF
+'
+
+test_expect_success '--repeat N overrides a target precision' '
+    "$SHOAL" bench run precise.yaml --only steady --repeat 2 >fixed.out &&
+    id=$(tail -n 1 fixed.out) &&
+    test "$(q "SELECT count(*) FROM reps WHERE run = $id")" = 2 &&
+    test "$(q "SELECT count(*) FROM precision WHERE run = $id")" = 0
+'
+
 test_done

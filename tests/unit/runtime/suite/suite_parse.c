@@ -268,3 +268,65 @@ Test(suite_parse, a_file_that_cannot_be_read_is_named)
                  "cannot read '/nonexistent/s.yaml': No such file or "
                  "directory"));
 }
+
+Test(suite_parse, a_target_precision_is_read)
+{
+    struct suite *s = parse_ok("benchmarks:\n"
+                               "  - name: nap\n"
+                               "    command: [sleep, 1]\n"
+                               "    precision: {ci: 5%, max: 40}\n"
+                               "  - name: t\n"
+                               "    command: [sleep, 1]\n"
+                               "    repeat: 8\n"
+                               "    precision: {ci: 0.5%, figure: t}\n"
+                               "  - name: fixed\n"
+                               "    command: [sleep, 1]\n");
+
+    cr_assert(eq(dbl, s->benches[0].precision, 0.05));
+    cr_assert(eq(u32, s->benches[0].precision_max, 40));
+    cr_assert(eq(str, s->benches[0].precision_figure, "wall"));
+    cr_assert(not(s->benches[0].repeat_given));
+    cr_assert(eq(dbl, s->benches[1].precision, 0.005));
+    cr_assert(eq(u32, s->benches[1].precision_max, 50));
+    cr_assert(eq(str, s->benches[1].precision_figure, "t"));
+    cr_assert(s->benches[1].repeat_given);
+    cr_assert(eq(u32, s->benches[1].repeat, 8));
+    cr_assert(eq(dbl, s->benches[2].precision, 0));
+    cr_assert(eq(ptr, s->benches[2].precision_figure, NULL));
+    suite_free(s);
+}
+
+Test(suite_parse, a_bad_precision_is_refused)
+{
+    parse_bad("benchmarks:\n"
+              "  - name: nap\n"
+              "    command: [sleep, 1]\n"
+              "    precision: {ci: 5}\n",
+              "s.yaml:4: key 'precision: ci': '5' is not a percentage "
+              "between 0 and 100 (as 5%) in benchmark 'nap'");
+    parse_bad("benchmarks:\n"
+              "  - name: nap\n"
+              "    command: [sleep, 1]\n"
+              "    precision: {max: 10}\n",
+              "s.yaml:4: key 'precision' needs 'ci' (as 5%) in benchmark "
+              "'nap'");
+    parse_bad("benchmarks:\n"
+              "  - name: nap\n"
+              "    command: [sleep, 1]\n"
+              "    precision: {ci: 5%, max: 5}\n",
+              "s.yaml:4: key 'precision: max': '5' is not a whole number >= "
+              "6 in benchmark 'nap'");
+    parse_bad("benchmarks:\n"
+              "  - name: nap\n"
+              "    command: [sleep, 1]\n"
+              "    precision: {ci: 5%, until: 9}\n",
+              "s.yaml:4: unknown key 'precision: until' (ci, max, figure) in "
+              "benchmark 'nap'");
+    parse_bad("benchmarks:\n"
+              "  - name: nap\n"
+              "    command: [sleep, 1]\n"
+              "    repeat: 20\n"
+              "    precision: {ci: 5%, max: 10}\n",
+              "s.yaml:5: key 'precision: max': 10 is below 'repeat' (20), the "
+              "least number of repetitions in benchmark 'nap'");
+}

@@ -153,3 +153,78 @@ Test(suite_stats, a_change_below_the_threshold_or_not_significant_is_same)
     cr_assert(eq(int, v, SUITE_SAME), "change %g p %g", change, p);
     cr_assert(gt(dbl, p, 0.05));
 }
+
+/* Feed seq one value at a time as a suite would; the count at which the
+ * rule stopped, and its verdict. */
+static size_t stop_at(const double *seq,
+                      size_t len,
+                      double rel,
+                      unsigned min,
+                      unsigned max,
+                      enum suite_precision *verdict)
+{
+    for (size_t n = 1; n <= len; n++) {
+        *verdict = suite_stats_precision(seq, n, rel, min, max, NULL);
+        if (*verdict != SUITE_PRECISION_MORE)
+            return n;
+    }
+    return 0;
+}
+
+Test(suite_stats, precision_is_reached_at_six_when_the_spread_is_small)
+{
+    double seq[] = {100, 101, 99, 100, 100.5, 99.5, 100, 100};
+    enum suite_precision v;
+    struct suite_summary s;
+
+    /* below 6 the interval covers less than 95%, however narrow */
+    cr_assert(eq(int, suite_stats_precision(seq, 5, 0.05, 0, 50, NULL),
+                 SUITE_PRECISION_MORE));
+    cr_assert(eq(sz, stop_at(seq, 8, 0.05, 0, 50, &v), 6));
+    cr_assert(eq(int, v, SUITE_PRECISION_REACHED));
+    /* [99, 101] around 100: within 1% but not within 0.5% */
+    cr_assert(eq(int, suite_stats_precision(seq, 6, 0.01, 0, 50, &s),
+                 SUITE_PRECISION_REACHED));
+    cr_assert(eq(dbl, s.ci_low, 99));
+    cr_assert(eq(dbl, s.ci_high, 101));
+    cr_assert(eq(int, suite_stats_precision(seq, 6, 0.005, 0, 50, NULL),
+                 SUITE_PRECISION_MORE));
+}
+
+Test(suite_stats, precision_waits_until_an_outlier_leaves_the_interval)
+{
+    /* the outlier keeps [min, max] wide until n = 9, where the interval
+     * becomes [x(2), x(8)] (coverage 1 - 2 * 10/512) */
+    double seq[] = {100, 200, 100, 100, 100, 100, 100, 100, 100, 100};
+    enum suite_precision v;
+
+    cr_assert(eq(sz, stop_at(seq, 10, 0.05, 0, 50, &v), 9));
+    cr_assert(eq(int, v, SUITE_PRECISION_REACHED));
+}
+
+Test(suite_stats, precision_gives_up_at_max)
+{
+    double seq[40];
+    enum suite_precision v;
+
+    for (int i = 0; i < 40; i++)
+        seq[i] = i % 2 ? 150 : 50;
+    cr_assert(eq(sz, stop_at(seq, 40, 0.05, 0, 30, &v), 30));
+    cr_assert(eq(int, v, SUITE_PRECISION_GAVE_UP));
+    /* a median of 0 with any spread is never within X% of itself */
+    double zero[] = {0, 1, -1, 0, 0, 1, -1, 0};
+
+    cr_assert(eq(sz, stop_at(zero, 8, 0.5, 0, 8, &v), 8));
+    cr_assert(eq(int, v, SUITE_PRECISION_GAVE_UP));
+}
+
+Test(suite_stats, precision_runs_at_least_min)
+{
+    double seq[12];
+    enum suite_precision v;
+
+    for (int i = 0; i < 12; i++)
+        seq[i] = 7;
+    cr_assert(eq(sz, stop_at(seq, 12, 0.01, 10, 50, &v), 10));
+    cr_assert(eq(int, v, SUITE_PRECISION_REACHED));
+}
