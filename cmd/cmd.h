@@ -17,7 +17,9 @@ int cmd_fail(int status, const char *fmt, ...)
 int cmd_usage(const char *cmd, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
-int cmd_run(int argc, char **argv);
+/* self: the name the launcher was called by, for --version ("mpirun",
+ * "mpiexec"). */
+int cmd_run(const char *self, int argc, char **argv);
 int cmd_info(int argc, char **argv);
 int cmd_keygen(int argc, char **argv);
 int cmd_daemon(int argc, char **argv);

@@ -907,7 +907,17 @@ static int run_local_supervise(struct run_state *st)
     return status;
 }
 
-static int run_with_state(struct run_state *st, int argc, char **argv)
+/* As Open MPI's `mpirun --version` ("mpirun (Open MPI) 4.1.4"): scripts
+ * take the first line to learn whose launcher this is. */
+static void run_print_version(const char *self)
+{
+    printf("%s (shoal) %s\n", self, shoal_version());
+    printf("MPI libraries launched: shoal's MPI via PMI-1, MPICH via PMI-1, "
+           "Open MPI via PMIx\n");
+}
+
+static int
+run_with_state(struct run_state *st, const char *self, int argc, char **argv)
 {
     struct map_request req;
     shoal_error_t error;
@@ -919,6 +929,10 @@ static int run_with_state(struct run_state *st, int argc, char **argv)
         return cmd_usage("run", "%s", error.text);
     if (st->opt.help) {
         fputs(runopt_usage(), stdout);
+        return 0;
+    }
+    if (st->opt.version) {
+        run_print_version(self);
         return 0;
     }
     if (gethostname(st->hostname, sizeof(st->hostname) - 1) < 0)
@@ -958,13 +972,13 @@ static int run_with_state(struct run_state *st, int argc, char **argv)
     return run_local_supervise(st);
 }
 
-int cmd_run(int argc, char **argv)
+int cmd_run(const char *self, int argc, char **argv)
 {
     struct run_state st;
     int status;
 
     memset(&st, 0, sizeof(st));
-    status = run_with_state(&st, argc, argv);
+    status = run_with_state(&st, self, argc, argv);
     if (st.cpus) {
         for (int i = 0; i < st.map->nranks; i++)
             free(st.cpus[i]);

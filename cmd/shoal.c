@@ -35,7 +35,7 @@ int main(int argc, char **argv)
 
     self = self ? self + 1 : argv[0];
     if (strcmp(self, "mpirun") == 0 || strcmp(self, "mpiexec") == 0)
-        return cmd_run(argc - 1, argv + 1);
+        return cmd_run(self, argc - 1, argv + 1);
     if (strcmp(self, "shoald") == 0) {
         /* shoald [options] is shoal daemon run [options] */
         argv[0] = "run";
@@ -46,7 +46,7 @@ int main(int argc, char **argv)
         return CMD_EXIT_USAGE;
     }
     if (strcmp(argv[1], "run") == 0)
-        return cmd_run(argc - 2, argv + 2);
+        return cmd_run("mpirun", argc - 2, argv + 2);
     if (strcmp(argv[1], "info") == 0)
         return cmd_info(argc - 2, argv + 2);
     /* hidden: started by the pool's daemon, not by people */

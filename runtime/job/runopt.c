@@ -31,6 +31,7 @@ enum runopt_id {
     RUNOPT_RESTART_ON_FAILURE,
     RUNOPT_REPLICAS,
     RUNOPT_HELP,
+    RUNOPT_VERSION,
 };
 
 enum runopt_value {
@@ -76,6 +77,8 @@ static const struct runopt_spec runopt_specs[] = {
     {"replicas", RUNOPT_REPLICAS, RUNOPT_VALUE},
     {"h", RUNOPT_HELP, RUNOPT_NO_VALUE},
     {"help", RUNOPT_HELP, RUNOPT_NO_VALUE},
+    {"V", RUNOPT_VERSION, RUNOPT_NO_VALUE},
+    {"version", RUNOPT_VERSION, RUNOPT_NO_VALUE},
 };
 
 const char *runopt_usage(void)
@@ -127,6 +130,8 @@ const char *runopt_usage(void)
            "                            --checkpoint)\n"
            "  --max-restarts N          restarts allowed after failures "
            "(default 3)\n"
+           "  -V, --version             print the version and the MPI "
+           "libraries launched\n"
            "  -h, --help                show this help\n"
            "\n"
            "Exit status: 0 when every rank exits 0; else the status of the "
@@ -306,6 +311,9 @@ static int runopt_apply(struct runopt *opt,
     case RUNOPT_HELP:
         opt->help = true;
         break;
+    case RUNOPT_VERSION:
+        opt->version = true;
+        break;
     }
     if (rc == -ENOMEM)
         return shoal_errprintf(error, rc, "out of memory");
@@ -378,7 +386,7 @@ int runopt_parse(int argc,
         rc = runopt_apply(opt, spec, word, value, error);
         if (rc < 0)
             goto error;
-        if (opt->help)
+        if (opt->help || opt->version)
             return 0;
     }
     if (i >= argc) {

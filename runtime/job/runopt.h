@@ -43,6 +43,7 @@ struct runopt {
     bool restart_on_failure; /* --restart-on-failure */
     int max_restarts;        /* --max-restarts (3) */
     bool help;               /* --help was given: nothing else is valid */
+    bool version;            /* -V/--version: likewise */
     int prog_argc;           /* the program and its arguments */
     char **prog_argv;        /* borrowed from argv */
 };
