@@ -32,6 +32,40 @@ static bool hostlist_name_valid(const char *name, size_t len)
     return true;
 }
 
+/* text[0..len-1] as it can be shown in a message: printable ASCII as it
+ * is, a backslash doubled, any other byte as \xNN (a tab, a carriage
+ * return, a byte of a binary file given as a hostfile), cut short with
+ * "..." so the whole fits in buf. Returns buf. */
+static const char *
+hostlist_escape(const char *text, size_t len, char *buf, size_t size)
+{
+    size_t out = 0;
+
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)text[i];
+        char piece[5];
+        size_t n;
+
+        if (c == '\\')
+            n = (size_t)snprintf(piece, sizeof(piece), "\\\\");
+        else if (c >= 0x20 && c < 0x7f)
+            n = (size_t)snprintf(piece, sizeof(piece), "%c", c);
+        else
+            n = (size_t)snprintf(piece, sizeof(piece), "\\x%02x", c);
+        if (out + n + 4 > size) {
+            memcpy(buf + out, "...", 4);
+            return buf;
+        }
+        memcpy(buf + out, piece, n);
+        out += n;
+    }
+    buf[out] = '\0';
+    return buf;
+}
+
+/* Room for a HOSTLIST_NAME_MAX-byte word, every byte escaped. */
+enum { HOSTLIST_ESCAPED_MAX = 4 * HOSTLIST_NAME_MAX + 4 };
+
 static int hostlist_parse_count(const char *text, size_t len, int *out)
 {
     char buf[16];
@@ -119,18 +153,21 @@ static int hostlist_add_arg_entry(struct hostlist *list,
     const char *colon = memrchr(entry, ':', len);
     size_t name_len = len;
     int slots = 1;
+    char shown[HOSTLIST_ESCAPED_MAX];
 
     if (colon && !hostlist_name_valid(entry, len)) {
         name_len = (size_t)(colon - entry);
         if (hostlist_parse_count(colon + 1, len - name_len - 1, &slots) < 0)
-            return shoal_errprintf(error, SHOAL_EUSAGE,
-                                   "invalid host '%.*s': slots must be a "
-                                   "positive integer",
-                                   (int)len, entry);
+            return shoal_errprintf(
+                error, SHOAL_EUSAGE,
+                "invalid host '%s': slots must be a "
+                "positive integer",
+                hostlist_escape(entry, len, shown, sizeof(shown)));
     }
     if (!hostlist_name_valid(entry, name_len))
-        return shoal_errprintf(error, SHOAL_EUSAGE, "invalid host name '%.*s'",
-                               (int)len, entry);
+        return shoal_errprintf(
+            error, SHOAL_EUSAGE, "invalid host name '%s'",
+            hostlist_escape(entry, len, shown, sizeof(shown)));
     if (hostlist_add(list, entry, name_len, slots) < 0)
         return shoal_errprintf(error, -ENOMEM, "out of memory");
     return 0;
@@ -180,35 +217,39 @@ static int hostlist_parse_line(struct hostlist *list,
     char *word;
     int slots = -1, max_slots = 0;
     bool is_slots, is_max;
+    char shown[HOSTLIST_ESCAPED_MAX], shown2[HOSTLIST_ESCAPED_MAX];
 
     if (!name)
         return 0;
     if (!hostlist_name_valid(name, strlen(name)))
-        return shoal_errprintf(error, SHOAL_EUSAGE,
-                               "%s:%d: invalid host name '%s'", path, lineno,
-                               name);
+        return shoal_errprintf(
+            error, SHOAL_EUSAGE, "%s:%d: invalid host name '%s'", path, lineno,
+            hostlist_escape(name, strlen(name), shown, sizeof(shown)));
     while ((word = strtok_r(NULL, " \t\r\n", &save)) != NULL) {
         char *eq = strchr(word, '=');
         int n;
 
         if (!eq)
-            return shoal_errprintf(error, SHOAL_EUSAGE,
-                                   "%s:%d: expected key=value, got '%s'", path,
-                                   lineno, word);
+            return shoal_errprintf(
+                error, SHOAL_EUSAGE, "%s:%d: expected key=value, got '%s'",
+                path, lineno,
+                hostlist_escape(word, strlen(word), shown, sizeof(shown)));
         *eq = '\0';
         is_slots = strcmp(word, "slots") == 0 || strcmp(word, "count") == 0
                    || strcmp(word, "cpu") == 0;
         is_max =
             strcmp(word, "max_slots") == 0 || strcmp(word, "max-slots") == 0;
         if (!is_slots && !is_max)
-            return shoal_errprintf(error, SHOAL_EUSAGE,
-                                   "%s:%d: unknown key '%s'", path, lineno,
-                                   word);
+            return shoal_errprintf(
+                error, SHOAL_EUSAGE, "%s:%d: unknown key '%s'", path, lineno,
+                hostlist_escape(word, strlen(word), shown, sizeof(shown)));
         if (hostlist_parse_count(eq + 1, strlen(eq + 1), &n) < 0)
             return shoal_errprintf(error, SHOAL_EUSAGE,
                                    "%s:%d: key '%s': '%s' is not a positive "
                                    "integer",
-                                   path, lineno, word, eq + 1);
+                                   path, lineno, word,
+                                   hostlist_escape(eq + 1, strlen(eq + 1),
+                                                   shown2, sizeof(shown2)));
         if (is_slots)
             slots = max_slots > 0 && n > max_slots ? max_slots : n;
         else

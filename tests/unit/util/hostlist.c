@@ -111,6 +111,37 @@ Test(hostlist, hostfile_errors_name_file_line_and_key)
               != NULL);
 }
 
+Test(hostlist, bytes_not_printable_are_escaped_in_errors)
+{
+    char *path = write_file("no\033de slots=2\nnode s\001=1\n");
+    struct hostlist list = {0};
+    shoal_error_t err = {{0}};
+    char want[512];
+
+    cr_assert(eq(int, hostlist_add_file(&list, path, &err), SHOAL_EUSAGE));
+    snprintf(want, sizeof(want), "%s:1: invalid host name 'no\\x1bde'", path);
+    cr_assert(eq(str, err.text, want));
+    unlink(path);
+    free(path);
+
+    path = write_file("node s\001\\=1\n");
+    cr_assert(eq(int, hostlist_add_file(&list, path, &err), SHOAL_EUSAGE));
+    snprintf(want, sizeof(want), "%s:1: unknown key 's\\x01\\\\'", path);
+    cr_assert(eq(str, err.text, want));
+    unlink(path);
+    free(path);
+
+    path = write_file("node slots=\377\n");
+    cr_assert(eq(int, hostlist_add_file(&list, path, &err), SHOAL_EUSAGE));
+    cr_assert(strstr(err.text, ":1: key 'slots': '\\xff' is not") != NULL, "%s",
+              err.text);
+    unlink(path);
+    free(path);
+
+    cr_assert(eq(int, hostlist_add_arg(&list, "a\177b", &err), SHOAL_EUSAGE));
+    cr_assert(eq(str, err.text, "invalid host name 'a\\x7fb'"));
+}
+
 Test(hostlist, local_names)
 {
     cr_assert(hostlist_is_local("localhost", "node1.lab.org"));
