@@ -14,6 +14,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/stat.h>
 #include <hwloc.h>
 #include <jansson.h>
 #include <hwloc/glibc-sched.h>
@@ -114,8 +115,10 @@ struct run_restart {
 struct run_state {
     struct runopt opt;
     struct run_restart restart;
-    bool pooled; /* the job runs on the pool */
-    char **xenv; /* the -x list plus the checkpoint settings */
+    bool pooled;    /* the job runs on the pool */
+    char **mca_env; /* OMPI_MCA_KEY=VALUE of each --mca (owned) */
+    int nmca_env;
+    char **xenv; /* --mca, the -x list, then the checkpoint settings */
     int nxenv;
     double kill_grace;
     int last_end; /* enum job_end of the last run */
@@ -143,18 +146,37 @@ static int run_gather_hosts(struct run_state *st)
     return 0;
 }
 
-/* Check --wdir and find the program into st->path. Returns 0, or the exit
- * status after saying what is wrong. */
+/* Check --wdir and find the program into st->path. A name without '/'
+ * not in PATH is looked for in the working directory, as Open MPI does
+ * (`mpirun a.out`). Returns 0, or the exit status after saying what is
+ * wrong. */
 static int run_find_program(struct run_state *st)
 {
-    shoal_error_t error;
+    const char *program = st->opt.prog_argv[0];
+    shoal_error_t error, here_error;
+    struct stat sb;
+    char *here = NULL;
     int rc;
 
-    if (st->opt.wdir && access(st->opt.wdir, X_OK) < 0)
-        return cmd_fail(LOCAL_JOB_STATUS_ERROR,
-                        "cannot change to directory '%s': %s", st->opt.wdir,
-                        strerror(errno));
-    rc = spawn_resolve(st->opt.prog_argv[0], st->opt.wdir, &st->path, &error);
+    if (st->opt.wdir) {
+        errno = 0;
+        if (stat(st->opt.wdir, &sb) == 0 && !S_ISDIR(sb.st_mode))
+            errno = ENOTDIR;
+        else if (errno == 0 && access(st->opt.wdir, X_OK) < 0)
+            errno = errno ? errno : EACCES;
+        if (errno != 0)
+            return cmd_fail(LOCAL_JOB_STATUS_ERROR,
+                            "cannot change to directory '%s': %s", st->opt.wdir,
+                            strerror(errno));
+    }
+    rc = spawn_resolve(program, st->opt.wdir, &st->path, &error);
+    if (rc == -ENOENT && !strchr(program, '/')) {
+        if (asprintf(&here, "./%s", program) < 0)
+            return cmd_fail(LOCAL_JOB_STATUS_ERROR, "out of memory");
+        if (spawn_resolve(here, st->opt.wdir, &st->path, &here_error) == 0)
+            rc = 0;
+        free(here);
+    }
     if (rc < 0)
         return cmd_fail(rc == -ENOENT ? 127 : 126, "%s", error.text);
     return 0;
@@ -312,7 +334,7 @@ static int run_launch(struct run_state *st)
         int status = LOCAL_JOB_STATUS_ERROR;
         if (rc == -ENOENT)
             status = 127;
-        else if (rc == -EACCES || rc == -ENOEXEC)
+        else if (rc == -EACCES || rc == -ENOEXEC || rc == -EISDIR)
             status = 126;
         return cmd_fail(status, "cannot launch '%s' on '%s': %s",
                         st->opt.prog_argv[0], st->hostname, error.text);
@@ -486,9 +508,12 @@ static int run_restart_env(struct run_state *st)
         return -ENOMEM;
     free(st->xenv);
     st->nxenv = 0;
-    st->xenv = calloc((size_t)(st->opt.nenv + r->nvars + 1), sizeof(char *));
+    st->xenv = calloc((size_t)(st->nmca_env + st->opt.nenv + r->nvars + 1),
+                      sizeof(char *));
     if (!st->xenv)
         return -ENOMEM;
+    for (int i = 0; i < st->nmca_env; i++)
+        st->xenv[st->nxenv++] = st->mca_env[i];
     for (int i = 0; i < st->opt.nenv; i++)
         st->xenv[st->nxenv++] = st->opt.env[i];
     for (int i = 0; i < r->nvars; i++)
@@ -907,6 +932,46 @@ static int run_local_supervise(struct run_state *st)
     return status;
 }
 
+/* Open MPI's MCA parameters (--mca KEY VALUE, OMPI_MCA_* in the
+ * environment) tune Open MPI's runtime, which shoal replaces: shoal reads
+ * none of them, but the ranks' Open MPI library reads its own, so they
+ * reach the ranks as OMPI_MCA_KEY=VALUE, as Open MPI's mpirun passes them.
+ * Said once, on one line, so the user knows the runtime ignored them.
+ * Returns 0, or -ENOMEM. */
+static int run_mca(struct run_state *st)
+{
+    char note[512];
+    size_t used = 0;
+    int n = 0;
+
+    st->mca_env = calloc((size_t)st->opt.nmca / 2 + 1, sizeof(char *));
+    if (!st->mca_env)
+        return -ENOMEM;
+    for (int i = 0; i + 1 < st->opt.nmca; i += 2) {
+        if (asprintf(&st->mca_env[st->nmca_env], "OMPI_MCA_%s=%s",
+                     st->opt.mca[i], st->opt.mca[i + 1])
+            < 0)
+            return -ENOMEM;
+        st->nmca_env++;
+        if (used < sizeof(note))
+            used +=
+                (size_t)snprintf(note + used, sizeof(note) - used, "%s--mca %s",
+                                 n++ ? ", " : "", st->opt.mca[i]);
+    }
+    for (char **e = environ; *e; e++) {
+        if (strncmp(*e, "OMPI_MCA_", 9) != 0 || used >= sizeof(note))
+            continue;
+        used += (size_t)snprintf(note + used, sizeof(note) - used, "%s%.*s",
+                                 n++ ? ", " : "", (int)strcspn(*e, "="), *e);
+    }
+    if (n > 0)
+        fprintf(stderr,
+                "shoal: note: MCA parameters are ignored by shoal; the ranks "
+                "get them as OMPI_MCA_* for Open MPI to read (%s)\n",
+                note);
+    return 0;
+}
+
 /* As Open MPI's `mpirun --version` ("mpirun (Open MPI) 4.1.4"): scripts
  * take the first line to learn whose launcher this is. */
 static void run_print_version(const char *self)
@@ -935,6 +1000,8 @@ run_with_state(struct run_state *st, const char *self, int argc, char **argv)
         run_print_version(self);
         return 0;
     }
+    if (run_mca(st) < 0)
+        return cmd_fail(LOCAL_JOB_STATUS_ERROR, "out of memory");
     if (gethostname(st->hostname, sizeof(st->hostname) - 1) < 0)
         strcpy(st->hostname, "localhost");
     if (!getenv("SHOAL_PROXY_NODES")) {
@@ -986,6 +1053,9 @@ int cmd_run(const char *self, int argc, char **argv)
     }
     free(st.env);
     free(st.xenv);
+    for (int i = 0; i < st.nmca_env; i++)
+        free(st.mca_env[i]);
+    free(st.mca_env);
     for (int i = 0; i < st.restart.nvars; i++)
         free(st.restart.vars[i]);
     free(st.restart.root);

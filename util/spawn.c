@@ -288,7 +288,7 @@ static int spawn_check(const char *path)
     if (stat(path, &st) < 0)
         return -errno;
     if (S_ISDIR(st.st_mode))
-        return -EACCES;
+        return -EISDIR;
     if (access(path, X_OK) < 0)
         return -errno;
     return 0;
@@ -338,8 +338,8 @@ int spawn_resolve(const char *program,
         }
         free(candidate);
         /* as execvp: a found but unusable file beats "not found" */
-        if (entry_rc == -EACCES)
-            rc = -EACCES;
+        if (entry_rc == -EACCES || (entry_rc == -EISDIR && rc == -ENOENT))
+            rc = entry_rc;
         search += len;
         if (*search == ':')
             search++;

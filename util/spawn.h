@@ -65,8 +65,9 @@ int spawn_process(const struct spawn_spec *spec,
 
 /* Resolve a program name as execvp(3) would: a name with '/' is taken
  * relative to wdir (or the current directory when wdir is NULL); else each
- * PATH entry is tried. Returns 0 and sets *path (caller frees), or -ENOENT
- * or -EACCES with error filled, naming the program. */
+ * PATH entry is tried. Returns 0 and sets *path (caller frees), or -ENOENT,
+ * -EACCES or -EISDIR (a directory) with error filled, naming the
+ * program. */
 int spawn_resolve(const char *program,
                   const char *wdir,
                   char **path,

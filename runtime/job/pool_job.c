@@ -669,7 +669,8 @@ int pool_job_input(pool_job_t *job, int node, const uint8_t *buf, size_t len)
         if (f.spawn_failed.code == -ENOENT)
             status = 127;
         else if (f.spawn_failed.code == -EACCES
-                 || f.spawn_failed.code == -ENOEXEC)
+                 || f.spawn_failed.code == -ENOEXEC
+                 || f.spawn_failed.code == -EISDIR)
             status = 126;
         pool_job_fail(job, JOB_END_ERROR, status,
                       "cannot launch '%s' on '%s': %s", job->config.argv[0],

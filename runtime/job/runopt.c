@@ -32,12 +32,14 @@ enum runopt_id {
     RUNOPT_REPLICAS,
     RUNOPT_HELP,
     RUNOPT_VERSION,
+    RUNOPT_MCA,
 };
 
 enum runopt_value {
     RUNOPT_NO_VALUE,
     RUNOPT_VALUE,          /* --name VALUE or --name=VALUE */
     RUNOPT_OPTIONAL_VALUE, /* --name, or --name=VALUE */
+    RUNOPT_TWO_VALUES,     /* --name KEY VALUE (Open MPI's --mca) */
 };
 
 struct runopt_spec {
@@ -79,6 +81,8 @@ static const struct runopt_spec runopt_specs[] = {
     {"help", RUNOPT_HELP, RUNOPT_NO_VALUE},
     {"V", RUNOPT_VERSION, RUNOPT_NO_VALUE},
     {"version", RUNOPT_VERSION, RUNOPT_NO_VALUE},
+    {"mca", RUNOPT_MCA, RUNOPT_TWO_VALUES},
+    {"gmca", RUNOPT_MCA, RUNOPT_TWO_VALUES},
 };
 
 const char *runopt_usage(void)
@@ -130,9 +134,19 @@ const char *runopt_usage(void)
            "                            --checkpoint)\n"
            "  --max-restarts N          restarts allowed after failures "
            "(default 3)\n"
+           "  --mca KEY VALUE           Open MPI's MCA parameter: ignored by "
+           "shoal, given\n"
+           "                            to the ranks as OMPI_MCA_KEY=VALUE "
+           "(so are the\n"
+           "                            OMPI_MCA_* variables of the "
+           "environment)\n"
            "  -V, --version             print the version and the MPI "
            "libraries launched\n"
            "  -h, --help                show this help\n"
+           "\n"
+           "A PROGRAM named without a '/' is looked for in PATH, then in the "
+           "working\n"
+           "directory (--wdir, else the current one), as Open MPI does.\n"
            "\n"
            "Exit status: 0 when every rank exits 0; else the status of the "
            "first rank\n"
@@ -222,6 +236,7 @@ static int runopt_apply(struct runopt *opt,
                         const struct runopt_spec *spec,
                         const char *word,
                         char *value,
+                        char *value2,
                         shoal_error_t *error)
 {
     int rc = 0;
@@ -314,6 +329,15 @@ static int runopt_apply(struct runopt *opt,
     case RUNOPT_VERSION:
         opt->version = true;
         break;
+    case RUNOPT_MCA:
+        if (value[0] == '\0' || strchr(value, '='))
+            return shoal_errprintf(error, SHOAL_EUSAGE,
+                                   "invalid MCA parameter name '%s' for '%s'",
+                                   value, word);
+        rc = runopt_append(&opt->mca, &opt->nmca, value);
+        if (rc == 0)
+            rc = runopt_append(&opt->mca, &opt->nmca, value2);
+        break;
     }
     if (rc == -ENOMEM)
         return shoal_errprintf(error, rc, "out of memory");
@@ -352,7 +376,7 @@ int runopt_parse(int argc,
         char *word = argv[i];
         const struct runopt_spec *spec;
         const char *inline_value;
-        char *value = NULL;
+        char *value = NULL, *value2 = NULL;
 
         if (strcmp(word, "--") == 0) {
             i++;
@@ -378,12 +402,22 @@ int runopt_parse(int argc,
                                      "option '%s' needs a value", word);
                 goto error;
             }
+        } else if (spec->value == RUNOPT_TWO_VALUES) {
+            if (inline_value || i + 2 >= argc) {
+                rc = shoal_errprintf(error, SHOAL_EUSAGE,
+                                     "option '%s' needs a KEY and a VALUE: "
+                                     "'%s KEY VALUE'",
+                                     word, word);
+                goto error;
+            }
+            value = argv[++i];
+            value2 = argv[++i];
         } else if (inline_value) {
             rc = shoal_errprintf(error, SHOAL_EUSAGE,
                                  "option '%s' takes no value", word);
             goto error;
         }
-        rc = runopt_apply(opt, spec, word, value, error);
+        rc = runopt_apply(opt, spec, word, value, value2, error);
         if (rc < 0)
             goto error;
         if (opt->help || opt->version)
@@ -411,6 +445,7 @@ void runopt_release(struct runopt *opt)
 {
     free(opt->hosts);
     free(opt->env);
+    free(opt->mca);
     memset(opt, 0, sizeof(*opt));
 }
 

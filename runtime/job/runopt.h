@@ -28,6 +28,8 @@ struct runopt {
     bool report_bindings;
     char **env; /* each -x argument: "VAR" or "VAR=value" */
     int nenv;
+    char **mca;       /* each --mca KEY VALUE, as KEY and VALUE in turn */
+    int nmca;         /* words in mca: twice the pairs */
     const char *wdir; /* --wdir, or NULL */
     bool tag_output;
     const char *output_dir;     /* --output-filename, or NULL */

@@ -21,4 +21,74 @@ test_expect_success '--version wins over a program and other options' '
     head -1 out | grep "^mpirun (shoal) "
 '
 
+test_expect_success '--mca KEY VALUE: a note, and OMPI_MCA_KEY=VALUE in the ranks' '
+    "$SHOAL" run -n 1 --mca btl self,tcp -mca pml ob1 --gmca x y \
+        sh -c "env | grep ^OMPI_MCA_ | grep -v ^OMPI_MCA_schizo= | sort" >out 2>err &&
+    printf "OMPI_MCA_btl=self,tcp\nOMPI_MCA_pml=ob1\nOMPI_MCA_x=y\n" >expect &&
+    test_cmp expect out &&
+    echo "shoal: note: MCA parameters are ignored by shoal; the ranks get them as OMPI_MCA_* for Open MPI to read (--mca btl, --mca pml, --mca x)" >expect &&
+    test_cmp expect err
+'
+
+test_expect_success 'OMPI_MCA_* of the environment: a note, and they reach the ranks' '
+    OMPI_MCA_btl_tcp_if_include=lo "$SHOAL" run -n 2 \
+        sh -c "echo \$OMPI_MCA_btl_tcp_if_include" >out 2>err &&
+    printf "lo\nlo\n" >expect && test_cmp expect out &&
+    echo "shoal: note: MCA parameters are ignored by shoal; the ranks get them as OMPI_MCA_* for Open MPI to read (OMPI_MCA_btl_tcp_if_include)" >expect &&
+    test_cmp expect err
+'
+
+test_expect_success 'without MCA parameters, no note' '
+    "$SHOAL" run -n 1 true 2>err && test ! -s err
+'
+
+test_expect_success '--mca needs a KEY and a VALUE' '
+    test_expect_code 2 "$SHOAL" run --mca btl 2>err &&
+    grep -F "option '"'"'--mca'"'"' needs a KEY and a VALUE" err &&
+    test_expect_code 2 "$SHOAL" run --mca=btl tcp true 2>err &&
+    grep -F "option '"'"'--mca=btl'"'"' needs a KEY and a VALUE" err
+'
+
+test_expect_success 'a program in the current directory is found without ./' '
+    mkdir -p here && cp /bin/echo here/myecho &&
+    (cd here && "$SHOAL" run -n 1 myecho found) >out &&
+    echo found >expect && test_cmp expect out &&
+    "$SHOAL" run -n 1 --wdir "$TRASH/here" myecho in-wdir >out &&
+    echo in-wdir >expect && test_cmp expect out
+'
+
+test_expect_success 'PATH comes before the current directory' '
+    mkdir -p shadow && printf "#!/bin/sh\necho shadowed\n" >shadow/true &&
+    chmod +x shadow/true &&
+    (cd shadow && "$SHOAL" run -n 1 true) >out &&
+    test ! -s out
+'
+
+test_expect_success 'a directory as the program: Is a directory, 126' '
+    mkdir -p adir &&
+    test_expect_code 126 "$SHOAL" run -n 1 ./adir 2>err &&
+    echo "shoal: cannot execute '"'"'./adir'"'"': Is a directory" >expect &&
+    test_cmp expect err
+'
+
+test_expect_success 'a --wdir that is a file: Not a directory' '
+    : >afile &&
+    test_expect_code 1 "$SHOAL" run -n 1 --wdir afile true 2>err &&
+    echo "shoal: cannot change to directory '"'"'afile'"'"': Not a directory" >expect &&
+    test_cmp expect err
+'
+
+test_expect_success 'bytes not printable in a hostfile are escaped in its errors' '
+    printf "local\033[31mhost slots=2\n" >hf &&
+    test_expect_code 2 "$SHOAL" run --hostfile hf true 2>err &&
+    grep -F "hf:1: invalid host name '"'"'local\\x1b[31mhost'"'"'" err &&
+    printf "localhost sl\001ots=2\n" >hf &&
+    test_expect_code 2 "$SHOAL" run --hostfile hf true 2>err &&
+    grep -F "hf:1: unknown key '"'"'sl\\x01ots'"'"'" err &&
+    printf "localhost slots=\377\n" >hf &&
+    test_expect_code 2 "$SHOAL" run --hostfile hf true 2>err &&
+    grep -F "key '"'"'slots'"'"': '"'"'\\xff'"'"' is not a positive integer" err &&
+    ! grep -q "$(printf "[\001\033\377]")" err
+'
+
 test_done

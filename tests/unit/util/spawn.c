@@ -179,7 +179,8 @@ Test(spawn, resolve_like_execvp)
     cr_assert(eq(int, spawn_resolve(make_plain_file(plain), NULL, &path, &err),
                  -EACCES));
     unlink(plain);
-    cr_assert(eq(int, spawn_resolve("/tmp", NULL, &path, &err), -EACCES));
+    cr_assert(eq(int, spawn_resolve("/tmp", NULL, &path, &err), -EISDIR));
+    cr_assert(eq(str, err.text, "cannot execute '/tmp': Is a directory"));
     cr_assert(
         eq(int, spawn_resolve("./missing", "/tmp", &path, &err), -ENOENT));
 }

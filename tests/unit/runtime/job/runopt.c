@@ -134,6 +134,34 @@ Test(runopt, help_needs_no_program)
     runopt_release(&opt);
 }
 
+Test(runopt, version_needs_no_program)
+{
+    char *words[] = {"-np", "2", "-V", NULL};
+    struct runopt opt;
+    shoal_error_t err;
+
+    cr_assert(eq(int, parse(&opt, &err, words), 0));
+    cr_assert(opt.version);
+    runopt_release(&opt);
+}
+
+Test(runopt, mca_pairs_are_kept_in_order)
+{
+    char *words[] = {"--mca", "btl", "self,tcp", "-gmca",
+                     "pml",   "ob1", "prog",     NULL};
+    struct runopt opt;
+    shoal_error_t err;
+
+    cr_assert(eq(int, parse(&opt, &err, words), 0), "%s", err.text);
+    cr_assert(eq(int, opt.nmca, 4));
+    cr_assert(eq(str, opt.mca[0], "btl"));
+    cr_assert(eq(str, opt.mca[1], "self,tcp"));
+    cr_assert(eq(str, opt.mca[2], "pml"));
+    cr_assert(eq(str, opt.mca[3], "ob1"));
+    cr_assert(eq(str, opt.prog_argv[0], "prog"));
+    runopt_release(&opt);
+}
+
 /* Criterion runs each case in a fresh process, so a case holds its text
  * by value: pointers into the parent would not survive. */
 struct bad_case {
@@ -160,6 +188,9 @@ ParameterizedTestParameters(runopt, bad_arguments_are_refused)
         {{"-x", "=1", "prog"}, "expected VAR or VAR=VALUE"},
         {{"--replicas", "0", "--checkpoint", "prog"}, "number of replicas"},
         {{"--replicas", "1", "prog"}, "'--replicas' needs --checkpoint"},
+        {{"--mca", "btl"}, "'--mca' needs a KEY and a VALUE"},
+        {{"--mca=btl", "tcp", "prog"}, "needs a KEY and a VALUE"},
+        {{"--mca", "a=b", "c", "prog"}, "invalid MCA parameter name 'a=b'"},
     };
     return cr_make_param_array(struct bad_case, cases,
                                sizeof(cases) / sizeof(cases[0]));
