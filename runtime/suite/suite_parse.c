@@ -435,6 +435,55 @@ static int read_precision(struct suite_walk *w,
     return 0;
 }
 
+/* A number >= 0 (and <= max when max > 0). */
+static int want_number(struct suite_walk *w,
+                       const yaml_node_t *node,
+                       const char *key,
+                       double max,
+                       double *out)
+{
+    const char *s;
+    char *end;
+    double x;
+
+    if (want_scalar(w, node, key, &s) < 0)
+        return -EINVAL;
+    x = strtod(s, &end);
+    if (end == s || *end || !isfinite(x) || x < 0 || (max > 0 && x > max))
+        return walk_fail(w, node, "key '%s': '%s' is not a number >= 0", key,
+                         s);
+    *out = x;
+    return 0;
+}
+
+static int
+read_noise(struct suite_walk *w, const yaml_node_t *node, struct suite_bench *b)
+{
+    int rc = want_map(w, node, "key 'noise'");
+
+    if (rc < 0)
+        return rc;
+    b->noise = true;
+    b->noise_max_load = 0.5;
+    for (yaml_node_pair_t *p = node->data.mapping.pairs.start;
+         p < node->data.mapping.pairs.top; p++) {
+        yaml_node_t *kn = yaml_document_get_node(w->doc, p->key);
+        yaml_node_t *v = yaml_document_get_node(w->doc, p->value);
+        const char *k = scalar(kn);
+
+        if (!strcmp(k, "max-load"))
+            rc = want_number(w, v, "noise: max-load", 0, &b->noise_max_load);
+        else if (!strcmp(k, "wait"))
+            rc = want_number(w, v, "noise: wait", 86400, &b->noise_wait);
+        else
+            rc =
+                walk_fail(w, kn, "unknown key 'noise: %s' (max-load, wait)", k);
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}
+
 static int
 read_parse(struct suite_walk *w, const yaml_node_t *node, struct suite_bench *b)
 {
@@ -625,6 +674,8 @@ read_bench(struct suite_walk *w, const yaml_node_t *node, struct suite_bench *b)
         } else if (!strcmp(k, "repeat")) {
             rc = want_uint(w, v, "repeat", 1, &b->repeat);
             b->repeat_given = true;
+        } else if (!strcmp(k, "noise")) {
+            rc = read_noise(w, v, b);
         } else if (!strcmp(k, "precision")) {
             precision = v;
             rc = read_precision(w, v, b);

@@ -21,7 +21,7 @@
  * groups), figures (name -> {unit, better: lower|higher}), papi (a
  * sequence of PAPI event names), precision ({ci: X%, max: M, figure: F},
  * suite_stats_precision() is the rule; M >= 6, as fewer repetitions
- * never give a 95% interval).
+ * never give a 95% interval), noise ({max-load: L, wait: S}).
  *
  * "{p}" in a command word or an env value is replaced by parameter p's
  * value; "{p}" naming no parameter is an error, other braces are kept,
@@ -91,8 +91,14 @@ struct suite_bench {
     double precision;       /* X as a fraction; 0 = fixed repeat */
     unsigned precision_max; /* default 50 */
     char *precision_figure; /* default "wall" */
-    double timeout;         /* seconds; 0 = none */
-    bool mpi;               /* run as a gang job with `shoal run` */
+    /* noise: {max-load: L, wait: S}: a repetition is flagged when the
+     * node's load per CPU (suite_noise.h) is above L; before one, wait
+     * up to S seconds for the load to drop */
+    bool noise;
+    double noise_max_load; /* default 0.5 */
+    double noise_wait;     /* seconds; default 0 */
+    double timeout;        /* seconds; 0 = none */
+    bool mpi;              /* run as a gang job with `shoal run` */
     unsigned ranks;
     char *map_by;  /* NULL: shoal run's default */
     char *bind_to; /* NULL: shoal run's default */

@@ -20,6 +20,9 @@ struct report_series {
     unsigned failed; /* repetitions of the case that did not succeed */
     /* the case ran to a target precision on figure pfigure */
     bool precise, reached;
+    /* repetitions of a case under noise control taken under load */
+    bool noise;
+    unsigned under_load;
     char *pfigure;
     double target;
     unsigned pmax, preps;
@@ -122,6 +125,30 @@ static void load_precision(suite_store_t *store,
     sqlite3_finalize(st);
 }
 
+static void load_noise(suite_store_t *store,
+                       int64_t run,
+                       int case_no,
+                       struct report_series *s)
+{
+    sqlite3_stmt *st;
+
+    if (sqlite3_prepare_v2(suite_store_db(store),
+                           "SELECT count(*), coalesce(sum(under_load), 0) "
+                           "FROM noise WHERE run = ? AND bench = ? AND "
+                           "case_no = ?",
+                           -1, &st, NULL)
+        != SQLITE_OK)
+        return;
+    sqlite3_bind_int64(st, 1, run);
+    sqlite3_bind_text(st, 2, s->bench, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int(st, 3, case_no);
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        s->noise = sqlite3_column_int(st, 0) > 0;
+        s->under_load = (unsigned)sqlite3_column_int(st, 1);
+    }
+    sqlite3_finalize(st);
+}
+
 /* Load every series of run, grouped by case, figure and point, in the
  * order cases ran. */
 static int load_set(suite_store_t *store,
@@ -184,6 +211,7 @@ static int load_set(suite_store_t *store,
             s->failed =
                 failed_reps(store, run, bench, sqlite3_column_int(st, 1));
             load_precision(store, run, sqlite3_column_int(st, 1), s);
+            load_noise(store, run, sqlite3_column_int(st, 1), s);
             if (!s->bench || !s->params || !s->name || !s->point || !s->unit) {
                 rc = -ENOMEM;
                 break;
@@ -294,6 +322,8 @@ static void emit_json(FILE *f,
         json_object_set_new(o, "name", json_string(s->bench));
         json_object_set_new(o, "parameters", json_loads(s->params, 0, NULL));
         json_object_set_new(o, "failed", json_integer(s->failed));
+        if (s->noise)
+            json_object_set_new(o, "under_load", json_integer(s->under_load));
         if (s->precise)
             json_object_set_new(
                 o, "precision",
@@ -386,6 +416,8 @@ static void emit_rows(FILE *f,
                     r->sum.min, r->sum.max, r->s->unit);
             if (r->s->failed)
                 fprintf(f, "  (%u failed)", r->s->failed);
+            if (r->s->under_load)
+                fprintf(f, "  (%u under load)", r->s->under_load);
             if (r->s->precise && !strcmp(r->s->name, r->s->pfigure))
                 fprintf(f, "  (CI within %g%%: %s after %u of at most %u)",
                         100 * r->s->target,
@@ -423,6 +455,15 @@ static void emit_rows(FILE *f,
                            "interval lay within X%% of the median on both "
                            "sides (and at least 6 times), or until its "
                            "bound\n");
+                break;
+            }
+        }
+        for (size_t i = 0; i < nrows; i++) {
+            if (rows[i].s->under_load) {
+                fprintf(f, "under load: repetitions taken while the node's "
+                           "run queue or the CPU others used was above the "
+                           "benchmark's max-load per CPU (shoal bench show "
+                           "has each one)\n");
                 break;
             }
         }
@@ -581,10 +622,13 @@ int suite_report_show(suite_store_t *store,
     if (sqlite3_prepare_v2(
             suite_store_db(store),
             "SELECT r.case_no, c.params, r.rep, r.warmup, r.status,"
-            " r.exit_code, r.wall, r.load, r.output FROM reps r JOIN cases c"
+            " r.exit_code, r.wall, r.load, r.output, n.runqueue, n.others,"
+            " n.waited, n.under_load FROM reps r JOIN cases c"
             " ON c.run = r.run AND c.bench = r.bench AND c.case_no ="
-            " r.case_no WHERE r.run = ? AND r.bench = ? ORDER BY r.case_no,"
-            " r.warmup DESC, r.rep",
+            " r.case_no LEFT JOIN noise n ON n.run = r.run AND n.bench ="
+            " r.bench AND n.case_no = r.case_no AND n.rep = r.rep AND"
+            " r.warmup = 0 WHERE r.run = ? AND r.bench = ? ORDER BY"
+            " r.case_no, r.warmup DESC, r.rep",
             -1, &st, NULL)
             != SQLITE_OK
         || sqlite3_prepare_v2(suite_store_db(store),
@@ -616,6 +660,16 @@ int suite_report_show(suite_store_t *store,
                 sqlite3_column_int(st, 2) + 1, status,
                 sqlite3_column_int(st, 5), sqlite3_column_double(st, 6),
                 sqlite3_column_double(st, 7));
+        if (sqlite3_column_type(st, 12) != SQLITE_NULL) {
+            fprintf(f, ", run queue %.2f/CPU", sqlite3_column_double(st, 9));
+            if (sqlite3_column_type(st, 10) != SQLITE_NULL)
+                fprintf(f, ", others %.2f of the CPUs",
+                        sqlite3_column_double(st, 10));
+            if (sqlite3_column_double(st, 11) > 0)
+                fprintf(f, ", waited %.1f s", sqlite3_column_double(st, 11));
+            if (sqlite3_column_int(st, 12))
+                fprintf(f, ", UNDER LOAD");
+        }
         if (!warm) {
             sqlite3_bind_int64(fs, 1, run);
             sqlite3_bind_text(fs, 2, bench, -1, SQLITE_TRANSIENT);

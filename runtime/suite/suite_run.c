@@ -15,6 +15,7 @@
 #include "runtime/member/node_summary.h"
 #include "runtime/suite/suite_exec.h"
 #include "runtime/suite/suite_figures.h"
+#include "runtime/suite/suite_noise.h"
 #include "runtime/suite/suite_run.h"
 #include "runtime/suite/suite_stats.h"
 #include "util/spawn.h"
@@ -308,6 +309,32 @@ struct suite_runner {
     bool papi_said;
 };
 
+/* The run queue before a repetition; with `wait:`, sample until it is
+ * at most max-load or the wait is over. */
+static void wait_for_quiet(const struct suite_bench *bench,
+                           struct suite_rep_record *rec)
+{
+    double t0 = mono_s();
+
+    rec->noise = true;
+    rec->others = NAN;
+    for (;;) {
+        /* waited: until the sample that let the repetition go */
+        rec->waited = mono_s() - t0;
+        if (suite_noise_runqueue(0.1, &rec->runqueue) < 0) {
+            rec->runqueue = NAN;
+            break;
+        }
+        if (rec->runqueue <= bench->noise_max_load
+            || mono_s() - t0 >= bench->noise_wait)
+            break;
+        double left = bench->noise_wait - (mono_s() - t0);
+        struct timespec nap = {0, (long)(fmin(0.25, left) * 1e9)};
+
+        nanosleep(&nap, NULL);
+    }
+}
+
 static int run_rep(struct suite_runner *r,
                    const struct suite_bench *bench,
                    const struct suite_case *c,
@@ -331,6 +358,8 @@ static int run_rep(struct suite_runner *r,
                                    .warmup = warmup,
                                    .load = load_now()};
     shoal_error_t why = {{0}};
+    struct suite_noise_snap before, after;
+    bool snapped = false;
     int rc;
 
     if (!argv || !env) {
@@ -338,7 +367,17 @@ static int run_rep(struct suite_runner *r,
         suite_run_argv_free(env);
         return -ENOMEM;
     }
+    if (bench->noise && !warmup) {
+        wait_for_quiet(bench, &rec);
+        snapped = suite_noise_snap(&before) == 0;
+    }
     rc = suite_exec_run(argv, env, bench->timeout, &res, &why);
+    if (rc == 0 && snapped && suite_noise_snap(&after) == 0)
+        rec.others = suite_noise_others(&before, &after, res.wall);
+    if (rec.noise)
+        rec.under_load =
+            rec.runqueue > bench->noise_max_load
+            || (isfinite(rec.others) && rec.others > bench->noise_max_load);
     suite_run_argv_free(argv);
     suite_run_argv_free(env);
     if (papi)

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* suite_store.c - the results store in SQLite. */
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,6 +36,10 @@ static const char schema[] =
     "CREATE TABLE IF NOT EXISTS counters ("
     "  run INTEGER, bench TEXT, case_no INTEGER, rep INTEGER,"
     "  event TEXT, sum REAL, min REAL, max REAL);"
+    "CREATE TABLE IF NOT EXISTS noise ("
+    "  run INTEGER, bench TEXT, case_no INTEGER, rep INTEGER,"
+    "  runqueue REAL, others REAL, waited REAL, under_load INTEGER,"
+    "  PRIMARY KEY (run, bench, case_no, rep));"
     "CREATE TABLE IF NOT EXISTS precision ("
     "  run INTEGER, bench TEXT, case_no INTEGER, figure TEXT, target REAL,"
     "  max INTEGER, reps INTEGER, reached INTEGER,"
@@ -259,6 +264,38 @@ static int insert_rep(suite_store_t *store,
     return rc == SQLITE_DONE ? 0 : -EIO;
 }
 
+static int insert_noise(suite_store_t *store,
+                        int64_t run,
+                        const struct suite_rep_record *rep)
+{
+    sqlite3_stmt *st;
+    int rc;
+
+    if (sqlite3_prepare_v2(store->db,
+                           "INSERT OR REPLACE INTO noise VALUES "
+                           "(?,?,?,?,?,?,?,?)",
+                           -1, &st, NULL)
+        != SQLITE_OK)
+        return -EIO;
+    sqlite3_bind_int64(st, 1, run);
+    bind_text(st, 2, rep->bench);
+    sqlite3_bind_int(st, 3, (int)rep->case_no);
+    sqlite3_bind_int(st, 4, (int)rep->rep);
+    if (isfinite(rep->runqueue))
+        sqlite3_bind_double(st, 5, rep->runqueue);
+    else
+        sqlite3_bind_null(st, 5);
+    if (isfinite(rep->others))
+        sqlite3_bind_double(st, 6, rep->others);
+    else
+        sqlite3_bind_null(st, 6);
+    sqlite3_bind_double(st, 7, rep->waited);
+    sqlite3_bind_int(st, 8, rep->under_load);
+    rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE ? 0 : -EIO;
+}
+
 static int insert_figures(suite_store_t *store,
                           int64_t run,
                           const struct suite_rep_record *rep,
@@ -341,6 +378,8 @@ int suite_store_rep(suite_store_t *store,
         rc = insert_figures(store, run, rep, figures);
     if (rc == 0 && !rep->warmup)
         rc = insert_counters(store, run, rep, counters, ncounters);
+    if (rc == 0 && !rep->warmup && rep->noise)
+        rc = insert_noise(store, run, rep);
     if (rc == 0
         && sqlite3_exec(store->db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK)
         return 0;

@@ -16,6 +16,10 @@
  *            direction, value; wall time is the figure "wall" in "s"
  *   counters PAPI counters of a repetition, summed, min and max over its
  *            processes
+ *   noise    a repetition of a benchmark with `noise:`: the run queue per
+ *            CPU before it, the share of the CPUs others used during it,
+ *            the seconds it waited for the load to drop, and whether it
+ *            was taken under load
  *   precision a case run to a target precision: the figure watched, the
  *            target (relative half-width of the median's 95% interval),
  *            the bound, the repetitions it took and whether it was reached
@@ -57,6 +61,12 @@ struct suite_rep_record {
     double load;
     const char *output;
     size_t output_len;
+    /* noise control (suite_noise.h), kept in the table noise when set */
+    bool noise;
+    double runqueue; /* per CPU, before the repetition */
+    double others;   /* share of the CPUs others used during it, or NaN */
+    double waited;   /* seconds waited for the load to drop */
+    bool under_load;
 };
 
 struct suite_counter {

@@ -338,4 +338,65 @@ test_expect_success '--repeat N overrides a target precision' '
     test "$(q "SELECT count(*) FROM precision WHERE run = $id")" = 0
 '
 
+cat >noise.yaml <<'EOF'
+benchmarks:
+  - name: nap
+    command: [sleep, "0.3"]
+    warmup: 1
+    repeat: 2
+    noise: {max-load: 0.5, wait: 1}
+EOF
+
+busy() {
+    for _ in 1 2 3; do
+        test_bg sh -c "while :; do :; done"
+    done
+}
+
+test_expect_success 'repetitions under a busy loop wait, then are flagged' '
+    busy &&
+    "$SHOAL" bench run noise.yaml >noise.out &&
+    id=$(tail -n 1 noise.out) &&
+    test_end_bg &&
+    q "SELECT rep, runqueue, others, waited, under_load FROM noise WHERE run = $id" >noise &&
+    cat noise &&
+    test "$(wc -l <noise)" = 2 &&
+    awk -F"|" "\$2 < 1 || \$3 < 0.5 || \$4 < 0.9 || \$4 > 2 || \$5 != 1 { exit 1 }" noise &&
+    "$SHOAL" bench report "$id" >noise.table &&
+    cat noise.table &&
+    grep "^nap .* wall .*(2 under load)$" noise.table &&
+    grep "^under load: " noise.table &&
+    "$SHOAL" bench report "$id" --format json | grep "\"under_load\":2," &&
+    "$SHOAL" bench show "$id" nap >noise.show &&
+    cat noise.show &&
+    test "$(grep -c "run queue .*/CPU, others .* of the CPUs, waited .* s, UNDER LOAD$" noise.show)" = 2 &&
+    ! grep "warm-up.*run queue" noise.show
+'
+
+cat >noise-wait.yaml <<'EOF'
+benchmarks:
+  - name: nap
+    command: [sleep, "0.01"]
+    repeat: 1
+    noise: {max-load: 0.5, wait: 3}
+EOF
+
+test_expect_success 'the wait for a quiet node is bounded, and ends when the load goes' '
+    for _ in 1 2 3; do
+        test_bg timeout 1 sh -c "while :; do :; done"
+    done &&
+    "$SHOAL" bench run noise-wait.yaml >wait.out &&
+    id=$(tail -n 1 wait.out) &&
+    test_end_bg &&
+    q "SELECT waited FROM noise WHERE run = $id" >waited &&
+    cat waited &&
+    awk "\$1 < 0.8 || \$1 > 3.3 { exit 1 }" waited
+'
+
+test_expect_success 'without noise: no noise records, no flags' '
+    test "$(q "SELECT count(*) FROM noise WHERE run = 1")" = 0 &&
+    "$SHOAL" bench report 1 --format json >plain.json &&
+    ! grep under_load plain.json
+'
+
 test_done

@@ -330,3 +330,37 @@ Test(suite_parse, a_bad_precision_is_refused)
               "s.yaml:5: key 'precision: max': 10 is below 'repeat' (20), the "
               "least number of repetitions in benchmark 'nap'");
 }
+
+Test(suite_parse, noise_control_is_read)
+{
+    struct suite *s = parse_ok("benchmarks:\n"
+                               "  - name: a\n"
+                               "    command: [x]\n"
+                               "    noise: {max-load: 0.25, wait: 30}\n"
+                               "  - name: b\n"
+                               "    command: [x]\n"
+                               "    noise: {}\n"
+                               "  - name: c\n"
+                               "    command: [x]\n");
+
+    cr_assert(s->benches[0].noise);
+    cr_assert(eq(dbl, s->benches[0].noise_max_load, 0.25));
+    cr_assert(eq(dbl, s->benches[0].noise_wait, 30));
+    cr_assert(s->benches[1].noise);
+    cr_assert(eq(dbl, s->benches[1].noise_max_load, 0.5));
+    cr_assert(eq(dbl, s->benches[1].noise_wait, 0));
+    cr_assert(not(s->benches[2].noise));
+    suite_free(s);
+    parse_bad("benchmarks:\n"
+              "  - name: a\n"
+              "    command: [x]\n"
+              "    noise: {max-load: high}\n",
+              "s.yaml:4: key 'noise: max-load': 'high' is not a number >= 0 "
+              "in benchmark 'a'");
+    parse_bad("benchmarks:\n"
+              "  - name: a\n"
+              "    command: [x]\n"
+              "    noise: {max-load: 1, sleep: 3}\n",
+              "s.yaml:4: unknown key 'noise: sleep' (max-load, wait) in "
+              "benchmark 'a'");
+}
