@@ -6,7 +6,9 @@
  * DIR/tasks-STAMP-HOST-PID for `shoal submit`, DIR being --checkpoint-dir
  * (./shoal-ckpt by default); a restarted run gets DIR/JOB/runK. `ls`
  * takes roots, or directories holding them, and shows each rank's or
- * task's versions; `rm` removes a job's checkpoints. */
+ * task's versions; `rm` removes a job's checkpoints. `ls --pool` asks
+ * the local daemon instead what every node of the pool keeps of jobs run
+ * with --replicas (ckpt.pool-list, runtime/ckpt/ckpt_survey.h). */
 #include <dirent.h>
 #include <errno.h>
 #include <limits.h>
@@ -16,20 +18,34 @@
 #include <sys/stat.h>
 #include <jansson.h>
 
+#include <unistd.h>
+
 #include "cmd/cmd.h"
 #include "runtime/ckpt/ckpt_job.h"
+#include "runtime/daemon/control.h"
+#include "util/statedir.h"
 
 static const char ckpt_usage[] =
     "usage: shoal ckpt ls [--json] [DIR...]\n"
+    "       shoal ckpt ls --pool [--json] [--dir DIR] [--timeout S] "
+    "[JOBKEY]\n"
     "       shoal ckpt rm DIR...\n"
     "\n"
     "  ls    list the checkpoints under each DIR (default ./shoal-ckpt):\n"
     "        a job's root, or a directory of roots; per rank or task, each\n"
     "        version, committed or not, its files and bytes, and the version\n"
     "        a restart would start from\n"
+    "  ls --pool  ask every node of the pool, through the daemon of DIR\n"
+    "        (as for 'shoal daemon'), what it keeps of jobs run with\n"
+    "        --replicas (all jobs, or JOBKEY's): per job, rank and version\n"
+    "        the nodes holding it (the rank's original or a copy), sizes,\n"
+    "        whether committed, and the version a restart would use (every\n"
+    "        rank has it committed on some node); nodes that did not answer\n"
+    "        within S seconds (SHOAL_CKPT_LIST_TIMEOUT, 2) are named\n"
     "  rm    remove a job's checkpoints (the directory `ls` names, or the\n"
     "        job's directory above it)\n"
-    "  --json  one JSON object per root, one per line\n";
+    "  --json  one JSON object per root, one per line (with --pool: one\n"
+    "          object, {\"jobs\", \"nodes\", \"missing\", \"timeout\"})\n";
 
 static void ckpt_print_size(double bytes, char *buf, size_t len)
 {
@@ -149,11 +165,179 @@ static void ckpt_count(json_t *root, void *arg)
     (*(int *)arg)++;
 }
 
+static const char *ckpt_str(const json_t *obj, const char *name)
+{
+    const char *s = json_string_value(json_object_get(obj, name));
+
+    return s ? s : "?";
+}
+
+/* A holder's name for the table: its host name, else its id. */
+static const char *ckpt_holder(const json_t *h)
+{
+    const char *name = json_string_value(json_object_get(h, "name"));
+
+    return name && *name ? name : ckpt_str(h, "node");
+}
+
+static void ckpt_print_pool(const json_t *reply)
+{
+    const json_t *job, *rank, *v, *h, *n;
+    size_t i, j, k, l;
+
+    json_array_foreach (json_object_get(reply, "jobs"), i, job) {
+        const json_t *restart = json_object_get(job, "restart");
+
+        printf("%s\n", ckpt_str(job, "key"));
+        if (json_is_integer(restart))
+            printf("  restart from version %" JSON_INTEGER_FORMAT
+                   " (every rank has it committed on a node that answered)\n",
+                   json_integer_value(restart));
+        else
+            printf("  no version every rank has committed on a node that "
+                   "answered\n");
+        printf("  %-6s %8s  %-9s %6s %12s  %s\n", "RANK", "VERSION", "STATE",
+               "COPIES", "SIZE", "NODES");
+        json_array_foreach (json_object_get(job, "ranks"), j, rank) {
+            json_array_foreach (json_object_get(rank, "versions"), k, v) {
+                char size[32], nodes[1024] = "";
+                double bytes = 0;
+                size_t len = 0;
+
+                json_array_foreach (json_object_get(v, "holders"), l, h) {
+                    double b = json_number_value(json_object_get(h, "bytes"));
+
+                    if (b > bytes)
+                        bytes = b;
+                    if (len < sizeof(nodes))
+                        len += (size_t)snprintf(
+                            nodes + len, sizeof(nodes) - len, "%s%s%s%s",
+                            l ? ", " : "", ckpt_holder(h),
+                            json_is_true(json_object_get(h, "original"))
+                                ? " (original)"
+                                : "",
+                            json_is_true(json_object_get(h, "committed"))
+                                ? ""
+                                : " (partial)");
+                }
+                ckpt_print_size(bytes, size, sizeof(size));
+                printf("  %-6" JSON_INTEGER_FORMAT " %8" JSON_INTEGER_FORMAT
+                       "  %-9s %6" JSON_INTEGER_FORMAT " %12s  %s\n",
+                       json_integer_value(json_object_get(rank, "rank")),
+                       json_integer_value(json_object_get(v, "version")),
+                       json_is_true(json_object_get(v, "committed"))
+                           ? "committed"
+                           : "partial",
+                       json_integer_value(json_object_get(v, "copies")), size,
+                       nodes);
+            }
+        }
+    }
+    printf("nodes listed:");
+    json_array_foreach (json_object_get(reply, "nodes"), i, n)
+        printf("%s %s%s", i ? "," : "", ckpt_holder(n),
+               json_is_true(json_object_get(n, "truncated"))
+                   ? " (holds more than it listed)"
+                   : "");
+    putchar('\n');
+    json_array_foreach (json_object_get(reply, "missing"), i, n)
+        printf("not listed: %s (%s): %s\n", ckpt_holder(n), ckpt_str(n, "node"),
+               ckpt_str(n, "why"));
+}
+
+/* `ls --pool`: ask the daemon of dir (NULL: the default) for what the
+ * pool keeps under key. */
+static int
+ckpt_ls_pool(const char *dir, const char *key, double timeout, bool as_json)
+{
+    shoal_error_t error = {{0}};
+    char dirbuf[4096], path[4200];
+    json_t *req, *reply = NULL;
+    int fd, rc;
+
+    if (statedir_resolve(dir, dirbuf, sizeof(dirbuf)) < 0
+        || snprintf(path, sizeof(path), "%s/control.sock", dirbuf)
+               >= (int)sizeof(path))
+        return cmd_usage("ckpt", "directory name too long");
+    rc = control_client_connect(path, &fd, &error);
+    if (rc == -ENOENT || rc == -ECONNREFUSED)
+        return cmd_fail(1, "ckpt ls --pool: no daemon running in '%s'", dirbuf);
+    if (rc < 0)
+        return cmd_fail(1, "ckpt ls --pool: %s", error.text);
+    req = json_pack("{s:s, s:s}", "op", "ckpt.pool-list", "key", key);
+    if (timeout > 0)
+        json_object_set_new(req, "timeout", json_real(timeout));
+    /* the daemon answers within its timeout; wait a little longer */
+    rc = control_client_request(
+        fd, req, (int)((timeout > 0 ? timeout : 60) * 1000) + 10000, &reply,
+        &error);
+    json_decref(req);
+    close(fd);
+    if (rc < 0)
+        return cmd_fail(1, "ckpt ls --pool: %s", error.text);
+    if (!json_is_true(json_object_get(reply, "ok"))) {
+        rc = cmd_fail(1, "ckpt ls --pool: %s", ckpt_str(reply, "error"));
+        json_decref(reply);
+        return rc;
+    }
+    json_object_del(reply, "ok");
+    rc = 0;
+    if (as_json) {
+        json_dumpf(reply, stdout, JSON_COMPACT);
+        putchar('\n');
+    } else {
+        ckpt_print_pool(reply);
+    }
+    if (*key && json_array_size(json_object_get(reply, "jobs")) == 0)
+        rc = cmd_fail(1, "no checkpoints of '%s' on the nodes that answered",
+                      key);
+    json_decref(reply);
+    return rc;
+}
+
+/* Parse `ls --pool [--json] [--dir DIR] [--timeout S] [JOBKEY]`. */
+static int ckpt_ls_pool_args(int argc, char **argv)
+{
+    const char *dir = NULL, *key = "";
+    bool as_json = false;
+    double timeout = 0;
+
+    for (int i = 0; i < argc; i++) {
+        char *end;
+
+        if (strcmp(argv[i], "--pool") == 0) {
+            continue;
+        } else if (strcmp(argv[i], "--json") == 0) {
+            as_json = true;
+        } else if (strcmp(argv[i], "--dir") == 0 && i + 1 < argc) {
+            dir = argv[++i];
+        } else if (strcmp(argv[i], "--timeout") == 0 && i + 1 < argc) {
+            timeout = strtod(argv[++i], &end);
+            if (*end || end == argv[i] || !(timeout > 0 && timeout <= 60))
+                return cmd_usage("ckpt",
+                                 "--timeout must be seconds above 0 and at "
+                                 "most 60, not '%s'",
+                                 argv[i]);
+        } else if (argv[i][0] == '-') {
+            return cmd_usage("ckpt", "unknown option '%s'", argv[i]);
+        } else if (*key) {
+            return cmd_usage("ckpt", "ls --pool takes one job key, not '%s'",
+                             argv[i]);
+        } else {
+            key = argv[i];
+        }
+    }
+    return ckpt_ls_pool(dir, key, timeout, as_json);
+}
+
 static int ckpt_ls(int argc, char **argv)
 {
     bool as_json = false;
     int i = 0, rc = 0;
 
+    for (int k = 0; k < argc; k++)
+        if (strcmp(argv[k], "--pool") == 0)
+            return ckpt_ls_pool_args(argc, argv);
     if (i < argc && strcmp(argv[i], "--json") == 0) {
         as_json = true;
         i++;

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* ckpt_catalog.c - the ckpt.list and ckpt.remove ops. */
+/* ckpt_catalog.c - the ckpt.list, ckpt.remove and ckpt.forget ops, the
+ * walk of a node's checkpoints and the sweep. */
 #include "runtime/ckpt/ckpt_catalog.h"
 
 #include <dirent.h>
@@ -49,21 +50,25 @@ static void ckpt_dir_size(const char *dir, uint64_t *bytes, int *files)
     closedir(d);
 }
 
-/* List the versions of the store at path (key), then the stores below. */
-static void
-ckpt_list_walk(const char *path, const char *key, int depth, json_t *out)
+/* Call fn for each version of the store at path (key), then of the
+ * stores below; stop when fn returns nonzero. Returns that value, or 0. */
+static int ckpt_list_walk(const char *path,
+                          const char *key,
+                          int depth,
+                          ckpt_catalog_entry_f *fn,
+                          void *arg)
 {
     ckpt_store_t *store;
-    int *versions = NULL, n;
+    int *versions = NULL, n, stop = 0;
     DIR *d;
     struct dirent *de;
     struct stat st;
 
     if (stat(path, &st) < 0 || !S_ISDIR(st.st_mode))
-        return;
+        return 0;
     if (*key && ckpt_store_create(path, &store) == 0) {
         n = ckpt_store_list(store, &versions);
-        for (int i = 0; i < n; i++) {
+        for (int i = 0; stop == 0 && i < n; i++) {
             char vdir[PATH_MAX];
             uint64_t bytes = 0;
             int files = 0;
@@ -71,21 +76,18 @@ ckpt_list_walk(const char *path, const char *key, int depth, json_t *out)
             if (ckpt_store_path(store, versions[i], NULL, vdir, sizeof(vdir))
                 == 0)
                 ckpt_dir_size(vdir, &bytes, &files);
-            json_array_append_new(
-                out, json_pack("{s:s, s:i, s:I, s:i, s:b}", "key", key,
-                               "version", versions[i], "bytes",
-                               (json_int_t)bytes, "files", files, "committed",
-                               ckpt_store_committed(store, versions[i]) == 1));
+            stop = fn(key, versions[i], bytes, files,
+                      ckpt_store_committed(store, versions[i]) == 1, arg);
         }
         free(versions);
         ckpt_store_destroy(store);
     }
-    if (depth >= CKPT_LIST_DEPTH)
-        return;
+    if (stop || depth >= CKPT_LIST_DEPTH)
+        return stop;
     d = opendir(path);
     if (!d)
-        return;
-    while ((de = readdir(d))) {
+        return 0;
+    while (stop == 0 && (de = readdir(d))) {
         char sub[PATH_MAX], subkey[CKPT_KEY_MAX + CKPT_KEY_PART_MAX + 2];
         int a = snprintf(sub, sizeof(sub), "%s/%s", path, de->d_name);
         int b = *key
@@ -95,9 +97,42 @@ ckpt_list_walk(const char *path, const char *key, int depth, json_t *out)
         if (a < 0 || (size_t)a >= sizeof(sub) || b < 0
             || (size_t)b >= sizeof(subkey) || ckpt_key_check(subkey, 0) < 0)
             continue; /* ".", "..", staging and version directories */
-        ckpt_list_walk(sub, subkey, depth + 1, out);
+        stop = ckpt_list_walk(sub, subkey, depth + 1, fn, arg);
     }
     closedir(d);
+    return stop;
+}
+
+int ckpt_catalog_walk(struct ckpt_service *svc,
+                      bool originals,
+                      const char *prefix,
+                      ckpt_catalog_entry_f *fn,
+                      void *arg)
+{
+    char path[PATH_MAX];
+    int n;
+
+    if (ckpt_key_check(prefix, 1) < 0)
+        return -EINVAL;
+    n = snprintf(path, sizeof(path), "%s/%s%s%s", svc->state,
+                 originals ? "ckpt-jobs" : "ckpt", *prefix ? "/" : "", prefix);
+    if (n < 0 || (size_t)n >= sizeof(path))
+        return -ENAMETOOLONG;
+    return ckpt_list_walk(path, prefix, 0, fn, arg);
+}
+
+static int ckpt_list_append(const char *key,
+                            int version,
+                            uint64_t bytes,
+                            int files,
+                            bool committed,
+                            void *arg)
+{
+    json_array_append_new(arg, json_pack("{s:s, s:i, s:I, s:i, s:b}", "key",
+                                         key, "version", version, "bytes",
+                                         (json_int_t)bytes, "files", files,
+                                         "committed", committed));
+    return 0;
 }
 
 static int ckpt_list_cmp(const void *a, const void *b)
@@ -128,7 +163,7 @@ void ckpt_catalog_list(control_conn_t *conn, json_t *req, void *arg)
         return;
     }
     out = json_array();
-    ckpt_list_walk(path, key, 0, out);
+    ckpt_list_walk(path, key, 0, ckpt_list_append, out);
     n = json_array_size(out);
     v = calloc(n + 1, sizeof(*v));
     sorted = json_array();

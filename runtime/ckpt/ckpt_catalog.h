@@ -11,6 +11,28 @@
 #include "runtime/ckpt/ckpt_service_private.h"
 
 void ckpt_catalog_list(control_conn_t *conn, json_t *req, void *arg);
+
+/* A version a node keeps: its store's key, number, the bytes and number
+ * of its files (MANIFEST and COMMITTED aside), whether it is committed.
+ * Return nonzero to stop the walk. */
+typedef int ckpt_catalog_entry_f(const char *key,
+                                 int version,
+                                 uint64_t bytes,
+                                 int files,
+                                 bool committed,
+                                 void *arg);
+
+/* Call fn for every version of the stores at and below prefix ("" for
+ * all; checked with ckpt_key_check()) under STATE/ckpt (the copies), or
+ * with originals under STATE/ckpt-jobs (the ranks' own directories, keys
+ * JOBKEY/runK/rankN), at most CKPT_LIST_DEPTH levels deep, in directory
+ * order. Returns 0, fn's nonzero value when it stopped the walk, -EINVAL
+ * or -ENAMETOOLONG. Reads the file system on the caller's thread. */
+int ckpt_catalog_walk(struct ckpt_service *svc,
+                      bool originals,
+                      const char *prefix,
+                      ckpt_catalog_entry_f *fn,
+                      void *arg);
 void ckpt_catalog_remove(control_conn_t *conn, json_t *req, void *arg);
 
 /* ckpt.forget {"key": JOBKEY}: remove what this node keeps for the job

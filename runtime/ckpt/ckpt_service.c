@@ -20,6 +20,7 @@
 #include "runtime/ckpt/ckpt_rep.h"
 #include "runtime/ckpt/ckpt_send.h"
 #include "runtime/ckpt/ckpt_service_private.h"
+#include "runtime/ckpt/ckpt_survey.h"
 #include "util/log.h"
 #include "util/param.h"
 
@@ -123,6 +124,12 @@ static void ckpt_daemon_frame(daemon_t *d,
     case CKPT_FRAME_RESULT:
         ckpt_on_result(svc, from, &m);
         break;
+    case CKPT_FRAME_LIST:
+        ckpt_survey_on_list(svc, from, &m);
+        break;
+    case CKPT_FRAME_LISTED:
+        ckpt_survey_on_listed(svc, from, &m);
+        break;
     case CKPT_FRAME_STATUS:
     case CKPT_FRAME_ACK:
         ckpt_send_on_reply(svc, from, &m);
@@ -139,6 +146,7 @@ static void ckpt_node_gone(struct ckpt_service *svc, uint64_t node)
     struct ckpt_recv *r, *rnext;
     struct ckpt_fetch *f, *fnext;
 
+    ckpt_survey_node_gone(svc, node);
     for (s = svc->sends; s; s = snext) {
         snext = s->next;
         if (s->to == node) {
@@ -193,6 +201,7 @@ static void ckpt_on_tick(uv_timer_t *t)
 
     if (now - svc->swept_ms >= CKPT_SWEEP_MS)
         ckpt_sweep(svc);
+    ckpt_survey_tick(svc, now);
     struct ckpt_send *s, *snext;
     struct ckpt_recv *r, *rnext;
     struct ckpt_fetch *f, *fnext;
@@ -281,11 +290,11 @@ int ckpt_service_attach(daemon_t *d,
                         shoal_error_t *error)
 {
     static const char *const ops[] = {"ckpt.replicate", "ckpt.fetch",
-                                      "ckpt.list", "ckpt.remove",
-                                      "ckpt.forget"};
-    static control_op_f *const fns[] = {ckpt_rep_op, ckpt_fetch_op,
-                                        ckpt_catalog_list, ckpt_catalog_remove,
-                                        ckpt_catalog_forget};
+                                      "ckpt.list",      "ckpt.remove",
+                                      "ckpt.forget",    "ckpt.pool-list"};
+    static control_op_f *const fns[] = {
+        ckpt_rep_op,         ckpt_fetch_op,       ckpt_catalog_list,
+        ckpt_catalog_remove, ckpt_catalog_forget, ckpt_survey_op};
     struct ckpt_service *svc = calloc(1, sizeof(*svc));
     int rc = svc ? 0 : -ENOMEM;
 
@@ -319,6 +328,8 @@ int ckpt_service_attach(daemon_t *d,
     for (size_t i = 0; rc == 0 && i < sizeof(ops) / sizeof(ops[0]); i++)
         rc = daemon_on_control_class(d, ops[i],
                                      strcmp(ops[i], "ckpt.list") == 0
+                                             || strcmp(ops[i], "ckpt.pool-list")
+                                                    == 0
                                          ? CONTROL_OP_READ
                                          : CONTROL_OP_ADMIN,
                                      fns[i], svc);
@@ -371,6 +382,7 @@ static void ckpt_service_closed(uv_handle_t *h)
         svc->fetches->conn = NULL;
         ckpt_fetch_free(svc->fetches);
     }
+    ckpt_survey_free_all(svc);
     free(svc->buf);
     free(svc->state);
     ckpt_seen_destroy(svc->seen);

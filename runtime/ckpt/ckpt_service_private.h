@@ -6,7 +6,8 @@
  * ckpt.replicate op), ckpt_partners.h (which nodes keep the copies),
  * ckpt_fetch.h (the ckpt.fetch op), ckpt_send.h (the sending side of a
  * copy), ckpt_recv.h (the receiving side: staging, resume, hashing,
- * install), ckpt_catalog.h (ckpt.list and ckpt.remove), ckpt_work.h (what
+ * install), ckpt_catalog.h (ckpt.list and ckpt.remove), ckpt_survey.h
+ * (ckpt.pool-list, LIST and LISTED), ckpt_work.h (what
  * runs on libuv's thread pool) and ckpt_node.h (frames to nodes and the
  * words for their failures). ckpt_service.c ties them to the daemon:
  * frames, member events, the tick, counters. Everything runs on the
@@ -49,6 +50,7 @@ struct ckpt_rep;
 struct ckpt_fetch;
 struct ckpt_send;
 struct ckpt_recv;
+struct ckpt_survey;
 
 struct ckpt_service {
     daemon_t *d;
@@ -66,6 +68,7 @@ struct ckpt_service {
     struct ckpt_fetch *fetches;
     struct ckpt_send *sends;
     struct ckpt_recv *recvs;
+    struct ckpt_survey *surveys; /* ckpt.pool-list ops waiting */
     struct ckpt_stats stats;
     ckpt_seen_t *seen;
     int working; /* work items on the thread pool */

@@ -25,7 +25,14 @@ size_t ckpt_wire_size(const struct ckpt_msg *m)
     case CKPT_FRAME_PULL:
         return n + 4 + ckpt_wire_key_size(m);
     case CKPT_FRAME_FORGET:
+    case CKPT_FRAME_LIST:
         return n + ckpt_wire_key_size(m);
+    case CKPT_FRAME_LISTED:
+        n += 1 + 2;
+        for (uint32_t i = 0; m->entries && i < m->nentries; i++)
+            n += CKPT_WIRE_ENTRY_HEAD
+                 + strnlen(m->entries[i].key, sizeof(m->entries[i].key));
+        return n;
     case CKPT_FRAME_STATUS:
         return n + 1 + 4 + (m->whole ? 0 : 8 * (size_t)m->nfiles);
     case CKPT_FRAME_CHUNK:
@@ -37,6 +44,12 @@ size_t ckpt_wire_size(const struct ckpt_msg *m)
     default:
         return n;
     }
+}
+
+static bool ckpt_wire_entry_ok(const struct ckpt_wire_entry *e)
+{
+    return (e->kind == CKPT_ENTRY_ORIGINAL || e->kind == CKPT_ENTRY_COPY)
+           && e->version >= 1 && ckpt_key_check(e->key, 0) == 0;
 }
 
 static bool ckpt_wire_fields_ok(const struct ckpt_msg *m)
@@ -54,6 +67,17 @@ static bool ckpt_wire_fields_ok(const struct ckpt_msg *m)
     case CKPT_FRAME_FORGET:
         /* a job's key: one component */
         return ckpt_key_check(m->key, 0) == 0 && !strchr(m->key, '/');
+    case CKPT_FRAME_LIST:
+        return ckpt_key_check(m->key, 1) == 0;
+    case CKPT_FRAME_LISTED:
+        if ((m->flags & ~CKPT_LISTED_FLAGS) != 0
+            || m->nentries > CKPT_WIRE_LIST_MAX
+            || (m->nentries && !m->entries && !m->entries_raw))
+            return false;
+        for (uint32_t i = 0; m->entries && i < m->nentries; i++)
+            if (!ckpt_wire_entry_ok(&m->entries[i]))
+                return false;
+        return true;
     case CKPT_FRAME_STATUS:
         return m->nfiles <= CKPT_WIRE_FILES_MAX
                && (m->whole || !m->nfiles || m->have || m->have_raw);
@@ -95,9 +119,26 @@ int ckpt_wire_encode(const struct ckpt_msg *m, void *buf, size_t cap)
         }
         break;
     case CKPT_FRAME_FORGET:
+    case CKPT_FRAME_LIST:
         n = strlen(m->key);
         wire_put_u16(&w, (uint16_t)n);
         wire_put_bytes(&w, m->key, n);
+        break;
+    case CKPT_FRAME_LISTED:
+        wire_put_u8(&w, m->flags);
+        wire_put_u16(&w, (uint16_t)m->nentries);
+        for (uint32_t i = 0; i < m->nentries; i++) {
+            const struct ckpt_wire_entry *e = &m->entries[i];
+
+            wire_put_u8(&w, e->kind);
+            wire_put_u32(&w, (uint32_t)e->version);
+            wire_put_u64(&w, e->bytes);
+            wire_put_u32(&w, e->files);
+            wire_put_u8(&w, e->committed ? 1 : 0);
+            n = strlen(e->key);
+            wire_put_u16(&w, (uint16_t)n);
+            wire_put_bytes(&w, e->key, n);
+        }
         break;
     case CKPT_FRAME_STATUS:
         wire_put_u8(&w, m->whole ? 1 : 0);
@@ -152,6 +193,24 @@ static bool ckpt_wire_get_text(struct wire_reader *r, char *out, size_t max)
     return true;
 }
 
+/* Read one LISTED entry, checking it whole. */
+static bool ckpt_wire_get_entry(struct wire_reader *r,
+                                struct ckpt_wire_entry *e)
+{
+    uint8_t committed;
+
+    e->kind = wire_get_u8(r);
+    e->version = (int32_t)wire_get_u32(r);
+    e->bytes = wire_get_u64(r);
+    e->files = wire_get_u32(r);
+    committed = wire_get_u8(r);
+    if (r->short_ || committed > 1
+        || !ckpt_wire_get_text(r, e->key, CKPT_KEY_MAX))
+        return false;
+    e->committed = committed;
+    return ckpt_wire_entry_ok(e);
+}
+
 int ckpt_wire_decode(uint8_t type,
                      const void *body,
                      size_t len,
@@ -182,9 +241,24 @@ int ckpt_wire_decode(uint8_t type,
         }
         break;
     case CKPT_FRAME_FORGET:
+    case CKPT_FRAME_LIST:
         if (!ckpt_wire_get_text(&r, m->key, CKPT_KEY_MAX))
             return SHOAL_EPROTO;
         break;
+    case CKPT_FRAME_LISTED: {
+        struct ckpt_wire_entry e;
+
+        m->flags = wire_get_u8(&r);
+        m->nentries = wire_get_u16(&r);
+        if (r.short_ || m->nentries > CKPT_WIRE_LIST_MAX)
+            return SHOAL_EPROTO;
+        m->entries_raw = r.p;
+        for (uint32_t i = 0; i < m->nentries; i++)
+            if (!ckpt_wire_get_entry(&r, &e))
+                return SHOAL_EPROTO;
+        m->entries_len = (size_t)(r.p - m->entries_raw);
+        break;
+    }
     case CKPT_FRAME_STATUS: {
         uint8_t whole = wire_get_u8(&r);
 
@@ -232,12 +306,28 @@ uint64_t ckpt_wire_have(const struct ckpt_msg *m, uint32_t i)
     return wire_get_u64(&r);
 }
 
+int ckpt_wire_entry(const struct ckpt_msg *m,
+                    size_t *off,
+                    struct ckpt_wire_entry *e)
+{
+    struct wire_reader r;
+
+    if (*off >= m->entries_len)
+        return -ENOENT;
+    wire_reader_init(&r, m->entries_raw + *off, m->entries_len - *off);
+    if (!ckpt_wire_get_entry(&r, e))
+        return -ENOENT;
+    *off = m->entries_len - r.left;
+    return 0;
+}
+
 const char *ckpt_wire_name(uint8_t type)
 {
     static const char *const names[] = {"offer", "status", "chunk", "ack",
-                                        "done",  "result", "pull",  "forget"};
+                                        "done",  "result", "pull",  "forget",
+                                        "list",  "listed"};
 
-    if (type >= CKPT_FRAME_OFFER && type <= CKPT_FRAME_FORGET)
+    if (type >= CKPT_FRAME_OFFER && type <= CKPT_FRAME_LISTED)
         return names[type - CKPT_FRAME_OFFER];
     return "unknown";
 }

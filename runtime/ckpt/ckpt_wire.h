@@ -18,6 +18,16 @@
  * job whose key is KEY (one component): the job ended well, its
  * checkpoints served their purpose.
  *
+ * LIST xid prefix asks a node what it keeps under PREFIX ("" for all):
+ * it answers with one or more LISTED xid flags entries[], the last one
+ * without CKPT_LISTED_MORE, at most CKPT_WIRE_LIST_MAX entries a frame
+ * and CKPT_WIRE_LIST_TOTAL entries in all (the last frame then carries
+ * CKPT_LISTED_TRUNCATED). An entry is one version: whether it is the
+ * node-local original of a rank's checkpoint (key JOBKEY/runK/rankN,
+ * under STATE/ckpt-jobs) or a copy in the daemon's store (any key, under
+ * STATE/ckpt), its key, version, bytes, files and whether it is
+ * committed. xid is the asking node's.
+ *
  * xid is the sender's id of the transfer (for a fetch, the one PULL
  * carried), unique per sending node. STATUS's have[] lists, per file of
  * the manifest, the bytes the receiver already holds from an earlier
@@ -50,6 +60,8 @@ enum ckpt_frame_type {
     CKPT_FRAME_RESULT = 101,
     CKPT_FRAME_PULL = 102,
     CKPT_FRAME_FORGET = 103,
+    CKPT_FRAME_LIST = 104,
+    CKPT_FRAME_LISTED = 105,
     CKPT_FRAME_LAST = 127,
 };
 
@@ -60,6 +72,31 @@ enum ckpt_wire_limit {
     CKPT_WIRE_TEXT_MAX = 400,      /* bytes of a RESULT's text */
     /* bytes of a CHUNK before its data */
     CKPT_WIRE_CHUNK_HEAD = 1 + 8 + 4 + 8 + 4,
+    CKPT_WIRE_LIST_MAX = 64,      /* entries of one LISTED */
+    CKPT_WIRE_LIST_TOTAL = 16384, /* entries one node answers a LIST with */
+    /* bytes of one LISTED entry before its key */
+    CKPT_WIRE_ENTRY_HEAD = 1 + 4 + 8 + 4 + 1 + 2,
+};
+
+enum ckpt_listed_flag {
+    CKPT_LISTED_MORE = 1,      /* more LISTED frames follow */
+    CKPT_LISTED_TRUNCATED = 2, /* the node holds more than it listed */
+    CKPT_LISTED_FLAGS = 3,
+};
+
+enum ckpt_entry_kind {
+    CKPT_ENTRY_ORIGINAL = 1, /* STATE/ckpt-jobs: where the rank ran */
+    CKPT_ENTRY_COPY = 2,     /* STATE/ckpt: the daemon's store */
+};
+
+/* One version a node keeps, as LISTED carries it. */
+struct ckpt_wire_entry {
+    uint8_t kind;    /* enum ckpt_entry_kind */
+    int32_t version; /* >= 1 */
+    uint64_t bytes;
+    uint32_t files;
+    bool committed;
+    char key[CKPT_KEY_MAX + 1];
 };
 
 enum ckpt_purpose {
@@ -92,6 +129,12 @@ struct ckpt_msg {
     /* RESULT */
     int32_t code; /* 0 or a negative errno */
     char text[CKPT_WIRE_TEXT_MAX + 1];
+    /* LIST: key is the prefix, "" for all. LISTED: */
+    uint8_t flags; /* enum ckpt_listed_flag */
+    uint32_t nentries;
+    const struct ckpt_wire_entry *entries; /* to encode */
+    const uint8_t *entries_raw;            /* decoded: use ckpt_wire_entry() */
+    size_t entries_len;
 };
 
 /* The bytes m encodes to. */
@@ -112,6 +155,13 @@ int ckpt_wire_decode(uint8_t type,
 
 /* Entry i (< m->nfiles) of a decoded STATUS's have[]. */
 uint64_t ckpt_wire_have(const struct ckpt_msg *m, uint32_t i);
+
+/* Read the entry of a decoded LISTED at byte *off of its entries (0 for
+ * the first) into *e and move *off past it. Returns 0, or -ENOENT after
+ * the last. The decoder checked every entry already. */
+int ckpt_wire_entry(const struct ckpt_msg *m,
+                    size_t *off,
+                    struct ckpt_wire_entry *e);
 
 /* The name of a frame type, e.g. "offer"; "unknown" for others. */
 const char *ckpt_wire_name(uint8_t type);
