@@ -857,8 +857,8 @@ static void run_restart_finish(struct run_state *st, int status)
             fprintf(stderr,
                     "shoal: checkpoints kept on the pool's nodes, as job %s "
                     "(in each node's state directory, under ckpt-jobs/ and "
-                    "ckpt/)\n",
-                    r->key);
+                    "ckpt/; 'shoal ckpt ls --pool %s' lists them)\n",
+                    r->key, r->key);
         return;
     }
     if (!r->base)

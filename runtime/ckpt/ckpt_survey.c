@@ -321,12 +321,16 @@ static int ckpt_survey_members(struct ckpt_survey *sv)
         sv->nnodes++;
         s->id = members[i].id;
         snprintf(s->name, sizeof(s->name), "%s", members[i].name);
+        /* not asked: missing from the start, not counted as waiting */
+        s->state = CKPT_SURVEY_MISSING;
         if (members[i].state == MEMBER_DEAD)
-            ckpt_survey_missing(sv, s, "node is down");
+            s->why = "node is down";
         else if (members[i].state == MEMBER_LEFT)
-            ckpt_survey_missing(sv, s, "node left the pool");
-        else
+            s->why = "node left the pool";
+        else {
+            s->state = CKPT_SURVEY_WAITING;
             sv->waiting++;
+        }
     }
     free(members);
     return 0;

@@ -29,7 +29,9 @@ size_t ckpt_wire_size(const struct ckpt_msg *m)
         return n + ckpt_wire_key_size(m);
     case CKPT_FRAME_LISTED:
         n += 1 + 2;
-        for (uint32_t i = 0; m->entries && i < m->nentries; i++)
+        if (!m->entries)
+            return n + m->entries_len;
+        for (uint32_t i = 0; i < m->nentries; i++)
             n += CKPT_WIRE_ENTRY_HEAD
                  + strnlen(m->entries[i].key, sizeof(m->entries[i].key));
         return n;
@@ -127,7 +129,9 @@ int ckpt_wire_encode(const struct ckpt_msg *m, void *buf, size_t cap)
     case CKPT_FRAME_LISTED:
         wire_put_u8(&w, m->flags);
         wire_put_u16(&w, (uint16_t)m->nentries);
-        for (uint32_t i = 0; i < m->nentries; i++) {
+        if (!m->entries && m->entries_len) /* as decoded */
+            wire_put_bytes(&w, m->entries_raw, m->entries_len);
+        for (uint32_t i = 0; m->entries && i < m->nentries; i++) {
             const struct ckpt_wire_entry *e = &m->entries[i];
 
             wire_put_u8(&w, e->kind);

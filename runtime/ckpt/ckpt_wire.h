@@ -132,8 +132,9 @@ struct ckpt_msg {
     /* LIST: key is the prefix, "" for all. LISTED: */
     uint8_t flags; /* enum ckpt_listed_flag */
     uint32_t nentries;
-    const struct ckpt_wire_entry *entries; /* to encode */
-    const uint8_t *entries_raw;            /* decoded: use ckpt_wire_entry() */
+    /* to encode; NULL: entries_raw, entries_len as decoded */
+    const struct ckpt_wire_entry *entries;
+    const uint8_t *entries_raw; /* decoded: use ckpt_wire_entry() */
     size_t entries_len;
 };
 

@@ -58,10 +58,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     if (ckpt_wire_decode(data[0], data + 1, size - 1, &m) != 0)
         return 0;
-    if (m.type < CKPT_FRAME_FIRST || m.type > CKPT_FRAME_FORGET
+    if (m.type < CKPT_FRAME_FIRST || m.type > CKPT_FRAME_LISTED
         || strcmp(ckpt_wire_name(m.type), "unknown") == 0)
         abort();
     fuzz_ckpt_again(&m, data + 1, size - 1);
+    if (m.type == CKPT_FRAME_LISTED) {
+        struct ckpt_wire_entry e;
+        size_t off = 0;
+        uint32_t n = 0;
+
+        while (ckpt_wire_entry(&m, &off, &e) == 0) {
+            if (ckpt_key_check(e.key, 0) != 0 || e.version < 1)
+                abort();
+            n++;
+        }
+        if (n != m.nentries || off != m.entries_len)
+            abort();
+    }
     if (m.type == CKPT_FRAME_OFFER) {
         struct ckpt_file *files = NULL;
         size_t n = 0;

@@ -172,3 +172,148 @@ Test(ckpt_wire, forget_names_one_job_and_nothing_else)
     cr_expect(eq(int, ckpt_wire_decode(CKPT_FRAME_FORGET, buf, (size_t)n, &out),
                  SHOAL_EPROTO));
 }
+
+Test(ckpt_wire, list_and_listed_roundtrip)
+{
+    struct ckpt_wire_entry e[3] = {
+        {.kind = CKPT_ENTRY_ORIGINAL,
+         .version = 7,
+         .bytes = 1ULL << 40,
+         .files = 3,
+         .committed = true},
+        {.kind = CKPT_ENTRY_COPY, .version = 8, .bytes = 5, .files = 1},
+        {.kind = CKPT_ENTRY_COPY, .version = 1, .committed = true},
+    };
+    struct ckpt_msg in = {.type = CKPT_FRAME_LIST, .xid = 77}, out;
+    struct ckpt_wire_entry got;
+    uint8_t buf[4096];
+    size_t off = 0;
+
+    roundtrip(&in, &out, buf, sizeof(buf));
+    cr_expect(eq(str, out.key, ""), "an empty prefix lists all");
+    strcpy(in.key, "job-1");
+    roundtrip(&in, &out, buf, sizeof(buf));
+    cr_expect(eq(str, out.key, "job-1"));
+    strcpy(e[0].key, "job-1/run0/rank0");
+    strcpy(e[1].key, "job-1/rank1");
+    strcpy(e[2].key, "17/rank3");
+    in = (struct ckpt_msg){.type = CKPT_FRAME_LISTED,
+                           .xid = 77,
+                           .flags = CKPT_LISTED_MORE,
+                           .entries = e,
+                           .nentries = 3};
+    roundtrip(&in, &out, buf, sizeof(buf));
+    cr_expect(eq(u64, out.xid, 77));
+    cr_expect(eq(u8, out.flags, CKPT_LISTED_MORE));
+    cr_assert(eq(u32, out.nentries, 3));
+    for (int i = 0; i < 3; i++) {
+        cr_assert(zero(ckpt_wire_entry(&out, &off, &got)), "entry %d", i);
+        cr_expect(eq(u8, got.kind, e[i].kind), "entry %d", i);
+        cr_expect(eq(i32, got.version, e[i].version), "entry %d", i);
+        cr_expect(eq(u64, got.bytes, e[i].bytes), "entry %d", i);
+        cr_expect(eq(u32, got.files, e[i].files), "entry %d", i);
+        cr_expect(eq(int, got.committed, e[i].committed), "entry %d", i);
+        cr_expect(eq(str, got.key, e[i].key), "entry %d", i);
+    }
+    cr_expect(eq(int, ckpt_wire_entry(&out, &off, &got), -ENOENT));
+    /* a decoded LISTED encodes again to the same bytes */
+    {
+        uint8_t again[4096];
+        int n = ckpt_wire_encode(&out, again, sizeof(again));
+
+        cr_assert(eq(sz, (size_t)n, ckpt_wire_size(&in)));
+        cr_expect(zero(memcmp(again, buf, (size_t)n)));
+    }
+    /* none, the last of a truncated list */
+    in = (struct ckpt_msg){
+        .type = CKPT_FRAME_LISTED, .xid = 78, .flags = CKPT_LISTED_TRUNCATED};
+    roundtrip(&in, &out, buf, sizeof(buf));
+    cr_expect(eq(u32, out.nentries, 0));
+    cr_expect(eq(u8, out.flags, CKPT_LISTED_TRUNCATED));
+    off = 0;
+    cr_expect(eq(int, ckpt_wire_entry(&out, &off, &got), -ENOENT));
+}
+
+Test(ckpt_wire, listed_refuses_what_a_node_cannot_mean)
+{
+    struct ckpt_wire_entry e[2] = {
+        {.kind = CKPT_ENTRY_COPY, .version = 2, .committed = true},
+        {.kind = CKPT_ENTRY_ORIGINAL, .version = 3},
+    };
+    struct ckpt_msg in = {.type = CKPT_FRAME_LISTED,
+                          .xid = 5,
+                          .entries = e,
+                          .nentries = 2},
+                    out;
+    uint8_t buf[1024], bad[1024];
+    size_t first;
+    int n;
+
+    strcpy(e[0].key, "j/rank0");
+    strcpy(e[1].key, "j/run1/rank0");
+    n = ckpt_wire_encode(&in, buf, sizeof(buf));
+    cr_assert(gt(int, n, 0));
+    first = 1 + 8 + 1 + 2 + CKPT_WIRE_ENTRY_HEAD + strlen(e[0].key);
+    /* every cut short is refused, and a byte more */
+    for (int cut = 0; cut < n; cut++)
+        cr_expect(eq(int, ckpt_wire_decode(CKPT_FRAME_LISTED, buf, cut, &out),
+                     SHOAL_EPROTO),
+                  "cut at %d of %d", cut, n);
+    memcpy(bad, buf, n);
+    bad[n] = 0;
+    cr_expect(eq(int, ckpt_wire_decode(CKPT_FRAME_LISTED, bad, n + 1, &out),
+                 SHOAL_EPROTO));
+    /* flags beyond those known */
+    memcpy(bad, buf, n);
+    bad[9] = 4;
+    cr_expect(eq(int, ckpt_wire_decode(CKPT_FRAME_LISTED, bad, n, &out),
+                 SHOAL_EPROTO));
+    /* a count over the limit, and one over what the body holds */
+    memcpy(bad, buf, n);
+    bad[10] = 0;
+    bad[11] = CKPT_WIRE_LIST_MAX + 1;
+    cr_expect(eq(int, ckpt_wire_decode(CKPT_FRAME_LISTED, bad, n, &out),
+                 SHOAL_EPROTO));
+    bad[11] = 3;
+    cr_expect(eq(int, ckpt_wire_decode(CKPT_FRAME_LISTED, bad, n, &out),
+                 SHOAL_EPROTO));
+    /* an unknown kind, version 0, committed 2 in the second entry */
+    memcpy(bad, buf, n);
+    bad[first] = 3;
+    cr_expect(eq(int, ckpt_wire_decode(CKPT_FRAME_LISTED, bad, n, &out),
+                 SHOAL_EPROTO));
+    memcpy(bad, buf, n);
+    memset(bad + first + 1, 0, 4);
+    cr_expect(eq(int, ckpt_wire_decode(CKPT_FRAME_LISTED, bad, n, &out),
+                 SHOAL_EPROTO));
+    memcpy(bad, buf, n);
+    bad[first + 1 + 4 + 8 + 4] = 2;
+    cr_expect(eq(int, ckpt_wire_decode(CKPT_FRAME_LISTED, bad, n, &out),
+                 SHOAL_EPROTO));
+    /* a key that climbs out, or holds a control character */
+    memcpy(bad, buf, n);
+    memcpy(bad + first + CKPT_WIRE_ENTRY_HEAD, "..", 2);
+    cr_expect(eq(int, ckpt_wire_decode(CKPT_FRAME_LISTED, bad, n, &out),
+                 SHOAL_EPROTO));
+    memcpy(bad, buf, n);
+    bad[first + CKPT_WIRE_ENTRY_HEAD + 1] = '\n';
+    cr_expect(eq(int, ckpt_wire_decode(CKPT_FRAME_LISTED, bad, n, &out),
+                 SHOAL_EPROTO));
+    /* the unharmed frame still decodes */
+    cr_expect(zero(ckpt_wire_decode(CKPT_FRAME_LISTED, buf, n, &out)));
+    /* nor is any of it encoded */
+    e[1].version = 0;
+    cr_expect(eq(int, ckpt_wire_encode(&in, buf, sizeof(buf)), -EINVAL));
+    e[1].version = 3;
+    strcpy(e[1].key, "../x");
+    cr_expect(eq(int, ckpt_wire_encode(&in, buf, sizeof(buf)), -EINVAL));
+    strcpy(e[1].key, "j/rank0");
+    in.nentries = CKPT_WIRE_LIST_MAX + 1;
+    cr_expect(eq(int, ckpt_wire_encode(&in, buf, sizeof(buf)), -EINVAL));
+    in.nentries = 2;
+    cr_expect(eq(int, ckpt_wire_encode(&in, buf, 20), -EMSGSIZE));
+    /* a LIST's prefix is checked too */
+    in = (struct ckpt_msg){.type = CKPT_FRAME_LIST};
+    strcpy(in.key, "a/../b");
+    cr_expect(eq(int, ckpt_wire_encode(&in, buf, sizeof(buf)), -EINVAL));
+}
