@@ -21,6 +21,10 @@
  *   ckpt.list {"key": PREFIX}  {"versions": [{"key", "version", "bytes",
  *       "files", "committed"}...]}: the copies this node stores under
  *       PREFIX ("" or absent: all).
+ *   ckpt.pool-list {"key": PREFIX, "timeout": S}  what every live node
+ *       keeps under PREFIX, originals (STATE/ckpt-jobs) and copies
+ *       (STATE/ckpt), per job, rank and version, with the nodes that did
+ *       not answer within S seconds (ckpt_survey.h; LIST and LISTED).
  *   ckpt.remove {"key", "keep_from": V}  remove the copies of KEY older
  *       than V (0: all); {"removed": [V...]}.
  *   ckpt.forget {"key": JOBKEY}  the job ended well: remove what this
