@@ -18,6 +18,12 @@ netns_setup_or_skip 3
 
 . "$SHOAL_SRCDIR/tests/integration/pool.sh"
 
+# The PMIx servers' directories go under TMPDIR: the test's own, so that a
+# test running beside this one (its /tmp is the machine's) is not counted.
+TMPDIR="$TRASH/tmp"
+mkdir -p "$TMPDIR"
+export TMPDIR
+
 # tcp_opens I: TCP connections host I opened or accepted so far. The
 # daemons keep theirs open, so new ones during a job are the ranks'.
 tcp_opens() {
