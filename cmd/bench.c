@@ -22,6 +22,7 @@
 
 static const char bench_usage[] =
     "usage: shoal bench run SUITE.yaml [--only NAME] [--repeat N] [--tag TAG]\n"
+    "                       [--var NAME=VALUE]...\n"
     "       shoal bench run --resume RUN\n"
     "       shoal bench ls\n"
     "       shoal bench report RUN [--vs RUN2] [--format table|md|csv|json]\n"
@@ -101,7 +102,7 @@ static const char *papi_lib(char *buf, size_t size)
     return NULL;
 }
 
-static int bench_run(const char *dir, int argc, char **argv)
+static int bench_run_vars(const char *dir, int argc, char **argv, char **vars)
 {
     struct suite_run_opts opts = {.stop = &bench_stop};
     const char *path = NULL;
@@ -114,9 +115,16 @@ static int bench_run(const char *dir, int argc, char **argv)
     int64_t run = 0;
     ssize_t n;
     int rc;
+    size_t nvars = 0;
 
+    opts.vars = vars;
     for (int i = 0; i < argc; i++) {
-        if (!strcmp(argv[i], "--only") && i + 1 < argc) {
+        if (!strcmp(argv[i], "--var") && i + 1 < argc) {
+            if (!strchr(argv[i + 1], '=') || argv[i + 1][0] == '=')
+                return cmd_usage("bench", "--var '%s' is not NAME=VALUE",
+                                 argv[i + 1]);
+            vars[nvars++] = argv[++i];
+        } else if (!strcmp(argv[i], "--only") && i + 1 < argc) {
             opts.only = argv[++i];
         } else if (!strcmp(argv[i], "--tag") && i + 1 < argc) {
             opts.tag = argv[++i];
@@ -143,6 +151,9 @@ static int bench_run(const char *dir, int argc, char **argv)
     if (!path == !opts.resume)
         return cmd_usage("bench", "'bench run' takes a suite file or "
                                   "--resume RUN");
+    if (opts.resume && nvars)
+        return cmd_usage("bench", "--resume RUN uses the variables RUN was "
+                                  "given; --var does not go with it");
     if (path && suite_parse_file(path, &suite, &error) < 0)
         return cmd_fail(1, "%s", error.text);
     n = readlink("/proc/self/exe", shoal, sizeof(shoal) - 1);
@@ -179,6 +190,19 @@ static int bench_run(const char *dir, int argc, char **argv)
         return cmd_fail(1, "%s", error.text);
     printf("%lld\n", (long long)run);
     return 0;
+}
+
+static int bench_run(const char *dir, int argc, char **argv)
+{
+    /* at most one setting per argument */
+    char **vars = calloc((size_t)argc + 1, sizeof(char *));
+    int rc;
+
+    if (!vars)
+        return cmd_fail(1, "out of memory");
+    rc = bench_run_vars(dir, argc, argv, vars);
+    free(vars);
+    return rc;
 }
 
 static int bench_report(const char *dir, int argc, char **argv)

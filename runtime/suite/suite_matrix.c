@@ -82,6 +82,15 @@ char *suite_matrix_subst(const struct suite_bench *bench,
                     break;
                 }
             }
+            for (size_t i = 0; i < bench->nvars && !value; i++) {
+                size_t nl = strlen(bench->vars[i].name);
+
+                if (!strncmp(s + 1, bench->vars[i].name, nl)
+                    && s[1 + nl] == '}') {
+                    value = bench->vars[i].value;
+                    skip = nl + 2;
+                }
+            }
         }
         size_t add = value ? strlen(value) : 1;
 

@@ -367,7 +367,9 @@ read_mpi(struct suite_walk *w, const yaml_node_t *node, struct suite_bench *b)
         yaml_node_t *v = yaml_document_get_node(w->doc, p->value);
         const char *k = scalar(kn);
 
-        if (!strcmp(k, "ranks"))
+        if (!strcmp(k, "ranks") && scalar(v) && strchr(scalar(v), '{'))
+            rc = want_strdup(w, v, "mpi: ranks", &b->ranks_tmpl);
+        else if (!strcmp(k, "ranks"))
             rc = want_uint(w, v, "mpi: ranks", 1, &b->ranks);
         else if (!strcmp(k, "map-by"))
             rc = want_strdup(w, v, "mpi: map-by", &b->map_by);
@@ -603,9 +605,13 @@ static int check_placeholders(struct suite_walk *w,
         for (size_t i = 0; i < b->nparams && !found; i++)
             found = strlen(b->params[i].name) == len
                     && !strncmp(b->params[i].name, open + 1, len);
+        for (size_t i = 0; i < b->nvars && !found; i++)
+            found = strlen(b->vars[i].name) == len
+                    && !strncmp(b->vars[i].name, open + 1, len);
         if (!found)
             return walk_fail(w, node,
-                             "'{%.*s}' names no parameter of the matrix",
+                             "'{%.*s}' names no parameter of the matrix "
+                             "nor variable",
                              (int)len, open + 1);
     }
     return 0;
@@ -674,6 +680,8 @@ read_bench(struct suite_walk *w, const yaml_node_t *node, struct suite_bench *b)
         } else if (!strcmp(k, "repeat")) {
             rc = want_uint(w, v, "repeat", 1, &b->repeat);
             b->repeat_given = true;
+        } else if (!strcmp(k, "optional")) {
+            rc = want_bool(w, v, "optional", &b->optional);
         } else if (!strcmp(k, "noise")) {
             rc = read_noise(w, v, b);
         } else if (!strcmp(k, "precision")) {
@@ -721,6 +729,9 @@ read_bench(struct suite_walk *w, const yaml_node_t *node, struct suite_bench *b)
     for (char **e = b->env; e && *e; e++)
         if ((rc = check_placeholders(w, env, b, *e)) < 0)
             return rc;
+    if (b->ranks_tmpl
+        && (rc = check_placeholders(w, node, b, b->ranks_tmpl)) < 0)
+        return rc;
     if (b->nparams > 0) {
         size_t ncases = 0;
         struct suite_case *cases = NULL;
@@ -737,6 +748,56 @@ read_bench(struct suite_walk *w, const yaml_node_t *node, struct suite_bench *b)
     return 0;
 }
 
+static int add_var(struct suite *suite, const char *name, const char *value)
+{
+    struct suite_var *v = realloc(suite->vars, (suite->nvars + 1) * sizeof(*v));
+
+    if (!v)
+        return -ENOMEM;
+    suite->vars = v;
+    v = &suite->vars[suite->nvars];
+    v->name = strdup(name);
+    v->value = strdup(value);
+    if (!v->name || !v->value) {
+        free(v->name);
+        free(v->value);
+        return -ENOMEM;
+    }
+    suite->nvars++;
+    return 0;
+}
+
+static int
+read_vars(struct suite_walk *w, const yaml_node_t *node, struct suite *suite)
+{
+    int rc = want_map(w, node, "key 'vars'");
+
+    if (rc < 0)
+        return rc;
+    for (yaml_node_pair_t *p = node->data.mapping.pairs.start;
+         p < node->data.mapping.pairs.top; p++) {
+        yaml_node_t *kn = yaml_document_get_node(w->doc, p->key);
+        yaml_node_t *v = yaml_document_get_node(w->doc, p->value);
+        const char *k = scalar(kn);
+
+        if (!*k
+            || strspn(k, "abcdefghijklmnopqrstuvwxyz"
+                         "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-")
+                   != strlen(k))
+            return walk_fail(w, kn, "key 'vars': '%s' is not a variable name",
+                             k);
+        if (!strcmp(k, "shoal"))
+            return walk_fail(w, kn,
+                             "key 'vars': 'shoal' is the shoal program, "
+                             "not a variable of the file");
+        if (!scalar(v))
+            return walk_fail(w, v, "key 'vars': '%s' needs one value", k);
+        if ((rc = add_var(suite, k, scalar(v))) < 0)
+            return rc;
+    }
+    return 0;
+}
+
 static int
 read_suite(struct suite_walk *w, yaml_node_t *root, struct suite *suite)
 {
@@ -749,6 +810,8 @@ read_suite(struct suite_walk *w, yaml_node_t *root, struct suite *suite)
                                w->path);
     if ((rc = want_map(w, root, "the file")) < 0)
         return rc;
+    if ((rc = add_var(suite, "shoal", "shoal")) < 0)
+        return rc;
     for (yaml_node_pair_t *p = root->data.mapping.pairs.start;
          p < root->data.mapping.pairs.top; p++) {
         yaml_node_t *kn = yaml_document_get_node(w->doc, p->key);
@@ -758,6 +821,9 @@ read_suite(struct suite_walk *w, yaml_node_t *root, struct suite *suite)
 
         if (!strcmp(k, "benchmarks")) {
             benches = v;
+        } else if (!strcmp(k, "vars")) {
+            if ((rc = read_vars(w, v, suite)) < 0)
+                return rc;
         } else if (!strcmp(k, "name")) {
             if ((rc = want_strdup(w, v, "name", &suite->name)) < 0)
                 return rc;
@@ -766,7 +832,7 @@ read_suite(struct suite_walk *w, yaml_node_t *root, struct suite *suite)
                 return rc;
         } else {
             return walk_fail(w, kn,
-                             "unknown key '%s' (benchmarks, name, "
+                             "unknown key '%s' (benchmarks, vars, name, "
                              "description)",
                              k);
         }
@@ -788,6 +854,8 @@ read_suite(struct suite_walk *w, yaml_node_t *root, struct suite *suite)
 
         w->bench = NULL;
         suite->nbenches++;
+        suite->benches[i].vars = suite->vars;
+        suite->benches[i].nvars = suite->nvars;
         if ((rc = read_bench(w, bn, &suite->benches[i])) < 0)
             return rc;
         for (size_t j = 0; j < i; j++)
@@ -923,6 +991,7 @@ void suite_free(struct suite *suite)
         }
         free(b->excludes);
         free(b->map_by);
+        free(b->ranks_tmpl);
         free(b->bind_to);
         free(b->regex);
         free(b->precision_figure);
@@ -934,10 +1003,35 @@ void suite_free(struct suite *suite)
         free_words(b->papi);
     }
     free(suite->benches);
+    for (size_t i = 0; i < suite->nvars; i++) {
+        free(suite->vars[i].name);
+        free(suite->vars[i].value);
+    }
+    free(suite->vars);
     free(suite->name);
     free(suite->path);
     free(suite->text);
     free(suite);
+}
+
+int suite_set_var(struct suite *suite,
+                  const char *name,
+                  const char *value,
+                  shoal_error_t *error)
+{
+    for (size_t i = 0; i < suite->nvars; i++) {
+        if (!strcmp(suite->vars[i].name, name)) {
+            char *v = strdup(value);
+
+            if (!v)
+                return -ENOMEM;
+            free(suite->vars[i].value);
+            suite->vars[i].value = v;
+            return 0;
+        }
+    }
+    return shoal_errprintf(error, -ENOENT, "no variable '%s' in '%s'", name,
+                           suite->path);
 }
 
 const struct suite_figure_spec *

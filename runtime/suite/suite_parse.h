@@ -21,7 +21,9 @@
  * groups), figures (name -> {unit, better: lower|higher}), papi (a
  * sequence of PAPI event names), precision ({ci: X%, max: M, figure: F},
  * suite_stats_precision() is the rule; M >= 6, as fewer repetitions
- * never give a 95% interval), noise ({max-load: L, wait: S}).
+ * never give a 95% interval), noise ({max-load: L, wait: S}), optional
+ * (true: skipped when its program is missing). Top-level vars (name ->
+ * value) are substituted as "{name}" like parameters.
  *
  * "{p}" in a command word or an env value is replaced by parameter p's
  * value; "{p}" naming no parameter is an error, other braces are kept,
@@ -72,6 +74,14 @@ struct suite_exclude {
     size_t n;
 };
 
+/* A suite variable: `vars: {osu: /usr/lib/osu}` at the top of the file,
+ * "{osu}" in any benchmark's command, env or mpi ranks. The variable
+ * "shoal" is always there: the shoal program that runs the suite. */
+struct suite_var {
+    char *name;
+    char *value;
+};
+
 struct suite_bench {
     char *name;
     int line;         /* where the benchmark starts in the file */
@@ -94,14 +104,20 @@ struct suite_bench {
     /* noise: {max-load: L, wait: S}: a repetition is flagged when the
      * node's load per CPU (suite_noise.h) is above L; before one, wait
      * up to S seconds for the load to drop */
+    /* optional: true: a program that is not there skips this benchmark
+     * (said once) instead of refusing the suite */
+    bool optional;
+    const struct suite_var *vars; /* the suite's, borrowed */
+    size_t nvars;
     bool noise;
     double noise_max_load; /* default 0.5 */
     double noise_wait;     /* seconds; default 0 */
     double timeout;        /* seconds; 0 = none */
     bool mpi;              /* run as a gang job with `shoal run` */
     unsigned ranks;
-    char *map_by;  /* NULL: shoal run's default */
-    char *bind_to; /* NULL: shoal run's default */
+    char *ranks_tmpl; /* ranks: "{n}" (substituted per case), or NULL */
+    char *map_by;     /* NULL: shoal run's default */
+    char *bind_to;    /* NULL: shoal run's default */
     bool oversubscribe;
     enum suite_parser parser;
     char *regex; /* SUITE_PARSER_REGEX */
@@ -117,6 +133,8 @@ struct suite {
     char *text;    /* the file's bytes, NUL-terminated */
     struct suite_bench *benches;
     size_t nbenches;
+    struct suite_var *vars; /* "shoal" first */
+    size_t nvars;
 };
 
 /* Parse text (len bytes) as the suite file path (used in messages and
@@ -133,6 +151,13 @@ int suite_parse_text(const char *path,
 int suite_parse_file(const char *path,
                      struct suite **out,
                      shoal_error_t *error);
+
+/* Set variable name to value (copied). Returns 0, -ENOENT with error
+ * filled when the file declares no such variable, or -ENOMEM. */
+int suite_set_var(struct suite *suite,
+                  const char *name,
+                  const char *value,
+                  shoal_error_t *error);
 
 /* Free a suite; NULL is accepted. */
 void suite_free(struct suite *suite);

@@ -68,7 +68,9 @@ char **suite_run_argv(const struct suite_bench *bench,
         argv[n++] = strdup(shoal);
         argv[n++] = strdup("run");
         argv[n++] = strdup("-n");
-        argv[n++] = strdup(ranks);
+        argv[n++] = bench->ranks_tmpl
+                        ? suite_matrix_subst(bench, c, bench->ranks_tmpl)
+                        : strdup(ranks);
         if (bench->map_by) {
             argv[n++] = strdup("--map-by");
             argv[n++] = strdup(bench->map_by);
@@ -307,6 +309,7 @@ struct suite_runner {
     double started;
     size_t done, total, skipped;
     bool papi_said;
+    bool *missing; /* per benchmark: optional and its program is missing */
 };
 
 /* The run queue before a repetition; with `wait:`, sample until it is
@@ -574,8 +577,13 @@ static int run_bench(struct suite_runner *r,
 
 /* Every program of the selected benchmarks must exist before anything
  * runs: a typo found after an hour of measurements costs the hour. */
+/* Every program of the selected benchmarks must exist before anything
+ * runs: a typo found after an hour of measurements costs the hour. An
+ * optional benchmark whose program is missing is marked in missing[]
+ * and said through notice instead. */
 static int check_programs(const struct suite *suite,
                           const struct suite_run_opts *opts,
+                          bool *missing,
                           shoal_error_t *error)
 {
     for (size_t i = 0; i < suite->nbenches; i++) {
@@ -590,7 +598,7 @@ static int check_programs(const struct suite *suite,
         if (rc < 0)
             return shoal_errprintf(error, rc, "benchmark '%s': %s", b->name,
                                    shoal_strerror(rc));
-        for (size_t k = 0; k < ncases && rc == 0; k++) {
+        for (size_t k = 0; k < ncases && rc == 0 && !missing[i]; k++) {
             char *program = suite_matrix_subst(b, &cases[k], b->command[0]);
             char *path = NULL;
             shoal_error_t why;
@@ -600,14 +608,49 @@ static int check_programs(const struct suite *suite,
                 break;
             }
             rc = spawn_resolve(program, NULL, &path, &why);
-            if (rc < 0)
+            if (rc < 0 && b->optional) {
+                char text[600];
+
+                snprintf(text, sizeof(text),
+                         "benchmark '%s' skipped: %s (it is optional; "
+                         "its program is set in %s:%d)",
+                         b->name, why.text, suite->path, b->command_line);
+                if (opts->notice)
+                    opts->notice(text, opts->arg);
+                missing[i] = true;
+                rc = 0;
+            } else if (rc < 0) {
                 shoal_errprintf(
                     error, rc, "%s:%d: key 'command': %s in benchmark '%s'",
                     suite->path, b->command_line, why.text, b->name);
+            }
             free(program);
             free(path);
         }
         free(cases);
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}
+
+/* Apply "NAME=VALUE" settings to the suite's variables. */
+static int
+apply_vars(const struct suite *suite, char *const *vars, shoal_error_t *error)
+{
+    for (char *const *v = vars; v && *v; v++) {
+        const char *eq = strchr(*v, '=');
+        char name[128];
+        int rc;
+
+        if (!eq || eq == *v || (size_t)(eq - *v) >= sizeof(name))
+            return shoal_errprintf(error, -EINVAL,
+                                   "'%s' is not NAME=VALUE of a variable", *v);
+        memcpy(name, *v, (size_t)(eq - *v));
+        name[eq - *v] = '\0';
+        /* the variables are the suite's own array, not part of what the
+         * caller hands in as const: the benchmarks read them */
+        rc = suite_set_var((struct suite *)suite, name, eq + 1, error);
         if (rc < 0)
             return rc;
     }
@@ -646,6 +689,7 @@ int suite_run(suite_store_t *store,
 {
     struct suite_runner r = {.store = store, .opts = opts};
     struct suite *stored = NULL;
+    char **stored_vars = NULL;
     int rc = 0;
 
     *run = 0;
@@ -664,6 +708,24 @@ int suite_run(suite_store_t *store,
             return rc;
         suite = stored;
         r.run = opts->resume;
+        rc = suite_store_run_vars(store, opts->resume, &stored_vars, error);
+        if (rc == 0)
+            rc = apply_vars(suite, stored_vars, error);
+        if (rc < 0)
+            goto out;
+    } else {
+        rc = apply_vars(suite, opts->vars, error);
+        if (rc < 0)
+            goto out;
+    }
+    if (opts->shoal)
+        rc = suite_set_var((struct suite *)suite, "shoal", opts->shoal, error);
+    if (rc < 0)
+        goto out;
+    r.missing = calloc(suite->nbenches ? suite->nbenches : 1, sizeof(bool));
+    if (!r.missing) {
+        rc = -ENOMEM;
+        goto out;
     }
     if (opts->only) {
         size_t i;
@@ -677,7 +739,7 @@ int suite_run(suite_store_t *store,
             goto out;
         }
     }
-    rc = check_programs(suite, opts, error);
+    rc = check_programs(suite, opts, r.missing, error);
     if (rc < 0)
         goto out;
     for (size_t i = 0; i < suite->nbenches; i++) {
@@ -685,7 +747,7 @@ int suite_run(suite_store_t *store,
         struct suite_case *cases;
         size_t ncases;
 
-        if (opts->only && strcmp(b->name, opts->only) != 0)
+        if ((opts->only && strcmp(b->name, opts->only) != 0) || r.missing[i])
             continue;
         unsigned least, most;
 
@@ -703,13 +765,16 @@ int suite_run(suite_store_t *store,
         meta.suite_text = suite->text;
         describe_node(&meta, host, sizeof(host), topo, sizeof(topo));
         rc = suite_store_run_begin(store, &meta, &r.run, error);
+        if (rc == 0)
+            rc = suite_store_set_run_vars(store, r.run, opts->vars, error);
         if (rc < 0)
             goto out;
     }
     *run = r.run;
     r.started = mono_s();
     for (size_t i = 0; i < suite->nbenches && rc == 0; i++) {
-        if (opts->only && strcmp(suite->benches[i].name, opts->only) != 0)
+        if ((opts->only && strcmp(suite->benches[i].name, opts->only) != 0)
+            || r.missing[i])
             continue;
         rc = run_bench(&r, &suite->benches[i], error);
     }
@@ -726,6 +791,8 @@ int suite_run(suite_store_t *store,
         suite_store_run_end(store, r.run, "interrupted", NULL);
     }
 out:
+    free(r.missing);
+    suite_run_argv_free(stored_vars);
     suite_free(stored);
     return rc;
 }

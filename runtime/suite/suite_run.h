@@ -9,10 +9,12 @@
  * fails, crashes, times out or prints nothing its parser reads is
  * recorded with that status and the suite goes on.
  *
- * Resuming (opts->resume = RUN) runs the suite text stored with RUN and
- * skips every repetition RUN already holds. Setting *opts->stop (from a
- * signal handler) ends the suite after the current repetition, with the
- * run marked "interrupted". Blocks; not thread-safe. */
+ * Resuming (opts->resume = RUN) runs the suite text stored with RUN (with
+ * the variables it was given) and skips every repetition RUN already
+ * holds. The variable "shoal" is set to opts->shoal. A benchmark marked
+ * optional whose program is missing is skipped, said through notice. Setting
+ * *opts->stop (from a signal handler) ends the suite after the current
+ * repetition, with the run marked "interrupted". Blocks; not thread-safe. */
 #ifndef SHOAL_SUITE_RUN_H
 #define SHOAL_SUITE_RUN_H
 
@@ -48,6 +50,9 @@ struct suite_run_opts {
     const char *shoal;    /* the shoal program for `mpi:` benchmarks */
     const char *papi_lib; /* the counters' preload library, or NULL */
     int64_t resume;       /* a run to continue, or 0 */
+    /* "NAME=VALUE" settings of the suite's variables, NULL-terminated, or
+     * NULL; kept with the run, so --resume uses them again */
+    char *const *vars;
     volatile sig_atomic_t *stop;
     suite_progress_f progress; /* may be NULL */
     suite_notice_f notice;     /* may be NULL */

@@ -40,6 +40,8 @@ static const char schema[] =
     "  run INTEGER, bench TEXT, case_no INTEGER, rep INTEGER,"
     "  runqueue REAL, others REAL, waited REAL, under_load INTEGER,"
     "  PRIMARY KEY (run, bench, case_no, rep));"
+    "CREATE TABLE IF NOT EXISTS run_vars ("
+    "  run INTEGER, setting TEXT);"
     "CREATE TABLE IF NOT EXISTS precision ("
     "  run INTEGER, bench TEXT, case_no INTEGER, figure TEXT, target REAL,"
     "  max INTEGER, reps INTEGER, reached INTEGER,"
@@ -472,4 +474,67 @@ int suite_store_rep_figures(suite_store_t *store,
                                sqlite3_column_double(st, 4));
     sqlite3_finalize(st);
     return rc;
+}
+
+int suite_store_set_run_vars(suite_store_t *store,
+                             int64_t id,
+                             char *const *vars,
+                             shoal_error_t *error)
+{
+    sqlite3_stmt *st;
+    int rc = SQLITE_DONE;
+
+    if (!vars || !*vars)
+        return 0;
+    if (sqlite3_prepare_v2(store->db, "INSERT INTO run_vars VALUES (?,?)", -1,
+                           &st, NULL)
+        != SQLITE_OK)
+        return db_fail(store, error, "record the run's variables");
+    for (char *const *v = vars; *v && rc == SQLITE_DONE; v++) {
+        sqlite3_bind_int64(st, 1, id);
+        bind_text(st, 2, *v);
+        rc = sqlite3_step(st);
+        sqlite3_reset(st);
+    }
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE
+               ? 0
+               : db_fail(store, error, "record the run's variables");
+}
+
+int suite_store_run_vars(suite_store_t *store,
+                         int64_t id,
+                         char ***vars,
+                         shoal_error_t *error)
+{
+    sqlite3_stmt *st;
+    size_t n = 0;
+    char **v = calloc(1, sizeof(char *));
+
+    *vars = NULL;
+    if (!v)
+        return -ENOMEM;
+    if (sqlite3_prepare_v2(store->db,
+                           "SELECT setting FROM run_vars WHERE run = ? "
+                           "ORDER BY rowid",
+                           -1, &st, NULL)
+        != SQLITE_OK) {
+        free(v);
+        return db_fail(store, error, "read the run's variables");
+    }
+    sqlite3_bind_int64(st, 1, id);
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        char **t = realloc(v, (n + 2) * sizeof(char *));
+
+        if (!t)
+            break;
+        v = t;
+        v[n] = strdup((const char *)sqlite3_column_text(st, 0));
+        if (!v[n])
+            break;
+        v[++n] = NULL;
+    }
+    sqlite3_finalize(st);
+    *vars = v;
+    return 0;
 }

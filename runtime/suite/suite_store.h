@@ -20,6 +20,7 @@
  *            CPU before it, the share of the CPUs others used during it,
  *            the seconds it waited for the load to drop, and whether it
  *            was taken under load
+ *   run_vars the suite variables a run was given (--var NAME=VALUE)
  *   precision a case run to a target precision: the figure watched, the
  *            target (relative half-width of the median's 95% interval),
  *            the bound, the repetitions it took and whether it was reached
@@ -158,5 +159,19 @@ int suite_store_rep_figures(suite_store_t *store,
                             unsigned case_no,
                             unsigned rep,
                             struct suite_figure_list *list);
+
+/* Keep the "NAME=VALUE" settings (NULL-terminated; NULL for none) of
+ * run id. */
+int suite_store_set_run_vars(suite_store_t *store,
+                             int64_t id,
+                             char *const *vars,
+                             shoal_error_t *error);
+
+/* The settings kept for run id, as a NULL-terminated array of
+ * "NAME=VALUE" (caller frees each and the array). */
+int suite_store_run_vars(suite_store_t *store,
+                         int64_t id,
+                         char ***vars,
+                         shoal_error_t *error);
 
 #endif

@@ -399,4 +399,69 @@ test_expect_success 'without noise: no noise records, no flags' '
     ! grep under_load plain.json
 '
 
+# The shipped suites, small: two repetitions, a few benchmarks each.
+suites="$SHOAL_SRCDIR/benchmarks/suites"
+
+# check_report RUN BENCH FIGURE...: the JSON report of RUN parses, BENCH
+# has cases, each with every FIGURE and no failure
+check_report() {
+    run=$1 bench=$2 && shift 2 &&
+    "$SHOAL" bench report "$run" --format json >"report.$run.json" &&
+    python3 - "report.$run.json" "$bench" "$@" <<-\EOF
+	import json, sys
+	path, bench, figures = sys.argv[1], sys.argv[2], sys.argv[3:]
+	cases = [c for c in map(json.loads, open(path)) if c["name"] == bench]
+	assert cases, bench
+	for c in cases:
+	    assert c["failed"] == 0, c
+	    for f in figures:
+	        assert c["figures"][f]["n"] >= 2, (f, c)
+	        assert c["figures"][f]["median"] > 0, (f, c)
+	print(bench, len(cases), "cases")
+	EOF
+}
+
+test_expect_success 'the shipped MPI suite: ping-pong and allreduce of shoal MPI' '
+    test -x "$SHOAL_BUILDDIR/benchmarks/shoal-mpi-bench" &&
+    grep "^  bin: \"/" "$SHOAL_BUILDDIR/benchmarks/suites/mpi.yaml" &&
+    for b in pingpong allreduce; do
+        test_within 120 "$SHOAL" bench run "$SHOAL_BUILDDIR/benchmarks/suites/mpi.yaml" \
+            --var bin="$SHOAL_BUILDDIR/benchmarks" --only $b --repeat 2 >mpi.out &&
+        id=$(tail -n 1 mpi.out) || exit 1
+        case $b in
+        pingpong) check_report "$id" pingpong latency_us bandwidth_MBps ;;
+        allreduce) check_report "$id" allreduce time_us ;;
+        esac || exit 1
+        test "$(q "SELECT setting FROM run_vars WHERE run = $id")" = \
+            "bin=$SHOAL_BUILDDIR/benchmarks" || exit 1
+    done &&
+    test "$(q "SELECT count(*) FROM cases WHERE run = $id")" = 6 &&
+    q "SELECT c.params FROM reps r JOIN cases c USING (run, bench, case_no)
+       WHERE r.run = $id AND r.status = \"ok\"" | sort -u >params &&
+    grep "\"ranks\":\"4\"" params &&
+    test_expect_code 1 "$SHOAL" bench run "$SHOAL_BUILDDIR/benchmarks/suites/mpi.yaml" \
+        --var nope=1 2>err &&
+    grep "no variable .nope. in" err &&
+    test_expect_code 2 "$SHOAL" bench run --resume "$id" --var bin=/x 2>err
+'
+
+test_expect_success 'the shipped launch and task suites' '
+    "$SHOAL" bench run "$suites/launch.yaml" --repeat 2 >launch.out &&
+    check_report "$(tail -n 1 launch.out)" run-true wall &&
+    "$SHOAL" bench run "$suites/tasks.yaml" --repeat 2 >tasks.out &&
+    id=$(tail -n 1 tasks.out) &&
+    if test -f "$SHOAL_DIR/taskd.pid"; then kill "$(cat "$SHOAL_DIR/taskd.pid")"; fi &&
+    check_report "$id" submit-true wall &&
+    test "$(q "SELECT count(*) FROM cases WHERE run = $id")" = 2
+'
+
+test_expect_success 'the OSU suite without OSU: each benchmark skipped, said clearly' '
+    "$SHOAL" bench run "$suites/osu.yaml" --var osu="$TRASH/no-osu" >osu.out 2>osu.err &&
+    cat osu.out osu.err &&
+    id=$(tail -n 1 osu.out) &&
+    test "$(grep -c "^shoal: benchmark .osu_.*. skipped: cannot execute .$TRASH/no-osu/mpi/.*: No such file or directory (it is optional" osu.err)" = 3 &&
+    test "$(q "SELECT count(*) FROM reps WHERE run = $id")" = 0 &&
+    test "$(q "SELECT status FROM runs WHERE id = $id")" = done
+'
+
 test_done

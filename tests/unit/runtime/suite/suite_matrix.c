@@ -110,3 +110,17 @@ Test(suite_matrix, parameters_as_json_keep_the_file_order)
     free(cases);
     suite_free(s);
 }
+
+Test(suite_matrix, variables_are_substituted_after_parameters)
+{
+    struct suite_var vars[] = {{"shoal", "/bin/shoal"}, {"dir", "/opt"}};
+    char *values[] = {"8", NULL};
+    struct suite_param param = {"n", values, 1};
+    struct suite_bench b = {
+        .params = &param, .nparams = 1, .vars = vars, .nvars = 2};
+    struct suite_case c = {.value = {0}};
+    char *out = suite_matrix_subst(&b, &c, "{shoal} run {dir}/x -n {n} {y}");
+
+    cr_assert(eq(str, out, "/bin/shoal run /opt/x -n 8 {y}"));
+    free(out);
+}

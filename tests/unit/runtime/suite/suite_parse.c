@@ -149,7 +149,7 @@ Test(suite_parse, unknown_keys_are_refused)
               "s.yaml:4: unknown key 'repat' in benchmark 'nap'");
     parse_bad("benchmark:\n"
               "  - name: nap\n",
-              "s.yaml:1: unknown key 'benchmark' (benchmarks, name, "
+              "s.yaml:1: unknown key 'benchmark' (benchmarks, vars, name, "
               "description)");
     parse_bad("benchmarks:\n"
               "  - name: nap\n"
@@ -239,7 +239,8 @@ Test(suite_parse, a_bad_matrix_is_refused)
               "  - name: nap\n"
               "    command: [sleep, \"{x}\"]\n"
               "    matrix: {t: [1]}\n",
-              "s.yaml:3: '{x}' names no parameter of the matrix in "
+              "s.yaml:3: '{x}' names no parameter of the matrix nor "
+              "variable in "
               "benchmark 'nap'");
     parse_bad("benchmarks:\n"
               "  - name: nap\n"
@@ -363,4 +364,47 @@ Test(suite_parse, noise_control_is_read)
               "    noise: {max-load: 1, sleep: 3}\n",
               "s.yaml:4: unknown key 'noise: sleep' (max-load, wait) in "
               "benchmark 'a'");
+}
+
+Test(suite_parse, variables_optional_and_ranks_from_the_matrix)
+{
+    shoal_error_t error = {{0}};
+    struct suite *s = parse_ok("vars: {osu: /opt/osu, size: 8}\n"
+                               "benchmarks:\n"
+                               "  - name: lat\n"
+                               "    command: ['{osu}/osu_latency', -m, "
+                               "'{size}']\n"
+                               "    optional: true\n"
+                               "  - name: coll\n"
+                               "    command: ['{shoal}', x]\n"
+                               "    matrix: {n: [2, 4]}\n"
+                               "    mpi: {ranks: '{n}'}\n");
+
+    cr_assert(eq(sz, s->nvars, 3));
+    cr_assert(eq(str, s->vars[0].name, "shoal"));
+    cr_assert(eq(str, s->vars[1].value, "/opt/osu"));
+    cr_assert(s->benches[0].optional);
+    cr_assert(not(s->benches[1].optional));
+    cr_assert(eq(ptr, (void *)s->benches[0].vars, s->vars));
+    cr_assert(eq(str, s->benches[1].ranks_tmpl, "{n}"));
+    cr_assert(eq(int, suite_set_var(s, "osu", "/usr/lib/osu", &error), 0));
+    cr_assert(eq(str, s->benches[0].vars[1].value, "/usr/lib/osu"));
+    cr_assert(eq(int, suite_set_var(s, "nope", "1", &error), -ENOENT));
+    cr_assert(eq(str, error.text, "no variable 'nope' in 's.yaml'"));
+    suite_free(s);
+    parse_bad("vars: {shoal: /bin/x}\n"
+              "benchmarks:\n"
+              "  - {name: a, command: [x]}\n",
+              "s.yaml:1: key 'vars': 'shoal' is the shoal program, not a "
+              "variable of the file");
+    parse_bad("vars: {a b: 1}\n"
+              "benchmarks:\n"
+              "  - {name: a, command: [x]}\n",
+              "s.yaml:1: key 'vars': 'a b' is not a variable name");
+    parse_bad("benchmarks:\n"
+              "  - name: a\n"
+              "    command: [x]\n"
+              "    mpi: {ranks: '{m}'}\n",
+              "s.yaml:2: '{m}' names no parameter of the matrix nor "
+              "variable in benchmark 'a'");
 }
