@@ -19,15 +19,28 @@ static void info_print_param(const struct param_def *def, void *arg)
            value ? value : "(unset)");
 }
 
+static const char info_usage[] =
+    "usage: shoal info [--params]\n"
+    "\n"
+    "Show shoal's version, the MPI wire-ups it serves and its PMIx "
+    "library.\n"
+    "\n"
+    "  --params         every SHOAL_* tunable: help, default and value now\n"
+    "  -h, --help       show this help\n";
+
 int cmd_info(int argc, char **argv)
 {
+    if (argc == 1
+        && (strcmp(argv[0], "--help") == 0 || strcmp(argv[0], "-h") == 0)) {
+        fputs(info_usage, stdout);
+        return 0;
+    }
     if (argc == 1 && strcmp(argv[0], "--params") == 0) {
         param_foreach(info_print_param, NULL);
         return 0;
     }
     if (argc != 0) {
-        fprintf(stderr, "usage: shoal info [--params]\n");
-        return CMD_EXIT_USAGE;
+        return cmd_usage("info", "usage: shoal info [--params]");
     }
     printf("shoal %s\n", shoal_version());
     /* every rank gets both; its MPI library takes the one it speaks */

@@ -25,9 +25,30 @@ static const char shoal_usage[] =
     "  ckpt       list (ls) or remove (rm) the checkpoints jobs keep\n"
     "  bench      run benchmark suites; list, report and compare runs\n"
     "  version    print shoal's version\n"
-    "  help       show this help\n"
+    "  help       show this help; help COMMAND shows a command's\n"
     "\n"
-    "'shoal COMMAND --help' lists the options of a command.\n";
+    "'shoal COMMAND --help' (or 'shoal help COMMAND') lists the options of\n"
+    "a command.\n";
+
+static int shoal_dispatch(int argc, char **argv);
+
+/* `shoal help COMMAND` is `shoal COMMAND --help`, as git's `git help`. */
+static int shoal_help(const char *command)
+{
+    char *words[] = {"shoal", (char *)command, "--help", NULL};
+
+    if (strcmp(command, "help") == 0 || strcmp(command, "version") == 0) {
+        fputs(shoal_usage, stdout);
+        return 0;
+    }
+    /* hidden commands have no help of their own */
+    if (strcmp(command, "proxy") == 0 || strcmp(command, "taskd") == 0) {
+        fprintf(stderr, "shoal: unknown command '%s'\nsee 'shoal help'\n",
+                command);
+        return CMD_EXIT_USAGE;
+    }
+    return shoal_dispatch(3, words);
+}
 
 int main(int argc, char **argv)
 {
@@ -41,10 +62,18 @@ int main(int argc, char **argv)
         argv[0] = "run";
         return cmd_daemon(argc, argv);
     }
+    return shoal_dispatch(argc, argv);
+}
+
+/* shoal COMMAND ARGS...: argv[1] names the command. */
+static int shoal_dispatch(int argc, char **argv)
+{
     if (argc < 2) {
         fputs(shoal_usage, stderr);
         return CMD_EXIT_USAGE;
     }
+    if (strcmp(argv[1], "help") == 0 && argc == 3)
+        return shoal_help(argv[2]);
     if (strcmp(argv[1], "run") == 0)
         return cmd_run("mpirun", argc - 2, argv + 2);
     if (strcmp(argv[1], "info") == 0)

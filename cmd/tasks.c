@@ -448,6 +448,7 @@ static const char tasks_submit_usage[] =
     "  --checkpoint-dir D  where the tasks' checkpoints are kept (default\n"
     "                      ./shoal-ckpt; on a pool, a file system every node\n"
     "                      shares)\n"
+    "  -h, --help          show this help\n"
     "\n"
     "Tasks run in the directory shoal submit ran in, with its environment\n"
     "plus SHOAL_JOB_ID, SHOAL_TASK_ID and SHOAL_TASK_ATTEMPT; their output\n"
@@ -1218,19 +1219,76 @@ static int tasks_cmd_output(int argc, char **argv)
     return rc;
 }
 
+/* What `shoal CMD --help` prints for the commands that look at jobs: the
+ * arguments, then every option on a line of its own. */
+static const struct tasks_help {
+    const char *name;
+    const char *text;
+} tasks_helps[] = {
+    {"jobs", "usage: shoal jobs\n"
+             "\n"
+             "List the bag-of-tasks jobs, one a line: id, name, state, and "
+             "how many\n"
+             "tasks are done, running, leased (sent to a node, not started "
+             "yet), queued\n"
+             "and failed.\n"
+             "\n"
+             "  -h, --help       show this help\n"},
+    {"job", "usage: shoal job ID\n"
+            "\n"
+            "Show job ID in detail: its command, state, task counts and, "
+            "when tasks\n"
+            "wait, why.\n"
+            "\n"
+            "  ID               the job, as `shoal submit` printed it\n"
+            "  -h, --help       show this help\n"},
+    {"wait", "usage: shoal wait ID\n"
+             "\n"
+             "Wait for job ID to end, showing its progress (a bar on a "
+             "terminal);\n"
+             "exits 0 when every task succeeded, else 1.\n"
+             "\n"
+             "  ID               the job, as `shoal submit` printed it\n"
+             "  -h, --help       show this help\n"},
+    {"results",
+     "usage: shoal results ID [--json|--csv]\n"
+     "\n"
+     "Per task of job ID: index, parameters, node, start, end, exit "
+     "status,\n"
+     "attempts and the paths of its stdout and stderr.\n"
+     "\n"
+     "  ID               the job, as `shoal submit` printed it\n"
+     "  --json           one JSON document (node ids as 16 hex digits)\n"
+     "  --csv            comma-separated values with a header line\n"
+     "  -h, --help       show this help\n"},
+    {"output", "usage: shoal output ID TASK\n"
+               "\n"
+               "Task TASK's stdout (to stdout) and stderr (to stderr), "
+               "fetched from the\n"
+               "node that ran it; or why it has none.\n"
+               "\n"
+               "  ID               the job, as `shoal submit` printed it\n"
+               "  TASK             the task's index, from 0\n"
+               "  -h, --help       show this help\n"},
+    {"cancel", "usage: shoal cancel ID\n"
+               "\n"
+               "Cancel job ID: its running tasks are killed, its queued "
+               "ones dropped.\n"
+               "\n"
+               "  ID               the job, as `shoal submit` printed it\n"
+               "  -h, --help       show this help\n"},
+};
+
 int cmd_tasks(const char *name, int argc, char **argv)
 {
     if (strcmp(name, "taskd") == 0)
         return tasks_cmd_taskd(argc, argv);
-    if (argc == 1 && strcmp(name, "submit") != 0
-        && (strcmp(argv[0], "--help") == 0 || strcmp(argv[0], "-h") == 0)) {
-        printf("usage: shoal %s%s\n", name,
-               strcmp(name, "jobs") == 0      ? ""
-               : strcmp(name, "results") == 0 ? " ID [--json|--csv]"
-               : strcmp(name, "output") == 0  ? " ID TASK"
-                                              : " ID");
-        return 0;
-    }
+    for (size_t i = 0; i < sizeof(tasks_helps) / sizeof(tasks_helps[0]); i++)
+        if (strcmp(name, tasks_helps[i].name) == 0 && argc >= 1
+            && (strcmp(argv[0], "--help") == 0 || strcmp(argv[0], "-h") == 0)) {
+            fputs(tasks_helps[i].text, stdout);
+            return 0;
+        }
     if (strcmp(name, "submit") == 0)
         return tasks_cmd_submit(argc, argv);
     if (strcmp(name, "jobs") == 0)

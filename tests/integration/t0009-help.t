@@ -1,0 +1,60 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+# shoal help CMD, and CMD --help for every command: exit 0, every option
+# on a line of its own.
+. "$SHOAL_SRCDIR/tests/integration/lib.sh"
+
+# help_lists CMD OPTION...: `shoal CMD --help` exits 0, `shoal help CMD`
+# prints the same, and each OPTION begins a line of it (after the indent).
+help_lists() {
+    cmd=$1
+    shift
+    "$SHOAL" "$cmd" --help >help.out 2>help.err &&
+    test ! -s help.err &&
+    "$SHOAL" help "$cmd" >help2.out &&
+    test_cmp help.out help2.out &&
+    head -1 help.out | grep "^usage: shoal $cmd" &&
+    for o in -h "$@"; do
+        if ! grep -E -- "^  $o[ ,]" help.out; then
+            echo "'$o' is not listed by 'shoal $cmd --help':" >&2
+            cat help.out >&2
+            return 1
+        fi
+    done
+}
+
+test_expect_success 'jobs --help' 'help_lists jobs'
+test_expect_success 'job --help' 'help_lists job ID'
+test_expect_success 'wait --help' 'help_lists wait ID'
+test_expect_success 'results --help lists --json and --csv' \
+    'help_lists results ID --json --csv'
+test_expect_success 'output --help' 'help_lists output ID TASK'
+test_expect_success 'cancel --help' 'help_lists cancel ID'
+test_expect_success 'info --help exits 0 and lists --params' \
+    'help_lists info --params'
+test_expect_success 'submit --help' \
+    'help_lists submit --name --cores --retries --time-limit --range --each-line --param'
+test_expect_success 'run --help' \
+    'help_lists run --mca -V --map-by --report-bindings'
+
+test_expect_success 'shoal help CMD for the other commands' '
+    for cmd in keygen daemon status ckpt bench; do
+        "$SHOAL" help $cmd >out && "$SHOAL" $cmd --help >expect &&
+        test_cmp expect out && test -s out || return 1
+    done
+'
+
+test_expect_success 'shoal help alone, and of an unknown command' '
+    "$SHOAL" help >out && grep -F "help COMMAND" out &&
+    test_expect_code 2 "$SHOAL" help frobnicate 2>err &&
+    grep -F "shoal: unknown command '"'"'frobnicate'"'"'" err &&
+    test_expect_code 2 "$SHOAL" help proxy 2>err &&
+    grep -F "unknown command '"'"'proxy'"'"'" err
+'
+
+test_expect_success 'info with a bad option still fails with its usage' '
+    test_expect_code 2 "$SHOAL" info --frobnicate 2>err &&
+    grep -F "usage: shoal info [--params]" err
+'
+
+test_done
