@@ -97,6 +97,8 @@ struct map_plan {
     int *summary_of;        /* [nnodes] */
     int *fit;               /* [nnodes] ranks placeable without sharing units */
     int *capacity;          /* [nnodes] ranks allowed by slots */
+    int *ppr_cap;           /* [nnodes] with ppr: ranks the ppr puts there */
+    long long ppr_total;    /* sum of ppr_cap */
     bool *filtered;         /* [nnodes] some units are not allowed */
     struct map_view *views; /* [nnodes] */
     long long total;        /* sum of capacity */
@@ -365,6 +367,38 @@ static int map_allowed_fit(const struct map_plan *plan, int n, bool *filtered)
     return fit;
 }
 
+/* --map-by ppr:N:LEVEL: N ranks on each object of the level (the node,
+ * each package, each NUMA node) that has PE units (allowed ones, on a
+ * pool node), whatever the slots; the slots are checked after counting. */
+static int map_measure_ppr(struct map_plan *plan)
+{
+    plan->ppr_cap = calloc(plan->nnodes, sizeof(int));
+    if (!plan->ppr_cap)
+        return -ENOMEM;
+    plan->ppr_total = 0;
+    for (int n = 0; n < plan->nnodes; n++) {
+        const struct map_summary *summary = map_summary_of(plan, n);
+        const struct map_groups *mapping = &summary->scope[plan->map_scope];
+        hwloc_const_cpuset_t allowed = plan->nodes[n].allowed;
+        long long objects = 0;
+
+        for (int g = 0; g < mapping->ngroups; g++) {
+            int units = 0;
+
+            for (int i = mapping->first[g]; i < mapping->first[g + 1]; i++)
+                units +=
+                    !allowed
+                    || map_unit_allowed(summary, mapping->members[i], allowed);
+            objects += units >= plan->pe;
+        }
+        if (objects * plan->req->ppr > INT_MAX)
+            return -EOVERFLOW;
+        plan->ppr_cap[n] = (int)(objects * plan->req->ppr);
+        plan->ppr_total += plan->ppr_cap[n];
+    }
+    return 0;
+}
+
 /* What each node can take: `fit` ranks of PE units without sharing, and
  * `capacity` ranks by its slots (a rank of PE=n takes n slots). */
 static int map_measure(struct map_plan *plan, shoal_error_t *error)
@@ -412,7 +446,7 @@ static int map_measure(struct map_plan *plan, shoal_error_t *error)
             plan->capacity[n] = plan->fit[n];
         plan->total += plan->capacity[n];
     }
-    return 0;
+    return plan->req->ppr > 0 ? map_measure_ppr(plan) : 0;
 }
 
 static int map_no_slots(const struct map_plan *plan, shoal_error_t *error)
@@ -510,9 +544,61 @@ map_count_spread(struct map_plan *plan, int excess, shoal_error_t *error)
     return 0;
 }
 
+static const char *map_level_name(enum map_level level);
+
+/* ppr: the ppr's ranks node after node, as many as asked (all by
+ * default); never more than it places, even oversubscribing (Open MPI:
+ * "more processes than the ppr for this topology can support"). Without
+ * --oversubscribe each node's slots must hold its share. */
+static int map_count_ppr(struct map_plan *plan, shoal_error_t *error)
+{
+    int remaining;
+
+    if (plan->req->nranks <= 0 && plan->ppr_total > INT_MAX)
+        return shoal_errprintf(
+            error, -EOVERFLOW, "too many ranks for ppr:%d:%s: %lld",
+            plan->req->ppr, map_level_name(plan->req->map_by), plan->ppr_total);
+    plan->nranks =
+        plan->req->nranks > 0 ? plan->req->nranks : (int)plan->ppr_total;
+    if (plan->nranks > plan->ppr_total || plan->nranks == 0)
+        return shoal_errprintf(
+            error, -EINVAL,
+            "--map-by ppr:%d:%s places at most %lld ranks "
+            "on %d node%s, %d requested",
+            plan->req->ppr, map_level_name(plan->req->map_by), plan->ppr_total,
+            plan->nnodes, plan->nnodes == 1 ? "" : "s", plan->nranks);
+    plan->count = calloc(plan->nnodes, sizeof(int));
+    if (!plan->count)
+        return -ENOMEM;
+    remaining = plan->nranks;
+    for (int n = 0; n < plan->nnodes && remaining > 0; n++) {
+        plan->count[n] =
+            plan->ppr_cap[n] < remaining ? plan->ppr_cap[n] : remaining;
+        remaining -= plan->count[n];
+    }
+    for (int n = 0; n < plan->nnodes; n++) {
+        if (plan->count[n] <= plan->capacity[n]
+            && plan->count[n] <= plan->fit[n])
+            continue;
+        if (!plan->req->oversubscribe)
+            return shoal_errprintf(
+                error, SHOAL_ENOSLOTS,
+                "not enough slots: --map-by ppr:%d:%s puts "
+                "%d ranks on '%s', which has %d slots",
+                plan->req->ppr, map_level_name(plan->req->map_by),
+                plan->count[n], map_node_name(&plan->nodes[n]),
+                plan->capacity[n]);
+        plan->oversubscribed = true;
+    }
+    return 0;
+}
+
 static int map_count(struct map_plan *plan, shoal_error_t *error)
 {
     int remaining;
+
+    if (plan->req->ppr > 0)
+        return map_count_ppr(plan, error);
 
     if (plan->req->nranks > 0) {
         plan->nranks = plan->req->nranks;
@@ -552,6 +638,36 @@ static int map_count(struct map_plan *plan, shoal_error_t *error)
 /* Deal a node's ranks round-robin over its mapping groups, each taking
  * the next PE units of its group; when no group has PE units left, every
  * group starts over from its first unit, one layer up. */
+/* ppr: each object in turn takes its N ranks, on consecutive PE units;
+ * an object with fewer units than that wraps around them, one layer up
+ * (oversubscribed). Returns whether it had to. */
+static bool
+map_place_node_ppr(const struct map_plan *plan, int n, struct map_position *out)
+{
+    const struct map_groups *groups =
+        &map_summary_of(plan, n)->scope[plan->map_scope];
+    const struct map_view *view = &plan->views[n];
+    bool wrapped = false;
+    int placed = 0;
+
+    for (int g = 0; g < groups->ngroups && placed < plan->count[n]; g++) {
+        int per_layer = (view->first[g + 1] - view->first[g]) / plan->pe;
+
+        for (int j = 0;
+             per_layer > 0 && j < plan->req->ppr && placed < plan->count[n];
+             j++) {
+            out[placed].node = n;
+            out[placed].at = view->first[g] + (j % per_layer) * plan->pe;
+            out[placed].layer = j / per_layer;
+            wrapped = wrapped || j >= per_layer;
+            placed++;
+        }
+    }
+    if (placed != plan->count[n])
+        SHOAL_BUG("ppr counted more ranks than its objects hold");
+    return wrapped;
+}
+
 static void map_place_node(const struct map_plan *plan,
                            int n,
                            int *used,
@@ -674,8 +790,12 @@ static int map_place(struct map_plan *plan)
     plan->start[0] = 0;
     for (int n = 0; n < plan->nnodes; n++) {
         plan->start[n + 1] = plan->start[n] + plan->count[n];
-        if (plan->count[n] > 0)
+        if (plan->count[n] > 0 && plan->req->ppr > 0) {
+            if (map_place_node_ppr(plan, n, &plan->positions[plan->start[n]]))
+                plan->oversubscribed = true;
+        } else if (plan->count[n] > 0) {
             map_place_node(plan, n, used, &plan->positions[plan->start[n]]);
+        }
     }
     free(used);
     return 0;
@@ -1022,8 +1142,19 @@ static int map_plan_init(struct map_plan *plan,
         plan->map_scope = MAP_SCOPE_MACHINE;
         break;
     }
+    if (req->ppr < 0
+        || (req->ppr > 0 && req->map_by != MAP_LEVEL_NODE
+            && req->map_by != MAP_LEVEL_PACKAGE
+            && req->map_by != MAP_LEVEL_NUMA))
+        return shoal_errprintf(error, -EINVAL,
+                               "invalid ppr:%d:%s: expected N > 0 ranks per "
+                               "node, package or numa",
+                               req->ppr, map_level_name(req->map_by));
     plan->rank_by =
         req->rank_by != MAP_LEVEL_DEFAULT ? req->rank_by : req->map_by;
+    /* ppr ranks in placement order: object after object, as Open MPI */
+    if (req->ppr > 0 && req->rank_by == MAP_LEVEL_DEFAULT)
+        plan->rank_by = MAP_LEVEL_SLOT;
     if (plan->rank_by == MAP_LEVEL_DEFAULT)
         plan->rank_by = plan->hwthreads ? MAP_LEVEL_HWTHREAD : MAP_LEVEL_CORE;
     return 0;
@@ -1037,6 +1168,7 @@ static void map_plan_release(struct map_plan *plan)
     free(plan->summary_of);
     free(plan->fit);
     free(plan->capacity);
+    free(plan->ppr_cap);
     free(plan->filtered);
     if (plan->views) {
         for (int n = 0; n < plan->nnodes; n++)
@@ -1070,16 +1202,17 @@ int map_compute(const struct map_node *nodes,
     rc = map_count(&plan, error);
     if (rc < 0)
         goto out;
+    rc = map_place(&plan);
+    if (rc < 0)
+        goto out;
     /* Open MPI leaves oversubscribed jobs unbound unless told otherwise:
-     * ranks sharing cores should let the kernel balance them. */
+     * ranks sharing cores should let the kernel balance them. (Decided
+     * after placing: a ppr object smaller than its N ranks shares.) */
     plan.bind = req->bind_to;
     if (plan.bind == MAP_BIND_DEFAULT && plan.oversubscribed)
         plan.bind = MAP_BIND_NONE;
     else if (plan.bind == MAP_BIND_DEFAULT)
         plan.bind = plan.hwthreads ? MAP_BIND_HWTHREAD : MAP_BIND_CORE;
-    rc = map_place(&plan);
-    if (rc < 0)
-        goto out;
     rc = map_rank(&plan);
     if (rc < 0)
         goto out;
@@ -1247,6 +1380,69 @@ int map_level_parse(const char *text,
     if (pe)
         *pe = parsed_pe;
     return 0;
+}
+
+static const char *map_level_name(enum map_level level)
+{
+    for (const struct map_word *w = map_level_words; w->name; w++)
+        if (w->value == (int)level)
+            return w->name;
+    return "default";
+}
+
+/* "ppr:N:RESOURCE[:PE=n]": N ranks per node, package (socket) or numa. */
+static int map_ppr_parse(const char *text,
+                         enum map_level *level,
+                         int *pe,
+                         int *ppr,
+                         shoal_error_t *error)
+{
+    const char *count = text + 4, *resource;
+    int value = MAP_LEVEL_DEFAULT, parsed_pe = 0, n = 0;
+    size_t digits = strspn(count, "0123456789");
+    int len, rc;
+
+    if (digits == 0 || count[digits] != ':'
+        || map_pe_parse(text, count, digits, &n, NULL) < 0)
+        return shoal_errprintf(error, -EINVAL,
+                               "invalid --map-by '%s': expected "
+                               "ppr:N:RESOURCE, N a positive integer",
+                               text);
+    resource = count + digits + 1;
+    len = map_word_parse("ppr resource", resource, map_level_words, &value,
+                         error);
+    if (len < 0)
+        return len;
+    if (value != MAP_LEVEL_NODE && value != MAP_LEVEL_PACKAGE
+        && value != MAP_LEVEL_NUMA)
+        return shoal_errprintf(error, -EINVAL,
+                               "--map-by ppr:%d:%.*s is not supported: N ranks "
+                               "per node, package (socket) or numa",
+                               n, len, resource);
+    rc = map_modifiers_parse("--map-by", text, resource + len, &parsed_pe,
+                             error);
+    if (rc < 0)
+        return rc;
+    *level = value;
+    *pe = parsed_pe;
+    *ppr = n;
+    return 0;
+}
+
+int map_by_parse(const char *text,
+                 enum map_level *level,
+                 int *pe,
+                 int *ppr,
+                 shoal_error_t *error)
+{
+    int rc;
+
+    if (text && !strncasecmp(text, "ppr:", 4))
+        return map_ppr_parse(text, level, pe, ppr, error);
+    rc = map_level_parse(text, level, pe, error);
+    if (rc == 0)
+        *ppr = 0;
+    return rc;
 }
 
 int map_bind_parse(const char *text, enum map_bind *bind, shoal_error_t *error)

@@ -15,6 +15,13 @@
  *    objects without CPUs are skipped, a topology without such objects is
  *    one object;
  *  - map-by node: ranks go round-robin over the nodes with slots left;
+ *  - ppr:N:node|package|numa: each such object (with PE units) takes N
+ *    ranks on consecutive cores, object after object, node after node;
+ *    by default as many ranks as that places, never more (even
+ *    oversubscribing); without oversubscribe each node's slots must hold
+ *    its share; an object of fewer cores than N ranks wraps around them
+ *    (oversubscribed); ranks are numbered in placement order (rank-by
+ *    slot) unless --rank-by says otherwise;
  *  - :PE=n: each rank takes n consecutive cores (PUs) inside its mapping
  *    object, and is bound to all of them;
  *  - oversubscribing spreads the excess ranks evenly over the nodes and
@@ -81,7 +88,9 @@ struct map_node {
 struct map_request {
     int nranks; /* <= 0: one rank per slot of all nodes */
     enum map_level map_by;
-    int pe; /* cpus per rank (":PE=n"); 0 means 1 */
+    int pe;  /* cpus per rank (":PE=n"); 0 means 1 */
+    int ppr; /* ppr:N:map_by: N ranks per object of map_by (node, package,
+              * numa); 0 without */
     enum map_level rank_by;
     enum map_bind bind_to;
     bool oversubscribe;     /* allow more ranks than slots */
@@ -128,7 +137,8 @@ void map_result_destroy(struct map_result *result);
  * "hwthread", "core", "numa", "package", "socket"). For --map-by, pass pe:
  * it receives n from a ":PE=n" modifier (also ",PE=n", any case), or 0.
  * For --rank-by pass pe NULL: no modifier is accepted. Open MPI words shoal
- * does not implement (l1cache, l2cache, l3cache, board, ppr, seq, ...)
+ * does not implement (l1cache, l2cache, l3cache, board, seq, ...; ppr
+ * only through map_by_parse())
  * fail with "... is not supported". Return 0, or -EINVAL with error naming
  * the bad word and the outputs untouched. */
 int map_level_parse(const char *text,
@@ -136,5 +146,15 @@ int map_level_parse(const char *text,
                     int *pe,
                     shoal_error_t *error);
 int map_bind_parse(const char *text, enum map_bind *bind, shoal_error_t *error);
+
+/* --map-by: map_level_parse() with pe, plus Open MPI's
+ * "ppr:N:RESOURCE[:PE=n]" (RESOURCE node, package, socket or numa), which
+ * sets *ppr to N and *level to RESOURCE; *ppr is 0 for any other form.
+ * Returns 0, or -EINVAL with error naming the bad word. */
+int map_by_parse(const char *text,
+                 enum map_level *level,
+                 int *pe,
+                 int *ppr,
+                 shoal_error_t *error);
 
 #endif

@@ -96,7 +96,7 @@ int gang_request_decode(const json_t *request,
                         struct hostlist *hosts,
                         shoal_error_t *error)
 {
-    json_int_t nranks, map_by, pe, rank_by, bind_to, timeout_ms;
+    json_int_t nranks, map_by, pe, ppr, rank_by, bind_to, timeout_ms;
     bool over, hwthread;
     int rc;
 
@@ -111,6 +111,10 @@ int gang_request_decode(const json_t *request,
                < 0
         || (rc = request_int(request, "pe", false, 0, 0, GANG_REQUEST_PE_MAX,
                              &pe, error))
+               < 0
+        /* absent from the requests of earlier versions */
+        || (rc = request_int(request, "ppr", false, 0, 0,
+                             GANG_REQUEST_NRANKS_MAX, &ppr, error))
                < 0
         || (rc = request_int(request, "rank_by", false, 0, 0, MAP_LEVEL_NODE,
                              &rank_by, error))
@@ -132,6 +136,7 @@ int gang_request_decode(const json_t *request,
                 .nranks = (int)nranks,
                 .map_by = (enum map_level)map_by,
                 .pe = (int)pe,
+                .ppr = (int)ppr,
                 .rank_by = (enum map_level)rank_by,
                 .bind_to = (enum map_bind)bind_to,
                 .oversubscribe = over,
@@ -163,13 +168,14 @@ int gang_request_encode(const struct gang_request *req,
     }
     if (!hosts)
         return shoal_errprintf(error, -ENOMEM, "out of memory");
-    request = json_pack("{s:s, s:i, s:i, s:i, s:i, s:i, s:b, s:b, s:o, s:I}",
-                        "op", "gang-claim", "nranks", req->map.nranks, "map_by",
-                        req->map.map_by, "pe", req->map.pe, "rank_by",
-                        req->map.rank_by, "bind_to", req->map.bind_to,
-                        "oversubscribe", req->map.oversubscribe, "hwthread",
-                        req->map.use_hwthread_cpus, "hosts", hosts,
-                        "timeout_ms", (json_int_t)req->timeout_ms);
+    request = json_pack(
+        "{s:s, s:i, s:i, s:i, s:i, s:i, s:i, s:b, s:b, s:o, "
+        "s:I}",
+        "op", "gang-claim", "nranks", req->map.nranks, "map_by",
+        req->map.map_by, "pe", req->map.pe, "ppr", req->map.ppr, "rank_by",
+        req->map.rank_by, "bind_to", req->map.bind_to, "oversubscribe",
+        req->map.oversubscribe, "hwthread", req->map.use_hwthread_cpus, "hosts",
+        hosts, "timeout_ms", (json_int_t)req->timeout_ms);
     if (!request)
         return shoal_errprintf(error, -ENOMEM, "out of memory");
     *out = request;

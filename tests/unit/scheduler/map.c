@@ -103,7 +103,8 @@ static void request_parse(const struct map_case *c, struct map_request *req)
     req->use_hwthread_cpus = c->hwthreads;
     if (c->map_by[0])
         cr_assert(eq(int,
-                     map_level_parse(c->map_by, &req->map_by, &req->pe, &error),
+                     map_by_parse(c->map_by, &req->map_by, &req->pe, &req->ppr,
+                                  &error),
                      0),
                   "%s: %s", c->name, error.text);
     if (c->rank_by[0])
@@ -118,6 +119,48 @@ static void request_parse(const struct map_case *c, struct map_request *req)
 
 /* Each case: where the ranks go and what they are bound to. */
 static struct map_case map_cases[] = {
+    /* ppr:N:RESOURCE, as Open MPI 4.1's ppr mapper: N per object, object
+     * after object, ranked in that order */
+    {.name = "ppr:2:package takes two cores of each package",
+     .topo = NUMA4,
+     .map_by = "ppr:2:package",
+     .expect = "0-1 2-3 16-17 18-19"},
+    {.name = "ppr:1:numa takes the first core of each NUMA node",
+     .topo = NUMA4,
+     .map_by = "ppr:1:numa",
+     .expect = "0-1 8-9 16-17 24-25"},
+    {.name = "ppr:2:node fills each node with two, node after node",
+     .topo = ONE_PU,
+     .nnodes = 2,
+     .map_by = "ppr:2:node",
+     .expect = "n0:0 n0:1 n1:0 n1:1"},
+    {.name = "ppr:2:node with -n 3 stops on the second node",
+     .topo = ONE_PU,
+     .nnodes = 2,
+     .nranks = 3,
+     .map_by = "ppr:2:node",
+     .expect = "n0:0 n0:1 n1:0"},
+    {.name = "ppr:1:package:PE=2 gives each rank two cores",
+     .topo = NUMA4,
+     .map_by = "ppr:1:package:PE=2",
+     .expect = "0-3 16-19"},
+    {.name = "ppr ranks by package when asked",
+     .topo = NUMA4,
+     .map_by = "ppr:2:package",
+     .rank_by = "package",
+     .expect = "0-1 16-17 2-3 18-19"},
+    {.name = "ppr beyond the slots with oversubscribe: unbound",
+     .topo = ONE_PU,
+     .slots = 2,
+     .map_by = "ppr:3:node",
+     .oversubscribe = true,
+     .expect = "none none none",
+     .oversubscribed = true},
+    {.name = "ppr beyond a package's cores wraps around them: unbound",
+     .topo = ASYM,
+     .map_by = "ppr:3:package",
+     .expect = "none none none none none none",
+     .oversubscribed = true},
     /* defaults: map-by core, rank-by core, bind-to core */
     {.name = "default fills cores in order",
      .topo = ONE_PU,
@@ -439,6 +482,17 @@ struct map_error_case {
 };
 
 static struct map_error_case map_error_cases[] = {
+    {"more ranks than the ppr places", ONE_PU, 1, -1, 3, "ppr:2:node", "",
+     -EINVAL,
+     "--map-by ppr:2:node places at most 2 ranks on 1 node, 3 "
+     "requested"},
+    {"more ranks than the ppr places, over two nodes", ONE_PU, 2, -1, 9,
+     "ppr:1:package", "", -EINVAL,
+     "--map-by ppr:1:package places at most 2 ranks on 2 nodes, 9 "
+     "requested"},
+    {"ppr beyond the slots", ONE_PU, 1, 2, 0, "ppr:3:node", "", SHOAL_ENOSLOTS,
+     "not enough slots: --map-by ppr:3:node puts 3 ranks on 'host', which "
+     "has 2 slots"},
     {"too many ranks on one node", ONE_PU, 1, 2, 4, "", "", SHOAL_ENOSLOTS,
      "not enough slots: 4 ranks requested but only 2 slots available on "
      "'host'"},
@@ -484,8 +538,10 @@ ParameterizedTest(struct map_error_case *c, map, refuses_impossible_requests)
     for (int n = 0; n < c->nnodes; n++)
         nodes[n] = (struct map_node){"host", topo, c->slots, NULL};
     if (c->map_by[0])
-        cr_assert(eq(
-            int, map_level_parse(c->map_by, &req.map_by, &req.pe, &error), 0));
+        cr_assert(
+            eq(int,
+               map_by_parse(c->map_by, &req.map_by, &req.pe, &req.ppr, &error),
+               0));
     if (c->bind_to[0])
         cr_assert(eq(int, map_bind_parse(c->bind_to, &req.bind_to, &error), 0));
     rc = map_compute(nodes, c->nnodes, &req, &result, &error);
@@ -542,7 +598,8 @@ Test(map, numbers_local_ranks_per_node_in_rank_order)
 Test(map, map_by_node_skips_nodes_whose_slots_are_used_up)
 {
     hwloc_topology_t topo = load(ONE_PU);
-    struct map_node nodes[3] = {{"a", topo, 1, NULL}, {"b", topo, 3, NULL}, {"c", topo, 2, NULL}};
+    struct map_node nodes[3] = {
+        {"a", topo, 1, NULL}, {"b", topo, 3, NULL}, {"c", topo, 2, NULL}};
     struct map_request req = {.nranks = 6, .map_by = MAP_LEVEL_NODE};
     struct map_result *result = NULL;
     shoal_error_t error = {{0}};
@@ -561,8 +618,9 @@ Test(map, each_node_uses_its_own_topology)
 {
     hwloc_topology_t small = load(ONE_PU);
     hwloc_topology_t threaded = load(TWO_PU);
-    struct map_node nodes[3] = {
-        {"a", small, -1, NULL}, {"b", threaded, -1, NULL}, {"c", small, 1, NULL}};
+    struct map_node nodes[3] = {{"a", small, -1, NULL},
+                                {"b", threaded, -1, NULL},
+                                {"c", small, 1, NULL}};
     struct map_request req = {0};
     struct map_result *result = NULL;
     shoal_error_t error = {{0}};
@@ -781,6 +839,58 @@ ParameterizedTest(struct bind_case *c, map, parses_open_mpi_bindings)
     cr_expect(eq(str, error.text, c->error), "'%s'", c->text);
     if (rc == 0)
         cr_expect(eq(int, bind, c->bind), "'%s'", c->text);
+}
+
+struct ppr_case {
+    char text[32];
+    int rc;
+    enum map_level level;
+    int pe;
+    int ppr;
+    char error[112];
+};
+
+static struct ppr_case ppr_cases[] = {
+    {"ppr:2:socket", 0, MAP_LEVEL_PACKAGE, 0, 2, ""},
+    {"ppr:4:package", 0, MAP_LEVEL_PACKAGE, 0, 4, ""},
+    {"PPR:1:NUMA:PE=2", 0, MAP_LEVEL_NUMA, 2, 1, ""},
+    {"ppr:3:node", 0, MAP_LEVEL_NODE, 0, 3, ""},
+    {"core:PE=2", 0, MAP_LEVEL_CORE, 2, 0, ""},
+    {"ppr:2:core", -EINVAL, 0, 0, 0,
+     "--map-by ppr:2:core is not supported: N ranks per node, package "
+     "(socket) or numa"},
+    {"ppr:0:node", -EINVAL, 0, 0, 0,
+     "invalid --map-by 'ppr:0:node': expected ppr:N:RESOURCE, N a "
+     "positive integer"},
+    {"ppr:2", -EINVAL, 0, 0, 0,
+     "invalid --map-by 'ppr:2': expected ppr:N:RESOURCE, N a positive "
+     "integer"},
+    {"ppr:2:galaxy", -EINVAL, 0, 0, 0, "unknown ppr resource value 'galaxy'"},
+    {"ppr:2:node:span", -EINVAL, 0, 0, 0, "unknown --map-by modifier 'span'"},
+};
+
+ParameterizedTestParameters(map, parses_ppr)
+{
+    return cr_make_param_array(struct ppr_case, ppr_cases,
+                               sizeof(ppr_cases) / sizeof(ppr_cases[0]));
+}
+
+ParameterizedTest(struct ppr_case *c, map, parses_ppr)
+{
+    enum map_level level = MAP_LEVEL_DEFAULT;
+    int pe = -7, ppr = -7;
+    shoal_error_t error = {{0}};
+    int rc = map_by_parse(c->text, &level, &pe, &ppr, &error);
+
+    cr_assert(eq(int, rc, c->rc), "'%s': %s", c->text, error.text);
+    if (rc == 0) {
+        cr_expect(eq(int, level, c->level), "'%s'", c->text);
+        cr_expect(eq(int, pe, c->pe), "'%s'", c->text);
+        cr_expect(eq(int, ppr, c->ppr), "'%s'", c->text);
+    } else {
+        cr_expect(eq(str, error.text, c->error), "'%s'", c->text);
+        cr_expect(eq(int, ppr, -7), "'%s': ppr changed on failure", c->text);
+    }
 }
 
 Test(map, parse_rejects_null_text)

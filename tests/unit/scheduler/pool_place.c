@@ -347,6 +347,32 @@ Test(pool_place, pe_skips_nodes_too_busy_for_a_rank)
     fixture_release(&f);
 }
 
+Test(pool_place, ppr_puts_n_ranks_on_each_node_with_free_cores)
+{
+    struct pool_fixture f;
+    struct pool_request req = {
+        .map = {.nranks = 3, .map_by = MAP_LEVEL_NODE, .ppr = 1}};
+    struct pool_placement *p;
+    char got[512];
+
+    fixture_init(&f);
+    fixture_add(&f, "a", SMALL, NULL, 1000);
+    fixture_add(&f, "b", SMALL, "1-3", 1000);
+    fixture_add(&f, "c", SMALL, "2", 1000);
+    p = place_ok(&f, &req);
+    render_ranks(&f, p, got, sizeof(got));
+    cr_assert(eq(str, got, "a:0 b:1 c:2"), "got %s", got);
+    pool_placement_destroy(p);
+
+    req.map.nranks = 4;
+    req.map.ppr = 2;
+    p = place_ok(&f, &req);
+    render_ranks(&f, p, got, sizeof(got));
+    cr_assert(eq(str, got, "a:0 a:1 b:1 b:2"), "got %s", got);
+    pool_placement_destroy(p);
+    fixture_release(&f);
+}
+
 Test(pool_place, hwthread_cpus_claim_whole_cores)
 {
     struct pool_fixture f;

@@ -35,6 +35,7 @@ Test(gang_request, round_trip_keeps_every_field)
         .map = {.nranks = 12,
                 .map_by = MAP_LEVEL_PACKAGE,
                 .pe = 2,
+                .ppr = 3,
                 .rank_by = MAP_LEVEL_CORE,
                 .bind_to = MAP_BIND_NUMA,
                 .oversubscribe = true,
@@ -57,6 +58,7 @@ Test(gang_request, round_trip_keeps_every_field)
     cr_assert(eq(int, back.map.nranks, 12));
     cr_assert(eq(int, back.map.map_by, MAP_LEVEL_PACKAGE));
     cr_assert(eq(int, back.map.pe, 2));
+    cr_assert(eq(int, back.map.ppr, 3));
     cr_assert(eq(int, back.map.rank_by, MAP_LEVEL_CORE));
     cr_assert(eq(int, back.map.bind_to, MAP_BIND_NUMA));
     cr_assert(eq(int, back.map.oversubscribe, 1));
@@ -106,6 +108,7 @@ Test(gang_request, absent_fields_take_their_defaults)
     cr_assert(eq(int, back.map.nranks, 0));
     cr_assert(eq(int, back.map.map_by, MAP_LEVEL_DEFAULT));
     cr_assert(eq(int, back.map.pe, 0));
+    cr_assert(eq(int, back.map.ppr, 0), "no ppr from an earlier version");
     cr_assert(eq(int, back.map.rank_by, MAP_LEVEL_DEFAULT));
     cr_assert(eq(int, back.map.bind_to, MAP_BIND_DEFAULT));
     cr_assert(eq(int, back.map.oversubscribe, 0));
@@ -136,6 +139,7 @@ static struct bad_field bad_fields[] = {
     {"map_by", "\"core\"", -EINVAL, "'map_by'"},
     {"pe", "4097", -EINVAL, "'pe' must be an integer from 0 to 4096"},
     {"pe", "-1", -EINVAL, "'pe'"},
+    {"ppr", "-1", -EINVAL, "'ppr'"},
     {"rank_by", "7", -EINVAL, "'rank_by' must be an integer from 0 to 6"},
     {"rank_by", "null", -EINVAL, "'rank_by'"},
     {"bind_to", "6", -EINVAL, "'bind_to' must be an integer from 0 to 5"},
