@@ -216,6 +216,123 @@ static void run_report_bindings(const struct run_state *st)
     }
 }
 
+/* The PUs of cpuset as Open MPI 4's cset2str names them: "socket S[core
+ * C[hwt H]]" per core with a PU in it, joined by ", ", S the package's
+ * index, C the core's index in its package, H the PUs' indexes in their
+ * core as a range list. */
+static void
+run_cset_names(hwloc_topology_t topo, hwloc_const_cpuset_t cpuset, FILE *out)
+{
+    bool first = true;
+    int npkg = hwloc_get_nbobjs_by_type(topo, HWLOC_OBJ_PACKAGE);
+
+    for (int s = 0; s < npkg; s++) {
+        hwloc_obj_t pkg = hwloc_get_obj_by_type(topo, HWLOC_OBJ_PACKAGE, s);
+        int ncores = hwloc_get_nbobjs_inside_cpuset_by_type(topo, pkg->cpuset,
+                                                            HWLOC_OBJ_CORE);
+
+        for (int c = 0; c < ncores; c++) {
+            hwloc_obj_t core = hwloc_get_obj_inside_cpuset_by_type(
+                topo, pkg->cpuset, HWLOC_OBJ_CORE, c);
+            hwloc_bitmap_t hwts = hwloc_bitmap_alloc();
+            int npus = hwloc_get_nbobjs_inside_cpuset_by_type(
+                topo, core->cpuset, HWLOC_OBJ_PU);
+            char *list = NULL;
+
+            if (!hwts)
+                return;
+            for (int h = 0; h < npus; h++) {
+                hwloc_obj_t pu = hwloc_get_obj_inside_cpuset_by_type(
+                    topo, core->cpuset, HWLOC_OBJ_PU, h);
+                if (hwloc_bitmap_isset(cpuset, pu->os_index))
+                    hwloc_bitmap_set(hwts, (unsigned)h);
+            }
+            if (!hwloc_bitmap_iszero(hwts)
+                && hwloc_bitmap_list_asprintf(&list, hwts) >= 0) {
+                fprintf(out, "%ssocket %d[core %d[hwt %s]]", first ? "" : ", ",
+                        s, c, list);
+                first = false;
+            }
+            free(list);
+            hwloc_bitmap_free(hwts);
+        }
+    }
+}
+
+/* cpuset as Open MPI 4's cset2mapstr draws it: per package "[...]", its
+ * cores separated by '/', a 'B' for each bound PU and '.' for the
+ * others. */
+static void
+run_cset_picture(hwloc_topology_t topo, hwloc_const_cpuset_t cpuset, FILE *out)
+{
+    int npkg = hwloc_get_nbobjs_by_type(topo, HWLOC_OBJ_PACKAGE);
+
+    for (int s = 0; s < npkg; s++) {
+        hwloc_obj_t pkg = hwloc_get_obj_by_type(topo, HWLOC_OBJ_PACKAGE, s);
+        int ncores = hwloc_get_nbobjs_inside_cpuset_by_type(topo, pkg->cpuset,
+                                                            HWLOC_OBJ_CORE);
+
+        fputc('[', out);
+        for (int c = 0; c < ncores; c++) {
+            hwloc_obj_t core = hwloc_get_obj_inside_cpuset_by_type(
+                topo, pkg->cpuset, HWLOC_OBJ_CORE, c);
+            int npus = hwloc_get_nbobjs_inside_cpuset_by_type(
+                topo, core->cpuset, HWLOC_OBJ_PU);
+
+            if (c > 0)
+                fputc('/', out);
+            for (int h = 0; h < npus; h++) {
+                hwloc_obj_t pu = hwloc_get_obj_inside_cpuset_by_type(
+                    topo, core->cpuset, HWLOC_OBJ_PU, h);
+                fputc(hwloc_bitmap_isset(cpuset, pu->os_index) ? 'B' : '.',
+                      out);
+            }
+        }
+        fputc(']', out);
+    }
+}
+
+/* --display-map: the job's map as Open MPI 4's mpirun prints it, on
+ * stdout before the ranks start, so tools that read it find what they
+ * know: the job id's family is this command's pid, a rank bound to every
+ * PU is UNBOUND and a rank left unbound N/A. */
+static void run_display_map(const struct run_state *st, int slots)
+{
+    hwloc_const_cpuset_t all =
+        hwloc_topology_get_allowed_cpuset((hwloc_topology_t)st->topo);
+    int family = (int)(getpid() & 0xffff);
+
+    if (slots < 0)
+        slots = hwloc_get_nbobjs_by_type(
+            st->topo,
+            st->opt.use_hwthread_cpus || st->opt.map_by == MAP_LEVEL_HWTHREAD
+                ? HWLOC_OBJ_PU
+                : HWLOC_OBJ_CORE);
+    printf(" Data for JOB [%d,1] offset 0 Total slots allocated %d\n\n"
+           " ========================   JOB MAP   ========================\n\n"
+           " Data for node: %s\tNum slots: %d\tMax slots: 0\tNum procs: %d\n",
+           family, slots, st->hostname, slots, st->map->nranks);
+    for (int i = 0; i < st->map->nranks; i++) {
+        hwloc_const_cpuset_t set = st->map->ranks[i].cpuset;
+
+        printf(" \tProcess OMPI jobid: [%d,1] App: 0 Process rank: %d Bound: ",
+               family, i);
+        if (!set || hwloc_bitmap_iszero(set)) {
+            printf("N/A\n");
+        } else if (hwloc_bitmap_isincluded(all, set)) {
+            printf("UNBOUND\n");
+        } else {
+            run_cset_names(st->topo, set, stdout);
+            fputc(':', stdout);
+            run_cset_picture(st->topo, set, stdout);
+            fputc('\n', stdout);
+        }
+    }
+    printf(
+        "\n =============================================================\n");
+    fflush(stdout);
+}
+
 /* Turn the map's cpusets into what sched_setaffinity takes. A topology
  * given by SHOAL_TOPOLOGY describes another machine: report, don't bind. */
 static int run_prepare_bindings(struct run_state *st)
@@ -1006,6 +1123,12 @@ run_with_state(struct run_state *st, const char *self, int argc, char **argv)
         strcpy(st->hostname, "localhost");
     if (!getenv("SHOAL_PROXY_NODES")) {
         int ctl_fd = run_pool_connect();
+        /* the pool's daemon maps the job, and the topologies of its
+         * nodes stay with their daemons */
+        if (ctl_fd >= 0 && st->opt.display_map)
+            fprintf(stderr, "shoal: --display-map is not shown for a job on "
+                            "the pool; --report-bindings says where each "
+                            "rank runs\n");
         if (ctl_fd >= 0)
             return run_pool_supervise(st, ctl_fd);
     }
@@ -1034,6 +1157,8 @@ run_with_state(struct run_state *st, const char *self, int argc, char **argv)
     status = run_find_program(st);
     if (status != 0)
         return status;
+    if (st->opt.display_map)
+        run_display_map(st, slots);
     if (st->opt.report_bindings)
         run_report_bindings(st);
     return run_local_supervise(st);

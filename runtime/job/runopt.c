@@ -33,6 +33,9 @@ enum runopt_id {
     RUNOPT_HELP,
     RUNOPT_VERSION,
     RUNOPT_MCA,
+    RUNOPT_NPERNODE,
+    RUNOPT_NPERSOCKET,
+    RUNOPT_DISPLAY_MAP,
 };
 
 enum runopt_value {
@@ -83,6 +86,10 @@ static const struct runopt_spec runopt_specs[] = {
     {"version", RUNOPT_VERSION, RUNOPT_NO_VALUE},
     {"mca", RUNOPT_MCA, RUNOPT_TWO_VALUES},
     {"gmca", RUNOPT_MCA, RUNOPT_TWO_VALUES},
+    {"npernode", RUNOPT_NPERNODE, RUNOPT_VALUE},
+    {"N", RUNOPT_NPERNODE, RUNOPT_VALUE},
+    {"npersocket", RUNOPT_NPERSOCKET, RUNOPT_VALUE},
+    {"display-map", RUNOPT_DISPLAY_MAP, RUNOPT_NO_VALUE},
 };
 
 const char *runopt_usage(void)
@@ -99,10 +106,17 @@ const char *runopt_usage(void)
            "core\n"
            "  --map-by LEVEL[:PE=n]     slot, hwthread, core, numa, package "
            "or node\n"
+           "  --map-by ppr:N:RESOURCE[:PE=n] N ranks per node, package "
+           "(socket) or numa\n"
+           "  --npernode, -N N          N ranks per node (ppr:N:node)\n"
+           "  --npersocket N            N ranks per package "
+           "(ppr:N:package)\n"
            "  --rank-by LEVEL           order of rank numbers over the map\n"
            "  --bind-to LEVEL           hwthread, core, numa, package or "
            "none\n"
            "  --report-bindings         print each rank's binding\n"
+           "  --display-map             print the job's map before it "
+           "starts, as Open MPI\n"
            "  -x VAR[=VALUE]            export VAR to the ranks\n"
            "  --wdir DIR                working directory of the ranks\n"
            "  --tag-output              prefix each output line with "
@@ -257,7 +271,7 @@ static int runopt_apply(struct runopt *opt,
         opt->use_hwthread_cpus = true;
         break;
     case RUNOPT_MAP_BY:
-        rc = map_level_parse(value, &opt->map_by, &opt->pe, error);
+        rc = map_by_parse(value, &opt->map_by, &opt->pe, &opt->ppr, error);
         break;
     case RUNOPT_RANK_BY:
         rc = map_level_parse(value, &opt->rank_by, NULL, error);
@@ -328,6 +342,17 @@ static int runopt_apply(struct runopt *opt,
         break;
     case RUNOPT_VERSION:
         opt->version = true;
+        break;
+    case RUNOPT_NPERNODE:
+    case RUNOPT_NPERSOCKET:
+        /* Open MPI's aliases of --map-by ppr:N:node and ppr:N:socket */
+        opt->map_by =
+            spec->id == RUNOPT_NPERNODE ? MAP_LEVEL_NODE : MAP_LEVEL_PACKAGE;
+        opt->pe = 0;
+        return runopt_parse_count(value, "number of ranks per object", 1,
+                                  INT_MAX, &opt->ppr, error);
+    case RUNOPT_DISPLAY_MAP:
+        opt->display_map = true;
         break;
     case RUNOPT_MCA:
         if (value[0] == '\0' || strchr(value, '='))
@@ -455,6 +480,7 @@ void runopt_map_request(const struct runopt *opt, struct map_request *req)
         .nranks = opt->nranks,
         .map_by = opt->map_by,
         .pe = opt->pe,
+        .ppr = opt->ppr,
         .rank_by = opt->rank_by,
         .bind_to = opt->bind_to,
         .oversubscribe = opt->oversubscribe,

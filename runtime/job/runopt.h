@@ -22,11 +22,13 @@ struct runopt {
     bool oversubscribe;
     bool use_hwthread_cpus;
     enum map_level map_by;
-    int pe; /* from --map-by X:PE=n; 0 when not given */
+    int pe;  /* from --map-by X:PE=n; 0 when not given */
+    int ppr; /* --map-by ppr:N:X, --npernode/--npersocket N; 0 without */
     enum map_level rank_by;
     enum map_bind bind_to;
     bool report_bindings;
-    char **env; /* each -x argument: "VAR" or "VAR=value" */
+    bool display_map; /* --display-map */
+    char **env;       /* each -x argument: "VAR" or "VAR=value" */
     int nenv;
     char **mca;       /* each --mca KEY VALUE, as KEY and VALUE in turn */
     int nmca;         /* words in mca: twice the pairs */

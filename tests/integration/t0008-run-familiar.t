@@ -91,4 +91,68 @@ test_expect_success 'bytes not printable in a hostfile are escaped in its errors
     ! grep -q "$(printf "[\001\033\377]")" err
 '
 
+# the map with the job id's family made one
+display_map() {
+    "$SHOAL" run --display-map "$@" true | sed "s/\[[0-9]*,1\]/[J,1]/g"
+}
+
+test_expect_success '--display-map on a synthetic machine, as Open MPI 4 draws it' '
+    SHOAL_TOPOLOGY="package:2 core:2 pu:2" display_map --npersocket 1 >out &&
+    host=$(hostname) &&
+    {
+        printf " Data for JOB [J,1] offset 0 Total slots allocated 4\n\n"
+        printf " ========================   JOB MAP   ========================\n\n"
+        printf " Data for node: %s\tNum slots: 4\tMax slots: 0\tNum procs: 2\n" "$host"
+        printf " \tProcess OMPI jobid: [J,1] App: 0 Process rank: 0 Bound: socket 0[core 0[hwt 0-1]]:[BB/..][../..]\n"
+        printf " \tProcess OMPI jobid: [J,1] App: 0 Process rank: 1 Bound: socket 1[core 0[hwt 0-1]]:[../..][BB/..]\n"
+        printf "\n =============================================================\n"
+    } >expect &&
+    test_cmp expect out
+'
+
+test_expect_success '--display-map: bound to every PU is UNBOUND, not bound is N/A' '
+    SHOAL_TOPOLOGY="package:2 core:2 pu:2" display_map -n 1 --bind-to package >out &&
+    grep -F "Process rank: 0 Bound: socket 0[core 0[hwt 0-1]], socket 0[core 1[hwt 0-1]]:[BB/BB][../..]" out &&
+    SHOAL_TOPOLOGY="core:2 pu:1" display_map -n 1 --map-by core:PE=2 >out &&
+    grep -F "Process rank: 0 Bound: UNBOUND" out &&
+    display_map -n 1 --bind-to none >out &&
+    grep -F "Process rank: 0 Bound: N/A" out
+'
+
+if [ -n "$MPIRUN_OPENMPI" ] && command -v "$MPIRUN_OPENMPI" >/dev/null; then
+    for opts in "-n 1" "-n 2 --oversubscribe" "--npernode 1" "--map-by ppr:1:socket" \
+        "-n 1 --bind-to none" "-n 3 --oversubscribe"; do
+        test_expect_success "--display-map $opts prints what mpirun.openmpi prints" "
+            display_map $opts >out &&
+            timeout -k 5 60 \"\$MPIRUN_OPENMPI\" --display-map $opts true </dev/null |
+                sed 's/\[[0-9]*,1\]/[J,1]/g' >expect &&
+            test_cmp expect out
+        "
+    done
+else
+    test_skip '--display-map against mpirun.openmpi' 'Open MPI is not installed'
+fi
+
+test_expect_success '--map-by ppr:N:RESOURCE and its aliases place N per object' '
+    export SHOAL_TOPOLOGY="package:2 core:4 pu:1" &&
+    "$SHOAL" run --map-by ppr:2:package --report-bindings true 2>out &&
+    printf "rank %d bound to PUs %s\n" 0 0 1 1 2 4 3 5 >expect &&
+    sed "s/^\[[^]]*\] //; s/ (cpuset .*//" out >got && test_cmp expect got &&
+    "$SHOAL" run --npersocket 1 --report-bindings true 2>out &&
+    printf "rank %d bound to PUs %s\n" 0 0 1 4 >expect &&
+    sed "s/^\[[^]]*\] //; s/ (cpuset .*//" out >got && test_cmp expect got &&
+    "$SHOAL" run -N 3 sh -c "echo \$SHOAL_SIZE" >out &&
+    printf "3\n3\n3\n" >expect && test_cmp expect out
+'
+
+test_expect_success 'ppr refuses more ranks than it places, and more than the slots' '
+    export SHOAL_TOPOLOGY="package:2 core:2 pu:1" &&
+    test_expect_code 2 "$SHOAL" run --map-by ppr:1:package -n 3 true 2>err &&
+    grep -F "shoal: --map-by ppr:1:package places at most 2 ranks on 1 node, 3 requested" err &&
+    test_expect_code 1 "$SHOAL" run --map-by ppr:5:node true 2>err &&
+    grep -F "not enough slots: --map-by ppr:5:node puts 5 ranks on" err &&
+    "$SHOAL" run --map-by ppr:5:node --oversubscribe sh -c "echo \$SHOAL_SIZE" >out &&
+    test "$(sort -u out)" = 5
+'
+
 test_done

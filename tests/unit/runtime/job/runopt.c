@@ -189,6 +189,8 @@ ParameterizedTestParameters(runopt, bad_arguments_are_refused)
         {{"--replicas", "0", "--checkpoint", "prog"}, "number of replicas"},
         {{"--replicas", "1", "prog"}, "'--replicas' needs --checkpoint"},
         {{"--mca", "btl"}, "'--mca' needs a KEY and a VALUE"},
+        {{"--npernode", "0", "prog"}, "invalid number of ranks per object"},
+        {{"--map-by", "ppr:2:core", "prog"}, "is not supported"},
         {{"--mca=btl", "tcp", "prog"}, "needs a KEY and a VALUE"},
         {{"--mca", "a=b", "c", "prog"}, "invalid MCA parameter name 'a=b'"},
     };
@@ -240,5 +242,56 @@ Test(runopt, map_request_carries_every_placement_option)
     cr_assert(eq(int, req.bind_to, MAP_BIND_NUMA));
     cr_assert(eq(int, req.oversubscribe, 1));
     cr_assert(eq(int, req.use_hwthread_cpus, 1));
+    cr_assert(eq(int, req.ppr, 0));
+    runopt_release(&opt);
+}
+
+/* Criterion runs each case in a fresh process: text by value. */
+struct ppr_alias_case {
+    char words[3][24];
+    enum map_level level;
+    int ppr;
+};
+
+ParameterizedTestParameters(runopt, ppr_and_its_aliases)
+{
+    static struct ppr_alias_case cases[] = {
+        {{"--map-by", "ppr:2:socket"}, MAP_LEVEL_PACKAGE, 2},
+        {{"--npernode", "3"}, MAP_LEVEL_NODE, 3},
+        {{"-npernode", "3"}, MAP_LEVEL_NODE, 3},
+        {{"-N", "4"}, MAP_LEVEL_NODE, 4},
+        {{"--npersocket", "2"}, MAP_LEVEL_PACKAGE, 2},
+        {{"-npersocket=1"}, MAP_LEVEL_PACKAGE, 1},
+    };
+    return cr_make_param_array(struct ppr_alias_case, cases,
+                               sizeof(cases) / sizeof(cases[0]));
+}
+
+ParameterizedTest(struct ppr_alias_case *c, runopt, ppr_and_its_aliases)
+{
+    char *words[5] = {NULL};
+    struct runopt opt;
+    struct map_request req;
+    shoal_error_t err;
+    int n = 0;
+
+    for (int i = 0; i < 3 && c->words[i][0]; i++)
+        words[n++] = c->words[i];
+    words[n] = "prog";
+    cr_assert(eq(int, parse(&opt, &err, words), 0), "%s", err.text);
+    runopt_map_request(&opt, &req);
+    cr_assert(eq(int, req.map_by, c->level), "%s", c->words[0]);
+    cr_assert(eq(int, req.ppr, c->ppr), "%s", c->words[0]);
+    runopt_release(&opt);
+}
+
+Test(runopt, display_map_is_recorded)
+{
+    char *words[] = {"--display-map", "prog", NULL};
+    struct runopt opt;
+    shoal_error_t err;
+
+    cr_assert(eq(int, parse(&opt, &err, words), 0), "%s", err.text);
+    cr_assert(opt.display_map);
     runopt_release(&opt);
 }
