@@ -67,7 +67,22 @@ PARAM_DEFINE(run_pool_param,
              PARAM_TYPE_STRING,
              "auto",
              "run jobs on the pool: \"auto\" when this node's daemon "
-             "answers, \"no\" always on this machine alone");
+             "answers, \"no\" always on this machine alone; any other "
+             "value is an error");
+
+/* SHOAL_POOL is auto or no: a typo ("off", "false") must not send a job
+ * where its user did not mean it to go. Empty counts as unset. Returns 0,
+ * or SHOAL_EUSAGE with error filled. */
+static int run_pool_mode_check(shoal_error_t *error)
+{
+    const char *mode = param_get_string(&run_pool_param);
+
+    if (!mode || !*mode || strcmp(mode, "auto") == 0 || strcmp(mode, "no") == 0)
+        return 0;
+    return shoal_errprintf(error, SHOAL_EUSAGE,
+                           "invalid SHOAL_POOL='%s': expected auto or no",
+                           mode);
+}
 PARAM_DEFINE(run_ckpt_mtbf_param,
              "ckpt_mtbf",
              PARAM_TYPE_DOUBLE,
@@ -1117,6 +1132,8 @@ run_with_state(struct run_state *st, const char *self, int argc, char **argv)
         run_print_version(self);
         return 0;
     }
+    if (run_pool_mode_check(&error) < 0)
+        return cmd_fail(CMD_EXIT_USAGE, "%s", error.text);
     if (run_mca(st) < 0)
         return cmd_fail(LOCAL_JOB_STATUS_ERROR, "out of memory");
     if (gethostname(st->hostname, sizeof(st->hostname) - 1) < 0)

@@ -84,6 +84,12 @@ test_expect_success 'unknown shoal command' '
 test_expect_success 'a bad tunable is an error, not ignored' '
     (export SHOAL_KILL_GRACE=soon && expect_error 2 "invalid SHOAL_KILL_GRACE='"'"'soon'"'"'" -n 1 true)
 '
+test_expect_success 'a SHOAL_POOL it does not know is an error' '
+    (export SHOAL_POOL=off && expect_error 2 "shoal: invalid SHOAL_POOL='"'"'off'"'"': expected auto or no" -n 1 true) &&
+    SHOAL_POOL=no "$SHOAL" run -n 1 true &&
+    SHOAL_POOL=auto "$SHOAL" run -n 1 true &&
+    SHOAL_POOL= "$SHOAL" run -n 1 true
+'
 test_expect_success 'shoal info --params lists the tunables' '
     "$SHOAL" info --params >out &&
     grep -x SHOAL_KILL_GRACE out && grep -x SHOAL_TOPOLOGY out
