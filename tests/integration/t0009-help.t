@@ -30,8 +30,8 @@ test_expect_success 'results --help lists --json and --csv' \
     'help_lists results ID --json --csv'
 test_expect_success 'output --help' 'help_lists output ID TASK'
 test_expect_success 'cancel --help' 'help_lists cancel ID'
-test_expect_success 'info --help exits 0 and lists --params' \
-    'help_lists info --params'
+test_expect_success 'info --help exits 0 and lists --params and --json' \
+    'help_lists info --params --json'
 test_expect_success 'submit --help' \
     'help_lists submit --name --cores --retries --time-limit --range --each-line --param'
 test_expect_success 'run --help' \
@@ -54,7 +54,29 @@ test_expect_success 'shoal help alone, and of an unknown command' '
 
 test_expect_success 'info with a bad option still fails with its usage' '
     test_expect_code 2 "$SHOAL" info --frobnicate 2>err &&
-    grep -F "usage: shoal info [--params]" err
+    grep -F "usage: shoal info [--params | --json]" err
+'
+
+test_expect_success 'shoal info --json parses, and holds what info and --params say' '
+    "$SHOAL" info --json >info.json &&
+    "$SHOAL" info --params | grep "^SHOAL_" >expect &&
+    SHOAL_KILL_GRACE=7 "$SHOAL" info --json >info7.json &&
+    python3 - "$("$SHOAL" version | sed "s/^shoal //")" >got <<-\EOF
+	import json, sys
+	d = json.load(open("info.json"))
+	assert d["version"] == sys.argv[1], d["version"]
+	assert [(m["library"], m["wireup"]) for m in d["mpi"]] == [
+	    ("shoal'"'"'s MPI", "PMI-1"), ("MPICH", "PMI-1"), ("Open MPI", "PMIx")], d["mpi"]
+	assert d["pmix"].startswith("OpenPMIx"), d["pmix"]
+	for p in d["params"]:
+	    assert p["type"] in ("double", "string"), p
+	    assert p["help"], p
+	grace = [p for p in json.load(open("info7.json"))["params"]
+	         if p["name"] == "SHOAL_KILL_GRACE"][0]
+	assert grace["value"] == "7" and grace["default"] == "3", grace
+	print("\n".join(p["name"] for p in d["params"]))
+	EOF
+    test_cmp expect got
 '
 
 test_done
