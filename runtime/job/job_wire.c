@@ -637,10 +637,15 @@ void job_frame_release(struct job_frame *f)
 const char *job_frame_kind_name(int kind)
 {
     static const char *const names[] = {
-        "LAUNCH",     "STARTED",     "SPAWN_FAILED", "OUTPUT",    "STDIN",
-        "BARRIER_IN", "BARRIER_OUT", "RANK_EXIT",    "ABORT",     "SIGNAL",
-        "KILL",       "DONE",        "CKPT_COPIES",  "CKPT_KEEP", "HOLD",
+        "LAUNCH",      "STARTED",    "SPAWN_FAILED", "OUTPUT",
+        "STDIN",       "BARRIER_IN", "BARRIER_OUT",  "RANK_EXIT",
+        "ABORT",       "SIGNAL",     "KILL",         "DONE",
+        "CKPT_COPIES", "CKPT_KEEP",  "HOLD",         "CKPT_REQUEST",
     };
+    /* a kind added without its name would be read past the end */
+    _Static_assert(sizeof(names) / sizeof(names[0])
+                       == JOB_FRAME_CKPT_REQUEST - JOB_FRAME_LAUNCH + 1,
+                   "a name for every job frame kind");
 
     if (kind < JOB_FRAME_LAUNCH || kind > JOB_FRAME_CKPT_REQUEST)
         return "?";
