@@ -515,7 +515,8 @@ int suite_report_run(suite_store_t *store,
             rc = -ENOMEM;
             goto out;
         }
-        memcpy(copy, cur.v[i].x, cur.v[i].n * sizeof(double));
+        if (cur.v[i].n) /* a case with no figure has no array */
+            memcpy(copy, cur.v[i].x, cur.v[i].n * sizeof(double));
         suite_stats_summarize(copy, cur.v[i].n, &r->sum);
         free(copy);
         b = baseline && cur.v[i].n ? find_series(&base, &cur.v[i]) : NULL;

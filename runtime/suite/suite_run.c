@@ -52,7 +52,8 @@ void suite_run_argv_free(char **argv)
 
 char **suite_run_argv(const struct suite_bench *bench,
                       const struct suite_case *c,
-                      const char *shoal)
+                      const char *shoal,
+                      const char *rank_preload)
 {
     size_t nwords = 0, n = 0;
     char **argv;
@@ -60,7 +61,7 @@ char **suite_run_argv(const struct suite_bench *bench,
 
     while (bench->command[nwords])
         nwords++;
-    argv = calloc(nwords + 12, sizeof(char *));
+    argv = calloc(nwords + 14, sizeof(char *));
     if (!argv)
         return NULL;
     if (bench->mpi) {
@@ -81,6 +82,11 @@ char **suite_run_argv(const struct suite_bench *bench,
         }
         if (bench->oversubscribe)
             argv[n++] = strdup("--oversubscribe");
+        if (rank_preload) {
+            argv[n++] = strdup("-x");
+            if (asprintf(&argv[n++], "LD_PRELOAD=%s", rank_preload) < 0)
+                argv[n - 1] = NULL;
+        }
         argv[n++] = strdup("--");
     }
     for (size_t i = 0; i < nwords; i++)
@@ -116,8 +122,9 @@ static char **build_env(const struct suite_bench *bench,
     const char *preload = NULL;
 
     for (size_t i = 0; i < n; i++) {
-        /* the counters' library goes first in a preload list already set */
-        if (papi_lib && papi_dir && bench->papi
+        /* the counters' library goes first in a preload list already set
+         * (for `mpi:`, in the ranks' list only: suite_run_argv()) */
+        if (papi_lib && papi_dir && bench->papi && !bench->mpi
             && !strncmp(environ[i], "LD_PRELOAD=", 11)) {
             preload = environ[i] + 11;
             continue;
@@ -143,9 +150,10 @@ static char **build_env(const struct suite_bench *bench,
         free(events);
         if (asprintf(&env[k++], "SHOAL_PAPI_DIR=%s", papi_dir) < 0)
             env[k - 1] = NULL;
-        if (asprintf(&env[k++], "LD_PRELOAD=%s%s%s", papi_lib,
-                     preload && *preload ? ":" : "", preload ? preload : "")
-            < 0)
+        if (!bench->mpi
+            && asprintf(&env[k++], "LD_PRELOAD=%s%s%s", papi_lib,
+                        preload && *preload ? ":" : "", preload ? preload : "")
+                   < 0)
             env[k - 1] = NULL;
         if (bench->mpi && !(env[k++] = strdup("SHOAL_PAPI_RANKS=1")))
             env[k - 1] = NULL;
@@ -353,8 +361,18 @@ static int run_rep(struct suite_runner *r,
     struct counter_set counters = {.n = 0};
     char papi_dir[] = "/tmp/shoal-papi-XXXXXX";
     bool papi = opts->papi_lib && bench->papi && mkdtemp(papi_dir);
-    char **argv = suite_run_argv(bench, c, opts->shoal);
-    char **env = build_env(bench, c, papi ? opts->papi_lib : NULL, papi_dir);
+    const char *preload = getenv("LD_PRELOAD");
+    char *rank_preload = NULL;
+    char **argv, **env;
+
+    if (papi && bench->mpi
+        && asprintf(&rank_preload, "%s%s%s", opts->papi_lib,
+                    preload && *preload ? ":" : "", preload ? preload : "")
+               < 0)
+        rank_preload = NULL;
+    argv = suite_run_argv(bench, c, opts->shoal, rank_preload);
+    free(rank_preload);
+    env = build_env(bench, c, papi ? opts->papi_lib : NULL, papi_dir);
     struct suite_rep_record rec = {.bench = bench->name,
                                    .case_no = case_no,
                                    .rep = rep,
