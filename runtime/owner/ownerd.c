@@ -109,6 +109,7 @@ struct ownerd {
     void *on_hold_arg;
     bool held;     /* told the listener: held */
     bool vacating; /* from a VACATE to the next LEND */
+    time_t since;  /* when the state was entered (wall clock) */
 };
 
 int ownerd_config_from_params(struct ownerd_config *config,
@@ -342,6 +343,7 @@ static void ownerd_step(struct ownerd *o, const struct owner_inputs *in)
             owner_state_name(before), owner_state_name(o->policy.state),
             owner_action_name(action), reason);
         o->transitions[action]++;
+        o->since = time(NULL);
         /* the cores first, so nothing new lands on what is stopped */
         ownerd_publish(o);
         ownerd_act(o, action, reason);
@@ -383,6 +385,9 @@ static void ownerd_stats(daemon_t *d, json_t *stats, void *arg)
         "vacates", (json_int_t)o->transitions[OWNER_ACTION_VACATE], "stopped",
         (json_int_t)o->stopped, "stop_us", (json_int_t)o->stop_us, "lends",
         (json_int_t)o->transitions[OWNER_ACTION_LEND]);
+    /* "suspended since": the state's start, seconds since the epoch */
+    if (g)
+        json_object_set_new(g, "since", json_integer((json_int_t)o->since));
     if (g && o->has_window) {
         json_object_set_new(g, "window", json_string(o->window.text));
         json_object_set_new(g, "inside_window",
@@ -453,6 +458,7 @@ int ownerd_attach(daemon_t *d,
     o->d = d;
     o->cores = cores;
     o->self = getpid();
+    o->since = time(NULL);
     owner_policy_init(&o->policy, config->mode, &config->thresholds, mono_s());
     if (config->window && config->mode != OWNER_MODE_NEVER) {
         rc = owner_window_parse(config->window, &o->window, error);

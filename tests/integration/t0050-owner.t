@@ -113,6 +113,9 @@ test_expect_success 'the owner types: suspended within 2 s, the task stopped (T)
     test $(( ($(date +%s%N) - start) / 1000000 )) -le 2500 &&
     owner_in present suspended &&
     test "$(free_cores)" -eq 0 &&
+    # since when: within the last few seconds
+    since=$(owner_stat since) &&
+    test $(( $(date +%s) - since )) -le 5 &&
     grep "owner: away -> suspended (suspend): owner input" "$SHOAL_DIR/daemon.log"
 '
 
