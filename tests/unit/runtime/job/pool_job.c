@@ -33,6 +33,14 @@ static int capture(int node, const uint8_t *buf, size_t len, void *arg)
     return 0;
 }
 
+/* Forget the frames captured so far. */
+static void drop_sent(struct sent *s)
+{
+    for (int i = 0; i < s->count; i++)
+        job_frame_release(&s->frame[i]);
+    s->count = 0;
+}
+
 static bool finished;
 
 static void on_finished(void *arg)
@@ -137,8 +145,7 @@ Test(pool_job, copies_advance_the_job_version_and_restores_are_launched)
     f.ckpt_copies.rank = 0;
     feed(job, 1, &f, SHOAL_EPROTO);
 
-    for (int i = 0; i < s.count; i++)
-        job_frame_release(&s.frame[i]);
+    drop_sent(&s);
     pool_job_node_lost(job, 0);
     pool_job_node_lost(job, 1);
     cr_assert(finished);
@@ -196,8 +203,7 @@ Test(pool_job, a_version_no_node_can_restore_is_dropped)
     cr_assert(strstr(result->message.text, "version 3 of rank 0 is lost")
               != NULL);
     cr_assert(eq(int, ckpt_copies_version(table), 2), "the one before");
-    for (int i = 0; i < s.count; i++)
-        job_frame_release(&s.frame[i]);
+    drop_sent(&s);
     pool_job_destroy(job);
     cr_assert(eq(int, uv_loop_close(&loop), 0));
     ckpt_copies_destroy(table);
@@ -226,9 +232,8 @@ static void assert_signals(struct sent *s, int *base, int signo, int want)
         got |= 1 << s->node[i];
     }
     cr_assert(eq(int, got, want));
-    for (int i = *base; i < s->count; i++)
-        job_frame_release(&s->frame[i]);
-    s->count = *base = 0;
+    drop_sent(s);
+    *base = 0;
 }
 
 Test(pool_job, an_owners_hold_stops_every_node_until_the_last_lets_go)
@@ -265,9 +270,8 @@ Test(pool_job, an_owners_hold_stops_every_node_until_the_last_lets_go)
     };
     cr_assert(eq(int, pool_job_create(&config, &ops, &s, &job, NULL), 0));
     cr_assert(eq(int, pool_job_start(job, NULL), 0));
-    for (int i = 0; i < s.count; i++)
-        job_frame_release(&s.frame[i]);
-    s.count = base = 0;
+    drop_sent(&s);
+    base = 0;
     feed(job, 0, &started, 0);
     feed(job, 1, &started, 0);
     cr_assert(eq(int, s.count, 0));
@@ -315,8 +319,7 @@ Test(pool_job, an_owners_hold_stops_every_node_until_the_last_lets_go)
     pool_job_node_lost(job, 1);
     uv_run(&loop, UV_RUN_DEFAULT);
     cr_assert(eq(int, pool_job_result(job)->end, JOB_END_NODE_LOST));
-    for (int i = 0; i < s.count; i++)
-        job_frame_release(&s.frame[i]);
+    drop_sent(&s);
     pool_job_destroy(job);
     cr_assert(eq(int, uv_loop_close(&loop), 0));
     close(devnull);
@@ -356,9 +359,7 @@ Test(pool_job, a_rank_ended_on_a_node_its_owner_takes_back_is_a_vacate)
     notices = 0;
     cr_assert(eq(int, pool_job_create(&config, &ops, &s, &job, NULL), 0));
     cr_assert(eq(int, pool_job_start(job, NULL), 0));
-    for (int i = 0; i < s.count; i++)
-        job_frame_release(&s.frame[i]);
-    s.count = 0;
+    drop_sent(&s);
     hold.hold.held = true;
     hold.hold.reason = "the owner of node 'b' is back";
     feed(job, 1, &hold, 0);
@@ -385,8 +386,7 @@ Test(pool_job, a_rank_ended_on_a_node_its_owner_takes_back_is_a_vacate)
     cr_assert(strstr(pool_job_result(job)->message.text,
                      "rank 1 on 'b' ended: the node's owner took it back")
               != NULL);
-    for (int i = 0; i < s.count; i++)
-        job_frame_release(&s.frame[i]);
+    drop_sent(&s);
     pool_job_destroy(job);
     cr_assert(eq(int, uv_loop_close(&loop), 0));
     close(devnull);
@@ -433,9 +433,7 @@ Test(pool_job, auto_checkpoints_on_node_local_stores_are_asked_of_every_node)
     };
     cr_assert(eq(int, pool_job_create(&config, &ops, &s, &job, NULL), 0));
     cr_assert(eq(int, pool_job_start(job, NULL), 0));
-    for (int i = 0; i < s.count; i++)
-        job_frame_release(&s.frame[i]);
-    s.count = 0;
+    drop_sent(&s);
     /* 0.3 s between requests, looked at every 0.25 s: a round at 0.5 s
      * and at 1 s (and 1.5 s on a quick machine) */
     uv_timer_init(&loop, &stop);
@@ -454,8 +452,7 @@ Test(pool_job, auto_checkpoints_on_node_local_stores_are_asked_of_every_node)
     pool_job_node_lost(job, 0);
     pool_job_node_lost(job, 1);
     uv_run(&loop, UV_RUN_DEFAULT);
-    for (int i = 0; i < s.count; i++)
-        job_frame_release(&s.frame[i]);
+    drop_sent(&s);
     pool_job_destroy(job);
     cr_assert(eq(int, uv_loop_close(&loop), 0));
     ckpt_copies_destroy(table);
