@@ -31,11 +31,28 @@ static const char bench_usage[] =
     "[--fail-on-regression]\n"
     "       shoal bench show RUN BENCH\n"
     "\n"
-    "Every form takes --dir DIR: the results are in DIR/bench.db (default:\n"
-    "$SHOAL_DIR, else the state directory). `run` prints the new run's id\n"
-    "as its last line; `report --vs RUN2` compares RUN with the baseline\n"
-    "RUN2 and, with --fail-on-regression, exits 1 when a figure got\n"
-    "significantly worse.\n";
+    "  run     run a suite: every benchmark of its matrix, repeated\n"
+    "  ls      list the runs kept\n"
+    "  report  tables (and plots) of a run's figures, or a comparison\n"
+    "  show    every case and sample of one benchmark of a run\n"
+    "\n"
+    "  --only NAME          run only the benchmarks named NAME\n"
+    "  --repeat N           run each case N times (default: the suite's)\n"
+    "  --tag TAG            a label kept with the run\n"
+    "  --var NAME=VALUE     set a suite variable (repeatable)\n"
+    "  --resume RUN         go on with an interrupted run\n"
+    "  --vs RUN2            compare RUN with the baseline RUN2\n"
+    "  --format FORMAT      table (default), md, csv or json\n"
+    "  --plot DIR           also draw the plots into DIR\n"
+    "  --threshold PERCENT  a significant change smaller than this is\n"
+    "                       reported as the same (default 5)\n"
+    "  --fail-on-regression exit 1 when a figure got significantly worse\n"
+    "                       (with --vs)\n"
+    "  --dir DIR            results in DIR/bench.db (every form; default\n"
+    "                       $SHOAL_DIR, else the state directory)\n"
+    "  -h, --help           show this help\n"
+    "\n"
+    "`run` prints the new run's id as its last line.\n";
 
 static volatile sig_atomic_t bench_stop;
 
