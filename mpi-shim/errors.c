@@ -96,17 +96,39 @@ static const char *const class_text[MPI_ERR_LASTCODE] = {
     [MPI_ERR_NO_MEM] = "out of memory",
     [MPI_ERR_INFO] = "invalid info object",
     [MPI_ERR_UNSUPPORTED_OPERATION] = "unsupported operation",
+    [MPI_ERR_WIN] = "invalid window",
+    [MPI_ERR_BASE] = "invalid base address",
+    [MPI_ERR_SIZE] = "invalid size",
+    [MPI_ERR_DISP] = "invalid displacement unit",
+    [MPI_ERR_LOCKTYPE] = "invalid lock type",
+    [MPI_ERR_ASSERT] = "invalid assertion",
+    [MPI_ERR_RMA_CONFLICT] = "conflicting accesses to a window",
+    [MPI_ERR_RMA_SYNC] = "RMA call outside its synchronization",
+    [MPI_ERR_RMA_RANGE] = "target memory outside the window",
+    [MPI_ERR_RMA_ATTACH] = "memory cannot be attached",
+    [MPI_ERR_RMA_SHARED] = "memory cannot be shared",
+    [MPI_ERR_RMA_FLAVOR] = "wrong window flavor",
 };
 
 static const char *const class_name[MPI_ERR_LASTCODE] = {
-    "MPI_SUCCESS",       "MPI_ERR_BUFFER",  "MPI_ERR_COUNT",
-    "MPI_ERR_TYPE",      "MPI_ERR_TAG",     "MPI_ERR_COMM",
-    "MPI_ERR_RANK",      "MPI_ERR_REQUEST", "MPI_ERR_ROOT",
-    "MPI_ERR_GROUP",     "MPI_ERR_OP",      "MPI_ERR_TOPOLOGY",
-    "MPI_ERR_DIMS",      "MPI_ERR_ARG",     "MPI_ERR_UNKNOWN",
-    "MPI_ERR_TRUNCATE",  "MPI_ERR_OTHER",   "MPI_ERR_INTERN",
-    "MPI_ERR_IN_STATUS", "MPI_ERR_PENDING", "MPI_ERR_KEYVAL",
-    "MPI_ERR_NO_MEM",    "MPI_ERR_INFO",    "MPI_ERR_UNSUPPORTED_OPERATION",
+    "MPI_SUCCESS",          "MPI_ERR_BUFFER",
+    "MPI_ERR_COUNT",        "MPI_ERR_TYPE",
+    "MPI_ERR_TAG",          "MPI_ERR_COMM",
+    "MPI_ERR_RANK",         "MPI_ERR_REQUEST",
+    "MPI_ERR_ROOT",         "MPI_ERR_GROUP",
+    "MPI_ERR_OP",           "MPI_ERR_TOPOLOGY",
+    "MPI_ERR_DIMS",         "MPI_ERR_ARG",
+    "MPI_ERR_UNKNOWN",      "MPI_ERR_TRUNCATE",
+    "MPI_ERR_OTHER",        "MPI_ERR_INTERN",
+    "MPI_ERR_IN_STATUS",    "MPI_ERR_PENDING",
+    "MPI_ERR_KEYVAL",       "MPI_ERR_NO_MEM",
+    "MPI_ERR_INFO",         "MPI_ERR_UNSUPPORTED_OPERATION",
+    "MPI_ERR_WIN",          "MPI_ERR_BASE",
+    "MPI_ERR_SIZE",         "MPI_ERR_DISP",
+    "MPI_ERR_LOCKTYPE",     "MPI_ERR_ASSERT",
+    "MPI_ERR_RMA_CONFLICT", "MPI_ERR_RMA_SYNC",
+    "MPI_ERR_RMA_RANGE",    "MPI_ERR_RMA_ATTACH",
+    "MPI_ERR_RMA_SHARED",   "MPI_ERR_RMA_FLAVOR",
 };
 
 const char *shim_class_string(int mpiclass)
@@ -175,23 +197,33 @@ _Noreturn void shim_fatal(const char *what)
 
 int shim_err(struct shim_comm *comm, const char *fn, int code)
 {
-    int cls = shim_err_class(code);
     MPI_Errhandler h = MPI_ERRORS_ARE_FATAL;
-    char cause[256];
 
-    if (cls == MPI_SUCCESS)
-        return MPI_SUCCESS;
     if (comm)
         h = comm->errhandler;
     else if (shim.world)
         h = shim.world->errhandler;
+    return shim_err_handler(h, comm ? comm->handle : MPI_COMM_WORLD, fn, code);
+}
+
+bool shim_errhandler_valid(MPI_Errhandler h)
+{
+    return errh_lookup(h) != NULL;
+}
+
+int shim_err_handler(MPI_Errhandler h, int obj, const char *fn, int code)
+{
+    int cls = shim_err_class(code);
+    char cause[256];
+
+    if (cls == MPI_SUCCESS)
+        return MPI_SUCCESS;
     if (h == MPI_ERRORS_RETURN)
         return cls;
     struct shim_errhandler *eh = errh_lookup(h);
     if (eh && eh->fn) {
-        MPI_Comm c = comm ? comm->handle : MPI_COMM_WORLD;
         int e = cls;
-        eh->fn(&c, &e);
+        eh->fn(&obj, &e);
         return cls;
     }
     if (code < 0 && code > -SHIM_ECLASS_BASE)

@@ -238,6 +238,7 @@ enum shim_req_kind {
     SHIM_REQ_PROBE,
     SHIM_REQ_COLL,
     SHIM_REQ_PERSIST,
+    SHIM_REQ_RMA, /* request-based RMA (rma.c): done when locally complete */
 };
 
 struct shim_request;
@@ -546,6 +547,12 @@ extern struct shim_global shim;
  * fn names the MPI call. Under MPI_ERRORS_ARE_FATAL it prints one line
  * naming rank, call, provider and cause, and aborts the job. */
 int shim_err(struct shim_comm *comm, const char *fn, int code);
+/* As shim_err() for any object kind: h is the object's error handler and
+ * obj its handle, handed to a user handler (which takes a pointer to the
+ * handle whatever its kind: MPI_Comm and MPI_Win are both int). */
+int shim_err_handler(MPI_Errhandler h, int obj, const char *fn, int code);
+/* Whether h names an error handler, predefined or created. */
+bool shim_errhandler_valid(MPI_Errhandler h);
 int shim_err_class(int code);
 void shim_errhandler_finalize(void);
 const char *shim_class_string(int mpiclass);

@@ -28,6 +28,7 @@ typedef int MPI_Errhandler;
 typedef int MPI_Request;
 typedef int MPI_Message;
 typedef int MPI_Info;
+typedef int MPI_Win;
 typedef intptr_t MPI_Aint;
 typedef long long MPI_Count;
 typedef long long MPI_Offset;
@@ -62,6 +63,7 @@ typedef struct MPI_Status {
 #define MPI_MESSAGE_NULL ((MPI_Message)0x30000000)
 #define MPI_MESSAGE_NO_PROC ((MPI_Message)0x70000000)
 #define MPI_INFO_NULL ((MPI_Info)0x1c000000)
+#define MPI_WIN_NULL ((MPI_Win)0x20000000)
 
 /* Predefined datatypes: 0x4c000000 | index into the library's table. */
 #define SHOAL_MPI_DT(i) ((MPI_Datatype)(0x4c000000 | (i)))
@@ -146,6 +148,18 @@ enum {
     MPI_ERR_NO_MEM,
     MPI_ERR_INFO,
     MPI_ERR_UNSUPPORTED_OPERATION,
+    MPI_ERR_WIN,
+    MPI_ERR_BASE,
+    MPI_ERR_SIZE,
+    MPI_ERR_DISP,
+    MPI_ERR_LOCKTYPE,
+    MPI_ERR_ASSERT,
+    MPI_ERR_RMA_CONFLICT,
+    MPI_ERR_RMA_SYNC,
+    MPI_ERR_RMA_RANGE,
+    MPI_ERR_RMA_ATTACH,
+    MPI_ERR_RMA_SHARED,
+    MPI_ERR_RMA_FLAVOR,
     MPI_ERR_LASTCODE
 };
 
@@ -170,6 +184,31 @@ enum {
     MPI_LASTUSEDCODE
 };
 
+/* One-sided communication: predefined window attributes, flavors and
+ * memory models, assertions and lock types. */
+enum {
+    MPI_WIN_BASE = 0x66000001,
+    MPI_WIN_SIZE = 0x66000003,
+    MPI_WIN_DISP_UNIT = 0x66000005,
+    MPI_WIN_CREATE_FLAVOR = 0x66000007,
+    MPI_WIN_MODEL = 0x66000009,
+};
+enum {
+    MPI_WIN_FLAVOR_CREATE = 1,
+    MPI_WIN_FLAVOR_ALLOCATE,
+    MPI_WIN_FLAVOR_DYNAMIC,
+    MPI_WIN_FLAVOR_SHARED
+};
+enum { MPI_WIN_SEPARATE = 1, MPI_WIN_UNIFIED };
+enum {
+    MPI_MODE_NOCHECK = 1024,
+    MPI_MODE_NOSTORE = 2048,
+    MPI_MODE_NOPUT = 4096,
+    MPI_MODE_NOPRECEDE = 8192,
+    MPI_MODE_NOSUCCEED = 16384
+};
+enum { MPI_LOCK_EXCLUSIVE = 234, MPI_LOCK_SHARED = 235 };
+
 #define MPI_ANY_SOURCE (-2)
 #define MPI_PROC_NULL (-1)
 #define MPI_ROOT (-3)
@@ -188,6 +227,8 @@ typedef void(MPI_User_function)(void *invec,
                                 MPI_Datatype *datatype);
 typedef void(MPI_Comm_errhandler_function)(MPI_Comm *comm, int *code, ...);
 typedef MPI_Comm_errhandler_function MPI_Comm_errhandler_fn;
+typedef void(MPI_Win_errhandler_function)(MPI_Win *win, int *code, ...);
+typedef MPI_Win_errhandler_function MPI_Win_errhandler_fn;
 
 /* Declares MPI_name and PMPI_name with one prototype. */
 #define SHOAL_MPI_DECL(name, args)                                             \
@@ -754,6 +795,165 @@ SHOAL_MPI_DECL(Unpack,
 SHOAL_MPI_DECL(Pack_size,
                (int incount, MPI_Datatype datatype, MPI_Comm comm, int *size));
 SHOAL_MPI_DECL(Get_address, (const void *location, MPI_Aint *address));
+
+/* One-sided communication */
+SHOAL_MPI_DECL(Win_create,
+               (void *base,
+                MPI_Aint size,
+                int disp_unit,
+                MPI_Info info,
+                MPI_Comm comm,
+                MPI_Win *win));
+SHOAL_MPI_DECL(Win_allocate,
+               (MPI_Aint size,
+                int disp_unit,
+                MPI_Info info,
+                MPI_Comm comm,
+                void *baseptr,
+                MPI_Win *win));
+SHOAL_MPI_DECL(Win_allocate_shared,
+               (MPI_Aint size,
+                int disp_unit,
+                MPI_Info info,
+                MPI_Comm comm,
+                void *baseptr,
+                MPI_Win *win));
+SHOAL_MPI_DECL(
+    Win_shared_query,
+    (MPI_Win win, int rank, MPI_Aint *size, int *disp_unit, void *baseptr));
+SHOAL_MPI_DECL(Win_create_dynamic,
+               (MPI_Info info, MPI_Comm comm, MPI_Win *win));
+SHOAL_MPI_DECL(Win_attach, (MPI_Win win, void *base, MPI_Aint size));
+SHOAL_MPI_DECL(Win_detach, (MPI_Win win, const void *base));
+SHOAL_MPI_DECL(Win_free, (MPI_Win * win));
+SHOAL_MPI_DECL(Win_get_group, (MPI_Win win, MPI_Group *group));
+SHOAL_MPI_DECL(Win_get_attr,
+               (MPI_Win win, int win_keyval, void *attribute_val, int *flag));
+SHOAL_MPI_DECL(Win_set_name, (MPI_Win win, const char *win_name));
+SHOAL_MPI_DECL(Win_get_name, (MPI_Win win, char *win_name, int *resultlen));
+SHOAL_MPI_DECL(Win_set_info, (MPI_Win win, MPI_Info info));
+SHOAL_MPI_DECL(Win_create_errhandler,
+               (MPI_Win_errhandler_function * fn, MPI_Errhandler *errhandler));
+SHOAL_MPI_DECL(Win_set_errhandler, (MPI_Win win, MPI_Errhandler errhandler));
+SHOAL_MPI_DECL(Win_get_errhandler, (MPI_Win win, MPI_Errhandler *errhandler));
+SHOAL_MPI_DECL(Win_call_errhandler, (MPI_Win win, int errorcode));
+SHOAL_MPI_DECL(Put,
+               (const void *origin_addr,
+                int origin_count,
+                MPI_Datatype origin_datatype,
+                int target_rank,
+                MPI_Aint target_disp,
+                int target_count,
+                MPI_Datatype target_datatype,
+                MPI_Win win));
+SHOAL_MPI_DECL(Get,
+               (void *origin_addr,
+                int origin_count,
+                MPI_Datatype origin_datatype,
+                int target_rank,
+                MPI_Aint target_disp,
+                int target_count,
+                MPI_Datatype target_datatype,
+                MPI_Win win));
+SHOAL_MPI_DECL(Accumulate,
+               (const void *origin_addr,
+                int origin_count,
+                MPI_Datatype origin_datatype,
+                int target_rank,
+                MPI_Aint target_disp,
+                int target_count,
+                MPI_Datatype target_datatype,
+                MPI_Op op,
+                MPI_Win win));
+SHOAL_MPI_DECL(Get_accumulate,
+               (const void *origin_addr,
+                int origin_count,
+                MPI_Datatype origin_datatype,
+                void *result_addr,
+                int result_count,
+                MPI_Datatype result_datatype,
+                int target_rank,
+                MPI_Aint target_disp,
+                int target_count,
+                MPI_Datatype target_datatype,
+                MPI_Op op,
+                MPI_Win win));
+SHOAL_MPI_DECL(Fetch_and_op,
+               (const void *origin_addr,
+                void *result_addr,
+                MPI_Datatype datatype,
+                int target_rank,
+                MPI_Aint target_disp,
+                MPI_Op op,
+                MPI_Win win));
+SHOAL_MPI_DECL(Compare_and_swap,
+               (const void *origin_addr,
+                const void *compare_addr,
+                void *result_addr,
+                MPI_Datatype datatype,
+                int target_rank,
+                MPI_Aint target_disp,
+                MPI_Win win));
+SHOAL_MPI_DECL(Rput,
+               (const void *origin_addr,
+                int origin_count,
+                MPI_Datatype origin_datatype,
+                int target_rank,
+                MPI_Aint target_disp,
+                int target_count,
+                MPI_Datatype target_datatype,
+                MPI_Win win,
+                MPI_Request *request));
+SHOAL_MPI_DECL(Rget,
+               (void *origin_addr,
+                int origin_count,
+                MPI_Datatype origin_datatype,
+                int target_rank,
+                MPI_Aint target_disp,
+                int target_count,
+                MPI_Datatype target_datatype,
+                MPI_Win win,
+                MPI_Request *request));
+SHOAL_MPI_DECL(Raccumulate,
+               (const void *origin_addr,
+                int origin_count,
+                MPI_Datatype origin_datatype,
+                int target_rank,
+                MPI_Aint target_disp,
+                int target_count,
+                MPI_Datatype target_datatype,
+                MPI_Op op,
+                MPI_Win win,
+                MPI_Request *request));
+SHOAL_MPI_DECL(Rget_accumulate,
+               (const void *origin_addr,
+                int origin_count,
+                MPI_Datatype origin_datatype,
+                void *result_addr,
+                int result_count,
+                MPI_Datatype result_datatype,
+                int target_rank,
+                MPI_Aint target_disp,
+                int target_count,
+                MPI_Datatype target_datatype,
+                MPI_Op op,
+                MPI_Win win,
+                MPI_Request *request));
+SHOAL_MPI_DECL(Win_fence, (int assert, MPI_Win win));
+SHOAL_MPI_DECL(Win_post, (MPI_Group group, int assert, MPI_Win win));
+SHOAL_MPI_DECL(Win_start, (MPI_Group group, int assert, MPI_Win win));
+SHOAL_MPI_DECL(Win_complete, (MPI_Win win));
+SHOAL_MPI_DECL(Win_wait, (MPI_Win win));
+SHOAL_MPI_DECL(Win_test, (MPI_Win win, int *flag));
+SHOAL_MPI_DECL(Win_lock, (int lock_type, int rank, int assert, MPI_Win win));
+SHOAL_MPI_DECL(Win_unlock, (int rank, MPI_Win win));
+SHOAL_MPI_DECL(Win_lock_all, (int assert, MPI_Win win));
+SHOAL_MPI_DECL(Win_unlock_all, (MPI_Win win));
+SHOAL_MPI_DECL(Win_flush, (int rank, MPI_Win win));
+SHOAL_MPI_DECL(Win_flush_all, (MPI_Win win));
+SHOAL_MPI_DECL(Win_flush_local, (int rank, MPI_Win win));
+SHOAL_MPI_DECL(Win_flush_local_all, (MPI_Win win));
+SHOAL_MPI_DECL(Win_sync, (MPI_Win win));
 
 #undef SHOAL_MPI_DECL
 

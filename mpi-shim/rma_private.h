@@ -1,0 +1,201 @@
+/* SPDX-License-Identifier: MIT */
+/* rma_private.h - what the one-sided modules of libmpi share.
+ *
+ *   win.c     window objects (create, allocate, shared, dynamic, free),
+ *             their attributes, names, error handlers, and every
+ *             synchronization call (fence, post-start-complete-wait,
+ *             lock/unlock, flush, sync)
+ *   rma.c     the origin side of Put, Get, Accumulate, Get_accumulate,
+ *             Fetch_and_op, Compare_and_swap and their R forms: cutting an
+ *             operation into active messages
+ *   rma_am.c  the target side: the progress hook that receives active
+ *             messages and applies them to the window's memory, the lock
+ *             queue, the replies
+ *
+ * Every operation travels as an active message (AM) over the shim's
+ * point-to-point layer (shim_isend/shim_irecv), on the collective context
+ * of a communicator duplicated for the window alone, so no user receive
+ * and no collective can ever match it, the checkpoint cut does not count
+ * it, and it runs over whatever transport point-to-point runs over. See
+ * mpi-shim/README.md, "One-sided communication", for why.
+ *
+ * Protocol. A request message has tag 0 and is at most RMA_AM_MAX bytes:
+ * a struct rma_am_hdr, nseg struct rma_am_seg (where in the target's
+ * window the bytes go, in order), then the data. Each target keeps one
+ * receive posted for tag 0 from any source, and reposts it only after
+ * the message has been applied, so messages are applied one at a time in
+ * the order they matched; libfabric's FI_ORDER_SAS makes that the order
+ * each origin sent them. Hence accumulates from one origin are applied in
+ * program order, and element-wise atomicity holds because nothing else
+ * applies accumulates to the window. A reply (data of a get, result of a
+ * fetch, a lock grant, an acknowledgement) goes back with the tag the
+ * request named, into a receive the origin posted before sending.
+ *
+ * Completion. Puts and accumulates copy the origin's data into their
+ * message, so they are locally complete at once; gets complete when their
+ * replies land. Remote completion: the target acknowledges FLUSH and
+ * UNLOCK after applying everything that came before them; a fence sums
+ * the messages every origin sent to each target (cumulative counters,
+ * MPI_Reduce_scatter_block) and each target waits until it has applied as
+ * many; COMPLETE, sent after an access epoch's operations, is counted by
+ * MPI_Win_wait. Not thread-safe, as the rest of the library. */
+#ifndef SHOAL_MPI_RMA_PRIVATE_H
+#define SHOAL_MPI_RMA_PRIVATE_H
+
+#include "mpi-shim/shim_private.h"
+
+enum {
+    SHIM_KIND_WIN = 0x20,
+    /* The largest request message, header and segments included. */
+    RMA_AM_MAX = 64 * 1024,
+};
+
+enum rma_am_type {
+    RMA_AM_PUT = 1,
+    RMA_AM_GET,
+    RMA_AM_ACC,
+    RMA_AM_GACC,
+    RMA_AM_CAS,
+    RMA_AM_LOCK,
+    RMA_AM_UNLOCK,
+    RMA_AM_FLUSH,
+    RMA_AM_POST,
+    RMA_AM_COMPLETE,
+    RMA_AM_SHUTDOWN,
+};
+
+struct rma_am_hdr {
+    uint8_t type;      /* enum rma_am_type */
+    uint8_t lock_type; /* LOCK: 1 shared, 2 exclusive */
+    uint16_t pad;
+    int32_t op;     /* ACC, GACC: the MPI_Op handle */
+    int32_t basic;  /* ACC, GACC, CAS: predefined element type */
+    uint32_t reply; /* tag of the reply, 0 for none */
+    uint32_t nseg;
+    uint32_t pad2;
+    uint64_t len; /* bytes the segments cover */
+};
+
+struct rma_am_seg {
+    uint64_t disp; /* from the window's base (an address when dynamic) */
+    uint64_t len;
+};
+
+/* A waiter in a target's lock queue. */
+struct rma_lock_waiter {
+    int origin;
+    int type;
+    uint32_t reply;
+    struct rma_lock_waiter *next;
+};
+
+struct rma_region {
+    char *base;
+    MPI_Aint size;
+};
+
+struct shim_win {
+    int handle;
+    int flavor; /* MPI_WIN_FLAVOR_* */
+    /* Two private duplicates of the user's communicator: comm for the
+     * window's collectives, am whose collective context carries the
+     * active messages. Their handles are never shown to the user. */
+    MPI_Comm comm_h;
+    MPI_Comm am_h;
+    struct shim_comm *comm;
+    struct shim_comm *am;
+    unsigned am_ctx;
+    int rank;
+    int size;
+    void *base;
+    MPI_Aint bytes;
+    int disp_unit;
+    MPI_Aint *peer_bytes; /* rank -> its window's size */
+    int *peer_unit;       /* rank -> its displacement unit */
+    bool own_mem;         /* MPI_Win_allocate: base is ours to free */
+    /* MPI_Win_allocate_shared: the node's segment, mapped here, and each
+     * rank's part of it. */
+    char *shm_seg;
+    size_t shm_len;
+    MPI_Aint *shm_off;
+    /* MPI_Win_create_dynamic: attached regions. */
+    struct rma_region *regions;
+    int nregions;
+    int regcap;
+    MPI_Errhandler errhandler;
+    char name[MPI_MAX_OBJECT_NAME];
+
+    /* ---- target side (rma_am.c) ---- */
+    struct shim_request *amreq; /* the posted request receive */
+    char *ambuf;
+    uint64_t applied; /* request messages applied, ever */
+    bool shut;        /* the SHUTDOWN message came: nothing is posted */
+    int lock_shared;  /* origins holding a shared lock here */
+    bool lock_excl;
+    struct rma_lock_waiter *lockq;
+    int *posts_from; /* rank -> POSTs received and not yet started */
+    int completes;   /* COMPLETEs received and not yet waited for */
+
+    /* ---- origin side (rma.c, win.c) ---- */
+    uint64_t *sent;   /* rank -> request messages sent there, ever */
+    uint64_t *synced; /* rank -> sent[rank] when last acknowledged */
+    int outstanding;  /* replies awaited */
+    int *out_to;      /* rank -> replies awaited from it */
+    uint32_t next_reply;
+    /* Synchronization state, for MPI_ERR_RMA_SYNC. */
+    bool fence_epoch;
+    int *locked;   /* rank -> MPI_LOCK_* held there, or 0 */
+    bool *nocheck; /* rank -> its lock was taken with MPI_MODE_NOCHECK */
+    int nlocks;
+    bool lock_all;
+    int *start_ranks; /* the access group of MPI_Win_start, NULL if none */
+    int nstart;
+    int *post_ranks; /* the exposure group of MPI_Win_post */
+    int npost;
+    bool posted;
+    struct shim_win *next; /* the list the progress hook walks */
+};
+
+/* ---- win.c ---- */
+/* Finds win's object; 0 or SHIM_ECLASS(MPI_ERR_WIN). */
+int shim_win_check(MPI_Win win, struct shim_win **out);
+/* Reports code for call fn through win's error handler (see shim_err). */
+int shim_win_err(struct shim_win *w, const char *fn, int code);
+/* Whether an access epoch to target is open on w. */
+bool shim_win_may_access(struct shim_win *w, int target);
+
+/* ---- rma_am.c ---- */
+/* Puts w on the progress hook's list and posts its request receive;
+ * adds the hook on first use. 0 or a negative code. */
+int rma_am_start(struct shim_win *w);
+/* Sends SHUTDOWN to itself, waits until the hook took it, and takes w off
+ * the list; call once every other rank has stopped sending to w. */
+void rma_am_stop(struct shim_win *w);
+/* Sends the request message msg (len bytes, malloc'd; ownership passes,
+ * also on failure) to rank target and counts it. 0 or a negative code. */
+int rma_am_send(struct shim_win *w, int target, void *msg, size_t len);
+
+/* A reply awaited by the origin: when it lands, done(arg, bytes) runs
+ * inside progress (so it must not post), and the window's counters drop. */
+typedef void rma_reply_f(void *arg, size_t bytes, int error);
+/* Posts the receive of a reply of up to len bytes into buf from target,
+ * and returns its tag in *tag. 0 or a negative code. */
+int rma_reply_post(struct shim_win *w,
+                   int target,
+                   void *buf,
+                   size_t len,
+                   rma_reply_f *done,
+                   void *arg,
+                   uint32_t *tag);
+/* Sends a message of type (LOCK, UNLOCK, FLUSH) that the target
+ * acknowledges, and sets *flag when the acknowledgement lands; the caller
+ * waits on flag. */
+int rma_am_sync_send(struct shim_win *w,
+                     int target,
+                     enum rma_am_type type,
+                     int lock_type,
+                     volatile bool *flag);
+/* Sends a message the target does not answer (POST, COMPLETE). */
+int rma_am_notify(struct shim_win *w, int target, enum rma_am_type type);
+
+#endif
