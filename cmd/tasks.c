@@ -35,6 +35,7 @@
 
 #include "cmd/cmd.h"
 #include "runtime/daemon/control.h"
+#include "runtime/tasks/journal.h"
 #include "runtime/tasks/task_cmd.h"
 #include "runtime/tasks/task_wire.h"
 #include "runtime/tasks/taskd.h"
@@ -439,7 +440,8 @@ static const char tasks_submit_usage[] =
     "  --cores C           cores per task, bound (default 1)\n"
     "  --retries R         run a failed task up to R more times (default 0)\n"
     "  --time-limit S      end a task after S seconds (a failure)\n"
-    "  --range A-B         one task per integer A..B\n"
+    "  --range A-B[:S]     one task per integer A..B, every S-th one (A, A+S,\n"
+    "                      ...) with :S; or a list such as 1,4,9-12\n"
     "  --each-line FILE    one task per non-empty line of FILE\n"
     "  --param K=V1,V2     one task per combination of parameter values\n"
     "  --checkpoint[=S]    give each task a checkpoint directory (and ask for\n"
@@ -668,20 +670,71 @@ static json_int_t tasks_int(const json_t *o, const char *key)
     return json_integer_value(json_object_get(o, key));
 }
 
+/* A job object as `jobs --json` and `job --json` print it: every key of
+ * the schema present (name and reason null when there is none), node ids
+ * out of it. */
+static void tasks_job_json_fill(json_t *job)
+{
+    if (!json_object_get(job, "name"))
+        json_object_set_new(job, "name", json_null());
+    if (!json_object_get(job, "reason"))
+        json_object_set_new(job, "reason", json_null());
+}
+
+static const char tasks_jobs_usage[] =
+    "usage: shoal jobs [--json] [--name NAME] [--state STATE]";
+
 static int tasks_cmd_jobs(int argc, char **argv)
 {
-    json_t *reply, *job;
+    const char *name = NULL, *state = NULL, *v;
+    bool json = false;
+    json_t *reply, *job, *req;
     char *dir;
     size_t i;
 
-    (void)argv;
-    if (argc != 0)
-        return cmd_usage("jobs", "usage: shoal jobs");
+    for (int k = 0; k < argc; k++) {
+        bool missing = false;
+
+        if (strcmp(argv[k], "--json") == 0)
+            json = true;
+        else if ((v = tasks_optval(argv, argc, &k, "--name", &missing)))
+            name = v;
+        else if ((v = tasks_optval(argv, argc, &k, "--state", &missing))) {
+            if (journal_job_state_parse(v) < 0)
+                return cmd_usage("jobs",
+                                 "invalid --state '%s': expected running, "
+                                 "done, failed or cancelled",
+                                 v);
+            state = v;
+        } else if (missing)
+            return cmd_usage("jobs", "option '%s' needs a value", argv[k]);
+        else if (argv[k][0] == '-')
+            return cmd_usage("jobs", "unknown option '%s'", argv[k]);
+        else
+            return cmd_usage("jobs", "%s", tasks_jobs_usage);
+    }
+    req = json_pack("{s:s}", "op", "task.jobs");
+    if (name)
+        json_object_set_new(req, "name", json_string(name));
+    if (state)
+        json_object_set_new(req, "state", json_string(state));
     dir = tasks_dir();
-    reply = tasks_call(dir, json_pack("{s:s}", "op", "task.jobs"));
+    reply = tasks_call(dir, req);
     free(dir);
     if (!reply)
         return 1;
+    if (json) {
+        json_t *jobs = json_object_get(reply, "jobs");
+        char *text;
+
+        json_array_foreach (jobs, i, job)
+            tasks_job_json_fill(job);
+        text = json_dumps(jobs, JSON_INDENT(1));
+        puts(text ? text : "[]");
+        free(text);
+        json_decref(reply);
+        return 0;
+    }
     /* LEASED: handed to a node that has not started them yet (prefetched
      * behind its running tasks) */
     printf("%-6s %-16s %-9s %8s %8s %8s %8s %8s %8s\n", "ID", "NAME", "STATE",
@@ -724,14 +777,26 @@ static void tasks_print_time(const char *label, double t)
 static int tasks_cmd_job(int argc, char **argv)
 {
     json_t *reply, *job, *a;
+    const char *ids = NULL;
+    bool json = false;
     uint64_t id;
     char *dir;
     size_t i;
     int rc;
 
-    if (argc != 1)
-        return cmd_usage("job", "usage: shoal job ID");
-    rc = tasks_parse_id("job", argv[0], &id);
+    for (int k = 0; k < argc; k++) {
+        if (strcmp(argv[k], "--json") == 0)
+            json = true;
+        else if (argv[k][0] == '-')
+            return cmd_usage("job", "unknown option '%s'", argv[k]);
+        else if (!ids)
+            ids = argv[k];
+        else
+            return cmd_usage("job", "usage: shoal job ID [--json]");
+    }
+    if (!ids)
+        return cmd_usage("job", "usage: shoal job ID [--json]");
+    rc = tasks_parse_id("job", ids, &id);
     if (rc)
         return rc;
     dir = tasks_dir();
@@ -741,6 +806,16 @@ static int tasks_cmd_job(int argc, char **argv)
     if (!reply)
         return 1;
     job = json_object_get(reply, "job");
+    if (json) {
+        char *text;
+
+        tasks_job_json_fill(job);
+        text = json_dumps(job, JSON_INDENT(1));
+        puts(text ? text : "{}");
+        free(text);
+        json_decref(reply);
+        return 0;
+    }
     printf("%-14s %" JSON_INTEGER_FORMAT "\n", "id", tasks_int(job, "id"));
     printf("%-14s %s\n", "name",
            json_string_value(json_object_get(job, "name")) ?: "-");
@@ -1053,11 +1128,14 @@ static void tasks_print_row(const json_t *t, enum tasks_format fmt)
     free(params);
 }
 
+static const char tasks_results_usage[] =
+    "usage: shoal results ID [--json|--csv] [--failed]";
+
 static int tasks_cmd_results(int argc, char **argv)
 {
     enum tasks_format fmt = TASKS_TABLE;
     json_int_t first = 0;
-    bool any = false;
+    bool any = false, only_failed = false;
     const char *ids = NULL;
     uint64_t id;
     char *dir;
@@ -1068,16 +1146,17 @@ static int tasks_cmd_results(int argc, char **argv)
             fmt = TASKS_JSON;
         else if (strcmp(argv[i], "--csv") == 0)
             fmt = TASKS_CSV;
+        else if (strcmp(argv[i], "--failed") == 0)
+            only_failed = true;
         else if (argv[i][0] == '-')
             return cmd_usage("results", "unknown option '%s'", argv[i]);
         else if (!ids)
             ids = argv[i];
         else
-            return cmd_usage("results",
-                             "usage: shoal results ID [--json|--csv]");
+            return cmd_usage("results", "%s", tasks_results_usage);
     }
     if (!ids)
-        return cmd_usage("results", "usage: shoal results ID [--json|--csv]");
+        return cmd_usage("results", "%s", tasks_results_usage);
     rc = tasks_parse_id("results", ids, &id);
     if (rc)
         return rc;
@@ -1105,6 +1184,10 @@ static int tasks_cmd_results(int argc, char **argv)
             return 1;
         }
         json_array_foreach (json_object_get(reply, "tasks"), i, t) {
+            const char *st = json_string_value(json_object_get(t, "state"));
+
+            if (only_failed && (!st || strcmp(st, "failed") != 0))
+                continue;
             if (fmt == TASKS_JSON) {
                 char *text, node[24];
 
@@ -1225,7 +1308,7 @@ static const struct tasks_help {
     const char *name;
     const char *text;
 } tasks_helps[] = {
-    {"jobs", "usage: shoal jobs\n"
+    {"jobs", "usage: shoal jobs [--json] [--name NAME] [--state STATE]\n"
              "\n"
              "List the bag-of-tasks jobs, one a line: id, name, state, and "
              "how many\n"
@@ -1233,14 +1316,20 @@ static const struct tasks_help {
              "yet), queued\n"
              "and failed.\n"
              "\n"
+             "  --json           a JSON array of jobs (schema in the README)\n"
+             "  --name NAME      only the jobs named NAME (submit --name)\n"
+             "  --state STATE    only the jobs in STATE: running, done, "
+             "failed or\n"
+             "                   cancelled\n"
              "  -h, --help       show this help\n"},
-    {"job", "usage: shoal job ID\n"
+    {"job", "usage: shoal job ID [--json]\n"
             "\n"
             "Show job ID in detail: its command, state, task counts and, "
             "when tasks\n"
             "wait, why.\n"
             "\n"
             "  ID               the job, as `shoal submit` printed it\n"
+            "  --json           one JSON object (schema in the README)\n"
             "  -h, --help       show this help\n"},
     {"wait", "usage: shoal wait ID\n"
              "\n"
@@ -1251,7 +1340,7 @@ static const struct tasks_help {
              "  ID               the job, as `shoal submit` printed it\n"
              "  -h, --help       show this help\n"},
     {"results",
-     "usage: shoal results ID [--json|--csv]\n"
+     "usage: shoal results ID [--json|--csv] [--failed]\n"
      "\n"
      "Per task of job ID: index, parameters, node, start, end, exit "
      "status,\n"
@@ -1260,6 +1349,7 @@ static const struct tasks_help {
      "  ID               the job, as `shoal submit` printed it\n"
      "  --json           one JSON document (node ids as 16 hex digits)\n"
      "  --csv            comma-separated values with a header line\n"
+     "  --failed         only the tasks that failed\n"
      "  -h, --help       show this help\n"},
     {"output", "usage: shoal output ID TASK\n"
                "\n"

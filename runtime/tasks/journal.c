@@ -927,6 +927,14 @@ const char *journal_job_state_name(enum journal_job_state s)
     return (unsigned)s <= JOURNAL_JOB_CANCELLED ? names[s] : "unknown";
 }
 
+int journal_job_state_parse(const char *name)
+{
+    for (int s = JOURNAL_JOB_RUNNING; s <= JOURNAL_JOB_CANCELLED; s++)
+        if (name && strcmp(name, journal_job_state_name(s)) == 0)
+            return s;
+    return -EINVAL;
+}
+
 /* AUTOINCREMENT keeps its high-water mark in sqlite_sequence: raising it
  * makes the next id floor + 1, and never lowers what was handed out. */
 int journal_id_floor(struct journal *j, uint64_t floor)

@@ -246,4 +246,8 @@ bool journal_busy(struct journal *j);
 const char *journal_task_state_name(enum journal_task_state s);
 const char *journal_job_state_name(enum journal_job_state s);
 
+/* The job state named name (as journal_job_state_name gives it), or
+ * -EINVAL for another text or NULL. */
+int journal_job_state_parse(const char *name);
+
 #endif

@@ -13,7 +13,8 @@
  * replies through a callback (a stream for "task.wait"):
  *   task.submit  {name?, cores, retries, time_limit, spec, argv, env, wdir}
  *                -> {id, ntasks}
- *   task.jobs    -> {jobs: [...]}
+ *   task.jobs    {name?, state?} -> {jobs: [...]}, only those of that
+ *                name and state when given
  *   task.job     {id} -> {job}
  *   task.wait    {id} -> {progress} ... then the final {job}
  *   task.results {id, first, max} -> {tasks: [...], next}

@@ -285,12 +285,19 @@ static void taskd_job_reason(struct taskd *t,
 struct taskd_jobs_list {
     struct taskd *t;
     json_t *jobs;
+    const char *name; /* only the jobs of this name, or NULL */
+    int state;        /* only the jobs in this state, or -1 */
 };
 
 static void taskd_add_job(const struct journal_job_info *info, void *arg)
 {
     struct taskd_jobs_list *l = arg;
-    json_t *o = taskd_job_json(info);
+    json_t *o;
+
+    if ((l->name && (!info->name || strcmp(l->name, info->name) != 0))
+        || (l->state >= 0 && (int)info->state != l->state))
+        return;
+    o = taskd_job_json(info);
 
     taskd_job_reason(l->t, info, o);
     json_array_append_new(l->jobs, o);
@@ -576,8 +583,19 @@ int taskd_control_as(struct taskd *t,
         taskd_op_submit(t, caller, request, reply, arg);
     else if (strcmp(op, "task.jobs") == 0) {
         json_t *jobs = json_array();
-        struct taskd_jobs_list l = {t, jobs};
+        json_t *state = json_object_get(request, "state");
+        struct taskd_jobs_list l = {
+            t, jobs, json_string_value(json_object_get(request, "name")),
+            state ? journal_job_state_parse(json_string_value(state)) : -1};
 
+        if (state && l.state < 0) {
+            json_decref(jobs);
+            taskd_reply_error(reply, arg, SHOAL_EUSAGE,
+                              "invalid job state '%s': expected running, "
+                              "done, failed or cancelled",
+                              json_string_value(state) ?: "?");
+            return 0;
+        }
         journal_jobs(t->journal, taskd_add_job, &l);
         taskd_reply_ok(reply, arg, json_pack("{s:o}", "jobs", jobs));
     } else if (strcmp(op, "task.job") == 0)

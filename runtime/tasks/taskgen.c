@@ -23,9 +23,16 @@ struct taskgen_param {
     size_t nvalues;
 };
 
+/* One item of a range list: first, first + step, ... (count values). */
+struct taskgen_span {
+    uint64_t first, step, count;
+};
+
 struct taskgen {
     enum taskgen_source source;
-    uint64_t first, last; /* range */
+    struct taskgen_span *spans; /* range, its items in the order given */
+    size_t nspans;
+    char *range; /* the range as given, for taskgen_spec */
     char **lines;
     size_t nlines;
     struct taskgen_param *params;
@@ -51,6 +58,8 @@ void taskgen_destroy(struct taskgen *g)
     if (!g)
         return;
     taskgen_free_strings(g->lines, g->nlines);
+    free(g->spans);
+    free(g->range);
     for (size_t i = 0; i < g->nparams; i++) {
         free(g->params[i].name);
         taskgen_free_strings(g->params[i].values, g->params[i].nvalues);
@@ -86,29 +95,96 @@ static const char *taskgen_parse_u64(const char *s, uint64_t *v)
     return n ? s + n : NULL;
 }
 
+/* At most this many items in a range list: each task's value is found by
+ * a walk over them. */
+enum { TASKGEN_SPANS_MAX = 4096 };
+
+/* One item of a range list (N, A-B or A-B:STEP) from s up to end, into
+ * span. Returns 0 or SHOAL_EUSAGE with error filled (spec is the whole
+ * list, for the message). */
+static int taskgen_parse_span(const char *s,
+                              const char *end,
+                              const char *spec,
+                              struct taskgen_span *span,
+                              shoal_error_t *error)
+{
+    uint64_t a, b, step = 1;
+    const char *p = taskgen_parse_u64(s, &a);
+
+    if (p && p == end) {
+        *span = (struct taskgen_span){a, 1, 1};
+        return 0;
+    }
+    if (!p || *p != '-' || !(p = taskgen_parse_u64(p + 1, &b))
+        || (p != end && *p != ':')
+        || (p != end && (!(p = taskgen_parse_u64(p + 1, &step)) || p != end)))
+        return shoal_errprintf(error, SHOAL_EUSAGE,
+                               "invalid range '%s': expected A-B, A-B:STEP "
+                               "or a list such as 1,4,9-12 (0 <= A <= B)",
+                               spec);
+    if (step == 0)
+        return shoal_errprintf(error, SHOAL_EUSAGE,
+                               "invalid range '%s': the step must be at "
+                               "least 1",
+                               spec);
+    if (b < a)
+        return shoal_errprintf(error, SHOAL_EUSAGE,
+                               "empty range '%.*s': %" PRIu64
+                               " is after %" PRIu64,
+                               (int)(end - s), s, a, b);
+    *span = (struct taskgen_span){a, step, (b - a) / step + 1};
+    return 0;
+}
+
 int taskgen_set_range(struct taskgen *g, const char *spec, shoal_error_t *error)
 {
-    uint64_t a, b;
-    const char *p;
+    struct taskgen_span *spans = NULL;
+    size_t n = 0;
+    const char *s = spec;
+    char *copy;
     int rc = taskgen_second_source(g, TASKGEN_RANGE, error);
 
     if (rc < 0)
         return rc;
     if (g->source == TASKGEN_RANGE)
         return shoal_errprintf(error, SHOAL_EUSAGE, "--range given twice");
-    p = taskgen_parse_u64(spec, &a);
-    if (!p || *p != '-' || !(p = taskgen_parse_u64(p + 1, &b)) || *p)
-        return shoal_errprintf(error, SHOAL_EUSAGE,
-                               "invalid range '%s': expected A-B with "
-                               "0 <= A <= B",
-                               spec);
-    if (b < a)
-        return shoal_errprintf(
-            error, SHOAL_EUSAGE,
-            "empty range '%s': %" PRIu64 " is after %" PRIu64, spec, a, b);
+    for (;;) {
+        const char *comma = strchr(s, ',');
+        const char *end = comma ? comma : s + strlen(s);
+        struct taskgen_span *ns;
+
+        if (n == TASKGEN_SPANS_MAX) {
+            free(spans);
+            return shoal_errprintf(error, SHOAL_EUSAGE,
+                                   "invalid range '%.40s...': more than %d "
+                                   "items",
+                                   spec, TASKGEN_SPANS_MAX);
+        }
+        ns = realloc(spans, (n + 1) * sizeof(*ns));
+        if (!ns) {
+            free(spans);
+            return -ENOMEM;
+        }
+        spans = ns;
+        rc = taskgen_parse_span(s, end, spec, &spans[n], error);
+        if (rc < 0) {
+            free(spans);
+            return rc;
+        }
+        n++;
+        if (!comma)
+            break;
+        s = comma + 1;
+    }
+    copy = strdup(spec);
+    if (!copy) {
+        free(spans);
+        return -ENOMEM;
+    }
     g->source = TASKGEN_RANGE;
-    g->first = a;
-    g->last = b;
+    g->spans = spans;
+    g->nspans = n;
+    g->range = copy;
     return 0;
 }
 
@@ -284,7 +360,11 @@ int taskgen_finish(struct taskgen *g, uint64_t max, shoal_error_t *error)
                                "no tasks: give --range, --each-line or "
                                "--param");
     case TASKGEN_RANGE:
-        count = g->last - g->first + 1;
+        /* each item has under 10^18 values: the sum stops growing past
+         * max, so it cannot overflow */
+        count = 0;
+        for (size_t i = 0; i < g->nspans && count <= max; i++)
+            count += g->spans[i].count;
         break;
     case TASKGEN_LINES:
         count = g->nlines;
@@ -313,13 +393,20 @@ uint64_t taskgen_count(const struct taskgen *g)
 json_t *taskgen_params(const struct taskgen *g, uint64_t index)
 {
     json_t *o = json_object();
-    char num[32];
+    char num[32] = "";
 
     if (!o)
         return NULL;
     switch (g->source) {
     case TASKGEN_RANGE:
-        snprintf(num, sizeof(num), "%" PRIu64, g->first + index);
+        for (size_t i = 0; i < g->nspans; i++) {
+            if (index < g->spans[i].count) {
+                snprintf(num, sizeof(num), "%" PRIu64,
+                         g->spans[i].first + index * g->spans[i].step);
+                break;
+            }
+            index -= g->spans[i].count;
+        }
         json_object_set_new(o, "", json_string(num));
         break;
     case TASKGEN_LINES:
@@ -344,12 +431,10 @@ json_t *taskgen_params(const struct taskgen *g, uint64_t index)
 json_t *taskgen_spec(const struct taskgen *g)
 {
     json_t *spec = json_object(), *a;
-    char text[48];
 
     switch (g->source) {
     case TASKGEN_RANGE:
-        snprintf(text, sizeof(text), "%" PRIu64 "-%" PRIu64, g->first, g->last);
-        json_object_set_new(spec, "range", json_string(text));
+        json_object_set_new(spec, "range", json_string(g->range));
         break;
     case TASKGEN_LINES:
         a = json_array();

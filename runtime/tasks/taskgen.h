@@ -3,7 +3,11 @@
  *
  * A job's tasks come from exactly one source:
  *   --range A-B       one task per integer A, A+1, ..., B (both included;
- *                     0 <= A <= B); `{}` is the integer
+ *                     0 <= A <= B); `{}` is the integer. A-B:S steps by S
+ *                     (A, A+S, ... up to B, as Slurm's --array=A-B:S); a
+ *                     comma list of such items and single integers
+ *                     (1,4,9-12) gives their values in the order written,
+ *                     repeats kept; `{#}` is the position in that order
  *   --each-line FILE  one task per line of FILE, taken verbatim without its
  *                     line ending ("\n" or "\r\n"); empty lines are skipped,
  *                     so a trailing blank line makes no task; `{}` is the line
@@ -46,7 +50,8 @@ int taskgen_create(struct taskgen **out);
 void taskgen_destroy(struct taskgen *g);
 
 /* Sources. Each returns 0, or SHOAL_EUSAGE with error filled naming the
- * faulty argument (reversed or empty range, bad number, a second source,
+ * faulty argument (reversed or empty range, a step of 0, more than 4096
+ * items in a range list, bad number, a second source,
  * unreadable or empty file, duplicate or badly named parameter). A failed
  * call leaves g as it was. */
 int taskgen_set_range(struct taskgen *g,

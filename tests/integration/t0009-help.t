@@ -23,11 +23,12 @@ help_lists() {
     done
 }
 
-test_expect_success 'jobs --help' 'help_lists jobs'
-test_expect_success 'job --help' 'help_lists job ID'
+test_expect_success 'jobs --help lists --json, --name and --state' \
+    'help_lists jobs --json --name --state'
+test_expect_success 'job --help lists --json' 'help_lists job ID --json'
 test_expect_success 'wait --help' 'help_lists wait ID'
-test_expect_success 'results --help lists --json and --csv' \
-    'help_lists results ID --json --csv'
+test_expect_success 'results --help lists --json, --csv and --failed' \
+    'help_lists results ID --json --csv --failed'
 test_expect_success 'output --help' 'help_lists output ID TASK'
 test_expect_success 'cancel --help' 'help_lists cancel ID'
 test_expect_success 'info --help exits 0 and lists --params and --json' \

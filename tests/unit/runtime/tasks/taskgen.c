@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -247,4 +248,82 @@ Test(taskgen, limit_counts_the_product_without_overflow)
     cr_assert(eq(int, taskgen_finish(g, 1000, &err), SHOAL_EUSAGE));
     cr_assert(strstr(err.text, "at most 1000") != NULL, "%s", err.text);
     taskgen_destroy(g);
+}
+
+Test(taskgen, range_steps_and_lists_give_values_in_order)
+{
+    static const struct {
+        const char *spec;
+        uint64_t count;
+        const char *values;
+    } cases[] = {
+        {"1-10:3", 4, "1 4 7 10"},
+        {"1-100:2", 50, "1 3 5"},
+        {"0-0:5", 1, "0"},
+        {"1,4,9-12", 6, "1 4 9 10 11 12"},
+        {"7,2-6:2,7", 5, "7 2 4 6 7"},
+    };
+
+    for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+        struct taskgen *g, *back;
+        shoal_error_t err = {{0}};
+        char want[64], *tok, *save = NULL;
+        json_t *spec;
+
+        cr_assert(eq(int, taskgen_create(&g), 0));
+        cr_assert(eq(int, taskgen_set_range(g, cases[c].spec, &err), 0),
+                  "%s: %s", cases[c].spec, err.text);
+        cr_assert(eq(int, taskgen_finish(g, 0, &err), 0), "%s", err.text);
+        cr_assert(eq(u64, taskgen_count(g), cases[c].count), "%s",
+                  cases[c].spec);
+        spec = taskgen_spec(g);
+        cr_assert(eq(int, taskgen_from_spec(spec, 0, &back, &err), 0), "%s",
+                  err.text);
+        snprintf(want, sizeof(want), "%s", cases[c].values);
+        tok = strtok_r(want, " ", &save);
+        for (uint64_t i = 0; tok; i++, tok = strtok_r(NULL, " ", &save)) {
+            char expect[48], *s = param_text(g, i), *s2 = param_text(back, i);
+
+            snprintf(expect, sizeof(expect), "{\"\":\"%s\"}", tok);
+            cr_assert(eq(str, s, expect), "%s: task %" PRIu64, cases[c].spec,
+                      i);
+            cr_assert(eq(str, s2, expect), "%s: task %" PRIu64 " via spec",
+                      cases[c].spec, i);
+            free(s);
+            free(s2);
+        }
+        json_decref(spec);
+        taskgen_destroy(back);
+        taskgen_destroy(g);
+    }
+}
+
+Test(taskgen, bad_range_steps_and_lists_are_refused)
+{
+    static const struct {
+        const char *spec, *message;
+    } cases[] = {
+        {"1-10:0", "invalid range '1-10:0': the step must be at least 1"},
+        {"1-10:", "invalid range '1-10:'"},
+        {"1-10:x", "invalid range '1-10:x'"},
+        {"1:2", "invalid range '1:2'"},
+        {"1,,3", "invalid range '1,,3'"},
+        {"1,", "invalid range '1,'"},
+        {",1", "invalid range ',1'"},
+        {"1,9-4", "empty range '9-4': 9 is after 4"},
+        {"1-4:2:2", "invalid range '1-4:2:2'"},
+    };
+
+    for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+        struct taskgen *g;
+        shoal_error_t err = {{0}};
+
+        cr_assert(eq(int, taskgen_create(&g), 0));
+        cr_assert(
+            eq(int, taskgen_set_range(g, cases[c].spec, &err), SHOAL_EUSAGE),
+            "accepted '%s'", cases[c].spec);
+        cr_assert(strstr(err.text, cases[c].message) != NULL,
+                  "'%s' does not hold '%s'", err.text, cases[c].message);
+        taskgen_destroy(g);
+    }
 }

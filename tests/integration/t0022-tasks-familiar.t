@@ -1,0 +1,142 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+# What Slurm, HyperQueue and HTCondor users expect of bag-of-tasks jobs, on
+# one node (the task service): array steps and lists, JSON listings, job
+# names and state filters, results of failed tasks alone.
+. "$SHOAL_SRCDIR/tests/integration/lib.sh"
+
+export SHOAL_DIR="$TRASH/node"
+export SHOAL_TASKD_IDLE_EXIT=20
+export SHOAL_TASK_KILL_GRACE=1
+
+stop_service() {
+    [ -f "$SHOAL_DIR/taskd.pid" ] || return 0
+    pid=$(cat "$SHOAL_DIR/taskd.pid")
+    kill "$pid" 2>/dev/null || return 0
+    for _ in $(seq 50); do
+        kill -0 "$pid" 2>/dev/null || return 0
+        sleep 0.1
+    done
+    kill -9 "$pid" 2>/dev/null
+}
+trap 'stop_service; rm -rf "$TRASH"' EXIT
+
+# values ID: "index value" of every task of job ID, from its stdout
+values() {
+    n=$("$SHOAL" results "$1" --csv | awk "NR > 1" | wc -l)
+    i=0
+    while [ "$i" -lt "$n" ]; do
+        "$SHOAL" output "$1" "$i" || return 1
+        i=$((i + 1))
+    done
+}
+
+test_expect_success 'a range with a step gives every S-th value, {#} its index' '
+    id=$("$SHOAL" submit --name steps --range 1-10:3 -- echo "{#}" "{}") &&
+    "$SHOAL" wait "$id" >/dev/null &&
+    values "$id" >out &&
+    printf "0 1\n1 4\n2 7\n3 10\n" >expect &&
+    test_cmp expect out
+'
+
+test_expect_success 'a range list gives its values in the order written' '
+    id=$("$SHOAL" submit --range 1,4,9-12,20-24:2 -- echo "{#}" "{}") &&
+    "$SHOAL" wait "$id" >/dev/null &&
+    values "$id" >out &&
+    printf "0 1\n1 4\n2 9\n3 10\n4 11\n5 12\n6 20\n7 22\n8 24\n" >expect &&
+    test_cmp expect out
+'
+
+test_expect_success 'bad ranges are refused, saying what is wrong' '
+    test_expect_code 2 "$SHOAL" submit --range 1-10:0 -- true 2>err &&
+    grep -F "invalid range '"'"'1-10:0'"'"': the step must be at least 1" err &&
+    test_expect_code 2 "$SHOAL" submit --range 1-10:x -- true 2>err &&
+    grep -F "invalid range '"'"'1-10:x'"'"': expected A-B, A-B:STEP or a list such as 1,4,9-12" err &&
+    test_expect_code 2 "$SHOAL" submit --range 1,,3 -- true 2>err &&
+    grep -F "invalid range '"'"'1,,3'"'"'" err &&
+    test_expect_code 2 "$SHOAL" submit --range 3,9-4 -- true 2>err &&
+    grep -F "empty range '"'"'9-4'"'"': 9 is after 4" err
+'
+
+test_expect_success 'a job with failures, named' '
+    id=$("$SHOAL" submit --name flaky --range 1-6 -- \
+        sh -c "test \$(({} % 3)) -ne 0 || { echo no {} >&2; exit 3; }") &&
+    echo "$id" >flaky.id &&
+    test_expect_code 1 "$SHOAL" wait "$id" >/dev/null
+'
+
+test_expect_success 'results --failed shows only the failed tasks' '
+    id=$(cat flaky.id) &&
+    "$SHOAL" results "$id" --failed --csv >f.csv &&
+    awk -F, "NR > 1 { print \$1, \$2, \$3, \$7 }" f.csv >out &&
+    printf "2 3 failed 3\n5 6 failed 3\n" >expect &&
+    test_cmp expect out &&
+    "$SHOAL" results "$id" --failed --json | python3 -c "
+import json, sys
+r = json.load(sys.stdin)
+assert [t[\"task\"] for t in r] == [2, 5], r
+assert all(t[\"state\"] == \"failed\" for t in r), r
+" &&
+    "$SHOAL" results "$id" --failed >table &&
+    test "$(wc -l <table)" = 3 &&
+    "$SHOAL" results 1 --failed --csv >none.csv &&
+    test "$(wc -l <none.csv)" = 1
+'
+
+# the keys README.md documents for `jobs --json` and `job ID --json`
+JOB_KEYS="id name state ntasks queued leased running done failed cancelled
+stale_reports cores retries submitted finished user reason"
+
+test_expect_success 'jobs --json parses and every job has the documented keys' '
+    "$SHOAL" jobs --json >jobs.json &&
+    JOB_KEYS="$JOB_KEYS" python3 -c "
+import json, os
+jobs = json.load(open(\"jobs.json\"))
+assert len(jobs) == 3, jobs
+for j in jobs:
+    for k in os.environ[\"JOB_KEYS\"].split():
+        assert k in j, (k, j)
+assert [j[\"id\"] for j in jobs] == [1, 2, 3], jobs
+assert jobs[0][\"name\"] == \"steps\" and jobs[1][\"name\"] is None, jobs
+assert jobs[2][\"state\"] == \"failed\" and jobs[2][\"failed\"] == 2, jobs[2]
+assert jobs[0][\"state\"] == \"done\" and jobs[0][\"done\"] == 4, jobs[0]
+"
+'
+
+test_expect_success 'job ID --json parses and has the documented keys' '
+    "$SHOAL" job "$(cat flaky.id)" --json >job.json &&
+    JOB_KEYS="$JOB_KEYS argv wdir time_limit" python3 -c "
+import json, os
+j = json.load(open(\"job.json\"))
+for k in os.environ[\"JOB_KEYS\"].split():
+    assert k in j, (k, j)
+assert j[\"name\"] == \"flaky\" and j[\"argv\"][0] == \"sh\", j
+assert j[\"ntasks\"] == 6 and j[\"done\"] == 4 and j[\"failed\"] == 2, j
+" &&
+    test_expect_code 1 "$SHOAL" job 999 --json 2>err &&
+    grep -F "no such job" err
+'
+
+test_expect_success 'jobs --name and --state keep only the matching jobs' '
+    "$SHOAL" jobs --name flaky >out &&
+    test "$(wc -l <out)" = 2 &&
+    grep "^$(cat flaky.id) .*flaky .*failed" out &&
+    "$SHOAL" jobs --state failed --json | python3 -c "
+import json, sys
+jobs = json.load(sys.stdin)
+assert [j[\"name\"] for j in jobs] == [\"flaky\"], jobs
+" &&
+    "$SHOAL" jobs --state done --json | python3 -c "
+import json, sys
+jobs = json.load(sys.stdin)
+assert [j[\"id\"] for j in jobs] == [1, 2], jobs
+" &&
+    "$SHOAL" jobs --name nothing >out &&
+    test "$(wc -l <out)" = 1 &&
+    test_expect_code 2 "$SHOAL" jobs --state queuing 2>err &&
+    grep -F "invalid --state '"'"'queuing'"'"': expected running, done, failed or cancelled" err &&
+    test_expect_code 2 "$SHOAL" jobs --name 2>err &&
+    grep -F "option '"'"'--name'"'"' needs a value" err
+'
+
+test_done
