@@ -198,16 +198,18 @@ static int run_find_program(struct run_state *st)
 }
 
 /* Gather -H and --hostfile; only this machine can be used until a pool
- * runs. Sets *slots to the slots to map on (< 0: one per core). Returns 0,
- * or the exit status after saying what is wrong. */
-static int run_local_slots(struct run_state *st, int *slots)
+ * runs. Sets *slots to the slots to map on (< 0: one per core) and
+ * *max_slots to their cap (0: none). Returns 0, or the exit status after
+ * saying what is wrong. */
+static int run_local_slots(struct run_state *st, int *slots, int *max_slots)
 {
     shoal_error_t error;
     int status = run_gather_hosts(st);
 
     if (status != 0)
         return status;
-    if (local_place_slots(&st->hosts, st->hostname, slots, &error) < 0)
+    if (local_place_slots(&st->hosts, st->hostname, slots, max_slots, &error)
+        < 0)
         return cmd_fail(LOCAL_JOB_STATUS_ERROR, "%s", error.text);
     return 0;
 }
@@ -311,7 +313,8 @@ run_cset_picture(hwloc_topology_t topo, hwloc_const_cpuset_t cpuset, FILE *out)
  * stdout before the ranks start, so tools that read it find what they
  * know: the job id's family is this command's pid, a rank bound to every
  * PU is UNBOUND and a rank left unbound N/A. */
-static void run_display_map(const struct run_state *st, int slots)
+static void
+run_display_map(const struct run_state *st, int slots, int max_slots)
 {
     hwloc_const_cpuset_t all =
         hwloc_topology_get_allowed_cpuset((hwloc_topology_t)st->topo);
@@ -325,8 +328,8 @@ static void run_display_map(const struct run_state *st, int slots)
                 : HWLOC_OBJ_CORE);
     printf(" Data for JOB [%d,1] offset 0 Total slots allocated %d\n\n"
            " ========================   JOB MAP   ========================\n\n"
-           " Data for node: %s\tNum slots: %d\tMax slots: 0\tNum procs: %d\n",
-           family, slots, st->hostname, slots, st->map->nranks);
+           " Data for node: %s\tNum slots: %d\tMax slots: %d\tNum procs: %d\n",
+           family, slots, st->hostname, slots, max_slots, st->map->nranks);
     for (int i = 0; i < st->map->nranks; i++) {
         hwloc_const_cpuset_t set = st->map->ranks[i].cpuset;
 
@@ -1119,7 +1122,7 @@ run_with_state(struct run_state *st, const char *self, int argc, char **argv)
     struct map_request req;
     shoal_error_t error;
     int status;
-    int slots;
+    int slots, max_slots;
     int rc;
 
     if (runopt_parse(argc, argv, &st->opt, &error) < 0)
@@ -1149,7 +1152,7 @@ run_with_state(struct run_state *st, const char *self, int argc, char **argv)
         if (ctl_fd >= 0)
             return run_pool_supervise(st, ctl_fd);
     }
-    status = run_local_slots(st, &slots);
+    status = run_local_slots(st, &slots, &max_slots);
     if (status != 0)
         return status;
     rc = topo_load(param_get_string(&run_topology_param), &st->topo, &error);
@@ -1157,7 +1160,8 @@ run_with_state(struct run_state *st, const char *self, int argc, char **argv)
         return cmd_fail(LOCAL_JOB_STATUS_ERROR, "%s", error.text);
 
     runopt_map_request(&st->opt, &req);
-    rc = local_place(st->hostname, st->topo, slots, &req, &st->map, &error);
+    rc = local_place(st->hostname, st->topo, slots, max_slots, &req, &st->map,
+                     &error);
     if (rc == SHOAL_ENOSLOTS) {
         fprintf(stderr,
                 "shoal: %s\n"
@@ -1175,7 +1179,7 @@ run_with_state(struct run_state *st, const char *self, int argc, char **argv)
     if (status != 0)
         return status;
     if (st->opt.display_map)
-        run_display_map(st, slots);
+        run_display_map(st, slots, max_slots);
     if (st->opt.report_bindings)
         run_report_bindings(st);
     return run_local_supervise(st);

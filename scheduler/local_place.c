@@ -5,9 +5,11 @@
 int local_place_slots(const struct hostlist *hosts,
                       const char *self,
                       int *slots,
+                      int *max_slots,
                       shoal_error_t *error)
 {
     int n = hosts && hosts->count > 0 ? 0 : -1;
+    int max = hosts && hosts->count > 0 ? 0 : -1;
 
     for (int i = 0; hosts && i < hosts->count; i++) {
         const struct hostlist_entry *e = &hosts->entries[i];
@@ -21,19 +23,27 @@ int local_place_slots(const struct hostlist *hosts,
             n = -1;
         else
             n += e->slots;
+        /* a cap holds only when every mention of this machine has one */
+        if (e->max_slots <= 0 || max < 0)
+            max = -1;
+        else
+            max += e->max_slots;
     }
     *slots = n;
+    *max_slots = max > 0 ? max : 0;
     return 0;
 }
 
 int local_place(const char *self,
                 hwloc_topology_t topo,
                 int slots,
+                int max_slots,
                 const struct map_request *req,
                 struct map_result **out,
                 shoal_error_t *error)
 {
-    struct map_node node = {.name = self, .topo = topo, .slots = slots};
+    struct map_node node = {
+        .name = self, .topo = topo, .slots = slots, .max_slots = max_slots};
 
     return map_compute(&node, 1, req, out, error);
 }

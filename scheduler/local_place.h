@@ -28,22 +28,27 @@
 #include "util/hostlist.h"
 
 /* The slots this machine, named self, offers for hosts (NULL or empty:
- * no -H given): sets *slots (< 0: one per core) and returns 0, or returns
+ * no -H given): sets *slots (< 0: one per core) and *max_slots (the sum
+ * of the hosts' max_slots when each has one, else 0: no cap) and returns
+ * 0, or returns
  * SHOAL_ENOHOST with error naming the first host that is not this
  * machine ("cannot use host 'x': no pool is running, so only this machine
  * ('self') is available"). */
 int local_place_slots(const struct hostlist *hosts,
                       const char *self,
                       int *slots,
+                      int *max_slots,
                       shoal_error_t *error);
 
 /* Map req on this machine: one node named self, of topology topo
- * (borrowed), offering slots (from local_place_slots()). Returns
+ * (borrowed), offering slots capped by max_slots (from
+ * local_place_slots()). Returns
  * map_compute()'s answer: 0 and *out (free with map_result_destroy()),
  * or SHOAL_ENOSLOTS, -EINVAL or -ENOMEM with error filled. */
 int local_place(const char *self,
                 hwloc_topology_t topo,
                 int slots,
+                int max_slots,
                 const struct map_request *req,
                 struct map_result **out,
                 shoal_error_t *error);

@@ -515,30 +515,56 @@ static int map_count_round_robin(struct map_plan *plan, int remaining)
     return remaining;
 }
 
+/* The ranks a node may take at most, oversubscribing: its max_slots. */
+static long long map_hard_cap(const struct map_plan *plan, int n)
+{
+    int max = plan->nodes[n].max_slots;
+
+    return max > 0 ? max / plan->pe : LLONG_MAX;
+}
+
 /* Spread the ranks beyond all slots evenly over the nodes that have slots
  * (over every node that can hold a rank when none has), the first nodes
- * taking one more when the division is not exact, as Open MPI does. */
+ * taking one more when the division is not exact, as Open MPI does. A
+ * node at its max_slots takes no more; the others share what it left. */
 static int
 map_count_spread(struct map_plan *plan, int excess, shoal_error_t *error)
 {
-    int ntargets = 0;
     bool any_slots = plan->total > 0;
-    int share;
-    int extra;
 
-    for (int n = 0; n < plan->nnodes; n++) {
-        if (any_slots ? plan->capacity[n] > 0 : plan->fit[n] > 0)
-            ntargets++;
-    }
-    if (ntargets == 0)
-        return map_no_slots(plan, error);
-    share = excess / ntargets;
-    extra = excess % ntargets;
-    for (int n = 0; n < plan->nnodes; n++) {
-        if (any_slots ? plan->capacity[n] > 0 : plan->fit[n] > 0) {
-            plan->count[n] += share + (extra > 0);
+    while (excess > 0) {
+        int eligible = 0, ntargets = 0, share, extra;
+
+        for (int n = 0; n < plan->nnodes; n++) {
+            if (!(any_slots ? plan->capacity[n] > 0 : plan->fit[n] > 0))
+                continue;
+            eligible++;
+            if (plan->count[n] < map_hard_cap(plan, n))
+                ntargets++;
+        }
+        if (eligible == 0)
+            return map_no_slots(plan, error);
+        if (ntargets == 0)
+            return shoal_errprintf(error, SHOAL_ENOSLOTS,
+                                   "not enough slots: %d ranks requested but "
+                                   "max_slots allows only %d, even "
+                                   "oversubscribing",
+                                   plan->nranks, plan->nranks - excess);
+        share = excess / ntargets;
+        extra = excess % ntargets;
+        for (int n = 0; n < plan->nnodes && excess > 0; n++) {
+            long long room = map_hard_cap(plan, n) - plan->count[n];
+            long long take = share + (extra > 0);
+
+            if (!(any_slots ? plan->capacity[n] > 0 : plan->fit[n] > 0)
+                || room <= 0)
+                continue;
             if (extra > 0)
                 extra--;
+            if (take > room)
+                take = room;
+            plan->count[n] += (int)take;
+            excess -= (int)take;
         }
     }
     return 0;
@@ -580,6 +606,14 @@ static int map_count_ppr(struct map_plan *plan, shoal_error_t *error)
         if (plan->count[n] <= plan->capacity[n]
             && plan->count[n] <= plan->fit[n])
             continue;
+        if (plan->count[n] > map_hard_cap(plan, n))
+            return shoal_errprintf(
+                error, SHOAL_ENOSLOTS,
+                "not enough slots: --map-by ppr:%d:%s puts %d ranks on '%s', "
+                "whose max_slots is %d",
+                plan->req->ppr, map_level_name(plan->req->map_by),
+                plan->count[n], map_node_name(&plan->nodes[n]),
+                plan->nodes[n].max_slots);
         if (!plan->req->oversubscribe)
             return shoal_errprintf(
                 error, SHOAL_ENOSLOTS,
@@ -986,6 +1020,56 @@ static hwloc_obj_t map_unit_core(hwloc_topology_t topo, hwloc_obj_t unit)
     return core ? core : unit;
 }
 
+/* The L3 cache holding a unit. A topology that shows no L3 cache (a
+ * virtual machine that hides its caches, a synthetic description) binds
+ * the package instead, the L3's usual extent, or the machine without
+ * packages. */
+static hwloc_obj_t map_unit_l3(hwloc_topology_t topo, hwloc_obj_t unit)
+{
+    hwloc_obj_t l3 =
+        hwloc_get_ancestor_obj_by_type(topo, HWLOC_OBJ_L3CACHE, unit);
+
+    if (!l3)
+        l3 = hwloc_get_ancestor_obj_by_type(topo, HWLOC_OBJ_PACKAGE, unit);
+    return l3 ? l3 : hwloc_get_root_obj(topo);
+}
+
+static const char *map_bind_name(enum map_bind bind);
+
+/* An explicit binding that puts more ranks on a cpu than it has: Open
+ * MPI refuses it unless the binding allows overload, since such ranks
+ * only take turns on their cpus while others may be idle. A rank mapped
+ * to a unit already used (layer > 0) overloads it, except with bind-to
+ * hwthread on cores, where ranks sharing a core take its PUs in turn
+ * until they run out. */
+static int map_check_overload(const struct map_plan *plan, shoal_error_t *error)
+{
+    if (plan->bind == MAP_BIND_NONE || plan->req->overload_allowed
+        || !plan->oversubscribed)
+        return 0;
+    for (int p = 0; p < plan->nranks; p++) {
+        const struct map_position *pos = &plan->positions[p];
+        const struct map_summary *summary = map_summary_of(plan, pos->node);
+        hwloc_obj_t unit =
+            summary->units[plan->views[pos->node].members[pos->at]];
+        int room = 1;
+
+        if (plan->bind == MAP_BIND_HWTHREAD && unit->type != HWLOC_OBJ_PU)
+            room = hwloc_get_nbobjs_inside_cpuset_by_type(
+                summary->topo, unit->cpuset, HWLOC_OBJ_PU);
+        if (pos->layer < room)
+            continue;
+        return shoal_errprintf(
+            error, -EINVAL,
+            "--bind-to %s would bind more ranks than cpus on '%s' (%d ranks "
+            "there): add :overload-allowed (--bind-to %s:overload-allowed) "
+            "to bind them anyway, or --bind-to none",
+            map_bind_name(plan->bind), map_node_name(&plan->nodes[pos->node]),
+            plan->count[pos->node], map_bind_name(plan->bind));
+    }
+    return 0;
+}
+
 static int map_bind_position(const struct map_plan *plan,
                              const struct map_position *pos,
                              hwloc_bitmap_t *out)
@@ -1021,6 +1105,9 @@ static int map_bind_position(const struct map_plan *plan,
         case MAP_BIND_PACKAGE:
             wide = &summary->scope[MAP_SCOPE_PACKAGE];
             cpus = wide->cpuset[wide->group_of[unit]];
+            break;
+        case MAP_BIND_L3CACHE:
+            cpus = map_unit_l3(summary->topo, obj)->cpuset;
             break;
         default:
             SHOAL_BUG("bind-to level not resolved");
@@ -1108,7 +1195,7 @@ static int map_plan_init(struct map_plan *plan,
         return shoal_errprintf(error, -EINVAL, "no nodes to map ranks on");
     if ((int)req->map_by < 0 || req->map_by > MAP_LEVEL_NODE
         || (int)req->rank_by < 0 || req->rank_by > MAP_LEVEL_NODE
-        || (int)req->bind_to < 0 || req->bind_to > MAP_BIND_PACKAGE)
+        || (int)req->bind_to < 0 || req->bind_to > MAP_BIND_L3CACHE)
         return shoal_errprintf(error, -EINVAL, "invalid mapping request");
     if (req->pe < 0)
         return shoal_errprintf(error, -EINVAL,
@@ -1213,6 +1300,9 @@ int map_compute(const struct map_node *nodes,
         plan.bind = MAP_BIND_NONE;
     else if (plan.bind == MAP_BIND_DEFAULT)
         plan.bind = plan.hwthreads ? MAP_BIND_HWTHREAD : MAP_BIND_CORE;
+    rc = map_check_overload(&plan, error);
+    if (rc < 0)
+        goto out;
     rc = map_rank(&plan);
     if (rc < 0)
         goto out;
@@ -1253,13 +1343,10 @@ static const struct map_word map_level_words[] = {
 };
 
 static const struct map_word map_bind_words[] = {
-    {"none", MAP_BIND_NONE},
-    {"hwthread", MAP_BIND_HWTHREAD},
-    {"core", MAP_BIND_CORE},
-    {"numa", MAP_BIND_NUMA},
-    {"package", MAP_BIND_PACKAGE},
-    {"socket", MAP_BIND_PACKAGE},
-    {NULL, 0},
+    {"none", MAP_BIND_NONE},       {"hwthread", MAP_BIND_HWTHREAD},
+    {"core", MAP_BIND_CORE},       {"numa", MAP_BIND_NUMA},
+    {"package", MAP_BIND_PACKAGE}, {"socket", MAP_BIND_PACKAGE},
+    {"l3cache", MAP_BIND_L3CACHE}, {NULL, 0},
 };
 
 /* Open MPI words shoal knows but does not implement; they get a clearer
@@ -1267,6 +1354,13 @@ static const struct map_word map_bind_words[] = {
 static const char *const map_unsupported_words[] = {
     "l1cache",  "l2cache", "l3cache", "board",    "ppr", "seq",
     "rankfile", "dist",    "pe-list", "cpu-list", NULL,
+};
+
+/* Open MPI and PRRTE modifiers shoal does not implement. */
+static const char *const map_unsupported_modifiers[] = {
+    "span",         "pe-list",     "nolocal", "hwtcpus", "inherit",
+    "noinherit",    "file",        "ordered", "device",  "display",
+    "displayalloc", "donotlaunch", NULL,
 };
 
 static bool map_word_is(const char *word, size_t len, const char *name)
@@ -1286,7 +1380,7 @@ static int map_word_parse(const char *option,
 
     if (!text || !*text)
         return shoal_errprintf(error, -EINVAL, "missing %s value", option);
-    len = strcspn(text, ":");
+    len = strcspn(text, ":,");
     for (const struct map_word *w = words; w->name; w++) {
         if (map_word_is(text, len, w->name)) {
             *value = w->value;
@@ -1329,27 +1423,51 @@ error:
                            (int)len, value, text);
 }
 
+/* What the modifiers of one option may say; a NULL field is a modifier
+ * the option does not take. */
+struct map_modifiers {
+    int *pe;            /* --map-by ":PE=n" */
+    int *oversubscribe; /* --map-by ":OVERSUBSCRIBE" 1, ":NOOVERSUBSCRIBE" 0 */
+    bool *overload;     /* --bind-to ":overload-allowed" */
+};
+
 /* Modifiers follow the word, separated by ':' (PRRTE) or ',' (Open MPI
- * 4). Only PE=n exists, and only for --map-by (pe not NULL). */
+ * 4), in any case. */
 static int map_modifiers_parse(const char *option,
                                const char *text,
                                const char *mods,
-                               int *pe,
+                               const struct map_modifiers *out,
                                shoal_error_t *error)
 {
     while (*mods == ':' || *mods == ',') {
         const char *mod = mods + 1;
         size_t len = strcspn(mod, ":,");
+        size_t key = strcspn(mod, ":,=");
 
         if (len == 0)
             return shoal_errprintf(error, -EINVAL, "empty %s modifier in '%s'",
                                    option, text);
-        if (pe && len >= 3 && !strncasecmp(mod, "pe=", 3)) {
-            int rc = map_pe_parse(text, mod + 3, len - 3, pe, error);
+        if (out->pe && len >= 3 && !strncasecmp(mod, "pe=", 3)) {
+            int rc = map_pe_parse(text, mod + 3, len - 3, out->pe, error);
 
             if (rc < 0)
                 return rc;
+        } else if (out->oversubscribe
+                   && map_word_is(mod, len, "oversubscribe")) {
+            *out->oversubscribe = 1;
+        } else if (out->oversubscribe
+                   && map_word_is(mod, len, "nooversubscribe")) {
+            *out->oversubscribe = 0;
+        } else if (out->overload && map_word_is(mod, len, "overload-allowed")) {
+            *out->overload = true;
         } else {
+            for (int i = 0; map_unsupported_modifiers[i]; i++) {
+                if (map_word_is(mod, key, map_unsupported_modifiers[i]))
+                    return shoal_errprintf(error, -EINVAL,
+                                           "%s modifier '%.*s' is not "
+                                           "supported",
+                                           option, (int)key, mod);
+            }
             return shoal_errprintf(error, -EINVAL, "unknown %s modifier '%.*s'",
                                    option, (int)len, mod);
         }
@@ -1360,26 +1478,29 @@ static int map_modifiers_parse(const char *option,
 
 int map_level_parse(const char *text,
                     enum map_level *level,
-                    int *pe,
                     shoal_error_t *error)
 {
-    const char *option = pe ? "--map-by" : "--rank-by";
+    static const struct map_modifiers none = {0};
     int value = MAP_LEVEL_DEFAULT;
-    int parsed_pe = 0;
     int len;
     int rc;
 
-    len = map_word_parse(option, text, map_level_words, &value, error);
+    len = map_word_parse("--rank-by", text, map_level_words, &value, error);
     if (len < 0)
         return len;
-    rc = map_modifiers_parse(option, text, text + len, pe ? &parsed_pe : NULL,
-                             error);
+    rc = map_modifiers_parse("--rank-by", text, text + len, &none, error);
     if (rc < 0)
         return rc;
     *level = value;
-    if (pe)
-        *pe = parsed_pe;
     return 0;
+}
+
+static const char *map_bind_name(enum map_bind bind)
+{
+    for (const struct map_word *w = map_bind_words; w->name; w++)
+        if (w->value == (int)bind)
+            return w->name;
+    return "default";
 }
 
 static const char *map_level_name(enum map_level level)
@@ -1390,15 +1511,15 @@ static const char *map_level_name(enum map_level level)
     return "default";
 }
 
-/* "ppr:N:RESOURCE[:PE=n]": N ranks per node, package (socket) or numa. */
+/* "ppr:N:RESOURCE[:modifiers]": N ranks per node, package (socket) or
+ * numa. Fills level, pe and ppr of spec. */
 static int map_ppr_parse(const char *text,
-                         enum map_level *level,
-                         int *pe,
-                         int *ppr,
+                         struct map_by_spec *spec,
+                         const struct map_modifiers *mods,
                          shoal_error_t *error)
 {
     const char *count = text + 4, *resource;
-    int value = MAP_LEVEL_DEFAULT, parsed_pe = 0, n = 0;
+    int value = MAP_LEVEL_DEFAULT, n = 0;
     size_t digits = strspn(count, "0123456789");
     int len, rc;
 
@@ -1419,34 +1540,52 @@ static int map_ppr_parse(const char *text,
                                "--map-by ppr:%d:%.*s is not supported: N ranks "
                                "per node, package (socket) or numa",
                                n, len, resource);
-    rc = map_modifiers_parse("--map-by", text, resource + len, &parsed_pe,
-                             error);
+    rc = map_modifiers_parse("--map-by", text, resource + len, mods, error);
     if (rc < 0)
         return rc;
-    *level = value;
-    *pe = parsed_pe;
-    *ppr = n;
+    spec->level = value;
+    spec->ppr = n;
     return 0;
 }
 
 int map_by_parse(const char *text,
-                 enum map_level *level,
-                 int *pe,
-                 int *ppr,
+                 struct map_by_spec *spec,
                  shoal_error_t *error)
 {
-    int rc;
+    struct map_by_spec parsed = {.oversubscribe = -1};
+    const struct map_modifiers mods = {
+        .pe = &parsed.pe,
+        .oversubscribe = &parsed.oversubscribe,
+    };
+    int value = MAP_LEVEL_DEFAULT;
+    int len, rc;
 
-    if (text && !strncasecmp(text, "ppr:", 4))
-        return map_ppr_parse(text, level, pe, ppr, error);
-    rc = map_level_parse(text, level, pe, error);
-    if (rc == 0)
-        *ppr = 0;
-    return rc;
+    if (text && !strncasecmp(text, "ppr:", 4)) {
+        rc = map_ppr_parse(text, &parsed, &mods, error);
+    } else {
+        /* PRRTE's form with no level: ":OVERSUBSCRIBE", ":PE=2" */
+        len = text && (text[0] == ':' || text[0] == ',')
+                  ? 0
+                  : map_word_parse("--map-by", text, map_level_words, &value,
+                                   error);
+        if (len < 0)
+            return len;
+        rc = map_modifiers_parse("--map-by", text, text + len, &mods, error);
+        parsed.level = value;
+    }
+    if (rc < 0)
+        return rc;
+    *spec = parsed;
+    return 0;
 }
 
-int map_bind_parse(const char *text, enum map_bind *bind, shoal_error_t *error)
+int map_bind_parse(const char *text,
+                   enum map_bind *bind,
+                   bool *overload,
+                   shoal_error_t *error)
 {
+    bool allowed = false;
+    const struct map_modifiers mods = {.overload = &allowed};
     int value = MAP_BIND_DEFAULT;
     int len;
     int rc;
@@ -1454,9 +1593,10 @@ int map_bind_parse(const char *text, enum map_bind *bind, shoal_error_t *error)
     len = map_word_parse("--bind-to", text, map_bind_words, &value, error);
     if (len < 0)
         return len;
-    rc = map_modifiers_parse("--bind-to", text, text + len, NULL, error);
+    rc = map_modifiers_parse("--bind-to", text, text + len, &mods, error);
     if (rc < 0)
         return rc;
     *bind = value;
+    *overload = allowed;
     return 0;
 }

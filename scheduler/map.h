@@ -30,8 +30,14 @@
  *    order, core/hwthread along the cores, numa/package round-robin over
  *    those objects (node by node), node round-robin over the nodes;
  *  - bind-to a wider level binds the objects of that level holding the
- *    rank's cores (PUs); bind-to hwthread with PE=n cores is an error, and
- *    ranks sharing a core (oversubscribed) take its PUs in turn.
+ *    rank's cores (PUs) (l3cache: the L3 cache; a topology without one
+ *    binds the package); bind-to hwthread with PE=n cores is an error, and
+ *    ranks sharing a core (oversubscribed) take its PUs in turn;
+ *  - an explicit bind-to that puts more ranks on a core (a PU with
+ *    bind-to hwthread) than it has PUs is an error unless the binding
+ *    says :overload-allowed, as in Open MPI (the default binding leaves
+ *    oversubscribed ranks unbound instead);
+ *  - a node's max_slots caps the ranks oversubscribing puts there.
  * One deliberate difference: without --bind-to, Open MPI 4 binds to the
  * NUMA node or package for map-by numa/package and for more than two
  * ranks; shoal binds to the core (see MAP_BIND_DEFAULT). */
@@ -64,6 +70,7 @@ enum map_bind {
     MAP_BIND_CORE,
     MAP_BIND_NUMA,
     MAP_BIND_PACKAGE,
+    MAP_BIND_L3CACHE,
 };
 
 struct map_node {
@@ -83,6 +90,8 @@ struct map_node {
                                    * cannot hold a rank of PE=n it takes
                                    * no rank instead of failing the
                                    * request. */
+    int max_slots; /* > 0: never more ranks of PE=1 than this, even
+                    * oversubscribing (a hostfile's max_slots); 0: no cap */
 };
 
 struct map_request {
@@ -95,6 +104,7 @@ struct map_request {
     enum map_bind bind_to;
     bool oversubscribe;     /* allow more ranks than slots */
     bool use_hwthread_cpus; /* a slot is a PU, not a core */
+    bool overload_allowed;  /* bind-to's :overload-allowed */
 };
 
 struct map_rank {
@@ -132,29 +142,39 @@ int map_compute(const struct map_node *nodes,
 /* Free a result; NULL is accepted. */
 void map_result_destroy(struct map_result *result);
 
+/* What --map-by says: the level, and its modifiers. */
+struct map_by_spec {
+    enum map_level level;
+    int pe;            /* ":PE=n", 0 without */
+    int ppr;           /* "ppr:N:RESOURCE": N, 0 for any other form */
+    int oversubscribe; /* ":OVERSUBSCRIBE" 1, ":NOOVERSUBSCRIBE" 0, else -1 */
+};
+
 /* Parse an Open MPI name, in any case, into a level ("slot", "hwthread",
- * "core", "numa", "package", "socket", "node") or a binding ("none",
- * "hwthread", "core", "numa", "package", "socket"). For --map-by, pass pe:
- * it receives n from a ":PE=n" modifier (also ",PE=n", any case), or 0.
- * For --rank-by pass pe NULL: no modifier is accepted. Open MPI words shoal
- * does not implement (l1cache, l2cache, l3cache, board, seq, ...; ppr
- * only through map_by_parse())
- * fail with "... is not supported". Return 0, or -EINVAL with error naming
- * the bad word and the outputs untouched. */
+ * "core", "numa", "package", "socket", "node") for --rank-by (no
+ * modifier is accepted), or a binding ("none", "hwthread", "core",
+ * "l3cache", "numa", "package", "socket") with its ":overload-allowed"
+ * modifier (also ",overload-allowed", any case; *overload is set to
+ * whether it is there). Open MPI words shoal does not implement (l1cache,
+ * l2cache, board, seq, ...) fail with "... is not supported". Return 0,
+ * or -EINVAL with error naming the bad word and the outputs untouched. */
 int map_level_parse(const char *text,
                     enum map_level *level,
-                    int *pe,
                     shoal_error_t *error);
-int map_bind_parse(const char *text, enum map_bind *bind, shoal_error_t *error);
+int map_bind_parse(const char *text,
+                   enum map_bind *bind,
+                   bool *overload,
+                   shoal_error_t *error);
 
-/* --map-by: map_level_parse() with pe, plus Open MPI's
- * "ppr:N:RESOURCE[:PE=n]" (RESOURCE node, package, socket or numa), which
- * sets *ppr to N and *level to RESOURCE; *ppr is 0 for any other form.
- * Returns 0, or -EINVAL with error naming the bad word. */
+/* --map-by: a level with its modifiers ":PE=n", ":OVERSUBSCRIBE" and
+ * ":NOOVERSUBSCRIBE" (separated by ':' as PRRTE does or ',' as Open MPI 4
+ * does, any case), or "ppr:N:RESOURCE[:modifiers]" (RESOURCE node,
+ * package, socket or numa). Open MPI modifiers shoal does not implement
+ * (SPAN, PE-LIST=, ...) fail with "... is not supported". Returns 0 with
+ * *spec filled, or -EINVAL with error naming the bad word and *spec
+ * untouched. */
 int map_by_parse(const char *text,
-                 enum map_level *level,
-                 int *pe,
-                 int *ppr,
+                 struct map_by_spec *spec,
                  shoal_error_t *error);
 
 #endif

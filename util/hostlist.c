@@ -84,9 +84,14 @@ static int hostlist_parse_count(const char *text, size_t len, int *out)
     return 0;
 }
 
-/* Add slots to name, merging a host named again. */
-static int
-hostlist_add(struct hostlist *list, const char *name, size_t len, int slots)
+/* Add slots (and a max_slots cap, 0 for none) to name, merging a host
+ * named again: the slots add up, and so do the caps while every mention
+ * has one. */
+static int hostlist_add(struct hostlist *list,
+                        const char *name,
+                        size_t len,
+                        int slots,
+                        int max_slots)
 {
     struct hostlist_entry *grown;
 
@@ -97,6 +102,9 @@ hostlist_add(struct hostlist *list, const char *name, size_t len, int slots)
                 e->slots = -1;
             else
                 e->slots += slots;
+            e->max_slots = e->max_slots > 0 && max_slots > 0
+                               ? e->max_slots + max_slots
+                               : 0;
             return 0;
         }
     }
@@ -109,6 +117,7 @@ hostlist_add(struct hostlist *list, const char *name, size_t len, int slots)
     if (!grown[list->count].name)
         return -ENOMEM;
     grown[list->count].slots = slots;
+    grown[list->count].max_slots = max_slots;
     list->count++;
     return 0;
 }
@@ -117,18 +126,20 @@ hostlist_add(struct hostlist *list, const char *name, size_t len, int slots)
  * as it was. Merged slot counts are restored from the saved copy. */
 struct hostlist_saved {
     int count;
-    int *slots;
+    int *slots; /* [count * 2]: slots and max_slots of each entry */
 };
 
 static int hostlist_save(const struct hostlist *list,
                          struct hostlist_saved *saved)
 {
     saved->count = list->count;
-    saved->slots = malloc((size_t)(list->count + 1) * sizeof(int));
+    saved->slots = malloc((size_t)(list->count + 1) * 2 * sizeof(int));
     if (!saved->slots)
         return -ENOMEM;
-    for (int i = 0; i < list->count; i++)
-        saved->slots[i] = list->entries[i].slots;
+    for (int i = 0; i < list->count; i++) {
+        saved->slots[2 * i] = list->entries[i].slots;
+        saved->slots[2 * i + 1] = list->entries[i].max_slots;
+    }
     return 0;
 }
 
@@ -138,8 +149,10 @@ static void hostlist_restore(struct hostlist *list,
     for (int i = saved->count; i < list->count; i++)
         free(list->entries[i].name);
     list->count = saved->count;
-    for (int i = 0; i < list->count; i++)
-        list->entries[i].slots = saved->slots[i];
+    for (int i = 0; i < list->count; i++) {
+        list->entries[i].slots = saved->slots[2 * i];
+        list->entries[i].max_slots = saved->slots[2 * i + 1];
+    }
     free(saved->slots);
 }
 
@@ -168,7 +181,7 @@ static int hostlist_add_arg_entry(struct hostlist *list,
         return shoal_errprintf(
             error, SHOAL_EUSAGE, "invalid host name '%s'",
             hostlist_escape(entry, len, shown, sizeof(shown)));
-    if (hostlist_add(list, entry, name_len, slots) < 0)
+    if (hostlist_add(list, entry, name_len, slots, 0) < 0)
         return shoal_errprintf(error, -ENOMEM, "out of memory");
     return 0;
 }
@@ -251,14 +264,18 @@ static int hostlist_parse_line(struct hostlist *list,
                                    hostlist_escape(eq + 1, strlen(eq + 1),
                                                    shown2, sizeof(shown2)));
         if (is_slots)
-            slots = max_slots > 0 && n > max_slots ? max_slots : n;
+            slots = n;
         else
             max_slots = n;
-        /* a hard limit is honoured by never exceeding it */
-        if (max_slots > 0 && (slots < 0 || slots > max_slots))
-            slots = max_slots;
     }
-    if (hostlist_add(list, name, strlen(name), slots) < 0)
+    if (max_slots > 0 && slots > max_slots)
+        return shoal_errprintf(error, SHOAL_EUSAGE,
+                               "%s:%d: slots=%d is more than max_slots=%d",
+                               path, lineno, slots, max_slots);
+    /* max_slots alone: that many slots, as Open MPI gives */
+    if (max_slots > 0 && slots < 0)
+        slots = max_slots;
+    if (hostlist_add(list, name, strlen(name), slots, max_slots) < 0)
         return shoal_errprintf(error, -ENOMEM, "out of memory");
     return 0;
 }

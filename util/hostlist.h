@@ -5,7 +5,8 @@
  * named again adds its slots); a hostfile line is `host [slots=N]
  * [max_slots=M]` with '#' comments, and a host without slots= gets one slot
  * per core of that host (slots < 0 here, resolved when its topology is
- * known). */
+ * known), or M with max_slots=M. M caps the ranks the host takes even
+ * oversubscribing, and slots > M is an error naming the line. */
 #ifndef SHOAL_UTIL_HOSTLIST_H
 #define SHOAL_UTIL_HOSTLIST_H
 
@@ -14,8 +15,9 @@
 #include <shoal/error.h>
 
 struct hostlist_entry {
-    char *name; /* owned */
-    int slots;  /* < 0: one per core of the host */
+    char *name;    /* owned */
+    int slots;     /* < 0: one per core of the host */
+    int max_slots; /* > 0: never more ranks than this; 0: no cap */
 };
 
 struct hostlist {

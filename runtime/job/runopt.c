@@ -15,6 +15,7 @@ enum runopt_id {
     RUNOPT_OVERSUBSCRIBE,
     RUNOPT_HWTHREAD_CPUS,
     RUNOPT_MAP_BY,
+    RUNOPT_CPUS_PER_RANK,
     RUNOPT_RANK_BY,
     RUNOPT_BIND_TO,
     RUNOPT_REPORT_BINDINGS,
@@ -64,6 +65,8 @@ static const struct runopt_spec runopt_specs[] = {
     {"oversubscribe", RUNOPT_OVERSUBSCRIBE, RUNOPT_NO_VALUE},
     {"use-hwthread-cpus", RUNOPT_HWTHREAD_CPUS, RUNOPT_NO_VALUE},
     {"map-by", RUNOPT_MAP_BY, RUNOPT_VALUE},
+    {"cpus-per-rank", RUNOPT_CPUS_PER_RANK, RUNOPT_VALUE},
+    {"cpus-per-proc", RUNOPT_CPUS_PER_RANK, RUNOPT_VALUE},
     {"rank-by", RUNOPT_RANK_BY, RUNOPT_VALUE},
     {"bind-to", RUNOPT_BIND_TO, RUNOPT_VALUE},
     {"report-bindings", RUNOPT_REPORT_BINDINGS, RUNOPT_NO_VALUE},
@@ -100,20 +103,28 @@ const char *runopt_usage(void)
            "slot)\n"
            "  -H, --host HOST[:SLOTS],... hosts to run on\n"
            "  --hostfile FILE           hosts to run on, one per line "
-           "(\"host slots=N\")\n"
+           "(\"host slots=N\n"
+           "                            [max_slots=M]\"; M caps "
+           "oversubscribing)\n"
            "  --oversubscribe           allow more ranks than slots\n"
            "  --use-hwthread-cpus       a slot is a hardware thread, not a "
            "core\n"
            "  --map-by LEVEL[:PE=n]     slot, hwthread, core, numa, package "
-           "or node\n"
+           "or node;\n"
+           "                            also :OVERSUBSCRIBE, "
+           ":NOOVERSUBSCRIBE\n"
            "  --map-by ppr:N:RESOURCE[:PE=n] N ranks per node, package "
            "(socket) or numa\n"
            "  --npernode, -N N          N ranks per node (ppr:N:node)\n"
            "  --npersocket N            N ranks per package "
            "(ppr:N:package)\n"
+           "  --cpus-per-rank, --cpus-per-proc N  cores per rank (:PE=N)\n"
            "  --rank-by LEVEL           order of rank numbers over the map\n"
-           "  --bind-to LEVEL           hwthread, core, numa, package or "
-           "none\n"
+           "  --bind-to LEVEL[:overload-allowed] hwthread, core, l3cache, "
+           "numa,\n"
+           "                            package or none; overload-allowed "
+           "binds more\n"
+           "                            ranks than cpus (oversubscribed)\n"
            "  --report-bindings         print each rank's binding\n"
            "  --display-map             print the job's map before it "
            "starts, as Open MPI\n"
@@ -270,14 +281,28 @@ static int runopt_apply(struct runopt *opt,
     case RUNOPT_HWTHREAD_CPUS:
         opt->use_hwthread_cpus = true;
         break;
-    case RUNOPT_MAP_BY:
-        rc = map_by_parse(value, &opt->map_by, &opt->pe, &opt->ppr, error);
+    case RUNOPT_MAP_BY: {
+        struct map_by_spec map_by;
+
+        rc = map_by_parse(value, &map_by, error);
+        if (rc < 0)
+            break;
+        opt->map_by = map_by.level;
+        opt->pe = map_by.pe;
+        opt->ppr = map_by.ppr;
+        if (map_by.oversubscribe >= 0)
+            opt->oversubscribe = map_by.oversubscribe;
         break;
+    }
+    case RUNOPT_CPUS_PER_RANK:
+        return runopt_parse_count(value, "number of cpus per rank", 1, INT_MAX,
+                                  &opt->cpus_per_rank, error);
     case RUNOPT_RANK_BY:
-        rc = map_level_parse(value, &opt->rank_by, NULL, error);
+        rc = map_level_parse(value, &opt->rank_by, error);
         break;
     case RUNOPT_BIND_TO:
-        rc = map_bind_parse(value, &opt->bind_to, error);
+        rc =
+            map_bind_parse(value, &opt->bind_to, &opt->overload_allowed, error);
         break;
     case RUNOPT_REPORT_BINDINGS:
         opt->report_bindings = true;
@@ -452,6 +477,17 @@ int runopt_parse(int argc,
         rc = shoal_errprintf(error, SHOAL_EUSAGE, "no program given");
         goto error;
     }
+    /* --cpus-per-rank is Open MPI 4's older spelling of :PE=n */
+    if (opt->cpus_per_rank > 0) {
+        if (opt->pe > 0 && opt->pe != opt->cpus_per_rank) {
+            rc = shoal_errprintf(error, SHOAL_EUSAGE,
+                                 "--cpus-per-rank %d and --map-by ...:PE=%d "
+                                 "disagree",
+                                 opt->cpus_per_rank, opt->pe);
+            goto error;
+        }
+        opt->pe = opt->cpus_per_rank;
+    }
     /* copies of what? */
     if (opt->replicas > 0 && !opt->checkpoint) {
         rc = shoal_errprintf(error, SHOAL_EUSAGE,
@@ -485,5 +521,6 @@ void runopt_map_request(const struct runopt *opt, struct map_request *req)
         .bind_to = opt->bind_to,
         .oversubscribe = opt->oversubscribe,
         .use_hwthread_cpus = opt->use_hwthread_cpus,
+        .overload_allowed = opt->overload_allowed,
     };
 }

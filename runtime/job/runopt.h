@@ -22,10 +22,12 @@ struct runopt {
     bool oversubscribe;
     bool use_hwthread_cpus;
     enum map_level map_by;
-    int pe;  /* from --map-by X:PE=n; 0 when not given */
+    int pe; /* from --map-by X:PE=n or --cpus-per-rank; 0 when not given */
+    int cpus_per_rank; /* --cpus-per-rank/--cpus-per-proc; 0 without */
     int ppr; /* --map-by ppr:N:X, --npernode/--npersocket N; 0 without */
     enum map_level rank_by;
     enum map_bind bind_to;
+    bool overload_allowed; /* --bind-to X:overload-allowed */
     bool report_bindings;
     bool display_map; /* --display-map */
     char **env;       /* each -x argument: "VAR" or "VAR=value" */

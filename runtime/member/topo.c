@@ -19,15 +19,18 @@ static bool topo_spec_is_xml(const char *spec)
     return strchr(spec, '/') || (len >= 4 && !strcmp(spec + len - 4, ".xml"));
 }
 
-/* Placement only needs packages, NUMA nodes, cores and PUs. Discovering I/O
- * devices walks sysfs's PCI tree and caches cost a read per cache level and
- * CPU; both are most of the load time on a real machine, and `shoal run`
- * pays it before the first rank starts. */
+/* Placement only needs packages, NUMA nodes, L3 caches (--bind-to
+ * l3cache), cores and PUs. Discovering I/O devices walks sysfs's PCI tree
+ * and caches cost a read per cache level and CPU; both are most of the
+ * load time on a real machine, and `shoal run` pays it before the first
+ * rank starts: only the L3 level is kept. */
 static int topo_set_filters(hwloc_topology_t topo)
 {
     if (hwloc_topology_set_io_types_filter(topo, HWLOC_TYPE_FILTER_KEEP_NONE)
         || hwloc_topology_set_cache_types_filter(topo,
                                                  HWLOC_TYPE_FILTER_KEEP_NONE)
+        || hwloc_topology_set_type_filter(topo, HWLOC_OBJ_L3CACHE,
+                                          HWLOC_TYPE_FILTER_KEEP_ALL)
         || hwloc_topology_set_icache_types_filter(topo,
                                                   HWLOC_TYPE_FILTER_KEEP_NONE)
         || hwloc_topology_set_type_filter(topo, HWLOC_OBJ_MISC,

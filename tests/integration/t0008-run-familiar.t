@@ -155,4 +155,56 @@ test_expect_success 'ppr refuses more ranks than it places, and more than the sl
     test "$(sort -u out)" = 5
 '
 
+test_expect_success '--cpus-per-rank and --cpus-per-proc are :PE=n' '
+    export SHOAL_TOPOLOGY="package:1 core:4 pu:1" &&
+    "$SHOAL" run -n 2 --cpus-per-rank 2 --report-bindings true 2>out &&
+    printf "rank %d bound to PUs %s\n" 0 0-1 1 2-3 >expect &&
+    sed "s/^\[[^]]*\] //; s/ (cpuset .*//" out >got && test_cmp expect got &&
+    "$SHOAL" run -n 2 --cpus-per-proc 2 --map-by core:PE=2 --report-bindings \
+        true 2>out &&
+    sed "s/^\[[^]]*\] //; s/ (cpuset .*//" out >got && test_cmp expect got &&
+    test_expect_code 2 "$SHOAL" run -n 1 --cpus-per-rank 2 --map-by core:PE=3 \
+        true 2>err &&
+    grep -F "shoal: --cpus-per-rank 2 and --map-by ...:PE=3 disagree" err
+'
+
+test_expect_success '--map-by modifiers :OVERSUBSCRIBE and :NOOVERSUBSCRIBE' '
+    export SHOAL_TOPOLOGY="package:1 core:2 pu:1" &&
+    "$SHOAL" run -n 3 --map-by core:OVERSUBSCRIBE sh -c "echo \$SHOAL_SIZE" >out &&
+    test "$(sort -u out)" = 3 &&
+    test_expect_code 1 "$SHOAL" run -n 3 --oversubscribe \
+        --map-by slot:NOOVERSUBSCRIBE true 2>err &&
+    grep -F "not enough slots: 3 ranks requested but only 2 slots" err &&
+    test_expect_code 2 "$SHOAL" run -n 1 --map-by core:SPAN true 2>err &&
+    grep -F "shoal: --map-by modifier '"'"'SPAN'"'"' is not supported" err
+'
+
+test_expect_success '--bind-to l3cache, and :overload-allowed for more ranks than cpus' '
+    export SHOAL_TOPOLOGY="package:1 l3cache:2 core:2 pu:1" &&
+    "$SHOAL" run -n 4 --bind-to l3cache --report-bindings true 2>out &&
+    printf "rank %d bound to PUs %s\n" 0 0-1 1 0-1 2 2-3 3 2-3 >expect &&
+    sed "s/^\[[^]]*\] //; s/ (cpuset .*//" out >got && test_cmp expect got &&
+    test_expect_code 2 "$SHOAL" run -n 6 --oversubscribe --bind-to core \
+        true 2>err &&
+    grep -F "shoal: --bind-to core would bind more ranks than cpus" err &&
+    grep -F "add :overload-allowed (--bind-to core:overload-allowed)" err &&
+    "$SHOAL" run -n 6 --oversubscribe --bind-to core:overload-allowed \
+        --report-bindings true 2>out &&
+    test "$(grep -c "bound to PUs" out)" = 6
+'
+
+test_expect_success 'max_slots in a hostfile: a cap when oversubscribing, an error below slots' '
+    export SHOAL_TOPOLOGY="package:1 core:2 pu:1" &&
+    printf "localhost slots=2 max_slots=3\n" >hf &&
+    "$SHOAL" run --hostfile hf -n 3 --oversubscribe sh -c "echo \$SHOAL_SIZE" >out &&
+    test "$(sort -u out)" = 3 &&
+    test_expect_code 1 "$SHOAL" run --hostfile hf -n 4 --oversubscribe true 2>err &&
+    grep -F "not enough slots: 4 ranks requested but max_slots allows only 3, even oversubscribing" err &&
+    "$SHOAL" run --hostfile hf -n 2 --display-map true >out &&
+    grep -F "Num slots: 2	Max slots: 3	Num procs: 2" out &&
+    printf "# lab\nlocalhost slots=4 max_slots=2\n" >hf &&
+    test_expect_code 2 "$SHOAL" run --hostfile hf true 2>err &&
+    grep -F "shoal: hf:2: slots=4 is more than max_slots=2" err
+'
+
 test_done

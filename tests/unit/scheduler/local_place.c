@@ -25,12 +25,14 @@ Test(local_place, no_host_given_means_one_slot_per_core)
 {
     struct hostlist none = {0};
     shoal_error_t error = {{0}};
-    int slots = 42;
+    int slots = 42, max_slots = 0;
 
-    cr_assert(eq(int, local_place_slots(NULL, "vm", &slots, &error), 0));
+    cr_assert(
+        eq(int, local_place_slots(NULL, "vm", &slots, &max_slots, &error), 0));
     cr_assert(eq(int, slots, -1));
     slots = 42;
-    cr_assert(eq(int, local_place_slots(&none, "vm", &slots, &error), 0));
+    cr_assert(
+        eq(int, local_place_slots(&none, "vm", &slots, &max_slots, &error), 0));
     cr_assert(eq(int, slots, -1));
 }
 
@@ -43,14 +45,16 @@ Test(local_place, local_names_add_their_slots)
     };
     struct hostlist hosts = {.entries = e, .count = 3};
     shoal_error_t error = {{0}};
-    int slots = 0;
+    int slots = 0, max_slots = 0;
 
-    cr_assert(eq(int, local_place_slots(&hosts, "vm", &slots, &error), 0), "%s",
-              error.text);
+    cr_assert(
+        eq(int, local_place_slots(&hosts, "vm", &slots, &max_slots, &error), 0),
+        "%s", error.text);
     cr_assert(eq(int, slots, 6));
     /* a host without a count: one slot per core */
     e[1].slots = -1;
-    cr_assert(eq(int, local_place_slots(&hosts, "vm", &slots, &error), 0));
+    cr_assert(eq(
+        int, local_place_slots(&hosts, "vm", &slots, &max_slots, &error), 0));
     cr_assert(eq(int, slots, -1));
 }
 
@@ -62,9 +66,10 @@ Test(local_place, another_host_is_refused_by_name)
     };
     struct hostlist hosts = {.entries = e, .count = 2};
     shoal_error_t error = {{0}};
-    int slots = 7;
+    int slots = 7, max_slots = 0;
 
-    cr_assert(eq(int, local_place_slots(&hosts, "vm", &slots, &error),
+    cr_assert(eq(int,
+                 local_place_slots(&hosts, "vm", &slots, &max_slots, &error),
                  SHOAL_ENOHOST));
     cr_assert(eq(str, error.text,
                  "cannot use host 'node12': no pool is running, so only "
@@ -79,8 +84,8 @@ Test(local_place, ranks_go_on_this_machine_bound_to_cores)
     struct map_result *map = NULL;
     shoal_error_t error = {{0}};
 
-    cr_assert(eq(int, local_place("vm", topo, -1, &req, &map, &error), 0), "%s",
-              error.text);
+    cr_assert(eq(int, local_place("vm", topo, -1, 0, &req, &map, &error), 0),
+              "%s", error.text);
     cr_assert(eq(int, map->nranks, 4));
     for (int r = 0; r < 4; r++) {
         cr_assert(eq(int, map->ranks[r].node, 0), "rank %d", r);
@@ -100,13 +105,13 @@ Test(local_place, more_ranks_than_slots_names_this_machine)
     struct map_result *map = NULL;
     shoal_error_t error = {{0}};
 
-    cr_assert(eq(int, local_place("vm", topo, -1, &req, &map, &error),
+    cr_assert(eq(int, local_place("vm", topo, -1, 0, &req, &map, &error),
                  SHOAL_ENOSLOTS));
     cr_assert(not(eq(ptr, strstr(error.text, "'vm'"), NULL)), "%s", error.text);
     cr_assert(eq(ptr, map, NULL));
     req.oversubscribe = true;
-    cr_assert(eq(int, local_place("vm", topo, -1, &req, &map, &error), 0), "%s",
-              error.text);
+    cr_assert(eq(int, local_place("vm", topo, -1, 0, &req, &map, &error), 0),
+              "%s", error.text);
     cr_assert(eq(int, map->nranks, 3));
     map_result_destroy(map);
     hwloc_topology_destroy(topo);

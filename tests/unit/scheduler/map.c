@@ -93,6 +93,17 @@ struct map_case {
     bool oversubscribed;
 };
 
+/* What --map-by sets in a request, as shoal run's options do. */
+static void request_apply_map_by(struct map_request *req,
+                                 const struct map_by_spec *spec)
+{
+    req->map_by = spec->level;
+    req->pe = spec->pe;
+    req->ppr = spec->ppr;
+    if (spec->oversubscribe >= 0)
+        req->oversubscribe = spec->oversubscribe;
+}
+
 static void request_parse(const struct map_case *c, struct map_request *req)
 {
     shoal_error_t error = {{0}};
@@ -101,19 +112,22 @@ static void request_parse(const struct map_case *c, struct map_request *req)
     req->nranks = c->nranks;
     req->oversubscribe = c->oversubscribe;
     req->use_hwthread_cpus = c->hwthreads;
-    if (c->map_by[0])
-        cr_assert(eq(int,
-                     map_by_parse(c->map_by, &req->map_by, &req->pe, &req->ppr,
-                                  &error),
-                     0),
-                  "%s: %s", c->name, error.text);
+    if (c->map_by[0]) {
+        struct map_by_spec spec;
+
+        cr_assert(eq(int, map_by_parse(c->map_by, &spec, &error), 0), "%s: %s",
+                  c->name, error.text);
+        request_apply_map_by(req, &spec);
+    }
     if (c->rank_by[0])
-        cr_assert(eq(int,
-                     map_level_parse(c->rank_by, &req->rank_by, NULL, &error),
-                     0),
-                  "%s: %s", c->name, error.text);
+        cr_assert(
+            eq(int, map_level_parse(c->rank_by, &req->rank_by, &error), 0),
+            "%s: %s", c->name, error.text);
     if (c->bind_to[0])
-        cr_assert(eq(int, map_bind_parse(c->bind_to, &req->bind_to, &error), 0),
+        cr_assert(eq(int,
+                     map_bind_parse(c->bind_to, &req->bind_to,
+                                    &req->overload_allowed, &error),
+                     0),
                   "%s: %s", c->name, error.text);
 }
 
@@ -345,6 +359,30 @@ static struct map_case map_cases[] = {
      .nranks = 4,
      .bind_to = "hwthread",
      .expect = "0 2 4 6"},
+    {.name = "bind-to l3cache binds the L3 cache holding the core",
+     .topo = "package:1 l3cache:2 core:2 pu:1",
+     .nranks = 4,
+     .bind_to = "l3cache",
+     .expect = "0-1 0-1 2-3 2-3"},
+    {.name = "bind-to l3cache without L3 caches binds the package",
+     .topo = NUMA4,
+     .nranks = 3,
+     .map_by = "package",
+     .bind_to = "l3cache",
+     .expect = "0-15 16-31 0-15"},
+    {.name = "map-by :OVERSUBSCRIBE oversubscribes, unbound by default",
+     .topo = ONE_PU,
+     .nranks = 5,
+     .map_by = "core:OVERSUBSCRIBE",
+     .expect = "none none none none none",
+     .oversubscribed = true},
+    {.name = "ranks sharing PUs of a core with bind-to hwthread",
+     .topo = TWO_PU,
+     .nranks = 8,
+     .slots = 8,
+     .bind_to = "hwthread",
+     .expect = "0 2 4 6 1 3 5 7",
+     .oversubscribed = true},
     {.name = "bind-to none leaves ranks unbound",
      .topo = ONE_PU,
      .nranks = 2,
@@ -361,7 +399,7 @@ static struct map_case map_cases[] = {
     {.name = "oversubscribed ranks wrap around the cores",
      .topo = ONE_PU,
      .nranks = 6,
-     .bind_to = "core",
+     .bind_to = "core:overload-allowed",
      .oversubscribe = true,
      .expect = "0 1 2 3 0 1",
      .oversubscribed = true},
@@ -370,7 +408,7 @@ static struct map_case map_cases[] = {
      .nranks = 18,
      .map_by = "numa",
      .rank_by = "slot",
-     .bind_to = "numa",
+     .bind_to = "numa:overload-allowed",
      .oversubscribe = true,
      .expect =
          "0-7 8-15 16-23 24-31 0-7 8-15 16-23 24-31 0-7 8-15 16-23 24-31 0-7 "
@@ -428,7 +466,7 @@ static struct map_case map_cases[] = {
      .nnodes = 2,
      .slots = 2,
      .nranks = 7,
-     .bind_to = "core",
+     .bind_to = "core,overload-allowed",
      .oversubscribe = true,
      .expect = "n0:0 n0:1 n0:2 n0:3 n1:0 n1:1 n1:2",
      .oversubscribed = true},
@@ -478,7 +516,7 @@ struct map_error_case {
     char map_by[24];
     char bind_to[24];
     int code;
-    char text[128];
+    char text[192];
 };
 
 static struct map_error_case map_error_cases[] = {
@@ -517,6 +555,20 @@ static struct map_error_case map_error_cases[] = {
     {"bind-to hwthread narrower than PE", TWO_PU, 1, -1, 1, "core:PE=2",
      "hwthread", -EINVAL,
      "--bind-to hwthread is narrower than PE=2: each rank has 2 cores"},
+    {"an explicit binding that overloads cores", ONE_PU, 1, -1, 6,
+     "core:OVERSUBSCRIBE", "core", -EINVAL,
+     "--bind-to core would bind more ranks than cpus on 'host' (6 ranks "
+     "there): add :overload-allowed (--bind-to core:overload-allowed) to "
+     "bind them anyway, or --bind-to none"},
+    {"more ranks than a core's PUs with bind-to hwthread", TWO_PU, 1, -1, 9,
+     "core:OVERSUBSCRIBE", "hwthread", -EINVAL,
+     "--bind-to hwthread would bind more ranks than cpus on 'host' (9 ranks "
+     "there): add :overload-allowed (--bind-to hwthread:overload-allowed) to "
+     "bind them anyway, or --bind-to none"},
+    {":NOOVERSUBSCRIBE takes back --oversubscribe", ONE_PU, 1, -1, 5,
+     "core:NOOVERSUBSCRIBE", "", SHOAL_ENOSLOTS,
+     "not enough slots: 5 ranks requested but only 4 slots available on "
+     "'host'"},
 };
 
 ParameterizedTestParameters(map, refuses_impossible_requests)
@@ -536,14 +588,20 @@ ParameterizedTest(struct map_error_case *c, map, refuses_impossible_requests)
     int rc;
 
     for (int n = 0; n < c->nnodes; n++)
-        nodes[n] = (struct map_node){"host", topo, c->slots, NULL};
-    if (c->map_by[0])
-        cr_assert(
-            eq(int,
-               map_by_parse(c->map_by, &req.map_by, &req.pe, &req.ppr, &error),
-               0));
+        nodes[n] = (struct map_node){"host", topo, c->slots, NULL, 0};
+    /* as after --oversubscribe: a modifier may take it back */
+    req.oversubscribe = strcasestr(c->map_by, "nooversubscribe") != NULL;
+    if (c->map_by[0]) {
+        struct map_by_spec spec;
+
+        cr_assert(eq(int, map_by_parse(c->map_by, &spec, &error), 0));
+        request_apply_map_by(&req, &spec);
+    }
     if (c->bind_to[0])
-        cr_assert(eq(int, map_bind_parse(c->bind_to, &req.bind_to, &error), 0));
+        cr_assert(eq(int,
+                     map_bind_parse(c->bind_to, &req.bind_to,
+                                    &req.overload_allowed, &error),
+                     0));
     rc = map_compute(nodes, c->nnodes, &req, &result, &error);
     cr_expect(eq(int, rc, c->code), "%s", c->name);
     cr_expect(eq(str, error.text, c->text), "%s", c->name);
@@ -555,7 +613,7 @@ ParameterizedTest(struct map_error_case *c, map, refuses_impossible_requests)
 Test(map, rejects_a_negative_pe_and_missing_nodes)
 {
     hwloc_topology_t topo = load(ONE_PU);
-    struct map_node node = {"host", topo, -1, NULL};
+    struct map_node node = {"host", topo, -1, NULL, 0};
     struct map_request req = {.nranks = 1, .pe = -2};
     struct map_result *result = NULL;
     shoal_error_t error = {{0}};
@@ -572,11 +630,48 @@ Test(map, rejects_a_negative_pe_and_missing_nodes)
     hwloc_topology_destroy(topo);
 }
 
+Test(map, max_slots_caps_oversubscribing)
+{
+    hwloc_topology_t topo = load(ONE_PU);
+    struct map_node nodes[2] = {{"a", topo, 1, NULL, .max_slots = 1},
+                                {"b", topo, 1, NULL, .max_slots = 4}};
+    struct map_request req = {.nranks = 5, .oversubscribe = true};
+    struct map_result *result = NULL;
+    shoal_error_t error = {{0}};
+    char got[256];
+
+    /* the excess goes where max_slots leaves room */
+    cr_assert(eq(int, map_compute(nodes, 2, &req, &result, &error), 0), "%s",
+              error.text);
+    render(result, true, got, sizeof(got));
+    cr_expect(eq(str, got, "n0:none n1:none n1:none n1:none n1:none"));
+    map_result_destroy(result);
+    result = NULL;
+    /* and no more than all of them allow */
+    req.nranks = 6;
+    cr_expect(
+        eq(int, map_compute(nodes, 2, &req, &result, &error), SHOAL_ENOSLOTS));
+    cr_expect(eq(str, error.text,
+                 "not enough slots: 6 ranks requested but max_slots allows "
+                 "only 5, even oversubscribing"));
+    cr_expect(eq(ptr, result, NULL));
+    /* ppr counts against it too */
+    req = (struct map_request){
+        .map_by = MAP_LEVEL_NODE, .ppr = 3, .oversubscribe = true};
+    cr_expect(
+        eq(int, map_compute(nodes, 2, &req, &result, &error), SHOAL_ENOSLOTS));
+    cr_expect(eq(str, error.text,
+                 "not enough slots: --map-by ppr:3:node puts 3 ranks on 'a', "
+                 "whose max_slots is 1"));
+    hwloc_topology_destroy(topo);
+}
+
 Test(map, numbers_local_ranks_per_node_in_rank_order)
 {
     hwloc_topology_t topo = load(ONE_PU);
-    struct map_node nodes[3] = {
-        {"a", topo, -1, NULL}, {"b", topo, -1, NULL}, {"c", topo, -1, NULL}};
+    struct map_node nodes[3] = {{"a", topo, -1, NULL, 0},
+                                {"b", topo, -1, NULL, 0},
+                                {"c", topo, -1, NULL, 0}};
     struct map_request req = {.nranks = 5, .map_by = MAP_LEVEL_NODE};
     struct map_result *result = NULL;
     shoal_error_t error = {{0}};
@@ -598,8 +693,9 @@ Test(map, numbers_local_ranks_per_node_in_rank_order)
 Test(map, map_by_node_skips_nodes_whose_slots_are_used_up)
 {
     hwloc_topology_t topo = load(ONE_PU);
-    struct map_node nodes[3] = {
-        {"a", topo, 1, NULL}, {"b", topo, 3, NULL}, {"c", topo, 2, NULL}};
+    struct map_node nodes[3] = {{"a", topo, 1, NULL, 0},
+                                {"b", topo, 3, NULL, 0},
+                                {"c", topo, 2, NULL, 0}};
     struct map_request req = {.nranks = 6, .map_by = MAP_LEVEL_NODE};
     struct map_result *result = NULL;
     shoal_error_t error = {{0}};
@@ -618,9 +714,9 @@ Test(map, each_node_uses_its_own_topology)
 {
     hwloc_topology_t small = load(ONE_PU);
     hwloc_topology_t threaded = load(TWO_PU);
-    struct map_node nodes[3] = {{"a", small, -1, NULL},
-                                {"b", threaded, -1, NULL},
-                                {"c", small, 1, NULL}};
+    struct map_node nodes[3] = {{"a", small, -1, NULL, 0},
+                                {"b", threaded, -1, NULL, 0},
+                                {"c", small, 1, NULL, 0}};
     struct map_request req = {0};
     struct map_result *result = NULL;
     shoal_error_t error = {{0}};
@@ -673,7 +769,7 @@ Test(map, maps_a_thousand_ranks_over_ten_thousand_nodes_quickly)
     for (int t = 0; t < NTOPOS; t++)
         topos[t] = load(NUMA4);
     for (int n = 0; n < NNODES; n++)
-        nodes[n] = (struct map_node){"node", topos[n % NTOPOS], -1, NULL};
+        nodes[n] = (struct map_node){"node", topos[n % NTOPOS], -1, NULL, 0};
     for (size_t i = 0; i < sizeof(requests) / sizeof(requests[0]); i++) {
         struct map_result *result = NULL;
         struct timespec start;
@@ -707,7 +803,7 @@ Test(map, fills_every_slot_of_ten_thousand_nodes_quickly)
 
     cr_assert(not(eq(ptr, nodes, NULL)));
     for (int n = 0; n < NNODES; n++)
-        nodes[n] = (struct map_node){"node", topo, -1, NULL};
+        nodes[n] = (struct map_node){"node", topo, -1, NULL, 0};
     clock_gettime(CLOCK_MONOTONIC, &start);
     cr_assert(eq(int, map_compute(nodes, NNODES, &req, &result, &error), 0),
               "%s", error.text);
@@ -741,8 +837,7 @@ static struct level_case level_cases[] = {
     {"Core", true, 0, MAP_LEVEL_CORE, 0, ""},
     {"core:PE=2", true, 0, MAP_LEVEL_CORE, 2, ""},
     {"numa:pe=4", true, 0, MAP_LEVEL_NUMA, 4, ""},
-    {"socket,PE=3", true, -EINVAL, 0, 0,
-     "unknown --map-by value 'socket,PE=3'"},
+    {"socket,PE=3", true, 0, MAP_LEVEL_PACKAGE, 3, ""},
     {"slot", false, 0, MAP_LEVEL_SLOT, 0, ""},
     {"node", false, 0, MAP_LEVEL_NODE, 0, ""},
     {"core:PE=0", true, -EINVAL, 0, 0,
@@ -760,14 +855,19 @@ static struct level_case level_cases[] = {
     {"core:PE=99999999999", true, -EINVAL, 0, 0,
      "invalid PE value '99999999999' in --map-by 'core:PE=99999999999': "
      "expected a positive integer"},
-    {"core:oversubscribe", true, -EINVAL, 0, 0,
-     "unknown --map-by modifier 'oversubscribe'"},
-    {"core:PE=2,span", true, -EINVAL, 0, 0, "unknown --map-by modifier 'span'"},
+    {"core:oversubscribe", true, 0, MAP_LEVEL_CORE, 0, ""},
+    {"core:PE=2,span", true, -EINVAL, 0, 0,
+     "--map-by modifier 'span' is not supported"},
+    {"core:PE-LIST=0,1", true, -EINVAL, 0, 0,
+     "--map-by modifier 'PE-LIST' is not supported"},
+    {"core:fast", true, -EINVAL, 0, 0, "unknown --map-by modifier 'fast'"},
+    {"core:oversubscribe", false, -EINVAL, 0, 0,
+     "unknown --rank-by modifier 'oversubscribe'"},
     {"core:", true, -EINVAL, 0, 0, "empty --map-by modifier in 'core:'"},
     {"core:PE=2", false, -EINVAL, 0, 0, "unknown --rank-by modifier 'PE=2'"},
     {"l3cache", true, -EINVAL, 0, 0, "--map-by 'l3cache' is not supported"},
     {"board", true, -EINVAL, 0, 0, "--map-by 'board' is not supported"},
-    {"ppr:2:package", true, -EINVAL, 0, 0, "--map-by 'ppr' is not supported"},
+    {"ppr:2:package", false, -EINVAL, 0, 0, "--rank-by 'ppr' is not supported"},
     {"l2cache", false, -EINVAL, 0, 0, "--rank-by 'l2cache' is not supported"},
     {"bogus", true, -EINVAL, 0, 0, "unknown --map-by value 'bogus'"},
     {"none", true, -EINVAL, 0, 0, "unknown --map-by value 'none'"},
@@ -783,9 +883,16 @@ ParameterizedTestParameters(map, parses_open_mpi_levels)
 ParameterizedTest(struct level_case *c, map, parses_open_mpi_levels)
 {
     enum map_level level = MAP_LEVEL_DEFAULT;
+    struct map_by_spec spec = {.level = MAP_LEVEL_DEFAULT, .pe = -7};
     int pe = -7;
     shoal_error_t error = {{0}};
-    int rc = map_level_parse(c->text, &level, c->map_by ? &pe : NULL, &error);
+    int rc = c->map_by ? map_by_parse(c->text, &spec, &error)
+                       : map_level_parse(c->text, &level, &error);
+
+    if (c->map_by) {
+        level = spec.level;
+        pe = spec.pe;
+    }
 
     cr_assert(eq(int, rc, c->code), "'%s': %s", c->text, error.text);
     cr_expect(eq(str, error.text, c->error), "'%s'", c->text);
@@ -815,9 +922,11 @@ static struct bind_case bind_cases[] = {
     {"package", 0, MAP_BIND_PACKAGE, ""},
     {"socket", 0, MAP_BIND_PACKAGE, ""},
     {"NONE", 0, MAP_BIND_NONE, ""},
-    {"core:overload-allowed", -EINVAL, 0,
-     "unknown --bind-to modifier 'overload-allowed'"},
-    {"l3cache", -EINVAL, 0, "--bind-to 'l3cache' is not supported"},
+    {"core:overload-allowed", 0, MAP_BIND_CORE, ""},
+    {"numa,OVERLOAD-ALLOWED", 0, MAP_BIND_NUMA, ""},
+    {"core:PE=2", -EINVAL, 0, "unknown --bind-to modifier 'PE=2'"},
+    {"l3cache", 0, MAP_BIND_L3CACHE, ""},
+    {"l2cache", -EINVAL, 0, "--bind-to 'l2cache' is not supported"},
     {"node", -EINVAL, 0, "unknown --bind-to value 'node'"},
     {"slot", -EINVAL, 0, "unknown --bind-to value 'slot'"},
     {"", -EINVAL, 0, "missing --bind-to value"},
@@ -832,41 +941,56 @@ ParameterizedTestParameters(map, parses_open_mpi_bindings)
 ParameterizedTest(struct bind_case *c, map, parses_open_mpi_bindings)
 {
     enum map_bind bind = MAP_BIND_DEFAULT;
+    bool overload = false;
     shoal_error_t error = {{0}};
-    int rc = map_bind_parse(c->text, &bind, &error);
+    int rc = map_bind_parse(c->text, &bind, &overload, &error);
 
     cr_assert(eq(int, rc, c->code), "'%s': %s", c->text, error.text);
     cr_expect(eq(str, error.text, c->error), "'%s'", c->text);
-    if (rc == 0)
+    if (rc == 0) {
         cr_expect(eq(int, bind, c->bind), "'%s'", c->text);
+        cr_expect(eq(int, overload, strcasestr(c->text, "overload") != NULL),
+                  "'%s'", c->text);
+    }
 }
 
 struct ppr_case {
-    char text[32];
+    char text[40];
     int rc;
     enum map_level level;
     int pe;
     int ppr;
     char error[112];
+    int oversubscribe; /* expected, +1: -1 unset, 0 NO, 1 yes */
 };
 
 static struct ppr_case ppr_cases[] = {
-    {"ppr:2:socket", 0, MAP_LEVEL_PACKAGE, 0, 2, ""},
-    {"ppr:4:package", 0, MAP_LEVEL_PACKAGE, 0, 4, ""},
-    {"PPR:1:NUMA:PE=2", 0, MAP_LEVEL_NUMA, 2, 1, ""},
-    {"ppr:3:node", 0, MAP_LEVEL_NODE, 0, 3, ""},
-    {"core:PE=2", 0, MAP_LEVEL_CORE, 2, 0, ""},
+    {"ppr:2:socket", 0, MAP_LEVEL_PACKAGE, 0, 2, "", 0},
+    {"ppr:4:package", 0, MAP_LEVEL_PACKAGE, 0, 4, "", 0},
+    {"PPR:1:NUMA:PE=2", 0, MAP_LEVEL_NUMA, 2, 1, "", 0},
+    {"ppr:3:node", 0, MAP_LEVEL_NODE, 0, 3, "", 0},
+    {"core:PE=2", 0, MAP_LEVEL_CORE, 2, 0, "", 0},
     {"ppr:2:core", -EINVAL, 0, 0, 0,
      "--map-by ppr:2:core is not supported: N ranks per node, package "
-     "(socket) or numa"},
+     "(socket) or numa",
+     0},
     {"ppr:0:node", -EINVAL, 0, 0, 0,
      "invalid --map-by 'ppr:0:node': expected ppr:N:RESOURCE, N a "
-     "positive integer"},
+     "positive integer",
+     0},
     {"ppr:2", -EINVAL, 0, 0, 0,
      "invalid --map-by 'ppr:2': expected ppr:N:RESOURCE, N a positive "
-     "integer"},
-    {"ppr:2:galaxy", -EINVAL, 0, 0, 0, "unknown ppr resource value 'galaxy'"},
-    {"ppr:2:node:span", -EINVAL, 0, 0, 0, "unknown --map-by modifier 'span'"},
+     "integer",
+     0},
+    {"ppr:2:galaxy", -EINVAL, 0, 0, 0, "unknown ppr resource value 'galaxy'",
+     0},
+    {"ppr:2:node:span", -EINVAL, 0, 0, 0,
+     "--map-by modifier 'span' is not supported", 0},
+    {"ppr:2:node:OVERSUBSCRIBE", 0, MAP_LEVEL_NODE, 0, 2, "", 2},
+    {"core:NOOVERSUBSCRIBE", 0, MAP_LEVEL_CORE, 0, 0, "", 1},
+    {"slot,oversubscribe,PE=2", 0, MAP_LEVEL_SLOT, 2, 0, "", 2},
+    {":OVERSUBSCRIBE", 0, MAP_LEVEL_DEFAULT, 0, 0, "", 2},
+    {"numa:oversubscribe:nooversubscribe", 0, MAP_LEVEL_NUMA, 0, 0, "", 1},
 };
 
 ParameterizedTestParameters(map, parses_ppr)
@@ -877,19 +1001,21 @@ ParameterizedTestParameters(map, parses_ppr)
 
 ParameterizedTest(struct ppr_case *c, map, parses_ppr)
 {
-    enum map_level level = MAP_LEVEL_DEFAULT;
-    int pe = -7, ppr = -7;
+    struct map_by_spec spec = {.pe = -7, .ppr = -7, .oversubscribe = -7};
     shoal_error_t error = {{0}};
-    int rc = map_by_parse(c->text, &level, &pe, &ppr, &error);
+    int rc = map_by_parse(c->text, &spec, &error);
 
     cr_assert(eq(int, rc, c->rc), "'%s': %s", c->text, error.text);
     if (rc == 0) {
-        cr_expect(eq(int, level, c->level), "'%s'", c->text);
-        cr_expect(eq(int, pe, c->pe), "'%s'", c->text);
-        cr_expect(eq(int, ppr, c->ppr), "'%s'", c->text);
+        cr_expect(eq(int, spec.level, c->level), "'%s'", c->text);
+        cr_expect(eq(int, spec.pe, c->pe), "'%s'", c->text);
+        cr_expect(eq(int, spec.ppr, c->ppr), "'%s'", c->text);
+        cr_expect(eq(int, spec.oversubscribe, c->oversubscribe - 1), "'%s'",
+                  c->text);
     } else {
         cr_expect(eq(str, error.text, c->error), "'%s'", c->text);
-        cr_expect(eq(int, ppr, -7), "'%s': ppr changed on failure", c->text);
+        cr_expect(eq(int, spec.ppr, -7), "'%s': ppr changed on failure",
+                  c->text);
     }
 }
 
@@ -899,7 +1025,12 @@ Test(map, parse_rejects_null_text)
     enum map_bind bind;
     shoal_error_t error = {{0}};
 
-    cr_expect(eq(int, map_level_parse(NULL, &level, NULL, &error), -EINVAL));
+    bool overload;
+    struct map_by_spec spec;
+
+    cr_expect(eq(int, map_level_parse(NULL, &level, &error), -EINVAL));
     cr_expect(eq(str, error.text, "missing --rank-by value"));
-    cr_expect(eq(int, map_bind_parse(NULL, &bind, NULL), -EINVAL));
+    cr_expect(eq(int, map_bind_parse(NULL, &bind, &overload, NULL), -EINVAL));
+    cr_expect(eq(int, map_by_parse(NULL, &spec, &error), -EINVAL));
+    cr_expect(eq(str, error.text, "missing --map-by value"));
 }

@@ -437,6 +437,7 @@ ParameterizedTest(struct gen_case *c,
     char(*names)[16] = calloc(c->nnodes, sizeof(*names));
     hwloc_bitmap_t *seen = calloc(c->nnodes, sizeof(*seen));
     struct pool_request req = {.map.nranks = c->nranks};
+    struct map_by_spec spec;
     pool_topo_cache_t *cache = NULL;
     struct pool_placement *p = NULL;
     shoal_error_t error = {{0}};
@@ -446,12 +447,14 @@ ParameterizedTest(struct gen_case *c,
 
     cr_assert(nodes && frees && names && seen);
     cr_assert(eq(int, pool_topo_cache_create(&cache), 0));
-    cr_assert(eq(
-        int, map_level_parse(c->map_by, &req.map.map_by, &req.map.pe, &error),
-        0));
+    cr_assert(eq(int, map_by_parse(c->map_by, &spec, &error), 0));
+    req.map.map_by = spec.level;
+    req.map.pe = spec.pe;
     if (c->bind_to[0])
-        cr_assert(
-            eq(int, map_bind_parse(c->bind_to, &req.map.bind_to, &error), 0));
+        cr_assert(eq(int,
+                     map_bind_parse(c->bind_to, &req.map.bind_to,
+                                    &req.map.overload_allowed, &error),
+                     0));
     req.map.use_hwthread_cpus = c->hwthreads;
     req.map.oversubscribe = c->oversubscribe;
     for (int n = 0; n < c->nnodes; n++) {

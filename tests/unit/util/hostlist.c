@@ -65,15 +65,37 @@ Test(hostlist, hostfile_lines_comments_and_defaults)
                             "node1 slots=4\n"
                             "\n"
                             "node2   # one per core\n"
-                            "node3 slots=8 max_slots=2\n");
+                            "node3 max_slots=2\n"
+                            "node4 slots=2 max_slots=3\n");
     struct hostlist list = {0};
     shoal_error_t err = {{0}};
 
     cr_assert(eq(int, hostlist_add_file(&list, path, &err), 0), "%s", err.text);
-    cr_assert(eq(int, list.count, 3));
+    cr_assert(eq(int, list.count, 4));
     cr_assert(eq(int, hostlist_find(&list, "node1")->slots, 4));
+    cr_assert(eq(int, hostlist_find(&list, "node1")->max_slots, 0));
     cr_assert(eq(int, hostlist_find(&list, "node2")->slots, -1));
     cr_assert(eq(int, hostlist_find(&list, "node3")->slots, 2));
+    cr_assert(eq(int, hostlist_find(&list, "node3")->max_slots, 2));
+    cr_assert(eq(int, hostlist_find(&list, "node4")->slots, 2));
+    cr_assert(eq(int, hostlist_find(&list, "node4")->max_slots, 3));
+    hostlist_release(&list);
+    unlink(path);
+    free(path);
+}
+
+Test(hostlist, hostfile_slots_above_max_slots_name_the_line)
+{
+    char *path = write_file("node1 slots=4\nnode2 slots=8 max_slots=2\n");
+    struct hostlist list = {0};
+    shoal_error_t err = {{0}};
+    char want[512];
+
+    cr_assert(eq(int, hostlist_add_file(&list, path, &err), SHOAL_EUSAGE));
+    snprintf(want, sizeof(want), "%s:2: slots=8 is more than max_slots=2",
+             path);
+    cr_assert(eq(str, err.text, want));
+    cr_assert(eq(int, list.count, 0));
     hostlist_release(&list);
     unlink(path);
     free(path);

@@ -24,8 +24,8 @@ Test(pool_local, a_map_splits_into_blocks_of_proxies)
     cr_assert(
         eq(int, hwloc_topology_set_synthetic(topo, "pack:1 core:8 pu:1"), 0));
     cr_assert(eq(int, hwloc_topology_load(topo), 0));
-    cr_assert(eq(int, local_place("vm", topo, -1, &req, &map, &error), 0), "%s",
-              error.text);
+    cr_assert(eq(int, local_place("vm", topo, -1, 0, &req, &map, &error), 0),
+              "%s", error.text);
     cr_assert(eq(int, pool_local_split(map, topo, "vm", 3, &split), 0));
     cr_assert(eq(int, split.nnodes, 3));
     for (int i = 0; i < 3; i++) {

@@ -98,9 +98,9 @@ Test(topo, loads_this_machine_for_null_or_empty_spec)
     }
 }
 
-/* Placement needs no caches or devices; leaving them out keeps the load on
- * the launch path short. */
-Test(topo, leaves_out_caches_and_io_devices)
+/* Placement needs no caches but L3 (--bind-to l3cache) and no devices;
+ * leaving them out keeps the load on the launch path short. */
+Test(topo, leaves_out_caches_but_l3_and_io_devices)
 {
     hwloc_topology_t topo = NULL;
     shoal_error_t error = {{0}};
@@ -110,7 +110,8 @@ Test(topo, leaves_out_caches_and_io_devices)
            topo_load("package:1 l3:1 l2:2 l1d:1 core:1 pu:1", &topo, &error),
            0),
         "%s", error.text);
-    cr_expect(eq(int, hwloc_get_nbobjs_by_type(topo, HWLOC_OBJ_L3CACHE), 0));
+    cr_expect(eq(int, hwloc_get_nbobjs_by_type(topo, HWLOC_OBJ_L3CACHE), 1));
+    cr_expect(eq(int, hwloc_get_nbobjs_by_type(topo, HWLOC_OBJ_L2CACHE), 0));
     cr_expect(eq(int, hwloc_get_nbobjs_by_type(topo, HWLOC_OBJ_L1CACHE), 0));
     cr_expect(eq(int, hwloc_get_nbobjs_by_type(topo, HWLOC_OBJ_CORE), 2));
     hwloc_topology_destroy(topo);
