@@ -1036,6 +1036,15 @@ static hwloc_obj_t map_unit_l3(hwloc_topology_t topo, hwloc_obj_t unit)
 
 static const char *map_bind_name(enum map_bind bind);
 
+/* Whether the nodes' allowed units (under :PE-LIST=) hold no rank. */
+static bool map_pe_list_empty(const struct map_plan *plan)
+{
+    for (int n = 0; n < plan->nnodes; n++)
+        if (plan->fit[n] > 0)
+            return false;
+    return true;
+}
+
 /* An explicit binding that puts more ranks on a cpu than it has: Open
  * MPI refuses it unless the binding allows overload, since such ranks
  * only take turns on their cpus while others may be idle. A rank mapped
@@ -1268,11 +1277,84 @@ static void map_plan_release(struct map_plan *plan)
     free(plan->order);
 }
 
+/* :PE-LIST= on every node: the nodes again, each allowed only the CPUs
+ * of the list (and of its own allowed set). Free with map_nodes_free(). */
+static int map_nodes_restrict(const struct map_node *nodes,
+                              int nnodes,
+                              const char *list,
+                              struct map_node **out,
+                              shoal_error_t *error)
+{
+    struct map_node *copy = calloc((size_t)nnodes, sizeof(*copy));
+    hwloc_bitmap_t set = hwloc_bitmap_alloc();
+
+    if (!copy || !set) {
+        free(copy);
+        hwloc_bitmap_free(set);
+        return shoal_errprintf(error, -ENOMEM, "out of memory");
+    }
+    if (hwloc_bitmap_list_sscanf(set, list) < 0 || hwloc_bitmap_iszero(set)) {
+        free(copy);
+        hwloc_bitmap_free(set);
+        return shoal_errprintf(error, -EINVAL, "invalid PE-LIST '%s'", list);
+    }
+    for (int n = 0; n < nnodes; n++) {
+        hwloc_bitmap_t allowed = hwloc_bitmap_dup(set);
+
+        copy[n] = nodes[n];
+        copy[n].allowed = allowed;
+        if (!allowed
+            || (nodes[n].allowed
+                && hwloc_bitmap_and(allowed, allowed, nodes[n].allowed) < 0)) {
+            for (int k = 0; k <= n; k++)
+                hwloc_bitmap_free((hwloc_bitmap_t)copy[k].allowed);
+            free(copy);
+            hwloc_bitmap_free(set);
+            return shoal_errprintf(error, -ENOMEM, "out of memory");
+        }
+    }
+    hwloc_bitmap_free(set);
+    *out = copy;
+    return 0;
+}
+
+static void map_nodes_free(struct map_node *nodes, int nnodes)
+{
+    for (int n = 0; nodes && n < nnodes; n++)
+        hwloc_bitmap_free((hwloc_bitmap_t)nodes[n].allowed);
+    free(nodes);
+}
+
+static int map_compute_plan(const struct map_node *nodes,
+                            int nnodes,
+                            const struct map_request *req,
+                            struct map_result **out,
+                            shoal_error_t *error);
+
 int map_compute(const struct map_node *nodes,
                 int nnodes,
                 const struct map_request *req,
                 struct map_result **out,
                 shoal_error_t *error)
+{
+    struct map_node *restricted = NULL;
+    int rc;
+
+    if (!req->pe_list[0] || !nodes || nnodes <= 0)
+        return map_compute_plan(nodes, nnodes, req, out, error);
+    rc = map_nodes_restrict(nodes, nnodes, req->pe_list, &restricted, error);
+    if (rc < 0)
+        return rc;
+    rc = map_compute_plan(restricted, nnodes, req, out, error);
+    map_nodes_free(restricted, nnodes);
+    return rc;
+}
+
+static int map_compute_plan(const struct map_node *nodes,
+                            int nnodes,
+                            const struct map_request *req,
+                            struct map_result **out,
+                            shoal_error_t *error)
 {
     struct map_plan plan;
     int rc;
@@ -1286,6 +1368,15 @@ int map_compute(const struct map_node *nodes,
     rc = map_measure(&plan, error);
     if (rc < 0)
         goto out;
+    if (req->pe_list[0] && map_pe_list_empty(&plan)) {
+        rc = shoal_errprintf(
+            error, -EINVAL, "--map-by PE-LIST=%s holds no whole %s of %s%s%s",
+            req->pe_list, plan.hwthreads ? "hwthread" : "core",
+            nnodes == 1 ? "'" : "",
+            nnodes == 1 ? map_node_name(&nodes[0]) : "any node",
+            nnodes == 1 ? "'" : "");
+        goto out;
+    }
     rc = map_count(&plan, error);
     if (rc < 0)
         goto out;
@@ -1423,10 +1514,48 @@ error:
                            (int)len, value, text);
 }
 
+/* ":PE-LIST=0,2,4-7": the value runs over digits, '-' and the commas
+ * followed by a digit (a comma before anything else separates the next
+ * modifier). Copies it to out and sets *len to its length. */
+static int map_pe_list_parse(const char *text,
+                             const char *value,
+                             char *out,
+                             size_t *len,
+                             shoal_error_t *error)
+{
+    hwloc_bitmap_t set;
+    size_t n = 0;
+    int rc = 0;
+
+    while ((value[n] >= '0' && value[n] <= '9') || (value[n] == '-' && n > 0)
+           || (value[n] == ',' && value[n + 1] >= '0' && value[n + 1] <= '9'))
+        n++;
+    if (n == 0 || n >= MAP_PE_LIST_MAX || value[n - 1] == '-'
+        || (value[n] && value[n] != ':' && value[n] != ','))
+        return shoal_errprintf(error, -EINVAL,
+                               "invalid PE-LIST in --map-by '%s': expected "
+                               "CPU numbers and ranges, e.g. 0,2,4-7",
+                               text);
+    memcpy(out, value, n);
+    out[n] = '\0';
+    set = hwloc_bitmap_alloc();
+    if (!set)
+        return shoal_errprintf(error, -ENOMEM, "out of memory");
+    if (hwloc_bitmap_list_sscanf(set, out) < 0 || hwloc_bitmap_iszero(set))
+        rc = shoal_errprintf(error, -EINVAL,
+                             "invalid PE-LIST '%s' in --map-by '%s': expected "
+                             "CPU numbers and ranges, e.g. 0,2,4-7",
+                             out, text);
+    hwloc_bitmap_free(set);
+    *len = n;
+    return rc;
+}
+
 /* What the modifiers of one option may say; a NULL field is a modifier
  * the option does not take. */
 struct map_modifiers {
     int *pe;            /* --map-by ":PE=n" */
+    char *pe_list;      /* --map-by ":PE-LIST=", MAP_PE_LIST_MAX bytes */
     int *oversubscribe; /* --map-by ":OVERSUBSCRIBE" 1, ":NOOVERSUBSCRIBE" 0 */
     bool *overload;     /* --bind-to ":overload-allowed" */
 };
@@ -1447,7 +1576,15 @@ static int map_modifiers_parse(const char *option,
         if (len == 0)
             return shoal_errprintf(error, -EINVAL, "empty %s modifier in '%s'",
                                    option, text);
-        if (out->pe && len >= 3 && !strncasecmp(mod, "pe=", 3)) {
+        if (out->pe_list && key == 7 && mod[key] == '='
+            && !strncasecmp(mod, "pe-list", 7)) {
+            int rc =
+                map_pe_list_parse(text, mod + 8, out->pe_list, &len, error);
+
+            if (rc < 0)
+                return rc;
+            len += 8;
+        } else if (out->pe && len >= 3 && !strncasecmp(mod, "pe=", 3)) {
             int rc = map_pe_parse(text, mod + 3, len - 3, out->pe, error);
 
             if (rc < 0)
@@ -1555,6 +1692,7 @@ int map_by_parse(const char *text,
     struct map_by_spec parsed = {.oversubscribe = -1};
     const struct map_modifiers mods = {
         .pe = &parsed.pe,
+        .pe_list = parsed.pe_list,
         .oversubscribe = &parsed.oversubscribe,
     };
     int value = MAP_LEVEL_DEFAULT;

@@ -37,7 +37,10 @@
  *    bind-to hwthread) than it has PUs is an error unless the binding
  *    says :overload-allowed, as in Open MPI (the default binding leaves
  *    oversubscribed ranks unbound instead);
- *  - a node's max_slots caps the ranks oversubscribing puts there.
+ *  - a node's max_slots caps the ranks oversubscribing puts there;
+ *  - :PE-LIST=LIST: only the cores (PUs with hwthread cpus) whose CPUs
+ *    are all in LIST (CPU numbers as the kernel numbers them, "0,2,4-7")
+ *    take ranks, on every node, and bindings stay inside LIST.
  * One deliberate difference: without --bind-to, Open MPI 4 binds to the
  * NUMA node or package for map-by numa/package and for more than two
  * ranks; shoal binds to the core (see MAP_BIND_DEFAULT). */
@@ -94,6 +97,9 @@ struct map_node {
                     * oversubscribing (a hostfile's max_slots); 0: no cap */
 };
 
+/* Room for a :PE-LIST= value, its terminating NUL included. */
+#define MAP_PE_LIST_MAX 256
+
 struct map_request {
     int nranks; /* <= 0: one rank per slot of all nodes */
     enum map_level map_by;
@@ -102,9 +108,10 @@ struct map_request {
               * numa); 0 without */
     enum map_level rank_by;
     enum map_bind bind_to;
-    bool oversubscribe;     /* allow more ranks than slots */
-    bool use_hwthread_cpus; /* a slot is a PU, not a core */
-    bool overload_allowed;  /* bind-to's :overload-allowed */
+    bool oversubscribe;            /* allow more ranks than slots */
+    bool use_hwthread_cpus;        /* a slot is a PU, not a core */
+    bool overload_allowed;         /* bind-to's :overload-allowed */
+    char pe_list[MAP_PE_LIST_MAX]; /* map-by's :PE-LIST=, "" without */
 };
 
 struct map_rank {
@@ -148,6 +155,7 @@ struct map_by_spec {
     int pe;            /* ":PE=n", 0 without */
     int ppr;           /* "ppr:N:RESOURCE": N, 0 for any other form */
     int oversubscribe; /* ":OVERSUBSCRIBE" 1, ":NOOVERSUBSCRIBE" 0, else -1 */
+    char pe_list[MAP_PE_LIST_MAX]; /* ":PE-LIST=LIST", "" without */
 };
 
 /* Parse an Open MPI name, in any case, into a level ("slot", "hwthread",
@@ -166,11 +174,12 @@ int map_bind_parse(const char *text,
                    bool *overload,
                    shoal_error_t *error);
 
-/* --map-by: a level with its modifiers ":PE=n", ":OVERSUBSCRIBE" and
- * ":NOOVERSUBSCRIBE" (separated by ':' as PRRTE does or ',' as Open MPI 4
- * does, any case), or "ppr:N:RESOURCE[:modifiers]" (RESOURCE node,
- * package, socket or numa). Open MPI modifiers shoal does not implement
- * (SPAN, PE-LIST=, ...) fail with "... is not supported". Returns 0 with
+/* --map-by: a level with its modifiers ":PE=n", ":PE-LIST=LIST",
+ * ":OVERSUBSCRIBE" and ":NOOVERSUBSCRIBE" (separated by ':' as PRRTE does
+ * or ',' as Open MPI 4 does, any case; LIST's own commas are taken as
+ * its), or "ppr:N:RESOURCE[:modifiers]" (RESOURCE node, package, socket
+ * or numa). Open MPI modifiers shoal does not implement (SPAN, ...) fail
+ * with "... is not supported". Returns 0 with
  * *spec filled, or -EINVAL with error naming the bad word and *spec
  * untouched. */
 int map_by_parse(const char *text,

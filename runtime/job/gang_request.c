@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 
 /* An integer field: absent gives dflt (or an error when required). */
 static int request_int(const json_t *request,
@@ -91,13 +92,35 @@ static int request_hosts(const json_t *request,
     return 0;
 }
 
+/* "pe_list": optional, a CPU list map_by_parse() accepted. */
+static int request_pe_list(const json_t *request,
+                           char out[MAP_PE_LIST_MAX],
+                           shoal_error_t *error)
+{
+    const json_t *v = json_object_get(request, "pe_list");
+    const char *text;
+
+    out[0] = '\0';
+    if (!v)
+        return 0;
+    text = json_string_value(v);
+    if (!text || !*text || strlen(text) >= MAP_PE_LIST_MAX
+        || strspn(text, "0123456789,-") != strlen(text))
+        return shoal_errprintf(error, -EINVAL,
+                               "malformed gang-claim request: 'pe_list' must "
+                               "be a list of CPU numbers");
+    memcpy(out, text, strlen(text) + 1);
+    return 0;
+}
+
 int gang_request_decode(const json_t *request,
                         struct gang_request *req,
                         struct hostlist *hosts,
                         shoal_error_t *error)
 {
     json_int_t nranks, map_by, pe, ppr, rank_by, bind_to, timeout_ms;
-    bool over, hwthread;
+    bool over, hwthread, overload;
+    char pe_list[MAP_PE_LIST_MAX];
     int rc;
 
     if (!json_is_object(request))
@@ -119,10 +142,13 @@ int gang_request_decode(const json_t *request,
         || (rc = request_int(request, "rank_by", false, 0, 0, MAP_LEVEL_NODE,
                              &rank_by, error))
                < 0
-        || (rc = request_int(request, "bind_to", false, 0, 0, MAP_BIND_PACKAGE,
+        || (rc = request_int(request, "bind_to", false, 0, 0, MAP_BIND_L3CACHE,
                              &bind_to, error))
                < 0
         || (rc = request_bool(request, "oversubscribe", &over, error)) < 0
+        /* absent from the requests of earlier versions */
+        || (rc = request_bool(request, "overload", &overload, error)) < 0
+        || (rc = request_pe_list(request, pe_list, error)) < 0
         || (rc = request_bool(request, "hwthread", &hwthread, error)) < 0
         || (rc = request_int(request, "timeout_ms", false,
                              GANG_REQUEST_TIMEOUT_MS, 0, INT64_MAX, &timeout_ms,
@@ -141,10 +167,12 @@ int gang_request_decode(const json_t *request,
                 .bind_to = (enum map_bind)bind_to,
                 .oversubscribe = over,
                 .use_hwthread_cpus = hwthread,
+                .overload_allowed = overload,
             },
         .hosts = hosts->count ? hosts : NULL,
         .timeout_ms = timeout_ms,
     };
+    memcpy(req->map.pe_list, pe_list, sizeof(pe_list));
     return 0;
 }
 
@@ -169,13 +197,21 @@ int gang_request_encode(const struct gang_request *req,
     if (!hosts)
         return shoal_errprintf(error, -ENOMEM, "out of memory");
     request = json_pack(
-        "{s:s, s:i, s:i, s:i, s:i, s:i, s:i, s:b, s:b, s:o, "
+        "{s:s, s:i, s:i, s:i, s:i, s:i, s:i, s:b, s:b, s:b, s:o, "
         "s:I}",
         "op", "gang-claim", "nranks", req->map.nranks, "map_by",
         req->map.map_by, "pe", req->map.pe, "ppr", req->map.ppr, "rank_by",
         req->map.rank_by, "bind_to", req->map.bind_to, "oversubscribe",
-        req->map.oversubscribe, "hwthread", req->map.use_hwthread_cpus, "hosts",
-        hosts, "timeout_ms", (json_int_t)req->timeout_ms);
+        req->map.oversubscribe, "hwthread", req->map.use_hwthread_cpus,
+        "overload", req->map.overload_allowed, "hosts", hosts, "timeout_ms",
+        (json_int_t)req->timeout_ms);
+    if (request && req->map.pe_list[0]
+        && json_object_set_new(request, "pe_list",
+                               json_string(req->map.pe_list))
+               < 0) {
+        json_decref(request);
+        request = NULL;
+    }
     if (!request)
         return shoal_errprintf(error, -ENOMEM, "out of memory");
     *out = request;

@@ -112,7 +112,8 @@ const char *runopt_usage(void)
            "  --map-by LEVEL[:PE=n]     slot, hwthread, core, numa, package "
            "or node;\n"
            "                            also :OVERSUBSCRIBE, "
-           ":NOOVERSUBSCRIBE\n"
+           ":NOOVERSUBSCRIBE, and\n"
+           "                            :PE-LIST=0,2-3 (only these CPUs)\n"
            "  --map-by ppr:N:RESOURCE[:PE=n] N ranks per node, package "
            "(socket) or numa\n"
            "  --npernode, -N N          N ranks per node (ppr:N:node)\n"
@@ -290,6 +291,7 @@ static int runopt_apply(struct runopt *opt,
         opt->map_by = map_by.level;
         opt->pe = map_by.pe;
         opt->ppr = map_by.ppr;
+        memcpy(opt->pe_list, map_by.pe_list, sizeof(opt->pe_list));
         if (map_by.oversubscribe >= 0)
             opt->oversubscribe = map_by.oversubscribe;
         break;
@@ -523,4 +525,5 @@ void runopt_map_request(const struct runopt *opt, struct map_request *req)
         .use_hwthread_cpus = opt->use_hwthread_cpus,
         .overload_allowed = opt->overload_allowed,
     };
+    memcpy(req->pe_list, opt->pe_list, sizeof(req->pe_list));
 }

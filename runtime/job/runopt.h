@@ -27,7 +27,8 @@ struct runopt {
     int ppr; /* --map-by ppr:N:X, --npernode/--npersocket N; 0 without */
     enum map_level rank_by;
     enum map_bind bind_to;
-    bool overload_allowed; /* --bind-to X:overload-allowed */
+    bool overload_allowed;         /* --bind-to X:overload-allowed */
+    char pe_list[MAP_PE_LIST_MAX]; /* --map-by X:PE-LIST=, "" without */
     bool report_bindings;
     bool display_map; /* --display-map */
     char **env;       /* each -x argument: "VAR" or "VAR=value" */

@@ -193,6 +193,19 @@ test_expect_success '--bind-to l3cache, and :overload-allowed for more ranks tha
     test "$(grep -c "bound to PUs" out)" = 6
 '
 
+test_expect_success '--map-by :PE-LIST= maps on those CPUs only' '
+    export SHOAL_TOPOLOGY="package:1 core:4 pu:1" &&
+    "$SHOAL" run -n 2 --map-by core:PE-LIST=1,3 --report-bindings true 2>out &&
+    printf "rank %d bound to PUs %s\n" 0 1 1 3 >expect &&
+    sed "s/^\[[^]]*\] //; s/ (cpuset .*//" out >got && test_cmp expect got &&
+    test_expect_code 1 "$SHOAL" run -n 3 --map-by core:PE-LIST=1,3 true 2>err &&
+    grep -F "not enough slots: 3 ranks requested but only 2 slots" err &&
+    test_expect_code 2 "$SHOAL" run -n 1 --map-by core:PE-LIST=7-9 true 2>err &&
+    grep -F "shoal: --map-by PE-LIST=7-9 holds no whole core of" err &&
+    test_expect_code 2 "$SHOAL" run -n 1 --map-by core:PE-LIST=x true 2>err &&
+    grep -F "invalid PE-LIST in --map-by" err
+'
+
 test_expect_success 'max_slots in a hostfile: a cap when oversubscribing, an error below slots' '
     export SHOAL_TOPOLOGY="package:1 core:2 pu:1" &&
     printf "localhost slots=2 max_slots=3\n" >hf &&

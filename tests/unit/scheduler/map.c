@@ -630,6 +630,46 @@ Test(map, rejects_a_negative_pe_and_missing_nodes)
     hwloc_topology_destroy(topo);
 }
 
+Test(map, pe_list_uses_only_its_cpus)
+{
+    hwloc_topology_t topo = load(TWO_PU);
+    struct map_node node = {"host", topo, -1, NULL, 0};
+    struct map_request req = {.nranks = 2};
+    struct map_result *result = NULL;
+    shoal_error_t error = {{0}};
+    char got[256];
+
+    /* cores 1 and 3 (PUs 2-3 and 6-7); PU 0 alone is no whole core */
+    snprintf(req.pe_list, sizeof(req.pe_list), "0,2-3,6-7");
+    cr_assert(eq(int, map_compute(&node, 1, &req, &result, &error), 0), "%s",
+              error.text);
+    render(result, false, got, sizeof(got));
+    cr_expect(eq(str, got, "2-3 6-7"));
+    map_result_destroy(result);
+    result = NULL;
+    req.nranks = 3;
+    cr_expect(
+        eq(int, map_compute(&node, 1, &req, &result, &error), SHOAL_ENOSLOTS));
+    cr_expect(eq(str, error.text,
+                 "not enough slots: 3 ranks requested but only 2 slots "
+                 "available on 'host'"));
+    /* hwthreads are whole units of their own */
+    req = (struct map_request){.nranks = 3, .use_hwthread_cpus = true};
+    snprintf(req.pe_list, sizeof(req.pe_list), "0,2-3,6-7");
+    cr_assert(eq(int, map_compute(&node, 1, &req, &result, &error), 0), "%s",
+              error.text);
+    render(result, false, got, sizeof(got));
+    cr_expect(eq(str, got, "0 2 3"));
+    map_result_destroy(result);
+    result = NULL;
+    snprintf(req.pe_list, sizeof(req.pe_list), "64-65");
+    cr_expect(eq(int, map_compute(&node, 1, &req, &result, &error), -EINVAL));
+    cr_expect(eq(str, error.text,
+                 "--map-by PE-LIST=64-65 holds no whole hwthread of 'host'"));
+    cr_expect(eq(ptr, result, NULL));
+    hwloc_topology_destroy(topo);
+}
+
 Test(map, max_slots_caps_oversubscribing)
 {
     hwloc_topology_t topo = load(ONE_PU);
@@ -858,8 +898,19 @@ static struct level_case level_cases[] = {
     {"core:oversubscribe", true, 0, MAP_LEVEL_CORE, 0, ""},
     {"core:PE=2,span", true, -EINVAL, 0, 0,
      "--map-by modifier 'span' is not supported"},
-    {"core:PE-LIST=0,1", true, -EINVAL, 0, 0,
-     "--map-by modifier 'PE-LIST' is not supported"},
+    {"core:PE-LIST=0,1", true, 0, MAP_LEVEL_CORE, 0, ""},
+    {"core:PE-LIST=", true, -EINVAL, 0, 0,
+     "invalid PE-LIST in --map-by 'core:PE-LIST=': expected CPU numbers and "
+     "ranges, e.g. 0,2,4-7"},
+    {"core:PE-LIST=1-", true, -EINVAL, 0, 0,
+     "invalid PE-LIST in --map-by 'core:PE-LIST=1-': expected CPU numbers "
+     "and ranges, e.g. 0,2,4-7"},
+    {"core:PE-LIST=3-1", true, -EINVAL, 0, 0,
+     "invalid PE-LIST '3-1' in --map-by 'core:PE-LIST=3-1': expected CPU "
+     "numbers and ranges, e.g. 0,2,4-7"},
+    {"core:PE-LIST=0,1x", true, -EINVAL, 0, 0,
+     "invalid PE-LIST in --map-by 'core:PE-LIST=0,1x': expected CPU numbers "
+     "and ranges, e.g. 0,2,4-7"},
     {"core:fast", true, -EINVAL, 0, 0, "unknown --map-by modifier 'fast'"},
     {"core:oversubscribe", false, -EINVAL, 0, 0,
      "unknown --rank-by modifier 'oversubscribe'"},
@@ -991,6 +1042,7 @@ static struct ppr_case ppr_cases[] = {
     {"slot,oversubscribe,PE=2", 0, MAP_LEVEL_SLOT, 2, 0, "", 2},
     {":OVERSUBSCRIBE", 0, MAP_LEVEL_DEFAULT, 0, 0, "", 2},
     {"numa:oversubscribe:nooversubscribe", 0, MAP_LEVEL_NUMA, 0, 0, "", 1},
+    {"core:PE-LIST=0,2-3,oversubscribe", 0, MAP_LEVEL_CORE, 0, 0, "", 2},
 };
 
 ParameterizedTestParameters(map, parses_ppr)
@@ -1012,6 +1064,8 @@ ParameterizedTest(struct ppr_case *c, map, parses_ppr)
         cr_expect(eq(int, spec.ppr, c->ppr), "'%s'", c->text);
         cr_expect(eq(int, spec.oversubscribe, c->oversubscribe - 1), "'%s'",
                   c->text);
+        if (strstr(c->text, "PE-LIST=0,2-3"))
+            cr_expect(eq(str, spec.pe_list, "0,2-3"), "'%s'", c->text);
     } else {
         cr_expect(eq(str, error.text, c->error), "'%s'", c->text);
         cr_expect(eq(int, spec.ppr, -7), "'%s': ppr changed on failure",

@@ -37,9 +37,11 @@ Test(gang_request, round_trip_keeps_every_field)
                 .pe = 2,
                 .ppr = 3,
                 .rank_by = MAP_LEVEL_CORE,
-                .bind_to = MAP_BIND_NUMA,
+                .bind_to = MAP_BIND_L3CACHE,
                 .oversubscribe = true,
-                .use_hwthread_cpus = true},
+                .use_hwthread_cpus = true,
+                .overload_allowed = true,
+                .pe_list = "0,2-5"},
         .hosts = &hosts,
         .timeout_ms = 1500,
     };
@@ -60,9 +62,11 @@ Test(gang_request, round_trip_keeps_every_field)
     cr_assert(eq(int, back.map.pe, 2));
     cr_assert(eq(int, back.map.ppr, 3));
     cr_assert(eq(int, back.map.rank_by, MAP_LEVEL_CORE));
-    cr_assert(eq(int, back.map.bind_to, MAP_BIND_NUMA));
+    cr_assert(eq(int, back.map.bind_to, MAP_BIND_L3CACHE));
     cr_assert(eq(int, back.map.oversubscribe, 1));
     cr_assert(eq(int, back.map.use_hwthread_cpus, 1));
+    cr_assert(eq(int, back.map.overload_allowed, 1));
+    cr_assert(eq(str, back.map.pe_list, "0,2-5"));
     cr_assert(eq(i64, back.timeout_ms, 1500));
     cr_assert(eq(ptr, (void *)back.hosts, &back_hosts));
     cr_assert(eq(int, back_hosts.count, 2));
@@ -142,10 +146,14 @@ static struct bad_field bad_fields[] = {
     {"ppr", "-1", -EINVAL, "'ppr'"},
     {"rank_by", "7", -EINVAL, "'rank_by' must be an integer from 0 to 6"},
     {"rank_by", "null", -EINVAL, "'rank_by'"},
-    {"bind_to", "6", -EINVAL, "'bind_to' must be an integer from 0 to 5"},
+    {"bind_to", "7", -EINVAL, "'bind_to' must be an integer from 0 to 6"},
     {"bind_to", "-2", -EINVAL, "'bind_to'"},
     {"oversubscribe", "1", -EINVAL, "'oversubscribe' must be true or false"},
     {"hwthread", "\"yes\"", -EINVAL, "'hwthread' must be true or false"},
+    {"overload", "0", -EINVAL, "'overload' must be true or false"},
+    {"pe_list", "3", -EINVAL, "'pe_list' must be a list of CPU numbers"},
+    {"pe_list", "\"\"", -EINVAL, "'pe_list' must be a list of CPU numbers"},
+    {"pe_list", "\"0;1\"", -EINVAL, "'pe_list' must be a list of CPU numbers"},
     {"timeout_ms", "-1", -EINVAL, "'timeout_ms' must be an integer from 0"},
     {"timeout_ms", "1.5", -EINVAL, "'timeout_ms'"},
     {"hosts", "\"a,b\"", -EINVAL, "'hosts' must be an array of strings"},
