@@ -405,7 +405,7 @@ static int sched_start(struct shim_sched *s, MPI_Request *request)
         sched_free(s);
         return rc;
     }
-    r->comm = s->comm;
+    shim_req_set_comm(r, s->comm);
     r->sched = s;
     s->ureq = r;
     s->next = active;

@@ -1,6 +1,9 @@
 /* SPDX-License-Identifier: MIT */
-/* comm.c - communicators, groups, context ids, Cartesian topologies and
- * the predefined attributes. */
+/* comm.c - communicators, groups, context ids and Cartesian topologies.
+ * A communicator is reference counted: MPI_Comm_free runs the attributes'
+ * delete callbacks and kills the handle, but requests still pending on it
+ * hold references, and it is destroyed (its context id given back) with
+ * the last one. */
 #include "config.h"
 
 #include <errno.h>
@@ -74,6 +77,7 @@ static struct shim_comm *comm_new(unsigned id, int size, int *world, int rank)
 
 static void comm_destroy(struct shim_comm *c)
 {
+    shim_attr_drop(&c->attrs);
     shim_coll_comm_release(c);
     ctx_give(c->ctx_id);
     shim_table_remove(&shim.comms, c->handle);
@@ -131,9 +135,22 @@ void shim_comm_finalize(void)
     shim.world = shim.self = NULL;
 }
 
+void shim_comm_incref(struct shim_comm *comm)
+{
+    comm->refcount++;
+}
+
+void shim_comm_decref(struct shim_comm *comm)
+{
+    if (--comm->refcount == 0)
+        comm_destroy(comm);
+}
+
 struct shim_comm *shim_comm_lookup(MPI_Comm comm)
 {
-    return shim_table_lookup(&shim.comms, comm, SHIM_KIND_COMM);
+    struct shim_comm *c = shim_table_lookup(&shim.comms, comm, SHIM_KIND_COMM);
+
+    return c && !c->freed ? c : NULL;
 }
 
 int shim_comm_check(MPI_Comm comm, struct shim_comm **out)
@@ -219,7 +236,12 @@ static int comm_dup(struct shim_comm *c, struct shim_comm **out)
         memcpy(n->dims, c->dims, sizeof(int) * c->ndims);
         memcpy(n->periods, c->periods, sizeof(int) * c->ndims);
     }
-    return 0;
+    rc = shim_attr_copy(SHIM_ATTR_COMM, &c->attrs, c->handle, &(*out)->attrs);
+    if (rc) {
+        comm_destroy(*out);
+        *out = NULL;
+    }
+    return rc;
 }
 
 SHIM_WEAK(Comm_dup)
@@ -371,7 +393,11 @@ int PMPI_Comm_free(MPI_Comm *comm)
     if (!comm || shim_comm_check(*comm, &c) || c == shim.world
         || c == shim.self)
         return shim_err(NULL, "MPI_Comm_free", SHIM_ECLASS(MPI_ERR_COMM));
-    comm_destroy(c);
+    int rc = shim_attr_clear(SHIM_ATTR_COMM, &c->attrs, c->handle);
+    if (rc)
+        return shim_err(c, "MPI_Comm_free", rc);
+    c->freed = true;
+    shim_comm_decref(c);
     *comm = MPI_COMM_NULL;
     return MPI_SUCCESS;
 }
@@ -458,62 +484,6 @@ int PMPI_Comm_get_name(MPI_Comm comm, char *comm_name, int *resultlen)
         return shim_err(c, "MPI_Comm_get_name", SHIM_ECLASS(MPI_ERR_ARG));
     *resultlen = snprintf(comm_name, MPI_MAX_OBJECT_NAME, "%s", c->name);
     return MPI_SUCCESS;
-}
-
-/* Values of the predefined attributes, handed out by address. */
-static int attr_tag_ub = SHIM_TAG_MAX;
-static int attr_host = MPI_PROC_NULL;
-static int attr_io = MPI_ANY_SOURCE;
-static int attr_wtime_global = 0;
-static int attr_appnum;
-static int attr_universe;
-
-SHIM_WEAK(Comm_get_attr)
-int PMPI_Comm_get_attr(MPI_Comm comm,
-                       int comm_keyval,
-                       void *attribute_val,
-                       int *flag)
-{
-    struct shim_comm *c;
-    int *v = NULL;
-
-    if (shim_comm_check(comm, &c))
-        return shim_err(NULL, "MPI_Comm_get_attr", SHIM_ECLASS(MPI_ERR_COMM));
-    if (!attribute_val || !flag)
-        return shim_err(c, "MPI_Comm_get_attr", SHIM_ECLASS(MPI_ERR_ARG));
-    switch (comm_keyval) {
-    case MPI_TAG_UB:
-        v = &attr_tag_ub;
-        break;
-    case MPI_HOST:
-        v = &attr_host;
-        break;
-    case MPI_IO:
-        v = &attr_io;
-        break;
-    case MPI_WTIME_IS_GLOBAL:
-        v = &attr_wtime_global;
-        break;
-    case MPI_APPNUM:
-        attr_appnum = shim.appnum;
-        v = &attr_appnum;
-        break;
-    case MPI_UNIVERSE_SIZE:
-        attr_universe = shim.size;
-        v = &attr_universe;
-        break;
-    default:
-        return shim_err(c, "MPI_Comm_get_attr", SHIM_ECLASS(MPI_ERR_KEYVAL));
-    }
-    *(int **)attribute_val = v;
-    *flag = 1;
-    return MPI_SUCCESS;
-}
-
-SHIM_WEAK(Attr_get)
-int PMPI_Attr_get(MPI_Comm comm, int keyval, void *attribute_val, int *flag)
-{
-    return PMPI_Comm_get_attr(comm, keyval, attribute_val, flag);
 }
 
 /* ---- groups ------------------------------------------------------------- */

@@ -186,6 +186,7 @@ static void dt_destroy(struct shim_datatype *t)
 {
     if (!t || t->predefined)
         return;
+    shim_attr_drop(&t->attrs);
     free(t->blocks);
     free(t);
 }
@@ -204,6 +205,8 @@ void shim_dt_decref(struct shim_datatype *t)
 
 void shim_dt_finalize(void)
 {
+    for (int i = 0; i < NPREDEF; i++)
+        shim_attr_drop(&predef_types[i].attrs);
     for (int i = NPREDEF; i < shim.datatypes.used; i++)
         dt_destroy(shim.datatypes.slots[i]);
     shim_table_release(&shim.datatypes);
@@ -567,9 +570,18 @@ int PMPI_Type_dup(MPI_Datatype oldtype, MPI_Datatype *newtype)
         rc = PMPI_Type_create_resized(oldtype, o->lb, o->extent, newtype);
     else
         rc = ret("MPI_Type_dup", rc);
-    if (rc == MPI_SUCCESS && o->committed)
-        shim_dt_get(*newtype)->committed = true;
-    return rc;
+    if (rc != MPI_SUCCESS)
+        return rc;
+    struct shim_datatype *t = shim_dt_get(*newtype);
+    t->committed = o->committed;
+    rc = shim_attr_copy(SHIM_ATTR_TYPE, &o->attrs, o->handle, &t->attrs);
+    if (rc) {
+        shim_table_remove(&shim.datatypes, t->handle);
+        shim_dt_decref(t);
+        *newtype = MPI_DATATYPE_NULL;
+        return ret("MPI_Type_dup", rc);
+    }
+    return MPI_SUCCESS;
 }
 
 SHIM_WEAK(Type_commit)
@@ -590,6 +602,9 @@ int PMPI_Type_free(MPI_Datatype *datatype)
 
     if (!t || t->predefined)
         return ret("MPI_Type_free", SHIM_ECLASS(MPI_ERR_TYPE));
+    int rc = shim_attr_clear(SHIM_ATTR_TYPE, &t->attrs, t->handle);
+    if (rc)
+        return ret("MPI_Type_free", rc);
     shim_table_remove(&shim.datatypes, t->handle);
     shim_dt_decref(t);
     *datatype = MPI_DATATYPE_NULL;

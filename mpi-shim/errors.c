@@ -71,6 +71,8 @@ void shim_table_release(struct shim_table *table)
     memset(table, 0, sizeof(*table));
 }
 
+int shim_err_lastused = MPI_ERR_LASTCODE;
+
 static const char *const class_text[MPI_ERR_LASTCODE] = {
     [MPI_SUCCESS] = "no error",
     [MPI_ERR_BUFFER] = "invalid buffer pointer",

@@ -348,6 +348,11 @@ int PMPI_Finalize(void)
 
     if (!shim.initialized || shim.finalized)
         return shim_err(NULL, "MPI_Finalize", SHIM_ECLASS(MPI_ERR_OTHER));
+    /* MPI_COMM_SELF is freed first, while MPI still works: its attributes'
+     * delete callbacks run, most recent first (MPI-3.1 8.7.1). */
+    rc = shim_attr_clear(SHIM_ATTR_COMM, &shim.self->attrs, shim.self->handle);
+    if (rc)
+        return shim_err(NULL, "MPI_Finalize", rc);
     /* Every rank must be done sending to us before the endpoint closes. */
     shim_bsend_finalize();
     rc = shim_coll_barrier(shim.world);
@@ -360,6 +365,7 @@ int PMPI_Finalize(void)
     shim_op_finalize();
     shim_dt_finalize();
     shim_errhandler_finalize();
+    shim_attr_finalize();
     shim_ckpt_finalize();
     free(shim.node_of);
     shim.node_of = NULL;

@@ -76,7 +76,7 @@ int shim_isend(const void *buf,
 
     if (!req)
         return -ENOMEM;
-    req->comm = comm;
+    shim_req_set_comm(req, comm);
     *out = req;
     if (dest == MPI_PROC_NULL) {
         req->done = true;
@@ -139,7 +139,7 @@ int shim_irecv(void *buf,
 
     if (!req)
         return -ENOMEM;
-    req->comm = comm;
+    shim_req_set_comm(req, comm);
     *out = req;
     if (source == MPI_PROC_NULL) {
         req->source = MPI_PROC_NULL;
@@ -359,7 +359,7 @@ static int send_common(const char *fn,
             if (!req)
                 return shim_err(c, fn, -ENOMEM);
             req->done = true;
-            req->comm = c;
+            shim_req_set_comm(req, c);
             rc = shim_req_publish(req);
             if (rc) {
                 shim_req_free(req);
@@ -653,7 +653,7 @@ static int probe_once(struct shim_comm *c,
 
     if (!req)
         return -ENOMEM;
-    req->comm = c;
+    shim_req_set_comm(req, c);
     if (source == MPI_ANY_SOURCE) {
         ignore |= SHIM_SRC_MASK;
         source = 0;
@@ -941,7 +941,7 @@ static int persist_init(const char *fn,
     req = shim_req_alloc(SHIM_REQ_PERSIST);
     if (!req)
         return shim_err(c, fn, -ENOMEM);
-    req->comm = c;
+    shim_req_set_comm(req, c);
     req->persist.is_send = is_send;
     req->persist.mode = mode;
     req->persist.buf = buf;

@@ -55,6 +55,8 @@ void shim_req_free(struct shim_request *req)
         else
             req->persist.active->user_freed = true;
     }
+    if (req->comm)
+        shim_comm_decref(req->comm);
     req->next_free = freelist;
     freelist = req;
 }

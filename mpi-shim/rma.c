@@ -278,7 +278,7 @@ ureq_make(struct shim_win *w, struct rma_op *track, MPI_Request *request)
 
     if (!r)
         return -ENOMEM;
-    r->comm = w->comm;
+    shim_req_set_comm(r, w->comm);
     rc = shim_req_publish(r);
     if (rc) {
         shim_req_free(r);

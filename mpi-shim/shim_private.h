@@ -22,6 +22,7 @@
 
 #include <rdma/fabric.h>
 
+#include "mpi-shim/attr.h"
 #include "mpi-shim/include/mpi.h"
 
 /* Defines PMPI_name and makes MPI_name a weak alias of it, so a profiling
@@ -39,6 +40,8 @@ enum shim_kind {
     SHIM_KIND_GROUP = 0x08,
     SHIM_KIND_DATATYPE = 0x0c,
     SHIM_KIND_ERRHANDLER = 0x14,
+    SHIM_KIND_INFO = 0x1c,
+    SHIM_KIND_KEYVAL = 0x24,
     SHIM_KIND_OP = 0x18,
     SHIM_KIND_REQUEST = 0x2c,
     SHIM_KIND_MESSAGE = 0x30,
@@ -133,6 +136,7 @@ struct shim_datatype {
     MPI_Datatype basic;
     size_t nbasic;
     const char *name;
+    struct shim_attr_table attrs;
 };
 
 int shim_dt_init(void);
@@ -223,11 +227,19 @@ struct shim_comm {
      * do not apply (one node, one rank per node); see mpi-shim/coll_node.c. */
     struct shim_nodemap *nodemap;
     bool nodemap_built;
+    struct shim_attr_table attrs;
+    /* MPI_Comm_free'd: the handle is dead, and the communicator lives on
+     * only while requests hold references (refcount) on it. */
+    bool freed;
 };
 
 struct shim_comm *shim_comm_lookup(MPI_Comm comm);
 int shim_comm_check(MPI_Comm comm, struct shim_comm **out);
 int shim_comm_create_world(void);
+/* A reference for an operation still pending on comm (a request): the
+ * communicator outlives MPI_Comm_free until the last one is dropped. */
+void shim_comm_incref(struct shim_comm *comm);
+void shim_comm_decref(struct shim_comm *comm);
 void shim_comm_finalize(void);
 int shim_group_check(MPI_Group group, struct shim_group **out);
 
@@ -300,6 +312,13 @@ struct shim_request {
 };
 
 struct shim_request *shim_req_alloc(enum shim_req_kind kind);
+/* Sets req's communicator; req holds a reference on it until freed. */
+static inline void shim_req_set_comm(struct shim_request *req,
+                                     struct shim_comm *comm)
+{
+    shim_comm_incref(comm);
+    req->comm = comm;
+}
 /* Gives req a user handle; 0 or -ENOMEM. */
 int shim_req_publish(struct shim_request *req);
 void shim_req_free(struct shim_request *req);
@@ -556,6 +575,8 @@ bool shim_errhandler_valid(MPI_Errhandler h);
 int shim_err_class(int code);
 void shim_errhandler_finalize(void);
 const char *shim_class_string(int mpiclass);
+/* The value of the MPI_LASTUSEDCODE attribute. */
+extern int shim_err_lastused;
 /* For failures that leave no caller to return to (inside progress): prints
  * the fatal line and aborts the job. */
 _Noreturn void shim_fatal(const char *what);

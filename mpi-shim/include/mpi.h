@@ -230,6 +230,48 @@ typedef MPI_Comm_errhandler_function MPI_Comm_errhandler_fn;
 typedef void(MPI_Win_errhandler_function)(MPI_Win *win, int *code, ...);
 typedef MPI_Win_errhandler_function MPI_Win_errhandler_fn;
 
+/* Attribute callbacks (MPI_Comm_create_keyval, MPI_Type_create_keyval,
+ * MPI_Keyval_create). A NULL copy function copies nothing, a NULL delete
+ * function does nothing. */
+typedef int(MPI_Comm_copy_attr_function)(MPI_Comm oldcomm,
+                                         int comm_keyval,
+                                         void *extra_state,
+                                         void *attribute_val_in,
+                                         void *attribute_val_out,
+                                         int *flag);
+typedef int(MPI_Comm_delete_attr_function)(MPI_Comm comm,
+                                           int comm_keyval,
+                                           void *attribute_val,
+                                           void *extra_state);
+typedef int(MPI_Type_copy_attr_function)(MPI_Datatype oldtype,
+                                         int type_keyval,
+                                         void *extra_state,
+                                         void *attribute_val_in,
+                                         void *attribute_val_out,
+                                         int *flag);
+typedef int(MPI_Type_delete_attr_function)(MPI_Datatype datatype,
+                                           int type_keyval,
+                                           void *attribute_val,
+                                           void *extra_state);
+typedef MPI_Comm_copy_attr_function MPI_Copy_function;
+typedef MPI_Comm_delete_attr_function MPI_Delete_function;
+/* The predefined copy function that copies the value (MPI_DUP_FN). */
+SHOAL_MPI_API int shoal_mpi_dup_fn(int handle,
+                                   int keyval,
+                                   void *extra_state,
+                                   void *attribute_val_in,
+                                   void *attribute_val_out,
+                                   int *flag);
+#define MPI_NULL_COPY_FN ((MPI_Copy_function *)0)
+#define MPI_NULL_DELETE_FN ((MPI_Delete_function *)0)
+#define MPI_DUP_FN ((MPI_Copy_function *)shoal_mpi_dup_fn)
+#define MPI_COMM_NULL_COPY_FN ((MPI_Comm_copy_attr_function *)0)
+#define MPI_COMM_NULL_DELETE_FN ((MPI_Comm_delete_attr_function *)0)
+#define MPI_COMM_DUP_FN ((MPI_Comm_copy_attr_function *)shoal_mpi_dup_fn)
+#define MPI_TYPE_NULL_COPY_FN ((MPI_Type_copy_attr_function *)0)
+#define MPI_TYPE_NULL_DELETE_FN ((MPI_Type_delete_attr_function *)0)
+#define MPI_TYPE_DUP_FN ((MPI_Type_copy_attr_function *)shoal_mpi_dup_fn)
+
 /* Declares MPI_name and PMPI_name with one prototype. */
 #define SHOAL_MPI_DECL(name, args)                                             \
     SHOAL_MPI_API int MPI_##name args;                                         \
@@ -667,11 +709,6 @@ SHOAL_MPI_DECL(Comm_group, (MPI_Comm comm, MPI_Group *group));
 SHOAL_MPI_DECL(Comm_test_inter, (MPI_Comm comm, int *flag));
 SHOAL_MPI_DECL(Comm_set_name, (MPI_Comm comm, const char *comm_name));
 SHOAL_MPI_DECL(Comm_get_name, (MPI_Comm comm, char *comm_name, int *resultlen));
-SHOAL_MPI_DECL(
-    Comm_get_attr,
-    (MPI_Comm comm, int comm_keyval, void *attribute_val, int *flag));
-SHOAL_MPI_DECL(Attr_get,
-               (MPI_Comm comm, int keyval, void *attribute_val, int *flag));
 SHOAL_MPI_DECL(Group_size, (MPI_Group group, int *size));
 SHOAL_MPI_DECL(Group_rank, (MPI_Group group, int *rank));
 SHOAL_MPI_DECL(
@@ -708,6 +745,42 @@ SHOAL_MPI_DECL(
 SHOAL_MPI_DECL(Cartdim_get, (MPI_Comm comm, int *ndims));
 SHOAL_MPI_DECL(Dims_create, (int nnodes, int ndims, int dims[]));
 SHOAL_MPI_DECL(Topo_test, (MPI_Comm comm, int *status));
+
+/* Attribute caching */
+SHOAL_MPI_DECL(Comm_create_keyval,
+               (MPI_Comm_copy_attr_function * comm_copy_attr_fn,
+                MPI_Comm_delete_attr_function *comm_delete_attr_fn,
+                int *comm_keyval,
+                void *extra_state));
+SHOAL_MPI_DECL(Comm_free_keyval, (int *comm_keyval));
+SHOAL_MPI_DECL(Comm_set_attr,
+               (MPI_Comm comm, int comm_keyval, void *attribute_val));
+SHOAL_MPI_DECL(
+    Comm_get_attr,
+    (MPI_Comm comm, int comm_keyval, void *attribute_val, int *flag));
+SHOAL_MPI_DECL(Comm_delete_attr, (MPI_Comm comm, int comm_keyval));
+SHOAL_MPI_DECL(Keyval_create,
+               (MPI_Copy_function * copy_fn,
+                MPI_Delete_function *delete_fn,
+                int *keyval,
+                void *extra_state));
+SHOAL_MPI_DECL(Keyval_free, (int *keyval));
+SHOAL_MPI_DECL(Attr_put, (MPI_Comm comm, int keyval, void *attribute_val));
+SHOAL_MPI_DECL(Attr_get,
+               (MPI_Comm comm, int keyval, void *attribute_val, int *flag));
+SHOAL_MPI_DECL(Attr_delete, (MPI_Comm comm, int keyval));
+SHOAL_MPI_DECL(Type_create_keyval,
+               (MPI_Type_copy_attr_function * type_copy_attr_fn,
+                MPI_Type_delete_attr_function *type_delete_attr_fn,
+                int *type_keyval,
+                void *extra_state));
+SHOAL_MPI_DECL(Type_free_keyval, (int *type_keyval));
+SHOAL_MPI_DECL(Type_set_attr,
+               (MPI_Datatype datatype, int type_keyval, void *attribute_val));
+SHOAL_MPI_DECL(
+    Type_get_attr,
+    (MPI_Datatype datatype, int type_keyval, void *attribute_val, int *flag));
+SHOAL_MPI_DECL(Type_delete_attr, (MPI_Datatype datatype, int type_keyval));
 
 /* Errors */
 SHOAL_MPI_DECL(Comm_create_errhandler,

@@ -13,6 +13,8 @@ SHIM_LAUNCHER=${SHIM_LAUNCHER:-"$build/cmd/shoal run --oversubscribe -n"}
 REF_MPICC=${REF_MPICC:-mpicc.openmpi}
 REF_LAUNCHER=${REF_LAUNCHER:-"mpirun.openmpi --oversubscribe -n"}
 RUN_TIMEOUT=${RUN_TIMEOUT:-120}
+# SHIM_TESTS="attr info" runs only the named programs of the list.
+SHIM_TESTS=${SHIM_TESTS:-}
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 export OMPI_MCA_btl_base_warn_component_unused=0
 if ! command -v ${SHIM_LAUNCHER%% *} >/dev/null 2>&1; then
@@ -35,11 +37,18 @@ provider_name() {
     esac
 }
 
+selected() {
+    [ -z "$SHIM_TESTS" ] && return 0
+    case " $SHIM_TESTS " in *" $1 "*) return 0 ;; esac
+    return 1
+}
+
 # Count the plan: per program one build, per (ranks, provider) one run,
 # per ranks one reference comparison.
 plan=0
 while read -r name ranks provs expect; do
     case "$name" in ''|\#*) continue ;; esac
+    selected "$name" || continue
     nr=$(echo "$ranks" | tr ',' ' ' | wc -w)
     np=$(echo "$provs" | tr ',' ' ' | wc -w)
     plan=$((plan + 1 + nr * np + nr))
@@ -65,6 +74,7 @@ skip() { n=$((n + 1)); echo "ok $n - $* # SKIP"; }
 
 while read -r name ranks provs expect; do
     case "$name" in ''|\#*) continue ;; esac
+    selected "$name" || continue
     srcfile="$src/tests/mpi-shim/$name.c"
     built=yes
     if "$mpicc" -O1 -o "$bin/$name.shim" "$srcfile" >"$bin/$name.build.log" 2>&1; then
