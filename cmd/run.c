@@ -33,6 +33,8 @@
 #include "runtime/job/pool_remote.h"
 #include "runtime/job/runopt.h"
 #include "runtime/member/topo.h"
+#include "runtime/slurm/slurm_alloc.h"
+#include "runtime/slurm/slurm_pool.h"
 #include "scheduler/local_place.h"
 #include "scheduler/map.h"
 #include "util/param.h"
@@ -100,6 +102,12 @@ PARAM_DEFINE(run_ckpt_max_param,
              PARAM_TYPE_DOUBLE,
              "3600",
              "--checkpoint=auto: the longest interval, in seconds");
+PARAM_DEFINE(run_slurm_start_param,
+             "slurm_start_timeout",
+             PARAM_TYPE_DOUBLE,
+             "60",
+             "inside a Slurm allocation: seconds for shoal's daemons, "
+             "started on the nodes through srun, to join");
 PARAM_DEFINE(run_claim_timeout_param,
              "claim_timeout",
              PARAM_TYPE_DOUBLE,
@@ -131,6 +139,7 @@ struct run_state {
     struct runopt opt;
     struct run_restart restart;
     bool pooled;    /* the job runs on the pool */
+    bool in_slurm;  /* ... made of a Slurm allocation's nodes */
     char **mca_env; /* OMPI_MCA_KEY=VALUE of each --mca (owned) */
     int nmca_env;
     char **xenv; /* --mca, the -x list, then the checkpoint settings */
@@ -519,7 +528,8 @@ static int run_pool_connect(void)
 static int run_pool_prepare(struct run_state *st, double *claim_timeout)
 {
     shoal_error_t error;
-    int status = run_gather_hosts(st);
+    /* in an allocation, the hosts are the allocation's, already gathered */
+    int status = st->in_slurm ? 0 : run_gather_hosts(st);
 
     if (status == 0
         && param_get_double(&run_claim_timeout_param, 0, claim_timeout, &error)
@@ -1116,6 +1126,90 @@ static void run_print_version(const char *self)
            "Open MPI via PMIx\n");
 }
 
+/* Whether SHOAL_POOL=no keeps every job on this machine alone. */
+static bool run_pool_forbidden(void)
+{
+    const char *mode = param_get_string(&run_pool_param);
+
+    return mode && strcmp(mode, "no") == 0;
+}
+
+/* The job inside a Slurm allocation: on a private pool of daemons started
+ * on its nodes through srun (runtime/slurm/slurm_pool.h), placed with -H
+ * naming the nodes and their slots, so no rank lands outside the
+ * allocation. -H and --hostfile may name some of its nodes. */
+static int run_in_allocation(struct run_state *st,
+                             const struct slurm_alloc *alloc)
+{
+    struct slurm_pool_config config = {0};
+    struct hostlist wanted = {0};
+    slurm_pool_t *pool = NULL;
+    shoal_error_t error;
+    char **nodes = NULL;
+    char *self = NULL;
+    int status, rc, total = 0, ctl_fd;
+
+    status = run_gather_hosts(st);
+    if (status != 0)
+        return status;
+    wanted = st->hosts;
+    memset(&st->hosts, 0, sizeof(st->hosts));
+    rc = slurm_alloc_hosts(alloc, &wanted, &st->hosts, &error);
+    hostlist_release(&wanted);
+    if (rc < 0)
+        return cmd_fail(LOCAL_JOB_STATUS_ERROR, "%s", error.text);
+    st->in_slurm = true;
+    for (int i = 0; i < st->hosts.count; i++)
+        total += st->hosts.entries[i].slots;
+    if (st->opt.nranks > total && !st->opt.oversubscribe) {
+        fprintf(stderr,
+                "shoal: not enough slots: %d ranks requested but %s of "
+                "Slurm job %s's allocation (%s) hold %d\n"
+                "hint: ask Slurm for more tasks (salloc/sbatch -n), "
+                "request fewer ranks with -n,\n"
+                "hint: or allow more ranks than slots with "
+                "--oversubscribe\n",
+                st->opt.nranks,
+                st->opt.nhosts || st->opt.hostfile ? "the hosts given"
+                                                   : "the nodes",
+                alloc->job_id, alloc->nodelist, total);
+        return LOCAL_JOB_STATUS_ERROR;
+    }
+    nodes = calloc((size_t)st->hosts.count + 1, sizeof(char *));
+    self = realpath("/proc/self/exe", NULL);
+    if (!nodes || !self) {
+        free(nodes);
+        free(self);
+        return cmd_fail(LOCAL_JOB_STATUS_ERROR, "out of memory");
+    }
+    for (int i = 0; i < st->hosts.count; i++)
+        nodes[i] = st->hosts.entries[i].name;
+    config.shoal = self;
+    config.nodes = nodes;
+    config.nnodes = st->hosts.count;
+    rc = param_get_double(&run_slurm_start_param, 1, &config.start_timeout,
+                          &error);
+    if (rc == 0)
+        rc = slurm_pool_start(&config, &pool, &error);
+    free(nodes);
+    free(self);
+    if (rc < 0)
+        return cmd_fail(LOCAL_JOB_STATUS_ERROR, "Slurm job %s: %s",
+                        alloc->job_id, error.text);
+    /* the job's commands (restarts, checkpoints) find the pool's home */
+    setenv("SHOAL_DIR", slurm_pool_dir(pool), 1);
+    ctl_fd = run_pool_connect();
+    if (ctl_fd < 0)
+        status = cmd_fail(LOCAL_JOB_STATUS_ERROR,
+                          "Slurm job %s: shoal's daemon for the allocation "
+                          "does not answer",
+                          alloc->job_id);
+    else
+        status = run_pool_supervise(st, ctl_fd);
+    slurm_pool_stop(pool);
+    return status;
+}
+
 static int
 run_with_state(struct run_state *st, const char *self, int argc, char **argv)
 {
@@ -1151,6 +1245,18 @@ run_with_state(struct run_state *st, const char *self, int argc, char **argv)
                             "rank runs\n");
         if (ctl_fd >= 0)
             return run_pool_supervise(st, ctl_fd);
+        if (!run_pool_forbidden()) {
+            struct slurm_alloc alloc;
+
+            rc = slurm_alloc_read(environ, &alloc, &error);
+            if (rc < 0)
+                return cmd_fail(CMD_EXIT_USAGE, "%s", error.text);
+            if (rc > 0) {
+                status = run_in_allocation(st, &alloc);
+                slurm_alloc_release(&alloc);
+                return status;
+            }
+        }
     }
     status = run_local_slots(st, &slots, &max_slots);
     if (status != 0)

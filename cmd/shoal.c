@@ -42,7 +42,8 @@ static int shoal_help(const char *command)
         return 0;
     }
     /* hidden commands have no help of their own */
-    if (strcmp(command, "proxy") == 0 || strcmp(command, "taskd") == 0) {
+    if (strcmp(command, "proxy") == 0 || strcmp(command, "taskd") == 0
+        || strcmp(command, "slurm-node") == 0) {
         fprintf(stderr, "shoal: unknown command '%s'\nsee 'shoal help'\n",
                 command);
         return CMD_EXIT_USAGE;
@@ -81,6 +82,9 @@ static int shoal_dispatch(int argc, char **argv)
     /* hidden: started by the pool's daemon, not by people */
     if (strcmp(argv[1], "proxy") == 0)
         return cmd_proxy(argc - 2, argv + 2);
+    /* hidden: started by `shoal run` through srun in an allocation */
+    if (strcmp(argv[1], "slurm-node") == 0)
+        return cmd_slurm_node(argc - 2, argv + 2);
     if (strcmp(argv[1], "keygen") == 0)
         return cmd_keygen(argc - 2, argv + 2);
     if (strcmp(argv[1], "daemon") == 0)

@@ -160,6 +160,24 @@ void env_block_free_rank(char **envp)
     free(envp);
 }
 
+/* What Slurm tells a process of the node and the step it runs in: each
+ * node's daemon has its own (started by srun), so the launcher's values
+ * would tell ranks elsewhere they run where the launcher does. */
+static bool env_is_slurm_node_var(const char *var)
+{
+    static const char *const prefixes[] = {
+        "SLURMD_NODENAME=", "SLURM_NODEID=",      "SLURM_TOPOLOGY_ADDR",
+        "SLURM_LOCALID=",   "SLURM_PROCID=",      "SLURM_TASK_PID=",
+        "SLURM_GTIDS=",     "SLURM_CPU_BIND",     "SLURM_STEP_",
+        "SLURM_STEPID=",    "SLURM_LAUNCH_NODE_", "SLURM_SRUN_COMM_",
+    };
+
+    for (size_t i = 0; i < sizeof(prefixes) / sizeof(prefixes[0]); i++)
+        if (strncmp(var, prefixes[i], strlen(prefixes[i])) == 0)
+            return true;
+    return false;
+}
+
 int env_export(char *const *base, char *const *extra, int nextra, char ***out)
 {
     size_t n = 0, k = 0;
@@ -172,7 +190,8 @@ int env_export(char *const *base, char *const *extra, int nextra, char ***out)
         return -ENOMEM;
     for (size_t i = 0; i < n; i++)
         if (strncmp(base[i], "PMI_", 4) != 0
-            && strncmp(base[i], "PMIX_", 5) != 0)
+            && strncmp(base[i], "PMIX_", 5) != 0
+            && !env_is_slurm_node_var(base[i]))
             env[k++] = base[i];
     for (int i = 0; i < nextra; i++) {
         const char *e = extra[i];

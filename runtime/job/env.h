@@ -40,7 +40,10 @@ int env_block_for_rank(const struct env_block *block,
 void env_block_free_rank(char **envp);
 
 /* The environment a job takes to the pool's nodes, as srun exports it:
- * base (e.g. environ) less another launcher's wire-up (PMI_*, PMIX_*),
+ * base (e.g. environ) less another launcher's wire-up (PMI_*, PMIX_*)
+ * and what Slurm says of the launcher's own node and step (SLURMD_NODENAME,
+ * SLURM_NODEID, SLURM_PROCID, SLURM_STEP_*, ...: a node's daemon started
+ * by srun gives its ranks its own),
  * then the -x list extra (nextra entries), each resolved here as Open MPI
  * does: "VAR=value" as it is, "VAR" as base's "VAR=value" (nothing when
  * base has no VAR). Sets *out to a NULL-terminated array of strings

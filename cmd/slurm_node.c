@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: MIT */
+/* slurm_node.c - `shoal slurm-node SEED BASE` (hidden): one node's daemon
+ * of the private pool `shoal run` makes over a Slurm allocation, run by
+ * srun in each task of the pool's step (runtime/slurm/slurm_pool.h). It
+ * runs the daemon in the foreground, joined to the home daemon at SEED,
+ * until srun passes it SIGTERM, then removes its directory under BASE. */
+#include <stdio.h>
+#include <string.h>
+
+#include <shoal/shoal.h>
+
+#include "cmd/cmd.h"
+#include "runtime/slurm/slurm_node.h"
+
+int cmd_slurm_node(int argc, char **argv)
+{
+    struct slurm_node_setup setup;
+    shoal_error_t error;
+    int status;
+
+    if (argc != 2)
+        return cmd_fail(CMD_EXIT_USAGE, "usage: shoal slurm-node SEED BASE "
+                                        "(started by shoal run through srun)");
+    if (slurm_node_prepare(argv[1], &setup, &error) < 0) {
+        slurm_node_cleanup(&setup);
+        return cmd_fail(1, "slurm-node: %s", error.text);
+    }
+    char *daemon_argv[] = {
+        "run",          "--dir",    setup.dir,    "--key",
+        setup.key_path, "--listen", setup.listen, "--join",
+        argv[0],        "--name",   setup.name,   "--credentials",
+        "pool",         "--config", "/dev/null",  NULL};
+    status = cmd_daemon((int)(sizeof(daemon_argv) / sizeof(char *)) - 1,
+                        daemon_argv);
+    slurm_node_cleanup(&setup);
+    return status;
+}

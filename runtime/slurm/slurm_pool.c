@@ -1,0 +1,423 @@
+/* SPDX-License-Identifier: MIT */
+/* slurm_pool.c - a private pool over a Slurm allocation (see
+ * slurm_pool.h). */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "runtime/daemon/control.h"
+#include "runtime/slurm/slurm_pool.h"
+#include "util/seal.h"
+#include "util/spawn.h"
+
+extern char **environ;
+
+struct slurm_pool {
+    char dir[4096];  /* private: key, logs, the home daemon's state */
+    char home[4200]; /* DIR/home */
+    pid_t daemon;    /* the home daemon, or 0 */
+    pid_t srun;      /* the step, or 0 */
+};
+
+void slurm_pool_host_addr(char *buf, size_t size)
+{
+    struct addrinfo hints = {.ai_family = AF_INET, .ai_socktype = SOCK_DGRAM};
+    struct addrinfo *res = NULL;
+    char name[256];
+
+    snprintf(buf, size, "127.0.0.1");
+    if (gethostname(name, sizeof(name) - 1) < 0)
+        return;
+    name[sizeof(name) - 1] = '\0';
+    if (getaddrinfo(name, NULL, &hints, &res) != 0 || !res)
+        return;
+    inet_ntop(AF_INET, &((struct sockaddr_in *)res->ai_addr)->sin_addr, buf,
+              (socklen_t)size);
+    freeaddrinfo(res);
+}
+
+int slurm_pool_free_port(const char *addr)
+{
+    struct sockaddr_in sin = {.sin_family = AF_INET};
+    socklen_t len = sizeof(sin);
+
+    if (inet_pton(AF_INET, addr, &sin.sin_addr) != 1)
+        return -EINVAL;
+    /* the kernel's pick for TCP, checked for UDP: a daemon takes both */
+    for (int tries = 0; tries < 20; tries++) {
+        int tcp = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        int udp = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+        int port = -EADDRINUSE;
+
+        sin.sin_port = 0;
+        if (tcp >= 0 && udp >= 0
+            && bind(tcp, (struct sockaddr *)&sin, sizeof(sin)) == 0
+            && getsockname(tcp, (struct sockaddr *)&sin, &len) == 0
+            && bind(udp, (struct sockaddr *)&sin, sizeof(sin)) == 0)
+            port = ntohs(sin.sin_port);
+        else if (tcp < 0 || udp < 0)
+            port = -errno;
+        if (tcp >= 0)
+            close(tcp);
+        if (udp >= 0)
+            close(udp);
+        if (port != -EADDRINUSE)
+            return port;
+    }
+    return -EADDRINUSE;
+}
+
+static int slurm_pool_rm_one(const char *path,
+                             const struct stat *sb,
+                             int flag,
+                             struct FTW *ftw)
+{
+    (void)sb;
+    (void)flag;
+    (void)ftw;
+    remove(path);
+    return 0;
+}
+
+/* The last lines of a log file into text (for a message). */
+static void slurm_pool_tail(const char *path, char *text, size_t size)
+{
+    char buf[4096];
+    ssize_t n = 0;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    char *start;
+
+    text[0] = '\0';
+    if (fd < 0)
+        return;
+    off_t end = lseek(fd, 0, SEEK_END);
+    if (end > (off_t)sizeof(buf) - 1)
+        lseek(fd, end - (off_t)sizeof(buf) + 1, SEEK_SET);
+    else
+        lseek(fd, 0, SEEK_SET);
+    n = read(fd, buf, sizeof(buf) - 1);
+    close(fd);
+    if (n <= 0)
+        return;
+    buf[n] = '\0';
+    while (n > 0 && buf[n - 1] == '\n')
+        buf[--n] = '\0';
+    start = buf;
+    /* the last three lines, joined with "; " */
+    for (int lines = 0, i = (int)n - 1; i >= 0; i--)
+        if (buf[i] == '\n' && ++lines == 3) {
+            start = buf + i + 1;
+            break;
+        }
+    for (char *p = start; *p; p++)
+        if (*p == '\n')
+            *p = ';';
+    if (strlen(start) >= size)
+        start += strlen(start) - size + 1;
+    memcpy(text, start, strlen(start) + 1);
+}
+
+static int slurm_pool_spawn(char *const *argv,
+                            char *const *envp,
+                            const char *log,
+                            pid_t *pid,
+                            shoal_error_t *error)
+{
+    int in = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    int out = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    struct spawn_spec spec = {
+        .path = argv[0],
+        .argv = argv,
+        .envp = envp,
+        .stdin_fd = in,
+        .stdout_fd = out,
+        .stderr_fd = out,
+        .keep_fd = -1,
+    };
+    int rc;
+
+    if (in < 0 || out < 0)
+        rc = shoal_errprintf(error, -errno, "cannot open '%s': %s", log,
+                             strerror(errno));
+    else
+        rc = spawn_process(&spec, pid, error);
+    if (in >= 0)
+        close(in);
+    if (out >= 0)
+        close(out);
+    return rc;
+}
+
+/* Whether child pid has ended (reaped); *status then holds its status. */
+static bool slurm_pool_ended(pid_t pid, int *status)
+{
+    return waitpid(pid, status, WNOHANG) == pid;
+}
+
+static void slurm_pool_end(pid_t pid, double grace)
+{
+    struct timespec pause = {0, 50 * 1000 * 1000};
+    int status;
+
+    if (pid <= 0)
+        return;
+    kill(pid, SIGTERM);
+    for (int i = 0; i < (int)(grace * 20); i++) {
+        if (slurm_pool_ended(pid, &status))
+            return;
+        nanosleep(&pause, NULL);
+    }
+    kill(-pid, SIGKILL);
+    kill(pid, SIGKILL);
+    waitpid(pid, &status, 0);
+}
+
+/* How many of the pool's nodes the home daemon sees alive: -1 when it
+ * does not answer (yet). */
+static int slurm_pool_alive(const char *home)
+{
+    char path[4300];
+    json_t *req, *reply = NULL, *m;
+    size_t i;
+    int fd, rc, alive = 0;
+
+    snprintf(path, sizeof(path), "%s/control.sock", home);
+    if (control_client_connect(path, &fd, NULL) < 0)
+        return -1;
+    req = json_pack("{s:s}", "op", "status");
+    rc = req ? control_client_request(fd, req, 5000, &reply, NULL) : -ENOMEM;
+    json_decref(req);
+    close(fd);
+    if (rc < 0)
+        return -1;
+    json_array_foreach (json_object_get(reply, "members"), i, m) {
+        const char *state = json_string_value(json_object_get(m, "state"));
+
+        alive += state && strcmp(state, "alive") == 0
+                 && !json_is_true(json_object_get(m, "self"));
+    }
+    json_decref(reply);
+    return alive;
+}
+
+/* The step's environment: ours and the key. Strings borrowed from
+ * environ but the last, which is keyvar. */
+static char **slurm_pool_env(char *keyvar)
+{
+    size_t n = 0, k = 0;
+    char **env;
+
+    while (environ[n])
+        n++;
+    env = calloc(n + 2, sizeof(char *));
+    if (!env)
+        return NULL;
+    for (size_t i = 0; i < n; i++)
+        if (strncmp(environ[i], "SHOAL_SLURM_KEY=", 16) != 0)
+            env[k++] = environ[i];
+    env[k] = keyvar;
+    return env;
+}
+
+static int slurm_pool_launch(struct slurm_pool *pool,
+                             const struct slurm_pool_config *config,
+                             shoal_error_t *error)
+{
+    char key_path[4300], addr[64], listen[96], name[300], host[256];
+    char keyvar[128] = "SHOAL_SLURM_KEY=", nodes[8192] = "", count[32];
+    char log[4300], tail[1024], seed[200];
+    seal_key_t key;
+    double waited = 0;
+    char **env = NULL;
+    int rc, port, status;
+    size_t used = 0;
+
+    if (seal_key_generate(&key) < 0)
+        return shoal_errprintf(error, -EIO, "cannot make a pool key");
+    snprintf(key_path, sizeof(key_path), "%s/pool.key", pool->dir);
+    rc = seal_key_write(key_path, &key, error);
+    if (rc == 0)
+        rc = seal_key_format(&key, keyvar + strlen(keyvar),
+                             sizeof(keyvar) - strlen(keyvar));
+    memset(&key, 0, sizeof(key));
+    if (rc < 0)
+        return rc == -ENOSPC ? shoal_errprintf(error, rc, "pool key") : rc;
+    keyvar[strcspn(keyvar, "\n")] = '\0';
+
+    slurm_pool_host_addr(addr, sizeof(addr));
+    port = slurm_pool_free_port(addr);
+    if (port < 0)
+        return shoal_errprintf(error, port, "no free port on %s: %s", addr,
+                               strerror(-port));
+    snprintf(listen, sizeof(listen), "%s:%d", addr, port);
+    if (gethostname(host, sizeof(host) - 1) < 0)
+        snprintf(host, sizeof(host), "localhost");
+    host[sizeof(host) - 1] = '\0';
+    /* never a Slurm node's name, so -H with the nodes never picks it */
+    snprintf(name, sizeof(name), "%.200s-launch-%ld", host, (long)getpid());
+    char *daemon_argv[] = {(char *)config->shoal,
+                           "daemon",
+                           "run",
+                           "--dir",
+                           pool->home,
+                           "--key",
+                           key_path,
+                           "--listen",
+                           listen,
+                           "--lend",
+                           "never",
+                           "--name",
+                           name,
+                           "--credentials",
+                           "pool",
+                           "--config",
+                           "/dev/null",
+                           NULL};
+    snprintf(log, sizeof(log), "%s/home.log", pool->dir);
+    rc = slurm_pool_spawn(daemon_argv, environ, log, &pool->daemon, error);
+    if (rc < 0)
+        return rc;
+
+    for (int i = 0; i < config->nnodes; i++)
+        used += (size_t)snprintf(
+            nodes + used, used < sizeof(nodes) ? sizeof(nodes) - used : 0,
+            "%s%s", i ? "," : "", config->nodes[i]);
+    if (used >= sizeof(nodes))
+        return shoal_errprintf(error, -E2BIG, "too many nodes for one srun");
+    snprintf(count, sizeof(count), "%d", config->nnodes);
+    snprintf(seed, sizeof(seed), "%s", listen);
+    char *srun_argv[] = {(char *)(config->srun ? config->srun : "srun"),
+                         "--overlap",
+                         "--nodes",
+                         count,
+                         "--ntasks",
+                         count,
+                         "--ntasks-per-node=1",
+                         "--kill-on-bad-exit=1",
+                         "--cpu-bind=none",
+                         "--mpi=none",
+                         "--job-name=shoal-daemons",
+                         "--nodelist",
+                         nodes,
+                         (char *)config->shoal,
+                         "slurm-node",
+                         seed,
+                         pool->dir,
+                         NULL};
+    char *srun_path = NULL;
+    rc = spawn_resolve(srun_argv[0], NULL, &srun_path, error);
+    if (rc < 0)
+        return shoal_errprintf(error, rc,
+                               "cannot start the nodes' daemons: %s (Slurm's "
+                               "srun is needed inside an allocation; "
+                               "SHOAL_SLURM=no ignores it)",
+                               error->text);
+    srun_argv[0] = srun_path;
+    env = slurm_pool_env(keyvar);
+    snprintf(log, sizeof(log), "%s/srun.log", pool->dir);
+    rc = env ? slurm_pool_spawn(srun_argv, env, log, &pool->srun, error)
+             : shoal_errprintf(error, -ENOMEM, "out of memory");
+    free(env);
+    free(srun_path);
+    memset(keyvar, 0, sizeof(keyvar));
+    if (rc < 0)
+        return rc;
+
+    for (;;) {
+        struct timespec pause = {0, 50 * 1000 * 1000};
+        int alive = slurm_pool_alive(pool->home);
+
+        if (alive >= config->nnodes)
+            return 0;
+        if (slurm_pool_ended(pool->srun, &status)) {
+            pool->srun = 0;
+            slurm_pool_tail(log, tail, sizeof(tail));
+            return shoal_errprintf(error, SHOAL_ENOHOST,
+                                   "cannot start shoal's daemons on the nodes "
+                                   "through srun: it exited with status %d: "
+                                   "%s",
+                                   WIFEXITED(status) ? WEXITSTATUS(status)
+                                                     : 128 + WTERMSIG(status),
+                                   tail[0] ? tail : "(it said nothing)");
+        }
+        if (slurm_pool_ended(pool->daemon, &status)) {
+            pool->daemon = 0;
+            snprintf(log, sizeof(log), "%s/home.log", pool->dir);
+            slurm_pool_tail(log, tail, sizeof(tail));
+            return shoal_errprintf(error, -EIO,
+                                   "shoal's daemon for the allocation ended "
+                                   "at start: %s",
+                                   tail);
+        }
+        if (waited >= config->start_timeout) {
+            slurm_pool_tail(log, tail, sizeof(tail));
+            return shoal_errprintf(error, -ETIMEDOUT,
+                                   "shoal's daemons on %d of %d nodes did not "
+                                   "answer within %g s (srun: %s)",
+                                   config->nnodes - (alive > 0 ? alive : 0),
+                                   config->nnodes, config->start_timeout,
+                                   tail[0] ? tail : "nothing said");
+        }
+        nanosleep(&pause, NULL);
+        waited += 0.05;
+    }
+}
+
+int slurm_pool_start(const struct slurm_pool_config *config,
+                     slurm_pool_t **out,
+                     shoal_error_t *error)
+{
+    struct slurm_pool *pool = calloc(1, sizeof(*pool));
+    const char *tmp = getenv("TMPDIR");
+    int rc;
+
+    if (!pool)
+        return shoal_errprintf(error, -ENOMEM, "out of memory");
+    snprintf(pool->dir, sizeof(pool->dir), "%s/shoal-slurm-XXXXXX",
+             tmp && *tmp ? tmp : "/tmp");
+    if (!mkdtemp(pool->dir)) {
+        rc = shoal_errprintf(error, -errno,
+                             "cannot make a directory in '%s': %s",
+                             tmp && *tmp ? tmp : "/tmp", strerror(errno));
+        free(pool);
+        return rc;
+    }
+    snprintf(pool->home, sizeof(pool->home), "%s/home", pool->dir);
+    rc = slurm_pool_launch(pool, config, error);
+    if (rc < 0) {
+        slurm_pool_stop(pool);
+        return rc;
+    }
+    *out = pool;
+    return 0;
+}
+
+const char *slurm_pool_dir(const slurm_pool_t *pool)
+{
+    return pool->home;
+}
+
+void slurm_pool_stop(slurm_pool_t *pool)
+{
+    if (!pool)
+        return;
+    /* the nodes first: srun passes SIGTERM to their daemons, which leave */
+    slurm_pool_end(pool->srun, 10);
+    slurm_pool_end(pool->daemon, 10);
+    nftw(pool->dir, slurm_pool_rm_one, 16, FTW_DEPTH | FTW_PHYS);
+    free(pool);
+}

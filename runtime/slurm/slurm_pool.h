@@ -1,0 +1,71 @@
+/* SPDX-License-Identifier: MIT */
+/* slurm_pool.h - a private pool of shoal daemons over the nodes of a
+ * Slurm allocation, for the life of one `shoal run`.
+ *
+ * Open MPI's and MPICH's launchers start one daemon per node through
+ * `srun` and wire the ranks up through it. shoal already has that daemon:
+ * the pool's. So a job in an allocation runs on a pool made for it:
+ *  - a home daemon on the launching machine (where salloc or the batch
+ *    script runs, maybe a login node outside the allocation), lending no
+ *    core, in a private directory with a fresh pool key;
+ *  - one step `srun --overlap -N K --ntasks-per-node=1 --kill-on-bad-exit
+ *    --cpu-bind=none shoal slurm-node HOME BASE`, one task per node, each
+ *    running a node daemon named after its Slurm node (SLURMD_NODENAME)
+ *    that joins the home daemon (slurm_node.h);
+ *  - the job then goes to the home daemon exactly as with SHOAL_POOL, so
+ *    placement, binding, stdin, signals, --timeout, exit codes and output
+ *    are the pool's; the caller names the nodes and their slots with -H so
+ *    that nothing lands outside the allocation or past its slots.
+ * Stopping ends the step: srun passes SIGTERM to the node daemons, which
+ * leave, and their directories go with them. Never ssh: srun is the only
+ * way onto the nodes, so Slurm accounts for, confines and cleans up
+ * everything that runs there.
+ *
+ * The daemons listen on the address the host name resolves to (a cluster's
+ * node names resolve to their nodes), on ports the kernel reports free.
+ * The pool key reaches the nodes in the step's environment
+ * (SHOAL_SLURM_KEY), which only the user and root can read. */
+#ifndef SHOAL_RUNTIME_SLURM_SLURM_POOL_H
+#define SHOAL_RUNTIME_SLURM_SLURM_POOL_H
+
+#include <stdint.h>
+
+#include <shoal/error.h>
+
+struct slurm_pool_config {
+    const char *shoal;  /* shoal's program, same path on every node */
+    char *const *nodes; /* nnodes Slurm node names (borrowed) */
+    int nnodes;
+    const char *srun;     /* NULL: "srun" from PATH */
+    double start_timeout; /* seconds for every node to join; > 0 */
+};
+
+typedef struct slurm_pool slurm_pool_t;
+
+/* Start the home daemon and the step, and wait until the home daemon sees
+ * a live daemon on every node. Returns 0 and sets *out, or a negative code
+ * with error filled (naming what did not start, with the last lines srun
+ * or a daemon said), and nothing left running or on disk. Not
+ * thread-safe (it waits for its children). */
+int slurm_pool_start(const struct slurm_pool_config *config,
+                     slurm_pool_t **out,
+                     shoal_error_t *error);
+
+/* The home daemon's state directory: SHOAL_DIR for the job's commands.
+ * Borrowed for pool's life. */
+const char *slurm_pool_dir(const slurm_pool_t *pool);
+
+/* Stop the step and the home daemon, wait for them (at most a few
+ * seconds, then SIGKILL), remove the directory, free pool. NULL is
+ * accepted. */
+void slurm_pool_stop(slurm_pool_t *pool);
+
+/* The IPv4 address this machine's name resolves to, as text into buf
+ * (at least 16 bytes); 127.0.0.1 when the name does not resolve. */
+void slurm_pool_host_addr(char *buf, size_t size);
+
+/* A port free for both TCP and UDP on addr (text), as the kernel picks
+ * one. Returns it, or a negative errno. */
+int slurm_pool_free_port(const char *addr);
+
+#endif
