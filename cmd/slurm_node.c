@@ -3,7 +3,9 @@
  * of the private pool `shoal run` makes over a Slurm allocation, run by
  * srun in each task of the pool's step (runtime/slurm/slurm_pool.h). It
  * runs the daemon in the foreground, joined to the home daemon at SEED,
- * until srun passes it SIGTERM, then removes its directory under BASE. */
+ * until srun passes it SIGTERM, then removes its directory under BASE.
+ * Its jobs run without guest limits (no low CPU weight, no nice): the
+ * allocation is the user's, and Slurm confines the step. */
 #include <stdio.h>
 #include <string.h>
 
@@ -29,7 +31,8 @@ int cmd_slurm_node(int argc, char **argv)
         "run",          "--dir",    setup.dir,    "--key",
         setup.key_path, "--listen", setup.listen, "--join",
         argv[0],        "--name",   setup.name,   "--credentials",
-        "pool",         "--config", "/dev/null",  NULL};
+        "pool",         "--config", "/dev/null",  "--guest-limits",
+        "off",          NULL};
     status = cmd_daemon((int)(sizeof(daemon_argv) / sizeof(char *)) - 1,
                         daemon_argv);
     slurm_node_cleanup(&setup);

@@ -286,6 +286,8 @@ static int slurm_pool_launch(struct slurm_pool *pool,
                            "pool",
                            "--config",
                            "/dev/null",
+                           "--guest-limits",
+                           "off",
                            NULL};
     snprintf(log, sizeof(log), "%s/home.log", pool->dir);
     rc = slurm_pool_spawn(daemon_argv, environ, log, &pool->daemon, error);
