@@ -4,6 +4,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -222,6 +223,38 @@ static int exchange_addresses(void)
     return rc;
 }
 
+/* Whether a launcher started this process as one of several ranks
+ * without a wire-up this library speaks (no PMI_FD): run alone, each rank
+ * would compute as if it were the whole job and exit 0. Fills what with
+ * the variable that tells. */
+static bool launcher_without_wireup(char *what, size_t size)
+{
+    static const char *const sizes[] = {"SLURM_STEP_NUM_TASKS", "SLURM_NTASKS",
+                                        "PMI_SIZE", "OMPI_COMM_WORLD_SIZE"};
+    const char *fd = getenv("PMI_FD");
+    const char *ns = getenv("PMIX_NAMESPACE");
+
+    if (fd && *fd)
+        return false;
+    for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+        const char *v = getenv(sizes[i]);
+
+        /* a batch script has SLURM_NTASKS of its allocation, and no
+         * step: only a step's tasks are ranks */
+        if (i < 2 && !getenv("SLURM_STEP_ID"))
+            continue;
+        if (v && atoi(v) > 1) {
+            snprintf(what, size, "%s=%s", sizes[i], v);
+            return true;
+        }
+    }
+    if (ns && *ns) {
+        snprintf(what, size, "PMIX_NAMESPACE=%s", ns);
+        return true;
+    }
+    return false;
+}
+
 static int init_common(int required, int *provided)
 {
     char err[256] = "";
@@ -233,6 +266,23 @@ static int init_common(int required, int *provided)
     if (gethostname(shim.hostname, sizeof(shim.hostname)) != 0)
         snprintf(shim.hostname, sizeof(shim.hostname), "localhost");
     shim.hostname[sizeof(shim.hostname) - 1] = '\0';
+    if (launcher_without_wireup(err, sizeof(err))) {
+        char msg[768];
+        int n = snprintf(
+            msg, sizeof(msg),
+            "shoal mpi: MPI_Init: the launcher says this job has several "
+            "ranks (%s) but gives no PMI-1 wire-up (PMI_FD); each rank would "
+            "run alone. Under Slurm run it with 'srun --mpi=pmi2' (or set "
+            "MpiDefault=pmi2 in slurm.conf), or start it with 'shoal run'\n",
+            err);
+        if (n < 0)
+            n = 0;
+        else if ((size_t)n >= sizeof(msg))
+            n = (int)sizeof(msg) - 1;
+        ssize_t w = write(2, msg, (size_t)n);
+        (void)w;
+        _exit(1);
+    }
     rc = shim_pmi_init(&shim.rank, &shim.size, &shim.appnum);
     if (rc == 0
         && (shim.size < 1 || shim.size > SHIM_MAX_RANKS || shim.rank < 0

@@ -1,0 +1,94 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+# Programs built with shoal's mpicc under launchers other than shoal run:
+# under srun --mpi=pmi2 of a real Slurm cluster (slurm.sh) they run
+# correctly; under a launcher that says the job has several ranks but
+# gives no wire-up shoal's MPI speaks (srun --mpi=none or --mpi=pmix,
+# PMI_SIZE, OMPI_COMM_WORLD_SIZE, PMIX_NAMESPACE without PMI_FD), MPI_Init
+# fails saying what to do rather than running each rank alone.
+. "$SHOAL_SRCDIR/tests/integration/lib.sh"
+
+for p in hello ring collectives split; do
+    "$SHOAL_BUILDDIR/mpi-shim/mpicc-uninst" -O1 -o $p.shoal \
+        "$SHOAL_SRCDIR/tests/mpi/$p.c" || {
+        echo "Bail out! cannot build $p with shoal's mpicc"
+        exit 1
+    }
+done
+
+refusal="shoal mpi: MPI_Init: the launcher says this job has several ranks"
+hint="Under Slurm run it with 'srun --mpi=pmi2' (or set MpiDefault=pmi2 in slurm.conf), or start it with 'shoal run'"
+
+test_expect_success 'alone, a program is rank 0 of 1' '
+    ./hello.shoal >out &&
+    echo "hello from rank 0 of 1 on $HOST" >expect && test_cmp expect out
+'
+
+for var in PMI_SIZE=2 OMPI_COMM_WORLD_SIZE=4 PMIX_NAMESPACE=job.1 \
+    "SLURM_STEP_ID=0 SLURM_STEP_NUM_TASKS=2" "SLURM_STEP_ID=3 SLURM_NTASKS=2"; do
+    test_expect_success "$var without PMI_FD is refused, saying what to do" "
+        test_expect_code 1 env $var ./hello.shoal >out 2>err &&
+        test ! -s out && grep -F \"\$refusal\" err && grep -F \"\$hint\" err &&
+        grep -F \"(\${var##* })\" err
+    "
+done
+
+test_expect_success 'one rank by its launcher is not refused' '
+    PMI_SIZE=1 OMPI_COMM_WORLD_SIZE=1 SLURM_STEP_ID=0 SLURM_STEP_NUM_TASKS=1 \
+        ./hello.shoal >out &&
+    echo "hello from rank 0 of 1 on $HOST" >expect && test_cmp expect out &&
+    SLURM_NTASKS=4 ./hello.shoal >out &&
+    test_cmp expect out
+'
+
+. "$SHOAL_SRCDIR/tests/integration/slurm.sh"
+slurm_setup_or_skip
+
+# srun ARGS...: within 60 s, never reading the test's stdin
+run_srun() {
+    timeout -k 5 60 srun --quiet "$@" </dev/null
+}
+
+test_expect_success 'srun --mpi=pmi2 -N2 -n2: ranks 0 and 1 of 2' '
+    run_srun --mpi=pmi2 -N2 -n2 ./hello.shoal | sort >out &&
+    printf "hello from rank %d of 2 on $HOST\n" 0 1 >expect &&
+    test_cmp expect out
+'
+
+grep -v '^#' "$SHOAL_SRCDIR/tests/mpi/testlist" | while read -r prog counts; do
+    [ -n "$prog" ] || continue
+    for n in $counts; do
+        # the cluster holds 4 CPUs
+        [ "$n" -le 4 ] && echo "$prog $n"
+    done
+done >cases
+
+while read -r prog n; do
+    test_expect_success "srun --mpi=pmi2: $prog on $n ranks" "
+        run_srun --mpi=pmi2 -n $n ./$prog.shoal >out 2>err &&
+        echo ' No Errors' >expect && test_cmp expect out
+    "
+done <cases
+
+test_expect_success 'srun --mpi=none -n 2 is refused with what to do' '
+    test_expect_code 1 run_srun --mpi=none -N2 -n2 ./hello.shoal >out 2>err &&
+    test ! -s out && grep -F "$refusal" err && grep -F "$hint" err &&
+    grep -F "(SLURM_STEP_NUM_TASKS=2)" err
+'
+
+if srun --mpi=list 2>&1 | grep -q pmix; then
+    test_expect_success 'srun --mpi=pmix -n 2 is refused with what to do' '
+        test_expect_code 1 run_srun --mpi=pmix -N2 -n2 ./hello.shoal >out 2>err &&
+        test ! -s out && grep -F "$refusal" err && grep -F "$hint" err
+    '
+else
+    test_skip 'srun --mpi=pmix' "Slurm has no pmix plugin here"
+fi
+
+test_expect_success 'a batch script runs a program alone, not refused' '
+    printf "#!/bin/sh\n./hello.shoal\n" >job.sh && chmod +x job.sh &&
+    timeout -k 5 60 sbatch --wait -n4 -o batch.out ./job.sh </dev/null &&
+    echo "hello from rank 0 of 1 on $HOST" >expect && test_cmp expect batch.out
+'
+
+test_done
