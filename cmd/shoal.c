@@ -22,6 +22,7 @@ static const char shoal_usage[] =
     "  results    per-task results of a job (--json, --csv)\n"
     "  output     a task's stdout and stderr\n"
     "  cancel     cancel a job and kill its tasks\n"
+    "  resubmit   run a job's failed tasks (or all) again as a new job\n"
     "  ckpt       list (ls) or remove (rm) the checkpoints jobs keep\n"
     "  bench      run benchmark suites; list, report and compare runs\n"
     "  version    print shoal's version\n"

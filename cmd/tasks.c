@@ -444,6 +444,9 @@ static const char tasks_submit_usage[] =
     "                      ...) with :S; or a list such as 1,4,9-12\n"
     "  --each-line FILE    one task per non-empty line of FILE\n"
     "  --param K=V1,V2     one task per combination of parameter values\n"
+    "  --after ID[,ID...]  run no task until jobs ID all ended done; if one\n"
+    "                      failed or was cancelled, this job fails at once\n"
+    "                      (as Slurm's --dependency=afterok)\n"
     "  --checkpoint[=S]    give each task a checkpoint directory (and ask for\n"
     "                      a checkpoint every S seconds, default 60); a task\n"
     "                      run again resumes from its newest version\n"
@@ -505,6 +508,30 @@ static char **tasks_env(void)
     return env;
 }
 
+/* "3,4" as a JSON array of ids, or NULL when it is not a comma list of
+ * job ids (at most TASKD_AFTER_MAX). */
+static json_t *tasks_parse_after(const char *s)
+{
+    json_t *a = json_array();
+
+    for (;;) {
+        char *end;
+        unsigned long long v;
+
+        errno = 0;
+        v = *s >= '0' && *s <= '9' ? strtoull(s, &end, 10) : 0;
+        if (!a || v == 0 || errno || (*end != ',' && *end != '\0')
+            || json_array_size(a) >= TASKD_AFTER_MAX
+            || json_array_append_new(a, json_integer((json_int_t)v)) < 0) {
+            json_decref(a);
+            return NULL;
+        }
+        if (*end == '\0')
+            return a;
+        s = end + 1;
+    }
+}
+
 static int tasks_cmd_submit(int argc, char **argv)
 {
     struct taskgen *gen = NULL;
@@ -513,6 +540,7 @@ static int tasks_cmd_submit(int argc, char **argv)
     long cores = 1, retries = 0;
     double limit = 0, ckpt_interval = 60;
     const char *ckpt_dir = NULL;
+    json_t *after = NULL;
     bool ckpt = false;
     char *ckpt_root = NULL, *ckpt_every = NULL;
     int i, dash = -1, rc = 0;
@@ -551,7 +579,15 @@ static int tasks_cmd_submit(int argc, char **argv)
                 rc = cmd_usage("submit", "--checkpoint-dir needs a directory");
         } else if ((v = tasks_optval(argv, argc, &i, "--name", &missing)))
             name = v;
-        else if ((v = tasks_optval(argv, argc, &i, "--cores", &missing))) {
+        else if ((v = tasks_optval(argv, argc, &i, "--after", &missing))) {
+            json_decref(after);
+            after = tasks_parse_after(v);
+            if (!after)
+                rc = cmd_usage("submit",
+                               "invalid --after '%s': expected job ids "
+                               "such as 3 or 3,4",
+                               v);
+        } else if ((v = tasks_optval(argv, argc, &i, "--cores", &missing))) {
             if (tasks_parse_int(v, 1, 4096, &cores) < 0)
                 rc = cmd_usage("submit", "invalid --cores '%s'", v);
         } else if ((v = tasks_optval(argv, argc, &i, "--retries", &missing))) {
@@ -596,6 +632,7 @@ static int tasks_cmd_submit(int argc, char **argv)
         rc = cmd_fail(1, "cannot get the current directory: %s",
                       strerror(errno));
     if (rc != 0) {
+        json_decref(after);
         taskgen_destroy(gen);
         return rc;
     }
@@ -646,6 +683,9 @@ static int tasks_cmd_submit(int argc, char **argv)
     if (rc == 0 && name
         && json_object_set_new(req, "name", json_string(name)) < 0)
         rc = -ENOMEM;
+    if (rc == 0 && after && json_object_set(req, "after", after) < 0)
+        rc = -ENOMEM;
+    json_decref(after);
     if (rc < 0) {
         json_decref(req);
         taskgen_destroy(gen);
@@ -824,6 +864,16 @@ static int tasks_cmd_job(int argc, char **argv)
     if (json_is_string(json_object_get(job, "reason")))
         printf("%-14s %s\n", "reason",
                json_string_value(json_object_get(job, "reason")));
+    if (json_array_size(json_object_get(job, "after")) > 0) {
+        printf("%-14s", "after");
+        json_array_foreach (json_object_get(job, "after"), i, a)
+            printf("%s%" JSON_INTEGER_FORMAT, i ? "," : " ",
+                   json_integer_value(a));
+        putchar('\n');
+    }
+    if (json_is_integer(json_object_get(job, "resubmit_of")))
+        printf("%-14s %" JSON_INTEGER_FORMAT "\n", "resubmit of",
+               tasks_int(job, "resubmit_of"));
     printf("%-14s", "command");
     json_array_foreach (json_object_get(job, "argv"), i, a)
         printf(" %s", json_string_value(a));
@@ -871,6 +921,44 @@ static int tasks_cmd_cancel(int argc, char **argv)
         return 1;
     printf("job %" PRIu64 " cancelled (%" JSON_INTEGER_FORMAT " tasks)\n", id,
            tasks_int(reply, "cancelled"));
+    json_decref(reply);
+    return 0;
+}
+
+static const char tasks_resubmit_usage[] =
+    "usage: shoal resubmit ID [--failed]";
+
+static int tasks_cmd_resubmit(int argc, char **argv)
+{
+    const char *ids = NULL;
+    bool failed = false;
+    json_t *reply;
+    uint64_t id;
+    char *dir;
+    int rc;
+
+    for (int k = 0; k < argc; k++) {
+        if (strcmp(argv[k], "--failed") == 0)
+            failed = true;
+        else if (argv[k][0] == '-')
+            return cmd_usage("resubmit", "unknown option '%s'", argv[k]);
+        else if (!ids)
+            ids = argv[k];
+        else
+            return cmd_usage("resubmit", "%s", tasks_resubmit_usage);
+    }
+    if (!ids)
+        return cmd_usage("resubmit", "%s", tasks_resubmit_usage);
+    rc = tasks_parse_id("resubmit", ids, &id);
+    if (rc)
+        return rc;
+    dir = tasks_dir();
+    reply = tasks_call(dir, json_pack("{s:s, s:I, s:b}", "op", "task.resubmit",
+                                      "id", (json_int_t)id, "failed", failed));
+    free(dir);
+    if (!reply)
+        return 1;
+    printf("%" JSON_INTEGER_FORMAT "\n", tasks_int(reply, "id"));
     json_decref(reply);
     return 0;
 }
@@ -1360,6 +1448,18 @@ static const struct tasks_help {
                "  ID               the job, as `shoal submit` printed it\n"
                "  TASK             the task's index, from 0\n"
                "  -h, --help       show this help\n"},
+    {"resubmit",
+     "usage: shoal resubmit ID [--failed]\n"
+     "\n"
+     "Submit again job ID, which has ended: a new job with its command, "
+     "settings\n"
+     "and name, whose tasks keep their indices ('{#}') and values ('{}'). "
+     "Prints\n"
+     "the new job's id.\n"
+     "\n"
+     "  ID               the job, as `shoal submit` printed it\n"
+     "  --failed         only the tasks that failed (else every task)\n"
+     "  -h, --help       show this help\n"},
     {"cancel", "usage: shoal cancel ID\n"
                "\n"
                "Cancel job ID: its running tasks are killed, its queued "
@@ -1393,5 +1493,7 @@ int cmd_tasks(const char *name, int argc, char **argv)
         return tasks_cmd_output(argc, argv);
     if (strcmp(name, "cancel") == 0)
         return tasks_cmd_cancel(argc, argv);
+    if (strcmp(name, "resubmit") == 0)
+        return tasks_cmd_resubmit(argc, argv);
     return -1;
 }

@@ -189,7 +189,7 @@ _shoal()
         return 0
     fi
     case $cmd in
-    job | wait | results | output | cancel)
+    job | wait | results | output | cancel | resubmit)
         mapfile -t COMPREPLY < <(compgen -W \
             "$(_shoal_job_ids "$shoal")" -- "$cur")
         ;;

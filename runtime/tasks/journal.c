@@ -3,6 +3,7 @@
 #include "runtime/tasks/journal.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,7 +39,18 @@ static const char journal_schema[] =
     " node INTEGER NOT NULL, token INTEGER NOT NULL, leased REAL NOT NULL,"
     " start REAL, end REAL, status INTEGER, reason TEXT, out_path TEXT,"
     " err_path TEXT, err_tail TEXT, PRIMARY KEY (job, idx, attempt))"
-    " WITHOUT ROWID;";
+    " WITHOUT ROWID;"
+    "CREATE TABLE IF NOT EXISTS deps ("
+    " job INTEGER NOT NULL, after INTEGER NOT NULL, PRIMARY KEY (job, after))"
+    " WITHOUT ROWID;"
+    "CREATE INDEX IF NOT EXISTS deps_after ON deps (after);";
+
+/* Columns added to the jobs of a journal made before them: held (1 while
+ * a job waits for the jobs it runs after) and reason (why it ended other
+ * than by its tasks). */
+static const char journal_schema_jobs_held[] =
+    "ALTER TABLE jobs ADD COLUMN held INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE jobs ADD COLUMN reason TEXT;";
 
 /* Of a job's LEASED tasks, those whose worker said they run. Through the
  * partial index of leased tasks: what the pool holds, not the whole job. */
@@ -46,6 +58,12 @@ static const char journal_schema[] =
     " (SELECT count(*) FROM tasks t INDEXED BY tasks_leased JOIN attempts a"   \
     " ON a.job = t.job AND a.idx = t.idx AND a.attempt = t.attempt"            \
     " WHERE t.state = 1 AND t.job = jobs.id AND a.start IS NOT NULL)"
+
+/* Whether a job waits for others, why it ended if not by its tasks, and
+ * the jobs it runs after ("3,4"), in order. */
+#define JOURNAL_JOB_MORE_SQL                                                   \
+    " held, reason, (SELECT group_concat(after, ',') FROM (SELECT after"       \
+    " FROM deps WHERE deps.job = jobs.id ORDER BY after))"
 
 enum journal_stmt {
     JS_BEGIN,
@@ -78,6 +96,12 @@ enum journal_stmt {
     JS_CANCEL_JOB,
     JS_TASKS,
     JS_BUSY,
+    JS_JOB_EXISTS,
+    JS_JOB_HOLD,
+    JS_DEP_INSERT,
+    JS_DEP_BROKEN,
+    JS_DEP_FAIL_JOB,
+    JS_DEP_RELEASE,
     JS_NSTMTS
 };
 
@@ -89,7 +113,7 @@ static const char *const journal_sql[JS_NSTMTS] = {
                       " n0, submitted) VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?6)",
     [JS_TASK_INSERT] = "INSERT INTO tasks (job, idx, params) VALUES (?,?,?)",
     [JS_RUNNING_JOBS] = "SELECT id, cores FROM jobs WHERE state = 0"
-                        " AND n0 > 0 ORDER BY id",
+                        " AND held = 0 AND n0 > 0 ORDER BY id",
     [JS_PICK] = "SELECT idx FROM tasks WHERE job = ?1 AND state = 0"
                 " ORDER BY idx LIMIT ?2",
     [JS_PICK_AVOID] = "SELECT idx FROM tasks WHERE job = ?1 AND state = 0"
@@ -136,14 +160,14 @@ static const char *const journal_sql[JS_NSTMTS] = {
     [JS_REQUEUE] = "UPDATE tasks SET state = 0 WHERE job = ?1 AND idx = ?2",
     [JS_EXTEND] = "UPDATE tasks SET expires = ?1 WHERE state = 1"
                   " AND expires < ?1",
-    [JS_JOB_GET] =
-        "SELECT id, name, desc, cores, retries, state, ntasks,"
-        " n0, n1, n2, n3, n4, stale, submitted, finished," JOURNAL_STARTED_SQL
-        " FROM jobs WHERE id = ?1",
-    [JS_JOBS] =
-        "SELECT id, name, desc, cores, retries, state, ntasks,"
-        " n0, n1, n2, n3, n4, stale, submitted, finished," JOURNAL_STARTED_SQL
-        " FROM jobs ORDER BY id",
+    [JS_JOB_GET] = "SELECT id, name, desc, cores, retries, state, ntasks,"
+                   " n0, n1, n2, n3, n4, stale, submitted,"
+                   " finished," JOURNAL_STARTED_SQL "," JOURNAL_JOB_MORE_SQL
+                   " FROM jobs WHERE id = ?1",
+    [JS_JOBS] = "SELECT id, name, desc, cores, retries, state, ntasks,"
+                " n0, n1, n2, n3, n4, stale, submitted,"
+                " finished," JOURNAL_STARTED_SQL "," JOURNAL_JOB_MORE_SQL
+                " FROM jobs ORDER BY id",
     [JS_CANCEL_TASKS] = "UPDATE tasks SET state = 4 WHERE job = ?1"
                         " AND state IN (0, 1)",
     [JS_CANCEL_JOB] = "UPDATE jobs SET state = 3, finished = ?2,"
@@ -155,11 +179,29 @@ static const char *const journal_sql[JS_NSTMTS] = {
                  " ON a.job = t.job AND a.idx = t.idx AND a.attempt = t.attempt"
                  " WHERE t.job = ?1 AND t.idx >= ?2 ORDER BY t.idx LIMIT ?3",
     [JS_BUSY] = "SELECT 1 FROM jobs WHERE state = 0 LIMIT 1",
+    [JS_JOB_EXISTS] = "SELECT 1 FROM jobs WHERE id = ?1",
+    [JS_JOB_HOLD] = "UPDATE jobs SET held = 1 WHERE id = ?1",
+    [JS_DEP_INSERT] = "INSERT OR IGNORE INTO deps (job, after) VALUES (?,?)",
+    /* a held job one of whose jobs failed or was cancelled: it never runs */
+    [JS_DEP_BROKEN] =
+        "SELECT h.id, a.id, a.state FROM jobs h"
+        " JOIN deps d ON d.job = h.id JOIN jobs a ON a.id = d.after"
+        " WHERE h.held = 1 AND h.state = 0 AND a.state IN (2, 3)"
+        " ORDER BY h.id, a.id LIMIT 1",
+    [JS_DEP_FAIL_JOB] = "UPDATE jobs SET state = 2, held = 0, finished = ?2,"
+                        " reason = ?3, n4 = n4 + n0 + n1, n0 = 0, n1 = 0"
+                        " WHERE id = ?1 AND state = 0",
+    /* a held job whose jobs all succeeded */
+    [JS_DEP_RELEASE] = "UPDATE jobs SET held = 0 WHERE held = 1 AND state = 0"
+                       " AND NOT EXISTS (SELECT 1 FROM deps d JOIN jobs a"
+                       " ON a.id = d.after WHERE d.job = jobs.id"
+                       " AND a.state != 1)",
 };
 
 struct journal {
     sqlite3 *db;
     sqlite3_stmt *stmt[JS_NSTMTS];
+    bool released; /* a held job became free to run (journal_released) */
 };
 
 static int journal_code(int rc)
@@ -305,6 +347,17 @@ int journal_open(const char *path, struct journal **out, shoal_error_t *error)
                       NULL, NULL, NULL);
     if (rc == SQLITE_OK)
         rc = sqlite3_exec(j->db, journal_schema, NULL, NULL, NULL);
+    if (rc == SQLITE_OK) {
+        sqlite3_stmt *probe = NULL;
+
+        /* a journal from before dependencies: add their columns */
+        if (sqlite3_prepare_v2(j->db, "SELECT held, reason FROM jobs", -1,
+                               &probe, NULL)
+            != SQLITE_OK)
+            rc =
+                sqlite3_exec(j->db, journal_schema_jobs_held, NULL, NULL, NULL);
+        sqlite3_finalize(probe);
+    }
     for (int i = 0; rc == SQLITE_OK && i < JS_NSTMTS; i++)
         rc = sqlite3_prepare_v3(j->db, journal_sql[i], -1,
                                 SQLITE_PREPARE_PERSISTENT, &j->stmt[i], NULL);
@@ -329,6 +382,62 @@ void journal_close(struct journal *j)
     free(j);
 }
 
+/* Settle the held jobs, inside a transaction: one whose job failed or was
+ * cancelled fails now (its tasks cancelled, the reason kept), which may
+ * break the jobs held after it in turn, hence the loop; one whose jobs
+ * all succeeded is released (j->released set). Returns 0 or a negative
+ * code. */
+static int journal_settle(struct journal *j, double now)
+{
+    sqlite3_stmt *st;
+    int rc;
+
+    for (;;) {
+        uint64_t job, after;
+        int state;
+        char why[96];
+
+        st = journal_stmt(j, JS_DEP_BROKEN);
+        rc = sqlite3_step(st);
+        if (rc != SQLITE_ROW) {
+            sqlite3_reset(st);
+            if (rc != SQLITE_DONE)
+                return journal_code(rc);
+            break;
+        }
+        job = (uint64_t)sqlite3_column_int64(st, 0);
+        after = (uint64_t)sqlite3_column_int64(st, 1);
+        state = sqlite3_column_int(st, 2);
+        sqlite3_reset(st);
+        snprintf(why, sizeof(why), "dependency %" PRIu64 " %s", after,
+                 state == JOURNAL_JOB_CANCELLED ? "was cancelled" : "failed");
+        st = journal_stmt(j, JS_CANCEL_TASKS);
+        sqlite3_bind_int64(st, 1, (sqlite3_int64)job);
+        rc = journal_step_done(st);
+        if (rc < 0)
+            return rc;
+        st = journal_stmt(j, JS_DEP_FAIL_JOB);
+        sqlite3_bind_int64(st, 1, (sqlite3_int64)job);
+        sqlite3_bind_double(st, 2, now);
+        sqlite3_bind_text(st, 3, why, -1, SQLITE_TRANSIENT);
+        rc = journal_step_done(st);
+        if (rc < 0)
+            return rc;
+    }
+    rc = journal_exec(j, JS_DEP_RELEASE);
+    if (rc == 0 && sqlite3_changes(j->db) > 0)
+        j->released = true;
+    return rc;
+}
+
+bool journal_released(struct journal *j)
+{
+    bool r = j->released;
+
+    j->released = false;
+    return r;
+}
+
 int journal_job_create(struct journal *j,
                        const struct journal_job_spec *spec,
                        uint64_t ntasks,
@@ -338,13 +447,29 @@ int journal_job_create(struct journal *j,
                        shoal_error_t *error)
 {
     sqlite3_stmt *st;
-    uint64_t job;
+    uint64_t job = 0;
     int rc;
 
     sqlite3_exec(j->db, "PRAGMA synchronous = FULL", NULL, NULL, NULL);
     rc = journal_exec(j, JS_BEGIN);
     if (rc < 0)
         goto out;
+    for (size_t i = 0; i < spec->nafter; i++) {
+        st = journal_stmt(j, JS_JOB_EXISTS);
+        sqlite3_bind_int64(st, 1, (sqlite3_int64)spec->after[i]);
+        rc = sqlite3_step(st);
+        sqlite3_reset(st);
+        if (rc == SQLITE_ROW)
+            continue;
+        journal_end(j, -ENOENT);
+        sqlite3_exec(j->db, "PRAGMA synchronous = NORMAL", NULL, NULL, NULL);
+        if (rc != SQLITE_DONE)
+            return shoal_errprintf(error, journal_code(rc),
+                                   "cannot record the job: %s",
+                                   sqlite3_errmsg(j->db));
+        return shoal_errprintf(
+            error, -ENOENT, "no job %" PRIu64 " to run after", spec->after[i]);
+    }
     st = journal_stmt(j, JS_JOB_INSERT);
     if (spec->name)
         sqlite3_bind_text(st, 1, spec->name, -1, SQLITE_STATIC);
@@ -365,9 +490,24 @@ int journal_job_create(struct journal *j,
         }
         sqlite3_reset(st);
         sqlite3_bind_int64(st, 1, (sqlite3_int64)job);
-        sqlite3_bind_int64(st, 2, (sqlite3_int64)i);
+        sqlite3_bind_int64(
+            st, 2, (sqlite3_int64)(spec->indices ? spec->indices[i] : i));
         sqlite3_bind_text(st, 3, p, -1, SQLITE_TRANSIENT);
         rc = journal_step_done(st);
+    }
+    for (size_t i = 0; rc == 0 && i < spec->nafter; i++) {
+        st = journal_stmt(j, JS_DEP_INSERT);
+        sqlite3_bind_int64(st, 1, (sqlite3_int64)job);
+        sqlite3_bind_int64(st, 2, (sqlite3_int64)spec->after[i]);
+        rc = journal_step_done(st);
+    }
+    if (rc == 0 && spec->nafter > 0) {
+        /* held until its jobs end; settled at once, as they may have */
+        st = journal_stmt(j, JS_JOB_HOLD);
+        sqlite3_bind_int64(st, 1, (sqlite3_int64)job);
+        rc = journal_step_done(st);
+        if (rc == 0)
+            rc = journal_settle(j, spec->submitted);
     }
     rc = journal_end(j, rc);
 out:
@@ -694,6 +834,8 @@ int journal_record(struct journal *j,
         if (outcomes)
             outcomes[i] = o;
     }
+    if (rc == 0)
+        rc = journal_settle(j, now);
     return journal_end(j, rc);
 }
 
@@ -782,6 +924,8 @@ int journal_job_cancel(struct journal *j, uint64_t id, double now)
         sqlite3_bind_double(st, 2, now);
         rc = journal_step_done(st);
     }
+    if (rc == 0)
+        rc = journal_settle(j, now);
     rc = journal_end(j, rc);
     return rc < 0 ? rc : n;
 }
@@ -815,6 +959,14 @@ static void journal_info_from_row(sqlite3_stmt *st,
     info->submitted = sqlite3_column_double(st, 13);
     info->finished = sqlite3_column_double(st, 14);
     info->started = (uint64_t)sqlite3_column_int64(st, 15);
+    info->held = sqlite3_column_int(st, 16) != 0;
+    if (copy) {
+        info->reason = journal_strdup_col(st, 17);
+        info->after = journal_strdup_col(st, 18);
+    } else {
+        info->reason = (char *)sqlite3_column_text(st, 17);
+        info->after = (char *)sqlite3_column_text(st, 18);
+    }
 }
 
 int journal_job_get(struct journal *j,
@@ -838,7 +990,9 @@ void journal_job_info_release(struct journal_job_info *info)
 {
     free(info->name);
     free(info->desc);
-    info->name = info->desc = NULL;
+    free(info->reason);
+    free(info->after);
+    info->name = info->desc = info->reason = info->after = NULL;
 }
 
 int journal_jobs(struct journal *j,

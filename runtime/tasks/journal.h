@@ -68,6 +68,13 @@ struct journal_job_spec {
     int cores;        /* per task, >= 1 */
     int retries;      /* extra attempts after a failure, >= 0 */
     double submitted; /* seconds since the epoch */
+    /* the index of task i (increasing), or NULL for i: a job run again
+     * keeps its tasks' indices */
+    const uint64_t *indices;
+    /* jobs that must all end done before any task of this one is leased
+     * (nafter may be 0); each must exist */
+    const uint64_t *after;
+    size_t nafter;
 };
 
 /* The parameters of task index as JSON text, borrowed until the next call;
@@ -86,6 +93,10 @@ struct journal_job_info {
     uint64_t started; /* of the LEASED ones: known to run on their worker */
     uint64_t stale_reports;
     double submitted, finished; /* finished is 0 while running */
+    bool held;                  /* waits for the jobs it runs after */
+    char *reason; /* why it failed without running ("dependency 3 failed"),
+                     or NULL */
+    char *after;  /* the jobs it runs after, "3,4", or NULL */
 };
 
 struct journal_lease {
@@ -147,7 +158,16 @@ void journal_close(struct journal *j);
 
 /* Create a job and its ntasks tasks, QUEUED, in one transaction. Returns 0
  * and sets *id (ids start at 1 and are never reused), or a negative code
- * with error filled; nothing is created then. */
+ * with error filled; nothing is created then (-ENOENT: a job of
+ * spec->after does not exist).
+ *
+ * Dependencies (spec->after, as Slurm's afterok). The job is held: none of
+ * its tasks is leased until every job it runs after ended done. When one
+ * of them fails or is cancelled instead, the job fails at once, its tasks
+ * cancelled, with the reason "dependency N failed" (or "was cancelled"),
+ * and so in turn do the jobs held after it. This is settled in the same
+ * transaction as what ends a job (journal_record, journal_job_cancel, and
+ * here for jobs that ended already), so it holds across restarts. */
 int journal_job_create(struct journal *j,
                        const struct journal_job_spec *spec,
                        uint64_t ntasks,
@@ -238,6 +258,10 @@ int journal_tasks(struct journal *j,
                   size_t max,
                   void (*fn)(const struct journal_task_row *row, void *arg),
                   void *arg);
+
+/* Whether a held job was released (its jobs all done) since the last
+ * call: its tasks can be leased now. Clears the flag. */
+bool journal_released(struct journal *j);
 
 /* Whether any job is running. */
 bool journal_busy(struct journal *j);

@@ -1022,6 +1022,9 @@ static void taskd_check_cb(uv_check_t *h)
         free(out);
         taskd_queue_clear(&t->pending);
         t->progress_dirty = true;
+        /* a job held after the ones that just ended may run now */
+        if (journal_released(t->journal))
+            retry = true;
         if (retry)
             taskd_poke_all(t);
     }

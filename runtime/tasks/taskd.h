@@ -11,8 +11,14 @@
  *
  * Control operations take a JSON request and answer with one or more JSON
  * replies through a callback (a stream for "task.wait"):
- *   task.submit  {name?, cores, retries, time_limit, spec, argv, env, wdir}
- *                -> {id, ntasks}
+ *   task.submit  {name?, cores, retries, time_limit, spec, argv, env, wdir,
+ *                after?: [ID...]} -> {id, ntasks}; with after, no task
+ *                runs until those jobs all ended done, and the job fails
+ *                ("dependency N failed") if one did not (journal.h)
+ *   task.resubmit {id, failed?} -> {id, ntasks}: a new job with job id's
+ *                command, settings and name, running again its failed
+ *                tasks (all of them without failed), each keeping its
+ *                index and values; refused while job id runs
  *   task.jobs    {name?, state?} -> {jobs: [...]}, only those of that
  *                name and state when given
  *   task.job     {id} -> {job}
@@ -60,6 +66,9 @@ enum taskd_frame_type {
     TASKD_FRAME_FIRST = 64,
     TASKD_FRAME_LAST = 95,
 };
+
+/* At most this many jobs a job may run after. */
+enum { TASKD_AFTER_MAX = 64 };
 
 struct taskd_config {
     const char *dir;   /* the daemon's directory: jobs.db, jobs/ */

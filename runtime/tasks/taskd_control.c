@@ -22,6 +22,21 @@
 #include "runtime/tasks/taskd_private.h"
 #include "runtime/tasks/taskgen.h"
 
+/* "3,4" as [3, 4]; [] for NULL. */
+static json_t *taskd_after_json(const char *after)
+{
+    json_t *a = json_array();
+
+    while (after && *after) {
+        char *end;
+        unsigned long long id = strtoull(after, &end, 10);
+
+        json_array_append_new(a, json_integer((json_int_t)id));
+        after = *end == ',' ? end + 1 : "";
+    }
+    return a;
+}
+
 json_t *taskd_job_json(const struct journal_job_info *info)
 {
     /* a leased task may wait for cores on its worker (prefetch): it runs
@@ -50,6 +65,9 @@ json_t *taskd_job_json(const struct journal_job_info *info)
     }
     json_object_set_new(o, "leased",
                         json_integer((json_int_t)(leased - started)));
+    if (info->reason)
+        json_object_set_new(o, "reason", json_string(info->reason));
+    json_object_set_new(o, "after", taskd_after_json(info->after));
     return o;
 }
 
@@ -188,14 +206,32 @@ static void taskd_op_submit(struct taskd *t,
     struct taskd_params_iter it = {NULL, NULL};
     struct task_cmd cmd = {0};
     shoal_error_t error = {{0}};
-    json_t *desc;
-    uint64_t id;
+    json_t *desc, *after = json_object_get(req, "after"), *v;
+    uint64_t id, deps[TASKD_AFTER_MAX];
+    size_t i;
     int rc;
 
-    if (spec.cores < 1 || spec.retries < 0) {
+    if (spec.cores < 1 || spec.retries < 0
+        || (after && !json_is_array(after))) {
         taskd_reply_error(reply, arg, SHOAL_EPROTO, "malformed submit request");
         return;
     }
+    if (json_array_size(after) > TASKD_AFTER_MAX) {
+        taskd_reply_error(reply, arg, SHOAL_EUSAGE,
+                          "a job may run after at most %d jobs",
+                          TASKD_AFTER_MAX);
+        return;
+    }
+    json_array_foreach (after, i, v) {
+        if (!json_is_integer(v) || json_integer_value(v) < 1) {
+            taskd_reply_error(reply, arg, SHOAL_EPROTO,
+                              "malformed submit request: bad 'after'");
+            return;
+        }
+        deps[i] = (uint64_t)json_integer_value(v);
+    }
+    spec.after = deps;
+    spec.nafter = json_array_size(after);
     if (taskd_refuse_unplaceable(t, spec.cores, reply, arg))
         return;
     rc = task_cmd_unpack(req, TASK_CMD_ARGV_REQUIRED, 0, &cmd, &error);
@@ -242,6 +278,149 @@ out:
     taskgen_destroy(it.gen);
 }
 
+/* The tasks a job runs again: their indices and parameters (JSON text). */
+struct taskd_rerun {
+    uint64_t *indices;
+    char **params;
+    size_t n, cap;
+    uint64_t next; /* the index after the last row seen */
+    bool only_failed;
+    bool nomem;
+};
+
+static void taskd_rerun_row(const struct journal_task_row *row, void *arg)
+{
+    struct taskd_rerun *r = arg;
+
+    r->next = row->task + 1;
+    if (r->nomem || (r->only_failed && row->state != JOURNAL_TASK_FAILED))
+        return;
+    if (r->n == r->cap) {
+        size_t cap = r->cap ? 2 * r->cap : 256;
+        uint64_t *ni = realloc(r->indices, cap * sizeof(*ni));
+        char **np = ni ? realloc(r->params, cap * sizeof(*np)) : NULL;
+
+        if (ni)
+            r->indices = ni;
+        if (!np) {
+            r->nomem = true;
+            return;
+        }
+        r->params = np;
+        r->cap = cap;
+    }
+    r->params[r->n] = strdup(row->params ? row->params : "{}");
+    if (!r->params[r->n]) {
+        r->nomem = true;
+        return;
+    }
+    r->indices[r->n++] = row->task;
+}
+
+static const char *taskd_rerun_params(uint64_t index, void *arg)
+{
+    return ((struct taskd_rerun *)arg)->params[index];
+}
+
+static void taskd_rerun_release(struct taskd_rerun *r)
+{
+    for (size_t i = 0; i < r->n; i++)
+        free(r->params[i]);
+    free(r->params);
+    free(r->indices);
+}
+
+/* task.resubmit {id, failed}: a new job with job id's command, settings
+ * and name, running again its failed tasks (or all of them), each with
+ * its index and parameters. The job must have ended. */
+static void taskd_op_resubmit(struct taskd *t,
+                              const struct taskd_caller *caller,
+                              const json_t *req,
+                              taskd_reply_f *reply,
+                              void *arg)
+{
+    struct taskd_rerun r = {.only_failed =
+                                json_is_true(json_object_get(req, "failed"))};
+    struct journal_job_info info;
+    shoal_error_t error = {{0}};
+    json_t *desc = NULL;
+    uint64_t id, new_id;
+    int n, rc;
+
+    if (taskd_job_id(req, &id) < 0) {
+        taskd_reply_error(reply, arg, SHOAL_EPROTO, "no job id");
+        return;
+    }
+    if (journal_job_get(t->journal, id, &info) < 0) {
+        taskd_reply_error(reply, arg, -ENOENT, "no job %" PRIu64, id);
+        return;
+    }
+    if (info.state == JOURNAL_JOB_RUNNING) {
+        taskd_reply_error(reply, arg, -EBUSY,
+                          "job %" PRIu64 " is still running: wait for it "
+                          "to end ('shoal wait %" PRIu64 "') or cancel it",
+                          id, id);
+        goto out;
+    }
+    if (taskd_refuse_unplaceable(t, info.cores, reply, arg))
+        goto out;
+    do {
+        uint64_t before = r.next;
+
+        n = journal_tasks(t->journal, id, r.next, 5000, taskd_rerun_row, &r);
+        if (n > 0 && r.next == before)
+            n = 0;
+    } while (n == 5000 && !r.nomem);
+    if (n < 0 || r.nomem) {
+        taskd_reply_error(reply, arg, n < 0 ? n : -ENOMEM,
+                          "cannot read the tasks of job %" PRIu64 ": %s", id,
+                          shoal_strerror(n < 0 ? n : -ENOMEM));
+        goto out;
+    }
+    if (r.n == 0) {
+        taskd_reply_error(reply, arg, SHOAL_EUSAGE,
+                          "job %" PRIu64 " has no failed tasks to run again",
+                          id);
+        goto out;
+    }
+    /* the command as it was; the submitter is who asks now */
+    desc = json_loads(info.desc, 0, NULL);
+    if (!desc || json_object_set_new(desc, "uid", json_integer(caller->uid)) < 0
+        || json_object_set_new(desc, "gid", json_integer(caller->gid)) < 0
+        || json_object_set_new(desc, "resubmit_of",
+                               json_integer((json_int_t)id))
+               < 0) {
+        taskd_reply_error(reply, arg, -ENOMEM, "out of memory");
+        goto out;
+    }
+    {
+        struct journal_job_spec spec = {.name = info.name,
+                                        .cores = info.cores,
+                                        .retries = info.retries,
+                                        .submitted = taskd_now(),
+                                        .indices = r.indices};
+        char *text = json_dumps(desc, JSON_COMPACT);
+
+        spec.desc = text;
+        rc = text ? journal_job_create(t->journal, &spec, r.n,
+                                       taskd_rerun_params, &r, &new_id, &error)
+                  : shoal_errprintf(&error, -ENOMEM, "out of memory");
+        free(text);
+    }
+    if (rc < 0) {
+        taskd_reply_error(reply, arg, rc, "%s", error.text);
+        goto out;
+    }
+    taskd_reply_ok(reply, arg,
+                   json_pack("{s:I, s:I}", "id", (json_int_t)new_id, "ntasks",
+                             (json_int_t)r.n));
+    taskd_poke_all(t);
+out:
+    json_decref(desc);
+    taskd_rerun_release(&r);
+    journal_job_info_release(&info);
+}
+
 /* The most cores free on one node now, this one included. */
 static int taskd_most_free(struct taskd *t)
 {
@@ -269,6 +448,14 @@ static void taskd_job_reason(struct taskd *t,
     char text[160];
     int most;
 
+    if (info->state == JOURNAL_JOB_RUNNING && info->held) {
+        snprintf(text, sizeof(text),
+                 "Dependency: runs once job%s %s ended done",
+                 strchr(info->after ? info->after : "", ',') ? "s" : "",
+                 info->after ? info->after : "?");
+        json_object_set_new(o, "reason", json_string(text));
+        return;
+    }
     if (info->state != JOURNAL_JOB_RUNNING
         || info->count[JOURNAL_TASK_QUEUED] == 0)
         return;
@@ -333,6 +520,9 @@ static void taskd_op_job(struct taskd *t,
     json_object_set(job, "argv", json_object_get(desc, "argv"));
     json_object_set(job, "wdir", json_object_get(desc, "wdir"));
     json_object_set(job, "time_limit", json_object_get(desc, "time_limit"));
+    if (json_is_integer(json_object_get(desc, "resubmit_of")))
+        json_object_set(job, "resubmit_of",
+                        json_object_get(desc, "resubmit_of"));
     json_decref(desc);
     journal_job_info_release(&info);
     taskd_reply_ok(reply, arg, json_pack("{s:o}", "job", job));
@@ -392,9 +582,15 @@ static void taskd_op_results(struct taskd *t,
         taskd_reply_error(reply, arg, n, "cannot read the journal");
         return;
     }
+    /* a job run again keeps its tasks' indices, which may have gaps: the
+     * next page starts after the last index given */
     taskd_reply_ok(reply, arg,
                    json_pack("{s:o, s:o}", "tasks", tasks, "next",
-                             n == max ? json_integer(first + n) : json_null()));
+                             n == max ? json_integer(
+                                 json_integer_value(json_object_get(
+                                     json_array_get(tasks, n - 1), "task"))
+                                 + 1)
+                                      : json_null()));
 }
 
 static void taskd_op_output(struct taskd *t,
@@ -498,7 +694,7 @@ static void taskd_op_cancel(struct taskd *t,
 
 enum control_op_class taskd_control_op_class(const char *op)
 {
-    if (strcmp(op, "task.submit") == 0)
+    if (strcmp(op, "task.submit") == 0 || strcmp(op, "task.resubmit") == 0)
         return CONTROL_OP_SUBMIT;
     if (strcmp(op, "task.cancel") == 0)
         return CONTROL_OP_OWNER;
@@ -510,7 +706,8 @@ enum control_op_class taskd_control_op_class(const char *op)
 static bool taskd_op_is_private(const char *op)
 {
     return strcmp(op, "task.job") == 0 || strcmp(op, "task.results") == 0
-           || strcmp(op, "task.output") == 0 || strcmp(op, "task.cancel") == 0;
+           || strcmp(op, "task.output") == 0 || strcmp(op, "task.cancel") == 0
+           || strcmp(op, "task.resubmit") == 0;
 }
 
 /* Refuse caller an op on another user's job: 0 when it may go on (or the
@@ -571,7 +768,8 @@ int taskd_control_as(struct taskd *t,
         && taskd_check_owner(t, caller, request, reply, arg) < 0)
         return 0;
     if (t->journal_error
-        && (strcmp(op, "task.submit") == 0 || strcmp(op, "task.wait") == 0)) {
+        && (strcmp(op, "task.submit") == 0 || strcmp(op, "task.wait") == 0
+            || strcmp(op, "task.resubmit") == 0)) {
         /* a wait would never end, a job would never run */
         taskd_reply_error(reply, arg, t->journal_error,
                           "the journal '%s/jobs.db' failed (%s): its jobs "
@@ -581,6 +779,8 @@ int taskd_control_as(struct taskd *t,
     }
     if (strcmp(op, "task.submit") == 0)
         taskd_op_submit(t, caller, request, reply, arg);
+    else if (strcmp(op, "task.resubmit") == 0)
+        taskd_op_resubmit(t, caller, request, reply, arg);
     else if (strcmp(op, "task.jobs") == 0) {
         json_t *jobs = json_array();
         json_t *state = json_object_get(request, "state");
@@ -640,8 +840,8 @@ void taskd_stream_close(struct taskd_stream *s)
 }
 
 const char *const taskd_control_ops[] = {
-    "task.submit",  "task.jobs",   "task.job",    "task.wait",
-    "task.results", "task.output", "task.cancel", NULL,
+    "task.submit", "task.jobs",   "task.job",      "task.wait", "task.results",
+    "task.output", "task.cancel", "task.resubmit", NULL,
 };
 
 static void taskd_conn_reply(const json_t *msg, bool final, void *arg)

@@ -67,7 +67,7 @@ void taskd_poke_all(struct taskd *t)
 /* Tasks queued in our journal, over every running job. */
 static void taskd_add_queued(const struct journal_job_info *info, void *arg)
 {
-    if (info->state == JOURNAL_JOB_RUNNING)
+    if (info->state == JOURNAL_JOB_RUNNING && !info->held)
         *(uint64_t *)arg += info->count[JOURNAL_TASK_QUEUED];
 }
 

@@ -31,10 +31,12 @@ test_expect_success 'results --help lists --json, --csv and --failed' \
     'help_lists results ID --json --csv --failed'
 test_expect_success 'output --help' 'help_lists output ID TASK'
 test_expect_success 'cancel --help' 'help_lists cancel ID'
+test_expect_success 'resubmit --help lists --failed' \
+    'help_lists resubmit ID --failed'
 test_expect_success 'info --help exits 0 and lists --params and --json' \
     'help_lists info --params --json'
 test_expect_success 'submit --help' \
-    'help_lists submit --name --cores --retries --time-limit --range --each-line --param'
+    'help_lists submit --name --cores --retries --time-limit --range --each-line --param --after'
 test_expect_success 'run --help' \
     'help_lists run --mca -V --map-by --report-bindings'
 

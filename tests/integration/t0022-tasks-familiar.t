@@ -85,7 +85,7 @@ assert all(t[\"state\"] == \"failed\" for t in r), r
 
 # the keys README.md documents for `jobs --json` and `job ID --json`
 JOB_KEYS="id name state ntasks queued leased running done failed cancelled
-stale_reports cores retries submitted finished user reason"
+stale_reports cores retries submitted finished user reason after"
 
 test_expect_success 'jobs --json parses and every job has the documented keys' '
     "$SHOAL" jobs --json >jobs.json &&
@@ -137,6 +137,114 @@ assert [j[\"id\"] for j in jobs] == [1, 2], jobs
     grep -F "invalid --state '"'"'queuing'"'"': expected running, done, failed or cancelled" err &&
     test_expect_code 2 "$SHOAL" jobs --name 2>err &&
     grep -F "option '"'"'--name'"'"' needs a value" err
+'
+
+test_expect_success 'resubmit --failed runs the failed tasks again, same index and value' '
+    id=$("$SHOAL" submit --name again --range 1-4 -- \
+        sh -c "test -e $TRASH/ok || test \$(({} % 2)) -eq 0 || exit 3; echo {#} {} \$SHOAL_TASK_ID") &&
+    test_expect_code 1 "$SHOAL" wait "$id" >/dev/null &&
+    touch "$TRASH/ok" &&
+    new=$("$SHOAL" resubmit "$id" --failed) &&
+    test "$new" -gt "$id" &&
+    "$SHOAL" wait "$new" >wait.out &&
+    grep "job $new done: 2 done, 0 failed, 0 cancelled of 2" wait.out &&
+    "$SHOAL" results "$new" --csv | awk -F, "NR > 1 { print \$1, \$2, \$3 }" >out &&
+    printf "0 1 done\n2 3 done\n" >expect &&
+    test_cmp expect out &&
+    "$SHOAL" output "$new" 2 >out &&
+    echo "2 3 2" >expect && test_cmp expect out &&
+    "$SHOAL" job "$new" >job.out &&
+    grep "^name  *again$" job.out &&
+    grep "^resubmit of  *$id$" job.out &&
+    echo "$id" >again.id
+'
+
+test_expect_success 'resubmit without --failed runs every task again' '
+    id=$(cat again.id) &&
+    new=$("$SHOAL" resubmit "$id") &&
+    "$SHOAL" wait "$new" >wait.out &&
+    grep "job $new done: 4 done, 0 failed, 0 cancelled of 4" wait.out &&
+    test_expect_code 1 "$SHOAL" resubmit "$new" --failed 2>err &&
+    grep -F "shoal: job $new has no failed tasks to run again" err
+'
+
+test_expect_success 'resubmit refuses a running job and one that does not exist' '
+    id=$("$SHOAL" submit --range 1-1 -- sleep 30) &&
+    test_expect_code 1 "$SHOAL" resubmit "$id" 2>err &&
+    grep -F "shoal: job $id is still running: wait for it to end ('"'"'shoal wait $id'"'"') or cancel it" err &&
+    "$SHOAL" cancel "$id" >/dev/null &&
+    test_expect_code 1 "$SHOAL" resubmit 999 2>err &&
+    grep -F "shoal: no job 999" err &&
+    test_expect_code 2 "$SHOAL" resubmit x 2>err &&
+    grep -F "invalid job id '"'"'x'"'"'" err &&
+    test_expect_code 2 "$SHOAL" resubmit 1 --frob 2>err &&
+    grep -F "unknown option '"'"'--frob'"'"'" err
+'
+
+test_expect_success '--after: a job waits until the jobs it names are done' '
+    rm -f "$TRASH/a.done" &&
+    a=$("$SHOAL" submit --range 1-2 -- sh -c "sleep 2; touch $TRASH/a.done") &&
+    b=$("$SHOAL" submit --after "$a" --range 1-3 -- \
+        sh -c "test -e $TRASH/a.done") &&
+    "$SHOAL" job "$b" >job.out &&
+    grep "^after  *$a$" job.out &&
+    grep "^reason  *Dependency: runs once job $a ended done$" job.out &&
+    "$SHOAL" jobs --json | python3 -c "
+import json, sys
+b = [j for j in json.load(sys.stdin) if j[\"id\"] == $b][0]
+assert b[\"after\"] == [$a] and b[\"state\"] == \"running\", b
+assert b[\"queued\"] == 3 and b[\"running\"] == 0, b
+" &&
+    test_within 30 "$SHOAL" wait "$b" >wait.out &&
+    grep "job $b done: 3 done" wait.out
+'
+
+test_expect_success '--after a failed or cancelled job fails it at once, with the reason' '
+    bad=$("$SHOAL" submit --range 1-1 -- false) &&
+    test_expect_code 1 "$SHOAL" wait "$bad" >/dev/null &&
+    d=$("$SHOAL" submit --after "$bad" --range 1-2 -- true) &&
+    e=$("$SHOAL" submit --after "$d" --range 1-2 -- true) &&
+    test_within 5 test_expect_code 1 "$SHOAL" wait "$e" >wait.out &&
+    grep "job $e failed: 0 done, 0 failed, 2 cancelled of 2" wait.out &&
+    "$SHOAL" job "$d" >job.out &&
+    grep "^state  *failed$" job.out &&
+    grep "^reason  *dependency $bad failed$" job.out &&
+    "$SHOAL" job "$e" --json | python3 -c "
+import json, sys
+j = json.load(sys.stdin)
+assert j[\"reason\"] == \"dependency $d failed\", j
+" &&
+    long=$("$SHOAL" submit --range 1-1 -- sleep 30) &&
+    f=$("$SHOAL" submit --after "$long,$bad" --range 1-1 -- true) &&
+    "$SHOAL" job "$f" | grep "^reason  *dependency $bad failed$" &&
+    g=$("$SHOAL" submit --after "$long" --range 1-1 -- true) &&
+    "$SHOAL" cancel "$long" >/dev/null &&
+    test_within 5 test_expect_code 1 "$SHOAL" wait "$g" >/dev/null &&
+    "$SHOAL" job "$g" | grep "^reason  *dependency $long was cancelled$"
+'
+
+test_expect_success 'bad --after values are refused, naming them' '
+    test_expect_code 1 "$SHOAL" submit --after 999 --range 1-1 -- true 2>err &&
+    grep -F "shoal: no job 999 to run after" err &&
+    next=$(( $("$SHOAL" jobs --json | python3 -c "import json,sys; print(max(j[\"id\"] for j in json.load(sys.stdin)))") + 1 )) &&
+    test_expect_code 1 "$SHOAL" submit --after "$next" --range 1-1 -- true 2>err &&
+    grep -F "shoal: no job $next to run after" err &&
+    for v in abc 0 1, ,1 1,,2 -3; do
+        test_expect_code 2 "$SHOAL" submit --after "$v" --range 1-1 -- true 2>err &&
+        grep -F "invalid --after '"'"'$v'"'"': expected job ids such as 3 or 3,4" err || return 1
+    done
+'
+
+test_expect_success 'a job held --after survives a restart of the task service' '
+    rm -f "$TRASH/h.done" &&
+    h=$("$SHOAL" submit --range 1-1 -- sh -c "sleep 2; touch $TRASH/h.done") &&
+    i=$("$SHOAL" submit --after "$h" --range 1-2 -- sh -c "test -e $TRASH/h.done") &&
+    kill -9 "$(cat "$SHOAL_DIR/taskd.pid")" &&
+    sleep 0.5 &&
+    "$SHOAL" job "$i" >job.out &&
+    grep "^after  *$h$" job.out &&
+    test_within 30 "$SHOAL" wait "$i" >wait.out &&
+    grep "job $i done: 2 done" wait.out
 '
 
 test_done

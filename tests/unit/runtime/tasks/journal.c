@@ -684,3 +684,178 @@ Test(journal, an_id_floor_numbers_new_jobs_above_it_and_never_lowers)
     cr_assert(eq(u64, make_job(j, 1, 0), 44));
     journal_close(j);
 }
+
+static uint64_t make_job_after(struct journal *j,
+                               uint64_t n,
+                               const uint64_t *after,
+                               size_t nafter)
+{
+    struct journal_job_spec spec = {.desc = "{}",
+                                    .cores = 1,
+                                    .submitted = 1.0,
+                                    .after = after,
+                                    .nafter = nafter};
+    shoal_error_t err = {{0}};
+    uint64_t id = 0;
+
+    cr_assert(
+        eq(int, journal_job_create(j, &spec, n, params_of, NULL, &id, &err), 0),
+        "%s", err.text);
+    return id;
+}
+
+/* Lease everything leasable and record it with status; returns how many. */
+static int run_all(struct journal *j, int status)
+{
+    struct journal_lease l[16];
+    struct journal_result r[16];
+    int n = journal_lease(j, 7, 16, false, 10.0, 30.0, l, 16);
+
+    cr_assert(n >= 0);
+    for (int i = 0; i < n; i++)
+        r[i] = result_of(&l[i], 7, status);
+    cr_assert(eq(int, journal_record(j, r, (size_t)n, 11.0, NULL), 0));
+    return n;
+}
+
+Test(journal, a_job_after_others_waits_until_they_are_done)
+{
+    struct journal *j;
+    struct journal_job_info info;
+    shoal_error_t err = {{0}};
+    uint64_t a, b, c, deps[2];
+
+    cr_assert(eq(int, journal_open(journal_path, &j, &err), 0), "%s", err.text);
+    a = make_job(j, 2, 0);
+    b = make_job(j, 1, 0);
+    deps[0] = a;
+    deps[1] = b;
+    c = make_job_after(j, 3, deps, 2);
+    cr_assert(eq(int, journal_job_get(j, c, &info), 0));
+    cr_assert(info.held, "job %lu is not held", (unsigned long)c);
+    cr_assert(eq(str, info.after, "1,2"));
+    journal_job_info_release(&info);
+    /* only a's and b's tasks are leased while c is held */
+    cr_assert(eq(int, run_all(j, 0), 3));
+    cr_assert(journal_released(j), "c was not released once a and b ended");
+    cr_assert(not(journal_released(j)), "the flag is not cleared");
+    cr_assert(eq(int, run_all(j, 0), 3));
+    cr_assert(eq(int, journal_job_get(j, c, &info), 0));
+    cr_assert(eq(int, info.state, JOURNAL_JOB_DONE));
+    cr_assert(not(info.held));
+    journal_job_info_release(&info);
+    /* a job after a done one is not held at all */
+    c = make_job_after(j, 1, &a, 1);
+    cr_assert(eq(int, run_all(j, 0), 1));
+    journal_close(j);
+}
+
+Test(journal, a_failed_or_cancelled_dependency_fails_the_jobs_after_it)
+{
+    struct journal *j;
+    struct journal_job_info info;
+    shoal_error_t err = {{0}};
+    uint64_t a, b, c, d, e;
+
+    cr_assert(eq(int, journal_open(journal_path, &j, &err), 0), "%s", err.text);
+    a = make_job(j, 1, 0);
+    b = make_job_after(j, 2, &a, 1);
+    c = make_job_after(j, 1, &b, 1); /* fails in turn */
+    d = make_job(j, 1, 0);
+    e = make_job_after(j, 1, &d, 1);
+    cr_assert(eq(int, journal_job_cancel(j, d, 5.0), 1));
+    cr_assert(eq(int, run_all(j, 1), 1), "only a runs");
+    cr_assert(not(journal_released(j)));
+    cr_assert(eq(int, journal_job_get(j, b, &info), 0));
+    cr_assert(eq(int, info.state, JOURNAL_JOB_FAILED));
+    cr_assert(eq(str, info.reason ? info.reason : "", "dependency 1 failed"));
+    cr_assert(eq(u64, info.count[JOURNAL_TASK_CANCELLED], 2));
+    cr_assert(eq(u64, info.count[JOURNAL_TASK_QUEUED], 0));
+    journal_job_info_release(&info);
+    cr_assert(eq(int, journal_job_get(j, c, &info), 0));
+    cr_assert(eq(int, info.state, JOURNAL_JOB_FAILED));
+    cr_assert(eq(str, info.reason ? info.reason : "", "dependency 2 failed"));
+    journal_job_info_release(&info);
+    cr_assert(eq(int, journal_job_get(j, e, &info), 0));
+    cr_assert(eq(int, info.state, JOURNAL_JOB_FAILED));
+    cr_assert(
+        eq(str, info.reason ? info.reason : "", "dependency 4 was cancelled"));
+    journal_job_info_release(&info);
+    cr_assert(not(journal_busy(j)), "a job still runs");
+    /* a job after a failed one fails as it is made */
+    e = make_job_after(j, 1, &a, 1);
+    cr_assert(eq(int, journal_job_get(j, e, &info), 0));
+    cr_assert(eq(int, info.state, JOURNAL_JOB_FAILED));
+    journal_job_info_release(&info);
+    journal_close(j);
+}
+
+Test(journal, a_dependency_on_no_job_is_refused_and_creates_nothing)
+{
+    struct journal *j;
+    struct journal_job_info info;
+    struct journal_job_spec spec = {.desc = "{}", .cores = 1};
+    shoal_error_t err = {{0}};
+    uint64_t missing = 5, id = 0;
+
+    cr_assert(eq(int, journal_open(journal_path, &j, &err), 0), "%s", err.text);
+    spec.after = &missing;
+    spec.nafter = 1;
+    cr_assert(eq(int,
+                 journal_job_create(j, &spec, 1, params_of, NULL, &id, &err),
+                 -ENOENT));
+    cr_assert(eq(str, err.text, "no job 5 to run after"));
+    cr_assert(eq(int, journal_job_get(j, 1, &info), -ENOENT));
+    journal_close(j);
+}
+
+Test(journal, held_jobs_and_their_dependencies_survive_a_reopen)
+{
+    struct journal *j;
+    struct journal_job_info info;
+    shoal_error_t err = {{0}};
+    uint64_t a, b;
+
+    cr_assert(eq(int, journal_open(journal_path, &j, &err), 0), "%s", err.text);
+    a = make_job(j, 1, 0);
+    b = make_job_after(j, 1, &a, 1);
+    journal_close(j);
+    cr_assert(eq(int, journal_open(journal_path, &j, &err), 0), "%s", err.text);
+    cr_assert(eq(int, journal_job_get(j, b, &info), 0));
+    cr_assert(info.held);
+    journal_job_info_release(&info);
+    cr_assert(eq(int, run_all(j, 0), 1), "b ran before a ended");
+    cr_assert(eq(int, run_all(j, 0), 1), "b was not released");
+    journal_close(j);
+}
+
+Test(journal, a_journal_from_before_dependencies_gains_them)
+{
+    struct journal *j;
+    struct journal_job_info info;
+    shoal_error_t err = {{0}};
+    char cmd[2048];
+
+    /* the jobs table as it was, with one job in it */
+    snprintf(
+        cmd, sizeof(cmd),
+        "python3 -c \"import sqlite3; c = sqlite3.connect('%s');"
+        " c.execute('CREATE TABLE jobs (id INTEGER PRIMARY KEY"
+        " AUTOINCREMENT, name TEXT, desc TEXT NOT NULL, cores INTEGER NOT"
+        " NULL, retries INTEGER NOT NULL, state INTEGER NOT NULL DEFAULT"
+        " 0, ntasks INTEGER NOT NULL, n0 INTEGER NOT NULL DEFAULT 0, n1"
+        " INTEGER NOT NULL DEFAULT 0, n2 INTEGER NOT NULL DEFAULT 0, n3"
+        " INTEGER NOT NULL DEFAULT 0, n4 INTEGER NOT NULL DEFAULT 0, stale"
+        " INTEGER NOT NULL DEFAULT 0, submitted REAL NOT NULL, finished"
+        " REAL NOT NULL DEFAULT 0)'); c.execute(\\\"INSERT INTO jobs (desc,"
+        " cores, retries, ntasks, submitted) VALUES ('{}', 1, 0, 0, 1)\\\");"
+        " c.commit()\"",
+        journal_path);
+    cr_assert(eq(int, system(cmd), 0));
+    cr_assert(eq(int, journal_open(journal_path, &j, &err), 0), "%s", err.text);
+    cr_assert(eq(int, journal_job_get(j, 1, &info), 0));
+    cr_assert(not(info.held));
+    journal_job_info_release(&info);
+    cr_assert(eq(u64, make_job_after(j, 1, (uint64_t[]){1}, 1), 2));
+    journal_close(j);
+}
