@@ -157,6 +157,7 @@ int shim_dt_init(void)
         t->name = p->name;
         t->blocks = predef_blocks[p->index];
         t->basic = t->handle;
+        t->elem = t->handle;
         t->nbasic = 1;
         if (p->size) {
             t->size = p->size;
@@ -290,6 +291,7 @@ static int dt_build(int count,
         return -ENOMEM;
     t->refcount = 1;
     t->basic = MPI_DATATYPE_NULL;
+    t->elem = MPI_DATATYPE_NULL;
     for (int i = 0; i < count; i++) {
         const struct shim_datatype *o = types[i];
         if (lens[i] <= 0)
@@ -312,8 +314,12 @@ static int dt_build(int count,
         t->size += (size_t)lens[i] * o->size;
         if (first) {
             t->basic = o->basic;
-        } else if (t->basic != o->basic) {
-            t->basic = MPI_DATATYPE_NULL;
+            t->elem = o->elem;
+        } else {
+            if (t->basic != o->basic)
+                t->basic = MPI_DATATYPE_NULL;
+            if (t->elem != o->elem)
+                t->elem = MPI_DATATYPE_NULL;
         }
         t->nbasic += (size_t)lens[i] * o->nbasic;
         first = false;

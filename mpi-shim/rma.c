@@ -265,7 +265,7 @@ static MPI_Aint target_base(struct shim_win *w, int target, MPI_Aint disp)
 /* The predefined element type of an accumulate on t, or NULL. */
 static MPI_Datatype acc_basic(const struct shim_datatype *t)
 {
-    return t->predefined ? t->handle : t->basic;
+    return t->elem;
 }
 
 /* Makes the user's request for an R operation: done at once unless track
@@ -331,7 +331,8 @@ static int rma_common(const char *fn,
         rc = shim_dt_check(target_datatype, &tt);
     if (rc == 0 && (type == RMA_AM_ACC || type == RMA_AM_GACC)) {
         rc = shim_op_check(op, &o);
-        if (rc == 0 && !o->builtin)
+        /* Only predefined ops; MPI_NO_OP only where something is fetched. */
+        if (rc == 0 && (!o->builtin || (type == RMA_AM_ACC && op == MPI_NO_OP)))
             rc = SHIM_ECLASS(MPI_ERR_OP);
     }
     if (rc == 0 && request == NULL && strncmp(fn, "MPI_R", 5) == 0)

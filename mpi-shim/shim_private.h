@@ -135,6 +135,10 @@ struct shim_datatype {
      * how many there are per element, for reductions; else 0. */
     MPI_Datatype basic;
     size_t nbasic;
+    /* The same without the padding rule: the predefined type of every
+     * basic element, padded MINLOC/MAXLOC pairs included (one-sided
+     * accumulates, which move elements one by one); else 0. */
+    MPI_Datatype elem;
     const char *name;
     struct shim_attr_table attrs;
 };

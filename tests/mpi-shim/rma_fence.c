@@ -42,8 +42,8 @@ int main(int argc, char **argv)
     int nw = N * (np < 3 ? 3 : np);
 
     /* Put every rank's id into slot [me] of every rank, read it back. */
-    MPI_Win_allocate((MPI_Aint)(nw * sizeof(int)), sizeof(int),
-                     MPI_INFO_NULL, MPI_COMM_WORLD, &buf, &w);
+    MPI_Win_allocate((MPI_Aint)(nw * sizeof(int)), sizeof(int), MPI_INFO_NULL,
+                     MPI_COMM_WORLD, &buf, &w);
     attrs(w, buf, (MPI_Aint)(nw * sizeof(int)), sizeof(int),
           MPI_WIN_FLAVOR_ALLOCATE);
     for (int i = 0; i < nw; i++)
@@ -57,15 +57,15 @@ int main(int argc, char **argv)
     MPI_Win_fence(0, w);
     for (int r = 0; r < np; r++)
         for (int i = 0; i < N; i++)
-            CHECK(buf[r * N + i] == r * 1000 + i, "put: slot %d.%d = %d", r,
-                  i, buf[r * N + i]);
+            CHECK(buf[r * N + i] == r * 1000 + i, "put: slot %d.%d = %d", r, i,
+                  buf[r * N + i]);
     int *got = malloc(sizeof(int) * N * np);
     int src = (me + 1) % np;
     MPI_Get(got, N * np, MPI_INT, src, 0, N * np, MPI_INT, w);
     MPI_Win_fence(0, w);
     for (int i = 0; i < N * np; i++)
-        CHECK(got[i] == (i / N) * 1000 + i % N, "get from %d: %d = %d", src,
-              i, got[i]);
+        CHECK(got[i] == (i / N) * 1000 + i % N, "get from %d: %d = %d", src, i,
+              got[i]);
     SAY("put and get between all pairs\n");
 
     /* Epochs do not leak: values written in one epoch are read whole in
@@ -97,11 +97,9 @@ int main(int argc, char **argv)
             prod *= r + 1;
         }
         for (int i = 0; i < N; i++) {
-            CHECK(buf[i] == sum, "accumulate sum %d, expected %d", buf[i],
-                  sum);
+            CHECK(buf[i] == sum, "accumulate sum %d, expected %d", buf[i], sum);
             CHECK(buf[N + i] == np, "accumulate max %d", buf[N + i]);
-            CHECK(buf[2 * N + i] == prod, "accumulate prod %d",
-                  buf[2 * N + i]);
+            CHECK(buf[2 * N + i] == prod, "accumulate prod %d", buf[2 * N + i]);
         }
     }
     SAY("accumulate sum, max, prod\n");
@@ -119,8 +117,8 @@ int main(int argc, char **argv)
         CHECK(buf[0] == np, "fetch_and_op counter %d", buf[0]);
         for (int r = 0; r < np; r++)
             for (int q = r + 1; q < np; q++)
-                CHECK(olds[r] != olds[q], "ranks %d and %d both fetched %d",
-                      r, q, olds[r]);
+                CHECK(olds[r] != olds[q], "ranks %d and %d both fetched %d", r,
+                      q, olds[r]);
     }
     int res[N];
     MPI_Get_accumulate(ones, N, MPI_INT, res, N, MPI_INT, src, N, N, MPI_INT,
@@ -166,8 +164,8 @@ int main(int argc, char **argv)
     MPI_Accumulate(half, N / 2, MPI_INT, src, 1, 1, vec, MPI_SUM, w);
     MPI_Win_fence(0, w);
     for (int i = 0; i < N; i++) {
-        CHECK(strided[i] == (i % 2 ? 0 : 100 + i / 2), "vector get: %d = %d",
-              i, strided[i]);
+        CHECK(strided[i] == (i % 2 ? 0 : 100 + i / 2), "vector get: %d = %d", i,
+              strided[i]);
         CHECK(buf[i] == 100 + i / 2, "vector accumulate: %d = %d", i, buf[i]);
     }
     MPI_Type_free(&vec);
@@ -209,8 +207,7 @@ int main(int argc, char **argv)
     for (int i = 0; i < BIG; i++)
         bad += back[i] != ((from + 1) % np) + i * 0.5;
     CHECK(bad == 0, "large get: %d wrong of %d", bad, BIG);
-    MPI_Accumulate(back, BIG, MPI_DOUBLE, from, 0, BIG, MPI_DOUBLE, MPI_SUM,
-                   w);
+    MPI_Accumulate(back, BIG, MPI_DOUBLE, from, 0, BIG, MPI_DOUBLE, MPI_SUM, w);
     MPI_Win_fence(0, w);
     bad = 0;
     for (int i = 0; i < BIG; i++)

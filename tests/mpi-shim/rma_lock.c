@@ -80,8 +80,8 @@ int main(int argc, char **argv)
     MPI_Barrier(MPI_COMM_WORLD);
     MPI_Win_sync(w);
     for (int r = 0; r < np; r++)
-        CHECK(buf[SLOTS + r] == 500 + r, "after flush_all: slot of %d = %d",
-              r, buf[SLOTS + r]);
+        CHECK(buf[SLOTS + r] == 500 + r, "after flush_all: slot of %d = %d", r,
+              buf[SLOTS + r]);
     MPI_Barrier(MPI_COMM_WORLD);
     /* Flush to one target, then tell it by a message. */
     int peer = (me + 1) % np;
@@ -133,8 +133,7 @@ int main(int argc, char **argv)
     }
     MPI_Win_unlock_all(w);
     int *all = malloc(sizeof(int) * ITERS * np);
-    MPI_Gather(tickets, ITERS, MPI_INT, all, ITERS, MPI_INT, 0,
-               MPI_COMM_WORLD);
+    MPI_Gather(tickets, ITERS, MPI_INT, all, ITERS, MPI_INT, 0, MPI_COMM_WORLD);
     if (me == 0) {
         qsort(all, (size_t)(ITERS * np), sizeof(int), cmp_int);
         for (int i = 0; i < ITERS * np; i++)
