@@ -442,6 +442,29 @@ static void am_apply(struct shim_win *w, int origin, char *msg, size_t len)
     w->applied++;
 }
 
+/* Applies w's arrived message, if any, and posts the receive again;
+ * whether one was applied. */
+static bool am_take(struct shim_win *w)
+{
+    if (w->shut || !w->amreq || !w->amreq->done)
+        return false;
+    struct shim_request *req = w->amreq;
+    w->amreq = NULL;
+    if (req->error)
+        shim_fatal("RMA: receiving an active message failed");
+    am_apply(w, req->source, w->ambuf, req->count_bytes);
+    shim_req_free(req);
+    if (!w->shut && post_request_recv(w))
+        shim_fatal("RMA: cannot post the active-message receive");
+    return true;
+}
+
+/* Messages applied per hook call at most: after each, one more poll of
+ * the engine (the hook itself is kept out by in_hook) lets the next
+ * message match the receive just posted, so a burst is taken in one MPI
+ * call rather than one message per call. */
+enum { AM_BURST = 32 };
+
 static void rma_progress(void *arg)
 {
     (void)arg;
@@ -449,16 +472,8 @@ static void rma_progress(void *arg)
         return;
     in_hook = true;
     for (struct shim_win *w = wins; w; w = w->next) {
-        if (w->shut || !w->amreq || !w->amreq->done)
-            continue;
-        struct shim_request *req = w->amreq;
-        w->amreq = NULL;
-        if (req->error)
-            shim_fatal("RMA: receiving an active message failed");
-        am_apply(w, req->source, w->ambuf, req->count_bytes);
-        shim_req_free(req);
-        if (!w->shut && post_request_recv(w))
-            shim_fatal("RMA: cannot post the active-message receive");
+        for (int n = 0; n < AM_BURST && am_take(w); n++)
+            shim_progress();
     }
     in_hook = false;
 }
