@@ -124,6 +124,7 @@ struct shim_win {
     int regcap;
     MPI_Errhandler errhandler;
     char name[MPI_MAX_OBJECT_NAME];
+    struct shim_attr_table attrs; /* user attributes (attr.h) */
 
     /* ---- target side (rma_am.c) ---- */
     struct shim_request *amreq; /* the posted request receive */

@@ -497,6 +497,11 @@ int PMPI_Win_free(MPI_Win *win)
         return shim_err(NULL, "MPI_Win_free", rc);
     if (win_in_epoch(w))
         return shim_win_err(w, "MPI_Win_free", SHIM_ECLASS(MPI_ERR_RMA_SYNC));
+    /* The attributes' delete callbacks run first, while the window is
+     * whole; one that fails leaves the window as it was. */
+    rc = shim_attr_clear(SHIM_ATTR_WIN, &w->attrs, w->handle);
+    if (rc)
+        return shim_win_err(w, "MPI_Win_free", rc);
     rc = win_drain(w);
     if (rc == 0) {
         int b = PMPI_Barrier(w->comm_h);
@@ -556,10 +561,62 @@ int PMPI_Win_get_attr(MPI_Win win,
         *(int **)attribute_val = &win_model;
         break;
     default:
-        *flag = 0;
-        return shim_win_err(w, "MPI_Win_get_attr", SHIM_ECLASS(MPI_ERR_KEYVAL));
+        rc = shim_attr_get(SHIM_ATTR_WIN, &w->attrs, win_keyval,
+                           (void **)attribute_val, flag);
+        if (rc)
+            return shim_win_err(w, "MPI_Win_get_attr", rc);
     }
     return MPI_SUCCESS;
+}
+
+SHIM_WEAK(Win_create_keyval)
+int PMPI_Win_create_keyval(MPI_Win_copy_attr_function *win_copy_attr_fn,
+                           MPI_Win_delete_attr_function *win_delete_attr_fn,
+                           int *win_keyval,
+                           void *extra_state)
+{
+    int rc = win_keyval ? 0 : SHIM_ECLASS(MPI_ERR_ARG);
+
+    /* Windows are never duplicated: the copy callback is kept unused. */
+    if (rc == 0)
+        rc = shim_keyval_create(SHIM_ATTR_WIN, win_copy_attr_fn,
+                                win_delete_attr_fn, extra_state, win_keyval);
+    return rc ? shim_err(NULL, "MPI_Win_create_keyval", rc) : MPI_SUCCESS;
+}
+
+SHIM_WEAK(Win_free_keyval)
+int PMPI_Win_free_keyval(int *win_keyval)
+{
+    int rc = win_keyval ? 0 : SHIM_ECLASS(MPI_ERR_ARG);
+
+    if (rc == 0)
+        rc = shim_keyval_free(SHIM_ATTR_WIN, win_keyval);
+    return rc ? shim_err(NULL, "MPI_Win_free_keyval", rc) : MPI_SUCCESS;
+}
+
+SHIM_WEAK(Win_set_attr)
+int PMPI_Win_set_attr(MPI_Win win, int win_keyval, void *attribute_val)
+{
+    struct shim_win *w;
+    int rc = shim_win_check(win, &w);
+
+    if (rc)
+        return shim_err(NULL, "MPI_Win_set_attr", rc);
+    rc = shim_attr_set(SHIM_ATTR_WIN, &w->attrs, w->handle, win_keyval,
+                       attribute_val);
+    return rc ? shim_win_err(w, "MPI_Win_set_attr", rc) : MPI_SUCCESS;
+}
+
+SHIM_WEAK(Win_delete_attr)
+int PMPI_Win_delete_attr(MPI_Win win, int win_keyval)
+{
+    struct shim_win *w;
+    int rc = shim_win_check(win, &w);
+
+    if (rc)
+        return shim_err(NULL, "MPI_Win_delete_attr", rc);
+    rc = shim_attr_delete(SHIM_ATTR_WIN, &w->attrs, w->handle, win_keyval);
+    return rc ? shim_win_err(w, "MPI_Win_delete_attr", rc) : MPI_SUCCESS;
 }
 
 SHIM_WEAK(Win_set_name)
@@ -662,19 +719,19 @@ enum {
 };
 
 SHIM_WEAK(Win_fence)
-int PMPI_Win_fence(int assert, MPI_Win win)
+int PMPI_Win_fence(int mode, MPI_Win win)
 {
     struct shim_win *w;
     int rc = shim_win_check(win, &w);
 
     if (rc)
         return shim_err(NULL, "MPI_Win_fence", rc);
-    if (assert & ~FENCE_ASSERTS)
+    if (mode & ~FENCE_ASSERTS)
         rc = SHIM_ECLASS(MPI_ERR_ASSERT);
     else if (win_in_epoch(w))
         rc = SHIM_ECLASS(MPI_ERR_RMA_SYNC);
     /* With NOPRECEDE (given by all or none) no operation is in flight. */
-    if (rc == 0 && !(assert &MPI_MODE_NOPRECEDE))
+    if (rc == 0 && !(mode & MPI_MODE_NOPRECEDE))
         rc = win_drain(w);
     if (rc == 0) {
         int b = PMPI_Barrier(w->comm_h);
@@ -682,7 +739,7 @@ int PMPI_Win_fence(int assert, MPI_Win win)
     }
     if (rc)
         return shim_win_err(w, "MPI_Win_fence", rc);
-    w->fence_epoch = !(assert &MPI_MODE_NOSUCCEED);
+    w->fence_epoch = !(mode & MPI_MODE_NOSUCCEED);
     return MPI_SUCCESS;
 }
 
@@ -719,7 +776,7 @@ static int group_ranks(struct shim_win *w, MPI_Group group, int **out, int *n)
 }
 
 SHIM_WEAK(Win_post)
-int PMPI_Win_post(MPI_Group group, int assert, MPI_Win win)
+int PMPI_Win_post(MPI_Group group, int mode, MPI_Win win)
 {
     struct shim_win *w;
     int *ranks = NULL, n = 0;
@@ -727,14 +784,14 @@ int PMPI_Win_post(MPI_Group group, int assert, MPI_Win win)
 
     if (rc)
         return shim_err(NULL, "MPI_Win_post", rc);
-    if (assert & ~(MPI_MODE_NOCHECK | MPI_MODE_NOSTORE | MPI_MODE_NOPUT))
+    if (mode & ~(MPI_MODE_NOCHECK | MPI_MODE_NOSTORE | MPI_MODE_NOPUT))
         rc = SHIM_ECLASS(MPI_ERR_ASSERT);
     else if (w->posted)
         rc = SHIM_ECLASS(MPI_ERR_RMA_SYNC);
     if (rc == 0)
         rc = group_ranks(w, group, &ranks, &n);
     for (int i = 0; rc == 0 && i < n; i++)
-        if (!(assert &MPI_MODE_NOCHECK))
+        if (!(mode & MPI_MODE_NOCHECK))
             rc = rma_am_notify(w, ranks[i], RMA_AM_POST);
     if (rc) {
         free(ranks);
@@ -747,7 +804,7 @@ int PMPI_Win_post(MPI_Group group, int assert, MPI_Win win)
 }
 
 SHIM_WEAK(Win_start)
-int PMPI_Win_start(MPI_Group group, int assert, MPI_Win win)
+int PMPI_Win_start(MPI_Group group, int mode, MPI_Win win)
 {
     struct shim_win *w;
     int *ranks = NULL, n = 0;
@@ -756,7 +813,7 @@ int PMPI_Win_start(MPI_Group group, int assert, MPI_Win win)
 
     if (rc)
         return shim_err(NULL, "MPI_Win_start", rc);
-    if (assert & ~MPI_MODE_NOCHECK)
+    if (mode & ~MPI_MODE_NOCHECK)
         rc = SHIM_ECLASS(MPI_ERR_ASSERT);
     else if (w->start_ranks || w->nlocks || w->lock_all)
         rc = SHIM_ECLASS(MPI_ERR_RMA_SYNC);
@@ -764,7 +821,7 @@ int PMPI_Win_start(MPI_Group group, int assert, MPI_Win win)
         rc = group_ranks(w, group, &ranks, &n);
     if (rc)
         return shim_win_err(w, "MPI_Win_start", rc);
-    if (!(assert &MPI_MODE_NOCHECK)) {
+    if (!(mode & MPI_MODE_NOCHECK)) {
         for (int i = 0; i < n; i++) {
             while (w->posts_from[ranks[i]] == 0)
                 shim_progress_wait(&idle);
@@ -881,7 +938,7 @@ static int sync_all(struct shim_win *w,
 }
 
 SHIM_WEAK(Win_lock)
-int PMPI_Win_lock(int lock_type, int rank, int assert, MPI_Win win)
+int PMPI_Win_lock(int lock_type, int rank, int mode, MPI_Win win)
 {
     struct shim_win *w;
     int rc = shim_win_check(win, &w);
@@ -890,7 +947,7 @@ int PMPI_Win_lock(int lock_type, int rank, int assert, MPI_Win win)
         return shim_err(NULL, "MPI_Win_lock", rc);
     if (lock_type != MPI_LOCK_SHARED && lock_type != MPI_LOCK_EXCLUSIVE)
         rc = SHIM_ECLASS(MPI_ERR_LOCKTYPE);
-    else if (assert & ~MPI_MODE_NOCHECK)
+    else if (mode & ~MPI_MODE_NOCHECK)
         rc = SHIM_ECLASS(MPI_ERR_ASSERT);
     else if (rank != MPI_PROC_NULL && (rank < 0 || rank >= w->size))
         rc = SHIM_ECLASS(MPI_ERR_RANK);
@@ -900,14 +957,14 @@ int PMPI_Win_lock(int lock_type, int rank, int assert, MPI_Win win)
         return shim_win_err(w, "MPI_Win_lock", rc);
     if (rank == MPI_PROC_NULL)
         return MPI_SUCCESS;
-    if (!(assert &MPI_MODE_NOCHECK)) {
+    if (!(mode & MPI_MODE_NOCHECK)) {
         int code = lock_code(lock_type);
         rc = sync_all(w, &rank, 1, RMA_AM_LOCK, &code);
         if (rc)
             return shim_win_err(w, "MPI_Win_lock", rc);
     }
     w->locked[rank] = lock_type;
-    w->nocheck[rank] = (assert &MPI_MODE_NOCHECK) != 0;
+    w->nocheck[rank] = (mode & MPI_MODE_NOCHECK) != 0;
     w->synced[rank] = w->sent[rank];
     w->nlocks++;
     return MPI_SUCCESS;
@@ -953,14 +1010,14 @@ static int *all_ranks(struct shim_win *w)
 }
 
 SHIM_WEAK(Win_lock_all)
-int PMPI_Win_lock_all(int assert, MPI_Win win)
+int PMPI_Win_lock_all(int mode, MPI_Win win)
 {
     struct shim_win *w;
     int rc = shim_win_check(win, &w);
 
     if (rc)
         return shim_err(NULL, "MPI_Win_lock_all", rc);
-    if (assert & ~MPI_MODE_NOCHECK)
+    if (mode & ~MPI_MODE_NOCHECK)
         rc = SHIM_ECLASS(MPI_ERR_ASSERT);
     else if (w->lock_all || w->nlocks)
         rc = SHIM_ECLASS(MPI_ERR_RMA_SYNC);
@@ -972,10 +1029,10 @@ int PMPI_Win_lock_all(int assert, MPI_Win win)
         rc = -ENOMEM;
     for (int i = 0; rc == 0 && i < w->size; i++) {
         codes[i] = 1;
-        w->nocheck[i] = (assert &MPI_MODE_NOCHECK) != 0;
+        w->nocheck[i] = (mode & MPI_MODE_NOCHECK) != 0;
         w->synced[i] = w->sent[i];
     }
-    if (rc == 0 && !(assert &MPI_MODE_NOCHECK))
+    if (rc == 0 && !(mode & MPI_MODE_NOCHECK))
         rc = sync_all(w, ranks, w->size, RMA_AM_LOCK, codes);
     free(ranks);
     free(codes);

@@ -271,6 +271,19 @@ SHOAL_MPI_API int shoal_mpi_dup_fn(int handle,
 #define MPI_TYPE_NULL_COPY_FN ((MPI_Type_copy_attr_function *)0)
 #define MPI_TYPE_NULL_DELETE_FN ((MPI_Type_delete_attr_function *)0)
 #define MPI_TYPE_DUP_FN ((MPI_Type_copy_attr_function *)shoal_mpi_dup_fn)
+typedef int(MPI_Win_copy_attr_function)(MPI_Win oldwin,
+                                        int win_keyval,
+                                        void *extra_state,
+                                        void *attribute_val_in,
+                                        void *attribute_val_out,
+                                        int *flag);
+typedef int(MPI_Win_delete_attr_function)(MPI_Win win,
+                                          int win_keyval,
+                                          void *attribute_val,
+                                          void *extra_state);
+#define MPI_WIN_NULL_COPY_FN ((MPI_Win_copy_attr_function *)0)
+#define MPI_WIN_NULL_DELETE_FN ((MPI_Win_delete_attr_function *)0)
+#define MPI_WIN_DUP_FN ((MPI_Win_copy_attr_function *)shoal_mpi_dup_fn)
 
 /* Declares MPI_name and PMPI_name with one prototype. */
 #define SHOAL_MPI_DECL(name, args)                                             \
@@ -902,6 +915,15 @@ SHOAL_MPI_DECL(Win_free, (MPI_Win * win));
 SHOAL_MPI_DECL(Win_get_group, (MPI_Win win, MPI_Group *group));
 SHOAL_MPI_DECL(Win_get_attr,
                (MPI_Win win, int win_keyval, void *attribute_val, int *flag));
+SHOAL_MPI_DECL(Win_create_keyval,
+               (MPI_Win_copy_attr_function * win_copy_attr_fn,
+                MPI_Win_delete_attr_function *win_delete_attr_fn,
+                int *win_keyval,
+                void *extra_state));
+SHOAL_MPI_DECL(Win_free_keyval, (int *win_keyval));
+SHOAL_MPI_DECL(Win_set_attr,
+               (MPI_Win win, int win_keyval, void *attribute_val));
+SHOAL_MPI_DECL(Win_delete_attr, (MPI_Win win, int win_keyval));
 SHOAL_MPI_DECL(Win_set_name, (MPI_Win win, const char *win_name));
 SHOAL_MPI_DECL(Win_get_name, (MPI_Win win, char *win_name, int *resultlen));
 SHOAL_MPI_DECL(Win_set_info, (MPI_Win win, MPI_Info info));

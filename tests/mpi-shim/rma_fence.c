@@ -10,6 +10,17 @@
 
 enum { N = 16, BIG = 100000 };
 
+static int deleted;
+
+static int count_delete(MPI_Win win, int keyval, void *value, void *extra)
+{
+    (void)win;
+    (void)keyval;
+    (void)extra;
+    deleted += *(int *)value;
+    return MPI_SUCCESS;
+}
+
 static void attrs(MPI_Win w, void *base, MPI_Aint size, int unit, int flavor)
 {
     void *b;
@@ -239,7 +250,25 @@ int main(int argc, char **argv)
     MPI_Win_get_name(w, name, &len);
     CHECK(strcmp(name, "big window") == 0 && len == 10, "window name '%s'",
           name);
+    /* User attributes: the delete callback runs on delete, on replace
+     * and when the window is freed. */
+    int kv, one = 1, ten = 10, *val, flag;
+    MPI_Win_create_keyval(MPI_WIN_NULL_COPY_FN, count_delete, &kv, NULL);
+    MPI_Win_set_attr(w, kv, &one);
+    MPI_Win_get_attr(w, kv, &val, &flag);
+    CHECK(flag && val == &one, "user attribute: flag %d", flag);
+    MPI_Win_delete_attr(w, kv);
+    MPI_Win_get_attr(w, kv, &val, &flag);
+    CHECK(!flag && deleted == 1, "deleted attribute: flag %d, %d deleted", flag,
+          deleted);
+    MPI_Win_set_attr(w, kv, &one);
+    MPI_Win_set_attr(w, kv, &ten);
+    CHECK(deleted == 2, "replaced attribute: %d deleted", deleted);
+    MPI_Win_free_keyval(&kv);
+    CHECK(kv == MPI_KEYVAL_INVALID, "freed keyval %d", kv);
     MPI_Win_free(&w);
+    CHECK(deleted == 12, "window freed: %d deleted", deleted);
+    SAY("window attributes with user keyvals\n");
     free(big);
     free(back);
     free(got);
