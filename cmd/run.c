@@ -572,6 +572,7 @@ static int run_on_pool(struct run_state *st, int ctl_fd, double claim_timeout)
     runopt_map_request(&st->opt, &req.map);
     req.hosts = st->hosts.count ? &st->hosts : NULL;
     req.report_bindings = st->opt.report_bindings ? stderr : NULL;
+    req.exclusive = st->opt.exclusive;
     run_job_config(st, &lc);
     pool_local_config(&lc, &config);
     config.kill_grace = st->kill_grace;

@@ -489,6 +489,9 @@ static int pool_build_map_nodes(struct place_job *job,
         if (node->free_cores
             && !hwloc_bitmap_intersects(entry->all_cores, node->free_cores))
             continue; /* no free core */
+        if (job->req->exclusive && node->free_cores
+            && !hwloc_bitmap_isincluded(entry->all_cores, node->free_cores))
+            continue; /* another job has a core there */
         rc = pool_allowed(entry, node->free_cores, &m->allowed,
                           &job->owned[job->nmap]);
         if (rc < 0)
@@ -680,6 +683,20 @@ static int pool_translate(const struct place_job *job,
         if (rc < 0)
             goto out;
     }
+    /* exclusive: the whole node is the job's, bindings included */
+    for (int i = 0; job->req->exclusive && i < job->nmap; i++) {
+        int c = claim_of[i];
+        hwloc_topology_t topo = job->topos[i]->topo;
+
+        if (c < 0)
+            continue;
+        rc = -ENOMEM;
+        if (hwloc_bitmap_copy(placement->claims[c].cores,
+                              job->topos[i]->all_cores)
+                < 0
+            || hwloc_bitmap_copy(cpus[c], hwloc_get_root_obj(topo)->cpuset) < 0)
+            goto out;
+    }
     for (int r = 0; r < map->nranks; r++) {
         const struct map_rank *mr = &map->ranks[r];
         struct pool_rank *pr = &placement->ranks[r];
@@ -716,6 +733,11 @@ static int pool_no_free_core(const struct place_job *job, shoal_error_t *error)
 
     if (job->req->map.nranks > 0)
         snprintf(asked, sizeof(asked), "%d ranks", job->req->map.nranks);
+    if (job->req->exclusive)
+        return shoal_errprintf(error, SHOAL_ENOSLOTS,
+                               "not enough slots: %s requested with "
+                               "--exclusive but no node of %s is wholly free",
+                               asked, named ? "the hosts given" : "the pool");
     return shoal_errprintf(error, SHOAL_ENOSLOTS,
                            "not enough slots: %s requested but no free core "
                            "on %s",

@@ -22,7 +22,12 @@
  *    same pool giving the same answer.
  * Nodes that are not alive, have no free core, or whose topology string
  * does not load are left out (a named -H host that does not load is an
- * error). */
+ * error).
+ *
+ * An exclusive request (`shoal run --exclusive`, as Slurm's) uses only
+ * nodes with every core free, and claims every core of each node it
+ * uses, so no other job shares them while it runs; bindings wider than a
+ * core are then not clipped. */
 #ifndef SHOAL_SCHEDULER_POOL_PLACE_H
 #define SHOAL_SCHEDULER_POOL_PLACE_H
 
@@ -75,6 +80,7 @@ struct pool_request {
                                    * --oversubscribe, --use-hwthread-cpus */
     const struct hostlist *hosts; /* borrowed; NULL or empty: whole pool */
     uint64_t home;                /* the node `shoal run` was typed on */
+    bool exclusive; /* whole nodes only, every core of each claimed */
 };
 
 struct pool_rank {

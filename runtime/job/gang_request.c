@@ -119,7 +119,7 @@ int gang_request_decode(const json_t *request,
                         shoal_error_t *error)
 {
     json_int_t nranks, map_by, pe, ppr, rank_by, bind_to, timeout_ms;
-    bool over, hwthread, overload;
+    bool over, hwthread, overload, exclusive;
     char pe_list[MAP_PE_LIST_MAX];
     int rc;
 
@@ -148,6 +148,7 @@ int gang_request_decode(const json_t *request,
         || (rc = request_bool(request, "oversubscribe", &over, error)) < 0
         /* absent from the requests of earlier versions */
         || (rc = request_bool(request, "overload", &overload, error)) < 0
+        || (rc = request_bool(request, "exclusive", &exclusive, error)) < 0
         || (rc = request_pe_list(request, pe_list, error)) < 0
         || (rc = request_bool(request, "hwthread", &hwthread, error)) < 0
         || (rc = request_int(request, "timeout_ms", false,
@@ -171,6 +172,7 @@ int gang_request_decode(const json_t *request,
             },
         .hosts = hosts->count ? hosts : NULL,
         .timeout_ms = timeout_ms,
+        .exclusive = exclusive,
     };
     memcpy(req->map.pe_list, pe_list, sizeof(pe_list));
     return 0;
@@ -205,6 +207,11 @@ int gang_request_encode(const struct gang_request *req,
         req->map.oversubscribe, "hwthread", req->map.use_hwthread_cpus,
         "overload", req->map.overload_allowed, "hosts", hosts, "timeout_ms",
         (json_int_t)req->timeout_ms);
+    if (request && req->exclusive
+        && json_object_set_new(request, "exclusive", json_true()) < 0) {
+        json_decref(request);
+        request = NULL;
+    }
     if (request && req->map.pe_list[0]
         && json_object_set_new(request, "pe_list",
                                json_string(req->map.pe_list))

@@ -41,6 +41,7 @@ struct gang_request {
     struct map_request map;
     const struct hostlist *hosts; /* -H and --hostfile; NULL: whole pool */
     int64_t timeout_ms;           /* how long to wait for free cores */
+    bool exclusive;               /* --exclusive: whole nodes */
 };
 
 /* Encode req as a "gang-claim" request. Returns 0 and sets *out (a new

@@ -604,6 +604,7 @@ static void gangd_op_claim(control_conn_t *conn, json_t *request, void *arg)
     h->req.map = gr.map;
     h->req.hosts = h->hosts.count ? &h->hosts : NULL;
     h->req.home = daemon_node_id(g->d);
+    h->req.exclusive = gr.exclusive;
     do
         randombytes_buf(&h->id, sizeof(h->id));
     while (h->id == 0 || home_find(g, h->id));

@@ -171,7 +171,8 @@ static int remote_claim(int fd,
                         json_t **reply,
                         shoal_error_t *error)
 {
-    struct gang_request gr = {.map = req->map, .hosts = req->hosts};
+    struct gang_request gr = {
+        .map = req->map, .hosts = req->hosts, .exclusive = req->exclusive};
     json_t *request, *r = NULL;
     json_int_t code = -EIO;
     const char *text = "the daemon refused the job";

@@ -26,6 +26,7 @@ struct pool_remote_request {
     const struct hostlist *hosts; /* -H and --hostfile; NULL: whole pool */
     double claim_timeout;         /* seconds to wait for free cores */
     FILE *report_bindings;        /* where to report bindings, or NULL */
+    bool exclusive;               /* --exclusive: whole nodes only */
 };
 
 /* Place, claim and run the job described by config (its loop, node list

@@ -16,6 +16,7 @@ enum runopt_id {
     RUNOPT_HWTHREAD_CPUS,
     RUNOPT_MAP_BY,
     RUNOPT_CPUS_PER_RANK,
+    RUNOPT_EXCLUSIVE,
     RUNOPT_RANK_BY,
     RUNOPT_BIND_TO,
     RUNOPT_REPORT_BINDINGS,
@@ -67,6 +68,7 @@ static const struct runopt_spec runopt_specs[] = {
     {"map-by", RUNOPT_MAP_BY, RUNOPT_VALUE},
     {"cpus-per-rank", RUNOPT_CPUS_PER_RANK, RUNOPT_VALUE},
     {"cpus-per-proc", RUNOPT_CPUS_PER_RANK, RUNOPT_VALUE},
+    {"exclusive", RUNOPT_EXCLUSIVE, RUNOPT_NO_VALUE},
     {"rank-by", RUNOPT_RANK_BY, RUNOPT_VALUE},
     {"bind-to", RUNOPT_BIND_TO, RUNOPT_VALUE},
     {"report-bindings", RUNOPT_REPORT_BINDINGS, RUNOPT_NO_VALUE},
@@ -126,6 +128,10 @@ const char *runopt_usage(void)
            "                            package or none; overload-allowed "
            "binds more\n"
            "                            ranks than cpus (oversubscribed)\n"
+           "  --exclusive               on a pool, only nodes no other job "
+           "uses, and none\n"
+           "                            shares them while the job runs "
+           "(as Slurm's)\n"
            "  --report-bindings         print each rank's binding\n"
            "  --display-map             print the job's map before it "
            "starts, as Open MPI\n"
@@ -296,6 +302,9 @@ static int runopt_apply(struct runopt *opt,
             opt->oversubscribe = map_by.oversubscribe;
         break;
     }
+    case RUNOPT_EXCLUSIVE:
+        opt->exclusive = true;
+        break;
     case RUNOPT_CPUS_PER_RANK:
         return runopt_parse_count(value, "number of cpus per rank", 1, INT_MAX,
                                   &opt->cpus_per_rank, error);

@@ -377,10 +377,12 @@ read_mpi(struct suite_walk *w, const yaml_node_t *node, struct suite_bench *b)
             rc = want_strdup(w, v, "mpi: bind-to", &b->bind_to);
         else if (!strcmp(k, "oversubscribe"))
             rc = want_bool(w, v, "mpi: oversubscribe", &b->oversubscribe);
+        else if (!strcmp(k, "exclusive"))
+            rc = want_bool(w, v, "mpi: exclusive", &b->exclusive);
         else
             rc = walk_fail(w, kn,
                            "unknown key 'mpi: %s' (ranks, map-by, bind-to, "
-                           "oversubscribe)",
+                           "oversubscribe, exclusive)",
                            k);
         if (rc < 0)
             return rc;

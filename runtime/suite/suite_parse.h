@@ -16,9 +16,9 @@
  * matrix (parameter -> sequence of scalars), exclude (a sequence of maps
  * parameter -> value; a combination matching every pair of one entry is
  * left out), env (map), warmup, repeat, timeout (seconds), mpi (ranks,
- * map-by, bind-to, oversubscribe: the command runs as a `shoal run` gang
- * job), parse (json, osu, imb, npb, or {regex: PATTERN} with named
- * groups), figures (name -> {unit, better: lower|higher}), papi (a
+ * map-by, bind-to, oversubscribe, exclusive: the command runs as a
+ * `shoal run` gang job), parse (json, osu, imb, npb, or {regex: PATTERN} with
+ * named groups), figures (name -> {unit, better: lower|higher}), papi (a
  * sequence of PAPI event names), precision ({ci: X%, max: M, figure: F},
  * suite_stats_precision() is the rule; M >= 6, as fewer repetitions
  * never give a 95% interval), noise ({max-load: L, wait: S}), optional
@@ -119,6 +119,7 @@ struct suite_bench {
     char *map_by;     /* NULL: shoal run's default */
     char *bind_to;    /* NULL: shoal run's default */
     bool oversubscribe;
+    bool exclusive; /* on a pool, whole nodes no other job uses */
     enum suite_parser parser;
     char *regex; /* SUITE_PARSER_REGEX */
     struct suite_figure_spec *figures;

@@ -61,7 +61,7 @@ char **suite_run_argv(const struct suite_bench *bench,
 
     while (bench->command[nwords])
         nwords++;
-    argv = calloc(nwords + 14, sizeof(char *));
+    argv = calloc(nwords + 15, sizeof(char *));
     if (!argv)
         return NULL;
     if (bench->mpi) {
@@ -82,6 +82,8 @@ char **suite_run_argv(const struct suite_bench *bench,
         }
         if (bench->oversubscribe)
             argv[n++] = strdup("--oversubscribe");
+        if (bench->exclusive)
+            argv[n++] = strdup("--exclusive");
         if (rank_preload) {
             argv[n++] = strdup("-x");
             if (asprintf(&argv[n++], "LD_PRELOAD=%s", rank_preload) < 0)

@@ -178,6 +178,22 @@ test_expect_success 'the cores of ended jobs are free again' '
     for i in 1 2 3 4; do wait_free $i $ALL 10 || exit 1; done
 '
 
+test_expect_success '--exclusive uses only hosts no job uses, and claims all their cores' '
+    # a one-core job leaves host 4 partly busy
+    netns_bg 1 sh -c "\"$SHOAL\" run -H $H4 -n 1 sleep 8 >busy.out 2>&1" &&
+    pb=$netns_bg_pid &&
+    wait_free 1 $((ALL - 1)) 10 &&
+    netns_bg 1 sh -c "\"$SHOAL\" run --exclusive -n 3 --map-by node sh -c \"hostname; sleep 4\" >excl.out 2>excl.err; echo \$? >excl.rc" &&
+    pe=$netns_bg_pid &&
+    # hosts 1, 2 and 3 whole (2 + 4 + 3 cores), host 4 less one core
+    wait_free 1 $((ALL - 1 - 9)) 10 &&
+    test_within 30 wait $pe &&
+    cat excl.err && test "$(cat excl.rc)" = 0 &&
+    printf "%s\n" $H1 $H2 $H3 | sort >expect &&
+    sort excl.out >got && test_cmp expect got &&
+    test_within 30 wait $pb
+'
+
 test_expect_success 'two jobs started at once on two hosts never share a core' '
     # each wants the whole pool: one runs, the other waits for it
     netns_bg 1 sh -c "\"$SHOAL\" run -n $ALL sh -c \"date +%s.%N; sleep 2; date +%s.%N\" >job1 2>job1.err; echo \$? >job1.rc" &&

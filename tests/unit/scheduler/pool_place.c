@@ -172,6 +172,57 @@ Test(pool_place, busy_cores_are_skipped_and_not_claimed)
     fixture_release(&f);
 }
 
+Test(pool_place, exclusive_takes_only_wholly_free_nodes_and_all_their_cores)
+{
+    struct pool_fixture f;
+    struct pool_request req = {
+        .map.nranks = 2, .map.bind_to = MAP_BIND_PACKAGE, .exclusive = true};
+    struct pool_placement *p = NULL;
+    shoal_error_t error = {{0}};
+    char got[512];
+
+    fixture_init(&f);
+    fixture_add(&f, "home", DUAL, "1-7", 1000);
+    fixture_add(&f, "x", DUAL, NULL, 1000);
+    fixture_add(&f, "y", DUAL, "0-7", 1000);
+    req.home = f.nodes[0].id;
+    p = place_ok(&f, &req);
+    /* home has a busy core: the job goes to x, whose package binding is
+     * not clipped to the cores its ranks run on */
+    render_ranks(&f, p, got, sizeof(got));
+    cr_assert(eq(str, got, "x:0-7 x:0-7"));
+    render_claims(&f, p, got, sizeof(got));
+    cr_assert(eq(str, got, "x=0-7"));
+    pool_placement_destroy(p);
+    /* the same job without --exclusive starts on home's free cores */
+    req.exclusive = false;
+    p = place_ok(&f, &req);
+    render_claims(&f, p, got, sizeof(got));
+    cr_assert(eq(str, got, "home=1-2"));
+    pool_placement_destroy(p);
+    p = NULL;
+    /* more ranks than whole free nodes hold */
+    req = (struct pool_request){
+        .map.nranks = 17, .home = f.nodes[0].id, .exclusive = true};
+    cr_assert(eq(int, pool_place(f.nodes, f.n, &req, f.cache, &p, &error),
+                 SHOAL_ENOSLOTS));
+    cr_assert(eq(ptr, p, NULL));
+    f.free[1] = hwloc_bitmap_alloc();
+    f.nodes[1].free_cores = f.free[1];
+    hwloc_bitmap_set(f.free[1], 3);
+    hwloc_bitmap_free(f.free[2]);
+    f.free[2] = hwloc_bitmap_alloc();
+    f.nodes[2].free_cores = f.free[2];
+    hwloc_bitmap_set(f.free[2], 5);
+    req.map.nranks = 1;
+    cr_assert(eq(int, pool_place(f.nodes, f.n, &req, f.cache, &p, &error),
+                 SHOAL_ENOSLOTS));
+    cr_assert(eq(str, error.text,
+                 "not enough slots: 1 ranks requested with --exclusive but "
+                 "no node of the pool is wholly free"));
+    fixture_release(&f);
+}
+
 Test(pool_place, node_without_free_core_and_dead_node_take_nothing)
 {
     struct pool_fixture f;

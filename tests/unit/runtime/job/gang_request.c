@@ -44,6 +44,7 @@ Test(gang_request, round_trip_keeps_every_field)
                 .pe_list = "0,2-5"},
         .hosts = &hosts,
         .timeout_ms = 1500,
+        .exclusive = true,
     };
     struct gang_request back;
     json_t *request = NULL;
@@ -68,6 +69,7 @@ Test(gang_request, round_trip_keeps_every_field)
     cr_assert(eq(int, back.map.overload_allowed, 1));
     cr_assert(eq(str, back.map.pe_list, "0,2-5"));
     cr_assert(eq(i64, back.timeout_ms, 1500));
+    cr_assert(eq(int, back.exclusive, 1));
     cr_assert(eq(ptr, (void *)back.hosts, &back_hosts));
     cr_assert(eq(int, back_hosts.count, 2));
     cr_assert(eq(str, back_hosts.entries[0].name, "a"));
@@ -151,6 +153,7 @@ static struct bad_field bad_fields[] = {
     {"oversubscribe", "1", -EINVAL, "'oversubscribe' must be true or false"},
     {"hwthread", "\"yes\"", -EINVAL, "'hwthread' must be true or false"},
     {"overload", "0", -EINVAL, "'overload' must be true or false"},
+    {"exclusive", "\"yes\"", -EINVAL, "'exclusive' must be true or false"},
     {"pe_list", "3", -EINVAL, "'pe_list' must be a list of CPU numbers"},
     {"pe_list", "\"\"", -EINVAL, "'pe_list' must be a list of CPU numbers"},
     {"pe_list", "\"0;1\"", -EINVAL, "'pe_list' must be a list of CPU numbers"},

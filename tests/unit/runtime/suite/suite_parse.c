@@ -76,7 +76,8 @@ Test(suite_parse, every_key_of_a_benchmark_is_read)
         "    warmup: 2\n"
         "    repeat: 7\n"
         "    timeout: 1.5\n"
-        "    mpi: {ranks: 4, map-by: core, bind-to: core, oversubscribe: yes}\n"
+        "    mpi: {ranks: 4, map-by: core, bind-to: core, oversubscribe: yes,\n"
+        "          exclusive: true}\n"
         "    parse: {regex: 'lat=(?<lat>[0-9.]+)'}\n"
         "    figures: {lat: {unit: us, better: lower}, bw: {better: higher}}\n"
         "    papi: [PAPI_TOT_INS, PAPI_TOT_CYC]\n");
@@ -98,6 +99,7 @@ Test(suite_parse, every_key_of_a_benchmark_is_read)
     cr_assert(eq(str, b->map_by, "core"));
     cr_assert(eq(str, b->bind_to, "core"));
     cr_assert(b->oversubscribe);
+    cr_assert(b->exclusive);
     cr_assert(eq(int, b->parser, SUITE_PARSER_REGEX));
     cr_assert(eq(str, b->regex, "lat=(?<lat>[0-9.]+)"));
     cr_assert(eq(sz, b->nfigures, 2));
@@ -156,7 +158,7 @@ Test(suite_parse, unknown_keys_are_refused)
               "    command: [sleep, 1]\n"
               "    mpi: {ranks: 2, nodes: 2}\n",
               "s.yaml:4: unknown key 'mpi: nodes' (ranks, map-by, bind-to, "
-              "oversubscribe) in benchmark 'nap'");
+              "oversubscribe, exclusive) in benchmark 'nap'");
 }
 
 Test(suite_parse, missing_and_repeated_keys_are_refused)
