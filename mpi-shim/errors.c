@@ -110,6 +110,9 @@ static const char *const class_text[MPI_ERR_LASTCODE] = {
     [MPI_ERR_RMA_ATTACH] = "memory cannot be attached",
     [MPI_ERR_RMA_SHARED] = "memory cannot be shared",
     [MPI_ERR_RMA_FLAVOR] = "wrong window flavor",
+    [MPI_ERR_INFO_KEY] = "info key too long or empty",
+    [MPI_ERR_INFO_VALUE] = "info value too long",
+    [MPI_ERR_INFO_NOKEY] = "no such info key",
 };
 
 static const char *const class_name[MPI_ERR_LASTCODE] = {
@@ -131,6 +134,8 @@ static const char *const class_name[MPI_ERR_LASTCODE] = {
     "MPI_ERR_RMA_CONFLICT", "MPI_ERR_RMA_SYNC",
     "MPI_ERR_RMA_RANGE",    "MPI_ERR_RMA_ATTACH",
     "MPI_ERR_RMA_SHARED",   "MPI_ERR_RMA_FLAVOR",
+    "MPI_ERR_INFO_KEY",     "MPI_ERR_INFO_VALUE",
+    "MPI_ERR_INFO_NOKEY",
 };
 
 const char *shim_class_string(int mpiclass)

@@ -416,6 +416,7 @@ int PMPI_Finalize(void)
     shim_dt_finalize();
     shim_errhandler_finalize();
     shim_attr_finalize();
+    shim_info_finalize();
     shim_ckpt_finalize();
     free(shim.node_of);
     shim.node_of = NULL;

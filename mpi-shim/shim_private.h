@@ -564,6 +564,12 @@ struct shim_global {
 };
 extern struct shim_global shim;
 
+/* ---- info objects (info.c) ---------------------------------------------- */
+/* 0 when info is MPI_INFO_NULL or a live info object, else
+ * SHIM_ECLASS(MPI_ERR_INFO). */
+int shim_info_check(MPI_Info info);
+void shim_info_finalize(void);
+
 /* ---- errors ------------------------------------------------------------ */
 /* Converts an internal code to an MPI error class, invokes comm's error
  * handler (MPI_COMM_WORLD's when comm is NULL) and returns the class.

@@ -160,6 +160,9 @@ enum {
     MPI_ERR_RMA_ATTACH,
     MPI_ERR_RMA_SHARED,
     MPI_ERR_RMA_FLAVOR,
+    MPI_ERR_INFO_KEY,
+    MPI_ERR_INFO_VALUE,
+    MPI_ERR_INFO_NOKEY,
     MPI_ERR_LASTCODE
 };
 
@@ -219,6 +222,8 @@ enum { MPI_LOCK_EXCLUSIVE = 234, MPI_LOCK_SHARED = 235 };
 #define MPI_MAX_PROCESSOR_NAME 256
 #define MPI_MAX_ERROR_STRING 512
 #define MPI_MAX_OBJECT_NAME 128
+#define MPI_MAX_INFO_KEY 255
+#define MPI_MAX_INFO_VAL 1024
 #define MPI_MAX_LIBRARY_VERSION_STRING 256
 
 typedef void(MPI_User_function)(void *invec,
@@ -794,6 +799,22 @@ SHOAL_MPI_DECL(
     Type_get_attr,
     (MPI_Datatype datatype, int type_keyval, void *attribute_val, int *flag));
 SHOAL_MPI_DECL(Type_delete_attr, (MPI_Datatype datatype, int type_keyval));
+
+/* Info objects */
+SHOAL_MPI_DECL(Info_create, (MPI_Info * info));
+SHOAL_MPI_DECL(Info_set, (MPI_Info info, const char *key, const char *value));
+SHOAL_MPI_DECL(
+    Info_get,
+    (MPI_Info info, const char *key, int valuelen, char *value, int *flag));
+SHOAL_MPI_DECL(Info_get_valuelen,
+               (MPI_Info info, const char *key, int *valuelen, int *flag));
+SHOAL_MPI_DECL(Info_get_nkeys, (MPI_Info info, int *nkeys));
+SHOAL_MPI_DECL(Info_get_nthkey, (MPI_Info info, int n, char *key));
+SHOAL_MPI_DECL(Info_delete, (MPI_Info info, const char *key));
+SHOAL_MPI_DECL(Info_dup, (MPI_Info info, MPI_Info *newinfo));
+SHOAL_MPI_DECL(Info_free, (MPI_Info * info));
+SHOAL_MPI_DECL(Comm_set_info, (MPI_Comm comm, MPI_Info info));
+SHOAL_MPI_DECL(Comm_get_info, (MPI_Comm comm, MPI_Info *info_used));
 
 /* Errors */
 SHOAL_MPI_DECL(Comm_create_errhandler,
