@@ -42,8 +42,11 @@ int shim_coll_barrier(struct shim_comm *comm)
 SHIM_WEAK(Barrier)
 int PMPI_Barrier(MPI_Comm comm)
 {
-    struct shim_comm *c = NULL;
-    int rc = shim_comm_check(comm, &c);
+    struct shim_comm *c = shim_comm_lookup(comm);
+
+    if (c && c->inter)
+        return SHIM_COLL_RET(c, "MPI_Barrier", shim_inter_barrier(c));
+    int rc = shim_coll_comm_check(comm, &c);
 
     if (rc == 0)
         rc = barrier(c, NULL);
@@ -54,7 +57,7 @@ SHIM_WEAK(Ibarrier)
 int PMPI_Ibarrier(MPI_Comm comm, MPI_Request *request)
 {
     struct shim_comm *c = NULL;
-    int rc = shim_comm_check(comm, &c);
+    int rc = shim_coll_comm_check(comm, &c);
 
     if (rc == 0 && !request)
         rc = SHIM_ECLASS(MPI_ERR_ARG);

@@ -394,7 +394,7 @@ static int move_entry(const char *fn,
 {
     struct shim_comm *c = NULL;
     struct shim_datatype *st = NULL, *rt = NULL;
-    int rc = shim_comm_check(comm, &c);
+    int rc = shim_coll_comm_check(comm, &c);
     bool is_root = kind == MV_ALLGATHER || kind == MV_ALLTOALL
                    || (rc == 0 && c->rank == root);
     bool needs_send = kind != MV_SCATTER || is_root;
@@ -507,6 +507,13 @@ int PMPI_Allgather(const void *sendbuf,
                    MPI_Datatype recvtype,
                    MPI_Comm comm)
 {
+    struct shim_comm *c = shim_comm_lookup(comm);
+
+    if (c && c->inter)
+        return SHIM_COLL_RET(c, "MPI_Allgather",
+                             shim_inter_allgather(sendbuf, sendcount, sendtype,
+                                                  recvbuf, recvcount, recvtype,
+                                                  c));
     return move_entry("MPI_Allgather", MV_ALLGATHER, sendbuf, sendcount,
                       sendtype, recvbuf, recvcount, recvtype, 0, comm, NULL);
 }
@@ -631,7 +638,7 @@ int PMPI_Gatherv(const void *sendbuf,
 {
     struct shim_comm *c = NULL;
     struct shim_datatype *st = NULL, *rt = NULL;
-    int rc = shim_comm_check(comm, &c);
+    int rc = shim_coll_comm_check(comm, &c);
 
     if (rc == 0)
         rc = shim_coll_check_root(c, root);
@@ -676,7 +683,7 @@ int PMPI_Scatterv(const void *sendbuf,
 {
     struct shim_comm *c = NULL;
     struct shim_datatype *st = NULL, *rt = NULL;
-    int rc = shim_comm_check(comm, &c);
+    int rc = shim_coll_comm_check(comm, &c);
 
     if (rc == 0)
         rc = shim_coll_check_root(c, root);
@@ -719,7 +726,7 @@ int PMPI_Alltoallv(const void *sendbuf,
 {
     struct shim_comm *c = NULL;
     struct shim_datatype *st = NULL, *rt = NULL;
-    int rc = shim_comm_check(comm, &c);
+    int rc = shim_coll_comm_check(comm, &c);
 
     if (rc == 0)
         rc = shim_dt_check(recvtype, &rt);
@@ -763,7 +770,7 @@ int PMPI_Allgatherv(const void *sendbuf,
 {
     struct shim_comm *c = NULL;
     struct shim_datatype *st = NULL, *rt = NULL;
-    int rc = shim_comm_check(comm, &c);
+    int rc = shim_coll_comm_check(comm, &c);
     struct shim_sched *s;
 
     if (rc == 0)

@@ -220,6 +220,18 @@ static inline int shim_coll_check_root(struct shim_comm *c, int root)
 }
 
 /* An entry point's return: MPI_SUCCESS, or rc through comm's handler. */
+/* shim_comm_check() for the collectives written for intracommunicators
+ * only: an intercommunicator is MPI_ERR_COMM (MPI_Barrier, MPI_Bcast,
+ * MPI_Allreduce and MPI_Allgather hand theirs to intercomm.c first). */
+static inline int shim_coll_comm_check(MPI_Comm comm, struct shim_comm **out)
+{
+    int rc = shim_comm_check(comm, out);
+
+    if (rc == 0 && (*out)->inter)
+        rc = SHIM_ECLASS(MPI_ERR_COMM);
+    return rc;
+}
+
 #define SHIM_COLL_RET(c, fn, rc)                                               \
     ((rc) ? shim_err((c), (fn), (rc)) : MPI_SUCCESS)
 

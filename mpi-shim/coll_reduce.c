@@ -647,7 +647,7 @@ static int red_entry(const char *fn,
     struct shim_comm *c = NULL;
     struct shim_datatype *t;
     struct shim_op *o;
-    int rc = shim_comm_check(comm, &c);
+    int rc = shim_coll_comm_check(comm, &c);
 
     if (rc == 0)
         rc = shim_coll_check_buf(count, datatype, &t);
@@ -703,6 +703,12 @@ int PMPI_Allreduce(const void *sendbuf,
                    MPI_Op op,
                    MPI_Comm comm)
 {
+    struct shim_comm *c = shim_comm_lookup(comm);
+
+    if (c && c->inter)
+        return SHIM_COLL_RET(
+            c, "MPI_Allreduce",
+            shim_inter_allreduce(sendbuf, recvbuf, count, datatype, op, c));
     return red_entry("MPI_Allreduce", sendbuf, recvbuf, count, datatype, op, -1,
                      comm, NULL);
 }
@@ -734,7 +740,7 @@ int PMPI_Reduce_scatter_block(const void *sendbuf,
     struct shim_comm *c = NULL;
     struct shim_datatype *t;
     struct shim_op *o;
-    int rc = shim_comm_check(comm, &c);
+    int rc = shim_coll_comm_check(comm, &c);
 
     if (rc == 0)
         rc = shim_coll_check_buf(recvcount, datatype, &t);
@@ -763,7 +769,7 @@ int PMPI_Reduce_scatter(const void *sendbuf,
     struct shim_comm *c = NULL;
     struct shim_datatype *t;
     struct shim_op *o;
-    int rc = shim_comm_check(comm, &c);
+    int rc = shim_coll_comm_check(comm, &c);
 
     if (rc == 0 && !recvcounts)
         rc = SHIM_ECLASS(MPI_ERR_ARG);
@@ -791,7 +797,7 @@ static int scan_entry(const char *fn,
     struct shim_comm *c = NULL;
     struct shim_datatype *t;
     struct shim_op *o;
-    int rc = shim_comm_check(comm, &c);
+    int rc = shim_coll_comm_check(comm, &c);
 
     if (rc == 0)
         rc = shim_coll_check_buf(count, datatype, &t);

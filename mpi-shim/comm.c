@@ -40,6 +40,32 @@ static int ctx_alloc(struct shim_comm *parent, unsigned *id)
     return SHIM_ECLASS(MPI_ERR_INTERN);
 }
 
+int shim_ctx_mask(struct shim_comm *parent, uint32_t *mask)
+{
+    struct shim_datatype *u32 = shim_dt_get(MPI_UINT32_T);
+    struct shim_op *band;
+
+    shim_op_check(MPI_BAND, &band);
+    return shim_coll_allreduce(ctx_free, mask, SHIM_NCTX / 32, u32, band,
+                               parent);
+}
+
+void shim_ctx_mine(uint32_t *mask)
+{
+    memcpy(mask, ctx_free, sizeof(ctx_free));
+}
+
+int shim_ctx_pick(const uint32_t *mask, unsigned *id)
+{
+    for (unsigned w = 0; w < SHIM_NCTX / 32; w++) {
+        if (mask[w]) {
+            *id = w * 32 + (unsigned)__builtin_ctz(mask[w]);
+            return 0;
+        }
+    }
+    return SHIM_ECLASS(MPI_ERR_INTERN);
+}
+
 static void ctx_take(unsigned id)
 {
     ctx_free[id / 32] &= ~(1u << (id % 32));
@@ -50,7 +76,7 @@ static void ctx_give(unsigned id)
     ctx_free[id / 32] |= 1u << (id % 32);
 }
 
-static struct shim_comm *comm_new(unsigned id, int size, int *world, int rank)
+struct shim_comm *shim_comm_new(unsigned id, int size, int *world, int rank)
 {
     struct shim_comm *c = calloc(1, sizeof(*c));
     int idx;
@@ -78,6 +104,9 @@ static struct shim_comm *comm_new(unsigned id, int size, int *world, int rank)
 static void comm_destroy(struct shim_comm *c)
 {
     shim_attr_drop(&c->attrs);
+    if (c->local)
+        shim_comm_decref(c->local);
+    free(c->local_world);
     shim_coll_comm_release(c);
     ctx_give(c->ctx_id);
     shim_table_remove(&shim.comms, c->handle);
@@ -107,8 +136,8 @@ int shim_comm_create_world(void)
     for (int i = 0; i < shim.size; i++)
         w[i] = i;
     s[0] = shim.rank;
-    shim.world = comm_new(0, shim.size, w, shim.rank);
-    shim.self = comm_new(1, 1, s, 0);
+    shim.world = shim_comm_new(0, shim.size, w, shim.rank);
+    shim.self = shim_comm_new(1, 1, s, 0);
     if (!shim.world || !shim.self)
         return -ENOMEM;
     snprintf(shim.world->name, sizeof(shim.world->name), "MPI_COMM_WORLD");
@@ -118,6 +147,12 @@ int shim_comm_create_world(void)
 
 void shim_comm_finalize(void)
 {
+    /* Every communicator goes, those that others refer to included. */
+    for (int i = 0; i < shim.comms.used; i++) {
+        struct shim_comm *c = shim.comms.slots[i];
+        if (c)
+            c->local = NULL;
+    }
     for (int i = 0; i < shim.comms.used; i++) {
         struct shim_comm *c = shim.comms.slots[i];
         if (c)
@@ -159,6 +194,17 @@ int shim_comm_check(MPI_Comm comm, struct shim_comm **out)
     return *out ? 0 : SHIM_ECLASS(MPI_ERR_COMM);
 }
 
+/* As shim_comm_check(), for the calls not written for intercommunicators
+ * yet: those give MPI_ERR_COMM. */
+static int intra_check(MPI_Comm comm, struct shim_comm **out)
+{
+    int rc = shim_comm_check(comm, out);
+
+    if (rc == 0 && (*out)->inter)
+        rc = SHIM_ECLASS(MPI_ERR_COMM);
+    return rc;
+}
+
 SHIM_WEAK(Comm_rank)
 int PMPI_Comm_rank(MPI_Comm comm, int *rank)
 {
@@ -181,7 +227,7 @@ int PMPI_Comm_size(MPI_Comm comm, int *size)
         return shim_err(NULL, "MPI_Comm_size", SHIM_ECLASS(MPI_ERR_COMM));
     if (!size)
         return shim_err(c, "MPI_Comm_size", SHIM_ECLASS(MPI_ERR_ARG));
-    *size = c->size;
+    *size = c->inter ? c->local_size : c->size;
     return MPI_SUCCESS;
 }
 
@@ -205,7 +251,7 @@ comm_make(struct shim_comm *parent, int n, int *members, struct shim_comm **out)
     for (int i = 0; i < n; i++)
         if (members[i] == shim.rank)
             me = i;
-    *out = comm_new(id, n, members, me);
+    *out = shim_comm_new(id, n, members, me);
     if (!*out) {
         free(members);
         return -ENOMEM;
@@ -216,9 +262,22 @@ comm_make(struct shim_comm *parent, int n, int *members, struct shim_comm **out)
 
 static int comm_dup(struct shim_comm *c, struct shim_comm **out)
 {
-    int *w = malloc(sizeof(int) * c->size);
+    int *w;
     int rc;
 
+    if (c->inter)
+        rc = shim_intercomm_dup(c, out);
+    if (c->inter && rc == 0) {
+        rc = shim_attr_copy(SHIM_ATTR_COMM, &c->attrs, c->handle,
+                            &(*out)->attrs);
+        if (rc) {
+            comm_destroy(*out);
+            *out = NULL;
+        }
+    }
+    if (c->inter)
+        return rc;
+    w = malloc(sizeof(int) * c->size);
     if (!w)
         return -ENOMEM;
     memcpy(w, c->world, sizeof(int) * c->size);
@@ -320,7 +379,7 @@ SHIM_WEAK(Comm_split)
 int PMPI_Comm_split(MPI_Comm comm, int color, int key, MPI_Comm *newcomm)
 {
     struct shim_comm *c, *n;
-    int rc = shim_comm_check(comm, &c);
+    int rc = intra_check(comm, &c);
 
     if (rc == 0 && !newcomm)
         rc = SHIM_ECLASS(MPI_ERR_ARG);
@@ -339,7 +398,7 @@ int PMPI_Comm_split_type(
     MPI_Comm comm, int split_type, int key, MPI_Info info, MPI_Comm *newcomm)
 {
     struct shim_comm *c, *n;
-    int rc = shim_comm_check(comm, &c);
+    int rc = intra_check(comm, &c);
 
     (void)info;
     if (rc == 0 && !newcomm)
@@ -364,7 +423,7 @@ int PMPI_Comm_create(MPI_Comm comm, MPI_Group group, MPI_Comm *newcomm)
     struct shim_comm *c, *n;
     struct shim_group *g = NULL;
     int *members = NULL;
-    int rc = shim_comm_check(comm, &c);
+    int rc = intra_check(comm, &c);
 
     if (rc == 0)
         rc = shim_group_check(group, &g);
@@ -456,7 +515,7 @@ int PMPI_Comm_test_inter(MPI_Comm comm, int *flag)
 
     if (shim_comm_check(comm, &c) || !flag)
         return shim_err(NULL, "MPI_Comm_test_inter", SHIM_ECLASS(MPI_ERR_COMM));
-    *flag = 0;
+    *flag = c->inter;
     return MPI_SUCCESS;
 }
 
@@ -501,7 +560,7 @@ int shim_group_check(MPI_Group group, struct shim_group **out)
 }
 
 /* Takes ownership of world (n world ranks). */
-static int group_new(int n, int *world, MPI_Group *out)
+int shim_group_new(int n, int *world, MPI_Group *out)
 {
     struct shim_group *g;
     int idx;
@@ -544,11 +603,12 @@ int PMPI_Comm_group(MPI_Comm comm, MPI_Group *group)
         rc = SHIM_ECLASS(MPI_ERR_ARG);
     if (rc)
         return shim_err(NULL, "MPI_Comm_group", rc);
-    int *w = malloc(sizeof(int) * c->size);
+    int n = c->inter ? c->local_size : c->size;
+    int *w = malloc(sizeof(int) * (n ? n : 1));
     if (!w)
         return shim_err(c, "MPI_Comm_group", -ENOMEM);
-    memcpy(w, c->world, sizeof(int) * c->size);
-    rc = group_new(c->size, w, group);
+    memcpy(w, c->inter ? c->local_world : c->world, sizeof(int) * n);
+    rc = shim_group_new(n, w, group);
     return rc ? shim_err(c, "MPI_Comm_group", rc) : MPI_SUCCESS;
 }
 
@@ -597,7 +657,7 @@ int PMPI_Group_incl(MPI_Group group,
         }
         w[i] = g->world[ranks[i]];
     }
-    rc = group_new(n, w, newgroup);
+    rc = shim_group_new(n, w, newgroup);
     return rc ? shim_err(NULL, "MPI_Group_incl", rc) : MPI_SUCCESS;
 }
 
@@ -634,7 +694,7 @@ int PMPI_Group_excl(MPI_Group group,
         if (!drop[i])
             w[m++] = g->world[i];
     free(drop);
-    rc = group_new(m, w, newgroup);
+    rc = shim_group_new(m, w, newgroup);
     return rc ? shim_err(NULL, "MPI_Group_excl", rc) : MPI_SUCCESS;
 }
 
@@ -710,7 +770,7 @@ int PMPI_Cart_create(MPI_Comm comm_old,
                      MPI_Comm *comm_cart)
 {
     struct shim_comm *c, *n;
-    int rc = shim_comm_check(comm_old, &c);
+    int rc = intra_check(comm_old, &c);
     int nodes = 1;
 
     (void)reorder;

@@ -232,6 +232,15 @@ struct shim_comm {
     struct shim_nodemap *nodemap;
     bool nodemap_built;
     struct shim_attr_table attrs;
+    /* An intercommunicator: world and size above are the remote group's
+     * (point-to-point addresses remote ranks), rank is this process's
+     * rank in the local group, local_world/local_size the local group,
+     * and local an intracommunicator of the local group (a reference) for
+     * the collectives and MPI_Intercomm_merge; see intercomm.c. */
+    bool inter;
+    int local_size;
+    int *local_world;
+    struct shim_comm *local;
     /* MPI_Comm_free'd: the handle is dead, and the communicator lives on
      * only while requests hold references (refcount) on it. */
     bool freed;
@@ -240,6 +249,39 @@ struct shim_comm {
 struct shim_comm *shim_comm_lookup(MPI_Comm comm);
 int shim_comm_check(MPI_Comm comm, struct shim_comm **out);
 int shim_comm_create_world(void);
+/* A new communicator of size ranks (world: comm rank -> world rank, taken
+ * over) on context id id, in which this process is rank; NULL when out of
+ * memory. Takes the id. */
+struct shim_comm *shim_comm_new(unsigned id, int size, int *world, int rank);
+/* Context ids: *mask (SHIM_NCTX / 32 words) becomes the ids free in
+ * every member of parent (collective over parent), or in this process
+ * (shim_ctx_mine); shim_ctx_pick takes the lowest one set. */
+int shim_ctx_mask(struct shim_comm *parent, uint32_t *mask);
+void shim_ctx_mine(uint32_t *mask);
+int shim_ctx_pick(const uint32_t *mask, unsigned *id);
+/* A new group of n world ranks (taken over); MPI_GROUP_EMPTY when n is 0. */
+int shim_group_new(int n, int *world, MPI_Group *out);
+/* A duplicate of intercommunicator c (collective over both groups),
+ * without attributes; intercomm.c. */
+int shim_intercomm_dup(struct shim_comm *c, struct shim_comm **out);
+/* Collectives on intercommunicators (intercomm.c); the collective entry
+ * points hand intercommunicators to these and refuse the others. */
+int shim_inter_barrier(struct shim_comm *c);
+int shim_inter_bcast(
+    void *buf, int count, MPI_Datatype dt, int root, struct shim_comm *c);
+int shim_inter_allreduce(const void *sendbuf,
+                         void *recvbuf,
+                         int count,
+                         MPI_Datatype dt,
+                         MPI_Op op,
+                         struct shim_comm *c);
+int shim_inter_allgather(const void *sendbuf,
+                         int sendcount,
+                         MPI_Datatype sendtype,
+                         void *recvbuf,
+                         int recvcount,
+                         MPI_Datatype recvtype,
+                         struct shim_comm *c);
 /* A reference for an operation still pending on comm (a request): the
  * communicator outlives MPI_Comm_free until the last one is dropped. */
 void shim_comm_incref(struct shim_comm *comm);

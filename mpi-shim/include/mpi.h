@@ -727,6 +727,17 @@ SHOAL_MPI_DECL(Comm_group, (MPI_Comm comm, MPI_Group *group));
 SHOAL_MPI_DECL(Comm_test_inter, (MPI_Comm comm, int *flag));
 SHOAL_MPI_DECL(Comm_set_name, (MPI_Comm comm, const char *comm_name));
 SHOAL_MPI_DECL(Comm_get_name, (MPI_Comm comm, char *comm_name, int *resultlen));
+SHOAL_MPI_DECL(Comm_remote_size, (MPI_Comm comm, int *size));
+SHOAL_MPI_DECL(Comm_remote_group, (MPI_Comm comm, MPI_Group *group));
+SHOAL_MPI_DECL(Intercomm_create,
+               (MPI_Comm local_comm,
+                int local_leader,
+                MPI_Comm peer_comm,
+                int remote_leader,
+                int tag,
+                MPI_Comm *newintercomm));
+SHOAL_MPI_DECL(Intercomm_merge,
+               (MPI_Comm intercomm, int high, MPI_Comm *newintracomm));
 SHOAL_MPI_DECL(Group_size, (MPI_Group group, int *size));
 SHOAL_MPI_DECL(Group_rank, (MPI_Group group, int *rank));
 SHOAL_MPI_DECL(

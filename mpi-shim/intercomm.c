@@ -1,0 +1,507 @@
+/* SPDX-License-Identifier: MIT */
+/* intercomm.c - intercommunicators: MPI_Intercomm_create, _merge, dup,
+ * the remote group, and the collectives written for them so far
+ * (MPI_Barrier, MPI_Bcast, MPI_Allreduce, MPI_Allgather; the collective
+ * entry points refuse the others with MPI_ERR_COMM).
+ *
+ * An intercommunicator is a struct shim_comm whose world[] and size are
+ * the remote group's, so point-to-point addresses remote ranks with no
+ * change to pt2pt.c: a send puts the sender's local rank in the tag, and
+ * that is its rank in the receiver's remote group. Both groups use one
+ * context id, agreed as for any communicator except that the free-id
+ * masks of the two groups meet through their leaders: each group ANDs its
+ * members' masks (an allreduce over its local intracommunicator), the
+ * leaders swap the results, and each broadcasts the AND of both. Each
+ * intercommunicator keeps a private intracommunicator of its local group
+ * (local, its own context id, no attributes) for the collectives, which
+ * run as local operations joined by one exchange between the leaders
+ * (local rank 0 of each group) on the intercommunicator's collective
+ * context, tagged with the collective sequence number every member
+ * advances in step. */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mpi-shim/shim_private.h"
+
+enum { NMASK = SHIM_NCTX / 32 };
+
+/* Sends scount elements of st to peer and receives up to rcount of rt
+ * from it, on context ctx of via with tag; blocking. */
+static int xchg(const void *sbuf,
+                size_t scount,
+                struct shim_datatype *st,
+                void *rbuf,
+                size_t rcount,
+                struct shim_datatype *rt,
+                int peer,
+                int tag,
+                struct shim_comm *via,
+                unsigned ctx)
+{
+    struct shim_request *rr, *sr;
+    int rc = shim_irecv(rbuf, rcount, rt, peer, tag, via, ctx, &rr);
+
+    if (rc)
+        return rc;
+    rc = shim_isend(sbuf, scount, st, peer, tag, via, ctx, SHIM_SEND_STD, &sr);
+    if (rc == 0) {
+        rc = shim_req_wait(sr);
+        shim_req_free(sr);
+    }
+    /* A receive is posted: it must complete before its buffer goes. */
+    int rrc = shim_req_wait(rr);
+    shim_req_free(rr);
+    return rc ? rc : rrc;
+}
+
+static int xchg_bytes(const void *sbuf,
+                      size_t sbytes,
+                      void *rbuf,
+                      size_t rbytes,
+                      int peer,
+                      int tag,
+                      struct shim_comm *via,
+                      unsigned ctx)
+{
+    struct shim_datatype *byte = shim_dt_get(MPI_BYTE);
+
+    return xchg(sbuf, sbytes, byte, rbuf, rbytes, byte, peer, tag, via, ctx);
+}
+
+/* The tag of the next collective on intercommunicator c; every member
+ * calls it once per collective. */
+static int inter_tag(struct shim_comm *c)
+{
+    return (int)(c->coll_seq++ & SHIM_TAGV_MASK);
+}
+
+/* Agrees on a context id free in every member of both groups; local is
+ * this group's intracommunicator, leader its leader's rank in it, and the
+ * leader reaches the other leader as rank peer of via on ctx with tag. */
+static int agree_ctx(struct shim_comm *local,
+                     int leader,
+                     struct shim_comm *via,
+                     int peer,
+                     unsigned ctx,
+                     int tag,
+                     unsigned *id)
+{
+    uint32_t mask[NMASK], other[NMASK];
+    int rc = shim_ctx_mask(local, mask);
+
+    if (rc == 0 && local->rank == leader) {
+        rc = xchg_bytes(mask, sizeof(mask), other, sizeof(other), peer, tag,
+                        via, ctx);
+        for (int w = 0; w < NMASK; w++)
+            mask[w] &= other[w];
+    }
+    if (rc == 0)
+        rc = PMPI_Bcast(mask, NMASK, MPI_UINT32_T, leader, local->handle);
+    return rc ? rc : shim_ctx_pick(mask, id);
+}
+
+/* A private intracommunicator of the members of parent (collective). */
+static int local_dup(struct shim_comm *parent, struct shim_comm **out)
+{
+    uint32_t mask[NMASK];
+    unsigned id;
+    int rc = shim_ctx_mask(parent, mask);
+
+    if (rc == 0)
+        rc = shim_ctx_pick(mask, &id);
+    if (rc)
+        return rc;
+    int *w = malloc(sizeof(int) * parent->size);
+    if (!w)
+        return -ENOMEM;
+    memcpy(w, parent->world, sizeof(int) * parent->size);
+    *out = shim_comm_new(id, parent->size, w, parent->rank);
+    if (!*out) {
+        free(w);
+        return -ENOMEM;
+    }
+    (*out)->errhandler = MPI_ERRORS_RETURN;
+    snprintf((*out)->name, sizeof((*out)->name), "intercommunicator group");
+    return 0;
+}
+
+static void comm_discard(struct shim_comm *c)
+{
+    if (!c)
+        return;
+    c->freed = true;
+    shim_comm_decref(c);
+}
+
+/* Builds the intercommunicator on id over local (taken over) with the
+ * remote group rworld (rsize ranks, taken over). */
+static int inter_make(unsigned id,
+                      struct shim_comm *local,
+                      int rsize,
+                      int *rworld,
+                      MPI_Errhandler eh,
+                      struct shim_comm **out)
+{
+    int *lw = malloc(sizeof(int) * local->size);
+    struct shim_comm *ic;
+
+    if (!lw) {
+        free(rworld);
+        return -ENOMEM;
+    }
+    ic = shim_comm_new(id, rsize, rworld, local->rank);
+    if (!ic) {
+        free(lw);
+        free(rworld);
+        return -ENOMEM;
+    }
+    memcpy(lw, local->world, sizeof(int) * local->size);
+    ic->inter = true;
+    ic->local = local;
+    ic->local_size = local->size;
+    ic->local_world = lw;
+    ic->errhandler = eh;
+    *out = ic;
+    return 0;
+}
+
+static int intercomm_create(struct shim_comm *lc,
+                            int local_leader,
+                            MPI_Comm peer_comm,
+                            int remote_leader,
+                            int tag,
+                            struct shim_comm **out)
+{
+    struct shim_comm *local = NULL, *pc = NULL;
+    int *rworld = NULL;
+    int rsize = 0;
+    unsigned id;
+    int rc = local_dup(lc, &local);
+
+    if (rc == 0 && lc->rank == local_leader) {
+        rc = shim_comm_check(peer_comm, &pc);
+        if (rc == 0 && (remote_leader < 0 || remote_leader >= pc->size))
+            rc = SHIM_ECLASS(MPI_ERR_RANK);
+        if (rc == 0)
+            rc = xchg_bytes(&lc->size, sizeof(int), &rsize, sizeof(int),
+                            remote_leader, tag, pc, pc->ctx);
+    }
+    /* Every member learns whether the leader got this far. */
+    int status[2] = {rc ? shim_err_class(rc) : 0, rsize};
+    int brc = PMPI_Bcast(status, 2, MPI_INT, local_leader, local->handle);
+    if (brc || status[0]) {
+        comm_discard(local);
+        return brc ? brc : SHIM_ECLASS(status[0]);
+    }
+    rsize = status[1];
+    rworld = malloc(sizeof(int) * (rsize ? rsize : 1));
+    if (!rworld) {
+        comm_discard(local);
+        return -ENOMEM;
+    }
+    if (lc->rank == local_leader)
+        rc = xchg_bytes(lc->world, sizeof(int) * lc->size, rworld,
+                        sizeof(int) * rsize, remote_leader, tag, pc, pc->ctx);
+    if (rc == 0)
+        rc = PMPI_Bcast(rworld, rsize, MPI_INT, local_leader, local->handle);
+    if (rc == 0)
+        rc = agree_ctx(local, local_leader, pc, remote_leader, pc ? pc->ctx : 0,
+                       tag, &id);
+    if (rc == 0)
+        return inter_make(id, local, rsize, rworld, lc->errhandler, out);
+    free(rworld);
+    comm_discard(local);
+    return rc;
+}
+
+SHIM_WEAK(Intercomm_create)
+int PMPI_Intercomm_create(MPI_Comm local_comm,
+                          int local_leader,
+                          MPI_Comm peer_comm,
+                          int remote_leader,
+                          int tag,
+                          MPI_Comm *newintercomm)
+{
+    struct shim_comm *lc, *ic;
+    int rc = shim_comm_check(local_comm, &lc);
+
+    if (rc == 0 && lc->inter)
+        rc = SHIM_ECLASS(MPI_ERR_COMM);
+    if (rc == 0 && (local_leader < 0 || local_leader >= lc->size))
+        rc = SHIM_ECLASS(MPI_ERR_RANK);
+    if (rc == 0 && (tag < 0 || tag > SHIM_TAG_MAX))
+        rc = SHIM_ECLASS(MPI_ERR_TAG);
+    if (rc == 0 && !newintercomm)
+        rc = SHIM_ECLASS(MPI_ERR_ARG);
+    if (rc == 0)
+        rc = intercomm_create(lc, local_leader, peer_comm, remote_leader, tag,
+                              &ic);
+    if (rc)
+        return shim_err(rc == SHIM_ECLASS(MPI_ERR_COMM) ? NULL : lc,
+                        "MPI_Intercomm_create", rc);
+    *newintercomm = ic->handle;
+    return MPI_SUCCESS;
+}
+
+int shim_intercomm_dup(struct shim_comm *c, struct shim_comm **out)
+{
+    struct shim_comm *local;
+    int tag = inter_tag(c);
+    unsigned id;
+    int rc = local_dup(c->local, &local);
+
+    if (rc == 0)
+        rc = agree_ctx(local, 0, c, 0, c->ctx | 1, tag, &id);
+    if (rc) {
+        comm_discard(local);
+        return rc;
+    }
+    int *rw = malloc(sizeof(int) * c->size);
+    if (!rw) {
+        comm_discard(local);
+        return -ENOMEM;
+    }
+    memcpy(rw, c->world, sizeof(int) * c->size);
+    rc = inter_make(id, local, c->size, rw, c->errhandler, out);
+    if (rc)
+        comm_discard(local);
+    return rc;
+}
+
+static int inter_check(MPI_Comm comm, struct shim_comm **out)
+{
+    int rc = shim_comm_check(comm, out);
+
+    if (rc == 0 && !(*out)->inter)
+        rc = SHIM_ECLASS(MPI_ERR_COMM);
+    return rc;
+}
+
+static int
+intercomm_merge(struct shim_comm *c, int high, struct shim_comm **out)
+{
+    struct shim_comm *local = c->local;
+    int tag = inter_tag(c);
+    /* high flag and the group's first world rank, for a tie. */
+    int mine[2] = {high != 0, c->local_world[0]}, theirs[2];
+    int rc = 0;
+
+    if (local->rank == 0)
+        rc = xchg_bytes(mine, sizeof(mine), theirs, sizeof(theirs), 0, tag, c,
+                        c->ctx | 1);
+    if (rc == 0)
+        rc = PMPI_Bcast(theirs, 2, MPI_INT, 0, local->handle);
+    if (rc)
+        return rc;
+    /* The leader's flag decides for its group. */
+    rc = PMPI_Bcast(mine, 2, MPI_INT, 0, local->handle);
+    if (rc)
+        return rc;
+    bool first =
+        mine[0] != theirs[0] ? mine[0] < theirs[0] : mine[1] < theirs[1];
+    int n = c->local_size + c->size;
+    int *w = malloc(sizeof(int) * n);
+    if (!w)
+        return -ENOMEM;
+    int *lo = first ? c->local_world : c->world;
+    int nlo = first ? c->local_size : c->size;
+    int *hi = first ? c->world : c->local_world;
+    memcpy(w, lo, sizeof(int) * nlo);
+    memcpy(w + nlo, hi, sizeof(int) * (n - nlo));
+    unsigned id;
+    rc = agree_ctx(local, 0, c, 0, c->ctx | 1, tag, &id);
+    if (rc) {
+        free(w);
+        return rc;
+    }
+    int me = first ? c->rank : c->size + c->rank;
+    *out = shim_comm_new(id, n, w, me);
+    if (!*out) {
+        free(w);
+        return -ENOMEM;
+    }
+    (*out)->errhandler = c->errhandler;
+    return 0;
+}
+
+SHIM_WEAK(Intercomm_merge)
+int PMPI_Intercomm_merge(MPI_Comm intercomm, int high, MPI_Comm *newintracomm)
+{
+    struct shim_comm *c, *n;
+    int rc = inter_check(intercomm, &c);
+
+    if (rc == 0 && !newintracomm)
+        rc = SHIM_ECLASS(MPI_ERR_ARG);
+    if (rc == 0)
+        rc = intercomm_merge(c, high, &n);
+    if (rc)
+        return shim_err(shim_comm_lookup(intercomm), "MPI_Intercomm_merge", rc);
+    *newintracomm = n->handle;
+    return MPI_SUCCESS;
+}
+
+SHIM_WEAK(Comm_remote_size)
+int PMPI_Comm_remote_size(MPI_Comm comm, int *size)
+{
+    struct shim_comm *c;
+    int rc = inter_check(comm, &c);
+
+    if (rc == 0 && !size)
+        rc = SHIM_ECLASS(MPI_ERR_ARG);
+    if (rc)
+        return shim_err(shim_comm_lookup(comm), "MPI_Comm_remote_size", rc);
+    *size = c->size;
+    return MPI_SUCCESS;
+}
+
+SHIM_WEAK(Comm_remote_group)
+int PMPI_Comm_remote_group(MPI_Comm comm, MPI_Group *group)
+{
+    struct shim_comm *c;
+    int rc = inter_check(comm, &c);
+
+    if (rc == 0 && !group)
+        rc = SHIM_ECLASS(MPI_ERR_ARG);
+    if (rc)
+        return shim_err(shim_comm_lookup(comm), "MPI_Comm_remote_group", rc);
+    int *w = malloc(sizeof(int) * c->size);
+    if (!w)
+        return shim_err(c, "MPI_Comm_remote_group", -ENOMEM);
+    memcpy(w, c->world, sizeof(int) * c->size);
+    rc = shim_group_new(c->size, w, group);
+    return rc ? shim_err(c, "MPI_Comm_remote_group", rc) : MPI_SUCCESS;
+}
+
+/* ---- collectives -------------------------------------------------------- */
+
+int shim_inter_barrier(struct shim_comm *c)
+{
+    int tag = inter_tag(c);
+    int rc = shim_coll_barrier(c->local);
+
+    if (rc == 0 && c->rank == 0)
+        rc = xchg_bytes(NULL, 0, NULL, 0, 0, tag, c, c->ctx | 1);
+    if (rc == 0)
+        rc = shim_coll_barrier(c->local);
+    return rc;
+}
+
+int shim_inter_bcast(
+    void *buf, int count, MPI_Datatype dt, int root, struct shim_comm *c)
+{
+    struct shim_datatype *t;
+    struct shim_request *r;
+    int tag = inter_tag(c);
+    int rc = shim_dt_check(dt, &t);
+
+    if (rc == 0 && count < 0)
+        rc = SHIM_ECLASS(MPI_ERR_COUNT);
+    if (rc == 0 && root != MPI_ROOT && root != MPI_PROC_NULL
+        && (root < 0 || root >= c->size))
+        rc = SHIM_ECLASS(MPI_ERR_ROOT);
+    if (rc || root == MPI_PROC_NULL)
+        return rc;
+    if (root == MPI_ROOT) {
+        /* The root hands the data to the other group's leader. */
+        rc = shim_isend(buf, (size_t)count, t, 0, tag, c, c->ctx | 1,
+                        SHIM_SEND_STD, &r);
+        if (rc == 0) {
+            rc = shim_req_wait(r);
+            shim_req_free(r);
+        }
+        return rc;
+    }
+    if (c->rank == 0) {
+        rc = shim_irecv(buf, (size_t)count, t, root, tag, c, c->ctx | 1, &r);
+        if (rc == 0) {
+            rc = shim_req_wait(r);
+            shim_req_free(r);
+        }
+    }
+    int brc = PMPI_Bcast(buf, count, dt, 0, c->local->handle);
+    return rc ? rc : brc;
+}
+
+/* A buffer for count elements of t, and the pointer MPI calls take. */
+static void *tmp_alloc(struct shim_datatype *t, size_t count, void **base)
+{
+    size_t bytes =
+        count ? (size_t)t->true_extent + (count - 1) * (size_t)t->extent : 0;
+
+    *base = malloc(bytes ? bytes : 1);
+    return *base ? (char *)*base - t->true_lb : NULL;
+}
+
+int shim_inter_allreduce(const void *sendbuf,
+                         void *recvbuf,
+                         int count,
+                         MPI_Datatype dt,
+                         MPI_Op op,
+                         struct shim_comm *c)
+{
+    struct shim_datatype *t;
+    void *base = NULL;
+    int tag = inter_tag(c);
+    int rc = shim_dt_check(dt, &t);
+
+    if (rc == 0 && count < 0)
+        rc = SHIM_ECLASS(MPI_ERR_COUNT);
+    if (rc == 0 && sendbuf == MPI_IN_PLACE)
+        rc = SHIM_ECLASS(MPI_ERR_BUFFER);
+    if (rc)
+        return rc;
+    /* Each group reduces its own data, the leaders swap the results: a
+     * group's result is the other group's reduction. */
+    void *tmp = tmp_alloc(t, (size_t)count, &base);
+    if (!tmp)
+        return -ENOMEM;
+    rc = PMPI_Reduce(sendbuf, tmp, count, dt, op, 0, c->local->handle);
+    if (rc == 0 && c->rank == 0)
+        rc = xchg(tmp, (size_t)count, t, recvbuf, (size_t)count, t, 0, tag, c,
+                  c->ctx | 1);
+    free(base);
+    if (rc == 0)
+        rc = PMPI_Bcast(recvbuf, count, dt, 0, c->local->handle);
+    return rc;
+}
+
+int shim_inter_allgather(const void *sendbuf,
+                         int sendcount,
+                         MPI_Datatype sendtype,
+                         void *recvbuf,
+                         int recvcount,
+                         MPI_Datatype recvtype,
+                         struct shim_comm *c)
+{
+    struct shim_datatype *st, *rt;
+    void *base = NULL;
+    int tag = inter_tag(c);
+    int rc = shim_dt_check(sendtype, &st);
+
+    if (rc == 0)
+        rc = shim_dt_check(recvtype, &rt);
+    if (rc == 0 && (sendcount < 0 || recvcount < 0))
+        rc = SHIM_ECLASS(MPI_ERR_COUNT);
+    if (rc == 0 && sendbuf == MPI_IN_PLACE)
+        rc = SHIM_ECLASS(MPI_ERR_BUFFER);
+    if (rc)
+        return rc;
+    size_t lcount = (size_t)sendcount * (size_t)c->local_size;
+    void *tmp = tmp_alloc(st, lcount, &base);
+    if (!tmp)
+        return -ENOMEM;
+    rc = PMPI_Gather(sendbuf, sendcount, sendtype, tmp, sendcount, sendtype, 0,
+                     c->local->handle);
+    if (rc == 0 && c->rank == 0)
+        rc = xchg(tmp, lcount, st, recvbuf, (size_t)recvcount * c->size, rt, 0,
+                  tag, c, c->ctx | 1);
+    free(base);
+    if (rc == 0)
+        rc = PMPI_Bcast(recvbuf, recvcount * c->size, recvtype, 0,
+                        c->local->handle);
+    return rc;
+}
