@@ -66,7 +66,8 @@ static int reply_send(struct shim_win *w,
     return 0;
 }
 
-int rma_am_send(struct shim_win *w, int target, void *msg, size_t len)
+/* Sends msg as one message (see rma_am_send). */
+static int am_send_now(struct shim_win *w, int target, void *msg, size_t len)
 {
     struct shim_request *req;
     int rc = shim_isend(msg, len, shim_dt_get(MPI_BYTE), target, 0, w->am,
@@ -85,6 +86,65 @@ int rma_am_send(struct shim_win *w, int target, void *msg, size_t len)
         req->user_freed = true;
     }
     return 0;
+}
+
+/* Small puts and accumulates to one target are gathered into one message
+ * (as Open MPI's pt2pt component packs its fragments), sent when the next
+ * would not fit, and before anything else goes to that target: so the
+ * order per target stays the program's, and every synchronization, which
+ * sends something or calls rma_am_push(), sends them first. Each is
+ * locally complete already (its data is copied), so nothing waits on a
+ * gathered operation but its remote completion. */
+enum { AGG_MAX = 4096 };
+
+int rma_am_push(struct shim_win *w, int target)
+{
+    int rc = 0;
+
+    for (int t = target < 0 ? 0 : target;
+         t < (target < 0 ? w->size : target + 1); t++) {
+        if (w->agg_len[t] == 0)
+            continue;
+        int e = am_send_now(w, t, w->agg[t], w->agg_len[t]);
+        w->agg[t] = NULL;
+        w->agg_len[t] = 0;
+        if (e && !rc)
+            rc = e;
+    }
+    return rc;
+}
+
+int rma_am_send(struct shim_win *w, int target, void *msg, size_t len)
+{
+    const struct rma_am_hdr *h = msg;
+    int rc;
+
+    if ((h->type == RMA_AM_PUT || h->type == RMA_AM_ACC) && len <= AGG_MAX) {
+        if (w->agg_len[target] + len > RMA_AM_MAX) {
+            rc = rma_am_push(w, target);
+            if (rc) {
+                free(msg);
+                return rc;
+            }
+        }
+        if (!w->agg[target]) {
+            w->agg[target] = malloc(RMA_AM_MAX);
+            if (!w->agg[target]) {
+                free(msg);
+                return -ENOMEM;
+            }
+        }
+        memcpy(w->agg[target] + w->agg_len[target], msg, len);
+        w->agg_len[target] += len;
+        free(msg);
+        return 0;
+    }
+    rc = rma_am_push(w, target);
+    if (rc) {
+        free(msg);
+        return rc;
+    }
+    return am_send_now(w, target, msg, len);
 }
 
 /* ---- replies awaited by the origin ------------------------------------
@@ -361,7 +421,22 @@ segs_valid(struct shim_win *w, const struct rma_am_seg *segs, uint32_t nseg)
 
 /* Applies one request message from origin; an error here has no caller
  * to return to, so it ends the job with a message naming it. */
-static void am_apply(struct shim_win *w, int origin, char *msg, size_t len)
+/* The bytes of the request starting at h, payload included. */
+static size_t record_len(const struct rma_am_hdr *h)
+{
+    size_t n = sizeof(*h) + h->nseg * sizeof(struct rma_am_seg);
+
+    if (h->type == RMA_AM_PUT || h->type == RMA_AM_ACC
+        || h->type == RMA_AM_GACC)
+        n += h->len;
+    else if (h->type == RMA_AM_CAS)
+        n += 2 * h->len;
+    return n;
+}
+
+/* Applies the request at msg, of len bytes at most; returns its length. */
+static size_t
+am_apply_one(struct shim_win *w, int origin, char *msg, size_t len)
 {
     struct rma_am_hdr *h = (struct rma_am_hdr *)msg;
     struct rma_am_seg *segs = (struct rma_am_seg *)(h + 1);
@@ -369,7 +444,7 @@ static void am_apply(struct shim_win *w, int origin, char *msg, size_t len)
     char *out = NULL;
     int rc = 0;
 
-    if (len < sizeof(*h) || len < sizeof(*h) + h->nseg * sizeof(*segs))
+    if (len < sizeof(*h) || len < record_len(h))
         shim_fatal("RMA: truncated active message");
     if (!segs_valid(w, segs, h->nseg))
         shim_fatal("RMA: access outside the target's window memory");
@@ -439,6 +514,18 @@ static void am_apply(struct shim_win *w, int origin, char *msg, size_t len)
         SHOAL_MPI_OOM();
     if (rc)
         shim_fatal("RMA: cannot apply an operation at its target");
+    return record_len(h);
+}
+
+/* Applies one message: one request, or several small puts and
+ * accumulates an origin gathered (rma_am_send), in their order. */
+static void am_apply(struct shim_win *w, int origin, char *msg, size_t len)
+{
+    size_t off = 0;
+
+    do
+        off += am_apply_one(w, origin, msg + off, len - off);
+    while (off < len);
     w->applied++;
 }
 

@@ -140,8 +140,10 @@ struct shim_win {
     /* ---- origin side (rma.c, win.c) ---- */
     uint64_t *sent;   /* rank -> request messages sent there, ever */
     uint64_t *synced; /* rank -> sent[rank] when last acknowledged */
-    int outstanding;  /* replies awaited */
-    int *out_to;      /* rank -> replies awaited from it */
+    char **agg;       /* rank -> small requests gathered, not yet sent */
+    size_t *agg_len;
+    int outstanding; /* replies awaited */
+    int *out_to;     /* rank -> replies awaited from it */
     uint32_t next_reply;
     /* Synchronization state, for MPI_ERR_RMA_SYNC. */
     bool fence_epoch;
@@ -172,9 +174,13 @@ int rma_am_start(struct shim_win *w);
 /* Sends SHUTDOWN to itself, waits until the hook took it, and takes w off
  * the list; call once every other rank has stopped sending to w. */
 void rma_am_stop(struct shim_win *w);
-/* Sends the request message msg (len bytes, malloc'd; ownership passes,
- * also on failure) to rank target and counts it. 0 or a negative code. */
+/* Sends the request msg (len bytes, malloc'd; ownership passes, also on
+ * failure) to rank target, counting the messages in w->sent. A small put
+ * or accumulate may wait, gathered with others to the same target, until
+ * the next request to that target or rma_am_push(). 0 or a negative code. */
 int rma_am_send(struct shim_win *w, int target, void *msg, size_t len);
+/* Sends what is gathered for target (every rank when target < 0). */
+int rma_am_push(struct shim_win *w, int target);
 
 /* A reply awaited by the origin: when it lands, done(arg, bytes) runs
  * inside progress (so it must not post), and the window's counters drop. */

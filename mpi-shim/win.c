@@ -107,6 +107,10 @@ static void win_destroy(struct shim_win *w)
     free(w->out_to);
     free(w->locked);
     free(w->nocheck);
+    for (int i = 0; w->agg && i < w->size; i++)
+        free(w->agg[i]);
+    free(w->agg);
+    free(w->agg_len);
     free(w->start_ranks);
     free(w->post_ranks);
     free(w);
@@ -167,9 +171,12 @@ static int win_setup(MPI_Aint size,
     w->out_to = calloc((size_t)n, sizeof(int));
     w->locked = calloc((size_t)n, sizeof(int));
     w->nocheck = calloc((size_t)n, sizeof(bool));
+    w->agg = calloc((size_t)n, sizeof(char *));
+    w->agg_len = calloc((size_t)n, sizeof(size_t));
     MPI_Aint *all = calloc((size_t)n * 2, sizeof(MPI_Aint));
     if (!w->peer_bytes || !w->peer_unit || !w->posts_from || !w->sent
-        || !w->synced || !w->out_to || !w->locked || !w->nocheck || !all) {
+        || !w->synced || !w->out_to || !w->locked || !w->nocheck || !w->agg
+        || !w->agg_len || !all) {
         free(all);
         win_destroy(w);
         return -ENOMEM;
@@ -472,9 +479,12 @@ static int win_drain(struct shim_win *w)
     uint64_t expect = 0;
     int idle = 0;
 
+    int rc = rma_am_push(w, -1);
+    if (rc)
+        return rc;
     win_wait_replies(w, -1);
-    int rc = PMPI_Reduce_scatter_block(w->sent, &expect, 1, MPI_UINT64_T,
-                                       MPI_SUM, w->comm_h);
+    rc = PMPI_Reduce_scatter_block(w->sent, &expect, 1, MPI_UINT64_T, MPI_SUM,
+                                   w->comm_h);
     if (rc != MPI_SUCCESS)
         return SHIM_ECLASS(rc);
     while (w->applied < expect)
@@ -988,7 +998,8 @@ int PMPI_Win_unlock(int rank, MPI_Win win)
     /* A lock taken without asking is released without telling; the
      * operations still need their remote completion. */
     if (w->nocheck[rank]) {
-        if (w->sent[rank] != w->synced[rank])
+        rc = rma_am_push(w, rank);
+        if (rc == 0 && w->sent[rank] != w->synced[rank])
             rc = sync_all(w, &rank, 1, RMA_AM_FLUSH, NULL);
     } else {
         int code = lock_code(w->locked[rank]);
@@ -1072,8 +1083,10 @@ int PMPI_Win_unlock_all(MPI_Win win)
     if (!ranks || !codes)
         rc = -ENOMEM;
     if (rc == 0 && w->nocheck[0]) {
+        rc = rma_am_push(w, -1);
         int n = dirty_ranks(w, ranks);
-        rc = sync_all(w, ranks, n, RMA_AM_FLUSH, NULL);
+        if (rc == 0)
+            rc = sync_all(w, ranks, n, RMA_AM_FLUSH, NULL);
     } else if (rc == 0) {
         for (int i = 0; i < w->size; i++)
             codes[i] = 1;
@@ -1107,7 +1120,8 @@ int PMPI_Win_flush(int rank, MPI_Win win)
     if (!holds_lock(w, rank))
         return shim_win_err(w, "MPI_Win_flush", SHIM_ECLASS(MPI_ERR_RMA_SYNC));
     win_wait_replies(w, rank);
-    if (w->sent[rank] != w->synced[rank]) {
+    rc = rma_am_push(w, rank);
+    if (rc == 0 && w->sent[rank] != w->synced[rank]) {
         rc = sync_all(w, &rank, 1, RMA_AM_FLUSH, NULL);
         w->synced[rank] = w->sent[rank];
     }
@@ -1129,8 +1143,10 @@ int PMPI_Win_flush_all(MPI_Win win)
     int *ranks = calloc((size_t)w->size, sizeof(int));
     if (!ranks)
         return shim_win_err(w, "MPI_Win_flush_all", -ENOMEM);
+    rc = rma_am_push(w, -1);
     int n = dirty_ranks(w, ranks);
-    rc = sync_all(w, ranks, n, RMA_AM_FLUSH, NULL);
+    if (rc == 0)
+        rc = sync_all(w, ranks, n, RMA_AM_FLUSH, NULL);
     for (int i = 0; i < n; i++)
         w->synced[ranks[i]] = w->sent[ranks[i]];
     free(ranks);
