@@ -11,6 +11,14 @@
 enum { N = 16, BIG = 100000 };
 
 static int deleted;
+static int handled, handled_class;
+
+static void on_error(MPI_Win *win, int *code, ...)
+{
+    (void)win;
+    handled++;
+    MPI_Error_class(*code, &handled_class);
+}
 
 static int count_delete(MPI_Win win, int keyval, void *value, void *extra)
 {
@@ -244,6 +252,25 @@ int main(int argc, char **argv)
           "bad lock type: class %d", cls);
     MPI_Win_fence(MPI_MODE_NOSUCCEED, w);
     SAY("errors outside an epoch and the window\n");
+
+    /* A user error handler on the window: called by the library and by
+     * MPI_Win_call_errhandler, with the error's class. */
+    MPI_Errhandler eh, got_eh;
+    MPI_Win_create_errhandler(on_error, &eh);
+    MPI_Win_set_errhandler(w, eh);
+    MPI_Win_get_errhandler(w, &got_eh);
+    CHECK(got_eh == eh, "MPI_Win_get_errhandler gives the handler set");
+    MPI_Put(back, 1, MPI_DOUBLE, 0, 0, 1, MPI_DOUBLE, w);
+    CHECK(handled == 1 && handled_class == MPI_ERR_RMA_SYNC,
+          "handler after a put outside an epoch: %d calls, class %d", handled,
+          handled_class);
+    MPI_Win_call_errhandler(w, MPI_ERR_OTHER);
+    CHECK(handled == 2 && handled_class == MPI_ERR_OTHER,
+          "MPI_Win_call_errhandler: %d calls, class %d", handled,
+          handled_class);
+    MPI_Win_set_errhandler(w, MPI_ERRORS_RETURN);
+    MPI_Errhandler_free(&eh);
+    SAY("window error handlers\n");
     char name[MPI_MAX_OBJECT_NAME];
     int len;
     MPI_Win_set_name(w, "big window");
