@@ -29,6 +29,15 @@
 #include "util/fs.h"
 #include "util/log.h"
 #include "util/nodeid.h"
+#include "util/param.h"
+
+PARAM_DEFINE(daemon_leave_rounds_param,
+             "leave_rounds",
+             PARAM_TYPE_DOUBLE,
+             "5",
+             "gossip intervals a daemon leaving the pool keeps running, so "
+             "that the news spreads; 0 for a pool that ends all at once (a "
+             "job's pool in a Slurm allocation)");
 
 /* Seal types of the daemon's own messages. */
 enum daemon_type {
@@ -706,9 +715,11 @@ void daemon_stop(daemon_t *d)
     reschedule(d);
     uv_timer_stop(&d->join_timer);
     uv_timer_stop(&d->load_timer);
-    uv_timer_start(
-        &d->leave_timer, on_left,
-        (uint64_t)DAEMON_LEAVE_ROUNDS * d->tunables.gossip_interval_ms, 0);
+    double rounds = DAEMON_LEAVE_ROUNDS;
+    if (param_get_double(&daemon_leave_rounds_param, 0, &rounds, NULL) < 0)
+        rounds = DAEMON_LEAVE_ROUNDS;
+    uv_timer_start(&d->leave_timer, on_left,
+                   (uint64_t)(rounds * d->tunables.gossip_interval_ms), 0);
 }
 
 int daemon_run(daemon_t *d)

@@ -97,6 +97,8 @@ int slurm_node_prepare(const char *base,
     snprintf(setup->listen, sizeof(setup->listen), "%s:%d", addr, port);
     slurm_node_forget_step();
     setenv("SHOAL_SPEED", "1000", 0);
+    /* the pool ends all at once: no one to tell of the leave */
+    setenv("SHOAL_LEAVE_ROUNDS", "0", 1);
     /* what the daemon and its proxies keep in temporary files (PMIx
      * servers' directories) goes with the node's directory, even when
      * the step's end kills a proxy before it cleaned up */

@@ -27,7 +27,8 @@ struct slurm_node_setup {
  * the step's task of itself (SLURM_STEP_*, SLURM_PROCID, SLURM_NTASKS,
  * ...), so the ranks the daemon starts do not take the daemons' step for
  * their job, and sets SHOAL_SPEED=1000 unless set (an allocation's nodes
- * are alike; no calibration at start), and TMPDIR to the node's
+ * are alike; no calibration at start), SHOAL_LEAVE_ROUNDS=0 (the pool
+ * ends all at once), and TMPDIR to the node's
  * directory (so temporary files go with it). Returns 0, or a negative code with
  * error filled. Changes the environment: call before any thread starts. */
 int slurm_node_prepare(const char *base,

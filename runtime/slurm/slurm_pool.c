@@ -168,15 +168,16 @@ static bool slurm_pool_ended(pid_t pid, int *status)
     return waitpid(pid, status, WNOHANG) == pid;
 }
 
+/* Wait up to grace seconds for pid (already asked to end with SIGTERM),
+ * then kill its process group. */
 static void slurm_pool_end(pid_t pid, double grace)
 {
-    struct timespec pause = {0, 50 * 1000 * 1000};
+    struct timespec pause = {0, 10 * 1000 * 1000};
     int status;
 
     if (pid <= 0)
         return;
-    kill(pid, SIGTERM);
-    for (int i = 0; i < (int)(grace * 20); i++) {
+    for (int i = 0; i < (int)(grace * 100); i++) {
         if (slurm_pool_ended(pid, &status))
             return;
         nanosleep(&pause, NULL);
@@ -214,9 +215,8 @@ static int slurm_pool_alive(const char *home)
     return alive;
 }
 
-/* The step's environment: ours and the key. Strings borrowed from
- * environ but the last, which is keyvar. */
-static char **slurm_pool_env(char *keyvar)
+/* Our environment and one more variable (last); strings borrowed. */
+static char **slurm_pool_env(const char *keyvar)
 {
     size_t n = 0, k = 0;
     char **env;
@@ -227,9 +227,9 @@ static char **slurm_pool_env(char *keyvar)
     if (!env)
         return NULL;
     for (size_t i = 0; i < n; i++)
-        if (strncmp(environ[i], "SHOAL_SLURM_KEY=", 16) != 0)
+        if (strncmp(environ[i], keyvar, strcspn(keyvar, "=") + 1) != 0)
             env[k++] = environ[i];
-    env[k] = keyvar;
+    env[k] = (char *)keyvar;
     return env;
 }
 
@@ -290,7 +290,10 @@ static int slurm_pool_launch(struct slurm_pool *pool,
                            "off",
                            NULL};
     snprintf(log, sizeof(log), "%s/home.log", pool->dir);
-    rc = slurm_pool_spawn(daemon_argv, environ, log, &pool->daemon, error);
+    env = slurm_pool_env("SHOAL_LEAVE_ROUNDS=0"); /* all end at once */
+    rc = env ? slurm_pool_spawn(daemon_argv, env, log, &pool->daemon, error)
+             : shoal_errprintf(error, -ENOMEM, "out of memory");
+    free(env);
     if (rc < 0)
         return rc;
 
@@ -340,7 +343,7 @@ static int slurm_pool_launch(struct slurm_pool *pool,
         return rc;
 
     for (;;) {
-        struct timespec pause = {0, 50 * 1000 * 1000};
+        struct timespec pause = {0, 20 * 1000 * 1000};
         int alive = slurm_pool_alive(pool->home);
 
         if (alive >= config->nnodes)
@@ -375,7 +378,7 @@ static int slurm_pool_launch(struct slurm_pool *pool,
                                    tail[0] ? tail : "nothing said");
         }
         nanosleep(&pause, NULL);
-        waited += 0.05;
+        waited += 0.02;
     }
 }
 
@@ -417,7 +420,11 @@ void slurm_pool_stop(slurm_pool_t *pool)
 {
     if (!pool)
         return;
-    /* the nodes first: srun passes SIGTERM to their daemons, which leave */
+    /* srun passes SIGTERM to the nodes' daemons: all leave at once */
+    if (pool->srun > 0)
+        kill(pool->srun, SIGTERM);
+    if (pool->daemon > 0)
+        kill(pool->daemon, SIGTERM);
     slurm_pool_end(pool->srun, 10);
     slurm_pool_end(pool->daemon, 10);
     nftw(pool->dir, slurm_pool_rm_one, 16, FTW_DEPTH | FTW_PHYS);
