@@ -35,6 +35,7 @@
 
 #include "cmd/cmd.h"
 #include "runtime/daemon/control.h"
+#include "runtime/guest/guest_cgroup.h"
 #include "runtime/tasks/journal.h"
 #include "runtime/tasks/task_cmd.h"
 #include "runtime/tasks/task_wire.h"
@@ -440,6 +441,9 @@ static const char tasks_submit_usage[] =
     "  --cores C           cores per task, bound (default 1)\n"
     "  --retries R         run a failed task up to R more times (default 0)\n"
     "  --time-limit S      end a task after S seconds (a failure)\n"
+    "  --mem SIZE          memory per task, such as 512M or 2G (K, M, G, T:\n"
+    "                      powers of 1024): it limits the task's address\n"
+    "                      space (RLIMIT_AS), so an allocation past it fails\n"
     "  --range A-B[:S]     one task per integer A..B, every S-th one (A, A+S,\n"
     "                      ...) with :S; or a list such as 1,4,9-12\n"
     "  --each-line FILE    one task per non-empty line of FILE\n"
@@ -538,6 +542,7 @@ static int tasks_cmd_submit(int argc, char **argv)
     shoal_error_t error = {{0}};
     const char *name = NULL, *v;
     long cores = 1, retries = 0;
+    uint64_t mem = 0;
     double limit = 0, ckpt_interval = 60;
     const char *ckpt_dir = NULL;
     json_t *after = NULL;
@@ -598,6 +603,15 @@ static int tasks_cmd_submit(int argc, char **argv)
             limit = strtod(v, &end);
             if (!*v || *end || !(limit > 0) || limit > 1e9)
                 rc = cmd_usage("submit", "invalid --time-limit '%s'", v);
+        } else if ((v = tasks_optval(argv, argc, &i, "--mem", &missing))) {
+            shoal_error_t ignored = {{0}};
+
+            if (strchr(v, '%') || guest_size_parse(v, 0, &mem, &ignored) < 0
+                || mem < (1u << 20))
+                rc = cmd_usage("submit",
+                               "invalid --mem '%s': expected a size of at "
+                               "least 1M such as 512M or 2G",
+                               v);
         } else if ((v = tasks_optval(argv, argc, &i, "--range", &missing))) {
             if (taskgen_set_range(gen, v, &error) < 0)
                 rc = cmd_usage("submit", "%s", error.text);
@@ -640,7 +654,8 @@ static int tasks_cmd_submit(int argc, char **argv)
         (struct task_cmd){.argv = calloc((size_t)(argc - dash), sizeof(char *)),
                           .env = tasks_env(),
                           .wdir = cwd,
-                          .time_limit = limit};
+                          .time_limit = limit,
+                          .mem = mem};
     for (i = dash + 1; cmd.argv && i < argc; i++)
         cmd.argv[i - dash - 1] = argv[i];
     if (ckpt && cmd.env) {
@@ -885,6 +900,9 @@ static int tasks_cmd_job(int argc, char **argv)
            tasks_int(job, "retries"));
     printf("%-14s %g\n", "time limit",
            json_number_value(json_object_get(job, "time_limit")));
+    if (tasks_int(job, "mem") > 0)
+        printf("%-14s %" JSON_INTEGER_FORMAT " MiB\n", "memory/task",
+               tasks_int(job, "mem") >> 20);
     printf("%-14s %" JSON_INTEGER_FORMAT "\n", "tasks",
            tasks_int(job, "ntasks"));
     static const char *const keys[] = {"done",         "running", "leased",

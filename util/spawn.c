@@ -80,6 +80,11 @@ static void spawn_child(const struct spawn_spec *spec,
 
         sched_setscheduler(0, SCHED_IDLE, &none);
     }
+    if (spec->as_limit > 0) {
+        struct rlimit as = {(rlim_t)spec->as_limit, (rlim_t)spec->as_limit};
+
+        setrlimit(RLIMIT_AS, &as);
+    }
     /* Groups first, then the gid, then the uid: once the uid is dropped
      * the others can no longer be changed. A changed identity clears the
      * parent-death signal, which is why this comes before it. */

@@ -12,6 +12,7 @@
 
 #include <sched.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include <shoal/error.h>
@@ -45,10 +46,12 @@ struct spawn_spec {
      * leaves the child where it is (the caller's cgroup). */
     const int *cgroup_fds;
     int ncgroup_fds;
-    int nice;      /* 1..19: the child's nice value; 0: inherited */
-    bool idle_io;  /* the child's I/O class idle (ioprio class 3) */
-    bool idle_cpu; /* the child's policy SCHED_IDLE: CPU time nothing else
-                      wants */
+    int nice;          /* 1..19: the child's nice value; 0: inherited */
+    bool idle_io;      /* the child's I/O class idle (ioprio class 3) */
+    bool idle_cpu;     /* the child's policy SCHED_IDLE: CPU time nothing else
+                          wants */
+    uint64_t as_limit; /* the child's RLIMIT_AS (address space) in bytes,
+                          soft and hard; 0: inherited */
 };
 
 /* Start the process in a new process group of its own (so that signals to

@@ -33,7 +33,11 @@ int task_cmd_pack(const struct task_cmd *cmd, json_t *obj)
         || json_object_set_new(obj, "wdir", json_string(cmd->wdir)) < 0
         || json_object_set_new(obj, "time_limit", json_real(cmd->time_limit))
                < 0
-        || (argv && json_object_set_new(obj, "argv", argv) < 0))
+        || (argv && json_object_set_new(obj, "argv", argv) < 0)
+        || (cmd->mem > 0
+            && json_object_set_new(obj, "mem",
+                                   json_integer((json_int_t)cmd->mem))
+                   < 0))
         return -ENOMEM;
     return 0;
 }
@@ -115,6 +119,13 @@ int task_cmd_unpack(const json_t *obj,
     if (!isfinite(c.time_limit) || c.time_limit < 0)
         return shoal_errprintf(error, SHOAL_EPROTO,
                                "task command: 'time_limit' is negative");
+    if (json_object_get(obj, "mem")
+        && (!json_is_integer(json_object_get(obj, "mem"))
+            || json_integer_value(json_object_get(obj, "mem")) < 0))
+        return shoal_errprintf(error, SHOAL_EPROTO,
+                               "task command: 'mem' is not a number of "
+                               "bytes");
+    c.mem = (uint64_t)json_integer_value(json_object_get(obj, "mem"));
     rc = task_cmd_strings(json_object_get(obj, "env"), "env", env_room, &c.env,
                           &c.nenv, error);
     if (rc == 0 && argv == TASK_CMD_ARGV_REQUIRED)

@@ -15,16 +15,20 @@
  *   "env"         [S...]  the submitter's environment, "NAME=value"
  *   "wdir"        S       the directory the tasks run in, absolute
  *   "time_limit"  T       seconds a task may run; 0 for no limit
+ *   "mem"         N       bytes of address space each task may have
+ *                         (RLIMIT_AS); absent or 0 for no limit
  *
  * Decoding trusts nothing (a request comes from any process of the user,
  * a DESC from another node): a wrong type, an empty argv, a relative
- * wdir or a negative or non-finite limit is
+ * wdir, a negative or non-finite limit or a "mem" that is not a
+ * non-negative integer is
  * SHOAL_EPROTO with a message naming the field. Pure; thread-safe. */
 #ifndef SHOAL_RUNTIME_TASKS_TASK_CMD_H
 #define SHOAL_RUNTIME_TASKS_TASK_CMD_H
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <jansson.h>
 
 #include <shoal/error.h>
@@ -35,6 +39,7 @@ struct task_cmd {
     size_t nenv; /* entries in env, the room not counted */
     char *wdir;
     double time_limit;
+    uint64_t mem; /* bytes per task, 0 for no limit */
 };
 
 /* Whether task_cmd_unpack() requires "argv". */

@@ -3,6 +3,7 @@
 #include "runtime/tasks/task_exec.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -23,9 +24,10 @@ struct task_run {
     uint64_t key;
     pid_t pid;
     double start;
-    double deadline; /* time limit, or 0 */
-    double kill_at;  /* SIGKILL due, or 0 */
-    const char *why; /* reason it is being ended, or NULL */
+    double deadline;    /* time limit, or 0 */
+    double kill_at;     /* SIGKILL due, or 0 */
+    const char *why;    /* reason it is being ended, or NULL */
+    uint64_t mem_limit; /* RLIMIT_AS it runs under, 0 for none */
     char *out_path, *err_path;
     struct task_run *next;
 };
@@ -85,7 +87,7 @@ static void task_exec_finish(struct task_exec *x, struct task_run *r, int ws)
                                    .end = task_exec_now(),
                                    .out_path = r->out_path,
                                    .err_path = r->err_path};
-    char why[32];
+    char why[32], mem_why[128];
     char *tail = NULL;
 
     if (WIFEXITED(ws)) {
@@ -97,6 +99,19 @@ static void task_exec_finish(struct task_exec *x, struct task_run *r, int ws)
     }
     if (r->why && res.status != 0)
         res.reason = r->why;
+    else if (r->mem_limit > 0 && res.status != 0) {
+        /* The kernel does not say that an allocation past RLIMIT_AS
+         * failed (malloc returns NULL, mmap ENOMEM; what the program then
+         * does is its own): a failure under the limit is named with it,
+         * and the status says how it ended. */
+        snprintf(mem_why, sizeof(mem_why),
+                 "failed (%s %d) under its memory limit of %" PRIu64
+                 " MiB (--mem: address space)",
+                 WIFEXITED(ws) ? "exit status" : "signal",
+                 WIFEXITED(ws) ? WEXITSTATUS(ws) : WTERMSIG(ws),
+                 r->mem_limit >> 20);
+        res.reason = mem_why;
+    }
     if (res.status != 0)
         tail = task_exec_tail(r->err_path);
     res.err_tail = tail;
@@ -269,7 +284,8 @@ int task_exec_start(struct task_exec *x,
                             .ncgroup_fds = spec->ncgroup_fds,
                             .nice = spec->background ? 10 : 0,
                             .idle_io = spec->background,
-                            .idle_cpu = spec->idle_cpu};
+                            .idle_cpu = spec->idle_cpu,
+                            .as_limit = spec->mem_limit};
     int in = -1, outfd = -1, errfd = -1, rc;
 
     if (!r)
@@ -306,6 +322,7 @@ int task_exec_start(struct task_exec *x,
     close(outfd);
     close(errfd);
     r->key = spec->key;
+    r->mem_limit = spec->mem_limit;
     if (spec->time_limit > 0)
         r->deadline = r->start + spec->time_limit;
     r->next = x->runs;

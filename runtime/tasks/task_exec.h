@@ -53,6 +53,10 @@ struct task_exec_spec {
     int ncgroup_fds;
     bool background;
     bool idle_cpu; /* and SCHED_IDLE (a lent workstation) */
+    /* the task's memory limit in bytes, 0 for none: its address space
+     * (RLIMIT_AS), so an allocation past it fails; a task that fails
+     * under it gets a reason naming the limit */
+    uint64_t mem_limit;
 };
 
 /* How a task ended. Strings are borrowed for the duration of the

@@ -223,7 +223,8 @@ struct taskd_job *taskd_job_get(struct taskd *t, uint64_t id)
     if (!job->wire
         || task_cmd_pack(&(struct task_cmd){.env = job->cmd.env,
                                             .wdir = job->cmd.wdir,
-                                            .time_limit = job->cmd.time_limit},
+                                            .time_limit = job->cmd.time_limit,
+                                            .mem = job->cmd.mem},
                          job->wire)
                < 0)
         goto error;
@@ -637,6 +638,7 @@ static int taskd_launch(struct taskd *t,
                                    .cpus = t->bind ? set : NULL,
                                    .out_dir = out_dir,
                                    .time_limit = job->cmd.time_limit,
+                                   .mem_limit = job->cmd.mem,
                                    .user = envp ? &user : NULL,
                                    .cgroup_fds = cgroup_fds,
                                    .ncgroup_fds = ncgroup,

@@ -520,6 +520,9 @@ static void taskd_op_job(struct taskd *t,
     json_object_set(job, "argv", json_object_get(desc, "argv"));
     json_object_set(job, "wdir", json_object_get(desc, "wdir"));
     json_object_set(job, "time_limit", json_object_get(desc, "time_limit"));
+    json_object_set_new(
+        job, "mem",
+        json_integer(json_integer_value(json_object_get(desc, "mem"))));
     if (json_is_integer(json_object_get(desc, "resubmit_of")))
         json_object_set(job, "resubmit_of",
                         json_object_get(desc, "resubmit_of"));

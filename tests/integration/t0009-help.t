@@ -36,7 +36,7 @@ test_expect_success 'resubmit --help lists --failed' \
 test_expect_success 'info --help exits 0 and lists --params and --json' \
     'help_lists info --params --json'
 test_expect_success 'submit --help' \
-    'help_lists submit --name --cores --retries --time-limit --range --each-line --param --after'
+    'help_lists submit --name --cores --retries --time-limit --range --each-line --param --after --mem'
 test_expect_success 'run --help' \
     'help_lists run --mca -V --map-by --report-bindings'
 

@@ -273,6 +273,33 @@ test_expect_success 'a task failing everywhere is failed, with its status and st
     netns_exec 1 "$SHOAL" results "$id" --json | grep "bad seven"
 '
 
+test_expect_success 'on the pool, --after holds every node off and --mem holds on each' '
+    a=$(submit --range 0-11 -- sh -c "sleep 1; echo a") &&
+    b=$(submit --after "$a" --mem 256M --range 0-29 -- "$NETNS_PYTHON" -c \
+        "bytearray(2**29 if {} % 2 == 1 else 2**24); print(\"fits\")") &&
+    netns_exec 1 "$SHOAL" job "$b" | grep "^reason  *Dependency: runs once job $a ended done$" &&
+    test_expect_code 1 test_within 60 netns_exec 1 "$SHOAL" wait "$b" &&
+    netns_exec 1 "$SHOAL" job "$a" --json >a.json &&
+    netns_exec 1 "$SHOAL" results "$b" --json >b.json &&
+    "$NETNS_PYTHON" -c "
+import json
+a = json.load(open(\"a.json\"))
+b = json.load(open(\"b.json\"))
+assert a[\"state\"] == \"done\", a
+assert min(t[\"start\"] for t in b) >= a[\"finished\"] - 0.01, (a, b)
+failed = sorted(t[\"task\"] for t in b if t[\"state\"] == \"failed\")
+assert failed == list(range(1, 30, 2)), failed
+for t in b:
+    if t[\"state\"] == \"failed\":
+        assert t[\"reason\"].endswith(\"under its memory limit of 256 MiB (--mem: address space)\"), t
+nodes = set(t[\"node\"] for t in b if t[\"state\"] == \"failed\")
+print(\"failed on\", nodes, \"ran on\", set(t[\"node\"] for t in b))
+" &&
+    results "$b" | awk -F, "\$3 == \"failed\" { print \$4 }" | sort -u >failed.nodes &&
+    cat failed.nodes &&
+    test "$(wc -l <failed.nodes)" -gt 1
+'
+
 test_expect_success 'cancel ends every task on every host, no process left' '
     id=$(submit --range 0-199 -- "$TRASH/nap" 60) &&
     end=$(($(date +%s) + 20)) &&

@@ -247,4 +247,34 @@ test_expect_success 'a job held --after survives a restart of the task service' 
     grep "job $i done: 2 done" wait.out
 '
 
+test_expect_success '--mem limits each task; one over it fails, with the reason' '
+    id=$("$SHOAL" submit --mem 256M --range 1-2 -- python3 -c \
+        "bytearray(2**24 if {} == 1 else 2**29); print(\"fits\")") &&
+    test_expect_code 1 "$SHOAL" wait "$id" >/dev/null &&
+    "$SHOAL" output "$id" 0 >out && echo fits >expect && test_cmp expect out &&
+    "$SHOAL" results "$id" --json | python3 -c "
+import json, sys
+r = json.load(sys.stdin)
+assert r[0][\"state\"] == \"done\" and \"reason\" not in r[0], r[0]
+assert r[1][\"state\"] == \"failed\", r[1]
+assert r[1][\"reason\"] == \"failed (exit status 1) under its memory limit of 256 MiB (--mem: address space)\", r[1]
+assert \"MemoryError\" in r[1][\"stderr_tail\"], r[1]
+" &&
+    "$SHOAL" job "$id" >job.out &&
+    grep "^memory/task  *256 MiB$" job.out &&
+    "$SHOAL" job "$id" --json | python3 -c "
+import json, sys
+assert json.load(sys.stdin)[\"mem\"] == 256 << 20
+" &&
+    id=$("$SHOAL" submit --range 2-2 -- python3 -c "bytearray(2**29)") &&
+    "$SHOAL" wait "$id" >/dev/null
+'
+
+test_expect_success 'bad --mem sizes are refused' '
+    for v in abc 0 10% 512 1.5Q -1M; do
+        test_expect_code 2 "$SHOAL" submit --mem "$v" --range 1-1 -- true 2>err &&
+        grep -F "invalid --mem '"'"'$v'"'"': expected a size of at least 1M such as 512M or 2G" err || return 1
+    done
+'
+
 test_done

@@ -73,6 +73,29 @@ Test(task_cmd, a_grant_desc_goes_without_argv)
     json_decref(obj);
 }
 
+Test(task_cmd, a_memory_limit_round_trips_and_none_is_left_out)
+{
+    struct task_cmd in = {
+        .env = task_cmd_env, .wdir = "/w", .mem = (uint64_t)3 << 30};
+    struct task_cmd out;
+    json_t *obj = json_object();
+    shoal_error_t error = {{0}};
+
+    cr_assert(eq(int, task_cmd_pack(&in, obj), 0));
+    cr_assert(
+        eq(int, task_cmd_unpack(obj, TASK_CMD_ARGV_ABSENT, 0, &out, &error), 0),
+        "%s", error.text);
+    cr_assert(eq(u64, out.mem, (uint64_t)3 << 30));
+    task_cmd_release(&out);
+    json_decref(obj);
+    in.mem = 0;
+    obj = json_object();
+    cr_assert(eq(int, task_cmd_pack(&in, obj), 0));
+    cr_assert(eq(ptr, json_object_get(obj, "mem"), NULL),
+              "a job without --mem has no 'mem'");
+    json_decref(obj);
+}
+
 Test(task_cmd, pack_refuses_what_is_not_a_command_line)
 {
     struct task_cmd no_wdir = {.env = task_cmd_env};
@@ -114,6 +137,10 @@ ParameterizedTestParameters(task_cmd, malformed_command_lines_are_refused)
         {"{\"argv\": [\"ls\"], \"env\": [], \"wdir\": \"/\", "
          "\"time_limit\": -1}",
          "'time_limit'"},
+        {"{\"argv\": [\"ls\"], \"env\": [], \"wdir\": \"/\", \"mem\": -1}",
+         "'mem'"},
+        {"{\"argv\": [\"ls\"], \"env\": [], \"wdir\": \"/\", \"mem\": 1.5}",
+         "'mem'"},
     };
 
     return cr_make_param_array(struct task_cmd_bad, cases,
