@@ -755,6 +755,18 @@ SHOAL_MPI_DECL(Group_translate_ranks,
 SHOAL_MPI_DECL(Group_compare,
                (MPI_Group group1, MPI_Group group2, int *result));
 SHOAL_MPI_DECL(Group_free, (MPI_Group * group));
+SHOAL_MPI_DECL(Group_range_incl,
+               (MPI_Group group, int n, int ranges[][3], MPI_Group *newgroup));
+SHOAL_MPI_DECL(Group_range_excl,
+               (MPI_Group group, int n, int ranges[][3], MPI_Group *newgroup));
+SHOAL_MPI_DECL(Group_union,
+               (MPI_Group group1, MPI_Group group2, MPI_Group *newgroup));
+SHOAL_MPI_DECL(Group_intersection,
+               (MPI_Group group1, MPI_Group group2, MPI_Group *newgroup));
+SHOAL_MPI_DECL(Group_difference,
+               (MPI_Group group1, MPI_Group group2, MPI_Group *newgroup));
+SHOAL_MPI_DECL(Comm_create_group,
+               (MPI_Comm comm, MPI_Group group, int tag, MPI_Comm *newcomm));
 SHOAL_MPI_DECL(Cart_create,
                (MPI_Comm comm_old,
                 int ndims,
