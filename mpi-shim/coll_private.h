@@ -219,7 +219,6 @@ static inline int shim_coll_check_root(struct shim_comm *c, int root)
     return root < 0 || root >= c->size ? SHIM_ECLASS(MPI_ERR_ROOT) : 0;
 }
 
-/* An entry point's return: MPI_SUCCESS, or rc through comm's handler. */
 /* shim_comm_check() for the collectives written for intracommunicators
  * only: an intercommunicator is MPI_ERR_COMM (MPI_Barrier, MPI_Bcast,
  * MPI_Allreduce and MPI_Allgather hand theirs to intercomm.c first). */
@@ -228,10 +227,11 @@ static inline int shim_coll_comm_check(MPI_Comm comm, struct shim_comm **out)
     int rc = shim_comm_check(comm, out);
 
     if (rc == 0 && (*out)->inter)
-        rc = SHIM_ECLASS(MPI_ERR_COMM);
+        rc = shim_errcode_inter_coll();
     return rc;
 }
 
+/* An entry point's return: MPI_SUCCESS, or rc through comm's handler. */
 #define SHIM_COLL_RET(c, fn, rc)                                               \
     ((rc) ? shim_err((c), (fn), (rc)) : MPI_SUCCESS)
 

@@ -140,6 +140,10 @@ static const char *const class_name[MPI_ERR_LASTCODE] = {
 
 const char *shim_class_string(int mpiclass)
 {
+    int cls;
+    const char *text;
+    if (shim_errcode_lookup(mpiclass, &cls, &text) && text)
+        return text;
     if (mpiclass < 0 || mpiclass >= MPI_ERR_LASTCODE)
         return "unknown error";
     return class_text[mpiclass];
@@ -247,6 +251,13 @@ int PMPI_Error_string(int errorcode, char *string, int *resultlen)
 {
     if (!string || !resultlen)
         return MPI_ERR_ARG;
+    int cls;
+    const char *text;
+    if (shim_errcode_lookup(errorcode, &cls, &text)) {
+        *resultlen =
+            snprintf(string, MPI_MAX_ERROR_STRING, "%s", text ? text : "");
+        return MPI_SUCCESS;
+    }
     if (errorcode < 0 || errorcode >= MPI_ERR_LASTCODE)
         return MPI_ERR_ARG;
     *resultlen = snprintf(string, MPI_MAX_ERROR_STRING, "%s: %s",
@@ -257,6 +268,9 @@ int PMPI_Error_string(int errorcode, char *string, int *resultlen)
 SHIM_WEAK(Error_class)
 int PMPI_Error_class(int errorcode, int *errorclass)
 {
+    const char *text;
+    if (errorclass && shim_errcode_lookup(errorcode, errorclass, &text))
+        return MPI_SUCCESS;
     if (!errorclass || errorcode < 0 || errorcode >= MPI_ERR_LASTCODE)
         return MPI_ERR_ARG;
     *errorclass = errorcode;

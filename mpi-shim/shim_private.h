@@ -627,6 +627,12 @@ bool shim_errhandler_valid(MPI_Errhandler h);
 int shim_err_class(int code);
 void shim_errhandler_finalize(void);
 const char *shim_class_string(int mpiclass);
+/* Codes above the predefined classes (errcode.c): for code, *cls its
+ * class and *text its text (NULL when none); false for other codes. */
+bool shim_errcode_lookup(int code, int *cls, const char **text);
+/* The code of a collective refused on an intercommunicator (class
+ * MPI_ERR_COMM, with a text saying so). */
+int shim_errcode_inter_coll(void);
 /* The value of the MPI_LASTUSEDCODE attribute. */
 extern int shim_err_lastused;
 /* For failures that leave no caller to return to (inside progress): prints

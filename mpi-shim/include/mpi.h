@@ -851,6 +851,13 @@ SHOAL_MPI_DECL(Errhandler_free, (MPI_Errhandler * errhandler));
 SHOAL_MPI_DECL(Comm_call_errhandler, (MPI_Comm comm, int errorcode));
 SHOAL_MPI_DECL(Error_string, (int errorcode, char *string, int *resultlen));
 SHOAL_MPI_DECL(Error_class, (int errorcode, int *errorclass));
+SHOAL_MPI_DECL(Add_error_class, (int *errorclass));
+SHOAL_MPI_DECL(Add_error_code, (int errorclass, int *errorcode));
+SHOAL_MPI_DECL(Add_error_string, (int errorcode, const char *string));
+
+/* Memory for one-sided communication and message buffers */
+SHOAL_MPI_DECL(Alloc_mem, (MPI_Aint size, MPI_Info info, void *baseptr));
+SHOAL_MPI_DECL(Free_mem, (void *base));
 
 /* Datatypes */
 SHOAL_MPI_DECL(Type_size, (MPI_Datatype datatype, int *size));
