@@ -430,12 +430,12 @@ static void pmixd_atexit(void)
 static int pmixd_server_start(shoal_error_t *error)
 {
     const char *tmp = getenv("TMPDIR");
-    pmix_info_t info[6];
+    pmix_info_t info[7];
     pmix_topology_t topo = {.source = "hwloc", .topology = NULL};
     size_t ninfo = 5;
     char host[256] = "localhost";
     char srvname[PMIX_MAX_NSLEN + 1];
-    bool no = false;
+    bool no = false, yes = true;
     pmix_status_t st;
 
     if (pmixd_running)
@@ -464,7 +464,9 @@ static int pmixd_server_start(shoal_error_t *error)
     PMIX_INFO_LOAD(&info[4], PMIX_SERVER_NSPACE, srvname, PMIX_STRING);
     /* This machine's topology, without I/O devices: OpenPMIx would discover
      * its own, with them, which costs several times as much (most of the
-     * server's start) */
+     * server's start). It is shared with the clients (a shared-memory
+     * copy they adopt, PMIX_HWLOC_SHMEM_*), so Open MPI's ranks do not
+     * each discover it again in MPI_Init: 20-30% of a hello's time. */
     if (!pmixd_topo && hwloc_topology_init(&pmixd_topo) == 0
         && hwloc_topology_load(pmixd_topo) < 0) {
         hwloc_topology_destroy(pmixd_topo);
@@ -473,6 +475,9 @@ static int pmixd_server_start(shoal_error_t *error)
     if (pmixd_topo) {
         topo.topology = pmixd_topo;
         PMIX_INFO_LOAD(&info[ninfo], PMIX_TOPOLOGY2, &topo, PMIX_TOPO);
+        ninfo++;
+        PMIX_INFO_LOAD(&info[ninfo], PMIX_SERVER_SHARE_TOPOLOGY, &yes,
+                       PMIX_BOOL);
         ninfo++;
     }
     st = PMIx_server_init(&pmixd_module, info, ninfo);

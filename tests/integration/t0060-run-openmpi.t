@@ -104,6 +104,14 @@ test_expect_success 'Open MPI keeps the binding shoal applied' '
     done
 '
 
+test_expect_success 'ranks take the topology the server shares, not discover their own' '
+    OMPI_MCA_hwloc_base_verbose=5 run -n 2 -x OMPI_MCA_hwloc_base_verbose \
+        "$MPI_DIR/hello.ompi" >out 2>err &&
+    test "$(grep -c "hwloc:base: topology in shared memory" out err |
+        awk -F: "{ n += \$2 } END { print n }")" -ge 2 &&
+    ! grep "discovering topology" out err
+'
+
 test_expect_success 'and stays unbound with --bind-to none' '
     all=$(sed -n "s/^Cpus_allowed_list:[[:space:]]*//p" /proc/self/status) &&
     run -n 2 --bind-to none "$MPI_DIR/affinity.ompi" >out &&
