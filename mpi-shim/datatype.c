@@ -188,6 +188,7 @@ static void dt_destroy(struct shim_datatype *t)
     if (!t || t->predefined)
         return;
     shim_attr_drop(&t->attrs);
+    shim_dt_env_free(t);
     free(t->blocks);
     free(t);
 }
@@ -206,8 +207,10 @@ void shim_dt_decref(struct shim_datatype *t)
 
 void shim_dt_finalize(void)
 {
-    for (int i = 0; i < NPREDEF; i++)
+    for (int i = 0; i < NPREDEF; i++) {
         shim_attr_drop(&predef_types[i].attrs);
+        shim_dt_env_free(&predef_types[i]);
+    }
     for (int i = NPREDEF; i < shim.datatypes.used; i++)
         dt_destroy(shim.datatypes.slots[i]);
     shim_table_release(&shim.datatypes);
@@ -354,8 +357,8 @@ static int ret(const char *fn, int rc)
     return rc ? shim_err(NULL, fn, rc) : MPI_SUCCESS;
 }
 
-SHIM_WEAK(Type_contiguous)
-int PMPI_Type_contiguous(int count, MPI_Datatype oldtype, MPI_Datatype *newtype)
+static int
+type_contiguous_impl(int count, MPI_Datatype oldtype, MPI_Datatype *newtype)
 {
     struct shim_datatype *o;
     MPI_Aint disp = 0;
@@ -401,12 +404,11 @@ static int hvector(int count,
     return rc;
 }
 
-SHIM_WEAK(Type_vector)
-int PMPI_Type_vector(int count,
-                     int blocklength,
-                     int stride,
-                     MPI_Datatype oldtype,
-                     MPI_Datatype *newtype)
+static int type_vector_impl(int count,
+                            int blocklength,
+                            int stride,
+                            MPI_Datatype oldtype,
+                            MPI_Datatype *newtype)
 {
     struct shim_datatype *o = shim_dt_get(oldtype);
 
@@ -417,12 +419,11 @@ int PMPI_Type_vector(int count,
                        oldtype, newtype));
 }
 
-SHIM_WEAK(Type_create_hvector)
-int PMPI_Type_create_hvector(int count,
-                             int blocklength,
-                             MPI_Aint stride,
-                             MPI_Datatype oldtype,
-                             MPI_Datatype *newtype)
+static int type_create_hvector_impl(int count,
+                                    int blocklength,
+                                    MPI_Aint stride,
+                                    MPI_Datatype oldtype,
+                                    MPI_Datatype *newtype)
 {
     return ret("MPI_Type_create_hvector",
                hvector(count, blocklength, stride, oldtype, newtype));
@@ -453,12 +454,11 @@ static int hindexed(int count,
     return rc;
 }
 
-SHIM_WEAK(Type_indexed)
-int PMPI_Type_indexed(int count,
-                      const int array_of_blocklengths[],
-                      const int array_of_displacements[],
-                      MPI_Datatype oldtype,
-                      MPI_Datatype *newtype)
+static int type_indexed_impl(int count,
+                             const int array_of_blocklengths[],
+                             const int array_of_displacements[],
+                             MPI_Datatype oldtype,
+                             MPI_Datatype *newtype)
 {
     struct shim_datatype *o = shim_dt_get(oldtype);
     int rc;
@@ -477,24 +477,22 @@ int PMPI_Type_indexed(int count,
     return ret("MPI_Type_indexed", rc);
 }
 
-SHIM_WEAK(Type_create_hindexed)
-int PMPI_Type_create_hindexed(int count,
-                              const int array_of_blocklengths[],
-                              const MPI_Aint array_of_displacements[],
-                              MPI_Datatype oldtype,
-                              MPI_Datatype *newtype)
+static int type_create_hindexed_impl(int count,
+                                     const int array_of_blocklengths[],
+                                     const MPI_Aint array_of_displacements[],
+                                     MPI_Datatype oldtype,
+                                     MPI_Datatype *newtype)
 {
     return ret("MPI_Type_create_hindexed",
                hindexed(count, array_of_blocklengths, array_of_displacements,
                         oldtype, newtype));
 }
 
-SHIM_WEAK(Type_create_indexed_block)
-int PMPI_Type_create_indexed_block(int count,
-                                   int blocklength,
-                                   const int array_of_displacements[],
-                                   MPI_Datatype oldtype,
-                                   MPI_Datatype *newtype)
+static int type_create_indexed_block_impl(int count,
+                                          int blocklength,
+                                          const int array_of_displacements[],
+                                          MPI_Datatype oldtype,
+                                          MPI_Datatype *newtype)
 {
     int rc;
 
@@ -511,12 +509,11 @@ int PMPI_Type_create_indexed_block(int count,
     return rc;
 }
 
-SHIM_WEAK(Type_create_struct)
-int PMPI_Type_create_struct(int count,
-                            const int array_of_blocklengths[],
-                            const MPI_Aint array_of_displacements[],
-                            const MPI_Datatype array_of_types[],
-                            MPI_Datatype *newtype)
+static int type_create_struct_impl(int count,
+                                   const int array_of_blocklengths[],
+                                   const MPI_Aint array_of_displacements[],
+                                   const MPI_Datatype array_of_types[],
+                                   MPI_Datatype *newtype)
 {
     int rc = 0;
 
@@ -539,11 +536,10 @@ int PMPI_Type_create_struct(int count,
     return ret("MPI_Type_create_struct", rc);
 }
 
-SHIM_WEAK(Type_create_resized)
-int PMPI_Type_create_resized(MPI_Datatype oldtype,
-                             MPI_Aint lb,
-                             MPI_Aint extent,
-                             MPI_Datatype *newtype)
+static int type_create_resized_impl(MPI_Datatype oldtype,
+                                    MPI_Aint lb,
+                                    MPI_Aint extent,
+                                    MPI_Datatype *newtype)
 {
     struct shim_datatype *o;
     int one = 1;
@@ -566,8 +562,7 @@ int PMPI_Type_create_resized(MPI_Datatype oldtype,
     return ret("MPI_Type_create_resized", rc);
 }
 
-SHIM_WEAK(Type_dup)
-int PMPI_Type_dup(MPI_Datatype oldtype, MPI_Datatype *newtype)
+static int type_dup_impl(MPI_Datatype oldtype, MPI_Datatype *newtype)
 {
     struct shim_datatype *o;
     int rc = old_check(oldtype, &o);
@@ -731,4 +726,194 @@ int PMPI_Get_address(const void *location, MPI_Aint *address)
         return ret("MPI_Get_address", SHIM_ECLASS(MPI_ERR_ARG));
     *address = (MPI_Aint)location;
     return MPI_SUCCESS;
+}
+
+/* ---- the constructors' entry points ----------------------------------------
+ * Each builds its type, then records how (shim_dt_record, dtinfo.c) for
+ * MPI_Type_get_envelope and _get_contents; a type whose record cannot be
+ * kept is freed again, so a failing call leaves nothing. */
+static int recorded(const char *fn, MPI_Datatype *newtype, int rc)
+{
+    if (rc == 0)
+        return MPI_SUCCESS;
+    PMPI_Type_free(newtype);
+    return ret(fn, rc);
+}
+
+SHIM_WEAK(Type_contiguous)
+int PMPI_Type_contiguous(int count, MPI_Datatype oldtype, MPI_Datatype *newtype)
+{
+    int rc = type_contiguous_impl(count, oldtype, newtype);
+
+    if (rc)
+        return rc;
+    return recorded("MPI_Type_contiguous", newtype,
+                    shim_dt_record(*newtype, MPI_COMBINER_CONTIGUOUS, 1, &count,
+                                   NULL, 0, NULL, 1, &oldtype));
+}
+
+SHIM_WEAK(Type_vector)
+int PMPI_Type_vector(int count,
+                     int blocklength,
+                     int stride,
+                     MPI_Datatype oldtype,
+                     MPI_Datatype *newtype)
+{
+    int rc = type_vector_impl(count, blocklength, stride, oldtype, newtype);
+    int ints[3] = {count, blocklength, stride};
+
+    if (rc)
+        return rc;
+    return recorded("MPI_Type_vector", newtype,
+                    shim_dt_record(*newtype, MPI_COMBINER_VECTOR, 3, ints, NULL,
+                                   0, NULL, 1, &oldtype));
+}
+
+SHIM_WEAK(Type_create_hvector)
+int PMPI_Type_create_hvector(int count,
+                             int blocklength,
+                             MPI_Aint stride,
+                             MPI_Datatype oldtype,
+                             MPI_Datatype *newtype)
+{
+    int rc =
+        type_create_hvector_impl(count, blocklength, stride, oldtype, newtype);
+    int ints[2] = {count, blocklength};
+
+    if (rc)
+        return rc;
+    return recorded("MPI_Type_create_hvector", newtype,
+                    shim_dt_record(*newtype, MPI_COMBINER_HVECTOR, 2, ints,
+                                   NULL, 1, &stride, 1, &oldtype));
+}
+
+SHIM_WEAK(Type_indexed)
+int PMPI_Type_indexed(int count,
+                      const int array_of_blocklengths[],
+                      const int array_of_displacements[],
+                      MPI_Datatype oldtype,
+                      MPI_Datatype *newtype)
+{
+    int rc = type_indexed_impl(count, array_of_blocklengths,
+                               array_of_displacements, oldtype, newtype);
+
+    if (rc)
+        return rc;
+    return recorded("MPI_Type_indexed", newtype,
+                    shim_dt_record(*newtype, MPI_COMBINER_INDEXED, count,
+                                   array_of_blocklengths,
+                                   array_of_displacements, 0, NULL, 1,
+                                   &oldtype));
+}
+
+SHIM_WEAK(Type_create_hindexed)
+int PMPI_Type_create_hindexed(int count,
+                              const int array_of_blocklengths[],
+                              const MPI_Aint array_of_displacements[],
+                              MPI_Datatype oldtype,
+                              MPI_Datatype *newtype)
+{
+    int rc = type_create_hindexed_impl(
+        count, array_of_blocklengths, array_of_displacements, oldtype, newtype);
+
+    if (rc)
+        return rc;
+    return recorded("MPI_Type_create_hindexed", newtype,
+                    shim_dt_record(*newtype, MPI_COMBINER_HINDEXED, count,
+                                   array_of_blocklengths, NULL, count,
+                                   array_of_displacements, 1, &oldtype));
+}
+
+SHIM_WEAK(Type_create_indexed_block)
+int PMPI_Type_create_indexed_block(int count,
+                                   int blocklength,
+                                   const int array_of_displacements[],
+                                   MPI_Datatype oldtype,
+                                   MPI_Datatype *newtype)
+{
+    int rc = type_create_indexed_block_impl(
+        count, blocklength, array_of_displacements, oldtype, newtype);
+
+    if (rc)
+        return rc;
+    return recorded("MPI_Type_create_indexed_block", newtype,
+                    shim_dt_record(*newtype, MPI_COMBINER_INDEXED_BLOCK, count,
+                                   &blocklength, array_of_displacements, 0,
+                                   NULL, 1, &oldtype));
+}
+
+SHIM_WEAK(Type_create_hindexed_block)
+int PMPI_Type_create_hindexed_block(int count,
+                                    int blocklength,
+                                    const MPI_Aint array_of_displacements[],
+                                    MPI_Datatype oldtype,
+                                    MPI_Datatype *newtype)
+{
+    int rc;
+
+    if (count < 0)
+        return ret("MPI_Type_create_hindexed_block",
+                   SHIM_ECLASS(MPI_ERR_COUNT));
+    int *lens = malloc(sizeof(int) * (count ? count : 1));
+    if (!lens)
+        return ret("MPI_Type_create_hindexed_block", -ENOMEM);
+    for (int i = 0; i < count; i++)
+        lens[i] = blocklength;
+    rc = ret("MPI_Type_create_hindexed_block",
+             hindexed(count, lens, array_of_displacements, oldtype, newtype));
+    free(lens);
+    if (rc)
+        return rc;
+    return recorded("MPI_Type_create_hindexed_block", newtype,
+                    shim_dt_record(*newtype, MPI_COMBINER_HINDEXED_BLOCK, count,
+                                   &blocklength, NULL, count,
+                                   array_of_displacements, 1, &oldtype));
+}
+
+SHIM_WEAK(Type_create_struct)
+int PMPI_Type_create_struct(int count,
+                            const int array_of_blocklengths[],
+                            const MPI_Aint array_of_displacements[],
+                            const MPI_Datatype array_of_types[],
+                            MPI_Datatype *newtype)
+{
+    int rc = type_create_struct_impl(count, array_of_blocklengths,
+                                     array_of_displacements, array_of_types,
+                                     newtype);
+
+    if (rc)
+        return rc;
+    return recorded("MPI_Type_create_struct", newtype,
+                    shim_dt_record(*newtype, MPI_COMBINER_STRUCT, count,
+                                   array_of_blocklengths, NULL, count,
+                                   array_of_displacements, count,
+                                   array_of_types));
+}
+
+SHIM_WEAK(Type_create_resized)
+int PMPI_Type_create_resized(MPI_Datatype oldtype,
+                             MPI_Aint lb,
+                             MPI_Aint extent,
+                             MPI_Datatype *newtype)
+{
+    int rc = type_create_resized_impl(oldtype, lb, extent, newtype);
+    MPI_Aint a[2] = {lb, extent};
+
+    if (rc)
+        return rc;
+    return recorded("MPI_Type_create_resized", newtype,
+                    shim_dt_record(*newtype, MPI_COMBINER_RESIZED, 0, NULL,
+                                   NULL, 2, a, 1, &oldtype));
+}
+
+SHIM_WEAK(Type_dup)
+int PMPI_Type_dup(MPI_Datatype oldtype, MPI_Datatype *newtype)
+{
+    int rc = type_dup_impl(oldtype, newtype);
+
+    if (rc)
+        return rc;
+    return recorded("MPI_Type_dup", newtype,
+                    shim_dt_record(*newtype, MPI_COMBINER_DUP, 0, NULL, NULL, 0,
+                                   NULL, 1, &oldtype));
 }

@@ -141,6 +141,9 @@ struct shim_datatype {
     MPI_Datatype elem;
     const char *name;
     struct shim_attr_table attrs;
+    /* How the type was made (dtinfo.c); NULL for predefined types. */
+    struct shim_dt_env *env;
+    char *user_name; /* MPI_Type_set_name's, owned */
 };
 
 int shim_dt_init(void);
@@ -154,6 +157,21 @@ void shim_dt_pack(const struct shim_datatype *t,
                   const void *inbuf,
                   size_t count,
                   void *packed);
+/* Records how handle was made, for MPI_Type_get_envelope/_contents: n is
+ * the constructor's count, ia and ib its integer arrays as the
+ * constructor takes them (dtinfo.c lays them out as the standard's
+ * table), then its addresses and datatypes (referenced). 0 or -ENOMEM. */
+int shim_dt_record(MPI_Datatype handle,
+                   int combiner,
+                   int n,
+                   const int *ia,
+                   const int *ib,
+                   int na,
+                   const MPI_Aint *addrs,
+                   int nd,
+                   const MPI_Datatype *types);
+/* Frees t's record and user name. */
+void shim_dt_env_free(struct shim_datatype *t);
 void shim_dt_unpack(const struct shim_datatype *t,
                     const void *packed,
                     size_t nbytes,

@@ -176,6 +176,21 @@ enum {
 enum { MPI_IDENT = 0, MPI_CONGRUENT, MPI_SIMILAR, MPI_UNEQUAL };
 enum { MPI_GRAPH = 1, MPI_CART, MPI_DIST_GRAPH };
 enum { MPI_COMM_TYPE_SHARED = 1 };
+enum {
+    MPI_COMBINER_NAMED = 1,
+    MPI_COMBINER_DUP,
+    MPI_COMBINER_CONTIGUOUS,
+    MPI_COMBINER_VECTOR,
+    MPI_COMBINER_HVECTOR,
+    MPI_COMBINER_INDEXED,
+    MPI_COMBINER_HINDEXED,
+    MPI_COMBINER_INDEXED_BLOCK,
+    MPI_COMBINER_HINDEXED_BLOCK,
+    MPI_COMBINER_STRUCT,
+    MPI_COMBINER_SUBARRAY,
+    MPI_COMBINER_DARRAY,
+    MPI_COMBINER_RESIZED
+};
 
 enum {
     MPI_TAG_UB = 0x64400001,
@@ -911,6 +926,36 @@ SHOAL_MPI_DECL(Type_create_resized,
                 MPI_Aint extent,
                 MPI_Datatype *newtype));
 SHOAL_MPI_DECL(Type_dup, (MPI_Datatype oldtype, MPI_Datatype *newtype));
+SHOAL_MPI_DECL(Type_create_hindexed_block,
+               (int count,
+                int blocklength,
+                const MPI_Aint array_of_displacements[],
+                MPI_Datatype oldtype,
+                MPI_Datatype *newtype));
+SHOAL_MPI_DECL(Type_get_envelope,
+               (MPI_Datatype datatype,
+                int *num_integers,
+                int *num_addresses,
+                int *num_datatypes,
+                int *combiner));
+SHOAL_MPI_DECL(Type_get_contents,
+               (MPI_Datatype datatype,
+                int max_integers,
+                int max_addresses,
+                int max_datatypes,
+                int array_of_integers[],
+                MPI_Aint array_of_addresses[],
+                MPI_Datatype array_of_datatypes[]));
+SHOAL_MPI_DECL(Type_set_name, (MPI_Datatype datatype, const char *type_name));
+SHOAL_MPI_DECL(Type_get_name,
+               (MPI_Datatype datatype, char *type_name, int *resultlen));
+SHOAL_MPI_DECL(Type_size_x, (MPI_Datatype datatype, MPI_Count *size));
+SHOAL_MPI_DECL(Type_get_extent_x,
+               (MPI_Datatype datatype, MPI_Count *lb, MPI_Count *extent));
+SHOAL_MPI_DECL(Type_get_true_extent_x,
+               (MPI_Datatype datatype,
+                MPI_Count *true_lb,
+                MPI_Count *true_extent));
 SHOAL_MPI_DECL(Type_commit, (MPI_Datatype * datatype));
 SHOAL_MPI_DECL(Type_free, (MPI_Datatype * datatype));
 SHOAL_MPI_DECL(Pack,
