@@ -113,6 +113,7 @@ static void comm_destroy(struct shim_comm *c)
     free(c->world);
     free(c->dims);
     free(c->periods);
+    shim_graph_free(c->graph);
     free(c);
 }
 
@@ -294,6 +295,15 @@ static int comm_dup(struct shim_comm *c, struct shim_comm **out)
             return -ENOMEM;
         memcpy(n->dims, c->dims, sizeof(int) * c->ndims);
         memcpy(n->periods, c->periods, sizeof(int) * c->ndims);
+    }
+    if (c->graph) {
+        (*out)->topo = c->topo;
+        (*out)->graph = shim_graph_copy(c->graph);
+        if (!(*out)->graph) {
+            comm_destroy(*out);
+            *out = NULL;
+            return -ENOMEM;
+        }
     }
     rc = shim_attr_copy(SHIM_ATTR_COMM, &c->attrs, c->handle, &(*out)->attrs);
     if (rc) {

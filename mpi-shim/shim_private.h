@@ -245,6 +245,8 @@ struct shim_comm {
     int ndims;
     int *dims;
     int *periods;
+    /* MPI_GRAPH and MPI_DIST_GRAPH: the graph (graph.c), else NULL. */
+    struct shim_graph *graph;
     /* NULL until the first collective asks, and when node-aware algorithms
      * do not apply (one node, one rank per node); see mpi-shim/coll_node.c. */
     struct shim_nodemap *nodemap;
@@ -267,6 +269,9 @@ struct shim_comm {
 struct shim_comm *shim_comm_lookup(MPI_Comm comm);
 int shim_comm_check(MPI_Comm comm, struct shim_comm **out);
 int shim_comm_create_world(void);
+/* A graph topology's copy, NULL when out of memory; and its end. */
+struct shim_graph *shim_graph_copy(const struct shim_graph *g);
+void shim_graph_free(struct shim_graph *g);
 /* A new communicator of size ranks (world: comm rank -> world rank, taken
  * over) on context id id, in which this process is rank; NULL when out of
  * memory. Takes the id. */

@@ -46,6 +46,7 @@ typedef struct MPI_Status {
 #define MPI_IN_PLACE ((void *)-1)
 #define MPI_BOTTOM ((void *)0)
 #define MPI_UNWEIGHTED ((int *)2)
+#define MPI_WEIGHTS_EMPTY ((int *)3)
 #define MPI_ERRCODES_IGNORE ((int *)0)
 
 /* Handle kinds live in bits 24..29; bit 30 marks a valid (non-null) one. */
@@ -801,6 +802,52 @@ SHOAL_MPI_DECL(
 SHOAL_MPI_DECL(Cartdim_get, (MPI_Comm comm, int *ndims));
 SHOAL_MPI_DECL(Dims_create, (int nnodes, int ndims, int dims[]));
 SHOAL_MPI_DECL(Topo_test, (MPI_Comm comm, int *status));
+SHOAL_MPI_DECL(Graph_create,
+               (MPI_Comm comm_old,
+                int nnodes,
+                const int index[],
+                const int edges[],
+                int reorder,
+                MPI_Comm *comm_graph));
+SHOAL_MPI_DECL(Graphdims_get, (MPI_Comm comm, int *nnodes, int *nedges));
+SHOAL_MPI_DECL(
+    Graph_get,
+    (MPI_Comm comm, int maxindex, int maxedges, int index[], int edges[]));
+SHOAL_MPI_DECL(Graph_neighbors_count,
+               (MPI_Comm comm, int rank, int *nneighbors));
+SHOAL_MPI_DECL(Graph_neighbors,
+               (MPI_Comm comm, int rank, int maxneighbors, int neighbors[]));
+SHOAL_MPI_DECL(Dist_graph_create_adjacent,
+               (MPI_Comm comm_old,
+                int indegree,
+                const int sources[],
+                const int sourceweights[],
+                int outdegree,
+                const int destinations[],
+                const int destweights[],
+                MPI_Info info,
+                int reorder,
+                MPI_Comm *comm_dist_graph));
+SHOAL_MPI_DECL(Dist_graph_create,
+               (MPI_Comm comm_old,
+                int n,
+                const int sources[],
+                const int degrees[],
+                const int destinations[],
+                const int weights[],
+                MPI_Info info,
+                int reorder,
+                MPI_Comm *comm_dist_graph));
+SHOAL_MPI_DECL(Dist_graph_neighbors_count,
+               (MPI_Comm comm, int *indegree, int *outdegree, int *weighted));
+SHOAL_MPI_DECL(Dist_graph_neighbors,
+               (MPI_Comm comm,
+                int maxindegree,
+                int sources[],
+                int sourceweights[],
+                int maxoutdegree,
+                int destinations[],
+                int destweights[]));
 
 /* Attribute caching */
 SHOAL_MPI_DECL(Comm_create_keyval,
