@@ -477,6 +477,41 @@ static void emit_rows(FILE *f,
     }
 }
 
+/* The pool the run had, when it had one: each node as the run started,
+ * and the highest load it gossiped after a repetition. */
+static void emit_pool(FILE *f, suite_store_t *store, int64_t run)
+{
+    sqlite3_stmt *st;
+    bool first = true;
+
+    if (sqlite3_prepare_v2(
+            suite_store_db(store),
+            "SELECT s.name, s.cores, s.owner, s.load, "
+            "  (SELECT max(p.load) FROM pool p WHERE p.run = s.run AND "
+            "   p.bench IS NOT NULL AND p.name = s.name) "
+            "FROM pool s WHERE s.run = ? AND s.bench IS NULL ORDER BY s.rowid",
+            -1, &st, NULL)
+        != SQLITE_OK)
+        return;
+    sqlite3_bind_int64(st, 1, run);
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        const char *name = (const char *)sqlite3_column_text(st, 0);
+        const char *owner = (const char *)sqlite3_column_text(st, 2);
+
+        fprintf(f, "%s%s (%d cores, %s, load %.2f", first ? "\npool: " : ", ",
+                name ? name : "?", sqlite3_column_int(st, 1),
+                owner ? owner : "?", sqlite3_column_double(st, 3));
+        if (sqlite3_column_type(st, 4) != SQLITE_NULL)
+            fprintf(f, ", at most %.2f after a repetition",
+                    sqlite3_column_double(st, 4));
+        fputc(')', f);
+        first = false;
+    }
+    if (!first)
+        fputc('\n', f);
+    sqlite3_finalize(st);
+}
+
 int suite_report_run(suite_store_t *store,
                      int64_t run,
                      int64_t baseline,
@@ -548,6 +583,8 @@ int suite_report_run(suite_store_t *store,
         emit_json(f, rows, nrows, threshold);
     else
         emit_rows(f, rows, nrows, format, baseline != 0, threshold);
+    if (format == SUITE_FORMAT_TABLE || format == SUITE_FORMAT_MD)
+        emit_pool(f, store, run);
     if (fclose(f) != 0)
         rc = -ENOMEM;
 out:

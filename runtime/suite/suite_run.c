@@ -16,6 +16,7 @@
 #include "runtime/suite/suite_exec.h"
 #include "runtime/suite/suite_figures.h"
 #include "runtime/suite/suite_noise.h"
+#include "runtime/suite/suite_pool.h"
 #include "runtime/suite/suite_run.h"
 #include "runtime/suite/suite_stats.h"
 #include "util/spawn.h"
@@ -320,7 +321,40 @@ struct suite_runner {
     size_t done, total, skipped;
     bool papi_said;
     bool *missing; /* per benchmark: optional and its program is missing */
+    bool pool;     /* a pool daemon answered as the run started */
 };
+
+/* The pool as its daemon sees it now, kept with the run (bench NULL: as
+ * the run starts). A daemon that stops answering is said once and no
+ * longer asked. */
+static int record_pool(struct suite_runner *r,
+                       const char *bench,
+                       unsigned case_no,
+                       unsigned rep,
+                       shoal_error_t *error)
+{
+    struct suite_pool pool;
+    shoal_error_t why = {{0}};
+    int rc = suite_pool_snapshot(&pool, &why);
+
+    if (rc < 0) {
+        if (r->pool && r->opts->notice) {
+            char text[1024];
+
+            snprintf(text, sizeof(text),
+                     "the pool's daemon no longer answers (%s): node loads "
+                     "are not recorded from here on",
+                     rc == -ENOENT ? "gone" : why.text);
+            r->opts->notice(text, r->opts->arg);
+        }
+        r->pool = false;
+        return 0;
+    }
+    r->pool = true;
+    rc = suite_store_pool(r->store, r->run, bench, case_no, rep, &pool, error);
+    suite_pool_release(&pool);
+    return rc;
+}
 
 /* The run queue before a repetition; with `wait:`, sample until it is
  * at most max-load or the wait is over. */
@@ -453,6 +487,8 @@ static int run_rep(struct suite_runner *r,
     if (rc == 0)
         rc = suite_store_rep(r->store, r->run, &rec, &figures, counters.v,
                              counters.n, error);
+    if (rc == 0 && r->pool && !warmup)
+        rc = record_pool(r, bench->name, case_no, rep, error);
     if (rc == 0 && track && !warmup)
         rc = track_feed(track, &figures, bench->precision_figure);
     suite_figures_release(&figures);
@@ -787,6 +823,8 @@ int suite_run(suite_store_t *store,
         rc = suite_store_run_begin(store, &meta, &r.run, error);
         if (rc == 0)
             rc = suite_store_set_run_vars(store, r.run, opts->vars, error);
+        if (rc == 0)
+            rc = record_pool(&r, NULL, 0, 0, error);
         if (rc < 0)
             goto out;
     }

@@ -40,6 +40,11 @@ static const char schema[] =
     "  run INTEGER, bench TEXT, case_no INTEGER, rep INTEGER,"
     "  runqueue REAL, others REAL, waited REAL, under_load INTEGER,"
     "  PRIMARY KEY (run, bench, case_no, rep));"
+    "CREATE TABLE IF NOT EXISTS pool ("
+    "  run INTEGER, bench TEXT, case_no INTEGER, rep INTEGER, name TEXT,"
+    "  state TEXT, owner TEXT, topology TEXT, cores INTEGER,"
+    "  cores_free INTEGER, load REAL);"
+    "CREATE INDEX IF NOT EXISTS pool_run ON pool (run, bench, case_no);"
     "CREATE TABLE IF NOT EXISTS run_vars ("
     "  run INTEGER, setting TEXT);"
     "CREATE TABLE IF NOT EXISTS precision ("
@@ -474,6 +479,56 @@ int suite_store_rep_figures(suite_store_t *store,
                                sqlite3_column_double(st, 4));
     sqlite3_finalize(st);
     return rc;
+}
+
+int suite_store_pool(suite_store_t *store,
+                     int64_t run,
+                     const char *bench,
+                     unsigned case_no,
+                     unsigned rep,
+                     const struct suite_pool *pool,
+                     shoal_error_t *error)
+{
+    sqlite3_stmt *st;
+    int rc = SQLITE_DONE;
+
+    if (pool->count == 0)
+        return 0;
+    if (sqlite3_prepare_v2(store->db,
+                           "INSERT INTO pool VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                           -1, &st, NULL)
+        != SQLITE_OK)
+        return db_fail(store, error, "record the pool");
+    sqlite3_exec(store->db, "BEGIN", NULL, NULL, NULL);
+    for (size_t i = 0; i < pool->count && rc == SQLITE_DONE; i++) {
+        const struct suite_pool_node *n = &pool->nodes[i];
+
+        sqlite3_bind_int64(st, 1, run);
+        if (bench) {
+            bind_text(st, 2, bench);
+            sqlite3_bind_int64(st, 3, case_no);
+            sqlite3_bind_int64(st, 4, rep);
+            sqlite3_bind_null(st, 8);
+        } else {
+            /* at the start of the run: what each node is */
+            sqlite3_bind_null(st, 2);
+            sqlite3_bind_null(st, 3);
+            sqlite3_bind_null(st, 4);
+            bind_text(st, 8, n->topology);
+        }
+        bind_text(st, 5, n->name);
+        bind_text(st, 6, n->state);
+        bind_text(st, 7, n->owner);
+        sqlite3_bind_int(st, 9, n->cores);
+        sqlite3_bind_int(st, 10, n->cores_free);
+        sqlite3_bind_double(st, 11, n->load);
+        rc = sqlite3_step(st);
+        sqlite3_reset(st);
+    }
+    sqlite3_finalize(st);
+    sqlite3_exec(store->db, rc == SQLITE_DONE ? "COMMIT" : "ROLLBACK", NULL,
+                 NULL, NULL);
+    return rc == SQLITE_DONE ? 0 : db_fail(store, error, "record the pool");
 }
 
 int suite_store_set_run_vars(suite_store_t *store,

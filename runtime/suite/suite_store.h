@@ -37,6 +37,7 @@
 #include <shoal/error.h>
 
 #include "runtime/suite/suite_figures.h"
+#include "runtime/suite/suite_pool.h"
 
 typedef struct suite_store suite_store_t;
 
@@ -159,6 +160,17 @@ int suite_store_rep_figures(suite_store_t *store,
                             unsigned case_no,
                             unsigned rep,
                             struct suite_figure_list *list);
+
+/* Record the pool (suite_pool.h) of run id: with bench NULL, every node
+ * and its topology as the run starts; else every node's state and load
+ * after repetition rep of case_no of bench. Nothing for an empty pool. */
+int suite_store_pool(suite_store_t *store,
+                     int64_t run,
+                     const char *bench,
+                     unsigned case_no,
+                     unsigned rep,
+                     const struct suite_pool *pool,
+                     shoal_error_t *error);
 
 /* Keep the "NAME=VALUE" settings (NULL-terminated; NULL for none) of
  * run id. */

@@ -1,0 +1,84 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+# Benchmark suites on a pool of two simulated hosts: a gang benchmark runs
+# across both through `shoal run`, the store keeps the pool (every node as
+# the run starts, and each node's load after each repetition), and the
+# report names the pool.
+. "$SHOAL_SRCDIR/tests/integration/lib.sh"
+. "$SHOAL_SRCDIR/tests/integration/netns.sh"
+
+netns_setup_or_skip 2
+
+. "$SHOAL_SRCDIR/tests/integration/pool.sh"
+
+H1=$(netns_name 1) H2=$(netns_name 2)
+
+# q SQL: one query on host 1's store, rows as '|'-separated lines
+q() {
+    netns_exec 1 "$NETNS_PYTHON" -c '
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+for row in db.execute(sys.argv[2]):
+    print("|".join(str(v) for v in row))
+' "$SHOAL_DIR/bench.db" "$1"
+}
+
+cat >pool.yaml <<'SUITE'
+benchmarks:
+  - name: spread
+    command: [hostname]
+    mpi: {ranks: 2, map-by: node}
+    repeat: 2
+  - name: nap
+    command: [sleep, "0.01"]
+    repeat: 2
+SUITE
+
+test_expect_success 'a pool of two hosts' '
+    "$SHOAL" keygen -o pool.key &&
+    for i in 1 2; do test_within 15 daemon_start $i || exit 1; done &&
+    cores=$(( $(netns_cores 1) + $(netns_cores 2) )) &&
+    for i in 1 2; do wait_free $i $cores 20 || exit 1; done
+'
+
+test_expect_success 'the gang benchmark runs on both hosts' '
+    netns_exec 1 "$SHOAL" bench run --dir "$SHOAL_DIR" pool.yaml >run.out 2>run.err &&
+    cat run.out run.err &&
+    test "$(tail -n 1 run.out)" = 1 &&
+    q "SELECT output FROM reps WHERE bench = \"spread\" AND warmup = 0" >outs &&
+    cat outs &&
+    test "$(grep -c -x "$H1" outs)" = 2 && test "$(grep -c -x "$H2" outs)" = 2
+'
+
+test_expect_success 'the store keeps the pool as the run started, and after each repetition' '
+    q "SELECT name, state, cores > 0, topology != \"\" FROM pool
+       WHERE run = 1 AND bench IS NULL ORDER BY name" >start &&
+    printf "%s|alive|1|1\n" $H1 $H2 | sort >expect && test_cmp expect start &&
+    q "SELECT bench, rep, count(*) FROM pool WHERE run = 1 AND bench IS NOT NULL
+       GROUP BY bench, rep ORDER BY bench, rep" >reps &&
+    printf "%s\n" "nap|0|2" "nap|1|2" "spread|0|2" "spread|1|2" >expect &&
+    test_cmp expect reps
+'
+
+test_expect_success 'the report names the pool' '
+    netns_exec 1 "$SHOAL" bench report --dir "$SHOAL_DIR" 1 >report &&
+    cat report &&
+    grep "^pool: " report >line &&
+    grep -F "$H1 (" line && grep -F "$H2 (" line &&
+    grep -F "after a repetition" line
+'
+
+test_expect_success 'without a pool nothing of it is stored' '
+    netns_exec 1 env SHOAL_POOL=no "$SHOAL" bench run --dir "$SHOAL_DIR" \
+        --only nap pool.yaml >run2.out &&
+    test "$(tail -n 1 run2.out)" = 2 &&
+    test "$(q "SELECT count(*) FROM pool WHERE run = 2")" = 0 &&
+    netns_exec 1 "$SHOAL" bench report --dir "$SHOAL_DIR" 2 >report2 &&
+    ! grep "^pool:" report2
+'
+
+test_expect_success 'daemons stop' '
+    for i in 1 2; do netns_exec $i "$SHOAL" daemon stop --dir "$SHOAL_DIR" || exit 1; done
+'
+
+test_done
