@@ -102,12 +102,6 @@ PARAM_DEFINE(run_ckpt_max_param,
              PARAM_TYPE_DOUBLE,
              "3600",
              "--checkpoint=auto: the longest interval, in seconds");
-PARAM_DEFINE(run_slurm_start_param,
-             "slurm_start_timeout",
-             PARAM_TYPE_DOUBLE,
-             "60",
-             "inside a Slurm allocation: seconds for shoal's daemons, "
-             "started on the nodes through srun, to join");
 PARAM_DEFINE(run_claim_timeout_param,
              "claim_timeout",
              PARAM_TYPE_DOUBLE,
@@ -1188,10 +1182,7 @@ static int run_in_allocation(struct run_state *st,
     config.shoal = self;
     config.nodes = nodes;
     config.nnodes = st->hosts.count;
-    rc = param_get_double(&run_slurm_start_param, 1, &config.start_timeout,
-                          &error);
-    if (rc == 0)
-        rc = slurm_pool_start(&config, &pool, &error);
+    rc = slurm_pool_start(&config, &pool, &error);
     free(nodes);
     free(self);
     if (rc < 0)

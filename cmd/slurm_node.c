@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: MIT */
-/* slurm_node.c - `shoal slurm-node SEED BASE` (hidden): one node's daemon
- * of the private pool `shoal run` makes over a Slurm allocation, run by
+/* slurm_node.c - `shoal slurm-node SEED BASE [--keep]` (hidden): one node's
+ * daemon of the private pool `shoal run` makes over a Slurm allocation, run by
  * srun in each task of the pool's step (runtime/slurm/slurm_pool.h). It
  * runs the daemon in the foreground, joined to the home daemon at SEED,
- * until srun passes it SIGTERM, then removes its directory under BASE.
+ * until srun passes it SIGTERM, then removes its directory under BASE
+ * (unless --keep: a task service's pool, whose tasks' output stays there).
  * Its jobs run without guest limits (no low CPU weight, no nice): the
  * allocation is the user's, and Slurm confines the step. */
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -20,9 +22,12 @@ int cmd_slurm_node(int argc, char **argv)
     shoal_error_t error;
     int status;
 
-    if (argc != 2)
-        return cmd_fail(CMD_EXIT_USAGE, "usage: shoal slurm-node SEED BASE "
-                                        "(started by shoal run through srun)");
+    bool keep = argc == 3 && strcmp(argv[2], "--keep") == 0;
+
+    if (argc != 2 && !keep)
+        return cmd_fail(CMD_EXIT_USAGE,
+                        "usage: shoal slurm-node SEED BASE [--keep] "
+                        "(started by shoal run through srun)");
     if (slurm_node_prepare(argv[1], &setup, &error) < 0) {
         slurm_node_cleanup(&setup);
         return cmd_fail(1, "slurm-node: %s", error.text);
@@ -35,6 +40,7 @@ int cmd_slurm_node(int argc, char **argv)
         "off",          NULL};
     status = cmd_daemon((int)(sizeof(daemon_argv) / sizeof(char *)) - 1,
                         daemon_argv);
-    slurm_node_cleanup(&setup);
+    if (!keep)
+        slurm_node_cleanup(&setup);
     return status;
 }

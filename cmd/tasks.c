@@ -45,6 +45,8 @@
 #include "util/nodeid.h"
 #include "util/param.h"
 #include "util/statedir.h"
+#include "runtime/slurm/slurm_alloc.h"
+#include "runtime/slurm/slurm_pool.h"
 
 extern char **environ;
 
@@ -84,7 +86,7 @@ static int tasks_connect(const char *dir)
  * answers. Returns a connected socket or a negative code. */
 /* Why a service started by tasks_start_service() ended at once: the last
  * line of its log. */
-static char tasks_start_error[512];
+static char tasks_start_error[1024];
 
 /* The last line of the file at path that the service wrote to say why it
  * stopped ("shoal: ..."), into buf ("" when none). */
@@ -173,6 +175,49 @@ static int tasks_start_service(const char *dir)
     return -ETIMEDOUT;
 }
 
+/* Inside a Slurm allocation (runtime/slurm/slurm_alloc.h) the service
+ * is a pool over the allocated nodes, kept while the allocation lasts,
+ * whose home daemon keeps its journal in dir (runtime/slurm/slurm_pool.h):
+ * the nodes pull the tasks. Returns a connected socket, -ENOENT outside an
+ * allocation (or with SHOAL_POOL=no or SHOAL_SLURM=no), or -ECHILD with
+ * the reason in tasks_start_error. */
+static int tasks_start_in_allocation(const char *dir)
+{
+    struct slurm_pool_config config = {0};
+    struct slurm_alloc alloc;
+    const char *pool = getenv("SHOAL_POOL");
+    shoal_error_t error;
+    char *self;
+    int rc;
+
+    if (pool && strcmp(pool, "no") == 0)
+        return -ENOENT;
+    rc = slurm_alloc_read(environ, &alloc, &error);
+    if (rc == 0)
+        return -ENOENT;
+    if (rc < 0) {
+        snprintf(tasks_start_error, sizeof(tasks_start_error), "%s",
+                 error.text);
+        return -ECHILD;
+    }
+    self = realpath("/proc/self/exe", NULL);
+    config.shoal = self;
+    config.nodes = alloc.nodes;
+    config.nnodes = alloc.nnodes;
+    config.home_dir = dir;
+    rc = self ? slurm_pool_detach(&config, &error) : -ENOMEM;
+    if (rc < 0)
+        snprintf(tasks_start_error, sizeof(tasks_start_error),
+                 "Slurm job %s: %s", alloc.job_id,
+                 self ? error.text : "out of memory");
+    free(self);
+    slurm_alloc_release(&alloc);
+    if (rc < 0)
+        return -ECHILD;
+    rc = tasks_connect(dir);
+    return rc >= 0 ? rc : -ECHILD;
+}
+
 /* A connection to the service, started if none runs. */
 /* Connect to the service of dir, starting one when none answers and start
  * is set; -EHOSTDOWN when dir is a daemon's whose daemon is down: a task
@@ -190,6 +235,9 @@ static int tasks_open(const char *dir, bool start)
         return -EHOSTDOWN;
     if (fs_mkdir_p(dir, 0700) < 0)
         return -errno;
+    fd = tasks_start_in_allocation(dir);
+    if (fd != -ENOENT)
+        return fd;
     return tasks_start_service(dir);
 }
 

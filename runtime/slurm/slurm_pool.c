@@ -21,8 +21,16 @@
 
 #include "runtime/daemon/control.h"
 #include "runtime/slurm/slurm_pool.h"
+#include "util/param.h"
 #include "util/seal.h"
 #include "util/spawn.h"
+
+PARAM_DEFINE(slurm_pool_start_param,
+             "slurm_start_timeout",
+             PARAM_TYPE_DOUBLE,
+             "60",
+             "inside a Slurm allocation: seconds for shoal's daemons, "
+             "started on the nodes through srun, to join");
 
 extern char **environ;
 
@@ -239,7 +247,7 @@ static int slurm_pool_launch(struct slurm_pool *pool,
 {
     char key_path[4300], addr[64], listen[96], name[300], host[256];
     char keyvar[128] = "SHOAL_SLURM_KEY=", nodes[8192] = "", count[32];
-    char log[4300], tail[1024], seed[200];
+    char log[4300], tail[1024], seed[200], nodes_base[4300];
     seal_key_t key;
     double waited = 0;
     char **env = NULL;
@@ -304,6 +312,12 @@ static int slurm_pool_launch(struct slurm_pool *pool,
     if (used >= sizeof(nodes))
         return shoal_errprintf(error, -E2BIG, "too many nodes for one srun");
     snprintf(count, sizeof(count), "%d", config->nnodes);
+    /* a kept home keeps the nodes' directories beside it, where the
+     * tasks' output stays (a shared file system, as SHOAL_DIR is on a
+     * cluster) */
+    snprintf(nodes_base, sizeof(nodes_base), "%s%s",
+             config->home_dir ? config->home_dir : pool->dir,
+             config->home_dir ? "/slurm-nodes" : "");
     snprintf(seed, sizeof(seed), "%s", listen);
     char *srun_argv[] = {(char *)(config->srun ? config->srun : "srun"),
                          "--overlap",
@@ -321,7 +335,8 @@ static int slurm_pool_launch(struct slurm_pool *pool,
                          (char *)config->shoal,
                          "slurm-node",
                          seed,
-                         pool->dir,
+                         nodes_base,
+                         config->home_dir ? "--keep" : NULL,
                          NULL};
     char *srun_path = NULL;
     rc = spawn_resolve(srun_argv[0], NULL, &srun_path, error);
@@ -386,10 +401,18 @@ int slurm_pool_start(const struct slurm_pool_config *config,
                      slurm_pool_t **out,
                      shoal_error_t *error)
 {
-    struct slurm_pool *pool = calloc(1, sizeof(*pool));
+    struct slurm_pool_config conf = *config;
+    struct slurm_pool *pool;
     const char *tmp = getenv("TMPDIR");
     int rc;
 
+    if (conf.start_timeout <= 0
+        && param_get_double(&slurm_pool_start_param, 1, &conf.start_timeout,
+                            error)
+               < 0)
+        return SHOAL_EUSAGE;
+    config = &conf;
+    pool = calloc(1, sizeof(*pool));
     if (!pool)
         return shoal_errprintf(error, -ENOMEM, "out of memory");
     snprintf(pool->dir, sizeof(pool->dir), "%s/shoal-slurm-XXXXXX",
@@ -401,7 +424,10 @@ int slurm_pool_start(const struct slurm_pool_config *config,
         free(pool);
         return rc;
     }
-    snprintf(pool->home, sizeof(pool->home), "%s/home", pool->dir);
+    if (config->home_dir)
+        snprintf(pool->home, sizeof(pool->home), "%s", config->home_dir);
+    else
+        snprintf(pool->home, sizeof(pool->home), "%s/home", pool->dir);
     rc = slurm_pool_launch(pool, config, error);
     if (rc < 0) {
         slurm_pool_stop(pool);
@@ -429,4 +455,105 @@ void slurm_pool_stop(slurm_pool_t *pool)
     slurm_pool_end(pool->daemon, 10);
     nftw(pool->dir, slurm_pool_rm_one, 16, FTW_DEPTH | FTW_PHYS);
     free(pool);
+}
+
+static volatile sig_atomic_t slurm_pool_stopping;
+
+static void slurm_pool_on_signal(int sig)
+{
+    (void)sig;
+    slurm_pool_stopping = 1;
+}
+
+/* The supervisor: start the pool, tell the parent through fd (a line "ok"
+ * or the error), then wait for the step or the home daemon to end, or for
+ * a signal, and stop the pool. Never returns. */
+static void slurm_pool_supervise(const struct slurm_pool_config *config, int fd)
+{
+    struct sigaction sa = {.sa_handler = slurm_pool_on_signal};
+    slurm_pool_t *pool = NULL;
+    shoal_error_t error;
+    ssize_t n;
+
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
+    if (slurm_pool_start(config, &pool, &error) < 0) {
+        n = write(fd, error.text, strlen(error.text));
+        _exit(1);
+    }
+    n = write(fd, "ok", 2);
+    (void)n;
+    close(fd);
+    while (!slurm_pool_stopping) {
+        int status;
+        pid_t pid = waitpid(-1, &status, 0);
+
+        if (pid < 0 && errno == EINTR)
+            continue;
+        if (pid < 0)
+            break;
+        if (pid == pool->srun) {
+            pool->srun = 0;
+            break;
+        }
+        if (pid == pool->daemon) {
+            pool->daemon = 0;
+            break;
+        }
+    }
+    slurm_pool_stop(pool);
+    _exit(0);
+}
+
+int slurm_pool_detach(const struct slurm_pool_config *config,
+                      shoal_error_t *error)
+{
+    char text[sizeof(error->text)];
+    size_t used = 0;
+    int pipefd[2];
+    pid_t pid;
+    ssize_t n;
+
+    if (pipe2(pipefd, O_CLOEXEC) < 0)
+        return shoal_errprintf(error, -errno, "pipe: %s", strerror(errno));
+    pid = fork();
+    if (pid < 0) {
+        close(pipefd[0]);
+        close(pipefd[1]);
+        return shoal_errprintf(error, -errno, "fork: %s", strerror(errno));
+    }
+    if (pid == 0) {
+        int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+
+        close(pipefd[0]);
+        setsid();
+        if (null >= 0) {
+            dup2(null, 0);
+            dup2(null, 1);
+            dup2(null, 2);
+        }
+        /* a second fork: the supervisor is nobody's child */
+        if (fork() != 0)
+            _exit(0);
+        slurm_pool_supervise(config, pipefd[1]);
+    }
+    close(pipefd[1]);
+    while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+        ;
+    while (used < sizeof(text) - 1) {
+        n = read(pipefd[0], text + used, sizeof(text) - 1 - used);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;
+        used += (size_t)n;
+    }
+    close(pipefd[0]);
+    text[used] = '\0';
+    if (strcmp(text, "ok") == 0)
+        return 0;
+    return shoal_errprintf(error, SHOAL_ENOHOST, "%s",
+                           used ? text : "the pool's supervisor ended at once");
 }

@@ -36,8 +36,14 @@ struct slurm_pool_config {
     const char *shoal;  /* shoal's program, same path on every node */
     char *const *nodes; /* nnodes Slurm node names (borrowed) */
     int nnodes;
-    const char *srun;     /* NULL: "srun" from PATH */
-    double start_timeout; /* seconds for every node to join; > 0 */
+    const char *srun; /* NULL: "srun" from PATH */
+    /* seconds for every node to join; <= 0: SHOAL_SLURM_START_TIMEOUT */
+    double start_timeout;
+    /* the home daemon's state directory, kept afterwards (a task
+     * service's, whose journal outlives the pool), with the nodes' beside
+     * it in HOME_DIR/slurm-nodes/node-NAME, kept too (the tasks' output
+     * stays there); NULL: all inside the pool's private directory */
+    const char *home_dir;
 };
 
 typedef struct slurm_pool slurm_pool_t;
@@ -45,11 +51,22 @@ typedef struct slurm_pool slurm_pool_t;
 /* Start the home daemon and the step, and wait until the home daemon sees
  * a live daemon on every node. Returns 0 and sets *out, or a negative code
  * with error filled (naming what did not start, with the last lines srun
- * or a daemon said), and nothing left running or on disk. Not
+ * or a daemon said; SHOAL_EUSAGE for a bad SHOAL_SLURM_START_TIMEOUT),
+ * and nothing left running or on disk. Not
  * thread-safe (it waits for its children). */
 int slurm_pool_start(const struct slurm_pool_config *config,
                      slurm_pool_t **out,
                      shoal_error_t *error);
+
+/* Start the pool (as slurm_pool_start()) for as long as the allocation
+ * lasts, in a supervisor process of its own (detached, in a session of its
+ * own), and return once it runs: for `shoal submit`, whose jobs outlive the
+ * command. The supervisor stops the pool when its step ends (the
+ * allocation ended or was cancelled), when the home daemon ends, or on
+ * SIGTERM, SIGINT or SIGHUP. Returns 0, or a negative code with error
+ * filled as slurm_pool_start() does (then nothing is left running). */
+int slurm_pool_detach(const struct slurm_pool_config *config,
+                      shoal_error_t *error);
 
 /* The home daemon's state directory: SHOAL_DIR for the job's commands.
  * Borrowed for pool's life. */
