@@ -12,14 +12,25 @@
  * moves the window; one within it is new unless its bit is set; one below
  * it is refused as too old. Datagrams reordered by less than the window are
  * therefore accepted, each exactly once. Windows change only after the
- * message has been authenticated, so forged traffic cannot move them. */
+ * message has been authenticated, so forged traffic cannot move them.
+ *
+ * Large bodies (checkpoint copies stream megabytes of them) are sealed and
+ * opened with OpenSSL's ChaCha20-Poly1305, whose vectorized code runs at
+ * nearly twice libsodium's speed on x86-64. XChaCha20-Poly1305 is
+ * ChaCha20-Poly1305 (IETF) under the subkey HChaCha20(key, nonce[0..16])
+ * with the nonce 0^4 || nonce[16..24] (draft-irtf-cfrg-xchacha, section
+ * 2.3), so the message is byte for byte what libsodium makes: the wire
+ * does not change, and either side may use either code. Small bodies stay
+ * with libsodium, whose set-up costs less than OpenSSL's. */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <openssl/evp.h>
 #include <sodium.h>
 
 #include "util/seal.h"
@@ -31,6 +42,8 @@ enum {
     SEAL_WINDOW_WORDS = SEAL_WINDOW / 64,
     SEAL_INITIAL_SLOTS = 16,
     SEAL_DEFAULT_MAX_PEERS = 65536,
+    /* bodies from this size on go through OpenSSL (see above) */
+    SEAL_EVP_MIN = 4096,
 };
 
 static const uint64_t seal_default_max_age_ms = 60 * 1000;
@@ -49,6 +62,7 @@ struct seal {
     uint64_t max_skew_ms;
     size_t max_peers;
     uint64_t last_seq;
+    EVP_CIPHER_CTX *evp; /* NULL: libsodium for every body */
 
     /* open addressing, linear probing, at most half full; never shrinks */
     struct seal_peer *peers;
@@ -272,6 +286,8 @@ int seal_create(const struct seal_config *config,
         return shoal_errprintf(error, -ENOMEM, "out of memory");
     }
     seal->nslots = SEAL_INITIAL_SLOTS;
+    /* without it every body is sealed by libsodium: slower, the same */
+    seal->evp = EVP_CIPHER_CTX_new();
     memcpy(seal->key, config->key->bytes, SEAL_KEY_BYTES);
     seal->node_id = config->node_id;
     seal->max_age_ms =
@@ -289,6 +305,7 @@ void seal_destroy(seal_t *seal)
     if (!seal)
         return;
     sodium_memzero(seal->key, sizeof(seal->key));
+    EVP_CIPHER_CTX_free(seal->evp);
     free(seal->peers);
     free(seal);
 }
@@ -309,6 +326,75 @@ enum seal_header_offset {
     SEAL_OFF_TIME = 32,
     SEAL_OFF_RESERVED = 40, /* 8 bytes of zero, for later use */
 };
+
+/* The ChaCha20-Poly1305 key and 12-byte nonce that XChaCha20-Poly1305
+ * uses for the 24-byte nonce under key. */
+static void seal_evp_subkey(const uint8_t *key,
+                            const uint8_t *nonce,
+                            uint8_t subkey[32],
+                            uint8_t nonce12[12])
+{
+    crypto_core_hchacha20(subkey, nonce, key, NULL);
+    memset(nonce12, 0, 4);
+    memcpy(nonce12 + 4, nonce + 16, 8);
+}
+
+/* XChaCha20-Poly1305 encryption of len bytes of body (with the header as
+ * additional data) into cipher, the tag after it, by OpenSSL. Returns 0,
+ * or -1 when OpenSSL failed (nothing usable was written). */
+static int seal_evp_encrypt(seal_t *seal,
+                            uint8_t *cipher,
+                            const uint8_t *body,
+                            size_t len,
+                            const uint8_t *header,
+                            const uint8_t *nonce)
+{
+    uint8_t subkey[32], nonce12[12];
+    int n = 0, fin = 0, ok;
+
+    seal_evp_subkey(seal->key, nonce, subkey, nonce12);
+    ok = EVP_EncryptInit_ex(seal->evp, EVP_chacha20_poly1305(), NULL, subkey,
+                            nonce12)
+         && EVP_EncryptUpdate(seal->evp, NULL, &n, header, SEAL_HEADER_BYTES)
+         && EVP_EncryptUpdate(seal->evp, cipher, &n, body, (int)len)
+         && EVP_EncryptFinal_ex(seal->evp, cipher + n, &fin)
+         && (size_t)n + (size_t)fin == len
+         && EVP_CIPHER_CTX_ctrl(seal->evp, EVP_CTRL_AEAD_GET_TAG,
+                                SEAL_TAG_BYTES, cipher + len);
+    sodium_memzero(subkey, sizeof(subkey));
+    return ok ? 0 : -1;
+}
+
+/* The decryption of clen bytes of cipher (tag included) into out by
+ * OpenSSL. Returns 1 when the tag matched, 0 when it did not, -1 when
+ * OpenSSL failed (libsodium should decide). */
+static int seal_evp_decrypt(seal_t *seal,
+                            uint8_t *out,
+                            const uint8_t *cipher,
+                            size_t clen,
+                            const uint8_t *header,
+                            const uint8_t *nonce)
+{
+    uint8_t subkey[32], nonce12[12];
+    size_t len = clen - SEAL_TAG_BYTES;
+    int n = 0, fin = 0, rc = -1;
+
+    seal_evp_subkey(seal->key, nonce, subkey, nonce12);
+    if (EVP_DecryptInit_ex(seal->evp, EVP_chacha20_poly1305(), NULL, subkey,
+                           nonce12)
+        && EVP_DecryptUpdate(seal->evp, NULL, &n, header, SEAL_HEADER_BYTES)
+        && EVP_DecryptUpdate(seal->evp, out, &n, cipher, (int)len)
+        && EVP_CIPHER_CTX_ctrl(seal->evp, EVP_CTRL_AEAD_SET_TAG, SEAL_TAG_BYTES,
+                               (void *)(cipher + len)))
+        rc = EVP_DecryptFinal_ex(seal->evp, out + n, &fin) > 0 ? 1 : 0;
+    sodium_memzero(subkey, sizeof(subkey));
+    return rc;
+}
+
+static bool seal_use_evp(const seal_t *seal, size_t len)
+{
+    return seal->evp && len >= SEAL_EVP_MIN && len <= INT_MAX;
+}
 
 int seal_wrap(seal_t *seal,
               uint8_t type,
@@ -347,9 +433,13 @@ int seal_wrap(seal_t *seal,
     bytes_put_be64(header + SEAL_OFF_SEQ, seq);
     bytes_put_be64(header + SEAL_OFF_TIME, now_ms);
     randombytes_buf(nonce, SEAL_NONCE_BYTES);
-    crypto_aead_xchacha20poly1305_ietf_encrypt(cipher, &clen, body, len, header,
-                                               SEAL_HEADER_BYTES, NULL, nonce,
-                                               seal->key);
+    if (seal_use_evp(seal, len)
+        && seal_evp_encrypt(seal, cipher, body, len, header, nonce) == 0)
+        clen = len + SEAL_TAG_BYTES;
+    else
+        crypto_aead_xchacha20poly1305_ietf_encrypt(cipher, &clen, body, len,
+                                                   header, SEAL_HEADER_BYTES,
+                                                   NULL, nonce, seal->key);
     *outlen = SEAL_HEADER_BYTES + SEAL_NONCE_BYTES + (size_t)clen;
     seal->stats.sealed++;
     return 0;
@@ -482,6 +572,7 @@ int seal_unwrap(seal_t *seal,
     struct seal_header hdr;
     struct seal_peer *peer;
     enum seal_drop verdict;
+    int opened;
 
     if (len < SEAL_OVERHEAD)
         return seal_refuse(seal, SEAL_DROP_SHORT, why, NULL, 0);
@@ -493,10 +584,15 @@ int seal_unwrap(seal_t *seal,
     if (h[SEAL_OFF_VERSION] != SEAL_VERSION || h[SEAL_OFF_FLAGS] != 0
         || h[SEAL_OFF_FLAGS + 1] != 0)
         return seal_refuse(seal, SEAL_DROP_VERSION, why, NULL, 0);
-    if (crypto_aead_xchacha20poly1305_ietf_decrypt(
-            out, NULL, NULL, cipher, len - SEAL_HEADER_BYTES - SEAL_NONCE_BYTES,
-            h, SEAL_HEADER_BYTES, nonce, seal->key)
-        != 0)
+    opened = seal_use_evp(seal, bodylen) ? seal_evp_decrypt(
+                 seal, out, cipher, bodylen + SEAL_TAG_BYTES, h, nonce)
+                                         : -1;
+    if (opened < 0)
+        opened = crypto_aead_xchacha20poly1305_ietf_decrypt(
+                     out, NULL, NULL, cipher, bodylen + SEAL_TAG_BYTES, h,
+                     SEAL_HEADER_BYTES, nonce, seal->key)
+                 == 0;
+    if (!opened)
         return seal_refuse(seal, SEAL_DROP_AUTH, why, out, bodylen);
 
     hdr.type = h[SEAL_OFF_TYPE];

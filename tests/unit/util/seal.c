@@ -11,6 +11,8 @@
 #include <criterion/new/assert.h>
 #include <criterion/parameterized.h>
 
+#include <sodium.h>
+
 #include "util/seal.h"
 
 TestSuite(seal, .timeout = 20);
@@ -152,6 +154,88 @@ Test(seal, any_altered_byte_fails_authentication)
     cr_assert(eq(u64, dropped(b, SEAL_DROP_VERSION), 3));
     /* the intact message is still new: refusals changed no window */
     cr_assert(eq(int, unwrap(b, &m, t0, NULL, NULL), 0));
+    seal_destroy(a);
+    seal_destroy(b);
+}
+
+/* Bodies of every size, on both sides of the size from which OpenSSL
+ * seals them: each message is XChaCha20-Poly1305 exactly as libsodium
+ * makes it (libsodium opens it, and seal_unwrap() opens libsodium's), and
+ * any altered byte of a large one is refused, body zeroed. */
+Test(seal, large_bodies_are_libsodium_xchacha20poly1305)
+{
+    static const size_t sizes[] = {0,    1,     4095,    4096,
+                                   4097, 65536, 1 << 20, (1 << 20) + 13};
+    seal_key_t key = test_key(9);
+    seal_t *a = make_seal(&key, NODE_A);
+    seal_t *b = make_seal(&key, NODE_B);
+    size_t max = (1 << 20) + 13;
+    uint8_t *body = malloc(max), *msg = malloc(max + SEAL_OVERHEAD);
+    uint8_t *out = malloc(max + 1);
+
+    cr_assert(body && msg && out);
+    randombytes_buf(body, max);
+    for (size_t k = 0; k < sizeof(sizes) / sizeof(sizes[0]); k++) {
+        size_t n = sizes[k], len = 0, outlen = 0;
+        unsigned long long plen = 0;
+        struct seal_header h;
+        enum seal_drop why = SEAL_DROP_COUNT;
+
+        cr_assert(eq(int,
+                     seal_wrap(a, 3, NODE_B, t0 + k, body, n, msg,
+                               n + SEAL_OVERHEAD, &len),
+                     0));
+        cr_assert(eq(sz, len, n + SEAL_OVERHEAD));
+        /* libsodium opens what seal_wrap() made */
+        cr_assert(
+            eq(int,
+               crypto_aead_xchacha20poly1305_ietf_decrypt(
+                   out, &plen, NULL, msg + SEAL_HEADER_BYTES + SEAL_NONCE_BYTES,
+                   n + SEAL_TAG_BYTES, msg, SEAL_HEADER_BYTES,
+                   msg + SEAL_HEADER_BYTES, key.bytes),
+               0),
+            "size %zu: libsodium refused the message", n);
+        cr_assert(eq(u64, plen, n));
+        cr_assert(n == 0 || memcmp(out, body, n) == 0, "size %zu", n);
+        /* seal_unwrap() opens what libsodium made (a fresh nonce) */
+        randombytes_buf(msg + SEAL_HEADER_BYTES, SEAL_NONCE_BYTES);
+        crypto_aead_xchacha20poly1305_ietf_encrypt(
+            msg + SEAL_HEADER_BYTES + SEAL_NONCE_BYTES, NULL, body, n, msg,
+            SEAL_HEADER_BYTES, NULL, msg + SEAL_HEADER_BYTES, key.bytes);
+        cr_assert(eq(int,
+                     seal_unwrap(b, msg, len, t0 + k, &h, out, max + 1, &outlen,
+                                 &why),
+                     0),
+                  "size %zu refused as %s", n, seal_drop_name(why));
+        cr_assert(eq(sz, outlen, n));
+        cr_assert(n == 0 || memcmp(out, body, n) == 0, "size %zu", n);
+        if (n < 4096)
+            continue;
+        /* an altered byte of header, nonce, body or tag is refused */
+        const size_t at[] = {8 /* the sender id */, SEAL_HEADER_BYTES,
+                             SEAL_HEADER_BYTES + SEAL_NONCE_BYTES + n / 2,
+                             len - 1};
+        for (size_t j = 0; j < sizeof(at) / sizeof(at[0]); j++) {
+            cr_assert(eq(int,
+                         seal_wrap(a, 3, NODE_B, t0 + k, body, n, msg,
+                                   n + SEAL_OVERHEAD, &len),
+                         0));
+            msg[at[j]] ^= 0x20;
+            why = SEAL_DROP_COUNT;
+            cr_assert(eq(int,
+                         seal_unwrap(b, msg, len, t0 + k, &h, out, max + 1,
+                                     &outlen, &why),
+                         -EBADMSG),
+                      "size %zu: byte %zu altered yet accepted", n, at[j]);
+            cr_assert(eq(int, why, SEAL_DROP_AUTH));
+            for (size_t i = 0; i < n; i += 4093)
+                cr_assert(eq(u8, out[i], 0), "size %zu: body left at %zu", n,
+                          i);
+        }
+    }
+    free(body);
+    free(msg);
+    free(out);
     seal_destroy(a);
     seal_destroy(b);
 }
