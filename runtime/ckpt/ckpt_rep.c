@@ -16,6 +16,7 @@
 #include "runtime/ckpt/ckpt_partners.h"
 #include "runtime/ckpt/ckpt_send.h"
 #include "runtime/ckpt/ckpt_work.h"
+#include "util/log.h"
 
 void ckpt_rep_free(struct ckpt_rep *rep)
 {
@@ -61,6 +62,7 @@ static void ckpt_rep_fail(struct ckpt_rep *rep, int code, const char *fmt, ...)
 }
 
 static void ckpt_rep_sent(void *arg, uint64_t to, int code);
+static void ckpt_rep_recheck(struct ckpt_rep *rep);
 
 /* Start copies until want are done or under way, or no node is left;
  * reply when the op is over. */
@@ -71,7 +73,8 @@ static void ckpt_rep_step(struct ckpt_rep *rep)
     char dir[PATH_MAX];
 
     snprintf(dir, sizeof(dir), "%s/v%d", rep->rdir, rep->version);
-    while (done + rep->active < rep->want && rep->next_cand < rep->ncands) {
+    while (!rep->verifying && !rep->damaged && done + rep->active < rep->want
+           && rep->next_cand < rep->ncands) {
         uint64_t to = rep->cands[rep->next_cand++];
         int rc =
             ckpt_send_start(svc, to, svc->next_xid++, CKPT_PURPOSE_REPLICATE,
@@ -93,7 +96,12 @@ static void ckpt_rep_step(struct ckpt_rep *rep)
         if (rep->conn)
             control_reply(rep->conn, json_pack("{s:O}", "copies", rep->copies));
         ckpt_rep_free(rep);
-    } else if (rep->active == 0) {
+    } else if (rep->active == 0 && rep->damaged) {
+        ckpt_rep_fail(rep, -EUCLEAN,
+                      "cannot replicate '%s' version %d: the version does not "
+                      "match its MANIFEST (%d of %d copies made)",
+                      rep->key, rep->version, done, rep->want);
+    } else if (rep->active == 0 && !rep->verifying) {
         ckpt_rep_fail(rep, rep->last_error ? rep->last_error : -EHOSTUNREACH,
                       "cannot replicate '%s' version %d: %d of %d copies "
                       "made:%s",
@@ -117,6 +125,49 @@ static void ckpt_rep_sent(void *arg, uint64_t to, int code)
         ckpt_appendf(rep->errors, "; node %s: %s", name,
                      ckpt_node_reason(code));
         rep->last_error = code;
+        if (code == -EUCLEAN && rep->unverified && !rep->verifying)
+            ckpt_rep_recheck(rep);
+    }
+    ckpt_rep_step(rep);
+}
+
+/* A partner refused the copy as not matching the MANIFEST, or the file
+ * shrank while it was read: hash the version here before trying another
+ * partner. */
+static void ckpt_rep_recheck(struct ckpt_rep *rep)
+{
+    struct ckpt_work *w = calloc(1, sizeof(*w));
+    int rc = w ? ckpt_store_create(rep->rdir, &w->store) : -ENOMEM;
+
+    if (rc == 0) {
+        w->kind = CKPT_WORK_RECHECK;
+        w->svc = rep->svc;
+        w->owner = rep;
+        w->version = rep->version;
+        rc = ckpt_work_queue(w);
+    }
+    if (rc < 0) {
+        if (w)
+            ckpt_store_destroy(w->store);
+        free(w);
+        /* cannot tell where the damage is: send no more */
+        rep->damaged = true;
+        return;
+    }
+    rep->verifying = true;
+}
+
+void ckpt_rep_rechecked(struct ckpt_work *w)
+{
+    struct ckpt_rep *rep = w->owner;
+
+    rep->verifying = false;
+    rep->unverified = false;
+    if (w->rc < 0) {
+        LOG(LOG_LEVEL_WARNING, LOG_CKPT,
+            "'%s' v%d does not match its MANIFEST on this node: %s", rep->key,
+            rep->version, ckpt_node_reason(w->rc));
+        rep->damaged = true;
     }
     ckpt_rep_step(rep);
 }
@@ -142,6 +193,7 @@ void ckpt_rep_prepared(struct ckpt_work *w)
 
     rep->manifest = w->manifest;
     rep->manifest_len = w->manifest_len;
+    rep->unverified = w->unverified;
     w->manifest = NULL;
     if (rc == 0)
         rc = ckpt_manifest_parse(rep->manifest, rep->manifest_len, &rep->files,

@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /* ckpt_rep.h - the ckpt.replicate op (ckpt_service.h): a version of a
- * local store sealed if needed, verified unless this daemon hashed it
- * already (ckpt_work.h), then sent (ckpt_send.h) to the wanted number of
- * partners (ckpt_partners.h), a failed partner replaced by the next. The
- * reply names the nodes that committed a copy, or every node tried and
- * why. On the daemon's loop only. */
+ * local store sealed if needed (ckpt_work.h), then sent (ckpt_send.h) to
+ * the wanted number of partners (ckpt_partners.h), a failed partner
+ * replaced by the next. Each partner checks what it receives against the
+ * MANIFEST; when one refuses a copy as not matching, the version is
+ * verified here before another partner is tried, and a version damaged
+ * here fails the op, named. The reply names the nodes that committed a
+ * copy, or every node tried and why. On the daemon's loop only. */
 #ifndef SHOAL_RUNTIME_CKPT_CKPT_REP_H
 #define SHOAL_RUNTIME_CKPT_CKPT_REP_H
 
@@ -36,6 +38,9 @@ struct ckpt_rep {
     json_t *copies;
     int last_error;
     char errors[CKPT_ERRORS_MAX];
+    bool unverified; /* sent without hashing it here first */
+    bool verifying;  /* a RECHECK runs: start no copy until it ends */
+    bool damaged;    /* the RECHECK found the version wrong: start none */
 };
 
 /* The control op; arg is the service. */
@@ -44,6 +49,10 @@ void ckpt_rep_op(control_conn_t *conn, json_t *req, void *arg);
 /* The version is ready to send (w->rc, w->manifest, taken): start the
  * copies, or reply the error. */
 void ckpt_rep_prepared(struct ckpt_work *w);
+
+/* The version was hashed after a partner refused it (w->rc): go on with
+ * the next partner, or end the op when the version is damaged here. */
+void ckpt_rep_rechecked(struct ckpt_work *w);
 
 /* Take rep off svc->reps and free it, without a reply. */
 void ckpt_rep_free(struct ckpt_rep *rep);

@@ -18,10 +18,11 @@
 #include "runtime/ckpt/ckpt_rep.h"
 #include "runtime/ckpt/ckpt_send.h"
 
-/* Make sure the version of w->store is committed, sealed and right, and
- * read its manifest. A version hashed earlier is trusted while its
- * identity stays the same; one sealed just now was hashed by sealing. */
-static int ckpt_work_ready(struct ckpt_work *w, bool seal)
+/* Make sure the version of w->store is committed, sealed and (unless
+ * lazy and it has a MANIFEST, see ckpt_work.h) right, and read its
+ * manifest. A version hashed earlier is trusted while its identity stays
+ * the same; one sealed just now was hashed by sealing. */
+static int ckpt_work_ready(struct ckpt_work *w, bool seal, bool lazy)
 {
     unsigned char now[CKPT_HASH_BYTES];
     char *text = NULL;
@@ -45,13 +46,17 @@ static int ckpt_work_ready(struct ckpt_work *w, bool seal)
     }
     rc = ckpt_store_identity(w->store, w->version, now);
     if (rc == 0 && !hashed
-        && !(w->known && sodium_memcmp(now, w->id, sizeof(now)) == 0))
-        rc = ckpt_store_verify(w->store, w->version);
+        && !(w->known && sodium_memcmp(now, w->id, sizeof(now)) == 0)) {
+        if (lazy)
+            w->unverified = true;
+        else
+            rc = ckpt_store_verify(w->store, w->version);
+    }
     if (rc == 0)
         rc = ckpt_store_manifest(w->store, w->version, &w->manifest,
                                  &w->manifest_len);
     memcpy(w->id, now, sizeof(now));
-    w->known = rc == 0;
+    w->known = rc == 0 && !w->unverified;
     return rc;
 }
 
@@ -85,10 +90,14 @@ static void ckpt_work_run(uv_work_t *req)
 
     switch (w->kind) {
     case CKPT_WORK_PREPARE:
-        w->rc = ckpt_work_ready(w, true);
+        w->rc = ckpt_work_ready(w, true, true);
+        break;
+    case CKPT_WORK_RECHECK:
+        w->known = false;
+        w->rc = ckpt_work_ready(w, false, false);
         break;
     case CKPT_WORK_SERVE:
-        w->rc = ckpt_work_ready(w, false);
+        w->rc = ckpt_work_ready(w, false, false);
         break;
     case CKPT_WORK_INSTALL:
         w->rc = ckpt_work_install(w);
@@ -145,6 +154,9 @@ static void ckpt_work_after(uv_work_t *req, int status)
     switch (w->kind) {
     case CKPT_WORK_PREPARE:
         ckpt_rep_prepared(w);
+        break;
+    case CKPT_WORK_RECHECK:
+        ckpt_rep_rechecked(w);
         break;
     case CKPT_WORK_SERVE:
         ckpt_send_served(w);

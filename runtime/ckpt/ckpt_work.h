@@ -9,8 +9,19 @@
  * module that queued it (ckpt_rep_prepared(), ckpt_send_served(),
  * ckpt_recv_finish()) and frees itself. A version hashed whole and found
  * right is remembered in svc->seen, and one whose identity did not change
- * since is not hashed again. After ckpt_service_destroy() the items still
- * running only free themselves (and the service, the last one). */
+ * since is not hashed again.
+ *
+ * A version to replicate that has its MANIFEST is sent unverified
+ * (PREPARE): every receiver hashes what it gets against that MANIFEST and
+ * refuses a copy that differs, so hashing it here first would only read
+ * the whole version once more, in series before its first byte leaves,
+ * to learn what the receiver learns anyway. Only when a receiver refuses
+ * a copy as not matching (-EUCLEAN) is the version hashed here (RECHECK),
+ * to tell a version damaged on this node from a copy damaged on the way. A
+ * fetch served to another node (SERVE) is still verified first: a copy
+ * found damaged then is named at once and the fetcher asks another node. After
+ * ckpt_service_destroy() the items still running only free themselves (and the
+ * service, the last one). */
 #ifndef SHOAL_RUNTIME_CKPT_CKPT_WORK_H
 #define SHOAL_RUNTIME_CKPT_CKPT_WORK_H
 
@@ -22,7 +33,8 @@
 #include "runtime/ckpt/ckpt_store.h"
 
 enum ckpt_work_kind {
-    CKPT_WORK_PREPARE, /* seal, verify, read the manifest of a version */
+    CKPT_WORK_PREPARE, /* seal, read the manifest of a version to send */
+    CKPT_WORK_RECHECK, /* verify it: a partner refused what was sent */
     CKPT_WORK_SERVE,   /* verify a stored copy and read its manifest */
     CKPT_WORK_INSTALL, /* check a received copy, move it into place */
 };
@@ -41,6 +53,8 @@ struct ckpt_work {
     /* in: the identity the version had when last hashed (PREPARE, SERVE);
      * out: the one it has now that it is known right */
     bool known;
+    /* PREPARE, out: the version was not hashed (see above) */
+    bool unverified;
     unsigned char id[CKPT_HASH_BYTES];
     /* CKPT_WORK_INSTALL: the hashes taken while receiving */
     struct ckpt_hash *hashes;

@@ -3,6 +3,8 @@
 # Checkpoint copies between daemons on four simulated hosts: a version
 # replicated from host 1 to host 2 (its next node by id) outlives host 1
 # and is fetched whole on host 3; a corrupt copy is refused by name; a
+# version damaged on its own node after its MANIFEST is sent unverified,
+# refused by the partner, then found damaged at home and named; a
 # partner whose disk is too small answers ENOSPC, keeps nothing, and the
 # next node is used; a partner stopped mid-copy is replaced and, back,
 # resumes instead of starting over; keys that leave the state directory
@@ -104,6 +106,21 @@ test_expect_success 'replicating it again picks host 2 again and sends nothing' 
     q 1 ckpt.replicate "{\"dir\": \"$SRC\", \"version\": 1, \"key\": \"$KEY\"}" >out &&
     grep "\"copies\": \[\"$(id_of 2)\"\]" out &&
     test "$(counter 1 bytes-sent)" = "$before"
+'
+
+test_expect_success 'a version damaged here after its MANIFEST: the partner refuses it, the damage is found here and named' '
+    make_version "$SRC" 5 4 &&
+    q 1 ckpt.replicate "{\"dir\": \"$SRC\", \"version\": 5, \"key\": \"job8/a\"}" >out &&
+    grep "\"copies\": \[\"$(id_of 2)\"\]" out &&
+    bad=$(counter 2 copies-bad) &&
+    printf "X" | dd of="$SRC/v5/big" bs=1 seek=1000 conv=notrunc 2>/dev/null &&
+    test_expect_code 1 q 1 ckpt.replicate "{\"dir\": \"$SRC\", \"version\": 5, \"key\": \"job8/b\"}" 2>err &&
+    cat err &&
+    grep "cannot replicate .job8/b. version 5: the version does not match its MANIFEST (0 of 1 copies made)" err &&
+    test "$(counter 2 copies-bad)" = $((bad + 1)) &&
+    ! netns_exec 2 test -e "$SHOAL_DIR/ckpt/job8/b/v5" &&
+    ! netns_exec 2 test -e "$SHOAL_DIR/ckpt/job8/b/.part-v5" &&
+    q 2 ckpt.remove "{\"key\": \"job8\", \"keep_from\": 0}" >/dev/null
 '
 
 test_expect_success 'keys that leave the state directory are refused' '
