@@ -5,8 +5,12 @@
 # without checkpoints and with `shoal run --checkpoint=INTERVAL`,
 # alternately REPS times; prints one JSON object per run, then the medians
 # and the overhead. The goal: at most 5% with a checkpoint every 10 s.
+# With BASE_BUILDDIR set to another build of shoal, the job with
+# checkpoints also runs under it (mode ckpt-base) in the same rounds:
+# before and after a change under the same load.
 #
-# usage: benchmarks/ckpt-overhead.sh BUILDDIR SRCDIR [STEPS] [MB] [INTERVAL] [REPS]
+# usage: [BASE_BUILDDIR=DIR] benchmarks/ckpt-overhead.sh BUILDDIR SRCDIR
+#            [STEPS] [MB] [INTERVAL] [REPS]
 set -eu
 
 build=$(cd "${1:?usage: ckpt-overhead.sh BUILDDIR SRCDIR [STEPS] [MB] [INTERVAL] [REPS]}" && pwd)
@@ -22,10 +26,23 @@ cd "$work"
 "$build/mpi-shim/mpicc-uninst" -O2 -I"$src/include" -o overhead \
     "$src/benchmarks/ckpt_overhead.c" -L"$build/.libs" \
     -Wl,-rpath,"$build/.libs" -lshoal
+modes="plain ckpt"
+base=${BASE_BUILDDIR:-}
+if [ -n "$base" ]; then
+    base=$(cd "$base" && pwd)
+    "$base/mpi-shim/mpicc-uninst" -O2 -I"$src/include" -o overhead-base \
+        "$src/benchmarks/ckpt_overhead.c" -L"$base/.libs" \
+        -Wl,-rpath,"$base/.libs" -lshoal
+    modes="plain ckpt ckpt-base"
+fi
 
 for r in $(seq "$reps"); do
-    for mode in plain ckpt; do
-        if [ "$mode" = ckpt ]; then
+    for mode in $modes; do
+        if [ "$mode" = ckpt-base ]; then
+            out=$(SHOAL_POOL=no "$base/cmd/shoal" run -n 2 \
+                --checkpoint="$interval" --checkpoint-dir ck-base \
+                ./overhead-base "$steps" "$mb")
+        elif [ "$mode" = ckpt ]; then
             out=$(SHOAL_POOL=no "$build/cmd/shoal" run -n 2 \
                 --checkpoint="$interval" --checkpoint-dir ck ./overhead \
                 "$steps" "$mb")
@@ -41,11 +58,14 @@ done | tee runs.json
 python3 - runs.json <<'PY'
 import json, statistics, sys
 runs = [json.loads(l) for l in open(sys.argv[1])]
+modes = [m for m in ("plain", "ckpt", "ckpt-base")
+         if any(r["mode"] == m for r in runs)]
 med = {m: statistics.median(r["seconds"] for r in runs if r["mode"] == m)
-       for m in ("plain", "ckpt")}
-ck = statistics.median(r["checkpoints"] for r in runs if r["mode"] == "ckpt")
+       for m in modes}
 print()
-print("median without checkpoints %.3f s, with %.3f s (%d checkpoints)"
-      % (med["plain"], med["ckpt"], ck))
-print("overhead %.1f%% (goal <= 5%%)" % (100 * (med["ckpt"] / med["plain"] - 1)))
+print("median without checkpoints %.3f s" % med["plain"])
+for m in modes[1:]:
+    ck = statistics.median(r["checkpoints"] for r in runs if r["mode"] == m)
+    print("%s: median %.3f s (%d checkpoints), overhead %.1f%% (goal <= 5%%)"
+          % (m, med[m], ck, 100 * (med[m] / med["plain"] - 1)))
 PY

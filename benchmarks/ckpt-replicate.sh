@@ -121,6 +121,9 @@ $b
 EOF
     netns_exec 1 "$NETNS_PYTHON" "$CKPTQ" "$dir/control.sock" \
         ckpt.replicate "{\"dir\": \"$src\", \"version\": 1, \"key\": \"seal\"}" >/dev/null || exit 1
+    # host 2's state directory holds one copy at a time (256 MB)
+    netns_exec 2 "$NETNS_PYTHON" "$CKPTQ" "$dir/control.sock" \
+        ckpt.remove '{"key": "seal", "keep_from": 0}' >/dev/null
 done
 r=0
 while [ $r -lt "$reps" ]; do
