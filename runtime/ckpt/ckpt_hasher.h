@@ -8,7 +8,9 @@
  * hasher moves it to a pool thread, where it runs beside the loop: it
  * reads back what the writer wrote (from the page cache, so the check
  * covers what will be fsynced) in batches, one batch at a time per
- * hasher, in file order.
+ * hasher, in file order. Each batch hashed is then handed to the disk
+ * (sync_file_range, not waited for), so the device writes while the copy
+ * streams in and the fsync that installs it has little left to do.
  *
  *   ckpt_hasher_create()  follow n files, each hashed from its first byte
  *                         (follow[i]) or not at all
