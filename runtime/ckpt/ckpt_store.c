@@ -27,7 +27,7 @@
 #include "util/fs.h"
 
 enum {
-    CKPT_READ_CHUNK = 1024 * 1024,
+    CKPT_READ_CHUNK = 64 * 1024,
 };
 
 static const char ckpt_manifest_name[] = "MANIFEST";
@@ -709,27 +709,6 @@ static int scan_files(int dfd, struct ckpt_entries *e)
     return rc;
 }
 
-/* Have the kernel start writing file name in dfd to the disk, without
- * waiting: the device then writes while the files are hashed, and the
- * fsync after the hash finds most of the data written already, instead
- * of hashing first and waiting for the whole write after (sync_file_range
- * is Linux's; elsewhere the fsync alone does it). */
-static void start_writeback(int dfd, const char *name)
-{
-#ifdef SYNC_FILE_RANGE_WRITE
-    int fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-
-    if (fd < 0)
-        return;
-    /* an error here is the fsync's to report */
-    (void)sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE);
-    close(fd);
-#else
-    (void)dfd;
-    (void)name;
-#endif
-}
-
 /* Hash and fsync every file of e, then write MANIFEST durably (temporary
  * name, fsync, rename). */
 static int write_manifest(int dfd, struct ckpt_entries *e)
@@ -738,8 +717,6 @@ static int write_manifest(int dfd, struct ckpt_entries *e)
     FILE *f;
     int fd, rc = 0;
 
-    for (size_t i = 0; i < e->count; i++)
-        start_writeback(dfd, e->v[i].name);
     for (size_t i = 0; i < e->count; i++) {
         rc = hash_file(dfd, e->v[i].name, true, e->v[i].hash, &e->v[i].size);
         if (rc < 0)
