@@ -107,6 +107,29 @@ test_expect_success 'a killed rank ends the job and its step at once' '
     no_strays "sleeper 100" && nothing_left
 '
 
+test_expect_success '--timeout ends the job with status 124' '
+    test_within 20 test_expect_code 124 \
+        alloc -N2 -n4 "$SHOAL" run -n 4 --timeout 1 ./sleeper 102 2>err &&
+    no_strays "sleeper 102" && nothing_left
+'
+
+test_expect_success 'shoal run ended by SIGTERM ends the ranks and the pool' '
+    cat >term.sh <<-SH &&
+	#!/bin/sh
+	"$SHOAL" run -n 4 ./sleeper 103 &
+	pid=\$!
+	for _ in \$(seq 100); do
+	    test "\$(pgrep -fc "sleeper 103")" = 4 && break
+	    sleep 0.1
+	done
+	kill -TERM \$pid
+	wait \$pid
+	SH
+    chmod +x term.sh &&
+    test_within 30 test_expect_code 143 alloc -N2 -n4 ./term.sh &&
+    no_strays "sleeper 103" && nothing_left
+'
+
 test_expect_success 'more ranks than the allocation holds are refused naming it' '
     test_expect_code 1 alloc -N2 -n4 sh -c \
         "\"$SHOAL\" run -n 6 hostname 2>err; s=\$?; echo \$SLURM_JOB_ID >id; exit \$s" &&
