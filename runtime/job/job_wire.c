@@ -178,6 +178,16 @@ int job_frame_encode(const struct job_frame *f, uint8_t **out, size_t *len)
         wlaunch(&w, &f->launch);
         break;
     case JOB_FRAME_STARTED:
+        if (f->started.nbound == 0)
+            break;
+        if (f->started.nbound > JOB_WIRE_LIST_MAX)
+            w.err = -EINVAL;
+        wu32(&w, f->started.nbound);
+        for (uint32_t i = 0; i < f->started.nbound && !w.err; i++) {
+            wu32(&w, f->started.bound[i].rank);
+            wstr(&w, f->started.bound[i].pus ? f->started.bound[i].pus : "");
+        }
+        break;
     case JOB_FRAME_DONE:
     case JOB_FRAME_CKPT_REQUEST:
         break;
@@ -374,6 +384,38 @@ static char *rstr(struct job_rbuf *r)
     return s;
 }
 
+/* u32 count (at least 1) + count x (u32 rank, string PU list of digits,
+ * ',' and '-') */
+static void
+rbindings(struct job_rbuf *r, struct job_binding **out, uint32_t *count)
+{
+    uint32_t n = ru32(r);
+    struct job_binding *v;
+
+    *out = NULL;
+    *count = 0;
+    if (r->err)
+        return;
+    /* each entry takes at least 8 bytes */
+    if (n == 0 || n > JOB_WIRE_LIST_MAX || n > r->in.left / 8) {
+        rfail(r, SHOAL_EPROTO, "bad binding count");
+        return;
+    }
+    v = calloc(n, sizeof(*v));
+    if (!v) {
+        rfail(r, -ENOMEM, "out of memory");
+        return;
+    }
+    *out = v;
+    for (uint32_t i = 0; i < n && !r->err; i++) {
+        v[i].rank = ru32(r);
+        v[i].pus = rstr(r);
+        *count = i + 1;
+        if (v[i].pus && strspn(v[i].pus, "0123456789,-") != strlen(v[i].pus))
+            rfail(r, SHOAL_EPROTO, "bad PU list");
+    }
+}
+
 static char *ropt(struct job_rbuf *r)
 {
     return rflag(r) ? rstr(r) : NULL;
@@ -492,6 +534,10 @@ int job_frame_decode(const uint8_t *buf,
         rlaunch(&r, &f->launch);
         break;
     case JOB_FRAME_STARTED:
+        /* an optional trailer: the ranks' bindings */
+        if (r.in.left > 0)
+            rbindings(&r, &f->started.bound, &f->started.nbound);
+        break;
     case JOB_FRAME_DONE:
     case JOB_FRAME_CKPT_REQUEST:
         break;
@@ -604,6 +650,11 @@ void job_frame_release(struct job_frame *f)
         break;
     case JOB_FRAME_CKPT_COPIES:
         free(f->ckpt_copies.nodes);
+        break;
+    case JOB_FRAME_STARTED:
+        for (uint32_t i = 0; f->started.bound && i < f->started.nbound; i++)
+            free(f->started.bound[i].pus);
+        free(f->started.bound);
         break;
     case JOB_FRAME_SPAWN_FAILED:
         free(f->spawn_failed.message);

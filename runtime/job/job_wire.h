@@ -31,7 +31,9 @@
  * an error, and garbage gives SHOAL_EPROTO, never a crash. Pure and
  * thread-safe. LAUNCH may end with an optional trailer (the versions its
  * ranks restore): it is written only when there is one, and a LAUNCH
- * without it decodes as before.
+ * without it decodes as before. So may STARTED (the cpus each local rank
+ * was bound to, as the node's kernel numbers them, for --report-bindings):
+ * a STARTED without it is a node that says nothing of its bindings.
  *
  * On a byte stream each frame is sent as u32 big-endian length + frame
  * (util/frame_reader.h splits them out again). */
@@ -124,6 +126,13 @@ struct job_kv {
     char *value;
 };
 
+/* A rank's binding as its node applied (or, on a node described by a
+ * synthetic topology, would apply) it. */
+struct job_binding {
+    uint32_t rank; /* global rank */
+    char *pus;     /* OS PU indexes in hwloc's list syntax; "" unbound */
+};
+
 /* A rank's end, as waitpid() told it. */
 struct job_rank_exit {
     uint32_t rank;
@@ -141,6 +150,10 @@ struct job_frame {
     enum job_frame_kind kind;
     union {
         struct job_launch launch;
+        struct {
+            uint32_t nbound; /* optional trailer; 0 none */
+            struct job_binding *bound;
+        } started;
         struct {
             int32_t code; /* negative errno / SHOAL_E* */
             char *message;

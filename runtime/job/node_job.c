@@ -40,6 +40,7 @@ struct node_job {
     struct job_frame launch; /* decoded LAUNCH, owned */
     int *ranks;              /* global rank of each local index */
     cpu_set_t **cpus;
+    struct job_binding *bound; /* per local rank, for STARTED */
     rank_set_t *set;
     pmi_server_t *pmi;
     pmixd_job_t *pmix;
@@ -457,7 +458,8 @@ static int node_job_bindings(struct node_job *job, shoal_error_t *error)
     if (rc < 0)
         return rc;
     job->cpus = calloc(l->nranks, sizeof(*job->cpus));
-    if (!job->cpus) {
+    job->bound = calloc(l->nranks ? l->nranks : 1, sizeof(*job->bound));
+    if (!job->cpus || !job->bound) {
         hwloc_topology_destroy(topo);
         return shoal_errprintf(error, -ENOMEM, "out of memory");
     }
@@ -478,6 +480,10 @@ static int node_job_bindings(struct node_job *job, shoal_error_t *error)
                 break;
             }
             hwloc_bitmap_or(set, set, pu->cpuset);
+        }
+        if (rc == 0 && r->local_rank < l->nranks) {
+            job->bound[r->local_rank].rank = r->rank;
+            hwloc_bitmap_list_asprintf(&job->bound[r->local_rank].pus, set);
         }
         /* a topology that is not this machine's is reported, not applied */
         if (rc == 0 && topo_is_this_system(topo)) {
@@ -722,6 +728,23 @@ static int node_job_launch(struct node_job *job)
 
     job->launched = true;
     rc = node_job_start(job, &serr);
+    /* the bindings applied, so --report-bindings prints the cpus each
+     * rank has on its own node */
+    if (rc == 0 && job->bound) {
+        const struct job_launch *l = &job->launch.launch;
+
+        for (uint32_t i = 0; i < l->nranks; i++) {
+            uint32_t local = l->ranks[i].local_rank;
+
+            if (local >= l->nranks)
+                continue;
+            job->bound[local].rank = l->ranks[i].rank;
+            if (!job->bound[local].pus)
+                job->bound[local].pus = strdup("");
+        }
+        f.started.bound = job->bound;
+        f.started.nbound = job->launch.launch.nranks;
+    }
     if (rc < 0) {
         f.kind = JOB_FRAME_SPAWN_FAILED;
         f.spawn_failed.code = rc;
@@ -921,6 +944,10 @@ int node_job_run(const struct node_job_config *config, shoal_error_t *error)
         for (uint32_t i = 0; i < job.launch.launch.nranks; i++)
             free(job.cpus[i]);
     free(job.cpus);
+    if (job.bound)
+        for (uint32_t i = 0; i < job.launch.launch.nranks; i++)
+            free(job.bound[i].pus);
+    free(job.bound);
     free(job.ranks);
     free(job.env_as);
     job_frame_release(&job.launch);

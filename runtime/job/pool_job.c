@@ -12,6 +12,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <hwloc.h>
+
 #include "runtime/ckpt/ckpt_interval.h"
 #include "runtime/job/ckpt_watch.h"
 #include "runtime/job/job_wire.h"
@@ -626,6 +628,48 @@ static void pool_job_ckpt_lost(struct pool_job *job, int node)
                          job->config.ckpt_restore);
 }
 
+/* --report-bindings: node's ranks as it bound them, the same line as on
+ * one machine; a node that does not say (an older version) has its
+ * placement printed instead, in its logical PU numbers. */
+static void
+pool_job_report_bindings(pool_job_t *job, int node, const struct job_frame *f)
+{
+    const struct pool_job_node *n = &job->config.nodes[node];
+    FILE *out = job->config.report_bindings;
+
+    for (uint32_t i = 0; i < f->started.nbound; i++) {
+        const struct job_binding *b = &f->started.bound[i];
+        hwloc_bitmap_t set = hwloc_bitmap_alloc();
+        char *mask = NULL;
+
+        if (!b->pus[0] || !set || hwloc_bitmap_list_sscanf(set, b->pus) < 0
+            || hwloc_bitmap_asprintf(&mask, set) < 0)
+            fprintf(out, "[%s] rank %" PRIu32 " is not bound\n", n->name,
+                    b->rank);
+        else
+            fprintf(out, "[%s] rank %" PRIu32 " bound to PUs %s (cpuset %s)\n",
+                    n->name, b->rank, b->pus, mask);
+        free(mask);
+        hwloc_bitmap_free(set);
+    }
+    for (int i = 0; f->started.nbound == 0 && i < n->nranks; i++) {
+        hwloc_bitmap_t set = hwloc_bitmap_alloc();
+        char *list = NULL;
+
+        for (uint32_t k = 0; set && n->pus && n->pus[i] && k < n->npus[i]; k++)
+            hwloc_bitmap_set(set, n->pus[i][k]);
+        if (set && !hwloc_bitmap_iszero(set)
+            && hwloc_bitmap_list_asprintf(&list, set) >= 0)
+            fprintf(out, "[%s] rank %d bound to PUs %s\n", n->name, n->ranks[i],
+                    list);
+        else
+            fprintf(out, "[%s] rank %d is not bound\n", n->name, n->ranks[i]);
+        free(list);
+        hwloc_bitmap_free(set);
+    }
+    fflush(out);
+}
+
 int pool_job_input(pool_job_t *job, int node, const uint8_t *buf, size_t len)
 {
     struct pool_node *n = &job->nodes[node];
@@ -640,6 +684,8 @@ int pool_job_input(pool_job_t *job, int node, const uint8_t *buf, size_t len)
     switch (f.kind) {
     case JOB_FRAME_STARTED:
         n->started = true;
+        if (job->config.report_bindings)
+            pool_job_report_bindings(job, node, &f);
         if (job->nheld > 0) {
             /* the SIGSTOP sent before found no rank there yet */
             struct job_frame stop = {.kind = JOB_FRAME_SIGNAL};

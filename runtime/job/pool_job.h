@@ -37,6 +37,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <uv.h>
 
 #include <shoal/error.h>
@@ -96,6 +97,11 @@ struct pool_job_config {
      * nothing is said */
     void (*notice)(const char *text, void *arg);
     void *notice_arg;
+    /* --report-bindings: where each node's STARTED bindings are printed,
+     * one line per rank as on one machine ("[node] rank R bound to PUs
+     * LIST (cpuset MASK)"); from a node that sends none, the placement's
+     * PUs (its logical indexes); NULL: not printed */
+    FILE *report_bindings;
     int in_fd; /* forwarded to rank 0; -1 for none */
     int out_fd;
     int err_fd;

@@ -9,7 +9,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <hwloc.h>
 #include <jansson.h>
 #include <uv.h>
 
@@ -217,7 +216,6 @@ static void remote_nodes_release(struct pool_remote *pr)
 static int remote_parse_placement(struct pool_remote *pr,
                                   json_t *reply,
                                   int nranks,
-                                  FILE *report,
                                   shoal_error_t *error)
 {
     json_t *nodes = json_object_get(reply, "nodes");
@@ -264,20 +262,6 @@ static int remote_parse_placement(struct pool_remote *pr,
         json_array_foreach (pus, k, pu)
             n->pus[n->nranks][k] = (uint32_t)json_integer_value(pu);
         n->npus[n->nranks] = (uint32_t)json_array_size(pus);
-        if (report) {
-            hwloc_bitmap_t set = hwloc_bitmap_alloc();
-            char *list = NULL;
-            for (k = 0; set && k < json_array_size(pus); k++)
-                hwloc_bitmap_set(set, n->pus[n->nranks][k]);
-            if (set && !hwloc_bitmap_iszero(set)
-                && hwloc_bitmap_list_asprintf(&list, set) >= 0)
-                fprintf(report, "[%s] rank %zu bound to PUs %s\n", n->name, i,
-                        list);
-            else
-                fprintf(report, "[%s] rank %zu is not bound\n", n->name, i);
-            free(list);
-            hwloc_bitmap_free(set);
-        }
         n->nranks++;
     }
     return 0;
@@ -301,8 +285,7 @@ int pool_remote_run(int ctl_fd,
     memset(result, 0, sizeof(*result));
     rc = remote_claim(ctl_fd, req, &reply, error);
     if (rc == 0)
-        rc = remote_parse_placement(&pr, reply, req->map.nranks,
-                                    req->report_bindings, error);
+        rc = remote_parse_placement(&pr, reply, req->map.nranks, error);
     if (rc == 0 && !(nodes = calloc((size_t)pr.nnodes, sizeof(*nodes))))
         rc = shoal_errprintf(error, -ENOMEM, "out of memory");
     if (rc < 0) {
@@ -326,6 +309,8 @@ int pool_remote_run(int ctl_fd,
     cfg.nnodes = pr.nnodes;
     cfg.nodes = nodes;
     cfg.loop = &pr.loop;
+    /* each node prints what it bound, once its ranks start */
+    cfg.report_bindings = req->report_bindings;
 
     sigaction(SIGPIPE, &ign, &old_pipe);
     uv_loop_init(&pr.loop);

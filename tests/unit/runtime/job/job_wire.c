@@ -34,6 +34,11 @@ static struct job_launch_restore some_restores[] = {
     {.rank = 4, .version = 7, .nnodes = 0, .nodes = NULL},
 };
 
+static struct job_binding some_bindings[] = {
+    {.rank = 4, .pus = "2-3"},
+    {.rank = 5, .pus = ""},
+};
+
 static struct job_frame sample(enum job_frame_kind kind)
 {
     struct job_frame f = {.kind = kind};
@@ -58,6 +63,10 @@ static struct job_frame sample(enum job_frame_kind kind)
             .kill_grace = 3,
             .enable_recovery = true,
         };
+        break;
+    case JOB_FRAME_STARTED:
+        f.started.nbound = 2;
+        f.started.bound = some_bindings;
         break;
     case JOB_FRAME_SPAWN_FAILED:
         f.spawn_failed.code = -ENOENT;
@@ -161,6 +170,15 @@ static void assert_same(const struct job_frame *a, const struct job_frame *b)
         }
         break;
     }
+    case JOB_FRAME_STARTED:
+        cr_assert(eq(u32, a->started.nbound, b->started.nbound));
+        for (uint32_t i = 0; i < a->started.nbound; i++) {
+            cr_assert(
+                eq(u32, a->started.bound[i].rank, b->started.bound[i].rank));
+            cr_assert(
+                eq(str, a->started.bound[i].pus, b->started.bound[i].pus));
+        }
+        break;
     case JOB_FRAME_SPAWN_FAILED:
         cr_assert(eq(i32, a->spawn_failed.code, b->spawn_failed.code));
         cr_assert(eq(str, a->spawn_failed.message, b->spawn_failed.message));
@@ -260,8 +278,11 @@ Test(job_wire, truncation_at_every_byte_is_refused)
         for (size_t cut = 0; cut < len; cut++) {
             int rc = job_frame_decode(buf, cut, &g, &error);
 
-            /* CKPT_COPIES without its optional cost is a whole frame */
-            if (k == JOB_FRAME_CKPT_COPIES && cut == len - 4 && rc == 0) {
+            /* CKPT_COPIES without its optional cost, and STARTED
+             * without its bindings, are whole frames */
+            if (((k == JOB_FRAME_CKPT_COPIES && cut == len - 4)
+                 || (k == JOB_FRAME_STARTED && cut == 1))
+                && rc == 0) {
                 job_frame_release(&g);
                 continue;
             }
@@ -285,6 +306,30 @@ Test(job_wire, copies_without_a_cost_still_decode)
     cr_assert(eq(u32, g.ckpt_copies.cost_ms, 0));
     job_frame_release(&g);
     free(buf);
+}
+
+Test(job_wire, started_without_bindings_still_decodes_and_bad_ones_are_refused)
+{
+    static const uint8_t old[] = {JOB_FRAME_STARTED};
+    static const uint8_t none[] = {JOB_FRAME_STARTED, 0, 0, 0, 0};
+    static const uint8_t letters[] = {
+        JOB_FRAME_STARTED, 0, 0, 0, 1, 0, 0, 0, 2, 0, 0, 0, 2, 'a', 'b'};
+    static const uint8_t too_many[] = {
+        JOB_FRAME_STARTED, 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0, 0, 0, 0, 0};
+    struct job_frame g;
+    shoal_error_t error;
+
+    cr_assert(eq(int, job_frame_decode(old, sizeof(old), &g, &error), 0));
+    cr_assert(eq(u32, g.started.nbound, 0));
+    job_frame_release(&g);
+    cr_assert(eq(int, job_frame_decode(none, sizeof(none), &g, &error),
+                 SHOAL_EPROTO));
+    cr_assert(eq(int, job_frame_decode(letters, sizeof(letters), &g, &error),
+                 SHOAL_EPROTO));
+    cr_assert(not(eq(ptr, strstr(error.text, "bad PU list"), NULL)), "%s",
+              error.text);
+    cr_assert(eq(int, job_frame_decode(too_many, sizeof(too_many), &g, &error),
+                 SHOAL_EPROTO));
 }
 
 Test(job_wire, a_hold_both_held_and_vacating_is_refused)
