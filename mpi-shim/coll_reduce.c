@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* coll_reduce.c - the reductions: MPI_Reduce, MPI_Allreduce (and their
  * nonblocking twins), MPI_Reduce_scatter, MPI_Reduce_scatter_block,
- * MPI_Scan and MPI_Exscan.
+ * MPI_Scan and MPI_Exscan (and their nonblocking twins).
  *
  * Reductions work on byte images (struct shim_red): types without holes
  * in place, others packed. Reduce is a binomial tree; allreduce is
@@ -578,7 +578,8 @@ static int scan(const void *sendbuf,
                 struct shim_datatype *t,
                 struct shim_op *op,
                 struct shim_comm *c,
-                bool ex)
+                bool ex,
+                MPI_Request *request)
 {
     struct shim_sched *s;
     struct shim_red rd;
@@ -597,7 +598,7 @@ static int scan(const void *sendbuf,
     void *partial = shim_sched_tmp(s, bytes);
     void *tmp = shim_sched_tmp(s, bytes);
     if (!out || !in || !partial || !tmp)
-        return shim_sched_finish(s, NULL);
+        return shim_sched_finish(s, request);
     shim_sched_copy(s, in, partial, bytes);
     if (!ex)
         shim_sched_copy(s, in, out, bytes);
@@ -631,7 +632,7 @@ static int scan(const void *sendbuf,
     /* Rank 0's exclusive result is undefined: leave its buffer alone. */
     if (ex && !t->dense && r == 0)
         shim_sched_drop_unpacks(s);
-    return shim_sched_finish(s, NULL);
+    return shim_sched_finish(s, request);
 }
 
 static int red_entry(const char *fn,
@@ -792,7 +793,8 @@ static int scan_entry(const char *fn,
                       MPI_Datatype datatype,
                       MPI_Op op,
                       MPI_Comm comm,
-                      bool ex)
+                      bool ex,
+                      MPI_Request *request)
 {
     struct shim_comm *c = NULL;
     struct shim_datatype *t;
@@ -804,7 +806,7 @@ static int scan_entry(const char *fn,
     if (rc == 0)
         rc = shim_op_check(op, &o);
     if (rc == 0)
-        rc = scan(sendbuf, recvbuf, count, t, o, c, ex);
+        rc = scan(sendbuf, recvbuf, count, t, o, c, ex, request);
     return SHIM_COLL_RET(c, fn, rc);
 }
 
@@ -817,7 +819,23 @@ int PMPI_Scan(const void *sendbuf,
               MPI_Comm comm)
 {
     return scan_entry("MPI_Scan", sendbuf, recvbuf, count, datatype, op, comm,
-                      false);
+                      false, NULL);
+}
+
+SHIM_WEAK(Iscan)
+int PMPI_Iscan(const void *sendbuf,
+               void *recvbuf,
+               int count,
+               MPI_Datatype datatype,
+               MPI_Op op,
+               MPI_Comm comm,
+               MPI_Request *request)
+{
+    if (!request)
+        return shim_err(shim_comm_lookup(comm), "MPI_Iscan",
+                        SHIM_ECLASS(MPI_ERR_ARG));
+    return scan_entry("MPI_Iscan", sendbuf, recvbuf, count, datatype, op, comm,
+                      false, request);
 }
 
 SHIM_WEAK(Exscan)
@@ -829,5 +847,21 @@ int PMPI_Exscan(const void *sendbuf,
                 MPI_Comm comm)
 {
     return scan_entry("MPI_Exscan", sendbuf, recvbuf, count, datatype, op, comm,
-                      true);
+                      true, NULL);
+}
+
+SHIM_WEAK(Iexscan)
+int PMPI_Iexscan(const void *sendbuf,
+                 void *recvbuf,
+                 int count,
+                 MPI_Datatype datatype,
+                 MPI_Op op,
+                 MPI_Comm comm,
+                 MPI_Request *request)
+{
+    if (!request)
+        return shim_err(shim_comm_lookup(comm), "MPI_Iexscan",
+                        SHIM_ECLASS(MPI_ERR_ARG));
+    return scan_entry("MPI_Iexscan", sendbuf, recvbuf, count, datatype, op,
+                      comm, true, request);
 }

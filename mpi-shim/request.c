@@ -57,6 +57,8 @@ void shim_req_free(struct shim_request *req)
     }
     if (req->comm)
         shim_comm_decref(req->comm);
+    if (req->greq)
+        shim_greq_release(req);
     req->next_free = freelist;
     freelist = req;
 }
@@ -133,6 +135,8 @@ req_finish(MPI_Request *handle, struct shim_request *r, MPI_Status *status)
         r->persist.active = NULL;
         return err;
     }
+    if (r->greq)
+        shim_greq_query(r);
     shim_req_fill_status(r, status);
     err = r->error;
     shim_req_free(r);
@@ -516,7 +520,9 @@ int PMPI_Request_get_status(MPI_Request request, int *flag, MPI_Status *status)
             shim_req_fill_status(r->persist.active, status);
         else if (r->kind == SHIM_REQ_PERSIST)
             status_empty(status);
-        else
+        else if (r->greq)
+            shim_greq_query(r);
+        if (r->kind != SHIM_REQ_PERSIST)
             shim_req_fill_status(r, status);
     }
     return MPI_SUCCESS;
@@ -529,6 +535,8 @@ int PMPI_Cancel(MPI_Request *request)
 
     if (!request || !(r = shim_req_lookup(*request)))
         return shim_err(NULL, "MPI_Cancel", SHIM_ECLASS(MPI_ERR_REQUEST));
+    if (r->greq)
+        shim_greq_cancel(r);
     if (r->kind == SHIM_REQ_PERSIST)
         r = r->persist.active;
     /* Only receives can be withdrawn; a send that left cannot. */

@@ -319,7 +319,8 @@ enum shim_req_kind {
     SHIM_REQ_PROBE,
     SHIM_REQ_COLL,
     SHIM_REQ_PERSIST,
-    SHIM_REQ_RMA, /* request-based RMA (rma.c): done when locally complete */
+    SHIM_REQ_RMA,  /* request-based RMA (rma.c): done when locally complete */
+    SHIM_REQ_GREQ, /* generalized request (greq.c): done when the user says */
 };
 
 struct shim_request;
@@ -375,6 +376,8 @@ struct shim_request {
     } persist;
     struct shim_sched *sched;
     struct shim_request *next_free;
+    /* A generalized request's functions (greq.c), else NULL. */
+    struct shim_greq *greq;
     /* A point-to-point operation the checkpoint cut waits for (ckpt.c):
      * counted in shim_ckpt.pending_* until it completes. */
     bool ckpt;
@@ -396,6 +399,13 @@ void shim_req_fill_status(const struct shim_request *req, MPI_Status *status);
 /* Drives progress until req is done; 0 or its error as SHIM_ECLASS(). */
 int shim_req_wait(struct shim_request *req);
 void shim_req_finalize(void);
+
+/* Generalized requests (greq.c): the status of req from the user's query
+ * function, set into req just before it is reported; the user's free
+ * function, when req is freed; and its cancel function. */
+void shim_greq_query(struct shim_request *req);
+void shim_greq_release(struct shim_request *req);
+void shim_greq_cancel(struct shim_request *req);
 
 /* ---- progress engine (progress.c) --------------------------------------
  * Everything that moves runs from here, inside MPI calls: the transport's

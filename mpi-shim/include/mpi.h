@@ -306,6 +306,10 @@ typedef int(MPI_Win_delete_attr_function)(MPI_Win win,
 #define MPI_WIN_NULL_DELETE_FN ((MPI_Win_delete_attr_function *)0)
 #define MPI_WIN_DUP_FN ((MPI_Win_copy_attr_function *)shoal_mpi_dup_fn)
 
+typedef int(MPI_Grequest_query_function)(void *extra_state, MPI_Status *status);
+typedef int(MPI_Grequest_free_function)(void *extra_state);
+typedef int(MPI_Grequest_cancel_function)(void *extra_state, int complete);
+
 /* Declares MPI_name and PMPI_name with one prototype. */
 #define SHOAL_MPI_DECL(name, args)                                             \
     SHOAL_MPI_API int MPI_##name args;                                         \
@@ -530,6 +534,18 @@ SHOAL_MPI_DECL(Request_get_status,
                (MPI_Request request, int *flag, MPI_Status *status));
 SHOAL_MPI_DECL(Cancel, (MPI_Request * request));
 SHOAL_MPI_DECL(Test_cancelled, (const MPI_Status *status, int *flag));
+SHOAL_MPI_DECL(Grequest_start,
+               (MPI_Grequest_query_function * query_fn,
+                MPI_Grequest_free_function *free_fn,
+                MPI_Grequest_cancel_function *cancel_fn,
+                void *extra_state,
+                MPI_Request *request));
+SHOAL_MPI_DECL(Grequest_complete, (MPI_Request request));
+SHOAL_MPI_DECL(Status_set_elements,
+               (MPI_Status * status, MPI_Datatype datatype, int count));
+SHOAL_MPI_DECL(Status_set_elements_x,
+               (MPI_Status * status, MPI_Datatype datatype, MPI_Count count));
+SHOAL_MPI_DECL(Status_set_cancelled, (MPI_Status * status, int flag));
 
 /* Collectives */
 SHOAL_MPI_DECL(Barrier, (MPI_Comm comm));
@@ -653,6 +669,22 @@ SHOAL_MPI_DECL(Exscan,
                 MPI_Op op,
                 MPI_Comm comm));
 SHOAL_MPI_DECL(Ibarrier, (MPI_Comm comm, MPI_Request *request));
+SHOAL_MPI_DECL(Iscan,
+               (const void *sendbuf,
+                void *recvbuf,
+                int count,
+                MPI_Datatype datatype,
+                MPI_Op op,
+                MPI_Comm comm,
+                MPI_Request *request));
+SHOAL_MPI_DECL(Iexscan,
+               (const void *sendbuf,
+                void *recvbuf,
+                int count,
+                MPI_Datatype datatype,
+                MPI_Op op,
+                MPI_Comm comm,
+                MPI_Request *request));
 SHOAL_MPI_DECL(Ibcast,
                (void *buffer,
                 int count,
