@@ -627,6 +627,69 @@ static int map_count_ppr(struct map_plan *plan, shoal_error_t *error)
     return 0;
 }
 
+/* The ranks of PE units each mapping object (group) of node n holds:
+ * room[g] for its groups; returns how many groups. */
+static int map_group_room(const struct map_plan *plan, int n, int *room)
+{
+    const struct map_summary *summary = map_summary_of(plan, n);
+    const struct map_groups *groups = &summary->scope[plan->map_scope];
+    hwloc_const_cpuset_t allowed = plan->nodes[n].allowed;
+
+    for (int g = 0; g < groups->ngroups; g++) {
+        int units = 0;
+
+        for (int i = groups->first[g]; i < groups->first[g + 1]; i++)
+            units += !allowed
+                     || map_unit_allowed(summary, groups->members[i], allowed);
+        room[g] = units / plan->pe;
+    }
+    return groups->ngroups;
+}
+
+/* :SPAN: the nodes are one machine. One rank per object (NUMA node or
+ * package) of every node in turn, node by node, while the object has PE
+ * units free and its node slots left. Returns the ranks left over. */
+static int map_count_span(struct map_plan *plan, int remaining)
+{
+    int *offset = malloc(sizeof(int) * (plan->nnodes + 1));
+    int *room = NULL, *taken = NULL;
+    bool progress = true;
+
+    if (!offset)
+        return -ENOMEM;
+    offset[0] = 0;
+    for (int n = 0; n < plan->nnodes; n++)
+        offset[n + 1] =
+            offset[n] + map_summary_of(plan, n)->scope[plan->map_scope].ngroups;
+    room = malloc(sizeof(int) * (offset[plan->nnodes] + 1));
+    taken = calloc(offset[plan->nnodes] + 1, sizeof(int));
+    if (!room || !taken) {
+        free(offset);
+        free(room);
+        free(taken);
+        return -ENOMEM;
+    }
+    for (int n = 0; n < plan->nnodes; n++)
+        map_group_room(plan, n, &room[offset[n]]);
+    while (remaining > 0 && progress) {
+        progress = false;
+        for (int n = 0; n < plan->nnodes && remaining > 0; n++) {
+            for (int g = offset[n]; g < offset[n + 1] && remaining > 0; g++) {
+                if (plan->count[n] >= plan->capacity[n] || taken[g] >= room[g])
+                    continue;
+                taken[g]++;
+                plan->count[n]++;
+                remaining--;
+                progress = true;
+            }
+        }
+    }
+    free(offset);
+    free(room);
+    free(taken);
+    return remaining;
+}
+
 static int map_count(struct map_plan *plan, shoal_error_t *error)
 {
     int remaining;
@@ -652,6 +715,8 @@ static int map_count(struct map_plan *plan, shoal_error_t *error)
         return -ENOMEM;
     if (plan->req->map_by == MAP_LEVEL_NODE)
         remaining = map_count_round_robin(plan, plan->nranks);
+    else if (plan->req->span && plan->map_scope != MAP_SCOPE_MACHINE)
+        remaining = map_count_span(plan, plan->nranks);
     else
         remaining = map_count_fill(plan, plan->nranks);
     if (remaining < 0)
@@ -968,6 +1033,70 @@ static int map_rank_by_node(struct map_plan *plan)
     return 0;
 }
 
+/* rank-by numa/package under :SPAN: round-robin over the objects of
+ * every node, node by node, as the ranks were dealt. */
+static int map_rank_by_object_span(struct map_plan *plan, enum map_scope scope)
+{
+    int *offset = malloc(sizeof(int) * (plan->nnodes + 1));
+    int *first = NULL, *taken = NULL;
+    int *bucket = malloc(sizeof(int) * (plan->nranks + 1));
+    int emitted = 0, ngroups;
+    int rc = -ENOMEM;
+
+    if (!offset || !bucket)
+        goto out;
+    offset[0] = 0;
+    for (int n = 0; n < plan->nnodes; n++)
+        offset[n + 1] =
+            offset[n] + map_summary_of(plan, n)->scope[scope].ngroups;
+    ngroups = offset[plan->nnodes];
+    first = calloc(ngroups + 1, sizeof(int));
+    taken = malloc(sizeof(int) * (ngroups + 1));
+    if (!first || !taken)
+        goto out;
+    /* count the positions of each (node, group), then bucket them */
+    for (int n = 0; n < plan->nnodes; n++) {
+        const struct map_groups *groups =
+            &map_summary_of(plan, n)->scope[scope];
+
+        for (int i = 0; i < plan->count[n]; i++) {
+            const struct map_position *pos =
+                &plan->positions[plan->start[n] + i];
+
+            first[offset[n] + groups->group_of[map_unit_of(plan, pos)] + 1]++;
+        }
+    }
+    for (int g = 0; g < ngroups; g++)
+        first[g + 1] += first[g];
+    memcpy(taken, first, sizeof(int) * ngroups);
+    for (int n = 0; n < plan->nnodes; n++) {
+        const struct map_groups *groups =
+            &map_summary_of(plan, n)->scope[scope];
+
+        for (int i = 0; i < plan->count[n]; i++) {
+            const struct map_position *pos =
+                &plan->positions[plan->start[n] + i];
+            int g = offset[n] + groups->group_of[map_unit_of(plan, pos)];
+
+            bucket[taken[g]++] = plan->start[n] + i;
+        }
+    }
+    memcpy(taken, first, sizeof(int) * ngroups);
+    while (emitted < plan->nranks) {
+        for (int g = 0; g < ngroups; g++) {
+            if (taken[g] < first[g + 1])
+                plan->order[emitted++] = bucket[taken[g]++];
+        }
+    }
+    rc = 0;
+out:
+    free(offset);
+    free(first);
+    free(taken);
+    free(bucket);
+    return rc;
+}
+
 static int map_rank(struct map_plan *plan)
 {
     plan->order = malloc(sizeof(int) * plan->nranks);
@@ -982,9 +1111,12 @@ static int map_rank(struct map_plan *plan)
     case MAP_LEVEL_CORE:
         return map_rank_by_unit(plan);
     case MAP_LEVEL_NUMA:
-        return map_rank_by_object(plan, MAP_SCOPE_NUMA);
+        return plan->req->span ? map_rank_by_object_span(plan, MAP_SCOPE_NUMA)
+                               : map_rank_by_object(plan, MAP_SCOPE_NUMA);
     case MAP_LEVEL_PACKAGE:
-        return map_rank_by_object(plan, MAP_SCOPE_PACKAGE);
+        return plan->req->span
+                   ? map_rank_by_object_span(plan, MAP_SCOPE_PACKAGE)
+                   : map_rank_by_object(plan, MAP_SCOPE_PACKAGE);
     case MAP_LEVEL_NODE:
         return map_rank_by_node(plan);
     case MAP_LEVEL_DEFAULT:
@@ -1449,9 +1581,8 @@ static const char *const map_unsupported_words[] = {
 
 /* Open MPI and PRRTE modifiers shoal does not implement. */
 static const char *const map_unsupported_modifiers[] = {
-    "span",         "pe-list",     "nolocal", "hwtcpus", "inherit",
-    "noinherit",    "file",        "ordered", "device",  "display",
-    "displayalloc", "donotlaunch", NULL,
+    "nolocal", "hwtcpus", "inherit",      "noinherit",   "file", "ordered",
+    "device",  "display", "displayalloc", "donotlaunch", NULL,
 };
 
 static bool map_word_is(const char *word, size_t len, const char *name)
@@ -1556,6 +1687,7 @@ static int map_pe_list_parse(const char *text,
 struct map_modifiers {
     int *pe;            /* --map-by ":PE=n" */
     char *pe_list;      /* --map-by ":PE-LIST=", MAP_PE_LIST_MAX bytes */
+    bool *span;         /* --map-by ":SPAN" */
     int *oversubscribe; /* --map-by ":OVERSUBSCRIBE" 1, ":NOOVERSUBSCRIBE" 0 */
     bool *overload;     /* --bind-to ":overload-allowed" */
 };
@@ -1595,6 +1727,8 @@ static int map_modifiers_parse(const char *option,
         } else if (out->oversubscribe
                    && map_word_is(mod, len, "nooversubscribe")) {
             *out->oversubscribe = 0;
+        } else if (out->span && map_word_is(mod, len, "span")) {
+            *out->span = true;
         } else if (out->overload && map_word_is(mod, len, "overload-allowed")) {
             *out->overload = true;
         } else {
@@ -1693,6 +1827,7 @@ int map_by_parse(const char *text,
     const struct map_modifiers mods = {
         .pe = &parsed.pe,
         .pe_list = parsed.pe_list,
+        .span = &parsed.span,
         .oversubscribe = &parsed.oversubscribe,
     };
     int value = MAP_LEVEL_DEFAULT;

@@ -38,6 +38,10 @@
  *    says :overload-allowed, as in Open MPI (the default binding leaves
  *    oversubscribed ranks unbound instead);
  *  - a node's max_slots caps the ranks oversubscribing puts there;
+ *  - :SPAN with map-by numa or package: the nodes are one machine, ranks
+ *    dealt round-robin over the objects of every node (node by node, an
+ *    object with no room left skipped) instead of filling a node first,
+ *    and numbered in that order (rank-by follows map-by);
  *  - :PE-LIST=LIST: only the cores (PUs with hwthread cpus) whose CPUs
  *    are all in LIST (CPU numbers as the kernel numbers them, "0,2,4-7")
  *    take ranks, on every node, and bindings stay inside LIST.
@@ -112,6 +116,7 @@ struct map_request {
     bool use_hwthread_cpus;        /* a slot is a PU, not a core */
     bool overload_allowed;         /* bind-to's :overload-allowed */
     char pe_list[MAP_PE_LIST_MAX]; /* map-by's :PE-LIST=, "" without */
+    bool span;                     /* map-by's :SPAN */
 };
 
 struct map_rank {
@@ -156,6 +161,7 @@ struct map_by_spec {
     int ppr;           /* "ppr:N:RESOURCE": N, 0 for any other form */
     int oversubscribe; /* ":OVERSUBSCRIBE" 1, ":NOOVERSUBSCRIBE" 0, else -1 */
     char pe_list[MAP_PE_LIST_MAX]; /* ":PE-LIST=LIST", "" without */
+    bool span;                     /* ":SPAN" */
 };
 
 /* Parse an Open MPI name, in any case, into a level ("slot", "hwthread",
@@ -174,11 +180,11 @@ int map_bind_parse(const char *text,
                    bool *overload,
                    shoal_error_t *error);
 
-/* --map-by: a level with its modifiers ":PE=n", ":PE-LIST=LIST",
+/* --map-by: a level with its modifiers ":PE=n", ":PE-LIST=LIST", ":SPAN",
  * ":OVERSUBSCRIBE" and ":NOOVERSUBSCRIBE" (separated by ':' as PRRTE does
  * or ',' as Open MPI 4 does, any case; LIST's own commas are taken as
  * its), or "ppr:N:RESOURCE[:modifiers]" (RESOURCE node, package, socket
- * or numa). Open MPI modifiers shoal does not implement (SPAN, ...) fail
+ * or numa). Open MPI modifiers shoal does not implement (NOLOCAL, ...) fail
  * with "... is not supported". Returns 0 with
  * *spec filled, or -EINVAL with error naming the bad word and *spec
  * untouched. */

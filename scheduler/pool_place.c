@@ -533,8 +533,10 @@ pool_map(struct place_job *job, struct map_result **out, shoal_error_t *error)
     const struct map_request *req = &job->req->map;
     bool by_node = req->map_by == MAP_LEVEL_NODE;
     /* a ppr caps each node below its free cores, which the prefix's
-     * bound does not know: it maps on the whole pool */
-    bool prefix = req->nranks > 0 && !req->oversubscribe && req->ppr == 0;
+     * bound does not know, and :SPAN spreads over every node: both map on
+     * the whole pool */
+    bool prefix =
+        req->nranks > 0 && !req->oversubscribe && req->ppr == 0 && !req->span;
     struct map_result *map = NULL;
     int rc = 0;
 

@@ -119,7 +119,7 @@ int gang_request_decode(const json_t *request,
                         shoal_error_t *error)
 {
     json_int_t nranks, map_by, pe, ppr, rank_by, bind_to, timeout_ms;
-    bool over, hwthread, overload, exclusive;
+    bool over, hwthread, overload, exclusive, span;
     char pe_list[MAP_PE_LIST_MAX];
     int rc;
 
@@ -149,6 +149,7 @@ int gang_request_decode(const json_t *request,
         /* absent from the requests of earlier versions */
         || (rc = request_bool(request, "overload", &overload, error)) < 0
         || (rc = request_bool(request, "exclusive", &exclusive, error)) < 0
+        || (rc = request_bool(request, "span", &span, error)) < 0
         || (rc = request_pe_list(request, pe_list, error)) < 0
         || (rc = request_bool(request, "hwthread", &hwthread, error)) < 0
         || (rc = request_int(request, "timeout_ms", false,
@@ -169,6 +170,7 @@ int gang_request_decode(const json_t *request,
                 .oversubscribe = over,
                 .use_hwthread_cpus = hwthread,
                 .overload_allowed = overload,
+                .span = span,
             },
         .hosts = hosts->count ? hosts : NULL,
         .timeout_ms = timeout_ms,
@@ -207,6 +209,11 @@ int gang_request_encode(const struct gang_request *req,
         req->map.oversubscribe, "hwthread", req->map.use_hwthread_cpus,
         "overload", req->map.overload_allowed, "hosts", hosts, "timeout_ms",
         (json_int_t)req->timeout_ms);
+    if (request && req->map.span
+        && json_object_set_new(request, "span", json_true()) < 0) {
+        json_decref(request);
+        request = NULL;
+    }
     if (request && req->exclusive
         && json_object_set_new(request, "exclusive", json_true()) < 0) {
         json_decref(request);

@@ -115,7 +115,9 @@ const char *runopt_usage(void)
            "or node;\n"
            "                            also :OVERSUBSCRIBE, "
            ":NOOVERSUBSCRIBE, and\n"
-           "                            :PE-LIST=0,2-3 (only these CPUs)\n"
+           "                            :PE-LIST=0,2-3 (only these CPUs), "
+           ":SPAN (the\n"
+           "                            nodes as one machine)\n"
            "  --map-by ppr:N:RESOURCE[:PE=n] N ranks per node, package "
            "(socket) or numa\n"
            "  --npernode, -N N          N ranks per node (ppr:N:node)\n"
@@ -298,6 +300,7 @@ static int runopt_apply(struct runopt *opt,
         opt->pe = map_by.pe;
         opt->ppr = map_by.ppr;
         memcpy(opt->pe_list, map_by.pe_list, sizeof(opt->pe_list));
+        opt->span = map_by.span;
         if (map_by.oversubscribe >= 0)
             opt->oversubscribe = map_by.oversubscribe;
         break;
@@ -535,4 +538,5 @@ void runopt_map_request(const struct runopt *opt, struct map_request *req)
         .overload_allowed = opt->overload_allowed,
     };
     memcpy(req->pe_list, opt->pe_list, sizeof(req->pe_list));
+    req->span = opt->span;
 }

@@ -29,6 +29,7 @@ struct runopt {
     enum map_bind bind_to;
     bool overload_allowed;         /* --bind-to X:overload-allowed */
     char pe_list[MAP_PE_LIST_MAX]; /* --map-by X:PE-LIST=, "" without */
+    bool span;                     /* --map-by X:SPAN */
     bool exclusive; /* --exclusive: on a pool, whole nodes only */
     bool report_bindings;
     bool display_map; /* --display-map */

@@ -175,8 +175,8 @@ test_expect_success '--map-by modifiers :OVERSUBSCRIBE and :NOOVERSUBSCRIBE' '
     test_expect_code 1 "$SHOAL" run -n 3 --oversubscribe \
         --map-by slot:NOOVERSUBSCRIBE true 2>err &&
     grep -F "not enough slots: 3 ranks requested but only 2 slots" err &&
-    test_expect_code 2 "$SHOAL" run -n 1 --map-by core:SPAN true 2>err &&
-    grep -F "shoal: --map-by modifier '"'"'SPAN'"'"' is not supported" err
+    test_expect_code 2 "$SHOAL" run -n 1 --map-by core:NOLOCAL true 2>err &&
+    grep -F "shoal: --map-by modifier '"'"'NOLOCAL'"'"' is not supported" err
 '
 
 test_expect_success '--bind-to l3cache, and :overload-allowed for more ranks than cpus' '

@@ -100,6 +100,8 @@ static void request_apply_map_by(struct map_request *req,
     req->map_by = spec->level;
     req->pe = spec->pe;
     req->ppr = spec->ppr;
+    req->span = spec->span;
+    memcpy(req->pe_list, spec->pe_list, sizeof(req->pe_list));
     if (spec->oversubscribe >= 0)
         req->oversubscribe = spec->oversubscribe;
 }
@@ -461,6 +463,28 @@ static struct map_case map_cases[] = {
      .map_by = "core",
      .rank_by = "node",
      .expect = "n0:0 n1:0 n0:1 n1:1"},
+    {.name = "map-by package fills a node before the next",
+     .topo = NUMA4,
+     .nnodes = 2,
+     .nranks = 4,
+     .map_by = "package",
+     .bind_to = "package",
+     .expect = "n0:0-15 n0:16-31 n0:0-15 n0:16-31"},
+    {.name = "map-by package:SPAN deals over the packages of every node",
+     .topo = NUMA4,
+     .nnodes = 2,
+     .nranks = 6,
+     .map_by = "package:SPAN",
+     .bind_to = "package",
+     .expect = "n0:0-15 n0:16-31 n1:0-15 n1:16-31 n0:0-15 n0:16-31"},
+    {.name = "map-by numa:SPAN skips a node with no slots left",
+     .topo = NUMA4,
+     .nnodes = 2,
+     .slots = 2,
+     .nranks = 4,
+     .map_by = "numa:SPAN",
+     .bind_to = "numa",
+     .expect = "n0:0-7 n0:8-15 n1:0-7 n1:8-15"},
     {.name = "oversubscribing nodes spreads the excess evenly",
      .topo = ONE_PU,
      .nnodes = 2,
@@ -896,8 +920,9 @@ static struct level_case level_cases[] = {
      "invalid PE value '99999999999' in --map-by 'core:PE=99999999999': "
      "expected a positive integer"},
     {"core:oversubscribe", true, 0, MAP_LEVEL_CORE, 0, ""},
-    {"core:PE=2,span", true, -EINVAL, 0, 0,
-     "--map-by modifier 'span' is not supported"},
+    {"core:PE=2,span", true, 0, MAP_LEVEL_CORE, 2, ""},
+    {"core:nolocal", true, -EINVAL, 0, 0,
+     "--map-by modifier 'nolocal' is not supported"},
     {"core:PE-LIST=0,1", true, 0, MAP_LEVEL_CORE, 0, ""},
     {"core:PE-LIST=", true, -EINVAL, 0, 0,
      "invalid PE-LIST in --map-by 'core:PE-LIST=': expected CPU numbers and "
@@ -1035,8 +1060,7 @@ static struct ppr_case ppr_cases[] = {
      0},
     {"ppr:2:galaxy", -EINVAL, 0, 0, 0, "unknown ppr resource value 'galaxy'",
      0},
-    {"ppr:2:node:span", -EINVAL, 0, 0, 0,
-     "--map-by modifier 'span' is not supported", 0},
+    {"ppr:2:node:span", 0, MAP_LEVEL_NODE, 0, 2, "", 0},
     {"ppr:2:node:OVERSUBSCRIBE", 0, MAP_LEVEL_NODE, 0, 2, "", 2},
     {"core:NOOVERSUBSCRIBE", 0, MAP_LEVEL_CORE, 0, 0, "", 1},
     {"slot,oversubscribe,PE=2", 0, MAP_LEVEL_SLOT, 2, 0, "", 2},

@@ -223,6 +223,30 @@ Test(pool_place, exclusive_takes_only_wholly_free_nodes_and_all_their_cores)
     fixture_release(&f);
 }
 
+Test(pool_place, span_deals_over_every_node_not_just_the_first_ones)
+{
+    struct pool_fixture f;
+    struct pool_request req = {
+        .map.nranks = 3, .map.map_by = MAP_LEVEL_PACKAGE, .map.span = true};
+    struct pool_placement *p;
+    char got[512];
+
+    fixture_init(&f);
+    fixture_add(&f, "home", DUAL, NULL, 1000);
+    fixture_add(&f, "x", DUAL, NULL, 1000);
+    req.home = f.nodes[0].id;
+    p = place_ok(&f, &req);
+    render_claims(&f, p, got, sizeof(got));
+    cr_assert(eq(str, got, "home=0,4 x=0"));
+    pool_placement_destroy(p);
+    req.map.span = false;
+    p = place_ok(&f, &req);
+    render_claims(&f, p, got, sizeof(got));
+    cr_assert(eq(str, got, "home=0-1,4"));
+    pool_placement_destroy(p);
+    fixture_release(&f);
+}
+
 Test(pool_place, node_without_free_core_and_dead_node_take_nothing)
 {
     struct pool_fixture f;

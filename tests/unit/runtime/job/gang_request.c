@@ -41,7 +41,8 @@ Test(gang_request, round_trip_keeps_every_field)
                 .oversubscribe = true,
                 .use_hwthread_cpus = true,
                 .overload_allowed = true,
-                .pe_list = "0,2-5"},
+                .pe_list = "0,2-5",
+                .span = true},
         .hosts = &hosts,
         .timeout_ms = 1500,
         .exclusive = true,
@@ -68,6 +69,7 @@ Test(gang_request, round_trip_keeps_every_field)
     cr_assert(eq(int, back.map.use_hwthread_cpus, 1));
     cr_assert(eq(int, back.map.overload_allowed, 1));
     cr_assert(eq(str, back.map.pe_list, "0,2-5"));
+    cr_assert(eq(int, back.map.span, 1));
     cr_assert(eq(i64, back.timeout_ms, 1500));
     cr_assert(eq(int, back.exclusive, 1));
     cr_assert(eq(ptr, (void *)back.hosts, &back_hosts));
