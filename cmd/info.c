@@ -10,8 +10,13 @@
  *    "pmix": "OpenPMIx 4.2.2 ...",
  *    "params": [{"name": "SHOAL_KILL_GRACE", "type": "double"|"string",
  *                "help": "...", "default": "3" or null,
- *                "value": "3" or null}, ...]}
- * "params" holds what `shoal info --params` prints, in the same order. */
+ *                "value": "3" or null}, ...],
+ *    "environment": [{"name": "SHOAL_RANK", "kind": "shoal"|"mpi"|"set"|
+ *                     "internal", "help": "..."}, ...]}
+ * "params" and "environment" hold what `shoal info --params` prints, in
+ * the same order: the tunables (util/param.h), then every other SHOAL_*
+ * variable shoal's code reads or sets (a test compares this list with the
+ * sources, so none is left out). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,9 +35,91 @@ static const char info_usage[] =
     "wire-up,\n"
     "and its PMIx library.\n"
     "\n"
-    "  --params         every SHOAL_* tunable: help, default and value now\n"
+    "  --params         every SHOAL_* tunable: help, default and value "
+    "now;\n"
+    "                   then every other SHOAL_* variable shoal reads or "
+    "sets\n"
     "  --json           all of it, tunables included, as one JSON object\n"
     "  -h, --help       show this help\n";
+
+/* The SHOAL_* variables that are not tunables of this program: read by
+ * it outside util/param.h, read by shoal's MPI (another library), or set
+ * by shoal for the programs it starts. */
+struct info_env {
+    const char *name;
+    const char *kind; /* shoal, mpi, set, internal */
+    const char *help;
+};
+
+static const struct info_env info_env[] = {
+    {"SHOAL_DIR", "shoal",
+     "the state directory of the daemon, the task service and bench's store "
+     "(default /var/lib/shoal for root, else ${XDG_STATE_HOME:-~/.local/"
+     "state}/shoal)"},
+    {"SHOAL_PAPI_PRELOAD", "shoal",
+     "shoal bench: the counters' preload library (default: the one "
+     "installed beside shoal)"},
+    {"SHOAL_OFI_PROVIDER", "mpi",
+     "the libfabric provider shoal's MPI uses, e.g. shm, tcp;ofi_rxm, "
+     "verbs;ofi_rxm (default: libfabric's choice)"},
+    {"SHOAL_MPI_COLL_FLAT", "mpi",
+     "1: collectives use their flat algorithms, never the node-aware ones"},
+    {"SHOAL_MPI_NODE", "mpi",
+     "the node a rank says it is on, for locality: a name, @block:K or "
+     "@cyclic:K (simulated nodes on one machine)"},
+    {"SHOAL_RANK", "set", "the rank's number in its job (as PMI_RANK)"},
+    {"SHOAL_SIZE", "set", "the number of ranks of the job"},
+    {"SHOAL_LOCAL_RANK", "set", "the rank's number among those on its node"},
+    {"SHOAL_LOCAL_SIZE", "set", "the number of the job's ranks on the node"},
+    {"SHOAL_RESTART_COUNT", "set",
+     "how many times the job was restarted (0 the first time)"},
+    {"SHOAL_JOB_ID", "set", "a task's job id (shoal submit)"},
+    {"SHOAL_TASK_ID", "set", "a task's index in its job"},
+    {"SHOAL_TASK_ATTEMPT", "set", "a task's attempt, from 1"},
+    {"SHOAL_CKPT_DIR", "set",
+     "with --checkpoint: the directory a rank or task writes its checkpoint "
+     "to"},
+    {"SHOAL_CKPT_RESTART", "set", "1 when the rank or task restarts from one"},
+    {"SHOAL_CKPT_VERSION", "set", "the version it restarts from"},
+    {"SHOAL_CKPT_INTERVAL", "set", "seconds between checkpoints asked for"},
+    {"SHOAL_CKPT_ROOT", "set",
+     "the job's checkpoint root, for libshoal's checkpoint API"},
+    {"SHOAL_CKPT_REPLICAS", "set",
+     "with --replicas: copies kept of each version on other nodes"},
+    {"SHOAL_PAPI_EVENTS", "internal",
+     "shoal bench to its counters library: the events to count"},
+    {"SHOAL_PAPI_DIR", "internal",
+     "shoal bench to its counters library: where each process's counts go"},
+    {"SHOAL_PAPI_RANKS", "internal",
+     "shoal bench to its counters library: count in MPI ranks only"},
+    {"SHOAL_SLURM_KEY", "internal",
+     "shoal run to the daemons it starts in a Slurm allocation: their pool "
+     "key"},
+};
+
+static const char *info_env_heading(const char *kind)
+{
+    if (!strcmp(kind, "shoal"))
+        return "Read by shoal's commands:";
+    if (!strcmp(kind, "mpi"))
+        return "Read by shoal's MPI (libmpi) in each rank:";
+    if (!strcmp(kind, "set"))
+        return "Set by shoal for each rank or task:";
+    return "Set by shoal for its own helper processes:";
+}
+
+static void info_print_env(void)
+{
+    const char *kind = "";
+
+    for (size_t i = 0; i < sizeof(info_env) / sizeof(info_env[0]); i++) {
+        if (strcmp(kind, info_env[i].kind) != 0) {
+            kind = info_env[i].kind;
+            printf("\n%s\n", info_env_heading(kind));
+        }
+        printf("%s\n    %s\n", info_env[i].name, info_env[i].help);
+    }
+}
 
 static void info_print_param(const struct param_def *def, void *arg)
 {
@@ -62,17 +149,23 @@ static void info_json_param(const struct param_def *def, void *arg)
 static int info_json(void)
 {
     json_t *params = json_array();
-    json_t *info;
+    json_t *env, *info;
     char *text;
 
     if (!params)
         return cmd_fail(1, "out of memory");
     param_foreach(info_json_param, params);
-    info = json_pack("{s:s, s:[{s:s, s:s}, {s:s, s:s}, {s:s, s:s}], s:s, s:o}",
-                     "version", shoal_version(), "mpi", "library",
-                     "shoal's MPI", "wireup", "PMI-1", "library", "MPICH",
-                     "wireup", "PMI-1", "library", "Open MPI", "wireup", "PMIx",
-                     "pmix", pmixd_version(), "params", params);
+    env = json_array();
+    for (size_t i = 0; env && i < sizeof(info_env) / sizeof(info_env[0]); i++)
+        json_array_append_new(
+            env, json_pack("{s:s, s:s, s:s}", "name", info_env[i].name, "kind",
+                           info_env[i].kind, "help", info_env[i].help));
+    info = json_pack(
+        "{s:s, s:[{s:s, s:s}, {s:s, s:s}, {s:s, s:s}], s:s, s:o, s:o*}",
+        "version", shoal_version(), "mpi", "library", "shoal's MPI", "wireup",
+        "PMI-1", "library", "MPICH", "wireup", "PMI-1", "library", "Open MPI",
+        "wireup", "PMIx", "pmix", pmixd_version(), "params", params,
+        "environment", env);
     text = info ? json_dumps(info, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
     json_decref(info);
     if (!text)
@@ -91,6 +184,7 @@ int cmd_info(int argc, char **argv)
     }
     if (argc == 1 && strcmp(argv[0], "--params") == 0) {
         param_foreach(info_print_param, NULL);
+        info_print_env();
         return 0;
     }
     if (argc == 1 && strcmp(argv[0], "--json") == 0)

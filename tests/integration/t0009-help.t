@@ -77,9 +77,56 @@ test_expect_success 'shoal info --json parses, and holds what info and --params 
 	grace = [p for p in json.load(open("info7.json"))["params"]
 	         if p["name"] == "SHOAL_KILL_GRACE"][0]
 	assert grace["value"] == "7" and grace["default"] == "3", grace
-	print("\n".join(p["name"] for p in d["params"]))
+	for e in d["environment"]:
+	    assert e["kind"] in ("shoal", "mpi", "set", "internal"), e
+	    assert e["help"], e
+	print("\n".join(p["name"] for p in d["params"] + d["environment"]))
 	EOF
     test_cmp expect got
+'
+
+# Every SHOAL_* name the sources use: tunables (PARAM_DEFINE's lower-case
+# name), variables read (getenv) and variables set for the programs shoal
+# starts ("SHOAL_X=" built into an environment)
+source_vars() {
+    python3 - "$SHOAL_SRCDIR" <<-\EOF
+	import os, re, sys
+	names = set()
+	for top in ("cmd", "runtime", "util", "scheduler", "mpi-shim"):
+	    for d, _, files in os.walk(os.path.join(sys.argv[1], top)):
+	        for f in files:
+	            if not f.endswith(".c"):
+	                continue
+	            text = open(os.path.join(d, f), errors="replace").read()
+	            for m in re.finditer(r'PARAM_DEFINE\(\s*\w+,\s*"([a-z0-9_]+)"', text):
+	                names.add("SHOAL_" + m.group(1).upper())
+	            for m in re.finditer(r'(?:getenv\(|")(SHOAL_[A-Z0-9_]*[A-Z0-9])["=]', text):
+	                names.add(m.group(1))
+	print("\n".join(sorted(names)))
+	EOF
+}
+
+test_expect_success 'info --params names every SHOAL_* variable the sources use' '
+    source_vars >used &&
+    test "$(wc -l <used)" -ge 40 &&
+    "$SHOAL" info --params | grep "^SHOAL_" | sort -u >listed &&
+    comm -23 used listed >missing &&
+    if test -s missing; then
+        echo "used in the sources but not listed by info --params:" >&2
+        cat missing >&2
+        false
+    fi
+'
+
+test_expect_success 'info --params lists no variable the sources do not use' '
+    source_vars >used &&
+    "$SHOAL" info --params | grep "^SHOAL_" | sort -u >listed &&
+    comm -13 used listed >extra &&
+    if test -s extra; then
+        echo "listed by info --params but used nowhere:" >&2
+        cat extra >&2
+        false
+    fi
 '
 
 test_done
