@@ -184,6 +184,54 @@ test_expect_success 'PAPI counters per repetition, summed over the ranks' '
     "$SHOAL" bench report "$id" | grep "^count .*perf::TASK-CLOCK  *2 .* count"
 '
 
+cat >spin.c <<'EOF'
+#include <mpi.h>
+#include <time.h>
+/* busy for s seconds of CPU time */
+static void spin(double s)
+{
+    struct timespec t;
+    double start;
+
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+    start = t.tv_sec + t.tv_nsec / 1e9;
+    do
+        clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+    while (t.tv_sec + t.tv_nsec / 1e9 - start < s);
+}
+int main(int argc, char **argv)
+{
+    spin(1.0);
+    MPI_Init(&argc, &argv);
+    MPI_Finalize();
+    spin(0.5);
+    return 0;
+}
+EOF
+
+cat >mpisection.yaml <<'EOF'
+benchmarks:
+  - name: section
+    command: ["./spin"]
+    mpi: {ranks: 2, bind-to: none, oversubscribe: true}
+    papi: [perf::TASK-CLOCK]
+    repeat: 1
+EOF
+
+test_expect_success 'counters of an MPI program cover MPI_Init to MPI_Finalize only' '
+    "$SHOAL_BUILDDIR/mpi-shim/mpicc-uninst" spin.c -o spin &&
+    "$SHOAL" bench run mpisection.yaml >sec.out 2>sec.err &&
+    cat sec.out sec.err &&
+    id=$(tail -n 1 sec.out) &&
+    q "SELECT bench, min, max FROM counters WHERE run = $id AND
+       event = \"perf::TASK-CLOCK\"" >section &&
+    cat section &&
+    # TASK-CLOCK counts nanoseconds of CPU: each rank spends 1.5 s outside
+    # its MPI section, none of which may be counted
+    awk -F"|" "\$1 == \"section\" && \$2 > 0 && \$3 < 0.5e9 { ok = 1 }
+               END { exit !ok }" section
+'
+
 cat >slow.yaml <<'EOF'
 benchmarks:
   - name: nap
