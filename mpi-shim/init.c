@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "mpi-shim/pmix_client.h"
 #include "mpi-shim/shim_private.h"
 
 struct shim_global shim;
@@ -224,9 +225,9 @@ static int exchange_addresses(void)
 }
 
 /* Whether a launcher started this process as one of several ranks
- * without a wire-up this library speaks (no PMI_FD): run alone, each rank
- * would compute as if it were the whole job and exit 0. Fills what with
- * the variable that tells. */
+ * without a wire-up this library speaks (no PMI_FD, no usable PMIx): run alone,
+ * each rank would compute as if it were the whole job and exit 0. Fills what
+ * with the variable that tells. */
 static bool launcher_without_wireup(char *what, size_t size)
 {
     static const char *const sizes[] = {"SLURM_STEP_NUM_TASKS", "SLURM_NTASKS",
@@ -234,7 +235,7 @@ static bool launcher_without_wireup(char *what, size_t size)
     const char *fd = getenv("PMI_FD");
     const char *ns = getenv("PMIX_NAMESPACE");
 
-    if (fd && *fd)
+    if ((fd && *fd) || shim_pmix_available(what, size))
         return false;
     for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
         const char *v = getenv(sizes[i]);
@@ -271,7 +272,8 @@ static int init_common(int required, int *provided)
         int n = snprintf(
             msg, sizeof(msg),
             "shoal mpi: MPI_Init: the launcher says this job has several "
-            "ranks (%s) but gives no PMI-1 wire-up (PMI_FD); each rank would "
+            "ranks (%s) but gives no wire-up shoal's MPI can use (PMI_FD, or "
+            "PMIx with OpenPMIx's client library); each rank would "
             "run alone. Under Slurm run it with 'srun --mpi=pmi2' (or set "
             "MpiDefault=pmi2 in slurm.conf), or start it with 'shoal run'\n",
             err);

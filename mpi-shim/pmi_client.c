@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "mpi-shim/pmi_client.h"
+#include "mpi-shim/pmix_client.h"
 
 enum { PMI_LINE_MAX = 4096 };
 
@@ -24,6 +25,8 @@ static struct {
     int nlocal;
     char rbuf[PMI_LINE_MAX];
     size_t rlen;
+    /* no PMI_FD but PMIx: every call goes to pmix_client.h */
+    bool pmix;
 } pmi = {.fd = -1, .key_max = 64, .val_max = 1024};
 
 static int pmi_write(const char *line)
@@ -128,6 +131,10 @@ int shim_pmi_init(int *rank, int *size, int *appnum)
     int err;
 
     *appnum = 0;
+    if ((!fd || !*fd) && shim_pmix_available(val, sizeof(val))) {
+        pmi.pmix = true;
+        return shim_pmix_init(rank, size, appnum);
+    }
     if (!fd || !*fd) {
         *rank = 0;
         *size = 1;
@@ -159,12 +166,14 @@ int shim_pmi_init(int *rank, int *size, int *appnum)
 
 bool shim_pmi_is_singleton(void)
 {
-    return pmi.fd < 0;
+    return pmi.fd < 0 && !pmi.pmix;
 }
 
 size_t shim_pmi_value_max(void)
 {
     /* Leaves room for the terminating NUL some servers count. */
+    if (pmi.pmix)
+        return 1023;
     return pmi.val_max > 1 ? pmi.val_max - 1 : 0;
 }
 
@@ -173,6 +182,8 @@ int shim_pmi_put(const char *key, const char *value)
     char line[PMI_LINE_MAX];
     char reply[PMI_LINE_MAX];
 
+    if (pmi.pmix)
+        return shim_pmix_put(key, value);
     if (strlen(key) >= pmi.key_max || strlen(value) > shim_pmi_value_max())
         return -EMSGSIZE;
     if (pmi.fd < 0) {
@@ -202,6 +213,8 @@ int shim_pmi_barrier(void)
 {
     char reply[PMI_LINE_MAX];
 
+    if (pmi.pmix)
+        return shim_pmix_barrier();
     if (pmi.fd < 0)
         return 0;
     return pmi_call("cmd=barrier_in\n", "barrier_out", reply, sizeof(reply));
@@ -213,6 +226,8 @@ int shim_pmi_get(const char *key, char *value, size_t len)
     char reply[PMI_LINE_MAX];
     int err;
 
+    if (pmi.pmix)
+        return shim_pmix_get(key, value, len);
     if (pmi.fd < 0) {
         for (int i = 0; i < pmi.nlocal; i++) {
             if (strcmp(pmi.local_keys[i], key) == 0) {
@@ -241,6 +256,8 @@ int shim_pmi_finalize(void)
     char reply[PMI_LINE_MAX];
     int err = 0;
 
+    if (pmi.pmix)
+        return shim_pmix_finalize();
     if (pmi.fd >= 0) {
         err = pmi_call("cmd=finalize\n", "finalize_ack", reply, sizeof(reply));
         close(pmi.fd);
@@ -261,6 +278,10 @@ void shim_pmi_abort(int exitcode, const char *msg)
 {
     char line[PMI_LINE_MAX];
 
+    if (pmi.pmix) {
+        shim_pmix_abort(exitcode, msg);
+        return;
+    }
     if (pmi.fd < 0)
         return;
     /* The reason was already printed by the caller: servers differ in how

@@ -2,8 +2,10 @@
 /* pmi_client.h - the client side of the PMI-1 "simple" wire protocol.
  *
  * A process started by a PMI-1 launcher finds its socket in PMI_FD and its
- * rank and size in PMI_RANK/PMI_SIZE. Without PMI_FD the process is a
- * singleton and every call below works locally (size 1). Blocking, not
+ * rank and size in PMI_RANK/PMI_SIZE. Without PMI_FD but with
+ * PMIX_NAMESPACE (and OpenPMIx's client library loadable), every call
+ * goes through PMIx instead (pmix_client.h). Without either the process is
+ * a singleton and every call below works locally (size 1). Blocking, not
  * thread-safe; the socket belongs to this module. */
 #ifndef SHOAL_MPI_SHIM_PMI_CLIENT_H
 #define SHOAL_MPI_SHIM_PMI_CLIENT_H

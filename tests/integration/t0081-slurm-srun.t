@@ -1,11 +1,12 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
 # Programs built with shoal's mpicc under launchers other than shoal run:
-# under srun --mpi=pmi2 of a real Slurm cluster (slurm.sh) they run
+# under srun --mpi=pmi2 (PMI-1) and srun --mpi=pmix (PMIx, through
+# OpenPMIx's client library) of a real Slurm cluster (slurm.sh) they run
 # correctly; under a launcher that says the job has several ranks but
-# gives no wire-up shoal's MPI speaks (srun --mpi=none or --mpi=pmix,
-# PMI_SIZE, OMPI_COMM_WORLD_SIZE, PMIX_NAMESPACE without PMI_FD), MPI_Init
-# fails saying what to do rather than running each rank alone.
+# gives no wire-up shoal's MPI speaks (srun --mpi=none, PMI_SIZE,
+# OMPI_COMM_WORLD_SIZE without PMI_FD), MPI_Init fails saying what to do
+# rather than running each rank alone.
 . "$SHOAL_SRCDIR/tests/integration/lib.sh"
 
 for p in hello ring collectives split; do
@@ -24,7 +25,7 @@ test_expect_success 'alone, a program is rank 0 of 1' '
     echo "hello from rank 0 of 1 on $HOST" >expect && test_cmp expect out
 '
 
-for var in PMI_SIZE=2 OMPI_COMM_WORLD_SIZE=4 PMIX_NAMESPACE=job.1 \
+for var in PMI_SIZE=2 OMPI_COMM_WORLD_SIZE=4 \
     "SLURM_STEP_ID=0 SLURM_STEP_NUM_TASKS=2" "SLURM_STEP_ID=3 SLURM_NTASKS=2"; do
     test_expect_success "$var without PMI_FD is refused, saying what to do" "
         test_expect_code 1 env $var ./hello.shoal >out 2>err &&
@@ -32,6 +33,12 @@ for var in PMI_SIZE=2 OMPI_COMM_WORLD_SIZE=4 PMIX_NAMESPACE=job.1 \
         grep -F \"(\${var##* })\" err
     "
 done
+
+test_expect_success 'PMIX_NAMESPACE without a PMIx server fails MPI_Init' '
+    test_expect_code 1 env PMIX_NAMESPACE=job.1 ./hello.shoal >out 2>err &&
+    test ! -s out &&
+    grep "^shoal mpi: rank 0: MPI_Init: PMI wire-up: " err
+'
 
 test_expect_success 'one rank by its launcher is not refused' '
     PMI_SIZE=1 OMPI_COMM_WORLD_SIZE=1 SLURM_STEP_ID=0 SLURM_STEP_NUM_TASKS=1 \
@@ -70,20 +77,28 @@ while read -r prog n; do
     "
 done <cases
 
+if srun --mpi=list 2>&1 | grep -q pmix; then
+    test_expect_success 'srun --mpi=pmix -N2 -n2: ranks 0 and 1 of 2' '
+        run_srun --mpi=pmix -N2 -n2 ./hello.shoal | sort >out &&
+        printf "hello from rank %d of 2 on $HOST\n" 0 1 >expect &&
+        test_cmp expect out
+    '
+    while read -r prog n; do
+        test_expect_success "srun --mpi=pmix: $prog on $n ranks" "
+            run_srun --mpi=pmix -n $n ./$prog.shoal >out 2>err &&
+            echo ' No Errors' >expect && test_cmp expect out
+        "
+    done <cases
+else
+    test_skip 'srun --mpi=pmix' "Slurm has no pmix plugin here"
+fi
+
 test_expect_success 'srun --mpi=none -n 2 is refused with what to do' '
     test_expect_code 1 run_srun --mpi=none -N2 -n2 ./hello.shoal >out 2>err &&
     test ! -s out && grep -F "$refusal" err && grep -F "$hint" err &&
     grep -F "(SLURM_STEP_NUM_TASKS=2)" err
 '
 
-if srun --mpi=list 2>&1 | grep -q pmix; then
-    test_expect_success 'srun --mpi=pmix -n 2 is refused with what to do' '
-        test_expect_code 1 run_srun --mpi=pmix -N2 -n2 ./hello.shoal >out 2>err &&
-        test ! -s out && grep -F "$refusal" err && grep -F "$hint" err
-    '
-else
-    test_skip 'srun --mpi=pmix' "Slurm has no pmix plugin here"
-fi
 
 test_expect_success 'a batch script runs a program alone, not refused' '
     printf "#!/bin/sh\n./hello.shoal\n" >job.sh && chmod +x job.sh &&
