@@ -499,3 +499,59 @@ int PMPI_Dist_graph_neighbors(MPI_Comm comm,
     }
     return MPI_SUCCESS;
 }
+
+int shim_topo_neighbors(
+    struct shim_comm *c, int **in, int *nin, int **out, int *nout, bool *cart)
+{
+    *cart = false;
+    if (c->topo == MPI_CART) {
+        int n = 2 * c->ndims;
+        int *l = malloc(sizeof(int) * (n ? n : 1));
+        int *o = malloc(sizeof(int) * (n ? n : 1));
+        if (!l || !o) {
+            free(l);
+            free(o);
+            return -ENOMEM;
+        }
+        for (int d = 0; d < c->ndims; d++) {
+            int src, dst;
+            MPI_Errhandler eh = c->errhandler;
+            c->errhandler = MPI_ERRORS_RETURN;
+            int rc = PMPI_Cart_shift(c->handle, d, 1, &src, &dst);
+            c->errhandler = eh;
+            if (rc) {
+                free(l);
+                free(o);
+                return SHIM_ECLASS(rc);
+            }
+            l[2 * d] = o[2 * d] = src;
+            l[2 * d + 1] = o[2 * d + 1] = dst;
+        }
+        *in = l;
+        *out = o;
+        *nin = *nout = n;
+        *cart = true;
+        return 0;
+    }
+    const struct shim_graph *g = c->graph;
+    if (c->topo == MPI_GRAPH) {
+        int first = c->rank ? g->index[c->rank - 1] : 0;
+        int n = g->index[c->rank] - first;
+        *in = ints_dup(g->edges + first, n);
+        *out = ints_dup(g->edges + first, n);
+        *nin = *nout = n;
+    } else if (c->topo == MPI_DIST_GRAPH) {
+        *in = ints_dup(g->sources, g->indegree);
+        *out = ints_dup(g->dests, g->outdegree);
+        *nin = g->indegree;
+        *nout = g->outdegree;
+    } else {
+        return SHIM_ECLASS(MPI_ERR_TOPOLOGY);
+    }
+    if (!*in || !*out) {
+        free(*in);
+        free(*out);
+        return -ENOMEM;
+    }
+    return 0;
+}

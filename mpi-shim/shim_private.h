@@ -272,6 +272,14 @@ int shim_comm_create_world(void);
 /* A graph topology's copy, NULL when out of memory; and its end. */
 struct shim_graph *shim_graph_copy(const struct shim_graph *g);
 void shim_graph_free(struct shim_graph *g);
+/* The neighbours of this process in c's topology, as the neighbourhood
+ * collectives order them: *in (sources) and *out (destinations), the
+ * caller frees both. A Cartesian topology lists, per dimension, the
+ * neighbour at -1 then at +1 (MPI_PROC_NULL off a non-periodic edge), in
+ * both lists, and sets *cart. SHIM_ECLASS(MPI_ERR_TOPOLOGY) without a
+ * topology. */
+int shim_topo_neighbors(
+    struct shim_comm *c, int **in, int *nin, int **out, int *nout, bool *cart);
 /* A new communicator of size ranks (world: comm rank -> world rank, taken
  * over) on context id id, in which this process is rank; NULL when out of
  * memory. Takes the id. */
