@@ -14,11 +14,15 @@
  * - fork+exec: the two processes forked and waited for (for /bin/true).
  *
  * The work is /bin/true, an MPI hello (MPI_Init + MPI_Finalize) built
- * with MPICH's mpicc, and the same hello built with shoal's own mpicc.
+ * with MPICH's mpicc, the same hello built with shoal's own mpicc, and,
+ * when HELLO_OMPI is given, the same built with Open MPI's mpicc (wired
+ * up through shoal's PMIx server), whose reference is `mpirun.openmpi`.
  * Launchers are interleaved round by round so that machine noise hits
- * them alike; we report medians and the ratio to Hydra.
+ * them alike; we report medians and the ratio to Hydra (to
+ * mpirun.openmpi for the Open MPI hello).
  *
  * usage: bench-pool-launch [-r REPS] SHOAL HELLO_MPICH HELLO_SHOAL
+ *                          [HELLO_OMPI]
  * Prints one JSON object per measurement, then a table. */
 #include <errno.h>
 #include <fcntl.h>
@@ -165,8 +169,7 @@ static long long bench_claims_generation(const char *dir)
     snprintf(sock, sizeof(sock), "%s/d/control.sock", dir);
     if (control_client_connect(sock, &fd, NULL) == 0) {
         if (control_client_request(fd, req, 5000, &reply, NULL) == 0) {
-            json_array_foreach(json_object_get(reply, "members"), k, m)
-            {
+            json_array_foreach (json_object_get(reply, "members"), k, m) {
                 if (json_is_true(json_object_get(m, "self")))
                     gen = json_integer_value(json_object_get(
                         json_object_get(m, "summary"), "claims_generation"));
@@ -208,8 +211,14 @@ static int bench_start_daemon(const char *shoal, const char *dir)
         dup2(null, 0);
         dup2(out, 1);
         dup2(out, 2);
+        /* as a dedicated node's daemon: jobs at the CPU weight of any
+         * other process, as Hydra's; BENCH_GUEST_LIMITS=on measures a
+         * lent workstation's, whose jobs yield to everything else */
         execl(shoal, shoal, "daemon", "run", "--dir", ddir, "--key", key,
-              "--listen", listen, "--name", "bench", (char *)NULL);
+              "--listen", listen, "--name", "bench", "--guest-limits",
+              getenv("BENCH_GUEST_LIMITS") ? getenv("BENCH_GUEST_LIMITS")
+                                           : "off",
+              (char *)NULL);
         _exit(127);
     }
     deadline = bench_now() + 30;
@@ -243,10 +252,12 @@ int main(int argc, char **argv)
 {
     int reps = 15, opt, rc = 1, pool_runs = 0;
     long long gen_before, gen_after;
-    const char *shoal, *hello_mpich, *hello_shoal;
+    const char *shoal, *hello_mpich, *hello_shoal, *hello_ompi = NULL;
     char top[] = "/tmp/shoal-bench-launch-XXXXXX", pool_env[300], cmd[400];
     static const char embedded_env[] = "SHOAL_POOL=no";
     int have_hydra = system("command -v mpiexec.hydra >/dev/null 2>&1") == 0;
+    int have_ompi = system("command -v mpirun.openmpi >/dev/null 2>&1") == 0;
+    int nworks = 3;
 
     while ((opt = getopt(argc, argv, "r:")) != -1) {
         if (opt == 'r' && atoi(optarg) > 0)
@@ -254,11 +265,18 @@ int main(int argc, char **argv)
         else
             goto usage;
     }
-    if (argc - optind != 3)
+    if (argc - optind != 3 && argc - optind != 4)
         goto usage;
     shoal = argv[optind];
     hello_mpich = argv[optind + 1];
     hello_shoal = argv[optind + 2];
+    if (argc - optind == 4 && have_ompi) {
+        hello_ompi = argv[optind + 3];
+        nworks = 4;
+        /* Open MPI refuses root without these */
+        setenv("OMPI_ALLOW_RUN_AS_ROOT", "1", 1);
+        setenv("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1", 1);
+    }
     if (!mkdtemp(top)) {
         perror("bench-pool-launch: mkdtemp");
         return 1;
@@ -274,10 +292,12 @@ int main(int argc, char **argv)
         goto out;
 
     {
-        static const char *const works[] = {"true", "mpi_hello", "shoal_hello"};
-        const char *progs[] = {"/bin/true", hello_mpich, hello_shoal};
+        static const char *const works[] = {"true", "mpi_hello", "shoal_hello",
+                                            "ompi_hello"};
+        const char *progs[] = {"/bin/true", hello_mpich, hello_shoal,
+                               hello_ompi};
 
-        for (int w = 0; w < 3; w++) {
+        for (int w = 0; w < nworks; w++) {
             struct bench_case *c;
 
             c = bench_add(works[w], "pool", reps, shoal, "run", "-n", "2",
@@ -286,7 +306,10 @@ int main(int argc, char **argv)
             c = bench_add(works[w], "embedded", reps, shoal, "run", "-n", "2",
                           progs[w], NULL);
             c->env[0] = embedded_env;
-            if (have_hydra)
+            if (w == 3)
+                bench_add(works[w], "mpirun.openmpi", reps, "mpirun.openmpi",
+                          "-n", "2", progs[w], NULL);
+            else if (have_hydra)
                 bench_add(works[w], "hydra", reps, "mpiexec.hydra", "-n", "2",
                           progs[w], NULL);
             if (w == 0)
@@ -330,6 +353,9 @@ int main(int argc, char **argv)
         const struct bench_case *c = &cases[i];
         const struct bench_case *hydra = bench_find(c->work, "hydra");
 
+        if (!hydra)
+            hydra = bench_find(c->work, "mpirun.openmpi");
+
         printf("{\"bench\":\"pool_launch\",\"work\":\"%s\",\"nranks\":2,"
                "\"launcher\":\"%s\",\"median_ms\":%.3f,\"runs\":%d,"
                "\"failures\":%d",
@@ -346,6 +372,9 @@ int main(int argc, char **argv)
     for (int i = 0; i < ncases; i++) {
         const struct bench_case *c = &cases[i];
         const struct bench_case *hydra = bench_find(c->work, "hydra");
+
+        if (!hydra)
+            hydra = bench_find(c->work, "mpirun.openmpi");
 
         printf("%-12s %-10s %10.2f", c->work, c->launcher, c->median * 1e3);
         if (hydra && hydra->median > 0 && c->median > 0)
@@ -364,6 +393,6 @@ out:
 
 usage:
     fprintf(stderr, "usage: bench-pool-launch [-r REPS] SHOAL HELLO_MPICH "
-                    "HELLO_SHOAL\n");
+                    "HELLO_SHOAL [HELLO_OMPI]\n");
     return 2;
 }
