@@ -377,6 +377,15 @@ static void taskd_op_resubmit(struct taskd *t,
                           shoal_strerror(n < 0 ? n : -ENOMEM));
         goto out;
     }
+    if (r.n == 0 && info.count[JOURNAL_TASK_CANCELLED] > 0) {
+        /* a job failed by its dependency, or cancelled: nothing failed */
+        taskd_reply_error(reply, arg, SHOAL_EUSAGE,
+                          "job %" PRIu64 " has no failed tasks to run again "
+                          "(%" PRIu64 " were cancelled: 'shoal resubmit "
+                          "%" PRIu64 "' runs every task again)",
+                          id, info.count[JOURNAL_TASK_CANCELLED], id);
+        goto out;
+    }
     if (r.n == 0) {
         taskd_reply_error(reply, arg, SHOAL_EUSAGE,
                           "job %" PRIu64 " has no failed tasks to run again",

@@ -214,6 +214,10 @@ import json, sys
 j = json.load(sys.stdin)
 assert j[\"reason\"] == \"dependency $d failed\", j
 " &&
+    test_expect_code 1 "$SHOAL" resubmit "$d" --failed 2>err &&
+    grep -F "shoal: job $d has no failed tasks to run again (2 were cancelled: '"'"'shoal resubmit $d'"'"' runs every task again)" err &&
+    again=$("$SHOAL" resubmit "$d") &&
+    "$SHOAL" wait "$again" >/dev/null &&
     long=$("$SHOAL" submit --range 1-1 -- sleep 30) &&
     f=$("$SHOAL" submit --after "$long,$bad" --range 1-1 -- true) &&
     "$SHOAL" job "$f" | grep "^reason  *dependency $bad failed$" &&
