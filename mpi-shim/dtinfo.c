@@ -331,3 +331,26 @@ int PMPI_Type_get_true_extent_x(MPI_Datatype datatype,
     *true_extent = t->true_extent;
     return MPI_SUCCESS;
 }
+
+int shim_dt_env_view(const struct shim_datatype *t,
+                     int *combiner,
+                     int *ni,
+                     const int **ints,
+                     int *na,
+                     const MPI_Aint **addrs,
+                     int *nd,
+                     struct shim_datatype *const **types)
+{
+    const struct shim_dt_env *e = t->env;
+
+    if (!e)
+        return SHIM_ECLASS(MPI_ERR_TYPE);
+    *combiner = e->combiner;
+    *ni = e->ni;
+    *ints = e->ints;
+    *na = e->na;
+    *addrs = e->addrs;
+    *nd = e->nd;
+    *types = e->types;
+    return 0;
+}

@@ -170,6 +170,17 @@ int shim_dt_record(MPI_Datatype handle,
                    const MPI_Aint *addrs,
                    int nd,
                    const MPI_Datatype *types);
+/* The record of derived type t, borrowed (valid while t lives):
+ * combiner, integers, addresses and datatypes as MPI_Type_get_contents
+ * gives them. SHIM_ECLASS(MPI_ERR_TYPE) for a predefined type. */
+int shim_dt_env_view(const struct shim_datatype *t,
+                     int *combiner,
+                     int *ni,
+                     const int **ints,
+                     int *na,
+                     const MPI_Aint **addrs,
+                     int *nd,
+                     struct shim_datatype *const **types);
 /* Frees t's record and user name. */
 void shim_dt_env_free(struct shim_datatype *t);
 void shim_dt_unpack(const struct shim_datatype *t,

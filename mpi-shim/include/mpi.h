@@ -177,6 +177,7 @@ enum {
 enum { MPI_IDENT = 0, MPI_CONGRUENT, MPI_SIMILAR, MPI_UNEQUAL };
 enum { MPI_GRAPH = 1, MPI_CART, MPI_DIST_GRAPH };
 enum { MPI_COMM_TYPE_SHARED = 1 };
+enum { MPI_TYPECLASS_REAL = 1, MPI_TYPECLASS_INTEGER, MPI_TYPECLASS_COMPLEX };
 enum {
     MPI_COMBINER_NAMED = 1,
     MPI_COMBINER_DUP,
@@ -1091,6 +1092,27 @@ SHOAL_MPI_DECL(Unpack,
 SHOAL_MPI_DECL(Pack_size,
                (int incount, MPI_Datatype datatype, MPI_Comm comm, int *size));
 SHOAL_MPI_DECL(Get_address, (const void *location, MPI_Aint *address));
+SHOAL_MPI_DECL(Pack_external,
+               (const char datarep[],
+                const void *inbuf,
+                int incount,
+                MPI_Datatype datatype,
+                void *outbuf,
+                MPI_Aint outsize,
+                MPI_Aint *position));
+SHOAL_MPI_DECL(Unpack_external,
+               (const char datarep[],
+                const void *inbuf,
+                MPI_Aint insize,
+                MPI_Aint *position,
+                void *outbuf,
+                int outcount,
+                MPI_Datatype datatype));
+SHOAL_MPI_DECL(
+    Pack_external_size,
+    (const char datarep[], int incount, MPI_Datatype datatype, MPI_Aint *size));
+SHOAL_MPI_DECL(Type_match_size,
+               (int typeclass, int size, MPI_Datatype *datatype));
 
 /* One-sided communication */
 SHOAL_MPI_DECL(Win_create,
