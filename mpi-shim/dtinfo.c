@@ -67,6 +67,8 @@ static int ints_count(int combiner, int n)
         return n + 1;
     case MPI_COMBINER_INDEXED_BLOCK:
         return n + 2;
+    case MPI_COMBINER_SUBARRAY:
+        return n; /* laid out by the caller */
     }
     return 0;
 }
@@ -106,6 +108,7 @@ int shim_dt_record(MPI_Datatype handle,
     case MPI_COMBINER_CONTIGUOUS:
     case MPI_COMBINER_VECTOR:
     case MPI_COMBINER_HVECTOR:
+    case MPI_COMBINER_SUBARRAY:
         memcpy(e->ints, ia, sizeof(int) * e->ni);
         break;
     case MPI_COMBINER_INDEXED:

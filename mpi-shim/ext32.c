@@ -88,6 +88,41 @@ ext_run(struct ext_walk *w, struct shim_datatype *t, unsigned char *base, int n)
     return rc;
 }
 
+/* The elements of a subarray (record ints) of o at base, in array
+ * order: every index of the subarray, slowest dimension first. */
+static int ext_subarray(struct ext_walk *w,
+                        struct shim_datatype *o,
+                        unsigned char *base,
+                        const int *ints)
+{
+    int n = ints[0], order = ints[1 + 3 * n];
+    const int *sizes = ints + 1, *sub = ints + 1 + n,
+              *starts = ints + 1 + 2 * n;
+    int idx[64] = {0};
+
+    if (n > 64)
+        return SHIM_ECLASS(MPI_ERR_TYPE);
+    for (;;) {
+        MPI_Aint off = 0;
+        for (int k = 0; k < n; k++) {
+            int d = order == MPI_ORDER_C ? k : n - 1 - k;
+            off = off * sizes[d] + starts[d] + idx[d];
+        }
+        int rc = ext_walk(w, o, base + off * o->extent);
+        if (rc)
+            return rc;
+        int k = n - 1;
+        for (; k >= 0; k--) {
+            int d = order == MPI_ORDER_C ? k : n - 1 - k;
+            if (++idx[d] < sub[d])
+                break;
+            idx[d] = 0;
+        }
+        if (k < 0)
+            return 0;
+    }
+}
+
 static int
 ext_walk(struct ext_walk *w, struct shim_datatype *t, unsigned char *base)
 {
@@ -148,6 +183,8 @@ ext_walk(struct ext_walk *w, struct shim_datatype *t, unsigned char *base)
         for (int i = 0; i < ints[0] && rc == 0; i++)
             rc = ext_run(w, o, base + addrs[i], ints[1]);
         return rc;
+    case MPI_COMBINER_SUBARRAY:
+        return ext_subarray(w, o, base, ints);
     case MPI_COMBINER_STRUCT:
         for (int i = 0; i < ints[0] && rc == 0; i++)
             rc = ext_run(w, types[i], base + addrs[i], ints[1 + i]);

@@ -178,6 +178,7 @@ enum { MPI_IDENT = 0, MPI_CONGRUENT, MPI_SIMILAR, MPI_UNEQUAL };
 enum { MPI_GRAPH = 1, MPI_CART, MPI_DIST_GRAPH };
 enum { MPI_COMM_TYPE_SHARED = 1 };
 enum { MPI_TYPECLASS_REAL = 1, MPI_TYPECLASS_INTEGER, MPI_TYPECLASS_COMPLEX };
+enum { MPI_ORDER_C = 56, MPI_ORDER_FORTRAN = 57 };
 enum {
     MPI_COMBINER_NAMED = 1,
     MPI_COMBINER_DUP,
@@ -1111,6 +1112,14 @@ SHOAL_MPI_DECL(Unpack_external,
 SHOAL_MPI_DECL(
     Pack_external_size,
     (const char datarep[], int incount, MPI_Datatype datatype, MPI_Aint *size));
+SHOAL_MPI_DECL(Type_create_subarray,
+               (int ndims,
+                const int array_of_sizes[],
+                const int array_of_subsizes[],
+                const int array_of_starts[],
+                int order,
+                MPI_Datatype oldtype,
+                MPI_Datatype *newtype));
 SHOAL_MPI_DECL(Type_match_size,
                (int typeclass, int size, MPI_Datatype *datatype));
 
