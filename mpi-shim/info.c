@@ -9,7 +9,8 @@
  * (MPI_ERR_INFO_VALUE); both are copied. No communicator hint changes
  * what this library does, so MPI_Comm_set_info accepts any and
  * MPI_Comm_get_info returns a new empty info (the standard lets an
- * implementation report only the hints it uses). */
+ * implementation report only the hints it uses), and
+ * MPI_Comm_dup_with_info is MPI_Comm_dup. */
 #include "config.h"
 
 #include <errno.h>
@@ -328,4 +329,18 @@ int PMPI_Comm_get_info(MPI_Comm comm, MPI_Info *info_used)
         return shim_err(c, "MPI_Comm_get_info", rc);
     *info_used = in->handle;
     return MPI_SUCCESS;
+}
+
+SHIM_WEAK(Comm_dup_with_info)
+int PMPI_Comm_dup_with_info(MPI_Comm comm, MPI_Info info, MPI_Comm *newcomm)
+{
+    struct shim_comm *c;
+
+    if (shim_comm_check(comm, &c))
+        return shim_err(NULL, "MPI_Comm_dup_with_info",
+                        SHIM_ECLASS(MPI_ERR_COMM));
+    if (shim_info_check(info))
+        return shim_err(c, "MPI_Comm_dup_with_info", SHIM_ECLASS(MPI_ERR_INFO));
+    /* As MPI_Comm_dup, attributes copied; no hint changes anything. */
+    return PMPI_Comm_dup(comm, newcomm);
 }

@@ -871,6 +871,20 @@ SHOAL_MPI_DECL(
 SHOAL_MPI_DECL(Cartdim_get, (MPI_Comm comm, int *ndims));
 SHOAL_MPI_DECL(Dims_create, (int nnodes, int ndims, int dims[]));
 SHOAL_MPI_DECL(Topo_test, (MPI_Comm comm, int *status));
+SHOAL_MPI_DECL(Cart_sub,
+               (MPI_Comm comm, const int remain_dims[], MPI_Comm *newcomm));
+SHOAL_MPI_DECL(Cart_map,
+               (MPI_Comm comm,
+                int ndims,
+                const int dims[],
+                const int periods[],
+                int *newrank));
+SHOAL_MPI_DECL(Graph_map,
+               (MPI_Comm comm,
+                int nnodes,
+                const int index[],
+                const int edges[],
+                int *newrank));
 SHOAL_MPI_DECL(Graph_create,
                (MPI_Comm comm_old,
                 int nnodes,
@@ -969,6 +983,8 @@ SHOAL_MPI_DECL(Info_dup, (MPI_Info info, MPI_Info *newinfo));
 SHOAL_MPI_DECL(Info_free, (MPI_Info * info));
 SHOAL_MPI_DECL(Comm_set_info, (MPI_Comm comm, MPI_Info info));
 SHOAL_MPI_DECL(Comm_get_info, (MPI_Comm comm, MPI_Info *info_used));
+SHOAL_MPI_DECL(Comm_dup_with_info,
+               (MPI_Comm comm, MPI_Info info, MPI_Comm *newcomm));
 
 /* Errors */
 SHOAL_MPI_DECL(Comm_create_errhandler,
