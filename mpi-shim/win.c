@@ -132,6 +132,9 @@ static int win_setup(MPI_Aint size,
     *out = NULL;
     if (rc)
         return rc;
+    /* Windows live on intracommunicators only. */
+    if (c->inter)
+        return SHIM_ECLASS(MPI_ERR_COMM);
     if (size < 0)
         return SHIM_ECLASS(MPI_ERR_SIZE);
     if (disp_unit <= 0)
@@ -342,7 +345,7 @@ int PMPI_Win_allocate_shared(MPI_Aint size,
     struct shim_comm *c = shim_comm_lookup(comm);
     int rc = win && baseptr ? 0 : SHIM_ECLASS(MPI_ERR_ARG);
 
-    if (rc == 0 && !c)
+    if (rc == 0 && (!c || c->inter))
         rc = SHIM_ECLASS(MPI_ERR_COMM);
     /* One segment can only be shared within a node. */
     for (int r = 0; rc == 0 && r < c->size; r++)
