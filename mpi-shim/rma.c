@@ -292,6 +292,60 @@ ureq_make(struct shim_win *w, struct rma_op *track, MPI_Request *request)
     return 0;
 }
 
+/* A put or get on a window whose memory is one segment of the node
+ * (rma_private.h, direct): a copy between the origin's buffer and the
+ * target's part of the segment, through the segments of the target type
+ * when either side is not contiguous. Complete when it returns; the
+ * synchronization calls order it with a memory barrier. */
+static int rma_direct(struct shim_win *w,
+                      enum rma_am_type type,
+                      void *origin,
+                      size_t ocount,
+                      struct shim_datatype *ot,
+                      int target,
+                      MPI_Aint disp,
+                      size_t tcount,
+                      struct shim_datatype *tt)
+{
+    char *tbase =
+        w->shm_seg + w->shm_off[target] + disp * (MPI_Aint)w->peer_unit[target];
+    size_t total = tcount * tt->size;
+    char *o = (char *)origin + ot->true_lb;
+    char *packed = NULL;
+    struct segs s = {0};
+
+    if (ot->contig && tt->contig) {
+        if (type == RMA_AM_PUT)
+            memmove(tbase + tt->true_lb, o, total);
+        else
+            memmove(o, tbase + tt->true_lb, total);
+        return 0;
+    }
+    if (!ot->contig) {
+        packed = malloc(total ? total : 1);
+        if (!packed)
+            return -ENOMEM;
+        if (type == RMA_AM_PUT)
+            shim_dt_pack(ot, origin, ocount, packed);
+        o = packed;
+    }
+    int rc = segs_build(&s, 0, tcount, tt);
+    size_t pos = 0;
+    for (size_t i = 0; rc == 0 && i < s.n; i++) {
+        char *a = tbase + (MPI_Aint)s.v[i].disp;
+        if (type == RMA_AM_PUT)
+            memmove(a, o + pos, s.v[i].len);
+        else
+            memmove(o + pos, a, s.v[i].len);
+        pos += s.v[i].len;
+    }
+    if (rc == 0 && packed && type == RMA_AM_GET)
+        shim_dt_unpack(ot, packed, total, origin);
+    free(s.v);
+    free(packed);
+    return rc;
+}
+
 /* Put and accumulate (and get-accumulate's outbound half): the origin's
  * data is copied into the messages, so the call completes locally. */
 static int rma_common(const char *fn,
@@ -362,6 +416,14 @@ static int rma_common(const char *fn,
                 return shim_win_err(w, fn, rc);
         }
         return MPI_SUCCESS;
+    }
+    if (w->direct && (type == RMA_AM_PUT || type == RMA_AM_GET)) {
+        rc = rma_direct(w, type, (void *)origin_addr, (size_t)origin_count,
+                        type == RMA_AM_PUT ? ot : rt, target_rank, target_disp,
+                        (size_t)target_count, tt);
+        if (rc == 0 && request)
+            rc = ureq_make(w, NULL, request);
+        return rc ? shim_win_err(w, fn, rc) : MPI_SUCCESS;
     }
     /* An accumulate replacing whole elements is a put; keeping the op
      * lets the target apply it element by element all the same. */

@@ -101,6 +101,10 @@ int rma_am_push(struct shim_win *w, int target)
 {
     int rc = 0;
 
+    /* Every synchronization passes here: the loads and stores of direct
+     * puts and gets (rma.c) are ordered before what it sends. */
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+
     for (int t = target < 0 ? 0 : target;
          t < (target < 0 ? w->size : target + 1); t++) {
         if (w->agg_len[t] == 0)

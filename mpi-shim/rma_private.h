@@ -118,6 +118,9 @@ struct shim_win {
     char *shm_seg;
     size_t shm_len;
     MPI_Aint *shm_off;
+    /* Every rank's memory is in shm_seg (allocated windows on one node):
+     * puts and gets are done with loads and stores, not messages. */
+    bool direct;
     /* MPI_Win_create_dynamic: attached regions. */
     struct rma_region *regions;
     int nregions;

@@ -200,6 +200,17 @@ static int win_setup(MPI_Aint size,
     return 0;
 }
 
+static int shm_map(struct shim_win *w, size_t align);
+
+/* Whether every rank of w is on this rank's node (the wire-up's map). */
+static bool win_one_node(const struct shim_win *w)
+{
+    for (int r = 0; r < w->size; r++)
+        if (shim.node_of[w->comm->world[r]] != shim.node_of[shim.rank])
+            return false;
+    return true;
+}
+
 /* Gives w its handle and starts its target side. */
 static int win_publish(struct shim_win *w, MPI_Win *win)
 {
@@ -255,7 +266,21 @@ int PMPI_Win_allocate(MPI_Aint size,
     if (rc == 0)
         rc =
             win_setup(size, disp_unit, info, comm, MPI_WIN_FLAVOR_ALLOCATE, &w);
-    if (rc == 0) {
+    /* On one node the memory is one shared segment, so puts and gets
+     * become loads and stores (see rma.c); elsewhere, or when no segment
+     * can be had, private memory and active messages. */
+    if (rc == 0 && win_one_node(w) && !getenv("SHOAL_MPI_RMA_NO_SHM")) {
+        if (shm_map(w, 64) == 0) {
+            w->direct = true;
+        } else {
+            if (w->shm_seg)
+                munmap(w->shm_seg, w->shm_len);
+            w->shm_seg = NULL;
+            free(w->shm_off);
+            w->shm_off = NULL;
+        }
+    }
+    if (rc == 0 && !w->direct) {
         void *mem = NULL;
         if (posix_memalign(&mem, 64, size > 0 ? (size_t)size : 1))
             rc = -ENOMEM;
@@ -275,7 +300,7 @@ int PMPI_Win_allocate(MPI_Aint size,
 /* Maps the node's segment for w: rank 0 creates and sizes it, the others
  * open it by the name rank 0 broadcasts, and it is unlinked once all
  * have it mapped, so nothing outlives the processes. */
-static int shm_map(struct shim_win *w)
+static int shm_map(struct shim_win *w, size_t align)
 {
     char name[64] = "";
     size_t total = 0;
@@ -287,7 +312,7 @@ static int shm_map(struct shim_win *w)
         return -ENOMEM;
     for (int r = 0; r < w->size; r++) {
         w->shm_off[r] = (MPI_Aint)total;
-        total += (size_t)w->peer_bytes[r];
+        total += ((size_t)w->peer_bytes[r] + align - 1) / align * align;
     }
     w->shm_len = total ? total : 1;
     if (w->rank == 0) {
@@ -354,7 +379,7 @@ int PMPI_Win_allocate_shared(MPI_Aint size,
     if (rc == 0)
         rc = win_setup(size, disp_unit, info, comm, MPI_WIN_FLAVOR_SHARED, &w);
     if (rc == 0)
-        rc = shm_map(w);
+        rc = shm_map(w, 1); /* contiguous, as the standard's default */
     if (rc == 0)
         rc = win_publish(w, win);
     if (rc) {
@@ -753,6 +778,7 @@ int PMPI_Win_fence(int mode, MPI_Win win)
     if (rc)
         return shim_win_err(w, "MPI_Win_fence", rc);
     w->fence_epoch = !(mode & MPI_MODE_NOSUCCEED);
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
     return MPI_SUCCESS;
 }
 
@@ -846,6 +872,7 @@ int PMPI_Win_start(MPI_Group group, int mode, MPI_Win win)
     w->nstart = n;
     if (!w->start_ranks)
         return shim_win_err(w, "MPI_Win_start", -ENOMEM);
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
     return MPI_SUCCESS;
 }
 
@@ -893,6 +920,7 @@ int PMPI_Win_wait(MPI_Win win)
     while (w->completes < w->npost)
         shim_progress_wait(&idle);
     post_end(w);
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
     return MPI_SUCCESS;
 }
 
@@ -980,6 +1008,7 @@ int PMPI_Win_lock(int lock_type, int rank, int mode, MPI_Win win)
     w->nocheck[rank] = (mode & MPI_MODE_NOCHECK) != 0;
     w->synced[rank] = w->sent[rank];
     w->nlocks++;
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
     return MPI_SUCCESS;
 }
 
@@ -1055,6 +1084,7 @@ int PMPI_Win_lock_all(int mode, MPI_Win win)
     for (int i = 0; i < w->size; i++)
         w->synced[i] = w->sent[i];
     w->lock_all = true;
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
     return MPI_SUCCESS;
 }
 
@@ -1128,6 +1158,7 @@ int PMPI_Win_flush(int rank, MPI_Win win)
         rc = sync_all(w, &rank, 1, RMA_AM_FLUSH, NULL);
         w->synced[rank] = w->sent[rank];
     }
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
     return rc ? shim_win_err(w, "MPI_Win_flush", rc) : MPI_SUCCESS;
 }
 
@@ -1153,6 +1184,7 @@ int PMPI_Win_flush_all(MPI_Win win)
     for (int i = 0; i < n; i++)
         w->synced[ranks[i]] = w->sent[ranks[i]];
     free(ranks);
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
     return rc ? shim_win_err(w, "MPI_Win_flush_all", rc) : MPI_SUCCESS;
 }
 
