@@ -16,6 +16,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -346,6 +347,28 @@ static int rma_direct(struct shim_win *w,
     return rc;
 }
 
+/* The accumulate lock of target's memory in a direct window: every
+ * accumulate and fetching operation on it runs under it, so they are
+ * atomic with each other and, done by the origin in program order,
+ * ordered per origin. Held for a copy and a combination, never across a
+ * wait; a rank that finds it taken spins, and yields its core now and
+ * then in case the holder lost its own. */
+static void acc_lock(struct shim_win *w, int target)
+{
+    uint32_t *l = &w->ctl[target].acc_lock;
+    unsigned spins = 0;
+
+    while (__atomic_exchange_n(l, 1, __ATOMIC_ACQUIRE))
+        while (__atomic_load_n(l, __ATOMIC_RELAXED))
+            if (++spins % 64 == 0)
+                sched_yield();
+}
+
+static void acc_unlock(struct shim_win *w, int target)
+{
+    __atomic_store_n(&w->ctl[target].acc_lock, 0, __ATOMIC_RELEASE);
+}
+
 /* Put and accumulate (and get-accumulate's outbound half): the origin's
  * data is copied into the messages, so the call completes locally. */
 static int rma_common(const char *fn,
@@ -480,8 +503,16 @@ static int rma_common(const char *fn,
                     (size_t)target_count, tt);
     if (rc == 0 && request)
         rc = ureq_make(w, track, request);
-    if (rc == 0)
+    if (rc == 0 && w->direct) {
+        char *tb = w->shm_seg + w->shm_off[target_rank];
+        acc_lock(w, target_rank);
+        if (d.reply_dst)
+            rma_segs_copy(tb, s.v, (uint32_t)s.n, 0, d.reply_dst, total, false);
+        rc = rma_acc_apply(tb, op, basic, s.v, (uint32_t)s.n, total, d.data);
+        acc_unlock(w, target_rank);
+    } else if (rc == 0) {
         rc = rma_issue(w, &d, &s);
+    }
     free(s.v);
     free(packed);
     if (track)
@@ -703,8 +734,18 @@ int PMPI_Compare_and_swap(const void *origin_addr,
         .track = track,
     };
     rc = segs_build(&s, target_base(w, target_rank, target_disp), 1, t);
-    if (rc == 0)
+    if (rc == 0 && w->direct) {
+        char *a = w->shm_seg + w->shm_off[target_rank] + s.v[0].disp;
+        char old[64];
+        acc_lock(w, target_rank);
+        memcpy(old, a, t->size);
+        if (memcmp(old, compare_addr, t->size) == 0)
+            memcpy(a, origin_addr, t->size);
+        acc_unlock(w, target_rank);
+        memcpy(result_addr, old, t->size);
+    } else if (rc == 0) {
         rc = rma_issue(w, &d, &s);
+    }
     free(s.v);
     op_piece_done(track, 0, 0);
     return rc ? shim_win_err(w, fn, rc) : MPI_SUCCESS;

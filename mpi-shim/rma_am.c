@@ -270,15 +270,25 @@ static char *seg_addr(struct shim_win *w, uint64_t disp, uint64_t len)
     return NULL;
 }
 
-/* Copies the len bytes the segments cover, starting skip bytes into
- * them, between buf and the window (to_win chooses the direction). */
-static void segs_copy(struct shim_win *w,
-                      const struct rma_am_seg *segs,
-                      uint32_t nseg,
-                      size_t skip,
-                      void *buf,
-                      size_t len,
-                      bool to_win)
+/* Where w's memory starts for segment displacements: NULL for a dynamic
+ * window, whose displacements are addresses. */
+static char *win_base(const struct shim_win *w)
+{
+    return w->flavor == MPI_WIN_FLAVOR_DYNAMIC ? NULL : (char *)w->base;
+}
+
+static char *seg_ptr(char *base, uint64_t disp)
+{
+    return base ? base + disp : (char *)(uintptr_t)disp;
+}
+
+void rma_segs_copy(char *base,
+                   const struct rma_am_seg *segs,
+                   uint32_t nseg,
+                   size_t skip,
+                   void *buf,
+                   size_t len,
+                   bool to_win)
 {
     char *p = buf;
 
@@ -290,42 +300,40 @@ static void segs_copy(struct shim_win *w,
         size_t n = segs[i].len - skip;
         if (n > len)
             n = len;
-        char *a = (char *)w->base + segs[i].disp + skip;
-        if (w->flavor == MPI_WIN_FLAVOR_DYNAMIC)
-            a = (char *)(uintptr_t)(segs[i].disp + skip);
+        char *a = seg_ptr(base, segs[i].disp + skip);
         if (to_win)
-            memcpy(a, p, n);
+            memmove(a, p, n);
         else
-            memcpy(p, a, n);
+            memmove(p, a, n);
         p += n;
         len -= n;
         skip = 0;
     }
 }
 
-/* Applies op to the elements the segments cover with the packed operands
- * in data. Types without padding are combined in place, a segment at a
- * time; a MINLOC/MAXLOC pair with padding is brought into its struct
- * layout, combined, and written back, an element at a time. */
-static int acc_apply(struct shim_win *w,
-                     const struct rma_am_hdr *h,
-                     const struct rma_am_seg *segs,
-                     const char *data)
+/* Types without padding are combined in place, a segment at a time; a
+ * MINLOC/MAXLOC pair with padding is brought into its struct layout,
+ * combined, and written back, an element at a time. */
+int rma_acc_apply(char *base,
+                  MPI_Op opn,
+                  MPI_Datatype basic,
+                  const struct rma_am_seg *segs,
+                  uint32_t nseg,
+                  size_t len,
+                  const char *data)
 {
     struct shim_op *op;
-    struct shim_datatype *bt = shim_dt_get(h->basic);
-    int rc = shim_op_check(h->op, &op);
+    struct shim_datatype *bt = shim_dt_get(basic);
+    int rc = shim_op_check(opn, &op);
 
     if (rc || !bt || !bt->predefined)
         return SHIM_ECLASS(MPI_ERR_OP);
     if (op->builtin == 14) /* MPI_NO_OP */
         return 0;
     if (bt->contig) {
-        for (uint32_t i = 0; i < h->nseg; i++) {
-            char *a = (char *)w->base + segs[i].disp;
-            if (w->flavor == MPI_WIN_FLAVOR_DYNAMIC)
-                a = (char *)(uintptr_t)segs[i].disp;
-            rc = shim_op_apply(op, data, a, segs[i].len / bt->size, h->basic);
+        for (uint32_t i = 0; i < nseg; i++) {
+            rc = shim_op_apply(op, data, seg_ptr(base, segs[i].disp),
+                               segs[i].len / bt->size, basic);
             if (rc)
                 return rc;
             data += segs[i].len;
@@ -333,18 +341,18 @@ static int acc_apply(struct shim_win *w,
         return 0;
     }
     char pk[64], img_in[64], img_io[64];
-    size_t n = h->len / bt->size;
+    size_t n = len / bt->size;
     if (bt->size > sizeof(pk) || (size_t)bt->extent > sizeof(img_in))
         return SHIM_ECLASS(MPI_ERR_TYPE);
     for (size_t e = 0; e < n; e++) {
-        segs_copy(w, segs, h->nseg, e * bt->size, pk, bt->size, false);
+        rma_segs_copy(base, segs, nseg, e * bt->size, pk, bt->size, false);
         shim_dt_unpack(bt, pk, bt->size, img_io);
         shim_dt_unpack(bt, data + e * bt->size, bt->size, img_in);
-        rc = shim_op_apply(op, img_in, img_io, 1, h->basic);
+        rc = shim_op_apply(op, img_in, img_io, 1, basic);
         if (rc)
             return rc;
         shim_dt_pack(bt, img_io, 1, pk);
-        segs_copy(w, segs, h->nseg, e * bt->size, pk, bt->size, true);
+        rma_segs_copy(base, segs, nseg, e * bt->size, pk, bt->size, true);
     }
     return 0;
 }
@@ -454,7 +462,7 @@ am_apply_one(struct shim_win *w, int origin, char *msg, size_t len)
         shim_fatal("RMA: access outside the target's window memory");
     switch (h->type) {
     case RMA_AM_PUT:
-        segs_copy(w, segs, h->nseg, 0, data, h->len, true);
+        rma_segs_copy(win_base(w), segs, h->nseg, 0, data, h->len, true);
         break;
     case RMA_AM_GET:
         if (h->nseg == 1 && h->len > shim_ofi.inject_size) {
@@ -466,18 +474,20 @@ am_apply_one(struct shim_win *w, int origin, char *msg, size_t len)
         out = malloc(h->len ? h->len : 1);
         if (!out)
             SHOAL_MPI_OOM();
-        segs_copy(w, segs, h->nseg, 0, out, h->len, false);
+        rma_segs_copy(win_base(w), segs, h->nseg, 0, out, h->len, false);
         rc = reply_send(w, origin, h->reply, out, h->len, true);
         break;
     case RMA_AM_ACC:
-        rc = acc_apply(w, h, segs, data);
+        rc = rma_acc_apply(win_base(w), h->op, h->basic, segs, h->nseg, h->len,
+                           data);
         break;
     case RMA_AM_GACC:
         out = malloc(h->len ? h->len : 1);
         if (!out)
             SHOAL_MPI_OOM();
-        segs_copy(w, segs, h->nseg, 0, out, h->len, false);
-        rc = acc_apply(w, h, segs, data);
+        rma_segs_copy(win_base(w), segs, h->nseg, 0, out, h->len, false);
+        rc = rma_acc_apply(win_base(w), h->op, h->basic, segs, h->nseg, h->len,
+                           data);
         if (rc == 0)
             rc = reply_send(w, origin, h->reply, out, h->len, true);
         else
@@ -488,9 +498,9 @@ am_apply_one(struct shim_win *w, int origin, char *msg, size_t len)
         out = malloc(h->len ? h->len : 1);
         if (!out)
             SHOAL_MPI_OOM();
-        segs_copy(w, segs, h->nseg, 0, out, h->len, false);
+        rma_segs_copy(win_base(w), segs, h->nseg, 0, out, h->len, false);
         if (memcmp(out, data + h->len, h->len) == 0)
-            segs_copy(w, segs, h->nseg, 0, data, h->len, true);
+            rma_segs_copy(win_base(w), segs, h->nseg, 0, data, h->len, true);
         rc = reply_send(w, origin, h->reply, out, h->len, true);
         break;
     case RMA_AM_LOCK:

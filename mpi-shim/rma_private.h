@@ -89,6 +89,15 @@ struct rma_lock_waiter {
     struct rma_lock_waiter *next;
 };
 
+/* Each rank's control block at the start of a direct window's segment:
+ * the locks of its memory, taken with atomics by any rank of the node. */
+struct rma_shm_ctl {
+    uint32_t acc_lock;  /* held while an accumulate updates this memory */
+    uint32_t lock_word; /* MPI_Win_lock: RMA_LOCK_EXCL, or shared holders */
+    char pad[56];
+};
+#define RMA_LOCK_EXCL 0x80000000u
+
 struct rma_region {
     char *base;
     MPI_Aint size;
@@ -118,9 +127,10 @@ struct shim_win {
     char *shm_seg;
     size_t shm_len;
     MPI_Aint *shm_off;
-    /* Every rank's memory is in shm_seg (allocated windows on one node):
-     * puts and gets are done with loads and stores, not messages. */
+    /* Every rank's memory is in shm_seg (windows allocated on one node):
+     * operations and locks are loads, stores and atomics, not messages. */
     bool direct;
+    struct rma_shm_ctl *ctl; /* rank -> its control block, when direct */
     /* MPI_Win_create_dynamic: attached regions. */
     struct rma_region *regions;
     int nregions;
@@ -184,6 +194,28 @@ void rma_am_stop(struct shim_win *w);
 int rma_am_send(struct shim_win *w, int target, void *msg, size_t len);
 /* Sends what is gathered for target (every rank when target < 0). */
 int rma_am_push(struct shim_win *w, int target);
+
+/* Copies the len bytes the segments cover, starting skip bytes into
+ * them, between buf and the memory at base (NULL: the displacements are
+ * addresses); to_win chooses the direction. */
+void rma_segs_copy(char *base,
+                   const struct rma_am_seg *segs,
+                   uint32_t nseg,
+                   size_t skip,
+                   void *buf,
+                   size_t len,
+                   bool to_win);
+/* Combines the packed operands data (len bytes of predefined elements
+ * basic) into the memory the segments cover at base with predefined op.
+ * The caller makes it atomic (one target applies one at a time, or the
+ * target's accumulate lock is held). 0 or SHIM_ECLASS(MPI_ERR_OP/TYPE). */
+int rma_acc_apply(char *base,
+                  MPI_Op op,
+                  MPI_Datatype basic,
+                  const struct rma_am_seg *segs,
+                  uint32_t nseg,
+                  size_t len,
+                  const char *data);
 
 /* A reply awaited by the origin: when it lands, done(arg, bytes) runs
  * inside progress (so it must not post), and the window's counters drop. */

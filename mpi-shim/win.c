@@ -310,6 +310,8 @@ static int shm_map(struct shim_win *w, size_t align)
     w->shm_off = calloc((size_t)w->size, sizeof(MPI_Aint));
     if (!w->shm_off)
         return -ENOMEM;
+    /* The control blocks first, then every rank's part. */
+    total = (size_t)w->size * sizeof(struct rma_shm_ctl);
     for (int r = 0; r < w->size; r++) {
         w->shm_off[r] = (MPI_Aint)total;
         total += ((size_t)w->peer_bytes[r] + align - 1) / align * align;
@@ -355,6 +357,7 @@ static int shm_map(struct shim_win *w, size_t align)
     if (!all)
         return SHIM_ECLASS(MPI_ERR_NO_MEM);
     w->base = w->shm_seg + w->shm_off[w->rank];
+    w->ctl = (struct rma_shm_ctl *)w->shm_seg;
     return 0;
 }
 
@@ -380,6 +383,8 @@ int PMPI_Win_allocate_shared(MPI_Aint size,
         rc = win_setup(size, disp_unit, info, comm, MPI_WIN_FLAVOR_SHARED, &w);
     if (rc == 0)
         rc = shm_map(w, 1); /* contiguous, as the standard's default */
+    if (rc == 0)
+        w->direct = true;
     if (rc == 0)
         rc = win_publish(w, win);
     if (rc) {
@@ -769,8 +774,10 @@ int PMPI_Win_fence(int mode, MPI_Win win)
     else if (win_in_epoch(w))
         rc = SHIM_ECLASS(MPI_ERR_RMA_SYNC);
     /* With NOPRECEDE (given by all or none) no operation is in flight. */
-    if (rc == 0 && !(mode & MPI_MODE_NOPRECEDE))
+    /* A direct window's operations are complete when their calls return. */
+    if (rc == 0 && !(mode & MPI_MODE_NOPRECEDE) && !w->direct)
         rc = win_drain(w);
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
     if (rc == 0) {
         int b = PMPI_Barrier(w->comm_h);
         rc = b ? SHIM_ECLASS(b) : 0;
@@ -978,6 +985,49 @@ static int sync_all(struct shim_win *w,
     return rc;
 }
 
+/* MPI_Win_lock on a direct window: the target's lock word, taken with
+ * compare-and-swap; a waiting rank keeps polling (so the rest of the
+ * library moves) and yields its core as any waiter does. Shared holders
+ * are counted; an exclusive holder sets RMA_LOCK_EXCL. Unlike the queue
+ * of the active-message path, a stream of shared lockers can hold off an
+ * exclusive one. */
+static void direct_lock(struct shim_win *w, int target, int lock_type)
+{
+    uint32_t *word = &w->ctl[target].lock_word;
+    int idle = 0;
+
+    for (;;) {
+        uint32_t v = __atomic_load_n(word, __ATOMIC_RELAXED);
+        uint32_t want;
+        if (lock_type == MPI_LOCK_EXCLUSIVE) {
+            want = RMA_LOCK_EXCL;
+            if (v != 0) {
+                shim_progress_wait(&idle);
+                continue;
+            }
+        } else {
+            want = v + 1;
+            if (v & RMA_LOCK_EXCL) {
+                shim_progress_wait(&idle);
+                continue;
+            }
+        }
+        if (__atomic_compare_exchange_n(word, &v, want, false, __ATOMIC_ACQUIRE,
+                                        __ATOMIC_RELAXED))
+            return;
+    }
+}
+
+static void direct_unlock(struct shim_win *w, int target, int lock_type)
+{
+    uint32_t *word = &w->ctl[target].lock_word;
+
+    if (lock_type == MPI_LOCK_EXCLUSIVE)
+        __atomic_store_n(word, 0, __ATOMIC_RELEASE);
+    else
+        __atomic_fetch_sub(word, 1, __ATOMIC_RELEASE);
+}
+
 SHIM_WEAK(Win_lock)
 int PMPI_Win_lock(int lock_type, int rank, int mode, MPI_Win win)
 {
@@ -998,7 +1048,9 @@ int PMPI_Win_lock(int lock_type, int rank, int mode, MPI_Win win)
         return shim_win_err(w, "MPI_Win_lock", rc);
     if (rank == MPI_PROC_NULL)
         return MPI_SUCCESS;
-    if (!(mode & MPI_MODE_NOCHECK)) {
+    if (!(mode & MPI_MODE_NOCHECK) && w->direct) {
+        direct_lock(w, rank, lock_type);
+    } else if (!(mode & MPI_MODE_NOCHECK)) {
         int code = lock_code(lock_type);
         rc = sync_all(w, &rank, 1, RMA_AM_LOCK, &code);
         if (rc)
@@ -1029,10 +1081,12 @@ int PMPI_Win_unlock(int rank, MPI_Win win)
     win_wait_replies(w, rank);
     /* A lock taken without asking is released without telling; the
      * operations still need their remote completion. */
-    if (w->nocheck[rank]) {
+    if (w->nocheck[rank] || w->direct) {
         rc = rma_am_push(w, rank);
         if (rc == 0 && w->sent[rank] != w->synced[rank])
             rc = sync_all(w, &rank, 1, RMA_AM_FLUSH, NULL);
+        if (!w->nocheck[rank])
+            direct_unlock(w, rank, w->locked[rank]);
     } else {
         int code = lock_code(w->locked[rank]);
         rc = sync_all(w, &rank, 1, RMA_AM_UNLOCK, &code);
@@ -1075,8 +1129,12 @@ int PMPI_Win_lock_all(int mode, MPI_Win win)
         w->nocheck[i] = (mode & MPI_MODE_NOCHECK) != 0;
         w->synced[i] = w->sent[i];
     }
-    if (rc == 0 && !(mode & MPI_MODE_NOCHECK))
+    if (rc == 0 && !(mode & MPI_MODE_NOCHECK) && w->direct) {
+        for (int i = 0; i < w->size; i++)
+            direct_lock(w, i, MPI_LOCK_SHARED);
+    } else if (rc == 0 && !(mode & MPI_MODE_NOCHECK)) {
         rc = sync_all(w, ranks, w->size, RMA_AM_LOCK, codes);
+    }
     free(ranks);
     free(codes);
     if (rc)
@@ -1115,11 +1173,13 @@ int PMPI_Win_unlock_all(MPI_Win win)
     int *codes = calloc((size_t)w->size, sizeof(int));
     if (!ranks || !codes)
         rc = -ENOMEM;
-    if (rc == 0 && w->nocheck[0]) {
+    if (rc == 0 && (w->nocheck[0] || w->direct)) {
         rc = rma_am_push(w, -1);
         int n = dirty_ranks(w, ranks);
         if (rc == 0)
             rc = sync_all(w, ranks, n, RMA_AM_FLUSH, NULL);
+        for (int i = 0; !w->nocheck[0] && i < w->size; i++)
+            direct_unlock(w, i, MPI_LOCK_SHARED);
     } else if (rc == 0) {
         for (int i = 0; i < w->size; i++)
             codes[i] = 1;
