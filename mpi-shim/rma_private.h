@@ -94,7 +94,11 @@ struct rma_lock_waiter {
 struct rma_shm_ctl {
     uint32_t acc_lock;  /* held while an accumulate updates this memory */
     uint32_t lock_word; /* MPI_Win_lock: RMA_LOCK_EXCL, or shared holders */
-    char pad[56];
+    /* Rank 0's block only: MPI_Win_fence's barrier (arrivals, and the
+     * generation the last arrival bumps). */
+    uint32_t bar_count;
+    uint32_t bar_gen;
+    char pad[48];
 };
 #define RMA_LOCK_EXCL 0x80000000u
 

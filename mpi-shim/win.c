@@ -756,6 +756,24 @@ int PMPI_Win_call_errhandler(MPI_Win win, int errorcode)
 }
 
 /* ---- active target: fence ---------------------------------------------- */
+/* A barrier of the window's ranks in rank 0's control block, by sense
+ * reversal: each reads the generation, then counts itself in; the last
+ * resets the count and bumps the generation, which releases the others. */
+static void direct_barrier(struct shim_win *w)
+{
+    struct rma_shm_ctl *c = &w->ctl[0];
+    uint32_t gen = __atomic_load_n(&c->bar_gen, __ATOMIC_ACQUIRE);
+    int idle = 0;
+
+    if (__atomic_add_fetch(&c->bar_count, 1, __ATOMIC_ACQ_REL)
+        == (uint32_t)w->size) {
+        __atomic_store_n(&c->bar_count, 0, __ATOMIC_RELAXED);
+        __atomic_store_n(&c->bar_gen, gen + 1, __ATOMIC_RELEASE);
+        return;
+    }
+    while (__atomic_load_n(&c->bar_gen, __ATOMIC_ACQUIRE) == gen)
+        shim_progress_wait(&idle);
+}
 enum {
     FENCE_ASSERTS = MPI_MODE_NOSTORE | MPI_MODE_NOPUT | MPI_MODE_NOPRECEDE
                     | MPI_MODE_NOSUCCEED,
@@ -774,11 +792,14 @@ int PMPI_Win_fence(int mode, MPI_Win win)
     else if (win_in_epoch(w))
         rc = SHIM_ECLASS(MPI_ERR_RMA_SYNC);
     /* With NOPRECEDE (given by all or none) no operation is in flight. */
-    /* A direct window's operations are complete when their calls return. */
+    /* A direct window's operations are complete when their calls return:
+     * its fence is a memory barrier and a barrier in the segment. */
     if (rc == 0 && !(mode & MPI_MODE_NOPRECEDE) && !w->direct)
         rc = win_drain(w);
     __atomic_thread_fence(__ATOMIC_SEQ_CST);
-    if (rc == 0) {
+    if (rc == 0 && w->direct) {
+        direct_barrier(w);
+    } else if (rc == 0) {
         int b = PMPI_Barrier(w->comm_h);
         rc = b ? SHIM_ECLASS(b) : 0;
     }
