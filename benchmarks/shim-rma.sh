@@ -2,13 +2,16 @@
 # SPDX-License-Identifier: MIT
 # shim-rma.sh - one-sided communication, shoal's MPI against Open MPI in
 # one run: builds benchmarks/shim_rma.c with both mpicc wrappers and runs
-# them alternately, ROUNDS times (2 ranks on this node): shoal with its
-# default provider, Open MPI as it chooses (shared memory), and Open MPI
-# with its active-message component over TCP (--mca osc pt2pt --mca btl
-# tcp,self), which is the like-for-like transport. Prints every result as
-# a JSON object, then the median over rounds of each measure and its
-# ratio to each Open MPI (ratio = shoal / Open MPI: for bandwidth higher
-# is better, for latencies and epochs lower is better).
+# them alternately, ROUNDS times (2 ranks on this node): shoal as it runs
+# by default (a window allocated on one node is shared memory, operations
+# are loads, stores and atomics), shoal with SHOAL_MPI_RMA_NO_SHM=1 (every
+# operation an active message over point-to-point), Open MPI as it
+# chooses (osc sm: shared memory), and Open MPI with its active-message
+# component over TCP (--mca osc pt2pt --mca btl tcp,self). Prints every
+# result as a JSON object, then the median over rounds of each measure
+# and the ratios shoal / Open MPI (shared memory) and shoal's active
+# messages / Open MPI's over TCP: for bandwidth higher is better, for
+# latencies and epochs lower is better.
 # Usage: benchmarks/shim-rma.sh [BUILDDIR]  (after `make`); ROUNDS=3.
 set -u
 src=$(cd "$(dirname "$0")/.." && pwd)
@@ -38,6 +41,8 @@ run() {
 }
 for round in $(seq "$ROUNDS"); do
     run $SHIM_LAUNCHER 2 "$out/shim_rma.shoal" shoal
+    run env SHOAL_MPI_RMA_NO_SHM=1 $SHIM_LAUNCHER 2 -x SHOAL_MPI_RMA_NO_SHM \
+        "$out/shim_rma.shoal" shoal-am
     run $REF_LAUNCHER 2 "$out/shim_rma.ompi" openmpi
     run $REF_LAUNCHER 2 --mca osc pt2pt --mca btl tcp,self \
         "$out/shim_rma.ompi" openmpi-tcp
@@ -60,15 +65,16 @@ function median(list,   a, n, i, j, v) {
     if (!(key in seen)) { seen[key] = 1; order[++n] = key }
 }
 END {
-    printf("\n%-16s %8s %-15s %10s %10s %10s %8s %8s\n", "bench", "bytes",
-           "metric", "shoal", "openmpi", "ompi-tcp", "/ompi", "/tcp")
+    printf("\n%-16s %8s %-15s %10s %10s %10s %10s %8s %8s\n", "bench", "bytes",
+           "metric", "shoal", "openmpi", "shoal-am", "ompi-tcp", "/ompi",
+           "am/tcp")
     for (i = 1; i <= n; i++) {
         k = order[i]; split(k, p, "|")
         s = median(vals[k, "shoal"]); o = median(vals[k, "openmpi"])
-        t = median(vals[k, "openmpi-tcp"])
-        printf("{\"compare\":\"%s\",\"size\":%s,\"metric\":\"%s\",\"shoal\":%s,\"openmpi\":%s,\"openmpi_tcp\":%s,\"ratio\":%.3f,\"ratio_tcp\":%.3f}\n",
-               p[1], p[2], p[3], s, o, t, o ? s / o : 0, t ? s / t : 0) > "/dev/stderr"
-        printf("%-16s %8s %-15s %10.2f %10.2f %10.2f %8.2f %8.2f\n", p[1], p[2],
-               p[3], s, o, t, o ? s / o : 0, t ? s / t : 0)
+        a = median(vals[k, "shoal-am"]); t = median(vals[k, "openmpi-tcp"])
+        printf("{\"compare\":\"%s\",\"size\":%s,\"metric\":\"%s\",\"shoal\":%s,\"openmpi\":%s,\"shoal_am\":%s,\"openmpi_tcp\":%s,\"ratio\":%.3f,\"ratio_am_tcp\":%.3f}\n",
+               p[1], p[2], p[3], s, o, a, t, o ? s / o : 0, t ? a / t : 0) > "/dev/stderr"
+        printf("%-16s %8s %-15s %10.2f %10.2f %10.2f %10.2f %8.2f %8.2f\n",
+               p[1], p[2], p[3], s, o, a, t, o ? s / o : 0, t ? a / t : 0)
     }
 }' "$results"
