@@ -139,9 +139,10 @@ static int win_setup(MPI_Aint size,
         return SHIM_ECLASS(MPI_ERR_SIZE);
     if (disp_unit <= 0)
         return SHIM_ECLASS(MPI_ERR_DISP);
-    /* Hints are accepted and ignored, as the standard allows. */
-    if (info != MPI_INFO_NULL && SHIM_HANDLE_KIND(info) != 0x1c)
-        return SHIM_ECLASS(MPI_ERR_INFO);
+    /* Hints are checked and ignored, as the standard allows. */
+    rc = shim_info_check(info);
+    if (rc)
+        return rc;
     w = calloc(1, sizeof(*w));
     if (!w)
         return -ENOMEM;
@@ -699,9 +700,25 @@ int PMPI_Win_set_info(MPI_Win win, MPI_Info info)
     if (rc)
         return shim_err(NULL, "MPI_Win_set_info", rc);
     /* Hints may be ignored; none changes what this library does. */
-    if (info != MPI_INFO_NULL && SHIM_HANDLE_KIND(info) != 0x1c)
-        return shim_win_err(w, "MPI_Win_set_info", SHIM_ECLASS(MPI_ERR_INFO));
-    return MPI_SUCCESS;
+    rc = shim_info_check(info);
+    return rc ? shim_win_err(w, "MPI_Win_set_info", rc) : MPI_SUCCESS;
+}
+
+SHIM_WEAK(Win_get_info)
+int PMPI_Win_get_info(MPI_Win win, MPI_Info *info_used)
+{
+    struct shim_win *w;
+    int rc = shim_win_check(win, &w);
+
+    if (rc)
+        return shim_err(NULL, "MPI_Win_get_info", rc);
+    if (!info_used)
+        return shim_win_err(w, "MPI_Win_get_info", SHIM_ECLASS(MPI_ERR_ARG));
+    /* The hints in use: none, since every hint is ignored. The caller
+     * frees the new object with MPI_Info_free. */
+    rc = PMPI_Info_create(info_used);
+    return rc ? shim_win_err(w, "MPI_Win_get_info", SHIM_ECLASS(rc))
+              : MPI_SUCCESS;
 }
 
 SHIM_WEAK(Win_create_errhandler)

@@ -1184,6 +1184,7 @@ SHOAL_MPI_DECL(Win_delete_attr, (MPI_Win win, int win_keyval));
 SHOAL_MPI_DECL(Win_set_name, (MPI_Win win, const char *win_name));
 SHOAL_MPI_DECL(Win_get_name, (MPI_Win win, char *win_name, int *resultlen));
 SHOAL_MPI_DECL(Win_set_info, (MPI_Win win, MPI_Info info));
+SHOAL_MPI_DECL(Win_get_info, (MPI_Win win, MPI_Info *info_used));
 SHOAL_MPI_DECL(Win_create_errhandler,
                (MPI_Win_errhandler_function * fn, MPI_Errhandler *errhandler));
 SHOAL_MPI_DECL(Win_set_errhandler, (MPI_Win win, MPI_Errhandler errhandler));

@@ -273,6 +273,18 @@ int main(int argc, char **argv)
     SAY("window error handlers\n");
     char name[MPI_MAX_OBJECT_NAME];
     int len;
+    /* Hints are accepted; the info in use is a new object. */
+    MPI_Info info, used;
+    int nkeys = -1;
+    MPI_Info_create(&info);
+    MPI_Info_set(info, "no_locks", "false");
+    MPI_Win_set_info(w, info);
+    MPI_Win_get_info(w, &used);
+    CHECK(used != MPI_INFO_NULL && used != info, "MPI_Win_get_info object");
+    MPI_Info_get_nkeys(used, &nkeys);
+    CHECK(nkeys >= 0, "MPI_Win_get_info keys %d", nkeys);
+    MPI_Info_free(&used);
+    MPI_Info_free(&info);
     MPI_Win_set_name(w, "big window");
     MPI_Win_get_name(w, name, &len);
     CHECK(strcmp(name, "big window") == 0 && len == 10, "window name '%s'",
