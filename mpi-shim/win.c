@@ -322,8 +322,12 @@ static int shm_map(struct shim_win *w, size_t align)
         snprintf(name, sizeof(name), "/shoal_%d_win%u", (int)getpid(),
                  shm_seq++);
         fd = shm_open(name, O_CREAT | O_EXCL | O_RDWR, 0600);
-        if (fd < 0 || ftruncate(fd, (off_t)w->shm_len) != 0) {
-            rc = -errno;
+        /* The pages are reserved now: a /dev/shm too small for the window
+         * is an error here (MPI_Win_allocate then keeps private memory),
+         * not a SIGBUS at the first store. */
+        int e = fd < 0 ? errno : posix_fallocate(fd, 0, (off_t)w->shm_len);
+        if (e != 0) {
+            rc = -e;
             if (fd >= 0) {
                 close(fd);
                 shm_unlink(name);
