@@ -24,7 +24,7 @@ static const char bench_usage[] =
     "usage: shoal bench run SUITE.yaml [--only NAME] [--repeat N] [--tag TAG]\n"
     "                       [--var NAME=VALUE]...\n"
     "       shoal bench run --resume RUN\n"
-    "       shoal bench ls\n"
+    "       shoal bench ls [--json]\n"
     "       shoal bench report RUN [--vs RUN2] [--format table|md|csv|json]\n"
     "                              [--plot DIR]\n"
     "                              [--threshold PERCENT] "
@@ -48,6 +48,7 @@ static const char bench_usage[] =
     "                       reported as the same (default 5)\n"
     "  --fail-on-regression exit 1 when a figure got significantly worse\n"
     "                       (with --vs)\n"
+    "  --json               ls: the runs as one JSON array\n"
     "  --dir DIR            results in DIR/bench.db (every form; default\n"
     "                       $SHOAL_DIR, else the state directory)\n"
     "  -h, --help           show this help\n"
@@ -294,14 +295,20 @@ static int bench_ls(const char *dir, int argc, char **argv)
 {
     suite_store_t *store;
     shoal_error_t error;
+    bool json = false;
     char *text;
     int rc;
 
-    if (argc > 0)
-        return cmd_usage("bench", "unexpected '%s' for 'bench ls'", argv[0]);
+    for (int i = 0; i < argc; i++) {
+        if (!strcmp(argv[i], "--json"))
+            json = true;
+        else
+            return cmd_usage("bench", "unexpected '%s' for 'bench ls'",
+                             argv[i]);
+    }
     if (suite_store_open(dir, &store, &error) < 0)
         return cmd_fail(1, "%s", error.text);
-    rc = suite_report_ls(store, &text, &error);
+    rc = suite_report_ls(store, json, &text, &error);
     suite_store_close(store);
     if (rc < 0)
         return cmd_fail(1, "%s", error.text);

@@ -598,7 +598,50 @@ out:
     return rc;
 }
 
-int suite_report_ls(suite_store_t *store, char **text, shoal_error_t *error)
+static int report_ls_json(sqlite3_stmt *st, char **text)
+{
+    json_t *runs = json_array();
+
+    while (runs && sqlite3_step(st) == SQLITE_ROW) {
+        const char *tag = (const char *)sqlite3_column_text(st, 3);
+        json_t *run = json_pack(
+            "{s:I, s:f, s:s?, s:i, s:i, s:s?, s:o, s:s?}", "run",
+            (json_int_t)sqlite3_column_int64(st, 0), "started",
+            sqlite3_column_double(st, 1), "status",
+            (const char *)sqlite3_column_text(st, 2), "reps",
+            sqlite3_column_int(st, 5), "failed", sqlite3_column_int(st, 6),
+            "host", (const char *)sqlite3_column_text(st, 7), "tag",
+            tag && *tag ? json_string(tag) : json_null(), "suite",
+            (const char *)sqlite3_column_text(st, 4));
+
+        if (!run || json_array_append_new(runs, run) < 0) {
+            json_decref(runs);
+            runs = NULL;
+        }
+    }
+    sqlite3_finalize(st);
+    *text = runs ? json_dumps(runs, JSON_PRESERVE_ORDER) : NULL;
+    json_decref(runs);
+    if (!*text)
+        return -ENOMEM;
+    /* one line, as the other listings */
+    {
+        size_t n = strlen(*text);
+        char *grown = realloc(*text, n + 2);
+
+        if (!grown)
+            return -ENOMEM;
+        grown[n] = '\n';
+        grown[n + 1] = '\0';
+        *text = grown;
+    }
+    return 0;
+}
+
+int suite_report_ls(suite_store_t *store,
+                    bool json,
+                    char **text,
+                    shoal_error_t *error)
 {
     sqlite3_stmt *st;
     size_t len = 0;
@@ -616,6 +659,8 @@ int suite_report_ls(suite_store_t *store, char **text, shoal_error_t *error)
         != SQLITE_OK)
         return shoal_errprintf(error, -EIO, "results store: %s",
                                sqlite3_errmsg(suite_store_db(store)));
+    if (json)
+        return report_ls_json(st, text);
     f = open_memstream(text, &len);
     if (!f) {
         sqlite3_finalize(st);

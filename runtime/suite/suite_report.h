@@ -18,6 +18,7 @@
 #ifndef SHOAL_SUITE_REPORT_H
 #define SHOAL_SUITE_REPORT_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include <shoal/error.h>
@@ -34,8 +35,13 @@ enum suite_format {
 /* "table", "md", "csv", "json" into *format; -EINVAL for another name. */
 int suite_report_format(const char *name, enum suite_format *format);
 
-/* The stored runs, newest last, as a table. */
-int suite_report_ls(suite_store_t *store, char **text, shoal_error_t *error);
+/* The stored runs, newest last, as a table, or with json as one JSON
+ * array of {"run", "started" (seconds since the epoch), "status", "reps",
+ * "failed", "host", "tag" (or null), "suite"}. */
+int suite_report_ls(suite_store_t *store,
+                    bool json,
+                    char **text,
+                    shoal_error_t *error);
 
 /* Summarize run (against baseline when not 0; threshold is relative, e.g.
  * 0.05) in format. *worse is set to the number of figures that got worse.

@@ -78,7 +78,22 @@ test_expect_success 'the table, md and csv reports and ls' '
     test "$(wc -l <csv)" = 3 &&
     "$SHOAL" bench ls >ls &&
     cat ls &&
-    grep "^ *1  .* done  *6  *0  .*nap.yaml" ls
+    grep "^ *1  .* done  *6  *0  .*nap.yaml" ls &&
+    "$SHOAL" bench ls --json >ls.json &&
+    test "$(wc -l <ls.json)" = 1 &&
+    python3 -c "
+import json, sys
+runs = json.load(open(\"ls.json\"))
+assert len(runs) == 1, runs
+r = runs[0]
+assert set(r) == {\"run\", \"started\", \"status\", \"reps\", \"failed\",
+                  \"host\", \"tag\", \"suite\"}, r
+assert r[\"run\"] == 1 and r[\"status\"] == \"done\" and r[\"reps\"] == 6, r
+assert r[\"failed\"] == 0 and r[\"tag\"] is None and r[\"suite\"].endswith(\"nap.yaml\"), r
+assert r[\"started\"] > 1.7e9, r
+" &&
+    test_expect_code 2 "$SHOAL" bench ls --csv 2>err &&
+    grep "unexpected .--csv. for .bench ls." err
 '
 
 cat >gang.yaml <<'EOF'
