@@ -67,6 +67,9 @@ static const struct info_env info_env[] = {
     {"SHOAL_MPI_NODE", "mpi",
      "the node a rank says it is on, for locality: a name, @block:K or "
      "@cyclic:K (simulated nodes on one machine)"},
+    {"SHOAL_MPI_RMA_NO_SHM", "mpi",
+     "1: a window allocated on one node keeps private memory and every "
+     "one-sided operation is an active message (no shared segment)"},
     {"SHOAL_RANK", "set", "the rank's number in its job (as PMI_RANK)"},
     {"SHOAL_SIZE", "set", "the number of ranks of the job"},
     {"SHOAL_LOCAL_RANK", "set", "the rank's number among those on its node"},
