@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* coll_gather.c - the collectives that move distinct blocks: MPI_Gather,
  * MPI_Scatter, MPI_Allgather and MPI_Alltoall (and their nonblocking
- * twins), and the vector variants Gatherv, Scatterv, Allgatherv and
- * Alltoallv.
+ * twins), and the vector variants Gatherv, Scatterv, Allgatherv (with
+ * their nonblocking twins) and Alltoallv.
  *
  * Gather and scatter are binomial trees for small totals and linear
  * above; allgather is Bruck for small and a ring for large totals, or the
@@ -578,7 +578,8 @@ static int v_exchange(struct shim_comm *c,
                       bool send_to_all,
                       int send_only_to,
                       bool recv_from_all,
-                      int recv_only_from)
+                      int recv_only_from,
+                      MPI_Request *request)
 {
     struct shim_sched *s;
     int p = c->size, r = c->rank;
@@ -622,19 +623,20 @@ static int v_exchange(struct shim_comm *c,
             shim_sched_copy(s, src, dst, n < m ? n : m);
     }
     shim_sched_fence(s);
-    return shim_sched_finish(s, NULL);
+    return shim_sched_finish(s, request);
 }
 
-SHIM_WEAK(Gatherv)
-int PMPI_Gatherv(const void *sendbuf,
-                 int sendcount,
-                 MPI_Datatype sendtype,
-                 void *recvbuf,
-                 const int recvcounts[],
-                 const int displs[],
-                 MPI_Datatype recvtype,
-                 int root,
-                 MPI_Comm comm)
+static int gatherv_entry(const char *fn,
+                         const void *sendbuf,
+                         int sendcount,
+                         MPI_Datatype sendtype,
+                         void *recvbuf,
+                         const int recvcounts[],
+                         const int displs[],
+                         MPI_Datatype recvtype,
+                         int root,
+                         MPI_Comm comm,
+                         MPI_Request *request)
 {
     struct shim_comm *c = NULL;
     struct shim_datatype *st = NULL, *rt = NULL;
@@ -650,36 +652,71 @@ int PMPI_Gatherv(const void *sendbuf,
             rc = SHIM_ECLASS(MPI_ERR_ARG);
     }
     if (rc)
-        return shim_err(c, "MPI_Gatherv", rc);
+        return shim_err(c, fn, rc);
     if (!st)
         st = rt;
     int *sc = calloc((size_t)c->size, sizeof(int));
     if (!sc)
-        return shim_err(c, "MPI_Gatherv", -ENOMEM);
+        return shim_err(c, fn, -ENOMEM);
     sc[root] = sendbuf == MPI_IN_PLACE ? 0 : sendcount;
     int *sd = calloc((size_t)c->size, sizeof(int));
     if (!sd) {
         free(sc);
-        return shim_err(c, "MPI_Gatherv", -ENOMEM);
+        return shim_err(c, fn, -ENOMEM);
     }
     rc = v_exchange(c, sendbuf, sc, sd, st, recvbuf,
                     c->rank == root ? recvcounts : NULL, displs, rt, false,
-                    root, true, -1);
+                    root, true, -1, request);
     free(sc);
     free(sd);
-    return SHIM_COLL_RET(c, "MPI_Gatherv", rc);
+    return SHIM_COLL_RET(c, fn, rc);
 }
 
-SHIM_WEAK(Scatterv)
-int PMPI_Scatterv(const void *sendbuf,
-                  const int sendcounts[],
-                  const int displs[],
+SHIM_WEAK(Gatherv)
+int PMPI_Gatherv(const void *sendbuf,
+                 int sendcount,
+                 MPI_Datatype sendtype,
+                 void *recvbuf,
+                 const int recvcounts[],
+                 const int displs[],
+                 MPI_Datatype recvtype,
+                 int root,
+                 MPI_Comm comm)
+{
+    return gatherv_entry("MPI_Gatherv", sendbuf, sendcount, sendtype, recvbuf,
+                         recvcounts, displs, recvtype, root, comm, NULL);
+}
+
+SHIM_WEAK(Igatherv)
+int PMPI_Igatherv(const void *sendbuf,
+                  int sendcount,
                   MPI_Datatype sendtype,
                   void *recvbuf,
-                  int recvcount,
+                  const int recvcounts[],
+                  const int displs[],
                   MPI_Datatype recvtype,
                   int root,
-                  MPI_Comm comm)
+                  MPI_Comm comm,
+                  MPI_Request *request)
+{
+    if (!request)
+        return shim_err(shim_comm_lookup(comm), "MPI_Igatherv",
+                        SHIM_ECLASS(MPI_ERR_ARG));
+    return gatherv_entry("MPI_Igatherv", sendbuf, sendcount, sendtype, recvbuf,
+                         recvcounts, displs, recvtype, root, comm, request);
+}
+
+static int scatterv_entry(const char *fn,
+                          const void *sendbuf,
+                          const int sendcounts[],
+                          const int displs[],
+                          MPI_Datatype sendtype,
+                          void *recvbuf,
+                          int recvcount,
+                          MPI_Datatype recvtype,
+                          int root,
+                          MPI_Comm comm,
+                          MPI_Request *request)
 {
     struct shim_comm *c = NULL;
     struct shim_datatype *st = NULL, *rt = NULL;
@@ -695,7 +732,7 @@ int PMPI_Scatterv(const void *sendbuf,
             rc = SHIM_ECLASS(MPI_ERR_ARG);
     }
     if (rc)
-        return shim_err(c, "MPI_Scatterv", rc);
+        return shim_err(c, fn, rc);
     if (!rt)
         rt = st;
     int *rcnt = calloc((size_t)c->size, sizeof(int));
@@ -703,14 +740,49 @@ int PMPI_Scatterv(const void *sendbuf,
     if (!rcnt || !rd) {
         free(rcnt);
         free(rd);
-        return shim_err(c, "MPI_Scatterv", -ENOMEM);
+        return shim_err(c, fn, -ENOMEM);
     }
     rcnt[root] = recvbuf == MPI_IN_PLACE ? 0 : recvcount;
     rc = v_exchange(c, sendbuf, c->rank == root ? sendcounts : NULL, displs, st,
-                    recvbuf, rcnt, rd, rt, true, -1, false, root);
+                    recvbuf, rcnt, rd, rt, true, -1, false, root, request);
     free(rcnt);
     free(rd);
-    return SHIM_COLL_RET(c, "MPI_Scatterv", rc);
+    return SHIM_COLL_RET(c, fn, rc);
+}
+
+SHIM_WEAK(Scatterv)
+int PMPI_Scatterv(const void *sendbuf,
+                  const int sendcounts[],
+                  const int displs[],
+                  MPI_Datatype sendtype,
+                  void *recvbuf,
+                  int recvcount,
+                  MPI_Datatype recvtype,
+                  int root,
+                  MPI_Comm comm)
+{
+    return scatterv_entry("MPI_Scatterv", sendbuf, sendcounts, displs, sendtype,
+                          recvbuf, recvcount, recvtype, root, comm, NULL);
+}
+
+SHIM_WEAK(Iscatterv)
+int PMPI_Iscatterv(const void *sendbuf,
+                   const int sendcounts[],
+                   const int displs[],
+                   MPI_Datatype sendtype,
+                   void *recvbuf,
+                   int recvcount,
+                   MPI_Datatype recvtype,
+                   int root,
+                   MPI_Comm comm,
+                   MPI_Request *request)
+{
+    if (!request)
+        return shim_err(shim_comm_lookup(comm), "MPI_Iscatterv",
+                        SHIM_ECLASS(MPI_ERR_ARG));
+    return scatterv_entry("MPI_Iscatterv", sendbuf, sendcounts, displs,
+                          sendtype, recvbuf, recvcount, recvtype, root, comm,
+                          request);
 }
 
 SHIM_WEAK(Alltoallv)
@@ -749,24 +821,25 @@ int PMPI_Alltoallv(const void *sendbuf,
             return shim_err(c, "MPI_Alltoallv", -ENOMEM);
         memcpy(copy, recvbuf, (size_t)hi);
         rc = v_exchange(c, copy, recvcounts, rdispls, rt, recvbuf, recvcounts,
-                        rdispls, rt, true, -1, true, -1);
+                        rdispls, rt, true, -1, true, -1, NULL);
         free(copy);
     } else {
         rc = v_exchange(c, sendbuf, sendcounts, sdispls, st, recvbuf,
-                        recvcounts, rdispls, rt, true, -1, true, -1);
+                        recvcounts, rdispls, rt, true, -1, true, -1, NULL);
     }
     return SHIM_COLL_RET(c, "MPI_Alltoallv", rc);
 }
 
-SHIM_WEAK(Allgatherv)
-int PMPI_Allgatherv(const void *sendbuf,
-                    int sendcount,
-                    MPI_Datatype sendtype,
-                    void *recvbuf,
-                    const int recvcounts[],
-                    const int displs[],
-                    MPI_Datatype recvtype,
-                    MPI_Comm comm)
+static int allgatherv_entry(const char *fn,
+                            const void *sendbuf,
+                            int sendcount,
+                            MPI_Datatype sendtype,
+                            void *recvbuf,
+                            const int recvcounts[],
+                            const int displs[],
+                            MPI_Datatype recvtype,
+                            MPI_Comm comm,
+                            MPI_Request *request)
 {
     struct shim_comm *c = NULL;
     struct shim_datatype *st = NULL, *rt = NULL;
@@ -782,7 +855,7 @@ int PMPI_Allgatherv(const void *sendbuf,
     if (rc == 0)
         rc = shim_sched_create(c, &s);
     if (rc)
-        return shim_err(c, "MPI_Allgatherv", rc);
+        return shim_err(c, fn, rc);
     int p = c->size, r = c->rank;
     /* Ring over packed blocks: block i at displs[i] elements of the type's
      * data size, unpacked block by block at the end when needed. */
@@ -822,5 +895,38 @@ int PMPI_Allgatherv(const void *sendbuf,
     shim_sched_fence(s);
     if (out && off && p > 1)
         shim_allgather_ring(s, out, off, off + p);
-    return SHIM_COLL_RET(c, "MPI_Allgatherv", shim_sched_finish(s, NULL));
+    return SHIM_COLL_RET(c, fn, shim_sched_finish(s, request));
+}
+
+SHIM_WEAK(Allgatherv)
+int PMPI_Allgatherv(const void *sendbuf,
+                    int sendcount,
+                    MPI_Datatype sendtype,
+                    void *recvbuf,
+                    const int recvcounts[],
+                    const int displs[],
+                    MPI_Datatype recvtype,
+                    MPI_Comm comm)
+{
+    return allgatherv_entry("MPI_Allgatherv", sendbuf, sendcount, sendtype,
+                            recvbuf, recvcounts, displs, recvtype, comm, NULL);
+}
+
+SHIM_WEAK(Iallgatherv)
+int PMPI_Iallgatherv(const void *sendbuf,
+                     int sendcount,
+                     MPI_Datatype sendtype,
+                     void *recvbuf,
+                     const int recvcounts[],
+                     const int displs[],
+                     MPI_Datatype recvtype,
+                     MPI_Comm comm,
+                     MPI_Request *request)
+{
+    if (!request)
+        return shim_err(shim_comm_lookup(comm), "MPI_Iallgatherv",
+                        SHIM_ECLASS(MPI_ERR_ARG));
+    return allgatherv_entry("MPI_Iallgatherv", sendbuf, sendcount, sendtype,
+                            recvbuf, recvcounts, displs, recvtype, comm,
+                            request);
 }
