@@ -305,10 +305,9 @@ static int slurm_pool_launch(struct slurm_pool *pool,
     if (rc < 0)
         return rc;
 
-    for (int i = 0; i < config->nnodes; i++)
-        used += (size_t)snprintf(
-            nodes + used, used < sizeof(nodes) ? sizeof(nodes) - used : 0,
-            "%s%s", i ? "," : "", config->nodes[i]);
+    for (int i = 0; i < config->nnodes && used < sizeof(nodes); i++)
+        used += (size_t)snprintf(nodes + used, sizeof(nodes) - used, "%s%s",
+                                 i ? "," : "", config->nodes[i]);
     if (used >= sizeof(nodes))
         return shoal_errprintf(error, -E2BIG, "too many nodes for one srun");
     snprintf(count, sizeof(count), "%d", config->nnodes);
