@@ -266,18 +266,18 @@ static int comm_dup(struct shim_comm *c, struct shim_comm **out)
     int *w;
     int rc;
 
-    if (c->inter)
+    if (c->inter) {
         rc = shim_intercomm_dup(c, out);
-    if (c->inter && rc == 0) {
+        if (rc)
+            return rc;
         rc = shim_attr_copy(SHIM_ATTR_COMM, &c->attrs, c->handle,
                             &(*out)->attrs);
         if (rc) {
             comm_destroy(*out);
             *out = NULL;
         }
-    }
-    if (c->inter)
         return rc;
+    }
     w = malloc(sizeof(int) * c->size);
     if (!w)
         return -ENOMEM;
@@ -291,8 +291,11 @@ static int comm_dup(struct shim_comm *c, struct shim_comm **out)
         n->ndims = c->ndims;
         n->dims = malloc(sizeof(int) * (c->ndims ? c->ndims : 1));
         n->periods = malloc(sizeof(int) * (c->ndims ? c->ndims : 1));
-        if (!n->dims || !n->periods)
+        if (!n->dims || !n->periods) {
+            comm_destroy(n);
+            *out = NULL;
             return -ENOMEM;
+        }
         memcpy(n->dims, c->dims, sizeof(int) * c->ndims);
         memcpy(n->periods, c->periods, sizeof(int) * c->ndims);
     }
