@@ -106,9 +106,8 @@ static int bcast_direct(char *buf, size_t n, int root, struct shim_comm *c)
         if (vr + mask >= p)
             continue;
         int dst = (r + mask) % p;
-        if (n <= shim_ofi.inject_size) {
-            rc = shim_ofi_inject(buf, n, c->world[dst],
-                                 shim_tag_make(c->ctx | 1, c->rank, tag));
+        if (n <= shim_inject_max(c, dst)) {
+            rc = shim_inject(buf, n, c, c->ctx | 1, dst, tag);
         } else {
             rc = shim_coll_isend(buf, n, dst, tag, c, &reqs[nreq]);
             if (rc == 0)

@@ -265,9 +265,8 @@ static int exchange(struct shim_comm *c,
 
     if (rc)
         return rc;
-    if (bytes <= shim_ofi.inject_size) {
-        rc = shim_ofi_inject(sbuf, bytes, c->world[peer],
-                             shim_tag_make(c->ctx | 1, c->rank, tag));
+    if (bytes <= shim_inject_max(c, peer)) {
+        rc = shim_inject(sbuf, bytes, c, c->ctx | 1, peer, tag);
     } else {
         struct shim_request *sr;
         rc = shim_coll_isend(sbuf, bytes, peer, tag, c, &sr);

@@ -256,6 +256,33 @@ static bool launcher_without_wireup(char *what, size_t size)
     return false;
 }
 
+static bool shm_wanted(void)
+{
+    const char *v = getenv("SHOAL_MPI_SHM");
+    return !(v && strcmp(v, "0") == 0) && shim.size > 1;
+}
+
+/* Sets up the on-node transport: this node's ranks, and the segment when
+ * this rank is the node's first (its name goes out with the addresses). */
+static int shm_create(void)
+{
+    int *local;
+    int nlocal = 0;
+    int rc;
+
+    if (!shm_wanted())
+        return 0;
+    local = malloc(sizeof(int) * (size_t)shim.size);
+    if (!local)
+        return -ENOMEM;
+    for (int r = 0; r < shim.size; r++)
+        if (shim.node_of[r] == shim.node_of[shim.rank])
+            local[nlocal++] = r;
+    rc = shim_shm_create(shim.node_of[shim.rank], local, nlocal);
+    free(local);
+    return rc;
+}
+
 static int init_common(int required, int *provided)
 {
     char err[256] = "";
@@ -309,8 +336,24 @@ static int init_common(int required, int *provided)
                            err, sizeof(err));
     }
     if (rc == 0) {
+        stage = "creating shared memory";
+        rc = shm_create();
+    }
+    if (rc == 0) {
         stage = "exchanging endpoint addresses";
         rc = exchange_addresses();
+    }
+    if (rc == 0) {
+        stage = "attaching shared memory";
+        rc = shim_shm_attach(err, sizeof(err));
+    }
+    /* Every rank has attached after this barrier, so the segment can go
+     * from /dev/shm (shm.h). SHOAL_MPI_SHM is the same on every rank. */
+    if (rc == 0 && shm_wanted())
+        rc = shim_pmi_barrier();
+    if (rc == 0) {
+        shim_shm_finish();
+        shim_progress_poll_ofi(!shim_shm_reaches_all());
     }
     if (rc == 0)
         rc = shim_dt_init();
@@ -411,6 +454,7 @@ int PMPI_Finalize(void)
     if (rc)
         return shim_err(NULL, "MPI_Finalize", rc);
     shim_ofi_close();
+    shim_shm_close();
     shim_pmi_finalize();
     shim_comm_finalize();
     shim_req_finalize();

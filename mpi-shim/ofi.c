@@ -364,6 +364,12 @@ static void complete_entry(
         op_done(req);
         return;
     }
+    /* The on-node transport matched this receive and withdrew its
+     * libfabric twin (shm.c): the cancellation ends the twin only. */
+    if (err == FI_ECANCELED && req->shm.withdrawn) {
+        req->pending--;
+        return;
+    }
     switch (req->kind) {
     case SHIM_REQ_RECV:
         if (err == FI_ECANCELED) {

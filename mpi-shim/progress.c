@@ -48,12 +48,17 @@ static int nhooks;
 /* Fruitless polls before a waiting rank yields its core. */
 static int idle_polls = 64;
 
+/* Whether libfabric's completion queue is read (shim_progress_poll_ofi). */
+static bool poll_ofi = true;
+
 /* Every libfabric operation of req has completed: deliver a receive that
  * went through a bounce buffer, give back what the request borrowed, and
  * free it if the user already let go of it. */
 static void req_done(struct shim_request *req, void *arg)
 {
     (void)arg;
+    if (req->shm.posted)
+        shim_shm_unpost(req); /* its libfabric twin matched first */
     if (req->ckpt)
         shim_ckpt_req_done(req);
     if (req->kind == SHIM_REQ_RECV && req->tmp) {
@@ -96,6 +101,12 @@ void shim_progress_init(int nlocal)
     if (ncpu > 0 && nlocal > ncpu)
         idle_polls = 1;
     shim_ofi_set_upcalls(&upcalls);
+    shim_shm_set_upcalls(&upcalls);
+}
+
+void shim_progress_poll_ofi(bool on)
+{
+    poll_ofi = on;
 }
 
 int shim_progress_hook_add(shim_progress_hook_f *fn, void *arg)
@@ -116,14 +127,17 @@ static void hooks_run(void)
 
 void shim_progress(void)
 {
-    shim_ofi_progress();
+    if (poll_ofi)
+        shim_ofi_progress();
+    shim_shm_progress();
     hooks_run();
 }
 
 void shim_progress_wait(int *idle)
 {
-    int seen = shim_ofi_progress();
+    int seen = poll_ofi ? shim_ofi_progress() : 0;
 
+    seen += shim_shm_progress();
     hooks_run();
     if (seen == 0 && ++*idle >= idle_polls) {
         sched_yield();

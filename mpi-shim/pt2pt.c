@@ -59,6 +59,54 @@ static int check_args(MPI_Comm comm,
     return check_tag(tag, recv);
 }
 
+/* Where a receive from comm rank source (or MPI_ANY_SOURCE) is posted. */
+static enum shim_route recv_route(struct shim_comm *c, int source)
+{
+    if (source != MPI_ANY_SOURCE)
+        return shim_shm_reaches(c->world[source]) ? SHIM_ROUTE_SHM
+                                                  : SHIM_ROUTE_OFI;
+    if (c->any_route == 0) {
+        int on = 0;
+        for (int r = 0; r < c->size; r++)
+            on += shim_shm_reaches(c->world[r]);
+        c->any_route = on == 0         ? SHIM_ROUTE_OFI
+                       : on == c->size ? SHIM_ROUTE_SHM
+                                       : SHIM_ROUTE_BOTH;
+    }
+    return (enum shim_route)c->any_route;
+}
+
+size_t shim_inject_max(struct shim_comm *comm, int dest)
+{
+    if (shim_shm_reaches(comm->world[dest]))
+        return shim_shm_inject_max();
+    return shim_ofi.inject_size;
+}
+
+int shim_inject(const void *buf,
+                size_t len,
+                struct shim_comm *comm,
+                unsigned ctx,
+                int dest,
+                int tag)
+{
+    int wdest = comm->world[dest];
+
+    if (shim_shm_reaches(wdest))
+        return shim_shm_inject(buf, len, wdest, ctx, comm->rank, tag);
+    return shim_ofi_inject(buf, len, wdest,
+                           shim_tag_make(ctx, comm->rank, tag));
+}
+
+int shim_recv_cancel(struct shim_request *req)
+{
+    bool partner = req->shm.partner;
+
+    if (shim_shm_cancel(req) && !partner)
+        return 0;
+    return shim_ofi_cancel(req);
+}
+
 int shim_isend(const void *buf,
                size_t count,
                struct shim_datatype *dt,
@@ -93,7 +141,11 @@ int shim_isend(const void *buf,
     }
     uint64_t t = shim_tag_make(ctx, comm->rank, tag);
     int wdest = comm->world[dest];
-    if (mode != SHIM_SEND_SYNC && len <= shim_ofi.inject_size) {
+    if (shim_shm_reaches(wdest)) {
+        shim_ckpt_req_post(req, ctx);
+        rc = shim_shm_send(req, ptr, len, wdest, ctx, comm->rank, tag,
+                           mode == SHIM_SEND_SYNC);
+    } else if (mode != SHIM_SEND_SYNC && len <= shim_ofi.inject_size) {
         rc = shim_ofi_inject(ptr, len, wdest, t);
         free(req->tmp);
         req->tmp = NULL;
@@ -146,6 +198,8 @@ int shim_irecv(void *buf,
         req->done = true;
         return 0;
     }
+    enum shim_route route = recv_route(comm, source);
+    int shm_source = source, shm_tag = tag;
     if (source == MPI_ANY_SOURCE) {
         ignore |= SHIM_SRC_MASK;
         source = 0;
@@ -167,8 +221,27 @@ int shim_irecv(void *buf,
         ptr = req->tmp;
     }
     shim_ckpt_req_post(req, ctx);
+    if (route != SHIM_ROUTE_OFI) {
+        /* Matched at once from the unexpected queue, or only on-node
+         * ranks can send it: libfabric is not asked. */
+        if (shim_shm_recv(req, ptr, len, ctx, shm_source, shm_tag) == 1
+            || route == SHIM_ROUTE_SHM)
+            return 0;
+        /* Both sides: the on-node side must not match the receive while
+         * its libfabric twin is being posted (arming). */
+        req->shm.partner = true;
+        req->shm.arming = true;
+    }
     rc = shim_ofi_recv(req, false, ptr, len, shim_tag_make(ctx, source, tag),
                        ignore);
+    if (rc && req->shm.posted) {
+        req->shm.arming = false;
+        shim_shm_unpost(req);
+    }
+    if (rc == 0 && route == SHIM_ROUTE_BOTH) {
+        shim_shm_partner_posted(req);
+        return 0;
+    }
     if (rc) {
         shim_ckpt_req_unpost(req);
         free(req->tmp);
@@ -371,10 +444,9 @@ static int send_common(const char *fn,
     }
     /* Blocking small contiguous sends skip the request entirely. */
     if (!request && mode == SHIM_SEND_STD && t->contig && dest >= 0
-        && (size_t)count * t->size <= shim_ofi.inject_size) {
-        rc = shim_ofi_inject((const char *)buf + t->true_lb,
-                             (size_t)count * t->size, c->world[dest],
-                             shim_tag_make(c->ctx, c->rank, tag));
+        && (size_t)count * t->size <= shim_inject_max(c, dest)) {
+        rc = shim_inject((const char *)buf + t->true_lb,
+                         (size_t)count * t->size, c, c->ctx, dest, tag);
         if (rc)
             return shim_err(c, fn, rc);
         shim_ckpt_count_send(c->ctx, c->world[dest]);
@@ -649,11 +721,21 @@ static int probe_once(struct shim_comm *c,
 {
     struct shim_request *req = shim_req_alloc(SHIM_REQ_PROBE);
     uint64_t ignore = SHIM_TAG_SYNC;
+    enum shim_route route = recv_route(c, source);
     int rc;
 
     if (!req)
         return -ENOMEM;
     shim_req_set_comm(req, c);
+    if (route != SHIM_ROUTE_OFI) {
+        shim_shm_progress();
+        req->found = shim_shm_probe(req, c->ctx, source, tag, claim) == 1;
+        if (req->found || route == SHIM_ROUTE_SHM) {
+            req->done = true;
+            *out = req;
+            return 0;
+        }
+    }
     if (source == MPI_ANY_SOURCE) {
         ignore |= SHIM_SRC_MASK;
         source = 0;
@@ -829,6 +911,11 @@ static int mrecv_start(void *buf,
         ptr = req->tmp;
     }
     shim_ckpt_req_post(req, req->comm->ctx);
+    if (req->shm.msg) {
+        shim_shm_mrecv(req, ptr, len);
+        *out = req;
+        return 0;
+    }
     rc = shim_ofi_claim_recv(req, ptr, len);
     if (rc) {
         shim_ckpt_req_unpost(req);

@@ -541,7 +541,7 @@ int PMPI_Cancel(MPI_Request *request)
         r = r->persist.active;
     /* Only receives can be withdrawn; a send that left cannot. */
     if (r && r->kind == SHIM_REQ_RECV && !r->done)
-        (void)shim_ofi_cancel(r);
+        (void)shim_recv_cancel(r);
     return MPI_SUCCESS;
 }
 

@@ -24,6 +24,7 @@
 
 #include "mpi-shim/attr.h"
 #include "mpi-shim/include/mpi.h"
+#include "mpi-shim/shm.h"
 
 /* Defines PMPI_name and makes MPI_name a weak alias of it, so a profiling
  * library can interpose MPI_name and still call PMPI_name. */
@@ -275,6 +276,9 @@ struct shim_comm {
     /* MPI_Comm_free'd: the handle is dead, and the communicator lives on
      * only while requests hold references (refcount) on it. */
     bool freed;
+    /* Which transports an MPI_ANY_SOURCE receive is posted to (pt2pt.c):
+     * 0 not yet known, else enum shim_route. */
+    int any_route;
 };
 
 struct shim_comm *shim_comm_lookup(MPI_Comm comm);
@@ -400,6 +404,8 @@ struct shim_request {
     /* A point-to-point operation the checkpoint cut waits for (ckpt.c):
      * counted in shim_ckpt.pending_* until it completes. */
     bool ckpt;
+    /* The on-node transport's part (shm.h). */
+    struct shim_shm_req shm;
 };
 
 struct shim_request *shim_req_alloc(enum shim_req_kind kind);
@@ -432,8 +438,11 @@ void shim_greq_cancel(struct shim_request *req);
  * collective schedules). Nothing below calls up but through the
  * transport's upcalls, which shim_progress_init() sets. */
 /* Sets the waiting policy for nlocal ranks sharing this node's cores, and
- * hands the transport its upcalls. Call once, before shim_ofi_open(). */
+ * hands the transports their upcalls. Call once, before shim_ofi_open(). */
 void shim_progress_init(int nlocal);
+/* Whether polls read libfabric's completion queue: not when the on-node
+ * transport reaches every rank (nothing is ever posted to libfabric). */
+void shim_progress_poll_ofi(bool on);
 /* One poll: the completion queue, then every hook. */
 void shim_progress(void);
 /* One step of a waiting loop: a poll, and yield the core after enough
@@ -483,6 +492,26 @@ int shim_coll_irecv(void *buf,
                     struct shim_comm *comm,
                     struct shim_request **out);
 void shim_bsend_finalize(void);
+/* Where a message goes: libfabric, the on-node transport, or (a receive
+ * from MPI_ANY_SOURCE on a communicator with ranks of both kinds) both. */
+enum shim_route {
+    SHIM_ROUTE_OFI = 1,
+    SHIM_ROUTE_SHM,
+    SHIM_ROUTE_BOTH,
+};
+/* The longest message shim_inject() sends to comm rank dest. */
+size_t shim_inject_max(struct shim_comm *comm, int dest);
+/* Sends len <= shim_inject_max() bytes to comm rank dest on context ctx
+ * with no request: the data is copied before it returns. 0 or -errno. */
+int shim_inject(const void *buf,
+                size_t len,
+                struct shim_comm *comm,
+                unsigned ctx,
+                int dest,
+                int tag);
+/* Withdraws a posted receive (MPI_Cancel); it completes as cancelled, or
+ * as received when it matched first. 0 or -errno. */
+int shim_recv_cancel(struct shim_request *req);
 
 /* ---- checkpoint cut (ckpt.c) --------------------------------------------
  * What the cut needs to know of point-to-point traffic, kept where
