@@ -104,6 +104,10 @@ int shim_recv_cancel(struct shim_request *req)
 
     if (shim_shm_cancel(req) && !partner)
         return 0;
+    /* Only a receive libfabric holds can be cancelled there; one matched
+     * on-node and still arriving cannot be withdrawn. */
+    if (req->pending == 0)
+        return 0;
     return shim_ofi_cancel(req);
 }
 
