@@ -29,11 +29,20 @@ have_ref=yes
 command -v "$REF_MPICC" >/dev/null 2>&1 || have_ref=no
 command -v ${REF_LAUNCHER%% *} >/dev/null 2>&1 || have_ref=no
 
+# A column of the testlist is a data path: "shm" is shoal's on-node
+# transport (the default) with tcp;ofi_rxm between nodes, "tcp" turns the
+# on-node transport off (SHOAL_MPI_SHM=0) so libfabric's tcp;ofi_rxm
+# carries everything, "fishm" the same with libfabric's own shm provider.
 provider_name() {
     case "$1" in
-    shm) echo shm ;;
-    tcp) echo "tcp;ofi_rxm" ;;
-    *) echo "$1" ;;
+    fishm) echo shm ;;
+    *) echo "tcp;ofi_rxm" ;;
+    esac
+}
+shm_switch() {
+    case "$1" in
+    shm) echo 1 ;;
+    *) echo 0 ;;
     esac
 }
 
@@ -55,8 +64,9 @@ while read -r name ranks provs expect; do
 done <"$list"
 echo "1..$plan"
 
-# A rank killed by a timeout cannot remove its shm region; our regions
+# A rank killed by a timeout cannot remove libfabric's shm region; ours
 # are named shoal_<pid>_..., so those of dead processes are removed.
+# (shoal's own segments, /dev/shm/shoal-mpi-*, are unlinked at MPI_Init.)
 cleanup_shm() {
     local f b pid
     for f in /dev/shm/shoal_*; do
@@ -106,6 +116,7 @@ while read -r name ranks provs expect; do
                 notok "$name -n $spec on $prov (not built)"; continue
             fi
             SHOAL_OFI_PROVIDER=$(provider_name "$prov") SHOAL_MPI_NODE=$fake \
+                SHOAL_MPI_SHM=$(shm_switch "$prov") \
                 timeout -k 10 "$RUN_TIMEOUT" $SHIM_LAUNCHER "$np" \
                 "$bin/$name.shim" </dev/null >"$out" 2>"$err"
             rc=$?
