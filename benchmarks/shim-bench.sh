@@ -1,105 +1,142 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
-# shim-bench.sh - shoal's MPI against Open MPI in one run: builds the
-# ping-pong and collective programs with both mpicc wrappers, runs them
-# side by side, prints every result as a JSON object, then one JSON object
-# per comparison (ratio = shoal / Open MPI; for bandwidth higher is
-# better, for times lower is better) and a short table.
+# shim-bench.sh - shoal's MPI against Open MPI and MPICH in one run, on one
+# node: builds the ping-pong and collective programs with the three mpicc
+# wrappers, runs them in alternating rounds (shoal, shoal without its
+# shared-memory transport, Open MPI, MPICH; the order rotates every
+# round), and takes per size and metric the median over rounds of each
+# run's median. Prints every result as a JSON object, one JSON object per
+# comparison (ratio = shoal / reference; for bandwidth higher is better,
+# for times lower is better) and a table.
 # Usage: benchmarks/shim-bench.sh [BUILDDIR]  (after `make`)
+# ROUNDS (3), SIZES (ping-pong sizes in bytes; default 0 B and powers of
+# two to 4 MiB), COLL_RANKS ("2 4"), SHIM_MODES ("shm ofi": shoal with its
+# on-node transport, and with SHOAL_MPI_SHM=0 over libfabric).
 set -u
 src=$(cd "$(dirname "$0")/.." && pwd)
 build=${1:-${SHOAL_BUILDDIR:-$src}}
 SHIM_LAUNCHER=${SHIM_LAUNCHER:-"$build/cmd/shoal run --oversubscribe -n"}
-REF_MPICC=${REF_MPICC:-mpicc.openmpi}
-REF_LAUNCHER=${REF_LAUNCHER:-"mpirun.openmpi --oversubscribe -n"}
-# Providers of shoal to measure (ping-pong); the first also runs the
-# collectives. shm is measured first: it is the single-node data path.
-SHIM_PROVIDERS=${SHIM_PROVIDERS:-"shm default"}
+OMPI_MPICC=${OMPI_MPICC:-mpicc.openmpi}
+OMPI_LAUNCHER=${OMPI_LAUNCHER:-"mpirun.openmpi --oversubscribe -n"}
+MPICH_MPICC=${MPICH_MPICC:-mpicc.mpich}
+MPICH_LAUNCHER=${MPICH_LAUNCHER:-"mpiexec.hydra -n"}
+SHIM_MODES=${SHIM_MODES:-"shm ofi"}
 COLL_RANKS=${COLL_RANKS:-"2 4"}
+ROUNDS=${ROUNDS:-3}
+SIZES=${SIZES:-}
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+export OMPI_MCA_btl_base_warn_component_unused=0
 out="$build/benchmarks/shim-bench.out"
 mkdir -p "$out"
 make -C "$build" mpi-shim/mpicc-uninst >/dev/null || exit 1
+refs=""
+command -v "$OMPI_MPICC" >/dev/null && command -v ${OMPI_LAUNCHER%% *} >/dev/null \
+    && refs="$refs openmpi"
+command -v "$MPICH_MPICC" >/dev/null && command -v ${MPICH_LAUNCHER%% *} >/dev/null \
+    && refs="$refs mpich"
 for p in shim_pingpong shim_coll; do
     "$build/mpi-shim/mpicc-uninst" -O2 -o "$out/$p.shoal" \
         "$src/benchmarks/$p.c" || exit 1
-    "$REF_MPICC" -O2 -o "$out/$p.ompi" "$src/benchmarks/$p.c" || exit 1
+    case "$refs" in *openmpi*)
+        "$OMPI_MPICC" -O2 -o "$out/$p.openmpi" "$src/benchmarks/$p.c" || exit 1 ;;
+    esac
+    case "$refs" in *mpich*)
+        "$MPICH_MPICC" -O2 -o "$out/$p.mpich" "$src/benchmarks/$p.c" || exit 1 ;;
+    esac
 done
 
 results="$out/results.json"
 : >"$results"
 # Every run is bounded; a run that fails or times out leaves a JSON error
-# object (libfabric 1.17's shm can stall on unexpected segmented messages).
+# object.
 run() {
-    timeout -k 5 "${RUN_TIMEOUT:-120}" "$@" </dev/null >>"$results" \
+    timeout -k 5 "${RUN_TIMEOUT:-300}" "$@" </dev/null >>"$results" \
         2>>"$out/stderr.log"
     local rc=$?
-    # A killed rank leaves its shm region (named shoal_<pid>_...) behind.
-    if [ $rc -ne 0 ]; then
-        for f in /dev/shm/shoal_*; do
-            [ -e "$f" ] || continue
-            b=${f##*/shoal_}
-            kill -0 "${b%%_*}" 2>/dev/null || rm -f "$f"
-        done
-    fi
     [ $rc -eq 0 ] || echo "{\"error\":\"run failed\",\"rc\":$rc,\"command\":\"$*\"}" \
         | tee -a "$out/errors.json" >&2
     return $rc
 }
-for prov in $SHIM_PROVIDERS; do
-    label="shoal-$prov"
-    if [ "$prov" = default ]; then
-        env -u SHOAL_OFI_PROVIDER $SHIM_LAUNCHER 2 true </dev/null >/dev/null 2>&1
-        run env -u SHOAL_OFI_PROVIDER $SHIM_LAUNCHER 2 "$out/shim_pingpong.shoal" "$label"
-    else
-        run env SHOAL_OFI_PROVIDER="$prov" $SHIM_LAUNCHER 2 "$out/shim_pingpong.shoal" "$label"
-    fi
-done
-run $REF_LAUNCHER 2 "$out/shim_pingpong.ompi" openmpi
-for np in $COLL_RANKS; do
-    first=${SHIM_PROVIDERS%% *}
-    if [ "$first" = default ]; then
-        run env -u SHOAL_OFI_PROVIDER $SHIM_LAUNCHER "$np" "$out/shim_coll.shoal" "shoal-default"
-    else
-        # A failed run's partial lines are kept; the default provider then
-        # measures what is missing.
-        run env SHOAL_OFI_PROVIDER="$first" $SHIM_LAUNCHER "$np" "$out/shim_coll.shoal" "shoal-$first" \
-            || run env -u SHOAL_OFI_PROVIDER $SHIM_LAUNCHER "$np" "$out/shim_coll.shoal" "shoal-default"
-    fi
-    run $REF_LAUNCHER "$np" "$out/shim_coll.ompi" openmpi
+
+# One run of program prog on np ranks by implementation impl.
+run_impl() {
+    local impl=$1 np=$2 prog=$3
+    shift 3
+    case "$impl" in
+    shoal-shm) run env SHOAL_MPI_SHM=1 $SHIM_LAUNCHER "$np" "$out/$prog.shoal" "$impl" "$@" ;;
+    shoal-ofi) run env SHOAL_MPI_SHM=0 $SHIM_LAUNCHER "$np" "$out/$prog.shoal" "$impl" "$@" ;;
+    openmpi) run $OMPI_LAUNCHER "$np" "$out/$prog.openmpi" "$impl" "$@" ;;
+    mpich) run $MPICH_LAUNCHER "$np" "$out/$prog.mpich" "$impl" "$@" ;;
+    esac
+}
+
+impls=""
+for m in $SHIM_MODES; do impls="$impls shoal-$m"; done
+impls="$impls $refs"
+set -- $impls
+nimpl=$#
+for round in $(seq 1 "$ROUNDS"); do
+    # Rotate the order so no implementation always runs first.
+    order=""
+    i=0
+    for im in $impls; do
+        pos=$(( (i + round) % nimpl )); order="$order $pos:$im"; i=$((i + 1))
+    done
+    order=$(echo $order | tr ' ' '\n' | sort -n | cut -d: -f2)
+    for im in $order; do
+        # shellcheck disable=SC2086
+        run_impl "$im" 2 shim_pingpong $SIZES
+        for np in $COLL_RANKS; do
+            run_impl "$im" "$np" shim_coll
+        done
+    done
 done
 cat "$results"
 
-# Pair every shoal result with Open MPI's for the same bench/ranks/size/
-# metric, and print a ratio object plus a table row.
-awk -v FS='[{}:,"]+' '
+# Median over rounds per (bench, ranks, size, metric, impl), then every
+# shoal figure against each reference.
+awk -v FS='[{}:,"]+' -v refs="$refs" '
 function field(name,   i) { for (i = 1; i < NF; i++) if ($i == name) return $(i + 1); return "" }
-{
+function median(s,   a, n, i, j, v) {
+    n = split(s, a, " ")
+    for (i = 2; i <= n; i++) { v = a[i] + 0; j = i - 1
+        while (j > 0 && a[j] + 0 > v) { a[j + 1] = a[j]; j-- }
+        a[j + 1] = v }
+    return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
+}
+/"median"/ {
     key = field("bench") "|" field("ranks") "|" field("size") "|" field("metric")
-    impl = field("impl"); val = field("median")
-    if (impl == "openmpi") ref[key] = val
-    else { mine[key, impl] = val; impls[impl] = 1; keys[key] = 1 }
+    im = field("impl")
+    vals[key, im] = vals[key, im] " " field("median")
+    keys[key] = 1; impls[im] = 1
 }
 END {
+    nr = split(refs, rl, " ")
     n = 0
     for (k in keys) order[++n] = k
-    # insertion sort keeps the table stable
     for (i = 2; i <= n; i++) { v = order[i]; j = i - 1
         while (j > 0 && order[j] > v) { order[j + 1] = order[j]; j-- }
         order[j + 1] = v }
+    hdr = sprintf("%-10s %-10s %5s %8s %-15s %10s", "bench", "impl", "ranks", "bytes", "metric", "shoal")
+    for (r = 1; r <= nr; r++) hdr = hdr sprintf(" %10s %7s", rl[r], "ratio")
     rows = ""
     for (i = 1; i <= n; i++) {
         k = order[i]; split(k, p, "|")
         for (im in impls) {
-            if (!((k, im) in mine) || !(k in ref) || ref[k] == 0) continue
-            r = mine[k, im] / ref[k]
-            printf("{\"compare\":\"%s\",\"impl\":\"%s\",\"ranks\":%s,\"size\":%s,\"metric\":\"%s\",\"shoal\":%s,\"openmpi\":%s,\"ratio\":%.3f}\n",
-                   p[1], im, p[2], p[3], p[4], mine[k, im], ref[k], r)
-            rows = rows sprintf("%-10s %-14s %5s %9s %-15s %12s %12s %8.2f\n",
-                   p[1], im, p[2], p[3], p[4], mine[k, im], ref[k], r)
+            if (im !~ /^shoal/ || !((k, im) in vals)) continue
+            mine = median(vals[k, im])
+            row = sprintf("%-10s %-10s %5s %8s %-15s %10.4f", p[1], im, p[2], p[3], p[4], mine)
+            for (r = 1; r <= nr; r++) {
+                ref = rl[r]
+                if (!((k, ref) in vals)) { row = row sprintf(" %10s %7s", "-", "-"); continue }
+                rv = median(vals[k, ref])
+                ratio = rv == 0 ? 0 : mine / rv
+                printf("{\"compare\":\"%s\",\"impl\":\"%s\",\"ref\":\"%s\",\"ranks\":%s,\"size\":%s,\"metric\":\"%s\",\"shoal\":%s,\"reference\":%s,\"ratio\":%.3f}\n",
+                       p[1], im, ref, p[2], p[3], p[4], mine, rv, ratio)
+                row = row sprintf(" %10.4f %7.2f", rv, ratio)
+            }
+            rows = rows row "\n"
         }
     }
-    printf("\n%-10s %-14s %5s %9s %-15s %12s %12s %8s\n", "bench", "impl",
-           "ranks", "bytes", "metric", "shoal", "openmpi", "ratio")
-    printf("%s", rows)
+    printf("\n%s\n%s", hdr, rows)
 }' "$results"
