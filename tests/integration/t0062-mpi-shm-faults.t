@@ -26,11 +26,11 @@ segments_of() {
 
 test_expect_success 'a job killed with SIGKILL leaves nothing in /dev/shm' '
     rm -f pids &&
-    timeout -k 5 60 "$SHOAL" run --oversubscribe -n 4 "$PROG" hang "$TRASH/pids" \
-        >out 2>err &
+    touch pids &&
+    { timeout -k 5 60 "$SHOAL" run --oversubscribe -n 4 "$PROG" hang \
+        "$TRASH/pids" >out 2>err & } &&
     job=$! &&
     i=0 &&
-    touch pids &&
     while [ "$(wc -l <pids)" -lt 4 ] && [ $i -lt 300 ]; do
         sleep 0.1; i=$((i + 1))
     done &&
