@@ -398,8 +398,8 @@ int shim_shm_attach(char *errbuf, size_t errlen)
         shim_ring_attach(&shm.rx[j], ring_at(j, shm.me), shm.ncells,
                          shm.cell_size);
     }
-    /* Measured switch point (README.md, "Shared memory"). */
-    shm.rndv = env_size("SHOAL_MPI_SHM_RNDV", 16384);
+    /* The measured switch point (README.md, "Shared memory"). */
+    shm.rndv = env_size("SHOAL_MPI_SHM_RNDV", 65536);
     const char *cma = getenv("SHOAL_MPI_SHM_CMA");
     shm.cma = !(cma && strcmp(cma, "0") == 0);
     shm.active = true;

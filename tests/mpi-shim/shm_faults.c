@@ -51,7 +51,7 @@ int main(int argc, char **argv)
         }
         free(buf);
     } else {
-        static const int sizes[] = {0, 8, 16000, 20000, 1 << 20};
+        static const int sizes[] = {0, 8, 16000, 20000, 70000, 1 << 20};
         char *buf = calloc(1, 1 << 20);
         for (unsigned k = 0; k < sizeof(sizes) / sizeof(sizes[0]); k++)
             for (int r = 1; r < size; r++) {

@@ -100,11 +100,11 @@ static int check_fill(const unsigned char *b, size_t n, int seed)
  * one, posted first, then unexpected, then synchronous. */
 static void switch_points(int rank, int size)
 {
-    /* shoal's cells hold 16 KiB - 64 B of payload; messages above 16 KiB
+    /* shoal's cells hold 16 KiB - 64 B of payload; messages above 64 KiB
      * go by rendezvous when the kernel allows it. */
     static const size_t sizes[] = {
-        0,     1,     16319, 16320, 16321,  16383,   16384,   16385,
-        32640, 32641, 65536, 65537, 262143, 1048576, 1048579, 4194304,
+        0,     1,     16319, 16320,  16321,   32640,   32641,   65535,
+        65536, 65537, 81600, 262143, 1048576, 1048579, 4194304,
     };
     size_t max = 4194304;
     unsigned char *sb = malloc(max), *rb = malloc(max);
