@@ -70,6 +70,19 @@ static const struct info_env info_env[] = {
     {"SHOAL_MPI_RMA_NO_SHM", "mpi",
      "1: a window allocated on one node keeps private memory and every "
      "one-sided operation is an active message (no shared segment)"},
+    {"SHOAL_MPI_SHM", "mpi",
+     "0: ranks on one node talk through libfabric, not shoal's shared "
+     "memory (default 1)"},
+    {"SHOAL_MPI_SHM_RNDV", "mpi",
+     "bytes above which an on-node message is read from the sender's memory "
+     "(process_vm_readv) instead of copied through cells (default 65536)"},
+    {"SHOAL_MPI_SHM_CMA", "mpi",
+     "0: never read another rank's memory; large on-node messages are "
+     "pipelined through cells"},
+    {"SHOAL_MPI_SHM_CELL", "mpi",
+     "bytes per cell of the on-node rings (default 16384)"},
+    {"SHOAL_MPI_SHM_CELLS", "mpi",
+     "cells per on-node ring (default: 64, fewer for many ranks per node)"},
     {"SHOAL_RANK", "set", "the rank's number in its job (as PMI_RANK)"},
     {"SHOAL_SIZE", "set", "the number of ranks of the job"},
     {"SHOAL_LOCAL_RANK", "set", "the rank's number among those on its node"},
