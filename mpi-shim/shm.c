@@ -325,7 +325,8 @@ int shim_shm_create(int node, const int *local, int nlocal)
     } else if (segment_make() != 0) {
         val = "-";
     }
-    snprintf(key, sizeof(key), "shoal-shm-%d", node);
+    /* Keys name their owner rank first (the PMIx client relies on it). */
+    snprintf(key, sizeof(key), "shoal-shm-%d", shm.local_world[0]);
     return shim_pmi_put(key, val);
 }
 
@@ -337,7 +338,7 @@ int shim_shm_attach(char *errbuf, size_t errlen)
 
     if (!shm.enabled)
         return 0;
-    snprintf(key, sizeof(key), "shoal-shm-%d", shm.node);
+    snprintf(key, sizeof(key), "shoal-shm-%d", shm.local_world[0]);
     rc = shim_pmi_get(key, val, sizeof(val));
     if (rc) {
         snprintf(errbuf, errlen, "no shared memory segment name for node %d",
