@@ -190,7 +190,9 @@ static _Noreturn void die(const char *fn, const char *cause)
 
     snprintf(msg, sizeof(msg), "shoal mpi: rank %d: %s: %s (provider '%s')\n",
              shim.rank, fn, cause,
-             shim_ofi.prov_name[0] ? shim_ofi.prov_name : "none");
+             shim_ofi.prov_name[0]  ? shim_ofi.prov_name
+             : shim_shm_reaches_all() ? "shm"
+                                      : "none");
     /* One write so that lines of several ranks do not interleave. */
     ssize_t n = write(2, msg, strlen(msg));
     (void)n;
@@ -239,7 +241,7 @@ int shim_err_handler(MPI_Errhandler h, int obj, const char *fn, int code)
     }
     if (code < 0 && code > -SHIM_ECLASS_BASE)
         snprintf(cause, sizeof(cause), "%s (%s: %s)", class_text[cls],
-                 class_name[cls], fi_strerror(-code));
+                 class_name[cls], shim_ofi_strerror(-code));
     else
         snprintf(cause, sizeof(cause), "%s (%s)", shim_class_string(cls),
                  cls < MPI_ERR_LASTCODE ? class_name[cls] : "?");

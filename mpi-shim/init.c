@@ -162,8 +162,10 @@ static int locality(void)
 
 /* Publishes this rank's endpoint name (hex, split over several keys when
  * longer than a PMI value) and inserts everybody's into the AV, in rank
- * order so that the libfabric address of rank r is the AV's index r. */
-static int exchange_addresses(void)
+ * order so that the libfabric address of rank r is the AV's index r.
+ * Without with_ofi, only the PMI barrier (every rank takes the same
+ * branch: the choice depends on the job's layout only). */
+static int exchange_addresses(bool with_ofi)
 {
     unsigned char name[512];
     size_t len = sizeof(name);
@@ -172,6 +174,9 @@ static int exchange_addresses(void)
     size_t chunk = shim_pmi_value_max();
     int rc;
 
+    /* Without libfabric the barrier still commits the other puts. */
+    if (!with_ofi)
+        return shim_pmi_barrier();
     rc = shim_ofi_getname(name, &len);
     if (rc)
         return rc;
@@ -259,7 +264,15 @@ static bool launcher_without_wireup(char *what, size_t size)
 static bool shm_wanted(void)
 {
     const char *v = getenv("SHOAL_MPI_SHM");
-    return !(v && strcmp(v, "0") == 0) && shim.size > 1;
+    return !(v && strcmp(v, "0") == 0);
+}
+
+static int ofi_open(char *err, size_t errlen)
+{
+    const char *forced = getenv("SHOAL_OFI_PROVIDER");
+
+    return shim_ofi_open(forced && *forced ? forced : NULL, shim.nnodes == 1,
+                         err, errlen);
 }
 
 /* Sets up the on-node transport: this node's ranks, and the segment when
@@ -330,18 +343,19 @@ static int init_common(int required, int *provided)
         if (getenv("SHOAL_MPI_NODE") && *getenv("SHOAL_MPI_NODE"))
             nlocal = shim.size;
         shim_progress_init(nlocal);
-        stage = "opening the fabric";
-        const char *forced = getenv("SHOAL_OFI_PROVIDER");
-        rc = shim_ofi_open(forced && *forced ? forced : NULL, shim.nnodes == 1,
-                           err, sizeof(err));
-    }
-    if (rc == 0) {
         stage = "creating shared memory";
         rc = shm_create();
     }
+    /* libfabric is loaded and opened only for a job with ranks on other
+     * nodes, or without the on-node transport (see ofi.c). */
+    bool ofi = shim.nnodes > 1 || !shm_wanted();
+    if (rc == 0 && ofi) {
+        stage = "opening the fabric";
+        rc = ofi_open(err, sizeof(err));
+    }
     if (rc == 0) {
         stage = "exchanging endpoint addresses";
-        rc = exchange_addresses();
+        rc = exchange_addresses(ofi);
     }
     if (rc == 0) {
         stage = "attaching shared memory";
@@ -351,10 +365,20 @@ static int init_common(int required, int *provided)
      * from /dev/shm (shm.h). SHOAL_MPI_SHM is the same on every rank. */
     if (rc == 0 && shm_wanted())
         rc = shim_pmi_barrier();
-    if (rc == 0) {
+    if (rc == 0)
         shim_shm_finish();
-        shim_progress_poll_ofi(!shim_shm_reaches_all());
+    /* A one-node job whose segment could not be made (every rank sees the
+     * same) falls back to libfabric now. */
+    if (rc == 0 && !ofi && !shim_shm_reaches_all()) {
+        stage = "opening the fabric";
+        rc = ofi_open(err, sizeof(err));
+        if (rc == 0) {
+            stage = "exchanging endpoint addresses";
+            rc = exchange_addresses(true);
+        }
     }
+    if (rc == 0)
+        shim_progress_poll_ofi(!shim_shm_reaches_all());
     if (rc == 0)
         rc = shim_dt_init();
     if (rc == 0)
@@ -520,8 +544,10 @@ int PMPI_Get_library_version(char *version, int *resultlen)
     *resultlen =
         snprintf(version, MPI_MAX_LIBRARY_VERSION_STRING,
                  "shoal MPI %s (libfabric %u.%u, provider %s)", PACKAGE_VERSION,
-                 FI_MAJOR(fi_version()), FI_MINOR(fi_version()),
-                 shim_ofi.prov_name[0] ? shim_ofi.prov_name : "none");
+                 FI_MAJOR(shim_ofi_version()), FI_MINOR(shim_ofi_version()),
+                 shim_ofi.prov_name[0]  ? shim_ofi.prov_name
+                 : shim_shm_reaches_all() ? "shm"
+                                          : "none");
     return MPI_SUCCESS;
 }
 

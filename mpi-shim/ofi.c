@@ -5,6 +5,7 @@
  * only through the upcalls the engine hands over. */
 #include "config.h"
 
+#include <dlfcn.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +22,68 @@
 #include "mpi-shim/shim_private.h"
 
 struct shim_ofi_state shim_ofi;
+
+/* libfabric is opened with dlopen at MPI_Init, and only when the job needs
+ * it (a rank on another node, the on-node transport off or failed), so a
+ * one-node job never runs its constructors (Debian's links psm, whose
+ * constructor alone takes 0.2 s) nor its provider initialization. libmpi
+ * is not linked against it: the few functions libfabric exports are
+ * reached through this table; everything else in <rdma/fi_*.h> is inline
+ * and calls through the objects' own operation tables. */
+static struct {
+    void *handle;
+    int (*getinfo)(uint32_t version,
+                   const char *node,
+                   const char *service,
+                   uint64_t flags,
+                   const struct fi_info *hints,
+                   struct fi_info **info);
+    void (*freeinfo)(struct fi_info *info);
+    struct fi_info *(*dupinfo)(const struct fi_info *info);
+    int (*fabric)(struct fi_fabric_attr *attr,
+                  struct fid_fabric **fabric,
+                  void *context);
+    const char *(*strerror)(int errnum);
+    uint32_t (*version)(void);
+} fab;
+
+int shim_ofi_load(char *errbuf, size_t errlen)
+{
+    void *h;
+
+    if (fab.handle)
+        return 0;
+    h = dlopen("libfabric.so.1", RTLD_NOW | RTLD_LOCAL);
+    if (!h) {
+        snprintf(errbuf, errlen, "cannot load libfabric: %s", dlerror());
+        return -ENOENT;
+    }
+    *(void **)&fab.getinfo = dlsym(h, "fi_getinfo");
+    *(void **)&fab.freeinfo = dlsym(h, "fi_freeinfo");
+    *(void **)&fab.dupinfo = dlsym(h, "fi_dupinfo");
+    *(void **)&fab.fabric = dlsym(h, "fi_fabric");
+    *(void **)&fab.strerror = dlsym(h, "fi_strerror");
+    *(void **)&fab.version = dlsym(h, "fi_version");
+    if (!fab.getinfo || !fab.freeinfo || !fab.dupinfo || !fab.fabric
+        || !fab.strerror || !fab.version) {
+        snprintf(errbuf, errlen, "libfabric.so.1 lacks fi_getinfo and co");
+        dlclose(h);
+        memset(&fab, 0, sizeof(fab));
+        return -ENOENT;
+    }
+    fab.handle = h;
+    return 0;
+}
+
+uint32_t shim_ofi_version(void)
+{
+    return fab.handle ? fab.version() : 0;
+}
+
+const char *shim_ofi_strerror(int err)
+{
+    return fab.handle ? fab.strerror(err) : strerror(err);
+}
 
 static const struct shim_ofi_upcalls *upcalls;
 
@@ -84,7 +147,7 @@ choose(struct fi_info *list, const char *forced, bool single_node)
 {
     if (forced)
         return list;
-    if (single_node && fi_version() >= FI_VERSION(1, 19)) {
+    if (single_node && fab.version() >= FI_VERSION(1, 19)) {
         for (struct fi_info *i = list; i; i = i->next)
             if (prov_is(i, "shm"))
                 return i;
@@ -132,12 +195,16 @@ int shim_ofi_open(const char *prov_name,
                   char *errbuf,
                   size_t errlen)
 {
-    struct fi_info *hints = fi_allocinfo();
+    struct fi_info *hints;
     struct fi_info *list = NULL;
     struct fi_info *pick;
     const char *step = "fi_getinfo";
     int rc;
 
+    rc = shim_ofi_load(errbuf, errlen);
+    if (rc)
+        return rc;
+    hints = fab.dupinfo(NULL);
     if (!hints)
         return -ENOMEM;
     rxm_defaults();
@@ -157,12 +224,12 @@ int shim_ofi_open(const char *prov_name,
     if (prov_name) {
         hints->fabric_attr->prov_name = strdup(prov_name);
         if (!hints->fabric_attr->prov_name) {
-            fi_freeinfo(hints);
+            fab.freeinfo(hints);
             return -ENOMEM;
         }
     }
-    rc = fi_getinfo(FI_VERSION(1, 11), NULL, NULL, 0, hints, &list);
-    fi_freeinfo(hints);
+    rc = fab.getinfo(FI_VERSION(1, 11), NULL, NULL, 0, hints, &list);
+    fab.freeinfo(hints);
     if (rc)
         goto error;
     pick = choose(list, prov_name, single_node);
@@ -171,8 +238,8 @@ int shim_ofi_open(const char *prov_name,
         step = "provider without remote CQ data";
         goto error;
     }
-    shim_ofi.info = fi_dupinfo(pick);
-    fi_freeinfo(list);
+    shim_ofi.info = fab.dupinfo(pick);
+    fab.freeinfo(list);
     list = NULL;
     if (!shim_ofi.info) {
         rc = -ENOMEM;
@@ -202,7 +269,7 @@ int shim_ofi_open(const char *prov_name,
     shim_ofi.mr_local = (shim_ofi.info->domain_attr->mr_mode & FI_MR_LOCAL);
 
     step = "fi_fabric";
-    rc = fi_fabric(shim_ofi.info->fabric_attr, &shim_ofi.fabric, NULL);
+    rc = fab.fabric(shim_ofi.info->fabric_attr, &shim_ofi.fabric, NULL);
     if (rc)
         goto error;
     step = "fi_domain";
@@ -240,8 +307,8 @@ int shim_ofi_open(const char *prov_name,
     return 0;
 error:
     if (list)
-        fi_freeinfo(list);
-    snprintf(errbuf, errlen, "%s: %s", step, fi_strerror(-rc));
+        fab.freeinfo(list);
+    snprintf(errbuf, errlen, "%s: %s", step, fab.strerror(-rc));
     shim_ofi_close();
     return rc < 0 ? rc : -rc;
 }
@@ -277,7 +344,7 @@ void shim_ofi_close(void)
     if (shim_ofi.fabric)
         fi_close(&shim_ofi.fabric->fid);
     if (shim_ofi.info)
-        fi_freeinfo(shim_ofi.info);
+        fab.freeinfo(shim_ofi.info);
     free(shim_ofi.addrs);
     free(deferred_acks);
     deferred_acks = NULL;

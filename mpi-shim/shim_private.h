@@ -613,6 +613,13 @@ struct shim_ofi_state {
 };
 extern struct shim_ofi_state shim_ofi;
 
+/* Opens libfabric itself (dlopen) once; shim_ofi_open() does it too.
+ * 0, or -ENOENT with errbuf naming the cause. */
+int shim_ofi_load(char *errbuf, size_t errlen);
+/* libfabric's fi_version(), or 0 when it is not loaded. */
+uint32_t shim_ofi_version(void);
+/* fi_strerror(err), or strerror(err) when libfabric is not loaded. */
+const char *shim_ofi_strerror(int err);
 /* Opens fabric, domain, endpoint, AV and CQ. prov_name forces a provider
  * (NULL: choose by locality); single_node tells whether every rank shares
  * this node. Fills errbuf on failure. */

@@ -39,6 +39,14 @@ provider_name() {
     *) echo "tcp;ofi_rxm" ;;
     esac
 }
+# What the fatal line names: a one-node job over shoal's shared memory
+# never loads libfabric.
+fatal_provider() {
+    case "$1" in
+    shm) echo shm ;;
+    *) provider_name "$1" ;;
+    esac
+}
 shm_switch() {
     case "$1" in
     shm) echo 1 ;;
@@ -126,7 +134,7 @@ while read -r name ranks provs expect; do
                 # The default error handler must abort the job with one
                 # line naming rank, call, provider and cause.
                 if [ $rc -ne 0 ] && [ $rc -ne 124 ] && grep -q \
-                    "^shoal mpi: rank 1: MPI_Send: invalid rank (MPI_ERR_RANK) (provider '$(provider_name "$prov")')" "$err"; then
+                    "^shoal mpi: rank 1: MPI_Send: invalid rank (MPI_ERR_RANK) (provider '$(fatal_provider "$prov")')" "$err"; then
                     ok "$name -n $np on $prov aborts with the fatal message"
                 else
                     notok "$name -n $np on $prov (rc $rc)"; sed 's/^/# /' "$err" | head -5
