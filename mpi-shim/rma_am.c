@@ -97,6 +97,13 @@ static int am_send_now(struct shim_win *w, int target, void *msg, size_t len)
  * gathered operation but its remote completion. */
 enum { AGG_MAX = 4096 };
 
+/* Gathered requests start on 8-byte boundaries, as their headers' fields
+ * need: each is padded to a multiple of 8 (the target steps over it). */
+static size_t agg_round(size_t len)
+{
+    return (len + 7) & ~(size_t)7;
+}
+
 int rma_am_push(struct shim_win *w, int target)
 {
     int rc = 0;
@@ -124,7 +131,9 @@ int rma_am_send(struct shim_win *w, int target, void *msg, size_t len)
     int rc;
 
     if ((h->type == RMA_AM_PUT || h->type == RMA_AM_ACC) && len <= AGG_MAX) {
-        if (w->agg_len[target] + len > RMA_AM_MAX) {
+        size_t padded = agg_round(len);
+
+        if (w->agg_len[target] + padded > RMA_AM_MAX) {
             rc = rma_am_push(w, target);
             if (rc) {
                 free(msg);
@@ -139,7 +148,8 @@ int rma_am_send(struct shim_win *w, int target, void *msg, size_t len)
             }
         }
         memcpy(w->agg[target] + w->agg_len[target], msg, len);
-        w->agg_len[target] += len;
+        memset(w->agg[target] + w->agg_len[target] + len, 0, padded - len);
+        w->agg_len[target] += padded;
         free(msg);
         return 0;
     }
@@ -537,8 +547,10 @@ static void am_apply(struct shim_win *w, int origin, char *msg, size_t len)
 {
     size_t off = 0;
 
+    /* gathered requests are padded to 8 bytes; a lone one ends the
+     * message, padded or not */
     do
-        off += am_apply_one(w, origin, msg + off, len - off);
+        off += agg_round(am_apply_one(w, origin, msg + off, len - off));
     while (off < len);
     w->applied++;
 }
