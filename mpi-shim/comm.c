@@ -484,7 +484,8 @@ static int members_compare(int n1, const int *w1, int n2, const int *w2)
 {
     if (n1 != n2)
         return MPI_UNEQUAL;
-    if (memcmp(w1, w2, sizeof(int) * n1) == 0)
+    /* two empty groups are the same (and hold no array to compare) */
+    if (n1 == 0 || memcmp(w1, w2, sizeof(int) * n1) == 0)
         return MPI_CONGRUENT;
     int *a = malloc(sizeof(int) * (n1 ? n1 : 1));
     int *b = malloc(sizeof(int) * (n1 ? n1 : 1));
