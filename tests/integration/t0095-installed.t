@@ -20,7 +20,9 @@ test_expect_success 'make install into a staging directory' '
         >install.log 2>&1 || { tail -30 install.log; false; }
 '
 
-# pkg-config with the staged prefix instead of the configured one
+# pkg-config with the staged prefix instead of the configured one. A
+# sanitized build's libraries need the sanitizers' runtime linked first
+# ($SHOAL_WRAPPER_FLAGS, empty otherwise), as its mpicc adds it.
 pc() {
     PKG_CONFIG_PATH="$root/lib/pkgconfig" \
         pkg-config --define-variable=prefix="$root" "$@"
@@ -39,7 +41,7 @@ test_expect_success 'a program builds against libshoal with only pkg-config flag
 	#include <stdio.h>
 	int main(void) { printf("%s\n", shoal_version()); return 0; }
 	EOF
-    cc v.c $(pc --cflags --libs shoal) -o v &&
+    cc v.c $SHOAL_WRAPPER_FLAGS $(pc --cflags --libs shoal) -o v &&
     LD_LIBRARY_PATH="$root/lib" ./v >out &&
     "$SHOAL" version | sed "s/^shoal //" >expect &&
     test_cmp expect out
@@ -61,7 +63,7 @@ test_expect_success 'an MPI program builds with pkg-config shoal-mpi and runs' '
 	    return 0;
 	}
 	EOF
-    cc hello.c $(pc --cflags --libs shoal-mpi) -o hello &&
+    cc hello.c $SHOAL_WRAPPER_FLAGS $(pc --cflags --libs shoal-mpi) -o hello &&
     LD_LIBRARY_PATH="$root/lib" SHOAL_POOL=no \
         "$SHOAL" run -n 2 -x LD_LIBRARY_PATH ./hello | sort >out &&
     printf "rank 0 of 2\nrank 1 of 2\n" >expect && test_cmp expect out
