@@ -342,6 +342,22 @@ static bool map_unit_allowed(const struct map_summary *summary,
     return !hwloc_bitmap_iszero(cpus) && hwloc_bitmap_isincluded(cpus, allowed);
 }
 
+/* The units of group g of node n's mapping groups that ranks may use:
+ * all of them, or on a node with an allowed cpuset those wholly in it. */
+static int map_group_units(const struct map_plan *plan, int n, int g)
+{
+    const struct map_summary *summary = map_summary_of(plan, n);
+    const struct map_groups *groups = &summary->scope[plan->map_scope];
+    hwloc_const_cpuset_t allowed = plan->nodes[n].allowed;
+    int units = 0;
+
+    if (!allowed)
+        return groups->first[g + 1] - groups->first[g];
+    for (int i = groups->first[g]; i < groups->first[g + 1]; i++)
+        units += map_unit_allowed(summary, groups->members[i], allowed);
+    return units;
+}
+
 /* Ranks of PE units that fit in the allowed units of node n, group by
  * group; *filtered tells whether some unit is left out. A node whose
  * whole machine is allowed costs one bitmap test. */
@@ -357,13 +373,8 @@ static int map_allowed_fit(const struct map_plan *plan, int n, bool *filtered)
                                 allowed))
         return summary->fit;
     *filtered = true;
-    for (int g = 0; g < mapping->ngroups; g++) {
-        int count = 0;
-
-        for (int i = mapping->first[g]; i < mapping->first[g + 1]; i++)
-            count += map_unit_allowed(summary, mapping->members[i], allowed);
-        fit += count / plan->pe;
-    }
+    for (int g = 0; g < mapping->ngroups; g++)
+        fit += map_group_units(plan, n, g) / plan->pe;
     return fit;
 }
 
@@ -377,20 +388,11 @@ static int map_measure_ppr(struct map_plan *plan)
         return -ENOMEM;
     plan->ppr_total = 0;
     for (int n = 0; n < plan->nnodes; n++) {
-        const struct map_summary *summary = map_summary_of(plan, n);
-        const struct map_groups *mapping = &summary->scope[plan->map_scope];
-        hwloc_const_cpuset_t allowed = plan->nodes[n].allowed;
+        int ngroups = map_summary_of(plan, n)->scope[plan->map_scope].ngroups;
         long long objects = 0;
 
-        for (int g = 0; g < mapping->ngroups; g++) {
-            int units = 0;
-
-            for (int i = mapping->first[g]; i < mapping->first[g + 1]; i++)
-                units +=
-                    !allowed
-                    || map_unit_allowed(summary, mapping->members[i], allowed);
-            objects += units >= plan->pe;
-        }
+        for (int g = 0; g < ngroups; g++)
+            objects += map_group_units(plan, n, g) >= plan->pe;
         if (objects * plan->req->ppr > INT_MAX)
             return -EOVERFLOW;
         plan->ppr_cap[n] = (int)(objects * plan->req->ppr);
@@ -631,19 +633,11 @@ static int map_count_ppr(struct map_plan *plan, shoal_error_t *error)
  * room[g] for its groups; returns how many groups. */
 static int map_group_room(const struct map_plan *plan, int n, int *room)
 {
-    const struct map_summary *summary = map_summary_of(plan, n);
-    const struct map_groups *groups = &summary->scope[plan->map_scope];
-    hwloc_const_cpuset_t allowed = plan->nodes[n].allowed;
+    int ngroups = map_summary_of(plan, n)->scope[plan->map_scope].ngroups;
 
-    for (int g = 0; g < groups->ngroups; g++) {
-        int units = 0;
-
-        for (int i = groups->first[g]; i < groups->first[g + 1]; i++)
-            units += !allowed
-                     || map_unit_allowed(summary, groups->members[i], allowed);
-        room[g] = units / plan->pe;
-    }
-    return groups->ngroups;
+    for (int g = 0; g < ngroups; g++)
+        room[g] = map_group_units(plan, n, g) / plan->pe;
+    return ngroups;
 }
 
 /* :SPAN: the nodes are one machine. One rank per object (NUMA node or
