@@ -8,7 +8,9 @@
  * takes roots, or directories holding them, and shows each rank's or
  * task's versions; `rm` removes a job's checkpoints. `ls --pool` asks
  * the local daemon instead what every node of the pool keeps of jobs run
- * with --replicas (ckpt.pool-list, runtime/ckpt/ckpt_survey.h). */
+ * with --replicas (ckpt.pool-list, runtime/ckpt/ckpt_survey.h). `ls
+ * JOBKEY` shows a job run from this node with --replicas as the home
+ * daemon's journal keeps it (gang.get, runtime/job/gangd_journal.h). */
 #include <dirent.h>
 #include <errno.h>
 #include <limits.h>
@@ -26,7 +28,7 @@
 #include "util/statedir.h"
 
 static const char ckpt_usage[] =
-    "usage: shoal ckpt ls [--json] [DIR...]\n"
+    "usage: shoal ckpt ls [--json] [DIR|JOBKEY...]\n"
     "       shoal ckpt ls --pool [--json] [--dir DIR] [--timeout S] "
     "[JOBKEY]\n"
     "       shoal ckpt rm DIR...\n"
@@ -34,7 +36,10 @@ static const char ckpt_usage[] =
     "  ls    list the checkpoints under each DIR (default ./shoal-ckpt):\n"
     "        a job's root, or a directory of roots; per rank or task, each\n"
     "        version, committed or not, its files and bytes, and the version\n"
-    "        a restart would start from\n"
+    "        a restart would start from. A JOBKEY (a job run from this\n"
+    "        node with --replicas) is shown from this node's journal: its\n"
+    "        command, state, placement, and per rank the versions and the\n"
+    "        nodes holding a committed copy\n"
     "  ls --pool  ask every node of the pool, through the daemon of DIR\n"
     "        (as for 'shoal daemon'), what it keeps of jobs run with\n"
     "        --replicas (all jobs, or JOBKEY's): per job, rank and version\n"
@@ -146,12 +151,150 @@ static void ckpt_show(json_t *root, void *arg)
     }
 }
 
-/* Show the roots at or under dir. Returns 0 or 1 after saying what is
- * wrong. */
+static const char *ckpt_str(const json_t *obj, const char *name)
+{
+    const char *s = json_string_value(json_object_get(obj, name));
+
+    return s ? s : "?";
+}
+
+/* A node of a journal record: its name, and its state unless alive. */
+static int ckpt_journal_node(char *buf, size_t size, const json_t *node)
+{
+    const char *name = ckpt_str(node, "name");
+    const char *state = ckpt_str(node, "state");
+
+    if (strcmp(name, "?") == 0)
+        name = ckpt_str(node, "id");
+    return snprintf(
+        buf, size, "%s%s%s%s", name, strcmp(state, "alive") ? " (" : "",
+        strcmp(state, "alive") ? state : "", strcmp(state, "alive") ? ")" : "");
+}
+
+/* A job of the home's journal (gang.get's "job"), for people. */
+static void ckpt_print_journal(const json_t *job)
+{
+    const json_t *spec = json_object_get(job, "spec"), *c, *a, *n;
+    const json_t *placement = json_object_get(job, "placement");
+    json_int_t version = json_integer_value(json_object_get(job, "version"));
+    bool failed = strcmp(ckpt_str(job, "state"), "failed") == 0;
+    bool alive = strcmp(ckpt_str(job, "coordinator"), "alive") == 0;
+    size_t i, k;
+
+    printf("%s (in this node's journal)\n", ckpt_str(job, "key"));
+    printf("  command: shoal run");
+    json_array_foreach (json_object_get(spec, "args"), i, a)
+        printf(" %s", json_string_value(a) ? json_string_value(a) : "?");
+    printf("\n  directory: %s\n", ckpt_str(spec, "cwd"));
+    printf("  %s, run %" JSON_INTEGER_FORMAT
+           ", restarts used %" JSON_INTEGER_FORMAT,
+           failed  ? "failed"
+           : alive ? "running"
+                   : "coordinator gone",
+           json_integer_value(json_object_get(job, "run")),
+           json_integer_value(json_object_get(job, "restarts")));
+    if (failed)
+        printf(", exit status %" JSON_INTEGER_FORMAT,
+               json_integer_value(json_object_get(job, "status")));
+    else if (!alive)
+        printf(" (its shoal run, pid %" JSON_INTEGER_FORMAT ", is gone)",
+               json_integer_value(json_object_get(job, "pid")));
+    putchar('\n');
+    if (json_is_object(placement)) {
+        const json_t *nodes = json_object_get(placement, "nodes");
+
+        printf("  placed on:");
+        json_array_foreach (nodes, i, n) {
+            printf("%s %s (ranks", i ? "," : "", ckpt_str(n, "name"));
+            int first = 1;
+            json_array_foreach (json_object_get(placement, "ranks"), k, a)
+                if ((size_t)json_integer_value(json_object_get(a, "node"))
+                    == i) {
+                    printf("%s%zu", first ? " " : ",", k);
+                    first = 0;
+                }
+            putchar(')');
+        }
+        putchar('\n');
+    }
+    if (version > 0)
+        printf("  restart from version %" JSON_INTEGER_FORMAT
+               " (every rank has a committed copy of it)\n",
+               version);
+    else
+        printf("  no version every rank has a committed copy of\n");
+    printf("  %-6s %8s  %s\n", "RANK", "VERSION", "NODES");
+    json_array_foreach (json_object_get(job, "copies"), i, c) {
+        char nodes[1024] = "";
+        size_t len = 0;
+
+        json_array_foreach (json_object_get(c, "nodes"), k, n) {
+            if (len >= sizeof(nodes))
+                break;
+            if (k)
+                len += (size_t)snprintf(nodes + len, sizeof(nodes) - len, ", ");
+            if (len < sizeof(nodes))
+                len += (size_t)ckpt_journal_node(nodes + len,
+                                                 sizeof(nodes) - len, n);
+        }
+        printf("  %-6" JSON_INTEGER_FORMAT " %8" JSON_INTEGER_FORMAT "  %s\n",
+               json_integer_value(json_object_get(c, "rank")),
+               json_integer_value(json_object_get(c, "version")), nodes);
+    }
+    if (!alive || failed)
+        printf("  resume with: shoal run --resume %s\n", ckpt_str(job, "key"));
+}
+
+/* `ls KEY`: a job of this node's journal (gang jobs run from here with
+ * --replicas), even after its daemon restarted. Returns 0, 1 after saying
+ * what is wrong, or -ENOENT when no daemon answers (the caller then says
+ * the path does not exist). */
+static int ckpt_ls_journal(const char *key, bool as_json)
+{
+    shoal_error_t error = {{0}};
+    char dir[4096], path[4200];
+    json_t *req, *reply = NULL;
+    int fd, rc;
+
+    if (statedir_resolve(NULL, dir, sizeof(dir)) < 0
+        || snprintf(path, sizeof(path), "%s/control.sock", dir)
+               >= (int)sizeof(path)
+        || control_client_connect(path, &fd, NULL) < 0)
+        return -ENOENT;
+    req = json_pack("{s:s, s:s}", "op", "gang.get", "key", key);
+    rc = control_client_request(fd, req, 10000, &reply, &error);
+    json_decref(req);
+    close(fd);
+    if (rc < 0)
+        return cmd_fail(1, "ckpt ls: %s", error.text);
+    if (!json_is_true(json_object_get(reply, "ok"))) {
+        rc = cmd_fail(1, "ckpt ls: '%s' is neither a directory nor a job: %s",
+                      key, ckpt_str(reply, "error"));
+        json_decref(reply);
+        return rc;
+    }
+    if (as_json) {
+        json_dumpf(json_object_get(reply, "job"), stdout, JSON_COMPACT);
+        putchar('\n');
+    } else {
+        ckpt_print_journal(json_object_get(reply, "job"));
+    }
+    json_decref(reply);
+    return 0;
+}
+
+/* Show the roots at or under dir, or the job of that key in this node's
+ * journal. Returns 0 or 1 after saying what is wrong. */
 static int ckpt_ls_one(const char *dir, bool as_json)
 {
     struct stat st;
 
+    if (stat(dir, &st) < 0 && errno == ENOENT && !strchr(dir, '/')) {
+        int rc = ckpt_ls_journal(dir, as_json);
+        if (rc != -ENOENT)
+            return rc;
+        errno = ENOENT;
+    }
     if (stat(dir, &st) < 0)
         return cmd_fail(1, "cannot read '%s': %s", dir, strerror(errno));
     if (ckpt_each_root(dir, 2, ckpt_show, &as_json) == 0 && !as_json)
@@ -163,13 +306,6 @@ static void ckpt_count(json_t *root, void *arg)
 {
     (void)root;
     (*(int *)arg)++;
-}
-
-static const char *ckpt_str(const json_t *obj, const char *name)
-{
-    const char *s = json_string_value(json_object_get(obj, name));
-
-    return s ? s : "?";
 }
 
 /* A holder's name for the table: its host name, else its id. */

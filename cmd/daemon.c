@@ -613,6 +613,14 @@ static int daemon_foreground(struct daemon_args *a, int report_fd)
     }
     if (rc == 0)
         gangd_set_guest(gang, guest);
+    /* checkpointing gang jobs this node is home to: their journal */
+    if (rc == 0 && (rc = gangd_open_journal(gang, a->dir, &error)) < 0) {
+        gangd_detach(gang);
+        guestd_detach(guest);
+        ownerd_detach(owner);
+        cores_destroy(cores);
+        daemon_destroy(d);
+    }
     /* bag-of-tasks jobs: their journal, this node's worker, task.* ops */
     if (rc == 0
         && (rc = taskd_attach(d, cores, owner, a->dir, &tasks, &error)) < 0) {

@@ -127,6 +127,10 @@ struct run_restart {
     int nranks;   /* of the job, for its checkpoint directories */
     int version;  /* the version the next run restores; 0 none */
     struct ckpt_watch_auto autoc; /* --checkpoint=auto, else mtbf 0 */
+    /* with a key: what the home's journal keeps to run the job again
+     * (`shoal run --resume KEY`): the options, the directory and the
+     * environment of the first `shoal run` */
+    json_t *spec;
 };
 
 struct run_state {
@@ -147,6 +151,14 @@ struct run_state {
     char *path;
     cpu_set_t **cpus;
     char **env;
+    /* `shoal run --resume KEY`: the options and environment of the job's
+     * first run, from the home's journal (owned) */
+    char **resume_args;
+    int nresume_args;
+    char **resume_env;
+    /* the options as given (borrowed), for the journal */
+    int argc;
+    char **argv;
 };
 
 /* Gather -H and --hostfile into st->hosts. Returns 0, or the exit status
@@ -551,6 +563,7 @@ static int run_on_pool(struct run_state *st, int ctl_fd, double claim_timeout)
     struct pool_job_config config;
     struct pool_job_result result;
     shoal_error_t error;
+    json_t *journal = NULL;
     char cwd[4096];
     int rc;
 
@@ -558,7 +571,9 @@ static int run_on_pool(struct run_state *st, int ctl_fd, double claim_timeout)
     /* the ranks' environment on the pool: ours, as srun exports it */
     free(st->env);
     st->env = NULL;
-    if (env_export(environ, st->xenv, st->nxenv, &st->env) < 0) {
+    if (env_export(st->resume_env ? st->resume_env : environ, st->xenv,
+                   st->nxenv, &st->env)
+        < 0) {
         close(ctl_fd);
         return cmd_fail(LOCAL_JOB_STATUS_ERROR, "out of memory");
     }
@@ -567,6 +582,18 @@ static int run_on_pool(struct run_state *st, int ctl_fd, double claim_timeout)
     req.hosts = st->hosts.count ? &st->hosts : NULL;
     req.report_bindings = st->opt.report_bindings ? stderr : NULL;
     req.exclusive = st->opt.exclusive;
+    if (st->restart.key && st->restart.copies && st->restart.spec) {
+        journal =
+            json_pack("{s:s, s:i, s:i, s:i, s:i, s:O}", "key", st->restart.key,
+                      "run", st->restart.runs, "restarts", st->restart.restarts,
+                      "nranks", st->restart.nranks, "replicas",
+                      st->opt.replicas, "spec", st->restart.spec);
+        if (!journal) {
+            close(ctl_fd);
+            return cmd_fail(LOCAL_JOB_STATUS_ERROR, "out of memory");
+        }
+        req.journal = journal;
+    }
     run_job_config(st, &lc);
     pool_local_config(&lc, &config);
     config.kill_grace = st->kill_grace;
@@ -578,6 +605,7 @@ static int run_on_pool(struct run_state *st, int ctl_fd, double claim_timeout)
     config.ckpt_restore = st->restart.copies ? st->restart.version : 0;
     config.notice = run_notice;
     rc = pool_remote_run(ctl_fd, &req, &config, &result, &error);
+    json_decref(journal);
     if (rc == SHOAL_ENOSLOTS) {
         fprintf(stderr,
                 "shoal: %s\n"
@@ -731,6 +759,28 @@ static int run_restart_auto(struct run_state *st, shoal_error_t *error)
     return 0;
 }
 
+/* What the home's journal keeps for `shoal run --resume`: the options as
+ * given, the working directory and the environment (the ranks' on the
+ * pool is ours). NULL when out of memory. */
+static json_t *run_journal_spec(const struct run_state *st)
+{
+    json_t *spec, *args = json_array(), *env = json_array();
+    char cwd[4096];
+
+    for (int i = 0; args && i < st->argc; i++)
+        json_array_append_new(args, json_string(st->argv[i]));
+    for (char **e = environ; env && *e; e++) {
+        json_t *v = json_string(*e);
+        /* a variable that is not UTF-8 cannot travel as JSON: the ranks
+         * of a resumed run go without it */
+        if (v)
+            json_array_append_new(env, v);
+    }
+    spec = json_pack("{s:o*, s:s, s:o*}", "args", args, "cwd",
+                     getcwd(cwd, sizeof(cwd)) ? cwd : "/", "env", env);
+    return spec;
+}
+
 /* Before the first run: with --checkpoint, the job's checkpoint root,
  * DIR/HOST-PID-TIME under --checkpoint-dir (./shoal-ckpt by default, in
  * the ranks' working directory: on a pool, a file system every node
@@ -749,7 +799,9 @@ static int run_restart_setup(struct run_state *st)
     if (param_get_double(&run_kill_grace_param, 0, &st->kill_grace, &error) < 0)
         return cmd_fail(CMD_EXIT_USAGE, "%s", error.text);
     r->enabled = st->opt.checkpoint || st->opt.restart_on_failure;
-    if (st->opt.checkpoint && st->opt.replicas > 0) {
+    if (st->opt.checkpoint && st->opt.replicas > 0 && r->key) {
+        /* resumed: the journal gave the key, the runs and the copies */
+    } else if (st->opt.checkpoint && st->opt.replicas > 0) {
         localtime_r(&now, &tm);
         strftime(stamp, sizeof(stamp), "%Y%m%d-%H%M%S", &tm);
         if (asprintf(&r->key, "job-%s-%s-%ld", stamp, st->hostname,
@@ -765,6 +817,9 @@ static int run_restart_setup(struct run_state *st)
         rc = ckpt_copies_create(r->nranks, &r->copies);
         if (rc < 0)
             return cmd_fail(LOCAL_JOB_STATUS_ERROR, "%s", shoal_strerror(rc));
+        r->spec = run_journal_spec(st);
+        if (!r->spec)
+            return cmd_fail(LOCAL_JOB_STATUS_ERROR, "out of memory");
     } else if (st->opt.checkpoint) {
         if (dir[0] == '/')
             snprintf(base, sizeof(base), "%s", dir);
@@ -983,6 +1038,25 @@ static void run_restart_forget(const char *key)
                 key);
 }
 
+/* The job's last run ended with status: the home's journal removes it
+ * (0) or keeps it as failed, to be resumed. Without an answer it stays
+ * as it was: a job whose coordinator is gone, resumable as well. */
+static void run_journal_end(const char *key, int status)
+{
+    int fd = run_pool_connect();
+    json_t *req, *reply = NULL;
+
+    if (fd < 0)
+        return;
+    req = json_pack("{s:s, s:s, s:i}", "op", "gang.end", "key", key, "status",
+                    status);
+    if (req)
+        control_client_request(fd, req, 10000, &reply, NULL);
+    json_decref(req);
+    json_decref(reply);
+    close(fd);
+}
+
 /* After the last run: checkpoints served their purpose when the job
  * succeeded; after a failure they are kept for whoever looks into it. */
 static void run_restart_finish(struct run_state *st, int status)
@@ -990,6 +1064,8 @@ static void run_restart_finish(struct run_state *st, int status)
     struct run_restart *r = &st->restart;
     char *parent;
 
+    if (r->key && r->copies)
+        run_journal_end(r->key, status);
     if (r->key && r->copies) {
         if (status == 0)
             run_restart_forget(r->key);
@@ -997,8 +1073,10 @@ static void run_restart_finish(struct run_state *st, int status)
             fprintf(stderr,
                     "shoal: checkpoints kept on the pool's nodes, as job %s "
                     "(in each node's state directory, under ckpt-jobs/ and "
-                    "ckpt/; 'shoal ckpt ls --pool %s' lists them)\n",
-                    r->key, r->key);
+                    "ckpt/; 'shoal ckpt ls --pool %s' lists them, 'shoal "
+                    "run --resume %s' runs the job again from its last "
+                    "version)\n",
+                    r->key, r->key, r->key);
         return;
     }
     if (!r->base)
@@ -1202,6 +1280,171 @@ static int run_in_allocation(struct run_state *st,
     return status;
 }
 
+/* A JSON array of strings as a NULL-terminated vector (owned, each
+ * string too); sets *n. NULL when out of memory or not such an array. */
+static char **run_json_strings(const json_t *array, int *n)
+{
+    size_t count = json_array_size(array), i;
+    char **v = calloc(count + 1, sizeof(char *));
+    json_t *item;
+
+    if (!v || !json_is_array(array)) {
+        free(v);
+        return NULL;
+    }
+    json_array_foreach (array, i, item) {
+        if (!json_is_string(item)
+            || !(v[i] = strdup(json_string_value(item)))) {
+            for (size_t k = 0; k < i; k++)
+                free(v[k]);
+            free(v);
+            return NULL;
+        }
+    }
+    if (n)
+        *n = (int)count;
+    return v;
+}
+
+/* `shoal run --resume KEY`: a job whose `shoal run` is gone (killed, its
+ * terminal closed, its node's daemon restarted under it) runs again, from
+ * the newest version every rank has a copy of on a live node, with the
+ * options, directory and environment of its first run, all as this
+ * node's journal keeps them (runtime/job/gangd_journal.h); its output
+ * comes here. The journal refuses while the job's coordinator lives.
+ * Returns 0 with the job loaded into st and ctl_fd's connection closed,
+ * or the exit status after saying what is wrong. */
+static int run_resume_load(struct run_state *st, const char *key)
+{
+    struct run_restart *r = &st->restart;
+    int fd = run_pool_connect(), rc;
+    json_t *req, *reply = NULL, *job, *spec, *c;
+    const char *cwd;
+    shoal_error_t error;
+    size_t i;
+
+    if (fd < 0)
+        return cmd_fail(LOCAL_JOB_STATUS_ERROR,
+                        "cannot resume job '%s': this node's daemon does not "
+                        "answer (a job is resumed on the node it was run "
+                        "from, whose daemon keeps its journal)",
+                        key);
+    req = json_pack("{s:s, s:s}", "op", "gang.resume", "key", key);
+    rc = req ? control_client_request(fd, req, 10000, &reply, &error)
+             : shoal_errprintf(&error, -ENOMEM, "out of memory");
+    json_decref(req);
+    close(fd);
+    if (rc == 0 && !json_is_true(json_object_get(reply, "ok"))) {
+        const char *text = json_string_value(json_object_get(reply, "error"));
+        rc = shoal_errprintf(&error, -EIO, "%s", text ? text : "refused");
+    }
+    job = json_object_get(reply, "job");
+    spec = json_object_get(job, "spec");
+    if (rc == 0 && !json_is_object(spec))
+        rc = shoal_errprintf(&error, -EINVAL,
+                             "the journal holds no command for it");
+    if (rc < 0) {
+        json_decref(reply);
+        return cmd_fail(LOCAL_JOB_STATUS_ERROR, "cannot resume job '%s': %s",
+                        key, error.text);
+    }
+    st->resume_args =
+        run_json_strings(json_object_get(spec, "args"), &st->nresume_args);
+    st->resume_env = run_json_strings(json_object_get(spec, "env"), NULL);
+    cwd = json_string_value(json_object_get(spec, "cwd"));
+    r->spec = json_incref(spec);
+    r->key = strdup(key);
+    r->nranks = (int)json_integer_value(json_object_get(job, "nranks"));
+    r->runs = (int)json_integer_value(json_object_get(job, "run")) + 1;
+    r->restarts = (int)json_integer_value(json_object_get(job, "restarts"));
+    if (!st->resume_args || !st->resume_env || !r->key || !cwd
+        || ckpt_copies_create(r->nranks, &r->copies) < 0) {
+        json_decref(reply);
+        return cmd_fail(LOCAL_JOB_STATUS_ERROR,
+                        "cannot resume job '%s': its journal record is "
+                        "malformed, or out of memory",
+                        key);
+    }
+    json_array_foreach (json_object_get(job, "copies"), i, c) {
+        uint64_t nodes[CKPT_COPIES_HOLDERS];
+        json_t *node;
+        size_t k;
+        int n = 0;
+
+        json_array_foreach (json_object_get(c, "nodes"), k, node) {
+            const char *id = json_string_value(json_object_get(node, "id"));
+            if (id && n < CKPT_COPIES_HOLDERS)
+                nodes[n++] = strtoull(id, NULL, 16);
+        }
+        if (n > 0)
+            ckpt_copies_add(
+                r->copies, (int)json_integer_value(json_object_get(c, "rank")),
+                (int)json_integer_value(json_object_get(c, "version")), nodes,
+                n);
+    }
+    json_decref(reply);
+    if (chdir(cwd) < 0)
+        return cmd_fail(LOCAL_JOB_STATUS_ERROR,
+                        "cannot resume job '%s': cannot change to its "
+                        "directory '%s': %s",
+                        key, cwd, strerror(errno));
+    if (runopt_parse(st->nresume_args, st->resume_args, &st->opt, &error) < 0)
+        return cmd_fail(LOCAL_JOB_STATUS_ERROR,
+                        "cannot resume job '%s': its options: %s", key,
+                        error.text);
+    if (!st->opt.checkpoint || st->opt.replicas < 1
+        || st->opt.nranks != r->nranks)
+        return cmd_fail(LOCAL_JOB_STATUS_ERROR,
+                        "cannot resume job '%s': its options do not match "
+                        "its journal record",
+                        key);
+    if (asprintf(&r->root, "@state/%s/run%d", r->key, r->runs) < 0) {
+        r->root = NULL;
+        return cmd_fail(LOCAL_JOB_STATUS_ERROR, "out of memory");
+    }
+    r->version = run_restart_durable(st);
+    if (r->version > 0)
+        fprintf(stderr,
+                "shoal: resuming job %s from checkpoint version %d (run %d)\n",
+                key, r->version, r->runs);
+    else
+        fprintf(stderr,
+                "shoal: resuming job %s from the beginning (run %d): no "
+                "version is left that every rank has a copy of on a live "
+                "node\n",
+                key, r->runs);
+    return 0;
+}
+
+/* `shoal run --resume KEY`: nothing else may be given. */
+static int run_resume(struct run_state *st, int argc, char **argv)
+{
+    const char *key = NULL;
+    int ctl_fd, status;
+
+    if (strncmp(argv[0], "--resume=", 9) == 0 && argc == 1)
+        key = argv[0] + 9;
+    else if (strcmp(argv[0], "--resume") == 0 && argc == 2)
+        key = argv[1];
+    if (!key || !key[0] || key[0] == '-')
+        return cmd_usage("run", "--resume takes the job's key and nothing else "
+                                "(the job runs with the options it was given)");
+    status = run_resume_load(st, key);
+    if (status != 0)
+        return status;
+    st->argc = st->nresume_args;
+    st->argv = st->resume_args;
+    if (run_mca(st) < 0)
+        return cmd_fail(LOCAL_JOB_STATUS_ERROR, "out of memory");
+    ctl_fd = run_pool_connect();
+    if (ctl_fd < 0)
+        return cmd_fail(LOCAL_JOB_STATUS_ERROR,
+                        "cannot resume job '%s': this node's daemon does not "
+                        "answer",
+                        key);
+    return run_pool_supervise(st, ctl_fd);
+}
+
 static int
 run_with_state(struct run_state *st, const char *self, int argc, char **argv)
 {
@@ -1211,6 +1454,17 @@ run_with_state(struct run_state *st, const char *self, int argc, char **argv)
     int slots, max_slots;
     int rc;
 
+    if (gethostname(st->hostname, sizeof(st->hostname) - 1) < 0)
+        strcpy(st->hostname, "localhost");
+    if (argc > 0
+        && (strcmp(argv[0], "--resume") == 0
+            || strncmp(argv[0], "--resume=", 9) == 0)) {
+        if (run_pool_mode_check(&error) < 0)
+            return cmd_fail(CMD_EXIT_USAGE, "%s", error.text);
+        return run_resume(st, argc, argv);
+    }
+    st->argc = argc;
+    st->argv = argv;
     if (runopt_parse(argc, argv, &st->opt, &error) < 0)
         return cmd_usage("run", "%s", error.text);
     if (st->opt.help) {
@@ -1225,8 +1479,6 @@ run_with_state(struct run_state *st, const char *self, int argc, char **argv)
         return cmd_fail(CMD_EXIT_USAGE, "%s", error.text);
     if (run_mca(st) < 0)
         return cmd_fail(LOCAL_JOB_STATUS_ERROR, "out of memory");
-    if (gethostname(st->hostname, sizeof(st->hostname) - 1) < 0)
-        strcpy(st->hostname, "localhost");
     if (!getenv("SHOAL_PROXY_NODES")) {
         int ctl_fd = run_pool_connect();
         /* the pool's daemon maps the job, and the topologies of its
@@ -1305,7 +1557,14 @@ int cmd_run(const char *self, int argc, char **argv)
     free(st.restart.root);
     free(st.restart.base);
     free(st.restart.key);
+    json_decref(st.restart.spec);
     ckpt_copies_destroy(st.restart.copies);
+    for (int i = 0; st.resume_args && i < st.nresume_args; i++)
+        free(st.resume_args[i]);
+    free(st.resume_args);
+    for (int i = 0; st.resume_env && st.resume_env[i]; i++)
+        free(st.resume_env[i]);
+    free(st.resume_env);
     free(st.path);
     map_result_destroy(st.map);
     if (st.topo)

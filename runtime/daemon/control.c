@@ -132,6 +132,7 @@ struct control_conn {
     uv_pipe_t pipe;
     control_t *control;
     uint32_t uid, gid;
+    int32_t pid; /* the caller's, from SO_PEERCRED */
     bool closing;
     uint64_t last_read_ms; /* loop time */
     struct frame_reader reader;
@@ -367,6 +368,11 @@ uint32_t control_conn_uid(const control_conn_t *conn)
     return conn->uid;
 }
 
+int32_t control_conn_pid(const control_conn_t *conn)
+{
+    return conn->pid;
+}
+
 uint32_t control_conn_gid(const control_conn_t *conn)
 {
     return conn->gid;
@@ -506,6 +512,7 @@ static void on_connection(uv_stream_t *server, int status)
     }
     conn->uid = cred.uid;
     conn->gid = cred.gid;
+    conn->pid = cred.pid;
     if (control->nconns > CONTROL_CONNS_MAX) { /* this one counted */
         control->stats.over_limit++;
         conn_close_now(conn);

@@ -197,6 +197,10 @@ void control_conn_close(control_conn_t *conn);
 uint32_t control_conn_uid(const control_conn_t *conn);
 uint32_t control_conn_gid(const control_conn_t *conn);
 
+/* The caller's process id, from SO_PEERCRED (in this daemon's pid
+ * namespace; 0 when the caller's is not visible from it). */
+int32_t control_conn_pid(const control_conn_t *conn);
+
 /* control_may_act_on() for conn's caller and this server. */
 bool control_conn_may(const control_conn_t *conn, uint32_t owner);
 

@@ -21,6 +21,7 @@
 #include "runtime/daemon/cores.h"
 #include "util/hostlist.h"
 #include "runtime/job/gang_request.h"
+#include "runtime/job/gangd_journal.h"
 #include "runtime/job/job_link.h"
 #include "runtime/job/job_wire.h"
 #include "scheduler/claim_wire.h"
@@ -66,6 +67,8 @@ struct home_job {
      * for them to the nodes (made at the first LAUNCH) */
     uint32_t uid, gid;
     char *claim;
+    /* the job's key in the journal (a checkpointing job), or NULL */
+    char *key;
 };
 
 /* A proxy running this node's share of a job. */
@@ -106,6 +109,7 @@ struct gangd {
     pool_topo_cache_t *cache;
     struct home_job *homes;
     struct proxy *proxies;
+    gangd_journal_t *journal; /* or NULL */
 };
 
 static void free_handle_cb(uv_handle_t *handle)
@@ -359,7 +363,10 @@ static void home_step(struct home_job *h)
             gang_confirm(h->gang);
             home_drain(h);
             daemon_members(g->d, &members, &n);
-            control_reply(h->conn, home_placement_json(h, members, n));
+            json_t *placed = home_placement_json(h, members, n);
+            if (h->key && placed)
+                gangd_journal_placed(g->journal, h->key, placed);
+            control_reply(h->conn, placed);
             free(members);
             h->replied = true;
             return;
@@ -424,6 +431,7 @@ static void home_destroy(struct home_job *h)
     pool_placement_destroy(h->placement);
     hostlist_release(&h->hosts);
     free(h->claim);
+    free(h->key);
     free(h);
 }
 
@@ -534,6 +542,8 @@ home_conn_frame(control_conn_t *conn, const void *body, size_t len, void *arg)
         control_conn_close(conn);
         return;
     }
+    if (h->key)
+        gangd_journal_frame(h->g->journal, h->key, b + 9, len - 9);
     if (b[9] == JOB_FRAME_LAUNCH) {
         rc = home_relay_launch(h, node, b + 9, len - 9);
         if (rc == -EPERM)
@@ -596,6 +606,15 @@ static void gangd_op_claim(control_conn_t *conn, json_t *request, void *arg)
         control_reply_error(conn, rc, "%s", error.text);
         return;
     }
+    if (g->journal
+        && (rc =
+                gangd_journal_claim(g->journal, conn, request, &h->key, &error))
+               < 0) {
+        hostlist_release(&h->hosts);
+        free(h);
+        control_reply_error(conn, rc, "%s", error.text);
+        return;
+    }
     gangd_local_names(g, &h->hosts);
     h->g = g;
     h->conn = conn;
@@ -618,6 +637,7 @@ static void gangd_op_claim(control_conn_t *conn, json_t *request, void *arg)
         || gang_create(&gc, uv_now(daemon_loop(g->d)), &h->gang) < 0) {
         free(h->timer);
         hostlist_release(&h->hosts);
+        free(h->key);
         free(h);
         control_reply_error(conn, -ENOMEM, "out of memory");
         return;
@@ -1149,6 +1169,8 @@ static void gangd_job_frame(daemon_t *d,
             home_tell_lost(h->conn, from, "proxy");
             return;
         }
+        if (h->key)
+            gangd_journal_frame(g->journal, h->key, frame, flen);
         out = malloc(8 + flen);
         if (!out)
             return;
@@ -1299,6 +1321,23 @@ void gangd_set_guest(gangd_t *g, guestd_t *guest)
     g->guest = guest;
 }
 
+/* Whether a claim of job key is served here now. */
+static bool gangd_key_live(const char *key, void *arg)
+{
+    struct gangd *g = arg;
+
+    for (struct home_job *h = g->homes; h; h = h->next)
+        if (h->key && strcmp(h->key, key) == 0)
+            return true;
+    return false;
+}
+
+int gangd_open_journal(gangd_t *g, const char *dir, shoal_error_t *error)
+{
+    return gangd_journal_attach(g->d, dir, gangd_key_live, g, &g->journal,
+                                error);
+}
+
 void gangd_detach(gangd_t *g)
 {
     if (!g)
@@ -1320,6 +1359,7 @@ void gangd_detach(gangd_t *g)
     if (g->owner)
         ownerd_on_hold(g->owner, NULL, NULL);
     pool_topo_cache_destroy(g->cache);
+    gangd_journal_detach(g->journal);
     free(g->proxy_path);
     free(g);
 }

@@ -70,6 +70,12 @@ int gangd_attach(daemon_t *d,
  * rank the job's memory limit ended. guest NULL: none (the default). */
 void gangd_set_guest(gangd_t *g, guestd_t *guest);
 
+/* Keep the checkpointing jobs g is home to in the journal under dir (the
+ * daemon's state directory) and serve the gang.* ops
+ * (runtime/job/gangd_journal.h). Returns 0, or a negative errno with
+ * error filled (a damaged journal is refused as it is). */
+int gangd_open_journal(gangd_t *g, const char *dir, shoal_error_t *error);
+
 /* End every proxy (they end their ranks), release the claims of the jobs
  * g is home to, and free g; NULL is accepted. Call after daemon_run()
  * returned, before cores_destroy() and daemon_destroy(). */

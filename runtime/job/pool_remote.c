@@ -182,6 +182,11 @@ static int remote_claim(int fd,
     rc = gang_request_encode(&gr, &request, error);
     if (rc < 0)
         return rc;
+    if (req->journal
+        && json_object_set(request, "journal", (json_t *)req->journal) < 0) {
+        json_decref(request);
+        return shoal_errprintf(error, -ENOMEM, "out of memory");
+    }
     /* the daemon answers by the claim timeout; allow for a busy node */
     rc = control_client_request(fd, request, timeout_ms + 10000, &r, error);
     json_decref(request);

@@ -15,6 +15,8 @@
 #include <stdbool.h>
 #include <stdio.h>
 
+#include <jansson.h>
+
 #include <shoal/error.h>
 
 #include "util/hostlist.h"
@@ -27,6 +29,10 @@ struct pool_remote_request {
     double claim_timeout;         /* seconds to wait for free cores */
     FILE *report_bindings;        /* where to report bindings, or NULL */
     bool exclusive;               /* --exclusive: whole nodes only */
+    /* a checkpointing job's record for the home's journal, sent with the
+     * claim as its "journal" (runtime/job/gangd_journal.h); borrowed, or
+     * NULL */
+    const json_t *journal;
 };
 
 /* Place, claim and run the job described by config (its loop, node list
