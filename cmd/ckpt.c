@@ -31,7 +31,7 @@ static const char ckpt_usage[] =
     "usage: shoal ckpt ls [--json] [DIR|JOBKEY...]\n"
     "       shoal ckpt ls --pool [--json] [--dir DIR] [--timeout S] "
     "[JOBKEY]\n"
-    "       shoal ckpt rm DIR...\n"
+    "       shoal ckpt rm DIR|JOBKEY...\n"
     "\n"
     "  ls    list the checkpoints under each DIR (default ./shoal-ckpt):\n"
     "        a job's root, or a directory of roots; per rank or task, each\n"
@@ -48,7 +48,9 @@ static const char ckpt_usage[] =
     "        rank has it committed on some node); nodes that did not answer\n"
     "        within S seconds (SHOAL_CKPT_LIST_TIMEOUT, 2) are named\n"
     "  rm    remove a job's checkpoints (the directory `ls` names, or the\n"
-    "        job's directory above it)\n"
+    "        job's directory above it); a JOBKEY of this node's journal\n"
+    "        that is not running leaves the journal, and the pool's nodes\n"
+    "        forget its checkpoints\n"
     "  --json  one JSON object per root, one per line (with --pool: one\n"
     "          object, {\"jobs\", \"nodes\", \"missing\", \"timeout\"})\n";
 
@@ -488,6 +490,70 @@ static int ckpt_ls(int argc, char **argv)
     return rc;
 }
 
+/* A request to this node's daemon; sets *reply. Returns 0, -ENOENT
+ * without a daemon, or the connection's error (error filled). */
+static int
+ckpt_daemon_request(json_t *req, json_t **reply, shoal_error_t *error)
+{
+    char dir[4096], path[4200];
+    int fd, rc;
+
+    *reply = NULL;
+    if (!req)
+        return shoal_errprintf(error, -ENOMEM, "out of memory");
+    if (statedir_resolve(NULL, dir, sizeof(dir)) < 0
+        || snprintf(path, sizeof(path), "%s/control.sock", dir)
+               >= (int)sizeof(path)
+        || control_client_connect(path, &fd, NULL) < 0) {
+        json_decref(req);
+        return -ENOENT;
+    }
+    rc = control_client_request(fd, req, 10000, reply, error);
+    json_decref(req);
+    close(fd);
+    return rc;
+}
+
+/* `rm KEY`: a job of this node's journal that is not running: its record
+ * goes, and the pool forgets its checkpoints (every live node removes its
+ * originals and copies; one that is away sweeps them after
+ * SHOAL_CKPT_RETAIN_DAYS). Returns 0, 1 after saying what is wrong, or
+ * -ENOENT without a daemon. */
+static int ckpt_rm_journal(const char *key)
+{
+    shoal_error_t error = {{0}};
+    json_t *reply = NULL;
+    int rc = ckpt_daemon_request(
+        json_pack("{s:s, s:s}", "op", "gang.rm", "key", key), &reply, &error);
+
+    if (rc == -ENOENT)
+        return rc;
+    if (rc < 0)
+        return cmd_fail(1, "ckpt rm: %s", error.text);
+    if (!json_is_true(json_object_get(reply, "ok"))) {
+        rc = cmd_fail(1,
+                      "not removed: '%s' is neither a directory nor a "
+                      "job: %s",
+                      key, ckpt_str(reply, "error"));
+        json_decref(reply);
+        return rc;
+    }
+    json_decref(reply);
+    rc = ckpt_daemon_request(
+        json_pack("{s:s, s:s}", "op", "ckpt.forget", "key", key), &reply,
+        &error);
+    if (rc == 0 && !json_is_true(json_object_get(reply, "ok")))
+        rc = shoal_errprintf(&error, -EIO, "%s", ckpt_str(reply, "error"));
+    json_decref(reply);
+    if (rc < 0)
+        return cmd_fail(1,
+                        "job '%s' is out of the journal, but its checkpoints "
+                        "stay on the pool's nodes (%s); each node removes "
+                        "them after SHOAL_CKPT_RETAIN_DAYS",
+                        key, error.text);
+    return 0;
+}
+
 static int ckpt_rm(int argc, char **argv)
 {
     int rc = 0;
@@ -498,7 +564,16 @@ static int ckpt_rm(int argc, char **argv)
         int err;
 
         int roots = 0;
+        struct stat sb;
 
+        if (stat(argv[i], &sb) < 0 && errno == ENOENT
+            && !strchr(argv[i], '/')) {
+            err = ckpt_rm_journal(argv[i]);
+            if (err != -ENOENT) {
+                rc |= err;
+                continue;
+            }
+        }
         /* only a job's checkpoints (a run's root, or the job's directory
          * of them): never a directory of other things */
         if (ckpt_each_root(argv[i], 1, ckpt_count, &roots) == 0) {

@@ -157,6 +157,28 @@ test_expect_success 'shoal run and a host with a rank die: the resumed job fetch
     test "$(grep -c "counted to 30" out)" = 3
 '
 
+test_expect_success 'a failed job stays in the journal until resumed or removed' '
+    mkdir job3 && cd job3 &&
+    test_expect_code 3 netns_exec 1 "$SHOAL" run -n 2 --map-by node --checkpoint=1 \
+        --replicas 1 --max-restarts 0 "$COUNT" 8 1 3 >out 2>err &&
+    cat err &&
+    key=$(sed -n "s/.*checkpoints kept on the pool.s nodes, as job \([^ ]*\) .*/\1/p" err) &&
+    echo "the job is $key" && test -n "$key" &&
+    grep "shoal run --resume $key. runs the job again" err &&
+    netns_exec 1 "$SHOAL" ckpt ls "$key" >ls.failed &&
+    cat ls.failed &&
+    grep "^  failed, run 0, restarts used 0, exit status 3" ls.failed &&
+    grep "^  resume with: shoal run --resume $key" ls.failed &&
+    test_expect_code 1 netns_exec 1 "$SHOAL" ckpt rm "job-nosuch" 2>rm.err &&
+    grep "not removed: .job-nosuch. is neither a directory nor a job: no job" rm.err &&
+    netns_exec 1 "$SHOAL" ckpt rm "$key" &&
+    test_expect_code 1 netns_exec 1 "$SHOAL" ckpt ls "$key" 2>gone.err &&
+    grep "neither a directory nor a job: no job .$key." gone.err &&
+    for i in 1 2 4; do
+        test_within 10 netns_exec $i sh -c "until ! ls -d \"\$SHOAL_DIR\"/ckpt-jobs/$key \"\$SHOAL_DIR\"/ckpt/$key 2>/dev/null; do sleep 0.2; done" || exit 1
+    done
+'
+
 test_expect_success 'the surviving daemons stop and nothing runs after them' '
     victim=$(cat "$TRASH/victim") && left= &&
     for i in 1 2 3 4; do
