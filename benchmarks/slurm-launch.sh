@@ -5,6 +5,10 @@
 # `srun -n 4 --mpi=pmi2` of the same program, and `mpirun.openmpi -n 4` of
 # its Open MPI build when Open MPI is installed, alternated round by round;
 # medians and the ratio to srun, one JSON object each, then a table.
+# shoal is measured twice: "shoal" on the pool the allocation keeps (the
+# default: the first `shoal run` started it, during the warm-up), and
+# "shoal-own" with SHOAL_SLURM_POOL=run, each run starting and stopping a
+# pool of its own (what a batch script with a single `shoal run` pays).
 # Usage: inside an allocation, `salloc -N2 -n4 benchmarks/slurm-launch.sh
 # [BUILDDIR]`; outside one, as root, it starts the test cluster of
 # tests/integration/slurm.sh (two nodes on this machine) and runs itself
@@ -37,7 +41,7 @@ mkdir -p "$out"
 make -C "$build" mpi-shim/mpicc-uninst >/dev/null || exit 1
 "$build/mpi-shim/mpicc-uninst" -O2 -o "$out/hello.shoal" \
     "$src/tests/mpi/hello.c" || exit 1
-impls="shoal srun"
+impls="shoal shoal-own srun"
 if command -v mpicc.openmpi >/dev/null && command -v mpirun.openmpi >/dev/null &&
     mpicc.openmpi -O2 -o "$out/hello.ompi" "$src/tests/mpi/hello.c"; then
     impls="$impls openmpi"
@@ -51,6 +55,8 @@ run() {
     t0=$(now_ms)
     case $impl in
     shoal) timeout -k 5 60 "$build/cmd/shoal" run -n 4 "$out/hello.shoal" ;;
+    shoal-own) SHOAL_SLURM_POOL=run timeout -k 5 60 \
+        "$build/cmd/shoal" run -n 4 "$out/hello.shoal" ;;
     srun) timeout -k 5 60 srun --quiet -n 4 --mpi=pmi2 "$out/hello.shoal" ;;
     openmpi) timeout -k 5 60 mpirun.openmpi -n 4 "$out/hello.ompi" ;;
     esac </dev/null >"$out/last.out" 2>>"$out/stderr.log"

@@ -82,6 +82,9 @@ static const char daemon_usage[] =
     "                       and of all together: e.g. 4G or 50% (80%)\n"
     "  --guest-cpu-weight N CPU weight of jobs, 1-10000; other processes\n"
     "                       have 100 (10)\n"
+    "  --cpus LIST          the CPUs (OS indexes, e.g. 0-3,8) jobs here are\n"
+    "                       placed and bound on (default: all this daemon\n"
+    "                       may use)\n"
     "  --config FILE        read only this configuration file\n"
     "  -h, --help           show this help\n"
     "\n"
@@ -118,6 +121,7 @@ enum daemon_opt {
     DAEMON_OPT_GUEST_LIMITS,
     DAEMON_OPT_GUEST_MEMORY,
     DAEMON_OPT_GUEST_CPU_WEIGHT,
+    DAEMON_OPT_CPUS,
     DAEMON_OPT_COUNT,
 };
 
@@ -140,7 +144,7 @@ struct daemon_option {
 static daemon_opt_check_f check_addr, check_seeds, check_bool, check_lend,
     check_seconds_above_0, check_seconds, check_credentials, check_unknown,
     check_window, check_guest_limits, check_guest_memory,
-    check_guest_cpu_weight;
+    check_guest_cpu_weight, check_cpus;
 
 static const struct daemon_option daemon_options[DAEMON_OPT_COUNT] = {
     [DAEMON_OPT_DIR] = {"dir", DAEMON_OPT_CMDLINE, NULL},
@@ -171,6 +175,7 @@ static const struct daemon_option daemon_options[DAEMON_OPT_COUNT] = {
                                  check_guest_memory},
     [DAEMON_OPT_GUEST_CPU_WEIGHT] = {"guest-cpu-weight", DAEMON_OPT_VALUE,
                                      check_guest_cpu_weight},
+    [DAEMON_OPT_CPUS] = {"cpus", DAEMON_OPT_VALUE, check_cpus},
 };
 
 /* The system's configuration file; then DIR/shoal.conf. */
@@ -358,6 +363,21 @@ check_guest_cpu_weight(const char *value, char *expected, size_t size)
     return -EINVAL;
 }
 
+/* A list of CPUs (OS indexes): "0-3,8". */
+static int check_cpus(const char *value, char *expected, size_t size)
+{
+    hwloc_bitmap_t set = hwloc_bitmap_alloc();
+    int ok = set && value[strspn(value, "0123456789,-")] == '\0'
+             && hwloc_bitmap_list_sscanf(set, value) == 0
+             && !hwloc_bitmap_iszero(set);
+
+    hwloc_bitmap_free(set);
+    if (ok)
+        return 0;
+    snprintf(expected, size, "expected a list of CPUs such as 0-3,8");
+    return -EINVAL;
+}
+
 /* The value an option ends with: the command line's, else the files'. */
 static const char *opt_value(const struct daemon_args *a, enum daemon_opt opt)
 {
@@ -379,6 +399,7 @@ static int apply_options(struct daemon_args *a)
     a->config.advertise = opt_value(a, DAEMON_OPT_ADVERTISE);
     a->config.join = opt_value(a, DAEMON_OPT_JOIN);
     a->config.name = opt_value(a, DAEMON_OPT_NAME);
+    a->config.cpus = opt_value(a, DAEMON_OPT_CPUS);
     if ((v = opt_value(a, DAEMON_OPT_DISCOVER)))
         conf_bool_parse(v, &discover);
     a->config.discover = discover;

@@ -1210,7 +1210,10 @@ static bool run_pool_forbidden(void)
 /* The job inside a Slurm allocation: on a private pool of daemons started
  * on its nodes through srun (runtime/slurm/slurm_pool.h), placed with -H
  * naming the nodes and their slots, so no rank lands outside the
- * allocation. -H and --hostfile may name some of its nodes. */
+ * allocation. -H and --hostfile may name some of its nodes. The pool is
+ * the allocation's, kept from one `shoal run` to the next until the
+ * allocation ends (SHOAL_SLURM_POOL=allocation), or this job's alone
+ * (run), started over the nodes it uses and stopped after it. */
 static int run_in_allocation(struct run_state *st,
                              const struct slurm_alloc *alloc)
 {
@@ -1220,8 +1223,12 @@ static int run_in_allocation(struct run_state *st,
     shoal_error_t error;
     char **nodes = NULL;
     char *self = NULL;
+    char kept[4096], home[4200];
+    bool keep;
     int status, rc, total = 0, ctl_fd;
 
+    if (slurm_pool_keep_mode(&keep, &error) < 0)
+        return cmd_fail(CMD_EXIT_USAGE, "%s", error.text);
     status = run_gather_hosts(st);
     if (status != 0)
         return status;
@@ -1258,16 +1265,31 @@ static int run_in_allocation(struct run_state *st,
     for (int i = 0; i < st->hosts.count; i++)
         nodes[i] = st->hosts.entries[i].name;
     config.shoal = self;
-    config.nodes = nodes;
-    config.nnodes = st->hosts.count;
-    rc = slurm_pool_start(&config, &pool, &error);
+    if (keep) {
+        /* every node of the allocation: a later job may use the others */
+        config.nodes = alloc->nodes;
+        config.nnodes = alloc->nnodes;
+        config.dir = kept;
+        rc = slurm_pool_kept_dir(alloc->job_id, kept, sizeof(kept));
+        if (rc < 0)
+            shoal_errprintf(&error, rc, "the pool's directory: %s",
+                            strerror(-rc));
+        else
+            rc = slurm_pool_use_kept(&config, home, sizeof(home), &error);
+    } else {
+        config.nodes = nodes;
+        config.nnodes = st->hosts.count;
+        rc = slurm_pool_start(&config, &pool, &error);
+        if (rc == 0)
+            snprintf(home, sizeof(home), "%s", slurm_pool_dir(pool));
+    }
     free(nodes);
     free(self);
     if (rc < 0)
         return cmd_fail(LOCAL_JOB_STATUS_ERROR, "Slurm job %s: %s",
                         alloc->job_id, error.text);
     /* the job's commands (restarts, checkpoints) find the pool's home */
-    setenv("SHOAL_DIR", slurm_pool_dir(pool), 1);
+    setenv("SHOAL_DIR", home, 1);
     ctl_fd = run_pool_connect();
     if (ctl_fd < 0)
         status = cmd_fail(LOCAL_JOB_STATUS_ERROR,

@@ -44,7 +44,8 @@ static int shoal_help(const char *command)
     }
     /* hidden commands have no help of their own */
     if (strcmp(command, "proxy") == 0 || strcmp(command, "taskd") == 0
-        || strcmp(command, "slurm-node") == 0) {
+        || strcmp(command, "slurm-node") == 0
+        || strcmp(command, "slurm-pool") == 0) {
         fprintf(stderr, "shoal: unknown command '%s'\nsee 'shoal help'\n",
                 command);
         return CMD_EXIT_USAGE;
@@ -86,6 +87,9 @@ static int shoal_dispatch(int argc, char **argv)
     /* hidden: started by `shoal run` through srun in an allocation */
     if (strcmp(argv[1], "slurm-node") == 0)
         return cmd_slurm_node(argc - 2, argv + 2);
+    /* hidden: the supervisor of a pool kept over an allocation */
+    if (strcmp(argv[1], "slurm-pool") == 0)
+        return cmd_slurm_pool(argc - 2, argv + 2);
     if (strcmp(argv[1], "keygen") == 0)
         return cmd_keygen(argc - 2, argv + 2);
     if (strcmp(argv[1], "daemon") == 0)

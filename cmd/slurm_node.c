@@ -6,7 +6,8 @@
  * until srun passes it SIGTERM, then removes its directory under BASE
  * (unless --keep: a task service's pool, whose tasks' output stays there).
  * Its jobs run without guest limits (no low CPU weight, no nice): the
- * allocation is the user's, and Slurm confines the step. */
+ * allocation is the user's, and Slurm confines the step; and on the CPUs
+ * Slurm gave the step alone (--cpus, from the daemon's affinity). */
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
@@ -37,9 +38,15 @@ int cmd_slurm_node(int argc, char **argv)
         setup.key_path, "--listen", setup.listen, "--join",
         argv[0],        "--name",   setup.name,   "--credentials",
         "pool",         "--config", "/dev/null",  "--guest-limits",
-        "off",          NULL};
-    status = cmd_daemon((int)(sizeof(daemon_argv) / sizeof(char *)) - 1,
-                        daemon_argv);
+        "off",          NULL,       NULL,         NULL};
+    int argn = (int)(sizeof(daemon_argv) / sizeof(char *)) - 3;
+
+    /* only the CPUs Slurm gave the step */
+    if (setup.cpus[0]) {
+        daemon_argv[argn++] = "--cpus";
+        daemon_argv[argn++] = setup.cpus;
+    }
+    status = cmd_daemon(argn, daemon_argv);
     if (!keep)
         slurm_node_cleanup(&setup);
     return status;

@@ -73,6 +73,7 @@ struct daemon_frame_handler {
 struct daemon {
     uv_loop_t loop;
     char *dir;
+    char *cpus; /* config's cpus, or NULL */
     char *pid_path;
     char *sock_path;
     uint64_t id;
@@ -504,6 +505,11 @@ const char *daemon_name(const daemon_t *d)
     return d->name;
 }
 
+const char *daemon_cpus(const daemon_t *d)
+{
+    return d->cpus;
+}
+
 uint64_t daemon_node_id(const daemon_t *d)
 {
     return d->id;
@@ -892,7 +898,15 @@ int daemon_create(const struct daemon_config *config,
     rc = nodeid_load(d->dir, &d->id, error);
     if (rc < 0)
         goto error;
-    rc = node_summary_collect(config->topology, &d->summary, error);
+    if (config->cpus) {
+        d->cpus = strdup(config->cpus);
+        if (!d->cpus) {
+            rc = shoal_errprintf(error, -ENOMEM, "out of memory");
+            goto error;
+        }
+    }
+    rc = node_summary_collect(config->topology, config->cpus, &d->summary,
+                              error);
     if (rc < 0)
         goto error;
     /* until an owner service says otherwise, this node always lends */
@@ -1013,6 +1027,7 @@ void daemon_destroy(daemon_t *d)
         unlink(d->pid_path);
     usercred_destroy(d->usercred);
     free(d->dir);
+    free(d->cpus);
     free(d->pid_path);
     free(d->sock_path);
     free(d);

@@ -50,6 +50,9 @@ struct daemon_config {
     bool discover;         /* broadcast for peers while alone */
     const char *name;      /* NULL: the host name */
     const char *topology;  /* NULL: SHOAL_TOPOLOGY, else this machine */
+    /* the PUs (OS indexes, "0-3,8") jobs are placed and bound on, a part
+     * of what this process may use (a Slurm step's CPUs); NULL: all */
+    const char *cpus;
     /* who jobs run as and how other nodes' claims are checked
      * (usercred.h); NULL: the pool key's trust, unknown users refused */
     const struct usercred_config *credentials;
@@ -97,6 +100,10 @@ uv_loop_t *daemon_loop(daemon_t *d);
 /* The node's user credentials (usercred.h), borrowed for d's life. */
 usercred_t *daemon_usercred(daemon_t *d);
 uint64_t daemon_node_id(const daemon_t *d);
+
+/* The PUs jobs are placed and bound on (config's cpus), or NULL for all
+ * this process may use. */
+const char *daemon_cpus(const daemon_t *d);
 
 /* This node's name in the pool (--name, else the host name). */
 const char *daemon_name(const daemon_t *d);

@@ -996,8 +996,11 @@ static int proxy_spawn(struct gangd *g,
         args[n++] = "--memory-cgroup";
         args[n++] = memory_dir;
     }
-    /* in the job's cpuset the proxy would see only the job's PUs */
-    allowed = guestd_allowed_pus(g->guest);
+    /* in the job's cpuset the proxy would see only the job's PUs; and
+     * it sees the machine as the daemon does when the daemon's PUs are
+     * fewer than the process may use (--cpus: a Slurm step's CPUs) */
+    allowed =
+        daemon_cpus(g->d) ? daemon_cpus(g->d) : guestd_allowed_pus(g->guest);
     if (allowed) {
         args[n++] = "--allowed-pus";
         args[n++] = (char *)allowed;

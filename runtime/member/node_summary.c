@@ -108,6 +108,7 @@ static uint32_t count_gpus(void)
 }
 
 int node_summary_collect(const char *spec,
+                         const char *cpus,
                          struct node_summary *summary,
                          shoal_error_t *error)
 {
@@ -122,7 +123,7 @@ int node_summary_collect(const char *spec,
     here = !spec || !*spec;
     if (here)
         gpus = count_gpus();
-    rc = topo_load(spec, &topo, error);
+    rc = topo_load_allowed(spec, cpus, &topo, error);
     if (rc < 0)
         return rc;
     rc = node_summary_from_topology(topo, summary);

@@ -90,14 +90,16 @@ const char *node_summary_owner_name(uint8_t owner);
 int node_summary_from_topology(hwloc_topology_t topo,
                                struct node_summary *summary);
 
-/* Describe this node: the topology of topo_load(spec) (NULL: the
- * SHOAL_TOPOLOGY tunable of `shoal run`), the host name, the GPUs (from hwloc's
- * OS devices when the topology is this system; 0 otherwise), the speed
+/* Describe this node: the topology of topo_load_allowed(spec, cpus)
+ * (spec NULL: the SHOAL_TOPOLOGY tunable of `shoal run`; cpus NULL: all
+ * PUs this process may use, else only those), the host name, the GPUs (from
+ * hwloc's OS devices when the topology is this system; 0 otherwise), the speed
  * (node_summary_speed()) and the load. Call it before any other topology
  * of the process is loaded: topo_load() keeps hwloc from loading the PCI
  * plugin that finds GPUs. Returns 0, or a negative code with error (may
  * be NULL) filled. */
 int node_summary_collect(const char *spec,
+                         const char *cpus,
                          struct node_summary *summary,
                          shoal_error_t *error);
 

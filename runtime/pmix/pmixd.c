@@ -880,7 +880,7 @@ int pmixd_job_rank_env(pmixd_job_t *job,
      * singletons lets its PMIx component (ess pmi) take the server it is
      * given. A user's own OMPI_MCA_schizo wins (rank_set keeps the first
      * setting of a variable). */
-    if (pmixd_env_add(&vars, "OMPI_MCA_schizo=^orte") < 0) {
+    if (pmixd_env_add(&vars, "OMPI_MCA_schizo=^orte,slurm") < 0) {
         pmixd_env_free(vars);
         return shoal_errprintf(error, -ENOMEM, "out of memory");
     }

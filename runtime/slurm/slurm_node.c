@@ -2,6 +2,7 @@
 /* slurm_node.c - one node's daemon of a private pool over a Slurm
  * allocation (see slurm_node.h). */
 #include <errno.h>
+#include <sched.h>
 #include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +16,40 @@
 #include "util/seal.h"
 
 extern char **environ;
+
+/* The CPUs this process may run on, as a list ("0-3,8") into buf, or ""
+ * when they are all the machine's (or cannot be read). */
+static void slurm_node_cpus(char *buf, size_t size)
+{
+    long total = sysconf(_SC_NPROCESSORS_CONF);
+    cpu_set_t set;
+    size_t used = 0;
+
+    buf[0] = '\0';
+    CPU_ZERO(&set);
+    if (total <= 0 || sched_getaffinity(0, sizeof(set), &set) < 0
+        || CPU_COUNT(&set) >= total)
+        return;
+    for (int cpu = 0; cpu < CPU_SETSIZE; cpu++) {
+        int last = cpu;
+        int n;
+
+        if (!CPU_ISSET(cpu, &set))
+            continue;
+        while (last + 1 < CPU_SETSIZE && CPU_ISSET(last + 1, &set))
+            last++;
+        n = last > cpu ? snprintf(buf + used, size - used, "%s%d-%d",
+                                  used ? "," : "", cpu, last)
+                       : snprintf(buf + used, size - used, "%s%d",
+                                  used ? "," : "", cpu);
+        if (n < 0 || (size_t)n >= size - used) {
+            buf[0] = '\0'; /* too many ranges: all, as without a list */
+            return;
+        }
+        used += (size_t)n;
+        cpu = last;
+    }
+}
 
 /* The step's own variables: the daemons' step is not the ranks' job. */
 static void slurm_node_forget_step(void)
@@ -95,6 +130,7 @@ int slurm_node_prepare(const char *base,
         return shoal_errprintf(error, port, "no free port on %s: %s", addr,
                                strerror(-port));
     snprintf(setup->listen, sizeof(setup->listen), "%s:%d", addr, port);
+    slurm_node_cpus(setup->cpus, sizeof(setup->cpus));
     slurm_node_forget_step();
     setenv("SHOAL_SPEED", "1000", 0);
     /* the pool ends all at once: no one to tell of the leave */

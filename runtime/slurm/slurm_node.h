@@ -19,6 +19,9 @@ struct slurm_node_setup {
     char key_path[4200];
     char listen[96];
     char name[256];
+    /* the CPUs Slurm gave the step here ("0-3,8": the daemon's affinity)
+     * when they are fewer than the machine's; "" for all */
+    char cpus[1024];
 };
 
 /* Prepare this node's daemon under base: its directory, its key (from
@@ -29,7 +32,10 @@ struct slurm_node_setup {
  * their job, and sets SHOAL_SPEED=1000 unless set (an allocation's nodes
  * are alike; no calibration at start), SHOAL_LEAVE_ROUNDS=0 (the pool
  * ends all at once), and TMPDIR to the node's
- * directory (so temporary files go with it). Returns 0, or a negative code with
+ * directory (so temporary files go with it). setup->cpus gets the CPUs
+ * this process may run on (its affinity, within its cgroup's cpuset: what
+ * Slurm gave the step) when they are not all of the machine's, so the
+ * daemon places and binds ranks only there. Returns 0, or a negative code with
  * error filled. Changes the environment: call before any thread starts. */
 int slurm_node_prepare(const char *base,
                        struct slurm_node_setup *setup,

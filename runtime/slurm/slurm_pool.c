@@ -396,6 +396,57 @@ static int slurm_pool_launch(struct slurm_pool *pool,
     }
 }
 
+int slurm_pool_kept_dir(const char *job_id, char *buf, size_t size)
+{
+    const char *tmp = getenv("TMPDIR");
+    int n = snprintf(buf, size, "%s/shoal-slurm-%u-job%s",
+                     tmp && *tmp ? tmp : "/tmp", (unsigned)geteuid(), job_id);
+
+    return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
+}
+
+/* Make dir (mode 0700) unless it is there already as a directory of ours
+ * that only we can enter, and copy it into buf. A kept pool's directory
+ * has a name others can guess: one that is not ours, or open to others,
+ * is refused. */
+static int slurm_pool_own_dir(const char *dir,
+                              char *buf,
+                              size_t size,
+                              shoal_error_t *error)
+{
+    struct stat st;
+
+    if (strlen(dir) >= size)
+        return shoal_errprintf(error, -ENAMETOOLONG, "'%s': %s", dir,
+                               strerror(ENAMETOOLONG));
+    snprintf(buf, size, "%s", dir);
+    if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+        return shoal_errprintf(error, -errno, "cannot make '%s': %s", dir,
+                               strerror(errno));
+    if (lstat(dir, &st) < 0)
+        return shoal_errprintf(error, -errno, "'%s': %s", dir, strerror(errno));
+    if (!S_ISDIR(st.st_mode) || st.st_uid != geteuid()
+        || (st.st_mode & 077) != 0)
+        return shoal_errprintf(error, -EPERM,
+                               "'%s' is not a directory of user %u's alone "
+                               "(mode 0700): remove it",
+                               dir, (unsigned)geteuid());
+    return 0;
+}
+
+/* Remove what a pool that ended without its cleanup left in dir (its home
+ * daemon's state, its key); the caller holds the directory's lock and
+ * found no daemon answering. */
+static void slurm_pool_clear_stale(const char *dir)
+{
+    char path[4200];
+
+    snprintf(path, sizeof(path), "%s/home", dir);
+    nftw(path, slurm_pool_rm_one, 16, FTW_DEPTH | FTW_PHYS);
+    snprintf(path, sizeof(path), "%s/pool.key", dir);
+    unlink(path);
+}
+
 int slurm_pool_start(const struct slurm_pool_config *config,
                      slurm_pool_t **out,
                      shoal_error_t *error)
@@ -414,12 +465,20 @@ int slurm_pool_start(const struct slurm_pool_config *config,
     pool = calloc(1, sizeof(*pool));
     if (!pool)
         return shoal_errprintf(error, -ENOMEM, "out of memory");
-    snprintf(pool->dir, sizeof(pool->dir), "%s/shoal-slurm-XXXXXX",
-             tmp && *tmp ? tmp : "/tmp");
-    if (!mkdtemp(pool->dir)) {
-        rc = shoal_errprintf(error, -errno,
-                             "cannot make a directory in '%s': %s",
-                             tmp && *tmp ? tmp : "/tmp", strerror(errno));
+    if (config->dir) {
+        rc = slurm_pool_own_dir(config->dir, pool->dir, sizeof(pool->dir),
+                                error);
+        if (rc == 0)
+            slurm_pool_clear_stale(pool->dir);
+    } else {
+        snprintf(pool->dir, sizeof(pool->dir), "%s/shoal-slurm-XXXXXX",
+                 tmp && *tmp ? tmp : "/tmp");
+        rc = mkdtemp(pool->dir) ? 0 : -errno;
+        if (rc < 0)
+            shoal_errprintf(error, rc, "cannot make a directory in '%s': %s",
+                            tmp && *tmp ? tmp : "/tmp", strerror(-rc));
+    }
+    if (rc < 0) {
         free(pool);
         return rc;
     }
@@ -464,10 +523,8 @@ static void slurm_pool_on_signal(int sig)
     slurm_pool_stopping = 1;
 }
 
-/* The supervisor: start the pool, tell the parent through fd (a line "ok"
- * or the error), then wait for the step or the home daemon to end, or for
- * a signal, and stop the pool. Never returns. */
-static void slurm_pool_supervise(const struct slurm_pool_config *config, int fd)
+_Noreturn void slurm_pool_supervise(const struct slurm_pool_config *config,
+                                    int fd)
 {
     struct sigaction sa = {.sa_handler = slurm_pool_on_signal};
     slurm_pool_t *pool = NULL;
@@ -506,6 +563,47 @@ static void slurm_pool_supervise(const struct slurm_pool_config *config, int fd)
     _exit(0);
 }
 
+/* Become `shoal slurm-pool FD ...` (the supervisor, under a name of its
+ * own rather than the command that started it), telling the parent
+ * through fd; never returns. */
+static void slurm_pool_exec_supervisor(const struct slurm_pool_config *config,
+                                       int fd)
+{
+    char fdtext[16];
+    char **argv = calloc((size_t)config->nnodes + 12, sizeof(char *));
+    int n = 0;
+
+    snprintf(fdtext, sizeof(fdtext), "%d", fd);
+    if (!argv || fcntl(fd, F_SETFD, 0) < 0) {
+        ssize_t w = write(fd, "out of memory", 13);
+
+        (void)w;
+        _exit(1);
+    }
+    argv[n++] = (char *)config->shoal;
+    argv[n++] = "slurm-pool";
+    argv[n++] = fdtext;
+    if (config->home_dir) {
+        argv[n++] = "--home";
+        argv[n++] = (char *)config->home_dir;
+    }
+    if (config->dir) {
+        argv[n++] = "--dir";
+        argv[n++] = (char *)config->dir;
+    }
+    if (config->srun) {
+        argv[n++] = "--srun";
+        argv[n++] = (char *)config->srun;
+    }
+    argv[n++] = "--";
+    for (int i = 0; i < config->nnodes; i++)
+        argv[n++] = config->nodes[i];
+    argv[n] = NULL;
+    execv(config->shoal, argv);
+    dprintf(fd, "cannot run '%s': %s", config->shoal, strerror(errno));
+    _exit(1);
+}
+
 int slurm_pool_detach(const struct slurm_pool_config *config,
                       shoal_error_t *error)
 {
@@ -536,7 +634,7 @@ int slurm_pool_detach(const struct slurm_pool_config *config,
         /* a second fork: the supervisor is nobody's child */
         if (fork() != 0)
             _exit(0);
-        slurm_pool_supervise(config, pipefd[1]);
+        slurm_pool_exec_supervisor(config, pipefd[1]);
     }
     close(pipefd[1]);
     while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
@@ -555,4 +653,70 @@ int slurm_pool_detach(const struct slurm_pool_config *config,
         return 0;
     return shoal_errprintf(error, SHOAL_ENOHOST, "%s",
                            used ? text : "the pool's supervisor ended at once");
+}
+
+PARAM_DEFINE(slurm_pool_keep_param,
+             "slurm_pool",
+             PARAM_TYPE_STRING,
+             "allocation",
+             "inside a Slurm allocation: \"allocation\" keeps the pool of "
+             "daemons the first `shoal run` starts on the nodes for the "
+             "later ones, until the allocation ends; \"run\" starts and "
+             "stops one for each `shoal run`");
+
+int slurm_pool_keep_mode(bool *keep, shoal_error_t *error)
+{
+    const char *mode = param_get_string(&slurm_pool_keep_param);
+
+    *keep = true;
+    if (!mode || !*mode || strcmp(mode, "allocation") == 0)
+        return 0;
+    if (strcmp(mode, "run") == 0) {
+        *keep = false;
+        return 0;
+    }
+    return shoal_errprintf(error, SHOAL_EUSAGE,
+                           "invalid SHOAL_SLURM_POOL='%s': expected "
+                           "allocation or run",
+                           mode);
+}
+
+int slurm_pool_use_kept(const struct slurm_pool_config *config,
+                        char *home,
+                        size_t size,
+                        shoal_error_t *error)
+{
+    struct flock lock = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
+    char dir[4096], path[4200];
+    int fd, rc;
+
+    if (!config->dir || config->home_dir)
+        return shoal_errprintf(error, -EINVAL,
+                               "a kept pool needs its directory");
+    rc = slurm_pool_own_dir(config->dir, dir, sizeof(dir), error);
+    if (rc < 0)
+        return rc;
+    if ((size_t)snprintf(home, size, "%s/home", dir) >= size)
+        return shoal_errprintf(error, -ENAMETOOLONG, "'%s/home': %s", dir,
+                               strerror(ENAMETOOLONG));
+    /* one `shoal run` at a time finds or starts the pool; a record lock,
+     * which the pool's supervisor (a child) does not inherit */
+    snprintf(path, sizeof(path), "%s/lock", dir);
+    fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd < 0)
+        return shoal_errprintf(error, -errno, "cannot open '%s': %s", path,
+                               strerror(errno));
+    while ((rc = fcntl(fd, F_SETLKW, &lock)) < 0 && errno == EINTR)
+        ;
+    if (rc < 0) {
+        rc = shoal_errprintf(error, -errno, "cannot lock '%s': %s", path,
+                             strerror(errno));
+        close(fd);
+        return rc;
+    }
+    rc = 0;
+    if (slurm_pool_alive(home) < 0)
+        rc = slurm_pool_detach(config, error);
+    close(fd); /* and the lock with it */
+    return rc;
 }

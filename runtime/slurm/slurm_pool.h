@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* slurm_pool.h - a private pool of shoal daemons over the nodes of a
- * Slurm allocation, for the life of one `shoal run`.
+ * Slurm allocation: kept for the allocation's life (the default: the
+ * first `shoal run` starts it, the later ones and `shoal submit`'s tasks
+ * use it), or for the life of one `shoal run` (SHOAL_SLURM_POOL=run).
  *
  * Open MPI's and MPICH's launchers start one daemon per node through
  * `srun` and wire the ranks up through it. shoal already has that daemon:
@@ -17,7 +19,11 @@
  *    are the pool's; the caller names the nodes and their slots with -H so
  *    that nothing lands outside the allocation or past its slots.
  * Stopping ends the step: srun passes SIGTERM to the node daemons, which
- * leave, and their directories go with them. Never ssh: srun is the only
+ * leave, and their directories go with them. A kept pool is watched by a
+ * supervisor process of its own (`shoal slurm-pool`, detached), which
+ * stops it when Slurm ends its step (the allocation ended), so its
+ * lifetime is the allocation's: nothing of it outlives the allocation,
+ * and no later command of the allocation pays its start again. Never ssh: srun is the only
  * way onto the nodes, so Slurm accounts for, confines and cleans up
  * everything that runs there.
  *
@@ -28,6 +34,8 @@
 #ifndef SHOAL_RUNTIME_SLURM_SLURM_POOL_H
 #define SHOAL_RUNTIME_SLURM_SLURM_POOL_H
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include <shoal/error.h>
@@ -44,6 +52,12 @@ struct slurm_pool_config {
      * it in HOME_DIR/slurm-nodes/node-NAME, kept too (the tasks' output
      * stays there); NULL: all inside the pool's private directory */
     const char *home_dir;
+    /* the pool's private directory (key, logs, and the home daemon's
+     * state in DIR/home unless home_dir is given), made here when missing
+     * (mode 0700) and removed when the pool stops; NULL: a fresh one
+     * under TMPDIR. A named one lets later commands find the pool
+     * (slurm_pool_kept_dir()). */
+    const char *dir;
 };
 
 typedef struct slurm_pool slurm_pool_t;
@@ -68,6 +82,31 @@ int slurm_pool_start(const struct slurm_pool_config *config,
 int slurm_pool_detach(const struct slurm_pool_config *config,
                       shoal_error_t *error);
 
+/* Whether `shoal run` keeps the allocation's pool for the later ones
+ * (SHOAL_SLURM_POOL=allocation, the default) or starts one of its own
+ * (run): *keep set, 0 returned, or SHOAL_EUSAGE with error filled for
+ * another value. */
+int slurm_pool_keep_mode(bool *keep, shoal_error_t *error);
+
+/* The pool kept in config->dir (slurm_pool_kept_dir()) for the
+ * allocation: under the directory's lock, start it detached as
+ * slurm_pool_detach() does, over config->nodes, unless its home daemon
+ * answers already. Writes the home daemon's state directory (SHOAL_DIR for
+ * the job's commands) into home. Returns 0, or a negative code with error
+ * filled (as slurm_pool_detach(); -EPERM when the directory is not the
+ * user's alone). config->home_dir must be NULL. */
+int slurm_pool_use_kept(const struct slurm_pool_config *config,
+                        char *home,
+                        size_t size,
+                        shoal_error_t *error);
+
+/* The supervisor slurm_pool_detach() runs, as `shoal slurm-pool`: start
+ * the pool, tell the parent through fd ("ok", or the error's text), then
+ * wait for the step or the home daemon to end, or for SIGTERM, SIGINT or
+ * SIGHUP, and stop the pool. Never returns. */
+_Noreturn void slurm_pool_supervise(const struct slurm_pool_config *config,
+                                    int fd);
+
 /* The home daemon's state directory: SHOAL_DIR for the job's commands.
  * Borrowed for pool's life. */
 const char *slurm_pool_dir(const slurm_pool_t *pool);
@@ -76,6 +115,11 @@ const char *slurm_pool_dir(const slurm_pool_t *pool);
  * seconds, then SIGKILL), remove the directory, free pool. NULL is
  * accepted. */
 void slurm_pool_stop(slurm_pool_t *pool);
+
+/* The private directory of the pool kept for allocation job_id, for the
+ * effective user, under TMPDIR (or /tmp), into buf: every `shoal run` of
+ * the allocation finds the pool there. Returns 0, or -ENAMETOOLONG. */
+int slurm_pool_kept_dir(const char *job_id, char *buf, size_t size);
 
 /* The IPv4 address this machine's name resolves to, as text into buf
  * (at least 16 bytes); 127.0.0.1 when the name does not resolve. */

@@ -723,7 +723,7 @@ static int describe_node(struct suite_run_meta *meta,
     shoal_error_t e;
 
     memset(&s, 0, sizeof(s));
-    if (node_summary_collect(NULL, &s, &e) < 0) {
+    if (node_summary_collect(NULL, NULL, &s, &e) < 0) {
         gethostname(host, hsize);
         snprintf(topo, tsize, "unknown (%.200s)", e.text);
     } else {

@@ -9,6 +9,12 @@
 #   slurm_teardown        stop every daemon it started, by pid (also on
 #                         exit)
 #
+# SLURMD_CPUS=LIST (set before slurm_setup_or_skip) starts each slurmd
+# under `taskset -c LIST`: every step then runs on those CPUs alone, as
+# when Slurm binds a step (task/affinity, task/cgroup), which the
+# task/none plugin these machines allow cannot do; the nodes still say
+# CPUs=2 (SlurmdParameters=config_overrides).
+#
 # Everything lives in $SLURM_TOP: slurm.conf (exported as SLURM_CONF, so
 # salloc, srun, sbatch and sinfo find this cluster and no other), the
 # munge key, socket and logs, the controller's state and each node's spool
@@ -94,6 +100,7 @@ KillWait=2
 Waittime=0
 SlurmctldDebug=info
 SlurmdDebug=info
+${SLURMD_CPUS:+SlurmdParameters=config_overrides}
 NodeName=node1 NodeHostname=localhost NodeAddr=127.0.0.1 Port=$((SLURM_PORT + 1)) CPUs=2 State=UNKNOWN
 NodeName=node2 NodeHostname=localhost NodeAddr=127.0.0.1 Port=$((SLURM_PORT + 2)) CPUs=2 State=UNKNOWN
 PartitionName=test Nodes=node1,node2 Default=YES MaxTime=INFINITE State=UP OverSubscribe=NO
@@ -118,7 +125,7 @@ slurm_setup() {
         slurm_skip_reason="not root: slurmd and munged need root"
         return 1
     fi
-    for c in munged slurmctld slurmd srun salloc sbatch sinfo ss; do
+    for c in munged slurmctld slurmd srun salloc sbatch sinfo ss ${SLURMD_CPUS:+taskset}; do
         PATH="$PATH:/usr/sbin:/sbin" command -v $c >/dev/null 2>&1 || {
             slurm_skip_reason="no '$c' command (packages munge, slurmctld, slurmd, slurm-client)"
             return 1
@@ -176,7 +183,8 @@ slurm_setup() {
     }
     SLURM_PIDS="$SLURM_PIDS $pid"
     for n in node1 node2; do
-        /usr/sbin/slurmd -N $n 2>"$SLURM_TOP/slurmd.$n.err" || {
+        ${SLURMD_CPUS:+taskset -c "$SLURMD_CPUS"} /usr/sbin/slurmd -N $n \
+            2>"$SLURM_TOP/slurmd.$n.err" || {
             slurm_skip_reason="slurmd -N $n does not start: $(tail -3 "$SLURM_TOP/slurmd.$n.log" "$SLURM_TOP/slurmd.$n.err" 2>/dev/null)"
             return 1
         }

@@ -285,9 +285,26 @@ Test(node_summary, collects_this_node)
     size_t len = 0;
 
     setenv("SHOAL_SPEED", "1000", 1);
-    cr_assert(eq(int, node_summary_collect("core:2 pu:1", &s, NULL), 0));
+    cr_assert(eq(int, node_summary_collect("core:2 pu:1", NULL, &s, NULL), 0));
     cr_assert(eq(u32, s.cores, 2));
     cr_assert(eq(u32, s.speed, 1000));
     cr_assert(ne(str, s.hostname, ""));
     cr_assert(eq(int, node_summary_encode(&s, buf, sizeof(buf), &len), 0));
+}
+
+/* --cpus of a daemon (a Slurm step's CPUs): this machine seen through one
+ * of its PUs has one core, one PU */
+Test(node_summary, collects_only_the_cpus_given)
+{
+    struct node_summary all, one;
+    shoal_error_t error;
+
+    setenv("SHOAL_SPEED", "1000", 1);
+    cr_assert(eq(int, node_summary_collect(NULL, NULL, &all, &error), 0));
+    cr_assert(eq(int, node_summary_collect(NULL, "0", &one, &error), 0), "%s",
+              error.text);
+    cr_assert(eq(u32, one.cores, 1));
+    cr_assert(eq(u32, one.pus, 1));
+    cr_assert(ge(u32, all.cores, one.cores));
+    cr_assert(ne(int, node_summary_collect(NULL, "x", &one, &error), 0));
 }
