@@ -392,8 +392,21 @@ static int move_entry(const char *fn,
                       MPI_Comm comm,
                       MPI_Request *request)
 {
-    struct shim_comm *c = NULL;
+    struct shim_comm *c = shim_comm_lookup(comm);
     struct shim_datatype *st = NULL, *rt = NULL;
+
+    if (c && c->inter && kind == MV_ALLTOALL)
+        return shim_inter_alltoall(sendbuf, sendcount, sendtype, recvbuf,
+                                   recvcount, recvtype, c, request);
+    if (c && c->inter) {
+        enum shim_inter_move k = kind == MV_GATHER    ? SHIM_INTER_GATHER
+                                 : kind == MV_SCATTER ? SHIM_INTER_SCATTER
+                                                      : SHIM_INTER_ALLGATHER;
+        return SHIM_COLL_RET(c, fn,
+                             shim_inter_move(k, sendbuf, sendcount, NULL, NULL,
+                                             sendtype, recvbuf, recvcount, NULL,
+                                             NULL, recvtype, root, c, request));
+    }
     int rc = shim_coll_comm_check(comm, &c);
     bool is_root = kind == MV_ALLGATHER || kind == MV_ALLTOALL
                    || (rc == 0 && c->rank == root);
@@ -638,8 +651,15 @@ static int gatherv_entry(const char *fn,
                          MPI_Comm comm,
                          MPI_Request *request)
 {
-    struct shim_comm *c = NULL;
+    struct shim_comm *c = shim_comm_lookup(comm);
     struct shim_datatype *st = NULL, *rt = NULL;
+
+    if (c && c->inter)
+        return SHIM_COLL_RET(c, fn,
+                             shim_inter_move(SHIM_INTER_GATHER, sendbuf,
+                                             sendcount, NULL, NULL, sendtype,
+                                             recvbuf, 0, recvcounts, displs,
+                                             recvtype, root, c, request));
     int rc = shim_coll_comm_check(comm, &c);
 
     if (rc == 0)
@@ -718,8 +738,15 @@ static int scatterv_entry(const char *fn,
                           MPI_Comm comm,
                           MPI_Request *request)
 {
-    struct shim_comm *c = NULL;
+    struct shim_comm *c = shim_comm_lookup(comm);
     struct shim_datatype *st = NULL, *rt = NULL;
+
+    if (c && c->inter)
+        return SHIM_COLL_RET(c, fn,
+                             shim_inter_move(SHIM_INTER_SCATTER, sendbuf, 0,
+                                             sendcounts, displs, sendtype,
+                                             recvbuf, recvcount, NULL, NULL,
+                                             recvtype, root, c, request));
     int rc = shim_coll_comm_check(comm, &c);
 
     if (rc == 0)
@@ -796,38 +823,9 @@ int PMPI_Alltoallv(const void *sendbuf,
                    MPI_Datatype recvtype,
                    MPI_Comm comm)
 {
-    struct shim_comm *c = NULL;
-    struct shim_datatype *st = NULL, *rt = NULL;
-    int rc = shim_coll_comm_check(comm, &c);
-
-    if (rc == 0)
-        rc = shim_dt_check(recvtype, &rt);
-    if (rc == 0 && sendbuf != MPI_IN_PLACE)
-        rc = shim_dt_check(sendtype, &st);
-    if (rc == 0 && (!recvcounts || !rdispls))
-        rc = SHIM_ECLASS(MPI_ERR_ARG);
-    if (rc)
-        return shim_err(c, "MPI_Alltoallv", rc);
-    if (sendbuf == MPI_IN_PLACE) {
-        /* Send from a copy of the receive buffer. */
-        MPI_Aint hi = 0;
-        for (int i = 0; i < c->size; i++) {
-            MPI_Aint e = (MPI_Aint)(rdispls[i] + recvcounts[i]) * rt->extent;
-            if (e > hi)
-                hi = e;
-        }
-        void *copy = malloc((size_t)hi + 1);
-        if (!copy)
-            return shim_err(c, "MPI_Alltoallv", -ENOMEM);
-        memcpy(copy, recvbuf, (size_t)hi);
-        rc = v_exchange(c, copy, recvcounts, rdispls, rt, recvbuf, recvcounts,
-                        rdispls, rt, true, -1, true, -1, NULL);
-        free(copy);
-    } else {
-        rc = v_exchange(c, sendbuf, sendcounts, sdispls, st, recvbuf,
-                        recvcounts, rdispls, rt, true, -1, true, -1, NULL);
-    }
-    return SHIM_COLL_RET(c, "MPI_Alltoallv", rc);
+    return shim_alltoallv("MPI_Alltoallv", sendbuf, sendcounts, sdispls,
+                          sendtype, recvbuf, recvcounts, rdispls, recvtype,
+                          comm, NULL);
 }
 
 static int allgatherv_entry(const char *fn,
@@ -841,10 +839,17 @@ static int allgatherv_entry(const char *fn,
                             MPI_Comm comm,
                             MPI_Request *request)
 {
-    struct shim_comm *c = NULL;
+    struct shim_comm *c = shim_comm_lookup(comm);
     struct shim_datatype *st = NULL, *rt = NULL;
-    int rc = shim_coll_comm_check(comm, &c);
     struct shim_sched *s;
+
+    if (c && c->inter)
+        return SHIM_COLL_RET(c, fn,
+                             shim_inter_move(SHIM_INTER_ALLGATHER, sendbuf,
+                                             sendcount, NULL, NULL, sendtype,
+                                             recvbuf, 0, recvcounts, displs,
+                                             recvtype, 0, c, request));
+    int rc = shim_coll_comm_check(comm, &c);
 
     if (rc == 0)
         rc = shim_dt_check(recvtype, &rt);

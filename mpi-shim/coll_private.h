@@ -55,6 +55,11 @@ struct shim_sched {
     int p;
     int r;
     const int *map;
+    /* When set, the view's messages travel on communicator via, context
+     * via_ctx (an intercommunicator's collectives run their local steps
+     * on its local group this way), with the schedule's tag. */
+    struct shim_comm *via;
+    unsigned via_ctx;
     /* The engine's own bookkeeping. */
     struct shim_sched_step *steps;
     int n;
@@ -89,6 +94,33 @@ void shim_sched_send(struct shim_sched *s,
                      size_t bytes,
                      int peer);
 void shim_sched_recv(struct shim_sched *s, void *buf, size_t bytes, int peer);
+/* Steps with a tag of their own (neighbourhood collectives on Cartesian
+ * communicators tell blocks apart by tag). */
+void shim_sched_send_tagged(
+    struct shim_sched *s, const void *buf, size_t bytes, int peer, int tag);
+void shim_sched_recv_tagged(
+    struct shim_sched *s, void *buf, size_t bytes, int peer, int tag);
+/* Steps on another communicator via, context ctx, with the schedule's
+ * tag; peer is a rank of via (no view mapping). */
+void shim_sched_send_via(struct shim_sched *s,
+                         const void *buf,
+                         size_t bytes,
+                         int peer,
+                         struct shim_comm *via,
+                         unsigned ctx);
+void shim_sched_recv_via(struct shim_sched *s,
+                         void *buf,
+                         size_t bytes,
+                         int peer,
+                         struct shim_comm *via,
+                         unsigned ctx);
+/* A local step running fn(s, arg) as a phase of its own, once every step
+ * before it is complete: fn returns 0 to go on, a negative code to fail
+ * the schedule, or 1 to be called again at the next progress (it must not
+ * wait). fn may append steps to s (they run after it); s->done is false
+ * while it runs. */
+typedef int shim_sched_fn(struct shim_sched *s, void *arg);
+void shim_sched_call(struct shim_sched *s, shim_sched_fn *fn, void *arg);
 /* inout = in op inout, count elements of rdt. */
 void shim_sched_reduce(struct shim_sched *s,
                        const void *in,
@@ -172,6 +204,63 @@ void shim_allgather_ring(struct shim_sched *s,
                          char *out,
                          const size_t *off,
                          const size_t *len);
+
+/* ---- the general exchange (coll_alltoallw.c) -----------------------------
+ * Both return an MPI error code, through comm's handler: entry points
+ * return them as they are. MPI_Alltoallv (also nonblocking, and on
+ * intercommunicators), and MPI_Alltoall on intercommunicator c. */
+int shim_alltoallv(const char *fn,
+                   const void *sendbuf,
+                   const int sendcounts[],
+                   const int sdispls[],
+                   MPI_Datatype sendtype,
+                   void *recvbuf,
+                   const int recvcounts[],
+                   const int rdispls[],
+                   MPI_Datatype recvtype,
+                   MPI_Comm comm,
+                   MPI_Request *request);
+int shim_inter_alltoall(const void *sendbuf,
+                        int sendcount,
+                        MPI_Datatype sendtype,
+                        void *recvbuf,
+                        int recvcount,
+                        MPI_Datatype recvtype,
+                        struct shim_comm *c,
+                        MPI_Request *request);
+
+/* The gathers, scatters and Allgatherv on intercommunicator c, as
+ * exchanges (MPI_ROOT / MPI_PROC_NULL in the root's group, the root's
+ * rank in the other); scounts/sdispls or rcounts/rdispls NULL for the
+ * forms with one count. Internal code. */
+enum shim_inter_move {
+    SHIM_INTER_GATHER,
+    SHIM_INTER_SCATTER,
+    SHIM_INTER_ALLGATHER,
+};
+int shim_inter_move(enum shim_inter_move kind,
+                    const void *sendbuf,
+                    int sendcount,
+                    const int *sendcounts,
+                    const int *sdispls,
+                    MPI_Datatype sendtype,
+                    void *recvbuf,
+                    int recvcount,
+                    const int *recvcounts,
+                    const int *rdispls,
+                    MPI_Datatype recvtype,
+                    int root,
+                    struct shim_comm *c,
+                    MPI_Request *request);
+/* MPI_Reduce_scatter(_block) on intercommunicator c (coll_reduce.c);
+ * counts has one entry per local rank. Internal code. */
+int shim_inter_reduce_scatter(const void *sendbuf,
+                              void *recvbuf,
+                              const int *counts,
+                              struct shim_datatype *t,
+                              struct shim_op *op,
+                              struct shim_comm *c,
+                              MPI_Request *request);
 
 /* ---- node-aware forms (coll_node.c) --------------------------------------
  * Each writes its collective into s in two levels and returns the view to

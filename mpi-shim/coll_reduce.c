@@ -499,13 +499,15 @@ static int reduce(const void *sendbuf,
 
 /* Pairwise exchange: in step i each rank sends the block of rank r+i and
  * reduces the one from r-i into its own. Commutative operations; others
- * reduce to rank 0 and scatter. */
+ * reduce to rank 0 along the tree (operands in rank order) and rank 0
+ * sends each rank its block, in the same schedule. */
 static int reduce_scatter(const void *sendbuf,
                           void *recvbuf,
                           const int *counts,
                           struct shim_datatype *t,
                           struct shim_op *op,
-                          struct shim_comm *c)
+                          struct shim_comm *c,
+                          MPI_Request *request)
 {
     int p = c->size, r = c->rank;
     int total = 0;
@@ -513,24 +515,6 @@ static int reduce_scatter(const void *sendbuf,
 
     for (int i = 0; i < p; i++)
         total += counts[i];
-    if (!op->commute) {
-        void *full = malloc((size_t)total * (size_t)t->extent + 1);
-        int *displs = malloc(sizeof(int) * p);
-        rc = -ENOMEM;
-        if (full && displs) {
-            displs[0] = 0;
-            for (int i = 1; i < p; i++)
-                displs[i] = displs[i - 1] + counts[i - 1];
-            const void *in = sendbuf == MPI_IN_PLACE ? recvbuf : sendbuf;
-            rc = reduce(in, full, total, t, op, 0, c, NULL);
-            if (rc == 0)
-                rc = PMPI_Scatterv(full, counts, displs, t->handle, recvbuf,
-                                   counts[r], t->handle, 0, c->handle);
-        }
-        free(full);
-        free(displs);
-        return rc;
-    }
     struct shim_sched *s;
     struct shim_red rd;
     rc = red_prepare(t, op, total, &rd);
@@ -544,15 +528,39 @@ static int reduce_scatter(const void *sendbuf,
                                              : red_in(s, sendbuf, total, t);
     size_t *off = (size_t *)shim_sched_tmp(s, sizeof(size_t) * (p + 1));
     if (!in || !off)
-        return shim_sched_finish(s, NULL);
+        return shim_sched_finish(s, request);
     off[0] = 0;
     for (int i = 0; i < p; i++)
         off[i + 1] = off[i] + (size_t)counts[i] * per;
     size_t mine = off[r + 1] - off[r];
+    void *out = red_out(s, recvbuf, counts[r], t);
+    if (!out || total == 0)
+        return shim_sched_finish(s, request);
+    if (!op->commute) {
+        size_t bytes = shim_red_bytes(&rd);
+        char *acc = shim_sched_tmp(s, bytes);
+        char *full = r == 0 ? shim_sched_tmp(s, bytes) : NULL;
+        if (!acc || (r == 0 && !full))
+            return shim_sched_finish(s, request);
+        shim_sched_copy(s, in, acc, bytes);
+        shim_sched_fence(s);
+        shim_reduce_tree(s, acc, full, &rd, 0);
+        if (r == 0) {
+            for (int i = 1; i < p; i++)
+                if (off[i + 1] > off[i])
+                    shim_sched_send(s, full + off[i] * rd.esz,
+                                    (off[i + 1] - off[i]) * rd.esz, i);
+            shim_sched_copy(s, full, out, mine * rd.esz);
+        } else if (mine > 0) {
+            shim_sched_recv(s, out, mine * rd.esz, 0);
+        }
+        shim_sched_fence(s);
+        return shim_sched_finish(s, request);
+    }
     char *acc = shim_sched_tmp(s, mine * rd.esz);
     char *tmp = shim_sched_tmp(s, mine * rd.esz);
     if (!acc || !tmp)
-        return shim_sched_finish(s, NULL);
+        return shim_sched_finish(s, request);
     shim_sched_copy(s, in + off[r] * rd.esz, acc, mine * rd.esz);
     shim_sched_fence(s);
     for (int i = 1; i < p; i++) {
@@ -564,10 +572,8 @@ static int reduce_scatter(const void *sendbuf,
         shim_sched_reduce(s, tmp, acc, mine, rd.rdt, op);
         shim_sched_fence(s);
     }
-    void *out = red_out(s, recvbuf, counts[r], t);
-    if (out)
-        shim_sched_copy(s, acc, out, mine * rd.esz);
-    return shim_sched_finish(s, NULL);
+    shim_sched_copy(s, acc, out, mine * rd.esz);
+    return shim_sched_finish(s, request);
 }
 
 /* Recursive doubling scan (MPICH); exclusive when ex is set. */
@@ -634,6 +640,145 @@ static int scan(const void *sendbuf,
     return shim_sched_finish(s, request);
 }
 
+/* ---- on intercommunicators ------------------------------------------------
+ * One schedule on the intercommunicator: the local steps run in the view
+ * of its local group (on that group's private communicator), the leaders
+ * (local rank 0) talk across. */
+static void view_local(struct shim_sched *s, struct shim_comm *c)
+{
+    s->p = c->local_size;
+    s->r = c->rank;
+    s->via = c->local;
+    s->via_ctx = c->local->ctx;
+}
+
+static void view_inter(struct shim_sched *s, struct shim_comm *c)
+{
+    s->p = c->size;
+    s->r = c->rank;
+    s->via = NULL;
+}
+
+/* MPI_Reduce on an intercommunicator: the root (MPI_ROOT) gets the
+ * reduction of the other group's data, which that group reduces to its
+ * rank 0 first; the root's group mates pass MPI_PROC_NULL. */
+static int inter_reduce(const void *sendbuf,
+                        void *recvbuf,
+                        int count,
+                        struct shim_datatype *t,
+                        struct shim_op *op,
+                        int root,
+                        struct shim_comm *c,
+                        MPI_Request *request)
+{
+    struct shim_sched *s;
+    struct shim_red rd;
+    int rc = red_prepare(t, op, count, &rd);
+
+    if (rc == 0 && root != MPI_ROOT && root != MPI_PROC_NULL
+        && (root < 0 || root >= c->size))
+        rc = SHIM_ECLASS(MPI_ERR_ROOT);
+    if (rc == 0 && root >= 0 && sendbuf == MPI_IN_PLACE)
+        rc = SHIM_ECLASS(MPI_ERR_BUFFER);
+    if (rc == 0)
+        rc = shim_sched_create(c, &s);
+    if (rc)
+        return rc;
+    size_t bytes = shim_red_bytes(&rd);
+    if (root == MPI_PROC_NULL || count == 0)
+        return shim_sched_finish(s, request);
+    if (root == MPI_ROOT) {
+        void *out = red_out(s, recvbuf, count, t);
+        if (out)
+            shim_sched_recv(s, out, bytes, 0);
+        shim_sched_fence(s);
+        return shim_sched_finish(s, request);
+    }
+    const void *in = red_in(s, sendbuf, count, t);
+    void *acc = shim_sched_tmp(s, bytes);
+    void *full = c->rank == 0 ? shim_sched_tmp(s, bytes) : NULL;
+    if (!in || !acc || (c->rank == 0 && !full))
+        return shim_sched_finish(s, request);
+    shim_sched_copy(s, in, acc, bytes);
+    shim_sched_fence(s);
+    view_local(s, c);
+    shim_reduce_tree(s, acc, full, &rd, 0);
+    view_inter(s, c);
+    if (c->rank == 0)
+        shim_sched_send(s, full, bytes, root);
+    shim_sched_fence(s);
+    return shim_sched_finish(s, request);
+}
+
+/* MPI_Reduce_scatter(_block) on an intercommunicator: each group reduces
+ * its data to its rank 0, the leaders swap the results, and each leader
+ * hands its group's ranks their blocks of the other group's reduction
+ * (counts has one entry per local rank; both groups' totals agree). */
+int shim_inter_reduce_scatter(const void *sendbuf,
+                              void *recvbuf,
+                              const int *counts,
+                              struct shim_datatype *t,
+                              struct shim_op *op,
+                              struct shim_comm *c,
+                              MPI_Request *request)
+{
+    struct shim_sched *s;
+    struct shim_red rd;
+    int n = c->local_size, r = c->rank;
+    int total = 0;
+    int rc = sendbuf == MPI_IN_PLACE ? SHIM_ECLASS(MPI_ERR_BUFFER) : 0;
+
+    for (int i = 0; i < n; i++)
+        total += counts[i];
+    if (rc == 0)
+        rc = red_prepare(t, op, total, &rd);
+    if (rc == 0)
+        rc = shim_sched_create(c, &s);
+    if (rc)
+        return rc;
+    size_t per = rd.nelem / (size_t)(total ? total : 1);
+    size_t bytes = shim_red_bytes(&rd);
+    const char *in = red_in(s, sendbuf, total, t);
+    size_t *off = (size_t *)shim_sched_tmp(s, sizeof(size_t) * (n + 1));
+    void *out = red_out(s, recvbuf, counts[r], t);
+    char *acc = shim_sched_tmp(s, bytes);
+    char *full = r == 0 ? shim_sched_tmp(s, bytes) : NULL;
+    char *other = r == 0 ? shim_sched_tmp(s, bytes) : NULL;
+    if (!in || !off || !out || !acc || (r == 0 && (!full || !other))
+        || total == 0)
+        return shim_sched_finish(s, request);
+    off[0] = 0;
+    for (int i = 0; i < n; i++)
+        off[i + 1] = off[i] + (size_t)counts[i] * per;
+    shim_sched_copy(s, in, acc, bytes);
+    shim_sched_fence(s);
+    view_local(s, c);
+    shim_reduce_tree(s, acc, full, &rd, 0);
+    view_inter(s, c);
+    if (r == 0) {
+        shim_sched_send(s, full, bytes, 0);
+        shim_sched_recv(s, other, bytes, 0);
+        shim_sched_fence(s);
+    }
+    view_local(s, c);
+    size_t mine = off[r + 1] - off[r];
+    if (r == 0) {
+        for (int i = 1; i < n; i++)
+            if (off[i + 1] > off[i])
+                shim_sched_send(s, other + off[i] * rd.esz,
+                                (off[i + 1] - off[i]) * rd.esz, i);
+        shim_sched_copy(s, other, out, mine * rd.esz);
+    } else if (mine > 0) {
+        shim_sched_recv(s, out, mine * rd.esz, 0);
+    }
+    shim_sched_fence(s);
+    view_inter(s, c);
+    return shim_sched_finish(s, request);
+}
+
+/* Every rank's result (root ALL_RANKS) or root's. */
+enum { ALL_RANKS = -100 };
+
 static int red_entry(const char *fn,
                      const void *sendbuf,
                      void *recvbuf,
@@ -647,17 +792,21 @@ static int red_entry(const char *fn,
     struct shim_comm *c = NULL;
     struct shim_datatype *t;
     struct shim_op *o;
-    int rc = shim_coll_comm_check(comm, &c);
+    int rc = shim_comm_check(comm, &c);
 
+    if (rc)
+        return shim_err(NULL, fn, rc);
+    if (c->inter && root == ALL_RANKS)
+        rc = shim_errcode_inter_coll();
     if (rc == 0)
         rc = shim_coll_check_buf(count, datatype, &t);
     if (rc == 0)
         rc = shim_op_check(op, &o);
-    if (rc == 0 && root >= 0)
-        rc = shim_coll_check_root(c, root);
-    if (rc == 0 && root == -1)
+    if (rc == 0 && c->inter)
+        rc = inter_reduce(sendbuf, recvbuf, count, t, o, root, c, request);
+    else if (rc == 0 && root == ALL_RANKS)
         rc = allreduce(sendbuf, recvbuf, count, t, o, c, request);
-    else if (rc == 0)
+    else if (rc == 0 && (rc = shim_coll_check_root(c, root)) == 0)
         rc = reduce(sendbuf, recvbuf, count, t, o, root, c, request);
     return SHIM_COLL_RET(c, fn, rc);
 }
@@ -671,7 +820,7 @@ int PMPI_Reduce(const void *sendbuf,
                 int root,
                 MPI_Comm comm)
 {
-    if (root < 0)
+    if (root < 0 && root != MPI_ROOT && root != MPI_PROC_NULL)
         return shim_err(shim_comm_lookup(comm), "MPI_Reduce",
                         SHIM_ECLASS(MPI_ERR_ROOT));
     return red_entry("MPI_Reduce", sendbuf, recvbuf, count, datatype, op, root,
@@ -688,9 +837,11 @@ int PMPI_Ireduce(const void *sendbuf,
                  MPI_Comm comm,
                  MPI_Request *request)
 {
-    if (root < 0 || !request)
+    bool bad_root = root < 0 && root != MPI_ROOT && root != MPI_PROC_NULL;
+
+    if (bad_root || !request)
         return shim_err(shim_comm_lookup(comm), "MPI_Ireduce",
-                        SHIM_ECLASS(root < 0 ? MPI_ERR_ROOT : MPI_ERR_ARG));
+                        SHIM_ECLASS(bad_root ? MPI_ERR_ROOT : MPI_ERR_ARG));
     return red_entry("MPI_Ireduce", sendbuf, recvbuf, count, datatype, op, root,
                      comm, request);
 }
@@ -709,8 +860,8 @@ int PMPI_Allreduce(const void *sendbuf,
         return SHIM_COLL_RET(
             c, "MPI_Allreduce",
             shim_inter_allreduce(sendbuf, recvbuf, count, datatype, op, c));
-    return red_entry("MPI_Allreduce", sendbuf, recvbuf, count, datatype, op, -1,
-                     comm, NULL);
+    return red_entry("MPI_Allreduce", sendbuf, recvbuf, count, datatype, op,
+                     ALL_RANKS, comm, NULL);
 }
 
 SHIM_WEAK(Iallreduce)
@@ -726,7 +877,52 @@ int PMPI_Iallreduce(const void *sendbuf,
         return shim_err(shim_comm_lookup(comm), "MPI_Iallreduce",
                         SHIM_ECLASS(MPI_ERR_ARG));
     return red_entry("MPI_Iallreduce", sendbuf, recvbuf, count, datatype, op,
-                     -1, comm, request);
+                     ALL_RANKS, comm, request);
+}
+
+static int rs_entry(const char *fn,
+                    const void *sendbuf,
+                    void *recvbuf,
+                    const int *recvcounts,
+                    int recvcount,
+                    MPI_Datatype datatype,
+                    MPI_Op op,
+                    MPI_Comm comm,
+                    MPI_Request *request)
+{
+    struct shim_comm *c = NULL;
+    struct shim_datatype *t = NULL;
+    struct shim_op *o;
+    int *counts = NULL;
+    int rc = shim_comm_check(comm, &c);
+
+    if (rc)
+        return shim_err(NULL, fn, rc);
+    int n = c->inter ? c->local_size : c->size;
+    if (!recvcounts) {
+        if (recvcount < 0)
+            rc = SHIM_ECLASS(MPI_ERR_COUNT);
+        counts = malloc(sizeof(int) * (size_t)n);
+        if (rc == 0 && !counts)
+            rc = -ENOMEM;
+        for (int i = 0; rc == 0 && i < n; i++)
+            counts[i] = recvcount;
+        recvcounts = counts;
+    }
+    for (int i = 0; rc == 0 && i < n; i++)
+        if (recvcounts[i] < 0)
+            rc = SHIM_ECLASS(MPI_ERR_COUNT);
+    if (rc == 0)
+        rc = shim_dt_check(datatype, &t);
+    if (rc == 0)
+        rc = shim_op_check(op, &o);
+    if (rc == 0 && c->inter)
+        rc = shim_inter_reduce_scatter(sendbuf, recvbuf, recvcounts, t, o, c,
+                                       request);
+    else if (rc == 0)
+        rc = reduce_scatter(sendbuf, recvbuf, recvcounts, t, o, c, request);
+    free(counts);
+    return SHIM_COLL_RET(c, fn, rc);
 }
 
 SHIM_WEAK(Reduce_scatter_block)
@@ -737,25 +933,24 @@ int PMPI_Reduce_scatter_block(const void *sendbuf,
                               MPI_Op op,
                               MPI_Comm comm)
 {
-    struct shim_comm *c = NULL;
-    struct shim_datatype *t;
-    struct shim_op *o;
-    int rc = shim_coll_comm_check(comm, &c);
+    return rs_entry("MPI_Reduce_scatter_block", sendbuf, recvbuf, NULL,
+                    recvcount, datatype, op, comm, NULL);
+}
 
-    if (rc == 0)
-        rc = shim_coll_check_buf(recvcount, datatype, &t);
-    if (rc == 0)
-        rc = shim_op_check(op, &o);
-    if (rc == 0) {
-        int *counts = malloc(sizeof(int) * c->size);
-        if (!counts)
-            return shim_err(c, "MPI_Reduce_scatter_block", -ENOMEM);
-        for (int i = 0; i < c->size; i++)
-            counts[i] = recvcount;
-        rc = reduce_scatter(sendbuf, recvbuf, counts, t, o, c);
-        free(counts);
-    }
-    return SHIM_COLL_RET(c, "MPI_Reduce_scatter_block", rc);
+SHIM_WEAK(Ireduce_scatter_block)
+int PMPI_Ireduce_scatter_block(const void *sendbuf,
+                               void *recvbuf,
+                               int recvcount,
+                               MPI_Datatype datatype,
+                               MPI_Op op,
+                               MPI_Comm comm,
+                               MPI_Request *request)
+{
+    if (!request)
+        return shim_err(shim_comm_lookup(comm), "MPI_Ireduce_scatter_block",
+                        SHIM_ECLASS(MPI_ERR_ARG));
+    return rs_entry("MPI_Ireduce_scatter_block", sendbuf, recvbuf, NULL,
+                    recvcount, datatype, op, comm, request);
 }
 
 SHIM_WEAK(Reduce_scatter)
@@ -766,23 +961,27 @@ int PMPI_Reduce_scatter(const void *sendbuf,
                         MPI_Op op,
                         MPI_Comm comm)
 {
-    struct shim_comm *c = NULL;
-    struct shim_datatype *t;
-    struct shim_op *o;
-    int rc = shim_coll_comm_check(comm, &c);
+    if (!recvcounts)
+        return shim_err(shim_comm_lookup(comm), "MPI_Reduce_scatter",
+                        SHIM_ECLASS(MPI_ERR_ARG));
+    return rs_entry("MPI_Reduce_scatter", sendbuf, recvbuf, recvcounts, 0,
+                    datatype, op, comm, NULL);
+}
 
-    if (rc == 0 && !recvcounts)
-        rc = SHIM_ECLASS(MPI_ERR_ARG);
-    for (int i = 0; rc == 0 && i < c->size; i++)
-        if (recvcounts[i] < 0)
-            rc = SHIM_ECLASS(MPI_ERR_COUNT);
-    if (rc == 0)
-        rc = shim_dt_check(datatype, &t);
-    if (rc == 0)
-        rc = shim_op_check(op, &o);
-    if (rc == 0)
-        rc = reduce_scatter(sendbuf, recvbuf, recvcounts, t, o, c);
-    return SHIM_COLL_RET(c, "MPI_Reduce_scatter", rc);
+SHIM_WEAK(Ireduce_scatter)
+int PMPI_Ireduce_scatter(const void *sendbuf,
+                         void *recvbuf,
+                         const int recvcounts[],
+                         MPI_Datatype datatype,
+                         MPI_Op op,
+                         MPI_Comm comm,
+                         MPI_Request *request)
+{
+    if (!recvcounts || !request)
+        return shim_err(shim_comm_lookup(comm), "MPI_Ireduce_scatter",
+                        SHIM_ECLASS(MPI_ERR_ARG));
+    return rs_entry("MPI_Ireduce_scatter", sendbuf, recvbuf, recvcounts, 0,
+                    datatype, op, comm, request);
 }
 
 static int scan_entry(const char *fn,

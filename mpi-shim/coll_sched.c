@@ -24,6 +24,7 @@ enum step_kind {
     ST_REDUCE,
     ST_COPY,
     ST_UNPACK,
+    ST_CALL,
     ST_FENCE,
 };
 
@@ -38,6 +39,14 @@ struct shim_sched_step {
     struct shim_op *op;
     struct shim_datatype *udt;
     struct shim_request *req;
+    /* Messages: the tag, and the communicator and context they travel on
+     * (NULL: the schedule's own, on its collective context). */
+    int tag;
+    struct shim_comm *via;
+    unsigned ctx;
+    /* ST_CALL */
+    shim_sched_fn *fn;
+    void *arg;
 };
 
 /* Nonblocking collectives in flight, advanced by the progress engine
@@ -128,22 +137,89 @@ void shim_sched_send(struct shim_sched *s,
                      size_t bytes,
                      int peer)
 {
+    shim_sched_send_tagged(s, buf, bytes, peer, s->tag);
+}
+
+void shim_sched_recv(struct shim_sched *s, void *buf, size_t bytes, int peer)
+{
+    shim_sched_recv_tagged(s, buf, bytes, peer, s->tag);
+}
+
+void shim_sched_send_tagged(
+    struct shim_sched *s, const void *buf, size_t bytes, int peer, int tag)
+{
     struct shim_sched_step *st = push(s, ST_SEND);
     if (st) {
         st->src = buf;
         st->bytes = bytes;
         st->peer = s->map ? s->map[peer] : peer;
+        st->tag = tag;
+        st->via = s->via;
+        st->ctx = s->via_ctx;
     }
 }
 
-void shim_sched_recv(struct shim_sched *s, void *buf, size_t bytes, int peer)
+void shim_sched_recv_tagged(
+    struct shim_sched *s, void *buf, size_t bytes, int peer, int tag)
 {
     struct shim_sched_step *st = push(s, ST_RECV);
     if (st) {
         st->dst = buf;
         st->bytes = bytes;
         st->peer = s->map ? s->map[peer] : peer;
+        st->tag = tag;
+        st->via = s->via;
+        st->ctx = s->via_ctx;
     }
+}
+
+void shim_sched_send_via(struct shim_sched *s,
+                         const void *buf,
+                         size_t bytes,
+                         int peer,
+                         struct shim_comm *via,
+                         unsigned ctx)
+{
+    struct shim_sched_step *st = push(s, ST_SEND);
+    if (st) {
+        st->src = buf;
+        st->bytes = bytes;
+        st->peer = peer;
+        st->tag = s->tag;
+        st->via = via;
+        st->ctx = ctx;
+    }
+}
+
+void shim_sched_recv_via(struct shim_sched *s,
+                         void *buf,
+                         size_t bytes,
+                         int peer,
+                         struct shim_comm *via,
+                         unsigned ctx)
+{
+    struct shim_sched_step *st = push(s, ST_RECV);
+    if (st) {
+        st->dst = buf;
+        st->bytes = bytes;
+        st->peer = peer;
+        st->tag = s->tag;
+        st->via = via;
+        st->ctx = ctx;
+    }
+}
+
+void shim_sched_call(struct shim_sched *s, shim_sched_fn *fn, void *arg)
+{
+    struct shim_sched_step *st;
+
+    shim_sched_fence(s);
+    st = push(s, ST_CALL);
+    if (st) {
+        st->fn = fn;
+        st->arg = arg;
+    }
+    shim_sched_fence(s);
 }
 
 void shim_sched_reduce(struct shim_sched *s,
@@ -261,10 +337,18 @@ static void sched_close(struct shim_sched *s)
 /* ---- running ------------------------------------------------------------ */
 static int post(struct shim_sched *s, struct shim_sched_step *st)
 {
+    if (st->via) {
+        struct shim_datatype *byte = shim_dt_get(MPI_BYTE);
+        if (st->kind == ST_SEND)
+            return shim_isend(st->src, st->bytes, byte, st->peer, st->tag,
+                              st->via, st->ctx, SHIM_SEND_STD, &st->req);
+        return shim_irecv(st->dst, st->bytes, byte, st->peer, st->tag, st->via,
+                          st->ctx, &st->req);
+    }
     if (st->kind == ST_SEND)
-        return shim_coll_isend(st->src, st->bytes, st->peer, s->tag, s->comm,
+        return shim_coll_isend(st->src, st->bytes, st->peer, st->tag, s->comm,
                                &st->req);
-    return shim_coll_irecv(st->dst, st->bytes, st->peer, s->tag, s->comm,
+    return shim_coll_irecv(st->dst, st->bytes, st->peer, st->tag, s->comm,
                            &st->req);
 }
 
@@ -323,6 +407,20 @@ static bool sched_advance(struct shim_sched *s)
         for (int i = s->cur; i < s->phase_end; i++)
             if (s->steps[i].req && !s->steps[i].req->done)
                 return false;
+        /* A call is a phase of its own (shim_sched_call): it may ask to
+         * be run again later, or append steps after itself. */
+        if (s->steps[s->cur].kind == ST_CALL) {
+            struct shim_sched_step *st = &s->steps[s->cur];
+            int rc = st->fn(s, st->arg);
+            if (rc > 0)
+                return false;
+            if (rc < 0 && !s->err)
+                s->err = rc;
+            /* The call may have appended steps (and moved the array). */
+            s->cur = s->phase_end + 1;
+            s->phase_end = -1;
+            continue;
+        }
         for (int i = s->cur; i < s->phase_end; i++)
             run_local(s, &s->steps[i]);
         s->cur = s->phase_end + 1;

@@ -19,6 +19,39 @@
  * one split share an id without harm. */
 static uint32_t ctx_free[SHIM_NCTX / 32];
 
+/* Blocking agreements in flight in this process (shim_ctx_hold): while
+ * one is, MPI_Comm_idup reserves no ids (comm_idup.c). */
+static int ctx_holds;
+
+void shim_ctx_hold(void)
+{
+    ctx_holds++;
+}
+
+void shim_ctx_release(void)
+{
+    ctx_holds--;
+}
+
+bool shim_ctx_held(void)
+{
+    return ctx_holds > 0;
+}
+
+void shim_ctx_reserve(unsigned first, unsigned words, uint32_t *mask)
+{
+    for (unsigned w = 0; w < words; w++) {
+        mask[w] = ctx_free[first / 32 + w];
+        ctx_free[first / 32 + w] = 0;
+    }
+}
+
+void shim_ctx_unreserve(unsigned first, unsigned words, const uint32_t *mask)
+{
+    for (unsigned w = 0; w < words; w++)
+        ctx_free[first / 32 + w] |= mask[w];
+}
+
 static int ctx_alloc(struct shim_comm *parent, unsigned *id)
 {
     uint32_t mask[SHIM_NCTX / 32];
@@ -27,7 +60,9 @@ static int ctx_alloc(struct shim_comm *parent, unsigned *id)
     int rc;
 
     shim_op_check(MPI_BAND, &band);
+    shim_ctx_hold();
     rc = shim_coll_allreduce(ctx_free, mask, SHIM_NCTX / 32, u32, band, parent);
+    shim_ctx_release();
     if (rc)
         return rc;
     for (unsigned w = 0; w < SHIM_NCTX / 32; w++) {
@@ -46,8 +81,11 @@ int shim_ctx_mask(struct shim_comm *parent, uint32_t *mask)
     struct shim_op *band;
 
     shim_op_check(MPI_BAND, &band);
-    return shim_coll_allreduce(ctx_free, mask, SHIM_NCTX / 32, u32, band,
-                               parent);
+    shim_ctx_hold();
+    int rc =
+        shim_coll_allreduce(ctx_free, mask, SHIM_NCTX / 32, u32, band, parent);
+    shim_ctx_release();
+    return rc;
 }
 
 void shim_ctx_mine(uint32_t *mask)
@@ -261,6 +299,9 @@ comm_make(struct shim_comm *parent, int n, int *members, struct shim_comm **out)
     return 0;
 }
 
+/* The rest of a duplicate once *out exists: topology and attributes. */
+static int comm_dup_rest(struct shim_comm *c, struct shim_comm **out);
+
 static int comm_dup(struct shim_comm *c, struct shim_comm **out)
 {
     int *w;
@@ -285,6 +326,39 @@ static int comm_dup(struct shim_comm *c, struct shim_comm **out)
     rc = comm_make(c, c->size, w, out);
     if (rc)
         return rc;
+    return comm_dup_rest(c, out);
+}
+
+int shim_comm_dup_on(struct shim_comm *c, unsigned id, struct shim_comm **out)
+{
+    int *w = malloc(sizeof(int) * c->size);
+
+    *out = NULL;
+    if (!w)
+        return -ENOMEM;
+    memcpy(w, c->world, sizeof(int) * c->size);
+    *out = shim_comm_new(id, c->size, w, c->rank);
+    if (!*out) {
+        free(w);
+        return -ENOMEM;
+    }
+    (*out)->errhandler = c->errhandler;
+    return comm_dup_rest(c, out);
+}
+
+int shim_intercomm_dup_attrs(struct shim_comm *c, struct shim_comm *n)
+{
+    int rc = shim_attr_copy(SHIM_ATTR_COMM, &c->attrs, c->handle, &n->attrs);
+
+    if (rc)
+        comm_destroy(n);
+    return rc;
+}
+
+static int comm_dup_rest(struct shim_comm *c, struct shim_comm **out)
+{
+    int rc;
+
     if (c->topo == MPI_CART) {
         struct shim_comm *n = *out;
         n->topo = MPI_CART;

@@ -68,6 +68,7 @@ static int ints_count(int combiner, int n)
     case MPI_COMBINER_INDEXED_BLOCK:
         return n + 2;
     case MPI_COMBINER_SUBARRAY:
+    case MPI_COMBINER_DARRAY:
         return n; /* laid out by the caller */
     }
     return 0;
@@ -109,6 +110,7 @@ int shim_dt_record(MPI_Datatype handle,
     case MPI_COMBINER_VECTOR:
     case MPI_COMBINER_HVECTOR:
     case MPI_COMBINER_SUBARRAY:
+    case MPI_COMBINER_DARRAY:
         memcpy(e->ints, ia, sizeof(int) * e->ni);
         break;
     case MPI_COMBINER_INDEXED:

@@ -29,7 +29,8 @@ static int ncodes, capcodes;
 
 static const char inter_coll_text[] =
     "MPI_ERR_COMM: this collective is not available on intercommunicators "
-    "yet (MPI_Barrier, MPI_Bcast, MPI_Allreduce and MPI_Allgather are)";
+    "(MPI_Ibarrier, MPI_Ibcast and MPI_Iallreduce not yet; the scans are "
+    "not defined on them)";
 
 static int code_add(int cls, int *code)
 {

@@ -185,6 +185,16 @@ ext_walk(struct ext_walk *w, struct shim_datatype *t, unsigned char *base)
         return rc;
     case MPI_COMBINER_SUBARRAY:
         return ext_subarray(w, o, base, ints);
+    case MPI_COMBINER_DARRAY: {
+        int nb, *lens;
+        MPI_Aint *disps;
+        rc = shim_darray_blocks(ints, o->extent, &nb, &lens, &disps);
+        for (int i = 0; i < nb && rc == 0; i++)
+            rc = ext_run(w, o, base + disps[i], lens[i]);
+        free(lens);
+        free(disps);
+        return rc;
+    }
     case MPI_COMBINER_STRUCT:
         for (int i = 0; i < ints[0] && rc == 0; i++)
             rc = ext_run(w, types[i], base + addrs[i], ints[1 + i]);

@@ -217,6 +217,7 @@ static int group_ctx(struct shim_comm *c,
     struct shim_request *r;
     int rc = 0;
 
+    shim_ctx_hold();
     shim_ctx_mine(mask);
     if (g->rank == 0) {
         for (int i = 1; i < g->size && rc == 0; i++) {
@@ -250,6 +251,7 @@ static int group_ctx(struct shim_comm *c,
             shim_req_free(r);
         }
     }
+    shim_ctx_release();
     return rc ? rc : shim_ctx_pick(mask, id);
 }
 

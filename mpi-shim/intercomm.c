@@ -91,6 +91,7 @@ static int agree_ctx(struct shim_comm *local,
                      unsigned *id)
 {
     uint32_t mask[NMASK], other[NMASK];
+    shim_ctx_hold();
     int rc = shim_ctx_mask(local, mask);
 
     if (rc == 0 && local->rank == leader) {
@@ -101,6 +102,7 @@ static int agree_ctx(struct shim_comm *local,
     }
     if (rc == 0)
         rc = PMPI_Bcast(mask, NMASK, MPI_UINT32_T, leader, local->handle);
+    shim_ctx_release();
     return rc ? rc : shim_ctx_pick(mask, id);
 }
 
@@ -267,6 +269,36 @@ int shim_intercomm_dup(struct shim_comm *c, struct shim_comm **out)
     }
     memcpy(rw, c->world, sizeof(int) * c->size);
     rc = inter_make(id, local, c->size, rw, c->errhandler, out);
+    if (rc)
+        comm_discard(local);
+    return rc;
+}
+
+int shim_intercomm_dup_on(struct shim_comm *c,
+                          unsigned id,
+                          unsigned local_id,
+                          struct shim_comm **out)
+{
+    struct shim_comm *local;
+    int *w = malloc(sizeof(int) * c->local_size);
+    int *rw = malloc(sizeof(int) * c->size);
+
+    if (!w || !rw) {
+        free(w);
+        free(rw);
+        return -ENOMEM;
+    }
+    memcpy(w, c->local->world, sizeof(int) * c->local_size);
+    memcpy(rw, c->world, sizeof(int) * c->size);
+    local = shim_comm_new(local_id, c->local_size, w, c->rank);
+    if (!local) {
+        free(w);
+        free(rw);
+        return -ENOMEM;
+    }
+    local->errhandler = MPI_ERRORS_RETURN;
+    snprintf(local->name, sizeof(local->name), "intercommunicator group");
+    int rc = inter_make(id, local, c->size, rw, c->errhandler, out);
     if (rc)
         comm_discard(local);
     return rc;

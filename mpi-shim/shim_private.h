@@ -162,6 +162,16 @@ void shim_dt_pack(const struct shim_datatype *t,
  * the constructor's count, ia and ib its integer arrays as the
  * constructor takes them (dtinfo.c lays them out as the standard's
  * table), then its addresses and datatypes (referenced). 0 or -ENOMEM. */
+/* The runs of MPI_Type_create_darray's type (darray.c) from its
+ * recorded integers (size, rank, ndims, gsizes, distribs, dargs, psizes,
+ * order), for an old type of extent extent: *nblocks runs of (*lens)[i]
+ * elements at byte (*disps)[i], in type-map order; the caller frees both.
+ * 0, -ENOMEM or SHIM_ECLASS(MPI_ERR_ARG). */
+int shim_darray_blocks(const int *ints,
+                       MPI_Aint extent,
+                       int *nblocks,
+                       int **lens,
+                       MPI_Aint **disps);
 int shim_dt_record(MPI_Datatype handle,
                    int combiner,
                    int n,
@@ -303,6 +313,29 @@ struct shim_comm *shim_comm_new(unsigned id, int size, int *world, int rank);
  * every member of parent (collective over parent), or in this process
  * (shim_ctx_mine); shim_ctx_pick takes the lowest one set. */
 int shim_ctx_mask(struct shim_comm *parent, uint32_t *mask);
+/* A blocking agreement on a context id holds the ids from its first look
+ * at the free ids until it takes one (shim_comm_new): MPI_Comm_idup
+ * reserves none meanwhile (comm_idup.c). Calls nest. */
+void shim_ctx_hold(void);
+void shim_ctx_release(void);
+bool shim_ctx_held(void);
+/* Moves the free ids among the words words of ids from first (a multiple
+ * of 32) into mask, leaving them taken; shim_ctx_unreserve gives back
+ * those set in mask. */
+void shim_ctx_reserve(unsigned first, unsigned words, uint32_t *mask);
+void shim_ctx_unreserve(unsigned first, unsigned words, const uint32_t *mask);
+/* A duplicate of intracommunicator c on context id id (taken), with c's
+ * topology, error handler and attributes (copy callbacks run). */
+int shim_comm_dup_on(struct shim_comm *c, unsigned id, struct shim_comm **out);
+/* A duplicate of intercommunicator c on ids id (both groups) and
+ * local_id (its local group's communicator), without attributes
+ * (intercomm.c); shim_intercomm_dup_attrs copies c's onto it, destroying
+ * it when that fails. */
+int shim_intercomm_dup_on(struct shim_comm *c,
+                          unsigned id,
+                          unsigned local_id,
+                          struct shim_comm **out);
+int shim_intercomm_dup_attrs(struct shim_comm *c, struct shim_comm *n);
 void shim_ctx_mine(uint32_t *mask);
 int shim_ctx_pick(const uint32_t *mask, unsigned *id);
 /* A new group of n world ranks (taken over); MPI_GROUP_EMPTY when n is 0. */
