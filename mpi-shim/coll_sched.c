@@ -79,6 +79,9 @@ static void sched_free(struct shim_sched *s)
     for (int i = 0; i < s->n; i++)
         if (s->steps[i].req)
             shim_req_free(s->steps[i].req);
+    /* The unpacks hold their types (the user may free them meanwhile). */
+    for (int i = 0; i < s->nfinal; i++)
+        shim_dt_decref(s->finals[i].udt);
     for (int i = 0; i < s->ntmp; i++)
         free(s->tmps[i]);
     free(s->tmps);
@@ -315,10 +318,13 @@ void shim_sched_unpack_at_end(struct shim_sched *s,
     f->dst = buf;
     f->count = count;
     f->udt = t;
+    shim_dt_incref(t);
 }
 
 void shim_sched_drop_unpacks(struct shim_sched *s)
 {
+    for (int i = 0; i < s->nfinal; i++)
+        shim_dt_decref(s->finals[i].udt);
     s->nfinal = 0;
 }
 
