@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "mpi-shim/pmix_client.h"
+#include "mpi-shim/sde.h"
 #include "mpi-shim/shim_private.h"
 
 struct shim_global shim;
@@ -343,6 +344,7 @@ static int init_common(int required, int *provided)
         if (getenv("SHOAL_MPI_NODE") && *getenv("SHOAL_MPI_NODE"))
             nlocal = shim.size;
         shim_progress_init(nlocal);
+        shim_sde_init();
         stage = "creating shared memory";
         rc = shm_create();
     }

@@ -19,6 +19,7 @@
 #include <rdma/fi_errno.h>
 #include <rdma/fi_tagged.h>
 
+#include "mpi-shim/sde.h"
 #include "mpi-shim/shim_private.h"
 
 struct shim_ofi_state shim_ofi;
@@ -446,6 +447,8 @@ static void complete_entry(
         req->source = shim_tag_src(tag);
         req->tag = shim_tag_tag(tag);
         req->count_bytes = len;
+        if (!err || err == FI_ETRUNC)
+            shim_sde_recv(SHIM_SDE_OFI, len);
         if (err == FI_ETRUNC)
             req->error = MPI_ERR_TRUNCATE;
         else if (err)
@@ -535,6 +538,8 @@ int shim_ofi_send(struct shim_request *req,
     } while (rc == -FI_EAGAIN);
     if (rc)
         req->pending--;
+    else
+        shim_sde_sent(SHIM_SDE_OFI, len);
     return (int)rc;
 }
 
@@ -547,6 +552,8 @@ int shim_ofi_inject(const void *buf, size_t len, int world_dest, uint64_t tag)
         if (rc == -FI_EAGAIN)
             busy();
     } while (rc == -FI_EAGAIN);
+    if (rc == 0)
+        shim_sde_sent(SHIM_SDE_OFI, len);
     return (int)rc;
 }
 

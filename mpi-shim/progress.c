@@ -32,8 +32,10 @@
 #include <errno.h>
 #include <sched.h>
 #include <stdlib.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "mpi-shim/sde.h"
 #include "mpi-shim/shim_private.h"
 
 /* The hooks any layer may add; one is used today. */
@@ -133,12 +135,22 @@ void shim_progress(void)
     hooks_run();
 }
 
+static long long now_ns(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
 void shim_progress_wait(int *idle)
 {
+    long long t0 = now_ns();
     int seen = poll_ofi ? shim_ofi_progress() : 0;
 
     seen += shim_shm_progress();
     hooks_run();
+    shim_sde.progress_ns += now_ns() - t0;
     if (seen == 0 && ++*idle >= idle_polls) {
         sched_yield();
         *idle = 0;

@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "mpi-shim/sde.h"
 #include "mpi-shim/shim_private.h"
 #include "mpi-shim/shm_ring.h"
 
@@ -582,6 +583,7 @@ int shim_shm_send(struct shim_request *req,
      * message also waits for its ACK. */
     req->shm.need = rts || sync ? 2 : 1;
     tx_enqueue(j, it);
+    shim_sde_sent(rts ? SHIM_SDE_SHM_CMA : SHIM_SDE_SHM_EAGER, len);
     return 0;
 }
 
@@ -590,6 +592,7 @@ int shim_shm_inject(
 {
     int j = shm.local_of[wdest];
 
+    shim_sde_sent(SHIM_SDE_SHM_EAGER, len);
     if (!shm.txq[j].head) {
         struct shm_cell *c = shim_ring_reserve(&shm.tx[j]);
         if (c) {
@@ -815,6 +818,8 @@ static void rx_message(int j, const struct shm_cell *c)
     struct shim_request *req = posted_take(c->ctx, c->src, c->tag);
     struct shm_rx *rx = &shm.rxs[j];
 
+    shim_sde_recv(c->kind == CELL_RTS ? SHIM_SDE_SHM_CMA : SHIM_SDE_SHM_EAGER,
+                  c->len);
     if (req) {
         set_source(req, c->src, c->tag);
         if (c->kind == CELL_RTS) {
@@ -834,6 +839,7 @@ static void rx_message(int j, const struct shm_cell *c)
         struct shm_msg *m = malloc(sizeof(*m) + keep);
         if (!m)
             SHOAL_MPI_OOM();
+        shim_sde.unexpected++;
         memset(m, 0, sizeof(*m));
         m->ctx = c->ctx;
         m->src = c->src;

@@ -15,7 +15,8 @@
  *
  * With SHOAL_PAPI_RANKS=1 (set for `mpi:` benchmarks) only processes
  * with PMI_RANK in their environment count, so `shoal run` itself and
- * its helpers are left out.
+ * its helpers are left out; with SHOAL_PAPI_RANKS=task (a benchmark run
+ * as a pool task) only those with SHOAL_TASK_ID, so `shoal submit` is.
  *
  * In an MPI program the counts are those of the MPI section: this library
  * defines MPI_Init, MPI_Init_thread and MPI_Finalize, which come before
@@ -26,10 +27,18 @@
  * not counted. A program that never calls MPI_Init is counted from load
  * to exit.
  *
+ * Events of several PAPI components (perf_event's and software-defined
+ * ones, say) are counted side by side: one event set per component, as
+ * PAPI's event sets hold one component's events each. Software-defined
+ * events (sde:::LIB::NAME, such as shoal's MPI's sde:::shoal_mpi::msgs_sent)
+ * may be named before the library that defines them registers them at
+ * MPI_Init: PAPI's libsde holds a placeholder until then. In a process
+ * without libsde (a program of another MPI) they are unavailable.
+ *
  * PAPI's start-up is most of what counting costs a short process: only
  * the components the events need are initialized (uncore counters only
  * for an event that names them; software-defined events only for sde:::
- * ones).
+ * ones; perf_event only when an event is not a software-defined one).
  *
  * Limits: a process that ends by exec() or _exit() writes nothing (its
  * counts are lost, not wrong). Nothing here prints or fails the program:
@@ -44,18 +53,71 @@
 #include <unistd.h>
 #include <papi.h>
 
-enum { PRELOAD_MAX_EVENTS = 32 };
+enum { PRELOAD_MAX_EVENTS = 32, PRELOAD_MAX_SETS = 8 };
 
+/* One event set per PAPI component, since an event set counts the events
+ * of one component only (perf_event's next to sde's, for instance). */
 static struct {
-    int eventset;
     int n;                          /* events named */
     char *name[PRELOAD_MAX_EVENTS]; /* as named */
-    int added[PRELOAD_MAX_EVENTS];  /* 1 when counting */
-    int started;
+    int set[PRELOAD_MAX_EVENTS];    /* its event set's index, or -1 */
+    int pos[PRELOAD_MAX_EVENTS];    /* its place in that set */
+    int nsets;
+    int eventset[PRELOAD_MAX_SETS];
+    int component[PRELOAD_MAX_SETS];
+    int count[PRELOAD_MAX_SETS]; /* events in the set */
+    int started[PRELOAD_MAX_SETS];
     int stopped; /* read at MPI_Finalize: values hold the counts */
-    long long values[PRELOAD_MAX_EVENTS];
+    long long values[PRELOAD_MAX_SETS][PRELOAD_MAX_EVENTS];
     char *path; /* where to write at exit */
-} preload = {.eventset = PAPI_NULL};
+} preload;
+
+/* Adds event i to the set of its component, made when it is the first;
+ * leaves set[i] at -1 when the event cannot be counted. */
+static void preload_add(int i)
+{
+    int code, cidx, k;
+
+    preload.set[i] = -1;
+    if (!preload.name[i]
+        || PAPI_event_name_to_code(preload.name[i], &code) != PAPI_OK)
+        return;
+    cidx = PAPI_get_event_component(code);
+    for (k = 0; k < preload.nsets; k++)
+        if (preload.component[k] == cidx)
+            break;
+    if (k == preload.nsets) {
+        if (k == PRELOAD_MAX_SETS)
+            return;
+        preload.eventset[k] = PAPI_NULL;
+        if (PAPI_create_eventset(&preload.eventset[k]) != PAPI_OK)
+            return;
+        preload.component[k] = cidx;
+        preload.nsets++;
+    }
+    if (PAPI_add_event(preload.eventset[k], code) == PAPI_OK) {
+        preload.set[i] = k;
+        preload.pos[i] = preload.count[k]++;
+    }
+}
+
+/* Stops every started set into values; a set that fails to stop is
+ * marked not started, so its events are written unavailable. */
+static void preload_stop_sets(void)
+{
+    for (int k = 0; k < preload.nsets; k++)
+        if (preload.started[k]
+            && PAPI_stop(preload.eventset[k], preload.values[k]) != PAPI_OK)
+            preload.started[k] = 0;
+    preload.stopped = 1;
+}
+
+static void preload_reset_sets(void)
+{
+    for (int k = 0; k < preload.nsets; k++)
+        if (preload.started[k])
+            PAPI_reset(preload.eventset[k]);
+}
 
 /* Whether any event needs component name: it names it, or (uncore) a
  * PMU of that kind, whose native names contain "unc". */
@@ -71,6 +133,8 @@ static int preload_needs(const char *component)
             return 1;
         if (!strcmp(component, "sde") && !strncasecmp(e, "sde:", 4))
             return 1;
+        if (!strcmp(component, "perf_event") && strncasecmp(e, "sde:", 4))
+            return 1;
     }
     return 0;
 }
@@ -81,12 +145,13 @@ __attribute__((constructor)) static void preload_start(void)
     const char *dir = getenv("SHOAL_PAPI_DIR");
     const char *ranks = getenv("SHOAL_PAPI_RANKS");
     char *list, *save = NULL;
-    int any = 0;
 
     if (!events || !dir || !*events)
         return;
 
     if (ranks && !strcmp(ranks, "1") && !getenv("PMI_RANK"))
+        return;
+    if (ranks && !strcmp(ranks, "task") && !getenv("SHOAL_TASK_ID"))
         return;
     if (asprintf(&preload.path, "%s/papi.%ld", dir, (long)getpid()) < 0) {
         preload.path = NULL;
@@ -104,23 +169,16 @@ __attribute__((constructor)) static void preload_start(void)
         PAPI_disable_component_by_name("perf_event_uncore");
     if (!preload_needs("sde"))
         PAPI_disable_component_by_name("sde");
+    if (!preload_needs("perf_event"))
+        PAPI_disable_component_by_name("perf_event");
     PAPI_disable_component_by_name("rocm_smi");
-    if (PAPI_library_init(PAPI_VER_CURRENT) != PAPI_VER_CURRENT
-        || PAPI_create_eventset(&preload.eventset) != PAPI_OK)
+    if (PAPI_library_init(PAPI_VER_CURRENT) != PAPI_VER_CURRENT)
         return;
-    for (int i = 0; i < preload.n; i++) {
-        int code;
-
-        if (!preload.name[i]
-            || PAPI_event_name_to_code(preload.name[i], &code) != PAPI_OK)
-            continue;
-        if (PAPI_add_event(preload.eventset, code) == PAPI_OK) {
-            preload.added[i] = 1;
-            any = 1;
-        }
-    }
-    if (any && PAPI_start(preload.eventset) == PAPI_OK)
-        preload.started = 1;
+    for (int i = 0; i < preload.n; i++)
+        preload_add(i);
+    for (int k = 0; k < preload.nsets; k++)
+        preload.started[k] =
+            preload.count[k] > 0 && PAPI_start(preload.eventset[k]) == PAPI_OK;
 }
 
 /* The MPI section ------------------------------------------------------- */
@@ -151,8 +209,7 @@ int MPI_Init(int *argc, char ***argv)
     if (!preload_pmpi("PMPI_Init", &real))
         return 1; /* MPI_ERR_OTHER's usual value: no MPI library here */
     rc = ((int (*)(int *, char ***))real)(argc, argv);
-    if (preload.started)
-        PAPI_reset(preload.eventset);
+    preload_reset_sets();
     return rc;
 }
 
@@ -165,8 +222,7 @@ int MPI_Init_thread(int *argc, char ***argv, int required, int *provided)
         return 1;
     rc = ((int (*)(int *, char ***, int, int *))real)(argc, argv, required,
                                                       provided);
-    if (preload.started)
-        PAPI_reset(preload.eventset);
+    preload_reset_sets();
     return rc;
 }
 
@@ -174,9 +230,8 @@ int MPI_Finalize(void)
 {
     static void *real;
 
-    if (preload.started && !preload.stopped
-        && PAPI_stop(preload.eventset, preload.values) == PAPI_OK)
-        preload.stopped = 1;
+    if (!preload.stopped)
+        preload_stop_sets();
     if (!preload_pmpi("PMPI_Finalize", &real))
         return 1;
     return ((int (*)(void))real)();
@@ -184,23 +239,23 @@ int MPI_Finalize(void)
 
 __attribute__((destructor)) static void preload_stop(void)
 {
-    long long *values = preload.values;
     FILE *f;
-    int k = 0;
 
     if (!preload.path || preload.n == 0)
         return;
-    if (preload.started && !preload.stopped
-        && PAPI_stop(preload.eventset, values) != PAPI_OK)
-        preload.started = 0;
+    if (!preload.stopped)
+        preload_stop_sets();
     f = fopen(preload.path, "we");
     if (!f)
         return;
     for (int i = 0; i < preload.n; i++) {
+        int k = preload.set[i];
+
         if (!preload.name[i])
             continue;
-        if (preload.added[i] && preload.started)
-            fprintf(f, "%s %lld\n", preload.name[i], values[k++]);
+        if (k >= 0 && preload.started[k])
+            fprintf(f, "%s %lld\n", preload.name[i],
+                    preload.values[k][preload.pos[i]]);
         else
             fprintf(f, "%s unavailable\n", preload.name[i]);
     }

@@ -255,6 +255,123 @@ test_expect_success 'counters of an MPI program cover MPI_Init to MPI_Finalize o
 '
 fi
 
+cat >pingpong.c <<'EOF'
+#include <mpi.h>
+#include <stdlib.h>
+#include <unistd.h>
+/* p N SIZE: N round trips of SIZE bytes between ranks 0 and 1;
+ * u K: rank 0 sends K messages while rank 1 sleeps, then rank 1 takes
+ * them in order */
+int main(int argc, char **argv)
+{
+    int rank, n = atoi(argv[2]), size = argc > 3 ? atoi(argv[3]) : 1;
+    char *buf = calloc(1, size ? size : 1);
+
+    MPI_Init(&argc, &argv);
+    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+    for (int i = 0; argv[1][0] == 'p' && i < n; i++) {
+        if (rank == 0) {
+            MPI_Send(buf, size, MPI_BYTE, 1, 0, MPI_COMM_WORLD);
+            MPI_Recv(buf, size, MPI_BYTE, 1, 0, MPI_COMM_WORLD,
+                     MPI_STATUS_IGNORE);
+        } else if (rank == 1) {
+            MPI_Recv(buf, size, MPI_BYTE, 0, 0, MPI_COMM_WORLD,
+                     MPI_STATUS_IGNORE);
+            MPI_Send(buf, size, MPI_BYTE, 0, 0, MPI_COMM_WORLD);
+        }
+    }
+    if (argv[1][0] == 'u' && rank == 1)
+        usleep(300000);
+    for (int i = 0; argv[1][0] == 'u' && i < n; i++) {
+        if (rank == 0)
+            MPI_Send(buf, 1, MPI_BYTE, 1, i, MPI_COMM_WORLD);
+        else if (rank == 1)
+            MPI_Recv(buf, 1, MPI_BYTE, 0, i, MPI_COMM_WORLD,
+                     MPI_STATUS_IGNORE);
+    }
+    MPI_Finalize();
+    free(buf);
+    return 0;
+}
+EOF
+
+cat >sde.yaml <<'EOF'
+benchmarks:
+  - name: pingpong
+    command: [./pingpong, p, "40", "{size}"]
+    matrix: {size: [100, 200000]}
+    mpi: {ranks: 2, bind-to: none, oversubscribe: true}
+    papi: [perf::TASK-CLOCK, sde:::shoal_mpi::msgs_sent,
+           sde:::shoal_mpi::bytes_sent, sde:::shoal_mpi::msgs_recv,
+           sde:::shoal_mpi::bytes_recv, sde:::shoal_mpi::shm_eager_msgs_sent,
+           sde:::shoal_mpi::shm_cma_msgs_sent, sde:::shoal_mpi::ofi_msgs_sent,
+           sde:::shoal_mpi::progress_ns]
+    repeat: 2
+  - name: ofi
+    command: [./pingpong, p, "40", "100"]
+    env: {SHOAL_MPI_SHM: "0"}
+    mpi: {ranks: 2, bind-to: none, oversubscribe: true}
+    papi: [sde:::shoal_mpi::ofi_msgs_sent, sde:::shoal_mpi::ofi_bytes_sent,
+           sde:::shoal_mpi::ofi_msgs_recv, sde:::shoal_mpi::shm_eager_msgs_sent]
+    repeat: 1
+  - name: unexpected
+    command: [./pingpong, u, "10"]
+    mpi: {ranks: 2, bind-to: none, oversubscribe: true}
+    papi: [sde:::shoal_mpi::unexpected_msgs]
+    repeat: 1
+EOF
+
+# shoal's MPI's software-defined events count without a PMU: each rank's
+# counts are those of its MPI section, so a ping-pong of 40 messages
+# shows 40 sends on each rank, whichever protocol carried them.
+if ! grep -q "define HAVE_SDE 1" "$SHOAL_BUILDDIR/config.h"; then
+    test_skip 'shoal MPI software-defined events through the preload library' \
+        'libmpi was built without libsde'
+else
+test_expect_success 'shoal MPI software-defined events through the preload library' '
+    "$SHOAL_BUILDDIR/mpi-shim/mpicc-uninst" pingpong.c -o pingpong &&
+    "$SHOAL" bench run sde.yaml >sde.out 2>sde.err &&
+    cat sde.out sde.err &&
+    test ! -s sde.err &&
+    id=$(tail -n 1 sde.out) &&
+    q "SELECT bench, case_no, rep, replace(event, \"sde:::shoal_mpi::\", \"\"),
+       CAST(sum AS INTEGER), CAST(min AS INTEGER), CAST(max AS INTEGER)
+       FROM counters WHERE run = $id ORDER BY rowid" >sde &&
+    cat sde &&
+    for rep in 0 1; do
+        grep -x "pingpong|0|$rep|msgs_sent|80|40|40" sde &&
+        grep -x "pingpong|0|$rep|bytes_sent|8000|4000|4000" sde &&
+        grep -x "pingpong|0|$rep|bytes_recv|8000|4000|4000" sde &&
+        grep -x "pingpong|0|$rep|shm_eager_msgs_sent|80|40|40" sde &&
+        grep -x "pingpong|0|$rep|ofi_msgs_sent|0|0|0" sde &&
+        grep -x "pingpong|1|$rep|msgs_sent|80|40|40" sde &&
+        grep -x "pingpong|1|$rep|bytes_sent|16000000|8000000|8000000" sde &&
+        grep -x "pingpong|1|$rep|bytes_recv|16000000|8000000|8000000" sde || exit 1
+    done &&
+    # a message received may be the peer MPI_Finalize'"'"'s, sent after
+    # its counts stopped and seen by this rank'"'"'s last receive
+    awk -F"|" "\$4 == \"msgs_recv\" && (\$6 < 40 || \$7 > 41) { exit 1 }" sde &&
+    # large messages are read from the sender'"'"'s memory once both sides
+    # know they may (the first may go through the cells)
+    q "SELECT sum(sum) FROM counters WHERE run = $id AND bench = \"pingpong\"
+       AND case_no = 1 AND rep = 0 AND event LIKE \"%::shm_%_msgs_sent\"" >big &&
+    test "$(cat big)" = 80.0 &&
+    awk -F"|" "\$4 == \"progress_ns\" && \$6 <= 0 { exit 1 }
+               \$4 == \"perf::TASK-CLOCK\" && \$6 <= 0 { exit 1 }" sde &&
+    grep -x "ofi|0|0|ofi_msgs_sent|80|40|40" sde &&
+    grep -x "ofi|0|0|ofi_bytes_sent|8000|4000|4000" sde &&
+    grep -x "ofi|0|0|shm_eager_msgs_sent|0|0|0" sde &&
+    awk -F"|" "\$4 == \"ofi_msgs_recv\" && (\$6 < 40 || \$7 > 41) { exit 1 }" sde &&
+    # rank 1 takes the first message as it arrives and finds the other
+    # nine queued (and maybe rank 0'"'"'s MPI_Finalize message)
+    awk -F"|" "\$1 == \"unexpected\" && \$4 == \"unexpected_msgs\" { n = \$5 }
+               END { exit !(n >= 9 && n <= 10) }" sde &&
+    "$SHOAL" bench report "$id" >sde.report &&
+    cat sde.report &&
+    grep "^pingpong .*sde:::shoal_mpi::msgs_sent  *2  *80 " sde.report
+'
+fi
+
 cat >slow.yaml <<'EOF'
 benchmarks:
   - name: nap
