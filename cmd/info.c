@@ -59,6 +59,10 @@ static const struct info_env info_env[] = {
     {"SHOAL_PAPI_PRELOAD", "shoal",
      "shoal bench: the counters' preload library (default: the one "
      "installed beside shoal)"},
+    {"SHOAL_PMIX_TIMES", "shoal",
+     "a file the PMIx server appends one JSON line per job to: when the "
+     "job was registered, its ranks connected, entered and left each fence, "
+     "finalized (CLOCK_MONOTONIC seconds; bench-pool-launch reads it)"},
     {"SHOAL_OFI_PROVIDER", "mpi",
      "the libfabric provider shoal's MPI uses, e.g. shm, tcp;ofi_rxm, "
      "verbs;ofi_rxm (default: libfabric's choice)"},

@@ -229,6 +229,21 @@ int job_frame_encode(const struct job_frame *f, uint8_t **out, size_t *len)
         break;
     case JOB_FRAME_SIGNAL:
         wu32(&w, (uint32_t)f->signal.signo);
+        if (f->signal.nranks == 0)
+            break; /* every rank: no trailer */
+        wcount(&w, f->signal.nranks);
+        for (uint32_t i = 0; i < f->signal.nranks && !w.err; i++)
+            wu32(&w, f->signal.ranks[i]);
+        break;
+    case JOB_FRAME_NAMES:
+        if (f->names.op < JOB_NAMES_PUBLISH || f->names.op > JOB_NAMES_REPLY)
+            w.err = -EINVAL;
+        wu8(&w, f->names.op);
+        wu32(&w, f->names.id);
+        wu32(&w, (uint32_t)f->names.rank);
+        wu8(&w, f->names.wait);
+        wu32(&w, (uint32_t)f->names.status);
+        wkvs(&w, f->names.kvs, f->names.nkvs);
         break;
     case JOB_FRAME_KILL:
         wu8(&w, f->kill.now);
@@ -584,6 +599,29 @@ int job_frame_decode(const uint8_t *buf,
         f->signal.signo = (int32_t)ru32(&r);
         if (f->signal.signo <= 0 || f->signal.signo >= 65)
             rfail(&r, SHOAL_EPROTO, "bad signal number");
+        /* an optional trailer: the ranks it is for */
+        if (!r.err && r.in.left > 0) {
+            uint32_t n = rcount(&r, 4);
+
+            if (!r.err && n == 0)
+                rfail(&r, SHOAL_EPROTO, "a signal for no rank");
+            f->signal.ranks = ralloc(&r, n, sizeof(uint32_t));
+            for (uint32_t i = 0; f->signal.ranks && i < n && !r.err; i++)
+                f->signal.ranks[i] = ru32(&r);
+            f->signal.nranks = f->signal.ranks ? n : 0;
+        }
+        break;
+    case JOB_FRAME_NAMES:
+        f->names.op = ru8(&r);
+        if (!r.err
+            && (f->names.op < JOB_NAMES_PUBLISH
+                || f->names.op > JOB_NAMES_REPLY))
+            rfail(&r, SHOAL_EPROTO, "bad names operation");
+        f->names.id = ru32(&r);
+        f->names.rank = (int32_t)ru32(&r);
+        f->names.wait = rflag(&r);
+        f->names.status = (int32_t)ru32(&r);
+        f->names.kvs = rkvs(&r, &f->names.nkvs);
         break;
     case JOB_FRAME_KILL:
         f->kill.now = rflag(&r);
@@ -676,6 +714,16 @@ void job_frame_release(struct job_frame *f)
     case JOB_FRAME_ABORT:
         free(f->abort.message);
         break;
+    case JOB_FRAME_SIGNAL:
+        free(f->signal.ranks);
+        break;
+    case JOB_FRAME_NAMES:
+        for (uint32_t i = 0; f->names.kvs && i < f->names.nkvs; i++) {
+            free(f->names.kvs[i].key);
+            free(f->names.kvs[i].value);
+        }
+        free(f->names.kvs);
+        break;
     case JOB_FRAME_HOLD:
         free(f->hold.reason);
         break;
@@ -688,17 +736,17 @@ void job_frame_release(struct job_frame *f)
 const char *job_frame_kind_name(int kind)
 {
     static const char *const names[] = {
-        "LAUNCH",      "STARTED",    "SPAWN_FAILED", "OUTPUT",
-        "STDIN",       "BARRIER_IN", "BARRIER_OUT",  "RANK_EXIT",
-        "ABORT",       "SIGNAL",     "KILL",         "DONE",
-        "CKPT_COPIES", "CKPT_KEEP",  "HOLD",         "CKPT_REQUEST",
+        "LAUNCH",       "STARTED",     "SPAWN_FAILED", "OUTPUT",    "STDIN",
+        "BARRIER_IN",   "BARRIER_OUT", "RANK_EXIT",    "ABORT",     "SIGNAL",
+        "KILL",         "DONE",        "CKPT_COPIES",  "CKPT_KEEP", "HOLD",
+        "CKPT_REQUEST", "NAMES",
     };
     /* a kind added without its name would be read past the end */
     _Static_assert(sizeof(names) / sizeof(names[0])
-                       == JOB_FRAME_CKPT_REQUEST - JOB_FRAME_LAUNCH + 1,
+                       == JOB_FRAME_NAMES - JOB_FRAME_LAUNCH + 1,
                    "a name for every job frame kind");
 
-    if (kind < JOB_FRAME_LAUNCH || kind > JOB_FRAME_CKPT_REQUEST)
+    if (kind < JOB_FRAME_LAUNCH || kind > JOB_FRAME_NAMES)
         return "?";
     return names[kind - JOB_FRAME_LAUNCH];
 }

@@ -13,11 +13,16 @@
  *                         rank's stream is gone, close its pipe),
  *                         CKPT_KEEP (the job's durable checkpoint version),
  *                         CKPT_REQUEST (--checkpoint=auto: every local rank
- *                         is asked for a checkpoint now)
+ *                         is asked for a checkpoint now), NAMES (the
+ *                         answer to one of the proxy's)
  *   proxy -> coordinator: STARTED or SPAWN_FAILED (once, after LAUNCH),
  *                         OUTPUT (empty: that stream reached its end),
  *                         BARRIER_IN, RANK_EXIT, ABORT, CKPT_COPIES (a
  *                         rank's version now copied to other nodes),
+ *                         NAMES (a rank publishes, looks up or unpublishes
+ *                         names: the job's table is the coordinator's),
+ *                         SIGNAL (a rank asks that the job's ranks, or
+ *                         some, get a signal: PMIx_Job_control),
  *                         DONE (last)
  *   node's daemon -> coordinator: HOLD (the owner of that node came back:
  *                         stop the whole job; or left again: go on),
@@ -33,7 +38,8 @@
  * ranks restore): it is written only when there is one, and a LAUNCH
  * without it decodes as before. So may STARTED (the cpus each local rank
  * was bound to, as the node's kernel numbers them, for --report-bindings):
- * a STARTED without it is a node that says nothing of its bindings.
+ * a STARTED without it is a node that says nothing of its bindings. And
+ * SIGNAL (the ranks it is for): without it, every rank.
  *
  * On a byte stream each frame is sent as u32 big-endian length + frame
  * (util/frame_reader.h splits them out again). */
@@ -63,6 +69,16 @@ enum job_frame_kind {
     JOB_FRAME_CKPT_KEEP = 45,
     JOB_FRAME_HOLD = 46,
     JOB_FRAME_CKPT_REQUEST = 47,
+    JOB_FRAME_NAMES = 48,
+};
+
+/* What a NAMES frame asks (proxy -> coordinator) or answers (REPLY,
+ * coordinator -> proxy); the numbers of pubsub.h's operations. */
+enum job_names_op {
+    JOB_NAMES_PUBLISH = 1,
+    JOB_NAMES_LOOKUP = 2,
+    JOB_NAMES_UNPUBLISH = 3,
+    JOB_NAMES_REPLY = 4,
 };
 
 enum job_wire_limit {
@@ -182,6 +198,8 @@ struct job_frame {
         } abort;
         struct {
             int32_t signo;
+            uint32_t nranks; /* optional trailer; 0: every rank */
+            uint32_t *ranks;
         } signal;
         struct {
             bool now; /* SIGKILL at once, no grace period */
@@ -199,6 +217,16 @@ struct job_frame {
         struct {
             uint32_t version; /* the newest one durable on every rank */
         } ckpt_keep;
+        struct {
+            uint8_t op;     /* enum job_names_op */
+            uint32_t id;    /* the proxy's, echoed in the REPLY */
+            int32_t rank;   /* the rank asking (not in a REPLY: -1) */
+            bool wait;      /* LOOKUP: until every key is published */
+            int32_t status; /* REPLY: 0 or a negative errno */
+            uint32_t nkvs;  /* PUBLISH and found: keys and values; LOOKUP,
+                               UNPUBLISH: keys, values "" */
+            struct job_kv *kvs;
+        } names;
         struct {
             bool held;     /* stop the job's ranks; false: continue them */
             bool vacating; /* (not held) the sender's ranks will end: its

@@ -147,8 +147,28 @@ static void local_pmix_abort(int rank, int status, const char *msg, void *arg)
     local_pmi_abort(rank, status, *msg ? msg : NULL, arg);
 }
 
+/* PMIx_Job_control: a kill ends the job as an abort does; a signal goes
+ * to the ranks named (rank r is the one at index r here). */
+static void local_pmix_control(
+    int rank, int signo, const int *targets, int ntargets, void *arg)
+{
+    struct local_job *job = arg;
+
+    if (signo == 0) {
+        local_pmi_abort(rank, 128 + SIGKILL, "PMIx_Job_control kill", job);
+        return;
+    }
+    if (job->killing)
+        return;
+    for (int i = 0; i < ntargets; i++)
+        rank_set_signal_rank(job->set, targets[i], signo);
+    if (ntargets == 0)
+        rank_set_signal(job->set, signo);
+}
+
 static const struct pmixd_job_ops local_pmix_ops = {
     .abort = local_pmix_abort,
+    .control = local_pmix_control,
 };
 
 static const struct pmi_server_ops local_pmi_ops = {

@@ -403,9 +403,62 @@ node_pmix_fence(pmixd_job_t *pmix, const void *data, size_t len, void *arg)
     job_pmix_kvs_free(kvs, n);
 }
 
+/* A rank's names request goes to the job's table, the coordinator's. */
+static void
+node_pmix_names(pmixd_job_t *pmix, const struct pmixd_names_req *req, void *arg)
+{
+    struct node_job *job = arg;
+    struct job_frame f = {.kind = JOB_FRAME_NAMES};
+    struct job_kv *kvs = calloc(req->n ? req->n : 1, sizeof(*kvs));
+    shoal_error_t perr;
+
+    if (!kvs) {
+        pmixd_job_names_reply(pmix, req->id, -ENOMEM, NULL, 0, &perr);
+        return;
+    }
+    for (size_t i = 0; i < req->n; i++) {
+        kvs[i].key = (char *)req->names[i].key;
+        kvs[i].value = (char *)(req->names[i].value ? req->names[i].value : "");
+    }
+    f.names.op = (uint8_t)req->op;
+    f.names.id = req->id;
+    f.names.rank = req->rank;
+    f.names.wait = req->wait;
+    f.names.kvs = kvs;
+    f.names.nkvs = (uint32_t)req->n;
+    node_job_send(job, &f);
+    free(kvs);
+}
+
+/* PMIx_Job_control: a kill ends the job (as a rank's abort does), a
+ * signal reaches the ranks through the coordinator, wherever they run. */
+static void node_pmix_control(
+    int rank, int signo, const int *targets, int ntargets, void *arg)
+{
+    struct node_job *job = arg;
+    struct job_frame f = {.kind = JOB_FRAME_SIGNAL};
+
+    if (signo == 0) {
+        node_pmi_abort(rank, 128 + SIGKILL, "PMIx_Job_control kill", job);
+        return;
+    }
+    f.signal.signo = signo;
+    f.signal.nranks = (uint32_t)ntargets;
+    f.signal.ranks = (uint32_t *)targets;
+    node_job_send(job, &f);
+}
+
 static const struct pmixd_job_ops node_pmix_ops = {
     .abort = node_pmix_abort,
     .fence = node_pmix_fence,
+    .names = node_pmix_names,
+    .control = node_pmix_control,
+};
+
+/* One node holds the whole job: fences and names need nobody else. */
+static const struct pmixd_job_ops node_pmix_ops_alone = {
+    .abort = node_pmix_abort,
+    .control = node_pmix_control,
 };
 
 static int node_job_pmix_create(struct node_job *job, shoal_error_t *error)
@@ -439,7 +492,9 @@ static int node_job_pmix_create(struct node_job *job, shoal_error_t *error)
         cfg.uid = job->config->user->uid;
         cfg.gid = job->config->user->gid;
     }
-    rc = pmixd_job_create(&cfg, &node_pmix_ops, job, &job->pmix, error);
+    rc = pmixd_job_create(
+        &cfg, layout.nnodes == 1 ? &node_pmix_ops_alone : &node_pmix_ops, job,
+        &job->pmix, error);
     job_pmix_layout_release(&layout);
     return rc;
 }
@@ -792,9 +847,31 @@ static int node_job_frame(const uint8_t *buf, size_t len, void *arg)
         rc = node_job_barrier_out(job, &f, job->error);
         break;
     case JOB_FRAME_SIGNAL:
-        if (job->set)
+        for (uint32_t i = 0; job->set && i < f.signal.nranks; i++)
+            rank_set_signal_rank(job->set,
+                                 node_job_index_of(job, (int)f.signal.ranks[i]),
+                                 f.signal.signo);
+        if (job->set && f.signal.nranks == 0)
             rank_set_signal(job->set, f.signal.signo);
         break;
+    case JOB_FRAME_NAMES: {
+        struct pubsub_name *found =
+            calloc(f.names.nkvs ? f.names.nkvs : 1, sizeof(*found));
+
+        for (uint32_t i = 0; found && i < f.names.nkvs; i++) {
+            found[i].key = f.names.kvs[i].key;
+            found[i].value = f.names.kvs[i].value;
+        }
+        if (f.names.op != JOB_NAMES_REPLY || !job->pmix)
+            rc = shoal_errprintf(job->error, SHOAL_EPROTO,
+                                 "a names request from the coordinator");
+        else
+            rc = pmixd_job_names_reply(job->pmix, f.names.id,
+                                       found ? f.names.status : -ENOMEM, found,
+                                       found ? f.names.nkvs : 0, job->error);
+        free(found);
+        break;
+    }
     case JOB_FRAME_KILL:
         if (job->set && f.kill.now)
             rank_set_kill(job->set);

@@ -19,6 +19,7 @@
 #include "runtime/job/job_wire.h"
 #include "runtime/job/local_job.h"
 #include "runtime/job/output_sink.h"
+#include "runtime/pmix/pubsub.h"
 #include "util/bug.h"
 #include "util/uvbuf.h"
 
@@ -65,7 +66,8 @@ struct pool_job {
     bool asking;
     double ask_cost;
     uint64_t asked_ms;
-    int ckpt_kept; /* the last CKPT_KEEP sent; 0 none */
+    int ckpt_kept;   /* the last CKPT_KEEP sent; 0 none */
+    pubsub_t *names; /* the names the ranks published; NULL: none yet */
     uv_timer_t done_timer;
     uv_signal_t signals[7];
     int nsignals;
@@ -670,6 +672,130 @@ pool_job_report_bindings(pool_job_t *job, int node, const struct job_frame *f)
     fflush(out);
 }
 
+/* Names ------------------------------------------------------------------ */
+
+/* A lookup the table keeps until its keys are published. */
+struct pool_names_wait {
+    struct pool_job *job;
+    int node;
+    uint32_t id;
+};
+
+static void pool_job_names_reply(struct pool_job *job,
+                                 int node,
+                                 uint32_t id,
+                                 int status,
+                                 const char *const *keys,
+                                 const char *const *values,
+                                 size_t n)
+{
+    struct job_frame f = {.kind = JOB_FRAME_NAMES};
+    struct job_kv *kvs = calloc(n ? n : 1, sizeof(*kvs));
+    uint32_t k = 0;
+
+    if (!kvs)
+        status = -ENOMEM;
+    for (size_t i = 0; kvs && status == 0 && i < n; i++) {
+        if (!values[i])
+            continue;
+        kvs[k].key = (char *)keys[i];
+        kvs[k].value = (char *)values[i];
+        k++;
+    }
+    f.names.op = JOB_NAMES_REPLY;
+    f.names.id = id;
+    f.names.rank = -1;
+    f.names.status = status;
+    f.names.kvs = kvs;
+    f.names.nkvs = status == 0 ? k : 0;
+    pool_job_send(job, node, &f);
+    free(kvs);
+}
+
+static void
+pool_job_names_ready(void *cookie, const char *const *keys, size_t n, void *arg)
+{
+    struct pool_names_wait *w = cookie;
+    const char **values = calloc(n ? n : 1, sizeof(char *));
+
+    (void)arg;
+    if (values)
+        pubsub_lookup(w->job->names, keys, n, values, NULL);
+    pool_job_names_reply(w->job, w->node, w->id, values ? 0 : -ENOMEM, keys,
+                         values, n);
+    free(values);
+    free(w);
+}
+
+static void pool_job_names_drop(void *cookie, void *arg)
+{
+    (void)arg;
+    free(cookie);
+}
+
+/* A rank's request on the job's names: publish, look up (perhaps waiting
+ * for a publish), unpublish; answered to its node. */
+static void pool_job_names(struct pool_job *job, int node, struct job_frame *f)
+{
+    size_t n = f->names.nkvs;
+    struct pubsub_name *names = calloc(n ? n : 1, sizeof(*names));
+    const char **keys = calloc(n ? n : 1, sizeof(char *));
+    const char **values = calloc(n ? n : 1, sizeof(char *));
+    struct pool_names_wait *w = calloc(1, sizeof(*w));
+    int rc = -ENOMEM;
+
+    if (!names || !keys || !values || !w
+        || (!job->names && pubsub_create(&job->names) < 0))
+        goto answer;
+    for (size_t i = 0; i < n; i++) {
+        names[i].key = keys[i] = f->names.kvs[i].key;
+        names[i].value = f->names.kvs[i].value;
+    }
+    w->job = job;
+    w->node = node;
+    w->id = f->names.id;
+    rc = pubsub_serve(job->names, (enum pubsub_op)f->names.op, f->names.rank,
+                      f->names.wait, names, n, values, NULL, w);
+    if (rc == 1) {
+        w = NULL; /* answered by a publish to come */
+        goto out;
+    }
+    if (rc == 0 && f->names.op == JOB_NAMES_PUBLISH)
+        pubsub_ready(job->names, pool_job_names_ready, NULL);
+answer:
+    pool_job_names_reply(job, node, f->names.id, rc, keys, values,
+                         f->names.op == JOB_NAMES_LOOKUP ? n : 0);
+out:
+    free(names);
+    free(keys);
+    free(values);
+    free(w);
+}
+
+/* A rank asked (PMIx_Job_control) for a signal to some of the job's ranks
+ * (or all): each node that runs one is told. */
+static void pool_job_signal_ranks(struct pool_job *job, struct job_frame *f)
+{
+    struct job_frame out = {.kind = JOB_FRAME_SIGNAL};
+    uint32_t *mine =
+        calloc(f->signal.nranks ? f->signal.nranks : 1, sizeof(uint32_t));
+
+    out.signal.signo = f->signal.signo;
+    for (int node = 0; node < job->config.nnodes; node++) {
+        uint32_t k = 0;
+
+        for (uint32_t i = 0; mine && i < f->signal.nranks; i++)
+            if (pool_job_rank_on(job, node, f->signal.ranks[i]))
+                mine[k++] = f->signal.ranks[i];
+        if (f->signal.nranks > 0 && k == 0)
+            continue;
+        out.signal.ranks = mine;
+        out.signal.nranks = k;
+        pool_job_send(job, node, &out);
+    }
+    free(mine);
+}
+
 int pool_job_input(pool_job_t *job, int node, const uint8_t *buf, size_t len)
 {
     struct pool_node *n = &job->nodes[node];
@@ -751,6 +877,21 @@ int pool_job_input(pool_job_t *job, int node, const uint8_t *buf, size_t len)
         break;
     case JOB_FRAME_ABORT:
         pool_job_abort(job, &f);
+        break;
+    case JOB_FRAME_NAMES:
+        if (f.names.op == JOB_NAMES_REPLY || f.names.rank < 0
+            || !pool_job_rank_on(job, node, (uint32_t)f.names.rank))
+            rc = pool_job_protocol_fault(job, node, "names of a foreign rank");
+        else
+            pool_job_names(job, node, &f);
+        break;
+    case JOB_FRAME_SIGNAL:
+        for (uint32_t i = 0; i < f.signal.nranks && rc == 0; i++)
+            if (f.signal.ranks[i] >= (uint32_t)job->config.nranks)
+                rc = pool_job_protocol_fault(job, node,
+                                             "a signal for no rank of the job");
+        if (rc == 0 && !job->killing)
+            pool_job_signal_ranks(job, &f);
         break;
     case JOB_FRAME_CKPT_COPIES:
         if (!job->config.ckpt_copies
@@ -1014,6 +1155,9 @@ void pool_job_destroy(pool_job_t *job)
     }
     for (int i = 0; i < 2 * job->config.nranks; i++)
         output_sink_close(&job->sinks[i]);
+    if (job->names)
+        pubsub_drop_waiting(job->names, pool_job_names_drop, NULL);
+    pubsub_destroy(job->names);
     free(job->process_mapping);
     free(job->sinks);
     free(job->node_of_rank);

@@ -340,22 +340,30 @@ done:
     return rc;
 }
 
+void rank_set_signal_rank(rank_set_t *set, int index, int sig)
+{
+    struct rank_set_rank *r;
+
+    if (index < 0 || index >= set->config.nranks)
+        return;
+    r = &set->ranks[index];
+    if (r->pid > 0 && !r->reaped) {
+        /* the group holds the rank and anything it started */
+        if (kill(-r->pid, sig) < 0)
+            kill(r->pid, sig);
+        /* a stopped rank (the owner's hold, SIGTSTP) acts on SIGTERM
+         * only once it runs again */
+        if (sig == SIGTERM && kill(-r->pid, SIGCONT) < 0)
+            kill(r->pid, SIGCONT);
+        if (sig == SIGTERM || sig == SIGKILL)
+            r->signalled = true;
+    }
+}
+
 void rank_set_signal(rank_set_t *set, int sig)
 {
-    for (int i = 0; i < set->config.nranks; i++) {
-        struct rank_set_rank *r = &set->ranks[i];
-        if (r->pid > 0 && !r->reaped) {
-            /* the group holds the rank and anything it started */
-            if (kill(-r->pid, sig) < 0)
-                kill(r->pid, sig);
-            /* a stopped rank (the owner's hold, SIGTSTP) acts on SIGTERM
-             * only once it runs again */
-            if (sig == SIGTERM && kill(-r->pid, SIGCONT) < 0)
-                kill(r->pid, SIGCONT);
-            if (sig == SIGTERM || sig == SIGKILL)
-                r->signalled = true;
-        }
-    }
+    for (int i = 0; i < set->config.nranks; i++)
+        rank_set_signal_rank(set, i, sig);
 }
 
 static void rank_set_grace_cb(uv_timer_t *timer)

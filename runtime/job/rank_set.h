@@ -100,6 +100,10 @@ void rank_set_seal(rank_set_t *set);
 /* Send sig to every live rank's process group. */
 void rank_set_signal(rank_set_t *set, int sig);
 
+/* Send sig to the process group of the rank at index, if it is live; an
+ * index out of range is ignored. */
+void rank_set_signal_rank(rank_set_t *set, int index, int sig);
+
 /* SIGTERM now, SIGKILL after the grace period; calling it again changes
  * nothing. */
 void rank_set_terminate(rank_set_t *set);

@@ -4,6 +4,8 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
 #include <ftw.h>
 #include <hwloc.h>
 #include <pmix.h>
@@ -15,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "util/log.h"
@@ -24,6 +27,24 @@ enum pmixd_event_kind {
     PMIXD_EV_FINALIZED,
     PMIXD_EV_ABORT,
     PMIXD_EV_FENCE,
+    PMIXD_EV_NAMES,
+    PMIXD_EV_CONTROL,
+};
+
+/* A names request on its way to the owner, with its strings. */
+struct pmixd_names_msg {
+    struct pmixd_names_req req;
+    struct pubsub_name *names; /* req.names, owned with their strings */
+};
+
+/* A names request waiting for its answer (the owner's, or a publish). */
+struct pmixd_pending {
+    struct pmixd_pending *next;
+    uint32_t id;
+    enum pubsub_op op;
+    pmix_op_cbfunc_t opcb;
+    pmix_lookup_cbfunc_t lookupcb;
+    void *cbdata;
 };
 
 /* What the PMIx thread hands to the loop thread. */
@@ -33,9 +54,31 @@ struct pmixd_event {
     int index;  /* local rank index (CONNECTED, FINALIZED, ABORT) */
     int status; /* ABORT */
     char *text; /* ABORT message, owned */
-    char *data; /* FENCE contribution, owned */
+    char *data; /* FENCE contribution, CONTROL targets (ints), owned */
     size_t len;
+    struct pmixd_names_msg *names; /* NAMES, owned */
 };
+
+enum { PMIXD_TIMED_FENCES = 4 };
+
+struct pmixd_times {
+    double created; /* the namespace registered */
+    double connect_first, connect_last;
+    int nconnected;
+    int nfences;
+    double fence_in[PMIXD_TIMED_FENCES];  /* this node's ranks all in */
+    double fence_out[PMIXD_TIMED_FENCES]; /* released to them */
+    int nfinalized;
+    double finalize_last;
+};
+
+static double pmixd_now(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
 
 /* A client, as OpenPMIx hands it back (server_object). */
 struct pmixd_client {
@@ -64,6 +107,15 @@ struct pmixd_job {
     void *fence_cbdata;
     char *fence_own;
     size_t fence_own_len;
+    /* names: the job's table (ops->names NULL), used on the PMIx thread
+     * only; and the requests waiting for an answer, under lock */
+    pubsub_t *names;
+    struct pmixd_pending *pending;
+    uint32_t next_id;
+    /* SHOAL_PMIX_TIMES: when things happened (CLOCK_MONOTONIC), written
+     * out when the job is destroyed; under lock */
+    char *times_path;
+    struct pmixd_times times;
 };
 
 /* the server, once per process */
@@ -132,6 +184,26 @@ static struct pmixd_job *pmixd_job_find(const char *nspace)
     return job;
 }
 
+static void pmixd_names_msg_free(struct pmixd_names_msg *m)
+{
+    if (!m)
+        return;
+    for (size_t i = 0; i < m->req.n; i++) {
+        free((char *)m->names[i].key);
+        free((char *)m->names[i].value);
+    }
+    free(m->names);
+    free(m);
+}
+
+static void pmixd_event_free(struct pmixd_event *ev)
+{
+    free(ev->text);
+    free(ev->data);
+    pmixd_names_msg_free(ev->names);
+    free(ev);
+}
+
 static void pmixd_queue(struct pmixd_job *job, struct pmixd_event *ev)
 {
     pthread_mutex_lock(&job->lock);
@@ -186,10 +258,16 @@ void pmixd_job_poll(pmixd_job_t *job)
         case PMIXD_EV_FENCE:
             job->ops->fence(job, ev->data, ev->len, job->arg);
             break;
+        case PMIXD_EV_NAMES:
+            job->ops->names(job, &ev->names->req, job->arg);
+            break;
+        case PMIXD_EV_CONTROL:
+            job->ops->control(job->clients[ev->index].rank, ev->status,
+                              (const int *)ev->data,
+                              (int)(ev->len / sizeof(int)), job->arg);
+            break;
         }
-        free(ev->text);
-        free(ev->data);
-        free(ev);
+        pmixd_event_free(ev);
         ev = next;
     }
 }
@@ -209,6 +287,15 @@ static pmix_status_t pmixd_connected(const pmix_proc_t *proc,
     struct pmixd_client *c = server_object;
 
     (void)proc;
+    if (c && c->job->times_path) {
+        struct pmixd_times *t = &c->job->times;
+
+        pthread_mutex_lock(&c->job->lock);
+        t->connect_last = pmixd_now();
+        if (t->nconnected++ == 0)
+            t->connect_first = t->connect_last;
+        pthread_mutex_unlock(&c->job->lock);
+    }
     if (c)
         pmixd_queue_simple(c, PMIXD_EV_CONNECTED, 0, NULL);
     if (cbfunc)
@@ -224,6 +311,12 @@ static pmix_status_t pmixd_finalized(const pmix_proc_t *proc,
     struct pmixd_client *c = server_object;
 
     (void)proc;
+    if (c && c->job->times_path) {
+        pthread_mutex_lock(&c->job->lock);
+        c->job->times.nfinalized++;
+        c->job->times.finalize_last = pmixd_now();
+        pthread_mutex_unlock(&c->job->lock);
+    }
     if (c)
         pmixd_queue_simple(c, PMIXD_EV_FINALIZED, 0, NULL);
     if (cbfunc)
@@ -272,6 +365,15 @@ static pmix_status_t pmixd_fence(const pmix_proc_t procs[],
     (void)ninfo;
     if (!job)
         return PMIX_ERR_NOT_FOUND;
+    if (job->times_path) {
+        pthread_mutex_lock(&job->lock);
+        if (job->times.nfences < PMIXD_TIMED_FENCES)
+            job->times.fence_in[job->times.nfences] = pmixd_now();
+        if (!job->ops->fence && job->times.nfences < PMIXD_TIMED_FENCES)
+            job->times.fence_out[job->times.nfences] = pmixd_now();
+        job->times.nfences++;
+        pthread_mutex_unlock(&job->lock);
+    }
     if (!job->ops->fence) {
         /* every participant is here: the data is everyone's */
         if (cbfunc)
@@ -340,6 +442,492 @@ static pmix_status_t pmixd_spawn(const pmix_proc_t *proc,
     return PMIX_ERR_NOT_SUPPORTED;
 }
 
+/* Names ------------------------------------------------------------------ */
+
+/* A directive, not a name to publish: what the client's library and the
+ * server add (range, persistence, its user and group, a timeout). */
+static bool pmixd_is_directive(const char *key)
+{
+    return strncmp(key, "pmix.", 5) == 0;
+}
+
+static pmix_status_t pmixd_status_of(int rc)
+{
+    switch (rc) {
+    case 0:
+        return PMIX_SUCCESS;
+    case -ENOENT:
+        return PMIX_ERR_NOT_FOUND;
+    case -EEXIST:
+        return PMIX_ERR_DUPLICATE_KEY;
+    case -ENOMEM:
+        return PMIX_ERR_NOMEM;
+    case -EINVAL:
+        return PMIX_ERR_BAD_PARAM;
+    default:
+        return PMIX_ERROR;
+    }
+}
+
+/* "RANK:HEX": the publisher and the value as OpenPMIx packs it. */
+static char *pmixd_value_encode(int rank, const pmix_value_t *value)
+{
+    static const char hex[] = "0123456789abcdef";
+    pmix_data_buffer_t buf;
+    pmix_byte_object_t bo = {0};
+    char *text = NULL;
+    int off;
+
+    PMIX_DATA_BUFFER_CONSTRUCT(&buf);
+    if (PMIx_Data_pack(NULL, &buf, (void *)value, 1, PMIX_VALUE) != PMIX_SUCCESS
+        || PMIx_Data_unload(&buf, &bo) != PMIX_SUCCESS)
+        goto out;
+    text = malloc(16 + 2 * bo.size);
+    if (!text)
+        goto out;
+    off = sprintf(text, "%d:", rank);
+    for (size_t i = 0; i < bo.size; i++) {
+        text[off++] = hex[(unsigned char)bo.bytes[i] >> 4];
+        text[off++] = hex[(unsigned char)bo.bytes[i] & 15];
+    }
+    text[off] = '\0';
+out:
+    PMIX_BYTE_OBJECT_DESTRUCT(&bo);
+    PMIX_DATA_BUFFER_DESTRUCT(&buf);
+    return text;
+}
+
+static int pmixd_hex(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    return -1;
+}
+
+/* Fill pd (key set by the caller) from text as pmixd_value_encode() made
+ * it. Returns false for text that is not so made. */
+static bool
+pmixd_value_decode(const char *nspace, const char *text, pmix_pdata_t *pd)
+{
+    pmix_data_buffer_t buf;
+    pmix_byte_object_t bo = {0};
+    const char *hexs;
+    char *end;
+    long rank = strtol(text, &end, 10);
+    size_t len;
+    int32_t cnt = 1;
+    pmix_status_t st;
+
+    if (end == text || *end != ':' || rank < 0)
+        return false;
+    hexs = end + 1;
+    len = strlen(hexs);
+    if (len == 0 || len % 2)
+        return false;
+    bo.bytes = malloc(len / 2);
+    if (!bo.bytes)
+        return false;
+    bo.size = len / 2;
+    for (size_t i = 0; i < bo.size; i++) {
+        int hi = pmixd_hex(hexs[2 * i]), lo = pmixd_hex(hexs[2 * i + 1]);
+        if (hi < 0 || lo < 0) {
+            free(bo.bytes);
+            return false;
+        }
+        bo.bytes[i] = (char)(hi << 4 | lo);
+    }
+    PMIX_DATA_BUFFER_CONSTRUCT(&buf);
+    PMIx_Data_load(&buf, &bo); /* takes the bytes */
+    st = PMIx_Data_unpack(NULL, &buf, &pd->value, &cnt, PMIX_VALUE);
+    PMIX_DATA_BUFFER_DESTRUCT(&buf);
+    if (st != PMIX_SUCCESS)
+        return false;
+    PMIX_PROC_LOAD(&pd->proc, nspace, (pmix_rank_t)rank);
+    return true;
+}
+
+/* Answer a lookup with what was found (values[i] NULL: key i was not). */
+static void pmixd_lookup_answer(const char *nspace,
+                                int rc,
+                                const char *const *keys,
+                                const char *const *values,
+                                size_t n,
+                                pmix_lookup_cbfunc_t cb,
+                                void *cbdata)
+{
+    pmix_pdata_t *pd = NULL;
+    size_t found = 0;
+
+    if (!cb)
+        return;
+    if (rc == 0 && n > 0) {
+        PMIX_PDATA_CREATE(pd, n);
+        if (!pd)
+            rc = -ENOMEM;
+    }
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        if (!values[i])
+            continue;
+        PMIX_LOAD_KEY(pd[found].key, keys[i]);
+        if (pmixd_value_decode(nspace, values[i], &pd[found]))
+            found++;
+        else
+            LOG(LOG_LEVEL_ERR, LOG_PMI, "pmix: %s: bad published value of '%s'",
+                nspace, keys[i]);
+    }
+    if (rc == 0 && found == 0)
+        rc = -ENOENT;
+    cb(pmixd_status_of(rc), rc == 0 ? pd : NULL, rc == 0 ? found : 0, cbdata);
+    if (pd)
+        PMIX_PDATA_FREE(pd, n);
+}
+
+/* A lookup this server kept: cookie is its pending entry. */
+struct pmixd_waiting {
+    struct pmixd_job *job;
+    pmix_lookup_cbfunc_t cb;
+    void *cbdata;
+};
+
+static void
+pmixd_ready_cb(void *cookie, const char *const *keys, size_t n, void *arg)
+{
+    struct pmixd_waiting *w = cookie;
+    const char **values = calloc(n ? n : 1, sizeof(char *));
+
+    (void)arg;
+    if (values)
+        pubsub_lookup(w->job->names, keys, n, values, NULL);
+    pmixd_lookup_answer(w->job->nspace, values ? 0 : -ENOMEM, keys, values, n,
+                        w->cb, w->cbdata);
+    free(values);
+    free(w);
+}
+
+static void pmixd_drop_cb(void *cookie, void *arg)
+{
+    (void)arg;
+    free(cookie);
+}
+
+/* Serve a request on this server's table (the whole job is here); runs
+ * on the PMIx thread. */
+static pmix_status_t pmixd_names_local(struct pmixd_job *job,
+                                       struct pmixd_names_msg *m,
+                                       pmix_op_cbfunc_t opcb,
+                                       pmix_lookup_cbfunc_t lookupcb,
+                                       void *cbdata)
+{
+    const struct pmixd_names_req *req = &m->req;
+    const char **values = calloc(req->n ? req->n : 1, sizeof(char *));
+    const char **keys = calloc(req->n ? req->n : 1, sizeof(char *));
+    struct pmixd_waiting *w = calloc(1, sizeof(*w));
+    int rc = -ENOMEM;
+
+    if (!job->names && pubsub_create(&job->names) < 0)
+        goto out;
+    if (!values || !keys || !w)
+        goto out;
+    for (size_t i = 0; i < req->n; i++)
+        keys[i] = req->names[i].key;
+    w->job = job;
+    w->cb = lookupcb;
+    w->cbdata = cbdata;
+    rc = pubsub_serve(job->names, req->op, req->rank, req->wait, req->names,
+                      req->n, values, NULL, w);
+    if (rc == 1) {
+        w = NULL; /* kept until a publish completes it */
+    } else if (req->op == PUBSUB_LOOKUP) {
+        pmixd_lookup_answer(job->nspace, rc, keys, values, req->n, lookupcb,
+                            cbdata);
+    } else if (opcb) {
+        opcb(pmixd_status_of(rc), cbdata);
+    }
+    if (rc == 0 && req->op == PUBSUB_PUBLISH)
+        pubsub_ready(job->names, pmixd_ready_cb, NULL);
+    rc = 0;
+out:
+    free(values);
+    free(keys);
+    free(w);
+    pmixd_names_msg_free(m);
+    return pmixd_status_of(rc);
+}
+
+/* A request from proc: to this server's table, or queued for the owner. */
+static pmix_status_t pmixd_names(const pmix_proc_t *proc,
+                                 struct pmixd_names_msg *m,
+                                 pmix_op_cbfunc_t opcb,
+                                 pmix_lookup_cbfunc_t lookupcb,
+                                 void *cbdata)
+{
+    struct pmixd_job *job = pmixd_job_find(proc->nspace);
+    struct pmixd_pending *p;
+    struct pmixd_event *ev;
+
+    if (!job || proc->rank >= (pmix_rank_t)job->config.size) {
+        pmixd_names_msg_free(m);
+        return PMIX_ERR_NOT_FOUND;
+    }
+    m->req.rank = (int)proc->rank;
+    m->req.names = m->names;
+    if (!job->ops->names)
+        return pmixd_names_local(job, m, opcb, lookupcb, cbdata);
+    p = calloc(1, sizeof(*p));
+    ev = calloc(1, sizeof(*ev));
+    if (!p || !ev) {
+        free(p);
+        free(ev);
+        pmixd_names_msg_free(m);
+        return PMIX_ERR_NOMEM;
+    }
+    p->op = m->req.op;
+    p->opcb = opcb;
+    p->lookupcb = lookupcb;
+    p->cbdata = cbdata;
+    ev->kind = PMIXD_EV_NAMES;
+    ev->names = m;
+    pthread_mutex_lock(&job->lock);
+    p->id = m->req.id = ++job->next_id;
+    p->next = job->pending;
+    job->pending = p;
+    pthread_mutex_unlock(&job->lock);
+    pmixd_queue(job, ev);
+    return PMIX_SUCCESS;
+}
+
+static struct pmixd_names_msg *pmixd_names_msg(enum pubsub_op op, size_t n)
+{
+    struct pmixd_names_msg *m = calloc(1, sizeof(*m));
+
+    if (!m)
+        return NULL;
+    m->names = calloc(n ? n : 1, sizeof(*m->names));
+    if (!m->names) {
+        free(m);
+        return NULL;
+    }
+    m->req.op = op;
+    return m;
+}
+
+/* Keys as a names request (values NULL); NULL on no memory. */
+static struct pmixd_names_msg *pmixd_keys_msg(enum pubsub_op op, char **keys)
+{
+    size_t n = 0;
+    struct pmixd_names_msg *m;
+
+    while (keys && keys[n])
+        n++;
+    m = pmixd_names_msg(op, n);
+    for (size_t i = 0; m && i < n; i++) {
+        m->names[i].key = strdup(keys[i]);
+        m->req.n = i + 1;
+        if (!m->names[i].key) {
+            pmixd_names_msg_free(m);
+            return NULL;
+        }
+    }
+    return m;
+}
+
+static pmix_status_t pmixd_publish(const pmix_proc_t *proc,
+                                   const pmix_info_t info[],
+                                   size_t ninfo,
+                                   pmix_op_cbfunc_t cbfunc,
+                                   void *cbdata)
+{
+    struct pmixd_names_msg *m = pmixd_names_msg(PUBSUB_PUBLISH, ninfo);
+
+    if (!m)
+        return PMIX_ERR_NOMEM;
+    for (size_t i = 0; i < ninfo; i++) {
+        struct pubsub_name *nm = &m->names[m->req.n];
+
+        if (pmixd_is_directive(info[i].key))
+            continue;
+        nm->key = strdup(info[i].key);
+        nm->value = pmixd_value_encode((int)proc->rank, &info[i].value);
+        m->req.n++;
+        if (!nm->key || !nm->value) {
+            pmixd_names_msg_free(m);
+            return PMIX_ERR_NOMEM;
+        }
+    }
+    if (m->req.n == 0) {
+        pmixd_names_msg_free(m);
+        return PMIX_ERR_BAD_PARAM;
+    }
+    return pmixd_names(proc, m, cbfunc, NULL, cbdata);
+}
+
+static pmix_status_t pmixd_lookup(const pmix_proc_t *proc,
+                                  char **keys,
+                                  const pmix_info_t info[],
+                                  size_t ninfo,
+                                  pmix_lookup_cbfunc_t cbfunc,
+                                  void *cbdata)
+{
+    struct pmixd_names_msg *m = pmixd_keys_msg(PUBSUB_LOOKUP, keys);
+
+    if (!m)
+        return PMIX_ERR_NOMEM;
+    if (m->req.n == 0) {
+        pmixd_names_msg_free(m);
+        return PMIX_ERR_BAD_PARAM;
+    }
+    /* PMIX_WAIT (an int, how many to wait for, 0 all; or a bool): the
+     * lookup waits until all are published */
+    for (size_t i = 0; i < ninfo; i++)
+        if (PMIX_CHECK_KEY(&info[i], PMIX_WAIT))
+            m->req.wait =
+                info[i].value.type != PMIX_BOOL || info[i].value.data.flag;
+    return pmixd_names(proc, m, NULL, cbfunc, cbdata);
+}
+
+static pmix_status_t pmixd_unpublish(const pmix_proc_t *proc,
+                                     char **keys,
+                                     const pmix_info_t info[],
+                                     size_t ninfo,
+                                     pmix_op_cbfunc_t cbfunc,
+                                     void *cbdata)
+{
+    struct pmixd_names_msg *m = pmixd_keys_msg(PUBSUB_UNPUBLISH, keys);
+
+    (void)info;
+    (void)ninfo;
+    if (!m)
+        return PMIX_ERR_NOMEM;
+    return pmixd_names(proc, m, cbfunc, NULL, cbdata);
+}
+
+int pmixd_job_names_reply(pmixd_job_t *job,
+                          uint32_t id,
+                          int status,
+                          const struct pubsub_name *names,
+                          size_t n,
+                          shoal_error_t *error)
+{
+    struct pmixd_pending **pp, *p;
+
+    pthread_mutex_lock(&job->lock);
+    for (pp = &job->pending; *pp && (*pp)->id != id; pp = &(*pp)->next)
+        ;
+    p = *pp;
+    if (p)
+        *pp = p->next;
+    pthread_mutex_unlock(&job->lock);
+    if (!p)
+        return shoal_errprintf(error, -EINVAL,
+                               "no PMIx names request %" PRIu32 " waits", id);
+    if (p->op == PUBSUB_LOOKUP) {
+        const char **keys = calloc(n ? n : 1, sizeof(char *));
+        const char **values = calloc(n ? n : 1, sizeof(char *));
+
+        for (size_t i = 0; keys && values && i < n; i++) {
+            keys[i] = names[i].key;
+            values[i] = names[i].value;
+        }
+        pmixd_lookup_answer(job->nspace, keys && values ? status : -ENOMEM,
+                            keys, values, n, p->lookupcb, p->cbdata);
+        free(keys);
+        free(values);
+    } else if (p->opcb) {
+        p->opcb(pmixd_status_of(status), p->cbdata);
+    }
+    free(p);
+    return 0;
+}
+
+/* Job control ------------------------------------------------------------ */
+
+static pmix_status_t pmixd_job_control(const pmix_proc_t *requestor,
+                                       const pmix_proc_t targets[],
+                                       size_t ntargets,
+                                       const pmix_info_t directives[],
+                                       size_t ndirs,
+                                       pmix_info_cbfunc_t cbfunc,
+                                       void *cbdata)
+{
+    struct pmixd_job *job = pmixd_job_find(requestor->nspace);
+    struct pmixd_client *c = NULL;
+    struct pmixd_event *ev;
+    int signo = -1, *ranks = NULL, n = 0;
+
+    if (!job || !job->ops->control)
+        return PMIX_ERR_NOT_SUPPORTED;
+    for (int i = 0; i < job->nlocal; i++)
+        if (job->clients[i].rank == (int)requestor->rank)
+            c = &job->clients[i];
+    if (!c)
+        return PMIX_ERR_NOT_FOUND;
+    for (size_t i = 0; i < ndirs; i++) {
+        if (PMIX_CHECK_KEY(&directives[i], PMIX_JOB_CTRL_KILL)
+            || PMIX_CHECK_KEY(&directives[i], PMIX_JOB_CTRL_TERMINATE)) {
+            if (PMIX_INFO_TRUE(&directives[i]))
+                signo = 0;
+        } else if (PMIX_CHECK_KEY(&directives[i], PMIX_JOB_CTRL_SIGNAL)) {
+            int v = directives[i].value.data.integer;
+
+            if (directives[i].value.type != PMIX_INT || v <= 0 || v >= 65)
+                return PMIX_ERR_BAD_PARAM;
+            if (signo != 0)
+                signo = v;
+        } else if (strncmp(directives[i].key, "pmix.jctrl.", 11) == 0) {
+            LOG(LOG_LEVEL_WARNING, LOG_PMI,
+                "pmix: rank %u of %s: job control '%s' is not supported",
+                requestor->rank, requestor->nspace, directives[i].key);
+            return PMIX_ERR_NOT_SUPPORTED;
+        }
+    }
+    if (signo < 0)
+        return PMIX_ERR_BAD_PARAM;
+    /* the job's own ranks only: no other job is a rank's to signal */
+    if (ntargets > 0) {
+        ranks = malloc(ntargets * sizeof(int));
+        if (!ranks)
+            return PMIX_ERR_NOMEM;
+    }
+    for (size_t i = 0; i < ntargets; i++) {
+        if (!PMIX_CHECK_NSPACE(targets[i].nspace, job->nspace)
+            || (targets[i].rank != PMIX_RANK_WILDCARD
+                && targets[i].rank >= (pmix_rank_t)job->config.size)) {
+            LOG(LOG_LEVEL_WARNING, LOG_PMI,
+                "pmix: rank %u of %s: job control of %s rank %u, not of "
+                "its job",
+                requestor->rank, requestor->nspace, targets[i].nspace,
+                targets[i].rank);
+            free(ranks);
+            return PMIX_ERR_BAD_PARAM;
+        }
+        if (targets[i].rank == PMIX_RANK_WILDCARD) {
+            n = 0; /* every rank */
+            break;
+        }
+        ranks[n++] = (int)targets[i].rank;
+    }
+    ev = calloc(1, sizeof(*ev));
+    if (!ev) {
+        free(ranks);
+        return PMIX_ERR_NOMEM;
+    }
+    ev->kind = PMIXD_EV_CONTROL;
+    ev->index = c->index;
+    ev->status = signo;
+    if (n > 0) {
+        ev->data = (char *)ranks;
+        ev->len = (size_t)n * sizeof(int);
+    } else {
+        free(ranks);
+    }
+    pmixd_queue(job, ev);
+    if (cbfunc)
+        cbfunc(PMIX_SUCCESS, NULL, 0, cbdata, NULL, NULL);
+    return PMIX_SUCCESS;
+}
+
 static void pmixd_log(const pmix_proc_t *client,
                       const pmix_info_t data[],
                       size_t ndata,
@@ -366,6 +954,10 @@ static pmix_server_module_t pmixd_module = {
     .fence_nb = pmixd_fence,
     .spawn = pmixd_spawn,
     .log = pmixd_log,
+    .publish = pmixd_publish,
+    .lookup = pmixd_lookup,
+    .unpublish = pmixd_unpublish,
+    .job_control = pmixd_job_control,
 };
 
 /* The server's directory ----------------------------------------------- */
@@ -806,6 +1398,10 @@ int pmixd_job_create(const struct pmixd_job_config *config,
     }
     uv_async_init(config->loop, &job->async, pmixd_async_cb);
     job->async.data = job;
+    if (getenv("SHOAL_PMIX_TIMES") && *getenv("SHOAL_PMIX_TIMES")) {
+        job->times_path = strdup(getenv("SHOAL_PMIX_TIMES"));
+        job->times.created = pmixd_now();
+    }
     *out = job;
     return 0;
 fail:
@@ -918,6 +1514,9 @@ int pmixd_job_fence_release(pmixd_job_t *job,
         return shoal_errprintf(error, -EINVAL, "no PMIx fence is pending");
     }
     job->fence_pending = false;
+    if (job->times_path && job->times.nfences > 0
+        && job->times.nfences <= PMIXD_TIMED_FENCES)
+        job->times.fence_out[job->times.nfences - 1] = pmixd_now();
     cb = job->fence_cb;
     cbdata = job->fence_cbdata;
     total = job->fence_own_len + len;
@@ -955,6 +1554,39 @@ bool pmixd_job_rank_finalized(const pmixd_job_t *job, int index)
     return job && job->finalized[index];
 }
 
+/* Append the job's times to SHOAL_PMIX_TIMES as one JSON line; 0 for
+ * what did not happen. Called with job->lock held. */
+static void pmixd_times_write(const struct pmixd_job *job)
+{
+    const struct pmixd_times *t = &job->times;
+    char line[1024];
+    int off, fd;
+
+    off = snprintf(line, sizeof(line),
+                   "{\"nspace\":\"%s\",\"pid\":%ld,\"nlocal\":%d,"
+                   "\"nnodes\":%d,\"created\":%.6f,\"connect_first\":%.6f,"
+                   "\"connect_last\":%.6f,\"connected\":%d,"
+                   "\"finalize_last\":%.6f,\"finalized\":%d,"
+                   "\"closed\":%.6f,\"fences\":[",
+                   job->nspace, (long)getpid(), job->nlocal, job->config.nnodes,
+                   t->created, t->connect_first, t->connect_last, t->nconnected,
+                   t->finalize_last, t->nfinalized, pmixd_now());
+    for (int i = 0; i < t->nfences && i < PMIXD_TIMED_FENCES; i++)
+        off += snprintf(line + off, sizeof(line) - (size_t)off, "%s[%.6f,%.6f]",
+                        i ? "," : "", t->fence_in[i], t->fence_out[i]);
+    off += snprintf(line + off, sizeof(line) - (size_t)off, "]}\n");
+    fd = open(job->times_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        LOG(LOG_LEVEL_WARNING, LOG_PMI, "pmix: cannot open '%s': %s",
+            job->times_path, strerror(errno));
+        return;
+    }
+    if (write(fd, line, (size_t)off) != off)
+        LOG(LOG_LEVEL_WARNING, LOG_PMI, "pmix: cannot write '%s'",
+            job->times_path);
+    close(fd);
+}
+
 void pmixd_job_destroy(pmixd_job_t *job)
 {
     struct pmixd_job **p;
@@ -963,6 +1595,7 @@ void pmixd_job_destroy(pmixd_job_t *job)
 
     if (!job)
         return;
+    free(job->times_path);
     pmixd_wait_init(&w);
     PMIx_server_deregister_nspace(job->nspace, pmixd_wait_cb, &w);
     pmixd_wait_for(&w);
@@ -974,11 +1607,18 @@ void pmixd_job_destroy(pmixd_job_t *job)
     pthread_mutex_unlock(&pmixd_lock);
     for (ev = job->head; ev;) {
         struct pmixd_event *next = ev->next;
-        free(ev->text);
-        free(ev->data);
-        free(ev);
+        pmixd_event_free(ev);
         ev = next;
     }
+    /* no client is left to answer */
+    while (job->pending) {
+        struct pmixd_pending *next = job->pending->next;
+        free(job->pending);
+        job->pending = next;
+    }
+    if (job->names)
+        pubsub_drop_waiting(job->names, pmixd_drop_cb, NULL);
+    pubsub_destroy(job->names);
     free(job->fence_own);
     pmixd_rm_tree(job->nsdir);
     free(job->nsdir);
@@ -991,6 +1631,14 @@ void pmixd_job_destroy(pmixd_job_t *job)
 
 void pmixd_job_close(pmixd_job_t *job)
 {
-    if (job && !uv_is_closing((uv_handle_t *)&job->async))
-        uv_close((uv_handle_t *)&job->async, pmixd_close_cb);
+    if (!job || uv_is_closing((uv_handle_t *)&job->async))
+        return;
+    /* before the owner says the job is done: whoever waits for the job
+     * finds its times written */
+    if (job->times_path) {
+        pthread_mutex_lock(&job->lock);
+        pmixd_times_write(job);
+        pthread_mutex_unlock(&job->lock);
+    }
+    uv_close((uv_handle_t *)&job->async, pmixd_close_cb);
 }

@@ -36,6 +36,19 @@
  * is taken as one over the whole job (what Open MPI's MPI_Init and
  * MPI_Finalize do).
  *
+ * Names (PMIx_Publish, _Lookup, _Unpublish: MPI_Publish_name and its
+ * kin) are the job's, whatever range a rank asks for (pubsub.h): with
+ * ops->names NULL this server keeps them; otherwise each request goes to
+ * ops->names, the owner carries it to the one table of the job (its
+ * coordinator's) and answers with pmixd_job_names_reply(). A value
+ * travels as text: its publisher's rank, ':', and the value as OpenPMIx
+ * packs it, in hex.
+ *
+ * Job control (PMIx_Job_control) maps to what shoal does to a job:
+ * PMIX_JOB_CTRL_SIGNAL signals the named ranks of the job (or all),
+ * PMIX_JOB_CTRL_KILL and _TERMINATE end it whole. Other directives, and
+ * targets outside the job, are refused.
+ *
  * Not served (the client gets PMIX_ERR_NOT_SUPPORTED): spawn (so
  * MPI_Comm_spawn fails), connect/disconnect between namespaces, and
  * direct modex (a full modex at the fence is what a rank gets). */
@@ -45,12 +58,27 @@
 #include <sched.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 #include <uv.h>
 
 #include <shoal/error.h>
 
+#include "runtime/pmix/pubsub.h"
+
 typedef struct pmixd_job pmixd_job_t;
+
+/* A names request of a local rank, for the owner to carry to the job's
+ * table (pubsub_serve() there) and answer. */
+struct pmixd_names_req {
+    uint32_t id; /* for pmixd_job_names_reply() */
+    enum pubsub_op op;
+    int rank;  /* the global rank asking */
+    bool wait; /* LOOKUP: until every key is published (PMIX_WAIT) */
+    size_t n;
+    /* PUBLISH: keys and values; LOOKUP, UNPUBLISH: keys (values NULL) */
+    const struct pubsub_name *names;
+};
 
 struct pmixd_job_ops {
     /* A local rank called PMIx_Abort: the job must end with status. msg
@@ -61,6 +89,16 @@ struct pmixd_job_ops {
      * pmixd_job_fence_release() once every node's data is in. NULL: one
      * node, the fence completes at once. */
     void (*fence)(pmixd_job_t *job, const void *data, size_t len, void *arg);
+    /* A local rank's names request (borrowed for the call). NULL: the job
+     * is on one node and its names are kept here. */
+    void (*names)(pmixd_job_t *job,
+                  const struct pmixd_names_req *req,
+                  void *arg);
+    /* A local rank asked (PMIx_Job_control) that the job's ranks targets
+     * (ntargets of them; NULL: every rank) get signal signo, or, signo 0,
+     * that the job be killed. NULL: refused. */
+    void (*control)(
+        int rank, int signo, const int *targets, int ntargets, void *arg);
 };
 
 /* One node of the job: its name and the global ranks it runs. */
@@ -107,7 +145,13 @@ int pmixd_job_create(const struct pmixd_job_config *config,
                      shoal_error_t *error);
 
 /* Close the job's handle on the loop (before the loop is closed); the
- * loop must run once before pmixd_job_destroy(). NULL accepted. */
+ * loop must run once before pmixd_job_destroy(). NULL accepted. With
+ * SHOAL_PMIX_TIMES set (a file name) when the job was created, its times
+ * are appended to that file now, as one JSON line: "created" (the
+ * namespace registered), "connect_first", "connect_last", "finalize_last"
+ * and "closed" in CLOCK_MONOTONIC seconds (0: did not happen),
+ * "connected" and "finalized" (how many ranks), and "fences": [in, out]
+ * for each of the first four fences (every local rank in; released). */
 void pmixd_job_close(pmixd_job_t *job);
 
 /* Deregister the job's namespace and remove its tmpdir; NULL accepted.
@@ -132,6 +176,17 @@ int pmixd_job_fence_release(pmixd_job_t *job,
                             const void *data,
                             size_t len,
                             shoal_error_t *error);
+
+/* Answer the names request id: status 0 or a negative code (-ENOENT,
+ * -EEXIST, ... as pubsub_serve() gives); for a LOOKUP, names (n) are
+ * what was found, values as ops->names got them. Returns 0, or -EINVAL
+ * with error filled when no such request waits. */
+int pmixd_job_names_reply(pmixd_job_t *job,
+                          uint32_t id,
+                          int status,
+                          const struct pubsub_name *names,
+                          size_t n,
+                          shoal_error_t *error);
 
 /* Deliver now what the PMIx thread queued (so that a rank's finalize or
  * abort is known before its exit is judged). */

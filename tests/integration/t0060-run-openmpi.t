@@ -96,6 +96,41 @@ test_expect_success 'MPI_Comm_spawn is refused, not left hanging' '
     echo "spawn refused" >expect && test_cmp expect out
 '
 
+for n in 1 2 4; do
+    test_expect_success "names published, looked up and unpublished on $n ranks" "
+        run -n $n \"\$MPI_DIR/pubsub.ompi\" >out 2>err ||
+        { cat out err; exit 1; }
+        echo ' No Errors' >expect && test_cmp expect out
+    "
+done
+
+test_expect_success 'a lookup that waits is answered by the publish' '
+    run -n 3 "$MPI_DIR/jobctl.ompi" wait >out 2>err ||
+    { cat out err; exit 1; }
+    printf " No Errors\nrank 2 found value-of-0 from rank 0\n" | sort >expect &&
+    sort out >sorted && test_cmp expect sorted
+'
+
+test_expect_success 'PMIx_Job_control signals the rank it names' '
+    run -n 3 "$MPI_DIR/jobctl.ompi" signal >out 2>err ||
+    { cat out err; exit 1; }
+    printf " No Errors\nrank 2 got SIGUSR1\n" | sort >expect &&
+    sort out >sorted && test_cmp expect sorted
+'
+
+test_expect_success 'PMIx_Job_control kills the job, its rank named' '
+    test_within 30 test_expect_code 137 run -n 3 "$MPI_DIR/jobctl.ompi" kill \
+        >out 2>err &&
+    grep "shoal: rank 0 on '"'"'$HOST'"'"' aborted the job with exit code 137: PMIx_Job_control kill" err &&
+    no_strays "$MPI_DIR/jobctl.ompi"
+'
+
+test_expect_success 'PMIx_Job_control of another namespace is refused' '
+    run -n 2 "$MPI_DIR/jobctl.ompi" other >out 2>err ||
+    { cat out err; exit 1; }
+    printf "other job: refused\n No Errors\n" >expect && test_cmp expect out
+'
+
 test_expect_success 'Open MPI keeps the binding shoal applied' '
     run -n 2 --report-bindings "$MPI_DIR/affinity.ompi" >out 2>err &&
     for r in 0 1; do

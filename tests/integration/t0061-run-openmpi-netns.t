@@ -95,6 +95,32 @@ test_expect_success 'a rank killed on another host fails the job, no hang' '
     grep "rank 2 on '"'"'$H3'"'"' was killed by signal 9" err
 '
 
+test_expect_success 'names published on one host are found on the others' '
+    run 1 -n 4 --map-by node "$MPI_DIR/pubsub.ompi" >out 2>err ||
+    { cat out err; exit 1; }
+    echo " No Errors" >expect && test_cmp expect out
+'
+
+test_expect_success 'a lookup on another host waits for the publish' '
+    run 1 -n 3 --map-by node "$MPI_DIR/jobctl.ompi" wait >out 2>err ||
+    { cat out err; exit 1; }
+    printf " No Errors\nrank 2 found value-of-0 from rank 0\n" | sort >expect &&
+    sort out >sorted && test_cmp expect sorted
+'
+
+test_expect_success 'PMIx_Job_control signals a rank on another host' '
+    run 1 -n 3 --map-by node "$MPI_DIR/jobctl.ompi" signal >out 2>err ||
+    { cat out err; exit 1; }
+    printf " No Errors\nrank 2 got SIGUSR1\n" | sort >expect &&
+    sort out >sorted && test_cmp expect sorted
+'
+
+test_expect_success 'PMIx_Job_control kills the job over three hosts' '
+    test_expect_code 137 run 1 -n 3 --map-by node "$MPI_DIR/jobctl.ompi" kill \
+        >out 2>err &&
+    grep "rank 0 on '"'"'$H1'"'"' aborted the job with exit code 137: PMIx_Job_control kill" err
+'
+
 test_expect_success 'no rank and no PMIx directory is left on any host' '
     sleep 0.5 &&
     for i in 1 2 3; do
