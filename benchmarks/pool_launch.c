@@ -16,10 +16,26 @@
  * The work is /bin/true, an MPI hello (MPI_Init + MPI_Finalize) built
  * with MPICH's mpicc, the same hello built with shoal's own mpicc, and,
  * when HELLO_OMPI is given, the same built with Open MPI's mpicc (wired
- * up through shoal's PMIx server), whose reference is `mpirun.openmpi`.
- * Launchers are interleaved round by round so that machine noise hits
- * them alike; we report medians and the ratio to Hydra (to
- * mpirun.openmpi for the Open MPI hello).
+ * up through shoal's PMIx server) at -n 2 and -n 4, whose reference is
+ * `mpirun.openmpi`. Launchers are interleaved round by round so that
+ * machine noise hits them alike; we report medians and the ratio to Hydra
+ * (to mpirun.openmpi for the Open MPI hello).
+ *
+ * Where an Open MPI hello's time goes under shoal: every PMIx server of
+ * the runs (the embedded one, the daemon's proxies) appends its job's
+ * times to a file (SHOAL_PMIX_TIMES, CLOCK_MONOTONIC as ours), read after
+ * each run, which splits the run into phases that add up to its time:
+ *   start    the launcher up to the job's PMIx namespace registered
+ *   exec     to the first rank's PMIx connect (fork, exec, loading Open
+ *            MPI, its start before PMIx_Init)
+ *   connect  the first to the last rank connected
+ *   mpi      the last connect to the last PMIx finalize: the rest of
+ *            MPI_Init, MPI_Finalize, outside the fences the server saw
+ *   fences   from the last rank in a fence to its release, summed over
+ *            the fences the server's owner saw (a fence of ranks all on
+ *            one node is answered inside OpenPMIx and counted in mpi)
+ *   exit     the last finalize to the launcher's exit (the ranks exit,
+ *            are reaped, the job is torn down)
  *
  * usage: bench-pool-launch [-r REPS] SHOAL HELLO_MPICH HELLO_SHOAL
  *                          [HELLO_OMPI]
@@ -28,6 +44,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,10 +58,25 @@
 #include "benchmarks/bench.h"
 #include "runtime/daemon/control.h"
 
-enum { BENCH_MAX_ARGS = 16, BENCH_MAX_CASES = 16 };
+enum { BENCH_MAX_ARGS = 16, BENCH_MAX_CASES = 24 };
+
+enum bench_phase {
+    PH_START,
+    PH_EXEC,
+    PH_CONNECT,
+    PH_MPI,
+    PH_FENCES,
+    PH_EXIT,
+    PH_COUNT,
+};
+
+static const char *const phase_names[PH_COUNT] = {
+    "start", "exec", "connect", "mpi", "fences", "exit",
+};
 
 struct bench_case {
     const char *work; /* what is launched */
+    int nranks;
     const char *launcher;
     char *argv[BENCH_MAX_ARGS];
     const char *env[2]; /* set in the launcher's environment */
@@ -52,19 +84,74 @@ struct bench_case {
     int nsamples;
     int failures;
     double median; /* seconds; < 0 when every run failed */
+    bool timed;    /* its PMIx servers' times are read after each run */
+    double *phases[PH_COUNT];
+    int nphased;
+    int nfences; /* of the last run read */
 };
 
 static struct bench_case cases[BENCH_MAX_CASES];
+static char times_path[300]; /* SHOAL_PMIX_TIMES */
 static int ncases;
 static pid_t daemon_pid;
 
+/* Split a run (start to end) into phases with the server's times in
+ * times_path (its last line: one node). Returns false when there are
+ * none to read. */
+static bool bench_phases(struct bench_case *c, double start, double end)
+{
+    FILE *f = fopen(times_path, "r");
+    char line[2048], last[2048] = "";
+    json_t *j, *fc;
+    json_error_t jerr;
+    double t[PH_COUNT] = {0}, created, cfirst, clast, fin;
+    size_t k;
+
+    if (!f)
+        return false;
+    while (fgets(line, sizeof(line), f))
+        snprintf(last, sizeof(last), "%s", line);
+    fclose(f);
+    j = json_loads(last, 0, &jerr);
+    if (!j)
+        return false;
+    created = json_real_value(json_object_get(j, "created"));
+    cfirst = json_real_value(json_object_get(j, "connect_first"));
+    clast = json_real_value(json_object_get(j, "connect_last"));
+    fin = json_real_value(json_object_get(j, "finalize_last"));
+    json_array_foreach (json_object_get(j, "fences"), k, fc)
+        t[PH_FENCES] += json_real_value(json_array_get(fc, 1))
+                        - json_real_value(json_array_get(fc, 0));
+    c->nfences = (int)json_array_size(json_object_get(j, "fences"));
+    json_decref(j);
+    if (created <= 0 || cfirst <= 0 || fin <= 0)
+        return false;
+    t[PH_START] = created - start;
+    t[PH_EXEC] = cfirst - created;
+    t[PH_CONNECT] = clast - cfirst;
+    t[PH_MPI] = fin - clast - t[PH_FENCES];
+    t[PH_EXIT] = end - fin;
+    for (int p = 0; p < PH_COUNT; p++)
+        c->phases[p][c->nphased] = t[p];
+    c->nphased++;
+    return true;
+}
+
 /* Run argv once with output discarded and env added; return seconds, or
  * < 0 on failure. */
-static double bench_run_once(const struct bench_case *c)
+static double bench_run_once(struct bench_case *c)
 {
-    double start = bench_now();
+    double start, end;
     int status;
-    pid_t pid = fork();
+    pid_t pid;
+
+    if (c->timed) {
+        int fd = open(times_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        if (fd >= 0)
+            close(fd);
+    }
+    start = bench_now();
+    pid = fork();
 
     if (pid < 0)
         return -1;
@@ -82,9 +169,13 @@ static double bench_run_once(const struct bench_case *c)
     while (waitpid(pid, &status, 0) < 0)
         if (errno != EINTR)
             return -1;
+    end = bench_now();
     if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
         return -1;
-    return bench_now() - start;
+    if (c->timed && !bench_phases(c, start, end))
+        fprintf(stderr, "bench-pool-launch: no PMIx times of a run of %s\n",
+                c->launcher);
+    return end - start;
 }
 
 /* Two fork+execs of the program, waited for together: the floor any
@@ -106,8 +197,12 @@ static double bench_fork_exec(const char *path)
     return bench_now() - start;
 }
 
-static struct bench_case *bench_add(
-    const char *work, const char *launcher, int reps, const char *first, ...)
+static struct bench_case *bench_add(const char *work,
+                                    int nranks,
+                                    const char *launcher,
+                                    int reps,
+                                    const char *first,
+                                    ...)
 {
     struct bench_case *c = &cases[ncases++];
     const char *word = first;
@@ -115,8 +210,12 @@ static struct bench_case *bench_add(
     int i = 0;
 
     c->work = work;
+    c->nranks = nranks;
     c->launcher = launcher;
     c->samples = calloc((size_t)reps, sizeof(double));
+    /* the warm-up run's phases too */
+    for (int p = 0; p < PH_COUNT; p++)
+        c->phases[p] = calloc((size_t)reps + 1, sizeof(double));
     va_start(ap, first);
     while (word && i < BENCH_MAX_ARGS - 1) {
         c->argv[i++] = (char *)word;
@@ -127,14 +226,23 @@ static struct bench_case *bench_add(
     return c;
 }
 
-static const struct bench_case *bench_find(const char *work,
-                                           const char *launcher)
+static const struct bench_case *
+bench_find(const char *work, int nranks, const char *launcher)
 {
     for (int i = 0; i < ncases; i++)
-        if (strcmp(cases[i].work, work) == 0
+        if (strcmp(cases[i].work, work) == 0 && cases[i].nranks == nranks
             && strcmp(cases[i].launcher, launcher) == 0)
             return &cases[i];
     return NULL;
+}
+
+/* What c is measured against: mpirun.openmpi for the Open MPI hello,
+ * Hydra for the others; NULL for none. */
+static const struct bench_case *bench_reference(const struct bench_case *c)
+{
+    const struct bench_case *ref = bench_find(c->work, c->nranks, "hydra");
+
+    return ref ? ref : bench_find(c->work, c->nranks, "mpirun.openmpi");
 }
 
 static void bench_stop_daemon(void)
@@ -288,6 +396,9 @@ int main(int argc, char **argv)
     signal(SIGTERM, bench_on_signal);
     signal(SIGHUP, bench_on_signal);
     setenv("SHOAL_SPEED", "1000", 1);
+    /* every PMIx server of the runs, the daemon's proxies' too */
+    snprintf(times_path, sizeof(times_path), "%s/pmix-times", top);
+    setenv("SHOAL_PMIX_TIMES", times_path, 1);
     if (bench_start_daemon(shoal, top) < 0)
         goto out;
 
@@ -298,22 +409,31 @@ int main(int argc, char **argv)
                                hello_ompi};
 
         for (int w = 0; w < nworks; w++) {
-            struct bench_case *c;
+            /* the Open MPI hello at 2 and 4 ranks, the others at 2 */
+            static const char *const counts[] = {"2", "4"};
 
-            c = bench_add(works[w], "pool", reps, shoal, "run", "-n", "2",
-                          progs[w], NULL);
-            c->env[0] = pool_env;
-            c = bench_add(works[w], "embedded", reps, shoal, "run", "-n", "2",
-                          progs[w], NULL);
-            c->env[0] = embedded_env;
-            if (w == 3)
-                bench_add(works[w], "mpirun.openmpi", reps, "mpirun.openmpi",
-                          "-n", "2", progs[w], NULL);
-            else if (have_hydra)
-                bench_add(works[w], "hydra", reps, "mpiexec.hydra", "-n", "2",
-                          progs[w], NULL);
-            if (w == 0)
-                bench_add(works[w], "fork+exec", reps, NULL);
+            for (int k = 0; k < (w == 3 ? 2 : 1); k++) {
+                const char *n = counts[k];
+                struct bench_case *c;
+
+                c = bench_add(works[w], atoi(n), "pool", reps, shoal, "run",
+                              "--oversubscribe", "-n", n, progs[w], NULL);
+                c->env[0] = pool_env;
+                c->timed = w == 3;
+                c = bench_add(works[w], atoi(n), "embedded", reps, shoal, "run",
+                              "--oversubscribe", "-n", n, progs[w], NULL);
+                c->env[0] = embedded_env;
+                c->timed = w == 3;
+                if (w == 3)
+                    bench_add(works[w], atoi(n), "mpirun.openmpi", reps,
+                              "mpirun.openmpi", "--oversubscribe", "-n", n,
+                              progs[w], NULL);
+                else if (have_hydra)
+                    bench_add(works[w], atoi(n), "hydra", reps, "mpiexec.hydra",
+                              "-n", n, progs[w], NULL);
+                if (w == 0)
+                    bench_add(works[w], 2, "fork+exec", reps, NULL);
+            }
         }
     }
 
@@ -325,8 +445,10 @@ int main(int argc, char **argv)
             double t =
                 c->argv[0] ? bench_run_once(c) : bench_fork_exec("/bin/true");
 
-            if (round < 0)
+            if (round < 0) {
+                c->nphased = 0; /* the warm-up's phases are not kept */
                 continue;
+            }
             if (t < 0)
                 c->failures++;
             else
@@ -350,39 +472,65 @@ int main(int argc, char **argv)
                 "went through it\n",
                 gen_after - gen_before, pool_runs);
     for (int i = 0; i < ncases; i++) {
-        const struct bench_case *c = &cases[i];
-        const struct bench_case *hydra = bench_find(c->work, "hydra");
+        struct bench_case *c = &cases[i];
+        const struct bench_case *ref = bench_reference(c);
 
-        if (!hydra)
-            hydra = bench_find(c->work, "mpirun.openmpi");
-
-        printf("{\"bench\":\"pool_launch\",\"work\":\"%s\",\"nranks\":2,"
+        printf("{\"bench\":\"pool_launch\",\"work\":\"%s\",\"nranks\":%d,"
                "\"launcher\":\"%s\",\"median_ms\":%.3f,\"runs\":%d,"
                "\"failures\":%d",
-               c->work, c->launcher, c->median * 1e3, c->nsamples, c->failures);
-        if (hydra && hydra->median > 0 && c->median > 0)
-            printf(",\"ratio_vs_hydra\":%.3f", c->median / hydra->median);
+               c->work, c->nranks, c->launcher, c->median * 1e3, c->nsamples,
+               c->failures);
+        if (ref && ref->median > 0 && c->median > 0)
+            printf(",\"%s\":%.3f",
+                   strcmp(ref->launcher, "hydra") == 0 ? "ratio_vs_hydra"
+                                                       : "ratio_vs_openmpi",
+                   c->median / ref->median);
+        if (c->nphased > 0) {
+            printf(",\"fences\":%d,\"phases_ms\":{", c->nfences);
+            for (int p = 0; p < PH_COUNT; p++)
+                printf("%s\"%s\":%.3f", p ? "," : "", phase_names[p],
+                       bench_median(c->phases[p], c->nphased) * 1e3);
+            printf("}");
+        }
         printf("}\n");
     }
 
-    printf("\nlaunch of -n 2 through a running pool (one daemon), medians "
-           "of %d interleaved runs\n",
+    printf("\nlaunch through a running pool (one daemon), embedded, and the "
+           "reference; medians of %d interleaved runs\n",
            reps);
-    printf("%-12s %-10s %10s %8s\n", "work", "launcher", "median ms", "/hydra");
+    printf("%-12s %3s %-15s %10s %8s\n", "work", "-n", "launcher", "median ms",
+           "/ref");
     for (int i = 0; i < ncases; i++) {
         const struct bench_case *c = &cases[i];
-        const struct bench_case *hydra = bench_find(c->work, "hydra");
+        const struct bench_case *ref = bench_reference(c);
 
-        if (!hydra)
-            hydra = bench_find(c->work, "mpirun.openmpi");
-
-        printf("%-12s %-10s %10.2f", c->work, c->launcher, c->median * 1e3);
-        if (hydra && hydra->median > 0 && c->median > 0)
-            printf(" %8.2f", c->median / hydra->median);
+        printf("%-12s %3d %-15s %10.2f", c->work, c->nranks, c->launcher,
+               c->median * 1e3);
+        if (ref && ref->median > 0 && c->median > 0)
+            printf(" %8.2f", c->median / ref->median);
         printf("%s\n", c->failures ? "  (some runs failed)" : "");
     }
-    printf("mpi_hello: built with MPICH's mpicc; shoal_hello: with shoal's "
-           "mpicc\n");
+    printf("mpi_hello: built with MPICH's mpicc, shoal_hello: with shoal's; "
+           "/ref: against mpiexec.hydra\nompi_hello: built with Open MPI's "
+           "mpicc; /ref: against mpirun.openmpi\n");
+    if (hello_ompi) {
+        printf("\nwhere an Open MPI hello's time goes under shoal (medians, "
+               "ms; phases: see benchmarks/pool_launch.c)\n");
+        printf("%3s %-9s", "-n", "launcher");
+        for (int p = 0; p < PH_COUNT; p++)
+            printf(" %8s", phase_names[p]);
+        printf("\n");
+        for (int i = 0; i < ncases; i++) {
+            struct bench_case *c = &cases[i];
+
+            if (c->nphased == 0)
+                continue;
+            printf("%3d %-9s", c->nranks, c->launcher);
+            for (int p = 0; p < PH_COUNT; p++)
+                printf(" %8.2f", bench_median(c->phases[p], c->nphased) * 1e3);
+            printf("\n");
+        }
+    }
     rc = 0;
 out:
     bench_stop_daemon();
