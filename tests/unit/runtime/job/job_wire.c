@@ -34,6 +34,8 @@ static struct job_launch_restore some_restores[] = {
     {.rank = 4, .version = 7, .nnodes = 0, .nodes = NULL},
 };
 
+static uint32_t some_ranks[] = {3, 0};
+
 static struct job_binding some_bindings[] = {
     {.rank = 4, .pus = "2-3"},
     {.rank = 5, .pus = ""},
@@ -103,6 +105,17 @@ static struct job_frame sample(enum job_frame_kind kind)
         break;
     case JOB_FRAME_SIGNAL:
         f.signal.signo = 10;
+        f.signal.nranks = 2;
+        f.signal.ranks = some_ranks;
+        break;
+    case JOB_FRAME_NAMES:
+        f.names.op = JOB_NAMES_LOOKUP;
+        f.names.id = 77;
+        f.names.rank = 5;
+        f.names.wait = true;
+        f.names.status = -ENOENT;
+        f.names.kvs = some_kvs;
+        f.names.nkvs = 2;
         break;
     case JOB_FRAME_KILL:
         f.kill.now = true;
@@ -223,6 +236,21 @@ static void assert_same(const struct job_frame *a, const struct job_frame *b)
         break;
     case JOB_FRAME_SIGNAL:
         cr_assert(eq(i32, a->signal.signo, b->signal.signo));
+        cr_assert(eq(u32, a->signal.nranks, b->signal.nranks));
+        for (uint32_t i = 0; i < a->signal.nranks; i++)
+            cr_assert(eq(u32, a->signal.ranks[i], b->signal.ranks[i]));
+        break;
+    case JOB_FRAME_NAMES:
+        cr_assert(eq(u8, a->names.op, b->names.op));
+        cr_assert(eq(u32, a->names.id, b->names.id));
+        cr_assert(eq(i32, a->names.rank, b->names.rank));
+        cr_assert(eq(int, a->names.wait, b->names.wait));
+        cr_assert(eq(i32, a->names.status, b->names.status));
+        cr_assert(eq(u32, a->names.nkvs, b->names.nkvs));
+        for (uint32_t i = 0; i < a->names.nkvs; i++) {
+            cr_assert(eq(str, a->names.kvs[i].key, b->names.kvs[i].key));
+            cr_assert(eq(str, a->names.kvs[i].value, b->names.kvs[i].value));
+        }
         break;
     case JOB_FRAME_KILL:
         cr_assert(eq(int, a->kill.now, b->kill.now));
@@ -251,7 +279,7 @@ static void assert_same(const struct job_frame *a, const struct job_frame *b)
 
 Test(job_wire, every_kind_round_trips)
 {
-    for (int k = JOB_FRAME_LAUNCH; k <= JOB_FRAME_CKPT_REQUEST; k++) {
+    for (int k = JOB_FRAME_LAUNCH; k <= JOB_FRAME_NAMES; k++) {
         struct job_frame f = sample(k), g;
         shoal_error_t error;
         uint8_t *buf;
@@ -268,7 +296,7 @@ Test(job_wire, every_kind_round_trips)
 
 Test(job_wire, truncation_at_every_byte_is_refused)
 {
-    for (int k = JOB_FRAME_LAUNCH; k <= JOB_FRAME_CKPT_REQUEST; k++) {
+    for (int k = JOB_FRAME_LAUNCH; k <= JOB_FRAME_NAMES; k++) {
         struct job_frame f = sample(k), g;
         shoal_error_t error;
         uint8_t *buf;
@@ -278,10 +306,12 @@ Test(job_wire, truncation_at_every_byte_is_refused)
         for (size_t cut = 0; cut < len; cut++) {
             int rc = job_frame_decode(buf, cut, &g, &error);
 
-            /* CKPT_COPIES without its optional cost, and STARTED
-             * without its bindings, are whole frames */
+            /* CKPT_COPIES without its optional cost, STARTED without
+             * its bindings and SIGNAL without its ranks are whole
+             * frames */
             if (((k == JOB_FRAME_CKPT_COPIES && cut == len - 4)
-                 || (k == JOB_FRAME_STARTED && cut == 1))
+                 || (k == JOB_FRAME_STARTED && cut == 1)
+                 || (k == JOB_FRAME_SIGNAL && cut == 5))
                 && rc == 0) {
                 job_frame_release(&g);
                 continue;
@@ -427,6 +457,42 @@ Test(job_wire, too_many_holders_are_refused)
     cr_assert(eq(int, job_frame_encode(&f, &out, &n), -EINVAL));
 }
 
+Test(job_wire,
+     a_signal_without_ranks_is_for_every_rank_and_an_empty_list_is_refused)
+{
+    struct job_frame f = {.kind = JOB_FRAME_SIGNAL}, g;
+    uint8_t empty[] = {JOB_FRAME_SIGNAL, 0, 0, 0, 10, 0, 0, 0, 0};
+    shoal_error_t error;
+    uint8_t *buf;
+    size_t len;
+
+    f.signal.signo = 15;
+    cr_assert(eq(int, job_frame_encode(&f, &buf, &len), 0));
+    cr_assert(eq(sz, len, 5));
+    cr_assert(eq(int, job_frame_decode(buf, len, &g, &error), 0));
+    cr_assert(eq(u32, g.signal.nranks, 0));
+    job_frame_release(&g);
+    free(buf);
+    cr_assert(eq(int, job_frame_decode(empty, sizeof(empty), &g, &error),
+                 SHOAL_EPROTO));
+}
+
+Test(job_wire, names_of_an_unknown_operation_are_refused)
+{
+    struct job_frame f = sample(JOB_FRAME_NAMES), g;
+    shoal_error_t error;
+    uint8_t *buf;
+    size_t len;
+
+    cr_assert(eq(int, job_frame_encode(&f, &buf, &len), 0));
+    buf[1] = 9;
+    cr_assert(eq(int, job_frame_decode(buf, len, &g, &error), SHOAL_EPROTO),
+              "%s", error.text);
+    free(buf);
+    f.names.op = 0;
+    cr_assert(eq(int, job_frame_encode(&f, &buf, &len), -EINVAL));
+}
+
 Test(job_wire, trailing_bytes_are_refused)
 {
     struct job_frame f = sample(JOB_FRAME_SIGNAL), g;
@@ -462,7 +528,7 @@ Test(job_wire, mutated_frames_never_crash)
 {
     unsigned seed = 99;
 
-    for (int k = JOB_FRAME_LAUNCH; k <= JOB_FRAME_CKPT_REQUEST; k++) {
+    for (int k = JOB_FRAME_LAUNCH; k <= JOB_FRAME_NAMES; k++) {
         struct job_frame f = sample(k), g;
         uint8_t *buf;
         size_t len;
