@@ -7,10 +7,12 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <ftw.h>
+#include <glob.h>
 #include <hwloc.h>
 #include <pmix.h>
 #include <pmix_server.h>
 #include <pthread.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -21,6 +23,10 @@
 #include <unistd.h>
 
 #include "util/log.h"
+
+/* Open MPI's system-wide parameter file, where Debian's Open MPI (the one
+ * configure finds as mpicc.openmpi) reads it */
+static const char pmixd_ompi_params[] = "/etc/openmpi/openmpi-mca-params.conf";
 
 enum pmixd_event_kind {
     PMIXD_EV_CONNECTED,
@@ -116,6 +122,9 @@ struct pmixd_job {
      * out when the job is destroyed; under lock */
     char *times_path;
     struct pmixd_times times;
+    /* the OMPI_MCA_mtl setting the ranks get (NULL none), once made */
+    char *ompi_mtl;
+    bool ompi_mtl_done;
 };
 
 /* the server, once per process */
@@ -1416,6 +1425,104 @@ fail:
     return rc;
 }
 
+/* Open MPI's settings ------------------------------------------------------ */
+
+/* The value of param in an Open MPI parameter file ("name = value" lines,
+ * '#' comments, the last one counts), or NULL. Caller frees. */
+static char *pmixd_ompi_file_param(const char *path, const char *param)
+{
+    FILE *f = fopen(path, "re");
+    char line[1024];
+    char *value = NULL;
+    size_t plen = strlen(param);
+
+    if (!f)
+        return NULL;
+    while (fgets(line, sizeof(line), f)) {
+        char *p = line, *end;
+
+        while (*p == ' ' || *p == '\t')
+            p++;
+        if (strncmp(p, param, plen) != 0)
+            continue;
+        p += plen;
+        while (*p == ' ' || *p == '\t')
+            p++;
+        if (*p++ != '=')
+            continue;
+        while (*p == ' ' || *p == '\t')
+            p++;
+        end = p + strcspn(p, "#\r\n");
+        while (end > p && (end[-1] == ' ' || end[-1] == '\t'))
+            end--;
+        free(value);
+        value = strndup(p, (size_t)(end - p));
+    }
+    fclose(f);
+    return value;
+}
+
+static bool pmixd_glob_any(const char *pattern)
+{
+    glob_t g;
+    bool any = glob(pattern, 0, NULL, &g) == 0 && g.gl_pathc > 0;
+
+    globfree(&g);
+    return any;
+}
+
+/* "OMPI_MCA_mtl=..." for the ranks of user uid on this node, or NULL to
+ * leave Open MPI's choice alone. Caller frees.
+ *
+ * Open MPI 4.1 opens every MTL component in each rank's MPI_Init (for its
+ * cm PML), and the PSM ones (psm2: Omni-Path, psm: TrueScale) load their
+ * libraries first and look for their device after: 100 ms each of a
+ * hello's 500 on a loaded 2-core node, spent to find nothing. Where their
+ * device is missing they cannot be chosen, so they are left out, which
+ * changes nothing of what Open MPI picks. The setting keeps what the
+ * user's or the system's parameter file says (an exclusion list is
+ * extended, an inclusion list left as it is), as a variable in the
+ * environment replaces theirs; a user's own OMPI_MCA_mtl wins over ours
+ * (the first setting of a variable is the one a rank gets). */
+static char *pmixd_ompi_mtl(uid_t uid)
+{
+    const char *absent[2];
+    int nabsent = 0;
+    struct passwd *pw = getpwuid(uid);
+    char path[1024];
+    char *current = NULL, *out = NULL;
+    size_t len;
+
+    if (!pmixd_glob_any("/dev/hfi1_[0-9]*"))
+        absent[nabsent++] = "psm2";
+    if (!pmixd_glob_any("/dev/ipath*"))
+        absent[nabsent++] = "psm";
+    if (nabsent == 0)
+        return NULL;
+    if (pw && pw->pw_dir) {
+        snprintf(path, sizeof(path), "%s/.openmpi/mca-params.conf", pw->pw_dir);
+        current = pmixd_ompi_file_param(path, "mtl");
+    }
+    if (!current)
+        current = pmixd_ompi_file_param(pmixd_ompi_params, "mtl");
+    if (current && current[0] != '^') {
+        free(current); /* an inclusion list: the PSM ones are not opened */
+        return NULL;
+    }
+    len = strlen("OMPI_MCA_mtl=^") + (current ? strlen(current) : 0) + 16;
+    out = malloc(len);
+    if (out) {
+        snprintf(out, len, "OMPI_MCA_mtl=^%s", current ? current + 1 : "");
+        for (int i = 0; i < nabsent; i++) {
+            if (out[strlen(out) - 1] != '^')
+                strcat(out, ",");
+            strcat(out, absent[i]);
+        }
+    }
+    free(current);
+    return out;
+}
+
 /* Append a copy of var to the NULL-terminated array *env. */
 static int pmixd_env_add(char ***env, const char *var)
 {
@@ -1477,6 +1584,15 @@ int pmixd_job_rank_env(pmixd_job_t *job,
      * given. A user's own OMPI_MCA_schizo wins (rank_set keeps the first
      * setting of a variable). */
     if (pmixd_env_add(&vars, "OMPI_MCA_schizo=^orte,slurm") < 0) {
+        pmixd_env_free(vars);
+        return shoal_errprintf(error, -ENOMEM, "out of memory");
+    }
+    if (!job->ompi_mtl_done) {
+        job->ompi_mtl =
+            pmixd_ompi_mtl(job->config.as_user ? job->config.uid : getuid());
+        job->ompi_mtl_done = true;
+    }
+    if (job->ompi_mtl && pmixd_env_add(&vars, job->ompi_mtl) < 0) {
         pmixd_env_free(vars);
         return shoal_errprintf(error, -ENOMEM, "out of memory");
     }
@@ -1596,6 +1712,7 @@ void pmixd_job_destroy(pmixd_job_t *job)
     if (!job)
         return;
     free(job->times_path);
+    free(job->ompi_mtl);
     pmixd_wait_init(&w);
     PMIx_server_deregister_nspace(job->nspace, pmixd_wait_cb, &w);
     pmixd_wait_for(&w);

@@ -179,6 +179,20 @@ test_expect_success 'shoal info names the wire-ups and the PMIx library' '
     grep "^PMIx: OpenPMIx $v " out
 '
 
+test_expect_success 'no PSM component is opened where its device is missing' '
+    run -n 1 sh -c "echo \$OMPI_MCA_mtl" >out &&
+    want=$(sed -n "s/^mtl *= *\^\([^ #]*\).*/\1/p" \
+        /etc/openmpi/openmpi-mca-params.conf 2>/dev/null | tail -n 1) &&
+    ls /dev/hfi1_[0-9]* >/dev/null 2>&1 || want="${want:+$want,}psm2"
+    ls /dev/ipath* >/dev/null 2>&1 || want="${want:+$want,}psm"
+    echo "^$want" >expect && test_cmp expect out
+'
+
+test_expect_success 'a user'"'"'s OMPI_MCA_mtl is the one the ranks get' '
+    OMPI_MCA_mtl=ofi run -n 1 sh -c "echo \$OMPI_MCA_mtl" >out 2>/dev/null &&
+    echo ofi >expect && test_cmp expect out
+'
+
 test_expect_success 'every rank gets PMI-1 and PMIx side by side' '
     run -n 2 sh -c "test -n \"\$PMI_FD\" && test -n \"\$PMIX_NAMESPACE\""
 '
