@@ -37,7 +37,8 @@
 #   netns_cores I            the number of cores of netns_topology I
 #   netns_link_down I        cut host I's link (silently: packets are lost)
 #   netns_link_up I          restore it
-#   netns_rx_bytes I         bytes received on host I's eth0
+#   netns_rx_bytes I [IF]    bytes received on host I's eth0 (or on its
+#                            interface IF, such as lo)
 #   netns_ping I ADDR [T]    whether ADDR answers an ICMP echo from host I
 #                            within T seconds (default 2)
 #   netns_pids I             pids of every process on host I
@@ -179,7 +180,8 @@ netns_rx_bytes() {
     local holder
     holder=$(netns_holder "$1") || return 1
     # The holder's mount namespace has the sysfs of its network namespace.
-    nsenter -t "$holder" -n -m -- cat /sys/class/net/eth0/statistics/rx_bytes
+    nsenter -t "$holder" -n -m -- \
+        cat "/sys/class/net/${2:-eth0}/statistics/rx_bytes"
 }
 
 netns_ping() {

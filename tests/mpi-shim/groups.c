@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* groups.c - group ranges, union, intersection and difference (and the
  * order of their members), MPI_Comm_create_group called by the members
- * only, and MPI_Comm_split_type with MPI_COMM_TYPE_SHARED on one node. */
+ * only, and MPI_Comm_split_type with MPI_COMM_TYPE_SHARED (the ranks of
+ * the host, on one host or several). */
 #include "mtest.h"
 
 static void print_group(const char *what, MPI_Group g, MPI_Group world)
@@ -77,7 +78,9 @@ int main(int argc, char **argv)
     MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, wrank,
                         MPI_INFO_NULL, &node);
     MPI_Comm_size(node, &nsize);
-    CHECK(nsize == wsize, "shared communicator of %d on one node", nsize);
+    int nhere = mtest_node_ranks();
+    CHECK(nsize == nhere, "shared communicator of %d, %d ranks on this host",
+          nsize, nhere);
     MPI_Comm_free(&node);
     SAY("MPI_COMM_TYPE_SHARED holds the node's ranks\n");
 

@@ -81,7 +81,9 @@ int main(int argc, char **argv)
                         MPI_INFO_NULL, &node);
     int ns;
     MPI_Comm_size(node, &ns);
-    SAY("ranks on this node %d\n", ns);
+    int here = mtest_node_ranks();
+    CHECK(ns == here, "%d ranks on this node, %d on this host", ns, here);
+    SAY("ranks on this node: those of this host\n");
     MPI_Comm_free(&node);
 
     double t0 = MPI_Wtime(), t1 = MPI_Wtime();

@@ -9,6 +9,7 @@
 #include <mpi.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 static int mtest_errors;
 
@@ -35,6 +36,28 @@ static int mtest_errors;
             fflush(stdout);                                                    \
         }                                                                      \
     } while (0)
+
+/* The ranks of MPI_COMM_WORLD on this rank's host: those with its
+ * processor name. What MPI_COMM_TYPE_SHARED must hold when the ranks run
+ * on real hosts (several, or one), not on nodes made up for a test. */
+static inline int mtest_node_ranks(void)
+{
+    char mine[MPI_MAX_PROCESSOR_NAME] = {0};
+    char *all;
+    int size, len, n = 0;
+
+    MPI_Comm_size(MPI_COMM_WORLD, &size);
+    MPI_Get_processor_name(mine, &len);
+    all = calloc((size_t)size, MPI_MAX_PROCESSOR_NAME);
+    if (!all)
+        return -1;
+    MPI_Allgather(mine, MPI_MAX_PROCESSOR_NAME, MPI_CHAR, all,
+                  MPI_MAX_PROCESSOR_NAME, MPI_CHAR, MPI_COMM_WORLD);
+    for (int r = 0; r < size; r++)
+        n += strcmp(all + (size_t)r * MPI_MAX_PROCESSOR_NAME, mine) == 0;
+    free(all);
+    return n;
+}
 
 static inline int mtest_finalize(void)
 {
