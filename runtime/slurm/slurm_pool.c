@@ -223,21 +223,32 @@ static int slurm_pool_alive(const char *home)
     return alive;
 }
 
-/* Our environment and one more variable (last); strings borrowed. */
-static char **slurm_pool_env(const char *keyvar)
+/* Our environment and up to two more variables (last; NULL for none);
+ * strings borrowed. */
+static char **slurm_pool_env(const char *var1, const char *var2)
 {
+    const char *vars[2] = {var1, var2};
     size_t n = 0, k = 0;
     char **env;
 
     while (environ[n])
         n++;
-    env = calloc(n + 2, sizeof(char *));
+    env = calloc(n + 3, sizeof(char *));
     if (!env)
         return NULL;
-    for (size_t i = 0; i < n; i++)
-        if (strncmp(environ[i], keyvar, strcspn(keyvar, "=") + 1) != 0)
+    for (size_t i = 0; i < n; i++) {
+        bool replaced = false;
+
+        for (int v = 0; v < 2; v++)
+            replaced |=
+                vars[v]
+                && strncmp(environ[i], vars[v], strcspn(vars[v], "=") + 1) == 0;
+        if (!replaced)
             env[k++] = environ[i];
-    env[k] = (char *)keyvar;
+    }
+    for (int v = 0; v < 2; v++)
+        if (vars[v])
+            env[k++] = (char *)vars[v];
     return env;
 }
 
@@ -298,7 +309,10 @@ static int slurm_pool_launch(struct slurm_pool *pool,
                            "off",
                            NULL};
     snprintf(log, sizeof(log), "%s/home.log", pool->dir);
-    env = slurm_pool_env("SHOAL_LEAVE_ROUNDS=0"); /* all end at once */
+    /* all end at once; and the nodes' tasks' output comes home, since the
+     * nodes' directories end with the allocation (or were never on a file
+     * system this machine sees) */
+    env = slurm_pool_env("SHOAL_LEAVE_ROUNDS=0", "SHOAL_TASK_OUTPUT_HOME=yes");
     rc = env ? slurm_pool_spawn(daemon_argv, env, log, &pool->daemon, error)
              : shoal_errprintf(error, -ENOMEM, "out of memory");
     free(env);
@@ -346,7 +360,7 @@ static int slurm_pool_launch(struct slurm_pool *pool,
                                "SHOAL_SLURM=no ignores it)",
                                error->text);
     srun_argv[0] = srun_path;
-    env = slurm_pool_env(keyvar);
+    env = slurm_pool_env(keyvar, NULL);
     snprintf(log, sizeof(log), "%s/srun.log", pool->dir);
     rc = env ? slurm_pool_spawn(srun_argv, env, log, &pool->srun, error)
              : shoal_errprintf(error, -ENOMEM, "out of memory");

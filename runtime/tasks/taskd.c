@@ -53,8 +53,19 @@ PARAM_DEFINE(taskd_kill_grace_param,
              "3",
              "seconds between SIGTERM and SIGKILL when a task is ended");
 
+PARAM_DEFINE(taskd_output_home_param,
+             "task_output_home",
+             PARAM_TYPE_STRING,
+             "no",
+             "\"yes\": the home of task jobs copies each task's output from "
+             "the node it ran on into its own directory (a Slurm "
+             "allocation's pool sets it: its nodes end with the "
+             "allocation); \"no\": the output stays on the node");
+
 int taskd_config_from_params(struct taskd_config *config, shoal_error_t *error)
 {
+    const char *home = param_get_string(&taskd_output_home_param);
+
     double cores = 0;
     const char *speed = getenv("SHOAL_SPEED");
     int rc = param_get_double(&taskd_lease_param, 0.1, &config->lease, error);
@@ -64,8 +75,15 @@ int taskd_config_from_params(struct taskd_config *config, shoal_error_t *error)
     if (rc == 0)
         rc = param_get_double(&taskd_kill_grace_param, 0, &config->kill_grace,
                               error);
+    if (rc == 0 && home && *home && strcmp(home, "yes") != 0
+        && strcmp(home, "no") != 0)
+        rc = shoal_errprintf(error, SHOAL_EUSAGE,
+                             "invalid SHOAL_TASK_OUTPUT_HOME='%s': expected "
+                             "yes or no",
+                             home);
     if (rc < 0)
         return rc;
+    config->output_home = home && strcmp(home, "yes") == 0;
     config->cores = cores > 65536 ? 65536 : (int)cores;
     config->speed = speed && atoi(speed) > 0 ? atoi(speed) : 1000;
     return 0;
@@ -1249,7 +1267,8 @@ void taskd_destroy(struct taskd *t)
         json_t *msg = json_pack("{s:b, s:s, s:i}", "ok", 0, "error",
                                 "the daemon is stopping", "code", -ESHUTDOWN);
 
-        s->reply(msg, true, s->arg);
+        if (!s->copy)
+            s->reply(msg, true, s->arg);
         json_decref(msg);
         taskd_stream_remove(t, s);
     }

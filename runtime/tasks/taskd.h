@@ -77,6 +77,11 @@ struct taskd_config {
     int speed;         /* 1000 = reference */
     double lease;      /* seconds a lease lasts without renewal */
     double kill_grace; /* SIGTERM to SIGKILL */
+    /* as a home: copy each task's output from the node it ran on into
+     * DIR/output/JOB/TASK.out|.err once its result is recorded, where
+     * `shoal output` finds it after the node left the pool (a Slurm
+     * allocation's pool, whose nodes end with the allocation) */
+    bool output_home;
 };
 
 struct taskd;

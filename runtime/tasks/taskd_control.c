@@ -83,6 +83,19 @@ void taskd_stream_remove(struct taskd *t, struct taskd_stream *s)
     free(s);
 }
 
+/* Whether a copy of the output of one of job's tasks is on its way here
+ * (output_home). */
+static bool taskd_copies_pending(const struct taskd *t, uint64_t job)
+{
+    for (const struct taskd_stream *s = t->streams; s; s = s->next)
+        if (s->copy
+            && (uint64_t)json_integer_value(
+                   json_object_get(s->fetch_row, "job"))
+                   == job)
+            return true;
+    return false;
+}
+
 void taskd_progress(struct taskd *t, bool only_final)
 {
     struct taskd_stream *s = t->streams, *next;
@@ -94,6 +107,13 @@ void taskd_progress(struct taskd *t, bool only_final)
         next = s->next;
         if (s->fetch || journal_job_get(t->journal, s->job, &info) < 0)
             continue;
+        if (info.state != JOURNAL_JOB_RUNNING
+            && taskd_copies_pending(t, s->job)) {
+            /* the job ended once its output is here too: a batch script
+             * that ends after `shoal wait` ends the nodes with it */
+            journal_job_info_release(&info);
+            continue;
+        }
         if (info.state != JOURNAL_JOB_RUNNING) {
             msg =
                 json_pack("{s:b, s:o}", "ok", 1, "job", taskd_job_json(&info));
@@ -616,6 +636,7 @@ static void taskd_op_output(struct taskd *t,
     const char *out, *err;
     struct taskd_stream *s;
     uint64_t id, node;
+    char copy_out[4200], copy_err[4200];
     char *body;
     size_t i, len;
 
@@ -636,6 +657,20 @@ static void taskd_op_output(struct taskd *t,
     out = json_string_value(json_object_get(row, "stdout"));
     err = json_string_value(json_object_get(row, "stderr"));
     if (node == 0 || node == t->cfg.node_id || !out || !err) {
+        taskd_reply_ok(reply, arg, json_pack("{s:o}", "task", row));
+        return;
+    }
+    /* a copy kept here (output_home, maybe of the daemon this directory
+     * was a home of) once the task ended: the node may be gone */
+    if (taskd_output_copy_path(t, id, (uint64_t)task, ".out", copy_out,
+                               sizeof(copy_out))
+            == 0
+        && taskd_output_copy_path(t, id, (uint64_t)task, ".err", copy_err,
+                                  sizeof(copy_err))
+               == 0
+        && access(copy_out, R_OK) == 0) {
+        json_object_set_new(row, "stdout", json_string(copy_out));
+        json_object_set_new(row, "stderr", json_string(copy_err));
         taskd_reply_ok(reply, arg, json_pack("{s:o}", "task", row));
         return;
     }

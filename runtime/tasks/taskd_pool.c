@@ -22,6 +22,7 @@
 #include "runtime/tasks/task_pull.h"
 #include "runtime/tasks/task_wire.h"
 #include "runtime/tasks/taskd_private.h"
+#include "util/fs.h"
 #include "util/log.h"
 #include "runtime/tasks/taskgen.h"
 
@@ -302,6 +303,15 @@ void taskd_ack_results(struct taskd *t, const enum journal_outcome *outcomes)
     struct taskd_queue *q = &t->pending;
     struct task_wire_ack *acks = calloc(q->n, sizeof(*acks));
     bool *done = calloc(q->n, sizeof(*done));
+
+    /* the output of what other nodes ran, copied here while they are
+     * there to send it */
+    for (size_t i = 0; t->cfg.output_home && i < q->n; i++)
+        if (q->meta[i].node != 0 && q->meta[i].node != t->cfg.node_id
+            && outcomes[i] != JOURNAL_OUTCOME_STALE
+            && outcomes[i] != JOURNAL_OUTCOME_DUPLICATE && q->r[i].out_path
+            && q->r[i].err_path)
+            taskd_copy_output(t, &q->r[i]);
 
     for (size_t i = 0; acks && done && i < q->n; i++) {
         size_t k = 0, len;
@@ -715,9 +725,120 @@ taskd_on_fetch(struct taskd *t, uint64_t from, const void *body, size_t len)
     free(e);
 }
 
+int taskd_output_copy_path(const struct taskd *t,
+                           uint64_t job,
+                           uint64_t task,
+                           const char *ext,
+                           char *buf,
+                           size_t size)
+{
+    int n = snprintf(buf, size, "%s/output/%" PRIu64 "/%" PRIu64 "%s",
+                     t->cfg.dir, job, task, ext);
+
+    return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
+}
+
+void taskd_copy_output(struct taskd *t, const struct journal_result *r)
+{
+    struct taskd_stream *s = calloc(1, sizeof(*s));
+    json_t *row = json_pack("{s:I, s:I}", "job", (json_int_t)r->job, "task",
+                            (json_int_t)r->task);
+    size_t len = 0;
+    char *body = s && row ? task_wire_fetch_encode(
+                     &(struct task_wire_fetch){t->next_fetch + 1, r->out_path,
+                                               r->err_path},
+                     &len)
+                          : NULL;
+
+    if (!body || taskd_send(t, r->node, TASKD_FRAME_FETCH, body, &len) < 0) {
+        LOG(LOG_LEVEL_WARNING, LOG_TASKS,
+            "task %" PRIu64 " of job %" PRIu64 ": its output stays on node "
+            "%016" PRIx64 " (cannot ask for it)",
+            r->task, r->job, r->node);
+        free(s);
+        json_decref(row);
+        return;
+    }
+    *s = (struct taskd_stream){.t = t,
+                               .fetch = ++t->next_fetch,
+                               .fetch_node = r->node,
+                               .fetch_row = row,
+                               .fetch_deadline =
+                                   taskd_now() + TASKD_FETCH_TIMEOUT,
+                               .copy = true,
+                               .next = t->streams};
+    t->streams = s;
+}
+
+/* One file of a copy (base64 text) into path, whole or not at all. */
+static int taskd_write_copy(const char *path, const char *b64)
+{
+    char tmp[4200], *data = NULL;
+    size_t len = 0;
+    FILE *f;
+    int rc = task_wire_b64_decode(b64, &data, &len);
+
+    if (rc < 0)
+        return rc;
+    snprintf(tmp, sizeof(tmp), "%s.part", path);
+    f = fopen(tmp, "we");
+    rc = f && fwrite(data, 1, len, f) == len ? 0 : -EIO;
+    if (f && fclose(f) != 0)
+        rc = -EIO;
+    free(data);
+    if (rc == 0 && rename(tmp, path) < 0)
+        rc = -errno;
+    if (rc < 0)
+        unlink(tmp);
+    return rc;
+}
+
+/* The answer to a copy: the files under DIR/output/JOB/. */
+static void taskd_copy_done(struct taskd *t,
+                            struct taskd_stream *s,
+                            const struct task_wire_fetched *ans)
+{
+    uint64_t job =
+        (uint64_t)json_integer_value(json_object_get(s->fetch_row, "job"));
+    uint64_t task =
+        (uint64_t)json_integer_value(json_object_get(s->fetch_row, "task"));
+    char out[4200], err[4200];
+    int rc = ans->out && ans->err ? 0 : -ENOENT;
+
+    if (rc == 0)
+        rc = taskd_output_copy_path(t, job, task, ".out", out, sizeof(out));
+    if (rc == 0)
+        rc = taskd_output_copy_path(t, job, task, ".err", err, sizeof(err));
+    if (rc == 0) {
+        *strrchr(out, '/') = '\0';
+        rc = fs_mkdir_p(out, 0700) < 0 ? -errno : 0;
+        out[strlen(out)] = '/';
+    }
+    /* stderr first: a copy is whole once its stdout is there */
+    if (rc == 0)
+        rc = taskd_write_copy(err, ans->err);
+    if (rc == 0)
+        rc = taskd_write_copy(out, ans->out);
+    if (rc < 0)
+        LOG(LOG_LEVEL_WARNING, LOG_TASKS,
+            "task %" PRIu64 " of job %" PRIu64 ": no copy of its output from "
+            "node %016" PRIx64 ": %s",
+            task, job, s->fetch_node,
+            ans->out ? shoal_strerror(rc) : (ans->error ?: "bad answer"));
+    taskd_stream_remove(t, s);
+}
+
 static void taskd_fetch_fail(struct taskd_stream *s, const char *why)
 {
-    json_t *msg =
+    json_t *msg;
+
+    if (s->copy) {
+        LOG(LOG_LEVEL_WARNING, LOG_TASKS, "no copy of a task's output: %s",
+            why);
+        taskd_stream_remove(s->t, s);
+        return;
+    }
+    msg =
         json_pack("{s:b, s:s, s:i}", "ok", 0, "error", why, "code", -EHOSTDOWN);
     s->reply(msg, true, s->arg);
     json_decref(msg);
@@ -740,7 +861,9 @@ taskd_on_fetched(struct taskd *t, uint64_t from, const void *body, size_t len)
         json_decref(doc);
         return;
     }
-    if (!ans.out) {
+    if (s->copy)
+        taskd_copy_done(t, s, &ans);
+    else if (!ans.out) {
         snprintf(why, sizeof(why),
                  "node %016" PRIx64 " has no output of the task: %s", from,
                  ans.error ?: "bad answer");

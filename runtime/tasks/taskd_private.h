@@ -176,8 +176,24 @@ struct taskd_stream {
     uint64_t fetch_node;
     json_t *fetch_row;
     double fetch_deadline;
+    /* a copy of a task's output into the home's directory (output_home):
+     * no client; fetch_row holds "job" and "task" */
+    bool copy;
     struct taskd_stream *next;
 };
+
+/* As a home with output_home: fetch the output of r (recorded from
+ * another node) to keep a copy here (taskd_output_copy_path()). */
+void taskd_copy_output(struct taskd *t, const struct journal_result *r);
+
+/* Where the home keeps the copy of a task's output: DIR/output/JOB/TASK
+ * then ext (".out", ".err"), into buf. Returns 0 or -ENAMETOOLONG. */
+int taskd_output_copy_path(const struct taskd *t,
+                           uint64_t job,
+                           uint64_t task,
+                           const char *ext,
+                           char *buf,
+                           size_t size);
 
 /* Seconds a node has to send a task's output; the most sent of a file. */
 #define TASKD_FETCH_TIMEOUT 10.0
