@@ -45,7 +45,7 @@ int PMPI_Barrier(MPI_Comm comm)
     struct shim_comm *c = shim_comm_lookup(comm);
 
     if (c && c->inter)
-        return SHIM_COLL_RET(c, "MPI_Barrier", shim_inter_barrier(c));
+        return SHIM_COLL_RET(c, "MPI_Barrier", shim_inter_barrier(c, NULL));
     int rc = shim_coll_comm_check(comm, &c);
 
     if (rc == 0)
@@ -57,11 +57,13 @@ SHIM_WEAK(Ibarrier)
 int PMPI_Ibarrier(MPI_Comm comm, MPI_Request *request)
 {
     struct shim_comm *c = NULL;
-    int rc = shim_coll_comm_check(comm, &c);
+    int rc = shim_comm_check(comm, &c);
 
     if (rc == 0 && !request)
         rc = SHIM_ECLASS(MPI_ERR_ARG);
-    if (rc == 0)
+    if (rc == 0 && c->inter)
+        rc = shim_inter_barrier(c, request);
+    else if (rc == 0)
         rc = barrier(c, request);
     return SHIM_COLL_RET(c, "MPI_Ibarrier", rc);
 }

@@ -163,10 +163,13 @@ static int bcast_entry(const char *fn,
 {
     struct shim_comm *c = NULL;
     struct shim_datatype *t;
-    int rc = shim_coll_comm_check(comm, &c);
+    int rc = shim_comm_check(comm, &c);
 
     if (rc == 0)
         rc = shim_coll_check_buf(count, datatype, &t);
+    if (rc == 0 && c->inter)
+        return SHIM_COLL_RET(
+            c, fn, shim_inter_bcast(buffer, count, t, root, c, request));
     if (rc == 0)
         rc = shim_coll_check_root(c, root);
     if (rc == 0)
@@ -178,11 +181,6 @@ SHIM_WEAK(Bcast)
 int PMPI_Bcast(
     void *buffer, int count, MPI_Datatype datatype, int root, MPI_Comm comm)
 {
-    struct shim_comm *c = shim_comm_lookup(comm);
-
-    if (c && c->inter)
-        return SHIM_COLL_RET(
-            c, "MPI_Bcast", shim_inter_bcast(buffer, count, datatype, root, c));
     return bcast_entry("MPI_Bcast", buffer, count, datatype, root, comm, NULL);
 }
 

@@ -520,13 +520,6 @@ int PMPI_Allgather(const void *sendbuf,
                    MPI_Datatype recvtype,
                    MPI_Comm comm)
 {
-    struct shim_comm *c = shim_comm_lookup(comm);
-
-    if (c && c->inter)
-        return SHIM_COLL_RET(c, "MPI_Allgather",
-                             shim_inter_allgather(sendbuf, sendcount, sendtype,
-                                                  recvbuf, recvcount, recvtype,
-                                                  c));
     return move_entry("MPI_Allgather", MV_ALLGATHER, sendbuf, sendcount,
                       sendtype, recvbuf, recvcount, recvtype, 0, comm, NULL);
 }

@@ -205,6 +205,45 @@ void shim_allgather_ring(struct shim_sched *s,
                          const size_t *off,
                          const size_t *len);
 
+/* ---- intercommunicators ---------------------------------------------------
+ * A schedule on intercommunicator c views the local group (its private
+ * communicator's point-to-point context, the schedule's tag) or, as
+ * shim_sched_create leaves it, the remote group (leaders talk across). */
+static inline void shim_sched_view_local(struct shim_sched *s,
+                                         struct shim_comm *c)
+{
+    s->p = c->local_size;
+    s->r = c->rank;
+    s->via = c->local;
+    s->via_ctx = c->local->ctx;
+}
+
+static inline void shim_sched_view_inter(struct shim_sched *s,
+                                         struct shim_comm *c)
+{
+    s->p = c->size;
+    s->r = c->rank;
+    s->via = NULL;
+}
+
+/* MPI_Barrier and MPI_Bcast (coll_inter.c), MPI_Allreduce (coll_reduce.c)
+ * on intercommunicator c, blocking when request is NULL. Internal
+ * codes. */
+int shim_inter_barrier(struct shim_comm *c, MPI_Request *request);
+int shim_inter_bcast(void *buf,
+                     int count,
+                     struct shim_datatype *t,
+                     int root,
+                     struct shim_comm *c,
+                     MPI_Request *request);
+int shim_inter_allreduce(const void *sendbuf,
+                         void *recvbuf,
+                         int count,
+                         struct shim_datatype *t,
+                         struct shim_op *op,
+                         struct shim_comm *c,
+                         MPI_Request *request);
+
 /* ---- the general exchange (coll_alltoallw.c) -----------------------------
  * Both return an MPI error code, through comm's handler: entry points
  * return them as they are. MPI_Alltoallv (also nonblocking, and on
@@ -309,8 +348,8 @@ static inline int shim_coll_check_root(struct shim_comm *c, int root)
 }
 
 /* shim_comm_check() for the collectives written for intracommunicators
- * only: an intercommunicator is MPI_ERR_COMM (MPI_Barrier, MPI_Bcast,
- * MPI_Allreduce and MPI_Allgather hand theirs to intercomm.c first). */
+ * only: an intercommunicator is MPI_ERR_COMM (the entry points of the
+ * collectives defined on intercommunicators hand theirs over first). */
 static inline int shim_coll_comm_check(MPI_Comm comm, struct shim_comm **out)
 {
     int rc = shim_comm_check(comm, out);

@@ -644,21 +644,6 @@ static int scan(const void *sendbuf,
  * One schedule on the intercommunicator: the local steps run in the view
  * of its local group (on that group's private communicator), the leaders
  * (local rank 0) talk across. */
-static void view_local(struct shim_sched *s, struct shim_comm *c)
-{
-    s->p = c->local_size;
-    s->r = c->rank;
-    s->via = c->local;
-    s->via_ctx = c->local->ctx;
-}
-
-static void view_inter(struct shim_sched *s, struct shim_comm *c)
-{
-    s->p = c->size;
-    s->r = c->rank;
-    s->via = NULL;
-}
-
 /* MPI_Reduce on an intercommunicator: the root (MPI_ROOT) gets the
  * reduction of the other group's data, which that group reduces to its
  * rank 0 first; the root's group mates pass MPI_PROC_NULL. */
@@ -701,12 +686,58 @@ static int inter_reduce(const void *sendbuf,
         return shim_sched_finish(s, request);
     shim_sched_copy(s, in, acc, bytes);
     shim_sched_fence(s);
-    view_local(s, c);
+    shim_sched_view_local(s, c);
     shim_reduce_tree(s, acc, full, &rd, 0);
-    view_inter(s, c);
+    shim_sched_view_inter(s, c);
     if (c->rank == 0)
         shim_sched_send(s, full, bytes, root);
     shim_sched_fence(s);
+    return shim_sched_finish(s, request);
+}
+
+/* MPI_Allreduce on an intercommunicator: each group reduces its data to
+ * its rank 0, the leaders swap the results, and each leader broadcasts
+ * the other group's reduction in its group. */
+int shim_inter_allreduce(const void *sendbuf,
+                         void *recvbuf,
+                         int count,
+                         struct shim_datatype *t,
+                         struct shim_op *op,
+                         struct shim_comm *c,
+                         MPI_Request *request)
+{
+    struct shim_sched *s;
+    struct shim_red rd;
+    int rc = sendbuf == MPI_IN_PLACE ? SHIM_ECLASS(MPI_ERR_BUFFER) : 0;
+
+    if (rc == 0)
+        rc = red_prepare(t, op, count, &rd);
+    if (rc == 0)
+        rc = shim_sched_create(c, &s);
+    if (rc)
+        return rc;
+    size_t bytes = shim_red_bytes(&rd);
+    const void *in = red_in(s, sendbuf, count, t);
+    void *out = red_out(s, recvbuf, count, t);
+    char *acc = shim_sched_tmp(s, bytes);
+    char *full = c->rank == 0 ? shim_sched_tmp(s, bytes) : NULL;
+    if (!in || !out || !acc || (c->rank == 0 && !full) || count == 0)
+        return shim_sched_finish(s, request);
+    shim_sched_copy(s, in, acc, bytes);
+    shim_sched_fence(s);
+    shim_sched_view_local(s, c);
+    shim_reduce_tree(s, acc, full, &rd, 0);
+    shim_sched_view_inter(s, c);
+    if (c->rank == 0) {
+        shim_sched_send(s, full, bytes, 0);
+        shim_sched_recv(s, out, bytes, 0);
+        shim_sched_fence(s);
+    }
+    shim_sched_view_local(s, c);
+    if (c->local_size > 1)
+        shim_bcast_flat(s, out, bytes, 0);
+    shim_sched_fence(s);
+    shim_sched_view_inter(s, c);
     return shim_sched_finish(s, request);
 }
 
@@ -752,15 +783,15 @@ int shim_inter_reduce_scatter(const void *sendbuf,
         off[i + 1] = off[i] + (size_t)counts[i] * per;
     shim_sched_copy(s, in, acc, bytes);
     shim_sched_fence(s);
-    view_local(s, c);
+    shim_sched_view_local(s, c);
     shim_reduce_tree(s, acc, full, &rd, 0);
-    view_inter(s, c);
+    shim_sched_view_inter(s, c);
     if (r == 0) {
         shim_sched_send(s, full, bytes, 0);
         shim_sched_recv(s, other, bytes, 0);
         shim_sched_fence(s);
     }
-    view_local(s, c);
+    shim_sched_view_local(s, c);
     size_t mine = off[r + 1] - off[r];
     if (r == 0) {
         for (int i = 1; i < n; i++)
@@ -772,7 +803,7 @@ int shim_inter_reduce_scatter(const void *sendbuf,
         shim_sched_recv(s, out, mine * rd.esz, 0);
     }
     shim_sched_fence(s);
-    view_inter(s, c);
+    shim_sched_view_inter(s, c);
     return shim_sched_finish(s, request);
 }
 
@@ -796,13 +827,12 @@ static int red_entry(const char *fn,
 
     if (rc)
         return shim_err(NULL, fn, rc);
-    if (c->inter && root == ALL_RANKS)
-        rc = shim_errcode_inter_coll();
-    if (rc == 0)
-        rc = shim_coll_check_buf(count, datatype, &t);
+    rc = shim_coll_check_buf(count, datatype, &t);
     if (rc == 0)
         rc = shim_op_check(op, &o);
-    if (rc == 0 && c->inter)
+    if (rc == 0 && c->inter && root == ALL_RANKS)
+        rc = shim_inter_allreduce(sendbuf, recvbuf, count, t, o, c, request);
+    else if (rc == 0 && c->inter)
         rc = inter_reduce(sendbuf, recvbuf, count, t, o, root, c, request);
     else if (rc == 0 && root == ALL_RANKS)
         rc = allreduce(sendbuf, recvbuf, count, t, o, c, request);
@@ -854,12 +884,6 @@ int PMPI_Allreduce(const void *sendbuf,
                    MPI_Op op,
                    MPI_Comm comm)
 {
-    struct shim_comm *c = shim_comm_lookup(comm);
-
-    if (c && c->inter)
-        return SHIM_COLL_RET(
-            c, "MPI_Allreduce",
-            shim_inter_allreduce(sendbuf, recvbuf, count, datatype, op, c));
     return red_entry("MPI_Allreduce", sendbuf, recvbuf, count, datatype, op,
                      ALL_RANKS, comm, NULL);
 }

@@ -133,13 +133,9 @@ static int idup_round(struct shim_sched *s, void *arg)
          * AND of both. Local steps go over the local group's
          * communicator (its point-to-point context, which nothing else
          * uses) with the schedule's tag. */
-        s->p = c->local_size;
-        s->r = c->rank;
-        s->via = c->local;
-        s->via_ctx = c->local->ctx;
+        shim_sched_view_local(s, c);
         shim_allreduce_flat(s, d->agreed, &rd);
-        s->p = c->size;
-        s->via = NULL;
+        shim_sched_view_inter(s, c);
         if (c->rank == 0) {
             shim_sched_send(s, d->agreed, sizeof(d->agreed), 0);
             shim_sched_recv(s, d->other, sizeof(d->other), 0);
@@ -147,11 +143,9 @@ static int idup_round(struct shim_sched *s, void *arg)
             shim_sched_reduce(s, d->other, d->agreed, WIN_WORDS, rd.rdt, rd.op);
             shim_sched_fence(s);
         }
-        s->p = c->local_size;
-        s->via = c->local;
+        shim_sched_view_local(s, c);
         shim_bcast_flat(s, d->agreed, sizeof(d->agreed), 0);
-        s->p = c->size;
-        s->via = NULL;
+        shim_sched_view_inter(s, c);
     }
     shim_sched_call(s, idup_decide, d);
     return 0;

@@ -28,9 +28,8 @@ static struct errcode *codes;
 static int ncodes, capcodes;
 
 static const char inter_coll_text[] =
-    "MPI_ERR_COMM: this collective is not available on intercommunicators "
-    "(MPI_Ibarrier, MPI_Ibcast and MPI_Iallreduce not yet; the scans are "
-    "not defined on them)";
+    "MPI_ERR_COMM: this collective is not defined on intercommunicators "
+    "(MPI_Scan, MPI_Exscan and their nonblocking forms)";
 
 static int code_add(int cls, int *code)
 {

@@ -1,8 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* intercomm.c - intercommunicators: MPI_Intercomm_create, _merge, dup,
- * the remote group, and the collectives written for them so far
- * (MPI_Barrier, MPI_Bcast, MPI_Allreduce, MPI_Allgather; the collective
- * entry points refuse the others with MPI_ERR_COMM).
+ * and the remote group.
  *
  * An intercommunicator is a struct shim_comm whose world[] and size are
  * the remote group's, so point-to-point addresses remote ranks with no
@@ -14,10 +12,11 @@
  * leaders swap the results, and each broadcasts the AND of both. Each
  * intercommunicator keeps a private intracommunicator of its local group
  * (local, its own context id, no attributes) for the collectives, which
- * run as local operations joined by one exchange between the leaders
- * (local rank 0 of each group) on the intercommunicator's collective
- * context, tagged with the collective sequence number every member
- * advances in step. */
+ * are schedules of the collective engine (coll_inter.c, coll_reduce.c,
+ * coll_alltoallw.c): local steps over that communicator joined by the
+ * leaders' (local rank 0 of each group) exchanges on the
+ * intercommunicator's collective context, tagged with the collective
+ * sequence number every member advances in step. */
 #include "config.h"
 
 #include <errno.h>
@@ -406,134 +405,4 @@ int PMPI_Comm_remote_group(MPI_Comm comm, MPI_Group *group)
     memcpy(w, c->world, sizeof(int) * c->size);
     rc = shim_group_new(c->size, w, group);
     return rc ? shim_err(c, "MPI_Comm_remote_group", rc) : MPI_SUCCESS;
-}
-
-/* ---- collectives -------------------------------------------------------- */
-
-int shim_inter_barrier(struct shim_comm *c)
-{
-    int tag = inter_tag(c);
-    int rc = shim_coll_barrier(c->local);
-
-    if (rc == 0 && c->rank == 0)
-        rc = xchg_bytes(NULL, 0, NULL, 0, 0, tag, c, c->ctx | 1);
-    if (rc == 0)
-        rc = shim_coll_barrier(c->local);
-    return rc;
-}
-
-int shim_inter_bcast(
-    void *buf, int count, MPI_Datatype dt, int root, struct shim_comm *c)
-{
-    struct shim_datatype *t;
-    struct shim_request *r;
-    int tag = inter_tag(c);
-    int rc = shim_dt_check(dt, &t);
-
-    if (rc == 0 && count < 0)
-        rc = SHIM_ECLASS(MPI_ERR_COUNT);
-    if (rc == 0 && root != MPI_ROOT && root != MPI_PROC_NULL
-        && (root < 0 || root >= c->size))
-        rc = SHIM_ECLASS(MPI_ERR_ROOT);
-    if (rc || root == MPI_PROC_NULL)
-        return rc;
-    if (root == MPI_ROOT) {
-        /* The root hands the data to the other group's leader. */
-        rc = shim_isend(buf, (size_t)count, t, 0, tag, c, c->ctx | 1,
-                        SHIM_SEND_STD, &r);
-        if (rc == 0) {
-            rc = shim_req_wait(r);
-            shim_req_free(r);
-        }
-        return rc;
-    }
-    if (c->rank == 0) {
-        rc = shim_irecv(buf, (size_t)count, t, root, tag, c, c->ctx | 1, &r);
-        if (rc == 0) {
-            rc = shim_req_wait(r);
-            shim_req_free(r);
-        }
-    }
-    int brc = PMPI_Bcast(buf, count, dt, 0, c->local->handle);
-    return rc ? rc : brc;
-}
-
-/* A buffer for count elements of t, and the pointer MPI calls take. */
-static void *tmp_alloc(struct shim_datatype *t, size_t count, void **base)
-{
-    size_t bytes =
-        count ? (size_t)t->true_extent + (count - 1) * (size_t)t->extent : 0;
-
-    *base = malloc(bytes ? bytes : 1);
-    return *base ? (char *)*base - t->true_lb : NULL;
-}
-
-int shim_inter_allreduce(const void *sendbuf,
-                         void *recvbuf,
-                         int count,
-                         MPI_Datatype dt,
-                         MPI_Op op,
-                         struct shim_comm *c)
-{
-    struct shim_datatype *t;
-    void *base = NULL;
-    int tag = inter_tag(c);
-    int rc = shim_dt_check(dt, &t);
-
-    if (rc == 0 && count < 0)
-        rc = SHIM_ECLASS(MPI_ERR_COUNT);
-    if (rc == 0 && sendbuf == MPI_IN_PLACE)
-        rc = SHIM_ECLASS(MPI_ERR_BUFFER);
-    if (rc)
-        return rc;
-    /* Each group reduces its own data, the leaders swap the results: a
-     * group's result is the other group's reduction. */
-    void *tmp = tmp_alloc(t, (size_t)count, &base);
-    if (!tmp)
-        return -ENOMEM;
-    rc = PMPI_Reduce(sendbuf, tmp, count, dt, op, 0, c->local->handle);
-    if (rc == 0 && c->rank == 0)
-        rc = xchg(tmp, (size_t)count, t, recvbuf, (size_t)count, t, 0, tag, c,
-                  c->ctx | 1);
-    free(base);
-    if (rc == 0)
-        rc = PMPI_Bcast(recvbuf, count, dt, 0, c->local->handle);
-    return rc;
-}
-
-int shim_inter_allgather(const void *sendbuf,
-                         int sendcount,
-                         MPI_Datatype sendtype,
-                         void *recvbuf,
-                         int recvcount,
-                         MPI_Datatype recvtype,
-                         struct shim_comm *c)
-{
-    struct shim_datatype *st, *rt;
-    void *base = NULL;
-    int tag = inter_tag(c);
-    int rc = shim_dt_check(sendtype, &st);
-
-    if (rc == 0)
-        rc = shim_dt_check(recvtype, &rt);
-    if (rc == 0 && (sendcount < 0 || recvcount < 0))
-        rc = SHIM_ECLASS(MPI_ERR_COUNT);
-    if (rc == 0 && sendbuf == MPI_IN_PLACE)
-        rc = SHIM_ECLASS(MPI_ERR_BUFFER);
-    if (rc)
-        return rc;
-    size_t lcount = (size_t)sendcount * (size_t)c->local_size;
-    void *tmp = tmp_alloc(st, lcount, &base);
-    if (!tmp)
-        return -ENOMEM;
-    rc = PMPI_Gather(sendbuf, sendcount, sendtype, tmp, sendcount, sendtype, 0,
-                     c->local->handle);
-    if (rc == 0 && c->rank == 0)
-        rc = xchg(tmp, lcount, st, recvbuf, (size_t)recvcount * c->size, rt, 0,
-                  tag, c, c->ctx | 1);
-    free(base);
-    if (rc == 0)
-        rc = PMPI_Bcast(recvbuf, recvcount * c->size, recvtype, 0,
-                        c->local->handle);
-    return rc;
 }

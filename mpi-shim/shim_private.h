@@ -343,24 +343,6 @@ int shim_group_new(int n, int *world, MPI_Group *out);
 /* A duplicate of intercommunicator c (collective over both groups),
  * without attributes; intercomm.c. */
 int shim_intercomm_dup(struct shim_comm *c, struct shim_comm **out);
-/* Collectives on intercommunicators (intercomm.c); the collective entry
- * points hand intercommunicators to these and refuse the others. */
-int shim_inter_barrier(struct shim_comm *c);
-int shim_inter_bcast(
-    void *buf, int count, MPI_Datatype dt, int root, struct shim_comm *c);
-int shim_inter_allreduce(const void *sendbuf,
-                         void *recvbuf,
-                         int count,
-                         MPI_Datatype dt,
-                         MPI_Op op,
-                         struct shim_comm *c);
-int shim_inter_allgather(const void *sendbuf,
-                         int sendcount,
-                         MPI_Datatype sendtype,
-                         void *recvbuf,
-                         int recvcount,
-                         MPI_Datatype recvtype,
-                         struct shim_comm *c);
 /* A reference for an operation still pending on comm (a request): the
  * communicator outlives MPI_Comm_free until the last one is dropped. */
 void shim_comm_incref(struct shim_comm *comm);

@@ -6,8 +6,9 @@
  * rank), MPI_Alltoall, _Alltoallv, _Alltoallw, MPI_Reduce (also with a
  * non-commutative operation), MPI_Reduce_scatter, _Reduce_scatter_block,
  * MPI_Allgatherv, and nonblocking forms (MPI_Igather, _Iscatterv,
- * _Ialltoall, _Iallgather, _Ireduce, _Ireduce_scatter_block) in flight at
- * once. Each group's data comes from the other group. */
+ * _Ialltoall, _Iallgather, _Ireduce, _Ireduce_scatter_block; then
+ * _Ibarrier, _Ibcast both ways and _Iallreduce) in flight at once. Each
+ * group's data comes from the other group. */
 #include "mtest.h"
 
 #include <string.h>
@@ -281,6 +282,48 @@ int main(int argc, char **argv)
               want);
     }
     SAY("nonblocking forms in flight together\n");
+
+    /* Ibarrier, Ibcast from each side and Iallreduce, in flight at once;
+     * then the blocking Barrier, Bcast and Allreduce, also through the
+     * schedules. */
+    MPI_Request q[4];
+    int bc1[3] = {-1, -1, -1}, bc2[2] = {-1, -1}, ar[2] = {-1, -1};
+    int broot1 = color == 0 ? (lrank == 0 ? MPI_ROOT : MPI_PROC_NULL) : 0;
+    int broot2 = color == 1 ? (lrank == lsize - 1 ? MPI_ROOT : MPI_PROC_NULL)
+                            : rsize - 1;
+    if (broot1 == MPI_ROOT)
+        bc1[0] = 11, bc1[1] = 12, bc1[2] = 13;
+    if (broot2 == MPI_ROOT)
+        bc2[0] = 21, bc2[1] = 22;
+    int arin[2] = {wrank, 1};
+    MPI_Ibarrier(ic, &q[0]);
+    MPI_Ibcast(bc1, 3, MPI_INT, broot1, ic, &q[1]);
+    MPI_Ibcast(bc2, 2, MPI_INT, broot2, ic, &q[2]);
+    MPI_Iallreduce(arin, ar, 2, MPI_INT, MPI_SUM, ic, &q[3]);
+    MPI_Waitall(4, q, MPI_STATUSES_IGNORE);
+    int rsum = 0;
+    for (int r = 0; r < rsize; r++)
+        rsum += REMOTE(r);
+    if (broot1 != MPI_PROC_NULL)
+        CHECK(bc1[0] == 11 && bc1[1] == 12 && bc1[2] == 13, "ibcast: %d %d %d",
+              bc1[0], bc1[1], bc1[2]);
+    else
+        CHECK(bc1[0] == -1, "ibcast touched the root's group");
+    if (broot2 != MPI_PROC_NULL)
+        CHECK(bc2[0] == 21 && bc2[1] == 22, "ibcast 2: %d %d", bc2[0], bc2[1]);
+    CHECK(ar[0] == rsum && ar[1] == rsize, "iallreduce: %d %d", ar[0], ar[1]);
+    MPI_Barrier(ic);
+    int b3[2] = {-1, -1};
+    if (broot1 == MPI_ROOT)
+        b3[0] = 31, b3[1] = 32;
+    MPI_Bcast(b3, 2, MPI_INT, broot1, ic);
+    if (broot1 != MPI_PROC_NULL)
+        CHECK(b3[0] == 31 && b3[1] == 32, "bcast: %d %d", b3[0], b3[1]);
+    ar[0] = ar[1] = -1;
+    MPI_Allreduce(arin, ar, 2, MPI_INT, MPI_MAX, ic);
+    CHECK(ar[0] == REMOTE(rsize - 1) && ar[1] == 1, "allreduce max: %d %d",
+          ar[0], ar[1]);
+    SAY("ibarrier, ibcast, iallreduce and their blocking forms\n");
     MPI_Op_free(&prod);
     MPI_Type_free(&mat);
     MPI_Comm_free(&ic);
