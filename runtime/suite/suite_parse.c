@@ -356,6 +356,7 @@ static int
 read_mpi(struct suite_walk *w, const yaml_node_t *node, struct suite_bench *b)
 {
     int rc = want_map(w, node, "key 'mpi'");
+    const yaml_node_t *nodes = NULL;
 
     if (rc < 0)
         return rc;
@@ -371,6 +372,10 @@ read_mpi(struct suite_walk *w, const yaml_node_t *node, struct suite_bench *b)
             rc = want_strdup(w, v, "mpi: ranks", &b->ranks_tmpl);
         else if (!strcmp(k, "ranks"))
             rc = want_uint(w, v, "mpi: ranks", 1, &b->ranks);
+        else if (!strcmp(k, "nodes") && scalar(v) && strchr(scalar(v), '{'))
+            rc = want_strdup(w, v, "mpi: nodes", &b->nodes_tmpl), nodes = v;
+        else if (!strcmp(k, "nodes"))
+            rc = want_uint(w, v, "mpi: nodes", 1, &b->nodes), nodes = v;
         else if (!strcmp(k, "map-by"))
             rc = want_strdup(w, v, "mpi: map-by", &b->map_by);
         else if (!strcmp(k, "bind-to"))
@@ -381,12 +386,20 @@ read_mpi(struct suite_walk *w, const yaml_node_t *node, struct suite_bench *b)
             rc = want_bool(w, v, "mpi: exclusive", &b->exclusive);
         else
             rc = walk_fail(w, kn,
-                           "unknown key 'mpi: %s' (ranks, map-by, bind-to, "
-                           "oversubscribe, exclusive)",
+                           "unknown key 'mpi: %s' (ranks, nodes, map-by, "
+                           "bind-to, oversubscribe, exclusive)",
                            k);
         if (rc < 0)
             return rc;
     }
+    if (nodes && b->map_by)
+        return walk_fail(w, nodes,
+                         "key 'mpi: nodes': give nodes or map-by, not both");
+    if (nodes && !b->nodes_tmpl && !b->ranks_tmpl && b->ranks % b->nodes)
+        return walk_fail(w, nodes,
+                         "key 'mpi: nodes': %u ranks do not fill %u nodes "
+                         "alike",
+                         b->ranks, b->nodes);
     return 0;
 }
 
@@ -684,6 +697,8 @@ read_bench(struct suite_walk *w, const yaml_node_t *node, struct suite_bench *b)
             b->repeat_given = true;
         } else if (!strcmp(k, "optional")) {
             rc = want_bool(w, v, "optional", &b->optional);
+        } else if (!strcmp(k, "local")) {
+            rc = want_bool(w, v, "local", &b->local);
         } else if (!strcmp(k, "noise")) {
             rc = read_noise(w, v, b);
         } else if (!strcmp(k, "precision")) {
@@ -733,6 +748,9 @@ read_bench(struct suite_walk *w, const yaml_node_t *node, struct suite_bench *b)
             return rc;
     if (b->ranks_tmpl
         && (rc = check_placeholders(w, node, b, b->ranks_tmpl)) < 0)
+        return rc;
+    if (b->nodes_tmpl
+        && (rc = check_placeholders(w, node, b, b->nodes_tmpl)) < 0)
         return rc;
     if (b->nparams > 0) {
         size_t ncases = 0;
@@ -994,6 +1012,7 @@ void suite_free(struct suite *suite)
         free(b->excludes);
         free(b->map_by);
         free(b->ranks_tmpl);
+        free(b->nodes_tmpl);
         free(b->bind_to);
         free(b->regex);
         free(b->precision_figure);

@@ -16,13 +16,14 @@
  * matrix (parameter -> sequence of scalars), exclude (a sequence of maps
  * parameter -> value; a combination matching every pair of one entry is
  * left out), env (map), warmup, repeat, timeout (seconds), mpi (ranks,
- * map-by, bind-to, oversubscribe, exclusive: the command runs as a
+ * nodes, map-by, bind-to, oversubscribe, exclusive: the command runs as a
  * `shoal run` gang job), parse (json, osu, imb, npb, or {regex: PATTERN} with
  * named groups), figures (name -> {unit, better: lower|higher}), papi (a
  * sequence of PAPI event names), precision ({ci: X%, max: M, figure: F},
  * suite_stats_precision() is the rule; M >= 6, as fewer repetitions
  * never give a 95% interval), noise ({max-load: L, wait: S}), optional
- * (true: skipped when its program is missing). Top-level vars (name ->
+ * (true: skipped when its program is missing), local (true: a plain
+ * command runs on this node, never as a pool task). Top-level vars (name ->
  * value) are substituted as "{name}" like parameters.
  *
  * "{p}" in a command word or an env value is replaced by parameter p's
@@ -107,6 +108,9 @@ struct suite_bench {
     /* optional: true: a program that is not there skips this benchmark
      * (said once) instead of refusing the suite */
     bool optional;
+    /* local: true: a plain command runs on this node even when a pool
+     * daemon answers (otherwise it runs as a pool task) */
+    bool local;
     const struct suite_var *vars; /* the suite's, borrowed */
     size_t nvars;
     bool noise;
@@ -116,6 +120,10 @@ struct suite_bench {
     bool mpi;              /* run as a gang job with `shoal run` */
     unsigned ranks;
     char *ranks_tmpl; /* ranks: "{n}" (substituted per case), or NULL */
+    /* nodes: N: ranks/N ranks per node (`shoal run --npernode`, rounded up
+     * when a case's N does not divide its ranks); 0 when not given */
+    unsigned nodes;
+    char *nodes_tmpl; /* nodes: "{k}", or NULL */
     char *map_by;     /* NULL: shoal run's default */
     char *bind_to;    /* NULL: shoal run's default */
     bool oversubscribe;

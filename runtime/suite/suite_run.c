@@ -2,6 +2,7 @@
 /* suite_run.c - the suite runner: cases, repetitions, records. */
 #include <dirent.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <math.h>
 #include <stdio.h>
@@ -19,6 +20,7 @@
 #include "runtime/suite/suite_pool.h"
 #include "runtime/suite/suite_run.h"
 #include "runtime/suite/suite_stats.h"
+#include "runtime/suite/suite_task.h"
 #include "util/spawn.h"
 
 extern char **environ;
@@ -56,7 +58,7 @@ char **suite_run_argv(const struct suite_bench *bench,
                       const char *shoal,
                       const char *rank_preload)
 {
-    size_t nwords = 0, n = 0;
+    size_t nwords = 0, n = 0, ranks_at = 0;
     char **argv;
     char ranks[16];
 
@@ -70,12 +72,27 @@ char **suite_run_argv(const struct suite_bench *bench,
         argv[n++] = strdup(shoal);
         argv[n++] = strdup("run");
         argv[n++] = strdup("-n");
+        ranks_at = n;
         argv[n++] = bench->ranks_tmpl
                         ? suite_matrix_subst(bench, c, bench->ranks_tmpl)
                         : strdup(ranks);
         if (bench->map_by) {
             argv[n++] = strdup("--map-by");
             argv[n++] = strdup(bench->map_by);
+        }
+        if (bench->nodes || bench->nodes_tmpl) {
+            /* ranks per node, rounded up: ceil(ranks / nodes) */
+            const char *r = argv[ranks_at];
+            char *k = bench->nodes_tmpl
+                          ? suite_matrix_subst(bench, c, bench->nodes_tmpl)
+                          : NULL;
+            unsigned long nr = strtoul(r ? r : "1", NULL, 10);
+            unsigned long nn = k ? strtoul(k, NULL, 10) : bench->nodes;
+
+            free(k);
+            argv[n++] = strdup("--npernode");
+            if (asprintf(&argv[n++], "%lu", nn ? (nr + nn - 1) / nn : nr) < 0)
+                argv[n - 1] = NULL;
         }
         if (bench->bind_to) {
             argv[n++] = strdup("--bind-to");
@@ -106,11 +123,14 @@ char **suite_run_argv(const struct suite_bench *bench,
 }
 
 /* environ, then the benchmark's env (substituted), then the counters'
- * settings. */
+ * settings; SHOAL_POOL=no for a `local:` gang job. In a pool task (task)
+ * the counters' library is preloaded into `shoal submit` too, whose
+ * environment the task gets: only the task's processes count. */
 static char **build_env(const struct suite_bench *bench,
                         const struct suite_case *c,
                         const char *papi_lib,
-                        const char *papi_dir)
+                        const char *papi_dir,
+                        bool task)
 {
     size_t n = 0, k = 0, nb = 0;
     char **env;
@@ -119,7 +139,7 @@ static char **build_env(const struct suite_bench *bench,
         n++;
     while (bench->env && bench->env[nb])
         nb++;
-    env = calloc(n + nb + 5, sizeof(char *));
+    env = calloc(n + nb + 6, sizeof(char *));
     if (!env)
         return NULL;
     const char *preload = NULL;
@@ -136,6 +156,8 @@ static char **build_env(const struct suite_bench *bench,
     }
     for (size_t i = 0; i < nb; i++)
         env[k++] = suite_matrix_subst(bench, c, bench->env[i]);
+    if (bench->mpi && bench->local && !(env[k++] = strdup("SHOAL_POOL=no")))
+        env[k - 1] = NULL;
     if (papi_lib && papi_dir && bench->papi) {
         size_t len = 0;
         char *events;
@@ -158,7 +180,9 @@ static char **build_env(const struct suite_bench *bench,
                         preload && *preload ? ":" : "", preload ? preload : "")
                    < 0)
             env[k - 1] = NULL;
-        if (bench->mpi && !(env[k++] = strdup("SHOAL_PAPI_RANKS=1")))
+        if ((bench->mpi || task)
+            && !(env[k++] = strdup(task ? "SHOAL_PAPI_RANKS=task"
+                                        : "SHOAL_PAPI_RANKS=1")))
             env[k - 1] = NULL;
     }
     for (size_t i = 0; i < k; i++) {
@@ -406,9 +430,14 @@ static int run_rep(struct suite_runner *r,
                     preload && *preload ? ":" : "", preload ? preload : "")
                < 0)
         rank_preload = NULL;
+    /* a plain command goes to the pool as a task when a pool answers */
+    bool task = r->pool && !bench->mpi && !bench->local && opts->shoal;
+    char node[17] = "", *job_name = NULL;
+    int64_t job = 0;
+
     argv = suite_run_argv(bench, c, opts->shoal, rank_preload);
     free(rank_preload);
-    env = build_env(bench, c, papi ? opts->papi_lib : NULL, papi_dir);
+    env = build_env(bench, c, papi ? opts->papi_lib : NULL, papi_dir, task);
     struct suite_rep_record rec = {.bench = bench->name,
                                    .case_no = case_no,
                                    .rep = rep,
@@ -428,7 +457,21 @@ static int run_rep(struct suite_runner *r,
         wait_for_quiet(bench, &rec);
         snapped = suite_noise_snap(&before) == 0;
     }
-    rc = suite_exec_run(argv, env, bench->timeout, &res, &why);
+    if (task
+        && asprintf(&job_name, "bench %" PRId64 " %s", r->run, bench->name) < 0)
+        job_name = NULL;
+    if (task && !job_name)
+        rc = shoal_errprintf(&why, -ENOMEM, "out of memory");
+    else if (task)
+        rc = suite_task_run(opts->shoal, job_name, argv, env, bench->timeout,
+                            &res, &job, node, &why);
+    else
+        rc = suite_exec_run(argv, env, bench->timeout, &res, &why);
+    free(job_name);
+    if (task) {
+        rec.task_node = node;
+        rec.task_job = job;
+    }
     if (rc == 0 && snapped && suite_noise_snap(&after) == 0)
         rec.others = suite_noise_others(&before, &after, res.wall);
     if (rec.noise)
@@ -823,6 +866,8 @@ int suite_run(suite_store_t *store,
         rc = suite_store_run_begin(store, &meta, &r.run, error);
         if (rc == 0)
             rc = suite_store_set_run_vars(store, r.run, opts->vars, error);
+        if (rc == 0)
+            rc = suite_store_set_run_env(store, r.run, environ, error);
         if (rc == 0)
             rc = record_pool(&r, NULL, 0, 0, error);
         if (rc < 0)

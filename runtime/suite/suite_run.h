@@ -2,12 +2,14 @@
 /* suite_run.h - run a suite: every case of every benchmark, warm-ups then
  * repetitions, each recorded in the store as soon as it ends.
  *
- * A plain command is run as is; a benchmark with `mpi:` runs as a gang
- * job through `shoal run` (the program at opts->shoal, which uses the
- * pool when this node's daemon answers and an embedded runtime
- * otherwise), so placement and binding are shoal's own. A repetition that
- * fails, crashes, times out or prints nothing its parser reads is
- * recorded with that status and the suite goes on.
+ * A plain command is run as is, or, when this node's daemon answered as
+ * the run started (the pool is recorded), as a pool task through `shoal
+ * submit` (suite_task.h) unless the benchmark is `local:`; a benchmark with
+ * `mpi:` runs as a gang job through `shoal run` (the program at
+ * opts->shoal, which uses the pool when this node's daemon answers and an
+ * embedded runtime otherwise), so placement and binding are shoal's own. A
+ * repetition that fails, crashes, times out or prints nothing its parser reads
+ * is recorded with that status and the suite goes on.
  *
  * Resuming (opts->resume = RUN) runs the suite text stored with RUN (with
  * the variables it was given) and skips every repetition RUN already

@@ -50,7 +50,13 @@ static const char schema[] =
     "CREATE TABLE IF NOT EXISTS precision ("
     "  run INTEGER, bench TEXT, case_no INTEGER, figure TEXT, target REAL,"
     "  max INTEGER, reps INTEGER, reached INTEGER,"
-    "  PRIMARY KEY (run, bench, case_no));";
+    "  PRIMARY KEY (run, bench, case_no));"
+    "CREATE TABLE IF NOT EXISTS run_env ("
+    "  run INTEGER, name TEXT, value TEXT);"
+    "CREATE TABLE IF NOT EXISTS tasks ("
+    "  run INTEGER, bench TEXT, case_no INTEGER, rep INTEGER,"
+    "  warmup INTEGER, job INTEGER, node TEXT,"
+    "  PRIMARY KEY (run, bench, case_no, rep, warmup));";
 
 static double now_s(void)
 {
@@ -367,6 +373,31 @@ static int insert_counters(suite_store_t *store,
     return rc;
 }
 
+static int insert_task(suite_store_t *store,
+                       int64_t run,
+                       const struct suite_rep_record *rep)
+{
+    sqlite3_stmt *st;
+    int rc;
+
+    if (sqlite3_prepare_v2(store->db,
+                           "INSERT OR REPLACE INTO tasks VALUES "
+                           "(?,?,?,?,?,?,?)",
+                           -1, &st, NULL)
+        != SQLITE_OK)
+        return -EIO;
+    sqlite3_bind_int64(st, 1, run);
+    bind_text(st, 2, rep->bench);
+    sqlite3_bind_int(st, 3, (int)rep->case_no);
+    sqlite3_bind_int(st, 4, (int)rep->rep);
+    sqlite3_bind_int(st, 5, rep->warmup);
+    sqlite3_bind_int64(st, 6, rep->task_job);
+    bind_text(st, 7, rep->task_node);
+    rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -EIO;
+    sqlite3_finalize(st);
+    return rc;
+}
+
 int suite_store_rep(suite_store_t *store,
                     int64_t run,
                     const struct suite_rep_record *rep,
@@ -387,6 +418,8 @@ int suite_store_rep(suite_store_t *store,
         rc = insert_counters(store, run, rep, counters, ncounters);
     if (rc == 0 && !rep->warmup && rep->noise)
         rc = insert_noise(store, run, rep);
+    if (rc == 0 && rep->task_node)
+        rc = insert_task(store, run, rep);
     if (rc == 0
         && sqlite3_exec(store->db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK)
         return 0;
@@ -555,6 +588,55 @@ int suite_store_set_run_vars(suite_store_t *store,
     return rc == SQLITE_DONE
                ? 0
                : db_fail(store, error, "record the run's variables");
+}
+
+bool suite_store_env_secret(const char *name, size_t len)
+{
+    static const char *const words[] = {"KEY",  "TOKEN", "SECRET", "PASS",
+                                        "CRED", "AUTH",  "COOKIE", NULL};
+    char upper[256];
+
+    if (len >= sizeof(upper))
+        return true;
+    for (size_t i = 0; i < len; i++)
+        upper[i] =
+            (char)((name[i] >= 'a' && name[i] <= 'z') ? name[i] - 32 : name[i]);
+    upper[len] = '\0';
+    for (const char *const *w = words; *w; w++)
+        if (strstr(upper, *w))
+            return true;
+    return false;
+}
+
+int suite_store_set_run_env(suite_store_t *store,
+                            int64_t id,
+                            char *const *env,
+                            shoal_error_t *error)
+{
+    sqlite3_stmt *st;
+    int rc = SQLITE_DONE;
+
+    if (!env)
+        return 0;
+    if (sqlite3_prepare_v2(store->db, "INSERT INTO run_env VALUES (?,?,?)", -1,
+                           &st, NULL)
+        != SQLITE_OK)
+        return db_fail(store, error, "record the run's environment");
+    for (char *const *e = env; *e && rc == SQLITE_DONE; e++) {
+        const char *eq = strchr(*e, '=');
+
+        if (!eq || eq == *e || suite_store_env_secret(*e, (size_t)(eq - *e)))
+            continue;
+        sqlite3_bind_int64(st, 1, id);
+        sqlite3_bind_text(st, 2, *e, (int)(eq - *e), SQLITE_TRANSIENT);
+        bind_text(st, 3, eq + 1);
+        rc = sqlite3_step(st);
+        sqlite3_reset(st);
+    }
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE
+               ? 0
+               : db_fail(store, error, "record the run's environment");
 }
 
 int suite_store_run_vars(suite_store_t *store,

@@ -21,6 +21,12 @@
  *            the seconds it waited for the load to drop, and whether it
  *            was taken under load
  *   run_vars the suite variables a run was given (--var NAME=VALUE)
+ *   run_env  the environment `shoal bench run` started in (name, value),
+ *            less variables whose names look secret
+ *   pool     the pool's nodes as the run starts and after each measured
+ *            repetition (suite_store_pool())
+ *   tasks    a repetition run as a pool task: its job and the node (16
+ *            hex digits) that ran it
  *   precision a case run to a target precision: the figure watched, the
  *            target (relative half-width of the median's 95% interval),
  *            the bound, the repetitions it took and whether it was reached
@@ -69,6 +75,10 @@ struct suite_rep_record {
     double others;   /* share of the CPUs others used during it, or NaN */
     double waited;   /* seconds waited for the load to drop */
     bool under_load;
+    /* a pool task (suite_task.h), kept in the table tasks when set: the
+     * node that ran it (16 hex digits, "" when none did) and its job */
+    const char *task_node;
+    int64_t task_job;
 };
 
 struct suite_counter {
@@ -171,6 +181,19 @@ int suite_store_pool(suite_store_t *store,
                      unsigned rep,
                      const struct suite_pool *pool,
                      shoal_error_t *error);
+
+/* Keep the environment env ("NAME=VALUE", NULL-terminated; NULL for
+ * none) that run id started in, in the table run_env, less the variables
+ * whose names look like they hold secrets (suite_store_env_secret()). */
+int suite_store_set_run_env(suite_store_t *store,
+                            int64_t id,
+                            char *const *env,
+                            shoal_error_t *error);
+
+/* Whether a variable named name (len bytes) is left out of run_env: its
+ * name contains KEY, TOKEN, SECRET, PASS, CRED, AUTH or COOKIE, in any
+ * case (or is implausibly long). Pure. */
+bool suite_store_env_secret(const char *name, size_t len);
 
 /* Keep the "NAME=VALUE" settings (NULL-terminated; NULL for none) of
  * run id. */

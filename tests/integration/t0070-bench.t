@@ -652,4 +652,12 @@ test_expect_success 'the OSU suite without OSU: each benchmark skipped, said cle
     test "$(q "SELECT status FROM runs WHERE id = $id")" = done
 '
 
+test_expect_success 'the store keeps the environment, less what looks secret' '
+    MY_API_TOKEN=hush BENCH_NOTE=kept "$SHOAL" bench run nap.yaml >env.out &&
+    id=$(tail -n 1 env.out) &&
+    test "$(q "SELECT value FROM run_env WHERE run = $id AND name = \"BENCH_NOTE\"")" = kept &&
+    test "$(q "SELECT value FROM run_env WHERE run = $id AND name = \"PATH\"")" = "$PATH" &&
+    test "$(q "SELECT count(*) FROM run_env WHERE run = $id AND name LIKE \"%TOKEN%\"")" = 0
+'
+
 test_done

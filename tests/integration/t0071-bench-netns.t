@@ -2,8 +2,9 @@
 # SPDX-License-Identifier: MIT
 # Benchmark suites on a pool of two simulated hosts: a gang benchmark runs
 # across both through `shoal run`, the store keeps the pool (every node as
-# the run starts, and each node's load after each repetition), and the
-# report names the pool.
+# the run starts, and each node's load after each repetition), the report
+# names the pool, and plain commands run as pool tasks (on the host whose
+# cores are free), their failures and timeouts recorded as at home.
 . "$SHOAL_SRCDIR/tests/integration/lib.sh"
 . "$SHOAL_SRCDIR/tests/integration/netns.sh"
 
@@ -75,6 +76,62 @@ test_expect_success 'without a pool nothing of it is stored' '
     test "$(q "SELECT count(*) FROM pool WHERE run = 2")" = 0 &&
     netns_exec 1 "$SHOAL" bench report --dir "$SHOAL_DIR" 2 >report2 &&
     ! grep "^pool:" report2
+'
+
+cat >tasks.yaml <<'SUITE'
+benchmarks:
+  - name: where
+    command: [sh, -c, 'hostname; echo "t=$((20 + 1)) { }"']
+    parse: {regex: 't=(?<t>[0-9]+)'}
+    papi: [perf::TASK-CLOCK]
+    repeat: 3
+  - name: fails
+    command: [sh, -c, 'echo oops >&2; exit 3']
+    repeat: 1
+  - name: hangs
+    command: [sleep, "30"]
+    timeout: 1
+    repeat: 1
+  - name: here
+    command: [hostname]
+    local: true
+    repeat: 1
+SUITE
+
+test_expect_success 'plain commands run as pool tasks, on the node with free cores' '
+    # host 1 lends no core while a gang job holds them all
+    netns_bg 1 "$SHOAL" run -H "$H1:$(netns_cores 1)" -n "$(netns_cores 1)" sleep 60 &&
+    gang=$netns_bg_pid &&
+    wait_free 1 "$(netns_cores 2)" 20 &&
+    netns_exec 1 "$SHOAL" bench run --dir "$SHOAL_DIR" tasks.yaml >tasks.out 2>tasks.err &&
+    cat tasks.out tasks.err &&
+    kill $gang &&
+    id=$(tail -n 1 tasks.out) &&
+    q "SELECT bench, status, exit_code FROM reps WHERE run = $id
+       ORDER BY bench, rep" >st &&
+    printf "%s\n" "fails|failed|3" "hangs|timeout|-15" "here|ok|0" \
+        "where|ok|0" "where|ok|0" "where|ok|0" >expect &&
+    test_cmp expect st &&
+    q "SELECT output FROM reps WHERE run = $id AND bench = \"where\"" >outs &&
+    cat outs &&
+    test "$(grep -c -x "$H2" outs)" = 3 &&
+    test "$(grep -c -x "t=21 { }" outs)" = 3 &&
+    test "$(q "SELECT output FROM reps WHERE run = $id AND bench = \"here\"")" = "$H1" &&
+    q "SELECT output FROM reps WHERE run = $id AND bench = \"fails\"" | grep -x oops &&
+    node2=$(netns_exec 2 cat "$SHOAL_DIR/node-id") &&
+    q "SELECT bench, node FROM tasks WHERE run = $id ORDER BY bench, rep" >nodes &&
+    cat nodes &&
+    test "$(grep -c "^where|0*$node2$" nodes)" = 3 &&
+    ! grep "^here|" nodes &&
+    test "$(q "SELECT count(*) FROM figures WHERE run = $id AND bench = \"where\"
+             AND name = \"t\" AND value = 21")" = 3 &&
+    q "SELECT min(value) FROM figures WHERE run = $id AND bench = \"where\"
+       AND name = \"wall\"" | awk "\$1 <= 0 || \$1 > 5 { exit 1 }" &&
+    q "SELECT count(*) FROM counters WHERE run = $id AND bench = \"where\"
+       AND event = \"perf::TASK-CLOCK\" AND min > 0" >counted &&
+    test "$(cat counted)" = 3 &&
+    netns_exec 1 "$SHOAL" jobs --json >jobs.json &&
+    grep "\"bench $id where\"" jobs.json
 '
 
 test_expect_success 'daemons stop' '

@@ -7,7 +7,10 @@
 #include <criterion/criterion.h>
 #include <criterion/new/assert.h>
 
+#include "runtime/suite/suite_matrix.h"
 #include "runtime/suite/suite_parse.h"
+#include "runtime/suite/suite_run.h"
+#include "runtime/suite/suite_task.h"
 
 TestSuite(suite_parse, .timeout = 10);
 
@@ -156,9 +159,9 @@ Test(suite_parse, unknown_keys_are_refused)
     parse_bad("benchmarks:\n"
               "  - name: nap\n"
               "    command: [sleep, 1]\n"
-              "    mpi: {ranks: 2, nodes: 2}\n",
-              "s.yaml:4: unknown key 'mpi: nodes' (ranks, map-by, bind-to, "
-              "oversubscribe, exclusive) in benchmark 'nap'");
+              "    mpi: {ranks: 2, hosts: 2}\n",
+              "s.yaml:4: unknown key 'mpi: hosts' (ranks, nodes, map-by, "
+              "bind-to, oversubscribe, exclusive) in benchmark 'nap'");
 }
 
 Test(suite_parse, missing_and_repeated_keys_are_refused)
@@ -409,4 +412,78 @@ Test(suite_parse, variables_optional_and_ranks_from_the_matrix)
               "    mpi: {ranks: '{m}'}\n",
               "s.yaml:2: '{m}' names no parameter of the matrix nor "
               "variable in benchmark 'a'");
+}
+
+/* The words of argv joined by spaces, into buf. */
+static const char *joined(char **argv, char *buf, size_t size)
+{
+    size_t used = 0;
+
+    buf[0] = '\0';
+    for (char **a = argv; *a && used < size; a++)
+        used += (size_t)snprintf(buf + used, size - used, "%s%s",
+                                 a == argv ? "" : " ", *a);
+    return buf;
+}
+
+Test(suite_parse, nodes_place_ranks_per_node_and_local_is_read)
+{
+    struct suite *s = parse_ok("benchmarks:\n"
+                               "  - name: two\n"
+                               "    command: [x]\n"
+                               "    mpi: {ranks: 8, nodes: 2}\n"
+                               "    local: true\n"
+                               "  - name: scale\n"
+                               "    command: [x]\n"
+                               "    matrix: {k: [1, 3]}\n"
+                               "    mpi: {ranks: 5, nodes: '{k}'}\n"
+                               "  - name: plain\n"
+                               "    command: [x, '{a b}']\n");
+    struct suite_case *cases = NULL;
+    size_t ncases = 0;
+    char buf[512], **argv;
+
+    cr_assert(eq(u32, s->benches[0].nodes, 2));
+    cr_assert(s->benches[0].local);
+    cr_assert(not(s->benches[1].local));
+    cr_assert(eq(str, s->benches[1].nodes_tmpl, "{k}"));
+    argv = suite_run_argv(&s->benches[0], &(struct suite_case){{0}},
+                          "/bin/shoal", NULL);
+    cr_assert(eq(str, (char *)joined(argv, buf, sizeof(buf)),
+                 "/bin/shoal run -n 8 --npernode 4 -- x"));
+    suite_run_argv_free(argv);
+    /* rounded up: 5 ranks on 3 nodes is 2 per node */
+    cr_assert(eq(int, suite_matrix_expand(&s->benches[1], &cases, &ncases), 0));
+    cr_assert(eq(sz, ncases, 2));
+    argv = suite_run_argv(&s->benches[1], &cases[1], "/bin/shoal", NULL);
+    cr_assert(eq(str, (char *)joined(argv, buf, sizeof(buf)),
+                 "/bin/shoal run -n 5 --npernode 2 -- x"));
+    suite_run_argv_free(argv);
+    free(cases);
+    /* a plain command keeps its braces as a pool task */
+    argv = suite_run_argv(&s->benches[2], &(struct suite_case){{0}},
+                          "/bin/shoal", NULL);
+    char *escaped = suite_task_escape(argv[1]);
+    cr_assert(eq(str, escaped, "{{a b}}"));
+    free(escaped);
+    suite_run_argv_free(argv);
+    suite_free(s);
+    parse_bad("benchmarks:\n"
+              "  - name: a\n"
+              "    command: [x]\n"
+              "    mpi: {ranks: 6, nodes: 4}\n",
+              "s.yaml:4: key 'mpi: nodes': 6 ranks do not fill 4 nodes "
+              "alike in benchmark 'a'");
+    parse_bad("benchmarks:\n"
+              "  - name: a\n"
+              "    command: [x]\n"
+              "    mpi: {ranks: 4, nodes: 2, map-by: core}\n",
+              "s.yaml:4: key 'mpi: nodes': give nodes or map-by, not both "
+              "in benchmark 'a'");
+    parse_bad("benchmarks:\n"
+              "  - name: a\n"
+              "    command: [x]\n"
+              "    local: maybe\n",
+              "s.yaml:4: key 'local': 'maybe' is not true or false in "
+              "benchmark 'a'");
 }
