@@ -978,9 +978,10 @@ static bool run_restart_next(struct run_state *st, int status)
                 choice.version);
     else
         fprintf(stderr, "shoal: restarting from the beginning%s",
-                r->root && !r->copies
-                    ? " (no checkpoint committed by every rank yet)"
-                    : "");
+                r->copies ? " (no version that every rank committed and had "
+                            "copied is left)"
+                : r->root ? " (no checkpoint committed by every rank yet)"
+                          : "");
     if (asked)
         fprintf(stderr, ", as a rank asked (exit status %d)\n", status);
     else if (vacated)
