@@ -28,6 +28,7 @@ int cmd_proxy(int argc, char **argv);
 int cmd_slurm_node(int argc, char **argv);
 int cmd_slurm_pool(int argc, char **argv);
 int cmd_ckpt(int argc, char **argv);
+int cmd_ckpt_task(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 /* submit, jobs, job, wait, results, output, cancel and taskd; -1 when name
  * is none of them. */

@@ -45,7 +45,8 @@ static int shoal_help(const char *command)
     /* hidden commands have no help of their own */
     if (strcmp(command, "proxy") == 0 || strcmp(command, "taskd") == 0
         || strcmp(command, "slurm-node") == 0
-        || strcmp(command, "slurm-pool") == 0) {
+        || strcmp(command, "slurm-pool") == 0
+        || strcmp(command, "ckpt-task") == 0) {
         fprintf(stderr, "shoal: unknown command '%s'\nsee 'shoal help'\n",
                 command);
         return CMD_EXIT_USAGE;
@@ -84,6 +85,9 @@ static int shoal_dispatch(int argc, char **argv)
     /* hidden: started by the pool's daemon, not by people */
     if (strcmp(argv[1], "proxy") == 0)
         return cmd_proxy(argc - 2, argv + 2);
+    /* hidden: started by a worker's task service for tasks' checkpoints */
+    if (strcmp(argv[1], "ckpt-task") == 0)
+        return cmd_ckpt_task(argc - 2, argv + 2);
     /* hidden: started by `shoal run` through srun in an allocation */
     if (strcmp(argv[1], "slurm-node") == 0)
         return cmd_slurm_node(argc - 2, argv + 2);

@@ -505,6 +505,10 @@ static const char tasks_submit_usage[] =
     "  --checkpoint-dir D  where the tasks' checkpoints are kept (default\n"
     "                      ./shoal-ckpt; on a pool, a file system every node\n"
     "                      shares)\n"
+    "  --replicas R        with --checkpoint on a pool: each task checkpoints\n"
+    "                      on its node's own disk, each version copied to R\n"
+    "                      other nodes; a task run again elsewhere fetches\n"
+    "                      its newest version (no shared file system)\n"
     "  -h, --help          show this help\n"
     "\n"
     "Tasks run in the directory shoal submit ran in, with its environment\n"
@@ -550,8 +554,8 @@ static char **tasks_env(void)
 
     while (environ[n])
         n++;
-    /* two more: the job's checkpoint settings */
-    env = calloc(n + 3, sizeof(*env));
+    /* three more: the job's checkpoint settings */
+    env = calloc(n + 4, sizeof(*env));
     for (size_t i = 0; env && i < n; i++)
         if (strncmp(environ[i], "SHOAL_JOB_ID=", 13)
             && strncmp(environ[i], "SHOAL_TASK_", 11)
@@ -595,7 +599,8 @@ static int tasks_cmd_submit(int argc, char **argv)
     const char *ckpt_dir = NULL;
     json_t *after = NULL;
     bool ckpt = false;
-    char *ckpt_root = NULL, *ckpt_every = NULL;
+    long replicas = 0;
+    char *ckpt_root = NULL, *ckpt_every = NULL, *ckpt_replicas = NULL;
     int i, dash = -1, rc = 0;
     char *dir, cwd[PATH_MAX], *end;
     struct task_cmd cmd;
@@ -630,6 +635,10 @@ static int tasks_cmd_submit(int argc, char **argv)
             ckpt_dir = v;
             if (!*v)
                 rc = cmd_usage("submit", "--checkpoint-dir needs a directory");
+        } else if ((v = tasks_optval(argv, argc, &i, "--replicas", &missing))) {
+            if (tasks_parse_int(v, 1, 64, &replicas) < 0)
+                rc = cmd_usage("submit",
+                               "invalid --replicas '%s': expected 1 to 64", v);
         } else if ((v = tasks_optval(argv, argc, &i, "--name", &missing)))
             name = v;
         else if ((v = tasks_optval(argv, argc, &i, "--after", &missing))) {
@@ -682,6 +691,13 @@ static int tasks_cmd_submit(int argc, char **argv)
     }
     if (rc == 0 && dash < 0)
         rc = cmd_usage("submit", "missing '--' and a command");
+    if (rc == 0 && replicas > 0 && !ckpt)
+        rc = cmd_usage("submit", "option '--replicas' needs --checkpoint");
+    if (rc == 0 && replicas > 0 && ckpt_dir)
+        rc = cmd_usage("submit", "options '--replicas' and "
+                                 "'--checkpoint-dir' exclude each other: "
+                                 "with --replicas each node keeps the "
+                                 "checkpoints in its state directory");
     if (rc == 0 && dash == argc - 1)
         rc = cmd_usage("submit", "no command after '--'");
     if (rc == 0 && taskgen_finish(gen, 0, &error) < 0)
@@ -718,19 +734,28 @@ static int tasks_cmd_submit(int argc, char **argv)
         gethostname(host, sizeof(host) - 1);
         if (!ckpt_dir)
             ckpt_dir = "shoal-ckpt";
-        if (asprintf(&ckpt_root, "SHOAL_CKPT_ROOT=%s%s%s/tasks-%s-%s-%ld",
-                     ckpt_dir[0] == '/' ? "" : cwd,
-                     ckpt_dir[0] == '/' ? "" : "/", ckpt_dir, stamp, host,
-                     (long)getpid())
+        /* with --replicas: on each node's disk, under STATE/ckpt-jobs */
+        if ((replicas > 0 ? asprintf(&ckpt_root,
+                                     "SHOAL_CKPT_ROOT=@state/tasks-%s-%s-%ld",
+                                     stamp, host, (long)getpid())
+                          : asprintf(&ckpt_root,
+                                     "SHOAL_CKPT_ROOT=%s%s%s/tasks-%s-%s-%ld",
+                                     ckpt_dir[0] == '/' ? "" : cwd,
+                                     ckpt_dir[0] == '/' ? "" : "/", ckpt_dir,
+                                     stamp, host, (long)getpid()))
                 < 0
             || asprintf(&ckpt_every, "SHOAL_CKPT_INTERVAL=%g", ckpt_interval)
-                   < 0) {
-            ckpt_root = ckpt_every = NULL;
+                   < 0
+            || (replicas > 0
+                && asprintf(&ckpt_replicas, "SHOAL_CKPT_REPLICAS=%ld", replicas)
+                       < 0)) {
+            ckpt_root = ckpt_every = ckpt_replicas = NULL;
         } else {
             while (cmd.env[n])
                 n++;
             cmd.env[n] = ckpt_root;
             cmd.env[n + 1] = ckpt_every;
+            cmd.env[n + 2] = ckpt_replicas;
         }
     }
     req = json_pack("{s:s, s:i, s:i, s:o}", "op", "task.submit", "cores",
@@ -743,6 +768,7 @@ static int tasks_cmd_submit(int argc, char **argv)
     free(cmd.env);
     free(ckpt_root);
     free(ckpt_every);
+    free(ckpt_replicas);
     if (rc == 0 && name
         && json_object_set_new(req, "name", json_string(name)) < 0)
         rc = -ENOMEM;

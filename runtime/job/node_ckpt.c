@@ -259,10 +259,9 @@ int node_ckpt_give(node_ckpt_t *nc, uid_t uid, gid_t gid, shoal_error_t *error)
 /* Versions by hard links ----------------------------------------------------
  */
 
-/* Make version of from (committed, with a MANIFEST) a committed version
- * of to, sharing the files: versions are never written once committed. */
-static int
-node_ckpt_link(const ckpt_store_t *from, const ckpt_store_t *to, int version)
+int node_ckpt_link(const ckpt_store_t *from,
+                   const ckpt_store_t *to,
+                   int version)
 {
     char src[PATH_MAX], dst[PATH_MAX], *text = NULL;
     struct ckpt_file *files = NULL;

@@ -36,6 +36,7 @@
 #include <sys/types.h>
 
 #include <shoal/error.h>
+#include "runtime/ckpt/ckpt_store.h"
 #include "runtime/job/job_wire.h"
 
 typedef struct node_ckpt node_ckpt_t;
@@ -112,6 +113,14 @@ int node_ckpt_flush(node_ckpt_t *nc, void (*done)(void *arg), void *arg);
 /* Stop following (no new copy starts; one running finishes on the
  * loop, without being reported). NULL is accepted. */
 void node_ckpt_stop(node_ckpt_t *nc);
+
+/* Make version of from (committed, with a MANIFEST) a committed version
+ * of to, sharing the files by hard links: versions are never written once
+ * committed. Blocks on the file system. Returns 0 (also when to has it
+ * committed already) or a negative errno. */
+int node_ckpt_link(const ckpt_store_t *from,
+                   const ckpt_store_t *to,
+                   int version);
 
 /* Free nc once the loop ran dry after node_ckpt_stop(); NULL is
  * accepted. */

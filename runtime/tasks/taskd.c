@@ -24,6 +24,7 @@
 #include <hwloc/glibc-sched.h>
 
 #include "runtime/ckpt/ckpt_job.h"
+#include "runtime/ckpt/ckpt_store.h"
 #include "runtime/member/topo.h"
 #include "runtime/tasks/journal.h"
 #include "runtime/tasks/task_cmd.h"
@@ -449,6 +450,8 @@ static void taskd_run_free(struct taskd *t, struct taskd_run *run)
         for (int i = 0; i < run->ncores; i++)
             t->core_busy[run->cores[i]] = false;
     free(run->cores);
+    free(run->ckpt_dir);
+    free(run->ckpt_key);
     free(run);
 }
 
@@ -521,13 +524,41 @@ static const char *taskd_ckpt_root(const struct taskd_job *job)
     return NULL;
 }
 
+/* The number of copies of each version a job's tasks want (its
+ * SHOAL_CKPT_REPLICAS, with --replicas), 0 without. */
+static int taskd_ckpt_replicas(const struct taskd_job *job)
+{
+    for (size_t i = 0; i < job->cmd.nenv; i++)
+        if (strncmp(job->cmd.env[i], "SHOAL_CKPT_REPLICAS=", 20) == 0)
+            return atoi(job->cmd.env[i] + 20);
+    return 0;
+}
+
+/* A root "@state/NAME" (--replicas) is this node's STATE/ckpt-jobs/NAME,
+ * written into buf; any other is itself. Returns buf or root, or NULL
+ * when the name does not fit. */
+static const char *
+taskd_ckpt_local_root(struct taskd *t, const char *root, char *buf, size_t size)
+{
+    if (strncmp(root, "@state/", 7) != 0)
+        return root;
+    if (!root[7] || strstr(root, "..")
+        || snprintf(buf, size, "%s/ckpt-jobs/%s", t->dir, root + 7)
+               >= (int)size)
+        return NULL;
+    return buf;
+}
+
 /* A task of a job with checkpoints succeeded: its versions served. */
 static void taskd_task_ckpt_done(struct taskd *t,
                                  const struct journal_lease *lease)
 {
     struct taskd_job *job = taskd_job_get(t, lease->job);
     const char *root = job ? taskd_ckpt_root(job) : NULL;
+    char local[PATH_MAX];
 
+    if (root)
+        root = taskd_ckpt_local_root(t, root, local, sizeof(local));
     if (root)
         ckpt_job_task_done(root, lease->task);
 }
@@ -546,6 +577,13 @@ struct taskd_prepare {
     int version;        /* found by the work; 0: start afresh */
     bool abandoned;     /* its lease went while the work ran */
 };
+
+int taskd_helper_start(struct taskd *t,
+                       const char *verb,
+                       struct taskd_run *run,
+                       struct taskd_prepare *prep);
+static void taskd_prepare_after(uv_work_t *req, int status);
+static void taskd_prepare_work(uv_work_t *req);
 
 static void taskd_prepare_free(struct taskd_prepare *p)
 {
@@ -736,6 +774,155 @@ static void taskd_prepare_after(uv_work_t *req, int status)
         taskd_fail_start(t, &lease, rc, error.text);
 }
 
+/* Helpers: `shoal ckpt-task` processes --------------------------------- */
+
+static void taskd_helper_closed(uv_handle_t *handle)
+{
+    free(handle->data);
+}
+
+static struct taskd_run *taskd_run_by_key(struct taskd *t, uint64_t key)
+{
+    for (struct taskd_run *r = t->runs; r; r = r->next)
+        if (r->key == key)
+            return r;
+    return NULL;
+}
+
+static void taskd_helper_exit(uv_process_t *process, int64_t status, int signo)
+{
+    struct taskd_helper *h = process->data;
+    struct taskd *t = h->t;
+
+    (void)signo;
+    if (t) {
+        for (struct taskd_helper **pp = &t->helpers; *pp; pp = &(*pp)->next)
+            if (*pp == h) {
+                *pp = h->next;
+                break;
+            }
+    }
+    if (h->prep) {
+        /* the pull is over, whatever it found: verify and start */
+        struct taskd_prepare *p = h->prep;
+        if (!p->t || !t
+            || uv_queue_work(t->loop, &p->work, taskd_prepare_work,
+                             taskd_prepare_after)
+                   < 0) {
+            if (p->t && p->run) {
+                p->version = 0;
+                taskd_prepare_after(&p->work, 0);
+            } else {
+                taskd_prepare_free(p);
+            }
+        }
+    } else if (t) {
+        struct taskd_run *run = taskd_run_by_key(t, h->run_key);
+        if (run) {
+            run->pushing = false;
+            if (status == 0 && h->version > run->pushed)
+                run->pushed = h->version;
+            else if (status != 0)
+                run->push_after = taskd_now() + 5;
+        }
+    }
+    uv_close((uv_handle_t *)process, taskd_helper_closed);
+}
+
+/* Start `shoal ckpt-task VERB` for run: "pull" (prep starts once it
+ * ends) or "push" (of run->pushing's version, in h->version). Returns 0
+ * or a negative errno (nothing started). */
+static int taskd_helper_run(struct taskd *t,
+                            const char *verb,
+                            struct taskd_run *run,
+                            struct taskd_prepare *prep,
+                            int version)
+{
+    struct taskd_helper *h = calloc(1, sizeof(*h));
+    uv_process_options_t o = {0};
+    uv_stdio_container_t stdio[3];
+    char vtext[16], rtext[16];
+    char *args[9];
+    int rc;
+
+    if (!h || !t->self) {
+        free(h);
+        return -ENOMEM;
+    }
+    snprintf(vtext, sizeof(vtext), "%d", version);
+    snprintf(rtext, sizeof(rtext), "%d", run->replicas);
+    args[0] = t->self;
+    args[1] = "ckpt-task";
+    args[2] = (char *)verb;
+    args[3] = t->dir;
+    args[4] = run->ckpt_dir;
+    if (prep) {
+        args[5] = run->ckpt_key;
+        args[6] = NULL;
+    } else {
+        args[5] = vtext;
+        args[6] = run->ckpt_key;
+        args[7] = rtext;
+        args[8] = NULL;
+    }
+    stdio[0].flags = UV_IGNORE;
+    stdio[1].flags = UV_INHERIT_FD;
+    stdio[1].data.fd = 2;
+    stdio[2].flags = UV_INHERIT_FD;
+    stdio[2].data.fd = 2;
+    o.file = t->self;
+    o.args = args;
+    o.stdio = stdio;
+    o.stdio_count = 3;
+    o.exit_cb = taskd_helper_exit;
+    h->t = t;
+    h->prep = prep;
+    h->run_key = run->key;
+    h->version = version;
+    h->process.data = h;
+    rc = uv_spawn(t->loop, &h->process, &o);
+    if (rc < 0) {
+        uv_close((uv_handle_t *)&h->process, taskd_helper_closed);
+        return rc;
+    }
+    h->next = t->helpers;
+    t->helpers = h;
+    return 0;
+}
+
+int taskd_helper_start(struct taskd *t,
+                       const char *verb,
+                       struct taskd_run *run,
+                       struct taskd_prepare *prep)
+{
+    return taskd_helper_run(t, verb, run, prep, 0);
+}
+
+/* Every half second: a version a running task committed since the last
+ * copy is copied to the job's replicas (one copy at a time per task). */
+static void taskd_ckpt_scan(struct taskd *t, double now)
+{
+    for (struct taskd_run *r = t->runs; r; r = r->next) {
+        ckpt_store_t *store = NULL;
+        int *versions = NULL, n, newest = 0;
+
+        if (!r->ckpt_key || !r->ckpt_dir || r->prepare || r->pushing
+            || now < r->push_after
+            || ckpt_store_create(r->ckpt_dir, &store) < 0)
+            continue;
+        n = ckpt_store_list(store, &versions);
+        for (int i = 0; i < n; i++)
+            if (versions[i] > newest
+                && ckpt_store_committed(store, versions[i]) == 1)
+                newest = versions[i];
+        free(versions);
+        ckpt_store_destroy(store);
+        if (newest > r->pushed
+            && taskd_helper_run(t, "push", r, NULL, newest) == 0)
+            r->pushing = true;
+    }
+}
+
 /* Whether the OOM killer ended run's task: a SIGKILL nobody here sent,
  * with a new OOM kill in its job's cgroup. The reason is written in why. */
 static bool taskd_run_oom(struct taskd *t,
@@ -776,6 +963,7 @@ static int taskd_start_op(const struct journal_lease *l, void *arg)
     struct taskd_run *run = NULL;
     struct taskd_prepare *prep = NULL;
     const char *root;
+    char local[PATH_MAX];
     char **argv = NULL, *path = NULL;
     shoal_error_t error = {{0}};
     cpu_set_t set;
@@ -818,6 +1006,14 @@ static int taskd_start_op(const struct journal_lease *l, void *arg)
         goto out;
     run->lease = *l;
     root = taskd_ckpt_root(job);
+    if (root)
+        root = taskd_ckpt_local_root(t, root, local, sizeof(local));
+    if (!root && taskd_ckpt_root(job)) {
+        rc = shoal_errprintf(&error, -EINVAL,
+                             "bad checkpoint root '%s' in the job",
+                             taskd_ckpt_root(job));
+        goto out;
+    }
     if (root) {
         /* its versions are verified off the loop, then it starts */
         prep = calloc(1, sizeof(*prep));
@@ -840,8 +1036,22 @@ static int taskd_start_op(const struct journal_lease *l, void *arg)
         prep->set = set;
         argv = NULL;
         path = NULL;
-        rc = uv_queue_work(t->loop, &prep->work, taskd_prepare_work,
-                           taskd_prepare_after);
+        if (root == local && taskd_ckpt_replicas(job) > 0) {
+            /* its store is on this node's disk: its newest version may
+             * be on another's, where it ran before */
+            run->replicas = taskd_ckpt_replicas(job);
+            run->ckpt_dir = strdup(prep->dir);
+            if (asprintf(&run->ckpt_key, "%s/task%" PRIu64,
+                         taskd_ckpt_root(job) + 7, l->task)
+                < 0)
+                run->ckpt_key = NULL;
+        }
+        if (run->ckpt_key && run->ckpt_dir
+            && taskd_helper_start(t, "pull", run, prep) == 0)
+            rc = 0;
+        else
+            rc = uv_queue_work(t->loop, &prep->work, taskd_prepare_work,
+                               taskd_prepare_after);
         if (rc < 0) {
             taskd_prepare_free(prep);
             shoal_errprintf(&error, rc,
@@ -1084,6 +1294,9 @@ static void taskd_tick_cb(uv_timer_t *h)
     struct taskd *t = h->data;
     double now = taskd_now();
 
+    if (t->helpers || t->runs)
+        taskd_ckpt_scan(t, now);
+
     if (journal_expire(t->journal, now) > 0) {
         t->progress_dirty = true;
         taskd_poke_all(t);
@@ -1203,6 +1416,7 @@ int taskd_create(uv_loop_t *loop,
     if (rc < 0)
         goto error;
     t->bind = topo_is_this_system(t->topo);
+    t->self = realpath("/proc/self/exe", NULL);
     t->ncores = hwloc_get_nbobjs_by_type(t->topo, HWLOC_OBJ_CORE);
     if (t->ncores < 1)
         t->ncores = 1;
@@ -1282,6 +1496,19 @@ void taskd_destroy(struct taskd *t)
             r->prepare->t = NULL; /* its work frees itself */
         taskd_run_free(t, r);
     }
+    /* copies under way end with us; a pull's task does not start */
+    while (t->helpers) {
+        struct taskd_helper *h = t->helpers;
+
+        t->helpers = h->next;
+        h->t = NULL;
+        if (h->prep)
+            taskd_prepare_free(h->prep);
+        h->prep = NULL;
+        uv_process_kill(&h->process, SIGTERM);
+        uv_close((uv_handle_t *)&h->process, taskd_helper_closed);
+    }
+    free(t->self);
     journal_requeue_node(t->journal, t->cfg.node_id);
     taskd_queue_release(&t->pending);
     taskd_queue_release(&t->outbox);

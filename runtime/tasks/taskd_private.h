@@ -162,6 +162,23 @@ struct taskd_run {
      * pool before it starts (reading every file of a large version must
      * not hold up the daemon's loop) */
     struct taskd_prepare *prepare; /* or NULL once started */
+    /* a task of a job with --replicas: its store on this node's disk,
+     * the key of its copies, and what of them is done */
+    char *ckpt_dir, *ckpt_key;
+    int replicas;
+    int pushed;        /* the newest version copied */
+    bool pushing;      /* a `shoal ckpt-task push` runs for it */
+    double push_after; /* after a failed copy: when to try again */
+};
+
+/* A `shoal ckpt-task` process the task service started (taskd.c). */
+struct taskd_helper {
+    uv_process_t process;
+    struct taskd *t; /* NULL once t is gone */
+    struct taskd_helper *next;
+    uint64_t run_key;           /* push: the run whose version it copies */
+    int version;                /* push: that version */
+    struct taskd_prepare *prep; /* pull: the task that starts after it */
 };
 
 struct taskd_stream {
@@ -254,6 +271,10 @@ struct taskd {
     uv_timer_t tick;
     uv_timer_t progress;
     int open_handles;
+    /* tasks' checkpoints with --replicas: the helpers running, and the
+     * program to start them with (this one: /proc/self/exe) */
+    struct taskd_helper *helpers;
+    char *self;
 };
 
 /* ---- taskd.c: the queue and the local worker ---- */
