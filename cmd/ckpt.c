@@ -219,6 +219,15 @@ static void ckpt_print_journal(const json_t *job)
         }
         putchar('\n');
     }
+    if (json_is_string(json_object_get(spec, "base"))) {
+        /* a shared directory: its runK directories are the record */
+        printf("  checkpoints in %s ('shoal ckpt ls' lists them)\n",
+               ckpt_str(spec, "base"));
+        if (!alive || failed)
+            printf("  resume with: shoal run --resume %s\n",
+                   ckpt_str(job, "key"));
+        return;
+    }
     if (version > 0)
         printf("  restart from version %" JSON_INTEGER_FORMAT
                " (every rank has a committed copy of it)\n",

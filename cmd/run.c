@@ -120,6 +120,9 @@ struct run_restart {
      * copies tracks where the versions live */
     char *key;
     ckpt_copies_t *copies;
+    /* the job's key in the home's journal (job-STAMP-HOST-PID; key with
+     * --replicas), on a pool only; or NULL */
+    char *jkey;
     char *vars[6]; /* the SHOAL_CKPT_* settings of the next run */
     int nvars;
     int restarts; /* runs started again after a failure */
@@ -582,9 +585,9 @@ static int run_on_pool(struct run_state *st, int ctl_fd, double claim_timeout)
     req.hosts = st->hosts.count ? &st->hosts : NULL;
     req.report_bindings = st->opt.report_bindings ? stderr : NULL;
     req.exclusive = st->opt.exclusive;
-    if (st->restart.key && st->restart.copies && st->restart.spec) {
+    if (st->restart.jkey && st->restart.spec) {
         journal =
-            json_pack("{s:s, s:i, s:i, s:i, s:i, s:O}", "key", st->restart.key,
+            json_pack("{s:s, s:i, s:i, s:i, s:i, s:O}", "key", st->restart.jkey,
                       "run", st->restart.runs, "restarts", st->restart.restarts,
                       "nranks", st->restart.nranks, "replicas",
                       st->opt.replicas, "spec", st->restart.spec);
@@ -818,8 +821,10 @@ static int run_restart_setup(struct run_state *st)
         if (rc < 0)
             return cmd_fail(LOCAL_JOB_STATUS_ERROR, "%s", shoal_strerror(rc));
         r->spec = run_journal_spec(st);
-        if (!r->spec)
+        if (!r->spec || !(r->jkey = strdup(r->key)))
             return cmd_fail(LOCAL_JOB_STATUS_ERROR, "out of memory");
+    } else if (st->opt.checkpoint && r->base) {
+        /* resumed: the journal gave the directory, the runs and the root */
     } else if (st->opt.checkpoint) {
         if (dir[0] == '/')
             snprintf(base, sizeof(base), "%s", dir);
@@ -845,6 +850,15 @@ static int run_restart_setup(struct run_state *st)
         rc = ckpt_job_prepare(r->root, r->nranks, &error);
         if (rc < 0)
             return cmd_fail(LOCAL_JOB_STATUS_ERROR, "%s", error.text);
+        /* on a pool, the home's journal keeps it for --resume */
+        if (st->pooled
+            && (asprintf(&r->jkey, "job-%s", strrchr(r->base, '/') + 1) < 0
+                || !(r->spec = run_journal_spec(st))
+                || json_object_set_new(r->spec, "base", json_string(r->base))
+                       < 0)) {
+            r->jkey = NULL;
+            return cmd_fail(LOCAL_JOB_STATUS_ERROR, "out of memory");
+        }
     }
     if (st->opt.checkpoint_auto && run_restart_auto(st, &error) < 0)
         return cmd_fail(CMD_EXIT_USAGE, "%s", error.text);
@@ -1065,8 +1079,8 @@ static void run_restart_finish(struct run_state *st, int status)
     struct run_restart *r = &st->restart;
     char *parent;
 
-    if (r->key && r->copies)
-        run_journal_end(r->key, status);
+    if (r->jkey)
+        run_journal_end(r->jkey, status);
     if (r->key && r->copies) {
         if (status == 0)
             run_restart_forget(r->key);
@@ -1082,6 +1096,13 @@ static void run_restart_finish(struct run_state *st, int status)
     }
     if (!r->base)
         return;
+    if (status != 0 && r->jkey) {
+        fprintf(stderr,
+                "shoal: checkpoints kept in %s; 'shoal run --resume %s' "
+                "runs the job again from its last version\n",
+                r->root, r->jkey);
+        return;
+    }
     if (status != 0) {
         fprintf(stderr, "shoal: checkpoints kept in %s\n", r->root);
         return;
@@ -1329,6 +1350,47 @@ static char **run_json_strings(const json_t *array, int *n)
     return v;
 }
 
+/* --resume of a job that checkpoints in a shared directory (its base):
+ * the version every rank committed in its last run's root, verified,
+ * moved to the next run's root, as a restart does. Returns 0 or the exit
+ * status after saying what is wrong. */
+static int run_resume_shared(struct run_state *st, const char *key)
+{
+    struct run_restart *r = &st->restart;
+    struct ckpt_job_choice choice = {0};
+    shoal_error_t error;
+    char *last = NULL;
+    int rc;
+
+    if (asprintf(&last, "%s/run%d", r->base, r->runs - 1) < 0
+        || asprintf(&r->root, "%s/run%d", r->base, r->runs) < 0) {
+        free(last);
+        r->root = NULL;
+        return cmd_fail(LOCAL_JOB_STATUS_ERROR, "out of memory");
+    }
+    rc = ckpt_job_choose(last, r->nranks, true, &choice, &error);
+    if (rc == 0 && choice.skipped)
+        fprintf(stderr, "shoal: checkpoint version %d is not restored: %s\n",
+                choice.skipped, choice.why);
+    if (rc == 0)
+        rc = ckpt_job_advance(last, r->root, r->nranks, choice.version, &error);
+    free(last);
+    if (rc < 0)
+        return cmd_fail(LOCAL_JOB_STATUS_ERROR, "cannot resume job '%s': %s",
+                        key, error.text);
+    r->version = choice.version;
+    if (r->version > 0)
+        fprintf(stderr,
+                "shoal: resuming job %s from checkpoint version %d (run %d)\n",
+                key, r->version, r->runs);
+    else
+        fprintf(stderr,
+                "shoal: resuming job %s from the beginning (run %d): no "
+                "checkpoint committed by every rank\n",
+                key, r->runs);
+    return 0;
+}
+
 /* `shoal run --resume KEY`: a job whose `shoal run` is gone (killed, its
  * terminal closed, its node's daemon restarted under it) runs again, from
  * the newest version every rank has a copy of on a live node, with the
@@ -1342,7 +1404,7 @@ static int run_resume_load(struct run_state *st, const char *key)
     struct run_restart *r = &st->restart;
     int fd = run_pool_connect(), rc;
     json_t *req, *reply = NULL, *job, *spec, *c;
-    const char *cwd;
+    const char *cwd, *base;
     shoal_error_t error;
     size_t i;
 
@@ -1375,13 +1437,17 @@ static int run_resume_load(struct run_state *st, const char *key)
         run_json_strings(json_object_get(spec, "args"), &st->nresume_args);
     st->resume_env = run_json_strings(json_object_get(spec, "env"), NULL);
     cwd = json_string_value(json_object_get(spec, "cwd"));
+    base = json_string_value(json_object_get(spec, "base"));
     r->spec = json_incref(spec);
-    r->key = strdup(key);
+    r->jkey = strdup(key);
     r->nranks = (int)json_integer_value(json_object_get(job, "nranks"));
     r->runs = (int)json_integer_value(json_object_get(job, "run")) + 1;
     r->restarts = (int)json_integer_value(json_object_get(job, "restarts"));
-    if (!st->resume_args || !st->resume_env || !r->key || !cwd
-        || ckpt_copies_create(r->nranks, &r->copies) < 0) {
+    if (!st->resume_args || !st->resume_env || !r->jkey || !cwd
+        || (base && !(r->base = strdup(base)))
+        || (!base
+            && (!(r->key = strdup(key))
+                || ckpt_copies_create(r->nranks, &r->copies) < 0))) {
         json_decref(reply);
         return cmd_fail(LOCAL_JOB_STATUS_ERROR,
                         "cannot resume job '%s': its journal record is "
@@ -1399,7 +1465,7 @@ static int run_resume_load(struct run_state *st, const char *key)
             if (id && n < CKPT_COPIES_HOLDERS)
                 nodes[n++] = strtoull(id, NULL, 16);
         }
-        if (n > 0)
+        if (n > 0 && r->copies)
             ckpt_copies_add(
                 r->copies, (int)json_integer_value(json_object_get(c, "rank")),
                 (int)json_integer_value(json_object_get(c, "version")), nodes,
@@ -1415,12 +1481,20 @@ static int run_resume_load(struct run_state *st, const char *key)
         return cmd_fail(LOCAL_JOB_STATUS_ERROR,
                         "cannot resume job '%s': its options: %s", key,
                         error.text);
-    if (!st->opt.checkpoint || st->opt.replicas < 1
-        || st->opt.nranks != r->nranks)
+    if (!st->opt.checkpoint
+        || (r->base ? st->opt.replicas > 0 : st->opt.replicas < 1)
+        || (st->opt.nranks > 0 && st->opt.nranks != r->nranks))
         return cmd_fail(LOCAL_JOB_STATUS_ERROR,
                         "cannot resume job '%s': its options do not match "
                         "its journal record",
                         key);
+    if (r->nranks < 1)
+        return cmd_fail(LOCAL_JOB_STATUS_ERROR,
+                        "cannot resume job '%s': its first run was never "
+                        "placed, so it has no checkpoint: run it again",
+                        key);
+    if (r->base)
+        return run_resume_shared(st, key);
     if (asprintf(&r->root, "@state/%s/run%d", r->key, r->runs) < 0) {
         r->root = NULL;
         return cmd_fail(LOCAL_JOB_STATUS_ERROR, "out of memory");
@@ -1580,6 +1654,7 @@ int cmd_run(const char *self, int argc, char **argv)
     free(st.restart.root);
     free(st.restart.base);
     free(st.restart.key);
+    free(st.restart.jkey);
     json_decref(st.restart.spec);
     ckpt_copies_destroy(st.restart.copies);
     for (int i = 0; st.resume_args && i < st.nresume_args; i++)

@@ -213,7 +213,7 @@ int gang_journal_start(gang_journal_t *j,
         return shoal_errprintf(error, -EINVAL,
                                "job '%s': no spec, or one over %d bytes",
                                run->key, GANG_JOURNAL_SPEC_MAX);
-    if (run->nranks < 1 || run->nranks > GANG_JOURNAL_NRANKS_MAX
+    if (run->nranks < 0 || run->nranks > GANG_JOURNAL_NRANKS_MAX
         || run->replicas < 0 || run->run < 0 || run->restarts < 0)
         return shoal_errprintf(error, -EINVAL,
                                "job '%s': ranks, replicas, run or restarts "
@@ -231,7 +231,8 @@ int gang_journal_start(gang_journal_t *j,
         "INSERT INTO gang_jobs (key, uid, spec, nranks, replicas, state, "
         "run, restarts, pid, pid_start, created, updated) "
         "VALUES (?1, ?2, ?3, ?4, ?5, 0, ?6, ?7, ?8, ?9, ?10, ?10) "
-        "ON CONFLICT (key) DO UPDATE SET spec = ?3, nranks = ?4, "
+        "ON CONFLICT (key) DO UPDATE SET spec = ?3, nranks = CASE WHEN ?4 > 0 "
+        "THEN ?4 ELSE nranks END, "
         "replicas = ?5, state = 0, run = ?6, restarts = ?7, pid = ?8, "
         "pid_start = ?9, updated = ?10, status = -1, placement = NULL",
         &st);
@@ -258,16 +259,20 @@ error:
 
 int gang_journal_place(gang_journal_t *j,
                        const char *key,
-                       const char *placement)
+                       const char *placement,
+                       int nranks)
 {
     sqlite3_stmt *st = NULL;
-    int rc =
-        gj_prepare(j, "UPDATE gang_jobs SET placement = ? WHERE key = ?", &st);
+    int rc = gj_prepare(j,
+                        "UPDATE gang_jobs SET placement = ?1, nranks = CASE "
+                        "WHEN ?3 > 0 THEN ?3 ELSE nranks END WHERE key = ?2",
+                        &st);
 
     if (rc < 0)
         return rc;
     sqlite3_bind_text(st, 1, placement, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, key, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 3, nranks > GANG_JOURNAL_NRANKS_MAX ? 0 : nranks);
     rc = gj_run(st);
     if (rc == 0 && sqlite3_changes(j->db) == 0)
         rc = -ENOENT;

@@ -59,7 +59,8 @@ struct gang_journal_run {
     const char *key;    /* the job's key */
     uint32_t uid;       /* its submitter */
     const char *spec;   /* JSON text (kept as it is), at most SPEC_MAX */
-    int nranks;         /* >= 1 */
+    int nranks;         /* 0: not known before the job is placed (one rank per
+                           slot); a job's count is never set back to 0 */
     int replicas;       /* >= 0 */
     int run;            /* 0 for the first */
     int restarts;       /* restarts after failures used up so far */
@@ -113,11 +114,13 @@ int gang_journal_start(gang_journal_t *j,
                        const struct gang_journal_run *run,
                        shoal_error_t *error);
 
-/* The current run of key is placed: placement is JSON text. Returns 0,
+/* The current run of key is placed: placement is JSON text, and the job
+ * has nranks ranks (> 0; 0 leaves the count known before). Returns 0,
  * -ENOENT for an unknown key, or a journal error. */
 int gang_journal_place(gang_journal_t *j,
                        const char *key,
-                       const char *placement);
+                       const char *placement,
+                       int nranks);
 
 /* Version of rank of key is held by nodes[0..n-1] (merged with the nodes
  * known, at most GANG_JOURNAL_HOLDERS kept). A version older than the

@@ -14,6 +14,16 @@
 #include "runtime/job/gang_journal.h"
 #include "runtime/job/job_wire.h"
 #include "util/log.h"
+#include "util/param.h"
+
+PARAM_DEFINE(gangd_journal_retain_param,
+             "gang_journal_retain_days",
+             PARAM_TYPE_DOUBLE,
+             "14",
+             "days the home's journal keeps a gang job whose shoal run is "
+             "gone and that no run started since (checked when the daemon "
+             "starts), as each node keeps the job's checkpoints "
+             "(SHOAL_CKPT_RETAIN_DAYS)");
 
 struct gangd_journal {
     daemon_t *d;
@@ -295,7 +305,7 @@ int gangd_journal_claim(gangd_journal_t *gj,
                        "replicas", &replicas, "spec", &spec)
             < 0
         || !json_is_object(spec) || number < 0 || number > INT_MAX
-        || restarts < 0 || restarts > INT_MAX || nranks < 1
+        || restarts < 0 || restarts > INT_MAX || nranks < 0
         || nranks > GANG_JOURNAL_NRANKS_MAX || replicas < 0
         || replicas > INT_MAX)
         return shoal_errprintf(error, -EINVAL,
@@ -337,7 +347,10 @@ void gangd_journal_placed(gangd_journal_t *gj,
                           const json_t *placement)
 {
     char *text = json_dumps(placement, JSON_COMPACT);
-    int rc = text ? gang_journal_place(gj->journal, key, text) : -ENOMEM;
+    size_t nranks = json_array_size(json_object_get(placement, "ranks"));
+    int rc = text ? gang_journal_place(gj->journal, key, text,
+                                       nranks < INT_MAX ? (int)nranks : 0)
+                  : -ENOMEM;
 
     if (rc < 0)
         LOG(LOG_LEVEL_WARNING, LOG_GANG,
@@ -373,6 +386,34 @@ void gangd_journal_frame(gangd_journal_t *gj,
             "job %s: %s not recorded in the journal: %s", key,
             job_frame_kind_name(f.kind), strerror(-rc));
     job_frame_release(&f);
+}
+
+/* Forget the jobs no coordinator runs and no run started for the
+ * retention time: their checkpoints are swept from the nodes by then. */
+static void gangd_journal_prune(gangd_journal_t *gj)
+{
+    double days = 14, now = (double)time(NULL);
+    char **keys = NULL;
+    size_t n = 0;
+
+    if (param_get_double(&gangd_journal_retain_param, 0, &days, NULL) < 0
+        || !(days > 0) || gang_journal_keys(gj->journal, &keys, &n) < 0)
+        return;
+    for (size_t i = 0; i < n; i++) {
+        struct gang_journal_job job;
+
+        if (gang_journal_get(gj->journal, keys[i], &job) == 0) {
+            if (job.updated < now - days * 86400
+                && !gangd_journal_coordinated(gj, &job)
+                && gang_journal_remove(gj->journal, keys[i]) == 0)
+                LOG(LOG_LEVEL_NOTICE, LOG_GANG,
+                    "job %s: out of the journal after %g days without a run",
+                    keys[i], days);
+            gang_journal_job_release(&job);
+        }
+        free(keys[i]);
+    }
+    free(keys);
 }
 
 int gangd_journal_attach(daemon_t *d,
@@ -416,6 +457,7 @@ int gangd_journal_attach(daemon_t *d,
         free(gj);
         return rc;
     }
+    gangd_journal_prune(gj);
     *out = gj;
     return 0;
 }

@@ -128,6 +128,35 @@ test_expect_success 'shoal run --resume runs it again from its version, output h
     grep "neither a directory nor a job: no job .$key." gone.err
 '
 
+test_expect_success 'a job that checkpoints in a shared directory is resumed as well' '
+    mkdir shared && cd shared &&
+    netns_bg 1 sh -c "\"$SHOAL\" run -n 2 --map-by node --checkpoint=1 \"$COUNT\" 30 >first.out 2>first.err; echo \$? >first.rc" &&
+    sh_pid=$netns_bg_pid &&
+    for _ in $(seq 150); do
+        [ "$(cat steps.* 2>/dev/null | wc -l)" -ge 16 ] && break; sleep 0.1
+    done &&
+    base=$(ls -d "$PWD"/shoal-ckpt/*) && key=job-${base##*/} &&
+    echo "the job is $key, in $base" &&
+    netns_exec 1 "$SHOAL" ckpt ls "$key" >ls.running &&
+    cat ls.running &&
+    grep "^  running, run 0" ls.running &&
+    grep "^  checkpoints in $base " ls.running &&
+    run_pid=$(ps -o pid= --ppid $sh_pid | tr -d " ") &&
+    kill -KILL $run_pid &&
+    test_within 20 wait $sh_pid &&
+    netns_wait_none_named ckpt-count.sh 20 1 2 3 4 &&
+    netns_exec 1 "$SHOAL" ckpt ls "$key" >ls.gone &&
+    grep "^  resume with: shoal run --resume $key" ls.gone &&
+    test_within 90 netns_exec 1 "$SHOAL" run --resume "$key" >out 2>err &&
+    cat err out &&
+    grep "^shoal: resuming job $key from checkpoint version [1-9][0-9]* (run 1)" err &&
+    v=$(sed -n "s/.*from checkpoint version \([0-9]*\).*/\1/p" err) &&
+    test "$(grep -c "resumes after step $v$" out)" = 2 &&
+    test "$(grep -c "counted to 30" out)" = 2 &&
+    ! test -e shoal-ckpt &&
+    test_expect_code 1 netns_exec 1 "$SHOAL" ckpt ls "$key" 2>gone.err
+'
+
 test_expect_success 'shoal run and a host with a rank die: the resumed job fetches that rank from its copy' '
     mkdir job2 && cd job2 &&
     netns_bg 1 sh -c "\"$SHOAL\" run -n 3 --map-by node --oversubscribe --checkpoint=1 --replicas 1 \"$COUNT\" 30 >first.out 2>first.err; echo \$? >first.rc" &&

@@ -65,7 +65,7 @@ Test(gang_journal, a_job_and_its_copies_survive_a_reopen)
               "the journal is its owner's alone: mode %o", sb.st_mode & 0777);
     cr_assert(eq(int, gang_journal_start(j, &run, &error), 0), "%s",
               error.text);
-    cr_assert(eq(int, gang_journal_place(j, "job-a", "{\"nodes\":[]}"), 0));
+    cr_assert(eq(int, gang_journal_place(j, "job-a", "{\"nodes\":[]}", 2), 0));
     cr_assert(eq(int, gang_journal_add_copy(j, "job-a", 0, 1, a, 2), 0));
     cr_assert(eq(int, gang_journal_add_copy(j, "job-a", 1, 1, b, 2), 0));
     cr_assert(eq(int, gang_journal_add_copy(j, "job-a", 0, 2, a, 1), 0));
@@ -148,7 +148,7 @@ Test(gang_journal, a_new_run_updates_the_job_and_its_end_decides)
 
     cr_assert(eq(int, gang_journal_open(gj_path, &j, &error), 0));
     cr_assert(eq(int, gang_journal_start(j, &run, &error), 0));
-    cr_assert(eq(int, gang_journal_place(j, "job-r", "{}"), 0));
+    cr_assert(eq(int, gang_journal_place(j, "job-r", "{}", 0), 0));
     cr_assert(eq(int, gang_journal_add_copy(j, "job-r", 1, 3, a, 1), 0));
     cr_assert(eq(int, gang_journal_end(j, "job-r", 137), 0));
     cr_assert(eq(int, gang_journal_get(j, "job-r", &job), 0));
@@ -196,7 +196,7 @@ Test(gang_journal, bad_input_is_refused)
     cr_assert(eq(int, gang_journal_open(gj_path, &j, &error), 0));
     cr_assert(eq(int, gang_journal_add_copy(j, "job-b", 0, 1, a, 1), -ENOENT),
               "no such job yet");
-    run.nranks = 0;
+    run.nranks = -1;
     cr_assert(eq(int, gang_journal_start(j, &run, &error), -EINVAL));
     run.nranks = 2;
     run.key = "";
@@ -209,7 +209,7 @@ Test(gang_journal, bad_input_is_refused)
               "version 0");
     cr_assert(eq(int, gang_journal_add_copy(j, "job-b", 0, 1, a, 0), -EINVAL),
               "no nodes");
-    cr_assert(eq(int, gang_journal_place(j, "job-x", "{}"), -ENOENT));
+    cr_assert(eq(int, gang_journal_place(j, "job-x", "{}", 1), -ENOENT));
     gang_journal_close(j);
 }
 
@@ -228,4 +228,26 @@ Test(gang_journal, a_damaged_file_is_refused_as_it_is)
     cr_assert(eq(int, gang_journal_open(gj_path, &j, &error), -EUCLEAN));
     cr_assert(j == NULL);
     cr_assert(strstr(error.text, "damaged") != NULL, "%s", error.text);
+}
+
+Test(gang_journal, a_count_of_ranks_learnt_at_placement_stays)
+{
+    struct gang_journal_run run = gj_run_of("job-n", 1, 0);
+    struct gang_journal_job job;
+    gang_journal_t *j;
+    shoal_error_t error;
+
+    run.nranks = 0; /* one rank per slot: known once placed */
+    cr_assert(eq(int, gang_journal_open(gj_path, &j, &error), 0));
+    cr_assert(eq(int, gang_journal_start(j, &run, &error), 0), "%s",
+              error.text);
+    cr_assert(eq(int, gang_journal_place(j, "job-n", "{}", 3), 0));
+    run.run = 1; /* the next run does not know it either */
+    cr_assert(eq(int, gang_journal_start(j, &run, &error), 0));
+    cr_assert(eq(int, gang_journal_place(j, "job-n", "{}", 0), 0));
+    cr_assert(eq(int, gang_journal_get(j, "job-n", &job), 0));
+    cr_assert(eq(int, job.nranks, 3));
+    cr_assert(eq(int, job.run, 1));
+    gang_journal_job_release(&job);
+    gang_journal_close(j);
 }
