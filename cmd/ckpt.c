@@ -9,8 +9,9 @@
  * task's versions; `rm` removes a job's checkpoints. `ls --pool` asks
  * the local daemon instead what every node of the pool keeps of jobs run
  * with --replicas (ckpt.pool-list, runtime/ckpt/ckpt_survey.h). `ls
- * JOBKEY` shows a job run from this node with --replicas as the home
- * daemon's journal keeps it (gang.get, runtime/job/gangd_journal.h). */
+ * JOBKEY` shows a job run on the pool from this node with --checkpoint as
+ * the home daemon's journal keeps it (gang.get,
+ * runtime/job/gangd_journal.h). */
 #include <dirent.h>
 #include <errno.h>
 #include <limits.h>
@@ -36,10 +37,11 @@ static const char ckpt_usage[] =
     "  ls    list the checkpoints under each DIR (default ./shoal-ckpt):\n"
     "        a job's root, or a directory of roots; per rank or task, each\n"
     "        version, committed or not, its files and bytes, and the version\n"
-    "        a restart would start from. A JOBKEY (a job run from this\n"
-    "        node with --replicas) is shown from this node's journal: its\n"
-    "        command, state, placement, and per rank the versions and the\n"
-    "        nodes holding a committed copy\n"
+    "        a restart would start from. A JOBKEY (a job run on the pool\n"
+    "        from this node with --checkpoint) is shown from this node's\n"
+    "        journal: its command, state, placement, and per rank the\n"
+    "        versions and the nodes holding a committed copy (with\n"
+    "        --replicas) or its directory\n"
     "  ls --pool  ask every node of the pool, through the daemon of DIR\n"
     "        (as for 'shoal daemon'), what it keeps of jobs run with\n"
     "        --replicas (all jobs, or JOBKEY's): per job, rank and version\n"
@@ -256,9 +258,9 @@ static void ckpt_print_journal(const json_t *job)
         printf("  resume with: shoal run --resume %s\n", ckpt_str(job, "key"));
 }
 
-/* `ls KEY`: a job of this node's journal (gang jobs run from here with
- * --replicas), even after its daemon restarted. Returns 0, 1 after saying
- * what is wrong, or -ENOENT when no daemon answers (the caller then says
+/* `ls KEY`: a job of this node's journal (gang jobs run on the pool from
+ * here with --checkpoint), even after its daemon restarted. Returns 0, 1 after
+ * saying what is wrong, or -ENOENT when no daemon answers (the caller then says
  * the path does not exist). */
 static int ckpt_ls_journal(const char *key, bool as_json)
 {

@@ -2,12 +2,14 @@
 /* gang_journal.h - the home node's durable record of checkpointing gang
  * jobs (SQLite).
  *
- * A gang job run with `shoal run --checkpoint --replicas R` is coordinated
- * by its `shoal run`, which learns where every version of every rank lives
- * (runtime/job/ckpt_copies.h). That process may die (a closed terminal, a
- * killed session), and so may the home's daemon: the journal keeps what a
- * new coordinator needs to carry the job on, in the home daemon's state
- * directory (`STATE/gang-jobs.db`, beside the tasks' `jobs.db`):
+ * A gang job run on the pool with `shoal run --checkpoint` is coordinated
+ * by its `shoal run`, which learns (with --replicas R) where every version
+ * of every rank lives (runtime/job/ckpt_copies.h), or (without) keeps
+ * them in a directory every node shares. That process may die (a closed
+ * terminal, a killed session), and so may the home's daemon: the journal
+ * keeps what a new coordinator needs to carry the job on, in the home
+ * daemon's state directory (`STATE/gang-jobs.db`, beside the tasks'
+ * `jobs.db`):
  *
  *   - the job: its key (job-STAMP-HOST-PID, the checkpoints' key on every
  *     node), its submitter's uid, what to run (the spec, JSON text written
@@ -16,11 +18,11 @@
  *     the coordinator of the current run (pid and start time, so a pid
  *     reused by another process does not count as the coordinator);
  *   - each run's placement (JSON text: the node of every rank);
- *   - per rank and version, the nodes holding a committed copy (the
- *     rank's own node first, then the copies), as the job's proxies report
- *     them (CKPT_COPIES), and the version the coordinator last pinned
- *     (CKPT_KEEP): the journal forgets what the nodes removed, exactly as
- *     ckpt_copies does.
+ *   - with --replicas, per rank and version, the nodes holding a
+ *     committed copy (the rank's own node first, then the copies), as the
+ *     job's proxies report them (CKPT_COPIES), and the version the
+ *     coordinator last pinned (CKPT_KEEP): the journal forgets what the
+ *     nodes removed, exactly as ckpt_copies does.
  *
  * The job's version is the newest version every rank has a copy of: the
  * only kind a restart may start from. A job that ends well is removed; one

@@ -2,14 +2,15 @@
 /* gangd_journal.h - the home daemon keeps its checkpointing gang jobs in
  * its journal (runtime/job/gang_journal.h), and serves them.
  *
- * A `shoal run --checkpoint --replicas R` names its job in each
+ * A `shoal run --checkpoint` on the pool names its job in each
  * "gang-claim" it sends (runtime/job/gangd.h) with an object
  *
  *   "journal": {"key": K, "run": N, "restarts": N, "nranks": N,
  *               "replicas": R, "spec": {...}}
  *
  * (spec: what `shoal run --resume` needs to run the job again, opaque
- * here). The daemon records the run with the caller's uid and pid, the
+ * here; nranks 0 when the job takes one rank per slot: the placement
+ * tells). The daemon records the run with the caller's uid and pid, the
  * placement it grants, and, as they pass through its relay, the copies
  * the job's proxies report (CKPT_COPIES) and the versions the coordinator
  * pins (CKPT_KEEP). So the record stays true whether `shoal run` or the

@@ -4,7 +4,8 @@
 # (--checkpoint --replicas 1), on three hosts without a shared state
 # directory: a rank that never commits keeps the job at no version, and the
 # restart says so; a version damaged on every node that holds it is never
-# restored: the one before it is, and the user is told which and why.
+# restored: the one before it is, and the user is told which and why; an
+# MPICH-built program restarts from the copies as shoal's MPI does.
 . "$SHOAL_SRCDIR/tests/integration/lib.sh"
 . "$SHOAL_SRCDIR/tests/integration/netns.sh"
 
@@ -117,11 +118,27 @@ test_expect_success 'a version damaged on every holder: the one before is restor
     test "$(grep -c "counted to 30" out)" = 2
 '
 
-test_expect_success 'the daemons stop and nothing runs after them' '
+if test -n "$MPICC_MPICH"; then
+    test_expect_success 'an MPICH-built MPI job with --replicas loses a host: resumed from the copies, same answer' '
+        # in the sanitized build: what MPICH leaves allocated at exit is
+        # not ours to free
+        export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0" &&
+        solver_build "$MPICC_MPICH" "$TRASH/ckpt_solver.mpich" &&
+        solver_loses_a_host "$TRASH/ckpt_solver.mpich" mpich 2 --replicas 1
+    '
+else
+    test_skip 'an MPICH-built MPI job with --replicas loses a host: resumed from the copies, same answer' \
+        'no MPICH mpicc'
+fi
+
+test_expect_success 'the daemons left stop and nothing runs after them' '
+    left= && victims=$(cat "$TRASH"/victim.* 2>/dev/null) &&
     for i in 1 2 3; do
+        echo " $victims " | tr "\n" " " | grep -q " $i " && continue
+        left="$left $i" &&
         test_within 15 netns_exec $i "$SHOAL" daemon stop --dir "$SHOAL_DIR" || exit 1
     done &&
-    netns_idle 1 2 3
+    netns_idle $left
 '
 
 test_done
