@@ -986,10 +986,10 @@ int PMPI_Get_count(const MPI_Status *status, MPI_Datatype datatype, int *count)
     return MPI_SUCCESS;
 }
 
-SHIM_WEAK(Get_elements)
-int PMPI_Get_elements(const MPI_Status *status,
-                      MPI_Datatype datatype,
-                      int *count)
+static int get_elements(const char *fn,
+                        const MPI_Status *status,
+                        MPI_Datatype datatype,
+                        MPI_Count *count)
 {
     struct shim_datatype *t;
     int rc = shim_dt_check(datatype, &t);
@@ -997,14 +997,45 @@ int PMPI_Get_elements(const MPI_Status *status,
     if (rc == 0 && (!status || !count))
         rc = SHIM_ECLASS(MPI_ERR_ARG);
     if (rc)
-        return shim_err(NULL, "MPI_Get_elements", rc);
+        return shim_err(NULL, fn, rc);
     size_t esz = t->nbasic ? t->size / t->nbasic : t->size;
     if (esz == 0)
         *count = 0;
     else if (status->shoal_count % (MPI_Count)esz)
         *count = MPI_UNDEFINED;
     else
-        *count = (int)(status->shoal_count / (MPI_Count)esz);
+        *count = status->shoal_count / (MPI_Count)esz;
+    return MPI_SUCCESS;
+}
+
+SHIM_WEAK(Get_elements)
+int PMPI_Get_elements(const MPI_Status *status,
+                      MPI_Datatype datatype,
+                      int *count)
+{
+    MPI_Count n;
+    int rc =
+        get_elements("MPI_Get_elements", status, datatype, count ? &n : NULL);
+
+    if (rc == MPI_SUCCESS)
+        *count = n > 0x7fffffff ? MPI_UNDEFINED : (int)n;
+    return rc;
+}
+
+SHIM_WEAK(Get_elements_x)
+int PMPI_Get_elements_x(const MPI_Status *status,
+                        MPI_Datatype datatype,
+                        MPI_Count *count)
+{
+    return get_elements("MPI_Get_elements_x", status, datatype, count);
+}
+
+/* MPI-3.1 section 14.2.4: a library without a profiling layer of its own
+ * ignores the level; profilers intercept MPI_Pcontrol. */
+SHIM_WEAK(Pcontrol)
+int PMPI_Pcontrol(const int level, ...)
+{
+    (void)level;
     return MPI_SUCCESS;
 }
 
@@ -1075,6 +1106,33 @@ int PMPI_Ssend_init(const void *buf,
                         datatype, dest, tag, comm, request);
 }
 
+SHIM_WEAK(Bsend_init)
+int PMPI_Bsend_init(const void *buf,
+                    int count,
+                    MPI_Datatype datatype,
+                    int dest,
+                    int tag,
+                    MPI_Comm comm,
+                    MPI_Request *request)
+{
+    return persist_init("MPI_Bsend_init", true, SHIM_SEND_BUFFERED, buf, count,
+                        datatype, dest, tag, comm, request);
+}
+
+/* A ready send may be a standard one (its receive is posted already). */
+SHIM_WEAK(Rsend_init)
+int PMPI_Rsend_init(const void *buf,
+                    int count,
+                    MPI_Datatype datatype,
+                    int dest,
+                    int tag,
+                    MPI_Comm comm,
+                    MPI_Request *request)
+{
+    return persist_init("MPI_Rsend_init", true, SHIM_SEND_STD, buf, count,
+                        datatype, dest, tag, comm, request);
+}
+
 SHIM_WEAK(Recv_init)
 int PMPI_Recv_init(void *buf,
                    int count,
@@ -1099,7 +1157,21 @@ static int start_one(MPI_Request *request)
     rc = shim_dt_check(r->persist.dt, &t);
     if (rc)
         return rc;
-    if (r->persist.is_send)
+    if (r->persist.is_send && r->persist.mode == SHIM_SEND_BUFFERED) {
+        /* Copied into the attached buffer: complete at once, as
+         * MPI_Ibsend. */
+        struct shim_request *sent, *done;
+        rc = bsend_start(r->persist.buf, r->persist.count, t, r->persist.peer,
+                         r->persist.tag, r->comm, &sent);
+        if (rc)
+            return rc;
+        done = shim_req_alloc(SHIM_REQ_SEND);
+        if (!done)
+            return -ENOMEM;
+        done->done = true;
+        shim_req_set_comm(done, r->comm);
+        r->persist.active = done;
+    } else if (r->persist.is_send)
         rc = shim_isend(r->persist.buf, (size_t)r->persist.count, t,
                         r->persist.peer, r->persist.tag, r->comm, r->comm->ctx,
                         r->persist.mode, &r->persist.active);

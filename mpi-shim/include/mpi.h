@@ -483,6 +483,28 @@ SHOAL_MPI_DECL(Send_init,
                 int tag,
                 MPI_Comm comm,
                 MPI_Request *request));
+SHOAL_MPI_DECL(Get_elements_x,
+               (const MPI_Status *status,
+                MPI_Datatype datatype,
+                MPI_Count *count));
+SHOAL_MPI_DECL(Bsend_init,
+               (const void *buf,
+                int count,
+                MPI_Datatype datatype,
+                int dest,
+                int tag,
+                MPI_Comm comm,
+                MPI_Request *request));
+SHOAL_MPI_DECL(Rsend_init,
+               (const void *buf,
+                int count,
+                MPI_Datatype datatype,
+                int dest,
+                int tag,
+                MPI_Comm comm,
+                MPI_Request *request));
+/* The profiling control: the library itself does nothing with it. */
+SHOAL_MPI_DECL(Pcontrol, (const int level, ...));
 SHOAL_MPI_DECL(Ssend_init,
                (const void *buf,
                 int count,
