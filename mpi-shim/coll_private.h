@@ -76,6 +76,9 @@ struct shim_sched {
     struct shim_request *ureq;
     bool done;
     int err;
+    /* Run when the schedule is freed, whether it ended well or not. */
+    void (*on_free)(void *arg);
+    void *on_free_arg;
     struct shim_sched *next;
 };
 

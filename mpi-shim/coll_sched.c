@@ -76,6 +76,8 @@ static void sched_free(struct shim_sched *s)
 {
     if (!s)
         return;
+    if (s->on_free)
+        s->on_free(s->on_free_arg);
     for (int i = 0; i < s->n; i++)
         if (s->steps[i].req)
             shim_req_free(s->steps[i].req);

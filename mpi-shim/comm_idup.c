@@ -151,6 +151,16 @@ static int idup_round(struct shim_sched *s, void *arg)
     return 0;
 }
 
+/* A schedule that fails mid-round gives the round's reservation back. */
+static void idup_end(void *arg)
+{
+    struct idup *d = arg;
+
+    if (d->reserved)
+        shim_ctx_unreserve((unsigned)d->round * WIN_IDS, WIN_WORDS, d->mine);
+    d->reserved = false;
+}
+
 static int idup(struct shim_comm *c, MPI_Comm *newcomm, MPI_Request *request)
 {
     struct shim_sched *s;
@@ -163,6 +173,8 @@ static int idup(struct shim_comm *c, MPI_Comm *newcomm, MPI_Request *request)
         memset(d, 0, sizeof(*d));
         d->c = c;
         d->newcomm = newcomm;
+        s->on_free = idup_end;
+        s->on_free_arg = d;
         shim_sched_call(s, idup_round, d);
     }
     return shim_sched_finish(s, request);
