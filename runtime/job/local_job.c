@@ -471,6 +471,7 @@ static int local_job_pmix_create(struct local_job *job, shoal_error_t *error)
         .nnodes = 1,
         .nodes = &node,
         .cpus = config->cpus,
+        .topology = config->topology,
     };
     int rc;
 

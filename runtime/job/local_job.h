@@ -11,6 +11,7 @@
 #ifndef SHOAL_RUNTIME_JOB_LOCAL_JOB_H
 #define SHOAL_RUNTIME_JOB_LOCAL_JOB_H
 
+#include <hwloc.h>
 #include <sched.h>
 #include <stdbool.h>
 
@@ -47,6 +48,9 @@ struct local_job_config {
     char *const *env;       /* NULL-terminated "VAR=value" to add, or NULL */
     const char *wdir;       /* or NULL */
     cpu_set_t *const *cpus; /* nranks entries (NULL = unbound), or NULL */
+    /* the topology the ranks were placed on (borrowed for the run), for
+     * the PMIx server to copy rather than load again; or NULL */
+    hwloc_topology_t topology;
     bool tag_output;        /* prefix output lines with "[rank] " */
     const char *output_dir; /* DIR/1/rank.N/{stdout,stderr}, or NULL */
     double timeout;         /* seconds; 0 for none */

@@ -44,9 +44,11 @@ struct node_job {
     rank_set_t *set;
     pmi_server_t *pmi;
     pmixd_job_t *pmix;
-    bool pmix_fencing; /* a PMIx fence waits for BARRIER_OUT */
-    node_ckpt_t *ckpt; /* node-local checkpoints, or NULL */
-    int rank0_index;   /* local index of global rank 0, or -1 */
+    hwloc_topology_t topo; /* the one the ranks were bound on, until the
+                              PMIx server has its copy */
+    bool pmix_fencing;     /* a PMIx fence waits for BARRIER_OUT */
+    node_ckpt_t *ckpt;     /* node-local checkpoints, or NULL */
+    int rank0_index;       /* local index of global rank 0, or -1 */
     uv_pipe_t stdin_dst;
     bool stdin_open;
     uv_signal_t signals[3];
@@ -487,6 +489,7 @@ static int node_job_pmix_create(struct node_job *job, shoal_error_t *error)
     cfg.nodes = layout.nodes;
     cfg.node_index = layout.node_index;
     cfg.cpus = job->cpus;
+    cfg.topology = job->topo;
     if (job->config->user) {
         cfg.as_user = true;
         cfg.uid = job->config->user->uid;
@@ -496,6 +499,8 @@ static int node_job_pmix_create(struct node_job *job, shoal_error_t *error)
         &cfg, layout.nnodes == 1 ? &node_pmix_ops_alone : &node_pmix_ops, job,
         &job->pmix, error);
     job_pmix_layout_release(&layout);
+    hwloc_topology_destroy(job->topo);
+    job->topo = NULL;
     return rc;
 }
 
@@ -549,7 +554,8 @@ static int node_job_bindings(struct node_job *job, shoal_error_t *error)
         }
         hwloc_bitmap_free(set);
     }
-    hwloc_topology_destroy(topo);
+    /* kept for the PMIx server, which copies it */
+    job->topo = topo;
     return rc;
 }
 
@@ -1015,6 +1021,8 @@ int node_job_run(const struct node_job_config *config, shoal_error_t *error)
                              "the link closed before the job was launched");
     rank_set_destroy(job.set);
     pmixd_job_destroy(job.pmix);
+    if (job.topo) /* a launch that failed before the PMIx server */
+        hwloc_topology_destroy(job.topo);
     pmi_server_destroy(job.pmi);
     node_ckpt_destroy(job.ckpt);
     if (job.cpus)

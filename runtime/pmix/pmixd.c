@@ -1028,7 +1028,58 @@ static void pmixd_atexit(void)
     pmixd_topo = NULL;
 }
 
-static int pmixd_server_start(shoal_error_t *error)
+/* hwloc loads its plugins when a process's first topology is created
+ * (again once every topology was destroyed, as in a proxy that bound its
+ * ranks before it serves PMIx), and with them their libraries: PCI,
+ * OpenCL, GL (X11), CUDA. They only add I/O devices, which the topology
+ * handed to the clients leaves out anyway, and loading them is most of
+ * the server's start on a busy machine. hwloc reads its blacklist from
+ * the environment only: it is set around the init and removed again,
+ * leaving the ranks' environment as it was; a user's own setting wins. */
+static int pmixd_topo_init(hwloc_topology_t *topo)
+{
+    bool ours = getenv("HWLOC_PLUGINS_BLACKLIST") == NULL;
+    int rc;
+
+    if (ours)
+        setenv("HWLOC_PLUGINS_BLACKLIST",
+               "hwloc_opencl,hwloc_gl,hwloc_pci,hwloc_cuda,hwloc_nvml,"
+               "hwloc_rsmi,hwloc_levelzero",
+               1);
+    rc = hwloc_topology_init(topo);
+    if (ours)
+        unsetenv("HWLOC_PLUGINS_BLACKLIST");
+    return rc;
+}
+
+/* when this process's server started, and was up (SHOAL_PMIX_TIMES) */
+static double pmixd_start_began, pmixd_start_done;
+
+/* When this process started, on CLOCK_MONOTONIC's scale (the kernel
+ * counts from boot in clock ticks; a machine that never slept has the
+ * two alike); 0 when unknown. */
+static double pmixd_process_started(void)
+{
+    FILE *f = fopen("/proc/self/stat", "re");
+    char buf[1024], *p;
+    unsigned long long ticks = 0;
+    size_t n;
+
+    if (!f)
+        return 0;
+    n = fread(buf, 1, sizeof(buf) - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    /* after the command's ")": state is field 3, starttime field 22 */
+    p = strrchr(buf, ')');
+    for (int field = 2; p && field < 22; field++)
+        p = strchr(p + 1, ' ');
+    if (!p || sscanf(p + 1, "%llu", &ticks) != 1)
+        return 0;
+    return (double)ticks / (double)sysconf(_SC_CLK_TCK);
+}
+
+static int pmixd_server_start(hwloc_topology_t owners, shoal_error_t *error)
 {
     const char *tmp = getenv("TMPDIR");
     pmix_info_t info[7];
@@ -1041,6 +1092,7 @@ static int pmixd_server_start(shoal_error_t *error)
 
     if (pmixd_running)
         return 0;
+    pmixd_start_began = pmixd_now();
     if (!tmp || !*tmp)
         tmp = "/tmp";
     pmixd_sweep(tmp);
@@ -1068,7 +1120,12 @@ static int pmixd_server_start(shoal_error_t *error)
      * server's start). It is shared with the clients (a shared-memory
      * copy they adopt, PMIX_HWLOC_SHMEM_*), so Open MPI's ranks do not
      * each discover it again in MPI_Init: 20-30% of a hello's time. */
-    if (!pmixd_topo && hwloc_topology_init(&pmixd_topo) == 0
+    /* The owner's, when it loaded this machine's already: a copy costs
+     * nothing beside a second discovery. */
+    if (!pmixd_topo && owners && hwloc_topology_is_thissystem(owners)
+        && hwloc_topology_dup(&pmixd_topo, owners) < 0)
+        pmixd_topo = NULL;
+    if (!pmixd_topo && pmixd_topo_init(&pmixd_topo) == 0
         && hwloc_topology_load(pmixd_topo) < 0) {
         hwloc_topology_destroy(pmixd_topo);
         pmixd_topo = NULL;
@@ -1092,6 +1149,7 @@ static int pmixd_server_start(shoal_error_t *error)
                                PMIx_Error_string(st));
     }
     pmixd_running = true;
+    pmixd_start_done = pmixd_now();
     atexit(pmixd_atexit);
     LOG(LOG_LEVEL_DEBUG, LOG_PMI, "pmix: server %s up in %s", srvname,
         pmixd_dir);
@@ -1348,7 +1406,7 @@ int pmixd_job_create(const struct pmixd_job_config *config,
     me = &config->nodes[config->node_index];
     if (me->nranks <= 0 || !me->ranks)
         return shoal_errprintf(error, -EINVAL, "invalid PMIx job");
-    rc = pmixd_server_start(error);
+    rc = pmixd_server_start(config->topology, error);
     if (rc < 0)
         return rc;
     job = calloc(1, sizeof(*job));
@@ -1678,15 +1736,18 @@ static void pmixd_times_write(const struct pmixd_job *job)
     char line[1024];
     int off, fd;
 
-    off = snprintf(line, sizeof(line),
-                   "{\"nspace\":\"%s\",\"pid\":%ld,\"nlocal\":%d,"
-                   "\"nnodes\":%d,\"created\":%.6f,\"connect_first\":%.6f,"
-                   "\"connect_last\":%.6f,\"connected\":%d,"
-                   "\"finalize_last\":%.6f,\"finalized\":%d,"
-                   "\"closed\":%.6f,\"fences\":[",
-                   job->nspace, (long)getpid(), job->nlocal, job->config.nnodes,
-                   t->created, t->connect_first, t->connect_last, t->nconnected,
-                   t->finalize_last, t->nfinalized, pmixd_now());
+    off =
+        snprintf(line, sizeof(line),
+                 "{\"nspace\":\"%s\",\"pid\":%ld,\"nlocal\":%d,"
+                 "\"nnodes\":%d,\"created\":%.6f,\"connect_first\":%.6f,"
+                 "\"connect_last\":%.6f,\"connected\":%d,"
+                 "\"finalize_last\":%.6f,\"finalized\":%d,"
+                 "\"closed\":%.6f,\"process_started\":%.2f,"
+                 "\"server_start\":%.6f,\"server_up\":%.6f,\"fences\":[",
+                 job->nspace, (long)getpid(), job->nlocal, job->config.nnodes,
+                 t->created, t->connect_first, t->connect_last, t->nconnected,
+                 t->finalize_last, t->nfinalized, pmixd_now(),
+                 pmixd_process_started(), pmixd_start_began, pmixd_start_done);
     for (int i = 0; i < t->nfences && i < PMIXD_TIMED_FENCES; i++)
         off += snprintf(line + off, sizeof(line) - (size_t)off, "%s[%.6f,%.6f]",
                         i ? "," : "", t->fence_in[i], t->fence_out[i]);

@@ -60,6 +60,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <hwloc.h>
 #include <uv.h>
 
 #include <shoal/error.h>
@@ -127,6 +128,10 @@ struct pmixd_job_config {
     bool as_user;
     uid_t uid;
     gid_t gid;
+    /* this machine's topology as the owner loaded it (borrowed for the
+     * call), handed to the clients when it is this machine's and the
+     * server starts now; NULL: the server loads its own */
+    hwloc_topology_t topology;
     const char *mapby;  /* PMIX_MAPBY, or NULL */
     const char *bindto; /* PMIX_BINDTO, or NULL */
 };

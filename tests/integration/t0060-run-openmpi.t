@@ -91,6 +91,21 @@ test_expect_success 'a client naming another namespace is refused, no hang' '
     test ! -s out
 '
 
+test_expect_success 'a client naming a rank the job does not have is refused, no hang' '
+    test_within 60 test_expect_code 1 run -n 2 -x PMIX_RANK=7 \
+        "$MPI_DIR/hello.ompi" >out 2>err &&
+    grep "shoal: rank [01] on .* exited with status 1" err &&
+    test ! -s out
+'
+
+test_expect_success 'a rank dying between its connect and the fence fails the job, named' '
+    test_within 30 test_expect_code 137 run -n 3 "$MPI_DIR/jobctl.ompi" die \
+        >out 2>err &&
+    grep "shoal: rank 1 on '"'"'$HOST'"'"' was killed by signal 9" err &&
+    ! grep "No Errors" out &&
+    no_strays "$MPI_DIR/jobctl.ompi"
+'
+
 test_expect_success 'MPI_Comm_spawn is refused, not left hanging' '
     test_within 30 run -n 1 "$MPI_DIR/spawn.ompi" >out 2>err &&
     echo "spawn refused" >expect && test_cmp expect out

@@ -121,6 +121,24 @@ test_expect_success 'PMIx_Job_control kills the job over three hosts' '
     grep "rank 0 on '"'"'$H1'"'"' aborted the job with exit code 137: PMIx_Job_control kill" err
 '
 
+test_expect_success 'a rank dying between connect and fence on another host: the job fails, named' '
+    test_expect_code 137 run 1 -n 3 --map-by node "$MPI_DIR/jobctl.ompi" die \
+        >out 2>err &&
+    grep "rank 1 on '"'"'$H2'"'"' was killed by signal 9" err
+'
+
+if [ -x "$MPI_DIR/ring.mpich" ]; then
+    test_expect_success 'an MPICH job (PMI-1) and an Open MPI job (PMIx) side by side on the daemons' '
+        run 1 -n 2 --map-by node "$MPI_DIR/ring.mpich" >mpich.out 2>mpich.err &
+        mpich=$!
+        run 1 -n 2 --map-by node "$MPI_DIR/ring.ompi" >ompi.out 2>ompi.err ||
+        { cat ompi.out ompi.err; exit 1; }
+        wait $mpich || { cat mpich.out mpich.err; exit 1; }
+        echo " No Errors" >expect &&
+        test_cmp expect mpich.out && test_cmp expect ompi.out
+    '
+fi
+
 test_expect_success 'no rank and no PMIx directory is left on any host' '
     sleep 0.5 &&
     for i in 1 2 3; do

@@ -11,6 +11,8 @@
  *                  rank 0 publishes it; prints what it found
  *   jobctl other   rank 0 asks for a signal to a namespace not its job's:
  *                  refused
+ *   jobctl die     rank 1 connects (PMIx_Init) and is killed before
+ *                  MPI_Init, whose fence the others then wait in
  *
  * Prints " No Errors" from rank 0 when done. */
 #include <mpi.h>
@@ -50,6 +52,12 @@ int main(int argc, char **argv)
     int rank, size, last;
     pmix_status_t st;
 
+    if (strcmp(mode, "die") == 0) {
+        /* connected, then gone before the fence the others wait in */
+        st = PMIx_Init(&me, NULL, 0);
+        if (st == PMIX_SUCCESS && me.rank == 1)
+            raise(SIGKILL);
+    }
     MPI_Init(&argc, &argv);
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);
     MPI_Comm_size(MPI_COMM_WORLD, &size);
@@ -111,6 +119,8 @@ int main(int argc, char **argv)
                 printf("publish: %s\n", PMIx_Error_string(st));
             PMIX_INFO_DESTRUCT(&data);
         }
+    } else if (strcmp(mode, "die") == 0) {
+        /* not reached while rank 1 is missing */
     } else if (strcmp(mode, "other") == 0) {
         if (rank == 0) {
             PMIX_PROC_LOAD(&target, "not-this-job", 0);
@@ -120,7 +130,7 @@ int main(int argc, char **argv)
         }
     } else {
         if (rank == 0)
-            printf("usage: jobctl signal|kill|wait|other\n");
+            printf("usage: jobctl signal|kill|wait|other|die\n");
         MPI_Abort(MPI_COMM_WORLD, 2);
     }
     MPI_Barrier(MPI_COMM_WORLD);
