@@ -25,7 +25,11 @@
  * the runs (the embedded one, the daemon's proxies) appends its job's
  * times to a file (SHOAL_PMIX_TIMES, CLOCK_MONOTONIC as ours), read after
  * each run, which splits the run into phases that add up to its time:
- *   start    the launcher up to the job's PMIx namespace registered
+ *   launch   the launcher up to its PMIx server's start (shoal run's
+ *            start-up; on the pool, the daemon's placement and the
+ *            proxy's start too)
+ *   server   the server's start (PMIx_server_init) and the job's
+ *            namespace registered
  *   exec     to the first rank's PMIx connect (fork, exec, loading Open
  *            MPI, its start before PMIx_Init)
  *   connect  the first to the last rank connected
@@ -61,7 +65,8 @@
 enum { BENCH_MAX_ARGS = 16, BENCH_MAX_CASES = 24 };
 
 enum bench_phase {
-    PH_START,
+    PH_LAUNCH,
+    PH_SERVER,
     PH_EXEC,
     PH_CONNECT,
     PH_MPI,
@@ -71,7 +76,7 @@ enum bench_phase {
 };
 
 static const char *const phase_names[PH_COUNT] = {
-    "start", "exec", "connect", "mpi", "fences", "exit",
+    "launch", "server", "exec", "connect", "mpi", "fences", "exit",
 };
 
 struct bench_case {
@@ -104,7 +109,7 @@ static bool bench_phases(struct bench_case *c, double start, double end)
     char line[2048], last[2048] = "";
     json_t *j, *fc;
     json_error_t jerr;
-    double t[PH_COUNT] = {0}, created, cfirst, clast, fin;
+    double t[PH_COUNT] = {0}, created, cfirst, clast, fin, server;
     size_t k;
 
     if (!f)
@@ -116,6 +121,7 @@ static bool bench_phases(struct bench_case *c, double start, double end)
     if (!j)
         return false;
     created = json_real_value(json_object_get(j, "created"));
+    server = json_real_value(json_object_get(j, "server_start"));
     cfirst = json_real_value(json_object_get(j, "connect_first"));
     clast = json_real_value(json_object_get(j, "connect_last"));
     fin = json_real_value(json_object_get(j, "finalize_last"));
@@ -126,7 +132,10 @@ static bool bench_phases(struct bench_case *c, double start, double end)
     json_decref(j);
     if (created <= 0 || cfirst <= 0 || fin <= 0)
         return false;
-    t[PH_START] = created - start;
+    if (server <= 0 || server > created)
+        server = created;
+    t[PH_LAUNCH] = server - start;
+    t[PH_SERVER] = created - server;
     t[PH_EXEC] = cfirst - created;
     t[PH_CONNECT] = clast - cfirst;
     t[PH_MPI] = fin - clast - t[PH_FENCES];
