@@ -19,7 +19,10 @@
  * PMIx regexes, local and node ranks, hostnames, locality strings and
  * cpusets of the binding applied, tmpdirs, map-by and bind-to) is
  * registered when it is created. The owner then asks for each local rank's
- * environment before spawning it.
+ * environment before spawning it: OpenPMIx's, plus the Open MPI settings
+ * a launcher gives (OMPI_MCA_schizo, so that Open MPI 4.1 takes the PMIx
+ * server, and OMPI_MCA_mtl leaving out the PSM components where their
+ * devices are missing: pmixd.c says why).
  *
  * Threading: OpenPMIx calls the server module from its own progress
  * thread. What the owner must act on (a client connected, finalized, an
@@ -27,9 +30,11 @@
  * uv_async on the owner's loop, so every ops callback runs on the loop
  * thread. pmixd_job_* calls are made from the loop thread only.
  *
- * Fences: when every local rank of the job has entered a fence, OpenPMIx
- * hands this node's collected data to the host. With ops->fence NULL (one
- * node holds the whole job) it is handed straight back. Otherwise
+ * Fences: a fence of ranks all on this node is answered by OpenPMIx
+ * itself, with no call to the host. Otherwise, when every local rank of
+ * the job has entered a fence, OpenPMIx hands this node's collected data
+ * to the host. With ops->fence NULL (one node holds the whole job) it is
+ * handed straight back. Otherwise
  * ops->fence gets a copy, the owner exchanges it with the job's other
  * nodes, and pmixd_job_fence_release() completes the fence with every
  * other node's data. Only one fence is pending at a time, and every fence

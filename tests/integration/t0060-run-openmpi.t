@@ -126,6 +126,27 @@ test_expect_success 'a lookup that waits is answered by the publish' '
     sort out >sorted && test_cmp expect sorted
 '
 
+test_expect_success '--timeout ends a job whose rank waits for a name, with status 124' '
+    test_within 30 test_expect_code 124 run -n 2 --timeout 2 \
+        "$MPI_DIR/jobctl.ompi" hang >out 2>err &&
+    grep "shoal: job timed out after 2 seconds" err &&
+    no_strays "$MPI_DIR/jobctl.ompi"
+'
+
+test_expect_success '--output-filename: each rank'"'"'s output in its file' '
+    run -n 2 --output-filename "$TRASH/oo" "$MPI_DIR/hello.ompi" >out &&
+    test ! -s out &&
+    echo "hello from rank 1 of 2 on $HOST" >expect &&
+    test_cmp expect oo/1/rank.1/stdout
+'
+
+test_expect_success 'stdin reaches rank 0 of an Open MPI job' '
+    echo "to rank 0" | run -n 2 sh -c \
+        "\"\$0\" >/dev/null && [ \$SHOAL_RANK = 0 ] && cat || true" \
+        "$MPI_DIR/hello.ompi" >out &&
+    echo "to rank 0" >expect && test_cmp expect out
+'
+
 test_expect_success 'PMIx_Job_control signals the rank it names' '
     run -n 3 "$MPI_DIR/jobctl.ompi" signal >out 2>err ||
     { cat out err; exit 1; }

@@ -9,6 +9,7 @@
  *                  after the others entered a barrier they never leave
  *   jobctl wait    the last rank looks a name up with PMIX_WAIT before
  *                  rank 0 publishes it; prints what it found
+ *   jobctl hang    the same for a name nobody publishes: the job hangs
  *   jobctl other   rank 0 asks for a signal to a namespace not its job's:
  *                  refused
  *   jobctl die     rank 1 connects (PMIx_Init) and is killed before
@@ -92,14 +93,16 @@ int main(int argc, char **argv)
             sleep(30);
         }
         MPI_Barrier(MPI_COMM_WORLD);
-    } else if (strcmp(mode, "wait") == 0) {
+    } else if (strcmp(mode, "wait") == 0 || strcmp(mode, "hang") == 0) {
+        bool hang = strcmp(mode, "hang") == 0;
+
         if (rank == last) {
             pmix_pdata_t pd;
             pmix_info_t wait;
             int all = 0;
 
             PMIX_PDATA_CONSTRUCT(&pd);
-            PMIX_LOAD_KEY(pd.key, "shoal-later");
+            PMIX_LOAD_KEY(pd.key, hang ? "shoal-never" : "shoal-later");
             PMIX_INFO_LOAD(&wait, PMIX_WAIT, &all, PMIX_INT);
             st = PMIx_Lookup(&pd, 1, &wait, 1);
             if (st == PMIX_SUCCESS && pd.value.type == PMIX_STRING)
@@ -130,7 +133,7 @@ int main(int argc, char **argv)
         }
     } else {
         if (rank == 0)
-            printf("usage: jobctl signal|kill|wait|other|die\n");
+            printf("usage: jobctl signal|kill|wait|hang|other|die\n");
         MPI_Abort(MPI_COMM_WORLD, 2);
     }
     MPI_Barrier(MPI_COMM_WORLD);
