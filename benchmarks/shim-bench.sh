@@ -8,13 +8,30 @@
 # run's median. Prints every result as a JSON object, one JSON object per
 # comparison (ratio = shoal / reference; for bandwidth higher is better,
 # for times lower is better) and a table.
+#
+# Across hosts (SHIM_HOSTS=1, root only): two namespace hosts of
+# tests/integration/netns.sh joined by veth links through a bridge, each
+# with its own network, IPC and mount namespace (its own /dev/shm), so no
+# library can take shared memory from one to the other; a daemon on each.
+# The ping-pong alone runs with one rank per host, `shoal run -n 2
+# --map-by node`, for shoal's MPI (libfabric; label shoal-ofi) and for
+# Open MPI's build of the same program under the same `shoal run` with
+# `--mca pml ob1 --mca btl tcp,self` (label openmpi-tcp), alternating.
+# After every run the bytes host 2's eth0 received are checked: a run that
+# did not move its data over the link is reported as an error.
+#
 # Usage: benchmarks/shim-bench.sh [BUILDDIR]  (after `make`)
 # ROUNDS (3), SIZES (ping-pong sizes in bytes; default 0 B and powers of
 # two to 4 MiB), COLL_RANKS ("2 4"), SHIM_MODES ("shm ofi": shoal with its
-# on-node transport, and with SHOAL_MPI_SHM=0 over libfabric).
+# on-node transport, and with SHOAL_MPI_SHM=0 over libfabric), SHIM_HOSTS
+# (empty: one node; 1: across two namespace hosts), SHIM_ENV (variables
+# for shoal's ranks, e.g. SHIM_ENV="SHOAL_OFI_PROVIDER=tcp"), PINGPONG_DIV
+# (divides shim_pingpong's iteration counts, for a heavily loaded machine).
 set -u
 src=$(cd "$(dirname "$0")/.." && pwd)
-build=${1:-${SHOAL_BUILDDIR:-$src}}
+build=$(cd "${1:-${SHOAL_BUILDDIR:-$src}}" && pwd)
+SHIM_HOSTS=${SHIM_HOSTS:-}
+SHIM_ENV=${SHIM_ENV:-}
 SHIM_LAUNCHER=${SHIM_LAUNCHER:-"$build/cmd/shoal run --oversubscribe -n"}
 OMPI_MPICC=${OMPI_MPICC:-mpicc.openmpi}
 OMPI_LAUNCHER=${OMPI_LAUNCHER:-"mpirun.openmpi --oversubscribe -n"}
@@ -26,15 +43,40 @@ ROUNDS=${ROUNDS:-3}
 SIZES=${SIZES:-}
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 export OMPI_MCA_btl_base_warn_component_unused=0
-out="$build/benchmarks/shim-bench.out"
+out="$build/benchmarks/shim-bench.out${SHIM_HOSTS:+-hosts}"
 mkdir -p "$out"
 make -C "$build" mpi-shim/mpicc-uninst >/dev/null || exit 1
 refs=""
-command -v "$OMPI_MPICC" >/dev/null && command -v ${OMPI_LAUNCHER%% *} >/dev/null \
-    && refs="$refs openmpi"
-command -v "$MPICH_MPICC" >/dev/null && command -v ${MPICH_LAUNCHER%% *} >/dev/null \
-    && refs="$refs mpich"
-for p in shim_pingpong shim_coll; do
+progs="shim_pingpong shim_coll"
+if [ -n "$SHIM_HOSTS" ]; then
+    command -v "$OMPI_MPICC" >/dev/null || {
+        echo "shim-bench: across hosts needs Open MPI ($OMPI_MPICC)" >&2
+        exit 1
+    }
+    refs="openmpi-tcp"
+    progs="shim_pingpong"
+    SHIM_MODES=ofi
+    SHOAL_BUILDDIR=$build SHOAL_SRCDIR=$src SHOAL="$build/cmd/shoal"
+    export SHOAL_BUILDDIR SHOAL_SRCDIR
+    TRASH=$(mktemp -d "${TMPDIR:-/tmp}/shoal-bench-hosts.XXXXXX")
+    cd "$TRASH" || exit 1
+    . "$src/tests/integration/netns.sh"
+    if ! netns_setup 2; then
+        echo "shim-bench: cannot make hosts: $netns_skip_reason" >&2
+        exit 1
+    fi
+    . "$src/tests/integration/pool.sh"
+    "$SHOAL" keygen -o pool.key >/dev/null || exit 1
+    for i in 1 2; do daemon_start $i || exit 1; done
+    # Host 1 has 2 cores, host 2 has 4 (netns_topology).
+    wait_free 1 6 30 || exit 1
+else
+    command -v "$OMPI_MPICC" >/dev/null && command -v ${OMPI_LAUNCHER%% *} >/dev/null \
+        && refs="$refs openmpi"
+    command -v "$MPICH_MPICC" >/dev/null && command -v ${MPICH_LAUNCHER%% *} >/dev/null \
+        && refs="$refs mpich"
+fi
+for p in $progs; do
     "$build/mpi-shim/mpicc-uninst" -O2 -o "$out/$p.shoal" \
         "$src/benchmarks/$p.c" || exit 1
     case "$refs" in *openmpi*)
@@ -47,6 +89,9 @@ done
 
 results="$out/results.json"
 : >"$results"
+: >"$out/link.json"
+: >"$out/errors.json"
+export PINGPONG_DIV=${PINGPONG_DIV:-1}
 # Every run is bounded; a run that fails or times out leaves a JSON error
 # object.
 run() {
@@ -58,13 +103,57 @@ run() {
     return $rc
 }
 
+# The payload rank 0 sends rank 1 in shim_pingpong's timed ping-pongs
+# alone (TRIALS x iters messages per size): the least host 2 must receive.
+pingpong_bytes() {
+    local n sum=0 iters
+    for n in ${SIZES:-0 $(awk 'BEGIN { for (n = 1; n <= 4194304; n *= 2) print n }')}; do
+        if [ "$n" -le 4096 ]; then iters=2000
+        elif [ "$n" -le 65536 ]; then iters=300
+        else iters=20; fi
+        iters=$((iters / ${PINGPONG_DIV:-1}))
+        [ $iters -gt 0 ] || iters=1
+        sum=$((sum + n * iters * 7))
+    done
+    echo $sum
+}
+
+# One run of impl across the hosts, np ranks spread one per host; fails
+# unless host 2's link received at least the ping-pong's payload.
+run_hosts() {
+    local impl=$1 np=$2 before after rc
+    shift 2
+    before=$(netns_rx_bytes 2)
+    # run() bounds a command, not a function: enter host 1 with nsenter.
+    run nsenter -t "$(netns_holder 1)" -n -i -m -u -w"$TRASH" -- \
+        "$SHOAL" run --timeout "${RUN_TIMEOUT:-300}" \
+        -n "$np" --map-by node "$@"
+    rc=$?
+    after=$(netns_rx_bytes 2)
+    echo "{\"link\":\"host2-eth0\",\"impl\":\"$impl\",\"rx_bytes\":$((after - before)),\"payload\":$(pingpong_bytes)}" \
+        >>"$out/link.json"
+    if [ $rc -eq 0 ] && [ $((after - before)) -lt "$(pingpong_bytes)" ]; then
+        echo "{\"error\":\"traffic did not cross the link\",\"impl\":\"$impl\",\"rx_bytes\":$((after - before))}" \
+            | tee -a "$out/errors.json" >&2
+        return 1
+    fi
+    return $rc
+}
+
 # One run of program prog on np ranks by implementation impl.
 run_impl() {
     local impl=$1 np=$2 prog=$3
     shift 3
     case "$impl" in
-    shoal-shm) run env SHOAL_MPI_SHM=1 $SHIM_LAUNCHER "$np" "$out/$prog.shoal" "$impl" "$@" ;;
-    shoal-ofi) run env SHOAL_MPI_SHM=0 $SHIM_LAUNCHER "$np" "$out/$prog.shoal" "$impl" "$@" ;;
+    shoal-shm) run env SHOAL_MPI_SHM=1 $SHIM_ENV $SHIM_LAUNCHER "$np" "$out/$prog.shoal" "$impl" "$@" ;;
+    shoal-ofi)
+        if [ -n "$SHIM_HOSTS" ]; then
+            run_hosts "$impl" "$np" env $SHIM_ENV "$out/$prog.shoal" "$impl" "$@"
+        else
+            run env SHOAL_MPI_SHM=0 $SHIM_ENV $SHIM_LAUNCHER "$np" "$out/$prog.shoal" "$impl" "$@"
+        fi ;;
+    openmpi-tcp) run_hosts "$impl" "$np" --mca pml ob1 --mca btl tcp,self \
+        "$out/$prog.openmpi" "$impl" "$@" ;;
     openmpi) run $OMPI_LAUNCHER "$np" "$out/$prog.openmpi" "$impl" "$@" ;;
     mpich) run $MPICH_LAUNCHER "$np" "$out/$prog.mpich" "$impl" "$@" ;;
     esac
@@ -86,6 +175,7 @@ for round in $(seq 1 "$ROUNDS"); do
     for im in $order; do
         # shellcheck disable=SC2086
         run_impl "$im" 2 shim_pingpong $SIZES
+        [ -n "$SHIM_HOSTS" ] && continue
         for np in $COLL_RANKS; do
             run_impl "$im" "$np" shim_coll
         done
