@@ -25,7 +25,10 @@
 # two to 4 MiB), COLL_RANKS ("2 4"), SHIM_MODES ("shm ofi": shoal with its
 # on-node transport, and with SHOAL_MPI_SHM=0 over libfabric), SHIM_HOSTS
 # (empty: one node; 1: across two namespace hosts), SHIM_ENV (variables
-# for shoal's ranks, e.g. SHIM_ENV="SHOAL_OFI_PROVIDER=tcp"), PINGPONG_DIV
+# for shoal's ranks, e.g. SHIM_ENV="FI_OFI_RXM_SAR_LIMIT=1048576"),
+# SHIM_MODES_HOSTS (across hosts: "ofi", shoal as it is, and variants
+# LABEL=VAR=VALUE,VAR=VALUE..., e.g. "ofi net=SHOAL_OFI_PROVIDER=net"),
+# PINGPONG_DIV
 # (divides shim_pingpong's iteration counts, for a heavily loaded machine).
 set -u
 src=$(cd "$(dirname "$0")/.." && pwd)
@@ -55,7 +58,7 @@ if [ -n "$SHIM_HOSTS" ]; then
     }
     refs="openmpi-tcp"
     progs="shim_pingpong"
-    SHIM_MODES=ofi
+    SHIM_MODES=${SHIM_MODES_HOSTS:-ofi}
     SHOAL_BUILDDIR=$build SHOAL_SRCDIR=$src SHOAL="$build/cmd/shoal"
     export SHOAL_BUILDDIR SHOAL_SRCDIR
     TRASH=$(mktemp -d "${TMPDIR:-/tmp}/shoal-bench-hosts.XXXXXX")
@@ -140,6 +143,14 @@ run_hosts() {
     return $rc
 }
 
+# The variables of variant LABEL of SHIM_MODES_HOSTS (LABEL=VAR=VALUE,...).
+mode_env() {
+    local m
+    for m in $SHIM_MODES_ALL; do
+        case "$m" in "$1="*) echo "${m#*=}" | tr ',' ' ' ;; esac
+    done
+}
+
 # One run of program prog on np ranks by implementation impl.
 run_impl() {
     local impl=$1 np=$2 prog=$3
@@ -152,6 +163,9 @@ run_impl() {
         else
             run env SHOAL_MPI_SHM=0 $SHIM_ENV $SHIM_LAUNCHER "$np" "$out/$prog.shoal" "$impl" "$@"
         fi ;;
+    shoal-*) # across hosts, a variant: LABEL=VAR=VALUE,VAR=VALUE...
+        run_hosts "$impl" "$np" env $(mode_env "${impl#shoal-}") $SHIM_ENV \
+            "$out/$prog.shoal" "$impl" "$@" ;;
     openmpi-tcp) run_hosts "$impl" "$np" --mca pml ob1 --mca btl tcp,self \
         "$out/$prog.openmpi" "$impl" "$@" ;;
     openmpi) run $OMPI_LAUNCHER "$np" "$out/$prog.openmpi" "$impl" "$@" ;;
@@ -160,7 +174,8 @@ run_impl() {
 }
 
 impls=""
-for m in $SHIM_MODES; do impls="$impls shoal-$m"; done
+SHIM_MODES_ALL=$SHIM_MODES
+for m in $SHIM_MODES; do impls="$impls shoal-${m%%=*}"; done
 impls="$impls $refs"
 set -- $impls
 nimpl=$#
