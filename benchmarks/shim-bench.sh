@@ -94,6 +94,7 @@ results="$out/results.json"
 : >"$results"
 : >"$out/link.json"
 : >"$out/errors.json"
+: >"$out/stderr.log"
 export PINGPONG_DIV=${PINGPONG_DIV:-1}
 # Every run is bounded; a run that fails or times out leaves a JSON error
 # object.
