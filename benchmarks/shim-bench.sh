@@ -29,7 +29,8 @@
 # SHIM_MODES_HOSTS (across hosts: "ofi", shoal as it is, and variants
 # LABEL=VAR=VALUE,VAR=VALUE..., e.g. "ofi net=SHOAL_OFI_PROVIDER=net"),
 # PINGPONG_DIV
-# (divides shim_pingpong's iteration counts, for a heavily loaded machine).
+# (divides shim_pingpong's iteration counts, for a heavily loaded machine),
+# SHIM_BENCH_OUT (where programs and results go; default under BUILDDIR).
 set -u
 src=$(cd "$(dirname "$0")/.." && pwd)
 build=$(cd "${1:-${SHOAL_BUILDDIR:-$src}}" && pwd)
@@ -46,7 +47,7 @@ ROUNDS=${ROUNDS:-3}
 SIZES=${SIZES:-}
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 export OMPI_MCA_btl_base_warn_component_unused=0
-out="$build/benchmarks/shim-bench.out${SHIM_HOSTS:+-hosts}"
+out=${SHIM_BENCH_OUT:-"$build/benchmarks/shim-bench.out${SHIM_HOSTS:+-hosts}"}
 mkdir -p "$out"
 make -C "$build" mpi-shim/mpicc-uninst >/dev/null || exit 1
 refs=""
