@@ -297,6 +297,33 @@ static int shm_create(void)
     return rc;
 }
 
+/* A rank that ends with a non-zero status after MPI_Init and before
+ * MPI_Finalize, started by another launcher than shoal's (srun
+ * --mpi=pmi2|pmix): that launcher may leave the other ranks running (srun
+ * without --kill-on-bad-exit), and they would wait for this one for ever
+ * in their next collective. It ends the job with the status, as MPI_Abort
+ * would. Under shoal run (SHOAL_RANK set) shoal ends the job itself and
+ * names the rank's exit. */
+static void shim_exit_abort(int status, void *arg)
+{
+    char msg[192];
+    int n;
+
+    (void)arg;
+    if (status == 0 || !shim.initialized || shim.finalized)
+        return;
+    n = snprintf(msg, sizeof(msg),
+                 "shoal mpi: rank %d exited with status %d before "
+                 "MPI_Finalize: ending the job\n",
+                 shim.rank, status);
+    if (n > 0) {
+        ssize_t w = write(
+            2, msg, (size_t)n < sizeof(msg) ? (size_t)n : sizeof(msg) - 1);
+        (void)w;
+    }
+    shim_pmi_abort(status, msg);
+}
+
 static int init_common(int required, int *provided)
 {
     char err[256] = "";
@@ -403,6 +430,8 @@ static int init_common(int required, int *provided)
     if (provided)
         *provided = shim.thread_level;
     shim.initialized = true;
+    if (shim.size > 1 && !getenv("SHOAL_RANK"))
+        on_exit(shim_exit_abort, NULL);
     return 0;
 }
 
@@ -547,7 +576,7 @@ int PMPI_Get_library_version(char *version, int *resultlen)
         snprintf(version, MPI_MAX_LIBRARY_VERSION_STRING,
                  "shoal MPI %s (libfabric %u.%u, provider %s)", PACKAGE_VERSION,
                  FI_MAJOR(shim_ofi_version()), FI_MINOR(shim_ofi_version()),
-                 shim_ofi.prov_name[0]  ? shim_ofi.prov_name
+                 shim_ofi.prov_name[0]    ? shim_ofi.prov_name
                  : shim_shm_reaches_all() ? "shm"
                                           : "none");
     return MPI_SUCCESS;

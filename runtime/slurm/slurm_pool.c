@@ -223,32 +223,31 @@ static int slurm_pool_alive(const char *home)
     return alive;
 }
 
-/* Our environment and up to two more variables (last; NULL for none);
- * strings borrowed. */
-static char **slurm_pool_env(const char *var1, const char *var2)
+/* Our environment with vars (NULL-terminated "NAME=value", at most 4)
+ * set over it; strings borrowed. */
+static char **slurm_pool_env(const char *const *vars)
 {
-    const char *vars[2] = {var1, var2};
-    size_t n = 0, k = 0;
+    size_t n = 0, k = 0, nvars = 0;
     char **env;
 
     while (environ[n])
         n++;
-    env = calloc(n + 3, sizeof(char *));
+    while (vars[nvars] && nvars < 4)
+        nvars++;
+    env = calloc(n + nvars + 1, sizeof(char *));
     if (!env)
         return NULL;
     for (size_t i = 0; i < n; i++) {
         bool replaced = false;
 
-        for (int v = 0; v < 2; v++)
+        for (size_t v = 0; v < nvars; v++)
             replaced |=
-                vars[v]
-                && strncmp(environ[i], vars[v], strcspn(vars[v], "=") + 1) == 0;
+                strncmp(environ[i], vars[v], strcspn(vars[v], "=") + 1) == 0;
         if (!replaced)
             env[k++] = environ[i];
     }
-    for (int v = 0; v < 2; v++)
-        if (vars[v])
-            env[k++] = (char *)vars[v];
+    for (size_t v = 0; v < nvars; v++)
+        env[k++] = (char *)vars[v];
     return env;
 }
 
@@ -312,7 +311,10 @@ static int slurm_pool_launch(struct slurm_pool *pool,
     /* all end at once; and the nodes' tasks' output comes home, since the
      * nodes' directories end with the allocation (or were never on a file
      * system this machine sees) */
-    env = slurm_pool_env("SHOAL_LEAVE_ROUNDS=0", "SHOAL_TASK_OUTPUT_HOME=yes");
+    env = slurm_pool_env((const char *const[]){
+        "SHOAL_LEAVE_ROUNDS=0", "SHOAL_TASK_OUTPUT_HOME=yes",
+        /* it lends nothing: no calibration at start */
+        "SHOAL_SPEED=1000", NULL});
     rc = env ? slurm_pool_spawn(daemon_argv, env, log, &pool->daemon, error)
              : shoal_errprintf(error, -ENOMEM, "out of memory");
     free(env);
@@ -360,7 +362,7 @@ static int slurm_pool_launch(struct slurm_pool *pool,
                                "SHOAL_SLURM=no ignores it)",
                                error->text);
     srun_argv[0] = srun_path;
-    env = slurm_pool_env(keyvar, NULL);
+    env = slurm_pool_env((const char *const[]){keyvar, NULL});
     snprintf(log, sizeof(log), "%s/srun.log", pool->dir);
     rc = env ? slurm_pool_spawn(srun_argv, env, log, &pool->srun, error)
              : shoal_errprintf(error, -ENOMEM, "out of memory");

@@ -239,6 +239,17 @@ test_expect_success 'stdin reaches rank 0 and --tag-output names the ranks' '
     nothing_left
 '
 
+test_expect_success '--output-filename writes each rank'"'"'s files where shoal run runs' '
+    alloc -N2 -n4 "$SHOAL" run -n 4 --output-filename ofn sh -c \
+        "echo out \$SHOAL_RANK \$SLURMD_NODENAME; echo err \$SHOAL_RANK >&2" \
+        >out 2>err &&
+    for r in 0 1 2 3; do
+        cat ofn/1/rank.$r/stdout ofn/1/rank.$r/stderr || exit 1
+    done >files &&
+    printf "out 0 node1\nerr 0\nout 1 node1\nerr 1\nout 2 node2\nerr 2\nout 3 node2\nerr 3\n" >expect &&
+    test_cmp expect files && nothing_left
+'
+
 test_expect_success 'in a batch script, each rank has its own node name' '
     cat >job.sh <<-SH &&
 	#!/bin/sh

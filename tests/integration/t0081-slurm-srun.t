@@ -6,10 +6,12 @@
 # correctly; under a launcher that says the job has several ranks but
 # gives no wire-up shoal's MPI speaks (srun --mpi=none, PMI_SIZE,
 # OMPI_COMM_WORLD_SIZE without PMI_FD), MPI_Init fails saying what to do
-# rather than running each rank alone.
+# rather than running each rank alone; a rank that exits with a non-zero
+# status before MPI_Finalize ends the step even when srun would let the
+# others wait for it (--kill-on-bad-exit=0).
 . "$SHOAL_SRCDIR/tests/integration/lib.sh"
 
-for p in hello ring collectives split; do
+for p in hello ring collectives split exit_code; do
     "$SHOAL_BUILDDIR/mpi-shim/mpicc-uninst" -O1 -o $p.shoal \
         "$SHOAL_SRCDIR/tests/mpi/$p.c" || {
         echo "Bail out! cannot build $p with shoal's mpicc"
@@ -92,6 +94,20 @@ if srun --mpi=list 2>&1 | grep -q pmix; then
 else
     test_skip 'srun --mpi=pmix' "Slurm has no pmix plugin here"
 fi
+
+# srun lets the other ranks run on when one exits, unless KillOnBadExit
+# (the cluster's is on: the step turns it off); they wait in a barrier
+for mpi in pmi2 pmix; do
+    if [ $mpi = pmix ] && ! srun --mpi=list 2>&1 | grep -q pmix; then
+        continue
+    fi
+    test_expect_success "srun --mpi=$mpi --kill-on-bad-exit=0: a rank's exit 3 ends the step" "
+        test_within 20 sh -c 'timeout -k 5 30 srun --mpi=$mpi -N2 -n2 \\
+            --kill-on-bad-exit=0 ./exit_code.shoal </dev/null; test \$? != 124' \\
+            2>err &&
+        grep 'shoal mpi: rank 1 exited with status 3 before MPI_Finalize: ending the job' err
+    "
+done
 
 test_expect_success 'srun --mpi=none -n 2 is refused with what to do' '
     test_expect_code 1 run_srun --mpi=none -N2 -n2 ./hello.shoal >out 2>err &&

@@ -33,11 +33,11 @@ check_results() {
 pool_gone() {
     for _ in $(seq 100); do
         test ! -e "$1/daemon.pid" && test -z "$(ls "$TMPDIR")" &&
-            ! pgrep -f "slurm-node" >/dev/null && break
+            ! pgrep -f "slurm-node .*$TRASH" >/dev/null && break
         sleep 0.1
     done
     test ! -e "$1/daemon.pid" && test ! -e "$1/control.sock" &&
-        test -z "$(ls "$TMPDIR")" && no_strays "slurm-node"
+        test -z "$(ls "$TMPDIR")" && no_strays "slurm-node .*$TRASH"
 }
 
 cat >tasks.sh <<SH
