@@ -5,12 +5,14 @@
  * the daemon's loop and thread pool never wait on a copy
  * (runtime/tasks/taskd.h starts it):
  *
- *   push STATE RDIR VERSION KEY R   copy VERSION of the task's store RDIR
- *                                   to R other nodes (ckpt.replicate,
+ *   push STATE RDIR VERSION KEY R [S]  copy VERSION of the task's store
+ *                                   RDIR to R other nodes (ckpt.replicate,
  *                                   key KEY: JOBKEY/taskN), then publish
  *                                   it in this daemon's store of copies
  *                                   (STATE/ckpt/KEY), so this node can
- *                                   serve it too
+ *                                   serve it too; waiting S seconds at
+ *                                   most for the copy (a failed task's
+ *                                   result waits for it)
  *   pull STATE RDIR KEY             before the task starts here: put in
  *                                   RDIR the newest committed version
  *                                   some node holds, newer than what RDIR
@@ -85,17 +87,18 @@ static int ckpt_task_push(char **argv)
 {
     const char *state = argv[0], *rdir = argv[1], *key = argv[3];
     int version = atoi(argv[2]), copies = atoi(argv[4]), rc;
+    int wait_ms = argv[5] ? atoi(argv[5]) * 1000 : CKPT_TASK_COPY_MS;
     ckpt_store_t *store = NULL, *pub = NULL;
     shoal_error_t why = {{0}};
     json_t *reply = NULL;
 
     if (version < 1 || copies < 1)
         return cmd_usage("ckpt-task", "bad version or copies");
-    rc = ckpt_task_request(state,
-                           json_pack("{s:s, s:s, s:i, s:s, s:i}", "op",
-                                     "ckpt.replicate", "dir", rdir, "version",
-                                     version, "key", key, "copies", copies),
-                           CKPT_TASK_COPY_MS, &reply, &why);
+    rc = ckpt_task_request(
+        state,
+        json_pack("{s:s, s:s, s:i, s:s, s:i}", "op", "ckpt.replicate", "dir",
+                  rdir, "version", version, "key", key, "copies", copies),
+        wait_ms > 0 ? wait_ms : CKPT_TASK_COPY_MS, &reply, &why);
     json_decref(reply);
     if (rc < 0)
         return cmd_fail(1, "cannot copy version %d of '%s': %s", version, key,
@@ -213,10 +216,11 @@ static int ckpt_task_pull(char **argv)
 
 int cmd_ckpt_task(int argc, char **argv)
 {
-    if (argc == 6 && strcmp(argv[0], "push") == 0)
+    if ((argc == 6 || argc == 7) && strcmp(argv[0], "push") == 0)
         return ckpt_task_push(argv + 1);
     if (argc == 4 && strcmp(argv[0], "pull") == 0)
         return ckpt_task_pull(argv + 1);
     return cmd_usage("ckpt-task",
-                     "push STATE RDIR VERSION KEY R | pull STATE RDIR KEY");
+                     "push STATE RDIR VERSION KEY R [S] | pull STATE RDIR "
+                     "KEY");
 }

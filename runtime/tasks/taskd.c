@@ -776,9 +776,17 @@ static void taskd_prepare_after(uv_work_t *req, int status)
 
 /* Helpers: `shoal ckpt-task` processes --------------------------------- */
 
+enum {
+    TASKD_CKPT_FLUSH_S = 10, /* the longest a failed task's result waits */
+};
+
 static void taskd_helper_closed(uv_handle_t *handle)
 {
-    free(handle->data);
+    struct taskd_helper *h = handle->data;
+
+    for (int i = 0; i < 4; i++)
+        free(h->held_text[i]);
+    free(h);
 }
 
 static struct taskd_run *taskd_run_by_key(struct taskd *t, uint64_t key)
@@ -816,6 +824,12 @@ static void taskd_helper_exit(uv_process_t *process, int64_t status, int signo)
                 taskd_prepare_free(p);
             }
         }
+    } else if (h->holds) {
+        /* copied or not, the failed task's result goes now */
+        if (t
+            && task_pull_finished(t->pull, h->held.job, h->held.task,
+                                  h->held.attempt, taskd_now()))
+            taskd_push_result(t, &h->held);
     } else if (t) {
         struct taskd_run *run = taskd_run_by_key(t, h->run_key);
         if (run) {
@@ -836,13 +850,14 @@ static int taskd_helper_run(struct taskd *t,
                             const char *verb,
                             struct taskd_run *run,
                             struct taskd_prepare *prep,
-                            int version)
+                            int version,
+                            const struct journal_result *hold)
 {
     struct taskd_helper *h = calloc(1, sizeof(*h));
     uv_process_options_t o = {0};
     uv_stdio_container_t stdio[3];
-    char vtext[16], rtext[16];
-    char *args[9];
+    char vtext[16], rtext[16], wait[16];
+    char *args[10];
     int rc;
 
     if (!h || !t->self) {
@@ -863,7 +878,28 @@ static int taskd_helper_run(struct taskd *t,
         args[5] = vtext;
         args[6] = run->ckpt_key;
         args[7] = rtext;
-        args[8] = NULL;
+        /* a failed task's result waits for it: not for long */
+        snprintf(wait, sizeof(wait), "%d", TASKD_CKPT_FLUSH_S);
+        args[8] = hold ? wait : NULL;
+        args[9] = NULL;
+    }
+    if (hold) {
+        const char *text[4] = {hold->reason, hold->out_path, hold->err_path,
+                               hold->err_tail};
+
+        h->holds = true;
+        h->held = *hold;
+        for (int i = 0; i < 4; i++)
+            if (text[i] && !(h->held_text[i] = strdup(text[i]))) {
+                for (int k = 0; k < i; k++)
+                    free(h->held_text[k]);
+                free(h);
+                return -ENOMEM;
+            }
+        h->held.reason = h->held_text[0];
+        h->held.out_path = h->held_text[1];
+        h->held.err_path = h->held_text[2];
+        h->held.err_tail = h->held_text[3];
     }
     stdio[0].flags = UV_IGNORE;
     stdio[1].flags = UV_INHERIT_FD;
@@ -895,7 +931,25 @@ int taskd_helper_start(struct taskd *t,
                        struct taskd_run *run,
                        struct taskd_prepare *prep)
 {
-    return taskd_helper_run(t, verb, run, prep, 0);
+    return taskd_helper_run(t, verb, run, prep, 0, NULL);
+}
+
+/* The newest version run's task committed in its store, 0 none. */
+static int taskd_ckpt_newest(const struct taskd_run *run)
+{
+    ckpt_store_t *store = NULL;
+    int *versions = NULL, n, newest = 0;
+
+    if (ckpt_store_create(run->ckpt_dir, &store) < 0)
+        return 0;
+    n = ckpt_store_list(store, &versions);
+    for (int i = 0; i < n; i++)
+        if (versions[i] > newest
+            && ckpt_store_committed(store, versions[i]) == 1)
+            newest = versions[i];
+    free(versions);
+    ckpt_store_destroy(store);
+    return newest;
 }
 
 /* Every half second: a version a running task committed since the last
@@ -903,22 +957,14 @@ int taskd_helper_start(struct taskd *t,
 static void taskd_ckpt_scan(struct taskd *t, double now)
 {
     for (struct taskd_run *r = t->runs; r; r = r->next) {
-        ckpt_store_t *store = NULL;
-        int *versions = NULL, n, newest = 0;
+        int newest;
 
         if (!r->ckpt_key || !r->ckpt_dir || r->prepare || r->pushing
-            || now < r->push_after
-            || ckpt_store_create(r->ckpt_dir, &store) < 0)
+            || now < r->push_after)
             continue;
-        n = ckpt_store_list(store, &versions);
-        for (int i = 0; i < n; i++)
-            if (versions[i] > newest
-                && ckpt_store_committed(store, versions[i]) == 1)
-                newest = versions[i];
-        free(versions);
-        ckpt_store_destroy(store);
+        newest = taskd_ckpt_newest(r);
         if (newest > r->pushed
-            && taskd_helper_run(t, "push", r, NULL, newest) == 0)
+            && taskd_helper_run(t, "push", r, NULL, newest, NULL) == 0)
             r->pushing = true;
     }
 }
@@ -1211,6 +1257,17 @@ static void taskd_exec_done(const struct task_exec_result *res, void *arg)
     if (res->status != 0 && t->vacating && t->vacating(t->vacating_arg)) {
         r.vacated = true;
         r.reason = "vacated: the node's owner took it back";
+    }
+    /* a failed task runs again, likely elsewhere: its last version is
+     * copied before its result goes (at most TASKD_CKPT_FLUSH_S) */
+    int last = run->ckpt_key && run->ckpt_dir && res->status != 0
+                   ? taskd_ckpt_newest(run)
+                   : 0;
+    if (last > run->pushed
+        && taskd_helper_run(t, "push", run, NULL, last, &r) == 0) {
+        taskd_run_free(t, run);
+        taskd_sync_cores(t, taskd_now());
+        return;
     }
 
     taskd_run_free(t, run);

@@ -179,6 +179,11 @@ struct taskd_helper {
     uint64_t run_key;           /* push: the run whose version it copies */
     int version;                /* push: that version */
     struct taskd_prepare *prep; /* pull: the task that starts after it */
+    /* push of a failed task's last version: its result, sent once the
+     * copy is done (a retry elsewhere resumes from that version) */
+    bool holds;
+    struct journal_result held;
+    char *held_text[4]; /* held's strings, owned */
 };
 
 struct taskd_stream {

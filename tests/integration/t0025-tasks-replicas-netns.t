@@ -195,6 +195,22 @@ test_expect_success 'tasks whose worker is lost resume elsewhere from the copies
     echo "$victim" >"$TRASH/victim"
 '
 
+# The first attempt of each task fails after step 10, just after its
+# commit: its result waits until that version is copied, so the retry,
+# on whichever node takes it, resumes after step 10 exactly.
+test_expect_success 'a failed task is retried from the version it made last, wherever it runs' '
+    id=$(submit --checkpoint --replicas 1 --retries 1 --range 0-3 -- \
+        sh -c "exec \"$TICK\" 20 \$SHOAL_TASK_ID 10") &&
+    test_within 90 netns_exec 1 "$SHOAL" wait "$id" >wait2.out &&
+    check_once "$id" 4 &&
+    for t in 0 1 2 3; do
+        netns_exec 1 "$SHOAL" output "$id" "$t" >again.$t &&
+        cat again.$t &&
+        grep -x "resumed after 10" again.$t &&
+        grep -x "counted to 20" again.$t || exit 1
+    done
+'
+
 test_expect_success 'the daemons left stop and nothing runs after them' '
     victim=$(cat "$TRASH/victim") && left= &&
     for i in 1 2 3; do
