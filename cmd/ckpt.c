@@ -30,6 +30,7 @@
 
 static const char ckpt_usage[] =
     "usage: shoal ckpt ls [--json] [DIR|JOBKEY...]\n"
+    "       shoal ckpt ls --journal [--json]\n"
     "       shoal ckpt ls --pool [--json] [--dir DIR] [--timeout S] "
     "[JOBKEY]\n"
     "       shoal ckpt rm DIR|JOBKEY...\n"
@@ -42,6 +43,9 @@ static const char ckpt_usage[] =
     "        journal: its command, state, placement, and per rank the\n"
     "        versions and the nodes holding a committed copy (with\n"
     "        --replicas) or its directory\n"
+    "  ls --journal  the jobs this node's journal keeps (run from here on\n"
+    "        the pool with --checkpoint): key, state, run, version, command;\n"
+    "        the key is what 'shoal run --resume' takes\n"
     "  ls --pool  ask every node of the pool, through the daemon of DIR\n"
     "        (as for 'shoal daemon'), what it keeps of jobs run with\n"
     "        --replicas (all jobs, or JOBKEY's): per job, rank and version\n"
@@ -479,6 +483,71 @@ static int ckpt_ls_pool_args(int argc, char **argv)
     return ckpt_ls_pool(dir, key, timeout, as_json);
 }
 
+/* `ls --journal [--json]`: every job of this node's journal the caller
+ * may see, one line each (key, state, run, version, command), or one JSON
+ * array. */
+static int ckpt_ls_journal_all(int argc, char **argv)
+{
+    shoal_error_t error = {{0}};
+    char dir[4096], path[4200];
+    json_t *req, *reply = NULL, *job, *a;
+    bool as_json = false;
+    size_t i, k;
+    int fd, rc;
+
+    for (int n = 0; n < argc; n++) {
+        if (strcmp(argv[n], "--json") == 0)
+            as_json = true;
+        else if (strcmp(argv[n], "--journal") != 0)
+            return cmd_usage("ckpt", "ls --journal takes only --json, not '%s'",
+                             argv[n]);
+    }
+    if (statedir_resolve(NULL, dir, sizeof(dir)) < 0
+        || snprintf(path, sizeof(path), "%s/control.sock", dir)
+               >= (int)sizeof(path))
+        return cmd_usage("ckpt", "directory name too long");
+    if (control_client_connect(path, &fd, &error) < 0)
+        return cmd_fail(1, "ckpt ls --journal: no daemon running in '%s'", dir);
+    req = json_pack("{s:s}", "op", "gang.list");
+    rc = control_client_request(fd, req, 10000, &reply, &error);
+    json_decref(req);
+    close(fd);
+    if (rc < 0)
+        return cmd_fail(1, "ckpt ls --journal: %s", error.text);
+    if (!json_is_true(json_object_get(reply, "ok"))) {
+        rc = cmd_fail(1, "ckpt ls --journal: %s", ckpt_str(reply, "error"));
+        json_decref(reply);
+        return rc;
+    }
+    if (as_json) {
+        json_dumpf(json_object_get(reply, "jobs"), stdout, JSON_COMPACT);
+        putchar('\n');
+        json_decref(reply);
+        return 0;
+    }
+    printf("%-44s %-17s %4s %8s  %s\n", "JOB", "STATE", "RUN", "VERSION",
+           "COMMAND");
+    json_array_foreach (json_object_get(reply, "jobs"), i, job) {
+        const char *state = strcmp(ckpt_str(job, "state"), "failed") == 0
+                                ? "failed"
+                            : strcmp(ckpt_str(job, "coordinator"), "alive") == 0
+                                ? "running"
+                                : "coordinator gone";
+
+        printf("%-44s %-17s %4" JSON_INTEGER_FORMAT " %8" JSON_INTEGER_FORMAT
+               " ",
+               ckpt_str(job, "key"), state,
+               json_integer_value(json_object_get(job, "run")),
+               json_integer_value(json_object_get(job, "version")));
+        json_array_foreach (
+            json_object_get(json_object_get(job, "spec"), "args"), k, a)
+            printf(" %s", json_string_value(a) ? json_string_value(a) : "?");
+        putchar('\n');
+    }
+    json_decref(reply);
+    return 0;
+}
+
 static int ckpt_ls(int argc, char **argv)
 {
     bool as_json = false;
@@ -487,6 +556,9 @@ static int ckpt_ls(int argc, char **argv)
     for (int k = 0; k < argc; k++)
         if (strcmp(argv[k], "--pool") == 0)
             return ckpt_ls_pool_args(argc, argv);
+    for (int k = 0; k < argc; k++)
+        if (strcmp(argv[k], "--journal") == 0)
+            return ckpt_ls_journal_all(argc, argv);
     if (i < argc && strcmp(argv[i], "--json") == 0) {
         as_json = true;
         i++;

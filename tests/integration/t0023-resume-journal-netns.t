@@ -94,6 +94,9 @@ test_expect_success 'shoal run dies, then the home daemon: the journal keeps the
     grep "^  command: shoal run -n 3 --map-by node --checkpoint=1 --replicas 1 $COUNT 40" ls.gone &&
     grep "^  restart from version [1-9][0-9]* (every rank has a committed copy of it)" ls.gone &&
     grep "^  resume with: shoal run --resume $key" ls.gone &&
+    netns_exec 1 "$SHOAL" ckpt ls --journal >ls.all &&
+    cat ls.all &&
+    grep "^$key  *coordinator gone  *0  *[1-9][0-9]*  -n 3 --map-by node" ls.all &&
     for r in 0 1 2; do
         grep -q "^  $r  *[1-9][0-9]*  .*, " ls.gone || { echo "rank $r has no two holders"; exit 1; }
     done &&
