@@ -21,9 +21,14 @@
  * (shim_ctx_hold in comm.c): a reservation made in between could take an
  * id it will pick. So a round reserves only while no blocking agreement
  * is in flight in this process, and otherwise waits (its step is polled
- * again at the next progress). The new handle is written to *newcomm
- * when the request completes; the copy callbacks of the attributes run
- * then. */
+ * again at the next progress). A limit follows: when a later window is
+ * needed (the members' free ids differ in the first) while this process
+ * is inside a blocking communicator creation that another member joins
+ * only after this idup completes, the two wait for each other. The first
+ * round is reserved when MPI_Comm_idup is called, so a single-window
+ * agreement, the common case, never waits. The new handle is written to
+ * *newcomm when the request completes; the copy callbacks of the
+ * attributes run then. */
 #include "config.h"
 
 #include <errno.h>
