@@ -466,13 +466,15 @@ SHIM_WEAK(Comm_split)
 int PMPI_Comm_split(MPI_Comm comm, int color, int key, MPI_Comm *newcomm)
 {
     struct shim_comm *c, *n;
-    int rc = intra_check(comm, &c);
+    int rc = shim_comm_check(comm, &c);
 
     if (rc == 0 && !newcomm)
         rc = SHIM_ECLASS(MPI_ERR_ARG);
     if (rc == 0 && color < 0 && color != MPI_UNDEFINED)
         rc = SHIM_ECLASS(MPI_ERR_ARG);
-    if (rc == 0)
+    if (rc == 0 && c->inter)
+        rc = shim_intercomm_split(c, color, key, &n);
+    else if (rc == 0)
         rc = comm_split(c, color, key, &n);
     if (rc)
         return shim_err(c, "MPI_Comm_split", rc);
@@ -510,14 +512,32 @@ int PMPI_Comm_create(MPI_Comm comm, MPI_Group group, MPI_Comm *newcomm)
     struct shim_comm *c, *n;
     struct shim_group *g = NULL;
     int *members = NULL;
-    int rc = intra_check(comm, &c);
+    int rc = shim_comm_check(comm, &c);
 
     if (rc == 0)
         rc = shim_group_check(group, &g);
     if (rc == 0 && !newcomm)
         rc = SHIM_ECLASS(MPI_ERR_ARG);
+    /* On an intercommunicator the group is part of the local group; the
+     * other group's members name theirs, and each side keeps its order. */
+    for (int i = 0; rc == 0 && c->inter && i < g->size; i++) {
+        bool local = false;
+        for (int k = 0; k < c->local_size && !local; k++)
+            local = c->local_world[k] == g->world[i];
+        if (!local)
+            rc = SHIM_ECLASS(MPI_ERR_GROUP);
+    }
+    if (rc == 0 && c->inter) {
+        bool in = g->rank != MPI_UNDEFINED;
+        rc = shim_intercomm_split(c, in ? 0 : MPI_UNDEFINED, in ? g->rank : 0,
+                                  &n);
+        if (rc == 0)
+            *newcomm = n ? n->handle : MPI_COMM_NULL;
+    }
     if (rc)
         return shim_err(c, "MPI_Comm_create", rc);
+    if (c->inter)
+        return MPI_SUCCESS;
     if (g->rank != MPI_UNDEFINED) {
         members = malloc(sizeof(int) * (g->size ? g->size : 1));
         if (!members)

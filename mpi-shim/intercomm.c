@@ -406,3 +406,120 @@ int PMPI_Comm_remote_group(MPI_Comm comm, MPI_Group *group)
     rc = shim_group_new(c->size, w, group);
     return rc ? shim_err(c, "MPI_Comm_remote_group", rc) : MPI_SUCCESS;
 }
+
+/* ---- MPI_Comm_split and MPI_Comm_create ------------------------------------
+ * Each group learns every member's (color, key) of both groups (an
+ * allgather in the group, the leaders swap, a broadcast); a process's new
+ * intercommunicator joins the processes of its color in its group with
+ * those of its color in the other, each side ordered by key then rank.
+ * Two context ids are agreed over the whole intercommunicator: the first
+ * for the new local group's communicator, the second for the new
+ * intercommunicator. A color missing on either side gives MPI_COMM_NULL. */
+struct split_member {
+    int key;
+    int rank;
+    int world;
+};
+
+static int member_cmp(const void *a, const void *b)
+{
+    const struct split_member *x = a, *y = b;
+
+    if (x->key != y->key)
+        return x->key < y->key ? -1 : 1;
+    return x->rank - y->rank;
+}
+
+/* The world ranks of the members of all (n pairs of color, key; world
+ * ranks in world[]) with color, ordered; *me their index of rank mine
+ * (-1: none). NULL and *nout 0 when none. */
+static int *split_members(const int *all,
+                          int n,
+                          const int *world,
+                          int color,
+                          int mine,
+                          int *nout,
+                          int *me)
+{
+    struct split_member *m = malloc(sizeof(*m) * (size_t)(n ? n : 1));
+    int k = 0;
+
+    *nout = 0;
+    *me = -1;
+    if (!m)
+        return NULL;
+    for (int r = 0; r < n; r++)
+        if (all[2 * r] == color && color != MPI_UNDEFINED)
+            m[k++] = (struct split_member){all[2 * r + 1], r, world[r]};
+    qsort(m, (size_t)k, sizeof(*m), member_cmp);
+    int *w = malloc(sizeof(int) * (size_t)(k ? k : 1));
+    for (int i = 0; w && i < k; i++) {
+        w[i] = m[i].world;
+        if (m[i].rank == mine)
+            *me = i;
+    }
+    free(m);
+    *nout = k;
+    return w;
+}
+
+int shim_intercomm_split(struct shim_comm *c,
+                         int color,
+                         int key,
+                         struct shim_comm **out)
+{
+    struct shim_datatype *i2 = shim_dt_get(MPI_INT);
+    int tag = inter_tag(c);
+    int mine[2] = {color, key};
+    int *lall = malloc(sizeof(int) * 2 * (size_t)c->local_size);
+    int *rall = malloc(sizeof(int) * 2 * (size_t)c->size);
+    int *lw = NULL, *rw = NULL, nl = 0, nr = 0, me = -1, rme;
+    unsigned lid, id;
+    int rc = lall && rall ? 0 : -ENOMEM;
+
+    *out = NULL;
+    if (rc == 0)
+        rc = shim_coll_allgather(mine, 2, i2, lall, 2, i2, c->local);
+    if (rc == 0 && c->rank == 0)
+        rc = xchg_bytes(lall, sizeof(int) * 2 * c->local_size, rall,
+                        sizeof(int) * 2 * c->size, 0, tag, c, c->ctx | 1);
+    if (rc == 0)
+        rc = PMPI_Bcast(rall, 2 * c->size, MPI_INT, 0, c->local->handle);
+    /* Both ids are agreed by every member, with or without a result. */
+    if (rc == 0)
+        rc = agree_ctx(c->local, 0, c, 0, c->ctx | 1, tag, &lid);
+    if (rc == 0) {
+        lw = split_members(lall, c->local_size, c->local_world, color, c->rank,
+                           &nl, &me);
+        rw = split_members(rall, c->size, c->world, color, -1, &nr, &rme);
+        if (!lw || !rw)
+            rc = -ENOMEM;
+    }
+    struct shim_comm *local = NULL;
+    if (rc == 0 && nl > 0 && nr > 0) {
+        local = shim_comm_new(lid, nl, lw, me);
+        if (!local)
+            rc = -ENOMEM;
+        else
+            lw = NULL;
+        if (local) {
+            local->errhandler = MPI_ERRORS_RETURN;
+            snprintf(local->name, sizeof(local->name),
+                     "intercommunicator group");
+        }
+    }
+    if (rc == 0)
+        rc = agree_ctx(c->local, 0, c, 0, c->ctx | 1, tag, &id);
+    if (rc == 0 && local) {
+        rc = inter_make(id, local, nr, rw, c->errhandler, out);
+        rw = NULL;
+        if (rc == 0)
+            local = NULL;
+    }
+    comm_discard(local);
+    free(lw);
+    free(rw);
+    free(lall);
+    free(rall);
+    return rc;
+}

@@ -336,6 +336,12 @@ int shim_intercomm_dup_on(struct shim_comm *c,
                           unsigned local_id,
                           struct shim_comm **out);
 int shim_intercomm_dup_attrs(struct shim_comm *c, struct shim_comm *n);
+/* MPI_Comm_split on intercommunicator c (collective over both groups):
+ * *out NULL for MPI_UNDEFINED or a color missing on either side. */
+int shim_intercomm_split(struct shim_comm *c,
+                         int color,
+                         int key,
+                         struct shim_comm **out);
 void shim_ctx_mine(uint32_t *mask);
 int shim_ctx_pick(const uint32_t *mask, unsigned *id);
 /* A new group of n world ranks (taken over); MPI_GROUP_EMPTY when n is 0. */
