@@ -37,7 +37,10 @@ build=$(cd "${1:-${SHOAL_BUILDDIR:-$src}}" && pwd)
 SHIM_HOSTS=${SHIM_HOSTS:-}
 SHIM_ENV=${SHIM_ENV:-}
 SHIM_LAUNCHER=${SHIM_LAUNCHER:-"$build/cmd/shoal run --oversubscribe -n"}
-OMPI_MPICC=${OMPI_MPICC:-mpicc.openmpi}
+# Open MPI's wrapper compiler reads OMPI_MPICC itself as the compiler to
+# run: taken here and unset, or a wrapper given in it would call itself.
+ompi_mpicc=${OMPI_MPICC:-mpicc.openmpi}
+unset OMPI_MPICC
 OMPI_LAUNCHER=${OMPI_LAUNCHER:-"mpirun.openmpi --oversubscribe -n"}
 MPICH_MPICC=${MPICH_MPICC:-mpicc.mpich}
 MPICH_LAUNCHER=${MPICH_LAUNCHER:-"mpiexec.hydra -n"}
@@ -53,8 +56,8 @@ make -C "$build" mpi-shim/mpicc-uninst >/dev/null || exit 1
 refs=""
 progs="shim_pingpong shim_coll"
 if [ -n "$SHIM_HOSTS" ]; then
-    command -v "$OMPI_MPICC" >/dev/null || {
-        echo "shim-bench: across hosts needs Open MPI ($OMPI_MPICC)" >&2
+    command -v "$ompi_mpicc" >/dev/null || {
+        echo "shim-bench: across hosts needs Open MPI ($ompi_mpicc)" >&2
         exit 1
     }
     refs="openmpi-tcp"
@@ -75,7 +78,7 @@ if [ -n "$SHIM_HOSTS" ]; then
     # Host 1 has 2 cores, host 2 has 4 (netns_topology).
     wait_free 1 6 30 || exit 1
 else
-    command -v "$OMPI_MPICC" >/dev/null && command -v ${OMPI_LAUNCHER%% *} >/dev/null \
+    command -v "$ompi_mpicc" >/dev/null && command -v ${OMPI_LAUNCHER%% *} >/dev/null \
         && refs="$refs openmpi"
     command -v "$MPICH_MPICC" >/dev/null && command -v ${MPICH_LAUNCHER%% *} >/dev/null \
         && refs="$refs mpich"
@@ -84,7 +87,7 @@ for p in $progs; do
     "$build/mpi-shim/mpicc-uninst" -O2 -o "$out/$p.shoal" \
         "$src/benchmarks/$p.c" || exit 1
     case "$refs" in *openmpi*)
-        "$OMPI_MPICC" -O2 -o "$out/$p.openmpi" "$src/benchmarks/$p.c" || exit 1 ;;
+        "$ompi_mpicc" -O2 -o "$out/$p.openmpi" "$src/benchmarks/$p.c" || exit 1 ;;
     esac
     case "$refs" in *mpich*)
         "$MPICH_MPICC" -O2 -o "$out/$p.mpich" "$src/benchmarks/$p.c" || exit 1 ;;
