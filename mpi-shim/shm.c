@@ -114,7 +114,8 @@ static struct {
     bool enabled; /* SHOAL_MPI_SHM is not 0 */
     bool active;  /* this node's segment is mapped */
     bool creator;
-    char name[64];
+    struct shim_shm_file file; /* the creator's, until every rank has it */
+    char name[64];             /* what peers open, for messages */
     int node;
     void *base;
     size_t bytes;
@@ -226,15 +227,70 @@ static void warn(const char *what, int err)
     (void)n;
 }
 
+int shim_shm_file_make(struct shim_shm_file *f,
+                       const char *name,
+                       size_t bytes,
+                       const char **what)
+{
+    int rc;
+
+    f->fd = -1;
+    f->path[0] = '\0';
+    snprintf(f->name, sizeof(f->name), "%s", name);
+    *what = "shm_open";
+    f->fd = shm_open(f->name, O_RDWR | O_CREAT | O_EXCL, 0600);
+    if (f->fd < 0) {
+        f->name[0] = '\0';
+        return -errno;
+    }
+    rc = posix_fallocate(f->fd, 0, (off_t)bytes);
+    if (rc) {
+        *what = "allocating the segment";
+        shim_shm_file_done(f);
+        return -rc;
+    }
+    /* The name goes now if the descriptor's /proc path reopens the file:
+     * a process killed from here on leaves nothing behind. */
+    snprintf(f->path, sizeof(f->path), "/proc/%d/fd/%d", (int)getpid(), f->fd);
+    int probe = open(f->path, O_RDWR | O_CLOEXEC);
+    if (probe >= 0) {
+        close(probe);
+        shm_unlink(f->name);
+        f->name[0] = '\0';
+    } else {
+        snprintf(f->path, sizeof(f->path), "%s", f->name);
+    }
+    return 0;
+}
+
+int shim_shm_file_open(const char *path)
+{
+    int fd = strncmp(path, "/proc/", 6) == 0 ? open(path, O_RDWR | O_CLOEXEC)
+                                             : shm_open(path, O_RDWR, 0);
+    return fd < 0 ? -errno : fd;
+}
+
+void shim_shm_file_done(struct shim_shm_file *f)
+{
+    if (f->fd >= 0)
+        close(f->fd);
+    f->fd = -1;
+    if (f->name[0])
+        shm_unlink(f->name);
+    f->name[0] = '\0';
+}
+
 /* Makes and maps the segment; on failure nothing is left behind. */
 static int segment_make(void)
 {
     struct statvfs vfs;
     struct timespec ts;
-    int fd, rc;
+    char name[64];
+    const char *step;
+    int rc;
 
     clock_gettime(CLOCK_REALTIME, &ts);
-    snprintf(shm.name, sizeof(shm.name), "/shoal-mpi-%d-%lx", (int)getpid(),
+    snprintf(name, sizeof(name), "/shoal-mpi-%d-%lx", (int)getpid(),
              (unsigned long)ts.tv_nsec);
     /* tmpfs gives pages on first touch; a segment larger than what is
      * free would SIGBUS later, so it is checked here. */
@@ -247,28 +303,21 @@ static int segment_make(void)
         warn(what, ENOSPC);
         return -ENOSPC;
     }
-    fd = shm_open(shm.name, O_RDWR | O_CREAT | O_EXCL, 0600);
-    if (fd < 0) {
-        rc = -errno;
-        warn("shm_open", -rc);
+    rc = shim_shm_file_make(&shm.file, name, shm.bytes, &step);
+    if (rc) {
+        warn(step, -rc);
         return rc;
     }
-    rc = posix_fallocate(fd, 0, (off_t)shm.bytes);
-    if (rc) {
-        warn("allocating the segment", rc);
-        close(fd);
-        shm_unlink(shm.name);
-        return -rc;
-    }
-    shm.base = mmap(NULL, shm.bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    shm.base = mmap(NULL, shm.bytes, PROT_READ | PROT_WRITE, MAP_SHARED,
+                    shm.file.fd, 0);
     rc = shm.base == MAP_FAILED ? -errno : 0;
-    close(fd);
     if (rc) {
         shm.base = NULL;
         warn("mmap", -rc);
-        shm_unlink(shm.name);
+        shim_shm_file_done(&shm.file);
         return rc;
     }
+    snprintf(shm.name, sizeof(shm.name), "%s", shm.file.path);
     shm.seg = shm.base;
     shm.seg->nlocal = (uint32_t)shm.nlocal;
     shm.seg->ncells = shm.ncells;
@@ -286,6 +335,7 @@ int shim_shm_create(int node, const int *local, int nlocal)
 
     shm.enabled = env_enabled();
     shm.node = node;
+    shm.file.fd = -1;
     if (!shm.enabled)
         return 0;
     shm.nlocal = nlocal;
@@ -350,10 +400,13 @@ int shim_shm_attach(char *errbuf, size_t errlen)
         return 0; /* the node falls back to libfabric */
     if (!shm.creator) {
         snprintf(shm.name, sizeof(shm.name), "%s", val);
-        int fd = shm_open(shm.name, O_RDWR, 0);
+        int fd = shim_shm_file_open(shm.name);
         if (fd < 0) {
-            rc = -errno;
-            snprintf(errbuf, errlen, "cannot open shared memory '%s': %s",
+            rc = fd;
+            snprintf(errbuf, errlen,
+                     "cannot open shared memory '%s' (the node's first "
+                     "rank's): %s; SHOAL_MPI_SHM=0 sends through "
+                     "libfabric instead",
                      shm.name, strerror(-rc));
             return rc;
         }
@@ -432,10 +485,8 @@ void shim_shm_finish(void)
 {
     if (!shm.active)
         return;
-    if (shm.creator) {
-        shm_unlink(shm.name);
-        shm.name[0] = '\0';
-    }
+    if (shm.creator)
+        shim_shm_file_done(&shm.file);
     if (shm.cma)
         atomic_store(&shm.slots[shm.me].cma_ok, cma_probe());
 }
@@ -444,8 +495,8 @@ void shim_shm_close(void)
 {
     if (shm.base)
         munmap(shm.base, shm.bytes);
-    if (shm.creator && shm.name[0])
-        shm_unlink(shm.name);
+    if (shm.creator)
+        shim_shm_file_done(&shm.file);
     if (shm.ctxs) {
         for (int i = 0; i < 2 * SHIM_NCTX; i++) {
             struct shm_ctxq *q = shm.ctxs[i];

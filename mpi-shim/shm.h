@@ -5,10 +5,12 @@
  *
  * Segment. One per node, made by the node's lowest rank at MPI_Init and
  * sized before use (it fails cleanly when /dev/shm lacks room, and the
- * node then falls back to libfabric with one warning). Its name goes
- * through the PMI wire-up, the other ranks attach, and after a PMI barrier
- * the creator unlinks it: from then on only the mappings keep it, so a
- * job killed by SIGKILL leaves nothing in /dev/shm.
+ * node then falls back to libfabric with one warning). It is unlinked as
+ * soon as it is sized (shim_shm_file_make): the other ranks open it
+ * through the creator's descriptor, whose /proc path goes through the PMI
+ * wire-up, and after a PMI barrier the creator closes that descriptor, so
+ * only the mappings keep it. A job killed at any point, even while its
+ * ranks wait for each other in MPI_Init, leaves nothing in /dev/shm.
  *
  * Rings. One single-producer/single-consumer ring of fixed-size cells per
  * ordered pair of local ranks (the diagonal serves sends to self); see
@@ -98,18 +100,42 @@ bool shim_shm_reaches_all(void);
 size_t shim_shm_inject_max(void);
 
 /* Start-up, in this order around the PMI wire-up (init.c): create (the
- * node's first rank makes the segment and publishes its name, or "-" when
+ * node's first rank makes the segment and publishes its path, or "-" when
  * it could not, with one warning on stderr), then after a PMI barrier
- * attach, then after another PMI barrier finish (unlink, probe cross-
- * memory attach). SHOAL_MPI_SHM=0 turns the transport off: every call is
- * then a no-op and nothing is reached. node is this rank's node index,
- * local[] the world ranks on it ascending (copied). errbuf names what
- * failed. */
+ * attach, then after another PMI barrier finish (close the creator's
+ * descriptor, probe cross-memory attach). SHOAL_MPI_SHM=0 turns the transport
+ * off: every call is then a no-op and nothing is reached. node is this rank's
+ * node index, local[] the world ranks on it ascending (copied). errbuf names
+ * what failed. */
 int shim_shm_create(int node, const int *local, int nlocal);
 int shim_shm_attach(char *errbuf, size_t errlen);
 void shim_shm_finish(void);
 /* Unmaps the segment and frees everything; safe when never set up. */
 void shim_shm_close(void);
+
+/* A POSIX shared-memory file that never outlives its users: made in
+ * /dev/shm under name, sized to bytes (its pages reserved, so a /dev/shm
+ * without room fails here, not with SIGBUS later) and unlinked at once.
+ * Peers on the node open it by path, "/proc/PID/fd/FD" of the maker's
+ * descriptor, which the maker keeps open until they have it
+ * (shim_shm_file_done). Where /proc cannot reopen it (no /proc), path is
+ * the name itself and the name stays until shim_shm_file_done. make
+ * returns 0 or -errno with *what naming the step that failed, and leaves
+ * nothing behind on failure. */
+struct shim_shm_file {
+    int fd;
+    char name[64];
+    char path[64];
+};
+int shim_shm_file_make(struct shim_shm_file *f,
+                       const char *name,
+                       size_t bytes,
+                       const char **what);
+/* Opens the file a peer made, by its path; a descriptor or -errno. */
+int shim_shm_file_open(const char *path);
+/* Closes the maker's descriptor (and unlinks the name if it is still
+ * there); safe to call again. */
+void shim_shm_file_done(struct shim_shm_file *f);
 
 /* up is borrowed and must stay valid while the transport is in use. */
 void shim_shm_set_upcalls(const struct shim_ofi_upcalls *up);

@@ -298,11 +298,13 @@ int PMPI_Win_allocate(MPI_Aint size,
     return MPI_SUCCESS;
 }
 
-/* Maps the node's segment for w: rank 0 creates and sizes it, the others
- * open it by the name rank 0 broadcasts, and it is unlinked once all
- * have it mapped, so nothing outlives the processes. */
+/* Maps the node's segment for w: rank 0 creates and sizes it (unlinked at
+ * once, shim_shm_file_make), the others open it by the path rank 0
+ * broadcasts, and rank 0 closes its descriptor once all have it mapped, so
+ * nothing outlives the processes, even when one dies in between. */
 static int shm_map(struct shim_win *w, size_t align)
 {
+    struct shim_shm_file file = {.fd = -1};
     char name[64] = "";
     size_t total = 0;
     int fd = -1;
@@ -319,44 +321,39 @@ static int shm_map(struct shim_win *w, size_t align)
     }
     w->shm_len = total ? total : 1;
     if (w->rank == 0) {
+        const char *what;
         snprintf(name, sizeof(name), "/shoal_%d_win%u", (int)getpid(),
                  shm_seq++);
-        fd = shm_open(name, O_CREAT | O_EXCL | O_RDWR, 0600);
         /* The pages are reserved now: a /dev/shm too small for the window
          * is an error here (MPI_Win_allocate then keeps private memory),
          * not a SIGBUS at the first store. */
-        int e = fd < 0 ? errno : posix_fallocate(fd, 0, (off_t)w->shm_len);
-        if (e != 0) {
-            rc = -e;
-            if (fd >= 0) {
-                close(fd);
-                shm_unlink(name);
-                fd = -1;
-            }
-            name[0] = '\0';
-        }
+        rc = shim_shm_file_make(&file, name, w->shm_len, &what);
+        snprintf(name, sizeof(name), "%s", rc ? "" : file.path);
+        fd = file.fd;
     }
     int brc = PMPI_Bcast(name, sizeof(name), MPI_CHAR, 0, w->comm_h);
-    if (brc != MPI_SUCCESS)
+    if (brc != MPI_SUCCESS) {
+        shim_shm_file_done(&file);
         return SHIM_ECLASS(brc);
+    }
     if (name[0] == '\0')
         return rc ? rc : SHIM_ECLASS(MPI_ERR_NO_MEM);
     if (w->rank != 0)
-        fd = shm_open(name, O_RDWR, 0600);
+        fd = shim_shm_file_open(name);
     int ok = fd >= 0;
     void *p = MAP_FAILED;
     if (ok) {
         p = mmap(NULL, w->shm_len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-        close(fd);
+        if (w->rank != 0)
+            close(fd);
         ok = p != MAP_FAILED;
     }
     if (ok)
         w->shm_seg = p;
-    /* Everyone has it mapped (or failed) before it is unlinked. */
+    /* Everyone has it mapped (or failed) before rank 0 lets it go. */
     int all = 0;
     brc = PMPI_Allreduce(&ok, &all, 1, MPI_INT, MPI_LAND, w->comm_h);
-    if (w->rank == 0)
-        shm_unlink(name);
+    shim_shm_file_done(&file);
     if (brc != MPI_SUCCESS)
         return SHIM_ECLASS(brc);
     if (!all)

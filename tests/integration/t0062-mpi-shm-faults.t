@@ -1,8 +1,8 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
 # Faults of shoal's MPI on-node transport (mpi-shim/shm.c): a job killed
-# with SIGKILL leaves no segment in /dev/shm (it is unlinked once every
-# rank has attached), a rank killed halfway through a transfer ends the
+# with SIGKILL leaves no segment in /dev/shm (it is unlinked as soon as
+# it is made), a rank killed halfway through a transfer ends the
 # job instead of hanging its peer, and a segment that cannot be made
 # (/dev/shm too small for it) falls back to libfabric with one warning
 # per node.

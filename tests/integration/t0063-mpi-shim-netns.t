@@ -10,8 +10,9 @@
 # the hosts' /dev/shm must be empty after each program. Then: the bytes
 # between hosts cross the veth link (its counters), on-node bytes do not
 # take the network when shared memory is on, the stress program over both
-# transports, and a rank killed mid-transfer on either host ends the job
-# with nothing left behind.
+# transports, a rank killed mid-transfer on either host ends the job with
+# nothing left behind, and so does a rank failing while the others wait in
+# MPI_Init with their segments made.
 #
 # Two layouts per program (the run would take too long with all of them
 # on two shared cores): 2+2 and 1+2 where the program takes 4 and 3 ranks,
@@ -19,7 +20,9 @@
 # takes 3 and 2, 1+1 where it takes 2 only; programs of one rank have no
 # peer to cross to and run only in mpi-shim.t. SHIM_TESTS="a b" keeps
 # only the named programs; SHIM_PATH=tcp runs them over libfabric alone
-# (SHOAL_MPI_SHM=0) instead of both transports (shm, the default).
+# (SHOAL_MPI_SHM=0) instead of both transports (shm, the default);
+# SHIM_LAYOUTS="3+1 1+3/rr" runs each program on those of the layouts
+# whose number of ranks its testlist line names.
 . "$SHOAL_SRCDIR/tests/integration/lib.sh"
 . "$SHOAL_SRCDIR/tests/integration/netns.sh"
 
@@ -45,7 +48,7 @@ layout_args() {
     local l a b
     l=${1%/rr}
     a=${l%+*} b=${l#*+}
-    echo "-H $H1:$a,$H2:$b -n $((a + b))"
+    echo "--oversubscribe -H $H1:$a,$H2:$b -n $((a + b))"
     [ "$l" != "$1" ] && echo "--map-by node"
     return 0
 }
@@ -70,6 +73,14 @@ layouts() {
     [ $has3 = yes ] && out="$out 1+2"
     [ $has4 = yes ] && [ $has3 = no ] && out="$out 2+2/rr"
     [ $has2 = yes ] && [ $has4 = no ] && out="$out 1+1"
+    if [ -n "${SHIM_LAYOUTS:-}" ]; then
+        out=
+        for l in $SHIM_LAYOUTS; do
+            case "$counts" in *" $(layout_np $l) "*) out="$out $l" ;; esac
+        done
+        echo $out
+        return 0
+    fi
     echo $out | cut -d' ' -f1-2
 }
 
@@ -211,6 +222,46 @@ for layout in 2+2 2+2/rr; do
         shm_empty
     '
 done
+
+# segment_mapped I: a rank of shm_faults on host I has mapped its node's
+# segment (it is in MPI_Init, past making or opening it).
+segment_mapped() {
+    local pid
+    for pid in $(netns_pids "$1"); do
+        [ "$(cat /proc/$pid/comm 2>/dev/null)" = shm_faults.shim ] &&
+            grep -q /shoal-mpi- /proc/$pid/maps 2>/dev/null && return 0
+    done
+    return 1
+}
+
+# Rank 3 never starts MPI_Init: it waits until the segments of both hosts
+# are made and mapped (ranks 0 and 2 make them, then wait for rank 3 in
+# the wire-up), then exits. The job ends with its status, killing ranks
+# that were inside MPI_Init; nothing may stay in /dev/shm.
+test_expect_success 'a rank failing while the others are in MPI_Init leaves no segment' '
+    cat >early.sh <<-EOF &&
+	#!/bin/sh
+	if [ "\$SHOAL_RANK" = 3 ]; then
+	    while [ ! -e "$TRASH/go" ]; do sleep 0.1; done
+	    exit 3
+	fi
+	exec "$bin/shm_faults.shim" pingpong
+	EOF
+    chmod +x early.sh && rm -f go &&
+    netns_bg 1 "$SHOAL" run --timeout 60 $(layout_args 2+2) ./early.sh \
+        >early.out 2>early.err &&
+    p=$netns_bg_pid &&
+    i=0 &&
+    until segment_mapped 1 && segment_mapped 2; do
+        i=$((i + 1)) && test $i -lt 300 || exit 1
+        sleep 0.1
+    done &&
+    touch go &&
+    set +e && test_within 30 wait $p; rc=$? && set -e &&
+    cat early.err && test $rc = 3 &&
+    netns_wait_none_named shm_faults.shim 10 1 2 &&
+    shm_empty
+'
 
 test_expect_success 'daemons stop and nothing runs after them' '
     for i in 1 2; do
