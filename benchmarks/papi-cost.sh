@@ -37,6 +37,15 @@ build=$(cd "$(dirname "$shoal")/.." && pwd)
 if [ -z "${SHOAL_PAPI_PRELOAD:-}" ] && [ -f "$build/.libs/libshoal-papi.so" ]; then
     export SHOAL_PAPI_PRELOAD="$build/.libs/libshoal-papi.so"
 fi
+# In a build tree benchmarks/shoal-mpi-bench is libtool's wrapper script,
+# whose sed and ls would each be counted (and pay PAPI's start-up): build
+# the program itself with the uninstalled mpicc.
+if head -c 200 "$mpibench" | grep -q "wrapper script"; then
+    src=$(cd "$(dirname "$0")" && pwd)
+    "$build/mpi-shim/mpicc-uninst" -O2 -o "$work/shoal-mpi-bench" \
+        "$src/mpi_bench.c" || exit 1
+    mpibench="$work/shoal-mpi-bench"
+fi
 
 bench() { # NAME PAPI_LINE
     cat <<EOF

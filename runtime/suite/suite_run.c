@@ -201,7 +201,10 @@ struct counter_set {
 };
 
 /* Sum, min and max over the processes' files papi.PID in dir (each line
- * "EVENT VALUE" or "EVENT unavailable"); the files and dir are removed. */
+ * "EVENT VALUE" or "EVENT unavailable"); the files and dir are removed.
+ * An event is unavailable when no process counted it: a helper process
+ * of the benchmark (a shell, or a program without shoal's MPI for its
+ * sde::: events) may not count what the benchmark's program does. */
 static void collect_counters(const char *dir, struct counter_set *set)
 {
     DIR *d = opendir(dir);
@@ -257,6 +260,26 @@ static void collect_counters(const char *dir, struct counter_set *set)
     }
     closedir(d);
     rmdir(dir);
+    /* keep in unavailable only the events no process counted */
+    char kept[sizeof(set->unavailable)] = "";
+    char *save = NULL;
+
+    for (char *e = strtok_r(set->unavailable, ",", &save); e;
+         e = strtok_r(NULL, ",", &save)) {
+        size_t i;
+
+        while (*e == ' ')
+            e++;
+        for (i = 0; i < set->n; i++)
+            if (!strcmp(set->v[i].event, e))
+                break;
+        if (i < set->n)
+            continue;
+        if (*kept)
+            strcat(kept, ", ");
+        strcat(kept, e);
+    }
+    memcpy(set->unavailable, kept, sizeof(kept));
 }
 
 static void release_counters(struct counter_set *set)
