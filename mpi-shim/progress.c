@@ -145,12 +145,14 @@ static long long now_ns(void)
 
 void shim_progress_wait(int *idle)
 {
-    long long t0 = now_ns();
+    bool timed = shim_sde.timing;
+    long long t0 = timed ? now_ns() : 0;
     int seen = poll_ofi ? shim_ofi_progress() : 0;
 
     seen += shim_shm_progress();
     hooks_run();
-    shim_sde.progress_ns += now_ns() - t0;
+    if (timed)
+        shim_sde.progress_ns += now_ns() - t0;
     if (seen == 0 && ++*idle >= idle_polls) {
         sched_yield();
         *idle = 0;

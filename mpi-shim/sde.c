@@ -5,7 +5,9 @@
  * PROTO_bytes_sent, PROTO_msgs_recv and PROTO_bytes_recv for each
  * protocol PROTO (shm_eager, shm_cma, ofi), their sums over the protocols
  * msgs_sent, bytes_sent, msgs_recv and bytes_recv, unexpected_msgs and
- * progress_ns (see sde.h for what each counts). A tool reading them with
+ * progress_ns (see sde.h for what each counts; waits are timed only once
+ * a tool has read progress_ns, so that a rank nobody watches pays no
+ * clock reads). A tool reading them with
  * PAPI may add them before MPI_Init (libsde keeps a placeholder until the
  * library registers). They are registered read-only and as deltas, by
  * pointer to the counters, or for the sums by a function PAPI calls when
@@ -52,6 +54,15 @@ static long long sum_of(const long long *v)
 static long long sum_cb(void *arg)
 {
     return sum_of(arg);
+}
+
+/* PAPI reads progress_ns as it starts counting it: from then on waits are
+ * timed */
+static long long progress_cb(void *arg)
+{
+    (void)arg;
+    shim_sde.timing = true;
+    return shim_sde.progress_ns;
 }
 
 static void
@@ -105,8 +116,14 @@ void shim_sde_init(void)
     sum(h, "bytes_recv", shim_sde.bytes_recv, "Bytes received, every protocol");
     counter(h, "unexpected_msgs", &shim_sde.unexpected,
             "On-node messages that arrived before their receive was posted");
-    counter(h, "progress_ns", &shim_sde.progress_ns,
-            "Nanoseconds spent polling for progress in calls that wait");
+    if (papi_sde_register_counter_cb(h, "progress_ns",
+                                     PAPI_SDE_RO | PAPI_SDE_DELTA,
+                                     PAPI_SDE_long_long, progress_cb, NULL)
+        == SDE_OK)
+        papi_sde_describe_counter(
+            h, "progress_ns",
+            "Nanoseconds spent polling for progress in calls that wait "
+            "(timed once a tool reads it)");
 }
 #else
 void shim_sde_init(void)

@@ -15,6 +15,7 @@
 #ifndef SHOAL_MPI_SHIM_SDE_H
 #define SHOAL_MPI_SHIM_SDE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 enum shim_sde_proto {
@@ -33,8 +34,13 @@ struct shim_sde_counters {
      * posted for them (libfabric matches its own and does not say) */
     long long unexpected;
     /* nanoseconds spent polling for progress inside calls that wait
-     * (shim_progress_wait: MPI_Wait and kin, blocking calls, collectives) */
+     * (shim_progress_wait: MPI_Wait and kin, blocking calls, collectives);
+     * measured only once a tool has read it (timing) */
     long long progress_ns;
+    /* progress_ns is kept: set when PAPI first reads it (it reads a
+     * counter as it starts counting it), as two clock reads per poll cost
+     * a waiting rank's latency */
+    bool timing;
 };
 
 extern struct shim_sde_counters shim_sde;
