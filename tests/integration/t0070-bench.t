@@ -549,7 +549,10 @@ test_expect_success 'repetitions under a busy loop wait, then are flagged' '
     q "SELECT rep, runqueue, others, waited, under_load FROM noise WHERE run = $id" >noise &&
     cat noise &&
     test "$(wc -l <noise)" = 2 &&
-    awk -F"|" "\$2 < 1 || \$3 < 0.5 || \$4 < 0.9 || \$4 > 2 || \$5 != 1 { exit 1 }" noise &&
+    # waited runs to the start of the sample that let the repetition go:
+    # the last one may start up to a sample (0.1 s) and a nap (0.25 s)
+    # before the wait is over
+    awk -F"|" "\$2 < 1 || \$3 < 0.5 || \$4 < 0.6 || \$4 > 2 || \$5 != 1 { exit 1 }" noise &&
     "$SHOAL" bench report "$id" >noise.table &&
     cat noise.table &&
     grep "^nap .* wall .*(2 under load)$" noise.table &&
