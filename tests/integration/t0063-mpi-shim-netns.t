@@ -23,6 +23,10 @@
 # (SHOAL_MPI_SHM=0) instead of both transports (shm, the default);
 # SHIM_LAYOUTS="3+1 1+3/rr" runs each program on those of the layouts
 # whose number of ranks its testlist line names.
+#
+# A test of its own rather than a mode of mpi-shim.t: it needs root, the
+# hosts of netns.sh and a pool of daemons (pool.sh), where mpi-shim.t
+# runs anywhere with shoal run alone.
 . "$SHOAL_SRCDIR/tests/integration/lib.sh"
 . "$SHOAL_SRCDIR/tests/integration/netns.sh"
 
@@ -119,8 +123,8 @@ test_expect_success 'a daemon on each host, and the pool sees every core' '
 test_expect_success 'the layouts place the ranks on the hosts they name' '
     for layout in 2+2 2+2/rr 1+2; do
         netns_exec 1 "$SHOAL" run --timeout 60 $(layout_args $layout) \
-            sh -c "echo \$SHOAL_RANK \$(hostname)" >where.$$ || exit 1
-        sort where.$$ >got
+            sh -c "echo \$SHOAL_RANK \$(hostname)" >where || exit 1
+        sort where >got
         case $layout in
         2+2) printf "0 %s\n1 %s\n2 %s\n3 %s\n" $H1 $H1 $H2 $H2 ;;
         2+2/rr) printf "0 %s\n1 %s\n2 %s\n3 %s\n" $H1 $H2 $H1 $H2 ;;
@@ -182,6 +186,8 @@ while read -r name ranks provs expect; do
         test_expect_success "$name on $layout ranks over $SHIM_PATH" '
             out="$bin/$name.$tag.out" err="$bin/$name.$tag.err" &&
             shim_run "$layout" $SHIM_PATH "$name" "$out" "$err" &&
+            # a FATAL program names libfabric'"'"'s provider: every job
+            # here has an off-node rank
             shim_verdict "$expect" tcp $run_rc "$out" "$err" &&
             shm_empty
         '
