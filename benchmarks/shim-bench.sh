@@ -18,7 +18,8 @@
 # Open MPI's build of the same program under the same `shoal run` with
 # `--mca pml ob1 --mca btl tcp,self` (label openmpi-tcp), alternating.
 # After every run the bytes host 2's eth0 received are checked: a run that
-# did not move its data over the link is reported as an error.
+# did not move its data over the link is reported as an error. The hosts
+# and that check are benchmarks/hosts.sh, shared with shim-rma.sh.
 #
 # Usage: benchmarks/shim-bench.sh [BUILDDIR]  (after `make`)
 # ROUNDS (3), SIZES (ping-pong sizes in bytes; default 0 B and powers of
@@ -63,20 +64,8 @@ if [ -n "$SHIM_HOSTS" ]; then
     refs="openmpi-tcp"
     progs="shim_pingpong"
     SHIM_MODES=${SHIM_MODES_HOSTS:-ofi}
-    SHOAL_BUILDDIR=$build SHOAL_SRCDIR=$src SHOAL="$build/cmd/shoal"
-    export SHOAL_BUILDDIR SHOAL_SRCDIR
-    TRASH=$(mktemp -d "${TMPDIR:-/tmp}/shoal-bench-hosts.XXXXXX")
-    cd "$TRASH" || exit 1
-    . "$src/tests/integration/netns.sh"
-    if ! netns_setup 2; then
-        echo "shim-bench: cannot make hosts: $netns_skip_reason" >&2
-        exit 1
-    fi
-    . "$src/tests/integration/pool.sh"
-    "$SHOAL" keygen -o pool.key >/dev/null || exit 1
-    for i in 1 2; do daemon_start $i || exit 1; done
-    # Host 1 has 2 cores, host 2 has 4 (netns_topology).
-    wait_free 1 6 30 || exit 1
+    . "$src/benchmarks/hosts.sh"
+    hosts_setup shim-bench
 else
     command -v "$ompi_mpicc" >/dev/null && command -v ${OMPI_LAUNCHER%% *} >/dev/null \
         && refs="$refs openmpi"
@@ -129,23 +118,9 @@ pingpong_bytes() {
 # One run of impl across the hosts, np ranks spread one per host; fails
 # unless host 2's link received at least the ping-pong's payload.
 run_hosts() {
-    local impl=$1 np=$2 before after rc
+    local impl=$1 np=$2
     shift 2
-    before=$(netns_rx_bytes 2)
-    # run() bounds a command, not a function: enter host 1 with nsenter.
-    run nsenter -t "$(netns_holder 1)" -n -i -m -u -w"$TRASH" -- \
-        "$SHOAL" run --timeout "${RUN_TIMEOUT:-300}" \
-        -n "$np" --map-by node "$@"
-    rc=$?
-    after=$(netns_rx_bytes 2)
-    echo "{\"link\":\"host2-eth0\",\"impl\":\"$impl\",\"rx_bytes\":$((after - before)),\"payload\":$(pingpong_bytes)}" \
-        >>"$out/link.json"
-    if [ $rc -eq 0 ] && [ $((after - before)) -lt "$(pingpong_bytes)" ]; then
-        echo "{\"error\":\"traffic did not cross the link\",\"impl\":\"$impl\",\"rx_bytes\":$((after - before))}" \
-            | tee -a "$out/errors.json" >&2
-        return 1
-    fi
-    return $rc
+    hosts_run "$impl" "$(pingpong_bytes)" -n "$np" "$@"
 }
 
 # The variables of variant LABEL of SHIM_MODES_HOSTS (LABEL=VAR=VALUE,...).
