@@ -19,10 +19,14 @@
  * progress -> transport.
  *
  * A waiting rank spins on polls, which is fastest while it has a core of
- * its own; when the ranks on a node outnumber its cores, spinning starves
- * the rank that would make progress, so waiting ranks then yield the core
- * after every fruitless poll (Open MPI's mpi_yield_when_idle, MPICH's
- * oversubscription mode) instead of after 64.
+ * its own: it spins for SHOAL_MPI_SPIN_US microseconds of fruitless polls
+ * (default SPIN_US_DEFAULT, measured in mpi-shim/README.md, "Progress"),
+ * then yields the core after every 64 more. A short spin cost most on a
+ * machine loaded by other work: sched_yield hands the core to another
+ * process for a time slice, and the peer's answer waits for it. When the
+ * ranks on a node outnumber its cores, spinning starves the rank that
+ * would make progress, so waiting ranks then yield after every fruitless
+ * poll (Open MPI's mpi_yield_when_idle, MPICH's oversubscription mode).
  *
  * The transport's retry on a full provider queue polls from within a
  * post, and a hook's posts can hit it, so hooks are re-entered and guard
@@ -47,8 +51,16 @@ static struct {
 } hooks[PROGRESS_HOOKS_MAX];
 static int nhooks;
 
-/* Fruitless polls before a waiting rank yields its core. */
-static int idle_polls = 64;
+/* Fruitless polls between two looks at the clock, and between two yields
+ * once the spin is over. */
+enum { IDLE_POLLS = 64 };
+/* How long a waiting rank spins before it yields (README: "Progress"). */
+enum { SPIN_US_DEFAULT = 1000 };
+static uint64_t spin_ns = SPIN_US_DEFAULT * 1000ull;
+/* More ranks than cores on the node: yield after every fruitless poll. */
+static bool oversubscribed;
+/* When the current run of fruitless polls began. */
+static uint64_t idle_since;
 
 /* Whether libfabric's completion queue is read (shim_progress_poll_ofi). */
 static bool poll_ofi = true;
@@ -99,9 +111,18 @@ static const struct shim_ofi_upcalls upcalls = {
 void shim_progress_init(int nlocal)
 {
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+    const char *v = getenv("SHOAL_MPI_SPIN_US");
 
-    if (ncpu > 0 && nlocal > ncpu)
-        idle_polls = 1;
+    oversubscribed = ncpu > 0 && nlocal > ncpu;
+    if (v && *v) {
+        char *end;
+        unsigned long long us = strtoull(v, &end, 10);
+        if (*end == '\0')
+            spin_ns = us * 1000ull;
+        oversubscribed = false;
+    } else if (oversubscribed) {
+        spin_ns = 0;
+    }
     shim_ofi_set_upcalls(&upcalls);
     shim_shm_set_upcalls(&upcalls);
 }
@@ -121,6 +142,14 @@ int shim_progress_hook_add(shim_progress_hook_f *fn, void *arg)
     return 0;
 }
 
+static uint64_t now_ns(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
 static void hooks_run(void)
 {
     for (int i = 0; i < nhooks; i++)
@@ -135,26 +164,38 @@ void shim_progress(void)
     hooks_run();
 }
 
-static long long now_ns(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
-
 void shim_progress_wait(int *idle)
 {
     bool timed = shim_sde.timing;
-    long long t0 = timed ? now_ns() : 0;
+    uint64_t t0 = timed ? now_ns() : 0;
     int seen = poll_ofi ? shim_ofi_progress() : 0;
 
     seen += shim_shm_progress();
     hooks_run();
     if (timed)
-        shim_sde.progress_ns += now_ns() - t0;
-    if (seen == 0 && ++*idle >= idle_polls) {
-        sched_yield();
+        shim_sde.progress_ns += (long long)(now_ns() - t0);
+    if (seen) {
         *idle = 0;
+        return;
+    }
+    if (*idle >= (1 << 30))
+        *idle = 2 * IDLE_POLLS; /* spinning without end: no overflow */
+    ++*idle;
+    if (oversubscribed) {
+        sched_yield();
+        return;
+    }
+    /* The clock is read once every IDLE_POLLS fruitless polls (a read
+     * costs 130-150 ns on these VMs), never on the way to an arrival. */
+    if (*idle % IDLE_POLLS)
+        return;
+    uint64_t now = now_ns();
+    if (*idle == IDLE_POLLS) {
+        idle_since = now;
+        return;
+    }
+    if (now - idle_since >= spin_ns) {
+        sched_yield();
+        *idle = IDLE_POLLS; /* yield again after IDLE_POLLS more */
     }
 }
