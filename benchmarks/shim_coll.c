@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* shim_coll.c - allreduce, bcast and alltoall timing at small and large
- * sizes. Built alike with shoal's mpicc and a reference mpicc; prints one
- * JSON object per (collective, size): the median over trials of the
+ * sizes, and barrier. Built alike with shoal's mpicc and a reference mpicc;
+ * prints one JSON object per (collective, size): the median over trials of the
  * slowest rank's time per call.
  * Usage: shim_coll IMPL_LABEL */
 #include <mpi.h>
@@ -13,8 +13,9 @@
 
 enum { TRIALS = 7 };
 
-enum coll { ALLREDUCE, BCAST, ALLTOALL };
-static const char *const names[] = {"allreduce", "bcast", "alltoall"};
+enum coll { ALLREDUCE, BCAST, ALLTOALL, BARRIER };
+static const char *const names[] = {"allreduce", "bcast", "alltoall",
+                                    "barrier"};
 
 int main(int argc, char **argv)
 {
@@ -29,10 +30,10 @@ int main(int argc, char **argv)
     char *a = malloc(maxb), *b = malloc(maxb);
     memset(a, 0, maxb);
     memset(b, 0, maxb);
-    for (int c = ALLREDUCE; c <= ALLTOALL; c++) {
+    for (int c = ALLREDUCE; c <= BARRIER; c++) {
         for (unsigned k = 0; k < sizeof(sizes) / sizeof(sizes[0]); k++) {
             size_t n = sizes[k]; /* bytes per rank (alltoall: per pair) */
-            if (c == ALLTOALL && n > 65536)
+            if ((c == ALLTOALL && n > 65536) || (c == BARRIER && k > 0))
                 continue;
             int iters = n <= 64 ? 2000 : n <= 65536 ? 200 : 20;
             double t[TRIALS];
@@ -43,6 +44,8 @@ int main(int argc, char **argv)
                     if (c == ALLREDUCE)
                         MPI_Allreduce(a, b, (int)(n / 8), MPI_DOUBLE, MPI_SUM,
                                       MPI_COMM_WORLD);
+                    else if (c == BARRIER)
+                        MPI_Barrier(MPI_COMM_WORLD);
                     else if (c == BCAST)
                         MPI_Bcast(a, (int)n, MPI_BYTE, 0, MPI_COMM_WORLD);
                     else
@@ -58,7 +61,8 @@ int main(int argc, char **argv)
             if (rank == 0) {
                 printf("{\"bench\":\"%s\",\"impl\":\"%s\",\"ranks\":%d,"
                        "\"size\":%zu,\"metric\":\"time_us\",\"median\":%.4f}\n",
-                       names[c], impl, size, n, bench_median(t, TRIALS) * 1e6);
+                       names[c], impl, size, c == BARRIER ? (size_t)0 : n,
+                       bench_median(t, TRIALS) * 1e6);
                 fflush(stdout);
             }
         }

@@ -68,6 +68,9 @@ static const struct info_env info_env[] = {
      "verbs;ofi_rxm (default: libfabric's choice)"},
     {"SHOAL_MPI_COLL_FLAT", "mpi",
      "1: collectives use their flat algorithms, never the node-aware ones"},
+    {"SHOAL_MPI_COLL_SHM", "mpi",
+     "0: small blocking allreduce and barrier within a node use messages, "
+     "not the node's shared segment"},
     {"SHOAL_MPI_NODE", "mpi",
      "the node a rank says it is on, for locality: a name, @block:K or "
      "@cyclic:K (simulated nodes on one machine)"},
@@ -87,6 +90,10 @@ static const struct info_env info_env[] = {
      "bytes per cell of the on-node rings (default 16384)"},
     {"SHOAL_MPI_SHM_CELLS", "mpi",
      "cells per on-node ring (default: 64, fewer for many ranks per node)"},
+    {"SHOAL_MPI_SPIN_US", "mpi",
+     "microseconds a waiting rank polls before it yields its core (default "
+     "1000; 0 when the node has more ranks than cores, then a waiting rank "
+     "yields after every fruitless poll unless this is set)"},
     {"SHOAL_RANK", "set", "the rank's number in its job (as PMI_RANK)"},
     {"SHOAL_SIZE", "set", "the number of ranks of the job"},
     {"SHOAL_LOCAL_RANK", "set", "the rank's number among those on its node"},

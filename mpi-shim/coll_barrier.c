@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* coll_barrier.c - MPI_Barrier and MPI_Ibarrier: dissemination, or the
- * node-aware form when the communicator spans nodes (coll_node.c). */
+ * node-aware form when the communicator spans nodes, or, blocking, through
+ * the node's shared segment (coll_node.c). */
 #include "config.h"
 
 #include "mpi-shim/coll_private.h"
@@ -22,6 +23,9 @@ void shim_barrier_dissemination(struct shim_sched *s)
 static int barrier(struct shim_comm *c, MPI_Request *request)
 {
     struct shim_sched *s;
+
+    if (!request && c->size > 1 && shim_node_shm_barrier_applies(c))
+        return shim_node_shm_barrier(c);
     int rc = shim_sched_create(c, &s);
 
     if (rc)

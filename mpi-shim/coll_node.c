@@ -21,13 +21,28 @@
  * permuting), and for Scatter, Gather, Alltoall, the vector variants,
  * Reduce_scatter and Scan, where every rank's data is distinct and
  * funnelling it through leaders adds copies without saving network bytes.
- * SHOAL_MPI_COLL_FLAT=1 forces the flat algorithms, for comparison. */
+ * SHOAL_MPI_COLL_FLAT=1 forces the flat algorithms, for comparison.
+ *
+ * Within a node, small blocking Allreduce and Barrier over a communicator
+ * that holds every rank of the node go through the node's shared segment
+ * (shm.h, "Node-level collectives") instead of messages: each rank
+ * publishes its operand in a slot of its own; on a communicator within the
+ * node every rank then reduces all the slots itself, in rank order, so all
+ * get the same result bit for bit after one exchange of cache lines; on a
+ * communicator across nodes the node's lowest rank reduces them, runs the
+ * leaders' stage by messages (the same schedule as the two-level form, so
+ * a node that cannot use its segment still meets it), and publishes the
+ * result for its node. Nonblocking collectives keep their schedules (a
+ * blocking and a nonblocking collective never match each other).
+ * SHOAL_MPI_COLL_SHM=0 turns this off, for comparison; measured in
+ * mpi-shim/README.md, "Node-aware collectives". */
 #include "config.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 #include "mpi-shim/coll_private.h"
+#include "mpi-shim/shm.h"
 #include "util/bug.h"
 
 static bool coll_flat_forced(void)
@@ -57,6 +72,7 @@ void shim_coll_comm_release(struct shim_comm *comm)
     nodemap_free(comm->nodemap);
     comm->nodemap = NULL;
     comm->nodemap_built = false;
+    comm->node_shm = 0;
 }
 
 static struct shim_nodemap *nodemap_build(const struct shim_comm *c)
@@ -295,4 +311,174 @@ void shim_node_allgather(struct shim_sched *s,
     view_node(s, nm);
     shim_bcast_flat(s, out, n * (size_t)s->comm->size, 0);
     view_comm(s);
+}
+
+/* ---- through the node's segment ----------------------------------------- */
+
+enum node_shm {
+    NODE_SHM_UNKNOWN, /* not worked out yet */
+    NODE_SHM_NO,
+    NODE_SHM_ONE,  /* the communicator is this node's ranks */
+    NODE_SHM_LEAD, /* it holds them and ranks on other nodes */
+};
+
+static bool coll_shm_off(void)
+{
+    static int off = -1;
+
+    if (off < 0) {
+        const char *v = getenv("SHOAL_MPI_COLL_SHM");
+        off = v && strcmp(v, "0") == 0;
+    }
+    return off;
+}
+
+static enum node_shm node_shm_kind(struct shim_comm *c)
+{
+    if (c->node_shm != NODE_SHM_UNKNOWN)
+        return (enum node_shm)c->node_shm;
+    int on = 0, nl = shim_shm_nlocal();
+    for (int i = 0; i < c->size && nl > 1; i++)
+        on += shim_shm_local_index(c->world[i]) >= 0;
+    enum node_shm k = NODE_SHM_NO;
+    if (nl > 1 && on == nl && !coll_shm_off() && !c->inter) {
+        if (on == c->size)
+            k = NODE_SHM_ONE;
+        else if (shim_node_map(c))
+            k = NODE_SHM_LEAD;
+    }
+    c->node_shm = k;
+    return k;
+}
+
+/* Waits until local rank i has entered collective seq; its operand. */
+static const void *peer_wait(int i, uint64_t seq, size_t n)
+{
+    const void *p;
+    int idle = 0;
+
+    while (!(p = shim_shm_coll_peer(i, seq, n)))
+        shim_progress_wait(&idle);
+    return p;
+}
+
+static const void *result_wait(int leader, uint64_t seq, size_t n)
+{
+    const void *p;
+    int idle = 0;
+
+    while (!(p = shim_shm_coll_result(leader, seq, n)))
+        shim_progress_wait(&idle);
+    return p;
+}
+
+bool shim_node_shm_allreduce_applies(struct shim_comm *c,
+                                     const struct shim_op *op,
+                                     size_t bytes)
+{
+    if (bytes == 0 || bytes > shim_shm_coll_max())
+        return false;
+    switch (node_shm_kind(c)) {
+    case NODE_SHM_ONE:
+        return true;
+    case NODE_SHM_LEAD:
+        return shim_node_reduce_applies(c->nodemap, op);
+    default:
+        return false;
+    }
+}
+
+/* Reduces the operands of collective seq of the comm ranks ranks[0..n)
+ * (ascending) into out: out = x[0] op (x[1] op (... op x[n-1])), the
+ * same order on every rank. */
+static int reduce_slots(uint64_t seq,
+                        const struct shim_comm *c,
+                        const int *ranks,
+                        int n,
+                        void *out,
+                        const struct shim_red *rd)
+{
+    size_t bytes = shim_red_bytes(rd);
+    int rc = 0;
+
+    memcpy(
+        out,
+        peer_wait(shim_shm_local_index(c->world[ranks ? ranks[n - 1] : n - 1]),
+                  seq, bytes),
+        bytes);
+    for (int k = n - 2; k >= 0 && rc == 0; k--) {
+        int li = shim_shm_local_index(c->world[ranks ? ranks[k] : k]);
+        rc = shim_op_apply_image(rd->op, peer_wait(li, seq, bytes), out,
+                                 rd->nelem, rd->rdt);
+    }
+    return rc;
+}
+
+int shim_node_shm_allreduce(const void *in,
+                            void *out,
+                            const struct shim_red *rd,
+                            struct shim_comm *c)
+{
+    size_t bytes = shim_red_bytes(rd);
+    uint64_t seq = shim_shm_coll_post(in == MPI_IN_PLACE ? out : in, bytes);
+
+    if (node_shm_kind(c) == NODE_SHM_ONE)
+        return reduce_slots(seq, c, NULL, c->size, out, rd);
+    /* Across nodes: every rank takes the schedule's tag, as the two-level
+     * form does, but only the leader has steps in it. */
+    const struct shim_nodemap *nm = c->nodemap;
+    int leader = nm->first[nm->mynode];
+    struct shim_sched *s;
+    int rc = shim_sched_create(c, &s);
+    if (rc)
+        return rc;
+    if (c->rank == leader) {
+        rc = reduce_slots(seq, c, nm->local, nm->nlocal, out, rd);
+        if (rc == 0 && view_leaders(s, nm, nm->first))
+            shim_allreduce_flat(s, out, rd);
+        view_comm(s);
+        int rc2 = shim_sched_finish(s, NULL);
+        shim_shm_coll_publish(seq, out, bytes);
+        return rc ? rc : rc2;
+    }
+    rc = shim_sched_finish(s, NULL);
+    memcpy(out, result_wait(shim_shm_local_index(c->world[leader]), seq, bytes),
+           bytes);
+    return rc;
+}
+
+bool shim_node_shm_barrier_applies(struct shim_comm *c)
+{
+    enum node_shm k = node_shm_kind(c);
+    return k == NODE_SHM_ONE || k == NODE_SHM_LEAD;
+}
+
+int shim_node_shm_barrier(struct shim_comm *c)
+{
+    uint64_t seq = shim_shm_coll_post(NULL, 0);
+
+    if (node_shm_kind(c) == NODE_SHM_ONE) {
+        for (int i = 0; i < c->size; i++)
+            peer_wait(shim_shm_local_index(c->world[i]), seq, 0);
+        return 0;
+    }
+    const struct shim_nodemap *nm = c->nodemap;
+    int leader = nm->first[nm->mynode];
+    struct shim_sched *s;
+    int rc = shim_sched_create(c, &s);
+    if (rc)
+        return rc;
+    if (c->rank == leader) {
+        for (int k = 0; k < nm->nlocal; k++)
+            peer_wait(shim_shm_local_index(c->world[nm->local[k]]), seq, 0);
+        if (view_leaders(s, nm, nm->first))
+            shim_barrier_dissemination(s);
+        view_comm(s);
+        rc = shim_sched_finish(s, NULL);
+        shim_shm_coll_publish(seq, NULL, 0);
+        return rc;
+    }
+    rc = shim_sched_finish(s, NULL);
+    result_wait(shim_shm_local_index(c->world[leader]), seq, 0);
+    return rc;
 }

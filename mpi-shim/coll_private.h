@@ -336,6 +336,25 @@ void shim_node_allgather(struct shim_sched *s,
                          char *out,
                          size_t n);
 
+/* ---- in the node's shared segment (coll_node.c) --------------------------
+ * Blocking collectives over a communicator that holds every rank of this
+ * node, small enough for a slot of the segment: the node's ranks meet in
+ * the segment (shm.h, "Node-level collectives") instead of sending
+ * messages; a communicator that spans nodes adds the leaders' stage by
+ * messages between the node steps. Each returns 0 or -errno. */
+/* Whether an allreduce of bytes with op on c goes through the segment. */
+bool shim_node_shm_allreduce_applies(struct shim_comm *c,
+                                     const struct shim_op *op,
+                                     size_t bytes);
+/* in is MPI_IN_PLACE or the byte image of the operand, out the result's. */
+int shim_node_shm_allreduce(const void *in,
+                            void *out,
+                            const struct shim_red *rd,
+                            struct shim_comm *c);
+/* Whether a barrier on c goes through the segment. */
+bool shim_node_shm_barrier_applies(struct shim_comm *c);
+int shim_node_shm_barrier(struct shim_comm *c);
+
 /* ---- argument checks shared by the entry points ------------------------- */
 static inline int
 shim_coll_check_buf(int count, MPI_Datatype dt, struct shim_datatype **t)

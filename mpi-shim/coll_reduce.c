@@ -357,6 +357,35 @@ static int allreduce_direct(const void *sendbuf,
     return rc;
 }
 
+/* A blocking allreduce through the node's segment (coll_node.c); a type
+ * with holes goes packed, so every rank of the node takes this path
+ * whatever type map its own datatype has. */
+static int allreduce_shm(const void *sendbuf,
+                         void *recvbuf,
+                         int count,
+                         struct shim_datatype *t,
+                         const struct shim_red *rd,
+                         struct shim_comm *c)
+{
+    if (t->dense) {
+        const void *in = sendbuf == MPI_IN_PLACE
+                             ? MPI_IN_PLACE
+                             : (const char *)sendbuf + t->true_lb;
+        return shim_node_shm_allreduce(in, (char *)recvbuf + t->true_lb, rd, c);
+    }
+    size_t bytes = shim_red_bytes(rd);
+    char *img = malloc(2 * bytes);
+    if (!img)
+        return -ENOMEM;
+    shim_dt_pack(t, sendbuf == MPI_IN_PLACE ? recvbuf : sendbuf, (size_t)count,
+                 img);
+    int rc = shim_node_shm_allreduce(img, img + bytes, rd, c);
+    if (rc == 0)
+        shim_dt_unpack(t, img + bytes, bytes, recvbuf);
+    free(img);
+    return rc;
+}
+
 static int allreduce(const void *sendbuf,
                      void *recvbuf,
                      int count,
@@ -371,6 +400,9 @@ static int allreduce(const void *sendbuf,
 
     if (rc)
         return rc;
+    if (!request && c->size > 1
+        && shim_node_shm_allreduce_applies(c, op, shim_red_bytes(&rd)))
+        return allreduce_shm(sendbuf, recvbuf, count, t, &rd, c);
     const struct shim_nodemap *nm = shim_node_map(c);
     bool two_level =
         shim_node_reduce_applies(nm, op)

@@ -273,6 +273,9 @@ struct shim_comm {
      * do not apply (one node, one rank per node); see mpi-shim/coll_node.c. */
     struct shim_nodemap *nodemap;
     bool nodemap_built;
+    /* Whether blocking collectives may go through the node's segment
+     * (coll_node.c, enum node_shm); 0 until the first one asks. */
+    int node_shm;
     struct shim_attr_table attrs;
     /* An intercommunicator: world and size above are the remote group's
      * (point-to-point addresses remote ranks), rank is this process's

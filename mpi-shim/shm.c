@@ -51,13 +51,26 @@ struct shm_slot {
     uint64_t probe_addr;    /* where its probe word is */
 };
 
+/* A rank's slot for node collectives (shm.h). Contributions and results
+ * up to COLL_INLINE bytes sit in the counter's own cache line, so an
+ * 8-byte allreduce reads one line per peer. */
+enum { COLL_BYTES = 2048, COLL_INLINE = 24 };
+struct shm_coll_slot {
+    _Alignas(SHIM_RING_LINE) _Atomic uint64_t seq; /* collectives entered */
+    char small[2][COLL_INLINE];
+    _Alignas(SHIM_RING_LINE) _Atomic uint64_t rseq; /* results published */
+    char rsmall[COLL_INLINE];
+    _Alignas(SHIM_RING_LINE) char data[2][COLL_BYTES];
+    char result[COLL_BYTES];
+};
+
 struct shm_seg {
     _Alignas(SHIM_RING_LINE) uint32_t magic;
     uint32_t nlocal;
     uint32_t ncells;
     uint32_t cell_size;
     /* nlocal slots follow, then nlocal * nlocal rings, ring (i -> j) at
-     * index i * nlocal + j. */
+     * index i * nlocal + j, then nlocal collective slots. */
 };
 enum { SHM_MAGIC = 0x5348414d };
 
@@ -121,6 +134,8 @@ static struct {
     size_t bytes;
     struct shm_seg *seg;
     struct shm_slot *slots;
+    struct shm_coll_slot *coll; /* nlocal of them */
+    uint64_t coll_seq;          /* node collectives this rank entered */
     int nlocal;
     int me;
     int *local_world; /* local index -> world rank */
@@ -213,6 +228,12 @@ static void *ring_at(int from, int to)
 {
     return (char *)shm.base + rings_offset(shm.nlocal)
            + ((size_t)from * (size_t)shm.nlocal + (size_t)to) * ring_bytes();
+}
+
+static size_t coll_offset(int nlocal)
+{
+    return rings_offset(nlocal)
+           + (size_t)nlocal * (size_t)nlocal * ring_bytes();
 }
 
 static void warn(const char *what, int err)
@@ -365,7 +386,7 @@ int shim_shm_create(int node, const int *local, int nlocal)
     shm.ncells = pow2_floor(cells);
     shm.payload = shm.cell_size - CELL_HDR;
     shm.bytes =
-        rings_offset(nlocal) + (size_t)nlocal * (size_t)nlocal * ring_bytes();
+        coll_offset(nlocal) + (size_t)nlocal * sizeof(struct shm_coll_slot);
     if (shm.me != 0)
         return 0;
     shm.creator = true;
@@ -436,6 +457,8 @@ int shim_shm_attach(char *errbuf, size_t errlen)
      * one's memory; the node's ranks are (scope 2 and 3 refuse anyway). */
     (void)prctl(PR_SET_PTRACER, PR_SET_PTRACER_ANY, 0, 0, 0);
     shm.slots = (struct shm_slot *)((char *)shm.base + sizeof(struct shm_seg));
+    shm.coll =
+        (struct shm_coll_slot *)((char *)shm.base + coll_offset(shm.nlocal));
     atomic_store(&shm.slots[shm.me].pid, (int32_t)getpid());
     shm.slots[shm.me].probe_addr = (uint64_t)(uintptr_t)&probe_word;
     shm.tx = calloc((size_t)shm.nlocal, sizeof(*shm.tx));
@@ -594,9 +617,21 @@ static void tx_enqueue(int j, struct shim_shm_item *it)
         tx_flush(j);
 }
 
-/* Queues a control cell (FIN, ACK) for peer j. */
+/* Sends a control cell (FIN, ACK) to peer j: straight into the ring when
+ * nothing is queued before it and there is room, else queued. */
 static void tx_control(int j, uint32_t kind, uint64_t cookie)
 {
+    if (!shm.txq[j].head) {
+        struct shm_cell *c = shim_ring_reserve(&shm.tx[j]);
+        if (c) {
+            c->kind = kind;
+            c->cookie = cookie;
+            c->len = 0;
+            c->chunk = 0;
+            shim_ring_push(&shm.tx[j]);
+            return;
+        }
+    }
     struct shim_shm_item *it = calloc(1, sizeof(*it));
 
     if (!it)
@@ -1063,4 +1098,64 @@ void shim_shm_unpost(struct shim_request *req)
     if (req->shm.posted)
         posted_unlink(req);
     req->shm.partner = false;
+}
+
+/* ---- node collectives --------------------------------------------------- */
+
+size_t shim_shm_coll_max(void)
+{
+    return shm.active ? COLL_BYTES : 0;
+}
+
+int shim_shm_nlocal(void)
+{
+    return shm.active ? shm.nlocal : 0;
+}
+
+int shim_shm_local_index(int world_rank)
+{
+    return shm.active ? shm.local_of[world_rank] : -1;
+}
+
+static char *coll_buf(struct shm_coll_slot *slot, uint64_t seq, size_t n)
+{
+    return n <= COLL_INLINE ? slot->small[seq & 1] : slot->data[seq & 1];
+}
+
+uint64_t shim_shm_coll_post(const void *buf, size_t n)
+{
+    struct shm_coll_slot *slot = &shm.coll[shm.me];
+    uint64_t seq = ++shm.coll_seq;
+
+    if (n)
+        memcpy(coll_buf(slot, seq, n), buf, n);
+    atomic_store_explicit(&slot->seq, seq, memory_order_release);
+    return seq;
+}
+
+const void *shim_shm_coll_peer(int i, uint64_t seq, size_t n)
+{
+    struct shm_coll_slot *slot = &shm.coll[i];
+
+    if (atomic_load_explicit(&slot->seq, memory_order_acquire) < seq)
+        return NULL;
+    return coll_buf(slot, seq, n);
+}
+
+void shim_shm_coll_publish(uint64_t seq, const void *buf, size_t n)
+{
+    struct shm_coll_slot *slot = &shm.coll[shm.me];
+
+    if (n)
+        memcpy(n <= COLL_INLINE ? slot->rsmall : slot->result, buf, n);
+    atomic_store_explicit(&slot->rseq, seq, memory_order_release);
+}
+
+const void *shim_shm_coll_result(int leader, uint64_t seq, size_t n)
+{
+    struct shm_coll_slot *slot = &shm.coll[leader];
+
+    if (atomic_load_explicit(&slot->rseq, memory_order_acquire) < seq)
+        return NULL;
+    return n <= COLL_INLINE ? slot->rsmall : slot->result;
 }

@@ -185,4 +185,33 @@ bool shim_shm_cancel(struct shim_request *req);
 /* The libfabric partner of req matched: the receive leaves this side. */
 void shim_shm_unpost(struct shim_request *req);
 
+/* Node-level collectives in the segment (coll_node.c). Each local rank
+ * has a slot of its own: a published counter with its contribution, and a
+ * result a node leader publishes. Counters count the node collectives
+ * each rank has entered; callers use these only for blocking collectives
+ * that every rank of the node enters, and that no rank leaves before
+ * every other has entered (allreduce, barrier), so all ranks count alike.
+ * A contribution goes to one of two buffers by the counter's parity: a
+ * rank writes the buffer of collective k + 2 only after every rank has
+ * entered k + 1, so after all have read the contributions of k. */
+
+/* The longest contribution a slot holds; 0 without a segment. */
+size_t shim_shm_coll_max(void);
+/* Ranks on this node, and the local index of world rank r (-1 when not
+ * on this node). */
+int shim_shm_nlocal(void);
+int shim_shm_local_index(int world_rank);
+/* Enters this rank's next node collective with n <= shim_shm_coll_max()
+ * bytes at buf (none when n is 0): copies and publishes them. Returns the
+ * collective's number. */
+uint64_t shim_shm_coll_post(const void *buf, size_t n);
+/* Local rank i's contribution (n bytes) to collective seq, or NULL while
+ * i has not entered it. */
+const void *shim_shm_coll_peer(int i, uint64_t seq, size_t n);
+/* The leader publishes the result (n bytes at buf) of collective seq. */
+void shim_shm_coll_publish(uint64_t seq, const void *buf, size_t n);
+/* The result of collective seq published by local rank leader, or NULL
+ * while it has not. */
+const void *shim_shm_coll_result(int leader, uint64_t seq, size_t n);
+
 #endif
