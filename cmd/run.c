@@ -151,6 +151,9 @@ struct run_state {
     char hostname[256];
     hwloc_topology_t topo;
     struct map_result *map;
+    /* the job's PMIx PMIX_MAPBY and PMIX_BINDTO, once mapped here */
+    char mapby[MAP_POLICY_NAME_MAX];
+    char bindto[MAP_POLICY_NAME_MAX];
     char *path;
     cpu_set_t **cpus;
     char **env;
@@ -405,6 +408,8 @@ static void run_job_config(const struct run_state *st,
         .wdir = st->opt.wdir,
         .cpus = st->cpus,
         .topology = st->topo,
+        .mapby = st->mapby[0] ? st->mapby : NULL,
+        .bindto = st->bindto[0] ? st->bindto : NULL,
         .tag_output = st->opt.tag_output,
         .output_dir = st->opt.output_dir,
         .timeout = st->opt.timeout,
@@ -1622,6 +1627,7 @@ run_with_state(struct run_state *st, const char *self, int argc, char **argv)
     }
     if (rc < 0)
         return cmd_usage("run", "%s", error.text);
+    map_policy_names(&req, !st->map->oversubscribed, st->mapby, st->bindto);
 
     status = run_find_program(st);
     if (status != 0)

@@ -23,6 +23,7 @@
 #include <limits.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -1529,6 +1530,76 @@ out:
     if (rc == -ENOMEM)
         return shoal_errprintf(error, rc, "cannot map ranks: out of memory");
     return rc;
+}
+
+void map_policy_names(const struct map_request *req,
+                      bool bound,
+                      char mapby[MAP_POLICY_NAME_MAX],
+                      char bindto[MAP_POLICY_NAME_MAX])
+{
+    const char *map = "BYCORE", *bind = "CORE";
+
+    switch (req->map_by) {
+    case MAP_LEVEL_DEFAULT:
+        map = req->use_hwthread_cpus ? "BYHWTHREAD" : "BYCORE";
+        break;
+    case MAP_LEVEL_SLOT:
+        map = "BYSLOT";
+        break;
+    case MAP_LEVEL_HWTHREAD:
+        map = "BYHWTHREAD";
+        break;
+    case MAP_LEVEL_CORE:
+        map = "BYCORE";
+        break;
+    case MAP_LEVEL_NUMA:
+        map = "BYNUMA";
+        break;
+    case MAP_LEVEL_PACKAGE:
+        map = "BYPACKAGE";
+        break;
+    case MAP_LEVEL_NODE:
+        map = "BYNODE";
+        break;
+    }
+    if (req->ppr > 0)
+        map = "PPR";
+    else if (req->pe_list[0])
+        map = "PE-LIST";
+    snprintf(mapby, MAP_POLICY_NAME_MAX, "%s%s%s", map,
+             req->oversubscribe ? ":OVERSUBSCRIBE" : "",
+             req->span ? ":SPAN" : "");
+
+    switch (req->bind_to) {
+    case MAP_BIND_DEFAULT:
+        if (!bound)
+            bind = "NONE";
+        else
+            bind = req->use_hwthread_cpus || req->map_by == MAP_LEVEL_HWTHREAD
+                       ? "HWTHREAD"
+                       : "CORE";
+        break;
+    case MAP_BIND_NONE:
+        bind = "NONE";
+        break;
+    case MAP_BIND_HWTHREAD:
+        bind = "HWTHREAD";
+        break;
+    case MAP_BIND_CORE:
+        bind = "CORE";
+        break;
+    case MAP_BIND_NUMA:
+        bind = "NUMA";
+        break;
+    case MAP_BIND_PACKAGE:
+        bind = "PACKAGE";
+        break;
+    case MAP_BIND_L3CACHE:
+        bind = "L3CACHE";
+        break;
+    }
+    snprintf(bindto, MAP_POLICY_NAME_MAX, "%s%s", bind,
+             req->overload_allowed ? ":OVERLOAD-ALLOWED" : "");
 }
 
 void map_result_destroy(struct map_result *result)

@@ -154,6 +154,24 @@ int map_compute(const struct map_node *nodes,
 /* Free a result; NULL is accepted. */
 void map_result_destroy(struct map_result *result);
 
+/* Room for map_policy_names()'s strings, their NUL included. */
+#define MAP_POLICY_NAME_MAX 64
+
+/* The request's mapping and binding policies as PRRTE's prterun registers
+ * them in a job's PMIx namespace (PMIX_MAPBY, PMIX_BINDTO): mapby is
+ * "BYSLOT", "BYHWTHREAD", "BYCORE", "BYNUMA", "BYPACKAGE", "BYNODE",
+ * "PPR" or "PE-LIST", followed by ":OVERSUBSCRIBE" when allowed and
+ * ":SPAN" when asked; bindto is "NONE", "HWTHREAD", "CORE", "NUMA",
+ * "PACKAGE" or "L3CACHE", followed by ":OVERLOAD-ALLOWED" when given.
+ * Defaults are resolved as map_compute() does: map-by core (hwthread with
+ * hwthread cpus), bind-to core (hwthread) unless the placement was
+ * oversubscribed (bound false), then none. Both buffers hold
+ * MAP_POLICY_NAME_MAX bytes. Pure. */
+void map_policy_names(const struct map_request *req,
+                      bool bound,
+                      char mapby[MAP_POLICY_NAME_MAX],
+                      char bindto[MAP_POLICY_NAME_MAX]);
+
 /* What --map-by says: the level, and its modifiers. */
 struct map_by_spec {
     enum map_level level;

@@ -134,6 +134,15 @@ static void wnodes(struct job_wbuf *w, const uint64_t *nodes, uint32_t n)
         wu64(w, nodes[i]);
 }
 
+/* A PMIx policy string as map_policy_names() makes them. */
+static bool launch_policy_ok(const char *s)
+{
+    size_t n = s ? strlen(s) : 0;
+
+    return n > 0 && n < 64
+           && strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789:=-_,") == n;
+}
+
 static void wlaunch(struct job_wbuf *w, const struct job_launch *l)
 {
     wu64(w, l->job_id);
@@ -157,7 +166,7 @@ static void wlaunch(struct job_wbuf *w, const struct job_launch *l)
     wtime(w, l->timeout);
     wtime(w, l->kill_grace);
     wu8(w, l->enable_recovery);
-    if (l->nrestores == 0)
+    if (l->nrestores == 0 && !l->mapby && !l->bindto)
         return; /* no trailer: what older proxies read */
     wcount(w, l->nrestores);
     for (uint32_t i = 0; i < l->nrestores && !w->err; i++) {
@@ -166,6 +175,13 @@ static void wlaunch(struct job_wbuf *w, const struct job_launch *l)
         wu32(w, k->version);
         wnodes(w, k->nodes, k->nnodes);
     }
+    if (!l->mapby && !l->bindto)
+        return;
+    if (!l->mapby || !l->bindto || !launch_policy_ok(l->mapby)
+        || !launch_policy_ok(l->bindto))
+        w->err = w->err ? w->err : -EINVAL;
+    wstr(w, l->mapby ? l->mapby : "");
+    wstr(w, l->bindto ? l->bindto : "");
 }
 
 int job_frame_encode(const struct job_frame *f, uint8_t **out, size_t *len)
@@ -514,7 +530,8 @@ static void rlaunch(struct job_rbuf *r, struct job_launch *l)
     l->enable_recovery = rflag(r);
     if (!r->err && r->in.left > 0) {
         l->nrestores = rcount(r, 12);
-        if (!r->err && l->nrestores == 0)
+        /* an empty list only before the policies */
+        if (!r->err && l->nrestores == 0 && r->in.left == 0)
             rfail(r, SHOAL_EPROTO, "empty restore list");
         l->restores = ralloc(r, l->nrestores, sizeof(*l->restores));
         for (uint32_t i = 0; l->restores && i < l->nrestores && !r->err; i++) {
@@ -525,6 +542,13 @@ static void rlaunch(struct job_rbuf *r, struct job_launch *l)
             if (k->rank >= l->job_size || k->version == 0)
                 rfail(r, SHOAL_EPROTO, "bad restore");
         }
+    }
+    if (!r->err && r->in.left > 0) {
+        l->mapby = rstr(r);
+        l->bindto = rstr(r);
+        if (!r->err
+            && (!launch_policy_ok(l->mapby) || !launch_policy_ok(l->bindto)))
+            rfail(r, SHOAL_EPROTO, "bad mapping or binding policy");
     }
     if (!r->err && (l->argc == 0 || l->nranks == 0))
         rfail(r, SHOAL_EPROTO, "no program or no rank");
@@ -685,6 +709,8 @@ void job_frame_release(struct job_frame *f)
         for (uint32_t i = 0; f->launch.restores && i < f->launch.nrestores; i++)
             free(f->launch.restores[i].nodes);
         free(f->launch.restores);
+        free(f->launch.mapby);
+        free(f->launch.bindto);
         break;
     case JOB_FRAME_CKPT_COPIES:
         free(f->ckpt_copies.nodes);

@@ -36,10 +36,13 @@
  * an error, and garbage gives SHOAL_EPROTO, never a crash. Pure and
  * thread-safe. LAUNCH may end with an optional trailer (the versions its
  * ranks restore): it is written only when there is one, and a LAUNCH
- * without it decodes as before. So may STARTED (the cpus each local rank
- * was bound to, as the node's kernel numbers them, for --report-bindings):
- * a STARTED without it is a node that says nothing of its bindings. And
- * SIGNAL (the ranks it is for): without it, every rank.
+ * without it decodes as before; after it (an empty restore list when the
+ * job restores nothing) may come a second one, the job's mapping and
+ * binding policies for PMIx (two strings of at most 63 capitals, digits
+ * and ":=-_,"), which a LAUNCH without it lacks. So may STARTED (the cpus each
+ * local rank was bound to, as the node's kernel numbers them, for
+ * --report-bindings): a STARTED without it is a node that says nothing of its
+ * bindings. And SIGNAL (the ranks it is for): without it, every rank.
  *
  * On a byte stream each frame is sent as u32 big-endian length + frame
  * (util/frame_reader.h splits them out again). */
@@ -135,6 +138,11 @@ struct job_launch {
     bool enable_recovery;
     uint32_t nrestores; /* optional trailer; 0 none */
     struct job_launch_restore *restores;
+    /* optional trailer after the restores: the job's PMIx mapping and
+     * binding policies (PMIX_MAPBY, PMIX_BINDTO, as map_policy_names()
+     * spells them), both or neither; NULL none */
+    char *mapby;
+    char *bindto;
 };
 
 struct job_kv {

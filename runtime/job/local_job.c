@@ -472,6 +472,8 @@ static int local_job_pmix_create(struct local_job *job, shoal_error_t *error)
         .nodes = &node,
         .cpus = config->cpus,
         .topology = config->topology,
+        .mapby = config->mapby,
+        .bindto = config->bindto,
     };
     int rc;
 

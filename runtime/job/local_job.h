@@ -51,6 +51,10 @@ struct local_job_config {
     /* the topology the ranks were placed on (borrowed for the run), for
      * the PMIx server to copy rather than load again; or NULL */
     hwloc_topology_t topology;
+    /* the job's mapping and binding policies for PMIx (PMIX_MAPBY,
+     * PMIX_BINDTO: map_policy_names()), or NULL */
+    const char *mapby;
+    const char *bindto;
     bool tag_output;        /* prefix output lines with "[rank] " */
     const char *output_dir; /* DIR/1/rank.N/{stdout,stderr}, or NULL */
     double timeout;         /* seconds; 0 for none */

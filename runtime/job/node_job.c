@@ -490,6 +490,8 @@ static int node_job_pmix_create(struct node_job *job, shoal_error_t *error)
     cfg.node_index = layout.node_index;
     cfg.cpus = job->cpus;
     cfg.topology = job->topo;
+    cfg.mapby = l->mapby;
+    cfg.bindto = l->bindto;
     if (job->config->user) {
         cfg.as_user = true;
         cfg.uid = job->config->user->uid;

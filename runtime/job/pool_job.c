@@ -1066,6 +1066,8 @@ static int pool_job_launch(struct pool_job *job, int node)
     l->timeout = job->config.timeout;
     l->kill_grace = job->config.kill_grace;
     l->enable_recovery = job->config.enable_recovery;
+    l->mapby = (char *)job->config.mapby;
+    l->bindto = (char *)job->config.bindto;
     if (job->config.ckpt_copies && job->config.ckpt_restore > 0) {
         l->restores = calloc((size_t)cn->nranks, sizeof(*l->restores));
         if (!l->restores) {

@@ -83,6 +83,10 @@ struct pool_job_config {
     double timeout;         /* seconds; 0 for none */
     double kill_grace;
     bool enable_recovery;
+    /* the job's PMIx mapping and binding policies, sent with each LAUNCH
+     * (map_policy_names()), or NULL */
+    const char *mapby;
+    const char *bindto;
     const char *ckpt_root; /* the job's checkpoints, or NULL (ckpt_watch.h) */
     struct ckpt_watch_auto ckpt_auto; /* --checkpoint=auto, or mtbf 0 */
     /* node-local checkpoints (ckpt_copies.h): the table of durable

@@ -284,6 +284,8 @@ int pool_remote_run(int ctl_fd,
     struct pool_remote pr;
     json_t *reply = NULL;
     const char *job = "0";
+    char mapby[MAP_POLICY_NAME_MAX], bindto[MAP_POLICY_NAME_MAX];
+    bool bound = false;
     int rc;
 
     memset(&pr, 0, sizeof(pr));
@@ -314,6 +316,14 @@ int pool_remote_run(int ctl_fd,
     cfg.nnodes = pr.nnodes;
     cfg.nodes = nodes;
     cfg.loop = &pr.loop;
+    /* the policies as the daemon's placement applied them: a default
+     * binding is none when it left the ranks unbound (oversubscribed) */
+    for (int i = 0; i < pr.nnodes && !bound; i++)
+        for (int j = 0; j < pr.nodes[i].nranks && !bound; j++)
+            bound = pr.nodes[i].npus[j] > 0;
+    map_policy_names(&req->map, bound, mapby, bindto);
+    cfg.mapby = mapby;
+    cfg.bindto = bindto;
     /* each node prints what it bound, once its ranks start */
     cfg.report_bindings = req->report_bindings;
 

@@ -24,9 +24,10 @@
 
 #include "util/log.h"
 
-/* Open MPI's system-wide parameter file, where Debian's Open MPI (the one
- * configure finds as mpicc.openmpi) reads it */
-static const char pmixd_ompi_params[] = "/etc/openmpi/openmpi-mca-params.conf";
+/* Open MPI's system-wide parameter file, in the sysconfdir configure
+ * found (ompi_info's, else pkg-config's, else Debian's /etc/openmpi) */
+static const char pmixd_ompi_params[] =
+    OMPI_SYSCONFDIR "/openmpi-mca-params.conf";
 
 enum pmixd_event_kind {
     PMIXD_EV_CONNECTED,

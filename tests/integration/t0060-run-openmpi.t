@@ -190,6 +190,34 @@ test_expect_success 'and stays unbound with --bind-to none' '
     test_cmp expect out
 '
 
+# PMIX_MAPBY and PMIX_BINDTO as prterun spells them (run gives
+# --oversubscribe)
+test_expect_success 'the job'"'"'s mapping and binding policies in its namespace' '
+    run -n 2 --map-by slot --bind-to none "$MPI_DIR/policy.ompi" | sort >out &&
+    printf "%s\n" " No Errors" \
+        "rank 0 mapby BYSLOT:OVERSUBSCRIBE bindto NONE" \
+        "rank 1 mapby BYSLOT:OVERSUBSCRIBE bindto NONE" >expect &&
+    test_cmp expect out &&
+    run -n 1 "$MPI_DIR/policy.ompi" >out &&
+    printf "%s\n" "rank 0 mapby BYCORE:OVERSUBSCRIBE bindto CORE" \
+        " No Errors" >expect &&
+    test_cmp expect out &&
+    TMPDIR="$PMIX_TMP" timeout -k 5 60 "$SHOAL" run -n 1 --map-by numa:span \
+        --bind-to core:overload-allowed "$MPI_DIR/policy.ompi" >out &&
+    printf "%s\n" "rank 0 mapby BYNUMA:SPAN bindto CORE:OVERLOAD-ALLOWED" \
+        " No Errors" >expect &&
+    test_cmp expect out
+'
+
+test_expect_success 'and through the launch message of local proxies' '
+    SHOAL_PROXY_NODES=2 run -n 2 --map-by slot --bind-to hwthread \
+        "$MPI_DIR/policy.ompi" | sort >out &&
+    printf "%s\n" " No Errors" \
+        "rank 0 mapby BYSLOT:OVERSUBSCRIBE bindto HWTHREAD" \
+        "rank 1 mapby BYSLOT:OVERSUBSCRIBE bindto HWTHREAD" >expect &&
+    test_cmp expect out
+'
+
 test_expect_success 'output tagged per rank' '
     run -n 2 --tag-output "$MPI_DIR/hello.ompi" | sort >out &&
     printf "[0] hello from rank 0 of 2 on %s\n[1] hello from rank 1 of 2 on %s\n" \

@@ -139,6 +139,22 @@ if [ -x "$MPI_DIR/ring.mpich" ]; then
     '
 fi
 
+test_expect_success 'every host registers the job'"'"'s PMIX_MAPBY and PMIX_BINDTO' '
+    run 1 -n 3 --map-by node --bind-to core "$MPI_DIR/policy.ompi" >out 2>err ||
+    { cat out err; exit 1; }
+    sort out >sorted &&
+    printf "%s\n" " No Errors" \
+        "rank 0 mapby BYNODE bindto CORE" "rank 1 mapby BYNODE bindto CORE" \
+        "rank 2 mapby BYNODE bindto CORE" >expect &&
+    test_cmp expect sorted &&
+    run 2 -n 2 -H $H1,$H3 "$MPI_DIR/policy.ompi" >out 2>err ||
+    { cat out err; exit 1; }
+    sort out >sorted &&
+    printf "%s\n" " No Errors" "rank 0 mapby BYCORE bindto CORE" \
+        "rank 1 mapby BYCORE bindto CORE" >expect &&
+    test_cmp expect sorted
+'
+
 test_expect_success 'no rank and no PMIx directory is left on any host' '
     sleep 0.5 &&
     for i in 1 2 3; do

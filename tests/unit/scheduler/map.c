@@ -1112,3 +1112,40 @@ Test(map, parse_rejects_null_text)
     cr_expect(eq(int, map_by_parse(NULL, &spec, &error), -EINVAL));
     cr_expect(eq(str, error.text, "missing --map-by value"));
 }
+
+Test(map, policy_names_are_prrte_s)
+{
+    struct map_request req = {.nranks = 2};
+    char mapby[MAP_POLICY_NAME_MAX], bindto[MAP_POLICY_NAME_MAX];
+
+    map_policy_names(&req, true, mapby, bindto);
+    cr_assert(eq(str, mapby, "BYCORE"));
+    cr_assert(eq(str, bindto, "CORE"));
+    /* an oversubscribed placement leaves the default binding off */
+    map_policy_names(&req, false, mapby, bindto);
+    cr_assert(eq(str, bindto, "NONE"));
+    req.use_hwthread_cpus = true;
+    map_policy_names(&req, true, mapby, bindto);
+    cr_assert(eq(str, mapby, "BYHWTHREAD"));
+    cr_assert(eq(str, bindto, "HWTHREAD"));
+    req = (struct map_request){.map_by = MAP_LEVEL_SLOT,
+                               .bind_to = MAP_BIND_PACKAGE,
+                               .oversubscribe = true,
+                               .overload_allowed = true};
+    map_policy_names(&req, false, mapby, bindto);
+    cr_assert(eq(str, mapby, "BYSLOT:OVERSUBSCRIBE"));
+    cr_assert(eq(str, bindto, "PACKAGE:OVERLOAD-ALLOWED"));
+    req = (struct map_request){
+        .map_by = MAP_LEVEL_PACKAGE, .ppr = 2, .bind_to = MAP_BIND_L3CACHE};
+    map_policy_names(&req, true, mapby, bindto);
+    cr_assert(eq(str, mapby, "PPR"));
+    cr_assert(eq(str, bindto, "L3CACHE"));
+    req = (struct map_request){
+        .map_by = MAP_LEVEL_NUMA, .span = true, .bind_to = MAP_BIND_NONE};
+    map_policy_names(&req, true, mapby, bindto);
+    cr_assert(eq(str, mapby, "BYNUMA:SPAN"));
+    cr_assert(eq(str, bindto, "NONE"));
+    req = (struct map_request){.map_by = MAP_LEVEL_NODE};
+    map_policy_names(&req, true, mapby, bindto);
+    cr_assert(eq(str, mapby, "BYNODE"));
+}

@@ -181,6 +181,12 @@ static void assert_same(const struct job_frame *a, const struct job_frame *b)
             for (uint32_t j = 0; j < p->nnodes; j++)
                 cr_assert(eq(u64, p->nodes[j], q->nodes[j]));
         }
+        cr_assert(eq(int, !x->mapby, !y->mapby));
+        cr_assert(eq(int, !x->bindto, !y->bindto));
+        if (x->mapby)
+            cr_assert(eq(str, x->mapby, y->mapby));
+        if (x->bindto)
+            cr_assert(eq(str, x->bindto, y->bindto));
         break;
     }
     case JOB_FRAME_STARTED:
@@ -292,6 +298,55 @@ Test(job_wire, every_kind_round_trips)
         job_frame_release(&g);
         free(buf);
     }
+}
+
+Test(job_wire, launch_policies_round_trip_and_old_launch_still_decodes)
+{
+    struct job_frame f = sample(JOB_FRAME_LAUNCH), g;
+    uint8_t *old, *buf;
+    size_t old_len, len;
+    shoal_error_t error;
+
+    cr_assert(eq(int, job_frame_encode(&f, &old, &old_len), 0));
+    f.launch.mapby = "BYSLOT:OVERSUBSCRIBE";
+    f.launch.bindto = "CORE";
+    cr_assert(eq(int, job_frame_encode(&f, &buf, &len), 0));
+    cr_assert(eq(int, memcmp(old, buf, old_len), 0),
+              "the trailer only follows the fields of before");
+    cr_assert(eq(int, job_frame_decode(buf, len, &g, NULL), 0));
+    assert_same(&f, &g);
+    job_frame_release(&g);
+    /* an old LAUNCH: no policies */
+    cr_assert(eq(int, job_frame_decode(old, old_len, &g, NULL), 0));
+    cr_assert(eq(ptr, g.launch.mapby, NULL));
+    cr_assert(eq(ptr, g.launch.bindto, NULL));
+    job_frame_release(&g);
+    /* cut anywhere in the trailer (the empty restore list alone too) */
+    for (size_t cut = old_len + 1; cut < len; cut++)
+        cr_assert(eq(int, job_frame_decode(buf, cut, &g, NULL), SHOAL_EPROTO),
+                  "cut at %zu of %zu", cut, len);
+    /* a word that is not a policy: lower case */
+    buf[len - 1] = 'e';
+    cr_assert(eq(int, job_frame_decode(buf, len, &g, &error), SHOAL_EPROTO));
+    cr_assert(not(eq(ptr, strstr(error.text, "policy"), NULL)), "%s",
+              error.text);
+    free(buf);
+    /* with restores before them */
+    f.launch.nrestores = 2;
+    f.launch.restores = some_restores;
+    cr_assert(eq(int, job_frame_encode(&f, &buf, &len), 0));
+    cr_assert(eq(int, job_frame_decode(buf, len, &g, NULL), 0));
+    assert_same(&f, &g);
+    job_frame_release(&g);
+    free(buf);
+    /* the encoder refuses one without the other, and an empty one */
+    f.launch.bindto = NULL;
+    cr_assert(eq(int, job_frame_encode(&f, &buf, &len), -EINVAL));
+    f.launch.bindto = "";
+    cr_assert(eq(int, job_frame_encode(&f, &buf, &len), -EINVAL));
+    f.launch.bindto = "core";
+    cr_assert(eq(int, job_frame_encode(&f, &buf, &len), -EINVAL));
+    free(old);
 }
 
 Test(job_wire, truncation_at_every_byte_is_refused)
