@@ -56,7 +56,15 @@
  *
  * Not served (the client gets PMIX_ERR_NOT_SUPPORTED): spawn (so
  * MPI_Comm_spawn fails), connect/disconnect between namespaces, and
- * direct modex (a full modex at the fence is what a rank gets). */
+ * direct modex across nodes: the server module has no direct_modex
+ * callback, so a rank gets every peer's data at the fence (the full
+ * modex). Within a node OpenPMIx answers a direct modex request itself;
+ * for a rank on another node it has no host to ask and the request
+ * fails unless the fence's exchange has brought that rank's data: Open
+ * MPI with pmix_base_async_modex=1 (MPI_Init does not wait for its fence)
+ * on a job spanning nodes then ends in MPI_Init with "PML add procs
+ * failed" (PMIX_ERR_NOT_FOUND, -13), status 1, no hang; whether it
+ * happens depends on timing. */
 #ifndef SHOAL_RUNTIME_PMIX_PMIXD_H
 #define SHOAL_RUNTIME_PMIX_PMIXD_H
 
