@@ -23,6 +23,7 @@
 #include <shoal/error.h>
 
 #include "scheduler/pool_place.h"
+#include "util/hwtopo.h"
 
 /* One distinct topology. */
 struct pool_topo {
@@ -129,7 +130,7 @@ static int pool_topo_build(const char *synthetic,
     entry->synthetic = strdup(synthetic);
     entry->all_cores = hwloc_bitmap_alloc();
     if (!entry->synthetic || !entry->all_cores
-        || hwloc_topology_init(&entry->topo) < 0) {
+        || hwtopo_init(&entry->topo) < 0) {
         entry->topo = NULL;
         pool_topo_destroy(entry);
         return -ENOMEM;

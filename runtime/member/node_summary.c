@@ -15,6 +15,7 @@
 #include "runtime/member/member_wire.h"
 #include "runtime/member/node_summary.h"
 #include "runtime/member/topo.h"
+#include "util/hwtopo.h"
 #include "util/param.h"
 #include "util/wire.h"
 
@@ -89,7 +90,7 @@ static uint32_t count_gpus(void)
     hwloc_obj_t obj = NULL;
     uint32_t n = 0;
 
-    if (hwloc_topology_init(&topo) < 0)
+    if (hwtopo_init(&topo) < 0)
         return 0;
     if (hwloc_topology_set_io_types_filter(topo,
                                            HWLOC_TYPE_FILTER_KEEP_IMPORTANT)

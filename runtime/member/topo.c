@@ -11,6 +11,7 @@
 #include <shoal/error.h>
 
 #include "runtime/member/topo.h"
+#include "util/hwtopo.h"
 
 static bool topo_spec_is_xml(const char *spec)
 {
@@ -80,7 +81,7 @@ static int topo_init_quick(hwloc_topology_t *topo)
 
     if (ours)
         setenv("HWLOC_PLUGINS_BLACKLIST", topo_plugin_blacklist, 1);
-    rc = hwloc_topology_init(topo);
+    rc = hwtopo_init(topo);
     if (ours)
         unsetenv("HWLOC_PLUGINS_BLACKLIST");
     return rc;

@@ -22,6 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "util/hwtopo.h"
 #include "util/log.h"
 
 /* Open MPI's system-wide parameter file, in the sysconfdir configure
@@ -1047,7 +1048,7 @@ static int pmixd_topo_init(hwloc_topology_t *topo)
                "hwloc_opencl,hwloc_gl,hwloc_pci,hwloc_cuda,hwloc_nvml,"
                "hwloc_rsmi,hwloc_levelzero",
                1);
-    rc = hwloc_topology_init(topo);
+    rc = hwtopo_init(topo);
     if (ours)
         unsetenv("HWLOC_PLUGINS_BLACKLIST");
     return rc;
