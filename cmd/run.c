@@ -1326,7 +1326,9 @@ static int run_in_allocation(struct run_state *st,
                           alloc->job_id);
     else
         status = run_pool_supervise(st, ctl_fd);
-    slurm_pool_stop(pool);
+    /* a pool of this run alone: its stop (~250 ms, srun ending the
+     * step) need not delay the job's exit status */
+    slurm_pool_stop_detached(pool);
     return status;
 }
 

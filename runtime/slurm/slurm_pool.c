@@ -531,6 +531,85 @@ void slurm_pool_stop(slurm_pool_t *pool)
     free(pool);
 }
 
+/* Whether pid, which is not our child, is gone: no such process, or a
+ * zombie its new parent has not reaped yet. */
+static bool slurm_pool_gone(pid_t pid)
+{
+    char path[64], stat[256], *close_paren;
+    ssize_t n;
+    int fd;
+
+    if (kill(pid, 0) < 0 && errno == ESRCH)
+        return true;
+    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return errno == ENOENT;
+    n = read(fd, stat, sizeof(stat) - 1);
+    close(fd);
+    if (n <= 0)
+        return false;
+    stat[n] = '\0';
+    close_paren = strrchr(stat, ')');
+    return close_paren && close_paren[1] == ' ' && close_paren[2] == 'Z';
+}
+
+void slurm_pool_stop_detached(slurm_pool_t *pool)
+{
+    struct timespec pause = {0, 10 * 1000 * 1000};
+    pid_t pid;
+    int null;
+
+    if (!pool)
+        return;
+    if (pool->srun > 0)
+        kill(pool->srun, SIGTERM);
+    if (pool->daemon > 0)
+        kill(pool->daemon, SIGTERM);
+    pid = fork();
+    if (pid < 0) {
+        /* no process to hand it to: stop it here */
+        slurm_pool_stop(pool);
+        return;
+    }
+    if (pid > 0) {
+        while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+            ;
+        /* srun and the daemon stay our children (reaped when we exit) */
+        free(pool);
+        return;
+    }
+    /* nobody's child, holding none of the caller's descriptors: a pipe
+     * read by whoever started `shoal run` sees its end at once */
+    setsid();
+    null = open("/dev/null", O_RDWR);
+    if (null >= 0) {
+        dup2(null, 0);
+        dup2(null, 1);
+        dup2(null, 2);
+    }
+    for (int fd = 3; fd < 1024; fd++)
+        close(fd);
+    if (fork() != 0)
+        _exit(0);
+    for (int i = 0; i < 1000; i++) {
+        if ((pool->srun <= 0 || slurm_pool_gone(pool->srun))
+            && (pool->daemon <= 0 || slurm_pool_gone(pool->daemon)))
+            break;
+        nanosleep(&pause, NULL);
+    }
+    if (pool->srun > 0 && !slurm_pool_gone(pool->srun)) {
+        kill(-pool->srun, SIGKILL);
+        kill(pool->srun, SIGKILL);
+    }
+    if (pool->daemon > 0 && !slurm_pool_gone(pool->daemon)) {
+        kill(-pool->daemon, SIGKILL);
+        kill(pool->daemon, SIGKILL);
+    }
+    nftw(pool->dir, slurm_pool_rm_one, 16, FTW_DEPTH | FTW_PHYS);
+    _exit(0);
+}
+
 static volatile sig_atomic_t slurm_pool_stopping;
 
 static void slurm_pool_on_signal(int sig)

@@ -23,8 +23,8 @@
  * supervisor process of its own (`shoal slurm-pool`, detached), which
  * stops it when Slurm ends its step (the allocation ended), so its
  * lifetime is the allocation's: nothing of it outlives the allocation,
- * and no later command of the allocation pays its start again. Never ssh: srun is the only
- * way onto the nodes, so Slurm accounts for, confines and cleans up
+ * and no later command of the allocation pays its start again. Never ssh: srun
+ * is the only way onto the nodes, so Slurm accounts for, confines and cleans up
  * everything that runs there.
  *
  * The daemons listen on the address the host name resolves to (a cluster's
@@ -115,6 +115,13 @@ const char *slurm_pool_dir(const slurm_pool_t *pool);
  * seconds, then SIGKILL), remove the directory, free pool. NULL is
  * accepted. */
 void slurm_pool_stop(slurm_pool_t *pool);
+
+/* Like slurm_pool_stop(), but returns at once: the step and the home
+ * daemon are asked to end (SIGTERM), and a detached process (in a session
+ * of its own, with none of the caller's descriptors) waits for them, up
+ * to 10 s before SIGKILL, then removes the directory. Frees pool. The
+ * caller's exit reaps srun and the daemon (they stay its children). */
+void slurm_pool_stop_detached(slurm_pool_t *pool);
 
 /* The private directory of the pool kept for allocation job_id, for the
  * effective user, under TMPDIR (or /tmp), into buf: every `shoal run` of
