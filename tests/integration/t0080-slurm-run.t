@@ -173,6 +173,12 @@ SH
 cat >own.sh <<SH
 #!/bin/sh
 "$SHOAL" run -n 4 true || exit 1
+# shoal run returns its status first; a detached process ends the step
+# and removes the pool's directory right after, within the allocation
+for i in \$(seq 50); do
+    test -z "\$(ls "$TMPDIR")" && test "\$(./steps.sh shoal-daemons)" = 0 && break
+    sleep 0.1
+done
 ls "$TMPDIR" && ./steps.sh shoal-daemons
 SH
 chmod +x steps.sh twice.sh own.sh
