@@ -431,11 +431,12 @@ static int slurm_pool_own_dir(const char *dir,
                               shoal_error_t *error)
 {
     struct stat st;
+    size_t len = strlen(dir);
 
-    if (strlen(dir) >= size)
+    if (len >= size)
         return shoal_errprintf(error, -ENAMETOOLONG, "'%s': %s", dir,
                                strerror(ENAMETOOLONG));
-    snprintf(buf, size, "%s", dir);
+    memcpy(buf, dir, len + 1);
     if (mkdir(dir, 0700) < 0 && errno != EEXIST)
         return shoal_errprintf(error, -errno, "cannot make '%s': %s", dir,
                                strerror(errno));
