@@ -14,6 +14,8 @@
 
 #include <sqlite3.h>
 
+#include "util/sqlcheck.h"
+
 struct gang_journal {
     sqlite3 *db;
 };
@@ -89,27 +91,6 @@ static int gj_exec(gang_journal_t *j, const char *sql)
     return gang_journal_code(sqlite3_exec(j->db, sql, NULL, NULL, NULL));
 }
 
-/* PRAGMA quick_check(1): 0 when it says "ok", -EUCLEAN with its first
- * complaint in why, or another error. */
-static int gj_quick_check(sqlite3 *db, char *why, size_t size)
-{
-    sqlite3_stmt *st = NULL;
-    int rc = sqlite3_prepare_v2(db, "PRAGMA quick_check(1)", -1, &st, NULL);
-    const char *text;
-
-    if (rc == SQLITE_OK)
-        rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW) {
-        text = (const char *)sqlite3_column_text(st, 0);
-        rc = text && strcmp(text, "ok") == 0 ? SQLITE_OK : SQLITE_CORRUPT;
-        snprintf(why, size, "%s", text ? text : "no answer");
-    } else {
-        snprintf(why, size, "%s", sqlite3_errmsg(db));
-    }
-    sqlite3_finalize(st);
-    return gang_journal_code(rc);
-}
-
 int gang_journal_open(const char *path,
                       gang_journal_t **out,
                       shoal_error_t *error)
@@ -136,7 +117,7 @@ int gang_journal_open(const char *path,
         goto error;
     }
     sqlite3_busy_timeout(j->db, 5000);
-    rc = gj_quick_check(j->db, why, sizeof(why));
+    rc = gang_journal_code(sqlcheck_quick(j->db, why, sizeof(why)));
     if (rc == -EUCLEAN) {
         shoal_errprintf(error, rc,
                         "gang journal '%s' is damaged (SQLite: %s); it is "

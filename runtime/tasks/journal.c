@@ -12,6 +12,8 @@
 #include <unistd.h>
 #include <sqlite3.h>
 
+#include "util/sqlcheck.h"
+
 /* Counters per state live in the jobs row and change in the same
  * transaction as the tasks, so `shoal jobs` and the progress of `shoal wait`
  * cost one row read however many tasks a job has. */
@@ -274,29 +276,6 @@ static int journal_count_move(struct journal *j,
     return journal_step_done(st);
 }
 
-/* SQLite's quick_check over the whole file: pages, cells and free lists,
- * without the index cross-checks of integrity_check, so it stays linear in
- * the file. Returns 0 when it says "ok", -EUCLEAN with its first complaint
- * in why otherwise. */
-static int journal_quick_check(sqlite3 *db, char *why, size_t size)
-{
-    sqlite3_stmt *st = NULL;
-    int rc = sqlite3_prepare_v2(db, "PRAGMA quick_check(1)", -1, &st, NULL);
-    const char *text;
-
-    if (rc == SQLITE_OK)
-        rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW) {
-        text = (const char *)sqlite3_column_text(st, 0);
-        rc = text && strcmp(text, "ok") == 0 ? SQLITE_OK : SQLITE_CORRUPT;
-        snprintf(why, size, "%s", text ? text : "no answer");
-    } else {
-        snprintf(why, size, "%s", sqlite3_errmsg(db));
-    }
-    sqlite3_finalize(st);
-    return rc == SQLITE_OK ? 0 : journal_code(rc);
-}
-
 int journal_open(const char *path, struct journal **out, shoal_error_t *error)
 {
     struct journal *j = calloc(1, sizeof(*j));
@@ -325,7 +304,7 @@ int journal_open(const char *path, struct journal **out, shoal_error_t *error)
     /* Checked before anything is written: a damaged journal is refused as
      * it is, never repaired, replaced or added to, so the jobs and results
      * it still holds can be saved by hand. */
-    rc = journal_quick_check(j->db, why, sizeof(why));
+    rc = journal_code(sqlcheck_quick(j->db, why, sizeof(why)));
     if (rc == -EUCLEAN) {
         shoal_errprintf(error, rc,
                         "journal '%s' is damaged (SQLite: %s); it is left "
