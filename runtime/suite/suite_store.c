@@ -244,6 +244,17 @@ int suite_store_case(suite_store_t *store,
     return rc == SQLITE_DONE ? 0 : db_fail(store, error, "record a case");
 }
 
+/* Bind the columns every per-repetition table starts with: run, bench,
+ * case and repetition. */
+static void
+bind_rep_key(sqlite3_stmt *st, int64_t run, const struct suite_rep_record *rep)
+{
+    sqlite3_bind_int64(st, 1, run);
+    bind_text(st, 2, rep->bench);
+    sqlite3_bind_int(st, 3, (int)rep->case_no);
+    sqlite3_bind_int(st, 4, (int)rep->rep);
+}
+
 static int insert_rep(suite_store_t *store,
                       int64_t run,
                       const struct suite_rep_record *rep)
@@ -258,10 +269,7 @@ static int insert_rep(suite_store_t *store,
                            -1, &st, NULL)
         != SQLITE_OK)
         return -EIO;
-    sqlite3_bind_int64(st, 1, run);
-    bind_text(st, 2, rep->bench);
-    sqlite3_bind_int(st, 3, (int)rep->case_no);
-    sqlite3_bind_int(st, 4, (int)rep->rep);
+    bind_rep_key(st, run, rep);
     sqlite3_bind_int(st, 5, rep->warmup);
     bind_text(st, 6, rep->status);
     sqlite3_bind_int(st, 7, rep->exit_code);
@@ -290,10 +298,7 @@ static int insert_noise(suite_store_t *store,
                            -1, &st, NULL)
         != SQLITE_OK)
         return -EIO;
-    sqlite3_bind_int64(st, 1, run);
-    bind_text(st, 2, rep->bench);
-    sqlite3_bind_int(st, 3, (int)rep->case_no);
-    sqlite3_bind_int(st, 4, (int)rep->rep);
+    bind_rep_key(st, run, rep);
     if (isfinite(rep->runqueue))
         sqlite3_bind_double(st, 5, rep->runqueue);
     else
@@ -325,10 +330,7 @@ static int insert_figures(suite_store_t *store,
     for (size_t i = 0; i < figures->n && rc == 0; i++) {
         const struct suite_figure *f = &figures->v[i];
 
-        sqlite3_bind_int64(st, 1, run);
-        bind_text(st, 2, rep->bench);
-        sqlite3_bind_int(st, 3, (int)rep->case_no);
-        sqlite3_bind_int(st, 4, (int)rep->rep);
+        bind_rep_key(st, run, rep);
         bind_text(st, 5, f->name);
         bind_text(st, 6, f->point);
         bind_text(st, 7, f->unit);
@@ -358,10 +360,7 @@ static int insert_counters(suite_store_t *store,
         != SQLITE_OK)
         return -EIO;
     for (size_t i = 0; i < n && rc == 0; i++) {
-        sqlite3_bind_int64(st, 1, run);
-        bind_text(st, 2, rep->bench);
-        sqlite3_bind_int(st, 3, (int)rep->case_no);
-        sqlite3_bind_int(st, 4, (int)rep->rep);
+        bind_rep_key(st, run, rep);
         bind_text(st, 5, counters[i].event);
         sqlite3_bind_double(st, 6, counters[i].sum);
         sqlite3_bind_double(st, 7, counters[i].min);
@@ -386,10 +385,7 @@ static int insert_task(suite_store_t *store,
                            -1, &st, NULL)
         != SQLITE_OK)
         return -EIO;
-    sqlite3_bind_int64(st, 1, run);
-    bind_text(st, 2, rep->bench);
-    sqlite3_bind_int(st, 3, (int)rep->case_no);
-    sqlite3_bind_int(st, 4, (int)rep->rep);
+    bind_rep_key(st, run, rep);
     sqlite3_bind_int(st, 5, rep->warmup);
     sqlite3_bind_int64(st, 6, rep->task_job);
     bind_text(st, 7, rep->task_node);
