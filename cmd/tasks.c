@@ -512,8 +512,9 @@ static const char tasks_submit_usage[] =
     "  -h, --help          show this help\n"
     "\n"
     "Tasks run in the directory shoal submit ran in, with its environment\n"
-    "plus SHOAL_JOB_ID, SHOAL_TASK_ID and SHOAL_TASK_ATTEMPT; their output\n"
-    "is kept in $SHOAL_DIR/jobs/ID/task.N/{stdout,stderr}.\n";
+    "plus SHOAL_JOB_ID, SHOAL_TASK_ID, SHOAL_TASK_ATTEMPT and SHOAL_TASK_DIR;\n"
+    "their output is kept in $SHOAL_DIR/jobs/ID/task.N/{stdout,stderr}, the\n"
+    "directory SHOAL_TASK_DIR names.\n";
 
 /* The value of option name at argv[*i] ("--name V" or "--name=V"); NULL
  * if argv[*i] is not that option. Sets *missing when the value is. */
@@ -1426,22 +1427,62 @@ static int tasks_write_b64(const char *text, FILE *to)
     return 0;
 }
 
+/* The task's counters file (t's "counters" path or "counters_data") into
+ * a new file path; nothing when the task left none. 0 or a negative
+ * code. */
+static int tasks_write_counters(const json_t *t, const char *path)
+{
+    const char *data = json_string_value(json_object_get(t, "counters_data"));
+    const char *from = json_string_value(json_object_get(t, "counters"));
+    FILE *f;
+    int rc;
+
+    if (!data && !from)
+        return 0;
+    f = fopen(path, "wxe");
+    if (!f)
+        return -errno;
+    rc = data ? tasks_write_b64(data, f) : tasks_copy_file(from, f);
+    if (ferror(f))
+        rc = -EIO;
+    if (fclose(f) != 0 && rc == 0)
+        rc = -errno;
+    if (rc < 0)
+        unlink(path);
+    return rc;
+}
+
 static int tasks_cmd_output(int argc, char **argv)
 {
+    static const char usage[] = "usage: shoal output ID TASK [--counters FILE]";
     json_t *reply, *t;
-    const char *out, *err, *state, *reason;
+    const char *out, *err, *state, *reason, *counters = NULL;
+    const char *words[2];
+    size_t nwords = 0;
     long task;
     uint64_t id;
     char *dir;
     int rc;
 
-    if (argc != 2)
-        return cmd_usage("output", "usage: shoal output ID TASK");
-    rc = tasks_parse_id("output", argv[0], &id);
+    for (int i = 0; i < argc; i++) {
+        if (strcmp(argv[i], "--counters") == 0) {
+            if (++i == argc || !*argv[i])
+                return cmd_usage("output", "--counters needs a file");
+            counters = argv[i];
+        } else if (argv[i][0] == '-' && argv[i][1])
+            return cmd_usage("output", "unknown option '%s'", argv[i]);
+        else if (nwords < 2)
+            words[nwords++] = argv[i];
+        else
+            return cmd_usage("output", "%s", usage);
+    }
+    if (nwords != 2)
+        return cmd_usage("output", "%s", usage);
+    rc = tasks_parse_id("output", words[0], &id);
     if (rc)
         return rc;
-    if (tasks_parse_int(argv[1], 0, LONG_MAX, &task) < 0)
-        return cmd_usage("output", "invalid task index '%s'", argv[1]);
+    if (tasks_parse_int(words[1], 0, LONG_MAX, &task) < 0)
+        return cmd_usage("output", "invalid task index '%s'", words[1]);
     dir = tasks_dir();
     reply =
         tasks_call(dir, json_pack("{s:s, s:I, s:I}", "op", "task.output", "id",
@@ -1477,6 +1518,14 @@ static int tasks_cmd_output(int argc, char **argv)
                || tasks_copy_file(err, stderr) < 0) {
         rc = cmd_fail(1, "cannot read the output of task %ld: %s", task,
                       strerror(errno));
+    }
+    if (rc == 0 && counters && out && err) {
+        int c = tasks_write_counters(t, counters);
+
+        if (c < 0)
+            rc =
+                cmd_fail(1, "cannot write the counters of task %ld to '%s': %s",
+                         task, counters, shoal_strerror(c));
     }
     json_decref(reply);
     return rc;
@@ -1531,7 +1580,7 @@ static const struct tasks_help {
      "  --csv            comma-separated values with a header line\n"
      "  --failed         only the tasks that failed\n"
      "  -h, --help       show this help\n"},
-    {"output", "usage: shoal output ID TASK\n"
+    {"output", "usage: shoal output ID TASK [--counters FILE]\n"
                "\n"
                "Task TASK's stdout (to stdout) and stderr (to stderr), "
                "fetched from the\n"
@@ -1539,6 +1588,11 @@ static const struct tasks_help {
                "\n"
                "  ID               the job, as `shoal submit` printed it\n"
                "  TASK             the task's index, from 0\n"
+               "  --counters FILE  also write the counts the task left in "
+               "its directory\n"
+               "                   (`shoal bench` counters) to FILE, a new "
+               "file; none\n"
+               "                   is made when it left none\n"
                "  -h, --help       show this help\n"},
     {"resubmit",
      "usage: shoal resubmit ID [--failed]\n"

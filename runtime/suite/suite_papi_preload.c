@@ -17,6 +17,12 @@
  * with PMI_RANK in their environment count, so `shoal run` itself and
  * its helpers are left out; with SHOAL_PAPI_RANKS=task (a benchmark run
  * as a pool task) only those with SHOAL_TASK_ID, so `shoal submit` is.
+ * A task's processes append their lines to SHOAL_TASK_DIR/counters
+ * instead (the task's own directory on the node that runs it, which the
+ * task service sends back with its output: runtime/tasks/taskd.h), each
+ * process's lines in one write(2) of a file opened O_APPEND, so those of
+ * processes ending together never interleave; without SHOAL_TASK_DIR (a
+ * task service that does not set it) they go to SHOAL_PAPI_DIR as above.
  *
  * In an MPI program the counts are those of the MPI section: this library
  * defines MPI_Init, MPI_Init_thread and MPI_Finalize, which come before
@@ -70,6 +76,7 @@ static struct {
     int stopped; /* read at MPI_Finalize: values hold the counts */
     long long values[PRELOAD_MAX_SETS][PRELOAD_MAX_EVENTS];
     char *path; /* where to write at exit */
+    int append; /* path is a task's counters file, shared by its processes */
 } preload;
 
 /* Adds event i to the set of its component, made when it is the first;
@@ -144,6 +151,7 @@ __attribute__((constructor)) static void preload_start(void)
     const char *events = getenv("SHOAL_PAPI_EVENTS");
     const char *dir = getenv("SHOAL_PAPI_DIR");
     const char *ranks = getenv("SHOAL_PAPI_RANKS");
+    const char *task_dir;
     char *list, *save = NULL;
 
     if (!events || !dir || !*events)
@@ -153,7 +161,13 @@ __attribute__((constructor)) static void preload_start(void)
         return;
     if (ranks && !strcmp(ranks, "task") && !getenv("SHOAL_TASK_ID"))
         return;
-    if (asprintf(&preload.path, "%s/papi.%ld", dir, (long)getpid()) < 0) {
+    task_dir =
+        ranks && !strcmp(ranks, "task") ? getenv("SHOAL_TASK_DIR") : NULL;
+    preload.append = task_dir && *task_dir;
+    if ((preload.append
+             ? asprintf(&preload.path, "%s/counters", task_dir)
+             : asprintf(&preload.path, "%s/papi.%ld", dir, (long)getpid()))
+        < 0) {
         preload.path = NULL;
         return;
     }
@@ -239,13 +253,17 @@ int MPI_Finalize(void)
 
 __attribute__((destructor)) static void preload_stop(void)
 {
+    char *text = NULL;
+    size_t len = 0;
     FILE *f;
+    int fd;
 
     if (!preload.path || preload.n == 0)
         return;
     if (!preload.stopped)
         preload_stop_sets();
-    f = fopen(preload.path, "we");
+    /* the lines in memory first, written at once */
+    f = open_memstream(&text, &len);
     if (!f)
         return;
     for (int i = 0; i < preload.n; i++) {
@@ -259,5 +277,19 @@ __attribute__((destructor)) static void preload_stop(void)
         else
             fprintf(f, "%s unavailable\n", preload.name[i]);
     }
-    fclose(f);
+    if (fclose(f) != 0) {
+        free(text);
+        return;
+    }
+    fd = open(preload.path,
+              O_WRONLY | O_CREAT | O_CLOEXEC
+                  | (preload.append ? O_APPEND : O_TRUNC),
+              0600);
+    if (fd >= 0) {
+        ssize_t n = write(fd, text, len);
+
+        (void)n; /* a short write loses counts, nothing else */
+        close(fd);
+    }
+    free(text);
 }

@@ -201,7 +201,9 @@ struct counter_set {
 };
 
 /* Sum, min and max over the processes' files papi.PID in dir (each line
- * "EVENT VALUE" or "EVENT unavailable"); the files and dir are removed.
+ * "EVENT VALUE" or "EVENT unavailable"; papi.task, a pool task's counters
+ * file fetched with its output, holds the lines of each of its processes
+ * in turn); the files and dir are removed.
  * An event is unavailable when no process counted it: a helper process
  * of the benchmark (a shell, or a program without shoal's MPI for its
  * sde::: events) may not count what the benchmark's program does. */
@@ -214,7 +216,7 @@ static void collect_counters(const char *dir, struct counter_set *set)
     if (!d)
         return;
     while ((de = readdir(d))) {
-        char path[4200], event[128], value[64];
+        char path[4400], event[128], value[64];
         FILE *f;
 
         if (strncmp(de->d_name, "papi.", 5) != 0)
@@ -366,7 +368,7 @@ struct suite_runner {
     int64_t run;
     double started;
     size_t done, total, skipped;
-    bool papi_said;
+    bool papi_said, papi_lost_said;
     bool *missing; /* per benchmark: optional and its program is missing */
     bool pool;     /* a pool daemon answered as the run started */
 };
@@ -442,8 +444,13 @@ static int run_rep(struct suite_runner *r,
     struct suite_exec_result res;
     struct suite_figure_list figures = {0};
     struct counter_set counters = {.n = 0};
-    char papi_dir[] = "/tmp/shoal-papi-XXXXXX";
-    bool papi = opts->papi_lib && bench->papi && mkdtemp(papi_dir);
+    const char *tmp = getenv("TMPDIR");
+    char papi_dir[4096];
+    bool papi = opts->papi_lib && bench->papi
+                && snprintf(papi_dir, sizeof(papi_dir), "%s/shoal-papi-XXXXXX",
+                            tmp && *tmp ? tmp : "/tmp")
+                       < (int)sizeof(papi_dir)
+                && mkdtemp(papi_dir);
     const char *preload = getenv("LD_PRELOAD");
     char *rank_preload = NULL;
     char **argv, **env;
@@ -485,10 +492,15 @@ static int run_rep(struct suite_runner *r,
         job_name = NULL;
     if (task && !job_name)
         rc = shoal_errprintf(&why, -ENOMEM, "out of memory");
-    else if (task)
+    else if (task) {
+        /* the counters come back with the task's output, into a file of
+         * papi_dir as the processes here write theirs */
+        char task_counts[sizeof(papi_dir) + 16];
+
+        snprintf(task_counts, sizeof(task_counts), "%s/papi.task", papi_dir);
         rc = suite_task_run(opts->shoal, job_name, argv, env, bench->timeout,
-                            &res, &job, node, &why);
-    else
+                            papi ? task_counts : NULL, &res, &job, node, &why);
+    } else
         rc = suite_exec_run(argv, env, bench->timeout, &res, &why);
     free(job_name);
     if (task) {
@@ -510,6 +522,20 @@ static int run_rep(struct suite_runner *r,
         release_counters(&counters);
         return shoal_errprintf(error, rc, "benchmark '%s': %s", bench->name,
                                why.text);
+    }
+    /* a task whose counts did not come back (a node whose task service
+     * does not send them, or a counters file too large to send): said
+     * once, as unavailable events are */
+    if (papi && task && res.status == SUITE_EXEC_OK && counters.n == 0
+        && !*counters.unavailable && !r->papi_lost_said && opts->notice) {
+        char text[1024];
+
+        snprintf(text, sizeof(text),
+                 "benchmark '%s': no counts came back from its task on node "
+                 "%s (no counters for it)",
+                 bench->name, *node ? node : "?");
+        opts->notice(text, opts->arg);
+        r->papi_lost_said = true;
     }
     if (papi && *counters.unavailable && !r->papi_said && opts->notice) {
         char text[1024];

@@ -118,6 +118,7 @@ int suite_task_run(const char *shoal,
                    char *const *argv,
                    char *const *envp,
                    double timeout,
+                   const char *counters,
                    struct suite_exec_result *result,
                    int64_t *job,
                    char node[17],
@@ -189,8 +190,11 @@ int suite_task_run(const char *shoal,
     suite_exec_release(&r);
     /* its output, from the node that ran it (none when it never started:
      * then `output` says why, kept as the repetition's output) */
-    rc = step(shoal, (const char *[]){"output", id, "0", NULL}, environ, 60, &r,
-              error);
+    rc = step(shoal,
+              counters ? (const char *[]){"output", id, "0", "--counters",
+                                          counters, NULL}
+                       : (const char *[]){"output", id, "0", NULL},
+              environ, 60, &r, error);
     if (rc < 0)
         goto out;
     result->out = r.out;

@@ -16,7 +16,13 @@
  * output fetched from the node that ran it, and the wall time the node
  * measured from starting the task's process to reaping it; node is set to
  * the node's id (16 hex digits). A job that cannot be submitted or waited
- * for is a failed repetition whose output says why. Blocks. */
+ * for is a failed repetition whose output says why. Blocks.
+ *
+ * Counters: the task's processes, with libshoal-papi.so preloaded, leave
+ * their counts in the task's own directory on the node that ran it
+ * (SHOAL_TASK_DIR/counters); `shoal output --counters FILE` brings them
+ * here with the output, through the pool (the node sends them with the
+ * stdout and stderr it is asked for), so no file system is shared. */
 #ifndef SHOAL_SUITE_TASK_H
 #define SHOAL_SUITE_TASK_H
 
@@ -30,12 +36,15 @@
  * the job, timeout seconds (0: none). Returns 0 with *result filled, *job
  * set to the job's id (0 when it was not submitted) and node set to the
  * node that ran the task (or ""), or a negative code with error filled
- * when the shoal program itself cannot be started. */
+ * when the shoal program itself cannot be started. counters, when not
+ * NULL, is a new file to write the task's counters file to (not made when
+ * the task left none). */
 int suite_task_run(const char *shoal,
                    const char *name,
                    char *const *argv,
                    char *const *envp,
                    double timeout,
+                   const char *counters,
                    struct suite_exec_result *result,
                    int64_t *job,
                    char node[17],

@@ -418,6 +418,7 @@ char *task_wire_fetch_encode(const struct task_wire_fetch *m, size_t *len)
 
     task_wire_opt(o, "stdout", m->out_path);
     task_wire_opt(o, "stderr", m->err_path);
+    task_wire_opt(o, "counters", m->counters_path);
     return task_wire_dump(o, len);
 }
 
@@ -447,6 +448,7 @@ int task_wire_fetch_decode(const void *body,
         return SHOAL_EPROTO;
     m->out_path = json_string_value(json_object_get(o, "stdout"));
     m->err_path = json_string_value(json_object_get(o, "stderr"));
+    m->counters_path = json_string_value(json_object_get(o, "counters"));
     *doc = o;
     return 0;
 }
@@ -458,6 +460,7 @@ char *task_wire_fetched_encode(const struct task_wire_fetched *m, size_t *len)
     if (m->out && m->err) {
         task_wire_opt(o, "stdout", m->out);
         task_wire_opt(o, "stderr", m->err);
+        task_wire_opt(o, "counters", m->counters);
     } else
         task_wire_opt(o, "error", m->error);
     return task_wire_dump(o, len);
@@ -474,9 +477,10 @@ int task_wire_fetched_decode(const void *body,
         return SHOAL_EPROTO;
     m->out = json_string_value(json_object_get(o, "stdout"));
     m->err = json_string_value(json_object_get(o, "stderr"));
+    m->counters = json_string_value(json_object_get(o, "counters"));
     m->error = NULL;
     if (!m->out || !m->err) {
-        m->out = m->err = NULL;
+        m->out = m->err = m->counters = NULL;
         m->error = json_string_value(json_object_get(o, "error"));
     }
     *doc = o;

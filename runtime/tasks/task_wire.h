@@ -23,9 +23,9 @@
  *            (true) or refused as stale or a duplicate (false)
  *   CANCEL   {"job": ID}
  *   POKE     {}
- *   FETCH    {"req": N, "stdout": PATH, "stderr": PATH}
- *   FETCHED  {"req": N, "stdout": B64, "stderr": B64} or {"req": N,
- *            "error": TEXT}
+ *   FETCH    {"req": N, "stdout": PATH, "stderr": PATH, "counters"?: PATH}
+ *   FETCHED  {"req": N, "stdout": B64, "stderr": B64, "counters"?: B64} or
+ *            {"req": N, "error": TEXT}
  * where LEASE is {"job", "task", "attempt", "token", "cores", "expires"}. */
 #ifndef SHOAL_RUNTIME_TASKS_TASK_WIRE_H
 #define SHOAL_RUNTIME_TASKS_TASK_WIRE_H
@@ -126,18 +126,23 @@ json_t *task_wire_grant_desc(json_t *doc, uint64_t job);
 /* FETCH: the home asks the node that ran a task for its output files.
  * req numbers the home's requests from 1 (at most INT64_MAX: it travels
  * as a JSON number); a path not given is NULL, and gets an "error"
- * answer. */
+ * answer. counters_path, optional, is the task's counters file (see
+ * taskd.h), sent back too when it exists. */
 struct task_wire_fetch {
     uint64_t req;
     const char *out_path, *err_path;
+    const char *counters_path; /* or NULL */
 };
 
 /* FETCHED: the files' contents as base64 (out and err), or neither and
- * why not (error, NULL if the answer does not say). */
+ * why not (error, NULL if the answer does not say); counters, the
+ * counters file as base64, only beside out and err, and NULL when the
+ * task wrote none (or a node that does not send it answered). */
 struct task_wire_fetched {
     uint64_t req;
     const char *out, *err;
     const char *error;
+    const char *counters; /* or NULL */
 };
 
 /* Encode as the encoders above (a FETCHED with out or err NULL is sent as

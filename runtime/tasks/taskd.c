@@ -33,6 +33,7 @@
 #include "runtime/tasks/task_wire.h"
 #include "runtime/tasks/taskd_private.h"
 #include "runtime/tasks/taskgen.h"
+#include "util/log.h"
 #include "util/param.h"
 #include "util/spawn.h"
 
@@ -636,6 +637,7 @@ static int taskd_launch(struct taskd *t,
 {
     const struct journal_lease *l = &run->lease;
     char out_dir[PATH_MAX], env_job[40], env_task[40], env_attempt[40];
+    char env_dir[PATH_MAX + 32], counters[PATH_MAX + 32];
     char env_ckpt_dir[PATH_MAX + 32], env_restart[40], env_version[40];
     struct task_exec_spec spec;
     struct spawn_user user;
@@ -665,7 +667,6 @@ static int taskd_launch(struct taskd *t,
             job->cmd.env[n++] = env_version;
         }
     }
-    job->cmd.env[n] = NULL;
     /* another home's job ids may be ours too: its outputs go apart */
     if (job->home)
         snprintf(out_dir, sizeof(out_dir),
@@ -674,6 +675,14 @@ static int taskd_launch(struct taskd *t,
     else
         snprintf(out_dir, sizeof(out_dir), "%s/jobs/%" PRIu64 "/task.%" PRIu64,
                  t->dir, l->job, l->task);
+    snprintf(env_dir, sizeof(env_dir), "SHOAL_TASK_DIR=%s", out_dir);
+    job->cmd.env[n++] = env_dir;
+    job->cmd.env[n] = NULL;
+    /* an earlier attempt's counters are not this one's */
+    snprintf(counters, sizeof(counters), "%s/" TASKD_COUNTERS_FILE, out_dir);
+    if (unlink(counters) < 0 && errno != ENOENT)
+        LOG(LOG_LEVEL_WARNING, LOG_TASKS, "cannot remove '%s': %s", counters,
+            strerror(errno));
     if (job->target.switch_user) {
         account_spawn_user(&job->target.account, &user);
         account_env_fill(&job->target.account, &user_env);

@@ -24,18 +24,26 @@
  *   task.job     {id} -> {job}
  *   task.wait    {id} -> {progress} ... then the final {job}
  *   task.results {id, first, max} -> {tasks: [...], next}
- *   task.output  {id, task} -> {task: {..., node, stdout, stderr}}, with
- *                stdout_data and stderr_data (base64) when another node
- *                ran it: they are fetched from it (an error if it is
- *                gone)
+ *   task.output  {id, task} -> {task: {..., node, stdout, stderr,
+ *                counters?}}, with stdout_data, stderr_data and
+ *                counters_data? (base64) when another node ran it: they
+ *                are fetched from it (an error if it is gone)
  *   task.cancel  {id} -> {cancelled}
  * A reply is {"ok": true, ...} or {"ok": false, "error": TEXT, "code": N}.
  *
  * Where a task runs. In the directory it was submitted from (recorded with
  * the job) with the submitter's environment plus SHOAL_JOB_ID,
- * SHOAL_TASK_ID and SHOAL_TASK_ATTEMPT; its stdout and stderr go to
- * DIR/jobs/ID/task.N/{stdout,stderr} on the node that ran it (a retry
- * replaces them, so a failed task keeps its last stderr). */
+ * SHOAL_TASK_ID, SHOAL_TASK_ATTEMPT and SHOAL_TASK_DIR; its stdout and
+ * stderr go to DIR/jobs/ID/task.N/{stdout,stderr} on the node that ran it
+ * (a retry replaces them, so a failed task keeps its last stderr), the
+ * directory SHOAL_TASK_DIR names. A task may also leave there a file
+ * TASKD_COUNTERS_FILE (the counts of libshoal-papi.so, preloaded by
+ * `shoal bench run`): removed as each attempt starts, and carried with
+ * the output (task.output's "counters" path, or "counters_data" as base64
+ * when fetched from another node; at most TASKD_COUNTERS_MAX bytes, whole
+ * or not at all), so counts come back through the pool without a shared
+ * file system. */
+#define TASKD_COUNTERS_FILE "counters"
 #ifndef SHOAL_RUNTIME_TASKS_TASKD_H
 #define SHOAL_RUNTIME_TASKS_TASKD_H
 

@@ -636,7 +636,7 @@ static void taskd_op_output(struct taskd *t,
     const char *out, *err;
     struct taskd_stream *s;
     uint64_t id, node;
-    char copy_out[4200], copy_err[4200];
+    char copy_out[4200], copy_err[4200], counters[4200];
     char *body;
     size_t i, len;
 
@@ -657,6 +657,9 @@ static void taskd_op_output(struct taskd *t,
     out = json_string_value(json_object_get(row, "stdout"));
     err = json_string_value(json_object_get(row, "stderr"));
     if (node == 0 || node == t->cfg.node_id || !out || !err) {
+        if (out && taskd_counters_path(out, counters, sizeof(counters)) == 0
+            && access(counters, R_OK) == 0)
+            json_object_set_new(row, "counters", json_string(counters));
         taskd_reply_ok(reply, arg, json_pack("{s:o}", "task", row));
         return;
     }
@@ -671,6 +674,11 @@ static void taskd_op_output(struct taskd *t,
         && access(copy_out, R_OK) == 0) {
         json_object_set_new(row, "stdout", json_string(copy_out));
         json_object_set_new(row, "stderr", json_string(copy_err));
+        if (taskd_output_copy_path(t, id, (uint64_t)task, ".counters", counters,
+                                   sizeof(counters))
+                == 0
+            && access(counters, R_OK) == 0)
+            json_object_set_new(row, "counters", json_string(counters));
         taskd_reply_ok(reply, arg, json_pack("{s:o}", "task", row));
         return;
     }
@@ -680,7 +688,15 @@ static void taskd_op_output(struct taskd *t,
     s = i < t->npeers ? calloc(1, sizeof(*s)) : NULL;
     len = 0;
     body = s ? task_wire_fetch_encode(
-               &(struct task_wire_fetch){t->next_fetch + 1, out, err}, &len)
+               &(struct task_wire_fetch){
+                   .req = t->next_fetch + 1,
+                   .out_path = out,
+                   .err_path = err,
+                   .counters_path =
+                       taskd_counters_path(out, counters, sizeof(counters)) == 0
+                           ? counters
+                           : NULL},
+               &len)
              : NULL;
     if (!s || taskd_send(t, node, TASKD_FRAME_FETCH, body, &len) < 0) {
         taskd_reply_error(reply, arg, -EHOSTDOWN,

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "runtime/tasks/journal.h"
 #include "runtime/tasks/task_exec.h"
@@ -702,12 +703,43 @@ static char *taskd_read_output(struct taskd *t, const char *path)
     return b64;
 }
 
+int taskd_counters_path(const char *out_path, char *buf, size_t size)
+{
+    const char *slash = strrchr(out_path, '/');
+    int n;
+
+    if (!slash)
+        return -EINVAL;
+    n = snprintf(buf, size, "%.*s/" TASKD_COUNTERS_FILE,
+                 (int)(slash - out_path), out_path);
+    return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
+}
+
+/* A task's counters file for a FETCH, as base64: whole, or NULL when it is
+ * missing, not ours, or larger than TASKD_COUNTERS_MAX (said in the log:
+ * its counts are lost). */
+static char *taskd_read_counters(struct taskd *t, const char *path)
+{
+    struct stat st;
+
+    if (stat(path, &st) < 0)
+        return NULL;
+    if (st.st_size > TASKD_COUNTERS_MAX) {
+        LOG(LOG_LEVEL_WARNING, LOG_TASKS,
+            "'%s' is %lld bytes, more than the %d sent of a task's counters: "
+            "not sent",
+            path, (long long)st.st_size, TASKD_COUNTERS_MAX);
+        return NULL;
+    }
+    return taskd_read_output(t, path);
+}
+
 static void
 taskd_on_fetch(struct taskd *t, uint64_t from, const void *body, size_t len)
 {
     struct task_wire_fetch req;
     struct task_wire_fetched ans = {.error = "its output files are gone"};
-    char *o, *e, *text;
+    char *o, *e, *c, *text;
     json_t *doc;
     size_t tlen = 0;
 
@@ -715,14 +747,17 @@ taskd_on_fetch(struct taskd *t, uint64_t from, const void *body, size_t len)
         return;
     o = req.out_path ? taskd_read_output(t, req.out_path) : NULL;
     e = req.err_path ? taskd_read_output(t, req.err_path) : NULL;
+    c = req.counters_path ? taskd_read_counters(t, req.counters_path) : NULL;
     ans.req = req.req;
     ans.out = o;
     ans.err = e;
+    ans.counters = c;
     text = task_wire_fetched_encode(&ans, &tlen);
     taskd_send(t, from, TASKD_FRAME_FETCHED, text, &tlen);
     json_decref(doc);
     free(o);
     free(e);
+    free(c);
 }
 
 int taskd_output_copy_path(const struct taskd *t,
@@ -744,9 +779,19 @@ void taskd_copy_output(struct taskd *t, const struct journal_result *r)
     json_t *row = json_pack("{s:I, s:I}", "job", (json_int_t)r->job, "task",
                             (json_int_t)r->task);
     size_t len = 0;
+    char counters[4200];
     char *body = s && row ? task_wire_fetch_encode(
-                     &(struct task_wire_fetch){t->next_fetch + 1, r->out_path,
-                                               r->err_path},
+                     &(struct task_wire_fetch){
+                         .req = t->next_fetch + 1,
+                         .out_path = r->out_path,
+                         .err_path = r->err_path,
+                         .counters_path = r->out_path
+                                                  && taskd_counters_path(
+                                                         r->out_path, counters,
+                                                         sizeof(counters))
+                                                         == 0
+                                              ? counters
+                                              : NULL},
                      &len)
                           : NULL;
 
@@ -802,21 +847,27 @@ static void taskd_copy_done(struct taskd *t,
         (uint64_t)json_integer_value(json_object_get(s->fetch_row, "job"));
     uint64_t task =
         (uint64_t)json_integer_value(json_object_get(s->fetch_row, "task"));
-    char out[4200], err[4200];
+    char out[4200], err[4200], counters[4200];
     int rc = ans->out && ans->err ? 0 : -ENOENT;
 
     if (rc == 0)
         rc = taskd_output_copy_path(t, job, task, ".out", out, sizeof(out));
     if (rc == 0)
         rc = taskd_output_copy_path(t, job, task, ".err", err, sizeof(err));
+    if (rc == 0)
+        rc = taskd_output_copy_path(t, job, task, ".counters", counters,
+                                    sizeof(counters));
     if (rc == 0) {
         *strrchr(out, '/') = '\0';
         rc = fs_mkdir_p(out, 0700) < 0 ? -errno : 0;
         out[strlen(out)] = '/';
     }
-    /* stderr first: a copy is whole once its stdout is there */
+    /* stderr and counters first: a copy is whole once its stdout is
+     * there */
     if (rc == 0)
         rc = taskd_write_copy(err, ans->err);
+    if (rc == 0 && ans->counters)
+        rc = taskd_write_copy(counters, ans->counters);
     if (rc == 0)
         rc = taskd_write_copy(out, ans->out);
     if (rc < 0)
@@ -875,6 +926,9 @@ taskd_on_fetched(struct taskd *t, uint64_t from, const void *body, size_t len)
                             json_string(ans.out));
         json_object_set_new(json_object_get(msg, "task"), "stderr_data",
                             json_string(ans.err));
+        if (ans.counters)
+            json_object_set_new(json_object_get(msg, "task"), "counters_data",
+                                json_string(ans.counters));
         s->reply(msg, true, s->arg);
         json_decref(msg);
         taskd_stream_remove(t, s);

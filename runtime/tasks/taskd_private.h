@@ -70,9 +70,10 @@
 
 /* What a worker needs of a job to run its tasks, decoded once. */
 /* Variables added to a job's environment for each task: SHOAL_JOB_ID,
- * SHOAL_TASK_ID, SHOAL_TASK_ATTEMPT, and for a job with checkpoints
+ * SHOAL_TASK_ID, SHOAL_TASK_ATTEMPT, SHOAL_TASK_DIR, and for a job with
+ * checkpoints
  * SHOAL_CKPT_DIR, SHOAL_CKPT_RESTART, SHOAL_CKPT_VERSION. */
-enum { TASKD_TASK_VARS = 6 };
+enum { TASKD_TASK_VARS = 7 };
 
 /* cgroup.procs files a task joins: one per cgroup hierarchy in use */
 enum { TASKD_CGROUP_FDS = 4 };
@@ -217,9 +218,17 @@ int taskd_output_copy_path(const struct taskd *t,
                            char *buf,
                            size_t size);
 
+/* The counters file beside a task's stdout out_path (its directory's
+ * TASKD_COUNTERS_FILE), into buf. Returns 0, or -EINVAL when out_path has
+ * no directory, -ENAMETOOLONG. */
+int taskd_counters_path(const char *out_path, char *buf, size_t size);
+
 /* Seconds a node has to send a task's output; the most sent of a file. */
 #define TASKD_FETCH_TIMEOUT 10.0
 #define TASKD_FETCH_MAX (3 << 20)
+/* The most sent of a task's counters file: it goes whole or not at all
+ * (a tail cut from it would be lines of counts read as others). */
+#define TASKD_COUNTERS_MAX (64 << 10)
 
 struct taskd {
     uv_loop_t *loop;

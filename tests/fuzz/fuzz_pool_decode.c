@@ -318,7 +318,8 @@ static void fuzz_task_fetch(const uint8_t *data, size_t size)
     if (!text || task_wire_fetch_decode(text, len, &doc_b, &b) != 0
         || a.req != b.req || a.req == 0
         || !fuzz_same_str(a.out_path, b.out_path)
-        || !fuzz_same_str(a.err_path, b.err_path))
+        || !fuzz_same_str(a.err_path, b.err_path)
+        || !fuzz_same_str(a.counters_path, b.counters_path))
         abort();
     free(text);
     json_decref(doc_a);
@@ -334,12 +335,14 @@ static void fuzz_task_fetched(const uint8_t *data, size_t size)
 
     if (task_wire_fetched_decode(data, size, &doc_a, &a) != 0)
         return;
-    if (a.req == 0 || !a.out != !a.err || (a.out && a.error))
+    if (a.req == 0 || !a.out != !a.err || (a.out && a.error)
+        || (a.counters && !a.out))
         abort();
     text = task_wire_fetched_encode(&a, &len);
     if (!text || task_wire_fetched_decode(text, len, &doc_b, &b) != 0
         || a.req != b.req || !fuzz_same_str(a.out, b.out)
-        || !fuzz_same_str(a.err, b.err) || !fuzz_same_str(a.error, b.error))
+        || !fuzz_same_str(a.err, b.err) || !fuzz_same_str(a.error, b.error)
+        || !fuzz_same_str(a.counters, b.counters))
         abort();
     free(text);
     json_decref(doc_a);
@@ -428,8 +431,9 @@ static void fuzz_task_values(const uint8_t *data, size_t size)
         abort();
     free(text);
 
-    f = (struct task_wire_fetch){fuzz_take(&data, &size) % INT64_MAX + 1, "/o",
-                                 "/e"};
+    f = (struct task_wire_fetch){.req = fuzz_take(&data, &size) % INT64_MAX + 1,
+                                 .out_path = "/o",
+                                 .err_path = "/e"};
     text = task_wire_fetch_encode(&f, &len);
     if (!text || task_wire_fetch_decode(text, len, &doc, &fb) != 0
         || fb.req != f.req)

@@ -101,6 +101,23 @@ test_expect_success 'a failing task is retried and then succeeds' '
     test ! -s bad
 '
 
+test_expect_success 'a task leaves counters in SHOAL_TASK_DIR, its last attempt'"'"'s only' '
+    id=$("$SHOAL" submit --retries 1 --range 0-1 -- sh -c \
+        "echo ev\$SHOAL_TASK_ATTEMPT {} >>\"\$SHOAL_TASK_DIR/counters\";
+         test {} = 1 || test \$SHOAL_TASK_ATTEMPT = 2") &&
+    "$SHOAL" wait "$id" &&
+    "$SHOAL" output "$id" 0 --counters c0 >/dev/null &&
+    echo "ev2 0" >expect && test_cmp expect c0 &&
+    "$SHOAL" output "$id" 1 --counters c1 >/dev/null &&
+    echo "ev1 1" >expect && test_cmp expect c1 &&
+    test_expect_code 1 "$SHOAL" output "$id" 1 --counters c1 2>err &&
+    grep "cannot write the counters of task 1 to .c1." err &&
+    "$SHOAL" output 1 0 --counters none >/dev/null &&
+    test ! -e none &&
+    test_expect_code 2 "$SHOAL" output "$id" 0 --counters 2>err &&
+    grep "needs a file" err
+'
+
 test_expect_success 'a task failing every attempt is failed with its stderr' '
     id=$("$SHOAL" submit --retries 1 --param n=1,2 -- sh -c \
         "echo broken {n} \$SHOAL_TASK_ATTEMPT >&2; exit 5") &&

@@ -83,7 +83,7 @@ benchmarks:
   - name: where
     command: [sh, -c, 'hostname; echo "t=$((20 + 1)) { }"']
     parse: {regex: 't=(?<t>[0-9]+)'}
-    papi: [perf::TASK-CLOCK]
+    papi: [perf::TASK-CLOCK, PAPI_TOT_INS]
     repeat: 3
   - name: fails
     command: [sh, -c, 'echo oops >&2; exit 3']
@@ -103,7 +103,12 @@ test_expect_success 'plain commands run as pool tasks, on the node with free cor
     netns_bg 1 "$SHOAL" run -H "$H1:$(netns_cores 1)" -n "$(netns_cores 1)" sleep 60 &&
     gang=$netns_bg_pid &&
     wait_free 1 "$(netns_cores 2)" 20 &&
-    netns_exec 1 "$SHOAL" bench run --dir "$SHOAL_DIR" tasks.yaml >tasks.out 2>tasks.err &&
+    # the runner keeps counts in a directory of TMPDIR that host 2 has not
+    # (the hosts share /tmp): a task there can only send them back
+    netns_exec 1 mkdir -p "$SHOAL_DIR/tmp" &&
+    ! netns_exec 2 test -e "$SHOAL_DIR/tmp" &&
+    netns_exec 1 env TMPDIR="$SHOAL_DIR/tmp" "$SHOAL" bench run \
+        --dir "$SHOAL_DIR" tasks.yaml >tasks.out 2>tasks.err &&
     cat tasks.out tasks.err &&
     kill $gang &&
     id=$(tail -n 1 tasks.out) &&
@@ -127,9 +132,21 @@ test_expect_success 'plain commands run as pool tasks, on the node with free cor
              AND name = \"t\" AND value = 21")" = 3 &&
     q "SELECT min(value) FROM figures WHERE run = $id AND bench = \"where\"
        AND name = \"wall\"" | awk "\$1 <= 0 || \$1 > 5 { exit 1 }" &&
-    q "SELECT count(*) FROM counters WHERE run = $id AND bench = \"where\"
-       AND event = \"perf::TASK-CLOCK\" AND min > 0" >counted &&
-    test "$(cat counted)" = 3 &&
+    q "SELECT rep FROM counters WHERE run = $id AND bench = \"where\"
+       AND event = \"perf::TASK-CLOCK\" AND min > 0 ORDER BY rep" >counted &&
+    printf "%s\n" 0 1 2 >expect && test_cmp expect counted &&
+    # counted where the task ran, in its own directory
+    netns_exec 2 sh -c "cat \"\$SHOAL_DIR\"/jobs/*/task.0/counters" >there &&
+    grep "^perf::TASK-CLOCK [1-9]" there &&
+    # an event without a PMU comes back as unavailable, and is said
+    if grep -q "^PAPI_TOT_INS unavailable" there; then
+        grep "PAPI events not available on this machine: PAPI_TOT_INS" tasks.err
+    else
+        test "$(q "SELECT count(*) FROM counters WHERE run = $id
+                 AND event = \"PAPI_TOT_INS\" AND min > 0")" = 3
+    fi &&
+    ! grep "no counts came back" tasks.err &&
+    test -z "$(netns_exec 1 ls "$SHOAL_DIR/tmp")" &&
     netns_exec 1 "$SHOAL" jobs --json >jobs.json &&
     grep "\"bench $id where\"" jobs.json
 '

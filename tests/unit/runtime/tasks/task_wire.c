@@ -336,8 +336,9 @@ Test(task_wire, output_bytes_survive_base64)
 
 Test(task_wire, a_fetch_names_the_request_and_both_files)
 {
-    struct task_wire_fetch in = {5, "/d/jobs/3/task.7/stdout",
-                                 "/d/jobs/3/task.7/stderr"},
+    struct task_wire_fetch in = {.req = 5,
+                                 .out_path = "/d/jobs/3/task.7/stdout",
+                                 .err_path = "/d/jobs/3/task.7/stderr"},
                            out;
     json_t *doc;
     size_t len;
@@ -351,6 +352,18 @@ Test(task_wire, a_fetch_names_the_request_and_both_files)
     cr_assert(eq(u64, out.req, 5));
     cr_assert(eq(str, (char *)out.out_path, "/d/jobs/3/task.7/stdout"));
     cr_assert(eq(str, (char *)out.err_path, "/d/jobs/3/task.7/stderr"));
+    cr_assert(eq(ptr, (void *)out.counters_path, NULL));
+    json_decref(doc);
+    free(body);
+    /* and the counters file beside them, when asked for */
+    in.counters_path = "/d/jobs/3/task.7/counters";
+    body = task_wire_fetch_encode(&in, &len);
+    cr_assert(eq(str, body,
+                 "{\"req\":5,\"stdout\":\"/d/jobs/3/task.7/stdout\","
+                 "\"stderr\":\"/d/jobs/3/task.7/stderr\","
+                 "\"counters\":\"/d/jobs/3/task.7/counters\"}"));
+    cr_assert(eq(int, task_wire_fetch_decode(body, len, &doc, &out), 0));
+    cr_assert(eq(str, (char *)out.counters_path, "/d/jobs/3/task.7/counters"));
     json_decref(doc);
     free(body);
     /* without its files it still decodes, to be answered with an error */
@@ -376,11 +389,24 @@ Test(task_wire, a_fetched_carries_both_outputs_or_why_not)
     cr_assert(eq(str, (char *)out.out, "aGk="));
     cr_assert(eq(str, (char *)out.err, ""));
     cr_assert(eq(ptr, (void *)out.error, NULL));
+    cr_assert(eq(ptr, (void *)out.counters, NULL));
+    json_decref(doc);
+    free(body);
+
+    /* the counters go along with both outputs */
+    in.counters = "YSAx";
+    body = task_wire_fetched_encode(&in, &len);
+    cr_assert(eq(str, body,
+                 "{\"req\":7,\"stdout\":\"aGk=\",\"stderr\":\"\","
+                 "\"counters\":\"YSAx\"}"));
+    cr_assert(eq(int, task_wire_fetched_decode(body, len, &doc, &out), 0));
+    cr_assert(eq(str, (char *)out.counters, "YSAx"));
     json_decref(doc);
     free(body);
 
     /* one output alone is no answer: it is sent, and read, as an error */
-    in = (struct task_wire_fetched){.req = 8, .out = "aGk=", .error = "gone"};
+    in = (struct task_wire_fetched){
+        .req = 8, .out = "aGk=", .error = "gone", .counters = "YSAx"};
     body = task_wire_fetched_encode(&in, &len);
     cr_assert(eq(str, body, "{\"req\":8,\"error\":\"gone\"}"));
     cr_assert(eq(int, task_wire_fetched_decode(body, len, &doc, &out), 0));
@@ -388,15 +414,18 @@ Test(task_wire, a_fetched_carries_both_outputs_or_why_not)
     cr_assert(eq(ptr, (void *)out.out, NULL));
     cr_assert(eq(ptr, (void *)out.err, NULL));
     cr_assert(eq(str, (char *)out.error, "gone"));
+    cr_assert(eq(ptr, (void *)out.counters, NULL));
     json_decref(doc);
     free(body);
 
-    static const char half[] = "{\"req\":1,\"stderr\":\"aGk=\",\"error\":3}";
+    static const char half[] =
+        "{\"req\":1,\"stderr\":\"aGk=\",\"error\":3,\"counters\":\"YSAx\"}";
     cr_assert(
         eq(int, task_wire_fetched_decode(half, strlen(half), &doc, &out), 0));
     cr_assert(eq(ptr, (void *)out.out, NULL));
     cr_assert(eq(ptr, (void *)out.err, NULL));
     cr_assert(eq(ptr, (void *)out.error, NULL));
+    cr_assert(eq(ptr, (void *)out.counters, NULL));
     json_decref(doc);
 }
 
