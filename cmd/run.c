@@ -154,6 +154,7 @@ struct run_state {
     /* the job's PMIx PMIX_MAPBY and PMIX_BINDTO, once mapped here */
     char mapby[MAP_POLICY_NAME_MAX];
     char bindto[MAP_POLICY_NAME_MAX];
+    char rankby[MAP_POLICY_NAME_MAX];
     char *path;
     cpu_set_t **cpus;
     char **env;
@@ -410,6 +411,7 @@ static void run_job_config(const struct run_state *st,
         .topology = st->topo,
         .mapby = st->mapby[0] ? st->mapby : NULL,
         .bindto = st->bindto[0] ? st->bindto : NULL,
+        .rankby = st->rankby[0] ? st->rankby : NULL,
         .tag_output = st->opt.tag_output,
         .output_dir = st->opt.output_dir,
         .timeout = st->opt.timeout,
@@ -1630,6 +1632,7 @@ run_with_state(struct run_state *st, const char *self, int argc, char **argv)
     if (rc < 0)
         return cmd_usage("run", "%s", error.text);
     map_policy_names(&req, !st->map->oversubscribed, st->mapby, st->bindto);
+    map_rank_policy_name(&req, st->rankby);
 
     status = run_find_program(st);
     if (status != 0)

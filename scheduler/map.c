@@ -1602,6 +1602,39 @@ void map_policy_names(const struct map_request *req,
              req->overload_allowed ? ":OVERLOAD-ALLOWED" : "");
 }
 
+void map_rank_policy_name(const struct map_request *req,
+                          char rankby[MAP_POLICY_NAME_MAX])
+{
+    const char *rank = "SLOT";
+
+    switch (req->rank_by) {
+    case MAP_LEVEL_DEFAULT:
+        rank = req->span                       ? "SPAN"
+               : req->map_by == MAP_LEVEL_NODE ? "NODE"
+                                               : "SLOT";
+        break;
+    case MAP_LEVEL_SLOT:
+        rank = "SLOT";
+        break;
+    case MAP_LEVEL_HWTHREAD:
+        rank = "HWTHREAD";
+        break;
+    case MAP_LEVEL_CORE:
+        rank = "CORE";
+        break;
+    case MAP_LEVEL_NUMA:
+        rank = "NUMA";
+        break;
+    case MAP_LEVEL_PACKAGE:
+        rank = "PACKAGE";
+        break;
+    case MAP_LEVEL_NODE:
+        rank = "NODE";
+        break;
+    }
+    snprintf(rankby, MAP_POLICY_NAME_MAX, "%s", rank);
+}
+
 void map_result_destroy(struct map_result *result)
 {
     if (!result)

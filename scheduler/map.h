@@ -172,6 +172,14 @@ void map_policy_names(const struct map_request *req,
                       char mapby[MAP_POLICY_NAME_MAX],
                       char bindto[MAP_POLICY_NAME_MAX]);
 
+/* The request's ranking policy as prterun registers it (PMIX_RANKBY):
+ * "SLOT", "NODE", "SPAN", "HWTHREAD", "CORE", "NUMA" or "PACKAGE". The
+ * default follows the mapping as PRRTE's does: "NODE" for map-by node,
+ * "SPAN" with :SPAN, else "SLOT". rankby holds MAP_POLICY_NAME_MAX
+ * bytes. Pure. */
+void map_rank_policy_name(const struct map_request *req,
+                          char rankby[MAP_POLICY_NAME_MAX]);
+
 /* What --map-by says: the level, and its modifiers. */
 struct map_by_spec {
     enum map_level level;

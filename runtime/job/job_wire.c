@@ -182,6 +182,11 @@ static void wlaunch(struct job_wbuf *w, const struct job_launch *l)
         w->err = w->err ? w->err : -EINVAL;
     wstr(w, l->mapby ? l->mapby : "");
     wstr(w, l->bindto ? l->bindto : "");
+    if (!l->rankby)
+        return; /* what proxies before PMIX_RANKBY read */
+    if (!launch_policy_ok(l->rankby))
+        w->err = w->err ? w->err : -EINVAL;
+    wstr(w, l->rankby);
 }
 
 int job_frame_encode(const struct job_frame *f, uint8_t **out, size_t *len)
@@ -260,6 +265,20 @@ int job_frame_encode(const struct job_frame *f, uint8_t **out, size_t *len)
         wu8(&w, f->names.wait);
         wu32(&w, (uint32_t)f->names.status);
         wkvs(&w, f->names.kvs, f->names.nkvs);
+        break;
+    case JOB_FRAME_DMODEX:
+        if ((f->dmodex.op != JOB_DMODEX_REQUEST
+             && f->dmodex.op != JOB_DMODEX_REPLY)
+            || f->dmodex.status > 0
+            || (f->dmodex.len > 0
+                && (f->dmodex.op != JOB_DMODEX_REPLY || f->dmodex.status != 0))
+            || (f->dmodex.op == JOB_DMODEX_REQUEST && f->dmodex.status != 0))
+            w.err = -EINVAL;
+        wu8(&w, f->dmodex.op);
+        wu32(&w, f->dmodex.id);
+        wu32(&w, f->dmodex.rank);
+        wu32(&w, (uint32_t)f->dmodex.status);
+        wdata(&w, f->dmodex.bytes, f->dmodex.len, JOB_WIRE_DATA_MAX);
         break;
     case JOB_FRAME_KILL:
         wu8(&w, f->kill.now);
@@ -550,6 +569,11 @@ static void rlaunch(struct job_rbuf *r, struct job_launch *l)
             && (!launch_policy_ok(l->mapby) || !launch_policy_ok(l->bindto)))
             rfail(r, SHOAL_EPROTO, "bad mapping or binding policy");
     }
+    if (!r->err && r->in.left > 0) {
+        l->rankby = rstr(r);
+        if (!r->err && !launch_policy_ok(l->rankby))
+            rfail(r, SHOAL_EPROTO, "bad ranking policy");
+    }
     if (!r->err && (l->argc == 0 || l->nranks == 0))
         rfail(r, SHOAL_EPROTO, "no program or no rank");
 }
@@ -647,6 +671,24 @@ int job_frame_decode(const uint8_t *buf,
         f->names.status = (int32_t)ru32(&r);
         f->names.kvs = rkvs(&r, &f->names.nkvs);
         break;
+    case JOB_FRAME_DMODEX:
+        f->dmodex.op = ru8(&r);
+        if (!r.err && f->dmodex.op != JOB_DMODEX_REQUEST
+            && f->dmodex.op != JOB_DMODEX_REPLY)
+            rfail(&r, SHOAL_EPROTO, "bad direct modex operation");
+        f->dmodex.id = ru32(&r);
+        f->dmodex.rank = ru32(&r);
+        f->dmodex.status = (int32_t)ru32(&r);
+        if (!r.err && f->dmodex.status > 0)
+            rfail(&r, SHOAL_EPROTO, "bad direct modex status");
+        if (!r.err && f->dmodex.op == JOB_DMODEX_REQUEST
+            && f->dmodex.status != 0)
+            rfail(&r, SHOAL_EPROTO, "a direct modex request with a status");
+        f->dmodex.bytes = rdata(&r, &f->dmodex.len, JOB_WIRE_DATA_MAX);
+        if (!r.err && f->dmodex.len > 0
+            && (f->dmodex.op == JOB_DMODEX_REQUEST || f->dmodex.status != 0))
+            rfail(&r, SHOAL_EPROTO, "direct modex data with no answer");
+        break;
     case JOB_FRAME_KILL:
         f->kill.now = rflag(&r);
         break;
@@ -711,6 +753,7 @@ void job_frame_release(struct job_frame *f)
         free(f->launch.restores);
         free(f->launch.mapby);
         free(f->launch.bindto);
+        free(f->launch.rankby);
         break;
     case JOB_FRAME_CKPT_COPIES:
         free(f->ckpt_copies.nodes);
@@ -750,6 +793,9 @@ void job_frame_release(struct job_frame *f)
         }
         free(f->names.kvs);
         break;
+    case JOB_FRAME_DMODEX:
+        free(f->dmodex.bytes);
+        break;
     case JOB_FRAME_HOLD:
         free(f->hold.reason);
         break;
@@ -765,14 +811,14 @@ const char *job_frame_kind_name(int kind)
         "LAUNCH",       "STARTED",     "SPAWN_FAILED", "OUTPUT",    "STDIN",
         "BARRIER_IN",   "BARRIER_OUT", "RANK_EXIT",    "ABORT",     "SIGNAL",
         "KILL",         "DONE",        "CKPT_COPIES",  "CKPT_KEEP", "HOLD",
-        "CKPT_REQUEST", "NAMES",
+        "CKPT_REQUEST", "NAMES",       "DMODEX",
     };
     /* a kind added without its name would be read past the end */
     _Static_assert(sizeof(names) / sizeof(names[0])
-                       == JOB_FRAME_NAMES - JOB_FRAME_LAUNCH + 1,
+                       == JOB_FRAME_DMODEX - JOB_FRAME_LAUNCH + 1,
                    "a name for every job frame kind");
 
-    if (kind < JOB_FRAME_LAUNCH || kind > JOB_FRAME_NAMES)
+    if (kind < JOB_FRAME_LAUNCH || kind > JOB_FRAME_DMODEX)
         return "?";
     return names[kind - JOB_FRAME_LAUNCH];
 }

@@ -14,7 +14,9 @@
  *                         CKPT_KEEP (the job's durable checkpoint version),
  *                         CKPT_REQUEST (--checkpoint=auto: every local rank
  *                         is asked for a checkpoint now), NAMES (the
- *                         answer to one of the proxy's)
+ *                         answer to one of the proxy's), DMODEX (a REQUEST
+ *                         for the data of a rank this node runs, or the
+ *                         REPLY to one of the proxy's)
  *   proxy -> coordinator: STARTED or SPAWN_FAILED (once, after LAUNCH),
  *                         OUTPUT (empty: that stream reached its end),
  *                         BARRIER_IN, RANK_EXIT, ABORT, CKPT_COPIES (a
@@ -23,7 +25,10 @@
  *                         names: the job's table is the coordinator's),
  *                         SIGNAL (a rank asks that the job's ranks, or
  *                         some, get a signal: PMIx_Job_control),
- *                         DONE (last)
+ *                         DMODEX (a REQUEST: a local rank asks for the
+ *                         data another rank committed, PMIx's direct
+ *                         modex; or the REPLY to one the coordinator
+ *                         relayed here), DONE (last)
  *   node's daemon -> coordinator: HOLD (the owner of that node came back:
  *                         stop the whole job; or left again: go on),
  *                         relayed as if the proxy had sent it
@@ -39,8 +44,10 @@
  * without it decodes as before; after it (an empty restore list when the
  * job restores nothing) may come a second one, the job's mapping and
  * binding policies for PMIx (two strings of at most 63 capitals, digits
- * and ":=-_,"), which a LAUNCH without it lacks. So may STARTED (the cpus each
- * local rank was bound to, as the node's kernel numbers them, for
+ * and ":=-_,"), which a LAUNCH without it lacks, and after them, optional
+ * again, the ranking policy (PMIX_RANKBY, a third such string). So may STARTED
+ * (the cpus each local rank was bound to, as the node's kernel numbers them,
+ * for
  * --report-bindings): a STARTED without it is a node that says nothing of its
  * bindings. And SIGNAL (the ranks it is for): without it, every rank.
  *
@@ -73,6 +80,15 @@ enum job_frame_kind {
     JOB_FRAME_HOLD = 46,
     JOB_FRAME_CKPT_REQUEST = 47,
     JOB_FRAME_NAMES = 48,
+    JOB_FRAME_DMODEX = 49,
+};
+
+/* What a DMODEX frame is: a REQUEST for a rank's data (asking proxy ->
+ * coordinator -> the proxy running the rank) or the REPLY to one (back
+ * the same way). */
+enum job_dmodex_op {
+    JOB_DMODEX_REQUEST = 1,
+    JOB_DMODEX_REPLY = 2,
 };
 
 /* What a NAMES frame asks (proxy -> coordinator) or answers (REPLY,
@@ -143,6 +159,9 @@ struct job_launch {
      * spells them), both or neither; NULL none */
     char *mapby;
     char *bindto;
+    /* optional, after them: PMIX_RANKBY (as map_policy_names() spells
+     * it); NULL none */
+    char *rankby;
 };
 
 struct job_kv {
@@ -235,6 +254,17 @@ struct job_frame {
                                UNPUBLISH: keys, values "" */
             struct job_kv *kvs;
         } names;
+        struct {
+            uint8_t op;     /* enum job_dmodex_op */
+            uint32_t id;    /* the sender's, echoed in the REPLY */
+            uint32_t rank;  /* the rank whose data is asked for */
+            int32_t status; /* REPLY: 0 or a negative errno (-ESRCH: the
+                               rank is gone, -ETIMEDOUT, ...); REQUEST 0 */
+            uint32_t len;   /* REPLY with status 0: the rank's data as
+                               OpenPMIx packs it (at most
+                               JOB_WIRE_DATA_MAX bytes); otherwise 0 */
+            uint8_t *bytes;
+        } dmodex;
         struct {
             bool held;     /* stop the job's ranks; false: continue them */
             bool vacating; /* (not held) the sender's ranks will end: its

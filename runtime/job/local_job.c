@@ -474,6 +474,7 @@ static int local_job_pmix_create(struct local_job *job, shoal_error_t *error)
         .topology = config->topology,
         .mapby = config->mapby,
         .bindto = config->bindto,
+        .rankby = config->rankby,
     };
     int rc;
 

@@ -55,6 +55,7 @@ struct local_job_config {
      * PMIX_BINDTO: map_policy_names()), or NULL */
     const char *mapby;
     const char *bindto;
+    const char *rankby;     /* PMIX_RANKBY (map_rank_policy_name()), or NULL */
     bool tag_output;        /* prefix output lines with "[rank] " */
     const char *output_dir; /* DIR/1/rank.N/{stdout,stderr}, or NULL */
     double timeout;         /* seconds; 0 for none */

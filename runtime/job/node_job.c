@@ -3,6 +3,7 @@
 #include "runtime/job/node_job.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -24,6 +25,7 @@
 #include "runtime/pmix/pmixd.h"
 #include "runtime/member/topo.h"
 #include "util/bug.h"
+#include "util/log.h"
 #include "util/uvbuf.h"
 #include "util/frame_reader.h"
 
@@ -450,11 +452,57 @@ static void node_pmix_control(
     node_job_send(job, &f);
 }
 
+/* A local rank asks for the data of a rank on another node: the
+ * coordinator relays the request to that node. */
+static void
+node_pmix_dmodex(pmixd_job_t *pmix, uint32_t id, int rank, void *arg)
+{
+    struct node_job *job = arg;
+    struct job_frame f = {.kind = JOB_FRAME_DMODEX};
+
+    (void)pmix;
+    f.dmodex.op = JOB_DMODEX_REQUEST;
+    f.dmodex.id = id;
+    f.dmodex.rank = (uint32_t)rank;
+    node_job_send(job, &f);
+}
+
+/* The data of a rank of this node, for the node that asked. */
+static void node_pmix_dmodex_served(pmixd_job_t *pmix,
+                                    uint32_t id,
+                                    int rank,
+                                    int status,
+                                    const void *data,
+                                    size_t len,
+                                    void *arg)
+{
+    struct node_job *job = arg;
+    struct job_frame f = {.kind = JOB_FRAME_DMODEX};
+
+    (void)pmix;
+    if (status == 0 && len > JOB_WIRE_DATA_MAX) {
+        LOG(LOG_LEVEL_ERR, LOG_PMI,
+            "pmix: the data of rank %d is %zu bytes, more than a frame "
+            "carries",
+            rank, len);
+        status = -E2BIG;
+    }
+    f.dmodex.op = JOB_DMODEX_REPLY;
+    f.dmodex.id = id;
+    f.dmodex.rank = (uint32_t)rank;
+    f.dmodex.status = status;
+    f.dmodex.len = status == 0 ? (uint32_t)len : 0;
+    f.dmodex.bytes = status == 0 ? (uint8_t *)data : NULL;
+    node_job_send(job, &f);
+}
+
 static const struct pmixd_job_ops node_pmix_ops = {
     .abort = node_pmix_abort,
     .fence = node_pmix_fence,
     .names = node_pmix_names,
     .control = node_pmix_control,
+    .dmodex = node_pmix_dmodex,
+    .dmodex_served = node_pmix_dmodex_served,
 };
 
 /* One node holds the whole job: fences and names need nobody else. */
@@ -492,6 +540,7 @@ static int node_job_pmix_create(struct node_job *job, shoal_error_t *error)
     cfg.topology = job->topo;
     cfg.mapby = l->mapby;
     cfg.bindto = l->bindto;
+    cfg.rankby = l->rankby;
     if (job->config->user) {
         cfg.as_user = true;
         cfg.uid = job->config->user->uid;
@@ -825,6 +874,42 @@ static int node_job_launch(struct node_job *job)
     return 0;
 }
 
+/* A direct modex frame from the coordinator: a request for a rank of
+ * this node (answered by OpenPMIx, or at once with an error), or the
+ * answer to one of ours. */
+static int node_job_dmodex(struct node_job *job, const struct job_frame *f)
+{
+    shoal_error_t derr;
+    int rc;
+
+    if (!job->pmix)
+        return shoal_errprintf(job->error, SHOAL_EPROTO,
+                               "a direct modex frame for a job without PMIx");
+    if (f->dmodex.op == JOB_DMODEX_REPLY) {
+        if (pmixd_job_dmodex_reply(job->pmix, f->dmodex.id, f->dmodex.status,
+                                   f->dmodex.bytes, f->dmodex.len)
+            < 0)
+            LOG(LOG_LEVEL_DEBUG, LOG_PMI,
+                "pmix: the data of rank %" PRIu32 " came after its request "
+                "ended",
+                f->dmodex.rank);
+        return 0;
+    }
+    rc = pmixd_job_dmodex_serve(job->pmix, f->dmodex.id, (int)f->dmodex.rank,
+                                &derr);
+    if (rc == -EINVAL)
+        return shoal_errprintf(job->error, SHOAL_EPROTO,
+                               "the coordinator asked for the data of rank "
+                               "%" PRIu32 ": %s",
+                               f->dmodex.rank, derr.text);
+    if (rc < 0) {
+        LOG(LOG_LEVEL_WARNING, LOG_PMI, "pmix: %s", derr.text);
+        node_pmix_dmodex_served(job->pmix, f->dmodex.id, (int)f->dmodex.rank,
+                                rc, NULL, 0, job);
+    }
+    return 0;
+}
+
 static int node_job_frame(const uint8_t *buf, size_t len, void *arg)
 {
     struct node_job *job = arg;
@@ -880,6 +965,9 @@ static int node_job_frame(const uint8_t *buf, size_t len, void *arg)
         free(found);
         break;
     }
+    case JOB_FRAME_DMODEX:
+        rc = node_job_dmodex(job, &f);
+        break;
     case JOB_FRAME_KILL:
         if (job->set && f.kill.now)
             rank_set_kill(job->set);

@@ -42,6 +42,16 @@ struct pool_node {
     uint32_t nputs;
 };
 
+/* A node's request for a rank's data, relayed to the rank's node under an
+ * id of ours (several nodes may use the same ids). */
+struct pool_dmodex {
+    struct pool_dmodex *next;
+    uint32_t id;     /* ours, sent to the rank's node */
+    int asker;       /* the node asking */
+    uint32_t ask_id; /* its id */
+    uint32_t rank;
+};
+
 struct pool_job {
     struct pool_job_config config;
     const struct pool_job_ops *ops;
@@ -68,6 +78,10 @@ struct pool_job {
     uint64_t asked_ms;
     int ckpt_kept;   /* the last CKPT_KEEP sent; 0 none */
     pubsub_t *names; /* the names the ranks published; NULL: none yet */
+    /* direct modex requests relayed to the node running their rank */
+    struct pool_dmodex *dmodex;
+    uint32_t dmodex_next_id;
+    bool *rank_gone; /* nranks: the rank exited (RANK_EXIT) */
     uv_timer_t done_timer;
     uv_signal_t signals[7];
     int nsignals;
@@ -330,6 +344,7 @@ static void pool_job_node_finished(struct pool_job *job)
 }
 
 static void pool_job_barrier_check(struct pool_job *job);
+static void pool_job_dmodex_node_gone(struct pool_job *job, int node);
 
 void pool_job_node_lost(pool_job_t *job, int node)
 {
@@ -375,6 +390,7 @@ void pool_job_node_lost_why(pool_job_t *job, int node, enum pool_job_loss why)
     }
     if (n->in_barrier)
         job->nbarrier--;
+    pool_job_dmodex_node_gone(job, node);
     pool_job_kill(job, false);
     pool_job_node_finished(job);
 }
@@ -772,6 +788,117 @@ out:
     free(w);
 }
 
+/* Direct modex ------------------------------------------------------------ */
+
+static void pool_job_dmodex_answer(struct pool_job *job,
+                                   int node,
+                                   uint32_t id,
+                                   uint32_t rank,
+                                   int status,
+                                   const uint8_t *data,
+                                   uint32_t len)
+{
+    struct job_frame f = {.kind = JOB_FRAME_DMODEX};
+
+    if (job->nodes[node].done || job->nodes[node].lost)
+        return;
+    f.dmodex.op = JOB_DMODEX_REPLY;
+    f.dmodex.id = id;
+    f.dmodex.rank = rank;
+    f.dmodex.status = status;
+    f.dmodex.len = status == 0 ? len : 0;
+    f.dmodex.bytes = status == 0 ? (uint8_t *)data : NULL;
+    pool_job_send(job, node, &f);
+}
+
+/* Every request for rank (every one, rank -1) fails with status: the
+ * rank is gone, or its node. */
+static void pool_job_dmodex_fail(struct pool_job *job, int rank, int status)
+{
+    struct pool_dmodex **pp = &job->dmodex;
+
+    while (*pp) {
+        struct pool_dmodex *d = *pp;
+
+        if (rank >= 0 && d->rank != (uint32_t)rank) {
+            pp = &d->next;
+            continue;
+        }
+        *pp = d->next;
+        pool_job_dmodex_answer(job, d->asker, d->ask_id, d->rank, status, NULL,
+                               0);
+        free(d);
+    }
+}
+
+/* A node is done or lost: its ranks' data is not to be had any more. */
+static void pool_job_dmodex_node_gone(struct pool_job *job, int node)
+{
+    const struct pool_job_node *cn = &job->config.nodes[node];
+
+    for (int i = 0; i < cn->nranks; i++) {
+        job->rank_gone[cn->ranks[i]] = true;
+        pool_job_dmodex_fail(job, cn->ranks[i], -ESRCH);
+    }
+}
+
+/* A node's DMODEX frame: a request goes on to the rank's node (or is
+ * answered at once when the rank is gone), a reply back to the asker. */
+static int pool_job_dmodex(struct pool_job *job, int node, struct job_frame *f)
+{
+    struct job_frame out = {.kind = JOB_FRAME_DMODEX};
+    struct pool_dmodex *d, **pp;
+    int holder;
+
+    if (f->dmodex.rank >= (uint32_t)job->config.nranks)
+        return pool_job_protocol_fault(
+            job, node, "a direct modex frame for no rank of the job");
+    holder = job->node_of_rank[f->dmodex.rank];
+    if (f->dmodex.op == JOB_DMODEX_REPLY) {
+        if (holder != node)
+            return pool_job_protocol_fault(
+                job, node, "a direct modex reply for a rank of another node");
+        for (pp = &job->dmodex; *pp && (*pp)->id != f->dmodex.id;
+             pp = &(*pp)->next)
+            ;
+        d = *pp;
+        if (!d)
+            return 0; /* answered already: the rank exited meanwhile */
+        if (d->rank != f->dmodex.rank)
+            return pool_job_protocol_fault(
+                job, node, "a direct modex reply for another rank");
+        *pp = d->next;
+        pool_job_dmodex_answer(job, d->asker, d->ask_id, d->rank,
+                               f->dmodex.status, f->dmodex.bytes,
+                               f->dmodex.len);
+        free(d);
+        return 0;
+    }
+    if (job->rank_gone[f->dmodex.rank] || job->nodes[holder].done
+        || job->nodes[holder].lost || job->killing) {
+        pool_job_dmodex_answer(job, node, f->dmodex.id, f->dmodex.rank, -ESRCH,
+                               NULL, 0);
+        return 0;
+    }
+    d = calloc(1, sizeof(*d));
+    if (!d) {
+        pool_job_dmodex_answer(job, node, f->dmodex.id, f->dmodex.rank, -ENOMEM,
+                               NULL, 0);
+        return 0;
+    }
+    d->id = ++job->dmodex_next_id;
+    d->asker = node;
+    d->ask_id = f->dmodex.id;
+    d->rank = f->dmodex.rank;
+    d->next = job->dmodex;
+    job->dmodex = d;
+    out.dmodex.op = JOB_DMODEX_REQUEST;
+    out.dmodex.id = d->id;
+    out.dmodex.rank = d->rank;
+    pool_job_send(job, holder, &out);
+    return 0;
+}
+
 /* A rank asked (PMIx_Job_control) for a signal to some of the job's ranks
  * (or all): each node that runs one is told. */
 static void pool_job_signal_ranks(struct pool_job *job, struct job_frame *f)
@@ -872,8 +999,11 @@ int pool_job_input(pool_job_t *job, int node, const uint8_t *buf, size_t len)
     case JOB_FRAME_RANK_EXIT:
         if (!pool_job_rank_on(job, node, f.rank_exit.rank))
             rc = pool_job_protocol_fault(job, node, "exit of a foreign rank");
-        else
+        else {
+            job->rank_gone[f.rank_exit.rank] = true;
+            pool_job_dmodex_fail(job, (int)f.rank_exit.rank, -ESRCH);
             pool_job_rank_exit(job, &f.rank_exit);
+        }
         break;
     case JOB_FRAME_ABORT:
         pool_job_abort(job, &f);
@@ -884,6 +1014,9 @@ int pool_job_input(pool_job_t *job, int node, const uint8_t *buf, size_t len)
             rc = pool_job_protocol_fault(job, node, "names of a foreign rank");
         else
             pool_job_names(job, node, &f);
+        break;
+    case JOB_FRAME_DMODEX:
+        rc = pool_job_dmodex(job, node, &f);
         break;
     case JOB_FRAME_SIGNAL:
         for (uint32_t i = 0; i < f.signal.nranks && rc == 0; i++)
@@ -910,6 +1043,7 @@ int pool_job_input(pool_job_t *job, int node, const uint8_t *buf, size_t len)
             job->nbarrier--;
         n->in_barrier = false;
         n->done = true;
+        pool_job_dmodex_node_gone(job, node);
         if (n->held)
             pool_job_hold(job, node, false, false, "its node is done");
         pool_job_node_finished(job);
@@ -976,7 +1110,8 @@ int pool_job_create(const struct pool_job_config *config,
     job->nodes = calloc((size_t)config->nnodes, sizeof(*job->nodes));
     job->node_of_rank = malloc((size_t)config->nranks * sizeof(int));
     job->sinks = calloc(2 * (size_t)config->nranks, sizeof(*job->sinks));
-    if (!job->nodes || !job->node_of_rank || !job->sinks) {
+    job->rank_gone = calloc((size_t)config->nranks, sizeof(bool));
+    if (!job->nodes || !job->node_of_rank || !job->sinks || !job->rank_gone) {
         rc = shoal_errprintf(error, -ENOMEM, "out of memory");
         goto error;
     }
@@ -1021,6 +1156,7 @@ error:
             output_sink_close(&job->sinks[i]);
     free(job->sinks);
     free(job->node_of_rank);
+    free(job->rank_gone);
     free(job->nodes);
     free(job);
     return rc;
@@ -1068,6 +1204,9 @@ static int pool_job_launch(struct pool_job *job, int node)
     l->enable_recovery = job->config.enable_recovery;
     l->mapby = (char *)job->config.mapby;
     l->bindto = (char *)job->config.bindto;
+    l->rankby = job->config.mapby && job->config.bindto
+                    ? (char *)job->config.rankby
+                    : NULL;
     if (job->config.ckpt_copies && job->config.ckpt_restore > 0) {
         l->restores = calloc((size_t)cn->nranks, sizeof(*l->restores));
         if (!l->restores) {
@@ -1160,6 +1299,12 @@ void pool_job_destroy(pool_job_t *job)
     if (job->names)
         pubsub_drop_waiting(job->names, pool_job_names_drop, NULL);
     pubsub_destroy(job->names);
+    while (job->dmodex) {
+        struct pool_dmodex *next = job->dmodex->next;
+        free(job->dmodex);
+        job->dmodex = next;
+    }
+    free(job->rank_gone);
     free(job->process_mapping);
     free(job->sinks);
     free(job->node_of_rank);

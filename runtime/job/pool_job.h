@@ -87,6 +87,7 @@ struct pool_job_config {
      * (map_policy_names()), or NULL */
     const char *mapby;
     const char *bindto;
+    const char *rankby;    /* PMIX_RANKBY (map_rank_policy_name()), or NULL */
     const char *ckpt_root; /* the job's checkpoints, or NULL (ckpt_watch.h) */
     struct ckpt_watch_auto ckpt_auto; /* --checkpoint=auto, or mtbf 0 */
     /* node-local checkpoints (ckpt_copies.h): the table of durable

@@ -285,6 +285,7 @@ int pool_remote_run(int ctl_fd,
     json_t *reply = NULL;
     const char *job = "0";
     char mapby[MAP_POLICY_NAME_MAX], bindto[MAP_POLICY_NAME_MAX];
+    char rankby[MAP_POLICY_NAME_MAX];
     bool bound = false;
     int rc;
 
@@ -324,6 +325,8 @@ int pool_remote_run(int ctl_fd,
     map_policy_names(&req->map, bound, mapby, bindto);
     cfg.mapby = mapby;
     cfg.bindto = bindto;
+    map_rank_policy_name(&req->map, rankby);
+    cfg.rankby = rankby;
     /* each node prints what it bound, once its ranks start */
     cfg.report_bindings = req->report_bindings;
 

@@ -37,6 +37,8 @@ enum pmixd_event_kind {
     PMIXD_EV_FENCE,
     PMIXD_EV_NAMES,
     PMIXD_EV_CONTROL,
+    PMIXD_EV_DMODEX,        /* a local rank asks for a remote rank's data */
+    PMIXD_EV_DMODEX_SERVED, /* a local rank's data for another node */
 };
 
 /* A names request on its way to the owner, with its strings. */
@@ -55,6 +57,26 @@ struct pmixd_pending {
     void *cbdata;
 };
 
+/* A local rank's direct modex request, waiting for the other node. */
+struct pmixd_dmx {
+    struct pmixd_dmx *next;
+    uint32_t id;
+    int rank;
+    double deadline; /* CLOCK_MONOTONIC seconds; 0 none */
+    pmix_modex_cbfunc_t cb;
+    void *cbdata;
+};
+
+/* A request of another node's, in OpenPMIx's hands until it calls back:
+ * kept in pmixd_serving until then (or until the server is finalized), as
+ * it may call back after the job is gone. */
+struct pmixd_serving {
+    struct pmixd_serving *next;
+    char nspace[PMIX_MAX_NSLEN + 1];
+    uint32_t id;
+    int rank;
+};
+
 /* What the PMIx thread hands to the loop thread. */
 struct pmixd_event {
     struct pmixd_event *next;
@@ -65,6 +87,8 @@ struct pmixd_event {
     char *data; /* FENCE contribution, CONTROL targets (ints), owned */
     size_t len;
     struct pmixd_names_msg *names; /* NAMES, owned */
+    uint32_t id;                   /* DMODEX, DMODEX_SERVED */
+    int rank;                      /* DMODEX, DMODEX_SERVED */
 };
 
 enum { PMIXD_TIMED_FENCES = 4 };
@@ -124,6 +148,12 @@ struct pmixd_job {
      * out when the job is destroyed; under lock */
     char *times_path;
     struct pmixd_times times;
+    /* direct modex requests of local ranks (under lock), and the timer
+     * of their PMIX_TIMEOUTs (loop thread) */
+    struct pmixd_dmx *dmx;
+    uint32_t dmx_next_id;
+    uv_timer_t dmx_timer;
+    bool closed; /* pmixd_job_close() was called (under lock) */
     /* the OMPI_MCA_mtl setting the ranks get (NULL none), once made */
     char *ompi_mtl;
     bool ompi_mtl_done;
@@ -134,7 +164,8 @@ static pthread_mutex_t pmixd_lock = PTHREAD_MUTEX_INITIALIZER;
 static bool pmixd_running;
 static char pmixd_dir[512];
 static unsigned pmixd_serial;
-static struct pmixd_job *pmixd_jobs; /* guarded by pmixd_lock */
+static struct pmixd_job *pmixd_jobs;        /* guarded by pmixd_lock */
+static struct pmixd_serving *pmixd_serving; /* guarded by pmixd_lock */
 /* the topology handed to OpenPMIx, which keeps using it */
 static hwloc_topology_t pmixd_topo;
 
@@ -218,11 +249,19 @@ static void pmixd_event_free(struct pmixd_event *ev)
 static void pmixd_queue(struct pmixd_job *job, struct pmixd_event *ev)
 {
     pthread_mutex_lock(&job->lock);
+    if (job->closed) {
+        /* nobody is left to act on it */
+        pthread_mutex_unlock(&job->lock);
+        pmixd_event_free(ev);
+        return;
+    }
     *job->tail = ev;
     job->tail = &ev->next;
-    pthread_mutex_unlock(&job->lock);
     uv_async_send(&job->async);
+    pthread_mutex_unlock(&job->lock);
 }
+
+static void pmixd_dmx_arm(struct pmixd_job *job);
 
 static void pmixd_queue_simple(struct pmixd_client *c,
                                enum pmixd_event_kind kind,
@@ -276,6 +315,14 @@ void pmixd_job_poll(pmixd_job_t *job)
             job->ops->control(job->clients[ev->index].rank, ev->status,
                               (const int *)ev->data,
                               (int)(ev->len / sizeof(int)), job->arg);
+            break;
+        case PMIXD_EV_DMODEX:
+            pmixd_dmx_arm(job);
+            job->ops->dmodex(job, ev->id, ev->rank, job->arg);
+            break;
+        case PMIXD_EV_DMODEX_SERVED:
+            job->ops->dmodex_served(job, ev->id, ev->rank, ev->status, ev->data,
+                                    ev->len, job->arg);
             break;
         }
         pmixd_event_free(ev);
@@ -939,6 +986,278 @@ static pmix_status_t pmixd_job_control(const pmix_proc_t *requestor,
     return PMIX_SUCCESS;
 }
 
+/* Direct modex ------------------------------------------------------------ */
+
+static pmix_status_t pmixd_dmx_status_of(int rc)
+{
+    switch (rc) {
+    case 0:
+        return PMIX_SUCCESS;
+    case -ETIMEDOUT:
+        return PMIX_ERR_TIMEOUT;
+    case -ESRCH:
+    case -ENOENT:
+        return PMIX_ERR_NOT_FOUND;
+    case -ENOMEM:
+        return PMIX_ERR_NOMEM;
+    case -EHOSTUNREACH:
+    case -ECONNRESET:
+        return PMIX_ERR_UNREACH;
+    default:
+        return PMIX_ERROR;
+    }
+}
+
+/* OpenPMIx asks for the data of proc, a rank on another node, on behalf
+ * of one (or several) of this node's ranks: the request goes to the owner;
+ * PMIX_TIMEOUT (seconds) bounds the wait. */
+static pmix_status_t pmixd_direct_modex(const pmix_proc_t *proc,
+                                        const pmix_info_t info[],
+                                        size_t ninfo,
+                                        pmix_modex_cbfunc_t cbfunc,
+                                        void *cbdata)
+{
+    struct pmixd_job *job = pmixd_job_find(proc->nspace);
+    struct pmixd_event *ev;
+    struct pmixd_dmx *d;
+    double timeout = 0;
+
+    if (!job || proc->rank == PMIX_RANK_WILDCARD
+        || proc->rank >= (pmix_rank_t)job->config.size)
+        return PMIX_ERR_NOT_FOUND;
+    if (!job->ops->dmodex)
+        return PMIX_ERR_NOT_SUPPORTED;
+    for (size_t i = 0; i < ninfo; i++) {
+        if (!PMIX_CHECK_KEY(&info[i], PMIX_TIMEOUT))
+            continue;
+        if (info[i].value.type == PMIX_INT && info[i].value.data.integer > 0)
+            timeout = info[i].value.data.integer;
+        else if (info[i].value.type == PMIX_UINT32)
+            timeout = info[i].value.data.uint32;
+    }
+    d = calloc(1, sizeof(*d));
+    ev = calloc(1, sizeof(*ev));
+    if (!d || !ev) {
+        free(d);
+        free(ev);
+        return PMIX_ERR_NOMEM;
+    }
+    d->rank = (int)proc->rank;
+    d->deadline = timeout > 0 ? pmixd_now() + timeout : 0;
+    d->cb = cbfunc;
+    d->cbdata = cbdata;
+    ev->kind = PMIXD_EV_DMODEX;
+    ev->rank = d->rank;
+    pthread_mutex_lock(&job->lock);
+    d->id = ev->id = ++job->dmx_next_id;
+    d->next = job->dmx;
+    job->dmx = d;
+    pthread_mutex_unlock(&job->lock);
+    pmixd_queue(job, ev);
+    return PMIX_SUCCESS;
+}
+
+static struct pmixd_dmx *pmixd_dmx_take(struct pmixd_job *job, uint32_t id)
+{
+    struct pmixd_dmx **pp, *d;
+
+    pthread_mutex_lock(&job->lock);
+    for (pp = &job->dmx; *pp && (*pp)->id != id; pp = &(*pp)->next)
+        ;
+    d = *pp;
+    if (d)
+        *pp = d->next;
+    pthread_mutex_unlock(&job->lock);
+    return d;
+}
+
+static void pmixd_dmx_release_cb(void *cbdata)
+{
+    free(cbdata);
+}
+
+static void pmixd_dmx_complete(struct pmixd_job *job,
+                               struct pmixd_dmx *d,
+                               int status,
+                               const void *data,
+                               size_t len)
+{
+    char *copy = NULL;
+
+    if (status == 0) {
+        copy = malloc(len ? len : 1);
+        if (!copy)
+            status = -ENOMEM;
+        else if (len)
+            memcpy(copy, data, len);
+    }
+    if (status != 0)
+        LOG(LOG_LEVEL_WARNING, LOG_PMI,
+            "pmix: %s: the data of rank %d did not come: %s", job->nspace,
+            d->rank,
+            status == -ESRCH       ? "the rank is gone"
+            : status == -ETIMEDOUT ? "timed out (PMIX_TIMEOUT)"
+                                   : strerror(-status));
+    if (d->cb && status == 0)
+        d->cb(PMIX_SUCCESS, copy, len, d->cbdata, pmixd_dmx_release_cb, copy);
+    else if (d->cb)
+        d->cb(pmixd_dmx_status_of(status), NULL, 0, d->cbdata, NULL, NULL);
+    else
+        free(copy);
+    free(d);
+}
+
+int pmixd_job_dmodex_reply(
+    pmixd_job_t *job, uint32_t id, int status, const void *data, size_t len)
+{
+    struct pmixd_dmx *d = pmixd_dmx_take(job, id);
+
+    if (!d)
+        return -ENOENT;
+    pmixd_dmx_complete(job, d, status > 0 ? -EPROTO : status, data, len);
+    pmixd_dmx_arm(job);
+    return 0;
+}
+
+/* The timer of the earliest PMIX_TIMEOUT: requests past theirs fail. */
+static void pmixd_dmx_timer_cb(uv_timer_t *timer)
+{
+    struct pmixd_job *job = timer->data;
+    double now = pmixd_now();
+
+    for (;;) {
+        struct pmixd_dmx **pp, *d = NULL;
+
+        pthread_mutex_lock(&job->lock);
+        for (pp = &job->dmx; *pp; pp = &(*pp)->next)
+            if ((*pp)->deadline > 0 && (*pp)->deadline <= now) {
+                d = *pp;
+                *pp = d->next;
+                break;
+            }
+        pthread_mutex_unlock(&job->lock);
+        if (!d)
+            break;
+        pmixd_dmx_complete(job, d, -ETIMEDOUT, NULL, 0);
+    }
+    pmixd_dmx_arm(job);
+}
+
+/* (Re)start the timer for the earliest deadline; loop thread. */
+static void pmixd_dmx_arm(struct pmixd_job *job)
+{
+    double first = 0;
+
+    if (uv_is_closing((uv_handle_t *)&job->dmx_timer))
+        return;
+    pthread_mutex_lock(&job->lock);
+    for (struct pmixd_dmx *d = job->dmx; d; d = d->next)
+        if (d->deadline > 0 && (first == 0 || d->deadline < first))
+            first = d->deadline;
+    pthread_mutex_unlock(&job->lock);
+    if (first == 0) {
+        uv_timer_stop(&job->dmx_timer);
+        return;
+    }
+    first -= pmixd_now();
+    uv_timer_start(&job->dmx_timer, pmixd_dmx_timer_cb,
+                   first > 0 ? (uint64_t)(first * 1000.0) + 1 : 0, 0);
+}
+
+/* OpenPMIx has the data of a rank of ours for another node (PMIx thread). */
+static void
+pmixd_served_cb(pmix_status_t status, char *data, size_t sz, void *cbdata)
+{
+    struct pmixd_serving *sv = cbdata, **pp;
+    struct pmixd_job *job;
+    struct pmixd_event *ev;
+    bool known = false;
+
+    pthread_mutex_lock(&pmixd_lock);
+    for (pp = &pmixd_serving; *pp; pp = &(*pp)->next)
+        if (*pp == sv) {
+            *pp = sv->next;
+            known = true;
+            break;
+        }
+    if (!known) {
+        pthread_mutex_unlock(&pmixd_lock);
+        return;
+    }
+    for (job = pmixd_jobs; job; job = job->next)
+        if (strncmp(job->nspace, sv->nspace, PMIX_MAX_NSLEN) == 0)
+            break;
+    ev = job ? calloc(1, sizeof(*ev)) : NULL;
+    if (ev) {
+        ev->kind = PMIXD_EV_DMODEX_SERVED;
+        ev->id = sv->id;
+        ev->rank = sv->rank;
+        ev->status = status == PMIX_SUCCESS ? 0 : -ENOENT;
+        if (status == PMIX_SUCCESS && sz > 0) {
+            ev->data = malloc(sz);
+            if (ev->data) {
+                memcpy(ev->data, data, sz);
+                ev->len = sz;
+            } else {
+                ev->status = -ENOMEM;
+            }
+        }
+        /* under pmixd_lock: the job cannot be destroyed meanwhile */
+        pmixd_queue(job, ev);
+    }
+    pthread_mutex_unlock(&pmixd_lock);
+    free(sv);
+}
+
+int pmixd_job_dmodex_serve(pmixd_job_t *job,
+                           uint32_t id,
+                           int rank,
+                           shoal_error_t *error)
+{
+    struct pmixd_serving *sv;
+    bool mine = false;
+    pmix_proc_t proc;
+    pmix_status_t st;
+
+    for (int i = 0; i < job->nlocal; i++)
+        mine = mine || job->clients[i].rank == rank;
+    if (!mine)
+        return shoal_errprintf(error, -EINVAL,
+                               "rank %d does not run on this node", rank);
+    sv = calloc(1, sizeof(*sv));
+    if (!sv)
+        return shoal_errprintf(error, -ENOMEM, "out of memory");
+    snprintf(sv->nspace, sizeof(sv->nspace), "%s", job->nspace);
+    sv->id = id;
+    sv->rank = rank;
+    pthread_mutex_lock(&pmixd_lock);
+    sv->next = pmixd_serving;
+    pmixd_serving = sv;
+    pthread_mutex_unlock(&pmixd_lock);
+    PMIX_PROC_LOAD(&proc, job->nspace, (pmix_rank_t)rank);
+    st = PMIx_server_dmodex_request(&proc, pmixd_served_cb, sv);
+    if (st != PMIX_SUCCESS) {
+        struct pmixd_serving **pp;
+        bool still = false;
+
+        /* it did not take it: unless it called back already, it never will */
+        pthread_mutex_lock(&pmixd_lock);
+        for (pp = &pmixd_serving; *pp; pp = &(*pp)->next)
+            if (*pp == sv) {
+                *pp = sv->next;
+                still = true;
+                break;
+            }
+        pthread_mutex_unlock(&pmixd_lock);
+        if (still)
+            free(sv);
+        return shoal_errprintf(error, -EIO,
+                               "PMIx refused the data of rank %d: %s", rank,
+                               PMIx_Error_string(st));
+    }
+    return 0;
+}
+
 static void pmixd_log(const pmix_proc_t *client,
                       const pmix_info_t data[],
                       size_t ndata,
@@ -969,6 +1288,7 @@ static pmix_server_module_t pmixd_module = {
     .lookup = pmixd_lookup,
     .unpublish = pmixd_unpublish,
     .job_control = pmixd_job_control,
+    .direct_modex = pmixd_direct_modex,
 };
 
 /* The server's directory ----------------------------------------------- */
@@ -1024,6 +1344,12 @@ static void pmixd_atexit(void)
         return;
     pmixd_running = false;
     PMIx_server_finalize();
+    /* requests OpenPMIx never answered: it calls back no more */
+    while (pmixd_serving) {
+        struct pmixd_serving *next = pmixd_serving->next;
+        free(pmixd_serving);
+        pmixd_serving = next;
+    }
     pmixd_rm_tree(pmixd_dir);
     if (pmixd_topo)
         hwloc_topology_destroy(pmixd_topo);
@@ -1279,6 +1605,8 @@ static int pmixd_register(struct pmixd_job *job, shoal_error_t *error)
         PMIXD_ADD(list, PMIX_MAPBY, cfg->mapby, PMIX_STRING);
     if (cfg->bindto)
         PMIXD_ADD(list, PMIX_BINDTO, cfg->bindto, PMIX_STRING);
+    if (cfg->rankby)
+        PMIXD_ADD(list, PMIX_RANKBY, cfg->rankby, PMIX_STRING);
     /* this node */
     PMIXD_ADD(list, PMIX_HOSTNAME, me->host, PMIX_STRING);
     u32 = (uint32_t)cfg->node_index;
@@ -1467,6 +1795,8 @@ int pmixd_job_create(const struct pmixd_job_config *config,
     }
     uv_async_init(config->loop, &job->async, pmixd_async_cb);
     job->async.data = job;
+    uv_timer_init(config->loop, &job->dmx_timer);
+    job->dmx_timer.data = job;
     if (getenv("SHOAL_PMIX_TIMES") && *getenv("SHOAL_PMIX_TIMES")) {
         job->times_path = strdup(getenv("SHOAL_PMIX_TIMES"));
         job->times.created = pmixd_now();
@@ -1776,6 +2106,15 @@ void pmixd_job_destroy(pmixd_job_t *job)
         return;
     free(job->times_path);
     free(job->ompi_mtl);
+    /* no node will answer now */
+    while (job->dmx) {
+        struct pmixd_dmx *d = job->dmx;
+
+        job->dmx = d->next;
+        if (d->cb)
+            d->cb(PMIX_ERR_LOST_CONNECTION, NULL, 0, d->cbdata, NULL, NULL);
+        free(d);
+    }
     pmixd_wait_init(&w);
     PMIx_server_deregister_nspace(job->nspace, pmixd_wait_cb, &w);
     pmixd_wait_for(&w);
@@ -1820,5 +2159,9 @@ void pmixd_job_close(pmixd_job_t *job)
         pmixd_times_write(job);
         pthread_mutex_unlock(&job->lock);
     }
+    pthread_mutex_lock(&job->lock);
+    job->closed = true;
+    pthread_mutex_unlock(&job->lock);
     uv_close((uv_handle_t *)&job->async, pmixd_close_cb);
+    uv_close((uv_handle_t *)&job->dmx_timer, pmixd_close_cb);
 }

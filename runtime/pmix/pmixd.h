@@ -17,7 +17,7 @@
  * A job is one PMIx namespace: the job-level, node-level and per-rank
  * information Open MPI reads (sizes, local peers, node and process maps as
  * PMIx regexes, local and node ranks, hostnames, locality strings and
- * cpusets of the binding applied, tmpdirs, map-by and bind-to) is
+ * cpusets of the binding applied, tmpdirs, map-by, bind-to and rank-by) is
  * registered when it is created. The owner then asks for each local rank's
  * environment before spawning it: OpenPMIx's, plus the Open MPI settings
  * a launcher gives (OMPI_MCA_schizo, so that Open MPI 4.1 takes the PMIx
@@ -54,17 +54,23 @@
  * PMIX_JOB_CTRL_KILL and _TERMINATE end it whole. Other directives, and
  * targets outside the job, are refused.
  *
+ * Direct modex (a rank asks for the data a rank on another node
+ * committed, before or without a fence that brings it: Open MPI's
+ * asynchronous modex, PMIx_Get of a peer's key): OpenPMIx calls the
+ * server module's direct_modex on the asking rank's node; with
+ * ops->dmodex NULL (one node holds the whole job) it is refused.
+ * Otherwise ops->dmodex carries the request (an id and the rank) to the
+ * node running the rank, whose owner calls pmixd_job_dmodex_serve():
+ * OpenPMIx's PMIx_server_dmodex_request() there waits until the rank has
+ * committed its data, and hands the blob to ops->dmodex_served, which
+ * the owner carries back; pmixd_job_dmodex_reply() completes the asking
+ * rank's request with it (or with an error: the rank is gone, ...). A
+ * request with PMIX_TIMEOUT fails with PMIX_ERR_TIMEOUT once it is up,
+ * whatever the other node does; a reply after that is dropped. What
+ * still waits when the job is destroyed fails (PMIX_ERR_LOST_CONNECTION).
+ *
  * Not served (the client gets PMIX_ERR_NOT_SUPPORTED): spawn (so
- * MPI_Comm_spawn fails), connect/disconnect between namespaces, and
- * direct modex across nodes: the server module has no direct_modex
- * callback, so a rank gets every peer's data at the fence (the full
- * modex). Within a node OpenPMIx answers a direct modex request itself;
- * for a rank on another node it has no host to ask and the request
- * fails unless the fence's exchange has brought that rank's data: Open
- * MPI with pmix_base_async_modex=1 (MPI_Init does not wait for its fence)
- * on a job spanning nodes then ends in MPI_Init with "PML add procs
- * failed" (PMIX_ERR_NOT_FOUND, -13), status 1, no hang; whether it
- * happens depends on timing. */
+ * MPI_Comm_spawn fails) and connect/disconnect between namespaces. */
 #ifndef SHOAL_RUNTIME_PMIX_PMIXD_H
 #define SHOAL_RUNTIME_PMIX_PMIXD_H
 
@@ -113,6 +119,21 @@ struct pmixd_job_ops {
      * that the job be killed. NULL: refused. */
     void (*control)(
         int rank, int signo, const int *targets, int ntargets, void *arg);
+    /* A local rank asked for the data of rank (of the job, not wildcard):
+     * the owner carries the request to the node running it and answers
+     * with pmixd_job_dmodex_reply(job, id, ...). NULL: one node holds the
+     * whole job, and such a request is refused. */
+    void (*dmodex)(pmixd_job_t *job, uint32_t id, int rank, void *arg);
+    /* The request pmixd_job_dmodex_serve(job, id, rank) took is answered:
+     * status 0 and the rank's data (len bytes, borrowed for the call), or
+     * a negative code. Required with dmodex. */
+    void (*dmodex_served)(pmixd_job_t *job,
+                          uint32_t id,
+                          int rank,
+                          int status,
+                          const void *data,
+                          size_t len,
+                          void *arg);
 };
 
 /* One node of the job: its name and the global ranks it runs. */
@@ -147,6 +168,7 @@ struct pmixd_job_config {
     hwloc_topology_t topology;
     const char *mapby;  /* PMIX_MAPBY, or NULL */
     const char *bindto; /* PMIX_BINDTO, or NULL */
+    const char *rankby; /* PMIX_RANKBY, or NULL */
 };
 
 /* The version of the OpenPMIx library ("OpenPMIx 4.2.2 ..."), borrowed. */
@@ -205,6 +227,23 @@ int pmixd_job_names_reply(pmixd_job_t *job,
                           const struct pubsub_name *names,
                           size_t n,
                           shoal_error_t *error);
+
+/* Complete the direct modex request id (ops->dmodex): status 0 and the
+ * rank's data (len bytes, copied), or a negative code (-ESRCH: the rank
+ * is gone; -ETIMEDOUT; ...). Returns 0, or -ENOENT when no such request
+ * waits (it timed out already: not an error of the caller's). */
+int pmixd_job_dmodex_reply(
+    pmixd_job_t *job, uint32_t id, int status, const void *data, size_t len);
+
+/* Ask OpenPMIx for the data of rank, one of this node's, for another
+ * node: ops->dmodex_served(job, id, rank, ...) gets it once the rank has
+ * committed it (it waits until then). Returns 0, or a negative code with
+ * error filled (-EINVAL: not a rank of this node; -EIO: OpenPMIx refused)
+ * and ops->dmodex_served is not called. */
+int pmixd_job_dmodex_serve(pmixd_job_t *job,
+                           uint32_t id,
+                           int rank,
+                           shoal_error_t *error);
 
 /* Deliver now what the PMIx thread queued (so that a rank's finalize or
  * abort is known before its exit is judged). */

@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: MIT */
-/* policy: an Open MPI program that reads its job's mapping and binding
- * policies (PMIX_MAPBY, PMIX_BINDTO) from its own namespace, as a
- * launcher registers them, with PMIx_Get on the wildcard rank.
+/* policy: an Open MPI program that reads its job's mapping, binding and
+ * ranking policies (PMIX_MAPBY, PMIX_BINDTO, PMIX_RANKBY) from its own
+ * namespace, as a launcher registers them, with PMIx_Get on the wildcard
+ * rank.
  *
- * Each rank prints "rank R mapby MAPBY bindto BINDTO" ("(none)" for a key
- * the namespace lacks); rank 0 then prints " No Errors". Exits 1 when
+ * Each rank prints "rank R mapby MAPBY bindto BINDTO rankby RANKBY"
+ * ("(none)" for a key the namespace lacks); rank 0 then prints
+ * " No Errors". Exits 1 when
  * PMIx_Init fails. */
 #include <mpi.h>
 #include <pmix.h>
@@ -33,7 +35,7 @@ int main(int argc, char **argv)
 {
     pmix_proc_t me;
     pmix_status_t st;
-    char mapby[128], bindto[128];
+    char mapby[128], bindto[128], rankby[128];
     int rank;
 
     MPI_Init(&argc, &argv);
@@ -46,7 +48,9 @@ int main(int argc, char **argv)
     }
     get_job_string(&me, PMIX_MAPBY, mapby, sizeof(mapby));
     get_job_string(&me, PMIX_BINDTO, bindto, sizeof(bindto));
-    printf("rank %d mapby %s bindto %s\n", rank, mapby, bindto);
+    get_job_string(&me, PMIX_RANKBY, rankby, sizeof(rankby));
+    printf("rank %d mapby %s bindto %s rankby %s\n", rank, mapby, bindto,
+           rankby);
     fflush(stdout);
     PMIx_Finalize(NULL, 0);
     MPI_Barrier(MPI_COMM_WORLD);

@@ -1149,3 +1149,26 @@ Test(map, policy_names_are_prrte_s)
     map_policy_names(&req, true, mapby, bindto);
     cr_assert(eq(str, mapby, "BYNODE"));
 }
+
+Test(map, rank_policy_name_follows_the_mapping_as_prrte_does)
+{
+    struct map_request req = {.nranks = 2};
+    char rankby[MAP_POLICY_NAME_MAX];
+
+    map_rank_policy_name(&req, rankby);
+    cr_assert(eq(str, rankby, "SLOT"));
+    req.map_by = MAP_LEVEL_NODE;
+    map_rank_policy_name(&req, rankby);
+    cr_assert(eq(str, rankby, "NODE"));
+    req = (struct map_request){.map_by = MAP_LEVEL_NUMA, .span = true};
+    map_rank_policy_name(&req, rankby);
+    cr_assert(eq(str, rankby, "SPAN"));
+    /* --rank-by wins over the mapping */
+    req.rank_by = MAP_LEVEL_CORE;
+    map_rank_policy_name(&req, rankby);
+    cr_assert(eq(str, rankby, "CORE"));
+    req = (struct map_request){.map_by = MAP_LEVEL_NODE,
+                               .rank_by = MAP_LEVEL_SLOT};
+    map_rank_policy_name(&req, rankby);
+    cr_assert(eq(str, rankby, "SLOT"));
+}

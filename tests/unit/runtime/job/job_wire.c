@@ -117,6 +117,13 @@ static struct job_frame sample(enum job_frame_kind kind)
         f.names.kvs = some_kvs;
         f.names.nkvs = 2;
         break;
+    case JOB_FRAME_DMODEX:
+        f.dmodex.op = JOB_DMODEX_REPLY;
+        f.dmodex.id = 31;
+        f.dmodex.rank = 6;
+        f.dmodex.len = 5;
+        f.dmodex.bytes = (uint8_t *)"\x01\x00blob";
+        break;
     case JOB_FRAME_KILL:
         f.kill.now = true;
         break;
@@ -258,6 +265,15 @@ static void assert_same(const struct job_frame *a, const struct job_frame *b)
             cr_assert(eq(str, a->names.kvs[i].value, b->names.kvs[i].value));
         }
         break;
+    case JOB_FRAME_DMODEX:
+        cr_assert(eq(u8, a->dmodex.op, b->dmodex.op));
+        cr_assert(eq(u32, a->dmodex.id, b->dmodex.id));
+        cr_assert(eq(u32, a->dmodex.rank, b->dmodex.rank));
+        cr_assert(eq(i32, a->dmodex.status, b->dmodex.status));
+        cr_assert(eq(u32, a->dmodex.len, b->dmodex.len));
+        cr_assert(eq(
+            int, memcmp(a->dmodex.bytes, b->dmodex.bytes, a->dmodex.len), 0));
+        break;
     case JOB_FRAME_KILL:
         cr_assert(eq(int, a->kill.now, b->kill.now));
         break;
@@ -285,7 +301,7 @@ static void assert_same(const struct job_frame *a, const struct job_frame *b)
 
 Test(job_wire, every_kind_round_trips)
 {
-    for (int k = JOB_FRAME_LAUNCH; k <= JOB_FRAME_NAMES; k++) {
+    for (int k = JOB_FRAME_LAUNCH; k <= JOB_FRAME_DMODEX; k++) {
         struct job_frame f = sample(k), g;
         shoal_error_t error;
         uint8_t *buf;
@@ -349,9 +365,120 @@ Test(job_wire, launch_policies_round_trip_and_old_launch_still_decodes)
     free(old);
 }
 
+Test(job_wire, launch_rankby_round_trips_and_launch_without_it_decodes)
+{
+    struct job_frame f = sample(JOB_FRAME_LAUNCH), g;
+    uint8_t *old, *buf;
+    size_t old_len, len;
+    shoal_error_t error;
+
+    f.launch.mapby = "BYNODE";
+    f.launch.bindto = "CORE";
+    cr_assert(eq(int, job_frame_encode(&f, &old, &old_len), 0));
+    f.launch.rankby = "NODE";
+    cr_assert(eq(int, job_frame_encode(&f, &buf, &len), 0));
+    cr_assert(eq(int, memcmp(old, buf, old_len), 0));
+    cr_assert(eq(int, job_frame_decode(buf, len, &g, NULL), 0));
+    cr_assert(eq(str, g.launch.rankby, "NODE"));
+    job_frame_release(&g);
+    /* without it: the policies of before, no ranking */
+    cr_assert(eq(int, job_frame_decode(old, old_len, &g, NULL), 0));
+    cr_assert(eq(ptr, g.launch.rankby, NULL));
+    cr_assert(eq(str, g.launch.mapby, "BYNODE"));
+    job_frame_release(&g);
+    for (size_t cut = old_len + 1; cut < len; cut++)
+        cr_assert(eq(int, job_frame_decode(buf, cut, &g, NULL), SHOAL_EPROTO),
+                  "cut at %zu of %zu", cut, len);
+    buf[len - 1] = 'e';
+    cr_assert(eq(int, job_frame_decode(buf, len, &g, &error), SHOAL_EPROTO));
+    cr_assert(not(eq(ptr, strstr(error.text, "ranking policy"), NULL)), "%s",
+              error.text);
+    free(buf);
+    f.launch.rankby = "node";
+    cr_assert(eq(int, job_frame_encode(&f, &buf, &len), -EINVAL));
+    free(old);
+}
+
+Test(job_wire, dmodex_frames_say_what_is_wrong)
+{
+    struct job_frame f = sample(JOB_FRAME_DMODEX), g;
+    shoal_error_t error;
+    uint8_t *buf;
+    size_t len;
+
+    /* a request: no status, no data */
+    f.dmodex.op = JOB_DMODEX_REQUEST;
+    f.dmodex.len = 0;
+    f.dmodex.bytes = NULL;
+    cr_assert(eq(int, job_frame_encode(&f, &buf, &len), 0));
+    cr_assert(eq(sz, len, 18));
+    cr_assert(eq(int, job_frame_decode(buf, len, &g, &error), 0), "%s",
+              error.text);
+    cr_assert(eq(u8, g.dmodex.op, JOB_DMODEX_REQUEST));
+    cr_assert(eq(u32, g.dmodex.rank, 6));
+    job_frame_release(&g);
+    /* an unknown operation */
+    buf[1] = 3;
+    cr_assert(eq(int, job_frame_decode(buf, len, &g, &error), SHOAL_EPROTO));
+    cr_assert(
+        not(eq(ptr, strstr(error.text, "bad direct modex operation"), NULL)),
+        "%s", error.text);
+    buf[1] = JOB_DMODEX_REQUEST;
+    /* a request with a status (a negative one) */
+    buf[10] = 0xff;
+    cr_assert(eq(int, job_frame_decode(buf, len, &g, &error), SHOAL_EPROTO));
+    cr_assert(
+        not(eq(ptr, strstr(error.text, "a direct modex request with a status"),
+               NULL)),
+        "%s", error.text);
+    free(buf);
+    /* a positive status */
+    f.dmodex.op = JOB_DMODEX_REPLY;
+    f.dmodex.status = 5;
+    cr_assert(eq(int, job_frame_encode(&f, &buf, &len), -EINVAL));
+    f.dmodex.status = 0;
+    cr_assert(eq(int, job_frame_encode(&f, &buf, &len), 0));
+    buf[13] = 0x7f;
+    cr_assert(eq(int, job_frame_decode(buf, len, &g, &error), SHOAL_EPROTO));
+    cr_assert(not(eq(ptr, strstr(error.text, "bad direct modex status"), NULL)),
+              "%s", error.text);
+    free(buf);
+    /* data with a failure, or with a request */
+    f.dmodex.status = -ESRCH;
+    f.dmodex.len = 2;
+    f.dmodex.bytes = (uint8_t *)"xy";
+    cr_assert(eq(int, job_frame_encode(&f, &buf, &len), -EINVAL));
+    f.dmodex.len = 0;
+    cr_assert(eq(int, job_frame_encode(&f, &buf, &len), 0));
+    buf = realloc(buf, len + 2);
+    buf[len - 1] = 2; /* the data's length, then two bytes */
+    buf[len] = 'x';
+    buf[len + 1] = 'y';
+    cr_assert(
+        eq(int, job_frame_decode(buf, len + 2, &g, &error), SHOAL_EPROTO));
+    cr_assert(
+        not(eq(ptr, strstr(error.text, "direct modex data with no answer"),
+               NULL)),
+        "%s", error.text);
+    /* a length past the end */
+    buf[len - 1] = 9;
+    cr_assert(
+        eq(int, job_frame_decode(buf, len + 2, &g, &error), SHOAL_EPROTO));
+    cr_assert(not(eq(ptr, strstr(error.text, "truncated"), NULL)), "%s",
+              error.text);
+    free(buf);
+    /* more data than a frame carries */
+    f.dmodex.status = 0;
+    f.dmodex.len = JOB_WIRE_DATA_MAX + 1;
+    f.dmodex.bytes = (uint8_t *)"";
+    cr_assert(eq(int, job_frame_encode(&f, &buf, &len), -EINVAL));
+    cr_assert(
+        eq(int, strcmp(job_frame_kind_name(JOB_FRAME_DMODEX), "DMODEX"), 0));
+}
+
 Test(job_wire, truncation_at_every_byte_is_refused)
 {
-    for (int k = JOB_FRAME_LAUNCH; k <= JOB_FRAME_NAMES; k++) {
+    for (int k = JOB_FRAME_LAUNCH; k <= JOB_FRAME_DMODEX; k++) {
         struct job_frame f = sample(k), g;
         shoal_error_t error;
         uint8_t *buf;
@@ -573,7 +700,8 @@ Test(job_wire, random_garbage_never_crashes)
             buf[j] = (uint8_t)rand_r(&seed);
         /* mostly valid kinds, so the field decoders get exercised */
         if (len > 0 && i % 4 != 0)
-            buf[0] = (uint8_t)(JOB_FRAME_LAUNCH + i % 14);
+            buf[0] = (uint8_t)(JOB_FRAME_LAUNCH
+                               + i % (JOB_FRAME_DMODEX - JOB_FRAME_LAUNCH + 1));
         if (job_frame_decode(buf, len, &g, NULL) == 0)
             job_frame_release(&g);
     }
@@ -583,7 +711,7 @@ Test(job_wire, mutated_frames_never_crash)
 {
     unsigned seed = 99;
 
-    for (int k = JOB_FRAME_LAUNCH; k <= JOB_FRAME_NAMES; k++) {
+    for (int k = JOB_FRAME_LAUNCH; k <= JOB_FRAME_DMODEX; k++) {
         struct job_frame f = sample(k), g;
         uint8_t *buf;
         size_t len;
