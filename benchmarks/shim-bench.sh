@@ -31,11 +31,17 @@
 # LABEL=VAR=VALUE,VAR=VALUE..., e.g. "ofi net=SHOAL_OFI_PROVIDER=net"),
 # PINGPONG_DIV
 # (divides shim_pingpong's iteration counts, for a heavily loaded machine),
+# SHIM_STRACE (across hosts, 1: every rank runs under `strace -f -y`, one
+# trace per rank in $out/strace/, and each implementation's system calls
+# of the message path, summed over its ranks and rounds, are printed per
+# message as JSON objects {"strace":...}: counts, which a loaded machine
+# does not skew as it skews times),
 # SHIM_BENCH_OUT (where programs and results go; default under BUILDDIR).
 set -u
 src=$(cd "$(dirname "$0")/.." && pwd)
 build=$(cd "${1:-${SHOAL_BUILDDIR:-$src}}" && pwd)
 SHIM_HOSTS=${SHIM_HOSTS:-}
+SHIM_STRACE=${SHIM_STRACE:-}
 SHIM_ENV=${SHIM_ENV:-}
 SHIM_LAUNCHER=${SHIM_LAUNCHER:-"$build/cmd/shoal run --oversubscribe -n"}
 # Open MPI's wrapper compiler reads OMPI_MPICC itself as the compiler to
@@ -88,6 +94,16 @@ results="$out/results.json"
 : >"$out/link.json"
 : >"$out/errors.json"
 : >"$out/stderr.log"
+# Under SHIM_STRACE, the command that runs a rank's program: its trace
+# goes to $out/strace/IMPL.PID (the shell's pid is strace's once it
+# execs).
+wrap=()
+if [ -n "$SHIM_STRACE" ]; then
+    [ -n "$SHIM_HOSTS" ] || { echo "shim-bench: SHIM_STRACE needs SHIM_HOSTS=1" >&2; exit 1; }
+    command -v strace >/dev/null || { echo "shim-bench: SHIM_STRACE needs strace" >&2; exit 1; }
+    rm -rf "$out/strace"
+    mkdir -p "$out/strace"
+fi
 export PINGPONG_DIV=${PINGPONG_DIV:-1}
 # Every run is bounded; a run that fails or times out leaves a JSON error
 # object.
@@ -135,19 +151,21 @@ mode_env() {
 run_impl() {
     local impl=$1 np=$2 prog=$3
     shift 3
+    [ -n "$SHIM_STRACE" ] &&
+        wrap=(sh -c 'exec strace -f -y -o "$0.$$" "$@"' "$out/strace/$impl")
     case "$impl" in
     shoal-shm) run env SHOAL_MPI_SHM=1 $SHIM_ENV $SHIM_LAUNCHER "$np" "$out/$prog.shoal" "$impl" "$@" ;;
     shoal-ofi)
         if [ -n "$SHIM_HOSTS" ]; then
-            run_hosts "$impl" "$np" env $SHIM_ENV "$out/$prog.shoal" "$impl" "$@"
+            run_hosts "$impl" "$np" env $SHIM_ENV "${wrap[@]}" "$out/$prog.shoal" "$impl" "$@"
         else
             run env SHOAL_MPI_SHM=0 $SHIM_ENV $SHIM_LAUNCHER "$np" "$out/$prog.shoal" "$impl" "$@"
         fi ;;
     shoal-*) # across hosts, a variant: LABEL=VAR=VALUE,VAR=VALUE...
         run_hosts "$impl" "$np" env $(mode_env "${impl#shoal-}") $SHIM_ENV \
-            "$out/$prog.shoal" "$impl" "$@" ;;
+            "${wrap[@]}" "$out/$prog.shoal" "$impl" "$@" ;;
     openmpi-tcp) run_hosts "$impl" "$np" --mca pml ob1 --mca btl tcp,self \
-        "$out/$prog.openmpi" "$impl" "$@" ;;
+        "${wrap[@]}" "$out/$prog.openmpi" "$impl" "$@" ;;
     openmpi) run $OMPI_LAUNCHER "$np" "$out/$prog.openmpi" "$impl" "$@" ;;
     mpich) run $MPICH_LAUNCHER "$np" "$out/$prog.mpich" "$impl" "$@" ;;
     esac
@@ -225,3 +243,55 @@ END {
     }
     printf("\n%s\n%s", hdr, rows)
 }' "$results"
+
+# Under SHIM_STRACE: each implementation's system calls of the message
+# path, summed over its ranks and rounds, per message the ping-pongs sent
+# (both directions, warm-ups and windows included, barriers not counted).
+# The message path is every call on a socket (strace -y names it; "io",
+# the calls that move data) and every poll, wait or yield (their count
+# grows with the time spent waiting); start-up's reads of files
+# (libfabric's verbs provider reads /proc/kallsyms, 10,000 reads) and
+# sleeps (the psm constructor's) are left out.
+if [ -n "$SHIM_STRACE" ]; then
+    msgs=0
+    for n in ${SIZES:-0 $(awk 'BEGIN { for (n = 1; n <= 4194304; n *= 2) print n }')}; do
+        if [ "$n" -le 4096 ]; then iters=2000 witers=200
+        elif [ "$n" -le 65536 ]; then iters=300 witers=30
+        else iters=20 witers=3; fi
+        iters=$((iters / PINGPONG_DIV)); [ $iters -gt 0 ] || iters=1
+        witers=$((witers / PINGPONG_DIV)); [ $witers -gt 0 ] || witers=1
+        msgs=$((msgs + 2 * (iters / 10 + 1 + 7 * iters)))
+        [ "$n" -gt 0 ] && msgs=$((msgs + (1 + 7 * witers) * 17))
+    done
+    msgs=$((msgs * ROUNDS))
+    echo
+    for im in $impls; do
+        set -- "$out/strace/$im".*
+        [ -e "$1" ] || continue
+        awk -v impl="$im" -v msgs="$msgs" '
+            # "PID [TIME] NAME(ARGS" or "PID <... NAME resumed>": the
+            # first only.
+            match($0, /^[0-9]+ +([0-9:.]+ +)?[a-z_0-9]+\(/) {
+                call = substr($0, RSTART, RLENGTH - 1)
+                sub(/^.* /, "", call)
+                rest = substr($0, RSTART + RLENGTH)
+                if (call ~ /^(poll|ppoll|epoll_wait|epoll_pwait|select|pselect6|sched_yield)$/) {
+                    calls[call]++; total++
+                } else if (rest ~ /^[0-9]+<(socket|TCP|UDP|UNIX)/) {
+                    calls[call]++; total++; io++
+                }
+            }
+            END {
+                for (s in calls)
+                    if (calls[s] >= msgs / 100)
+                        printf("{\"strace\":\"%s\",\"syscall\":\"%s\",\"calls\":%d,\"per_message\":%.3f}\n",
+                               impl, s, calls[s], calls[s] / msgs)
+                printf("{\"strace\":\"%s\",\"syscall\":\"total\",\"calls\":%d,\"messages\":%d,\"per_message\":%.3f}\n",
+                       impl, total, msgs, total / msgs)
+                # Polls count the time spent waiting, which load skews;
+                # the rest, the calls that move data, it does not.
+                printf("{\"strace\":\"%s\",\"syscall\":\"io\",\"calls\":%d,\"messages\":%d,\"per_message\":%.3f}\n",
+                       impl, io, msgs, io / msgs)
+            }' "$@" | sort
+    done
+fi

@@ -39,4 +39,27 @@ test_expect_success 'both runs crossed the link with at least their payload' '
     done
 '
 
+# The system calls that move a message, counted with strace (load skews
+# times and the number of polls, not these): over libfabric 1.17's
+# tcp;ofi_rxm a ping-pong message costs the sender one sendto and the
+# receiver one recvfrom, plus the tcp provider's completion signal (one
+# write and one read on a socket pair: mpi-shim/README.md, "Between
+# nodes"), about 4 in all; Open MPI's TCP transport makes 2 (writev,
+# readv). More than 5 means the shim added calls of its own.
+if ! command -v strace >/dev/null 2>&1; then
+    test_skip 'the calls that move a message, under strace' 'strace is not installed'
+else
+    test_expect_success 'the calls that move a message, under strace' '
+        timeout -k 10 400 env SHIM_HOSTS=1 SHIM_STRACE=1 ROUNDS=1 SIZES=0 \
+            PINGPONG_DIV=10 RUN_TIMEOUT=150 SHIM_BENCH_OUT="$TRASH/strace" \
+            "$SHOAL_SRCDIR/benchmarks/shim-bench.sh" "$SHOAL_BUILDDIR" >strace.out 2>strace.err ||
+        { cat strace.out strace.err; exit 1; }
+        grep "^{\"strace\"" strace.out &&
+        io=$(sed -n "s/^{\"strace\":\"shoal-ofi\",\"syscall\":\"io\".*\"per_message\":\([0-9.]*\)}$/\1/p" strace.out) &&
+        ref=$(sed -n "s/^{\"strace\":\"openmpi-tcp\",\"syscall\":\"io\".*\"per_message\":\([0-9.]*\)}$/\1/p" strace.out) &&
+        echo "io calls per message: shoal $io, Open MPI $ref" &&
+        awk -v io="$io" -v ref="$ref" "BEGIN { exit !(io >= 1.5 && ref >= 1.5 && io <= 5) }"
+    '
+fi
+
 test_done
