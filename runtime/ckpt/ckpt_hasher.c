@@ -14,7 +14,7 @@ enum { CKPT_HASHER_READ = 256 << 10 };
 
 struct ckpt_hasher_file {
     char *path;
-    bool follow;
+    enum ckpt_hasher_mode mode;
     uint64_t end;    /* bytes the file holds */
     uint64_t hashed; /* bytes hashed (a batch may be past them) */
     crypto_generichash_state state;
@@ -28,6 +28,7 @@ struct ckpt_hasher_batch {
     uint64_t from;
     uint64_t to;
     size_t file;
+    bool hash; /* else only handed to the disk */
     crypto_generichash_state state;
     int rc;
 };
@@ -44,7 +45,7 @@ struct ckpt_hasher {
 
 int ckpt_hasher_create(uv_loop_t *loop,
                        const char *const *paths,
-                       const bool *follow,
+                       const enum ckpt_hasher_mode *mode,
                        size_t n,
                        ckpt_hasher_t **out)
 {
@@ -56,7 +57,7 @@ int ckpt_hasher_create(uv_loop_t *loop,
     h->n = n;
     h->files = calloc(n + 1, sizeof(*h->files));
     for (size_t i = 0; h->files && i < n; i++) {
-        h->files[i].follow = follow[i];
+        h->files[i].mode = mode[i];
         h->files[i].path = strdup(paths[i]);
         if (!h->files[i].path) {
             h->n = i;
@@ -96,12 +97,12 @@ void ckpt_hasher_destroy(ckpt_hasher_t *h)
 static void ckpt_hasher_run(uv_work_t *req)
 {
     struct ckpt_hasher_batch *b = req->data;
-    unsigned char *buf = malloc(CKPT_HASHER_READ);
+    unsigned char *buf = b->hash ? malloc(CKPT_HASHER_READ) : NULL;
     uint64_t off = b->from;
     int fd = open(b->path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 
-    b->rc = fd < 0 ? -errno : buf ? 0 : -ENOMEM;
-    while (b->rc == 0 && off < b->to) {
+    b->rc = fd < 0 ? -errno : buf || !b->hash ? 0 : -ENOMEM;
+    while (b->rc == 0 && b->hash && off < b->to) {
         size_t want = b->to - off < CKPT_HASHER_READ ? (size_t)(b->to - off)
                                                      : CKPT_HASHER_READ;
         ssize_t got = pread(fd, buf, want, (off_t)off);
@@ -143,7 +144,8 @@ static int ckpt_hasher_next(ckpt_hasher_t *h)
     if (h->batch || h->error)
         return h->error;
     while (i < h->n
-           && (!h->files[i].follow || h->files[i].hashed >= h->files[i].end))
+           && (h->files[i].mode == CKPT_HASHER_SKIP
+               || h->files[i].hashed >= h->files[i].end))
         i++;
     if (i == h->n) {
         if (h->done) {
@@ -152,7 +154,7 @@ static int ckpt_hasher_next(ckpt_hasher_t *h)
 
             h->done = NULL;
             for (size_t k = 0; hashes && k < h->n; k++) {
-                hashes[k].valid = h->files[k].follow;
+                hashes[k].valid = h->files[k].mode == CKPT_HASHER_HASH;
                 if (hashes[k].valid)
                     crypto_generichash_final(&h->files[k].state,
                                              hashes[k].bytes, CKPT_HASH_BYTES);
@@ -168,6 +170,7 @@ static int ckpt_hasher_next(ckpt_hasher_t *h)
     b->h = h;
     b->path = h->files[i].path;
     b->file = i;
+    b->hash = h->files[i].mode == CKPT_HASHER_HASH;
     b->from = h->files[i].hashed;
     b->to = h->files[i].end;
     b->state = h->files[i].state;
@@ -212,7 +215,7 @@ static void ckpt_hasher_after(uv_work_t *req, int status)
 
 int ckpt_hasher_grow(ckpt_hasher_t *h, size_t i, uint64_t end)
 {
-    if (i >= h->n || !h->files[i].follow)
+    if (i >= h->n || h->files[i].mode == CKPT_HASHER_SKIP)
         return 0;
     if (end > h->files[i].end)
         h->files[i].end = end;

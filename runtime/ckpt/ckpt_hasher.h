@@ -2,18 +2,20 @@
 /* ckpt_hasher.h - files hashed on libuv's thread pool while they are
  * written, a little behind the writer.
  *
- * A receiver of a checkpoint copy must check every byte against the
- * MANIFEST. Hashing each chunk on the daemon's loop as it is written puts
- * BLAKE2b in series with opening the sealed frames on one core; the
- * hasher moves it to a pool thread, where it runs beside the loop: it
- * reads back what the writer wrote (from the page cache, so the check
- * covers what will be fsynced) in batches, one batch at a time per
+ * A receiver of a checkpoint copy must check against the MANIFEST every
+ * byte its sender does not vouch for (ckpt_wire.h). Hashing each chunk on the
+ * daemon's loop as it is written puts BLAKE2b in series with opening the sealed
+ * frames on one core; the hasher moves it to a pool thread, where it runs
+ * beside the loop: it reads back what the writer wrote (from the page cache, so
+ * the check covers what will be fsynced) in batches, one batch at a time per
  * hasher, in file order. Each batch hashed is then handed to the disk
  * (sync_file_range, not waited for), so the device writes while the copy
  * streams in and the fsync that installs it has little left to do.
  *
  *   ckpt_hasher_create()  follow n files, each hashed from its first byte
- *                         (follow[i]) or not at all
+ *                         (CKPT_HASHER_HASH), only handed to the disk as
+ *                         it grows (CKPT_HASHER_FLUSH: a file whose sender
+ *                         vouches for it) or left alone (CKPT_HASHER_SKIP)
  *   ckpt_hasher_grow()    file i now holds end bytes: hash up to there
  *   ckpt_hasher_finish()  the writer is done: done() is called once every
  *                         byte grown is hashed, with the hashes (valid for
@@ -37,21 +39,27 @@
 
 typedef struct ckpt_hasher ckpt_hasher_t;
 
+enum ckpt_hasher_mode {
+    CKPT_HASHER_SKIP = 0,
+    CKPT_HASHER_HASH,
+    CKPT_HASHER_FLUSH,
+};
+
 /* All bytes grown are hashed (rc 0; hashes has n entries, borrowed for
- * the call) or reading failed (rc < 0, hashes NULL). */
+ * the call, valid for the files in CKPT_HASHER_HASH) or reading failed
+ * (rc < 0, hashes NULL). */
 typedef void
 ckpt_hasher_done_f(void *arg, int rc, const struct ckpt_hash *hashes);
 
-/* Follow the n files at paths (copied), hashing those with follow[i] set
- * from their first byte. Returns 0 and sets *out (free with
- * ckpt_hasher_destroy()) or -ENOMEM. */
+/* Follow the n files at paths (copied), each as mode[i] says. Returns 0
+ * and sets *out (free with ckpt_hasher_destroy()) or -ENOMEM. */
 int ckpt_hasher_create(uv_loop_t *loop,
                        const char *const *paths,
-                       const bool *follow,
+                       const enum ckpt_hasher_mode *mode,
                        size_t n,
                        ckpt_hasher_t **out);
 
-/* File i (< n) holds end bytes now; a file not followed is ignored.
+/* File i (< n) holds end bytes now; a file left alone is ignored.
  * Starts a batch when none runs. Returns 0 or the error of queueing. */
 int ckpt_hasher_grow(ckpt_hasher_t *h, size_t i, uint64_t end);
 

@@ -59,6 +59,7 @@ void ckpt_recv_free(struct ckpt_recv *r)
     ckpt_recv_close_fds(r);
     free(r->fds);
     free(r->have);
+    free(r->vouched);
     ckpt_hasher_destroy(r->hasher);
     free(r->files);
     ckpt_store_destroy(r->final);
@@ -143,9 +144,11 @@ static int ckpt_stage_manifest(ckpt_store_t *stage,
  * files. */
 static int ckpt_recv_stage(struct ckpt_recv *r, const struct ckpt_msg *m)
 {
+    bool checked = (m->flags & CKPT_OFFER_CHECKED) != 0;
     char *old = NULL, **paths;
     size_t old_len = 0;
-    bool resume, *follow;
+    enum ckpt_hasher_mode *mode;
+    bool resume;
     int rc;
 
     resume = ckpt_store_manifest(r->stage, r->version, &old, &old_len) == 0
@@ -161,8 +164,8 @@ static int ckpt_recv_stage(struct ckpt_recv *r, const struct ckpt_msg *m)
             return rc;
     }
     paths = calloc(r->nfiles + 1, sizeof(*paths));
-    follow = calloc(r->nfiles + 1, sizeof(*follow));
-    rc = paths && follow ? 0 : -ENOMEM;
+    mode = calloc(r->nfiles + 1, sizeof(*mode));
+    rc = paths && mode ? 0 : -ENOMEM;
     for (size_t i = 0; rc == 0 && i < r->nfiles; i++) {
         char path[PATH_MAX];
         struct stat st;
@@ -187,16 +190,21 @@ static int ckpt_recv_stage(struct ckpt_recv *r, const struct ckpt_msg *m)
             }
             r->have[i] = 0;
         }
-        /* a resumed file is hashed whole when installed */
-        follow[i] = r->have[i] == 0;
+        /* a resumed file is hashed whole when installed (its first bytes
+         * came in an earlier attempt), and so is an empty one (no byte
+         * of it was sent to vouch for) */
+        r->vouched[i] = checked && r->have[i] == 0 && r->files[i].size > 0;
+        mode[i] = r->vouched[i]     ? CKPT_HASHER_FLUSH
+                  : r->have[i] == 0 ? CKPT_HASHER_HASH
+                                    : CKPT_HASHER_SKIP;
     }
     if (rc == 0)
-        rc = ckpt_hasher_create(r->svc->loop, (const char *const *)paths,
-                                follow, r->nfiles, &r->hasher);
+        rc = ckpt_hasher_create(r->svc->loop, (const char *const *)paths, mode,
+                                r->nfiles, &r->hasher);
     for (size_t i = 0; paths && i < r->nfiles; i++)
         free(paths[i]);
     free(paths);
-    free(follow);
+    free(mode);
     return rc;
 }
 
@@ -273,7 +281,8 @@ void ckpt_recv_on_offer(struct ckpt_service *svc,
     if (rc == 0) {
         r->fds = malloc((r->nfiles + 1) * sizeof(int));
         r->have = calloc(r->nfiles + 1, sizeof(uint64_t));
-        rc = r->fds && r->have ? 0 : -ENOMEM;
+        r->vouched = calloc(r->nfiles + 1, sizeof(bool));
+        rc = r->fds && r->have && r->vouched ? 0 : -ENOMEM;
         for (size_t i = 0; rc == 0 && i < r->nfiles; i++)
             r->fds[i] = -1;
     }
@@ -390,6 +399,13 @@ static void ckpt_recv_hashed(void *arg, int rc, const struct ckpt_hash *hashes)
     }
     if (rc == 0) {
         memcpy(w->hashes, hashes, r->nfiles * sizeof(*w->hashes));
+        /* what the sender vouched for was sealed on the way: the copy
+         * holds the bytes it sent, which match the MANIFEST */
+        for (size_t i = 0; i < r->nfiles; i++)
+            if (r->vouched[i]) {
+                w->hashes[i].valid = true;
+                memcpy(w->hashes[i].bytes, r->files[i].hash, CKPT_HASH_BYTES);
+            }
         w->nhashes = r->nfiles;
         w->kind = CKPT_WORK_INSTALL;
         w->svc = r->svc;

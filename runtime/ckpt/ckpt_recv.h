@@ -8,7 +8,9 @@
  * the same MANIFEST left there, and STATUS tells the sender how much of
  * each file is held. Each CHUNK must continue its file where it stands;
  * it is written and acknowledged, and hashed on the thread pool a little
- * behind the writer (files received from their first byte; ckpt_hasher.h).
+ * behind the writer (files received from their first byte; ckpt_hasher.h)
+ * unless the sender vouches for it (an OFFER flagged CKPT_OFFER_CHECKED,
+ * ckpt_wire.h): such a file is only handed to the disk as it grows.
  * DONE, with every file complete, waits for the hashing to catch up and
  * queues the install (ckpt_work.h): the files are checked against the MANIFEST
  * (a resumed file is hashed whole there), fsynced, renamed into place and
@@ -44,6 +46,9 @@ struct ckpt_recv {
     struct ckpt_file *files;
     size_t nfiles;
     uint64_t *have;
+    /* the sender vouches for file i (a CHECKED offer, the file received
+     * from its first byte): its MANIFEST hash stands for hashing it */
+    bool *vouched;
     int *fds;
     /* each file received from its first byte is hashed as it is written,
      * on the thread pool, so the copy need not be read whole at install */

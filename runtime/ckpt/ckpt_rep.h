@@ -2,9 +2,9 @@
 /* ckpt_rep.h - the ckpt.replicate op (ckpt_service.h): a version of a
  * local store sealed if needed (ckpt_work.h), then sent (ckpt_send.h) to
  * the wanted number of partners (ckpt_partners.h), a failed partner
- * replaced by the next. Each partner checks what it receives against the
- * MANIFEST; when one refuses a copy as not matching, the version is
- * verified here before another partner is tried, and a version damaged
+ * replaced by the next. What is sent is checked against the MANIFEST on
+ * the way (ckpt_send.h); when a copy fails as not matching, the version
+ * is verified here before another partner is tried, and a version damaged
  * here fails the op, named. The reply names the nodes that committed a
  * copy, or every node tried and why. On the daemon's loop only. */
 #ifndef SHOAL_RUNTIME_CKPT_CKPT_REP_H
@@ -38,9 +38,10 @@ struct ckpt_rep {
     json_t *copies;
     int last_error;
     char errors[CKPT_ERRORS_MAX];
-    bool unverified; /* sent without hashing it here first */
-    bool verifying;  /* a RECHECK runs: start no copy until it ends */
-    bool damaged;    /* the RECHECK found the version wrong: start none */
+    bool unverified; /* not known right here: hashed as it is sent */
+    unsigned char id[CKPT_HASH_BYTES]; /* else its identity (ckpt_seen) */
+    bool verifying; /* a RECHECK runs: start no copy until it ends */
+    bool damaged;   /* the RECHECK found the version wrong: start none */
 };
 
 /* The control op; arg is the service. */

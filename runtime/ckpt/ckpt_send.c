@@ -29,6 +29,8 @@ ckpt_send_chunk(uint32_t file, uint64_t offset, uint32_t len, void *arg)
                          .file = file,
                          .offset = offset,
                          .len = len};
+    crypto_generichash_state st;
+    bool hashing;
     size_t got = 0;
     int rc;
 
@@ -56,10 +58,59 @@ ckpt_send_chunk(uint32_t file, uint64_t offset, uint32_t len, void *arg)
             return n < 0 ? -errno : -EUCLEAN; /* shrank since verified */
         got += (size_t)n;
     }
+    if (!s->known && offset == 0) {
+        /* a file sent from its first byte: hash it as it goes */
+        s->hashing = true;
+        s->hfile = file;
+        s->hoff = 0;
+        crypto_generichash_init(&s->hstate, NULL, 0, CKPT_HASH_BYTES);
+    }
+    hashing = s->hashing && s->hfile == file && s->hoff == offset;
+    if (hashing) {
+        /* into a copy: a chunk the link refuses now comes again */
+        st = s->hstate;
+        crypto_generichash_update(&st, svc->buf + CKPT_WIRE_CHUNK_HEAD, len);
+        if (offset + len == s->files[file].size) {
+            unsigned char h[CKPT_HASH_BYTES];
+
+            crypto_generichash_final(&st, h, sizeof(h));
+            if (sodium_memcmp(h, s->files[file].hash, sizeof(h)) != 0)
+                return -EUCLEAN; /* its last chunk is not sent */
+        }
+    }
     rc = daemon_send(svc->d, s->to, CKPT_FRAME_CHUNK, svc->buf,
                      CKPT_WIRE_CHUNK_HEAD + len);
     if (rc == 0)
         svc->stats.bytes_sent += len;
+    if (rc == 0 && hashing) {
+        s->hstate = st;
+        s->hoff += len;
+    }
+    return rc;
+}
+
+/* A known version is still what was hashed: its identity is the same. */
+static int ckpt_send_unchanged(struct ckpt_send *s)
+{
+    unsigned char now[CKPT_HASH_BYTES];
+    char rdir[PATH_MAX];
+    char *slash;
+    ckpt_store_t *store = NULL;
+    int rc;
+
+    snprintf(rdir, sizeof(rdir), "%s", s->dir);
+    slash = strrchr(rdir, '/');
+    if (!slash || slash == rdir)
+        return -EINVAL;
+    *slash = '\0';
+    rc = ckpt_store_create(rdir, &store);
+    if (rc == 0)
+        rc = ckpt_store_identity(store, s->version, now);
+    ckpt_store_destroy(store);
+    if (rc == -ENOENT)
+        rc = -EUCLEAN;
+    if (rc == 0 && sodium_memcmp(now, s->id, sizeof(now)) != 0)
+        rc = -EUCLEAN;
     return rc;
 }
 
@@ -67,8 +118,10 @@ static int ckpt_send_done(void *arg)
 {
     struct ckpt_send *s = arg;
     struct ckpt_msg m = {.type = CKPT_FRAME_DONE, .xid = s->xid};
+    int rc = s->known ? ckpt_send_unchanged(s) : 0;
 
-    return ckpt_node_send(s->svc, s->to, &m);
+    /* DONE vouches for every byte sent (see ckpt_send.h) */
+    return rc < 0 ? rc : ckpt_node_send(s->svc, s->to, &m);
 }
 
 static const struct ckpt_xfer_ops ckpt_send_ops = {
@@ -86,6 +139,7 @@ int ckpt_send_start(struct ckpt_service *svc,
                     const char *dir,
                     const char *manifest,
                     size_t manifest_len,
+                    const unsigned char *id,
                     ckpt_send_done_f *done,
                     void *done_arg)
 {
@@ -93,6 +147,7 @@ int ckpt_send_start(struct ckpt_service *svc,
     struct ckpt_msg m = {.type = CKPT_FRAME_OFFER,
                          .xid = xid,
                          .purpose = (uint8_t)purpose,
+                         .flags = CKPT_OFFER_CHECKED,
                          .version = version,
                          .manifest = manifest,
                          .manifest_len = manifest_len};
@@ -106,6 +161,10 @@ int ckpt_send_start(struct ckpt_service *svc,
     s->xid = xid;
     s->done = done;
     s->done_arg = done_arg;
+    s->version = version;
+    s->known = id != NULL;
+    if (id)
+        memcpy(s->id, id, sizeof(s->id));
     s->dir = strdup(dir);
     rc = s->dir ? ckpt_manifest_parse(manifest, manifest_len, &s->files,
                                       &s->nfiles)
@@ -278,7 +337,7 @@ void ckpt_send_served(struct ckpt_work *w)
     if (rc == 0)
         rc = ckpt_send_start(svc, w->to, w->xid, CKPT_PURPOSE_FETCH, w->key,
                              w->version, dir, w->manifest, w->manifest_len,
-                             NULL, NULL);
+                             w->known ? w->id : NULL, NULL, NULL);
     if (rc < 0) {
         LOG(LOG_LEVEL_WARNING, LOG_CKPT,
             "cannot serve '%s' v%d to %016" PRIx64 ": %s", w->key, w->version,

@@ -69,9 +69,14 @@ static void ckpt_on_result(struct ckpt_service *svc,
     }
     r = ckpt_recv_find(svc, from, m->xid);
     if (r) {
-        if (!r->installing)
-            ckpt_recv_abort(r, m->code < 0 ? m->code : SHOAL_EPROTO, false,
-                            false, m->text);
+        if (r->installing)
+            return;
+        /* the sender found what it sent not to match the MANIFEST (see
+         * ckpt_send.h): the staged bytes are no use to a later attempt */
+        if (m->code == -EUCLEAN)
+            svc->stats.copies_bad++;
+        ckpt_recv_abort(r, m->code < 0 ? m->code : SHOAL_EPROTO, false,
+                        m->code == -EUCLEAN, m->text);
         return;
     }
     f = ckpt_fetch_find(svc, from, m->xid);

@@ -38,7 +38,8 @@ struct ckpt_stats {
     uint64_t copies_sent;
     uint64_t copies_received;
     uint64_t copies_failed;
-    uint64_t copies_bad; /* received copies that did not match */
+    uint64_t copies_bad; /* received copies that did not match (found
+                          * here, or by the sender as it sent them) */
     uint64_t bytes_sent;
     uint64_t bytes_received;
     uint64_t bytes_resumed;

@@ -489,6 +489,7 @@ int ckpt_manifest_parse(const char *text,
     for (size_t i = 0; rc == 0 && i < e.count; i++) {
         strcpy(v[i].name, e.v[i].name);
         v[i].size = e.v[i].size;
+        memcpy(v[i].hash, e.v[i].hash, CKPT_HASH_BYTES);
     }
     free(e.v);
     if (rc < 0)

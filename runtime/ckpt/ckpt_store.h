@@ -51,6 +51,7 @@ enum ckpt_limits {
 struct ckpt_file {
     char name[CKPT_NAME_MAX + 1];
     uint64_t size;
+    unsigned char hash[CKPT_HASH_BYTES]; /* BLAKE2b-256 */
 };
 
 /* What RDIR/REQUEST asks for. */

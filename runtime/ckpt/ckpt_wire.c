@@ -21,7 +21,8 @@ size_t ckpt_wire_size(const struct ckpt_msg *m)
 
     switch (m->type) {
     case CKPT_FRAME_OFFER:
-        return n + 1 + 4 + ckpt_wire_key_size(m) + 4 + m->manifest_len;
+        return n + 1 + 4 + ckpt_wire_key_size(m) + 4 + m->manifest_len
+               + (m->flags ? 1 : 0);
     case CKPT_FRAME_PULL:
         return n + 4 + ckpt_wire_key_size(m);
     case CKPT_FRAME_FORGET:
@@ -61,7 +62,8 @@ static bool ckpt_wire_fields_ok(const struct ckpt_msg *m)
         if (m->purpose != CKPT_PURPOSE_REPLICATE
             && m->purpose != CKPT_PURPOSE_FETCH)
             return false;
-        if (m->manifest_len > CKPT_MANIFEST_MAX)
+        if (m->manifest_len > CKPT_MANIFEST_MAX
+            || (m->flags & ~CKPT_OFFER_FLAGS) != 0)
             return false;
         /* fall through */
     case CKPT_FRAME_PULL:
@@ -118,6 +120,10 @@ int ckpt_wire_encode(const struct ckpt_msg *m, void *buf, size_t cap)
         if (m->type == CKPT_FRAME_OFFER) {
             wire_put_u32(&w, (uint32_t)m->manifest_len);
             wire_put_bytes(&w, m->manifest, m->manifest_len);
+            /* the flags are a trailer, absent when 0: an OFFER without
+             * them is byte for byte what senders before them send */
+            if (m->flags)
+                wire_put_u8(&w, m->flags);
         }
         break;
     case CKPT_FRAME_FORGET:
@@ -242,6 +248,12 @@ int ckpt_wire_decode(uint8_t type,
                 return SHOAL_EPROTO;
             m->manifest =
                 (const char *)wire_get_bytes(&r, m->manifest_len, "manifest");
+            /* the optional trailer: present only when not 0 */
+            if (!r.short_ && r.left > 0) {
+                m->flags = wire_get_u8(&r);
+                if (m->flags == 0)
+                    return SHOAL_EPROTO;
+            }
         }
         break;
     case CKPT_FRAME_FORGET:

@@ -8,6 +8,7 @@
  *
  *   sender                              receiver
  *   OFFER xid key version manifest  ->
+ *         [flags]
  *                                   <-  STATUS xid whole | have[file]
  *   CHUNK xid file offset data      ->  (a bounded window of them)
  *                                   <-  ACK xid file end
@@ -27,6 +28,18 @@
  * under STATE/ckpt-jobs) or a copy in the daemon's store (any key, under
  * STATE/ckpt), its key, version, bytes, files and whether it is
  * committed. xid is the asking node's.
+ *
+ * OFFER's flags, a trailer left out when 0 (senders before it never send
+ * it; receivers before it refuse an OFFER that has it), say with
+ * CKPT_OFFER_CHECKED that the sender vouches for every byte it sends:
+ * each file it sends from its first byte matches the MANIFEST, because
+ * the sender hashed the version and its files have not changed since
+ * (checked again before DONE), or because it hashes each such file as it
+ * reads it and ends the transfer with RESULT -EUCLEAN, before the
+ * file's last CHUNK, when the hash differs. The frames are sealed, so the
+ * receiver of a CHECKED copy need not hash what it is sent from a file's
+ * first byte; it still hashes a file it resumed (bytes from an earlier
+ * attempt) and an empty one.
  *
  * xid is the sender's id of the transfer (for a fetch, the one PULL
  * carried), unique per sending node. STATUS's have[] lists, per file of
@@ -76,6 +89,11 @@ enum ckpt_wire_limit {
     CKPT_WIRE_LIST_TOTAL = 16384, /* entries one node answers a LIST with */
     /* bytes of one LISTED entry before its key */
     CKPT_WIRE_ENTRY_HEAD = 1 + 4 + 8 + 4 + 1 + 2,
+};
+
+enum ckpt_offer_flag {
+    CKPT_OFFER_CHECKED = 1, /* the sender vouches for what it sends */
+    CKPT_OFFER_FLAGS = 1,
 };
 
 enum ckpt_listed_flag {
@@ -129,8 +147,9 @@ struct ckpt_msg {
     /* RESULT */
     int32_t code; /* 0 or a negative errno */
     char text[CKPT_WIRE_TEXT_MAX + 1];
-    /* LIST: key is the prefix, "" for all. LISTED: */
-    uint8_t flags; /* enum ckpt_listed_flag */
+    /* OFFER: enum ckpt_offer_flag. LIST: key is the prefix, "" for all.
+     * LISTED: enum ckpt_listed_flag */
+    uint8_t flags;
     uint32_t nentries;
     /* to encode; NULL: entries_raw, entries_len as decoded */
     const struct ckpt_wire_entry *entries;

@@ -12,12 +12,12 @@
  * since is not hashed again.
  *
  * A version to replicate that has its MANIFEST is sent unverified
- * (PREPARE): every receiver hashes what it gets against that MANIFEST and
- * refuses a copy that differs, so hashing it here first would only read
- * the whole version once more, in series before its first byte leaves,
- * to learn what the receiver learns anyway. Only when a receiver refuses
- * a copy as not matching (-EUCLEAN) is the version hashed here (RECHECK),
- * to tell a version damaged on this node from a copy damaged on the way. A
+ * (PREPARE): the sender hashes each file as it sends it (ckpt_send.h)
+ * and ends the copy when one differs, so hashing it here first would only
+ * read the whole version once more, in series before its first byte
+ * leaves. Only when a copy fails as not matching (-EUCLEAN) is the
+ * version hashed here whole (RECHECK), to name a version damaged on this
+ * node. A
  * fetch served to another node (SERVE) is still verified first: a copy
  * found damaged then is named at once and the fetcher asks another node. After
  * ckpt_service_destroy() the items still running only free themselves (and the

@@ -108,7 +108,7 @@ test_expect_success 'replicating it again picks host 2 again and sends nothing' 
     test "$(counter 1 bytes-sent)" = "$before"
 '
 
-test_expect_success 'a version damaged here after its MANIFEST: the partner refuses it, the damage is found here and named' '
+test_expect_success 'a version damaged here after its MANIFEST: found as it is sent, the partner keeps nothing, the damage is named' '
     make_version "$SRC" 5 4 &&
     q 1 ckpt.replicate "{\"dir\": \"$SRC\", \"version\": 5, \"key\": \"job8/a\"}" >out &&
     grep "\"copies\": \[\"$(id_of 2)\"\]" out &&

@@ -62,7 +62,8 @@ static void append(FILE *f, const unsigned char *p, size_t n)
 Test(ckpt_hasher, hashes_what_was_written_as_it_grows)
 {
     const char *const names[3] = {paths[0], paths[1], paths[2]};
-    const bool follow[3] = {true, false, true};
+    const enum ckpt_hasher_mode follow[3] = {CKPT_HASHER_HASH, CKPT_HASHER_SKIP,
+                                             CKPT_HASHER_HASH};
     static unsigned char data[3 << 20];
     unsigned char want[CKPT_HASH_BYTES];
     struct result res = {0};
@@ -108,7 +109,7 @@ Test(ckpt_hasher, hashes_what_was_written_as_it_grows)
 Test(ckpt_hasher, a_file_shorter_than_grown_is_an_error)
 {
     const char *const names[1] = {paths[0]};
-    const bool follow[1] = {true};
+    const enum ckpt_hasher_mode follow[1] = {CKPT_HASHER_HASH};
     struct result res = {0};
     ckpt_hasher_t *h = NULL;
     uv_loop_t loop;
@@ -134,7 +135,7 @@ Test(ckpt_hasher, a_file_shorter_than_grown_is_an_error)
 Test(ckpt_hasher, destroyed_while_a_batch_runs)
 {
     const char *const names[1] = {paths[0]};
-    const bool follow[1] = {true};
+    const enum ckpt_hasher_mode follow[1] = {CKPT_HASHER_HASH};
     static unsigned char data[4 << 20];
     ckpt_hasher_t *h = NULL;
     uv_loop_t loop;
@@ -151,5 +152,44 @@ Test(ckpt_hasher, destroyed_while_a_batch_runs)
     ckpt_hasher_destroy(NULL);
     /* the batch ends and frees itself */
     cr_expect(eq(int, uv_run(&loop, UV_RUN_DEFAULT), 0));
+    cr_expect(eq(int, uv_loop_close(&loop), 0));
+}
+
+Test(ckpt_hasher, a_vouched_file_is_flushed_not_hashed)
+{
+    const char *const names[2] = {paths[0], paths[1]};
+    const enum ckpt_hasher_mode mode[2] = {CKPT_HASHER_FLUSH, CKPT_HASHER_HASH};
+    static unsigned char data[2 << 20];
+    unsigned char want[CKPT_HASH_BYTES];
+    struct result res = {0};
+    ckpt_hasher_t *h = NULL;
+    uv_loop_t loop;
+    FILE *f[2];
+
+    randombytes_buf(data, sizeof(data));
+    cr_assert(eq(int, uv_loop_init(&loop), 0));
+    for (int i = 0; i < 2; i++) {
+        f[i] = fopen(paths[i], "w");
+        cr_assert(f[i] != NULL);
+        append(f[i], data, sizeof(data));
+    }
+    cr_assert(eq(int, ckpt_hasher_create(&loop, names, mode, 2, &h), 0));
+    for (int i = 0; i < 2; i++) {
+        cr_assert(eq(int, ckpt_hasher_grow(h, (size_t)i, 1 << 20), 0));
+        uv_run(&loop, UV_RUN_NOWAIT);
+        cr_assert(eq(int, ckpt_hasher_grow(h, (size_t)i, sizeof(data)), 0));
+    }
+    cr_assert(eq(int, ckpt_hasher_finish(h, on_done, &res), 0));
+    while (res.calls == 0)
+        uv_run(&loop, UV_RUN_ONCE);
+    cr_expect(eq(int, res.rc, 0));
+    /* the caller has the hash of a vouched file from its MANIFEST */
+    cr_expect(not(res.hashes[0].valid));
+    crypto_generichash(want, sizeof(want), data, sizeof(data), NULL, 0);
+    cr_expect(res.hashes[1].valid);
+    cr_expect(eq(int, memcmp(res.hashes[1].bytes, want, sizeof(want)), 0));
+    ckpt_hasher_destroy(h);
+    for (int i = 0; i < 2; i++)
+        fclose(f[i]);
     cr_expect(eq(int, uv_loop_close(&loop), 0));
 }

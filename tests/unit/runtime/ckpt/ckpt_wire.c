@@ -51,6 +51,47 @@ Test(ckpt_wire, offer_and_pull_roundtrip)
     cr_expect(eq(str, out.key, "job/rank3"));
 }
 
+Test(ckpt_wire, offer_flags_are_an_optional_trailer)
+{
+    static const char manifest[] = "shoal-ckpt 1\n";
+    struct ckpt_msg in = {.type = CKPT_FRAME_OFFER,
+                          .xid = 7,
+                          .purpose = CKPT_PURPOSE_REPLICATE,
+                          .version = 3,
+                          .manifest = manifest,
+                          .manifest_len = sizeof(manifest) - 1},
+                    out;
+    uint8_t plain[256], flagged[256];
+    size_t n, f;
+
+    strcpy(in.key, "k");
+    n = roundtrip(&in, &out, plain, sizeof(plain));
+    cr_expect(eq(u8, out.flags, 0));
+    in.flags = CKPT_OFFER_CHECKED;
+    f = roundtrip(&in, &out, flagged, sizeof(flagged));
+    cr_expect(eq(u8, out.flags, CKPT_OFFER_CHECKED));
+    /* one byte more than the OFFER of before, which it starts with */
+    in.flags = 0;
+    n = roundtrip(&in, &out, plain, sizeof(plain));
+    cr_expect(eq(sz, f, n + 1));
+    cr_expect(zero(memcmp(plain, flagged, n)));
+    /* a trailer of 0 (not canonical), an unknown flag, two bytes */
+    flagged[f - 1] = 0;
+    cr_expect(eq(int, ckpt_wire_decode(CKPT_FRAME_OFFER, flagged, f, &out),
+                 SHOAL_EPROTO));
+    flagged[f - 1] = 2;
+    cr_expect(eq(int, ckpt_wire_decode(CKPT_FRAME_OFFER, flagged, f, &out),
+                 SHOAL_EPROTO));
+    flagged[f - 1] = CKPT_OFFER_CHECKED;
+    flagged[f] = CKPT_OFFER_CHECKED;
+    cr_expect(eq(int, ckpt_wire_decode(CKPT_FRAME_OFFER, flagged, f + 1, &out),
+                 SHOAL_EPROTO));
+    /* a flag the encoder does not know, or one on a PULL */
+    in.flags = 4;
+    cr_expect(
+        eq(int, ckpt_wire_encode(&in, flagged, sizeof(flagged)), -EINVAL));
+}
+
 Test(ckpt_wire, status_chunk_ack_result_roundtrip)
 {
     uint64_t have[3] = {0, 1ULL << 40, 7};
