@@ -103,6 +103,9 @@ static const struct info_env info_env[] = {
     {"SHOAL_JOB_ID", "set", "a task's job id (shoal submit)"},
     {"SHOAL_TASK_ID", "set", "a task's index in its job"},
     {"SHOAL_TASK_ATTEMPT", "set", "a task's attempt, from 1"},
+    {"SHOAL_TASK_DIR", "set",
+     "a task's directory on the node that runs it (its stdout, stderr and "
+     "counters files)"},
     {"SHOAL_CKPT_DIR", "set",
      "with --checkpoint: the directory a rank or task writes its checkpoint "
      "to"},
@@ -119,6 +122,9 @@ static const struct info_env info_env[] = {
      "shoal bench to its counters library: where each process's counts go"},
     {"SHOAL_PAPI_RANKS", "internal",
      "shoal bench to its counters library: count in MPI ranks only"},
+    {"SHOAL_RANK_COUNTERS", "set",
+     "with --counters-dir: the file a rank's counts go to (on a pool, on "
+     "its node, sent back with its end)"},
     {"SHOAL_SLURM_KEY", "internal",
      "shoal run to the daemons it starts in a Slurm allocation: their pool "
      "key"},

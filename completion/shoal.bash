@@ -52,9 +52,9 @@ _shoal_option_value()
 {
     local prev=$1 cur=$2
     case $prev in
-    --hostfile | --machinefile | --config | --key | --each-line)
+    --hostfile | --machinefile | --config | --key | --each-line | --counters)
         mapfile -t COMPREPLY < <(compgen -f -- "$cur") ;;
-    --wdir | --dir | --output-filename | --checkpoint-dir)
+    --wdir | --dir | --output-filename | --checkpoint-dir | --counters-dir)
         mapfile -t COMPREPLY < <(compgen -d -- "$cur") ;;
     --map-by | --rank-by)
         mapfile -t COMPREPLY < <(compgen -W \

@@ -207,3 +207,19 @@ int env_export(char *const *base, char *const *extra, int nextra, char ***out)
     *out = env;
     return 0;
 }
+
+char **env_append_one(char *const *env, char *var)
+{
+    size_t n = 0;
+    char **out;
+
+    while (env && env[n])
+        n++;
+    out = calloc(n + 2, sizeof(char *));
+    if (!out)
+        return NULL;
+    if (n)
+        memcpy(out, env, n * sizeof(char *));
+    out[n] = var;
+    return out;
+}

@@ -51,4 +51,14 @@ void env_block_free_rank(char **envp);
  * returns 0, or returns -ENOMEM. */
 int env_export(char *const *base, char *const *extra, int nextra, char ***out);
 
+/* A rank's counters file, where libshoal-papi.so (`shoal bench run`)
+ * appends the counts of the rank's processes: its path is the value of
+ * ENV_RANK_COUNTERS in the rank's environment. */
+#define ENV_RANK_COUNTERS "SHOAL_RANK_COUNTERS"
+
+/* env (NULL: empty) with var added at its end: a new NULL-terminated
+ * array of the same pointers, borrowed (caller frees the array alone with
+ * free()). NULL when out of memory. */
+char **env_append_one(char *const *env, char *var);
+
 #endif

@@ -241,6 +241,9 @@ int job_frame_encode(const struct job_frame *f, uint8_t **out, size_t *len)
         /* only an OOM kill carries the limit: other frames are as before */
         if (f->rank_exit.oom_killed)
             wu64(&w, f->rank_exit.memory_limit);
+        if (f->rank_exit.counters_len > 0) /* an optional trailer */
+            wdata(&w, f->rank_exit.counters, f->rank_exit.counters_len,
+                  JOB_WIRE_COUNTERS_MAX);
         break;
     case JOB_FRAME_ABORT:
         wu32(&w, (uint32_t)f->abort.rank);
@@ -636,6 +639,13 @@ int job_frame_decode(const uint8_t *buf,
         f->rank_exit.value = (int32_t)ru32(&r);
         if (f->rank_exit.oom_killed)
             f->rank_exit.memory_limit = ru64(&r);
+        /* an optional trailer: the rank's counters, never empty */
+        if (!r.err && r.in.left > 0) {
+            f->rank_exit.counters =
+                rdata(&r, &f->rank_exit.counters_len, JOB_WIRE_COUNTERS_MAX);
+            if (!r.err && f->rank_exit.counters_len == 0)
+                rfail(&r, SHOAL_EPROTO, "empty counters");
+        }
         break;
     case JOB_FRAME_ABORT:
         f->abort.rank = (int32_t)ru32(&r);
@@ -779,6 +789,9 @@ void job_frame_release(struct job_frame *f)
             free(f->barrier.kvs[i].value);
         }
         free(f->barrier.kvs);
+        break;
+    case JOB_FRAME_RANK_EXIT:
+        free(f->rank_exit.counters);
         break;
     case JOB_FRAME_ABORT:
         free(f->abort.message);

@@ -49,7 +49,8 @@
  * (the cpus each local rank was bound to, as the node's kernel numbers them,
  * for
  * --report-bindings): a STARTED without it is a node that says nothing of its
- * bindings. And SIGNAL (the ranks it is for): without it, every rank.
+ * bindings. And SIGNAL (the ranks it is for): without it, every rank. And
+ * RANK_EXIT (the counters file the rank left): without it, none.
  *
  * On a byte stream each frame is sent as u32 big-endian length + frame
  * (util/frame_reader.h splits them out again). */
@@ -111,6 +112,8 @@ enum job_wire_limit {
     JOB_WIRE_DATA_MAX = 1024 * 1024,
     /* nodes holding one version of a rank's checkpoint */
     JOB_WIRE_HOLDERS_MAX = 256,
+    /* a rank's counters file, carried by its RANK_EXIT */
+    JOB_WIRE_COUNTERS_MAX = 64 * 1024,
 };
 
 enum job_output_stream {
@@ -187,6 +190,11 @@ struct job_rank_exit {
     bool oom_killed;       /* the OOM killer ended it within the job's cgroup */
     uint64_t memory_limit; /* with oom_killed: the job's limit in bytes on
                             * that node, 0 when unknown */
+    /* optional trailer: the counters file the rank left on its node
+     * (SHOAL_RANK_COUNTERS, node_job.h), at most JOB_WIRE_COUNTERS_MAX
+     * bytes; 0 and NULL: none */
+    uint32_t counters_len;
+    uint8_t *counters;
 };
 
 struct job_frame {

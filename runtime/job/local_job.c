@@ -19,6 +19,7 @@
 #include <uv.h>
 
 #include "runtime/job/ckpt_watch.h"
+#include "runtime/job/env.h"
 #include "runtime/job/output_sink.h"
 #include "runtime/job/rank_set.h"
 #include "runtime/pmi/pmi_server.h"
@@ -538,11 +539,22 @@ static int local_job_start(struct local_job *job, shoal_error_t *error)
     rc = local_stdin_setup(job, devnull, &stdin0, error);
     for (int i = 0; rc == 0 && i < config->nranks; i++) {
         int child_stdin = i == 0 ? stdin0 : devnull;
-        char **penv = NULL;
+        char **penv = NULL, **renv = NULL, counters[4300];
 
         rc = pmixd_job_rank_env(job->pmix, i, &penv, error);
+        /* its counters go straight to their file: this is their node */
+        if (rc == 0 && config->counters_dir) {
+            snprintf(counters, sizeof(counters),
+                     ENV_RANK_COUNTERS "=%s/papi.rank.%d", config->counters_dir,
+                     i);
+            renv = env_append_one(penv, counters);
+            if (!renv)
+                rc = shoal_errprintf(error, -ENOMEM, "out of memory");
+        }
         if (rc == 0)
-            rc = rank_set_start_env(job->set, i, child_stdin, penv, error);
+            rc = rank_set_start_env(job->set, i, child_stdin,
+                                    renv ? renv : penv, error);
+        free(renv);
         pmixd_env_free(penv);
     }
     if (stdin0 != devnull && stdin0 != config->in_fd)

@@ -58,11 +58,14 @@ struct local_job_config {
     const char *rankby;     /* PMIX_RANKBY (map_rank_policy_name()), or NULL */
     bool tag_output;        /* prefix output lines with "[rank] " */
     const char *output_dir; /* DIR/1/rank.N/{stdout,stderr}, or NULL */
-    double timeout;         /* seconds; 0 for none */
-    double kill_grace;      /* seconds between SIGTERM and SIGKILL */
-    bool enable_recovery;   /* keep other ranks running on a failure */
-    const char *ckpt_root;  /* the job's checkpoints (SHOAL_CKPT_ROOT),
-                               whose KEEP files it advances; or NULL */
+    /* each rank's counters file is DIR/papi.rank.N (its
+     * SHOAL_RANK_COUNTERS, env.h), or NULL: none is given */
+    const char *counters_dir;
+    double timeout;        /* seconds; 0 for none */
+    double kill_grace;     /* seconds between SIGTERM and SIGKILL */
+    bool enable_recovery;  /* keep other ranks running on a failure */
+    const char *ckpt_root; /* the job's checkpoints (SHOAL_CKPT_ROOT),
+                              whose KEEP files it advances; or NULL */
     struct ckpt_watch_auto ckpt_auto; /* --checkpoint=auto, or mtbf 0 */
     int in_fd;                        /* forwarded to rank 0 */
     int out_fd;                       /* where the ranks' stdout goes */

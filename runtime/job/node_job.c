@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <hwloc.h>
@@ -16,6 +17,7 @@
 #include <uv.h>
 
 #include "runtime/guest/guest_cgroup.h"
+#include "runtime/job/env.h"
 #include "runtime/job/job_link.h"
 #include "runtime/job/job_pmix.h"
 #include "runtime/job/job_wire.h"
@@ -63,6 +65,10 @@ struct node_job {
     struct account_env user_env;
     char **env_as;
     uint64_t oom_kills; /* OOM kills in the memory cgroup accounted for */
+    /* a directory of this node's TMPDIR holding each rank's counters file
+     * (rank.R, ENV_RANK_COUNTERS), sent up with its RANK_EXIT; NULL when
+     * it cannot be made (the ranks' counts are then not kept) */
+    char *counters_dir;
 };
 
 static void node_job_close_cb(uv_handle_t *handle)
@@ -218,6 +224,82 @@ static bool node_job_oom_killed(struct node_job *job, uint64_t *limit)
     return false;
 }
 
+/* Rank's counters file: its path, into buf. */
+static void
+node_job_counters_path(struct node_job *job, int rank, char *buf, size_t size)
+{
+    snprintf(buf, size, "%s/rank.%d", job->counters_dir, rank);
+}
+
+/* The counters rank left, read into e (e->counters, to be freed) and
+ * removed; none when it left none, or more than a RANK_EXIT carries. */
+static void
+node_job_counters_read(struct node_job *job, int rank, struct job_rank_exit *e)
+{
+    char path[4200];
+    struct stat st;
+    uint8_t *data;
+    ssize_t n;
+    int fd;
+
+    if (!job->counters_dir)
+        return;
+    node_job_counters_path(job, rank, path, sizeof(path));
+    fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    unlink(path);
+    if (fd < 0)
+        return;
+    if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0
+        && st.st_size <= JOB_WIRE_COUNTERS_MAX
+        && (data = malloc((size_t)st.st_size))) {
+        n = read(fd, data, (size_t)st.st_size);
+        if (n > 0) {
+            e->counters = data;
+            e->counters_len = (uint32_t)n;
+        } else {
+            free(data);
+        }
+    }
+    close(fd);
+}
+
+/* The directory of the ranks' counters files, given to their user. */
+static void node_job_counters_setup(struct node_job *job)
+{
+    const char *tmp = getenv("TMPDIR");
+    char dir[4096];
+
+    if (snprintf(dir, sizeof(dir), "%s/shoal-ranks-XXXXXX",
+                 tmp && *tmp ? tmp : "/tmp")
+            >= (int)sizeof(dir)
+        || !mkdtemp(dir))
+        return;
+    if (job->config->user && chown(dir, job->user.uid, job->user.gid) < 0) {
+        rmdir(dir);
+        return;
+    }
+    job->counters_dir = strdup(dir);
+    if (!job->counters_dir)
+        rmdir(dir);
+}
+
+/* Remove what is left of the counters' directory (files of ranks that
+ * never ended here). */
+static void node_job_counters_remove(struct node_job *job)
+{
+    char path[4200];
+
+    if (!job->counters_dir)
+        return;
+    for (uint32_t i = 0; job->ranks && i < job->launch.launch.nranks; i++) {
+        node_job_counters_path(job, job->ranks[i], path, sizeof(path));
+        unlink(path);
+    }
+    rmdir(job->counters_dir);
+    free(job->counters_dir);
+    job->counters_dir = NULL;
+}
+
 static void node_job_exited(int index, int wstatus, bool killed, void *arg)
 {
     struct node_job *job = arg;
@@ -243,7 +325,9 @@ static void node_job_exited(int index, int wstatus, bool killed, void *arg)
             node_job_oom_killed(job, &f.rank_exit.memory_limit);
     if (index == job->rank0_index)
         node_job_stdin_close(job);
+    node_job_counters_read(job, rank, &f.rank_exit);
     node_job_send(job, &f);
+    free(f.rank_exit.counters);
 }
 
 static void node_job_close_signals(struct node_job *job)
@@ -737,14 +821,26 @@ static int node_job_start(struct node_job *job, shoal_error_t *error)
         job->stdin_open = true;
         stdin0 = fds[0];
     }
+    node_job_counters_setup(job);
     for (uint32_t i = 0; rc == 0 && i < l->nranks; i++) {
-        char **penv = NULL;
+        char **penv = NULL, **renv = NULL, counters[4300];
 
         rc = pmixd_job_rank_env(job->pmix, (int)i, &penv, error);
+        if (rc == 0 && job->counters_dir) {
+            int len =
+                snprintf(counters, sizeof(counters), ENV_RANK_COUNTERS "=");
+
+            node_job_counters_path(job, job->ranks[i], counters + len,
+                                   sizeof(counters) - (size_t)len);
+            renv = env_append_one(penv, counters);
+            if (!renv)
+                rc = shoal_errprintf(error, -ENOMEM, "out of memory");
+        }
         if (rc == 0)
             rc = rank_set_start_env(
                 job->set, (int)i, (int)i == job->rank0_index ? stdin0 : devnull,
-                penv, error);
+                renv ? renv : penv, error);
+        free(renv);
         pmixd_env_free(penv);
     }
     if (stdin0 >= 0)
@@ -1123,6 +1219,7 @@ int node_job_run(const struct node_job_config *config, shoal_error_t *error)
         for (uint32_t i = 0; i < job.launch.launch.nranks; i++)
             free(job.bound[i].pus);
     free(job.bound);
+    node_job_counters_remove(&job);
     free(job.ranks);
     free(job.env_as);
     job_frame_release(&job.launch);

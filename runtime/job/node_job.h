@@ -21,9 +21,13 @@
  *     stored before the local ranks are released;
  *   - RANK_EXIT for each rank (marked oom_killed, with the job's memory
  *     limit, when a SIGKILL the runtime did not send came with a new OOM
- *     kill in the job's memory cgroup); ABORT for MPI_Abort (PMI abort) or a
- * PMI protocol fault; the proxy ends nothing on its own: the coordinator
- *     decides, and sends SIGNAL or KILL;
+ *     kill in the job's memory cgroup; with the counters file the rank
+ *     left, if any: each rank gets SHOAL_RANK_COUNTERS, ENV_RANK_COUNTERS
+ *     of env.h, a file in a directory the proxy makes in its TMPDIR and
+ *     removes; one larger than JOB_WIRE_COUNTERS_MAX is not sent, so
+ *     counts come back without a shared file system); ABORT for MPI_Abort (PMI
+ * abort) or a PMI protocol fault; the proxy ends nothing on its own: the
+ * coordinator decides, and sends SIGNAL or KILL;
  *   - with node-local checkpoints (SHOAL_CKPT_ROOT=@state/...,
  *     runtime/job/node_ckpt.h) the versions the LAUNCH names are put in
  *     the ranks' directories before they start (a version found nowhere

@@ -21,6 +21,7 @@
 #include "runtime/job/output_sink.h"
 #include "runtime/pmix/pubsub.h"
 #include "util/bug.h"
+#include "util/log.h"
 #include "util/uvbuf.h"
 
 enum {
@@ -440,10 +441,33 @@ static void pool_job_signal_cb(uv_signal_t *handle, int sig)
 
 /* Frames from nodes ------------------------------------------------------- */
 
+/* The counters a rank left on its node, appended to its file in
+ * counters_dir; said when they cannot be. */
+static void pool_job_rank_counters(struct pool_job *job,
+                                   const struct job_rank_exit *e)
+{
+    char path[4200];
+    int fd;
+
+    if (!job->config.counters_dir || !e->counters_len)
+        return;
+    snprintf(path, sizeof(path), "%s/papi.rank.%u", job->config.counters_dir,
+             e->rank);
+    fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    if (fd < 0
+        || write(fd, e->counters, e->counters_len) != (ssize_t)e->counters_len)
+        LOG(LOG_LEVEL_WARNING, LOG_GANG, "rank %u: cannot write '%s': %s",
+            e->rank, path, strerror(errno));
+    if (fd >= 0)
+        close(fd);
+}
+
 static void pool_job_rank_exit(struct pool_job *job,
                                const struct job_rank_exit *e)
 {
     const char *host = pool_job_host_of(job, (int)e->rank);
+
+    pool_job_rank_counters(job, e);
 
     if (job->killing && e->killed) {
         /* terminated by us: the first failure already tells why */

@@ -80,7 +80,10 @@ struct pool_job_config {
     const char *wdir;  /* or NULL */
     bool tag_output;
     const char *output_dir; /* or NULL */
-    double timeout;         /* seconds; 0 for none */
+    /* where each rank's counters (its RANK_EXIT's) are appended, as
+     * DIR/papi.rank.N (`shoal run --counters-dir`), or NULL: dropped */
+    const char *counters_dir;
+    double timeout; /* seconds; 0 for none */
     double kill_grace;
     bool enable_recovery;
     /* the job's PMIx mapping and binding policies, sent with each LAUNCH

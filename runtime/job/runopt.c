@@ -24,6 +24,7 @@ enum runopt_id {
     RUNOPT_WDIR,
     RUNOPT_TAG_OUTPUT,
     RUNOPT_OUTPUT_FILENAME,
+    RUNOPT_COUNTERS_DIR,
     RUNOPT_TIMEOUT,
     RUNOPT_ENABLE_RECOVERY,
     RUNOPT_CHECKPOINT,
@@ -77,6 +78,7 @@ static const struct runopt_spec runopt_specs[] = {
     {"wd", RUNOPT_WDIR, RUNOPT_VALUE},
     {"tag-output", RUNOPT_TAG_OUTPUT, RUNOPT_NO_VALUE},
     {"output-filename", RUNOPT_OUTPUT_FILENAME, RUNOPT_VALUE},
+    {"counters-dir", RUNOPT_COUNTERS_DIR, RUNOPT_VALUE},
     {"timeout", RUNOPT_TIMEOUT, RUNOPT_VALUE},
     {"enable-recovery", RUNOPT_ENABLE_RECOVERY, RUNOPT_NO_VALUE},
     {"checkpoint", RUNOPT_CHECKPOINT, RUNOPT_OPTIONAL_VALUE},
@@ -142,6 +144,12 @@ const char *runopt_usage(void)
            "  --tag-output              prefix each output line with "
            "[rank]\n"
            "  --output-filename DIR     write DIR/1/rank.N/{stdout,stderr}\n"
+           "  --counters-dir DIR        append the counts each rank leaves in "
+           "the file\n"
+           "                            $SHOAL_RANK_COUNTERS (shoal bench's "
+           "PAPI library)\n"
+           "                            to DIR/papi.rank.N, from whichever "
+           "node ran it\n"
            "  --timeout SECONDS         end the job after SECONDS (exit "
            "status 124)\n"
            "  --enable-recovery         keep the other ranks running when "
@@ -342,6 +350,9 @@ static int runopt_apply(struct runopt *opt,
         break;
     case RUNOPT_OUTPUT_FILENAME:
         opt->output_dir = value;
+        break;
+    case RUNOPT_COUNTERS_DIR:
+        opt->counters_dir = value;
         break;
     case RUNOPT_TIMEOUT:
         return runopt_parse_timeout(value, &opt->timeout, error);

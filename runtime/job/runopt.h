@@ -40,6 +40,7 @@ struct runopt {
     const char *wdir; /* --wdir, or NULL */
     bool tag_output;
     const char *output_dir;     /* --output-filename, or NULL */
+    const char *counters_dir;   /* --counters-dir, or NULL */
     double timeout;             /* --timeout seconds; 0 for none */
     bool enable_recovery;       /* keep other ranks running on a failure */
     bool checkpoint;            /* --checkpoint: ranks get checkpoint dirs */

@@ -23,6 +23,9 @@
  * process's lines in one write(2) of a file opened O_APPEND, so those of
  * processes ending together never interleave; without SHOAL_TASK_DIR (a
  * task service that does not set it) they go to SHOAL_PAPI_DIR as above.
+ * A rank's processes likewise append to SHOAL_RANK_COUNTERS when `shoal
+ * run` gives it (--counters-dir): on a pool a file on the rank's node
+ * that its proxy sends back with the rank's exit (runtime/job/node_job.h).
  *
  * In an MPI program the counts are those of the MPI section: this library
  * defines MPI_Init, MPI_Init_thread and MPI_Finalize, which come before
@@ -151,7 +154,7 @@ __attribute__((constructor)) static void preload_start(void)
     const char *events = getenv("SHOAL_PAPI_EVENTS");
     const char *dir = getenv("SHOAL_PAPI_DIR");
     const char *ranks = getenv("SHOAL_PAPI_RANKS");
-    const char *task_dir;
+    const char *task_dir, *rank_file;
     char *list, *save = NULL;
 
     if (!events || !dir || !*events)
@@ -163,14 +166,21 @@ __attribute__((constructor)) static void preload_start(void)
         return;
     task_dir =
         ranks && !strcmp(ranks, "task") ? getenv("SHOAL_TASK_DIR") : NULL;
-    preload.append = task_dir && *task_dir;
-    if ((preload.append
-             ? asprintf(&preload.path, "%s/counters", task_dir)
-             : asprintf(&preload.path, "%s/papi.%ld", dir, (long)getpid()))
-        < 0) {
+    rank_file =
+        ranks && !strcmp(ranks, "1") ? getenv("SHOAL_RANK_COUNTERS") : NULL;
+    if (rank_file && *rank_file) {
+        preload.append = 1;
+        preload.path = strdup(rank_file);
+    } else if (task_dir && *task_dir) {
+        preload.append = 1;
+        if (asprintf(&preload.path, "%s/counters", task_dir) < 0)
+            preload.path = NULL;
+    } else if (asprintf(&preload.path, "%s/papi.%ld", dir, (long)getpid())
+               < 0) {
         preload.path = NULL;
-        return;
     }
+    if (!preload.path)
+        return;
     list = strdup(events);
     if (!list)
         return;

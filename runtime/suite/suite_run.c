@@ -56,7 +56,8 @@ void suite_run_argv_free(char **argv)
 char **suite_run_argv(const struct suite_bench *bench,
                       const struct suite_case *c,
                       const char *shoal,
-                      const char *rank_preload)
+                      const char *rank_preload,
+                      const char *counters_dir)
 {
     size_t nwords = 0, n = 0, ranks_at = 0;
     char **argv;
@@ -64,7 +65,7 @@ char **suite_run_argv(const struct suite_bench *bench,
 
     while (bench->command[nwords])
         nwords++;
-    argv = calloc(nwords + 15, sizeof(char *));
+    argv = calloc(nwords + 17, sizeof(char *));
     if (!argv)
         return NULL;
     if (bench->mpi) {
@@ -106,6 +107,10 @@ char **suite_run_argv(const struct suite_bench *bench,
             argv[n++] = strdup("-x");
             if (asprintf(&argv[n++], "LD_PRELOAD=%s", rank_preload) < 0)
                 argv[n - 1] = NULL;
+        }
+        if (counters_dir) {
+            argv[n++] = strdup("--counters-dir");
+            argv[n++] = strdup(counters_dir);
         }
         argv[n++] = strdup("--");
     }
@@ -198,12 +203,14 @@ struct counter_set {
     struct suite_counter v[32];
     size_t n;
     char unavailable[512];
+    size_t ranks; /* files papi.rank.N read: ranks whose counts came */
 };
 
 /* Sum, min and max over the processes' files papi.PID in dir (each line
  * "EVENT VALUE" or "EVENT unavailable"; papi.task, a pool task's counters
- * file fetched with its output, holds the lines of each of its processes
- * in turn); the files and dir are removed.
+ * file fetched with its output, and papi.rank.N, a rank's that `shoal run
+ * --counters-dir` wrote, hold the lines of each of their processes in
+ * turn); the files and dir are removed.
  * An event is unavailable when no process counted it: a helper process
  * of the benchmark (a shell, or a program without shoal's MPI for its
  * sde::: events) may not count what the benchmark's program does. */
@@ -223,6 +230,7 @@ static void collect_counters(const char *dir, struct counter_set *set)
             continue;
         snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
         f = fopen(path, "r");
+        set->ranks += f && !strncmp(de->d_name, "papi.rank.", 10);
         while (f && fscanf(f, "%127s %63s", event, value) == 2) {
             char *end;
             double v = strtod(value, &end);
@@ -465,7 +473,12 @@ static int run_rep(struct suite_runner *r,
     char node[17] = "", *job_name = NULL;
     int64_t job = 0;
 
-    argv = suite_run_argv(bench, c, opts->shoal, rank_preload);
+    argv = suite_run_argv(bench, c, opts->shoal, rank_preload,
+                          papi && bench->mpi ? papi_dir : NULL);
+    /* `shoal run -n N` */
+    size_t ranks = bench->mpi && argv && argv[1] && argv[2] && argv[3]
+                       ? strtoul(argv[3], NULL, 10)
+                       : 0;
     free(rank_preload);
     env = build_env(bench, c, papi ? opts->papi_lib : NULL, papi_dir, task);
     struct suite_rep_record rec = {.bench = bench->name,
@@ -534,6 +547,19 @@ static int run_rep(struct suite_runner *r,
                  "benchmark '%s': no counts came back from its task on node "
                  "%s (no counters for it)",
                  bench->name, *node ? node : "?");
+        opts->notice(text, opts->arg);
+        r->papi_lost_said = true;
+    }
+    /* ranks whose counts did not come back (a rank that ended by exec or
+     * _exit, a node that does not send them): said once */
+    if (papi && bench->mpi && res.status == SUITE_EXEC_OK
+        && counters.ranks < ranks && !r->papi_lost_said && opts->notice) {
+        char text[1024];
+
+        snprintf(text, sizeof(text),
+                 "benchmark '%s': counts came back from %zu of its %zu ranks "
+                 "(the sums leave the others out)",
+                 bench->name, counters.ranks, ranks);
         opts->notice(text, opts->arg);
         r->papi_lost_said = true;
     }

@@ -75,12 +75,14 @@ int suite_run(suite_store_t *store,
 /* Build the argument vector of one repetition of case c (NULL-terminated,
  * free with suite_run_argv_free()); shoal is the program for `mpi:`, and
  * rank_preload (or NULL) the LD_PRELOAD list its ranks get (`-x`), so that
- * the launcher itself is never preloaded. Returns NULL when out of
- * memory. */
+ * the launcher itself is never preloaded, and counters_dir (or NULL) where
+ * `shoal run` puts each rank's counters, from whichever node ran it
+ * (`--counters-dir`). Returns NULL when out of memory. */
 char **suite_run_argv(const struct suite_bench *bench,
                       const struct suite_case *c,
                       const char *shoal,
-                      const char *rank_preload);
+                      const char *rank_preload,
+                      const char *counters_dir);
 void suite_run_argv_free(char **argv);
 
 #endif

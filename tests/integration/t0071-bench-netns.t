@@ -4,7 +4,9 @@
 # across both through `shoal run`, the store keeps the pool (every node as
 # the run starts, and each node's load after each repetition), the report
 # names the pool, and plain commands run as pool tasks (on the host whose
-# cores are free), their failures and timeouts recorded as at home.
+# cores are free), their failures and timeouts recorded as at home. PAPI
+# counts of a task or rank on host 2 come back through the pool: the
+# runner keeps them under a TMPDIR that host 2 has not.
 . "$SHOAL_SRCDIR/tests/integration/lib.sh"
 . "$SHOAL_SRCDIR/tests/integration/netns.sh"
 
@@ -149,6 +151,32 @@ test_expect_success 'plain commands run as pool tasks, on the node with free cor
     test -z "$(netns_exec 1 ls "$SHOAL_DIR/tmp")" &&
     netns_exec 1 "$SHOAL" jobs --json >jobs.json &&
     grep "\"bench $id where\"" jobs.json
+'
+
+cat >ranks.yaml <<'SUITE'
+benchmarks:
+  - name: ranks
+    command: [hostname]
+    mpi: {ranks: 2, map-by: node}
+    papi: [perf::TASK-CLOCK]
+    repeat: 2
+SUITE
+
+test_expect_success 'the counters of ranks on both hosts come back through the pool' '
+    cores=$(( $(netns_cores 1) + $(netns_cores 2) )) &&
+    for i in 1 2; do wait_free $i $cores 20 || exit 1; done &&
+    netns_exec 1 env TMPDIR="$SHOAL_DIR/tmp" "$SHOAL" bench run \
+        --dir "$SHOAL_DIR" ranks.yaml >ranks.out 2>ranks.err &&
+    cat ranks.out ranks.err &&
+    id=$(tail -n 1 ranks.out) &&
+    q "SELECT output FROM reps WHERE run = $id" >outs &&
+    test "$(grep -c -x "$H1" outs)" = 2 && test "$(grep -c -x "$H2" outs)" = 2 &&
+    # each repetition sums the counts of both ranks: the one on host 2
+    # (without the runner'"'"'s TMPDIR) is not lost
+    q "SELECT rep FROM counters WHERE run = $id AND event = \"perf::TASK-CLOCK\"
+       AND min > 0 AND sum > max ORDER BY rep" >counted &&
+    printf "%s\n" 0 1 >expect && test_cmp expect counted &&
+    test -z "$(netns_exec 1 ls "$SHOAL_DIR/tmp")"
 '
 
 test_expect_success 'daemons stop' '

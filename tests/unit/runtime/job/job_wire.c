@@ -240,6 +240,13 @@ static void assert_same(const struct job_frame *a, const struct job_frame *b)
         cr_assert(eq(int, a->rank_exit.oom_killed, b->rank_exit.oom_killed));
         cr_assert(
             eq(u64, a->rank_exit.memory_limit, b->rank_exit.memory_limit));
+        cr_assert(
+            eq(u32, a->rank_exit.counters_len, b->rank_exit.counters_len));
+        if (a->rank_exit.counters_len)
+            cr_assert(eq(int,
+                         memcmp(a->rank_exit.counters, b->rank_exit.counters,
+                                a->rank_exit.counters_len),
+                         0));
         break;
     case JOB_FRAME_ABORT:
         cr_assert(eq(i32, a->abort.rank, b->abort.rank));
@@ -618,6 +625,47 @@ Test(job_wire, rank_exit_carries_an_oom_kill_and_old_rank_exit_still_decodes)
     cr_assert(eq(int, job_frame_decode(old, old_len, &g, NULL), SHOAL_EPROTO));
     free(old);
     free(buf);
+}
+
+Test(job_wire, rank_exit_carries_the_counters_a_rank_left)
+{
+    struct job_frame f = sample(JOB_FRAME_RANK_EXIT), g;
+    static uint8_t text[] = "perf::TASK-CLOCK 1234\n";
+    uint8_t *old, *buf;
+    size_t old_len, len;
+
+    cr_assert(eq(int, job_frame_encode(&f, &old, &old_len), 0));
+    f.rank_exit.counters = text;
+    f.rank_exit.counters_len = sizeof(text) - 1;
+    cr_assert(eq(int, job_frame_encode(&f, &buf, &len), 0));
+    cr_assert(eq(sz, len, old_len + 4 + sizeof(text) - 1));
+    cr_assert(eq(int, job_frame_decode(buf, len, &g, NULL), 0));
+    assert_same(&f, &g);
+    job_frame_release(&g);
+    /* beside an OOM kill's limit */
+    f.rank_exit.killed = false;
+    f.rank_exit.oom_killed = true;
+    f.rank_exit.memory_limit = 1 << 20;
+    free(buf);
+    cr_assert(eq(int, job_frame_encode(&f, &buf, &len), 0));
+    cr_assert(eq(int, job_frame_decode(buf, len, &g, NULL), 0));
+    assert_same(&f, &g);
+    job_frame_release(&g);
+    /* cut anywhere in the trailer */
+    for (size_t cut = old_len + 8 + 1; cut < len; cut++)
+        cr_assert(eq(int, job_frame_decode(buf, cut, &g, NULL), SHOAL_EPROTO),
+                  "cut at %zu of %zu", cut, len);
+    free(buf);
+    /* too large to send, or sent empty */
+    f.rank_exit.counters_len = JOB_WIRE_COUNTERS_MAX + 1;
+    cr_assert(eq(int, job_frame_encode(&f, &buf, &len), -EINVAL));
+    buf = malloc(old_len + 4);
+    memcpy(buf, old, old_len);
+    memset(buf + old_len, 0, 4);
+    cr_assert(
+        eq(int, job_frame_decode(buf, old_len + 4, &g, NULL), SHOAL_EPROTO));
+    free(buf);
+    free(old);
 }
 
 Test(job_wire, too_many_holders_are_refused)

@@ -448,21 +448,28 @@ Test(suite_parse, nodes_place_ranks_per_node_and_local_is_read)
     cr_assert(not(s->benches[1].local));
     cr_assert(eq(str, s->benches[1].nodes_tmpl, "{k}"));
     argv = suite_run_argv(&s->benches[0], &(struct suite_case){{0}},
-                          "/bin/shoal", NULL);
+                          "/bin/shoal", NULL, NULL);
     cr_assert(eq(str, (char *)joined(argv, buf, sizeof(buf)),
                  "/bin/shoal run -n 8 --npernode 4 -- x"));
+    suite_run_argv_free(argv);
+    /* the ranks' counters come back to the runner's directory */
+    argv = suite_run_argv(&s->benches[0], &(struct suite_case){{0}},
+                          "/bin/shoal", "/l/p.so", "/tmp/p");
+    cr_assert(eq(str, (char *)joined(argv, buf, sizeof(buf)),
+                 "/bin/shoal run -n 8 --npernode 4 -x LD_PRELOAD=/l/p.so "
+                 "--counters-dir /tmp/p -- x"));
     suite_run_argv_free(argv);
     /* rounded up: 5 ranks on 3 nodes is 2 per node */
     cr_assert(eq(int, suite_matrix_expand(&s->benches[1], &cases, &ncases), 0));
     cr_assert(eq(sz, ncases, 2));
-    argv = suite_run_argv(&s->benches[1], &cases[1], "/bin/shoal", NULL);
+    argv = suite_run_argv(&s->benches[1], &cases[1], "/bin/shoal", NULL, NULL);
     cr_assert(eq(str, (char *)joined(argv, buf, sizeof(buf)),
                  "/bin/shoal run -n 5 --npernode 2 -- x"));
     suite_run_argv_free(argv);
     free(cases);
     /* a plain command keeps its braces as a pool task */
     argv = suite_run_argv(&s->benches[2], &(struct suite_case){{0}},
-                          "/bin/shoal", NULL);
+                          "/bin/shoal", NULL, NULL);
     char *escaped = suite_task_escape(argv[1]);
     cr_assert(eq(str, escaped, "{{a b}}"));
     free(escaped);
