@@ -12,6 +12,8 @@
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <signal.h>
+#include <sched.h>
 #include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
@@ -64,13 +66,33 @@ struct shm_coll_slot {
     char result[COLL_BYTES];
 };
 
+/* A large rendezvous copy shared by both sides, HELP_SLOTS per ordered
+ * pair (sender i -> receiver j), used round robin by job number: the
+ * receiver publishes the job (claim = job << 32, the buffers and the
+ * length) and copies chunks it claims with process_vm_readv; the sender,
+ * while it waits for that pair's FIN, claims chunks too and writes them
+ * with process_vm_writev, adding what it wrote to done. Claims are a
+ * fetch-and-add by the receiver and a compare-and-swap that checks the
+ * job number by the sender, so a sender that looks late at a finished
+ * job claims nothing. Once every chunk is claimed the receiver goes on
+ * with other messages; the receive completes (and its FIN goes) when done
+ * counts all the sender's chunks, and only then is the slot reused. */
+struct shm_help {
+    _Alignas(SHIM_RING_LINE) _Atomic uint64_t claim; /* job << 32 | next */
+    _Atomic uint64_t dst;                            /* receiver's buffer */
+    _Atomic uint64_t src;                            /* sender's buffer */
+    _Atomic uint64_t len;
+    _Alignas(SHIM_RING_LINE) _Atomic uint64_t done; /* sender's bytes */
+};
+
 struct shm_seg {
     _Alignas(SHIM_RING_LINE) uint32_t magic;
     uint32_t nlocal;
     uint32_t ncells;
     uint32_t cell_size;
     /* nlocal slots follow, then nlocal * nlocal rings, ring (i -> j) at
-     * index i * nlocal + j, then nlocal collective slots. */
+     * index i * nlocal + j, then nlocal collective slots, then
+     * nlocal * nlocal shared-copy slots, (i -> j) at i * nlocal + j. */
 };
 enum { SHM_MAGIC = 0x5348414d };
 
@@ -121,6 +143,22 @@ enum {
     SHM_CELLS_MIN = 4,
     SHM_LOCAL_MAX = 1024,
 };
+/* Shared rendezvous copies (struct shm_help): the chunk each side claims
+ * at a time, and the shortest message shared by default (README.md,
+ * "Shared memory", measured). */
+enum {
+    SHM_SPLIT_CHUNK = 128 << 10,
+    SHM_SPLIT_DEFAULT = 256 << 10,
+    HELP_SLOTS = 4,
+};
+
+/* The receiver's side of a shared copy whose sender still writes. */
+struct shm_help_wait {
+    struct shim_request *req; /* NULL: the slot is free */
+    size_t theirs;            /* bytes the sender claimed */
+    size_t len;               /* the whole message */
+    uint64_t cookie;          /* for the FIN */
+};
 static const size_t shm_budget = 64u << 20;
 
 static struct {
@@ -134,8 +172,14 @@ static struct {
     size_t bytes;
     struct shm_seg *seg;
     struct shm_slot *slots;
-    struct shm_coll_slot *coll; /* nlocal of them */
-    uint64_t coll_seq;          /* node collectives this rank entered */
+    struct shm_coll_slot *coll;      /* nlocal of them */
+    struct shm_help *help;           /* nlocal * nlocal of them */
+    uint32_t *help_job;              /* last job published per sender */
+    struct shm_help_wait *help_wait; /* nlocal * HELP_SLOTS */
+    int help_waiting;                /* entries of help_wait in use */
+    int *rts_out;                    /* RTS messages awaiting FIN, per peer */
+    int rts_busy;                    /* peers with RTS messages awaiting FIN */
+    uint64_t coll_seq;               /* node collectives this rank entered */
     int nlocal;
     int me;
     int *local_world; /* local index -> world rank */
@@ -150,8 +194,9 @@ static struct {
     uint32_t ncells;
     uint32_t cell_size;
     size_t payload;
-    size_t rndv; /* messages above go by RTS when the receiver can read */
-    bool cma;    /* cross-memory attach allowed by configuration */
+    size_t rndv;  /* messages above go by RTS when the receiver can read */
+    size_t split; /* RTS messages from this long are copied by both sides */
+    bool cma;     /* cross-memory attach allowed by configuration */
     const struct shim_ofi_upcalls *up;
 } shm;
 
@@ -234,6 +279,18 @@ static size_t coll_offset(int nlocal)
 {
     return rings_offset(nlocal)
            + (size_t)nlocal * (size_t)nlocal * ring_bytes();
+}
+
+static size_t help_offset(int nlocal)
+{
+    return coll_offset(nlocal) + (size_t)nlocal * sizeof(struct shm_coll_slot);
+}
+
+static struct shm_help *help_at(int from, int to, uint32_t job)
+{
+    return &shm.help[((size_t)from * (size_t)shm.nlocal + (size_t)to)
+                         * HELP_SLOTS
+                     + job % HELP_SLOTS];
 }
 
 static void warn(const char *what, int err)
@@ -385,8 +442,9 @@ int shim_shm_create(int node, const int *local, int nlocal)
         cells = SHM_CELLS_MIN;
     shm.ncells = pow2_floor(cells);
     shm.payload = shm.cell_size - CELL_HDR;
-    shm.bytes =
-        coll_offset(nlocal) + (size_t)nlocal * sizeof(struct shm_coll_slot);
+    shm.bytes = help_offset(nlocal)
+                + (size_t)nlocal * (size_t)nlocal * HELP_SLOTS
+                      * sizeof(struct shm_help);
     if (shm.me != 0)
         return 0;
     shm.creator = true;
@@ -466,7 +524,13 @@ int shim_shm_attach(char *errbuf, size_t errlen)
     shm.txq = calloc((size_t)shm.nlocal, sizeof(*shm.txq));
     shm.rxs = calloc((size_t)shm.nlocal, sizeof(*shm.rxs));
     shm.ctxs = calloc(2 * SHIM_NCTX, sizeof(*shm.ctxs));
-    if (!shm.tx || !shm.rx || !shm.txq || !shm.rxs || !shm.ctxs) {
+    shm.help = (struct shm_help *)((char *)shm.base + help_offset(shm.nlocal));
+    shm.help_job = calloc((size_t)shm.nlocal, sizeof(*shm.help_job));
+    shm.rts_out = calloc((size_t)shm.nlocal, sizeof(*shm.rts_out));
+    shm.help_wait =
+        calloc((size_t)shm.nlocal * HELP_SLOTS, sizeof(*shm.help_wait));
+    if (!shm.tx || !shm.rx || !shm.txq || !shm.rxs || !shm.ctxs || !shm.help_job
+        || !shm.rts_out || !shm.help_wait) {
         snprintf(errbuf, errlen, "out of memory");
         return -ENOMEM;
     }
@@ -478,6 +542,7 @@ int shim_shm_attach(char *errbuf, size_t errlen)
     }
     /* The measured switch point (README.md, "Shared memory"). */
     shm.rndv = env_size("SHOAL_MPI_SHM_RNDV", 65536);
+    shm.split = env_size("SHOAL_MPI_SHM_SPLIT", SHM_SPLIT_DEFAULT);
     const char *cma = getenv("SHOAL_MPI_SHM_CMA");
     shm.cma = !(cma && strcmp(cma, "0") == 0);
     shm.active = true;
@@ -538,6 +603,9 @@ void shim_shm_close(void)
     free(shm.rx);
     free(shm.txq);
     free(shm.rxs);
+    free(shm.help_job);
+    free(shm.rts_out);
+    free(shm.help_wait);
     free(shm.local_world);
     free(shm.local_of);
     memset(&shm, 0, sizeof(shm));
@@ -668,6 +736,8 @@ int shim_shm_send(struct shim_request *req,
     /* Done once pushed and, for RTS, read (FIN); a synchronous eager
      * message also waits for its ACK. */
     req->shm.need = rts || sync ? 2 : 1;
+    if (rts && j != shm.me && shm.rts_out[j]++ == 0)
+        shm.rts_busy++;
     tx_enqueue(j, it);
     shim_sde_sent(rts ? SHIM_SDE_SHM_CMA : SHIM_SDE_SHM_EAGER, len);
     return 0;
@@ -806,13 +876,10 @@ static void recv_finish(struct shim_request *req, size_t len)
     shm.up->req_done(req, shm.up->arg);
 }
 
-/* Copies len bytes at remote address addr of local peer j into buf. */
-static void cma_read(int j, uint64_t addr, void *buf, size_t len)
+/* Copies len bytes between buf here and remote address addr of local peer
+ * j (another process): reads them into buf, or with out writes buf there. */
+static void cma_copy(int j, uint64_t addr, void *buf, size_t len, bool out)
 {
-    if (j == shm.me) {
-        memcpy(buf, (const void *)(uintptr_t)addr, len);
-        return;
-    }
     pid_t pid = (pid_t)atomic_load(&shm.slots[j].pid);
     size_t done = 0;
     while (done < len) {
@@ -820,18 +887,190 @@ static void cma_read(int j, uint64_t addr, void *buf, size_t len)
                           .iov_len = len - done};
         struct iovec r = {.iov_base = (void *)(uintptr_t)(addr + done),
                           .iov_len = len - done};
-        ssize_t n = process_vm_readv(pid, &l, 1, &r, 1, 0);
+        ssize_t n = out ? process_vm_writev(pid, &l, 1, &r, 1, 0)
+                        : process_vm_readv(pid, &l, 1, &r, 1, 0);
         if (n < 0 && errno == EINTR)
             continue;
         if (n <= 0) {
             char what[160];
             snprintf(what, sizeof(what),
-                     "cannot read a message from rank %d's memory: %s",
+                     "cannot %s a message %s rank %d's memory: %s",
+                     out ? "write" : "read", out ? "into" : "from",
                      shm.local_world[j], strerror(n < 0 ? errno : EIO));
             shim_fatal(what);
         }
         done += (size_t)n;
     }
+}
+
+static size_t help_chunks(size_t len)
+{
+    return (len + SHM_SPLIT_CHUNK - 1) / SHM_SPLIT_CHUNK;
+}
+
+static size_t help_chunk_len(size_t len, uint64_t k)
+{
+    size_t off = (size_t)k * SHM_SPLIT_CHUNK;
+    return len - off < SHM_SPLIT_CHUNK ? len - off : SHM_SPLIT_CHUNK;
+}
+
+/* The receiver waits for the chunks its sender claimed: the sender is
+ * inside process_vm_writev for each, so they finish without any further
+ * MPI call of its; a sender that died in between is fatal. */
+static void help_wait(int j, struct shm_help *h, size_t theirs)
+{
+    unsigned spins = 0;
+
+    while (atomic_load_explicit(&h->done, memory_order_acquire) < theirs) {
+        if (++spins % 4096)
+            continue;
+        pid_t pid = (pid_t)atomic_load(&shm.slots[j].pid);
+        if (kill(pid, 0) != 0 && errno == ESRCH) {
+            char what[160];
+            snprintf(what, sizeof(what),
+                     "rank %d died while writing a message into this one",
+                     shm.local_world[j]);
+            shim_fatal(what);
+        }
+        sched_yield();
+    }
+}
+
+/* The receive of a read message is complete: FIN to its sender. */
+static void
+rndv_done(int j, struct shim_request *req, size_t len, uint64_t cookie)
+{
+    tx_control(j, CELL_FIN, cookie);
+    recv_finish(req, len);
+}
+
+/* Finishes the receive waiting on slot k of sender j once the sender's
+ * chunks are in (or at once with block). Returns whether it finished. */
+static bool help_finish(int j, uint32_t k, bool block)
+{
+    struct shm_help_wait *w = &shm.help_wait[(size_t)j * HELP_SLOTS + k];
+    struct shm_help *h = help_at(j, shm.me, k);
+
+    if (!w->req)
+        return false;
+    if (block)
+        help_wait(j, h, w->theirs);
+    else if (atomic_load_explicit(&h->done, memory_order_acquire) < w->theirs)
+        return false;
+    struct shim_request *req = w->req;
+    w->req = NULL;
+    shm.help_waiting--;
+    rndv_done(j, req, w->len, w->cookie);
+    return true;
+}
+
+/* Reads the message of RTS (addr, len bytes, cookie) from local peer j
+ * into req (n bytes of it fit) and completes req, now or once the sender
+ * has written its share. A long message from another process is shared
+ * with the sender (struct shm_help): with both ranks on cores of their
+ * own, two cores copy; when the sender is busy elsewhere the receiver
+ * claims every chunk itself. */
+static void rndv_recv(int j,
+                      struct shim_request *req,
+                      uint64_t addr,
+                      size_t n,
+                      size_t len,
+                      uint64_t cookie)
+{
+    char *buf = req->shm.buf;
+
+    if (j == shm.me) {
+        if (n)
+            memcpy(buf, (const void *)(uintptr_t)addr, n);
+        rndv_done(j, req, len, cookie);
+        return;
+    }
+    if (!shm.split || n < shm.split || !atomic_load(&shm.slots[j].cma_ok)) {
+        if (n)
+            cma_copy(j, addr, buf, n, false);
+        rndv_done(j, req, len, cookie);
+        return;
+    }
+    uint32_t job = ++shm.help_job[j];
+    uint32_t slot = job % HELP_SLOTS;
+    struct shm_help *h = help_at(j, shm.me, job);
+    uint64_t nch = help_chunks(n);
+    size_t mine = 0;
+
+    (void)help_finish(j, slot, true); /* the slot's previous job */
+    atomic_store_explicit(&h->dst, (uint64_t)(uintptr_t)buf,
+                          memory_order_relaxed);
+    atomic_store_explicit(&h->src, addr, memory_order_relaxed);
+    atomic_store_explicit(&h->len, n, memory_order_relaxed);
+    atomic_store_explicit(&h->done, 0, memory_order_relaxed);
+    atomic_store_explicit(&h->claim, (uint64_t)job << 32, memory_order_release);
+    for (;;) {
+        uint64_t k = atomic_fetch_add(&h->claim, 1) & 0xffffffffu;
+        if (k >= nch)
+            break;
+        size_t c = help_chunk_len(n, k);
+        cma_copy(j, addr + k * SHM_SPLIT_CHUNK, buf + k * SHM_SPLIT_CHUNK, c,
+                 false);
+        mine += c;
+    }
+    struct shm_help_wait *w = &shm.help_wait[(size_t)j * HELP_SLOTS + slot];
+    w->req = req;
+    w->theirs = n - mine;
+    w->len = len;
+    w->cookie = cookie;
+    shm.help_waiting++;
+    (void)help_finish(j, slot, false);
+}
+
+/* The sender's part: while messages to peer j await their FIN, it claims
+ * chunks of the job j published (if any is open) and writes them. */
+static int help_peer_slot(int j, uint32_t slot)
+{
+    struct shm_help *h = help_at(shm.me, j, slot);
+    uint64_t c = atomic_load_explicit(&h->claim, memory_order_acquire);
+    int copied = 0;
+
+    for (;;) {
+        size_t len = atomic_load_explicit(&h->len, memory_order_relaxed);
+        uint64_t k = c & 0xffffffffu;
+        if (k >= help_chunks(len))
+            break;
+        uint64_t dst = atomic_load_explicit(&h->dst, memory_order_relaxed);
+        uint64_t src = atomic_load_explicit(&h->src, memory_order_relaxed);
+        /* Claimed only if the job is still the one read: a job the
+         * receiver finished (and perhaps replaced) has no chunk left. */
+        if (!atomic_compare_exchange_weak_explicit(&h->claim, &c, c + 1,
+                                                   memory_order_acquire,
+                                                   memory_order_acquire))
+            continue;
+        size_t n = help_chunk_len(len, k);
+        cma_copy(j, dst + k * SHM_SPLIT_CHUNK,
+                 (void *)(uintptr_t)(src + k * SHM_SPLIT_CHUNK), n, true);
+        atomic_fetch_add_explicit(&h->done, n, memory_order_release);
+        copied++;
+        c = atomic_load_explicit(&h->claim, memory_order_acquire);
+    }
+    return copied;
+}
+
+static int help_peer(int j)
+{
+    int copied = 0;
+
+    for (uint32_t k = 0; k < HELP_SLOTS; k++)
+        copied += help_peer_slot(j, k);
+    return copied;
+}
+
+/* Finishes the receives whose senders have written their share. */
+static int help_poll(void)
+{
+    int seen = 0;
+
+    for (int j = 0; j < shm.nlocal && shm.help_waiting; j++)
+        for (uint32_t k = 0; k < HELP_SLOTS; k++)
+            seen += help_finish(j, k, false);
+    return seen;
 }
 
 static void set_source(struct shim_request *req, int src, int tag)
@@ -846,12 +1085,11 @@ static void deliver(struct shim_request *req, struct shm_msg *m)
     set_source(req, m->src, m->tag);
     if (m->kind == CELL_RTS) {
         size_t n = m->len < req->shm.cap ? m->len : req->shm.cap;
-        if (n)
-            cma_read(m->peer, m->addr, req->shm.buf, n);
-        tx_control(m->peer, CELL_FIN, m->cookie);
+        int peer = m->peer;
+        uint64_t addr = m->addr, cookie = m->cookie;
         size_t len = m->len;
         free(m);
-        recv_finish(req, len);
+        rndv_recv(peer, req, addr, n, len, cookie);
         return;
     }
     if (m->sync)
@@ -910,10 +1148,7 @@ static void rx_message(int j, const struct shm_cell *c)
         set_source(req, c->src, c->tag);
         if (c->kind == CELL_RTS) {
             size_t n = c->len < req->shm.cap ? c->len : req->shm.cap;
-            if (n)
-                cma_read(j, c->addr, req->shm.buf, n);
-            tx_control(j, CELL_FIN, c->cookie);
-            recv_finish(req, c->len);
+            rndv_recv(j, req, c->addr, n, c->len, c->cookie);
             return;
         }
         if (c->sync)
@@ -968,6 +1203,10 @@ static void rx_cell(int j, const struct shm_cell *c)
         rx_copy(&shm.rxs[j], (const char *)c + CELL_HDR, c->chunk);
         break;
     case CELL_FIN:
+        if (j != shm.me && --shm.rts_out[j] == 0)
+            shm.rts_busy--;
+        send_event((struct shim_request *)(uintptr_t)c->cookie);
+        break;
     case CELL_ACK:
         send_event((struct shim_request *)(uintptr_t)c->cookie);
         break;
@@ -998,6 +1237,12 @@ int shim_shm_progress(void)
         for (int j = 0; j < shm.nlocal; j++)
             if (shm.txq[j].head)
                 seen += tx_flush(j);
+    if (shm.help_waiting)
+        seen += help_poll();
+    if (shm.rts_busy && shm.split)
+        for (int j = 0; j < shm.nlocal; j++)
+            if (shm.rts_out[j])
+                seen += help_peer(j);
     return seen;
 }
 
