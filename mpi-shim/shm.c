@@ -82,6 +82,7 @@ struct shm_help {
     _Atomic uint64_t dst;                            /* receiver's buffer */
     _Atomic uint64_t src;                            /* sender's buffer */
     _Atomic uint64_t len;
+    _Atomic uint64_t chunk;                         /* bytes per claim */
     _Alignas(SHIM_RING_LINE) _Atomic uint64_t done; /* sender's bytes */
 };
 
@@ -196,7 +197,8 @@ static struct {
     size_t payload;
     size_t rndv;  /* messages above go by RTS when the receiver can read */
     size_t split; /* RTS messages from this long are copied by both sides */
-    bool cma;     /* cross-memory attach allowed by configuration */
+    size_t split_chunk; /* in claims of this many bytes */
+    bool cma;           /* cross-memory attach allowed by configuration */
     const struct shim_ofi_upcalls *up;
 } shm;
 
@@ -543,6 +545,9 @@ int shim_shm_attach(char *errbuf, size_t errlen)
     /* The measured switch point (README.md, "Shared memory"). */
     shm.rndv = env_size("SHOAL_MPI_SHM_RNDV", 65536);
     shm.split = env_size("SHOAL_MPI_SHM_SPLIT", SHM_SPLIT_DEFAULT);
+    shm.split_chunk = env_size("SHOAL_MPI_SHM_SPLIT_CHUNK", SHM_SPLIT_CHUNK);
+    if (shm.split_chunk < 4096)
+        shm.split_chunk = SHM_SPLIT_CHUNK;
     const char *cma = getenv("SHOAL_MPI_SHM_CMA");
     shm.cma = !(cma && strcmp(cma, "0") == 0);
     shm.active = true;
@@ -903,15 +908,15 @@ static void cma_copy(int j, uint64_t addr, void *buf, size_t len, bool out)
     }
 }
 
-static size_t help_chunks(size_t len)
+static size_t help_chunks(size_t len, size_t chunk)
 {
-    return (len + SHM_SPLIT_CHUNK - 1) / SHM_SPLIT_CHUNK;
+    return chunk ? (len + chunk - 1) / chunk : 0;
 }
 
-static size_t help_chunk_len(size_t len, uint64_t k)
+static size_t help_chunk_len(size_t len, size_t chunk, uint64_t k)
 {
-    size_t off = (size_t)k * SHM_SPLIT_CHUNK;
-    return len - off < SHM_SPLIT_CHUNK ? len - off : SHM_SPLIT_CHUNK;
+    size_t off = (size_t)k * chunk;
+    return len - off < chunk ? len - off : chunk;
 }
 
 /* The receiver waits for the chunks its sender claimed: the sender is
@@ -994,7 +999,8 @@ static void rndv_recv(int j,
     uint32_t job = ++shm.help_job[j];
     uint32_t slot = job % HELP_SLOTS;
     struct shm_help *h = help_at(j, shm.me, job);
-    uint64_t nch = help_chunks(n);
+    size_t chunk = shm.split_chunk;
+    uint64_t nch = help_chunks(n, chunk);
     size_t mine = 0;
 
     (void)help_finish(j, slot, true); /* the slot's previous job */
@@ -1002,15 +1008,15 @@ static void rndv_recv(int j,
                           memory_order_relaxed);
     atomic_store_explicit(&h->src, addr, memory_order_relaxed);
     atomic_store_explicit(&h->len, n, memory_order_relaxed);
+    atomic_store_explicit(&h->chunk, chunk, memory_order_relaxed);
     atomic_store_explicit(&h->done, 0, memory_order_relaxed);
     atomic_store_explicit(&h->claim, (uint64_t)job << 32, memory_order_release);
     for (;;) {
         uint64_t k = atomic_fetch_add(&h->claim, 1) & 0xffffffffu;
         if (k >= nch)
             break;
-        size_t c = help_chunk_len(n, k);
-        cma_copy(j, addr + k * SHM_SPLIT_CHUNK, buf + k * SHM_SPLIT_CHUNK, c,
-                 false);
+        size_t c = help_chunk_len(n, chunk, k);
+        cma_copy(j, addr + k * chunk, buf + k * chunk, c, false);
         mine += c;
     }
     struct shm_help_wait *w = &shm.help_wait[(size_t)j * HELP_SLOTS + slot];
@@ -1033,7 +1039,8 @@ static int help_peer_slot(int j, uint32_t slot)
     for (;;) {
         size_t len = atomic_load_explicit(&h->len, memory_order_relaxed);
         uint64_t k = c & 0xffffffffu;
-        if (k >= help_chunks(len))
+        size_t chunk = atomic_load_explicit(&h->chunk, memory_order_relaxed);
+        if (k >= help_chunks(len, chunk))
             break;
         uint64_t dst = atomic_load_explicit(&h->dst, memory_order_relaxed);
         uint64_t src = atomic_load_explicit(&h->src, memory_order_relaxed);
@@ -1043,9 +1050,9 @@ static int help_peer_slot(int j, uint32_t slot)
                                                    memory_order_acquire,
                                                    memory_order_acquire))
             continue;
-        size_t n = help_chunk_len(len, k);
-        cma_copy(j, dst + k * SHM_SPLIT_CHUNK,
-                 (void *)(uintptr_t)(src + k * SHM_SPLIT_CHUNK), n, true);
+        size_t n = help_chunk_len(len, chunk, k);
+        cma_copy(j, dst + k * chunk, (void *)(uintptr_t)(src + k * chunk), n,
+                 true);
         atomic_fetch_add_explicit(&h->done, n, memory_order_release);
         copied++;
         c = atomic_load_explicit(&h->claim, memory_order_acquire);
