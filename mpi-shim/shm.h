@@ -31,8 +31,15 @@
  * at start-up per rank: ptrace restrictions make it fail with EPERM), the
  * sender sends only a header (RTS) and the receiver copies straight from
  * the sender's buffer once matched, then answers FIN; otherwise the data
- * is pipelined through the cells as for eager. A synchronous send is
- * answered by an ACK cell when matched (a FIN is one).
+ * is pipelined through the cells as for eager. From SHOAL_MPI_SHM_SPLIT
+ * bytes (when both sides may use cross-memory attach) the copy is shared:
+ * the receiver publishes the job in a slot of the segment and both sides
+ * claim chunks of it, the receiver reading with process_vm_readv, the
+ * sender (whenever it polls while waiting for its FIN) writing with
+ * process_vm_writev; the receiver goes on with other messages once every
+ * chunk is claimed, and the receive completes (FIN) when the sender's
+ * chunks are in. A synchronous send is answered by an ACK cell when
+ * matched (a FIN is one).
  *
  * Matching. Per tag context: a posted queue and an unexpected queue, both
  * in order, wildcards on source and tag; a message matches the oldest
