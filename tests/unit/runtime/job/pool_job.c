@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* Tests for runtime/job/pool_job.c: the coordinator's part in node-local
  * checkpoints (CKPT_COPIES in, CKPT_KEEP out, the versions LAUNCH says to
- * restore, a version no node can restore). */
+ * restore, a version no node can restore), and the direct modex requests
+ * it relays between nodes. */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -334,7 +335,7 @@ Test(pool_job, a_rank_ended_on_a_node_its_owner_takes_back_is_a_vacate)
         {.name = "b", .nranks = 1, .ranks = r1},
     };
     struct job_frame hold = {.kind = JOB_FRAME_HOLD};
-    struct job_frame exit = {.kind = JOB_FRAME_RANK_EXIT};
+    struct job_frame gone = {.kind = JOB_FRAME_RANK_EXIT};
     int devnull = open("/dev/null", O_WRONLY);
     struct sent s = {0};
     uv_loop_t loop;
@@ -375,10 +376,10 @@ Test(pool_job, a_rank_ended_on_a_node_its_owner_takes_back_is_a_vacate)
     cr_assert(strstr(last_notice, "takes it back; its ranks there will end")
               != NULL);
     /* its rank ends by SIGTERM: the job ends as vacated, not failed */
-    exit.rank_exit.rank = 1;
-    exit.rank_exit.signaled = true;
-    exit.rank_exit.value = SIGTERM;
-    feed(job, 1, &exit, 0);
+    gone.rank_exit.rank = 1;
+    gone.rank_exit.signaled = true;
+    gone.rank_exit.value = SIGTERM;
+    feed(job, 1, &gone, 0);
     pool_job_node_lost(job, 0);
     pool_job_node_lost(job, 1);
     uv_run(&loop, UV_RUN_DEFAULT);
@@ -456,5 +457,135 @@ Test(pool_job, auto_checkpoints_on_node_local_stores_are_asked_of_every_node)
     pool_job_destroy(job);
     cr_assert(eq(int, uv_loop_close(&loop), 0));
     ckpt_copies_destroy(table);
+    close(devnull);
+}
+
+/* The DMODEX frame sent last to node, or NULL. */
+static const struct job_frame *dmodex_to(const struct sent *s, int node)
+{
+    const struct job_frame *found = NULL;
+
+    for (int i = 0; i < s->count; i++)
+        if (s->node[i] == node && s->frame[i].kind == JOB_FRAME_DMODEX)
+            found = &s->frame[i];
+    return found;
+}
+
+Test(pool_job, direct_modex_requests_go_to_the_ranks_node_and_back)
+{
+    static const int r0[] = {0}, r1[] = {1}, r2[] = {2};
+    static char *argv[] = {"prog", NULL};
+    const struct pool_job_node nodes[] = {
+        {.name = "a", .nranks = 1, .ranks = r0},
+        {.name = "b", .nranks = 1, .ranks = r1},
+        {.name = "c", .nranks = 1, .ranks = r2},
+    };
+    struct job_frame f = {.kind = JOB_FRAME_DMODEX};
+    struct job_frame gone = {.kind = JOB_FRAME_RANK_EXIT};
+    const struct job_frame *g;
+    int devnull = open("/dev/null", O_WRONLY);
+    struct sent s = {0};
+    uv_loop_t loop;
+    pool_job_t *job;
+    shoal_error_t error;
+    uint32_t to_a, to_c;
+
+    uv_loop_init(&loop);
+    struct pool_job_config config = {
+        .loop = &loop,
+        .job_id = 1,
+        .nranks = 3,
+        .nnodes = 3,
+        .nodes = nodes,
+        .path = "/bin/prog",
+        .argv = argv,
+        .kill_grace = 1,
+        .in_fd = -1,
+        .out_fd = devnull,
+        .err_fd = devnull,
+    };
+    finished = false;
+    cr_assert(eq(int, pool_job_create(&config, &ops, &s, &job, &error), 0),
+              "%s", error.text);
+    cr_assert(eq(int, pool_job_start(job, &error), 0), "%s", error.text);
+    drop_sent(&s);
+
+    /* nodes a and c ask for rank 1's data, both with their id 5: node b
+     * gets two requests it can tell apart */
+    f.dmodex = (typeof(f.dmodex)){.op = JOB_DMODEX_REQUEST, .id = 5, .rank = 1};
+    feed(job, 0, &f, 0);
+    g = dmodex_to(&s, 1);
+    cr_assert(not(eq(ptr, (void *)g, NULL)));
+    cr_assert(eq(u8, g->dmodex.op, JOB_DMODEX_REQUEST));
+    cr_assert(eq(u32, g->dmodex.rank, 1));
+    to_a = g->dmodex.id;
+    drop_sent(&s);
+    feed(job, 2, &f, 0);
+    g = dmodex_to(&s, 1);
+    cr_assert(not(eq(ptr, (void *)g, NULL)));
+    to_c = g->dmodex.id;
+    cr_assert(not(eq(u32, to_a, to_c)));
+    drop_sent(&s);
+
+    /* node b answers a's: a gets its id back, with the data */
+    f.dmodex = (typeof(f.dmodex)){.op = JOB_DMODEX_REPLY,
+                                  .id = to_a,
+                                  .rank = 1,
+                                  .len = 3,
+                                  .bytes = (uint8_t *)"abc"};
+    feed(job, 1, &f, 0);
+    cr_assert(eq(int, s.count, 1));
+    g = dmodex_to(&s, 0);
+    cr_assert(not(eq(ptr, (void *)g, NULL)));
+    cr_assert(eq(u8, g->dmodex.op, JOB_DMODEX_REPLY));
+    cr_assert(eq(u32, g->dmodex.id, 5));
+    cr_assert(eq(i32, g->dmodex.status, 0));
+    cr_assert(eq(u32, g->dmodex.len, 3));
+    cr_assert(eq(int, memcmp(g->dmodex.bytes, "abc", 3), 0));
+    drop_sent(&s);
+    /* the same answer again: nobody waits for it any more */
+    feed(job, 1, &f, 0);
+    cr_assert(eq(int, s.count, 0));
+
+    /* rank 1 is killed before it answers c: c's request fails */
+    gone.rank_exit = (struct job_rank_exit){
+        .rank = 1, .signaled = true, .value = 9, .initialized = true};
+    feed(job, 1, &gone, 0);
+    g = dmodex_to(&s, 2);
+    cr_assert(not(eq(ptr, (void *)g, NULL)));
+    cr_assert(eq(u32, g->dmodex.id, 5));
+    cr_assert(eq(i32, g->dmodex.status, -ESRCH));
+    cr_assert(eq(u32, g->dmodex.len, 0));
+    drop_sent(&s);
+    /* and a request for it now is answered at once */
+    f.dmodex = (typeof(f.dmodex)){.op = JOB_DMODEX_REQUEST, .id = 6, .rank = 1};
+    feed(job, 0, &f, 0);
+    cr_assert(eq(ptr, (void *)dmodex_to(&s, 1), NULL));
+    g = dmodex_to(&s, 0);
+    cr_assert(not(eq(ptr, (void *)g, NULL)));
+    cr_assert(eq(i32, g->dmodex.status, -ESRCH));
+    drop_sent(&s);
+    /* its answer coming late is dropped */
+    f.dmodex = (typeof(f.dmodex)){.op = JOB_DMODEX_REPLY,
+                                  .id = to_c,
+                                  .rank = 1,
+                                  .len = 1,
+                                  .bytes = (uint8_t *)"x"};
+    feed(job, 1, &f, 0);
+    cr_assert(eq(ptr, (void *)dmodex_to(&s, 2), NULL));
+
+    /* forged: a rank the job lacks, an answer for another node's rank */
+    f.dmodex = (typeof(f.dmodex)){.op = JOB_DMODEX_REQUEST, .id = 7, .rank = 3};
+    feed(job, 0, &f, SHOAL_EPROTO);
+    f.dmodex = (typeof(f.dmodex)){.op = JOB_DMODEX_REPLY, .id = 1, .rank = 1};
+    feed(job, 2, &f, SHOAL_EPROTO);
+
+    drop_sent(&s);
+    for (int i = 0; i < 3; i++)
+        pool_job_node_lost(job, i);
+    cr_assert(finished);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    pool_job_destroy(job);
+    cr_assert(eq(int, uv_loop_close(&loop), 0));
     close(devnull);
 }
