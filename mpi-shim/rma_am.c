@@ -20,6 +20,8 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -324,6 +326,46 @@ void rma_segs_copy(char *base,
 /* Types without padding are combined in place, a segment at a time; a
  * MINLOC/MAXLOC pair with padding is brought into its struct layout,
  * combined, and written back, an element at a time. */
+static int acc_apply(char *base,
+                     struct shim_op *op,
+                     MPI_Datatype basic,
+                     struct shim_datatype *bt,
+                     const struct rma_am_seg *segs,
+                     uint32_t nseg,
+                     size_t len,
+                     const char *data)
+{
+    int rc;
+
+    if (bt->contig) {
+        for (uint32_t i = 0; i < nseg; i++) {
+            rc = shim_op_apply(op, data, seg_ptr(base, segs[i].disp),
+                               segs[i].len / bt->size, basic);
+            if (rc)
+                return rc;
+            data += segs[i].len;
+        }
+        return 0;
+    }
+    _Alignas(max_align_t) char pk[64];
+    _Alignas(max_align_t) char img_in[64];
+    _Alignas(max_align_t) char img_io[64];
+    size_t n = len / bt->size;
+    if (bt->size > sizeof(pk) || (size_t)bt->extent > sizeof(img_in))
+        return SHIM_ECLASS(MPI_ERR_TYPE);
+    for (size_t e = 0; e < n; e++) {
+        rma_segs_copy(base, segs, nseg, e * bt->size, pk, bt->size, false);
+        shim_dt_unpack(bt, pk, bt->size, img_io);
+        shim_dt_unpack(bt, data + e * bt->size, bt->size, img_in);
+        rc = shim_op_apply(op, img_in, img_io, 1, basic);
+        if (rc)
+            return rc;
+        shim_dt_pack(bt, img_io, 1, pk);
+        rma_segs_copy(base, segs, nseg, e * bt->size, pk, bt->size, true);
+    }
+    return 0;
+}
+
 int rma_acc_apply(char *base,
                   MPI_Op opn,
                   MPI_Datatype basic,
@@ -340,31 +382,24 @@ int rma_acc_apply(char *base,
         return SHIM_ECLASS(MPI_ERR_OP);
     if (op->builtin == 14) /* MPI_NO_OP */
         return 0;
-    if (bt->contig) {
-        for (uint32_t i = 0; i < nseg; i++) {
-            rc = shim_op_apply(op, data, seg_ptr(base, segs[i].disp),
-                               segs[i].len / bt->size, basic);
-            if (rc)
-                return rc;
-            data += segs[i].len;
-        }
-        return 0;
-    }
-    char pk[64], img_in[64], img_io[64];
-    size_t n = len / bt->size;
-    if (bt->size > sizeof(pk) || (size_t)bt->extent > sizeof(img_in))
-        return SHIM_ECLASS(MPI_ERR_TYPE);
-    for (size_t e = 0; e < n; e++) {
-        rma_segs_copy(base, segs, nseg, e * bt->size, pk, bt->size, false);
-        shim_dt_unpack(bt, pk, bt->size, img_io);
-        shim_dt_unpack(bt, data + e * bt->size, bt->size, img_in);
-        rc = shim_op_apply(op, img_in, img_io, 1, basic);
-        if (rc)
-            return rc;
-        shim_dt_pack(bt, img_io, 1, pk);
-        rma_segs_copy(base, segs, nseg, e * bt->size, pk, bt->size, true);
-    }
-    return 0;
+    /* The origin's data follows a header in a message, gathered requests
+     * on 8-byte boundaries: a type that needs more (long double, 16) is
+     * read from a copy. A basic type's alignment is at most the largest
+     * power of two dividing its size. */
+    size_t align = (size_t)bt->size & -(size_t)bt->size;
+
+    if (align == 0 || align > _Alignof(max_align_t))
+        align = _Alignof(max_align_t);
+    if ((uintptr_t)data % align == 0)
+        return acc_apply(base, op, basic, bt, segs, nseg, len, data);
+    char *aligned = malloc(len ? len : 1);
+
+    if (!aligned)
+        return SHIM_ECLASS(MPI_ERR_NO_MEM);
+    memcpy(aligned, data, len);
+    rc = acc_apply(base, op, basic, bt, segs, nseg, len, aligned);
+    free(aligned);
+    return rc;
 }
 
 static bool lock_grantable(struct shim_win *w, int type)
