@@ -67,6 +67,54 @@ frame_reader_take_head(struct frame_reader *r, const uint8_t *p, size_t len)
     return (ssize_t)n;
 }
 
+/* The body at r is whole: hand it to fn, keeping its buffer for the next
+ * frame. Returns fn's value. */
+static int
+frame_reader_complete(struct frame_reader *r, frame_reader_f *fn, void *arg)
+{
+    uint8_t *body = r->body;
+    size_t body_len = r->body_len, cap = r->body_cap;
+    int rc;
+
+    /* the reader is ready for the next frame before fn runs, as fn may
+     * release it */
+    r->body = NULL;
+    r->head_len = 0;
+    r->body_len = r->body_have = r->body_cap = 0;
+    rc = fn(body, body_len, arg);
+    /* fn returned 0: the reader lives on, keep the buffer */
+    if (rc == 0 && !r->spare) {
+        r->spare = body;
+        r->spare_cap = cap;
+    } else {
+        free(body);
+    }
+    return rc;
+}
+
+size_t frame_reader_room(struct frame_reader *r, uint8_t **room)
+{
+    if (r->head_len < FRAME_READER_HEAD || !r->body
+        || r->body_have >= r->body_len)
+        return 0;
+    *room = r->body + r->body_have;
+    return r->body_len - r->body_have;
+}
+
+int frame_reader_filled(struct frame_reader *r,
+                        size_t n,
+                        frame_reader_f *fn,
+                        void *arg)
+{
+    if (r->head_len < FRAME_READER_HEAD || !r->body
+        || n > r->body_len - r->body_have)
+        return -EINVAL;
+    r->body_have += n;
+    if (r->body_have < r->body_len)
+        return 0;
+    return frame_reader_complete(r, fn, arg);
+}
+
 int frame_reader_feed(struct frame_reader *r,
                       const void *data,
                       size_t len,
@@ -115,24 +163,7 @@ int frame_reader_feed(struct frame_reader *r,
         off += n;
         if (r->body_have < r->body_len)
             break;
-        {
-            uint8_t *body = r->body;
-            size_t body_len = r->body_len, cap = r->body_cap;
-
-            /* the reader is ready for the next frame before fn runs, as fn
-             * may release it */
-            r->body = NULL;
-            r->head_len = 0;
-            r->body_len = r->body_have = r->body_cap = 0;
-            rc = fn(body, body_len, arg);
-            /* fn returned 0: the reader lives on, keep the buffer */
-            if (rc == 0 && !r->spare) {
-                r->spare = body;
-                r->spare_cap = cap;
-            } else {
-                free(body);
-            }
-        }
+        rc = frame_reader_complete(r, fn, arg);
         if (rc != 0)
             break;
     }

@@ -68,6 +68,22 @@ int frame_reader_feed(struct frame_reader *r,
                       frame_reader_f *fn,
                       void *arg);
 
+/* The room left in the body of the frame r is reading: set *room to where
+ * its next byte goes and return how many bytes it lacks, or return 0 when
+ * r is not in the middle of a body (between frames, or in a length
+ * prefix). A caller reading the stream may read straight into that room
+ * and then call frame_reader_filled() instead of frame_reader_feed(), so
+ * that the body's bytes are not copied once more. */
+size_t frame_reader_room(struct frame_reader *r, uint8_t **room);
+
+/* n bytes, at most what frame_reader_room() said, were written into the
+ * room: fn is called when they complete the frame. Returns 0, fn's
+ * non-zero value, or -EINVAL when r has no such room. */
+int frame_reader_filled(struct frame_reader *r,
+                        size_t n,
+                        frame_reader_f *fn,
+                        void *arg);
+
 /* Whether r holds part of a frame (a stream that ends now ends mid-frame). */
 int frame_reader_partial(const struct frame_reader *r);
 

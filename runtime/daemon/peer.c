@@ -44,7 +44,8 @@ struct peer_conn {
      * block per frame would fault its pages in every time */
     uint8_t *opened;
     size_t opened_cap;
-    size_t queued; /* bytes handed to uv_write and not done */
+    size_t queued;   /* bytes handed to uv_write and not done */
+    uint8_t *direct; /* the read buffer handed out is the reader's room */
     struct peer_conn *prev;
     struct peer_conn *next;
 };
@@ -63,6 +64,9 @@ struct peer_write {
  * copies) follow each other at link speed, and a fresh block for each
  * would map and fault in its pages every time. */
 enum { PEER_SPARE_MIN = 64 << 10, PEER_SPARES = 8 };
+
+/* Bodies lacking at least this many bytes are read into in place. */
+enum { PEER_DIRECT_MIN = 64 << 10 };
 
 struct peer_local {
     struct peer_local *next;
@@ -504,18 +508,42 @@ static int conn_frame(const uint8_t *msg, size_t msg_len, void *arg)
     return conn->closing ? -EPIPE : 0;
 }
 
+/* A read buffer: the rest of the body of a large frame being read, so
+ * that the kernel copies it where it is opened from (no copy from a read
+ * buffer into the frame), else a block of the size libuv suggests. */
+static void conn_alloc(uv_handle_t *handle, size_t hint, uv_buf_t *buf)
+{
+    struct peer_conn *conn = handle->data;
+    uint8_t *room = NULL;
+    size_t n = frame_reader_room(&conn->reader, &room);
+
+    if (n >= PEER_DIRECT_MIN) {
+        conn->direct = room;
+        buf->base = (char *)room;
+        buf->len = n;
+        return;
+    }
+    conn->direct = NULL;
+    uvbuf_alloc(handle, hint, buf);
+}
+
 static void conn_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
 {
     struct peer_conn *conn = stream->data;
+    bool direct = conn->direct && buf->base == (char *)conn->direct;
     int rc = 0;
 
+    conn->direct = NULL;
     if (nread > 0) {
         conn->last_read_ms = uv_now(conn->peer->loop);
         conn->peer->stats.bytes_received += (uint64_t)nread;
-        rc = frame_reader_feed(&conn->reader, buf->base, (size_t)nread, NULL,
-                               conn_frame, conn);
+        rc = direct ? frame_reader_filled(&conn->reader, (size_t)nread,
+                                          conn_frame, conn)
+                    : frame_reader_feed(&conn->reader, buf->base, (size_t)nread,
+                                        NULL, conn_frame, conn);
     }
-    free(buf->base);
+    if (!direct)
+        free(buf->base);
     if (rc == -EMSGSIZE) {
         conn->peer->stats.dropped[PEER_DROP_OVERSIZED]++;
         conn->peer->stats.disconnected++;
@@ -549,7 +577,7 @@ static void conn_connected(uv_connect_t *req, int status)
         }
         return;
     }
-    if (uv_read_start((uv_stream_t *)&conn->tcp, uvbuf_alloc, conn_read) < 0)
+    if (uv_read_start((uv_stream_t *)&conn->tcp, conn_alloc, conn_read) < 0)
         conn_close(conn);
 }
 
@@ -797,7 +825,7 @@ static void on_connection(uv_stream_t *server, int status)
         conn_close(conn);
         return;
     }
-    if (uv_read_start((uv_stream_t *)&conn->tcp, uvbuf_alloc, conn_read) < 0) {
+    if (uv_read_start((uv_stream_t *)&conn->tcp, conn_alloc, conn_read) < 0) {
         conn_close(conn);
         return;
     }

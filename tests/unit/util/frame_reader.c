@@ -220,3 +220,46 @@ Test(frame_reader, a_stop_on_a_held_frame_counts_its_last_bytes)
     cr_assert(eq(int, frame_reader_partial(&r), 0));
     frame_reader_release(&r);
 }
+
+Test(frame_reader, a_body_read_into_its_room_gives_the_same_frames)
+{
+    struct frame_reader r;
+    struct frames_seen s = {0};
+    uint8_t wire[64], *room = NULL;
+    size_t n = frames_stream(wire), off;
+
+    frame_reader_init(&r, 64);
+    /* no room between frames, nor in a length prefix */
+    cr_expect(eq(sz, frame_reader_room(&r, &room), 0));
+    cr_expect(eq(int, frame_reader_filled(&r, 1, frames_collect, &s), -EINVAL));
+    cr_assert(
+        eq(int, frame_reader_feed(&r, wire, 2, NULL, frames_collect, &s), 0));
+    cr_expect(eq(sz, frame_reader_room(&r, &room), 0));
+    /* the prefix and one byte of "hello": four bytes of room */
+    cr_assert(eq(
+        int, frame_reader_feed(&r, wire + 2, 3, NULL, frames_collect, &s), 0));
+    cr_assert(eq(sz, frame_reader_room(&r, &room), 4));
+    memcpy(room, wire + 5, 3);
+    cr_assert(eq(int, frame_reader_filled(&r, 3, frames_collect, &s), 0));
+    cr_assert(eq(sz, s.count, 0));
+    cr_assert(eq(sz, frame_reader_room(&r, &room), 1));
+    /* more than the room is refused, and changes nothing */
+    cr_expect(eq(int, frame_reader_filled(&r, 2, frames_collect, &s), -EINVAL));
+    memcpy(room, wire + 8, 1);
+    cr_assert(eq(int, frame_reader_filled(&r, 1, frames_collect, &s), 0));
+    cr_assert(eq(sz, s.count, 1));
+    cr_expect(eq(sz, frame_reader_room(&r, &room), 0));
+    /* the rest fed as before; the third body part fed, part filled */
+    off = 9;
+    cr_assert(eq(
+        int,
+        frame_reader_feed(&r, wire + off, 4 + 4 + 2, NULL, frames_collect, &s),
+        0));
+    off += 10;
+    cr_assert(eq(sz, frame_reader_room(&r, &room), n - off));
+    memcpy(room, wire + off, n - off);
+    cr_assert(eq(int, frame_reader_filled(&r, n - off, frames_collect, &s), 0));
+    frames_check(&s);
+    cr_expect(eq(int, frame_reader_partial(&r), 0));
+    frame_reader_release(&r);
+}
