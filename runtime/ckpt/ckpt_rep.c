@@ -76,10 +76,10 @@ static void ckpt_rep_step(struct ckpt_rep *rep)
     while (!rep->verifying && !rep->damaged && done + rep->active < rep->want
            && rep->next_cand < rep->ncands) {
         uint64_t to = rep->cands[rep->next_cand++];
-        int rc = ckpt_send_start(
-            svc, to, svc->next_xid++, CKPT_PURPOSE_REPLICATE, rep->key,
-            rep->version, dir, rep->manifest, rep->manifest_len,
-            rep->unverified ? NULL : rep->id, ckpt_rep_sent, rep);
+        int rc =
+            ckpt_send_start(svc, to, svc->next_xid++, CKPT_PURPOSE_REPLICATE,
+                            rep->key, rep->version, dir, rep->manifest,
+                            rep->manifest_len, ckpt_rep_sent, rep);
 
         if (rc == 0) {
             rep->active++;
@@ -163,9 +163,7 @@ void ckpt_rep_rechecked(struct ckpt_work *w)
     struct ckpt_rep *rep = w->owner;
 
     rep->verifying = false;
-    rep->unverified = w->rc < 0;
-    if (w->rc == 0)
-        memcpy(rep->id, w->id, sizeof(rep->id));
+    rep->unverified = false;
     if (w->rc < 0) {
         LOG(LOG_LEVEL_WARNING, LOG_CKPT,
             "'%s' v%d does not match its MANIFEST on this node: %s", rep->key,
@@ -196,8 +194,7 @@ void ckpt_rep_prepared(struct ckpt_work *w)
 
     rep->manifest = w->manifest;
     rep->manifest_len = w->manifest_len;
-    rep->unverified = w->unverified || !w->known;
-    memcpy(rep->id, w->id, sizeof(rep->id));
+    rep->unverified = w->unverified;
     w->manifest = NULL;
     if (rc == 0)
         rc = ckpt_manifest_parse(rep->manifest, rep->manifest_len, &rep->files,

@@ -38,10 +38,9 @@ struct ckpt_rep {
     json_t *copies;
     int last_error;
     char errors[CKPT_ERRORS_MAX];
-    bool unverified; /* not known right here: hashed as it is sent */
-    unsigned char id[CKPT_HASH_BYTES]; /* else its identity (ckpt_seen) */
-    bool verifying; /* a RECHECK runs: start no copy until it ends */
-    bool damaged;   /* the RECHECK found the version wrong: start none */
+    bool unverified; /* sent without hashing it here first */
+    bool verifying;  /* a RECHECK runs: start no copy until it ends */
+    bool damaged;    /* the RECHECK found the version wrong: start none */
 };
 
 /* The control op; arg is the service. */

@@ -58,7 +58,7 @@ ckpt_send_chunk(uint32_t file, uint64_t offset, uint32_t len, void *arg)
             return n < 0 ? -errno : -EUCLEAN; /* shrank since verified */
         got += (size_t)n;
     }
-    if (!s->known && offset == 0) {
+    if (offset == 0) {
         /* a file sent from its first byte: hash it as it goes */
         s->hashing = true;
         s->hfile = file;
@@ -89,39 +89,13 @@ ckpt_send_chunk(uint32_t file, uint64_t offset, uint32_t len, void *arg)
     return rc;
 }
 
-/* A known version is still what was hashed: its identity is the same. */
-static int ckpt_send_unchanged(struct ckpt_send *s)
-{
-    unsigned char now[CKPT_HASH_BYTES];
-    char rdir[PATH_MAX];
-    char *slash;
-    ckpt_store_t *store = NULL;
-    int rc;
-
-    snprintf(rdir, sizeof(rdir), "%s", s->dir);
-    slash = strrchr(rdir, '/');
-    if (!slash || slash == rdir)
-        return -EINVAL;
-    *slash = '\0';
-    rc = ckpt_store_create(rdir, &store);
-    if (rc == 0)
-        rc = ckpt_store_identity(store, s->version, now);
-    ckpt_store_destroy(store);
-    if (rc == -ENOENT)
-        rc = -EUCLEAN;
-    if (rc == 0 && sodium_memcmp(now, s->id, sizeof(now)) != 0)
-        rc = -EUCLEAN;
-    return rc;
-}
-
 static int ckpt_send_done(void *arg)
 {
     struct ckpt_send *s = arg;
     struct ckpt_msg m = {.type = CKPT_FRAME_DONE, .xid = s->xid};
-    int rc = s->known ? ckpt_send_unchanged(s) : 0;
 
     /* DONE vouches for every byte sent (see ckpt_send.h) */
-    return rc < 0 ? rc : ckpt_node_send(s->svc, s->to, &m);
+    return ckpt_node_send(s->svc, s->to, &m);
 }
 
 static const struct ckpt_xfer_ops ckpt_send_ops = {
@@ -139,7 +113,6 @@ int ckpt_send_start(struct ckpt_service *svc,
                     const char *dir,
                     const char *manifest,
                     size_t manifest_len,
-                    const unsigned char *id,
                     ckpt_send_done_f *done,
                     void *done_arg)
 {
@@ -162,9 +135,6 @@ int ckpt_send_start(struct ckpt_service *svc,
     s->done = done;
     s->done_arg = done_arg;
     s->version = version;
-    s->known = id != NULL;
-    if (id)
-        memcpy(s->id, id, sizeof(s->id));
     s->dir = strdup(dir);
     rc = s->dir ? ckpt_manifest_parse(manifest, manifest_len, &s->files,
                                       &s->nfiles)
@@ -337,7 +307,7 @@ void ckpt_send_served(struct ckpt_work *w)
     if (rc == 0)
         rc = ckpt_send_start(svc, w->to, w->xid, CKPT_PURPOSE_FETCH, w->key,
                              w->version, dir, w->manifest, w->manifest_len,
-                             w->known ? w->id : NULL, NULL, NULL);
+                             NULL, NULL);
     if (rc < 0) {
         LOG(LOG_LEVEL_WARNING, LOG_CKPT,
             "cannot serve '%s' v%d to %016" PRIx64 ": %s", w->key, w->version,

@@ -7,12 +7,11 @@
  * for chunks, frames them (ckpt_wire.h) and sends them; STATUS, ACK and
  * RESULT frames from the receiver move the machine. Every OFFER is
  * CHECKED (ckpt_wire.h): the sender vouches for the bytes it sends, so
- * that the receiver need not hash them. A version known right (hashed
- * here, identity id) is not hashed again: its identity is taken again
- * before DONE, and a version that changed meanwhile fails the transfer
- * with -EUCLEAN. Any other version is hashed as it is read, each file
- * sent from its first byte, from the buffer each chunk is sealed from
- * (no second read); a file that does not match its MANIFEST fails the
+ * that the receiver need not hash them. Each file sent from its first
+ * byte is hashed as it is read, from the buffer each chunk is sealed from
+ * (no second read), whether or not this node hashed the version before
+ * (a version's files could change without their inodes, sizes and times
+ * showing it); a file that does not match its MANIFEST fails the
  * transfer with -EUCLEAN before its last chunk goes. When it ends,
  * ckpt_send_check() counts it, tells the receiver of a failure, calls the
  * done callback and frees it. On the daemon's loop only. */
@@ -45,10 +44,7 @@ struct ckpt_send {
     size_t nfiles;
     int *fds;
     int version;
-    /* a version known right: its identity then */
-    bool known;
-    unsigned char id[CKPT_HASH_BYTES];
-    /* else the file being hashed as it is read (hashing), and how far */
+    /* the file being hashed as it is read (hashing), and how far */
     bool hashing;
     uint32_t hfile;
     uint64_t hoff;
@@ -59,11 +55,9 @@ struct ckpt_send {
 };
 
 /* Offer the version in dir, whose MANIFEST is manifest (borrowed), to
- * node to under xid, and keep the transfer on svc->sends. id is the
- * identity (ckpt_store_identity()) the version had when this node last
- * found it right, or NULL when it has not checked it. done (may be NULL)
- * is called once when it ends, with arg. Returns 0, or a negative errno
- * and nothing was kept. */
+ * node to under xid, and keep the transfer on svc->sends. done (may be
+ * NULL) is called once when it ends, with arg. Returns 0, or a negative
+ * errno and nothing was kept. */
 int ckpt_send_start(struct ckpt_service *svc,
                     uint64_t to,
                     uint64_t xid,
@@ -73,7 +67,6 @@ int ckpt_send_start(struct ckpt_service *svc,
                     const char *dir,
                     const char *manifest,
                     size_t manifest_len,
-                    const unsigned char *id,
                     ckpt_send_done_f *done,
                     void *done_arg);
 
