@@ -86,6 +86,11 @@ static const struct info_env info_env[] = {
     {"SHOAL_MPI_SHM_CMA", "mpi",
      "0: never read another rank's memory; large on-node messages are "
      "pipelined through cells"},
+    {"SHOAL_MPI_SHM_SPLIT", "mpi",
+     "bytes from which both ranks copy an on-node rendezvous message, the "
+     "sender writing the chunks it claims (default 262144; 0 never)"},
+    {"SHOAL_MPI_SHM_SPLIT_CHUNK", "mpi",
+     "bytes per chunk the two ranks claim in a shared copy (default 131072)"},
     {"SHOAL_MPI_SHM_CELL", "mpi",
      "bytes per cell of the on-node rings (default 16384)"},
     {"SHOAL_MPI_SHM_CELLS", "mpi",
