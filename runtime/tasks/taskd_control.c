@@ -79,6 +79,10 @@ void taskd_stream_remove(struct taskd *t, struct taskd_stream *s)
         p = &(*p)->next;
     if (*p)
         *p = s->next;
+    /* a job's waiters hold their answer until its last output copy is
+     * here: the end of one is news to them */
+    if (s->copy)
+        t->progress_dirty = true;
     json_decref(s->fetch_row);
     free(s);
 }

@@ -206,6 +206,15 @@ slurm_setup() {
     done
 }
 
+# slurm_say_why: what Slurm logged last, for a test that failed in a job
+# (sbatch and salloc say little of a job that hung or was ended).
+slurm_say_why() {
+    squeue -h -o '%i %T %r' 2>/dev/null | sed 's/^/squeue: /'
+    tail -n 15 "$SLURM_TOP/slurmctld.log" "$SLURM_TOP"/slurmd.node?.log \
+        2>/dev/null
+    return 1
+}
+
 # Stop the daemons (nodes first, munged last) and wait for each to be gone.
 slurm_teardown() {
     local p pids

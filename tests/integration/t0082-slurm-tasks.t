@@ -51,8 +51,9 @@ SH
 chmod +x tasks.sh
 
 test_expect_success 'shoal submit in a batch script: every result once' '
-    timeout -k 5 120 sbatch --wait -N2 -n4 -o batch.log \
-        ./tasks.sh "$TRASH/batch.csv" </dev/null &&
+    { timeout -k 5 120 sbatch --wait -N2 -n4 -o batch.log \
+        ./tasks.sh "$TRASH/batch.csv" </dev/null || {
+        cat batch.log; slurm_say_why; }; } &&
     cat batch.log &&
     check_results batch.csv 300 &&
     printf "task %d %d\n" 1 0 150 149 300 299 >expect &&
@@ -60,8 +61,8 @@ test_expect_success 'shoal submit in a batch script: every result once' '
 '
 
 test_expect_success 'shoal submit under salloc: every result once' '
-    SHOAL_DIR="$TRASH/node2" timeout -k 5 120 salloc --quiet -N2 -n4 \
-        ./tasks.sh "$TRASH/salloc.csv" </dev/null &&
+    { SHOAL_DIR="$TRASH/node2" timeout -k 5 120 salloc --quiet -N2 -n4 \
+        ./tasks.sh "$TRASH/salloc.csv" </dev/null || slurm_say_why; } &&
     check_results salloc.csv 300 &&
     printf "task %d %d\n" 1 0 150 149 300 299 >expect &&
     test_cmp expect salloc.csv.out && pool_gone "$TRASH/node2"
