@@ -11,6 +11,12 @@ if [ -z "$MPICC_OPENMPI" ] || [ ! -x "$MPI_DIR/hello.ompi" ]; then
     exit 0
 fi
 
+# The programs run from a copy of this test's own: no_strays looks for
+# their paths, and other tests (t0061) run the same programs at once.
+mkdir "$TRASH/mpi"
+cp "$MPI_DIR"/*.ompi "$TRASH/mpi/"
+MPI_DIR="$TRASH/mpi"
+
 # the PMIx server's directory goes under TMPDIR: the tests check it is
 # removed
 PMIX_TMP="$TRASH/tmp"
