@@ -29,7 +29,8 @@ SOLVER="$TRASH/ckpt_solver"
 stop_owner() {
     [ -p "$TRASH/owner/cmd" ] && echo quit >"$TRASH/owner/cmd"
 }
-trap stop_owner EXIT
+# netns_setup's own EXIT trap is replaced here, so it is taken over whole
+trap 'stop_owner; netns_teardown; rm -rf "$TRASH"' EXIT
 
 # owner_of N: host N's owner state, as host 1 sees it
 owner_of() {
