@@ -306,6 +306,31 @@ static void assert_same(const struct job_frame *a, const struct job_frame *b)
     }
 }
 
+/* Every frame made of the first cut bytes of buf, for cut from from to
+ * len - 1, is refused: a trailer cut anywhere is not taken for a shorter
+ * frame. */
+static void assert_cuts_refused(const uint8_t *buf, size_t from, size_t len)
+{
+    struct job_frame g;
+
+    for (size_t cut = from; cut < len; cut++)
+        cr_assert(eq(int, job_frame_decode(buf, cut, &g, NULL), SHOAL_EPROTO),
+                  "cut at %zu of %zu", cut, len);
+}
+
+/* buf ends with an upper-case word: in lower case it is refused, and the
+ * error names what (e.g. "policy"). */
+static void
+assert_lower_case_word_refused(uint8_t *buf, size_t len, const char *what)
+{
+    struct job_frame g;
+    shoal_error_t error;
+
+    buf[len - 1] = 'e';
+    cr_assert(eq(int, job_frame_decode(buf, len, &g, &error), SHOAL_EPROTO));
+    cr_assert(not(eq(ptr, strstr(error.text, what), NULL)), "%s", error.text);
+}
+
 Test(job_wire, every_kind_round_trips)
 {
     for (int k = JOB_FRAME_LAUNCH; k <= JOB_FRAME_DMODEX; k++) {
@@ -328,7 +353,6 @@ Test(job_wire, launch_policies_round_trip_and_old_launch_still_decodes)
     struct job_frame f = sample(JOB_FRAME_LAUNCH), g;
     uint8_t *old, *buf;
     size_t old_len, len;
-    shoal_error_t error;
 
     cr_assert(eq(int, job_frame_encode(&f, &old, &old_len), 0));
     f.launch.mapby = "BYSLOT:OVERSUBSCRIBE";
@@ -345,14 +369,9 @@ Test(job_wire, launch_policies_round_trip_and_old_launch_still_decodes)
     cr_assert(eq(ptr, g.launch.bindto, NULL));
     job_frame_release(&g);
     /* cut anywhere in the trailer (the empty restore list alone too) */
-    for (size_t cut = old_len + 1; cut < len; cut++)
-        cr_assert(eq(int, job_frame_decode(buf, cut, &g, NULL), SHOAL_EPROTO),
-                  "cut at %zu of %zu", cut, len);
+    assert_cuts_refused(buf, old_len + 1, len);
     /* a word that is not a policy: lower case */
-    buf[len - 1] = 'e';
-    cr_assert(eq(int, job_frame_decode(buf, len, &g, &error), SHOAL_EPROTO));
-    cr_assert(not(eq(ptr, strstr(error.text, "policy"), NULL)), "%s",
-              error.text);
+    assert_lower_case_word_refused(buf, len, "policy");
     free(buf);
     /* with restores before them */
     f.launch.nrestores = 2;
@@ -377,7 +396,6 @@ Test(job_wire, launch_rankby_round_trips_and_launch_without_it_decodes)
     struct job_frame f = sample(JOB_FRAME_LAUNCH), g;
     uint8_t *old, *buf;
     size_t old_len, len;
-    shoal_error_t error;
 
     f.launch.mapby = "BYNODE";
     f.launch.bindto = "CORE";
@@ -393,13 +411,8 @@ Test(job_wire, launch_rankby_round_trips_and_launch_without_it_decodes)
     cr_assert(eq(ptr, g.launch.rankby, NULL));
     cr_assert(eq(str, g.launch.mapby, "BYNODE"));
     job_frame_release(&g);
-    for (size_t cut = old_len + 1; cut < len; cut++)
-        cr_assert(eq(int, job_frame_decode(buf, cut, &g, NULL), SHOAL_EPROTO),
-                  "cut at %zu of %zu", cut, len);
-    buf[len - 1] = 'e';
-    cr_assert(eq(int, job_frame_decode(buf, len, &g, &error), SHOAL_EPROTO));
-    cr_assert(not(eq(ptr, strstr(error.text, "ranking policy"), NULL)), "%s",
-              error.text);
+    assert_cuts_refused(buf, old_len + 1, len);
+    assert_lower_case_word_refused(buf, len, "ranking policy");
     free(buf);
     f.launch.rankby = "node";
     cr_assert(eq(int, job_frame_encode(&f, &buf, &len), -EINVAL));
@@ -586,9 +599,7 @@ Test(job_wire, launch_restores_round_trip_and_old_launch_still_decodes)
     cr_assert(eq(u32, g.launch.nrestores, 0));
     job_frame_release(&g);
     /* a trailer cut anywhere is refused */
-    for (size_t cut = old_len + 1; cut < len; cut++)
-        cr_assert(eq(int, job_frame_decode(buf, cut, &g, NULL), SHOAL_EPROTO),
-                  "cut at %zu of %zu", cut, len);
+    assert_cuts_refused(buf, old_len + 1, len);
     free(old);
     free(buf);
 }
@@ -615,9 +626,7 @@ Test(job_wire, rank_exit_carries_an_oom_kill_and_old_rank_exit_still_decodes)
     cr_assert(eq(u64, g.rank_exit.memory_limit, 0));
     job_frame_release(&g);
     /* the flag without its limit, or the limit without the flag */
-    for (size_t cut = old_len; cut < len; cut++)
-        cr_assert(eq(int, job_frame_decode(buf, cut, &g, NULL), SHOAL_EPROTO),
-                  "cut at %zu of %zu", cut, len);
+    assert_cuts_refused(buf, old_len, len);
     buf[5] &= (uint8_t)~16;
     cr_assert(eq(int, job_frame_decode(buf, len, &g, NULL), SHOAL_EPROTO));
     /* a flag no encoder sets */
@@ -652,9 +661,7 @@ Test(job_wire, rank_exit_carries_the_counters_a_rank_left)
     assert_same(&f, &g);
     job_frame_release(&g);
     /* cut anywhere in the trailer */
-    for (size_t cut = old_len + 8 + 1; cut < len; cut++)
-        cr_assert(eq(int, job_frame_decode(buf, cut, &g, NULL), SHOAL_EPROTO),
-                  "cut at %zu of %zu", cut, len);
+    assert_cuts_refused(buf, old_len + 8 + 1, len);
     free(buf);
     /* too large to send, or sent empty */
     f.rank_exit.counters_len = JOB_WIRE_COUNTERS_MAX + 1;
