@@ -49,20 +49,55 @@
  * for an event that names them; software-defined events only for sde:::
  * ones; perf_event only when an event is not a software-defined one).
  *
- * Limits: a process that ends by exec() or _exit() writes nothing (its
- * counts are lost, not wrong). Nothing here prints or fails the program:
- * every error leaves the process uncounted. */
+ * A process that ends by exec (execve, execv, execvp, execvpe, execl,
+ * execlp, execle, fexecve) or by _exit/_Exit writes its counts too: this
+ * library defines those functions, which write the process's lines just
+ * as the end above does and then call the C library's own (looked up
+ * with dlsym(RTLD_NEXT) at load). An exec'd program with this library
+ * still preloaded starts counting anew and writes its own lines at its
+ * end, so a process that execs writes one record per program image (the
+ * file papi.PID, like the shared ones, is appended to, as the image
+ * after exec has the same pid). When an exec fails, the process goes on
+ * counting with its event sets intact and at its end writes a second
+ * record with only what it counted since the first (counts already
+ * written are kept and subtracted, never written twice).
+ *
+ * A forked child is not counted: PAPI's event sets count the thread
+ * that made them, so in a child (its pid is not the one that started
+ * them) they hold the parent's counts, and writing them would count
+ * those twice. Its end (exit, _exit, or an exec, which a child between
+ * fork and exec of a threaded program may only reach through
+ * async-signal-safe calls) therefore only compares getpid() and calls
+ * the C library's function: nothing else, so a vfork child, which shares
+ * the parent's memory, touches no PAPI state either. The program a child
+ * execs is counted from its start. posix_spawn (and the C library's own
+ * internal exec calls) do not go through these functions; the program
+ * spawned is counted from its start as well.
+ *
+ * The lines are formatted into a static buffer (no malloc), so an _exit
+ * from a signal handler does not take malloc's lock; PAPI's own reading
+ * is not async-signal-safe, which a handler interrupting PAPI would
+ * meet. Limits: a process killed by a signal, or that ends by a raw
+ * exit_group system call, writes nothing (its counts are lost, not
+ * wrong). Nothing here prints or fails the program: every error leaves
+ * the process uncounted. */
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdarg.h>
 #include <strings.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 #include <papi.h>
 
-enum { PRELOAD_MAX_EVENTS = 32, PRELOAD_MAX_SETS = 8 };
+enum {
+    PRELOAD_MAX_EVENTS = 32,
+    PRELOAD_MAX_SETS = 8,
+    PRELOAD_MAX_LINE = 1100 /* a name PAPI accepts (1024) and a count */
+};
 
 /* One event set per PAPI component, since an event set counts the events
  * of one component only (perf_event's next to sde's, for instance). */
@@ -78,9 +113,47 @@ static struct {
     int started[PRELOAD_MAX_SETS];
     int stopped; /* read at MPI_Finalize: values hold the counts */
     long long values[PRELOAD_MAX_SETS][PRELOAD_MAX_EVENTS];
-    char *path; /* where to write at exit */
-    int append; /* path is a task's counters file, shared by its processes */
+    /* counts written by an exec that failed, left out of the next record */
+    long long written[PRELOAD_MAX_SETS][PRELOAD_MAX_EVENTS];
+    int written_stopped; /* a record written since the sets stopped */
+    pid_t pid;           /* the process that started the sets */
+    char *path;          /* where to write at exit */
 } preload;
+
+/* The C library's functions that end the program image, found at load
+ * (a vfork child must not be the first to look one up). */
+typedef int (*preload_execve_f)(const char *, char *const[], char *const[]);
+typedef int (*preload_execv_f)(const char *, char *const[]);
+typedef int (*preload_fexecve_f)(int, char *const[], char *const[]);
+typedef void (*preload_exit_f)(int);
+
+static struct {
+    preload_execve_f execve, execvpe;
+    preload_execv_f execv, execvp;
+    preload_fexecve_f fexecve;
+    preload_exit_f exit, Exit;
+} preload_real;
+
+static void *preload_next(void **fn, const char *name)
+{
+    if (!*fn)
+        *fn = dlsym(RTLD_NEXT, name);
+    return *fn;
+}
+
+#define PRELOAD_REAL(f, name)                                                  \
+    ((__typeof__(preload_real.f))preload_next((void **)&preload_real.f, name))
+
+static void preload_resolve(void)
+{
+    PRELOAD_REAL(execve, "execve");
+    PRELOAD_REAL(execvpe, "execvpe");
+    PRELOAD_REAL(execv, "execv");
+    PRELOAD_REAL(execvp, "execvp");
+    PRELOAD_REAL(fexecve, "fexecve");
+    PRELOAD_REAL(exit, "_exit");
+    PRELOAD_REAL(Exit, "_Exit");
+}
 
 /* Adds event i to the set of its component, made when it is the first;
  * leaves set[i] at -1 when the event cannot be counted. */
@@ -122,11 +195,22 @@ static void preload_stop_sets(void)
     preload.stopped = 1;
 }
 
+/* Reads every running set into values, counting on; a set that fails to
+ * read is marked not started, as in preload_stop_sets(). */
+static void preload_read_sets(void)
+{
+    for (int k = 0; k < preload.nsets; k++)
+        if (preload.started[k]
+            && PAPI_read(preload.eventset[k], preload.values[k]) != PAPI_OK)
+            preload.started[k] = 0;
+}
+
 static void preload_reset_sets(void)
 {
     for (int k = 0; k < preload.nsets; k++)
         if (preload.started[k])
             PAPI_reset(preload.eventset[k]);
+    memset(preload.written, 0, sizeof(preload.written));
 }
 
 /* Whether any event needs component name: it names it, or (uncore) a
@@ -157,6 +241,7 @@ __attribute__((constructor)) static void preload_start(void)
     const char *task_dir, *rank_file;
     char *list, *save = NULL;
 
+    preload_resolve();
     if (!events || !dir || !*events)
         return;
 
@@ -169,10 +254,8 @@ __attribute__((constructor)) static void preload_start(void)
     rank_file =
         ranks && !strcmp(ranks, "1") ? getenv("SHOAL_RANK_COUNTERS") : NULL;
     if (rank_file && *rank_file) {
-        preload.append = 1;
         preload.path = strdup(rank_file);
     } else if (task_dir && *task_dir) {
-        preload.append = 1;
         if (asprintf(&preload.path, "%s/counters", task_dir) < 0)
             preload.path = NULL;
     } else if (asprintf(&preload.path, "%s/papi.%ld", dir, (long)getpid())
@@ -181,6 +264,7 @@ __attribute__((constructor)) static void preload_start(void)
     }
     if (!preload.path)
         return;
+    preload.pid = getpid();
     list = strdup(events);
     if (!list)
         return;
@@ -261,45 +345,262 @@ int MPI_Finalize(void)
     return ((int (*)(void))real)();
 }
 
-__attribute__((destructor)) static void preload_stop(void)
+/* The end of a program image ------------------------------------------ */
+
+/* Appends s to buf at *at (room made sure of by the caller). */
+static void preload_put(char *buf, size_t *at, const char *s)
 {
-    char *text = NULL;
+    size_t len = strlen(s);
+
+    memcpy(buf + *at, s, len);
+    *at += len;
+}
+
+/* "NAME VALUE\n" or "NAME unavailable\n" into line (PRELOAD_MAX_LINE
+ * bytes), without malloc or stdio (an _exit may come from a signal
+ * handler): its length, 0 for a name too long to be PAPI's. */
+static size_t preload_line(char *line, int i)
+{
+    int k = preload.set[i];
+    size_t at = 0;
+
+    if (strlen(preload.name[i]) + 32 > PRELOAD_MAX_LINE)
+        return 0; /* longer than any name PAPI takes */
+    preload_put(line, &at, preload.name[i]);
+    preload_put(line, &at, " ");
+    if (k >= 0 && preload.started[k]) {
+        long long v = preload.values[k][preload.pos[i]]
+                      - preload.written[k][preload.pos[i]];
+        char digits[24], *d = digits + sizeof(digits);
+        unsigned long long u =
+            v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
+
+        *--d = '\0';
+        do
+            *--d = (char)('0' + u % 10);
+        while ((u /= 10) > 0);
+        if (v < 0)
+            *--d = '-';
+        preload_put(line, &at, d);
+    } else {
+        preload_put(line, &at, "unavailable");
+    }
+    preload_put(line, &at, "\n");
+    return at;
+}
+
+/* Writes this process's lines in one write(2) of its file, opened
+ * O_APPEND: a task's or rank's file is shared by its processes, and
+ * papi.PID by the program images one pid runs through exec. */
+static void preload_write(void)
+{
+    static char text[PRELOAD_MAX_EVENTS * PRELOAD_MAX_LINE];
     size_t len = 0;
-    FILE *f;
     int fd;
 
-    if (!preload.path || preload.n == 0)
-        return;
-    if (!preload.stopped)
-        preload_stop_sets();
-    /* the lines in memory first, written at once */
-    f = open_memstream(&text, &len);
-    if (!f)
-        return;
-    for (int i = 0; i < preload.n; i++) {
-        int k = preload.set[i];
-
-        if (!preload.name[i])
-            continue;
-        if (k >= 0 && preload.started[k])
-            fprintf(f, "%s %lld\n", preload.name[i],
-                    preload.values[k][preload.pos[i]]);
-        else
-            fprintf(f, "%s unavailable\n", preload.name[i]);
-    }
-    if (fclose(f) != 0) {
-        free(text);
-        return;
-    }
-    fd = open(preload.path,
-              O_WRONLY | O_CREAT | O_CLOEXEC
-                  | (preload.append ? O_APPEND : O_TRUNC),
-              0600);
+    for (int i = 0; i < preload.n; i++)
+        if (preload.name[i])
+            len += preload_line(text + len, i);
+    fd = open(preload.path, O_WRONLY | O_CREAT | O_CLOEXEC | O_APPEND, 0600);
     if (fd >= 0) {
         ssize_t n = write(fd, text, len);
 
         (void)n; /* a short write loses counts, nothing else */
         close(fd);
     }
-    free(text);
+}
+
+/* Whether this process counts and has counts not written yet: not a
+ * forked child (its sets hold its parent's counts), and not stopped
+ * since its last record. Touches nothing but getpid() otherwise. */
+static int preload_pending(void)
+{
+    if (!preload.path || preload.n == 0 || preload.written_stopped)
+        return 0;
+    return getpid() == preload.pid;
+}
+
+/* The last record of a process: at exit, _exit or _Exit. */
+static void preload_end(void)
+{
+    if (!preload_pending())
+        return;
+    if (!preload.stopped)
+        preload_stop_sets();
+    preload_write();
+    preload.written_stopped = 1;
+}
+
+/* The record of a program image that execs: the sets go on counting, and
+ * what it writes is kept in written, so that when the exec fails the
+ * next record holds only what was counted after it. */
+static void preload_exec(void)
+{
+    if (!preload_pending())
+        return;
+    if (!preload.stopped)
+        preload_read_sets();
+    preload_write();
+    memcpy(preload.written, preload.values, sizeof(preload.written));
+    if (preload.stopped)
+        preload.written_stopped = 1;
+}
+
+PRELOAD_API int
+execve(const char *path, char *const argv[], char *const envp[]);
+PRELOAD_API int execv(const char *path, char *const argv[]);
+PRELOAD_API int execvp(const char *file, char *const argv[]);
+PRELOAD_API int
+execvpe(const char *file, char *const argv[], char *const envp[]);
+PRELOAD_API int fexecve(int fd, char *const argv[], char *const envp[]);
+PRELOAD_API int execl(const char *path, const char *arg, ...);
+PRELOAD_API int execlp(const char *file, const char *arg, ...);
+PRELOAD_API int execle(const char *path, const char *arg, ...);
+PRELOAD_API void _exit(int status);
+PRELOAD_API void _Exit(int status);
+
+/* Each calls the C library's function after this image's record; ENOSYS
+ * when it cannot be found (the library is not the C library's neighbour
+ * in lookup). An exec function the C library's calls in turn (none of
+ * glibc's do: they call its internal execve) writes no second record. */
+static int preload_in_exec;
+
+#define PRELOAD_EXEC(f, name, ...)                                             \
+    do {                                                                       \
+        __typeof__(preload_real.f) real = PRELOAD_REAL(f, name);               \
+        int rc, nested = preload_in_exec;                                      \
+                                                                               \
+        if (!real) {                                                           \
+            errno = ENOSYS;                                                    \
+            return -1;                                                         \
+        }                                                                      \
+        if (!nested)                                                           \
+            preload_exec();                                                    \
+        preload_in_exec = 1;                                                   \
+        rc = real(__VA_ARGS__);                                                \
+        preload_in_exec = nested;                                              \
+        return rc;                                                             \
+    } while (0)
+
+int execve(const char *path, char *const argv[], char *const envp[])
+{
+    PRELOAD_EXEC(execve, "execve", path, argv, envp);
+}
+
+int execv(const char *path, char *const argv[])
+{
+    PRELOAD_EXEC(execv, "execv", path, argv);
+}
+
+int execvp(const char *file, char *const argv[])
+{
+    PRELOAD_EXEC(execvp, "execvp", file, argv);
+}
+
+int execvpe(const char *file, char *const argv[], char *const envp[])
+{
+    PRELOAD_EXEC(execvpe, "execvpe", file, argv, envp);
+}
+
+int fexecve(int fd, char *const argv[], char *const envp[])
+{
+    PRELOAD_EXEC(fexecve, "fexecve", fd, argv, envp);
+}
+
+/* The execl family's arguments: counted (with the NULL that ends them),
+ * then gathered into an array on the caller's stack (no malloc: a forked
+ * child may call them), as the C library does; the execv function above
+ * that takes them writes the record. */
+static size_t preload_nargs(const char *arg, va_list *ap)
+{
+    size_t n = 1;
+
+    for (const char *a = arg; a; a = va_arg(*ap, const char *))
+        n++;
+    return n;
+}
+
+static void preload_args(char **argv, const char *arg, va_list *ap)
+{
+    argv[0] = (char *)arg;
+    for (size_t i = 1; argv[i - 1]; i++)
+        argv[i] = va_arg(*ap, char *);
+}
+
+int execl(const char *path, const char *arg, ...)
+{
+    va_list ap;
+    size_t n;
+
+    va_start(ap, arg);
+    n = preload_nargs(arg, &ap);
+    va_end(ap);
+    char *argv[n];
+
+    va_start(ap, arg);
+    preload_args(argv, arg, &ap);
+    va_end(ap);
+    return execv(path, argv);
+}
+
+int execlp(const char *file, const char *arg, ...)
+{
+    va_list ap;
+    size_t n;
+
+    va_start(ap, arg);
+    n = preload_nargs(arg, &ap);
+    va_end(ap);
+    char *argv[n];
+
+    va_start(ap, arg);
+    preload_args(argv, arg, &ap);
+    va_end(ap);
+    return execvp(file, argv);
+}
+
+/* the environment follows the NULL that ends the arguments */
+int execle(const char *path, const char *arg, ...)
+{
+    va_list ap;
+    size_t n;
+    char *const *envp;
+
+    va_start(ap, arg);
+    n = preload_nargs(arg, &ap);
+    va_end(ap);
+    char *argv[n];
+
+    va_start(ap, arg);
+    preload_args(argv, arg, &ap);
+    envp = va_arg(ap, char *const *);
+    va_end(ap);
+    return execve(path, argv, envp);
+}
+
+void _exit(int status)
+{
+    preload_exit_f real = PRELOAD_REAL(exit, "_exit");
+
+    preload_end();
+    if (real)
+        real(status);
+    for (;;)
+        syscall(SYS_exit_group, status);
+}
+
+void _Exit(int status)
+{
+    preload_exit_f real = PRELOAD_REAL(Exit, "_Exit");
+
+    preload_end();
+    if (real)
+        real(status);
+    for (;;)
+        syscall(SYS_exit_group, status);
+}
+
+__attribute__((destructor)) static void preload_stop(void)
+{
+    preload_end();
 }

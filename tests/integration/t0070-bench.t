@@ -199,6 +199,90 @@ test_expect_success 'PAPI counters per repetition, summed over the ranks' '
     "$SHOAL" bench report "$id" | grep "^count .*perf::TASK-CLOCK  *2 .* count"
 '
 
+# ends S HOW: busy for S seconds of CPU time, then ends by HOW: exit,
+# _exit, _Exit, or execfail (an exec that fails, then 0.1 s more)
+cat >ends.c <<'EOF'
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+static void spin(double s)
+{
+    struct timespec t;
+    double start;
+
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+    start = t.tv_sec + t.tv_nsec / 1e9;
+    do
+        clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+    while (t.tv_sec + t.tv_nsec / 1e9 - start < s);
+}
+int main(int argc, char **argv)
+{
+    spin(argc > 1 ? atof(argv[1]) : 0);
+    if (argc > 2 && !strcmp(argv[2], "_exit"))
+        _exit(0);
+    if (argc > 2 && !strcmp(argv[2], "_Exit"))
+        _Exit(0);
+    if (argc > 2 && !strcmp(argv[2], "execfail")) {
+        execl("./no-such-program", "no-such-program", (char *)NULL);
+        spin(0.1);
+    }
+    exit(0);
+}
+EOF
+
+cat >ends.yaml <<'EOF'
+benchmarks:
+  - name: _exit
+    command: [./ends, "0.2", _exit]
+    papi: [perf::TASK-CLOCK]
+    repeat: 1
+  - name: _Exit
+    command: [./ends, "0.2", _Exit]
+    papi: [perf::TASK-CLOCK]
+    repeat: 1
+  - name: exec
+    command: [sh, -c, exec ./ends 0.2 exit]
+    papi: [perf::TASK-CLOCK]
+    repeat: 1
+  - name: execfail
+    command: [./ends, "0.2", execfail]
+    papi: [perf::TASK-CLOCK]
+    repeat: 1
+  - name: ranks
+    command: [sh, -c, exec ./ends 0.2 _exit]
+    mpi: {ranks: 2, bind-to: none, oversubscribe: true}
+    papi: [perf::TASK-CLOCK]
+    repeat: 1
+EOF
+
+# TASK-CLOCK counts nanoseconds of CPU time: each process of ./ends
+# spends 0.2 s, a shell before its exec a little, never 0
+test_expect_success 'processes that end by exec or _exit write their counts' '
+    cc ends.c -o ends &&
+    "$SHOAL" bench run ends.yaml >ends.out 2>ends.err &&
+    cat ends.out ends.err &&
+    id=$(tail -n 1 ends.out) &&
+    q "SELECT bench, sum, min, max FROM counters WHERE run = $id AND
+       event = \"perf::TASK-CLOCK\" ORDER BY rowid" >ends &&
+    cat ends &&
+    # one record each, from _exit and _Exit
+    awk -F"|" "\$1 ~ /^_(exit|Exit)\$/ && \$2 >= 0.15e9 && \$2 == \$4 { n++ }
+               END { exit n != 2 }" ends &&
+    # the shell wrote before its exec: two records, the program the longer
+    awk -F"|" "\$1 == \"exec\" && \$4 >= 0.15e9 && \$2 > \$4 && \$3 > 0 {
+                   ok = 1 } END { exit !ok }" ends &&
+    # an exec that failed: a record before it, then one of what came after
+    # (0.1 s), not of all the process counted (0.3 s)
+    awk -F"|" "\$1 == \"execfail\" && \$4 >= 0.15e9 && \$4 < 0.28e9 &&
+               \$3 >= 0.08e9 && \$3 < 0.15e9 { ok = 1 } END { exit !ok }" ends &&
+    # both ranks counted (each a shell and ./ends), none said missing
+    awk -F"|" "\$1 == \"ranks\" && \$2 >= 0.3e9 && \$4 < 0.3e9 { ok = 1 }
+               END { exit !ok }" ends &&
+    ! grep "came back" ends.err
+'
+
 cat >spin.c <<'EOF'
 #include <mpi.h>
 #include <time.h>
