@@ -433,17 +433,18 @@ static void preload_end(void)
 
 /* The record of a program image that execs: the sets go on counting, and
  * what it writes is kept in written, so that when the exec fails the
- * next record holds only what was counted after it. */
-static void preload_exec(void)
+ * next record holds only what was counted after it. 1 when written. */
+static int preload_exec(void)
 {
     if (!preload_pending())
-        return;
+        return 0;
     if (!preload.stopped)
         preload_read_sets();
     preload_write();
     memcpy(preload.written, preload.values, sizeof(preload.written));
     if (preload.stopped)
         preload.written_stopped = 1;
+    return 1;
 }
 
 PRELOAD_API int
@@ -462,23 +463,26 @@ PRELOAD_API void _Exit(int status);
 /* Each calls the C library's function after this image's record; ENOSYS
  * when it cannot be found (the library is not the C library's neighbour
  * in lookup). An exec function the C library's calls in turn (none of
- * glibc's do: they call its internal execve) writes no second record. */
+ * glibc's do: they call its internal execve) writes no second record.
+ * Only the counting process sets preload_in_exec: a vfork child, which
+ * shares its memory, leaves it alone. */
 static int preload_in_exec;
 
 #define PRELOAD_EXEC(f, name, ...)                                             \
     do {                                                                       \
         __typeof__(preload_real.f) real = PRELOAD_REAL(f, name);               \
-        int rc, nested = preload_in_exec;                                      \
+        int rc, mine;                                                          \
                                                                                \
         if (!real) {                                                           \
             errno = ENOSYS;                                                    \
             return -1;                                                         \
         }                                                                      \
-        if (!nested)                                                           \
-            preload_exec();                                                    \
-        preload_in_exec = 1;                                                   \
+        mine = !preload_in_exec && preload_exec();                             \
+        if (mine)                                                              \
+            preload_in_exec = 1;                                               \
         rc = real(__VA_ARGS__);                                                \
-        preload_in_exec = nested;                                              \
+        if (mine)                                                              \
+            preload_in_exec = 0;                                               \
         return rc;                                                             \
     } while (0)
 

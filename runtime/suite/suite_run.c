@@ -550,8 +550,9 @@ static int run_rep(struct suite_runner *r,
         opts->notice(text, opts->arg);
         r->papi_lost_said = true;
     }
-    /* ranks whose counts did not come back (a rank that ended by exec or
-     * _exit, a node that does not send them): said once */
+    /* ranks whose counts did not come back (a rank whose program runs
+     * without the preload library, static or setuid, or a node that does
+     * not send them; exec and _exit write theirs): said once */
     if (papi && bench->mpi && res.status == SUITE_EXEC_OK
         && counters.ranks < ranks && !r->papi_lost_said && opts->notice) {
         char text[1024];
