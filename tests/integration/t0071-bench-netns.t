@@ -87,6 +87,10 @@ benchmarks:
     parse: {regex: 't=(?<t>[0-9]+)'}
     papi: [perf::TASK-CLOCK, PAPI_TOT_INS]
     repeat: 3
+  - name: shell
+    command: [sh, -c, 'i=0; while [ $i -lt 1000 ]; do i=$((i+1)); done']
+    papi: [perf::TASK-CLOCK]
+    repeat: 1
   - name: fails
     command: [sh, -c, 'echo oops >&2; exit 3']
     repeat: 1
@@ -117,7 +121,7 @@ test_expect_success 'plain commands run as pool tasks, on the node with free cor
     q "SELECT bench, status, exit_code FROM reps WHERE run = $id
        ORDER BY bench, rep" >st &&
     printf "%s\n" "fails|failed|3" "hangs|timeout|-15" "here|ok|0" \
-        "where|ok|0" "where|ok|0" "where|ok|0" >expect &&
+        "shell|ok|0" "where|ok|0" "where|ok|0" "where|ok|0" >expect &&
     test_cmp expect st &&
     q "SELECT output FROM reps WHERE run = $id AND bench = \"where\"" >outs &&
     cat outs &&
@@ -147,6 +151,10 @@ test_expect_success 'plain commands run as pool tasks, on the node with free cor
         test "$(q "SELECT count(*) FROM counters WHERE run = $id
                  AND event = \"PAPI_TOT_INS\" AND min > 0")" = 3
     fi &&
+    # dash ends by _exit: its counts come back all the same
+    test "$(q "SELECT count(*) FROM counters WHERE run = $id
+             AND bench = \"shell\" AND event = \"perf::TASK-CLOCK\"
+             AND min > 0")" = 1 &&
     ! grep "no counts came back" tasks.err &&
     test -z "$(netns_exec 1 ls "$SHOAL_DIR/tmp")" &&
     netns_exec 1 "$SHOAL" jobs --json >jobs.json &&
