@@ -7,7 +7,10 @@ terminal, which is what moves the terminal's access time), writes the
 slave's path into DIR/tty, then obeys one word a line from the FIFO
 DIR/cmd: "old" sets the slave's access time 1000 s back (the kernel moves
 it at most once per 8 s, so a test cannot wait for idleness), "type"
-writes a line into the master (the owner types), "quit" ends it.
+writes a line into the master (the owner types), "again" types too and
+sets the access time to now, as the kernel shows it within 8 s (for a
+test whose owner types twice within 8 s and needs the second seen at
+once), "quit" ends it.
 """
 import os
 import pty
@@ -41,6 +44,9 @@ try:
                     os.utime(name, (t, t))
                 elif word == "type":
                     os.write(master, b"ls\n")
+                elif word == "again":
+                    os.write(master, b"ls\n")
+                    os.utime(name, None)
                 elif word == "quit":
                     raise SystemExit(0)
 finally:

@@ -84,7 +84,7 @@ test_expect_success 'the owner returns and stays: the job is vacated there and f
     wait_until 20 test -s steps.2 &&
     sleep 2 &&
     # the owner types every second from now on
-    test_bg sh -c "while :; do echo type >\"$TRASH/owner/cmd\"; sleep 1; done" &&
+    test_bg sh -c "while :; do echo again >\"$TRASH/owner/cmd\"; sleep 1; done" &&
     typist=$bg_pid &&
     wait_until 10 owner_is 2 suspended &&
     wait_until 60 test -s run.rc &&

@@ -65,7 +65,7 @@ test_expect_success 'two tasks (no retry allowed) run; the owner stays: vacated,
         if [ \$SHOAL_TASK_ATTEMPT = 1 ]; then sleep 100; : vacate-me; fi
         echo task {} done at attempt \$SHOAL_TASK_ATTEMPT" >id &&
     wait_until 10 running_tasks 2 &&
-    test_bg sh -c "while :; do echo type >\"$TRASH/owner/cmd\"; sleep 1; done" &&
+    test_bg sh -c "while :; do echo again >\"$TRASH/owner/cmd\"; sleep 1; done" &&
     typist=$bg_pid &&
     echo "$typist" >typist.pid &&
     wait_until 10 owner_is vacating &&
