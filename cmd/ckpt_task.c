@@ -10,9 +10,14 @@
  *                                   key KEY: JOBKEY/taskN), then publish
  *                                   it in this daemon's store of copies
  *                                   (STATE/ckpt/KEY), so this node can
- *                                   serve it too; waiting S seconds at
- *                                   most for the copy (a failed task's
- *                                   result waits for it)
+ *                                   serve it too, and raise RDIR/KEEP to
+ *                                   VERSION: the version has its R+1
+ *                                   copies, the task's commit that waits
+ *                                   for it returns, and retention keeps
+ *                                   it until a newer one has them too;
+ *                                   waiting S seconds at most for the
+ *                                   copy (a failed task's result waits
+ *                                   for it)
  *   pull STATE RDIR KEY             before the task starts here: put in
  *                                   RDIR the newest committed version
  *                                   some node holds, newer than what RDIR
@@ -28,6 +33,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <jansson.h>
@@ -83,6 +89,36 @@ ckpt_task_published(const char *state, const char *key, ckpt_store_t **out)
     return ckpt_store_create(dir, out);
 }
 
+/* Seconds from the commit of version to now (*lag), and from the commit
+ * of the oldest version this copy makes durable, the first committed one
+ * above KEEP (*oldest): how long a version waited for its copy to
+ * start. On the file system's clock (the markers' times); -1 unknown. */
+static void ckpt_task_lag(const ckpt_store_t *store,
+                          int version,
+                          const struct timespec *now,
+                          double *lag,
+                          double *oldest)
+{
+    struct timespec at;
+    int *versions = NULL, n, keep = 0;
+
+    if (ckpt_store_commit_time(store, version, &at) == 0)
+        *lag = (double)(now->tv_sec - at.tv_sec)
+               + (double)(now->tv_nsec - at.tv_nsec) / 1e9;
+    *oldest = *lag;
+    if (ckpt_store_keep(store, &keep) < 0)
+        return;
+    n = ckpt_store_list(store, &versions);
+    for (int i = 0; i < n; i++)
+        if (versions[i] > keep && versions[i] < version
+            && ckpt_store_commit_time(store, versions[i], &at) == 0) {
+            *oldest = (double)(now->tv_sec - at.tv_sec)
+                      + (double)(now->tv_nsec - at.tv_nsec) / 1e9;
+            break;
+        }
+    free(versions);
+}
+
 static int ckpt_task_push(char **argv)
 {
     const char *state = argv[0], *rdir = argv[1], *key = argv[3];
@@ -91,9 +127,16 @@ static int ckpt_task_push(char **argv)
     ckpt_store_t *store = NULL, *pub = NULL;
     shoal_error_t why = {{0}};
     json_t *reply = NULL;
+    struct timespec now, done;
+    double lag = -1, oldest = -1;
 
     if (version < 1 || copies < 1)
         return cmd_usage("ckpt-task", "bad version or copies");
+    clock_gettime(CLOCK_REALTIME, &now);
+    if (ckpt_store_create(rdir, &store) == 0)
+        ckpt_task_lag(store, version, &now, &lag, &oldest);
+    ckpt_store_destroy(store);
+    store = NULL;
     rc = ckpt_task_request(
         state,
         json_pack("{s:s, s:s, s:i, s:s, s:i}", "op", "ckpt.replicate", "dir",
@@ -109,6 +152,9 @@ static int ckpt_task_push(char **argv)
         rc = ckpt_task_published(state, key, &pub);
     if (rc == 0)
         rc = node_ckpt_link(store, pub, version);
+    /* R+1 copies exist (R elsewhere, this one): the version is durable */
+    if (rc == 0)
+        rc = ckpt_store_keep_raise(store, version);
     ckpt_store_destroy(store);
     ckpt_store_destroy(pub);
     if (rc < 0)
@@ -116,8 +162,14 @@ static int ckpt_task_push(char **argv)
                         "version %d of '%s' copied, but not published here: "
                         "%s",
                         version, key, strerror(-rc));
-    printf("version %d of %s copied to %d other node%s\n", version, key, copies,
-           copies > 1 ? "s" : "");
+    clock_gettime(CLOCK_REALTIME, &done);
+    double took = (double)(done.tv_sec - now.tv_sec)
+                  + (double)(done.tv_nsec - now.tv_nsec) / 1e9;
+    printf("version %d of %s copied to %d other node%s: started %.3f s after "
+           "its commit (%.3f s after the oldest version it makes durable), "
+           "durable %.3f s after it\n",
+           version, key, copies, copies > 1 ? "s" : "", lag, oldest,
+           lag < 0 ? -1 : lag + took);
     return 0;
 }
 

@@ -121,6 +121,14 @@ static const struct info_env info_env[] = {
      "the job's checkpoint root, for libshoal's checkpoint API"},
     {"SHOAL_CKPT_REPLICAS", "set",
      "with --replicas: copies kept of each version on other nodes"},
+    {"SHOAL_CKPT_DURABLE", "set",
+     "1 in a task of shoal submit --replicas: each committed version is "
+     "copied at once and KEEP in its checkpoint directory raised to it when "
+     "the copies exist; shoal_ckpt_commit waits for that"},
+    {"SHOAL_CKPT_COMMIT_WAIT", "shoal",
+     "libshoal, where SHOAL_CKPT_DURABLE=1: the seconds shoal_ckpt_commit "
+     "waits for the version's copies (default 60; 0: no wait); when they "
+     "pass it returns -ETIMEDOUT, the version committed on the node only"},
     {"SHOAL_PAPI_EVENTS", "internal",
      "shoal bench to its counters library: the events to count"},
     {"SHOAL_PAPI_DIR", "internal",

@@ -23,7 +23,18 @@
  * version at most m, and they agree on whether every rank now offers m; if
  * not they go round again with the smaller offers. Offers only go down and
  * stop at 0 (nothing to restore), so the loop ends; it ends at the newest
- * version every rank can verify, in one round when the ranks agree. */
+ * version every rank can verify, in one round when the ranks agree.
+ *
+ * Durable commits: where the runtime copies each committed version to
+ * other nodes and then raises RDIR/KEEP to it (a task of `shoal submit
+ * --checkpoint --replicas R`, which the runtime says with
+ * SHOAL_CKPT_DURABLE=1), commit waits for KEEP to reach the version, so
+ * that its return means the version outlives this node. The wait is
+ * bounded by $SHOAL_CKPT_COMMIT_WAIT seconds (CKPT_COMMIT_WAIT_S by
+ * default, 0: no wait); when it passes, the version stays committed here
+ * (the runtime goes on copying it) and commit says so with -ETIMEDOUT
+ * rather than 0: a program told "durable" must be able to rely on it, and
+ * a library cannot print a warning the program would see. */
 #include <errno.h>
 #include <limits.h>
 #include <stdbool.h>
@@ -47,6 +58,10 @@ enum ckpt_phase {
     CKPT_PHASE_WRITING,
 };
 
+enum {
+    CKPT_COMMIT_WAIT_S = 60, /* the default bound of a durable commit */
+};
+
 struct ckpt_session {
     enum ckpt_phase phase;
     ckpt_store_t *store;
@@ -55,6 +70,7 @@ struct ckpt_session {
     int floor;                 /* begin needs a greater version */
     int writing;               /* version begun, in CKPT_PHASE_WRITING */
     double interval;           /* $SHOAL_CKPT_INTERVAL, 0 for none */
+    double durable_wait;       /* the longest commit waits for KEEP; 0: none */
     struct timespec since;     /* init or last commit, CLOCK_MONOTONIC */
     struct timespec begun;     /* the version being written, likewise */
     bool committed;            /* this process committed a version */
@@ -146,6 +162,31 @@ static int ckpt_parse_interval(double *out)
     return 0;
 }
 
+/* How long commit waits for its version's copies: 0 unless the runtime
+ * says it makes versions durable ($SHOAL_CKPT_DURABLE=1), else
+ * $SHOAL_CKPT_COMMIT_WAIT (seconds, >= 0) or CKPT_COMMIT_WAIT_S. */
+static int ckpt_parse_durable(double *out)
+{
+    const char *durable = getenv("SHOAL_CKPT_DURABLE");
+    const char *text = getenv("SHOAL_CKPT_COMMIT_WAIT");
+    char *end;
+    double v;
+
+    *out = 0;
+    if (!durable || strcmp(durable, "1") != 0)
+        return 0;
+    if (!text || !text[0]) {
+        *out = CKPT_COMMIT_WAIT_S;
+        return 0;
+    }
+    errno = 0;
+    v = strtod(text, &end);
+    if (errno || *end || !(v >= 0) || v > 1e9)
+        return -EINVAL;
+    *out = v;
+    return 0;
+}
+
 /* RDIR: $SHOAL_CKPT_DIR, else ./shoal-ckpt/rank<R>. */
 static int ckpt_rank_dir(char *buf, size_t len)
 {
@@ -224,12 +265,14 @@ SHOAL_API int shoal_ckpt_init(int *restarted, int *version)
     struct ckpt_session *s = &ckpt_session;
     ckpt_store_t *store = NULL;
     char rdir[PATH_MAX];
-    double interval;
+    double interval, durable_wait;
     int rc, found = 0;
 
     if (s->phase != CKPT_PHASE_OFF)
         return -EINVAL;
     rc = ckpt_parse_interval(&interval);
+    if (rc == 0)
+        rc = ckpt_parse_durable(&durable_wait);
     if (rc == 0)
         rc = ckpt_rank_dir(rdir, sizeof(rdir));
     if (rc < 0)
@@ -250,7 +293,8 @@ SHOAL_API int shoal_ckpt_init(int *restarted, int *version)
                                .restored = found,
                                .reading = found > 0,
                                .floor = found,
-                               .interval = interval};
+                               .interval = interval,
+                               .durable_wait = durable_wait};
     clock_gettime(CLOCK_MONOTONIC, &s->since);
     if (restarted)
         *restarted = found > 0;
@@ -355,8 +399,18 @@ SHOAL_API int shoal_ckpt_commit(int valid)
     ckpt_store_cost_write(s->store,
                           (double)(s->since.tv_sec - s->begun.tv_sec)
                               + (s->since.tv_nsec - s->begun.tv_nsec) / 1e9);
+    rc = 0;
+    if (s->durable_wait > 0) {
+        /* committed here; durable once the runtime's copies are made */
+        int late = ckpt_store_keep_wait(s->store, version, s->durable_wait) < 0;
+
+        if (ckpt_agree_max(&late) == 0 && late)
+            rc = -ETIMEDOUT;
+    }
+    /* after the wait: KEEP pins the newest version with all its copies
+     * until a newer one has them */
     ckpt_store_prune(s->store, 0);
-    return 0;
+    return rc;
 }
 
 /* Whether REQUEST is newer than this process's last commit. */

@@ -18,7 +18,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
+#include <sys/inotify.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <sodium.h>
@@ -935,6 +938,91 @@ int ckpt_store_keep(const ckpt_store_t *store, int *keep)
         return -EINVAL;
     *keep = (int)v;
     return 0;
+}
+
+int ckpt_store_keep_raise(const ckpt_store_t *store, int version)
+{
+    char path[PATH_MAX], tmp[PATH_MAX + 8], text[32];
+    int keep = 0, len, fd, rc;
+
+    if (version < 1)
+        return -EINVAL;
+    /* a malformed KEEP pins nothing (prune refuses to run): replace it */
+    if (ckpt_store_keep(store, &keep) == 0 && keep >= version)
+        return 0;
+    if (snprintf(path, sizeof(path), "%s/KEEP", store->dir) >= (int)sizeof(path)
+        || snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp))
+        return -ENAMETOOLONG;
+    len = snprintf(text, sizeof(text), "%d\n", version);
+    /* readable by all: the task may run as another user than the writer */
+    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return -errno;
+    errno = 0;
+    rc = write(fd, text, (size_t)len) == len ? 0 : errno ? -errno : -EIO;
+    if (rc == 0 && fsync(fd) < 0)
+        rc = -errno;
+    close(fd);
+    if (rc == 0 && rename(tmp, path) < 0)
+        rc = -errno;
+    if (rc < 0) {
+        unlink(tmp);
+        return rc;
+    }
+    return fsync_path(store->dir);
+}
+
+static double ckpt_store_mono(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+int ckpt_store_keep_wait(const ckpt_store_t *store, int version, double seconds)
+{
+    double end = ckpt_store_mono() + seconds;
+    int fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC), rc = -ETIMEDOUT;
+
+    /* KEEP is replaced by a rename into RDIR: one event wakes the wait.
+     * Without inotify (a file system or a limit that refuses it), a
+     * short poll does the same job */
+    if (fd >= 0
+        && inotify_add_watch(fd, store->dir,
+                             IN_MOVED_TO | IN_CLOSE_WRITE | IN_ONLYDIR)
+               < 0) {
+        close(fd);
+        fd = -1;
+    }
+    for (;;) {
+        int keep = 0;
+        double left;
+
+        /* a malformed KEEP (being replaced by hand) reads as none yet */
+        if (ckpt_store_keep(store, &keep) == 0 && keep >= version) {
+            rc = 0;
+            break;
+        }
+        left = end - ckpt_store_mono();
+        if (left <= 0)
+            break;
+        if (fd >= 0) {
+            struct pollfd p = {.fd = fd, .events = POLLIN};
+            char buf[4096];
+            int ms = left > 0.25 ? 250 : (int)(left * 1000) + 1;
+
+            /* the bound also covers an event lost to a full queue */
+            if (poll(&p, 1, ms) > 0)
+                while (read(fd, buf, sizeof(buf)) > 0)
+                    ;
+        } else {
+            usleep(left > 0.05 ? 50 * 1000 : (useconds_t)(left * 1e6) + 1);
+        }
+    }
+    if (fd >= 0)
+        close(fd);
+    return rc;
 }
 
 int ckpt_store_cost_write(const ckpt_store_t *store, double seconds)

@@ -10,8 +10,11 @@
  *                         "<64 hex of BLAKE2b-256> <size> <name>"
  *   RDIR/v<N>/COMMITTED   empty marker, written last; only a version with
  *                         it counts
- *   RDIR/KEEP             (runtime) the version the job-wide commit last
- *                         reached: it and newer ones are never removed
+ *   RDIR/KEEP             (runtime) the newest version known durable:
+ *                         the one the job-wide commit last reached (a
+ *                         gang job), or the newest one copied to all its
+ *                         replicas (a task with --replicas); it and newer
+ *                         ones are never removed
  *   RDIR/REQUEST          (runtime) "checkpoint" or "exit"
  *   RDIR/COST             (library) seconds the last commit took, from
  *                         begin: the cost the runtime weighs the interval
@@ -198,6 +201,21 @@ int ckpt_store_remove(const ckpt_store_t *store, int version);
 /* Read RDIR/KEEP into *keep (0 when absent). Returns 0, -EINVAL when it
  * does not hold a positive decimal number, or an errno of reading. */
 int ckpt_store_keep(const ckpt_store_t *store, int *keep);
+
+/* Raise RDIR/KEEP to version (>= 1) when it is lower or absent, replaced
+ * atomically, fsynced, readable by all: what the runtime writes once
+ * version has all its copies. Returns 0 (also when KEEP is already at
+ * least version), -EINVAL for version < 1, or an errno of the file
+ * system. */
+int ckpt_store_keep_raise(const ckpt_store_t *store, int version);
+
+/* Wait until RDIR/KEEP reads version or more, at most seconds (woken by
+ * inotify on RDIR, re-read at least every 250 ms; a 50 ms poll where
+ * inotify is refused). Returns 0 once it does (at once if it already
+ * does), -ETIMEDOUT when seconds pass first. */
+int ckpt_store_keep_wait(const ckpt_store_t *store,
+                         int version,
+                         double seconds);
 
 /* Record that the last checkpoint took seconds (RDIR/COST, replaced
  * atomically), or read it into *seconds (0 when absent). Return 0,

@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/inotify.h>
 #include <sys/time.h>
 #include <unistd.h>
 #include <hwloc.h>
@@ -441,8 +442,11 @@ taskd_take_cores(struct taskd *t, struct taskd_run *run, int n, cpu_set_t *set)
     return 0;
 }
 
+static void taskd_ckpt_unwatch(struct taskd_run *run);
+
 static void taskd_run_free(struct taskd *t, struct taskd_run *run)
 {
+    taskd_ckpt_unwatch(run);
     if (run->cgroup[0])
         guestd_job_leave(t->guest, run->cgroup, run->key);
     if (run->claimed)
@@ -661,6 +665,10 @@ static int taskd_launch(struct taskd *t,
                  version > 0);
         job->cmd.env[n++] = env_ckpt_dir;
         job->cmd.env[n++] = env_restart;
+        /* its versions are copied, and KEEP raised after each copy: its
+         * commits wait for that (shoal_ckpt_commit) */
+        if (run->ckpt_key)
+            job->cmd.env[n++] = "SHOAL_CKPT_DURABLE=1";
         if (version > 0) {
             snprintf(env_version, sizeof(env_version), "SHOAL_CKPT_VERSION=%d",
                      version);
@@ -728,6 +736,26 @@ static void taskd_runs_unlink(struct taskd *t, struct taskd_run *run)
         }
 }
 
+/* A KEEP above the version a task resumes from was left by an earlier
+ * attempt here whose newer versions are gone: it would tell the task's
+ * commits below it that they are durable already. Remove it. */
+static void taskd_ckpt_keep_check(const char *dir, int version)
+{
+    ckpt_store_t *store = NULL;
+    char path[PATH_MAX];
+    int keep = 0;
+
+    if (ckpt_store_create(dir, &store) < 0)
+        return;
+    if (ckpt_store_keep(store, &keep) < 0 || keep > version) {
+        snprintf(path, sizeof(path), "%s/KEEP", ckpt_store_dir(store));
+        if (unlink(path) < 0 && errno != ENOENT)
+            LOG(LOG_LEVEL_WARNING, LOG_TASKS, "cannot remove '%s': %s", path,
+                strerror(errno));
+    }
+    ckpt_store_destroy(store);
+}
+
 static void taskd_prepare_work(uv_work_t *req)
 {
     struct taskd_prepare *p = req->data;
@@ -736,7 +764,10 @@ static void taskd_prepare_work(uv_work_t *req)
      * is verified: a damaged one is passed over */
     if (ckpt_job_task_version(p->dir, &p->version) < 0)
         p->version = 0; /* unreadable: the task starts afresh, says why */
+    taskd_ckpt_keep_check(p->dir, p->version);
 }
+
+static void taskd_ckpt_watch(struct taskd *t, struct taskd_run *run);
 
 static void taskd_prepare_after(uv_work_t *req, int status)
 {
@@ -769,6 +800,10 @@ static void taskd_prepare_after(uv_work_t *req, int status)
         p->argv = NULL;
         p->path = NULL;
         if (rc == 0) {
+            /* the version it resumed from is copied again too: it may
+             * have come from this node's own copy */
+            if (run->ckpt_key && run->ckpt_dir)
+                taskd_ckpt_watch(t, run);
             free(p);
             return; /* it runs: its end comes through taskd_exec_done */
         }
@@ -805,6 +840,9 @@ static struct taskd_run *taskd_run_by_key(struct taskd *t, uint64_t key)
             return r;
     return NULL;
 }
+
+static void
+taskd_ckpt_scan_run(struct taskd *t, struct taskd_run *r, double now);
 
 static void taskd_helper_exit(uv_process_t *process, int64_t status, int signo)
 {
@@ -847,6 +885,9 @@ static void taskd_helper_exit(uv_process_t *process, int64_t status, int signo)
                 run->pushed = h->version;
             else if (status != 0)
                 run->push_after = taskd_now() + 5;
+            /* a version committed while this one was copied waits no
+             * longer than the copy */
+            taskd_ckpt_scan_run(t, run, taskd_now());
         }
     }
     uv_close((uv_handle_t *)process, taskd_helper_closed);
@@ -961,20 +1002,176 @@ static int taskd_ckpt_newest(const struct taskd_run *run)
     return newest;
 }
 
-/* Every half second: a version a running task committed since the last
- * copy is copied to the job's replicas (one copy at a time per task). */
+/* The newest version run r's task committed since its last copy is
+ * copied to the job's replicas, unless a copy runs (one at a time per
+ * task: it is looked at again when that one ends). */
+static void
+taskd_ckpt_scan_run(struct taskd *t, struct taskd_run *r, double now)
+{
+    int newest;
+
+    if (!r->ckpt_key || !r->ckpt_dir || r->prepare || r->pushing
+        || now < r->push_after)
+        return;
+    newest = taskd_ckpt_newest(r);
+    if (newest > r->pushed
+        && taskd_helper_run(t, "push", r, NULL, newest, NULL) == 0)
+        r->pushing = true;
+}
+
+/* Every half second, for what the watches missed (no inotify, a full
+ * event queue). */
 static void taskd_ckpt_scan(struct taskd *t, double now)
 {
-    for (struct taskd_run *r = t->runs; r; r = r->next) {
-        int newest;
+    for (struct taskd_run *r = t->runs; r; r = r->next)
+        taskd_ckpt_scan_run(t, r, now);
+}
 
-        if (!r->ckpt_key || !r->ckpt_dir || r->prepare || r->pushing
-            || now < r->push_after)
-            continue;
-        newest = taskd_ckpt_newest(r);
-        if (newest > r->pushed
-            && taskd_helper_run(t, "push", r, NULL, newest, NULL) == 0)
-            r->pushing = true;
+/* Watching a task's store --------------------------------------------- *
+ *
+ * A commit ends with the COMMITTED marker created in RDIR/vN (by the
+ * library, or by a program that does not link it), and inotify does not
+ * watch subdirectories: one instance per task watches RDIR for new
+ * version directories and each of those for its marker. Any event looks
+ * at the store (taskd_ckpt_scan_run), so a marker made before its
+ * directory's watch was added is not missed; a version's watch is
+ * dropped once its marker is seen (a program that never prunes must not
+ * use up the user's watches). */
+
+struct taskd_ckpt_watch {
+    uv_poll_t poll;
+    int fd;
+    int root;        /* RDIR's watch descriptor */
+    struct taskd *t; /* NULL once its run is gone */
+    uint64_t run_key;
+};
+
+enum {
+    TASKD_WATCH_ROOT = IN_CREATE | IN_MOVED_TO | IN_ONLYDIR,
+    TASKD_WATCH_VERSION = IN_CREATE | IN_MOVED_TO | IN_ONLYDIR,
+};
+
+static void taskd_ckpt_watch_closed(uv_handle_t *handle)
+{
+    struct taskd_ckpt_watch *w = handle->data;
+
+    close(w->fd);
+    free(w);
+}
+
+static void taskd_ckpt_unwatch(struct taskd_run *run)
+{
+    struct taskd_ckpt_watch *w = run->watch;
+
+    if (!w)
+        return;
+    run->watch = NULL;
+    w->t = NULL;
+    uv_close((uv_handle_t *)&w->poll, taskd_ckpt_watch_closed);
+}
+
+/* Whether name is a version directory's, v<N>. */
+static bool taskd_ckpt_version_name(const char *name)
+{
+    if (name[0] != 'v' || name[1] < '1' || name[1] > '9')
+        return false;
+    for (const char *c = name + 2; *c; c++)
+        if (*c < '0' || *c > '9')
+            return false;
+    return true;
+}
+
+static void taskd_ckpt_watch_dir(struct taskd_ckpt_watch *w,
+                                 const char *rdir,
+                                 const char *name)
+{
+    char path[PATH_MAX];
+
+    if (snprintf(path, sizeof(path), "%s/%s", rdir, name) < (int)sizeof(path)
+        && inotify_add_watch(w->fd, path, TASKD_WATCH_VERSION) < 0)
+        LOG(LOG_LEVEL_DEBUG, LOG_TASKS, "cannot watch '%s': %s", path,
+            strerror(errno));
+}
+
+static void taskd_ckpt_watch_cb(uv_poll_t *poll, int status, int events)
+{
+    struct taskd_ckpt_watch *w = poll->data;
+    struct taskd_run *run = w->t ? taskd_run_by_key(w->t, w->run_key) : NULL;
+    char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+    ssize_t n;
+
+    (void)status;
+    (void)events;
+    while ((n = read(w->fd, buf, sizeof(buf))) > 0)
+        for (char *p = buf; p < buf + n;) {
+            const struct inotify_event *e = (const struct inotify_event *)p;
+
+            p += sizeof(*e) + e->len;
+            if (!run || e->len == 0)
+                continue;
+            if (e->wd == w->root && (e->mask & IN_ISDIR)
+                && taskd_ckpt_version_name(e->name))
+                taskd_ckpt_watch_dir(w, run->ckpt_dir, e->name);
+            else if (e->wd != w->root && strcmp(e->name, "COMMITTED") == 0)
+                inotify_rm_watch(w->fd, e->wd);
+        }
+    if (run)
+        taskd_ckpt_scan_run(w->t, run, taskd_now());
+}
+
+/* Watch run's store, its versions not yet committed included. Without
+ * inotify the half-second scan is all there is: said at debug level. */
+static void taskd_ckpt_watch(struct taskd *t, struct taskd_run *run)
+{
+    struct taskd_ckpt_watch *w = calloc(1, sizeof(*w));
+    ckpt_store_t *store = NULL;
+    int *versions = NULL, n, rc;
+
+    if (!w) {
+        LOG(LOG_LEVEL_DEBUG, LOG_TASKS, "no watch of '%s': out of memory",
+            run->ckpt_dir);
+        return;
+    }
+    w->fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+    if (w->fd < 0) {
+        LOG(LOG_LEVEL_DEBUG, LOG_TASKS, "no watch of '%s': %s", run->ckpt_dir,
+            strerror(errno));
+        free(w);
+        return;
+    }
+    w->root = inotify_add_watch(w->fd, run->ckpt_dir, TASKD_WATCH_ROOT);
+    rc = w->root < 0 ? -errno : uv_poll_init(t->loop, &w->poll, w->fd);
+    if (rc < 0) {
+        LOG(LOG_LEVEL_DEBUG, LOG_TASKS, "no watch of '%s': %s", run->ckpt_dir,
+            w->root < 0 ? strerror(-rc) : uv_strerror(rc));
+        close(w->fd);
+        free(w);
+        return;
+    }
+    w->poll.data = w;
+    w->t = t;
+    w->run_key = run->key;
+    run->watch = w;
+    rc = uv_poll_start(&w->poll, UV_READABLE, taskd_ckpt_watch_cb);
+    if (rc < 0) {
+        LOG(LOG_LEVEL_DEBUG, LOG_TASKS, "no watch of '%s': %s", run->ckpt_dir,
+            uv_strerror(rc));
+        taskd_ckpt_unwatch(run);
+        return;
+    }
+    /* versions begun before the watch */
+    if (ckpt_store_create(run->ckpt_dir, &store) == 0) {
+        n = ckpt_store_list(store, &versions);
+        for (int i = 0; i < n; i++)
+            if (versions[i] > run->pushed
+                && ckpt_store_committed(store, versions[i]) == 0) {
+                char name[16];
+
+                snprintf(name, sizeof(name), "v%d", versions[i]);
+                taskd_ckpt_watch_dir(w, run->ckpt_dir, name);
+            }
+        free(versions);
+        ckpt_store_destroy(store);
     }
 }
 

@@ -72,8 +72,9 @@
 /* Variables added to a job's environment for each task: SHOAL_JOB_ID,
  * SHOAL_TASK_ID, SHOAL_TASK_ATTEMPT, SHOAL_TASK_DIR, and for a job with
  * checkpoints
- * SHOAL_CKPT_DIR, SHOAL_CKPT_RESTART, SHOAL_CKPT_VERSION. */
-enum { TASKD_TASK_VARS = 7 };
+ * SHOAL_CKPT_DIR, SHOAL_CKPT_RESTART, SHOAL_CKPT_VERSION, and with
+ * --replicas SHOAL_CKPT_DURABLE. */
+enum { TASKD_TASK_VARS = 8 };
 
 /* cgroup.procs files a task joins: one per cgroup hierarchy in use */
 enum { TASKD_CGROUP_FDS = 4 };
@@ -170,6 +171,9 @@ struct taskd_run {
     int pushed;        /* the newest version copied */
     bool pushing;      /* a `shoal ckpt-task push` runs for it */
     double push_after; /* after a failed copy: when to try again */
+    /* inotify on its store: a commit starts its copy at once (taskd.c);
+     * NULL without (the half-second scan still finds it) */
+    struct taskd_ckpt_watch *watch;
 };
 
 /* A `shoal ckpt-task` process the task service started (taskd.c). */
