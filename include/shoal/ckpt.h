@@ -60,8 +60,9 @@
  * ckpt_api.c), and a rank that cannot restore the runtime's version makes
  * every rank fail (the others with -ECANCELED).
  *
- * Returns 0; -EINVAL when already initialized or when SHOAL_CKPT_VERSION
- * or SHOAL_CKPT_INTERVAL is malformed; -ENOMEM; or the errno of a file
+ * Returns 0; -EINVAL when already initialized or when SHOAL_CKPT_VERSION,
+ * SHOAL_CKPT_INTERVAL or (with SHOAL_CKPT_DURABLE=1)
+ * SHOAL_CKPT_COMMIT_WAIT is malformed; -ENOMEM; or the errno of a file
  * system call that failed. */
 SHOAL_API int shoal_ckpt_init(int *restarted, int *version);
 
@@ -99,10 +100,24 @@ SHOAL_API int shoal_ckpt_begin(int version);
  * removes the version and returns -ECANCELED (0 on a rank that passed
  * valid == 0 itself).
  *
+ * Durable commits. Where the runtime copies each committed version to
+ * other nodes (a task of `shoal submit --checkpoint --replicas R`: it sets
+ * SHOAL_CKPT_DURABLE=1), commit then waits until the runtime raised the
+ * directory's KEEP to the version, which it does once the version has its
+ * R copies on other nodes: a commit that returned 0 means the version
+ * survives the loss of this node. The wait lasts at most
+ * $SHOAL_CKPT_COMMIT_WAIT seconds (default 60, 0 for no wait); when they
+ * pass, commit returns -ETIMEDOUT: the version is committed on this node
+ * only (it counts here, and the runtime goes on copying it), the next
+ * call is begin as after 0. Retention (the two newest) never removes a
+ * version at or above KEEP, so the newest durable version stays until a
+ * newer one is durable.
+ *
  * Returns 0, -EINVAL without begin or when the version directory holds an
- * entry that is not a regular file with a valid name, or an errno of the
- * file system (the version is then removed). In every case the version is
- * over: the next call is begin, need, should_exit or finalize. */
+ * entry that is not a regular file with a valid name, -ETIMEDOUT (above),
+ * or an errno of the file system (the version is then removed). In every
+ * case the version is over: the next call is begin, need, should_exit or
+ * finalize. */
 SHOAL_API int shoal_ckpt_commit(int valid);
 
 /* Set *flag to 1 when a checkpoint is wanted now, else 0: the runtime

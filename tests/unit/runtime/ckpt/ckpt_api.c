@@ -34,6 +34,18 @@ static void save(int version, const char *text)
     cr_assert(eq(int, shoal_ckpt_commit(1), 0));
 }
 
+/* The same, expecting commit to return rc. */
+static void save_expect(int version, int rc)
+{
+    const char *path;
+
+    cr_assert(eq(int, shoal_ckpt_begin(version), 0));
+    path = shoal_ckpt_route("state");
+    cr_assert(path != NULL, "errno %d", errno);
+    ckpt_write(path, "x");
+    cr_assert(eq(int, shoal_ckpt_commit(1), rc), "version %d", version);
+}
+
 /* init, expecting a restore of version (0: none) */
 static void init_expect(int version)
 {
@@ -362,5 +374,159 @@ Test(ckpt_api, outside_a_job_the_directory_follows_the_rank)
     cr_assert(eq(int, shoal_ckpt_begin(1), 0));
     snprintf(want, sizeof(want), "%s/shoal-ckpt/rank1/v1/s", ckpt_tmp);
     cr_assert(eq(str, (char *)shoal_ckpt_route("s"), want));
+    cr_assert(eq(int, shoal_ckpt_finalize(), 0));
+}
+
+static double mono_now(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* What the runtime does for a task with --replicas, in a child process:
+ * once version's COMMITTED marker exists, wait delay_ms (the copy), then
+ * raise KEEP to it by a rename, as ckpt_store_keep_raise() does. */
+static pid_t runtime_copies(int version, int delay_ms)
+{
+    pid_t pid = fork();
+
+    cr_assert(pid >= 0);
+    if (pid == 0) {
+        char text[16];
+
+        for (int i = 0;
+             i < 20000 && !ckpt_exists(ckpt_at("v%d/COMMITTED", version)); i++)
+            usleep(1000);
+        usleep((useconds_t)delay_ms * 1000);
+        snprintf(text, sizeof(text), "%d\n", version);
+        ckpt_write(ckpt_at("KEEP.tmp"), text);
+        _exit(rename(ckpt_at("KEEP.tmp"), ckpt_at("KEEP")) == 0 ? 0 : 1);
+    }
+    return pid;
+}
+
+static void reap(pid_t pid)
+{
+    int status = 0;
+
+    cr_assert(eq(int, (int)waitpid(pid, &status, 0), (int)pid));
+    cr_assert(eq(int, status, 0));
+}
+
+Test(ckpt_api, a_durable_commit_returns_once_the_runtime_raised_keep)
+{
+    const char *path;
+    double start, took;
+    pid_t pid;
+
+    setenv("SHOAL_CKPT_DURABLE", "1", 1);
+    setenv("SHOAL_CKPT_COMMIT_WAIT", "20", 1);
+    init_expect(0);
+    pid = runtime_copies(1, 300);
+    cr_assert(eq(int, shoal_ckpt_begin(1), 0));
+    path = shoal_ckpt_route("state");
+    cr_assert(path != NULL);
+    ckpt_write(path, "x");
+    start = mono_now();
+    cr_assert(eq(int, shoal_ckpt_commit(1), 0));
+    took = mono_now() - start;
+    reap(pid);
+    cr_assert(took >= 0.3, "commit returned after %.3f s, before KEEP", took);
+    cr_assert(took < 10, "commit waited %.3f s for a KEEP written at 0.3 s",
+              took);
+    cr_assert(eq(str, (char *)ckpt_read(ckpt_at("KEEP")), "1"));
+    cr_assert(eq(int, shoal_ckpt_finalize(), 0));
+}
+
+Test(ckpt_api, a_durable_commit_not_copied_in_time_says_so_and_stays_local)
+{
+    double start, took;
+
+    setenv("SHOAL_CKPT_DURABLE", "1", 1);
+    setenv("SHOAL_CKPT_COMMIT_WAIT", "0.3", 1);
+    init_expect(0);
+    cr_assert(eq(int, shoal_ckpt_begin(1), 0));
+    ckpt_write(shoal_ckpt_route("state"), "x");
+    start = mono_now();
+    cr_assert(eq(int, shoal_ckpt_commit(1), -ETIMEDOUT));
+    took = mono_now() - start;
+    cr_assert(took >= 0.3 && took < 10, "waited %.3f s", took);
+    /* committed here all the same, and the session went on */
+    cr_assert(ckpt_exists(ckpt_at("v1/COMMITTED")));
+    save_expect(2, -ETIMEDOUT);
+    cr_assert(eq(int, shoal_ckpt_finalize(), 0));
+    init_expect(2);
+    cr_assert(eq(int, shoal_ckpt_finalize(), 0));
+}
+
+Test(ckpt_api, without_the_runtimes_word_commit_does_not_wait)
+{
+    double start;
+
+    unsetenv("SHOAL_CKPT_DURABLE");
+    setenv("SHOAL_CKPT_COMMIT_WAIT", "20", 1);
+    init_expect(0);
+    start = mono_now();
+    save(1, "x");
+    cr_assert(mono_now() - start < 5);
+    cr_assert(eq(int, shoal_ckpt_finalize(), 0));
+    /* and a wait of 0 is none */
+    setenv("SHOAL_CKPT_DURABLE", "1", 1);
+    setenv("SHOAL_CKPT_COMMIT_WAIT", "0", 1);
+    init_expect(1);
+    save(2, "x");
+    cr_assert(eq(int, shoal_ckpt_finalize(), 0));
+}
+
+Test(ckpt_api, a_malformed_commit_wait_is_refused)
+{
+    const char *bad[] = {"-1", "abc", "1s", "nan"};
+
+    setenv("SHOAL_CKPT_DURABLE", "1", 1);
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        setenv("SHOAL_CKPT_COMMIT_WAIT", bad[i], 1);
+        cr_assert(eq(int, shoal_ckpt_init(NULL, NULL), -EINVAL), "'%s'",
+                  bad[i]);
+    }
+}
+
+/* Retention while copies lag: the newest version with all its copies
+ * (KEEP) stays until a newer one has them too, whatever was committed
+ * since; a loss during a copy falls back to it. */
+Test(ckpt_api, retention_keeps_the_newest_durable_version_until_a_newer_one_is)
+{
+    pid_t pid;
+
+    setenv("SHOAL_CKPT_DURABLE", "1", 1);
+    setenv("SHOAL_CKPT_COMMIT_WAIT", "0.05", 1);
+    init_expect(0);
+    pid = runtime_copies(2, 0);
+    save_expect(1, -ETIMEDOUT);
+    setenv("SHOAL_CKPT_COMMIT_WAIT", "20", 1);
+    cr_assert(eq(int, shoal_ckpt_finalize(), 0));
+    init_expect(1);
+    save(2, "x");
+    reap(pid);
+    cr_assert(eq(int, shoal_ckpt_finalize(), 0));
+    /* copies of 3..6 never finish: 2 stays, with everything newer */
+    setenv("SHOAL_CKPT_COMMIT_WAIT", "0.05", 1);
+    init_expect(2);
+    for (int i = 3; i <= 6; i++) {
+        save_expect(i, -ETIMEDOUT);
+        for (int k = 2; k <= i; k++)
+            cr_assert(ckpt_exists(ckpt_at("v%d/COMMITTED", k)),
+                      "v%d removed after v%d's commit", k, i);
+    }
+    cr_assert(eq(int, shoal_ckpt_finalize(), 0));
+    /* 7 gets its copies: 2 goes, the last two stay */
+    setenv("SHOAL_CKPT_COMMIT_WAIT", "20", 1);
+    init_expect(6);
+    pid = runtime_copies(7, 0);
+    save(7, "x");
+    reap(pid);
+    for (int k = 1; k <= 7; k++)
+        cr_assert(eq(int, ckpt_exists(ckpt_at("v%d", k)), k >= 6), "v%d", k);
     cr_assert(eq(int, shoal_ckpt_finalize(), 0));
 }

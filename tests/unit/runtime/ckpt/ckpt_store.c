@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <criterion/criterion.h>
@@ -424,4 +426,51 @@ Test(ckpt_store, identity_changes_when_a_file_is_rewritten)
     cr_assert(eq(int, unlink(ckpt_at("v1/b")), 0));
     cr_expect(eq(int, ckpt_store_identity(store, 1, id2), -EUCLEAN));
     cr_expect(eq(int, ckpt_store_identity(store, 9, id2), -ENOENT));
+}
+
+Test(ckpt_store, keep_raise_only_raises_and_replaces_a_malformed_keep)
+{
+    int keep = 0;
+    struct stat st;
+
+    cr_assert(eq(int, ckpt_store_keep_raise(store, 0), -EINVAL));
+    cr_assert(eq(int, ckpt_store_keep_raise(store, 3), 0));
+    cr_assert(eq(int, ckpt_store_keep(store, &keep), 0));
+    cr_assert(eq(int, keep, 3));
+    cr_assert(eq(int, stat(ckpt_at("KEEP"), &st), 0));
+    cr_assert(eq(int, (int)(st.st_mode & 0444), 0444), "readable by all");
+    cr_assert(eq(int, ckpt_store_keep_raise(store, 2), 0));
+    cr_assert(eq(int, ckpt_store_keep(store, &keep), 0));
+    cr_assert(eq(int, keep, 3), "never lowered");
+    ckpt_write(ckpt_at("KEEP"), "two\n");
+    cr_assert(eq(int, ckpt_store_keep_raise(store, 4), 0));
+    cr_assert(eq(int, ckpt_store_keep(store, &keep), 0));
+    cr_assert(eq(int, keep, 4));
+    cr_assert(ckpt_exists(ckpt_at("KEEP.tmp")) == 0);
+}
+
+Test(ckpt_store, keep_wait_returns_when_keep_reaches_the_version)
+{
+    struct timespec a, b;
+    pid_t pid;
+    int status = 0;
+
+    cr_assert(eq(int, ckpt_store_keep_wait(store, 1, 0.1), -ETIMEDOUT));
+    cr_assert(eq(int, ckpt_store_keep_raise(store, 2), 0));
+    cr_assert(eq(int, ckpt_store_keep_wait(store, 2, 0), 0), "already");
+    cr_assert(eq(int, ckpt_store_keep_wait(store, 1, 0), 0));
+    pid = fork();
+    cr_assert(pid >= 0);
+    if (pid == 0) {
+        usleep(200 * 1000);
+        _exit(ckpt_store_keep_raise(store, 5) == 0 ? 0 : 1);
+    }
+    clock_gettime(CLOCK_MONOTONIC, &a);
+    cr_assert(eq(int, ckpt_store_keep_wait(store, 5, 20), 0));
+    clock_gettime(CLOCK_MONOTONIC, &b);
+    cr_assert(eq(int, (int)waitpid(pid, &status, 0), (int)pid));
+    cr_assert(eq(int, status, 0));
+    double took =
+        (double)(b.tv_sec - a.tv_sec) + (double)(b.tv_nsec - a.tv_nsec) / 1e9;
+    cr_assert(took < 10, "waited %.3f s for a KEEP raised at 0.2 s", took);
 }
