@@ -27,6 +27,7 @@
 #include "runtime/pmix/pmixd.h"
 #include "runtime/member/topo.h"
 #include "util/bug.h"
+#include "util/fs.h"
 #include "util/log.h"
 #include "util/uvbuf.h"
 #include "util/frame_reader.h"
@@ -263,39 +264,57 @@ node_job_counters_read(struct node_job *job, int rank, struct job_rank_exit *e)
     close(fd);
 }
 
-/* The directory of the ranks' counters files, given to their user. */
+/* The directory of the ranks' counters files, TMPDIR/shoal-ranks.PID.X:
+ * the proxy's pid in its name, so that a later proxy removes it when this
+ * one was killed with its daemon (SIGKILL leaves no time to). It stays the
+ * proxy's (mode 0711) and each rank's file is made here and given to the
+ * rank's user: a directory its user could write in could turn that
+ * removal, walked by name, onto a link of theirs. */
 static void node_job_counters_setup(struct node_job *job)
 {
     const char *tmp = getenv("TMPDIR");
-    char dir[4096];
+    char dir[4096], path[4200];
+    int fd;
 
-    if (snprintf(dir, sizeof(dir), "%s/shoal-ranks-XXXXXX",
-                 tmp && *tmp ? tmp : "/tmp")
+    if (!tmp || !*tmp)
+        tmp = "/tmp";
+    fs_sweep_orphans(tmp, "shoal-ranks.");
+    if (snprintf(dir, sizeof(dir), "%s/shoal-ranks.%ld.XXXXXX", tmp,
+                 (long)getpid())
             >= (int)sizeof(dir)
         || !mkdtemp(dir))
         return;
-    if (job->config->user && chown(dir, job->user.uid, job->user.gid) < 0) {
-        rmdir(dir);
-        return;
-    }
     job->counters_dir = strdup(dir);
-    if (!job->counters_dir)
-        rmdir(dir);
+    if (!job->counters_dir || chmod(dir, 0711) < 0)
+        goto fail;
+    for (uint32_t i = 0; i < job->launch.launch.nranks; i++) {
+        node_job_counters_path(job, job->ranks[i], path, sizeof(path));
+        fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
+                  0600);
+        if (fd < 0)
+            goto fail;
+        if (job->config->user && fchown(fd, job->user.uid, job->user.gid) < 0) {
+            close(fd);
+            goto fail;
+        }
+        close(fd);
+    }
+    return;
+fail:
+    if (job->counters_dir) {
+        free(job->counters_dir);
+        job->counters_dir = NULL;
+    }
+    fs_remove_tree(dir);
 }
 
 /* Remove what is left of the counters' directory (files of ranks that
  * never ended here). */
 static void node_job_counters_remove(struct node_job *job)
 {
-    char path[4200];
-
     if (!job->counters_dir)
         return;
-    for (uint32_t i = 0; job->ranks && i < job->launch.launch.nranks; i++) {
-        node_job_counters_path(job, job->ranks[i], path, sizeof(path));
-        unlink(path);
-    }
-    rmdir(job->counters_dir);
+    fs_remove_tree(job->counters_dir);
     free(job->counters_dir);
     job->counters_dir = NULL;
 }

@@ -2,11 +2,9 @@
 /* pmixd.c - the PMIx server of this process, on OpenPMIx. */
 #include "runtime/pmix/pmixd.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
-#include <ftw.h>
 #include <glob.h>
 #include <hwloc.h>
 #include <pmix.h>
@@ -22,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "util/fs.h"
 #include "util/hwtopo.h"
 #include "util/log.h"
 
@@ -1293,51 +1292,6 @@ static pmix_server_module_t pmixd_module = {
 
 /* The server's directory ----------------------------------------------- */
 
-static int
-pmixd_rm_cb(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st;
-    (void)flag;
-    (void)ftw;
-    remove(path);
-    return 0;
-}
-
-static void pmixd_rm_tree(const char *path)
-{
-    nftw(path, pmixd_rm_cb, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-/* Remove what servers that crashed left: shoal-pmix.PID of a PID that is
- * gone, and ours only. */
-static void pmixd_sweep(const char *tmp)
-{
-    DIR *d = opendir(tmp);
-    struct dirent *e;
-
-    if (!d)
-        return;
-    while ((e = readdir(d))) {
-        char path[1024];
-        struct stat st;
-        char *end;
-        long pid;
-
-        if (strncmp(e->d_name, "shoal-pmix.", 11) != 0)
-            continue;
-        pid = strtol(e->d_name + 11, &end, 10);
-        if (*end || pid <= 0 || pid == (long)getpid())
-            continue;
-        if (kill((pid_t)pid, 0) == 0 || errno != ESRCH)
-            continue;
-        snprintf(path, sizeof(path), "%s/%s", tmp, e->d_name);
-        if (lstat(path, &st) == 0 && S_ISDIR(st.st_mode)
-            && st.st_uid == getuid())
-            pmixd_rm_tree(path);
-    }
-    closedir(d);
-}
-
 static void pmixd_atexit(void)
 {
     if (!pmixd_running)
@@ -1350,7 +1304,7 @@ static void pmixd_atexit(void)
         free(pmixd_serving);
         pmixd_serving = next;
     }
-    pmixd_rm_tree(pmixd_dir);
+    fs_remove_tree(pmixd_dir);
     if (pmixd_topo)
         hwloc_topology_destroy(pmixd_topo);
     pmixd_topo = NULL;
@@ -1423,7 +1377,9 @@ static int pmixd_server_start(hwloc_topology_t owners, shoal_error_t *error)
     pmixd_start_began = pmixd_now();
     if (!tmp || !*tmp)
         tmp = "/tmp";
-    pmixd_sweep(tmp);
+    /* what servers that crashed left: shoal-pmix.PID of a PID that is
+     * gone, and ours only */
+    fs_sweep_orphans(tmp, "shoal-pmix.");
     snprintf(pmixd_dir, sizeof(pmixd_dir), "%s/shoal-pmix.%ld", tmp,
              (long)getpid());
     /* Job data reaches clients over their connection, not through shared
@@ -1472,7 +1428,7 @@ static int pmixd_server_start(hwloc_topology_t owners, shoal_error_t *error)
     for (size_t i = 0; i < 5; i++)
         PMIX_INFO_DESTRUCT(&info[i]);
     if (st != PMIX_SUCCESS) {
-        pmixd_rm_tree(pmixd_dir);
+        fs_remove_tree(pmixd_dir);
         return shoal_errprintf(error, -EIO, "cannot start PMIx server: %s",
                                PMIx_Error_string(st));
     }
@@ -1805,7 +1761,7 @@ int pmixd_job_create(const struct pmixd_job_config *config,
     return 0;
 fail:
     if (job->nsdir)
-        pmixd_rm_tree(job->nsdir);
+        fs_remove_tree(job->nsdir);
     free(job->nsdir);
     free(job->clients);
     free(job->connected);
@@ -2139,7 +2095,7 @@ void pmixd_job_destroy(pmixd_job_t *job)
         pubsub_drop_waiting(job->names, pmixd_drop_cb, NULL);
     pubsub_destroy(job->names);
     free(job->fence_own);
-    pmixd_rm_tree(job->nsdir);
+    fs_remove_tree(job->nsdir);
     free(job->nsdir);
     free(job->clients);
     free(job->connected);

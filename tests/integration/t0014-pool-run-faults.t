@@ -26,6 +26,13 @@ two_ranks_each() {
 # The pool's cores: 2 + 4 + 3.
 ALL=9
 
+# The proxies' scratch directories (shoal-pmix.PID, shoal-ranks.PID.X),
+# in a TMPDIR of this test's own
+mkdir "$TRASH/tmp"
+export TMPDIR="$TRASH/tmp"
+# scratch_of PID: the scratch directories proxy PID left
+scratch_of() { ls "$TMPDIR" | grep -E "^shoal-(pmix|ranks)\.$1(\.|\$)"; }
+
 test_expect_success 'a daemon on each host' '
     "$SHOAL" keygen -o pool.key &&
     cp /bin/sleep nap &&
@@ -57,13 +64,18 @@ test_expect_success 'a proxy killed on a host that stays up: the user is told so
     p=$netns_bg_pid &&
     sleep 2 &&
     two_ranks_each &&
-    kill -KILL "$(proxy_pid 2)" &&
+    pp=$(proxy_pid 2) &&
+    echo "$pp" >killed-proxy &&
+    kill -KILL "$pp" &&
     test_within 15 wait $p &&
     cat proxy.err &&
     test "$(cat proxy.rc)" = 1 &&
     grep "the proxy on node .$(netns_name 2). ended before its ranks were done (the node is up)" proxy.err &&
     test_within 15 netns_wait_none_named nap 12 1 2 3 &&
-    for i in 1 2 3; do wait_free $i $ALL 15 || exit 1; done
+    for i in 1 2 3; do wait_free $i $ALL 15 || exit 1; done &&
+    # a SIGKILL gives no time to clean up: its PMIx and counters
+    # directories are left ...
+    test "$(scratch_of "$pp" | wc -l)" = 2
 '
 
 test_expect_success 'the home daemon killed: the job fails, its ranks end everywhere' '
@@ -71,6 +83,8 @@ test_expect_success 'the home daemon killed: the job fails, its ranks end everyw
     p=$netns_bg_pid &&
     sleep 2 &&
     two_ranks_each &&
+    # ... until the next proxy starts
+    ! scratch_of "$(cat killed-proxy)" &&
     kill -KILL "$(netns_exec 1 cat "$SHOAL_DIR/daemon.pid")" &&
     test_within 15 wait $p &&
     cat home.err &&
