@@ -3,7 +3,6 @@
  * allocation (see slurm_node.h). */
 #include <errno.h>
 #include <sched.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -142,20 +141,8 @@ int slurm_node_prepare(const char *base,
     return 0;
 }
 
-static int slurm_node_rm_one(const char *path,
-                             const struct stat *sb,
-                             int flag,
-                             struct FTW *ftw)
-{
-    (void)sb;
-    (void)flag;
-    (void)ftw;
-    remove(path);
-    return 0;
-}
-
 void slurm_node_cleanup(const struct slurm_node_setup *setup)
 {
     if (setup->dir[0])
-        nftw(setup->dir, slurm_node_rm_one, 16, FTW_DEPTH | FTW_PHYS);
+        fs_remove_tree(setup->dir);
 }

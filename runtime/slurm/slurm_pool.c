@@ -4,7 +4,6 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -21,6 +20,7 @@
 
 #include "runtime/daemon/control.h"
 #include "runtime/slurm/slurm_pool.h"
+#include "util/fs.h"
 #include "util/param.h"
 #include "util/seal.h"
 #include "util/spawn.h"
@@ -87,18 +87,6 @@ int slurm_pool_free_port(const char *addr)
             return port;
     }
     return -EADDRINUSE;
-}
-
-static int slurm_pool_rm_one(const char *path,
-                             const struct stat *sb,
-                             int flag,
-                             struct FTW *ftw)
-{
-    (void)sb;
-    (void)flag;
-    (void)ftw;
-    remove(path);
-    return 0;
 }
 
 /* The last lines of a log file into text (for a message). */
@@ -459,7 +447,7 @@ static void slurm_pool_clear_stale(const char *dir)
     char path[4200];
 
     snprintf(path, sizeof(path), "%s/home", dir);
-    nftw(path, slurm_pool_rm_one, 16, FTW_DEPTH | FTW_PHYS);
+    fs_remove_tree(path);
     snprintf(path, sizeof(path), "%s/pool.key", dir);
     unlink(path);
 }
@@ -528,7 +516,7 @@ void slurm_pool_stop(slurm_pool_t *pool)
         kill(pool->daemon, SIGTERM);
     slurm_pool_end(pool->srun, 10);
     slurm_pool_end(pool->daemon, 10);
-    nftw(pool->dir, slurm_pool_rm_one, 16, FTW_DEPTH | FTW_PHYS);
+    fs_remove_tree(pool->dir);
     free(pool);
 }
 
@@ -607,7 +595,7 @@ void slurm_pool_stop_detached(slurm_pool_t *pool)
         kill(-pool->daemon, SIGKILL);
         kill(pool->daemon, SIGKILL);
     }
-    nftw(pool->dir, slurm_pool_rm_one, 16, FTW_DEPTH | FTW_PHYS);
+    fs_remove_tree(pool->dir);
     _exit(0);
 }
 
