@@ -110,9 +110,10 @@ for mpi in pmi2 pmix; do
 done
 
 test_expect_success 'srun --mpi=none -n 2 is refused with what to do' '
-    test_expect_code 1 run_srun --mpi=none -N2 -n2 ./hello.shoal >out 2>err &&
-    test ! -s out && grep -F "$refusal" err && grep -F "$hint" err &&
-    grep -F "(SLURM_STEP_NUM_TASKS=2)" err
+    { run_srun --mpi=none -N2 -n2 ./hello.shoal >out 2>err; echo $? >rc; } &&
+    { test "$(cat rc)" = 1 && test ! -s out && grep -F "$refusal" err &&
+        grep -F "$hint" err && grep -F "(SLURM_STEP_NUM_TASKS=2)" err ||
+        { echo "srun exited $(cat rc)"; cat out err; false; }; }
 '
 
 
