@@ -14,7 +14,10 @@
  *                                   VERSION: the version has its R+1
  *                                   copies, the task's commit that waits
  *                                   for it returns, and retention keeps
- *                                   it until a newer one has them too;
+ *                                   it until a newer one has them too
+ *                                   (a failed copy is noted in
+ *                                   RDIR/NOCOPY: the commit need not
+ *                                   wait longer);
  *                                   waiting S seconds at most for the
  *                                   copy (a failed task's result waits
  *                                   for it)
@@ -143,9 +146,14 @@ static int ckpt_task_push(char **argv)
                   rdir, "version", version, "key", key, "copies", copies),
         wait_ms > 0 ? wait_ms : CKPT_TASK_COPY_MS, &reply, &why);
     json_decref(reply);
-    if (rc < 0)
+    if (rc < 0) {
+        /* a commit waiting for this copy need not wait for its bound */
+        if (ckpt_store_create(rdir, &store) == 0)
+            ckpt_store_nocopy_write(store, version, why.text);
+        ckpt_store_destroy(store);
         return cmd_fail(1, "cannot copy version %d of '%s': %s", version, key,
                         why.text);
+    }
     /* the replicate sealed the version: it has its MANIFEST now */
     rc = ckpt_store_create(rdir, &store);
     if (rc == 0)
@@ -155,12 +163,14 @@ static int ckpt_task_push(char **argv)
     /* R+1 copies exist (R elsewhere, this one): the version is durable */
     if (rc == 0)
         rc = ckpt_store_keep_raise(store, version);
+    if (rc == 0)
+        ckpt_store_nocopy_write(store, 0, NULL);
     ckpt_store_destroy(store);
     ckpt_store_destroy(pub);
     if (rc < 0)
         return cmd_fail(1,
-                        "version %d of '%s' copied, but not published here: "
-                        "%s",
+                        "version %d of '%s' copied, but not published or "
+                        "marked durable here: %s",
                         version, key, strerror(-rc));
     clock_gettime(CLOCK_REALTIME, &done);
     double took = (double)(done.tv_sec - now.tv_sec)

@@ -128,7 +128,8 @@ static const struct info_env info_env[] = {
     {"SHOAL_CKPT_COMMIT_WAIT", "shoal",
      "libshoal, where SHOAL_CKPT_DURABLE=1: the seconds shoal_ckpt_commit "
      "waits for the version's copies (default 60; 0: no wait); when they "
-     "pass it returns -ETIMEDOUT, the version committed on the node only"},
+     "pass, or the copy failed, it returns -ETIMEDOUT, the version "
+     "committed on the node only"},
     {"SHOAL_PAPI_EVENTS", "internal",
      "shoal bench to its counters library: the events to count"},
     {"SHOAL_PAPI_DIR", "internal",

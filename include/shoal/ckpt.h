@@ -107,7 +107,8 @@ SHOAL_API int shoal_ckpt_begin(int version);
  * R copies on other nodes: a commit that returned 0 means the version
  * survives the loss of this node. The wait lasts at most
  * $SHOAL_CKPT_COMMIT_WAIT seconds (default 60, 0 for no wait); when they
- * pass, commit returns -ETIMEDOUT: the version is committed on this node
+ * pass, or as soon as the runtime notes that the copy of the version
+ * failed (the directory's NOCOPY), commit returns -ETIMEDOUT: the version is committed on this node
  * only (it counts here, and the runtime goes on copying it), the next
  * call is begin as after 0. Retention (the two newest) never removes a
  * version at or above KEEP, so the newest durable version stays until a

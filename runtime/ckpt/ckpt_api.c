@@ -31,10 +31,11 @@
  * SHOAL_CKPT_DURABLE=1), commit waits for KEEP to reach the version, so
  * that its return means the version outlives this node. The wait is
  * bounded by $SHOAL_CKPT_COMMIT_WAIT seconds (CKPT_COMMIT_WAIT_S by
- * default, 0: no wait); when it passes, the version stays committed here
- * (the runtime goes on copying it) and commit says so with -ETIMEDOUT
- * rather than 0: a program told "durable" must be able to rely on it, and
- * a library cannot print a warning the program would see. */
+ * default, 0: no wait); when it passes, or as soon as the runtime notes
+ * in RDIR/NOCOPY that the copy of this version failed, the version stays
+ * committed here (the runtime goes on trying to copy it) and commit says
+ * so with -ETIMEDOUT rather than 0: a program told "durable" must be able to
+ * rely on it, and a library cannot print a warning the program would see. */
 #include <errno.h>
 #include <limits.h>
 #include <stdbool.h>
@@ -401,7 +402,9 @@ SHOAL_API int shoal_ckpt_commit(int valid)
                               + (s->since.tv_nsec - s->begun.tv_nsec) / 1e9);
     rc = 0;
     if (s->durable_wait > 0) {
-        /* committed here; durable once the runtime's copies are made */
+        /* committed here; durable once the runtime's copies are made. Not
+         * durable in time, or the runtime's copy failed: either way
+         * committed here only, which the program is told */
         int late = ckpt_store_keep_wait(s->store, version, s->durable_wait) < 0;
 
         if (ckpt_agree_max(&late) == 0 && late)

@@ -972,6 +972,50 @@ int ckpt_store_keep_raise(const ckpt_store_t *store, int version)
     return fsync_path(store->dir);
 }
 
+int ckpt_store_nocopy_write(const ckpt_store_t *store,
+                            int version,
+                            const char *why)
+{
+    char path[PATH_MAX], tmp[PATH_MAX + 8];
+    FILE *f;
+    int rc = 0;
+
+    if (snprintf(path, sizeof(path), "%s/NOCOPY", store->dir)
+            >= (int)sizeof(path)
+        || snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp))
+        return -ENAMETOOLONG;
+    if (version < 1)
+        return unlink(path) < 0 && errno != ENOENT ? -errno : 0;
+    f = fopen(tmp, "we");
+    if (!f)
+        return -errno;
+    if (fprintf(f, "%d %s\n", version, why ? why : "") < 0)
+        rc = -EIO;
+    if (fclose(f) != 0 && rc == 0)
+        rc = -errno;
+    /* readable by all, as KEEP; no fsync: a note lost to a crash only
+     * makes a commit wait its whole bound */
+    if (rc == 0 && chmod(tmp, 0644) < 0)
+        rc = -errno;
+    if (rc == 0 && rename(tmp, path) < 0)
+        rc = -errno;
+    if (rc < 0)
+        unlink(tmp);
+    return rc;
+}
+
+int ckpt_store_nocopy(const ckpt_store_t *store, int *version)
+{
+    char text[64];
+    int rc = ckpt_store_read_note(store, "NOCOPY", text, sizeof(text));
+
+    *version = 0;
+    if (rc <= 0)
+        return rc;
+    *version = atoi(text) > 0 ? atoi(text) : 0;
+    return 0;
+}
+
 static double ckpt_store_mono(void)
 {
     struct timespec ts;
@@ -999,9 +1043,17 @@ int ckpt_store_keep_wait(const ckpt_store_t *store, int version, double seconds)
         int keep = 0;
         double left;
 
+        int failed = 0;
+
         /* a malformed KEEP (being replaced by hand) reads as none yet */
         if (ckpt_store_keep(store, &keep) == 0 && keep >= version) {
             rc = 0;
+            break;
+        }
+        /* the copy of this version (or of a newer one) failed: the next
+         * try is seconds away, and may fail as well */
+        if (ckpt_store_nocopy(store, &failed) == 0 && failed >= version) {
+            rc = -EHOSTUNREACH;
             break;
         }
         left = end - ckpt_store_mono();

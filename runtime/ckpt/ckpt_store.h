@@ -15,6 +15,8 @@
  *                         gang job), or the newest one copied to all its
  *                         replicas (a task with --replicas); it and newer
  *                         ones are never removed
+ *   RDIR/NOCOPY           (runtime) "<version> <why>": the last copy of
+ *                         a task's version that failed
  *   RDIR/REQUEST          (runtime) "checkpoint" or "exit"
  *   RDIR/COST             (library) seconds the last commit took, from
  *                         begin: the cost the runtime weighs the interval
@@ -209,10 +211,20 @@ int ckpt_store_keep(const ckpt_store_t *store, int *keep);
  * system. */
 int ckpt_store_keep_raise(const ckpt_store_t *store, int version);
 
+/* Note that the copy of version failed, and why (one line): RDIR/NOCOPY,
+ * "<version> <why>", replaced atomically, readable by all; version 0
+ * removes the note. Read it back with ckpt_store_nocopy() (*version 0
+ * without a note). Both return 0 or an errno of the file system. */
+int ckpt_store_nocopy_write(const ckpt_store_t *store,
+                            int version,
+                            const char *why);
+int ckpt_store_nocopy(const ckpt_store_t *store, int *version);
+
 /* Wait until RDIR/KEEP reads version or more, at most seconds (woken by
  * inotify on RDIR, re-read at least every 250 ms; a 50 ms poll where
  * inotify is refused). Returns 0 once it does (at once if it already
- * does), -ETIMEDOUT when seconds pass first. */
+ * does), -EHOSTUNREACH as soon as NOCOPY names version or a newer one
+ * (its copy failed), -ETIMEDOUT when seconds pass first. */
 int ckpt_store_keep_wait(const ckpt_store_t *store,
                          int version,
                          double seconds);

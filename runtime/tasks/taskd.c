@@ -738,7 +738,8 @@ static void taskd_runs_unlink(struct taskd *t, struct taskd_run *run)
 
 /* A KEEP above the version a task resumes from was left by an earlier
  * attempt here whose newer versions are gone: it would tell the task's
- * commits below it that they are durable already. Remove it. */
+ * commits below it that they are durable already. Remove it, and the
+ * note of an earlier failed copy. */
 static void taskd_ckpt_keep_check(const char *dir, int version)
 {
     ckpt_store_t *store = NULL;
@@ -753,6 +754,8 @@ static void taskd_ckpt_keep_check(const char *dir, int version)
             LOG(LOG_LEVEL_WARNING, LOG_TASKS, "cannot remove '%s': %s", path,
                 strerror(errno));
     }
+    /* likewise a failed copy's note: this attempt's copies are to come */
+    ckpt_store_nocopy_write(store, 0, NULL);
     ckpt_store_destroy(store);
 }
 
@@ -1098,6 +1101,7 @@ static void taskd_ckpt_watch_cb(uv_poll_t *poll, int status, int events)
     struct taskd_ckpt_watch *w = poll->data;
     struct taskd_run *run = w->t ? taskd_run_by_key(w->t, w->run_key) : NULL;
     char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+    bool look = false;
     ssize_t n;
 
     (void)status;
@@ -1107,15 +1111,22 @@ static void taskd_ckpt_watch_cb(uv_poll_t *poll, int status, int events)
             const struct inotify_event *e = (const struct inotify_event *)p;
 
             p += sizeof(*e) + e->len;
+            if (e->mask & IN_Q_OVERFLOW)
+                look = true;
             if (!run || e->len == 0)
                 continue;
             if (e->wd == w->root && (e->mask & IN_ISDIR)
-                && taskd_ckpt_version_name(e->name))
+                && taskd_ckpt_version_name(e->name)) {
+                /* a version moved into place may be committed already */
                 taskd_ckpt_watch_dir(w, run->ckpt_dir, e->name);
-            else if (e->wd != w->root && strcmp(e->name, "COMMITTED") == 0)
+                look = true;
+            } else if (e->wd != w->root && strcmp(e->name, "COMMITTED") == 0) {
                 inotify_rm_watch(w->fd, e->wd);
+                look = true;
+            }
+            /* the version's other files: nothing to do until its marker */
         }
-    if (run)
+    if (run && look)
         taskd_ckpt_scan_run(w->t, run, taskd_now());
 }
 

@@ -530,3 +530,30 @@ Test(ckpt_api, retention_keeps_the_newest_durable_version_until_a_newer_one_is)
         cr_assert(eq(int, ckpt_exists(ckpt_at("v%d", k)), k >= 6), "v%d", k);
     cr_assert(eq(int, shoal_ckpt_finalize(), 0));
 }
+
+Test(ckpt_api, a_durable_commit_whose_copy_failed_returns_at_once)
+{
+    double start, took;
+    pid_t pid;
+
+    setenv("SHOAL_CKPT_DURABLE", "1", 1);
+    setenv("SHOAL_CKPT_COMMIT_WAIT", "30", 1);
+    init_expect(0);
+    /* the runtime's copy of version 1 fails after 0.2 s */
+    pid = fork();
+    cr_assert(pid >= 0);
+    if (pid == 0) {
+        for (int i = 0; i < 20000 && !ckpt_exists(ckpt_at("v1/COMMITTED")); i++)
+            usleep(1000);
+        usleep(200 * 1000);
+        ckpt_write(ckpt_at("NOCOPY.tmp"), "1 no node to copy to\n");
+        _exit(rename(ckpt_at("NOCOPY.tmp"), ckpt_at("NOCOPY")) == 0 ? 0 : 1);
+    }
+    start = mono_now();
+    save_expect(1, -ETIMEDOUT);
+    took = mono_now() - start;
+    reap(pid);
+    cr_assert(took < 15, "waited %.3f s of its 30 after the copy failed", took);
+    cr_assert(ckpt_exists(ckpt_at("v1/COMMITTED")));
+    cr_assert(eq(int, shoal_ckpt_finalize(), 0));
+}

@@ -474,3 +474,22 @@ Test(ckpt_store, keep_wait_returns_when_keep_reaches_the_version)
         (double)(b.tv_sec - a.tv_sec) + (double)(b.tv_nsec - a.tv_nsec) / 1e9;
     cr_assert(took < 10, "waited %.3f s for a KEEP raised at 0.2 s", took);
 }
+
+Test(ckpt_store, nocopy_ends_a_wait_for_its_version_and_older_ones)
+{
+    int v = -1;
+
+    cr_assert(eq(int, ckpt_store_nocopy(store, &v), 0));
+    cr_assert(eq(int, v, 0));
+    cr_assert(eq(int, ckpt_store_nocopy_write(store, 4, "no partner"), 0));
+    cr_assert(eq(int, ckpt_store_nocopy(store, &v), 0));
+    cr_assert(eq(int, v, 4));
+    cr_assert(eq(str, (char *)ckpt_read(ckpt_at("NOCOPY")), "4 no partner"));
+    cr_assert(eq(int, ckpt_store_keep_wait(store, 3, 20), -EHOSTUNREACH));
+    cr_assert(eq(int, ckpt_store_keep_wait(store, 4, 20), -EHOSTUNREACH));
+    cr_assert(eq(int, ckpt_store_keep_wait(store, 5, 0.1), -ETIMEDOUT));
+    cr_assert(eq(int, ckpt_store_keep_raise(store, 4), 0));
+    cr_assert(eq(int, ckpt_store_keep_wait(store, 4, 20), 0), "KEEP first");
+    cr_assert(eq(int, ckpt_store_nocopy_write(store, 0, NULL), 0));
+    cr_assert(ckpt_exists(ckpt_at("NOCOPY")) == 0);
+}
