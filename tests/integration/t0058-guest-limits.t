@@ -131,13 +131,15 @@ if [ "$MEMORY" = none ]; then
     test_skip 'a job over its memory limit is ended with a message' "$WHY"
 else
     test_expect_success 'a job under its memory limit runs in its cgroup, and it is gone after' '
-        "$SHOAL" run -n 2 python3 "$TRASH/hog.py" 16 >out 2>err &&
-        test "$(grep -c "touched 16" out)" -eq 2 &&
-        grep "^memory-cgroup .*/shoal/$NODE/gang-[0-9a-f]*$" out &&
+        { "$SHOAL" run -n 2 python3 "$TRASH/hog.py" 16 >out 2>err &&
+            test "$(grep -c "touched 16" out)" -eq 2 &&
+            grep "^memory-cgroup .*/shoal/$NODE/gang-[0-9a-f]*$" out ||
+            { cat out err; false; }; } &&
         cg=$(grep -m1 "^memory-cgroup" out | cut -d" " -f2) &&
         test "$(grep "^memory-cgroup" out | sort -u | wc -l)" -eq 1 &&
         dir=$(cg_dir memory "$cg") &&
-        wait_until 5 test ! -d "$dir" &&
+        { wait_until 15 test ! -d "$dir" ||
+            { echo "$dir is left, holding:"; cat "$dir/cgroup.procs"; false; }; } &&
         ! test -d "$dir"
     '
 
