@@ -16,8 +16,11 @@
 # Across hosts (SHIM_HOSTS=1, root only): the two namespace hosts of
 # benchmarks/hosts.sh (as in shim-bench.sh), a daemon on each, one rank per
 # host under `shoal run -n 2 --map-by node`: shoal's MPI as it runs (no
-# shared window between hosts: every operation an active message over
-# libfabric; label shoal-ofi) against Open MPI's build under the same
+# shared window between hosts: contiguous puts and gets are fi_write and
+# fi_read when the provider offers RMA, the rest active messages over
+# libfabric; label shoal-ofi; with SHIM_RMA_AM=1 also shoal-am, every
+# operation an active message, SHOAL_MPI_RMA_OFI=0) against Open MPI's
+# build under the same
 # `shoal run` with `--mca pml ob1 --mca btl tcp,self --mca osc pt2pt`
 # (label openmpi-tcp; with btl tcp,self Open MPI 4.1's osc rdma fails
 # MPI_Win_allocate with MPI_ERR_WIN, tcp offering no RDMA operations), in
@@ -27,7 +30,8 @@
 # error. Ratios are shoal-ofi / openmpi-tcp, one JSON object each.
 #
 # Usage: benchmarks/shim-rma.sh [BUILDDIR]  (after `make`); ROUNDS=3,
-# SHIM_HOSTS, RUN_TIMEOUT (seconds a run may take), SHIM_BENCH_OUT (where
+# SHIM_HOSTS, SHIM_RMA_AM, RUN_TIMEOUT (seconds a run may take),
+# SHIM_BENCH_OUT (where
 # programs and results go; default under BUILDDIR).
 set -u
 src=$(cd "$(dirname "$0")/.." && pwd)
@@ -81,10 +85,13 @@ for round in $(seq "$ROUNDS"); do
         # Alternate which implementation runs first.
         if [ $((round % 2)) -eq 1 ]; then order="shoal-ofi openmpi-tcp"
         else order="openmpi-tcp shoal-ofi"; fi
+        [ -n "${SHIM_RMA_AM:-}" ] && order="$order shoal-am"
         for im in $order; do
             case $im in
             shoal-ofi) hosts_run "$im" "$(rma_bytes)" -n 2 \
                 "$out/shim_rma.shoal" "$im" ;;
+            shoal-am) hosts_run "$im" "$(rma_bytes)" -n 2 \
+                -x SHOAL_MPI_RMA_OFI=0 "$out/shim_rma.shoal" "$im" ;;
             openmpi-tcp) hosts_run "$im" "$(rma_bytes)" -n 2 --mca pml ob1 \
                 --mca btl tcp,self --mca osc pt2pt "$out/shim_rma.ompi" "$im" ;;
             esac
@@ -117,8 +124,8 @@ function median(list,   a, n, i, j, v) {
 }
 END {
     if (hosts != "") {
-        printf("\n%-16s %8s %-15s %10s %10s %8s\n", "bench", "bytes", "metric",
-               "shoal-ofi", "ompi-tcp", "ratio")
+        printf("\n%-16s %8s %-15s %10s %10s %8s %10s %8s\n", "bench", "bytes",
+               "metric", "shoal-ofi", "ompi-tcp", "ratio", "shoal-am", "ratio")
         for (i = 1; i < n + 1; i++) {
             k = order[i]; split(k, p, "|")
             if (!((k, "shoal-ofi") in vals) || !((k, "openmpi-tcp") in vals))
@@ -126,8 +133,17 @@ END {
             s = median(vals[k, "shoal-ofi"]); t = median(vals[k, "openmpi-tcp"])
             printf("{\"compare\":\"%s\",\"impl\":\"shoal-ofi\",\"ref\":\"openmpi-tcp\",\"size\":%s,\"metric\":\"%s\",\"shoal\":%s,\"reference\":%s,\"ratio\":%.3f}\n",
                    p[1], p[2], p[3], s, t, t ? s / t : 0) > "/dev/stderr"
-            printf("%-16s %8s %-15s %10.2f %10.2f %8.2f\n", p[1], p[2], p[3], s, t,
+            a = ""
+            if ((k, "shoal-am") in vals) {
+                a = median(vals[k, "shoal-am"])
+                printf("{\"compare\":\"%s\",\"impl\":\"shoal-am\",\"ref\":\"openmpi-tcp\",\"size\":%s,\"metric\":\"%s\",\"shoal\":%s,\"reference\":%s,\"ratio\":%.3f}\n",
+                       p[1], p[2], p[3], a, t, t ? a / t : 0) > "/dev/stderr"
+            }
+            printf("%-16s %8s %-15s %10.2f %10.2f %8.2f", p[1], p[2], p[3], s, t,
                    t ? s / t : 0)
+            if (a != "")
+                printf(" %10.2f %8.2f", a, t ? a / t : 0)
+            printf("\n")
         }
         exit
     }

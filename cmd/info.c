@@ -77,6 +77,13 @@ static const struct info_env info_env[] = {
     {"SHOAL_MPI_RMA_NO_SHM", "mpi",
      "1: a window allocated on one node keeps private memory and every "
      "one-sided operation is an active message (no shared segment)"},
+    {"SHOAL_MPI_RMA_OFI", "mpi",
+     "0: one-sided operations between nodes are active messages even when "
+     "the provider offers RMA (default 1: contiguous puts and gets are "
+     "fi_write and fi_read)"},
+    {"SHOAL_MPI_RMA_STATS", "mpi",
+     "1: MPI_Finalize prints each rank's one-sided operations by the path "
+     "they took (direct, ofi, am) on stderr"},
     {"SHOAL_MPI_SHM", "mpi",
      "0: ranks on one node talk through libfabric, not shoal's shared "
      "memory (default 1)"},

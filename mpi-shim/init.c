@@ -508,6 +508,7 @@ int PMPI_Finalize(void)
     rc = shim_coll_barrier(shim.world);
     if (rc)
         return shim_err(NULL, "MPI_Finalize", rc);
+    shim_sde_rma_report(shim.rank);
     shim_ofi_close();
     shim_shm_close();
     shim_pmi_finalize();

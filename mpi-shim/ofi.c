@@ -17,6 +17,7 @@
 #include <rdma/fi_domain.h>
 #include <rdma/fi_endpoint.h>
 #include <rdma/fi_errno.h>
+#include <rdma/fi_rma.h>
 #include <rdma/fi_tagged.h>
 
 #include "mpi-shim/sde.h"
@@ -191,6 +192,47 @@ static void rxm_defaults(void)
         setenv("FI_OFI_RXM_MSG_RX_SIZE", "128", 0);
 }
 
+/* Every registration mode the code below honours. */
+static const uint64_t mr_modes = FI_MR_LOCAL | FI_MR_VIRT_ADDR | FI_MR_ALLOCATED
+                                 | FI_MR_PROV_KEY | FI_MR_ENDPOINT;
+
+/* Whether one-sided operations may use libfabric's RMA: not when
+ * SHOAL_MPI_RMA_OFI=0 asks for active messages alone. */
+static bool rma_wanted(void)
+{
+    const char *v = getenv("SHOAL_MPI_RMA_OFI");
+
+    return !(v && strcmp(v, "0") == 0);
+}
+
+/* The chosen provider and domain again, with FI_RMA added to what was
+ * asked of it, or NULL when it does not offer it (or it is not wanted).
+ * RMA is a primary capability: a provider enables it only when asked, so
+ * the endpoint must be opened with it; asking for it in a second query,
+ * once the provider is chosen, keeps the choice what it is without it. */
+static struct fi_info *rma_info(const struct fi_info *pick)
+{
+    struct fi_info *hints;
+    struct fi_info *found = NULL;
+    struct fi_info *out = NULL;
+
+    if (!rma_wanted())
+        return NULL;
+    hints = fab.dupinfo(pick);
+    if (!hints)
+        return NULL;
+    hints->caps = pick->caps | FI_RMA;
+    hints->domain_attr->mr_mode = mr_modes;
+    if (fab.getinfo(FI_VERSION(1, 11), NULL, NULL, 0, hints, &found) == 0
+        && found && (found->caps & FI_RMA)
+        && found->domain_attr->mr_key_size <= sizeof(uint64_t))
+        out = fab.dupinfo(found);
+    if (found)
+        fab.freeinfo(found);
+    fab.freeinfo(hints);
+    return out;
+}
+
 int shim_ofi_open(const char *prov_name,
                   bool single_node,
                   char *errbuf,
@@ -215,10 +257,7 @@ int shim_ofi_open(const char *prov_name,
     /* Matching order equals sending order per pair: MPI non-overtaking. */
     hints->tx_attr->msg_order = FI_ORDER_SAS;
     hints->rx_attr->msg_order = FI_ORDER_SAS;
-    /* Every registration mode the code below honours. */
-    hints->domain_attr->mr_mode = FI_MR_LOCAL | FI_MR_VIRT_ADDR
-                                  | FI_MR_ALLOCATED | FI_MR_PROV_KEY
-                                  | FI_MR_ENDPOINT;
+    hints->domain_attr->mr_mode = mr_modes;
     hints->domain_attr->threading = FI_THREAD_DOMAIN;
     hints->domain_attr->av_type = FI_AV_TABLE;
     hints->domain_attr->resource_mgmt = FI_RM_ENABLED;
@@ -239,7 +278,11 @@ int shim_ofi_open(const char *prov_name,
         step = "provider without remote CQ data";
         goto error;
     }
-    shim_ofi.info = fab.dupinfo(pick);
+    shim_ofi.info = rma_info(pick);
+    if (shim_ofi.info)
+        shim_ofi.rma = true;
+    else
+        shim_ofi.info = fab.dupinfo(pick);
     fab.freeinfo(list);
     list = NULL;
     if (!shim_ofi.info) {
@@ -423,11 +466,26 @@ static void acks_retry(void)
     ndeferred -= i;
 }
 
+/* A one-sided operation completed: its registration goes, its owner is
+ * told. */
+static void rma_done(struct shim_ofi_rma *op, int err)
+{
+    if (op->mr) {
+        fi_close(&op->mr->fid);
+        op->mr = NULL;
+    }
+    op->done(op, err);
+}
+
 static void complete_entry(
     struct shim_ofi_op *op, uint64_t tag, size_t len, uint64_t data, int err)
 {
     struct shim_request *req = op->req;
 
+    if (!req) {
+        rma_done((struct shim_ofi_rma *)op, err);
+        return;
+    }
     if (op == &req->ack_op) {
         op_done(req);
         return;
@@ -640,4 +698,112 @@ int shim_ofi_claim_recv(struct shim_request *req, void *buf, size_t len)
 int shim_ofi_cancel(struct shim_request *req)
 {
     return (int)fi_cancel(&shim_ofi.ep->fid, &req->op);
+}
+
+/* ---- one-sided operations ----------------------------------------------
+ * Window memory is registered for remote reads and writes as the
+ * provider's mr_mode says: with FI_MR_PROV_KEY the provider picks the key,
+ * else a key unique in this process is asked for; with FI_MR_VIRT_ADDR the
+ * origin addresses the target's memory by its virtual address, else by
+ * the offset from the registration's start; FI_MR_ENDPOINT binds the
+ * registration to the endpoint and enables it; FI_MR_LOCAL registers the
+ * origin's buffer of every operation too (closed at its completion);
+ * FI_MR_ALLOCATED holds since only allocated memory is ever registered. */
+int shim_ofi_mr_reg(
+    void *buf, size_t len, struct fid_mr **mr, uint64_t *key, uint64_t *addr)
+{
+    static uint64_t next_key;
+    uint64_t mode = shim_ofi.info->domain_attr->mr_mode;
+    int rc;
+
+    *mr = NULL;
+    rc = fi_mr_reg(shim_ofi.domain, buf, len, FI_REMOTE_READ | FI_REMOTE_WRITE,
+                   0, ++next_key, 0, mr, NULL);
+    if (rc)
+        return rc;
+    if (mode & FI_MR_ENDPOINT) {
+        rc = fi_mr_bind(*mr, &shim_ofi.ep->fid, 0);
+        if (rc == 0)
+            rc = fi_mr_enable(*mr);
+        if (rc) {
+            fi_close(&(*mr)->fid);
+            *mr = NULL;
+            return rc;
+        }
+    }
+    *key = fi_mr_key(*mr);
+    if (*key == FI_KEY_NOTAVAIL) {
+        fi_close(&(*mr)->fid);
+        *mr = NULL;
+        return -FI_ENOKEY;
+    }
+    *addr = (mode & FI_MR_VIRT_ADDR) ? (uint64_t)(uintptr_t)buf : 0;
+    return 0;
+}
+
+void shim_ofi_mr_close(struct fid_mr *mr)
+{
+    if (mr)
+        fi_close(&mr->fid);
+}
+
+int shim_ofi_rma(struct shim_ofi_rma *op,
+                 bool write,
+                 void *buf,
+                 size_t len,
+                 int world_dest,
+                 uint64_t addr,
+                 uint64_t key)
+{
+    struct iovec iov = {.iov_base = buf, .iov_len = len};
+    struct fi_rma_iov rma = {.addr = addr, .len = len, .key = key};
+    void *desc = NULL;
+    struct fi_msg_rma msg = {
+        .msg_iov = &iov,
+        .desc = &desc,
+        .iov_count = 1,
+        .addr = shim_ofi.addrs[world_dest],
+        .rma_iov = &rma,
+        .rma_iov_count = 1,
+        .context = &op->op,
+    };
+    ssize_t rc;
+
+    op->op.req = NULL;
+    op->mr = NULL;
+    if (shim_ofi.mr_local) {
+        rc = fi_mr_reg(shim_ofi.domain, buf, len, write ? FI_WRITE : FI_READ, 0,
+                       0, 0, &op->mr, NULL);
+        if (rc == 0 && (shim_ofi.info->domain_attr->mr_mode & FI_MR_ENDPOINT)) {
+            rc = fi_mr_bind(op->mr, &shim_ofi.ep->fid, 0);
+            if (rc == 0)
+                rc = fi_mr_enable(op->mr);
+        }
+        if (rc) {
+            if (op->mr)
+                fi_close(&op->mr->fid);
+            op->mr = NULL;
+            return (int)rc;
+        }
+        desc = fi_mr_desc(op->mr);
+    }
+    /* A write completes once its data is in the target's memory
+     * (FI_DELIVERY_COMPLETE), not when it left this buffer: the
+     * synchronization calls wait for these completions and then tell the
+     * target its epoch is over, so the data must be visible there by
+     * then. A read's completion means its data is here. */
+    do {
+        if (write)
+            rc = fi_writemsg(shim_ofi.ep, &msg,
+                             FI_COMPLETION | FI_DELIVERY_COMPLETE);
+        else
+            rc = fi_readmsg(shim_ofi.ep, &msg, FI_COMPLETION);
+        if (rc == -FI_EAGAIN)
+            busy();
+    } while (rc == -FI_EAGAIN);
+    if (rc && op->mr) {
+        fi_close(&op->mr->fid);
+        op->mr = NULL;
+    }
+    return (int)rc;
 }

@@ -12,7 +12,11 @@
  * elements of the basic type (so a cut never splits an element an
  * accumulate must update atomically). Data coming back (gets, fetches)
  * lands in a packed buffer, or in place when the origin's type is
- * contiguous, and is unpacked when its last piece has landed. */
+ * contiguous, and is unpacked when its last piece has landed.
+ *
+ * A put or get of contiguous data to a rank on another node whose memory
+ * is registered skips all that: one fi_write or fi_read from and into the
+ * origin's buffer (rma_private.h, "libfabric RMA"). */
 #include "config.h"
 
 #include <errno.h>
@@ -21,6 +25,7 @@
 #include <string.h>
 
 #include "mpi-shim/rma_private.h"
+#include "mpi-shim/sde.h"
 
 /* What an operation with replies waits for: its pieces, where the data
  * goes, the user's request to complete. */
@@ -269,6 +274,66 @@ static MPI_Datatype acc_basic(const struct shim_datatype *t)
     return t->elem;
 }
 
+bool rma_ofi_reaches(const struct shim_win *w, int target)
+{
+    return w->ofi && shim_ofi.rma && w->ofi[target].ok
+           && shim.node_of[w->comm->world[target]] != shim.node_of[shim.rank];
+}
+
+/* One fi_write or fi_read in flight. */
+struct rma_ofi_op {
+    struct shim_ofi_rma fop; /* first */
+    struct shim_win *w;
+    int target;
+    struct rma_op *track; /* an R operation's, or NULL */
+};
+
+static void ofi_op_done(struct shim_ofi_rma *fop, int err)
+{
+    struct rma_ofi_op *o = (struct rma_ofi_op *)fop;
+
+    o->w->ofi_pending--;
+    o->w->ofi_to[o->target]--;
+    if (err && !o->track)
+        shim_fatal("RMA: a libfabric write or read to the target failed");
+    if (o->track)
+        op_piece_done(o->track, 0, err ? MPI_ERR_OTHER : 0);
+    free(o);
+}
+
+/* Puts (write) or gets len bytes at buf to or from target's window at
+ * byte offset off; track, when given, counts it as one of its pieces. */
+static int rma_ofi_issue(struct shim_win *w,
+                         bool write,
+                         void *buf,
+                         size_t len,
+                         int target,
+                         MPI_Aint off,
+                         struct rma_op *track)
+{
+    struct rma_ofi_op *o = calloc(1, sizeof(*o));
+    const struct rma_ofi_peer *p = &w->ofi[target];
+    int rc;
+
+    if (!o)
+        return -ENOMEM;
+    o->fop.done = ofi_op_done;
+    o->w = w;
+    o->target = target;
+    o->track = track;
+    rc = shim_ofi_rma(&o->fop, write, buf, len, w->comm->world[target],
+                      p->addr + (uint64_t)off, p->key);
+    if (rc) {
+        free(o);
+        return rc;
+    }
+    if (track)
+        track->pending++;
+    w->ofi_pending++;
+    w->ofi_to[target]++;
+    return 0;
+}
+
 /* Makes the user's request for an R operation: done at once unless track
  * will complete it. */
 static int
@@ -344,6 +409,39 @@ static int rma_direct(struct shim_win *w,
         shim_dt_unpack(ot, packed, total, origin);
     free(s.v);
     free(packed);
+    return rc;
+}
+
+/* A contiguous put or get by libfabric RMA, with the user's request of
+ * an R form (done when the write or read completes). */
+static int rma_ofi_put_get(struct shim_win *w,
+                           bool write,
+                           char *buf,
+                           size_t len,
+                           int target,
+                           MPI_Aint off,
+                           MPI_Request *request)
+{
+    struct rma_op *track = NULL;
+    int rc;
+
+    if (request) {
+        track = calloc(1, sizeof(*track));
+        if (!track)
+            return -ENOMEM;
+        track->pending = 1; /* held until the operation is issued */
+        rc = ureq_make(w, track, request);
+        if (rc) {
+            free(track);
+            return rc;
+        }
+    }
+    rc = rma_ofi_issue(w, write, buf, len, target, off, track);
+    if (track) {
+        if (rc && !track->error)
+            track->error = MPI_ERR_OTHER;
+        op_piece_done(track, 0, 0);
+    }
     return rc;
 }
 
@@ -446,8 +544,24 @@ static int rma_common(const char *fn,
                         (size_t)target_count, tt);
         if (rc == 0 && request)
             rc = ureq_make(w, NULL, request);
+        if (rc == 0)
+            shim_sde.rma_ops[SHIM_SDE_RMA_DIRECT]++;
         return rc ? shim_win_err(w, fn, rc) : MPI_SUCCESS;
     }
+    if (type == RMA_AM_PUT || type == RMA_AM_GET) {
+        struct shim_datatype *ut = type == RMA_AM_PUT ? ot : rt;
+        if (ut->contig && tt->contig && rma_ofi_reaches(w, target_rank)
+            && total <= shim_ofi.info->ep_attr->max_msg_size) {
+            rc = rma_ofi_put_get(
+                w, type == RMA_AM_PUT, (char *)origin_addr + ut->true_lb, total,
+                target_rank,
+                target_disp * w->peer_unit[target_rank] + tt->true_lb, request);
+            if (rc == 0)
+                shim_sde.rma_ops[SHIM_SDE_RMA_OFI]++;
+            return rc ? shim_win_err(w, fn, rc) : MPI_SUCCESS;
+        }
+    }
+    shim_sde.rma_ops[w->direct ? SHIM_SDE_RMA_DIRECT : SHIM_SDE_RMA_AM]++;
     /* An accumulate replacing whole elements is a put; keeping the op
      * lets the target apply it element by element all the same. */
     struct rma_desc d = {
@@ -734,6 +848,7 @@ int PMPI_Compare_and_swap(const void *origin_addr,
         .track = track,
     };
     rc = segs_build(&s, target_base(w, target_rank, target_disp), 1, t);
+    shim_sde.rma_ops[w->direct ? SHIM_SDE_RMA_DIRECT : SHIM_SDE_RMA_AM]++;
     if (rc == 0 && w->direct) {
         char *a = w->shm_seg + w->shm_off[target_rank] + s.v[0].disp;
         char old[64];

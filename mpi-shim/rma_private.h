@@ -12,12 +12,16 @@
  *             messages and applies them to the window's memory, the lock
  *             queue, the replies
  *
- * Every operation travels as an active message (AM) over the shim's
- * point-to-point layer (shim_isend/shim_irecv), on the collective context
- * of a communicator duplicated for the window alone, so no user receive
- * and no collective can ever match it, the checkpoint cut does not count
- * it, and it runs over whatever transport point-to-point runs over. See
- * mpi-shim/README.md, "One-sided communication", for why.
+ * On a window allocated on one node every rank's memory is one shared
+ * segment and operations are loads and stores (direct). Between nodes, when
+ * the provider offers RMA, contiguous puts and gets go as fi_write and
+ * fi_read into the target's registered memory (rma.c, "libfabric RMA"
+ * below). Every other operation travels as an active message (AM) over the
+ * shim's point-to-point layer (shim_isend/shim_irecv), on the collective
+ * context of a communicator duplicated for the window alone, so no user
+ * receive and no collective can ever match it, the checkpoint cut does not
+ * count it, and it runs over whatever transport point-to-point runs over.
+ * See mpi-shim/README.md, "One-sided communication", for why.
  *
  * Protocol. A request message has tag 0 and is at most RMA_AM_MAX bytes:
  * a struct rma_am_hdr, nseg struct rma_am_seg (where in the target's
@@ -38,7 +42,25 @@
  * the messages every origin sent to each target (cumulative counters,
  * MPI_Reduce_scatter_block) and each target waits until it has applied as
  * many; COMPLETE, sent after an access epoch's operations, is counted by
- * MPI_Win_wait. Not thread-safe, as the rest of the library. */
+ * MPI_Win_wait. Not thread-safe, as the rest of the library.
+ *
+ * libfabric RMA. A window whose ranks span nodes registers each rank's
+ * memory at creation and gathers every rank's (address, key); a put or
+ * get of contiguous data to a rank on another node that registered is
+ * one fi_write or fi_read, counted in ofi_pending until its completion.
+ * Writes ask for FI_DELIVERY_COMPLETE, so a completed write is in the
+ * target's memory; every synchronization waits for ofi_pending (and the
+ * replies) before it sends what ends the target's epoch (the fence's
+ * counts, COMPLETE, UNLOCK, or nothing: a flush needs no message when
+ * only RMA went to the target). Accumulates stay active messages: MPI
+ * makes them atomic per element and ordered per origin (same op, same
+ * location), which one target applying one message at a time gives and
+ * libfabric's atomics would give only for the types and ops the provider
+ * supports, with no ordering against the target's own applied ones;
+ * non-contiguous data stays too (one message instead of many small
+ * writes). Dynamic windows stay active messages: their memory is
+ * attached piecemeal and would need a registration and an exchange per
+ * attach. */
 #ifndef SHOAL_MPI_RMA_PRIVATE_H
 #define SHOAL_MPI_RMA_PRIVATE_H
 
@@ -101,6 +123,14 @@ struct rma_shm_ctl {
     char pad[48];
 };
 #define RMA_LOCK_EXCL 0x80000000u
+
+/* Where a target's window memory is for fi_write and fi_read, as it
+ * registered it (ofi.c, shim_ofi_mr_reg). */
+struct rma_ofi_peer {
+    uint64_t addr; /* names the start of its memory */
+    uint64_t key;
+    uint64_t ok; /* 1 when it registered: operations to it may use RMA */
+};
 
 struct rma_region {
     char *base;
@@ -174,6 +204,16 @@ struct shim_win {
     int npost;
     bool posted;
     struct shim_win *next; /* the list the progress hook walks */
+
+    /* ---- libfabric RMA (win.c, rma.c) ----
+     * Contiguous puts and gets to ranks on other nodes, when the provider
+     * offers RMA: this rank's registration, every rank's (NULL when the
+     * window has none), and the operations not yet completed, which every
+     * synchronization waits for as it waits for replies. */
+    struct fid_mr *mr;
+    struct rma_ofi_peer *ofi;
+    int ofi_pending;
+    int *ofi_to; /* rank -> of those, to it */
 };
 
 /* ---- win.c ---- */
@@ -183,6 +223,10 @@ int shim_win_check(MPI_Win win, struct shim_win **out);
 int shim_win_err(struct shim_win *w, const char *fn, int code);
 /* Whether an access epoch to target is open on w. */
 bool shim_win_may_access(struct shim_win *w, int target);
+
+/* ---- rma.c ---- */
+/* Whether operations from here to target may use libfabric's RMA. */
+bool rma_ofi_reaches(const struct shim_win *w, int target);
 
 /* ---- rma_am.c ---- */
 /* Puts w on the progress hook's list and posts its request receive;

@@ -2,17 +2,17 @@
 /* sde.c - libmpi's counters as PAPI software-defined events.
  *
  * The events are sde:::shoal_mpi::NAME, NAME being PROTO_msgs_sent,
- * PROTO_bytes_sent, PROTO_msgs_recv and PROTO_bytes_recv for each
- * protocol PROTO (shm_eager, shm_cma, ofi), their sums over the protocols
- * msgs_sent, bytes_sent, msgs_recv and bytes_recv, unexpected_msgs and
- * progress_ns (see sde.h for what each counts; waits are timed only once
- * a tool has read progress_ns, so that a rank nobody watches pays no
- * clock reads). A tool reading them with
- * PAPI may add them before MPI_Init (libsde keeps a placeholder until the
- * library registers). They are registered read-only and as deltas, by
- * pointer to the counters, or for the sums by a function PAPI calls when
- * it reads. Registration is done once and never undone: the counters
- * live as long as the process, and may be read after MPI_Finalize.
+ * PROTO_bytes_sent, PROTO_msgs_recv and PROTO_bytes_recv for each protocol
+ * PROTO (shm_eager, shm_cma, ofi), their sums over the protocols msgs_sent,
+ * bytes_sent, msgs_recv and bytes_recv, unexpected_msgs, rma_direct_ops,
+ * rma_ofi_ops, rma_am_ops and progress_ns (see sde.h for what each counts;
+ * waits are timed only once a tool has read progress_ns, so that a rank
+ * nobody watches pays no clock reads). A tool reading them with PAPI may
+ * add them before MPI_Init (libsde keeps a placeholder until the library
+ * registers). They are registered read-only and as deltas, by pointer to
+ * the counters, or for the sums by a function PAPI calls when it reads.
+ * Registration is done once and never undone: the counters live as long as
+ * the process, and may be read after MPI_Finalize.
  *
  * Built without libsde (configure found no sde_lib.h), shim_sde_init()
  * does nothing. Nothing here prints or fails MPI_Init: an event libsde
@@ -20,6 +20,8 @@
 #include "config.h"
 
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "mpi-shim/sde.h"
 
@@ -116,6 +118,12 @@ void shim_sde_init(void)
     sum(h, "bytes_recv", shim_sde.bytes_recv, "Bytes received, every protocol");
     counter(h, "unexpected_msgs", &shim_sde.unexpected,
             "On-node messages that arrived before their receive was posted");
+    counter(h, "rma_direct_ops", &shim_sde.rma_ops[SHIM_SDE_RMA_DIRECT],
+            "One-sided operations done in a window's shared segment");
+    counter(h, "rma_ofi_ops", &shim_sde.rma_ops[SHIM_SDE_RMA_OFI],
+            "One-sided operations done by libfabric RMA (fi_write, fi_read)");
+    counter(h, "rma_am_ops", &shim_sde.rma_ops[SHIM_SDE_RMA_AM],
+            "One-sided operations sent as active messages");
     if (papi_sde_register_counter_cb(h, "progress_ns",
                                      PAPI_SDE_RO | PAPI_SDE_DELTA,
                                      PAPI_SDE_long_long, progress_cb, NULL)
@@ -130,3 +138,15 @@ void shim_sde_init(void)
 {
 }
 #endif
+
+void shim_sde_rma_report(int rank)
+{
+    const char *v = getenv("SHOAL_MPI_RMA_STATS");
+
+    if (!v || !*v || strcmp(v, "0") == 0)
+        return;
+    fprintf(
+        stderr, "shoal mpi: rank %d: rma ops: direct %lld ofi %lld am %lld\n",
+        rank, shim_sde.rma_ops[SHIM_SDE_RMA_DIRECT],
+        shim_sde.rma_ops[SHIM_SDE_RMA_OFI], shim_sde.rma_ops[SHIM_SDE_RMA_AM]);
+}

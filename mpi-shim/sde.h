@@ -25,6 +25,14 @@ enum shim_sde_proto {
     SHIM_SDE_NPROTO
 };
 
+/* The paths a one-sided operation takes (rma.c). */
+enum shim_sde_rma_path {
+    SHIM_SDE_RMA_DIRECT, /* loads and stores in a window's shared segment */
+    SHIM_SDE_RMA_OFI,    /* one fi_write or fi_read */
+    SHIM_SDE_RMA_AM,     /* active messages */
+    SHIM_SDE_RMA_NPATH
+};
+
 struct shim_sde_counters {
     long long msgs_sent[SHIM_SDE_NPROTO];
     long long bytes_sent[SHIM_SDE_NPROTO];
@@ -33,6 +41,8 @@ struct shim_sde_counters {
     /* messages the shared-memory transport queued because no receive was
      * posted for them (libfabric matches its own and does not say) */
     long long unexpected;
+    /* one-sided operations (calls with a target) by the path they took */
+    long long rma_ops[SHIM_SDE_RMA_NPATH];
     /* nanoseconds spent polling for progress inside calls that wait
      * (shim_progress_wait: MPI_Wait and kin, blocking calls, collectives);
      * measured only once a tool has read it (timing) */
@@ -59,5 +69,9 @@ static inline void shim_sde_recv(enum shim_sde_proto p, size_t len)
 
 /* Registers the counters with libsde (MPI_Init); a no-op without it. */
 void shim_sde_init(void);
+/* At MPI_Finalize, when SHOAL_MPI_RMA_STATS is set (not "0"): one line on
+ * stderr with this rank's one-sided operations by path, which tests and
+ * people read to see which path a job took. */
+void shim_sde_rma_report(int rank);
 
 #endif

@@ -633,6 +633,7 @@ struct shim_ofi_state {
     fi_addr_t *addrs; /* world rank -> address */
     size_t inject_size;
     bool mr_local; /* provider needs local buffers registered */
+    bool rma;      /* the endpoint was opened with FI_RMA */
     char prov_name[64];
 };
 extern struct shim_ofi_state shim_ofi;
@@ -695,6 +696,39 @@ int shim_ofi_peek(struct shim_request *req,
                   bool claim);
 int shim_ofi_claim_recv(struct shim_request *req, void *buf, size_t len);
 int shim_ofi_cancel(struct shim_request *req);
+
+/* A one-sided libfabric operation (fi_write, fi_read), owned by the caller
+ * and valid until done(op, err) runs from the completion dispatch (err 0
+ * or a positive libfabric code); done must not post. op.req is NULL:
+ * that tells it from a request's operations. */
+struct shim_ofi_rma;
+typedef void shim_ofi_rma_done_f(struct shim_ofi_rma *op, int err);
+struct shim_ofi_rma {
+    struct shim_ofi_op op; /* first */
+    shim_ofi_rma_done_f *done;
+    void *arg;
+    struct fid_mr *mr; /* FI_MR_LOCAL: the origin buffer's registration */
+};
+/* Registers len bytes at buf (allocated memory, len > 0) for remote reads
+ * and writes as the provider's mr_mode requires; *key and *addr are what
+ * an origin names the start of buf with. Only when shim_ofi.rma. 0 or a
+ * negative libfabric code; close *mr with shim_ofi_mr_close(). */
+int shim_ofi_mr_reg(
+    void *buf, size_t len, struct fid_mr **mr, uint64_t *key, uint64_t *addr);
+/* Closes a registration of shim_ofi_mr_reg(); NULL is accepted. */
+void shim_ofi_mr_close(struct fid_mr *mr);
+/* Writes (write) len bytes of buf to, or reads them from, world rank
+ * world_dest's memory at addr under key; op->done runs once a write's
+ * data is delivered into the target's memory or a read's data is in buf.
+ * buf stays borrowed until then. 0 or a negative libfabric code (done
+ * then never runs). */
+int shim_ofi_rma(struct shim_ofi_rma *op,
+                 bool write,
+                 void *buf,
+                 size_t len,
+                 int world_dest,
+                 uint64_t addr,
+                 uint64_t key);
 
 /* ---- process-wide state ------------------------------------------------ */
 struct shim_global {

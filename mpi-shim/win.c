@@ -71,15 +71,19 @@ bool shim_win_may_access(struct shim_win *w, int target)
     return false;
 }
 
+/* Waits for the replies this rank awaits from target (every rank when
+ * target < 0) and for its fi_write and fi_read there: once they are done,
+ * every put, get and fetch it issued there is complete at both ends but
+ * for the active messages not yet acknowledged. */
 static void win_wait_replies(struct shim_win *w, int target)
 {
     int idle = 0;
 
     if (target < 0)
-        while (w->outstanding > 0)
+        while (w->outstanding > 0 || w->ofi_pending > 0)
             shim_progress_wait(&idle);
     else
-        while (w->out_to[target] > 0)
+        while (w->out_to[target] > 0 || (w->ofi_to && w->ofi_to[target] > 0))
             shim_progress_wait(&idle);
 }
 
@@ -93,6 +97,9 @@ static void win_destroy(struct shim_win *w)
         PMPI_Comm_free(&w->comm_h);
     if (w->am_h != MPI_COMM_NULL && w->am_h != 0)
         PMPI_Comm_free(&w->am_h);
+    shim_ofi_mr_close(w->mr);
+    free(w->ofi);
+    free(w->ofi_to);
     if (w->own_mem)
         free(w->base);
     if (w->shm_seg)
@@ -212,15 +219,45 @@ static bool win_one_node(const struct shim_win *w)
     return true;
 }
 
+/* Registers w's memory with libfabric and gathers every rank's
+ * registration (collective over w), for windows of private memory whose
+ * ranks span nodes; a rank that cannot register (no RMA in its provider,
+ * SHOAL_MPI_RMA_OFI=0, no memory, a failed registration) says so, and
+ * operations to it stay active messages. Every rank takes the same branch:
+ * the flavor and the node map are the same everywhere. */
+static int win_ofi_setup(struct shim_win *w)
+{
+    struct rma_ofi_peer mine = {0};
+
+    if (w->flavor == MPI_WIN_FLAVOR_DYNAMIC || w->direct || win_one_node(w))
+        return 0;
+    if (shim_ofi.rma && w->bytes > 0 && w->base
+        && shim_ofi_mr_reg(w->base, (size_t)w->bytes, &w->mr, &mine.key,
+                           &mine.addr)
+               == 0)
+        mine.ok = 1;
+    w->ofi = calloc((size_t)w->size, sizeof(*w->ofi));
+    w->ofi_to = calloc((size_t)w->size, sizeof(int));
+    if (!w->ofi || !w->ofi_to)
+        return -ENOMEM;
+    int rc = PMPI_Allgather(&mine, 3, MPI_UINT64_T, w->ofi, 3, MPI_UINT64_T,
+                            w->comm_h);
+    return rc ? SHIM_ECLASS(rc) : 0;
+}
+
 /* Gives w its handle and starts its target side. */
 static int win_publish(struct shim_win *w, MPI_Win *win)
 {
+    int rc = win_ofi_setup(w);
+
+    if (rc)
+        return rc;
     int idx = shim_table_insert(&wintab, w);
 
     if (idx < 0)
         return idx;
     w->handle = SHIM_HANDLE(SHIM_KIND_WIN, idx);
-    int rc = rma_am_start(w);
+    rc = rma_am_start(w);
     if (rc)
         return rc;
     *win = w->handle;

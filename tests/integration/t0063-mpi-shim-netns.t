@@ -214,6 +214,34 @@ test_expect_success 'shmstress on 2+2/rr ranks over libfabric alone (tcp)' '
     shm_empty
 '
 
+# The path one-sided operations take between hosts: rma_fence's
+# contiguous puts and gets from one host to the other go as fi_write and
+# fi_read when the provider offers RMA (tcp;ofi_rxm does), and as active
+# messages only when SHOAL_MPI_RMA_OFI=0 says so; SHOAL_MPI_RMA_STATS=1
+# makes each rank print its count per path at MPI_Finalize.
+rma_ops() {
+    sed -n "s/^shoal mpi: rank $1: rma ops: .* $2 \([0-9]*\).*/\1/p" "$3"
+}
+for rma_ofi in 1 0; do
+    test_expect_success "rma_fence on 1+1 ranks with SHOAL_MPI_RMA_OFI=$rma_ofi takes the path it names" '
+        shim_selected rma_fence || exit 0
+        test -x "$bin/rma_fence.shim" &&
+        out="$bin/rma_fence.path$rma_ofi.out" &&
+        err="$bin/rma_fence.path$rma_ofi.err" &&
+        SHOAL_MPI_RMA_STATS=1 SHOAL_MPI_RMA_OFI=$rma_ofi \
+            shim_run 1+1 $SHIM_PATH rma_fence "$out" "$err" &&
+        shim_verdict "No Errors" tcp $run_rc "$out" "$err" &&
+        grep "rma ops" "$err" &&
+        ofi=$(rma_ops 0 ofi "$err") && am=$(rma_ops 0 am "$err") &&
+        test -n "$ofi" && test -n "$am" &&
+        if [ $rma_ofi = 1 ]; then
+            test "$ofi" -gt 0
+        else
+            test "$ofi" -eq 0 && test "$am" -gt 0
+        fi
+    '
+done
+
 # shm_faults die: rank 1 streams 1 MiB messages to rank 0 and kills itself
 # halfway, the other ranks wait in MPI_Finalize. On 2+2 rank 1 is beside
 # rank 0 (shared memory) with ranks 2 and 3 on the other host; on 2+2/rr
