@@ -13,6 +13,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -920,6 +921,55 @@ static int ckpt_store_read_note(const ckpt_store_t *store,
     return 1;
 }
 
+/* Replace the small text file RDIR/name with the formatted text: written
+ * to name.tmp, made readable by all (the task may run as another user than
+ * the writer, whatever the umask), then renamed over name, so a reader sees
+ * the old note or the new one, never a part. When durable is set the file
+ * and then RDIR are fsynced, so the note outlives a crash; otherwise a
+ * crash may lose it. Returns 0 or a negative errno; on failure name.tmp is
+ * removed and name is as it was. */
+static int ckpt_store_write_note(const ckpt_store_t *store,
+                                 const char *name,
+                                 bool durable,
+                                 const char *fmt,
+                                 ...) __attribute__((format(printf, 4, 5)));
+static int ckpt_store_write_note(const ckpt_store_t *store,
+                                 const char *name,
+                                 bool durable,
+                                 const char *fmt,
+                                 ...)
+{
+    char path[PATH_MAX], tmp[PATH_MAX + 8];
+    va_list ap;
+    int fd, rc = 0;
+
+    if (snprintf(path, sizeof(path), "%s/%s", store->dir, name)
+            >= (int)sizeof(path)
+        || snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp))
+        return -ENAMETOOLONG;
+    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return -errno;
+    va_start(ap, fmt);
+    errno = 0;
+    if (vdprintf(fd, fmt, ap) < 0)
+        rc = errno ? -errno : -EIO;
+    va_end(ap);
+    if (rc == 0 && fchmod(fd, 0644) < 0)
+        rc = -errno;
+    if (rc == 0 && durable && fsync(fd) < 0)
+        rc = -errno;
+    if (close(fd) < 0 && rc == 0)
+        rc = -errno;
+    if (rc == 0 && rename(tmp, path) < 0)
+        rc = -errno;
+    if (rc < 0) {
+        unlink(tmp);
+        return rc;
+    }
+    return durable ? fsync_path(store->dir) : 0;
+}
+
 int ckpt_store_keep(const ckpt_store_t *store, int *keep)
 {
     char text[32], *end;
@@ -942,66 +992,32 @@ int ckpt_store_keep(const ckpt_store_t *store, int *keep)
 
 int ckpt_store_keep_raise(const ckpt_store_t *store, int version)
 {
-    char path[PATH_MAX], tmp[PATH_MAX + 8], text[32];
-    int keep = 0, len, fd, rc;
+    int keep = 0;
 
     if (version < 1)
         return -EINVAL;
     /* a malformed KEEP pins nothing (prune refuses to run): replace it */
     if (ckpt_store_keep(store, &keep) == 0 && keep >= version)
         return 0;
-    if (snprintf(path, sizeof(path), "%s/KEEP", store->dir) >= (int)sizeof(path)
-        || snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp))
-        return -ENAMETOOLONG;
-    len = snprintf(text, sizeof(text), "%d\n", version);
-    /* readable by all: the task may run as another user than the writer */
-    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0)
-        return -errno;
-    errno = 0;
-    rc = write(fd, text, (size_t)len) == len ? 0 : errno ? -errno : -EIO;
-    if (rc == 0 && fsync(fd) < 0)
-        rc = -errno;
-    close(fd);
-    if (rc == 0 && rename(tmp, path) < 0)
-        rc = -errno;
-    if (rc < 0) {
-        unlink(tmp);
-        return rc;
-    }
-    return fsync_path(store->dir);
+    return ckpt_store_write_note(store, "KEEP", true, "%d\n", version);
 }
 
 int ckpt_store_nocopy_write(const ckpt_store_t *store,
                             int version,
                             const char *why)
 {
-    char path[PATH_MAX], tmp[PATH_MAX + 8];
-    FILE *f;
-    int rc = 0;
+    char path[PATH_MAX];
 
-    if (snprintf(path, sizeof(path), "%s/NOCOPY", store->dir)
-            >= (int)sizeof(path)
-        || snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp))
-        return -ENAMETOOLONG;
-    if (version < 1)
+    if (version < 1) {
+        if (snprintf(path, sizeof(path), "%s/NOCOPY", store->dir)
+            >= (int)sizeof(path))
+            return -ENAMETOOLONG;
         return unlink(path) < 0 && errno != ENOENT ? -errno : 0;
-    f = fopen(tmp, "we");
-    if (!f)
-        return -errno;
-    if (fprintf(f, "%d %s\n", version, why ? why : "") < 0)
-        rc = -EIO;
-    if (fclose(f) != 0 && rc == 0)
-        rc = -errno;
-    /* readable by all, as KEEP; no fsync: a note lost to a crash only
-     * makes a commit wait its whole bound */
-    if (rc == 0 && chmod(tmp, 0644) < 0)
-        rc = -errno;
-    if (rc == 0 && rename(tmp, path) < 0)
-        rc = -errno;
-    if (rc < 0)
-        unlink(tmp);
-    return rc;
+    }
+    /* no fsync: a note lost to a crash only makes a commit wait its whole
+     * bound */
+    return ckpt_store_write_note(store, "NOCOPY", false, "%d %s\n", version,
+                                 why ? why : "");
 }
 
 int ckpt_store_nocopy(const ckpt_store_t *store, int *version)
@@ -1079,28 +1095,10 @@ int ckpt_store_keep_wait(const ckpt_store_t *store, int version, double seconds)
 
 int ckpt_store_cost_write(const ckpt_store_t *store, double seconds)
 {
-    char path[PATH_MAX], tmp[PATH_MAX + 8];
-    FILE *f;
-    int rc = 0;
-
     if (!(seconds >= 0))
         return -EINVAL;
-    if (snprintf(path, sizeof(path), "%s/COST", store->dir) >= (int)sizeof(path)
-        || snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp))
-        return -ENAMETOOLONG;
-    f = fopen(tmp, "we");
-    if (!f)
-        return -errno;
-    if (fprintf(f, "%.6f\n", seconds) < 0)
-        rc = -EIO;
-    if (fclose(f) != 0 && rc == 0)
-        rc = -errno;
     /* no fsync: a cost lost to a crash is measured again next time */
-    if (rc == 0 && rename(tmp, path) < 0)
-        rc = -errno;
-    if (rc < 0)
-        unlink(tmp);
-    return rc;
+    return ckpt_store_write_note(store, "COST", false, "%.6f\n", seconds);
 }
 
 int ckpt_store_cost(const ckpt_store_t *store, double *seconds)

@@ -493,3 +493,33 @@ Test(ckpt_store, nocopy_ends_a_wait_for_its_version_and_older_ones)
     cr_assert(eq(int, ckpt_store_nocopy_write(store, 0, NULL), 0));
     cr_assert(ckpt_exists(ckpt_at("NOCOPY")) == 0);
 }
+
+Test(ckpt_store, notes_are_replaced_whole_and_readable_by_all)
+{
+    const char *names[] = {"KEEP", "NOCOPY", "COST"};
+    mode_t old = umask(077);
+    double cost = -1;
+    struct stat st;
+
+    /* readable by all whatever the writer's umask: the task may run as
+     * another user */
+    cr_assert(eq(int, ckpt_store_keep_raise(store, 2), 0));
+    cr_assert(eq(int, ckpt_store_nocopy_write(store, 3, "gone"), 0));
+    cr_assert(eq(int, ckpt_store_cost_write(store, 1.5), 0));
+    cr_assert(eq(int, ckpt_store_cost_write(store, 2.25), 0));
+    umask(old);
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        char tmp[32];
+
+        cr_assert(eq(int, stat(ckpt_at("%s", names[i]), &st), 0));
+        cr_expect(eq(int, (int)(st.st_mode & 0777), 0644), "%s mode %o",
+                  names[i], (unsigned)(st.st_mode & 0777));
+        snprintf(tmp, sizeof(tmp), "%s.tmp", names[i]);
+        cr_expect(ckpt_exists(ckpt_at("%s", tmp)) == 0, "%s left", tmp);
+    }
+    cr_assert(eq(str, (char *)ckpt_read(ckpt_at("KEEP")), "2"));
+    cr_assert(eq(str, (char *)ckpt_read(ckpt_at("COST")), "2.250000"));
+    cr_assert(eq(int, ckpt_store_cost(store, &cost), 0));
+    cr_assert(eq(dbl, cost, 2.25));
+    cr_assert(eq(int, ckpt_store_cost_write(store, -1), -EINVAL));
+}
