@@ -129,9 +129,10 @@ static const struct info_env info_env[] = {
     {"SHOAL_CKPT_REPLICAS", "set",
      "with --replicas: copies kept of each version on other nodes"},
     {"SHOAL_CKPT_DURABLE", "set",
-     "1 in a task of shoal submit --replicas: each committed version is "
-     "copied at once and KEEP in its checkpoint directory raised to it when "
-     "the copies exist; shoal_ckpt_commit waits for that"},
+     "1 in a task of shoal submit --replicas and a rank of shoal run "
+     "--replicas: each committed version is copied at once and KEEP in its "
+     "checkpoint directory raised to it when the copies exist (a rank's: "
+     "for every rank of the job); shoal_ckpt_commit waits for that"},
     {"SHOAL_CKPT_COMMIT_WAIT", "shoal",
      "libshoal, where SHOAL_CKPT_DURABLE=1: the seconds shoal_ckpt_commit "
      "waits for the version's copies (default 60; 0: no wait); when they "

@@ -101,16 +101,20 @@ SHOAL_API int shoal_ckpt_begin(int version);
  * valid == 0 itself).
  *
  * Durable commits. Where the runtime copies each committed version to
- * other nodes (a task of `shoal submit --checkpoint --replicas R`: it sets
- * SHOAL_CKPT_DURABLE=1), commit then waits until the runtime raised the
- * directory's KEEP to the version, which it does once the version has its
- * R copies on other nodes: a commit that returned 0 means the version
+ * other nodes (a task of `shoal submit --checkpoint --replicas R`, a rank
+ * of `shoal run --checkpoint --replicas R`: it sets SHOAL_CKPT_DURABLE=1),
+ * commit then waits until the runtime raised the directory's KEEP to the
+ * version, which it does once the version has its R copies on other
+ * nodes (in a gang job: for every rank, since a restart restores the
+ * version on every rank): a commit that returned 0 means the version
  * survives the loss of this node. The wait lasts at most
  * $SHOAL_CKPT_COMMIT_WAIT seconds (default 60, 0 for no wait); when they
  * pass, or as soon as the runtime notes that the copy of the version
- * failed (the directory's NOCOPY), commit returns -ETIMEDOUT: the version is committed on this node
- * only (it counts here, and the runtime goes on copying it), the next
- * call is begin as after 0. Retention (the two newest) never removes a
+ * failed (the directory's NOCOPY), commit returns -ETIMEDOUT: the version
+ * is committed on this node only (it counts here, and the runtime may
+ * copy it later), the next call is begin as after 0. With shoal's MPI
+ * every rank returns the same: the ranks agree at least every second
+ * while they wait, so one rank's failed copy ends every rank's wait. Retention (the two newest) never removes a
  * version at or above KEEP, so the newest durable version stays until a
  * newer one is durable.
  *

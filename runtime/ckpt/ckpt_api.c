@@ -27,8 +27,10 @@
  *
  * Durable commits: where the runtime copies each committed version to
  * other nodes and then raises RDIR/KEEP to it (a task of `shoal submit
- * --checkpoint --replicas R`, which the runtime says with
- * SHOAL_CKPT_DURABLE=1), commit waits for KEEP to reach the version, so
+ * --checkpoint --replicas R`, a rank of `shoal run --checkpoint --replicas
+ * R`, which the runtime says with SHOAL_CKPT_DURABLE=1; a rank's KEEP is
+ * the job's durable version, copied for every rank), commit waits for
+ * KEEP to reach the version, so
  * that its return means the version outlives this node. The wait is
  * bounded by $SHOAL_CKPT_COMMIT_WAIT seconds (CKPT_COMMIT_WAIT_S by
  * default, 0: no wait); when it passes, or as soon as the runtime notes
@@ -60,7 +62,8 @@ enum ckpt_phase {
 };
 
 enum {
-    CKPT_COMMIT_WAIT_S = 60, /* the default bound of a durable commit */
+    CKPT_COMMIT_WAIT_S = 60,  /* the default bound of a durable commit */
+    CKPT_DURABLE_ROUND_S = 1, /* the ranks agree on the wait this often */
 };
 
 struct ckpt_session {
@@ -369,6 +372,33 @@ SHOAL_API int shoal_ckpt_begin(int version)
     return 0;
 }
 
+/* Wait for version to be durable (see the comment at the top): in rounds
+ * of at most CKPT_DURABLE_ROUND_S, after each of which the ranks agree
+ * on the worst state any is in (0 durable, 1 waiting, 2 failed or out of
+ * time), so that every rank returns the same, as soon as one rank's
+ * copy failed (a NOCOPY on its node only) or all are durable. Alone (no
+ * MPI hook), the rounds follow each other until the bound. Returns 0 or
+ * -ETIMEDOUT. */
+static int ckpt_durable_wait(struct ckpt_session *s, int version)
+{
+    struct timespec start;
+
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    for (;;) {
+        double left = s->durable_wait - ckpt_elapsed(&start);
+        double round =
+            left < CKPT_DURABLE_ROUND_S ? left : CKPT_DURABLE_ROUND_S;
+        int wrc =
+            ckpt_store_keep_wait(s->store, version, round > 0 ? round : 0);
+        int state = wrc == 0 ? 0 : wrc == -ETIMEDOUT && round < left ? 1 : 2;
+
+        /* an agreement that failed leaves each rank its own state */
+        ckpt_agree_max(&state);
+        if (state != 1)
+            return state == 0 ? 0 : -ETIMEDOUT;
+    }
+}
+
 SHOAL_API int shoal_ckpt_commit(int valid)
 {
     struct ckpt_session *s = &ckpt_session;
@@ -400,16 +430,7 @@ SHOAL_API int shoal_ckpt_commit(int valid)
     ckpt_store_cost_write(s->store,
                           (double)(s->since.tv_sec - s->begun.tv_sec)
                               + (s->since.tv_nsec - s->begun.tv_nsec) / 1e9);
-    rc = 0;
-    if (s->durable_wait > 0) {
-        /* committed here; durable once the runtime's copies are made. Not
-         * durable in time, or the runtime's copy failed: either way
-         * committed here only, which the program is told */
-        int late = ckpt_store_keep_wait(s->store, version, s->durable_wait) < 0;
-
-        if (ckpt_agree_max(&late) == 0 && late)
-            rc = -ETIMEDOUT;
-    }
+    rc = s->durable_wait > 0 ? ckpt_durable_wait(s, version) : 0;
     /* after the wait: KEEP pins the newest version with all its copies
      * until a newer one has them */
     ckpt_store_prune(s->store, 0);

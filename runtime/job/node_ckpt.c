@@ -26,7 +26,8 @@
 #include "util/statedir.h"
 
 enum {
-    NODE_CKPT_PERIOD_MS = 1000,
+    /* a rank's durable commit waits for the scan that finds it */
+    NODE_CKPT_PERIOD_MS = 100,
     /* a copy of a large version may take long; a fetch too */
     NODE_CKPT_REPLICATE_MS = 600 * 1000,
     NODE_CKPT_FETCH_MS = 600 * 1000,
@@ -376,8 +377,12 @@ static void node_ckpt_work_cb(uv_work_t *req)
     w->rc = node_ckpt_request(w->nc->sock, ask, NODE_CKPT_REPLICATE_MS, &reply,
                               w->why, sizeof(w->why));
     json_decref(ask);
-    if (w->rc < 0)
+    if (w->rc < 0) {
+        /* the rank's durable commit need not wait for its bound: this
+         * version is not copied again (a newer one will be) */
+        ckpt_store_nocopy_write(r->store, w->version, w->why);
         return;
+    }
     n = node_ckpt_parse_nodes(json_object_get(reply, "copies"), w->nodes + 1,
                               JOB_WIRE_HOLDERS_MAX - 1);
     json_decref(reply);
@@ -388,6 +393,7 @@ static void node_ckpt_work_cb(uv_work_t *req)
     }
     w->nodes[0] = w->nc->self;
     w->nnodes = 1 + n;
+    ckpt_store_nocopy_write(r->store, 0, NULL);
     /* the replicate sealed the version: it has its MANIFEST now */
     if (node_ckpt_link(r->store, r->published, w->version) < 0) {
         /* only the copies can serve it */
@@ -543,27 +549,6 @@ void node_ckpt_stop(node_ckpt_t *nc)
 
 /* Pinning ------------------------------------------------------------------ */
 
-static int node_ckpt_write_keep(const ckpt_store_t *store, int version)
-{
-    char path[PATH_MAX], tmp[PATH_MAX + 8], text[32];
-    int len = snprintf(text, sizeof(text), "%d\n", version);
-    int fd, rc = 0;
-
-    snprintf(path, sizeof(path), "%s/KEEP", ckpt_store_dir(store));
-    snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd < 0)
-        return -errno;
-    if (write(fd, text, (size_t)len) != len)
-        rc = errno ? -errno : -EIO;
-    close(fd);
-    if (rc == 0 && rename(tmp, path) < 0)
-        rc = -errno;
-    if (rc < 0)
-        unlink(tmp);
-    return rc;
-}
-
 static void node_ckpt_drop_below(const char *rdir, int version)
 {
     ckpt_store_t *store;
@@ -607,7 +592,8 @@ void node_ckpt_keep(node_ckpt_t *nc, int version)
         return;
     for (int i = 0; i < nc->config.nranks; i++) {
         struct node_ckpt_rank *r = &nc->ranks[i];
-        int rc = node_ckpt_write_keep(r->store, version);
+        /* readable by the rank, whose durable commit waits for it */
+        int rc = ckpt_store_keep_raise(r->store, version);
 
         if (rc < 0)
             LOG(LOG_LEVEL_WARNING, LOG_CKPT,

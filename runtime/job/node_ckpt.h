@@ -8,7 +8,7 @@
  * the daemon that started the proxy resolved it), so rank N checkpoints
  * in STATE/ckpt-jobs/JOBKEY/runK/rankN, on its own node's disk.
  *
- * While the ranks run, every second (and as soon as the last copy is
+ * While the ranks run, every 100 ms (and as soon as the last copy is
  * done) each local rank's store is looked at: every version it committed
  * since the last one copied is, in order, sent to R other nodes through
  * the node's daemon (control op ckpt.replicate, key "JOBKEY/rankN"), on
@@ -19,7 +19,10 @@
  * reported with the nodes holding it, this one first. The coordinator
  * answers with the job's durable version (node_ckpt_keep()): it is pinned
  * with each rank's KEEP and older versions are removed, here and from the
- * published copies.
+ * published copies. The ranks run with SHOAL_CKPT_DURABLE=1 (the caller
+ * adds it): their commits wait for KEEP to reach the version; a copy that
+ * fails is noted in the rank's NOCOPY ("<version> <why>"), which ends
+ * such a wait, and a copy that succeeds removes the note.
  *
  * Before a restarted run starts its ranks, node_ckpt_restore() puts the
  * version each local rank restores in its new directory: linked from the

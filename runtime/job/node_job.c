@@ -730,6 +730,27 @@ static void node_job_ckpt_copied(
     node_job_send(job, &f);
 }
 
+/* Node-local checkpoints are copied, and each rank's KEEP raised to the
+ * job's durable version: the ranks' commits wait for that
+ * (SHOAL_CKPT_DURABLE=1), unless the job's environment says otherwise. */
+static int node_job_ckpt_durable(struct job_launch *l)
+{
+    char **env;
+
+    for (uint32_t i = 0; i < l->nenv; i++)
+        if (strncmp(l->env[i], "SHOAL_CKPT_DURABLE=", 19) == 0)
+            return 0;
+    env = realloc(l->env, ((size_t)l->nenv + 2) * sizeof(*env));
+    if (!env)
+        return -ENOMEM;
+    l->env = env;
+    env[l->nenv] = strdup("SHOAL_CKPT_DURABLE=1");
+    if (!env[l->nenv])
+        return -ENOMEM;
+    env[++l->nenv] = NULL;
+    return 0;
+}
+
 /* With node-local checkpoints: the ranks' directories on this node, and
  * the versions they restore put there before they start. */
 static int node_job_ckpt_setup(struct node_job *job, shoal_error_t *error)
@@ -744,6 +765,8 @@ static int node_job_ckpt_setup(struct node_job *job, shoal_error_t *error)
     };
     int rc = node_ckpt_create(&config, l->env, l->nenv, &job->ckpt, error);
 
+    if (rc == 0 && job->ckpt && node_job_ckpt_durable(l) < 0)
+        rc = shoal_errprintf(error, -ENOMEM, "out of memory");
     if (rc == 0 && job->ckpt)
         rc = node_ckpt_restore(job->ckpt, l->restores, l->nrestores, error);
     if (rc == 0 && job->ckpt && job->config->user)

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <criterion/criterion.h>
 #include <criterion/new/assert.h>
@@ -182,4 +183,53 @@ Test(ckpt_agree, without_mpi_every_rank_acts_alone)
     cr_assert(eq(int, version, 2));
     save(3);
     cr_assert(eq(int, shoal_ckpt_finalize(), 0));
+}
+
+static double agree_now(void)
+{
+    struct timespec t;
+
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + t.tv_nsec / 1e9;
+}
+
+/* The agreements of a durable commit, after begin: whether to drop the
+ * version, then one per round of the wait. */
+Test(ckpt_agree, another_ranks_failed_copy_ends_this_ranks_durable_wait)
+{
+    double start, took;
+
+    setenv("SHOAL_CKPT_DURABLE", "1", 1);
+    setenv("SHOAL_CKPT_COMMIT_WAIT", "20", 1);
+    cr_assert(eq(int, shoal_ckpt_init(NULL, NULL), 0));
+    cr_assert(eq(int, shoal_ckpt_begin(1), 0));
+    ckpt_write(shoal_ckpt_route("state"), "x");
+    /* no KEEP here; the other rank's copy failed (its NOCOPY) */
+    script(2, (int[]){0, 2});
+    start = agree_now();
+    cr_assert(eq(int, shoal_ckpt_commit(1), -ETIMEDOUT));
+    took = agree_now() - start;
+    cr_assert(took < 5, "waited %.3f s, not a round", took);
+    cr_assert(eq(int, calls, 2));
+    cr_assert(ckpt_exists(ckpt_at("v1/COMMITTED")) == 1, "committed here");
+    cr_assert(eq(int, shoal_ckpt_finalize(), 0));
+    unsetenv("SHOAL_CKPT_DURABLE");
+    unsetenv("SHOAL_CKPT_COMMIT_WAIT");
+}
+
+Test(ckpt_agree, a_durable_commit_returns_once_every_rank_is_durable)
+{
+    setenv("SHOAL_CKPT_DURABLE", "1", 1);
+    setenv("SHOAL_CKPT_COMMIT_WAIT", "20", 1);
+    cr_assert(eq(int, shoal_ckpt_init(NULL, NULL), 0));
+    cr_assert(eq(int, shoal_ckpt_begin(1), 0));
+    ckpt_write(shoal_ckpt_route("state"), "x");
+    /* durable here at once; the other rank waits two rounds */
+    ckpt_write(ckpt_at("KEEP"), "1\n");
+    script(4, (int[]){0, 1, 1, 0});
+    cr_assert(eq(int, shoal_ckpt_commit(1), 0));
+    cr_assert(eq(int, calls, 4));
+    cr_assert(eq(int, shoal_ckpt_finalize(), 0));
+    unsetenv("SHOAL_CKPT_DURABLE");
+    unsetenv("SHOAL_CKPT_COMMIT_WAIT");
 }
