@@ -68,12 +68,22 @@ static void op_piece_done(void *arg, size_t bytes, int error)
 }
 
 /* The target's memory an operation touches, as segments relative to the
- * target's base, in typemap order, neighbours merged. */
+ * target's base, in typemap order, neighbours merged. The first few are
+ * kept inline: a contiguous target type makes one, and an operation on
+ * a direct window then allocates nothing. Zero it to start, release it
+ * with segs_release(). */
 struct segs {
     struct rma_am_seg *v;
     size_t n;
     size_t cap;
+    struct rma_am_seg inline_v[4];
 };
+
+static void segs_release(struct segs *s)
+{
+    if (s->v != s->inline_v)
+        free(s->v);
+}
 
 static int segs_push(struct segs *s, uint64_t disp, uint64_t len)
 {
@@ -83,11 +93,17 @@ static int segs_push(struct segs *s, uint64_t disp, uint64_t len)
         s->v[s->n - 1].len += len;
         return 0;
     }
+    if (!s->v) {
+        s->v = s->inline_v;
+        s->cap = sizeof(s->inline_v) / sizeof(s->inline_v[0]);
+    }
     if (s->n == s->cap) {
-        size_t cap = s->cap ? 2 * s->cap : 8;
-        struct rma_am_seg *v = realloc(s->v, cap * sizeof(*v));
+        size_t cap = 2 * s->cap;
+        struct rma_am_seg *v = malloc(cap * sizeof(*v));
         if (!v)
             return -ENOMEM;
+        memcpy(v, s->v, s->n * sizeof(*v));
+        segs_release(s);
         s->v = v;
         s->cap = cap;
     }
@@ -407,7 +423,7 @@ static int rma_direct(struct shim_win *w,
     }
     if (rc == 0 && packed && type == RMA_AM_GET)
         shim_dt_unpack(ot, packed, total, origin);
-    free(s.v);
+    segs_release(&s);
     free(packed);
     return rc;
 }
@@ -627,13 +643,13 @@ static int rma_common(const char *fn,
     } else if (rc == 0) {
         rc = rma_issue(w, &d, &s);
     }
-    free(s.v);
+    segs_release(&s);
     free(packed);
     if (track)
         op_piece_done(track, 0, 0);
     return rc ? shim_win_err(w, fn, rc) : MPI_SUCCESS;
 error:
-    free(s.v);
+    segs_release(&s);
     free(packed);
     return shim_win_err(w, fn, rc);
 }
@@ -861,7 +877,7 @@ int PMPI_Compare_and_swap(const void *origin_addr,
     } else if (rc == 0) {
         rc = rma_issue(w, &d, &s);
     }
-    free(s.v);
+    segs_release(&s);
     op_piece_done(track, 0, 0);
     return rc ? shim_win_err(w, fn, rc) : MPI_SUCCESS;
 }

@@ -323,9 +323,41 @@ void rma_segs_copy(char *base,
     }
 }
 
-/* Types without padding are combined in place, a segment at a time; a
- * MINLOC/MAXLOC pair with padding is brought into its struct layout,
- * combined, and written back, an element at a time. */
+/* An element's alignment: the largest power of two dividing its size,
+ * as for every predefined type, at most max_align_t's. */
+static size_t elem_align(const struct shim_datatype *bt)
+{
+    size_t align = (size_t)bt->size & -(size_t)bt->size;
+
+    if (align == 0 || align > _Alignof(max_align_t))
+        align = _Alignof(max_align_t);
+    return align;
+}
+
+/* loop over operands one of which is not aligned for its type (a
+ * window's memory at any displacement when its unit is 1, the origin's
+ * data behind a header or in a user's buffer): through aligned copies,
+ * a few hundred elements at a time. */
+static void combine_unaligned(
+    shim_op_loop_f *loop, const char *in, char *inout, size_t len, size_t esz)
+{
+    _Alignas(max_align_t) char a[2048];
+    _Alignas(max_align_t) char b[2048];
+    size_t step = sizeof(a) / esz * esz;
+
+    for (size_t off = 0; off < len; off += step) {
+        size_t k = len - off < step ? len - off : step;
+        memcpy(a, in + off, k);
+        memcpy(b, inout + off, k);
+        loop(a, b, k / esz);
+        memcpy(inout + off, b, k);
+    }
+}
+
+/* Types without padding are combined in place, a segment at a time, by
+ * the operation's typed loop (op_loops.c); a MINLOC/MAXLOC pair with
+ * padding is brought into its struct layout, combined, and written back,
+ * an element at a time. */
 static int acc_apply(char *base,
                      struct shim_op *op,
                      MPI_Datatype basic,
@@ -338,12 +370,20 @@ static int acc_apply(char *base,
     int rc;
 
     if (bt->contig) {
+        shim_op_loop_f *loop = shim_op_loop(op, basic);
+        size_t align = elem_align(bt);
+        if (!loop && op->builtin != 13) /* MPI_REPLACE needs none */
+            return SHIM_ECLASS(MPI_ERR_OP);
         for (uint32_t i = 0; i < nseg; i++) {
-            rc = shim_op_apply(op, data, seg_ptr(base, segs[i].disp),
-                               segs[i].len / bt->size, basic);
-            if (rc)
-                return rc;
-            data += segs[i].len;
+            char *t = seg_ptr(base, segs[i].disp);
+            size_t n = segs[i].len;
+            if (!loop)
+                memmove(t, data, n);
+            else if (((uintptr_t)t | (uintptr_t)data) % align == 0)
+                loop(data, t, n / bt->size);
+            else
+                combine_unaligned(loop, data, t, n, bt->size);
+            data += n;
         }
         return 0;
     }
@@ -382,24 +422,7 @@ int rma_acc_apply(char *base,
         return SHIM_ECLASS(MPI_ERR_OP);
     if (op->builtin == 14) /* MPI_NO_OP */
         return 0;
-    /* The origin's data follows a header in a message, gathered requests
-     * on 8-byte boundaries: a type that needs more (long double, 16) is
-     * read from a copy. A basic type's alignment is at most the largest
-     * power of two dividing its size. */
-    size_t align = (size_t)bt->size & -(size_t)bt->size;
-
-    if (align == 0 || align > _Alignof(max_align_t))
-        align = _Alignof(max_align_t);
-    if ((uintptr_t)data % align == 0)
-        return acc_apply(base, op, basic, bt, segs, nseg, len, data);
-    char *aligned = malloc(len ? len : 1);
-
-    if (!aligned)
-        return SHIM_ECLASS(MPI_ERR_NO_MEM);
-    memcpy(aligned, data, len);
-    rc = acc_apply(base, op, basic, bt, segs, nseg, len, aligned);
-    free(aligned);
-    return rc;
+    return acc_apply(base, op, basic, bt, segs, nseg, len, data);
 }
 
 static bool lock_grantable(struct shim_win *w, int type)

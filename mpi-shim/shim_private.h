@@ -227,6 +227,14 @@ int shim_op_apply_image(struct shim_op *op,
                         MPI_Datatype dt);
 /* Whether op can combine predefined type dt; no side effects. */
 bool shim_op_supports(const struct shim_op *op, MPI_Datatype dt);
+/* The loop of a predefined operation on one predefined type: inout[i] =
+ * in[i] op inout[i] for n elements, both arrays aligned for the type;
+ * they may overlap. */
+typedef void shim_op_loop_f(const void *in, void *inout, size_t n);
+/* op's loop on the predefined type dt (op_loops.c), or NULL when op is
+ * not predefined, is MPI_REPLACE or MPI_NO_OP (they need none), or does
+ * not apply to dt. The pointer stays valid for the life of the library. */
+shim_op_loop_f *shim_op_loop(const struct shim_op *op, MPI_Datatype dt);
 
 /* ---- groups and communicators ----------------------------------------- */
 struct shim_group {
