@@ -44,10 +44,24 @@
  * MPI_Init: PAPI's libsde holds a placeholder until then. In a process
  * without libsde (a program of another MPI) they are unavailable.
  *
- * PAPI's start-up is most of what counting costs a short process: only
- * the components the events need are initialized (uncore counters only
- * for an event that names them; software-defined events only for sde:::
- * ones; perf_event only when an event is not a software-defined one).
+ * PAPI itself is most of what counting costs a short process, so it is
+ * used only where it must be. Loading it (libpapi and libpfm, whose
+ * event tables take some 40000 relocations) costs a few milliseconds,
+ * so it is opened with dlopen, not linked: a process that counts nothing
+ * (a helper beside the ranks) or only perf_event's software events never
+ * loads it. Those software events (perf::TASK-CLOCK, perf::PAGE-FAULTS,
+ * perf::CONTEXT-SWITCHES and the others of preload_sw below) are counted
+ * here with perf_event_open, as PAPI's perf_event component would count
+ * them (the same kernel counters, user domain: exclude_kernel, as PAPI's
+ * default domain PAPI_DOM_USER sets), in one group started, read, reset
+ * and stopped like an event set. This also counts them on a CPU libpfm
+ * does not know, where PAPI's perf_event component is disabled ("no
+ * default PMU found") and would give none. Any other name (a preset, a
+ * native event, a software event with a modifier) goes to PAPI, which
+ * then initializes only the components the events need (uncore counters
+ * only for an event that names them; software-defined events only for
+ * sde::: ones; perf_event only when an event is not a software-defined
+ * one).
  *
  * A process that ends by exec (execve, execv, execvp, execvpe, execl,
  * execlp, execle, fexecve) or by _exit/_Exit writes its counts too: this
@@ -84,11 +98,13 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/perf_event.h>
 #include <stdarg.h>
 #include <strings.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 #include <papi.h>
@@ -96,7 +112,8 @@
 enum {
     PRELOAD_MAX_EVENTS = 32,
     PRELOAD_MAX_SETS = 8,
-    PRELOAD_MAX_LINE = 1100 /* a name PAPI accepts (1024) and a count */
+    PRELOAD_MAX_LINE = 1100, /* a name PAPI accepts (1024) and a count */
+    PRELOAD_DIRECT = -2      /* component of the set counted here */
 };
 
 /* One event set per PAPI component, since an event set counts the events
@@ -108,8 +125,9 @@ static struct {
     int pos[PRELOAD_MAX_EVENTS];    /* its place in that set */
     int nsets;
     int eventset[PRELOAD_MAX_SETS];
-    int component[PRELOAD_MAX_SETS];
-    int count[PRELOAD_MAX_SETS]; /* events in the set */
+    int component[PRELOAD_MAX_SETS]; /* PAPI's, or PRELOAD_DIRECT */
+    int fd[PRELOAD_MAX_EVENTS];      /* the direct set's perf_event fds */
+    int count[PRELOAD_MAX_SETS];     /* events in the set */
     int started[PRELOAD_MAX_SETS];
     int stopped; /* read at MPI_Finalize: values hold the counts */
     long long values[PRELOAD_MAX_SETS][PRELOAD_MAX_EVENTS];
@@ -155,33 +173,189 @@ static void preload_resolve(void)
     PRELOAD_REAL(Exit, "_Exit");
 }
 
-/* Adds event i to the set of its component, made when it is the first;
- * leaves set[i] at -1 when the event cannot be counted. */
-static void preload_add(int i)
-{
-    int code, cidx, k;
+/* PAPI's functions, found in libpapi opened by preload_papi_open(). */
+static struct {
+    __typeof__(PAPI_library_init) *library_init;
+    __typeof__(PAPI_disable_component_by_name) *disable_component_by_name;
+    __typeof__(PAPI_event_name_to_code) *event_name_to_code;
+    __typeof__(PAPI_get_event_component) *get_event_component;
+    __typeof__(PAPI_create_eventset) *create_eventset;
+    __typeof__(PAPI_add_event) *add_event;
+    __typeof__(PAPI_start) *start;
+    __typeof__(PAPI_stop) *stop;
+    __typeof__(PAPI_read) *read;
+    __typeof__(PAPI_reset) *reset;
+} papi;
 
-    preload.set[i] = -1;
-    if (!preload.name[i]
-        || PAPI_event_name_to_code(preload.name[i], &code) != PAPI_OK)
-        return;
-    cidx = PAPI_get_event_component(code);
+/* Opens libpapi (global, as a linked library would be) and finds its
+ * functions: 0, or -1 when it cannot (the PAPI events are then
+ * unavailable). */
+static int preload_papi_open(void)
+{
+    void *h = dlopen(SHOAL_PAPI_SONAME, RTLD_LAZY | RTLD_GLOBAL);
+
+    if (!h)
+        return -1;
+#define PRELOAD_PAPI_SYM(f)                                                    \
+    do {                                                                       \
+        papi.f = (__typeof__(papi.f))dlsym(h, "PAPI_" #f);                     \
+        if (!papi.f)                                                           \
+            return -1;                                                         \
+    } while (0)
+    PRELOAD_PAPI_SYM(library_init);
+    PRELOAD_PAPI_SYM(disable_component_by_name);
+    PRELOAD_PAPI_SYM(event_name_to_code);
+    PRELOAD_PAPI_SYM(get_event_component);
+    PRELOAD_PAPI_SYM(create_eventset);
+    PRELOAD_PAPI_SYM(add_event);
+    PRELOAD_PAPI_SYM(start);
+    PRELOAD_PAPI_SYM(stop);
+    PRELOAD_PAPI_SYM(read);
+    PRELOAD_PAPI_SYM(reset);
+#undef PRELOAD_PAPI_SYM
+    return 0;
+}
+
+/* perf_event's software events by libpfm's names (perf::NAME, either
+ * spelling, any case), counted here without PAPI. */
+static const struct {
+    const char *name, *alias;
+    unsigned long long config;
+} preload_sw[] = {
+    {"CPU-CLOCK", "PERF_COUNT_SW_CPU_CLOCK", PERF_COUNT_SW_CPU_CLOCK},
+    {"TASK-CLOCK", "PERF_COUNT_SW_TASK_CLOCK", PERF_COUNT_SW_TASK_CLOCK},
+    {"PAGE-FAULTS", "PERF_COUNT_SW_PAGE_FAULTS", PERF_COUNT_SW_PAGE_FAULTS},
+    {"CONTEXT-SWITCHES", "PERF_COUNT_SW_CONTEXT_SWITCHES",
+     PERF_COUNT_SW_CONTEXT_SWITCHES},
+    {"CPU-MIGRATIONS", "PERF_COUNT_SW_CPU_MIGRATIONS",
+     PERF_COUNT_SW_CPU_MIGRATIONS},
+    {"MINOR-FAULTS", "PERF_COUNT_SW_PAGE_FAULTS_MIN",
+     PERF_COUNT_SW_PAGE_FAULTS_MIN},
+    {"MAJOR-FAULTS", "PERF_COUNT_SW_PAGE_FAULTS_MAJ",
+     PERF_COUNT_SW_PAGE_FAULTS_MAJ},
+};
+
+/* The index in preload_sw of a software event named name, or -1. */
+static int preload_sw_find(const char *name)
+{
+    if (!name || strncasecmp(name, "perf::", 6))
+        return -1;
+    name += 6;
+    for (size_t j = 0; j < sizeof(preload_sw) / sizeof(preload_sw[0]); j++)
+        if (!strcasecmp(name, preload_sw[j].name)
+            || !strcasecmp(name, preload_sw[j].alias))
+            return (int)j;
+    return -1;
+}
+
+/* The set k that preload_add() puts a component's events in, made when
+ * it is the first; -1 when there is no room. */
+static int preload_set_of(int cidx)
+{
+    int k;
+
     for (k = 0; k < preload.nsets; k++)
         if (preload.component[k] == cidx)
-            break;
-    if (k == preload.nsets) {
-        if (k == PRELOAD_MAX_SETS)
-            return;
-        preload.eventset[k] = PAPI_NULL;
-        if (PAPI_create_eventset(&preload.eventset[k]) != PAPI_OK)
-            return;
-        preload.component[k] = cidx;
-        preload.nsets++;
+            return k;
+    if (k == PRELOAD_MAX_SETS)
+        return -1;
+    preload.eventset[k] = PAPI_NULL;
+    if (cidx != PRELOAD_DIRECT
+        && papi.create_eventset(&preload.eventset[k]) != PAPI_OK)
+        return -1;
+    preload.component[k] = cidx;
+    preload.nsets++;
+    return k;
+}
+
+/* Opens software event i (preload_sw[j]) in the direct set's group,
+ * disabled until the group's leader is enabled. */
+static void preload_add_sw(int i, int j)
+{
+    struct perf_event_attr attr;
+    int k = preload_set_of(PRELOAD_DIRECT), fd;
+
+    if (k < 0)
+        return;
+    memset(&attr, 0, sizeof(attr));
+    attr.size = sizeof(attr);
+    attr.type = PERF_TYPE_SOFTWARE;
+    attr.config = preload_sw[j].config;
+    attr.exclude_kernel = 1; /* PAPI_DOM_USER, PAPI's default */
+    attr.exclude_hv = 1;
+    attr.read_format = PERF_FORMAT_GROUP;
+    attr.disabled = preload.count[k] == 0;
+    fd = (int)syscall(SYS_perf_event_open, &attr, 0, -1,
+                      preload.count[k] ? preload.fd[0] : -1,
+                      PERF_FLAG_FD_CLOEXEC);
+    if (fd < 0)
+        return;
+    preload.set[i] = k;
+    preload.pos[i] = preload.count[k];
+    preload.fd[preload.count[k]++] = fd;
+}
+
+/* Adds event i to the set of its component; leaves set[i] at -1 when
+ * the event cannot be counted. */
+static void preload_add(int i)
+{
+    int code, k, j = preload_sw_find(preload.name[i]);
+
+    preload.set[i] = -1;
+    if (j >= 0) {
+        preload_add_sw(i, j);
+        return;
     }
-    if (PAPI_add_event(preload.eventset[k], code) == PAPI_OK) {
+    if (!preload.name[i] || !papi.library_init
+        || papi.event_name_to_code(preload.name[i], &code) != PAPI_OK)
+        return;
+    k = preload_set_of(papi.get_event_component(code));
+    if (k >= 0 && papi.add_event(preload.eventset[k], code) == PAPI_OK) {
         preload.set[i] = k;
         preload.pos[i] = preload.count[k]++;
     }
+}
+
+/* The direct set's group: ioctl on its leader, for all of it. */
+static int preload_direct(unsigned long request)
+{
+    return ioctl(preload.fd[0], request, PERF_IOC_FLAG_GROUP);
+}
+
+/* Reads the direct set k into values: 0, or -1. */
+static int preload_direct_read(int k)
+{
+    unsigned long long buf[1 + PRELOAD_MAX_EVENTS];
+    ssize_t want = (ssize_t)((1 + preload.count[k]) * sizeof(buf[0]));
+
+    if (read(preload.fd[0], buf, sizeof(buf)) != want)
+        return -1;
+    for (int e = 0; e < preload.count[k]; e++)
+        preload.values[k][e] = (long long)buf[1 + e];
+    return 0;
+}
+
+static int preload_start_set(int k)
+{
+    if (preload.component[k] == PRELOAD_DIRECT)
+        return preload_direct(PERF_EVENT_IOC_RESET) == 0
+               && preload_direct(PERF_EVENT_IOC_ENABLE) == 0;
+    return papi.start(preload.eventset[k]) == PAPI_OK;
+}
+
+static int preload_stop_set(int k)
+{
+    if (preload.component[k] == PRELOAD_DIRECT)
+        return preload_direct(PERF_EVENT_IOC_DISABLE) == 0
+               && preload_direct_read(k) == 0;
+    return papi.stop(preload.eventset[k], preload.values[k]) == PAPI_OK;
+}
+
+static int preload_read_set(int k)
+{
+    if (preload.component[k] == PRELOAD_DIRECT)
+        return preload_direct_read(k) == 0;
+    return papi.read(preload.eventset[k], preload.values[k]) == PAPI_OK;
 }
 
 /* Stops every started set into values; a set that fails to stop is
@@ -189,8 +363,7 @@ static void preload_add(int i)
 static void preload_stop_sets(void)
 {
     for (int k = 0; k < preload.nsets; k++)
-        if (preload.started[k]
-            && PAPI_stop(preload.eventset[k], preload.values[k]) != PAPI_OK)
+        if (preload.started[k] && !preload_stop_set(k))
             preload.started[k] = 0;
     preload.stopped = 1;
 }
@@ -200,28 +373,35 @@ static void preload_stop_sets(void)
 static void preload_read_sets(void)
 {
     for (int k = 0; k < preload.nsets; k++)
-        if (preload.started[k]
-            && PAPI_read(preload.eventset[k], preload.values[k]) != PAPI_OK)
+        if (preload.started[k] && !preload_read_set(k))
             preload.started[k] = 0;
 }
 
 static void preload_reset_sets(void)
 {
-    for (int k = 0; k < preload.nsets; k++)
-        if (preload.started[k])
-            PAPI_reset(preload.eventset[k]);
+    for (int k = 0; k < preload.nsets; k++) {
+        if (!preload.started[k])
+            continue;
+        if (preload.component[k] == PRELOAD_DIRECT)
+            preload_direct(PERF_EVENT_IOC_RESET);
+        else
+            papi.reset(preload.eventset[k]);
+    }
     memset(preload.written, 0, sizeof(preload.written));
 }
 
 /* Whether any event needs component name: it names it, or (uncore) a
- * PMU of that kind, whose native names contain "unc". */
+ * PMU of that kind, whose native names contain "unc". "papi": whether
+ * any event needs PAPI at all (is not one preload_add_sw() counts). */
 static int preload_needs(const char *component)
 {
     for (int i = 0; i < preload.n; i++) {
         const char *e = preload.name[i];
 
-        if (!e)
+        if (!e || preload_sw_find(e) >= 0)
             continue;
+        if (!strcmp(component, "papi"))
+            return 1;
         if (!strcmp(component, "perf_event_uncore")
             && (strcasestr(e, "unc") || strcasestr(e, "uncore")))
             return 1;
@@ -272,21 +452,23 @@ __attribute__((constructor)) static void preload_start(void)
          e && preload.n < PRELOAD_MAX_EVENTS; e = strtok_r(NULL, ",", &save))
         preload.name[preload.n++] = strdup(e);
     free(list);
-    /* components left out cost nothing at init; only before it */
-    if (!preload_needs("perf_event_uncore"))
-        PAPI_disable_component_by_name("perf_event_uncore");
-    if (!preload_needs("sde"))
-        PAPI_disable_component_by_name("sde");
-    if (!preload_needs("perf_event"))
-        PAPI_disable_component_by_name("perf_event");
-    PAPI_disable_component_by_name("rocm_smi");
-    if (PAPI_library_init(PAPI_VER_CURRENT) != PAPI_VER_CURRENT)
-        return;
+    if (preload_needs("papi") && preload_papi_open() == 0) {
+        /* components left out cost nothing at init; only before it */
+        if (!preload_needs("perf_event_uncore"))
+            papi.disable_component_by_name("perf_event_uncore");
+        if (!preload_needs("sde"))
+            papi.disable_component_by_name("sde");
+        if (!preload_needs("perf_event"))
+            papi.disable_component_by_name("perf_event");
+        papi.disable_component_by_name("rocm_smi");
+        papi.disable_component_by_name("sysdetect"); /* has no events */
+        if (papi.library_init(PAPI_VER_CURRENT) != PAPI_VER_CURRENT)
+            papi.library_init = NULL; /* its events are unavailable */
+    }
     for (int i = 0; i < preload.n; i++)
         preload_add(i);
     for (int k = 0; k < preload.nsets; k++)
-        preload.started[k] =
-            preload.count[k] > 0 && PAPI_start(preload.eventset[k]) == PAPI_OK;
+        preload.started[k] = preload.count[k] > 0 && preload_start_set(k);
 }
 
 /* The MPI section ------------------------------------------------------- */
