@@ -128,6 +128,7 @@ struct run_restart {
     int restarts; /* runs started again after a failure */
     int runs;     /* runs so far, whatever ended them */
     int nranks;   /* of the job, for its checkpoint directories */
+    int replicas; /* a resumed job's, as its journal record keeps them */
     int version;  /* the version the next run restores; 0 none */
     struct ckpt_watch_auto autoc; /* --checkpoint=auto, else mtbf 0 */
     /* with a key: what the home's journal keeps to run the job again
@@ -1127,6 +1128,25 @@ static void run_restart_finish(struct run_state *st, int status)
 }
 
 /* Run the job on the pool, again after a failure as the options allow. */
+/* --checkpoint on a pool of several nodes keeps each version on its
+ * rank's node and one other (--replicas 1), so the job survives the loss
+ * of any one node without a file system the nodes share. Not when the
+ * user chose: --replicas (0 for one directory), --checkpoint-dir (a shared
+ * directory), or a resumed job (its journal record says). Without -n the
+ * job's size is known only once placed, too late to size its table of
+ * copies: it keeps one directory. */
+static void run_replicas_default(struct run_state *st)
+{
+    double node_s, losses;
+    int alive = 0;
+
+    if (!st->opt.checkpoint || st->opt.replicas_given || st->opt.checkpoint_dir
+        || st->resume_args || st->opt.nranks < 1)
+        return;
+    if (run_pool_churn(&node_s, &losses, &alive) == 0 && alive > 1)
+        st->opt.replicas = 1;
+}
+
 static int run_pool_supervise(struct run_state *st, int ctl_fd)
 {
     double claim_timeout = 0;
@@ -1134,6 +1154,8 @@ static int run_pool_supervise(struct run_state *st, int ctl_fd)
 
     st->restart.nranks = st->opt.nranks;
     st->pooled = true;
+    if (status == 0)
+        run_replicas_default(st);
     /* the table of copies is sized before the pool places the job */
     if (status == 0 && st->opt.replicas > 0 && st->opt.nranks < 1)
         status = cmd_usage("run", "option '--replicas' needs -n");
@@ -1454,6 +1476,7 @@ static int run_resume_load(struct run_state *st, const char *key)
     r->nranks = (int)json_integer_value(json_object_get(job, "nranks"));
     r->runs = (int)json_integer_value(json_object_get(job, "run")) + 1;
     r->restarts = (int)json_integer_value(json_object_get(job, "restarts"));
+    r->replicas = (int)json_integer_value(json_object_get(job, "replicas"));
     if (!st->resume_args || !st->resume_env || !r->jkey || !cwd
         || (base && !(r->base = strdup(base)))
         || (!base
@@ -1492,6 +1515,9 @@ static int run_resume_load(struct run_state *st, const char *key)
         return cmd_fail(LOCAL_JOB_STATUS_ERROR,
                         "cannot resume job '%s': its options: %s", key,
                         error.text);
+    /* a job that got its copies by default: as many as its record says */
+    if (!st->opt.replicas_given)
+        st->opt.replicas = r->replicas;
     if (!st->opt.checkpoint
         || (r->base ? st->opt.replicas > 0 : st->opt.replicas < 1)
         || (st->opt.nranks > 0 && st->opt.nranks != r->nranks))

@@ -241,6 +241,29 @@ static int tasks_open(const char *dir, bool start)
     return tasks_start_service(dir);
 }
 
+/* The nodes alive in the pool of the daemon in dir, as it sees them
+ * (itself included); 0 when no daemon answers (the task service alone is
+ * this node only). */
+static int tasks_pool_nodes(const char *dir)
+{
+    json_t *req = json_pack("{s:s}", "op", "status"), *reply = NULL, *m;
+    int fd = dir ? tasks_connect(dir) : -ENAMETOOLONG, alive = 0;
+    size_t i;
+
+    if (fd >= 0 && req
+        && control_client_request(fd, req, 10000, &reply, NULL) == 0)
+        json_array_foreach (json_object_get(reply, "members"), i, m) {
+            const char *state = json_string_value(json_object_get(m, "state"));
+
+            alive += state && strcmp(state, "alive") == 0;
+        }
+    if (fd >= 0)
+        close(fd);
+    json_decref(req);
+    json_decref(reply);
+    return alive;
+}
+
 /* One request, one reply. Returns the reply (ok true) or NULL after
  * saying what failed. */
 static json_t *tasks_call(const char *dir, json_t *req)
@@ -502,13 +525,16 @@ static const char tasks_submit_usage[] =
     "  --checkpoint[=S]    give each task a checkpoint directory (and ask for\n"
     "                      a checkpoint every S seconds, default 60); a task\n"
     "                      run again resumes from its newest version\n"
-    "  --checkpoint-dir D  where the tasks' checkpoints are kept (default\n"
-    "                      ./shoal-ckpt; on a pool, a file system every node\n"
-    "                      shares)\n"
+    "  --checkpoint-dir D  where the tasks' checkpoints are kept: a file\n"
+    "                      system every node of a pool shares (default: on\n"
+    "                      each node's disk with --replicas 1 on a pool of\n"
+    "                      several nodes, else ./shoal-ckpt)\n"
     "  --replicas R        with --checkpoint on a pool: each task checkpoints\n"
     "                      on its node's own disk, each version copied to R\n"
     "                      other nodes; a task run again elsewhere fetches\n"
-    "                      its newest version (no shared file system)\n"
+    "                      its newest version (no shared file system); 1 by\n"
+    "                      default on a pool of several nodes, 0 for one\n"
+    "                      directory (./shoal-ckpt or --checkpoint-dir)\n"
     "  -h, --help          show this help\n"
     "\n"
     "Tasks run in the directory shoal submit ran in, with its environment\n"
@@ -601,6 +627,7 @@ static int tasks_cmd_submit(int argc, char **argv)
     json_t *after = NULL;
     bool ckpt = false;
     long replicas = 0;
+    bool replicas_given = false;
     char *ckpt_root = NULL, *ckpt_every = NULL, *ckpt_replicas = NULL;
     int i, dash = -1, rc = 0;
     char *dir, cwd[PATH_MAX], *end;
@@ -637,9 +664,10 @@ static int tasks_cmd_submit(int argc, char **argv)
             if (!*v)
                 rc = cmd_usage("submit", "--checkpoint-dir needs a directory");
         } else if ((v = tasks_optval(argv, argc, &i, "--replicas", &missing))) {
-            if (tasks_parse_int(v, 1, 64, &replicas) < 0)
+            replicas_given = true;
+            if (tasks_parse_int(v, 0, 64, &replicas) < 0)
                 rc = cmd_usage("submit",
-                               "invalid --replicas '%s': expected 1 to 64", v);
+                               "invalid --replicas '%s': expected 0 to 64", v);
         } else if ((v = tasks_optval(argv, argc, &i, "--name", &missing)))
             name = v;
         else if ((v = tasks_optval(argv, argc, &i, "--after", &missing))) {
@@ -692,7 +720,7 @@ static int tasks_cmd_submit(int argc, char **argv)
     }
     if (rc == 0 && dash < 0)
         rc = cmd_usage("submit", "missing '--' and a command");
-    if (rc == 0 && replicas > 0 && !ckpt)
+    if (rc == 0 && replicas_given && !ckpt)
         rc = cmd_usage("submit", "option '--replicas' needs --checkpoint");
     if (rc == 0 && replicas > 0 && ckpt_dir)
         rc = cmd_usage("submit", "options '--replicas' and "
@@ -723,6 +751,15 @@ static int tasks_cmd_submit(int argc, char **argv)
                           .mem = mem};
     for (i = dash + 1; cmd.argv && i < argc; i++)
         cmd.argv[i - dash - 1] = argv[i];
+    /* on a pool of several nodes, each version on its task's node and one
+     * other unless the user chose (--replicas 0: one shared directory) */
+    if (ckpt && !replicas_given && !ckpt_dir) {
+        char *sdir = tasks_dir();
+
+        if (tasks_pool_nodes(sdir) > 1)
+            replicas = 1;
+        free(sdir);
+    }
     if (ckpt && cmd.env) {
         /* one directory per submission; each task's store is ROOT/taskN */
         char stamp[32], host[128] = "localhost";

@@ -162,15 +162,21 @@ const char *runopt_usage(void)
            "and the pool's\n"
            "                            failures); restart a failed job from "
            "its last one\n"
-           "  --checkpoint-dir DIR      where checkpoints are kept (default "
-           "./shoal-ckpt)\n"
+           "  --checkpoint-dir DIR      where checkpoints are kept (default: "
+           "on each node's\n"
+           "                            disk with --replicas 1 on a pool of "
+           "several nodes,\n"
+           "                            else ./shoal-ckpt)\n"
            "  --checkpoint-exit-code N  a rank exiting N checkpointed and "
            "wants a restart\n"
            "                            (default 85)\n"
            "  --replicas R              keep checkpoints on each node's own "
            "disk, each\n"
            "                            version copied to R other nodes "
-           "(with --checkpoint)\n"
+           "(with --checkpoint;\n"
+           "                            default 1 on a pool of several nodes "
+           "without\n"
+           "                            --checkpoint-dir; 0: one directory)\n"
            "  --restart-on-failure      restart a failed job (from the "
            "beginning without\n"
            "                            --checkpoint)\n"
@@ -390,7 +396,8 @@ static int runopt_apply(struct runopt *opt,
         opt->restart_on_failure = true;
         break;
     case RUNOPT_REPLICAS:
-        return runopt_parse_count(value, "number of replicas", 1, 64,
+        opt->replicas_given = true;
+        return runopt_parse_count(value, "number of replicas", 0, 64,
                                   &opt->replicas, error);
     case RUNOPT_HELP:
         opt->help = true;
@@ -519,7 +526,7 @@ int runopt_parse(int argc,
         opt->pe = opt->cpus_per_rank;
     }
     /* copies of what? */
-    if (opt->replicas > 0 && !opt->checkpoint) {
+    if (opt->replicas_given && !opt->checkpoint) {
         rc = shoal_errprintf(error, SHOAL_EUSAGE,
                              "option '--replicas' needs --checkpoint");
         goto error;

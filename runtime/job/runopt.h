@@ -49,7 +49,9 @@ struct runopt {
     const char *checkpoint_dir; /* --checkpoint-dir, or NULL */
     int checkpoint_exit_code;   /* --checkpoint-exit-code (85) */
     int replicas; /* --replicas: copies of each version on other nodes, the
-                     checkpoints on each node's own disk; 0 without */
+                     checkpoints on each node's own disk; 0: one directory */
+    bool replicas_given;     /* --replicas was given (else the default: 1 on a
+                                pool of several nodes without --checkpoint-dir) */
     bool restart_on_failure; /* --restart-on-failure */
     int max_restarts;        /* --max-restarts (3) */
     bool help;               /* --help was given: nothing else is valid */

@@ -133,7 +133,7 @@ test_expect_success 'shoal run --resume runs it again from its version, output h
 
 test_expect_success 'a job that checkpoints in a shared directory is resumed as well' '
     mkdir shared && cd shared &&
-    netns_bg 1 sh -c "\"$SHOAL\" run -n 2 --map-by node --checkpoint=1 \"$COUNT\" 30 >first.out 2>first.err; echo \$? >first.rc" &&
+    netns_bg 1 sh -c "\"$SHOAL\" run -n 2 --map-by node --checkpoint=1 --replicas 0 \"$COUNT\" 30 >first.out 2>first.err; echo \$? >first.rc" &&
     sh_pid=$netns_bg_pid &&
     for _ in $(seq 150); do
         [ "$(cat steps.* 2>/dev/null | wc -l)" -ge 16 ] && break; sleep 0.1
@@ -162,7 +162,7 @@ test_expect_success 'a job that checkpoints in a shared directory is resumed as 
 
 test_expect_success 'shoal run and a host with a rank die: the resumed job fetches that rank from its copy' '
     mkdir job2 && cd job2 &&
-    netns_bg 1 sh -c "\"$SHOAL\" run -n 3 --map-by node --oversubscribe --checkpoint=1 --replicas 1 \"$COUNT\" 30 >first.out 2>first.err; echo \$? >first.rc" &&
+    netns_bg 1 sh -c "\"$SHOAL\" run -n 3 --map-by node --oversubscribe --checkpoint=1 \"$COUNT\" 30 >first.out 2>first.err; echo \$? >first.rc" &&
     sh_pid=$netns_bg_pid &&
     for _ in $(seq 150); do
         [ "$(cat steps.* 2>/dev/null | wc -l)" -ge 24 ] && break; sleep 0.1

@@ -26,9 +26,9 @@ test_expect_success '--replicas needs --checkpoint and takes no --checkpoint-dir
     test_expect_code 2 netns_exec 1 "$SHOAL" submit --checkpoint --replicas 1 \
         --checkpoint-dir d --range 1-2 -- true 2>e2 &&
     grep "exclude each other" e2 &&
-    test_expect_code 2 netns_exec 1 "$SHOAL" submit --checkpoint --replicas 0 \
+    test_expect_code 2 netns_exec 1 "$SHOAL" submit --checkpoint --replicas 65 \
         --range 1-2 -- true 2>e3 &&
-    grep "invalid --replicas .0." e3
+    grep "invalid --replicas .65.: expected 0 to 64" e3
 '
 
 test_expect_success 'tasks whose worker is lost resume elsewhere from the copies of their checkpoints' '
@@ -71,17 +71,21 @@ test_expect_success 'tasks whose worker is lost resume elsewhere from the copies
 
 # The first attempt of each task fails after step 10, just after its
 # commit: its result waits until that version is copied, so the retry,
-# on whichever node takes it, resumes after step 10 exactly.
+# on whichever node takes it, resumes after step 10 exactly. Plain
+# --checkpoint: on a pool of several nodes --replicas 1 is the default,
+# so each task checkpoints in its node's state directory (ckpt-jobs/), not
+# in a shared ./shoal-ckpt.
 test_expect_success 'a failed task is retried from the version it made last, wherever it runs' '
-    id=$(submit --checkpoint --replicas 1 --retries 1 --range 0-3 -- \
-        sh -c "exec \"$TICK\" 20 \$SHOAL_TASK_ID 10") &&
+    id=$(submit --checkpoint --retries 1 --range 0-3 -- \
+        sh -c "echo \"in \$SHOAL_CKPT_DIR\"; exec \"$TICK\" 20 \$SHOAL_TASK_ID 10") &&
     test_within 90 netns_exec 1 "$SHOAL" wait "$id" >wait2.out &&
     check_once "$id" 4 &&
     for t in 0 1 2 3; do
         netns_exec 1 "$SHOAL" output "$id" "$t" >again.$t &&
         cat again.$t &&
         grep -x "resumed after 10" again.$t &&
-        grep -x "counted to 20" again.$t || exit 1
+        grep -x "counted to 20" again.$t &&
+        grep "^in /.*/ckpt-jobs/tasks-" again.$t || exit 1
     done
 '
 

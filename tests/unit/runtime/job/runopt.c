@@ -119,6 +119,27 @@ Test(runopt, every_option_is_recorded)
     cr_assert(opt.enable_recovery);
     cr_assert(opt.checkpoint);
     cr_assert(eq(int, opt.replicas, 2));
+    cr_assert(opt.replicas_given);
+    runopt_release(&opt);
+}
+
+/* Without --replicas the run chooses (1 on a pool of several nodes, unless
+ * --checkpoint-dir names a shared directory); --replicas 0 keeps one
+ * directory on a pool too. */
+Test(runopt, replicas_default_left_to_the_run)
+{
+    char *plain[] = {"--checkpoint", "prog", NULL};
+    char *zero[] = {"--checkpoint", "--replicas", "0", "prog", NULL};
+    struct runopt opt;
+    shoal_error_t err = {{0}};
+
+    cr_assert(eq(int, parse(&opt, &err, plain), 0), "%s", err.text);
+    cr_assert(not(opt.replicas_given));
+    cr_assert(eq(int, opt.replicas, 0));
+    runopt_release(&opt);
+    cr_assert(eq(int, parse(&opt, &err, zero), 0), "%s", err.text);
+    cr_assert(opt.replicas_given);
+    cr_assert(eq(int, opt.replicas, 0));
     runopt_release(&opt);
 }
 
@@ -186,7 +207,9 @@ ParameterizedTestParameters(runopt, bad_arguments_are_refused)
         {{"--map-by", "galaxy", "prog"}, "galaxy"},
         {{"--bind-to", "galaxy", "prog"}, "galaxy"},
         {{"-x", "=1", "prog"}, "expected VAR or VAR=VALUE"},
-        {{"--replicas", "0", "--checkpoint", "prog"}, "number of replicas"},
+        {{"--replicas", "-1", "--checkpoint", "prog"}, "number of replicas"},
+        {{"--replicas", "65", "--checkpoint", "prog"}, "number of replicas"},
+        {{"--replicas", "0", "prog"}, "'--replicas' needs --checkpoint"},
         {{"--replicas", "1", "prog"}, "'--replicas' needs --checkpoint"},
         {{"--mca", "btl"}, "'--mca' needs a KEY and a VALUE"},
         {{"--npernode", "0", "prog"}, "invalid number of ranks per object"},
