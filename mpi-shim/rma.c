@@ -483,6 +483,66 @@ static void acc_unlock(struct shim_win *w, int target)
     __atomic_store_n(&w->ctl[target].acc_lock, 0, __ATOMIC_RELEASE);
 }
 
+/* An accumulate or get-accumulate on a direct window: under the target's
+ * accumulate lock, taken once for the whole operation, the old contents
+ * go to the result (if any), then the origin's data is combined in by the
+ * operation's typed loop. Contiguous buffers are used where they are: no
+ * message, no copy of the origin's data, no tracking of a reply.
+ * Complete when it returns. */
+static int acc_direct(struct shim_win *w,
+                      const void *origin,
+                      size_t ocount,
+                      struct shim_datatype *ot,
+                      void *result,
+                      struct shim_datatype *rt,
+                      int target,
+                      MPI_Aint disp,
+                      size_t tcount,
+                      struct shim_datatype *tt,
+                      struct shim_op *op,
+                      MPI_Datatype basic)
+{
+    char *tb = w->shm_seg + w->shm_off[target];
+    size_t total = tcount * tt->size;
+    const char *data = NULL;
+    char *packed = NULL, *rpacked = NULL, *rdst = NULL;
+    struct segs s = {0};
+    int rc = 0;
+
+    if (ot && ot->contig) {
+        data = (const char *)origin + ot->true_lb;
+    } else if (ot) {
+        packed = malloc(total);
+        if (!packed)
+            return -ENOMEM;
+        shim_dt_pack(ot, origin, ocount, packed);
+        data = packed;
+    }
+    if (rt && rt->contig) {
+        rdst = (char *)result + rt->true_lb;
+    } else if (rt) {
+        rpacked = malloc(total);
+        if (!rpacked)
+            rc = -ENOMEM;
+        rdst = rpacked;
+    }
+    if (rc == 0)
+        rc = segs_build(&s, disp * w->peer_unit[target], tcount, tt);
+    if (rc == 0) {
+        acc_lock(w, target);
+        if (rdst)
+            rma_segs_copy(tb, s.v, (uint32_t)s.n, 0, rdst, total, false);
+        rc = rma_acc_combine(tb, op, basic, s.v, (uint32_t)s.n, total, data);
+        acc_unlock(w, target);
+    }
+    if (rc == 0 && rpacked)
+        shim_dt_unpack(rt, rpacked, total, result);
+    segs_release(&s);
+    free(packed);
+    free(rpacked);
+    return rc;
+}
+
 /* Put and accumulate (and get-accumulate's outbound half): the origin's
  * data is copied into the messages, so the call completes locally. */
 static int rma_common(const char *fn,
@@ -564,6 +624,16 @@ static int rma_common(const char *fn,
             shim_sde.rma_ops[SHIM_SDE_RMA_DIRECT]++;
         return rc ? shim_win_err(w, fn, rc) : MPI_SUCCESS;
     }
+    if (w->direct) {
+        rc = acc_direct(w, origin_addr, (size_t)origin_count, ot, result_addr,
+                        rt, target_rank, target_disp, (size_t)target_count, tt,
+                        o, basic);
+        if (rc == 0 && request)
+            rc = ureq_make(w, NULL, request);
+        if (rc == 0)
+            shim_sde.rma_ops[SHIM_SDE_RMA_DIRECT]++;
+        return rc ? shim_win_err(w, fn, rc) : MPI_SUCCESS;
+    }
     if (type == RMA_AM_PUT || type == RMA_AM_GET) {
         struct shim_datatype *ut = type == RMA_AM_PUT ? ot : rt;
         if (ut->contig && tt->contig && rma_ofi_reaches(w, target_rank)
@@ -577,7 +647,7 @@ static int rma_common(const char *fn,
             return rc ? shim_win_err(w, fn, rc) : MPI_SUCCESS;
         }
     }
-    shim_sde.rma_ops[w->direct ? SHIM_SDE_RMA_DIRECT : SHIM_SDE_RMA_AM]++;
+    shim_sde.rma_ops[SHIM_SDE_RMA_AM]++;
     /* An accumulate replacing whole elements is a put; keeping the op
      * lets the target apply it element by element all the same. */
     struct rma_desc d = {
@@ -633,16 +703,8 @@ static int rma_common(const char *fn,
                     (size_t)target_count, tt);
     if (rc == 0 && request)
         rc = ureq_make(w, track, request);
-    if (rc == 0 && w->direct) {
-        char *tb = w->shm_seg + w->shm_off[target_rank];
-        acc_lock(w, target_rank);
-        if (d.reply_dst)
-            rma_segs_copy(tb, s.v, (uint32_t)s.n, 0, d.reply_dst, total, false);
-        rc = rma_acc_apply(tb, op, basic, s.v, (uint32_t)s.n, total, d.data);
-        acc_unlock(w, target_rank);
-    } else if (rc == 0) {
+    if (rc == 0)
         rc = rma_issue(w, &d, &s);
-    }
     segs_release(&s);
     free(packed);
     if (track)

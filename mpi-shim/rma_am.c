@@ -406,6 +406,23 @@ static int acc_apply(char *base,
     return 0;
 }
 
+int rma_acc_combine(char *base,
+                    struct shim_op *op,
+                    MPI_Datatype basic,
+                    const struct rma_am_seg *segs,
+                    uint32_t nseg,
+                    size_t len,
+                    const char *data)
+{
+    struct shim_datatype *bt = shim_dt_get(basic);
+
+    if (!bt || !bt->predefined)
+        return SHIM_ECLASS(MPI_ERR_OP);
+    if (op->builtin == 14) /* MPI_NO_OP */
+        return 0;
+    return acc_apply(base, op, basic, bt, segs, nseg, len, data);
+}
+
 int rma_acc_apply(char *base,
                   MPI_Op opn,
                   MPI_Datatype basic,
@@ -415,14 +432,10 @@ int rma_acc_apply(char *base,
                   const char *data)
 {
     struct shim_op *op;
-    struct shim_datatype *bt = shim_dt_get(basic);
-    int rc = shim_op_check(opn, &op);
 
-    if (rc || !bt || !bt->predefined)
+    if (shim_op_check(opn, &op))
         return SHIM_ECLASS(MPI_ERR_OP);
-    if (op->builtin == 14) /* MPI_NO_OP */
-        return 0;
-    return acc_apply(base, op, basic, bt, segs, nseg, len, data);
+    return rma_acc_combine(base, op, basic, segs, nseg, len, data);
 }
 
 static bool lock_grantable(struct shim_win *w, int type)

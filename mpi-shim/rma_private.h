@@ -255,8 +255,17 @@ void rma_segs_copy(char *base,
                    bool to_win);
 /* Combines the packed operands data (len bytes of predefined elements
  * basic) into the memory the segments cover at base with predefined op.
- * The caller makes it atomic (one target applies one at a time, or the
- * target's accumulate lock is held). 0 or SHIM_ECLASS(MPI_ERR_OP/TYPE). */
+ * Neither needs to be aligned for basic. The caller makes it atomic (one
+ * target applies one at a time, or the target's accumulate lock is
+ * held). 0 or SHIM_ECLASS(MPI_ERR_OP/TYPE). */
+int rma_acc_combine(char *base,
+                    struct shim_op *op,
+                    MPI_Datatype basic,
+                    const struct rma_am_seg *segs,
+                    uint32_t nseg,
+                    size_t len,
+                    const char *data);
+/* rma_acc_combine() with op as a handle (an active message's). */
 int rma_acc_apply(char *base,
                   MPI_Op op,
                   MPI_Datatype basic,
