@@ -693,75 +693,77 @@ int fexecve(int fd, char *const argv[], char *const envp[])
     PRELOAD_EXEC(fexecve, "fexecve", fd, argv, envp);
 }
 
-/* The execl family's arguments: counted (with the NULL that ends them),
- * then gathered into an array on the caller's stack (no malloc: a forked
- * child may call them), as the C library does; the execv function above
- * that takes them writes the record. */
-static size_t preload_nargs(const char *arg, va_list *ap)
+/* How preload_execl passes the arguments it gathered on. */
+enum preload_execl_kind {
+    PRELOAD_EXECL,  /* execv(path, argv) */
+    PRELOAD_EXECLP, /* execvp(file, argv) */
+    PRELOAD_EXECLE, /* execve(path, argv, the pointer after the NULL) */
+};
+
+/* The execl family: its arguments (arg, then those in ap up to and with
+ * the NULL that ends them) are counted on a copy of ap, then gathered
+ * into an array in this function's frame (no malloc: a forked child, or a
+ * vfork child sharing the parent's memory, may call them; malloc's lock
+ * may be held by a thread that is not in the child), as the C library
+ * does, and passed to the execv function above that takes them, which
+ * writes the record. For execle the environment is the argument after
+ * that NULL. */
+static int preload_execl(enum preload_execl_kind kind,
+                         const char *path,
+                         const char *arg,
+                         va_list ap)
 {
+    va_list count;
     size_t n = 1;
 
-    for (const char *a = arg; a; a = va_arg(*ap, const char *))
+    va_copy(count, ap);
+    for (const char *a = arg; a; a = va_arg(count, const char *))
         n++;
-    return n;
-}
+    va_end(count);
 
-static void preload_args(char **argv, const char *arg, va_list *ap)
-{
+    char *argv[n];
+
     argv[0] = (char *)arg;
-    for (size_t i = 1; argv[i - 1]; i++)
-        argv[i] = va_arg(*ap, char *);
+    for (size_t i = 1; i < n; i++)
+        argv[i] = va_arg(ap, char *);
+    if (kind == PRELOAD_EXECLP)
+        return execvp(path, argv);
+    if (kind == PRELOAD_EXECLE)
+        return execve(path, argv, va_arg(ap, char *const *));
+    return execv(path, argv);
 }
 
 int execl(const char *path, const char *arg, ...)
 {
     va_list ap;
-    size_t n;
+    int rc;
 
     va_start(ap, arg);
-    n = preload_nargs(arg, &ap);
+    rc = preload_execl(PRELOAD_EXECL, path, arg, ap);
     va_end(ap);
-    char *argv[n];
-
-    va_start(ap, arg);
-    preload_args(argv, arg, &ap);
-    va_end(ap);
-    return execv(path, argv);
+    return rc;
 }
 
 int execlp(const char *file, const char *arg, ...)
 {
     va_list ap;
-    size_t n;
+    int rc;
 
     va_start(ap, arg);
-    n = preload_nargs(arg, &ap);
+    rc = preload_execl(PRELOAD_EXECLP, file, arg, ap);
     va_end(ap);
-    char *argv[n];
-
-    va_start(ap, arg);
-    preload_args(argv, arg, &ap);
-    va_end(ap);
-    return execvp(file, argv);
+    return rc;
 }
 
-/* the environment follows the NULL that ends the arguments */
 int execle(const char *path, const char *arg, ...)
 {
     va_list ap;
-    size_t n;
-    char *const *envp;
+    int rc;
 
     va_start(ap, arg);
-    n = preload_nargs(arg, &ap);
+    rc = preload_execl(PRELOAD_EXECLE, path, arg, ap);
     va_end(ap);
-    char *argv[n];
-
-    va_start(ap, arg);
-    preload_args(argv, arg, &ap);
-    envp = va_arg(ap, char *const *);
-    va_end(ap);
-    return execve(path, argv, envp);
+    return rc;
 }
 
 void _exit(int status)

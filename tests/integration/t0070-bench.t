@@ -200,12 +200,18 @@ test_expect_success 'PAPI counters per repetition, summed over the ranks' '
 '
 
 # ends S HOW: busy for S seconds of CPU time, then ends by HOW: exit,
-# _exit, _Exit, or execfail (an exec that fails, then 0.1 s more)
+# _exit, _Exit, execfail (an exec that fails, then 0.1 s more), or execl,
+# execlp or execle of itself ("ends S check HOW two words '' last", execle
+# with ENDS_ENV=le added to the environment), which checks that it got
+# exactly those arguments (and ENDS_ENV only from execle), is busy S
+# seconds again and exits 0 (3 when they are not)
 cat >ends.c <<'EOF'
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+extern char **environ;
 static void spin(double s)
 {
     struct timespec t;
@@ -217,9 +223,49 @@ static void spin(double s)
         clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
     while (t.tv_sec + t.tv_nsec / 1e9 - start < s);
 }
+static int check(int argc, char **argv)
+{
+    const char *env = getenv("ENDS_ENV");
+    int le = !strcmp(argv[3], "execle");
+
+    if (argc != 7 || strcmp(argv[4], "two words") || strcmp(argv[5], "")
+        || strcmp(argv[6], "last") || (le != (env && !strcmp(env, "le")))
+        || (!le && env)) {
+        fprintf(stderr, "ends: %s passed %d arguments, ENDS_ENV=%s\n",
+                argv[3], argc, env ? env : "(none)");
+        return 3;
+    }
+    return 0;
+}
 int main(int argc, char **argv)
 {
     spin(argc > 1 ? atof(argv[1]) : 0);
+    if (argc > 3 && !strcmp(argv[2], "check"))
+        exit(check(argc, argv));
+    if (argc > 2 && !strcmp(argv[2], "execl"))
+        execl("./ends", "./ends", argv[1], "check", "execl", "two words", "",
+              "last", (char *)NULL);
+    if (argc > 2 && !strcmp(argv[2], "execlp")) {
+        setenv("PATH", ".", 1);
+        execlp("ends", "ends", argv[1], "check", "execlp", "two words", "",
+               "last", (char *)NULL);
+    }
+    if (argc > 2 && !strcmp(argv[2], "execle")) {
+        size_t n = 0;
+        char **env;
+
+        while (environ[n])
+            n++;
+        env = calloc(n + 2, sizeof(*env));
+        memcpy(env, environ, n * sizeof(*env));
+        env[n] = "ENDS_ENV=le";
+        execle("./ends", "./ends", argv[1], "check", "execle", "two words", "",
+               "last", (char *)NULL, env);
+    }
+    if (argc > 2 && !strncmp(argv[2], "execl", 5)) {
+        perror(argv[2]);
+        exit(2);
+    }
     if (argc > 2 && !strcmp(argv[2], "_exit"))
         _exit(0);
     if (argc > 2 && !strcmp(argv[2], "_Exit"))
@@ -250,6 +296,18 @@ benchmarks:
     command: [./ends, "0.2", execfail]
     papi: [perf::TASK-CLOCK]
     repeat: 1
+  - name: execl
+    command: [./ends, "0.2", execl]
+    papi: [perf::TASK-CLOCK]
+    repeat: 1
+  - name: execlp
+    command: [./ends, "0.2", execlp]
+    papi: [perf::TASK-CLOCK]
+    repeat: 1
+  - name: execle
+    command: [./ends, "0.2", execle]
+    papi: [perf::TASK-CLOCK]
+    repeat: 1
   - name: ranks
     command: [sh, -c, exec ./ends 0.2 _exit]
     mpi: {ranks: 2, bind-to: none, oversubscribe: true}
@@ -277,10 +335,46 @@ test_expect_success 'processes that end by exec or _exit write their counts' '
     # (0.1 s), not of all the process counted (0.3 s)
     awk -F"|" "\$1 == \"execfail\" && \$4 >= 0.15e9 && \$4 < 0.28e9 &&
                \$3 >= 0.08e9 && \$3 < 0.15e9 { ok = 1 } END { exit !ok }" ends &&
+    # execl, execlp and execle: a record before the exec and one of the
+    # program started, which got its arguments (and environment) whole
+    awk -F"|" "\$1 ~ /^execl[pe]?\$/ && \$2 >= 0.3e9 && \$3 >= 0.15e9 {
+                   n++ } END { exit n != 3 }" ends &&
     # both ranks counted (each a shell and ./ends), none said missing
     awk -F"|" "\$1 == \"ranks\" && \$2 >= 0.3e9 && \$4 < 0.3e9 { ok = 1 }
                END { exit !ok }" ends &&
     ! grep "came back" ends.err
+'
+
+cat >execl.yaml <<'EOF'
+benchmarks:
+  - name: execl
+    command: [./ends, "0", execl]
+    papi: [perf::TASK-CLOCK]
+    repeat: 1
+  - name: execlp
+    command: [./ends, "0", execlp]
+    papi: [perf::TASK-CLOCK]
+    repeat: 1
+  - name: execle
+    command: [./ends, "0", execle]
+    papi: [perf::TASK-CLOCK]
+    repeat: 1
+EOF
+
+# The preload library's execl, execlp and execle gather their arguments
+# themselves: the program they start checks it got them all (and execle's
+# environment), counted or not (a machine without a PMU counts nothing);
+# built again, as the test above wrote its counts over ./ends
+test_expect_success 'execl, execlp and execle through the preload library pass their arguments whole' '
+    cc ends.c -o ends &&
+    "$SHOAL" bench run execl.yaml >execl.out 2>execl.err &&
+    cat execl.out execl.err &&
+    id=$(tail -n 1 execl.out) &&
+    q "SELECT bench, status, exit_code FROM reps WHERE run = $id
+       ORDER BY rowid" >execl.reps &&
+    printf "%s\n" "execl|ok|0" "execlp|ok|0" "execle|ok|0" >expect &&
+    test_cmp expect execl.reps &&
+    ! grep "^ends:" execl.err
 '
 
 cat >spin.c <<'EOF'
