@@ -199,7 +199,8 @@ test_expect_success 'PAPI counters per repetition, summed over the ranks' '
     "$SHOAL" bench report "$id" | grep "^count .*perf::TASK-CLOCK  *2 .* count"
 '
 
-# ends S HOW: busy for S seconds of CPU time, then ends by HOW: exit,
+# ends S HOW (spin() from tests/fixtures/cpu-spin.h, as spin.c below):
+# busy for S seconds of CPU time, then ends by HOW: exit,
 # _exit, _Exit, execfail (an exec that fails, then 0.1 s more), or execl,
 # execlp or execle of itself ("ends S check HOW two words '' last", execle
 # with ENDS_ENV=le added to the environment), which checks that it got
@@ -209,20 +210,9 @@ cat >ends.c <<'EOF'
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
+#include "cpu-spin.h"
 extern char **environ;
-static void spin(double s)
-{
-    struct timespec t;
-    double start;
-
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
-    start = t.tv_sec + t.tv_nsec / 1e9;
-    do
-        clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
-    while (t.tv_sec + t.tv_nsec / 1e9 - start < s);
-}
 static int check(int argc, char **argv)
 {
     const char *env = getenv("ENDS_ENV");
@@ -318,7 +308,7 @@ EOF
 # TASK-CLOCK counts nanoseconds of CPU time: each process of ./ends
 # spends 0.2 s, a shell before its exec a little, never 0
 test_expect_success 'processes that end by exec or _exit write their counts' '
-    cc ends.c -o ends &&
+    cc -I"$SHOAL_SRCDIR/tests/fixtures" ends.c -o ends &&
     "$SHOAL" bench run ends.yaml >ends.out 2>ends.err &&
     cat ends.out ends.err &&
     id=$(tail -n 1 ends.out) &&
@@ -366,7 +356,7 @@ EOF
 # environment), counted or not (a machine without a PMU counts nothing);
 # built again, as the test above wrote its counts over ./ends
 test_expect_success 'execl, execlp and execle through the preload library pass their arguments whole' '
-    cc ends.c -o ends &&
+    cc -I"$SHOAL_SRCDIR/tests/fixtures" ends.c -o ends &&
     "$SHOAL" bench run execl.yaml >execl.out 2>execl.err &&
     cat execl.out execl.err &&
     id=$(tail -n 1 execl.out) &&
@@ -379,19 +369,7 @@ test_expect_success 'execl, execlp and execle through the preload library pass t
 
 cat >spin.c <<'EOF'
 #include <mpi.h>
-#include <time.h>
-/* busy for s seconds of CPU time */
-static void spin(double s)
-{
-    struct timespec t;
-    double start;
-
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
-    start = t.tv_sec + t.tv_nsec / 1e9;
-    do
-        clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
-    while (t.tv_sec + t.tv_nsec / 1e9 - start < s);
-}
+#include "cpu-spin.h"
 int main(int argc, char **argv)
 {
     spin(1.0);
@@ -419,7 +397,7 @@ if [ -z "$MPICC_MPICH" ]; then
         'MPICH is not installed'
 else
 test_expect_success 'counters of an MPI program cover MPI_Init to MPI_Finalize only' '
-    "$MPICC_MPICH" spin.c -o spin &&
+    "$MPICC_MPICH" -I"$SHOAL_SRCDIR/tests/fixtures" spin.c -o spin &&
     "$SHOAL" bench run mpisection.yaml >sec.out 2>sec.err &&
     cat sec.out sec.err &&
     id=$(tail -n 1 sec.out) &&
