@@ -29,6 +29,7 @@
 
 static uv_loop_t loop;
 static control_t *server;
+static char sock_dir[] = "/tmp/shoal-fuzz-control-XXXXXX";
 static char sock_path[64];
 
 static void op_echo(control_conn_t *conn, json_t *request, void *arg)
@@ -66,15 +67,25 @@ static void op_take(control_conn_t *conn, json_t *request, void *arg)
     control_conn_set_handlers(conn, take_frame, take_close, NULL);
 }
 
+/* libFuzzer ends the process with exit() when its time or run limit is
+ * reached, never returning to a caller that could clean up: the socket
+ * and its directory go at exit (a crash, which _exit()s, still leaves
+ * them). */
+static void remove_sock_dir(void)
+{
+    unlink(sock_path);
+    rmdir(sock_dir);
+}
+
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-    char dir[] = "/tmp/shoal-fuzz-control-XXXXXX";
-
     (void)argc;
     (void)argv;
-    if (!mkdtemp(dir))
+    if (!mkdtemp(sock_dir))
         abort();
-    snprintf(sock_path, sizeof(sock_path), "%s/control.sock", dir);
+    snprintf(sock_path, sizeof(sock_path), "%s/control.sock", sock_dir);
+    if (atexit(remove_sock_dir) != 0)
+        abort();
     uv_loop_init(&loop);
     if (control_create(&loop, sock_path, &server, NULL) < 0)
         abort();
