@@ -2,6 +2,13 @@
 # lib.sh - a small sharness-style harness for shoal's end-to-end tests.
 # Each test file sources this, calls test_expect_success / test_expect_code,
 # and ends with test_done; output is TAP.
+#
+# Cleanup at exit: a test file registers what must be undone with
+# `test_atexit CMD...` (stop a daemon, tear down namespaces) as soon as it
+# has made it, instead of setting its own EXIT trap: the one trap set here
+# runs every registered command, last registered first, each whatever the
+# others return, then removes $TRASH. A file that sets `trap ... EXIT`
+# itself replaces all of that and must repeat it.
 
 : "${SHOAL_BUILDDIR:?run through make check}"
 : "${SHOAL_SRCDIR:?run through make check}"
@@ -15,7 +22,21 @@ export SHOAL_KILL_GRACE=${SHOAL_KILL_GRACE:-1}
 test_count=0
 test_failed=0
 TRASH=$(mktemp -d "${TMPDIR:-/tmp}/shoal-test.XXXXXX")
-trap 'rm -rf "$TRASH"' EXIT
+
+# test_atexit CMD...: run CMD (its words as one command line, evaluated in
+# this shell) when the test file exits, before those registered earlier.
+test_atexit_cmds=
+test_atexit() {
+    test_atexit_cmds="{ $*
+} || :
+$test_atexit_cmds"
+}
+
+test_atexit_run() {
+    eval "$test_atexit_cmds"
+    rm -rf "$TRASH"
+}
+trap test_atexit_run EXIT
 cd "$TRASH" || exit 1
 
 say_fail() {
