@@ -19,7 +19,7 @@ stop_service() {
     done
     kill -9 "$pid" 2>/dev/null
 }
-trap 'stop_service; rm -rf "$TRASH"' EXIT
+test_atexit stop_service
 
 # state_count ID STATE: tasks of job ID in STATE, from `shoal results --csv`
 state_count() {

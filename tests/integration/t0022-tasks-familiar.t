@@ -19,7 +19,7 @@ stop_service() {
     done
     kill -9 "$pid" 2>/dev/null
 }
-trap 'stop_service; rm -rf "$TRASH"' EXIT
+test_atexit stop_service
 
 # values ID: "index value" of every task of job ID, from its stdout
 values() {

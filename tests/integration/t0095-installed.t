@@ -7,7 +7,6 @@
 # bash-completion looks for it.
 . "$SHOAL_SRCDIR/tests/integration/lib.sh"
 
-trap 'rm -rf "$TRASH"' EXIT
 
 # Install the build tree into a staging directory: the files keep the
 # configured prefix in their contents and sit under DESTDIR.

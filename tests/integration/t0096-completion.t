@@ -6,7 +6,7 @@
 
 export SHOAL_DIR="$TRASH/node"
 export SHOAL_TASKD_IDLE_EXIT=20
-trap 'stop_taskd; rm -rf "$TRASH"' EXIT
+test_atexit stop_taskd
 stop_taskd() {
     [ -f "$SHOAL_DIR/taskd.pid" ] || return 0
     kill "$(cat "$SHOAL_DIR/taskd.pid")" 2>/dev/null || true
