@@ -19,9 +19,8 @@ stop_all() {
     for pidfile in "$TRASH"/d*/daemon.pid; do
         [ -f "$pidfile" ] && kill -KILL "$(cat "$pidfile")" 2>/dev/null
     done
-    rm -rf "$TRASH"
 }
-trap stop_all EXIT
+test_atexit stop_all
 
 # start_daemon N [OPTION...]: daemon N on port BASE+N, joining daemon 1.
 start_daemon() {

@@ -26,9 +26,8 @@ stop_all() {
     [ -n "$busy" ] && kill "$busy" 2>/dev/null
     sleep 1
     [ -f "$SHOAL_DIR/daemon.pid" ] && kill -KILL "$(cat "$SHOAL_DIR/daemon.pid")" 2>/dev/null
-    rm -rf "$TRASH"
 }
-trap stop_all EXIT
+test_atexit stop_all
 
 wait_until() {
     deadline=$(($(date +%s) + $1))

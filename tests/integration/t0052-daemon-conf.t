@@ -24,9 +24,8 @@ stop_all() {
     for pidfile in "$TRASH"/d*/daemon.pid; do
         [ -f "$pidfile" ] && kill -KILL "$(cat "$pidfile")" 2>/dev/null
     done
-    rm -rf "$TRASH"
 }
-trap stop_all EXIT
+test_atexit stop_all
 
 # self FIELD: this node's member record's field, as daemon D sees it
 self() {
